@@ -1,0 +1,39 @@
+/**
+ * `portcullis init`, `portcullis config check`, `portcullis config schema`.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import * as z from 'zod';
+import { INIT_TEMPLATE } from '../config/defaults.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { configSchema } from '../config/schema.ts';
+import { formatProblems } from './config-source.ts';
+import type { Io } from './serve.ts';
+
+export function init(options: { output: string; force?: boolean }, io: Pick<Io, 'out' | 'err'>): number {
+  if (existsSync(options.output) && !options.force) {
+    io.err(`portcullis: ${options.output} already exists; use --force to overwrite\n`);
+    return 2;
+  }
+  writeFileSync(options.output, INIT_TEMPLATE, { mode: 0o600 });
+  io.out(`Wrote ${options.output}. Check it with: portcullis config check -c ${options.output}\n`);
+  return 0;
+}
+
+export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const loaded = loadConfigFile(options.config, io.secrets);
+  if (!loaded.ok) {
+    const errors = loaded.problems.filter((p) => p.severity === 'error').length;
+    io.err(`${options.config}: ${errors} problem${errors === 1 ? '' : 's'}\n${formatProblems(loaded.problems)}\n`);
+    return 2;
+  }
+  if (loaded.warnings.length > 0) io.err(`${formatProblems(loaded.warnings)}\n`);
+  const servers = Object.keys(loaded.config.servers);
+  io.out(`${options.config}: OK (${servers.length} server${servers.length === 1 ? '' : 's'}: ${servers.join(', ') || 'none'})\n`);
+  return 0;
+}
+
+/** The JSON Schema of the config file, generated from the zod schema (what schema/config.json holds). */
+export function configJsonSchema(): string {
+  const schema = z.toJSONSchema(configSchema, { io: 'input', target: 'draft-2020-12' });
+  return `${JSON.stringify({ ...schema, $id: 'https://github.com/portcullis/portcullis/schema/config.json', title: 'Portcullis configuration' }, null, 2)}\n`;
+}

@@ -1,0 +1,78 @@
+/**
+ * `portcullis serve`: runs the HTTP front until SIGINT/SIGTERM, and prints how to connect.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGateway } from '../gateway.ts';
+import { createHttpFront } from '../downstream/http.ts';
+import { createLogger } from '../logger.ts';
+import type { SecretSource } from '../config/secrets.ts';
+import { formatProblems, loadForRun } from './config-source.ts';
+
+export interface ServeOptions {
+  config?: string;
+  dataDir?: string;
+  host?: string;
+  port?: string;
+}
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  secrets: SecretSource;
+  onSignal: (handler: () => void) => void;
+}
+
+const LAUNCHER = resolve(fileURLToPath(new URL('../../bin/portcullis.js', import.meta.url)));
+
+export async function serve(options: ServeOptions, io: Io): Promise<number> {
+  const loaded = loadForRun(options.config, options.dataDir, io.secrets);
+  if (!loaded.ok) {
+    io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
+    return 2;
+  }
+  let config = loaded.config;
+  if (options.host !== undefined || options.port !== undefined) {
+    const port = options.port === undefined ? config.listen.port : Number(options.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      io.err(`portcullis: --port must be an integer 0-65535 (got "${options.port}")\n`);
+      return 2;
+    }
+    config = { ...config, listen: { ...config.listen, host: options.host ?? config.listen.host, port } };
+  }
+  if (loaded.warnings.length > 0) io.err(`${formatProblems(loaded.warnings)}\n`);
+  const logger = createLogger(config.logging.level);
+  const gateway = createGateway(config, { logger, secrets: io.secrets });
+  let front;
+  try {
+    front = await createHttpFront(gateway, config, logger);
+  } catch (error) {
+    io.err(`portcullis: cannot listen on ${config.listen.host}:${config.listen.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
+    await gateway.close();
+    return 1;
+  }
+  await gateway.start();
+  const servers = [...gateway.upstreams.keys()];
+  const stdioArgs = options.config ? ['stdio', '-c', resolve(options.config)] : ['stdio'];
+  io.out(
+    [
+      `Portcullis is listening (${loaded.source}).`,
+      '',
+      `  All servers, namespaced:  ${front.url}/mcp`,
+      ...servers.map((s) => `  Server "${s}" alone:${' '.repeat(Math.max(1, 8 - s.length))}${front.url}/mcp/${s}`),
+      '',
+      'Connect a client:',
+      `  Claude Code (HTTP):   claude mcp add --transport http portcullis ${front.url}/mcp`,
+      `  Claude Code (stdio):  claude mcp add portcullis -- ${process.execPath} ${LAUNCHER} ${stdioArgs.join(' ')}`,
+      '  Claude Desktop / Cursor (stdio), in claude_desktop_config.json or ~/.cursor/mcp.json:',
+      `    { "mcpServers": { "portcullis": { "command": ${JSON.stringify(process.execPath)}, "args": ${JSON.stringify([LAUNCHER, ...stdioArgs])} } } }`,
+      `  VS Code (.vscode/mcp.json):  { "servers": { "portcullis": { "type": "http", "url": "${front.url}/mcp" } } }`,
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((done) => io.onSignal(done));
+  logger.info('shutting down');
+  await front.close();
+  await gateway.close();
+  return 0;
+}

@@ -1,0 +1,184 @@
+/**
+ * The one config loader: YAML text → every problem with its path, or a frozen, validated config.
+ * Problems are collected, not thrown one at a time, so `config check` can list all of them at once.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseDocument } from 'yaml';
+import type * as z from 'zod';
+import {
+  configSchema,
+  httpServerSchema,
+  SENSITIVE_NAME,
+  SERVER_NAME,
+  stdioServerSchema,
+  type Config,
+} from './schema.ts';
+import { isSecretRef, resolveValue, type SecretSource } from './secrets.ts';
+import { isObject } from '../protocol/jsonrpc.ts';
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export type LoadResult = { ok: true; config: Config; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] };
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): ConfigProblem[] {
+  return error.issues.map((issue) => {
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return { path: formatPath([...prefix, ...issue.path]), message, severity: 'error' as const };
+  });
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export function isLoopbackHost(hostname: string): boolean {
+  if (LOOPBACK_HOSTS.has(hostname) || hostname.endsWith('.localhost')) return true;
+  return isIP(hostname) === 4 && hostname.startsWith('127.');
+}
+
+function checkServerUrl(url: string, path: string, problems: ConfigProblem[]): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    problems.push({ path, message: `must be an https URL (got "${url}")`, severity: 'error' });
+    return;
+  }
+  if (parsed.username || parsed.password) {
+    problems.push({ path, message: 'must not carry credentials; put them in headers as env:/file: references', severity: 'error' });
+  }
+  if (parsed.protocol === 'https:') return;
+  if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return;
+  problems.push({
+    path,
+    message: `must be an https URL (plain http is accepted only for loopback hosts; got "${parsed.protocol}//${parsed.host}")`,
+    severity: 'error',
+  });
+}
+
+function checkSecrets(
+  values: Record<string, unknown>,
+  path: string,
+  kind: 'header' | 'variable',
+  source: SecretSource | undefined,
+  problems: ConfigProblem[],
+): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (typeof value !== 'string') continue;
+    const where = `${path}.${key}`;
+    if (SENSITIVE_NAME.test(key) && !isSecretRef(value)) {
+      problems.push({
+        path: where,
+        message: `looks like a credential; write it as a reference (env:NAME or file:/path), not a literal ${kind} value`,
+        severity: 'error',
+      });
+      continue;
+    }
+    if (source && isSecretRef(value)) {
+      const resolved = resolveValue(value, source);
+      if ('problem' in resolved) problems.push({ path: where, message: resolved.problem, severity: 'error' });
+    }
+  }
+}
+
+/**
+ * Validates a decoded config document. `source`, when given, also checks that every secret reference
+ * resolves (what `serve` and `config check` do); without it only the shape is checked.
+ */
+export function validateConfig(raw: unknown, source?: SecretSource): LoadResult {
+  const problems: ConfigProblem[] = [];
+  const document = raw ?? {};
+  if (!isObject(document)) {
+    return { ok: false, problems: [{ path: '(root)', message: 'must be a mapping (key: value pairs)', severity: 'error' }] };
+  }
+  // Servers are checked one by one against the schema their shape selects, so a mistake in one server
+  // is reported against that server's own fields instead of as an opaque union failure.
+  const rawServers = document.servers;
+  if (rawServers !== undefined && !isObject(rawServers)) {
+    problems.push({ path: 'servers', message: 'must be a mapping of server name to server definition', severity: 'error' });
+  } else if (rawServers) {
+    for (const [name, server] of Object.entries(rawServers)) {
+      const path = `servers.${name}`;
+      if (!SERVER_NAME.test(name)) {
+        problems.push({ path, message: 'server names must be 1-32 characters of A-Z a-z 0-9 _ - (they appear in URLs and tool names)', severity: 'error' });
+      }
+      if (!isObject(server)) {
+        problems.push({ path, message: 'must be a mapping with either "command" (stdio server) or "url" (HTTP server)', severity: 'error' });
+        continue;
+      }
+      const hasCommand = 'command' in server;
+      const hasUrl = 'url' in server;
+      if (hasCommand === hasUrl) {
+        problems.push({ path, message: 'needs exactly one of "command" (stdio server) or "url" (HTTP server)', severity: 'error' });
+        continue;
+      }
+      const parsed = (hasCommand ? stdioServerSchema : httpServerSchema).safeParse(server);
+      if (!parsed.success) problems.push(...zodProblems(parsed.error, ['servers', name]));
+      if (hasUrl && typeof server.url === 'string') checkServerUrl(server.url, `${path}.url`, problems);
+      if (hasUrl && isObject(server.headers)) checkSecrets(server.headers, `${path}.headers`, 'header', source, problems);
+      if (hasCommand && isObject(server.env)) checkSecrets(server.env, `${path}.env`, 'variable', source, problems);
+    }
+  }
+  const parsed = configSchema.safeParse({ ...document, servers: {} });
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, []));
+  if (problems.length > 0) return { ok: false, problems };
+
+  const full = configSchema.parse(document);
+  const warnings: ConfigProblem[] = [];
+  const enabled = Object.entries(full.servers).filter(([, s]) => !s.disabled);
+  if (enabled.length === 0) warnings.push({ path: 'servers', message: 'no servers are configured; the gateway will expose nothing', severity: 'warning' });
+  if (!isLoopbackHost(full.listen.host)) {
+    warnings.push({
+      path: 'listen.host',
+      message: `listening on ${full.listen.host} exposes the gateway beyond this machine; put authentication in front of it`,
+      severity: 'warning',
+    });
+  }
+  return { ok: true, config: deepFreeze(full), warnings };
+}
+
+export function parseConfigText(text: string, source?: SecretSource): LoadResult {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({
+        path: e.linePos?.[0] ? `(line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '(root)',
+        message: e.message.split('\n')[0] ?? e.message,
+        severity: 'error' as const,
+      })),
+    };
+  }
+  return validateConfig(doc.toJS(), source);
+}
+
+export function loadConfigFile(path: string, source?: SecretSource): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { ok: false, problems: [{ path: '(file)', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, severity: 'error' }] };
+  }
+  return parseConfigText(text, source);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

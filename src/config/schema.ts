@@ -1,0 +1,114 @@
+/**
+ * The configuration schema: strict (unknown keys are errors, so a typo never silently does nothing),
+ * with defaults filled in at parse time. `schema/config.json` is generated from this file
+ * (`portcullis config schema`), never edited by hand.
+ */
+import * as z from 'zod';
+
+/** A secret is never written in the config: it is a reference resolved at start-up. */
+export const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/;
+
+const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
+
+/** Header and variable names whose values are credentials: a literal value there is rejected. */
+export const SENSITIVE_NAME = /(authorization|cookie|token|secret|password|passwd|api[-_]?key|credential|private[-_]?key)/i;
+
+const valueOrRef = z.string().describe('A literal value, or a secret reference: env:NAME or file:/absolute/path');
+
+const timeoutMs = z.number().int().min(100).max(3_600_000);
+
+const restartSchema = z
+  .strictObject({
+    initialDelayMs: z.number().int().min(10).max(60_000).default(500),
+    maxDelayMs: z.number().int().min(100).max(600_000).default(30_000),
+    maxRestarts: z.number().int().min(0).max(1_000_000).default(100),
+  })
+  .describe('Restart policy for a crashed stdio server: exponential backoff from initialDelayMs to maxDelayMs');
+
+const rootsSchema = z
+  .union([z.literal('client'), z.array(z.string().min(1))])
+  .describe(
+    'MCP roots for this server. Absent: the gateway does not offer roots (a client cannot widen a server sandbox). ' +
+      'A list of URIs: the gateway answers roots/list with exactly these. "client": roots/list during a call is relayed to the calling client.',
+  );
+
+const common = {
+  timeoutMs: timeoutMs.optional().describe('Per-call timeout in ms (default: defaults.timeoutMs)'),
+  namespace: z
+    .union([z.boolean(), z.string().regex(SERVER_NAME)])
+    .default(true)
+    .describe('On the aggregated /mcp endpoint: true prefixes names with the server name, a string with that prefix, false keeps them bare'),
+  roots: rootsSchema.optional(),
+  disabled: z.boolean().default(false),
+};
+
+export const stdioServerSchema = z.strictObject({
+  command: z.string().min(1).describe('Executable to start (found on PATH or absolute)'),
+  args: z.array(z.string()).default([]),
+  cwd: z.string().min(1).optional(),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), valueOrRef)
+    .default({})
+    .describe('Variables the child gets on top of a minimal safe environment (PATH, HOME, USER, LANG, …)'),
+  restart: restartSchema.prefault({}),
+  ...common,
+});
+
+export const httpServerSchema = z.strictObject({
+  url: z.string().describe('Streamable HTTP (or legacy HTTP+SSE) endpoint; https, or http on a loopback host'),
+  transport: z
+    .enum(['auto', 'streamable-http', 'sse'])
+    .default('auto')
+    .describe('auto tries the modern era, then legacy Streamable HTTP, then legacy HTTP+SSE (2024-11-05)'),
+  era: z.enum(['auto', 'modern', 'legacy']).default('auto'),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'), valueOrRef).default({}),
+  ...common,
+});
+
+export const serverSchema = z.union([stdioServerSchema, httpServerSchema]);
+
+export const configSchema = z
+  .strictObject({
+    listen: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(8787),
+        allowedOrigins: z
+          .array(z.string())
+          .default([])
+          .describe('Extra browser Origins allowed (exact, e.g. https://app.example.com); localhost origins are always allowed'),
+        allowedHosts: z
+          .array(z.string())
+          .default([])
+          .describe('Extra Host header values allowed (DNS-rebinding guard); loopback names are always allowed'),
+        maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+        sessionIdleMs: z.number().int().min(1000).max(86_400_000).default(30 * 60_000),
+      })
+      .prefault({}),
+    routing: z
+      .strictObject({
+        separator: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,4}$/, 'must be 1-4 characters from A-Z a-z 0-9 _ . -')
+          .default('__'),
+        pageSize: z.number().int().min(1).max(10_000).default(100),
+      })
+      .prefault({}),
+    defaults: z.strictObject({ timeoutMs: timeoutMs.default(60_000) }).prefault({}),
+    logging: z
+      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .prefault({}),
+    dataDir: z.string().min(1).optional().describe('Where state lives (default: $XDG_DATA_HOME/portcullis or ~/.local/share/portcullis)'),
+    servers: z.record(z.string(), serverSchema).default({}),
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ServerConfig = z.output<typeof serverSchema>;
+export type StdioServerConfig = z.output<typeof stdioServerSchema>;
+export type HttpServerConfig = z.output<typeof httpServerSchema>;
+
+export function isStdioServer(server: ServerConfig): server is StdioServerConfig {
+  return 'command' in server;
+}
+
+export { SERVER_NAME };

@@ -1,0 +1,168 @@
+/**
+ * Legacy-era downstream sessions (2025-03-26 … 2025-11-25 Streamable HTTP, and the stdio front): what
+ * `initialize` negotiated, the calls in flight (so `notifications/cancelled` can reach them), and the
+ * server→client requests waiting for the client's answer. Sessions idle longer than the configured
+ * limit are reaped: clients often never send DELETE.
+ */
+import { randomBytes } from 'node:crypto';
+import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import { isObject } from '../protocol/jsonrpc.ts';
+import { ServerRequestRefused } from '../upstream/types.ts';
+import type { Endpoint } from '../pipeline/context.ts';
+
+/** How long a server→client request (an elicitation a human answers) may wait for the client. */
+export const CLIENT_REQUEST_TIMEOUT_MS = 5 * 60_000;
+
+export interface MessageSink {
+  send(message: JsonRpcMessage): void;
+}
+
+interface WaitingAnswer {
+  resolve: (result: JsonObject) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class DownstreamSession {
+  readonly id: string;
+  readonly endpoint: Endpoint;
+  readonly protocolVersion: string;
+  readonly capabilities: JsonObject;
+  readonly clientInfo: JsonObject | undefined;
+  lastSeenMs: number;
+  initialized = false;
+  /** The standalone GET stream, when the client opened one. */
+  stream: (MessageSink & { close(): void }) | undefined;
+  readonly subscriptions = new Set<string>();
+  readonly #inflight = new Map<string, AbortController>();
+  readonly #waiting = new Map<string, WaitingAnswer>();
+  #nextId = 1;
+  #closed = false;
+
+  constructor(init: { id?: string; endpoint: Endpoint; protocolVersion: string; capabilities: JsonObject; clientInfo: JsonObject | undefined; nowMs: number }) {
+    // Visible ASCII, cryptographically random (spec 2025-11-25 transports §Session Management).
+    this.id = init.id ?? randomBytes(24).toString('base64url');
+    this.endpoint = init.endpoint;
+    this.protocolVersion = init.protocolVersion;
+    this.capabilities = init.capabilities;
+    this.clientInfo = init.clientInfo;
+    this.lastSeenMs = init.nowMs;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Registers a client request in flight; returns its abort signal and a release function. */
+  track(id: JsonRpcId): { signal: AbortSignal; release: () => void } {
+    const key = JSON.stringify(id);
+    const controller = new AbortController();
+    this.#inflight.set(key, controller);
+    return { signal: controller.signal, release: () => this.#inflight.delete(key) };
+  }
+
+  /** `notifications/cancelled` from the client. */
+  cancel(requestId: unknown): void {
+    if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+    this.#inflight.get(JSON.stringify(requestId))?.abort();
+  }
+
+  /** Sends a request to the client through `sink` and waits for the answer it POSTs back. */
+  requestClient(sink: MessageSink, method: string, params: JsonObject | undefined): Promise<JsonObject> {
+    if (this.#closed) return Promise.reject(new ServerRequestRefused(-32603, 'the client session has ended'));
+    const id = `pc-${this.#nextId++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new ServerRequestRefused(-32603, `the client did not answer ${method} within ${CLIENT_REQUEST_TIMEOUT_MS} ms`));
+      }, CLIENT_REQUEST_TIMEOUT_MS);
+      this.#waiting.set(id, { resolve, reject, timer });
+      const message: JsonRpcMessage = params ? { jsonrpc: '2.0', id, method, params } : { jsonrpc: '2.0', id, method };
+      sink.send(message);
+    });
+  }
+
+  /** A response the client POSTed; true when it answered one of our requests. */
+  answer(response: JsonRpcResponse): boolean {
+    if (typeof response.id !== 'string') return false;
+    const waiting = this.#waiting.get(response.id);
+    if (!waiting) return false;
+    clearTimeout(waiting.timer);
+    this.#waiting.delete(response.id);
+    if ('error' in response) {
+      const error = isObject(response.error) ? response.error : { code: -32603, message: 'error' };
+      waiting.reject(new ServerRequestRefused(Number(error.code) || -32603, String(error.message ?? 'the client refused')));
+    } else {
+      waiting.resolve(isObject(response.result) ? response.result : {});
+    }
+    return true;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const controller of this.#inflight.values()) controller.abort();
+    this.#inflight.clear();
+    for (const waiting of this.#waiting.values()) {
+      clearTimeout(waiting.timer);
+      waiting.reject(new ServerRequestRefused(-32603, 'the client session has ended'));
+    }
+    this.#waiting.clear();
+    this.stream?.close();
+    this.stream = undefined;
+  }
+}
+
+export class SessionStore {
+  readonly #sessions = new Map<string, DownstreamSession>();
+  readonly #idleMs: number;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(idleMs: number) {
+    this.#idleMs = idleMs;
+    this.#timer = setInterval(() => this.reap(Date.now()), Math.min(60_000, Math.max(250, Math.floor(idleMs / 2))));
+    this.#timer.unref();
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  add(session: DownstreamSession): void {
+    this.#sessions.set(session.id, session);
+  }
+
+  get(id: string): DownstreamSession | undefined {
+    return this.#sessions.get(id);
+  }
+
+  delete(id: string): boolean {
+    const session = this.#sessions.get(id);
+    if (!session) return false;
+    session.close();
+    this.#sessions.delete(id);
+    return true;
+  }
+
+  all(): IterableIterator<DownstreamSession> {
+    return this.#sessions.values();
+  }
+
+  /** Ends sessions idle for longer than the limit (a GET stream open counts as activity). */
+  reap(nowMs: number): number {
+    let reaped = 0;
+    for (const session of this.#sessions.values()) {
+      if (session.stream) continue;
+      if (nowMs - session.lastSeenMs > this.#idleMs) {
+        this.delete(session.id);
+        reaped += 1;
+      }
+    }
+    return reaped;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    for (const id of [...this.#sessions.keys()]) this.delete(id);
+  }
+}

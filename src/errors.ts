@@ -1,0 +1,135 @@
+/**
+ * The one error type of the gateway, and the one map from its codes to the wire.
+ *
+ * A denial or rejection is a `GatewayError` *value* returned by a stage; `throw` is reserved for bugs.
+ * Codes are `PC_<AREA>_<REASON>`; tests assert codes, never message text. Messages say what was wrong,
+ * where, and what would be accepted — they must never contain a secret.
+ */
+
+export type GatewayErrorCode =
+  | 'PC_HTTP_ORIGIN_FORBIDDEN'
+  | 'PC_HTTP_HOST_FORBIDDEN'
+  | 'PC_HTTP_BODY_TOO_LARGE'
+  | 'PC_HTTP_UNSUPPORTED_MEDIA_TYPE'
+  | 'PC_HTTP_NOT_ACCEPTABLE'
+  | 'PC_HTTP_METHOD_NOT_ALLOWED'
+  | 'PC_HTTP_NOT_FOUND'
+  | 'PC_HTTP_STREAM_CONFLICT'
+  | 'PC_PROTOCOL_PARSE_ERROR'
+  | 'PC_PROTOCOL_INVALID_REQUEST'
+  | 'PC_PROTOCOL_BATCH_NOT_ALLOWED'
+  | 'PC_PROTOCOL_HEADER_MISMATCH'
+  | 'PC_PROTOCOL_UNSUPPORTED_VERSION'
+  | 'PC_PROTOCOL_METHOD_NOT_FOUND'
+  | 'PC_PROTOCOL_MISSING_CAPABILITY'
+  | 'PC_PROTOCOL_INVALID_PARAMS'
+  | 'PC_PROTOCOL_NOT_INITIALIZED'
+  | 'PC_SESSION_MISSING'
+  | 'PC_SESSION_UNKNOWN'
+  | 'PC_ROUTE_UNKNOWN_SERVER'
+  | 'PC_ROUTE_UNKNOWN_TOOL'
+  | 'PC_ROUTE_UNKNOWN_PROMPT'
+  | 'PC_ROUTE_UNKNOWN_RESOURCE'
+  | 'PC_ROUTE_AMBIGUOUS'
+  | 'PC_UPSTREAM_UNAVAILABLE'
+  | 'PC_UPSTREAM_CRASHED'
+  | 'PC_UPSTREAM_TIMEOUT'
+  | 'PC_UPSTREAM_PROTOCOL'
+  | 'PC_REQUEST_CANCELLED'
+  | 'PC_INPUT_STATE_INVALID'
+  | 'PC_CONFIG_INVALID'
+  | 'PC_INTERNAL';
+
+/**
+ * How a code travels.
+ * - `status`: the HTTP status when the rejection ends the HTTP exchange (all transport-level codes, and
+ *   any code in the stateless modern era, where each request is its own exchange).
+ * - `rpcCode`: the JSON-RPC error code. Gateway decisions that are not protocol errors use application
+ *   codes outside -32768..-32000, as the spec asks of new codes (2026-07-28 basic/index §Error Codes).
+ * - `transport`: true when the error is about the HTTP exchange itself; false when it is an answer to a
+ *   well-formed request, which a legacy-era session carries in a 200 like any other JSON-RPC response.
+ */
+export interface WireMapping {
+  readonly status: number;
+  readonly rpcCode: number;
+  readonly transport: boolean;
+}
+
+export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
+  PC_HTTP_ORIGIN_FORBIDDEN: { status: 403, rpcCode: -32600, transport: true },
+  PC_HTTP_HOST_FORBIDDEN: { status: 403, rpcCode: -32600, transport: true },
+  PC_HTTP_BODY_TOO_LARGE: { status: 413, rpcCode: -32600, transport: true },
+  PC_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, rpcCode: -32600, transport: true },
+  PC_HTTP_NOT_ACCEPTABLE: { status: 406, rpcCode: -32600, transport: true },
+  PC_HTTP_METHOD_NOT_ALLOWED: { status: 405, rpcCode: -32600, transport: true },
+  PC_HTTP_NOT_FOUND: { status: 404, rpcCode: -32600, transport: true },
+  PC_HTTP_STREAM_CONFLICT: { status: 409, rpcCode: -32600, transport: true },
+  PC_PROTOCOL_PARSE_ERROR: { status: 400, rpcCode: -32700, transport: true },
+  PC_PROTOCOL_INVALID_REQUEST: { status: 400, rpcCode: -32600, transport: true },
+  PC_PROTOCOL_BATCH_NOT_ALLOWED: { status: 400, rpcCode: -32600, transport: true },
+  PC_PROTOCOL_HEADER_MISMATCH: { status: 400, rpcCode: -32020, transport: true },
+  PC_PROTOCOL_UNSUPPORTED_VERSION: { status: 400, rpcCode: -32022, transport: true },
+  PC_PROTOCOL_METHOD_NOT_FOUND: { status: 404, rpcCode: -32601, transport: false },
+  PC_PROTOCOL_MISSING_CAPABILITY: { status: 400, rpcCode: -32021, transport: false },
+  PC_PROTOCOL_INVALID_PARAMS: { status: 200, rpcCode: -32602, transport: false },
+  PC_PROTOCOL_NOT_INITIALIZED: { status: 400, rpcCode: -32600, transport: false },
+  PC_SESSION_MISSING: { status: 400, rpcCode: -32600, transport: true },
+  PC_SESSION_UNKNOWN: { status: 404, rpcCode: -32001, transport: true },
+  PC_ROUTE_UNKNOWN_SERVER: { status: 404, rpcCode: -32600, transport: true },
+  PC_ROUTE_UNKNOWN_TOOL: { status: 200, rpcCode: -32602, transport: false },
+  PC_ROUTE_UNKNOWN_PROMPT: { status: 200, rpcCode: -32602, transport: false },
+  PC_ROUTE_UNKNOWN_RESOURCE: { status: 200, rpcCode: -32602, transport: false },
+  PC_ROUTE_AMBIGUOUS: { status: 200, rpcCode: -32602, transport: false },
+  PC_UPSTREAM_UNAVAILABLE: { status: 200, rpcCode: -31002, transport: false },
+  PC_UPSTREAM_CRASHED: { status: 200, rpcCode: -31003, transport: false },
+  PC_UPSTREAM_TIMEOUT: { status: 200, rpcCode: -31004, transport: false },
+  PC_UPSTREAM_PROTOCOL: { status: 200, rpcCode: -31005, transport: false },
+  PC_REQUEST_CANCELLED: { status: 200, rpcCode: -31006, transport: false },
+  PC_INPUT_STATE_INVALID: { status: 200, rpcCode: -32602, transport: false },
+  PC_CONFIG_INVALID: { status: 500, rpcCode: -32603, transport: false },
+  PC_INTERNAL: { status: 500, rpcCode: -32603, transport: false },
+};
+
+export class GatewayError extends Error {
+  readonly code: GatewayErrorCode;
+  /** Extra, secret-free facts for the client (`data` of the JSON-RPC error). */
+  readonly data: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: GatewayErrorCode, message: string, data?: Record<string, unknown>) {
+    super(message);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.data = data;
+  }
+}
+
+export function isGatewayError(value: unknown): value is GatewayError {
+  return value instanceof GatewayError;
+}
+
+export interface JsonRpcErrorObject {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/**
+ * The JSON-RPC error object for a gateway error. Internal errors never leak their message: the client
+ * gets -32603 and the correlation id, and the detail goes to the log under the same id.
+ */
+export function toJsonRpcError(error: GatewayError, correlationId: string): JsonRpcErrorObject {
+  const mapping = ERROR_MAP[error.code];
+  if (error.code === 'PC_INTERNAL') {
+    return { code: mapping.rpcCode, message: 'Internal gateway error', data: { code: error.code, correlationId } };
+  }
+  // Spec-reserved codes whose `data` shape is fixed (-32022 carries {supported, requested}) keep it;
+  // everything else carries our stable code alongside the caller-facing facts.
+  return { code: mapping.rpcCode, message: error.message, data: { code: error.code, ...error.data } };
+}
+
+/** HTTP status for an error: transport-level errors always; answers only in the stateless modern era. */
+export function httpStatusFor(error: GatewayError, era: 'modern' | 'legacy'): number {
+  const mapping = ERROR_MAP[error.code];
+  if (mapping.transport || era === 'modern') return mapping.status;
+  return 200;
+}

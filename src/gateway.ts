@@ -1,0 +1,157 @@
+/**
+ * `createGateway(config, deps)`: wires upstreams, catalog and pipeline. No globals: everything the
+ * gateway touches from outside (environment, secrets, logger) comes in through `deps`, so tests build
+ * as many independent gateways as they like.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.ts';
+import type { SecretSource } from './config/secrets.ts';
+import { GatewayError } from './errors.ts';
+import { isObject, type JsonObject, type JsonRpcNotification, type JsonRpcRequest } from './protocol/jsonrpc.ts';
+import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
+import { InputBridge } from './pipeline/input-bridge.ts';
+import { createPipeline, type Pipeline } from './pipeline/order.ts';
+import { createForward } from './pipeline/stages/forward.ts';
+import { createRoute, type Description } from './pipeline/stages/route.ts';
+import { Catalog, type CatalogServer, type ListKind } from './routing/catalog.ts';
+import { createUpstream } from './upstream/create.ts';
+import type { Upstream } from './upstream/types.ts';
+import { VERSION } from './version.ts';
+
+export interface GatewayDeps {
+  logger: Logger;
+  secrets: SecretSource;
+  /** Replaces the connector factory (tests); defaults to the real one. */
+  createUpstream?: typeof createUpstream;
+}
+
+/** A change a server announced, for the downstream sessions that should hear of it. */
+export interface ChangeEvent {
+  server: string;
+  notification: JsonRpcNotification;
+}
+
+const LIST_CHANGED: ReadonlyMap<string, ListKind> = new Map([
+  ['notifications/tools/list_changed', 'tools'],
+  ['notifications/prompts/list_changed', 'prompts'],
+  ['notifications/resources/list_changed', 'resources'],
+]);
+
+/** How long `initialize` on the aggregated endpoint waits for servers still starting. */
+const DESCRIBE_WAIT_MS = 10_000;
+/** How long a parked (input-required) call waits for the modern client's retry. */
+const INPUT_TTL_MS = 5 * 60_000;
+
+export interface Gateway {
+  readonly config: Config;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly instanceId: string;
+  start(): Promise<void>;
+  /** Runs one request through the pipeline. */
+  handle(input: { endpoint: Endpoint; request: JsonRpcRequest; client: ClientLink; signal: AbortSignal }): Promise<Outcome & { correlationId: string }>;
+  /** Capabilities, server info and instructions a client sees on an endpoint. */
+  describe(endpoint: Endpoint): Promise<Description>;
+  /** Forwards a client notification (e.g. roots/list_changed) to the servers behind an endpoint. */
+  notifyServers(endpoint: Endpoint, notification: JsonRpcNotification): Promise<void>;
+  onChange(listener: (event: ChangeEvent) => void): () => void;
+  hasServer(name: string): boolean;
+  close(): Promise<void>;
+}
+
+export function createGateway(config: Config, deps: GatewayDeps): Gateway {
+  const logger = deps.logger;
+  const make = deps.createUpstream ?? createUpstream;
+  const upstreams = new Map<string, Upstream>();
+  const catalogServers = new Map<string, CatalogServer>();
+  const clientInfo = { name: 'portcullis', version: VERSION };
+  for (const [name, server] of Object.entries(config.servers)) {
+    if (server.disabled) continue;
+    const upstream = make(name, server, { logger, secrets: deps.secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000) });
+    upstreams.set(name, upstream);
+    const prefix = server.namespace === true ? name : server.namespace === false ? '' : server.namespace;
+    catalogServers.set(name, { upstream, prefix });
+  }
+  const catalog = new Catalog(catalogServers, config.routing.separator, logger);
+  const bridge = new InputBridge(INPUT_TTL_MS);
+  const listeners = new Set<(event: ChangeEvent) => void>();
+  const timeoutMsFor = (server: string | undefined): number =>
+    (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
+
+  for (const upstream of upstreams.values()) {
+    upstream.onEvent((notification) => {
+      const list = LIST_CHANGED.get(notification.method);
+      if (list) catalog.invalidate(upstream.name, list);
+      for (const listener of listeners) listener({ server: upstream.name, notification });
+    });
+  }
+
+  async function describe(endpoint: Endpoint): Promise<Description> {
+    if (endpoint.kind === 'server') {
+      const upstream = upstreams.get(endpoint.server);
+      if (!upstream) throw new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${endpoint.server}"`);
+      const info = await upstream.ready(timeoutMsFor(endpoint.server));
+      return { capabilities: info.capabilities, serverInfo: info.serverInfo, instructions: info.instructions };
+    }
+    const infos = await Promise.all(
+      [...upstreams.values()].map((u) => u.ready(Math.min(DESCRIBE_WAIT_MS, timeoutMsFor(u.name))).then((info) => ({ name: u.name, info }), () => undefined)),
+    );
+    const has = (key: string): boolean => infos.some((i) => i && isObject(i.info.capabilities[key]));
+    const capabilities: JsonObject = {};
+    if (has('tools')) capabilities.tools = { listChanged: true };
+    if (has('prompts')) capabilities.prompts = { listChanged: true };
+    if (has('resources')) {
+      const subscribe = infos.some((i) => i && isObject(i.info.capabilities.resources) && (i.info.capabilities.resources as JsonObject).subscribe === true);
+      capabilities.resources = { listChanged: true, ...(subscribe ? { subscribe: true } : {}) };
+    }
+    if (has('logging')) capabilities.logging = {};
+    if (has('completions')) capabilities.completions = {};
+    const instructions = infos
+      .filter((i) => i?.info.instructions)
+      .map((i) => `## ${i!.name}\n${i!.info.instructions}`)
+      .join('\n\n');
+    return { capabilities, serverInfo: { name: 'portcullis', version: VERSION }, instructions: instructions || undefined };
+  }
+
+  const pipeline: Pipeline = createPipeline(
+    {
+      route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor }),
+    },
+    logger,
+  );
+
+  return {
+    config,
+    upstreams,
+    instanceId: randomUUID(),
+    async start() {
+      await Promise.all(
+        [...upstreams.values()].map((u) =>
+          u.start().catch((error: unknown) => {
+            logger.warn({ server: u.name, err: (error as Error).message }, 'server not available at start; calls to it will fail until it is');
+          }),
+        ),
+      );
+    },
+    async handle({ endpoint, request, client, signal }) {
+      const ctx: MessageContext = { correlationId: randomUUID(), receivedAtMs: Date.now(), endpoint, request, client, signal };
+      const outcome = await pipeline(ctx);
+      return { ...outcome, correlationId: ctx.correlationId };
+    },
+    describe,
+    async notifyServers(endpoint, notification) {
+      const targets = endpoint.kind === 'server' ? [upstreams.get(endpoint.server)] : [...upstreams.values()];
+      await Promise.all(targets.map((u) => (u && u.state() === 'ready' ? u.notify(notification.method, notification.params).catch(() => undefined) : undefined)));
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    hasServer: (name) => upstreams.has(name),
+    async close() {
+      bridge.close();
+      await Promise.all([...upstreams.values()].map((u) => u.close()));
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The command line. This is the only file that reads process.argv, process.env or the process streams.
+ */
+import { Command } from 'commander';
+import { processSecretSource } from './config/secrets.ts';
+import { check, configJsonSchema, init } from './cli/config.ts';
+import { serve, type Io } from './cli/serve.ts';
+import { stdio } from './cli/stdio.ts';
+import { VERSION } from './version.ts';
+
+const io: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  secrets: processSecretSource(process.env),
+  onSignal: (handler) => {
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+  },
+};
+
+const finish = (code: number): void => {
+  process.exitCode = code;
+};
+
+const program = new Command('portcullis')
+  .description('A security gateway for the Model Context Protocol')
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the gateway (Streamable HTTP, both protocol eras); without -c, the embedded default')
+  .option('-c, --config <file>', 'configuration file (YAML)')
+  .option('--data-dir <dir>', 'state directory for the embedded default (env PORTCULLIS_DATA_DIR)')
+  .option('--host <host>', 'override listen.host')
+  .option('--port <port>', 'override listen.port')
+  .action(async (options) => finish(await serve(options, io)));
+
+program
+  .command('stdio')
+  .description('serve MCP on stdin/stdout, for clients that launch the gateway as their server command')
+  .option('-c, --config <file>', 'configuration file (YAML)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('--server <name>', 'expose this one server unchanged instead of all servers namespaced')
+  .action(async (options) => {
+    finish(await stdio(options, { ...io, stdin: process.stdin, stdout: process.stdout }));
+    process.exit(process.exitCode);
+  });
+
+program
+  .command('init')
+  .description('write a commented starter portcullis.yaml')
+  .option('-o, --output <file>', 'where to write it', 'portcullis.yaml')
+  .option('--force', 'overwrite an existing file')
+  .action((options) => finish(init(options, io)));
+
+const config = program.command('config').description('work with configuration files');
+config
+  .command('check')
+  .description('validate a config file and list every problem with its path (exit 2 when invalid)')
+  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .action((options) => finish(check(options, io)));
+config
+  .command('schema')
+  .description('print the JSON Schema of the config file')
+  .action(() => finish((io.out(configJsonSchema()), 0)));
+
+await program.parseAsync(process.argv);

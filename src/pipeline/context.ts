@@ -1,0 +1,50 @@
+/**
+ * The per-message context: everything a stage may read or add for one request. Nothing per-request
+ * lives anywhere else; stages receive the clock, stores and randomness through their factories.
+ */
+import type { GatewayError } from '../errors.ts';
+import type { JsonObject, JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import type { Era } from '../protocol/versions.ts';
+import type { ListKind } from '../routing/catalog.ts';
+import type { ParkedCall } from './input-bridge.ts';
+
+/** `/mcp` (all servers, namespaced) or `/mcp/<server>` (one server, unchanged). */
+export type Endpoint = { kind: 'aggregate' } | { kind: 'server'; server: string };
+
+/** The downstream client as the pipeline can reach it while answering one request. */
+export interface ClientLink {
+  /** Identifies the caller to upstream attribution: a session id, or one modern request. */
+  readonly key: string;
+  readonly era: Era;
+  readonly protocolVersion: string;
+  readonly capabilities: JsonObject;
+  readonly info: JsonObject | undefined;
+  /** Sends a notification tied to the current request (progress, log message). */
+  notify(notification: JsonRpcNotification): void;
+  /** Sends a request to the client and awaits the answer; undefined in the modern era (no server→client requests). */
+  readonly request: ((method: string, params: JsonObject | undefined) => Promise<JsonObject>) | undefined;
+}
+
+export type Route =
+  | { kind: 'local'; answer: () => JsonObject | Promise<JsonObject> }
+  | { kind: 'upstream'; server: string; method: string; params: JsonObject | undefined; name: string | undefined }
+  | { kind: 'aggregate-list'; list: ListKind; cursor: string | undefined }
+  | { kind: 'broadcast'; method: string; params: JsonObject | undefined }
+  | { kind: 'resume'; parked: ParkedCall; inputResponses: JsonObject };
+
+export interface MessageContext {
+  readonly correlationId: string;
+  readonly receivedAtMs: number;
+  readonly endpoint: Endpoint;
+  readonly request: JsonRpcRequest;
+  readonly client: ClientLink;
+  /** Aborts when the client cancels or goes away. */
+  readonly signal: AbortSignal;
+  route?: Route;
+}
+
+/** The answer to one request: a result, the server's own error relayed, or a gateway decision. */
+export type Outcome =
+  | { result: JsonObject }
+  | { upstreamError: { code: number; message: string; data?: unknown } }
+  | { error: GatewayError };

@@ -1,0 +1,56 @@
+/**
+ * THE stage order. It is written once, here, and is not configurable: policies are data, the order is
+ * code. Each line says why the stage stands where it does.
+ *
+ * Request:
+ *   decode         — done by the downstream transport before a context exists: bytes → one JSON-RPC
+ *                    message, era, headers checked against the body. Nothing unparsed goes further.
+ *   authenticate   — (issue #4) who is asking; first, so every later decision has a principal.
+ *   route          — which server and which original name the request is for; before any rule, because
+ *                    rules are written against real server and tool names, not namespaced aliases.
+ *   killSwitch     — (issue #5) cheapest hard stop, before spending anything on evaluation.
+ *   authorize      — (issue #5) policy over principal, tool and arguments; filters list results.
+ *   validateArgs   — (issue #5) the tool's pinned inputSchema; after authorize so denied calls are
+ *                    not probed for schema details.
+ *   rateLimit      — (issue #5) counts only calls that would otherwise be allowed.
+ *   approve        — (issue #5) a human, only for calls everything else already allows.
+ *   credentials    — (issue #4) inject the upstream's own scoped secret, last, so no earlier stage
+ *                    can see or log it.
+ *   forward        — send to the server; era translation.
+ * Response:
+ *   inspect, redact (issue #7) and audit (issue #6, in `finally`, so denials, errors and timeouts are
+ *   recorded too).
+ *
+ * A stage returns a GatewayError to stop the request (a decision, not an exception); `throw` is a bug
+ * and becomes PC_INTERNAL with a correlation id.
+ */
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.ts';
+import type { MessageContext, Outcome } from './context.ts';
+
+export type RequestStage = (ctx: MessageContext) => Promise<GatewayError | undefined> | GatewayError | undefined;
+export type TerminalStage = (ctx: MessageContext) => Promise<Outcome>;
+
+export interface PipelineStages {
+  route: RequestStage;
+  forward: TerminalStage;
+}
+
+export type Pipeline = (ctx: MessageContext) => Promise<Outcome>;
+
+export function createPipeline(stages: PipelineStages, logger: Logger): Pipeline {
+  const requestStages: readonly RequestStage[] = [stages.route];
+  return async function run(ctx) {
+    try {
+      for (const stage of requestStages) {
+        const denial = await stage(ctx);
+        if (denial) return { error: denial };
+      }
+      return await stages.forward(ctx);
+    } catch (error) {
+      if (error instanceof GatewayError) return { error };
+      logger.error({ correlationId: ctx.correlationId, method: ctx.request.method, err: error }, 'pipeline failure');
+      return { error: new GatewayError('PC_INTERNAL', 'internal error') };
+    }
+  };
+}

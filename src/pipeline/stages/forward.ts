@@ -1,0 +1,239 @@
+/**
+ * The `forward` stage: sends the routed request to its server and shapes the answer for the client's
+ * era. Era translation lives here: the modern envelope is stripped for legacy servers; a legacy server's
+ * mid-call requests become `input_required` results for modern clients (via the input bridge); a modern
+ * server's `input_required` results become real requests to legacy clients.
+ */
+import { GatewayError } from '../../errors.ts';
+import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
+import { MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
+import type { Catalog, ListKind } from '../../routing/catalog.ts';
+import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
+import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
+import { BridgedCall, type InputBridge } from '../input-bridge.ts';
+
+export interface ForwardOptions {
+  upstreams: ReadonlyMap<string, Upstream>;
+  catalog: Catalog;
+  bridge: InputBridge;
+  pageSize: number;
+  timeoutMsFor: (server: string | undefined) => number;
+}
+
+/** Rounds of `input_required` a legacy client is walked through before the gateway gives up. */
+const MAX_INPUT_ROUNDS = 8;
+
+const CAPABILITY_FOR: Readonly<Record<string, string>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+/** Whether the client declared what a server→client request needs; undefined when it did, else why not. */
+export function missingCapability(capabilities: JsonObject, request: ServerRequest): string | undefined {
+  const needed = CAPABILITY_FOR[request.method];
+  if (!needed) return undefined;
+  const declared = capabilities[needed];
+  if (!isObject(declared)) return `the client did not declare the "${needed}" capability`;
+  if (request.method === 'elicitation/create' && request.params?.mode === 'url' && !isObject(declared.url)) {
+    return 'the client did not declare URL-mode elicitation';
+  }
+  return undefined;
+}
+
+function stripModernEnvelope(params: JsonObject | undefined): JsonObject | undefined {
+  if (!params || !isObject(params._meta)) return params;
+  const meta: JsonObject = {};
+  for (const [key, value] of Object.entries(params._meta)) if (!MODERN_ENVELOPE_KEYS.includes(key)) meta[key] = value;
+  const { _meta: _drop, ...rest } = params;
+  return Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
+}
+
+function toOutcome(reply: UpstreamReply): Outcome {
+  return 'error' in reply ? { upstreamError: reply.error } : { result: reply.result };
+}
+
+function failed(error: unknown): Outcome {
+  if (error instanceof GatewayError) return { error };
+  throw error;
+}
+
+/** Adds what the modern era requires of a result, and removes it for legacy clients. */
+export function shapeForEra(result: JsonObject, client: ClientLink, method: string): JsonObject {
+  if (client.era === 'modern') {
+    const shaped: JsonObject = { ...result };
+    shaped.resultType ??= 'complete';
+    if (method.endsWith('/list')) {
+      shaped.ttlMs ??= 0;
+      shaped.cacheScope ??= 'private';
+    }
+    return shaped;
+  }
+  if (!('resultType' in result) && !('ttlMs' in result) && !('cacheScope' in result)) return result;
+  const { resultType: _r, ttlMs: _t, cacheScope: _c, ...rest } = result;
+  return rest;
+}
+
+export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
+  const { upstreams, catalog, bridge, pageSize, timeoutMsFor } = options;
+
+  function relayToClient(client: ClientLink) {
+    return async (request: ServerRequest): Promise<JsonObject> => {
+      const missing = missingCapability(client.capabilities, request);
+      if (missing) throw new ServerRequestRefused(-32601, `${request.method} refused: ${missing}`);
+      if (!client.request) throw new ServerRequestRefused(-32601, `${request.method} cannot reach this client`);
+      return client.request(request.method, request.params);
+    };
+  }
+
+  async function aggregateList(list: ListKind, cursor: string | undefined): Promise<Outcome> {
+    let offset = 0;
+    if (cursor !== undefined) {
+      const decoded = decodeCursor(cursor);
+      if (decoded === undefined) return { error: new GatewayError('PC_PROTOCOL_INVALID_PARAMS', 'params.cursor is not a cursor this gateway issued') };
+      offset = decoded;
+    }
+    const items = await catalog.aggregate(list, timeoutMsFor(undefined));
+    const page = items.slice(offset, offset + pageSize);
+    const result: JsonObject = { [list]: page };
+    if (offset + pageSize < items.length) result.nextCursor = encodeCursor(offset + pageSize);
+    return { result };
+  }
+
+  async function drive(ctx: MessageContext, call: BridgedCall): Promise<Outcome> {
+    for (let round = 1; ; round++) {
+      const step = await call.next();
+      if (step.kind === 'done') {
+        call.detach();
+        return toOutcome(step.reply);
+      }
+      if (step.kind === 'failed') {
+        call.detach();
+        return failed(step.error);
+      }
+      const missing = missingCapability(ctx.client.capabilities, step.input.request);
+      if (missing) {
+        step.input.reject(new ServerRequestRefused(-32601, `${step.input.request.method} refused: ${missing}`));
+        continue;
+      }
+      const key = `input-${round}`;
+      const requestState = bridge.park({ call, input: step.input, key });
+      return {
+        result: {
+          resultType: 'input_required',
+          inputRequests: { [key]: { method: step.input.request.method, params: step.input.request.params ?? {} } },
+          requestState,
+        },
+      };
+    }
+  }
+
+  async function callUpstream(ctx: MessageContext, route: Extract<Route, { kind: 'upstream' }>): Promise<Outcome> {
+    const upstream = upstreams.get(route.server);
+    if (!upstream) return { error: new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${route.server}"`) };
+    const timeoutMs = timeoutMsFor(route.server);
+    const info = await upstream.ready(timeoutMs);
+    const params = info.era === 'legacy' ? stripModernEnvelope(route.params) : route.params;
+    const base = {
+      timeoutMs,
+      caller: ctx.client.key,
+      clientCapabilities: ctx.client.capabilities,
+      clientInfo: ctx.client.info,
+    };
+
+    if (ctx.client.era === 'modern' && info.era === 'legacy') {
+      const call = new BridgedCall(route.server, route.method, route.name);
+      call.attach(ctx.client, ctx.signal);
+      call.begin((hooks) => upstream.request(route.method, params, { ...base, ...hooks }));
+      return drive(ctx, call);
+    }
+
+    const callOptions = {
+      ...base,
+      signal: ctx.signal,
+      onNotification: (n: Parameters<ClientLink['notify']>[0]) => ctx.client.notify(n),
+      onServerRequest: relayToClient(ctx.client),
+    };
+    let reply = await upstream.request(route.method, params, callOptions);
+    if (ctx.client.era === 'legacy' && info.era === 'modern') {
+      for (let round = 0; 'result' in reply && reply.result.resultType === 'input_required'; round++) {
+        if (round >= MAX_INPUT_ROUNDS) {
+          return { error: new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${route.server}" asked for input more than ${MAX_INPUT_ROUNDS} times`) };
+        }
+        const requests = isObject(reply.result.inputRequests) ? reply.result.inputRequests : {};
+        const responses: JsonObject = {};
+        for (const [key, raw] of Object.entries(requests)) {
+          if (!isObject(raw) || typeof raw.method !== 'string') continue;
+          const request: ServerRequest = { method: raw.method, params: isObject(raw.params) ? raw.params : undefined };
+          const missing = missingCapability(ctx.client.capabilities, request);
+          if (missing) return { error: new GatewayError('PC_PROTOCOL_MISSING_CAPABILITY', `server "${route.server}" needs ${request.method}, but ${missing}`) };
+          responses[key] = await relayToClient(ctx.client)(request);
+        }
+        const retry: JsonObject = { ...params, inputResponses: responses };
+        if (reply.result.requestState !== undefined) retry.requestState = reply.result.requestState;
+        reply = await upstream.request(route.method, retry, callOptions);
+      }
+    }
+    return toOutcome(reply);
+  }
+
+  async function broadcast(route: Extract<Route, { kind: 'broadcast' }>): Promise<Outcome> {
+    await Promise.all(
+      [...upstreams.values()].map(async (upstream) => {
+        if (upstream.state() !== 'ready' || upstream.info()?.era !== 'legacy') return;
+        await upstream.request(route.method, route.params, { timeoutMs: timeoutMsFor(upstream.name), caller: 'portcullis:broadcast' }).catch(() => undefined);
+      }),
+    );
+    return { result: {} };
+  }
+
+  return async function forward(ctx) {
+    const route = ctx.route;
+    if (!route) return { error: new GatewayError('PC_INTERNAL', 'forward reached without a route') };
+    let outcome: Outcome;
+    try {
+      switch (route.kind) {
+        case 'local':
+          outcome = { result: await route.answer() };
+          break;
+        case 'aggregate-list':
+          outcome = await aggregateList(route.list, route.cursor);
+          break;
+        case 'broadcast':
+          outcome = await broadcast(route);
+          break;
+        case 'upstream':
+          outcome = await callUpstream(ctx, route);
+          break;
+        case 'resume': {
+          const { parked, inputResponses } = route;
+          parked.call.attach(ctx.client, ctx.signal);
+          const answer = inputResponses[parked.key];
+          if (isObject(answer)) parked.input.resolve(answer);
+          else parked.input.reject(new ServerRequestRefused(-32602, `the client sent no inputResponses["${parked.key}"]`));
+          outcome = await drive(ctx, parked.call);
+          break;
+        }
+      }
+    } catch (error) {
+      if (error instanceof ServerRequestRefused) return { error: new GatewayError('PC_PROTOCOL_MISSING_CAPABILITY', error.message) };
+      return failed(error);
+    }
+    if ('result' in outcome) outcome = { result: shapeForEra(outcome.result, ctx.client, ctx.request.method) };
+    return outcome;
+  };
+}
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (isObject(parsed) && Number.isInteger(parsed.o) && (parsed.o as number) >= 0) return parsed.o as number;
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}

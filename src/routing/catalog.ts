@@ -1,0 +1,224 @@
+/**
+ * What each server offers (tools, prompts, resources, resource templates), fetched page by page and
+ * cached, and the aggregated view that `/mcp` shows: names prefixed `<server><sep><name>` (unless a
+ * server opts out), kept within 64 characters, and the reverse map that routes a call back.
+ *
+ * A list is cached until the server says it changed (`list_changed`) when it declares `listChanged`,
+ * otherwise for a few seconds only, so a server that never notifies is not shown stale for long.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.ts';
+import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
+import type { Upstream } from '../upstream/types.ts';
+
+export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
+
+export const LIST_METHODS: Readonly<Record<ListKind, string>> = {
+  tools: 'tools/list',
+  prompts: 'prompts/list',
+  resources: 'resources/list',
+  resourceTemplates: 'resources/templates/list',
+};
+
+export const LIST_KIND_BY_METHOD: ReadonlyMap<string, ListKind> = new Map(
+  Object.entries(LIST_METHODS).map(([kind, method]) => [method, kind as ListKind]),
+);
+
+const CAPABILITY: Readonly<Record<ListKind, string>> = {
+  tools: 'tools',
+  prompts: 'prompts',
+  resources: 'resources',
+  resourceTemplates: 'resources',
+};
+
+/** Tool names SHOULD be at most 64 characters for most clients (spec allows 128; many clients cut at 64). */
+export const MAX_EXPOSED_NAME = 64;
+const SHORT_TTL_MS = 5_000;
+const MAX_PAGES = 100;
+
+export interface CatalogServer {
+  upstream: Upstream;
+  /** '' for no prefix. */
+  prefix: string;
+}
+
+interface CacheEntry {
+  items: JsonObject[];
+  fetchedAt: number;
+  sticky: boolean;
+}
+
+export interface Resolved {
+  server: string;
+  name: string;
+}
+
+export class Catalog {
+  readonly #servers: ReadonlyMap<string, CatalogServer>;
+  readonly #separator: string;
+  readonly #logger: Logger;
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #inflight = new Map<string, Promise<JsonObject[]>>();
+  readonly #byExposedName: Record<'tools' | 'prompts', Map<string, Resolved>> = { tools: new Map(), prompts: new Map() };
+
+  constructor(servers: ReadonlyMap<string, CatalogServer>, separator: string, logger: Logger) {
+    this.#servers = servers;
+    this.#separator = separator;
+    this.#logger = logger;
+  }
+
+  invalidate(server: string, kind?: ListKind): void {
+    for (const k of kind ? [kind] : (Object.keys(LIST_METHODS) as ListKind[])) this.#cache.delete(`${server}\0${k}`);
+    if (kind === 'resources') this.#cache.delete(`${server}\0resourceTemplates`);
+  }
+
+  exposedName(server: string, name: string): string {
+    const prefix = this.#servers.get(server)?.prefix ?? server;
+    if (prefix === '') return name;
+    const full = `${prefix}${this.#separator}${name}`;
+    if (full.length <= MAX_EXPOSED_NAME) return full;
+    // Too long: keep the readable start and make it unique with a short digest of the original name.
+    const digest = createHash('sha256').update(name).digest('hex').slice(0, 8);
+    const room = MAX_EXPOSED_NAME - prefix.length - this.#separator.length - digest.length - 1;
+    return `${prefix}${this.#separator}${name.slice(0, Math.max(0, room))}-${digest}`;
+  }
+
+  /** Every item a server lists, across pages; an unavailable server yields an error. */
+  async list(server: string, kind: ListKind, timeoutMs: number): Promise<JsonObject[]> {
+    const entry = this.#servers.get(server);
+    if (!entry) throw new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${server}"`);
+    const key = `${server}\0${kind}`;
+    const cached = this.#cache.get(key);
+    if (cached && (cached.sticky || Date.now() - cached.fetchedAt < SHORT_TTL_MS)) return cached.items;
+    const running = this.#inflight.get(key);
+    if (running) return running;
+    const fetch = this.#fetch(entry.upstream, kind, timeoutMs).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, fetch);
+    return fetch;
+  }
+
+  async #fetch(upstream: Upstream, kind: ListKind, timeoutMs: number): Promise<JsonObject[]> {
+    const info = await upstream.ready(timeoutMs);
+    const capability = info.capabilities[CAPABILITY[kind]];
+    if (!isObject(capability)) return [];
+    const items: JsonObject[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const reply = await upstream.request(LIST_METHODS[kind], cursor ? { cursor } : undefined, { timeoutMs, caller: 'portcullis:catalog' });
+      if ('error' in reply) {
+        throw new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${upstream.name}" refused ${LIST_METHODS[kind]}: ${reply.error.message}`, {
+          server: upstream.name,
+        });
+      }
+      const list = reply.result[kind];
+      if (Array.isArray(list)) for (const item of list) if (isObject(item)) items.push(item);
+      cursor = typeof reply.result.nextCursor === 'string' && reply.result.nextCursor !== '' ? reply.result.nextCursor : undefined;
+      if (!cursor) break;
+    }
+    this.#cache.set(`${upstream.name}\0${kind}`, { items, fetchedAt: Date.now(), sticky: capability.listChanged === true });
+    return items;
+  }
+
+  /** The merged, namespaced list across servers. Servers that cannot answer are left out (and logged). */
+  async aggregate(kind: ListKind, timeoutMs: number): Promise<JsonObject[]> {
+    const names = [...this.#servers.keys()];
+    const lists = await Promise.all(
+      names.map((server) =>
+        this.list(server, kind, timeoutMs).catch((error: unknown) => {
+          this.#logger.warn({ server, kind, err: (error as Error).message }, 'server left out of the aggregated list');
+          return [] as JsonObject[];
+        }),
+      ),
+    );
+    const merged: JsonObject[] = [];
+    const seen = new Map<string, string>();
+    const reverse = kind === 'tools' || kind === 'prompts' ? new Map<string, Resolved>() : undefined;
+    names.forEach((server, index) => {
+      for (const item of lists[index] ?? []) {
+        const name = typeof item.name === 'string' ? item.name : undefined;
+        if (name === undefined) continue;
+        const exposed = this.exposedName(server, name);
+        // Resources are routed by URI, so only tools and prompts can clash by name.
+        if (reverse) {
+          const owner = seen.get(exposed);
+          if (owner !== undefined) {
+            this.#logger.warn({ kind, name: exposed, servers: [owner, server] }, 'name clash on the aggregated endpoint; later server hidden');
+            continue;
+          }
+          seen.set(exposed, server);
+          reverse.set(exposed, { server, name });
+        }
+        merged.push({ ...item, name: exposed });
+      }
+    });
+    if (kind === 'tools' || kind === 'prompts') {
+      const map = this.#byExposedName[kind];
+      map.clear();
+      for (const [k, v] of reverse ?? []) map.set(k, v);
+    }
+    return merged;
+  }
+
+  /** Maps an aggregated tool or prompt name back to its server and original name. */
+  async resolveName(kind: 'tools' | 'prompts', exposed: string, timeoutMs: number): Promise<Resolved | undefined> {
+    const known = this.#byExposedName[kind].get(exposed);
+    if (known) return known;
+    await this.aggregate(kind, timeoutMs);
+    return this.#byExposedName[kind].get(exposed);
+  }
+
+  /**
+   * Finds the server that serves a resource URI: the server that listed it, else the one whose URI
+   * template matches. URIs are not rewritten (clients may interpret them), so a URI that two servers
+   * claim is refused as ambiguous.
+   */
+  async resolveUri(uri: string, timeoutMs: number): Promise<string> {
+    const owners = new Set<string>();
+    const servers = [...this.#servers.keys()];
+    const listed = await Promise.all(servers.map((s) => this.list(s, 'resources', timeoutMs).catch(() => [] as JsonObject[])));
+    servers.forEach((server, i) => {
+      if ((listed[i] ?? []).some((r) => r.uri === uri)) owners.add(server);
+    });
+    if (owners.size === 0) {
+      const templates = await Promise.all(servers.map((s) => this.list(s, 'resourceTemplates', timeoutMs).catch(() => [] as JsonObject[])));
+      servers.forEach((server, i) => {
+        if ((templates[i] ?? []).some((t) => typeof t.uriTemplate === 'string' && matchesTemplate(t.uriTemplate, uri))) owners.add(server);
+      });
+    }
+    if (owners.size === 1) return [...owners][0]!;
+    if (owners.size > 1) {
+      throw new GatewayError('PC_ROUTE_AMBIGUOUS', `resource "${uri}" is offered by several servers (${[...owners].join(', ')}); read it through /mcp/<server>`, {
+        servers: [...owners],
+      });
+    }
+    throw new GatewayError('PC_ROUTE_UNKNOWN_RESOURCE', `no server offers resource "${uri}"`, { uri });
+  }
+
+  /** The server owning a URI template (for completion/complete with a ref/resource). */
+  async resolveTemplate(uriTemplate: string, timeoutMs: number): Promise<string | undefined> {
+    for (const server of this.#servers.keys()) {
+      const templates = await this.list(server, 'resourceTemplates', timeoutMs).catch(() => [] as JsonObject[]);
+      if (templates.some((t) => t.uriTemplate === uriTemplate)) return server;
+    }
+    return undefined;
+  }
+}
+
+/** RFC 6570 level-1/2 matching, enough to route: `{var}` is one path segment, `{+var}` / `{#var}` anything. */
+export function matchesTemplate(template: string, uri: string): boolean {
+  let pattern = '';
+  let last = 0;
+  for (const match of template.matchAll(/\{([^}]*)\}/g)) {
+    pattern += escapeRegex(template.slice(last, match.index));
+    const op = match[1]?.[0];
+    pattern += op === '+' || op === '#' ? '.*' : op === '?' || op === '&' ? '(?:[?&].*)?' : '[^/?#]*';
+    last = match.index + match[0].length;
+  }
+  pattern += escapeRegex(template.slice(last));
+  return new RegExp(`^${pattern}$`).test(uri);
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,16 @@
+/**
+ * A bidirectional JSON-RPC message pipe to one upstream. Its shape is the official SDK's `Transport`,
+ * so the SDK's HTTP and SSE client transports plug in unchanged beside our own stdio channel.
+ */
+import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
+
+export interface MessageChannel {
+  start(): Promise<void>;
+  send(message: JsonRpcMessage): Promise<void>;
+  close(): Promise<void>;
+  onmessage?: ((message: JsonRpcMessage) => void) | undefined;
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+  /** Streamable HTTP transports must send the negotiated version on every request after init. */
+  setProtocolVersion?: (version: string) => void;
+}

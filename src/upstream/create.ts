@@ -1,0 +1,193 @@
+/**
+ * Builds the connector for one configured server: a supervised stdio child, or an HTTP server whose era
+ * and transport are probed at start (modern `server/discover`, then legacy Streamable HTTP, then legacy
+ * HTTP+SSE) unless the config pins them.
+ */
+import type { Logger } from 'pino';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { GatewayError } from '../errors.ts';
+import type { JsonObject, JsonRpcNotification } from '../protocol/jsonrpc.ts';
+import { isStdioServer, type HttpServerConfig, type ServerConfig } from '../config/schema.ts';
+import { resolveValue, type SecretSource } from '../config/secrets.ts';
+import type { MessageChannel } from './channel.ts';
+import { LegacySessionUpstream } from './legacy-session.ts';
+import { ModernHttpUpstream } from './modern-http.ts';
+import { childEnvironment, StdioChannel } from './stdio-channel.ts';
+import type { CallOptions, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
+
+export interface UpstreamDeps {
+  logger: Logger;
+  secrets: SecretSource;
+  clientInfo: { name: string; version: string };
+  connectTimeoutMs: number;
+}
+
+function resolveAll(values: Readonly<Record<string, string>>, secrets: SecretSource, where: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) {
+    const resolved = resolveValue(value, secrets);
+    if ('problem' in resolved) throw new GatewayError('PC_CONFIG_INVALID', `${where}.${key}: ${resolved.problem}`);
+    out[key] = resolved.value;
+  }
+  return out;
+}
+
+export function createUpstream(name: string, server: ServerConfig, deps: UpstreamDeps): Upstream {
+  const logger = deps.logger.child({ server: name });
+  if (isStdioServer(server)) {
+    const env = childEnvironment(deps.secrets.env, resolveAll(server.env, deps.secrets, `servers.${name}.env`));
+    return new LegacySessionUpstream({
+      name,
+      logger,
+      restart: server.restart,
+      roots: server.roots,
+      clientInfo: deps.clientInfo,
+      connectTimeoutMs: deps.connectTimeoutMs,
+      createChannel: () => new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger }),
+      describeExit: (channel) => {
+        const exit = (channel as StdioChannel).exit;
+        if (!exit) return 'connection closed';
+        return exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      },
+    });
+  }
+  return new HttpUpstream(name, server, { ...deps, logger });
+}
+
+/** An HTTP server whose era is settled by probing at start; every call is delegated to that connector. */
+class HttpUpstream implements Upstream {
+  readonly name: string;
+  readonly #server: HttpServerConfig;
+  readonly #deps: UpstreamDeps;
+  readonly #headers: Record<string, string>;
+  #inner: Upstream | undefined;
+  #starting: Promise<void> | undefined;
+  #failure = '';
+  readonly #listeners = new Set<(notification: JsonRpcNotification) => void>();
+
+  constructor(name: string, server: HttpServerConfig, deps: UpstreamDeps) {
+    this.name = name;
+    this.#server = server;
+    this.#deps = deps;
+    this.#headers = resolveAll(server.headers, deps.secrets, `servers.${name}.headers`);
+  }
+
+  state(): UpstreamState {
+    return this.#inner?.state() ?? (this.#failure ? 'failed' : 'starting');
+  }
+
+  info(): UpstreamInfo | undefined {
+    return this.#inner?.info();
+  }
+
+  onEvent(listener: (notification: JsonRpcNotification) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  start(): Promise<void> {
+    this.#starting ??= this.#probe().catch((error: unknown) => {
+      this.#failure = error instanceof Error ? error.message : String(error);
+      this.#starting = undefined;
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  async #probe(): Promise<void> {
+    const { transport, era, url } = this.#server;
+    const { logger, clientInfo, connectTimeoutMs } = this.#deps;
+    const attempts: string[] = [];
+    if (era !== 'legacy' && transport !== 'sse') {
+      const modern = new ModernHttpUpstream({ name: this.name, url, headers: this.#headers, logger, clientInfo, connectTimeoutMs });
+      const outcome = await modern.discover().catch((error: unknown) => ({ modern: false as const, reason: (error as Error).message }));
+      if (outcome.modern) {
+        this.#adopt(modern);
+        modern.adopt(outcome.info);
+        return;
+      }
+      await modern.close();
+      attempts.push(`modern: ${outcome.reason}`);
+      if (era === 'modern') throw new Error(`server "${this.name}" did not answer as a modern server (${attempts.join('; ')})`);
+    }
+    const kinds: Array<'streamable-http' | 'sse'> = transport === 'auto' ? ['streamable-http', 'sse'] : [transport];
+    for (const kind of kinds) {
+      const legacy = new LegacySessionUpstream({
+        name: this.name,
+        logger,
+        clientInfo,
+        connectTimeoutMs,
+        roots: this.#server.roots,
+        restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: 0 },
+        createChannel: () => this.#legacyChannel(kind),
+      });
+      try {
+        await legacy.start();
+        this.#adopt(legacy);
+        return;
+      } catch (error) {
+        await legacy.close();
+        attempts.push(`${kind}: ${(error as Error).message}`);
+      }
+    }
+    throw new Error(`cannot connect to server "${this.name}" at ${new URL(url).origin}: ${attempts.join('; ')}`);
+  }
+
+  #legacyChannel(kind: 'streamable-http' | 'sse'): MessageChannel {
+    const url = new URL(this.#server.url);
+    const requestInit = { headers: this.#headers };
+    const transport =
+      kind === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+    return transport as unknown as MessageChannel;
+  }
+
+  #adopt(inner: Upstream): void {
+    this.#inner = inner;
+    inner.onEvent((notification) => {
+      for (const listener of this.#listeners) listener(notification);
+    });
+  }
+
+  async ready(timeoutMs: number): Promise<UpstreamInfo> {
+    if (!this.#inner) {
+      const started = Date.now();
+      await this.#startWithin(timeoutMs);
+      return this.#inner!.ready(Math.max(1, timeoutMs - (Date.now() - started)));
+    }
+    return this.#inner.ready(timeoutMs);
+  }
+
+  async #startWithin(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const unavailable = (why: string): GatewayError =>
+      new GatewayError('PC_UPSTREAM_UNAVAILABLE', `server "${this.name}" is unavailable: ${why}`, { server: this.name });
+    try {
+      await Promise.race([
+        this.start(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(unavailable('it did not answer in time')), timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      throw unavailable((error as Error).message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
+    if (!this.#inner) await this.#startWithin(options.timeoutMs);
+    return this.#inner!.request(method, params, options);
+  }
+
+  async notify(method: string, params: JsonObject | undefined): Promise<void> {
+    if (!this.#inner) throw new GatewayError('PC_UPSTREAM_UNAVAILABLE', `server "${this.name}" is unavailable`, { server: this.name });
+    await this.#inner.notify(method, params);
+  }
+
+  async close(): Promise<void> {
+    await this.#inner?.close();
+  }
+}

@@ -1,0 +1,448 @@
+/**
+ * A legacy-era (2024-11-05 … 2025-11-25) upstream: one long-lived, initialized session over a message
+ * channel (our stdio child, or the SDK's Streamable HTTP / HTTP+SSE client transports), shared by all
+ * downstream callers, supervised and restarted with exponential backoff when it dies.
+ *
+ * Server→client traffic has no caller on the wire in a shared session, so it is attributed:
+ * progress by the (rewritten, gateway-unique) progress token; sampling, elicitation, roots and log
+ * messages to the one caller with calls in flight. When several callers have calls in flight the
+ * request is refused rather than guessed — a sampling request sent to the wrong user leaks data.
+ */
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.ts';
+import {
+  isObject,
+  type JsonObject,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+} from '../protocol/jsonrpc.ts';
+import { LATEST_LEGACY_VERSION, isLegacyVersion } from '../protocol/versions.ts';
+import type { MessageChannel } from './channel.ts';
+import {
+  ServerRequestRefused,
+  type CallOptions,
+  type ServerRequest,
+  type Upstream,
+  type UpstreamInfo,
+  type UpstreamReply,
+  type UpstreamState,
+} from './types.ts';
+
+export interface RestartPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  maxRestarts: number;
+}
+
+export interface LegacySessionOptions {
+  name: string;
+  createChannel: () => MessageChannel;
+  logger: Logger;
+  restart: RestartPolicy;
+  roots: 'client' | readonly string[] | undefined;
+  clientInfo: { name: string; version: string };
+  connectTimeoutMs: number;
+  /** Describes why the channel closed (exit code, signal) for the crash message. */
+  describeExit?: (channel: MessageChannel) => string;
+}
+
+interface Pending {
+  id: number;
+  method: string;
+  caller: string;
+  options: CallOptions | undefined;
+  resolve: (reply: UpstreamReply) => void;
+  reject: (error: GatewayError) => void;
+  timer: NodeJS.Timeout | undefined;
+  progressToken: number | undefined;
+  originalProgressToken: string | number | undefined;
+  /** Server→client requests of this call being answered by the client: the timeout is paused. */
+  paused: number;
+}
+
+const INTERNAL_CALLER = 'portcullis:internal';
+/** A connection that stayed up this long resets the backoff. */
+const STABLE_AFTER_MS = 60_000;
+
+export class LegacySessionUpstream implements Upstream {
+  readonly name: string;
+  readonly #options: LegacySessionOptions;
+  #state: UpstreamState = 'starting';
+  #channel: MessageChannel | undefined;
+  #info: UpstreamInfo | undefined;
+  #nextId = 1;
+  #nextProgressToken = 1;
+  readonly #pending = new Map<number, Pending>();
+  readonly #progress = new Map<number, Pending>();
+  readonly #listeners = new Set<(notification: JsonRpcNotification) => void>();
+  #waiters: Array<{ resolve: (info: UpstreamInfo) => void; reject: (error: GatewayError) => void }> = [];
+  #restarts = 0;
+  #delayMs: number;
+  #connectedAt = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #lastFailure = '';
+
+  constructor(options: LegacySessionOptions) {
+    this.name = options.name;
+    this.#options = options;
+    this.#delayMs = options.restart.initialDelayMs;
+  }
+
+  state(): UpstreamState {
+    return this.#state;
+  }
+
+  info(): UpstreamInfo | undefined {
+    return this.#info;
+  }
+
+  /** The live channel, for tests that need to kill a child. */
+  channel(): MessageChannel | undefined {
+    return this.#channel;
+  }
+
+  onEvent(listener: (notification: JsonRpcNotification) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    await this.#connect();
+  }
+
+  ready(timeoutMs: number): Promise<UpstreamInfo> {
+    if (this.#state === 'ready' && this.#info) return Promise.resolve(this.#info);
+    if (this.#state === 'failed' || this.#state === 'closed') return Promise.reject(this.#unavailable());
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: (info: UpstreamInfo) => {
+          clearTimeout(timer);
+          resolve(info);
+        },
+        reject: (error: GatewayError) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(this.#unavailable());
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #unavailable(): GatewayError {
+    const why =
+      this.#state === 'failed'
+        ? `gave up after ${this.#restarts} restarts`
+        : this.#state === 'closed'
+          ? 'the gateway is shutting down'
+          : this.#state === 'restarting'
+            ? 'it is restarting after a failure'
+            : 'it is still starting';
+    return new GatewayError('PC_UPSTREAM_UNAVAILABLE', `server "${this.name}" is unavailable: ${why}${this.#lastFailure ? ` (${this.#lastFailure})` : ''}`, {
+      server: this.name,
+      state: this.#state,
+    });
+  }
+
+  async #connect(): Promise<void> {
+    const channel = this.#options.createChannel();
+    this.#channel = channel;
+    channel.onmessage = (message) => this.#onMessage(channel, message);
+    channel.onerror = (error) => this.#options.logger.debug({ err: error.message }, 'upstream channel error');
+    channel.onclose = () => this.#onClose(channel);
+    try {
+      await channel.start();
+      const initialize = await this.#send(
+        'initialize',
+        {
+          protocolVersion: LATEST_LEGACY_VERSION,
+          capabilities: this.#clientCapabilities(),
+          clientInfo: this.#options.clientInfo,
+        },
+        { timeoutMs: this.#options.connectTimeoutMs, caller: INTERNAL_CALLER },
+      );
+      if ('error' in initialize) throw new Error(`initialize was refused: ${initialize.error.message}`);
+      const result = initialize.result;
+      const version = typeof result.protocolVersion === 'string' ? result.protocolVersion : '';
+      if (!isLegacyVersion(version)) throw new Error(`server answered initialize with unsupported protocol version "${version}"`);
+      channel.setProtocolVersion?.(version);
+      this.#info = {
+        era: 'legacy',
+        protocolVersion: version,
+        capabilities: isObject(result.capabilities) ? result.capabilities : {},
+        serverInfo: isObject(result.serverInfo) ? result.serverInfo : { name: this.name, version: 'unknown' },
+        instructions: typeof result.instructions === 'string' ? result.instructions : undefined,
+      };
+      await channel.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      this.#state = 'ready';
+      this.#connectedAt = Date.now();
+      this.#lastFailure = '';
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w.resolve(this.#info);
+      this.#options.logger.info({ server: this.name, protocolVersion: version, serverInfo: this.#info.serverInfo }, 'upstream ready');
+    } catch (error) {
+      this.#lastFailure = error instanceof Error ? error.message : String(error);
+      this.#options.logger.warn({ server: this.name, err: this.#lastFailure }, 'upstream failed to start');
+      const stale = this.#channel === channel;
+      await channel.close().catch(() => undefined);
+      if (stale && this.#state !== 'closed') this.#scheduleRestart();
+      throw error;
+    }
+  }
+
+  #clientCapabilities(): JsonObject {
+    // Declared so that servers may use these features; each use is relayed to the calling client only
+    // if that client declared the capability itself. Roots are offered only when the admin configured
+    // them: a client's roots would otherwise replace a filesystem server's allowed folders.
+    const capabilities: JsonObject = { sampling: {}, elicitation: { form: {}, url: {} } };
+    if (this.#options.roots !== undefined) capabilities.roots = { listChanged: false };
+    return capabilities;
+  }
+
+  #onClose(channel: MessageChannel): void {
+    if (this.#channel !== channel) return;
+    const why = this.#options.describeExit?.(channel) ?? 'connection closed';
+    this.#lastFailure = why;
+    for (const pending of this.#pending.values()) {
+      this.#settle(pending);
+      pending.reject(
+        new GatewayError('PC_UPSTREAM_CRASHED', `server "${this.name}" stopped (${why}) while ${pending.method} was in flight; it is being restarted`, {
+          server: this.name,
+        }),
+      );
+    }
+    if (this.#state === 'closed') return;
+    this.#options.logger.warn({ server: this.name, why }, 'upstream stopped');
+    if (this.#state === 'ready') this.#scheduleRestart();
+  }
+
+  #scheduleRestart(): void {
+    if (this.#state === 'closed') return;
+    if (this.#restartTimer) return;
+    if (this.#restarts >= this.#options.restart.maxRestarts) {
+      this.#state = 'failed';
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w.reject(this.#unavailable());
+      this.#options.logger.error({ server: this.name, restarts: this.#restarts }, 'upstream failed for good');
+      return;
+    }
+    if (this.#connectedAt && Date.now() - this.#connectedAt > STABLE_AFTER_MS) this.#delayMs = this.#options.restart.initialDelayMs;
+    const delay = this.#delayMs;
+    this.#delayMs = Math.min(this.#delayMs * 2, this.#options.restart.maxDelayMs);
+    this.#state = 'restarting';
+    this.#restarts += 1;
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      this.#connect().catch(() => undefined);
+    }, delay);
+    this.#restartTimer.unref();
+  }
+
+  async request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
+    const started = Date.now();
+    await this.ready(options.timeoutMs);
+    const remaining = Math.max(1, options.timeoutMs - (Date.now() - started));
+    return this.#send(method, params, { ...options, timeoutMs: remaining });
+  }
+
+  async notify(method: string, params: JsonObject | undefined): Promise<void> {
+    if (this.#state !== 'ready' || !this.#channel) throw this.#unavailable();
+    const message: JsonRpcNotification = { jsonrpc: '2.0', method };
+    if (params) message.params = params;
+    await this.#channel.send(message);
+  }
+
+  #send(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
+    const channel = this.#channel;
+    if (!channel) return Promise.reject(this.#unavailable());
+    if (options.signal?.aborted) return Promise.reject(cancelled(this.name, method));
+    const id = this.#nextId++;
+    let outgoing = params;
+    let progressToken: number | undefined;
+    let originalProgressToken: string | number | undefined;
+    const meta = isObject(params?._meta) ? params._meta : undefined;
+    if (meta && (typeof meta.progressToken === 'string' || typeof meta.progressToken === 'number')) {
+      // Progress tokens are chosen by each client and could collide on a shared session: swap in ours.
+      originalProgressToken = meta.progressToken;
+      progressToken = this.#nextProgressToken++;
+      outgoing = { ...params, _meta: { ...meta, progressToken } };
+    }
+    return new Promise<UpstreamReply>((resolve, reject) => {
+      const pending: Pending = {
+        id,
+        method,
+        caller: options.caller,
+        options,
+        resolve,
+        reject,
+        timer: undefined,
+        progressToken,
+        originalProgressToken,
+        paused: 0,
+      };
+      this.#pending.set(id, pending);
+      if (progressToken !== undefined) this.#progress.set(progressToken, pending);
+      this.#arm(pending);
+      const onAbort = (): void => {
+        if (!this.#pending.has(id)) return;
+        this.#settle(pending);
+        this.#cancelUpstream(id, 'the client cancelled the request');
+        reject(cancelled(this.name, method));
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const message: JsonRpcRequest = { jsonrpc: '2.0', id, method };
+      if (outgoing) message.params = outgoing;
+      channel.send(message).catch((error: unknown) => {
+        if (!this.#pending.has(id)) return;
+        this.#settle(pending);
+        reject(
+          new GatewayError('PC_UPSTREAM_UNAVAILABLE', `cannot reach server "${this.name}": ${error instanceof Error ? error.message : String(error)}`, {
+            server: this.name,
+          }),
+        );
+      });
+    });
+  }
+
+  /** (Re)starts the call's timer; progress from the server counts as a sign of life. */
+  #arm(pending: Pending): void {
+    clearTimeout(pending.timer);
+    if (pending.paused > 0) return;
+    const timeoutMs = pending.options?.timeoutMs ?? this.#options.connectTimeoutMs;
+    pending.timer = setTimeout(() => {
+      if (!this.#pending.has(pending.id)) return;
+      this.#settle(pending);
+      this.#cancelUpstream(pending.id, `timed out after ${timeoutMs} ms`);
+      pending.reject(
+        new GatewayError('PC_UPSTREAM_TIMEOUT', `server "${this.name}" did not answer ${pending.method} within ${timeoutMs} ms`, {
+          server: this.name,
+          timeoutMs,
+        }),
+      );
+    }, timeoutMs);
+  }
+
+  #settle(pending: Pending): void {
+    clearTimeout(pending.timer);
+    this.#pending.delete(pending.id);
+    if (pending.progressToken !== undefined) this.#progress.delete(pending.progressToken);
+  }
+
+  #cancelUpstream(id: number, reason: string): void {
+    this.#channel?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => undefined);
+  }
+
+  #onMessage(channel: MessageChannel, message: JsonRpcMessage): void {
+    if (!isObject(message)) return;
+    if ('method' in message && typeof message.method === 'string') {
+      if ('id' in message && message.id !== undefined && message.id !== null) {
+        void this.#onServerRequest(channel, message as JsonRpcRequest);
+      } else {
+        this.#onNotification(message as JsonRpcNotification);
+      }
+      return;
+    }
+    if (!('id' in message) || typeof message.id !== 'number') return;
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    this.#settle(pending);
+    if ('error' in message && isObject(message.error)) {
+      const error = message.error as { code: number; message: string; data?: unknown };
+      pending.resolve({ error: { code: error.code, message: String(error.message ?? ''), ...(error.data !== undefined ? { data: error.data } : {}) } });
+    } else {
+      const result = 'result' in message && isObject(message.result) ? message.result : {};
+      pending.resolve({ result });
+    }
+  }
+
+  #onNotification(notification: JsonRpcNotification): void {
+    const params = notification.params;
+    if (notification.method === 'notifications/progress' && params) {
+      const token = params.progressToken;
+      const pending = typeof token === 'number' ? this.#progress.get(token) : undefined;
+      if (!pending) return;
+      this.#arm(pending);
+      pending.options?.onNotification?.({ ...notification, params: { ...params, progressToken: pending.originalProgressToken } });
+      return;
+    }
+    if (notification.method === 'notifications/message') {
+      const target = this.#soleCaller();
+      if (target) target.options?.onNotification?.(notification);
+      else this.#options.logger.debug({ server: this.name }, 'log message from server not attributable to one caller; not relayed');
+      return;
+    }
+    if (notification.method === 'notifications/cancelled') return;
+    for (const listener of this.#listeners) listener(notification);
+  }
+
+  /** The most recent call of the only caller with calls in flight, if there is exactly one caller. */
+  #soleCaller(): Pending | undefined {
+    let found: Pending | undefined;
+    for (const pending of this.#pending.values()) {
+      if (pending.caller === INTERNAL_CALLER) continue;
+      if (found && found.caller !== pending.caller) return undefined;
+      found = pending;
+    }
+    return found;
+  }
+
+  async #onServerRequest(channel: MessageChannel, request: JsonRpcRequest): Promise<void> {
+    const reply = (body: { result: JsonObject } | { error: { code: number; message: string } }): void => {
+      channel.send({ jsonrpc: '2.0', id: request.id as JsonRpcId, ...body } as JsonRpcMessage).catch(() => undefined);
+    };
+    if (request.method === 'ping') return reply({ result: {} });
+    const roots = this.#options.roots;
+    if (request.method === 'roots/list' && Array.isArray(roots)) {
+      return reply({ result: { roots: roots.map((uri) => ({ uri })) } });
+    }
+    if (request.method === 'roots/list' && roots === undefined) {
+      return reply({ error: { code: -32601, message: 'roots are not offered by this gateway for this server' } });
+    }
+    const target = this.#soleCaller();
+    if (!target?.options?.onServerRequest) {
+      const busy = new Set([...this.#pending.values()].map((p) => p.caller).filter((c) => c !== INTERNAL_CALLER)).size;
+      return reply({
+        error: {
+          code: -32603,
+          message:
+            busy > 1
+              ? `${request.method} cannot be attributed to one client (${busy} clients have calls in flight); refused`
+              : `${request.method} arrived with no client call in flight to relay it to; refused`,
+        },
+      });
+    }
+    target.paused += 1;
+    clearTimeout(target.timer);
+    const serverRequest: ServerRequest = { method: request.method, params: request.params };
+    try {
+      const result = await target.options.onServerRequest(serverRequest);
+      reply({ result });
+    } catch (error) {
+      if (error instanceof ServerRequestRefused) reply({ error: { code: error.rpcCode, message: error.message } });
+      else reply({ error: { code: -32603, message: 'the client could not answer' } });
+    } finally {
+      target.paused -= 1;
+      if (this.#pending.has(target.id)) this.#arm(target);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#state = 'closed';
+    clearTimeout(this.#restartTimer);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(this.#unavailable());
+    await this.#channel?.close().catch(() => undefined);
+  }
+}
+
+function cancelled(server: string, method: string): GatewayError {
+  return new GatewayError('PC_REQUEST_CANCELLED', `${method} to server "${server}" was cancelled by the client`, { server });
+}

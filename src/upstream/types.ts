@@ -1,0 +1,61 @@
+/**
+ * What the pipeline sees of an upstream server, whatever its transport and era.
+ */
+import type { Era } from '../protocol/versions.ts';
+import type { JsonObject, JsonRpcNotification } from '../protocol/jsonrpc.ts';
+
+export type UpstreamState = 'starting' | 'ready' | 'restarting' | 'failed' | 'closed';
+
+export interface UpstreamInfo {
+  era: Era;
+  protocolVersion: string;
+  capabilities: JsonObject;
+  serverInfo: JsonObject;
+  instructions: string | undefined;
+}
+
+/** An answer from the server: its result, or its own JSON-RPC error relayed unchanged. */
+export type UpstreamReply = { result: JsonObject } | { error: { code: number; message: string; data?: unknown } };
+
+/** A request the server sends back to the client (sampling, elicitation, roots) while a call runs. */
+export interface ServerRequest {
+  method: string;
+  params: JsonObject | undefined;
+}
+
+export interface CallOptions {
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Who the call is for (downstream session or request key), to attribute server→client traffic. */
+  caller: string;
+  /** The caller's declared capabilities, sent upstream in the modern envelope. */
+  clientCapabilities?: JsonObject | undefined;
+  clientInfo?: JsonObject | undefined;
+  /** Notifications tied to this call: progress, and log messages that can be attributed to it. */
+  onNotification?: ((notification: JsonRpcNotification) => void) | undefined;
+  /** Server→client requests tied to this call; rejects with a JSON-RPC error object to refuse. */
+  onServerRequest?: ((request: ServerRequest) => Promise<JsonObject>) | undefined;
+}
+
+export interface Upstream {
+  readonly name: string;
+  state(): UpstreamState;
+  /** Resolves once the server has been reached (or rejects when it is failed for good). */
+  ready(timeoutMs: number): Promise<UpstreamInfo>;
+  info(): UpstreamInfo | undefined;
+  request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply>;
+  notify(method: string, params: JsonObject | undefined): Promise<void>;
+  /** Notifications not tied to a call: list_changed, resources/updated. Returns an unsubscribe. */
+  onEvent(listener: (notification: JsonRpcNotification) => void): () => void;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A refusal sent back to the server for a server→client request. */
+export class ServerRequestRefused extends Error {
+  readonly rpcCode: number;
+  constructor(rpcCode: number, message: string) {
+    super(message);
+    this.rpcCode = rpcCode;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Test harness: a real gateway (real upstream processes, real HTTP front on a loopback port) built
+ * from a config document, plus the official SDK clients of both generations.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createServer, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
+import { validateConfig } from '../../src/config/load.ts';
+import { processSecretSource, type SecretSource } from '../../src/config/secrets.ts';
+import { createGateway, type Gateway } from '../../src/gateway.ts';
+import { createHttpFront, type HttpFront } from '../../src/downstream/http.ts';
+
+const require = createRequire(import.meta.url);
+export const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
+export const FILESYSTEM = require.resolve('@modelcontextprotocol/server-filesystem/dist/index.js');
+export const MEMORY = require.resolve('@modelcontextprotocol/server-memory/dist/index.js');
+export const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+
+export const stdioServer = (script: string, args: string[] = [], extra: Record<string, unknown> = {}) => ({
+  command: process.execPath,
+  args: [script, ...args],
+  ...extra,
+});
+
+export interface TestGateway {
+  url: string;
+  gateway: Gateway;
+  front: HttpFront;
+  close(): Promise<void>;
+}
+
+export async function startGateway(document: Record<string, unknown>, secrets: SecretSource = processSecretSource(process.env)): Promise<TestGateway> {
+  const loaded = validateConfig({ listen: { port: 0 }, ...document }, secrets);
+  if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.problems)}`);
+  const logger = pino({ level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' }, pino.destination(2));
+  const gateway = createGateway(loaded.config, { logger, secrets });
+  const front = await createHttpFront(gateway, loaded.config, logger);
+  await gateway.start();
+  return {
+    url: front.url,
+    gateway,
+    front,
+    async close() {
+      await front.close();
+      await gateway.close();
+    },
+  };
+}
+
+export interface ClientHandlers {
+  onSampling?: (params: unknown) => unknown;
+  onElicit?: (params: unknown) => unknown;
+}
+
+/** The v1 SDK client (legacy era, 2025-11-25) over Streamable HTTP. */
+export async function legacyClient(url: string, handlers: ClientHandlers = {}): Promise<LegacyClient> {
+  const { CreateMessageRequestSchema, ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+  const capabilities: Record<string, unknown> = {};
+  if (handlers.onSampling) capabilities.sampling = {};
+  if (handlers.onElicit) capabilities.elicitation = {};
+  const client = new LegacyClient({ name: 'legacy-test-client', version: '1.0.0' }, { capabilities });
+  if (handlers.onSampling) client.setRequestHandler(CreateMessageRequestSchema, async (r) => handlers.onSampling!(r.params) as never);
+  if (handlers.onElicit) client.setRequestHandler(ElicitRequestSchema, async (r) => handlers.onElicit!(r.params) as never);
+  await client.connect(new LegacyHttpTransport(new URL(url)));
+  return client;
+}
+
+/** The v2 SDK client negotiating the modern era (2026-07-28). */
+export async function modernClient(url: string, handlers: ClientHandlers = {}): Promise<ModernClient> {
+  const capabilities: Record<string, unknown> = {};
+  if (handlers.onSampling) capabilities.sampling = {};
+  if (handlers.onElicit) capabilities.elicitation = {};
+  const client = new ModernClient({ name: 'modern-test-client', version: '1.0.0' }, { capabilities, versionNegotiation: { mode: { pin: '2026-07-28' } } } as never);
+  if (handlers.onElicit) client.setRequestHandler('elicitation/create' as never, (async (r: { params: unknown }) => handlers.onElicit!(r.params)) as never);
+  if (handlers.onSampling) client.setRequestHandler('sampling/createMessage' as never, (async (r: { params: unknown }) => handlers.onSampling!(r.params)) as never);
+  await client.connect(new ModernHttpTransport(new URL(url)));
+  return client;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls until `check` returns a value, or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** server-everything in one of its HTTP modes (streamableHttp or sse) on a free loopback port. */
+export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promise<{ url: string; child: ChildProcess; close(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [EVERYTHING, mode], { env: { PATH: process.env.PATH ?? '', PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.resume();
+  await waitFor(
+    () =>
+      new Promise<boolean | undefined>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(undefined));
+      }),
+    15_000,
+    `server-everything ${mode} to listen`,
+  );
+  return {
+    url: mode === 'sse' ? `http://127.0.0.1:${port}/sse` : `http://127.0.0.1:${port}/mcp`,
+    child,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A raw POST, for the tests that send what no SDK client would. */
+export async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body,
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, json, text };
+}
