@@ -1,0 +1,69 @@
+/**
+ * The command line as a user runs it: a real `node src/main.ts` process.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { MAIN } from '../helpers/gateway.ts';
+import { configJsonSchema } from '../../src/cli/config.ts';
+
+const run = async (args: string[], env: Record<string, string> = {}) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+describe('portcullis CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pc-cli-'));
+
+  it('init writes a commented config that config check accepts', async () => {
+    const file = join(dir, 'portcullis.yaml');
+    const init = await run(['init', '-o', file]);
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(readFileSync(file, 'utf8'), /^# Portcullis configuration/);
+    const check = await run(['config', 'check', '-c', file]);
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /OK \(1 server: files\)/);
+    const again = await run(['init', '-o', file]);
+    assert.equal(again.code, 2, 'refuses to overwrite');
+  });
+
+  it('config check lists every problem with its path and exits 2', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'servers:\n  github: { url: "http://api.github.com/mcp", headers: { Authorization: "Bearer literal-secret" } }\n  x: { command: ls, bogus: 1 }\n');
+    const check = await run(['config', 'check', '-c', file]);
+    assert.equal(check.code, 2);
+    assert.match(check.stderr, /servers\.github\.url: must be an https URL/);
+    assert.match(check.stderr, /servers\.github\.headers\.Authorization: looks like a credential/);
+    assert.match(check.stderr, /servers\.x: unknown key\(s\) "bogus"/);
+    assert.doesNotMatch(check.stderr + check.stdout, /literal-secret/);
+  });
+
+  it('serve refuses an invalid config and starts nothing', async () => {
+    const file = join(dir, 'bad2.yaml');
+    writeFileSync(file, 'listen: { port: 99999 }\n');
+    const serve = await run(['serve', '-c', file]);
+    assert.equal(serve.code, 2);
+    assert.match(serve.stderr, /listen\.port/);
+    assert.doesNotMatch(serve.stdout, /listening/);
+  });
+
+  it('config schema prints the JSON Schema that schema/config.json holds', async () => {
+    const printed = await run(['config', 'schema']);
+    assert.equal(printed.code, 0);
+    const committed = readFileSync(new URL('../../schema/config.json', import.meta.url), 'utf8');
+    assert.equal(printed.stdout, committed, 'schema/config.json is stale: run npm run schema');
+    assert.equal(configJsonSchema(), committed);
+    const schema = JSON.parse(committed);
+    assert.equal(schema.additionalProperties, false);
+    assert.ok(schema.properties.servers);
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * `npm start` as a new user runs it: the embedded default, no config file, fronting the bundled
+ * filesystem server on a sandbox under the data dir.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { MAIN, legacyClient } from '../helpers/gateway.ts';
+
+describe('portcullis serve with the embedded default', () => {
+  it('starts, fronts the filesystem server on its sandbox, prints how to connect, and stops on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pc-data-'));
+    const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', HOME: dataDir, PORTCULLIS_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stderr.resume();
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${stdout}`)), 20_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const match = /All servers, namespaced:\s+(http:\/\/\S+)\n/.exec(stdout);
+        if (match && /VS Code/.test(stdout)) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+    });
+    try {
+      assert.match(stdout, /claude mcp add --transport http portcullis http:\/\/127\.0\.0\.1:\d+\/mcp/);
+      assert.match(stdout, /"mcpServers"/);
+      const sandbox = join(dataDir, 'sandbox');
+      assert.ok(existsSync(sandbox), 'sandbox created under the data dir');
+      writeFileSync(join(sandbox, 'welcome.txt'), 'hi');
+      const client = await legacyClient(url);
+      const listed = await client.callTool({ name: 'files__list_directory', arguments: { path: sandbox } });
+      assert.match(JSON.stringify(listed.content), /welcome\.txt/);
+      const outside = await client.callTool({ name: 'files__read_text_file', arguments: { path: '/etc/passwd' } });
+      assert.equal(outside.isError, true, 'the filesystem server stays confined to its sandbox');
+      await client.close();
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
+  });
+});
