@@ -19,6 +19,7 @@ export type GatewayErrorCode =
   | 'PC_PROTOCOL_INVALID_REQUEST'
   | 'PC_PROTOCOL_BATCH_NOT_ALLOWED'
   | 'PC_PROTOCOL_HEADER_MISMATCH'
+  | 'PC_PROTOCOL_INVALID_META'
   | 'PC_PROTOCOL_UNSUPPORTED_VERSION'
   | 'PC_PROTOCOL_METHOD_NOT_FOUND'
   | 'PC_PROTOCOL_MISSING_CAPABILITY'
@@ -68,6 +69,7 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_PROTOCOL_INVALID_REQUEST: { status: 400, rpcCode: -32600, transport: true },
   PC_PROTOCOL_BATCH_NOT_ALLOWED: { status: 400, rpcCode: -32600, transport: true },
   PC_PROTOCOL_HEADER_MISMATCH: { status: 400, rpcCode: -32020, transport: true },
+  PC_PROTOCOL_INVALID_META: { status: 400, rpcCode: -32602, transport: true },
   PC_PROTOCOL_UNSUPPORTED_VERSION: { status: 400, rpcCode: -32022, transport: true },
   PC_PROTOCOL_METHOD_NOT_FOUND: { status: 404, rpcCode: -32601, transport: false },
   PC_PROTOCOL_MISSING_CAPABILITY: { status: 400, rpcCode: -32021, transport: false },
@@ -125,6 +127,18 @@ export function toJsonRpcError(error: GatewayError, correlationId: string): Json
   // Spec-reserved codes whose `data` shape is fixed (-32022 carries {supported, requested}) keep it;
   // everything else carries our stable code alongside the caller-facing facts.
   return { code: mapping.rpcCode, message: error.message, data: { code: error.code, ...error.data } };
+}
+
+/**
+ * HTTP status for a server's own JSON-RPC error relayed to a modern-era client, which reads protocol
+ * errors from the status too (spec 2026-07-28 streamable-http: unknown method 404, header, capability
+ * and version errors 400). Legacy clients get every JSON-RPC answer in a 200.
+ */
+export function httpStatusForRpcCode(rpcCode: number, era: 'modern' | 'legacy'): number {
+  if (era === 'legacy') return 200;
+  if (rpcCode === -32601) return 404;
+  if ([-32700, -32600, -32020, -32021, -32022].includes(rpcCode)) return 400;
+  return 200;
 }
 
 /** HTTP status for an error: transport-level errors always; answers only in the stateless modern era. */

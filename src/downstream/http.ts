@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { GatewayError, httpStatusFor } from '../errors.ts';
+import { GatewayError, httpStatusFor, httpStatusForRpcCode } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { assertHeadersMatchBody } from '../protocol/headers.ts';
 import {
@@ -30,7 +30,6 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../protocol/jsonrpc.ts';
-import { sseFrame } from '../protocol/sse.ts';
 import {
   allowsBatch,
   DEFAULT_LEGACY_HEADER_VERSION,
@@ -47,10 +46,10 @@ import {
 import { isLoopbackHost } from '../config/load.ts';
 import type { ClientLink, Endpoint } from '../pipeline/context.ts';
 import { errorResponse, toResponse } from './reply.ts';
-import { DownstreamSession, SessionStore, type MessageSink } from './session.ts';
+import { ResponseWriter } from './response-writer.ts';
+import { DownstreamSession, SessionStore } from './session.ts';
+import { parseEventId, StreamLog } from './stream-log.ts';
 import type { Config } from '../config/schema.ts';
-
-const KEEPALIVE_MS = 15_000;
 
 export interface HttpFront {
   readonly url: string;
@@ -58,64 +57,9 @@ export interface HttpFront {
   close(): Promise<void>;
 }
 
-/** One HTTP response that starts as plain JSON and becomes an SSE stream if anything must be sent first. */
-class ResponseWriter implements MessageSink {
-  readonly #res: ServerResponse;
-  readonly #acceptsSse: boolean;
-  readonly #headers: Record<string, string>;
-  #streaming = false;
-  #keepalive: NodeJS.Timeout | undefined;
-
-  constructor(res: ServerResponse, acceptsSse: boolean, headers: Record<string, string> = {}) {
-    this.#res = res;
-    this.#acceptsSse = acceptsSse;
-    this.#headers = headers;
-  }
-
-  get open(): boolean {
-    return !this.#res.writableEnded && !this.#res.destroyed;
-  }
-
-  /** Switches to SSE (once) and keeps the stream warm against idle-cutting proxies. */
-  stream(): boolean {
-    if (this.#streaming) return true;
-    if (!this.#acceptsSse || this.#res.headersSent) return false;
-    this.#streaming = true;
-    this.#res.writeHead(200, {
-      ...this.#headers,
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    this.#res.flushHeaders();
-    this.#keepalive = setInterval(() => this.#res.write(': keep-alive\n\n'), KEEPALIVE_MS);
-    this.#keepalive.unref();
-    return true;
-  }
-
-  send(message: JsonRpcMessage): void {
-    if (!this.open || !this.stream()) return;
-    this.#res.write(sseFrame(JSON.stringify(message)));
-  }
-
-  finish(message: JsonRpcMessage | JsonRpcMessage[], status = 200): void {
-    clearInterval(this.#keepalive);
-    if (!this.open) return;
-    if (this.#streaming) {
-      for (const m of Array.isArray(message) ? message : [message]) this.#res.write(sseFrame(JSON.stringify(m)));
-      this.#res.end();
-      return;
-    }
-    const body = JSON.stringify(message);
-    this.#res.writeHead(status, { ...this.#headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    this.#res.end(body);
-  }
-
-  end(): void {
-    clearInterval(this.#keepalive);
-    if (this.open) this.#res.end();
-  }
+/** The id of a request body, for error responses (null when there is none to echo). */
+function idOf(body: unknown): JsonRpcRequest['id'] | null {
+  return isObject(body) && (typeof body.id === 'string' || typeof body.id === 'number') ? body.id : null;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -261,16 +205,14 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       return;
     }
     const version = header(req, 'mcp-protocol-version');
-    if (version !== undefined && !isSupportedVersion(version)) {
-      return reject(
-        res,
-        new GatewayError('PC_PROTOCOL_UNSUPPORTED_VERSION', `Unsupported protocol version "${version}"; supported: ${SUPPORTED_VERSIONS.join(', ')}`, {
-          supported: [...SUPPORTED_VERSIONS],
-          requested: version,
-        }),
-        'modern',
-      );
-    }
+    const unsupported =
+      version !== undefined && !isSupportedVersion(version)
+        ? new GatewayError('PC_PROTOCOL_UNSUPPORTED_VERSION', `Unsupported protocol version "${version}"; supported: ${SUPPORTED_VERSIONS.join(', ')}`, {
+            supported: [...SUPPORTED_VERSIONS],
+            requested: version,
+          })
+        : undefined;
+    if (unsupported && req.method !== 'POST') return reject(res, unsupported, 'modern');
     if (req.method === 'GET') return onGet(req, res, endpoint);
     if (req.method === 'DELETE') return onDelete(req, res, endpoint);
     if (req.method !== 'POST') {
@@ -291,6 +233,8 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       if (error instanceof GatewayError) return reject(res, error, version === MODERN_VERSION ? 'modern' : 'legacy');
       throw error;
     }
+    // Checked after the body is read so that the error can carry the request's id.
+    if (unsupported) return reject(res, unsupported, 'modern', idOf(body));
     if (version === MODERN_VERSION) return onModernPost(req, res, endpoint, body);
     return onLegacyPost(req, res, endpoint, body, version ?? DEFAULT_LEGACY_HEADER_VERSION);
   }
@@ -310,7 +254,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
         message as JsonRpcRequest | JsonRpcNotification,
       );
     } catch (error) {
-      if (error instanceof GatewayError) return reject(res, error, 'modern', isObject(body) && (typeof body.id === 'string' || typeof body.id === 'number') ? body.id : null);
+      if (error instanceof GatewayError) return reject(res, error, 'modern', idOf(body));
       throw error;
     }
     if (isNotification(message)) {
@@ -343,6 +287,9 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     if ('error' in outcome) {
       logDecision(request, outcome.error, outcome.correlationId);
       return writer.finish(toResponse(request.id, outcome, outcome.correlationId), httpStatusFor(outcome.error, 'modern'));
+    }
+    if ('upstreamError' in outcome) {
+      return writer.finish(toResponse(request.id, outcome, outcome.correlationId), httpStatusForRpcCode(outcome.upstreamError.code, 'modern'));
     }
     writer.finish(toResponse(request.id, outcome, outcome.correlationId));
   }
@@ -421,7 +368,16 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       res.writeHead(202).end();
       return;
     }
-    const writer = new ResponseWriter(res, accepts(req, 'text/event-stream'));
+    const sse = accepts(req, 'text/event-stream');
+    // A single request from a client that accepts SSE gets a resumable stream from the start, as the
+    // reference SDK server does: a cut connection then loses nothing (progress, sampling, the answer).
+    let log: StreamLog | undefined;
+    if (sse && !Array.isArray(body) && requests.length === 1) {
+      log = new StreamLog(res);
+      session.addStream(log);
+    }
+    const writer = new ResponseWriter(res, sse, {}, log);
+    if (log) writer.stream();
     const answers = await Promise.all(requests.map((request) => runLegacyRequest(session, endpoint, request, writer)));
     writer.finish(Array.isArray(body) ? answers : answers[0]!);
   }
@@ -497,6 +453,15 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     if (!accepts(req, 'text/event-stream')) return reject(res, new GatewayError('PC_HTTP_NOT_ACCEPTABLE', 'GET needs Accept: text/event-stream'));
     const session = sessionFor(req, endpoint);
     if (session instanceof GatewayError) return reject(res, session);
+    const lastEventId = header(req, 'last-event-id');
+    if (lastEventId !== undefined) {
+      const position = parseEventId(lastEventId);
+      const log = position ? session.streams.get(position.stream) : undefined;
+      if (!position || !log) return reject(res, new GatewayError('PC_HTTP_NOT_FOUND', `Last-Event-ID "${lastEventId}" names no stream of this session`));
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+      log.resume(res, position.seq);
+      return;
+    }
     if (session.stream) return reject(res, new GatewayError('PC_HTTP_STREAM_CONFLICT', 'this session already has a GET stream open'));
     const writer = new ResponseWriter(res, true, { 'mcp-session-id': session.id });
     writer.stream();

@@ -9,6 +9,7 @@ import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../
 import { isObject } from '../protocol/jsonrpc.ts';
 import { ServerRequestRefused } from '../upstream/types.ts';
 import type { Endpoint } from '../pipeline/context.ts';
+import { MAX_STREAMS, type StreamLog } from './stream-log.ts';
 
 /** How long a server→client request (an elicitation a human answers) may wait for the client. */
 export const CLIENT_REQUEST_TIMEOUT_MS = 5 * 60_000;
@@ -34,6 +35,8 @@ export class DownstreamSession {
   /** The standalone GET stream, when the client opened one. */
   stream: (MessageSink & { close(): void }) | undefined;
   readonly subscriptions = new Set<string>();
+  /** Resumable POST streams, by stream id (oldest first). */
+  readonly streams = new Map<string, StreamLog>();
   readonly #inflight = new Map<string, AbortController>();
   readonly #waiting = new Map<string, WaitingAnswer>();
   #nextId = 1;
@@ -51,6 +54,14 @@ export class DownstreamSession {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  addStream(log: StreamLog): void {
+    this.streams.set(log.id, log);
+    if (this.streams.size > MAX_STREAMS) {
+      const oldest = this.streams.keys().next().value;
+      if (oldest !== undefined) this.streams.delete(oldest);
+    }
   }
 
   /** Registers a client request in flight; returns its abort signal and a release function. */
@@ -110,6 +121,8 @@ export class DownstreamSession {
     this.#waiting.clear();
     this.stream?.close();
     this.stream = undefined;
+    for (const log of this.streams.values()) log.finish();
+    this.streams.clear();
   }
 }
 

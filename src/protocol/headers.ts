@@ -5,7 +5,7 @@
  * `=?base64?…?=` and are decoded before comparison. Header names are case-insensitive; values are not.
  */
 import { GatewayError } from '../errors.ts';
-import { META_PROTOCOL_VERSION } from './versions.ts';
+import { META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION } from './versions.ts';
 import { isObject, type JsonRpcNotification, type JsonRpcRequest } from './jsonrpc.ts';
 
 const ENCODED = /^=\?base64\?([A-Za-z0-9+/=]*)\?=$/;
@@ -45,7 +45,15 @@ export function assertHeadersMatchBody(headers: ModernHeaders, message: JsonRpcR
     throw new GatewayError('PC_PROTOCOL_HEADER_MISMATCH', what);
   };
   const meta = isObject(message.params?._meta) ? message.params._meta : undefined;
-  const bodyVersion = meta?.[META_PROTOCOL_VERSION];
+  // The envelope itself is params, not a header: a request without it is invalid (-32602), and only
+  // a present version that differs from the header is a mismatch (server-stateless conformance).
+  const invalid = (what: string): never => {
+    throw new GatewayError('PC_PROTOCOL_INVALID_META', `${what}; every ${headers.protocolVersion} request carries params._meta with "${META_PROTOCOL_VERSION}" and "${META_CLIENT_CAPABILITIES}"`);
+  };
+  if (!meta) invalid('params._meta is missing');
+  const bodyVersion = meta![META_PROTOCOL_VERSION];
+  if (bodyVersion === undefined) invalid(`params._meta["${META_PROTOCOL_VERSION}"] is missing`);
+  if (!isObject(meta![META_CLIENT_CAPABILITIES])) invalid(`params._meta["${META_CLIENT_CAPABILITIES}"] is missing or not an object`);
   if (bodyVersion !== headers.protocolVersion) {
     mismatch(
       `MCP-Protocol-Version header "${headers.protocolVersion}" does not match params._meta["${META_PROTOCOL_VERSION}"] ` +

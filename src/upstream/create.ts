@@ -8,6 +8,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { GatewayError } from '../errors.ts';
 import type { JsonObject, JsonRpcNotification } from '../protocol/jsonrpc.ts';
+import type { Era } from '../protocol/versions.ts';
 import { isStdioServer, type HttpServerConfig, type ServerConfig } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import type { MessageChannel } from './channel.ts';
@@ -62,6 +63,8 @@ class HttpUpstream implements Upstream {
   readonly #deps: UpstreamDeps;
   readonly #headers: Record<string, string>;
   #inner: Upstream | undefined;
+  /** For a modern server: a legacy session opened on first use by a legacy client, if the server speaks both eras. */
+  #legacy: Promise<Upstream | undefined> | undefined;
   #starting: Promise<void> | undefined;
   #failure = '';
   readonly #listeners = new Set<(notification: JsonRpcNotification) => void>();
@@ -134,6 +137,43 @@ class HttpUpstream implements Upstream {
     throw new Error(`cannot connect to server "${this.name}" at ${new URL(url).origin}: ${attempts.join('; ')}`);
   }
 
+  async connectorFor(era: Era, timeoutMs: number): Promise<Upstream> {
+    if (!this.#inner) await this.#startWithin(timeoutMs);
+    const inner = this.#inner!;
+    if (era === 'modern' || inner.info()?.era === 'legacy' || this.#server.era === 'modern') return inner;
+    // A legacy client in front of a modern server: reach it in the legacy era when it also speaks that
+    // (sessions, subscriptions, server→client requests as the client expects them); translate otherwise.
+    this.#legacy ??= this.#openLegacy();
+    return (await this.#legacy) ?? inner;
+  }
+
+  async #openLegacy(): Promise<Upstream | undefined> {
+    const { logger, clientInfo, connectTimeoutMs } = this.#deps;
+    const legacy = new LegacySessionUpstream({
+      name: this.name,
+      logger,
+      clientInfo,
+      connectTimeoutMs,
+      roots: this.#server.roots,
+      restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: 1_000 },
+      createChannel: () => this.#legacyChannel('streamable-http'),
+    });
+    try {
+      await legacy.start();
+    } catch (error) {
+      await legacy.close();
+      logger.info({ server: this.name, err: (error as Error).message }, 'server speaks only the modern era; legacy clients are translated');
+      return undefined;
+    }
+    // Change notifications already arrive on the modern listen stream; only resource updates (tied to
+    // legacy subscriptions) are taken from the legacy session, so nothing is announced twice.
+    legacy.onEvent((notification) => {
+      if (notification.method !== 'notifications/resources/updated') return;
+      for (const listener of this.#listeners) listener(notification);
+    });
+    return legacy;
+  }
+
   #legacyChannel(kind: 'streamable-http' | 'sse'): MessageChannel {
     const url = new URL(this.#server.url);
     const requestInit = { headers: this.#headers };
@@ -189,5 +229,7 @@ class HttpUpstream implements Upstream {
 
   async close(): Promise<void> {
     await this.#inner?.close();
+    const legacy = await this.#legacy;
+    await legacy?.close();
   }
 }

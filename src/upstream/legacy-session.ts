@@ -103,6 +103,10 @@ export class LegacySessionUpstream implements Upstream {
     return this.#channel;
   }
 
+  connectorFor(): Promise<Upstream> {
+    return Promise.resolve(this);
+  }
+
   onEvent(listener: (notification: JsonRpcNotification) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -58,6 +58,10 @@ export class ModernHttpUpstream implements Upstream {
     return this.#info;
   }
 
+  connectorFor(): Promise<Upstream> {
+    return Promise.resolve(this);
+  }
+
   onEvent(listener: (notification: JsonRpcNotification) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

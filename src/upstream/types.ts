@@ -44,6 +44,11 @@ export interface Upstream {
   ready(timeoutMs: number): Promise<UpstreamInfo>;
   info(): UpstreamInfo | undefined;
   request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply>;
+  /**
+   * The connector to use for a client of `era`: a server that speaks both eras is reached in the
+   * client's own era (no translation, full fidelity); otherwise this connector.
+   */
+  connectorFor(era: Era, timeoutMs: number): Promise<Upstream>;
   notify(method: string, params: JsonObject | undefined): Promise<void>;
   /** Notifications not tied to a call: list_changed, resources/updated. Returns an unsubscribe. */
   onEvent(listener: (notification: JsonRpcNotification) => void): () => void;

@@ -89,10 +89,23 @@ describe('bad input at the HTTP front', () => {
       assert.equal(r.json.error.code, -32020);
       assert.equal(r.json.error.data.code, 'PC_PROTOCOL_HEADER_MISMATCH');
     }
-    const noMeta = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } });
-    const r = await post(endpoint, noMeta, modernHeaders());
+    const otherVersion = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' }, _meta: { ...meta, 'io.modelcontextprotocol/protocolVersion': '2025-11-25' } } });
+    const r = await post(endpoint, otherVersion, modernHeaders());
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, -32020);
+    assert.equal(r.json.id, 1, 'the error carries the request id');
+    nothingForwarded();
+  });
+
+  it('answers a modern request without its _meta envelope with 400 and -32602', async () => {
+    const { 'io.modelcontextprotocol/clientCapabilities': _caps, ...noCaps } = meta;
+    for (const params of [{ name: 'echo', arguments: { text: 'x' } }, { name: 'echo', arguments: { text: 'x' }, _meta: noCaps }]) {
+      const r = await post(endpoint, JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params }), modernHeaders());
+      assert.equal(r.status, 400);
+      assert.equal(r.json.error.code, -32602);
+      assert.equal(r.json.error.data.code, 'PC_PROTOCOL_INVALID_META');
+      assert.equal(r.json.id, 7);
+    }
     nothingForwarded();
   });
 

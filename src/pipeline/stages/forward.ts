@@ -63,7 +63,8 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
   if (client.era === 'modern') {
     const shaped: JsonObject = { ...result };
     shaped.resultType ??= 'complete';
-    if (method.endsWith('/list')) {
+    // Caching hints are required on list, discover and read results (spec 2026-07-28 SEP-2549).
+    if (method.endsWith('/list') || method === 'server/discover' || method === 'resources/read') {
       shaped.ttlMs ??= 0;
       shaped.cacheScope ??= 'private';
     }
@@ -129,9 +130,10 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
   }
 
   async function callUpstream(ctx: MessageContext, route: Extract<Route, { kind: 'upstream' }>): Promise<Outcome> {
-    const upstream = upstreams.get(route.server);
-    if (!upstream) return { error: new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${route.server}"`) };
+    const server = upstreams.get(route.server);
+    if (!server) return { error: new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${route.server}"`) };
     const timeoutMs = timeoutMsFor(route.server);
+    const upstream = await server.connectorFor(ctx.client.era, timeoutMs);
     const info = await upstream.ready(timeoutMs);
     const params = info.era === 'legacy' ? stripModernEnvelope(route.params) : route.params;
     const base = {
@@ -178,10 +180,15 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
   }
 
   async function broadcast(route: Extract<Route, { kind: 'broadcast' }>): Promise<Outcome> {
+    // Only legacy-era requests are broadcast (logging/setLevel); servers reached only in the modern era
+    // have no such method and are skipped.
     await Promise.all(
-      [...upstreams.values()].map(async (upstream) => {
-        if (upstream.state() !== 'ready' || upstream.info()?.era !== 'legacy') return;
-        await upstream.request(route.method, route.params, { timeoutMs: timeoutMsFor(upstream.name), caller: 'portcullis:broadcast' }).catch(() => undefined);
+      [...upstreams.values()].map(async (server) => {
+        if (server.state() !== 'ready') return;
+        const timeoutMs = timeoutMsFor(server.name);
+        const upstream = await server.connectorFor('legacy', timeoutMs).catch(() => undefined);
+        if (upstream?.info()?.era !== 'legacy') return;
+        await upstream.request(route.method, route.params, { timeoutMs, caller: 'portcullis:broadcast' }).catch(() => undefined);
       }),
     );
     return { result: {} };
