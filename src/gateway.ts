@@ -14,6 +14,7 @@ import { InputBridge } from './pipeline/input-bridge.ts';
 import { createPipeline, type Pipeline } from './pipeline/order.ts';
 import { createForward } from './pipeline/stages/forward.ts';
 import { createRoute, type Description } from './pipeline/stages/route.ts';
+import { createCheckParamHeaders } from './pipeline/stages/check-param-headers.ts';
 import { Catalog, type CatalogServer, type ListKind } from './routing/catalog.ts';
 import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
@@ -49,7 +50,13 @@ export interface Gateway {
   readonly instanceId: string;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
-  handle(input: { endpoint: Endpoint; request: JsonRpcRequest; client: ClientLink; signal: AbortSignal }): Promise<Outcome & { correlationId: string }>;
+  handle(input: {
+    endpoint: Endpoint;
+    request: JsonRpcRequest;
+    client: ClientLink;
+    signal: AbortSignal;
+    paramHeaders?: Readonly<Record<string, string>> | undefined;
+  }): Promise<Outcome & { correlationId: string }>;
   /** Capabilities, server info and instructions a client sees on an endpoint. */
   describe(endpoint: Endpoint): Promise<Description>;
   /** Forwards a client notification (e.g. roots/list_changed) to the servers behind an endpoint. */
@@ -116,6 +123,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const pipeline: Pipeline = createPipeline(
     {
       route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
+      checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor }),
     },
     logger,
@@ -134,8 +142,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         ),
       );
     },
-    async handle({ endpoint, request, client, signal }) {
-      const ctx: MessageContext = { correlationId: randomUUID(), receivedAtMs: Date.now(), endpoint, request, client, signal };
+    async handle({ endpoint, request, client, signal, paramHeaders }) {
+      const ctx: MessageContext = { correlationId: randomUUID(), receivedAtMs: Date.now(), endpoint, request, client, signal, paramHeaders };
       const outcome = await pipeline(ctx);
       return { ...outcome, correlationId: ctx.correlationId };
     },

@@ -283,7 +283,11 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       notify: (n) => writer.send(n),
       request: undefined,
     };
-    const outcome = await gateway.handle({ endpoint, request, client, signal: abort.signal });
+    const paramHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (name.startsWith('mcp-param-') && typeof value === 'string') paramHeaders[name] = value;
+    }
+    const outcome = await gateway.handle({ endpoint, request, client, signal: abort.signal, paramHeaders });
     if ('error' in outcome) {
       logDecision(request, outcome.error, outcome.correlationId);
       return writer.finish(toResponse(request.id, outcome, outcome.correlationId), httpStatusFor(outcome.error, 'modern'));

@@ -40,7 +40,11 @@ export interface MessageContext {
   readonly client: ClientLink;
   /** Aborts when the client cancels or goes away. */
   readonly signal: AbortSignal;
+  /** `Mcp-Param-*` headers of a modern HTTP request (lower-case names); undefined on other fronts. */
+  readonly paramHeaders: Readonly<Record<string, string>> | undefined;
   route?: Route;
+  /** The routed tool's definition as the server lists it, when a stage needed it. */
+  tool?: JsonObject;
 }
 
 /** The answer to one request: a result, the server's own error relayed, or a gateway decision. */

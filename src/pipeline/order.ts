@@ -8,6 +8,9 @@
  *   authenticate   — (issue #4) who is asking; first, so every later decision has a principal.
  *   route          — which server and which original name the request is for; before any rule, because
  *                    rules are written against real server and tool names, not namespaced aliases.
+ *   checkParamHeaders — `Mcp-Param-*` headers equal the arguments they mirror (needs the routed tool's
+ *                    schema, hence after route); before any rule, so that no intermediary and no rule
+ *                    ever acts on a value the server will not see.
  *   killSwitch     — (issue #5) cheapest hard stop, before spending anything on evaluation.
  *   authorize      — (issue #5) policy over principal, tool and arguments; filters list results.
  *   validateArgs   — (issue #5) the tool's pinned inputSchema; after authorize so denied calls are
@@ -33,13 +36,14 @@ export type TerminalStage = (ctx: MessageContext) => Promise<Outcome>;
 
 export interface PipelineStages {
   route: RequestStage;
+  checkParamHeaders: RequestStage;
   forward: TerminalStage;
 }
 
 export type Pipeline = (ctx: MessageContext) => Promise<Outcome>;
 
 export function createPipeline(stages: PipelineStages, logger: Logger): Pipeline {
-  const requestStages: readonly RequestStage[] = [stages.route];
+  const requestStages: readonly RequestStage[] = [stages.route, stages.checkParamHeaders];
   return async function run(ctx) {
     try {
       for (const stage of requestStages) {

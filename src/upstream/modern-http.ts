@@ -141,6 +141,7 @@ export class ModernHttpUpstream implements Upstream {
       ? { jsonrpc: '2.0', method, params: this.#envelope(params, options) }
       : { jsonrpc: '2.0', id, method, params: this.#envelope(params, options) };
     const headers: Record<string, string> = {
+      ...options.headers,
       ...this.#options.headers,
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',

@@ -31,6 +31,8 @@ export interface CallOptions {
   /** The caller's declared capabilities, sent upstream in the modern envelope. */
   clientCapabilities?: JsonObject | undefined;
   clientInfo?: JsonObject | undefined;
+  /** Extra HTTP headers for this request (modern HTTP servers: `Mcp-Param-*`). */
+  headers?: Record<string, string> | undefined;
   /** Notifications tied to this call: progress, and log messages that can be attributed to it. */
   onNotification?: ((notification: JsonRpcNotification) => void) | undefined;
   /** Server→client requests tied to this call; rejects with a JSON-RPC error object to refuse. */

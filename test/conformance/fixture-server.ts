@@ -79,6 +79,7 @@ const TOOLS = [
   tool('test_input_required_result_multi_round', 'MRTR: two rounds'),
   tool('test_input_required_result_tampered_state', 'MRTR: integrity-protected state'),
   tool('test_input_required_result_capabilities', 'MRTR: asks only for what the client declared'),
+  tool('test_streaming_elicitation', 'Asks for input mid-call, in whichever way the era allows'),
 ];
 
 const PROMPTS = [
@@ -342,6 +343,14 @@ export async function startFixtureServer(port = 0): Promise<FixtureServer> {
           }
           if (round === 'round-2' && isObject(responses?.step2)) return text('multi-round complete');
           return inputRequired({ inputRequests: { step1: elicit('Step 1: What is your name?', 'name') }, requestState: sign('round-1') });
+        }
+        case 'test_streaming_elicitation': {
+          if (ctx.mcpReq.envelope === undefined) {
+            const result = await ctx.mcpReq.elicitInput({ message: 'Continue?', requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } });
+            return text(`answered: ${result.action}`);
+          }
+          if (isObject(responses?.go_on)) return text('answered');
+          return inputRequired({ inputRequests: { go_on: elicit('Continue?', 'ok', 'boolean') } });
         }
         case 'test_input_required_result_capabilities': {
           if (isObject(responses) && Object.keys(responses).length > 0) return text('inputs received');

@@ -6,6 +6,7 @@
  */
 import { GatewayError } from '../../errors.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
+import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import type { Catalog, ListKind } from '../../routing/catalog.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
@@ -47,6 +48,16 @@ function stripModernEnvelope(params: JsonObject | undefined): JsonObject | undef
   for (const [key, value] of Object.entries(params._meta)) if (!MODERN_ENVELOPE_KEYS.includes(key)) meta[key] = value;
   const { _meta: _drop, ...rest } = params;
   return Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
+}
+
+/**
+ * `Mcp-Param-*` headers for a modern server: the client's own (unrecognized ones MUST be forwarded),
+ * overridden by those the gateway derives from the tool's schema and the arguments it forwards.
+ */
+function upstreamParamHeaders(ctx: MessageContext, params: JsonObject | undefined): Record<string, string> | undefined {
+  const derived = ctx.tool && isObject(params?.arguments) ? headersForCall(paramHeaders(ctx.tool.inputSchema), params.arguments) : {};
+  const merged = { ...ctx.paramHeaders, ...derived };
+  return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
 function toOutcome(reply: UpstreamReply): Outcome {
@@ -141,6 +152,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
       caller: ctx.client.key,
       clientCapabilities: ctx.client.capabilities,
       clientInfo: ctx.client.info,
+      headers: info.era === 'modern' ? upstreamParamHeaders(ctx, route.params) : undefined,
     };
 
     if (ctx.client.era === 'modern' && info.era === 'legacy') {

@@ -1,0 +1,126 @@
+/**
+ * The official MCP conformance suite as referee. Server scenarios run against our fixture directly,
+ * then through the gateway's per-server endpoint and through the aggregated endpoint (namespacing off
+ * for that server). Every check that passes direct must pass through the gateway; the only accepted
+ * failures are those in baseline.json, which fail direct too and say why.
+ *
+ * Suites: @modelcontextprotocol/conformance 0.1.16 (default suite: 2025-06-18 / 2025-11-25) and
+ * 0.2.0-alpha.12 with `--requirements 2025-11-25` and `--requirements 2026-07-28`.
+ * Alone: `npm run conformance`.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
+
+const require = createRequire(import.meta.url);
+const STABLE = join(require.resolve('conformance-stable/package.json'), '..', 'dist', 'index.js');
+const NEXT = join(require.resolve('conformance-next/package.json'), '..', 'dist', 'index.js');
+
+interface Baseline {
+  expectedFailures: Record<string, Record<string, string>>;
+  informational: Array<{ check: string; why: string }>;
+}
+const baseline = JSON.parse(readFileSync(new URL('./baseline.json', import.meta.url), 'utf8')) as Baseline;
+
+const SUITES = [
+  { name: 'stable', bin: STABLE, args: [] as string[] },
+  { name: '2025-11-25', bin: NEXT, args: ['--requirements', '2025-11-25'] },
+  { name: '2026-07-28', bin: NEXT, args: ['--requirements', '2026-07-28'] },
+];
+
+type Results = Map<string, { status: string; message: string }>;
+
+/** Runs one suite against one URL; returns `scenario:check` → status. */
+async function runSuite(bin: string, args: string[], url: string): Promise<Results> {
+  const out = mkdtempSync(join(tmpdir(), 'pc-conformance-'));
+  await promisify(execFile)(process.execPath, [bin, 'server', '--url', url, ...args, '-o', out], { timeout: 240_000, maxBuffer: 64 * 1024 * 1024 }).catch(
+    (error: { code?: number }) => {
+      // Exit code 1 only says that some check failed; the comparison below decides what that means.
+      if (error.code !== 1) throw error;
+    },
+  );
+  const results: Results = new Map();
+  for (const dir of readdirSync(out)) {
+    const scenario = dir.replace(/^server-/, '').replace(/-\d{4}-\d\d-\d\dT.*$/, '');
+    for (const check of JSON.parse(readFileSync(join(out, dir, 'checks.json'), 'utf8')) as Array<{ id: string; status: string; errorMessage?: string }>) {
+      const key = `${scenario}:${check.id}`;
+      const previous = results.get(key);
+      // A check id can repeat within a scenario; the worst outcome counts.
+      if (!previous || previous.status === 'SUCCESS') results.set(key, { status: check.status, message: check.errorMessage ?? '' });
+    }
+  }
+  return results;
+}
+
+const isBad = (status: string | undefined): boolean => status === undefined || status === 'FAILURE' || status === 'WARNING';
+
+describe('MCP conformance suite, direct and through the gateway', { timeout: 600_000 }, () => {
+  let fixture: FixtureServer;
+  let perServer: TestGateway;
+  let aggregated: TestGateway;
+  const results = new Map<string, Results>();
+
+  before(async () => {
+    fixture = await startFixtureServer();
+    perServer = await startGateway({ servers: { fixture: { url: fixture.url } } });
+    aggregated = await startGateway({ servers: { fixture: { url: fixture.url, namespace: false } } });
+    const localhost = (url: string) => url.replace('127.0.0.1', 'localhost');
+    const targets = { direct: fixture.url, perServer: `${localhost(perServer.url)}/mcp/fixture`, aggregated: `${localhost(aggregated.url)}/mcp` };
+    for (const suite of SUITES) {
+      for (const [target, url] of Object.entries(targets)) results.set(`${suite.name}/${target}`, await runSuite(suite.bin, suite.args, url));
+    }
+  });
+  after(async () => {
+    await perServer?.close();
+    await aggregated?.close();
+    await fixture?.close();
+  });
+
+  for (const suite of SUITES) {
+    it(`${suite.name}: the fixture fails exactly the baselined checks, directly`, () => {
+      const direct = results.get(`${suite.name}/direct`)!;
+      assert.ok(direct.size > 20, `the suite ran (${direct.size} checks)`);
+      const expected = baseline.expectedFailures[suite.name] ?? {};
+      const failing = [...direct].filter(([, r]) => r.status === 'FAILURE').map(([key]) => key);
+      const unexpected = failing.filter((key) => !(key in expected));
+      const stale = Object.keys(expected).filter((key) => direct.get(key)?.status !== 'FAILURE');
+      assert.deepEqual(unexpected, [], `new direct failures: ${unexpected.map((k) => `${k} (${direct.get(k)?.message})`).join('; ')}`);
+      assert.deepEqual(stale, [], `baseline entries that no longer fail direct (remove them): ${stale.join(', ')}`);
+    });
+
+    for (const target of ['perServer', 'aggregated']) {
+      it(`${suite.name}: every check that passes direct passes through the gateway (${target})`, () => {
+        const direct = results.get(`${suite.name}/direct`)!;
+        const through = results.get(`${suite.name}/${target}`)!;
+        const informational = new Set(baseline.informational.map((i) => i.check));
+        const regressions: string[] = [];
+        for (const [key, result] of direct) {
+          if (result.status !== 'SUCCESS') continue;
+          const got = through.get(key);
+          if (got?.status === 'SUCCESS') continue;
+          if (got?.status === 'INFO' && informational.has(key)) continue;
+          regressions.push(`${key}: ${got?.status ?? 'MISSING'} ${got?.message ?? ''}`);
+        }
+        assert.deepEqual(regressions, []);
+        const dns = through.get('dns-rebinding-protection:localhost-host-rebinding-rejected') ?? [...through].find(([k]) => k.startsWith('dns-rebinding-protection:'))?.[1];
+        if (suite.name !== 'stable' || dns) assert.ok(dns && !isBad(dns.status), 'the gateway\'s own DNS-rebinding protection passes');
+      });
+    }
+  }
+
+  it('2026-07-28: the gateway validates Mcp-Param-* headers that the fixture itself does not', () => {
+    for (const target of ['perServer', 'aggregated']) {
+      const through = results.get(`2026-07-28/${target}`)!;
+      const checks = [...through].filter(([key]) => key.startsWith('http-custom-header-server-validation:'));
+      assert.ok(checks.length > 0, 'the scenario ran');
+      assert.deepEqual(checks.filter(([, r]) => r.status !== 'SUCCESS').map(([key, r]) => `${key}: ${r.status} ${r.message}`), [], target);
+    }
+  });
+});
