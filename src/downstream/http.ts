@@ -46,6 +46,7 @@ import {
 import { isLoopbackHost } from '../config/load.ts';
 import type { ClientLink, Endpoint } from '../pipeline/context.ts';
 import { errorResponse, toResponse } from './reply.ts';
+import { Metrics } from './metrics.ts';
 import { ResponseWriter } from './response-writer.ts';
 import { DownstreamSession, SessionStore } from './session.ts';
 import { parseEventId, StreamLog } from './stream-log.ts';
@@ -79,6 +80,7 @@ function accepts(req: IncomingMessage, type: string): boolean {
 export function createHttpFront(gateway: Gateway, config: Config, logger: Logger): Promise<HttpFront> {
   const { listen } = config;
   const sessions = new SessionStore(listen.sessionIdleMs);
+  const metrics = new Metrics();
   const allowedOrigins = new Set(listen.allowedOrigins.map((o) => o.toLowerCase()));
   const allowedHosts = new Set(listen.allowedHosts.map((h) => h.toLowerCase()));
   const modernStreams = new Set<{ endpoint: Endpoint; filter: JsonObject; id: JsonRpcRequest['id']; writer: ResponseWriter }>();
@@ -183,6 +185,13 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       res.setHeader('access-control-allow-origin', origin);
       res.setHeader('vary', 'Origin');
       res.setHeader('access-control-expose-headers', 'Mcp-Session-Id, WWW-Authenticate');
+    }
+    metrics.requests += 1;
+    if (url.pathname === '/metrics' && req.method === 'GET') {
+      const body = metrics.render({ sessions: () => sessions.size, upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })) });
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(body);
+      return;
     }
     if (url.pathname === '/healthz' && req.method === 'GET') {
       const servers = Object.fromEntries([...gateway.upstreams].map(([name, u]) => [name, u.state()]));
@@ -381,7 +390,6 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       session.addStream(log);
     }
     const writer = new ResponseWriter(res, sse, {}, log);
-    if (log) writer.stream();
     const answers = await Promise.all(requests.map((request) => runLegacyRequest(session, endpoint, request, writer)));
     writer.finish(Array.isArray(body) ? answers : answers[0]!);
   }
@@ -515,6 +523,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
         sessions,
         async close() {
           unsubscribe();
+          metrics.close();
           sessions.close();
           for (const listener of modernStreams) listener.writer.end();
           modernStreams.clear();

@@ -1,7 +1,11 @@
 /**
  * One HTTP response that starts as plain JSON and becomes an SSE stream when anything must be sent
- * before the answer (progress, a log message, a server→client request) — or from the start, for calls
- * that get a resumable stream (see stream-log.ts).
+ * before the answer (progress, a log message, a server→client request) — or, for resumable legacy
+ * streams (see stream-log.ts), an SSE response from the start.
+ *
+ * A resumable stream opens lazily: if the answer is ready within `PRIMING_DELAY_MS`, headers, the
+ * priming event and the answer leave in one write (as cheap as a JSON reply); otherwise the priming
+ * event goes out at once so that a client cut off later has an id to resume from.
  */
 import type { ServerResponse } from 'node:http';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
@@ -10,6 +14,14 @@ import type { MessageSink } from './session.ts';
 import type { StreamLog } from './stream-log.ts';
 
 const KEEPALIVE_MS = 15_000;
+const PRIMING_DELAY_MS = 20;
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
 
 export class ResponseWriter implements MessageSink {
   readonly #res: ServerResponse;
@@ -18,12 +30,17 @@ export class ResponseWriter implements MessageSink {
   readonly #log: StreamLog | undefined;
   #streaming = false;
   #keepalive: NodeJS.Timeout | undefined;
+  #priming: NodeJS.Timeout | undefined;
 
   constructor(res: ServerResponse, acceptsSse: boolean, headers: Record<string, string> = {}, log?: StreamLog) {
     this.#res = res;
     this.#acceptsSse = acceptsSse;
     this.#headers = headers;
     this.#log = log;
+    if (log) {
+      this.#priming = setTimeout(() => this.stream(), PRIMING_DELAY_MS);
+      this.#priming.unref();
+    }
   }
 
   get open(): boolean {
@@ -33,17 +50,12 @@ export class ResponseWriter implements MessageSink {
   /** Switches to SSE (once) and keeps the stream warm against idle-cutting proxies. */
   stream(): boolean {
     if (this.#streaming) return true;
-    if (!this.#acceptsSse || this.#res.headersSent) return false;
+    if (!this.#acceptsSse || this.#res.headersSent || !this.open) return false;
+    clearTimeout(this.#priming);
     this.#streaming = true;
-    this.#res.writeHead(200, {
-      ...this.#headers,
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    this.#res.writeHead(200, { ...this.#headers, ...SSE_HEADERS });
     if (this.#log) this.#res.write(this.#log.priming());
-    this.#res.flushHeaders();
+    else this.#res.flushHeaders();
     this.#keepalive = setInterval(() => {
       if (this.open) this.#res.write(': keep-alive\n\n');
     }, KEEPALIVE_MS);
@@ -62,16 +74,29 @@ export class ResponseWriter implements MessageSink {
   }
 
   finish(message: JsonRpcMessage | JsonRpcMessage[], status = 200): void {
+    clearTimeout(this.#priming);
     clearInterval(this.#keepalive);
-    if (this.#log && this.#streaming) {
-      for (const m of Array.isArray(message) ? message : [message]) this.#log.write(m);
-      this.#log.finish();
-      return;
+    const messages = Array.isArray(message) ? message : [message];
+    if (this.#log) {
+      if (!this.#streaming && this.open && !this.#res.headersSent && this.#acceptsSse) {
+        // Answered before the stream had to open: everything in one write.
+        this.#streaming = true;
+        const frames = messages.map((m) => this.#log!.record(m)).join('');
+        const body = this.#log.priming() + frames;
+        this.#res.writeHead(200, { ...this.#headers, ...SSE_HEADERS });
+        this.#res.end(body);
+        this.#log.finish();
+        return;
+      }
+      if (this.#streaming) {
+        for (const m of messages) this.#log.write(m);
+        this.#log.finish();
+        return;
+      }
     }
     if (!this.open) return;
     if (this.#streaming) {
-      for (const m of Array.isArray(message) ? message : [message]) this.#res.write(sseFrame(JSON.stringify(m)));
-      this.#res.end();
+      this.#res.end(messages.map((m) => sseFrame(JSON.stringify(m))).join(''));
       return;
     }
     const body = JSON.stringify(message);
@@ -80,6 +105,7 @@ export class ResponseWriter implements MessageSink {
   }
 
   end(): void {
+    clearTimeout(this.#priming);
     clearInterval(this.#keepalive);
     if (this.open) this.#res.end();
   }

@@ -58,6 +58,7 @@ export class DownstreamSession {
 
   addStream(log: StreamLog): void {
     this.streams.set(log.id, log);
+    log.onDelivered = () => this.streams.delete(log.id);
     if (this.streams.size > MAX_STREAMS) {
       const oldest = this.streams.keys().next().value;
       if (oldest !== undefined) this.streams.delete(oldest);

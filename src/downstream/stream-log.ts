@@ -5,9 +5,9 @@
  * that cuts it — can come back with `GET` + `Last-Event-ID` and receive what it missed, then the rest
  * live. A disconnect is not a cancellation in the legacy era, so the call runs on meanwhile.
  *
- * Bounded: a log keeps at most `MAX_EVENTS` events and a session at most `MAX_STREAMS` logs.
+ * Memory stays bounded: a stream delivered in full on its connection is forgotten at once; only cut
+ * streams are kept, at most `MAX_EVENTS` events each and `MAX_STREAMS` per session.
  */
-import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { sseFrame } from '../protocol/sse.ts';
@@ -17,8 +17,13 @@ export const MAX_STREAMS = 64;
 /** The `retry` the priming event suggests, in ms. */
 export const RETRY_MS = 1000;
 
+let nextStream = 0;
+
 export class StreamLog {
-  readonly id = randomBytes(9).toString('base64url');
+  /** Unique per process, hence per session, which is all resumption needs (ids are not secrets). */
+  readonly id = `s${(nextStream++).toString(36)}`;
+  /** Called once the stream has been delivered in full, so its owner can forget it. */
+  onDelivered: (() => void) | undefined;
   #frames: Array<{ seq: number; frame: string }> = [];
   #seq = 0;
   #finished = false;
@@ -26,7 +31,7 @@ export class StreamLog {
 
   constructor(target: ServerResponse) {
     this.#target = target;
-    target.on('close', () => this.detach(target));
+    target.once('close', () => this.#detach(target));
   }
 
   get finished(): boolean {
@@ -39,18 +44,28 @@ export class StreamLog {
   }
 
   write(message: JsonRpcMessage): void {
+    const frame = this.record(message);
+    const target = this.#target;
+    if (target && !target.writableEnded && !target.destroyed) target.write(frame);
+  }
+
+  /** Logs a message and returns its frame, without sending it (the caller writes it). */
+  record(message: JsonRpcMessage): string {
     const seq = ++this.#seq;
     const frame = sseFrame(JSON.stringify(message), { id: `${this.id}.${seq}` });
     this.#frames.push({ seq, frame });
     if (this.#frames.length > MAX_EVENTS) this.#frames.shift();
-    this.#send(frame);
+    return frame;
   }
 
+  /** The last message has been logged: end the live connection; if one is attached, all was delivered. */
   finish(): void {
     this.#finished = true;
     const target = this.#target;
     this.#target = undefined;
-    if (target && !target.writableEnded) target.end();
+    if (!target || target.destroyed) return;
+    if (!target.writableEnded) target.end();
+    this.#delivered();
   }
 
   /** Replays what came after `afterSeq` on a new connection, which then receives the rest live. */
@@ -58,19 +73,21 @@ export class StreamLog {
     for (const { seq, frame } of this.#frames) if (seq > afterSeq) res.write(frame);
     if (this.#finished) {
       res.end();
+      this.#delivered();
       return;
     }
     this.#target = res;
-    res.on('close', () => this.detach(res));
+    res.once('close', () => this.#detach(res));
   }
 
-  detach(res: ServerResponse): void {
+  #detach(res: ServerResponse): void {
     if (this.#target === res) this.#target = undefined;
   }
 
-  #send(frame: string): void {
-    const target = this.#target;
-    if (target && !target.writableEnded && !target.destroyed) target.write(frame);
+  #delivered(): void {
+    this.#frames = [];
+    this.onDelivered?.();
+    this.onDelivered = undefined;
   }
 }
 

@@ -7,6 +7,8 @@ export interface SseEvent {
   event: string;
   data: string;
   id: string | undefined;
+  /** A `retry` field (reconnection delay in ms) seen since the previous event. */
+  retryMs?: number;
 }
 
 export class SseParser {
@@ -14,6 +16,7 @@ export class SseParser {
   #data: string[] = [];
   #event = '';
   #id: string | undefined;
+  #retryMs: number | undefined;
 
   /** Feeds a chunk; returns the events it completed. */
   push(chunk: string): SseEvent[] {
@@ -25,7 +28,12 @@ export class SseParser {
       const skip = this.#buffer[newline] === '\r' && this.#buffer[newline + 1] === '\n' ? 2 : 1;
       this.#buffer = this.#buffer.slice(newline + skip);
       if (line === '') {
-        if (this.#data.length > 0) events.push({ event: this.#event || 'message', data: this.#data.join('\n'), id: this.#id });
+        if (this.#data.length > 0) {
+          const event: SseEvent = { event: this.#event || 'message', data: this.#data.join('\n'), id: this.#id };
+          if (this.#retryMs !== undefined) event.retryMs = this.#retryMs;
+          this.#retryMs = undefined;
+          events.push(event);
+        }
         this.#data = [];
         this.#event = '';
         continue;
@@ -39,6 +47,7 @@ export class SseParser {
       if (field === 'data') this.#data.push(value);
       else if (field === 'event') this.#event = value;
       else if (field === 'id' && !value.includes('\0')) this.#id = value;
+      else if (field === 'retry' && /^\d+$/.test(value)) this.#retryMs = Number(value);
     }
     return events;
   }

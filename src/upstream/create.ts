@@ -5,13 +5,13 @@
  */
 import type { Logger } from 'pino';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { GatewayError } from '../errors.ts';
 import type { JsonObject, JsonRpcNotification } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/versions.ts';
 import { isStdioServer, type HttpServerConfig, type ServerConfig } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import type { MessageChannel } from './channel.ts';
+import { LegacyHttpChannel } from './legacy-http-channel.ts';
 import { LegacySessionUpstream } from './legacy-session.ts';
 import { ModernHttpUpstream } from './modern-http.ts';
 import { childEnvironment, StdioChannel } from './stdio-channel.ts';
@@ -122,7 +122,7 @@ class HttpUpstream implements Upstream {
         clientInfo,
         connectTimeoutMs,
         roots: this.#server.roots,
-        restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: 0 },
+        restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: kind === 'sse' ? 0 : 1_000 },
         createChannel: () => this.#legacyChannel(kind),
       });
       try {
@@ -177,9 +177,8 @@ class HttpUpstream implements Upstream {
   #legacyChannel(kind: 'streamable-http' | 'sse'): MessageChannel {
     const url = new URL(this.#server.url);
     const requestInit = { headers: this.#headers };
-    const transport =
-      kind === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
-    return transport as unknown as MessageChannel;
+    if (kind === 'streamable-http') return new LegacyHttpChannel({ url: this.#server.url, headers: this.#headers, logger: this.#deps.logger });
+    return new SSEClientTransport(url, { requestInit }) as unknown as MessageChannel;
   }
 
   #adopt(inner: Upstream): void {

@@ -1,0 +1,64 @@
+/**
+ * `GET /metrics`: process and gateway gauges in the Prometheus text format, for operators and for the
+ * benchmark. Event-loop delay percentiles cover a rolling window (the last `WINDOW_MS`), so a scrape
+ * shows current pressure rather than an average since start.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
+
+const WINDOW_MS = 5_000;
+
+export interface MetricsSource {
+  sessions: () => number;
+  upstreams: () => Array<{ name: string; state: string }>;
+}
+
+export class Metrics {
+  readonly #histogram: IntervalHistogram;
+  #previous: { p50: number; p99: number; max: number } = { p50: 0, p99: 0, max: 0 };
+  readonly #timer: NodeJS.Timeout;
+  requests = 0;
+
+  constructor() {
+    this.#histogram = monitorEventLoopDelay({ resolution: 10 });
+    this.#histogram.enable();
+    this.#timer = setInterval(() => {
+      this.#previous = { p50: this.#histogram.percentile(50), p99: this.#histogram.percentile(99), max: this.#histogram.max };
+      this.#histogram.reset();
+    }, WINDOW_MS);
+    this.#timer.unref();
+  }
+
+  render(source: MetricsSource): string {
+    const cpu = process.cpuUsage();
+    const memory = process.memoryUsage();
+    const seconds = (ns: number) => (ns / 1e9).toFixed(6);
+    const lines = [
+      '# TYPE process_cpu_user_seconds_total counter',
+      `process_cpu_user_seconds_total ${(cpu.user / 1e6).toFixed(6)}`,
+      '# TYPE process_cpu_system_seconds_total counter',
+      `process_cpu_system_seconds_total ${(cpu.system / 1e6).toFixed(6)}`,
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${memory.rss}`,
+      '# TYPE nodejs_heap_used_bytes gauge',
+      `nodejs_heap_used_bytes ${memory.heapUsed}`,
+      '# TYPE nodejs_eventloop_delay_seconds gauge',
+      `nodejs_eventloop_delay_seconds{quantile="0.5",window="5s"} ${seconds(this.#previous.p50)}`,
+      `nodejs_eventloop_delay_seconds{quantile="0.99",window="5s"} ${seconds(this.#previous.p99)}`,
+      `nodejs_eventloop_delay_seconds{quantile="1",window="5s"} ${seconds(this.#previous.max)}`,
+      '# TYPE portcullis_http_requests_total counter',
+      `portcullis_http_requests_total ${this.requests}`,
+      '# TYPE portcullis_sessions_active gauge',
+      `portcullis_sessions_active ${source.sessions()}`,
+      '# TYPE portcullis_upstream_up gauge',
+      ...source.upstreams().map((u) => `portcullis_upstream_up{server="${u.name}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.#histogram.disable();
+  }
+}

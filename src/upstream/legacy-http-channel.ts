@@ -1,0 +1,190 @@
+/**
+ * A legacy-era Streamable HTTP client channel (spec 2025-03-26 … 2025-11-25 transports), on undici's
+ * pooled `request` — the SDK's client transport goes through `fetch`, which measured several times
+ * slower here. Every message is a POST; answers come back as JSON or as an SSE stream; the session id
+ * from `initialize` is echoed on every later request; server-initiated messages arrive on a GET stream
+ * kept open (if the server offers one); a POST stream cut before its answer is resumed with
+ * `GET` + `Last-Event-ID`, as the server's `retry` asks.
+ */
+import type { Logger } from 'pino';
+import { Agent, request, type Dispatcher } from 'undici';
+import { isObject, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import { SseParser } from '../protocol/sse.ts';
+import type { MessageChannel } from './channel.ts';
+
+export interface LegacyHttpChannelOptions {
+  url: string;
+  headers: Record<string, string>;
+  logger: Logger;
+  dispatcher?: Dispatcher;
+}
+
+const MAX_RESUMES = 5;
+
+export class LegacyHttpChannel implements MessageChannel {
+  onmessage?: ((message: JsonRpcMessage) => void) | undefined;
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+
+  readonly #options: LegacyHttpChannelOptions;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #abort = new AbortController();
+  #sessionId: string | undefined;
+  #protocolVersion: string | undefined;
+  #closed = false;
+  #getStream = false;
+
+  constructor(options: LegacyHttpChannelOptions) {
+    this.#options = options;
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 128 });
+  }
+
+  async start(): Promise<void> {
+    // Nothing to open until the first message: Streamable HTTP has no connection of its own.
+  }
+
+  setProtocolVersion(version: string): void {
+    this.#protocolVersion = version;
+  }
+
+  #headers(extra: Record<string, string> = {}): Record<string, string> {
+    const headers: Record<string, string> = { ...this.#options.headers, ...extra };
+    if (this.#sessionId) headers['mcp-session-id'] = this.#sessionId;
+    if (this.#protocolVersion) headers['mcp-protocol-version'] = this.#protocolVersion;
+    return headers;
+  }
+
+  async send(message: JsonRpcMessage): Promise<void> {
+    if (this.#closed) throw new Error('channel is closed');
+    const response = await request(this.#options.url, {
+      method: 'POST',
+      headers: this.#headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream' }),
+      body: JSON.stringify(message),
+      dispatcher: this.#dispatcher,
+      signal: this.#abort.signal,
+    });
+    const sid = response.headers['mcp-session-id'];
+    if (typeof sid === 'string' && sid !== '') this.#sessionId = sid;
+    const type = String(response.headers['content-type'] ?? '');
+    if (response.statusCode === 404 && this.#sessionId !== undefined) {
+      // The server forgot our session: the channel is over; the supervisor reconnects.
+      await response.body.dump();
+      this.#finish();
+      throw new Error('the server ended the session (HTTP 404)');
+    }
+    if (type.includes('text/event-stream')) {
+      const awaiting = 'method' in message && 'id' in message ? message.id : undefined;
+      void this.#readStream(response.body, awaiting, 0).catch((error: unknown) => this.onerror?.(error as Error));
+      if (!this.#getStream && 'method' in message && message.method === 'notifications/initialized') this.#openGetStream(0);
+      return;
+    }
+    const text = await response.body.text();
+    if (response.statusCode === 202 || text === '') {
+      if (response.statusCode >= 400) throw new Error(`HTTP ${response.statusCode}`);
+      if (!this.#getStream && 'method' in message && message.method === 'notifications/initialized') this.#openGetStream(0);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new Error(`HTTP ${response.statusCode} with a body that is not JSON`);
+    }
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
+    const delivered = messages.filter((m) => isObject(m) && ('result' in m || 'error' in m || 'method' in m));
+    if (delivered.length === 0 && response.statusCode >= 400) throw new Error(`HTTP ${response.statusCode}`);
+    for (const m of delivered) this.onmessage?.(m as JsonRpcMessage);
+  }
+
+  /** Reads an SSE body; resumes with Last-Event-ID if it ends before the awaited answer. */
+  async #readStream(body: AsyncIterable<Buffer>, awaiting: unknown, resumes: number): Promise<void> {
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    let lastEventId: string | undefined;
+    let answered = awaiting === undefined;
+    let retryMs = 1000;
+    for await (const chunk of body) {
+      for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
+        if (event.id !== undefined) lastEventId = event.id;
+        if (event.retryMs !== undefined) retryMs = event.retryMs;
+        if (event.event !== 'message' || event.data === '') continue;
+        let message: unknown;
+        try {
+          message = JSON.parse(event.data);
+        } catch {
+          continue;
+        }
+        if (!isObject(message)) continue;
+        if (message.id === awaiting && ('result' in message || 'error' in message)) answered = true;
+        this.onmessage?.(message as unknown as JsonRpcMessage);
+      }
+    }
+    if (answered || this.#closed || lastEventId === undefined || resumes >= MAX_RESUMES) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs, 5000)));
+    if (this.#closed) return;
+    const response = await request(this.#options.url, {
+      method: 'GET',
+      headers: this.#headers({ accept: 'text/event-stream', 'last-event-id': lastEventId }),
+      dispatcher: this.#dispatcher,
+      signal: this.#abort.signal,
+    });
+    if (!String(response.headers['content-type'] ?? '').includes('text/event-stream')) {
+      await response.body.dump();
+      return;
+    }
+    await this.#readStream(response.body, awaiting, resumes + 1);
+  }
+
+  /** The standalone GET stream for server-initiated messages; reopened with backoff while the channel lives. */
+  #openGetStream(attempt: number): void {
+    if (this.#closed) return;
+    this.#getStream = true;
+    const run = async (): Promise<boolean> => {
+      const response = await request(this.#options.url, {
+        method: 'GET',
+        headers: this.#headers({ accept: 'text/event-stream' }),
+        dispatcher: this.#dispatcher,
+        signal: this.#abort.signal,
+      });
+      if (response.statusCode === 405 || !String(response.headers['content-type'] ?? '').includes('text/event-stream')) {
+        await response.body.dump();
+        return false;
+      }
+      await this.#readStream(response.body, undefined, MAX_RESUMES);
+      return true;
+    };
+    run()
+      .then((reopen) => {
+        if (!reopen || this.#closed) return;
+        setTimeout(() => this.#openGetStream(0), 500).unref();
+      })
+      .catch((error: unknown) => {
+        if (this.#closed) return;
+        this.#options.logger.debug({ err: (error as Error).message }, 'upstream GET stream failed');
+        setTimeout(() => this.#openGetStream(attempt + 1), Math.min(30_000, 500 * 2 ** attempt)).unref();
+      });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#sessionId) {
+      // Best effort: tell the server the session is over (spec: DELETE; 405 is an allowed answer).
+      await request(this.#options.url, { method: 'DELETE', headers: this.#headers(), dispatcher: this.#dispatcher, headersTimeout: 2000, bodyTimeout: 2000 })
+        .then((r) => r.body.dump())
+        .catch(() => undefined);
+    }
+    this.#abort.abort();
+    if (this.#ownsDispatcher) await this.#dispatcher.close().catch(() => undefined);
+    this.onclose?.();
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    this.onclose?.();
+  }
+}
