@@ -68,3 +68,26 @@ export function sseFrame(data: string, options: { event?: string; id?: string } 
   for (const line of data.split('\n')) frame += `data: ${line}\n`;
   return `${frame}\n`;
 }
+
+/**
+ * The JSON messages of an SSE body, with each event's id and retry, for callers that resume streams.
+ * Events whose data is empty (priming) or not a JSON object yield `message: undefined`.
+ */
+export async function* readSseMessages(body: AsyncIterable<Uint8Array>): AsyncGenerator<{ event: SseEvent; message: Record<string, unknown> | undefined }> {
+  const parser = new SseParser();
+  const decoder = new TextDecoder();
+  for await (const chunk of body) {
+    for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
+      let message: Record<string, unknown> | undefined;
+      if (event.event === 'message' && event.data !== '') {
+        try {
+          const parsed: unknown = JSON.parse(event.data);
+          if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) message = parsed as Record<string, unknown>;
+        } catch {
+          message = undefined;
+        }
+      }
+      yield { event, message };
+    }
+  }
+}

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isObject, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
-import { SseParser } from '../protocol/sse.ts';
+import { readSseMessages } from '../protocol/sse.ts';
 import type { MessageChannel } from './channel.ts';
 
 export interface LegacyHttpChannelOptions {
@@ -100,26 +100,15 @@ export class LegacyHttpChannel implements MessageChannel {
 
   /** Reads an SSE body; resumes with Last-Event-ID if it ends before the awaited answer. */
   async #readStream(body: AsyncIterable<Buffer>, awaiting: unknown, resumes: number): Promise<void> {
-    const parser = new SseParser();
-    const decoder = new TextDecoder();
     let lastEventId: string | undefined;
     let answered = awaiting === undefined;
     let retryMs = 1000;
-    for await (const chunk of body) {
-      for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
-        if (event.id !== undefined) lastEventId = event.id;
-        if (event.retryMs !== undefined) retryMs = event.retryMs;
-        if (event.event !== 'message' || event.data === '') continue;
-        let message: unknown;
-        try {
-          message = JSON.parse(event.data);
-        } catch {
-          continue;
-        }
-        if (!isObject(message)) continue;
-        if (message.id === awaiting && ('result' in message || 'error' in message)) answered = true;
-        this.onmessage?.(message as unknown as JsonRpcMessage);
-      }
+    for await (const { event, message } of readSseMessages(body)) {
+      if (event.id !== undefined) lastEventId = event.id;
+      if (event.retryMs !== undefined) retryMs = event.retryMs;
+      if (!message) continue;
+      if (message.id === awaiting && ('result' in message || 'error' in message)) answered = true;
+      this.onmessage?.(message as unknown as JsonRpcMessage);
     }
     if (answered || this.#closed || lastEventId === undefined || resumes >= MAX_RESUMES) return;
     await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs, 5000)));

@@ -10,7 +10,7 @@ import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { GatewayError } from '../errors.ts';
 import { encodeHeaderValue, expectedMcpName } from '../protocol/headers.ts';
 import { isObject, type JsonObject, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
-import { SseParser } from '../protocol/sse.ts';
+import { readSseMessages } from '../protocol/sse.ts';
 import {
   META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
@@ -213,21 +213,10 @@ export class ModernHttpUpstream implements Upstream {
   }
 
   async #readStream(body: AsyncIterable<Buffer>, id: string, options: CallOptions): Promise<UpstreamReply> {
-    const parser = new SseParser();
-    const decoder = new TextDecoder();
-    for await (const chunk of body) {
-      for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
-        if (event.event !== 'message' || event.data === '') continue;
-        let message: unknown;
-        try {
-          message = JSON.parse(event.data);
-        } catch {
-          continue;
-        }
-        if (!isObject(message)) continue;
-        if (message.id === id && ('result' in message || 'error' in message)) return this.#toReply(message, 'request', 200);
-        if (typeof message.method === 'string' && !('id' in message)) options.onNotification?.(message as unknown as JsonRpcNotification);
-      }
+    for await (const { message } of readSseMessages(body)) {
+      if (!message) continue;
+      if (message.id === id && ('result' in message || 'error' in message)) return this.#toReply(message, 'request', 200);
+      if (typeof message.method === 'string' && !('id' in message)) options.onNotification?.(message as unknown as JsonRpcNotification);
     }
     throw new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${this.name}" closed the response stream without an answer`, { server: this.name });
   }
@@ -264,30 +253,20 @@ export class ModernHttpUpstream implements Upstream {
         await response.body.dump();
         return;
       }
-      const parser = new SseParser();
-      const decoder = new TextDecoder();
-      for await (const chunk of response.body) {
-        for (const event of parser.push(decoder.decode(chunk as Buffer, { stream: true }))) {
-          let message: unknown;
-          try {
-            message = JSON.parse(event.data);
-          } catch {
-            continue;
-          }
-          if (!isObject(message) || typeof message.method !== 'string' || 'id' in message) continue;
-          if (message.method === 'notifications/subscriptions/acknowledged') {
-            attempt = 0;
-            continue;
-          }
-          const params = isObject(message.params) ? { ...message.params } : undefined;
-          if (params && isObject(params._meta)) {
-            const { [META_SUBSCRIPTION_ID]: _drop, ...rest } = params._meta;
-            params._meta = rest;
-          }
-          const notification: JsonRpcNotification = { jsonrpc: '2.0', method: message.method };
-          if (params) notification.params = params;
-          for (const listener of this.#listeners) listener(notification);
+      for await (const { message } of readSseMessages(response.body)) {
+        if (!message || typeof message.method !== 'string' || 'id' in message) continue;
+        if (message.method === 'notifications/subscriptions/acknowledged') {
+          attempt = 0;
+          continue;
         }
+        const params = isObject(message.params) ? { ...message.params } : undefined;
+        if (params && isObject(params._meta)) {
+          const { [META_SUBSCRIPTION_ID]: _drop, ...rest } = params._meta;
+          params._meta = rest;
+        }
+        const notification: JsonRpcNotification = { jsonrpc: '2.0', method: message.method };
+        if (params) notification.params = params;
+        for (const listener of this.#listeners) listener(notification);
       }
     };
     run()
