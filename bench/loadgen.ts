@@ -172,9 +172,8 @@ export async function openLoop(target: Target, workload: Workload, rps: number, 
       const wait = scheduled - nowMs();
       if (wait > 2) await new Promise((resolve) => setTimeout(resolve, wait - 1));
       // Timers may fire early; never send before the scheduled time (latency is measured from it).
-      while (nowMs() < scheduled) {
-        /* spin at most ~1 ms */
-      }
+      // setImmediate yields to I/O, so answers keep being read while we wait.
+      while (nowMs() < scheduled) await new Promise((resolve) => setImmediate(resolve));
       const headers = sessions[i % sessions.length]!;
       inflight.push(
         client.call(workload, headers, i + 1).then(

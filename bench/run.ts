@@ -84,8 +84,8 @@ function rssBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
-async function scrape(base: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+async function scrape(base: string, gc = false): Promise<Record<string, number>> {
+  const text = await (await fetch(`${base}/metrics${gc ? '?gc=1' : ''}`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
@@ -200,10 +200,10 @@ async function main(): Promise<void> {
 
     const dir = join(tmpdir(), `pc-bench-${process.pid}`);
     mkdirSync(dir, { recursive: true });
-    const gateway = async (name: string, yaml: string) => {
+    const gateway = async (name: string, yaml: string, nodeFlags: string[] = []) => {
       const file = join(dir, `${name}.yaml`);
       writeFileSync(file, yaml);
-      const p = await start(name, NODE, ['src/main.ts', 'serve', '-c', file], /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
+      const p = await start(name, NODE, [...nodeFlags, 'src/main.ts', 'serve', '-c', file], /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
       procs.push(p);
       return { base: p.match[1]!, pid: p.pid };
     };
@@ -285,6 +285,11 @@ async function main(): Promise<void> {
     ];
 
     const idle = { portcullisRssMb: rssBytes(pass.pid) / 1048576 };
+    // Warm-up: let the JIT see every path once before anything is measured (the first cell would
+    // otherwise pay for compilation in its tail latencies).
+    for (const treatment of [...http10, ...modern, ...stdio]) {
+      await closedLoop(treatment.target, echo, 4, QUICK ? 300 : 1500, 0);
+    }
     const env = fingerprint();
     const lines: Record<string, unknown>[] = [];
     for (const cell of cells) {
@@ -338,9 +343,11 @@ async function main(): Promise<void> {
 
     // Legacy-era session churn: open, one call, abandon. Memory per live session, then reaping.
     const churnYaml = `${base}  sessionIdleMs: 3000\n${servers}`.replace('listen: { port: 0 }\n', 'listen: { port: 0, sessionIdleMs: 3000 }\n').replace('  sessionIdleMs: 3000\n', '');
-    const churnGw = await gateway('portcullis-churn', churnYaml);
+    const churnGw = await gateway('portcullis-churn', churnYaml, ['--expose-gc']);
     const sessionsN = QUICK ? 500 : 3000;
-    const before = await scrape(churnGw.base);
+    await closedLoop({ url: `${churnGw.base}/mcp/echo`, era: 'legacy' }, echo, 4, 1000, 0);
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = await scrape(churnGw.base, true);
     const client = new Client({ url: `${churnGw.base}/mcp/echo`, era: 'legacy' }, 8);
     for (let i = 0; i < sessionsN; i += 8) {
       await Promise.all(
@@ -350,10 +357,10 @@ async function main(): Promise<void> {
         }),
       );
     }
-    const live = await scrape(churnGw.base);
+    const live = await scrape(churnGw.base, true);
     const liveRss = rssBytes(churnGw.pid);
     await new Promise((r) => setTimeout(r, 3000 + 2500));
-    const reaped = await scrape(churnGw.base);
+    const reaped = await scrape(churnGw.base, true);
     await client.close();
     const churn = {
       family: 'session churn',

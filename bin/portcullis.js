@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-// Thin launcher so `npx portcullis` and the package bin work: Node >= 22.18 runs the TypeScript
-// sources directly (type stripping), so there is no build step to forget.
-import '../src/main.ts';
+// Launcher for `npx portcullis` and the package bin: runs the compiled build (dist/, made by
+// `npm run build`, which `npm ci` and `npm start` run) and falls back to the TypeScript sources,
+// which Node >= 22.18 runs directly, when there is no build.
+import { existsSync } from 'node:fs';
+
+const built = new URL('../dist/main.js', import.meta.url);
+await import(existsSync(built) ? built.href : new URL('../src/main.ts', import.meta.url).href);

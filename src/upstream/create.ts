@@ -4,16 +4,13 @@
  * HTTP+SSE) unless the config pins them.
  */
 import type { Logger } from 'pino';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { GatewayError } from '../errors.ts';
 import type { JsonObject, JsonRpcNotification } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/versions.ts';
 import { isStdioServer, type HttpServerConfig, type ServerConfig } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import type { MessageChannel } from './channel.ts';
-import { LegacyHttpChannel } from './legacy-http-channel.ts';
 import { LegacySessionUpstream } from './legacy-session.ts';
-import { ModernHttpUpstream } from './modern-http.ts';
 import { childEnvironment, StdioChannel } from './stdio-channel.ts';
 import type { CallOptions, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
 
@@ -103,6 +100,8 @@ class HttpUpstream implements Upstream {
     const { logger, clientInfo, connectTimeoutMs } = this.#deps;
     const attempts: string[] = [];
     if (era !== 'legacy' && transport !== 'sse') {
+      // The HTTP connectors (and undici under them, ~29 MB resident) load only when an HTTP server is configured.
+      const { ModernHttpUpstream } = await import('./modern-http.ts');
       const modern = new ModernHttpUpstream({ name: this.name, url, headers: this.#headers, logger, clientInfo, connectTimeoutMs });
       const outcome = await modern.discover().catch((error: unknown) => ({ modern: false as const, reason: (error as Error).message }));
       if (outcome.modern) {
@@ -174,10 +173,15 @@ class HttpUpstream implements Upstream {
     return legacy;
   }
 
-  #legacyChannel(kind: 'streamable-http' | 'sse'): MessageChannel {
+  async #legacyChannel(kind: 'streamable-http' | 'sse'): Promise<MessageChannel> {
     const url = new URL(this.#server.url);
     const requestInit = { headers: this.#headers };
-    if (kind === 'streamable-http') return new LegacyHttpChannel({ url: this.#server.url, headers: this.#headers, logger: this.#deps.logger });
+    if (kind === 'streamable-http') {
+      const { LegacyHttpChannel } = await import('./legacy-http-channel.ts');
+      return new LegacyHttpChannel({ url: this.#server.url, headers: this.#headers, logger: this.#deps.logger });
+    }
+    // Loaded only when an HTTP+SSE (2024-11-05) server is configured: the SDK brings its schemas along.
+    const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
     return new SSEClientTransport(url, { requestInit }) as unknown as MessageChannel;
   }
 

@@ -38,7 +38,7 @@ export interface RestartPolicy {
 
 export interface LegacySessionOptions {
   name: string;
-  createChannel: () => MessageChannel;
+  createChannel: () => MessageChannel | Promise<MessageChannel>;
   logger: Logger;
   restart: RestartPolicy;
   roots: 'client' | readonly string[] | undefined;
@@ -60,6 +60,7 @@ interface Pending {
   originalProgressToken: string | number | undefined;
   /** Server→client requests of this call being answered by the client: the timeout is paused. */
   paused: number;
+  unlisten?: () => void;
 }
 
 const INTERNAL_CALLER = 'portcullis:internal';
@@ -154,7 +155,7 @@ export class LegacySessionUpstream implements Upstream {
   }
 
   async #connect(): Promise<void> {
-    const channel = this.#options.createChannel();
+    const channel = await this.#options.createChannel();
     this.#channel = channel;
     channel.onmessage = (message) => this.#onMessage(channel, message);
     channel.onerror = (error) => this.#options.logger.debug({ err: error.message }, 'upstream channel error');
@@ -250,6 +251,7 @@ export class LegacySessionUpstream implements Upstream {
   }
 
   async request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
+    if (this.#state === 'ready') return this.#send(method, params, options);
     const started = Date.now();
     await this.ready(options.timeoutMs);
     const remaining = Math.max(1, options.timeoutMs - (Date.now() - started));
@@ -294,13 +296,17 @@ export class LegacySessionUpstream implements Upstream {
       this.#pending.set(id, pending);
       if (progressToken !== undefined) this.#progress.set(progressToken, pending);
       this.#arm(pending);
-      const onAbort = (): void => {
-        if (!this.#pending.has(id)) return;
-        this.#settle(pending);
-        this.#cancelUpstream(id, 'the client cancelled the request');
-        reject(cancelled(this.name, method));
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const signal = options.signal;
+      if (signal) {
+        const onAbort = (): void => {
+          if (!this.#pending.has(id)) return;
+          this.#settle(pending);
+          this.#cancelUpstream(id, 'the client cancelled the request');
+          reject(cancelled(this.name, method));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
       const message: JsonRpcRequest = { jsonrpc: '2.0', id, method };
       if (outgoing) message.params = outgoing;
       channel.send(message).catch((error: unknown) => {
@@ -335,6 +341,7 @@ export class LegacySessionUpstream implements Upstream {
 
   #settle(pending: Pending): void {
     clearTimeout(pending.timer);
+    pending.unlisten?.();
     this.#pending.delete(pending.id);
     if (pending.progressToken !== undefined) this.#progress.delete(pending.progressToken);
   }
