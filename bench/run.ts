@@ -203,7 +203,7 @@ async function main(): Promise<void> {
     const gateway = async (name: string, yaml: string, nodeFlags: string[] = []) => {
       const file = join(dir, `${name}.yaml`);
       writeFileSync(file, yaml);
-      const p = await start(name, NODE, [...nodeFlags, 'src/main.ts', 'serve', '-c', file], /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
+      const p = await start(name, NODE, [...nodeFlags, 'bin/portcullis.js', 'serve', '-c', file], /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
       procs.push(p);
       return { base: p.match[1]!, pid: p.pid };
     };
