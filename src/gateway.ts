@@ -16,6 +16,7 @@ import { createForward } from './pipeline/stages/forward.ts';
 import { createRoute, type Description } from './pipeline/stages/route.ts';
 import { createCheckParamHeaders } from './pipeline/stages/check-param-headers.ts';
 import { Catalog, type CatalogServer, type ListKind } from './routing/catalog.ts';
+import { SubscriptionRegistry } from './routing/subscriptions.ts';
 import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
 import { VERSION } from './version.ts';
@@ -62,6 +63,8 @@ export interface Gateway {
   /** Forwards a client notification (e.g. roots/list_changed) to the servers behind an endpoint. */
   notifyServers(endpoint: Endpoint, notification: JsonRpcNotification): Promise<void>;
   onChange(listener: (event: ChangeEvent) => void): () => void;
+  /** A client session ended: release what the gateway holds upstream on its behalf (subscriptions). */
+  clientGone(clientKey: string): void;
   hasServer(name: string): boolean;
   close(): Promise<void>;
 }
@@ -81,6 +84,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   }
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   const bridge = new InputBridge(INPUT_TTL_MS);
+  const subscriptions = new SubscriptionRegistry();
   const listeners = new Set<(event: ChangeEvent) => void>();
   const timeoutMsFor = (server: string | undefined): number =>
     (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
@@ -124,7 +128,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     {
       route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
-      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor }),
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions }),
     },
     logger,
   );
@@ -157,6 +161,16 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       return () => listeners.delete(listener);
     },
     hasServer: (name) => upstreams.has(name),
+    clientGone(clientKey) {
+      for (const { server, uri } of subscriptions.removeClient(clientKey)) {
+        const upstream = upstreams.get(server);
+        if (!upstream || upstream.state() !== 'ready') continue;
+        upstream
+          .connectorFor('legacy', timeoutMsFor(server))
+          .then((u) => u.request('resources/unsubscribe', { uri }, { timeoutMs: timeoutMsFor(server), caller: 'portcullis:unsubscribe' }))
+          .catch(() => undefined);
+      }
+    },
     async close() {
       bridge.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));

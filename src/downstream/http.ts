@@ -79,7 +79,7 @@ function accepts(req: IncomingMessage, type: string): boolean {
 
 export function createHttpFront(gateway: Gateway, config: Config, logger: Logger): Promise<HttpFront> {
   const { listen } = config;
-  const sessions = new SessionStore(listen.sessionIdleMs);
+  const sessions = new SessionStore(listen.sessionIdleMs, (session) => gateway.clientGone(session.id));
   const metrics = new Metrics();
   const allowedOrigins = new Set(listen.allowedOrigins.map((o) => o.toLowerCase()));
   const allowedHosts = new Set(listen.allowedHosts.map((h) => h.toLowerCase()));

@@ -131,9 +131,11 @@ export class SessionStore {
   readonly #sessions = new Map<string, DownstreamSession>();
   readonly #idleMs: number;
   readonly #timer: NodeJS.Timeout;
+  readonly #onEnd: (session: DownstreamSession) => void;
 
-  constructor(idleMs: number) {
+  constructor(idleMs: number, onEnd: (session: DownstreamSession) => void = () => undefined) {
     this.#idleMs = idleMs;
+    this.#onEnd = onEnd;
     this.#timer = setInterval(() => this.reap(Date.now()), Math.min(60_000, Math.max(250, Math.floor(idleMs / 2))));
     this.#timer.unref();
   }
@@ -155,6 +157,7 @@ export class SessionStore {
     if (!session) return false;
     session.close();
     this.#sessions.delete(id);
+    this.#onEnd(session);
     return true;
   }
 

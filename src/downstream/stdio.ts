@@ -192,6 +192,7 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
     input.on('end', () => {
       unsubscribe();
       session?.close();
+      if (session) gateway.clientGone(session.id);
       resolve();
     });
   });

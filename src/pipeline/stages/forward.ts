@@ -9,6 +9,7 @@ import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import type { Catalog, ListKind } from '../../routing/catalog.ts';
+import type { SubscriptionRegistry } from '../../routing/subscriptions.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
 import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
 import { BridgedCall, type InputBridge } from '../input-bridge.ts';
@@ -19,6 +20,7 @@ export interface ForwardOptions {
   bridge: InputBridge;
   pageSize: number;
   timeoutMsFor: (server: string | undefined) => number;
+  subscriptions: SubscriptionRegistry;
 }
 
 /** Rounds of `input_required` a legacy client is walked through before the gateway gives up. */
@@ -87,7 +89,7 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
 }
 
 export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
-  const { upstreams, catalog, bridge, pageSize, timeoutMsFor } = options;
+  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions } = options;
 
   function relayToClient(client: ClientLink) {
     return async (request: ServerRequest): Promise<JsonObject> => {
@@ -221,9 +223,20 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
         case 'broadcast':
           outcome = await broadcast(route);
           break;
-        case 'upstream':
-          outcome = await callUpstream(ctx, route);
+        case 'upstream': {
+          // Shared upstream sessions see one subscriber per URI: only the first subscribe and the
+          // last unsubscribe travel; the others are answered here.
+          const uri = route.params?.uri;
+          if (route.method === 'resources/subscribe' && typeof uri === 'string' && !subscriptions.add(route.server, uri, ctx.client.key)) {
+            outcome = { result: {} };
+          } else if (route.method === 'resources/unsubscribe' && typeof uri === 'string' && !subscriptions.remove(route.server, uri, ctx.client.key)) {
+            outcome = { result: {} };
+          } else {
+            outcome = await callUpstream(ctx, route);
+            if (route.method === 'resources/subscribe' && typeof uri === 'string' && !('result' in outcome)) subscriptions.remove(route.server, uri, ctx.client.key);
+          }
           break;
+        }
         case 'resume': {
           const { parked, inputResponses } = route;
           parked.call.attach(ctx.client, ctx.signal);

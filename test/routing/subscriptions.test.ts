@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SubscriptionRegistry } from '../../src/routing/subscriptions.ts';
+
+describe('shared resource subscriptions', () => {
+  it('forwards only the first subscribe and the last unsubscribe per server and URI', () => {
+    const registry = new SubscriptionRegistry();
+    assert.equal(registry.add('s', 'file:///a', 'alice'), true);
+    assert.equal(registry.add('s', 'file:///a', 'bob'), false);
+    assert.equal(registry.add('t', 'file:///a', 'bob'), true, 'another server is another subscription');
+    assert.equal(registry.remove('s', 'file:///a', 'alice'), false, 'bob still listens');
+    assert.equal(registry.remove('s', 'file:///a', 'bob'), true);
+  });
+
+  it('releases what a departed client held, reporting what nobody else needs', () => {
+    const registry = new SubscriptionRegistry();
+    registry.add('s', 'u1', 'alice');
+    registry.add('s', 'u2', 'alice');
+    registry.add('s', 'u2', 'bob');
+    assert.deepEqual(registry.removeClient('alice'), [{ server: 's', uri: 'u1' }]);
+    assert.deepEqual(registry.removeClient('bob'), [{ server: 's', uri: 'u2' }]);
+  });
+});
