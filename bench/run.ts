@@ -210,10 +210,10 @@ async function main(): Promise<void> {
     const stdioEcho = `{ command: ${JSON.stringify(NODE)}, args: [bench/echo-server.ts, --stdio] }`;
     const servers = `servers:\n  echo: { url: "${echoUrl}" }\n  t100: { url: "${url100}" }\n  t1000: { url: "${url1000}" }\n  stdio: ${stdioEcho}\n`;
     const base = `listen: { port: 0 }\nlogging: { level: warn }\n`;
-    const pass = await gateway('portcullis', base + servers);
-    // Every security feature that exists today. Identity, policy, audit and supply-chain checks
-    // (issues #4-#7) add their configuration here as they land; until then this equals passthrough.
-    const full = await gateway('portcullis-full', base + servers);
+    const pass = await gateway('portcullis', `${base}audit: { store: off }\n${servers}`);
+    // Every security feature that exists today: the audit trail (SQLite, hash-chained, redacted
+    // arguments). Identity, policy and supply-chain checks (issues #4, #5, #7) join here as they land.
+    const full = await gateway('portcullis-full', `${base}dataDir: ${JSON.stringify(join(dir, 'full'))}\naudit: { store: sqlite }\n${servers}`);
 
     // supergateway and mcp-proxy take a port, so each gets a free one chosen here.
     const freePort = async () => {
@@ -343,7 +343,7 @@ async function main(): Promise<void> {
 
     // Legacy-era session churn: open, one call, abandon. Memory per live session, then reaping.
     const churnYaml = `${base}  sessionIdleMs: 3000\n${servers}`.replace('listen: { port: 0 }\n', 'listen: { port: 0, sessionIdleMs: 3000 }\n').replace('  sessionIdleMs: 3000\n', '');
-    const churnGw = await gateway('portcullis-churn', churnYaml, ['--expose-gc']);
+    const churnGw = await gateway('portcullis-churn', churnYaml.replace('servers:', 'audit: { store: off }\nservers:'), ['--expose-gc']);
     const sessionsN = QUICK ? 500 : 3000;
     await closedLoop({ url: `${churnGw.base}/mcp/echo`, era: 'legacy' }, echo, 4, 1000, 0);
     await new Promise((r) => setTimeout(r, 1500));

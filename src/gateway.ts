@@ -20,6 +20,8 @@ import { SubscriptionRegistry } from './routing/subscriptions.ts';
 import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
 import { VERSION } from './version.ts';
+import { AuditLog } from './audit/log.ts';
+import { auditInstance, openAuditStore } from './audit/open.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -49,6 +51,8 @@ export interface Gateway {
   readonly config: Config;
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly instanceId: string;
+  /** The audit log, unless `audit.store: off`. */
+  readonly audit: AuditLog | undefined;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {
@@ -124,6 +128,20 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     return { capabilities, serverInfo: { name: 'portcullis', version: VERSION }, instructions: instructions || undefined };
   }
 
+  const instanceId = randomUUID();
+  const store = openAuditStore(config, deps.secrets.env);
+  const audit = store
+    ? new AuditLog({
+        store,
+        instance: auditInstance(config),
+        gatewayId: instanceId,
+        redactFields: config.audit.redact.fields,
+        argumentsModeFor: (server) => (server ? config.servers[server]?.auditArguments : undefined) ?? 'redacted',
+        logger,
+      })
+    : undefined;
+  if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
+
   const pipeline: Pipeline = createPipeline(
     {
       route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
@@ -131,12 +149,14 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions }),
     },
     logger,
+    audit,
   );
 
   return {
     config,
     upstreams,
-    instanceId: randomUUID(),
+    instanceId,
+    audit,
     async start() {
       await Promise.all(
         [...upstreams.values()].map((u) =>
@@ -147,7 +167,16 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       );
     },
     async handle({ endpoint, request, client, signal, paramHeaders }) {
-      const ctx: MessageContext = { correlationId: randomUUID(), receivedAtMs: Date.now(), endpoint, request, client, signal, paramHeaders };
+      const ctx: MessageContext = {
+        correlationId: randomUUID(),
+        receivedAtMs: Date.now(),
+        startedAt: performance.now(),
+        endpoint,
+        request,
+        client,
+        signal,
+        paramHeaders,
+      };
       const outcome = await pipeline(ctx);
       return { ...outcome, correlationId: ctx.correlationId };
     },
@@ -173,6 +202,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     },
     async close() {
       bridge.close();
+      audit?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
     },
   };

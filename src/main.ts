@@ -6,6 +6,7 @@ import { processSecretSource } from './config/secrets.ts';
 import { check, configJsonSchema, init } from './cli/config.ts';
 import { serve, type Io } from './cli/serve.ts';
 import { stdio } from './cli/stdio.ts';
+import { query, verify } from './cli/audit.ts';
 import { VERSION } from './version.ts';
 
 const io: Io = {
@@ -53,6 +54,28 @@ program
   .option('-o, --output <file>', 'where to write it', 'portcullis.yaml')
   .option('--force', 'overwrite an existing file')
   .action((options) => finish(init(options, io)));
+
+const audit = program.command('audit').description('read and verify the audit trail');
+audit
+  .command('verify')
+  .description('re-walk the hash chain; report the first edited, deleted, inserted or reordered record (exit 1)')
+  .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .action((options) => finish(verify(options, io)));
+audit
+  .command('query')
+  .description('list audit records, newest last')
+  .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('--agent <name>', 'only this agent')
+  .option('--tool <glob>', "only tools/prompts/resources matching this glob, e.g. 'read_*'")
+  .option('--server <name>', 'only this server')
+  .option('--decision <d>', 'allowed | denied | error | timeout | approval')
+  .option('--since <when>', 'e.g. 7d, 12h, 30m or an ISO date')
+  .option('--limit <n>', 'at most n records')
+  .option('--json', 'one JSON object per line')
+  .option('--csv', 'CSV with a header row')
+  .action((options) => finish(query(options, io)));
 
 const config = program.command('config').description('work with configuration files');
 config

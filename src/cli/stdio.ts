@@ -20,6 +20,10 @@ export async function stdio(options: StdioOptions, io: Io & { stdin: NodeJS.Read
     return 2;
   }
   const config = loaded.config;
+  if (config.audit.store === 'stdout') {
+    io.err('portcullis: audit.store: stdout cannot be used with the stdio front (stdout carries the protocol); use jsonl or sqlite\n');
+    return 2;
+  }
   if (options.server !== undefined && !(options.server in config.servers)) {
     io.err(`portcullis: --server "${options.server}" is not in the config (servers: ${Object.keys(config.servers).join(', ') || 'none'})\n`);
     return 2;

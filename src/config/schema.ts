@@ -40,6 +40,10 @@ const common = {
     .describe('On the aggregated /mcp endpoint: true prefixes names with the server name, a string with that prefix, false keeps them bare'),
   roots: rootsSchema.optional(),
   disabled: z.boolean().default(false),
+  auditArguments: z
+    .enum(['redacted', 'hash', 'full', 'off'])
+    .default('redacted')
+    .describe('What the audit trail keeps of call arguments: redacted copy + hash (default), hash only, full copy, or nothing'),
 };
 
 export const stdioServerSchema = z.strictObject({
@@ -97,6 +101,18 @@ export const configSchema = z
     defaults: z.strictObject({ timeoutMs: timeoutMs.default(60_000) }).prefault({}),
     logging: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .prefault({}),
+    audit: z
+      .strictObject({
+        store: z.enum(['sqlite', 'jsonl', 'stdout', 'off']).default('sqlite').describe('sqlite (default, in the data dir), jsonl file, stdout, or off'),
+        path: z.string().min(1).optional().describe('File for sqlite/jsonl (default: <dataDir>/audit.db or audit.jsonl)'),
+        instance: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
+          .optional()
+          .describe('Name of this gateway\'s hash chain (default: the host name)'),
+        redact: z.strictObject({ fields: z.array(z.string().min(1)).default([]) }).prefault({}).describe('Extra argument names to mask'),
+      })
       .prefault({}),
     dataDir: z.string().min(1).optional().describe('Where state lives (default: $XDG_DATA_HOME/portcullis or ~/.local/share/portcullis)'),
     servers: z.record(z.string(), serverSchema).default({}),

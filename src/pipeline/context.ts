@@ -35,6 +35,8 @@ export type Route =
 export interface MessageContext {
   readonly correlationId: string;
   readonly receivedAtMs: number;
+  /** `performance.now()` when the request entered the pipeline, for latency. */
+  readonly startedAt: number;
   readonly endpoint: Endpoint;
   readonly request: JsonRpcRequest;
   readonly client: ClientLink;

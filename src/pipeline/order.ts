@@ -19,15 +19,20 @@
  *   approve        — (issue #5) a human, only for calls everything else already allows.
  *   credentials    — (issue #4) inject the upstream's own scoped secret, last, so no earlier stage
  *                    can see or log it.
+ *   auditGate      — the audit store can take the record; last before forward, so a call is never
+ *                    executed unrecorded (fail closed), while denials are still recorded when it can.
  *   forward        — send to the server; era translation.
  * Response:
- *   inspect, redact (issue #7) and audit (issue #6, in `finally`, so denials, errors and timeouts are
- *   recorded too).
+ *   inspect, redact (issue #7)
+ *   audit          — one chained record per request, whatever happened (denied, failed, timed out,
+ *                    allowed), written before the answer leaves; if it cannot be written, the answer
+ *                    becomes PC_AUDIT_UNAVAILABLE.
  *
  * A stage returns a GatewayError to stop the request (a decision, not an exception); `throw` is a bug
  * and becomes PC_INTERNAL with a correlation id.
  */
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/log.ts';
 import { GatewayError } from '../errors.ts';
 import type { MessageContext, Outcome } from './context.ts';
 
@@ -42,13 +47,22 @@ export interface PipelineStages {
 
 export type Pipeline = (ctx: MessageContext) => Promise<Outcome>;
 
-export function createPipeline(stages: PipelineStages, logger: Logger): Pipeline {
+/** Requests not worth a record: liveness probes answered by the gateway itself. */
+const UNAUDITED: ReadonlySet<string> = new Set(['ping']);
+
+export function createPipeline(stages: PipelineStages, logger: Logger, audit?: AuditLog): Pipeline {
   const requestStages: readonly RequestStage[] = [stages.route, stages.checkParamHeaders];
-  return async function run(ctx) {
+  const audited = (ctx: MessageContext): boolean => audit !== undefined && !UNAUDITED.has(ctx.request.method);
+
+  async function decide(ctx: MessageContext): Promise<Outcome> {
     try {
       for (const stage of requestStages) {
         const denial = await stage(ctx);
         if (denial) return { error: denial };
+      }
+      if (audited(ctx)) {
+        const closed = audit!.gate();
+        if (closed) return { error: closed };
       }
       return await stages.forward(ctx);
     } catch (error) {
@@ -56,5 +70,10 @@ export function createPipeline(stages: PipelineStages, logger: Logger): Pipeline
       logger.error({ correlationId: ctx.correlationId, method: ctx.request.method, err: error }, 'pipeline failure');
       return { error: new GatewayError('PC_INTERNAL', 'internal error') };
     }
+  }
+
+  return async function run(ctx) {
+    const outcome = await decide(ctx);
+    return audited(ctx) ? audit!.record(ctx, outcome) : outcome;
   };
 }

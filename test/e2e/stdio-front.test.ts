@@ -20,7 +20,8 @@ function writeConfig(): { file: string; sandbox: string } {
   const file = join(dir, 'portcullis.yaml');
   writeFileSync(
     file,
-    `servers:
+    `dataDir: ${JSON.stringify(dir)}
+servers:
   everything: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }
   files: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FILESYSTEM)}, ${JSON.stringify(sandbox)}] }
 `,

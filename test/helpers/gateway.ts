@@ -3,6 +3,9 @@
  * from a config document, plus the official SDK clients of both generations.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +38,8 @@ export interface TestGateway {
 }
 
 export async function startGateway(document: Record<string, unknown>, secrets: SecretSource = processSecretSource(process.env)): Promise<TestGateway> {
-  const loaded = validateConfig({ listen: { port: 0 }, ...document }, secrets);
+  // Each gateway gets its own data dir, so its audit trail is its own and nothing lands in $HOME.
+  const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), ...document }, secrets);
   if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.problems)}`);
   const logger = pino({ level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' }, pino.destination(2));
   const gateway = createGateway(loaded.config, { logger, secrets });

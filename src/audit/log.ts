@@ -1,0 +1,136 @@
+/**
+ * The audit log: turns one finished request (its context and outcome) into a chained record and
+ * appends it to the store. Fail closed: when the store cannot accept records, new calls are refused
+ * (`PC_AUDIT_UNAVAILABLE`) until a probe write succeeds again, and a call whose record could not be
+ * written is answered with that error instead of its result.
+ */
+import type { Logger } from 'pino';
+import { GatewayError, type GatewayErrorCode } from '../errors.ts';
+import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
+import type { MessageContext, Outcome } from '../pipeline/context.ts';
+import { canonicalJson } from './canonical.ts';
+import { GENESIS_HASH, recordHash, sha256Hex, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
+import { redact } from './redact.ts';
+import type { AuditStore } from './store.ts';
+
+export type ArgumentsMode = 'redacted' | 'hash' | 'full' | 'off';
+
+export interface AuditLogOptions {
+  store: AuditStore;
+  instance: string;
+  gatewayId: string;
+  redactFields: readonly string[];
+  argumentsModeFor: (server: string | undefined) => ArgumentsMode;
+  logger: Logger;
+  /** Time between probe writes while the store is failing. */
+  retryMs?: number;
+}
+
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_TIMEOUT']);
+const ERROR_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_UNAVAILABLE', 'PC_UPSTREAM_CRASHED', 'PC_UPSTREAM_PROTOCOL', 'PC_REQUEST_CANCELLED', 'PC_INTERNAL']);
+
+export function decisionFor(outcome: Outcome): { decision: Decision; code?: string } {
+  if ('result' in outcome) return { decision: outcome.result.resultType === 'input_required' ? 'approval' : 'allowed' };
+  if ('upstreamError' in outcome) return { decision: 'error', code: String(outcome.upstreamError.code) };
+  const code: GatewayErrorCode = outcome.error.code;
+  if (TIMEOUT_CODES.has(code)) return { decision: 'timeout', code };
+  if (ERROR_CODES.has(code)) return { decision: 'error', code };
+  return { decision: 'denied', code };
+}
+
+export class AuditLog {
+  readonly #options: AuditLogOptions;
+  readonly #fields: ReadonlySet<string>;
+  #seq: number;
+  #prev: string;
+  #failure: Error | undefined;
+  #retryAt = 0;
+
+  constructor(options: AuditLogOptions) {
+    this.#options = options;
+    this.#fields = new Set(options.redactFields.map((f) => f.toLowerCase()));
+    const head = options.store.head(options.instance);
+    this.#seq = head?.seq ?? 0;
+    this.#prev = head?.hash ?? GENESIS_HASH;
+  }
+
+  /** Whether records can be written; while failing, refuses until a retry succeeds. */
+  gate(): GatewayError | undefined {
+    if (!this.#failure) return undefined;
+    if (Date.now() < this.#retryAt) return this.#unavailable();
+    return undefined; // let this call try; its own append is the probe
+  }
+
+  #unavailable(): GatewayError {
+    return new GatewayError('PC_AUDIT_UNAVAILABLE', `the audit store (${this.#options.store.kind}) cannot record calls, so none are allowed: ${this.#failure?.message ?? 'unknown error'}`);
+  }
+
+  get healthy(): boolean {
+    return this.#failure === undefined;
+  }
+
+  /** Records the request and returns the outcome to send (replaced by an error if recording failed). */
+  record(ctx: MessageContext, outcome: Outcome): Outcome {
+    const route = ctx.route;
+    const params = route?.kind === 'upstream' ? route.params : ctx.request.params;
+    const server = route?.kind === 'upstream' ? route.server : ctx.endpoint.kind === 'server' ? ctx.endpoint.server : undefined;
+    const args = isObject(params?.arguments) ? params.arguments : undefined;
+    const mode = this.#options.argumentsModeFor(server);
+    const { decision, code } = decisionFor(outcome);
+    const body: UnsignedRecord = {
+      v: 1,
+      instance: this.#options.instance,
+      seq: this.#seq + 1,
+      gatewayId: this.#options.gatewayId,
+      time: new Date(ctx.receivedAtMs).toISOString(),
+      requestId: ctx.request.id ?? null,
+      correlationId: ctx.correlationId,
+      principal: { subject: 'local', agent: typeof ctx.client.info?.name === 'string' ? ctx.client.info.name : 'unknown' },
+      endpoint: ctx.endpoint.kind === 'server' ? `/mcp/${ctx.endpoint.server}` : '/mcp',
+      method: ctx.request.method,
+      scopes: [],
+      decision,
+      latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+      prevHash: this.#prev,
+    };
+    if (!ctx.client.key.startsWith('modern:')) body.session = sha256Hex(ctx.client.key).slice(0, 16);
+    if (server) body.server = server;
+    const target = route?.kind === 'upstream' ? route.name : typeof params?.name === 'string' ? params.name : undefined;
+    if (target !== undefined) body.target = target;
+    if (args !== undefined && mode !== 'off') {
+      body.argsHash = sha256Hex(canonicalJson(args));
+      if (mode === 'full') body.args = args;
+      else if (mode === 'redacted') body.args = redact(args, this.#fields);
+    }
+    if (code !== undefined) body.code = code;
+    if ('error' in outcome) body.reason = outcome.error.message;
+    if ('result' in outcome) body.responseBytes = approximateSize(outcome.result);
+    const record: AuditRecord = { ...body, hash: recordHash(body) };
+    try {
+      this.#options.store.append(record);
+    } catch (error) {
+      const first = !this.#failure;
+      this.#failure = error as Error;
+      this.#retryAt = Date.now() + (this.#options.retryMs ?? 1000);
+      if (first) this.#options.logger.error({ err: (error as Error).message, store: this.#options.store.kind }, 'audit store failing: calls are refused until it recovers');
+      return { error: this.#unavailable() };
+    }
+    if (this.#failure) this.#options.logger.warn({ store: this.#options.store.kind }, 'audit store recovered');
+    this.#failure = undefined;
+    this.#seq = record.seq;
+    this.#prev = record.hash;
+    return outcome;
+  }
+
+  close(): void {
+    this.#options.store.close();
+  }
+}
+
+function approximateSize(result: JsonObject): number {
+  try {
+    return JSON.stringify(result).length;
+  } catch {
+    return -1;
+  }
+}

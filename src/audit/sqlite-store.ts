@@ -1,0 +1,79 @@
+/**
+ * The embedded audit store: one SQLite file (`node:sqlite`, no native add-on) in WAL mode with
+ * `synchronous=NORMAL` — each append is a few microseconds and survives a killed process; only a power
+ * loss can drop the last transactions. The canonical record is stored whole; a few columns are copied
+ * out of it for querying.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { AuditRecord } from './record.ts';
+import { matches, type AuditQuery, type AuditStore } from './store.ts';
+
+export class SqliteAuditStore implements AuditStore {
+  readonly kind = 'sqlite';
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+
+  constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 1000};`);
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS audit_records (
+      instance TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      time TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      server TEXT,
+      target TEXT,
+      decision TEXT NOT NULL,
+      record TEXT NOT NULL,
+      PRIMARY KEY (instance, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS audit_time ON audit_records (time);`);
+    this.#insert = this.#db.prepare('INSERT INTO audit_records (instance, seq, time, agent, server, target, decision, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  }
+
+  head(instance: string): { seq: number; hash: string } | undefined {
+    const row = this.#db.prepare('SELECT record FROM audit_records WHERE instance = ? ORDER BY seq DESC LIMIT 1').get(instance) as { record: string } | undefined;
+    if (!row) return undefined;
+    const record = JSON.parse(row.record) as AuditRecord;
+    return { seq: record.seq, hash: record.hash };
+  }
+
+  append(record: AuditRecord): void {
+    this.#insert.run(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, JSON.stringify(record));
+  }
+
+  query(filter: AuditQuery): AuditRecord[] {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (filter.since) {
+      where.push('time >= ?');
+      params.push(filter.since);
+    }
+    if (filter.decision) {
+      where.push('decision = ?');
+      params.push(filter.decision);
+    }
+    const sql = `SELECT record FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY instance, seq`;
+    const out: AuditRecord[] = [];
+    for (const row of this.#db.prepare(sql).iterate(...params) as Iterable<{ record: string }>) {
+      const record = JSON.parse(row.record) as AuditRecord;
+      if (!matches(record, filter)) continue;
+      out.push(record);
+      if (filter.limit !== undefined && out.length >= filter.limit) break;
+    }
+    return out;
+  }
+
+  *all(): Iterable<AuditRecord> {
+    for (const row of this.#db.prepare('SELECT record FROM audit_records ORDER BY instance, seq').iterate() as Iterable<{ record: string }>) {
+      yield JSON.parse(row.record) as AuditRecord;
+    }
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

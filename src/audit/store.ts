@@ -1,0 +1,42 @@
+/**
+ * Where audit records go. Stores append synchronously (the record is in the store's file before the
+ * client gets its answer, so a killed gateway loses no answered call) and throw when they cannot.
+ */
+import type { AuditRecord, Decision } from './record.ts';
+
+export interface AuditQuery {
+  agent?: string;
+  /** Glob on the tool/prompt/resource name (`*`, `?`). */
+  target?: string;
+  server?: string;
+  decision?: Decision;
+  /** ISO time; records at or after it. */
+  since?: string;
+  limit?: number;
+}
+
+export interface AuditStore {
+  readonly kind: string;
+  /** The last record of a chain, to continue it after a restart. */
+  head(instance: string): { seq: number; hash: string } | undefined;
+  append(record: AuditRecord): void;
+  /** Records matching the query, ordered by instance then seq. */
+  query(filter: AuditQuery): AuditRecord[];
+  /** Every record, ordered by instance then seq (for verification). */
+  all(): Iterable<AuditRecord>;
+  close(): void;
+}
+
+export function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+export function matches(record: AuditRecord, filter: AuditQuery): boolean {
+  if (filter.agent !== undefined && record.principal.agent !== filter.agent) return false;
+  if (filter.server !== undefined && record.server !== filter.server) return false;
+  if (filter.decision !== undefined && record.decision !== filter.decision) return false;
+  if (filter.since !== undefined && record.time < filter.since) return false;
+  if (filter.target !== undefined && !globToRegExp(filter.target).test(record.target ?? '')) return false;
+  return true;
+}

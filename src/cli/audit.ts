@@ -1,0 +1,129 @@
+/**
+ * `portcullis audit verify` and `portcullis audit query`: read the trail the config names.
+ */
+import { canonicalJson } from '../audit/canonical.ts';
+import { openAuditStore } from '../audit/open.ts';
+import { verifyChain, type AuditRecord, type Decision } from '../audit/record.ts';
+import type { AuditQuery } from '../audit/store.ts';
+import { formatProblems, loadForRun } from './config-source.ts';
+import type { Io } from './serve.ts';
+
+const DECISIONS: readonly Decision[] = ['allowed', 'denied', 'error', 'timeout', 'approval'];
+
+/** `7d`, `12h`, `30m` or an ISO date → ISO time. */
+export function parseSince(value: string, now = Date.now()): string | undefined {
+  const relative = /^(\d+)([dhm])$/.exec(value);
+  if (relative) {
+    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[relative[2] as 'd' | 'h' | 'm'];
+    return new Date(now - Number(relative[1]) * unit).toISOString();
+  }
+  const time = Date.parse(value);
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
+function openStore(options: { config?: string; dataDir?: string }, io: Pick<Io, 'err' | 'secrets'>) {
+  const loaded = loadForRun(options.config, options.dataDir, io.secrets);
+  if (!loaded.ok) {
+    io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
+    return undefined;
+  }
+  const store = openAuditStore(loaded.config, io.secrets.env);
+  if (!store) {
+    io.err('portcullis: audit.store is off in this config; there is no trail to read\n');
+    return undefined;
+  }
+  if (store.kind === 'stdout') {
+    io.err('portcullis: audit.store is stdout; read the trail where your log shipper stores it\n');
+    return undefined;
+  }
+  return store;
+}
+
+export function verify(options: { config?: string; dataDir?: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const store = openStore(options, io);
+  if (!store) return 2;
+  try {
+    const result = verifyChain(store.all());
+    if (result.broken) {
+      const b = result.broken;
+      io.out(`BROKEN: chain "${b.instance}", record ${b.seq}: ${b.problem} (${result.checked} records verified before it)\n`);
+      return 1;
+    }
+    io.out(`OK: ${result.checked} records, every chain intact\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export interface QueryOptions {
+  config?: string;
+  dataDir?: string;
+  agent?: string;
+  tool?: string;
+  server?: string;
+  decision?: string;
+  since?: string;
+  limit?: string;
+  json?: boolean;
+  csv?: boolean;
+}
+
+const CSV_COLUMNS = ['time', 'instance', 'seq', 'agent', 'server', 'method', 'target', 'decision', 'code', 'latencyMs', 'argsHash'] as const;
+
+function csvCell(value: unknown): string {
+  const text = value === undefined || value === null ? '' : String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const filter: AuditQuery = {};
+  if (options.decision !== undefined) {
+    if (!DECISIONS.includes(options.decision as Decision)) {
+      io.err(`portcullis: --decision must be one of ${DECISIONS.join(', ')} (got "${options.decision}")\n`);
+      return 2;
+    }
+    filter.decision = options.decision as Decision;
+  }
+  if (options.since !== undefined) {
+    const since = parseSince(options.since);
+    if (!since) {
+      io.err(`portcullis: --since must be like 7d, 12h, 30m or an ISO date (got "${options.since}")\n`);
+      return 2;
+    }
+    filter.since = since;
+  }
+  if (options.limit !== undefined) {
+    const limit = Number(options.limit);
+    if (!Number.isInteger(limit) || limit < 1) {
+      io.err(`portcullis: --limit must be a positive integer (got "${options.limit}")\n`);
+      return 2;
+    }
+    filter.limit = limit;
+  }
+  if (options.agent !== undefined) filter.agent = options.agent;
+  if (options.tool !== undefined) filter.target = options.tool;
+  if (options.server !== undefined) filter.server = options.server;
+  const store = openStore(options, io);
+  if (!store) return 2;
+  try {
+    const records: AuditRecord[] = store.query(filter);
+    if (options.json) {
+      for (const r of records) io.out(`${canonicalJson(r)}\n`);
+    } else if (options.csv) {
+      io.out(`${CSV_COLUMNS.join(',')}\n`);
+      for (const r of records) {
+        const row = { ...r, agent: r.principal.agent };
+        io.out(`${CSV_COLUMNS.map((c) => csvCell((row as Record<string, unknown>)[c])).join(',')}\n`);
+      }
+    } else {
+      for (const r of records) {
+        io.out(`${r.time}  ${r.decision.padEnd(8)} ${r.principal.agent}  ${r.method} ${r.server ?? ''}${r.target ? ` ${r.target}` : ''}${r.code ? `  [${r.code}]` : ''}\n`);
+      }
+      io.out(`${records.length} record${records.length === 1 ? '' : 's'}\n`);
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The hash chain against each kind of tampering, on a real SQLite file edited behind the store's back.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, it } from 'node:test';
+import { canonicalJson } from '../../src/audit/canonical.ts';
+import { GENESIS_HASH, recordHash, verifyChain, type AuditRecord, type UnsignedRecord } from '../../src/audit/record.ts';
+import { SqliteAuditStore } from '../../src/audit/sqlite-store.ts';
+
+function chain(instance: string, n: number): AuditRecord[] {
+  const out: AuditRecord[] = [];
+  let prev = GENESIS_HASH;
+  for (let seq = 1; seq <= n; seq++) {
+    const body: UnsignedRecord = {
+      v: 1, instance, seq, gatewayId: 'g', time: new Date(1_800_000_000_000 + seq).toISOString(), requestId: seq, correlationId: `c${seq}`,
+      principal: { subject: 'local', agent: 'tester' }, endpoint: '/mcp', method: 'tools/call', target: `tool_${seq}`, scopes: [], decision: 'allowed', latencyMs: 1, prevHash: prev,
+    };
+    const record = { ...body, hash: recordHash(body) };
+    out.push(record);
+    prev = record.hash;
+  }
+  return out;
+}
+
+function storeWith(records: AuditRecord[]): { path: string; store: SqliteAuditStore } {
+  const path = join(mkdtempSync(join(tmpdir(), 'pc-audit-')), 'audit.db');
+  const store = new SqliteAuditStore(path);
+  for (const r of records) store.append(r);
+  return { path, store };
+}
+
+const tamper = (path: string, sql: string, ...params: Array<string | number>) => {
+  const db = new DatabaseSync(path);
+  db.prepare(sql).run(...params);
+  db.close();
+};
+
+describe('canonical JSON (RFC 8785)', () => {
+  it('sorts keys at every depth and drops undefined', () => {
+    assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: 'x' }, u: undefined }), '{"a":{"c":"x","d":[1,{"y":2,"z":1}]},"b":1}');
+    assert.equal(canonicalJson({ n: 1e21, f: 0.1 }), '{"f":0.1,"n":1e+21}');
+  });
+});
+
+describe('audit hash chain', () => {
+  it('verifies an intact chain, across instances and restarts', () => {
+    const { store } = storeWith([...chain('a', 5), ...chain('b', 3)]);
+    assert.deepEqual(verifyChain(store.all()), { checked: 8 });
+    assert.deepEqual(store.head('a'), { seq: 5, hash: chain('a', 5)[4]!.hash });
+    store.close();
+  });
+
+  it('finds an edited record', () => {
+    const { path, store } = storeWith(chain('a', 5));
+    tamper(path, "UPDATE audit_records SET record = replace(record, '\"decision\":\"allowed\"', '\"decision\":\"denied\"') WHERE seq = 3");
+    assert.deepEqual(verifyChain(store.all()).broken, { instance: 'a', seq: 3, problem: 'content does not match its hash: the record was edited' });
+    store.close();
+  });
+
+  it('finds a record edited together with its own hash, at the next link', () => {
+    const records = chain('a', 5);
+    const forged = { ...records[2]!, target: 'innocent' };
+    forged.hash = recordHash(forged);
+    const { path, store } = storeWith(records);
+    tamper(path, 'UPDATE audit_records SET record = ? WHERE seq = 3', JSON.stringify(forged));
+    assert.equal(verifyChain(store.all()).broken?.seq, 4);
+    store.close();
+  });
+
+  it('finds a deleted record, a deleted head and an inserted record', () => {
+    const deleted = storeWith(chain('a', 5));
+    tamper(deleted.path, 'DELETE FROM audit_records WHERE seq = 2');
+    assert.equal(verifyChain(deleted.store.all()).broken?.seq, 2, 'the position of the missing record');
+    const head = storeWith(chain('a', 5));
+    tamper(head.path, 'DELETE FROM audit_records WHERE seq = 1');
+    assert.match(verifyChain(head.store.all()).broken!.problem, /deleted/);
+    const inserted = storeWith(chain('a', 5));
+    const extra = { ...chain('a', 5)[1]!, seq: 6, correlationId: 'forged' };
+    inserted.store.append({ ...extra, hash: recordHash(extra) });
+    assert.equal(verifyChain(inserted.store.all()).broken?.seq, 6);
+    for (const s of [deleted, head, inserted]) s.store.close();
+  });
+
+  it('finds reordered records', () => {
+    const { path, store } = storeWith(chain('a', 5));
+    tamper(path, 'UPDATE audit_records SET seq = 99 WHERE seq = 2');
+    tamper(path, 'UPDATE audit_records SET seq = 2 WHERE seq = 3');
+    tamper(path, 'UPDATE audit_records SET seq = 3 WHERE seq = 99');
+    assert.equal(verifyChain(store.all()).broken?.seq, 2);
+    store.close();
+  });
+});
