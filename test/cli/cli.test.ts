@@ -2,24 +2,14 @@
  * The command line as a user runs it: a real `node src/main.ts` process.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { MAIN } from '../helpers/gateway.ts';
+import { runCli } from '../helpers/gateway.ts';
 import { configJsonSchema } from '../../src/cli/config.ts';
 
-const run = async (args: string[], env: Record<string, string> = {}) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
+const run = runCli;
 
 describe('portcullis CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pc-cli-'));

@@ -2,7 +2,8 @@
  * Test harness: a real gateway (real upstream processes, real HTTP front on a loopback port) built
  * from a config document, plus the official SDK clients of both generations.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,4 +151,15 @@ export async function post(url: string, body: string, headers: Record<string, st
     json = undefined;
   }
   return { status: response.status, headers: response.headers, json, text };
+}
+
+/** Runs the real command line (`node src/main.ts …`) and returns its exit code and output. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
