@@ -35,8 +35,13 @@ export class JsonlAuditStore implements AuditStore {
     return last ? { seq: last.seq, hash: last.hash } : undefined;
   }
 
-  append(record: AuditRecord): void {
-    writeSync(this.#fd, `${JSON.stringify(record)}\n`);
+  append(record: AuditRecord): Promise<void> {
+    try {
+      writeSync(this.#fd, `${JSON.stringify(record)}\n`);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   query(filter: AuditQuery): AuditRecord[] {

@@ -43,6 +43,8 @@ export class AuditLog {
   readonly #fields: ReadonlySet<string>;
   #seq: number;
   #prev: string;
+  /** The last record known to be in the store: where the chain resumes if a commit fails. */
+  #committed: { seq: number; hash: string };
   #failure: Error | undefined;
   #retryAt = 0;
 
@@ -52,6 +54,7 @@ export class AuditLog {
     const head = options.store.head(options.instance);
     this.#seq = head?.seq ?? 0;
     this.#prev = head?.hash ?? GENESIS_HASH;
+    this.#committed = { seq: this.#seq, hash: this.#prev };
   }
 
   /** Whether records can be written; while failing, refuses until a retry succeeds. */
@@ -70,7 +73,7 @@ export class AuditLog {
   }
 
   /** Records the request and returns the outcome to send (replaced by an error if recording failed). */
-  record(ctx: MessageContext, outcome: Outcome): Outcome {
+  async record(ctx: MessageContext, outcome: Outcome): Promise<Outcome> {
     const route = ctx.route;
     const params = route?.kind === 'upstream' ? route.params : ctx.request.params;
     const server = route?.kind === 'upstream' ? route.server : ctx.endpoint.kind === 'server' ? ctx.endpoint.server : undefined;
@@ -106,19 +109,24 @@ export class AuditLog {
     if ('error' in outcome) body.reason = outcome.error.message;
     if ('result' in outcome) body.responseBytes = approximateSize(outcome.result);
     const record: AuditRecord = { ...body, hash: recordHash(body) };
+    // The chain advances now (records of one turn are committed together, in order); a failed
+    // commit rewinds it to the last record known to be stored.
+    this.#seq = record.seq;
+    this.#prev = record.hash;
     try {
-      this.#options.store.append(record);
+      await this.#options.store.append(record);
     } catch (error) {
       const first = !this.#failure;
       this.#failure = error as Error;
       this.#retryAt = Date.now() + (this.#options.retryMs ?? 1000);
+      this.#seq = this.#committed.seq;
+      this.#prev = this.#committed.hash;
       if (first) this.#options.logger.error({ err: (error as Error).message, store: this.#options.store.kind }, 'audit store failing: calls are refused until it recovers');
       return { error: this.#unavailable() };
     }
     if (this.#failure) this.#options.logger.warn({ store: this.#options.store.kind }, 'audit store recovered');
     this.#failure = undefined;
-    this.#seq = record.seq;
-    this.#prev = record.hash;
+    if (record.seq > this.#committed.seq) this.#committed = { seq: record.seq, hash: record.hash };
     return outcome;
   }
 

@@ -14,6 +14,8 @@ export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite';
   readonly #db: DatabaseSync;
   readonly #insert: StatementSync;
+  /** Records waiting for the group commit at the end of this turn of the event loop. */
+  #batch: Array<{ record: AuditRecord; resolve: () => void; reject: (error: Error) => void }> = [];
 
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -41,8 +43,33 @@ export class SqliteAuditStore implements AuditStore {
     return { seq: record.seq, hash: record.hash };
   }
 
-  append(record: AuditRecord): void {
-    this.#insert.run(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, JSON.stringify(record));
+  append(record: AuditRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#batch.length === 0) setImmediate(() => this.#flush());
+      this.#batch.push({ record, resolve, reject });
+    });
+  }
+
+  /** Group commit: every record appended in one turn goes in one transaction (one WAL append). */
+  #flush(): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const { record } of batch) {
+          this.#insert.run(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, JSON.stringify(record));
+        }
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    } catch (error) {
+      for (const entry of batch) entry.reject(error as Error);
+      return;
+    }
+    for (const entry of batch) entry.resolve();
   }
 
   query(filter: AuditQuery): AuditRecord[] {
@@ -74,6 +101,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   close(): void {
+    if (this.#batch.length > 0) this.#flush();
     this.#db.close();
   }
 }

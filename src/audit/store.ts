@@ -19,7 +19,12 @@ export interface AuditStore {
   readonly kind: string;
   /** The last record of a chain, to continue it after a restart. */
   head(instance: string): { seq: number; hash: string } | undefined;
-  append(record: AuditRecord): void;
+  /**
+   * Appends a record. Resolves once it is in the store's file (so a killed gateway loses no answered
+   * call); rejects when the store cannot take it. Records appended in the same turn of the event loop
+   * may be committed together.
+   */
+  append(record: AuditRecord): Promise<void>;
   /** Records matching the query, ordered by instance then seq. */
   query(filter: AuditQuery): AuditRecord[];
   /** Every record, ordered by instance then seq (for verification). */

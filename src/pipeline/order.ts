@@ -74,6 +74,6 @@ export function createPipeline(stages: PipelineStages, logger: Logger, audit?: A
 
   return async function run(ctx) {
     const outcome = await decide(ctx);
-    return audited(ctx) ? audit!.record(ctx, outcome) : outcome;
+    return audited(ctx) ? await audit!.record(ctx, outcome) : outcome;
   };
 }

@@ -26,10 +26,10 @@ function chain(instance: string, n: number): AuditRecord[] {
   return out;
 }
 
-function storeWith(records: AuditRecord[]): { path: string; store: SqliteAuditStore } {
+async function storeWith(records: AuditRecord[]): Promise<{ path: string; store: SqliteAuditStore }> {
   const path = join(mkdtempSync(join(tmpdir(), 'pc-audit-')), 'audit.db');
   const store = new SqliteAuditStore(path);
-  for (const r of records) store.append(r);
+  await Promise.all(records.map((r) => store.append(r)));
   return { path, store };
 }
 
@@ -47,46 +47,46 @@ describe('canonical JSON (RFC 8785)', () => {
 });
 
 describe('audit hash chain', () => {
-  it('verifies an intact chain, across instances and restarts', () => {
-    const { store } = storeWith([...chain('a', 5), ...chain('b', 3)]);
+  it('verifies an intact chain, across instances and restarts', async () => {
+    const { store } = await storeWith([...chain('a', 5), ...chain('b', 3)]);
     assert.deepEqual(verifyChain(store.all()), { checked: 8 });
     assert.deepEqual(store.head('a'), { seq: 5, hash: chain('a', 5)[4]!.hash });
     store.close();
   });
 
-  it('finds an edited record', () => {
-    const { path, store } = storeWith(chain('a', 5));
+  it('finds an edited record', async () => {
+    const { path, store } = await storeWith(chain('a', 5));
     tamper(path, "UPDATE audit_records SET record = replace(record, '\"decision\":\"allowed\"', '\"decision\":\"denied\"') WHERE seq = 3");
     assert.deepEqual(verifyChain(store.all()).broken, { instance: 'a', seq: 3, problem: 'content does not match its hash: the record was edited' });
     store.close();
   });
 
-  it('finds a record edited together with its own hash, at the next link', () => {
+  it('finds a record edited together with its own hash, at the next link', async () => {
     const records = chain('a', 5);
     const forged = { ...records[2]!, target: 'innocent' };
     forged.hash = recordHash(forged);
-    const { path, store } = storeWith(records);
+    const { path, store } = await storeWith(records);
     tamper(path, 'UPDATE audit_records SET record = ? WHERE seq = 3', JSON.stringify(forged));
     assert.equal(verifyChain(store.all()).broken?.seq, 4);
     store.close();
   });
 
-  it('finds a deleted record, a deleted head and an inserted record', () => {
-    const deleted = storeWith(chain('a', 5));
+  it('finds a deleted record, a deleted head and an inserted record', async () => {
+    const deleted = await storeWith(chain('a', 5));
     tamper(deleted.path, 'DELETE FROM audit_records WHERE seq = 2');
     assert.equal(verifyChain(deleted.store.all()).broken?.seq, 2, 'the position of the missing record');
-    const head = storeWith(chain('a', 5));
+    const head = await storeWith(chain('a', 5));
     tamper(head.path, 'DELETE FROM audit_records WHERE seq = 1');
     assert.match(verifyChain(head.store.all()).broken!.problem, /deleted/);
-    const inserted = storeWith(chain('a', 5));
+    const inserted = await storeWith(chain('a', 5));
     const extra = { ...chain('a', 5)[1]!, seq: 6, correlationId: 'forged' };
-    inserted.store.append({ ...extra, hash: recordHash(extra) });
+    await inserted.store.append({ ...extra, hash: recordHash(extra) });
     assert.equal(verifyChain(inserted.store.all()).broken?.seq, 6);
     for (const s of [deleted, head, inserted]) s.store.close();
   });
 
-  it('finds reordered records', () => {
-    const { path, store } = storeWith(chain('a', 5));
+  it('finds reordered records', async () => {
+    const { path, store } = await storeWith(chain('a', 5));
     tamper(path, 'UPDATE audit_records SET seq = 99 WHERE seq = 2');
     tamper(path, 'UPDATE audit_records SET seq = 2 WHERE seq = 3');
     tamper(path, 'UPDATE audit_records SET seq = 3 WHERE seq = 99');
