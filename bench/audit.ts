@@ -31,7 +31,8 @@ const ctx = (i: number): MessageContext => ({
 const outcome = { result: { content: [{ type: 'text', text: 'quarterly numbers' }] } };
 
 async function run(name: string, store: AuditStore, concurrency: number): Promise<void> {
-  const log = new AuditLog({ store, instance: 'bench', gatewayId: 'g', redactFields: [], argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }) });
+  const log = new AuditLog({ openStore: async () => store, kind: store.kind, instance: 'bench', gatewayId: 'g', redactFields: [], argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }) });
+  await log.open();
   for (let i = 0; i < 2000; i++) await log.record(ctx(i), outcome); // warm-up
   const times = new Float64Array(n);
   const started = performance.now();
@@ -52,7 +53,7 @@ async function run(name: string, store: AuditStore, concurrency: number): Promis
   times.sort();
   const q = (p: number) => times[Math.min(n - 1, Math.floor(p * n))]!.toFixed(1);
   process.stdout.write(`${name}, ${concurrency} in flight: ${(n / seconds).toFixed(0)} records/s, per record p50 ${q(0.5)} µs, p99 ${q(0.99)} µs\n`);
-  log.close();
+  await log.close();
 }
 
 for (const concurrency of [1, 32]) {

@@ -129,10 +129,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   }
 
   const instanceId = randomUUID();
-  const store = openAuditStore(config, deps.secrets.env);
-  const audit = store
-    ? new AuditLog({
-        store,
+  const audit =
+    config.audit.store !== 'off'
+      ? new AuditLog({
+        openStore: async () => (await openAuditStore(config, deps.secrets))!,
+        kind: config.audit.store,
         instance: auditInstance(config),
         gatewayId: instanceId,
         redactFields: config.audit.redact.fields,
@@ -158,6 +159,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     instanceId,
     audit,
     async start() {
+      await audit?.open().catch(() => undefined);
       await Promise.all(
         [...upstreams.values()].map((u) =>
           u.start().catch((error: unknown) => {
@@ -202,7 +204,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     },
     async close() {
       bridge.close();
-      audit?.close();
+      await audit?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
     },
   };

@@ -61,7 +61,7 @@ audit
   .description('re-walk the hash chain; report the first edited, deleted, inserted or reordered record (exit 1)')
   .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
   .option('--data-dir <dir>', 'state directory for the embedded default')
-  .action((options) => finish(verify(options, io)));
+  .action(async (options) => finish(await verify(options, io)));
 audit
   .command('query')
   .description('list audit records, newest last')
@@ -75,7 +75,7 @@ audit
   .option('--limit <n>', 'at most n records')
   .option('--json', 'one JSON object per line')
   .option('--csv', 'CSV with a header row')
-  .action((options) => finish(query(options, io)));
+  .action(async (options) => finish(await query(options, io)));
 
 const config = program.command('config').description('work with configuration files');
 config

@@ -30,7 +30,7 @@ export class JsonlAuditStore implements AuditStore {
     return records.sort((a, b) => (a.instance === b.instance ? a.seq - b.seq : a.instance < b.instance ? -1 : 1));
   }
 
-  head(instance: string): { seq: number; hash: string } | undefined {
+  async head(instance: string): Promise<{ seq: number; hash: string } | undefined> {
     const last = this.#read().filter((r) => r.instance === instance).at(-1);
     return last ? { seq: last.seq, hash: last.hash } : undefined;
   }
@@ -44,16 +44,16 @@ export class JsonlAuditStore implements AuditStore {
     }
   }
 
-  query(filter: AuditQuery): AuditRecord[] {
+  async query(filter: AuditQuery): Promise<AuditRecord[]> {
     const out = this.#read().filter((r) => matches(r, filter));
     return filter.limit !== undefined ? out.slice(0, filter.limit) : out;
   }
 
-  all(): Iterable<AuditRecord> {
-    return this.#read();
+  async *all(): AsyncIterable<AuditRecord> {
+    yield* this.#read();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#path) closeSync(this.#fd);
   }
 }

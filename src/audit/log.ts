@@ -16,7 +16,10 @@ import type { AuditStore } from './store.ts';
 export type ArgumentsMode = 'redacted' | 'hash' | 'full' | 'off';
 
 export interface AuditLogOptions {
-  store: AuditStore;
+  /** Opens the store (connects, creates tables); called once by `open()`. */
+  openStore: () => Promise<AuditStore>;
+  /** Store kind, for messages before the store is open. */
+  kind: string;
   instance: string;
   gatewayId: string;
   redactFields: readonly string[];
@@ -41,20 +44,38 @@ export function decisionFor(outcome: Outcome): { decision: Decision; code?: stri
 export class AuditLog {
   readonly #options: AuditLogOptions;
   readonly #fields: ReadonlySet<string>;
+  #store: AuditStore | undefined;
   #seq: number;
   #prev: string;
   /** The last record known to be in the store: where the chain resumes if a commit fails. */
   #committed: { seq: number; hash: string };
-  #failure: Error | undefined;
-  #retryAt = 0;
+  #failure: Error | undefined = new Error('the audit store is still opening');
+  #retryAt = Number.POSITIVE_INFINITY;
 
   constructor(options: AuditLogOptions) {
     this.#options = options;
     this.#fields = new Set(options.redactFields.map((f) => f.toLowerCase()));
-    const head = options.store.head(options.instance);
-    this.#seq = head?.seq ?? 0;
-    this.#prev = head?.hash ?? GENESIS_HASH;
-    this.#committed = { seq: this.#seq, hash: this.#prev };
+    this.#seq = 0;
+    this.#prev = GENESIS_HASH;
+    this.#committed = { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /** Finds where this gateway's chain left off. Until it has, every call is refused (fail closed). */
+  async open(): Promise<void> {
+    try {
+      this.#store ??= await this.#options.openStore();
+      const head = await this.#store.head(this.#options.instance);
+      this.#seq = head?.seq ?? 0;
+      this.#prev = head?.hash ?? GENESIS_HASH;
+      this.#committed = { seq: this.#seq, hash: this.#prev };
+      this.#failure = undefined;
+      this.#retryAt = 0;
+    } catch (error) {
+      this.#failure = error as Error;
+      this.#retryAt = Number.POSITIVE_INFINITY;
+      this.#options.logger.error({ err: (error as Error).message, store: this.#options.kind }, 'audit store cannot be opened: calls are refused');
+      throw error;
+    }
   }
 
   /** Whether records can be written; while failing, refuses until a retry succeeds. */
@@ -65,7 +86,7 @@ export class AuditLog {
   }
 
   #unavailable(): GatewayError {
-    return new GatewayError('PC_AUDIT_UNAVAILABLE', `the audit store (${this.#options.store.kind}) cannot record calls, so none are allowed: ${this.#failure?.message ?? 'unknown error'}`);
+    return new GatewayError('PC_AUDIT_UNAVAILABLE', `the audit store (${this.#options.kind}) cannot record calls, so none are allowed: ${this.#failure?.message ?? 'unknown error'}`);
   }
 
   get healthy(): boolean {
@@ -114,24 +135,25 @@ export class AuditLog {
     this.#seq = record.seq;
     this.#prev = record.hash;
     try {
-      await this.#options.store.append(record);
+      if (!this.#store) throw new Error('the audit store is not open');
+      await this.#store.append(record);
     } catch (error) {
       const first = !this.#failure;
       this.#failure = error as Error;
       this.#retryAt = Date.now() + (this.#options.retryMs ?? 1000);
       this.#seq = this.#committed.seq;
       this.#prev = this.#committed.hash;
-      if (first) this.#options.logger.error({ err: (error as Error).message, store: this.#options.store.kind }, 'audit store failing: calls are refused until it recovers');
+      if (first) this.#options.logger.error({ err: (error as Error).message, store: this.#options.kind }, 'audit store failing: calls are refused until it recovers');
       return { error: this.#unavailable() };
     }
-    if (this.#failure) this.#options.logger.warn({ store: this.#options.store.kind }, 'audit store recovered');
+    if (this.#failure) this.#options.logger.warn({ store: this.#options.kind }, 'audit store recovered');
     this.#failure = undefined;
     if (record.seq > this.#committed.seq) this.#committed = { seq: record.seq, hash: record.hash };
     return outcome;
   }
 
-  close(): void {
-    this.#options.store.close();
+  async close(): Promise<void> {
+    await this.#store?.close();
   }
 }
 

@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
+import { resolveValue, type SecretSource } from '../config/secrets.ts';
+import { GatewayError } from '../errors.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
 import { SqliteAuditStore } from './sqlite-store.ts';
 import type { AuditStore } from './store.ts';
@@ -13,9 +15,9 @@ export function auditInstance(config: Config): string {
   return config.audit.instance ?? (hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64) || 'gateway');
 }
 
-export function openAuditStore(config: Config, env: Readonly<Record<string, string | undefined>>): AuditStore | undefined {
+export async function openAuditStore(config: Config, secrets: SecretSource): Promise<AuditStore | undefined> {
   const { store, path } = config.audit;
-  const dataDir = config.dataDir ?? defaultDataDir(env);
+  const dataDir = config.dataDir ?? defaultDataDir(secrets.env);
   switch (store) {
     case 'off':
       return undefined;
@@ -25,5 +27,12 @@ export function openAuditStore(config: Config, env: Readonly<Record<string, stri
       return new JsonlAuditStore(path ?? join(dataDir, 'audit.jsonl'));
     case 'sqlite':
       return new SqliteAuditStore(path ?? join(dataDir, 'audit.db'));
+    case 'postgres': {
+      const resolved = resolveValue(config.audit.url ?? '', secrets);
+      if ('problem' in resolved) throw new GatewayError('PC_CONFIG_INVALID', `audit.url: ${resolved.problem}`);
+      // Loaded only when configured: most deployments never need the PostgreSQL client.
+      const { PostgresAuditStore } = await import('./postgres-store.ts');
+      return new PostgresAuditStore(resolved.value);
+    }
   }
 }

@@ -70,12 +70,15 @@ export interface ChainBreak {
  * content does not match its hash (edited), or whose link or position does not follow the previous
  * record (deleted, inserted or reordered).
  */
-export function verifyChain(records: Iterable<AuditRecord>, from: ReadonlyMap<string, { seq: number; hash: string }> = new Map()): { checked: number; broken?: ChainBreak } {
+export async function verifyChain(
+  records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>,
+  from: ReadonlyMap<string, { seq: number; hash: string }> = new Map(),
+): Promise<{ checked: number; broken?: ChainBreak }> {
   let checked = 0;
   let instance: string | undefined;
   let expectedSeq = 0;
   let expectedPrev = GENESIS_HASH;
-  for (const record of records) {
+  for await (const record of records) {
     if (record.instance !== instance) {
       instance = record.instance;
       const start = from.get(instance);

@@ -36,7 +36,7 @@ export class SqliteAuditStore implements AuditStore {
     this.#insert = this.#db.prepare('INSERT INTO audit_records (instance, seq, time, agent, server, target, decision, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
-  head(instance: string): { seq: number; hash: string } | undefined {
+  async head(instance: string): Promise<{ seq: number; hash: string } | undefined> {
     const row = this.#db.prepare('SELECT record FROM audit_records WHERE instance = ? ORDER BY seq DESC LIMIT 1').get(instance) as { record: string } | undefined;
     if (!row) return undefined;
     const record = JSON.parse(row.record) as AuditRecord;
@@ -72,7 +72,7 @@ export class SqliteAuditStore implements AuditStore {
     for (const entry of batch) entry.resolve();
   }
 
-  query(filter: AuditQuery): AuditRecord[] {
+  async query(filter: AuditQuery): Promise<AuditRecord[]> {
     const where: string[] = [];
     const params: string[] = [];
     if (filter.since) {
@@ -94,13 +94,13 @@ export class SqliteAuditStore implements AuditStore {
     return out;
   }
 
-  *all(): Iterable<AuditRecord> {
+  async *all(): AsyncIterable<AuditRecord> {
     for (const row of this.#db.prepare('SELECT record FROM audit_records ORDER BY instance, seq').iterate() as Iterable<{ record: string }>) {
       yield JSON.parse(row.record) as AuditRecord;
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#batch.length > 0) this.#flush();
     this.#db.close();
   }

@@ -18,7 +18,7 @@ export interface AuditQuery {
 export interface AuditStore {
   readonly kind: string;
   /** The last record of a chain, to continue it after a restart. */
-  head(instance: string): { seq: number; hash: string } | undefined;
+  head(instance: string): Promise<{ seq: number; hash: string } | undefined>;
   /**
    * Appends a record. Resolves once it is in the store's file (so a killed gateway loses no answered
    * call); rejects when the store cannot take it. Records appended in the same turn of the event loop
@@ -26,10 +26,10 @@ export interface AuditStore {
    */
   append(record: AuditRecord): Promise<void>;
   /** Records matching the query, ordered by instance then seq. */
-  query(filter: AuditQuery): AuditRecord[];
+  query(filter: AuditQuery): Promise<AuditRecord[]>;
   /** Every record, ordered by instance then seq (for verification). */
-  all(): Iterable<AuditRecord>;
-  close(): void;
+  all(): AsyncIterable<AuditRecord>;
+  close(): Promise<void>;
 }
 
 export function globToRegExp(glob: string): RegExp {

@@ -21,13 +21,13 @@ export function parseSince(value: string, now = Date.now()): string | undefined 
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 
-function openStore(options: { config?: string; dataDir?: string }, io: Pick<Io, 'err' | 'secrets'>) {
+async function openStore(options: { config?: string; dataDir?: string }, io: Pick<Io, 'err' | 'secrets'>) {
   const loaded = loadForRun(options.config, options.dataDir, io.secrets);
   if (!loaded.ok) {
     io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
     return undefined;
   }
-  const store = openAuditStore(loaded.config, io.secrets.env);
+  const store = await openAuditStore(loaded.config, io.secrets);
   if (!store) {
     io.err('portcullis: audit.store is off in this config; there is no trail to read\n');
     return undefined;
@@ -39,11 +39,11 @@ function openStore(options: { config?: string; dataDir?: string }, io: Pick<Io, 
   return store;
 }
 
-export function verify(options: { config?: string; dataDir?: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const store = openStore(options, io);
+export async function verify(options: { config?: string; dataDir?: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
+  const store = await openStore(options, io);
   if (!store) return 2;
   try {
-    const result = verifyChain(store.all());
+    const result = await verifyChain(store.all());
     if (result.broken) {
       const b = result.broken;
       io.out(`BROKEN: chain "${b.instance}", record ${b.seq}: ${b.problem} (${result.checked} records verified before it)\n`);
@@ -52,7 +52,7 @@ export function verify(options: { config?: string; dataDir?: string }, io: Pick<
     io.out(`OK: ${result.checked} records, every chain intact\n`);
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -76,7 +76,7 @@ function csvCell(value: unknown): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+export async function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
   const filter: AuditQuery = {};
   if (options.decision !== undefined) {
     if (!DECISIONS.includes(options.decision as Decision)) {
@@ -104,10 +104,10 @@ export function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 'secre
   if (options.agent !== undefined) filter.agent = options.agent;
   if (options.tool !== undefined) filter.target = options.tool;
   if (options.server !== undefined) filter.server = options.server;
-  const store = openStore(options, io);
+  const store = await openStore(options, io);
   if (!store) return 2;
   try {
-    const records: AuditRecord[] = store.query(filter);
+    const records: AuditRecord[] = await store.query(filter);
     if (options.json) {
       for (const r of records) io.out(`${canonicalJson(r)}\n`);
     } else if (options.csv) {
@@ -124,6 +124,6 @@ export function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 'secre
     }
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }

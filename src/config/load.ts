@@ -134,6 +134,21 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   }
   const parsed = configSchema.safeParse({ ...document, servers: {} });
   if (!parsed.success) problems.push(...zodProblems(parsed.error, []));
+  const audit = isObject(document.audit) ? document.audit : undefined;
+  if (audit?.store === 'postgres') {
+    if (typeof audit.url !== 'string') {
+      problems.push({ path: 'audit.url', message: 'is required when audit.store is postgres (e.g. env:PORTCULLIS_AUDIT_URL)', severity: 'error' });
+    } else if (isSecretRef(audit.url)) {
+      if (source) {
+        const resolved = resolveValue(audit.url, source);
+        if ('problem' in resolved) problems.push({ path: 'audit.url', message: resolved.problem, severity: 'error' });
+      }
+    } else if (/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(audit.url)) {
+      problems.push({ path: 'audit.url', message: 'carries a password; write the URL as a reference (env:NAME or file:/path)', severity: 'error' });
+    } else if (!/^postgres(ql)?:\/\//.test(audit.url)) {
+      problems.push({ path: 'audit.url', message: 'must be a postgres:// URL or a reference (env:NAME or file:/path)', severity: 'error' });
+    }
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   const full = configSchema.parse(document);

@@ -104,8 +104,12 @@ export const configSchema = z
       .prefault({}),
     audit: z
       .strictObject({
-        store: z.enum(['sqlite', 'jsonl', 'stdout', 'off']).default('sqlite').describe('sqlite (default, in the data dir), jsonl file, stdout, or off'),
+        store: z
+          .enum(['sqlite', 'postgres', 'jsonl', 'stdout', 'off'])
+          .default('sqlite')
+          .describe('sqlite (default, in the data dir), postgres (audit.url), jsonl file, stdout, or off'),
         path: z.string().min(1).optional().describe('File for sqlite/jsonl (default: <dataDir>/audit.db or audit.jsonl)'),
+        url: z.string().min(1).optional().describe('PostgreSQL connection URL for store: postgres; with a password, write it as env:NAME or file:/path'),
         instance: z
           .string()
           .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')

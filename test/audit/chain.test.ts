@@ -8,23 +8,9 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { canonicalJson } from '../../src/audit/canonical.ts';
-import { GENESIS_HASH, recordHash, verifyChain, type AuditRecord, type UnsignedRecord } from '../../src/audit/record.ts';
+import { recordHash, verifyChain, type AuditRecord } from '../../src/audit/record.ts';
+import { chain } from '../helpers/audit.ts';
 import { SqliteAuditStore } from '../../src/audit/sqlite-store.ts';
-
-function chain(instance: string, n: number): AuditRecord[] {
-  const out: AuditRecord[] = [];
-  let prev = GENESIS_HASH;
-  for (let seq = 1; seq <= n; seq++) {
-    const body: UnsignedRecord = {
-      v: 1, instance, seq, gatewayId: 'g', time: new Date(1_800_000_000_000 + seq).toISOString(), requestId: seq, correlationId: `c${seq}`,
-      principal: { subject: 'local', agent: 'tester' }, endpoint: '/mcp', method: 'tools/call', target: `tool_${seq}`, scopes: [], decision: 'allowed', latencyMs: 1, prevHash: prev,
-    };
-    const record = { ...body, hash: recordHash(body) };
-    out.push(record);
-    prev = record.hash;
-  }
-  return out;
-}
 
 async function storeWith(records: AuditRecord[]): Promise<{ path: string; store: SqliteAuditStore }> {
   const path = join(mkdtempSync(join(tmpdir(), 'pc-audit-')), 'audit.db');
@@ -49,15 +35,15 @@ describe('canonical JSON (RFC 8785)', () => {
 describe('audit hash chain', () => {
   it('verifies an intact chain, across instances and restarts', async () => {
     const { store } = await storeWith([...chain('a', 5), ...chain('b', 3)]);
-    assert.deepEqual(verifyChain(store.all()), { checked: 8 });
-    assert.deepEqual(store.head('a'), { seq: 5, hash: chain('a', 5)[4]!.hash });
+    assert.deepEqual(await verifyChain(store.all()), { checked: 8 });
+    assert.deepEqual(await store.head('a'), { seq: 5, hash: chain('a', 5)[4]!.hash });
     store.close();
   });
 
   it('finds an edited record', async () => {
     const { path, store } = await storeWith(chain('a', 5));
-    tamper(path, "UPDATE audit_records SET record = replace(record, '\"decision\":\"allowed\"', '\"decision\":\"denied\"') WHERE seq = 3");
-    assert.deepEqual(verifyChain(store.all()).broken, { instance: 'a', seq: 3, problem: 'content does not match its hash: the record was edited' });
+    tamper(path, "UPDATE audit_records SET record = replace(record, '\"decision\":\"denied\"', '\"decision\":\"allowed\"') WHERE seq = 3");
+    assert.deepEqual((await verifyChain(store.all())).broken, { instance: 'a', seq: 3, problem: 'content does not match its hash: the record was edited' });
     store.close();
   });
 
@@ -67,21 +53,21 @@ describe('audit hash chain', () => {
     forged.hash = recordHash(forged);
     const { path, store } = await storeWith(records);
     tamper(path, 'UPDATE audit_records SET record = ? WHERE seq = 3', JSON.stringify(forged));
-    assert.equal(verifyChain(store.all()).broken?.seq, 4);
+    assert.equal((await verifyChain(store.all())).broken?.seq, 4);
     store.close();
   });
 
   it('finds a deleted record, a deleted head and an inserted record', async () => {
     const deleted = await storeWith(chain('a', 5));
     tamper(deleted.path, 'DELETE FROM audit_records WHERE seq = 2');
-    assert.equal(verifyChain(deleted.store.all()).broken?.seq, 2, 'the position of the missing record');
+    assert.equal((await verifyChain(deleted.store.all())).broken?.seq, 2, 'the position of the missing record');
     const head = await storeWith(chain('a', 5));
     tamper(head.path, 'DELETE FROM audit_records WHERE seq = 1');
-    assert.match(verifyChain(head.store.all()).broken!.problem, /deleted/);
+    assert.match((await verifyChain(head.store.all())).broken!.problem, /deleted/);
     const inserted = await storeWith(chain('a', 5));
     const extra = { ...chain('a', 5)[1]!, seq: 6, correlationId: 'forged' };
     await inserted.store.append({ ...extra, hash: recordHash(extra) });
-    assert.equal(verifyChain(inserted.store.all()).broken?.seq, 6);
+    assert.equal((await verifyChain(inserted.store.all())).broken?.seq, 6);
     for (const s of [deleted, head, inserted]) s.store.close();
   });
 
@@ -90,7 +76,7 @@ describe('audit hash chain', () => {
     tamper(path, 'UPDATE audit_records SET seq = 99 WHERE seq = 2');
     tamper(path, 'UPDATE audit_records SET seq = 2 WHERE seq = 3');
     tamper(path, 'UPDATE audit_records SET seq = 3 WHERE seq = 99');
-    assert.equal(verifyChain(store.all()).broken?.seq, 2);
+    assert.equal((await verifyChain(store.all())).broken?.seq, 2);
     store.close();
   });
 });

@@ -103,4 +103,13 @@ servers:
     const paths = result.warnings.map((w) => w.path);
     assert.deepEqual(paths.sort(), ['listen.host', 'servers']);
   });
+
+  it('requires a PostgreSQL audit URL, and a password in it only as a reference', () => {
+    const problems = (audit: Record<string, unknown>) => problemsOf(validateConfig({ audit }, secrets({ PG: 'postgres://u:p@h/db' })));
+    assert.deepEqual(problems({ store: 'postgres' }), ['audit.url: is required when audit.store is postgres (e.g. env:PORTCULLIS_AUDIT_URL)']);
+    assert.match(problems({ store: 'postgres', url: 'postgres://admin:hunter2@db/audit' })[0]!, /^audit\.url: carries a password/);
+    assert.match(problems({ store: 'postgres', url: 'mysql://db/audit' })[0]!, /^audit\.url: must be a postgres:\/\/ URL/);
+    assert.deepEqual(problems({ store: 'postgres', url: 'env:PG' }), []);
+    assert.deepEqual(problems({ store: 'postgres', url: 'postgres://db.internal/audit' }), []);
+  });
 });

@@ -1,0 +1,127 @@
+/**
+ * The PostgreSQL audit store, for teams and for several gateway replicas writing one trail (each
+ * replica keeps its own chain: give each an `audit.instance`). Records appended in one turn of the
+ * event loop go in one multi-row INSERT, and a call's answer waits for that commit. The canonical
+ * record is stored as text, exactly as hashed.
+ */
+import pg from 'pg';
+import type { AuditRecord } from './record.ts';
+import { globToRegExp, matches, type AuditQuery, type AuditStore } from './store.ts';
+
+const TABLE = 'portcullis_audit';
+const COLUMNS = 8;
+
+export class PostgresAuditStore implements AuditStore {
+  readonly kind = 'postgres';
+  readonly #pool: pg.Pool;
+  #ready: Promise<void> | undefined;
+  #batch: Array<{ record: AuditRecord; resolve: () => void; reject: (error: Error) => void }> = [];
+
+  constructor(url: string) {
+    this.#pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
+    // A lost connection surfaces as a failed append (fail closed), not as a crash.
+    this.#pool.on('error', () => undefined);
+  }
+
+  #schema(): Promise<void> {
+    this.#ready ??= this.#pool
+      .query(
+        `CREATE TABLE IF NOT EXISTS ${TABLE} (
+          instance TEXT NOT NULL,
+          seq BIGINT NOT NULL,
+          time TIMESTAMPTZ NOT NULL,
+          agent TEXT NOT NULL,
+          server TEXT,
+          target TEXT,
+          decision TEXT NOT NULL,
+          record TEXT NOT NULL,
+          PRIMARY KEY (instance, seq)
+        );
+        CREATE INDEX IF NOT EXISTS ${TABLE}_time ON ${TABLE} (time);`,
+      )
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        this.#ready = undefined;
+        throw error;
+      });
+    return this.#ready;
+  }
+
+  async head(instance: string): Promise<{ seq: number; hash: string } | undefined> {
+    await this.#schema();
+    const { rows } = await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE instance = $1 ORDER BY seq DESC LIMIT 1`, [instance]);
+    const row = rows[0];
+    if (!row) return undefined;
+    const record = JSON.parse(row.record) as AuditRecord;
+    return { seq: record.seq, hash: record.hash };
+  }
+
+  append(record: AuditRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#batch.length === 0) setImmediate(() => void this.#flush());
+      this.#batch.push({ record, resolve, reject });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#batch;
+    this.#batch = [];
+    const values: unknown[] = [];
+    const rows: string[] = [];
+    batch.forEach(({ record }, i) => {
+      const at = i * COLUMNS;
+      rows.push(`(${Array.from({ length: COLUMNS }, (_, k) => `$${at + k + 1}`).join(', ')})`);
+      values.push(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, JSON.stringify(record));
+    });
+    try {
+      await this.#schema();
+      await this.#pool.query(`INSERT INTO ${TABLE} (instance, seq, time, agent, server, target, decision, record) VALUES ${rows.join(', ')}`, values);
+    } catch (error) {
+      for (const entry of batch) entry.reject(error as Error);
+      return;
+    }
+    for (const entry of batch) entry.resolve();
+  }
+
+  async query(filter: AuditQuery): Promise<AuditRecord[]> {
+    await this.#schema();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.since) add('time >= ?', filter.since);
+    if (filter.decision) add('decision = ?', filter.decision);
+    if (filter.agent) add('agent = ?', filter.agent);
+    if (filter.server) add('server = ?', filter.server);
+    if (filter.target) add('target ~ ?', globToRegExp(filter.target).source);
+    const { rows } = await this.#pool.query<{ record: string }>(
+      `SELECT record FROM ${TABLE} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY instance, seq ${filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : ''}`,
+      params,
+    );
+    return rows.map((r) => JSON.parse(r.record) as AuditRecord).filter((r) => matches(r, filter));
+  }
+
+  async *all(): AsyncIterable<AuditRecord> {
+    await this.#schema();
+    let after: { instance: string; seq: number } | undefined;
+    for (;;) {
+      // Keyset pages, so a large trail is verified in bounded memory.
+      const { rows } = after
+        ? await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE (instance, seq) > ($1, $2) ORDER BY instance, seq LIMIT 5000`, [after.instance, after.seq])
+        : await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} ORDER BY instance, seq LIMIT 5000`);
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const record = JSON.parse(row.record) as AuditRecord;
+        after = { instance: record.instance, seq: record.seq };
+        yield record;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#batch.length > 0) await this.#flush();
+    await this.#pool.end();
+  }
+}

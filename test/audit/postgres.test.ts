@@ -1,0 +1,99 @@
+/**
+ * The PostgreSQL audit store against the running PostgreSQL (127.0.0.1:5432, trust auth, database
+ * `test`; `.ci/run` makes sure it is up). Each test run writes its own table rows under a unique chain
+ * name and removes them afterwards.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
+import { PostgresAuditStore } from '../../src/audit/postgres-store.ts';
+import { verifyChain, type AuditRecord } from '../../src/audit/record.ts';
+import { chain } from '../helpers/audit.ts';
+import { legacyClient, runCli, startGateway } from '../helpers/gateway.ts';
+import { startModernServer } from '../fixtures/modern-server.ts';
+
+const URL = process.env.PORTCULLIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+describe('PostgreSQL audit store', () => {
+  const instances: string[] = [];
+  after(async () => {
+    const client = new pg.Client({ connectionString: URL });
+    await client.connect();
+    await client.query('DELETE FROM portcullis_audit WHERE instance = ANY($1)', [instances]);
+    await client.end();
+  });
+
+  it('appends in group commits, continues a chain, queries and verifies', async () => {
+    const instance = `test-${randomUUID()}`;
+    instances.push(instance);
+    const store = new PostgresAuditStore(URL);
+    const records = chain(instance, 6);
+    await Promise.all(records.map((r) => store.append(r)));
+    assert.deepEqual(await store.head(instance), { seq: 6, hash: records[5]!.hash });
+    const denied = await store.query({ decision: 'denied' });
+    assert.ok(denied.some((r) => r.instance === instance && r.seq === 3));
+    const beta = (await store.query({ agent: 'beta', target: 'read_?' })).filter((r) => r.instance === instance);
+    assert.deepEqual(beta.map((r) => r.seq), [2, 4, 6]);
+    const mine: AuditRecord[] = [];
+    for await (const r of store.all()) if (r.instance === instance) mine.push(r);
+    assert.deepEqual(await verifyChain(mine), { checked: 6 });
+
+    const client = new pg.Client({ connectionString: URL });
+    await client.connect();
+    await client.query(`UPDATE portcullis_audit SET record = replace(record, '"decision":"denied"', '"decision":"allowed"') WHERE instance = $1 AND seq = 3`, [instance]);
+    await client.end();
+    const tampered: AuditRecord[] = [];
+    for await (const r of store.all()) if (r.instance === instance) tampered.push(r);
+    assert.equal((await verifyChain(tampered)).broken?.seq, 3);
+    await store.close();
+  });
+
+  it('records gateway calls to PostgreSQL and fails closed when the database is unreachable', async () => {
+    const instance = `gw-${randomUUID()}`;
+    instances.push(instance);
+    const upstream = await startModernServer();
+    const gw = await startGateway({ audit: { store: 'postgres', url: URL, instance }, servers: { modern: { url: upstream.url } } });
+    const client = await legacyClient(`${gw.url}/mcp/modern`);
+    await client.callTool({ name: 'echo', arguments: { text: 'to postgres' } });
+    await client.close();
+    await gw.close();
+    const store = new PostgresAuditStore(URL);
+    const rows = (await store.query({ target: 'echo' })).filter((r) => r.instance === instance);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.decision, 'allowed');
+    await store.close();
+
+    const down = await startGateway({ audit: { store: 'postgres', url: 'postgres://postgres@127.0.0.1:1/test', instance }, servers: { modern: { url: upstream.url } } });
+    try {
+      const before = upstream.bodies().length;
+      const c = await legacyClient(`${down.url}/mcp/modern`);
+      await assert.rejects(c.callTool({ name: 'echo', arguments: { text: 'unrecorded' } }), (error: Error & { data?: { code?: string } }) => {
+        assert.equal(error.data?.code, 'PC_AUDIT_UNAVAILABLE');
+        return true;
+      });
+      const calls = upstream.bodies().slice(before).filter((b) => b.includes('"tools/call"'));
+      assert.deepEqual(calls, [], 'the call never reached the server');
+      await c.close();
+    } finally {
+      await down.close();
+      await upstream.close();
+    }
+  });
+
+  it('audit query reads the PostgreSQL trail from the CLI', async () => {
+    const instance = `cli-${randomUUID()}`;
+    instances.push(instance);
+    const store = new PostgresAuditStore(URL);
+    await Promise.all(chain(instance, 3).map((r) => store.append(r)));
+    await store.close();
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'pc-pgcli-')), 'portcullis.yaml');
+    writeFileSync(file, `audit: { store: postgres, url: "${URL}" }\nservers: {}\n`);
+    const result = await runCli(['audit', 'query', '-c', file, '--decision', 'denied', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.stdout.split('\n').some((l) => l.includes(instance)));
+  });
+});
