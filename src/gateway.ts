@@ -21,7 +21,7 @@ import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
 import { VERSION } from './version.ts';
 import { AuditLog } from './audit/log.ts';
-import { auditInstance, openAuditStore } from './audit/open.ts';
+import { auditInstance, openAuditStore, signerFor } from './audit/open.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -129,6 +129,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   }
 
   const instanceId = randomUUID();
+  let retentionTimer: NodeJS.Timeout | undefined;
   const audit =
     config.audit.store !== 'off'
       ? new AuditLog({
@@ -139,6 +140,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         redactFields: config.audit.redact.fields,
         argumentsModeFor: (server) => (server ? config.servers[server]?.auditArguments : undefined) ?? 'redacted',
         logger,
+        signer: signerFor(config, deps.secrets),
+        checkpointEvery: config.audit.checkpointEvery,
+        retentionDays: config.audit.retentionDays,
       })
     : undefined;
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
@@ -160,6 +164,12 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     audit,
     async start() {
       await audit?.open().catch(() => undefined);
+      if (audit) {
+        const retain = (): void => void audit.applyRetention().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'audit retention failed'));
+        retain();
+        retentionTimer = setInterval(retain, 3_600_000);
+        retentionTimer.unref();
+      }
       await Promise.all(
         [...upstreams.values()].map((u) =>
           u.start().catch((error: unknown) => {
@@ -203,6 +213,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       }
     },
     async close() {
+      clearInterval(retentionTimer);
       bridge.close();
       await audit?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));

@@ -6,7 +6,7 @@ import { processSecretSource } from './config/secrets.ts';
 import { check, configJsonSchema, init } from './cli/config.ts';
 import { serve, type Io } from './cli/serve.ts';
 import { stdio } from './cli/stdio.ts';
-import { query, verify } from './cli/audit.ts';
+import { keygen, query, verify } from './cli/audit.ts';
 import { VERSION } from './version.ts';
 
 const io: Io = {
@@ -62,6 +62,12 @@ audit
   .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .action(async (options) => finish(await verify(options, io)));
+audit
+  .command('keygen')
+  .description('create an Ed25519 key that signs audit checkpoints (audit.signingKey)')
+  .requiredOption('-o, --out <file>', 'where to write the private key (PEM, mode 600)')
+  .option('--force', 'replace an existing file')
+  .action((options) => finish(keygen(options, io)));
 audit
   .command('query')
   .description('list audit records, newest last')

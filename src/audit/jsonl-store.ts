@@ -3,7 +3,8 @@
  * an answered call is in the file even if the gateway is killed. For log shippers; queryable by
  * reading it back. `stdout` writes the same lines to standard output (not queryable).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { Checkpoint } from './checkpoint.ts';
 import { dirname } from 'node:path';
 import type { AuditRecord } from './record.ts';
 import { matches, type AuditQuery, type AuditStore } from './store.ts';
@@ -51,6 +52,30 @@ export class JsonlAuditStore implements AuditStore {
 
   async *all(): AsyncIterable<AuditRecord> {
     yield* this.#read();
+  }
+
+  async addCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    // Checkpoints go beside the file (or, on stdout, into the same stream, marked).
+    if (this.#path) appendFileSync(`${this.#path}.checkpoints`, `${JSON.stringify(checkpoint)}\n`);
+    else writeSync(this.#fd, `${JSON.stringify({ checkpoint })}\n`);
+  }
+
+  async checkpoints(): Promise<Checkpoint[]> {
+    const file = this.#path ? `${this.#path}.checkpoints` : undefined;
+    if (!file || !existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as Checkpoint);
+  }
+
+  /** JSON Lines files are not pruned in place (ship and rotate them instead). */
+  async lastBefore(): Promise<undefined> {
+    return undefined;
+  }
+
+  async prune(): Promise<number> {
+    return 0;
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { MessageContext, Outcome } from '../pipeline/context.ts';
 import { canonicalJson } from './canonical.ts';
 import { GENESIS_HASH, recordHash, sha256Hex, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
+import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { redact } from './redact.ts';
 import type { AuditStore } from './store.ts';
 
@@ -27,6 +28,10 @@ export interface AuditLogOptions {
   logger: Logger;
   /** Time between probe writes while the store is failing. */
   retryMs?: number;
+  /** Signs checkpoints; without it no checkpoints are written (retention then writes unsigned anchors). */
+  signer?: CheckpointSigner | undefined;
+  checkpointEvery?: number;
+  retentionDays?: number;
 }
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_TIMEOUT']);
@@ -149,10 +154,38 @@ export class AuditLog {
     if (this.#failure) this.#options.logger.warn({ store: this.#options.kind }, 'audit store recovered');
     this.#failure = undefined;
     if (record.seq > this.#committed.seq) this.#committed = { seq: record.seq, hash: record.hash };
+    const every = this.#options.checkpointEvery ?? 1000;
+    if (this.#options.signer && record.seq % every === 0) await this.checkpoint().catch(() => undefined);
     return outcome;
   }
 
+  /** Signs and stores a checkpoint of the last committed record (if a signing key is configured). */
+  async checkpoint(at: { seq: number; hash: string } = this.#committed): Promise<Checkpoint | undefined> {
+    if (!this.#store || at.seq === 0) return undefined;
+    const body = { instance: this.#options.instance, seq: at.seq, hash: at.hash, time: new Date().toISOString() };
+    const checkpoint: Checkpoint = this.#options.signer ? this.#options.signer.sign(body) : { ...body, keyId: '', signature: '' };
+    await this.#store.addCheckpoint(checkpoint);
+    return checkpoint;
+  }
+
+  /**
+   * Retention: prunes this gateway's records older than `retentionDays`, after a checkpoint of the
+   * last pruned record, so that verification still holds for what remains.
+   */
+  async applyRetention(now = Date.now()): Promise<number> {
+    const days = this.#options.retentionDays ?? 90;
+    if (!this.#store || days === 0) return 0;
+    const cutoff = new Date(now - days * 86_400_000).toISOString();
+    const last = await this.#store.lastBefore(this.#options.instance, cutoff);
+    if (!last) return 0;
+    await this.checkpoint(last);
+    const pruned = await this.#store.prune(this.#options.instance, last.seq);
+    if (pruned > 0) this.#options.logger.info({ pruned, upTo: last.seq, retentionDays: days }, 'audit retention pruned old records');
+    return pruned;
+  }
+
   async close(): Promise<void> {
+    if (this.#options.signer) await this.checkpoint().catch(() => undefined);
     await this.#store?.close();
   }
 }

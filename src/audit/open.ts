@@ -1,12 +1,14 @@
 /**
  * Opens the audit store the config names. One place, used by the gateway and by `portcullis audit`.
  */
+import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
+import { CheckpointSigner, publicKeyFrom } from './checkpoint.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
 import { SqliteAuditStore } from './sqlite-store.ts';
 import type { AuditStore } from './store.ts';
@@ -35,4 +37,28 @@ export async function openAuditStore(config: Config, secrets: SecretSource): Pro
       return new PostgresAuditStore(resolved.value);
     }
   }
+}
+
+/** The checkpoint signer from `audit.signingKey`, or undefined when none is configured. */
+export function signerFor(config: Config, secrets: SecretSource): CheckpointSigner | undefined {
+  const ref = config.audit.signingKey;
+  if (!ref) return undefined;
+  const resolved = resolveValue(ref, secrets);
+  if ('problem' in resolved) throw new GatewayError('PC_CONFIG_INVALID', `audit.signingKey: ${resolved.problem}`);
+  try {
+    return new CheckpointSigner(resolved.value);
+  } catch (error) {
+    throw new GatewayError('PC_CONFIG_INVALID', `audit.signingKey: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** The key that checks checkpoint signatures: `audit.verifyKey`, else the signing key's public half. */
+export function verifyKeyFor(config: Config, secrets: SecretSource): KeyObject | undefined {
+  const ref = config.audit.verifyKey;
+  if (ref) {
+    const resolved = resolveValue(ref, secrets);
+    if ('problem' in resolved) throw new GatewayError('PC_CONFIG_INVALID', `audit.verifyKey: ${resolved.problem}`);
+    return publicKeyFrom(resolved.value);
+  }
+  return signerFor(config, secrets)?.publicKey();
 }

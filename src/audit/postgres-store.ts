@@ -5,6 +5,7 @@
  * record is stored as text, exactly as hashed.
  */
 import pg from 'pg';
+import type { Checkpoint } from './checkpoint.ts';
 import type { AuditRecord } from './record.ts';
 import { globToRegExp, matches, type AuditQuery, type AuditStore } from './store.ts';
 
@@ -37,7 +38,13 @@ export class PostgresAuditStore implements AuditStore {
           record TEXT NOT NULL,
           PRIMARY KEY (instance, seq)
         );
-        CREATE INDEX IF NOT EXISTS ${TABLE}_time ON ${TABLE} (time);`,
+        CREATE INDEX IF NOT EXISTS ${TABLE}_time ON ${TABLE} (time);
+        CREATE TABLE IF NOT EXISTS ${TABLE}_checkpoints (
+          instance TEXT NOT NULL,
+          seq BIGINT NOT NULL,
+          checkpoint TEXT NOT NULL,
+          PRIMARY KEY (instance, seq)
+        );`,
       )
       .then(() => undefined)
       .catch((error: unknown) => {
@@ -118,6 +125,35 @@ export class PostgresAuditStore implements AuditStore {
         yield record;
       }
     }
+  }
+
+  async addCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    await this.#schema();
+    await this.#pool.query(
+      `INSERT INTO ${TABLE}_checkpoints (instance, seq, checkpoint) VALUES ($1, $2, $3) ON CONFLICT (instance, seq) DO UPDATE SET checkpoint = EXCLUDED.checkpoint`,
+      [checkpoint.instance, checkpoint.seq, JSON.stringify(checkpoint)],
+    );
+  }
+
+  async checkpoints(): Promise<Checkpoint[]> {
+    await this.#schema();
+    const { rows } = await this.#pool.query<{ checkpoint: string }>(`SELECT checkpoint FROM ${TABLE}_checkpoints ORDER BY instance, seq`);
+    return rows.map((r) => JSON.parse(r.checkpoint) as Checkpoint);
+  }
+
+  async lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined> {
+    await this.#schema();
+    const { rows } = await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE instance = $1 AND time < $2 ORDER BY seq DESC LIMIT 1`, [instance, time]);
+    const row = rows[0];
+    if (!row) return undefined;
+    const record = JSON.parse(row.record) as AuditRecord;
+    return { seq: record.seq, hash: record.hash };
+  }
+
+  async prune(instance: string, seq: number): Promise<number> {
+    await this.#schema();
+    const result = await this.#pool.query(`DELETE FROM ${TABLE} WHERE instance = $1 AND seq <= $2`, [instance, seq]);
+    return result.rowCount ?? 0;
   }
 
   async close(): Promise<void> {

@@ -67,41 +67,48 @@ export interface ChainBreak {
 
 /**
  * Walks records (ordered by instance, then seq) and returns the first break, if any: a record whose
- * content does not match its hash (edited), or whose link or position does not follow the previous
- * record (deleted, inserted or reordered).
+ * content does not match its hash (edited), whose link or position does not follow the previous
+ * record (deleted, inserted or reordered), or that differs from a checkpoint taken at its position
+ * (rewritten). `anchors` are checkpointed hashes by chain and position: a chain may start past record
+ * 1 only where an anchor vouches for the record before it (retention pruned the rest).
  */
 export async function verifyChain(
   records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>,
-  from: ReadonlyMap<string, { seq: number; hash: string }> = new Map(),
-): Promise<{ checked: number; broken?: ChainBreak }> {
+  anchors: ReadonlyMap<string, ReadonlyMap<number, string>> = new Map(),
+): Promise<{ checked: number; heads: Map<string, number>; broken?: ChainBreak }> {
   let checked = 0;
+  const heads = new Map<string, number>();
   let instance: string | undefined;
   let expectedSeq = 0;
   let expectedPrev = GENESIS_HASH;
+  const fail = (seq: number, problem: string) => ({ checked, heads, broken: { instance: instance!, seq, problem } });
   for await (const record of records) {
     if (record.instance !== instance) {
       instance = record.instance;
-      const start = from.get(instance);
-      expectedSeq = start ? start.seq + 1 : 1;
-      expectedPrev = start ? start.hash : GENESIS_HASH;
-      if (!start && record.seq !== 1) {
-        // A chain that does not start at 1 was pruned; accept its first record as the anchor only
-        // when a checkpoint vouches for it (passed in `from`), otherwise the head was deleted.
-        return { checked, broken: { instance, seq: record.seq, problem: `chain starts at ${record.seq}: records before it were deleted` } };
+      expectedSeq = 1;
+      expectedPrev = GENESIS_HASH;
+      if (record.seq !== 1) {
+        const anchor = anchors.get(instance)?.get(record.seq - 1);
+        if (anchor === undefined) return fail(record.seq, `chain starts at ${record.seq} with no checkpoint at ${record.seq - 1}: records before it were deleted`);
+        expectedSeq = record.seq;
+        expectedPrev = anchor;
       }
     }
     if (record.seq !== expectedSeq) {
-      return { checked, broken: { instance, seq: expectedSeq, problem: `found record ${record.seq} where record ${expectedSeq} belongs: records were deleted, inserted or reordered` } };
+      return fail(expectedSeq, `found record ${record.seq} where record ${expectedSeq} belongs: records were deleted, inserted or reordered`);
     }
     if (record.prevHash !== expectedPrev) {
-      return { checked, broken: { instance, seq: record.seq, problem: 'link to the previous record is broken: a record before it was changed, deleted or inserted' } };
+      return fail(record.seq, 'link to the previous record is broken: a record before it was changed, deleted or inserted');
     }
-    if (recordHash(record) !== record.hash) {
-      return { checked, broken: { instance, seq: record.seq, problem: 'content does not match its hash: the record was edited' } };
+    if (recordHash(record) !== record.hash) return fail(record.seq, 'content does not match its hash: the record was edited');
+    const checkpointed = anchors.get(instance)?.get(record.seq);
+    if (checkpointed !== undefined && checkpointed !== record.hash) {
+      return fail(record.seq, 'differs from the signed checkpoint at this position: the chain was rewritten from here or earlier');
     }
     checked += 1;
+    heads.set(instance, record.seq);
     expectedSeq = record.seq + 1;
     expectedPrev = record.hash;
   }
-  return { checked };
+  return { checked, heads };
 }

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { Checkpoint } from './checkpoint.ts';
 import type { AuditRecord } from './record.ts';
 import { matches, type AuditQuery, type AuditStore } from './store.ts';
 
@@ -32,7 +33,13 @@ export class SqliteAuditStore implements AuditStore {
       record TEXT NOT NULL,
       PRIMARY KEY (instance, seq)
     ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS audit_time ON audit_records (time);`);
+    CREATE INDEX IF NOT EXISTS audit_time ON audit_records (time);
+    CREATE TABLE IF NOT EXISTS audit_checkpoints (
+      instance TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      checkpoint TEXT NOT NULL,
+      PRIMARY KEY (instance, seq)
+    ) WITHOUT ROWID;`);
     this.#insert = this.#db.prepare('INSERT INTO audit_records (instance, seq, time, agent, server, target, decision, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
@@ -98,6 +105,26 @@ export class SqliteAuditStore implements AuditStore {
     for (const row of this.#db.prepare('SELECT record FROM audit_records ORDER BY instance, seq').iterate() as Iterable<{ record: string }>) {
       yield JSON.parse(row.record) as AuditRecord;
     }
+  }
+
+  async addCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    this.#db.prepare('INSERT OR REPLACE INTO audit_checkpoints (instance, seq, checkpoint) VALUES (?, ?, ?)').run(checkpoint.instance, checkpoint.seq, JSON.stringify(checkpoint));
+  }
+
+  async checkpoints(): Promise<Checkpoint[]> {
+    const rows = this.#db.prepare('SELECT checkpoint FROM audit_checkpoints ORDER BY instance, seq').all() as Array<{ checkpoint: string }>;
+    return rows.map((r) => JSON.parse(r.checkpoint) as Checkpoint);
+  }
+
+  async lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined> {
+    const row = this.#db.prepare('SELECT record FROM audit_records WHERE instance = ? AND time < ? ORDER BY seq DESC LIMIT 1').get(instance, time) as { record: string } | undefined;
+    if (!row) return undefined;
+    const record = JSON.parse(row.record) as AuditRecord;
+    return { seq: record.seq, hash: record.hash };
+  }
+
+  async prune(instance: string, seq: number): Promise<number> {
+    return Number(this.#db.prepare('DELETE FROM audit_records WHERE instance = ? AND seq <= ?').run(instance, seq).changes);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
  * Where audit records go. Stores append synchronously (the record is in the store's file before the
  * client gets its answer, so a killed gateway loses no answered call) and throw when they cannot.
  */
+import type { Checkpoint } from './checkpoint.ts';
 import type { AuditRecord, Decision } from './record.ts';
 
 export interface AuditQuery {
@@ -29,6 +30,13 @@ export interface AuditStore {
   query(filter: AuditQuery): Promise<AuditRecord[]>;
   /** Every record, ordered by instance then seq (for verification). */
   all(): AsyncIterable<AuditRecord>;
+  addCheckpoint(checkpoint: Checkpoint): Promise<void>;
+  /** Every checkpoint, ordered by instance then seq. */
+  checkpoints(): Promise<Checkpoint[]>;
+  /** The last record of `instance` written before `time`, where retention may cut. */
+  lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined>;
+  /** Deletes the records of `instance` up to and including `seq`; returns how many. */
+  prune(instance: string, seq: number): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -2,8 +2,11 @@
  * `portcullis audit verify` and `portcullis audit query`: read the trail the config names.
  */
 import { canonicalJson } from '../audit/canonical.ts';
-import { openAuditStore } from '../audit/open.ts';
-import { verifyChain, type AuditRecord, type Decision } from '../audit/record.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { openAuditStore, verifyKeyFor } from '../audit/open.ts';
+import type { AuditRecord, Decision } from '../audit/record.ts';
+import { verifyTrail } from '../audit/verify.ts';
 import type { AuditQuery } from '../audit/store.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import type { Io } from './serve.ts';
@@ -36,20 +39,27 @@ async function openStore(options: { config?: string; dataDir?: string }, io: Pic
     io.err('portcullis: audit.store is stdout; read the trail where your log shipper stores it\n');
     return undefined;
   }
-  return store;
+  return { store, config: loaded.config };
 }
 
 export async function verify(options: { config?: string; dataDir?: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
-  const store = await openStore(options, io);
-  if (!store) return 2;
+  const opened = await openStore(options, io);
+  if (!opened) return 2;
+  const { store, config } = opened;
   try {
-    const result = await verifyChain(store.all());
+    const key = verifyKeyFor(config, io.secrets);
+    const result = await verifyTrail(store.all(), await store.checkpoints(), key);
     if (result.broken) {
       const b = result.broken;
-      io.out(`BROKEN: chain "${b.instance}", record ${b.seq}: ${b.problem} (${result.checked} records verified before it)\n`);
+      io.out(`BROKEN: chain "${b.instance}", record ${b.seq}: ${b.problem} (${result.records} records verified before it)\n`);
       return 1;
     }
-    io.out(`OK: ${result.checked} records, every chain intact\n`);
+    const signed = result.checkpoints - result.unverifiedCheckpoints;
+    io.out(
+      `OK: ${result.records} records, every chain intact; ${result.checkpoints} checkpoints` +
+        (result.checkpoints ? ` (${signed} signatures verified${result.unverifiedCheckpoints ? `, ${result.unverifiedCheckpoints} not verified: ${key ? 'unsigned' : 'no audit.signingKey or audit.verifyKey configured'}` : ''})` : '') +
+        '\n',
+    );
     return 0;
   } finally {
     await store.close();
@@ -104,8 +114,9 @@ export async function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 
   if (options.agent !== undefined) filter.agent = options.agent;
   if (options.tool !== undefined) filter.target = options.tool;
   if (options.server !== undefined) filter.server = options.server;
-  const store = await openStore(options, io);
-  if (!store) return 2;
+  const opened = await openStore(options, io);
+  if (!opened) return 2;
+  const { store } = opened;
   try {
     const records: AuditRecord[] = await store.query(filter);
     if (options.json) {
@@ -126,4 +137,19 @@ export async function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 
   } finally {
     await store.close();
   }
+}
+
+/** `portcullis audit keygen --out FILE`: a new Ed25519 key for checkpoint signatures. */
+export function keygen(options: { out: string; force?: boolean }, io: Pick<Io, 'out' | 'err'>): number {
+  if (existsSync(options.out) && !options.force) {
+    io.err(`portcullis: ${options.out} already exists; use --force to replace it (old checkpoints then need the old public key)\n`);
+    return 2;
+  }
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  writeFileSync(options.out, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  io.out(
+    `Wrote the private key to ${options.out} (mode 600). In the config:\n  audit: { signingKey: "file:${options.out}" }\n\n` +
+      `Public key, for audit.verifyKey where the trail is checked:\n${publicKey.export({ type: 'spki', format: 'pem' }).toString()}`,
+  );
+  return 0;
 }

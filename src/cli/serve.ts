@@ -42,7 +42,13 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   }
   if (loaded.warnings.length > 0) io.err(`${formatProblems(loaded.warnings)}\n`);
   const logger = createLogger(config.logging.level);
-  const gateway = createGateway(config, { logger, secrets: io.secrets });
+  let gateway;
+  try {
+    gateway = createGateway(config, { logger, secrets: io.secrets });
+  } catch (error) {
+    io.err(`portcullis: ${(error as Error).message}\n`);
+    return 2;
+  }
   let front;
   try {
     front = await createHttpFront(gateway, config, logger);

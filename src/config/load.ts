@@ -135,6 +135,13 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   const parsed = configSchema.safeParse({ ...document, servers: {} });
   if (!parsed.success) problems.push(...zodProblems(parsed.error, []));
   const audit = isObject(document.audit) ? document.audit : undefined;
+  for (const key of ['signingKey', 'verifyKey'] as const) {
+    const value = audit?.[key];
+    if (source && typeof value === 'string' && isSecretRef(value)) {
+      const resolved = resolveValue(value, source);
+      if ('problem' in resolved) problems.push({ path: `audit.${key}`, message: resolved.problem, severity: 'error' });
+    }
+  }
   if (audit?.store === 'postgres') {
     if (typeof audit.url !== 'string') {
       problems.push({ path: 'audit.url', message: 'is required when audit.store is postgres (e.g. env:PORTCULLIS_AUDIT_URL)', severity: 'error' });

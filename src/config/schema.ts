@@ -116,6 +116,14 @@ export const configSchema = z
           .optional()
           .describe('Name of this gateway\'s hash chain (default: the host name)'),
         redact: z.strictObject({ fields: z.array(z.string().min(1)).default([]) }).prefault({}).describe('Extra argument names to mask'),
+        signingKey: z
+          .string()
+          .regex(SECRET_REF, 'must be a reference: file:/path/to/ed25519.pem or env:NAME')
+          .optional()
+          .describe('Ed25519 private key (PKCS#8 PEM) that signs checkpoints; make one with `portcullis audit keygen`'),
+        verifyKey: z.string().min(1).optional().describe('Public key (PEM, or file:/path) to check checkpoint signatures where the private key is not'),
+        checkpointEvery: z.number().int().min(1).max(10_000_000).default(1000).describe('Records between signed checkpoints'),
+        retentionDays: z.number().int().min(0).max(36_500).default(90).describe('Records older than this are pruned (after a checkpoint); 0 keeps everything'),
       })
       .prefault({}),
     dataDir: z.string().min(1).optional().describe('Where state lives (default: $XDG_DATA_HOME/portcullis or ~/.local/share/portcullis)'),
