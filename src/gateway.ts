@@ -21,7 +21,7 @@ import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
 import { VERSION } from './version.ts';
 import { AuditLog } from './audit/log.ts';
-import { auditInstance, openAuditStore, signerFor } from './audit/open.ts';
+import { auditInstance, openAuditStore, signerFor, sinksFor } from './audit/open.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -142,6 +142,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         logger,
         signer: signerFor(config, deps.secrets),
         checkpointEvery: config.audit.checkpointEvery,
+        sinks: sinksFor(config, deps.secrets, logger),
         retentionDays: config.audit.retentionDays,
       })
     : undefined;

@@ -12,6 +12,7 @@ import { canonicalJson } from './canonical.ts';
 import { GENESIS_HASH, recordHash, sha256Hex, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { redact } from './redact.ts';
+import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
 
 export type ArgumentsMode = 'redacted' | 'hash' | 'full' | 'off';
@@ -32,6 +33,8 @@ export interface AuditLogOptions {
   signer?: CheckpointSigner | undefined;
   checkpointEvery?: number;
   retentionDays?: number;
+  /** Secondary copies, fed after the store has the record. */
+  sinks?: readonly AuditSink[];
 }
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_TIMEOUT']);
@@ -98,6 +101,11 @@ export class AuditLog {
     return this.#failure === undefined;
   }
 
+  /** Records the sinks dropped so far (for /metrics). */
+  get sinkDrops(): Record<string, number> {
+    return Object.fromEntries((this.#options.sinks ?? []).map((s) => [s.name, s.dropped]));
+  }
+
   /** Records the request and returns the outcome to send (replaced by an error if recording failed). */
   async record(ctx: MessageContext, outcome: Outcome): Promise<Outcome> {
     const route = ctx.route;
@@ -154,6 +162,7 @@ export class AuditLog {
     if (this.#failure) this.#options.logger.warn({ store: this.#options.kind }, 'audit store recovered');
     this.#failure = undefined;
     if (record.seq > this.#committed.seq) this.#committed = { seq: record.seq, hash: record.hash };
+    for (const sink of this.#options.sinks ?? []) sink.push(record);
     const every = this.#options.checkpointEvery ?? 1000;
     if (this.#options.signer && record.seq % every === 0) await this.checkpoint().catch(() => undefined);
     return outcome;
@@ -186,6 +195,7 @@ export class AuditLog {
 
   async close(): Promise<void> {
     if (this.#options.signer) await this.checkpoint().catch(() => undefined);
+    await Promise.all((this.#options.sinks ?? []).map((sink) => sink.close().catch(() => undefined)));
     await this.#store?.close();
   }
 }

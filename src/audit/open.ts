@@ -3,6 +3,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Logger } from 'pino';
 import { join } from 'node:path';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
@@ -10,6 +11,7 @@ import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
 import { CheckpointSigner, publicKeyFrom } from './checkpoint.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
+import { LinesSink, OtlpSink, type AuditSink } from './sinks.ts';
 import { SqliteAuditStore } from './sqlite-store.ts';
 import type { AuditStore } from './store.ts';
 
@@ -61,4 +63,20 @@ export function verifyKeyFor(config: Config, secrets: SecretSource): KeyObject |
     return publicKeyFrom(resolved.value);
   }
   return signerFor(config, secrets)?.publicKey();
+}
+
+/** The secondary sinks `audit.sinks` names, with header references resolved. */
+export function sinksFor(config: Config, secrets: SecretSource, logger: Logger): AuditSink[] {
+  return config.audit.sinks.map((sink, i) => {
+    if (sink.type === 'otlp') {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(sink.headers)) {
+        const resolved = resolveValue(value, secrets);
+        if ('problem' in resolved) throw new GatewayError('PC_CONFIG_INVALID', `audit.sinks[${i}].headers.${name}: ${resolved.problem}`);
+        headers[name] = resolved.value;
+      }
+      return new OtlpSink(sink.url, headers, logger);
+    }
+    return new LinesSink(sink.type === 'jsonl' ? sink.path : undefined);
+  });
 }

@@ -122,6 +122,16 @@ export const configSchema = z
           .optional()
           .describe('Ed25519 private key (PKCS#8 PEM) that signs checkpoints; make one with `portcullis audit keygen`'),
         verifyKey: z.string().min(1).optional().describe('Public key (PEM, or file:/path) to check checkpoint signatures where the private key is not'),
+        sinks: z
+          .array(
+            z.discriminatedUnion('type', [
+              z.strictObject({ type: z.literal('otlp'), url: z.string().url(), headers: z.record(z.string(), valueOrRef).default({}) }),
+              z.strictObject({ type: z.literal('jsonl'), path: z.string().min(1) }),
+              z.strictObject({ type: z.literal('stdout') }),
+            ]),
+          )
+          .default([])
+          .describe('Copies of each record, best effort (the store is authoritative): OTLP/HTTP logs, a JSON Lines file, stdout'),
         checkpointEvery: z.number().int().min(1).max(10_000_000).default(1000).describe('Records between signed checkpoints'),
         retentionDays: z.number().int().min(0).max(36_500).default(90).describe('Records older than this are pruned (after a checkpoint); 0 keeps everything'),
       })

@@ -212,14 +212,17 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       // Benchmarks start the gateway with --expose-gc to read the heap after a full collection.
       const gc = (globalThis as { gc?: () => void }).gc;
       if (gc && rawUrl.endsWith('?gc=1')) gc();
-      const body = metrics.render({ sessions: () => sessions.size, upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })) });
+      const body = metrics.render({
+        audit: () => (gateway.audit ? { healthy: gateway.audit.healthy, sinkDrops: gateway.audit.sinkDrops } : undefined),
+        sessions: () => sessions.size, upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })) });
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(body);
       return;
     }
     if (url.pathname === '/healthz' && req.method === 'GET') {
       const servers = Object.fromEntries([...gateway.upstreams].map(([name, u]) => [name, u.state()]));
-      const body = JSON.stringify({ status: 'ok', servers });
+      const audit = gateway.audit ? (gateway.audit.healthy ? 'ok' : 'failing') : 'off';
+      const body = JSON.stringify({ status: audit === 'failing' ? 'degraded' : 'ok', servers, audit });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body);
       return;

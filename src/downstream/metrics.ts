@@ -11,6 +11,7 @@ const WINDOW_MS = 5_000;
 
 export interface MetricsSource {
   sessions: () => number;
+  audit: () => { healthy: boolean; sinkDrops: Record<string, number> } | undefined;
   upstreams: () => Array<{ name: string; state: string }>;
 }
 
@@ -51,6 +52,7 @@ export class Metrics {
       `portcullis_http_requests_total ${this.requests}`,
       '# TYPE portcullis_sessions_active gauge',
       `portcullis_sessions_active ${source.sessions()}`,
+      ...auditLines(source.audit()),
       '# TYPE portcullis_upstream_up gauge',
       ...source.upstreams().map((u) => `portcullis_upstream_up{server="${u.name}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
     ];
@@ -61,4 +63,14 @@ export class Metrics {
     clearInterval(this.#timer);
     this.#histogram.disable();
   }
+}
+
+function auditLines(audit: { healthy: boolean; sinkDrops: Record<string, number> } | undefined): string[] {
+  if (!audit) return ['# TYPE portcullis_audit_up gauge', 'portcullis_audit_up{store="off"} 0'];
+  return [
+    '# TYPE portcullis_audit_up gauge',
+    `portcullis_audit_up ${audit.healthy ? 1 : 0}`,
+    '# TYPE portcullis_audit_sink_dropped_total counter',
+    ...Object.entries(audit.sinkDrops).map(([sink, dropped]) => `portcullis_audit_sink_dropped_total{sink="${sink}"} ${dropped}`),
+  ];
 }
