@@ -6,7 +6,7 @@ import { processSecretSource } from './config/secrets.ts';
 import { check, configJsonSchema, init } from './cli/config.ts';
 import { serve, type Io } from './cli/serve.ts';
 import { stdio } from './cli/stdio.ts';
-import { keygen, query, verify } from './cli/audit.ts';
+import { exportTrail, keygen, query, tail, verify } from './cli/audit.ts';
 import { VERSION } from './version.ts';
 
 const io: Io = {
@@ -62,6 +62,23 @@ audit
   .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .action(async (options) => finish(await verify(options, io)));
+audit
+  .command('tail')
+  .description('the latest records; with -f, follow new ones until Ctrl-C')
+  .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('-n, --lines <n>', 'how many to show first', '10')
+  .option('-f, --follow', 'keep printing new records')
+  .option('--json', 'one JSON object per line')
+  .action(async (options) => finish(await tail(options, io)));
+audit
+  .command('export')
+  .description('write records (and checkpoints) to a JSON Lines file that verifies offline')
+  .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('--since <when>', 'e.g. 90d or an ISO date')
+  .requiredOption('--to <file>', 'output file')
+  .action(async (options) => finish(await exportTrail(options, io)));
 audit
   .command('keygen')
   .description('create an Ed25519 key that signs audit checkpoints (audit.signingKey)')

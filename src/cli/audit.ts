@@ -24,6 +24,13 @@ export function parseSince(value: string, now = Date.now()): string | undefined 
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 
+/** `--since` as an ISO time, or undefined after telling the user what is accepted. */
+function sinceOption(value: string, io: Pick<Io, 'err'>): string | undefined {
+  const since = parseSince(value);
+  if (!since) io.err(`portcullis: --since must be like 7d, 12h, 30m or an ISO date (got "${value}")\n`);
+  return since;
+}
+
 async function openStore(options: { config?: string; dataDir?: string }, io: Pick<Io, 'err' | 'secrets'>) {
   const loaded = loadForRun(options.config, options.dataDir, io.secrets);
   if (!loaded.ok) {
@@ -96,11 +103,8 @@ export async function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 
     filter.decision = options.decision as Decision;
   }
   if (options.since !== undefined) {
-    const since = parseSince(options.since);
-    if (!since) {
-      io.err(`portcullis: --since must be like 7d, 12h, 30m or an ISO date (got "${options.since}")\n`);
-      return 2;
-    }
+    const since = sinceOption(options.since, io);
+    if (!since) return 2;
     filter.since = since;
   }
   if (options.limit !== undefined) {
@@ -128,9 +132,7 @@ export async function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 
         io.out(`${CSV_COLUMNS.map((c) => csvCell((row as Record<string, unknown>)[c])).join(',')}\n`);
       }
     } else {
-      for (const r of records) {
-        io.out(`${r.time}  ${r.decision.padEnd(8)} ${r.principal.agent}  ${r.method} ${r.server ?? ''}${r.target ? ` ${r.target}` : ''}${r.code ? `  [${r.code}]` : ''}\n`);
-      }
+      for (const r of records) io.out(line(r));
       io.out(`${records.length} record${records.length === 1 ? '' : 's'}\n`);
     }
     return 0;
@@ -152,4 +154,79 @@ export function keygen(options: { out: string; force?: boolean }, io: Pick<Io, '
       `Public key, for audit.verifyKey where the trail is checked:\n${publicKey.export({ type: 'spki', format: 'pem' }).toString()}`,
   );
   return 0;
+}
+
+function line(r: AuditRecord): string {
+  return `${r.time}  ${r.decision.padEnd(8)} ${r.principal.agent}  ${r.method} ${r.server ?? ''}${r.target ? ` ${r.target}` : ''}${r.code ? `  [${r.code}]` : ''}\n`;
+}
+
+/** `portcullis audit tail [-n N] [-f]`: the latest records; with -f, new ones as they are written. */
+export async function tail(
+  options: { config?: string; dataDir?: string; lines?: string; follow?: boolean; json?: boolean },
+  io: Pick<Io, 'out' | 'err' | 'secrets' | 'onSignal'>,
+): Promise<number> {
+  const count = Number(options.lines ?? 10);
+  if (!Number.isInteger(count) || count < 0) {
+    io.err(`portcullis: -n must be a non-negative integer (got "${options.lines}")\n`);
+    return 2;
+  }
+  const opened = await openStore(options, io);
+  if (!opened) return 2;
+  const { store } = opened;
+  const show = (r: AuditRecord) => io.out(options.json ? `${canonicalJson(r)}\n` : line(r));
+  const seen = new Set<string>();
+  let since = '';
+  const emit = (records: AuditRecord[]) => {
+    for (const r of records) {
+      const key = `${r.instance}:${r.seq}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      show(r);
+      if (r.time > since) since = r.time;
+    }
+    // Only records at the latest instant can come again; forget the rest.
+    for (const key of seen) if (!records.some((r) => `${r.instance}:${r.seq}` === key && r.time === since)) seen.delete(key);
+  };
+  try {
+    const all = await store.query({});
+    emit(all.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-count));
+    if (!options.follow) return 0;
+    let stopped = false;
+    io.onSignal(() => {
+      stopped = true;
+    });
+    while (!stopped) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      emit(await store.query(since ? { since } : {}));
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `portcullis audit export --since … --to FILE`: records as JSON Lines plus their checkpoints, verifiable offline. */
+export async function exportTrail(options: { config?: string; dataDir?: string; since?: string; to: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
+  const filter: AuditQuery = {};
+  if (options.since !== undefined) {
+    const since = sinceOption(options.since, io);
+    if (!since) return 2;
+    filter.since = since;
+  }
+  const opened = await openStore(options, io);
+  if (!opened) return 2;
+  const { store } = opened;
+  try {
+    const records = await store.query(filter);
+    writeFileSync(options.to, records.map((r) => `${JSON.stringify(r)}\n`).join(''), { mode: 0o600 });
+    const checkpoints = await store.checkpoints();
+    writeFileSync(`${options.to}.checkpoints`, checkpoints.map((c) => `${JSON.stringify(c)}\n`).join(''), { mode: 0o600 });
+    io.out(
+      `Exported ${records.length} records to ${options.to} and ${checkpoints.length} checkpoints to ${options.to}.checkpoints.\n` +
+        `Verify it anywhere: a config with audit: { store: jsonl, path: ${options.to} } and \`portcullis audit verify\`.\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
 }

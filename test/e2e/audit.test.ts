@@ -86,6 +86,21 @@ describe('audit trail', () => {
     assert.equal(bad.code, 2);
   });
 
+  it('tails the trail and exports it to a file that verifies on its own', async () => {
+    const last = await cli(['audit', 'tail', '-c', configFile, '-n', '2']);
+    assert.equal(last.code, 0, last.stderr);
+    assert.equal(last.stdout.trim().split('\n').length, 2);
+
+    const out = join(dataDir, 'export.jsonl');
+    const exported = await cli(['audit', 'export', '-c', configFile, '--since', '1h', '--to', out]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const offline = join(dataDir, 'offline.yaml');
+    writeFileSync(offline, `audit: { store: jsonl, path: ${JSON.stringify(out)} }\nservers: {}\n`);
+    const verified = await cli(['audit', 'verify', '-c', offline]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /^OK: \d+ records/);
+  });
+
   it('audit verify passes on the intact trail and reports the first tampered record', async () => {
     const ok = await cli(['audit', 'verify', '-c', configFile]);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
@@ -206,5 +221,35 @@ describe('audit stores and crashes', () => {
     assert.deepEqual(missing, [], 'every call that got an answer is in the trail');
     const verify = await cli(['audit', 'verify', '-c', config]);
     assert.equal(verify.code, 0, verify.stdout);
+  });
+});
+
+describe('audit tail -f', () => {
+  // Its own gateway: the follower reads the database from another process while this one writes.
+  it('prints new records as they are written', async () => {
+    const upstream = await startModernServer();
+    const gw = await startGateway({ servers: { modern: { url: upstream.url } } });
+    const dataDir = gw.gateway.config.dataDir!;
+    const configFile = join(dataDir, 'portcullis.yaml');
+    writeFileSync(configFile, `dataDir: ${JSON.stringify(dataDir)}\nservers: {}\n`);
+    try {
+      const { spawn } = await import('node:child_process');
+      const follower = spawn(process.execPath, [MAIN, 'audit', 'tail', '-c', configFile, '-n', '0', '-f', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let followed = '';
+      follower.stdout.on('data', (d: Buffer) => (followed += d.toString()));
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const client = await legacyClient(`${gw.url}/mcp/modern`);
+      await client.callTool({ name: 'echo', arguments: { text: 'followed live' } });
+      await client.close();
+      const { waitFor } = await import('../helpers/gateway.ts');
+      await waitFor(() => followed.includes('"target":"echo"') || undefined, 5000, 'tail -f to print the new call');
+      const exited = new Promise((resolve) => follower.once('exit', resolve));
+      follower.kill('SIGINT');
+      await exited;
+
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
   });
 });
