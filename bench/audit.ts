@@ -1,5 +1,5 @@
 /**
- * Audit throughput and the latency it adds per call: `node bench/audit.ts [records]`.
+ * Audit throughput and the latency it adds per call: `node bench/audit.ts [records] [postgres-url]`.
  * Appends records through the real AuditLog (hashing, canonical JSON, redaction, chaining) into a
  * SQLite file and a JSON Lines file, one synchronous append per call as the gateway does it, and
  * reports records/s and the per-record time (p50/p99) — the latency the audit stage adds to a call.
@@ -56,7 +56,19 @@ async function run(name: string, store: AuditStore, concurrency: number): Promis
   await log.close();
 }
 
+const pgUrl = process.argv[3];
 for (const concurrency of [1, 32]) {
   await run('sqlite (WAL, synchronous=NORMAL)', new SqliteAuditStore(join(dir, `audit-${concurrency}.db`)), concurrency);
   await run('jsonl', new JsonlAuditStore(join(dir, `audit-${concurrency}.jsonl`)), concurrency);
+  if (pgUrl) {
+    // A fresh chain name per run, removed afterwards, so the bench leaves nothing behind.
+    const { PostgresAuditStore } = await import('../src/audit/postgres-store.ts');
+    const store = new PostgresAuditStore(pgUrl);
+    await run(`postgres (local)`, store, concurrency);
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    await client.query("DELETE FROM portcullis_audit WHERE instance = 'bench'");
+    await client.end();
+  }
 }
