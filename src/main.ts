@@ -61,6 +61,7 @@ audit
   .description('re-walk the hash chain; report the first edited, deleted, inserted or reordered record (exit 1)')
   .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
   .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('--since <when>', 'check only records from then on (e.g. 24h), trusting the first one')
   .action(async (options) => finish(await verify(options, io)));
 audit
   .command('tail')

@@ -3,7 +3,7 @@
  * an answered call is in the file even if the gateway is killed. For log shippers; queryable by
  * reading it back. `stdout` writes the same lines to standard output (not queryable).
  */
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { Checkpoint } from './checkpoint.ts';
 import { dirname } from 'node:path';
 import type { AuditRecord } from './record.ts';
@@ -12,14 +12,41 @@ import { matches, type AuditQuery, type AuditStore } from './store.ts';
 export class JsonlAuditStore implements AuditStore {
   readonly kind: string;
   readonly #path: string | undefined;
-  readonly #fd: number;
+  readonly #rotateBytes: number;
+  #fd: number;
+  #size = 0;
+  #rotations = 0;
+  /** The last record of each chain in the current file, to anchor the next file on rotation. */
+  readonly #heads = new Map<string, { seq: number; hash: string }>();
 
-  /** `path` undefined writes to standard output. */
-  constructor(path: string | undefined) {
+  /**
+   * `path` undefined writes to standard output. A file larger than `rotateBytes` is renamed to
+   * `<path>.<time>.<n>` (with a copy of the checkpoints) and a new file started; an anchor checkpoint
+   * of each chain's last record lets the new file verify on its own.
+   */
+  constructor(path: string | undefined, options: { rotateBytes?: number } = {}) {
     this.#path = path;
     this.kind = path ? 'jsonl' : 'stdout';
+    this.#rotateBytes = options.rotateBytes ?? Number.POSITIVE_INFINITY;
     if (path) mkdirSync(dirname(path), { recursive: true });
     this.#fd = path ? openSync(path, 'a') : 1;
+    if (path) this.#size = fstatSync(this.#fd).size;
+  }
+
+  #rotate(): void {
+    const path = this.#path!;
+    closeSync(this.#fd);
+    const rotated = `${path}.${new Date().toISOString().replace(/[:.]/g, '-')}.${(this.#rotations += 1)}`;
+    renameSync(path, rotated);
+    const checkpoints = `${path}.checkpoints`;
+    if (existsSync(checkpoints)) copyFileSync(checkpoints, `${rotated}.checkpoints`);
+    const time = new Date().toISOString();
+    for (const [instance, head] of this.#heads) {
+      const anchor: Checkpoint = { instance, seq: head.seq, hash: head.hash, time, keyId: '', signature: '' };
+      appendFileSync(checkpoints, `${JSON.stringify(anchor)}\n`);
+    }
+    this.#fd = openSync(path, 'a');
+    this.#size = 0;
   }
 
   #read(): AuditRecord[] {
@@ -33,12 +60,18 @@ export class JsonlAuditStore implements AuditStore {
 
   async head(instance: string): Promise<{ seq: number; hash: string } | undefined> {
     const last = this.#read().filter((r) => r.instance === instance).at(-1);
-    return last ? { seq: last.seq, hash: last.hash } : undefined;
+    if (last) return { seq: last.seq, hash: last.hash };
+    // A fresh file after rotation: the chain continues from its anchor.
+    const anchor = (await this.checkpoints()).filter((c) => c.instance === instance).at(-1);
+    return anchor ? { seq: anchor.seq, hash: anchor.hash } : undefined;
   }
 
   append(record: AuditRecord): Promise<void> {
     try {
-      writeSync(this.#fd, `${JSON.stringify(record)}\n`);
+      const line = `${JSON.stringify(record)}\n`;
+      if (this.#path && this.#size > 0 && this.#size + line.length > this.#rotateBytes) this.#rotate();
+      this.#size += writeSync(this.#fd, line);
+      this.#heads.set(record.instance, { seq: record.seq, hash: record.hash });
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error as Error);

@@ -28,7 +28,7 @@ export async function openAuditStore(config: Config, secrets: SecretSource): Pro
     case 'stdout':
       return new JsonlAuditStore(undefined);
     case 'jsonl':
-      return new JsonlAuditStore(path ?? join(dataDir, 'audit.jsonl'));
+      return new JsonlAuditStore(path ?? join(dataDir, 'audit.jsonl'), { rotateBytes: config.audit.rotateBytes });
     case 'sqlite':
       return new SqliteAuditStore(path ?? join(dataDir, 'audit.db'));
     case 'postgres': {

@@ -75,6 +75,7 @@ export interface ChainBreak {
 export async function verifyChain(
   records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>,
   anchors: ReadonlyMap<string, ReadonlyMap<number, string>> = new Map(),
+  options: { trustStart?: boolean } = {},
 ): Promise<{ checked: number; heads: Map<string, number>; broken?: ChainBreak }> {
   let checked = 0;
   const heads = new Map<string, number>();
@@ -88,7 +89,8 @@ export async function verifyChain(
       expectedSeq = 1;
       expectedPrev = GENESIS_HASH;
       if (record.seq !== 1) {
-        const anchor = anchors.get(instance)?.get(record.seq - 1);
+        // `trustStart` (verify --since): the first record checked is taken as given.
+        const anchor = anchors.get(instance)?.get(record.seq - 1) ?? (options.trustStart ? record.prevHash : undefined);
         if (anchor === undefined) return fail(record.seq, `chain starts at ${record.seq} with no checkpoint at ${record.seq - 1}: records before it were deleted`);
         expectedSeq = record.seq;
         expectedPrev = anchor;

@@ -17,6 +17,7 @@ export async function verifyTrail(
   records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>,
   checkpoints: readonly Checkpoint[],
   publicKey: KeyObject | undefined,
+  options: { trustStart?: boolean } = {},
 ): Promise<TrailReport> {
   let unverified = 0;
   const anchors = new Map<string, Map<number, string>>();
@@ -36,7 +37,7 @@ export async function verifyTrail(
     byChain.set(checkpoint.seq, checkpoint.hash);
     lastCheckpoint.set(checkpoint.instance, Math.max(lastCheckpoint.get(checkpoint.instance) ?? 0, checkpoint.seq));
   }
-  const result = await verifyChain(records, anchors);
+  const result = await verifyChain(records, anchors, options);
   const report: TrailReport = { records: result.checked, checkpoints: checkpoints.length, unverifiedCheckpoints: unverified };
   if (result.broken) return { ...report, broken: result.broken };
   for (const [instance, seq] of lastCheckpoint) {

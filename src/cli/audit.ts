@@ -49,13 +49,18 @@ async function openStore(options: { config?: string; dataDir?: string }, io: Pic
   return { store, config: loaded.config };
 }
 
-export async function verify(options: { config?: string; dataDir?: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
+export async function verify(options: { config?: string; dataDir?: string; since?: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
+  const since = options.since === undefined ? undefined : sinceOption(options.since, io);
+  if (options.since !== undefined && !since) return 2;
   const opened = await openStore(options, io);
   if (!opened) return 2;
   const { store, config } = opened;
   try {
     const key = verifyKeyFor(config, io.secrets);
-    const result = await verifyTrail(store.all(), await store.checkpoints(), key);
+    // --since checks only the records from that time on, trusting the first one's link (a quick check
+    // of recent history; a full verify anchors every chain at its start or a checkpoint).
+    const records = since ? filterSince(store.all(), since) : store.all();
+    const result = await verifyTrail(records, await store.checkpoints(), key, { trustStart: since !== undefined });
     if (result.broken) {
       const b = result.broken;
       io.out(`BROKEN: chain "${b.instance}", record ${b.seq}: ${b.problem} (${result.records} records verified before it)\n`);
@@ -229,4 +234,8 @@ export async function exportTrail(options: { config?: string; dataDir?: string; 
   } finally {
     await store.close();
   }
+}
+
+async function* filterSince(records: AsyncIterable<AuditRecord>, since: string): AsyncIterable<AuditRecord> {
+  for await (const r of records) if (r.time >= since) yield r;
 }
