@@ -101,9 +101,9 @@ export class AuditLog {
     return this.#failure === undefined;
   }
 
-  /** Records the sinks dropped so far (for /metrics). */
-  get sinkDrops(): Record<string, number> {
-    return Object.fromEntries((this.#options.sinks ?? []).map((s) => [s.name, s.dropped]));
+  /** Per sink: records dropped so far and records waiting (for /metrics and /healthz). */
+  get sinks(): Record<string, { dropped: number; queued: number }> {
+    return Object.fromEntries((this.#options.sinks ?? []).map((s) => [s.name, { dropped: s.dropped, queued: s.queued }]));
   }
 
   /** Records the request and returns the outcome to send (replaced by an error if recording failed). */

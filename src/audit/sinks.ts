@@ -20,6 +20,8 @@ export interface AuditSink {
   push(record: AuditRecord): void;
   /** Records dropped because the sink could not keep up (or failed). */
   readonly dropped: number;
+  /** Records waiting to be delivered (the backlog). */
+  readonly queued: number;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -76,6 +78,10 @@ export class OtlpSink implements AuditSink {
 
   get dropped(): number {
     return this.#dropped;
+  }
+
+  get queued(): number {
+    return this.#queue.length;
   }
 
   push(record: AuditRecord): void {
@@ -151,6 +157,8 @@ export class LinesSink implements AuditSink {
   get dropped(): number {
     return this.#dropped;
   }
+
+  readonly queued = 0;
 
   push(record: AuditRecord): void {
     this.#out.append(record).catch(() => {

@@ -213,7 +213,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       const gc = (globalThis as { gc?: () => void }).gc;
       if (gc && rawUrl.endsWith('?gc=1')) gc();
       const body = metrics.render({
-        audit: () => (gateway.audit ? { healthy: gateway.audit.healthy, sinkDrops: gateway.audit.sinkDrops } : undefined),
+        audit: () => (gateway.audit ? { healthy: gateway.audit.healthy, sinks: gateway.audit.sinks } : undefined),
         sessions: () => sessions.size, upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })) });
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(body);
@@ -222,7 +222,8 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     if (url.pathname === '/healthz' && req.method === 'GET') {
       const servers = Object.fromEntries([...gateway.upstreams].map(([name, u]) => [name, u.state()]));
       const audit = gateway.audit ? (gateway.audit.healthy ? 'ok' : 'failing') : 'off';
-      const body = JSON.stringify({ status: audit === 'failing' ? 'degraded' : 'ok', servers, audit });
+      const auditSinks = gateway.audit?.sinks ?? {};
+      const body = JSON.stringify({ status: audit === 'failing' ? 'degraded' : 'ok', servers, audit, auditSinks });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body);
       return;

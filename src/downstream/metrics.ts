@@ -11,7 +11,7 @@ const WINDOW_MS = 5_000;
 
 export interface MetricsSource {
   sessions: () => number;
-  audit: () => { healthy: boolean; sinkDrops: Record<string, number> } | undefined;
+  audit: () => { healthy: boolean; sinks: Record<string, { dropped: number; queued: number }> } | undefined;
   upstreams: () => Array<{ name: string; state: string }>;
 }
 
@@ -65,12 +65,14 @@ export class Metrics {
   }
 }
 
-function auditLines(audit: { healthy: boolean; sinkDrops: Record<string, number> } | undefined): string[] {
+function auditLines(audit: { healthy: boolean; sinks: Record<string, { dropped: number; queued: number }> } | undefined): string[] {
   if (!audit) return ['# TYPE portcullis_audit_up gauge', 'portcullis_audit_up{store="off"} 0'];
   return [
     '# TYPE portcullis_audit_up gauge',
     `portcullis_audit_up ${audit.healthy ? 1 : 0}`,
     '# TYPE portcullis_audit_sink_dropped_total counter',
-    ...Object.entries(audit.sinkDrops).map(([sink, dropped]) => `portcullis_audit_sink_dropped_total{sink="${sink}"} ${dropped}`),
+    ...Object.entries(audit.sinks).map(([sink, s]) => `portcullis_audit_sink_dropped_total{sink="${sink}"} ${s.dropped}`),
+    '# TYPE portcullis_audit_sink_queued gauge',
+    ...Object.entries(audit.sinks).map(([sink, s]) => `portcullis_audit_sink_queued{sink="${sink}"} ${s.queued}`),
   ];
 }
