@@ -7,6 +7,7 @@ import { check, configJsonSchema, init } from './cli/config.ts';
 import { serve, type Io } from './cli/serve.ts';
 import { stdio } from './cli/stdio.ts';
 import { exportTrail, keygen, query, tail, verify } from './cli/audit.ts';
+import { scan } from './cli/scan.ts';
 import { VERSION } from './version.ts';
 
 const io: Io = {
@@ -54,6 +55,13 @@ program
   .option('-o, --output <file>', 'where to write it', 'portcullis.yaml')
   .option('--force', 'overwrite an existing file')
   .action((options) => finish(init(options, io)));
+
+program
+  .command('scan')
+  .description('scan tool definitions for poisoning and shadowing (exit 1 when anything is high)')
+  .requiredOption('--tools-file <file>', 'JSON array of tool definitions, or of { "server", "tools" } objects')
+  .option('--json', 'machine-readable report')
+  .action((options) => finish(scan(options, io)));
 
 const audit = program.command('audit').description('read and verify the audit trail');
 audit

@@ -1,0 +1,193 @@
+/**
+ * The tool-definition scanner: finds text in a tool's definition that is aimed at the model rather
+ * than at the user — hidden characters, instructions, secrecy, credential grabbing, exfiltration,
+ * argument tampering, and references to other servers' tools (shadowing). It reads every string an
+ * agent would read: name, title, description, and in the input schema every property name and every
+ * `description`, `title`, `default`, `enum` and `examples` string.
+ *
+ * Each rule is a bounded regular expression (no nested quantifiers, so a hostile description cannot
+ * make it slow) with a severity; `high` findings quarantine the tool, the rest warn. References to
+ * sibling tools of the same server are normal ("use the 'think' tool first") and are not findings.
+ *
+ * Not detected: instructions phrased without any of the cues below, in languages other than English,
+ * Spanish, French, German and Chinese, or split across fields. The scanner is one layer of several.
+ */
+
+export type Severity = 'high' | 'medium' | 'low';
+export type Verdict = 'high' | 'warn' | 'ok';
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  /** Where in the definition: `description`, `inputSchema.properties.path.description`, … */
+  field: string;
+  /** The matched text (trimmed to 120 characters; invisible characters shown as \u{…}). */
+  span: string;
+  why: string;
+}
+
+export interface ToolDefinition {
+  name?: unknown;
+  title?: unknown;
+  description?: unknown;
+  inputSchema?: unknown;
+  [key: string]: unknown;
+}
+
+export interface ScanContext {
+  /** The server the tool belongs to. */
+  server: string;
+  /** Tool names of the same server (references to them are normal). */
+  siblings: ReadonlySet<string>;
+  /** Tool names of other servers, by server (references to them are shadowing). */
+  others: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+interface Rule {
+  id: string;
+  severity: Severity;
+  pattern: RegExp;
+  why: string;
+  /** Only for these fields (default: every text field). */
+  fields?: 'name';
+}
+
+const SENSITIVE = String.raw`(?:~\/\.ssh|\.ssh\/|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\/|aws[_ ]credentials|\.kube\/config|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\/etc\/passwd|\/etc\/shadow|keychain|mcp\.json|claude_desktop_config|private[_ ]keys?|ssh[_ ]keys?|api[_ ]keys?|access[_ ]tokens?|secrets?|passwords?|credentials?|seed phrase|wallet)`;
+const GRAB = String.raw`(?:read|cat|open|load|grab|collect|extract|dump|copy|include|insert|embed|append|attach|pass|send|forward|upload|post|transmit|leak|exfiltrat\w*|lire|leer|lesen|读取|发送)`;
+
+const RULES: readonly Rule[] = [
+  // Invisible and deceptive Unicode.
+  { id: 'unicode.tag-characters', severity: 'high', pattern: /[\u{E0000}-\u{E007F}]+/u, why: 'Unicode tag characters are invisible to people but read by models (ASCII smuggling)' },
+  { id: 'unicode.bidi-control', severity: 'high', pattern: /[\u202A-\u202E\u2066-\u2069]/, why: 'bidirectional control characters make displayed text differ from what the model reads' },
+  { id: 'unicode.zero-width', severity: 'high', pattern: /[\u200B\u200C\u2060\uFEFF]|(?<![\p{Extended_Pictographic}\uFE0F])\u200D/u, why: 'zero-width characters hide or split text' },
+  { id: 'unicode.homoglyph-name', severity: 'high', pattern: /[^\x20-\x7E]/, fields: 'name', why: 'a non-ASCII character in a tool name can imitate another tool (homoglyph)' },
+  // Hidden instruction blocks and model-directed framing.
+  { id: 'instruction.hidden-block', severity: 'high', pattern: /<\s*\/?\s*(?:important|system|instructions?|secret|hidden|admin|assistant|note_to_(?:ai|model|assistant))\s*>|\[\s*(?:system|important|hidden)\s*\]|\{\{\s*system\s*\}\}/i, why: 'a tag-like block addressing the model inside a tool description' },
+  { id: 'instruction.html-comment', severity: 'high', pattern: /<!--[\s\S]{0,400}?-->/, why: 'an HTML comment is invisible in rendered descriptions but read by the model' },
+  { id: 'instruction.ignore-previous', severity: 'high', pattern: /\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|other|system|user(?:'s)?)\s+(?:instructions?|prompts?|rules?|messages?|directions?)|忽略(?:之前|以前|上面|所有)的?(?:指令|指示|说明)|ignora\s+(?:las\s+|todas\s+las\s+)?instrucciones|ignore[sz]?\s+(?:les\s+|toutes\s+les\s+)?instructions\s+pr[ée]c[ée]dentes|ignoriere\s+(?:alle\s+)?(?:vorherigen\s+)?anweisungen/i, why: 'asks the model to set aside its instructions' },
+  { id: 'instruction.model-addressed', severity: 'medium', pattern: /\b(?:(?:dear|attention|note (?:to|for) the)\s+(?:ai|assistant|model|llm|agent)|as an ai (?:assistant|model)|you are now\b|developer mode|jailbreak)/i, why: 'text that addresses the model rather than describing the tool' },
+  // Secrecy towards the user.
+  { id: 'secrecy.hide-from-user', severity: 'high', pattern: /\b(?:do not|don't|never|must not)\s+(?:tell|inform|notify|mention|reveal|show|disclose)\b[^.\n]{0,40}?\b(?:user|human|person|operator)|\bwithout\s+(?:telling|informing|notifying|alerting)\s+(?:the\s+)?(?:user|human)|\b(?:hide|conceal|keep)\b[^.\n]{0,30}?\bfrom\s+the\s+(?:user|human)|\b(?:user|human)\s+(?:must|should)\s+not\s+(?:know|see|be told)|\bsilently\s+(?:send|read|include|forward|call|upload|copy)|不要告诉用户|no\s+(?:le\s+)?(?:digas|informes|menciones)\s+(?:nada\s+)?al\s+usuario|ne\s+(?:dis|dites|mentionne[sz]?)\s+(?:rien\s+)?(?:pas\s+)?[àa]\s+l'utilisateur|sag(?:e|en\s+sie)?\s+dem\s+(?:benutzer|nutzer)\s+nicht/i, why: 'asks the model to keep something from the user' },
+  // Credential and file grabbing.
+  { id: 'exfiltration.sensitive-files', severity: 'high', pattern: new RegExp(String.raw`\b${GRAB}\b[^.\n]{0,60}?${SENSITIVE}`, 'i'), why: 'asks the model to read or pass on credentials, keys or private configuration' },
+  { id: 'exfiltration.sensitive-reverse', severity: 'high', pattern: new RegExp(String.raw`(?:~\/\.ssh|id_rsa|\.env\b|\.aws\/|mcp\.json|claude_desktop_config|\/etc\/passwd)[^.\n]{0,60}?\b(?:as|into|in)\s+(?:the\s+)?(?:\w+\s+)?(?:parameter|argument|field|sidenote|note|context)`, 'i'), why: 'asks for a private file to be put into an argument' },
+  { id: 'exfiltration.send-to-address', severity: 'high', pattern: /\b(?:send|forward|post|upload|transmit|report|copy|bcc|cc)\b[^.\n]{0,60}?(?:https?:\/\/[^\s"'<>]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63})/i, why: 'asks for data to be sent to an outside address' },
+  { id: 'exfiltration.encoded-blob', severity: 'medium', pattern: /[A-Za-z0-9+/]{120,}={0,2}/, why: 'a long encoded blob inside a description can carry hidden instructions' },
+  // Tampering with calls and arguments.
+  { id: 'tampering.change-arguments', severity: 'high', pattern: /\b(?:change|replace|set|redirect|override|modify|switch)\s+(?:the\s+)?(?:recipient|receiver|to[-_ ]address|destination|email address|account number|iban|wallet address|amount|bcc|cc)\b|\b(?:always|secretly|also)\s+(?:add|include|set|use)\b[^\n]{0,60}?\b(?:as|to|in)\s+(?:the\s+)?(?:bcc\s+|cc\s+)?(?:recipient|bcc|cc|destination)/i, why: 'asks the model to alter the arguments of a call' },
+  { id: 'tampering.override-tools', severity: 'high', pattern: /\b(?:this (?:tool|instruction|description)\s+(?:overrides?|supersedes?|replaces?|takes precedence over))|\b(?:override|supersede|replace|hijack|intercept)s?\s+(?:the\s+)?(?:behaviou?r|functionality|instructions?|output|results?)\s+of\b|\b(?:instead of|rather than)\s+(?:using|calling|invoking)\s+(?:the\s+)?(?:other|any other|\w+'s)\s+(?:tools?|servers?)/i, why: 'claims to override other tools or instructions' },
+  { id: 'instruction.pre-invocation', severity: 'medium', pattern: /\bbefore\s+(?:using|calling|invoking|running)\s+(?:this|any|the)\s+tools?\b[^.\n]{0,20}?\b(?:you\s+must|always|first|make sure)\b|\b(?:you\s+must|always)\s+(?:first\s+)?(?:call|invoke|run|execute)\s+(?:the\s+)?[`'"]?[A-Za-z][\w.-]{2,63}[`'"]?\s+(?:tool\s+)?(?:first|before)\b/i, why: 'orders the model to do something before calling the tool' },
+];
+
+/** Every text an agent reads in a definition, with where it is. */
+export function definitionTexts(tool: ToolDefinition): Array<{ field: string; text: string; isName?: boolean }> {
+  const out: Array<{ field: string; text: string; isName?: boolean }> = [];
+  const add = (field: string, value: unknown, isName = false) => {
+    if (typeof value === 'string' && value !== '') out.push(isName ? { field, text: value, isName } : { field, text: value });
+  };
+  add('name', tool.name, true);
+  add('title', tool.title);
+  add('description', tool.description);
+  const walk = (schema: unknown, path: string, depth: number) => {
+    if (depth > 12 || typeof schema !== 'object' || schema === null) return;
+    const s = schema as Record<string, unknown>;
+    add(`${path}.description`, s.description);
+    add(`${path}.title`, s.title);
+    if (typeof s.default === 'string') add(`${path}.default`, s.default);
+    for (const key of ['enum', 'examples'] as const) {
+      const list = s[key];
+      if (Array.isArray(list)) list.forEach((v, i) => add(`${path}.${key}[${i}]`, v));
+    }
+    if (typeof s.properties === 'object' && s.properties !== null) {
+      for (const [name, child] of Object.entries(s.properties as Record<string, unknown>)) {
+        add(`${path}.properties.${name}(name)`, name);
+        walk(child, `${path}.properties.${name}`, depth + 1);
+      }
+    }
+    if (s.items) walk(s.items, `${path}.items`, depth + 1);
+    for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+      const list = s[key];
+      if (Array.isArray(list)) list.forEach((v, i) => walk(v, `${path}.${key}[${i}]`, depth + 1));
+    }
+  };
+  walk(tool.inputSchema, 'inputSchema', 0);
+  return out;
+}
+
+function showSpan(text: string): string {
+  const visible = text.replace(/[^\x20-\x7E\u00A0-\u024F\u4E00-\u9FFF]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  return visible.length > 120 ? `${visible.slice(0, 117)}...` : visible;
+}
+
+const WORD = /[A-Za-z][\w-]{3,63}/g;
+/** Short or common names (`search`, `list`) appear in ordinary prose; only distinctive ones count. */
+function distinctive(name: string): boolean {
+  return name.length >= 6 && /[_-]|[a-z][A-Z]/.test(name);
+}
+
+export function scanTool(tool: ToolDefinition, ctx: ScanContext): Finding[] {
+  const findings: Finding[] = [];
+  for (const { field, text, isName } of definitionTexts(tool)) {
+    for (const rule of RULES) {
+      if (rule.fields === 'name' && !isName) continue;
+      if (rule.fields !== 'name' && isName) continue;
+      const match = rule.pattern.exec(text);
+      if (!match) continue;
+      // "Call 'resolve-library-id' first" about the server's own tool is ordinary documentation.
+      if (rule.id === 'instruction.pre-invocation' && [...ctx.siblings].some((name) => name !== tool.name && match[0].includes(name))) continue;
+      findings.push({ rule: rule.id, severity: rule.severity, field, span: showSpan(match[0]), why: rule.why });
+    }
+    if (isName) continue;
+    // Shadowing: a description that names another server's tool. With override or tampering
+    // language in the same definition it is an attack; alone it is a warning.
+    for (const word of text.match(WORD) ?? []) {
+      if (ctx.siblings.has(word) || !distinctive(word)) continue;
+      for (const [server, names] of ctx.others) {
+        if (server === ctx.server || !names.has(word)) continue;
+        findings.push({ rule: 'shadowing.cross-server-reference', severity: 'medium', field, span: word, why: `names the tool "${word}" of server "${server}"` });
+      }
+    }
+  }
+  const shadowing = findings.some((f) => f.rule === 'shadowing.cross-server-reference');
+  const steering = findings.some((f) => f.severity === 'high' || f.rule === 'instruction.pre-invocation');
+  if (shadowing && steering) {
+    for (const f of findings) if (f.rule === 'shadowing.cross-server-reference') f.severity = 'high';
+  }
+  return findings;
+}
+
+export function verdictOf(findings: readonly Finding[]): Verdict {
+  if (findings.some((f) => f.severity === 'high')) return 'high';
+  return findings.length > 0 ? 'warn' : 'ok';
+}
+
+export interface ServerTools {
+  server: string;
+  tools: ToolDefinition[];
+}
+
+export interface ToolReport {
+  server: string;
+  name: string;
+  verdict: Verdict;
+  findings: Finding[];
+}
+
+/** Scans several servers' tools together, so that cross-server references can be seen. */
+export function scanServers(input: readonly ServerTools[]): ToolReport[] {
+  const byServer = new Map<string, Set<string>>();
+  for (const { server, tools } of input) {
+    const names = byServer.get(server) ?? new Set<string>();
+    for (const t of tools) if (typeof t.name === 'string') names.add(t.name);
+    byServer.set(server, names);
+  }
+  const reports: ToolReport[] = [];
+  for (const { server, tools } of input) {
+    const siblings = byServer.get(server) ?? new Set<string>();
+    for (const tool of tools) {
+      const findings = scanTool(tool, { server, siblings, others: byServer });
+      reports.push({ server, name: typeof tool.name === 'string' ? tool.name : '(unnamed)', verdict: verdictOf(findings), findings });
+    }
+  }
+  return reports;
+}
