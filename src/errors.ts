@@ -39,6 +39,7 @@ export type GatewayErrorCode =
   | 'PC_REQUEST_CANCELLED'
   | 'PC_INPUT_STATE_INVALID'
   | 'PC_AUDIT_UNAVAILABLE'
+  | 'PC_SUPPLY_QUARANTINED'
   | 'PC_CONFIG_INVALID'
   | 'PC_INTERNAL';
 
@@ -90,6 +91,7 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_REQUEST_CANCELLED: { status: 200, rpcCode: -31006, transport: false },
   PC_INPUT_STATE_INVALID: { status: 200, rpcCode: -32602, transport: false },
   PC_AUDIT_UNAVAILABLE: { status: 200, rpcCode: -31010, transport: false },
+  PC_SUPPLY_QUARANTINED: { status: 200, rpcCode: -31020, transport: false },
   PC_CONFIG_INVALID: { status: 500, rpcCode: -32603, transport: false },
   PC_INTERNAL: { status: 500, rpcCode: -32603, transport: false },
 };

@@ -20,6 +20,11 @@ import { SubscriptionRegistry } from './routing/subscriptions.ts';
 import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
 import { VERSION } from './version.ts';
+import { join } from 'node:path';
+import { defaultDataDir } from './config/defaults.ts';
+import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
+import { SupplyGuard } from './supply/guard.ts';
+import { PinStore, type DefinitionKind } from './supply/pins.ts';
 import { AuditLog } from './audit/log.ts';
 import { auditInstance, openAuditStore, signerFor, sinksFor } from './audit/open.ts';
 
@@ -87,6 +92,15 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     catalogServers.set(name, { upstream, prefix });
   }
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
+  const pins = new PinStore(join(config.dataDir ?? defaultDataDir(deps.secrets.env), 'pins.json'));
+  const supply = new SupplyGuard({
+    pins,
+    modeFor: (server) => config.servers[server]?.pinning ?? 'quarantine',
+    toolNames: () => catalog.toolNames(),
+    logger,
+  });
+  catalog.review = (server, kind, items) => supply.review(server, kind as DefinitionKind, items, true);
+  catalog.reviewGeneration = () => supply.generation();
   const bridge = new InputBridge(INPUT_TTL_MS);
   const subscriptions = new SubscriptionRegistry();
   const listeners = new Set<(event: ChangeEvent) => void>();
@@ -152,7 +166,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     {
       route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
-      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions }),
+      supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor }),
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply }),
     },
     logger,
     audit,
@@ -178,6 +193,13 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
           }),
         ),
       );
+      // Review every server's tools with every other server's names known, so that shadowing is
+      // seen on first sight too: one pass to learn the names, one to review with all of them.
+      if (upstreams.size > 1) {
+        await catalog.aggregate('tools', DESCRIBE_WAIT_MS).catch(() => undefined);
+        for (const name of upstreams.keys()) catalog.invalidate(name, 'tools');
+      }
+      await catalog.aggregate('tools', DESCRIBE_WAIT_MS).catch(() => undefined);
     },
     async handle({ endpoint, request, client, signal, paramHeaders }) {
       const ctx: MessageContext = {

@@ -8,6 +8,7 @@ import { serve, type Io } from './cli/serve.ts';
 import { stdio } from './cli/stdio.ts';
 import { exportTrail, keygen, query, tail, verify } from './cli/audit.ts';
 import { scan } from './cli/scan.ts';
+import { pinApprove, pinDiff, pinList } from './cli/pin.ts';
 import { VERSION } from './version.ts';
 
 const io: Io = {
@@ -62,6 +63,27 @@ program
   .requiredOption('--tools-file <file>', 'JSON array of tool definitions, or of { "server", "tools" } objects')
   .option('--json', 'machine-readable report')
   .action((options) => finish(scan(options, io)));
+
+const pin = program.command('pin').description('tool-definition pins: review and approve new or changed definitions');
+pin
+  .command('list')
+  .description('pinned definitions and those waiting for approval')
+  .option('-c, --config <file>', 'configuration file (YAML)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .action((options) => finish(pinList(options, io)));
+pin
+  .command('diff <server>')
+  .description('what changed in the definitions waiting for approval (old against new)')
+  .option('-c, --config <file>', 'configuration file (YAML)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .action((server, options) => finish(pinDiff(options, server, io)));
+pin
+  .command('approve <server> [name]')
+  .description('approve what is waiting (all of a server, or one tool/prompt); recorded with who and when')
+  .option('-c, --config <file>', 'configuration file (YAML)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('--by <name>', 'who approves (default: $USER)')
+  .action((server, name, options) => finish(pinApprove(options, server, name, io)));
 
 const audit = program.command('audit').description('read and verify the audit trail');
 audit

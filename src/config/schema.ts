@@ -40,6 +40,10 @@ const common = {
     .describe('On the aggregated /mcp endpoint: true prefixes names with the server name, a string with that prefix, false keeps them bare'),
   roots: rootsSchema.optional(),
   disabled: z.boolean().default(false),
+  pinning: z
+    .enum(['quarantine', 'warn', 'allow'])
+    .default('quarantine')
+    .describe('New, changed or poisoned tool definitions: quarantine (hidden and refused until approved), warn (log only), allow'),
   auditArguments: z
     .enum(['redacted', 'hash', 'full', 'off'])
     .default('redacted')

@@ -11,6 +11,8 @@
  *   checkParamHeaders — `Mcp-Param-*` headers equal the arguments they mirror (needs the routed tool's
  *                    schema, hence after route); before any rule, so that no intermediary and no rule
  *                    ever acts on a value the server will not see.
+ *   supplyCheck    — the tool or prompt is not quarantined (new, changed since approval, or poisoned);
+ *                    before policy, because no rule should ever allow a definition nobody approved.
  *   killSwitch     — (issue #5) cheapest hard stop, before spending anything on evaluation.
  *   authorize      — (issue #5) policy over principal, tool and arguments; filters list results.
  *   validateArgs   — (issue #5) the tool's pinned inputSchema; after authorize so denied calls are
@@ -42,6 +44,7 @@ export type TerminalStage = (ctx: MessageContext) => Promise<Outcome>;
 export interface PipelineStages {
   route: RequestStage;
   checkParamHeaders: RequestStage;
+  supplyCheck: RequestStage;
   forward: TerminalStage;
 }
 
@@ -51,7 +54,7 @@ export type Pipeline = (ctx: MessageContext) => Promise<Outcome>;
 const UNAUDITED: ReadonlySet<string> = new Set(['ping']);
 
 export function createPipeline(stages: PipelineStages, logger: Logger, audit?: AuditLog): Pipeline {
-  const requestStages: readonly RequestStage[] = [stages.route, stages.checkParamHeaders];
+  const requestStages: readonly RequestStage[] = [stages.route, stages.checkParamHeaders, stages.supplyCheck];
   const audited = (ctx: MessageContext): boolean => audit !== undefined && !UNAUDITED.has(ctx.request.method);
 
   async function decide(ctx: MessageContext): Promise<Outcome> {

@@ -47,6 +47,8 @@ interface CacheEntry {
   items: JsonObject[];
   fetchedAt: number;
   sticky: boolean;
+  /** The review generation the items were reviewed under. */
+  generation: number;
 }
 
 export interface Resolved {
@@ -62,10 +64,25 @@ export class Catalog {
   readonly #inflight = new Map<string, Promise<JsonObject[]>>();
   readonly #byExposedName: Record<'tools' | 'prompts', Map<string, Resolved>> = { tools: new Map(), prompts: new Map() };
 
+  /** Reviews a full listing before it is cached (the supply-chain guard); returns what agents may see. */
+  review: ((server: string, kind: ListKind, items: JsonObject[]) => JsonObject[]) | undefined;
+  /** The review generation: cached listings from an older one are reviewed again. */
+  reviewGeneration: (() => number) | undefined;
+
   constructor(servers: ReadonlyMap<string, CatalogServer>, separator: string, logger: Logger) {
     this.#servers = servers;
     this.#separator = separator;
     this.#logger = logger;
+  }
+
+  /** Tool names per server from the cache (for shadowing checks). */
+  toolNames(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const [key, entry] of this.#cache) {
+      const [server, kind] = key.split('\0');
+      if (kind === 'tools' && server) out.set(server, new Set(entry.items.map((i) => String(i.name ?? ''))));
+    }
+    return out;
   }
 
   invalidate(server: string, kind?: ListKind): void {
@@ -90,7 +107,8 @@ export class Catalog {
     if (!entry) throw new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${server}"`);
     const key = `${server}\0${kind}`;
     const cached = this.#cache.get(key);
-    if (cached && (cached.sticky || Date.now() - cached.fetchedAt < SHORT_TTL_MS)) return cached.items;
+    const generation = this.reviewGeneration?.() ?? 0;
+    if (cached && cached.generation === generation && (cached.sticky || Date.now() - cached.fetchedAt < SHORT_TTL_MS)) return cached.items;
     const running = this.#inflight.get(key);
     if (running) return running;
     const fetch = this.#fetch(entry.upstream, kind, timeoutMs).finally(() => this.#inflight.delete(key));
@@ -116,8 +134,9 @@ export class Catalog {
       cursor = typeof reply.result.nextCursor === 'string' && reply.result.nextCursor !== '' ? reply.result.nextCursor : undefined;
       if (!cursor) break;
     }
-    this.#cache.set(`${upstream.name}\0${kind}`, { items, fetchedAt: Date.now(), sticky: capability.listChanged === true });
-    return items;
+    const visible = kind === 'resources' || !this.review ? items : this.review(upstream.name, kind, items);
+    this.#cache.set(`${upstream.name}\0${kind}`, { items: visible, fetchedAt: Date.now(), sticky: capability.listChanged === true, generation: this.reviewGeneration?.() ?? 0 });
+    return visible;
   }
 
   /** The merged, namespaced list across servers. Servers that cannot answer are left out (and logged). */

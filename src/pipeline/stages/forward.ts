@@ -10,6 +10,7 @@ import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import type { Catalog, ListKind } from '../../routing/catalog.ts';
 import type { SubscriptionRegistry } from '../../routing/subscriptions.ts';
+import type { SupplyGuard } from '../../supply/guard.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
 import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
 import { BridgedCall, type InputBridge } from '../input-bridge.ts';
@@ -21,7 +22,14 @@ export interface ForwardOptions {
   pageSize: number;
   timeoutMsFor: (server: string | undefined) => number;
   subscriptions: SubscriptionRegistry;
+  supply: SupplyGuard;
 }
+
+const REVIEWED_LISTS: Readonly<Record<string, 'tools' | 'prompts' | 'resourceTemplates'>> = {
+  'tools/list': 'tools',
+  'prompts/list': 'prompts',
+  'resources/templates/list': 'resourceTemplates',
+};
 
 /** Rounds of `input_required` a legacy client is walked through before the gateway gives up. */
 const MAX_INPUT_ROUNDS = 8;
@@ -89,7 +97,7 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
 }
 
 export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
-  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions } = options;
+  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply } = options;
 
   function relayToClient(client: ClientLink) {
     return async (request: ServerRequest): Promise<JsonObject> => {
@@ -233,6 +241,13 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
             outcome = { result: {} };
           } else {
             outcome = await callUpstream(ctx, route);
+            // A page listed straight from one server passes the same supply-chain review.
+            const list = REVIEWED_LISTS[route.method];
+            const key = list === 'resourceTemplates' ? 'resourceTemplates' : list;
+            if (list && key && 'result' in outcome && Array.isArray(outcome.result[key])) {
+              const items = (outcome.result[key] as unknown[]).filter(isObject);
+              outcome = { result: { ...outcome.result, [key]: supply.review(route.server, list, items, false) } };
+            }
             if (route.method === 'resources/subscribe' && typeof uri === 'string' && !('result' in outcome)) subscriptions.remove(route.server, uri, ctx.client.key);
           }
           break;
