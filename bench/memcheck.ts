@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pc-mem-'));
 const root = new URL('..', import.meta.url).pathname;
 const upstream = spawn(process.execPath, ['bench/echo-server.ts', '--http', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise<string>((resolve) => upstream.stdout.on('data', (d: Buffer) => resolve(/listening (\d+)/.exec(d.toString())![1]!)));
-writeFileSync(join(dir, 'gw.yaml'), `listen: { port: 0 }\nlogging: { level: warn }\nservers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
+writeFileSync(join(dir, 'gw.yaml'), `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\nservers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
 const gateway = spawn(process.execPath, ['--expose-gc', ...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'bin/portcullis.js', 'serve', '-c', join(dir, 'gw.yaml')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise<string>((resolve) => {
   let seen = '';

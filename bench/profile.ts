@@ -16,7 +16,7 @@ const root = new URL('..', import.meta.url).pathname;
 
 const upstream = spawn(process.execPath, ['bench/echo-server.ts', '--http', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 const upstreamPort = await new Promise<string>((resolve) => upstream.stdout.on('data', (d: Buffer) => resolve(/listening (\d+)/.exec(d.toString())![1]!)));
-writeFileSync(join(dir, 'gw.yaml'), `listen: { port: 0 }\nlogging: { level: warn }\nservers:\n  echo: { url: "http://127.0.0.1:${upstreamPort}/mcp" }\n`);
+writeFileSync(join(dir, 'gw.yaml'), `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\nservers:\n  echo: { url: "http://127.0.0.1:${upstreamPort}/mcp" }\n`);
 const gateway = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, 'bin/portcullis.js', 'serve', '-c', join(dir, 'gw.yaml')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise<string>((resolve) => {
   let seen = '';

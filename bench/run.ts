@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     };
     const stdioEcho = `{ command: ${JSON.stringify(NODE)}, args: [bench/echo-server.ts, --stdio] }`;
     const servers = `servers:\n  echo: { url: "${echoUrl}" }\n  t100: { url: "${url100}" }\n  t1000: { url: "${url1000}" }\n  stdio: ${stdioEcho}\n`;
-    const base = `listen: { port: 0 }\nlogging: { level: warn }\n`;
+    const base = `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\n`;
     const pass = await gateway('portcullis', `${base}audit: { store: off }\n${servers}`);
     // Every security feature that exists today: the audit trail (SQLite, hash-chained, redacted
     // arguments). Identity, policy and supply-chain checks (issues #4, #5, #7) join here as they land.

@@ -25,6 +25,9 @@ import { defaultDataDir } from './config/defaults.ts';
 import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
 import { SupplyGuard } from './supply/guard.ts';
 import { PinStore, type DefinitionKind } from './supply/pins.ts';
+import { checkServerPin } from './supply/server-pin.ts';
+import { RefusedUpstream } from './upstream/refused.ts';
+import { PORTCULLIS_ROOT } from './config/defaults.ts';
 import { AuditLog } from './audit/log.ts';
 import { auditInstance, openAuditStore, signerFor, sinksFor } from './audit/open.ts';
 
@@ -86,7 +89,17 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const clientInfo = { name: 'portcullis', version: VERSION };
   for (const [name, server] of Object.entries(config.servers)) {
     if (server.disabled) continue;
-    const upstream = make(name, server, { logger, secrets: deps.secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000) });
+    const pin = checkServerPin(name, server, {
+      cwd: process.cwd(),
+      pathEnv: deps.secrets.env.PATH,
+      packageRoots: [PORTCULLIS_ROOT],
+      allowUnpinned: config.supply.allowUnpinned,
+    });
+    if (!pin.ok) logger.error({ alert: 'supply-chain', server: name }, pin.problem);
+    else if (!pin.pinned) logger.warn({ alert: 'supply-chain', server: name }, 'server runs unpinned');
+    const upstream = pin.ok
+      ? make(name, server, { logger, secrets: deps.secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000) })
+      : new RefusedUpstream(name, pin.problem);
     upstreams.set(name, upstream);
     const prefix = server.namespace === true ? name : server.namespace === false ? '' : server.namespace;
     catalogServers.set(name, { upstream, prefix });

@@ -1,7 +1,8 @@
 /**
  * The embedded default (what `npm start` runs with no file) and the starter file `portcullis init` writes.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +14,23 @@ export function defaultDataDir(env: Readonly<Record<string, string | undefined>>
   return join(base, 'portcullis');
 }
 
-/** The filesystem server shipped as a dependency, started with this Node: no network, no npx. */
-export function bundledFilesystemServer(): { command: string; script: string } {
+/** Where Portcullis is installed (its own node_modules and lockfile are here). */
+export const PORTCULLIS_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const FILESYSTEM = '@modelcontextprotocol/server-filesystem';
+
+/**
+ * The filesystem server shipped as a dependency, started with this Node: no network, no npx. It is
+ * pinned to the version and integrity in Portcullis' own package-lock.json.
+ */
+export function bundledFilesystemServer(): { command: string; script: string; pin?: { npm: string; integrity: string } } {
   const require = createRequire(import.meta.url);
-  return { command: process.execPath, script: require.resolve('@modelcontextprotocol/server-filesystem/dist/index.js') };
+  const script = require.resolve(`${FILESYSTEM}/dist/index.js`);
+  const lockfile = join(PORTCULLIS_ROOT, 'package-lock.json');
+  if (!existsSync(lockfile)) return { command: process.execPath, script };
+  const entry = (JSON.parse(readFileSync(lockfile, 'utf8')) as { packages?: Record<string, { version?: string; integrity?: string }> }).packages?.[`node_modules/${FILESYSTEM}`];
+  if (!entry?.version || !entry.integrity) return { command: process.execPath, script };
+  return { command: process.execPath, script, pin: { npm: `${FILESYSTEM}@${entry.version}`, integrity: entry.integrity } };
 }
 
 /** The default document: one filesystem server confined to a sandbox folder under the data dir. */
@@ -27,7 +41,9 @@ export function embeddedDefault(dataDir: string): Record<string, unknown> {
   return {
     listen: { host: '127.0.0.1', port: 8787 },
     dataDir,
-    servers: { files: { command: fs.command, args: [fs.script, sandbox] } },
+    servers: { files: fs.pin ? { command: fs.command, args: [fs.script, sandbox], pin: fs.pin } : { command: fs.command, args: [fs.script, sandbox] } },
+    // Without a lockfile to pin against (an npm-installed copy), the bundled server runs unpinned.
+    supply: { allowUnpinned: fs.pin === undefined },
   };
 }
 
@@ -47,6 +63,10 @@ routing:
 defaults:
   timeoutMs: 60000     # per-call timeout; override per server with timeoutMs
 
+# Servers must be pinned to what may run (see servers.files.pin below) unless you allow unpinned ones.
+supply:
+  allowUnpinned: true  # convenient while trying things out; each unpinned server is flagged in the log
+
 # The MCP servers behind the gateway. /mcp/<name> exposes one server unchanged; /mcp aggregates them all.
 servers:
   # A stdio server: started as a child with a minimal environment (PATH, HOME, USER, LANG, ...) plus env.
@@ -54,6 +74,8 @@ servers:
     command: npx
     args: [-y, "@modelcontextprotocol/server-filesystem", ./data]
     env: {}
+    # pin: { sha256: "<sha256 of the executable>", file: /usr/local/bin/files-mcp }   # or:
+    # pin: { npm: "@modelcontextprotocol/server-filesystem@2026.8.31", integrity: "sha512-…" }
   # A remote server. Secrets are references, never literals: env:NAME or file:/path.
   # tickets:
   #   url: https://mcp.example.com/mcp

@@ -162,6 +162,11 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   const warnings: ConfigProblem[] = [];
   const enabled = Object.entries(full.servers).filter(([, s]) => !s.disabled);
   if (enabled.length === 0) warnings.push({ path: 'servers', message: 'no servers are configured; the gateway will expose nothing', severity: 'warning' });
+  for (const [name, server] of enabled) {
+    if ('command' in server && !server.pin && !full.supply.allowUnpinned) {
+      warnings.push({ path: `servers.${name}.pin`, message: 'missing: this server will not start unless it is pinned (or supply.allowUnpinned is true)', severity: 'warning' });
+    }
+  }
   if (!isLoopbackHost(full.listen.host)) {
     warnings.push({
       path: 'listen.host',

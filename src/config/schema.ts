@@ -59,6 +59,16 @@ export const stdioServerSchema = z.strictObject({
     .default({})
     .describe('Variables the child gets on top of a minimal safe environment (PATH, HOME, USER, LANG, …)'),
   restart: restartSchema.prefault({}),
+  pin: z
+    .strictObject({
+      sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters').optional(),
+      file: z.string().min(1).optional().describe('File to hash for sha256 (default: the command on PATH)'),
+      npm: z.string().regex(/^(@[a-z0-9._-]+\/)?[a-z0-9._-]+@[^\s@]+$/, 'must be name@version').optional(),
+      integrity: z.string().regex(/^sha(256|384|512)-[A-Za-z0-9+/=]+$/, 'must be an SRI hash like sha512-…').optional(),
+      image: z.string().min(1).optional().describe('Container image by digest: registry/name@sha256:…'),
+    })
+    .optional()
+    .describe('What must run: a file hash, an npm package version + integrity, or an image digest'),
   ...common,
 });
 
@@ -140,6 +150,9 @@ export const configSchema = z
         checkpointEvery: z.number().int().min(1).max(10_000_000).default(1000).describe('Records between signed checkpoints'),
         retentionDays: z.number().int().min(0).max(36_500).default(90).describe('Records older than this are pruned (after a checkpoint); 0 keeps everything'),
       })
+      .prefault({}),
+    supply: z
+      .strictObject({ allowUnpinned: z.boolean().default(false).describe('Run stdio servers that have no pin (flagged in the log)') })
       .prefault({}),
     dataDir: z.string().min(1).optional().describe('Where state lives (default: $XDG_DATA_HOME/portcullis or ~/.local/share/portcullis)'),
     servers: z.record(z.string(), serverSchema).default({}),

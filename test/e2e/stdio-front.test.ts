@@ -21,6 +21,7 @@ function writeConfig(): { file: string; sandbox: string } {
   writeFileSync(
     file,
     `dataDir: ${JSON.stringify(dir)}
+supply: { allowUnpinned: true }
 servers:
   everything: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }
   files: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FILESYSTEM)}, ${JSON.stringify(sandbox)}] }

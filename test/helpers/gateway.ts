@@ -40,7 +40,7 @@ export interface TestGateway {
 
 export async function startGateway(document: Record<string, unknown>, secrets: SecretSource = processSecretSource(process.env)): Promise<TestGateway> {
   // Each gateway gets its own data dir, so its audit trail is its own and nothing lands in $HOME.
-  const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), ...document }, secrets);
+  const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), supply: { allowUnpinned: true }, ...document }, secrets);
   if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.problems)}`);
   const logger = pino({ level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' }, pino.destination(2));
   const gateway = createGateway(loaded.config, { logger, secrets });

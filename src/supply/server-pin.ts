@@ -1,0 +1,82 @@
+/**
+ * Server pinning: a configured server starts only if what would run is what the admin pinned.
+ *
+ * - `pin: { sha256, file? }` — the SHA-256 of a local executable or script (`file`, default the
+ *   command as found on PATH).
+ * - `pin: { npm: "name@version", integrity: "sha512-…" }` — an npm package installed in a
+ *   `node_modules` (the project's, or Portcullis' own): its lockfile entry must have exactly that
+ *   version and integrity (npm verified the integrity when it installed the files), and the
+ *   command must run that package.
+ * - `pin: { image: "registry/name@sha256:…" }` — a container image by digest, which the args must name.
+ * - HTTP servers are pinned by their exact URL.
+ * An unpinned stdio server starts only with `supply.allowUnpinned: true`, and is flagged.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { isStdioServer, type ServerConfig } from '../config/schema.ts';
+
+export type PinCheck = { ok: true; pinned: boolean; what: string } | { ok: false; problem: string };
+
+function whichCommand(command: string, cwd: string, pathEnv: string | undefined): string | undefined {
+  if (command.includes('/')) {
+    const full = isAbsolute(command) ? command : resolve(cwd, command);
+    return existsSync(full) ? full : undefined;
+  }
+  for (const dir of (pathEnv ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const full = join(dir, command);
+    if (existsSync(full)) return full;
+  }
+  return undefined;
+}
+
+function lockEntry(name: string, roots: readonly string[]): { version?: string; integrity?: string; root: string } | undefined {
+  for (const root of roots) {
+    const lock = join(root, 'node_modules', '.package-lock.json');
+    if (!existsSync(lock)) continue;
+    const packages = (JSON.parse(readFileSync(lock, 'utf8')) as { packages?: Record<string, { version?: string; integrity?: string }> }).packages ?? {};
+    const entry = packages[`node_modules/${name}`];
+    if (entry) return { ...entry, root };
+  }
+  return undefined;
+}
+
+export function checkServerPin(
+  name: string,
+  server: ServerConfig,
+  context: { cwd: string; pathEnv: string | undefined; packageRoots: readonly string[]; allowUnpinned: boolean },
+): PinCheck {
+  if (!isStdioServer(server)) return { ok: true, pinned: true, what: `URL ${new URL(server.url).origin}${new URL(server.url).pathname}` };
+  const pin = server.pin;
+  if (!pin) {
+    if (context.allowUnpinned) return { ok: true, pinned: false, what: 'unpinned (allowed by supply.allowUnpinned)' };
+    return { ok: false, problem: `server "${name}" is not pinned (add servers.${name}.pin, or set supply.allowUnpinned: true to run unpinned servers)` };
+  }
+  const cwd = server.cwd ?? context.cwd;
+  if (pin.sha256) {
+    const file = pin.file ? resolve(cwd, pin.file) : whichCommand(server.command, cwd, context.pathEnv);
+    if (!file || !existsSync(file)) return { ok: false, problem: `server "${name}": pinned file ${pin.file ?? server.command} was not found` };
+    const actual = createHash('sha256').update(readFileSync(file)).digest('hex');
+    if (actual !== pin.sha256.toLowerCase()) return { ok: false, problem: `server "${name}": ${file} has SHA-256 ${actual.slice(0, 16)}…, the pin says ${pin.sha256.slice(0, 16)}…; refusing to start it` };
+    return { ok: true, pinned: true, what: `sha256 of ${file}` };
+  }
+  if (pin.npm) {
+    const at = pin.npm.lastIndexOf('@');
+    const pkg = at > 0 ? pin.npm.slice(0, at) : pin.npm;
+    const version = at > 0 ? pin.npm.slice(at + 1) : '';
+    const entry = lockEntry(pkg, [cwd, ...context.packageRoots]);
+    if (!entry) return { ok: false, problem: `server "${name}": npm package ${pkg} is not installed in ${[cwd, ...context.packageRoots].join(' or ')}` };
+    if (entry.version !== version) return { ok: false, problem: `server "${name}": ${pkg} ${entry.version ?? '?'} is installed, the pin says ${version}; refusing to start it` };
+    if (pin.integrity && entry.integrity !== pin.integrity) return { ok: false, problem: `server "${name}": ${pkg}@${version} integrity differs from the pin; refusing to start it` };
+    const runsIt = [server.command, ...server.args].some((a) => a === pin.npm || a.includes(`node_modules/${pkg}/`));
+    if (!runsIt) return { ok: false, problem: `server "${name}": the command does not run the pinned package ${pin.npm} (name it exactly, or run a file inside node_modules/${pkg}/)` };
+    return { ok: true, pinned: true, what: `npm ${pin.npm}${pin.integrity ? ' with integrity' : ''}` };
+  }
+  if (pin.image) {
+    if (!/@sha256:[0-9a-f]{64}$/.test(pin.image)) return { ok: false, problem: `server "${name}": pin.image must name a digest (…@sha256:<64 hex>)` };
+    if (!server.args.includes(pin.image)) return { ok: false, problem: `server "${name}": the args do not run the pinned image ${pin.image}` };
+    return { ok: true, pinned: true, what: `image ${pin.image}` };
+  }
+  return { ok: false, problem: `server "${name}": pin needs sha256, npm or image` };
+}
