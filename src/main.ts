@@ -60,9 +60,11 @@ program
 program
   .command('scan')
   .description('scan tool definitions for poisoning and shadowing (exit 1 when anything is high)')
-  .requiredOption('--tools-file <file>', 'JSON array of tool definitions, or of { "server", "tools" } objects')
+  .option('--tools-file <file>', 'offline: JSON array of tool definitions, or of { "server", "tools" } objects')
+  .option('-c, --config <file>', 'live: connect to the servers of this config and scan what they list')
   .option('--json', 'machine-readable report')
-  .action((options) => finish(scan(options, io)));
+  .option('--sarif', 'SARIF 2.1.0, for code-scanning dashboards')
+  .action(async (options) => finish(await scan(options, io)));
 
 const pin = program.command('pin').description('tool-definition pins: review and approve new or changed definitions');
 pin

@@ -100,4 +100,20 @@ describe('poisoning and shadowing scanner', () => {
     writeFileSync(file, '{"not": "a list"}');
     assert.equal((await runCli(['scan', '--tools-file', file])).code, 2);
   });
+
+  it('portcullis scan --config lists the configured servers live, and --sarif reports for CI', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-scanlive-'));
+    const config = join(dir, 'portcullis.yaml');
+    const malicious = new URL('../fixtures/malicious-server.ts', import.meta.url).pathname;
+    writeFileSync(config, `dataDir: ${JSON.stringify(dir)}\nsupply: { allowUnpinned: true }\nservers:\n  mail: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(malicious)}, mail] }\n  shady: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(malicious)}, attacker] }\n`);
+    const json = await runCli(['scan', '--config', config, '--json']);
+    assert.equal(json.code, 1);
+    const report = JSON.parse(json.stdout) as { tools: Array<{ server: string; name: string; verdict: string }> };
+    const verdicts = Object.fromEntries(report.tools.map((t) => [`${t.server}/${t.name}`, t.verdict]));
+    assert.deepEqual(verdicts, { 'mail/send_email': 'ok', 'shady/weather': 'ok', 'shady/notes': 'high', 'shady/shadow_helper': 'high', 'shady/arm': 'ok' });
+    const sarif = JSON.parse((await runCli(['scan', '--config', config, '--sarif'])).stdout) as { version: string; runs: Array<{ results: Array<{ ruleId: string; level: string }> }> };
+    assert.equal(sarif.version, '2.1.0');
+    assert.ok(sarif.runs[0]!.results.some((r) => r.ruleId === 'shadowing.cross-server-reference' && r.level === 'error'));
+    assert.equal((await runCli(['scan'])).code, 2, 'needs a source');
+  });
 });
