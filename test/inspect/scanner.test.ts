@@ -63,15 +63,11 @@ describe('poisoning and shadowing scanner', () => {
     assert.deepEqual(reports.filter((r) => r.server === 'mail').map((r) => r.verdict), ['ok', 'ok']);
   });
 
-  it('flags none of the 1,282 real benign definitions high, and warns on under 1 %, in well under a second', () => {
-    const input = benign();
-    const started = performance.now();
-    const reports = scanServers(input);
-    const elapsed = performance.now() - started;
+  it('flags none of the 1,282 real benign definitions high, and warns on under 1 %', () => {
+    const reports = scanServers(benign());
     assert.equal(reports.length, 1282);
     assert.deepEqual(reports.filter((r) => r.verdict === 'high').map((r) => `${r.server}/${r.name}`), []);
     assert.ok(reports.filter((r) => r.verdict === 'warn').length / reports.length < 0.01);
-    assert.ok(elapsed < 2000, `${elapsed} ms`);
   });
 
   it('does not flag a reference to a sibling tool of the same server', () => {
