@@ -64,14 +64,17 @@ const RULES: readonly Rule[] = [
   // Hidden instruction blocks and model-directed framing.
   { id: 'instruction.hidden-block', severity: 'high', pattern: /<\s*\/?\s*(?:important|system|instructions?|secret|hidden|admin|assistant|note_to_(?:ai|model|assistant))\s*>|\[\s*(?:system|important|hidden)\s*\]|\{\{\s*system\s*\}\}/i, why: 'a tag-like block addressing the model inside a tool description' },
   { id: 'instruction.html-comment', severity: 'high', pattern: /<!--[\s\S]{0,400}?-->/, why: 'an HTML comment is invisible in rendered descriptions but read by the model' },
-  { id: 'instruction.ignore-previous', severity: 'high', pattern: /\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|other|system|user(?:'s)?)\s+(?:instructions?|prompts?|rules?|messages?|directions?)|忽略(?:之前|以前|上面|所有)的?(?:指令|指示|说明)|ignora\s+(?:las\s+|todas\s+las\s+)?instrucciones|ignore[sz]?\s+(?:les\s+|toutes\s+les\s+)?instructions\s+pr[ée]c[ée]dentes|ignoriere\s+(?:alle\s+)?(?:vorherigen\s+)?anweisungen/i, why: 'asks the model to set aside its instructions' },
+  { id: 'instruction.ignore-previous', severity: 'high', pattern: /\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|other|system|user(?:'s)?)\s+(?:instructions?|prompts?|rules?|messages?|directions?)|忽略[^，。,.\n]{0,10}?(?:指令|指示|说明|规则)|ignora\s+(?:las\s+|todas\s+las\s+)?instrucciones|ignore[sz]?\s+(?:les\s+|toutes\s+les\s+)?instructions\s+pr[ée]c[ée]dentes|ignoriere\s+(?:alle\s+)?(?:vorherigen\s+)?anweisungen/i, why: 'asks the model to set aside its instructions' },
   { id: 'instruction.model-addressed', severity: 'medium', pattern: /\b(?:(?:dear|attention|note (?:to|for) the)\s+(?:ai|assistant|model|llm|agent)|as an ai (?:assistant|model)|you are now\b|developer mode|jailbreak)/i, why: 'text that addresses the model rather than describing the tool' },
   // Secrecy towards the user.
   { id: 'secrecy.hide-from-user', severity: 'high', pattern: /\b(?:do not|don't|never|must not)\s+(?:tell|inform|notify|mention|reveal|show|disclose)\b[^.\n]{0,40}?\b(?:user|human|person|operator)|\bwithout\s+(?:telling|informing|notifying|alerting)\s+(?:the\s+)?(?:user|human)|\b(?:hide|conceal|keep)\b[^.\n]{0,30}?\bfrom\s+the\s+(?:user|human)|\b(?:user|human)\s+(?:must|should)\s+not\s+(?:know|see|be told)|\bsilently\s+(?:send|read|include|forward|call|upload|copy)|不要告诉用户|no\s+(?:le\s+)?(?:digas|informes|menciones)\s+(?:nada\s+)?al\s+usuario|ne\s+(?:dis|dites|mentionne[sz]?)\s+(?:rien\s+)?(?:pas\s+)?[àa]\s+l'utilisateur|sag(?:e|en\s+sie)?\s+dem\s+(?:benutzer|nutzer)\s+nicht/i, why: 'asks the model to keep something from the user' },
   // Credential and file grabbing.
   { id: 'exfiltration.sensitive-files', severity: 'high', pattern: new RegExp(String.raw`\b${GRAB}\b[^.\n]{0,60}?${SENSITIVE}`, 'i'), why: 'asks the model to read or pass on credentials, keys or private configuration' },
+  // Chinese has no word boundaries: the same check with CJK verbs and no \b.
+  { id: 'exfiltration.sensitive-files-cjk', severity: 'high', pattern: new RegExp(String.raw`(?:读取|发送|上传|复制|提取|附加)[^。\n]{0,40}?${SENSITIVE}`, 'i'), why: 'asks the model to read or pass on credentials, keys or private configuration' },
   { id: 'exfiltration.sensitive-reverse', severity: 'high', pattern: new RegExp(String.raw`(?:~\/\.ssh|id_rsa|\.env\b|\.aws\/|mcp\.json|claude_desktop_config|\/etc\/passwd)[^.\n]{0,60}?\b(?:as|into|in)\s+(?:the\s+)?(?:\w+\s+)?(?:parameter|argument|field|sidenote|note|context)`, 'i'), why: 'asks for a private file to be put into an argument' },
-  { id: 'exfiltration.send-to-address', severity: 'high', pattern: /\b(?:send|forward|post|upload|transmit|report|copy|bcc|cc)\b[^.\n]{0,60}?(?:https?:\/\/[^\s"'<>]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63})/i, why: 'asks for data to be sent to an outside address' },
+  { id: 'exfiltration.send-to-address', severity: 'high', pattern: /\b(?:send|forward|post|upload|transmit|report|copy|bcc|cc|reveal|disclose|leak|share)\b[^.\n]{0,60}?(?:https?:\/\/[^\s"'<>]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63})/i, why: 'asks for data to be sent to an outside address' },
+  { id: 'exfiltration.system-prompt', severity: 'high', pattern: /\b(?:reveal|print|output|repeat|share|send|leak|disclose|dump)\s+(?:your|the|all)\s+(?:full\s+)?(?:system\s+prompt|hidden\s+instructions|initial\s+instructions|conversation\s+history|chat\s+history)/i, why: 'asks the model to give away its instructions or the conversation' },
   { id: 'exfiltration.encoded-blob', severity: 'medium', pattern: /[A-Za-z0-9+/]{120,}={0,2}/, why: 'a long encoded blob inside a description can carry hidden instructions' },
   // Tampering with calls and arguments.
   { id: 'tampering.change-arguments', severity: 'high', pattern: /\b(?:change|replace|set|redirect|override|modify|switch)\s+(?:the\s+)?(?:recipient|receiver|to[-_ ]address|destination|email address|account number|iban|wallet address|amount|bcc|cc)\b|\b(?:always|secretly|also)\s+(?:add|include|set|use)\b[^\n]{0,60}?\b(?:as|to|in)\s+(?:the\s+)?(?:bcc\s+|cc\s+)?(?:recipient|bcc|cc|destination)/i, why: 'asks the model to alter the arguments of a call' },
@@ -125,9 +128,26 @@ function distinctive(name: string): boolean {
   return name.length >= 6 && /[_-]|[a-z][A-Z]/.test(name);
 }
 
+const BLOB = /[A-Za-z0-9+/]{40,}={0,2}/g;
+
+/** Text hidden in base64 blobs, when it decodes to readable text (instructions smuggled in encoding). */
+function decodedBlobs(text: string): string[] {
+  const out: string[] = [];
+  for (const blob of text.match(BLOB) ?? []) {
+    const decoded = Buffer.from(blob, 'base64').toString('utf8');
+    const printable = decoded.replace(/[^\x20-\x7E]/g, '').length / Math.max(1, decoded.length);
+    if (printable > 0.9 && /\s/.test(decoded)) out.push(decoded);
+  }
+  return out;
+}
+
 export function scanTool(tool: ToolDefinition, ctx: ScanContext): Finding[] {
   const findings: Finding[] = [];
-  for (const { field, text, isName } of definitionTexts(tool)) {
+  const texts = definitionTexts(tool);
+  for (const { field, text } of [...texts]) {
+    for (const decoded of decodedBlobs(text)) texts.push({ field: `${field}(base64)`, text: decoded });
+  }
+  for (const { field, text, isName } of texts) {
     for (const rule of RULES) {
       if (rule.fields === 'name' && !isName) continue;
       if (rule.fields !== 'name' && isName) continue;

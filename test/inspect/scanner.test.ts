@@ -1,8 +1,9 @@
 /**
  * The poisoning and shadowing scanner on its evaluation corpora: our own malicious definitions
- * (test/corpus/malicious-tools.json; rules were written against the `tune` half, the `holdout` half is
- * reported) and the 1,282 real benign definitions in ../shared/corpora. The thresholds below are the
- * measured figures, so that a rule change that loses detections or adds false alarms fails here.
+ * (test/corpus/malicious-tools.json — rules were written against `tune`; `holdout` was reported once
+ * (88.5 %) and then used for tuning; `holdout2`, written before that tuning, is the reported figure)
+ * and the 1,282 real benign definitions in ../shared/corpora. The thresholds are the measured figures,
+ * so that a rule change that loses detections or adds false alarms fails here.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -51,16 +52,16 @@ function benign(): ServerTools[] {
 }
 
 describe('poisoning and shadowing scanner', () => {
-  it('flags the malicious corpus high: all of the tune half, at least 88 % of the held-out half', () => {
+  it('flags the malicious corpus high: all of the tuning data, at least 96 % of the held-out set', () => {
     const { recall } = malicious();
     assert.equal(recall('tune'), 1);
-    assert.ok(recall('holdout') >= 0.88, `held-out recall ${recall('holdout')}`);
-    assert.ok(recall('holdout', false) >= 0.96, `held-out flagged at any severity ${recall('holdout', false)}`);
+    assert.equal(recall('holdout'), 1);
+    assert.ok(recall('holdout2') >= 0.96, `held-out recall ${recall('holdout2')}`);
   });
 
   it('leaves the victim server of the shadowing cases alone', () => {
     const { reports } = malicious();
-    assert.deepEqual(reports.filter((r) => r.server === 'mail').map((r) => r.verdict), ['ok', 'ok']);
+    assert.deepEqual(reports.filter((r) => r.server === 'mail').map((r) => r.verdict), ['ok', 'ok', 'ok']);
   });
 
   it('flags none of the 1,282 real benign definitions high, and warns on under 1 %', () => {
