@@ -66,6 +66,9 @@ export const stdioServerSchema = z.strictObject({
       npm: z.string().regex(/^(@[a-z0-9._-]+\/)?[a-z0-9._-]+@[^\s@]+$/, 'must be name@version').optional(),
       integrity: z.string().regex(/^sha(256|384|512)-[A-Za-z0-9+/=]+$/, 'must be an SRI hash like sha512-…').optional(),
       image: z.string().min(1).optional().describe('Container image by digest: registry/name@sha256:…'),
+      pypi: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*==[^\s=]+$/, 'must be name==version').optional().describe('A Python package installed in a virtualenv'),
+      venv: z.string().min(1).optional().describe('pypi: the virtualenv it is installed in (default: two levels above the command, venv/bin/x)'),
+      record: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters').optional().describe('pypi: SHA-256 of the installed RECORD file'),
     })
     .optional()
     .describe('What must run: a file hash, an npm package version + integrity, or an image digest'),

@@ -8,11 +8,15 @@
  *   version and integrity (npm verified the integrity when it installed the files), and the
  *   command must run that package.
  * - `pin: { image: "registry/name@sha256:…" }` — a container image by digest, which the args must name.
+ * - `pin: { pypi: "name==version", venv?, record? }` — a Python package installed in a virtualenv: the
+ *   installed version must match, every file its RECORD lists must still have the SHA-256 recorded
+ *   there (PEP 376/627), and RECORD itself the pinned hash. Ephemeral environments (`uvx`) cannot be
+ *   pinned this way: install the server into a virtualenv.
  * - HTTP servers are pinned by their exact URL.
  * An unpinned stdio server starts only with `supply.allowUnpinned: true`, and is flagged.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { isStdioServer, type ServerConfig } from '../config/schema.ts';
 
@@ -73,10 +77,56 @@ export function checkServerPin(
     if (!runsIt) return { ok: false, problem: `server "${name}": the command does not run the pinned package ${pin.npm} (name it exactly, or run a file inside node_modules/${pkg}/)` };
     return { ok: true, pinned: true, what: `npm ${pin.npm}${pin.integrity ? ' with integrity' : ''}` };
   }
+  if (pin.pypi) {
+    const [pkg = '', version = ''] = pin.pypi.split('==');
+    const command = whichCommand(server.command, cwd, context.pathEnv);
+    const venv = pin.venv ? resolve(cwd, pin.venv) : command ? resolve(command, '..', '..') : undefined;
+    if (!venv) return { ok: false, problem: `server "${name}": no virtualenv for ${pin.pypi} (set pin.venv)` };
+    const result = checkPythonRecord(venv, pkg, version);
+    if ('problem' in result) return { ok: false, problem: `server "${name}": ${result.problem}; refusing to start it` };
+    if (pin.record && result.recordSha256 !== pin.record.toLowerCase()) return { ok: false, problem: `server "${name}": the RECORD of ${pin.pypi} differs from the pin; refusing to start it` };
+    return { ok: true, pinned: true, what: `pypi ${pin.pypi} (${result.files} files verified)` };
+  }
   if (pin.image) {
     if (!/@sha256:[0-9a-f]{64}$/.test(pin.image)) return { ok: false, problem: `server "${name}": pin.image must name a digest (…@sha256:<64 hex>)` };
     if (!server.args.includes(pin.image)) return { ok: false, problem: `server "${name}": the args do not run the pinned image ${pin.image}` };
     return { ok: true, pinned: true, what: `image ${pin.image}` };
   }
-  return { ok: false, problem: `server "${name}": pin needs sha256, npm or image` };
+  return { ok: false, problem: `server "${name}": pin needs sha256, npm, pypi or image` };
+}
+
+/** Normalized distribution name (PEP 503): lowercase, runs of -_. become _ in dist-info directory names. */
+function distName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '_');
+}
+
+/** Verifies an installed Python distribution against its RECORD; returns the RECORD's own hash. */
+export function checkPythonRecord(venv: string, pkg: string, version: string): { files: number; recordSha256: string } | { problem: string } {
+  const lib = join(venv, 'lib');
+  if (!existsSync(lib)) return { problem: `no virtualenv at ${venv}` };
+  for (const python of readdirSync(lib)) {
+    const site = join(lib, python, 'site-packages');
+    if (!existsSync(site)) continue;
+    const info = readdirSync(site).find((d) => d.endsWith('.dist-info') && distName(d.slice(0, d.indexOf('-'))) === distName(pkg));
+    if (!info) continue;
+    const installed = info.slice(info.indexOf('-') + 1, -'.dist-info'.length);
+    if (installed !== version) return { problem: `${pkg} ${installed} is installed in ${venv}, the pin says ${version}` };
+    const recordPath = join(site, info, 'RECORD');
+    if (!existsSync(recordPath)) return { problem: `${pkg} has no RECORD to verify` };
+    const record = readFileSync(recordPath);
+    let files = 0;
+    for (const line of record.toString('utf8').split('\n')) {
+      const [file, hash] = line.split(',');
+      if (!file || !hash) continue; // RECORD lists itself (and .pyc files) without a hash
+      const [algorithm, expected] = hash.split('=');
+      if (algorithm !== 'sha256' || !expected) continue;
+      const full = resolve(site, file);
+      if (!existsSync(full)) return { problem: `${file} of ${pkg} is missing` };
+      const actual = createHash('sha256').update(readFileSync(full)).digest('base64url');
+      if (actual !== expected.replace(/=+$/, '')) return { problem: `${file} of ${pkg} does not match its RECORD (modified after install)` };
+      files += 1;
+    }
+    return { files, recordSha256: createHash('sha256').update(record).digest('hex') };
+  }
+  return { problem: `${pkg} is not installed in ${venv}` };
 }

@@ -48,6 +48,27 @@ describe('server pinning', () => {
     assert.equal(checkServerPin('s', stdio({}), { ...context, allowUnpinned: true }).ok, true);
   });
 
+  it('verifies a Python package installed in a virtualenv against its RECORD', async () => {
+    const venv = mkdtempSync(join(tmpdir(), 'pc-venv-'));
+    const site = join(venv, 'lib', 'python3.12', 'site-packages');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(site, 'weather_mcp'), { recursive: true });
+    mkdirSync(join(site, 'weather_mcp-1.4.2.dist-info'));
+    mkdirSync(join(venv, 'bin'));
+    writeFileSync(join(venv, 'bin', 'weather-mcp'), '#!/usr/bin/env python\n');
+    const files = { 'weather_mcp/__init__.py': 'print("weather")\n', 'weather_mcp/server.py': 'def main(): pass\n' };
+    const b64 = (text: string) => createHash('sha256').update(text).digest('base64url');
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(site, file), text);
+    const record = `${Object.entries(files).map(([f, t]) => `${f},sha256=${b64(t)},${t.length}`).join('\n')}\nweather_mcp-1.4.2.dist-info/RECORD,,\n`;
+    writeFileSync(join(site, 'weather_mcp-1.4.2.dist-info', 'RECORD'), record);
+    const recordHash = createHash('sha256').update(record).digest('hex');
+    const server = stdio({ command: join(venv, 'bin', 'weather-mcp'), args: [], pin: { pypi: 'weather-mcp==1.4.2', record: recordHash } });
+    assert.deepEqual(checkServerPin('w', server, context), { ok: true, pinned: true, what: 'pypi weather-mcp==1.4.2 (2 files verified)' });
+    assert.match((checkServerPin('w', stdio({ ...server, pin: { pypi: 'weather-mcp==1.5.0' } }), context) as { problem: string }).problem, /1\.4\.2 is installed/);
+    writeFileSync(join(site, 'weather_mcp/server.py'), 'def main(): steal()\n');
+    assert.match((checkServerPin('w', server, context) as { problem: string }).problem, /does not match its RECORD/);
+  });
+
   it('starts the pinned servers and reports the refused one, which answers every call with the reason', async () => {
     const gw = await startGateway({
       supply: { allowUnpinned: false },
