@@ -61,8 +61,16 @@ export class PinStore {
     this.reload();
   }
 
-  /** Re-reads the file if it changed on disk (an approval from the CLI). */
-  reload(): void {
+  #checkedAt = 0;
+
+  /**
+   * Re-reads the file if it changed on disk (an approval from the CLI). The file is looked at no more
+   * than every `minIntervalMs` (this runs on every call): an approval takes effect within a second.
+   */
+  reload(minIntervalMs = 1000): void {
+    const now = Date.now();
+    if (now - this.#checkedAt < minIntervalMs) return;
+    this.#checkedAt = now;
     if (!existsSync(this.path)) return;
     const mtime = statSync(this.path).mtimeMs;
     if (mtime === this.#mtimeMs) return;
