@@ -3,34 +3,19 @@
  * Starts an echo upstream and a gateway with `--cpu-prof`, drives a closed loop, and prints the
  * functions with the most self time (the hot path to fix first).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEchoGateway } from './echo-gateway.ts';
 import { closedLoop } from './loadgen.ts';
 
 const [eraArg = 'legacy', cArg = '32', sArg = '5'] = process.argv.slice(2);
 const era = eraArg === 'modern' ? 'modern' : 'legacy';
 const dir = mkdtempSync(join(tmpdir(), 'pc-prof-'));
-const root = new URL('..', import.meta.url).pathname;
-
-const upstream = spawn(process.execPath, ['bench/echo-server.ts', '--http', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-const upstreamPort = await new Promise<string>((resolve) => upstream.stdout.on('data', (d: Buffer) => resolve(/listening (\d+)/.exec(d.toString())![1]!)));
-writeFileSync(join(dir, 'gw.yaml'), `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\nservers:\n  echo: { url: "http://127.0.0.1:${upstreamPort}/mcp" }\n`);
-const gateway = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, 'bin/portcullis.js', 'serve', '-c', join(dir, 'gw.yaml')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-const base = await new Promise<string>((resolve) => {
-  let seen = '';
-  gateway.stdout.on('data', (d: Buffer) => {
-    seen += d.toString();
-    const m = /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/.exec(seen);
-    if (m) resolve(m[1]!);
-  });
-});
+const { base, stop } = await startEchoGateway(dir, ['--cpu-prof', '--cpu-prof-dir', dir]);
 const result = await closedLoop({ url: `${base}/mcp/echo`, era }, { name: 'echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }, Number(cArg), Number(sArg) * 1000, 500);
 process.stdout.write(`${era} c=${cArg}: ${result.achievedRps.toFixed(0)} rps, p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms, errors ${result.errors}\n`);
-gateway.kill('SIGINT');
-await new Promise((resolve) => gateway.once('exit', resolve));
-upstream.kill();
+await stop();
 
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {

@@ -115,15 +115,7 @@ class HttpUpstream implements Upstream {
     }
     const kinds: Array<'streamable-http' | 'sse'> = transport === 'auto' ? ['streamable-http', 'sse'] : [transport];
     for (const kind of kinds) {
-      const legacy = new LegacySessionUpstream({
-        name: this.name,
-        logger,
-        clientInfo,
-        connectTimeoutMs,
-        roots: this.#server.roots,
-        restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: kind === 'sse' ? 0 : 1_000 },
-        createChannel: () => this.#legacyChannel(kind),
-      });
+      const legacy = this.#newLegacy(kind);
       try {
         await legacy.start();
         this.#adopt(legacy);
@@ -146,17 +138,23 @@ class HttpUpstream implements Upstream {
     return (await this.#legacy) ?? inner;
   }
 
-  async #openLegacy(): Promise<Upstream | undefined> {
+  /** A legacy-era session over HTTP: a dropped Streamable HTTP session is re-opened, a dropped SSE one is not. */
+  #newLegacy(kind: 'streamable-http' | 'sse'): LegacySessionUpstream {
     const { logger, clientInfo, connectTimeoutMs } = this.#deps;
-    const legacy = new LegacySessionUpstream({
+    return new LegacySessionUpstream({
       name: this.name,
       logger,
       clientInfo,
       connectTimeoutMs,
       roots: this.#server.roots,
-      restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: 1_000 },
-      createChannel: () => this.#legacyChannel('streamable-http'),
+      restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: kind === 'sse' ? 0 : 1_000 },
+      createChannel: () => this.#legacyChannel(kind),
     });
+  }
+
+  async #openLegacy(): Promise<Upstream | undefined> {
+    const { logger } = this.#deps;
+    const legacy = this.#newLegacy('streamable-http');
     try {
       await legacy.start();
     } catch (error) {

@@ -20,6 +20,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
   type EventStore,
 } from '@modelcontextprotocol/server';
+import { sendWebResponse, toWebRequest } from '../fixtures/web-bridge.ts';
 
 const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
 /** 44-byte WAV header with no samples: the smallest valid audio/wav. */
@@ -439,17 +440,7 @@ export async function startFixtureServer(port = 0): Promise<FixtureServer> {
       res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Forbidden host or origin' } }));
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    const headers = new Headers();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (typeof value === 'string') headers.set(key, value);
-      else if (Array.isArray(value)) for (const v of value) headers.append(key, v);
-    }
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    const request = new Request(`http://${host}${req.url}`, { method: req.method, headers, body: text === '' ? undefined : text, signal: abort.signal });
+    const { request, text } = await toWebRequest(req, res, host);
     let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
@@ -489,15 +480,7 @@ export async function startFixtureServer(port = 0): Promise<FixtureServer> {
         });
       }
     }
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    if (!response.body) return void res.end();
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done) break;
-      res.write(value);
-    }
-    res.end();
+    await sendWebResponse(res, response);
   }
 
   const http: HttpServer = createServer((req, res) => {

@@ -1,0 +1,46 @@
+/**
+ * An echo upstream and a gateway in front of it, each its own process, for the diagnostic benches
+ * (profile, memcheck). `nodeFlags` go to the gateway's node (e.g. --cpu-prof, --expose-gc).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface EchoGateway {
+  /** Gateway origin, e.g. http://127.0.0.1:41234; the echo server is at `${base}/mcp/echo`. */
+  base: string;
+  /** Stops the gateway (SIGINT, so profiles are written) and the echo server; resolves once the gateway exits. */
+  stop(): Promise<void>;
+}
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+function firstMatch(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const m = pattern.exec(seen);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${child.spawnargs.join(' ')} exited (${code}) before printing ${pattern}`)));
+  });
+}
+
+export async function startEchoGateway(dir: string, nodeFlags: string[]): Promise<EchoGateway> {
+  const upstream = spawn(process.execPath, ['bench/echo-server.ts', '--http', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await firstMatch(upstream, /listening (\d+)/);
+  const config = join(dir, 'gw.yaml');
+  writeFileSync(config, `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\nservers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
+  const gateway = spawn(process.execPath, [...nodeFlags, 'bin/portcullis.js', 'serve', '-c', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const base = await firstMatch(gateway, /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
+  return {
+    base,
+    async stop() {
+      const exited = new Promise((resolve) => gateway.once('exit', resolve));
+      gateway.kill('SIGINT');
+      await exited;
+      upstream.kill();
+    },
+  };
+}
