@@ -13,6 +13,7 @@ import { AuditLog } from '../src/audit/log.ts';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.ts';
 import type { AuditStore } from '../src/audit/store.ts';
 import type { MessageContext } from '../src/pipeline/context.ts';
+import { localPrincipal } from '../src/auth/principal.ts';
 
 const n = Number(process.argv[2] ?? 50_000);
 const dir = mkdtempSync(join(tmpdir(), 'pc-audit-bench-'));
@@ -26,6 +27,8 @@ const ctx = (i: number): MessageContext => ({
   client: { key: 'session-abc', era: 'legacy', protocolVersion: '2025-11-25', capabilities: {}, info: { name: 'bench-agent' }, notify: () => undefined, request: undefined },
   signal: new AbortController().signal,
   paramHeaders: undefined,
+  principal: localPrincipal('bench', 'bench-agent'),
+  task: undefined,
   route: { kind: 'upstream', server: 'files', method: 'tools/call', params: { name: 'read_text_file', arguments: { path: `/srv/data/report-${i}.txt`, head: 20 } }, name: 'read_text_file' },
 });
 const outcome = { result: { content: [{ type: 'text', text: 'quarterly numbers' }] } };

@@ -40,6 +40,15 @@ export type GatewayErrorCode =
   | 'PC_INPUT_STATE_INVALID'
   | 'PC_AUDIT_UNAVAILABLE'
   | 'PC_SUPPLY_QUARANTINED'
+  | 'PC_AUTH_INSUFFICIENT_SCOPE'
+  | 'PC_POLICY_DENIED'
+  | 'PC_POLICY_GUARD'
+  | 'PC_POLICY_APPROVAL_REQUIRED'
+  | 'PC_ARGS_INVALID'
+  | 'PC_ARGS_TOO_LARGE'
+  | 'PC_RATE_LIMITED'
+  | 'PC_CONCURRENCY_LIMITED'
+  | 'PC_KILL_SWITCH'
   | 'PC_CONFIG_INVALID'
   | 'PC_INTERNAL';
 
@@ -92,6 +101,17 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_INPUT_STATE_INVALID: { status: 200, rpcCode: -32602, transport: false },
   PC_AUDIT_UNAVAILABLE: { status: 200, rpcCode: -31010, transport: false },
   PC_SUPPLY_QUARANTINED: { status: 200, rpcCode: -31020, transport: false },
+  // RFC 6750 §3.1: a token without the scopes an operation needs is refused with 403 and a challenge
+  // naming them, which MCP clients answer with a step-up authorization (spec 2025-11-25 authorization).
+  PC_AUTH_INSUFFICIENT_SCOPE: { status: 403, rpcCode: -31030, transport: true },
+  PC_POLICY_DENIED: { status: 200, rpcCode: -31031, transport: false },
+  PC_POLICY_GUARD: { status: 200, rpcCode: -31032, transport: false },
+  PC_POLICY_APPROVAL_REQUIRED: { status: 200, rpcCode: -31033, transport: false },
+  PC_ARGS_INVALID: { status: 200, rpcCode: -32602, transport: false },
+  PC_ARGS_TOO_LARGE: { status: 200, rpcCode: -32602, transport: false },
+  PC_RATE_LIMITED: { status: 200, rpcCode: -31040, transport: false },
+  PC_CONCURRENCY_LIMITED: { status: 200, rpcCode: -31041, transport: false },
+  PC_KILL_SWITCH: { status: 200, rpcCode: -31050, transport: false },
   PC_CONFIG_INVALID: { status: 500, rpcCode: -32603, transport: false },
   PC_INTERNAL: { status: 500, rpcCode: -32603, transport: false },
 };

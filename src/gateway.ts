@@ -30,12 +30,43 @@ import { RefusedUpstream } from './upstream/refused.ts';
 import { PORTCULLIS_ROOT } from './config/defaults.ts';
 import { AuditLog } from './audit/log.ts';
 import { auditInstance, openAuditStore, signerFor, sinksFor } from './audit/open.ts';
+import { lookup } from 'node:dns/promises';
+import { userInfo } from 'node:os';
+import { localPrincipal, type Principal } from './auth/principal.ts';
+import { KillSwitchStore } from './killswitch/store.ts';
+import type { PolicyProblem } from './policy/policy.ts';
+import type { ResolveHost } from './policy/guards.ts';
+import { PolicyRuntime } from './policy/runtime.ts';
+import type { PolicyConfig } from './policy/schema.ts';
+import { createApprove } from './pipeline/stages/approve.ts';
+import { createAuthorize } from './pipeline/stages/authorize.ts';
+import { createKillSwitch } from './pipeline/stages/kill-switch.ts';
+import { createRateLimit } from './pipeline/stages/rate-limit.ts';
+import { createValidateArgs } from './pipeline/stages/validate-args.ts';
+import { ArgumentValidator } from './validate/args.ts';
 
 export interface GatewayDeps {
   logger: Logger;
   secrets: SecretSource;
   /** Replaces the connector factory (tests); defaults to the real one. */
   createUpstream?: typeof createUpstream;
+  /** DNS for the URL guard (tests pass a fake); defaults to the system resolver. */
+  resolveHost?: ResolveHost;
+  /** The clock policy time windows read (tests); defaults to the system clock. */
+  now?: () => Date;
+  /** Monotonic milliseconds for rate limits (tests); defaults to performance.now. */
+  clock?: () => number;
+}
+
+/** The task label an agent declares for a call, in `_meta`. */
+export const TASK_META_KEY = 'dev.portcullis/task';
+
+const systemResolve: ResolveHost = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+/** The known tool names of a server, from its pins (undefined until its tool list has been seen). */
+export function pinnedToolNames(pins: PinStore, server: string): ReadonlySet<string> | undefined {
+  if (!pins.seen(server, 'tools')) return undefined;
+  return new Set(Object.keys(pins.allPinned(server)).filter((k) => k.startsWith('tools:')).map((k) => k.slice('tools:'.length)));
 }
 
 /** A change a server announced, for the downstream sessions that should hear of it. */
@@ -61,6 +92,10 @@ export interface Gateway {
   readonly instanceId: string;
   /** The audit log, unless `audit.store: off`. */
   readonly audit: AuditLog | undefined;
+  readonly policy: PolicyRuntime;
+  readonly kill: KillSwitchStore;
+  /** Puts a new policy section in force, unless it has problems (then the old one stays; problems returned). */
+  reloadPolicy(policy: PolicyConfig | undefined): PolicyProblem[];
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {
@@ -69,6 +104,10 @@ export interface Gateway {
     client: ClientLink;
     signal: AbortSignal;
     paramHeaders?: Readonly<Record<string, string>> | undefined;
+    /** The verified caller; absent: the local principal (OS user, the agent the client declared). */
+    principal?: Principal | undefined;
+    /** A task label from a transport header (the `_meta` label wins). */
+    task?: string | undefined;
   }): Promise<Outcome & { correlationId: string }>;
   /** Capabilities, server info and instructions a client sees on an endpoint. */
   describe(endpoint: Endpoint): Promise<Description>;
@@ -105,7 +144,27 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     catalogServers.set(name, { upstream, prefix });
   }
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
-  const pins = new PinStore(join(config.dataDir ?? defaultDataDir(deps.secrets.env), 'pins.json'));
+  const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
+  const pins = new PinStore(join(dataDir, 'pins.json'));
+  const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'));
+  const resolveHost = deps.resolveHost ?? systemResolve;
+  const now = deps.now ?? (() => new Date());
+  const policy = new PolicyRuntime(config.policy, () => ({
+    servers: Object.keys(config.servers),
+    knownTools: (server) => {
+      pins.reload(0);
+      return pinnedToolNames(pins, server);
+    },
+    resolveHost,
+  }), deps.clock);
+  if (!config.policy) logger.warn('no policy section: every call is denied and every list is empty (see `portcullis init` for a starter policy)');
+  const osUser = (() => {
+    try {
+      return userInfo().username;
+    } catch {
+      return 'local';
+    }
+  })();
   const supply = new SupplyGuard({
     pins,
     modeFor: (server) => config.servers[server]?.pinning ?? 'quarantine',
@@ -179,7 +238,13 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     {
       route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
+      authenticate: () => undefined,
       supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor }),
+      killSwitch: createKillSwitch(kill),
+      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger }),
+      validateArgs: createValidateArgs(policy, new ArgumentValidator()),
+      rateLimit: createRateLimit(policy),
+      approve: createApprove(policy),
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply }),
     },
     logger,
@@ -191,6 +256,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     upstreams,
     instanceId,
     audit,
+    policy,
+    kill,
+    reloadPolicy(next) {
+      return policy.load(next);
+    },
     async start() {
       await audit?.open().catch(() => undefined);
       if (audit) {
@@ -214,7 +284,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       }
       await catalog.aggregate('tools', DESCRIBE_WAIT_MS).catch(() => undefined);
     },
-    async handle({ endpoint, request, client, signal, paramHeaders }) {
+    async handle({ endpoint, request, client, signal, paramHeaders, principal, task }) {
+      const meta = isObject(request.params?._meta) ? request.params._meta : undefined;
+      const declaredTask = typeof meta?.[TASK_META_KEY] === 'string' ? (meta[TASK_META_KEY] as string) : task;
       const ctx: MessageContext = {
         correlationId: randomUUID(),
         receivedAtMs: Date.now(),
@@ -224,6 +296,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         client,
         signal,
         paramHeaders,
+        principal: principal ?? localPrincipal(osUser, typeof client.info?.name === 'string' ? client.info.name : 'local'),
+        task: declaredTask,
       };
       const outcome = await pipeline(ctx);
       return { ...outcome, correlationId: ctx.correlationId };

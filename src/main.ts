@@ -9,6 +9,8 @@ import { stdio } from './cli/stdio.ts';
 import { exportTrail, keygen, query, tail, verify } from './cli/audit.ts';
 import { scan } from './cli/scan.ts';
 import { pinApprove, pinDiff, pinList } from './cli/pin.ts';
+import { policyExplain, policyTest } from './cli/policy.ts';
+import { kill, status, unkill } from './cli/kill.ts';
 import { VERSION } from './version.ts';
 
 const io: Io = {
@@ -132,6 +134,55 @@ audit
   .option('--json', 'one JSON object per line')
   .option('--csv', 'CSV with a header row')
   .action(async (options) => finish(await query(options, io)));
+
+const policy = program.command('policy').description('try the runtime policy offline: decisions and visible tools');
+const AS_HELP = 'the caller: agent=NAME,subject=USER,roles=R,scopes=S (repeat a key for more values; with roles or scopes the caller holds only those)';
+policy
+  .command('test')
+  .description('print the decision on one call and the rule that made it (exit 0 allowed, 1 denied)')
+  .option('-c, --config <file>', 'configuration file (default: the embedded default)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .requiredOption('--call <call>', 'the call: \'server.tool {"arg":"value"}\'')
+  .option('--as <principal>', AS_HELP)
+  .option('--task <label>', 'the task label the agent declares')
+  .option('--at <time>', 'evaluate at this time (ISO 8601) instead of now')
+  .option('--live', 'list the servers\' tools live instead of reading the pinned catalog')
+  .option('--json', 'print { decision, rule, reason, code }')
+  .action(async (options) => finish(await policyTest(options, io)));
+policy
+  .command('explain')
+  .description('show which tools a caller would see, and why')
+  .option('-c, --config <file>', 'configuration file (default: the embedded default)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('--as <principal>', AS_HELP)
+  .option('--task <label>', 'the task label the agent declares')
+  .option('--at <time>', 'evaluate at this time (ISO 8601) instead of now')
+  .option('--live', 'list the servers\' tools live instead of reading the pinned catalog')
+  .option('--json', 'JSON output')
+  .action(async (options) => finish(await policyExplain(options, io)));
+
+const killTargets = (command: Command): Command =>
+  command
+    .option('-c, --config <file>', 'configuration file (default: the embedded default)')
+    .option('--data-dir <dir>', 'state directory for the embedded default')
+    .option('--all', 'every call')
+    .option('--server <name>', 'every call to this server')
+    .option('--tool <name>', 'this tool (a name or server.tool; globs allowed)')
+    .option('--agent <name>', 'every call by this agent (globs allowed)');
+killTargets(program.command('kill').description('stop calls at once, until `unkill` (persists across restarts)'))
+  .option('--reason <text>', 'told to every caller that is stopped')
+  .option('--by <name>', 'who pulled the switch (default: the OS user)')
+  .action((options) => finish(kill(options, io)));
+killTargets(program.command('unkill').description('lift a kill switch'))
+  .option('--everything', 'lift every switch')
+  .action((options) => finish(unkill(options, io)));
+program
+  .command('status')
+  .description('kill switches, policy, quarantined definitions and audit store of a configuration')
+  .option('-c, --config <file>', 'configuration file (default: the embedded default)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('--json', 'JSON output')
+  .action((options) => finish(status(options, io)));
 
 const config = program.command('config').description('work with configuration files');
 config

@@ -40,6 +40,14 @@ export interface AuditLogOptions {
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_TIMEOUT']);
 const ERROR_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_UNAVAILABLE', 'PC_UPSTREAM_CRASHED', 'PC_UPSTREAM_PROTOCOL', 'PC_REQUEST_CANCELLED', 'PC_INTERNAL']);
 
+function principalRecord(ctx: MessageContext): AuditRecord['principal'] {
+  const p = ctx.principal;
+  const out: AuditRecord['principal'] = { subject: p.subject, agent: p.agent };
+  if (p.issuer !== undefined) out.issuer = p.issuer;
+  if (p.tokenId !== undefined) out.tokenId = p.tokenId;
+  return out;
+}
+
 export function decisionFor(outcome: Outcome): { decision: Decision; code?: string } {
   if ('result' in outcome) return { decision: outcome.result.resultType === 'input_required' ? 'approval' : 'allowed' };
   if ('upstreamError' in outcome) return { decision: 'error', code: String(outcome.upstreamError.code) };
@@ -122,10 +130,10 @@ export class AuditLog {
       time: new Date(ctx.receivedAtMs).toISOString(),
       requestId: ctx.request.id ?? null,
       correlationId: ctx.correlationId,
-      principal: { subject: 'local', agent: typeof ctx.client.info?.name === 'string' ? ctx.client.info.name : 'unknown' },
+      principal: principalRecord(ctx),
       endpoint: ctx.endpoint.kind === 'server' ? `/mcp/${ctx.endpoint.server}` : '/mcp',
       method: ctx.request.method,
-      scopes: [],
+      scopes: [...ctx.principal.scopes],
       decision,
       latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
       prevHash: this.#prev,
@@ -139,8 +147,12 @@ export class AuditLog {
       if (mode === 'full') body.args = args;
       else if (mode === 'redacted') body.args = redact(args, this.#fields);
     }
+    if (ctx.task !== undefined) body.task = ctx.task;
     if (code !== undefined) body.code = code;
+    const rule = ctx.decision?.rule ?? (('error' in outcome && typeof outcome.error.data?.rule === 'string') ? outcome.error.data.rule : undefined);
+    if (rule !== undefined) body.rule = rule;
     if ('error' in outcome) body.reason = outcome.error.message;
+    else if (ctx.decision?.monitored) body.reason = `monitor: would be refused (${ctx.decision.code ?? 'PC_POLICY_DENIED'}): ${ctx.decision.reason}`;
     if ('result' in outcome) body.responseBytes = approximateSize(outcome.result);
     const record: AuditRecord = { ...body, hash: recordHash(body) };
     // The chain advances now (records of one turn are committed together, in order); a failed

@@ -4,6 +4,7 @@
  */
 import type { Checkpoint } from './checkpoint.ts';
 import type { AuditRecord, Decision } from './record.ts';
+import { globToRegExp } from '../util/glob.ts';
 
 export interface AuditQuery {
   agent?: string;
@@ -40,10 +41,7 @@ export interface AuditStore {
   close(): Promise<void>;
 }
 
-export function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`);
-}
+export { globToRegExp };
 
 export function matches(record: AuditRecord, filter: AuditQuery): boolean {
   if (filter.agent !== undefined && record.principal.agent !== filter.agent) return false;

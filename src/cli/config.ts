@@ -4,7 +4,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import * as z from 'zod';
 import { INIT_TEMPLATE } from '../config/defaults.ts';
-import { loadConfigFile } from '../config/load.ts';
+import { join } from 'node:path';
+import { defaultDataDir } from '../config/defaults.ts';
+import { formatPath, loadConfigFile } from '../config/load.ts';
+import { pinnedToolNames } from '../gateway.ts';
+import { compilePolicy } from '../policy/policy.ts';
+import { PinStore } from '../supply/pins.ts';
 import { configSchema } from '../config/schema.ts';
 import { formatProblems } from './config-source.ts';
 import type { Io } from './serve.ts';
@@ -24,6 +29,17 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
   if (!loaded.ok) {
     const errors = loaded.problems.filter((p) => p.severity === 'error').length;
     io.err(`${options.config}: ${errors} problem${errors === 1 ? '' : 's'}\n${formatProblems(loaded.problems)}\n`);
+    return 2;
+  }
+  // Tool names in the policy are checked against the catalog the gateway pinned, when there is one.
+  const pins = new PinStore(join(loaded.config.dataDir ?? defaultDataDir(io.secrets.env), 'pins.json'));
+  const { problems } = compilePolicy(loaded.config.policy, {
+    servers: Object.keys(loaded.config.servers),
+    knownTools: (server) => pinnedToolNames(pins, server),
+    resolveHost: async () => [],
+  });
+  if (problems.length > 0) {
+    io.err(`${options.config}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  error   ${formatPath(p.path)}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
   if (loaded.warnings.length > 0) io.err(`${formatProblems(loaded.warnings)}\n`);

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
+import type { Config } from '../config/schema.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { scanServers, type ServerTools, type ToolDefinition } from '../inspect/scanner.ts';
 import { createUpstream } from '../upstream/create.ts';
@@ -39,13 +40,17 @@ export interface ScanOptions {
   sarif?: boolean;
 }
 
-/** Lists every configured server's tools live (all pages), without touching pins or the audit trail. */
 async function liveInput(file: string, io: Pick<Io, 'err' | 'secrets'>): Promise<ServerTools[] | undefined> {
   const loaded = loadConfigFile(file, io.secrets);
   if (!loaded.ok) {
     io.err(`portcullis: ${file} is invalid:\n${formatProblems(loaded.problems)}\n`);
     return undefined;
   }
+  return listToolsLive(loaded, io);
+}
+
+/** Lists every configured server's tools live (all pages), without touching pins or the audit trail. */
+export async function listToolsLive(loaded: { config: Config }, io: Pick<Io, 'err' | 'secrets'>): Promise<ServerTools[]> {
   const logger = pino({ level: 'silent' });
   const clientInfo = { name: 'portcullis-scan', version: VERSION };
   const out: ServerTools[] = [];

@@ -1,7 +1,12 @@
 /**
  * `portcullis serve`: runs the HTTP front until SIGINT/SIGTERM, and prints how to connect.
  */
-import { resolve } from 'node:path';
+import { readFileSync, watch } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { loadConfigFile } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { Gateway } from '../gateway.ts';
 import { fileURLToPath } from 'node:url';
 import { createGateway } from '../gateway.ts';
 import { createHttpFront } from '../downstream/http.ts';
@@ -76,9 +81,54 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
       '',
     ].join('\n'),
   );
+  const stopWatching = options.config ? watchPolicy(resolve(options.config), config, gateway, io.secrets, logger) : undefined;
   await new Promise<void>((done) => io.onSignal(done));
+  stopWatching?.();
   logger.info('shutting down');
   await front.close();
   await gateway.close();
   return 0;
+}
+
+/**
+ * Hot reload of the policy: when the configuration file changes, its policy section is validated and
+ * compiled in full, and put in force only if it has no problem (otherwise the old policy stays and the
+ * problems are logged). Other sections need a restart, which the log says.
+ */
+function watchPolicy(file: string, started: Config, gateway: Gateway, secrets: SecretSource, logger: Logger): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let last = readFileSync(file, 'utf8');
+  const reload = (): void => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return; // mid-replace by an editor; the next event brings the new file
+    }
+    if (text === last) return;
+    last = text;
+    const loaded = loadConfigFile(file, secrets);
+    if (!loaded.ok) {
+      logger.error({ problems: loaded.problems.map((p) => `${p.path}: ${p.message}`) }, 'configuration change rejected: the policy in force is unchanged');
+      return;
+    }
+    const problems = gateway.reloadPolicy(loaded.config.policy);
+    if (problems.length > 0) {
+      logger.error({ problems: problems.map((p) => `${p.path.join('.')}: ${p.message}`) }, 'policy change rejected: the policy in force is unchanged');
+      return;
+    }
+    logger.info({ rules: loaded.config.policy?.rules.length ?? 0, mode: loaded.config.policy?.mode ?? 'absent' }, 'policy reloaded');
+    const { policy: _a, ...before } = started;
+    const { policy: _b, ...after } = loaded.config;
+    if (JSON.stringify(before) !== JSON.stringify(after)) logger.warn('configuration sections other than policy changed; they take effect after a restart');
+  };
+  const watcher = watch(dirname(file), (_event, name) => {
+    if (name !== null && name !== basename(file)) return;
+    clearTimeout(timer);
+    timer = setTimeout(reload, 100);
+  });
+  return () => {
+    clearTimeout(timer);
+    watcher.close();
+  };
 }

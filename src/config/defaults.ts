@@ -33,6 +33,9 @@ export function bundledFilesystemServer(): { command: string; script: string; pi
   return { command: process.execPath, script, pin: { npm: `${FILESYSTEM}@${entry.version}`, integrity: entry.integrity } };
 }
 
+/** The arguments of server-filesystem's tools that hold paths. */
+const FILESYSTEM_PATH_ARGS = ['path', 'paths', 'source', 'destination'];
+
 /** The default document: one filesystem server confined to a sandbox folder under the data dir. */
 export function embeddedDefault(dataDir: string): Record<string, unknown> {
   const sandbox = join(dataDir, 'sandbox');
@@ -44,6 +47,18 @@ export function embeddedDefault(dataDir: string): Record<string, unknown> {
     servers: { files: fs.pin ? { command: fs.command, args: [fs.script, sandbox], pin: fs.pin } : { command: fs.command, args: [fs.script, sandbox] } },
     // Without a lockfile to pin against (an npm-installed copy), the bundled server runs unpinned.
     supply: { allowUnpinned: fs.pin === undefined },
+    policy: {
+      rules: [
+        {
+          name: 'files-in-sandbox',
+          effect: 'allow',
+          servers: ['files'],
+          description: 'Every filesystem tool, with every path confined to the sandbox',
+          guards: { paths: { args: FILESYSTEM_PATH_ARGS, roots: [sandbox] } },
+        },
+      ],
+      limits: [{ name: 'per-agent', per: 'agent', rate: '20/s', burst: 40 }],
+    },
   };
 }
 
@@ -80,4 +95,34 @@ servers:
   # tickets:
   #   url: https://mcp.example.com/mcp
   #   headers: { Authorization: "env:TICKETS_TOKEN" }
+
+# Runtime policy. Without this section every call is denied. Rules: allow | deny | approve; any matching
+# deny wins, then approve (needs a human), then allow; nothing matching is denied. Lists show a tool
+# only if some allow rule could match it for the caller. Try a call: portcullis policy test -c portcullis.yaml
+#   --call 'files.read_text_file {"path":"./data/notes.txt"}'
+policy:
+  mode: enforce          # monitor: decide and record, block nothing (for rollout)
+  rules:
+    - name: files-in-data
+      effect: allow
+      servers: [files]
+      guards:
+        paths: { args: [path, paths, source, destination], roots: [./data] }   # after .., ~ and symlinks
+    # - name: no-deletes-after-hours
+    #   effect: deny
+    #   tools: ["delete_*", "move_file"]
+    #   time: { days: [sat, sun], timezone: Europe/Berlin }
+    # - name: fetch-public-https-only
+    #   effect: allow
+    #   servers: [web]
+    #   guards: { urls: { args: [url], schemes: [https] } }   # private, loopback and metadata addresses refused
+    # - name: big-writes-need-review
+    #   effect: approve
+    #   tools: [write_file]
+    #   when: 'size(args.content) > 100000'                  # CEL over args, principal, tool, task
+  # tools:                                                   # scopes a tool needs; annotations you attest
+  #   - { server: files, tool: "write_*", scopes: [files:write], annotations: { destructive: true } }
+  limits:
+    - { name: per-agent, per: agent, rate: 20/s, burst: 40 }
+  # concurrency: { files: 8 }                                # calls in flight per server
 `;

@@ -2,6 +2,7 @@
  * The one config loader: YAML text → every problem with its path, or a frozen, validated config.
  * Problems are collected, not thrown one at a time, so `config check` can list all of them at once.
  */
+import { compilePolicy } from '../policy/policy.ts';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
@@ -159,7 +160,18 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   if (problems.length > 0) return { ok: false, problems };
 
   const full = configSchema.parse(document);
+  // What the schema cannot see in the policy (CEL, phases, server names, time zones) is checked by
+  // compiling it; DNS is never consulted at load.
+  const compiled = compilePolicy(full.policy, { servers: Object.keys(full.servers), resolveHost: async () => [] });
+  if (compiled.problems.length > 0) {
+    return { ok: false, problems: compiled.problems.map((p) => ({ path: formatPath(p.path), message: p.message, severity: 'error' as const })) };
+  }
   const warnings: ConfigProblem[] = [];
+  if (!full.policy) {
+    warnings.push({ path: 'policy', message: 'missing: every call will be denied and every list will be empty; `portcullis init` writes a starter policy', severity: 'warning' });
+  } else if (full.policy.mode === 'monitor') {
+    warnings.push({ path: 'policy.mode', message: 'monitor: decisions are logged and recorded but nothing is blocked', severity: 'warning' });
+  }
   const enabled = Object.entries(full.servers).filter(([, s]) => !s.disabled);
   if (enabled.length === 0) warnings.push({ path: 'servers', message: 'no servers are configured; the gateway will expose nothing', severity: 'warning' });
   for (const [name, server] of enabled) {

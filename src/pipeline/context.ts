@@ -7,6 +7,8 @@ import type { JsonObject, JsonRpcNotification, JsonRpcRequest } from '../protoco
 import type { Era } from '../protocol/versions.ts';
 import type { ListKind } from '../routing/catalog.ts';
 import type { ParkedCall } from './input-bridge.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { Decision, TargetKind } from '../policy/policy.ts';
 
 /** `/mcp` (all servers, namespaced) or `/mcp/<server>` (one server, unchanged). */
 export type Endpoint = { kind: 'aggregate' } | { kind: 'server'; server: string };
@@ -44,9 +46,19 @@ export interface MessageContext {
   readonly signal: AbortSignal;
   /** `Mcp-Param-*` headers of a modern HTTP request (lower-case names); undefined on other fronts. */
   readonly paramHeaders: Readonly<Record<string, string>> | undefined;
+  /** Who is asking (set by authenticate; a local principal when no identity is configured). */
+  readonly principal: Principal;
+  /** The task label the agent declared (`_meta` "dev.portcullis/task" or the Portcullis-Task header). */
+  readonly task: string | undefined;
   route?: Route;
   /** The routed tool's definition as the server lists it, when a stage needed it. */
   tool?: JsonObject;
+  /** The policy's decision on this call, for the audit record. */
+  decision?: Decision & { monitored?: boolean };
+  /** Set by authorize on list requests: whether an item may be shown to this caller. */
+  listFilter?: (server: string, kind: TargetKind, item: JsonObject) => boolean;
+  /** Run when the request is over, whatever happened (releases a concurrency slot). */
+  release?: () => void;
 }
 
 /** The answer to one request: a result, the server's own error relayed, or a gateway decision. */

@@ -13,12 +13,14 @@
  *                    ever acts on a value the server will not see.
  *   supplyCheck    — the tool or prompt is not quarantined (new, changed since approval, or poisoned);
  *                    before policy, because no rule should ever allow a definition nobody approved.
- *   killSwitch     — (issue #5) cheapest hard stop, before spending anything on evaluation.
- *   authorize      — (issue #5) policy over principal, tool and arguments; filters list results.
- *   validateArgs   — (issue #5) the tool's pinned inputSchema; after authorize so denied calls are
- *                    not probed for schema details.
- *   rateLimit      — (issue #5) counts only calls that would otherwise be allowed.
- *   approve        — (issue #5) a human, only for calls everything else already allows.
+ *   killSwitch     — cheapest hard stop, before spending anything on evaluation.
+ *   authorize      — scopes and policy over principal, tool and arguments (an unknown tool is refused
+ *                    here); on list requests, sets the filter that hides what this caller may not use.
+ *   validateArgs   — size, then the tool's pinned inputSchema; after authorize so denied calls are not
+ *                    probed for schema details.
+ *   rateLimit      — counts only calls that would otherwise be allowed; takes a concurrency slot,
+ *                    released when the request is over.
+ *   approve        — a human, only for calls everything else already allows.
  *   credentials    — (issue #4) inject the upstream's own scoped secret, last, so no earlier stage
  *                    can see or log it.
  *   auditGate      — the audit store can take the record; last before forward, so a call is never
@@ -42,9 +44,15 @@ export type RequestStage = (ctx: MessageContext) => Promise<GatewayError | undef
 export type TerminalStage = (ctx: MessageContext) => Promise<Outcome>;
 
 export interface PipelineStages {
+  authenticate: RequestStage;
   route: RequestStage;
   checkParamHeaders: RequestStage;
   supplyCheck: RequestStage;
+  killSwitch: RequestStage;
+  authorize: RequestStage;
+  validateArgs: RequestStage;
+  rateLimit: RequestStage;
+  approve: RequestStage;
   forward: TerminalStage;
 }
 
@@ -54,7 +62,17 @@ export type Pipeline = (ctx: MessageContext) => Promise<Outcome>;
 const UNAUDITED: ReadonlySet<string> = new Set(['ping']);
 
 export function createPipeline(stages: PipelineStages, logger: Logger, audit?: AuditLog): Pipeline {
-  const requestStages: readonly RequestStage[] = [stages.route, stages.checkParamHeaders, stages.supplyCheck];
+  const requestStages: readonly RequestStage[] = [
+    stages.authenticate,
+    stages.route,
+    stages.checkParamHeaders,
+    stages.supplyCheck,
+    stages.killSwitch,
+    stages.authorize,
+    stages.validateArgs,
+    stages.rateLimit,
+    stages.approve,
+  ];
   const audited = (ctx: MessageContext): boolean => audit !== undefined && !UNAUDITED.has(ctx.request.method);
 
   async function decide(ctx: MessageContext): Promise<Outcome> {
@@ -72,6 +90,8 @@ export function createPipeline(stages: PipelineStages, logger: Logger, audit?: A
       if (error instanceof GatewayError) return { error };
       logger.error({ correlationId: ctx.correlationId, method: ctx.request.method, err: error }, 'pipeline failure');
       return { error: new GatewayError('PC_INTERNAL', 'internal error') };
+    } finally {
+      ctx.release?.();
     }
   }
 

@@ -140,7 +140,7 @@ export class Catalog {
   }
 
   /** The merged, namespaced list across servers. Servers that cannot answer are left out (and logged). */
-  async aggregate(kind: ListKind, timeoutMs: number): Promise<JsonObject[]> {
+  async aggregate(kind: ListKind, timeoutMs: number, keep?: (server: string, item: JsonObject) => boolean): Promise<JsonObject[]> {
     const names = [...this.#servers.keys()];
     const lists = await Promise.all(
       names.map((server) =>
@@ -168,6 +168,8 @@ export class Catalog {
           seen.set(exposed, server);
           reverse.set(exposed, { server, name });
         }
+        // Hidden items still claim their name above, so what a caller sees never depends on its policy.
+        if (keep && !keep(server, item)) continue;
         merged.push({ ...item, name: exposed });
       }
     });

@@ -39,8 +39,12 @@ describe('portcullis serve with the embedded default', () => {
       const client = await legacyClient(url);
       const listed = await client.callTool({ name: 'files__list_directory', arguments: { path: sandbox } });
       assert.match(JSON.stringify(listed.content), /welcome\.txt/);
-      const outside = await client.callTool({ name: 'files__read_text_file', arguments: { path: '/etc/passwd' } });
-      assert.equal(outside.isError, true, 'the filesystem server stays confined to its sandbox');
+      // The starter policy confines every path to the sandbox before the server sees the call.
+      await assert.rejects(client.callTool({ name: 'files__read_text_file', arguments: { path: '/etc/passwd' } }), (error: { data?: { code?: string; rule?: string } }) => {
+        assert.equal(error.data?.code, 'PC_POLICY_GUARD');
+        assert.equal(error.data?.rule, 'files-in-sandbox');
+        return true;
+      });
       await client.close();
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

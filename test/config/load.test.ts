@@ -101,7 +101,7 @@ servers:
     const result = validateConfig({ listen: { host: '0.0.0.0' } });
     assert.ok(result.ok);
     const paths = result.warnings.map((w) => w.path);
-    assert.deepEqual(paths.sort(), ['listen.host', 'servers']);
+    assert.deepEqual(paths.sort(), ['listen.host', 'policy', 'servers']);
   });
 
   it('requires a PostgreSQL audit URL, and a password in it only as a reference', () => {

@@ -4,13 +4,14 @@
  * refused while the store cannot record them (fail closed).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { canonicalJson } from '../../src/audit/canonical.ts';
 import { sha256Hex, type AuditRecord } from '../../src/audit/record.ts';
-import { MAIN, legacyClient, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { ALLOW_ALL_YAML, MAIN, legacyClient, serveChild, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startModernServer, type ModernServer } from '../fixtures/modern-server.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
@@ -175,22 +176,13 @@ describe('audit stores and crashes', () => {
   });
 
   it('keeps every answered call in the trail when the gateway is killed under load', async () => {
-    const { spawn } = await import('node:child_process');
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const upstream = await startModernServer();
     const dataDir = mkdtempSync(join(tmpdir(), 'pc-crash-'));
     const config = join(dataDir, 'portcullis.yaml');
-    writeFileSync(config, `listen: { port: 0 }\nlogging: { level: warn }\ndataDir: ${JSON.stringify(dataDir)}\nservers:\n  modern: { url: "${upstream.url}" }\n`);
-    const child = spawn(process.execPath, [MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const base = await new Promise<string>((resolve) => {
-      let seen = '';
-      child.stdout.on('data', (d: Buffer) => {
-        seen += d.toString();
-        const m = /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/.exec(seen);
-        if (m) resolve(m[1]!);
-      });
-    });
+    writeFileSync(config, `listen: { port: 0 }\nlogging: { level: warn }\n${ALLOW_ALL_YAML}dataDir: ${JSON.stringify(dataDir)}\nservers:\n  modern: { url: "${upstream.url}" }\n`);
+    const { base, child } = await serveChild(config);
     const answered: string[] = [];
     let stop = false;
     const worker = async (w: number) => {
@@ -233,7 +225,6 @@ describe('audit tail -f', () => {
     const configFile = join(dataDir, 'portcullis.yaml');
     writeFileSync(configFile, `dataDir: ${JSON.stringify(dataDir)}\nservers: {}\n`);
     try {
-      const { spawn } = await import('node:child_process');
       const follower = spawn(process.execPath, [MAIN, 'audit', 'tail', '-c', configFile, '-n', '0', '-f', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let followed = '';
       follower.stdout.on('data', (d: Buffer) => (followed += d.toString()));

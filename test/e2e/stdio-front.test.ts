@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
-import { EVERYTHING, FILESYSTEM, MAIN } from '../helpers/gateway.ts';
+import { ALLOW_ALL_YAML, EVERYTHING, FILESYSTEM, MAIN } from '../helpers/gateway.ts';
 
 function writeConfig(): { file: string; sandbox: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pc-stdio-'));
@@ -22,7 +22,7 @@ function writeConfig(): { file: string; sandbox: string } {
     file,
     `dataDir: ${JSON.stringify(dir)}
 supply: { allowUnpinned: true }
-servers:
+${ALLOW_ALL_YAML}servers:
   everything: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }
   files: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FILESYSTEM)}, ${JSON.stringify(sandbox)}] }
 `,

@@ -16,7 +16,7 @@ import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcont
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
 import { validateConfig } from '../../src/config/load.ts';
 import { processSecretSource, type SecretSource } from '../../src/config/secrets.ts';
-import { createGateway, type Gateway } from '../../src/gateway.ts';
+import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.ts';
 import { createHttpFront, type HttpFront } from '../../src/downstream/http.ts';
 
 const require = createRequire(import.meta.url);
@@ -38,12 +38,21 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(document: Record<string, unknown>, secrets: SecretSource = processSecretSource(process.env)): Promise<TestGateway> {
+/** The policy the tests of other layers run under (and the same as a YAML line for config files). */
+export const ALLOW_ALL = { rules: [{ name: 'tests-allow-all', effect: 'allow' }] };
+export const ALLOW_ALL_YAML = 'policy: { rules: [{ name: tests-allow-all, effect: allow }] }\n';
+
+export async function startGateway(
+  document: Record<string, unknown>,
+  secrets: SecretSource = processSecretSource(process.env),
+  extra: Pick<GatewayDeps, 'resolveHost' | 'now' | 'clock'> = {},
+): Promise<TestGateway> {
   // Each gateway gets its own data dir, so its audit trail is its own and nothing lands in $HOME.
-  const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), supply: { allowUnpinned: true }, ...document }, secrets);
+  // Tests of other layers run under an explicit allow-everything policy; policy tests bring their own.
+  const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), supply: { allowUnpinned: true }, policy: ALLOW_ALL, ...document }, secrets);
   if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.problems)}`);
   const logger = pino({ level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' }, pino.destination(2));
-  const gateway = createGateway(loaded.config, { logger, secrets });
+  const gateway = createGateway(loaded.config, { logger, secrets, ...extra });
   const front = await createHttpFront(gateway, loaded.config, logger);
   await gateway.start();
   return {
@@ -60,6 +69,8 @@ export async function startGateway(document: Record<string, unknown>, secrets: S
 export interface ClientHandlers {
   onSampling?: (params: unknown) => unknown;
   onElicit?: (params: unknown) => unknown;
+  /** The clientInfo name (the agent name of a local principal). */
+  name?: string;
 }
 
 /** The v1 SDK client (legacy era, 2025-11-25) over Streamable HTTP. */
@@ -68,7 +79,7 @@ export async function legacyClient(url: string, handlers: ClientHandlers = {}): 
   const capabilities: Record<string, unknown> = {};
   if (handlers.onSampling) capabilities.sampling = {};
   if (handlers.onElicit) capabilities.elicitation = {};
-  const client = new LegacyClient({ name: 'legacy-test-client', version: '1.0.0' }, { capabilities });
+  const client = new LegacyClient({ name: handlers.name ?? 'legacy-test-client', version: '1.0.0' }, { capabilities });
   if (handlers.onSampling) client.setRequestHandler(CreateMessageRequestSchema, async (r) => handlers.onSampling!(r.params) as never);
   if (handlers.onElicit) client.setRequestHandler(ElicitRequestSchema, async (r) => handlers.onElicit!(r.params) as never);
   await client.connect(new LegacyHttpTransport(new URL(url)));
@@ -80,7 +91,7 @@ export async function modernClient(url: string, handlers: ClientHandlers = {}): 
   const capabilities: Record<string, unknown> = {};
   if (handlers.onSampling) capabilities.sampling = {};
   if (handlers.onElicit) capabilities.elicitation = {};
-  const client = new ModernClient({ name: 'modern-test-client', version: '1.0.0' }, { capabilities, versionNegotiation: { mode: { pin: '2026-07-28' } } } as never);
+  const client = new ModernClient({ name: handlers.name ?? 'modern-test-client', version: '1.0.0' }, { capabilities, versionNegotiation: { mode: { pin: '2026-07-28' } } } as never);
   if (handlers.onElicit) client.setRequestHandler('elicitation/create' as never, (async (r: { params: unknown }) => handlers.onElicit!(r.params)) as never);
   if (handlers.onSampling) client.setRequestHandler('sampling/createMessage' as never, (async (r: { params: unknown }) => handlers.onSampling!(r.params)) as never);
   await client.connect(new ModernHttpTransport(new URL(url)));
@@ -162,4 +173,31 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** `portcullis serve -c config` as a child process, once it prints its URL; `stderr` collects its log. */
+export async function serveChild(config: string): Promise<{ base: string; child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const base = await new Promise<string>((resolve, reject) => {
+    let seen = '';
+    child.once('exit', (code) => reject(new Error(`portcullis serve exited (${code}) before listening: ${log}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const m = /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/.exec(seen);
+      if (m) resolve(m[1]!);
+    });
+  });
+  return {
+    base,
+    child,
+    stderr: () => log,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -8,9 +8,10 @@ import { GatewayError } from '../../errors.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
-import type { Catalog, ListKind } from '../../routing/catalog.ts';
+import { LIST_KIND_BY_METHOD, type Catalog, type ListKind } from '../../routing/catalog.ts';
 import type { SubscriptionRegistry } from '../../routing/subscriptions.ts';
 import type { SupplyGuard } from '../../supply/guard.ts';
+import { LIST_TARGET } from './governed.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
 import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
 import { BridgedCall, type InputBridge } from '../input-bridge.ts';
@@ -108,14 +109,16 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     };
   }
 
-  async function aggregateList(list: ListKind, cursor: string | undefined): Promise<Outcome> {
+  async function aggregateList(ctx: MessageContext, list: ListKind, cursor: string | undefined): Promise<Outcome> {
     let offset = 0;
     if (cursor !== undefined) {
       const decoded = decodeCursor(cursor);
       if (decoded === undefined) return { error: new GatewayError('PC_PROTOCOL_INVALID_PARAMS', 'params.cursor is not a cursor this gateway issued') };
       offset = decoded;
     }
-    const items = await catalog.aggregate(list, timeoutMsFor(undefined));
+    const filter = ctx.listFilter;
+    const kind = LIST_TARGET[ctx.request.method];
+    const items = await catalog.aggregate(list, timeoutMsFor(undefined), filter && kind ? (server, item) => filter(server, kind, item) : undefined);
     const page = items.slice(offset, offset + pageSize);
     const result: JsonObject = { [list]: page };
     if (offset + pageSize < items.length) result.nextCursor = encodeCursor(offset + pageSize);
@@ -226,7 +229,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
           outcome = { result: await route.answer() };
           break;
         case 'aggregate-list':
-          outcome = await aggregateList(route.list, route.cursor);
+          outcome = await aggregateList(ctx, route.list, route.cursor);
           break;
         case 'broadcast':
           outcome = await broadcast(route);
@@ -241,12 +244,16 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
             outcome = { result: {} };
           } else {
             outcome = await callUpstream(ctx, route);
-            // A page listed straight from one server passes the same supply-chain review.
+            // A page listed straight from one server passes the same supply-chain review and policy filter.
             const list = REVIEWED_LISTS[route.method];
-            const key = list === 'resourceTemplates' ? 'resourceTemplates' : list;
-            if (list && key && 'result' in outcome && Array.isArray(outcome.result[key])) {
-              const items = (outcome.result[key] as unknown[]).filter(isObject);
-              outcome = { result: { ...outcome.result, [key]: supply.review(route.server, list, items, false) } };
+            const key = LIST_KIND_BY_METHOD.get(route.method);
+            if (key && 'result' in outcome && Array.isArray(outcome.result[key])) {
+              let items = (outcome.result[key] as unknown[]).filter(isObject);
+              if (list) items = supply.review(route.server, list, items, false);
+              const filter = ctx.listFilter;
+              const kind = LIST_TARGET[route.method];
+              if (filter && kind) items = items.filter((item) => filter(route.server, kind, item));
+              outcome = { result: { ...outcome.result, [key]: items } };
             }
             if (route.method === 'resources/subscribe' && typeof uri === 'string' && !('result' in outcome)) subscriptions.remove(route.server, uri, ctx.client.key);
           }

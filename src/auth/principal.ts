@@ -1,0 +1,33 @@
+/**
+ * Who is asking: the verified identity every stage after `authenticate` decides on, and the audit
+ * record keeps. `local` principals (no identity configured, or the stdio front) hold every scope; their
+ * agent name is what the configuration says or, failing that, what the client declared — fine for
+ * attribution, not a boundary between agents (use tokens or API keys for that).
+ */
+export interface Principal {
+  readonly kind: 'local' | 'token' | 'key';
+  /** The user the agent acts for (`sub`), or the OS user for local principals. */
+  readonly subject: string;
+  /** The agent: OAuth client_id / azp, the API key's agent, or the local agent name. */
+  readonly agent: string;
+  readonly scopes: readonly string[];
+  /** True for local principals: every scope is held. */
+  readonly allScopes: boolean;
+  readonly roles: readonly string[];
+  readonly issuer?: string;
+  /** `jti` of the token or the API key id — never the token itself. */
+  readonly tokenId?: string;
+}
+
+export function localPrincipal(subject: string, agent: string): Principal {
+  return { kind: 'local', subject, agent, scopes: [], allScopes: true, roles: [] };
+}
+
+/** The scopes of `needed` that `principal` lacks. */
+export function missingScopes(principal: Principal, needed: readonly string[]): string[] {
+  if (principal.allScopes || needed.length === 0) return [];
+  return needed.filter((scope) => !principal.scopes.includes(scope));
+}
+
+/** A stable key for per-principal state (rate limits). */
+export const principalKey = (p: Principal): string => `${p.issuer ?? p.kind}\u0000${p.subject}\u0000${p.agent}`;

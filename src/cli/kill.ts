@@ -1,0 +1,123 @@
+/**
+ * `portcullis kill`, `unkill` and `status`: the kill switch, from the shell. Switches are written to
+ * the data dir the configuration names; a running gateway sees them on its next message.
+ */
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { defaultDataDir } from '../config/defaults.ts';
+import type { Config } from '../config/schema.ts';
+import { describeTarget, KillSwitchStore, type KillTarget } from '../killswitch/store.ts';
+import { PinStore } from '../supply/pins.ts';
+import { formatProblems, loadForRun } from './config-source.ts';
+import type { Io } from './serve.ts';
+
+export interface KillOptions {
+  config?: string;
+  dataDir?: string;
+  all?: boolean;
+  server?: string;
+  tool?: string;
+  agent?: string;
+  reason?: string;
+  by?: string;
+  everything?: boolean;
+  json?: boolean;
+}
+
+function load(options: KillOptions, io: Pick<Io, 'err' | 'secrets'>): { config: Config; dataDir: string } | undefined {
+  const loaded = loadForRun(options.config, options.dataDir, io.secrets);
+  if (!loaded.ok) {
+    io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
+    return undefined;
+  }
+  return { config: loaded.config, dataDir: loaded.config.dataDir ?? defaultDataDir(io.secrets.env) };
+}
+
+/** Exactly one of --all, --server, --tool, --agent. */
+function targetOf(options: KillOptions, config: Config): KillTarget | string {
+  const given = [options.all ? 'all' : undefined, options.server, options.tool, options.agent].filter((v) => v !== undefined);
+  if (given.length !== 1) return 'say exactly one of --all, --server NAME, --tool NAME (or server.tool, globs allowed), --agent NAME';
+  if (options.all) return { all: true };
+  if (options.server !== undefined) {
+    if (!config.servers[options.server]) return `--server: no server named "${options.server}" (servers: ${Object.keys(config.servers).join(', ') || 'none'})`;
+    return { server: options.server };
+  }
+  if (options.tool !== undefined) return options.tool.trim() ? { tool: options.tool.trim() } : '--tool needs a name';
+  return options.agent!.trim() ? { agent: options.agent!.trim() } : '--agent needs a name';
+}
+
+const who = (): string => {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+};
+
+export function kill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const loaded = load(options, io);
+  if (!loaded) return 2;
+  const target = targetOf(options, loaded.config);
+  if (typeof target === 'string') {
+    io.err(`portcullis: ${target}\n`);
+    return 2;
+  }
+  const store = new KillSwitchStore(join(loaded.dataDir, 'killswitch.json'));
+  try {
+    store.add(target, options.reason ?? 'stopped by an operator', options.by ?? who());
+  } catch (error) {
+    io.err(`portcullis: ${(error as Error).message}\n`);
+    return 1;
+  }
+  io.out(`killed: ${describeTarget(target)} — takes effect on the next message; lift with \`portcullis unkill\`\n`);
+  return 0;
+}
+
+export function unkill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const loaded = load(options, io);
+  if (!loaded) return 2;
+  const store = new KillSwitchStore(join(loaded.dataDir, 'killswitch.json'));
+  let target: KillTarget | 'everything';
+  if (options.everything) target = 'everything';
+  else {
+    const t = targetOf(options, loaded.config);
+    if (typeof t === 'string') {
+      io.err(`portcullis: ${t}, or --everything to lift every switch\n`);
+      return 2;
+    }
+    target = t;
+  }
+  const lifted = store.remove(target);
+  if (lifted === 0) {
+    io.err(`portcullis: no kill switch on ${target === 'everything' ? 'anything' : describeTarget(target)}\n`);
+    return 1;
+  }
+  io.out(`lifted ${lifted} kill switch${lifted === 1 ? '' : 'es'}\n`);
+  return 0;
+}
+
+export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const loaded = load(options, io);
+  if (!loaded) return 2;
+  const { config, dataDir } = loaded;
+  const switches = new KillSwitchStore(join(dataDir, 'killswitch.json')).list();
+  const pins = new PinStore(join(dataDir, 'pins.json'));
+  const waiting = Object.fromEntries(pins.servers().map((s) => [s, Object.keys(pins.pending(s)).length]).filter(([, n]) => (n as number) > 0));
+  const policy = config.policy
+    ? { mode: config.policy.mode, rules: config.policy.rules.length, limits: config.policy.limits.length }
+    : { mode: 'absent (every call denied)', rules: 0, limits: 0 };
+  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, audit: config.audit.store };
+  if (options.json) {
+    io.out(`${JSON.stringify(summary)}\n`);
+    return 0;
+  }
+  io.out(`data dir:      ${dataDir}\n`);
+  io.out(`servers:       ${summary.servers.join(', ') || 'none'}\n`);
+  io.out(`policy:        ${policy.mode}, ${policy.rules} rule${policy.rules === 1 ? '' : 's'}, ${policy.limits} rate limit${policy.limits === 1 ? '' : 's'}\n`);
+  io.out(`audit store:   ${config.audit.store}\n`);
+  io.out(`kill switches: ${switches.length === 0 ? 'none' : ''}\n`);
+  for (const s of switches) io.out(`  ON  ${describeTarget(s.target)} — ${s.reason} (by ${s.by} at ${s.at})\n`);
+  const q = Object.entries(waiting);
+  io.out(`quarantined:   ${q.length === 0 ? 'none' : q.map(([s, n]) => `${s}: ${n}`).join(', ')}\n`);
+  return 0;
+}

@@ -1,0 +1,30 @@
+/**
+ * The `rateLimit` stage: the caller's, agent's, tool's and server's token buckets, then a slot among
+ * the server's calls in flight (released when the request is over). Only calls that everything before
+ * allowed are counted. Refusals carry `retryAfterMs` in the error data.
+ */
+import { GatewayError } from '../../errors.ts';
+import type { PolicyRuntime } from '../../policy/runtime.ts';
+import type { MessageContext } from '../context.ts';
+import { governedCall } from './governed.ts';
+
+export function createRateLimit(runtime: PolicyRuntime): (ctx: MessageContext) => GatewayError | undefined {
+  return function rateLimit(ctx) {
+    const call = governedCall(ctx);
+    if (!call) return undefined;
+    const refused = runtime.current.limiter.take(ctx.principal, call.server, call.name);
+    if (refused) {
+      return new GatewayError('PC_RATE_LIMITED', `rate limit "${refused.limit}" (${refused.rate}) reached; retry in ${refused.retryAfterMs} ms`, {
+        limit: refused.limit,
+        retryAfterMs: refused.retryAfterMs,
+      });
+    }
+    const slot = runtime.concurrency.acquire(call.server);
+    if (slot === undefined) {
+      const cap = runtime.concurrency.cap(call.server);
+      return new GatewayError('PC_CONCURRENCY_LIMITED', `server "${call.server}" already has ${cap} calls in flight (policy.concurrency); retry shortly`, { limit: cap, retryAfterMs: 100 });
+    }
+    if (slot !== 'unlimited') ctx.release = slot;
+    return undefined;
+  };
+}

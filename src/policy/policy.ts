@@ -1,0 +1,405 @@
+/**
+ * The compiled policy: rules, scopes and attested annotations turned into a decision for one call and a
+ * visibility test for one listed item. Compiling checks everything the schema cannot (CEL syntax and
+ * types, attributes a rule's phase cannot have, unknown servers and tools, time zones) and reports each
+ * problem with its path; a policy with problems is never put in force.
+ *
+ * Decision order (deny overrides; default deny):
+ *   1. the caller holds the scopes the tool needs (else 403 insufficient_scope, naming them all);
+ *   2. any matching deny rule denies (a deny whose condition cannot be evaluated denies too: fail closed);
+ *   3. any matching approve rule asks for a human;
+ *   4. any matching allow rule allows;
+ *   5. nothing matched: denied, with the guard or condition that kept an allow rule from matching.
+ * An allow or approve rule matches only if its condition is true and every guard passes.
+ */
+import { Environment } from '@marcbachmann/cel-js';
+import type { GatewayErrorCode } from '../errors.ts';
+import type { Principal } from '../auth/principal.ts';
+import { missingScopes } from '../auth/principal.ts';
+import { anyGlob, isGlob } from '../util/glob.ts';
+import { checkPaths, checkUrls, compileValues, type ResolveHost } from './guards.ts';
+import { DAYS, type PolicyConfig, type RuleConfig } from './schema.ts';
+
+export type TargetKind = 'tool' | 'prompt' | 'resource';
+export type Effect = 'allow' | 'deny' | 'approve';
+
+/** Effective tool annotations (MCP defaults filled in: destructive and open-world unless said otherwise). */
+export interface Annotations {
+  readOnly: boolean;
+  destructive: boolean;
+  idempotent: boolean;
+  openWorld: boolean;
+}
+
+export interface CallFacts {
+  principal: Principal;
+  server: string;
+  kind: TargetKind;
+  /** Tool or prompt name, or resource URI. */
+  name: string;
+  args: Record<string, unknown>;
+  /** The `annotations` object the server declared for the tool, if any. */
+  declared: Record<string, unknown> | undefined;
+  task: string | undefined;
+  now: Date;
+}
+
+export interface Decision {
+  effect: Effect;
+  rule?: string;
+  reason: string;
+  code?: GatewayErrorCode;
+  /** For PC_AUTH_INSUFFICIENT_SCOPE: every scope the operation needs. */
+  scopes?: string[];
+}
+
+export interface PolicyProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+export interface CompileOptions {
+  /** Server names in the configuration. */
+  servers: readonly string[];
+  /** The pinned tool names of a server, when known (unknown exact tool names are then rejected). */
+  knownTools?: (server: string) => ReadonlySet<string> | undefined;
+  resolveHost: ResolveHost;
+}
+
+interface CompiledRule {
+  readonly index: number;
+  readonly name: string;
+  readonly effect: Effect;
+  readonly onCall: boolean;
+  readonly onList: boolean;
+  readonly server: (s: string) => boolean;
+  readonly target: (kind: TargetKind, name: string) => boolean;
+  readonly principal: ((p: Principal) => boolean) | undefined;
+  readonly task: ((t: string | undefined) => boolean) | undefined;
+  readonly annotations: Partial<Annotations> | undefined;
+  readonly time: ((now: Date) => boolean) | undefined;
+  readonly when: ((vars: Record<string, unknown>) => unknown) | undefined;
+  /** True when the condition can be evaluated without arguments (so also while filtering a list). */
+  readonly whenWithoutArgs: boolean;
+  readonly guards: ((args: Record<string, unknown>) => Promise<string | undefined>) | undefined;
+  readonly reason: string | undefined;
+}
+
+interface ToolEntry {
+  readonly server: (s: string) => boolean;
+  readonly tool: (t: string) => boolean;
+  readonly scopes: readonly string[];
+  readonly annotations: Partial<Annotations> | undefined;
+}
+
+const CACHE_LIMIT = 10_000;
+
+function environment(withArgs: boolean): Environment {
+  const env = new Environment({ enableOptionalTypes: true, limits: { maxAstNodes: 2000, maxDepth: 64 } })
+    .registerVariable('principal', 'map<string, dyn>')
+    .registerVariable('tool', 'map<string, dyn>')
+    .registerVariable('task', 'string');
+  return withArgs ? env.registerVariable('args', 'map<string, dyn>') : env;
+}
+
+const CALL_ENV = environment(true);
+const LIST_ENV = environment(false);
+
+/** What a CEL condition sees of the caller (never the token). */
+function celPrincipal(p: Principal): Record<string, unknown> {
+  return { kind: p.kind, subject: p.subject, agent: p.agent, roles: [...p.roles], scopes: [...p.scopes], issuer: p.issuer ?? '' };
+}
+
+function effectiveAnnotations(declared: Record<string, unknown> | undefined, attested: Partial<Annotations> | undefined): Annotations {
+  const flag = (key: string, fallback: boolean): boolean => (typeof declared?.[key] === 'boolean' ? (declared[key] as boolean) : fallback);
+  return {
+    readOnly: attested?.readOnly ?? flag('readOnlyHint', false),
+    destructive: attested?.destructive ?? flag('destructiveHint', true),
+    idempotent: attested?.idempotent ?? flag('idempotentHint', false),
+    openWorld: attested?.openWorld ?? flag('openWorldHint', true),
+  };
+}
+
+function compileTime(time: NonNullable<RuleConfig['time']>): (now: Date) => boolean {
+  const format = new Intl.DateTimeFormat('en-US', { timeZone: time.timezone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const days = time.days ? new Set(time.days) : undefined;
+  const window = time.hours?.split('-').map((hm) => Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3)));
+  return (now) => {
+    const parts = Object.fromEntries(format.formatToParts(now).map((p) => [p.type, p.value]));
+    if (days && !days.has(String(parts.weekday).toLowerCase().slice(0, 3) as (typeof DAYS)[number])) return false;
+    if (!window) return true;
+    const minute = Number(parts.hour) * 60 + Number(parts.minute);
+    const [start, end] = window as [number, number];
+    return start <= end ? minute >= start && minute < end : minute >= start || minute < end;
+  };
+}
+
+export class Policy {
+  readonly mode: 'enforce' | 'monitor';
+  readonly ruleCount: number;
+  readonly #rules: readonly CompiledRule[];
+  readonly #tools: readonly ToolEntry[];
+  readonly #candidates = new Map<string, readonly CompiledRule[]>();
+  /** Set when the configuration has no policy section: everything is denied, saying so. */
+  readonly #absent: boolean;
+
+  constructor(mode: 'enforce' | 'monitor', rules: readonly CompiledRule[], tools: readonly ToolEntry[], absent: boolean) {
+    this.mode = mode;
+    this.#rules = rules;
+    this.#tools = tools;
+    this.#absent = absent;
+    this.ruleCount = rules.length;
+  }
+
+  get absent(): boolean {
+    return this.#absent;
+  }
+
+  /** Scopes a tool needs (every matching policy.tools entry contributes). */
+  requiredScopes(server: string, tool: string): string[] {
+    const scopes = new Set<string>();
+    for (const entry of this.#tools) if (entry.server(server) && entry.tool(tool)) for (const s of entry.scopes) scopes.add(s);
+    return [...scopes];
+  }
+
+  annotations(server: string, tool: string, declared: Record<string, unknown> | undefined): Annotations {
+    let attested: Partial<Annotations> | undefined;
+    for (const entry of this.#tools) if (entry.annotations && entry.server(server) && entry.tool(tool)) attested = { ...attested, ...entry.annotations };
+    return effectiveAnnotations(declared, attested);
+  }
+
+  /** Rules whose server and target patterns match (cached: the catalog is finite). */
+  #rulesFor(server: string, kind: TargetKind, name: string): readonly CompiledRule[] {
+    const key = `${server}\u0000${kind}\u0000${name}`;
+    let found = this.#candidates.get(key);
+    if (!found) {
+      found = this.#rules.filter((r) => r.server(server) && r.target(kind, name));
+      if (this.#candidates.size >= CACHE_LIMIT) this.#candidates.clear();
+      this.#candidates.set(key, found);
+    }
+    return found;
+  }
+
+  #staticMatch(rule: CompiledRule, principal: Principal, task: string | undefined, annotations: Annotations, now: Date): boolean {
+    if (rule.principal && !rule.principal(principal)) return false;
+    if (rule.task && !rule.task(task)) return false;
+    if (rule.annotations) {
+      for (const [key, want] of Object.entries(rule.annotations)) if (annotations[key as keyof Annotations] !== want) return false;
+    }
+    if (rule.time && !rule.time(now)) return false;
+    return true;
+  }
+
+  async decide(facts: CallFacts): Promise<Decision> {
+    const { principal, server, kind, name, args, task, now } = facts;
+    const what = `${kind} "${name}" of server "${server}"`;
+    if (this.#absent) {
+      return { effect: 'deny', code: 'PC_POLICY_DENIED', reason: 'no policy is configured, so every call is denied; add a `policy` section (`portcullis init` writes a starter policy)' };
+    }
+    if (kind === 'tool') {
+      const needed = this.requiredScopes(server, name);
+      const missing = missingScopes(principal, needed);
+      if (missing.length > 0) {
+        return { effect: 'deny', code: 'PC_AUTH_INSUFFICIENT_SCOPE', scopes: needed, reason: `${what} needs scope${needed.length > 1 ? 's' : ''} ${needed.join(' ')}; the token lacks ${missing.join(' ')}` };
+      }
+    }
+    const annotations = kind === 'tool' ? this.annotations(server, name, facts.declared) : effectiveAnnotations(undefined, undefined);
+    let vars: Record<string, unknown> | undefined;
+    const variables = (): Record<string, unknown> =>
+      (vars ??= { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '', args });
+
+    const matched: Record<Effect, CompiledRule | undefined> = { deny: undefined, approve: undefined, allow: undefined };
+    let firstMiss: { rule: CompiledRule; reason: string; code: GatewayErrorCode } | undefined;
+    for (const rule of this.#rulesFor(server, kind, name)) {
+      if (!rule.onCall || !this.#staticMatch(rule, principal, task, annotations, now)) continue;
+      if (rule.effect !== 'deny' && matched[rule.effect] && (rule.effect === 'allow' || matched.approve)) continue;
+      if (rule.when) {
+        let value: unknown;
+        try {
+          value = rule.when(variables());
+        } catch (error) {
+          const why = `the condition of rule "${rule.name}" could not be evaluated (${firstLine(error)})`;
+          if (rule.effect === 'deny') return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_DENIED', reason: `${what} denied: ${why}; a deny rule that cannot be evaluated denies` };
+          firstMiss ??= { rule, reason: why, code: 'PC_POLICY_DENIED' };
+          continue;
+        }
+        if (value !== true) continue;
+      }
+      if (rule.effect === 'deny') return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_DENIED', reason: rule.reason ?? `${what} is denied by rule "${rule.name}"` };
+      if (rule.guards) {
+        const failed = await rule.guards(args);
+        if (failed) {
+          firstMiss ??= { rule, reason: `rule "${rule.name}": ${failed}`, code: 'PC_POLICY_GUARD' };
+          continue;
+        }
+      }
+      matched[rule.effect] ??= rule;
+    }
+    if (matched.approve) {
+      const rule = matched.approve;
+      return { effect: 'approve', rule: rule.name, code: 'PC_POLICY_APPROVAL_REQUIRED', reason: rule.reason ?? `${what} needs a human's approval (rule "${rule.name}")` };
+    }
+    if (matched.allow) return { effect: 'allow', rule: matched.allow.name, reason: matched.allow.reason ?? `allowed by rule "${matched.allow.name}"` };
+    if (firstMiss) return { effect: 'deny', rule: firstMiss.rule.name, code: firstMiss.code, reason: `${what} denied: ${firstMiss.reason}` };
+    return { effect: 'deny', code: 'PC_POLICY_DENIED', reason: `no rule allows ${what} for agent "${principal.agent}" (default deny)` };
+  }
+
+  /**
+   * Whether a list shows an item to this caller: it needs the scopes, no unconditional deny may match,
+   * and some allow or approve rule could match (conditions on arguments cannot be known yet and count as
+   * "could"; guards likewise).
+   */
+  visible(principal: Principal, server: string, kind: TargetKind, name: string, declared: Record<string, unknown> | undefined, task: string | undefined, now: Date): { visible: boolean; why: string } {
+    if (this.#absent) return { visible: false, why: 'no policy is configured' };
+    if (kind === 'tool') {
+      const missing = missingScopes(principal, this.requiredScopes(server, name));
+      if (missing.length > 0) return { visible: false, why: `lacks scope ${missing.join(' ')}` };
+    }
+    const annotations = kind === 'tool' ? this.annotations(server, name, declared) : effectiveAnnotations(undefined, undefined);
+    const vars = { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '' };
+    let allowedBy: CompiledRule | undefined;
+    for (const rule of this.#rulesFor(server, kind, name)) {
+      if (!rule.onList || !this.#staticMatch(rule, principal, task, annotations, now)) continue;
+      let holds: boolean | undefined = true;
+      if (rule.when) {
+        if (!rule.whenWithoutArgs) holds = undefined;
+        else {
+          try {
+            holds = rule.when(vars) === true;
+          } catch {
+            holds = rule.effect === 'deny' ? true : false;
+          }
+        }
+      }
+      if (rule.effect === 'deny' && holds === true) return { visible: false, why: `denied by rule "${rule.name}"` };
+      if (rule.effect !== 'deny' && holds !== false) allowedBy ??= rule;
+    }
+    return allowedBy ? { visible: true, why: `rule "${allowedBy.name}" (${allowedBy.effect})` } : { visible: false, why: 'no rule allows it (default deny)' };
+  }
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0]!.trim();
+}
+
+/** Compiles a policy section (or its absence). Problems mean the policy must not be used. */
+export function compilePolicy(config: PolicyConfig | undefined, options: CompileOptions): { policy: Policy; problems: PolicyProblem[] } {
+  const problems: PolicyProblem[] = [];
+  if (!config) return { policy: new Policy('enforce', [], [], true), problems };
+  const servers = new Set(options.servers);
+
+  const checkServers = (patterns: readonly string[], path: (string | number)[]): void => {
+    patterns.forEach((p, i) => {
+      if (!isGlob(p) && !servers.has(p)) problems.push({ path: [...path, i], message: `no server named "${p}" in the configuration (servers: ${[...servers].join(', ') || 'none'})` });
+    });
+  };
+  const checkTools = (serverPatterns: readonly string[], tools: readonly string[] | undefined, path: (string | number)[]): void => {
+    if (!tools || !options.knownTools) return;
+    const matchServer = anyGlob(serverPatterns);
+    const catalogs = [...servers].filter(matchServer).map((s) => options.knownTools!(s)).filter((c): c is ReadonlySet<string> => c !== undefined);
+    if (catalogs.length === 0) return;
+    tools.forEach((t, i) => {
+      const known = isGlob(t) ? catalogs.some((c) => [...c].some(anyGlob([t]))) : catalogs.some((c) => c.has(t));
+      if (!known) problems.push({ path: [...path, i], message: `no tool matching "${t}" in the pinned catalog of ${serverPatterns.join(', ')}` });
+    });
+  };
+
+  const names = new Set<string>();
+  const rules: CompiledRule[] = [];
+  config.rules.forEach((rule, index) => {
+    const path = ['policy', 'rules', index];
+    if (names.has(rule.name)) problems.push({ path: [...path, 'name'], message: `rule name "${rule.name}" is used twice; names identify the rule in decisions and the audit trail` });
+    names.add(rule.name);
+    checkServers(rule.servers, [...path, 'servers']);
+    checkTools(rule.servers, rule.tools, [...path, 'tools']);
+    const onCall = rule.on.includes('call');
+    const onList = rule.on.includes('list');
+    if (rule.effect === 'deny' && rule.guards) problems.push({ path: [...path, 'guards'], message: 'guards belong to allow and approve rules (a guard that fails keeps the rule from allowing); use `when` for a deny condition' });
+    if (!onCall && rule.guards) problems.push({ path: [...path, 'guards'], message: 'guards check call arguments, which a list has not: this rule applies only to lists (on: [list])' });
+
+    let when: CompiledRule['when'];
+    let whenWithoutArgs = true;
+    if (rule.when !== undefined) {
+      const checked = CALL_ENV.check(rule.when);
+      if (!checked.valid) {
+        problems.push({ path: [...path, 'when'], message: `CEL ${checked.error?.name === 'ParseError' ? 'syntax' : 'type'} error: ${firstLine(checked.error)}` });
+      } else if (checked.type !== 'bool' && checked.type !== 'dyn') {
+        problems.push({ path: [...path, 'when'], message: `the condition must be a bool; this one is ${checked.type}` });
+      } else {
+        whenWithoutArgs = LIST_ENV.check(rule.when).valid;
+        if (!onCall && !whenWithoutArgs) problems.push({ path: [...path, 'when'], message: '`args` cannot be known while filtering a list, and this rule applies only to lists (on: [list])' });
+        when = CALL_ENV.parse(rule.when) as unknown as CompiledRule['when'];
+      }
+    }
+    let time: CompiledRule['time'];
+    if (rule.time) {
+      try {
+        time = compileTime(rule.time);
+      } catch {
+        problems.push({ path: [...path, 'time', 'timezone'], message: `unknown time zone "${rule.time.timezone}" (use an IANA name such as Europe/Berlin)` });
+      }
+    }
+    let guards: CompiledRule['guards'];
+    if (rule.guards) {
+      const g = rule.guards;
+      for (const [arg, c] of Object.entries(g.values ?? {})) {
+        if (c.pattern) {
+          try {
+            new RegExp(c.pattern, 'u');
+          } catch (error) {
+            problems.push({ path: [...path, 'guards', 'values', arg, 'pattern'], message: `invalid regular expression: ${firstLine(error)}` });
+          }
+        }
+      }
+      if (!problems.some((p) => p.path.join('.').startsWith(`${path.join('.')}.guards`))) {
+        const values = g.values ? compileValues(g.values) : undefined;
+        guards = async (args) => {
+          if (g.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(args)) > g.maxBytes) return `the arguments are larger than ${g.maxBytes} bytes`;
+          return values?.check(args) ?? (g.paths ? checkPaths(g.paths, args) : undefined) ?? (g.urls ? await checkUrls(g.urls, args, options.resolveHost) : undefined);
+        };
+      }
+    }
+    const anyTarget = !rule.tools && !rule.prompts && !rule.resources;
+    const matchers = { tool: rule.tools && anyGlob(rule.tools), prompt: rule.prompts && anyGlob(rule.prompts), resource: rule.resources && anyGlob(rule.resources) };
+    const p = rule.principal;
+    const subjects = p?.subjects && anyGlob(p.subjects);
+    const agents = p?.agents && anyGlob(p.agents);
+    const tasks = rule.tasks && anyGlob(rule.tasks);
+    rules.push({
+      index,
+      name: rule.name,
+      effect: rule.effect,
+      onCall,
+      onList,
+      server: anyGlob(rule.servers),
+      target: (kind, name) => anyTarget || (matchers[kind]?.(name) ?? false),
+      principal: p
+        ? (pr) =>
+          (!subjects || subjects(pr.subject)) &&
+          (!agents || agents(pr.agent)) &&
+          (!p.roles || p.roles.some((r) => pr.roles.includes(r))) &&
+          (!p.scopes || missingScopes(pr, p.scopes).length === 0)
+        : undefined,
+      task: tasks ? (t) => t !== undefined && tasks(t) : undefined,
+      annotations: rule.annotations,
+      time,
+      when,
+      whenWithoutArgs,
+      guards,
+      reason: rule.reason,
+    });
+  });
+
+  const tools: ToolEntry[] = config.tools.map((entry, i) => {
+    checkServers([entry.server], ['policy', 'tools', i, 'server']);
+    checkTools([entry.server], [entry.tool], ['policy', 'tools', i, 'tool']);
+    return { server: anyGlob([entry.server]), tool: anyGlob([entry.tool]), scopes: entry.scopes, annotations: entry.annotations };
+  });
+  config.limits.forEach((limit, i) => {
+    checkServers(limit.servers, ['policy', 'limits', i, 'servers']);
+    checkTools(limit.servers, limit.tools, ['policy', 'limits', i, 'tools']);
+  });
+  checkServers(Object.keys(config.concurrency), ['policy', 'concurrency']);
+  if (config.rules.length === 0) problems.push({ path: ['policy', 'rules'], message: 'a policy with no rules denies every call; add at least one allow rule (or remove the section to say so explicitly)' });
+  return { policy: new Policy(config.mode, rules, tools, false), problems };
+}

@@ -1,0 +1,129 @@
+/**
+ * Rate limits (token buckets: `burst` tokens, refilled at the sustained rate) per principal, agent,
+ * tool or server, and a cap on calls in flight per server. A call takes one token from every bucket
+ * that applies, or none at all: a refusal by one limit does not drain the others. State is in memory,
+ * per gateway process.
+ */
+import type { Principal } from '../auth/principal.ts';
+import { principalKey } from '../auth/principal.ts';
+import { anyGlob } from '../util/glob.ts';
+import type { PolicyConfig } from '../policy/schema.ts';
+
+const PERIOD_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+interface Limit {
+  name: string;
+  per: 'principal' | 'agent' | 'tool' | 'server';
+  server: (s: string) => boolean;
+  tool: (t: string) => boolean;
+  /** Tokens per ms, and the bucket size. */
+  refill: number;
+  burst: number;
+  rate: string;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export interface LimitRefusal {
+  limit: string;
+  rate: string;
+  retryAfterMs: number;
+}
+
+/** Buckets idle long enough to be full again are dropped past this many. */
+const SWEEP_AT = 50_000;
+
+export class RateLimiter {
+  readonly #limits: readonly Limit[];
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #now: () => number;
+
+  constructor(limits: PolicyConfig['limits'], now: () => number = () => performance.now()) {
+    this.#now = now;
+    this.#limits = limits.map((l) => {
+      const [count, unit] = l.rate.split('/') as [string, keyof typeof PERIOD_MS];
+      const perPeriod = Number(count);
+      return {
+        name: l.name,
+        per: l.per,
+        server: anyGlob(l.servers),
+        tool: anyGlob(l.tools),
+        refill: perPeriod / PERIOD_MS[unit],
+        burst: l.burst ?? Math.max(1, Math.floor(perPeriod)),
+        rate: l.rate,
+      };
+    });
+  }
+
+  get size(): number {
+    return this.#limits.length;
+  }
+
+  /** Takes a token for this call from every applicable bucket, or returns why not (taking nothing). */
+  take(principal: Principal, server: string, tool: string): LimitRefusal | undefined {
+    if (this.#limits.length === 0) return undefined;
+    const now = this.#now();
+    const applicable: { bucket: Bucket; limit: Limit }[] = [];
+    for (const limit of this.#limits) {
+      if (!limit.server(server) || !limit.tool(tool)) continue;
+      const subject = limit.per === 'principal' ? principalKey(principal) : limit.per === 'agent' ? principal.agent : limit.per === 'tool' ? `${server}\u0000${tool}` : server;
+      const key = `${limit.name}\u0000${subject}`;
+      let bucket = this.#buckets.get(key);
+      if (!bucket) {
+        if (this.#buckets.size >= SWEEP_AT) this.#sweep(now);
+        bucket = { tokens: limit.burst, at: now };
+        this.#buckets.set(key, bucket);
+      }
+      bucket.tokens = Math.min(limit.burst, bucket.tokens + (now - bucket.at) * limit.refill);
+      bucket.at = now;
+      if (bucket.tokens < 1) return { limit: limit.name, rate: limit.rate, retryAfterMs: Math.ceil((1 - bucket.tokens) / limit.refill) };
+      applicable.push({ bucket, limit });
+    }
+    for (const { bucket } of applicable) bucket.tokens -= 1;
+    return undefined;
+  }
+
+  #sweep(now: number): void {
+    for (const [key, bucket] of this.#buckets) {
+      const limit = this.#limits.find((l) => key.startsWith(`${l.name}\u0000`));
+      if (!limit || bucket.tokens + (now - bucket.at) * limit.refill >= limit.burst) this.#buckets.delete(key);
+    }
+  }
+}
+
+/** Calls in flight per server, capped. */
+export class ConcurrencyLimiter {
+  #caps: Readonly<Record<string, number>>;
+  readonly #inFlight = new Map<string, number>();
+
+  constructor(caps: Readonly<Record<string, number>>) {
+    this.#caps = caps;
+  }
+
+  /** A release function, or undefined when the server is at its cap. */
+  acquire(server: string): (() => void) | undefined | 'unlimited' {
+    const cap = this.#caps[server];
+    if (cap === undefined) return 'unlimited';
+    const current = this.#inFlight.get(server) ?? 0;
+    if (current >= cap) return undefined;
+    this.#inFlight.set(server, current + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#inFlight.set(server, (this.#inFlight.get(server) ?? 1) - 1);
+    };
+  }
+
+  /** New caps (policy reload); calls in flight keep counting against them. */
+  setCaps(caps: Readonly<Record<string, number>>): void {
+    this.#caps = caps;
+  }
+
+  cap(server: string): number | undefined {
+    return this.#caps[server];
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Call arguments against the tool's `inputSchema` (JSON Schema; draft 2020-12 unless the schema names
+ * draft-07), compiled once per definition object the catalog holds. Validation is as strict as the
+ * schema: types, ranges, required, additionalProperties — nothing coerced, no defaults filled in. A
+ * schema that cannot be compiled refuses the call (fail closed), saying so.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const options = { strict: false, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, logger: false, validateSchema: false } as const;
+const draft07 = addFormats(new Ajv(options));
+const draft2020 = addFormats(new Ajv2020(options) as unknown as Ajv);
+
+type Compiled = ValidateFunction | { broken: string };
+
+export class ArgumentValidator {
+  readonly #bySchema = new WeakMap<object, Compiled>();
+
+  /** undefined when the arguments are valid; otherwise a sentence naming the field. */
+  check(schema: unknown, args: Record<string, unknown>): string | undefined {
+    if (typeof schema !== 'object' || schema === null) return 'the tool declares no inputSchema object, so its arguments cannot be checked';
+    let compiled = this.#bySchema.get(schema);
+    if (!compiled) {
+      compiled = compile(schema as Record<string, unknown>);
+      this.#bySchema.set(schema, compiled);
+    }
+    if ('broken' in compiled) return compiled.broken;
+    if (compiled(args)) return undefined;
+    return describe(compiled.errors?.[0]);
+  }
+}
+
+function compile(schema: Record<string, unknown>): Compiled {
+  const draft = typeof schema.$schema === 'string' && /draft-0[4-7]/.test(schema.$schema) ? draft07 : draft2020;
+  try {
+    // The $id is dropped so that two servers' schemas with the same $id never collide in the cache.
+    const { $id: _id, ...rest } = schema;
+    return draft.compile(rest);
+  } catch (error) {
+    return { broken: `the tool's inputSchema cannot be compiled (${(error as Error).message.split('\n')[0]}), so calls to it are refused` };
+  }
+}
+
+function describe(error: ErrorObject | undefined): string {
+  if (!error) return 'the arguments do not match the tool\'s inputSchema';
+  const at = error.instancePath ? `argument "${error.instancePath.slice(1).replaceAll('/', '.')}"` : 'the arguments';
+  const p = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return `missing required argument "${[error.instancePath.slice(1).replaceAll('/', '.'), p.missingProperty].filter(Boolean).join('.')}"`;
+    case 'additionalProperties':
+      return `unexpected argument "${[error.instancePath.slice(1).replaceAll('/', '.'), p.additionalProperty].filter(Boolean).join('.')}" (the tool's schema does not allow it)`;
+    case 'type':
+      return `${at} must be ${p.type}`;
+    case 'enum':
+      return `${at} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${at} ${error.message ?? 'is invalid'}`;
+  }
+}
