@@ -324,7 +324,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     for (const [name, value] of Object.entries(req.headers)) {
       if (name.startsWith('mcp-param-') && typeof value === 'string') paramHeaders[name] = value;
     }
-    const outcome = await gateway.handle({ endpoint, request, client, signal: abort.signal, paramHeaders });
+    const outcome = await gateway.handle({ endpoint, request, client, signal: abort.signal, paramHeaders, task: taskHeader(req) });
     if ('error' in outcome) {
       logDecision(request, outcome.error, outcome.correlationId);
       return writer.finish(toResponse(request.id, outcome, outcome.correlationId), httpStatusFor(outcome.error, 'modern'));
@@ -418,7 +418,8 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       session.addStream(log);
     }
     const writer = new ResponseWriter(res, sse, {}, log);
-    const answers = await Promise.all(requests.map((request) => runLegacyRequest(session, endpoint, request, writer)));
+    const call = { task: taskHeader(req) };
+    const answers = await Promise.all(requests.map((request) => runLegacyRequest(session, endpoint, request, writer, call)));
     writer.finish(Array.isArray(body) ? answers : answers[0]!);
   }
 
@@ -463,7 +464,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     // change is not forwarded to a shared server session.
   }
 
-  async function runLegacyRequest(session: DownstreamSession, endpoint: Endpoint, request: JsonRpcRequest, writer: ResponseWriter): Promise<JsonRpcResponse> {
+  async function runLegacyRequest(session: DownstreamSession, endpoint: Endpoint, request: JsonRpcRequest, writer: ResponseWriter, call: CallFacts): Promise<JsonRpcResponse> {
     const tracked = session.track(request.id);
     const client: ClientLink = {
       key: session.id,
@@ -475,7 +476,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       request: (method, params) => session.requestClient(writer.stream() ? writer : (session.stream ?? writer), method, params),
     };
     try {
-      const outcome = await gateway.handle({ endpoint, request, client, signal: tracked.signal });
+      const outcome = await gateway.handle({ endpoint, request, client, signal: tracked.signal, ...call });
       if ('result' in outcome && request.method === 'resources/subscribe' && typeof request.params?.uri === 'string') session.subscriptions.add(request.params.uri);
       if ('result' in outcome && request.method === 'resources/unsubscribe' && typeof request.params?.uri === 'string') session.subscriptions.delete(request.params.uri);
       if ('error' in outcome) logDecision(request, outcome.error, outcome.correlationId);
@@ -561,4 +562,15 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       });
     });
   });
+}
+
+/** What the HTTP request says about the call besides its body (identity joins here). */
+interface CallFacts {
+  task: string | undefined;
+}
+
+/** The `Portcullis-Task` header: a task label the agent declares (the `_meta` label wins). */
+function taskHeader(req: IncomingMessage): string | undefined {
+  const value = req.headers['portcullis-task'];
+  return typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined;
 }

@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { EVERYTHING, FILESYSTEM, legacyClient, modernClient, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
 
 const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
@@ -59,6 +61,7 @@ describe('runtime policy through the gateway', () => {
             { name: 'files-in-sandbox', effect: 'allow', servers: ['files'], guards: { paths: { args: ['path', 'paths', 'source', 'destination'], roots: [sandbox] } } },
             { name: 'readers-read-only', effect: 'deny', servers: ['files'], annotations: { readOnly: false }, principal: { agents: ['reader-*'] } },
             { name: 'echo-public-urls', effect: 'allow', servers: ['everything'], tools: ['echo'], guards: { urls: { args: ['message'] } } },
+            { name: 'sums-for-triage', effect: 'allow', servers: ['everything'], tools: ['get-sum'], tasks: ['triage-*'] },
           ],
           limits: [{ name: 'echo-per-agent', per: 'agent', servers: ['everything'], tools: ['echo'], rate: '1/s', burst: 2 }],
         },
@@ -163,6 +166,23 @@ describe('runtime policy through the gateway', () => {
       );
     } finally {
       await client.close();
+    }
+  });
+
+  it('matches the task an agent declares in _meta or in the Portcullis-Task header', async () => {
+    const plain = await legacyClient(`${gw.url}/mcp/everything`);
+    const tagged = new LegacyClient({ name: 'tagged', version: '1.0.0' });
+    await tagged.connect(new LegacyHttpTransport(new URL(`${gw.url}/mcp/everything`), { requestInit: { headers: { 'Portcullis-Task': 'triage-7' } } }));
+    try {
+      const sum = { name: 'get-sum', arguments: { a: 2, b: 3 } };
+      await assert.rejects(plain.callTool(sum), deniedWith('PC_POLICY_DENIED'));
+      assert.match(JSON.stringify((await plain.callTool({ ...sum, _meta: { 'dev.portcullis/task': 'triage-1' } })).content), /5/);
+      assert.match(JSON.stringify((await tagged.callTool(sum)).content), /5/);
+      await assert.rejects(tagged.callTool({ ...sum, _meta: { 'dev.portcullis/task': 'deploy' } }), deniedWith('PC_POLICY_DENIED'), 'the _meta label wins over the header');
+      assert.ok((await tagged.listTools()).tools.some((t) => t.name === 'get-sum'), 'listed for the declared task');
+    } finally {
+      await plain.close();
+      await tagged.close();
     }
   });
 
