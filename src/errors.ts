@@ -40,6 +40,8 @@ export type GatewayErrorCode =
   | 'PC_INPUT_STATE_INVALID'
   | 'PC_AUDIT_UNAVAILABLE'
   | 'PC_SUPPLY_QUARANTINED'
+  | 'PC_AUTH_REQUIRED'
+  | 'PC_AUTH_INVALID_TOKEN'
   | 'PC_AUTH_INSUFFICIENT_SCOPE'
   | 'PC_POLICY_DENIED'
   | 'PC_POLICY_GUARD'
@@ -103,6 +105,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_SUPPLY_QUARANTINED: { status: 200, rpcCode: -31020, transport: false },
   // RFC 6750 §3.1: a token without the scopes an operation needs is refused with 403 and a challenge
   // naming them, which MCP clients answer with a step-up authorization (spec 2025-11-25 authorization).
+  PC_AUTH_REQUIRED: { status: 401, rpcCode: -31028, transport: true },
+  PC_AUTH_INVALID_TOKEN: { status: 401, rpcCode: -31029, transport: true },
   PC_AUTH_INSUFFICIENT_SCOPE: { status: 403, rpcCode: -31030, transport: true },
   PC_POLICY_DENIED: { status: 200, rpcCode: -31031, transport: false },
   PC_POLICY_GUARD: { status: 200, rpcCode: -31032, transport: false },

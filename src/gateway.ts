@@ -32,7 +32,7 @@ import { AuditLog } from './audit/log.ts';
 import { auditInstance, openAuditStore, signerFor, sinksFor } from './audit/open.ts';
 import { lookup } from 'node:dns/promises';
 import { userInfo } from 'node:os';
-import { localPrincipal, type Principal } from './auth/principal.ts';
+import { localPrincipal, missingScopes, type Principal } from './auth/principal.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
 import type { PolicyProblem } from './policy/policy.ts';
 import type { ResolveHost } from './policy/guards.ts';
@@ -96,6 +96,13 @@ export interface Gateway {
   readonly kill: KillSwitchStore;
   /** Puts a new policy section in force, unless it has problems (then the old one stays; problems returned). */
   reloadPolicy(policy: PolicyConfig | undefined): PolicyProblem[];
+  /** Every scope the identity section and the policy name (for metadata and the embedded server). */
+  scopes(): string[];
+  /**
+   * For a tools/call: every scope the tool needs when `principal` lacks one of them (the HTTP front
+   * answers 403 insufficient_scope before anything starts); undefined when nothing is missing.
+   */
+  missingScopes(endpoint: Endpoint, request: JsonRpcRequest, principal: Principal): Promise<string[] | undefined>;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {
@@ -261,6 +268,24 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     reloadPolicy(next) {
       return policy.load(next);
     },
+    scopes() {
+      return [...new Set([...(config.identity?.scopes ?? []), ...policy.current.policy.scopes])];
+    },
+    async missingScopes(endpoint, request, principal) {
+      if (request.method !== 'tools/call' || principal.allScopes || typeof request.params?.name !== 'string') return undefined;
+      let server: string;
+      let tool: string;
+      if (endpoint.kind === 'server') {
+        server = endpoint.server;
+        tool = request.params.name;
+      } else {
+        const found = await catalog.resolveName('tools', request.params.name, timeoutMsFor(undefined)).catch(() => undefined);
+        if (!found) return undefined; // the pipeline answers the unknown tool
+        ({ server, name: tool } = found);
+      }
+      const needed = policy.current.policy.requiredScopes(server, tool);
+      return missingScopes(principal, needed).length > 0 ? needed : undefined;
+    },
     async start() {
       await audit?.open().catch(() => undefined);
       if (audit) {
@@ -296,7 +321,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         client,
         signal,
         paramHeaders,
-        principal: principal ?? localPrincipal(osUser, typeof client.info?.name === 'string' ? client.info.name : 'local'),
+        principal: principal ?? localPrincipal(osUser, config.identity?.localAgent ?? (typeof client.info?.name === 'string' ? client.info.name : 'local')),
         task: declaredTask,
       };
       const outcome = await pipeline(ctx);

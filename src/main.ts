@@ -11,6 +11,7 @@ import { scan } from './cli/scan.ts';
 import { pinApprove, pinDiff, pinList } from './cli/pin.ts';
 import { policyExplain, policyTest } from './cli/policy.ts';
 import { kill, status, unkill } from './cli/kill.ts';
+import { agentAdd, agentList, agentRevoke, keyCreate, keyList, keyRevoke } from './cli/identity.ts';
 import { VERSION } from './version.ts';
 
 const io: Io = {
@@ -183,6 +184,32 @@ program
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .option('--json', 'JSON output')
   .action((options) => finish(status(options, io)));
+
+const withConfig = (command: Command): Command =>
+  command.option('-c, --config <file>', 'configuration file (default: the embedded default)').option('--data-dir <dir>', 'state directory for the embedded default');
+const agent = program.command('agent').description('per-agent client credentials of the embedded authorization server');
+withConfig(agent.command('add <name>').description('issue a client credential for an agent (the secret is shown once)'))
+  .option('--scopes <scopes>', 'scopes the agent may ask for, space- or comma-separated')
+  .option('--url <url>', 'the gateway URL to print in token_endpoint (default: identity.publicUrl or the listen address)')
+  .option('--json', 'print { client_id, client_secret, token_endpoint }')
+  .action((name, options) => finish(agentAdd(name, options, io)));
+withConfig(agent.command('list').description('agents and their state'))
+  .option('--json', 'JSON output')
+  .action((options) => finish(agentList(options, io)));
+withConfig(agent.command('revoke <name>').description('refuse the agent\'s tokens and keys from the next call'))
+  .action((name, options) => finish(agentRevoke(name, options, io)));
+const key = program.command('key').description('API keys, for clients that cannot do OAuth');
+withConfig(key.command('create').description('create an API key (shown once, stored as a hash)'))
+  .requiredOption('--agent <name>', 'the agent the key acts as')
+  .option('--scopes <scopes>', 'scopes the key holds, space- or comma-separated')
+  .option('--expires <duration>', 'lifetime: 30d, 12h, 90m (never: only with identity.apiKeys.allowNoExpiry)')
+  .option('--json', 'print { id, key, agent, scopes, expires_at }')
+  .action((options) => finish(keyCreate(options, io)));
+withConfig(key.command('list').description('keys with expiry and last use (never the keys themselves)'))
+  .option('--json', 'JSON output')
+  .action((options) => finish(keyList(options, io)));
+withConfig(key.command('revoke <id>').description('revoke a key from the next call'))
+  .action((id, options) => finish(keyRevoke(id, options, io)));
 
 const config = program.command('config').description('work with configuration files');
 config

@@ -56,7 +56,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   }
   let front;
   try {
-    front = await createHttpFront(gateway, config, logger);
+    front = await createHttpFront(gateway, config, logger, { secrets: io.secrets });
   } catch (error) {
     io.err(`portcullis: cannot listen on ${config.listen.host}:${config.listen.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
     await gateway.close();

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { policySchema } from '../policy/schema.ts';
+import { identitySchema } from '../auth/schema.ts';
 
 /** A secret is never written in the config: it is a reference resolved at start-up. */
 export const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/;
@@ -158,6 +159,7 @@ export const configSchema = z
     supply: z
       .strictObject({ allowUnpinned: z.boolean().default(false).describe('Run stdio servers that have no pin (flagged in the log)') })
       .prefault({}),
+    identity: identitySchema.optional(),
     policy: policySchema.optional(),
     dataDir: z.string().min(1).optional().describe('Where state lives (default: $XDG_DATA_HOME/portcullis or ~/.local/share/portcullis)'),
     servers: z.record(z.string(), serverSchema).default({}),

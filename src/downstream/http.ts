@@ -12,6 +12,10 @@
  * batches only in 2025-03-26).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createIdentity, identityEnabled, type Identity } from '../auth/identity.ts';
+import { principalKey, type Principal } from '../auth/principal.ts';
+import { defaultDataDir } from '../config/defaults.ts';
+import type { SecretSource } from '../config/secrets.ts';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { GatewayError, httpStatusFor, httpStatusForRpcCode } from '../errors.ts';
@@ -55,6 +59,8 @@ import type { Config } from '../config/schema.ts';
 export interface HttpFront {
   readonly url: string;
   readonly sessions: SessionStore;
+  /** The identity layer, when the configuration turns authentication on. */
+  readonly identity: Identity | undefined;
   close(): Promise<void>;
 }
 
@@ -77,8 +83,22 @@ function accepts(req: IncomingMessage, type: string): boolean {
   });
 }
 
-export function createHttpFront(gateway: Gateway, config: Config, logger: Logger): Promise<HttpFront> {
+/** What the front needs besides the gateway: the secrets the identity layer resolves. */
+export interface FrontDeps {
+  secrets: SecretSource;
+}
+
+export function createHttpFront(gateway: Gateway, config: Config, logger: Logger, deps?: FrontDeps): Promise<HttpFront> {
   const { listen } = config;
+  // Identity is built once the URL is known (resource URIs derive from it); until then, with identity
+  // configured, MCP requests get 503 rather than pass unauthenticated.
+  const authRequired = identityEnabled(config);
+  let identity: Identity | undefined;
+  const principals = new WeakMap<IncomingMessage, Principal>();
+  const ownerOf = (req: IncomingMessage): string | undefined => {
+    const p = principals.get(req);
+    return p ? principalKey(p) : undefined;
+  };
   const sessions = new SessionStore(listen.sessionIdleMs, (session) => gateway.clientGone(session.id));
   const metrics = new Metrics();
   const allowedOrigins = new Set(listen.allowedOrigins.map((o) => o.toLowerCase()));
@@ -208,6 +228,16 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       res.setHeader('access-control-expose-headers', 'Mcp-Session-Id, WWW-Authenticate');
     }
     metrics.requests += 1;
+    if (identity && req.method === 'GET') {
+      const metadata = identity.resourceServer.metadataFor(url.pathname, (name) => gateway.hasServer(name));
+      if (metadata) {
+        const body = JSON.stringify(metadata);
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+    }
+    if (identity?.embedded?.handles(url.pathname)) return identity.embedded.handle(req, res, url.pathname);
     if (url.pathname === '/metrics' && req.method === 'GET') {
       // Benchmarks start the gateway with --expose-gc to read the heap after a full collection.
       const gc = (globalThis as { gc?: () => void }).gc;
@@ -240,6 +270,16 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       });
       res.end();
       return;
+    }
+    if (authRequired) {
+      if (!identity) return reject(res, new GatewayError('PC_UPSTREAM_UNAVAILABLE', 'the gateway is still starting; retry in a moment'));
+      const result = await identity.resourceServer.authenticate(header(req, 'authorization'), endpoint);
+      if (!('kind' in result)) {
+        res.setHeader('www-authenticate', identity.resourceServer.challenge(endpoint, result));
+        logger.info({ path: url.pathname, error: result.error ?? 'missing' }, `authentication failed: ${result.description}`);
+        return reject(res, new GatewayError(result.error ? 'PC_AUTH_INVALID_TOKEN' : 'PC_AUTH_REQUIRED', result.description));
+      }
+      principals.set(req, result);
     }
     const version = header(req, 'mcp-protocol-version');
     const unsupported =
@@ -311,6 +351,8 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       if (!res.writableFinished) abort.abort();
     });
     if (request.method === 'subscriptions/listen') return onListen(endpoint, request, writer, abort.signal);
+    const stepUp = await scopeCheck(req, res, endpoint, [request]);
+    if (stepUp) return reject(res, stepUp, 'modern', request.id);
     const client: ClientLink = {
       key: `modern:${String(request.id)}:${Math.random().toString(36).slice(2)}`,
       era: 'modern',
@@ -324,7 +366,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     for (const [name, value] of Object.entries(req.headers)) {
       if (name.startsWith('mcp-param-') && typeof value === 'string') paramHeaders[name] = value;
     }
-    const outcome = await gateway.handle({ endpoint, request, client, signal: abort.signal, paramHeaders, task: taskHeader(req) });
+    const outcome = await gateway.handle({ endpoint, request, client, signal: abort.signal, paramHeaders, task: taskHeader(req), principal: principals.get(req) });
     if ('error' in outcome) {
       logDecision(request, outcome.error, outcome.correlationId);
       return writer.finish(toResponse(request.id, outcome, outcome.correlationId), httpStatusFor(outcome.error, 'modern'));
@@ -362,7 +404,8 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     const session = sessions.get(id);
     const sameEndpoint =
       session && (session.endpoint.kind === endpoint.kind && (endpoint.kind === 'aggregate' || (session.endpoint.kind === 'server' && session.endpoint.server === endpoint.server)));
-    if (!session || !sameEndpoint) return new GatewayError('PC_SESSION_UNKNOWN', 'Session not found (expired, deleted, or for another endpoint); initialize again');
+    // A session belongs to the principal that opened it: another caller holding its id gets nothing.
+    if (!session || !sameEndpoint || session.owner !== ownerOf(req)) return new GatewayError('PC_SESSION_UNKNOWN', 'Session not found (expired, deleted, or for another endpoint); initialize again');
     session.lastSeenMs = Date.now();
     return session;
   }
@@ -409,6 +452,8 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       res.writeHead(202).end();
       return;
     }
+    const stepUp = await scopeCheck(req, res, endpoint, requests);
+    if (stepUp) return reject(res, stepUp, 'legacy', requests.length === 1 && !Array.isArray(body) ? requests[0]!.id : null);
     const sse = accepts(req, 'text/event-stream');
     // A single request from a client that accepts SSE gets a resumable stream from the start, as the
     // reference SDK server does: a cut connection then loses nothing (progress, sampling, the answer).
@@ -418,7 +463,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       session.addStream(log);
     }
     const writer = new ResponseWriter(res, sse, {}, log);
-    const call = { task: taskHeader(req) };
+    const call = { task: taskHeader(req), principal: principals.get(req) };
     const answers = await Promise.all(requests.map((request) => runLegacyRequest(session, endpoint, request, writer, call)));
     writer.finish(Array.isArray(body) ? answers : answers[0]!);
   }
@@ -450,6 +495,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       clientInfo: isObject(params.clientInfo) ? params.clientInfo : undefined,
       nowMs: Date.now(),
     });
+    session.owner = ownerOf(req);
     sessions.add(session);
     const result: JsonObject = { protocolVersion: negotiated, capabilities: description.capabilities, serverInfo: description.serverInfo };
     if (description.instructions) result.instructions = description.instructions;
@@ -525,6 +571,22 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     res.writeHead(200).end();
   }
 
+  /**
+   * Step-up (RFC 6750 §3.1): a tools/call whose tool needs scopes the token lacks is answered 403 with a
+   * challenge naming every scope it needs, before any stream starts, so the client can re-authorize.
+   */
+  async function scopeCheck(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, requests: readonly JsonRpcRequest[]): Promise<GatewayError | undefined> {
+    const principal = principals.get(req);
+    if (!principal || !identity) return undefined;
+    for (const request of requests) {
+      const needed = await gateway.missingScopes(endpoint, request, principal);
+      if (!needed) continue;
+      res.setHeader('www-authenticate', identity.resourceServer.insufficientScope(endpoint, needed));
+      return new GatewayError('PC_AUTH_INSUFFICIENT_SCOPE', `this call needs scope${needed.length > 1 ? 's' : ''} ${needed.join(' ')}; authorize again with ${needed.length > 1 ? 'them' : 'it'}`, { scopes: needed });
+    }
+    return undefined;
+  }
+
   function logDecision(request: JsonRpcRequest, error: GatewayError, correlationId: string): void {
     const level = error.code === 'PC_INTERNAL' ? 'error' : 'info';
     logger[level]({ correlationId, method: request.method, code: error.code }, error.message);
@@ -547,10 +609,27 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       server.off('error', rejectListen);
       const address = server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      resolve({
-        url: `http://${host}:${address.port}`,
+      const url = `http://${host}:${address.port}`;
+      const ready = authRequired && deps
+        ? createIdentity({
+          config,
+          url,
+          dataDir: config.dataDir ?? defaultDataDir(deps.secrets.env),
+          scopes: () => gateway.scopes(),
+          servers: () => [...gateway.upstreams.keys()],
+          secrets: deps.secrets,
+          logger,
+        })
+        : Promise.resolve(undefined);
+      if (authRequired && !deps) logger.error('identity is configured but the front got no secrets: every MCP request is refused');
+      ready.then((built) => {
+        identity = built;
+        resolve({
+        url,
         sessions,
+        identity,
         async close() {
+          identity?.close();
           unsubscribe();
           metrics.close();
           sessions.close();
@@ -560,13 +639,18 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
           await new Promise<void>((done) => server.close(() => done()));
         },
       });
+      }, (error: unknown) => {
+        server.close();
+        rejectListen(error);
+      });
     });
   });
 }
 
-/** What the HTTP request says about the call besides its body (identity joins here). */
+/** What the HTTP request says about the call besides its body. */
 interface CallFacts {
   task: string | undefined;
+  principal: Principal | undefined;
 }
 
 /** The `Portcullis-Task` header: a task label the agent declares (the `_meta` label wins). */

@@ -35,6 +35,8 @@ export class DownstreamSession {
   /** The standalone GET stream, when the client opened one. */
   stream: (MessageSink & { close(): void }) | undefined;
   readonly subscriptions = new Set<string>();
+  /** The principal that opened the session (identity on), bound so no other caller can use it. */
+  owner: string | undefined;
   /** Resumable POST streams, by stream id (oldest first). */
   readonly streams = new Map<string, StreamLog>();
   readonly #inflight = new Map<string, AbortController>();

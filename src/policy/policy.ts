@@ -155,6 +155,11 @@ export class Policy {
     return this.#absent;
   }
 
+  /** Every scope some tool needs. */
+  get scopes(): string[] {
+    return [...new Set(this.#tools.flatMap((t) => t.scopes))];
+  }
+
   /** Scopes a tool needs (every matching policy.tools entry contributes). */
   requiredScopes(server: string, tool: string): string[] {
     const scopes = new Set<string>();

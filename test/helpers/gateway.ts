@@ -53,7 +53,7 @@ export async function startGateway(
   if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.problems)}`);
   const logger = pino({ level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' }, pino.destination(2));
   const gateway = createGateway(loaded.config, { logger, secrets, ...extra });
-  const front = await createHttpFront(gateway, loaded.config, logger);
+  const front = await createHttpFront(gateway, loaded.config, logger, { secrets });
   await gateway.start();
   return {
     url: front.url,

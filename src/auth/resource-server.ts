@@ -1,0 +1,268 @@
+/**
+ * The OAuth 2.1 resource server: who is asking, from the bearer token or API key on each HTTP request.
+ *
+ * - JWT access tokens: the issuer must be trusted (configured, or the embedded authorization server);
+ *   signature against its JWKS (fetched from its metadata and cached; an unknown `kid` triggers one
+ *   refetch, then a 30 s cooldown — jose's remote key set); only the configured asymmetric algorithms
+ *   (never `none`, never HS*); `exp`/`nbf` within a bounded skew; and the audience must be the exact
+ *   resource URI of the endpoint called (RFC 8707), so a token minted for another resource is refused.
+ * - Opaque tokens: RFC 7662 introspection at the issuers that configure it, cached for at most the
+ *   token's remaining life (and never more than five minutes).
+ * - API keys (`pcl_…`): looked up by hash; expiry and revocation checked on every call.
+ * A token whose agent was revoked (`portcullis agent revoke`) is refused on its next call.
+ *
+ * It also writes the RFC 9728 Protected Resource Metadata and the WWW-Authenticate challenges.
+ */
+import { createHash } from 'node:crypto';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { SecretSource } from '../config/secrets.ts';
+import { resolveValue } from '../config/secrets.ts';
+import type { Endpoint } from '../pipeline/context.ts';
+import type { Principal } from './principal.ts';
+import type { IdentityConfig, IssuerConfig } from './schema.ts';
+import type { IdentityStore } from './store.ts';
+import { API_KEY_PREFIX } from './store.ts';
+
+export interface AuthFailure {
+  /** RFC 6750 error code, absent when no credential was presented at all. */
+  error?: 'invalid_token' | 'invalid_request';
+  description: string;
+}
+
+export interface TrustedIssuer {
+  config: IssuerConfig;
+  /** Key set for signature checks (remote, or the embedded server's own). */
+  keys?: JWTVerifyGetKey;
+}
+
+const WELL_KNOWN_PRM = '/.well-known/oauth-protected-resource';
+const INTROSPECTION_CACHE_MAX = 10_000;
+const INTROSPECTION_CACHE_MS = 5 * 60_000;
+
+export class ResourceServer {
+  readonly base: string;
+  readonly #issuers = new Map<string, TrustedIssuer>();
+  readonly #store: IdentityStore | undefined;
+  readonly #apiKeys: boolean;
+  readonly #scopes: () => string[];
+  readonly #secrets: SecretSource;
+  readonly #fetch: typeof fetch;
+  readonly #introspected = new Map<string, { principal: Principal | AuthFailure; until: number }>();
+  readonly #now: () => Date;
+  readonly #baseScopes: readonly string[];
+
+  constructor(options: {
+    base: string;
+    identity: IdentityConfig;
+    store: IdentityStore | undefined;
+    scopes: () => string[];
+    secrets: SecretSource;
+    fetch?: typeof fetch;
+    now?: () => Date;
+    embedded?: TrustedIssuer;
+  }) {
+    this.base = options.base.replace(/\/$/, '');
+    this.#store = options.store;
+    this.#apiKeys = options.identity.apiKeys?.enabled ?? false;
+    this.#scopes = options.scopes;
+    this.#secrets = options.secrets;
+    this.#fetch = options.fetch ?? fetch;
+    this.#now = options.now ?? (() => new Date());
+    this.#baseScopes = options.identity.scopes;
+    for (const config of options.identity.issuers) this.#issuers.set(config.issuer, { config });
+    if (options.embedded) this.#issuers.set(options.embedded.config.issuer, options.embedded);
+  }
+
+  get authorizationServers(): string[] {
+    return [...this.#issuers.keys()];
+  }
+
+  resourceFor(endpoint: Endpoint): string {
+    return endpoint.kind === 'server' ? `${this.base}/mcp/${endpoint.server}` : `${this.base}/mcp`;
+  }
+
+  metadataUrlFor(endpoint: Endpoint): string {
+    return `${this.base}${WELL_KNOWN_PRM}${endpoint.kind === 'server' ? `/mcp/${endpoint.server}` : '/mcp'}`;
+  }
+
+  /**
+   * RFC 9728 metadata for a request path: the path-inserted URL of each endpoint (what the challenge
+   * advertises) and the root well-known URL (for the aggregated endpoint). undefined: not ours.
+   */
+  metadataFor(path: string, hasServer: (name: string) => boolean): Record<string, unknown> | undefined {
+    if (!path.startsWith(WELL_KNOWN_PRM)) return undefined;
+    const rest = path.slice(WELL_KNOWN_PRM.length);
+    let endpoint: Endpoint;
+    if (rest === '' || rest === '/mcp') endpoint = { kind: 'aggregate' };
+    else {
+      const m = /^\/mcp\/([^/]+)$/.exec(rest);
+      if (!m || !hasServer(m[1]!)) return undefined;
+      endpoint = { kind: 'server', server: m[1]! };
+    }
+    const scopes = this.#scopes();
+    return {
+      resource: this.resourceFor(endpoint),
+      authorization_servers: this.authorizationServers,
+      bearer_methods_supported: ['header'],
+      ...(scopes.length > 0 ? { scopes_supported: scopes } : {}),
+      resource_name: endpoint.kind === 'server' ? `Portcullis: ${endpoint.server}` : 'Portcullis',
+    };
+  }
+
+  /**
+   * The WWW-Authenticate value for a 401 (RFC 6750 §3, RFC 9728 §5.1). Its `scope` is the base scopes
+   * (identity.scopes): tools that need more ask for them with a 403 step-up when first called, so a
+   * client consents to what it uses, incrementally.
+   */
+  challenge(endpoint: Endpoint, failure?: AuthFailure): string {
+    const parts = [`resource_metadata="${this.metadataUrlFor(endpoint)}"`];
+    if (this.#baseScopes.length > 0) parts.push(`scope="${this.#baseScopes.join(' ')}"`);
+    if (failure?.error) parts.push(`error="${failure.error}"`, `error_description="${failure.description.replace(/["\\]/g, "'")}"`);
+    return `Bearer ${parts.join(', ')}`;
+  }
+
+  /** The WWW-Authenticate value for a 403 step-up: every scope the operation needs. */
+  insufficientScope(endpoint: Endpoint, scopes: readonly string[]): string {
+    return `Bearer error="insufficient_scope", scope="${scopes.join(' ')}", resource_metadata="${this.metadataUrlFor(endpoint)}", error_description="the operation needs ${scopes.join(' ')}"`;
+  }
+
+  async authenticate(authorization: string | undefined, endpoint: Endpoint): Promise<Principal | AuthFailure> {
+    if (authorization === undefined || authorization === '') return { description: 'this endpoint needs a bearer token (see the resource_metadata URL)' };
+    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization.trim());
+    if (!m) return { error: 'invalid_request', description: 'Authorization must be "Bearer <token>"' };
+    const token = m[1]!;
+    if (token.startsWith(API_KEY_PREFIX)) return this.#apiKey(token);
+    if (token.split('.').length === 3) return this.#jwt(token, endpoint);
+    return this.#introspect(token, endpoint);
+  }
+
+  #apiKey(token: string): Principal | AuthFailure {
+    if (!this.#apiKeys || !this.#store) return { error: 'invalid_token', description: 'API keys are not enabled on this gateway' };
+    const key = this.#store.verifyKey(token, this.#now());
+    if ('problem' in key) return { error: 'invalid_token', description: key.problem };
+    if (this.#store.agent(key.agent)?.revokedAt) return { error: 'invalid_token', description: `agent "${key.agent}" was revoked` };
+    return { kind: 'key', subject: `key:${key.id}`, agent: key.agent, scopes: key.scopes, allScopes: false, roles: [], issuer: 'portcullis:api-key', tokenId: key.id };
+  }
+
+  async #jwt(token: string, endpoint: Endpoint): Promise<Principal | AuthFailure> {
+    let iss: string | undefined;
+    try {
+      decodeProtectedHeader(token);
+      iss = decodeJwt(token).iss;
+    } catch {
+      return { error: 'invalid_token', description: 'the token is not a well-formed JWT' };
+    }
+    const trusted = iss === undefined ? undefined : this.#issuers.get(iss);
+    if (!trusted) return { error: 'invalid_token', description: `tokens from issuer ${iss === undefined ? '(none)' : JSON.stringify(iss)} are not accepted here` };
+    const { config } = trusted;
+    let payload: JWTPayload;
+    try {
+      trusted.keys ??= createRemoteJWKSet(new URL(config.jwksUri ?? (await this.#discoverJwks(config.issuer))), {
+        cooldownDuration: 30_000,
+        cacheMaxAge: 10 * 60_000,
+        timeoutDuration: 5_000,
+      });
+      ({ payload } = await jwtVerify(token, trusted.keys, {
+        issuer: config.issuer,
+        audience: config.audience ?? this.resourceFor(endpoint),
+        algorithms: config.algorithms,
+        clockTolerance: config.clockSkewSeconds,
+        requiredClaims: ['exp', 'sub'],
+        currentDate: this.#now(),
+      }));
+    } catch (error) {
+      return { error: 'invalid_token', description: describeJoseError(error, this.resourceFor(endpoint)) };
+    }
+    return this.#principal(payload, config);
+  }
+
+  #principal(claims: Record<string, unknown>, config: IssuerConfig): Principal | AuthFailure {
+    const agent = config.agentClaim.map((c) => claims[c]).find((v): v is string => typeof v === 'string') ?? 'unknown';
+    if (this.#store?.agentRevoked(agent)) return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
+    const scope = claims.scope ?? claims.scp;
+    const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
+    let roles: string[] = [];
+    if (config.rolesClaim) {
+      const value = config.rolesClaim.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), claims);
+      roles = Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : typeof value === 'string' ? [value] : [];
+    }
+    const principal: Principal = { kind: 'token', subject: String(claims.sub), agent, scopes, allScopes: false, roles, issuer: config.issuer };
+    return typeof claims.jti === 'string' ? { ...principal, tokenId: claims.jti } : principal;
+  }
+
+  async #discoverJwks(issuer: string): Promise<string> {
+    const url = new URL(issuer);
+    const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+    const candidates = [`${url.origin}/.well-known/oauth-authorization-server${path}`, `${url.origin}${path}/.well-known/openid-configuration`];
+    for (const candidate of candidates) {
+      try {
+        const response = await this.#fetch(candidate, { signal: AbortSignal.timeout(5_000) });
+        if (!response.ok) continue;
+        const metadata = (await response.json()) as { issuer?: string; jwks_uri?: string };
+        if (metadata.issuer === issuer && typeof metadata.jwks_uri === 'string') return metadata.jwks_uri;
+      } catch {
+        // next candidate
+      }
+    }
+    throw new Error(`the signing keys of ${issuer} could not be found (no metadata with a jwks_uri)`);
+  }
+
+  async #introspect(token: string, endpoint: Endpoint): Promise<Principal | AuthFailure> {
+    const withIntrospection = [...this.#issuers.values()].filter((i) => i.config.introspection);
+    if (withIntrospection.length === 0) return { error: 'invalid_token', description: 'the token is not a JWT and no issuer here offers introspection' };
+    const key = createHash('sha256').update(token).digest('base64url');
+    const now = this.#now().getTime();
+    const cached = this.#introspected.get(key);
+    if (cached && cached.until > now) {
+      const agent = 'agent' in cached.principal ? cached.principal.agent : undefined;
+      if (agent === undefined || !this.#store?.agentRevoked(agent)) return cached.principal;
+      return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
+    }
+    for (const { config } of withIntrospection) {
+      const { url, clientId, clientSecret } = config.introspection!;
+      const resolved = resolveValue(clientSecret, this.#secrets);
+      if ('problem' in resolved) return { error: 'invalid_token', description: `introspection at ${config.issuer} is misconfigured, so the token cannot be checked` };
+      let answer: Record<string, unknown>;
+      try {
+        const response = await this.#fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(resolved.value)}`).toString('base64')}` },
+          body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+          signal: AbortSignal.timeout(5_000),
+        });
+        if (!response.ok) continue;
+        answer = (await response.json()) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (answer.active !== true) continue;
+      if (answer.iss !== undefined && answer.iss !== config.issuer) continue;
+      const audience = config.audience ?? [this.resourceFor(endpoint)];
+      const aud = Array.isArray(answer.aud) ? answer.aud : [answer.aud];
+      if (!aud.some((a) => audience.includes(a as string))) return { error: 'invalid_token', description: `the token is for another resource (audience must be ${audience.join(' or ')})` };
+      const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : now + 60_000;
+      if (exp <= now) return { error: 'invalid_token', description: 'the token expired' };
+      const principal = this.#principal({ ...answer, sub: answer.sub ?? answer.client_id }, config);
+      if ('error' in principal) return principal;
+      if (this.#introspected.size >= INTROSPECTION_CACHE_MAX) this.#introspected.clear();
+      this.#introspected.set(key, { principal, until: Math.min(exp, now + INTROSPECTION_CACHE_MS) });
+      return principal;
+    }
+    return { error: 'invalid_token', description: 'the token is not active' };
+  }
+}
+
+function describeJoseError(error: unknown, resource: string): string {
+  if (error instanceof joseErrors.JWTExpired) return 'the token expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'aud') return `the token is for another resource (audience must be ${resource})`;
+    if (error.claim === 'nbf') return 'the token is not valid yet';
+    if (error.claim === 'iss') return 'the token has the wrong issuer';
+    return `the token's "${error.claim}" claim is invalid`;
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm this gateway does not accept';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no signing key of the issuer matches the token';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
+  if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) return 'the token is malformed';
+  return `the token could not be verified (${(error as Error).message})`;
+}

@@ -1,0 +1,68 @@
+/**
+ * The `identity` section: who may call the gateway. Without it (or with nothing in it enabled) every
+ * caller is a local principal. With trusted issuers, the embedded authorization server or API keys, every
+ * HTTP request must carry a valid bearer token or key (401 otherwise), and the gateway serves RFC 9728
+ * Protected Resource Metadata for each endpoint.
+ */
+import * as z from 'zod';
+
+const secretRef = z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be a reference: env:NAME or file:/path');
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+export const issuerSchema = z.strictObject({
+  issuer: z.string().url().describe('The `iss` value, exactly; its metadata is found at the RFC 8414 / OIDC well-known URLs'),
+  jwksUri: z.string().url().optional().describe('Where its signing keys are (default: from its metadata)'),
+  audience: z.array(z.string().min(1)).min(1).optional().describe('Accepted `aud` values (default: the exact resource URI of the endpoint called)'),
+  algorithms: z.array(z.enum(ALGORITHMS)).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']).describe('Asymmetric algorithms only: never none, never HS*'),
+  clockSkewSeconds: z.number().int().min(0).max(300).default(60),
+  agentClaim: z.array(z.string().min(1)).min(1).default(['client_id', 'azp']).describe('Claims naming the agent (first present wins)'),
+  rolesClaim: z.string().min(1).optional().describe('Dotted path to the roles/groups claim, e.g. realm_access.roles (Keycloak), groups (Okta), roles (Entra)'),
+  introspection: z
+    .strictObject({
+      url: z.string().url(),
+      clientId: z.string().min(1),
+      clientSecret: secretRef,
+    })
+    .optional()
+    .describe('RFC 7662 introspection for opaque (non-JWT) tokens'),
+});
+
+export const identitySchema = z.strictObject({
+  publicUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('The URL clients reach the gateway at (behind a proxy); resource URIs are <publicUrl>/mcp and <publicUrl>/mcp/<server>. Default: the listen address'),
+  localAgent: z.string().min(1).max(128).optional().describe('Agent name of local principals (stdio front, or no identity); default: the client\'s declared name'),
+  issuers: z.array(issuerSchema).default([]).describe('External authorization servers whose tokens are accepted'),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be an RFC 6749 scope token')).default([]).describe('Scopes advertised in metadata besides those policy.tools names'),
+  embedded: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(900),
+      refreshTokenTtlSeconds: z.number().int().min(300).max(90 * 86_400).default(14 * 86_400),
+      users: z
+        .array(
+          z.strictObject({
+            username: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -'),
+            password: secretRef.describe('env:NAME or file:/path holding the password'),
+            roles: z.array(z.string().min(1)).default([]),
+          }),
+        )
+        .default([])
+        .describe('Local users who can log in on the consent page'),
+      cimd: z.boolean().default(true).describe('Accept Client ID Metadata Documents (https client_id URLs)'),
+      registration: z.boolean().default(true).describe('Accept RFC 7591 dynamic client registration'),
+    })
+    .optional()
+    .describe('The built-in OAuth 2.1 authorization server (issuer = publicUrl)'),
+  apiKeys: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      allowNoExpiry: z.boolean().default(false).describe('Accept keys created without --expires (flagged by config check)'),
+    })
+    .optional(),
+});
+
+export type IdentityConfig = z.output<typeof identitySchema>;
+export type IssuerConfig = z.output<typeof issuerSchema>;

@@ -1,0 +1,180 @@
+/**
+ * The resource server against hand-built tokens from a test issuer (its own keys, its JWKS served
+ * over HTTP on loopback): each malicious token is refused with 401 and a WWW-Authenticate challenge,
+ * the valid one reaches the server, and the client's credential never does.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createHmac } from 'node:crypto';
+import { startModernServer, type ModernServer } from '../fixtures/modern-server.ts';
+import { post, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { IdentityStore } from '../../src/auth/store.ts';
+import { identityDbPath } from '../../src/auth/identity.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('resource server: bearer tokens and API keys', () => {
+  let upstream: ModernServer;
+  let gw: TestGateway;
+  let jwks: Server;
+  let issuer: string;
+  let jwksFetches = 0;
+  let key: CryptoKey;
+  let publicPem: string;
+  let other: CryptoKey;
+  const published: JWK[] = [];
+
+  const token = (claims: Record<string, unknown> = {}, options: { kid?: string; key?: CryptoKey; alg?: string } = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ sub: 'alice', client_id: 'claude-code', scope: 'mcp', groups: ['dev'], jti: 'tok-1', ...claims })
+      .setProtectedHeader({ alg: options.alg ?? 'ES256', kid: options.kid ?? 'k1', typ: 'at+jwt' })
+      .setIssuer((claims.iss as string) ?? issuer)
+      .setAudience((claims.aud as string) ?? `${gw.url}/mcp`)
+      .setIssuedAt(now)
+      .setExpirationTime((claims.exp as number) ?? now + 600)
+      .sign(options.key ?? key);
+  };
+  const call = (bearer: string | undefined, path = '/mcp') => post(`${gw.url}${path}`, initialize, bearer === undefined ? {} : { authorization: bearer.startsWith('Basic') ? bearer : `Bearer ${bearer}` });
+
+  before(async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    key = pair.privateKey;
+    publicPem = await exportSPKI(pair.publicKey);
+    other = (await generateKeyPair('ES256')).privateKey;
+    published.push({ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' });
+    jwks = createServer((req, res) => {
+      jwksFetches += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    issuer = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}`;
+    upstream = await startModernServer();
+    gw = await startGateway({
+      servers: { modern: { url: upstream.url } },
+      identity: { issuers: [{ issuer, jwksUri: `${issuer}/jwks`, rolesClaim: 'groups', clockSkewSeconds: 5 }], apiKeys: {} },
+    });
+  });
+  after(async () => {
+    await gw?.close();
+    await upstream?.close();
+    jwks?.closeAllConnections();
+    jwks?.close();
+  });
+
+  it('serves Protected Resource Metadata per endpoint with its exact resource', async () => {
+    for (const [path, resource] of [
+      ['/.well-known/oauth-protected-resource/mcp', `${gw.url}/mcp`],
+      ['/.well-known/oauth-protected-resource/mcp/modern', `${gw.url}/mcp/modern`],
+      ['/.well-known/oauth-protected-resource', `${gw.url}/mcp`],
+    ]) {
+      const metadata = await (await fetch(`${gw.url}${path}`)).json();
+      assert.equal(metadata.resource, resource, path);
+      assert.deepEqual(metadata.authorization_servers, [issuer]);
+    }
+    assert.equal((await fetch(`${gw.url}/.well-known/oauth-protected-resource/mcp/nope`)).status, 404);
+  });
+
+  it('accepts a valid token and records who asked, and never forwards the token', async () => {
+    const ok = await call(await token());
+    assert.equal(ok.status, 200, ok.text);
+    const sessionId = ok.headers.get('mcp-session-id')!;
+    const headers = { authorization: `Bearer ${await token()}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+    await post(`${gw.url}/mcp`, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers);
+    const echo = await post(`${gw.url}/mcp`, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'modern__echo', arguments: { text: 'hi' } } }), headers);
+    assert.match(echo.text, /"text":"hi"/);
+    assert.deepEqual(upstream.credentialHeaders(), [], 'no Authorization or Cookie reached the server');
+    const db = new DatabaseSync(join(gw.gateway.config.dataDir!, 'audit.db'), { readOnly: true });
+    const rows = db.prepare('SELECT record FROM audit_records ORDER BY seq').all() as Array<{ record: string }>;
+    db.close();
+    const record = rows.map((r) => JSON.parse(r.record)).find((r) => r.target === 'echo');
+    assert.deepEqual(record.principal, { subject: 'alice', agent: 'claude-code', issuer, tokenId: 'tok-1' });
+    assert.deepEqual(record.scopes, ['mcp']);
+  });
+
+  it('refuses expired, not-yet-valid, wrong-audience, wrong-issuer, alg none, HS256-with-public-key, unknown-kid and tampered tokens', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const valid = await token();
+    const [h, p] = valid.split('.');
+    const tampered = `${h}.${b64({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: 'mallory' })}.${valid.split('.')[2]}`;
+    const none = `${b64({ alg: 'none', typ: 'JWT' })}.${p}.`;
+    const hsHeader = b64({ alg: 'HS256', kid: 'k1', typ: 'JWT' });
+    const hs256 = `${hsHeader}.${p}.${createHmac('sha256', publicPem).update(`${hsHeader}.${p}`).digest('base64url')}`;
+    const cases: [string, string, RegExp][] = [
+      ['expired', await token({ exp: now - 600 }), /expired/],
+      ['not yet valid', await new SignJWT({ sub: 'alice', client_id: 'c' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setAudience(`${gw.url}/mcp`).setNotBefore(now + 600).setExpirationTime(now + 1200).sign(key), /not valid yet/],
+      ['another resource', await token({ aud: 'https://other.example/mcp' }), /another resource/],
+      ['another endpoint of this gateway', await token({ aud: `${gw.url}/mcp/modern` }), /another resource/],
+      ['untrusted issuer', await token({ iss: 'https://evil.example' }), /not accepted/],
+      ['alg none', none, /algorithm|malformed/],
+      ['HS256 signed with the public key', hs256, /algorithm/],
+      ['unknown kid', await token({}, { kid: 'k9', key: other }), /no signing key/],
+      ['known kid, other key', await token({}, { key: other }), /signature/],
+      ['tampered payload', tampered, /signature/],
+      ['not a JWT', 'opaque-token-value', /not a JWT/],
+    ];
+    const reached = upstream.requests();
+    for (const [what, bad, description] of cases) {
+      const r = await call(bad);
+      assert.equal(r.status, 401, what);
+      assert.equal(r.json.error.data.code, 'PC_AUTH_INVALID_TOKEN', what);
+      const challenge = r.headers.get('www-authenticate') ?? '';
+      assert.match(challenge, /^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/, what);
+      assert.match(challenge, /error="invalid_token"/, what);
+      assert.match(r.json.error.message, description, what);
+    }
+    const fetchesBefore = jwksFetches;
+    for (let i = 0; i < 5; i++) await call(await token({}, { kid: `unknown-${i}`, key: other }));
+    assert.ok(jwksFetches - fetchesBefore <= 1, `unknown kids refetch the key set at most once per cooldown (${jwksFetches - fetchesBefore})`);
+    const missing = await call(undefined);
+    assert.equal(missing.status, 401);
+    assert.equal(missing.json.error.data.code, 'PC_AUTH_REQUIRED');
+    assert.doesNotMatch(missing.headers.get('www-authenticate')!, /error=/);
+    const basic = await call('Basic dXNlcjpwYXNz');
+    assert.equal(basic.status, 401);
+    assert.match(basic.headers.get('www-authenticate')!, /error="invalid_request"/);
+    assert.equal(upstream.requests(), reached, 'none of the refused requests reached the server');
+  });
+
+  it('binds a session to the principal that opened it', async () => {
+    const opened = await call(await token());
+    const sessionId = opened.headers.get('mcp-session-id')!;
+    const stolen = await post(`${gw.url}/mcp`, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), {
+      authorization: `Bearer ${await token({ sub: 'mallory' })}`,
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-11-25',
+    });
+    assert.equal(stolen.status, 404);
+    assert.equal(stolen.json.error.data.code, 'PC_SESSION_UNKNOWN');
+  });
+
+  it('accepts API keys until they expire or are revoked; a key without expiry needs the config to allow it', async () => {
+    const config = join(gw.gateway.config.dataDir!, 'portcullis.yaml');
+    writeFileSync(config, `dataDir: ${JSON.stringify(gw.gateway.config.dataDir)}\nidentity: { apiKeys: {} }\nservers: {}\n`);
+    const created = await runCli(['key', 'create', '--agent', 'ci', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', config]);
+    assert.equal(created.code, 0, created.stderr);
+    const { id, key: apiKey } = JSON.parse(created.stdout);
+    assert.match(apiKey, /^pcl_[0-9a-f]{12}_/);
+    assert.equal((await call(apiKey)).status, 200);
+    const listed = await runCli(['key', 'list', '--json', '-c', config]);
+    assert.doesNotMatch(listed.stdout, new RegExp(apiKey), 'key list never shows the key');
+    const forever = await runCli(['key', 'create', '--agent', 'ci', '-c', config]);
+    assert.equal(forever.code, 2);
+    assert.match(forever.stderr, /allowNoExpiry/);
+    const store = new IdentityStore(identityDbPath(gw.gateway.config.dataDir!));
+    const expired = store.createKey('ci', [], new Date(Date.now() - 1000));
+    store.close();
+    assert.match((await call(expired.key)).json.error.message, /expired/);
+    assert.match((await call(`${apiKey.slice(0, -2)}xx`)).json.error.message, /unknown API key/);
+    assert.equal((await runCli(['key', 'revoke', id, '-c', config])).code, 0);
+    const revoked = await call(apiKey);
+    assert.equal(revoked.status, 401);
+    assert.match(revoked.json.error.message, /revoked/);
+  });
+});
