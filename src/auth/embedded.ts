@@ -96,7 +96,8 @@ export class EmbeddedAuthorizationServer {
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
       responseTypes: ['code'],
       pkce: { required: () => true },
-      scopes: ['openid', 'offline_access'],
+      // Resource scopes too: clients (the MCP SDK among them) register the scopes they will ask for.
+      scopes: [...new Set(['openid', 'offline_access', ...options.resources().scopes])],
       clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256' },
       features: {
         devInteractions: { enabled: false },
@@ -140,6 +141,7 @@ export class EmbeddedAuthorizationServer {
       },
     });
     provider.on('server_error', (_ctx: unknown, error: unknown) => logger.error({ err: error }, 'authorization server error'));
+    provider.on('grant.error', (_ctx: unknown, error: unknown) => logger.info({ err: (error as Error).message, detail: (error as { error_detail?: string }).error_detail }, 'authorization server refused a token request'));
     return new EmbeddedAuthorizationServer(issuer, provider, { keys: [publicJwk] }, store, config, options.secrets, logger);
   }
 
@@ -152,6 +154,21 @@ export class EmbeddedAuthorizationServer {
     if (path.startsWith('/interaction/')) return this.#interaction(req, res, path);
     // RFC 8414 clients look here first; the OpenID metadata is the same document.
     if (path === '/.well-known/oauth-authorization-server') req.url = '/.well-known/openid-configuration';
+    if (req.method === 'POST' && path === '/oauth/register') {
+      // A registered `scope` would cap later requests (the MCP SDK registers the challenge's scope, then
+      // asks for more on step-up). What a client gets is decided by the user's consent and the
+      // resource's scopes, so the registered list is dropped.
+      const body = await readBody(req, 64 * 1024);
+      if (body === undefined) return void res.writeHead(413).end();
+      let metadata: unknown;
+      try {
+        metadata = JSON.parse(body);
+      } catch {
+        metadata = undefined;
+      }
+      if (metadata && typeof metadata === 'object' && !Array.isArray(metadata)) delete (metadata as Record<string, unknown>).scope;
+      (req as IncomingMessage & { body?: string }).body = metadata === undefined ? body : JSON.stringify(metadata);
+    }
     if (req.method === 'POST' && (path === '/oauth/token' || path === '/oauth/revoke' || path === '/oauth/introspect')) {
       const body = await readBody(req, 64 * 1024);
       if (body === undefined) return void res.writeHead(413).end();
