@@ -44,6 +44,7 @@ export class ResourceServer {
   readonly #issuers = new Map<string, TrustedIssuer>();
   readonly #store: IdentityStore | undefined;
   readonly #apiKeys: boolean;
+  readonly #allowNoExpiry: boolean;
   readonly #scopes: () => string[];
   readonly #secrets: SecretSource;
   readonly #fetch: typeof fetch;
@@ -64,6 +65,7 @@ export class ResourceServer {
     this.base = options.base.replace(/\/$/, '');
     this.#store = options.store;
     this.#apiKeys = options.identity.apiKeys?.enabled ?? false;
+    this.#allowNoExpiry = options.identity.apiKeys?.allowNoExpiry ?? false;
     this.#scopes = options.scopes;
     this.#secrets = options.secrets;
     this.#fetch = options.fetch ?? fetch;
@@ -140,6 +142,7 @@ export class ResourceServer {
     if (!this.#apiKeys || !this.#store) return { error: 'invalid_token', description: 'API keys are not enabled on this gateway' };
     const key = this.#store.verifyKey(token, this.#now());
     if ('problem' in key) return { error: 'invalid_token', description: key.problem };
+    if (key.expiresAt === null && !this.#allowNoExpiry) return { error: 'invalid_token', description: 'API keys without expiry are not accepted here (identity.apiKeys.allowNoExpiry)' };
     if (this.#store.agent(key.agent)?.revokedAt) return { error: 'invalid_token', description: `agent "${key.agent}" was revoked` };
     return { kind: 'key', subject: `key:${key.id}`, agent: key.agent, scopes: key.scopes, allScopes: false, roles: [], issuer: 'portcullis:api-key', tokenId: key.id };
   }

@@ -2,6 +2,10 @@
  * `portcullis init`, `portcullis config check`, `portcullis config schema`.
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import { identityDbPath } from '../auth/identity.ts';
+import { IdentityStore } from '../auth/store.ts';
+import type { ConfigProblem } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
 import * as z from 'zod';
 import { INIT_TEMPLATE } from '../config/defaults.ts';
 import { join } from 'node:path';
@@ -32,7 +36,8 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
     return 2;
   }
   // Tool names in the policy are checked against the catalog the gateway pinned, when there is one.
-  const pins = new PinStore(join(loaded.config.dataDir ?? defaultDataDir(io.secrets.env), 'pins.json'));
+  const dataDir = loaded.config.dataDir ?? defaultDataDir(io.secrets.env);
+  const pins = new PinStore(join(dataDir, 'pins.json'));
   const { problems } = compilePolicy(loaded.config.policy, {
     servers: Object.keys(loaded.config.servers),
     knownTools: (server) => pinnedToolNames(pins, server),
@@ -42,7 +47,8 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
     io.err(`${options.config}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  error   ${formatPath(p.path)}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
-  if (loaded.warnings.length > 0) io.err(`${formatProblems(loaded.warnings)}\n`);
+  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir)];
+  if (warnings.length > 0) io.err(`${formatProblems(warnings)}\n`);
   const servers = Object.keys(loaded.config.servers);
   io.out(`${options.config}: OK (${servers.length} server${servers.length === 1 ? '' : 's'}: ${servers.join(', ') || 'none'})\n`);
   return 0;
@@ -52,4 +58,24 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
 export function configJsonSchema(): string {
   const schema = z.toJSONSchema(configSchema, { io: 'input', target: 'draft-2020-12' });
   return `${JSON.stringify({ ...schema, $id: 'https://github.com/portcullis/portcullis/schema/config.json', title: 'Portcullis configuration' }, null, 2)}\n`;
+}
+
+/** API keys that never expire are flagged, and so is a configuration that allows them. */
+function keyWarnings(config: Config, dataDir: string): ConfigProblem[] {
+  const warnings: ConfigProblem[] = [];
+  if (config.identity?.apiKeys?.allowNoExpiry) {
+    warnings.push({ path: 'identity.apiKeys.allowNoExpiry', message: 'API keys without expiry are accepted; prefer --expires and rotation', severity: 'warning' });
+  }
+  const db = identityDbPath(dataDir);
+  if (!existsSync(db)) return warnings;
+  const store = new IdentityStore(db);
+  try {
+    for (const key of store.keys()) {
+      if (key.revokedAt || key.expiresAt) continue;
+      warnings.push({ path: `api key ${key.id}`, message: `agent "${key.agent}" holds a key that never expires${config.identity?.apiKeys?.allowNoExpiry ? '' : ', and the configuration no longer allows such keys: it is refused'}; revoke it with \`portcullis key revoke ${key.id}\``, severity: 'warning' });
+    }
+  } finally {
+    store.close();
+  }
+  return warnings;
 }

@@ -79,6 +79,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
       `    { "mcpServers": { "portcullis": { "command": ${JSON.stringify(process.execPath)}, "args": ${JSON.stringify([LAUNCHER, ...stdioArgs])} } } }`,
       `  VS Code (.vscode/mcp.json):  { "servers": { "portcullis": { "type": "http", "url": "${front.url}/mcp" } } }`,
       '',
+      ...signInHelp(config, front.identity !== undefined, front.url, options),
     ].join('\n'),
   );
   const stopWatching = options.config ? watchPolicy(resolve(options.config), config, gateway, io.secrets, logger) : undefined;
@@ -131,4 +132,23 @@ function watchPolicy(file: string, started: Config, gateway: Gateway, secrets: S
     clearTimeout(timer);
     watcher.close();
   };
+}
+
+/** How clients authenticate, when identity is on: the OAuth flow, the local users, API keys. */
+function signInHelp(config: Config, on: boolean, url: string, options: ServeOptions): string[] {
+  if (!on) return [];
+  const identity = config.identity!;
+  const source = options.config ? ['-c', resolve(options.config)] : [];
+  const lines = ['Authentication is on: HTTP clients need a token.'];
+  if (identity.embedded?.enabled) {
+    lines.push(`  OAuth clients (Claude Code, VS Code, Cursor) sign in through ${url}/oauth/authorize`);
+    for (const user of identity.embedded.users) {
+      const where = user.password.startsWith('file:') ? `the file ${user.password.slice(5)}` : `the variable ${user.password.slice(4)}`;
+      lines.push(`    as "${user.username}", password in ${where}`);
+    }
+    lines.push(`  Headless agents: portcullis agent add NAME --scopes "…" ${source.join(' ')}`.trimEnd());
+  }
+  if (identity.apiKeys?.enabled) lines.push(`  Clients without OAuth: portcullis key create --agent NAME --expires 30d ${source.join(' ')}`.trimEnd());
+  lines.push('');
+  return lines;
 }

@@ -1,10 +1,11 @@
 /**
  * The embedded default (what `npm start` runs with no file) and the starter file `portcullis init` writes.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 /** `$PORTCULLIS_DATA_DIR`, else `$XDG_DATA_HOME/portcullis`, else `~/.local/share/portcullis`. */
@@ -36,7 +37,27 @@ export function bundledFilesystemServer(): { command: string; script: string; pi
 /** The arguments of server-filesystem's tools that hold paths. */
 const FILESYSTEM_PATH_ARGS = ['path', 'paths', 'source', 'destination'];
 
-/** The default document: one filesystem server confined to a sandbox folder under the data dir. */
+/** The local user of the embedded default's sign-in page: the OS user (or "admin"). */
+export function defaultUser(): string {
+  try {
+    const name = userInfo().username;
+    return /^[A-Za-z0-9._@-]{1,64}$/.test(name) ? name : 'admin';
+  } catch {
+    return 'admin';
+  }
+}
+
+/** The file holding the embedded default user's password: made once (0600), never printed. */
+export function defaultPasswordFile(dataDir: string): string {
+  const file = join(dataDir, 'login-password');
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  return file;
+}
+
+/**
+ * The default document: one filesystem server confined to a sandbox folder under the data dir, behind
+ * the embedded authorization server (one local user, password in a file of the data dir) and API keys.
+ */
 export function embeddedDefault(dataDir: string): Record<string, unknown> {
   const sandbox = join(dataDir, 'sandbox');
   mkdirSync(sandbox, { recursive: true });
@@ -47,6 +68,10 @@ export function embeddedDefault(dataDir: string): Record<string, unknown> {
     servers: { files: fs.pin ? { command: fs.command, args: [fs.script, sandbox], pin: fs.pin } : { command: fs.command, args: [fs.script, sandbox] } },
     // Without a lockfile to pin against (an npm-installed copy), the bundled server runs unpinned.
     supply: { allowUnpinned: fs.pin === undefined },
+    identity: {
+      embedded: { users: [{ username: defaultUser(), password: `file:${defaultPasswordFile(dataDir)}` }] },
+      apiKeys: {},
+    },
     policy: {
       rules: [
         {

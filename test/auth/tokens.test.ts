@@ -172,6 +172,16 @@ describe('resource server: bearer tokens and API keys', () => {
     store.close();
     assert.match((await call(expired.key)).json.error.message, /expired/);
     assert.match((await call(`${apiKey.slice(0, -2)}xx`)).json.error.message, /unknown API key/);
+    const lenient = join(gw.gateway.config.dataDir!, 'lenient.yaml');
+    writeFileSync(lenient, `dataDir: ${JSON.stringify(gw.gateway.config.dataDir)}\nidentity: { apiKeys: { allowNoExpiry: true } }\nservers: {}\n`);
+    const eternal = await runCli(['key', 'create', '--agent', 'legacy-ci', '--json', '-c', lenient]);
+    assert.equal(eternal.code, 0, eternal.stderr);
+    const checked = await runCli(['config', 'check', '-c', lenient]);
+    assert.match(checked.stderr, /identity\.apiKeys\.allowNoExpiry: API keys without expiry are accepted/);
+    assert.match(checked.stderr, /agent "legacy-ci" holds a key that never expires/);
+    const noExpiry = await call(JSON.parse(eternal.stdout).key);
+    assert.equal(noExpiry.status, 401, 'the running gateway does not allow keys without expiry');
+    assert.match(noExpiry.json.error.message, /without expiry/);
     assert.equal((await runCli(['key', 'revoke', id, '-c', config])).code, 0);
     const revoked = await call(apiKey);
     assert.equal(revoked.status, 401);

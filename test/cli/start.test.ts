@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MAIN, legacyClient } from '../helpers/gateway.ts';
+import { MAIN, legacyClient, post, runCli } from '../helpers/gateway.ts';
 
 describe('portcullis serve with the embedded default', () => {
   it('starts, fronts the filesystem server on its sandbox, prints how to connect, and stops on SIGTERM', async () => {
@@ -36,7 +36,19 @@ describe('portcullis serve with the embedded default', () => {
       const sandbox = join(dataDir, 'sandbox');
       assert.ok(existsSync(sandbox), 'sandbox created under the data dir');
       writeFileSync(join(sandbox, 'welcome.txt'), 'hi');
-      const client = await legacyClient(url);
+      // Authentication is on in the embedded default: the sign-in is explained, never the password.
+      const password = readFileSync(join(dataDir, 'login-password'), 'utf8').trim();
+      assert.match(stdout, /password in the file .*login-password/);
+      assert.ok(!stdout.includes(password), 'the password is never printed');
+      const anonymous = await post(`${url}`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }));
+      assert.equal(anonymous.status, 401);
+      assert.match(anonymous.headers.get('www-authenticate') ?? '', /resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/);
+      const metadata = await (await fetch(new URL('/.well-known/oauth-authorization-server', url))).json();
+      assert.equal(metadata.issuer, new URL(url).origin);
+      assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
+      const key = await runCli(['key', 'create', '--agent', 'start-test', '--expires', '1h', '--json', '--data-dir', dataDir], { HOME: dataDir });
+      assert.equal(key.code, 0, key.stderr);
+      const client = await legacyClient(url, { headers: { authorization: `Bearer ${JSON.parse(key.stdout).key}` } });
       const listed = await client.callTool({ name: 'files__list_directory', arguments: { path: sandbox } });
       assert.match(JSON.stringify(listed.content), /welcome\.txt/);
       // The starter policy confines every path to the sandbox before the server sees the call.

@@ -3,7 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -12,7 +13,7 @@ import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
 import { ALLOW_ALL_YAML, EVERYTHING, FILESYSTEM, MAIN } from '../helpers/gateway.ts';
 
-function writeConfig(): { file: string; sandbox: string } {
+function writeConfig(): { file: string; sandbox: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pc-stdio-'));
   const sandbox = join(dir, 'sandbox');
   mkdirSync(sandbox);
@@ -22,17 +23,18 @@ function writeConfig(): { file: string; sandbox: string } {
     file,
     `dataDir: ${JSON.stringify(dir)}
 supply: { allowUnpinned: true }
+identity: { localAgent: desktop-agent }
 ${ALLOW_ALL_YAML}servers:
   everything: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }
   files: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FILESYSTEM)}, ${JSON.stringify(sandbox)}] }
 `,
   );
-  return { file, sandbox };
+  return { file, sandbox, dir };
 }
 
 describe('stdio front', () => {
   it('serves the aggregated view to a legacy client launching the gateway', async () => {
-    const { file, sandbox } = writeConfig();
+    const { file, sandbox, dir } = writeConfig();
     const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', file], stderr: 'ignore' });
     const client = new Client({ name: 'stdio-test', version: '1' }, { capabilities: {} });
     await client.connect(transport);
@@ -42,6 +44,13 @@ describe('stdio front', () => {
     const read = await client.callTool({ name: 'files__read_text_file', arguments: { path: join(sandbox, 'note.txt') } });
     assert.match(JSON.stringify(read.content), /stdio front works/);
     await client.close();
+    // No token on stdio: the principal is the configured local agent and the OS user, and it is audited.
+    const db = new DatabaseSync(join(dir, 'audit.db'), { readOnly: true });
+    const records = (db.prepare('SELECT record FROM audit_records').all() as Array<{ record: string }>).map((r) => JSON.parse(r.record));
+    db.close();
+    const call = records.find((r) => r.target === 'read_text_file');
+    assert.equal(call.principal.agent, 'desktop-agent');
+    assert.equal(call.principal.subject, userInfo().username);
   });
 
   it('exposes one server unchanged with --server, to a modern client', async () => {

@@ -71,6 +71,8 @@ export interface ClientHandlers {
   onElicit?: (params: unknown) => unknown;
   /** The clientInfo name (the agent name of a local principal). */
   name?: string;
+  /** Extra HTTP headers on every request (e.g. an API key as Authorization). */
+  headers?: Record<string, string>;
 }
 
 /** The v1 SDK client (legacy era, 2025-11-25) over Streamable HTTP. */
@@ -82,7 +84,7 @@ export async function legacyClient(url: string, handlers: ClientHandlers = {}): 
   const client = new LegacyClient({ name: handlers.name ?? 'legacy-test-client', version: '1.0.0' }, { capabilities });
   if (handlers.onSampling) client.setRequestHandler(CreateMessageRequestSchema, async (r) => handlers.onSampling!(r.params) as never);
   if (handlers.onElicit) client.setRequestHandler(ElicitRequestSchema, async (r) => handlers.onElicit!(r.params) as never);
-  await client.connect(new LegacyHttpTransport(new URL(url)));
+  await client.connect(new LegacyHttpTransport(new URL(url), handlers.headers ? { requestInit: { headers: handlers.headers } } : undefined));
   return client;
 }
 
