@@ -3,16 +3,37 @@
  */
 import { Command } from 'commander';
 import { processSecretSource } from './config/secrets.ts';
-import { check, configJsonSchema, init } from './cli/config.ts';
-import { serve, type Io } from './cli/serve.ts';
-import { stdio } from './cli/stdio.ts';
-import { exportTrail, keygen, query, tail, verify } from './cli/audit.ts';
-import { scan } from './cli/scan.ts';
-import { pinApprove, pinDiff, pinList } from './cli/pin.ts';
-import { policyExplain, policyTest } from './cli/policy.ts';
-import { kill, status, unkill } from './cli/kill.ts';
-import { agentAdd, agentList, agentRevoke, keyCreate, keyList, keyRevoke } from './cli/identity.ts';
 import { VERSION } from './version.ts';
+import type { Io } from './cli/serve.ts';
+
+// Commands load their modules when run: `portcullis --help` or `key list` should not pay for the gateway.
+type Command_ = (...args: never[]) => unknown;
+const lazy = <F extends Command_>(load: () => Promise<F>) => async (...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> => (await load())(...args) as Awaited<ReturnType<F>>;
+const check = lazy(async () => (await import('./cli/config.ts')).check);
+const configJsonSchema = lazy(async () => (await import('./cli/config.ts')).configJsonSchema);
+const init = lazy(async () => (await import('./cli/config.ts')).init);
+const serve = lazy(async () => (await import('./cli/serve.ts')).serve);
+const stdio = lazy(async () => (await import('./cli/stdio.ts')).stdio);
+const exportTrail = lazy(async () => (await import('./cli/audit.ts')).exportTrail);
+const keygen = lazy(async () => (await import('./cli/audit.ts')).keygen);
+const query = lazy(async () => (await import('./cli/audit.ts')).query);
+const tail = lazy(async () => (await import('./cli/audit.ts')).tail);
+const verify = lazy(async () => (await import('./cli/audit.ts')).verify);
+const scan = lazy(async () => (await import('./cli/scan.ts')).scan);
+const pinApprove = lazy(async () => (await import('./cli/pin.ts')).pinApprove);
+const pinDiff = lazy(async () => (await import('./cli/pin.ts')).pinDiff);
+const pinList = lazy(async () => (await import('./cli/pin.ts')).pinList);
+const policyExplain = lazy(async () => (await import('./cli/policy.ts')).policyExplain);
+const policyTest = lazy(async () => (await import('./cli/policy.ts')).policyTest);
+const kill = lazy(async () => (await import('./cli/kill.ts')).kill);
+const status = lazy(async () => (await import('./cli/kill.ts')).status);
+const unkill = lazy(async () => (await import('./cli/kill.ts')).unkill);
+const agentAdd = lazy(async () => (await import('./cli/identity.ts')).agentAdd);
+const agentList = lazy(async () => (await import('./cli/identity.ts')).agentList);
+const agentRevoke = lazy(async () => (await import('./cli/identity.ts')).agentRevoke);
+const keyCreate = lazy(async () => (await import('./cli/identity.ts')).keyCreate);
+const keyList = lazy(async () => (await import('./cli/identity.ts')).keyList);
+const keyRevoke = lazy(async () => (await import('./cli/identity.ts')).keyRevoke);
 
 const io: Io = {
   out: (text) => process.stdout.write(text),
@@ -24,8 +45,8 @@ const io: Io = {
   },
 };
 
-const finish = (code: number): void => {
-  process.exitCode = code;
+const finish = async (code: number | Promise<number>): Promise<void> => {
+  process.exitCode = await code;
 };
 
 const program = new Command('portcullis')
@@ -49,7 +70,7 @@ program
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .option('--server <name>', 'expose this one server unchanged instead of all servers namespaced')
   .action(async (options) => {
-    finish(await stdio(options, { ...io, stdin: process.stdin, stdout: process.stdout }));
+    await finish(stdio(options, { ...io, stdin: process.stdin, stdout: process.stdout }));
     process.exit(process.exitCode);
   });
 
@@ -220,6 +241,6 @@ config
 config
   .command('schema')
   .description('print the JSON Schema of the config file')
-  .action(() => finish((io.out(configJsonSchema()), 0)));
+  .action(async () => finish((io.out(await configJsonSchema()), 0)));
 
 await program.parseAsync(process.argv);

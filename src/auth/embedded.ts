@@ -18,7 +18,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
-import Provider, { errors as oidcErrors } from 'oidc-provider';
+import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { SecretSource } from '../config/secrets.ts';
 import { resolveValue } from '../config/secrets.ts';
@@ -72,8 +72,10 @@ export class EmbeddedAuthorizationServer {
     const publicJwk = { ...secrets.signingKey };
     delete publicJwk.d;
     const users = new Map(config.users.map((u) => [u.username, u]));
+    // Loaded only when the embedded server is on: it is the heaviest dependency (~250 ms to import).
+    const { default: ProviderClass, errors: oidcErrors } = await import('oidc-provider');
 
-    const provider = new Provider(issuer, {
+    const provider = new ProviderClass(issuer, {
       adapter: sqliteAdapter(store),
       jwks: { keys: [secrets.signingKey] },
       cookies: { keys: [secrets.cookieKey] },

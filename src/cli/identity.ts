@@ -50,6 +50,20 @@ export function parseExpiry(text: string | undefined, now = new Date()): Date | 
 const publicUrl = (config: Config, override: string | undefined): string =>
   (override ?? config.identity?.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`).replace(/\/$/, '');
 
+/** Opens the identity store of the configuration's data dir for one command, and closes it after. */
+function withStore(options: IdentityCliOptions, io: Pick<Io, 'err' | 'secrets'>, run: (store: IdentityStore, config: Config) => number): number {
+  const opened = open(options, io);
+  if (!opened) return 2;
+  try {
+    return run(opened.store, opened.config);
+  } catch (error) {
+    io.err(`portcullis: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    opened.store.close();
+  }
+}
+
 export function agentAdd(name: string, options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
   if (!AGENT_NAME.test(name)) {
     io.err(`portcullis: agent name "${name}" must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit\n`);
@@ -60,51 +74,41 @@ export function agentAdd(name: string, options: IdentityCliOptions, io: Pick<Io,
     io.err(`portcullis: ${scopes}\n`);
     return 2;
   }
-  const opened = open(options, io);
-  if (!opened) return 2;
-  if (!opened.config.identity?.embedded?.enabled) {
-    io.err('portcullis: agent credentials are issued by the embedded authorization server; enable identity.embedded in the configuration (or use `portcullis key create` for an API key)\n');
-    opened.store.close();
-    return 2;
-  }
-  try {
-    const { clientId, clientSecret } = opened.store.addAgent(name, scopes);
-    const tokenEndpoint = `${publicUrl(opened.config, options.url)}/oauth/token`;
+  return withStore(options, io, (store, config) => {
+    if (!config.identity?.embedded?.enabled) {
+      io.err('portcullis: agent credentials are issued by the embedded authorization server; enable identity.embedded in the configuration (or use `portcullis key create` for an API key)\n');
+      return 2;
+    }
+    const { clientId, clientSecret } = store.addAgent(name, scopes);
+    const base = publicUrl(config, options.url);
+    const tokenEndpoint = `${base}/oauth/token`;
     if (options.json) io.out(`${JSON.stringify({ client_id: clientId, client_secret: clientSecret, token_endpoint: tokenEndpoint })}\n`);
     else {
       io.out(`Agent "${name}" created. Its client secret is shown this once; store it now:\n\n  client_id      ${clientId}\n  client_secret  ${clientSecret}\n  token_endpoint ${tokenEndpoint}\n  scopes         ${scopes.join(' ') || '(none)'}\n\n`);
-      io.out(`Get a token (client credentials, RFC 8707 resource):\n  curl -u '${clientId}:<secret>' -d grant_type=client_credentials -d resource=${publicUrl(opened.config, options.url)}/mcp${scopes.length ? ` -d scope='${scopes.join(' ')}'` : ''} ${tokenEndpoint}\n`);
+      io.out(`Get a token (client credentials, RFC 8707 resource):\n  curl -u '${clientId}:<secret>' -d grant_type=client_credentials -d resource=${base}/mcp${scopes.length ? ` -d scope='${scopes.join(' ')}'` : ''} ${tokenEndpoint}\n`);
     }
     return 0;
-  } catch (error) {
-    io.err(`portcullis: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    opened.store.close();
-  }
+  });
 }
 
 export function agentList(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const opened = open(options, io);
-  if (!opened) return 2;
-  const agents = opened.store.agents();
-  opened.store.close();
-  if (options.json) io.out(`${JSON.stringify(agents)}\n`);
-  else for (const a of agents) io.out(`${a.revokedAt ? 'REVOKED' : 'active '}  ${a.name}  ${a.clientId}  scopes: ${a.scopes.join(' ') || '(none)'}  created ${a.createdAt}${a.revokedAt ? `  revoked ${a.revokedAt}` : ''}\n`);
-  return 0;
+  return withStore(options, io, (store) => {
+    const agents = store.agents();
+    if (options.json) io.out(`${JSON.stringify(agents)}\n`);
+    else for (const a of agents) io.out(`${a.revokedAt ? 'REVOKED' : 'active '}  ${a.name}  ${a.clientId}  scopes: ${a.scopes.join(' ') || '(none)'}  created ${a.createdAt}${a.revokedAt ? `  revoked ${a.revokedAt}` : ''}\n`);
+    return 0;
+  });
 }
 
 export function agentRevoke(name: string, options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const opened = open(options, io);
-  if (!opened) return 2;
-  const revoked = opened.store.revokeAgent(name);
-  opened.store.close();
-  if (!revoked) {
-    io.err(`portcullis: no active agent named "${name}" (see portcullis agent list)\n`);
-    return 1;
-  }
-  io.out(`Agent "${name}" revoked: its tokens and API keys are refused from the next call.\n`);
-  return 0;
+  return withStore(options, io, (store) => {
+    if (!store.revokeAgent(name)) {
+      io.err(`portcullis: no active agent named "${name}" (see portcullis agent list)\n`);
+      return 1;
+    }
+    io.out(`Agent "${name}" revoked: its tokens and API keys are refused from the next call.\n`);
+    return 0;
+  });
 }
 
 export function keyCreate(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
@@ -112,6 +116,7 @@ export function keyCreate(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err
     io.err('portcullis: key create needs --agent NAME (1-64 characters of A-Z a-z 0-9 _ . -)\n');
     return 2;
   }
+  const agent = options.agent;
   const scopes = parseScopes(options.scopes);
   if (typeof scopes === 'string') {
     io.err(`portcullis: ${scopes}\n`);
@@ -122,47 +127,40 @@ export function keyCreate(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err
     io.err(`portcullis: ${expires}\n`);
     return 2;
   }
-  const opened = open(options, io);
-  if (!opened) return 2;
-  try {
-    if (!opened.config.identity?.apiKeys?.enabled) {
+  return withStore(options, io, (store, config) => {
+    if (!config.identity?.apiKeys?.enabled) {
       io.err('portcullis: API keys are not enabled; add `identity: { apiKeys: {} }` to the configuration\n');
       return 2;
     }
-    if (expires === undefined && !opened.config.identity.apiKeys.allowNoExpiry) {
+    if (expires === undefined && !config.identity.apiKeys.allowNoExpiry) {
       io.err('portcullis: a key without expiry needs identity.apiKeys.allowNoExpiry: true; give --expires (e.g. 30d) instead\n');
       return 2;
     }
-    const { id, key } = opened.store.createKey(options.agent, scopes, expires);
-    if (options.json) io.out(`${JSON.stringify({ id, key, agent: options.agent, scopes, expires_at: expires?.toISOString() ?? null })}\n`);
-    else io.out(`API key ${id} for agent "${options.agent}" (shown this once; send it as "Authorization: Bearer <key>"):\n\n  ${key}\n\n  scopes  ${scopes.join(' ') || '(none)'}\n  expires ${expires?.toISOString() ?? 'never'}\n`);
+    const { id, key } = store.createKey(agent, scopes, expires);
+    if (options.json) io.out(`${JSON.stringify({ id, key, agent, scopes, expires_at: expires?.toISOString() ?? null })}\n`);
+    else io.out(`API key ${id} for agent "${agent}" (shown this once; send it as "Authorization: Bearer <key>"):\n\n  ${key}\n\n  scopes  ${scopes.join(' ') || '(none)'}\n  expires ${expires?.toISOString() ?? 'never'}\n`);
     return 0;
-  } finally {
-    opened.store.close();
-  }
+  });
 }
 
 export function keyList(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const opened = open(options, io);
-  if (!opened) return 2;
-  const keys = opened.store.keys();
-  opened.store.close();
-  const now = Date.now();
-  const state = (k: (typeof keys)[number]): string => (k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) <= now ? 'expired' : 'active');
-  if (options.json) io.out(`${JSON.stringify(keys.map((k) => ({ ...k, state: state(k) })))}\n`);
-  else for (const k of keys) io.out(`${state(k).padEnd(7)}  ${k.id}  agent ${k.agent}  scopes: ${k.scopes.join(' ') || '(none)'}  expires ${k.expiresAt ?? 'never'}  last used ${k.lastUsedAt ?? 'never'}\n`);
-  return 0;
+  return withStore(options, io, (store) => {
+    const keys = store.keys();
+    const now = Date.now();
+    const state = (k: (typeof keys)[number]): string => (k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) <= now ? 'expired' : 'active');
+    if (options.json) io.out(`${JSON.stringify(keys.map((k) => ({ ...k, state: state(k) })))}\n`);
+    else for (const k of keys) io.out(`${state(k).padEnd(7)}  ${k.id}  agent ${k.agent}  scopes: ${k.scopes.join(' ') || '(none)'}  expires ${k.expiresAt ?? 'never'}  last used ${k.lastUsedAt ?? 'never'}\n`);
+    return 0;
+  });
 }
 
 export function keyRevoke(id: string, options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const opened = open(options, io);
-  if (!opened) return 2;
-  const revoked = opened.store.revokeKey(id);
-  opened.store.close();
-  if (!revoked) {
-    io.err(`portcullis: no active key with id "${id}" (see portcullis key list)\n`);
-    return 1;
-  }
-  io.out(`API key ${id} revoked.\n`);
-  return 0;
+  return withStore(options, io, (store) => {
+    if (!store.revokeKey(id)) {
+      io.err(`portcullis: no active key with id "${id}" (see portcullis key list)\n`);
+      return 1;
+    }
+    io.out(`API key ${id} revoked.\n`);
+    return 0;
+  });
 }

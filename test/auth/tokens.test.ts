@@ -12,6 +12,7 @@ import { createHmac } from 'node:crypto';
 import { startModernServer, type ModernServer } from '../fixtures/modern-server.ts';
 import { post, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { IdentityStore } from '../../src/auth/store.ts';
+import { processSecretSource } from '../../src/config/secrets.ts';
 import { identityDbPath } from '../../src/auth/identity.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -186,5 +187,54 @@ describe('resource server: bearer tokens and API keys', () => {
     const revoked = await call(apiKey);
     assert.equal(revoked.status, 401);
     assert.match(revoked.json.error.message, /revoked/);
+  });
+});
+
+describe('resource server: opaque tokens through RFC 7662 introspection', () => {
+  it('accepts active tokens for this resource, refuses the rest, and caches answers', async () => {
+    let hits = 0;
+    let credentials = '';
+    const answers: Record<string, Record<string, unknown>> = {};
+    const introspection = createServer((req, res) => {
+      hits += 1;
+      credentials = req.headers.authorization ?? '';
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const token = new URLSearchParams(body).get('token') ?? '';
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answers[token] ?? { active: false }));
+      });
+    });
+    await new Promise<void>((resolve) => introspection.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(introspection.address() as AddressInfo).port}`;
+    const upstream = await startModernServer();
+    const gw = await startGateway(
+      {
+        servers: { modern: { url: upstream.url } },
+        identity: { issuers: [{ issuer, introspection: { url: `${issuer}/introspect`, clientId: 'portcullis', clientSecret: 'env:PC_TEST_INTROSPECTION' } }] },
+      },
+      processSecretSource({ ...process.env, PC_TEST_INTROSPECTION: 'intro-secret' }),
+    );
+    try {
+      const exp = Math.floor(Date.now() / 1000) + 300;
+      answers['opaque-good'] = { active: true, iss: issuer, sub: 'bob', client_id: 'cursor', scope: 'mcp', aud: `${gw.url}/mcp`, exp };
+      answers['opaque-elsewhere'] = { active: true, iss: issuer, sub: 'bob', client_id: 'cursor', aud: 'https://other.example/mcp', exp };
+      answers['opaque-expired'] = { active: true, iss: issuer, sub: 'bob', client_id: 'cursor', aud: `${gw.url}/mcp`, exp: exp - 1000 };
+      const call = (token: string) => post(`${gw.url}/mcp`, initialize, { authorization: `Bearer ${token}` });
+      assert.equal((await call('opaque-good')).status, 200);
+      assert.equal(credentials, `Basic ${Buffer.from('portcullis:intro-secret').toString('base64')}`);
+      const before = hits;
+      assert.equal((await call('opaque-good')).status, 200);
+      assert.equal(hits, before, 'the second use was answered from the cache');
+      for (const [token, why] of [['opaque-elsewhere', /another resource/], ['opaque-expired', /expired/], ['opaque-unknown', /not active/]] as const) {
+        const r = await call(token);
+        assert.equal(r.status, 401, token);
+        assert.match(r.json.error.message, why, token);
+      }
+    } finally {
+      await gw.close();
+      await upstream.close();
+      introspection.close();
+    }
   });
 });
