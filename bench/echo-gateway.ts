@@ -31,7 +31,7 @@ export async function startEchoGateway(dir: string, nodeFlags: string[]): Promis
   const upstream = spawn(process.execPath, ['bench/echo-server.ts', '--http', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await firstMatch(upstream, /listening (\d+)/);
   const config = join(dir, 'gw.yaml');
-  writeFileSync(config, `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\nservers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
+  writeFileSync(config, `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\npolicy: { rules: [{ name: all, effect: allow }] }\nservers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
   const gateway = spawn(process.execPath, [...nodeFlags, 'bin/portcullis.js', 'serve', '-c', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await firstMatch(gateway, /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
   return {

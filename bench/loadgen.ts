@@ -14,6 +14,8 @@ export interface Target {
   /** Base origin and path of the MCP endpoint, e.g. http://127.0.0.1:8787/mcp/echo */
   url: string;
   era: Era;
+  /** Sent with every request (e.g. Authorization). */
+  headers?: Record<string, string>;
 }
 
 export interface Workload {
@@ -42,8 +44,10 @@ export class Client {
   readonly #pool: Pool;
   readonly #path: string;
   readonly #era: Era;
+  readonly #headers: Record<string, string>;
 
   constructor(target: Target, connections: number) {
+    this.#headers = target.headers ?? {};
     const url = new URL(target.url);
     this.#pool = new Pool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
     this.#path = url.pathname;
@@ -65,7 +69,7 @@ export class Client {
     const response = await this.#pool.request({
       path: this.#path,
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...this.#headers, ...headers },
       body: JSON.stringify(body),
     });
     const text = await response.body.text();

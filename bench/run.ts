@@ -119,6 +119,15 @@ interface Measured extends CellResult {
   eventLoopP99Ms?: number;
 }
 
+/** The full treatment's policy: 19 rules that do not match the benchmark's calls, then the one that does. */
+const FULL_POLICY = `policy:
+  rules:
+${Array.from({ length: 19 }, (_, i) => `    - { name: other-${i}, effect: ${i % 4 === 3 ? 'deny' : 'allow'}, servers: [echo, stdio], tools: ["tool-${i}-*"], when: 'args.n < ${i}' }`).join('\n')}
+    - { name: echo-text, effect: allow, servers: [echo, t100, t1000, stdio], principal: { scopes: [mcp] }, when: 'size(args) < 10', guards: { values: { text: { type: string, maxLength: 65536 } } } }
+  limits:
+    - { name: per-agent, per: agent, rate: 1000000/s, burst: 1000000 }
+`;
+
 const echo: Workload = { name: 'tools/call echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello, gateway' } } };
 const blob = (kb: number): Workload => ({ name: `tools/call ${kb} KB result`, method: 'tools/call', params: { name: 'blob', arguments: { bytes: kb * 1024 } } });
 const list = (n: number): Workload => ({ name: `tools/list ${n} tools`, method: 'tools/list', params: {} });
@@ -210,10 +219,18 @@ async function main(): Promise<void> {
     const stdioEcho = `{ command: ${JSON.stringify(NODE)}, args: [bench/echo-server.ts, --stdio] }`;
     const servers = `servers:\n  echo: { url: "${echoUrl}" }\n  t100: { url: "${url100}" }\n  t1000: { url: "${url1000}" }\n  stdio: ${stdioEcho}\n`;
     const base = `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\n`;
-    const pass = await gateway('portcullis', `${base}audit: { store: off }\n${servers}`);
-    // Every security feature that exists today: the audit trail (SQLite, hash-chained, redacted
-    // arguments). Identity, policy and supply-chain checks (issues #4, #5, #7) join here as they land.
-    const full = await gateway('portcullis-full', `${base}dataDir: ${JSON.stringify(join(dir, 'full'))}\naudit: { store: sqlite }\n${servers}`);
+    // The relay with the least the gateway can run: no audit, one allow-everything rule (without a policy
+    // every call is denied). Schema validation and the supply-chain check still run.
+    const allowAll = 'policy: { rules: [{ name: all, effect: allow }] }\n';
+    const pass = await gateway('portcullis', `${base}audit: { store: off }\n${allowAll}${servers}`);
+    // Every security feature: an API key checked on each request (identity), a policy of 20 rules with
+    // CEL conditions, a value guard and a rate limit set high enough not to bite, schema validation,
+    // the supply-chain check, and the audit trail (SQLite, hash-chained, redacted arguments).
+    const fullDir = join(dir, 'full');
+    const fullYaml = `${base}dataDir: ${JSON.stringify(fullDir)}\naudit: { store: sqlite }\nidentity: { apiKeys: {} }\n${FULL_POLICY}${servers}`;
+    writeFileSync(join(dir, 'portcullis-full.yaml'), fullYaml);
+    const apiKey = (JSON.parse(execFileSync(NODE, ['bin/portcullis.js', 'key', 'create', '--agent', 'bench', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', join(dir, 'portcullis-full.yaml')], { encoding: 'utf8' })) as { key: string }).key;
+    const full = await gateway('portcullis-full', fullYaml);
 
     // supergateway and mcp-proxy take a port, so each gets a free one chosen here.
     const freePort = async () => {
@@ -244,7 +261,7 @@ async function main(): Promise<void> {
       T('direct', echoUrl, 'legacy'),
       T('naive hop', naiveEcho.url, 'legacy', naiveEcho.pid),
       T('portcullis', `${pass.base}/mcp/echo`, 'legacy', pass.pid, pass.base),
-      T('portcullis full', `${full.base}/mcp/echo`, 'legacy', full.pid, full.base),
+      { ...T('portcullis full', `${full.base}/mcp/echo`, 'legacy', full.pid, full.base), target: { url: `${full.base}/mcp/echo`, era: 'legacy' as const, headers: { authorization: `Bearer ${apiKey}` } } },
     ];
     const httpN = (n: 100 | 1000) => [
       T('direct', n === 100 ? url100 : url1000, 'legacy'),

@@ -62,9 +62,12 @@ export class KillSwitchStore {
     return this.#switches;
   }
 
-  /** The switch (or the unreadable file) that stops this call, if any. */
-  stops(server: string, tool: string | undefined, agent: string): { reason: string; target: string } | undefined {
-    this.refresh();
+  /**
+   * The switch (or the unreadable file) that stops this call, if any. `fresh: false` skips the look at
+   * the file (for the items of one list, after one look for the whole list).
+   */
+  stops(server: string, tool: string | undefined, agent: string, fresh = true): { reason: string; target: string } | undefined {
+    if (fresh) this.refresh();
     if (this.#problem) return { reason: this.#problem, target: 'all calls' };
     for (const s of this.#switches) {
       const t = s.target;

@@ -261,7 +261,7 @@ export class Policy {
       if (missing.length > 0) return { visible: false, why: `lacks scope ${missing.join(' ')}` };
     }
     const annotations = kind === 'tool' ? this.annotations(server, name, declared) : effectiveAnnotations(undefined, undefined);
-    const vars = { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '' };
+    let vars: Record<string, unknown> | undefined;
     let allowedBy: CompiledRule | undefined;
     for (const rule of this.#rulesFor(server, kind, name)) {
       if (!rule.onList || !this.#staticMatch(rule, principal, task, annotations, now)) continue;
@@ -270,6 +270,7 @@ export class Policy {
         if (!rule.whenWithoutArgs) holds = undefined;
         else {
           try {
+            vars ??= { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '' };
             holds = rule.when(vars) === true;
           } catch {
             holds = rule.effect === 'deny' ? true : false;

@@ -16,6 +16,8 @@ import { definitionHash, pinKey, type DefinitionKind, type PinStore } from './pi
 
 export type PinningMode = 'quarantine' | 'warn' | 'allow';
 
+const VERDICT_CACHE_MAX = 50_000;
+
 export interface SupplyGuardOptions {
   pins: PinStore;
   modeFor: (server: string) => PinningMode;
@@ -27,6 +29,12 @@ export interface SupplyGuardOptions {
 export class SupplyGuard {
   readonly #options: SupplyGuardOptions;
   readonly #quarantined = new Map<string, string>();
+  /**
+   * Per server: hash and scan findings per exact definition text, so a server listed again (every
+   * tools/list through /mcp/<server> is) costs a JSON.stringify per definition instead of a canonical
+   * hash and a full scan. Dropped when the names shadowing is judged against change.
+   */
+  readonly #verdicts = new Map<string, { for: string; memo: Map<string, { hash: string; findings: ReturnType<typeof scanTool> }> }>();
 
   constructor(options: SupplyGuardOptions) {
     this.#options = options;
@@ -55,15 +63,27 @@ export class SupplyGuard {
     const firstSight = !pins.seen(server, kind);
     const others = this.#options.toolNames();
     const siblings = new Set(items.map((i) => String(i.name ?? '')));
+    // Findings depend on the other servers' names and on this listing's own names (never flagged).
+    const judgedAgainst = JSON.stringify([[...siblings], [...others].map(([s, names]) => [s, [...names]])]);
+    let cache = this.#verdicts.get(server);
+    if (!cache || cache.for !== judgedAgainst || cache.memo.size > VERDICT_CACHE_MAX) {
+      cache = { for: judgedAgainst, memo: new Map() };
+      this.#verdicts.set(server, cache);
+    }
     let changed = false;
     const visible: JsonObject[] = [];
     for (const item of items) {
       const name = typeof item.name === 'string' ? item.name : typeof item.uriTemplate === 'string' ? item.uriTemplate : undefined;
       if (name === undefined) continue;
       const key = pinKey(kind, name);
-      const hash = definitionHash(item);
+      const memoKey = `${kind}\0${JSON.stringify(item)}`;
+      let memo = cache.memo.get(memoKey);
+      if (!memo) {
+        memo = { hash: definitionHash(item), findings: scanTool(item, { server, siblings, others }) };
+        cache.memo.set(memoKey, memo);
+      }
+      const { hash, findings } = memo;
       const pin = pins.pinned(server, key);
-      const findings = scanTool(item, { server, siblings, others });
       const approvedAsIs = pin !== undefined && pin.hash === hash && pin.approvedBy !== 'first-use';
       let reason: string | undefined;
       if (verdictOf(findings) === 'high' && !approvedAsIs) {

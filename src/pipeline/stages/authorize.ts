@@ -30,10 +30,11 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
     const { policy } = runtime.current;
     if (!kind || policy.mode === 'monitor') return undefined;
     const at = now();
+    kill.refresh();
     ctx.listFilter = (server, itemKind, item) => {
       const name = itemName(itemKind, item);
       if (name === undefined) return false;
-      if (kill.stops(server, itemKind === 'tool' ? name : undefined, ctx.principal.agent)) return false;
+      if (kill.stops(server, itemKind === 'tool' ? name : undefined, ctx.principal.agent, false)) return false;
       const annotations = isObject(item.annotations) ? item.annotations : undefined;
       return policy.visible(ctx.principal, server, itemKind, name, annotations, ctx.task, at).visible;
     };
