@@ -27,11 +27,14 @@ function firstMatch(child: ChildProcess, pattern: RegExp): Promise<string> {
   });
 }
 
-export async function startEchoGateway(dir: string, nodeFlags: string[]): Promise<EchoGateway> {
+/** `extraYaml` replaces the allow-all policy line (e.g. identity and a fuller policy). */
+export async function startEchoGateway(dir: string, nodeFlags: string[], extraYaml?: string, beforeStart?: (config: string) => void): Promise<EchoGateway> {
   const upstream = spawn(process.execPath, ['bench/echo-server.ts', '--http', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await firstMatch(upstream, /listening (\d+)/);
   const config = join(dir, 'gw.yaml');
-  writeFileSync(config, `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\npolicy: { rules: [{ name: all, effect: allow }] }\nservers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
+  const rest = extraYaml ?? 'policy: { rules: [{ name: all, effect: allow }] }\n';
+  writeFileSync(config, `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\ndataDir: ${JSON.stringify(dir)}\n${rest}servers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
+  beforeStart?.(config);
   const gateway = spawn(process.execPath, [...nodeFlags, 'bin/portcullis.js', 'serve', '-c', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await firstMatch(gateway, /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
   return {

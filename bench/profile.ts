@@ -1,19 +1,29 @@
 /**
- * Profiles the gateway under load: `node bench/profile.ts [legacy|modern] [concurrency] [seconds]`.
+ * Profiles the gateway under load: `node bench/profile.ts [legacy|modern] [concurrency] [seconds] [full]`.
+ * `full` adds what the benchmark's full treatment has: an API key on every request and its policy.
  * Starts an echo upstream and a gateway with `--cpu-prof`, drives a closed loop, and prints the
  * functions with the most self time (the hot path to fix first).
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startEchoGateway } from './echo-gateway.ts';
+import { FULL_POLICY } from './full-policy.ts';
 import { closedLoop } from './loadgen.ts';
 
-const [eraArg = 'legacy', cArg = '32', sArg = '5'] = process.argv.slice(2);
+const [eraArg = 'legacy', cArg = '32', sArg = '5', fullArg] = process.argv.slice(2);
 const era = eraArg === 'modern' ? 'modern' : 'legacy';
 const dir = mkdtempSync(join(tmpdir(), 'pc-prof-'));
-const { base, stop } = await startEchoGateway(dir, ['--cpu-prof', '--cpu-prof-dir', dir]);
-const result = await closedLoop({ url: `${base}/mcp/echo`, era }, { name: 'echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }, Number(cArg), Number(sArg) * 1000, 500);
+let apiKey = '';
+const extra = fullArg === 'full' ? `identity: { apiKeys: {} }\n${FULL_POLICY}` : undefined;
+const { base, stop } = await startEchoGateway(dir, ['--cpu-prof', '--cpu-prof-dir', dir], extra, (config) => {
+  if (!extra) return;
+  const out = execFileSync(process.execPath, ['bin/portcullis.js', 'key', 'create', '--agent', 'bench', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', config], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
+  apiKey = (JSON.parse(out) as { key: string }).key;
+});
+const headers = apiKey ? { authorization: `Bearer ${apiKey}` } : undefined;
+const result = await closedLoop({ url: `${base}/mcp/echo`, era, ...(headers ? { headers } : {}) }, { name: 'echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }, Number(cArg), Number(sArg) * 1000, 500);
 process.stdout.write(`${era} c=${cArg}: ${result.achievedRps.toFixed(0)} rps, p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms, errors ${result.errors}\n`);
 await stop();
 

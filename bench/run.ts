@@ -15,6 +15,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FULL_POLICY } from './full-policy.ts';
 import { closedLoop, Client, openLoop, type CellResult, type Target, type Workload } from './loadgen.ts';
 
 const argv = process.argv.slice(2);
@@ -118,15 +119,6 @@ interface Measured extends CellResult {
   rssPeakMb?: number;
   eventLoopP99Ms?: number;
 }
-
-/** The full treatment's policy: 19 rules that do not match the benchmark's calls, then the one that does. */
-const FULL_POLICY = `policy:
-  rules:
-${Array.from({ length: 19 }, (_, i) => `    - { name: other-${i}, effect: ${i % 4 === 3 ? 'deny' : 'allow'}, servers: [echo, stdio], tools: ["tool-${i}-*"], when: 'args.n < ${i}' }`).join('\n')}
-    - { name: echo-text, effect: allow, servers: [echo, t100, t1000, stdio], principal: { scopes: [mcp] }, when: 'size(args) < 10', guards: { values: { text: { type: string, maxLength: 65536 } } } }
-  limits:
-    - { name: per-agent, per: agent, rate: 1000000/s, burst: 1000000 }
-`;
 
 const echo: Workload = { name: 'tools/call echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello, gateway' } } };
 const blob = (kb: number): Workload => ({ name: `tools/call ${kb} KB result`, method: 'tools/call', params: { name: 'blob', arguments: { bytes: kb * 1024 } } });

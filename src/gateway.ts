@@ -273,6 +273,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     },
     async missingScopes(endpoint, request, principal) {
       if (request.method !== 'tools/call' || principal.allScopes || typeof request.params?.name !== 'string') return undefined;
+      if (policy.current.policy.mode === 'monitor') return undefined; // recorded by authorize, not enforced
       let server: string;
       let tool: string;
       if (endpoint.kind === 'server') {

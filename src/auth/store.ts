@@ -7,7 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
 export interface AgentRow {
   name: string;
@@ -38,6 +38,18 @@ export class IdentityStore {
   readonly path: string;
   readonly db: DatabaseSync;
   readonly #touched = new Map<string, string>();
+  // The hot path (a key or a token on every request) reads from memory; `PRAGMA data_version` changes
+  // when another connection (the CLI revoking, creating) commits, and then the memory is dropped — so a
+  // revocation still takes effect on the next call.
+  readonly #dataVersion: StatementSync;
+  readonly #keyById: StatementSync;
+  readonly #agentByName: StatementSync;
+  readonly #agentByClient: StatementSync;
+  #version: unknown = undefined;
+  #looked = false;
+  readonly #keys = new Map<string, (Record<string, string | null> & { hash: Uint8Array }) | null>();
+  readonly #agentsByName = new Map<string, AgentRow | null>();
+  readonly #agentsByClient = new Map<string, AgentRow | null>();
 
   constructor(path: string) {
     this.path = path;
@@ -58,6 +70,30 @@ export class IdentityStore {
       CREATE INDEX IF NOT EXISTS oauth_grant ON oauth (grant_id);
       CREATE INDEX IF NOT EXISTS oauth_uid ON oauth (uid);
     `);
+    this.#dataVersion = this.db.prepare('PRAGMA data_version');
+    this.#keyById = this.db.prepare('SELECT * FROM api_keys WHERE id = ?');
+    this.#agentByName = this.db.prepare('SELECT * FROM agents WHERE name = ?');
+    this.#agentByClient = this.db.prepare('SELECT * FROM agents WHERE client_id = ?');
+  }
+
+  /** Drops what memory holds when the database changed under it (another process committed). */
+  #fresh(): void {
+    // One look per synchronous run: checks within it could not see another commit anyway.
+    if (this.#looked) return;
+    this.#looked = true;
+    queueMicrotask(() => (this.#looked = false));
+    const version = (this.#dataVersion.get() as { data_version: unknown }).data_version;
+    if (version === this.#version) return;
+    this.#version = version;
+    this.#keys.clear();
+    this.#agentsByName.clear();
+    this.#agentsByClient.clear();
+  }
+
+  /** Local writes (this connection) do not move data_version, so they drop the memory themselves. */
+  #changed(): void {
+    this.#version = undefined;
+    this.#looked = false;
   }
 
   // ---- agents (client credentials of the embedded authorization server) ----
@@ -70,17 +106,30 @@ export class IdentityStore {
     const clientId = `agent-${name}`;
     this.db.prepare('DELETE FROM agents WHERE name = ?').run(name);
     this.db.prepare('INSERT INTO agents (name, client_id, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)').run(name, clientId, sha256(clientSecret), scopes.join(' '), new Date().toISOString());
+    this.#changed();
     return { clientId, clientSecret };
   }
 
   agent(name: string): AgentRow | undefined {
-    const row = this.db.prepare('SELECT * FROM agents WHERE name = ?').get(name) as Record<string, string | null> | undefined;
-    return row ? toAgent(row) : undefined;
+    this.#fresh();
+    let found = this.#agentsByName.get(name);
+    if (found === undefined) {
+      const row = this.#agentByName.get(name) as Record<string, string | null> | undefined;
+      found = row ? toAgent(row) : null;
+      this.#agentsByName.set(name, found);
+    }
+    return found ?? undefined;
   }
 
   agentByClientId(clientId: string): AgentRow | undefined {
-    const row = this.db.prepare('SELECT * FROM agents WHERE client_id = ?').get(clientId) as Record<string, string | null> | undefined;
-    return row ? toAgent(row) : undefined;
+    this.#fresh();
+    let found = this.#agentsByClient.get(clientId);
+    if (found === undefined) {
+      const row = this.#agentByClient.get(clientId) as Record<string, string | null> | undefined;
+      found = row ? toAgent(row) : null;
+      this.#agentsByClient.set(clientId, found);
+    }
+    return found ?? undefined;
   }
 
   agents(): AgentRow[] {
@@ -98,13 +147,14 @@ export class IdentityStore {
     const result = this.db.prepare('UPDATE agents SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(new Date().toISOString(), name);
     if (Number(result.changes) === 0) return false;
     this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE agent = ? AND revoked_at IS NULL').run(new Date().toISOString(), name);
+    this.#changed();
     return true;
   }
 
   /** Whether the agent named by an OAuth client id was revoked (unknown client ids are not agents). */
   agentRevoked(clientId: string): boolean {
-    const row = this.db.prepare('SELECT revoked_at FROM agents WHERE client_id = ?').get(clientId) as { revoked_at: string | null } | undefined;
-    return row !== undefined && row.revoked_at !== null;
+    const agent = this.agentByClientId(clientId);
+    return agent !== undefined && agent.revokedAt !== null;
   }
 
   // ---- API keys ----
@@ -115,6 +165,7 @@ export class IdentityStore {
     this.db
       .prepare('INSERT INTO api_keys (id, agent, hash, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, agent, sha256(key), scopes.join(' '), new Date().toISOString(), expiresAt ? expiresAt.toISOString() : null);
+    this.#changed();
     return { id, key };
   }
 
@@ -122,7 +173,13 @@ export class IdentityStore {
   verifyKey(presented: string, now: Date): ApiKeyRow | { problem: string } {
     const match = API_KEY.exec(presented);
     if (!match) return { problem: 'malformed API key' };
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(match[1]!) as (Record<string, string | null> & { hash: Uint8Array }) | undefined;
+    this.#fresh();
+    let row = this.#keys.get(match[1]!);
+    if (row === undefined) {
+      row = (this.#keyById.get(match[1]!) as (Record<string, string | null> & { hash: Uint8Array }) | undefined) ?? null;
+      if (this.#keys.size >= 100_000) this.#keys.clear();
+      this.#keys.set(match[1]!, row);
+    }
     if (!row || !sameHash(Buffer.from(row.hash), sha256(presented))) return { problem: 'unknown API key' };
     const key = toKey(row);
     if (key.revokedAt) return { problem: 'the API key was revoked' };
@@ -137,7 +194,9 @@ export class IdentityStore {
   }
 
   revokeKey(id: string): boolean {
-    return Number(this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes) > 0;
+    const revoked = Number(this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes) > 0;
+    this.#changed();
+    return revoked;
   }
 
   /** Writes last-used times (batched: a key used a thousand times a second is one write). */

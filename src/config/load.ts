@@ -143,6 +143,23 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
       if ('problem' in resolved) problems.push({ path: `audit.${key}`, message: resolved.problem, severity: 'error' });
     }
   }
+  // Identity secrets (user passwords, introspection client secrets) must resolve too, or a login fails
+  // later for a reason nobody sees.
+  const identity = isObject(document.identity) ? document.identity : undefined;
+  const refs: [string, unknown][] = [];
+  const embedded = isObject(identity?.embedded) ? identity.embedded : undefined;
+  if (Array.isArray(embedded?.users)) embedded.users.forEach((u, i) => isObject(u) && refs.push([`identity.embedded.users[${i}].password`, u.password]));
+  if (Array.isArray(identity?.issuers)) {
+    identity.issuers.forEach((issuer, i) => {
+      if (isObject(issuer) && isObject(issuer.introspection)) refs.push([`identity.issuers[${i}].introspection.clientSecret`, issuer.introspection.clientSecret]);
+    });
+  }
+  for (const [path, value] of refs) {
+    if (source && typeof value === 'string' && isSecretRef(value)) {
+      const resolved = resolveValue(value, source);
+      if ('problem' in resolved) problems.push({ path, message: resolved.problem, severity: 'error' });
+    }
+  }
   if (audit?.store === 'postgres') {
     if (typeof audit.url !== 'string') {
       problems.push({ path: 'audit.url', message: 'is required when audit.store is postgres (e.g. env:PORTCULLIS_AUDIT_URL)', severity: 'error' });

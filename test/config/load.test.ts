@@ -113,3 +113,19 @@ servers:
     assert.deepEqual(problems({ store: 'postgres', url: 'postgres://db.internal/audit' }), []);
   });
 });
+
+describe('identity configuration', () => {
+  it('checks that user passwords and introspection secrets resolve, and refuses literal ones', () => {
+    const doc = {
+      identity: {
+        embedded: { users: [{ username: 'alice', password: 'env:MISSING_PW' }, { username: 'bob', password: 'hunter2' }] },
+        issuers: [{ issuer: 'https://as.example.com', introspection: { url: 'https://as.example.com/i', clientId: 'gw', clientSecret: 'env:INTRO' } }],
+      },
+    };
+    const problems = problemsOf(validateConfig(doc, secrets({ INTRO: 'x' })));
+    assert.deepEqual(problems.map((p) => p.split(':')[0]), ['identity.embedded.users[1].password', 'identity.embedded.users[0].password']);
+    assert.match(problems[0]!, /must be a reference/);
+    assert.match(problems[1]!, /MISSING_PW/);
+    assert.doesNotMatch(problems.join('\n'), /hunter2/, 'a literal secret is never echoed');
+  });
+});
