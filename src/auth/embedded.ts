@@ -31,6 +31,47 @@ type EmbeddedConfig = NonNullable<IdentityConfig['embedded']>;
 /** The client secret an agent presented, checked against its hash, for the duration of one request. */
 const presented = new AsyncLocalStorage<{ clientId: string; secret: string; method: string }>();
 
+/** Failed sign-ins allowed per address and user name within the lockout window, then a lockout. */
+const LOGIN_ATTEMPTS = 5;
+const LOGIN_LOCKOUT_MS = 15 * 60_000;
+
+/** Counts failed sign-ins per (address, user name); a source over the limit is locked out for a while. */
+export class LoginFailures {
+  readonly #limit: number;
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  readonly #sources = new Map<string, { count: number; since: number }>();
+
+  constructor(limit: number, windowMs: number, now: () => number = Date.now) {
+    this.#limit = limit;
+    this.#windowMs = windowMs;
+    this.#now = now;
+  }
+
+  /** Milliseconds the source stays locked out (0: it may try). */
+  lockedFor(source: string): number {
+    const entry = this.#sources.get(source);
+    if (!entry) return 0;
+    const left = entry.since + this.#windowMs - this.#now();
+    if (left <= 0) {
+      this.#sources.delete(source);
+      return 0;
+    }
+    return entry.count >= this.#limit ? left : 0;
+  }
+
+  fail(source: string): void {
+    if (this.#sources.size >= 100_000) this.#sources.clear();
+    const entry = this.#sources.get(source);
+    if (entry && entry.since + this.#windowMs > this.#now()) entry.count += 1;
+    else this.#sources.set(source, { count: 1, since: this.#now() });
+  }
+
+  succeed(source: string): void {
+    this.#sources.delete(source);
+  }
+}
+
 const OAUTH_PREFIXES = ['/oauth/', '/interaction/', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'];
 
 export class EmbeddedAuthorizationServer {
@@ -42,6 +83,7 @@ export class EmbeddedAuthorizationServer {
   readonly #users: EmbeddedConfig['users'];
   readonly #secrets: SecretSource;
   readonly #logger: Logger;
+  readonly #failures = new LoginFailures(LOGIN_ATTEMPTS, LOGIN_LOCKOUT_MS);
 
   private constructor(issuer: string, provider: Provider, publicJwks: { keys: JWK[] }, store: IdentityStore, config: EmbeddedConfig, secrets: SecretSource, logger: Logger) {
     this.issuer = issuer;
@@ -210,10 +252,18 @@ export class EmbeddedAuthorizationServer {
     const form = new URLSearchParams((await readBody(req, 16 * 1024)) ?? '');
     if (action === 'login') {
       const username = form.get('username') ?? '';
+      const source = `${req.socket.remoteAddress ?? '?'}\u0000${username.slice(0, 64)}`;
+      const lockedFor = this.#failures.lockedFor(source);
+      if (lockedFor > 0) {
+        this.#logger.warn({ username: username.slice(0, 64), address: req.socket.remoteAddress }, 'embedded authorization server: login refused while locked out');
+        return send(429, loginForm(uid, `Too many failed sign-ins. Try again in ${Math.ceil(lockedFor / 60_000)} minutes.`));
+      }
       if (!this.#checkPassword(username, form.get('password') ?? '')) {
-        this.#logger.warn({ username: username.slice(0, 64) }, 'embedded authorization server: failed login');
+        this.#failures.fail(source);
+        this.#logger.warn({ username: username.slice(0, 64), address: req.socket.remoteAddress }, 'embedded authorization server: failed login');
         return send(401, loginForm(uid, 'Unknown user or wrong password.'));
       }
+      this.#failures.succeed(source);
       return this.#provider.interactionFinished(req, res, { login: { accountId: username } }, { mergeWithLastSubmission: false });
     }
     if (action === 'abort') {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
 import { processSecretSource } from '../../src/config/secrets.ts';
+import { LoginFailures } from '../../src/auth/embedded.ts';
 import { startModernServer, type ModernServer } from '../fixtures/modern-server.ts';
 import { post, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
 
@@ -41,6 +42,7 @@ async function signIn(start: string, jar: Map<string, string>, username = 'alice
       init = { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
     };
     if (html.includes('Unknown user or wrong password')) throw new Error('login refused');
+    if (html.includes('Too many failed sign-ins')) throw new Error(`locked out (${response.status})`);
     const login = /action="([^"]+\/login)"/.exec(html);
     const confirm = /action="([^"]+\/confirm)"/.exec(html);
     if (login) form(login[1]!, { username, password });
@@ -259,5 +261,34 @@ describe('embedded authorization server', () => {
 
     await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map(), 'alice', 'wrong'), /login refused/);
     await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map(), 'mallory', PASSWORD), /login refused/);
+
+    // Guessing: five failures for one name from one address, then a lockout — even for the right password.
+    for (let i = 0; i < 4; i++) await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map(), 'mallory', `guess-${i}`), /login refused/);
+    await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map(), 'mallory', PASSWORD), /locked out \(429\)/);
+    const alice = await signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map());
+    assert.ok(alice.searchParams.get('code'), 'another user is not locked out');
+  });
+});
+
+describe('login failure limit', () => {
+  it('locks a source out after the limit, for the window, and forgets it after a success', () => {
+    let now = 0;
+    const failures = new LoginFailures(3, 60_000, () => now);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(failures.lockedFor('ip\0bob'), 0);
+      failures.fail('ip\0bob');
+    }
+    assert.equal(failures.lockedFor('ip\0bob'), 60_000);
+    assert.equal(failures.lockedFor('ip\0alice'), 0);
+    now = 59_999;
+    assert.equal(failures.lockedFor('ip\0bob'), 1);
+    now = 60_000;
+    assert.equal(failures.lockedFor('ip\0bob'), 0, 'the window passed');
+    failures.fail('ip\0alice');
+    failures.fail('ip\0alice');
+    failures.succeed('ip\0alice');
+    failures.fail('ip\0alice');
+    failures.fail('ip\0alice');
+    assert.equal(failures.lockedFor('ip\0alice'), 0, 'a success resets the count');
   });
 });
