@@ -81,6 +81,9 @@ const LIST_CHANGED: ReadonlyMap<string, ListKind> = new Map([
   ['notifications/resources/list_changed', 'resources'],
 ]);
 
+/** Authentication refusals written to the audit trail per second at most (burst 100); the rest count in /metrics. */
+const REFUSALS_PER_SECOND = 20;
+
 /** How long `initialize` on the aggregated endpoint waits for servers still starting. */
 const DESCRIBE_WAIT_MS = 10_000;
 /** How long a parked (input-required) call waits for the modern client's retry. */
@@ -103,6 +106,12 @@ export interface Gateway {
    * answers 403 insufficient_scope before anything starts); undefined when nothing is missing.
    */
   missingScopes(endpoint: Endpoint, request: JsonRpcRequest, principal: Principal): Promise<string[] | undefined>;
+  /**
+   * Records a request the HTTP front refused before it became a message (a missing or invalid
+   * credential). At most REFUSALS_PER_SECOND a second are recorded (burst 100), so a flood of bad tokens
+   * cannot flood the trail; the rest only count. Returns whether it was recorded.
+   */
+  recordRefusal(endpoint: Endpoint, error: GatewayError): Promise<boolean>;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {
@@ -222,6 +231,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   }
 
   const instanceId = randomUUID();
+  let refusalTokens = 100;
+  let refusalAt = performance.now();
   let retentionTimer: NodeJS.Timeout | undefined;
   const audit =
     config.audit.store !== 'off'
@@ -270,6 +281,28 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     },
     scopes() {
       return [...new Set([...(config.identity?.scopes ?? []), ...policy.current.policy.scopes])];
+    },
+    async recordRefusal(endpoint, error) {
+      if (!audit) return false;
+      const at = performance.now();
+      refusalTokens = Math.min(100, refusalTokens + ((at - refusalAt) / 1000) * REFUSALS_PER_SECOND);
+      refusalAt = at;
+      if (refusalTokens < 1) return false;
+      refusalTokens -= 1;
+      const ctx: MessageContext = {
+        correlationId: randomUUID(),
+        receivedAtMs: Date.now(),
+        startedAt: at,
+        endpoint,
+        request: { jsonrpc: '2.0', id: null as unknown as string, method: '(authentication)' },
+        client: { key: 'modern:refused', era: 'modern', protocolVersion: '', capabilities: {}, info: undefined, notify: () => undefined, request: undefined },
+        signal: new AbortController().signal,
+        paramHeaders: undefined,
+        principal: { kind: 'token', subject: 'anonymous', agent: 'unknown', scopes: [], allScopes: false, roles: [] },
+        task: undefined,
+      };
+      await audit.record(ctx, { error });
+      return true;
     },
     async missingScopes(endpoint, request, principal) {
       if (request.method !== 'tools/call' || principal.allScopes || typeof request.params?.name !== 'string') return undefined;

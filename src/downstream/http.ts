@@ -276,8 +276,12 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       const result = await identity.resourceServer.authenticate(header(req, 'authorization'), endpoint);
       if (!('kind' in result)) {
         res.setHeader('www-authenticate', identity.resourceServer.challenge(endpoint, result));
-        logger.info({ path: url.pathname, error: result.error ?? 'missing' }, `authentication failed: ${result.description}`);
-        return reject(res, new GatewayError(result.error ? 'PC_AUTH_INVALID_TOKEN' : 'PC_AUTH_REQUIRED', result.description));
+        logger.info({ path: url.pathname, address: req.socket.remoteAddress, error: result.error ?? 'missing' }, `authentication failed: ${result.description}`);
+        const refusal = new GatewayError(result.error ? 'PC_AUTH_INVALID_TOKEN' : 'PC_AUTH_REQUIRED', result.description);
+        metrics.authRefused += 1;
+        // A request with no credential at all is how every OAuth client starts: not worth a record.
+        if (result.error) await gateway.recordRefusal(endpoint, refusal).catch(() => false);
+        return reject(res, refusal);
       }
       principals.set(req, result);
     }

@@ -20,6 +20,8 @@ export class Metrics {
   #previous: { p50: number; p99: number; max: number } = { p50: 0, p99: 0, max: 0 };
   readonly #timer: NodeJS.Timeout;
   requests = 0;
+  /** Requests refused for a missing or invalid credential (401). */
+  authRefused = 0;
 
   constructor() {
     this.#histogram = monitorEventLoopDelay({ resolution: 10 });
@@ -50,6 +52,8 @@ export class Metrics {
       `nodejs_eventloop_delay_seconds{quantile="1",window="5s"} ${seconds(this.#previous.max)}`,
       '# TYPE portcullis_http_requests_total counter',
       `portcullis_http_requests_total ${this.requests}`,
+      '# TYPE portcullis_auth_refused_total counter',
+      `portcullis_auth_refused_total ${this.authRefused}`,
       '# TYPE portcullis_sessions_active gauge',
       `portcullis_sessions_active ${source.sessions()}`,
       ...auditLines(source.audit()),

@@ -13,6 +13,7 @@ import { startModernServer, type ModernServer } from '../fixtures/modern-server.
 import { post, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { IdentityStore } from '../../src/auth/store.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
+import { GatewayError } from '../../src/errors.ts';
 import { identityDbPath } from '../../src/auth/identity.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -141,6 +142,23 @@ describe('resource server: bearer tokens and API keys', () => {
     assert.equal(basic.status, 401);
     assert.match(basic.headers.get('www-authenticate')!, /error="invalid_request"/);
     assert.equal(upstream.requests(), reached, 'none of the refused requests reached the server');
+    // Refused credentials are audited (a request with none at all, how OAuth starts, only counts).
+    const db = new DatabaseSync(join(gw.gateway.config.dataDir!, 'audit.db'), { readOnly: true });
+    const refused = (db.prepare('SELECT record FROM audit_records').all() as Array<{ record: string }>).map((r) => JSON.parse(r.record)).filter((r) => r.method === '(authentication)');
+    db.close();
+    assert.equal(refused.length, cases.length + 5 + 1, 'every refused token is in the trail');
+    assert.ok(refused.every((r) => r.decision === 'denied' && r.code === 'PC_AUTH_INVALID_TOKEN' && r.principal.subject === 'anonymous'));
+    assert.ok(refused.some((r) => /expired/.test(r.reason)));
+    assert.ok(!JSON.stringify(refused).includes(valid.split('.')[2]!), 'no token in the trail');
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`portcullis_auth_refused_total ${cases.length + 5 + 2}\n`));
+  });
+
+  it('bounds how many refusals reach the audit trail, so a flood of bad tokens cannot flood it', async () => {
+    const error = new GatewayError('PC_AUTH_INVALID_TOKEN', 'flood');
+    const results = await Promise.all(Array.from({ length: 300 }, () => gw.gateway.recordRefusal({ kind: 'aggregate' }, error)));
+    const recorded = results.filter(Boolean).length;
+    assert.ok(recorded >= 60 && recorded <= 110, `a burst of at most 100 is recorded (${recorded})`);
   });
 
   it('binds a session to the principal that opened it', async () => {
