@@ -2,7 +2,10 @@
  * `portcullis kill`, `unkill` and `status`: the kill switch, from the shell. Switches are written to
  * the data dir the configuration names; a running gateway sees them on its next message.
  */
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { identityDbPath, identityEnabled } from '../auth/identity.ts';
+import { IdentityStore } from '../auth/store.ts';
 import { join } from 'node:path';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
@@ -106,7 +109,8 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   const policy = config.policy
     ? { mode: config.policy.mode, rules: config.policy.rules.length, limits: config.policy.limits.length }
     : { mode: 'absent (every call denied)', rules: 0, limits: 0 };
-  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, audit: config.audit.store };
+  const identity = identitySummary(config, dataDir);
+  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, audit: config.audit.store, identity };
   if (options.json) {
     io.out(`${JSON.stringify(summary)}\n`);
     return 0;
@@ -115,9 +119,28 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   io.out(`servers:       ${summary.servers.join(', ') || 'none'}\n`);
   io.out(`policy:        ${policy.mode}, ${policy.rules} rule${policy.rules === 1 ? '' : 's'}, ${policy.limits} rate limit${policy.limits === 1 ? '' : 's'}\n`);
   io.out(`audit store:   ${config.audit.store}\n`);
+  io.out(`identity:      ${identity.enabled ? `on (${[identity.embedded ? 'embedded server' : '', identity.issuers ? `${identity.issuers} issuer${identity.issuers === 1 ? '' : 's'}` : '', identity.apiKeys ? 'API keys' : ''].filter(Boolean).join(', ')}); ${identity.activeAgents} active agent${identity.activeAgents === 1 ? '' : 's'}, ${identity.activeKeys} active key${identity.activeKeys === 1 ? '' : 's'}` : 'off (local principals)'}\n`);
   io.out(`kill switches: ${switches.length === 0 ? 'none' : ''}\n`);
   for (const s of switches) io.out(`  ON  ${describeTarget(s.target)} — ${s.reason} (by ${s.by} at ${s.at})\n`);
   const q = Object.entries(waiting);
   io.out(`quarantined:   ${q.length === 0 ? 'none' : q.map(([s, n]) => `${s}: ${n}`).join(', ')}\n`);
   return 0;
+}
+
+function identitySummary(config: Config, dataDir: string): { enabled: boolean; embedded: boolean; issuers: number; apiKeys: boolean; activeAgents: number; activeKeys: number } {
+  const enabled = identityEnabled(config);
+  let activeAgents = 0;
+  let activeKeys = 0;
+  const db = identityDbPath(dataDir);
+  if (existsSync(db)) {
+    const store = new IdentityStore(db);
+    try {
+      const now = Date.now();
+      activeAgents = store.agents().filter((a) => !a.revokedAt).length;
+      activeKeys = store.keys().filter((k) => !k.revokedAt && (!k.expiresAt || Date.parse(k.expiresAt) > now)).length;
+    } finally {
+      store.close();
+    }
+  }
+  return { enabled, embedded: config.identity?.embedded?.enabled ?? false, issuers: config.identity?.issuers.length ?? 0, apiKeys: config.identity?.apiKeys?.enabled ?? false, activeAgents, activeKeys };
 }

@@ -181,6 +181,8 @@ describe('resource server: bearer tokens and API keys', () => {
     const { id, key: apiKey } = JSON.parse(created.stdout);
     assert.match(apiKey, /^pcl_[0-9a-f]{12}_/);
     assert.equal((await call(apiKey)).status, 200);
+    const status = JSON.parse((await runCli(['status', '--json', '-c', config])).stdout);
+    assert.deepEqual({ enabled: status.identity.enabled, apiKeys: status.identity.apiKeys, activeKeys: status.identity.activeKeys }, { enabled: true, apiKeys: true, activeKeys: 1 });
     const listed = await runCli(['key', 'list', '--json', '-c', config]);
     assert.doesNotMatch(listed.stdout, new RegExp(apiKey), 'key list never shows the key');
     const forever = await runCli(['key', 'create', '--agent', 'ci', '-c', config]);
