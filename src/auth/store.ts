@@ -111,23 +111,20 @@ export class IdentityStore {
   }
 
   agent(name: string): AgentRow | undefined {
-    this.#fresh();
-    let found = this.#agentsByName.get(name);
-    if (found === undefined) {
-      const row = this.#agentByName.get(name) as Record<string, string | null> | undefined;
-      found = row ? toAgent(row) : null;
-      this.#agentsByName.set(name, found);
-    }
-    return found ?? undefined;
+    return this.#agentVia(this.#agentsByName, this.#agentByName, name);
   }
 
   agentByClientId(clientId: string): AgentRow | undefined {
+    return this.#agentVia(this.#agentsByClient, this.#agentByClient, clientId);
+  }
+
+  #agentVia(memory: Map<string, AgentRow | null>, statement: StatementSync, key: string): AgentRow | undefined {
     this.#fresh();
-    let found = this.#agentsByClient.get(clientId);
+    let found = memory.get(key);
     if (found === undefined) {
-      const row = this.#agentByClient.get(clientId) as Record<string, string | null> | undefined;
+      const row = statement.get(key) as Record<string, string | null> | undefined;
       found = row ? toAgent(row) : null;
-      this.#agentsByClient.set(clientId, found);
+      memory.set(key, found);
     }
     return found ?? undefined;
   }
