@@ -123,8 +123,8 @@ servers:
 
 # Runtime policy. Without this section every call is denied. Rules: allow | deny | approve; any matching
 # deny wins, then approve (needs a human), then allow; nothing matching is denied. Lists show a tool
-# only if some allow rule could match it for the caller. Try a call: portcullis policy test -c portcullis.yaml
-#   --call 'files.read_text_file {"path":"./data/notes.txt"}'
+# only if some allow rule could match it for the caller. Try a call (paths must be absolute):
+#   portcullis policy test -c portcullis.yaml --call 'files.read_text_file {"path":"/abs/path/to/data/notes.txt"}'
 policy:
   mode: enforce          # monitor: decide and record, block nothing (for rollout)
   rules:
