@@ -20,7 +20,9 @@ export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageCon
     if (route?.kind !== 'upstream' || route.name === undefined) return undefined;
     const kind = route.method === 'tools/call' ? 'tools' : route.method === 'prompts/get' ? 'prompts' : undefined;
     if (!kind) return undefined;
-    await catalog.list(route.server, kind, timeoutMsFor(route.server)).catch(() => undefined);
+    const items = await catalog.list(route.server, kind, timeoutMsFor(route.server)).catch(() => undefined);
+    // The definition is needed again by authorize and validateArgs: found once, here.
+    if (kind === 'tools' && items) ctx.tool ??= items.find((t) => t.name === route.name);
     const reason = supply.quarantined(route.server, kind, route.name);
     if (!reason) return undefined;
     return new GatewayError('PC_SUPPLY_QUARANTINED', `${kind === 'tools' ? 'tool' : 'prompt'} "${route.name}" of server "${route.server}" is quarantined: ${reason}; an admin can review it with \`portcullis pin diff ${route.server}\``, {
