@@ -7,6 +7,7 @@
  * otherwise for a few seconds only, so a server that never notifies is not shown stale for long.
  */
 import { createHash } from 'node:crypto';
+import { RE2JS } from 're2js';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
@@ -226,20 +227,29 @@ export class Catalog {
   }
 }
 
-/** RFC 6570 level-1/2 matching, enough to route: `{var}` is one path segment, `{+var}` / `{#var}` anything. */
-export function matchesTemplate(template: string, uri: string): boolean {
-  let pattern = '';
-  let last = 0;
-  for (const match of template.matchAll(/\{([^}]*)\}/g)) {
-    pattern += escapeRegex(template.slice(last, match.index));
-    const op = match[1]?.[0];
-    pattern += op === '+' || op === '#' ? '.*' : op === '?' || op === '&' ? '(?:[?&].*)?' : '[^/?#]*';
-    last = match.index + match[0].length;
-  }
-  pattern += escapeRegex(template.slice(last));
-  return new RegExp(`^${pattern}$`).test(uri);
-}
+/** Compiled templates (a server's list is finite; bounded all the same). */
+const TEMPLATES = new Map<string, RE2JS>();
 
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * RFC 6570 level-1/2 matching, enough to route: `{var}` is one path segment, `{+var}` / `{#var}` anything.
+ * The template comes from a server and the URI from a client, so the match runs on RE2 (linear time):
+ * a template of many variables cannot make a long URI backtrack for seconds.
+ */
+export function matchesTemplate(template: string, uri: string): boolean {
+  let re = TEMPLATES.get(template);
+  if (!re) {
+    let pattern = '';
+    let last = 0;
+    for (const match of template.matchAll(/\{([^}]*)\}/g)) {
+      pattern += RE2JS.quote(template.slice(last, match.index));
+      const op = match[1]?.[0];
+      pattern += op === '+' || op === '#' ? '.*' : op === '?' || op === '&' ? '(?:[?&].*)?' : '[^/?#]*';
+      last = match.index + match[0].length;
+    }
+    pattern += RE2JS.quote(template.slice(last));
+    re = RE2JS.compile(pattern);
+    if (TEMPLATES.size >= 1000) TEMPLATES.clear();
+    TEMPLATES.set(template, re);
+  }
+  return re.testExact(uri);
 }
