@@ -25,7 +25,7 @@ function rules(n: number, guard?: Record<string, unknown>): unknown[] {
     if (shape === 0) rule.tools = [`tool${(i * 7) % 100}`];
     else if (shape === 1) rule.tools = [`tool${i % 10}*`];
     else if (shape === 2) Object.assign(rule, { tools: [`tool${i % 100}`], principal: { agents: [`agent-${i % 20}`, 'bench-*'] }, when: effect === 'deny' ? 'has(args.n) && args.n > 1000' : 'args.n < 100 && principal.agent.startsWith("bench")' });
-    else Object.assign(rule, { tools: [`tool${i % 100}`, `tool${(i + 1) % 100}`], tasks: ['bench', 'ci-*'], annotations: { readOnly: true } });
+    else Object.assign(rule, { tools: [`tool${i % 100}`, `tool${(i + 1) % 100}`], tasks: ['bench', 'ci-*'], principal: { agents: ['bench-*'] }, annotations: { readOnly: true } });
     if (guard && effect === 'allow') rule.guards = guard;
     out.push(rule);
   }

@@ -26,6 +26,7 @@ import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
 import { SupplyGuard } from './supply/guard.ts';
 import { PinStore, type DefinitionKind } from './supply/pins.ts';
 import { checkServerPin } from './supply/server-pin.ts';
+import { nameClashes, pinnedNames, prefixOf } from './config/namespaces.ts';
 import { RefusedUpstream } from './upstream/refused.ts';
 import { PORTCULLIS_ROOT } from './config/defaults.ts';
 import { AuditLog } from './audit/log.ts';
@@ -35,7 +36,7 @@ import { userInfo } from 'node:os';
 import { localPrincipal, missingScopes, type Principal } from './auth/principal.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
 import type { PolicyProblem } from './policy/policy.ts';
-import type { ResolveHost } from './policy/guards.ts';
+import type { ResolveHost } from './policy/guard-result.ts';
 import { PolicyRuntime } from './policy/runtime.ts';
 import type { PolicyConfig } from './policy/schema.ts';
 import { createApprove } from './pipeline/stages/approve.ts';
@@ -142,6 +143,12 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const upstreams = new Map<string, Upstream>();
   const catalogServers = new Map<string, CatalogServer>();
   const clientInfo = { name: 'portcullis', version: VERSION };
+  const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
+  const pins = new PinStore(join(dataDir, 'pins.json'));
+  // Two servers exposing one name on /mcp is a configuration error (names known from the pins; the
+  // catalog refuses clashes it learns later).
+  const clashes = nameClashes(config.servers, config.routing.separator, (server) => pinnedNames(pins, server));
+  if (clashes.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `configuration error: ${clashes.map((c) => `${c.path}: ${c.message}`).join('; ')}`);
   for (const [name, server] of Object.entries(config.servers)) {
     if (server.disabled) continue;
     const pin = checkServerPin(name, server, {
@@ -156,12 +163,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       ? make(name, server, { logger, secrets: deps.secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000) })
       : new RefusedUpstream(name, pin.problem);
     upstreams.set(name, upstream);
-    const prefix = server.namespace === true ? name : server.namespace === false ? '' : server.namespace;
-    catalogServers.set(name, { upstream, prefix });
+    catalogServers.set(name, { upstream, prefix: prefixOf(name, server) });
   }
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
-  const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
-  const pins = new PinStore(join(dataDir, 'pins.json'));
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'));
   const resolveHost = deps.resolveHost ?? systemResolve;
   const now = deps.now ?? (() => new Date());
@@ -252,6 +256,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     : undefined;
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
 
+  const validator = new ArgumentValidator();
   const pipeline: Pipeline = createPipeline(
     {
       route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
@@ -259,8 +264,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       authenticate: () => undefined,
       supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor }),
       killSwitch: createKillSwitch(kill),
-      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger }),
-      validateArgs: createValidateArgs(policy, new ArgumentValidator()),
+      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator }),
+      validateArgs: createValidateArgs(policy, validator),
       rateLimit: createRateLimit(policy),
       approve: createApprove(policy),
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply }),
