@@ -4,8 +4,8 @@
  * file system call, and refused when any of them leaves the roots:
  *   - as sent, with `~` and `file:` URLs expanded (servers expand them: server-filesystem does);
  *   - percent-decoded, again and again until nothing changes (`%252e%252e%252f` is `../` to a server
- *     that decodes twice); still encoded after MAX_DECODINGS rounds, or invalid UTF-8 once decoded
- *     (overlong `%c0%ae`), it is refused;
+ *     that decodes twice; `%uFF0E` too); still encoded after MAX_DECODINGS rounds, or invalid UTF-8
+ *     once decoded (overlong `%c0%ae`), it is refused;
  *   - in Unicode compatibility form NFKC (`．．/`, `‥/`, `..／` are `../` to a server or file system that
  *     normalizes);
  *   - with backslashes read as separators (`..\..\` on a Windows server, or behind one that converts).
@@ -37,6 +37,7 @@ const MAX_LINKS = 40;
 const MAX_FORMS = 32;
 
 const PERCENT = /%[0-9a-f]{2}/i;
+const WIDE_PERCENT = /%u[0-9a-f]{4}/i;
 const PLAIN = /^[\x21-\x5b\x5d-\x7e]*$/; // printable ASCII without backslash or space: no other form
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -71,7 +72,7 @@ function expand(raw: string): string {
 /** Every form of `raw` a server might act on (see the module comment); the first is the literal one. */
 function formsOf(raw: string): string[] {
   const first = expand(raw);
-  if (PLAIN.test(first) && !PERCENT.test(first)) return [first];
+  if (PLAIN.test(first) && !first.includes('%')) return [first];
   const queue: { text: string; decodings: number }[] = [{ text: first, decodings: 0 }];
   const seen = new Set([first]);
   const add = (text: string, decodings: number): void => {
@@ -86,6 +87,8 @@ function formsOf(raw: string): string[] {
       if (decodings >= MAX_DECODINGS) throw new Unjudgeable(`is still percent-encoded after ${MAX_DECODINGS} decodings`);
       add(percentDecode(text), decodings + 1);
     }
+    // %uXXXX, the non-standard escape some servers (IIS, JavaScript's unescape) still decode.
+    if (WIDE_PERCENT.test(text)) add(text.replace(/%u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), decodings + 1);
     add(text.normalize('NFKC'), decodings);
     if (text.includes('\\')) add(text.replaceAll('\\', '/'), decodings);
     add(expand(text), decodings);
