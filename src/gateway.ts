@@ -4,46 +4,46 @@
  * as many independent gateways as they like.
  */
 import { randomUUID } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { AuditLog } from './audit/log.ts';
+import { createAuditLog } from './audit/open.ts';
+import { createRefusalRecorder } from './audit/refusals.ts';
+import { localPrincipal, type Principal } from './auth/principal.ts';
+import { defaultDataDir } from './config/defaults.ts';
+import { nameClashes, pinnedNames } from './config/namespaces.ts';
 import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { GatewayError } from './errors.ts';
-import { isObject, type JsonObject, type JsonRpcNotification, type JsonRpcRequest } from './protocol/jsonrpc.ts';
-import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
-import { InputBridge } from './pipeline/input-bridge.ts';
-import { createPipeline, type Pipeline } from './pipeline/order.ts';
-import { createForward } from './pipeline/stages/forward.ts';
-import { createRoute, type Description } from './pipeline/stages/route.ts';
-import { createCheckParamHeaders } from './pipeline/stages/check-param-headers.ts';
-import { Catalog, type CatalogServer, type ListKind } from './routing/catalog.ts';
-import { SubscriptionRegistry } from './routing/subscriptions.ts';
-import { createUpstream } from './upstream/create.ts';
-import type { Upstream } from './upstream/types.ts';
-import { VERSION } from './version.ts';
-import { join } from 'node:path';
-import { defaultDataDir } from './config/defaults.ts';
-import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
-import { SupplyGuard } from './supply/guard.ts';
-import { PinStore, type DefinitionKind } from './supply/pins.ts';
-import { checkServerPin } from './supply/server-pin.ts';
-import { nameClashes, pinnedNames, prefixOf } from './config/namespaces.ts';
-import { RefusedUpstream } from './upstream/refused.ts';
-import { PORTCULLIS_ROOT } from './config/defaults.ts';
-import { AuditLog } from './audit/log.ts';
-import { auditInstance, openAuditStore, signerFor, sinksFor } from './audit/open.ts';
-import { lookup } from 'node:dns/promises';
-import { userInfo } from 'node:os';
-import { localPrincipal, missingScopes, type Principal } from './auth/principal.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
-import type { PolicyProblem } from './policy/policy.ts';
-import type { ResolveHost } from './policy/guard-result.ts';
-import { PolicyRuntime } from './policy/runtime.ts';
-import type { PolicyConfig } from './policy/schema.ts';
+import { InputBridge } from './pipeline/input-bridge.ts';
+import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
+import { createPipeline, type Pipeline } from './pipeline/order.ts';
 import { createApprove } from './pipeline/stages/approve.ts';
 import { createAuthorize } from './pipeline/stages/authorize.ts';
+import { createCheckParamHeaders } from './pipeline/stages/check-param-headers.ts';
+import { createForward } from './pipeline/stages/forward.ts';
 import { createKillSwitch } from './pipeline/stages/kill-switch.ts';
 import { createRateLimit } from './pipeline/stages/rate-limit.ts';
+import { createRoute, type Description } from './pipeline/stages/route.ts';
+import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
 import { createValidateArgs } from './pipeline/stages/validate-args.ts';
+import type { ResolveHost } from './policy/guard-result.ts';
+import type { PolicyProblem } from './policy/policy.ts';
+import { PolicyRuntime } from './policy/runtime.ts';
+import type { PolicyConfig } from './policy/schema.ts';
+import { createScopeCheck } from './policy/step-up.ts';
+import { isObject, type JsonRpcNotification, type JsonRpcRequest } from './protocol/jsonrpc.ts';
+import { Catalog, type ListKind } from './routing/catalog.ts';
+import { createDescribe, DESCRIBE_WAIT_MS } from './routing/describe.ts';
+import { SubscriptionRegistry } from './routing/subscriptions.ts';
+import { SupplyGuard } from './supply/guard.ts';
+import { PinStore, type DefinitionKind } from './supply/pins.ts';
+import { buildUpstreams } from './upstream/build.ts';
+import { createUpstream } from './upstream/create.ts';
+import type { Upstream } from './upstream/types.ts';
 import { ArgumentValidator } from './validate/args.ts';
 
 export interface GatewayDeps {
@@ -82,11 +82,6 @@ const LIST_CHANGED: ReadonlyMap<string, ListKind> = new Map([
   ['notifications/resources/list_changed', 'resources'],
 ]);
 
-/** Authentication refusals written to the audit trail per second at most (burst 100); the rest count in /metrics. */
-const REFUSALS_PER_SECOND = 20;
-
-/** How long `initialize` on the aggregated endpoint waits for servers still starting. */
-const DESCRIBE_WAIT_MS = 10_000;
 /** How long a parked (input-required) call waits for the modern client's retry. */
 const INPUT_TTL_MS = 5 * 60_000;
 
@@ -139,35 +134,15 @@ export interface Gateway {
 
 export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const logger = deps.logger;
-  const make = deps.createUpstream ?? createUpstream;
-  const upstreams = new Map<string, Upstream>();
-  const catalogServers = new Map<string, CatalogServer>();
-  const clientInfo = { name: 'portcullis', version: VERSION };
+  const { upstreams, catalogServers } = buildUpstreams(config, { logger, secrets: deps.secrets, make: deps.createUpstream ?? createUpstream });
+  const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
   const pins = new PinStore(join(dataDir, 'pins.json'));
   // Two servers exposing one name on /mcp is a configuration error (names known from the pins; the
   // catalog refuses clashes it learns later).
   const clashes = nameClashes(config.servers, config.routing.separator, (server) => pinnedNames(pins, server));
   if (clashes.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `configuration error: ${clashes.map((c) => `${c.path}: ${c.message}`).join('; ')}`);
-  for (const [name, server] of Object.entries(config.servers)) {
-    if (server.disabled) continue;
-    const pin = checkServerPin(name, server, {
-      cwd: process.cwd(),
-      pathEnv: deps.secrets.env.PATH,
-      packageRoots: [PORTCULLIS_ROOT],
-      allowUnpinned: config.supply.allowUnpinned,
-    });
-    if (!pin.ok) logger.error({ alert: 'supply-chain', server: name }, pin.problem);
-    else if (!pin.pinned) logger.warn({ alert: 'supply-chain', server: name }, 'server runs unpinned');
-    const upstream = pin.ok
-      ? make(name, server, { logger, secrets: deps.secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000) })
-      : new RefusedUpstream(name, pin.problem);
-    upstreams.set(name, upstream);
-    catalogServers.set(name, { upstream, prefix: prefixOf(name, server) });
-  }
-  const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'));
-  const resolveHost = deps.resolveHost ?? systemResolve;
   const now = deps.now ?? (() => new Date());
   const policy = new PolicyRuntime(config.policy, () => ({
     servers: Object.keys(config.servers),
@@ -175,16 +150,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       pins.reload(0);
       return pinnedToolNames(pins, server);
     },
-    resolveHost,
+    resolveHost: deps.resolveHost ?? systemResolve,
   }), deps.clock);
   if (!config.policy) logger.warn('no policy section: every call is denied and every list is empty (see `portcullis init` for a starter policy)');
-  const osUser = (() => {
-    try {
-      return userInfo().username;
-    } catch {
-      return 'local';
-    }
-  })();
+  const osUser = currentOsUser();
   const supply = new SupplyGuard({
     pins,
     modeFor: (server) => config.servers[server]?.pinning ?? 'quarantine',
@@ -198,6 +167,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const listeners = new Set<(event: ChangeEvent) => void>();
   const timeoutMsFor = (server: string | undefined): number =>
     (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
+  const describe = createDescribe(upstreams, timeoutMsFor);
 
   for (const upstream of upstreams.values()) {
     upstream.onEvent((notification) => {
@@ -207,53 +177,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     });
   }
 
-  async function describe(endpoint: Endpoint): Promise<Description> {
-    if (endpoint.kind === 'server') {
-      const upstream = upstreams.get(endpoint.server);
-      if (!upstream) throw new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${endpoint.server}"`);
-      const info = await upstream.ready(timeoutMsFor(endpoint.server));
-      return { capabilities: info.capabilities, serverInfo: info.serverInfo, instructions: info.instructions };
-    }
-    const infos = await Promise.all(
-      [...upstreams.values()].map((u) => u.ready(Math.min(DESCRIBE_WAIT_MS, timeoutMsFor(u.name))).then((info) => ({ name: u.name, info }), () => undefined)),
-    );
-    const has = (key: string): boolean => infos.some((i) => i && isObject(i.info.capabilities[key]));
-    const capabilities: JsonObject = {};
-    if (has('tools')) capabilities.tools = { listChanged: true };
-    if (has('prompts')) capabilities.prompts = { listChanged: true };
-    if (has('resources')) {
-      const subscribe = infos.some((i) => i && isObject(i.info.capabilities.resources) && (i.info.capabilities.resources as JsonObject).subscribe === true);
-      capabilities.resources = { listChanged: true, ...(subscribe ? { subscribe: true } : {}) };
-    }
-    if (has('logging')) capabilities.logging = {};
-    if (has('completions')) capabilities.completions = {};
-    const instructions = infos
-      .filter((i) => i?.info.instructions)
-      .map((i) => `## ${i!.name}\n${i!.info.instructions}`)
-      .join('\n\n');
-    return { capabilities, serverInfo: { name: 'portcullis', version: VERSION }, instructions: instructions || undefined };
-  }
-
   const instanceId = randomUUID();
-  let refusalTokens = 100;
-  let refusalAt = performance.now();
   let retentionTimer: NodeJS.Timeout | undefined;
-  const audit =
-    config.audit.store !== 'off'
-      ? new AuditLog({
-        openStore: async () => (await openAuditStore(config, deps.secrets))!,
-        kind: config.audit.store,
-        instance: auditInstance(config),
-        gatewayId: instanceId,
-        redactFields: config.audit.redact.fields,
-        argumentsModeFor: (server) => (server ? config.servers[server]?.auditArguments : undefined) ?? 'redacted',
-        logger,
-        signer: signerFor(config, deps.secrets),
-        checkpointEvery: config.audit.checkpointEvery,
-        sinks: sinksFor(config, deps.secrets, logger),
-        retentionDays: config.audit.retentionDays,
-      })
-    : undefined;
+  const audit = createAuditLog(config, deps.secrets, logger, instanceId);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
 
   const validator = new ArgumentValidator();
@@ -287,44 +213,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     scopes() {
       return [...new Set([...(config.identity?.scopes ?? []), ...policy.current.policy.scopes])];
     },
-    async recordRefusal(endpoint, error) {
-      if (!audit) return false;
-      const at = performance.now();
-      refusalTokens = Math.min(100, refusalTokens + ((at - refusalAt) / 1000) * REFUSALS_PER_SECOND);
-      refusalAt = at;
-      if (refusalTokens < 1) return false;
-      refusalTokens -= 1;
-      const ctx: MessageContext = {
-        correlationId: randomUUID(),
-        receivedAtMs: Date.now(),
-        startedAt: at,
-        endpoint,
-        request: { jsonrpc: '2.0', id: null as unknown as string, method: '(authentication)' },
-        client: { key: 'modern:refused', era: 'modern', protocolVersion: '', capabilities: {}, info: undefined, notify: () => undefined, request: undefined },
-        signal: new AbortController().signal,
-        paramHeaders: undefined,
-        principal: { kind: 'token', subject: 'anonymous', agent: 'unknown', scopes: [], allScopes: false, roles: [] },
-        task: undefined,
-      };
-      await audit.record(ctx, { error });
-      return true;
-    },
-    async missingScopes(endpoint, request, principal) {
-      if (request.method !== 'tools/call' || principal.allScopes || typeof request.params?.name !== 'string') return undefined;
-      if (policy.current.policy.mode === 'monitor') return undefined; // recorded by authorize, not enforced
-      let server: string;
-      let tool: string;
-      if (endpoint.kind === 'server') {
-        server = endpoint.server;
-        tool = request.params.name;
-      } else {
-        const found = await catalog.resolveName('tools', request.params.name, timeoutMsFor(undefined)).catch(() => undefined);
-        if (!found) return undefined; // the pipeline answers the unknown tool
-        ({ server, name: tool } = found);
-      }
-      const needed = policy.current.policy.requiredScopes(server, tool);
-      return missingScopes(principal, needed).length > 0 ? needed : undefined;
-    },
+    recordRefusal: createRefusalRecorder(audit),
+    missingScopes: createScopeCheck(policy, catalog, timeoutMsFor),
     async start() {
       await audit?.open().catch(() => undefined);
       if (audit) {
@@ -393,4 +283,12 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       await Promise.all([...upstreams.values()].map((u) => u.close()));
     },
   };
+}
+
+function currentOsUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'local';
+  }
 }

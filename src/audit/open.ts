@@ -11,6 +11,7 @@ import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
 import { CheckpointSigner, publicKeyFrom } from './checkpoint.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
+import { AuditLog } from './log.ts';
 import { LinesSink, OtlpSink, type AuditSink } from './sinks.ts';
 import { SqliteAuditStore } from './sqlite-store.ts';
 import type { AuditStore } from './store.ts';
@@ -78,5 +79,23 @@ export function sinksFor(config: Config, secrets: SecretSource, logger: Logger):
       return new OtlpSink(sink.url, headers, logger);
     }
     return new LinesSink(sink.type === 'jsonl' ? sink.path : undefined);
+  });
+}
+
+/** The gateway's audit log as `audit` configures it, or undefined when `audit.store` is `off`. */
+export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string): AuditLog | undefined {
+  if (config.audit.store === 'off') return undefined;
+  return new AuditLog({
+    openStore: async () => (await openAuditStore(config, secrets))!,
+    kind: config.audit.store,
+    instance: auditInstance(config),
+    gatewayId,
+    redactFields: config.audit.redact.fields,
+    argumentsModeFor: (server) => (server ? config.servers[server]?.auditArguments : undefined) ?? 'redacted',
+    logger,
+    signer: signerFor(config, secrets),
+    checkpointEvery: config.audit.checkpointEvery,
+    sinks: sinksFor(config, secrets, logger),
+    retentionDays: config.audit.retentionDays,
   });
 }

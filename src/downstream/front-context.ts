@@ -1,0 +1,43 @@
+/**
+ * What the era handlers of the HTTP front share: the gateway, the sessions and listen streams the front
+ * holds, who the authenticated caller of a request is, and the step-up check that runs before a call.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.ts';
+import type { GatewayError } from '../errors.ts';
+import type { Gateway } from '../gateway.ts';
+import type { JsonObject, JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import type { Endpoint } from '../pipeline/context.ts';
+import type { ResponseWriter } from './response-writer.ts';
+import type { SessionStore } from './session.ts';
+
+/** A modern client's `subscriptions/listen` stream. */
+export interface ModernListener {
+  endpoint: Endpoint;
+  filter: JsonObject;
+  id: JsonRpcRequest['id'];
+  writer: ResponseWriter;
+}
+
+export interface FrontContext {
+  readonly gateway: Gateway;
+  readonly logger: Logger;
+  readonly sessions: SessionStore;
+  readonly modernStreams: Set<ModernListener>;
+  /** The verified caller of a request (identity on), else undefined. */
+  principalOf(req: IncomingMessage): Principal | undefined;
+  /** The key a legacy session is bound to: the principal that opened it. */
+  ownerOf(req: IncomingMessage): string | undefined;
+  /**
+   * Step-up (RFC 6750 §3.1): the refusal for a tools/call whose tool needs scopes the token lacks, with
+   * the challenge header already set on `res`; undefined when every request may go on.
+   */
+  stepUp(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, requests: readonly JsonRpcRequest[]): Promise<GatewayError | undefined>;
+  logDecision(request: JsonRpcRequest, error: GatewayError, correlationId: string): void;
+}
+
+/** Whether a client on `endpoint` sees what `server` announces. */
+export function endpointShows(endpoint: Endpoint, server: string): boolean {
+  return endpoint.kind === 'aggregate' || endpoint.server === server;
+}

@@ -1,0 +1,69 @@
+/**
+ * Small pieces of HTTP plumbing every route of the front shares: reading headers, negotiating media
+ * types, reading a size-limited body, and answering a refusal.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatewayError, httpStatusFor } from '../errors.ts';
+import { isObject, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import { errorResponse } from './reply.ts';
+
+/** The first value of a request header (Node joins or lists repeated ones). */
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function accepts(req: IncomingMessage, type: string): boolean {
+  const accept = header(req, 'accept');
+  if (!accept) return true;
+  return accept.split(',').some((part) => {
+    const media = part.split(';')[0]?.trim().toLowerCase();
+    return media === type || media === '*/*' || media === `${type.split('/')[0]}/*`;
+  });
+}
+
+/** The id of a request body, for error responses (null when there is none to echo). */
+export function idOf(body: unknown): JsonRpcRequest['id'] | null {
+  return isObject(body) && (typeof body.id === 'string' || typeof body.id === 'number') ? body.id : null;
+}
+
+/** Answers a refusal as JSON with the status its code maps to (or just ends a response already under way). */
+export function reject(res: ServerResponse, error: GatewayError, era: 'modern' | 'legacy' = 'legacy', id: JsonRpcRequest['id'] | null = null): void {
+  const body = JSON.stringify(errorResponse(id, error, 'none'));
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(httpStatusFor(error, era), { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Reads the whole body as UTF-8, refusing (413) past `maxBodyBytes` whether declared or streamed. */
+export async function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
+  const declared = Number(header(req, 'content-length') ?? NaN);
+  const tooLarge = (): GatewayError =>
+    new GatewayError('PC_HTTP_BODY_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes (listen.maxBodyBytes)`, { maxBodyBytes });
+  if (Number.isFinite(declared) && declared > maxBodyBytes) throw tooLarge();
+  return new Promise((resolve, rejectBody) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        rejectBody(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.once('error', rejectBody);
+  });
+}
+
+/** The `Portcullis-Task` header: a task label the agent declares (the `_meta` label wins). */
+export function taskHeader(req: IncomingMessage): string | undefined {
+  const value = req.headers['portcullis-task'];
+  return typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined;
+}

@@ -1,0 +1,30 @@
+/**
+ * The operator routes of the HTTP front: `GET /metrics` (Prometheus text) and `GET /healthz` (JSON:
+ * overall status, each server's state, the audit store and its sinks).
+ */
+import type { ServerResponse } from 'node:http';
+import type { Gateway } from '../gateway.ts';
+import type { Metrics } from './metrics.ts';
+import type { SessionStore } from './session.ts';
+
+export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gateway, metrics: Metrics, sessions: SessionStore): void {
+  // Benchmarks start the gateway with --expose-gc to read the heap after a full collection.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc && rawUrl.endsWith('?gc=1')) gc();
+  const body = metrics.render({
+    audit: () => (gateway.audit ? { healthy: gateway.audit.healthy, sinks: gateway.audit.sinks } : undefined),
+    sessions: () => sessions.size,
+    upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })),
+  });
+  res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+  res.end(body);
+}
+
+export function serveHealth(res: ServerResponse, gateway: Gateway): void {
+  const servers = Object.fromEntries([...gateway.upstreams].map(([name, u]) => [name, u.state()]));
+  const audit = gateway.audit ? (gateway.audit.healthy ? 'ok' : 'failing') : 'off';
+  const auditSinks = gateway.audit?.sinks ?? {};
+  const body = JSON.stringify({ status: audit === 'failing' ? 'degraded' : 'ok', servers, audit, auditSinks });
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(body);
+}

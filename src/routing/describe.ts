@@ -1,0 +1,43 @@
+/**
+ * What a client sees of an endpoint before it calls anything: capabilities, server info and
+ * instructions. `/mcp/<server>` shows the server's own; `/mcp` merges every server that answers in
+ * time (a server still starting is left out rather than holding up `initialize`).
+ */
+import { GatewayError } from '../errors.ts';
+import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
+import type { Endpoint } from '../pipeline/context.ts';
+import type { Description } from '../pipeline/stages/route.ts';
+import type { Upstream } from '../upstream/types.ts';
+import { VERSION } from '../version.ts';
+
+/** How long `initialize` on the aggregated endpoint waits for servers still starting. */
+export const DESCRIBE_WAIT_MS = 10_000;
+
+export function createDescribe(upstreams: ReadonlyMap<string, Upstream>, timeoutMsFor: (server: string | undefined) => number): (endpoint: Endpoint) => Promise<Description> {
+  return async function describe(endpoint) {
+    if (endpoint.kind === 'server') {
+      const upstream = upstreams.get(endpoint.server);
+      if (!upstream) throw new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${endpoint.server}"`);
+      const info = await upstream.ready(timeoutMsFor(endpoint.server));
+      return { capabilities: info.capabilities, serverInfo: info.serverInfo, instructions: info.instructions };
+    }
+    const infos = await Promise.all(
+      [...upstreams.values()].map((u) => u.ready(Math.min(DESCRIBE_WAIT_MS, timeoutMsFor(u.name))).then((info) => ({ name: u.name, info }), () => undefined)),
+    );
+    const has = (key: string): boolean => infos.some((i) => i && isObject(i.info.capabilities[key]));
+    const capabilities: JsonObject = {};
+    if (has('tools')) capabilities.tools = { listChanged: true };
+    if (has('prompts')) capabilities.prompts = { listChanged: true };
+    if (has('resources')) {
+      const subscribe = infos.some((i) => i && isObject(i.info.capabilities.resources) && (i.info.capabilities.resources as JsonObject).subscribe === true);
+      capabilities.resources = { listChanged: true, ...(subscribe ? { subscribe: true } : {}) };
+    }
+    if (has('logging')) capabilities.logging = {};
+    if (has('completions')) capabilities.completions = {};
+    const instructions = infos
+      .filter((i) => i?.info.instructions)
+      .map((i) => `## ${i!.name}\n${i!.info.instructions}`)
+      .join('\n\n');
+    return { capabilities, serverInfo: { name: 'portcullis', version: VERSION }, instructions: instructions || undefined };
+  };
+}
