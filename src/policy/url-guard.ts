@@ -35,7 +35,7 @@ function ambiguity(raw: string, guard: UrlGuard): string | undefined {
   if (at === 1 && !guard.allowUserinfo) return 'carries user information (user@ or user:password@), which this rule does not allow';
   const host = authority.slice(authority.lastIndexOf('@') + 1);
   if (host.includes('%')) return 'has percent-escapes in its host';
-  if (host.normalize('NFKC') !== host || IDNA_DOTS.test(host)) return 'has compatibility or look-alike characters in its host';
+  if (!/^[\x21-\x7e]*$/.test(host) && (host.normalize('NFKC') !== host || IDNA_DOTS.test(host))) return 'has compatibility or look-alike characters in its host';
   return undefined;
 }
 
