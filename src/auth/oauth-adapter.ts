@@ -49,6 +49,8 @@ export function createOAuthAdapter(store: IdentityStore) {
             response_types: ['code'],
             token_endpoint_auth_method: 'none',
             id_token_signed_response_alg: 'ES256',
+            // Private-use URI schemes are for native apps (RFC 8252 §7.1); oidc-provider allows them only there.
+            application_type: registered.redirectUris.some((u) => !/^https?:/i.test(u)) ? 'native' : 'web',
           };
         }
       }

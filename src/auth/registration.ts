@@ -42,6 +42,7 @@ export function redirectUriProblem(uri: unknown, allowCustomScheme = false): str
   }
   if (uri.includes('#')) return 'must not have a fragment (RFC 6749 §3.1.2)';
   if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?]*@/i.test(uri)) return 'must not carry userinfo (user:password@)';
+  if ((url.protocol === 'https:' || url.protocol === 'http:') && !/^https?:\/\/[^/?#]/i.test(uri)) return 'must name a host right after the scheme (scheme://host/…)';
   if (url.protocol === 'https:') return url.hostname ? undefined : 'must name a host';
   if (url.protocol === 'http:') return isLoopback(url.hostname) ? undefined : 'http is allowed only on a loopback address (127.0.0.1, [::1], localhost); use https';
   if (allowCustomScheme && /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:/.test(uri)) return undefined;

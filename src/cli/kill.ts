@@ -7,6 +7,7 @@ import { userInfo } from 'node:os';
 import { identityDbPath, identityEnabled } from '../auth/identity.ts';
 import { IdentityStore } from '../auth/store.ts';
 import { join } from 'node:path';
+import { looseModes } from '../util/private-files.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { describeTarget, KillSwitchStore, type KillTarget } from '../killswitch/store.ts';
@@ -110,12 +111,14 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
     ? { mode: config.policy.mode, rules: config.policy.rules.length, limits: config.policy.limits.length }
     : { mode: 'absent (every call denied)', rules: 0, limits: 0 };
   const identity = identitySummary(config, dataDir);
-  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, audit: config.audit.store, identity };
+  const loose = looseModes(dataDir);
+  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, audit: config.audit.store, identity, looseModes: loose };
   if (options.json) {
     io.out(`${JSON.stringify(summary)}\n`);
     return 0;
   }
   io.out(`data dir:      ${dataDir}\n`);
+  for (const m of loose) io.out(`  WARNING readable by others: ${m}\n`);
   io.out(`servers:       ${summary.servers.join(', ') || 'none'}\n`);
   io.out(`policy:        ${policy.mode}, ${policy.rules} rule${policy.rules === 1 ? '' : 's'}, ${policy.limits} rate limit${policy.limits === 1 ? '' : 's'}\n`);
   io.out(`audit store:   ${config.audit.store}\n`);

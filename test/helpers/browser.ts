@@ -65,7 +65,21 @@ export type SignInResult =
  */
 export async function signInWithBrowser(context: BrowserContext, authorizeUrl: string, options: SignInOptions): Promise<SignInResult> {
   const page = await context.newPage();
-  const redirectedTo = (): URL | undefined => (page.url().startsWith(options.redirect) ? new URL(page.url()) : undefined);
+  // A private-use scheme (com.example.app:/cb) is no page the browser can load: the navigation fails,
+  // but the request it tried is the redirect.
+  let tried: string | undefined;
+  page.on('request', (request) => {
+    if (request.url().startsWith(options.redirect)) tried = request.url();
+  });
+  const redirectedTo = (): URL | undefined => (page.url().startsWith(options.redirect) ? new URL(page.url()) : tried ? new URL(tried) : undefined);
+  const submit = async (selector: string) => {
+    try {
+      return (await Promise.all([page.waitForNavigation(), page.click(selector)]))[0];
+    } catch (error) {
+      if (tried) return null;
+      throw error;
+    }
+  };
   try {
     let response = await page.goto(authorizeUrl);
     let triedLogin = false;
@@ -76,13 +90,13 @@ export async function signInWithBrowser(context: BrowserContext, authorizeUrl: s
         triedLogin = true;
         await page.fill('input[name="username"]', options.username);
         await page.fill('input[name="password"]', options.password);
-        [response] = await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+        response = await submit('button[type="submit"]');
         continue;
       }
       if (await page.locator('form[action$="/confirm"]').count()) {
         await options.inspect?.(page);
         const button = options.consent === 'deny' ? 'form[action$="/abort"] button' : 'form[action$="/confirm"] button';
-        [response] = await Promise.all([page.waitForNavigation(), page.click(button)]);
+        response = await submit(button);
         continue;
       }
       break;
