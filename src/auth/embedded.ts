@@ -379,8 +379,14 @@ export class EmbeddedAuthorizationServer {
       const grant = (details.grantId ? await this.#provider.Grant.find(details.grantId) : undefined) ?? new this.#provider.Grant({ accountId, clientId: String(details.params.client_id) });
       const d = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
       if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.filter((s) => OIDC_SCOPES.has(s)).join(' '));
-      // What the user grants is capped by their roles, whatever the client asked for.
-      for (const [resource, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(resource, (this.#caps.forUser(accountId, scopes) ?? []).join(' '));
+      // What the user grants is capped by their roles, whatever the client asked for; the rest is
+      // recorded as rejected, so the consent prompt does not come back for it.
+      for (const [resource, scopes] of Object.entries(d.missingResourceScopes ?? {})) {
+        const allowed = this.#caps.forUser(accountId, scopes) ?? [];
+        grant.addResourceScope(resource, allowed.join(' '));
+        const refused = scopes.filter((s) => !allowed.includes(s));
+        if (refused.length > 0) grant.rejectResourceScope(resource, refused.join(' '));
+      }
       const grantId = await grant.save();
       return this.#provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     }

@@ -104,6 +104,8 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   const loaded = load(options, io);
   if (!loaded) return 2;
   const { config, dataDir } = loaded;
+  // Modes are read before anything opens a store (opening identity.db narrows them).
+  const loose = looseModes(dataDir);
   const switches = new KillSwitchStore(join(dataDir, 'killswitch.json')).list();
   const pins = new PinStore(join(dataDir, 'pins.json'));
   const waiting = Object.fromEntries(pins.servers().map((s) => [s, Object.keys(pins.pending(s)).length]).filter(([, n]) => (n as number) > 0));
@@ -111,7 +113,6 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
     ? { mode: config.policy.mode, rules: config.policy.rules.length, limits: config.policy.limits.length }
     : { mode: 'absent (every call denied)', rules: 0, limits: 0 };
   const identity = identitySummary(config, dataDir);
-  const loose = looseModes(dataDir);
   const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, audit: config.audit.store, identity, looseModes: loose };
   if (options.json) {
     io.out(`${JSON.stringify(summary)}\n`);
