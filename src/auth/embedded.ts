@@ -58,13 +58,13 @@ export class EmbeddedAuthorizationServer {
   readonly #logger: Logger;
   readonly #failures: LoginFailures;
 
-  private constructor(issuer: string, provider: Provider, publicJwks: { keys: JWK[] }, store: IdentityStore, config: EmbeddedConfig, secrets: SecretSource, logger: Logger) {
+  private constructor(issuer: string, provider: Provider, publicJwks: { keys: JWK[] }, store: IdentityStore, config: EmbeddedConfig, baseScopes: readonly string[], secrets: SecretSource, logger: Logger) {
     this.issuer = issuer;
     this.#provider = provider;
     this.#handler = provider.callback();
     this.#store = store;
     this.#config = config;
-    this.#caps = createScopeCaps(config);
+    this.#caps = createScopeCaps(config, baseScopes);
     this.#secrets = secrets;
     this.#logger = logger;
     this.#keys = createLocalJWKSet(publicJwks);
@@ -84,6 +84,8 @@ export class EmbeddedAuthorizationServer {
     dataDir: string;
     /** Resource URIs tokens may be minted for, and the scopes of each. */
     resources: () => { uris: string[]; scopes: string[] };
+    /** identity.scopes: every listed user may hold them. */
+    baseScopes: readonly string[];
     secrets: SecretSource;
     logger: Logger;
   }): Promise<EmbeddedAuthorizationServer> {
@@ -92,7 +94,7 @@ export class EmbeddedAuthorizationServer {
     const publicJwk = { ...secrets.signingKey };
     delete publicJwk.d;
     const users = new Map(config.users.map((u) => [u.username, u]));
-    const caps = createScopeCaps(config);
+    const caps = createScopeCaps(config, options.baseScopes);
     const open = config.registration === 'open';
     // Loaded only when the embedded server is on: it is the heaviest dependency (~250 ms to import).
     const { default: ProviderClass, errors: oidcErrors } = await import('oidc-provider');
@@ -205,7 +207,7 @@ export class EmbeddedAuthorizationServer {
       const revoked = store.revokeAccount(accountId);
       logger.info({ account: accountId, grants: revoked }, 'user signed out: every grant revoked');
     });
-    return new EmbeddedAuthorizationServer(issuer, provider, { keys: [publicJwk] }, store, config, options.secrets, logger);
+    return new EmbeddedAuthorizationServer(issuer, provider, { keys: [publicJwk] }, store, config, options.baseScopes, options.secrets, logger);
   }
 
   /** Whether a request path belongs to the authorization server (or its login pages). */
