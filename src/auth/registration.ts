@@ -95,11 +95,15 @@ export function publicClientMetadata(body: unknown): { metadata: Record<string, 
 
 /** Whether a client (as oidc-provider built it) keeps to what an open registration allows. */
 export function isPublicCodeClient(client: { grantTypes?: readonly string[]; responseTypes?: readonly string[]; redirectUris?: readonly string[]; clientAuthMethod?: string }): boolean {
+  // Fails closed: a client without these lists is not one this function can vouch for.
+  const { grantTypes, responseTypes, redirectUris } = client;
+  if (!Array.isArray(grantTypes) || !Array.isArray(responseTypes) || !Array.isArray(redirectUris)) return false;
   return (
-    (client.grantTypes ?? []).every((g) => PUBLIC_CLIENT_GRANTS.includes(g)) &&
-    (client.responseTypes ?? []).every((r) => r === 'code') &&
-    (client.redirectUris ?? []).length > 0 &&
-    (client.redirectUris ?? []).every((u) => redirectUriProblem(u) === undefined) &&
+    grantTypes.length > 0 &&
+    grantTypes.every((g) => PUBLIC_CLIENT_GRANTS.includes(g)) &&
+    responseTypes.every((r) => r === 'code') &&
+    redirectUris.length > 0 &&
+    redirectUris.every((u) => redirectUriProblem(u) === undefined) &&
     client.clientAuthMethod === 'none'
   );
 }

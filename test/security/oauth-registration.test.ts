@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
-import { redirectUriProblem } from '../../src/auth/registration.ts';
+import { isPublicCodeClient, redirectUriProblem } from '../../src/auth/registration.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { launchBrowser, signInWithBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
 import { runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -145,6 +145,12 @@ describe('security: dynamic registration buys nothing by itself', () => {
     const { challenge } = pkcePair();
     const page = await fetch(authorizeUrl(gw.url, { client_id: id, redirect_uri: callback.url, code_challenge: challenge, code_challenge_method: 'S256', resource, scope: 'admin:write' }));
     assert.ok(!page.url.startsWith(callback.url), 'no redirect to the client without a sign-in');
+    // A metadata-document client id on an address the server would have to fetch from inside the network.
+    for (const cimd of ['https://127.0.0.1/client.json', 'https://169.254.169.254/latest/client.json', 'https://localhost/client.json', 'https://[::1]/c.json']) {
+      const r = await fetch(authorizeUrl(gw.url, { client_id: cimd, redirect_uri: callback.url, code_challenge: challenge, code_challenge_method: 'S256', resource }), { redirect: 'manual' });
+      assert.ok(r.status >= 400, `${cimd}: ${r.status}`);
+      assert.match(await r.text(), /invalid_client/, cimd);
+    }
     const refused = await callTool(`${gw.url}/mcp`, 'not-a-token', 'everything__echo', { message: 'pwned' });
     assert.equal(refused.status, 401);
     assert.deepEqual(upstream.calls(), [], 'server-everything received no tools/call');
@@ -214,6 +220,24 @@ describe('security: dynamic registration buys nothing by itself', () => {
     assert.equal(call.status, 403);
     assert.equal(call.json.error.data.code, 'PC_AUTH_INSUFFICIENT_SCOPE');
     assert.deepEqual(upstream.calls(), [], 'server-everything received no tools/call');
+  });
+});
+
+describe('security: Client ID Metadata Documents get what an open registration gets', () => {
+  it('refuses a metadata document client with another grant, response type, auth method or redirect URI', () => {
+    const good = { grantTypes: ['authorization_code', 'refresh_token'], responseTypes: ['code'], redirectUris: ['https://app.example/cb'], clientAuthMethod: 'none' };
+    assert.equal(isPublicCodeClient(good), true);
+    for (const bad of [
+      { ...good, grantTypes: ['client_credentials'] },
+      { ...good, grantTypes: ['authorization_code', 'client_credentials'] },
+      { ...good, responseTypes: ['code', 'id_token'] },
+      { ...good, clientAuthMethod: 'private_key_jwt' },
+      { ...good, redirectUris: ['http://evil.example/cb'] },
+      { ...good, redirectUris: [] },
+      { clientAuthMethod: 'none' },
+    ]) {
+      assert.equal(isPublicCodeClient(bad), false, JSON.stringify(bad));
+    }
   });
 });
 
