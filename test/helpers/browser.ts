@@ -65,6 +65,8 @@ export type SignInResult =
  */
 export async function signInWithBrowser(context: BrowserContext, authorizeUrl: string, options: SignInOptions): Promise<SignInResult> {
   const page = await context.newPage();
+  // Two shared cores under parallel test files: a page load can take a while; a stuck one still fails.
+  page.setDefaultTimeout(60_000);
   // A private-use scheme (com.example.app:/cb) is no page the browser can load: the navigation fails,
   // but the request it tried is the redirect.
   let tried: string | undefined;
