@@ -53,6 +53,8 @@ export type GatewayErrorCode =
   | 'PC_RATE_LIMITED'
   | 'PC_CONCURRENCY_LIMITED'
   | 'PC_KILL_SWITCH'
+  | 'PC_DLP_BLOCKED'
+  | 'PC_DLP_EXFILTRATION'
   | 'PC_CONFIG_INVALID'
   | 'PC_INTERNAL';
 
@@ -123,6 +125,10 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_RATE_LIMITED: { status: 200, rpcCode: -31040, transport: false },
   PC_CONCURRENCY_LIMITED: { status: 200, rpcCode: -31041, transport: false },
   PC_KILL_SWITCH: { status: 200, rpcCode: -31050, transport: false },
+  // Data-loss prevention (docs/dlp.md): a result withheld for what it carries, or a call refused for
+  // sending a secret-shaped value to a tool that can reach outside.
+  PC_DLP_BLOCKED: { status: 200, rpcCode: -31060, transport: false },
+  PC_DLP_EXFILTRATION: { status: 200, rpcCode: -31061, transport: false },
   PC_CONFIG_INVALID: { status: 500, rpcCode: -32603, transport: false },
   PC_INTERNAL: { status: 500, rpcCode: -32603, transport: false },
 };

@@ -31,6 +31,11 @@ import { createRateLimit } from './pipeline/stages/rate-limit.ts';
 import { createRoute, type Description } from './pipeline/stages/route.ts';
 import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
 import { createValidateArgs } from './pipeline/stages/validate-args.ts';
+import { createInspectArguments } from './pipeline/stages/inspect-arguments.ts';
+import { createInspectResult } from './pipeline/stages/inspect-result.ts';
+import { createDlp } from './dlp/create.ts';
+import type { Dlp } from './dlp/engine.ts';
+import { guardClient } from './dlp/client-guard.ts';
 import type { ResolveHost } from './policy/guard-result.ts';
 import type { PolicyProblem } from './policy/policy.ts';
 import { PolicyRuntime } from './policy/runtime.ts';
@@ -94,6 +99,8 @@ export interface Gateway {
   readonly audit: AuditLog | undefined;
   readonly policy: PolicyRuntime;
   readonly kill: KillSwitchStore;
+  /** Data-loss prevention (docs/dlp.md): its counters feed /metrics. */
+  readonly dlp: Dlp;
   /** Puts a new policy section in force, unless it has problems (then the old one stays; problems returned). */
   reloadPolicy(policy: PolicyConfig | undefined): PolicyProblem[];
   /** Every scope the identity section and the policy name (for metadata and the embedded server). */
@@ -186,6 +193,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
 
   const validator = new ArgumentValidator();
+  const dlp = createDlp(config, deps.secrets, logger);
   const pipeline: Pipeline = createPipeline(
     {
       route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
@@ -195,9 +203,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       killSwitch: createKillSwitch(kill),
       authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator }),
       validateArgs: createValidateArgs(policy, validator),
+      inspectArguments: createInspectArguments(dlp, policy),
       rateLimit: createRateLimit(policy),
       approve: createApprove(policy),
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply }),
+      inspect: createInspectResult(dlp),
     },
     logger,
     audit,
@@ -210,6 +220,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     audit,
     policy,
     kill,
+    dlp,
     reloadPolicy(next) {
       return policy.load(next);
     },
@@ -244,13 +255,15 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     async handle({ endpoint, request, client, signal, paramHeaders, principal, task }) {
       const meta = isObject(request.params?._meta) ? request.params._meta : undefined;
       const declaredTask = typeof meta?.[TASK_META_KEY] === 'string' ? (meta[TASK_META_KEY] as string) : task;
+      // Server→client traffic of this call is inspected as it passes (src/dlp/client-guard.ts).
+      const guarded = guardClient(dlp, client, () => ctx);
       const ctx: MessageContext = {
         correlationId: randomUUID(),
         receivedAtMs: Date.now(),
         startedAt: performance.now(),
         endpoint,
         request,
-        client,
+        client: guarded,
         signal,
         paramHeaders,
         principal: principal ?? localPrincipal(osUser, config.identity?.localAgent ?? (typeof client.info?.name === 'string' ? client.info.name : 'local')),

@@ -154,6 +154,7 @@ export class AuditLog {
     if ('error' in outcome) body.reason = outcome.error.message;
     else if (ctx.decision?.monitored) body.reason = `monitor: would be refused (${ctx.decision.code ?? 'PC_POLICY_DENIED'}): ${ctx.decision.reason}`;
     if ('result' in outcome) body.responseBytes = approximateSize(outcome.result);
+    if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
     const record: AuditRecord = { ...body, hash: recordHash(body) };
     // The chain advances now (records of one turn are committed together, in order); a failed
     // commit rewinds it to the last record known to be stored.

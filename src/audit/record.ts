@@ -44,6 +44,8 @@ export interface AuditRecord {
   latencyMs: number;
   responseBytes?: number;
   credentialId?: string;
+  /** Data-loss prevention findings: type, rule, count, where, and what was done — never the value. */
+  dlp?: Array<{ type: string; rule: string; count: number; path: string; action: string }>;
   prevHash: string;
   hash: string;
 }

@@ -3,6 +3,7 @@
  * with defaults filled in at parse time. `schema/config.json` is generated from this file
  * (`portcullis config schema`), never edited by hand.
  */
+import { dlpSchema } from '../dlp/schema.ts';
 import * as z from 'zod';
 import { policySchema } from '../policy/schema.ts';
 import { identitySchema } from '../auth/schema.ts';
@@ -174,6 +175,7 @@ export const configSchema = z
       .prefault({}),
     identity: identitySchema.optional(),
     policy: policySchema.optional(),
+    dlp: dlpSchema.optional(),
     dataDir: z.string().min(1).optional().describe('Where state lives (default: $XDG_DATA_HOME/portcullis or ~/.local/share/portcullis)'),
     servers: z.record(z.string(), serverSchema).default({}),
   });

@@ -13,6 +13,8 @@ export interface MetricsSource {
   sessions: () => number;
   audit: () => { healthy: boolean; sinks: Record<string, { dropped: number; queued: number }> } | undefined;
   upstreams: () => Array<{ name: string; state: string }>;
+  /** Data-loss prevention: findings by "type|action", refusals by direction. */
+  dlp?: () => { findings: ReadonlyMap<string, number>; refused: ReadonlyMap<string, number> };
 }
 
 export class Metrics {
@@ -59,6 +61,7 @@ export class Metrics {
       ...auditLines(source.audit()),
       '# TYPE portcullis_upstream_up gauge',
       ...source.upstreams().map((u) => `portcullis_upstream_up{server="${u.name}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
+      ...dlpLines(source.dlp?.()),
     ];
     return `${lines.join('\n')}\n`;
   }
@@ -78,5 +81,18 @@ function auditLines(audit: { healthy: boolean; sinks: Record<string, { dropped: 
     ...Object.entries(audit.sinks).map(([sink, s]) => `portcullis_audit_sink_dropped_total{sink="${sink}"} ${s.dropped}`),
     '# TYPE portcullis_audit_sink_queued gauge',
     ...Object.entries(audit.sinks).map(([sink, s]) => `portcullis_audit_sink_queued{sink="${sink}"} ${s.queued}`),
+  ];
+}
+
+function dlpLines(dlp: { findings: ReadonlyMap<string, number>; refused: ReadonlyMap<string, number> } | undefined): string[] {
+  if (!dlp) return [];
+  return [
+    '# TYPE portcullis_dlp_findings_total counter',
+    ...[...dlp.findings].map(([key, n]) => {
+      const [type, action] = key.split('|');
+      return `portcullis_dlp_findings_total{type="${type}",action="${action}"} ${n}`;
+    }),
+    '# TYPE portcullis_dlp_refused_total counter',
+    ...[...dlp.refused].map(([direction, n]) => `portcullis_dlp_refused_total{direction="${direction}"} ${n}`),
   ];
 }

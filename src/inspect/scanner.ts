@@ -43,7 +43,8 @@ export interface ScanContext {
   others: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
-interface Rule {
+/** One signal of the scanner (the DLP engine applies the same signals to tool results). */
+export interface Rule {
   id: string;
   severity: Severity;
   pattern: RegExp;
@@ -55,7 +56,7 @@ interface Rule {
 const SENSITIVE = String.raw`(?:~\/\.ssh|\.ssh\/|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\/|aws[_ ]credentials|\.kube\/config|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\/etc\/passwd|\/etc\/shadow|keychain|mcp\.json|claude_desktop_config|private[_ ]keys?|ssh[_ ]keys?|api[_ ]keys?|access[_ ]tokens?|secrets?|passwords?|credentials?|seed phrase|wallet)`;
 const GRAB = String.raw`(?:read|cat|open|load|grab|collect|extract|dump|copy|include|insert|embed|append|attach|pass|send|forward|upload|post|transmit|leak|exfiltrat\w*|lire|leer|lesen|读取|发送)`;
 
-const RULES: readonly Rule[] = [
+export const RULES: readonly Rule[] = [
   // Invisible and deceptive Unicode.
   { id: 'unicode.tag-characters', severity: 'high', pattern: /[\u{E0000}-\u{E007F}]+/u, why: 'Unicode tag characters are invisible to people but read by models (ASCII smuggling)' },
   { id: 'unicode.bidi-control', severity: 'high', pattern: /[\u202A-\u202E\u2066-\u2069]/, why: 'bidirectional control characters make displayed text differ from what the model reads' },

@@ -9,6 +9,7 @@ import type { ListKind } from '../routing/catalog.ts';
 import type { ParkedCall } from './input-bridge.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Decision, TargetKind } from '../policy/policy.ts';
+import type { DlpFinding, MaskBook } from '../dlp/engine.ts';
 
 /** `/mcp` (all servers, namespaced) or `/mcp/<server>` (one server, unchanged). */
 export type Endpoint = { kind: 'aggregate' } | { kind: 'server'; server: string };
@@ -57,6 +58,10 @@ export interface MessageContext {
   decision?: Decision & { monitored?: boolean };
   /** Set by authorize on list requests: whether an item may be shown to this caller. */
   listFilter?: (server: string, kind: TargetKind, item: JsonObject) => boolean;
+  /** What data-loss prevention found in this request, its result and its server→client traffic (for the audit record). */
+  dlp?: DlpFinding[];
+  /** Mask numbering shared by the result and the server→client traffic of this call. */
+  maskBook?: MaskBook;
   /** Run when the request is over, whatever happened (releases a concurrency slot). */
   release?: () => void;
 }

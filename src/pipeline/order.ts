@@ -18,6 +18,10 @@
  *                    here); on list requests, sets the filter that hides what this caller may not use.
  *   validateArgs   — size, then the tool's pinned inputSchema; after authorize so denied calls are not
  *                    probed for schema details.
+ *   inspectArguments — data-loss prevention on what leaves: secret-shaped values in the arguments of a
+ *                    tool that can reach outside (PC_DLP_EXFILTRATION), and a modern client's answers to
+ *                    a server's requests; after the policy and schema (no inspection work for calls that
+ *                    are refused anyway), before the rate limit and approval spend anything on them.
  *   rateLimit      — counts only calls that would otherwise be allowed; takes a concurrency slot,
  *                    released when the request is over.
  *   approve        — a human, only for calls everything else already allows.
@@ -27,7 +31,13 @@
  *                    executed unrecorded (fail closed), while denials are still recorded when it can.
  *   forward        — send to the server; era translation.
  * Response:
- *   inspect, redact (issue #7)
+ *   inspect, redact — data-loss prevention (src/dlp, docs/dlp.md), one walk over every string the
+ *                    server sent: findings decide (block: PC_DLP_BLOCKED, nothing of the result leaves),
+ *                    masks and untrusted-data wrappers are applied in the same pass; before audit, so
+ *                    the record holds the findings (never the values) and the outcome the client gets.
+ *                    Server→client traffic during the call (notifications, sampling and elicitation
+ *                    requests and their answers) is inspected message by message as it streams
+ *                    (src/dlp/client-guard.ts).
  *   audit          — one chained record per request, whatever happened (denied, failed, timed out,
  *                    allowed), written before the answer leaves; if it cannot be written, the answer
  *                    becomes PC_AUDIT_UNAVAILABLE.
@@ -42,6 +52,7 @@ import type { MessageContext, Outcome } from './context.ts';
 
 export type RequestStage = (ctx: MessageContext) => Promise<GatewayError | undefined> | GatewayError | undefined;
 export type TerminalStage = (ctx: MessageContext) => Promise<Outcome>;
+export type ResponseStage = (ctx: MessageContext, outcome: Outcome) => Outcome;
 
 export interface PipelineStages {
   authenticate: RequestStage;
@@ -51,9 +62,11 @@ export interface PipelineStages {
   killSwitch: RequestStage;
   authorize: RequestStage;
   validateArgs: RequestStage;
+  inspectArguments: RequestStage;
   rateLimit: RequestStage;
   approve: RequestStage;
   forward: TerminalStage;
+  inspect: ResponseStage;
 }
 
 export type Pipeline = (ctx: MessageContext) => Promise<Outcome>;
@@ -70,6 +83,7 @@ export function createPipeline(stages: PipelineStages, logger: Logger, audit?: A
     stages.killSwitch,
     stages.authorize,
     stages.validateArgs,
+    stages.inspectArguments,
     stages.rateLimit,
     stages.approve,
   ];
@@ -85,7 +99,7 @@ export function createPipeline(stages: PipelineStages, logger: Logger, audit?: A
         const closed = audit!.gate();
         if (closed) return { error: closed };
       }
-      return await stages.forward(ctx);
+      return stages.inspect(ctx, await stages.forward(ctx));
     } catch (error) {
       if (error instanceof GatewayError) return { error };
       logger.error({ correlationId: ctx.correlationId, method: ctx.request.method, err: error }, 'pipeline failure');

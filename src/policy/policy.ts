@@ -41,6 +41,8 @@ export interface Annotations {
   destructive: boolean;
   idempotent: boolean;
   openWorld: boolean;
+  /** Can send data outside: the attested `egress`, else `openWorld` (data-loss prevention, docs/dlp.md). */
+  egress: boolean;
 }
 
 export interface CallFacts {
@@ -113,11 +115,13 @@ function celPrincipal(p: Principal): Record<string, unknown> {
 
 function effectiveAnnotations(declared: Record<string, unknown> | undefined, attested: Partial<Annotations> | undefined): Annotations {
   const flag = (key: string, fallback: boolean): boolean => (typeof declared?.[key] === 'boolean' ? (declared[key] as boolean) : fallback);
+  const openWorld = attested?.openWorld ?? flag('openWorldHint', true);
   return {
     readOnly: attested?.readOnly ?? flag('readOnlyHint', false),
     destructive: attested?.destructive ?? flag('destructiveHint', true),
     idempotent: attested?.idempotent ?? flag('idempotentHint', false),
-    openWorld: attested?.openWorld ?? flag('openWorldHint', true),
+    openWorld,
+    egress: attested?.egress ?? openWorld,
   };
 }
 

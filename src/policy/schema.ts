@@ -16,6 +16,7 @@ const annotationFlags = {
   destructive: z.boolean().optional().describe('destructiveHint'),
   idempotent: z.boolean().optional().describe('idempotentHint'),
   openWorld: z.boolean().optional().describe('openWorldHint'),
+  egress: z.boolean().optional().describe('Can send data outside (default: openWorld); attested true, secret-shaped arguments are refused even when the server says openWorldHint: false (dlp.arguments)'),
 };
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

@@ -1,0 +1,154 @@
+/**
+ * Detection in one text: every finding of every enabled kind — built-in secret rules, personal data,
+ * administrator patterns and exact values, injected instructions — with where it is. Decisions on what
+ * to do with them are `engine.ts`'s.
+ */
+import { isSecretRef, resolveValue, type SecretSource } from '../config/secrets.ts';
+import { compileLinearSource } from './linear-source.ts';
+import { findInjection } from './injection.ts';
+import { findPii, PII_KINDS, type PiiKind } from './pii.ts';
+import { RuleScanner, type TextRule } from './rule-scan.ts';
+import type { DlpPatternConfig } from './schema.ts';
+import { secretScanner, type SecretRule } from './secrets.ts';
+
+export type FindingType = 'secret' | 'pii' | 'pattern' | 'injection';
+
+export interface TextFinding {
+  type: FindingType;
+  /** Rule id (`gitleaks:aws-access-token`), personal-data kind, pattern name or injection signal. */
+  rule: string;
+  /** The label a mask shows. */
+  label: string;
+  start: number;
+  end: number;
+  /** For patterns: the pattern's own action. */
+  pattern?: DlpPatternConfig;
+}
+
+export interface TextReport {
+  findings: TextFinding[];
+  /** Set when the text could not be inspected in full (the caller fails closed). */
+  uninspectable?: string;
+}
+
+export interface Detectors {
+  secrets: boolean;
+  pii: boolean;
+  injection: boolean;
+  patterns: boolean;
+}
+
+export interface PatternRule extends TextRule {
+  readonly pattern: DlpPatternConfig;
+}
+
+export interface CompiledPatterns {
+  scanner: RuleScanner | undefined;
+  values: Array<{ value: string; pattern: DlpPatternConfig }>;
+  problems: Array<{ path: (string | number)[]; message: string }>;
+}
+
+/** Compiles the administrator's patterns; problems say which entry and why. */
+export function compilePatterns(patterns: readonly DlpPatternConfig[], secrets: SecretSource): CompiledPatterns {
+  const rules: PatternRule[] = [];
+  const values: CompiledPatterns['values'] = [];
+  const problems: CompiledPatterns['problems'] = [];
+  patterns.forEach((pattern, index) => {
+    if (pattern.regex !== undefined) {
+      try {
+        const regex = compileLinearSource(pattern.regex, pattern.flags ?? '');
+        if (regex.minLength === 0) {
+          problems.push({ path: ['dlp', 'patterns', index, 'regex'], message: 'matches empty text' });
+          return;
+        }
+        const anchors = regex.anchors && Math.min(...regex.anchors.literals.map((l) => l.length)) >= 2 ? regex.anchors : undefined;
+        rules.push({
+          id: pattern.name,
+          pattern,
+          regex: () => regex,
+          anchors: anchors?.literals ?? [],
+          before: anchors && Number.isFinite(anchors.before) ? anchors.before : null,
+          after: anchors && Number.isFinite(anchors.after) ? anchors.after : null,
+          group: 0,
+        });
+      } catch (error) {
+        problems.push({ path: ['dlp', 'patterns', index, 'regex'], message: (error as Error).message });
+      }
+      return;
+    }
+    const list = pattern.values ?? [pattern.value!];
+    list.forEach((raw, k) => {
+      let value = raw;
+      if (isSecretRef(raw)) {
+        const resolved = resolveValue(raw, secrets);
+        if ('problem' in resolved) {
+          problems.push({ path: ['dlp', 'patterns', index, pattern.values ? 'values' : 'value', ...(pattern.values ? [k] : [])], message: resolved.problem });
+          return;
+        }
+        value = resolved.value;
+      }
+      if (value.length < 4) {
+        problems.push({ path: ['dlp', 'patterns', index, 'value'], message: 'an exact value needs at least 4 characters' });
+        return;
+      }
+      values.push({ value, pattern });
+    });
+  });
+  return { scanner: rules.length > 0 ? new RuleScanner(rules) : undefined, values, problems };
+}
+
+function mergeUninspectable(a: string | undefined, b: string | undefined): string | undefined {
+  return a ?? b;
+}
+
+/**
+ * Everything found in `text`, in text order. A rule that names one secret precisely wins over a broad
+ * one covering it (Nosey Parker's whole-match rules); other overlaps stay (the mask covers their union).
+ */
+export function detect(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): TextReport {
+  const findings: TextFinding[] = [];
+  let uninspectable: string | undefined;
+  if (on.secrets) {
+    const outcome = secretScanner().scan(text);
+    uninspectable = mergeUninspectable(uninspectable, outcome.uninspectable);
+    for (const m of outcome.matches) {
+      const rule = m.rule as SecretRule;
+      findings.push({ type: 'secret', rule: rule.id, label: rule.label, start: m.start, end: m.end });
+    }
+  }
+  if (on.patterns && patterns) {
+    if (patterns.scanner) {
+      const outcome = patterns.scanner.scan(text);
+      uninspectable = mergeUninspectable(uninspectable, outcome.uninspectable);
+      for (const m of outcome.matches) {
+        const rule = m.rule as PatternRule;
+        findings.push({ type: 'pattern', rule: rule.id, label: rule.id, start: m.start, end: m.end, pattern: rule.pattern });
+      }
+    }
+    for (const { value, pattern } of patterns.values) {
+      for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
+        findings.push({ type: 'pattern', rule: pattern.name, label: pattern.name, start: at, end: at + value.length, pattern });
+      }
+    }
+  }
+  if (on.pii) {
+    for (const m of findPii(text, piiKinds)) findings.push({ type: 'pii', rule: m.kind, label: m.kind, start: m.start, end: m.end });
+  }
+  if (on.injection) {
+    for (const m of findInjection(text)) findings.push({ type: 'injection', rule: m.signal, label: 'injection', start: m.start, end: m.end });
+  }
+  return uninspectable ? { findings: resolveOverlaps(findings), uninspectable } : { findings: resolveOverlaps(findings) };
+}
+
+const broad = (f: TextFinding): boolean => f.type === 'secret' && f.rule.startsWith('np:') && isWholeMatch(f.rule);
+
+let wholeMatchRules: ReadonlySet<string> | undefined;
+function isWholeMatch(id: string): boolean {
+  wholeMatchRules ??= new Set(secretScanner().rules.filter((r) => r.group === 0).map((r) => r.id));
+  return wholeMatchRules.has(id);
+}
+
+function resolveOverlaps(findings: TextFinding[]): TextFinding[] {
+  const precise = findings.filter((f) => f.type !== 'injection' && !broad(f));
+  return findings.filter((f) => !broad(f) || !precise.some((p) => p.start < f.end && f.start < p.end)).sort((a, b) => a.start - b.start);
+}

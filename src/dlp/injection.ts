@@ -1,0 +1,114 @@
+/**
+ * Injected instructions in what servers return: the definition scanner's signals (src/inspect/scanner.ts
+ * — "ignore previous instructions", model-addressed framing, secrecy, credential grabbing, exfiltration,
+ * argument tampering, pre-invocation orders), run here on the linear-time engine because results can be
+ * large and hostile; two signals of tool-call requests (markup like `<tool_call>` or `<invoke …>`, and
+ * "call the X tool"); and hidden Unicode (tag characters, bidirectional controls, zero-width characters
+ * inside words), found by a hand-written pass.
+ *
+ * Left out on results, where they are ordinary: HTML comments (web pages) and long base64 blobs (data).
+ */
+import { RULES } from '../inspect/scanner.ts';
+import { compileLinearSource } from './linear-source.ts';
+import type { LinearRegex } from './regex/automaton.ts';
+import { RuleScanner, type TextRule } from './rule-scan.ts';
+
+export interface InjectionMatch {
+  signal: string;
+  start: number;
+  end: number;
+}
+
+const NOT_ON_RESULTS: ReadonlySet<string> = new Set(['instruction.html-comment', 'exfiltration.encoded-blob']);
+
+const OWN_SIGNALS: ReadonlyArray<{ id: string; source: string; flags: string }> = [
+  { id: 'tool-call.markup', source: String.raw`<\s*\/?\s*(?:tool_call|tool_use|function_calls?|invoke|antml:invoke|function)\b`, flags: 'i' },
+  { id: 'tool-call.request', source: String.raw`\b(?:now\s+)?(?:call|invoke|run|execute|use)\s+(?:the\s+)?[\x60'"]?[A-Za-z][\w.-]{2,63}[\x60'"]?\s+(?:tool|function)\b(?:\s+(?:with|to|and))`, flags: 'i' },
+];
+
+function toRule(id: string, regex: LinearRegex): TextRule | undefined {
+  const anchors = regex.anchors;
+  if (!anchors || Math.min(...anchors.literals.map((l) => l.length)) < 2) return undefined;
+  return {
+    id,
+    regex: () => regex,
+    anchors: anchors.literals,
+    before: Number.isFinite(anchors.before) ? anchors.before : null,
+    after: Number.isFinite(anchors.after) ? anchors.after : null,
+    group: 0,
+  };
+}
+
+let scanner: RuleScanner | undefined;
+
+/** The phrase signals, compiled once per process. Signals the linear engine cannot run are listed in `skippedSignals`. */
+export const skippedSignals: Array<{ id: string; reason: string }> = [];
+
+function phraseScanner(): RuleScanner {
+  if (scanner) return scanner;
+  const rules: TextRule[] = [];
+  const sources = [
+    ...RULES.filter((r) => r.fields !== 'name' && !r.id.startsWith('unicode.') && !NOT_ON_RESULTS.has(r.id)).map((r) => ({ id: r.id, source: r.pattern.source, flags: r.pattern.flags.replace(/[gyu]/g, '') })),
+    ...OWN_SIGNALS,
+  ];
+  for (const { id, source, flags } of sources) {
+    try {
+      const rule = toRule(id, compileLinearSource(source, flags));
+      if (rule) rules.push(rule);
+      else skippedSignals.push({ id, reason: 'no literal to look for first' });
+    } catch (error) {
+      skippedSignals.push({ id, reason: (error as Error).message });
+    }
+  }
+  scanner = new RuleScanner(rules);
+  return scanner;
+}
+
+const isAsciiLetter = (u: number): boolean => (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a);
+
+/** Invisible characters that hide or reorder text, found unit by unit. */
+export function findHiddenUnicode(text: string): InjectionMatch[] {
+  const out: InjectionMatch[] = [];
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const u = text.charCodeAt(i);
+    if (u < 0x200b) continue;
+    let signal: string | undefined;
+    let end = i + 1;
+    const tagLow = (at: number): boolean => text.charCodeAt(at) >= 0xdc00 && text.charCodeAt(at) <= 0xdc7f;
+    if (u === 0xdb40 && tagLow(i + 1)) {
+      // U+E0000–U+E007F (tag characters) as surrogate pairs: ASCII smuggling.
+      end = i + 2;
+      while (text.charCodeAt(end) === 0xdb40 && tagLow(end + 1)) end += 2;
+      signal = 'unicode.tag-characters';
+    } else if ((u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069)) signal = 'unicode.bidi-control';
+    else if (u === 0x200b || u === 0x200c || u === 0x2060 || (u === 0xfeff && i > 0)) signal = 'unicode.zero-width';
+    else if (u === 0x200d && isAsciiLetter(text.charCodeAt(i - 1)) && isAsciiLetter(text.charCodeAt(i + 1))) signal = 'unicode.zero-width';
+    if (signal) {
+      out.push({ signal, start: i, end });
+      i = end - 1;
+    }
+  }
+  return out;
+}
+
+/** Hidden characters a `wrap` removes (they carry text only a model reads). */
+export function stripHiddenUnicode(text: string): string {
+  const hidden = findHiddenUnicode(text);
+  if (hidden.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const h of hidden) {
+    out += text.slice(at, h.start);
+    at = h.end;
+  }
+  return out + text.slice(at);
+}
+
+export function findInjection(text: string): InjectionMatch[] {
+  const out: InjectionMatch[] = findHiddenUnicode(text);
+  const outcome = phraseScanner().scan(text);
+  for (const m of outcome.matches) out.push({ signal: m.rule.id, start: m.start, end: m.end });
+  if (outcome.uninspectable) out.push({ signal: 'structure.uninspectable', start: 0, end: 0 });
+  return out.sort((a, b) => a.start - b.start);
+}

@@ -1,0 +1,196 @@
+/**
+ * What can be known of a pattern before running it: the shortest and longest text it matches, and a
+ * set of literals at least one of which every match contains (the "anchors"), with how far a match can
+ * reach before and after an anchor. A scanner looks for the anchors first (one pass over the text for
+ * all rules) and runs a rule's automaton only around where its anchors are.
+ *
+ * Anchors are lower-case (the anchor search is case-insensitive; the automaton then decides).
+ */
+import type { Node, Ranges } from './parse.ts';
+
+/** At most this many alternative strings are tracked for one node. */
+const MAX_ALTERNATIVES = 64;
+/** Sets of at most this many units are expanded into alternative strings. */
+const MAX_SET_EXPANSION = 4;
+
+export interface Anchors {
+  /** Lower-case literals; every match contains one of them. */
+  literals: string[];
+  /** Longest stretch of a match before the start of the anchor (Infinity: unbounded). */
+  before: number;
+  /** Longest stretch of a match from the start of the anchor to its end (Infinity: unbounded). */
+  after: number;
+}
+
+export function minLength(node: Node): number {
+  switch (node.t) {
+    case 'empty':
+    case 'assert':
+      return 0;
+    case 'set':
+      return 1;
+    case 'cat':
+      return node.items.reduce((sum, item) => sum + minLength(item), 0);
+    case 'alt':
+      return Math.min(...node.items.map(minLength));
+    case 'rep':
+      return node.min * minLength(node.item);
+    case 'group':
+      return minLength(node.item);
+  }
+}
+
+export function maxLength(node: Node): number {
+  switch (node.t) {
+    case 'empty':
+    case 'assert':
+      return 0;
+    case 'set':
+      return 1;
+    case 'cat':
+      return node.items.reduce((sum, item) => sum + maxLength(item), 0);
+    case 'alt':
+      return Math.max(...node.items.map(maxLength));
+    case 'rep': {
+      const item = maxLength(node.item);
+      return item === 0 ? 0 : node.max === Infinity ? Infinity : node.max * item;
+    }
+    case 'group':
+      return maxLength(node.item);
+  }
+}
+
+function lowerUnit(unit: number): number {
+  return unit >= 0x41 && unit <= 0x5a ? unit + 32 : unit;
+}
+
+/** The lower-cased units of a small set, or undefined when it is too large to expand. */
+function setUnits(ranges: Ranges): string[] | undefined {
+  const units = new Set<number>();
+  for (let k = 0; k < ranges.length; k += 2) {
+    if (ranges[k + 1]! - ranges[k]! > 2 * MAX_SET_EXPANSION) return undefined;
+    for (let u = ranges[k]!; u <= ranges[k + 1]!; u++) {
+      units.add(lowerUnit(u));
+      if (units.size > MAX_SET_EXPANSION) return undefined;
+    }
+  }
+  return [...units].map((u) => String.fromCharCode(u));
+}
+
+interface Info {
+  /** Every string the node can match (lower-cased), when few; undefined otherwise. */
+  exact: string[] | undefined;
+  /** Anchors of the node, when it has some. */
+  anchors: Anchors | undefined;
+}
+
+const score = (a: Anchors): number => {
+  const shortest = Math.min(...a.literals.map((l) => l.length));
+  return shortest * 100 - a.literals.length;
+};
+
+function better(a: Anchors | undefined, b: Anchors | undefined): Anchors | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return score(b) > score(a) ? b : a;
+}
+
+function cross(a: string[], b: string[]): string[] | undefined {
+  if (a.length * b.length > MAX_ALTERNATIVES) return undefined;
+  const out = new Set<string>();
+  for (const x of a) for (const y of b) out.add(x + y);
+  return [...out];
+}
+
+function fromExact(exact: string[] | undefined, before: number, after: number): Anchors | undefined {
+  if (!exact || exact.length === 0 || exact.some((s) => s.length === 0)) return undefined;
+  return { literals: exact, before, after };
+}
+
+function info(node: Node): Info {
+  switch (node.t) {
+    case 'empty':
+    case 'assert':
+      return { exact: [''], anchors: undefined };
+    case 'set': {
+      const exact = setUnits(node.ranges);
+      return { exact, anchors: fromExact(exact, 0, 1) };
+    }
+    case 'group':
+      return info(node.item);
+    case 'alt': {
+      const parts = node.items.map(info);
+      let exact: string[] | undefined = [];
+      for (const p of parts) {
+        if (!p.exact || !exact) {
+          exact = undefined;
+          break;
+        }
+        exact = [...new Set([...exact, ...p.exact])];
+        if (exact.length > MAX_ALTERNATIVES) exact = undefined;
+      }
+      let anchors: Anchors | undefined;
+      if (parts.every((p) => p.anchors)) {
+        const literals = [...new Set(parts.flatMap((p) => p.anchors!.literals))];
+        if (literals.length <= MAX_ALTERNATIVES) {
+          anchors = { literals, before: Math.max(...parts.map((p) => p.anchors!.before)), after: Math.max(...parts.map((p) => p.anchors!.after)) };
+        }
+      }
+      return { exact, anchors: better(anchors, fromExact(exact, 0, maxLength(node))) };
+    }
+    case 'rep': {
+      const inner = info(node.item);
+      const itemMax = maxLength(node.item);
+      let exact: string[] | undefined;
+      if (inner.exact && node.max !== Infinity && node.max <= 8) {
+        exact = [];
+        let power: string[] | undefined = [''];
+        for (let k = 0; k <= node.max && power; k++) {
+          if (k >= node.min) exact = [...new Set([...exact, ...power])];
+          power = k < node.max ? cross(power, inner.exact) : undefined;
+        }
+        if (exact.length > MAX_ALTERNATIVES) exact = undefined;
+      }
+      let anchors: Anchors | undefined;
+      if (node.min >= 1 && inner.anchors) {
+        const extra = node.max === Infinity ? Infinity : (node.max - 1) * itemMax;
+        anchors = { literals: inner.anchors.literals, before: inner.anchors.before + extra, after: inner.anchors.after + extra };
+      }
+      return { exact, anchors: better(anchors, fromExact(exact, 0, maxLength(node))) };
+    }
+    case 'cat': {
+      const parts = node.items.map(info);
+      const maxes = node.items.map(maxLength);
+      const prefix = (i: number): number => maxes.slice(0, i).reduce((s, m) => s + m, 0);
+      const suffix = (i: number): number => maxes.slice(i).reduce((s, m) => s + m, 0);
+      let best: Anchors | undefined;
+      // Each child's own anchors, shifted by what comes before and after it.
+      parts.forEach((p, i) => {
+        if (!p.anchors) return;
+        best = better(best, { literals: p.anchors.literals, before: prefix(i) + p.anchors.before, after: suffix(i + 1) + p.anchors.after });
+      });
+      // Runs of consecutive children with known strings, joined.
+      let exactAll: string[] | undefined = [''];
+      for (let i = 0; i < parts.length; i++) {
+        let run: string[] | undefined = [''];
+        for (let j = i; j < parts.length && run; j++) {
+          const e = parts[j]!.exact;
+          run = e ? cross(run, e) : undefined;
+          if (!run) break;
+          const anchors = fromExact(run, prefix(i), suffix(i));
+          if (anchors) best = better(best, anchors);
+        }
+      }
+      for (const p of parts) {
+        exactAll = exactAll && p.exact ? cross(exactAll, p.exact) : undefined;
+        if (!exactAll) break;
+      }
+      return { exact: exactAll, anchors: best };
+    }
+  }
+}
+
+/** The anchors of a pattern, or undefined when some match need not contain any literal. */
+export function anchorsOf(node: Node): Anchors | undefined {
+  return info(node).anchors;
+}

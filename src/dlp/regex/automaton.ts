@@ -1,0 +1,508 @@
+/**
+ * A regular expression compiled for linear-time matching: a Thompson NFA program, searched with a lazy
+ * DFA (each text unit costs one table lookup once the states it meets are built), and a Pike VM that
+ * recovers the capture groups of a match the DFA found. Neither backtracks: time is linear in the text
+ * for any pattern (the DFA's state cache is bounded; past the bound it is cleared and rebuilt, which
+ * costs time but never changes the result).
+ *
+ * Semantics are RE2's leftmost-first: the match found is the one starting leftmost, and among those the
+ * one a backtracking engine would pick (greedy and lazy repetitions are honoured by the Pike VM).
+ */
+import { anchorsOf, maxLength, minLength, type Anchors } from './analyze.ts';
+import { MAX_UNIT, parseRegex, WORD, type Assertion, type Node, type Ranges } from './parse.ts';
+
+const OP_SET = 0;
+const OP_SPLIT = 1;
+const OP_JMP = 2;
+const OP_SAVE = 3;
+const OP_ASSERT = 4;
+const OP_MATCH = 5;
+
+const ASSERT_CODE: Readonly<Record<Assertion, number>> = { bot: 0, eot: 1, bol: 2, eol: 3, word: 4, notword: 5 };
+
+/** Largest program (instructions) a pattern may compile to. */
+export const MAX_PROGRAM = 40_000;
+/** DFA states kept per pattern before the cache is cleared. */
+const MAX_DFA_STATES = 2_000;
+
+/** Previous-unit context of a DFA state: start of text, after a newline, after a word unit, after another unit. */
+const PREV_START = 0;
+const PREV_NEWLINE = 1;
+const PREV_WORD = 2;
+const PREV_OTHER = 3;
+
+export class PatternTooLarge extends Error {
+  override readonly name = 'PatternTooLarge';
+}
+
+interface Program {
+  op: Int32Array;
+  a: Int32Array;
+  b: Int32Array;
+  sets: Ranges[];
+  slots: number;
+}
+
+function isWordUnit(u: number): boolean {
+  return (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || u === 0x5f || (u >= 0x61 && u <= 0x7a);
+}
+
+function inRanges(ranges: Ranges, u: number): boolean {
+  let lo = 0;
+  let hi = ranges.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (u < ranges[2 * mid]!) hi = mid - 1;
+    else if (u > ranges[2 * mid + 1]!) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
+/** Removes leading optional repetitions (`[\w.-]{0,50}?…`): they change where a match starts, never whether there is one. */
+export function trimLeadingOptional(node: Node): Node {
+  if (node.t === 'group' && node.capture === 0) return { ...node, item: trimLeadingOptional(node.item) };
+  if (node.t !== 'cat') return node;
+  const items = [...node.items];
+  while (items.length > 1 && items[0]!.t === 'rep' && items[0]!.min === 0 && !hasCapture(items[0]!)) items.shift();
+  if (items.length > 0) items[0] = trimLeadingOptional(items[0]!);
+  return items.length === 1 ? items[0]! : { t: 'cat', items };
+}
+
+function hasCapture(node: Node): boolean {
+  switch (node.t) {
+    case 'group':
+      return node.capture > 0 || hasCapture(node.item);
+    case 'cat':
+    case 'alt':
+      return node.items.some(hasCapture);
+    case 'rep':
+      return hasCapture(node.item);
+    default:
+      return false;
+  }
+}
+
+function compileProgram(node: Node, captures: number): Program {
+  const op: number[] = [];
+  const a: number[] = [];
+  const b: number[] = [];
+  const sets: Ranges[] = [];
+  const setIndex = new Map<string, number>();
+  const emit = (o: number, x = 0, y = 0): number => {
+    if (op.length >= MAX_PROGRAM) throw new PatternTooLarge(`the pattern compiles to more than ${MAX_PROGRAM} instructions`);
+    op.push(o);
+    a.push(x);
+    b.push(y);
+    return op.length - 1;
+  };
+  const gen = (n: Node): void => {
+    switch (n.t) {
+      case 'empty':
+        return;
+      case 'set': {
+        const key = n.ranges.join(',');
+        let index = setIndex.get(key);
+        if (index === undefined) {
+          index = sets.length;
+          sets.push(n.ranges);
+          setIndex.set(key, index);
+        }
+        emit(OP_SET, index);
+        return;
+      }
+      case 'assert':
+        emit(OP_ASSERT, ASSERT_CODE[n.kind]);
+        return;
+      case 'group':
+        if (n.capture > 0) emit(OP_SAVE, 2 * n.capture);
+        gen(n.item);
+        if (n.capture > 0) emit(OP_SAVE, 2 * n.capture + 1);
+        return;
+      case 'cat':
+        for (const item of n.items) gen(item);
+        return;
+      case 'alt': {
+        const jumps: number[] = [];
+        for (let k = 0; k < n.items.length; k++) {
+          if (k < n.items.length - 1) {
+            const split = emit(OP_SPLIT);
+            a[split] = op.length;
+            gen(n.items[k]!);
+            jumps.push(emit(OP_JMP));
+            b[split] = op.length;
+          } else gen(n.items[k]!);
+        }
+        for (const j of jumps) a[j] = op.length;
+        return;
+      }
+      case 'rep': {
+        for (let k = 0; k < n.min; k++) gen(n.item);
+        if (n.max === Infinity) {
+          const split = emit(OP_SPLIT);
+          const body = op.length;
+          gen(n.item);
+          emit(OP_JMP, split);
+          const out = op.length;
+          a[split] = n.greedy ? body : out;
+          b[split] = n.greedy ? out : body;
+          return;
+        }
+        const splits: number[] = [];
+        for (let k = n.min; k < n.max; k++) {
+          const split = emit(OP_SPLIT);
+          splits.push(split);
+          a[split] = op.length; // provisional: body
+          gen(n.item);
+        }
+        const out = op.length;
+        for (const split of splits) {
+          const body = a[split]!;
+          a[split] = n.greedy ? body : out;
+          b[split] = n.greedy ? out : body;
+        }
+        return;
+      }
+    }
+  };
+  emit(OP_SAVE, 0);
+  gen(node);
+  emit(OP_SAVE, 1);
+  emit(OP_MATCH);
+  return { op: Int32Array.from(op), a: Int32Array.from(a), b: Int32Array.from(b), sets, slots: 2 * (captures + 1) };
+}
+
+/** The partition of code units into classes no set of the program tells apart. */
+interface UnitClasses {
+  ascii: Uint8Array;
+  /** Class boundaries above ASCII: class of u is `upperClass[k]` for the last `upperStart[k] <= u`. */
+  upperStart: number[];
+  upperClass: number[];
+  count: number;
+  word: Uint8Array;
+  newline: Uint8Array;
+  /** member[set * count + class] */
+  member: Uint8Array;
+}
+
+function unitClasses(program: Program): UnitClasses {
+  const cuts = new Set<number>([0, 0x0a, 0x0b, 0x80, MAX_UNIT + 1]);
+  for (let k = 0; k < WORD.length; k += 2) {
+    cuts.add(WORD[k]!);
+    cuts.add(WORD[k + 1]! + 1);
+  }
+  for (const ranges of program.sets) {
+    for (let k = 0; k < ranges.length; k += 2) {
+      cuts.add(ranges[k]!);
+      cuts.add(ranges[k + 1]! + 1);
+    }
+  }
+  const starts = [...cuts].filter((c) => c <= MAX_UNIT).sort((x, y) => x - y);
+  // Intervals with the same membership in every set (and the same word/newline nature) share a class.
+  const signature = (u: number): string => `${isWordUnit(u) ? 1 : 0}${u === 0x0a ? 1 : 0}${program.sets.map((s) => (inRanges(s, u) ? 1 : 0)).join('')}`;
+  const classOf = new Map<string, number>();
+  const reps: number[] = [];
+  const intervalClass = starts.map((start) => {
+    const sig = signature(start);
+    let k = classOf.get(sig);
+    if (k === undefined) {
+      k = reps.length;
+      classOf.set(sig, k);
+      reps.push(start);
+    }
+    return k;
+  });
+  const ascii = new Uint8Array(128);
+  const upperStart: number[] = [];
+  const upperClass: number[] = [];
+  starts.forEach((start, i) => {
+    const end = (starts[i + 1] ?? MAX_UNIT + 1) - 1;
+    if (start < 128) for (let u = start; u <= Math.min(end, 127); u++) ascii[u] = intervalClass[i]!;
+    if (end >= 128) {
+      upperStart.push(Math.max(start, 128));
+      upperClass.push(intervalClass[i]!);
+    }
+  });
+  const count = reps.length;
+  if (count > 255) throw new PatternTooLarge('the pattern distinguishes too many character classes');
+  const member = new Uint8Array(program.sets.length * count);
+  program.sets.forEach((s, si) => reps.forEach((u, k) => (member[si * count + k] = inRanges(s, u) ? 1 : 0)));
+  return {
+    ascii,
+    upperStart,
+    upperClass,
+    count,
+    word: Uint8Array.from(reps, (u) => (isWordUnit(u) ? 1 : 0)),
+    newline: Uint8Array.from(reps, (u) => (u === 0x0a ? 1 : 0)),
+    member,
+  };
+}
+
+function classFor(classes: UnitClasses, u: number): number {
+  if (u < 128) return classes.ascii[u]!;
+  const starts = classes.upperStart;
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= u) lo = mid;
+    else hi = mid - 1;
+  }
+  return classes.upperClass[lo]!;
+}
+
+function assertionHolds(code: number, prev: number, nextWord: boolean, nextNewline: boolean, atEnd: boolean): boolean {
+  const prevWord = prev === PREV_WORD;
+  switch (code) {
+    case 0: return prev === PREV_START;
+    case 1: return atEnd;
+    case 2: return prev === PREV_START || prev === PREV_NEWLINE;
+    case 3: return atEnd || nextNewline;
+    case 4: return prevWord !== nextWord;
+    default: return prevWord === nextWord;
+  }
+}
+
+function prevContext(text: string, at: number): number {
+  if (at === 0) return PREV_START;
+  const u = text.charCodeAt(at - 1);
+  return u === 0x0a ? PREV_NEWLINE : isWordUnit(u) ? PREV_WORD : PREV_OTHER;
+}
+
+/** One compiled pattern. */
+export class LinearRegex {
+  readonly source: string;
+  readonly captures: number;
+  readonly anchors: Anchors | undefined;
+  readonly minLength: number;
+  readonly maxLength: number;
+  readonly #program: Program;
+  readonly #classes: UnitClasses;
+  // Lazy DFA: kernels (NFA pcs after a step) and prev-context per state; transitions per class.
+  #stateKey = new Map<string, number>();
+  #stateKernel: Int32Array[] = [];
+  #statePrev: number[] = [];
+  #stateAnchored: boolean[] = [];
+  #trans: Int32Array[] = [];
+  #endMatch: Int8Array[] = [];
+  // Scratch for closures.
+  readonly #mark: Int32Array;
+  #generation = 0;
+  readonly #stack: Int32Array;
+  /** How often the DFA cache was cleared (for the benchmark). */
+  cacheResets = 0;
+
+  constructor(source: string, options: { trimLeading?: boolean } = {}) {
+    this.source = source;
+    const parsed = parseRegex(source);
+    const node = options.trimLeading ? trimLeadingOptional(parsed.node) : parsed.node;
+    this.captures = parsed.captures;
+    this.anchors = anchorsOf(node);
+    this.minLength = minLength(node);
+    this.maxLength = maxLength(node);
+    this.#program = compileProgram(node, parsed.captures);
+    this.#classes = unitClasses(this.#program);
+    this.#mark = new Int32Array(this.#program.op.length);
+    this.#stack = new Int32Array(this.#program.op.length + 1);
+  }
+
+  /** Epsilon closure of `pcs` (plus the start, when `unanchored`) in a context; returns [closure pcs, matched]. */
+  #closure(pcs: Int32Array, unanchored: boolean, prev: number, cls: number, atEnd: boolean): { out: number[]; matched: boolean } {
+    const { op, a, b } = this.#program;
+    const gen = ++this.#generation;
+    const nextWord = !atEnd && this.#classes.word[cls] === 1;
+    const nextNewline = !atEnd && this.#classes.newline[cls] === 1;
+    const out: number[] = [];
+    let matched = false;
+    const stack = this.#stack;
+    const visit = (start: number): void => {
+      let sp = 0;
+      stack[sp++] = start;
+      while (sp > 0) {
+        const pc = stack[--sp]!;
+        if (this.#mark[pc] === gen) continue;
+        this.#mark[pc] = gen;
+        switch (op[pc]) {
+          case OP_SET:
+            out.push(pc);
+            break;
+          case OP_MATCH:
+            matched = true;
+            break;
+          case OP_JMP:
+            stack[sp++] = a[pc]!;
+            break;
+          case OP_SPLIT:
+            stack[sp++] = b[pc]!;
+            stack[sp++] = a[pc]!;
+            break;
+          case OP_SAVE:
+            stack[sp++] = pc + 1;
+            break;
+          case OP_ASSERT:
+            if (assertionHolds(a[pc]!, prev, nextWord, nextNewline, atEnd)) stack[sp++] = pc + 1;
+            break;
+        }
+      }
+    };
+    for (const pc of pcs) visit(pc);
+    if (unanchored) visit(0);
+    return { out, matched };
+  }
+
+  #intern(kernel: Int32Array, prev: number, anchored: boolean): number {
+    const key = `${anchored ? 'a' : 'u'}${prev}:${kernel.join(',')}`;
+    const known = this.#stateKey.get(key);
+    if (known !== undefined) return known;
+    const id = this.#stateKernel.length;
+    this.#stateKey.set(key, id);
+    this.#stateKernel.push(kernel);
+    this.#statePrev.push(prev);
+    this.#stateAnchored.push(anchored);
+    this.#trans.push(new Int32Array(this.#classes.count).fill(-1));
+    this.#endMatch.push(Int8Array.of(-1));
+    return id;
+  }
+
+  #resetCache(): void {
+    this.#stateKey = new Map();
+    this.#stateKernel = [];
+    this.#statePrev = [];
+    this.#stateAnchored = [];
+    this.#trans = [];
+    this.#endMatch = [];
+    this.cacheResets++;
+  }
+
+  /** Computes the transition of `state` on `cls`: (next state << 1) | matched-before-this-unit. */
+  #step(state: number, cls: number): number {
+    const anchored = this.#stateAnchored[state]!;
+    const { out, matched } = this.#closure(this.#stateKernel[state]!, !anchored, this.#statePrev[state]!, cls, false);
+    const { op, a } = this.#program;
+    const member = this.#classes.member;
+    const count = this.#classes.count;
+    const next: number[] = [];
+    for (const pc of out) if (op[pc] === OP_SET && member[a[pc]! * count + cls] === 1) next.push(pc + 1);
+    next.sort((x, y) => x - y);
+    const prev = this.#classes.word[cls] === 1 ? PREV_WORD : this.#classes.newline[cls] === 1 ? PREV_NEWLINE : PREV_OTHER;
+    const kernel = Int32Array.from(next);
+    if (this.#stateKernel.length >= MAX_DFA_STATES) {
+      // The caller continues from the returned state only, so the cache can start afresh here.
+      this.#resetCache();
+      return (this.#intern(kernel, prev, anchored) << 1) | (matched ? 1 : 0);
+    }
+    const to = this.#intern(kernel, prev, anchored);
+    const value = (to << 1) | (matched ? 1 : 0);
+    this.#trans[state]![cls] = value;
+    return value;
+  }
+
+  #matchesAtEnd(state: number): boolean {
+    const cached = this.#endMatch[state]![0]!;
+    if (cached !== -1) return cached === 1;
+    const { matched } = this.#closure(this.#stateKernel[state]!, !this.#stateAnchored[state]!, this.#statePrev[state]!, 0, true);
+    this.#endMatch[state]![0] = matched ? 1 : 0;
+    return matched;
+  }
+
+  /** Units the last `firstEnd` call read (for the caller's budget). */
+  read = 0;
+
+  /**
+   * The end of the earliest-ending match that starts at or after `from` (exactly at `from` when
+   * `anchored`) and ends at or before `to` (a match may look at the unit at `to` for an assertion);
+   * -1 when there is none. An anchored search stops as soon as no match can start at `from` any more.
+   */
+  firstEnd(text: string, from: number, to: number, anchored = false): number {
+    if (this.#stateKernel.length >= MAX_DFA_STATES) this.#resetCache();
+    let state = this.#intern(anchored ? Int32Array.of(0) : new Int32Array(0), prevContext(text, from), anchored);
+    const classes = this.#classes;
+    const ascii = classes.ascii;
+    for (let i = from; i < to; i++) {
+      const u = text.charCodeAt(i);
+      const cls = u < 128 ? ascii[u]! : classFor(classes, u);
+      let t = this.#trans[state]![cls]!;
+      if (t < 0) t = this.#step(state, cls);
+      if ((t & 1) === 1) {
+        this.read = i - from;
+        return i;
+      }
+      state = t >> 1;
+      if (anchored && this.#stateKernel[state]!.length === 0) {
+        this.read = i + 1 - from;
+        return -1;
+      }
+    }
+    this.read = to - from;
+    if (to >= text.length) return this.#matchesAtEnd(state) ? text.length : -1;
+    const u = text.charCodeAt(to);
+    const cls = u < 128 ? ascii[u]! : classFor(classes, u);
+    let t = this.#trans[state]![cls]!;
+    if (t < 0) t = this.#step(state, cls);
+    return (t & 1) === 1 ? to : -1;
+  }
+
+  /**
+   * The leftmost-first match starting at or after `from`, read no further than `limit`: capture slots
+   * [start0, end0, start1, end1, …] (-1 for a group that took no part), or undefined.
+   */
+  exec(text: string, from: number, limit = text.length): Int32Array | undefined {
+    const { op, a, b, sets, slots } = this.#program;
+    const n = op.length;
+    type Thread = { pc: number; caps: Int32Array };
+    let clist: Thread[] = [];
+    let nlist: Thread[] = [];
+    const mark = new Int32Array(n).fill(-1);
+    let matched: Int32Array | undefined;
+    const add = (list: Thread[], pc0: number, caps0: Int32Array, at: number): void => {
+      const prev = prevContext(text, at);
+      const atEnd = at >= text.length;
+      const next = atEnd ? 0 : text.charCodeAt(at);
+      const nextWord = !atEnd && isWordUnit(next);
+      const nextNewline = !atEnd && next === 0x0a;
+      const stack: Array<{ pc: number; caps: Int32Array }> = [{ pc: pc0, caps: caps0 }];
+      while (stack.length > 0) {
+        const { pc, caps } = stack.pop()!;
+        if (mark[pc] === at) continue;
+        mark[pc] = at;
+        switch (op[pc]) {
+          case OP_SET:
+          case OP_MATCH:
+            list.push({ pc, caps });
+            break;
+          case OP_JMP:
+            stack.push({ pc: a[pc]!, caps });
+            break;
+          case OP_SPLIT:
+            stack.push({ pc: b[pc]!, caps }, { pc: a[pc]!, caps });
+            break;
+          case OP_SAVE: {
+            const copy = caps.slice();
+            copy[a[pc]!] = at;
+            stack.push({ pc: pc + 1, caps: copy });
+            break;
+          }
+          case OP_ASSERT:
+            if (assertionHolds(a[pc]!, prev, nextWord, nextNewline, atEnd)) stack.push({ pc: pc + 1, caps });
+            break;
+        }
+      }
+    };
+    for (let i = from; ; i++) {
+      if (!matched && i <= limit) add(clist, 0, new Int32Array(slots).fill(-1), i);
+      if (clist.length === 0 && (matched || i >= limit)) break;
+      const u = i < limit ? text.charCodeAt(i) : -1;
+      for (const thread of clist) {
+        if (op[thread.pc] === OP_MATCH) {
+          matched = thread.caps;
+          break; // lower-priority threads are cut
+        }
+        if (u >= 0 && inRanges(sets[a[thread.pc]!]!, u)) add(nlist, thread.pc + 1, thread.caps, i + 1);
+      }
+      if (i >= limit) break;
+      [clist, nlist] = [nlist, []];
+    }
+    return matched;
+  }
+}
+

@@ -1,0 +1,33 @@
+/**
+ * The `inspect` and `redact` response stages, in one walk (data-loss prevention, src/dlp): every string
+ * of what a server answered — content text, embedded resources, structuredContent at any depth,
+ * resources/read contents, prompts/get messages, input requests, and a server's error message — is
+ * inspected; findings are masked, blocked (PC_DLP_BLOCKED: nothing of the result leaves), recorded, or
+ * wrapped as untrusted data, per dlp configuration for the server and tool. Masked structured content
+ * must still satisfy the tool's outputSchema, or the result is blocked with the reason.
+ *
+ * Not inspected: list and discovery results (definitions are the supply-chain review's, src/supply),
+ * the gateway's own answers, and binary data (`blob`, image and audio `data`).
+ */
+import { dlpTarget } from '../../dlp/client-guard.ts';
+import { MaskBook, type Dlp } from '../../dlp/engine.ts';
+import type { JsonObject } from '../../protocol/jsonrpc.ts';
+import type { MessageContext, Outcome } from '../context.ts';
+
+const NOT_INSPECTED: ReadonlySet<string> = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'server/discover', 'initialize', 'ping']);
+
+export function createInspectResult(dlp: Dlp): (ctx: MessageContext, outcome: Outcome) => Outcome {
+  return function inspectResult(ctx, outcome) {
+    const route = ctx.route;
+    if (!route || (route.kind !== 'upstream' && route.kind !== 'resume') || NOT_INSPECTED.has(ctx.request.method)) return outcome;
+    if ('error' in outcome) return outcome;
+    const target = dlpTarget(ctx);
+    const book = (ctx.maskBook ??= new MaskBook());
+    const message: JsonObject = 'result' in outcome ? outcome.result : { error: outcome.upstreamError as unknown as JsonObject };
+    const inspected = dlp.inspect(message, { ...target, direction: 'result', outputSchema: ctx.request.method === 'tools/call' ? ctx.tool?.outputSchema : undefined }, book);
+    if (inspected.findings.length > 0) (ctx.dlp ??= []).push(...inspected.findings);
+    if ('refusal' in inspected) return { error: inspected.refusal };
+    if (!inspected.changed) return outcome;
+    return 'result' in outcome ? { result: inspected.value } : { upstreamError: inspected.value.error as unknown as typeof outcome.upstreamError };
+  };
+}
