@@ -126,7 +126,7 @@ interface GitleaksRule {
   entropy?: number;
   allowlists?: Array<{ regexTarget?: string; regexes?: string[]; stopwords?: string[]; paths?: string[]; condition?: string }>;
 }
-const toml = parseToml(readFileSync(join(corpora, 'gitleaks/config/gitleaks.toml'), 'utf8')) as {
+const toml = parseToml(readFileSync(join(corpora, 'gitleaks/config/gitleaks.toml'), 'utf8')) as unknown as {
   allowlist?: { regexes?: string[]; stopwords?: string[] };
   rules: GitleaksRule[];
 };
