@@ -149,6 +149,6 @@ function isWholeMatch(id: string): boolean {
 }
 
 function resolveOverlaps(findings: TextFinding[]): TextFinding[] {
-  const precise = findings.filter((f) => f.type !== 'injection' && !broad(f));
+  const precise = findings.filter((f) => f.type === 'secret' && !broad(f));
   return findings.filter((f) => !broad(f) || !precise.some((p) => p.start < f.end && f.start < p.end)).sort((a, b) => a.start - b.start);
 }

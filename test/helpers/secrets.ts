@@ -1,5 +1,17 @@
+export interface FakeSecrets {
+  [kind: string]: string;
+  aws: string;
+  github: string;
+  slack: string;
+  stripe: string;
+  jwt: string;
+  bearer: string;
+  pem: string;
+  url: string;
+}
+
 /** Secret-shaped test values, assembled at run time so that no secret-shaped literal is committed. */
-export function fakeSecrets(): Record<string, string> {
+export function fakeSecrets(): FakeSecrets {
   const r = (n: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789') => Array.from({ length: n }, (_, i) => alphabet[(i * 7 + 3) % alphabet.length]).join('');
   return {
     aws: `AKIA${r(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}`,
