@@ -46,6 +46,7 @@ const clientList = lazy(async () => (await import('./cli/identity.ts')).clientLi
 const clientRemove = lazy(async () => (await import('./cli/identity.ts')).clientRemove);
 const userSignout = lazy(async () => (await import('./cli/identity.ts')).userSignout);
 const connect = lazy(async () => (await import('./cli/connect.ts')).connect);
+const dlpTest = lazy(async () => (await import('./cli/dlp.ts')).dlpTest);
 
 const io: Io = {
   out: (text) => process.stdout.write(text),
@@ -112,6 +113,18 @@ program
   .option('--json', 'machine-readable report')
   .option('--sarif', 'SARIF 2.1.0, for code-scanning dashboards')
   .action(async (options) => finish(await scan(options, io)));
+
+const dlp = program.command('dlp').description('data-loss prevention: what would be found and done (docs/dlp.md)');
+dlp
+  .command('test')
+  .description('show what DLP finds in a text and what the configuration would do (exit 1 when anything is found)')
+  .option('--text <text>', 'the text to inspect')
+  .option('--file <path>', 'inspect the contents of a file instead')
+  .option('-c, --config <file>', 'configuration file (default: the embedded default)')
+  .option('--server <name>', 'apply the dlp.servers overrides of this server')
+  .option('--tool <name>', 'and of this tool')
+  .option('--json', 'machine-readable report')
+  .action((options) => finish(dlpTest(options, io)));
 
 const pin = program.command('pin').description('tool-definition pins: review and approve new or changed definitions');
 pin

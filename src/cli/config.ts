@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { defaultDataDir } from '../config/defaults.ts';
 import { formatPath, loadConfigFile } from '../config/load.ts';
 import { pinnedToolNames } from '../gateway.ts';
+import { dlpProblems } from '../dlp/create.ts';
+import { Dlp } from '../dlp/engine.ts';
 import { compilePolicy } from '../policy/policy.ts';
 import { nameClashes, pinnedNames } from '../config/namespaces.ts';
 import { PinStore } from '../supply/pins.ts';
@@ -47,7 +49,8 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
   });
   // Names two servers would both expose on /mcp, as far as their pinned catalogs tell.
   const clashes = nameClashes(loaded.config.servers, loaded.config.routing.separator, (server) => pinnedNames(pins, server));
-  const errors = [...problems.map((p) => ({ path: formatPath(p.path), message: p.message })), ...clashes];
+  const dlp = dlpProblems(loaded.config, new Dlp(loaded.config.dlp, io.secrets));
+  const errors = [...problems.map((p) => ({ path: formatPath(p.path), message: p.message })), ...dlp.map((p) => ({ path: formatPath(p.path), message: p.message })), ...clashes];
   if (errors.length > 0) {
     io.err(`${options.config}: ${errors.length} problem${errors.length === 1 ? '' : 's'}\n${errors.map((p) => `  error   ${p.path}: ${p.message}`).join('\n')}\n`);
     return 2;

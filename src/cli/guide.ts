@@ -22,6 +22,7 @@ export const COMMAND_GUIDE: ReadonlyArray<{ name: string; example: string }> = [
   { name: 'user', example: 'portcullis user signout alice -c portcullis.yaml' },
   { name: 'scan', example: 'portcullis scan --tools-file tools.json' },
   { name: 'pin', example: 'portcullis pin diff -c portcullis.yaml files' },
+  { name: 'dlp', example: 'portcullis dlp test --text "key AKIA… in a result" --json' },
 ];
 
 /** Orders the root command list as the guide says and adds an example to each command's help. */
