@@ -64,7 +64,7 @@ export class Catalog {
   readonly #inflight = new Map<string, Promise<JsonObject[]>>();
   readonly #byExposedName: Record<'tools' | 'prompts', Map<string, Resolved>> = { tools: new Map(), prompts: new Map() };
 
-  /** Reviews a full listing before it is cached (the supply-chain guard); returns what agents may see. */
+  /** Reviews a full listing before it is cached (the supply-chain guard): every kind, resources included; returns what agents may see. */
   review: ((server: string, kind: ListKind, items: JsonObject[]) => JsonObject[]) | undefined;
   /** The review generation: cached listings from an older one are reviewed again. */
   reviewGeneration: (() => number) | undefined;
@@ -119,7 +119,13 @@ export class Catalog {
   async #fetch(upstream: Upstream, kind: ListKind, timeoutMs: number): Promise<JsonObject[]> {
     const info = await upstream.ready(timeoutMs);
     const capability = info.capabilities[CAPABILITY[kind]];
-    if (!isObject(capability)) return [];
+    if (!isObject(capability)) {
+      // Reviewed even when empty, so that the guard has seen the server without this kind: definitions
+      // that appear later (the server gained the capability) are new, not a first sight.
+      const none = this.review ? this.review(upstream.name, kind, []) : [];
+      this.#cache.set(`${upstream.name}\0${kind}`, { items: none, fetchedAt: Date.now(), sticky: false, generation: this.reviewGeneration?.() ?? 0 });
+      return none;
+    }
     const items: JsonObject[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -134,7 +140,7 @@ export class Catalog {
       cursor = typeof reply.result.nextCursor === 'string' && reply.result.nextCursor !== '' ? reply.result.nextCursor : undefined;
       if (!cursor) break;
     }
-    const visible = kind === 'resources' || !this.review ? items : this.review(upstream.name, kind, items);
+    const visible = this.review ? this.review(upstream.name, kind, items) : items;
     this.#cache.set(`${upstream.name}\0${kind}`, { items: visible, fetchedAt: Date.now(), sticky: capability.listChanged === true, generation: this.reviewGeneration?.() ?? 0 });
     return visible;
   }

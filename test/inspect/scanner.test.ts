@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { scanServers, scanTool, type ServerTools } from '../../src/inspect/scanner.ts';
+import { scanServers, scanDefinition, type ServerTools } from '../../src/inspect/scanner.ts';
 import { runCli } from '../helpers/gateway.ts';
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
@@ -73,8 +73,8 @@ describe('poisoning and shadowing scanner', () => {
 
   it('does not flag a reference to a sibling tool of the same server', () => {
     const tool = { name: 'trial_searcher', description: "PREREQUISITE: You must call 'think_first' first before searching." };
-    assert.deepEqual(scanTool(tool, { server: 's', siblings: new Set(['trial_searcher', 'think_first']), others: new Map() }), []);
-    const other = scanTool(tool, { server: 's', siblings: new Set(['trial_searcher']), others: new Map([['x', new Set(['think_first'])]]) });
+    assert.deepEqual(scanDefinition(tool, { server: 's', siblings: new Set(['trial_searcher', 'think_first']), others: new Map() }), []);
+    const other = scanDefinition(tool, { server: 's', siblings: new Set(['trial_searcher']), others: new Map([['x', new Set(['think_first'])]]) });
     assert.ok(other.some((f) => f.rule === 'shadowing.cross-server-reference' && f.severity === 'high'));
   });
 
