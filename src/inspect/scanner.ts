@@ -200,7 +200,8 @@ function ruleMatches(text: string, isName: boolean): ReadonlyArray<{ rule: Rule;
   if (known) return known;
   const out: Array<{ rule: Rule; matched: string }> = [];
   for (const rule of RULES) {
-    if ((rule.fields === 'name') !== isName) continue;
+    // A name is text like any other (a hostile server can put a sentence there); the homoglyph rule is for names only.
+    if (rule.fields === 'name' && !isName) continue;
     const match = rule.pattern.exec(text);
     if (match) out.push({ rule, matched: match[0] });
   }
