@@ -90,6 +90,7 @@ export class SupplyGuard {
   /** Withheld resources already reported, so a server listed again does not repeat the alert. */
   readonly #alerted = new Set<string>();
   #pinsProblemLogged = '';
+  readonly #described = new Map<string, { instructions: string | undefined; serverInfo: JsonObject; generation: number; names: unknown; mode: PinningMode; result: ServerDescription }>();
 
   constructor(options: SupplyGuardOptions) {
     this.#options = options;
@@ -105,10 +106,14 @@ export class SupplyGuard {
     return this.#options.pins.generation;
   }
 
-  /** Why the pins cannot be relied on (the file failed its integrity check), or undefined. */
-  pinsProblem(): string | undefined {
+  /**
+   * Why the pins cannot be relied on (the file failed its integrity check), or undefined. `fresh`
+   * re-reads a changed file at once (before the guard may write, so that an approval made by the CLI
+   * a moment ago is not written over); otherwise at most once a second.
+   */
+  pinsProblem(fresh = false): string | undefined {
     const { pins, logger } = this.#options;
-    pins.reload();
+    pins.reload(fresh ? 0 : 1000);
     const integrity = pins.integrity();
     if (integrity.ok) {
       this.#pinsProblemLogged = '';
@@ -126,22 +131,35 @@ export class SupplyGuard {
     return this.#quarantined.get(`${server}\0${kind}:${name}`);
   }
 
-  #judge(server: string, kind: ReviewKind, item: JsonObject, siblings: ReadonlySet<string>, others: ReadonlyMap<string, ReadonlySet<string>>): Judged {
+  /** The scan memo of one server and kind, valid for the names shadowing is judged against (computed once per review). */
+  #memo(server: string, kind: ReviewKind, siblings: ReadonlySet<string>, others: ReadonlyMap<string, ReadonlySet<string>>): Map<string, Judged> {
     const judgedAgainst = JSON.stringify([[...siblings], [...others].map(([s, names]) => [s, [...names]])]);
-    let cache = this.#verdicts.get(server);
+    const key = `${server}\0${kind}`;
+    let cache = this.#verdicts.get(key);
     if (!cache || cache.for !== judgedAgainst || cache.memo.size > VERDICT_CACHE_MAX) {
       cache = { for: judgedAgainst, memo: new Map() };
-      this.#verdicts.set(server, cache);
+      this.#verdicts.set(key, cache);
     }
-    const memoKey = `${kind}\0${JSON.stringify(item)}`;
-    let judged = cache.memo.get(memoKey);
+    return cache.memo;
+  }
+
+  #judge(memo: Map<string, Judged>, server: string, kind: ReviewKind, item: JsonObject, siblings: ReadonlySet<string>, others: ReadonlyMap<string, ReadonlySet<string>>): Judged {
+    const memoKey = JSON.stringify(item);
+    let judged = memo.get(memoKey);
     if (!judged) {
       // Resource names are display names (file names in any script), not identifiers.
       const findings = scanDefinition(item, { server, siblings, others, identifierName: kind === 'tools' || kind === 'prompts' });
       judged = { hash: definitionHash(item), findings };
-      cache.memo.set(memoKey, judged);
+      memo.set(memoKey, judged);
     }
     return judged;
+  }
+
+  /** Names a definition may mention without shadowing: the server's own tools, and the names in this listing. */
+  #siblings(server: string, items: readonly JsonObject[], others: ReadonlyMap<string, ReadonlySet<string>>): Set<string> {
+    const siblings = new Set(others.get(server) ?? []);
+    for (const item of items) if (typeof item.name === 'string') siblings.add(item.name);
+    return siblings;
   }
 
   /** Why a pinned kind of definition may not be served as is, or undefined; pins it on first sight. */
@@ -169,10 +187,12 @@ export class SupplyGuard {
     if (mode === 'allow') return [...items];
     if (kind === 'resources') return this.#reviewResources(server, items, mode);
     const { pins, logger } = this.#options;
-    const pinsProblem = this.pinsProblem();
+    const pinsProblem = this.pinsProblem(true);
     const firstSight = !pins.seen(server, kind);
     const others = this.#options.toolNames();
-    const siblings = new Set(items.map((i) => String(i.name ?? '')));
+    // A tool listing replaces the server's known tool names; other kinds add theirs to them.
+    const siblings = kind === 'tools' ? new Set(items.map((i) => String(i.name ?? ''))) : this.#siblings(server, items, others);
+    const memo = this.#memo(server, kind, siblings, others);
     let changed = false;
     const visible: JsonObject[] = [];
     for (const item of items) {
@@ -186,7 +206,7 @@ export class SupplyGuard {
         else this.#quarantined.set(id, `pins file untrusted: ${pinsProblem}`);
         continue;
       }
-      const decision = this.#decide(server, key, item, this.#judge(server, kind, item, siblings, others), firstSight);
+      const decision = this.#decide(server, key, item, this.#judge(memo, server, kind, item, siblings, others), firstSight);
       if (decision.pinned) changed = true;
       if (decision.reason === undefined) {
         this.#quarantined.delete(id);
@@ -221,12 +241,13 @@ export class SupplyGuard {
   /** Resources are data that changes (files, records): scanned at every listing, not pinned. */
   #reviewResources(server: string, items: readonly JsonObject[], mode: PinningMode): JsonObject[] {
     const others = this.#options.toolNames();
-    const siblings = others.get(server) ?? new Set<string>();
+    const siblings = this.#siblings(server, items, others);
+    const memo = this.#memo(server, 'resources', siblings, others);
     const visible: JsonObject[] = [];
     for (const item of items) {
       const uri = itemName('resources', item);
       if (uri === undefined) continue;
-      const judged = this.#judge(server, 'resources', item, siblings, others);
+      const judged = this.#judge(memo, server, 'resources', item, siblings, others);
       const id = `${server}\0resources:${uri}`;
       if (verdictOf(judged.findings) !== 'high') {
         this.#quarantined.delete(id);
@@ -254,16 +275,30 @@ export class SupplyGuard {
   reviewDescription(server: string, description: ServerDescription): ServerDescription {
     const mode = this.mode(server);
     if (mode === 'allow') return description;
+    const { pins } = this.#options;
+    // Asked on every initialize and for every modern result (its _meta serverInfo): the answer is
+    // kept while the server's description, the pins and the other servers' names stay as they were.
+    pins.reload();
+    const names = this.#options.toolNames();
+    const known = this.#described.get(server);
+    if (known && known.instructions === description.instructions && known.serverInfo === description.serverInfo && known.generation === pins.generation && known.names === names && known.mode === mode) return known.result;
+    const result = this.#reviewDescription(server, description, mode);
+    this.#described.set(server, { instructions: description.instructions, serverInfo: description.serverInfo, generation: pins.generation, names, mode, result });
+    return result;
+  }
+
+  #reviewDescription(server: string, description: ServerDescription, mode: PinningMode): ServerDescription {
     const { pins, logger } = this.#options;
     const definition = descriptionDefinition(description);
-    const pinsProblem = this.pinsProblem();
+    const pinsProblem = this.pinsProblem(true);
     let reason: string | undefined;
     if (pinsProblem !== undefined) reason = `pins file untrusted: ${pinsProblem}`;
     else {
       const firstSight = !pins.seen(server, 'server');
       const others = this.#options.toolNames();
       // Instructions name the server's own tools ("call search first"): those are siblings, not shadowing.
-      const judged = this.#judge(server, 'server', definition, others.get(server) ?? new Set(), others);
+      const siblings = this.#siblings(server, [], others);
+      const judged = this.#judge(this.#memo(server, 'server', siblings, others), server, 'server', definition, siblings, others);
       const decision = this.#decide(server, DESCRIPTION_KEY, definition, judged, firstSight);
       reason = decision.reason;
       let changed = decision.pinned === true;
