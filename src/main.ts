@@ -1,7 +1,10 @@
 /**
  * The command line. This is the only file that reads process.argv, process.env or the process streams.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { applyGuide } from './cli/guide.ts';
+import { checkCommandLines } from './cli/parse-check.ts';
 import { processSecretSource } from './config/secrets.ts';
 import { VERSION } from './version.ts';
 import type { Io } from './cli/serve.ts';
@@ -37,6 +40,7 @@ const agentRevoke = lazy(async () => (await import('./cli/identity.ts')).agentRe
 const keyCreate = lazy(async () => (await import('./cli/identity.ts')).keyCreate);
 const keyList = lazy(async () => (await import('./cli/identity.ts')).keyList);
 const keyRevoke = lazy(async () => (await import('./cli/identity.ts')).keyRevoke);
+const connect = lazy(async () => (await import('./cli/connect.ts')).connect);
 
 const io: Io = {
   out: (text) => process.stdout.write(text),
@@ -76,6 +80,15 @@ program
     await finish(stdio(options, { ...io, stdin: process.stdin, stdout: process.stdout }));
     process.exit(process.exitCode);
   });
+
+program
+  .command('connect')
+  .description('print how each MCP client (Claude Code, Claude Desktop, Cursor, VS Code, Windsurf, Codex) reaches this gateway')
+  .option('-c, --config <file>', 'configuration file (default: the embedded default)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('--client <name>', 'only this client: claude-code, claude-desktop, cursor, vscode, windsurf, codex')
+  .option('--url <url>', 'the gateway URL clients use (default: identity.publicUrl or the listen address)')
+  .action(async (options) => finish(await connect(options, io)));
 
 program
   .command('init')
@@ -264,4 +277,12 @@ config
   .description('print the JSON Schema of the config file')
   .action(async () => finish((io.out(await configJsonSchema()), 0)));
 
-await program.parseAsync(process.argv);
+applyGuide(program);
+
+// PORTCULLIS_CHECK_COMMANDS=1: parse JSON command lines from stdin without running them (docs test).
+if (process.env.PORTCULLIS_CHECK_COMMANDS === '1') {
+  const lines = JSON.parse(readFileSync(0, 'utf8')) as string[][];
+  process.stdout.write(`${JSON.stringify(await checkCommandLines(program, lines))}\n`);
+} else {
+  await program.parseAsync(process.argv);
+}
