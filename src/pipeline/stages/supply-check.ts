@@ -98,6 +98,8 @@ export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageCon
     if (found) return undefined;
     const name = 'name' in target ? target.name : target.uri;
     const shown = typeof name === 'string' ? name : JSON.stringify(name ?? null);
+    // What the spec's errors carry: the name, or the URI (SEP-2164: a resource not found names its uri).
+    const about = 'name' in target ? { server, name: shown } : { server, uri: shown };
     const what = `${NOUN[target.kind]} "${shown}" of server "${server}"`;
     const pinsProblem = target.kind === 'resource' ? undefined : supply.pinsProblem();
     if (pinsProblem !== undefined && mode === 'quarantine') {
@@ -106,7 +108,7 @@ export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageCon
     const quarantineKind: ReviewKind | undefined = target.kind === 'tools' || target.kind === 'prompts' ? target.kind : target.kind === 'resource' ? 'resources' : undefined;
     const reason = quarantineKind && typeof name === 'string' ? supply.quarantined(server, quarantineKind, name) : undefined;
     if (reason !== undefined) {
-      return new GatewayError('PC_SUPPLY_QUARANTINED', `${what} is quarantined: ${reason}; an admin can review it with \`portcullis pin diff ${server}\``, { server, name: shown });
+      return new GatewayError('PC_SUPPLY_QUARANTINED', `${what} is quarantined: ${reason}; an admin can review it with \`portcullis pin diff ${server}\``, about);
     }
     if (mode === 'warn') {
       logger.warn({ alert: 'supply-chain', server, method: route.method, name: shown }, 'call to something the server never listed (warn mode: forwarded)');
@@ -115,6 +117,6 @@ export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageCon
     // The same codes as an unknown name on /mcp (and -32602, as the spec answers an unknown tool, prompt or resource).
     const code = target.kind === 'tools' ? 'PC_ROUTE_UNKNOWN_TOOL' : target.kind === 'prompts' ? 'PC_ROUTE_UNKNOWN_PROMPT' : 'PC_ROUTE_UNKNOWN_RESOURCE';
     const listing = target.kind === 'tools' ? 'tools/list' : target.kind === 'prompts' ? 'prompts/list' : 'resources/list or resources/templates/list';
-    return new GatewayError(code, `${what} was never listed by the server, so it was never reviewed; only what ${listing} shows can be used`, { server, name: shown });
+    return new GatewayError(code, `${what} was never listed by the server, so it was never reviewed; only what ${listing} shows can be used`, about);
   };
 }
