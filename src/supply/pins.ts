@@ -262,7 +262,12 @@ export class PinStore {
     const source = this.#options.key;
     if (source.kind !== 'file' || existsSync(source.path)) return;
     mkdirSync(dirname(source.path), { recursive: true, mode: 0o700 });
-    writeFileSync(source.path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      writeFileSync(source.path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // Another process (`serve` and `stdio` on one data dir) made it first: theirs is the key.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   }
 
   /**
@@ -295,7 +300,8 @@ export class PinStore {
     if (typeof key === 'string') throw new Error(`cannot sign the pins: ${key}`);
     this.#key = key;
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temporary = `${this.path}.tmp`;
+    // A temporary name of its own: two gateways on one data dir must not rename each other's half-written file.
+    const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const document = { version: PINS_FORMAT_VERSION, servers: this.#servers, mac: mac(key, this.#servers) };
     writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600 });
     chmodSync(temporary, 0o600);
