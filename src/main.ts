@@ -9,6 +9,10 @@ import { processSecretSource } from './config/secrets.ts';
 import { VERSION } from './version.ts';
 import type { Io } from './cli/serve.ts';
 
+// Everything the gateway and its libraries create (data dir, SQLite files and their -wal/-shm, logs
+// written to files) is private to this user unless a helper says otherwise (src/util/private-files.ts).
+process.umask(0o077);
+
 // Commands load their modules when run: `portcullis --help` or `key list` should not pay for the gateway.
 type Command_ = (...args: never[]) => unknown;
 const lazy = <F extends Command_>(load: () => Promise<F>) => async (...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> => (await load())(...args) as Awaited<ReturnType<F>>;
@@ -40,6 +44,10 @@ const agentRevoke = lazy(async () => (await import('./cli/identity.ts')).agentRe
 const keyCreate = lazy(async () => (await import('./cli/identity.ts')).keyCreate);
 const keyList = lazy(async () => (await import('./cli/identity.ts')).keyList);
 const keyRevoke = lazy(async () => (await import('./cli/identity.ts')).keyRevoke);
+const clientAdd = lazy(async () => (await import('./cli/identity.ts')).clientAdd);
+const clientList = lazy(async () => (await import('./cli/identity.ts')).clientList);
+const clientRemove = lazy(async () => (await import('./cli/identity.ts')).clientRemove);
+const userSignout = lazy(async () => (await import('./cli/identity.ts')).userSignout);
 const connect = lazy(async () => (await import('./cli/connect.ts')).connect);
 
 const io: Io = {
@@ -265,6 +273,20 @@ withConfig(key.command('list').description('keys with expiry and last use (never
   .action((options) => finish(keyList(options, io)));
 withConfig(key.command('revoke <id>').description('revoke a key from the next call'))
   .action((id, options) => finish(keyRevoke(id, options, io)));
+
+const client = program.command('client').description('OAuth clients an administrator registers with the embedded authorization server');
+withConfig(client.command('add <name>').description('register a public client (authorization code + PKCE); custom schemes allowed here'))
+  .requiredOption('--redirect-uri <uri...>', 'where the client receives its code (https, http on loopback, or com.example.app:/path)')
+  .option('--json', 'print { client_id, name, redirect_uris }')
+  .action((name, options) => finish(clientAdd(name, options, io)));
+withConfig(client.command('list').description('registered clients'))
+  .option('--json', 'JSON output')
+  .action((options) => finish(clientList(options, io)));
+withConfig(client.command('remove <name>').description('remove a client and revoke its grants'))
+  .action((name, options) => finish(clientRemove(name, options, io)));
+const user = program.command('user').description('users of the embedded authorization server');
+withConfig(user.command('signout <name>').description('revoke every grant of a user: their tokens are refused from the next call'))
+  .action((name, options) => finish(userSignout(name, options, io)));
 
 const config = program.command('config').description('work with configuration files');
 config

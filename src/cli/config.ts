@@ -6,6 +6,7 @@ import { identityDbPath } from '../auth/identity.ts';
 import { IdentityStore } from '../auth/store.ts';
 import type { ConfigProblem } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { looseModes } from '../util/private-files.ts';
 import * as z from 'zod';
 import { INIT_TEMPLATE } from '../config/defaults.ts';
 import { defaultDataDir } from '../config/defaults.ts';
@@ -46,7 +47,9 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
     io.err(`${options.config}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  error   ${formatPath(p.path)}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
-  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir)];
+  // Modes are read before anything opens a store (opening identity.db narrows them).
+  const loose = looseModes(dataDir).map((m): ConfigProblem => ({ path: 'dataDir', message: `readable by others: ${m}`, severity: 'warning' }));
+  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir), ...loose];
   const integrity = pins.integrity();
   if (!integrity.ok) warnings.push({ path: 'supply', message: `the pins file is untrusted, the gateway serves nothing pinned: ${integrity.problem} (see portcullis pin verify)`, severity: 'warning' });
   if (warnings.length > 0) io.err(`${formatProblems(warnings)}\n`);

@@ -18,11 +18,12 @@
  * elsewhere (`supply.pinsKey: file:/…` readable only by the gateway's user, or `env:…`) to raise that bar.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { canonicalJson } from '../audit/canonical.ts';
 import { sha256Hex } from '../audit/record.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, writePrivateFile } from '../util/private-files.ts';
 
 /** `server` holds one definition per server, `server:instructions`: its self-description. */
 export type DefinitionKind = 'tools' | 'prompts' | 'resourceTemplates' | 'server';
@@ -261,9 +262,9 @@ export class PinStore {
   #ensureDefaultKey(): void {
     const source = this.#options.key;
     if (source.kind !== 'file' || existsSync(source.path)) return;
-    mkdirSync(dirname(source.path), { recursive: true, mode: 0o700 });
+    ensurePrivateDir(dirname(source.path));
     try {
-      writeFileSync(source.path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+      writeFileSync(source.path, `${randomBytes(32).toString('base64url')}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
     } catch (error) {
       // Another process (`serve` and `stdio` on one data dir) made it first: theirs is the key.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -299,12 +300,11 @@ export class PinStore {
     const key = this.#key ?? this.#readKey();
     if (typeof key === 'string') throw new Error(`cannot sign the pins: ${key}`);
     this.#key = key;
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    ensurePrivateDir(dirname(this.path));
     // A temporary name of its own: two gateways on one data dir must not rename each other's half-written file.
     const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const document = { version: PINS_FORMAT_VERSION, servers: this.#servers, mac: mac(key, this.#servers) };
-    writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600 });
-    chmodSync(temporary, 0o600);
+    writePrivateFile(temporary, `${JSON.stringify(document, null, 2)}\n`);
     renameSync(temporary, this.path);
     this.#stamp = this.#stampOf();
   }
