@@ -5,11 +5,21 @@
  */
 import { isSecretRef, resolveValue, type SecretSource } from '../config/secrets.ts';
 import { compileLinearSource } from './linear-source.ts';
-import { findInjection } from './injection.ts';
+import { findHiddenUnicode, injectionRules } from './injection.ts';
 import { findPii, PII_KINDS, type PiiKind } from './pii.ts';
 import { RuleScanner, type TextRule } from './rule-scan.ts';
 import type { DlpPatternConfig } from './schema.ts';
-import { secretScanner, type SecretRule } from './secrets.ts';
+import { secretRules, type SecretRule } from './secrets.ts';
+
+/** Secret rules and injection phrases share one anchor pass (rules 0…secrets-1 are the secret ones). */
+let combined: { scanner: RuleScanner; secrets: number } | undefined;
+function builtInScanner(): { scanner: RuleScanner; secrets: number } {
+  if (!combined) {
+    const secrets = secretRules();
+    combined = { scanner: new RuleScanner([...secrets, ...injectionRules()]), secrets: secrets.length };
+  }
+  return combined;
+}
 
 export type FindingType = 'secret' | 'pii' | 'pattern' | 'injection';
 
@@ -108,12 +118,15 @@ function mergeUninspectable(a: string | undefined, b: string | undefined): strin
 export function detect(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): TextReport {
   const findings: TextFinding[] = [];
   let uninspectable: string | undefined;
-  if (on.secrets) {
-    const outcome = secretScanner().scan(text);
+  if (on.secrets || on.injection) {
+    const { scanner, secrets } = builtInScanner();
+    const outcome = scanner.scan(text, (r) => (r < secrets ? on.secrets : on.injection));
     uninspectable = mergeUninspectable(uninspectable, outcome.uninspectable);
     for (const m of outcome.matches) {
-      const rule = m.rule as SecretRule;
-      findings.push({ type: 'secret', rule: rule.id, label: rule.label, start: m.start, end: m.end });
+      if ('family' in m.rule) {
+        const rule = m.rule as SecretRule;
+        findings.push({ type: 'secret', rule: rule.id, label: rule.label, start: m.start, end: m.end });
+      } else findings.push({ type: 'injection', rule: m.rule.id, label: 'injection', start: m.start, end: m.end });
     }
   }
   if (on.patterns && patterns) {
@@ -135,7 +148,7 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
     for (const m of findPii(text, piiKinds)) findings.push({ type: 'pii', rule: m.kind, label: m.kind, start: m.start, end: m.end });
   }
   if (on.injection) {
-    for (const m of findInjection(text)) findings.push({ type: 'injection', rule: m.signal, label: 'injection', start: m.start, end: m.end });
+    for (const m of findHiddenUnicode(text)) findings.push({ type: 'injection', rule: m.signal, label: 'injection', start: m.start, end: m.end });
   }
   return uninspectable ? { findings: resolveOverlaps(findings), uninspectable } : { findings: resolveOverlaps(findings) };
 }
@@ -144,7 +157,7 @@ const broad = (f: TextFinding): boolean => f.type === 'secret' && f.rule.startsW
 
 let wholeMatchRules: ReadonlySet<string> | undefined;
 function isWholeMatch(id: string): boolean {
-  wholeMatchRules ??= new Set(secretScanner().rules.filter((r) => r.group === 0).map((r) => r.id));
+  wholeMatchRules ??= new Set(secretRules().filter((r) => r.group === 0).map((r) => r.id));
   return wholeMatchRules.has(id);
 }
 

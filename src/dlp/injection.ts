@@ -40,12 +40,19 @@ function toRule(id: string, regex: LinearRegex): TextRule | undefined {
 }
 
 let scanner: RuleScanner | undefined;
+let phraseRules: TextRule[] | undefined;
 
 /** The phrase signals, compiled once per process. Signals the linear engine cannot run are listed in `skippedSignals`. */
 export const skippedSignals: Array<{ id: string; reason: string }> = [];
 
 function phraseScanner(): RuleScanner {
-  if (scanner) return scanner;
+  scanner ??= new RuleScanner(injectionRules());
+  return scanner;
+}
+
+/** The phrase signals as text rules (compiled once per process). */
+export function injectionRules(): readonly TextRule[] {
+  if (phraseRules) return phraseRules;
   const rules: TextRule[] = [];
   const sources = [
     ...RULES.filter((r) => r.fields !== 'name' && !r.id.startsWith('unicode.') && !NOT_ON_RESULTS.has(r.id)).map((r) => ({ id: r.id, source: r.pattern.source, flags: r.pattern.flags.replace(/[gyu]/g, '') })),
@@ -60,15 +67,19 @@ function phraseScanner(): RuleScanner {
       skippedSignals.push({ id, reason: (error as Error).message });
     }
   }
-  scanner = new RuleScanner(rules);
-  return scanner;
+  phraseRules = rules;
+  return rules;
 }
 
 const isAsciiLetter = (u: number): boolean => (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a);
 
 /** Invisible characters that hide or reorder text, found unit by unit. */
+const MAYBE_HIDDEN = /[\u200B-\u200D\u2060\uFEFF\u202A-\u202E\u2066-\u2069\uDB40]/;
+
 export function findHiddenUnicode(text: string): InjectionMatch[] {
   const out: InjectionMatch[] = [];
+  // One native character-class test decides whether the unit-by-unit pass is needed at all.
+  if (!MAYBE_HIDDEN.test(text)) return out;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const u = text.charCodeAt(i);

@@ -178,10 +178,24 @@ function classifyCluster(cluster: string, digits: string, sameSeparators: boolea
 }
 
 const SEPARATORS = ' -./()';
+const NUMBER_KINDS: readonly PiiKind[] = ['payment-card', 'us-ssn', 'phone', 'ca-sin', 'br-cpf', 'in-aadhaar', 'uk-nhs'];
+
+/*
+ * Where to look, found by fixed native expressions of a shape that cannot backtrack more than a few
+ * units (one class run, or fixed lengths): the scanners below then work only there.
+ */
+const NUMBER_RUN = /[+(]?\d[\d ().\/-]{7,}/g;
+const IBAN_START = /[A-Z]{2}\d{2}/g;
+const LETTER_ID = /[0-9XYZ]\d{7}[A-Z]|\d{17}[\dX]/g;
 
 function findNumbers(text: string, out: PiiMatch[]): void {
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
+  NUMBER_RUN.lastIndex = 0;
+  for (let m = NUMBER_RUN.exec(text); m; m = NUMBER_RUN.exec(text)) scanNumbers(text, m.index, m.index + m[0].length, out);
+}
+
+function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): void {
+  const n = to;
+  for (let i = from; i < n; i++) {
     const u = text.charCodeAt(i);
     const opener = u === 0x2b /* + */ || u === 0x28; /* ( */
     if (!isDigit(u) && !(opener && isDigit(text.charCodeAt(i + 1)))) continue;
@@ -252,8 +266,10 @@ function findEmails(text: string, out: PiiMatch[]): void {
 
 function findIbans(text: string, out: PiiMatch[]): void {
   const n = text.length;
-  for (let i = 0; i + 4 <= n; i++) {
-    if (!isUpper(text.charCodeAt(i)) || !isUpper(text.charCodeAt(i + 1)) || !isDigit(text.charCodeAt(i + 2)) || !isDigit(text.charCodeAt(i + 3))) continue;
+  IBAN_START.lastIndex = 0;
+  for (let m = IBAN_START.exec(text); m; m = IBAN_START.exec(text)) {
+    const i = m.index;
+    IBAN_START.lastIndex = i + 1;
     if (i > 0 && isAlnum(text.charCodeAt(i - 1))) continue;
     const length = IBAN_LENGTH[text.slice(i, i + 2)];
     if (length === undefined) continue;
@@ -271,32 +287,31 @@ function findIbans(text: string, out: PiiMatch[]): void {
     if (compact.length !== length || (k < n && isAlnum(text.charCodeAt(k)))) continue;
     if (ibanValid(compact)) {
       out.push({ kind: 'iban', start: i, end: k });
-      i = k - 1;
+      IBAN_START.lastIndex = k;
     }
   }
 }
 
 function findLetterIds(text: string, out: PiiMatch[]): void {
   const n = text.length;
-  for (let i = 0; i + 9 <= n; i++) {
-    const u = text.charCodeAt(i);
-    if (!isDigit(u) && !(u === 0x58 || u === 0x59 || u === 0x5a)) continue;
+  LETTER_ID.lastIndex = 0;
+  for (let m = LETTER_ID.exec(text); m; m = LETTER_ID.exec(text)) {
+    const i = m.index;
+    LETTER_ID.lastIndex = i + 1;
     if (i > 0 && isAlnum(text.charCodeAt(i - 1))) continue;
     // es-dni / NIE: 8 units then a letter, alone.
     const dni = text.slice(i, i + 9);
     if (/^[0-9XYZ]\d{7}[A-Z]$/.test(dni) && !(i + 9 < n && isAlnum(text.charCodeAt(i + 9))) && dniValid(dni)) {
       out.push({ kind: 'es-dni', start: i, end: i + 9 });
-      i += 8;
+      LETTER_ID.lastIndex = i + 9;
       continue;
     }
     // cn-resident-id: 17 digits and a digit or X, alone.
     const cn = text.slice(i, i + 18);
     if (/^\d{17}[\dX]$/.test(cn) && !(i + 18 < n && isAlnum(text.charCodeAt(i + 18))) && cnIdValid(cn)) {
       out.push({ kind: 'cn-resident-id', start: i, end: i + 18 });
-      i += 17;
-      continue;
+      LETTER_ID.lastIndex = i + 18;
     }
-    while (i + 1 < n && isAlnum(text.charCodeAt(i + 1))) i++;
   }
 }
 
@@ -306,6 +321,6 @@ export function findPii(text: string, kinds: ReadonlySet<PiiKind>): PiiMatch[] {
   if (kinds.has('email') && text.includes('@')) findEmails(text, out);
   if (kinds.has('iban')) findIbans(text, out);
   if (kinds.has('es-dni') || kinds.has('cn-resident-id')) findLetterIds(text, out);
-  findNumbers(text, out);
+  if (NUMBER_KINDS.some((k) => kinds.has(k))) findNumbers(text, out);
   return out.filter((m) => kinds.has(m.kind)).sort((a, b) => a.start - b.start);
 }

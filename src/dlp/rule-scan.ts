@@ -45,154 +45,133 @@ export const MAX_MATCHES = 1000;
 export const MAX_READ_FACTOR = 12;
 const READ_FLOOR = 1 << 16;
 
-interface Automaton {
-  classes: Uint8Array;
-  upper: Map<number, number>;
-  width: number;
-  delta: Int32Array;
-  /** For each state, the literal ids recognised there: outputs[outStart[s] .. outStart[s + 1]). */
-  outStart: Int32Array;
-  outputs: Int32Array;
-  /** Literal id → its length and the rules anchored on it. */
-  literalLength: Int32Array;
+/**
+ * The anchor search: every anchor is found by its first three characters (two for two-character
+ * anchors), case-folded, looked up in a 64 KB table while the text is read once; the few positions the
+ * table lets through are checked against the anchors that start that way. One pass, a small table that
+ * stays in cache, no state that jumps around memory.
+ */
+interface AnchorIndex {
+  /** 1 where some anchor starts with this (hashed) trigram. */
+  trigramTable: Uint8Array;
+  byTrigram: Map<number, number[]>;
+  /** Two-character anchors, by their exact folded bigram. */
+  bigramTable: Uint8Array;
+  byBigram: Map<number, number[]>;
+  /** Anchor id → the lower-case literal and the rules anchored on it. */
+  literals: string[];
   literalRules: number[][];
 }
 
-function buildAutomaton(rules: readonly TextRule[]): Automaton {
-  const literals = new Map<string, number>();
+/** ASCII letters to lower case; every unit past ASCII to one "other" value (anchors are checked in full anyway). */
+const FOLD = Uint8Array.from({ length: 128 }, (_, u) => (u >= 0x41 && u <= 0x5a ? u + 32 : u));
+const OTHER = 0x7f;
+const fold = (u: number): number => (u < 128 ? FOLD[u]! : OTHER);
+const trigramKey = (a: number, b: number, c: number): number => (a << 14) | (b << 7) | c;
+const trigramSlot = (key: number): number => ((key * 2654435761) >>> 16) & 0xffff;
+
+function buildIndex(rules: readonly TextRule[]): AnchorIndex {
+  const ids = new Map<string, number>();
+  const literals: string[] = [];
   const literalRules: number[][] = [];
   rules.forEach((rule, r) => {
     for (const literal of rule.anchors) {
-      let id = literals.get(literal);
+      if (literal.length < 2) throw new Error(`anchor "${literal}" of ${rule.id} is shorter than two characters`);
+      let id = ids.get(literal);
       if (id === undefined) {
-        id = literals.size;
-        literals.set(literal, id);
+        id = literals.length;
+        ids.set(literal, id);
+        literals.push(literal);
         literalRules.push([]);
       }
       if (!literalRules[id]!.includes(r)) literalRules[id]!.push(r);
     }
   });
-  // Units that occur in literals get classes (ASCII letters case-folded); every other unit is class 0.
-  const classes = new Uint8Array(128);
-  const upper = new Map<number, number>();
-  let width = 1;
-  const classOf = (u: number): number => (u < 128 ? classes[u]! : (upper.get(u) ?? 0));
-  for (const literal of literals.keys()) {
-    for (let k = 0; k < literal.length; k++) {
-      const u = literal.charCodeAt(k);
-      if (classOf(u) !== 0) continue;
-      if (width >= 255) throw new Error('too many distinct characters in anchors');
-      const c = width++;
-      if (u < 128) {
-        classes[u] = c;
-        if (u >= 0x61 && u <= 0x7a) classes[u - 32] = c;
-      } else upper.set(u, c);
+  const trigramTable = new Uint8Array(1 << 16);
+  const byTrigram = new Map<number, number[]>();
+  const bigramTable = new Uint8Array(1 << 14);
+  const byBigram = new Map<number, number[]>();
+  literals.forEach((literal, id) => {
+    const u = [...literal.slice(0, 3)].map((c) => fold(c.charCodeAt(0)));
+    if (literal.length === 2) {
+      const key = (u[0]! << 7) | u[1]!;
+      bigramTable[key] = 1;
+      byBigram.set(key, [...(byBigram.get(key) ?? []), id]);
+      return;
     }
-  }
-  // Trie.
-  const goto: number[][] = [new Array<number>(width).fill(-1)];
-  const ends: number[][] = [[]];
-  for (const [literal, id] of literals) {
-    let s = 0;
-    for (let k = 0; k < literal.length; k++) {
-      const c = classOf(literal.charCodeAt(k));
-      if (goto[s]![c] === -1) {
-        goto[s]![c] = goto.length;
-        goto.push(new Array<number>(width).fill(-1));
-        ends.push([]);
-      }
-      s = goto[s]![c]!;
-    }
-    ends[s]!.push(id);
-  }
-  // Failure links, breadth first; the goto table becomes a full transition table.
-  const fail = new Int32Array(goto.length);
-  const queue: number[] = [];
-  for (let c = 0; c < width; c++) {
-    const t = goto[0]![c]!;
-    if (t === -1) goto[0]![c] = 0;
-    else {
-      fail[t] = 0;
-      queue.push(t);
-    }
-  }
-  for (let head = 0; head < queue.length; head++) {
-    const s = queue[head]!;
-    ends[s]!.push(...ends[fail[s]!]!);
-    for (let c = 0; c < width; c++) {
-      const t = goto[s]![c]!;
-      if (t === -1) goto[s]![c] = goto[fail[s]!]![c]!;
-      else {
-        fail[t] = goto[fail[s]!]![c]!;
-        queue.push(t);
-      }
-    }
-  }
-  const delta = new Int32Array(goto.length * width);
-  goto.forEach((row, s) => delta.set(row, s * width));
-  const outStart = new Int32Array(goto.length + 1);
-  const outputs: number[] = [];
-  ends.forEach((list, s) => {
-    outStart[s] = outputs.length;
-    outputs.push(...new Set(list));
+    const key = trigramKey(u[0]!, u[1]!, u[2]!);
+    trigramTable[trigramSlot(key)] = 1;
+    byTrigram.set(key, [...(byTrigram.get(key) ?? []), id]);
   });
-  outStart[goto.length] = outputs.length;
-  const literalLength = new Int32Array(literals.size);
-  for (const [literal, id] of literals) literalLength[id] = literal.length;
-  return { classes, upper, width, delta, outStart, outputs: Int32Array.from(outputs), literalLength, literalRules };
+  return { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules };
+}
+
+/** Whether `literal` (lower case) is at `at` in `text`, ASCII case-insensitively. */
+function literalAt(text: string, at: number, literal: string): boolean {
+  if (at < 0 || at + literal.length > text.length) return false;
+  for (let k = 0; k < literal.length; k++) {
+    const u = text.charCodeAt(at + k);
+    const l = literal.charCodeAt(k);
+    if (u !== l && (u >= 128 || FOLD[u] !== l)) return false;
+  }
+  return true;
 }
 
 /** A set of rules, ready to scan texts. Build once (the automaton is the expensive part). */
 export class RuleScanner {
   readonly rules: readonly TextRule[];
-  readonly #automaton: Automaton;
+  readonly #index: AnchorIndex;
   readonly #unanchored: number[];
 
   constructor(rules: readonly TextRule[]) {
     this.rules = rules;
-    this.#automaton = buildAutomaton(rules);
+    this.#index = buildIndex(rules);
     this.#unanchored = rules.flatMap((rule, r) => (rule.anchors.length === 0 ? [r] : []));
   }
 
   /** Finds the matches of the rules `enabled` lets through (by index), in text order. */
   scan(text: string, enabled: (rule: number) => boolean = () => true): ScanOutcome {
     const n = text.length;
-    const { classes, upper, width, delta, outStart, outputs, literalLength, literalRules } = this.#automaton;
+    const { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules } = this.#index;
     // Per rule: where its anchors start, ascending.
     const hits = new Map<number, number[]>();
-    const allowed = new Map<number, boolean>();
-    const isEnabled = (r: number): boolean => {
-      let on = allowed.get(r);
-      if (on === undefined) {
-        on = enabled(r);
-        allowed.set(r, on);
-      }
-      return on;
-    };
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const u = text.charCodeAt(i);
-      const c = u < 128 ? classes[u]! : (upper.get(u) ?? 0);
-      s = delta[s * width + c]!;
-      const o0 = outStart[s]!;
-      const o1 = outStart[s + 1]!;
-      if (o0 === o1) continue;
-      for (let o = o0; o < o1; o++) {
-        const literal = outputs[o]!;
-        const at = i + 1 - literalLength[literal]!;
-        for (const r of literalRules[literal]!) {
-          if (!isEnabled(r)) continue;
-          let list = hits.get(r);
-          if (!list) hits.set(r, (list = []));
-          // Outputs of one position come longest literal first; keep positions ascending.
-          if (list.length === 0 || list[list.length - 1]! < at) list.push(at);
-          else if (!list.includes(at)) {
-            list.push(at);
-            list.sort((x, y) => x - y);
-          }
+    const enabledRule = new Int8Array(this.rules.length); // 0 unknown, 1 on, -1 off
+    const hit = (id: number, at: number): void => {
+      const literal = literals[id]!;
+      if (!literalAt(text, at, literal)) return;
+      for (const r of literalRules[id]!) {
+        let on = enabledRule[r]!;
+        if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
+        if (on < 0) continue;
+        let list = hits.get(r);
+        if (!list) hits.set(r, (list = []));
+        if (list.length === 0 || list[list.length - 1]! < at) list.push(at);
+        else if (!list.includes(at)) {
+          list.push(at);
+          list.sort((x, y) => x - y);
         }
       }
+    };
+    const bigrams = byBigram.size > 0;
+    let a = OTHER;
+    let b = OTHER;
+    for (let i = 0; i < n; i++) {
+      const u = text.charCodeAt(i);
+      const c = u < 128 ? FOLD[u]! : OTHER;
+      if (bigrams && bigramTable[(b << 7) | c] === 1) for (const id of byBigram.get((b << 7) | c) ?? []) hit(id, i - 1);
+      const key = (a << 14) | (b << 7) | c;
+      if (trigramTable[((key * 2654435761) >>> 16) & 0xffff] === 1) {
+        const ids = byTrigram.get(key);
+        if (ids) for (const id of ids) hit(id, i - 2);
+      }
+      a = b;
+      b = c;
     }
+    const isEnabled = (r: number): boolean => {
+      let on = enabledRule[r]!;
+      if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
+      return on > 0;
+    };
     for (const r of this.#unanchored) if (isEnabled(r)) hits.set(r, [0]);
 
     const matches: RuleMatch[] = [];
