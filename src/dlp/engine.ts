@@ -75,6 +75,13 @@ const BINARY_TYPES: ReadonlySet<string> = new Set(['image', 'audio']);
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const step = (path: string, key: string): string => (IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
 
+/** A JSON path, spelled out only when a finding needs it (most strings have none). */
+type Path = readonly (string | number)[];
+const spell = (path: Path): string => path.reduce<string>((out, part, i) => (i === 0 ? String(part) : typeof part === 'number' ? `${out}[${part}]` : step(out, part)), '');
+
+/** Shorter strings cannot hold anything any detector looks for (the shortest is a 4-character exact value). */
+const MIN_TEXT = 4;
+
 export interface DlpCounters {
   findings: Map<string, number>;
   refused: Map<string, number>;
@@ -174,8 +181,11 @@ export class Dlp {
     const refuse = (type: string, rule: string, path: string, why: string): void => {
       refusal ??= new GatewayError('PC_DLP_BLOCKED', `the ${where.direction === 'result' ? 'result' : where.direction} was withheld: ${why} at ${path}`, { type, rule, path });
     };
-    const text = (value: string, path: string): string => {
+    const text = (value: string, at: Path): string => {
+      if (value.length < MIN_TEXT) return value;
       const report = detect(value, on, this.#patterns, this.#piiKinds);
+      if (report.findings.length === 0 && !report.uninspectable) return value;
+      const path = spell(at);
       if (report.uninspectable) {
         refuse('uninspectable', 'dlp', path, `it could not be inspected in full (${report.uninspectable})`);
         return value;
@@ -197,13 +207,13 @@ export class Dlp {
       if (out !== value) changed = true;
       return out;
     };
-    const walk = (value: unknown, path: string): unknown => {
+    const walk = (value: unknown, path: Path): unknown => {
       if (refusal) return value;
       if (typeof value === 'string') return text(value, path);
       if (Array.isArray(value)) {
         let copy: unknown[] | undefined;
         value.forEach((item, i) => {
-          const next = walk(item, `${path}[${i}]`);
+          const next = walk(item, [...path, i]);
           if (next !== item) (copy ??= [...value])[i] = next;
         });
         return copy ?? value;
@@ -213,12 +223,12 @@ export class Dlp {
       let copy: JsonObject | undefined;
       for (const [key, item] of Object.entries(value)) {
         if (OPAQUE_KEYS.has(key) && (key !== 'data' || BINARY_TYPES.has(type ?? ''))) continue;
-        const next = walk(item, step(path, key));
+        const next = walk(item, [...path, key]);
         if (next !== item) (copy ??= { ...value })[key] = next;
       }
       return copy ?? value;
     };
-    const value = walk(message, where.direction) as JsonObject;
+    const value = walk(message, [where.direction]) as JsonObject;
     const findings = [...tally.values()];
     if (refusal) {
       this.#refused(where.direction);

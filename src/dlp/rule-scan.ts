@@ -135,10 +135,11 @@ export class RuleScanner {
     const { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules } = this.#index;
     // Per rule: where its anchors start, ascending.
     const hits = new Map<number, number[]>();
-    const enabledRule = new Int8Array(this.rules.length); // 0 unknown, 1 on, -1 off
+    let enabledRule: Int8Array | undefined; // 0 unknown, 1 on, -1 off; made on the first anchor found
     const hit = (id: number, at: number): void => {
       const literal = literals[id]!;
       if (!literalAt(text, at, literal)) return;
+      enabledRule ??= new Int8Array(this.rules.length);
       for (const r of literalRules[id]!) {
         let on = enabledRule[r]!;
         if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
@@ -168,6 +169,7 @@ export class RuleScanner {
       b = c;
     }
     const isEnabled = (r: number): boolean => {
+      enabledRule ??= new Int8Array(this.rules.length);
       let on = enabledRule[r]!;
       if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
       return on > 0;
