@@ -159,4 +159,13 @@ policy:
   limits:
     - { name: per-agent, per: agent, rate: 20/s, burst: 40 }
   # concurrency: { files: 8 }                                # calls in flight per server
+
+# Data-loss prevention (docs/dlp.md). Without this section: secrets in results are masked and
+# secret-shaped arguments to tools that can reach outside are refused. This starter also masks personal
+# data and flags injected instructions. Try it: portcullis dlp test -c portcullis.yaml --text "…"
+dlp:
+  results: { secrets: mask, pii: mask, injection: flag }   # mask | block | alert | off (injection: flag | wrap | block | off)
+  arguments: { secrets: block }                            # block | alert | off; fields: [password] for named fields
+  # patterns: [ { name: canary, regex: "CANARY-[0-9]{6}", action: block } ]
+  # servers: { files: { results: { pii: off } } }          # per server, and per tool under tools:
 `;
