@@ -18,7 +18,15 @@
  * Not detected: numbers written without any separator where the kind needs one (a bare 9-digit SSN
  * is any number), names, addresses, dates of birth.
  */
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { createRequire } from 'node:module';
+
+type ParsePhone = (text: string, country: string) => { isValid(): boolean } | undefined;
+let parsePhone: ParsePhone | undefined;
+/** libphonenumber-js with its full metadata (~150 KB) is loaded when a phone number is first checked, not at start. */
+function phoneParser(): ParsePhone {
+  parsePhone ??= (createRequire(import.meta.url)('libphonenumber-js/max') as { parsePhoneNumberFromString: ParsePhone }).parsePhoneNumberFromString;
+  return parsePhone;
+}
 
 export type PiiKind = 'email' | 'payment-card' | 'iban' | 'us-ssn' | 'phone' | 'ca-sin' | 'br-cpf' | 'in-aadhaar' | 'uk-nhs' | 'es-dni' | 'cn-resident-id';
 
@@ -171,7 +179,7 @@ function classifyCluster(cluster: string, digits: string, sameSeparators: boolea
   if (shaped(cluster, [4, 4, 4], '- ') && sameSeparators && digits[0] !== '0' && digits[0] !== '1' && verhoeff(digits)) return 'in-aadhaar';
   if (shaped(cluster, [3, 3, 4], '- ') && sameSeparators && nhsValid(digits)) return 'uk-nhs';
   if (n >= 8 && n <= 15 && (cluster.startsWith('+') || NANP.test(cluster))) {
-    const phone = parsePhoneNumberFromString(cluster, 'US');
+    const phone = phoneParser()(cluster, 'US');
     if (phone?.isValid()) return 'phone';
   }
   return undefined;
