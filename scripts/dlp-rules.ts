@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { LinearRegex } from '../src/dlp/regex/automaton.ts';
+import type { AllowData, SecretRuleData } from '../src/dlp/secret-rule-data.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -25,24 +26,9 @@ const corpora = resolve(argv.includes('--corpora') ? argv[argv.indexOf('--corpor
 const OUT_DIR = join(ROOT, 'src/dlp/rules');
 const MIN_ANCHOR = 3;
 
-interface Allow {
-  target: 'secret' | 'match';
-  regexes?: string[];
-  stopwords?: string[];
-}
-
-interface RuleOut {
-  id: string;
-  label: string;
-  family: string;
-  pattern: string;
-  group: number;
-  entropy?: number;
-  anchors: string[];
-  before: number | null;
-  after: number | null;
-  allow?: Allow[];
-}
+type Allow = Mutable<AllowData>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] | undefined ? U[] | Exclude<T[K], readonly unknown[]> : T[K] };
+type RuleOut = Omit<Mutable<SecretRuleData>, 'allow'> & { allow?: Allow[] };
 
 /** Family by the first keyword found in the rule id or name (for the per-family quality table). */
 const FAMILIES: ReadonlyArray<[string, RegExp]> = [

@@ -22,43 +22,31 @@ export interface Anchors {
   after: number;
 }
 
-export function minLength(node: Node): number {
+/** The shortest and the longest text a node matches (Infinity: unbounded). */
+export function lengths(node: Node): { min: number; max: number } {
   switch (node.t) {
     case 'empty':
     case 'assert':
-      return 0;
+      return { min: 0, max: 0 };
     case 'set':
-      return 1;
-    case 'cat':
-      return node.items.reduce((sum, item) => sum + minLength(item), 0);
-    case 'alt':
-      return Math.min(...node.items.map(minLength));
-    case 'rep':
-      return node.min * minLength(node.item);
+      return { min: 1, max: 1 };
     case 'group':
-      return minLength(node.item);
+      return lengths(node.item);
+    case 'cat':
+    case 'alt': {
+      const parts = node.items.map(lengths);
+      if (node.t === 'alt') return { min: Math.min(...parts.map((p) => p.min)), max: Math.max(...parts.map((p) => p.max)) };
+      return { min: parts.reduce((s, p) => s + p.min, 0), max: parts.reduce((s, p) => s + p.max, 0) };
+    }
+    case 'rep': {
+      const item = lengths(node.item);
+      return { min: node.min * item.min, max: item.max === 0 ? 0 : node.max === Infinity ? Infinity : node.max * item.max };
+    }
   }
 }
 
-export function maxLength(node: Node): number {
-  switch (node.t) {
-    case 'empty':
-    case 'assert':
-      return 0;
-    case 'set':
-      return 1;
-    case 'cat':
-      return node.items.reduce((sum, item) => sum + maxLength(item), 0);
-    case 'alt':
-      return Math.max(...node.items.map(maxLength));
-    case 'rep': {
-      const item = maxLength(node.item);
-      return item === 0 ? 0 : node.max === Infinity ? Infinity : node.max * item;
-    }
-    case 'group':
-      return maxLength(node.item);
-  }
-}
+export const minLength = (node: Node): number => lengths(node).min;
+export const maxLength = (node: Node): number => lengths(node).max;
 
 function lowerUnit(unit: number): number {
   return unit >= 0x41 && unit <= 0x5a ? unit + 32 : unit;
