@@ -23,7 +23,7 @@ const ASSERT_CODE: Readonly<Record<Assertion, number>> = { bot: 0, eot: 1, bol: 
 /** Largest program (instructions) a pattern may compile to. */
 export const MAX_PROGRAM = 40_000;
 /** DFA states kept per pattern before the cache is cleared. */
-const MAX_DFA_STATES = 2_000;
+const MAX_DFA_STATES = 8_000;
 
 /** Previous-unit context of a DFA state: start of text, after a newline, after a word unit, after another unit. */
 const PREV_START = 0;
@@ -279,7 +279,8 @@ export class LinearRegex {
   readonly #program: Program;
   readonly #classes: UnitClasses;
   // Lazy DFA: kernels (NFA pcs after a step) and prev-context per state; transitions per class.
-  #stateKey = new Map<string, number>();
+  /** State ids by a hash of (anchored, prev, kernel); colliding states are told apart by comparing kernels. */
+  #stateKey = new Map<number, number[]>();
   #stateKernel: Int32Array[] = [];
   #statePrev: number[] = [];
   #stateAnchored: boolean[] = [];
@@ -351,11 +352,23 @@ export class LinearRegex {
   }
 
   #intern(kernel: Int32Array, prev: number, anchored: boolean): number {
-    const key = `${anchored ? 'a' : 'u'}${prev}:${kernel.join(',')}`;
-    const known = this.#stateKey.get(key);
-    if (known !== undefined) return known;
+    // FNV-1a over the kernel: no string is built per state (states are made while text is read).
+    let hash = (0x811c9dc5 ^ (prev * 2 + (anchored ? 1 : 0))) >>> 0;
+    for (let k = 0; k < kernel.length; k++) hash = Math.imul(hash ^ kernel[k]!, 0x01000193) >>> 0;
+    const bucket = this.#stateKey.get(hash);
+    if (bucket) {
+      for (const id of bucket) {
+        if (this.#statePrev[id] !== prev || this.#stateAnchored[id] !== anchored) continue;
+        const other = this.#stateKernel[id]!;
+        if (other.length !== kernel.length) continue;
+        let same = true;
+        for (let k = 0; k < kernel.length && same; k++) same = other[k] === kernel[k];
+        if (same) return id;
+      }
+    }
     const id = this.#stateKernel.length;
-    this.#stateKey.set(key, id);
+    if (bucket) bucket.push(id);
+    else this.#stateKey.set(hash, [id]);
     this.#stateKernel.push(kernel);
     this.#statePrev.push(prev);
     this.#stateAnchored.push(anchored);
