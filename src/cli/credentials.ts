@@ -1,0 +1,4 @@
+import type { Io } from './serve.ts';
+export function credentialsCommand(_options: Record<string, unknown>, _io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  return 2;
+}
