@@ -34,7 +34,25 @@ const rootsSchema = z
       'A list of URIs: the gateway answers roots/list with exactly these. "client": roots/list during a call is relayed to the calling client.',
   );
 
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/, 'must be a date: YYYY-MM-DD or an ISO 8601 time')
+  .refine((v) => !Number.isNaN(new Date(v).getTime()), 'must be a real date');
+
+/** What the credential register knows of an upstream secret (`portcullis credentials`). */
+export const credentialMetaSchema = z.strictObject({
+  owner: z.string().min(1).max(200).optional().describe('Who answers for this secret (a person or team)'),
+  rotatedAt: isoDate.optional().describe('When it was last issued or rotated: its age is counted from here'),
+  expiresAt: isoDate.optional().describe('When it stops working'),
+  scopes: z.array(z.string().min(1)).optional().describe('What it grants upstream, as the provider names it'),
+  note: z.string().max(500).optional(),
+});
+
 const common = {
+  credentials: z
+    .record(z.string().min(1), credentialMetaSchema)
+    .optional()
+    .describe('Metadata of the secrets this server uses, by env variable or header name: owner, rotatedAt, expiresAt (for `portcullis credentials`)'),
   timeoutMs: timeoutMs.optional().describe('Per-call timeout in ms (default: defaults.timeoutMs)'),
   namespace: z
     .union([z.boolean(), z.string().regex(SERVER_NAME)])
