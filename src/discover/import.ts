@@ -180,7 +180,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       if (!s.url) return 'no command and no URL';
       if (s.transport === 'ws') return 'WebSocket servers are not supported by the gateway';
       let url = s.url;
-      const userinfo = /^([a-z][a-z0-9+.-]*:\/\/)[^@/?#\s]+@/i.exec(url);
+      const userinfo = /^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]+@/i.exec(url);
       if (userinfo) {
         url = `${userinfo[1]}${url.slice(userinfo[0].length)}`;
         serverNotes.push('the URL carried credentials (removed): give them as a header reference instead, then enable it');
