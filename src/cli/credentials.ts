@@ -62,7 +62,7 @@ export async function credentialsCommand(options: CredentialsCliOptions, io: Pic
   lines.push(`Credentials${register.maxCredentialAgeDays !== null ? ` (rotate after ${register.maxCredentialAgeDays} days: identity.maxCredentialAgeDays)` : ' (no identity.maxCredentialAgeDays: ages are shown, not judged)'}:`);
   if (register.credentials.length === 0) lines.push('  none');
   for (const c of register.credentials) {
-    const flag = c.status === 'ok' ? 'ok     ' : c.status === 'revoked' ? 'revoked' : c.status === 'unknown-age' ? 'age ?  ' : c.status.toUpperCase().padEnd(7);
+    const flag = (c.status === 'ok' || c.status === 'revoked' ? c.status : c.status === 'unknown-age' ? 'age ?' : c.status.toUpperCase()).padEnd(8);
     const facts = [c.reference ? `← ${c.reference}` : '', c.agent && c.kind !== 'agent' ? `agent ${c.agent}` : '', c.owner ? `owner ${c.owner}` : '', c.scopes.length ? `scopes ${c.scopes.join(' ')}` : '', c.createdAt ? `created ${c.createdAt.slice(0, 10)}` : '', c.expiresAt ? `expires ${c.expiresAt.slice(0, 10)}` : '', c.kind === 'api-key' ? `last used ${c.lastUsedAt?.slice(0, 10) ?? 'never'}` : ''].filter(Boolean);
     lines.push(`  ${flag}  ${c.kind.padEnd(8)} ${c.id}  ${facts.join(', ')}${facts.length ? ' — ' : ''}${c.why}`);
   }

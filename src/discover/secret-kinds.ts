@@ -38,7 +38,7 @@ export const SECRET_KINDS: readonly SecretKind[] = [
   rule('slack-webhook', 'Slack webhook URL', `hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,80}`, 'gitleaks:slack-webhook-url'),
   rule('stripe-key', 'Stripe secret key', `\\b[rs]k_(?:test|live|prod)_[0-9A-Za-z]{10,99}${END}`, 'gitleaks:stripe-access-token'),
   rule('anthropic-api-key', 'Anthropic API key', `\\bsk-ant-(?:api|admin)\\d{2}-[0-9A-Za-z_-]{80,120}`, 'gitleaks:anthropic-api-key, anthropic-admin-api-key; noseyparker:np.anthropic.1'),
-  rule('openai-api-key', 'OpenAI API key', `\\bsk-(?:proj|svcacct|admin)-[0-9A-Za-z_-]{40,200}|\\bsk-[0-9A-Za-z]{20}T3BlbkFJ[0-9A-Za-z]{20}`, 'gitleaks:openai-api-key, noseyparker:np.openai.1'),
+  rule('openai-api-key', 'OpenAI API key', `\\bsk-(?:proj|svcacct|admin)-[0-9A-Za-z_-]{40,200}|\\bsk-[0-9A-Za-z]{20}T3BlbkFJ[0-9A-Za-z]{20}|\\bsk-[0-9A-Za-z]{48}${END}`, 'gitleaks:openai-api-key, noseyparker:np.openai.1'),
   rule('google-api-key', 'Google API key', `\\bAIza[\\w-]{35}${END}`, 'gitleaks:gcp-api-key'),
   rule('google-oauth-client-secret', 'Google OAuth client secret', `\\bGOCSPX-[0-9A-Za-z_-]{28}`, 'noseyparker:np.google.*'),
   rule('npm-token', 'npm access token', `\\bnpm_[0-9A-Za-z]{36}${END}`, 'gitleaks:npm-access-token, noseyparker:np.npm.1'),
