@@ -46,7 +46,7 @@ export function serverFindings(entry: ServerEntry, supply: Supply, credentials: 
       severity: uncertain ? 'medium' : context.committable ? 'critical' : 'high',
       message: uncertain
         ? `${c.where} holds a random-looking literal (fingerprint ${c.fingerprint}); if it is a secret, move it out of the file`
-        : `${c.where} holds a static ${c.kind} (fingerprint ${c.fingerprint}${c.ageDays !== null ? `, at least ${c.ageDays} days old` : ''})${context.committable ? ' in a file that is usually committed' : ''}; keep it in the gateway as an env: reference`,
+        : `${c.where} holds a static ${c.kind} (fingerprint ${c.fingerprint}${c.ageDays ? `, at least ${c.ageDays} days old` : ''})${context.committable ? ' in a file that is usually committed' : ''}; keep it in the gateway as an env: reference`,
     });
   }
   if (supply.kind === 'npm' || supply.kind === 'pypi') {
