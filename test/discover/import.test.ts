@@ -8,6 +8,8 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { discover } from '../../src/discover/discover.ts';
 import { buildImport } from '../../src/discover/import.ts';
+import { parseConfigText } from '../../src/config/load.ts';
+import { checkServerPin } from '../../src/supply/server-pin.ts';
 import { runCli } from '../helpers/gateway.ts';
 import { fixtureTrees } from '../helpers/discover-fixtures.ts';
 
@@ -50,6 +52,12 @@ describe('portcullis import', () => {
     assert.equal(config.servers.github.pin.npm, '@modelcontextprotocol/server-github@2025.4.8');
     assert.match(config.servers.github.pin.integrity, /^sha512-/);
     assert.equal(config.servers.github.cwd, join(trees.home, '.npm', '_npx', '5f3c2a'));
+    // The gateway's own pin check accepts what import wrote: the npx cache's copy, and the local file.
+    const loaded = parseConfigText(built.yaml);
+    assert.ok(loaded.ok);
+    const context = { cwd: trees.root, pathEnv: process.env.PATH, packageRoots: [], allowUnpinned: false };
+    assert.deepEqual(checkServerPin('github', loaded.config.servers.github!, context), { ok: true, pinned: true, what: '@modelcontextprotocol/server-github@2025.4.8'.replace(/^/, 'npm ') + ' with integrity' });
+    assert.equal(checkServerPin('notes', loaded.config.servers.notes!, context).ok, true);
     assert.match(config.servers.notes.pin.sha256, /^[0-9a-f]{64}$/);
     assert.equal(config.servers.notes.pin.file, join(trees.home, 'bin', 'notes-mcp'));
     assert.equal(config.supply.allowUnpinned, false);
