@@ -308,5 +308,5 @@ function expandHome(value: string, home: string, project: string | undefined): s
 
 /** True when the whole value is one reference (not a template around one). */
 function referencesWhole(value: string): boolean {
-  return /^(?:\$\{\{\s*secrets\.[A-Za-z0-9_-]+\s*\}\}|\$\{(?:env|input|secret|keychain):[A-Za-z0-9_.-]+\}|\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}|\$[A-Za-z_][A-Za-z0-9_]*|env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/.test(value.trim());
+  return /^(?:\$\{\{\s*secrets\.[A-Za-z0-9_-]+\s*\}\}|\$\{(?:env|input|secret|keychain):[A-Za-z0-9_.-]+\}|\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}|\$[A-Z_][A-Z0-9_]*|env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/.test(value.trim());
 }

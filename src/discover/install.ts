@@ -13,7 +13,7 @@
  * what the install wrote (or with `force`).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { applyEdits, modify, type FormattingOptions } from 'jsonc-parser';
 import { parse as parseToml } from 'smol-toml';
@@ -386,10 +386,22 @@ export interface InstallRecord {
 
 export const recordPath = (file: string): string => `${file}.portcullis-install.json`;
 
+/** Reads a file install relies on: a regular file only (a FIFO planted there must not block), bounded. */
+function readRegular(path: string, what: string): Buffer {
+  const read = readConfigFile(path);
+  if (!read.ok) throw new Error(`${what} ${path} cannot be read (${read.problem}: ${read.detail})`);
+  return read.bytes;
+}
+
 function readRecords(file: string): InstallRecord[] {
   const path = recordPath(file);
   if (!existsSync(path)) return [];
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { installs?: unknown };
+  let parsed: { installs?: unknown };
+  try {
+    parsed = JSON.parse(readRegular(path, 'the install record').toString('utf8')) as { installs?: unknown };
+  } catch (error) {
+    throw new Error(error instanceof SyntaxError ? `${path} is not an install record` : (error as Error).message);
+  }
   if (!Array.isArray(parsed.installs)) throw new Error(`${path} is not an install record`);
   return parsed.installs as InstallRecord[];
 }
@@ -406,12 +418,9 @@ function writeRecords(file: string, records: InstallRecord[]): void {
 /** Applies a plan: backup (0600), compare, write, record. Returns the backup path. */
 export function applyPlan(plan: FilePlan, now = new Date()): { backup: string } | { problem: string } {
   // Compare before writing: a client (or the user) may have saved the file since it was read.
-  let current: Buffer;
-  try {
-    current = readFileSync(plan.realPath);
-  } catch (error) {
-    return { problem: `cannot read it again (${(error as NodeJS.ErrnoException).code ?? 'error'}); not touched` };
-  }
+  const again = readConfigFile(plan.realPath);
+  if (!again.ok) return { problem: `cannot read it again (${again.problem}: ${again.detail}); not touched` };
+  const current = again.bytes;
   if (!current.equals(plan.before)) return { problem: 'changed since it was read; not touched (run install again)' };
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const backup = `${plan.realPath}.portcullis-backup-${stamp}`;
@@ -422,7 +431,12 @@ export function applyPlan(plan: FilePlan, now = new Date()): { backup: string } 
   }
   const mode = lstatSync(plan.realPath).mode & 0o666;
   replaceFile(plan.realPath, plan.after, mode);
-  const records = readRecords(plan.path);
+  let records: InstallRecord[];
+  try {
+    records = readRecords(plan.path);
+  } catch {
+    records = [];
+  }
   records.push({ file: plan.path, realPath: plan.realPath, backup, installedAt: now.toISOString(), writtenSha256: sha256(plan.after), changes: plan.changes });
   writeRecords(plan.path, records);
   return { backup };
@@ -465,7 +479,15 @@ export function undoInstall(options: { client: ClientId; home: string; projects:
       results.push({ path, problem: `the backup ${last.backup} is missing; nothing restored` });
       continue;
     }
-    const current = readFileSync(realPath);
+    let current: Buffer;
+    let saved: Buffer;
+    try {
+      current = readRegular(realPath, 'the file');
+      saved = readRegular(last.backup, 'the backup');
+    } catch (error) {
+      results.push({ path, problem: `${(error as Error).message}; nothing restored` });
+      continue;
+    }
     if (sha256(current) !== last.writtenSha256) {
       if (!options.force) {
         results.push({ path, problem: 'changed since the install (restoring would lose those edits); nothing restored — use --force to restore anyway (the current file is kept beside it)' });
@@ -474,7 +496,7 @@ export function undoInstall(options: { client: ClientId; home: string; projects:
       createExclusive(`${realPath}.portcullis-before-undo-${(options.now ?? new Date()).toISOString().replace(/[:.]/g, '-')}`, current, 0o600);
     }
     const mode = lstatSync(realPath).mode & 0o666;
-    replaceFile(realPath, readFileSync(last.backup), mode);
+    replaceFile(realPath, saved, mode);
     unlinkSync(last.backup);
     writeRecords(path, records.slice(0, -1));
     results.push({ path, restored: last.backup });

@@ -78,8 +78,11 @@ export interface Classified {
   reference?: string;
 }
 
-/** `${VAR}`, `${VAR:-x}`, `${env:VAR}`, `${input:id}`, `${{ secrets.X }}`, `$VAR`, `env:NAME`, `file:/p`. */
-const REFERENCE = /\$\{\{\s{0,8}secrets\.([A-Za-z0-9_-]{1,128})\s{0,8}\}\}|\$\{(env|input|secret|keychain):([A-Za-z0-9_.-]{1,128})\}|\$\{([A-Za-z_][A-Za-z0-9_]{0,127})(?::-[^}]{0,256})?\}|\$([A-Za-z_][A-Za-z0-9_]{0,127})|^env:([A-Za-z_][A-Za-z0-9_]{0,127})$|^file:(\/.{1,4096})$/g;
+/**
+ * `${VAR}`, `${VAR:-x}`, `${env:VAR}`, `${input:id}`, `${{ secrets.X }}`, `$VAR`, `env:NAME`, `file:/p`.
+ * A bare `$name` counts only in upper case (environment variables), so a password like `pa$$word` stays a literal.
+ */
+const REFERENCE = /\$\{\{\s{0,8}secrets\.([A-Za-z0-9_-]{1,128})\s{0,8}\}\}|\$\{(env|input|secret|keychain):([A-Za-z0-9_.-]{1,128})\}|\$\{([A-Za-z_][A-Za-z0-9_]{0,127})(?::-[^}]{0,256})?\}|\$([A-Z_][A-Z0-9_]{0,127})|^env:([A-Za-z_][A-Za-z0-9_]{0,127})$|^file:(\/.{1,4096})$/g;
 
 export interface Reference {
   scheme: 'env' | 'input' | 'secrets' | 'file' | 'keychain';

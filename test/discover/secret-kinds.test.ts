@@ -54,6 +54,7 @@ describe('secret kinds', () => {
     assert.equal(classifyValue('debug', 'LOG_LEVEL'), undefined);
     assert.equal(classifyValue('1000', 'TOKEN_LIMIT'), undefined, 'a number under a credential-like name');
     assert.deepEqual(classifyValue('hunter2-but-longer', 'DB_PASSWORD'), { literal: true, kind: 'generic-secret' });
+    assert.deepEqual(classifyValue('pa$$word-of-mine', 'DB_PASSWORD'), { literal: true, kind: 'generic-secret' }, 'a lower-case $name is not a variable');
     assert.equal(classifyValue(`Bearer ${fakeSecrets().github}`, 'Authorization')?.kind, 'github-pat');
     assert.equal(classifyValue('awslabs.aws-documentation-mcp-server@1.1.0'), undefined);
     assert.equal(classifyValue('sha256:0f343b0931126a20f133d67c2b018a3b5d5d0b0f1bb9d8d2d7f0b2cf3b4b4c55'), undefined);

@@ -178,6 +178,20 @@ describe('hostile files', () => {
     assert.equal(readFileSync(file, 'utf8'), original, 'no backup, no change');
   });
 
+  it('a FIFO planted as the install record blocks neither install nor undo', async () => {
+    const home = fresh('pc-sec-record-fifo-');
+    mkdirSync(join(home, '.cursor'));
+    const file = join(home, '.cursor', 'mcp.json');
+    writeFileSync(file, JSON.stringify({ mcpServers: { a: { command: 'a-mcp' } } }));
+    execFileSync('mkfifo', [recordPath(file)]);
+    const undo = await runCli(['install', '--undo', '--client', 'cursor', '--home', home]);
+    assert.equal(undo.code, 1);
+    assert.match(undo.stderr, /install record .* cannot be read \(not-a-file/);
+    const install = await runCli(['install', '--client', 'cursor', '--home', home, '--gateway', 'http://127.0.0.1:8787']);
+    assert.equal(install.code, 0, install.stderr);
+    assert.match(readFileSync(file, 'utf8'), /mcp\/a/);
+  });
+
   it('undo does not trust a tampered install record to restore some other file', async () => {
     const home = fresh('pc-sec-record-');
     mkdirSync(join(home, '.cursor'));
