@@ -10,7 +10,7 @@ import type { SecretSource } from '../config/secrets.ts';
 import type { CatalogServer } from '../routing/catalog.ts';
 import { checkServerPin } from '../supply/server-pin.ts';
 import { VERSION } from '../version.ts';
-import type { createUpstream } from './create.ts';
+import type { createUpstream, UpstreamDeps } from './create.ts';
 import { RefusedUpstream } from './refused.ts';
 import type { Upstream } from './types.ts';
 
@@ -19,8 +19,11 @@ export interface BuiltUpstreams {
   catalogServers: Map<string, CatalogServer>;
 }
 
-export function buildUpstreams(config: Config, deps: { logger: Logger; secrets: SecretSource; make: typeof createUpstream }): BuiltUpstreams {
-  const { logger, secrets, make } = deps;
+export function buildUpstreams(
+  config: Config,
+  deps: { logger: Logger; secrets: SecretSource; make: typeof createUpstream } & Pick<UpstreamDeps, 'tasks' | 'onUnattributed'>,
+): BuiltUpstreams {
+  const { logger, secrets, make, tasks, onUnattributed } = deps;
   const upstreams = new Map<string, Upstream>();
   const catalogServers = new Map<string, CatalogServer>();
   const clientInfo = { name: 'portcullis', version: VERSION };
@@ -35,7 +38,7 @@ export function buildUpstreams(config: Config, deps: { logger: Logger; secrets: 
     if (!pin.ok) logger.error({ alert: 'supply-chain', server: name }, pin.problem);
     else if (!pin.pinned) logger.warn({ alert: 'supply-chain', server: name }, 'server runs unpinned');
     const upstream = pin.ok
-      ? make(name, server, { logger, secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000) })
+      ? make(name, server, { logger, secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000), tasks, onUnattributed })
       : new RefusedUpstream(name, pin.problem);
     upstreams.set(name, upstream);
     const prefix = server.namespace === true ? name : server.namespace === false ? '' : server.namespace;
