@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EVERYTHING, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { EVERYTHING, startEverythingHttp, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
 import { recordedServer } from '../helpers/recorder.ts';
 import { dataDirWithKeys, openLegacySession, type LegacySession } from '../helpers/sessions.ts';
 
@@ -20,12 +20,14 @@ const isMarker = (m: Record<string, any>) => m.method === 'notifications/tools/l
 describe('notification isolation between callers', () => {
   let gw: TestGateway;
   let keys: Record<string, string>;
+  let http: Awaited<ReturnType<typeof startEverythingHttp>>;
   const sessions: LegacySession[] = [];
   const bobAsked: unknown[] = [];
 
   before(async () => {
     let dataDir: string;
     ({ dataDir, keys } = dataDirWithKeys(['alice', 'bob']));
+    http = await startEverythingHttp('streamableHttp');
     const leaky = recordedServer(LEAKY).server;
     gw = await startGateway({
       dataDir,
@@ -35,6 +37,7 @@ describe('notification isolation between callers', () => {
         'leaky-pp': { ...leaky, upstreamSession: 'per-principal', perPrincipal: { maxSessions: 4 } },
         everything: { command: process.execPath, args: [EVERYTHING, 'stdio'] },
         'everything-pp': { command: process.execPath, args: [EVERYTHING, 'stdio'], upstreamSession: 'per-principal' },
+        'everything-http': { url: http.url, era: 'legacy', transport: 'streamable-http' },
       },
       policy: {
         rules: [
@@ -47,6 +50,7 @@ describe('notification isolation between callers', () => {
   after(async () => {
     await Promise.all(sessions.map((s) => s.close()));
     await gw.close();
+    await http.close();
   });
 
   async function open(who: 'alice' | 'bob', path: string, capabilities: Record<string, unknown> = {}): Promise<LegacySession> {
@@ -135,6 +139,19 @@ describe('notification isolation between callers', () => {
     await bobBusyPp;
     assert.deepEqual(bobAsked, [], 'bob was never asked anything for alice');
     assert.doesNotMatch(JSON.stringify([bob.received, bobPp.received]), /alice-prompt/);
+  });
+
+  it('on a legacy Streamable HTTP upstream, relays a sampling request to the caller whose request stream carried it, even with two principals in flight', async () => {
+    const samplers = { sampling: {} };
+    const alice = await open('alice', '/mcp/everything-http', samplers);
+    const bob = await open('bob', '/mcp/everything-http', samplers);
+    const bobBusy = bob.request('tools/call', { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 4 }, _meta: { progressToken: 'bob-progress' } });
+    await bob.until((m) => m.method === 'notifications/progress', 'bob\'s call in flight');
+    const relayed = await alice.request('tools/call', { name: 'trigger-sampling-request', arguments: { prompt: 'alice-http-prompt', maxTokens: 5 } });
+    assert.match(JSON.stringify(relayed.result), /alice-answer/);
+    await bobBusy;
+    assert.deepEqual(bobAsked, []);
+    assert.doesNotMatch(JSON.stringify(bob.received), /alice-http-prompt/);
   });
 
   it('drops and counts a shared session\'s log lines once two principals used it (server-everything simulated logging)', async () => {

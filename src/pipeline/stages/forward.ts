@@ -240,16 +240,17 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     return drive(ctx, parked.call);
   }
 
-  async function broadcast(route: Extract<Route, { kind: 'broadcast' }>): Promise<Outcome> {
+  async function broadcast(ctx: MessageContext, route: Extract<Route, { kind: 'broadcast' }>): Promise<Outcome> {
     // Only legacy-era requests are broadcast (logging/setLevel); servers reached only in the modern era
-    // have no such method and are skipped.
+    // have no such method and are skipped. Made for the caller: a per-principal server sets the level of
+    // the caller's own session.
     await Promise.all(
       [...upstreams.values()].map(async (server) => {
         if (server.state() !== 'ready') return;
         const timeoutMs = timeoutMsFor(server.name);
         const upstream = await server.connectorFor('legacy', timeoutMs).catch(() => undefined);
         if (upstream?.info()?.era !== 'legacy') return;
-        await upstream.request(route.method, route.params, { timeoutMs, caller: 'portcullis:broadcast' }).catch(() => undefined);
+        await upstream.request(route.method, route.params, { timeoutMs, caller: ctx.client.key, principal: principalKey(ctx.principal) }).catch(() => undefined);
       }),
     );
     return { result: {} };
@@ -268,7 +269,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
           outcome = await aggregateList(ctx, route.list, route.cursor);
           break;
         case 'broadcast':
-          outcome = await broadcast(route);
+          outcome = await broadcast(ctx, route);
           break;
         case 'upstream': {
           // Shared upstream sessions see one subscriber per URI: only the first subscribe and the
