@@ -154,7 +154,7 @@ export class Attributor<C extends AttributableCall> {
   #byTransport(inFlight: readonly C[], relatedRequestId: JsonRpcId | undefined): Attribution<C> | undefined {
     if (relatedRequestId === undefined || relatedRequestId === null) return undefined;
     const call = inFlight.find((c) => c.id === relatedRequestId);
-    return call ? { kind: 'call', call } : { kind: 'none', why: 'the call whose stream carried it is over' };
+    return call ? { kind: 'call', call } : { kind: 'none', why: 'it came on the stream of a call no client is waiting for' };
   }
 
   #byTask(taskId: string, inFlight: readonly C[]): Attribution<C> {

@@ -154,7 +154,8 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
       const parked: ParkedCall = { call, input: step.input, key: `input-${round}` };
       const requestState = bridge.park(parked);
       if (requestState instanceof GatewayError) {
-        cancelParked(parked, requestState.message);
+        // The server hears only that its question will not be answered, not why.
+        cancelParked(parked, 'the client cannot be asked now');
         call.detach();
         return { error: requestState };
       }
