@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkTaskRequest, ownTaskResult, TaskRegistry } from '../../src/routing/tasks.ts';
+import type { JsonObject } from '../../src/protocol/jsonrpc.ts';
+import { checkTaskRequest, ownTaskResult, TaskRegistry, TASKS_EXTENSION } from '../../src/routing/tasks.ts';
+
+const check = (registry: TaskRegistry, era: 'legacy' | 'modern', server: string, method: string, params: JsonObject, principal: string, clientCapabilities: JsonObject = { extensions: { [TASKS_EXTENSION]: {} } }) =>
+  checkTaskRequest(registry, { era, server, method, params, principal, clientCapabilities });
 
 describe('task ownership registry', () => {
   const limits = { maxPerPrincipal: 2, maxTotal: 3, maxTtlMs: 10_000 };
@@ -23,20 +27,37 @@ describe('task ownership registry', () => {
     const registry = new TaskRegistry(limits);
     registry.record({ server: 's', taskId: 'x', principal: 'alice', caller: 'c', tool: 't', ttlMs: 5000 });
     const refusals = [
-      checkTaskRequest(registry, 's', 'tasks/get', { taskId: 'x' }, 'bob'),
-      checkTaskRequest(registry, 'other', 'tasks/result', { taskId: 'x' }, 'alice'),
-      checkTaskRequest(registry, 's', 'tasks/cancel', { taskId: 'nope' }, 'alice'),
+      check(registry, 'legacy', 's', 'tasks/get', { taskId: 'x' }, 'bob'),
+      check(registry, 'legacy', 'other', 'tasks/result', { taskId: 'x' }, 'alice'),
+      check(registry, 'legacy', 's', 'tasks/cancel', { taskId: 'nope' }, 'alice'),
     ];
     assert.deepEqual(refusals.map((r) => r?.code), ['PC_TASK_UNKNOWN', 'PC_TASK_UNKNOWN', 'PC_TASK_UNKNOWN']);
-    assert.equal(checkTaskRequest(registry, 's', 'tasks/get', { taskId: 'x' }, 'alice'), undefined);
-    assert.equal(checkTaskRequest(registry, 's', 'tasks/get', { taskId: 7 }, 'alice')?.code, 'PC_PROTOCOL_INVALID_PARAMS');
+    assert.equal(check(registry, 'legacy', 's', 'tasks/get', { taskId: 'x' }, 'alice'), undefined);
+    assert.equal(check(registry, 'legacy', 's', 'tasks/get', { taskId: 7 }, 'alice')?.code, 'PC_PROTOCOL_INVALID_PARAMS');
     assert.equal(registry.unknownLookups, 3);
+  });
+
+  it('knows the 2026-07-28 tasks extension: flat CreateTaskResult, tasks/update guarded, removed methods answered -32601', () => {
+    const registry = new TaskRegistry(limits);
+    const call = (principal: string) => ({ server: 'm', method: 'tools/call', tool: 't', principal, caller: 'c' });
+    ownTaskResult(registry, call('alice'), { resultType: 'task', taskId: 'flat', status: 'working', ttlMs: 5000 });
+    assert.equal(registry.lookup('m', 'flat', 'alice')?.tool, 't');
+    assert.equal(check(registry, 'modern', 'm', 'tasks/update', { taskId: 'flat', inputResponses: {} }, 'bob')?.code, 'PC_TASK_UNKNOWN');
+    assert.equal(check(registry, 'modern', 'm', 'tasks/update', { taskId: 'flat', inputResponses: {} }, 'alice'), undefined);
+    assert.equal(check(registry, 'modern', 'm', 'tasks/get', { taskId: 'flat' }, 'alice', {})?.code, 'PC_PROTOCOL_MISSING_CAPABILITY', 'a client that did not negotiate the extension');
+    for (const method of ['tasks/result', 'tasks/list']) {
+      assert.equal(check(registry, 'modern', 'm', method, { taskId: 'flat' }, 'alice')?.code, 'PC_PROTOCOL_METHOD_NOT_FOUND', method);
+    }
+    // Server-directed creation beyond the bound: the task is not handed out.
+    ownTaskResult(registry, call('alice'), { resultType: 'task', taskId: 'second' });
+    assert.equal((ownTaskResult(registry, call('alice'), { resultType: 'task', taskId: 'third' }) as { code?: string }).code, 'PC_TASK_LIMIT');
+    assert.equal(registry.lookup('m', 'third', 'alice'), undefined);
   });
 
   it('refuses a new task beyond the per-principal and total bounds, never evicting someone else\'s', () => {
     const registry = new TaskRegistry(limits);
     const make = (principal: string, taskId: string) =>
-      checkTaskRequest(registry, 's', 'tools/call', { name: 't', task: {} }, principal) ??
+      check(registry, 'legacy', 's', 'tools/call', { name: 't', task: {} }, principal) ??
       ownTaskResult(registry, { server: 's', method: 'tools/call', tool: 't', principal, caller: 'c' }, { task: { taskId, status: 'working', ttl: 5000 } });
     make('alice', 'a1');
     make('alice', 'a2');

@@ -196,7 +196,8 @@ describe('parked calls: who may resume them, and what is judged again', () => {
 describe('parked calls are bounded and expire', () => {
   let h: Harness;
   before(async () => {
-    h = await harness({ routing: { inputRequired: { ttlMs: 1500, maxPerPrincipal: 2 } } });
+    // Long enough for the steps before expiry on a loaded machine; expiry itself is awaited.
+    h = await harness({ routing: { inputRequired: { ttlMs: 8000, maxPerPrincipal: 2 } } });
   });
   after(async () => h.gw.close());
 
@@ -219,7 +220,7 @@ describe('parked calls are bounded and expire', () => {
     assert.equal(bobs.body.result?.resultType, 'input_required', 'alice\'s bound is not bob\'s');
     assert.equal(h.gw.gateway.isolation().parkedCalls, 3);
 
-    await waitFor(() => (h.gw.gateway.isolation().parkedCalls === 0 ? true : undefined), 10_000, 'parked calls expired');
+    await waitFor(() => (h.gw.gateway.isolation().parkedCalls === 0 ? true : undefined), 30_000, 'parked calls expired');
     const again = await h.call('bob', 'ask', { question: 'bob after they expired' });
     assert.equal(again.body.result?.resultType, 'input_required', 'expired parked calls no longer hold the shared session\'s attribution');
     const done = await h.call('bob', 'ask', { question: 'bob after they expired' }, { inputResponses: answer('ok'), requestState: again.body.result.requestState });

@@ -177,11 +177,11 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     const server = upstreams.get(route.server);
     if (!server) return { error: new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${route.server}"`) };
     const principal = principalKey(ctx.principal);
-    const refused = checkTaskRequest(tasks, route.server, route.method, route.params, principal);
-    if (refused) return { error: refused };
     const timeoutMs = timeoutMsFor(route.server);
     const upstream = await server.connectorFor(ctx.client.era, timeoutMs);
     const info = await upstream.ready(timeoutMs);
+    const refused = checkTaskRequest(tasks, { era: info.era, server: route.server, method: route.method, params: route.params, principal, clientCapabilities: ctx.client.capabilities });
+    if (refused) return { error: refused };
     const params = info.era === 'legacy' ? stripModernEnvelope(route.params) : route.params;
     const owning = { server: route.server, method: route.method, tool: route.name, principal, caller: ctx.client.key };
     const base = {
