@@ -37,6 +37,7 @@ import type { PolicyConfig } from './policy/schema.ts';
 import { createScopeCheck } from './policy/step-up.ts';
 import { isObject, type JsonRpcNotification, type JsonRpcRequest } from './protocol/jsonrpc.ts';
 import { CallerDirectory } from './routing/callers.ts';
+import { createRecipients } from './routing/recipients.ts';
 import { Catalog, type ListKind } from './routing/catalog.ts';
 import { createDescribe, DESCRIBE_WAIT_MS } from './routing/describe.ts';
 import { SubscriptionRegistry } from './routing/subscriptions.ts';
@@ -44,7 +45,6 @@ import { TaskRegistry } from './routing/tasks.ts';
 import { SupplyGuard } from './supply/guard.ts';
 import { PinStore, type DefinitionKind } from './supply/pins.ts';
 import { buildUpstreams } from './upstream/build.ts';
-import { UNTARGETED_NOTIFICATIONS } from './upstream/attribution.ts';
 import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
 import { ArgumentValidator } from './validate/args.ts';
@@ -75,9 +75,9 @@ export function pinnedToolNames(pins: PinStore, server: string): ReadonlySet<str
 
 /**
  * A notification a server sent outside any call in flight, for the downstream sessions that should
- * hear of it: without `to`, a list change or resource update (see UNTARGETED_NOTIFICATIONS) for every
- * session that shows the server (resource updates: that subscribed to the URI); with `to`, only for
- * those callers (legacy session ids), because it is theirs.
+ * hear of it (routing/recipients.ts): without `to`, a list change for every session that shows the
+ * server; with `to`, only for those callers (legacy session ids) — a resource update's subscribers, or
+ * the callers of the principal it belongs to.
  */
 export interface ChangeEvent {
   server: string;
@@ -206,22 +206,14 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
   const describe = createDescribe(upstreams, timeoutMsFor);
 
+  const recipientsOf = createRecipients({ callers, subscriptions, onUnattributed: (server) => countUnattributed(server, 'notification') });
   for (const upstream of upstreams.values()) {
     upstream.onEvent((notification, to) => {
       const list = LIST_CHANGED.get(notification.method);
       if (list) catalog.invalidate(upstream.name, list);
-      // Invariant 3 (callers are isolated): only list changes and resource updates go to everyone who
-      // may see them; anything else reaches its recipient's sessions, or nobody.
-      let event: ChangeEvent;
-      if (to) {
-        const targets = to.caller !== undefined ? (callers.is(to.caller, to.principal) ? [to.caller] : []) : callers.of(to.principal);
-        if (targets.length === 0) return countUnattributed(upstream.name, 'notification');
-        event = { server: upstream.name, notification, to: targets };
-      } else if (UNTARGETED_NOTIFICATIONS.has(notification.method)) {
-        event = { server: upstream.name, notification };
-      } else {
-        return countUnattributed(upstream.name, 'notification');
-      }
+      const audience = recipientsOf(upstream.name, notification, to);
+      if (audience === undefined) return;
+      const event: ChangeEvent = audience === 'everyone' ? { server: upstream.name, notification } : { server: upstream.name, notification, to: audience };
       for (const listener of listeners) listener(event);
     });
   }

@@ -6,7 +6,7 @@
  */
 import type { ChangeEvent } from '../gateway.ts';
 import { META_SUBSCRIPTION_ID } from '../protocol/versions.ts';
-import { UNTARGETED_NOTIFICATIONS } from '../upstream/attribution.ts';
+import { BROADCAST_NOTIFICATIONS } from '../routing/recipients.ts';
 import { endpointShows, type ModernListener } from './front-context.ts';
 import type { SessionStore } from './session.ts';
 
@@ -19,7 +19,7 @@ const LISTEN_FILTER_KEY: Readonly<Record<string, string>> = {
 export function createChangeFanout(sessions: SessionStore, modernStreams: ReadonlySet<ModernListener>): (event: ChangeEvent) => void {
   return function fanOut({ server, notification, to }) {
     // Addressed notifications go to their sessions only; unaddressed ones only if they are everyone's.
-    if (!to && !UNTARGETED_NOTIFICATIONS.has(notification.method)) return;
+    if (!to && !BROADCAST_NOTIFICATIONS.has(notification.method)) return;
     const targets = to ? to.map((id) => sessions.get(id)).filter((s) => s !== undefined) : sessions.all();
     for (const session of targets) {
       if (!endpointShows(session.endpoint, server) || !session.stream) continue;

@@ -40,6 +40,11 @@ export class SubscriptionRegistry {
     return true;
   }
 
+  /** The clients subscribed to `uri` on `server` (in `scope`). */
+  subscribers(server: string, uri: string, scope = ''): string[] {
+    return [...(this.#subscriptions.get(JSON.stringify([server, scope, uri]))?.clients ?? [])];
+  }
+
   /** A client went away: the subscriptions that now have nobody left, to unsubscribe upstream. */
   removeClient(client: string): Array<{ server: string; uri: string; scope: string }> {
     const orphaned: Array<{ server: string; uri: string; scope: string }> = [];

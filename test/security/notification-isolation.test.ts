@@ -43,6 +43,7 @@ describe('notification isolation between callers', () => {
         rules: [
           { name: 'alice-all', effect: 'allow', principal: { agents: ['alice'] } },
           { name: 'bob-some', effect: 'allow', principal: { agents: ['bob'] }, tools: ['echo', 'trigger-long-running-operation'] },
+          { name: 'bob-doc', effect: 'allow', principal: { agents: ['bob'] }, resources: ['leaky://doc'] },
         ],
       },
     });
@@ -80,6 +81,7 @@ describe('notification isolation between callers', () => {
     const bobEverywhere = await open('bob', '/mcp');
     assert.deepEqual((await bob.request('tools/call', { name: 'echo', arguments: { text: 'hi' } })).result.content, [{ type: 'text', text: 'hi' }]);
 
+    assert.deepEqual((await alice.request('resources/subscribe', { uri: 'leaky://doc' })).result, {});
     const task = await alice.request('tools/call', { name: 'start_job', arguments: { secret: 'alice-job' }, task: { ttl: 60_000 } });
     const url = await alice.request('tools/call', { name: 'ask_url', arguments: { secret: 'alice-url' } });
     assert.deepEqual(url.result.content, [{ type: 'text', text: 'url accept' }]);
@@ -101,6 +103,8 @@ describe('notification isolation between callers', () => {
     // A session shared by two principals cannot say whose a log line or a custom notification is.
     assert.ok(!alice.received.some((m) => m.method === 'notifications/message' || m.method === 'notifications/x-leak'));
     assert.ok(!alice.received.some((m) => m.method === 'notifications/progress'), 'progress for a token nobody gave goes nowhere');
+    assert.equal(alice.received.filter((m) => m.method === 'notifications/resources/updated').length, 2, 'her subscription\'s updates reach her');
+    assert.ok(![bob, bobEverywhere].some((s) => s.received.some((m) => m.method === 'notifications/resources/updated')), 'bob did not subscribe');
     assert.ok((await unattributed('leaky', 'notification')) >= droppedBefore + 6, 'log, custom, stray completion and progress were counted (twice)');
   });
 
@@ -108,12 +112,16 @@ describe('notification isolation between callers', () => {
     const alice = await open('alice', '/mcp/leaky-pp');
     const bob = await open('bob', '/mcp/leaky-pp');
     await bob.request('tools/call', { name: 'echo', arguments: { text: 'bob was here' } });
+    // Both subscribe, each in their own upstream session: an update in alice's session is hers alone.
+    for (const session of [alice, bob]) assert.deepEqual((await session.request('resources/subscribe', { uri: 'leaky://doc' })).result, {});
     await alice.request('tools/call', { name: 'leak', arguments: { secret: 'pp-secret' } });
     await bob.until(isMarker, 'the marker on bob\'s session');
     await alice.until((m) => m.method === 'notifications/x-leak' && m.params.secret === 'pp-secret-late', 'alice\'s late custom notification (GET stream)');
     assert.ok(alice.received.some((m) => m.method === 'notifications/message' && m.params.data === 'log pp-secret'), 'in-call log line on her call\'s stream');
     assert.ok(alice.received.some((m) => m.method === 'notifications/message' && m.params.data === 'log pp-secret-late'), 'late log line on her GET stream');
     assert.doesNotMatch(JSON.stringify(bob.received), /pp-secret/);
+    assert.ok(alice.received.some((m) => m.method === 'notifications/resources/updated'));
+    assert.ok(!bob.received.some((m) => m.method === 'notifications/resources/updated'), 'bob\'s own session did not change');
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(metrics, /^portcullis_upstream_sessions\{server="leaky-pp"\} 2$/m, 'one upstream session per principal');
   });
