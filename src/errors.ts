@@ -53,6 +53,7 @@ export type GatewayErrorCode =
   | 'PC_POLICY_APPROVAL_REQUIRED'
   | 'PC_ARGS_INVALID'
   | 'PC_ARGS_TOO_LARGE'
+  | 'PC_ARGS_SCHEMA_UNSAFE'
   | 'PC_RATE_LIMITED'
   | 'PC_CONCURRENCY_LIMITED'
   | 'PC_KILL_SWITCH'
@@ -126,6 +127,9 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_POLICY_APPROVAL_REQUIRED: { status: 200, rpcCode: -31033, transport: false },
   PC_ARGS_INVALID: { status: 200, rpcCode: -32602, transport: false },
   PC_ARGS_TOO_LARGE: { status: 200, rpcCode: -32602, transport: false },
+  // The tool's own inputSchema cannot be used (a pattern RE2 cannot run, or no schema at all): the tool is
+  // withheld like a quarantined definition, so it shares the supply-chain range.
+  PC_ARGS_SCHEMA_UNSAFE: { status: 200, rpcCode: -31021, transport: false },
   PC_RATE_LIMITED: { status: 200, rpcCode: -31040, transport: false },
   PC_CONCURRENCY_LIMITED: { status: 200, rpcCode: -31041, transport: false },
   PC_KILL_SWITCH: { status: 200, rpcCode: -31050, transport: false },

@@ -14,9 +14,10 @@ import { createAuditLog } from './audit/open.ts';
 import { createRefusalRecorder } from './audit/refusals.ts';
 import { localPrincipal, principalKey, type Principal } from './auth/principal.ts';
 import { defaultDataDir } from './config/defaults.ts';
+import { nameClashes, pinnedNames } from './config/namespaces.ts';
 import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
-import type { GatewayError } from './errors.ts';
+import { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
@@ -30,7 +31,7 @@ import { createRateLimit } from './pipeline/stages/rate-limit.ts';
 import { createRoute, type Description } from './pipeline/stages/route.ts';
 import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
 import { createValidateArgs } from './pipeline/stages/validate-args.ts';
-import type { ResolveHost } from './policy/guards.ts';
+import type { ResolveHost } from './policy/guard-result.ts';
 import type { PolicyProblem } from './policy/policy.ts';
 import { PolicyRuntime } from './policy/runtime.ts';
 import type { PolicyConfig } from './policy/schema.ts';
@@ -176,6 +177,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   // State on disk is private (issue 12): the directory 0700 before any store writes into it.
   ensurePrivateDir(dataDir);
   const pins = new PinStore(join(dataDir, 'pins.json'));
+  // Two servers exposing one name on /mcp is a configuration error (names known from the pins; the
+  // catalog refuses clashes it learns later).
+  const clashes = nameClashes(config.servers, config.routing.separator, (server) => pinnedNames(pins, server));
+  if (clashes.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `configuration error: ${clashes.map((c) => `${c.path}: ${c.message}`).join('; ')}`);
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'));
   const now = deps.now ?? (() => new Date());
   const policy = new PolicyRuntime(config.policy, () => ({
@@ -223,6 +228,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const audit = createAuditLog(config, deps.secrets, logger, instanceId);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
 
+  const validator = new ArgumentValidator();
   const pipeline: Pipeline = createPipeline(
     {
       route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
@@ -230,8 +236,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       authenticate: () => undefined,
       supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor }),
       killSwitch: createKillSwitch(kill),
-      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger }),
-      validateArgs: createValidateArgs(policy, new ArgumentValidator()),
+      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator }),
+      validateArgs: createValidateArgs(policy, validator),
       rateLimit: createRateLimit(policy),
       approve: createApprove(policy),
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply, tasks, sessionScope }),

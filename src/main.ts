@@ -73,6 +73,8 @@ program
   .option('--data-dir <dir>', 'state directory for the embedded default (env PORTCULLIS_DATA_DIR)')
   .option('--host <host>', 'override listen.host')
   .option('--port <port>', 'override listen.port')
+  .option('--no-reload', 'do not watch the configuration file for policy changes (reload.watch)')
+  .option('--reload-settle-ms <ms>', 'override reload.settleMs: how long a changed file must stay unchanged before it is read')
   .action(async (options) => finish(await serve(options, io)));
 
 program

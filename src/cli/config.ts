@@ -14,6 +14,7 @@ import { defaultDataDir } from '../config/defaults.ts';
 import { formatPath, loadConfigFile } from '../config/load.ts';
 import { pinnedToolNames } from '../gateway.ts';
 import { compilePolicy } from '../policy/policy.ts';
+import { nameClashes, pinnedNames } from '../config/namespaces.ts';
 import { PinStore } from '../supply/pins.ts';
 import { configSchema } from '../config/schema.ts';
 import { formatProblems } from './config-source.ts';
@@ -44,8 +45,11 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
     knownTools: (server) => pinnedToolNames(pins, server),
     resolveHost: async () => [],
   });
-  if (problems.length > 0) {
-    io.err(`${options.config}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  error   ${formatPath(p.path)}: ${p.message}`).join('\n')}\n`);
+  // Names two servers would both expose on /mcp, as far as their pinned catalogs tell.
+  const clashes = nameClashes(loaded.config.servers, loaded.config.routing.separator, (server) => pinnedNames(pins, server));
+  const errors = [...problems.map((p) => ({ path: formatPath(p.path), message: p.message })), ...clashes];
+  if (errors.length > 0) {
+    io.err(`${options.config}: ${errors.length} problem${errors.length === 1 ? '' : 's'}\n${errors.map((p) => `  error   ${p.path}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
   // Modes are read before anything opens a store (opening identity.db narrows them).

@@ -13,6 +13,7 @@ import { VERSION } from '../version.ts';
 import type { createUpstream, UpstreamDeps } from './create.ts';
 import { RefusedUpstream } from './refused.ts';
 import type { Upstream } from './types.ts';
+import { prefixOf } from '../config/namespaces.ts';
 
 export interface BuiltUpstreams {
   upstreams: Map<string, Upstream>;
@@ -41,8 +42,7 @@ export function buildUpstreams(
       ? make(name, server, { logger, secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000), tasks, onUnattributed })
       : new RefusedUpstream(name, pin.problem);
     upstreams.set(name, upstream);
-    const prefix = server.namespace === true ? name : server.namespace === false ? '' : server.namespace;
-    catalogServers.set(name, { upstream, prefix });
+    catalogServers.set(name, { upstream, prefix: prefixOf(name, server) });
   }
   return { upstreams, catalogServers };
 }
