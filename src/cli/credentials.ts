@@ -4,13 +4,12 @@
  * server uses, and when each server's definitions were last reviewed.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { identityDbPath, identityEnabled } from '../auth/identity.ts';
 import { localPrincipal, type Principal } from '../auth/principal.ts';
 import { IdentityStore, type AgentRow, type ApiKeyRow } from '../auth/store.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import { buildRegister } from '../credentials/register.ts';
-import { PinStore } from '../supply/pins.ts';
+import { openPins } from '../supply/open-pins.ts';
 import { explainTools, prepare } from './policy.ts';
 import type { Io } from './serve.ts';
 
@@ -38,7 +37,9 @@ export async function credentialsCommand(options: CredentialsCliOptions, io: Pic
     }
   }
   const now = new Date();
-  const register = buildRegister({ config, agents, keys, pins: new PinStore(join(dataDir, 'pins.json')), now });
+  const pins = openPins(config, io.secrets, { create: false });
+  const integrity = pins.integrity();
+  const register = buildRegister({ config, agents, keys, pins, now });
 
   // Who can call what: each active agent with the scopes its credential holds; without identity, every caller is local.
   const callers: Array<{ agent: string; via: string; principal: Principal }> = [];
@@ -55,7 +56,7 @@ export async function credentialsCommand(options: CredentialsCliOptions, io: Pic
   const catalogKnown = prepared.catalog.size > 0;
 
   if (options.json) {
-    io.out(`${JSON.stringify({ maxCredentialAgeDays: register.maxCredentialAgeDays, credentials: register.credentials, access, catalog: catalogKnown, servers: register.servers })}\n`);
+    io.out(`${JSON.stringify({ maxCredentialAgeDays: register.maxCredentialAgeDays, credentials: register.credentials, access, catalog: catalogKnown, pinsIntegrity: integrity, servers: register.servers })}\n`);
     return 0;
   }
   const lines: string[] = [];
@@ -70,6 +71,7 @@ export async function credentialsCommand(options: CredentialsCliOptions, io: Pic
   if (!catalogKnown) lines.push('  no tool catalog yet: run the gateway once so it pins the servers\' tools');
   else for (const a of access) lines.push(`  ${a.agent} (${a.via}; scopes ${a.scopes === '*' ? 'all' : a.scopes.join(' ') || 'none'}): ${a.tools.length ? a.tools.join(', ') : 'nothing'}${a.hidden ? `  (${a.hidden} other tool${a.hidden === 1 ? '' : 's'} hidden)` : ''}`);
   lines.push('', 'Servers: the upstream credential each uses, and when its definitions were last reviewed:');
+  if (!integrity.ok) lines.push(`  WARNING: the pins file fails its integrity check (${integrity.problem}); review dates below are not to be trusted`);
   for (const s of register.servers) {
     const uses = s.uses.length ? s.uses.map((u) => `${u.where} ← ${u.reference}`).join(', ') : 'no credential';
     const d = s.definitions;

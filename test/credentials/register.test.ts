@@ -10,7 +10,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { identityDbPath } from '../../src/auth/identity.ts';
 import { IdentityStore } from '../../src/auth/store.ts';
-import { PinStore } from '../../src/supply/pins.ts';
+import { openPins } from '../../src/supply/open-pins.ts';
+import { processSecretSource } from '../../src/config/secrets.ts';
 import { runCli } from '../helpers/gateway.ts';
 
 const DAY_MS = 86_400_000;
@@ -67,7 +68,7 @@ policy:
   const db = new DatabaseSync(identityDbPath(dataDir));
   db.prepare("UPDATE agents SET created_at = ? WHERE name = 'old-bot'").run(daysAgo(45));
   db.close();
-  const pins = new PinStore(join(dataDir, 'pins.json'));
+  const pins = openPins({ dataDir, supply: { allowUnpinned: true } } as never, processSecretSource({}), { create: true });
   for (const tool of ['read_file', 'write_file']) pins.pin('files', `tools:${tool}`, { name: tool, description: tool, inputSchema: { type: 'object' } }, 'alice');
   pins.markSeen('files', 'tools');
   pins.hold('files', 'tools:delete_file', { name: 'delete_file', description: 'new', inputSchema: { type: 'object' } }, 'new definition');
