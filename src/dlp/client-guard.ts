@@ -18,7 +18,6 @@ import { MaskBook, type Direction, type Dlp, type Where } from './engine.ts';
 export function dlpTarget(ctx: MessageContext): { server: string | undefined; tool: string | undefined } {
   const route = ctx.route;
   if (route?.kind === 'upstream') return { server: route.server, tool: route.method === 'tools/call' ? route.name : undefined };
-  if (route?.kind === 'resume') return { server: route.parked.call.server, tool: route.parked.call.method === 'tools/call' ? route.parked.call.name : undefined };
   return { server: ctx.endpoint.kind === 'server' ? ctx.endpoint.server : undefined, tool: undefined };
 }
 

@@ -16,6 +16,7 @@ export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gatew
     sessions: () => sessions.size,
     upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })),
     dlp: () => gateway.dlp.counters,
+    isolation: () => gateway.isolation(),
   });
   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
   res.end(body);

@@ -15,7 +15,7 @@ import { legacyClient, modernClient, startGateway } from '../helpers/gateway.ts'
 import { auditTrail, callsReceived, recordedServer } from '../helpers/recorded.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
-const LEAKY = new URL('../fixtures/leaky-server.ts', import.meta.url).pathname;
+const LEAKY = new URL('../fixtures/dlp-server.ts', import.meta.url).pathname;
 const secrets = fakeSecrets();
 
 async function gateway(document: Record<string, unknown> = {}) {

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { legacyClient, modernClient, startGateway } from '../helpers/gateway.ts';
 import { auditTrail, recordedServer } from '../helpers/recorded.ts';
 
-const LEAKY = new URL('../fixtures/leaky-server.ts', import.meta.url).pathname;
+const LEAKY = new URL('../fixtures/dlp-server.ts', import.meta.url).pathname;
 
 async function gateway(injection: string, overrides: Record<string, unknown> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'pc-dlp-inj-'));

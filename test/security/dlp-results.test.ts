@@ -17,7 +17,7 @@ import { fakePersonalData } from '../helpers/personal-data.ts';
 import { auditTrail, received, recordedServer } from '../helpers/recorded.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
-const LEAKY = new URL('../fixtures/leaky-server.ts', import.meta.url).pathname;
+const LEAKY = new URL('../fixtures/dlp-server.ts', import.meta.url).pathname;
 const secrets = fakeSecrets();
 const pii = fakePersonalData();
 const SECRET_VALUES = [secrets.aws, secrets.github, secrets.slack, secrets.stripe, secrets.jwt, secrets.url.split(':')[2]!.split('@')[0]!, secrets.pem.split('\n')[1]!];

@@ -24,10 +24,11 @@ export function createInspectArguments(dlp: Dlp, runtime: PolicyRuntime): (ctx: 
   };
   return function inspectArguments(ctx) {
     const route = ctx.route;
-    if (route?.kind === 'resume') {
-      const checked = answers(ctx, route.inputResponses);
+    if (route?.kind === 'upstream' && route.resume) {
+      // A retry resuming a parked call (era translation): its answers go to the server mid-call.
+      const checked = answers(ctx, route.resume.inputResponses);
       if (checked instanceof Error) return checked;
-      ctx.route = { ...route, inputResponses: checked };
+      ctx.route = { ...route, resume: { ...route.resume, inputResponses: checked } };
     } else if (route?.kind === 'upstream' && isObject(route.params?.inputResponses)) {
       const checked = answers(ctx, route.params.inputResponses);
       if (checked instanceof Error) return checked;

@@ -19,7 +19,7 @@ const NOT_INSPECTED: ReadonlySet<string> = new Set(['tools/list', 'prompts/list'
 export function createInspectResult(dlp: Dlp): (ctx: MessageContext, outcome: Outcome) => Outcome {
   return function inspectResult(ctx, outcome) {
     const route = ctx.route;
-    if (!route || (route.kind !== 'upstream' && route.kind !== 'resume') || NOT_INSPECTED.has(ctx.request.method)) return outcome;
+    if (route?.kind !== 'upstream' || NOT_INSPECTED.has(ctx.request.method)) return outcome;
     if ('error' in outcome) return outcome;
     const target = dlpTarget(ctx);
     const book = (ctx.maskBook ??= new MaskBook());
