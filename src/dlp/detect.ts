@@ -66,7 +66,7 @@ export function compilePatterns(patterns: readonly DlpPatternConfig[], secrets: 
   patterns.forEach((pattern, index) => {
     if (pattern.regex !== undefined) {
       try {
-        const regex = compileLinearSource(pattern.regex, pattern.flags ?? '');
+        const regex = compileLinearSource(pattern.regex, pattern.flags ?? '').compile();
         if (regex.minLength === 0) {
           problems.push({ path: ['dlp', 'patterns', index, 'regex'], message: 'matches empty text' });
           return;

@@ -276,8 +276,8 @@ export class LinearRegex {
   readonly anchors: Anchors | undefined;
   readonly minLength: number;
   readonly maxLength: number;
-  readonly #program: Program;
-  readonly #classes: UnitClasses;
+  readonly #node: Node;
+  #compiled: { program: Program; classes: UnitClasses; mark: Int32Array; stack: Int32Array } | undefined;
   // Lazy DFA: kernels (NFA pcs after a step) and prev-context per state; transitions per class.
   /** State ids by a hash of (anchored, prev, kernel); colliding states are told apart by comparing kernels. */
   #stateKey = new Map<number, number[]>();
@@ -287,9 +287,7 @@ export class LinearRegex {
   #trans: Int32Array[] = [];
   #endMatch: Int8Array[] = [];
   // Scratch for closures.
-  readonly #mark: Int32Array;
   #generation = 0;
-  readonly #stack: Int32Array;
   /** How often the DFA cache was cleared (for the benchmark). */
   cacheResets = 0;
 
@@ -301,10 +299,35 @@ export class LinearRegex {
     this.anchors = anchorsOf(node);
     this.minLength = minLength(node);
     this.maxLength = maxLength(node);
-    this.#program = compileProgram(node, parsed.captures);
-    this.#classes = unitClasses(this.#program);
-    this.#mark = new Int32Array(this.#program.op.length);
-    this.#stack = new Int32Array(this.#program.op.length + 1);
+    this.#node = node;
+  }
+
+  /**
+   * Builds the automaton now (it is otherwise built on first use, so that loading hundreds of rules
+   * costs only their parsing); throws PatternTooLarge when it cannot be.
+   */
+  compile(): this {
+    if (!this.#compiled) {
+      const program = compileProgram(this.#node, this.captures);
+      this.#compiled = { program, classes: unitClasses(program), mark: new Int32Array(program.op.length), stack: new Int32Array(program.op.length + 1) };
+    }
+    return this;
+  }
+
+  get #program(): Program {
+    return this.compile().#compiled!.program;
+  }
+
+  get #classes(): UnitClasses {
+    return this.compile().#compiled!.classes;
+  }
+
+  get #mark(): Int32Array {
+    return this.compile().#compiled!.mark;
+  }
+
+  get #stack(): Int32Array {
+    return this.compile().#compiled!.stack;
   }
 
   /** Epsilon closure of `pcs` (plus the start, when `unanchored`) in a context; returns [closure pcs, matched]. */
