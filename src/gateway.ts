@@ -18,6 +18,8 @@ import type { SecretSource } from './config/secrets.ts';
 import type { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
+import { createTaskTargets } from './pipeline/task-targets.ts';
+import { prepareMethodTables } from './protocol/methods.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
 import { createPipeline, type Pipeline } from './pipeline/order.ts';
 import { createApprove } from './pipeline/stages/approve.ts';
@@ -102,11 +104,11 @@ export interface Gateway {
    */
   missingScopes(endpoint: Endpoint, request: JsonRpcRequest, principal: Principal): Promise<string[] | undefined>;
   /**
-   * Records a request the HTTP front refused before it became a message (a missing or invalid
-   * credential). At most REFUSALS_PER_SECOND a second are recorded (burst 100), so a flood of bad tokens
+   * Records a request a front refused before it became a pipeline message (an invalid credential,
+   * malformed or ambiguous input; `method` names what was refused when known). At most REFUSALS_PER_SECOND a second are recorded (burst 100), so a flood of bad tokens
    * cannot flood the trail; the rest only count. Returns whether it was recorded.
    */
-  recordRefusal(endpoint: Endpoint, error: GatewayError): Promise<boolean>;
+  recordRefusal(endpoint: Endpoint, error: GatewayError, method?: string): Promise<boolean>;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {
@@ -158,6 +160,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   catalog.review = (server, kind, items) => supply.review(server, kind as DefinitionKind, items, true);
   catalog.reviewGeneration = () => supply.generation();
   const bridge = new InputBridge(INPUT_TTL_MS);
+  const tasks = createTaskTargets();
+  prepareMethodTables();
   const subscriptions = new SubscriptionRegistry();
   const listeners = new Set<(event: ChangeEvent) => void>();
   const timeoutMsFor = (server: string | undefined): number =>
@@ -179,7 +183,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
 
   const pipeline: Pipeline = createPipeline(
     {
-      route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
+      route: createRoute({ upstreams, catalog, bridge, tasks, describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
       authenticate: () => undefined,
       supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor }),
@@ -188,7 +192,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       validateArgs: createValidateArgs(policy, new ArgumentValidator()),
       rateLimit: createRateLimit(policy),
       approve: createApprove(policy),
-      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply }),
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply, tasks }),
     },
     logger,
     audit,

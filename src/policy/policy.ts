@@ -20,7 +20,8 @@ import { anyGlob, isGlob } from '../util/glob.ts';
 import { checkPaths, checkUrls, compileValues, type ResolveHost } from './guards.ts';
 import { DAYS, type PolicyConfig, type RuleConfig } from './schema.ts';
 
-export type TargetKind = 'tool' | 'prompt' | 'resource';
+/** What a rule can be about: a tool, a prompt, a resource URI, or a custom method (`methods:`). */
+export type TargetKind = 'tool' | 'prompt' | 'resource' | 'method';
 export type Effect = 'allow' | 'deny' | 'approve';
 
 /** Effective tool annotations (MCP defaults filled in: destructive and open-world unless said otherwise). */
@@ -74,6 +75,8 @@ interface CompiledRule {
   readonly onList: boolean;
   readonly server: (s: string) => boolean;
   readonly target: (kind: TargetKind, name: string) => boolean;
+  /** The rule names no target: it is about everything on its servers. */
+  readonly wholeServer: boolean;
   readonly principal: ((p: Principal) => boolean) | undefined;
   readonly task: ((t: string | undefined) => boolean) | undefined;
   readonly annotations: Partial<Annotations> | undefined;
@@ -250,6 +253,28 @@ export class Policy {
   }
 
   /**
+   * Whether this caller may use a server-level method (`logging/setLevel`) on `server`: some allow or
+   * approve rule for the server matches the caller (whatever its targets), and no deny rule about the
+   * whole server matches unconditionally. A caller with no business on a server cannot change its state.
+   */
+  serverAllowed(principal: Principal, server: string, task: string | undefined, now: Date): { allowed: boolean; rule?: string; why: string } {
+    if (this.#absent) return { allowed: false, why: 'no policy is configured' };
+    let allowedBy: CompiledRule | undefined;
+    for (const rule of this.#rules) {
+      if (!rule.onCall || !rule.server(server)) continue;
+      if (rule.principal && !rule.principal(principal)) continue;
+      if (rule.task && !rule.task(task)) continue;
+      if (rule.time && !rule.time(now)) continue;
+      if (rule.effect === 'deny') {
+        if (rule.wholeServer && !rule.annotations && !rule.when) return { allowed: false, rule: rule.name, why: `denied by rule "${rule.name}"` };
+        continue;
+      }
+      allowedBy ??= rule;
+    }
+    return allowedBy ? { allowed: true, rule: allowedBy.name, why: `rule "${allowedBy.name}" (${allowedBy.effect})` } : { allowed: false, why: `no rule lets agent "${principal.agent}" use server "${server}" (default deny)` };
+  }
+
+  /**
    * Whether a list shows an item to this caller: it needs the scopes, no unconditional deny may match,
    * and some allow or approve rule could match (conditions on arguments cannot be known yet and count as
    * "could"; guards likewise).
@@ -365,8 +390,15 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
         };
       }
     }
-    const anyTarget = !rule.tools && !rule.prompts && !rule.resources;
-    const matchers = { tool: rule.tools && anyGlob(rule.tools), prompt: rule.prompts && anyGlob(rule.prompts), resource: rule.resources && anyGlob(rule.resources) };
+    // A rule without target selectors covers the servers' tools, prompts and resources; custom methods
+    // only ever match a rule that names them (default deny over the method space).
+    const anyTarget = !rule.tools && !rule.prompts && !rule.resources && !rule.methods;
+    const matchers = {
+      tool: rule.tools && anyGlob(rule.tools),
+      prompt: rule.prompts && anyGlob(rule.prompts),
+      resource: rule.resources && anyGlob(rule.resources),
+      method: rule.methods && anyGlob(rule.methods),
+    };
     const p = rule.principal;
     const subjects = p?.subjects && anyGlob(p.subjects);
     const agents = p?.agents && anyGlob(p.agents);
@@ -378,7 +410,8 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
       onCall,
       onList,
       server: anyGlob(rule.servers),
-      target: (kind, name) => anyTarget || (matchers[kind]?.(name) ?? false),
+      target: (kind, name) => (anyTarget && kind !== 'method') || (matchers[kind]?.(name) ?? false),
+      wholeServer: anyTarget,
       principal: p
         ? (pr) =>
           (!subjects || subjects(pr.subject)) &&

@@ -15,6 +15,8 @@ import { LIST_TARGET } from './governed.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
 import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
 import { BridgedCall, type InputBridge } from '../input-bridge.ts';
+import type { TaskTargets } from '../task-targets.ts';
+import { principalKey } from '../../auth/principal.ts';
 
 export interface ForwardOptions {
   upstreams: ReadonlyMap<string, Upstream>;
@@ -24,6 +26,7 @@ export interface ForwardOptions {
   timeoutMsFor: (server: string | undefined) => number;
   subscriptions: SubscriptionRegistry;
   supply: SupplyGuard;
+  tasks: TaskTargets;
 }
 
 const REVIEWED_LISTS: Readonly<Record<string, 'tools' | 'prompts' | 'resourceTemplates'>> = {
@@ -62,13 +65,13 @@ function stripModernEnvelope(params: JsonObject | undefined): JsonObject | undef
 }
 
 /**
- * `Mcp-Param-*` headers for a modern server: the client's own (unrecognized ones MUST be forwarded),
- * overridden by those the gateway derives from the tool's schema and the arguments it forwards.
+ * `Mcp-Param-*` headers for a modern server: only those the gateway derives from the tool's schema and
+ * the arguments it forwards. A client's header that no declared parameter backs is dropped, never
+ * relayed: a router in front of the server must not act on a value the gateway did not judge.
  */
 function upstreamParamHeaders(ctx: MessageContext, params: JsonObject | undefined): Record<string, string> | undefined {
   const derived = ctx.tool && isObject(params?.arguments) ? headersForCall(paramHeaders(ctx.tool.inputSchema), params.arguments) : {};
-  const merged = { ...ctx.paramHeaders, ...derived };
-  return Object.keys(merged).length > 0 ? merged : undefined;
+  return Object.keys(derived).length > 0 ? derived : undefined;
 }
 
 function toOutcome(reply: UpstreamReply): Outcome {
@@ -98,7 +101,7 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
 }
 
 export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
-  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply } = options;
+  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, tasks } = options;
 
   function relayToClient(client: ClientLink) {
     return async (request: ServerRequest): Promise<JsonObject> => {
@@ -206,10 +209,12 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
 
   async function broadcast(route: Extract<Route, { kind: 'broadcast' }>): Promise<Outcome> {
     // Only legacy-era requests are broadcast (logging/setLevel); servers reached only in the modern era
-    // have no such method and are skipped.
+    // have no such method and are skipped, and so are the servers the kill switch or the policy took
+    // out of `route.servers`.
     await Promise.all(
-      [...upstreams.values()].map(async (server) => {
-        if (server.state() !== 'ready') return;
+      route.servers.map(async (name) => {
+        const server = upstreams.get(name);
+        if (!server || server.state() !== 'ready') return;
         const timeoutMs = timeoutMsFor(server.name);
         const upstream = await server.connectorFor('legacy', timeoutMs).catch(() => undefined);
         if (upstream?.info()?.era !== 'legacy') return;
@@ -217,6 +222,23 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
       }),
     );
     return { result: {} };
+  }
+
+  /**
+   * Tasks (spec 2025-11-25): a task-augmented tools/call answers with the task it started, which is
+   * bound to the caller and the tool so that its follow-ups are governed as that tool; tasks/list shows
+   * only the caller's own tasks.
+   */
+  function attributeTasks(ctx: MessageContext, route: Extract<Route, { kind: 'upstream' }>, result: JsonObject): JsonObject {
+    const owner = principalKey(ctx.principal);
+    if (route.method === 'tools/call' && route.name !== undefined && isObject(result.task) && typeof result.task.taskId === 'string') {
+      tasks.bind(result.task.taskId, owner, { server: route.server, tool: route.name });
+    }
+    if (route.method === 'tasks/list' && Array.isArray(result.tasks)) {
+      const mine = result.tasks.filter((task) => isObject(task) && typeof task.taskId === 'string' && tasks.lookup(task.taskId, owner)?.server === route.server);
+      return { ...result, tasks: mine };
+    }
+    return result;
   }
 
   return async function forward(ctx) {
@@ -256,6 +278,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
               outcome = { result: { ...outcome.result, [key]: items } };
             }
             if (route.method === 'resources/subscribe' && typeof uri === 'string' && !('result' in outcome)) subscriptions.remove(route.server, uri, ctx.client.key);
+            if ('result' in outcome) outcome = { result: attributeTasks(ctx, route, outcome.result) };
           }
           break;
         }

@@ -1,15 +1,48 @@
-/** The `killSwitch` stage: a switch on everything, the server, the tool or the agent stops the call. */
+/**
+ * The `killSwitch` stage: a switch on everything, a server, a tool or an agent stops every message
+ * bound for what it covers — calls, lists, completions, task follow-ups, custom methods, resumed
+ * calls, `logging/setLevel` — not only tool calls. Only what the gateway answers itself (`ping`,
+ * `server/discover`) goes on. A broadcast loses the servers that are stopped; an aggregated list is
+ * stopped for a stopped agent or `--all`, and otherwise loses the stopped servers' items (authorize).
+ */
 import { GatewayError } from '../../errors.ts';
 import type { KillSwitchStore } from '../../killswitch/store.ts';
 import type { MessageContext } from '../context.ts';
-import { governedCall } from './governed.ts';
+
+/** Matches no configured server: asks only about `--all` and agent switches. */
+const NO_SERVER = '';
 
 export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) => GatewayError | undefined {
+  const refusal = (stop: { reason: string; target: string }): GatewayError =>
+    new GatewayError('PC_KILL_SWITCH', `stopped by the kill switch on ${stop.target}: ${stop.reason}`, { reason: stop.reason });
+
   return function killSwitch(ctx) {
-    const call = governedCall(ctx);
-    if (!call) return undefined;
-    const stop = store.stops(call.server, call.kind === 'tool' ? call.name : undefined, ctx.principal.agent);
-    if (!stop) return undefined;
-    return new GatewayError('PC_KILL_SWITCH', `stopped by the kill switch on ${stop.target}: ${stop.reason}`, { reason: stop.reason });
+    const route = ctx.route;
+    const agent = ctx.principal.agent;
+    switch (route?.kind) {
+      case undefined:
+      case 'local':
+        return undefined;
+      case 'upstream': {
+        const tool = route.target.kind === 'tool' ? route.target.name : undefined;
+        const stop = store.stops(route.server, tool, agent);
+        return stop ? refusal(stop) : undefined;
+      }
+      case 'resume': {
+        const call = route.parked.call;
+        const stop = store.stops(call.server, call.method === 'tools/call' ? call.name : undefined, agent);
+        return stop ? refusal(stop) : undefined;
+      }
+      case 'aggregate-list': {
+        const stop = store.stops(NO_SERVER, undefined, agent);
+        return stop ? refusal(stop) : undefined;
+      }
+      case 'broadcast': {
+        const stop = store.stops(NO_SERVER, undefined, agent);
+        if (stop) return refusal(stop);
+        route.servers = route.servers.filter((server) => !store.stops(server, undefined, agent, false));
+        return undefined;
+      }
+    }
   };
 }
