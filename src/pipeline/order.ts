@@ -11,8 +11,9 @@
  *                    governed target (tool, prompt, resource, task, custom method, list, server), with
  *                    the forwarded params rebuilt from it; before any rule, because rules are written
  *                    against real server and tool names, not namespaced aliases.
- *   killSwitch     — cheapest hard stop, right after the target is known: it stops every message bound
- *                    for what it covers, before anything (catalog look-ups included) is spent on it.
+ *   killSwitch     — cheapest hard stop, run twice: before route for what it can stop without a target
+ *                    (`--all`, an agent, the server of /mcp/<server>), so not even a catalog look-up
+ *                    reaches a stopped server; and right after route for the tool the target names.
  *   checkParamHeaders — `Mcp-Param-*` headers equal the arguments they mirror (needs the routed tool's
  *                    schema, hence after route); before any rule, so that no intermediary and no rule
  *                    ever acts on a value the server will not see.
@@ -68,6 +69,7 @@ const UNAUDITED: ReadonlySet<string> = new Set(['ping']);
 export function createPipeline(stages: PipelineStages, logger: Logger, audit?: AuditLog): Pipeline {
   const requestStages: readonly RequestStage[] = [
     stages.authenticate,
+    stages.killSwitch, // before route too: see killSwitch below
     stages.route,
     stages.killSwitch,
     stages.checkParamHeaders,

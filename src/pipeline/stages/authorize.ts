@@ -62,11 +62,14 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       ? { effect: 'allow', reason: `${call.via} of ${call.kind} "${call.name}": ${seen.why}` }
       : { effect: 'deny', code: 'PC_POLICY_DENIED', reason: `${call.kind} "${call.name}" of server "${call.server}" is not available to this caller (${seen.why})` };
     return enforce(ctx, decision, call.server, call.name, () => {
-      // A completion must not tell apart a name the policy hides from one that does not exist.
+      // A completion must not tell apart a name the policy hides from one that does not exist: the
+      // refusal is the route stage's, with the name as the client sent it (namespaced on /mcp).
       if (call.via === 'completion') {
+        const ref = ctx.request.params?.ref;
+        const sent = isObject(ref) && typeof ref.name === 'string' ? ref.name : call.name;
         return call.kind === 'prompt'
-          ? new GatewayError('PC_ROUTE_UNKNOWN_PROMPT', `Unknown prompt: "${call.name}" (see prompts/list)`, { name: call.name })
-          : new GatewayError('PC_ROUTE_UNKNOWN_RESOURCE', `no server offers resource template "${call.name}" to this caller`, { uri: call.name });
+          ? new GatewayError('PC_ROUTE_UNKNOWN_PROMPT', `Unknown prompt: "${sent}" (see prompts/list)`, { name: sent })
+          : new GatewayError('PC_ROUTE_UNKNOWN_RESOURCE', `no server offers resource "${call.name}"`, { uri: call.name });
       }
       return new GatewayError('PC_POLICY_DENIED', decision.reason, { reason: decision.reason });
     });

@@ -2,12 +2,16 @@
  * The `killSwitch` stage: a switch on everything, a server, a tool or an agent stops every message
  * bound for what it covers — calls, lists, completions, task follow-ups, custom methods, resumed
  * calls, `logging/setLevel` — not only tool calls. Only what the gateway answers itself (`ping`,
- * `server/discover`) goes on. A broadcast loses the servers that are stopped; an aggregated list is
+ * `server/discover`) goes on. It runs twice: before route (nothing, not even a catalog look-up, is
+ * spent on a stopped agent or server) and after it (the tool the target names). A broadcast loses the servers that are stopped; an aggregated list is
  * stopped for a stopped agent or `--all`, and otherwise loses the stopped servers' items (authorize).
  */
 import { GatewayError } from '../../errors.ts';
 import type { KillSwitchStore } from '../../killswitch/store.ts';
 import type { MessageContext } from '../context.ts';
+
+/** Requests the gateway answers itself (route makes them local), which no switch stops. */
+const ANSWERED_LOCALLY: ReadonlySet<string> = new Set(['ping', 'server/discover']);
 
 /** Matches no configured server: asks only about `--all` and agent switches. */
 const NO_SERVER = '';
@@ -20,7 +24,13 @@ export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) 
     const route = ctx.route;
     const agent = ctx.principal.agent;
     switch (route?.kind) {
-      case undefined:
+      case undefined: {
+        // Before route: what can be stopped without resolving a target (`--all`, the agent, the server
+        // of /mcp/<server>), so that not even a catalog look-up reaches a stopped server.
+        if (ANSWERED_LOCALLY.has(ctx.request.method)) return undefined;
+        const stop = store.stops(ctx.endpoint.kind === 'server' ? ctx.endpoint.server : NO_SERVER, undefined, agent);
+        return stop ? refusal(stop) : undefined;
+      }
       case 'local':
         return undefined;
       case 'upstream': {
