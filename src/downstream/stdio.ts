@@ -12,8 +12,8 @@ import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import {
   assertMessage,
+  assertNoDuplicateKeys,
   decodeUtf8,
-  parseJson,
   isNotification,
   isObject,
   isRequest,
@@ -158,7 +158,13 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
     try {
       const line = decodeUtf8(bytes, 'line').trim();
       if (line === '') return;
-      parsed = parseJson(line, 'line');
+      try {
+        parsed = JSON.parse(line);
+      } catch (error) {
+        throw new GatewayError('PC_PROTOCOL_PARSE_ERROR', `line is not valid JSON: ${(error as Error).message}`);
+      }
+      // Checked once the id can be read, so that the refusal answers the request it refuses.
+      assertNoDuplicateKeys(line, 'line');
       if (Array.isArray(parsed)) throw new GatewayError('PC_PROTOCOL_BATCH_NOT_ALLOWED', 'JSON-RPC batches are not accepted on the stdio front');
       message = assertMessage(parsed, 'message');
     } catch (error) {

@@ -106,9 +106,14 @@ export function parseJson(text: string, what = 'body'): unknown {
   } catch (error) {
     throw new GatewayError('PC_PROTOCOL_PARSE_ERROR', `${what} is not valid JSON: ${(error as Error).message}`);
   }
+  assertNoDuplicateKeys(text, what);
+  return value;
+}
+
+/** Refuses a JSON text (already parsed) in which one object carries a key twice. */
+export function assertNoDuplicateKeys(text: string, what = 'body'): void {
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) throw new GatewayError('PC_PROTOCOL_AMBIGUOUS', `${what}: the key "${duplicate}" appears twice in one object; send each key once`);
-  return value;
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

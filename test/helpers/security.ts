@@ -37,9 +37,10 @@ export function forwarded(log: string): Received[] {
   return received(log).filter((m) => m.method === undefined || !HOUSEKEEPING.has(m.method));
 }
 
-/** The records of a test gateway's audit trail (SQLite store in its data dir), oldest first. */
-export function auditRecords(gw: TestGateway): AuditRecord[] {
-  const db = new DatabaseSync(join(gw.gateway.config.dataDir!, 'audit.db'), { readOnly: true });
+/** The records of a gateway's audit trail (the SQLite store in its data dir), oldest first. */
+export function auditRecords(gw: TestGateway | string): AuditRecord[] {
+  const dataDir = typeof gw === 'string' ? gw : gw.gateway.config.dataDir!;
+  const db = new DatabaseSync(join(dataDir, 'audit.db'), { readOnly: true });
   try {
     return (db.prepare('SELECT record FROM audit_records ORDER BY seq').all() as Array<{ record: string }>).map((r) => JSON.parse(r.record) as AuditRecord);
   } finally {
