@@ -253,9 +253,10 @@ export class Policy {
   }
 
   /**
-   * Whether this caller may use a server-level method (`logging/setLevel`) on `server`: some allow or
-   * approve rule for the server matches the caller (whatever its targets), and no deny rule about the
-   * whole server matches unconditionally. A caller with no business on a server cannot change its state.
+   * Whether this caller may use a server-level method (`logging/setLevel`) on `server`: an allow or
+   * approve rule about the whole server (no tools/prompts/resources/methods selector) matches the
+   * caller, and no such deny rule matches unconditionally. A rule that allows one tool allows that
+   * tool, not changes to the server's state that every caller of the server shares.
    */
   serverAllowed(principal: Principal, server: string, task: string | undefined, now: Date): { allowed: boolean; rule?: string; why: string } {
     if (this.#absent) return { allowed: false, why: 'no policy is configured' };
@@ -265,13 +266,16 @@ export class Policy {
       if (rule.principal && !rule.principal(principal)) continue;
       if (rule.task && !rule.task(task)) continue;
       if (rule.time && !rule.time(now)) continue;
+      if (!rule.wholeServer) continue;
       if (rule.effect === 'deny') {
-        if (rule.wholeServer && !rule.annotations && !rule.when) return { allowed: false, rule: rule.name, why: `denied by rule "${rule.name}"` };
+        if (!rule.annotations && !rule.when) return { allowed: false, rule: rule.name, why: `denied by rule "${rule.name}"` };
         continue;
       }
       allowedBy ??= rule;
     }
-    return allowedBy ? { allowed: true, rule: allowedBy.name, why: `rule "${allowedBy.name}" (${allowedBy.effect})` } : { allowed: false, why: `no rule lets agent "${principal.agent}" use server "${server}" (default deny)` };
+    return allowedBy
+      ? { allowed: true, rule: allowedBy.name, why: `rule "${allowedBy.name}" (${allowedBy.effect})` }
+      : { allowed: false, why: `no rule about the whole server "${server}" matches agent "${principal.agent}" (default deny)` };
   }
 
   /**

@@ -151,24 +151,30 @@ describe('default deny over the method space', () => {
     assert.deepEqual(forwarded(log).slice(before), [], 'template lists come from the catalog; nothing else arrived');
   });
 
-  it('lets logging/setLevel reach only servers the caller may use, and refuses unknown task ids', async () => {
-    const allowed = await sessions['legacy /mcp/gov']!.send({ jsonrpc: '2.0', id: 12, method: 'logging/setLevel', params: { level: 'debug' } });
-    assert.deepEqual(allowed.json.result, {});
+  it('lets logging/setLevel reach only servers a whole-server rule gives the caller, and refuses unknown task ids', async () => {
+    const before = forwarded(log).length;
+    const oneTool = await sessions['legacy /mcp/gov']!.send({ jsonrpc: '2.0', id: 12, method: 'logging/setLevel', params: { level: 'debug' } });
+    assert.equal(codeOf(oneTool), 'PC_POLICY_DENIED', 'allowing one tool does not allow changing the server');
     const bad = await sessions['legacy /mcp/gov']!.send({ jsonrpc: '2.0', id: 13, method: 'logging/setLevel', params: { level: 'loud' } });
     assert.equal(codeOf(bad), 'PC_PROTOCOL_INVALID_PARAMS');
     const task = await sessions['legacy /mcp/gov']!.send({ jsonrpc: '2.0', id: 14, method: 'tasks/get', params: { taskId: 'task-1' } });
     assert.equal(codeOf(task), 'PC_ROUTE_UNKNOWN_TASK');
+    assert.deepEqual(forwarded(log).slice(before), []);
 
-    const dir2 = mkdtempSync(join(tmpdir(), 'pc-methods-'));
-    const log2 = join(dir2, 'gov.log');
-    const other = await startGateway({ servers: { gov: recordedServer(log2) }, policy: { rules: [{ name: 'someone-else', effect: 'allow', servers: ['gov'], principal: { agents: ['another-agent'] } }] } });
+    const log2 = join(mkdtempSync(join(tmpdir(), 'pc-methods-')), 'gov.log');
+    const other = await startGateway({ servers: { gov: recordedServer(log2) }, policy: { rules: [{ name: 'gov-for-ops', effect: 'allow', servers: ['gov'], principal: { agents: ['ops-agent'] } }] } });
     try {
-      const session = await legacySession(`${other.url}/mcp/gov`);
-      const refused = await session.send({ jsonrpc: '2.0', id: 1, method: 'logging/setLevel', params: { level: 'debug' } });
-      assert.equal(codeOf(refused), 'PC_POLICY_DENIED');
-      const broadcast = await (await legacySession(`${other.url}/mcp`)).send({ jsonrpc: '2.0', id: 2, method: 'logging/setLevel', params: { level: 'debug' } });
+      const ops = await legacySession(`${other.url}/mcp/gov`, '2025-11-25', 'ops-agent');
+      assert.deepEqual((await ops.send({ jsonrpc: '2.0', id: 1, method: 'logging/setLevel', params: { level: 'debug' } })).json.result, {});
+      const someone = await legacySession(`${other.url}/mcp/gov`, '2025-11-25', 'someone');
+      assert.equal(codeOf(await someone.send({ jsonrpc: '2.0', id: 2, method: 'logging/setLevel', params: { level: 'error' } })), 'PC_POLICY_DENIED');
+      const broadcast = await (await legacySession(`${other.url}/mcp`, '2025-11-25', 'someone')).send({ jsonrpc: '2.0', id: 3, method: 'logging/setLevel', params: { level: 'error' } });
       assert.deepEqual(broadcast.json.result, {}, 'the broadcast answers, reaching no server this caller may not use');
-      assert.deepEqual(forwarded(log2).filter((m) => m.method === 'logging/setLevel'), []);
+      assert.deepEqual(
+        forwarded(log2).filter((m) => m.method === 'logging/setLevel').map((m) => m.params),
+        [{ level: 'debug' }],
+        'only the allowed caller\'s level reached the server',
+      );
     } finally {
       await other.close();
     }
