@@ -88,7 +88,7 @@ export function embeddedDefault(dataDir: string): Record<string, unknown> {
 }
 
 export const INIT_TEMPLATE = `# Portcullis configuration. Validate with: portcullis config check -c portcullis.yaml
-# Reference: README.md#configuration-reference · JSON Schema: schema/config.json
+# Reference: docs/configuration.md · JSON Schema: schema/config.json
 
 # Where agents connect. Keep it on loopback unless authentication sits in front of it.
 listen:
