@@ -2,11 +2,12 @@
  * Helpers for test/security/: the gullible fixture server behind the recorder (what reached it), the
  * audit trail (what was recorded), and raw clients of both eras that send what no SDK would.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { AuditRecord } from '../../src/audit/record.ts';
-import { post, type TestGateway } from './gateway.ts';
+import { MAIN, post, type TestGateway } from './gateway.ts';
 
 export const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
 export const GOVERNED = new URL('../fixtures/governed-server.ts', import.meta.url).pathname;
@@ -119,3 +120,53 @@ export function modernSession(url: string): RawSession {
 
 /** The gateway error code of an answer (`error.data.code`), or undefined for a result. */
 export const codeOf = (answer: { json: any }): string | undefined => answer.json?.error?.data?.code;
+
+export interface StdioFront {
+  /** Every message the front wrote, in order. */
+  readonly lines: any[];
+  /** Answers by id. */
+  readonly answers: Map<unknown, any>;
+  /** Writes bytes as they are (no newline added). */
+  write(bytes: Buffer | string): void;
+  /** Writes one line: a message (as JSON) or raw bytes, then a newline. */
+  send(message: unknown): void;
+  /** Ends stdin and waits for the process to exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * `portcullis stdio --server gov` as a client launches it, in front of the recorded fixture server
+ * (logging to `log`), with a policy that allows only `echo`; its data (audit trail) under `dataDir`.
+ */
+export function startStdioFront(dir: string, log: string, dataDir: string): StdioFront {
+  const config = join(dir, `stdio-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(
+    config,
+    `dataDir: ${JSON.stringify(dataDir)}\nsupply: { allowUnpinned: true }\npolicy: { rules: [{ name: echo-only, effect: allow, servers: [gov], tools: [echo] }] }\nservers:\n  gov: ${JSON.stringify(recordedServer(log))}\n`,
+  );
+  const child = spawn(process.execPath, [MAIN, 'stdio', '-c', config, '--server', 'gov'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const lines: any[] = [];
+  const answers = new Map<unknown, any>();
+  let buffer = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buffer += d.toString('utf8');
+    let at: number;
+    while ((at = buffer.indexOf('\n')) !== -1) {
+      const message = JSON.parse(buffer.slice(0, at));
+      buffer = buffer.slice(at + 1);
+      lines.push(message);
+      if (message.id !== undefined) answers.set(message.id, message);
+    }
+  });
+  return {
+    lines,
+    answers,
+    write: (bytes) => void child.stdin!.write(bytes),
+    send: (message) => void child.stdin!.write(Buffer.concat([Buffer.isBuffer(message) ? message : Buffer.from(typeof message === 'string' ? message : JSON.stringify(message)), Buffer.from('\n')])),
+    async close() {
+      const exited = child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}

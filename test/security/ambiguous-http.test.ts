@@ -6,14 +6,13 @@
  * reaches the server, and the refusal is in the audit trail. The stdio front refuses the same bodies.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MAIN, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
-import { auditRecords, forwarded, legacySession, recordedServer } from '../helpers/security.ts';
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { auditRecords, forwarded, legacySession, recordedServer, startStdioFront } from '../helpers/security.ts';
 
 const POLICY = { rules: [{ name: 'echo-only', effect: 'allow', servers: ['gov'], tools: ['echo'] }] };
 
@@ -180,34 +179,16 @@ describe('ambiguous requests are refused before anything reads them', () => {
 
   it('the stdio front refuses invalid UTF-8, duplicate keys and request-and-response lines, and forwards nothing', async () => {
     const stdioLog = join(dir, 'stdio-gov.log');
-    const config = join(dir, 'stdio.yaml');
-    writeFileSync(
-      config,
-      `dataDir: ${JSON.stringify(join(dir, 'stdio-data'))}\nsupply: { allowUnpinned: true }\npolicy: { rules: [{ name: echo-only, effect: allow, servers: [gov], tools: [echo] }] }\nservers:\n  gov: ${JSON.stringify(recordedServer(stdioLog))}\n`,
-    );
-    const child = spawn(process.execPath, [MAIN, 'stdio', '-c', config, '--server', 'gov'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const answers = new Map<unknown, any>();
-    const lines: any[] = [];
-    let buffer = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buffer += d.toString('utf8');
-      let at: number;
-      while ((at = buffer.indexOf('\n')) !== -1) {
-        const message = JSON.parse(buffer.slice(0, at));
-        buffer = buffer.slice(at + 1);
-        lines.push(message);
-        if (message.id !== undefined) answers.set(message.id, message);
-      }
-    });
+    const front = startStdioFront(dir, stdioLog, join(dir, 'stdio-data'));
+    const { answers, lines, send } = front;
     try {
-      const send = (bytes: Buffer | string) => child.stdin!.write(Buffer.concat([typeof bytes === 'string' ? Buffer.from(bytes) : bytes, Buffer.from('\n')]));
       send(JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'stdio-raw', version: '1' } } }));
       await waitFor(() => answers.get('init'), 30_000, 'initialize');
       send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
       // A multi-byte character split across two writes must still decode (byte-level line splitting).
       const split = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 'ok', method: 'tools/call', params: { name: 'echo', arguments: { text: 'grüße' } } }));
       const cut = split.indexOf(Buffer.from('ü')) + 1;
-      child.stdin!.write(split.subarray(0, cut));
+      front.write(split.subarray(0, cut));
       await new Promise((resolve) => setImmediate(resolve));
       send(split.subarray(cut));
       const ok = await waitFor(() => answers.get('ok'), 30_000, 'the valid call');
@@ -232,8 +213,7 @@ describe('ambiguous requests are refused before anything reads them', () => {
         'only the well-formed call reached the server',
       );
     } finally {
-      child.stdin!.end();
-      await new Promise((resolve) => child.once('exit', resolve));
+      await front.close();
     }
     const codes = auditRecords(join(dir, 'stdio-data')).map((r) => r.code);
     for (const code of ['PC_PROTOCOL_PARSE_ERROR', 'PC_PROTOCOL_AMBIGUOUS', 'PC_PROTOCOL_INVALID_REQUEST', 'PC_ROUTE_UNKNOWN_METHOD', 'PC_PROTOCOL_INVALID_PARAMS']) {

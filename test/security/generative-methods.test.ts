@@ -10,13 +10,12 @@
  * Deterministic (SEED), bounded (about 2,800 messages, well under a minute).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MAIN, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
-import { auditRecords, forwarded, legacySession, modernSession, recordedServer, type RawSession } from '../helpers/security.ts';
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { auditRecords, forwarded, legacySession, modernSession, recordedServer, startStdioFront, type RawSession } from '../helpers/security.ts';
 
 const SEED = 0x11c0ffee;
 const HTTP_CASES = 2400;
@@ -234,27 +233,11 @@ describe('generative: thousands of method names and params shapes, one allowed t
 
   it('over stdio: both eras on one connection — only echo\'s well-formed calls reach the server', async (t) => {
     const stdioLog = join(dir, 'stdio-gov.log');
-    const config = join(dir, 'stdio.yaml');
-    writeFileSync(
-      config,
-      `dataDir: ${JSON.stringify(join(dir, 'stdio-data'))}\nsupply: { allowUnpinned: true }\npolicy: { rules: [{ name: echo-only, effect: allow, servers: [gov], tools: [echo] }] }\nservers:\n  gov: ${JSON.stringify(recordedServer(stdioLog))}\n`,
-    );
-    const child = spawn(process.execPath, [MAIN, 'stdio', '-c', config, '--server', 'gov'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const answered = new Set<unknown>();
-    let buffer = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buffer += d.toString('utf8');
-      let at: number;
-      while ((at = buffer.indexOf('\n')) !== -1) {
-        const message = JSON.parse(buffer.slice(0, at)) as { id?: unknown };
-        buffer = buffer.slice(at + 1);
-        if (message.id !== undefined) answered.add(message.id);
-      }
-    });
-    const send = (message: unknown) => child.stdin!.write(`${JSON.stringify(message)}\n`);
+    const front = startStdioFront(dir, stdioLog, join(dir, 'stdio-data'));
+    const { answers, send } = front;
     try {
       send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'gen', version: '1' } } });
-      await waitFor(() => answered.has('init'), 30_000, 'initialize');
+      await waitFor(() => answers.has('init'), 30_000, 'initialize');
       send({ jsonrpc: '2.0', method: 'notifications/initialized' });
       const random = prng(SEED ^ 0x5eed);
       const cases = generate(random, STDIO_CASES);
@@ -275,13 +258,12 @@ describe('generative: thousands of method names and params shapes, one allowed t
         if (params !== undefined) message.params = params;
         send(message);
       });
-      await waitFor(() => ids.every((id) => answered.has(id)), 45_000, 'every stdio answer');
+      await waitFor(() => ids.every((id) => answers.has(id)), 45_000, 'every stdio answer');
       assertOnlyEcho(stdioLog, expected, 'stdio');
       t.diagnostic(`${cases.length} stdio cases, ${expected} well-formed echo calls`);
       assert.ok(expected > 10, `the generator produced allowed calls too (${expected})`);
     } finally {
-      child.stdin!.end();
-      await new Promise((resolve) => child.once('exit', resolve));
+      await front.close();
     }
     const codes = new Set(auditRecords(join(dir, 'stdio-data')).map((r) => r.code));
     assert.ok(codes.has('PC_ROUTE_UNKNOWN_METHOD') && codes.has('PC_PROTOCOL_INVALID_PARAMS'), 'stdio refusals are recorded');
