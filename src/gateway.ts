@@ -124,8 +124,6 @@ export interface Gateway {
   }): Promise<Outcome & { correlationId: string }>;
   /** Capabilities, server info and instructions a client sees on an endpoint. */
   describe(endpoint: Endpoint): Promise<Description>;
-  /** Forwards a client notification (e.g. roots/list_changed) to the servers behind an endpoint. */
-  notifyServers(endpoint: Endpoint, notification: JsonRpcNotification): Promise<void>;
   onChange(listener: (event: ChangeEvent) => void): () => void;
   /** A client session ended: release what the gateway holds upstream on its behalf (subscriptions). */
   clientGone(clientKey: string): void;
@@ -255,10 +253,6 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       return { ...outcome, correlationId: ctx.correlationId };
     },
     describe,
-    async notifyServers(endpoint, notification) {
-      const targets = endpoint.kind === 'server' ? [upstreams.get(endpoint.server)] : [...upstreams.values()];
-      await Promise.all(targets.map((u) => (u && u.state() === 'ready' ? u.notify(notification.method, notification.params).catch(() => undefined) : undefined)));
-    },
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
