@@ -46,11 +46,13 @@ export type GatewayErrorCode =
   | 'PC_AUTH_REQUIRED'
   | 'PC_AUTH_INVALID_TOKEN'
   | 'PC_AUTH_INSUFFICIENT_SCOPE'
+  | 'PC_AUTH_AMBIGUOUS_CREDENTIALS'
   | 'PC_POLICY_DENIED'
   | 'PC_POLICY_GUARD'
   | 'PC_POLICY_APPROVAL_REQUIRED'
   | 'PC_ARGS_INVALID'
   | 'PC_ARGS_TOO_LARGE'
+  | 'PC_ARGS_SCHEMA_UNSAFE'
   | 'PC_RATE_LIMITED'
   | 'PC_CONCURRENCY_LIMITED'
   | 'PC_KILL_SWITCH'
@@ -118,11 +120,16 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_AUTH_REQUIRED: { status: 401, rpcCode: -31028, transport: true },
   PC_AUTH_INVALID_TOKEN: { status: 401, rpcCode: -31029, transport: true },
   PC_AUTH_INSUFFICIENT_SCOPE: { status: 403, rpcCode: -31030, transport: true },
+  // RFC 9110 §5.3: Authorization is not a list; sent twice, which copy counts depends on who reads it.
+  PC_AUTH_AMBIGUOUS_CREDENTIALS: { status: 400, rpcCode: -32600, transport: true },
   PC_POLICY_DENIED: { status: 200, rpcCode: -31031, transport: false },
   PC_POLICY_GUARD: { status: 200, rpcCode: -31032, transport: false },
   PC_POLICY_APPROVAL_REQUIRED: { status: 200, rpcCode: -31033, transport: false },
   PC_ARGS_INVALID: { status: 200, rpcCode: -32602, transport: false },
   PC_ARGS_TOO_LARGE: { status: 200, rpcCode: -32602, transport: false },
+  // The tool's own inputSchema cannot be used (a pattern RE2 cannot run, or no schema at all): the tool is
+  // withheld like a quarantined definition, so it shares the supply-chain range.
+  PC_ARGS_SCHEMA_UNSAFE: { status: 200, rpcCode: -31021, transport: false },
   PC_RATE_LIMITED: { status: 200, rpcCode: -31040, transport: false },
   PC_CONCURRENCY_LIMITED: { status: 200, rpcCode: -31041, transport: false },
   PC_KILL_SWITCH: { status: 200, rpcCode: -31050, transport: false },

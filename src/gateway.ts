@@ -3,6 +3,7 @@
  * gateway touches from outside (environment, secrets, logger) comes in through `deps`, so tests build
  * as many independent gateways as they like.
  */
+import { ensurePrivateDir } from './util/private-files.ts';
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { userInfo } from 'node:os';
@@ -13,9 +14,10 @@ import { createAuditLog } from './audit/open.ts';
 import { createRefusalRecorder } from './audit/refusals.ts';
 import { localPrincipal, type Principal } from './auth/principal.ts';
 import { defaultDataDir } from './config/defaults.ts';
+import { nameClashes, pinnedNames } from './config/namespaces.ts';
 import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
-import type { GatewayError } from './errors.ts';
+import { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
 import { createTaskTargets } from './pipeline/task-targets.ts';
@@ -31,7 +33,7 @@ import { createRateLimit } from './pipeline/stages/rate-limit.ts';
 import { createRoute, type Description } from './pipeline/stages/route.ts';
 import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
 import { createValidateArgs } from './pipeline/stages/validate-args.ts';
-import type { ResolveHost } from './policy/guards.ts';
+import type { ResolveHost } from './policy/guard-result.ts';
 import type { PolicyProblem } from './policy/policy.ts';
 import { PolicyRuntime } from './policy/runtime.ts';
 import type { PolicyConfig } from './policy/schema.ts';
@@ -136,7 +138,13 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const { upstreams, catalogServers } = buildUpstreams(config, { logger, secrets: deps.secrets, make: deps.createUpstream ?? createUpstream });
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
+  // State on disk is private (issue 12): the directory 0700 before any store writes into it.
+  ensurePrivateDir(dataDir);
   const pins = new PinStore(join(dataDir, 'pins.json'));
+  // Two servers exposing one name on /mcp is a configuration error (names known from the pins; the
+  // catalog refuses clashes it learns later).
+  const clashes = nameClashes(config.servers, config.routing.separator, (server) => pinnedNames(pins, server));
+  if (clashes.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `configuration error: ${clashes.map((c) => `${c.path}: ${c.message}`).join('; ')}`);
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'));
   const now = deps.now ?? (() => new Date());
   const policy = new PolicyRuntime(config.policy, () => ({
@@ -179,6 +187,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const audit = createAuditLog(config, deps.secrets, logger, instanceId);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
 
+  const validator = new ArgumentValidator();
   const pipeline: Pipeline = createPipeline(
     {
       route: createRoute({ upstreams, catalog, bridge, tasks, describe, timeoutMsFor }),
@@ -186,8 +195,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       authenticate: () => undefined,
       supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor }),
       killSwitch: createKillSwitch(kill),
-      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger }),
-      validateArgs: createValidateArgs(policy, new ArgumentValidator()),
+      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator }),
+      validateArgs: createValidateArgs(policy, validator),
       rateLimit: createRateLimit(policy),
       approve: createApprove(policy),
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply, tasks }),

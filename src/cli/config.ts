@@ -6,6 +6,7 @@ import { identityDbPath } from '../auth/identity.ts';
 import { IdentityStore } from '../auth/store.ts';
 import type { ConfigProblem } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { looseModes } from '../util/private-files.ts';
 import * as z from 'zod';
 import { INIT_TEMPLATE } from '../config/defaults.ts';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { defaultDataDir } from '../config/defaults.ts';
 import { formatPath, loadConfigFile } from '../config/load.ts';
 import { pinnedToolNames } from '../gateway.ts';
 import { compilePolicy } from '../policy/policy.ts';
+import { nameClashes, pinnedNames } from '../config/namespaces.ts';
 import { PinStore } from '../supply/pins.ts';
 import { configSchema } from '../config/schema.ts';
 import { formatProblems } from './config-source.ts';
@@ -43,11 +45,16 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
     knownTools: (server) => pinnedToolNames(pins, server),
     resolveHost: async () => [],
   });
-  if (problems.length > 0) {
-    io.err(`${options.config}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  error   ${formatPath(p.path)}: ${p.message}`).join('\n')}\n`);
+  // Names two servers would both expose on /mcp, as far as their pinned catalogs tell.
+  const clashes = nameClashes(loaded.config.servers, loaded.config.routing.separator, (server) => pinnedNames(pins, server));
+  const errors = [...problems.map((p) => ({ path: formatPath(p.path), message: p.message })), ...clashes];
+  if (errors.length > 0) {
+    io.err(`${options.config}: ${errors.length} problem${errors.length === 1 ? '' : 's'}\n${errors.map((p) => `  error   ${p.path}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
-  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir)];
+  // Modes are read before anything opens a store (opening identity.db narrows them).
+  const loose = looseModes(dataDir).map((m): ConfigProblem => ({ path: 'dataDir', message: `readable by others: ${m}`, severity: 'warning' }));
+  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir), ...loose];
   if (warnings.length > 0) io.err(`${formatProblems(warnings)}\n`);
   const servers = Object.keys(loaded.config.servers);
   io.out(`${options.config}: OK (${servers.length} server${servers.length === 1 ? '' : 's'}: ${servers.join(', ') || 'none'})\n`);

@@ -144,10 +144,17 @@ export async function policyTest(options: PolicyCliOptions & { call?: string }, 
     task: options.task,
     now: prepared.now,
   });
-  const result = { decision: decision.effect, rule: decision.rule ?? null, reason: decision.reason, code: decision.code ?? null };
+  const result = {
+    decision: decision.effect,
+    rule: decision.rule ?? null,
+    reason: decision.reason,
+    code: decision.code ?? null,
+    ...(decision.arguments ? { forwards: decision.arguments } : {}),
+  };
   if (options.json) io.out(`${JSON.stringify(prepared.policy.mode === 'monitor' ? { ...result, mode: 'monitor' } : result)}\n`);
   else {
     io.out(`${decision.effect.toUpperCase()}  ${call.server}.${call.tool}${decision.rule ? `  rule=${decision.rule}` : ''}${decision.code ? `  code=${decision.code}` : ''}\n  ${decision.reason}\n`);
+    if (decision.arguments) io.out(`  forwards (canonical form the guards judged): ${JSON.stringify(decision.arguments)}\n`);
     if (prepared.policy.mode === 'monitor') io.out('  (policy.mode is monitor: the gateway would record this decision but not block)\n');
     for (const note of notes) io.out(`  note: ${note}\n`);
   }

@@ -13,6 +13,7 @@ import { VERSION } from '../version.ts';
 import type { createUpstream } from './create.ts';
 import { RefusedUpstream } from './refused.ts';
 import type { Upstream } from './types.ts';
+import { prefixOf } from '../config/namespaces.ts';
 
 export interface BuiltUpstreams {
   upstreams: Map<string, Upstream>;
@@ -38,8 +39,7 @@ export function buildUpstreams(config: Config, deps: { logger: Logger; secrets: 
       ? make(name, server, { logger, secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000) })
       : new RefusedUpstream(name, pin.problem);
     upstreams.set(name, upstream);
-    const prefix = server.namespace === true ? name : server.namespace === false ? '' : server.namespace;
-    catalogServers.set(name, { upstream, prefix });
+    catalogServers.set(name, { upstream, prefix: prefixOf(name, server) });
   }
   return { upstreams, catalogServers };
 }

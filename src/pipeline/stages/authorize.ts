@@ -11,8 +11,10 @@ import { isObject } from '../../protocol/jsonrpc.ts';
 import type { Decision } from '../../policy/policy.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
 import type { Catalog } from '../../routing/catalog.ts';
+import type { ArgumentValidator } from '../../validate/args.ts';
 import type { MessageContext } from '../context.ts';
 import { followUp, governedCall, itemName, LIST_TARGET } from './governed.ts';
+import type { TargetKind } from '../../policy/policy.ts';
 
 export interface AuthorizeOptions {
   runtime: PolicyRuntime;
@@ -21,10 +23,12 @@ export interface AuthorizeOptions {
   timeoutMsFor: (server: string | undefined) => number;
   now: () => Date;
   logger: Logger;
+  /** Tools whose inputSchema cannot be used are withheld from lists (and refused by validateArgs). */
+  validator: ArgumentValidator;
 }
 
 export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext) => Promise<GatewayError | undefined> {
-  const { runtime, catalog, kill, timeoutMsFor, now, logger } = options;
+  const { runtime, catalog, kill, timeoutMsFor, now, logger, validator } = options;
 
   function filterLists(ctx: MessageContext): undefined {
     const kind = LIST_TARGET[ctx.request.method];
@@ -36,6 +40,7 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       const name = itemName(itemKind, item);
       if (name === undefined) return false;
       if (kill.stops(server, itemKind === 'tool' ? name : undefined, ctx.principal.agent, false)) return false;
+      if (itemKind === 'tool' && validator.unsafe(item.inputSchema) !== undefined) return false;
       const annotations = isObject(item.annotations) ? item.annotations : undefined;
       return policy.visible(ctx.principal, server, itemKind, name, annotations, ctx.task, at).visible;
     };
@@ -130,6 +135,12 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       ctx.decision = decision;
       return new GatewayError('PC_ROUTE_UNKNOWN_METHOD', `Method not found: "${call.name}" is not an MCP method and no policy rule names it (methods:)`, { method: call.name });
     }
+    // Guards that put arguments in canonical form: the forwarded message carries what they judged.
+    if (decision.effect !== 'deny' && decision.arguments) {
+      ctx.decision = decision;
+      const refused = forwardCanonical(ctx, call.kind, call.name, decision.arguments);
+      if (refused) return refused;
+    }
     return enforce(ctx, decision, call.server, call.name, () => {
       const data: Record<string, unknown> = { reason: decision.reason };
       if (decision.rule) data.rule = decision.rule;
@@ -137,4 +148,21 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       return new GatewayError(decision.code ?? 'PC_POLICY_DENIED', decision.reason, data);
     });
   };
+}
+
+/**
+ * The forwarded message carries the arguments in the canonical form the guards judged (and the policy
+ * decided on). A resource URI is the target itself, so it is never rewritten: a URI that is not already
+ * canonical is refused instead.
+ */
+function forwardCanonical(ctx: MessageContext, kind: TargetKind, name: string, args: Record<string, unknown>): GatewayError | undefined {
+  const route = ctx.route;
+  if (route?.kind !== 'upstream') return undefined;
+  if (kind === 'resource') {
+    if (args.uri === name) return undefined;
+    return new GatewayError('PC_POLICY_GUARD', `resource URI is not in canonical form (rule "${ctx.decision?.rule}"); send it as the guard serializes it`, { rule: ctx.decision?.rule });
+  }
+  // A custom method is judged on its whole params (`args`), so those are what travels.
+  ctx.route = { ...route, params: kind === 'method' ? args : { ...route.params, arguments: args } };
+  return undefined;
 }
