@@ -43,6 +43,8 @@ export type GatewayErrorCode =
   | 'PC_INPUT_STATE_INVALID'
   | 'PC_AUDIT_UNAVAILABLE'
   | 'PC_SUPPLY_QUARANTINED'
+  | 'PC_SUPPLY_PINS_INVALID'
+  | 'PC_SUPPLY_PIN_FAILED'
   | 'PC_AUTH_REQUIRED'
   | 'PC_AUTH_INVALID_TOKEN'
   | 'PC_AUTH_INSUFFICIENT_SCOPE'
@@ -115,6 +117,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_INPUT_STATE_INVALID: { status: 200, rpcCode: -32602, transport: false },
   PC_AUDIT_UNAVAILABLE: { status: 200, rpcCode: -31010, transport: false },
   PC_SUPPLY_QUARANTINED: { status: 200, rpcCode: -31020, transport: false },
+  PC_SUPPLY_PINS_INVALID: { status: 200, rpcCode: -31022, transport: false },
+  PC_SUPPLY_PIN_FAILED: { status: 200, rpcCode: -31023, transport: false },
   // RFC 6750 §3.1: a token without the scopes an operation needs is refused with 403 and a challenge
   // naming them, which MCP clients answer with a step-up authorization (spec 2025-11-25 authorization).
   PC_AUTH_REQUIRED: { status: 401, rpcCode: -31028, transport: true },

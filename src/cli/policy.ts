@@ -4,14 +4,12 @@
  * last saw them), or with `--live` on the servers' current lists. Nothing is forwarded or recorded.
  */
 import { lookup } from 'node:dns/promises';
-import { join } from 'node:path';
 import type { Principal } from '../auth/principal.ts';
 import { localPrincipal } from '../auth/principal.ts';
-import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { pinnedToolNames } from '../gateway.ts';
 import { compilePolicy, type Policy } from '../policy/policy.ts';
-import { PinStore } from '../supply/pins.ts';
+import { openPins } from '../supply/open-pins.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import { listToolsLive } from './scan.ts';
 import type { Io } from './serve.ts';
@@ -86,12 +84,14 @@ async function prepare(options: PolicyCliOptions, io: Pick<Io, 'out' | 'err' | '
     return 2;
   }
   const config = loaded.config;
-  const pins = new PinStore(join(config.dataDir ?? defaultDataDir(io.secrets.env), 'pins.json'));
+  const pins = openPins(config, io.secrets, { create: false });
   const catalog: Catalog = new Map();
   if (options.live) {
     for (const { server, tools } of await listToolsLive(loaded, io)) {
       catalog.set(server, new Map(tools.filter((t) => typeof t.name === 'string').map((t) => [t.name as string, t as Record<string, unknown>])));
     }
+  } else if (!pins.integrity().ok) {
+    io.err(`portcullis: the pins file is untrusted (${(pins.integrity() as { problem: string }).problem}); no catalog is used (see portcullis pin verify)\n`);
   } else {
     for (const server of Object.keys(config.servers)) {
       if (!pins.seen(server, 'tools')) continue;

@@ -170,7 +170,14 @@ export const configSchema = z
       .prefault({})
       .describe('Hot reload of the policy section'),
     supply: z
-      .strictObject({ allowUnpinned: z.boolean().default(false).describe('Run stdio servers that have no pin (flagged in the log)') })
+      .strictObject({
+        allowUnpinned: z.boolean().default(false).describe('Run stdio servers that have no pin (flagged in the log)'),
+        pinsKey: z
+          .string()
+          .regex(SECRET_REF, 'must be a reference: file:/path/to/key or env:NAME')
+          .optional()
+          .describe('Key of the HMAC that protects pins.json (at least 32 characters); default: <dataDir>/pins.key, made on first start'),
+      })
       .prefault({}),
     identity: identitySchema.optional(),
     policy: policySchema.optional(),

@@ -78,8 +78,9 @@ export class Catalog {
   /** Exposed names several servers claim (refused), and the clashes already logged. */
   readonly #clashes: Record<'tools' | 'prompts', Map<string, string[]>> = { tools: new Map(), prompts: new Map() };
   readonly #reported = new Set<string>();
+  #toolNames: ReadonlyMap<string, ReadonlySet<string>> | undefined;
 
-  /** Reviews a full listing before it is cached (the supply-chain guard); returns what agents may see. */
+  /** Reviews a full listing before it is cached (the supply-chain guard): every kind, resources included; returns what agents may see. */
   review: ((server: string, kind: ListKind, items: JsonObject[]) => JsonObject[]) | undefined;
   /** The review generation: cached listings from an older one are reviewed again. */
   reviewGeneration: (() => number) | undefined;
@@ -90,17 +91,23 @@ export class Catalog {
     this.#logger = logger;
   }
 
-  /** Tool names per server from the cache (for shadowing checks). */
-  toolNames(): Map<string, Set<string>> {
+  /**
+   * Tool names per server from the cache (for shadowing checks). The same map until a tool list is
+   * fetched or dropped, so that callers can tell by identity that nothing changed.
+   */
+  toolNames(): ReadonlyMap<string, ReadonlySet<string>> {
+    if (this.#toolNames) return this.#toolNames;
     const out = new Map<string, Set<string>>();
     for (const [key, entry] of this.#cache) {
       const [server, kind] = key.split('\0');
       if (kind === 'tools' && server) out.set(server, new Set(entry.items.map((i) => String(i.name ?? ''))));
     }
+    this.#toolNames = out;
     return out;
   }
 
   invalidate(server: string, kind?: ListKind): void {
+    if (kind === undefined || kind === 'tools') this.#toolNames = undefined;
     for (const k of kind ? [kind] : (Object.keys(LIST_METHODS) as ListKind[])) this.#cache.delete(`${server}\0${k}`);
     if (kind === 'resources') this.#cache.delete(`${server}\0resourceTemplates`);
   }
@@ -127,7 +134,14 @@ export class Catalog {
   async #fetch(upstream: Upstream, kind: ListKind, timeoutMs: number): Promise<JsonObject[]> {
     const info = await upstream.ready(timeoutMs);
     const capability = info.capabilities[CAPABILITY[kind]];
-    if (!isObject(capability)) return [];
+    if (!isObject(capability)) {
+      // Reviewed even when empty, so that the guard has seen the server without this kind: definitions
+      // that appear later (the server gained the capability) are new, not a first sight.
+      const none = this.review ? this.review(upstream.name, kind, []) : [];
+      if (kind === 'tools') this.#toolNames = undefined;
+      this.#cache.set(`${upstream.name}\0${kind}`, { items: none, fetchedAt: Date.now(), sticky: false, generation: this.reviewGeneration?.() ?? 0 });
+      return none;
+    }
     const items: JsonObject[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -142,7 +156,8 @@ export class Catalog {
       cursor = typeof reply.result.nextCursor === 'string' && reply.result.nextCursor !== '' ? reply.result.nextCursor : undefined;
       if (!cursor) break;
     }
-    const visible = kind === 'resources' || !this.review ? items : this.review(upstream.name, kind, items);
+    const visible = this.review ? this.review(upstream.name, kind, items) : items;
+    if (kind === 'tools') this.#toolNames = undefined;
     this.#cache.set(`${upstream.name}\0${kind}`, { items: visible, fetchedAt: Date.now(), sticky: capability.listChanged === true, generation: this.reviewGeneration?.() ?? 0 });
     return visible;
   }

@@ -19,6 +19,11 @@ export interface UpstreamDeps {
   secrets: SecretSource;
   clientInfo: { name: string; version: string };
   connectTimeoutMs: number;
+  /**
+   * Runs before every start of a stdio child, restarts included (the server pin check): throwing a
+   * GatewayError refuses the start, and the server fails for good with that error.
+   */
+  beforeStart?: () => void;
 }
 
 function resolveAll(values: Readonly<Record<string, string>>, secrets: SecretSource, where: string): Record<string, string> {
@@ -42,7 +47,10 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
       roots: server.roots,
       clientInfo: deps.clientInfo,
       connectTimeoutMs: deps.connectTimeoutMs,
-      createChannel: () => new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger }),
+      createChannel: () => {
+        deps.beforeStart?.();
+        return new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger });
+      },
       describeExit: (channel) => {
         const exit = (channel as StdioChannel).exit;
         if (!exit) return 'connection closed';
