@@ -14,6 +14,7 @@ import type { Catalog } from '../../routing/catalog.ts';
 import type { ArgumentValidator } from '../../validate/args.ts';
 import type { MessageContext } from '../context.ts';
 import { followUp, governedCall, itemName, LIST_TARGET } from './governed.ts';
+import { notListed } from './supply-check.ts';
 import type { TargetKind } from '../../policy/policy.ts';
 
 export interface AuthorizeOptions {
@@ -68,8 +69,10 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       : { effect: 'deny', code: 'PC_POLICY_DENIED', reason: `${call.kind} "${call.name}" of server "${call.server}" is not available to this caller (${seen.why})` };
     return enforce(ctx, decision, call.server, call.name, () => {
       // A completion must not tell apart a name the policy hides from one that does not exist: the
-      // refusal is the route stage's, with the name as the client sent it (namespaced on /mcp).
+      // refusal is the one a missing name gets — supplyCheck's on /mcp/<server>, the route stage's on
+      // /mcp, with the name as the client sent it (namespaced there).
       if (call.via === 'completion') {
+        if (ctx.endpoint.kind === 'server') return notListed(call.kind === 'prompt' ? 'prompts' : 'template-ref', call.server, call.name);
         const ref = ctx.request.params?.ref;
         const sent = isObject(ref) && typeof ref.name === 'string' ? ref.name : call.name;
         return call.kind === 'prompt'
