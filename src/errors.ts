@@ -34,13 +34,16 @@ export type GatewayErrorCode =
   | 'PC_ROUTE_UNKNOWN_RESOURCE'
   | 'PC_ROUTE_AMBIGUOUS'
   | 'PC_ROUTE_UNKNOWN_METHOD'
-  | 'PC_ROUTE_UNKNOWN_TASK'
   | 'PC_UPSTREAM_UNAVAILABLE'
   | 'PC_UPSTREAM_CRASHED'
   | 'PC_UPSTREAM_TIMEOUT'
   | 'PC_UPSTREAM_PROTOCOL'
   | 'PC_REQUEST_CANCELLED'
   | 'PC_INPUT_STATE_INVALID'
+  | 'PC_INPUT_PARKED_LIMIT'
+  | 'PC_TASK_UNKNOWN'
+  | 'PC_TASK_LIMIT'
+  | 'PC_UPSTREAM_SESSION_LIMIT'
   | 'PC_AUDIT_UNAVAILABLE'
   | 'PC_SUPPLY_QUARANTINED'
   | 'PC_SUPPLY_PINS_INVALID'
@@ -107,14 +110,18 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_ROUTE_AMBIGUOUS: { status: 200, rpcCode: -32602, transport: false },
   // Not a client→server method of the negotiated version, and no policy rule names it (`methods:`).
   PC_ROUTE_UNKNOWN_METHOD: { status: 404, rpcCode: -32601, transport: false },
-  // A task id this caller did not create (or that expired): -32602 as the spec answers unknown tasks.
-  PC_ROUTE_UNKNOWN_TASK: { status: 200, rpcCode: -32602, transport: false },
   PC_UPSTREAM_UNAVAILABLE: { status: 200, rpcCode: -31002, transport: false },
   PC_UPSTREAM_CRASHED: { status: 200, rpcCode: -31003, transport: false },
   PC_UPSTREAM_TIMEOUT: { status: 200, rpcCode: -31004, transport: false },
   PC_UPSTREAM_PROTOCOL: { status: 200, rpcCode: -31005, transport: false },
   PC_REQUEST_CANCELLED: { status: 200, rpcCode: -31006, transport: false },
   PC_INPUT_STATE_INVALID: { status: 200, rpcCode: -32602, transport: false },
+  PC_INPUT_PARKED_LIMIT: { status: 200, rpcCode: -31043, transport: false },
+  // A task id the caller does not own is answered as a nonexistent one is (spec 2025-11-25 tasks
+  // §Error Handling: invalid or nonexistent taskId → -32602).
+  PC_TASK_UNKNOWN: { status: 200, rpcCode: -32602, transport: false },
+  PC_TASK_LIMIT: { status: 200, rpcCode: -31042, transport: false },
+  PC_UPSTREAM_SESSION_LIMIT: { status: 200, rpcCode: -31007, transport: false },
   PC_AUDIT_UNAVAILABLE: { status: 200, rpcCode: -31010, transport: false },
   PC_SUPPLY_QUARANTINED: { status: 200, rpcCode: -31020, transport: false },
   PC_SUPPLY_PINS_INVALID: { status: 200, rpcCode: -31022, transport: false },

@@ -15,6 +15,7 @@ export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gatew
     audit: () => (gateway.audit ? { healthy: gateway.audit.healthy, sinks: gateway.audit.sinks } : undefined),
     sessions: () => sessions.size,
     upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })),
+    isolation: () => gateway.isolation(),
   });
   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
   res.end(body);

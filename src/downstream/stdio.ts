@@ -34,6 +34,7 @@ import {
 import type { ClientLink, Endpoint } from '../pipeline/context.ts';
 import { checkNotification, checkParams, clientMethod } from '../protocol/methods.ts';
 import { idOf } from './http-io.ts';
+import { BROADCAST_NOTIFICATIONS } from '../routing/recipients.ts';
 import { errorResponse, toResponse } from './reply.ts';
 import { DownstreamSession } from './session.ts';
 
@@ -53,9 +54,11 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
   };
   const sink = { send: write };
 
-  const unsubscribe = gateway.onChange(({ server, notification }) => {
+  const unsubscribe = gateway.onChange(({ server, notification, to }) => {
     if (!session?.initialized) return;
     if (endpoint.kind === 'server' && endpoint.server !== server) return;
+    // Addressed to other callers, or not everyone's to hear: not this client's (invariant 3).
+    if (to ? !to.includes(session.id) : !BROADCAST_NOTIFICATIONS.has(notification.method)) return;
     if (notification.method === 'notifications/resources/updated') {
       const uri = notification.params?.uri;
       if (typeof uri !== 'string' || !session.subscriptions.has(uri)) return;

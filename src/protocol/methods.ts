@@ -125,6 +125,13 @@ function definitions(revision: Revision): Record<string, Definition> {
   };
   if (modern) {
     defs['server/discover'] = { target: 'local', schema: params({}) };
+    // The tasks extension (SEP-2663, `io.modelcontextprotocol/tasks`): a client that negotiated it may
+    // ask for a task and follow it up; whether it did is checked with task ownership (routing/tasks.ts).
+    (defs['tools/call']!.schema.properties as JsonObject).task = { type: 'object' };
+    const byId = params({ taskId: str, ...retryFields(revision) }, ['taskId']);
+    defs['tasks/get'] = { target: 'task', paramsRequired: true, schema: byId };
+    defs['tasks/update'] = { target: 'task', paramsRequired: true, schema: byId };
+    defs['tasks/cancel'] = { target: 'task', paramsRequired: true, schema: byId };
     defs['subscriptions/listen'] = {
       target: 'local',
       paramsRequired: true,
@@ -190,6 +197,7 @@ export const SPEC_METHODS: ReadonlySet<string> = new Set([
   'tasks/result',
   'tasks/list',
   'tasks/cancel',
+  'tasks/update',
 ]);
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;

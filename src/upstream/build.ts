@@ -12,7 +12,7 @@ import { GatewayError } from '../errors.ts';
 import type { CatalogServer } from '../routing/catalog.ts';
 import { checkServerPin } from '../supply/server-pin.ts';
 import { VERSION } from '../version.ts';
-import type { createUpstream } from './create.ts';
+import type { createUpstream, UpstreamDeps } from './create.ts';
 import type { Upstream } from './types.ts';
 import { prefixOf } from '../config/namespaces.ts';
 
@@ -27,6 +27,8 @@ export interface PinnedUpstreamDeps {
   make: typeof createUpstream;
   clientInfo?: { name: string; version: string };
   connectTimeoutMs?: number;
+  tasks?: UpstreamDeps['tasks'];
+  onUnattributed?: UpstreamDeps['onUnattributed'];
 }
 
 /** The connector for one server, refusing each start whose pin does not hold. */
@@ -55,10 +57,12 @@ export function createPinnedUpstream(name: string, server: ServerConfig, config:
     clientInfo: deps.clientInfo ?? { name: 'portcullis', version: VERSION },
     connectTimeoutMs: deps.connectTimeoutMs ?? Math.min(config.defaults.timeoutMs, 30_000),
     beforeStart,
+    tasks: deps.tasks,
+    onUnattributed: deps.onUnattributed,
   });
 }
 
-export function buildUpstreams(config: Config, deps: { logger: Logger; secrets: SecretSource; make: typeof createUpstream }): BuiltUpstreams {
+export function buildUpstreams(config: Config, deps: PinnedUpstreamDeps): BuiltUpstreams {
   const upstreams = new Map<string, Upstream>();
   const catalogServers = new Map<string, CatalogServer>();
   for (const [name, server] of Object.entries(config.servers)) {

@@ -2,13 +2,19 @@
  * A bidirectional JSON-RPC message pipe to one upstream. Its shape is the official SDK's `Transport`,
  * so the SDK's HTTP and SSE client transports plug in unchanged beside our own stdio channel.
  */
-import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.ts';
+
+/** What a channel knows about where a message came from. */
+export interface ChannelMessageExtra {
+  /** The request whose response stream carried the message (legacy Streamable HTTP), if any. */
+  relatedRequestId?: JsonRpcId | undefined;
+}
 
 export interface MessageChannel {
   start(): Promise<void>;
   send(message: JsonRpcMessage): Promise<void>;
   close(): Promise<void>;
-  onmessage?: ((message: JsonRpcMessage) => void) | undefined;
+  onmessage?: ((message: JsonRpcMessage, extra?: ChannelMessageExtra) => void) | undefined;
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   /** Streamable HTTP transports must send the negotiated version on every request after init. */

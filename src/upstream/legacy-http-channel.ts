@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isObject, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { readSseMessages } from '../protocol/sse.ts';
-import type { MessageChannel } from './channel.ts';
+import type { ChannelMessageExtra, MessageChannel } from './channel.ts';
 
 export interface LegacyHttpChannelOptions {
   url: string;
@@ -22,7 +22,7 @@ export interface LegacyHttpChannelOptions {
 const MAX_RESUMES = 5;
 
 export class LegacyHttpChannel implements MessageChannel {
-  onmessage?: ((message: JsonRpcMessage) => void) | undefined;
+  onmessage?: ((message: JsonRpcMessage, extra?: ChannelMessageExtra) => void) | undefined;
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
 
@@ -108,7 +108,9 @@ export class LegacyHttpChannel implements MessageChannel {
       if (event.retryMs !== undefined) retryMs = event.retryMs;
       if (!message) continue;
       if (message.id === awaiting && ('result' in message || 'error' in message)) answered = true;
-      this.onmessage?.(message as unknown as JsonRpcMessage);
+      // What a request's own stream carries relates to that request (spec 2025-11-25 transports): the
+      // session uses this to attribute it to the request's caller.
+      this.onmessage?.(message as unknown as JsonRpcMessage, awaiting === undefined ? undefined : { relatedRequestId: awaiting as ChannelMessageExtra['relatedRequestId'] });
     }
     if (answered || this.#closed || lastEventId === undefined || resumes >= MAX_RESUMES) return;
     await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs, 5000)));

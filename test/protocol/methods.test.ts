@@ -16,7 +16,8 @@ describe('client→server method tables', () => {
     assert.deepEqual(requests('2025-03-26'), legacy);
     assert.deepEqual(requests('2025-06-18'), legacy);
     assert.deepEqual(requests('2025-11-25'), [...legacy, 'tasks/cancel', 'tasks/get', 'tasks/list', 'tasks/result'].sort());
-    assert.deepEqual(requests('2026-07-28'), ['completion/complete', 'prompts/get', 'prompts/list', 'resources/list', 'resources/read', 'resources/templates/list', 'server/discover', 'subscriptions/listen', 'tools/call', 'tools/list']);
+    // 2026-07-28 with the tasks extension (SEP-2663) a client may negotiate: tasks/get, update, cancel.
+    assert.deepEqual(requests('2026-07-28'), ['completion/complete', 'prompts/get', 'prompts/list', 'resources/list', 'resources/read', 'resources/templates/list', 'server/discover', 'subscriptions/listen', 'tasks/cancel', 'tasks/get', 'tasks/update', 'tools/call', 'tools/list']);
     assert.deepEqual(notifications('2025-06-18'), ['notifications/cancelled', 'notifications/initialized', 'notifications/progress', 'notifications/roots/list_changed']);
     assert.deepEqual(notifications('2025-11-25'), ['notifications/cancelled', 'notifications/initialized', 'notifications/progress', 'notifications/roots/list_changed', 'notifications/tasks/status']);
     assert.deepEqual(notifications('2026-07-28'), ['notifications/cancelled']);

@@ -151,10 +151,10 @@ describe('what is judged is what is sent', () => {
     // for the same id finds nothing, and nothing reaches the server.
     const other = await legacySession(`${gw.url}/mcp/gov`, '2025-11-25', 'other-agent');
     const foreign = await through(other, 'tasks/result', { taskId });
-    assert.equal(codeOf(foreign.answer), 'PC_ROUTE_UNKNOWN_TASK');
+    assert.equal(codeOf(foreign.answer), 'PC_TASK_UNKNOWN');
     assert.deepEqual(foreign.arrived, []);
     const unknown = await through(other, 'tasks/get', { taskId: 'task-999', name: 'echo' });
-    assert.equal(codeOf(unknown.answer), 'PC_ROUTE_UNKNOWN_TASK');
+    assert.equal(codeOf(unknown.answer), 'PC_TASK_UNKNOWN');
     assert.deepEqual(unknown.arrived, []);
   });
 });

@@ -159,7 +159,7 @@ describe('default deny over the method space', () => {
     const bad = await sessions['legacy /mcp/gov']!.send({ jsonrpc: '2.0', id: 13, method: 'logging/setLevel', params: { level: 'loud' } });
     assert.equal(codeOf(bad), 'PC_PROTOCOL_INVALID_PARAMS');
     const task = await sessions['legacy /mcp/gov']!.send({ jsonrpc: '2.0', id: 14, method: 'tasks/get', params: { taskId: 'task-1' } });
-    assert.equal(codeOf(task), 'PC_ROUTE_UNKNOWN_TASK');
+    assert.equal(codeOf(task), 'PC_TASK_UNKNOWN');
     assert.deepEqual(forwarded(log).slice(before), []);
 
     const log2 = join(mkdtempSync(join(tmpdir(), 'pc-methods-')), 'gov.log');

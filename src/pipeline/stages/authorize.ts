@@ -95,7 +95,6 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
 
   return async function authorize(ctx) {
     const route = ctx.route;
-    if (route?.kind === 'resume') return undefined; // the call was authorized when it began
     if (route?.kind === 'broadcast') {
       route.servers = route.servers.filter((server) => runtime.current.policy.mode === 'monitor' || serverAllowed(ctx, server).effect !== 'deny');
       return undefined;

@@ -1,7 +1,7 @@
 /**
  * The `killSwitch` stage: a switch on everything, a server, a tool or an agent stops every message
  * bound for what it covers — calls, lists, completions, task follow-ups, custom methods, resumed
- * calls, `logging/setLevel` — not only tool calls. Only what the gateway answers itself (`ping`,
+ * calls (a resume is an upstream route like the call it continues), `logging/setLevel` — not only tool calls. Only what the gateway answers itself (`ping`,
  * `server/discover`) goes on. It runs twice: before route (nothing, not even a catalog look-up, is
  * spent on a stopped agent or server) and after it (the tool the target names). A broadcast loses the servers that are stopped; an aggregated list is
  * stopped for a stopped agent or `--all`, and otherwise loses the stopped servers' items (authorize).
@@ -36,11 +36,6 @@ export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) 
       case 'upstream': {
         const tool = route.target.kind === 'tool' ? route.target.name : undefined;
         const stop = store.stops(route.server, tool, agent);
-        return stop ? refusal(stop) : undefined;
-      }
-      case 'resume': {
-        const call = route.parked.call;
-        const stop = store.stops(call.server, call.method === 'tools/call' ? call.name : undefined, agent);
         return stop ? refusal(stop) : undefined;
       }
       case 'aggregate-list': {

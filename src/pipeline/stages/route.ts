@@ -15,15 +15,15 @@
  * Methods the gateway answers itself (`ping`, `server/discover`) are routed locally.
  */
 import { GatewayError } from '../../errors.ts';
-import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
+import type { JsonObject } from '../../protocol/jsonrpc.ts';
 import { canonicalParams, checkParams, clientMethod, isSpecMethod, type MethodSpec } from '../../protocol/methods.ts';
 import { SUPPORTED_VERSIONS, META_SERVER_INFO } from '../../protocol/versions.ts';
 import { principalKey } from '../../auth/principal.ts';
 import { LIST_KIND_BY_METHOD, type Catalog } from '../../routing/catalog.ts';
+import { unknownTask, type TaskRegistry } from '../../routing/tasks.ts';
 import type { Upstream } from '../../upstream/types.ts';
 import type { Endpoint, MessageContext, Route } from '../context.ts';
-import { STATE_PREFIX, type InputBridge } from '../input-bridge.ts';
-import type { TaskTargets } from '../task-targets.ts';
+import { resumeRoute, STATE_PREFIX, type InputBridge } from '../input-bridge.ts';
 
 export interface Description {
   capabilities: JsonObject;
@@ -35,7 +35,8 @@ export interface RouteOptions {
   upstreams: ReadonlyMap<string, Upstream>;
   catalog: Catalog;
   bridge: InputBridge;
-  tasks: TaskTargets;
+  /** Who owns which task (routing/tasks.ts): a task follow-up is governed as its owner's tool. */
+  tasks: TaskRegistry;
   describe: (endpoint: Endpoint) => Promise<Description>;
   timeoutMsFor: (server: string | undefined) => number;
 }
@@ -123,10 +124,15 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => Pro
       case 'completion':
         return completion(ctx, spec, server);
       case 'task': {
+        // Governed as the caller's own task and the tool that started it (routing/tasks.ts owns who
+        // owns what); another principal's id, an expired one and one that never existed read the same.
         const taskId = params!.taskId as string;
-        const found = tasks.lookup(taskId, principalKey(ctx.principal));
-        if (!found || (server !== undefined && found.server !== server)) {
-          return new GatewayError('PC_ROUTE_UNKNOWN_TASK', `Unknown task "${taskId}" (tasks are visible only to the caller that started them)`, { taskId });
+        const principal = principalKey(ctx.principal);
+        const candidates = server !== undefined ? [server] : [...upstreams.keys()];
+        const found = candidates.map((s) => tasks.lookup(s, taskId, principal)).find((entry) => entry !== undefined);
+        if (!found) {
+          tasks.unknownLookups += 1;
+          return unknownTask(taskId);
         }
         return { kind: 'upstream', server: found.server, method, params: canonicalParams(spec, params, { taskId }), name: found.tool, target: { kind: 'tool', name: found.tool, via: 'task' } };
       }
@@ -162,21 +168,12 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => Pro
     }
     if (resolved instanceof GatewayError) return resolved;
 
-    // A retry carrying our own requestState resumes a parked call (era translation); any other
-    // requestState belongs to the server and travels with the request untouched.
+    // A retry carrying our own requestState resumes a parked call (era translation) — only the caller
+    // that started it, with the same call; any other requestState belongs to the server and travels
+    // with the request untouched.
     const state = params?.requestState;
-    if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) {
-      const parked = bridge.take(state);
-      if (parked instanceof GatewayError) return parked;
-      const call = parked.call;
-      if (resolved.kind !== 'upstream' || resolved.server !== call.server || resolved.method !== call.method || resolved.name !== call.name) {
-        call.abort.abort();
-        return new GatewayError('PC_INPUT_STATE_INVALID', `requestState belongs to a different request (${call.method} ${call.name ?? ''}); start the call again`);
-      }
-      const inputResponses = isObject(params?.inputResponses) ? params.inputResponses : {};
-      ctx.route = { kind: 'resume', parked, inputResponses };
-      return undefined;
-    }
+    if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) resolved = resumeRoute(bridge, ctx, resolved, state);
+    if (resolved instanceof GatewayError) return resolved;
     ctx.route = resolved;
     return undefined;
   };
