@@ -9,6 +9,7 @@
 import { GatewayError } from '../../errors.ts';
 import type { KillSwitchStore } from '../../killswitch/store.ts';
 import type { MessageContext } from '../context.ts';
+import { STATE_PREFIX } from '../input-bridge.ts';
 
 /** Requests the gateway answers itself (route makes them local), which no switch stops. */
 const ANSWERED_LOCALLY: ReadonlySet<string> = new Set(['ping', 'server/discover']);
@@ -28,6 +29,10 @@ export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) 
         // Before route: what can be stopped without resolving a target (`--all`, the agent, the server
         // of /mcp/<server>), so that not even a catalog look-up reaches a stopped server.
         if (ANSWERED_LOCALLY.has(ctx.request.method)) return undefined;
+        // A retry resuming a parked call is stopped after route, which takes the parked call first, so
+        // that the refusal also cancels it upstream (input-bridge.ts) instead of leaving it parked.
+        const state = ctx.request.params?.requestState;
+        if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) return undefined;
         const stop = store.stops(ctx.endpoint.kind === 'server' ? ctx.endpoint.server : NO_SERVER, undefined, agent);
         return stop ? refusal(stop) : undefined;
       }
