@@ -17,6 +17,7 @@ import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
 import type { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
+import { createLimitCounters, type LimitCounters } from './limits/counters.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
 import { createPipeline, type Pipeline } from './pipeline/order.ts';
@@ -90,6 +91,8 @@ export interface Gateway {
   readonly instanceId: string;
   /** The audit log, unless `audit.store: off`. */
   readonly audit: AuditLog | undefined;
+  /** Where every resource limit that acts is counted (for /metrics) and logged once per burst. */
+  readonly limits: LimitCounters;
   readonly policy: PolicyRuntime;
   readonly kill: KillSwitchStore;
   /** Puts a new policy section in force, unless it has problems (then the old one stays; problems returned). */
@@ -133,7 +136,8 @@ export interface Gateway {
 
 export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const logger = deps.logger;
-  const { upstreams, catalogServers } = buildUpstreams(config, { logger, secrets: deps.secrets, make: deps.createUpstream ?? createUpstream });
+  const limits = createLimitCounters(logger);
+  const { upstreams, catalogServers } = buildUpstreams(config, { logger, secrets: deps.secrets, make: deps.createUpstream ?? createUpstream, limits });
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
   const pins = new PinStore(join(dataDir, 'pins.json'));
@@ -199,6 +203,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     upstreams,
     instanceId,
     audit,
+    limits,
     policy,
     kill,
     reloadPolicy(next) {
@@ -275,6 +280,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       bridge.close();
       await audit?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
+      limits.close();
     },
   };
 }

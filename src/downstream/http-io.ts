@@ -58,7 +58,10 @@ export async function readBody(req: IncomingMessage, maxBodyBytes: number): Prom
       chunks.push(chunk);
     });
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    req.once('error', rejectBody);
+    // The socket went away mid-body: the client left, or listen.requestTimeoutMs passed (Node answered 408).
+    req.once('error', () =>
+      rejectBody(new GatewayError('PC_HTTP_REQUEST_TIMEOUT', 'the request body did not arrive in full (the client left, or listen.requestTimeoutMs passed)')),
+    );
   });
 }
 

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { PORTCULLIS_ROOT } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
+import type { LimitCounters } from '../limits/counters.ts';
 import type { SecretSource } from '../config/secrets.ts';
 import type { CatalogServer } from '../routing/catalog.ts';
 import { checkServerPin } from '../supply/server-pin.ts';
@@ -19,8 +20,11 @@ export interface BuiltUpstreams {
   catalogServers: Map<string, CatalogServer>;
 }
 
-export function buildUpstreams(config: Config, deps: { logger: Logger; secrets: SecretSource; make: typeof createUpstream }): BuiltUpstreams {
-  const { logger, secrets, make } = deps;
+export function buildUpstreams(
+  config: Config,
+  deps: { logger: Logger; secrets: SecretSource; make: typeof createUpstream; limits?: LimitCounters | undefined },
+): BuiltUpstreams {
+  const { logger, secrets, make, limits } = deps;
   const upstreams = new Map<string, Upstream>();
   const catalogServers = new Map<string, CatalogServer>();
   const clientInfo = { name: 'portcullis', version: VERSION };
@@ -35,7 +39,14 @@ export function buildUpstreams(config: Config, deps: { logger: Logger; secrets: 
     if (!pin.ok) logger.error({ alert: 'supply-chain', server: name }, pin.problem);
     else if (!pin.pinned) logger.warn({ alert: 'supply-chain', server: name }, 'server runs unpinned');
     const upstream = pin.ok
-      ? make(name, server, { logger, secrets, clientInfo, connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000) })
+      ? make(name, server, {
+        logger,
+        secrets,
+        clientInfo,
+        connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000),
+        maxMessageBytes: server.maxMessageBytes ?? config.defaults.maxMessageBytes,
+        limits,
+      })
       : new RefusedUpstream(name, pin.problem);
     upstreams.set(name, upstream);
     const prefix = server.namespace === true ? name : server.namespace === false ? '' : server.namespace;

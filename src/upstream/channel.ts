@@ -2,7 +2,7 @@
  * A bidirectional JSON-RPC message pipe to one upstream. Its shape is the official SDK's `Transport`,
  * so the SDK's HTTP and SSE client transports plug in unchanged beside our own stdio channel.
  */
-import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.ts';
 
 export interface MessageChannel {
   start(): Promise<void>;
@@ -11,6 +11,11 @@ export interface MessageChannel {
   onmessage?: ((message: JsonRpcMessage) => void) | undefined;
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
+  /**
+   * A message from the server was over the size limit and dropped unread; `requestId` when the bytes
+   * read show whose answer it was (so that call fails at once instead of timing out).
+   */
+  onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
   /** Streamable HTTP transports must send the negotiated version on every request after init. */
   setProtocolVersion?: (version: string) => void;
 }

@@ -9,8 +9,10 @@ import type { JsonObject, JsonRpcNotification } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/versions.ts';
 import { isStdioServer, type HttpServerConfig, type ServerConfig } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
+import type { LimitCounters } from '../limits/counters.ts';
 import type { MessageChannel } from './channel.ts';
 import { LegacySessionUpstream } from './legacy-session.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './message-limit.ts';
 import { childEnvironment, StdioChannel } from './stdio-channel.ts';
 import type { CallOptions, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
 
@@ -19,6 +21,10 @@ export interface UpstreamDeps {
   secrets: SecretSource;
   clientInfo: { name: string; version: string };
   connectTimeoutMs: number;
+  /** The largest message taken from this server (servers.<name>.maxMessageBytes; default 16 MiB). */
+  maxMessageBytes?: number;
+  /** Where limit hits are counted (the gateway's; absent in one-off commands such as `scan`). */
+  limits?: LimitCounters | undefined;
 }
 
 function resolveAll(values: Readonly<Record<string, string>>, secrets: SecretSource, where: string): Record<string, string> {
@@ -35,6 +41,8 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
   const logger = deps.logger.child({ server: name });
   if (isStdioServer(server)) {
     const env = childEnvironment(deps.secrets.env, resolveAll(server.env, deps.secrets, `servers.${name}.env`));
+    const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const { limits } = deps;
     return new LegacySessionUpstream({
       name,
       logger,
@@ -42,10 +50,14 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
       roots: server.roots,
       clientInfo: deps.clientInfo,
       connectTimeoutMs: deps.connectTimeoutMs,
-      createChannel: () => new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger }),
+      maxMessageBytes,
+      limits,
+      createChannel: () =>
+        new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger, maxLineBytes: maxMessageBytes, limits, server: name }),
       describeExit: (channel) => {
         const exit = (channel as StdioChannel).exit;
         if (!exit) return 'connection closed';
+        if (exit.reason) return `stopped by the gateway: ${exit.reason}`;
         return exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
       },
     });
@@ -102,7 +114,16 @@ class HttpUpstream implements Upstream {
     if (era !== 'legacy' && transport !== 'sse') {
       // The HTTP connectors (and undici under them, ~29 MB resident) load only when an HTTP server is configured.
       const { ModernHttpUpstream } = await import('./modern-http.ts');
-      const modern = new ModernHttpUpstream({ name: this.name, url, headers: this.#headers, logger, clientInfo, connectTimeoutMs });
+      const modern = new ModernHttpUpstream({
+        name: this.name,
+        url,
+        headers: this.#headers,
+        logger,
+        clientInfo,
+        connectTimeoutMs,
+        maxMessageBytes: this.#deps.maxMessageBytes,
+        limits: this.#deps.limits,
+      });
       const outcome = await modern.discover().catch((error: unknown) => ({ modern: false as const, reason: (error as Error).message }));
       if (outcome.modern) {
         this.#adopt(modern);
@@ -138,16 +159,18 @@ class HttpUpstream implements Upstream {
     return (await this.#legacy) ?? inner;
   }
 
-  /** A legacy-era session over HTTP: a dropped Streamable HTTP session is re-opened, a dropped SSE one is not. */
+  /** A legacy-era session over HTTP; a dropped one (a server restart, a stream cut for an oversized event) is re-opened. */
   #newLegacy(kind: 'streamable-http' | 'sse'): LegacySessionUpstream {
-    const { logger, clientInfo, connectTimeoutMs } = this.#deps;
+    const { logger, clientInfo, connectTimeoutMs, maxMessageBytes, limits } = this.#deps;
     return new LegacySessionUpstream({
       name: this.name,
       logger,
       clientInfo,
       connectTimeoutMs,
+      maxMessageBytes,
+      limits,
       roots: this.#server.roots,
-      restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: kind === 'sse' ? 0 : 1_000 },
+      restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: 1_000 },
       createChannel: () => this.#legacyChannel(kind),
     });
   }
@@ -172,15 +195,14 @@ class HttpUpstream implements Upstream {
   }
 
   async #legacyChannel(kind: 'streamable-http' | 'sse'): Promise<MessageChannel> {
-    const url = new URL(this.#server.url);
-    const requestInit = { headers: this.#headers };
+    const { logger, maxMessageBytes, connectTimeoutMs } = this.#deps;
+    const options = { url: this.#server.url, headers: this.#headers, logger, maxMessageBytes };
     if (kind === 'streamable-http') {
       const { LegacyHttpChannel } = await import('./legacy-http-channel.ts');
-      return new LegacyHttpChannel({ url: this.#server.url, headers: this.#headers, logger: this.#deps.logger });
+      return new LegacyHttpChannel(options);
     }
-    // Loaded only when an HTTP+SSE (2024-11-05) server is configured: the SDK brings its schemas along.
-    const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
-    return new SSEClientTransport(url, { requestInit }) as unknown as MessageChannel;
+    const { LegacySseChannel } = await import('./legacy-sse-channel.ts');
+    return new LegacySseChannel({ ...options, connectTimeoutMs });
   }
 
   #adopt(inner: Upstream): void {

@@ -19,7 +19,10 @@ import {
   type JsonRpcRequest,
 } from '../protocol/jsonrpc.ts';
 import { LATEST_LEGACY_VERSION, isLegacyVersion } from '../protocol/versions.ts';
+import type { LimitCounters } from '../limits/counters.ts';
 import type { MessageChannel } from './channel.ts';
+import { OversizeBreaker } from './health.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, tooLargeError } from './message-limit.ts';
 import {
   ServerRequestRefused,
   type CallOptions,
@@ -46,6 +49,9 @@ export interface LegacySessionOptions {
   connectTimeoutMs: number;
   /** Describes why the channel closed (exit code, signal) for the crash message. */
   describeExit?: (channel: MessageChannel) => string;
+  /** The size limit the channel enforces, for the refusal message (default 16 MiB). */
+  maxMessageBytes?: number;
+  limits?: LimitCounters | undefined;
 }
 
 interface Pending {
@@ -84,15 +90,17 @@ export class LegacySessionUpstream implements Upstream {
   #connectedAt = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #lastFailure = '';
+  readonly #breaker: OversizeBreaker;
 
   constructor(options: LegacySessionOptions) {
     this.name = options.name;
     this.#options = options;
     this.#delayMs = options.restart.initialDelayMs;
+    this.#breaker = new OversizeBreaker(options.name, options.limits);
   }
 
   state(): UpstreamState {
-    return this.#state;
+    return this.#state === 'ready' && this.#breaker.open ? 'unhealthy' : this.#state;
   }
 
   info(): UpstreamInfo | undefined {
@@ -160,6 +168,7 @@ export class LegacySessionUpstream implements Upstream {
     channel.onmessage = (message) => this.#onMessage(channel, message);
     channel.onerror = (error) => this.#options.logger.debug({ err: error.message }, 'upstream channel error');
     channel.onclose = () => this.#onClose(channel);
+    channel.onoversize = (info) => this.#onOversize(channel, info.requestId, info.where);
     try {
       await channel.start();
       const initialize = await this.#send(
@@ -250,7 +259,20 @@ export class LegacySessionUpstream implements Upstream {
     this.#restartTimer.unref();
   }
 
+  /** The channel dropped a message over the size limit: the call it answered fails now, not at its timeout. */
+  #onOversize(channel: MessageChannel, requestId: JsonRpcId | undefined, where: string): void {
+    if (this.#channel !== channel) return;
+    const max = this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#breaker.record(max, where);
+    const pending = typeof requestId === 'number' ? this.#pending.get(requestId) : undefined;
+    if (!pending) return;
+    this.#settle(pending);
+    this.#cancelUpstream(pending.id, 'the answer exceeds the gateway\'s size limit');
+    pending.reject(tooLargeError(this.name, max, `an answer to ${pending.method}`));
+  }
+
   async request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
+    if (this.#breaker.open) throw this.#breaker.refusal();
     if (this.#state === 'ready') return this.#send(method, params, options);
     const started = Date.now();
     await this.ready(options.timeoutMs);
@@ -379,7 +401,10 @@ export class LegacySessionUpstream implements Upstream {
       const token = params.progressToken;
       const pending = typeof token === 'number' ? this.#progress.get(token) : undefined;
       if (!pending) return;
-      this.#arm(pending);
+      // Restarting the running timer allocates nothing: a server sending progress by the thousand
+      // costs no timer churn.
+      if (pending.timer && pending.paused === 0) pending.timer.refresh();
+      else this.#arm(pending);
       pending.options?.onNotification?.({ ...notification, params: { ...params, progressToken: pending.originalProgressToken } });
       return;
     }

@@ -177,9 +177,12 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   }
 }
 
-/** `portcullis serve -c config` as a child process, once it prints its URL; `stderr` collects its log. */
-export async function serveChild(config: string): Promise<{ base: string; child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `portcullis serve -c config` as a child process, once it prints its URL; `stderr` collects its log.
+ * `nodeFlags` go to its node (e.g. --expose-gc, so `/metrics?gc=1` reads the heap after a collection).
+ */
+export async function serveChild(config: string, nodeFlags: string[] = []): Promise<{ base: string; child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const base = await new Promise<string>((resolve, reject) => {
