@@ -9,7 +9,7 @@
  *   npm run bench -- --soak 1000000   also run N stateless requests and report heap growth
  *
  * Writes bench/results/<time>.jsonl (one JSON line per cell, with an environment fingerprint) and
- * bench/results/latest.md (the table the README embeds).
+ * bench/results/latest.md (the table docs/performance.md embeds).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

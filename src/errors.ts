@@ -45,6 +45,7 @@ export type GatewayErrorCode =
   | 'PC_AUTH_REQUIRED'
   | 'PC_AUTH_INVALID_TOKEN'
   | 'PC_AUTH_INSUFFICIENT_SCOPE'
+  | 'PC_AUTH_AMBIGUOUS_CREDENTIALS'
   | 'PC_POLICY_DENIED'
   | 'PC_POLICY_GUARD'
   | 'PC_POLICY_APPROVAL_REQUIRED'
@@ -114,6 +115,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_AUTH_REQUIRED: { status: 401, rpcCode: -31028, transport: true },
   PC_AUTH_INVALID_TOKEN: { status: 401, rpcCode: -31029, transport: true },
   PC_AUTH_INSUFFICIENT_SCOPE: { status: 403, rpcCode: -31030, transport: true },
+  // RFC 9110 §5.3: Authorization is not a list; sent twice, which copy counts depends on who reads it.
+  PC_AUTH_AMBIGUOUS_CREDENTIALS: { status: 400, rpcCode: -32600, transport: true },
   PC_POLICY_DENIED: { status: 200, rpcCode: -31031, transport: false },
   PC_POLICY_GUARD: { status: 200, rpcCode: -31032, transport: false },
   PC_POLICY_APPROVAL_REQUIRED: { status: 200, rpcCode: -31033, transport: false },

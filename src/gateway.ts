@@ -3,6 +3,7 @@
  * gateway touches from outside (environment, secrets, logger) comes in through `deps`, so tests build
  * as many independent gateways as they like.
  */
+import { ensurePrivateDir } from './util/private-files.ts';
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { userInfo } from 'node:os';
@@ -140,6 +141,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const { upstreams, catalogServers } = buildUpstreams(config, { logger, secrets: deps.secrets, make: deps.createUpstream ?? createUpstream, limits });
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
+  // State on disk is private (issue 12): the directory 0700 before any store writes into it.
+  ensurePrivateDir(dataDir);
   const pins = new PinStore(join(dataDir, 'pins.json'));
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'));
   const now = deps.now ?? (() => new Date());

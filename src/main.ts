@@ -1,10 +1,17 @@
 /**
  * The command line. This is the only file that reads process.argv, process.env or the process streams.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { applyGuide } from './cli/guide.ts';
+import { checkCommandLines } from './cli/parse-check.ts';
 import { processSecretSource } from './config/secrets.ts';
 import { VERSION } from './version.ts';
 import type { Io } from './cli/serve.ts';
+
+// Everything the gateway and its libraries create (data dir, SQLite files and their -wal/-shm, logs
+// written to files) is private to this user unless a helper says otherwise (src/util/private-files.ts).
+process.umask(0o077);
 
 // Commands load their modules when run: `portcullis --help` or `key list` should not pay for the gateway.
 type Command_ = (...args: never[]) => unknown;
@@ -34,6 +41,11 @@ const agentRevoke = lazy(async () => (await import('./cli/identity.ts')).agentRe
 const keyCreate = lazy(async () => (await import('./cli/identity.ts')).keyCreate);
 const keyList = lazy(async () => (await import('./cli/identity.ts')).keyList);
 const keyRevoke = lazy(async () => (await import('./cli/identity.ts')).keyRevoke);
+const clientAdd = lazy(async () => (await import('./cli/identity.ts')).clientAdd);
+const clientList = lazy(async () => (await import('./cli/identity.ts')).clientList);
+const clientRemove = lazy(async () => (await import('./cli/identity.ts')).clientRemove);
+const userSignout = lazy(async () => (await import('./cli/identity.ts')).userSignout);
+const connect = lazy(async () => (await import('./cli/connect.ts')).connect);
 
 const io: Io = {
   out: (text) => process.stdout.write(text),
@@ -73,6 +85,15 @@ program
     await finish(stdio(options, { ...io, stdin: process.stdin, stdout: process.stdout }));
     process.exit(process.exitCode);
   });
+
+program
+  .command('connect')
+  .description('print how each MCP client (Claude Code, Claude Desktop, Cursor, VS Code, Windsurf, Codex) reaches this gateway')
+  .option('-c, --config <file>', 'configuration file (default: the embedded default)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .option('--client <name>', 'only this client: claude-code, claude-desktop, cursor, vscode, windsurf, codex')
+  .option('--url <url>', 'the gateway URL clients use (default: identity.publicUrl or the listen address)')
+  .action(async (options) => finish(await connect(options, io)));
 
 program
   .command('init')
@@ -232,6 +253,20 @@ withConfig(key.command('list').description('keys with expiry and last use (never
 withConfig(key.command('revoke <id>').description('revoke a key from the next call'))
   .action((id, options) => finish(keyRevoke(id, options, io)));
 
+const client = program.command('client').description('OAuth clients an administrator registers with the embedded authorization server');
+withConfig(client.command('add <name>').description('register a public client (authorization code + PKCE); custom schemes allowed here'))
+  .requiredOption('--redirect-uri <uri...>', 'where the client receives its code (https, http on loopback, or com.example.app:/path)')
+  .option('--json', 'print { client_id, name, redirect_uris }')
+  .action((name, options) => finish(clientAdd(name, options, io)));
+withConfig(client.command('list').description('registered clients'))
+  .option('--json', 'JSON output')
+  .action((options) => finish(clientList(options, io)));
+withConfig(client.command('remove <name>').description('remove a client and revoke its grants'))
+  .action((name, options) => finish(clientRemove(name, options, io)));
+const user = program.command('user').description('users of the embedded authorization server');
+withConfig(user.command('signout <name>').description('revoke every grant of a user: their tokens are refused from the next call'))
+  .action((name, options) => finish(userSignout(name, options, io)));
+
 const config = program.command('config').description('work with configuration files');
 config
   .command('check')
@@ -243,4 +278,12 @@ config
   .description('print the JSON Schema of the config file')
   .action(async () => finish((io.out(await configJsonSchema()), 0)));
 
-await program.parseAsync(process.argv);
+applyGuide(program);
+
+// PORTCULLIS_CHECK_COMMANDS=1: parse JSON command lines from stdin without running them (docs test).
+if (process.env.PORTCULLIS_CHECK_COMMANDS === '1') {
+  const lines = JSON.parse(readFileSync(0, 'utf8')) as string[][];
+  process.stdout.write(`${JSON.stringify(await checkCommandLines(program, lines))}\n`);
+} else {
+  await program.parseAsync(process.argv);
+}

@@ -1,78 +1,49 @@
 /**
  * The embedded OAuth 2.1 authorization server (oidc-provider), for zero-config and small teams. It is
  * the issuer at the gateway's public URL and serves:
- *   - authorization code + PKCE (S256, required for every client) with a minimal login and consent
+ *   - authorization code + PKCE (S256, required for every client) with a minimal sign-in and consent
  *     page for the users the config lists; no implicit flow;
- *   - client credentials for headless agents (`portcullis agent add`: one credential per agent, only
- *     its hash stored; the secret is checked here before oidc-provider sees the request);
+ *   - client credentials only for the agents an administrator created (`portcullis agent add`: one
+ *     credential per agent, only its hash stored; the secret is checked here before oidc-provider sees
+ *     the request) — never for a client that registered itself;
  *   - refresh tokens, rotated on every use (reuse of a rotated token revokes the grant);
- *   - RFC 7591 dynamic registration and Client ID Metadata Documents;
- *   - RFC 8707 resource indicators: access tokens are JWTs whose audience is the exact endpoint
- *     resource (`<url>/mcp` or `<url>/mcp/<server>`), 15 minutes by default; revocation.
- * Its state (grants, codes, tokens, registered clients) is in identity.db; its signing key and cookie
- * secret in `<dataDir>/oauth-secrets.json` (0600).
+ *   - RFC 7591 dynamic registration by mode (open | admin | off; see registration.ts) and Client ID
+ *     Metadata Documents (open mode only);
+ *   - RFC 8707 resource indicators: access tokens whose audience is the exact endpoint resource
+ *     (`<url>/mcp` or `<url>/mcp/<server>`), 15 minutes by default, with scopes capped by what the user's
+ *     roles (or the agent) allow;
+ *   - RFC 7009 revocation that takes effect on the next request, also for JWT access tokens (by `jti`),
+ *     and sign-out (which revokes every grant of the user): the resource server asks `check` on every
+ *     request whether the token's jti and grant still stand.
+ * Its state (grants, codes, tokens, registered clients) is in identity.db, secret ids by hash; its signing
+ * key and cookie secret in `<dataDir>/oauth-secrets.json` (0600).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { SecretSource } from '../config/secrets.ts';
 import { resolveValue } from '../config/secrets.ts';
-import type { TrustedIssuer } from './resource-server.ts';
-import type { IdentityConfig } from './schema.ts';
+import { ensurePrivateFile, writePrivateFile } from '../util/private-files.ts';
+import { LoginFailures } from './login-failures.ts';
+import { createOAuthAdapter, presentedAgent } from './oauth-adapter.ts';
+import { consentForm, escapeHtml, loginForm, logoutPage, page, pageHeaders } from './pages.ts';
+import { isPublicCodeClient, publicClientMetadata, redirectUriProblem } from './registration.ts';
+import type { AuthFailure, TrustedIssuer } from './resource-server.ts';
+import type { EmbeddedConfig } from './schema.ts';
+import { createScopeCaps, type ScopeCaps } from './scope-caps.ts';
 import type { IdentityStore } from './store.ts';
 
-type EmbeddedConfig = NonNullable<IdentityConfig['embedded']>;
-
-/** The client secret an agent presented, checked against its hash, for the duration of one request. */
-const presented = new AsyncLocalStorage<{ clientId: string; secret: string; method: string }>();
-
-/** Failed sign-ins allowed per address and user name within the lockout window, then a lockout. */
-const LOGIN_ATTEMPTS = 5;
-const LOGIN_LOCKOUT_MS = 15 * 60_000;
-
-/** Counts failed sign-ins per (address, user name); a source over the limit is locked out for a while. */
-export class LoginFailures {
-  readonly #limit: number;
-  readonly #windowMs: number;
-  readonly #now: () => number;
-  readonly #sources = new Map<string, { count: number; since: number }>();
-
-  constructor(limit: number, windowMs: number, now: () => number = Date.now) {
-    this.#limit = limit;
-    this.#windowMs = windowMs;
-    this.#now = now;
-  }
-
-  /** Milliseconds the source stays locked out (0: it may try). */
-  lockedFor(source: string): number {
-    const entry = this.#sources.get(source);
-    if (!entry) return 0;
-    const left = entry.since + this.#windowMs - this.#now();
-    if (left <= 0) {
-      this.#sources.delete(source);
-      return 0;
-    }
-    return entry.count >= this.#limit ? left : 0;
-  }
-
-  fail(source: string): void {
-    if (this.#sources.size >= 100_000) this.#sources.clear();
-    const entry = this.#sources.get(source);
-    if (entry && entry.since + this.#windowMs > this.#now()) entry.count += 1;
-    else this.#sources.set(source, { count: 1, since: this.#now() });
-  }
-
-  succeed(source: string): void {
-    this.#sources.delete(source);
-  }
-}
-
 const OAUTH_PREFIXES = ['/oauth/', '/interaction/', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'];
+/** The claim naming the grant an access token was minted under (checked on every request). */
+export const GRANT_CLAIM = 'gid';
+/** Grant types the token endpoint serves; anything else is refused before oidc-provider sees it. */
+const TOKEN_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
+const OIDC_SCOPES = new Set(['openid', 'offline_access']);
 
 export class EmbeddedAuthorizationServer {
   readonly issuer: string;
@@ -80,22 +51,29 @@ export class EmbeddedAuthorizationServer {
   readonly #provider: Provider;
   readonly #handler: (req: IncomingMessage, res: ServerResponse) => void;
   readonly #store: IdentityStore;
-  readonly #users: EmbeddedConfig['users'];
+  readonly #config: EmbeddedConfig;
+  readonly #caps: ScopeCaps;
+  readonly #keys: JWTVerifyGetKey;
   readonly #secrets: SecretSource;
   readonly #logger: Logger;
-  readonly #failures = new LoginFailures(LOGIN_ATTEMPTS, LOGIN_LOCKOUT_MS);
+  readonly #failures: LoginFailures;
 
-  private constructor(issuer: string, provider: Provider, publicJwks: { keys: JWK[] }, store: IdentityStore, config: EmbeddedConfig, secrets: SecretSource, logger: Logger) {
+  private constructor(issuer: string, provider: Provider, publicJwks: { keys: JWK[] }, store: IdentityStore, config: EmbeddedConfig, baseScopes: readonly string[], secrets: SecretSource, logger: Logger) {
     this.issuer = issuer;
     this.#provider = provider;
     this.#handler = provider.callback();
     this.#store = store;
-    this.#users = config.users;
+    this.#config = config;
+    this.#caps = createScopeCaps(config, baseScopes);
     this.#secrets = secrets;
     this.#logger = logger;
+    this.#keys = createLocalJWKSet(publicJwks);
+    this.#failures = new LoginFailures({ perSource: config.loginAttempts, perUser: config.userLoginAttempts, windowMs: config.lockoutMinutes * 60_000 });
     this.trusted = {
       config: { issuer, algorithms: ['ES256'], clockSkewSeconds: 30, agentClaim: ['client_id', 'azp'], rolesClaim: 'roles' },
-      keys: createLocalJWKSet(publicJwks),
+      keys: this.#keys,
+      check: (claims) => this.#check(claims),
+      introspect: config.accessTokenFormat === 'opaque' ? (token) => this.#introspect(token) : undefined,
     };
   }
 
@@ -106,6 +84,8 @@ export class EmbeddedAuthorizationServer {
     dataDir: string;
     /** Resource URIs tokens may be minted for, and the scopes of each. */
     resources: () => { uris: string[]; scopes: string[] };
+    /** identity.scopes: every listed user may hold them. */
+    baseScopes: readonly string[];
     secrets: SecretSource;
     logger: Logger;
   }): Promise<EmbeddedAuthorizationServer> {
@@ -114,11 +94,13 @@ export class EmbeddedAuthorizationServer {
     const publicJwk = { ...secrets.signingKey };
     delete publicJwk.d;
     const users = new Map(config.users.map((u) => [u.username, u]));
+    const caps = createScopeCaps(config, options.baseScopes);
+    const open = config.registration === 'open';
     // Loaded only when the embedded server is on: it is the heaviest dependency (~250 ms to import).
     const { default: ProviderClass, errors: oidcErrors } = await import('oidc-provider');
 
     const provider = new ProviderClass(issuer, {
-      adapter: sqliteAdapter(store),
+      adapter: createOAuthAdapter(store),
       jwks: { keys: [secrets.signingKey] },
       cookies: { keys: [secrets.cookieKey] },
       findAccount: async (_ctx: unknown, id: string) => (users.has(id) ? { accountId: id, claims: async () => ({ sub: id }) } : undefined),
@@ -140,27 +122,53 @@ export class EmbeddedAuthorizationServer {
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
       responseTypes: ['code'],
       pkce: { required: () => true },
-      // Resource scopes too: clients (the MCP SDK among them) register the scopes they will ask for.
-      scopes: [...new Set(['openid', 'offline_access', ...options.resources().scopes])],
+      // Only the OpenID scopes at this level: resource scopes come from getResourceServerInfo, capped per
+      // user, so a scope the user may not hold is dropped from the request instead of asked for.
+      scopes: ['openid', 'offline_access'],
       clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256' },
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
-        registration: { enabled: config.registration },
-        revocation: { enabled: true },
-        introspection: { enabled: true },
-        clientIdMetadataDocument: { enabled: config.cimd, ack: 'draft-02' },
+        registration: { enabled: open },
+        // A client revokes only its own tokens; introspection of another client's token only by an
+        // agent (an administrator's credential, e.g. a resource server), never by a public client.
+        revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId },
+        introspection: {
+          enabled: true,
+          allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId || store.agentByClientId(client.clientId) !== undefined,
+        },
+        rpInitiatedLogout: {
+          enabled: true,
+          logoutSource: async (ctx: { type: string; body: string }, form: string) => {
+            ctx.type = 'html';
+            ctx.body = logoutPage(form);
+          },
+          postLogoutSuccessSource: async (ctx: { type: string; body: string }) => {
+            ctx.type = 'html';
+            ctx.body = page('Signed out', '<p>You are signed out; the tokens issued for your account are revoked.</p>');
+          },
+        },
+        clientIdMetadataDocument: {
+          enabled: open && config.cimd,
+          ack: 'draft-02',
+          allowFetch: async (_ctx: unknown, clientId: string) => metadataUrlAllowed(clientId),
+          // A metadata document is a registration by URL: it gets what an open registration gets.
+          allowClient: async (_ctx: unknown, client: Parameters<typeof isPublicCodeClient>[0]) => isPublicCodeClient(client),
+        },
         resourceIndicators: {
           enabled: true,
           defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string[]) => oneOf?.[0] ?? options.resources().uris[0],
           useGrantedResource: async () => true,
-          getResourceServerInfo: async (_ctx: unknown, resource: string, client: { clientId: string }) => {
+          getResourceServerInfo: async (ctx: OidcContext, resource: string, client: { clientId: string }) => {
             const { uris, scopes } = options.resources();
             if (!uris.includes(resource)) throw new oidcErrors.InvalidTarget(`this server issues tokens only for ${uris.join(', ')}`);
-            // An agent's credential may ask only for the scopes it was created with.
-            const agent = store.agentByClientId(client.clientId);
-            const allowed = agent ? scopes.filter((s) => agent.scopes.includes(s)) : scopes;
-            return { scope: allowed.join(' '), audience: resource, accessTokenTTL: config.accessTokenTtlSeconds, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+            return {
+              scope: allowedScopes(ctx, client.clientId, scopes, store, caps).join(' '),
+              audience: resource,
+              accessTokenTTL: config.accessTokenTtlSeconds,
+              accessTokenFormat: config.accessTokenFormat,
+              ...(config.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: 'ES256' } } } : {}),
+            };
           },
         },
       },
@@ -175,9 +183,13 @@ export class EmbeddedAuthorizationServer {
         Interaction: 600,
         Session: 3600,
       },
-      extraTokenClaims: async (_ctx: unknown, token: { accountId?: string }) => {
+      extraTokenClaims: async (_ctx: unknown, token: { accountId?: string; grantId?: string }) => {
         const roles = token.accountId ? users.get(token.accountId)?.roles : undefined;
-        return roles && roles.length > 0 ? { roles } : undefined;
+        return {
+          ...(roles && roles.length > 0 ? { roles } : {}),
+          // The resource server refuses a token whose grant was revoked (revocation, sign-out, refresh reuse).
+          ...(token.grantId ? { [GRANT_CLAIM]: token.grantId } : {}),
+        };
       },
       renderError: async (ctx: { type: string; body: string }, out: Record<string, string>) => {
         ctx.type = 'html';
@@ -186,7 +198,16 @@ export class EmbeddedAuthorizationServer {
     });
     provider.on('server_error', (_ctx: unknown, error: unknown) => logger.error({ err: error }, 'authorization server error'));
     provider.on('grant.error', (_ctx: unknown, error: unknown) => logger.info({ err: (error as Error).message, detail: (error as { error_detail?: string }).error_detail }, 'authorization server refused a token request'));
-    return new EmbeddedAuthorizationServer(issuer, provider, { keys: [publicJwk] }, store, config, options.secrets, logger);
+    provider.on('end_session.success', (ctx: unknown) => {
+      // Sign-out ends more than the browser session: every grant of the user goes, so every access and
+      // refresh token issued for them is refused from the next request (oidc-provider alone keeps
+      // offline_access grants and JWTs until they expire).
+      const accountId = (ctx as OidcContext).oidc?.session?.accountId;
+      if (!accountId) return;
+      const revoked = store.revokeAccount(accountId);
+      logger.info({ account: accountId, grants: revoked }, 'user signed out: every grant revoked');
+    });
+    return new EmbeddedAuthorizationServer(issuer, provider, { keys: [publicJwk] }, store, config, options.baseScopes, options.secrets, logger);
   }
 
   /** Whether a request path belongs to the authorization server (or its login pages). */
@@ -198,72 +219,157 @@ export class EmbeddedAuthorizationServer {
     if (path.startsWith('/interaction/')) return this.#interaction(req, res, path);
     // RFC 8414 clients look here first; the OpenID metadata is the same document.
     if (path === '/.well-known/oauth-authorization-server') req.url = '/.well-known/openid-configuration';
-    if (req.method === 'POST' && path === '/oauth/register') {
-      // A registered `scope` would cap later requests (the MCP SDK registers the challenge's scope, then
-      // asks for more on step-up). What a client gets is decided by the user's consent and the
-      // resource's scopes, so the registered list is dropped.
-      const body = await readBody(req, 64 * 1024);
-      if (body === undefined) return void res.writeHead(413).end();
-      let metadata: unknown;
-      try {
-        metadata = JSON.parse(body);
-      } catch {
-        metadata = undefined;
-      }
-      if (metadata && typeof metadata === 'object' && !Array.isArray(metadata)) delete (metadata as Record<string, unknown>).scope;
-      (req as IncomingMessage & { body?: string }).body = metadata === undefined ? body : JSON.stringify(metadata);
-    }
+    if (req.method === 'POST' && path === '/oauth/register') return this.#register(req, res);
     if (req.method === 'POST' && (path === '/oauth/token' || path === '/oauth/revoke' || path === '/oauth/introspect')) {
       const body = await readBody(req, 64 * 1024);
       if (body === undefined) return void res.writeHead(413).end();
       (req as IncomingMessage & { body?: string }).body = body;
-      const agent = agentCredentials(req, body);
-      if (agent && this.#store.checkAgentSecret(agent.clientId, agent.secret)) {
-        return presented.run(agent, () => this.#handler(req, res));
+      const claimed = agentCredentials(req, body);
+      const agent = claimed && this.#store.checkAgentSecret(claimed.clientId, claimed.secret) ? claimed : undefined;
+      if (path === '/oauth/token') {
+        const refused = this.#tokenRequestProblem(body, agent !== undefined);
+        if (refused) return oauthError(res, refused.status, refused.error, refused.description);
       }
+      if (path === '/oauth/revoke' && isJwt(new URLSearchParams(body).get('token'))) return this.#revokeJwt(res, body, claimed, agent !== undefined);
+      if (agent) return presentedAgent.run(agent, () => this.#handler(req, res));
     }
     this.#handler(req, res);
   }
 
+  /** RFC 7591 registration, by mode; what an open registration may hold is in registration.ts. */
+  async #register(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const mode = this.#config.registration;
+    if (mode !== 'open') {
+      this.#logger.info({ address: req.socket.remoteAddress, mode }, 'dynamic client registration refused');
+      return oauthError(res, 403, 'access_denied', mode === 'admin' ? 'clients are registered by an administrator here (identity.embedded.registration: admin): portcullis client add' : 'client registration is off here (identity.embedded.registration: off)');
+    }
+    const body = await readBody(req, 64 * 1024);
+    if (body === undefined) return void res.writeHead(413).end();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return oauthError(res, 400, 'invalid_client_metadata', 'the body must be JSON client metadata (RFC 7591 §2)');
+    }
+    const checked = publicClientMetadata(parsed);
+    if ('error' in checked) {
+      this.#logger.info({ address: req.socket.remoteAddress, error: checked.error, why: checked.error_description }, 'dynamic client registration refused');
+      return oauthError(res, 400, checked.error, checked.error_description);
+    }
+    (req as IncomingMessage & { body?: string }).body = JSON.stringify(checked.metadata);
+    this.#handler(req, res);
+  }
+
+  /** Grant types the token endpoint refuses before oidc-provider decides anything else. */
+  #tokenRequestProblem(body: string, isAgent: boolean): { status: number; error: string; description: string } | undefined {
+    const grants = new URLSearchParams(body).getAll('grant_type');
+    if (grants.length !== 1) return { status: 400, error: 'invalid_request', description: 'exactly one grant_type is required' };
+    const grant = grants[0]!;
+    if (!TOKEN_GRANTS.has(grant)) return { status: 400, error: 'unsupported_grant_type', description: `grant_type "${grant}" is not served here; use authorization_code (with PKCE), refresh_token, or client_credentials (agents only)` };
+    if (grant === 'client_credentials' && !isAgent) {
+      return { status: 401, error: 'invalid_client', description: 'client credentials are issued only to agents an administrator created (portcullis agent add), authenticated with their secret' };
+    }
+    return undefined;
+  }
+
+  /**
+   * RFC 7009 for JWT access tokens (oidc-provider refuses to revoke structured tokens): the token's
+   * `jti` is recorded as revoked until it expires, and the resource server refuses it from the next
+   * request. The client must be the one the token was issued to (public clients by client_id; agents
+   * with their secret). An invalid or foreign-issuer token is answered 200, as §2.2 says.
+   */
+  async #revokeJwt(res: ServerResponse, body: string, claimed: { clientId: string } | undefined, agentVerified: boolean): Promise<void> {
+    const form = new URLSearchParams(body);
+    const clientId = claimed?.clientId ?? form.get('client_id') ?? undefined;
+    if (!clientId) return oauthError(res, 401, 'invalid_client', 'identify the client: client_id (public clients) or the agent\'s credentials');
+    const isAgent = this.#store.agentByClientId(clientId) !== undefined;
+    if ((isAgent || claimed) && !agentVerified) return oauthError(res, 401, 'invalid_client', 'client authentication failed');
+    let claims: Record<string, unknown>;
+    try {
+      ({ payload: claims } = await jwtVerify(form.get('token')!, this.#keys, { issuer: this.issuer, algorithms: ['ES256'] }));
+    } catch {
+      return void res.writeHead(200, { 'cache-control': 'no-store' }).end();
+    }
+    if (claims.client_id !== clientId) return oauthError(res, 400, 'invalid_request', 'the token was not issued to this client');
+    if (typeof claims.jti === 'string' && typeof claims.exp === 'number') {
+      this.#store.revokeToken(claims.jti, claims.exp * 1000);
+      this.#logger.info({ client: clientId, jti: claims.jti }, 'access token revoked');
+    }
+    res.writeHead(200, { 'cache-control': 'no-store' }).end();
+  }
+
+  /**
+   * Whether a token this server issued still stands, and the scopes it may carry now: not revoked (jti),
+   * its grant not revoked or expired (users' tokens), its agent not revoked, its user still configured —
+   * and its scopes capped by what that user's roles (or that agent) allow today.
+   */
+  #check(claims: Record<string, unknown>): { scopes: string[] } | AuthFailure {
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+    if (typeof claims.jti === 'string' && this.#store.tokenRevoked(claims.jti)) return { error: 'invalid_token', description: 'the token was revoked' };
+    const clientId = typeof claims.client_id === 'string' ? claims.client_id : undefined;
+    const agent = clientId ? this.#store.agentByClientId(clientId) : undefined;
+    if (agent && claims.sub === clientId) {
+      if (agent.revokedAt) return { error: 'invalid_token', description: `agent "${agent.clientId}" was revoked` };
+      return { scopes: scopes.filter((s) => agent.scopes.includes(s)) };
+    }
+    const grantId = claims[GRANT_CLAIM];
+    if (typeof grantId !== 'string' || !this.#store.grantLive(grantId)) {
+      return { error: 'invalid_token', description: 'the token\'s grant was revoked (revocation, sign-out, or a reused refresh token) or has expired; authorize again' };
+    }
+    const capped = typeof claims.sub === 'string' ? this.#caps.forUser(claims.sub, scopes) : undefined;
+    if (!capped) return { error: 'invalid_token', description: 'the token\'s user is not configured on this gateway any more' };
+    return { scopes: capped };
+  }
+
+  /** RFC 7662 semantics for this server's own opaque tokens, read in-process (no HTTP round trip). */
+  async #introspect(token: string): Promise<Record<string, unknown> | undefined> {
+    const found = (await this.#provider.AccessToken.find(token)) ?? (await this.#provider.ClientCredentials.find(token));
+    if (!found?.isValid) return undefined;
+    return {
+      active: true,
+      iss: this.issuer,
+      sub: found.accountId ?? found.clientId,
+      client_id: found.clientId,
+      scope: found.scope,
+      aud: found.aud,
+      exp: found.exp,
+      ...(found.grantId ? { [GRANT_CLAIM]: found.grantId } : {}),
+    };
+  }
+
   async #interaction(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    let details: Awaited<ReturnType<Provider['interactionDetails']>> | undefined;
     const send = (status: number, html: string): void => {
-      res.writeHead(status, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        'cache-control': 'no-store',
-        'x-frame-options': 'DENY',
-      });
+      res.writeHead(status, pageHeaders(typeof details?.params.redirect_uri === 'string' ? details.params.redirect_uri : undefined));
       res.end(html);
     };
-    let details;
     try {
       details = await this.#provider.interactionDetails(req, res);
     } catch {
       return send(400, page('Sign-in expired', '<p>This sign-in link is no longer valid. Start again from your client.</p>'));
     }
-    const uid = escapeHtml(details.uid);
+    const uid = details.uid;
     const action = path.split('/')[3];
     if (req.method === 'GET') {
       if (details.prompt.name === 'login') return send(200, loginForm(uid));
-      const client = await this.#provider.Client.find(String(details.params.client_id));
-      return send(200, consentForm(uid, client?.clientName ?? String(details.params.client_id), details));
+      return send(200, await this.#consentPage(details));
     }
     if (req.method !== 'POST') return send(405, page('Not allowed', ''));
     const form = new URLSearchParams((await readBody(req, 16 * 1024)) ?? '');
     if (action === 'login') {
-      const username = form.get('username') ?? '';
-      const source = `${req.socket.remoteAddress ?? '?'}\u0000${username.slice(0, 64)}`;
-      const lockedFor = this.#failures.lockedFor(source);
+      const username = (form.get('username') ?? '').slice(0, 64);
+      const address = req.socket.remoteAddress ?? '?';
+      const lockedFor = this.#failures.lockedFor(address, username);
       if (lockedFor > 0) {
-        this.#logger.warn({ username: username.slice(0, 64), address: req.socket.remoteAddress }, 'embedded authorization server: login refused while locked out');
+        this.#logger.warn({ username, address }, 'embedded authorization server: login refused while locked out');
         return send(429, loginForm(uid, `Too many failed sign-ins. Try again in ${Math.ceil(lockedFor / 60_000)} minutes.`));
       }
       if (!this.#checkPassword(username, form.get('password') ?? '')) {
-        this.#failures.fail(source);
-        this.#logger.warn({ username: username.slice(0, 64), address: req.socket.remoteAddress }, 'embedded authorization server: failed login');
+        this.#failures.fail(address, username);
+        this.#logger.warn({ username, address }, 'embedded authorization server: failed login');
         return send(401, loginForm(uid, 'Unknown user or wrong password.'));
       }
-      this.#failures.succeed(source);
+      this.#failures.succeed(address, username);
       return this.#provider.interactionFinished(req, res, { login: { accountId: username } }, { mergeWithLastSubmission: false });
     }
     if (action === 'abort') {
@@ -274,21 +380,97 @@ export class EmbeddedAuthorizationServer {
       if (!accountId) return send(400, page('Sign-in expired', '<p>Start again from your client.</p>'));
       const grant = (details.grantId ? await this.#provider.Grant.find(details.grantId) : undefined) ?? new this.#provider.Grant({ accountId, clientId: String(details.params.client_id) });
       const d = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-      if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
-      for (const [resource, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+      if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.filter((s) => OIDC_SCOPES.has(s)).join(' '));
+      // What the user grants is capped by their roles, whatever the client asked for; the rest is
+      // recorded as rejected, so the consent prompt does not come back for it.
+      for (const [resource, scopes] of Object.entries(d.missingResourceScopes ?? {})) {
+        const allowed = this.#caps.forUser(accountId, scopes) ?? [];
+        grant.addResourceScope(resource, allowed.join(' '));
+        const refused = scopes.filter((s) => !allowed.includes(s));
+        if (refused.length > 0) grant.rejectResourceScope(resource, refused.join(' '));
+      }
       const grantId = await grant.save();
       return this.#provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     }
     return send(400, page('Unexpected step', '<p>Start again from your client.</p>'));
   }
 
+  async #consentPage(details: Awaited<ReturnType<Provider['interactionDetails']>>): Promise<string> {
+    const clientId = String(details.params.client_id);
+    const client = await this.#provider.Client.find(clientId);
+    const account = details.session?.accountId ?? '';
+    const d = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
+    const grants: Record<string, string[]> = {};
+    for (const [resource, scopes] of Object.entries(d.missingResourceScopes ?? {})) grants[resource] = this.#caps.forUser(account, scopes) ?? [];
+    const asked = String(details.params.scope ?? '').split(' ').filter((s) => s && !OIDC_SCOPES.has(s));
+    const allowed = new Set(this.#caps.forUser(account, asked) ?? []);
+    return consentForm({
+      uid: details.uid,
+      account,
+      clientName: client?.clientName,
+      clientId,
+      clientKind: this.#store.client(clientId) ? 'admin' : /^https:/.test(clientId) ? 'metadata-document' : 'dynamic',
+      redirectUri: String(details.params.redirect_uri ?? ''),
+      grants,
+      refused: asked.filter((s) => !allowed.has(s)),
+    });
+  }
+
   #checkPassword(username: string, password: string): boolean {
-    const user = this.#users.find((u) => u.username === username);
+    const user = this.#config.users.find((u) => u.username === username);
     const expected = user ? resolveValue(user.password, this.#secrets) : undefined;
     const wanted = createHash('sha256').update(expected && 'value' in expected ? expected.value : randomBytes(32).toString('hex')).digest();
     const given = createHash('sha256').update(password).digest();
     return timingSafeEqual(wanted, given) && user !== undefined && expected !== undefined && 'value' in expected;
   }
+}
+
+/** The part of oidc-provider's request context the hooks read. */
+interface OidcContext {
+  oidc?: { entities?: { Grant?: { accountId?: string } }; session?: { accountId?: string }; route?: string };
+}
+
+/**
+ * The scopes a token for this client may carry: an agent's own; a user's capped by their roles once the
+ * user is known (at the token endpoint from the grant, at the authorization endpoint from the session);
+ * before sign-in every scope, so the consent prompt can name what was asked (consent caps it again).
+ */
+function allowedScopes(ctx: OidcContext, clientId: string, scopes: string[], store: IdentityStore, caps: ScopeCaps): string[] {
+  const agent = store.agentByClientId(clientId);
+  if (agent) return scopes.filter((s) => agent.scopes.includes(s));
+  let accountId: string | undefined;
+  try {
+    accountId = ctx.oidc?.entities?.Grant?.accountId ?? ctx.oidc?.session?.accountId;
+  } catch {
+    accountId = undefined;
+  }
+  return accountId ? (caps.forUser(accountId, scopes) ?? []) : scopes;
+}
+
+/**
+ * Client ID Metadata Document URLs the server may fetch: https, a DNS name (no IP literal, no
+ * localhost), no userinfo or fragment. What the name resolves to at fetch time is not checked here.
+ */
+function metadataUrlAllowed(clientId: string): boolean {
+  if (redirectUriProblem(clientId) !== undefined || !clientId.startsWith('https://')) return false;
+  const host = new URL(clientId).hostname.replace(/^\[|\]$/g, '');
+  return isIP(host) === 0 && host !== 'localhost' && !host.endsWith('.localhost') && host.includes('.');
+}
+
+function isJwt(token: string | null): boolean {
+  if (!token || token.split('.').length !== 3) return false;
+  try {
+    decodeProtectedHeader(token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function oauthError(res: ServerResponse, status: number, error: string, description: string): void {
+  const body = JSON.stringify({ error, error_description: description });
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /** Client id and secret from HTTP Basic or the form body. */
@@ -298,7 +480,11 @@ function agentCredentials(req: IncomingMessage, body: string): { clientId: strin
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return undefined;
-    return { clientId: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)), method: 'client_secret_basic' };
+    try {
+      return { clientId: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)), method: 'client_secret_basic' };
+    } catch {
+      return undefined;
+    }
   }
   const form = new URLSearchParams(body);
   const clientId = form.get('client_id');
@@ -318,107 +504,13 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
 }
 
 async function loadSecrets(path: string): Promise<{ signingKey: JWK; cookieKey: string }> {
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as { signingKey: JWK; cookieKey: string };
+  if (existsSync(path)) {
+    ensurePrivateFile(path);
+    return JSON.parse(readFileSync(path, 'utf8')) as { signingKey: JWK; cookieKey: string };
+  }
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: randomBytes(8).toString('hex'), alg: 'ES256', use: 'sig' };
   const secrets = { signingKey, cookieKey: randomBytes(32).toString('base64url') };
-  writeFileSync(path, `${JSON.stringify(secrets)}\n`, { mode: 0o600 });
+  writePrivateFile(path, `${JSON.stringify(secrets)}\n`);
   return secrets;
-}
-
-/** oidc-provider's storage in identity.db; agent clients come from the agents table. */
-function sqliteAdapter(store: IdentityStore) {
-  const db = store.db;
-  return class SqliteAdapter {
-    readonly model: string;
-    constructor(model: string) {
-      this.model = model;
-    }
-    async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void> {
-      db.prepare('INSERT OR REPLACE INTO oauth (model, id, payload, expires_at, grant_id, uid, user_code) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-        this.model,
-        id,
-        JSON.stringify(payload),
-        expiresIn ? Date.now() + expiresIn * 1000 : null,
-        (payload.grantId as string | undefined) ?? null,
-        (payload.uid as string | undefined) ?? null,
-        (payload.userCode as string | undefined) ?? null,
-      );
-    }
-    async find(id: string): Promise<Record<string, unknown> | undefined> {
-      if (this.model === 'Client') {
-        const agent = store.agentByClientId(id);
-        if (agent) {
-          if (agent.revokedAt) return undefined;
-          const live = presented.getStore();
-          return {
-            client_id: agent.clientId,
-            // Only a request whose secret matched the stored hash sees it; any other sees noise.
-            client_secret: live?.clientId === id ? live.secret : randomBytes(32).toString('base64url'),
-            token_endpoint_auth_method: live?.clientId === id ? live.method : 'client_secret_basic',
-            grant_types: ['client_credentials'],
-            response_types: [],
-            redirect_uris: [],
-            client_name: `agent ${agent.name}`,
-            id_token_signed_response_alg: 'ES256',
-          };
-        }
-      }
-      return this.#row('SELECT payload, expires_at, consumed_at FROM oauth WHERE model = ? AND id = ?', id);
-    }
-    async findByUid(uid: string): Promise<Record<string, unknown> | undefined> {
-      return this.#row('SELECT payload, expires_at, consumed_at FROM oauth WHERE model = ? AND uid = ?', uid);
-    }
-    async findByUserCode(code: string): Promise<Record<string, unknown> | undefined> {
-      return this.#row('SELECT payload, expires_at, consumed_at FROM oauth WHERE model = ? AND user_code = ?', code);
-    }
-    async consume(id: string): Promise<void> {
-      db.prepare('UPDATE oauth SET consumed_at = ? WHERE model = ? AND id = ?').run(Math.floor(Date.now() / 1000), this.model, id);
-    }
-    async destroy(id: string): Promise<void> {
-      db.prepare('DELETE FROM oauth WHERE model = ? AND id = ?').run(this.model, id);
-    }
-    async revokeByGrantId(grantId: string): Promise<void> {
-      db.prepare('DELETE FROM oauth WHERE grant_id = ?').run(grantId);
-    }
-    #row(sql: string, key: string): Record<string, unknown> | undefined {
-      const row = db.prepare(sql).get(this.model, key) as { payload: string; expires_at: number | null; consumed_at: number | null } | undefined;
-      if (!row) return undefined;
-      if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined;
-      const payload = JSON.parse(row.payload) as Record<string, unknown>;
-      return row.consumed_at === null ? payload : { ...payload, consumed: row.consumed_at };
-    }
-  };
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)} · Portcullis</title>
-<style>body{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0}input{width:100%;padding:.4rem;font:inherit}button{padding:.5rem 1rem;font:inherit;margin-right:.5rem}.err{color:#b00020}code{background:#eee;padding:0 .2rem}</style></head>
-<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
-}
-
-function loginForm(uid: string, error?: string): string {
-  return page(
-    'Sign in to Portcullis',
-    `${error ? `<p class="err">${escapeHtml(error)}</p>` : ''}<form method="post" action="/interaction/${uid}/login" autocomplete="off">
-<label>User <input name="username" required autofocus></label><label>Password <input name="password" type="password" required></label>
-<button type="submit">Sign in</button></form>`,
-  );
-}
-
-function consentForm(uid: string, client: string, details: { prompt: { details: Record<string, unknown> } }): string {
-  const d = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
-  const items = Object.entries(d.missingResourceScopes ?? {})
-    .map(([resource, scopes]) => `<li><code>${escapeHtml(resource)}</code>${scopes.length ? `: ${scopes.map((s) => `<code>${escapeHtml(s)}</code>`).join(' ')}` : ''}</li>`)
-    .join('');
-  return page(
-    'Allow access?',
-    `<p><strong>${escapeHtml(client)}</strong> asks to call MCP tools through Portcullis on your behalf.</p>${items ? `<ul>${items}</ul>` : ''}
-<form method="post" action="/interaction/${uid}/confirm" style="display:inline"><button type="submit">Allow</button></form>
-<form method="post" action="/interaction/${uid}/abort" style="display:inline"><button type="submit">Deny</button></form>`,
-  );
 }

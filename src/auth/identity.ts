@@ -47,6 +47,7 @@ export async function createIdentity(options: {
     ? await EmbeddedAuthorizationServer.create({
       issuer: base,
       config: identity.embedded,
+      baseScopes: identity.scopes,
       store,
       dataDir: options.dataDir,
       resources: () => ({ uris: [`${base}/mcp`, ...options.servers().map((s) => `${base}/mcp/${s}`)], scopes: options.scopes() }),

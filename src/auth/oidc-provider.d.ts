@@ -13,7 +13,18 @@ declare module 'oidc-provider' {
   export interface GrantInstance {
     addOIDCScope(scope: string): void;
     addResourceScope(resource: string, scope: string): void;
+    rejectResourceScope(resource: string, scope: string): void;
     save(): Promise<string>;
+  }
+
+  export interface TokenInstance {
+    isValid: boolean;
+    accountId?: string;
+    clientId: string;
+    grantId?: string;
+    scope?: string;
+    aud?: string | string[];
+    exp?: number;
   }
 
   export interface ClientInstance {
@@ -29,6 +40,8 @@ declare module 'oidc-provider' {
     interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
     Grant: { new (init: { accountId: string; clientId: string }): GrantInstance; find(id: string): Promise<GrantInstance | undefined> };
     Client: { find(id: string): Promise<ClientInstance | undefined> };
+    AccessToken: { find(value: string): Promise<TokenInstance | undefined> };
+    ClientCredentials: { find(value: string): Promise<TokenInstance | undefined> };
     on(event: string, listener: (...args: unknown[]) => void): void;
   }
 

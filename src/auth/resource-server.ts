@@ -7,13 +7,18 @@
  *   (never `none`, never HS*); `exp`/`nbf` within a bounded skew; and the audience must be the exact
  *   resource URI of the endpoint called (RFC 8707), so a token minted for another resource is refused.
  * - Opaque tokens: RFC 7662 introspection at the issuers that configure it, cached for at most the
- *   token's remaining life (and never more than five minutes).
+ *   token's remaining life (and never more than five minutes); a cached answer is judged again on every
+ *   use (audience of the endpoint called, expiry, agent). The embedded server's own opaque tokens are
+ *   looked up in-process on every use.
+ * - Tokens of the embedded server: its revocation state (jti, grant) and scope caps on every request.
  * - API keys (`pcl_…`): looked up by hash; expiry and revocation checked on every call.
  * A token whose agent was revoked (`portcullis agent revoke`) is refused on its next call.
  *
  * It also writes the RFC 9728 Protected Resource Metadata and the WWW-Authenticate challenges.
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { GatewayError } from '../errors.ts';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { SecretSource } from '../config/secrets.ts';
 import { resolveValue } from '../config/secrets.ts';
@@ -33,6 +38,24 @@ export interface TrustedIssuer {
   config: IssuerConfig;
   /** Key set for signature checks (remote, or the embedded server's own). */
   keys?: JWTVerifyGetKey;
+  /**
+   * Revocation state and scope caps the issuer keeps (the embedded server): whether a verified token
+   * still stands, and the scopes it may carry now. Asked on every request.
+   */
+  check?: (claims: Record<string, unknown>) => { scopes: string[] } | AuthFailure;
+  /** RFC 7662 answers for the issuer's own opaque tokens, in-process (undefined: not active). */
+  introspect?: (token: string) => Promise<Record<string, unknown> | undefined>;
+}
+
+/**
+ * Refuses a request that carries more than one Authorization header (Node keeps only the first in
+ * `req.headers`; a proxy in front may have judged the other one). Returns undefined when there is at
+ * most one.
+ */
+export function ambiguousCredentials(req: IncomingMessage): GatewayError | undefined {
+  const values = req.headersDistinct.authorization;
+  if (!values || values.length <= 1) return undefined;
+  return new GatewayError('PC_AUTH_AMBIGUOUS_CREDENTIALS', `the request carries ${values.length} Authorization headers; send exactly one`);
 }
 
 const WELL_KNOWN_PRM = '/.well-known/oauth-protected-resource';
@@ -48,7 +71,7 @@ export class ResourceServer {
   readonly #scopes: () => string[];
   readonly #secrets: SecretSource;
   readonly #fetch: typeof fetch;
-  readonly #introspected = new Map<string, { principal: Principal | AuthFailure; until: number }>();
+  readonly #introspected = new Map<string, { answer: Record<string, unknown>; trusted: TrustedIssuer; until: number }>();
   readonly #now: () => Date;
   readonly #baseScopes: readonly string[];
 
@@ -176,14 +199,20 @@ export class ResourceServer {
     } catch (error) {
       return { error: 'invalid_token', description: describeJoseError(error, this.resourceFor(endpoint)) };
     }
-    return this.#principal(payload, config);
+    return this.#principal(payload, trusted);
   }
 
-  #principal(claims: Record<string, unknown>, config: IssuerConfig): Principal | AuthFailure {
+  #principal(claims: Record<string, unknown>, trusted: TrustedIssuer): Principal | AuthFailure {
+    const { config } = trusted;
     const agent = config.agentClaim.map((c) => claims[c]).find((v): v is string => typeof v === 'string') ?? 'unknown';
     if (this.#store?.agentRevoked(agent)) return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
     const scope = claims.scope ?? claims.scp;
-    const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
+    let scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
+    if (trusted.check) {
+      const live = trusted.check(claims);
+      if ('description' in live) return live;
+      scopes = live.scopes;
+    }
     let roles: string[] = [];
     if (config.rolesClaim) {
       const value = config.rolesClaim.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), claims);
@@ -211,17 +240,27 @@ export class ResourceServer {
   }
 
   async #introspect(token: string, endpoint: Endpoint): Promise<Principal | AuthFailure> {
-    const withIntrospection = [...this.#issuers.values()].filter((i) => i.config.introspection);
-    if (withIntrospection.length === 0) return { error: 'invalid_token', description: 'the token is not a JWT and no issuer here offers introspection' };
     const key = createHash('sha256').update(token).digest('base64url');
     const now = this.#now().getTime();
     const cached = this.#introspected.get(key);
     if (cached && cached.until > now) {
-      const agent = 'agent' in cached.principal ? cached.principal.agent : undefined;
-      if (agent === undefined || !this.#store?.agentRevoked(agent)) return cached.principal;
-      return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
+      // A cached answer is judged again on every use as if it had just come back: the audience for the
+      // endpoint called now (a token introspected at /mcp/<a> is not a token for /mcp), expiry, agent.
+      const judged = this.#judgeAnswer(cached.answer, cached.trusted, endpoint, now);
+      if (!('error' in judged)) return judged;
+      this.#introspected.delete(key);
+      return judged;
     }
-    for (const { config } of withIntrospection) {
+    for (const trusted of this.#issuers.values()) {
+      if (!trusted.introspect) continue;
+      const answer = await trusted.introspect(token);
+      // The issuer's own state is read in-process on every use: nothing to cache.
+      if (answer) return this.#judgeAnswer(answer, trusted, endpoint, now);
+    }
+    const withIntrospection = [...this.#issuers.values()].filter((i) => i.config.introspection);
+    if (withIntrospection.length === 0) return { error: 'invalid_token', description: 'the token is not a JWT and no issuer here offers introspection' };
+    for (const trusted of withIntrospection) {
+      const { config } = trusted;
       const { url, clientId, clientSecret } = config.introspection!;
       const resolved = resolveValue(clientSecret, this.#secrets);
       if ('problem' in resolved) return { error: 'invalid_token', description: `introspection at ${config.issuer} is misconfigured, so the token cannot be checked` };
@@ -240,18 +279,24 @@ export class ResourceServer {
       }
       if (answer.active !== true) continue;
       if (answer.iss !== undefined && answer.iss !== config.issuer) continue;
-      const audience = config.audience ?? [this.resourceFor(endpoint)];
-      const aud = Array.isArray(answer.aud) ? answer.aud : [answer.aud];
-      if (!aud.some((a) => audience.includes(a as string))) return { error: 'invalid_token', description: `the token is for another resource (audience must be ${audience.join(' or ')})` };
+      const judged = this.#judgeAnswer(answer, trusted, endpoint, now);
+      if ('error' in judged) return judged;
+      if (this.#introspected.size >= INTROSPECTION_CACHE_MAX) this.#introspected.delete(this.#introspected.keys().next().value!);
       const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : now + 60_000;
-      if (exp <= now) return { error: 'invalid_token', description: 'the token expired' };
-      const principal = this.#principal({ ...answer, sub: answer.sub ?? answer.client_id }, config);
-      if ('error' in principal) return principal;
-      if (this.#introspected.size >= INTROSPECTION_CACHE_MAX) this.#introspected.clear();
-      this.#introspected.set(key, { principal, until: Math.min(exp, now + INTROSPECTION_CACHE_MS) });
-      return principal;
+      this.#introspected.set(key, { answer, trusted, until: Math.min(exp, now + INTROSPECTION_CACHE_MS) });
+      return judged;
     }
     return { error: 'invalid_token', description: 'the token is not active' };
+  }
+
+  /** An active RFC 7662 answer, judged for the endpoint called now: audience, expiry, then the principal. */
+  #judgeAnswer(answer: Record<string, unknown>, trusted: TrustedIssuer, endpoint: Endpoint, now: number): Principal | AuthFailure {
+    const audience = trusted.config.audience ?? [this.resourceFor(endpoint)];
+    const aud = Array.isArray(answer.aud) ? answer.aud : [answer.aud];
+    if (!aud.some((a) => typeof a === 'string' && audience.includes(a))) return { error: 'invalid_token', description: `the token is for another resource (audience must be ${audience.join(' or ')})` };
+    // Without `exp` the answer is trusted for a minute from when it came (the cache bounds it too).
+    if (typeof answer.exp === 'number' && answer.exp * 1000 <= now) return { error: 'invalid_token', description: 'the token expired' };
+    return this.#principal({ ...answer, sub: answer.sub ?? answer.client_id }, trusted);
   }
 }
 

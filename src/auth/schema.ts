@@ -7,6 +7,7 @@
 import * as z from 'zod';
 
 const secretRef = z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be a reference: env:NAME or file:/path');
+const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be an RFC 6749 scope token');
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 export const issuerSchema = z.strictObject({
@@ -35,24 +36,39 @@ export const identitySchema = z.strictObject({
     .describe('The URL clients reach the gateway at (behind a proxy); resource URIs are <publicUrl>/mcp and <publicUrl>/mcp/<server>. Default: the listen address'),
   localAgent: z.string().min(1).max(128).optional().describe('Agent name of local principals (stdio front, or no identity); default: the client\'s declared name'),
   issuers: z.array(issuerSchema).default([]).describe('External authorization servers whose tokens are accepted'),
-  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be an RFC 6749 scope token')).default([]).describe('Scopes advertised in metadata besides those policy.tools names'),
+  scopes: z.array(scopeToken).default([]).describe('Scopes advertised in metadata besides those policy.tools names'),
   embedded: z
     .strictObject({
       enabled: z.boolean().default(true),
       accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(900),
       refreshTokenTtlSeconds: z.number().int().min(300).max(90 * 86_400).default(14 * 86_400),
+      accessTokenFormat: z
+        .enum(['jwt', 'opaque'])
+        .default('jwt')
+        .describe('jwt: signed RFC 9068 tokens; opaque: random strings another resource server checks by RFC 7662 introspection'),
       users: z
         .array(
           z.strictObject({
             username: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -'),
             password: secretRef.describe('env:NAME or file:/path holding the password'),
             roles: z.array(z.string().min(1)).default([]),
+            scopes: z.array(scopeToken).default([]).describe('Scopes this user may hold besides those of its roles'),
           }),
         )
         .default([])
         .describe('Local users who can log in on the consent page'),
-      cimd: z.boolean().default(true).describe('Accept Client ID Metadata Documents (https client_id URLs)'),
-      registration: z.boolean().default(true).describe('Accept RFC 7591 dynamic client registration'),
+      roles: z
+        .record(z.string().min(1), z.array(scopeToken))
+        .default({})
+        .describe('Role -> scopes a token of a user with that role may carry ("*": every scope). A token never carries a scope its user is not allowed'),
+      registration: z
+        .enum(['open', 'admin', 'off'])
+        .default('open')
+        .describe('RFC 7591 dynamic registration. open: anyone may register a public client (authorization code + PKCE only, loopback or https redirect URIs); admin: only `portcullis client add`; off: neither'),
+      cimd: z.boolean().default(true).describe('Accept Client ID Metadata Documents (https client_id URLs) when registration is open'),
+      loginAttempts: z.number().int().min(1).max(100).default(5).describe('Failed sign-ins per address and user name before a lockout'),
+      userLoginAttempts: z.number().int().min(1).max(1000).default(20).describe('Failed sign-ins per user name, from any address, before a lockout'),
+      lockoutMinutes: z.number().int().min(1).max(1440).default(15).describe('How long a lockout lasts'),
     })
     .optional()
     .describe('The built-in OAuth 2.1 authorization server (issuer = publicUrl)'),
@@ -65,4 +81,5 @@ export const identitySchema = z.strictObject({
 });
 
 export type IdentityConfig = z.output<typeof identitySchema>;
+export type EmbeddedConfig = NonNullable<IdentityConfig['embedded']>;
 export type IssuerConfig = z.output<typeof issuerSchema>;

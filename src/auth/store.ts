@@ -1,13 +1,16 @@
 /**
- * Identity state in `<dataDir>/identity.db` (SQLite, WAL; the gateway and the CLI share it): agents
- * with their client credentials, API keys, and the embedded authorization server's grants, codes and
- * tokens. Secrets are stored only as SHA-256 hashes — they are 256 random bits, so a fast hash is the
- * right one — and compared in constant time.
+ * Identity state in `<dataDir>/identity.db` (SQLite, WAL, 0600; the gateway and the CLI share it):
+ * agents with their client credentials, API keys, clients an administrator registered, revoked token
+ * ids, and the embedded authorization server's grants, codes and tokens. Secrets are stored only as
+ * SHA-256 hashes — they are 256 random bits (or at least 128 for oidc-provider's ids), so a fast hash
+ * is the right one — and compared in constant time; that includes every OAuth artefact whose id is
+ * itself the bearer value (codes, refresh tokens, registration access tokens, session and interaction
+ * ids), which oidc-provider only ever looks up by the value presented.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { ensurePrivateDir, ensurePrivateFile } from '../util/private-files.ts';
 
 export interface AgentRow {
   name: string;
@@ -31,6 +34,18 @@ const sha256 = (text: string): Buffer => createHash('sha256').update(text).diges
 const sameHash = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b);
 const secret = (prefix: string): string => `${prefix}${randomBytes(32).toString('base64url')}`;
 
+export interface ClientRow {
+  clientId: string;
+  name: string;
+  redirectUris: string[];
+  createdAt: string;
+}
+
+/** oidc-provider models stored under their own id: the id of these is public (client_id, grant id). */
+const PLAIN_ID_MODELS = new Set(['Client', 'Grant']);
+/** Version of the stored layout (PRAGMA user_version); 1: OAuth artefacts stored by hash. */
+const LAYOUT_VERSION = 1;
+
 export const API_KEY_PREFIX = 'pcl_';
 const API_KEY = /^pcl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
@@ -50,10 +65,16 @@ export class IdentityStore {
   readonly #keys = new Map<string, (Record<string, string | null> & { hash: Uint8Array }) | null>();
   readonly #agentsByName = new Map<string, AgentRow | null>();
   readonly #agentsByClient = new Map<string, AgentRow | null>();
+  // Revocation state the resource server reads on every embedded-issuer token: same memory, same rule.
+  readonly #grantLive: StatementSync;
+  readonly #tokenRevoked: StatementSync;
+  readonly #grants = new Map<string, boolean>();
+  readonly #revokedTokens = new Map<string, boolean>();
 
   constructor(path: string) {
     this.path = path;
-    mkdirSync(dirname(path), { recursive: true });
+    ensurePrivateDir(dirname(path));
+    ensurePrivateFile(path);
     this.db = new DatabaseSync(path);
     this.db.exec(`
       PRAGMA journal_mode = WAL;
@@ -69,7 +90,19 @@ export class IdentityStore {
         grant_id TEXT, uid TEXT, user_code TEXT, consumed_at INTEGER, PRIMARY KEY (model, id));
       CREATE INDEX IF NOT EXISTS oauth_grant ON oauth (grant_id);
       CREATE INDEX IF NOT EXISTS oauth_uid ON oauth (uid);
+      CREATE TABLE IF NOT EXISTS clients (
+        client_id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, redirect_uris TEXT NOT NULL, created_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS revoked_tokens (jti_hash BLOB PRIMARY KEY, expires_at INTEGER NOT NULL);
     `);
+    const layout = Number((this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+    if (layout < LAYOUT_VERSION) {
+      // Before version 1, codes, refresh tokens and registration access tokens were stored in clear as row
+      // ids. They are dropped (their clients sign in again) rather than rehashed, so no clear copy is left
+      // in the payloads either.
+      this.db.exec(`DELETE FROM oauth WHERE model NOT IN ('Client', 'Grant'); PRAGMA user_version = ${LAYOUT_VERSION};`);
+    }
+    this.#grantLive = this.db.prepare("SELECT expires_at FROM oauth WHERE model = 'Grant' AND id = ?");
+    this.#tokenRevoked = this.db.prepare('SELECT expires_at FROM revoked_tokens WHERE jti_hash = ?');
     this.#dataVersion = this.db.prepare('PRAGMA data_version');
     this.#keyById = this.db.prepare('SELECT * FROM api_keys WHERE id = ?');
     this.#agentByName = this.db.prepare('SELECT * FROM agents WHERE name = ?');
@@ -88,6 +121,8 @@ export class IdentityStore {
     this.#keys.clear();
     this.#agentsByName.clear();
     this.#agentsByClient.clear();
+    this.#grants.clear();
+    this.#revokedTokens.clear();
   }
 
   /** Local writes (this connection) do not move data_version, so they drop the memory themselves. */
@@ -154,6 +189,140 @@ export class IdentityStore {
     return agent !== undefined && agent.revokedAt !== null;
   }
 
+  // ---- clients an administrator registered (authorization code + PKCE, public) ----
+
+  addClient(name: string, redirectUris: string[]): ClientRow {
+    if (this.clientByName(name)) throw new Error(`client "${name}" already exists; remove it first`);
+    const row: ClientRow = { clientId: `client-${randomBytes(12).toString('base64url')}`, name, redirectUris, createdAt: new Date().toISOString() };
+    this.db.prepare('INSERT INTO clients (client_id, name, redirect_uris, created_at) VALUES (?, ?, ?, ?)').run(row.clientId, name, JSON.stringify(redirectUris), row.createdAt);
+    return row;
+  }
+
+  client(clientId: string): ClientRow | undefined {
+    const row = this.db.prepare('SELECT * FROM clients WHERE client_id = ?').get(clientId) as Record<string, string> | undefined;
+    return row ? toClient(row) : undefined;
+  }
+
+  clientByName(name: string): ClientRow | undefined {
+    const row = this.db.prepare('SELECT * FROM clients WHERE name = ?').get(name) as Record<string, string> | undefined;
+    return row ? toClient(row) : undefined;
+  }
+
+  clients(): ClientRow[] {
+    return (this.db.prepare('SELECT * FROM clients ORDER BY name').all() as Record<string, string>[]).map(toClient);
+  }
+
+  /** Removes a client and every grant (so every token) it holds. */
+  removeClient(name: string): boolean {
+    const client = this.clientByName(name);
+    if (!client) return false;
+    this.db.prepare('DELETE FROM clients WHERE client_id = ?').run(client.clientId);
+    for (const { id } of this.db.prepare("SELECT id FROM oauth WHERE model = 'Grant' AND json_extract(payload, '$.clientId') = ?").all(client.clientId) as Array<{ id: string }>) {
+      this.oauthRevokeGrant(id);
+    }
+    this.#changed();
+    return true;
+  }
+
+  // ---- the embedded authorization server's storage (oidc-provider adapter rows) ----
+
+  #rowId(model: string, id: string): string {
+    return PLAIN_ID_MODELS.has(model) ? id : sha256(`${model}\u0000${id}`).toString('base64url');
+  }
+
+  oauthUpsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): void {
+    const stored = { ...payload };
+    // oidc-provider repeats the id as `jti`; it is put back from the presented value on find.
+    if (!PLAIN_ID_MODELS.has(model) && stored.jti === id) delete stored.jti;
+    this.db.prepare('INSERT OR REPLACE INTO oauth (model, id, payload, expires_at, grant_id, uid, user_code) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      model,
+      this.#rowId(model, id),
+      JSON.stringify(stored),
+      expiresAt,
+      (payload.grantId as string | undefined) ?? null,
+      (payload.uid as string | undefined) ?? null,
+      typeof payload.userCode === 'string' ? sha256(payload.userCode).toString('base64url') : null,
+    );
+    if (model === 'Grant') this.#changed();
+  }
+
+  oauthFind(model: string, id: string): Record<string, unknown> | undefined {
+    const found = this.#oauthRow(this.db.prepare('SELECT payload, expires_at, consumed_at FROM oauth WHERE model = ? AND id = ?').get(model, this.#rowId(model, id)));
+    return found && !PLAIN_ID_MODELS.has(model) && found.jti === undefined ? { ...found, jti: id } : found;
+  }
+
+  oauthFindByUid(model: string, uid: string): Record<string, unknown> | undefined {
+    return this.#oauthRow(this.db.prepare('SELECT payload, expires_at, consumed_at FROM oauth WHERE model = ? AND uid = ?').get(model, uid));
+  }
+
+  oauthFindByUserCode(model: string, userCode: string): Record<string, unknown> | undefined {
+    return this.#oauthRow(this.db.prepare('SELECT payload, expires_at, consumed_at FROM oauth WHERE model = ? AND user_code = ?').get(model, sha256(userCode).toString('base64url')));
+  }
+
+  oauthConsume(model: string, id: string): void {
+    this.db.prepare('UPDATE oauth SET consumed_at = ? WHERE model = ? AND id = ?').run(Math.floor(Date.now() / 1000), model, this.#rowId(model, id));
+  }
+
+  oauthDestroy(model: string, id: string): void {
+    this.db.prepare('DELETE FROM oauth WHERE model = ? AND id = ?').run(model, this.#rowId(model, id));
+    if (model === 'Grant') this.#changed();
+  }
+
+  /** Deletes a grant and everything issued under it; access tokens carrying its id are refused from now on. */
+  oauthRevokeGrant(grantId: string): void {
+    this.db.prepare('DELETE FROM oauth WHERE grant_id = ?').run(grantId);
+    this.db.prepare("DELETE FROM oauth WHERE model = 'Grant' AND id = ?").run(grantId);
+    this.#changed();
+  }
+
+  /** Revokes every grant a user holds (sign-out, `portcullis user signout`); returns how many. */
+  revokeAccount(accountId: string): number {
+    const grants = this.db.prepare("SELECT id FROM oauth WHERE model = 'Grant' AND json_extract(payload, '$.accountId') = ?").all(accountId) as Array<{ id: string }>;
+    for (const { id } of grants) this.oauthRevokeGrant(id);
+    this.db.prepare("DELETE FROM oauth WHERE model = 'Session' AND json_extract(payload, '$.accountId') = ?").run(accountId);
+    this.#changed();
+    return grants.length;
+  }
+
+  #oauthRow(row: unknown): Record<string, unknown> | undefined {
+    const r = row as { payload: string; expires_at: number | null; consumed_at: number | null } | undefined;
+    if (!r) return undefined;
+    if (r.expires_at !== null && r.expires_at <= Date.now()) return undefined;
+    const payload = JSON.parse(r.payload) as Record<string, unknown>;
+    return r.consumed_at === null ? payload : { ...payload, consumed: r.consumed_at };
+  }
+
+  /** Whether the grant an access token was minted under still stands (not revoked, not expired). */
+  grantLive(grantId: string): boolean {
+    this.#fresh();
+    let live = this.#grants.get(grantId);
+    if (live === undefined) {
+      const row = this.#grantLive.get(grantId) as { expires_at: number | null } | undefined;
+      live = row !== undefined && (row.expires_at === null || row.expires_at > Date.now());
+      if (this.#grants.size >= 100_000) this.#grants.clear();
+      this.#grants.set(grantId, live);
+    }
+    return live;
+  }
+
+  /** Records an access token's `jti` as revoked until `expiresAtMs` (after that the token is dead anyway). */
+  revokeToken(jti: string, expiresAtMs: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO revoked_tokens (jti_hash, expires_at) VALUES (?, ?)').run(sha256(jti), expiresAtMs);
+    this.db.prepare('DELETE FROM revoked_tokens WHERE expires_at < ?').run(Date.now() - 3_600_000);
+    this.#changed();
+  }
+
+  tokenRevoked(jti: string): boolean {
+    this.#fresh();
+    let revoked = this.#revokedTokens.get(jti);
+    if (revoked === undefined) {
+      revoked = this.#tokenRevoked.get(sha256(jti)) !== undefined;
+      if (this.#revokedTokens.size >= 100_000) this.#revokedTokens.clear();
+      this.#revokedTokens.set(jti, revoked);
+    }
+    return revoked;
+  }
+
   // ---- API keys ----
 
   createKey(agent: string, scopes: string[], expiresAt: Date | undefined): { id: string; key: string } {
@@ -212,6 +381,10 @@ export class IdentityStore {
 
 function toAgent(row: Record<string, string | null>): AgentRow {
   return { name: row.name!, clientId: row.client_id!, scopes: row.scopes ? row.scopes.split(' ') : [], createdAt: row.created_at!, revokedAt: row.revoked_at ?? null };
+}
+
+function toClient(row: Record<string, string>): ClientRow {
+  return { clientId: row.client_id!, name: row.name!, redirectUris: JSON.parse(row.redirect_uris!) as string[], createdAt: row.created_at! };
 }
 
 function toKey(row: Record<string, string | null | Uint8Array>): ApiKeyRow {

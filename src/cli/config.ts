@@ -6,6 +6,7 @@ import { identityDbPath } from '../auth/identity.ts';
 import { IdentityStore } from '../auth/store.ts';
 import type { ConfigProblem } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { looseModes } from '../util/private-files.ts';
 import * as z from 'zod';
 import { INIT_TEMPLATE } from '../config/defaults.ts';
 import { join } from 'node:path';
@@ -47,7 +48,9 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
     io.err(`${options.config}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  error   ${formatPath(p.path)}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
-  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir)];
+  // Modes are read before anything opens a store (opening identity.db narrows them).
+  const loose = looseModes(dataDir).map((m): ConfigProblem => ({ path: 'dataDir', message: `readable by others: ${m}`, severity: 'warning' }));
+  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir), ...loose];
   if (warnings.length > 0) io.err(`${formatProblems(warnings)}\n`);
   const servers = Object.keys(loaded.config.servers);
   io.out(`${options.config}: OK (${servers.length} server${servers.length === 1 ? '' : 's'}: ${servers.join(', ') || 'none'})\n`);

@@ -6,11 +6,13 @@
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { identityDbPath } from '../auth/identity.ts';
+import { redirectUriProblem } from '../auth/registration.ts';
 import { IdentityStore } from '../auth/store.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import type { Io } from './serve.ts';
 
 export interface IdentityCliOptions {
+  redirectUri?: string[];
   config?: string;
   dataDir?: string;
   scopes?: string;
@@ -161,6 +163,69 @@ export function keyRevoke(id: string, options: IdentityCliOptions, io: Pick<Io, 
       return 1;
     }
     io.out(`API key ${id} revoked.\n`);
+    return 0;
+  });
+}
+
+/**
+ * `portcullis client add NAME --redirect-uri URI…`: a client registered by an administrator
+ * (authorization code + PKCE, public). Unlike an open registration it may use a private-use scheme
+ * (com.example.app:/callback, RFC 8252 §7.1); the consent page says an administrator registered it.
+ */
+export function clientAdd(name: string, options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  if (!AGENT_NAME.test(name)) {
+    io.err(`portcullis: client name "${name}" must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit\n`);
+    return 2;
+  }
+  const uris = options.redirectUri ?? [];
+  if (uris.length === 0) {
+    io.err('portcullis: client add needs at least one --redirect-uri\n');
+    return 2;
+  }
+  for (const uri of uris) {
+    const problem = redirectUriProblem(uri, true);
+    if (problem) {
+      io.err(`portcullis: --redirect-uri "${uri}" ${problem}\n`);
+      return 2;
+    }
+  }
+  return withStore(options, io, (store, config) => {
+    if (!config.identity?.embedded?.enabled) {
+      io.err('portcullis: clients are registered with the embedded authorization server; enable identity.embedded in the configuration\n');
+      return 2;
+    }
+    const client = store.addClient(name, uris);
+    if (options.json) io.out(`${JSON.stringify({ client_id: client.clientId, name, redirect_uris: uris })}\n`);
+    else io.out(`Client "${name}" registered (public: authorization code + PKCE, no secret).\n\n  client_id      ${client.clientId}\n  redirect_uris  ${uris.join(' ')}\n`);
+    return 0;
+  });
+}
+
+export function clientList(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  return withStore(options, io, (store) => {
+    const clients = store.clients();
+    if (options.json) io.out(`${JSON.stringify(clients)}\n`);
+    else for (const c of clients) io.out(`${c.name}  ${c.clientId}  ${c.redirectUris.join(' ')}  created ${c.createdAt}\n`);
+    return 0;
+  });
+}
+
+export function clientRemove(name: string, options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  return withStore(options, io, (store) => {
+    if (!store.removeClient(name)) {
+      io.err(`portcullis: no client named "${name}" (see portcullis client list)\n`);
+      return 1;
+    }
+    io.out(`Client "${name}" removed: its grants and tokens are refused from the next call.\n`);
+    return 0;
+  });
+}
+
+/** `portcullis user signout NAME`: revokes every grant of a user (all clients, all devices) at once. */
+export function userSignout(name: string, options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  return withStore(options, io, (store) => {
+    const grants = store.revokeAccount(name);
+    io.out(`User "${name}" signed out: ${grants} grant${grants === 1 ? '' : 's'} revoked; their tokens are refused from the next call.\n`);
     return 0;
   });
 }

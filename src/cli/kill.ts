@@ -7,6 +7,7 @@ import { userInfo } from 'node:os';
 import { identityDbPath, identityEnabled } from '../auth/identity.ts';
 import { IdentityStore } from '../auth/store.ts';
 import { join } from 'node:path';
+import { looseModes } from '../util/private-files.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { describeTarget, KillSwitchStore, type KillTarget } from '../killswitch/store.ts';
@@ -103,6 +104,8 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   const loaded = load(options, io);
   if (!loaded) return 2;
   const { config, dataDir } = loaded;
+  // Modes are read before anything opens a store (opening identity.db narrows them).
+  const loose = looseModes(dataDir);
   const switches = new KillSwitchStore(join(dataDir, 'killswitch.json')).list();
   const pins = new PinStore(join(dataDir, 'pins.json'));
   const waiting = Object.fromEntries(pins.servers().map((s) => [s, Object.keys(pins.pending(s)).length]).filter(([, n]) => (n as number) > 0));
@@ -110,12 +113,13 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
     ? { mode: config.policy.mode, rules: config.policy.rules.length, limits: config.policy.limits.length }
     : { mode: 'absent (every call denied)', rules: 0, limits: 0 };
   const identity = identitySummary(config, dataDir);
-  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, audit: config.audit.store, identity };
+  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, audit: config.audit.store, identity, looseModes: loose };
   if (options.json) {
     io.out(`${JSON.stringify(summary)}\n`);
     return 0;
   }
   io.out(`data dir:      ${dataDir}\n`);
+  for (const m of loose) io.out(`  WARNING readable by others: ${m}\n`);
   io.out(`servers:       ${summary.servers.join(', ') || 'none'}\n`);
   io.out(`policy:        ${policy.mode}, ${policy.rules} rule${policy.rules === 1 ? '' : 's'}, ${policy.limits} rate limit${policy.limits === 1 ? '' : 's'}\n`);
   io.out(`audit store:   ${config.audit.store}\n`);

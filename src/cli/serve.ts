@@ -7,12 +7,12 @@ import type { Logger } from 'pino';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { Gateway } from '../gateway.ts';
-import { fileURLToPath } from 'node:url';
 import { createGateway } from '../gateway.ts';
 import { createHttpFront } from '../downstream/http.ts';
 import { createLogger } from '../logger.ts';
 import type { SecretSource } from '../config/secrets.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
+import { clientSetup } from './connect.ts';
 
 export interface ServeOptions {
   config?: string;
@@ -27,8 +27,6 @@ export interface Io {
   secrets: SecretSource;
   onSignal: (handler: () => void) => void;
 }
-
-const LAUNCHER = resolve(fileURLToPath(new URL('../../bin/portcullis.js', import.meta.url)));
 
 export async function serve(options: ServeOptions, io: Io): Promise<number> {
   const loaded = loadForRun(options.config, options.dataDir, io.secrets);
@@ -64,7 +62,6 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   }
   await gateway.start();
   const servers = [...gateway.upstreams.keys()];
-  const stdioArgs = options.config ? ['stdio', '-c', resolve(options.config)] : ['stdio'];
   io.out(
     [
       `Portcullis is listening (${loaded.source}).`,
@@ -73,11 +70,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
       ...servers.map((s) => `  Server "${s}" alone:${' '.repeat(Math.max(1, 8 - s.length))}${front.url}/mcp/${s}`),
       '',
       'Connect a client:',
-      `  Claude Code (HTTP):   claude mcp add --transport http portcullis ${front.url}/mcp`,
-      `  Claude Code (stdio):  claude mcp add portcullis -- ${process.execPath} ${LAUNCHER} ${stdioArgs.join(' ')}`,
-      '  Claude Desktop / Cursor (stdio), in claude_desktop_config.json or ~/.cursor/mcp.json:',
-      `    { "mcpServers": { "portcullis": { "command": ${JSON.stringify(process.execPath)}, "args": ${JSON.stringify([LAUNCHER, ...stdioArgs])} } } }`,
-      `  VS Code (.vscode/mcp.json):  { "servers": { "portcullis": { "type": "http", "url": "${front.url}/mcp" } } }`,
+      ...clientSetup(`${front.url}/mcp`, options.config),
       '',
       ...signInHelp(config, front.identity !== undefined, front.url, options),
     ].join('\n'),

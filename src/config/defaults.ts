@@ -2,11 +2,12 @@
  * The embedded default (what `npm start` runs with no file) and the starter file `portcullis init` writes.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { ensurePrivateDir, writePrivateFile } from '../util/private-files.ts';
 
 /** `$PORTCULLIS_DATA_DIR`, else `$XDG_DATA_HOME/portcullis`, else `~/.local/share/portcullis`. */
 export function defaultDataDir(env: Readonly<Record<string, string | undefined>>): string {
@@ -50,7 +51,7 @@ export function defaultUser(): string {
 /** The file holding the embedded default user's password: made once (0600), never printed. */
 export function defaultPasswordFile(dataDir: string): string {
   const file = join(dataDir, 'login-password');
-  if (!existsSync(file)) writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  if (!existsSync(file)) writePrivateFile(file, `${randomBytes(18).toString('base64url')}\n`);
   return file;
 }
 
@@ -59,8 +60,9 @@ export function defaultPasswordFile(dataDir: string): string {
  * the embedded authorization server (one local user, password in a file of the data dir) and API keys.
  */
 export function embeddedDefault(dataDir: string): Record<string, unknown> {
+  ensurePrivateDir(dataDir);
   const sandbox = join(dataDir, 'sandbox');
-  mkdirSync(sandbox, { recursive: true });
+  ensurePrivateDir(sandbox);
   const fs = bundledFilesystemServer();
   return {
     listen: { host: '127.0.0.1', port: 8787 },
@@ -69,7 +71,14 @@ export function embeddedDefault(dataDir: string): Record<string, unknown> {
     // Without a lockfile to pin against (an npm-installed copy), the bundled server runs unpinned.
     supply: { allowUnpinned: fs.pin === undefined },
     identity: {
-      embedded: { users: [{ username: defaultUser(), password: `file:${defaultPasswordFile(dataDir)}` }] },
+      // One local user, the machine's owner, who may hold every scope. Registration stays open (MCP
+      // clients register themselves), which is safe because a registered client gets nothing without
+      // this user signing in with the password in <dataDir>/login-password and consenting.
+      embedded: {
+        users: [{ username: defaultUser(), password: `file:${defaultPasswordFile(dataDir)}`, roles: ['owner'] }],
+        roles: { owner: ['*'] },
+        registration: 'open',
+      },
       apiKeys: {},
     },
     policy: {
@@ -88,7 +97,7 @@ export function embeddedDefault(dataDir: string): Record<string, unknown> {
 }
 
 export const INIT_TEMPLATE = `# Portcullis configuration. Validate with: portcullis config check -c portcullis.yaml
-# Reference: README.md#configuration-reference · JSON Schema: schema/config.json
+# Reference: docs/configuration.md · JSON Schema: schema/config.json
 
 # Where agents connect. Keep it on loopback unless authentication sits in front of it.
 listen:

@@ -7,7 +7,7 @@
  *   /.well-known/…, /oauth/…, /interaction/…  identity (when configured)
  *
  * Order of checks for every request (each failure answers at once and forwards nothing):
- * Host (DNS rebinding) → Origin (403) → route → authentication (401) → HTTP method → media type → body
+ * Host (DNS rebinding) → Origin (403) → a second Authorization header (400) → route → authentication (401) → HTTP method → media type → body
  * size (413) → JSON (-32700) → era (MCP-Protocol-Version; unsupported → 400 + -32022) → era rules
  * (http-modern.ts, http-legacy.ts).
  */
@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createIdentity, identityEnabled, type Identity } from '../auth/identity.ts';
 import { principalKey, type Principal } from '../auth/principal.ts';
+import { ambiguousCredentials } from '../auth/resource-server.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import type { SecretSource } from '../config/secrets.ts';
@@ -149,6 +150,13 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       res.setHeader('access-control-expose-headers', 'Mcp-Session-Id, WWW-Authenticate');
     }
     metrics.requests += 1;
+    const ambiguous = ambiguousCredentials(req);
+    if (ambiguous) {
+      metrics.authRefused += 1;
+      const endpoint = endpointFor(pathname);
+      await gateway.recordRefusal(endpoint && !(endpoint instanceof GatewayError) ? endpoint : { kind: 'aggregate' }, ambiguous).catch(() => false);
+      return reject(res, ambiguous);
+    }
     if (identity && req.method === 'GET') {
       const metadata = identity.resourceServer.metadataFor(pathname, (name) => gateway.hasServer(name));
       if (metadata) {

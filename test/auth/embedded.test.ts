@@ -1,6 +1,6 @@
 /**
- * The embedded authorization server end to end, over HTTP: the official SDK's OAuth client (v2)
- * discovers, registers, runs PKCE, gets a token, calls a tool and steps up after a 403; agents use
+ * The embedded authorization server end to end, over HTTP, with a real browser (Chromium) on the
+ * sign-in and consent pages: the official SDK's OAuth client (v2) discovers, registers, runs PKCE, gets a token, calls a tool and steps up after a 403; agents use
  * client credentials; refresh tokens rotate; replayed codes, reused or revoked refresh tokens, implicit
  * and plain-PKCE requests are refused.
  */
@@ -11,45 +11,30 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
 import { processSecretSource } from '../../src/config/secrets.ts';
-import { LoginFailures } from '../../src/auth/embedded.ts';
+import { LoginFailures } from '../../src/auth/login-failures.ts';
+import type { BrowserContext } from 'playwright-core';
+import { launchBrowser, signInWithBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
 import { startModernServer, type ModernServer } from '../fixtures/modern-server.ts';
 import { post, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
 
-const REDIRECT = 'http://127.0.0.1:9/callback';
+/** The client's loopback redirect URI (a listener started before the tests). */
+let REDIRECT = '';
 const PASSWORD = randomBytes(12).toString('base64url');
 
-/** A browser, reduced to what the login and consent pages need: cookies, redirects, two forms. */
-async function signIn(start: string, jar: Map<string, string>, username = 'alice', password = PASSWORD): Promise<URL> {
-  let url = start;
-  let init: RequestInit = { method: 'GET' };
-  for (let step = 0; step < 12; step++) {
-    const response = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const eq = pair!.indexOf('=');
-      jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-    }
-    if (response.status >= 300 && response.status < 400) {
-      const next = new URL(response.headers.get('location')!, url);
-      if (next.href.startsWith(REDIRECT)) return next;
-      url = next.href;
-      init = { method: 'GET' };
-      continue;
-    }
-    const html = await response.text();
-    const form = (action: string, fields: Record<string, string>): void => {
-      url = new URL(action, url).href;
-      init = { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
-    };
-    if (html.includes('Unknown user or wrong password')) throw new Error('login refused');
-    if (html.includes('Too many failed sign-ins')) throw new Error(`locked out (${response.status})`);
-    const login = /action="([^"]+\/login)"/.exec(html);
-    const confirm = /action="([^"]+\/confirm)"/.exec(html);
-    if (login) form(login[1]!, { username, password });
-    else if (confirm) form(confirm[1]!, {});
-    else throw new Error(`unexpected page (${response.status}): ${html.slice(0, 400)}`);
+let browser: TestBrowser;
+
+/** Signs in as a user would, in Chromium; a refused sign-in or lockout throws. */
+async function signIn(start: string, context: BrowserContext | undefined, username = 'alice', password = PASSWORD): Promise<URL> {
+  const ctx = context ?? (await browser.context());
+  try {
+    const result = await signInWithBrowser(ctx, start, { username, password, redirect: REDIRECT });
+    if (result.kind === 'redirected') return result.url;
+    if (result.status === 429) throw new Error(`locked out (${result.status})`);
+    if (/Unknown user or wrong password/.test(result.text)) throw new Error('login refused');
+    throw new Error(`unexpected page (${result.status}): ${result.text.slice(0, 400)}`);
+  } finally {
+    if (!context) await ctx.close();
   }
-  throw new Error('too many steps');
 }
 
 class TestOAuthClient implements OAuthClientProvider {
@@ -97,12 +82,17 @@ describe('embedded authorization server', () => {
   let token: string;
   let config: string;
 
+  let callback: Awaited<ReturnType<typeof startCallback>>;
+
   before(async () => {
+    browser = await launchBrowser();
+    callback = await startCallback();
+    REDIRECT = callback.url;
     upstream = await startModernServer();
     gw = await startGateway(
       {
         servers: { modern: { url: upstream.url } },
-        identity: { scopes: ['mcp'], embedded: { users: [{ username: 'alice', password: 'env:PC_TEST_ALICE', roles: ['dev'] }] } },
+        identity: { scopes: ['mcp'], embedded: { users: [{ username: 'alice', password: 'env:PC_TEST_ALICE', roles: ['dev'] }], roles: { dev: ['mcp', 'ops'] } } },
         policy: { rules: [{ name: 'everyone', effect: 'allow' }], tools: [{ server: 'modern', tool: 'slow', scopes: ['ops'] }] },
       },
       processSecretSource({ ...process.env, PC_TEST_ALICE: PASSWORD }),
@@ -114,11 +104,13 @@ describe('embedded authorization server', () => {
   after(async () => {
     await gw?.close();
     await upstream?.close();
+    await browser?.close();
+    await callback?.close();
   });
 
   it('lets the official SDK client discover, register, authorize with PKCE, call, and step up after a 403', async () => {
     const provider = new TestOAuthClient();
-    const jar = new Map<string, string>();
+    const jar = await browser.context();
     const url = new URL(`${gw.url}/mcp`);
     const connect = async () => {
       const client = new ModernClient({ name: 'oauth-agent', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } } as never);
@@ -155,6 +147,7 @@ describe('embedded authorization server', () => {
     const slow = await attempt.client.callTool({ name: 'modern__slow', arguments: { ms: 1 } });
     assert.match(JSON.stringify(slow.content), /waited 1/);
     await attempt.client.close();
+    await jar.close();
     assert.deepEqual(upstream.credentialHeaders(), [], 'the client token never reached the server');
   });
 
@@ -228,7 +221,7 @@ describe('embedded authorization server', () => {
     assert.match(plain.headers.get('location') ?? (await plain.text()), /code_challenge_method|invalid_request/);
 
     const { verifier, challenge } = pkce();
-    const callback = await signIn(authorize({ code_challenge: challenge, code_challenge_method: 'S256' }), new Map());
+    const callback = await signIn(authorize({ code_challenge: challenge, code_challenge_method: 'S256' }), undefined);
     const code = callback.searchParams.get('code')!;
     const first = await exchange({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, resource: `${gw.url}/mcp` });
     assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -239,7 +232,7 @@ describe('embedded authorization server', () => {
     assert.equal(afterReplay.body.error, 'invalid_grant', 'replaying a code revokes what the code had issued');
 
     const { verifier: v1, challenge: c1 } = pkce();
-    const again = await signIn(authorize({ code_challenge: c1, code_challenge_method: 'S256' }), new Map());
+    const again = await signIn(authorize({ code_challenge: c1, code_challenge_method: 'S256' }), undefined);
     const issued = await exchange({ grant_type: 'authorization_code', code: again.searchParams.get('code')!, code_verifier: v1, redirect_uri: REDIRECT, resource: `${gw.url}/mcp` });
     assert.equal(issued.status, 200, JSON.stringify(issued.body));
     const rotated = await exchange({ grant_type: 'refresh_token', refresh_token: issued.body.refresh_token, resource: `${gw.url}/mcp` });
@@ -247,25 +240,25 @@ describe('embedded authorization server', () => {
     assert.notEqual(rotated.body.refresh_token, issued.body.refresh_token, 'refresh tokens rotate');
     const reused = await exchange({ grant_type: 'refresh_token', refresh_token: issued.body.refresh_token, resource: `${gw.url}/mcp` });
     assert.equal(reused.body.error, 'invalid_grant', 'a rotated-out refresh token is dead');
-    const wrongVerifier = await signIn(authorize({ code_challenge: c1, code_challenge_method: 'S256' }), new Map());
+    const wrongVerifier = await signIn(authorize({ code_challenge: c1, code_challenge_method: 'S256' }), undefined);
     const mismatch = await exchange({ grant_type: 'authorization_code', code: wrongVerifier.searchParams.get('code')!, code_verifier: verifier, redirect_uri: REDIRECT, resource: `${gw.url}/mcp` });
     assert.equal(mismatch.body.error, 'invalid_grant', 'the PKCE verifier must match');
 
     const { verifier: v2, challenge: c2 } = pkce();
-    const second = await signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map());
+    const second = await signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), undefined);
     const fresh = await exchange({ grant_type: 'authorization_code', code: second.searchParams.get('code')!, code_verifier: v2, redirect_uri: REDIRECT, resource: `${gw.url}/mcp` });
     const revoke = await fetch(`${gw.url}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: registered.client_id, token: fresh.body.refresh_token, token_type_hint: 'refresh_token' }).toString() });
     assert.equal(revoke.status, 200);
     const afterRevoke = await exchange({ grant_type: 'refresh_token', refresh_token: fresh.body.refresh_token, resource: `${gw.url}/mcp` });
     assert.equal(afterRevoke.body.error, 'invalid_grant', 'a revoked refresh token is dead');
 
-    await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map(), 'alice', 'wrong'), /login refused/);
-    await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map(), 'mallory', PASSWORD), /login refused/);
+    await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), undefined, 'alice', 'wrong'), /login refused/);
+    await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), undefined, 'mallory', PASSWORD), /login refused/);
 
     // Guessing: five failures for one name from one address, then a lockout — even for the right password.
-    for (let i = 0; i < 4; i++) await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map(), 'mallory', `guess-${i}`), /login refused/);
-    await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map(), 'mallory', PASSWORD), /locked out \(429\)/);
-    const alice = await signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), new Map());
+    for (let i = 0; i < 4; i++) await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), undefined, 'mallory', `guess-${i}`), /login refused/);
+    await assert.rejects(signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), undefined, 'mallory', PASSWORD), /locked out \(429\)/);
+    const alice = await signIn(authorize({ code_challenge: c2, code_challenge_method: 'S256' }), undefined);
     assert.ok(alice.searchParams.get('code'), 'another user is not locked out');
   });
 });
@@ -273,22 +266,22 @@ describe('embedded authorization server', () => {
 describe('login failure limit', () => {
   it('locks a source out after the limit, for the window, and forgets it after a success', () => {
     let now = 0;
-    const failures = new LoginFailures(3, 60_000, () => now);
+    const failures = new LoginFailures({ perSource: 3, perUser: 100, windowMs: 60_000 }, () => now);
     for (let i = 0; i < 3; i++) {
-      assert.equal(failures.lockedFor('ip\0bob'), 0);
-      failures.fail('ip\0bob');
+      assert.equal(failures.lockedFor('ip', 'bob'), 0);
+      failures.fail('ip', 'bob');
     }
-    assert.equal(failures.lockedFor('ip\0bob'), 60_000);
-    assert.equal(failures.lockedFor('ip\0alice'), 0);
+    assert.equal(failures.lockedFor('ip', 'bob'), 60_000);
+    assert.equal(failures.lockedFor('ip', 'alice'), 0);
     now = 59_999;
-    assert.equal(failures.lockedFor('ip\0bob'), 1);
+    assert.equal(failures.lockedFor('ip', 'bob'), 1);
     now = 60_000;
-    assert.equal(failures.lockedFor('ip\0bob'), 0, 'the window passed');
-    failures.fail('ip\0alice');
-    failures.fail('ip\0alice');
-    failures.succeed('ip\0alice');
-    failures.fail('ip\0alice');
-    failures.fail('ip\0alice');
-    assert.equal(failures.lockedFor('ip\0alice'), 0, 'a success resets the count');
+    assert.equal(failures.lockedFor('ip', 'bob'), 0, 'the window passed');
+    failures.fail('ip', 'alice');
+    failures.fail('ip', 'alice');
+    failures.succeed('ip', 'alice');
+    failures.fail('ip', 'alice');
+    failures.fail('ip', 'alice');
+    assert.equal(failures.lockedFor('ip', 'alice'), 0, 'a success resets the count');
   });
 });

@@ -211,50 +211,69 @@ describe('resource server: bearer tokens and API keys', () => {
 });
 
 describe('resource server: opaque tokens through RFC 7662 introspection', () => {
-  it('accepts active tokens for this resource, refuses the rest, and caches answers', async () => {
-    let hits = 0;
-    let credentials = '';
-    const answers: Record<string, Record<string, unknown>> = {};
-    const introspection = createServer((req, res) => {
-      hits += 1;
-      credentials = req.headers.authorization ?? '';
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const token = new URLSearchParams(body).get('token') ?? '';
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answers[token] ?? { active: false }));
-      });
-    });
-    await new Promise<void>((resolve) => introspection.listen(0, '127.0.0.1', resolve));
-    const issuer = `http://127.0.0.1:${(introspection.address() as AddressInfo).port}`;
+  it('accepts active tokens for this resource from the embedded server\'s own introspection (oidc-provider), refuses the rest, and caches answers', async () => {
+    // The issuer: a gateway whose embedded authorization server issues opaque tokens. The resource server
+    // under test: a second gateway that trusts it and introspects at its RFC 7662 endpoint, authenticated
+    // as an agent of the issuer. Both answer for the same public URL, so the issuer's resource URIs are
+    // the second gateway's.
+    const issuerGw = await startGateway({ servers: { modern: { url: 'http://127.0.0.1:1/mcp' } }, identity: { embedded: { accessTokenFormat: 'opaque' } } });
+    const issuer = issuerGw.url;
+    const issuerConfig = join(issuerGw.gateway.config.dataDir!, 'portcullis.yaml');
+    writeFileSync(issuerConfig, `dataDir: ${JSON.stringify(issuerGw.gateway.config.dataDir)}\nidentity: { embedded: {} }\nservers: {}\n`);
+    const agent = async (name: string, scopes: string) => JSON.parse((await runCli(['agent', 'add', name, '--scopes', scopes, '--json', '-c', issuerConfig])).stdout) as { client_id: string; client_secret: string };
+    const introspector = await agent('introspector', '');
+    const bot = await agent('bot', 'mcp');
     const upstream = await startModernServer();
     const gw = await startGateway(
       {
         servers: { modern: { url: upstream.url } },
-        identity: { issuers: [{ issuer, introspection: { url: `${issuer}/introspect`, clientId: 'portcullis', clientSecret: 'env:PC_TEST_INTROSPECTION' } }] },
+        identity: { publicUrl: issuer, issuers: [{ issuer, introspection: { url: `${issuer}/oauth/introspect`, clientId: introspector.client_id, clientSecret: 'env:PC_TEST_INTROSPECTION' } }] },
       },
-      processSecretSource({ ...process.env, PC_TEST_INTROSPECTION: 'intro-secret' }),
+      processSecretSource({ ...process.env, PC_TEST_INTROSPECTION: introspector.client_secret }),
     );
+    const mint = async (resource: string) => {
+      const r = await fetch(`${issuer}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${bot.client_id}:${bot.client_secret}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope: 'mcp' }).toString(),
+      });
+      const body = await r.json();
+      assert.equal(r.status, 200, JSON.stringify(body));
+      assert.equal(body.access_token.split('.').length, 1, 'an opaque token');
+      return body.access_token as string;
+    };
+    const introspections = async () => {
+      const count = Number(/^portcullis_http_requests_total (\d+)$/m.exec(await (await fetch(`${issuer}/metrics`)).text())?.[1]);
+      assert.ok(Number.isInteger(count), 'the issuer counts its requests');
+      return count;
+    };
     try {
-      const exp = Math.floor(Date.now() / 1000) + 300;
-      answers['opaque-good'] = { active: true, iss: issuer, sub: 'bob', client_id: 'cursor', scope: 'mcp', aud: `${gw.url}/mcp`, exp };
-      answers['opaque-elsewhere'] = { active: true, iss: issuer, sub: 'bob', client_id: 'cursor', aud: 'https://other.example/mcp', exp };
-      answers['opaque-expired'] = { active: true, iss: issuer, sub: 'bob', client_id: 'cursor', aud: `${gw.url}/mcp`, exp: exp - 1000 };
-      const call = (token: string) => post(`${gw.url}/mcp`, initialize, { authorization: `Bearer ${token}` });
-      assert.equal((await call('opaque-good')).status, 200);
-      assert.equal(credentials, `Basic ${Buffer.from('portcullis:intro-secret').toString('base64')}`);
-      const before = hits;
-      assert.equal((await call('opaque-good')).status, 200);
-      assert.equal(hits, before, 'the second use was answered from the cache');
-      for (const [token, why] of [['opaque-elsewhere', /another resource/], ['opaque-expired', /expired/], ['opaque-unknown', /not active/]] as const) {
+      const good = await mint(`${issuer}/mcp`);
+      const call = (token: string, path = '/mcp') => post(`${gw.url}${path}`, initialize, { authorization: `Bearer ${token}` });
+      assert.equal((await call(good)).status, 200);
+      const before = await introspections();
+      assert.equal((await call(good)).status, 200);
+      assert.equal(await introspections(), before + 1, 'the second use was answered from the cache (only the metrics read itself counted)');
+      const elsewhere = await mint(`${issuer}/mcp/modern`);
+      for (const [token, why] of [[elsewhere, /another resource/], ['opaque-unknown', /not active/]] as const) {
         const r = await call(token);
         assert.equal(r.status, 401, token);
         assert.match(r.json.error.message, why, token);
       }
+      // The issuer revokes: the resource server's cache keeps the answer for at most five minutes (and
+      // never past the token's expiry); a fresh token is asked about, and refused once revoked.
+      const revoked = await mint(`${issuer}/mcp`);
+      const revoke = await fetch(`${issuer}/oauth/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${bot.client_id}:${bot.client_secret}`).toString('base64')}` },
+        body: new URLSearchParams({ token: revoked }).toString(),
+      });
+      assert.equal(revoke.status, 200);
+      assert.match((await call(revoked)).json.error.message, /not active/);
     } finally {
       await gw.close();
       await upstream.close();
-      introspection.close();
+      await issuerGw.close();
     }
   });
 });

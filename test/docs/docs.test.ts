@@ -1,0 +1,146 @@
+/**
+ * The documentation cannot rot: every relative link in README.md and docs/ points at a file (and a
+ * heading) that exists, every `portcullis …` command shown in a code block parses against the real
+ * command tree, every `npm run …` names a script, and every command has an example in `--help`.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { MAIN } from '../helpers/gateway.ts';
+import { COMMAND_GUIDE } from '../../src/cli/guide.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const text = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+function anchorOf(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[`*_[\]()]/g, '').replace(/[^\p{L}\p{N} -]/gu, '').replace(/ /g, '-');
+}
+
+function headings(markdown: string): Set<string> {
+  const found = new Set<string>();
+  let fence = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fence = !fence;
+    else if (!fence && /^#{1,6} /.test(line)) found.add(anchorOf(line.replace(/^#+ /, '')));
+  }
+  return found;
+}
+
+/** The lines of every fenced code block, continuation lines joined. */
+function codeLines(markdown: string): string[] {
+  const lines: string[] = [];
+  let fence = false;
+  let pending = '';
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) {
+      fence = !fence;
+      continue;
+    }
+    if (!fence) continue;
+    if (line.endsWith('\\')) {
+      pending += `${line.slice(0, -1)} `;
+      continue;
+    }
+    lines.push(pending + line);
+    pending = '';
+  }
+  return lines;
+}
+
+/** Splits a shell line into words, honouring quotes; stops at a comment, pipe, redirection or `&&`. */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === "'" || c === '"') {
+      const end = line.indexOf(c, i + 1);
+      word = (word ?? '') + line.slice(i + 1, end === -1 ? line.length : end);
+      i = end === -1 ? line.length : end;
+    } else if (c === '\\' && i + 1 < line.length) {
+      word = (word ?? '') + line[++i];
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else if (word === undefined && (c === '#' || c === '|' || c === '>' || c === ';' || (c === '&' && line[i + 1] === '&'))) {
+      break;
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+/** The portcullis arguments of a documented command line, or undefined when the line is not one. */
+function portcullisArgs(line: string): string[] | undefined {
+  const words = shellWords(line.trim().replace(/^\$ /, ''));
+  const at = words.findIndex((w, i) => w === 'portcullis' && (i === 0 || words[i - 1] === 'npx' || words[i - 1] === '-y'));
+  if (at === -1 || (at > 0 && words[0] !== 'npx')) return undefined;
+  return words.slice(at + 1);
+}
+
+describe('documentation', () => {
+  it('links only to files and headings that exist', () => {
+    const broken: string[] = [];
+    for (const file of DOCS) {
+      for (const match of text(file).matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = match[1]!;
+        if (/^[a-z]+:/.test(target)) continue;
+        const [path, anchor] = target.split('#') as [string, string | undefined];
+        const resolved = path === '' ? file : normalize(join(dirname(file), path));
+        if (!existsSync(join(ROOT, resolved))) {
+          broken.push(`${file}: ${target} (no file ${resolved})`);
+          continue;
+        }
+        if (anchor && resolved.endsWith('.md') && !headings(text(resolved)).has(anchor)) broken.push(`${file}: ${target} (no heading #${anchor})`);
+      }
+    }
+    assert.deepEqual(broken, []);
+  });
+
+  it('shows only portcullis commands that parse', () => {
+    const shown: Array<{ file: string; args: string[] }> = [];
+    for (const file of DOCS) {
+      for (const line of codeLines(text(file))) {
+        const args = portcullisArgs(line);
+        if (args && args.length > 0) shown.push({ file, args });
+      }
+    }
+    assert.ok(shown.length >= 20, `expected the docs to show many commands, found ${shown.length}`);
+    const output = execFileSync(process.execPath, [MAIN], { input: JSON.stringify(shown.map((s) => s.args)), env: { PATH: process.env.PATH ?? '', PORTCULLIS_CHECK_COMMANDS: '1' } });
+    const verdicts = JSON.parse(output.toString()) as Array<{ line: string[]; ok: boolean; error?: string }>;
+    const failing = verdicts.flatMap((v, i) => (v.ok ? [] : [`${shown[i]!.file}: portcullis ${v.line.join(' ')} → ${v.error}`]));
+    assert.deepEqual(failing, []);
+  });
+
+  it('rejects a command line that does not parse (the check can fail)', () => {
+    const output = execFileSync(process.execPath, [MAIN], {
+      input: JSON.stringify([['audit', 'query', '--no-such-option'], ['pin', 'diff'], ['policy', 'test', '-c', 'x.yaml']]),
+      env: { PATH: process.env.PATH ?? '', PORTCULLIS_CHECK_COMMANDS: '1' },
+    });
+    const verdicts = JSON.parse(output.toString()) as Array<{ ok: boolean }>;
+    assert.deepEqual(verdicts.map((v) => v.ok), [false, false, false]);
+  });
+
+  it('names only npm scripts that exist', () => {
+    const scripts = Object.keys((JSON.parse(text('package.json')) as { scripts: Record<string, string> }).scripts);
+    const missing: string[] = [];
+    for (const file of DOCS) {
+      for (const match of text(file).matchAll(/npm run ([a-z][\w:-]*)/g)) if (!scripts.includes(match[1]!)) missing.push(`${file}: npm run ${match[1]}`);
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  it('gives every top-level command an example in --help, in the order a newcomer needs them', () => {
+    const help = execFileSync(process.execPath, [MAIN, '--help'], { env: { PATH: process.env.PATH ?? '' } }).toString();
+    const listed = [...help.split('Commands:')[1]!.split('Start here:')[0]!.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1]!);
+    const guided = COMMAND_GUIDE.map((entry) => entry.name);
+    assert.deepEqual(listed.filter((name) => !guided.includes(name)), [], 'commands without an example in src/cli/guide.ts');
+    assert.deepEqual(listed.slice(0, 4), ['serve', 'init', 'config', 'connect']);
+  });
+});
