@@ -22,6 +22,9 @@ export function requestTimeoutOptions(listen: Config['listen']): ServerOptions {
   };
 }
 
+/** How long a refused connection may linger to read the answer before it is cut. */
+const LINGER_MS = 1000;
+
 const TIMEOUT_BODY = JSON.stringify({
   jsonrpc: '2.0',
   id: null,
@@ -49,7 +52,11 @@ export function answerClientErrors(server: Server, limits: LimitCounters): void 
     }
     // Node's own handler checks the in-flight response the same way (`_httpMessage` is its name for it).
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (socket.writable && !inFlight?.headersSent) socket.write(head);
-    socket.destroy(error);
+    if (!socket.writable || inFlight?.headersSent) return void socket.destroy();
+    // Closing at once with unread input would send a reset, which can discard the answer on its way:
+    // end after the answer, drop what still arrives, and cut the connection for good a moment later.
+    socket.end(head);
+    socket.resume();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
   });
 }

@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { LimitCounters } from '../limits/counters.ts';
 import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import { takeTurns } from '../util/chunks.ts';
 import type { MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, oversizedMessageId } from './message-limit.ts';
 
@@ -105,9 +106,10 @@ export class StdioChannel implements MessageChannel {
         this.#finish();
       });
       child.stdin.on('error', () => undefined); // EPIPE after the child died: reported through 'close'
-      child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk));
+      // A child writing as fast as it can must not hold the event loop: one chunk per turn each.
+      takeTurns<Buffer>(child.stdout, (chunk) => this.#onData(chunk));
       child.stderr.setEncoding('utf8');
-      child.stderr.on('data', createStderrLog(this.#options));
+      takeTurns<string>(child.stderr, createStderrLog(this.#options));
     });
   }
 

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { request } from 'undici';
 import { EVERYTHING, runCli, stdioServer, waitFor } from '../helpers/gateway.ts';
 import {
+  assertUnharmed as assertBounded,
   callTool,
   hostileStdio,
   legacySession,
@@ -27,14 +28,7 @@ const MIB = 1024 * 1024;
 const MODERN = '2026-07-28';
 const RSS_HEADROOM_MB = 150;
 
-function assertUnharmed(report: AttackReport<unknown>, what: string, headroomMb = RSS_HEADROOM_MB): void {
-  assert.deepEqual([...report.before.errors, ...report.good.errors], [], `${what}: every call of the well-behaved client succeeded`);
-  assert.ok(report.good.latencies.length >= 10, `${what}: the well-behaved client made calls (${report.good.latencies.length})`);
-  // A noisy shared machine moves latency by hundreds of ms; a gateway stalled by a flood, by seconds.
-  const bound = Math.max(2000, 3 * report.before.p99 + 500);
-  assert.ok(report.good.p99 < bound, `${what}: well-behaved p99 ${report.good.p99.toFixed(0)} ms < ${bound.toFixed(0)} ms (baseline p99 ${report.before.p99.toFixed(0)} ms)`);
-  assert.ok(report.peakMb - report.baselineMb < headroomMb, `${what}: gateway RSS peaked at ${report.peakMb.toFixed(0)} MiB from ${report.baselineMb.toFixed(0)} MiB`);
-}
+const assertUnharmed = (report: AttackReport<unknown>, what: string, headroomMb = RSS_HEADROOM_MB): void => assertBounded(report, what, headroomMb);
 
 const hits = (gw: GatewayProcess, limit: string): Promise<number> => gw.metric(`portcullis_limit_hits_total{limit="${limit}"}`);
 
@@ -51,15 +45,15 @@ describe('notification floods into streams nobody reads', () => {
       const endpoint = `${gw.base}/mcp/hostile`;
       const report = await underAttack(gw, `${gw.base}/mcp/good`, async () => {
         const headers = await legacySession(endpoint);
-        const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'progress_flood', arguments: { count: 200_000 }, _meta: { progressToken: 'p' } } });
+        const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'progress_flood', arguments: { count: 100_000 }, _meta: { progressToken: 'p' } } });
         const response = await unreadResponse(endpoint, 'POST', headers, body);
         // The server answers in order: once this echo is back, the flood and its answer have been read.
         await callTool(endpoint, await legacySession(endpoint), 'echo', { text: 'after the flood' });
         return messagesOf(await response.read());
       });
       const progress = report.result.filter((m) => m.method === 'notifications/progress');
-      assert.ok(progress.length < 200_000, `${progress.length} of 200000 progress notifications were delivered; the rest were dropped`);
-      assert.match(JSON.stringify(report.result.find((m) => m.id === 9)?.result), /sent 200000 notifications/, 'the answer is never dropped');
+      assert.ok(progress.length < 100_000, `${progress.length} of 100000 progress notifications were delivered; the rest were dropped`);
+      assert.match(JSON.stringify(report.result.find((m) => m.id === 9)?.result), /sent 100000 notifications/, 'the answer is never dropped');
       assertUnharmed(report, 'progress flood');
       // A burst is logged once (and summarised), not once per dropped notification.
       assert.ok(gw.log().split('\n').filter((l) => l.includes('"limit":"stream_notification_dropped"')).length <= 3);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EVERYTHING, stdioServer, waitFor } from '../helpers/gateway.ts';
 import {
+  assertUnharmed as assertBounded,
   callTool,
   errorCode,
   hostileStdio,
@@ -24,21 +25,7 @@ const MIB = 1024 * 1024;
 /** What a whole attack may add to the gateway's resident memory; unbounded, these attacks took it to 4–8 GB. */
 const RSS_HEADROOM_MB = 200;
 
-/**
- * Every call of the well-behaved client succeeded, at about the latency it had just before the attack:
- * p99 under 2 s, or within 3× (plus 500 ms) of its own baseline when the shared machine is slower than that.
- */
-function assertUnharmed(report: AttackReport<unknown>, what: string): void {
-  assert.deepEqual([...report.before.errors, ...report.good.errors], [], `${what}: every call of the well-behaved client succeeded`);
-  assert.ok(report.good.latencies.length >= 10, `${what}: the well-behaved client made calls (${report.good.latencies.length})`);
-  // A noisy shared machine moves latency by hundreds of ms; a gateway stalled by a flood, by seconds.
-  const bound = Math.max(2000, 3 * report.before.p99 + 500);
-  assert.ok(report.good.p99 < bound, `${what}: well-behaved p99 ${report.good.p99.toFixed(0)} ms < ${bound.toFixed(0)} ms (baseline p99 ${report.before.p99.toFixed(0)} ms)`);
-  assert.ok(
-    report.peakMb - report.baselineMb < RSS_HEADROOM_MB,
-    `${what}: gateway RSS peaked at ${report.peakMb.toFixed(0)} MiB from ${report.baselineMb.toFixed(0)} MiB (headroom ${RSS_HEADROOM_MB})`,
-  );
-}
+const assertUnharmed = (report: AttackReport<unknown>, what: string): void => assertBounded(report, what, RSS_HEADROOM_MB);
 
 const healthOf = async (base: string): Promise<Record<string, string>> => ((await (await fetch(`${base}/healthz`)).json()) as { servers: Record<string, string> }).servers;
 
@@ -62,23 +49,21 @@ describe('hostile HTTP servers', () => {
           attacks.map(async ([name, , tool, args]) => {
             const endpoint = `${gw.base}/mcp/${name}`;
             const headers = await legacySession(endpoint);
-            // Two at once per server: eight 400 MB answers in flight together, as in the review.
-            return Promise.all([1, 2].map(async (id) => [name, errorCode(await callTool(endpoint, headers, tool, args, id), id)]));
+            // All five at once (the bench runs eight 400 MB answers together, as in the review).
+            return [[name, errorCode(await callTool(endpoint, headers, tool, args, 1), 1)]];
           }),
         ),
       );
       for (const [name, code] of report.result.flat()) assert.equal(code, 'PC_UPSTREAM_TOO_LARGE', `${name} answer refused`);
       assertUnharmed(report, 'oversized answers');
       const stats = await hostile.stats();
-      assert.equal(stats.length, 10);
+      assert.equal(stats.length, 5);
       for (const attack of stats) {
         assert.ok(attack.cut && !attack.done, `${attack.tool}: the gateway dropped the connection before the end`);
         assert.ok(attack.bytesSent < 32 * MIB, `${attack.tool}: the server could send only ${(attack.bytesSent / MIB).toFixed(1)} MiB, not 400`);
       }
       const metrics = await gw.metrics();
-      for (const [name] of attacks) assert.match(metrics, new RegExp(`portcullis_limit_hits_total\\{limit="upstream_message_too_large",server="${name}"\\} 2\\n`));
-      // The two refusals of each server are logged once (then summarised), not per event.
-      assert.equal(gw.log().split('\n').filter((l) => l.includes('"limit":"upstream_message_too_large"') && l.includes('"server":"modern-sse"')).length <= 2, true);
+      for (const [name] of attacks) assert.match(metrics, new RegExp(`portcullis_limit_hits_total\\{limit="upstream_message_too_large",server="${name}"\\} 1\\n`));
     } finally {
       await gw.stop();
       await hostile.close();
@@ -120,6 +105,10 @@ describe('hostile HTTP servers', () => {
       assert.match(JSON.stringify(await callTool(sibling, await legacySession(sibling), 'echo', { text: 'fine' })), /fine/);
       assert.ok((await endlessGet.stats()).filter((s) => s.tool === 'get_stream').every((s) => s.cut && s.bytesSent < 32 * MIB));
       assert.equal(await gw.metric('portcullis_limit_hits_total{limit="upstream_unhealthy",server="bad"}'), 1);
+      assert.equal(await gw.metric('portcullis_limit_hits_total{limit="upstream_message_too_large",server="bad"}'), 3);
+      // Three refusals in a burst: logged once, then (at most) one summary line — never once per event.
+      const logged = gw.log().split('\n').filter((l) => l.includes('"limit":"upstream_message_too_large"') && l.includes('"server":"bad"'));
+      assert.ok(logged.length >= 1 && logged.length <= 2, `${logged.length} log lines`);
     } finally {
       await gw.stop();
       await hostile.close();
