@@ -4,7 +4,8 @@
  * times the authorize decision — the same `Policy.decide` the gateway's authorize stage awaits — over
  * calls spread across 500 distinct tools. Reports p50/p99 with the per-tool rule index warm (the gateway's
  * steady state) and the cold cost of a tool's first call (the index is built by scanning every rule),
- * then the cost of one path guard (realpath on the filesystem) at 1,000 rules.
+ * then the cost of one path guard (realpath on the filesystem) and one URL guard (a public name through a
+ * resolver answering from memory) at 1,000 rules.
  * Target (issue #5): p50 ≤ 20 µs at 1,000 rules.
  */
 import { localPrincipal } from '../src/auth/principal.ts';
@@ -14,7 +15,7 @@ import { policySchema } from '../src/policy/schema.ts';
 const CALLS = Number(process.argv[2] ?? 50_000);
 const SERVERS = Array.from({ length: 50 }, (_, i) => `srv${i}`);
 
-function rules(n: number, guard?: string): unknown[] {
+function rules(n: number, guard?: Record<string, unknown>): unknown[] {
   const out: unknown[] = [];
   for (let i = 0; i < n; i++) {
     const server = `srv${i % 50}`;
@@ -24,16 +25,16 @@ function rules(n: number, guard?: string): unknown[] {
     if (shape === 0) rule.tools = [`tool${(i * 7) % 100}`];
     else if (shape === 1) rule.tools = [`tool${i % 10}*`];
     else if (shape === 2) Object.assign(rule, { tools: [`tool${i % 100}`], principal: { agents: [`agent-${i % 20}`, 'bench-*'] }, when: effect === 'deny' ? 'has(args.n) && args.n > 1000' : 'args.n < 100 && principal.agent.startsWith("bench")' });
-    else Object.assign(rule, { tools: [`tool${i % 100}`, `tool${(i + 1) % 100}`], tasks: ['bench', 'ci-*'], annotations: { readOnly: true } });
-    if (guard && effect === 'allow') rule.guards = { paths: { args: ['path'], roots: [guard] } };
+    else Object.assign(rule, { tools: [`tool${i % 100}`, `tool${(i + 1) % 100}`], tasks: ['bench', 'ci-*'], principal: { agents: ['bench-*'] }, annotations: { readOnly: true } });
+    if (guard && effect === 'allow') rule.guards = guard;
     out.push(rule);
   }
   return out;
 }
 
-function build(n: number, guard?: string): Policy {
+function build(n: number, guard?: Record<string, unknown>): Policy {
   const config = policySchema.parse({ rules: rules(n, guard) });
-  const { policy, problems } = compilePolicy(config, { servers: SERVERS, resolveHost: async () => [] });
+  const { policy, problems } = compilePolicy(config, { servers: SERVERS, resolveHost: async () => ['93.184.216.34'] });
   if (problems.length > 0) throw new Error(problems.map((p) => p.message).join('\n'));
   return policy;
 }
@@ -49,7 +50,7 @@ function callsFor(n: number): CallFacts[] {
       server: rule.servers[0]!,
       kind: 'tool',
       name: rule.tools[0]!.replace('*', 'x'),
-      args: { n: i % 200, path: '/tmp/bench/file.txt' },
+      args: { n: i % 200, path: '/tmp/bench/file.txt', url: 'https://public.example/docs/page?q=1' },
       declared: { readOnlyHint: i % 2 === 0 },
       task: 'bench',
       now: new Date('2026-11-27T10:00:00Z'),
@@ -97,7 +98,13 @@ for (const n of [10, 1_000, 10_000]) {
   process.stdout.write(`| ${n.toLocaleString('en-US')} | ${us(r.p50)} | ${us(r.p99)} | ${us(await cold(n))} | ${r.decisions.allow ?? 0} / ${r.decisions.deny ?? 0} |\n`);
 }
 calls = callsFor(1_000);
-const guarded = build(1_000, '/tmp');
-await measure(guarded, 2_000);
-const g = await measure(guarded, Math.min(CALLS, 20_000));
-process.stdout.write(`\nwith a path guard on every allow rule (1,000 rules): p50 ${us(g.p50)} µs, p99 ${us(g.p99)} µs (allow / deny ${g.decisions.allow ?? 0} / ${g.decisions.deny ?? 0})\n`);
+process.stdout.write('\n');
+for (const [what, guard] of [
+  ['a path guard', { paths: { args: ['path'], roots: ['/tmp'] } }],
+  ['a URL guard', { urls: { args: ['url'] } }],
+] as const) {
+  const guarded = build(1_000, guard);
+  await measure(guarded, 2_000);
+  const g = await measure(guarded, Math.min(CALLS, 20_000));
+  process.stdout.write(`with ${what} on every allow rule (1,000 rules): p50 ${us(g.p50)} µs, p99 ${us(g.p99)} µs (allow / deny ${g.decisions.allow ?? 0} / ${g.decisions.deny ?? 0})\n`);
+}

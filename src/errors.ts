@@ -42,6 +42,8 @@ export type GatewayErrorCode =
   | 'PC_INPUT_STATE_INVALID'
   | 'PC_AUDIT_UNAVAILABLE'
   | 'PC_SUPPLY_QUARANTINED'
+  | 'PC_SUPPLY_PINS_INVALID'
+  | 'PC_SUPPLY_PIN_FAILED'
   | 'PC_AUTH_REQUIRED'
   | 'PC_AUTH_INVALID_TOKEN'
   | 'PC_AUTH_INSUFFICIENT_SCOPE'
@@ -51,6 +53,7 @@ export type GatewayErrorCode =
   | 'PC_POLICY_APPROVAL_REQUIRED'
   | 'PC_ARGS_INVALID'
   | 'PC_ARGS_TOO_LARGE'
+  | 'PC_ARGS_SCHEMA_UNSAFE'
   | 'PC_RATE_LIMITED'
   | 'PC_CONCURRENCY_LIMITED'
   | 'PC_KILL_SWITCH'
@@ -110,6 +113,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_INPUT_STATE_INVALID: { status: 200, rpcCode: -32602, transport: false },
   PC_AUDIT_UNAVAILABLE: { status: 200, rpcCode: -31010, transport: false },
   PC_SUPPLY_QUARANTINED: { status: 200, rpcCode: -31020, transport: false },
+  PC_SUPPLY_PINS_INVALID: { status: 200, rpcCode: -31022, transport: false },
+  PC_SUPPLY_PIN_FAILED: { status: 200, rpcCode: -31023, transport: false },
   // RFC 6750 §3.1: a token without the scopes an operation needs is refused with 403 and a challenge
   // naming them, which MCP clients answer with a step-up authorization (spec 2025-11-25 authorization).
   PC_AUTH_REQUIRED: { status: 401, rpcCode: -31028, transport: true },
@@ -122,6 +127,9 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_POLICY_APPROVAL_REQUIRED: { status: 200, rpcCode: -31033, transport: false },
   PC_ARGS_INVALID: { status: 200, rpcCode: -32602, transport: false },
   PC_ARGS_TOO_LARGE: { status: 200, rpcCode: -32602, transport: false },
+  // The tool's own inputSchema cannot be used (a pattern RE2 cannot run, or no schema at all): the tool is
+  // withheld like a quarantined definition, so it shares the supply-chain range.
+  PC_ARGS_SCHEMA_UNSAFE: { status: 200, rpcCode: -31021, transport: false },
   PC_RATE_LIMITED: { status: 200, rpcCode: -31040, transport: false },
   PC_CONCURRENCY_LIMITED: { status: 200, rpcCode: -31041, transport: false },
   PC_KILL_SWITCH: { status: 200, rpcCode: -31050, transport: false },

@@ -14,9 +14,10 @@ import { createAuditLog } from './audit/open.ts';
 import { createRefusalRecorder } from './audit/refusals.ts';
 import { localPrincipal, type Principal } from './auth/principal.ts';
 import { defaultDataDir } from './config/defaults.ts';
+import { nameClashes, pinnedNames } from './config/namespaces.ts';
 import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
-import type { GatewayError } from './errors.ts';
+import { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
 import { createLimitCounters, type LimitCounters } from './limits/counters.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
@@ -31,7 +32,7 @@ import { createRateLimit } from './pipeline/stages/rate-limit.ts';
 import { createRoute, type Description } from './pipeline/stages/route.ts';
 import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
 import { createValidateArgs } from './pipeline/stages/validate-args.ts';
-import type { ResolveHost } from './policy/guards.ts';
+import type { ResolveHost } from './policy/guard-result.ts';
 import type { PolicyProblem } from './policy/policy.ts';
 import { PolicyRuntime } from './policy/runtime.ts';
 import type { PolicyConfig } from './policy/schema.ts';
@@ -41,7 +42,8 @@ import { Catalog, type ListKind } from './routing/catalog.ts';
 import { createDescribe, DESCRIBE_WAIT_MS } from './routing/describe.ts';
 import { SubscriptionRegistry } from './routing/subscriptions.ts';
 import { SupplyGuard } from './supply/guard.ts';
-import { PinStore, type DefinitionKind } from './supply/pins.ts';
+import { openPins } from './supply/open-pins.ts';
+import type { PinStore } from './supply/pins.ts';
 import { buildUpstreams } from './upstream/build.ts';
 import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
@@ -65,9 +67,9 @@ export const TASK_META_KEY = 'dev.portcullis/task';
 
 const systemResolve: ResolveHost = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-/** The known tool names of a server, from its pins (undefined until its tool list has been seen). */
+/** The known tool names of a server, from its pins (undefined until its tool list has been seen, or when the pins are untrusted). */
 export function pinnedToolNames(pins: PinStore, server: string): ReadonlySet<string> | undefined {
-  if (!pins.seen(server, 'tools')) return undefined;
+  if (!pins.integrity().ok || !pins.seen(server, 'tools')) return undefined;
   return new Set(Object.keys(pins.allPinned(server)).filter((k) => k.startsWith('tools:')).map((k) => k.slice('tools:'.length)));
 }
 
@@ -143,7 +145,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
   // State on disk is private (issue 12): the directory 0700 before any store writes into it.
   ensurePrivateDir(dataDir);
-  const pins = new PinStore(join(dataDir, 'pins.json'));
+  const pins = openPins(config, deps.secrets, { create: true });
+  // Two servers exposing one name on /mcp is a configuration error (names known from the pins; the
+  // catalog refuses clashes it learns later).
+  const clashes = nameClashes(config.servers, config.routing.separator, (server) => pinnedNames(pins, server));
+  if (clashes.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `configuration error: ${clashes.map((c) => `${c.path}: ${c.message}`).join('; ')}`);
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'));
   const now = deps.now ?? (() => new Date());
   const policy = new PolicyRuntime(config.policy, () => ({
@@ -162,14 +168,14 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     toolNames: () => catalog.toolNames(),
     logger,
   });
-  catalog.review = (server, kind, items) => supply.review(server, kind as DefinitionKind, items, true);
+  catalog.review = (server, kind, items) => supply.review(server, kind, items, true);
   catalog.reviewGeneration = () => supply.generation();
   const bridge = new InputBridge(INPUT_TTL_MS);
   const subscriptions = new SubscriptionRegistry();
   const listeners = new Set<(event: ChangeEvent) => void>();
   const timeoutMsFor = (server: string | undefined): number =>
     (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
-  const describe = createDescribe(upstreams, timeoutMsFor);
+  const describe = createDescribe(upstreams, timeoutMsFor, (server, description) => supply.reviewDescription(server, description));
 
   for (const upstream of upstreams.values()) {
     upstream.onEvent((notification) => {
@@ -184,15 +190,16 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const audit = createAuditLog(config, deps.secrets, logger, instanceId);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
 
+  const validator = new ArgumentValidator();
   const pipeline: Pipeline = createPipeline(
     {
       route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
       authenticate: () => undefined,
-      supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor }),
+      supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor, logger }),
       killSwitch: createKillSwitch(kill),
-      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger }),
-      validateArgs: createValidateArgs(policy, new ArgumentValidator()),
+      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator }),
+      validateArgs: createValidateArgs(policy, validator),
       rateLimit: createRateLimit(policy),
       approve: createApprove(policy),
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply }),
@@ -239,6 +246,12 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         for (const name of upstreams.keys()) catalog.invalidate(name, 'tools');
       }
       await catalog.aggregate('tools', DESCRIBE_WAIT_MS).catch(() => undefined);
+      // Everything else a model will see is reviewed (and, on first sight, pinned) now too, rather
+      // than whenever a client first asks: prompts, templates, resources, and each server's instructions.
+      await Promise.all([
+        ...(['prompts', 'resourceTemplates', 'resources'] as const).map((kind) => catalog.aggregate(kind, DESCRIBE_WAIT_MS).catch(() => undefined)),
+        ...[...upstreams.values()].filter((u) => u.state() === 'ready').map((u) => describe({ kind: 'server', server: u.name }).catch(() => undefined)),
+      ]);
     },
     async handle({ endpoint, request, client, signal, paramHeaders, principal, task }) {
       const meta = isObject(request.params?._meta) ? request.params._meta : undefined;

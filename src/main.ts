@@ -30,6 +30,9 @@ const scan = lazy(async () => (await import('./cli/scan.ts')).scan);
 const pinApprove = lazy(async () => (await import('./cli/pin.ts')).pinApprove);
 const pinDiff = lazy(async () => (await import('./cli/pin.ts')).pinDiff);
 const pinList = lazy(async () => (await import('./cli/pin.ts')).pinList);
+const pinVerify = lazy(async () => (await import('./cli/pin.ts')).pinVerify);
+const pinReseal = lazy(async () => (await import('./cli/pin.ts')).pinReseal);
+const pinReset = lazy(async () => (await import('./cli/pin.ts')).pinReset);
 const policyExplain = lazy(async () => (await import('./cli/policy.ts')).policyExplain);
 const policyTest = lazy(async () => (await import('./cli/policy.ts')).policyTest);
 const kill = lazy(async () => (await import('./cli/kill.ts')).kill);
@@ -73,6 +76,8 @@ program
   .option('--data-dir <dir>', 'state directory for the embedded default (env PORTCULLIS_DATA_DIR)')
   .option('--host <host>', 'override listen.host')
   .option('--port <port>', 'override listen.port')
+  .option('--no-reload', 'do not watch the configuration file for policy changes (reload.watch)')
+  .option('--reload-settle-ms <ms>', 'override reload.settleMs: how long a changed file must stay unchanged before it is read')
   .action(async (options) => finish(await serve(options, io)));
 
 program
@@ -111,7 +116,7 @@ program
   .option('--sarif', 'SARIF 2.1.0, for code-scanning dashboards')
   .action(async (options) => finish(await scan(options, io)));
 
-const pin = program.command('pin').description('tool-definition pins: review and approve new or changed definitions');
+const pin = program.command('pin').description('definition pins: review and approve new or changed definitions and server instructions');
 pin
   .command('list')
   .description('pinned definitions and those waiting for approval')
@@ -126,11 +131,29 @@ pin
   .action((server, options) => finish(pinDiff(options, server, io)));
 pin
   .command('approve <server> [name]')
-  .description('approve what is waiting (all of a server, or one tool/prompt); recorded with who and when')
+  .description('approve what is waiting (all of a server, one name, or one key such as server:instructions); recorded with who and when')
   .option('-c, --config <file>', 'configuration file (YAML)')
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .option('--by <name>', 'who approves (default: $USER)')
   .action((server, name, options) => finish(pinApprove(options, server, name, io)));
+pin
+  .command('verify')
+  .description("check the pins file's integrity (HMAC); exit 1 when it was edited, truncated or deleted outside portcullis")
+  .option('-c, --config <file>', 'configuration file (YAML)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .action((options) => finish(pinVerify(options, io)));
+pin
+  .command('reseal')
+  .description('accept the pins file as it is now (review it with pin list first) and sign it again')
+  .option('-c, --config <file>', 'configuration file (YAML)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .action((options) => finish(pinReseal(options, io)));
+pin
+  .command('reset [server]')
+  .description("forget the pins of one server, or of all (also recovers from a corrupt file): what is listed next is trusted on first use")
+  .option('-c, --config <file>', 'configuration file (YAML)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .action((server, options) => finish(pinReset(options, server, io)));
 
 const audit = program.command('audit').description('read and verify the audit trail');
 audit

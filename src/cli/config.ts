@@ -9,12 +9,12 @@ import type { Config } from '../config/schema.ts';
 import { looseModes } from '../util/private-files.ts';
 import * as z from 'zod';
 import { INIT_TEMPLATE } from '../config/defaults.ts';
-import { join } from 'node:path';
 import { defaultDataDir } from '../config/defaults.ts';
 import { formatPath, loadConfigFile } from '../config/load.ts';
 import { pinnedToolNames } from '../gateway.ts';
 import { compilePolicy } from '../policy/policy.ts';
-import { PinStore } from '../supply/pins.ts';
+import { nameClashes, pinnedNames } from '../config/namespaces.ts';
+import { openPins } from '../supply/open-pins.ts';
 import { configSchema } from '../config/schema.ts';
 import { formatProblems } from './config-source.ts';
 import type { Io } from './serve.ts';
@@ -38,19 +38,24 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
   }
   // Tool names in the policy are checked against the catalog the gateway pinned, when there is one.
   const dataDir = loaded.config.dataDir ?? defaultDataDir(io.secrets.env);
-  const pins = new PinStore(join(dataDir, 'pins.json'));
+  const pins = openPins(loaded.config, io.secrets, { create: false });
   const { problems } = compilePolicy(loaded.config.policy, {
     servers: Object.keys(loaded.config.servers),
     knownTools: (server) => pinnedToolNames(pins, server),
     resolveHost: async () => [],
   });
-  if (problems.length > 0) {
-    io.err(`${options.config}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  error   ${formatPath(p.path)}: ${p.message}`).join('\n')}\n`);
+  // Names two servers would both expose on /mcp, as far as their pinned catalogs tell.
+  const clashes = nameClashes(loaded.config.servers, loaded.config.routing.separator, (server) => pinnedNames(pins, server));
+  const errors = [...problems.map((p) => ({ path: formatPath(p.path), message: p.message })), ...clashes];
+  if (errors.length > 0) {
+    io.err(`${options.config}: ${errors.length} problem${errors.length === 1 ? '' : 's'}\n${errors.map((p) => `  error   ${p.path}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
   // Modes are read before anything opens a store (opening identity.db narrows them).
   const loose = looseModes(dataDir).map((m): ConfigProblem => ({ path: 'dataDir', message: `readable by others: ${m}`, severity: 'warning' }));
   const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir), ...loose];
+  const integrity = pins.integrity();
+  if (!integrity.ok) warnings.push({ path: 'supply', message: `the pins file is untrusted, the gateway serves nothing pinned: ${integrity.problem} (see portcullis pin verify)`, severity: 'warning' });
   if (warnings.length > 0) io.err(`${formatProblems(warnings)}\n`);
   const servers = Object.keys(loaded.config.servers);
   io.out(`${options.config}: OK (${servers.length} server${servers.length === 1 ? '' : 's'}: ${servers.join(', ') || 'none'})\n`);

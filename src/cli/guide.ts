@@ -18,6 +18,8 @@ export const COMMAND_GUIDE: ReadonlyArray<{ name: string; example: string }> = [
   { name: 'unkill', example: 'portcullis unkill --server files -c portcullis.yaml' },
   { name: 'key', example: 'portcullis key create --agent my-script --expires 30d -c portcullis.yaml' },
   { name: 'agent', example: 'portcullis agent add ci-bot --scopes "mcp files:read" -c portcullis.yaml' },
+  { name: 'client', example: 'portcullis client add my-app --redirect-uri http://127.0.0.1:33418/callback -c portcullis.yaml' },
+  { name: 'user', example: 'portcullis user signout alice -c portcullis.yaml' },
   { name: 'scan', example: 'portcullis scan --tools-file tools.json' },
   { name: 'pin', example: 'portcullis pin diff -c portcullis.yaml files' },
 ];

@@ -11,7 +11,7 @@ import { looseModes } from '../util/private-files.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { describeTarget, KillSwitchStore, type KillTarget } from '../killswitch/store.ts';
-import { PinStore } from '../supply/pins.ts';
+import { openPins } from '../supply/open-pins.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import type { Io } from './serve.ts';
 
@@ -107,13 +107,14 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   // Modes are read before anything opens a store (opening identity.db narrows them).
   const loose = looseModes(dataDir);
   const switches = new KillSwitchStore(join(dataDir, 'killswitch.json')).list();
-  const pins = new PinStore(join(dataDir, 'pins.json'));
+  const pins = openPins(config, io.secrets, { create: false });
   const waiting = Object.fromEntries(pins.servers().map((s) => [s, Object.keys(pins.pending(s)).length]).filter(([, n]) => (n as number) > 0));
   const policy = config.policy
     ? { mode: config.policy.mode, rules: config.policy.rules.length, limits: config.policy.limits.length }
     : { mode: 'absent (every call denied)', rules: 0, limits: 0 };
   const identity = identitySummary(config, dataDir);
-  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, audit: config.audit.store, identity, looseModes: loose };
+  const integrity = pins.integrity();
+  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, pins: integrity.ok ? 'verified' : `UNTRUSTED: ${integrity.problem}`, audit: config.audit.store, identity, looseModes: loose };
   if (options.json) {
     io.out(`${JSON.stringify(summary)}\n`);
     return 0;
@@ -128,6 +129,7 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   for (const s of switches) io.out(`  ON  ${describeTarget(s.target)} — ${s.reason} (by ${s.by} at ${s.at})\n`);
   const q = Object.entries(waiting);
   io.out(`quarantined:   ${q.length === 0 ? 'none' : q.map(([s, n]) => `${s}: ${n}`).join(', ')}\n`);
+  io.out(`pins:          ${summary.pins}\n`);
   return 0;
 }
 

@@ -1,25 +1,39 @@
 /**
- * `portcullis pin list | diff | approve`: the admin's side of tool-definition pinning. Works on the
- * pins file of the config's data dir; a running gateway picks approvals up on its next listing.
+ * `portcullis pin list | diff | approve | verify | reseal | reset`: the admin's side of definition
+ * pinning. Works on the pins file of the config's data dir; a running gateway picks changes up on its
+ * next listing. While the file fails its integrity check, `approve` is refused: `verify` says why,
+ * `reseal` accepts the file as it is (after review with `list`), `reset` starts over.
  */
-import { join } from 'node:path';
-import { defaultDataDir } from '../config/defaults.ts';
-import { PinStore } from '../supply/pins.ts';
+import type { PinStore } from '../supply/pins.ts';
+import { openPins } from '../supply/open-pins.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import type { Io } from './serve.ts';
 
-function open(options: { config?: string; dataDir?: string }, io: Pick<Io, 'err' | 'secrets'>): PinStore | undefined {
+type PinCliOptions = { config?: string; dataDir?: string };
+
+function open(options: PinCliOptions, io: Pick<Io, 'err' | 'secrets'>, create: boolean): PinStore | undefined {
   const loaded = loadForRun(options.config, options.dataDir, io.secrets);
   if (!loaded.ok) {
     io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
     return undefined;
   }
-  return new PinStore(join(loaded.config.dataDir ?? defaultDataDir(io.secrets.env), 'pins.json'));
+  return openPins(loaded.config, io.secrets, { create });
 }
 
-export function pinList(options: { config?: string; dataDir?: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const pins = open(options, io);
+function untrustedWarning(pins: PinStore): string | undefined {
+  const integrity = pins.integrity();
+  if (integrity.ok) return undefined;
+  return `portcullis: ${pins.path} failed its integrity check: ${integrity.problem}\n` +
+    '  The gateway serves nothing pinned until this is resolved. Review the content with `portcullis pin list`,\n' +
+    '  then accept it with `portcullis pin reseal`, or start over with `portcullis pin reset` (next start: trust on first use).\n';
+}
+
+/** Lists pins and what waits for approval; exit 1 (with a warning) when the file failed its integrity check. */
+export function pinList(options: PinCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const pins = open(options, io, false);
   if (!pins) return 2;
+  const warning = untrustedWarning(pins);
+  if (warning) io.err(`${warning}  Shown below as found, NOT verified:\n`);
   for (const server of pins.servers()) {
     const pinned = Object.entries(pins.allPinned(server));
     const pending = Object.entries(pins.pending(server));
@@ -27,11 +41,19 @@ export function pinList(options: { config?: string; dataDir?: string }, io: Pick
     for (const [key, pin] of pinned) io.out(`  pinned   ${key}  ${pin.hash.slice(0, 12)}  by ${pin.approvedBy} at ${pin.approvedAt}\n`);
     for (const [key, p] of pending) io.out(`  WAITING  ${key}  ${p.hash.slice(0, 12)}  ${p.reason}\n`);
   }
-  return 0;
+  return warning ? 1 : 0;
 }
 
+/** JSON lines of a value; a string with line breaks (server instructions) shows one line per line. */
 function lines(value: unknown): string[] {
-  return JSON.stringify(value, null, 2).split('\n');
+  return JSON.stringify(value, null, 2)
+    .split('\n')
+    .flatMap((line) => {
+      const match = /^(\s*)("(?:[^"\\]|\\.)*": )?("(?:[^"\\]|\\.)*\\n(?:[^"\\]|\\.)*")(,?)$/.exec(line);
+      if (!match) return [line];
+      const [, indent = '', label = '', text = '""'] = match;
+      return [`${indent}${label}|`, ...(JSON.parse(text) as string).split('\n').map((part) => `${indent}  ${part}`)];
+    });
 }
 
 /** A line diff of two definitions (longest common subsequence; definitions are small). */
@@ -54,25 +76,32 @@ function diff(before: string[], after: string[]): string[] {
   return out;
 }
 
-export function pinDiff(options: { config?: string; dataDir?: string }, server: string, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const pins = open(options, io);
+export function pinDiff(options: PinCliOptions, server: string, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const pins = open(options, io, false);
   if (!pins) return 2;
+  const warning = untrustedWarning(pins);
+  if (warning) io.err(`${warning}  Shown below as found, NOT verified:\n`);
   const pending = Object.entries(pins.pending(server));
   if (pending.length === 0) {
     io.out(`${server}: nothing waiting for approval\n`);
-    return 0;
+    return warning ? 1 : 0;
   }
   for (const [key, p] of pending) {
     const pin = pins.pinned(server, key);
     io.out(`=== ${server} ${key}: ${p.reason} (seen ${p.seenAt})\n`);
     for (const line of diff(pin ? lines(pin.definition) : [], lines(p.definition))) io.out(`${line}\n`);
   }
-  return 0;
+  return warning ? 1 : 0;
 }
 
-export function pinApprove(options: { config?: string; dataDir?: string; by?: string }, server: string, name: string | undefined, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const pins = open(options, io);
+export function pinApprove(options: PinCliOptions & { by?: string }, server: string, name: string | undefined, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const pins = open(options, io, true);
   if (!pins) return 2;
+  const warning = untrustedWarning(pins);
+  if (warning) {
+    io.err(`${warning}  Nothing was approved.\n`);
+    return 2;
+  }
   const approved = pins.approve(server, name, options.by ?? io.secrets.env.USER ?? 'admin');
   if (approved.length === 0) {
     io.err(`portcullis: nothing of server "${server}"${name ? ` named "${name}"` : ''} is waiting for approval (see portcullis pin list)\n`);
@@ -80,5 +109,54 @@ export function pinApprove(options: { config?: string; dataDir?: string; by?: st
   }
   pins.save();
   io.out(`Approved ${approved.join(', ')} of server "${server}".\n`);
+  return 0;
+}
+
+/** Checks the pins file's integrity: exit 0 when it verifies, 1 when it does not. */
+export function pinVerify(options: PinCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const pins = open(options, io, false);
+  if (!pins) return 2;
+  const warning = untrustedWarning(pins);
+  if (warning) {
+    io.err(warning);
+    return 1;
+  }
+  const servers = pins.servers();
+  const count = servers.reduce((n, s) => n + Object.keys(pins.allPinned(s)).length, 0);
+  io.out(`OK: ${pins.path} verifies (${count} pinned definition${count === 1 ? '' : 's'} of ${servers.length} server${servers.length === 1 ? '' : 's'})\n`);
+  return 0;
+}
+
+/** Accepts the pins file as it is now and signs it (after an admin reviewed it with `pin list`). */
+export function pinReseal(options: PinCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const pins = open(options, io, false);
+  if (!pins) return 2;
+  const result = pins.reseal();
+  if ('problem' in result) {
+    io.err(`portcullis: ${result.problem}\n`);
+    return 2;
+  }
+  io.out(`Resealed ${pins.path} as it is (${result.servers} server${result.servers === 1 ? '' : 's'}); every pin in it is trusted again.\n`);
+  return 0;
+}
+
+/** Forgets the pins of one server (file must verify) or of all (always possible): next sight is first use. */
+export function pinReset(options: PinCliOptions, server: string | undefined, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const pins = open(options, io, false);
+  if (!pins) return 2;
+  if (server !== undefined) {
+    const warning = untrustedWarning(pins);
+    if (warning) {
+      io.err(`${warning}  A single server cannot be reset in an untrusted file: reset all (\`portcullis pin reset\`) or reseal.\n`);
+      return 2;
+    }
+    if (!pins.servers().includes(server)) {
+      io.err(`portcullis: no pins for server "${server}" (see portcullis pin list)\n`);
+      return 2;
+    }
+  }
+  pins.reset(server);
+  pins.save();
+  io.out(`Reset the pins of ${server === undefined ? 'every server' : `server "${server}"`}: what ${server === undefined ? 'the servers list' : 'it lists'} next is trusted on first use.\n`);
   return 0;
 }

@@ -4,14 +4,12 @@
  * last saw them), or with `--live` on the servers' current lists. Nothing is forwarded or recorded.
  */
 import { lookup } from 'node:dns/promises';
-import { join } from 'node:path';
 import type { Principal } from '../auth/principal.ts';
 import { localPrincipal } from '../auth/principal.ts';
-import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { pinnedToolNames } from '../gateway.ts';
 import { compilePolicy, type Policy } from '../policy/policy.ts';
-import { PinStore } from '../supply/pins.ts';
+import { openPins } from '../supply/open-pins.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import { listToolsLive } from './scan.ts';
 import type { Io } from './serve.ts';
@@ -86,12 +84,14 @@ async function prepare(options: PolicyCliOptions, io: Pick<Io, 'out' | 'err' | '
     return 2;
   }
   const config = loaded.config;
-  const pins = new PinStore(join(config.dataDir ?? defaultDataDir(io.secrets.env), 'pins.json'));
+  const pins = openPins(config, io.secrets, { create: false });
   const catalog: Catalog = new Map();
   if (options.live) {
     for (const { server, tools } of await listToolsLive(loaded, io)) {
       catalog.set(server, new Map(tools.filter((t) => typeof t.name === 'string').map((t) => [t.name as string, t as Record<string, unknown>])));
     }
+  } else if (!pins.integrity().ok) {
+    io.err(`portcullis: the pins file is untrusted (${(pins.integrity() as { problem: string }).problem}); no catalog is used (see portcullis pin verify)\n`);
   } else {
     for (const server of Object.keys(config.servers)) {
       if (!pins.seen(server, 'tools')) continue;
@@ -144,10 +144,17 @@ export async function policyTest(options: PolicyCliOptions & { call?: string }, 
     task: options.task,
     now: prepared.now,
   });
-  const result = { decision: decision.effect, rule: decision.rule ?? null, reason: decision.reason, code: decision.code ?? null };
+  const result = {
+    decision: decision.effect,
+    rule: decision.rule ?? null,
+    reason: decision.reason,
+    code: decision.code ?? null,
+    ...(decision.arguments ? { forwards: decision.arguments } : {}),
+  };
   if (options.json) io.out(`${JSON.stringify(prepared.policy.mode === 'monitor' ? { ...result, mode: 'monitor' } : result)}\n`);
   else {
     io.out(`${decision.effect.toUpperCase()}  ${call.server}.${call.tool}${decision.rule ? `  rule=${decision.rule}` : ''}${decision.code ? `  code=${decision.code}` : ''}\n  ${decision.reason}\n`);
+    if (decision.arguments) io.out(`  forwards (canonical form the guards judged): ${JSON.stringify(decision.arguments)}\n`);
     if (prepared.policy.mode === 'monitor') io.out('  (policy.mode is monitor: the gateway would record this decision but not block)\n');
     for (const note of notes) io.out(`  note: ${note}\n`);
   }

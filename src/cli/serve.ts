@@ -1,10 +1,11 @@
 /**
  * `portcullis serve`: runs the HTTP front until SIGINT/SIGTERM, and prints how to connect.
  */
-import { readFileSync, watch } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { loadConfigFile } from '../config/load.ts';
+import { parseConfigText } from '../config/load.ts';
+import { watchStable } from '../config/watch.ts';
 import type { Config } from '../config/schema.ts';
 import type { Gateway } from '../gateway.ts';
 import { createGateway } from '../gateway.ts';
@@ -19,6 +20,9 @@ export interface ServeOptions {
   dataDir?: string;
   host?: string;
   port?: string;
+  /** false: do not watch the configuration file (`--no-reload`). */
+  reload?: boolean;
+  reloadSettleMs?: string;
 }
 
 export interface Io {
@@ -42,6 +46,10 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
       return 2;
     }
     config = { ...config, listen: { ...config.listen, host: options.host ?? config.listen.host, port } };
+  }
+  if (options.reloadSettleMs !== undefined && !(Number.isInteger(Number(options.reloadSettleMs)) && Number(options.reloadSettleMs) >= 50)) {
+    io.err(`portcullis: --reload-settle-ms must be an integer of at least 50 (got "${options.reloadSettleMs}")\n`);
+    return 2;
   }
   if (loaded.warnings.length > 0) io.err(`${formatProblems(loaded.warnings)}\n`);
   const logger = createLogger(config.logging.level);
@@ -75,7 +83,9 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
       ...signInHelp(config, front.identity !== undefined, front.url, options),
     ].join('\n'),
   );
-  const stopWatching = options.config ? watchPolicy(resolve(options.config), config, gateway, io.secrets, logger) : undefined;
+  const settleMs = options.reloadSettleMs === undefined ? config.reload.settleMs : Number(options.reloadSettleMs);
+  const watching = options.config !== undefined && options.reload !== false && config.reload.watch;
+  const stopWatching = watching ? watchPolicy(resolve(options.config!), config, settleMs, gateway, io.secrets, logger) : undefined;
   await new Promise<void>((done) => io.onSignal(done));
   stopWatching?.();
   logger.info('shutting down');
@@ -85,46 +95,34 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
 }
 
 /**
- * Hot reload of the policy: when the configuration file changes, its policy section is validated and
- * compiled in full, and put in force only if it has no problem (otherwise the old policy stays and the
- * problems are logged). Other sections need a restart, which the log says.
+ * Hot reload of the policy: when the configuration file changes and has stayed unchanged for
+ * `reload.settleMs` (see ../config/watch.ts: a half-written file is never read as the new policy), its
+ * policy section is validated and compiled in full, and put in force only if it has no problem
+ * (otherwise the old policy stays and the problems are logged). Other sections need a restart, which
+ * the log says.
  */
-function watchPolicy(file: string, started: Config, gateway: Gateway, secrets: SecretSource, logger: Logger): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let last = readFileSync(file, 'utf8');
-  const reload = (): void => {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      return; // mid-replace by an editor; the next event brings the new file
-    }
-    if (text === last) return;
-    last = text;
-    const loaded = loadConfigFile(file, secrets);
-    if (!loaded.ok) {
-      logger.error({ problems: loaded.problems.map((p) => `${p.path}: ${p.message}`) }, 'configuration change rejected: the policy in force is unchanged');
-      return;
-    }
-    const problems = gateway.reloadPolicy(loaded.config.policy);
-    if (problems.length > 0) {
-      logger.error({ problems: problems.map((p) => `${p.path.join('.')}: ${p.message}`) }, 'policy change rejected: the policy in force is unchanged');
-      return;
-    }
-    logger.info({ rules: loaded.config.policy?.rules.length ?? 0, mode: loaded.config.policy?.mode ?? 'absent' }, 'policy reloaded');
-    const { policy: _a, ...before } = started;
-    const { policy: _b, ...after } = loaded.config;
-    if (JSON.stringify(before) !== JSON.stringify(after)) logger.warn('configuration sections other than policy changed; they take effect after a restart');
-  };
-  const watcher = watch(dirname(file), (_event, name) => {
-    if (name !== null && name !== basename(file)) return;
-    clearTimeout(timer);
-    timer = setTimeout(reload, 100);
+function watchPolicy(file: string, started: Config, settleMs: number, gateway: Gateway, secrets: SecretSource, logger: Logger): () => void {
+  return watchStable({
+    file,
+    settleMs,
+    initial: readFileSync(file, 'utf8'),
+    onStable: (text) => {
+      const loaded = parseConfigText(text, secrets);
+      if (!loaded.ok) {
+        logger.error({ problems: loaded.problems.map((p) => `${p.path}: ${p.message}`) }, 'configuration change rejected: the policy in force is unchanged');
+        return;
+      }
+      const problems = gateway.reloadPolicy(loaded.config.policy);
+      if (problems.length > 0) {
+        logger.error({ problems: problems.map((p) => `${p.path.join('.')}: ${p.message}`) }, 'policy change rejected: the policy in force is unchanged');
+        return;
+      }
+      logger.info({ rules: loaded.config.policy?.rules.length ?? 0, mode: loaded.config.policy?.mode ?? 'absent' }, 'policy reloaded');
+      const { policy: _a, ...before } = started;
+      const { policy: _b, ...after } = loaded.config;
+      if (JSON.stringify(before) !== JSON.stringify(after)) logger.warn('configuration sections other than policy changed; they take effect after a restart');
+    },
   });
-  return () => {
-    clearTimeout(timer);
-    watcher.close();
-  };
 }
 
 /** How clients authenticate, when identity is on: the OAuth flow, the local users, API keys. */

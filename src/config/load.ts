@@ -2,7 +2,10 @@
  * The one config loader: YAML text → every problem with its path, or a frozen, validated config.
  * Problems are collected, not thrown one at a time, so `config check` can list all of them at once.
  */
+import { identityEnabled } from '../auth/identity.ts';
 import { compilePolicy } from '../policy/policy.ts';
+import { selfDeclaredWarnings } from '../policy/self-declared.ts';
+import { prefixClashes } from './namespaces.ts';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
@@ -177,6 +180,8 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   if (problems.length > 0) return { ok: false, problems };
 
   const full = configSchema.parse(document);
+  const clashes = prefixClashes(full.servers, full.routing.separator);
+  if (clashes.length > 0) return { ok: false, problems: clashes.map((c) => ({ ...c, severity: 'error' as const })) };
   // What the schema cannot see in the policy (CEL, phases, server names, time zones) is checked by
   // compiling it; DNS is never consulted at load.
   const compiled = compilePolicy(full.policy, { servers: Object.keys(full.servers), resolveHost: async () => [] });
@@ -189,6 +194,9 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   } else if (full.policy.mode === 'monitor') {
     warnings.push({ path: 'policy.mode', message: 'monitor: decisions are logged and recorded but nothing is blocked', severity: 'warning' });
   }
+  // Self-declared values (task labels; agent names while identity is off) may only narrow.
+  const agentsSelfDeclared = !identityEnabled(full) && full.identity?.localAgent === undefined;
+  for (const w of selfDeclaredWarnings(full.policy, agentsSelfDeclared)) warnings.push({ path: formatPath(w.path), message: w.message, severity: 'warning' });
   const enabled = Object.entries(full.servers).filter(([, s]) => !s.disabled);
   if (enabled.length === 0) warnings.push({ path: 'servers', message: 'no servers are configured; the gateway will expose nothing', severity: 'warning' });
   for (const [name, server] of enabled) {

@@ -226,8 +226,28 @@ export const configSchema = z
         retentionDays: z.number().int().min(0).max(36_500).default(90).describe('Records older than this are pruned (after a checkpoint); 0 keeps everything'),
       })
       .prefault({}),
+    reload: z
+      .strictObject({
+        watch: z.boolean().default(true).describe('serve -c: watch the file and put a changed policy section in force without a restart'),
+        settleMs: z
+          .number()
+          .int()
+          .min(50)
+          .max(600_000)
+          .default(5000)
+          .describe('A changed file is read only once it stayed unchanged this long (two reads that agree), so a file written in steps is never applied half-written'),
+      })
+      .prefault({})
+      .describe('Hot reload of the policy section'),
     supply: z
-      .strictObject({ allowUnpinned: z.boolean().default(false).describe('Run stdio servers that have no pin (flagged in the log)') })
+      .strictObject({
+        allowUnpinned: z.boolean().default(false).describe('Run stdio servers that have no pin (flagged in the log)'),
+        pinsKey: z
+          .string()
+          .regex(SECRET_REF, 'must be a reference: file:/path/to/key or env:NAME')
+          .optional()
+          .describe('Key of the HMAC that protects pins.json (at least 32 characters); default: <dataDir>/pins.key, made on first start'),
+      })
       .prefault({}),
     identity: identitySchema.optional(),
     policy: policySchema.optional(),

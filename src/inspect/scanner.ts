@@ -1,13 +1,16 @@
 /**
- * The tool-definition scanner: finds text in a tool's definition that is aimed at the model rather
- * than at the user — hidden characters, instructions, secrecy, credential grabbing, exfiltration,
- * argument tampering, and references to other servers' tools (shadowing). It reads every string an
- * agent would read: name, title, description, and in the input schema every property name and every
- * `description`, `title`, `default`, `enum` and `examples` string.
+ * The definition scanner: finds text in what a server shows the model — tool, prompt, resource and
+ * resource-template definitions, server instructions — that is aimed at the model rather than at the
+ * user: hidden characters, instructions, secrecy, credential grabbing, exfiltration, argument
+ * tampering, and references to other servers' tools (shadowing). It reads every string of a
+ * definition at any depth (`walkDefinition`): names, titles, descriptions, and in schemas every
+ * property name, `$defs`, `items`, `oneOf`/`anyOf`/`allOf`, `additionalProperties`, defaults, enums,
+ * examples, annotations, prompt arguments and `_meta`. A definition too deep or too large to read in
+ * full is reported as unreviewable (high), never scanned in part.
  *
  * Each rule is a bounded regular expression (no nested quantifiers, so a hostile description cannot
- * make it slow) with a severity; `high` findings quarantine the tool, the rest warn. References to
- * sibling tools of the same server are normal ("use the 'think' tool first") and are not findings.
+ * make it slow) with a severity; `high` findings quarantine the definition, the rest warn. References
+ * to sibling tools of the same server are normal ("use the 'think' tool first") and are not findings.
  *
  * Not detected: instructions phrased without any of the cues below, in languages other than English,
  * Spanish, French, German and Chinese, or split across fields. The scanner is one layer of several.
@@ -26,11 +29,9 @@ export interface Finding {
   why: string;
 }
 
-export interface ToolDefinition {
+/** A definition as a server lists it (a tool, prompt, resource, template, or a server's self-description). */
+export interface Definition {
   name?: unknown;
-  title?: unknown;
-  description?: unknown;
-  inputSchema?: unknown;
   [key: string]: unknown;
 }
 
@@ -41,6 +42,8 @@ export interface ScanContext {
   siblings: ReadonlySet<string>;
   /** Tool names of other servers, by server (references to them are shadowing). */
   others: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Whether the definition's `name` is an identifier (tools, prompts; default) rather than a display name (resources). */
+  identifierName?: boolean;
 }
 
 interface Rule {
@@ -82,39 +85,81 @@ const RULES: readonly Rule[] = [
   { id: 'instruction.pre-invocation', severity: 'medium', pattern: /\bbefore\s+(?:using|calling|invoking|running)\s+(?:this|any|the)\s+tools?\b[^.\n]{0,20}?\b(?:you\s+must|always|first|make sure)\b|\b(?:you\s+must|always)\s+(?:first\s+)?(?:call|invoke|run|execute)\s+(?:the\s+)?[`'"]?[A-Za-z][\w.-]{2,63}[`'"]?\s+(?:tool\s+)?(?:first|before)\b/i, why: 'orders the model to do something before calling the tool' },
 ];
 
-/** Every text an agent reads in a definition, with where it is. */
-export function definitionTexts(tool: ToolDefinition): Array<{ field: string; text: string; isName?: boolean }> {
-  const out: Array<{ field: string; text: string; isName?: boolean }> = [];
-  const add = (field: string, value: unknown, isName = false) => {
-    if (typeof value === 'string' && value !== '') out.push(isName ? { field, text: value, isName } : { field, text: value });
+/** One string of a definition, with where it is. */
+export interface DefinitionText {
+  field: string;
+  text: string;
+  /** The definition's own identifier (a tool or prompt name): the homoglyph rule applies. */
+  isName?: boolean;
+}
+
+/**
+ * Keys that are the vocabulary of JSON Schema and of MCP definitions rather than text someone wrote:
+ * their values are walked, the keys themselves are not reported as texts. Every other key (a property
+ * name, a `$defs` entry, an `_meta` key) is text a model reads and is scanned.
+ */
+const VOCABULARY: ReadonlySet<string> = new Set([
+  '$schema', '$id', '$ref', '$anchor', '$dynamicRef', '$dynamicAnchor', '$defs', '$comment', '$vocabulary', 'definitions',
+  'type', 'properties', 'required', 'description', 'title', 'default', 'enum', 'const', 'examples', 'items', 'prefixItems',
+  'additionalItems', 'additionalProperties', 'patternProperties', 'propertyNames', 'unevaluatedProperties', 'unevaluatedItems',
+  'dependentRequired', 'dependentSchemas', 'dependencies', 'contains', 'minContains', 'maxContains', 'anyOf', 'oneOf', 'allOf',
+  'not', 'if', 'then', 'else', 'format', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf',
+  'minLength', 'maxLength', 'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties', 'readOnly', 'writeOnly',
+  'deprecated', 'contentMediaType', 'contentEncoding', 'contentSchema', 'nullable', 'enumNames',
+  'name', 'inputSchema', 'outputSchema', 'annotations', 'arguments', 'uri', 'uriTemplate', 'mimeType', 'size', 'icons', 'src',
+  'sizes', 'theme', '_meta', 'execution', 'taskSupport', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint',
+  'audience', 'priority', 'lastModified', 'instructions', 'serverInfo', 'version', 'websiteUrl',
+]);
+
+/** Beyond these a definition is not reviewed in part: it is reported as unreviewable (and quarantined). */
+export const WALK_LIMITS = { depth: 64, texts: 20_000, chars: 2_000_000 } as const;
+
+export interface DefinitionWalk {
+  texts: DefinitionText[];
+  /** Set when the definition exceeds WALK_LIMITS: where the walk stopped and why. */
+  overflow?: { field: string; why: string };
+}
+
+/**
+ * Every string of a definition at any depth — values (descriptions, titles, defaults, enums, examples,
+ * `$defs`, `items`, `oneOf`, `outputSchema`, annotations, prompt arguments, `_meta`, …) and every key
+ * that is not schema vocabulary (property names) — with its path. `identifierName`: the top-level
+ * `name` is an identifier (tools, prompts), so the homoglyph rule applies to it.
+ */
+export function walkDefinition(definition: unknown, identifierName = true): DefinitionWalk {
+  const texts: DefinitionText[] = [];
+  let chars = 0;
+  let overflow: DefinitionWalk['overflow'];
+  const add = (field: string, text: string, isName = false): boolean => {
+    if (text === '') return true;
+    if (texts.length >= WALK_LIMITS.texts || chars + text.length > WALK_LIMITS.chars) {
+      overflow = { field, why: `more than ${WALK_LIMITS.texts} strings or ${WALK_LIMITS.chars} characters` };
+      return false;
+    }
+    chars += text.length;
+    texts.push(isName ? { field, text, isName } : { field, text });
+    return true;
   };
-  add('name', tool.name, true);
-  add('title', tool.title);
-  add('description', tool.description);
-  const walk = (schema: unknown, path: string, depth: number) => {
-    if (depth > 12 || typeof schema !== 'object' || schema === null) return;
-    const s = schema as Record<string, unknown>;
-    add(`${path}.description`, s.description);
-    add(`${path}.title`, s.title);
-    if (typeof s.default === 'string') add(`${path}.default`, s.default);
-    for (const key of ['enum', 'examples'] as const) {
-      const list = s[key];
-      if (Array.isArray(list)) list.forEach((v, i) => add(`${path}.${key}[${i}]`, v));
+  const walk = (value: unknown, path: string, depth: number): boolean => {
+    if (typeof value === 'string') return add(path, value, identifierName && path === 'name');
+    if (typeof value !== 'object' || value === null) return true;
+    if (depth > WALK_LIMITS.depth) {
+      overflow = { field: path, why: `nested deeper than ${WALK_LIMITS.depth} levels` };
+      return false;
     }
-    if (typeof s.properties === 'object' && s.properties !== null) {
-      for (const [name, child] of Object.entries(s.properties as Record<string, unknown>)) {
-        add(`${path}.properties.${name}(name)`, name);
-        walk(child, `${path}.properties.${name}`, depth + 1);
-      }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) if (!walk(value[i], `${path}[${i}]`, depth + 1)) return false;
+      return true;
     }
-    if (s.items) walk(s.items, `${path}.items`, depth + 1);
-    for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
-      const list = s[key];
-      if (Array.isArray(list)) list.forEach((v, i) => walk(v, `${path}.${key}[${i}]`, depth + 1));
+    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (!VOCABULARY.has(key) && !add(`${at}(name)`, key)) return false;
+      if (!walk(child, at, depth + 1)) return false;
     }
+    return true;
   };
-  walk(tool.inputSchema, 'inputSchema', 0);
-  return out;
+  walk(definition, '', 0);
+  return overflow ? { texts, overflow } : { texts };
 }
 
 function showSpan(text: string): string {
@@ -141,21 +186,42 @@ function decodedBlobs(text: string): string[] {
   return out;
 }
 
-export function scanTool(tool: ToolDefinition, ctx: ScanContext): Finding[] {
+/**
+ * The rules a text matches, remembered by text: schemas repeat the same short strings ("string",
+ * "object", common property names) thousands of times across a listing. Bounded, and cleared whole
+ * when full (the entries are cheap to recompute).
+ */
+const MATCH_CACHE_MAX = 20_000;
+const matchCache = new Map<string, ReadonlyArray<{ rule: Rule; matched: string }>>();
+
+function ruleMatches(text: string, isName: boolean): ReadonlyArray<{ rule: Rule; matched: string }> {
+  const key = `${isName ? 'n' : 't'}${text}`;
+  const known = matchCache.get(key);
+  if (known) return known;
+  const out: Array<{ rule: Rule; matched: string }> = [];
+  for (const rule of RULES) {
+    // A name is text like any other (a hostile server can put a sentence there); the homoglyph rule is for names only.
+    if (rule.fields === 'name' && !isName) continue;
+    const match = rule.pattern.exec(text);
+    if (match) out.push({ rule, matched: match[0] });
+  }
+  if (matchCache.size >= MATCH_CACHE_MAX) matchCache.clear();
+  if (text.length <= 4096) matchCache.set(key, out);
+  return out;
+}
+
+export function scanDefinition(definition: Definition, ctx: ScanContext): Finding[] {
   const findings: Finding[] = [];
-  const texts = definitionTexts(tool);
+  const { texts, overflow } = walkDefinition(definition, ctx.identifierName ?? true);
+  if (overflow) findings.push({ rule: 'structure.unreviewable', severity: 'high', field: overflow.field, span: '', why: `the definition is ${overflow.why}: it cannot be reviewed in full` });
   for (const { field, text } of [...texts]) {
     for (const decoded of decodedBlobs(text)) texts.push({ field: `${field}(base64)`, text: decoded });
   }
   for (const { field, text, isName } of texts) {
-    for (const rule of RULES) {
-      if (rule.fields === 'name' && !isName) continue;
-      if (rule.fields !== 'name' && isName) continue;
-      const match = rule.pattern.exec(text);
-      if (!match) continue;
+    for (const { rule, matched } of ruleMatches(text, isName === true)) {
       // "Call 'resolve-library-id' first" about the server's own tool is ordinary documentation.
-      if (rule.id === 'instruction.pre-invocation' && [...ctx.siblings].some((name) => name !== tool.name && match[0].includes(name))) continue;
-      findings.push({ rule: rule.id, severity: rule.severity, field, span: showSpan(match[0]), why: rule.why });
+      if (rule.id === 'instruction.pre-invocation' && [...ctx.siblings].some((name) => name !== definition.name && matched.includes(name))) continue;
+      findings.push({ rule: rule.id, severity: rule.severity, field, span: showSpan(matched), why: rule.why });
     }
     if (isName) continue;
     // Shadowing: a description that names another server's tool. With override or tampering
@@ -181,19 +247,33 @@ export function verdictOf(findings: readonly Finding[]): Verdict {
   return findings.length > 0 ? 'warn' : 'ok';
 }
 
+/** Kinds of definition other than tools that a server shows the model. */
+export type OtherKind = 'prompt' | 'resource' | 'resourceTemplate' | 'server';
+
 export interface ServerTools {
   server: string;
-  tools: ToolDefinition[];
+  tools: Definition[];
+  /** Prompts, resources, templates and the server's self-description (instructions), when known. */
+  others?: Array<{ kind: OtherKind; definition: Definition }>;
 }
 
 export interface ToolReport {
   server: string;
+  /** `tool` unless it is another kind of definition. */
+  kind: 'tool' | OtherKind;
+  /** The tool, prompt or template name, the resource URI, or `instructions`. */
   name: string;
   verdict: Verdict;
   findings: Finding[];
 }
 
-/** Scans several servers' tools together, so that cross-server references can be seen. */
+function reportName(kind: ToolReport['kind'], definition: Definition): string {
+  if (kind === 'server') return 'instructions';
+  const name = kind === 'resource' ? definition.uri : definition.name;
+  return typeof name === 'string' ? name : '(unnamed)';
+}
+
+/** Scans several servers' definitions together, so that cross-server references can be seen: each server's tools, then its other definitions. */
 export function scanServers(input: readonly ServerTools[]): ToolReport[] {
   const byServer = new Map<string, Set<string>>();
   for (const { server, tools } of input) {
@@ -202,11 +282,12 @@ export function scanServers(input: readonly ServerTools[]): ToolReport[] {
     byServer.set(server, names);
   }
   const reports: ToolReport[] = [];
-  for (const { server, tools } of input) {
+  for (const { server, tools, others } of input) {
     const siblings = byServer.get(server) ?? new Set<string>();
-    for (const tool of tools) {
-      const findings = scanTool(tool, { server, siblings, others: byServer });
-      reports.push({ server, name: typeof tool.name === 'string' ? tool.name : '(unnamed)', verdict: verdictOf(findings), findings });
+    const items: Array<{ kind: ToolReport['kind']; definition: Definition }> = [...tools.map((definition) => ({ kind: 'tool' as const, definition })), ...(others ?? [])];
+    for (const { kind, definition } of items) {
+      const findings = scanDefinition(definition, { server, siblings, others: byServer, identifierName: kind === 'tool' || kind === 'prompt' });
+      reports.push({ server, kind, name: reportName(kind, definition), verdict: verdictOf(findings), findings });
     }
   }
   return reports;

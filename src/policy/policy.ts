@@ -6,18 +6,30 @@
  *
  * Decision order (deny overrides; default deny):
  *   1. the caller holds the scopes the tool needs (else 403 insufficient_scope, naming them all);
- *   2. any matching deny rule denies (a deny whose condition cannot be evaluated denies too: fail closed);
+ *   2. any matching deny rule denies. Its condition must be exactly `false` not to: true, an error, a
+ *      value of another type (`"yes"`, `1`, a list) or an argument of a type the condition never
+ *      compares (see ./condition.ts) all deny — fail closed;
  *   3. any matching approve rule asks for a human;
  *   4. any matching allow rule allows;
  *   5. nothing matched: denied, with the guard or condition that kept an allow rule from matching.
- * An allow or approve rule matches only if its condition is true and every guard passes.
+ * An allow or approve rule matches only if its condition is exactly `true` and every guard passes.
+ *
+ * Guards may put arguments in canonical form (a serialized URL, a resolved path): the decision then
+ * carries the arguments to forward, and the whole decision is taken again on them, so deny rules and
+ * conditions judge exactly what the server will receive.
+ *
+ * Self-declared values (the task label, a local principal's agent name) only narrow: an allow or approve
+ * rule may select by task only together with a principal selector (refused at load otherwise).
  */
-import { Environment } from '@marcbachmann/cel-js';
 import type { GatewayErrorCode } from '../errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import { missingScopes } from '../auth/principal.ts';
 import { anyGlob, isGlob } from '../util/glob.ts';
-import { checkPaths, checkUrls, compileValues, type ResolveHost } from './guards.ts';
+import { compileLinear, UnsupportedPattern } from '../validate/linear-regex.ts';
+import { compileCondition, jsonType, type Condition } from './condition.ts';
+import type { ResolveHost } from './guard-result.ts';
+import { compileGuards, type CompiledGuards } from './guards.ts';
+import { hasPrincipalSelector } from './self-declared.ts';
 import { DAYS, type PolicyConfig, type RuleConfig } from './schema.ts';
 
 export type TargetKind = 'tool' | 'prompt' | 'resource';
@@ -51,6 +63,8 @@ export interface Decision {
   code?: GatewayErrorCode;
   /** For PC_AUTH_INSUFFICIENT_SCOPE: every scope the operation needs. */
   scopes?: string[];
+  /** The arguments to forward, when guards put some in canonical form (they were decided on as such). */
+  arguments?: Record<string, unknown>;
 }
 
 export interface PolicyProblem {
@@ -78,10 +92,8 @@ interface CompiledRule {
   readonly task: ((t: string | undefined) => boolean) | undefined;
   readonly annotations: Partial<Annotations> | undefined;
   readonly time: ((now: Date) => boolean) | undefined;
-  readonly when: ((vars: Record<string, unknown>) => unknown) | undefined;
-  /** True when the condition can be evaluated without arguments (so also while filtering a list). */
-  readonly whenWithoutArgs: boolean;
-  readonly guards: ((args: Record<string, unknown>) => Promise<string | undefined>) | undefined;
+  readonly when: Condition | undefined;
+  readonly guards: CompiledGuards | undefined;
   readonly reason: string | undefined;
 }
 
@@ -93,17 +105,6 @@ interface ToolEntry {
 }
 
 const CACHE_LIMIT = 10_000;
-
-function environment(withArgs: boolean): Environment {
-  const env = new Environment({ enableOptionalTypes: true, limits: { maxAstNodes: 2000, maxDepth: 64 } })
-    .registerVariable('principal', 'map<string, dyn>')
-    .registerVariable('tool', 'map<string, dyn>')
-    .registerVariable('task', 'string');
-  return withArgs ? env.registerVariable('args', 'map<string, dyn>') : env;
-}
-
-const CALL_ENV = environment(true);
-const LIST_ENV = environment(false);
 
 /** What a CEL condition sees of the caller (never the token). */
 function celPrincipal(p: Principal): Record<string, unknown> {
@@ -196,6 +197,23 @@ export class Policy {
   }
 
   async decide(facts: CallFacts): Promise<Decision> {
+    const first = await this.#decideOnce(facts);
+    if (!first.arguments) return first;
+    // Guards put arguments in canonical form: decide again on exactly what will be forwarded.
+    const again = await this.#decideOnce({ ...facts, args: first.arguments });
+    if (again.effect === 'deny') return again;
+    if (again.effect !== first.effect || again.rule !== first.rule || again.arguments) {
+      return {
+        effect: 'deny',
+        rule: first.rule,
+        code: 'PC_POLICY_GUARD',
+        reason: `${facts.kind} "${facts.name}" of server "${facts.server}" denied: the arguments in the canonical form rule "${first.rule}" forwards are not decided the same way as sent`,
+      };
+    }
+    return first;
+  }
+
+  async #decideOnce(facts: CallFacts): Promise<Decision> {
     const { principal, server, kind, name, args, task, now } = facts;
     const what = `${kind} "${name}" of server "${server}"`;
     if (this.#absent) {
@@ -214,37 +232,54 @@ export class Policy {
       (vars ??= { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '', args });
 
     const matched: Record<Effect, CompiledRule | undefined> = { deny: undefined, approve: undefined, allow: undefined };
+    const rewrites = new Map<CompiledRule, Record<string, unknown>>();
     let firstMiss: { rule: CompiledRule; reason: string; code: GatewayErrorCode } | undefined;
     for (const rule of this.#rulesFor(server, kind, name)) {
       if (!rule.onCall || !this.#staticMatch(rule, principal, task, annotations, now)) continue;
       if (rule.effect !== 'deny' && matched[rule.effect] && (rule.effect === 'allow' || matched.approve)) continue;
       if (rule.when) {
         let value: unknown;
-        try {
-          value = rule.when(variables());
-        } catch (error) {
-          const why = `the condition of rule "${rule.name}" could not be evaluated (${firstLine(error)})`;
-          if (rule.effect === 'deny') return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_DENIED', reason: `${what} denied: ${why}; a deny rule that cannot be evaluated denies` };
-          firstMiss ??= { rule, reason: why, code: 'PC_POLICY_DENIED' };
-          continue;
+        let unjudged = rule.when.typeProblem(args);
+        if (unjudged === undefined) {
+          try {
+            value = rule.when.evaluate(variables());
+          } catch (error) {
+            unjudged = `it could not be evaluated (${firstLine(error)})`;
+          }
         }
-        if (value !== true) continue;
+        if (unjudged === undefined && typeof value !== 'boolean') unjudged = `it gave ${describeValue(value)}, not a boolean`;
+        if (rule.effect === 'deny') {
+          if (unjudged !== undefined) {
+            return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_DENIED', reason: `${what} denied: the condition of deny rule "${rule.name}" is not false (${unjudged}); a deny condition that is not exactly false denies` };
+          }
+          if (value === false) continue;
+        } else {
+          if (unjudged !== undefined) {
+            firstMiss ??= { rule, reason: `the condition of rule "${rule.name}" is not true (${unjudged})`, code: 'PC_POLICY_DENIED' };
+            continue;
+          }
+          if (value !== true) continue;
+        }
       }
       if (rule.effect === 'deny') return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_DENIED', reason: rule.reason ?? `${what} is denied by rule "${rule.name}"` };
       if (rule.guards) {
-        const failed = await rule.guards(args);
-        if (failed) {
-          firstMiss ??= { rule, reason: `rule "${rule.name}": ${failed}`, code: 'PC_POLICY_GUARD' };
+        const result = await rule.guards(args);
+        if (result.problem) {
+          firstMiss ??= { rule, reason: `rule "${rule.name}": ${result.problem}`, code: 'PC_POLICY_GUARD' };
           continue;
         }
+        if (result.rewrites) rewrites.set(rule, result.rewrites);
       }
       matched[rule.effect] ??= rule;
     }
+    const decided = matched.approve ?? matched.allow;
+    const forward = decided && rewrites.get(decided);
+    const canonical = forward ? { arguments: { ...args, ...forward } } : {};
     if (matched.approve) {
       const rule = matched.approve;
-      return { effect: 'approve', rule: rule.name, code: 'PC_POLICY_APPROVAL_REQUIRED', reason: rule.reason ?? `${what} needs a human's approval (rule "${rule.name}")` };
+      return { effect: 'approve', rule: rule.name, code: 'PC_POLICY_APPROVAL_REQUIRED', reason: rule.reason ?? `${what} needs a human's approval (rule "${rule.name}")`, ...canonical };
     }
-    if (matched.allow) return { effect: 'allow', rule: matched.allow.name, reason: matched.allow.reason ?? `allowed by rule "${matched.allow.name}"` };
+    if (matched.allow) return { effect: 'allow', rule: matched.allow.name, reason: matched.allow.reason ?? `allowed by rule "${matched.allow.name}"`, ...canonical };
     if (firstMiss) return { effect: 'deny', rule: firstMiss.rule.name, code: firstMiss.code, reason: `${what} denied: ${firstMiss.reason}` };
     return { effect: 'deny', code: 'PC_POLICY_DENIED', reason: `no rule allows ${what} for agent "${principal.agent}" (default deny)` };
   }
@@ -267,14 +302,17 @@ export class Policy {
       if (!rule.onList || !this.#staticMatch(rule, principal, task, annotations, now)) continue;
       let holds: boolean | undefined = true;
       if (rule.when) {
-        if (!rule.whenWithoutArgs) holds = undefined;
+        if (!rule.when.withoutArgs) holds = undefined;
         else {
+          let value: unknown;
           try {
             vars ??= { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '' };
-            holds = rule.when(vars) === true;
+            value = rule.when.evaluate(vars);
           } catch {
-            holds = rule.effect === 'deny' ? true : false;
+            value = undefined;
           }
+          // As for calls: a deny holds unless its condition is exactly false, an allow only if exactly true.
+          holds = rule.effect === 'deny' ? value !== false : value === true;
         }
       }
       if (rule.effect === 'deny' && holds === true) return { visible: false, why: `denied by rule "${rule.name}"` };
@@ -284,9 +322,19 @@ export class Policy {
   }
 }
 
+/** A condition's result described by type only (never the value: it may come from the arguments). */
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'no value';
+  const type = jsonType(value);
+  return type === 'list' || type === 'object' ? `a${type === 'object' ? 'n' : ''} ${type}` : `a ${type}`;
+}
+
 function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split('\n')[0]!.trim();
 }
+
+const SELF_DECLARED_TASK =
+  'the task label is declared by the caller (Portcullis-Task header or _meta), so it may only narrow: an allow or approve rule that selects by task needs a principal selector (principal.subjects, agents, roles or scopes)';
 
 /** Compiles a policy section (or its absence). Problems mean the policy must not be used. */
 export function compilePolicy(config: PolicyConfig | undefined, options: CompileOptions): { policy: Policy; problems: PolicyProblem[] } {
@@ -324,19 +372,18 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
     if (!onCall && rule.guards) problems.push({ path: [...path, 'guards'], message: 'guards check call arguments, which a list has not: this rule applies only to lists (on: [list])' });
 
     let when: CompiledRule['when'];
-    let whenWithoutArgs = true;
     if (rule.when !== undefined) {
-      const checked = CALL_ENV.check(rule.when);
-      if (!checked.valid) {
-        problems.push({ path: [...path, 'when'], message: `CEL ${checked.error?.name === 'ParseError' ? 'syntax' : 'type'} error: ${firstLine(checked.error)}` });
-      } else if (checked.type !== 'bool' && checked.type !== 'dyn') {
-        problems.push({ path: [...path, 'when'], message: `the condition must be a bool; this one is ${checked.type}` });
-      } else {
-        whenWithoutArgs = LIST_ENV.check(rule.when).valid;
-        if (!onCall && !whenWithoutArgs) problems.push({ path: [...path, 'when'], message: '`args` cannot be known while filtering a list, and this rule applies only to lists (on: [list])' });
-        when = CALL_ENV.parse(rule.when) as unknown as CompiledRule['when'];
+      const compiled = compileCondition(rule.when);
+      if ('problem' in compiled) problems.push({ path: [...path, 'when'], message: compiled.problem });
+      else {
+        if (!onCall && !compiled.withoutArgs) problems.push({ path: [...path, 'when'], message: '`args` cannot be known while filtering a list, and this rule applies only to lists (on: [list])' });
+        if (rule.effect !== 'deny' && compiled.usesTask && !hasPrincipalSelector(rule.principal)) {
+          problems.push({ path: [...path, 'when'], message: SELF_DECLARED_TASK });
+        }
+        when = compiled;
       }
     }
+    if (rule.effect !== 'deny' && rule.tasks && !hasPrincipalSelector(rule.principal)) problems.push({ path: [...path, 'tasks'], message: SELF_DECLARED_TASK });
     let time: CompiledRule['time'];
     if (rule.time) {
       try {
@@ -347,23 +394,18 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
     }
     let guards: CompiledRule['guards'];
     if (rule.guards) {
-      const g = rule.guards;
-      for (const [arg, c] of Object.entries(g.values ?? {})) {
-        if (c.pattern) {
-          try {
-            new RegExp(c.pattern, 'u');
-          } catch (error) {
-            problems.push({ path: [...path, 'guards', 'values', arg, 'pattern'], message: `invalid regular expression: ${firstLine(error)}` });
-          }
+      let patternsOk = true;
+      for (const [arg, c] of Object.entries(rule.guards.values ?? {})) {
+        if (c.pattern === undefined) continue;
+        try {
+          compileLinear(c.pattern); // as written: a pattern is wrapped in ^(?:…)$ only once it is known to be whole
+        } catch (error) {
+          if (!(error instanceof UnsupportedPattern)) throw error;
+          patternsOk = false;
+          problems.push({ path: [...path, 'guards', 'values', arg, 'pattern'], message: `cannot be used: ${error.message}` });
         }
       }
-      if (!problems.some((p) => p.path.join('.').startsWith(`${path.join('.')}.guards`))) {
-        const values = g.values ? compileValues(g.values) : undefined;
-        guards = async (args) => {
-          if (g.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(args)) > g.maxBytes) return `the arguments are larger than ${g.maxBytes} bytes`;
-          return values?.check(args) ?? (g.paths ? checkPaths(g.paths, args) : undefined) ?? (g.urls ? await checkUrls(g.urls, args, options.resolveHost) : undefined);
-        };
-      }
+      if (patternsOk) guards = compileGuards(rule.guards, options.resolveHost);
     }
     const anyTarget = !rule.tools && !rule.prompts && !rule.resources;
     const matchers = { tool: rule.tools && anyGlob(rule.tools), prompt: rule.prompts && anyGlob(rule.prompts), resource: rule.resources && anyGlob(rule.resources) };
@@ -390,7 +432,6 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
       annotations: rule.annotations,
       time,
       when,
-      whenWithoutArgs,
       guards,
       reason: rule.reason,
     });

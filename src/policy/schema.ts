@@ -24,7 +24,7 @@ const valueConstraint = z.strictObject({
   type: z.enum(['string', 'number', 'integer', 'boolean']).optional(),
   required: z.boolean().default(false),
   enum: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
-  pattern: z.string().min(1).optional().describe('Regular expression the whole string must match'),
+  pattern: z.string().min(1).optional().describe('Regular expression (ECMAScript syntax, run in linear time: no backreferences or lookaround) the whole string must match'),
   minLength: z.number().int().min(0).optional(),
   maxLength: z.number().int().min(0).optional(),
   min: z.number().optional(),
@@ -38,6 +38,10 @@ export const guardsSchema = z
         args: z.array(z.string().min(1)).min(1).describe('Arguments holding a path or a list of paths (missing ones are skipped)'),
         roots: z.array(z.string().min(1)).min(1).describe('Directories the paths must stay in (after .., ~ and symlinks are resolved; relative roots are taken from the gateway\'s working directory, like a server\'s own arguments)'),
         allowRelative: z.boolean().default(false).describe('Resolve relative paths against the first root instead of refusing them'),
+        forward: z
+          .enum(['as-sent', 'resolved'])
+          .default('as-sent')
+          .describe('resolved: the server receives the canonical path the guard judged (absolute, no .., no symlink) instead of what the caller sent'),
       })
       .optional(),
     urls: z
@@ -49,6 +53,7 @@ export const guardsSchema = z
           .boolean()
           .default(false)
           .describe('Allow loopback, private, link-local and metadata addresses (refused by default, after DNS resolution)'),
+        allowUserinfo: z.boolean().default(false).describe('Accept URLs carrying user information (user:password@host); refused by default, since parsers disagree on them'),
       })
       .optional(),
     values: z.record(z.string().min(1), valueConstraint).optional().describe('Per-argument constraints'),
@@ -77,7 +82,7 @@ export const ruleSchema = z.strictObject({
       scopes: z.array(z.string().min(1)).min(1).optional().describe('All of these scopes'),
     })
     .optional(),
-  tasks: globs.optional().describe('Task labels the agent declared (_meta "dev.portcullis/task" or the Portcullis-Task header)'),
+  tasks: globs.optional().describe('Task labels the agent declared (_meta "dev.portcullis/task" or the Portcullis-Task header); self-declared, so an allow or approve rule needs a principal selector too'),
   annotations: z.strictObject(annotationFlags).optional().describe('Tool annotations (the admin\'s attestation in policy.tools wins over the server\'s)'),
   time: z
     .strictObject({
@@ -89,7 +94,7 @@ export const ruleSchema = z.strictObject({
       timezone: z.string().min(1).default('UTC'),
     })
     .optional(),
-  when: z.string().min(1).max(4096).optional().describe('CEL condition over args, principal, tool, task'),
+  when: z.string().min(1).max(4096).optional().describe('CEL condition over args, principal, tool, task: an allow or approve rule matches only if it is exactly true; a deny rule denies unless it is exactly false'),
   guards: guardsSchema.optional(),
   reason: z.string().max(500).optional().describe('Told to the caller when this rule decides'),
 });

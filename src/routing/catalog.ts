@@ -7,6 +7,7 @@
  * otherwise for a few seconds only, so a server that never notifies is not shown stale for long.
  */
 import { createHash } from 'node:crypto';
+import { RE2JS } from 're2js';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
@@ -37,6 +38,17 @@ export const MAX_EXPOSED_NAME = 64;
 const SHORT_TTL_MS = 5_000;
 const MAX_PAGES = 100;
 
+/** The name `/mcp` shows for a server's item: `<prefix><sep><name>` ('' prefix: bare), at most 64 characters. */
+export function exposedNameFor(prefix: string, separator: string, name: string): string {
+  if (prefix === '') return name;
+  const full = `${prefix}${separator}${name}`;
+  if (full.length <= MAX_EXPOSED_NAME) return full;
+  // Too long: keep the readable start and make it unique with a short digest of the original name.
+  const digest = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  const room = MAX_EXPOSED_NAME - prefix.length - separator.length - digest.length - 1;
+  return `${prefix}${separator}${name.slice(0, Math.max(0, room))}-${digest}`;
+}
+
 export interface CatalogServer {
   upstream: Upstream;
   /** '' for no prefix. */
@@ -63,8 +75,12 @@ export class Catalog {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inflight = new Map<string, Promise<JsonObject[]>>();
   readonly #byExposedName: Record<'tools' | 'prompts', Map<string, Resolved>> = { tools: new Map(), prompts: new Map() };
+  /** Exposed names several servers claim (refused), and the clashes already logged. */
+  readonly #clashes: Record<'tools' | 'prompts', Map<string, string[]>> = { tools: new Map(), prompts: new Map() };
+  readonly #reported = new Set<string>();
+  #toolNames: ReadonlyMap<string, ReadonlySet<string>> | undefined;
 
-  /** Reviews a full listing before it is cached (the supply-chain guard); returns what agents may see. */
+  /** Reviews a full listing before it is cached (the supply-chain guard): every kind, resources included; returns what agents may see. */
   review: ((server: string, kind: ListKind, items: JsonObject[]) => JsonObject[]) | undefined;
   /** The review generation: cached listings from an older one are reviewed again. */
   reviewGeneration: (() => number) | undefined;
@@ -75,30 +91,29 @@ export class Catalog {
     this.#logger = logger;
   }
 
-  /** Tool names per server from the cache (for shadowing checks). */
-  toolNames(): Map<string, Set<string>> {
+  /**
+   * Tool names per server from the cache (for shadowing checks). The same map until a tool list is
+   * fetched or dropped, so that callers can tell by identity that nothing changed.
+   */
+  toolNames(): ReadonlyMap<string, ReadonlySet<string>> {
+    if (this.#toolNames) return this.#toolNames;
     const out = new Map<string, Set<string>>();
     for (const [key, entry] of this.#cache) {
       const [server, kind] = key.split('\0');
       if (kind === 'tools' && server) out.set(server, new Set(entry.items.map((i) => String(i.name ?? ''))));
     }
+    this.#toolNames = out;
     return out;
   }
 
   invalidate(server: string, kind?: ListKind): void {
+    if (kind === undefined || kind === 'tools') this.#toolNames = undefined;
     for (const k of kind ? [kind] : (Object.keys(LIST_METHODS) as ListKind[])) this.#cache.delete(`${server}\0${k}`);
     if (kind === 'resources') this.#cache.delete(`${server}\0resourceTemplates`);
   }
 
   exposedName(server: string, name: string): string {
-    const prefix = this.#servers.get(server)?.prefix ?? server;
-    if (prefix === '') return name;
-    const full = `${prefix}${this.#separator}${name}`;
-    if (full.length <= MAX_EXPOSED_NAME) return full;
-    // Too long: keep the readable start and make it unique with a short digest of the original name.
-    const digest = createHash('sha256').update(name).digest('hex').slice(0, 8);
-    const room = MAX_EXPOSED_NAME - prefix.length - this.#separator.length - digest.length - 1;
-    return `${prefix}${this.#separator}${name.slice(0, Math.max(0, room))}-${digest}`;
+    return exposedNameFor(this.#servers.get(server)?.prefix ?? server, this.#separator, name);
   }
 
   /** Every item a server lists, across pages; an unavailable server yields an error. */
@@ -119,7 +134,14 @@ export class Catalog {
   async #fetch(upstream: Upstream, kind: ListKind, timeoutMs: number): Promise<JsonObject[]> {
     const info = await upstream.ready(timeoutMs);
     const capability = info.capabilities[CAPABILITY[kind]];
-    if (!isObject(capability)) return [];
+    if (!isObject(capability)) {
+      // Reviewed even when empty, so that the guard has seen the server without this kind: definitions
+      // that appear later (the server gained the capability) are new, not a first sight.
+      const none = this.review ? this.review(upstream.name, kind, []) : [];
+      if (kind === 'tools') this.#toolNames = undefined;
+      this.#cache.set(`${upstream.name}\0${kind}`, { items: none, fetchedAt: Date.now(), sticky: false, generation: this.reviewGeneration?.() ?? 0 });
+      return none;
+    }
     const items: JsonObject[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -134,7 +156,8 @@ export class Catalog {
       cursor = typeof reply.result.nextCursor === 'string' && reply.result.nextCursor !== '' ? reply.result.nextCursor : undefined;
       if (!cursor) break;
     }
-    const visible = kind === 'resources' || !this.review ? items : this.review(upstream.name, kind, items);
+    const visible = this.review ? this.review(upstream.name, kind, items) : items;
+    if (kind === 'tools') this.#toolNames = undefined;
     this.#cache.set(`${upstream.name}\0${kind}`, { items: visible, fetchedAt: Date.now(), sticky: capability.listChanged === true, generation: this.reviewGeneration?.() ?? 0 });
     return visible;
   }
@@ -150,42 +173,65 @@ export class Catalog {
         }),
       ),
     );
+    // Resources are routed by URI, so only tools and prompts can clash by name. A name two servers
+    // claim is served by neither (never first-wins): which server a call reached would depend on list
+    // order, and a policy written for one would govern the other.
+    const byName = kind === 'tools' || kind === 'prompts';
+    const owners = new Map<string, Set<string>>();
+    const reverse = new Map<string, Resolved>();
+    names.forEach((server, index) => {
+      for (const item of lists[index] ?? []) {
+        if (!byName || typeof item.name !== 'string') continue;
+        const exposed = this.exposedName(server, item.name);
+        const claimed = owners.get(exposed) ?? new Set<string>();
+        claimed.add(server);
+        owners.set(exposed, claimed);
+        if (!reverse.has(exposed)) reverse.set(exposed, { server, name: item.name });
+      }
+    });
+    const clashes = new Map<string, string[]>();
+    for (const [exposed, servers] of owners) if (servers.size > 1) clashes.set(exposed, [...servers]);
     const merged: JsonObject[] = [];
-    const seen = new Map<string, string>();
-    const reverse = kind === 'tools' || kind === 'prompts' ? new Map<string, Resolved>() : undefined;
     names.forEach((server, index) => {
       for (const item of lists[index] ?? []) {
         const name = typeof item.name === 'string' ? item.name : undefined;
         if (name === undefined) continue;
         const exposed = this.exposedName(server, name);
-        // Resources are routed by URI, so only tools and prompts can clash by name.
-        if (reverse) {
-          const owner = seen.get(exposed);
-          if (owner !== undefined) {
-            this.#logger.warn({ kind, name: exposed, servers: [owner, server] }, 'name clash on the aggregated endpoint; later server hidden');
-            continue;
-          }
-          seen.set(exposed, server);
-          reverse.set(exposed, { server, name });
-        }
+        if (clashes.has(exposed)) continue;
         // Hidden items still claim their name above, so what a caller sees never depends on its policy.
         if (keep && !keep(server, item)) continue;
         merged.push({ ...item, name: exposed });
       }
     });
-    if (kind === 'tools' || kind === 'prompts') {
+    if (byName) {
+      for (const [exposed, servers] of clashes) {
+        const key = `${kind}\0${exposed}\0${servers.join('\0')}`;
+        if (this.#reported.has(key)) continue;
+        this.#reported.add(key);
+        this.#logger.error({ kind, name: exposed, servers }, `configuration error: servers ${servers.map((s) => `"${s}"`).join(' and ')} both expose "${exposed}" on /mcp; the name is refused (PC_ROUTE_AMBIGUOUS) until their namespaces differ`);
+      }
       const map = this.#byExposedName[kind];
       map.clear();
-      for (const [k, v] of reverse ?? []) map.set(k, v);
+      for (const [k, v] of reverse) if (!clashes.has(k)) map.set(k, v);
+      this.#clashes[kind] = clashes;
     }
     return merged;
   }
 
-  /** Maps an aggregated tool or prompt name back to its server and original name. */
+  /**
+   * Maps an aggregated tool or prompt name back to its server and original name; undefined when no
+   * server offers it. Throws PC_ROUTE_AMBIGUOUS when several servers expose that name.
+   */
   async resolveName(kind: 'tools' | 'prompts', exposed: string, timeoutMs: number): Promise<Resolved | undefined> {
     const known = this.#byExposedName[kind].get(exposed);
     if (known) return known;
     await this.aggregate(kind, timeoutMs);
+    const clash = this.#clashes[kind].get(exposed);
+    if (clash) {
+      throw new GatewayError('PC_ROUTE_AMBIGUOUS', `"${exposed}" is exposed by several servers (${clash.join(', ')}) on /mcp, so it is refused; call it through /mcp/<server>, or give the servers distinct namespaces`, {
+        servers: clash,
+      });
+    }
     return this.#byExposedName[kind].get(exposed);
   }
 
@@ -226,20 +272,29 @@ export class Catalog {
   }
 }
 
-/** RFC 6570 level-1/2 matching, enough to route: `{var}` is one path segment, `{+var}` / `{#var}` anything. */
-export function matchesTemplate(template: string, uri: string): boolean {
-  let pattern = '';
-  let last = 0;
-  for (const match of template.matchAll(/\{([^}]*)\}/g)) {
-    pattern += escapeRegex(template.slice(last, match.index));
-    const op = match[1]?.[0];
-    pattern += op === '+' || op === '#' ? '.*' : op === '?' || op === '&' ? '(?:[?&].*)?' : '[^/?#]*';
-    last = match.index + match[0].length;
-  }
-  pattern += escapeRegex(template.slice(last));
-  return new RegExp(`^${pattern}$`).test(uri);
-}
+/** Compiled templates (a server's list is finite; bounded all the same). */
+const TEMPLATES = new Map<string, RE2JS>();
 
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * RFC 6570 level-1/2 matching, enough to route: `{var}` is one path segment, `{+var}` / `{#var}` anything.
+ * The template comes from a server and the URI from a client, so the match runs on RE2 (linear time):
+ * a template of many variables cannot make a long URI backtrack for seconds.
+ */
+export function matchesTemplate(template: string, uri: string): boolean {
+  let re = TEMPLATES.get(template);
+  if (!re) {
+    let pattern = '';
+    let last = 0;
+    for (const match of template.matchAll(/\{([^}]*)\}/g)) {
+      pattern += RE2JS.quote(template.slice(last, match.index));
+      const op = match[1]?.[0];
+      pattern += op === '+' || op === '#' ? '.*' : op === '?' || op === '&' ? '(?:[?&].*)?' : '[^/?#]*';
+      last = match.index + match[0].length;
+    }
+    pattern += RE2JS.quote(template.slice(last));
+    re = RE2JS.compile(pattern);
+    if (TEMPLATES.size >= 1000) TEMPLATES.clear();
+    TEMPLATES.set(template, re);
+  }
+  return re.testExact(uri);
 }

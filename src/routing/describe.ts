@@ -7,22 +7,33 @@ import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { Endpoint } from '../pipeline/context.ts';
 import type { Description } from '../pipeline/stages/route.ts';
-import type { Upstream } from '../upstream/types.ts';
+import type { Upstream, UpstreamInfo } from '../upstream/types.ts';
 import { VERSION } from '../version.ts';
 
 /** How long `initialize` on the aggregated endpoint waits for servers still starting. */
 export const DESCRIBE_WAIT_MS = 10_000;
 
-export function createDescribe(upstreams: ReadonlyMap<string, Upstream>, timeoutMsFor: (server: string | undefined) => number): (endpoint: Endpoint) => Promise<Description> {
+/**
+ * Reviews a server's self-description before a client sees it (the supply-chain guard: instructions
+ * are pinned and scanned like a definition); identity when absent.
+ */
+export type ReviewDescription = (server: string, description: { instructions: string | undefined; serverInfo: JsonObject }) => { instructions: string | undefined; serverInfo: JsonObject };
+
+export function createDescribe(
+  upstreams: ReadonlyMap<string, Upstream>,
+  timeoutMsFor: (server: string | undefined) => number,
+  review: ReviewDescription = (_server, description) => description,
+): (endpoint: Endpoint) => Promise<Description> {
+  const reviewed = (name: string, info: UpstreamInfo): UpstreamInfo => ({ ...info, ...review(name, { instructions: info.instructions, serverInfo: info.serverInfo }) });
   return async function describe(endpoint) {
     if (endpoint.kind === 'server') {
       const upstream = upstreams.get(endpoint.server);
       if (!upstream) throw new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${endpoint.server}"`);
-      const info = await upstream.ready(timeoutMsFor(endpoint.server));
+      const info = reviewed(endpoint.server, await upstream.ready(timeoutMsFor(endpoint.server)));
       return { capabilities: info.capabilities, serverInfo: info.serverInfo, instructions: info.instructions };
     }
     const infos = await Promise.all(
-      [...upstreams.values()].map((u) => u.ready(Math.min(DESCRIBE_WAIT_MS, timeoutMsFor(u.name))).then((info) => ({ name: u.name, info }), () => undefined)),
+      [...upstreams.values()].map((u) => u.ready(Math.min(DESCRIBE_WAIT_MS, timeoutMsFor(u.name))).then((info) => ({ name: u.name, info: reviewed(u.name, info) }), () => undefined)),
     );
     const has = (key: string): boolean => infos.some((i) => i && isObject(i.info.capabilities[key]));
     const capabilities: JsonObject = {};

@@ -1,17 +1,32 @@
 /**
- * Tool-definition pins (rug-pull defence): the SHA-256 of each approved tool, prompt and resource
- * template definition (canonical JSON of name, title, description, schemas, annotations), kept in
- * `<dataDir>/pins.json` with who approved it and when. Definitions the gateway refused are kept as
- * `pending` beside their pin, so `portcullis pin diff` can show old against new and
- * `portcullis pin approve` can release them. The gateway re-reads the file when it changes, so an
- * approval takes effect without a restart.
+ * Definition pins (rug-pull defence): the SHA-256 of each approved tool, prompt and resource-template
+ * definition (canonical JSON of the whole definition as the server lists it) and of each server's
+ * self-description (instructions, serverInfo title and description), kept in `<dataDir>/pins.json`
+ * with who approved it and when. Definitions the gateway refused are kept as `pending` beside their
+ * pin, so `portcullis pin diff` can show old against new and `portcullis pin approve` can release them.
+ * The gateway re-reads the file when it changes, so an approval takes effect without a restart.
+ *
+ * Integrity: the file carries an HMAC-SHA256 over its content (`mac`), keyed by `supply.pinsKey` or,
+ * by default, `<dataDir>/pins.key` (32 random bytes, 0600, made together with the first pins file).
+ * A file whose MAC does not verify — edited by hand, truncated, not JSON, of an older format — or that
+ * is missing while its default key exists, is **untrusted**: nothing of it is believed, nothing is
+ * written over it, and the gateway serves no pinned definition (fail closed) until an admin runs
+ * `portcullis pin reseal` (accept the file as it is) or `portcullis pin reset` (start over).
+ *
+ * Not protected: someone who can write the data dir can also read the default key and re-sign a file
+ * they edited; an older, correctly signed copy of the file put back (rollback) verifies. Keep the key
+ * elsewhere (`supply.pinsKey: file:/…` readable only by the gateway's user, or `env:…`) to raise that bar.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { canonicalJson } from '../audit/canonical.ts';
 import { sha256Hex } from '../audit/record.ts';
+import { isObject } from '../protocol/jsonrpc.ts';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, writePrivateFile } from '../util/private-files.ts';
 
-export type DefinitionKind = 'tools' | 'prompts' | 'resourceTemplates';
+/** `server` holds one definition per server, `server:instructions`: its self-description. */
+export type DefinitionKind = 'tools' | 'prompts' | 'resourceTemplates' | 'server';
 
 export interface Pin {
   hash: string;
@@ -34,49 +49,137 @@ interface ServerPins {
   seen?: Partial<Record<DefinitionKind, string>>;
 }
 
-const PINNED_FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations', 'uriTemplate', 'arguments', 'mimeType'] as const;
+export const PINS_FORMAT_VERSION = 2;
 
-/** The part of a definition that is pinned (what an agent reads or what shapes a call). */
-export function pinnedPart(definition: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of PINNED_FIELDS) if (definition[field] !== undefined) out[field] = definition[field];
-  return out;
-}
-
+/** The SHA-256 of a definition: every field a server sent, canonically encoded. */
 export function definitionHash(definition: Record<string, unknown>): string {
-  return sha256Hex(canonicalJson(pinnedPart(definition)));
+  return sha256Hex(canonicalJson(definition));
 }
 
 export const pinKey = (kind: DefinitionKind, name: string): string => `${kind}:${name}`;
 
+/** Where the pins' key comes from: a resolved `supply.pinsKey`, or the default key file beside the pins. */
+export type PinsKeySource = { kind: 'configured'; key: Buffer } | { kind: 'configured-missing'; problem: string } | { kind: 'file'; path: string };
+
+export interface PinStoreOptions {
+  path: string;
+  key: PinsKeySource;
+  /**
+   * Whether this store may create the default key and an empty sealed file on first use (the gateway
+   * and the CLI commands that write). Read-only users (`pin list`, `policy test`) never create files.
+   */
+  create?: boolean;
+}
+
+export type PinsIntegrity = { ok: true } | { ok: false; problem: string };
+
+function mac(key: Buffer, servers: Record<string, ServerPins>): string {
+  return createHmac('sha256', key).update(canonicalJson({ version: PINS_FORMAT_VERSION, servers })).digest('hex');
+}
+
+function sameHex(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+function isServerPins(value: unknown): value is ServerPins {
+  return isObject(value) && isObject(value.pinned) && isObject(value.pending) && (value.seen === undefined || isObject(value.seen));
+}
+
 export class PinStore {
   readonly path: string;
+  readonly #options: PinStoreOptions;
   #servers: Record<string, ServerPins> = {};
-  #mtimeMs = -1;
+  #integrity: PinsIntegrity = { ok: true };
+  #key: Buffer | undefined;
+  /** mtime, size and inode of the file as last read or written: a change means it must be read again. */
+  #stamp = '';
+  #checkedAt = 0;
   /** Bumped whenever approvals may have changed (read from disk, or saved here). */
   generation = 0;
 
-  constructor(path: string) {
-    this.path = path;
-    this.reload();
+  constructor(options: PinStoreOptions) {
+    this.path = options.path;
+    this.#options = options;
+    this.#initialize();
+    this.reload(0);
   }
 
-  #checkedAt = 0;
+  /** The default key is made together with an empty sealed file, so that a deleted file is seen as such. */
+  #initialize(): void {
+    const source = this.#options.key;
+    if (source.kind !== 'file' || !this.#options.create) return;
+    if (existsSync(source.path) || existsSync(this.path)) return;
+    this.#ensureDefaultKey();
+    this.save();
+  }
+
+  #readKey(): Buffer | string {
+    const source = this.#options.key;
+    if (source.kind === 'configured') return source.key;
+    if (source.kind === 'configured-missing') return `supply.pinsKey: ${source.problem}`;
+    if (!existsSync(source.path)) return `the key ${source.path} is missing`;
+    const text = readFileSync(source.path, 'utf8').trim();
+    if (text.length < 32) return `the key ${source.path} is too short (expected 32 random bytes, base64url)`;
+    return Buffer.from(text, 'utf8');
+  }
 
   /**
-   * Re-reads the file if it changed on disk (an approval from the CLI). The file is looked at no more
-   * than every `minIntervalMs` (this runs on every call): an approval takes effect within a second.
+   * Re-reads the file if it changed on disk (an approval from the CLI, or tampering). The file is
+   * looked at no more than every `minIntervalMs` (this runs on every call): a change takes effect
+   * within a second.
    */
   reload(minIntervalMs = 1000): void {
     const now = Date.now();
     if (now - this.#checkedAt < minIntervalMs) return;
     this.#checkedAt = now;
-    if (!existsSync(this.path)) return;
-    const mtime = statSync(this.path).mtimeMs;
-    if (mtime === this.#mtimeMs) return;
-    this.#servers = (JSON.parse(readFileSync(this.path, 'utf8')) as { servers?: Record<string, ServerPins> }).servers ?? {};
-    this.#mtimeMs = mtime;
+    const exists = existsSync(this.path);
+    const stamp = this.#stampOf();
+    if (stamp === this.#stamp) return;
+    this.#stamp = stamp;
     this.generation += 1;
+    const key = this.#readKey();
+    this.#key = typeof key === 'string' ? undefined : key;
+    if (!exists) {
+      this.#servers = {};
+      // With the default key, the file is made with the key: a key without its file means a deleted file.
+      const source = this.#options.key;
+      if (source.kind === 'file' && existsSync(source.path)) this.#untrusted(`${this.path} is missing but its key ${source.path} exists (was the file deleted?)`);
+      else this.#integrity = { ok: true };
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch (error) {
+      this.#servers = {};
+      this.#untrusted(`${this.path} is not JSON (${(error as Error).message})`);
+      return;
+    }
+    const servers = isObject(parsed) && isObject(parsed.servers) ? (parsed.servers as Record<string, unknown>) : undefined;
+    this.#servers = {};
+    if (servers) for (const [name, entry] of Object.entries(servers)) if (isServerPins(entry)) this.#servers[name] = entry;
+    if (!isObject(parsed) || !servers || Object.values(servers).some((entry) => !isServerPins(entry))) return this.#untrusted(`${this.path} does not have the shape of a pins file`);
+    if (parsed.version !== PINS_FORMAT_VERSION) return this.#untrusted(`${this.path} has format version ${String(parsed.version)}, expected ${PINS_FORMAT_VERSION}`);
+    if (typeof key === 'string') return this.#untrusted(`cannot verify ${this.path}: ${key}`);
+    if (typeof parsed.mac !== 'string' || !sameHex(parsed.mac, mac(key, this.#servers))) return this.#untrusted(`${this.path} does not match its MAC (edited outside portcullis, or signed with another key)`);
+    this.#integrity = { ok: true };
+  }
+
+  #stampOf(): string {
+    if (!existsSync(this.path)) return 'missing';
+    const stat = statSync(this.path);
+    return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+  }
+
+  #untrusted(problem: string): void {
+    this.#integrity = { ok: false, problem };
+  }
+
+  /** Whether the file verified; when it did not, nothing in it may be relied on. */
+  integrity(): PinsIntegrity {
+    return this.#integrity;
   }
 
   #server(name: string): ServerPins {
@@ -113,7 +216,7 @@ export class PinStore {
 
   pin(server: string, key: string, definition: Record<string, unknown>, by: string): void {
     const entry = this.#server(server);
-    entry.pinned[key] = { hash: definitionHash(definition), approvedAt: new Date().toISOString(), approvedBy: by, definition: pinnedPart(definition) };
+    entry.pinned[key] = { hash: definitionHash(definition), approvedAt: new Date().toISOString(), approvedBy: by, definition };
     delete entry.pending[key];
   }
 
@@ -122,16 +225,19 @@ export class PinStore {
     const entry = this.#server(server);
     const hash = definitionHash(definition);
     if (entry.pending[key]?.hash === hash) return false;
-    entry.pending[key] = { hash, seenAt: new Date().toISOString(), reason, definition: pinnedPart(definition) };
+    entry.pending[key] = { hash, seenAt: new Date().toISOString(), reason, definition };
     return true;
   }
 
-  /** Approves pending definitions of a server (all, or one name of any kind); returns what was approved. */
+  /**
+   * Approves pending definitions of a server: all, those of one name (any kind), or one exact key
+   * (`server:instructions`, `tools:send`); returns what was approved.
+   */
   approve(server: string, name: string | undefined, by: string): string[] {
     const entry = this.#server(server);
     const approved: string[] = [];
     for (const [key, pending] of Object.entries(entry.pending)) {
-      if (name !== undefined && key.slice(key.indexOf(':') + 1) !== name) continue;
+      if (name !== undefined && key !== name && key.slice(key.indexOf(':') + 1) !== name) continue;
       entry.pinned[key] = { hash: pending.hash, approvedAt: new Date().toISOString(), approvedBy: by, definition: pending.definition };
       delete entry.pending[key];
       approved.push(key);
@@ -139,11 +245,72 @@ export class PinStore {
     return approved;
   }
 
-  save(): void {
-    mkdirSync(dirname(this.path), { recursive: true });
-    const temporary = `${this.path}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify({ version: 1, servers: this.#servers }, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temporary, this.path);
-    this.#mtimeMs = statSync(this.path).mtimeMs;
+  /**
+   * Forgets a server's pins, or every server's (which also starts over from an untrusted file): the
+   * next listing is a first sight again. Call `save()` after.
+   */
+  reset(server?: string): void {
+    if (server !== undefined) {
+      delete this.#servers[server];
+      return;
+    }
+    this.#servers = {};
+    this.#integrity = { ok: true };
+    this.#ensureDefaultKey();
   }
+
+  #ensureDefaultKey(): void {
+    const source = this.#options.key;
+    if (source.kind !== 'file' || existsSync(source.path)) return;
+    ensurePrivateDir(dirname(source.path));
+    try {
+      writeFileSync(source.path, `${randomBytes(32).toString('base64url')}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    } catch (error) {
+      // Another process (`serve` and `stdio` on one data dir) made it first: theirs is the key.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+
+  /**
+   * Accepts the file as it is now (after an admin reviewed it with `pin list`): makes a key if there
+   * is none and signs the content. Refused when the content is not a pins file at all.
+   */
+  reseal(): { servers: number } | { problem: string } {
+    if (!existsSync(this.path)) return { problem: `${this.path} does not exist (use \`portcullis pin reset\` to start over)` };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch (error) {
+      return { problem: `${this.path} is not JSON (${(error as Error).message}); use \`portcullis pin reset\` to start over` };
+    }
+    if (!isObject(parsed) || !isObject(parsed.servers) || Object.values(parsed.servers).some((entry) => !isServerPins(entry))) {
+      return { problem: `${this.path} does not have the shape of a pins file; use \`portcullis pin reset\` to start over` };
+    }
+    this.#ensureDefaultKey();
+    this.#key = undefined;
+    this.#servers = parsed.servers as Record<string, ServerPins>;
+    this.#integrity = { ok: true };
+    this.save();
+    return { servers: Object.keys(this.#servers).length };
+  }
+
+  /** Writes the pins, signed. Refused (a bug in the caller) while the file on disk is untrusted. */
+  save(): void {
+    if (!this.#integrity.ok) throw new Error(`refusing to write over an untrusted pins file: ${this.#integrity.problem}`);
+    const key = this.#key ?? this.#readKey();
+    if (typeof key === 'string') throw new Error(`cannot sign the pins: ${key}`);
+    this.#key = key;
+    ensurePrivateDir(dirname(this.path));
+    // A temporary name of its own: two gateways on one data dir must not rename each other's half-written file.
+    const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const document = { version: PINS_FORMAT_VERSION, servers: this.#servers, mac: mac(key, this.#servers) };
+    writePrivateFile(temporary, `${JSON.stringify(document, null, 2)}\n`);
+    renameSync(temporary, this.path);
+    this.#stamp = this.#stampOf();
+  }
+}
+
+/** The default key file of a data dir. */
+export function pinsKeyPath(dataDir: string): string {
+  return join(dataDir, 'pins.key');
 }

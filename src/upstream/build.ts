@@ -1,56 +1,76 @@
 /**
- * Builds one connector per configured server, checking each server's pin first: a server whose pin
- * does not hold is replaced by a `RefusedUpstream` that answers every call with the reason, so it stays
- * visible (as failed) instead of silently missing.
+ * Builds one connector per configured server with its pin checked before **every** start: the first
+ * one, each restart after a crash, and the starts made by `portcullis scan -c` and `policy --live`. A
+ * server whose pin does not hold is not started; it stays visible as `failed`, every call to it gets
+ * `PC_SUPPLY_PIN_FAILED` with the reason, and an `alert: supply-chain` line is logged.
  */
 import type { Logger } from 'pino';
 import { PORTCULLIS_ROOT } from '../config/defaults.ts';
-import type { Config } from '../config/schema.ts';
-import type { LimitCounters } from '../limits/counters.ts';
+import type { Config, ServerConfig } from '../config/schema.ts';
 import type { SecretSource } from '../config/secrets.ts';
+import { GatewayError } from '../errors.ts';
+import type { LimitCounters } from '../limits/counters.ts';
 import type { CatalogServer } from '../routing/catalog.ts';
 import { checkServerPin } from '../supply/server-pin.ts';
 import { VERSION } from '../version.ts';
 import type { createUpstream } from './create.ts';
-import { RefusedUpstream } from './refused.ts';
 import type { Upstream } from './types.ts';
+import { prefixOf } from '../config/namespaces.ts';
 
 export interface BuiltUpstreams {
   upstreams: Map<string, Upstream>;
   catalogServers: Map<string, CatalogServer>;
 }
 
-export function buildUpstreams(
-  config: Config,
-  deps: { logger: Logger; secrets: SecretSource; make: typeof createUpstream; limits?: LimitCounters | undefined },
-): BuiltUpstreams {
-  const { logger, secrets, make, limits } = deps;
-  const upstreams = new Map<string, Upstream>();
-  const catalogServers = new Map<string, CatalogServer>();
-  const clientInfo = { name: 'portcullis', version: VERSION };
-  for (const [name, server] of Object.entries(config.servers)) {
-    if (server.disabled) continue;
+export interface PinnedUpstreamDeps {
+  logger: Logger;
+  secrets: SecretSource;
+  make: typeof createUpstream;
+  clientInfo?: { name: string; version: string };
+  connectTimeoutMs?: number;
+  /** Where limit hits are counted (the gateway's; absent in one-off commands). */
+  limits?: LimitCounters | undefined;
+}
+
+/** The connector for one server, refusing each start whose pin does not hold. */
+export function createPinnedUpstream(name: string, server: ServerConfig, config: Pick<Config, 'supply' | 'defaults'>, deps: PinnedUpstreamDeps): Upstream {
+  const { logger, secrets, make } = deps;
+  let warnedUnpinned = false;
+  const beforeStart = (): void => {
     const pin = checkServerPin(name, server, {
       cwd: process.cwd(),
       pathEnv: secrets.env.PATH,
       packageRoots: [PORTCULLIS_ROOT],
       allowUnpinned: config.supply.allowUnpinned,
     });
-    if (!pin.ok) logger.error({ alert: 'supply-chain', server: name }, pin.problem);
-    else if (!pin.pinned) logger.warn({ alert: 'supply-chain', server: name }, 'server runs unpinned');
-    const upstream = pin.ok
-      ? make(name, server, {
-        logger,
-        secrets,
-        clientInfo,
-        connectTimeoutMs: Math.min(config.defaults.timeoutMs, 30_000),
-        maxMessageBytes: server.maxMessageBytes ?? config.defaults.maxMessageBytes,
-        limits,
-      })
-      : new RefusedUpstream(name, pin.problem);
+    if (!pin.ok) {
+      logger.error({ alert: 'supply-chain', server: name }, pin.problem);
+      throw new GatewayError('PC_SUPPLY_PIN_FAILED', `server "${name}" was not started: ${pin.problem}`, { server: name });
+    }
+    if (!pin.pinned && !warnedUnpinned) {
+      warnedUnpinned = true;
+      logger.warn({ alert: 'supply-chain', server: name }, 'server runs unpinned');
+    }
+  };
+  return make(name, server, {
+    logger,
+    secrets,
+    clientInfo: deps.clientInfo ?? { name: 'portcullis', version: VERSION },
+    connectTimeoutMs: deps.connectTimeoutMs ?? Math.min(config.defaults.timeoutMs, 30_000),
+    maxMessageBytes: server.maxMessageBytes ?? config.defaults.maxMessageBytes,
+    limits: deps.limits,
+    beforeStart,
+  });
+}
+
+export function buildUpstreams(config: Config, deps: PinnedUpstreamDeps): BuiltUpstreams {
+  const upstreams = new Map<string, Upstream>();
+  const catalogServers = new Map<string, CatalogServer>();
+  for (const [name, server] of Object.entries(config.servers)) {
+    if (server.disabled) continue;
+    const upstream = createPinnedUpstream(name, server, config, deps);
     upstreams.set(name, upstream);
-    const prefix = server.namespace === true ? name : server.namespace === false ? '' : server.namespace;
-    catalogServers.set(name, { upstream, prefix });
+    catalogServers.set(name, { upstream, prefix: prefixOf(name, server) });
   }
   return { upstreams, catalogServers };
 }

@@ -25,6 +25,11 @@ export interface UpstreamDeps {
   maxMessageBytes?: number;
   /** Where limit hits are counted (the gateway's; absent in one-off commands such as `scan`). */
   limits?: LimitCounters | undefined;
+  /**
+   * Runs before every start of a stdio child, restarts included (the server pin check): throwing a
+   * GatewayError refuses the start, and the server fails for good with that error.
+   */
+  beforeStart?: () => void;
 }
 
 function resolveAll(values: Readonly<Record<string, string>>, secrets: SecretSource, where: string): Record<string, string> {
@@ -52,8 +57,10 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
       connectTimeoutMs: deps.connectTimeoutMs,
       maxMessageBytes,
       limits,
-      createChannel: () =>
-        new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger, maxLineBytes: maxMessageBytes, limits, server: name }),
+      createChannel: () => {
+        deps.beforeStart?.();
+        return new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger, maxLineBytes: maxMessageBytes, limits, server: name });
+      },
       describeExit: (channel) => {
         const exit = (channel as StdioChannel).exit;
         if (!exit) return 'connection closed';

@@ -41,6 +41,10 @@ export interface RestartPolicy {
 
 export interface LegacySessionOptions {
   name: string;
+  /**
+   * Makes the channel for each (re)start. Rejecting with a GatewayError means the server must not be
+   * started at all (its pin no longer holds): the session fails for good with that error.
+   */
   createChannel: () => MessageChannel | Promise<MessageChannel>;
   logger: Logger;
   restart: RestartPolicy;
@@ -91,6 +95,8 @@ export class LegacySessionUpstream implements Upstream {
   #restartTimer: NodeJS.Timeout | undefined;
   #lastFailure = '';
   readonly #breaker: OversizeBreaker;
+  /** Why the server may not be started at all (set when createChannel refused): every call gets it. */
+  #refused: GatewayError | undefined;
 
   constructor(options: LegacySessionOptions) {
     this.name = options.name;
@@ -148,6 +154,7 @@ export class LegacySessionUpstream implements Upstream {
   }
 
   #unavailable(): GatewayError {
+    if (this.#refused) return this.#refused;
     const why =
       this.#state === 'failed'
         ? `gave up after ${this.#restarts} restarts`
@@ -163,7 +170,15 @@ export class LegacySessionUpstream implements Upstream {
   }
 
   async #connect(): Promise<void> {
-    const channel = await this.#options.createChannel();
+    let channel: MessageChannel;
+    try {
+      channel = await this.#options.createChannel();
+    } catch (error) {
+      this.#lastFailure = error instanceof Error ? error.message : String(error);
+      if (error instanceof GatewayError) this.#refuse(error);
+      else this.#scheduleRestart();
+      throw error;
+    }
     this.#channel = channel;
     channel.onmessage = (message) => this.#onMessage(channel, message);
     channel.onerror = (error) => this.#options.logger.debug({ err: error.message }, 'upstream channel error');
@@ -234,6 +249,18 @@ export class LegacySessionUpstream implements Upstream {
     if (this.#state === 'closed') return;
     this.#options.logger.warn({ server: this.name, why }, 'upstream stopped');
     if (this.#state === 'ready') this.#scheduleRestart();
+  }
+
+  /** The server may not be started (again): failed for good, and every waiting or later call gets the reason. */
+  #refuse(error: GatewayError): void {
+    if (this.#state === 'closed') return;
+    this.#refused = error;
+    this.#state = 'failed';
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(error);
   }
 
   #scheduleRestart(): void {

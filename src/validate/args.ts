@@ -3,32 +3,62 @@
  * draft-07), compiled once per definition object the catalog holds. Validation is as strict as the
  * schema: types, ranges, required, additionalProperties — nothing coerced, no defaults filled in. A
  * schema that cannot be compiled refuses the call (fail closed), saying so.
+ *
+ * Schema patterns (`pattern`, `patternProperties`, `propertyNames`) run on a linear-time engine
+ * (./linear-regex.ts): a server cannot stall the gateway with a catastrophic pattern. A schema whose
+ * pattern that engine cannot run, or that cannot be compiled at all, makes the tool *unsafe*: hidden
+ * from lists and refused (PC_ARGS_SCHEMA_UNSAFE), never served with its checks skipped.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { linearRegExpEngine, UnsupportedPattern } from './linear-regex.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const options = { strict: false, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, logger: false, validateSchema: false } as const;
+const options = {
+  strict: false,
+  allErrors: false,
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  logger: false,
+  validateSchema: false,
+  code: { regExp: linearRegExpEngine },
+} as const;
 const draft07 = addFormats(new Ajv(options));
 const draft2020 = addFormats(new Ajv2020(options) as unknown as Ajv);
 
-type Compiled = ValidateFunction | { broken: string };
+type Compiled = ValidateFunction | { unsafe: string };
+
+/** Why arguments were refused: they break the schema, or the schema itself cannot be used. */
+export type ArgumentProblem = { invalid: string } | { unsafe: string };
 
 export class ArgumentValidator {
   readonly #bySchema = new WeakMap<object, Compiled>();
 
-  /** undefined when the arguments are valid; otherwise a sentence naming the field. */
-  check(schema: unknown, args: Record<string, unknown>): string | undefined {
-    if (typeof schema !== 'object' || schema === null) return 'the tool declares no inputSchema object, so its arguments cannot be checked';
+  #compiled(schema: object): Compiled {
     let compiled = this.#bySchema.get(schema);
     if (!compiled) {
       compiled = compile(schema as Record<string, unknown>);
       this.#bySchema.set(schema, compiled);
     }
-    if ('broken' in compiled) return compiled.broken;
+    return compiled;
+  }
+
+  /** Why a tool's `inputSchema` cannot be used to check its arguments, or undefined when it can. */
+  unsafe(schema: unknown): string | undefined {
+    if (typeof schema !== 'object' || schema === null) return 'the tool declares no inputSchema object, so its arguments cannot be checked';
+    const compiled = this.#compiled(schema);
+    return 'unsafe' in compiled ? compiled.unsafe : undefined;
+  }
+
+  /** undefined when the arguments are valid; otherwise what is wrong, naming the field. */
+  check(schema: unknown, args: Record<string, unknown>): ArgumentProblem | undefined {
+    const unsafe = this.unsafe(schema);
+    if (unsafe !== undefined) return { unsafe };
+    const compiled = this.#compiled(schema as object) as ValidateFunction;
     if (compiled(args)) return undefined;
-    return describe(compiled.errors?.[0]);
+    return { invalid: describe(compiled.errors?.[0]) };
   }
 }
 
@@ -39,7 +69,8 @@ function compile(schema: Record<string, unknown>): Compiled {
     const { $id: _id, ...rest } = schema;
     return draft.compile(rest);
   } catch (error) {
-    return { broken: `the tool's inputSchema cannot be compiled (${(error as Error).message.split('\n')[0]}), so calls to it are refused` };
+    const why = error instanceof UnsupportedPattern ? `a pattern in it cannot run in linear time: ${error.message}` : `it cannot be compiled: ${(error as Error).message.split('\n')[0]}`;
+    return { unsafe: `the tool's inputSchema is unsafe (${why}), so the tool is withheld and calls to it are refused` };
   }
 }
 

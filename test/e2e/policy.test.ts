@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
@@ -61,7 +61,7 @@ describe('runtime policy through the gateway', () => {
             { name: 'files-in-sandbox', effect: 'allow', servers: ['files'], guards: { paths: { args: ['path', 'paths', 'source', 'destination'], roots: [sandbox] } } },
             { name: 'readers-read-only', effect: 'deny', servers: ['files'], annotations: { readOnly: false }, principal: { agents: ['reader-*'] } },
             { name: 'echo-public-urls', effect: 'allow', servers: ['everything'], tools: ['echo'], guards: { urls: { args: ['message'] } } },
-            { name: 'sums-for-triage', effect: 'allow', servers: ['everything'], tools: ['get-sum'], tasks: ['triage-*'] },
+            { name: 'sums-for-triage', effect: 'allow', servers: ['everything'], tools: ['get-sum'], tasks: ['triage-*'], principal: { subjects: [userInfo().username] } },
           ],
           limits: [{ name: 'echo-per-agent', per: 'agent', servers: ['everything'], tools: ['echo'], rate: '1/s', burst: 2 }],
         },

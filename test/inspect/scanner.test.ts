@@ -10,7 +10,8 @@ import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { scanServers, scanTool, type ServerTools } from '../../src/inspect/scanner.ts';
+import { scanServers, scanDefinition, walkDefinition, WALK_LIMITS, type ServerTools } from '../../src/inspect/scanner.ts';
+import { cleanCatalog, POISONED_PROMPTS, POISONED_RESOURCES, POISONED_TEMPLATES, POISONED_TOOLS } from '../fixtures/hostile-catalog.ts';
 import { runCli } from '../helpers/gateway.ts';
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
@@ -71,10 +72,34 @@ describe('poisoning and shadowing scanner', () => {
     assert.ok(reports.filter((r) => r.verdict === 'warn').length / reports.length < 0.01);
   });
 
+  it('reads every string of a definition at any depth: each hiding place of the payload is flagged high, the clean definitions are not', () => {
+    const ctx = { server: 's', siblings: new Set<string>(), others: new Map() };
+    for (const definition of [...POISONED_TOOLS, ...POISONED_PROMPTS, ...POISONED_TEMPLATES]) {
+      const findings = scanDefinition(definition, ctx);
+      assert.ok(findings.some((f) => f.severity === 'high'), `${JSON.stringify(definition).slice(0, 80)}: ${JSON.stringify(findings)}`);
+    }
+    for (const definition of POISONED_RESOURCES) assert.ok(scanDefinition(definition, { ...ctx, identifierName: false }).some((f) => f.severity === 'high'));
+    const clean = cleanCatalog();
+    for (const definition of [...clean.tools, ...clean.prompts, ...clean.resourceTemplates]) assert.deepEqual(scanDefinition(definition, ctx), [], String(definition.name));
+    const fields = (name: string) => scanDefinition(POISONED_TOOLS.find((t) => t.name === name)!, ctx).map((f) => f.field);
+    assert.ok(fields('in_defs').includes('inputSchema.$defs.Inner.description'));
+    assert.ok(fields('in_property_name').some((f) => f.startsWith('inputSchema.properties.') && f.endsWith('(name)')));
+    assert.ok(fields('in_annotations').includes('annotations.title'));
+    assert.deepEqual(scanDefinition(POISONED_TOOLS.find((t) => t.name === 'too_deep')!, ctx).map((f) => f.rule), ['structure.unreviewable']);
+  });
+
+  it('does not review a definition in part: too many strings is unreviewable too', () => {
+    const wide = { name: 'wide', inputSchema: { type: 'object', properties: Object.fromEntries(Array.from({ length: WALK_LIMITS.texts }, (_, i) => [`p${i}`, { type: 'string' }])) } };
+    assert.ok(walkDefinition(wide).overflow);
+    assert.deepEqual(scanDefinition(wide, { server: 's', siblings: new Set(), others: new Map() }).map((f) => [f.rule, f.severity]), [['structure.unreviewable', 'high']]);
+    // Schema vocabulary is not text; a property name is.
+    assert.deepEqual(walkDefinition({ name: 'n', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } }).texts.map((t) => t.field), ['name', 'inputSchema.type', 'inputSchema.properties.city(name)', 'inputSchema.properties.city.type']);
+  });
+
   it('does not flag a reference to a sibling tool of the same server', () => {
     const tool = { name: 'trial_searcher', description: "PREREQUISITE: You must call 'think_first' first before searching." };
-    assert.deepEqual(scanTool(tool, { server: 's', siblings: new Set(['trial_searcher', 'think_first']), others: new Map() }), []);
-    const other = scanTool(tool, { server: 's', siblings: new Set(['trial_searcher']), others: new Map([['x', new Set(['think_first'])]]) });
+    assert.deepEqual(scanDefinition(tool, { server: 's', siblings: new Set(['trial_searcher', 'think_first']), others: new Map() }), []);
+    const other = scanDefinition(tool, { server: 's', siblings: new Set(['trial_searcher']), others: new Map([['x', new Set(['think_first'])]]) });
     assert.ok(other.some((f) => f.rule === 'shadowing.cross-server-reference' && f.severity === 'high'));
   });
 

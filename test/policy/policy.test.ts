@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { localPrincipal, type Principal } from '../../src/auth/principal.ts';
 import { compilePolicy, type CallFacts, type Policy } from '../../src/policy/policy.ts';
-import { isForbiddenAddress } from '../../src/policy/guards.ts';
+import { isForbiddenAddress } from '../../src/policy/ip-address.ts';
 import { policySchema } from '../../src/policy/schema.ts';
 
 const DNS: Record<string, string[]> = {
@@ -94,7 +94,7 @@ describe('policy decisions', () => {
   });
 
   it('matches the declared task label', async () => {
-    const p = ok({ rules: [{ name: 'triage', effect: 'allow', tasks: ['triage-*'] }] });
+    const p = ok({ rules: [{ name: 'triage', effect: 'allow', tasks: ['triage-*'], principal: { subjects: ['alice'] } }] });
     assert.equal((await p.decide(facts({ task: 'triage-42' }))).effect, 'allow');
     assert.equal((await p.decide(facts({ task: 'deploy' }))).effect, 'deny');
     assert.equal((await p.decide(facts())).effect, 'deny', 'no task declared');

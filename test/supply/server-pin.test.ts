@@ -90,7 +90,7 @@ describe('server pinning', () => {
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
       });
       const body = (await refused.json()) as { error: { message: string; data: { code: string } } };
-      assert.equal(body.error.data.code, 'PC_UPSTREAM_UNAVAILABLE');
+      assert.equal(body.error.data.code, 'PC_SUPPLY_PIN_FAILED');
       assert.match(body.error.message, /was not started: .*the pin says 0\.0\.1/);
     } finally {
       await gw.close();

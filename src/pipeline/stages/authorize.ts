@@ -10,8 +10,10 @@ import type { KillSwitchStore } from '../../killswitch/store.ts';
 import { isObject } from '../../protocol/jsonrpc.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
 import type { Catalog } from '../../routing/catalog.ts';
+import type { ArgumentValidator } from '../../validate/args.ts';
 import type { MessageContext } from '../context.ts';
 import { governedCall, itemName, LIST_TARGET } from './governed.ts';
+import type { TargetKind } from '../../policy/policy.ts';
 
 export interface AuthorizeOptions {
   runtime: PolicyRuntime;
@@ -20,10 +22,12 @@ export interface AuthorizeOptions {
   timeoutMsFor: (server: string | undefined) => number;
   now: () => Date;
   logger: Logger;
+  /** Tools whose inputSchema cannot be used are withheld from lists (and refused by validateArgs). */
+  validator: ArgumentValidator;
 }
 
 export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext) => Promise<GatewayError | undefined> {
-  const { runtime, catalog, kill, timeoutMsFor, now, logger } = options;
+  const { runtime, catalog, kill, timeoutMsFor, now, logger, validator } = options;
 
   function filterLists(ctx: MessageContext): undefined {
     const kind = LIST_TARGET[ctx.request.method];
@@ -35,6 +39,7 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       const name = itemName(itemKind, item);
       if (name === undefined) return false;
       if (kill.stops(server, itemKind === 'tool' ? name : undefined, ctx.principal.agent, false)) return false;
+      if (itemKind === 'tool' && validator.unsafe(item.inputSchema) !== undefined) return false;
       const annotations = isObject(item.annotations) ? item.annotations : undefined;
       return policy.visible(ctx.principal, server, itemKind, name, annotations, ctx.task, at).visible;
     };
@@ -70,7 +75,7 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       decision = { effect: 'deny' as const, code: 'PC_POLICY_DENIED' as const, reason: `the policy could not be evaluated (${(error as Error).message}); the call is denied` };
     }
     ctx.decision = decision;
-    if (decision.effect !== 'deny') return undefined;
+    if (decision.effect !== 'deny') return decision.arguments ? forwardCanonical(ctx, call.kind, call.name, decision.arguments) : undefined;
     if (policy.mode === 'monitor') {
       ctx.decision = { ...decision, monitored: true };
       logger.warn({ correlationId: ctx.correlationId, server: call.server, target: call.name, rule: decision.rule, code: decision.code }, `policy (monitor): would deny: ${decision.reason}`);
@@ -81,4 +86,20 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
     if (decision.scopes) data.scopes = decision.scopes;
     return new GatewayError(decision.code ?? 'PC_POLICY_DENIED', decision.reason, data);
   };
+}
+
+/**
+ * The forwarded message carries the arguments in the canonical form the guards judged (and the policy
+ * decided on). A resource URI is the target itself, so it is never rewritten: a URI that is not already
+ * canonical is refused instead.
+ */
+function forwardCanonical(ctx: MessageContext, kind: TargetKind, name: string, args: Record<string, unknown>): GatewayError | undefined {
+  const route = ctx.route;
+  if (route?.kind !== 'upstream') return undefined;
+  if (kind === 'resource') {
+    if (args.uri === name) return undefined;
+    return new GatewayError('PC_POLICY_GUARD', `resource URI is not in canonical form (rule "${ctx.decision?.rule}"); send it as the guard serializes it`, { rule: ctx.decision?.rule });
+  }
+  ctx.route = { ...route, params: { ...route.params, arguments: args } };
+  return undefined;
 }

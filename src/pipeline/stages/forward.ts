@@ -7,10 +7,10 @@
 import { GatewayError } from '../../errors.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
-import { MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
+import { META_SERVER_INFO, MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import { LIST_KIND_BY_METHOD, type Catalog, type ListKind } from '../../routing/catalog.ts';
 import type { SubscriptionRegistry } from '../../routing/subscriptions.ts';
-import type { SupplyGuard } from '../../supply/guard.ts';
+import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
 import { LIST_TARGET } from './governed.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
 import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
@@ -26,9 +26,10 @@ export interface ForwardOptions {
   supply: SupplyGuard;
 }
 
-const REVIEWED_LISTS: Readonly<Record<string, 'tools' | 'prompts' | 'resourceTemplates'>> = {
+const REVIEWED_LISTS: Readonly<Record<string, ReviewKind>> = {
   'tools/list': 'tools',
   'prompts/list': 'prompts',
+  'resources/list': 'resources',
   'resources/templates/list': 'resourceTemplates',
 };
 
@@ -204,6 +205,18 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     return toOutcome(reply);
   }
 
+  /**
+   * A result's own claim of who the server is (`_meta` serverInfo, which 2026-07-28 servers SHOULD put
+   * on every result) is text a client shows: it is replaced by the description the supply-chain guard
+   * reviewed, the same one `server/discover` answers with.
+   */
+  function restampServerInfo(outcome: Outcome, server: string): Outcome {
+    if (!('result' in outcome) || !isObject(outcome.result._meta) || !(META_SERVER_INFO in outcome.result._meta)) return outcome;
+    const info = upstreams.get(server)?.info();
+    const serverInfo = info ? supply.reviewDescription(server, { instructions: info.instructions, serverInfo: info.serverInfo }).serverInfo : { name: server, version: 'unknown' };
+    return { result: { ...outcome.result, _meta: { ...outcome.result._meta, [META_SERVER_INFO]: serverInfo } } };
+  }
+
   async function broadcast(route: Extract<Route, { kind: 'broadcast' }>): Promise<Outcome> {
     // Only legacy-era requests are broadcast (logging/setLevel); servers reached only in the modern era
     // have no such method and are skipped.
@@ -243,7 +256,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
           } else if (route.method === 'resources/unsubscribe' && typeof uri === 'string' && !subscriptions.remove(route.server, uri, ctx.client.key)) {
             outcome = { result: {} };
           } else {
-            outcome = await callUpstream(ctx, route);
+            outcome = restampServerInfo(await callUpstream(ctx, route), route.server);
             // A page listed straight from one server passes the same supply-chain review and policy filter.
             const list = REVIEWED_LISTS[route.method];
             const key = LIST_KIND_BY_METHOD.get(route.method);
@@ -265,7 +278,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
           const answer = inputResponses[parked.key];
           if (isObject(answer)) parked.input.resolve(answer);
           else parked.input.reject(new ServerRequestRefused(-32602, `the client sent no inputResponses["${parked.key}"]`));
-          outcome = await drive(ctx, parked.call);
+          outcome = restampServerInfo(await drive(ctx, parked.call), parked.call.server);
           break;
         }
       }

@@ -1,6 +1,7 @@
 /**
  * The `validateArgs` stage: the arguments of a tools/call are no larger than the policy allows and match
- * the tool's inputSchema (the definition the catalog holds, which the supply-chain guard pinned).
+ * the tool's inputSchema (the definition the catalog holds, which the supply-chain guard pinned). A tool
+ * whose schema cannot be used (see ArgumentValidator.unsafe) is refused whatever its arguments.
  */
 import { GatewayError } from '../../errors.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
@@ -17,6 +18,8 @@ export function createValidateArgs(runtime: PolicyRuntime, validator: ArgumentVa
     if (size > max) return new GatewayError('PC_ARGS_TOO_LARGE', `the arguments are ${size} bytes; the policy allows at most ${max} (policy.maxArgumentBytes)`, { limit: max });
     if (call.kind !== 'tool' || !ctx.tool) return undefined;
     const problem = validator.check(ctx.tool.inputSchema, call.args);
-    return problem ? new GatewayError('PC_ARGS_INVALID', `${call.name}: ${problem}`, { tool: call.name }) : undefined;
+    if (!problem) return undefined;
+    if ('unsafe' in problem) return new GatewayError('PC_ARGS_SCHEMA_UNSAFE', `${call.name}: ${problem.unsafe}`, { tool: call.name });
+    return new GatewayError('PC_ARGS_INVALID', `${call.name}: ${problem.invalid}`, { tool: call.name });
   };
 }

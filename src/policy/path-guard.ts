@@ -1,0 +1,191 @@
+/**
+ * The path guard: every path argument must stay inside the configured roots, however a server or the
+ * platform under it might read the value. A value is judged in every form it can take on the way to a
+ * file system call, and refused when any of them leaves the roots:
+ *   - as sent, with `~` and `file:` URLs expanded (servers expand them: server-filesystem does);
+ *   - percent-decoded, again and again until nothing changes (`%252e%252e%252f` is `../` to a server
+ *     that decodes twice; `%uFF0E` too); still encoded after MAX_DECODINGS rounds, or invalid UTF-8
+ *     once decoded (overlong `%c0%ae`), it is refused;
+ *   - in Unicode compatibility form NFKC (`．．/`, `‥/`, `..／` are `../` to a server or file system that
+ *     normalizes);
+ *   - with backslashes read as separators (`..\..\` on a Windows server, or behind one that converts).
+ * Each form is resolved twice: `..` taken lexically first and then symlinks (what Node servers do with
+ * path.resolve + realpath), and component by component with `lstat`, following every symlink by its
+ * target text even when the target does not exist (what the kernel does with the raw path: a dangling
+ * `<root>/new -> /outside/file` would create a file outside on write).
+ *
+ * With `forward: resolved`, the server receives the canonical path the guard judged (absolute, no `..`,
+ * no symlink), so a symlink swapped in after the check can redirect only components created after it.
+ * Not prevented (time of check to time of use): a process that can write inside a root can still
+ * replace a checked component with a symlink between the check and the server's open; confine such
+ * servers with the operating system (a container, a read-only mount, openat2 RESOLVE_BENEATH).
+ */
+import { lstatSync, readlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, posix, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { GuardsConfig } from './schema.ts';
+import { stringsOf, type GuardResult } from './guard-result.ts';
+
+type PathGuard = NonNullable<GuardsConfig['paths']>;
+
+/** Percent-decoding rounds before a value that still decodes is refused as deliberately nested. */
+const MAX_DECODINGS = 4;
+/** Symlinks followed while resolving one path (Linux allows 40 before ELOOP). */
+const MAX_LINKS = 40;
+/** Forms of one value judged at most (each transformation may apply to each form). */
+const MAX_FORMS = 32;
+
+const PERCENT = /%[0-9a-f]{2}/i;
+const WIDE_PERCENT = /%u[0-9a-f]{4}/i;
+const PLAIN = /^[\x21-\x5b\x5d-\x7e]*$/; // printable ASCII without backslash or space: no other form
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+class Unjudgeable extends Error {}
+
+/** Decodes every valid `%XX` run as UTF-8; throws when the bytes are not UTF-8. */
+function percentDecode(text: string): string {
+  return text.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+    const bytes = Buffer.from(run.replace(/%/g, ''), 'hex');
+    try {
+      return UTF8.decode(bytes);
+    } catch {
+      throw new Unjudgeable('has percent-encoding that is not valid UTF-8 once decoded');
+    }
+  });
+}
+
+/** `~`, `~/x` and `file:` URLs as the path they name; `~user` cannot be judged (whose home?). */
+function expand(raw: string): string {
+  if (raw === '~' || raw.startsWith('~/')) return homedir() + raw.slice(1);
+  if (/^~[A-Za-z_][A-Za-z0-9_.-]*(\/|$)/.test(raw)) throw new Unjudgeable('names another user\'s home directory');
+  if (/^file:/i.test(raw)) {
+    try {
+      return fileURLToPath(new URL(raw));
+    } catch {
+      throw new Unjudgeable('is a file URL that cannot be read as a local path');
+    }
+  }
+  return raw;
+}
+
+/** Every form of `raw` a server might act on (see the module comment); the first is the literal one. */
+function formsOf(raw: string): string[] {
+  const first = expand(raw);
+  if (PLAIN.test(first) && !first.includes('%')) return [first];
+  const queue: { text: string; decodings: number }[] = [{ text: first, decodings: 0 }];
+  const seen = new Set([first]);
+  const add = (text: string, decodings: number): void => {
+    if (seen.has(text)) return;
+    if (seen.size >= MAX_FORMS) throw new Unjudgeable('has too many encoded forms to judge');
+    seen.add(text);
+    queue.push({ text, decodings });
+  };
+  for (let i = 0; i < queue.length; i++) {
+    const { text, decodings } = queue[i]!;
+    if (PERCENT.test(text)) {
+      if (decodings >= MAX_DECODINGS) throw new Unjudgeable(`is still percent-encoded after ${MAX_DECODINGS} decodings`);
+      add(percentDecode(text), decodings + 1);
+    }
+    // %uXXXX, the non-standard escape some servers (IIS, JavaScript's unescape) still decode.
+    if (WIDE_PERCENT.test(text)) add(text.replace(/%u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), decodings + 1);
+    add(text.normalize('NFKC'), decodings);
+    if (text.includes('\\')) add(text.replaceAll('\\', '/'), decodings);
+    add(expand(text), decodings);
+  }
+  return queue.map((f) => f.text);
+}
+
+/**
+ * Resolves an absolute path component by component as the kernel would: `lstat` each existing
+ * component, follow a symlink by its target text (even a dangling one), take `..` after what was
+ * resolved. Components past the first missing one are taken as written.
+ */
+function resolvePhysical(path: string): string {
+  const pending = path.split('/').filter((c) => c !== '').reverse();
+  const done: string[] = [];
+  let links = 0;
+  let missing = false;
+  while (pending.length > 0) {
+    const part = pending.pop()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    const candidate = `/${[...done, part].join('/')}`;
+    if (!missing) {
+      let stat;
+      try {
+        stat = lstatSync(candidate, { throwIfNoEntry: false });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw new Unjudgeable(`cannot be checked (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      if (stat?.isSymbolicLink()) {
+        if (++links > MAX_LINKS) throw new Unjudgeable('goes through too many symbolic links');
+        const target = readlinkSync(candidate);
+        if (target.startsWith('/')) done.length = 0;
+        pending.push(...target.split('/').filter((c) => c !== '').reverse());
+        continue;
+      }
+      if (!stat) missing = true;
+    }
+    done.push(part);
+  }
+  return `/${done.join('/')}`;
+}
+
+/** Roots resolved at most every few seconds (a root that is itself a symlink may be re-pointed). */
+const ROOTS_TTL_MS = 5000;
+const resolvedRoots = new WeakMap<readonly string[], { at: number; roots: string[] }>();
+
+function realRoots(roots: readonly string[]): string[] {
+  const now = performance.now();
+  const cached = resolvedRoots.get(roots);
+  if (cached && now - cached.at < ROOTS_TTL_MS) return cached.roots;
+  const fresh = roots.map((r) => resolvePhysical(resolve(r)));
+  resolvedRoots.set(roots, { at: now, roots: fresh });
+  return fresh;
+}
+
+const within = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/** The canonical path of one form, or why it is refused. */
+function judge(form: string, guard: PathGuard, roots: readonly string[]): { canonical: string } | { problem: string } {
+  if (form.includes('\0')) return { problem: 'contains a NUL byte' };
+  if (!isAbsolute(form) && !guard.allowRelative) return { problem: `must be an absolute path inside ${guard.roots.join(', ')}` };
+  const joined = isAbsolute(form) ? form : `${roots[0]!}/${form}`;
+  // The lexical reading (path.resolve, then symlinks) and the kernel's (symlinks first, then `..`).
+  const lexical = resolvePhysical(posix.normalize(joined));
+  const physical = /(^|\/)\.\.?(\/|$)/.test(joined) ? resolvePhysical(joined) : lexical;
+  for (const resolved of [lexical, physical]) {
+    if (!roots.some((root) => within(resolved, root))) return { problem: `resolves outside the allowed roots ${guard.roots.join(', ')}` };
+  }
+  return { canonical: lexical };
+}
+
+export function checkPaths(guard: PathGuard, args: Record<string, unknown>): GuardResult {
+  const roots = realRoots(guard.roots);
+  const rewrites: Record<string, unknown> = {};
+  for (const name of guard.args) {
+    const { values, list, problem } = stringsOf(args, name);
+    if (problem) return { problem };
+    const canonical: string[] = [];
+    for (const raw of values) {
+      let first: string | undefined;
+      try {
+        for (const form of formsOf(raw)) {
+          const verdict = judge(form, guard, roots);
+          if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}` };
+          first ??= verdict.canonical;
+        }
+      } catch (error) {
+        if (error instanceof Unjudgeable) return { problem: `argument "${name}" ${error.message}` };
+        throw error;
+      }
+      canonical.push(/^file:/i.test(raw) ? pathToFileURL(first!).href : first!);
+    }
+    if (guard.forward === 'resolved' && canonical.some((path, i) => path !== values[i])) rewrites[name] = list ? canonical : canonical[0];
+  }
+  return Object.keys(rewrites).length > 0 ? { rewrites } : {};
+}

@@ -1,0 +1,61 @@
+/**
+ * Helpers of the supply-chain tests: the hostile fixture behind the recording wrapper, what its
+ * server received, the gateway's JSON Lines audit trail, and the code of a refused call.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditRecord } from '../../src/audit/record.ts';
+import type { HostileCatalog } from '../fixtures/hostile-server.ts';
+
+export const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
+export const HOSTILE = new URL('../fixtures/hostile-server.ts', import.meta.url).pathname;
+
+/** The hostile stdio server serving `stateFile`, behind a recorder that logs every message it receives to `log`. */
+export function recordedHostile(log: string, stateFile: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { command: process.execPath, args: [RECORDER, log, process.execPath, HOSTILE, stateFile], ...extra };
+}
+
+export function writeCatalog(file: string, catalog: HostileCatalog): void {
+  writeFileSync(file, JSON.stringify(catalog));
+}
+
+export interface Received {
+  method?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Every JSON-RPC message the server behind `log` received, in order. */
+export function messagesReceived(log: string): Received[] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as Received);
+}
+
+/** What a request named (tool or prompt name, resource URI), for requests of `method`. */
+export function targetsReceived(messages: readonly Received[], method: string): string[] {
+  return messages.filter((m) => m.method === method).map((m) => String(m.params?.name ?? m.params?.uri ?? (m.params?.ref as { name?: string; uri?: string } | undefined)?.name ?? ''));
+}
+
+/** The records of a gateway started with `audit: { store: jsonl }`. */
+export function auditRecords(dataDir: string): AuditRecord[] {
+  const file = join(dataDir, 'audit.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as AuditRecord);
+}
+
+/** The gateway's code (`error.data.code`) of a refused call; fails the test when the call succeeded. */
+export async function refusalCode(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    const code = (error as { data?: { code?: unknown } }).data?.code;
+    if (typeof code === 'string') return code;
+    throw error;
+  }
+  throw new Error('the call was answered, not refused');
+}
