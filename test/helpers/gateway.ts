@@ -108,6 +108,19 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The first capture of `pattern` in what `child` prints on stdout (e.g. its port); rejects if it exits first. */
+export function firstMatch(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const m = pattern.exec(seen);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${child.spawnargs.join(' ')} exited (${code}) before printing ${pattern}`)));
+  });
+}
+
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */
 export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
