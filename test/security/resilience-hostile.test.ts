@@ -63,7 +63,11 @@ describe('hostile HTTP servers', () => {
         assert.ok(attack.bytesSent < 32 * MIB, `${attack.tool}: the server could send only ${(attack.bytesSent / MIB).toFixed(1)} MiB, not 400`);
       }
       const metrics = await gw.metrics();
-      for (const [name] of attacks) assert.match(metrics, new RegExp(`portcullis_limit_hits_total\\{limit="upstream_message_too_large",server="${name}"\\} 1\\n`));
+      for (const [name] of attacks) {
+        assert.match(metrics, new RegExp(`portcullis_limit_hits_total\\{limit="upstream_message_too_large",server="${name}"\\} 1\\n`));
+        const records = await gw.audit(name);
+        assert.ok(records.some((r) => r.method === 'tools/call' && r.code === 'PC_UPSTREAM_TOO_LARGE'), `${name}: the failed call is in the audit trail`);
+      }
     } finally {
       await gw.stop();
       await hostile.close();
@@ -96,6 +100,7 @@ describe('hostile HTTP servers', () => {
       assert.deepEqual(report.result.codes, ['PC_UPSTREAM_TOO_LARGE', 'PC_UPSTREAM_TOO_LARGE', 'PC_UPSTREAM_TOO_LARGE']);
       assert.equal(report.result.refused?.error?.data?.code, 'PC_UPSTREAM_UNAVAILABLE');
       assert.equal(report.result.refused?.error?.data?.state, 'unhealthy');
+      assert.ok((await gw.audit('bad')).some((r) => r.target === 'echo' && r.code === 'PC_UPSTREAM_UNAVAILABLE'), 'the refusal is in the audit trail');
       assertUnharmed(report, 'repeated oversized messages');
       const health = await healthOf(gw.base);
       assert.equal(health.bad, 'unhealthy');
@@ -149,6 +154,8 @@ describe('hostile stdio servers', () => {
       assert.match(report.result.cut?.error?.message, /stopped by the gateway: its stdout line passed/);
       assert.match(JSON.stringify(report.result.restarted), /new child/);
       assertUnharmed(report, 'oversized stdout lines');
+      const records = await gw.audit('lines');
+      assert.equal(records.filter((r) => r.target === 'huge_line' && r.code === 'PC_UPSTREAM_TOO_LARGE').length, 2, 'both refusals are in the audit trail');
       assert.equal(await gw.metric('portcullis_limit_hits_total{limit="upstream_message_too_large",server="lines"}'), 2);
     } finally {
       await gw.stop();
