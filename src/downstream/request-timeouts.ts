@@ -6,11 +6,10 @@
  * switch them off. A connection that sends nothing, trickles its headers (Slowloris) or its body gets
  * 408 and is closed; each one is counted (`request_timeout`) and logged once per burst.
  */
-import type { ServerOptions } from 'node:http';
-import type { Server } from 'node:http';
+import type { Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/schema.ts';
-import { toJsonRpcError, GatewayError } from '../errors.ts';
+import { GatewayError, toJsonRpcError } from '../errors.ts';
 import type { LimitCounters } from '../limits/counters.ts';
 
 export function requestTimeoutOptions(listen: Config['listen']): ServerOptions {

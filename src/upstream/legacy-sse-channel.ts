@@ -52,6 +52,8 @@ export class LegacySseChannel implements MessageChannel {
       dispatcher: this.#dispatcher,
       signal: this.#abort.signal,
       headersTimeout: this.#options.connectTimeoutMs,
+      // The session lives on this stream, which may stay quiet for hours: no idle timeout.
+      bodyTimeout: 0,
     });
     if (response.statusCode !== 200 || !String(response.headers['content-type'] ?? '').includes('text/event-stream')) {
       await response.body.dump();
