@@ -40,6 +40,10 @@ export type GatewayErrorCode =
   | 'PC_UPSTREAM_TOO_LARGE'
   | 'PC_REQUEST_CANCELLED'
   | 'PC_INPUT_STATE_INVALID'
+  | 'PC_INPUT_PARKED_LIMIT'
+  | 'PC_TASK_UNKNOWN'
+  | 'PC_TASK_LIMIT'
+  | 'PC_UPSTREAM_SESSION_LIMIT'
   | 'PC_AUDIT_UNAVAILABLE'
   | 'PC_SUPPLY_QUARANTINED'
   | 'PC_SUPPLY_PINS_INVALID'
@@ -108,9 +112,15 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_UPSTREAM_TIMEOUT: { status: 200, rpcCode: -31004, transport: false },
   PC_UPSTREAM_PROTOCOL: { status: 200, rpcCode: -31005, transport: false },
   // A server's message exceeded its maxMessageBytes: the call fails, the connection is dropped.
-  PC_UPSTREAM_TOO_LARGE: { status: 200, rpcCode: -31007, transport: false },
+  PC_UPSTREAM_TOO_LARGE: { status: 200, rpcCode: -31008, transport: false },
   PC_REQUEST_CANCELLED: { status: 200, rpcCode: -31006, transport: false },
   PC_INPUT_STATE_INVALID: { status: 200, rpcCode: -32602, transport: false },
+  PC_INPUT_PARKED_LIMIT: { status: 200, rpcCode: -31043, transport: false },
+  // A task id the caller does not own is answered as a nonexistent one is (spec 2025-11-25 tasks
+  // §Error Handling: invalid or nonexistent taskId → -32602).
+  PC_TASK_UNKNOWN: { status: 200, rpcCode: -32602, transport: false },
+  PC_TASK_LIMIT: { status: 200, rpcCode: -31042, transport: false },
+  PC_UPSTREAM_SESSION_LIMIT: { status: 200, rpcCode: -31007, transport: false },
   PC_AUDIT_UNAVAILABLE: { status: 200, rpcCode: -31010, transport: false },
   PC_SUPPLY_QUARANTINED: { status: 200, rpcCode: -31020, transport: false },
   PC_SUPPLY_PINS_INVALID: { status: 200, rpcCode: -31022, transport: false },

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from './audit/log.ts';
 import { createAuditLog } from './audit/open.ts';
 import { createRefusalRecorder } from './audit/refusals.ts';
-import { localPrincipal, type Principal } from './auth/principal.ts';
+import { localPrincipal, principalKey, type Principal } from './auth/principal.ts';
 import { defaultDataDir } from './config/defaults.ts';
 import { nameClashes, pinnedNames } from './config/namespaces.ts';
 import type { Config } from './config/schema.ts';
@@ -38,9 +38,12 @@ import { PolicyRuntime } from './policy/runtime.ts';
 import type { PolicyConfig } from './policy/schema.ts';
 import { createScopeCheck } from './policy/step-up.ts';
 import { isObject, type JsonRpcNotification, type JsonRpcRequest } from './protocol/jsonrpc.ts';
+import { CallerDirectory } from './routing/callers.ts';
+import { createRecipients } from './routing/recipients.ts';
 import { Catalog, type ListKind } from './routing/catalog.ts';
 import { createDescribe, DESCRIBE_WAIT_MS } from './routing/describe.ts';
 import { SubscriptionRegistry } from './routing/subscriptions.ts';
+import { TaskRegistry } from './routing/tasks.ts';
 import { SupplyGuard } from './supply/guard.ts';
 import { openPins } from './supply/open-pins.ts';
 import type { PinStore } from './supply/pins.ts';
@@ -73,10 +76,30 @@ export function pinnedToolNames(pins: PinStore, server: string): ReadonlySet<str
   return new Set(Object.keys(pins.allPinned(server)).filter((k) => k.startsWith('tools:')).map((k) => k.slice('tools:'.length)));
 }
 
-/** A change a server announced, for the downstream sessions that should hear of it. */
+/**
+ * A notification a server sent outside any call in flight, for the downstream sessions that should
+ * hear of it (routing/recipients.ts): without `to`, a list change for every session that shows the
+ * server; with `to`, only for those callers (legacy session ids) — a resource update's subscribers, or
+ * the callers of the principal it belongs to.
+ */
 export interface ChangeEvent {
   server: string;
   notification: JsonRpcNotification;
+  to?: readonly string[] | undefined;
+}
+
+/** Counters and gauges of caller isolation, for /metrics. */
+export interface IsolationStats {
+  /** Server→client messages no caller could be found for (dropped or refused), by server and kind. */
+  unattributed: Array<{ server: string; kind: 'notification' | 'request'; count: number }>;
+  parkedCalls: number;
+  parkedRefused: number;
+  parkedExpired: number;
+  tasksTracked: number;
+  /** tasks/get|result|cancel naming a task the caller does not own. */
+  taskUnknownLookups: number;
+  /** Per-principal upstream sessions open, by server (servers with upstreamSession: per-principal). */
+  upstreamSessions: Array<{ server: string; sessions: number }>;
 }
 
 const LIST_CHANGED: ReadonlyMap<string, ListKind> = new Map([
@@ -84,9 +107,6 @@ const LIST_CHANGED: ReadonlyMap<string, ListKind> = new Map([
   ['notifications/prompts/list_changed', 'prompts'],
   ['notifications/resources/list_changed', 'resources'],
 ]);
-
-/** How long a parked (input-required) call waits for the modern client's retry. */
-const INPUT_TTL_MS = 5 * 60_000;
 
 export interface Gateway {
   readonly config: Config;
@@ -131,6 +151,8 @@ export interface Gateway {
   /** Forwards a client notification (e.g. roots/list_changed) to the servers behind an endpoint. */
   notifyServers(endpoint: Endpoint, notification: JsonRpcNotification): Promise<void>;
   onChange(listener: (event: ChangeEvent) => void): () => void;
+  /** Isolation counters: unattributed server traffic, parked calls, tracked tasks, per-principal sessions. */
+  isolation(): IsolationStats;
   /** A client session ended: release what the gateway holds upstream on its behalf (subscriptions). */
   clientGone(clientKey: string): void;
   hasServer(name: string): boolean;
@@ -140,7 +162,22 @@ export interface Gateway {
 export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const logger = deps.logger;
   const limits = createLimitCounters(logger);
-  const { upstreams, catalogServers } = buildUpstreams(config, { logger, secrets: deps.secrets, make: deps.createUpstream ?? createUpstream, limits });
+  const tasks = new TaskRegistry(config.routing.tasks);
+  const unattributed = new Map<string, { server: string; kind: 'notification' | 'request'; count: number }>();
+  const countUnattributed = (server: string, kind: 'notification' | 'request'): void => {
+    const key = `${server}\u0000${kind}`;
+    const entry = unattributed.get(key) ?? { server, kind, count: 0 };
+    entry.count += 1;
+    unattributed.set(key, entry);
+  };
+  const { upstreams, catalogServers } = buildUpstreams(config, {
+    logger,
+    secrets: deps.secrets,
+    make: deps.createUpstream ?? createUpstream,
+    tasks,
+    onUnattributed: (server, kind) => countUnattributed(server, kind),
+    limits,
+  });
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
   // State on disk is private (issue 12): the directory 0700 before any store writes into it.
@@ -170,18 +207,25 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   });
   catalog.review = (server, kind, items) => supply.review(server, kind, items, true);
   catalog.reviewGeneration = () => supply.generation();
-  const bridge = new InputBridge(INPUT_TTL_MS);
+  const bridge = new InputBridge(config.routing.inputRequired);
   const subscriptions = new SubscriptionRegistry();
+  const callers = new CallerDirectory();
+  const perPrincipal = (server: string): boolean => config.servers[server]?.upstreamSession === 'per-principal';
+  const sessionScope = (server: string, principal: string): string => (perPrincipal(server) ? principal : '');
   const listeners = new Set<(event: ChangeEvent) => void>();
   const timeoutMsFor = (server: string | undefined): number =>
     (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
   const describe = createDescribe(upstreams, timeoutMsFor, (server, description) => supply.reviewDescription(server, description));
 
+  const recipientsOf = createRecipients({ callers, subscriptions, onUnattributed: (server) => countUnattributed(server, 'notification') });
   for (const upstream of upstreams.values()) {
-    upstream.onEvent((notification) => {
+    upstream.onEvent((notification, to) => {
       const list = LIST_CHANGED.get(notification.method);
       if (list) catalog.invalidate(upstream.name, list);
-      for (const listener of listeners) listener({ server: upstream.name, notification });
+      const audience = recipientsOf(upstream.name, notification, to);
+      if (audience === undefined) return;
+      const event: ChangeEvent = audience === 'everyone' ? { server: upstream.name, notification } : { server: upstream.name, notification, to: audience };
+      for (const listener of listeners) listener(event);
     });
   }
 
@@ -202,7 +246,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       validateArgs: createValidateArgs(policy, validator),
       rateLimit: createRateLimit(policy),
       approve: createApprove(policy),
-      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply }),
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply, tasks, sessionScope }),
     },
     logger,
     audit,
@@ -268,6 +312,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         principal: principal ?? localPrincipal(osUser, config.identity?.localAgent ?? (typeof client.info?.name === 'string' ? client.info.name : 'local')),
         task: declaredTask,
       };
+      if (client.era === 'legacy') callers.note(principalKey(ctx.principal), client.key);
       const outcome = await pipeline(ctx);
       return { ...outcome, correlationId: ctx.correlationId };
     },
@@ -280,14 +325,28 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    isolation() {
+      return {
+        unattributed: [...unattributed.values()].map((e) => ({ ...e })),
+        parkedCalls: bridge.size,
+        parkedRefused: bridge.refused,
+        parkedExpired: bridge.expired,
+        tasksTracked: tasks.size,
+        taskUnknownLookups: tasks.unknownLookups,
+        upstreamSessions: [...upstreams.values()].filter((u) => perPrincipal(u.name)).map((u) => ({ server: u.name, sessions: u.sessionCount?.() ?? 0 })),
+      };
+    },
     hasServer: (name) => upstreams.has(name),
     clientGone(clientKey) {
-      for (const { server, uri } of subscriptions.removeClient(clientKey)) {
+      callers.forget(clientKey);
+      for (const { server, uri, scope } of subscriptions.removeClient(clientKey)) {
         const upstream = upstreams.get(server);
         if (!upstream || upstream.state() !== 'ready') continue;
+        // A per-principal subscription lives in that principal's session: unsubscribe there.
+        const principal = scope === '' ? undefined : scope;
         upstream
           .connectorFor('legacy', timeoutMsFor(server))
-          .then((u) => u.request('resources/unsubscribe', { uri }, { timeoutMs: timeoutMsFor(server), caller: 'portcullis:unsubscribe' }))
+          .then((u) => u.request('resources/unsubscribe', { uri }, { timeoutMs: timeoutMsFor(server), caller: 'portcullis:unsubscribe', principal }))
           .catch(() => undefined);
       }
     },

@@ -49,6 +49,10 @@ const clientList = lazy(async () => (await import('./cli/identity.ts')).clientLi
 const clientRemove = lazy(async () => (await import('./cli/identity.ts')).clientRemove);
 const userSignout = lazy(async () => (await import('./cli/identity.ts')).userSignout);
 const connect = lazy(async () => (await import('./cli/connect.ts')).connect);
+const discover = lazy(async () => (await import('./cli/discover.ts')).discoverCommand);
+const importConfig = lazy(async () => (await import('./cli/discover.ts')).importCommand);
+const install = lazy(async () => (await import('./cli/install.ts')).installCommand);
+const credentials = lazy(async () => (await import('./cli/credentials.ts')).credentialsCommand);
 
 const io: Io = {
   out: (text) => process.stdout.write(text),
@@ -289,6 +293,43 @@ withConfig(client.command('remove <name>').description('remove a client and revo
 const user = program.command('user').description('users of the embedded authorization server');
 withConfig(user.command('signout <name>').description('revoke every grant of a user: their tokens are refused from the next call'))
   .action((name, options) => finish(userSignout(name, options, io)));
+
+const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
+const discoveryFlags = (command: Command): Command =>
+  command
+    .option('--home <dir>', 'the home folder to read (default: $HOME); machine-wide files are then read only with --system')
+    .option('--project <dir>', 'a project folder to read too (repeat for more)', repeat)
+    .option('--scan <dir>', 'search this folder for project folders (bounded depth; repeat for more)', repeat)
+    .option('--system <dir>', 'root of machine-wide managed files (default: / without --home)')
+    .option('-c, --config <file>', 'this gateway\'s configuration: which servers it already runs and pins')
+    .option('--gateway <url>', 'a URL of this gateway (entries pointing at it count as going through it; repeat for more)', repeat);
+discoveryFlags(program.command('discover').description('inventory every MCP server the clients on this machine are configured with: supply, credentials, findings'))
+  .option('--json', 'machine-readable report')
+  .option('--sarif', 'SARIF 2.1.0, for code-scanning dashboards')
+  .option('--fail-on <severity>', 'exit 1 when a finding is at this severity or above: critical, high, medium, low, info')
+  .action((options) => finish(discover(options, io)));
+discoveryFlags(program.command('import').description('write a gateway configuration for the discovered servers (secrets as env: references, pins, a starter policy)'))
+  .option('--from-discovery <file>', 'build from a saved `portcullis discover --json` report instead of reading the clients')
+  .requiredOption('-o, --output <file>', 'where to write the configuration (mode 600)')
+  .option('--force', 'overwrite an existing file')
+  .action((options) => finish(importConfig(options, io)));
+program
+  .command('install')
+  .description("rewrite a client's configuration so its servers are reached through the gateway (with a backup; --undo restores it)")
+  .requiredOption('--client <name>', 'claude-code, claude-desktop, cursor, vscode, windsurf, codex, gemini, cline, roo, zed, copilot, amazonq, junie')
+  .option('--home <dir>', 'the home folder whose files to change (default: $HOME)')
+  .option('--project <dir>', 'also change this project folder\'s files (repeat for more)', repeat)
+  .option('-c, --config <file>', 'the gateway configuration the servers are routed to (matched by what they run)')
+  .option('--gateway <url>', 'reach the gateway over HTTP at this base URL (each server at <url>/mcp/<name>)')
+  .option('--stdio', 'reach the gateway through its stdio front (needs -c)')
+  .option('--api-key-env <name>', 'with --gateway: send the API key from this environment variable as a bearer token')
+  .option('--dry-run', 'print the change as a diff (secrets masked) and write nothing')
+  .option('--undo', 'restore the backup the last install made (refused if the file changed since)')
+  .option('--force', 'with --undo: restore even if the file changed since the install')
+  .action((options) => finish(install(options, io)));
+withConfig(program.command('credentials').description('the credential register: agents, API keys and upstream secrets, their age and rotation, who can call what'))
+  .option('--json', 'JSON output')
+  .action((options) => finish(credentials(options, io)));
 
 const config = program.command('config').description('work with configuration files');
 config

@@ -72,6 +72,13 @@ export const identitySchema = z.strictObject({
     })
     .optional()
     .describe('The built-in OAuth 2.1 authorization server (issuer = publicUrl)'),
+  maxCredentialAgeDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .optional()
+    .describe('Agent secrets, API keys and upstream secrets older than this are flagged for rotation by `portcullis credentials`'),
   apiKeys: z
     .strictObject({
       enabled: z.boolean().default(true),

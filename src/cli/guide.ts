@@ -22,6 +22,10 @@ export const COMMAND_GUIDE: ReadonlyArray<{ name: string; example: string }> = [
   { name: 'user', example: 'portcullis user signout alice -c portcullis.yaml' },
   { name: 'scan', example: 'portcullis scan --tools-file tools.json' },
   { name: 'pin', example: 'portcullis pin diff -c portcullis.yaml files' },
+  { name: 'discover', example: 'portcullis discover --project ~/src/app --fail-on high' },
+  { name: 'import', example: 'portcullis import -o portcullis.yaml' },
+  { name: 'install', example: 'portcullis install --client cursor --gateway http://127.0.0.1:8787 -c portcullis.yaml --dry-run' },
+  { name: 'credentials', example: 'portcullis credentials -c portcullis.yaml' },
 ];
 
 /** Orders the root command list as the guide says and adds an example to each command's help. */

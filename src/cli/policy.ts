@@ -59,7 +59,7 @@ export function parseCall(text: string): { server: string; tool: string; args: R
   return { server: match[1]!, tool: match[2]!, args: args as Record<string, unknown> };
 }
 
-interface Prepared {
+export interface Prepared {
   config: Config;
   policy: Policy;
   catalog: Catalog;
@@ -67,7 +67,8 @@ interface Prepared {
   now: Date;
 }
 
-async function prepare(options: PolicyCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<Prepared | number> {
+/** The configuration, its compiled policy and the tool catalog (pinned, or live) a command decides on. */
+export async function prepare(options: PolicyCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<Prepared | number> {
   const loaded = loadForRun(options.config, options.dataDir, io.secrets);
   if (!loaded.ok) {
     io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
@@ -161,19 +162,33 @@ export async function policyTest(options: PolicyCliOptions & { call?: string }, 
   return decision.effect === 'allow' ? 0 : 1;
 }
 
+export interface ToolVisibility {
+  server: string;
+  tool: string;
+  visible: boolean;
+  why: string;
+  scopes: string[];
+}
+
+/** Which catalog tools `principal` would see (and so may call), and why — what `policy explain` prints. */
+export function explainTools(prepared: Prepared, principal: Principal, task?: string): ToolVisibility[] {
+  const rows: ToolVisibility[] = [];
+  for (const [server, tools] of prepared.catalog) {
+    for (const [tool, definition] of tools) {
+      const declared = typeof definition.annotations === 'object' ? (definition.annotations as Record<string, unknown>) : undefined;
+      const { visible, why } = prepared.policy.visible(principal, server, 'tool', tool, declared, task, prepared.now);
+      rows.push({ server, tool, visible, why, scopes: prepared.policy.requiredScopes(server, tool) });
+    }
+  }
+  return rows;
+}
+
 /** Shows, for one caller, which tools each server's list would show, and why. */
 export async function policyExplain(options: PolicyCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
   const prepared = await prepare(options, io);
   if (typeof prepared === 'number') return prepared;
-  const { policy, catalog, principal, now } = prepared;
-  const rows: { server: string; tool: string; visible: boolean; why: string; scopes: string[] }[] = [];
-  for (const [server, tools] of catalog) {
-    for (const [tool, definition] of tools) {
-      const declared = typeof definition.annotations === 'object' ? (definition.annotations as Record<string, unknown>) : undefined;
-      const { visible, why } = policy.visible(principal, server, 'tool', tool, declared, options.task, now);
-      rows.push({ server, tool, visible, why, scopes: policy.requiredScopes(server, tool) });
-    }
-  }
+  const { policy, catalog, principal } = prepared;
+  const rows = explainTools(prepared, principal, options.task);
   if (options.json) {
     io.out(`${JSON.stringify({ principal: { agent: principal.agent, subject: principal.subject, roles: principal.roles, scopes: principal.allScopes ? '*' : principal.scopes }, tools: rows })}\n`);
     return 0;

@@ -45,7 +45,28 @@ const rootsSchema = z
       'A list of URIs: the gateway answers roots/list with exactly these. "client": roots/list during a call is relayed to the calling client.',
   );
 
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/, 'must be a date: YYYY-MM-DD or an ISO 8601 time')
+  .refine((v) => !Number.isNaN(new Date(v).getTime()), 'must be a real date');
+
+/** What the credential register knows of an upstream secret (`portcullis credentials`). */
+export const credentialMetaSchema = z.strictObject({
+  owner: z.string().min(1).max(200).optional().describe('Who answers for this secret (a person or team)'),
+  rotatedAt: isoDate.optional().describe('When it was last issued or rotated: its age is counted from here'),
+  expiresAt: isoDate.optional().describe('When it stops working'),
+  scopes: z.array(z.string().min(1)).optional().describe('What it grants upstream, as the provider names it'),
+  note: z.string().max(500).optional(),
+});
+
+/** Bounds of `upstreamSession: per-principal` when the config does not set them. */
+export const PER_PRINCIPAL_DEFAULTS = { maxSessions: 32, idleMs: 600_000 } as const;
+
 const common = {
+  credentials: z
+    .record(z.string().min(1), credentialMetaSchema)
+    .optional()
+    .describe('Metadata of the secrets this server uses, by env variable or header name: owner, rotatedAt, expiresAt (for `portcullis credentials`)'),
   timeoutMs: timeoutMs.optional().describe('Per-call timeout in ms (default: defaults.timeoutMs)'),
   maxMessageBytes: maxMessageBytes.optional().describe('Largest single message taken from this server, in bytes (default: defaults.maxMessageBytes)'),
   namespace: z
@@ -62,6 +83,22 @@ const common = {
     .enum(['redacted', 'hash', 'full', 'off'])
     .default('redacted')
     .describe('What the audit trail keeps of call arguments: redacted copy + hash (default), hash only, full copy, or nothing'),
+  // Optional without a parse-time default (see PER_PRINCIPAL_DEFAULTS) so that a server entry built in
+  // code needs none of them.
+  upstreamSession: z
+    .enum(['shared', 'per-principal'])
+    .optional()
+    .describe(
+      'Legacy-era servers: one upstream session shared by every caller (shared, the default), or one per principal, for servers that keep ' +
+        'per-session state or ask clients things mid-call (server messages are then always attributed to their caller). Modern servers are stateless and ignore it',
+    ),
+  perPrincipal: z
+    .strictObject({
+      maxSessions: z.number().int().min(1).max(10_000).optional().describe('Principal sessions at most (default 32); the least recently used idle one is closed for a new one'),
+      idleMs: z.number().int().min(1000).max(86_400_000).optional().describe('A principal session unused this long is closed (default 600000)'),
+    })
+    .optional()
+    .describe('Bounds of upstreamSession: per-principal'),
 };
 
 export const stdioServerSchema = z.strictObject({
@@ -185,6 +222,22 @@ export const configSchema = z
           .regex(/^[A-Za-z0-9_.-]{1,4}$/, 'must be 1-4 characters from A-Z a-z 0-9 _ . -')
           .default('__'),
         pageSize: z.number().int().min(1).max(10_000).default(100),
+        inputRequired: z
+          .strictObject({
+            ttlMs: z.number().int().min(1000).max(3_600_000).default(300_000).describe('How long a parked call waits for the client\'s retry before it is cancelled'),
+            maxPerPrincipal: z.number().int().min(1).max(10_000).default(16).describe('Parked calls one principal may hold at once; more are refused'),
+            maxTotal: z.number().int().min(1).max(1_000_000).default(1024).describe('Parked calls the gateway holds at once; more are refused'),
+          })
+          .prefault({})
+          .describe('A legacy server asking mid-call while a modern (2026-07-28) client calls: the call is parked until the client retries with its answer'),
+        tasks: z
+          .strictObject({
+            maxPerPrincipal: z.number().int().min(1).max(100_000).default(256).describe('Live tasks one principal may hold; a task-augmented call beyond is refused'),
+            maxTotal: z.number().int().min(1).max(10_000_000).default(65_536).describe('Live tasks the gateway tracks at once'),
+            maxTtlMs: z.number().int().min(1000).max(30 * 86_400_000).default(86_400_000).describe('Ownership of a task is kept for its ttl, at most this long; then it is unknown to everyone'),
+          })
+          .prefault({})
+          .describe('Task ownership (2025-11-25 tasks): each task is reachable only by the principal whose call created it'),
       })
       .prefault({}),
     defaults: z.strictObject({ timeoutMs: timeoutMs.default(60_000), maxMessageBytes: maxMessageBytes.default(16 * MIB) }).prefault({}),

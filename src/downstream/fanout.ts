@@ -1,10 +1,12 @@
 /**
- * Change notifications from servers to downstream clients: legacy sessions get them on their GET stream
- * (resource updates only for URIs the session subscribed to), modern clients on their
- * `subscriptions/listen` stream when they asked for that kind of change.
+ * Server notifications sent outside any call, to downstream clients: legacy sessions get them on their
+ * GET stream (resource updates only for URIs the session subscribed to; a notification addressed to
+ * some callers only to those sessions), modern clients on their `subscriptions/listen` stream when they
+ * asked for that kind of change. Nothing else is ever written to every stream.
  */
 import type { ChangeEvent } from '../gateway.ts';
 import { META_SUBSCRIPTION_ID } from '../protocol/versions.ts';
+import { BROADCAST_NOTIFICATIONS } from '../routing/recipients.ts';
 import { endpointShows, type ModernListener } from './front-context.ts';
 import type { SessionStore } from './session.ts';
 
@@ -15,8 +17,11 @@ const LISTEN_FILTER_KEY: Readonly<Record<string, string>> = {
 };
 
 export function createChangeFanout(sessions: SessionStore, modernStreams: ReadonlySet<ModernListener>): (event: ChangeEvent) => void {
-  return function fanOut({ server, notification }) {
-    for (const session of sessions.all()) {
+  return function fanOut({ server, notification, to }) {
+    // Addressed notifications go to their sessions only; unaddressed ones only if they are everyone's.
+    if (!to && !BROADCAST_NOTIFICATIONS.has(notification.method)) return;
+    const targets = to ? to.map((id) => sessions.get(id)).filter((s) => s !== undefined) : sessions.all();
+    for (const session of targets) {
       if (!endpointShows(session.endpoint, server) || !session.stream) continue;
       if (notification.method === 'notifications/resources/updated') {
         const uri = notification.params?.uri;
@@ -25,7 +30,7 @@ export function createChangeFanout(sessions: SessionStore, modernStreams: Readon
       session.stream.send(notification);
     }
     const key = LISTEN_FILTER_KEY[notification.method];
-    if (!key) return;
+    if (!key || to) return;
     for (const listener of modernStreams) {
       if (!endpointShows(listener.endpoint, server) || listener.filter[key] !== true) continue;
       listener.writer.send({

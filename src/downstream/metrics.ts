@@ -5,6 +5,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { labelValue, limitMetricLines, type LimitCounters } from '../limits/counters.ts';
+import type { IsolationStats } from '../gateway.ts';
 
 type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
 
@@ -18,6 +19,7 @@ export interface MetricsSource {
   resumeBytes?: () => number;
   /** Every resource limit that acted. */
   limits?: () => LimitCounters;
+  isolation?: () => IsolationStats;
 }
 
 export class Metrics {
@@ -67,6 +69,7 @@ export class Metrics {
       ...auditLines(source.audit()),
       '# TYPE portcullis_upstream_up gauge',
       ...source.upstreams().map((u) => `portcullis_upstream_up{server="${labelValue(u.name)}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
+      ...isolationLines(source.isolation?.()),
     ];
     return `${lines.join('\n')}\n`;
   }
@@ -75,6 +78,28 @@ export class Metrics {
     clearInterval(this.#timer);
     this.#histogram.disable();
   }
+}
+
+function isolationLines(stats: IsolationStats | undefined): string[] {
+  if (!stats) return [];
+  return [
+    '# HELP portcullis_unattributed_total Server messages no caller could be found for: notifications dropped, requests refused',
+    '# TYPE portcullis_unattributed_total counter',
+    ...stats.unattributed.map((u) => `portcullis_unattributed_total{server="${u.server}",kind="${u.kind}"} ${u.count}`),
+    '# TYPE portcullis_parked_calls gauge',
+    `portcullis_parked_calls ${stats.parkedCalls}`,
+    '# TYPE portcullis_parked_refused_total counter',
+    `portcullis_parked_refused_total ${stats.parkedRefused}`,
+    '# TYPE portcullis_parked_expired_total counter',
+    `portcullis_parked_expired_total ${stats.parkedExpired}`,
+    '# TYPE portcullis_tasks_tracked gauge',
+    `portcullis_tasks_tracked ${stats.tasksTracked}`,
+    '# HELP portcullis_task_unknown_total tasks/get, tasks/result or tasks/cancel naming a task the caller does not own',
+    '# TYPE portcullis_task_unknown_total counter',
+    `portcullis_task_unknown_total ${stats.taskUnknownLookups}`,
+    '# TYPE portcullis_upstream_sessions gauge',
+    ...stats.upstreamSessions.map((u) => `portcullis_upstream_sessions{server="${u.server}"} ${u.sessions}`),
+  ];
 }
 
 function auditLines(audit: { healthy: boolean; sinks: Record<string, { dropped: number; queued: number }> } | undefined): string[] {

@@ -18,6 +18,7 @@ export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gatew
     resumeBytes: () => resume.bytes,
     limits: () => gateway.limits,
     upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })),
+    isolation: () => gateway.isolation(),
   });
   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
   res.end(body);

@@ -31,6 +31,7 @@ import {
   SUPPORTED_VERSIONS,
 } from '../protocol/versions.ts';
 import type { ClientLink, Endpoint } from '../pipeline/context.ts';
+import { BROADCAST_NOTIFICATIONS } from '../routing/recipients.ts';
 import { errorResponse, toResponse } from './reply.ts';
 import { DownstreamSession } from './session.ts';
 
@@ -50,9 +51,11 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
   };
   const sink = { send: write };
 
-  const unsubscribe = gateway.onChange(({ server, notification }) => {
+  const unsubscribe = gateway.onChange(({ server, notification, to }) => {
     if (!session?.initialized) return;
     if (endpoint.kind === 'server' && endpoint.server !== server) return;
+    // Addressed to other callers, or not everyone's to hear: not this client's (invariant 3).
+    if (to ? !to.includes(session.id) : !BROADCAST_NOTIFICATIONS.has(notification.method)) return;
     if (notification.method === 'notifications/resources/updated') {
       const uri = notification.params?.uri;
       if (typeof uri !== 'string' || !session.subscriptions.has(uri)) return;

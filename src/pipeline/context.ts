@@ -29,10 +29,17 @@ export interface ClientLink {
 
 export type Route =
   | { kind: 'local'; answer: () => JsonObject | Promise<JsonObject> }
-  | { kind: 'upstream'; server: string; method: string; params: JsonObject | undefined; name: string | undefined }
+  | {
+      kind: 'upstream';
+      server: string;
+      method: string;
+      params: JsonObject | undefined;
+      name: string | undefined;
+      /** A retry that resumes a parked call (era translation) instead of starting one; see input-bridge.ts. */
+      resume?: { parked: ParkedCall; inputResponses: JsonObject } | undefined;
+    }
   | { kind: 'aggregate-list'; list: ListKind; cursor: string | undefined }
-  | { kind: 'broadcast'; method: string; params: JsonObject | undefined }
-  | { kind: 'resume'; parked: ParkedCall; inputResponses: JsonObject };
+  | { kind: 'broadcast'; method: string; params: JsonObject | undefined };
 
 export interface MessageContext {
   readonly correlationId: string;
@@ -57,8 +64,22 @@ export interface MessageContext {
   decision?: Decision & { monitored?: boolean };
   /** Set by authorize on list requests: whether an item may be shown to this caller. */
   listFilter?: (server: string, kind: TargetKind, item: JsonObject) => boolean;
-  /** Run when the request is over, whatever happened (releases a concurrency slot). */
-  release?: () => void;
+  /** Run when the request is over, whatever happened (releases a concurrency slot); add with `onRequestEnd`. */
+  release?: (() => void) | undefined;
+}
+
+/** Adds `fn` to what runs when the request is over, after what is already there. */
+export function onRequestEnd(ctx: MessageContext, fn: () => void): void {
+  const before = ctx.release;
+  ctx.release = before
+    ? () => {
+        try {
+          before();
+        } finally {
+          fn();
+        }
+      }
+    : fn;
 }
 
 /** The answer to one request: a result, the server's own error relayed, or a gateway decision. */

@@ -146,6 +146,9 @@ export class Catalog {
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
       const reply = await upstream.request(LIST_METHODS[kind], cursor ? { cursor } : undefined, { timeoutMs, caller: 'portcullis:catalog' });
+      // Resource templates are optional within the resources capability: a server that does not
+      // implement the list has none (nothing can be read through one), which is not a failure.
+      if ('error' in reply && kind === 'resourceTemplates' && reply.error.code === -32601 && page === 0) break;
       if ('error' in reply) {
         throw new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${upstream.name}" refused ${LIST_METHODS[kind]}: ${reply.error.message}`, {
           server: upstream.name,

@@ -13,7 +13,7 @@ import type { LimitCounters } from '../limits/counters.ts';
 import type { CatalogServer } from '../routing/catalog.ts';
 import { checkServerPin } from '../supply/server-pin.ts';
 import { VERSION } from '../version.ts';
-import type { createUpstream } from './create.ts';
+import type { createUpstream, UpstreamDeps } from './create.ts';
 import type { Upstream } from './types.ts';
 import { prefixOf } from '../config/namespaces.ts';
 
@@ -30,6 +30,8 @@ export interface PinnedUpstreamDeps {
   connectTimeoutMs?: number;
   /** Where limit hits are counted (the gateway's; absent in one-off commands). */
   limits?: LimitCounters | undefined;
+  tasks?: UpstreamDeps['tasks'];
+  onUnattributed?: UpstreamDeps['onUnattributed'];
 }
 
 /** The connector for one server, refusing each start whose pin does not hold. */
@@ -60,6 +62,8 @@ export function createPinnedUpstream(name: string, server: ServerConfig, config:
     maxMessageBytes: server.maxMessageBytes ?? config.defaults.maxMessageBytes,
     limits: deps.limits,
     beforeStart,
+    tasks: deps.tasks,
+    onUnattributed: deps.onUnattributed,
   });
 }
 

@@ -4,11 +4,17 @@
  */
 import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.ts';
 
+/** What a channel knows about where a message came from. */
+export interface ChannelMessageExtra {
+  /** The request whose response stream carried the message (legacy Streamable HTTP), if any. */
+  relatedRequestId?: JsonRpcId | undefined;
+}
+
 export interface MessageChannel {
   start(): Promise<void>;
   send(message: JsonRpcMessage): Promise<void>;
   close(): Promise<void>;
-  onmessage?: ((message: JsonRpcMessage) => void) | undefined;
+  onmessage?: ((message: JsonRpcMessage, extra?: ChannelMessageExtra) => void) | undefined;
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   /**

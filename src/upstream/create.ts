@@ -5,31 +5,50 @@
  */
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
-import type { JsonObject, JsonRpcNotification } from '../protocol/jsonrpc.ts';
+import type { JsonObject } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/versions.ts';
-import { isStdioServer, type HttpServerConfig, type ServerConfig } from '../config/schema.ts';
+import { isStdioServer, PER_PRINCIPAL_DEFAULTS, type HttpServerConfig, type ServerConfig } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import type { LimitCounters } from '../limits/counters.ts';
 import type { MessageChannel } from './channel.ts';
-import { LegacySessionUpstream } from './legacy-session.ts';
+import type { TaskOwnership } from '../routing/tasks.ts';
+import { LegacySessionUpstream, type LegacySessionOptions } from './legacy-session.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './message-limit.ts';
+import { PerPrincipalUpstream } from './per-principal.ts';
 import { childEnvironment, StdioChannel } from './stdio-channel.ts';
-import type { CallOptions, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
+import type { CallOptions, EventListener, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
 
 export interface UpstreamDeps {
   logger: Logger;
   secrets: SecretSource;
   clientInfo: { name: string; version: string };
   connectTimeoutMs: number;
-  /** The largest message taken from this server (servers.<name>.maxMessageBytes; default 16 MiB). */
-  maxMessageBytes?: number;
-  /** Where limit hits are counted (the gateway's; absent in one-off commands such as `scan`). */
-  limits?: LimitCounters | undefined;
   /**
    * Runs before every start of a stdio child, restarts included (the server pin check): throwing a
    * GatewayError refuses the start, and the server fails for good with that error.
    */
   beforeStart?: () => void;
+  /** Task ownership, to attribute server messages that name a task. */
+  tasks?: TaskOwnership | undefined;
+  /** Counts server→client traffic no caller could be found for (dropped or refused). */
+  onUnattributed?: ((server: string, kind: 'notification' | 'request', method: string) => void) | undefined;
+  /** The largest message taken from this server (servers.<name>.maxMessageBytes; default 16 MiB). */
+  maxMessageBytes?: number;
+  /** Where limit hits are counted (the gateway's; absent in one-off commands such as `scan`). */
+  limits?: LimitCounters | undefined;
+}
+
+/** What every legacy session of a server shares: attribution facts and where to count what has none. */
+function attributionOptions(name: string, deps: UpstreamDeps): Pick<LegacySessionOptions, 'tasks' | 'onUnattributed'> {
+  const count = deps.onUnattributed;
+  return { tasks: deps.tasks, onUnattributed: count ? (kind, method) => count(name, kind, method) : undefined };
+}
+
+/** One shared legacy session, or one per principal when the server's config asks for that. */
+function legacySessions(name: string, server: ServerConfig, logger: Logger, open: (owner: string | undefined) => LegacySessionUpstream): Upstream {
+  if (server.upstreamSession !== 'per-principal') return open(undefined);
+  const bounds = { ...PER_PRINCIPAL_DEFAULTS, ...server.perPrincipal };
+  return new PerPrincipalUpstream({ name, logger, maxSessions: bounds.maxSessions, idleMs: bounds.idleMs, open });
 }
 
 function resolveAll(values: Readonly<Record<string, string>>, secrets: SecretSource, where: string): Record<string, string> {
@@ -48,9 +67,11 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
     const env = childEnvironment(deps.secrets.env, resolveAll(server.env, deps.secrets, `servers.${name}.env`));
     const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const { limits } = deps;
-    return new LegacySessionUpstream({
+    return legacySessions(name, server, logger, (owner) => new LegacySessionUpstream({
       name,
       logger,
+      owner,
+      ...attributionOptions(name, deps),
       restart: server.restart,
       roots: server.roots,
       clientInfo: deps.clientInfo,
@@ -67,7 +88,7 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
         if (exit.reason) return `stopped by the gateway: ${exit.reason}`;
         return exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
       },
-    });
+    }));
   }
   return new HttpUpstream(name, server, { ...deps, logger });
 }
@@ -83,7 +104,7 @@ class HttpUpstream implements Upstream {
   #legacy: Promise<Upstream | undefined> | undefined;
   #starting: Promise<void> | undefined;
   #failure = '';
-  readonly #listeners = new Set<(notification: JsonRpcNotification) => void>();
+  readonly #listeners = new Set<EventListener>();
 
   constructor(name: string, server: HttpServerConfig, deps: UpstreamDeps) {
     this.name = name;
@@ -100,9 +121,13 @@ class HttpUpstream implements Upstream {
     return this.#inner?.info();
   }
 
-  onEvent(listener: (notification: JsonRpcNotification) => void): () => void {
+  onEvent(listener: EventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  sessionCount(): number {
+    return this.#inner?.sessionCount?.() ?? 0;
   }
 
   start(): Promise<void> {
@@ -143,10 +168,10 @@ class HttpUpstream implements Upstream {
     }
     const kinds: Array<'streamable-http' | 'sse'> = transport === 'auto' ? ['streamable-http', 'sse'] : [transport];
     for (const kind of kinds) {
-      const legacy = this.#newLegacy(kind);
+      const legacy = this.#newLegacy(kind, undefined);
       try {
         await legacy.start();
-        this.#adopt(legacy);
+        this.#adopt(this.#perPrincipal(legacy, kind));
         return;
       } catch (error) {
         await legacy.close();
@@ -166,12 +191,19 @@ class HttpUpstream implements Upstream {
     return (await this.#legacy) ?? inner;
   }
 
+  /** The started session `first` as the gateway's own, with one more per principal if the config asks. */
+  #perPrincipal(first: LegacySessionUpstream, kind: 'streamable-http' | 'sse'): Upstream {
+    return legacySessions(this.name, this.#server, this.#deps.logger, (owner) => (owner === undefined ? first : this.#newLegacy(kind, owner)));
+  }
+
   /** A legacy-era session over HTTP; a dropped one (a server restart, a stream cut for an oversized event) is re-opened. */
-  #newLegacy(kind: 'streamable-http' | 'sse'): LegacySessionUpstream {
+  #newLegacy(kind: 'streamable-http' | 'sse', owner: string | undefined): LegacySessionUpstream {
     const { logger, clientInfo, connectTimeoutMs, maxMessageBytes, limits } = this.#deps;
     return new LegacySessionUpstream({
       name: this.name,
       logger,
+      owner,
+      ...attributionOptions(this.name, this.#deps),
       clientInfo,
       connectTimeoutMs,
       maxMessageBytes,
@@ -184,19 +216,21 @@ class HttpUpstream implements Upstream {
 
   async #openLegacy(): Promise<Upstream | undefined> {
     const { logger } = this.#deps;
-    const legacy = this.#newLegacy('streamable-http');
+    const first = this.#newLegacy('streamable-http', undefined);
     try {
-      await legacy.start();
+      await first.start();
     } catch (error) {
-      await legacy.close();
+      await first.close();
       logger.info({ server: this.name, err: (error as Error).message }, 'server speaks only the modern era; legacy clients are translated');
       return undefined;
     }
+    const legacy = this.#perPrincipal(first, 'streamable-http');
     // Change notifications already arrive on the modern listen stream; only resource updates (tied to
-    // legacy subscriptions) are taken from the legacy session, so nothing is announced twice.
-    legacy.onEvent((notification) => {
-      if (notification.method !== 'notifications/resources/updated') return;
-      for (const listener of this.#listeners) listener(notification);
+    // legacy subscriptions) and what belongs to one caller are taken from the legacy session, so nothing
+    // is announced twice.
+    legacy.onEvent((notification, to) => {
+      if (to === undefined && notification.method !== 'notifications/resources/updated') return;
+      for (const listener of this.#listeners) listener(notification, to);
     });
     return legacy;
   }
@@ -214,8 +248,8 @@ class HttpUpstream implements Upstream {
 
   #adopt(inner: Upstream): void {
     this.#inner = inner;
-    inner.onEvent((notification) => {
-      for (const listener of this.#listeners) listener(notification);
+    inner.onEvent((notification, to) => {
+      for (const listener of this.#listeners) listener(notification, to);
     });
   }
 

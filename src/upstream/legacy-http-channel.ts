@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isObject, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
-import type { MessageChannel } from './channel.ts';
+import type { ChannelMessageExtra, MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, oversizedMessageId, readBoundedText } from './message-limit.ts';
 
 export interface LegacyHttpChannelOptions {
@@ -25,7 +25,7 @@ export interface LegacyHttpChannelOptions {
 const MAX_RESUMES = 5;
 
 export class LegacyHttpChannel implements MessageChannel {
-  onmessage?: ((message: JsonRpcMessage) => void) | undefined;
+  onmessage?: ((message: JsonRpcMessage, extra?: ChannelMessageExtra) => void) | undefined;
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
@@ -125,7 +125,9 @@ export class LegacyHttpChannel implements MessageChannel {
         if (event.retryMs !== undefined) retryMs = event.retryMs;
         if (!message) continue;
         if (message.id === awaiting && ('result' in message || 'error' in message)) answered = true;
-        this.onmessage?.(message as unknown as JsonRpcMessage);
+        // What a request's own stream carries relates to that request (spec 2025-11-25 transports): the
+        // session uses this to attribute it to the request's caller.
+        this.onmessage?.(message as unknown as JsonRpcMessage, awaiting === undefined ? undefined : { relatedRequestId: awaiting });
       }
     } catch (error) {
       if (!(error instanceof SseEventTooLarge)) throw error;

@@ -3,10 +3,10 @@
  * channel (our stdio child, or the SDK's Streamable HTTP / HTTP+SSE client transports), shared by all
  * downstream callers, supervised and restarted with exponential backoff when it dies.
  *
- * Server→client traffic has no caller on the wire in a shared session, so it is attributed:
- * progress by the (rewritten, gateway-unique) progress token; sampling, elicitation, roots and log
- * messages to the one caller with calls in flight. When several callers have calls in flight the
- * request is refused rather than guessed — a sampling request sent to the wrong user leaks data.
+ * Server→client traffic has no caller on the wire in a shared session, so it is attributed: progress
+ * by the (rewritten, gateway-unique) progress token, everything else by the facts `attribution.ts`
+ * lists. What cannot be attributed is refused (requests) or dropped (notifications) and counted —
+ * a sampling request or log line sent to the wrong user leaks data.
  */
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
@@ -20,12 +20,15 @@ import {
 } from '../protocol/jsonrpc.ts';
 import { LATEST_LEGACY_VERSION, isLegacyVersion } from '../protocol/versions.ts';
 import type { LimitCounters } from '../limits/counters.ts';
+import type { TaskOwnership } from '../routing/tasks.ts';
+import { Attributor, UNTARGETED_NOTIFICATIONS, type AttributableCall } from './attribution.ts';
 import type { MessageChannel } from './channel.ts';
 import { OversizeBreaker } from './health.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, tooLargeError } from './message-limit.ts';
 import {
   ServerRequestRefused,
   type CallOptions,
+  type EventListener,
   type ServerRequest,
   type Upstream,
   type UpstreamInfo,
@@ -56,12 +59,20 @@ export interface LegacySessionOptions {
   /** The size limit the channel enforces, for the refusal message (default 16 MiB). */
   maxMessageBytes?: number;
   limits?: LimitCounters | undefined;
+  /** The principal this session is reserved for (per-principal upstream sessions). */
+  owner?: string | undefined;
+  /** Task ownership, to attribute messages that name a task. */
+  tasks?: TaskOwnership | undefined;
+  /** Server→client traffic that could not be attributed and was dropped or refused. */
+  onUnattributed?: ((kind: 'notification' | 'request', method: string) => void) | undefined;
 }
 
-interface Pending {
+interface Pending extends AttributableCall {
   id: number;
   method: string;
   caller: string;
+  principal: string | undefined;
+  taskId: string | undefined;
   options: CallOptions | undefined;
   resolve: (reply: UpstreamReply) => void;
   reject: (error: GatewayError) => void;
@@ -87,7 +98,8 @@ export class LegacySessionUpstream implements Upstream {
   #nextProgressToken = 1;
   readonly #pending = new Map<number, Pending>();
   readonly #progress = new Map<number, Pending>();
-  readonly #listeners = new Set<(notification: JsonRpcNotification) => void>();
+  readonly #listeners = new Set<EventListener>();
+  readonly #attributor: Attributor<Pending>;
   #waiters: Array<{ resolve: (info: UpstreamInfo) => void; reject: (error: GatewayError) => void }> = [];
   #restarts = 0;
   #delayMs: number;
@@ -103,6 +115,7 @@ export class LegacySessionUpstream implements Upstream {
     this.#options = options;
     this.#delayMs = options.restart.initialDelayMs;
     this.#breaker = new OversizeBreaker(options.name, options.limits);
+    this.#attributor = new Attributor<Pending>({ server: options.name, owner: options.owner, tasks: options.tasks });
   }
 
   state(): UpstreamState {
@@ -122,7 +135,14 @@ export class LegacySessionUpstream implements Upstream {
     return Promise.resolve(this);
   }
 
-  onEvent(listener: (notification: JsonRpcNotification) => void): () => void {
+  /** Calls in flight for downstream callers (not the gateway's own), e.g. to spot an idle session. */
+  get callsInFlight(): number {
+    let count = 0;
+    for (const pending of this.#pending.values()) if (pending.principal !== undefined) count += 1;
+    return count;
+  }
+
+  onEvent(listener: EventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -180,7 +200,7 @@ export class LegacySessionUpstream implements Upstream {
       throw error;
     }
     this.#channel = channel;
-    channel.onmessage = (message) => this.#onMessage(channel, message);
+    channel.onmessage = (message, extra) => this.#onMessage(channel, message, extra?.relatedRequestId);
     channel.onerror = (error) => this.#options.logger.debug({ err: error.message }, 'upstream channel error');
     channel.onclose = () => this.#onClose(channel);
     channel.onoversize = (info) => this.#onOversize(channel, info.requestId, info.where);
@@ -208,6 +228,8 @@ export class LegacySessionUpstream implements Upstream {
         instructions: typeof result.instructions === 'string' ? result.instructions : undefined,
       };
       await channel.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      // A new upstream session: nothing the server says on it belongs to callers of the previous one.
+      this.#attributor.reset();
       this.#state = 'ready';
       this.#connectedAt = Date.now();
       this.#lastFailure = '';
@@ -329,11 +351,14 @@ export class LegacySessionUpstream implements Upstream {
       progressToken = this.#nextProgressToken++;
       outgoing = { ...params, _meta: { ...meta, progressToken } };
     }
+    this.#attributor.served(options.principal);
     return new Promise<UpstreamReply>((resolve, reject) => {
       const pending: Pending = {
         id,
         method,
         caller: options.caller,
+        principal: options.principal,
+        taskId: method.startsWith('tasks/') && typeof params?.taskId === 'string' ? params.taskId : undefined,
         options,
         resolve,
         reject,
@@ -399,13 +424,13 @@ export class LegacySessionUpstream implements Upstream {
     this.#channel?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => undefined);
   }
 
-  #onMessage(channel: MessageChannel, message: JsonRpcMessage): void {
+  #onMessage(channel: MessageChannel, message: JsonRpcMessage, relatedRequestId: JsonRpcId | undefined): void {
     if (!isObject(message)) return;
     if ('method' in message && typeof message.method === 'string') {
       if ('id' in message && message.id !== undefined && message.id !== null) {
-        void this.#onServerRequest(channel, message as JsonRpcRequest);
+        void this.#onServerRequest(channel, message as JsonRpcRequest, relatedRequestId);
       } else {
-        this.#onNotification(message as JsonRpcNotification);
+        this.#onNotification(message as JsonRpcNotification, relatedRequestId);
       }
       return;
     }
@@ -415,19 +440,22 @@ export class LegacySessionUpstream implements Upstream {
     this.#settle(pending);
     if ('error' in message && isObject(message.error)) {
       const error = message.error as { code: number; message: string; data?: unknown };
+      this.#rememberUrlElicitations(pending, error);
       pending.resolve({ error: { code: error.code, message: String(error.message ?? ''), ...(error.data !== undefined ? { data: error.data } : {}) } });
     } else {
       const result = 'result' in message && isObject(message.result) ? message.result : {};
+      pending.options?.onResult?.(result);
       pending.resolve({ result });
     }
   }
 
-  #onNotification(notification: JsonRpcNotification): void {
+  #onNotification(notification: JsonRpcNotification, relatedRequestId: JsonRpcId | undefined): void {
     const params = notification.params;
-    if (notification.method === 'notifications/progress' && params) {
+    const { method } = notification;
+    if (method === 'notifications/progress' && params) {
       const token = params.progressToken;
       const pending = typeof token === 'number' ? this.#progress.get(token) : undefined;
-      if (!pending) return;
+      if (!pending) return this.#unattributed('notification', method, 'its progress token names no call in flight');
       // Restarting the running timer allocates nothing: a server sending progress by the thousand
       // costs no timer churn.
       if (pending.timer && pending.paused === 0) pending.timer.refresh();
@@ -435,28 +463,41 @@ export class LegacySessionUpstream implements Upstream {
       pending.options?.onNotification?.({ ...notification, params: { ...params, progressToken: pending.originalProgressToken } });
       return;
     }
-    if (notification.method === 'notifications/message') {
-      const target = this.#soleCaller();
-      if (target) target.options?.onNotification?.(notification);
-      else this.#options.logger.debug({ server: this.name }, 'log message from server not attributable to one caller; not relayed');
+    if (method === 'notifications/cancelled') return;
+    if (UNTARGETED_NOTIFICATIONS.has(method)) {
+      // On a per-principal session even a resource update is its principal's alone.
+      const owner = this.#attributor.owner;
+      const to = owner !== undefined && method === 'notifications/resources/updated' ? { principal: owner } : undefined;
+      for (const listener of this.#listeners) listener(notification, to);
       return;
     }
-    if (notification.method === 'notifications/cancelled') return;
-    for (const listener of this.#listeners) listener(notification);
-  }
-
-  /** The most recent call of the only caller with calls in flight, if there is exactly one caller. */
-  #soleCaller(): Pending | undefined {
-    let found: Pending | undefined;
-    for (const pending of this.#pending.values()) {
-      if (pending.caller === INTERNAL_CALLER) continue;
-      if (found && found.caller !== pending.caller) return undefined;
-      found = pending;
+    const found = this.#attributor.forNotification(method, params, this.#pending.values(), relatedRequestId);
+    if (found.kind === 'call') {
+      if (found.call.options?.onNotification) found.call.options.onNotification(notification);
+      else this.#unattributed('notification', method, 'its call cannot carry notifications');
+    } else if (found.kind === 'recipient') {
+      for (const listener of this.#listeners) listener(notification, found.to);
+    } else {
+      this.#unattributed('notification', method, found.why);
     }
-    return found;
   }
 
-  async #onServerRequest(channel: MessageChannel, request: JsonRpcRequest): Promise<void> {
+  #unattributed(kind: 'notification' | 'request', method: string, why: string): void {
+    this.#options.onUnattributed?.(kind, method);
+    this.#options.logger.debug({ server: this.name, method, why }, `server ${kind} not relayed: ${why}`);
+  }
+
+  /** URL elicitations a call's -32042 error asks for: their completion notifications go to its caller. */
+  #rememberUrlElicitations(pending: Pending, error: { code: number; data?: unknown }): void {
+    if (error.code !== -32042 || pending.principal === undefined || !isObject(error.data) || !Array.isArray(error.data.elicitations)) return;
+    for (const elicitation of error.data.elicitations) {
+      if (isObject(elicitation) && typeof elicitation.elicitationId === 'string') {
+        this.#attributor.rememberElicitation(elicitation.elicitationId, { principal: pending.principal, caller: pending.caller });
+      }
+    }
+  }
+
+  async #onServerRequest(channel: MessageChannel, request: JsonRpcRequest, relatedRequestId: JsonRpcId | undefined): Promise<void> {
     const reply = (body: { result: JsonObject } | { error: { code: number; message: string } }): void => {
       channel.send({ jsonrpc: '2.0', id: request.id as JsonRpcId, ...body } as JsonRpcMessage).catch(() => undefined);
     };
@@ -468,18 +509,16 @@ export class LegacySessionUpstream implements Upstream {
     if (request.method === 'roots/list' && roots === undefined) {
       return reply({ error: { code: -32601, message: 'roots are not offered by this gateway for this server' } });
     }
-    const target = this.#soleCaller();
+    const found = this.#attributor.forRequest(request.method, request.params, this.#pending.values(), relatedRequestId);
+    const target = found.kind === 'call' ? found.call : undefined;
     if (!target?.options?.onServerRequest) {
-      const busy = new Set([...this.#pending.values()].map((p) => p.caller).filter((c) => c !== INTERNAL_CALLER)).size;
-      return reply({
-        error: {
-          code: -32603,
-          message:
-            busy > 1
-              ? `${request.method} cannot be attributed to one client (${busy} clients have calls in flight); refused`
-              : `${request.method} arrived with no client call in flight to relay it to; refused`,
-        },
-      });
+      const why = found.kind === 'none' ? found.why : 'its call cannot relay requests to the client';
+      this.#unattributed('request', request.method, why);
+      const hint = this.#attributor.owner === undefined ? ` (servers.${this.name}.upstreamSession: per-principal gives each caller its own session)` : '';
+      return reply({ error: { code: -32603, message: `${request.method} refused by the gateway: ${why}${hint}` } });
+    }
+    if (request.method === 'elicitation/create' && request.params?.mode === 'url' && typeof request.params.elicitationId === 'string' && target.principal !== undefined) {
+      this.#attributor.rememberElicitation(request.params.elicitationId, { principal: target.principal, caller: target.caller });
     }
     target.paused += 1;
     clearTimeout(target.timer);

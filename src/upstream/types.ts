@@ -29,6 +29,12 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
   /** Who the call is for (downstream session or request key), to attribute server→client traffic. */
   caller: string;
+  /**
+   * The verified principal the call is made for (`principalKey`); absent for the gateway's own calls
+   * (catalog, describe). Server→client traffic is attributed by principal, and a per-principal
+   * upstream picks the session by it.
+   */
+  principal?: string | undefined;
   /** The caller's declared capabilities, sent upstream in the modern envelope. */
   clientCapabilities?: JsonObject | undefined;
   clientInfo?: JsonObject | undefined;
@@ -38,7 +44,24 @@ export interface CallOptions {
   onNotification?: ((notification: JsonRpcNotification) => void) | undefined;
   /** Server→client requests tied to this call; rejects with a JSON-RPC error object to refuse. */
   onServerRequest?: ((request: ServerRequest) => Promise<JsonObject>) | undefined;
+  /**
+   * The result, as it arrives and before anything the server sends after it is handled (e.g. a task's
+   * owner must be known before the task's first status notification is attributed).
+   */
+  onResult?: ((result: JsonObject) => void) | undefined;
 }
+
+/**
+ * Whom a server notification belongs to when no call of theirs is in flight to carry it: a principal
+ * (all of its legacy sessions that show the server) or, narrower, one downstream caller of it.
+ */
+export interface Recipient {
+  readonly principal: string;
+  readonly caller?: string | undefined;
+}
+
+/** Notifications not tied to a call; `to` is set when they belong to one principal or caller only. */
+export type EventListener = (notification: JsonRpcNotification, to?: Recipient) => void;
 
 export interface Upstream {
   readonly name: string;
@@ -53,8 +76,13 @@ export interface Upstream {
    */
   connectorFor(era: Era, timeoutMs: number): Promise<Upstream>;
   notify(method: string, params: JsonObject | undefined): Promise<void>;
-  /** Notifications not tied to a call: list_changed, resources/updated. Returns an unsubscribe. */
-  onEvent(listener: (notification: JsonRpcNotification) => void): () => void;
+  /**
+   * Notifications not tied to a call in flight: list_changed and resources/updated for everyone who
+   * may see them, anything else only with its recipient (`to`). Returns an unsubscribe.
+   */
+  onEvent(listener: EventListener): () => void;
+  /** Live upstream sessions (a per-principal upstream has several); undefined when not session-based. */
+  sessionCount?(): number;
   start(): Promise<void>;
   close(): Promise<void>;
 }

@@ -17,7 +17,18 @@ describe('shared resource subscriptions', () => {
     registry.add('s', 'u1', 'alice');
     registry.add('s', 'u2', 'alice');
     registry.add('s', 'u2', 'bob');
-    assert.deepEqual(registry.removeClient('alice'), [{ server: 's', uri: 'u1' }]);
-    assert.deepEqual(registry.removeClient('bob'), [{ server: 's', uri: 'u2' }]);
+    assert.deepEqual(registry.removeClient('alice'), [{ server: 's', uri: 'u1', scope: '' }]);
+    assert.deepEqual(registry.removeClient('bob'), [{ server: 's', uri: 'u2', scope: '' }]);
+  });
+
+  it('keeps per-principal sessions apart: each scope subscribes upstream on its own', () => {
+    const registry = new SubscriptionRegistry();
+    const alice = 'key\u0000alice\u0000agent';
+    assert.equal(registry.add('s', 'u', 'session-a', alice), true);
+    assert.equal(registry.add('s', 'u', 'session-b', 'bob'), true, 'bob\'s own session subscribes too');
+    assert.equal(registry.add('s', 'u', 'session-c', alice), false);
+    assert.deepEqual(registry.removeClient('session-b'), [{ server: 's', uri: 'u', scope: 'bob' }]);
+    assert.equal(registry.remove('s', 'u', 'session-a', alice), false);
+    assert.deepEqual(registry.removeClient('session-c'), [{ server: 's', uri: 'u', scope: alice }]);
   });
 });

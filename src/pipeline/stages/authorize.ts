@@ -47,7 +47,6 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
   }
 
   return async function authorize(ctx) {
-    if (ctx.route?.kind === 'resume') return undefined; // the call was authorized when it began
     const call = governedCall(ctx);
     if (!call) return filterLists(ctx);
     if (call.kind === 'tool' && !ctx.tool) {

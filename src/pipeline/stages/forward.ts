@@ -2,19 +2,23 @@
  * The `forward` stage: sends the routed request to its server and shapes the answer for the client's
  * era. Era translation lives here: the modern envelope is stripped for legacy servers; a legacy server's
  * mid-call requests become `input_required` results for modern clients (via the input bridge); a modern
- * server's `input_required` results become real requests to legacy clients.
+ * server's `input_required` results become real requests to legacy clients. Task ownership is enforced
+ * here, right before the server: a `tasks/*` request names only the caller's own tasks, a task a call
+ * creates becomes the caller's, and `tasks/list` shows the caller's own (routing/tasks.ts).
  */
+import { principalKey } from '../../auth/principal.ts';
 import { GatewayError } from '../../errors.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { META_SERVER_INFO, MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import { LIST_KIND_BY_METHOD, type Catalog, type ListKind } from '../../routing/catalog.ts';
 import type { SubscriptionRegistry } from '../../routing/subscriptions.ts';
+import { checkTaskRequest, ownTaskResult, type TaskRegistry } from '../../routing/tasks.ts';
 import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
 import { LIST_TARGET } from './governed.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
 import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
-import { BridgedCall, type InputBridge } from '../input-bridge.ts';
+import { bindingFor, BridgedCall, cancelParked, type InputBridge, type ParkedCall } from '../input-bridge.ts';
 
 export interface ForwardOptions {
   upstreams: ReadonlyMap<string, Upstream>;
@@ -24,6 +28,12 @@ export interface ForwardOptions {
   timeoutMsFor: (server: string | undefined) => number;
   subscriptions: SubscriptionRegistry;
   supply: SupplyGuard;
+  tasks: TaskRegistry;
+  /**
+   * Which upstream session state such as subscriptions lives in for `principal` on `server`: '' for a
+   * shared session, the principal for a per-principal one.
+   */
+  sessionScope: (server: string, principal: string) => string;
 }
 
 const REVIEWED_LISTS: Readonly<Record<string, ReviewKind>> = {
@@ -99,7 +109,7 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
 }
 
 export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
-  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply } = options;
+  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, tasks, sessionScope } = options;
 
   function relayToClient(client: ClientLink) {
     return async (request: ServerRequest): Promise<JsonObject> => {
@@ -142,8 +152,18 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
         step.input.reject(new ServerRequestRefused(-32601, `${step.input.request.method} refused: ${missing}`));
         continue;
       }
-      const key = `input-${round}`;
-      const requestState = bridge.park({ call, input: step.input, key });
+      const parked: ParkedCall = { call, input: step.input, key: `input-${round}` };
+      const requestState = bridge.park(parked);
+      if (requestState instanceof GatewayError) {
+        // The server hears only that its question will not be answered, not why.
+        cancelParked(parked, 'the client cannot be asked now');
+        call.detach();
+        return { error: requestState };
+      }
+      // The call goes on upstream while the client answers: it keeps its concurrency slot until it ends.
+      call.holdUntilEnd(ctx.release);
+      ctx.release = undefined;
+      const key = parked.key;
       return {
         result: {
           resultType: 'input_required',
@@ -157,20 +177,27 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
   async function callUpstream(ctx: MessageContext, route: Extract<Route, { kind: 'upstream' }>): Promise<Outcome> {
     const server = upstreams.get(route.server);
     if (!server) return { error: new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${route.server}"`) };
+    const principal = principalKey(ctx.principal);
     const timeoutMs = timeoutMsFor(route.server);
     const upstream = await server.connectorFor(ctx.client.era, timeoutMs);
     const info = await upstream.ready(timeoutMs);
+    const refused = checkTaskRequest(tasks, { era: info.era, server: route.server, method: route.method, params: route.params, principal, clientCapabilities: ctx.client.capabilities });
+    if (refused) return { error: refused };
     const params = info.era === 'legacy' ? stripModernEnvelope(route.params) : route.params;
+    const owning = { server: route.server, method: route.method, tool: route.name, principal, caller: ctx.client.key };
     const base = {
       timeoutMs,
       caller: ctx.client.key,
+      principal,
+      // Ownership of a task this call creates is noted as the answer arrives, before the server's next message.
+      onResult: route.method === 'tools/call' ? (result: JsonObject) => void ownTaskResult(tasks, owning, result) : undefined,
       clientCapabilities: ctx.client.capabilities,
       clientInfo: ctx.client.info,
       headers: info.era === 'modern' ? upstreamParamHeaders(ctx, route.params) : undefined,
     };
 
     if (ctx.client.era === 'modern' && info.era === 'legacy') {
-      const call = new BridgedCall(route.server, route.method, route.name);
+      const call = new BridgedCall(bindingFor(principal, route), route.params);
       call.attach(ctx.client, ctx.signal);
       call.begin((hooks) => upstream.request(route.method, params, { ...base, ...hooks }));
       return drive(ctx, call);
@@ -217,16 +244,27 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     return { result: { ...outcome.result, _meta: { ...outcome.result._meta, [META_SERVER_INFO]: serverInfo } } };
   }
 
-  async function broadcast(route: Extract<Route, { kind: 'broadcast' }>): Promise<Outcome> {
+  /** A retry with the client's answer: the parked call goes on, for this request now. */
+  function resume(ctx: MessageContext, { parked, inputResponses }: { parked: ParkedCall; inputResponses: JsonObject }): Promise<Outcome> {
+    parked.resumed = true;
+    parked.call.attach(ctx.client, ctx.signal);
+    const answer = inputResponses[parked.key];
+    if (isObject(answer)) parked.input.resolve(answer);
+    else parked.input.reject(new ServerRequestRefused(-32602, `the client sent no inputResponses["${parked.key}"]`));
+    return drive(ctx, parked.call);
+  }
+
+  async function broadcast(ctx: MessageContext, route: Extract<Route, { kind: 'broadcast' }>): Promise<Outcome> {
     // Only legacy-era requests are broadcast (logging/setLevel); servers reached only in the modern era
-    // have no such method and are skipped.
+    // have no such method and are skipped. Made for the caller: a per-principal server sets the level of
+    // the caller's own session.
     await Promise.all(
       [...upstreams.values()].map(async (server) => {
         if (server.state() !== 'ready') return;
         const timeoutMs = timeoutMsFor(server.name);
         const upstream = await server.connectorFor('legacy', timeoutMs).catch(() => undefined);
         if (upstream?.info()?.era !== 'legacy') return;
-        await upstream.request(route.method, route.params, { timeoutMs, caller: 'portcullis:broadcast' }).catch(() => undefined);
+        await upstream.request(route.method, route.params, { timeoutMs, caller: ctx.client.key, principal: principalKey(ctx.principal) }).catch(() => undefined);
       }),
     );
     return { result: {} };
@@ -245,15 +283,18 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
           outcome = await aggregateList(ctx, route.list, route.cursor);
           break;
         case 'broadcast':
-          outcome = await broadcast(route);
+          outcome = await broadcast(ctx, route);
           break;
         case 'upstream': {
           // Shared upstream sessions see one subscriber per URI: only the first subscribe and the
           // last unsubscribe travel; the others are answered here.
           const uri = route.params?.uri;
-          if (route.method === 'resources/subscribe' && typeof uri === 'string' && !subscriptions.add(route.server, uri, ctx.client.key)) {
+          const scope = sessionScope(route.server, principalKey(ctx.principal));
+          if (route.resume) {
+            outcome = restampServerInfo(await resume(ctx, route.resume), route.server);
+          } else if (route.method === 'resources/subscribe' && typeof uri === 'string' && !subscriptions.add(route.server, uri, ctx.client.key, scope)) {
             outcome = { result: {} };
-          } else if (route.method === 'resources/unsubscribe' && typeof uri === 'string' && !subscriptions.remove(route.server, uri, ctx.client.key)) {
+          } else if (route.method === 'resources/unsubscribe' && typeof uri === 'string' && !subscriptions.remove(route.server, uri, ctx.client.key, scope)) {
             outcome = { result: {} };
           } else {
             outcome = restampServerInfo(await callUpstream(ctx, route), route.server);
@@ -268,17 +309,12 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
               if (filter && kind) items = items.filter((item) => filter(route.server, kind, item));
               outcome = { result: { ...outcome.result, [key]: items } };
             }
-            if (route.method === 'resources/subscribe' && typeof uri === 'string' && !('result' in outcome)) subscriptions.remove(route.server, uri, ctx.client.key);
+            if (route.method === 'resources/subscribe' && typeof uri === 'string' && !('result' in outcome)) subscriptions.remove(route.server, uri, ctx.client.key, scope);
           }
-          break;
-        }
-        case 'resume': {
-          const { parked, inputResponses } = route;
-          parked.call.attach(ctx.client, ctx.signal);
-          const answer = inputResponses[parked.key];
-          if (isObject(answer)) parked.input.resolve(answer);
-          else parked.input.reject(new ServerRequestRefused(-32602, `the client sent no inputResponses["${parked.key}"]`));
-          outcome = restampServerInfo(await drive(ctx, parked.call), parked.call.server);
+          if ('result' in outcome) {
+            const owned = ownTaskResult(tasks, { server: route.server, method: route.method, tool: route.name, principal: principalKey(ctx.principal), caller: ctx.client.key }, outcome.result);
+            outcome = owned instanceof GatewayError ? { error: owned } : { result: owned };
+          }
           break;
         }
       }

@@ -1,11 +1,12 @@
 /**
  * The `rateLimit` stage: the caller's, agent's, tool's and server's token buckets, then a slot among
- * the server's calls in flight (released when the request is over). Only calls that everything before
- * allowed are counted. Refusals carry `retryAfterMs` in the error data.
+ * the server's calls in flight (released when the request is over, or when a parked call ends). Only
+ * calls that everything before allowed are counted. A retry resuming a parked call takes tokens like any
+ * request but no second slot: the parked call still holds its own. Refusals carry `retryAfterMs`.
  */
 import { GatewayError } from '../../errors.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
-import type { MessageContext } from '../context.ts';
+import { onRequestEnd, type MessageContext } from '../context.ts';
 import { governedCall } from './governed.ts';
 
 export function createRateLimit(runtime: PolicyRuntime): (ctx: MessageContext) => GatewayError | undefined {
@@ -19,12 +20,13 @@ export function createRateLimit(runtime: PolicyRuntime): (ctx: MessageContext) =
         retryAfterMs: refused.retryAfterMs,
       });
     }
+    if (ctx.route?.kind === 'upstream' && ctx.route.resume) return undefined;
     const slot = runtime.concurrency.acquire(call.server);
     if (slot === undefined) {
       const cap = runtime.concurrency.cap(call.server);
       return new GatewayError('PC_CONCURRENCY_LIMITED', `server "${call.server}" already has ${cap} calls in flight (policy.concurrency); retry shortly`, { limit: cap, retryAfterMs: 100 });
     }
-    if (slot !== 'unlimited') ctx.release = slot;
+    if (slot !== 'unlimited') onRequestEnd(ctx, slot);
     return undefined;
   };
 }

@@ -10,7 +10,7 @@ import { SUPPORTED_VERSIONS, META_SERVER_INFO } from '../../protocol/versions.ts
 import { LIST_KIND_BY_METHOD, type Catalog } from '../../routing/catalog.ts';
 import type { Upstream } from '../../upstream/types.ts';
 import type { Endpoint, MessageContext, Route } from '../context.ts';
-import { STATE_PREFIX, type InputBridge } from '../input-bridge.ts';
+import { resumeRoute, STATE_PREFIX, type InputBridge } from '../input-bridge.ts';
 
 export interface Description {
   capabilities: JsonObject;
@@ -108,21 +108,12 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => Pro
     }
     if (resolved instanceof GatewayError) return resolved;
 
-    // A retry carrying our own requestState resumes a parked call (era translation); any other
-    // requestState belongs to the server and travels with the request untouched.
+    // A retry carrying our own requestState resumes a parked call (era translation) — only the caller
+    // that started it, with the same call; any other requestState belongs to the server and travels
+    // with the request untouched.
     const state = params?.requestState;
-    if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) {
-      const parked = bridge.take(state);
-      if (parked instanceof GatewayError) return parked;
-      const call = parked.call;
-      if (resolved.kind !== 'upstream' || resolved.server !== call.server || resolved.method !== call.method || resolved.name !== call.name) {
-        call.abort.abort();
-        return new GatewayError('PC_INPUT_STATE_INVALID', `requestState belongs to a different request (${call.method} ${call.name ?? ''}); start the call again`);
-      }
-      const inputResponses = isObject(params?.inputResponses) ? params.inputResponses : {};
-      ctx.route = { kind: 'resume', parked, inputResponses };
-      return undefined;
-    }
+    if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) resolved = resumeRoute(bridge, ctx, resolved, state);
+    if (resolved instanceof GatewayError) return resolved;
     ctx.route = resolved;
     return undefined;
   };
