@@ -29,7 +29,7 @@ const ctx = (i: number): MessageContext => ({
   paramHeaders: undefined,
   principal: localPrincipal('bench', 'bench-agent'),
   task: undefined,
-  route: { kind: 'upstream', server: 'files', method: 'tools/call', params: { name: 'read_text_file', arguments: { path: `/srv/data/report-${i}.txt`, head: 20 } }, name: 'read_text_file' },
+  route: { kind: 'upstream', server: 'files', method: 'tools/call', params: { name: 'read_text_file', arguments: { path: `/srv/data/report-${i}.txt`, head: 20 } }, name: 'read_text_file', target: { kind: 'tool', name: 'read_text_file' } },
 });
 const outcome = { result: { content: [{ type: 'text', text: 'quarterly numbers' }] } };
 

@@ -17,6 +17,7 @@ export type GatewayErrorCode =
   | 'PC_HTTP_STREAM_CONFLICT'
   | 'PC_HTTP_REQUEST_TIMEOUT'
   | 'PC_PROTOCOL_PARSE_ERROR'
+  | 'PC_PROTOCOL_AMBIGUOUS'
   | 'PC_PROTOCOL_INVALID_REQUEST'
   | 'PC_PROTOCOL_BATCH_NOT_ALLOWED'
   | 'PC_PROTOCOL_HEADER_MISMATCH'
@@ -33,6 +34,7 @@ export type GatewayErrorCode =
   | 'PC_ROUTE_UNKNOWN_PROMPT'
   | 'PC_ROUTE_UNKNOWN_RESOURCE'
   | 'PC_ROUTE_AMBIGUOUS'
+  | 'PC_ROUTE_UNKNOWN_METHOD'
   | 'PC_UPSTREAM_UNAVAILABLE'
   | 'PC_UPSTREAM_CRASHED'
   | 'PC_UPSTREAM_TIMEOUT'
@@ -90,6 +92,9 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_HTTP_STREAM_CONFLICT: { status: 409, rpcCode: -32600, transport: true },
   // The request (headers or body) did not arrive within listen.headersTimeoutMs / requestTimeoutMs.
   PC_HTTP_REQUEST_TIMEOUT: { status: 408, rpcCode: -32600, transport: true },
+  // A request that two parsers could read differently (a repeated Host, session or version header, a
+  // body that is not UTF-8, duplicate JSON keys) is refused before anything reads it.
+  PC_PROTOCOL_AMBIGUOUS: { status: 400, rpcCode: -32600, transport: true },
   PC_PROTOCOL_PARSE_ERROR: { status: 400, rpcCode: -32700, transport: true },
   PC_PROTOCOL_INVALID_REQUEST: { status: 400, rpcCode: -32600, transport: true },
   PC_PROTOCOL_BATCH_NOT_ALLOWED: { status: 400, rpcCode: -32600, transport: true },
@@ -107,6 +112,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_ROUTE_UNKNOWN_PROMPT: { status: 200, rpcCode: -32602, transport: false },
   PC_ROUTE_UNKNOWN_RESOURCE: { status: 200, rpcCode: -32602, transport: false },
   PC_ROUTE_AMBIGUOUS: { status: 200, rpcCode: -32602, transport: false },
+  // Not a client→server method of the negotiated version, and no policy rule names it (`methods:`).
+  PC_ROUTE_UNKNOWN_METHOD: { status: 404, rpcCode: -32601, transport: false },
   PC_UPSTREAM_UNAVAILABLE: { status: 200, rpcCode: -31002, transport: false },
   PC_UPSTREAM_CRASHED: { status: 200, rpcCode: -31003, transport: false },
   PC_UPSTREAM_TIMEOUT: { status: 200, rpcCode: -31004, transport: false },

@@ -21,6 +21,7 @@ import { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
 import { createLimitCounters, type LimitCounters } from './limits/counters.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
+import { prepareMethodTables } from './protocol/methods.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
 import { createPipeline, type Pipeline } from './pipeline/order.ts';
 import { createApprove } from './pipeline/stages/approve.ts';
@@ -128,11 +129,11 @@ export interface Gateway {
    */
   missingScopes(endpoint: Endpoint, request: JsonRpcRequest, principal: Principal): Promise<string[] | undefined>;
   /**
-   * Records a request the HTTP front refused before it became a message (a missing or invalid
-   * credential). At most REFUSALS_PER_SECOND a second are recorded (burst 100), so a flood of bad tokens
+   * Records a request a front refused before it became a pipeline message (an invalid credential,
+   * malformed or ambiguous input; `method` names what was refused when known). At most REFUSALS_PER_SECOND a second are recorded (burst 100), so a flood of bad tokens
    * cannot flood the trail; the rest only count. Returns whether it was recorded.
    */
-  recordRefusal(endpoint: Endpoint, error: GatewayError): Promise<boolean>;
+  recordRefusal(endpoint: Endpoint, error: GatewayError, method?: string): Promise<boolean>;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {
@@ -148,8 +149,6 @@ export interface Gateway {
   }): Promise<Outcome & { correlationId: string }>;
   /** Capabilities, server info and instructions a client sees on an endpoint. */
   describe(endpoint: Endpoint): Promise<Description>;
-  /** Forwards a client notification (e.g. roots/list_changed) to the servers behind an endpoint. */
-  notifyServers(endpoint: Endpoint, notification: JsonRpcNotification): Promise<void>;
   onChange(listener: (event: ChangeEvent) => void): () => void;
   /** Isolation counters: unattributed server traffic, parked calls, tracked tasks, per-principal sessions. */
   isolation(): IsolationStats;
@@ -208,6 +207,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   catalog.review = (server, kind, items) => supply.review(server, kind, items, true);
   catalog.reviewGeneration = () => supply.generation();
   const bridge = new InputBridge(config.routing.inputRequired);
+  prepareMethodTables();
   const subscriptions = new SubscriptionRegistry();
   const callers = new CallerDirectory();
   const perPrincipal = (server: string): boolean => config.servers[server]?.upstreamSession === 'per-principal';
@@ -237,7 +237,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const validator = new ArgumentValidator();
   const pipeline: Pipeline = createPipeline(
     {
-      route: createRoute({ upstreams, catalog, bridge, describe, timeoutMsFor }),
+      route: createRoute({ upstreams, catalog, bridge, tasks, describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
       authenticate: () => undefined,
       supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor, logger }),
@@ -317,10 +317,6 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       return { ...outcome, correlationId: ctx.correlationId };
     },
     describe,
-    async notifyServers(endpoint, notification) {
-      const targets = endpoint.kind === 'server' ? [upstreams.get(endpoint.server)] : [...upstreams.values()];
-      await Promise.all(targets.map((u) => (u && u.state() === 'ready' ? u.notify(notification.method, notification.params).catch(() => undefined) : undefined)));
-    },
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

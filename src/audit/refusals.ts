@@ -11,13 +11,13 @@ import type { AuditLog } from './log.ts';
 const REFUSALS_PER_SECOND = 20;
 const REFUSAL_BURST = 100;
 
-/** Returns whether the refusal was recorded. */
-export type RefusalRecorder = (endpoint: Endpoint, error: GatewayError) => Promise<boolean>;
+/** Returns whether the refusal was recorded. `method`: what was refused (default: an authentication). */
+export type RefusalRecorder = (endpoint: Endpoint, error: GatewayError, method?: string) => Promise<boolean>;
 
 export function createRefusalRecorder(audit: AuditLog | undefined, clock: () => number = () => performance.now()): RefusalRecorder {
   let tokens = REFUSAL_BURST;
   let lastAt = clock();
-  return async function recordRefusal(endpoint, error) {
+  return async function recordRefusal(endpoint, error, method = '(authentication)') {
     if (!audit) return false;
     const at = clock();
     tokens = Math.min(REFUSAL_BURST, tokens + ((at - lastAt) / 1000) * REFUSALS_PER_SECOND);
@@ -29,7 +29,7 @@ export function createRefusalRecorder(audit: AuditLog | undefined, clock: () => 
       receivedAtMs: Date.now(),
       startedAt: at,
       endpoint,
-      request: { jsonrpc: '2.0', id: null as unknown as string, method: '(authentication)' },
+      request: { jsonrpc: '2.0', id: null as unknown as string, method },
       client: { key: 'modern:refused', era: 'modern', protocolVersion: '', capabilities: {}, info: undefined, notify: () => undefined, request: undefined },
       signal: new AbortController().signal,
       paramHeaders: undefined,

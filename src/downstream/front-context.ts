@@ -39,6 +39,11 @@ export interface FrontContext {
    * the challenge header already set on `res`; undefined when every request may go on.
    */
   stepUp(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, requests: readonly JsonRpcRequest[]): Promise<GatewayError | undefined>;
+  /**
+   * Answers a refusal decided before the request became a pipeline message (malformed or ambiguous
+   * input, a header that disagrees with the body), after recording it (bounded, see recordRefusal).
+   */
+  refuse(res: ServerResponse, endpoint: Endpoint, error: GatewayError, era?: 'modern' | 'legacy', id?: JsonRpcRequest['id'] | null, method?: string): Promise<void>;
   logDecision(request: JsonRpcRequest, error: GatewayError, correlationId: string): void;
 }
 

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, httpStatusFor } from '../errors.ts';
-import { isObject, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import { decodeUtf8, isObject, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
 import { errorResponse } from './reply.ts';
 
 /** The first value of a request header (Node joins or lists repeated ones). */
@@ -38,7 +38,10 @@ export function reject(res: ServerResponse, error: GatewayError, era: 'modern' |
   res.end(body);
 }
 
-/** Reads the whole body as UTF-8, refusing (413) past `maxBodyBytes` whether declared or streamed. */
+/**
+ * Reads the whole body as strict UTF-8 (invalid bytes: -32700, never replacement characters), refusing
+ * (413) past `maxBodyBytes` whether declared or streamed.
+ */
 export async function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
   const declared = Number(header(req, 'content-length') ?? NaN);
   const tooLarge = (): GatewayError =>
@@ -57,7 +60,13 @@ export async function readBody(req: IncomingMessage, maxBodyBytes: number): Prom
       }
       chunks.push(chunk);
     });
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.once('end', () => {
+      try {
+        resolve(decodeUtf8(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+      } catch (error) {
+        rejectBody(error);
+      }
+    });
     // The socket went away mid-body: the client left, or listen.requestTimeoutMs passed (Node answered 408).
     req.once('error', () =>
       rejectBody(new GatewayError('PC_HTTP_REQUEST_TIMEOUT', 'the request body did not arrive in full (the client left, or listen.requestTimeoutMs passed)')),

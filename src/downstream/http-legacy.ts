@@ -18,6 +18,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../protocol/jsonrpc.ts';
+import { checkNotification, checkParams, clientMethod } from '../protocol/methods.ts';
 import { allowsBatch, DEFAULT_LEGACY_HEADER_VERSION, isLegacyVersion, LATEST_LEGACY_VERSION, MODERN_VERSION } from '../protocol/versions.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ClientLink, Endpoint } from '../pipeline/context.ts';
@@ -62,8 +63,13 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
       if (!isRequest(message)) throw new GatewayError('PC_PROTOCOL_INVALID_REQUEST', 'initialize must be a request (with an id)');
       request = message;
     } catch (error) {
-      if (error instanceof GatewayError) return reject(res, error);
+      if (error instanceof GatewayError) return front.refuse(res, endpoint, error, 'legacy', null, 'initialize');
       throw error;
+    }
+    const invalid = checkParams(clientMethod(LATEST_LEGACY_VERSION, 'initialize')!, LATEST_LEGACY_VERSION, request.params);
+    if (invalid) {
+      await gateway.recordRefusal(endpoint, invalid, 'initialize').catch(() => false);
+      return new ResponseWriter(res, false).finish(errorResponse(request.id, invalid, 'none'));
     }
     const params = request.params ?? {};
     const requested = typeof params.protocolVersion === 'string' ? params.protocolVersion : '';
@@ -90,7 +96,13 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     new ResponseWriter(res, false, { 'mcp-session-id': session.id }).finish({ jsonrpc: '2.0', id: request.id, result });
   }
 
-  function onNotification(session: DownstreamSession, notification: JsonRpcNotification): void {
+  function onNotification(session: DownstreamSession, endpoint: Endpoint, notification: JsonRpcNotification): void {
+    // Client notifications end here (none is forwarded); one the version does not define is recorded.
+    const refused = checkNotification(session.protocolVersion, notification);
+    if (refused) {
+      void gateway.recordRefusal(endpoint, refused, notification.method).catch(() => false);
+      return;
+    }
     if (notification.method === 'notifications/initialized') session.initialized = true;
     else if (notification.method === 'notifications/cancelled') session.cancel(notification.params?.requestId);
     // Roots belong to the gateway, not to one client (see servers.<name>.roots), so a client's roots
@@ -147,14 +159,14 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
         messages = [assertMessage(body)];
       }
     } catch (error) {
-      if (error instanceof GatewayError) return reject(res, error);
+      if (error instanceof GatewayError) return front.refuse(res, endpoint, error);
       throw error;
     }
 
     const requests: JsonRpcRequest[] = [];
     for (const message of messages) {
       if (isResponse(message)) session.answer(message);
-      else if (isNotification(message)) onNotification(session, message);
+      else if (isNotification(message)) onNotification(session, endpoint, message);
       else if (isRequest(message)) requests.push(message);
     }
     if (requests.length === 0) {

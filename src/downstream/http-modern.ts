@@ -16,7 +16,8 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
 } from '../protocol/jsonrpc.ts';
-import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_SUBSCRIPTION_ID, MODERN_VERSION, REMOVED_IN_MODERN } from '../protocol/versions.ts';
+import { checkNotification, checkParams, clientMethod } from '../protocol/methods.ts';
+import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_SUBSCRIPTION_ID, MODERN_VERSION } from '../protocol/versions.ts';
 import type { ClientLink, Endpoint } from '../pipeline/context.ts';
 import type { FrontContext, ModernListener } from './front-context.ts';
 import { accepts, header, idOf, reject, taskHeader } from './http-io.ts';
@@ -55,7 +56,7 @@ export function createModernFront(front: FrontContext): ModernFront {
   return {
     async post(req, res, endpoint, body) {
       if (Array.isArray(body)) {
-        return reject(res, new GatewayError('PC_PROTOCOL_BATCH_NOT_ALLOWED', `JSON-RPC batches are not allowed in protocol version ${MODERN_VERSION}`), 'modern');
+        return front.refuse(res, endpoint, new GatewayError('PC_PROTOCOL_BATCH_NOT_ALLOWED', `JSON-RPC batches are not allowed in protocol version ${MODERN_VERSION}`), 'modern');
       }
       let message: JsonRpcMessage;
       try {
@@ -66,17 +67,19 @@ export function createModernFront(front: FrontContext): ModernFront {
           message as JsonRpcRequest | JsonRpcNotification,
         );
       } catch (error) {
-        if (error instanceof GatewayError) return reject(res, error, 'modern', idOf(body));
+        if (error instanceof GatewayError) return front.refuse(res, endpoint, error, 'modern', idOf(body), isObject(body) && typeof body.method === 'string' ? body.method : undefined);
         throw error;
       }
       if (isNotification(message)) {
+        // Client notifications end here (none is forwarded); one the version does not define is recorded.
+        const refused = checkNotification(MODERN_VERSION, message);
+        if (refused) await gateway.recordRefusal(endpoint, refused, message.method).catch(() => false);
         res.writeHead(202).end();
         return;
       }
+      // Methods this version removed (ping, initialize, logging/setLevel, subscribe) are refused by the
+      // route stage like every other method the version does not define, and recorded there.
       const request = message as JsonRpcRequest;
-      if (REMOVED_IN_MODERN.has(request.method)) {
-        return reject(res, new GatewayError('PC_PROTOCOL_METHOD_NOT_FOUND', `Method not found: "${request.method}" does not exist in protocol version ${MODERN_VERSION}`), 'modern', request.id);
-      }
       const meta = isObject(request.params?._meta) ? request.params._meta : {};
       const capabilities = isObject(meta[META_CLIENT_CAPABILITIES]) ? (meta[META_CLIENT_CAPABILITIES] as JsonObject) : {};
       const writer = new ResponseWriter(res, accepts(req, 'text/event-stream'), {}, undefined, front.streamGuard(request.method === 'subscriptions/listen' ? 'close' : 'drop'));
@@ -85,7 +88,11 @@ export function createModernFront(front: FrontContext): ModernFront {
       res.on('close', () => {
         if (!res.writableFinished) abort.abort();
       });
-      if (request.method === 'subscriptions/listen') return listen(endpoint, request, writer, abort.signal);
+      if (request.method === 'subscriptions/listen') {
+        const invalid = checkParams(clientMethod(MODERN_VERSION, request.method)!, MODERN_VERSION, request.params);
+        if (invalid) return front.refuse(res, endpoint, invalid, 'modern', request.id, request.method);
+        return listen(endpoint, request, writer, abort.signal);
+      }
       const stepUp = await front.stepUp(req, res, endpoint, [request]);
       if (stepUp) return reject(res, stepUp, 'modern', request.id);
       const client: ClientLink = {

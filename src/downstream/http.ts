@@ -31,6 +31,7 @@ import { accepts, header, idOf, readBody, reject } from './http-io.ts';
 import { createLegacyFront } from './http-legacy.ts';
 import { createModernFront } from './http-modern.ts';
 import { Metrics } from './metrics.ts';
+import { repeatedHeader } from './header-guard.ts';
 import { createOriginGuard } from './origin-guard.ts';
 import { serveHealth, serveMetrics } from './probes.ts';
 import { answerClientErrors, requestTimeoutOptions } from './request-timeouts.ts';
@@ -92,6 +93,10 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       }
       return undefined;
     },
+    async refuse(res, endpoint, error, era = 'legacy', id = null, method = '(request)') {
+      await gateway.recordRefusal(endpoint, error, method).catch(() => false);
+      reject(res, error, era, id);
+    },
     logDecision(request: JsonRpcRequest, error: GatewayError, correlationId: string) {
       const level = error.code === 'PC_INTERNAL' ? 'error' : 'info';
       logger[level]({ correlationId, method: request.method, code: error.code }, error.message);
@@ -137,6 +142,12 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     const rawUrl = req.url ?? '/';
     const query = rawUrl.indexOf('?');
     const pathname = query === -1 ? rawUrl : rawUrl.slice(0, query);
+    const repeated = repeatedHeader(req);
+    if (repeated !== undefined) {
+      const routed = endpointFor(pathname);
+      const refusal = new GatewayError('PC_PROTOCOL_AMBIGUOUS', `the ${repeated} header is sent more than once; send it once`, { header: repeated });
+      return front.refuse(res, routed && !(routed instanceof GatewayError) ? routed : { kind: 'aggregate' }, refusal);
+    }
     if (!guard.hostAllowed(req)) {
       return reject(res, new GatewayError('PC_HTTP_HOST_FORBIDDEN', `Host "${header(req, 'host') ?? ''}" is not allowed (listen.allowedHosts); DNS-rebinding protection`));
     }
@@ -209,7 +220,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     try {
       body = parseJson(await readBody(req, listen.maxBodyBytes));
     } catch (error) {
-      if (error instanceof GatewayError) return reject(res, error, version === MODERN_VERSION ? 'modern' : 'legacy');
+      if (error instanceof GatewayError) return front.refuse(res, endpoint, error, version === MODERN_VERSION ? 'modern' : 'legacy');
       throw error;
     }
     // Checked after the body is read so that the error can carry the request's id.

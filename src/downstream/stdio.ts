@@ -12,6 +12,8 @@ import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import {
   assertMessage,
+  assertNoDuplicateKeys,
+  decodeUtf8,
   isNotification,
   isObject,
   isRequest,
@@ -27,10 +29,11 @@ import {
   META_CLIENT_INFO,
   META_PROTOCOL_VERSION,
   MODERN_VERSION,
-  REMOVED_IN_MODERN,
   SUPPORTED_VERSIONS,
 } from '../protocol/versions.ts';
 import type { ClientLink, Endpoint } from '../pipeline/context.ts';
+import { checkNotification, checkParams, clientMethod } from '../protocol/methods.ts';
+import { idOf } from './http-io.ts';
 import { BROADCAST_NOTIFICATIONS } from '../routing/recipients.ts';
 import { errorResponse, toResponse } from './reply.ts';
 import { DownstreamSession } from './session.ts';
@@ -81,6 +84,8 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
     }
     const modern = modernVersion === MODERN_VERSION;
     if (!modern && request.method === 'initialize') {
+      const invalid = checkParams(clientMethod(LATEST_LEGACY_VERSION, 'initialize')!, LATEST_LEGACY_VERSION, request.params);
+      if (invalid) return refuse(invalid, request.id, 'initialize');
       const params = request.params ?? {};
       const requested = typeof params.protocolVersion === 'string' ? params.protocolVersion : '';
       const negotiated = isLegacyVersion(requested) ? requested : LATEST_LEGACY_VERSION;
@@ -104,10 +109,8 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
       }
       return;
     }
-    if (modern && REMOVED_IN_MODERN.has(request.method)) {
-      write(errorResponse(request.id, new GatewayError('PC_PROTOCOL_METHOD_NOT_FOUND', `Method not found: "${request.method}" does not exist in ${MODERN_VERSION}`), 'none'));
-      return;
-    }
+    // Methods the modern version removed are refused (and recorded) by the route stage, like every
+    // other method the negotiated version does not define.
     if (!modern && !session) {
       write(errorResponse(request.id, new GatewayError('PC_PROTOCOL_NOT_INITIALIZED', 'send initialize first (or use protocol version 2026-07-28 _meta)'), 'none'));
       return;
@@ -146,20 +149,30 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
     }
   }
 
-  function onLine(line: string): void {
+  /** Answers a refusal decided before the pipeline, after recording it (bounded). */
+  async function refuse(error: GatewayError, id: JsonRpcRequest['id'] | null, method = '(message)'): Promise<void> {
+    await gateway.recordRefusal(endpoint, error, method).catch(() => false);
+    write(errorResponse(id, error, 'none'));
+  }
+
+  function onLine(bytes: Buffer): void {
     let message: JsonRpcMessage;
+    let parsed: unknown;
     try {
-      let parsed: unknown;
+      const line = decodeUtf8(bytes, 'line').trim();
+      if (line === '') return;
       try {
         parsed = JSON.parse(line);
       } catch (error) {
         throw new GatewayError('PC_PROTOCOL_PARSE_ERROR', `line is not valid JSON: ${(error as Error).message}`);
       }
+      // Checked once the id can be read, so that the refusal answers the request it refuses.
+      assertNoDuplicateKeys(line, 'line');
       if (Array.isArray(parsed)) throw new GatewayError('PC_PROTOCOL_BATCH_NOT_ALLOWED', 'JSON-RPC batches are not accepted on the stdio front');
       message = assertMessage(parsed, 'message');
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error;
-      write(errorResponse(null, error, 'none'));
+      void refuse(error, idOf(parsed), isObject(parsed) && typeof parsed.method === 'string' ? parsed.method : undefined);
       return;
     }
     if (isResponse(message)) {
@@ -167,6 +180,14 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
       return;
     }
     if (isNotification(message)) {
+      // Client notifications end here (none is forwarded); one the version does not define is recorded.
+      const meta = isObject(message.params?._meta) ? message.params._meta : {};
+      const revision = meta[META_PROTOCOL_VERSION] === MODERN_VERSION ? MODERN_VERSION : (session?.protocolVersion ?? LATEST_LEGACY_VERSION);
+      const refused = checkNotification(revision, message);
+      if (refused) {
+        void gateway.recordRefusal(endpoint, refused, message.method).catch(() => false);
+        return;
+      }
       if (message.method === 'notifications/initialized' && session) session.initialized = true;
       if (message.method === 'notifications/cancelled') session?.cancel(message.params?.requestId);
       return;
@@ -181,15 +202,16 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
   }
 
   return new Promise((resolve) => {
-    let buffer = '';
-    input.setEncoding('utf8');
-    input.on('data', (chunk: string) => {
-      buffer += chunk;
+    // Lines are split as bytes and each decoded strictly: a chunk boundary inside a multi-byte
+    // character must not become a replacement character, and invalid UTF-8 is refused, not repaired.
+    let buffer = Buffer.alloc(0);
+    input.on('data', (chunk: Buffer | string) => {
+      buffer = Buffer.concat([buffer, typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk]);
       let at: number;
-      while ((at = buffer.indexOf('\n')) !== -1) {
-        const line = buffer.slice(0, at).trim();
-        buffer = buffer.slice(at + 1);
-        if (line !== '') onLine(line);
+      while ((at = buffer.indexOf(0x0a)) !== -1) {
+        const line = buffer.subarray(0, at);
+        buffer = buffer.subarray(at + 1);
+        onLine(line);
       }
     });
     input.on('end', () => {

@@ -27,19 +27,32 @@ export interface ClientLink {
   readonly request: ((method: string, params: JsonObject | undefined) => Promise<JsonObject>) | undefined;
 }
 
+/**
+ * What the policy decides on for a request bound for a server (DESIGN.md invariant 1): a tool, prompt,
+ * resource URI or custom method (`via` marks a request governed as the prompt/template a completion
+ * names, or as the tool a task runs), a list (filtered item by item), or the server itself.
+ */
+export type GovernedTarget =
+  | { kind: TargetKind; name: string; via?: 'completion' | 'task' }
+  | { kind: 'list' | 'server' };
+
 export type Route =
   | { kind: 'local'; answer: () => JsonObject | Promise<JsonObject> }
   | {
       kind: 'upstream';
       server: string;
       method: string;
+      /** Exactly what is forwarded: rebuilt from the judged values (never the client's object spread). */
       params: JsonObject | undefined;
+      /** The judged target's name (tool or prompt name, resource URI, method), for rules and the record. */
       name: string | undefined;
+      target: GovernedTarget;
       /** A retry that resumes a parked call (era translation) instead of starting one; see input-bridge.ts. */
       resume?: { parked: ParkedCall; inputResponses: JsonObject } | undefined;
     }
   | { kind: 'aggregate-list'; list: ListKind; cursor: string | undefined }
-  | { kind: 'broadcast'; method: string; params: JsonObject | undefined };
+  /** `servers`: where it goes; the kill switch and the policy remove the servers it may not reach. */
+  | { kind: 'broadcast'; method: string; params: JsonObject | undefined; servers: string[] };
 
 export interface MessageContext {
   readonly correlationId: string;

@@ -6,14 +6,19 @@
  *   decode         — done by the downstream transport before a context exists: bytes → one JSON-RPC
  *                    message, era, headers checked against the body. Nothing unparsed goes further.
  *   authenticate   — (issue #4) who is asking; first, so every later decision has a principal.
- *   route          — which server and which original name the request is for; before any rule, because
- *                    rules are written against real server and tool names, not namespaced aliases.
+ *   route          — whether the method is a client→server method of the negotiated version with valid
+ *                    params (else refused: default deny over the method space), which server, and the
+ *                    governed target (tool, prompt, resource, task, custom method, list, server), with
+ *                    the forwarded params rebuilt from it; before any rule, because rules are written
+ *                    against real server and tool names, not namespaced aliases.
+ *   killSwitch     — cheapest hard stop, run twice: before route for what it can stop without a target
+ *                    (`--all`, an agent, the server of /mcp/<server>), so not even a catalog look-up
+ *                    reaches a stopped server; and right after route for the tool the target names.
  *   checkParamHeaders — `Mcp-Param-*` headers equal the arguments they mirror (needs the routed tool's
  *                    schema, hence after route); before any rule, so that no intermediary and no rule
  *                    ever acts on a value the server will not see.
  *   supplyCheck    — the tool or prompt is not quarantined (new, changed since approval, or poisoned);
  *                    before policy, because no rule should ever allow a definition nobody approved.
- *   killSwitch     — cheapest hard stop, before spending anything on evaluation.
  *   authorize      — scopes and policy over principal, tool and arguments (an unknown tool is refused
  *                    here); on list requests, sets the filter that hides what this caller may not use.
  *   validateArgs   — size, then the tool's pinned inputSchema; after authorize so denied calls are not
@@ -64,10 +69,11 @@ const UNAUDITED: ReadonlySet<string> = new Set(['ping']);
 export function createPipeline(stages: PipelineStages, logger: Logger, audit?: AuditLog): Pipeline {
   const requestStages: readonly RequestStage[] = [
     stages.authenticate,
+    stages.killSwitch, // before route too: see killSwitch below
     stages.route,
+    stages.killSwitch,
     stages.checkParamHeaders,
     stages.supplyCheck,
-    stages.killSwitch,
     stages.authorize,
     stages.validateArgs,
     stages.rateLimit,

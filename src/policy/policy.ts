@@ -32,7 +32,8 @@ import { compileGuards, type CompiledGuards } from './guards.ts';
 import { hasPrincipalSelector } from './self-declared.ts';
 import { DAYS, type PolicyConfig, type RuleConfig } from './schema.ts';
 
-export type TargetKind = 'tool' | 'prompt' | 'resource';
+/** What a rule can be about: a tool, a prompt, a resource URI, or a custom method (`methods:`). */
+export type TargetKind = 'tool' | 'prompt' | 'resource' | 'method';
 export type Effect = 'allow' | 'deny' | 'approve';
 
 /** Effective tool annotations (MCP defaults filled in: destructive and open-world unless said otherwise). */
@@ -88,6 +89,8 @@ interface CompiledRule {
   readonly onList: boolean;
   readonly server: (s: string) => boolean;
   readonly target: (kind: TargetKind, name: string) => boolean;
+  /** The rule names no target: it is about everything on its servers. */
+  readonly wholeServer: boolean;
   readonly principal: ((p: Principal) => boolean) | undefined;
   readonly task: ((t: string | undefined) => boolean) | undefined;
   readonly annotations: Partial<Annotations> | undefined;
@@ -285,6 +288,32 @@ export class Policy {
   }
 
   /**
+   * Whether this caller may use a server-level method (`logging/setLevel`) on `server`: an allow or
+   * approve rule about the whole server (no tools/prompts/resources/methods selector) matches the
+   * caller, and no such deny rule matches unconditionally. A rule that allows one tool allows that
+   * tool, not changes to the server's state that every caller of the server shares.
+   */
+  serverAllowed(principal: Principal, server: string, task: string | undefined, now: Date): { allowed: boolean; rule?: string; why: string } {
+    if (this.#absent) return { allowed: false, why: 'no policy is configured' };
+    let allowedBy: CompiledRule | undefined;
+    for (const rule of this.#rules) {
+      if (!rule.onCall || !rule.server(server)) continue;
+      if (rule.principal && !rule.principal(principal)) continue;
+      if (rule.task && !rule.task(task)) continue;
+      if (rule.time && !rule.time(now)) continue;
+      if (!rule.wholeServer) continue;
+      if (rule.effect === 'deny') {
+        if (!rule.annotations && !rule.when) return { allowed: false, rule: rule.name, why: `denied by rule "${rule.name}"` };
+        continue;
+      }
+      allowedBy ??= rule;
+    }
+    return allowedBy
+      ? { allowed: true, rule: allowedBy.name, why: `rule "${allowedBy.name}" (${allowedBy.effect})` }
+      : { allowed: false, why: `no rule about the whole server "${server}" matches agent "${principal.agent}" (default deny)` };
+  }
+
+  /**
    * Whether a list shows an item to this caller: it needs the scopes, no unconditional deny may match,
    * and some allow or approve rule could match (conditions on arguments cannot be known yet and count as
    * "could"; guards likewise).
@@ -407,8 +436,15 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
       }
       if (patternsOk) guards = compileGuards(rule.guards, options.resolveHost);
     }
-    const anyTarget = !rule.tools && !rule.prompts && !rule.resources;
-    const matchers = { tool: rule.tools && anyGlob(rule.tools), prompt: rule.prompts && anyGlob(rule.prompts), resource: rule.resources && anyGlob(rule.resources) };
+    // A rule without target selectors covers the servers' tools, prompts and resources; custom methods
+    // only ever match a rule that names them (default deny over the method space).
+    const anyTarget = !rule.tools && !rule.prompts && !rule.resources && !rule.methods;
+    const matchers = {
+      tool: rule.tools && anyGlob(rule.tools),
+      prompt: rule.prompts && anyGlob(rule.prompts),
+      resource: rule.resources && anyGlob(rule.resources),
+      method: rule.methods && anyGlob(rule.methods),
+    };
     const p = rule.principal;
     const subjects = p?.subjects && anyGlob(p.subjects);
     const agents = p?.agents && anyGlob(p.agents);
@@ -420,7 +456,8 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
       onCall,
       onList,
       server: anyGlob(rule.servers),
-      target: (kind, name) => anyTarget || (matchers[kind]?.(name) ?? false),
+      target: (kind, name) => (anyTarget && kind !== 'method') || (matchers[kind]?.(name) ?? false),
+      wholeServer: anyTarget,
       principal: p
         ? (pr) =>
           (!subjects || subjects(pr.subject)) &&

@@ -74,6 +74,9 @@ export const ruleSchema = z.strictObject({
   tools: globs.optional().describe('Tool names; absent with prompts/resources also absent: everything on the servers'),
   prompts: globs.optional(),
   resources: globs.optional().describe('Resource URIs'),
+  methods: globs
+    .optional()
+    .describe('Custom JSON-RPC methods (not defined by MCP) this rule lets through on /mcp/<server>; only rules that name a method here match it'),
   principal: z
     .strictObject({
       subjects: globs.optional(),

@@ -3,6 +3,7 @@
  * through untouched. Only the fields the gateway routes on are typed.
  */
 import { GatewayError } from '../errors.ts';
+import { findDuplicateKey } from './duplicate-keys.ts';
 
 export type JsonRpcId = string | number;
 export type JsonObject = Record<string, unknown>;
@@ -56,6 +57,8 @@ export function isFailure(message: JsonRpcResponse): message is JsonRpcFailure {
   return 'error' in message;
 }
 
+const MEMBERS: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'params', 'result', 'error']);
+
 /**
  * Checks one decoded value is a JSON-RPC 2.0 message and says precisely what is wrong when it is not.
  * `where` names the position for batch members (`[2]`).
@@ -70,6 +73,12 @@ export function assertMessage(value: unknown, where = 'body'): JsonRpcMessage {
   if (hasId && typeof value.id !== 'string' && typeof value.id !== 'number' && value.id !== null) {
     fail('"id" must be a string or a number');
   }
+  // One message is one thing: a request or notification, or a response — never both, and with no
+  // member JSON-RPC 2.0 does not define (§4, §5), which a peer could read as something else.
+  const extra = Object.keys(value).filter((key) => !MEMBERS.has(key));
+  if (extra.length > 0) fail(`unknown member${extra.length > 1 ? 's' : ''} ${extra.map((k) => JSON.stringify(k)).join(', ')}; a JSON-RPC 2.0 message has only jsonrpc, id, method, params, result, error`);
+  if ('method' in value && ('result' in value || 'error' in value)) fail('a message cannot carry both "method" and "result"/"error"');
+  if ('result' in value && 'error' in value) fail('a response cannot carry both "result" and "error"');
   if ('method' in value) {
     if (typeof value.method !== 'string' || value.method.length === 0) fail('"method" must be a non-empty string');
     if (hasId && value.id === null) fail('a request "id" must not be null');
@@ -86,12 +95,39 @@ export function assertMessage(value: unknown, where = 'body'): JsonRpcMessage {
   return fail('is neither a request, a notification nor a response (no "method", "result" or "error")');
 }
 
-/** Parses a body; malformed JSON is a -32700 that names the parser's complaint. */
-export function parseJson(text: string): unknown {
+/**
+ * Parses a body or a line; malformed JSON is a -32700 that names the parser's complaint, and a key
+ * repeated in one object is refused as ambiguous (parsers disagree on which occurrence wins).
+ */
+export function parseJson(text: string, what = 'body'): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
-    throw new GatewayError('PC_PROTOCOL_PARSE_ERROR', `body is not valid JSON: ${(error as Error).message}`);
+    throw new GatewayError('PC_PROTOCOL_PARSE_ERROR', `${what} is not valid JSON: ${(error as Error).message}`);
+  }
+  assertNoDuplicateKeys(text, what);
+  return value;
+}
+
+/** Refuses a JSON text (already parsed) in which one object carries a key twice. */
+export function assertNoDuplicateKeys(text: string, what = 'body'): void {
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) throw new GatewayError('PC_PROTOCOL_AMBIGUOUS', `${what}: the key "${duplicate}" appears twice in one object; send each key once`);
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Decodes bytes that must be UTF-8 (RFC 8259 §8.1). Invalid sequences are refused, never replaced by
+ * U+FFFD: a replaced byte is a value nobody sent, which could turn two different names into one.
+ * A byte-order mark is kept, so JSON.parse refuses it.
+ */
+export function decodeUtf8(bytes: Uint8Array, what = 'body'): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    throw new GatewayError('PC_PROTOCOL_PARSE_ERROR', `${what} is not valid UTF-8; MCP messages are UTF-8 JSON`);
   }
 }
 

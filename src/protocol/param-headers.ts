@@ -76,12 +76,19 @@ export function headersForCall(specs: readonly ParamHeader[], args: JsonObject):
   return headers;
 }
 
-/** Checks the headers a client sent against the body; returns what is wrong, or undefined. */
+/**
+ * Checks the headers a client sent against the body; returns what is wrong, or undefined. Headers that
+ * no declared parameter backs are not checked here: they are never forwarded (see forward).
+ */
 export function checkParamHeaders(specs: readonly ParamHeader[], args: JsonObject, sent: Readonly<Record<string, string | undefined>>): string | undefined {
   for (const spec of specs) {
     const value = valueAt(args, spec.path);
     const raw = sent[spec.header];
-    if (value === undefined || value === null) continue;
+    // A header for an argument the body does not carry would be a value nobody judged (issue 11 item 13).
+    if (value === undefined || value === null) {
+      if (raw !== undefined) return `${spec.header} header is sent but arguments.${spec.path.join('.')} is absent; send both or neither`;
+      continue;
+    }
     if (raw === undefined) return `${spec.header} header is required because arguments.${spec.path.join('.')} is present`;
     const decoded = decodeParamValue(raw);
     if (decoded === undefined) return `${spec.header} header has invalid characters or invalid Base64`;

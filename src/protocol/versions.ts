@@ -39,12 +39,3 @@ export function isSupportedVersion(version: string): boolean {
 export function allowsBatch(version: string): boolean {
   return version === '2025-03-26';
 }
-
-/** Methods the 2026-07-28 revision removed; a modern request for them is a 404 + -32601. */
-export const REMOVED_IN_MODERN: ReadonlySet<string> = new Set([
-  'initialize',
-  'ping',
-  'logging/setLevel',
-  'resources/subscribe',
-  'resources/unsubscribe',
-]);

@@ -309,3 +309,48 @@ describe('policy compilation', () => {
     assert.match(compile({ rules: [] }).problems[0]!, /no rules denies every call/);
   });
 });
+
+describe('custom methods and server-level methods', () => {
+  it('matches a custom method only through a rule that names it in `methods`', async () => {
+    const policy = ok({
+      rules: [
+        { name: 'everything-on-fs', effect: 'allow', servers: ['fs'] },
+        { name: 'x-methods', effect: 'allow', servers: ['web'], methods: ['x/*'] },
+        { name: 'no-x-admin', effect: 'deny', servers: ['web'], methods: ['x/admin*'] },
+      ],
+    });
+    assert.equal((await policy.decide(facts({ server: 'fs', kind: 'method', name: 'x/ping' }))).effect, 'deny', 'a rule without targets does not cover custom methods');
+    assert.equal((await policy.decide(facts({ server: 'fs', kind: 'method', name: 'x/ping' }))).rule, undefined);
+    const allowed = await policy.decide(facts({ server: 'web', kind: 'method', name: 'x/ping' }));
+    assert.deepEqual([allowed.effect, allowed.rule], ['allow', 'x-methods']);
+    assert.equal((await policy.decide(facts({ server: 'web', kind: 'method', name: 'x/admin/reset' }))).rule, 'no-x-admin');
+    assert.equal((await policy.decide(facts({ server: 'web', kind: 'method', name: 'y/ping' }))).effect, 'deny');
+    assert.equal((await policy.decide(facts({ server: 'web', kind: 'tool', name: 'fetch' }))).effect, 'deny', 'a methods-only rule covers no tool');
+    assert.equal((await policy.decide(facts({ server: 'fs', kind: 'tool', name: 'read_file' }))).effect, 'allow');
+  });
+
+  it('allows a server-level method only through a rule about the whole server', () => {
+    const policy = ok({
+      rules: [
+        { name: 'fs-for-ops', effect: 'allow', servers: ['fs'], principal: { agents: ['ops'] } },
+        { name: 'one-web-tool', effect: 'allow', servers: ['web'], tools: ['fetch'] },
+        { name: 'no-git-for-bots', effect: 'deny', servers: ['git'], principal: { agents: ['bot-*'] } },
+        { name: 'git', effect: 'allow', servers: ['git'] },
+      ],
+    });
+    const at = new Date('2026-11-27T10:00:00Z');
+    assert.equal(policy.serverAllowed(localPrincipal('alice', 'ops'), 'fs', undefined, at).allowed, true);
+    assert.equal(policy.serverAllowed(localPrincipal('alice', 'claude'), 'fs', undefined, at).allowed, false);
+    assert.equal(policy.serverAllowed(localPrincipal('alice', 'ops'), 'web', undefined, at).allowed, false, 'allowing one tool does not allow the server');
+    assert.equal(policy.serverAllowed(localPrincipal('alice', 'claude'), 'git', undefined, at).allowed, true);
+    const bot = policy.serverAllowed(localPrincipal('alice', 'bot-1'), 'git', undefined, at);
+    assert.deepEqual([bot.allowed, bot.rule], [false, 'no-git-for-bots']);
+    const { policy: absent } = compilePolicy(undefined, { servers: [], resolveHost });
+    assert.equal(absent.serverAllowed(localPrincipal('alice', 'ops'), 'fs', undefined, at).allowed, false);
+  });
+
+  it('refuses a methods selector that is not a list of globs', () => {
+    assert.throws(() => policySchema.parse({ rules: [{ name: 'bad', effect: 'allow', methods: 'x/*' }] }));
+    assert.throws(() => policySchema.parse({ rules: [{ name: 'bad', effect: 'allow', methods: [] }] }));
+  });
+});

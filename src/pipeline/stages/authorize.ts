@@ -8,11 +8,13 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../../errors.ts';
 import type { KillSwitchStore } from '../../killswitch/store.ts';
 import { isObject } from '../../protocol/jsonrpc.ts';
+import type { Decision } from '../../policy/policy.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
 import type { Catalog } from '../../routing/catalog.ts';
 import type { ArgumentValidator } from '../../validate/args.ts';
 import type { MessageContext } from '../context.ts';
-import { governedCall, itemName, LIST_TARGET } from './governed.ts';
+import { followUp, governedCall, itemName, LIST_TARGET } from './governed.ts';
+import { notListed } from './supply-check.ts';
 import type { TargetKind } from '../../policy/policy.ts';
 
 export interface AuthorizeOptions {
@@ -46,7 +48,63 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
     return undefined;
   }
 
+  /** Applies a decision: in force, or (monitor) logged and let through. */
+  function enforce(ctx: MessageContext, decision: Decision, server: string, target: string | undefined, refusal: () => GatewayError): GatewayError | undefined {
+    ctx.decision = decision;
+    if (decision.effect !== 'deny') return undefined;
+    if (runtime.current.policy.mode === 'monitor') {
+      ctx.decision = { ...decision, monitored: true };
+      logger.warn({ correlationId: ctx.correlationId, server, target, rule: decision.rule, code: decision.code }, `policy (monitor): would deny: ${decision.reason}`);
+      return undefined;
+    }
+    return refusal();
+  }
+
+  /** A completion or task follow-up: its prompt, template or tool must be one this caller may use. */
+  function authorizeFollowUp(ctx: MessageContext, call: NonNullable<ReturnType<typeof followUp>>): GatewayError | undefined {
+    const { policy } = runtime.current;
+    const seen = policy.visible(ctx.principal, call.server, call.kind, call.name, isObject(ctx.tool?.annotations) ? ctx.tool.annotations : undefined, ctx.task, now());
+    const decision: Decision = seen.visible
+      ? { effect: 'allow', reason: `${call.via} of ${call.kind} "${call.name}": ${seen.why}` }
+      : { effect: 'deny', code: 'PC_POLICY_DENIED', reason: `${call.kind} "${call.name}" of server "${call.server}" is not available to this caller (${seen.why})` };
+    return enforce(ctx, decision, call.server, call.name, () => {
+      // A completion must not tell apart a name the policy hides from one that does not exist: the
+      // refusal is the one a missing name gets — supplyCheck's on /mcp/<server>, the route stage's on
+      // /mcp, with the name as the client sent it (namespaced there).
+      if (call.via === 'completion') {
+        if (ctx.endpoint.kind === 'server') return notListed(call.kind === 'prompt' ? 'prompts' : 'template-ref', call.server, call.name);
+        const ref = ctx.request.params?.ref;
+        const sent = isObject(ref) && typeof ref.name === 'string' ? ref.name : call.name;
+        return call.kind === 'prompt'
+          ? new GatewayError('PC_ROUTE_UNKNOWN_PROMPT', `Unknown prompt: "${sent}" (see prompts/list)`, { name: sent })
+          : new GatewayError('PC_ROUTE_UNKNOWN_RESOURCE', `no server offers resource "${call.name}"`, { uri: call.name });
+      }
+      return new GatewayError('PC_POLICY_DENIED', decision.reason, { reason: decision.reason });
+    });
+  }
+
+  /** `logging/setLevel` on one server, or the servers a broadcast reaches: the caller must have business there. */
+  function serverAllowed(ctx: MessageContext, server: string): Decision {
+    const verdict = runtime.current.policy.serverAllowed(ctx.principal, server, ctx.task, now());
+    const decision: Decision = verdict.allowed
+      ? { effect: 'allow', reason: verdict.why }
+      : { effect: 'deny', code: 'PC_POLICY_DENIED', reason: `${ctx.request.method} on server "${server}" refused: ${verdict.why}` };
+    if (verdict.rule) decision.rule = verdict.rule;
+    return decision;
+  }
+
   return async function authorize(ctx) {
+    const route = ctx.route;
+    if (route?.kind === 'broadcast') {
+      route.servers = route.servers.filter((server) => runtime.current.policy.mode === 'monitor' || serverAllowed(ctx, server).effect !== 'deny');
+      return undefined;
+    }
+    if (route?.kind === 'upstream' && route.target.kind === 'server') {
+      const decision = serverAllowed(ctx, route.server);
+      return enforce(ctx, decision, route.server, undefined, () => new GatewayError('PC_POLICY_DENIED', decision.reason, decision.rule ? { reason: decision.reason, rule: decision.rule } : { reason: decision.reason }));
+    }
+    const pending = followUp(ctx);
+    if (pending) return authorizeFollowUp(ctx, pending);
     const call = governedCall(ctx);
     if (!call) return filterLists(ctx);
     if (call.kind === 'tool' && !ctx.tool) {
@@ -57,7 +115,7 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       }
     }
     const { policy } = runtime.current;
-    let decision;
+    let decision: Decision;
     try {
       decision = await policy.decide({
         principal: ctx.principal,
@@ -73,17 +131,24 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       logger.error({ correlationId: ctx.correlationId, err: error }, 'policy evaluation failed');
       decision = { effect: 'deny' as const, code: 'PC_POLICY_DENIED' as const, reason: `the policy could not be evaluated (${(error as Error).message}); the call is denied` };
     }
-    ctx.decision = decision;
-    if (decision.effect !== 'deny') return decision.arguments ? forwardCanonical(ctx, call.kind, call.name, decision.arguments) : undefined;
-    if (policy.mode === 'monitor') {
-      ctx.decision = { ...decision, monitored: true };
-      logger.warn({ correlationId: ctx.correlationId, server: call.server, target: call.name, rule: decision.rule, code: decision.code }, `policy (monitor): would deny: ${decision.reason}`);
-      return undefined;
+    // A custom method no rule names is unknown, even in monitor mode: default deny over the method
+    // space is not a rule that monitoring relaxes.
+    if (call.kind === 'method' && decision.effect === 'deny' && decision.rule === undefined) {
+      ctx.decision = decision;
+      return new GatewayError('PC_ROUTE_UNKNOWN_METHOD', `Method not found: "${call.name}" is not an MCP method and no policy rule names it (methods:)`, { method: call.name });
     }
-    const data: Record<string, unknown> = { reason: decision.reason };
-    if (decision.rule) data.rule = decision.rule;
-    if (decision.scopes) data.scopes = decision.scopes;
-    return new GatewayError(decision.code ?? 'PC_POLICY_DENIED', decision.reason, data);
+    // Guards that put arguments in canonical form: the forwarded message carries what they judged.
+    if (decision.effect !== 'deny' && decision.arguments) {
+      ctx.decision = decision;
+      const refused = forwardCanonical(ctx, call.kind, call.name, decision.arguments);
+      if (refused) return refused;
+    }
+    return enforce(ctx, decision, call.server, call.name, () => {
+      const data: Record<string, unknown> = { reason: decision.reason };
+      if (decision.rule) data.rule = decision.rule;
+      if (decision.scopes) data.scopes = decision.scopes;
+      return new GatewayError(decision.code ?? 'PC_POLICY_DENIED', decision.reason, data);
+    });
   };
 }
 
@@ -99,6 +164,7 @@ function forwardCanonical(ctx: MessageContext, kind: TargetKind, name: string, a
     if (args.uri === name) return undefined;
     return new GatewayError('PC_POLICY_GUARD', `resource URI is not in canonical form (rule "${ctx.decision?.rule}"); send it as the guard serializes it`, { rule: ctx.decision?.rule });
   }
-  ctx.route = { ...route, params: { ...route.params, arguments: args } };
+  // A custom method is judged on its whole params (`args`), so those are what travels.
+  ctx.route = { ...route, params: kind === 'method' ? args : { ...route.params, arguments: args } };
   return undefined;
 }

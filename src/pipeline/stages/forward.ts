@@ -73,13 +73,13 @@ function stripModernEnvelope(params: JsonObject | undefined): JsonObject | undef
 }
 
 /**
- * `Mcp-Param-*` headers for a modern server: the client's own (unrecognized ones MUST be forwarded),
- * overridden by those the gateway derives from the tool's schema and the arguments it forwards.
+ * `Mcp-Param-*` headers for a modern server: only those the gateway derives from the tool's schema and
+ * the arguments it forwards. A client's header that no declared parameter backs is dropped, never
+ * relayed: a router in front of the server must not act on a value the gateway did not judge.
  */
 function upstreamParamHeaders(ctx: MessageContext, params: JsonObject | undefined): Record<string, string> | undefined {
   const derived = ctx.tool && isObject(params?.arguments) ? headersForCall(paramHeaders(ctx.tool.inputSchema), params.arguments) : {};
-  const merged = { ...ctx.paramHeaders, ...derived };
-  return Object.keys(merged).length > 0 ? merged : undefined;
+  return Object.keys(derived).length > 0 ? derived : undefined;
 }
 
 function toOutcome(reply: UpstreamReply): Outcome {
@@ -256,11 +256,13 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
 
   async function broadcast(ctx: MessageContext, route: Extract<Route, { kind: 'broadcast' }>): Promise<Outcome> {
     // Only legacy-era requests are broadcast (logging/setLevel); servers reached only in the modern era
-    // have no such method and are skipped. Made for the caller: a per-principal server sets the level of
-    // the caller's own session.
+    // have no such method and are skipped, and so are the servers the kill switch or the policy took
+    // out of `route.servers`. Made for the caller: a per-principal server sets the level of the
+    // caller's own session.
     await Promise.all(
-      [...upstreams.values()].map(async (server) => {
-        if (server.state() !== 'ready') return;
+      route.servers.map(async (name) => {
+        const server = upstreams.get(name);
+        if (!server || server.state() !== 'ready') return;
         const timeoutMs = timeoutMsFor(server.name);
         const upstream = await server.connectorFor('legacy', timeoutMs).catch(() => undefined);
         if (upstream?.info()?.era !== 'legacy') return;

@@ -1,7 +1,10 @@
 /**
- * Which requests the runtime policy governs, and what it sees of them: tools/call (a tool and its
- * arguments), prompts/get (a prompt and its arguments), resources/read and resources/subscribe (a
- * resource URI). Other methods (initialize, ping, completion, logging, notifications) are not calls.
+ * Which requests the runtime policy governs, and what it sees of them. Every request bound for a
+ * server carries a governed target (set by `route`): tools/call (a tool and its arguments), prompts/get
+ * (a prompt and its arguments), resources/read|subscribe|unsubscribe (a resource URI), a custom method
+ * a rule names (the method and its params) — these are decided by the rules as calls. Completions and
+ * task follow-ups are governed as the prompt, template or tool they concern (see `followUp`); lists
+ * are filtered; `logging/setLevel` is decided on the server.
  */
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import type { TargetKind } from '../../policy/policy.ts';
@@ -14,26 +17,39 @@ export interface GovernedCall {
   args: JsonObject;
 }
 
-const KIND_BY_METHOD: Readonly<Record<string, TargetKind>> = {
-  'tools/call': 'tool',
-  'prompts/get': 'prompt',
-  'resources/read': 'resource',
-  'resources/subscribe': 'resource',
+export const LIST_TARGET: Readonly<Record<string, TargetKind>> = {
+  'tools/list': 'tool',
+  'prompts/list': 'prompt',
+  'resources/list': 'resource',
+  'resources/templates/list': 'resource',
 };
 
-export const LIST_TARGET: Readonly<Record<string, TargetKind>> = { 'tools/list': 'tool', 'prompts/list': 'prompt', 'resources/list': 'resource' };
-
+/** The call the rules decide on, when the request is one (not a list, completion or task follow-up). */
 export function governedCall(ctx: MessageContext): GovernedCall | undefined {
   const route = ctx.route;
-  if (route?.kind !== 'upstream' || route.name === undefined) return undefined;
-  const kind = KIND_BY_METHOD[route.method];
-  if (!kind) return undefined;
-  const args = kind === 'resource' ? { uri: route.name } : isObject(route.params?.arguments) ? route.params.arguments : {};
-  return { server: route.server, kind, name: route.name, args };
+  if (route?.kind !== 'upstream') return undefined;
+  const target = route.target;
+  if (!('name' in target) || target.via !== undefined) return undefined;
+  const params = route.params;
+  const args =
+    target.kind === 'resource' ? { uri: target.name }
+    : target.kind === 'method' ? (params ?? {})
+    : isObject(params?.arguments) ? params.arguments
+    : {};
+  return { server: route.server, kind: target.kind, name: target.name, args };
 }
 
-/** The name a list item is governed by: a tool's or prompt's name, a resource's URI. */
+/** A completion or task follow-up: allowed when its prompt, template or tool is usable by the caller. */
+export function followUp(ctx: MessageContext): { server: string; kind: TargetKind; name: string; via: 'completion' | 'task' } | undefined {
+  const route = ctx.route;
+  if (route?.kind !== 'upstream') return undefined;
+  const target = route.target;
+  if (!('name' in target) || target.via === undefined) return undefined;
+  return { server: route.server, kind: target.kind, name: target.name, via: target.via };
+}
+
+/** The name a list item is governed by: a tool's or prompt's name, a resource's URI or a template's URI template. */
 export function itemName(kind: TargetKind, item: JsonObject): string | undefined {
-  const value = kind === 'resource' ? item.uri : item.name;
+  const value = kind === 'resource' ? (item.uri ?? item.uriTemplate) : item.name;
   return typeof value === 'string' ? value : undefined;
 }

@@ -1,15 +1,58 @@
-/** The `killSwitch` stage: a switch on everything, the server, the tool or the agent stops the call. */
+/**
+ * The `killSwitch` stage: a switch on everything, a server, a tool or an agent stops every message
+ * bound for what it covers — calls, lists, completions, task follow-ups, custom methods, resumed
+ * calls (a resume is an upstream route like the call it continues), `logging/setLevel` — not only tool calls. Only what the gateway answers itself (`ping`,
+ * `server/discover`) goes on. It runs twice: before route (nothing, not even a catalog look-up, is
+ * spent on a stopped agent or server) and after it (the tool the target names). A broadcast loses the servers that are stopped; an aggregated list is
+ * stopped for a stopped agent or `--all`, and otherwise loses the stopped servers' items (authorize).
+ */
 import { GatewayError } from '../../errors.ts';
 import type { KillSwitchStore } from '../../killswitch/store.ts';
 import type { MessageContext } from '../context.ts';
-import { governedCall } from './governed.ts';
+import { STATE_PREFIX } from '../input-bridge.ts';
+
+/** Requests the gateway answers itself (route makes them local), which no switch stops. */
+const ANSWERED_LOCALLY: ReadonlySet<string> = new Set(['ping', 'server/discover']);
+
+/** Matches no configured server: asks only about `--all` and agent switches. */
+const NO_SERVER = '';
 
 export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) => GatewayError | undefined {
+  const refusal = (stop: { reason: string; target: string }): GatewayError =>
+    new GatewayError('PC_KILL_SWITCH', `stopped by the kill switch on ${stop.target}: ${stop.reason}`, { reason: stop.reason });
+
   return function killSwitch(ctx) {
-    const call = governedCall(ctx);
-    if (!call) return undefined;
-    const stop = store.stops(call.server, call.kind === 'tool' ? call.name : undefined, ctx.principal.agent);
-    if (!stop) return undefined;
-    return new GatewayError('PC_KILL_SWITCH', `stopped by the kill switch on ${stop.target}: ${stop.reason}`, { reason: stop.reason });
+    const route = ctx.route;
+    const agent = ctx.principal.agent;
+    switch (route?.kind) {
+      case undefined: {
+        // Before route: what can be stopped without resolving a target (`--all`, the agent, the server
+        // of /mcp/<server>), so that not even a catalog look-up reaches a stopped server.
+        if (ANSWERED_LOCALLY.has(ctx.request.method)) return undefined;
+        // A retry resuming a parked call is stopped after route, which takes the parked call first, so
+        // that the refusal also cancels it upstream (input-bridge.ts) instead of leaving it parked.
+        const state = ctx.request.params?.requestState;
+        if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) return undefined;
+        const stop = store.stops(ctx.endpoint.kind === 'server' ? ctx.endpoint.server : NO_SERVER, undefined, agent);
+        return stop ? refusal(stop) : undefined;
+      }
+      case 'local':
+        return undefined;
+      case 'upstream': {
+        const tool = route.target.kind === 'tool' ? route.target.name : undefined;
+        const stop = store.stops(route.server, tool, agent);
+        return stop ? refusal(stop) : undefined;
+      }
+      case 'aggregate-list': {
+        const stop = store.stops(NO_SERVER, undefined, agent);
+        return stop ? refusal(stop) : undefined;
+      }
+      case 'broadcast': {
+        const stop = store.stops(NO_SERVER, undefined, agent);
+        if (stop) return refusal(stop);
+        route.servers = route.servers.filter((server) => !store.stops(server, undefined, agent, false));
+        return undefined;
+      }
+    }
   };
 }

@@ -1,13 +1,26 @@
 /**
- * The `route` stage: decides where a request goes. On `/mcp/<server>` everything goes to that server
- * unchanged (custom methods included); on `/mcp` namespaced names and resource URIs are mapped back to
- * their server, and list requests become an aggregated listing. Methods the gateway answers itself
- * (`ping`, `server/discover`) are routed locally.
+ * The `route` stage: decides whether a request may go anywhere, where, and with which governed target.
+ *
+ * 1. The method must be a client→server method of the negotiated protocol version, with params valid
+ *    against that version's schema (src/protocol/methods.ts): anything else is refused here —
+ *    `PC_ROUTE_UNKNOWN_METHOD` for names the version does not define for this direction (case or
+ *    Unicode variants, server→client methods, other revisions' methods), -32602 for bad params. A name
+ *    no MCP revision defines is a custom method: only on `/mcp/<server>`, and only when a rule names it
+ *    (`methods:`, decided by authorize).
+ * 2. The target comes from the field the spec defines for the method (`name`, `uri`, `ref`, `taskId`),
+ *    and the params forwarded are rebuilt from the judged values and the fields the version defines:
+ *    what the server receives is what was judged (DESIGN.md invariant 2).
+ * 3. On `/mcp` namespaced names and resource URIs are mapped back to their server; list requests
+ *    become an aggregated listing; `logging/setLevel` goes to every server the caller may use.
+ * Methods the gateway answers itself (`ping`, `server/discover`) are routed locally.
  */
 import { GatewayError } from '../../errors.ts';
-import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
+import type { JsonObject } from '../../protocol/jsonrpc.ts';
+import { canonicalParams, checkParams, clientMethod, isSpecMethod, type MethodSpec } from '../../protocol/methods.ts';
 import { SUPPORTED_VERSIONS, META_SERVER_INFO } from '../../protocol/versions.ts';
+import { principalKey } from '../../auth/principal.ts';
 import { LIST_KIND_BY_METHOD, type Catalog } from '../../routing/catalog.ts';
+import { unknownTask, type TaskRegistry } from '../../routing/tasks.ts';
 import type { Upstream } from '../../upstream/types.ts';
 import type { Endpoint, MessageContext, Route } from '../context.ts';
 import { resumeRoute, STATE_PREFIX, type InputBridge } from '../input-bridge.ts';
@@ -22,12 +35,16 @@ export interface RouteOptions {
   upstreams: ReadonlyMap<string, Upstream>;
   catalog: Catalog;
   bridge: InputBridge;
+  /** Who owns which task (routing/tasks.ts): a task follow-up is governed as its owner's tool. */
+  tasks: TaskRegistry;
   describe: (endpoint: Endpoint) => Promise<Description>;
   timeoutMsFor: (server: string | undefined) => number;
 }
 
+type Upstreamed = Extract<Route, { kind: 'upstream' }>;
+
 export function createRoute(options: RouteOptions): (ctx: MessageContext) => Promise<GatewayError | undefined> {
-  const { upstreams, catalog, bridge, describe, timeoutMsFor } = options;
+  const { upstreams, catalog, bridge, tasks, describe, timeoutMsFor } = options;
 
   const discover = (endpoint: Endpoint) => async (): Promise<JsonObject> => {
     const d = await describe(endpoint);
@@ -40,67 +57,110 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => Pro
     return result;
   };
 
-  async function resolveAggregate(ctx: MessageContext): Promise<Route | GatewayError> {
+  /** A name no revision defines: a custom method, forwarded untouched only where a rule names it. */
+  function custom(ctx: MessageContext): Route | GatewayError {
+    const { method } = ctx.request;
+    const shown = JSON.stringify(method);
+    if (isSpecMethod(method) || ctx.endpoint.kind !== 'server') {
+      const why = isSpecMethod(method)
+        ? `${shown} is not a client→server method of protocol version ${ctx.client.protocolVersion}`
+        : `${shown} is not an MCP method; custom methods are served only on /mcp/<server>, when a policy rule names them (methods:)`;
+      return new GatewayError('PC_ROUTE_UNKNOWN_METHOD', `Method not found: ${why}`, { method });
+    }
+    return { kind: 'upstream', server: ctx.endpoint.server, method, params: ctx.request.params, name: method, target: { kind: 'method', name: method } };
+  }
+
+  async function toolOrPrompt(ctx: MessageContext, spec: MethodSpec, server: string | undefined): Promise<Upstreamed | GatewayError> {
+    const { method } = ctx.request;
+    const params = ctx.request.params!;
+    const kind = spec.target === 'tool' ? 'tools' : 'prompts';
+    const exposed = params.name as string;
+    let found = server === undefined ? undefined : { server, name: exposed };
+    if (!found) {
+      found = await catalog.resolveName(kind, exposed, timeoutMsFor(undefined));
+      if (!found) {
+        const what = kind === 'tools' ? 'tool' : 'prompt';
+        return new GatewayError(kind === 'tools' ? 'PC_ROUTE_UNKNOWN_TOOL' : 'PC_ROUTE_UNKNOWN_PROMPT', `Unknown ${what}: "${exposed}" (see ${kind}/list)`, { name: exposed });
+      }
+    }
+    const target = { kind: spec.target as 'tool' | 'prompt', name: found.name };
+    return { kind: 'upstream', server: found.server, method, params: canonicalParams(spec, params, { name: found.name }), name: found.name, target };
+  }
+
+  async function completion(ctx: MessageContext, spec: MethodSpec, server: string | undefined): Promise<Upstreamed | GatewayError> {
+    const params = ctx.request.params!;
+    const ref = params.ref as JsonObject;
+    const timeoutMs = timeoutMsFor(undefined);
+    if (ref.type === 'ref/prompt') {
+      const exposed = ref.name as string;
+      const found = server !== undefined ? { server, name: exposed } : await catalog.resolveName('prompts', exposed, timeoutMs);
+      if (!found) return new GatewayError('PC_ROUTE_UNKNOWN_PROMPT', `Unknown prompt: "${exposed}" (see prompts/list)`, { name: exposed });
+      // The reference is rebuilt from what was judged (a display `title` is not needed to complete).
+      const judged: JsonObject = { type: 'ref/prompt', name: found.name };
+      return { kind: 'upstream', server: found.server, method: spec.method, params: canonicalParams(spec, params, { ref: judged }), name: found.name, target: { kind: 'prompt', name: found.name, via: 'completion' } };
+    }
+    const uri = ref.uri as string;
+    const owner = server ?? (await catalog.resolveTemplate(uri, timeoutMs)) ?? (await catalog.resolveUri(uri, timeoutMs));
+    return { kind: 'upstream', server: owner, method: spec.method, params: canonicalParams(spec, params, { ref: { type: 'ref/resource', uri } }), name: uri, target: { kind: 'resource', name: uri, via: 'completion' } };
+  }
+
+  async function resolve(ctx: MessageContext, spec: MethodSpec): Promise<Route | GatewayError> {
     const { method } = ctx.request;
     const params = ctx.request.params;
-    const timeoutMs = timeoutMsFor(undefined);
-    const list = LIST_KIND_BY_METHOD.get(method);
-    if (list) {
-      const cursor = params?.cursor;
-      if (cursor !== undefined && typeof cursor !== 'string') {
-        return new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `params.cursor must be a string (got ${typeof cursor})`);
+    const server = ctx.endpoint.kind === 'server' ? ctx.endpoint.server : undefined;
+    switch (spec.target) {
+      case 'local':
+        if (method === 'ping') return { kind: 'local', answer: () => ({}) };
+        if (method === 'server/discover') return { kind: 'local', answer: discover(ctx.endpoint) };
+        return new GatewayError('PC_PROTOCOL_INVALID_REQUEST', `${method} is handled by the transport once per connection, not as a call`, { method });
+      case 'tool':
+      case 'prompt':
+        return toolOrPrompt(ctx, spec, server);
+      case 'resource': {
+        const uri = params!.uri as string;
+        const owner = server ?? (await catalog.resolveUri(uri, timeoutMsFor(undefined)));
+        return { kind: 'upstream', server: owner, method, params: canonicalParams(spec, params, { uri }), name: uri, target: { kind: 'resource', name: uri } };
       }
-      return { kind: 'aggregate-list', list, cursor };
-    }
-    if (method === 'tools/call' || method === 'prompts/get') {
-      const kind = method === 'tools/call' ? 'tools' : 'prompts';
-      const name = params?.name;
-      if (typeof name !== 'string') return new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `params.name must be a string naming the ${kind === 'tools' ? 'tool' : 'prompt'}`);
-      const found = await catalog.resolveName(kind, name, timeoutMs);
-      if (!found) {
-        return new GatewayError(kind === 'tools' ? 'PC_ROUTE_UNKNOWN_TOOL' : 'PC_ROUTE_UNKNOWN_PROMPT', `Unknown ${kind === 'tools' ? 'tool' : 'prompt'}: "${name}" (see ${method === 'tools/call' ? 'tools/list' : 'prompts/list'})`, {
-          name,
-        });
+      case 'completion':
+        return completion(ctx, spec, server);
+      case 'task': {
+        // Governed as the caller's own task and the tool that started it (routing/tasks.ts owns who
+        // owns what); another principal's id, an expired one and one that never existed read the same.
+        const taskId = params!.taskId as string;
+        const principal = principalKey(ctx.principal);
+        const candidates = server !== undefined ? [server] : [...upstreams.keys()];
+        const found = candidates.map((s) => tasks.lookup(s, taskId, principal)).find((entry) => entry !== undefined);
+        if (!found) {
+          tasks.unknownLookups += 1;
+          return unknownTask(taskId);
+        }
+        return { kind: 'upstream', server: found.server, method, params: canonicalParams(spec, params, { taskId }), name: found.tool, target: { kind: 'tool', name: found.tool, via: 'task' } };
       }
-      return { kind: 'upstream', server: found.server, method, params: { ...params, name: found.name }, name: found.name };
-    }
-    if (method === 'resources/read' || method === 'resources/subscribe' || method === 'resources/unsubscribe') {
-      const uri = params?.uri;
-      if (typeof uri !== 'string') return new GatewayError('PC_PROTOCOL_INVALID_PARAMS', 'params.uri must be a string');
-      const server = await catalog.resolveUri(uri, timeoutMs);
-      return { kind: 'upstream', server, method, params, name: uri };
-    }
-    if (method === 'completion/complete') {
-      const ref = isObject(params?.ref) ? params.ref : undefined;
-      if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
-        const found = await catalog.resolveName('prompts', ref.name, timeoutMs);
-        if (!found) return new GatewayError('PC_ROUTE_UNKNOWN_PROMPT', `Unknown prompt: "${ref.name}"`, { name: ref.name });
-        return { kind: 'upstream', server: found.server, method, params: { ...params, ref: { ...ref, name: found.name } }, name: undefined };
+      case 'list': {
+        if (server !== undefined) return { kind: 'upstream', server, method, params: canonicalParams(spec, params), name: undefined, target: { kind: 'list' } };
+        const list = LIST_KIND_BY_METHOD.get(method);
+        if (!list) return new GatewayError('PC_PROTOCOL_METHOD_NOT_FOUND', `Method not found: "${method}" is served only on /mcp/<server>`, { method });
+        return { kind: 'aggregate-list', list, cursor: params?.cursor as string | undefined };
       }
-      if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
-        const server = (await catalog.resolveTemplate(ref.uri, timeoutMs)) ?? (await catalog.resolveUri(ref.uri, timeoutMs));
-        return { kind: 'upstream', server, method, params, name: undefined };
-      }
-      return new GatewayError('PC_PROTOCOL_INVALID_PARAMS', 'params.ref must be {type:"ref/prompt", name} or {type:"ref/resource", uri}');
+      case 'server':
+        if (server !== undefined) return { kind: 'upstream', server, method, params: canonicalParams(spec, params), name: undefined, target: { kind: 'server' } };
+        return { kind: 'broadcast', method, params: canonicalParams(spec, params), servers: [...upstreams.keys()] };
     }
-    if (method === 'logging/setLevel') return { kind: 'broadcast', method, params };
-    return new GatewayError('PC_PROTOCOL_METHOD_NOT_FOUND', `Method not found: "${method}" is not served on the aggregated endpoint /mcp`, { method });
   }
 
   return async function route(ctx) {
     const { method } = ctx.request;
     const params = ctx.request.params;
+    if (ctx.endpoint.kind === 'server' && !upstreams.has(ctx.endpoint.server)) return new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${ctx.endpoint.server}"`);
+    const spec = clientMethod(ctx.client.protocolVersion, method);
     let resolved: Route | GatewayError;
-    if (method === 'ping') resolved = { kind: 'local', answer: () => ({}) };
-    else if (method === 'server/discover') resolved = { kind: 'local', answer: discover(ctx.endpoint) };
-    else if (ctx.endpoint.kind === 'server') {
-      const server = ctx.endpoint.server;
-      if (!upstreams.has(server)) return new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${server}"`);
-      const name = typeof params?.name === 'string' ? params.name : typeof params?.uri === 'string' ? params.uri : undefined;
-      resolved = { kind: 'upstream', server, method, params, name };
+    if (!spec || spec.notification) {
+      resolved = custom(ctx);
     } else {
+      const invalid = checkParams(spec, ctx.client.protocolVersion, params);
+      if (invalid) return invalid;
       try {
-        resolved = await resolveAggregate(ctx);
+        resolved = await resolve(ctx, spec);
       } catch (error) {
         if (error instanceof GatewayError) return error;
         throw error;

@@ -114,9 +114,19 @@ export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageCon
       logger.warn({ alert: 'supply-chain', server, method: route.method, name: shown }, 'call to something the server never listed (warn mode: forwarded)');
       return undefined;
     }
-    // The same codes as an unknown name on /mcp (and -32602, as the spec answers an unknown tool, prompt or resource).
-    const code = target.kind === 'tools' ? 'PC_ROUTE_UNKNOWN_TOOL' : target.kind === 'prompts' ? 'PC_ROUTE_UNKNOWN_PROMPT' : 'PC_ROUTE_UNKNOWN_RESOURCE';
-    const listing = target.kind === 'tools' ? 'tools/list' : target.kind === 'prompts' ? 'prompts/list' : 'resources/list or resources/templates/list';
-    return new GatewayError(code, `${what} was never listed by the server, so it was never reviewed; only what ${listing} shows can be used`, about);
+    return notListed(target.kind, server, shown);
   };
+}
+
+/**
+ * The refusal for what the server never listed. Authorize answers a completion for a prompt or template
+ * the policy hides from the caller with the same refusal, so that hidden and missing read the same.
+ */
+export function notListed(kind: Target['kind'], server: string, shown: string): GatewayError {
+  // The same codes as an unknown name on /mcp (and -32602, as the spec answers an unknown tool, prompt or resource).
+  const code = kind === 'tools' ? 'PC_ROUTE_UNKNOWN_TOOL' : kind === 'prompts' ? 'PC_ROUTE_UNKNOWN_PROMPT' : 'PC_ROUTE_UNKNOWN_RESOURCE';
+  const listing = kind === 'tools' ? 'tools/list' : kind === 'prompts' ? 'prompts/list' : 'resources/list or resources/templates/list';
+  // What the spec's errors carry: the name, or the URI (SEP-2164: a resource not found names its uri).
+  const about = kind === 'tools' || kind === 'prompts' ? { server, name: shown } : { server, uri: shown };
+  return new GatewayError(code, `${NOUN[kind]} "${shown}" of server "${server}" was never listed by the server, so it was never reviewed; only what ${listing} shows can be used`, about);
 }

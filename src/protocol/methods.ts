@@ -1,0 +1,303 @@
+/**
+ * The client→server method space of each protocol revision, and the params each method takes.
+ *
+ * Default deny starts here: a message whose method is not a client→server method of the negotiated
+ * revision is not an MCP message the gateway knows how to govern, so it is never forwarded on its own
+ * (a policy rule may name a custom method with `methods:`; see the route stage). Params are checked
+ * against the revision's schema before anything routes on them (-32602 otherwise), and the params that
+ * travel on are rebuilt from the fields the revision defines, so a field the spec does not define
+ * cannot carry a second, unjudged target to the server.
+ *
+ * Transcribed (not copied) from the official schemas, `schema/<revision>/schema.ts` in
+ * modelcontextprotocol/modelcontextprotocol: the `ClientRequest` and `ClientNotification` unions and
+ * the params of each member. Compiled once, at first use, with Ajv.
+ *
+ * Deliberately not checked: `format: uri-template` on completion references (the spec gives no
+ * grammar a validator agrees on), and the contents of `_meta` beyond its type (implementations may
+ * put anything there; the gateway never routes on it).
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { GatewayError } from '../errors.ts';
+import { isObject, type JsonObject } from './jsonrpc.ts';
+import { MODERN_VERSION } from './versions.ts';
+
+/** What the governed target of a method is (DESIGN.md, security invariant 1). */
+export type MethodTarget =
+  | 'tool' // tools/call: params.name
+  | 'prompt' // prompts/get: params.name
+  | 'resource' // resources/read|subscribe|unsubscribe: params.uri
+  | 'completion' // completion/complete: the prompt or resource template params.ref names
+  | 'task' // tasks/get|result|cancel: params.taskId, governed as the task's owner and tool
+  | 'list' // list methods: the server, items filtered by the policy
+  | 'server' // logging/setLevel: the server itself
+  | 'local'; // answered by the gateway (ping, server/discover) or by the front (initialize, listen)
+
+export interface MethodSpec {
+  readonly method: string;
+  readonly notification: boolean;
+  readonly target: MethodTarget;
+  /** Whether a `params` object is required. */
+  readonly paramsRequired: boolean;
+  /** The params fields the revision defines (besides `_meta`): the only ones forwarded. */
+  readonly fields: readonly string[];
+  readonly schema: JsonObject;
+}
+
+type Revision = '2024-11-05' | '2025-03-26' | '2025-06-18' | '2025-11-25' | typeof MODERN_VERSION;
+const ORDER: readonly Revision[] = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', MODERN_VERSION];
+const atLeast = (revision: Revision, since: Revision): boolean => ORDER.indexOf(revision) >= ORDER.indexOf(since);
+
+const str = { type: 'string' } as const;
+const bool = { type: 'boolean' } as const;
+const anyObject = { type: 'object' } as const;
+const requestId = { type: ['string', 'integer'] } as const;
+const stringMap = { type: 'object', additionalProperties: str } as const;
+/** `_meta` of a request: an object; the progress token, when present, a string or an integer. */
+const requestMeta = { type: 'object', properties: { progressToken: requestId } } as const;
+
+function params(properties: Record<string, unknown>, required: string[] = []): JsonObject {
+  const schema: JsonObject = { type: 'object', properties: { _meta: requestMeta, ...properties } };
+  if (required.length > 0) schema.required = required;
+  return schema;
+}
+
+/** Modern retries of an input-required call carry the answers and the server's opaque state (SEP-2322). */
+const retryFields = (revision: Revision): Record<string, unknown> =>
+  revision === MODERN_VERSION ? { inputResponses: anyObject, requestState: str } : {};
+
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+interface Definition {
+  target: MethodTarget;
+  notification?: boolean;
+  paramsRequired?: boolean;
+  schema: JsonObject;
+}
+
+/** The client→server methods of one revision. */
+function definitions(revision: Revision): Record<string, Definition> {
+  const modern = revision === MODERN_VERSION;
+  const paginated = params({ cursor: str });
+  const promptRef = { type: 'object', properties: { type: { const: 'ref/prompt' }, name: str, ...(atLeast(revision, '2025-06-18') ? { title: str } : {}) }, required: ['type', 'name'] };
+  const resourceRef = { type: 'object', properties: { type: { const: 'ref/resource' }, uri: str }, required: ['type', 'uri'] };
+  const uri = { type: 'string', format: 'uri' };
+  const defs: Record<string, Definition> = {
+    'tools/list': { target: 'list', schema: paginated },
+    'tools/call': {
+      target: 'tool',
+      paramsRequired: true,
+      schema: params(
+        {
+          name: str,
+          arguments: anyObject,
+          // Task-augmented calls (2025-11-25 basic/utilities/tasks): ask the server to run the call as a task.
+          ...(revision === '2025-11-25' ? { task: { type: 'object', properties: { ttl: { type: 'number' } } } } : {}),
+          ...retryFields(revision),
+        },
+        ['name'],
+      ),
+    },
+    'prompts/list': { target: 'list', schema: paginated },
+    'prompts/get': { target: 'prompt', paramsRequired: true, schema: params({ name: str, arguments: stringMap, ...retryFields(revision) }, ['name']) },
+    'resources/list': { target: 'list', schema: paginated },
+    'resources/templates/list': { target: 'list', schema: paginated },
+    'resources/read': { target: 'resource', paramsRequired: true, schema: params({ uri, ...retryFields(revision) }, ['uri']) },
+    'completion/complete': {
+      target: 'completion',
+      paramsRequired: true,
+      schema: params(
+        {
+          ref: { oneOf: [promptRef, resourceRef] },
+          argument: { type: 'object', properties: { name: str, value: str }, required: ['name', 'value'] },
+          ...(atLeast(revision, '2025-06-18') ? { context: { type: 'object', properties: { arguments: stringMap } } } : {}),
+        },
+        ['ref', 'argument'],
+      ),
+    },
+    'notifications/cancelled': {
+      target: 'local',
+      notification: true,
+      paramsRequired: true,
+      // 2025-11-25 made requestId optional (tasks are cancelled with tasks/cancel instead).
+      schema: params({ requestId, reason: str }, atLeast(revision, '2025-11-25') ? [] : ['requestId']),
+    },
+  };
+  if (modern) {
+    defs['server/discover'] = { target: 'local', schema: params({}) };
+    // The tasks extension (SEP-2663, `io.modelcontextprotocol/tasks`): a client that negotiated it may
+    // ask for a task and follow it up; whether it did is checked with task ownership (routing/tasks.ts).
+    (defs['tools/call']!.schema.properties as JsonObject).task = { type: 'object' };
+    const byId = params({ taskId: str, ...retryFields(revision) }, ['taskId']);
+    defs['tasks/get'] = { target: 'task', paramsRequired: true, schema: byId };
+    defs['tasks/update'] = { target: 'task', paramsRequired: true, schema: byId };
+    defs['tasks/cancel'] = { target: 'task', paramsRequired: true, schema: byId };
+    defs['subscriptions/listen'] = {
+      target: 'local',
+      paramsRequired: true,
+      schema: params({
+        notifications: {
+          type: 'object',
+          properties: { toolsListChanged: bool, promptsListChanged: bool, resourcesListChanged: bool, resourceSubscriptions: { type: 'array', items: str } },
+        },
+      }),
+    };
+    return defs;
+  }
+  defs.initialize = {
+    target: 'local',
+    paramsRequired: true,
+    schema: params(
+      { protocolVersion: str, capabilities: anyObject, clientInfo: { type: 'object', properties: { name: str, version: str }, required: ['name', 'version'] } },
+      ['protocolVersion', 'capabilities', 'clientInfo'],
+    ),
+  };
+  defs.ping = { target: 'local', schema: params({}) };
+  defs['resources/subscribe'] = { target: 'resource', paramsRequired: true, schema: params({ uri }, ['uri']) };
+  defs['resources/unsubscribe'] = { target: 'resource', paramsRequired: true, schema: params({ uri }, ['uri']) };
+  defs['logging/setLevel'] = { target: 'server', paramsRequired: true, schema: params({ level: { enum: LOG_LEVELS } }, ['level']) };
+  defs['notifications/initialized'] = { target: 'local', notification: true, schema: params({}) };
+  defs['notifications/progress'] = {
+    target: 'local',
+    notification: true,
+    paramsRequired: true,
+    schema: params({ progressToken: requestId, progress: { type: 'number' }, total: { type: 'number' }, ...(atLeast(revision, '2025-03-26') ? { message: str } : {}) }, ['progressToken', 'progress']),
+  };
+  defs['notifications/roots/list_changed'] = { target: 'local', notification: true, schema: params({}) };
+  if (revision === '2025-11-25') {
+    const byId = params({ taskId: str }, ['taskId']);
+    defs['tasks/get'] = { target: 'task', paramsRequired: true, schema: byId };
+    defs['tasks/result'] = { target: 'task', paramsRequired: true, schema: byId };
+    defs['tasks/cancel'] = { target: 'task', paramsRequired: true, schema: byId };
+    defs['tasks/list'] = { target: 'list', schema: paginated };
+    defs['notifications/tasks/status'] = { target: 'local', notification: true, paramsRequired: true, schema: params({ taskId: str, status: str }, ['taskId', 'status']) };
+  }
+  return defs;
+}
+
+/**
+ * Every method name any revision defines, in either direction. None of them can be let through as a
+ * "custom" method by a `methods:` rule: a name the spec defines means what the spec says, and one that
+ * belongs to the other direction (`sampling/createMessage`, `roots/list`, `elicitation/create`) or to
+ * another revision is never forwarded.
+ */
+export const SPEC_METHODS: ReadonlySet<string> = new Set([
+  ...ORDER.flatMap((revision) => Object.keys(definitions(revision))),
+  'sampling/createMessage',
+  'elicitation/create',
+  'roots/list',
+  'notifications/message',
+  'notifications/resources/updated',
+  'notifications/resources/list_changed',
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/elicitation/complete',
+  'notifications/subscriptions/acknowledged',
+  'tasks/get',
+  'tasks/result',
+  'tasks/list',
+  'tasks/cancel',
+  'tasks/update',
+]);
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const ajv = addFormats(new Ajv({ strict: false, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, logger: false }));
+
+interface CompiledSpec extends MethodSpec {
+  readonly validate: ValidateFunction;
+}
+
+let compiled: ReadonlyMap<string, ReadonlyMap<string, CompiledSpec>> | undefined;
+
+function table(): ReadonlyMap<string, ReadonlyMap<string, CompiledSpec>> {
+  if (compiled) return compiled;
+  const byRevision = new Map<string, Map<string, CompiledSpec>>();
+  for (const revision of ORDER) {
+    const methods = new Map<string, CompiledSpec>();
+    for (const [method, def] of Object.entries(definitions(revision))) {
+      const fields = Object.keys((def.schema.properties as JsonObject | undefined) ?? {}).filter((f) => f !== '_meta');
+      methods.set(method, {
+        method,
+        notification: def.notification ?? false,
+        target: def.target,
+        paramsRequired: def.paramsRequired ?? false,
+        fields,
+        schema: def.schema,
+        validate: ajv.compile(def.schema),
+      });
+    }
+    byRevision.set(revision, methods);
+  }
+  compiled = byRevision;
+  return compiled;
+}
+
+/** Compiles the tables now (at start-up) rather than on the first message. */
+export function prepareMethodTables(): void {
+  table();
+}
+
+/** The spec of `method` in `revision` when it is a client→server method there, else undefined. */
+export function clientMethod(revision: string, method: string): MethodSpec | undefined {
+  return table().get(revision)?.get(method);
+}
+
+/** The client→server methods of a revision (requests and notifications), for tests and docs. */
+export function clientMethods(revision: string): readonly MethodSpec[] {
+  return [...(table().get(revision)?.values() ?? [])];
+}
+
+/** Whether a method name is defined by any revision (in either direction). */
+export function isSpecMethod(method: string): boolean {
+  return SPEC_METHODS.has(method);
+}
+
+function describeError(error: ErrorObject | undefined): string {
+  if (!error) return 'is invalid';
+  const where = `params${error.instancePath.replaceAll('/', '.')}`;
+  if (error.keyword === 'required') return `${where}.${String(error.params.missingProperty)} is required`;
+  if (error.keyword === 'type') return `${where} must be ${String(error.params.type).replace(',', ' or ')}`;
+  if (error.keyword === 'enum') return `${where} must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (error.keyword === 'const') return `${where} must be ${JSON.stringify(error.params.allowedValue)}`;
+  if (error.keyword === 'format') return `${where} must be a ${String(error.params.format)}`;
+  if (error.keyword === 'oneOf') return `${where} must be {"type":"ref/prompt","name":…} or {"type":"ref/resource","uri":…}`;
+  return `${where} ${error.message ?? 'is invalid'}`;
+}
+
+/**
+ * Checks a message's params against the method's schema in `revision`. Returns the refusal
+ * (PC_PROTOCOL_INVALID_PARAMS, naming the field and what is accepted) or undefined.
+ */
+export function checkParams(spec: MethodSpec, revision: string, params: JsonObject | undefined): GatewayError | undefined {
+  if (params === undefined) {
+    return spec.paramsRequired ? new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `${spec.method} needs params (protocol version ${revision})`, { method: spec.method }) : undefined;
+  }
+  const validate = (spec as CompiledSpec).validate;
+  if (validate(params)) return undefined;
+  return new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `${spec.method}: ${describeError(validate.errors?.[0])} (protocol version ${revision})`, { method: spec.method });
+}
+
+/**
+ * The params to forward: only the fields the revision defines for the method (and `_meta`), with
+ * `judged` written over them, so what travels is exactly what the gateway judged.
+ */
+export function canonicalParams(spec: MethodSpec, params: JsonObject | undefined, judged: JsonObject = {}): JsonObject | undefined {
+  if (params === undefined && Object.keys(judged).length === 0) return undefined;
+  const out: JsonObject = {};
+  if (params && isObject(params._meta)) out._meta = params._meta;
+  for (const field of spec.fields) if (params && params[field] !== undefined) out[field] = params[field];
+  return Object.assign(out, judged);
+}
+
+/**
+ * A client notification in `revision`: the refusal when the version does not define it for this
+ * direction or its params are invalid. Client notifications are consumed by the gateway, never
+ * forwarded; the refusal is for the record.
+ */
+export function checkNotification(revision: string, message: { method: string; params?: JsonObject | undefined }): GatewayError | undefined {
+  const spec = clientMethod(revision, message.method);
+  if (!spec || !spec.notification) {
+    return new GatewayError('PC_ROUTE_UNKNOWN_METHOD', `${JSON.stringify(message.method)} is not a client notification of protocol version ${revision}; dropped`, { method: message.method });
+  }
+  return checkParams(spec, revision, message.params);
+}
