@@ -4,6 +4,7 @@
  * shows current pressure rather than an average since start.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { labelValue, limitMetricLines, type LimitCounters } from '../limits/counters.ts';
 import type { IsolationStats } from '../gateway.ts';
 
 type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
@@ -14,6 +15,10 @@ export interface MetricsSource {
   sessions: () => number;
   audit: () => { healthy: boolean; sinks: Record<string, { dropped: number; queued: number }> } | undefined;
   upstreams: () => Array<{ name: string; state: string }>;
+  /** Bytes kept for resuming cut legacy streams. */
+  resumeBytes?: () => number;
+  /** Every resource limit that acted. */
+  limits?: () => LimitCounters;
   isolation?: () => IsolationStats;
 }
 
@@ -58,9 +63,12 @@ export class Metrics {
       `portcullis_auth_refused_total ${this.authRefused}`,
       '# TYPE portcullis_sessions_active gauge',
       `portcullis_sessions_active ${source.sessions()}`,
+      '# TYPE portcullis_resume_bytes gauge',
+      `portcullis_resume_bytes ${source.resumeBytes?.() ?? 0}`,
+      ...limitMetricLines(source.limits?.()),
       ...auditLines(source.audit()),
       '# TYPE portcullis_upstream_up gauge',
-      ...source.upstreams().map((u) => `portcullis_upstream_up{server="${u.name}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
+      ...source.upstreams().map((u) => `portcullis_upstream_up{server="${labelValue(u.name)}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
       ...isolationLines(source.isolation?.()),
     ];
     return `${lines.join('\n')}\n`;
