@@ -2,7 +2,8 @@
  * An echo upstream and a gateway in front of it, each its own process, for the diagnostic benches
  * (profile, memcheck). `nodeFlags` go to the gateway's node (e.g. --cpu-prof, --expose-gc).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { firstMatch } from '../test/helpers/gateway.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -14,18 +15,6 @@ export interface EchoGateway {
 }
 
 const ROOT = new URL('..', import.meta.url).pathname;
-
-function firstMatch(child: ChildProcess, pattern: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      seen += d.toString();
-      const m = pattern.exec(seen);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`${child.spawnargs.join(' ')} exited (${code}) before printing ${pattern}`)));
-  });
-}
 
 /** `extraYaml` replaces the allow-all policy line (e.g. identity and a fuller policy). */
 export async function startEchoGateway(dir: string, nodeFlags: string[], extraYaml?: string, beforeStart?: (config: string) => void): Promise<EchoGateway> {

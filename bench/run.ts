@@ -13,8 +13,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fingerprint } from './fingerprint.ts';
 import { FULL_POLICY } from './full-policy.ts';
 import { closedLoop, Client, openLoop, type CellResult, type Target, type Workload } from './loadgen.ts';
 
@@ -165,16 +166,6 @@ const median = (values: number[]): number => {
   return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
 };
 
-function fingerprint(): Record<string, unknown> {
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-  } catch {
-    commit = 'unknown';
-  }
-  return { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, kernel: release(), commit, date: new Date().toISOString(), quick: QUICK };
-}
-
 async function main(): Promise<void> {
   const procs: Proc[] = [];
   const stopAll = async () => {
@@ -299,7 +290,7 @@ async function main(): Promise<void> {
     for (const treatment of [...http10, ...modern, ...stdio]) {
       await closedLoop(treatment.target, echo, 4, QUICK ? 300 : 1500, 0);
     }
-    const env = fingerprint();
+    const env = fingerprint(QUICK);
     const lines: Record<string, unknown>[] = [];
     for (const cell of cells) {
       const trials = new Map<string, Measured[]>();

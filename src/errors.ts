@@ -15,6 +15,7 @@ export type GatewayErrorCode =
   | 'PC_HTTP_METHOD_NOT_ALLOWED'
   | 'PC_HTTP_NOT_FOUND'
   | 'PC_HTTP_STREAM_CONFLICT'
+  | 'PC_HTTP_REQUEST_TIMEOUT'
   | 'PC_PROTOCOL_PARSE_ERROR'
   | 'PC_PROTOCOL_AMBIGUOUS'
   | 'PC_PROTOCOL_INVALID_REQUEST'
@@ -38,6 +39,7 @@ export type GatewayErrorCode =
   | 'PC_UPSTREAM_CRASHED'
   | 'PC_UPSTREAM_TIMEOUT'
   | 'PC_UPSTREAM_PROTOCOL'
+  | 'PC_UPSTREAM_TOO_LARGE'
   | 'PC_REQUEST_CANCELLED'
   | 'PC_INPUT_STATE_INVALID'
   | 'PC_INPUT_PARKED_LIMIT'
@@ -90,6 +92,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_HTTP_METHOD_NOT_ALLOWED: { status: 405, rpcCode: -32600, transport: true },
   PC_HTTP_NOT_FOUND: { status: 404, rpcCode: -32600, transport: true },
   PC_HTTP_STREAM_CONFLICT: { status: 409, rpcCode: -32600, transport: true },
+  // The request (headers or body) did not arrive within listen.headersTimeoutMs / requestTimeoutMs.
+  PC_HTTP_REQUEST_TIMEOUT: { status: 408, rpcCode: -32600, transport: true },
   // A request that two parsers could read differently (a repeated Host, session or version header, a
   // body that is not UTF-8, duplicate JSON keys) is refused before anything reads it.
   PC_PROTOCOL_AMBIGUOUS: { status: 400, rpcCode: -32600, transport: true },
@@ -116,6 +120,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_UPSTREAM_CRASHED: { status: 200, rpcCode: -31003, transport: false },
   PC_UPSTREAM_TIMEOUT: { status: 200, rpcCode: -31004, transport: false },
   PC_UPSTREAM_PROTOCOL: { status: 200, rpcCode: -31005, transport: false },
+  // A server's message exceeded its maxMessageBytes: the call fails, the connection is dropped.
+  PC_UPSTREAM_TOO_LARGE: { status: 200, rpcCode: -31008, transport: false },
   PC_REQUEST_CANCELLED: { status: 200, rpcCode: -31006, transport: false },
   PC_INPUT_STATE_INVALID: { status: 200, rpcCode: -32602, transport: false },
   PC_INPUT_PARKED_LIMIT: { status: 200, rpcCode: -31043, transport: false },

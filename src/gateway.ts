@@ -19,6 +19,7 @@ import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
+import { createLimitCounters, type LimitCounters } from './limits/counters.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
 import { prepareMethodTables } from './protocol/methods.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
@@ -119,6 +120,8 @@ export interface Gateway {
   readonly instanceId: string;
   /** The audit log, unless `audit.store: off`. */
   readonly audit: AuditLog | undefined;
+  /** Where every resource limit that acts is counted (for /metrics) and logged once per burst. */
+  readonly limits: LimitCounters;
   readonly policy: PolicyRuntime;
   readonly kill: KillSwitchStore;
   /** Data-loss prevention (docs/dlp.md): its counters feed /metrics. */
@@ -164,6 +167,7 @@ export interface Gateway {
 
 export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const logger = deps.logger;
+  const limits = createLimitCounters(logger);
   const tasks = new TaskRegistry(config.routing.tasks);
   const unattributed = new Map<string, { server: string; kind: 'notification' | 'request'; count: number }>();
   const countUnattributed = (server: string, kind: 'notification' | 'request'): void => {
@@ -178,6 +182,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     make: deps.createUpstream ?? createUpstream,
     tasks,
     onUnattributed: (server, kind) => countUnattributed(server, kind),
+    limits,
   });
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
@@ -262,6 +267,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     upstreams,
     instanceId,
     audit,
+    limits,
     policy,
     kill,
     dlp,
@@ -358,6 +364,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       bridge.close();
       await audit?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
+      limits.close();
     },
   };
 }

@@ -20,6 +20,17 @@ const valueOrRef = z.string().describe('A literal value, or a secret reference: 
 
 const timeoutMs = z.number().int().min(100).max(3_600_000);
 
+const MIB = 1024 * 1024;
+const maxMessageBytes = z
+  .number()
+  .int()
+  .min(64 * 1024)
+  .max(1024 * MIB)
+  .describe(
+    'Largest single message taken from a server (a JSON body, an SSE event, a stdout line), in bytes. ' +
+      'Past it the call fails with PC_UPSTREAM_TOO_LARGE and the connection is dropped; repeats mark the server unhealthy for 30 s',
+  );
+
 const restartSchema = z
   .strictObject({
     initialDelayMs: z.number().int().min(10).max(60_000).default(500),
@@ -58,6 +69,7 @@ const common = {
     .optional()
     .describe('Metadata of the secrets this server uses, by env variable or header name: owner, rotatedAt, expiresAt (for `portcullis credentials`)'),
   timeoutMs: timeoutMs.optional().describe('Per-call timeout in ms (default: defaults.timeoutMs)'),
+  maxMessageBytes: maxMessageBytes.optional().describe('Largest single message taken from this server, in bytes (default: defaults.maxMessageBytes)'),
   namespace: z
     .union([z.boolean(), z.string().regex(SERVER_NAME)])
     .default(true)
@@ -144,6 +156,64 @@ export const configSchema = z
           .describe('Extra Host header values allowed (DNS-rebinding guard); loopback names are always allowed'),
         maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
         sessionIdleMs: z.number().int().min(1000).max(86_400_000).default(30 * 60_000),
+        headersTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(300_000)
+          .default(10_000)
+          .describe('Time a client has to send a request\'s headers; slower connections get 408 and are closed (Slowloris)'),
+        requestTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(3_600_000)
+          .default(30_000)
+          .describe('Time a client has to send a whole request, headers and body, on every route; responses (long SSE streams) are not limited'),
+        maxSessions: z.number().int().min(1).max(1_000_000).default(10_000).describe('Legacy-era sessions open at once; past it the least recently used is ended'),
+        maxSessionsPerPrincipal: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(256)
+          .describe('Legacy-era sessions one principal may have open (identity off: all callers are one principal); past it its least recently used is ended'),
+        maxResumeBytesPerSession: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(1024 * MIB)
+          .default(16 * MIB)
+          .describe('Bytes of cut SSE streams one legacy session keeps for resumption (Last-Event-ID); past it its oldest streams are forgotten'),
+        maxResumeBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(16 * 1024 * MIB)
+          .default(128 * MIB)
+          .describe('Bytes of cut SSE streams all sessions together keep for resumption; past it the oldest streams are forgotten'),
+        maxStreamQueueBytes: z
+          .number()
+          .int()
+          .min(16 * 1024)
+          .max(1024 * MIB)
+          .default(1 * MIB)
+          .describe(
+            'Bytes waiting to be sent on one SSE stream to a client that does not read; past it notifications on a call\'s stream are dropped ' +
+              '(the answer never is) and a notification stream (GET, subscriptions/listen) is closed',
+          ),
+      })
+      .refine((listen) => listen.headersTimeoutMs <= listen.requestTimeoutMs, {
+        message: 'headersTimeoutMs must not exceed requestTimeoutMs',
+        path: ['headersTimeoutMs'],
+      })
+      .refine((listen) => listen.maxSessionsPerPrincipal <= listen.maxSessions, {
+        message: 'maxSessionsPerPrincipal must not exceed maxSessions',
+        path: ['maxSessionsPerPrincipal'],
+      })
+      .refine((listen) => listen.maxResumeBytesPerSession <= listen.maxResumeBytes, {
+        message: 'maxResumeBytesPerSession must not exceed maxResumeBytes',
+        path: ['maxResumeBytesPerSession'],
       })
       .prefault({}),
     routing: z
@@ -171,7 +241,7 @@ export const configSchema = z
           .describe('Task ownership (2025-11-25 tasks): each task is reachable only by the principal whose call created it'),
       })
       .prefault({}),
-    defaults: z.strictObject({ timeoutMs: timeoutMs.default(60_000) }).prefault({}),
+    defaults: z.strictObject({ timeoutMs: timeoutMs.default(60_000), maxMessageBytes: maxMessageBytes.default(16 * MIB) }).prefault({}),
     logging: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .prefault({}),

@@ -9,8 +9,9 @@ import type { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import type { JsonObject, JsonRpcRequest } from '../protocol/jsonrpc.ts';
 import type { Endpoint } from '../pipeline/context.ts';
-import type { ResponseWriter } from './response-writer.ts';
+import type { ResponseWriter, SlowClientGuard } from './response-writer.ts';
 import type { SessionStore } from './session.ts';
+import type { ResumeBudget } from './stream-log.ts';
 
 /** A modern client's `subscriptions/listen` stream. */
 export interface ModernListener {
@@ -25,6 +26,10 @@ export interface FrontContext {
   readonly logger: Logger;
   readonly sessions: SessionStore;
   readonly modernStreams: Set<ModernListener>;
+  /** The bytes resumable legacy streams may keep (listen.maxResumeBytes…). */
+  readonly resume: ResumeBudget;
+  /** The slow-reader limit for an SSE response: 'drop' on a call's stream, 'close' on a notification stream. */
+  streamGuard(mode: SlowClientGuard['mode']): SlowClientGuard;
   /** The verified caller of a request (identity on), else undefined. */
   principalOf(req: IncomingMessage): Principal | undefined;
   /** The key a legacy session is bound to: the principal that opened it. */

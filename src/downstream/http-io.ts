@@ -67,7 +67,10 @@ export async function readBody(req: IncomingMessage, maxBodyBytes: number): Prom
         rejectBody(error);
       }
     });
-    req.once('error', rejectBody);
+    // The socket went away mid-body: the client left, or listen.requestTimeoutMs passed (Node answered 408).
+    req.once('error', () =>
+      rejectBody(new GatewayError('PC_HTTP_REQUEST_TIMEOUT', 'the request body did not arrive in full (the client left, or listen.requestTimeoutMs passed)')),
+    );
   });
 }
 

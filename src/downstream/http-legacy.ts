@@ -180,10 +180,10 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     // reference SDK server does: a cut connection then loses nothing (progress, sampling, the answer).
     let log: StreamLog | undefined;
     if (sse && !Array.isArray(body) && requests.length === 1) {
-      log = new StreamLog(res);
+      log = new StreamLog(res, front.resume);
       session.addStream(log);
     }
-    const writer = new ResponseWriter(res, sse, {}, log);
+    const writer = new ResponseWriter(res, sse, {}, log, front.streamGuard('drop'));
     const call = { task: taskHeader(req), principal: front.principalOf(req) };
     const answers = await Promise.all(requests.map((request) => run(session, endpoint, request, writer, call)));
     writer.finish(Array.isArray(body) ? answers : answers[0]!);
@@ -207,7 +207,7 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
       return;
     }
     if (session.stream) return reject(res, new GatewayError('PC_HTTP_STREAM_CONFLICT', 'this session already has a GET stream open'));
-    const writer = new ResponseWriter(res, true, { 'mcp-session-id': session.id });
+    const writer = new ResponseWriter(res, true, { 'mcp-session-id': session.id }, undefined, front.streamGuard('close'));
     writer.stream();
     const stream = { send: (m: JsonRpcMessage) => writer.send(m), close: () => writer.end() };
     session.stream = stream;

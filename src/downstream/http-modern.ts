@@ -82,7 +82,7 @@ export function createModernFront(front: FrontContext): ModernFront {
       const request = message as JsonRpcRequest;
       const meta = isObject(request.params?._meta) ? request.params._meta : {};
       const capabilities = isObject(meta[META_CLIENT_CAPABILITIES]) ? (meta[META_CLIENT_CAPABILITIES] as JsonObject) : {};
-      const writer = new ResponseWriter(res, accepts(req, 'text/event-stream'));
+      const writer = new ResponseWriter(res, accepts(req, 'text/event-stream'), {}, undefined, front.streamGuard(request.method === 'subscriptions/listen' ? 'close' : 'drop'));
       const abort = new AbortController();
       // In the modern era a closed response stream is the client's cancellation.
       res.on('close', () => {

@@ -34,7 +34,9 @@ import { Metrics } from './metrics.ts';
 import { repeatedHeader } from './header-guard.ts';
 import { createOriginGuard } from './origin-guard.ts';
 import { serveHealth, serveMetrics } from './probes.ts';
+import { answerClientErrors, requestTimeoutOptions } from './request-timeouts.ts';
 import { SessionStore } from './session.ts';
+import { ResumeBudget } from './stream-log.ts';
 
 export interface HttpFront {
   readonly url: string;
@@ -56,7 +58,13 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
   const authRequired = identityEnabled(config);
   let identity: Identity | undefined;
   const principals = new WeakMap<IncomingMessage, Principal>();
-  const sessions = new SessionStore(listen.sessionIdleMs, (session) => gateway.clientGone(session.id));
+  const { limits } = gateway;
+  const sessions = new SessionStore(listen.sessionIdleMs, (session) => gateway.clientGone(session.id), {
+    maxSessions: listen.maxSessions,
+    maxSessionsPerPrincipal: listen.maxSessionsPerPrincipal,
+    limits,
+  });
+  const resume = new ResumeBudget({ perSessionBytes: listen.maxResumeBytesPerSession, totalBytes: listen.maxResumeBytes, limits });
   const metrics = new Metrics();
   const guard = createOriginGuard(listen);
   const modernStreams = new Set<ModernListener>();
@@ -67,6 +75,8 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     logger,
     sessions,
     modernStreams,
+    resume,
+    streamGuard: (mode) => ({ mode, maxQueueBytes: listen.maxStreamQueueBytes, limits }),
     principalOf: (req) => principals.get(req),
     ownerOf(req) {
       const p = principals.get(req);
@@ -168,7 +178,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       }
     }
     if (identity?.embedded?.handles(pathname)) return identity.embedded.handle(req, res, pathname);
-    if (pathname === '/metrics' && req.method === 'GET') return serveMetrics(res, rawUrl, gateway, metrics, sessions);
+    if (pathname === '/metrics' && req.method === 'GET') return serveMetrics(res, rawUrl, gateway, metrics, sessions, resume);
     if (pathname === '/healthz' && req.method === 'GET') return serveHealth(res, gateway);
     const endpoint = endpointFor(pathname);
     if (endpoint === undefined) return reject(res, new GatewayError('PC_HTTP_NOT_FOUND', `no MCP endpoint at ${pathname}; use /mcp or /mcp/<server>`));
@@ -219,15 +229,15 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     return legacy.post(req, res, endpoint, body, version ?? DEFAULT_LEGACY_HEADER_VERSION);
   }
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(requestTimeoutOptions(listen), (req, res) => {
     onRequest(req, res).catch((error: unknown) => {
+      // A request cut off mid-body (timed out, or the client left) is not the gateway's error.
+      if (!req.complete && req.destroyed) return void logger.debug({ err: (error as Error).message }, 'request ended before its body did');
       logger.error({ err: error }, 'unhandled error in HTTP front');
       reject(res, new GatewayError('PC_INTERNAL', 'internal error'));
     });
   });
-  // Long SSE streams must not be cut by Node's default request timeout.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  answerClientErrors(server, limits);
   server.keepAliveTimeout = 65_000;
 
   return new Promise((resolve, rejectListen) => {

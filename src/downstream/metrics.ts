@@ -4,6 +4,7 @@
  * shows current pressure rather than an average since start.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { labelValue, limitMetricLines, type LimitCounters } from '../limits/counters.ts';
 import type { IsolationStats } from '../gateway.ts';
 
 type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
@@ -16,6 +17,10 @@ export interface MetricsSource {
   upstreams: () => Array<{ name: string; state: string }>;
   /** Data-loss prevention: findings by "type|action", refusals by direction. */
   dlp?: () => { findings: ReadonlyMap<string, number>; refused: ReadonlyMap<string, number> };
+  /** Bytes kept for resuming cut legacy streams. */
+  resumeBytes?: () => number;
+  /** Every resource limit that acted. */
+  limits?: () => LimitCounters;
   isolation?: () => IsolationStats;
 }
 
@@ -60,9 +65,12 @@ export class Metrics {
       `portcullis_auth_refused_total ${this.authRefused}`,
       '# TYPE portcullis_sessions_active gauge',
       `portcullis_sessions_active ${source.sessions()}`,
+      '# TYPE portcullis_resume_bytes gauge',
+      `portcullis_resume_bytes ${source.resumeBytes?.() ?? 0}`,
+      ...limitMetricLines(source.limits?.()),
       ...auditLines(source.audit()),
       '# TYPE portcullis_upstream_up gauge',
-      ...source.upstreams().map((u) => `portcullis_upstream_up{server="${u.name}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
+      ...source.upstreams().map((u) => `portcullis_upstream_up{server="${labelValue(u.name)}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
       ...dlpLines(source.dlp?.()),
       ...isolationLines(source.isolation?.()),
     ];

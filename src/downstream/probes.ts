@@ -6,14 +6,17 @@ import type { ServerResponse } from 'node:http';
 import type { Gateway } from '../gateway.ts';
 import type { Metrics } from './metrics.ts';
 import type { SessionStore } from './session.ts';
+import type { ResumeBudget } from './stream-log.ts';
 
-export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gateway, metrics: Metrics, sessions: SessionStore): void {
+export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gateway, metrics: Metrics, sessions: SessionStore, resume: ResumeBudget): void {
   // Benchmarks start the gateway with --expose-gc to read the heap after a full collection.
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc && rawUrl.endsWith('?gc=1')) gc();
   const body = metrics.render({
     audit: () => (gateway.audit ? { healthy: gateway.audit.healthy, sinks: gateway.audit.sinks } : undefined),
     sessions: () => sessions.size,
+    resumeBytes: () => resume.bytes,
+    limits: () => gateway.limits,
     upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })),
     dlp: () => gateway.dlp.counters,
     isolation: () => gateway.isolation(),

@@ -6,9 +6,16 @@
  * A resumable stream opens lazily: if the answer is ready within `PRIMING_DELAY_MS`, headers, the
  * priming event and the answer leave in one write (as cheap as a JSON reply); otherwise the priming
  * event goes out at once so that a client cut off later has an id to resume from.
+ *
+ * A client that stops reading cannot make the gateway buffer without bound: with a `SlowClientGuard`,
+ * once more than `maxQueueBytes` wait unsent on the response (Node's write buffer, which grows while
+ * `write()` returns false and shrinks on 'drain'), a call's stream drops further notifications (the
+ * answer and server→client requests always go out: each is one bounded message), and a notification
+ * stream (legacy GET, `subscriptions/listen`) is closed — its client reconnects and lists again.
  */
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import type { LimitCounters } from '../limits/counters.ts';
+import { isNotification, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { sseFrame } from '../protocol/sse.ts';
 import type { MessageSink } from './session.ts';
 import type { StreamLog } from './stream-log.ts';
@@ -23,20 +30,29 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
+export interface SlowClientGuard {
+  maxQueueBytes: number;
+  /** 'drop': notifications past the limit are dropped (a call's stream); 'close': the stream is closed. */
+  mode: 'drop' | 'close';
+  limits?: LimitCounters | undefined;
+}
+
 export class ResponseWriter implements MessageSink {
   readonly #res: ServerResponse;
   readonly #acceptsSse: boolean;
   readonly #headers: Record<string, string>;
   readonly #log: StreamLog | undefined;
+  readonly #guard: SlowClientGuard | undefined;
   #streaming = false;
   #keepalive: NodeJS.Timeout | undefined;
   #priming: NodeJS.Timeout | undefined;
 
-  constructor(res: ServerResponse, acceptsSse: boolean, headers: Record<string, string> = {}, log?: StreamLog) {
+  constructor(res: ServerResponse, acceptsSse: boolean, headers: Record<string, string> = {}, log?: StreamLog, guard?: SlowClientGuard) {
     this.#res = res;
     this.#acceptsSse = acceptsSse;
     this.#headers = headers;
     this.#log = log;
+    this.#guard = guard;
     if (log) {
       this.#priming = setTimeout(() => this.stream(), PRIMING_DELAY_MS);
       this.#priming.unref();
@@ -57,20 +73,22 @@ export class ResponseWriter implements MessageSink {
     if (this.#log) this.#res.write(this.#log.priming());
     else this.#res.flushHeaders();
     this.#keepalive = setInterval(() => {
-      if (this.open) this.#res.write(': keep-alive\n\n');
+      // A stream with bytes still queued is not idle: no keep-alive needed (nor wanted, if it is stuck).
+      if (this.open && this.#res.writableLength === 0) this.#res.write(': keep-alive\n\n');
     }, KEEPALIVE_MS);
     this.#keepalive.unref();
     return true;
   }
 
   send(message: JsonRpcMessage): void {
+    if (this.#behind(message)) return;
     if (this.#log) {
       this.stream();
       this.#log.write(message);
       return;
     }
     if (!this.open || !this.stream()) return;
-    this.#res.write(sseFrame(JSON.stringify(message)));
+    writeCoalesced(this.#res, sseFrame(JSON.stringify(message)));
   }
 
   finish(message: JsonRpcMessage | JsonRpcMessage[], status = 200): void {
@@ -104,9 +122,38 @@ export class ResponseWriter implements MessageSink {
     this.#res.end(body);
   }
 
+  /** True when `message` must not be written because the client is not reading (see the guard). */
+  #behind(message: JsonRpcMessage): boolean {
+    const guard = this.#guard;
+    if (!guard || !this.#streaming || this.#res.writableLength <= guard.maxQueueBytes) return false;
+    if (guard.mode === 'close') {
+      clearInterval(this.#keepalive);
+      guard.limits?.hit('stream_closed_slow', {}, `a client did not read its notification stream (over listen.maxStreamQueueBytes = ${guard.maxQueueBytes} bytes queued); the stream was closed`);
+      // destroy, not end: what is queued would otherwise stay in memory until the client reads it.
+      this.#res.destroy();
+      return true;
+    }
+    if (!isNotification(message)) return false;
+    guard.limits?.hit('stream_notification_dropped', {}, `a client did not read its call's stream (over listen.maxStreamQueueBytes = ${guard.maxQueueBytes} bytes queued); notifications were dropped`);
+    return true;
+  }
+
   end(): void {
     clearTimeout(this.#priming);
     clearInterval(this.#keepalive);
     if (this.open) this.#res.end();
   }
+}
+
+/**
+ * Writes `data`, coalescing every write of the same tick into one (the response is corked until the
+ * next tick): a server sending notifications by the thousand costs one socket write per batch, not one
+ * per notification.
+ */
+export function writeCoalesced(res: ServerResponse, data: string): void {
+  if (!res.writableCorked) {
+    res.cork();
+    process.nextTick(() => res.uncork());
+  }
+  res.write(data);
 }

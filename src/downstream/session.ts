@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
 import { ServerRequestRefused } from '../upstream/types.ts';
+import type { LimitCounters } from '../limits/counters.ts';
 import type { Endpoint } from '../pipeline/context.ts';
 import { MAX_STREAMS, type StreamLog } from './stream-log.ts';
 
@@ -58,13 +59,16 @@ export class DownstreamSession {
     return this.#closed;
   }
 
+  /** Whether the client is using the session right now (a call in flight, or its GET stream open). */
+  get busy(): boolean {
+    return this.#inflight.size > 0 || this.stream !== undefined;
+  }
+
   addStream(log: StreamLog): void {
     this.streams.set(log.id, log);
+    log.owner = this;
     log.onDelivered = () => this.streams.delete(log.id);
-    if (this.streams.size > MAX_STREAMS) {
-      const oldest = this.streams.keys().next().value;
-      if (oldest !== undefined) this.streams.delete(oldest);
-    }
+    if (this.streams.size > MAX_STREAMS) this.streams.values().next().value?.forget();
   }
 
   /** Registers a client request in flight; returns its abort signal and a release function. */
@@ -124,20 +128,38 @@ export class DownstreamSession {
     this.#waiting.clear();
     this.stream?.close();
     this.stream = undefined;
-    for (const log of this.streams.values()) log.finish();
+    for (const log of [...this.streams.values()]) {
+      log.finish();
+      log.forget();
+    }
     this.streams.clear();
   }
 }
 
+/** How many sessions may be open, in all and per principal; past a cap the least recently used one is ended. */
+export interface SessionCaps {
+  maxSessions: number;
+  maxSessionsPerPrincipal: number;
+  limits?: LimitCounters | undefined;
+}
+
 export class SessionStore {
   readonly #sessions = new Map<string, DownstreamSession>();
+  /** Sessions by the principal that opened them ('' when identity is off: everyone is one principal). */
+  readonly #byOwner = new Map<string, Set<DownstreamSession>>();
   readonly #idleMs: number;
   readonly #timer: NodeJS.Timeout;
   readonly #onEnd: (session: DownstreamSession) => void;
+  readonly #caps: SessionCaps;
 
-  constructor(idleMs: number, onEnd: (session: DownstreamSession) => void = () => undefined) {
+  constructor(
+    idleMs: number,
+    onEnd: (session: DownstreamSession) => void = () => undefined,
+    caps: SessionCaps = { maxSessions: 10_000, maxSessionsPerPrincipal: 256 },
+  ) {
     this.#idleMs = idleMs;
     this.#onEnd = onEnd;
+    this.#caps = caps;
     this.#timer = setInterval(() => this.reap(Date.now()), Math.min(60_000, Math.max(250, Math.floor(idleMs / 2))));
     this.#timer.unref();
   }
@@ -146,8 +168,33 @@ export class SessionStore {
     return this.#sessions.size;
   }
 
+  /**
+   * Adds a session, first ending the least recently used one of its principal, then of all, when a cap
+   * is reached. Sessions in use (a call in flight, a GET stream open) go last, so a flood of new
+   * sessions ends the flood's own idle ones before anything a working client holds.
+   */
   add(session: DownstreamSession): void {
+    const owner = session.owner ?? '';
+    const { maxSessions, maxSessionsPerPrincipal, limits } = this.#caps;
+    const mine = this.#byOwner.get(owner);
+    if (mine && mine.size >= maxSessionsPerPrincipal) {
+      const victim = leastRecentlyUsed(mine.values());
+      if (victim) {
+        this.delete(victim.id);
+        limits?.hit('sessions_per_principal', {}, `a principal opened more than listen.maxSessionsPerPrincipal (${maxSessionsPerPrincipal}) sessions; its least recently used one was ended`);
+      }
+    }
+    if (this.#sessions.size >= maxSessions) {
+      const victim = leastRecentlyUsed(this.#sessions.values());
+      if (victim) {
+        this.delete(victim.id);
+        limits?.hit('sessions_total', {}, `more than listen.maxSessions (${maxSessions}) sessions were open; the least recently used one was ended`);
+      }
+    }
     this.#sessions.set(session.id, session);
+    let set = this.#byOwner.get(owner);
+    if (!set) this.#byOwner.set(owner, (set = new Set()));
+    set.add(session);
   }
 
   get(id: string): DownstreamSession | undefined {
@@ -159,6 +206,10 @@ export class SessionStore {
     if (!session) return false;
     session.close();
     this.#sessions.delete(id);
+    const owner = session.owner ?? '';
+    const set = this.#byOwner.get(owner);
+    set?.delete(session);
+    if (set?.size === 0) this.#byOwner.delete(owner);
     this.#onEnd(session);
     return true;
   }
@@ -184,4 +235,13 @@ export class SessionStore {
     clearInterval(this.#timer);
     for (const id of [...this.#sessions.keys()]) this.delete(id);
   }
+}
+
+/** The session to end first: idle before busy, then the one seen longest ago. */
+function leastRecentlyUsed(sessions: Iterable<DownstreamSession>): DownstreamSession | undefined {
+  let victim: DownstreamSession | undefined;
+  for (const session of sessions) {
+    if (!victim || Number(session.busy) < Number(victim.busy) || (session.busy === victim.busy && session.lastSeenMs < victim.lastSeenMs)) victim = session;
+  }
+  return victim;
 }

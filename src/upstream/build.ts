@@ -9,6 +9,7 @@ import { PORTCULLIS_ROOT } from '../config/defaults.ts';
 import type { Config, ServerConfig } from '../config/schema.ts';
 import type { SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
+import type { LimitCounters } from '../limits/counters.ts';
 import type { CatalogServer } from '../routing/catalog.ts';
 import { checkServerPin } from '../supply/server-pin.ts';
 import { VERSION } from '../version.ts';
@@ -27,6 +28,8 @@ export interface PinnedUpstreamDeps {
   make: typeof createUpstream;
   clientInfo?: { name: string; version: string };
   connectTimeoutMs?: number;
+  /** Where limit hits are counted (the gateway's; absent in one-off commands). */
+  limits?: LimitCounters | undefined;
   tasks?: UpstreamDeps['tasks'];
   onUnattributed?: UpstreamDeps['onUnattributed'];
 }
@@ -56,6 +59,8 @@ export function createPinnedUpstream(name: string, server: ServerConfig, config:
     secrets,
     clientInfo: deps.clientInfo ?? { name: 'portcullis', version: VERSION },
     connectTimeoutMs: deps.connectTimeoutMs ?? Math.min(config.defaults.timeoutMs, 30_000),
+    maxMessageBytes: server.maxMessageBytes ?? config.defaults.maxMessageBytes,
+    limits: deps.limits,
     beforeStart,
     tasks: deps.tasks,
     onUnattributed: deps.onUnattributed,

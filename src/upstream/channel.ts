@@ -17,6 +17,11 @@ export interface MessageChannel {
   onmessage?: ((message: JsonRpcMessage, extra?: ChannelMessageExtra) => void) | undefined;
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
+  /**
+   * A message from the server was over the size limit and dropped unread; `requestId` when the bytes
+   * read show whose answer it was (so that call fails at once instead of timing out).
+   */
+  onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
   /** Streamable HTTP transports must send the negotiated version on every request after init. */
   setProtocolVersion?: (version: string) => void;
 }

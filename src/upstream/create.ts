@@ -9,9 +9,11 @@ import type { JsonObject } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/versions.ts';
 import { isStdioServer, PER_PRINCIPAL_DEFAULTS, type HttpServerConfig, type ServerConfig } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
+import type { LimitCounters } from '../limits/counters.ts';
 import type { MessageChannel } from './channel.ts';
 import type { TaskOwnership } from '../routing/tasks.ts';
 import { LegacySessionUpstream, type LegacySessionOptions } from './legacy-session.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './message-limit.ts';
 import { PerPrincipalUpstream } from './per-principal.ts';
 import { childEnvironment, StdioChannel } from './stdio-channel.ts';
 import type { CallOptions, EventListener, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
@@ -30,6 +32,10 @@ export interface UpstreamDeps {
   tasks?: TaskOwnership | undefined;
   /** Counts server→client traffic no caller could be found for (dropped or refused). */
   onUnattributed?: ((server: string, kind: 'notification' | 'request', method: string) => void) | undefined;
+  /** The largest message taken from this server (servers.<name>.maxMessageBytes; default 16 MiB). */
+  maxMessageBytes?: number;
+  /** Where limit hits are counted (the gateway's; absent in one-off commands such as `scan`). */
+  limits?: LimitCounters | undefined;
 }
 
 /** What every legacy session of a server shares: attribution facts and where to count what has none. */
@@ -59,6 +65,8 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
   const logger = deps.logger.child({ server: name });
   if (isStdioServer(server)) {
     const env = childEnvironment(deps.secrets.env, resolveAll(server.env, deps.secrets, `servers.${name}.env`));
+    const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const { limits } = deps;
     return legacySessions(name, server, logger, (owner) => new LegacySessionUpstream({
       name,
       logger,
@@ -68,13 +76,16 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
       roots: server.roots,
       clientInfo: deps.clientInfo,
       connectTimeoutMs: deps.connectTimeoutMs,
+      maxMessageBytes,
+      limits,
       createChannel: () => {
         deps.beforeStart?.();
-        return new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger });
+        return new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger, maxLineBytes: maxMessageBytes, limits, server: name });
       },
       describeExit: (channel) => {
         const exit = (channel as StdioChannel).exit;
         if (!exit) return 'connection closed';
+        if (exit.reason) return `stopped by the gateway: ${exit.reason}`;
         return exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
       },
     }));
@@ -135,7 +146,16 @@ class HttpUpstream implements Upstream {
     if (era !== 'legacy' && transport !== 'sse') {
       // The HTTP connectors (and undici under them, ~29 MB resident) load only when an HTTP server is configured.
       const { ModernHttpUpstream } = await import('./modern-http.ts');
-      const modern = new ModernHttpUpstream({ name: this.name, url, headers: this.#headers, logger, clientInfo, connectTimeoutMs });
+      const modern = new ModernHttpUpstream({
+        name: this.name,
+        url,
+        headers: this.#headers,
+        logger,
+        clientInfo,
+        connectTimeoutMs,
+        maxMessageBytes: this.#deps.maxMessageBytes,
+        limits: this.#deps.limits,
+      });
       const outcome = await modern.discover().catch((error: unknown) => ({ modern: false as const, reason: (error as Error).message }));
       if (outcome.modern) {
         this.#adopt(modern);
@@ -176,9 +196,9 @@ class HttpUpstream implements Upstream {
     return legacySessions(this.name, this.#server, this.#deps.logger, (owner) => (owner === undefined ? first : this.#newLegacy(kind, owner)));
   }
 
-  /** A legacy-era session over HTTP: a dropped Streamable HTTP session is re-opened, a dropped SSE one is not. */
+  /** A legacy-era session over HTTP; a dropped one (a server restart, a stream cut for an oversized event) is re-opened. */
   #newLegacy(kind: 'streamable-http' | 'sse', owner: string | undefined): LegacySessionUpstream {
-    const { logger, clientInfo, connectTimeoutMs } = this.#deps;
+    const { logger, clientInfo, connectTimeoutMs, maxMessageBytes, limits } = this.#deps;
     return new LegacySessionUpstream({
       name: this.name,
       logger,
@@ -186,8 +206,10 @@ class HttpUpstream implements Upstream {
       ...attributionOptions(this.name, this.#deps),
       clientInfo,
       connectTimeoutMs,
+      maxMessageBytes,
+      limits,
       roots: this.#server.roots,
-      restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: kind === 'sse' ? 0 : 1_000 },
+      restart: { initialDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: 1_000 },
       createChannel: () => this.#legacyChannel(kind),
     });
   }
@@ -214,15 +236,14 @@ class HttpUpstream implements Upstream {
   }
 
   async #legacyChannel(kind: 'streamable-http' | 'sse'): Promise<MessageChannel> {
-    const url = new URL(this.#server.url);
-    const requestInit = { headers: this.#headers };
+    const { logger, maxMessageBytes, connectTimeoutMs } = this.#deps;
+    const options = { url: this.#server.url, headers: this.#headers, logger, maxMessageBytes };
     if (kind === 'streamable-http') {
       const { LegacyHttpChannel } = await import('./legacy-http-channel.ts');
-      return new LegacyHttpChannel({ url: this.#server.url, headers: this.#headers, logger: this.#deps.logger });
+      return new LegacyHttpChannel(options);
     }
-    // Loaded only when an HTTP+SSE (2024-11-05) server is configured: the SDK brings its schemas along.
-    const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
-    return new SSEClientTransport(url, { requestInit }) as unknown as MessageChannel;
+    const { LegacySseChannel } = await import('./legacy-sse-channel.ts');
+    return new LegacySseChannel({ ...options, connectTimeoutMs });
   }
 
   #adopt(inner: Upstream): void {

@@ -8,15 +8,18 @@
  */
 import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
-import { isObject, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
-import { readSseMessages } from '../protocol/sse.ts';
+import { isObject, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import { readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
 import type { ChannelMessageExtra, MessageChannel } from './channel.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, oversizedMessageId, readBoundedText } from './message-limit.ts';
 
 export interface LegacyHttpChannelOptions {
   url: string;
   headers: Record<string, string>;
   logger: Logger;
   dispatcher?: Dispatcher;
+  /** One JSON body or SSE event larger than this is dropped with its connection (default 16 MiB). */
+  maxMessageBytes?: number;
 }
 
 const MAX_RESUMES = 5;
@@ -25,6 +28,7 @@ export class LegacyHttpChannel implements MessageChannel {
   onmessage?: ((message: JsonRpcMessage, extra?: ChannelMessageExtra) => void) | undefined;
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
+  onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
 
   readonly #options: LegacyHttpChannelOptions;
   readonly #dispatcher: Dispatcher;
@@ -34,9 +38,11 @@ export class LegacyHttpChannel implements MessageChannel {
   #protocolVersion: string | undefined;
   #closed = false;
   #getStream = false;
+  readonly #maxMessageBytes: number;
 
   constructor(options: LegacyHttpChannelOptions) {
     this.#options = options;
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 128 });
   }
@@ -74,13 +80,20 @@ export class LegacyHttpChannel implements MessageChannel {
       this.#finish();
       throw new Error('the server ended the session (HTTP 404)');
     }
+    const awaiting = 'method' in message && 'id' in message ? message.id : undefined;
     if (type.includes('text/event-stream')) {
-      const awaiting = 'method' in message && 'id' in message ? message.id : undefined;
       void this.#readStream(response.body, awaiting, 0).catch((error: unknown) => this.onerror?.(error as Error));
       if (!this.#getStream && 'method' in message && message.method === 'notifications/initialized') this.#openGetStream(0);
       return;
     }
-    const text = await response.body.text();
+    let text: string;
+    try {
+      text = await readBoundedText(response.body, this.#maxMessageBytes, response.headers['content-length']);
+    } catch (error) {
+      if (!(error instanceof MessageTooLarge)) throw error;
+      this.onoversize?.({ requestId: awaiting ?? oversizedMessageId(error.head), where: 'JSON body' });
+      return;
+    }
     if (response.statusCode === 202 || text === '') {
       if (response.statusCode >= 400) throw new Error(`HTTP ${response.statusCode}`);
       if (!this.#getStream && 'method' in message && message.method === 'notifications/initialized') this.#openGetStream(0);
@@ -98,23 +111,32 @@ export class LegacyHttpChannel implements MessageChannel {
     for (const m of delivered) this.onmessage?.(m as JsonRpcMessage);
   }
 
-  /** Reads an SSE body; resumes with Last-Event-ID if it ends before the awaited answer. */
-  async #readStream(body: AsyncIterable<Buffer>, awaiting: unknown, resumes: number): Promise<void> {
+  /**
+   * Reads an SSE body; resumes with Last-Event-ID if it ends before the awaited answer. An event over
+   * the size limit ends the stream (its connection is dropped, never resumed); returns false then.
+   */
+  async #readStream(body: AsyncIterable<Buffer>, awaiting: JsonRpcId | undefined, resumes: number): Promise<boolean> {
     let lastEventId: string | undefined;
     let answered = awaiting === undefined;
     let retryMs = 1000;
-    for await (const { event, message } of readSseMessages(body)) {
-      if (event.id !== undefined) lastEventId = event.id;
-      if (event.retryMs !== undefined) retryMs = event.retryMs;
-      if (!message) continue;
-      if (message.id === awaiting && ('result' in message || 'error' in message)) answered = true;
-      // What a request's own stream carries relates to that request (spec 2025-11-25 transports): the
-      // session uses this to attribute it to the request's caller.
-      this.onmessage?.(message as unknown as JsonRpcMessage, awaiting === undefined ? undefined : { relatedRequestId: awaiting as ChannelMessageExtra['relatedRequestId'] });
+    try {
+      for await (const { event, message } of readSseMessages(body, { maxEventBytes: this.#maxMessageBytes })) {
+        if (event.id !== undefined) lastEventId = event.id;
+        if (event.retryMs !== undefined) retryMs = event.retryMs;
+        if (!message) continue;
+        if (message.id === awaiting && ('result' in message || 'error' in message)) answered = true;
+        // What a request's own stream carries relates to that request (spec 2025-11-25 transports): the
+        // session uses this to attribute it to the request's caller.
+        this.onmessage?.(message as unknown as JsonRpcMessage, awaiting === undefined ? undefined : { relatedRequestId: awaiting });
+      }
+    } catch (error) {
+      if (!(error instanceof SseEventTooLarge)) throw error;
+      this.onoversize?.({ requestId: answered ? oversizedMessageId(error.head) : awaiting, where: 'SSE event' });
+      return false;
     }
-    if (answered || this.#closed || lastEventId === undefined || resumes >= MAX_RESUMES) return;
+    if (answered || this.#closed || lastEventId === undefined || resumes >= MAX_RESUMES) return true;
     await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs, 5000)));
-    if (this.#closed) return;
+    if (this.#closed) return true;
     const response = await request(this.#options.url, {
       method: 'GET',
       headers: this.#headers({ accept: 'text/event-stream', 'last-event-id': lastEventId }),
@@ -123,16 +145,17 @@ export class LegacyHttpChannel implements MessageChannel {
     });
     if (!String(response.headers['content-type'] ?? '').includes('text/event-stream')) {
       await response.body.dump();
-      return;
+      return true;
     }
-    await this.#readStream(response.body, awaiting, resumes + 1);
+    return this.#readStream(response.body, awaiting, resumes + 1);
   }
 
   /** The standalone GET stream for server-initiated messages; reopened with backoff while the channel lives. */
   #openGetStream(attempt: number): void {
     if (this.#closed) return;
     this.#getStream = true;
-    const run = async (): Promise<boolean> => {
+    /** 'again': reopen now; 'backoff': reopen after a pause (the stream failed); 'stop': the server offers none. */
+    const run = async (): Promise<'again' | 'backoff' | 'stop'> => {
       const response = await request(this.#options.url, {
         method: 'GET',
         headers: this.#headers({ accept: 'text/event-stream' }),
@@ -141,15 +164,15 @@ export class LegacyHttpChannel implements MessageChannel {
       });
       if (response.statusCode === 405 || !String(response.headers['content-type'] ?? '').includes('text/event-stream')) {
         await response.body.dump();
-        return false;
+        return 'stop';
       }
-      await this.#readStream(response.body, undefined, MAX_RESUMES);
-      return true;
+      return (await this.#readStream(response.body, undefined, MAX_RESUMES)) ? 'again' : 'backoff';
     };
     run()
-      .then((reopen) => {
-        if (!reopen || this.#closed) return;
-        setTimeout(() => this.#openGetStream(0), 500).unref();
+      .then((next) => {
+        if (next === 'stop' || this.#closed) return;
+        const delay = next === 'again' ? 500 : Math.min(30_000, 500 * 2 ** (attempt + 1));
+        setTimeout(() => this.#openGetStream(next === 'again' ? 0 : attempt + 1), delay).unref();
       })
       .catch((error: unknown) => {
         if (this.#closed) return;

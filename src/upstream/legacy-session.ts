@@ -19,9 +19,12 @@ import {
   type JsonRpcRequest,
 } from '../protocol/jsonrpc.ts';
 import { LATEST_LEGACY_VERSION, isLegacyVersion } from '../protocol/versions.ts';
+import type { LimitCounters } from '../limits/counters.ts';
 import type { TaskOwnership } from '../routing/tasks.ts';
 import { Attributor, UNTARGETED_NOTIFICATIONS, type AttributableCall } from './attribution.ts';
 import type { MessageChannel } from './channel.ts';
+import { OversizeBreaker } from './health.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, tooLargeError } from './message-limit.ts';
 import {
   ServerRequestRefused,
   type CallOptions,
@@ -53,6 +56,9 @@ export interface LegacySessionOptions {
   connectTimeoutMs: number;
   /** Describes why the channel closed (exit code, signal) for the crash message. */
   describeExit?: (channel: MessageChannel) => string;
+  /** The size limit the channel enforces, for the refusal message (default 16 MiB). */
+  maxMessageBytes?: number;
+  limits?: LimitCounters | undefined;
   /** The principal this session is reserved for (per-principal upstream sessions). */
   owner?: string | undefined;
   /** Task ownership, to attribute messages that name a task. */
@@ -100,6 +106,7 @@ export class LegacySessionUpstream implements Upstream {
   #connectedAt = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #lastFailure = '';
+  readonly #breaker: OversizeBreaker;
   /** Why the server may not be started at all (set when createChannel refused): every call gets it. */
   #refused: GatewayError | undefined;
 
@@ -107,11 +114,12 @@ export class LegacySessionUpstream implements Upstream {
     this.name = options.name;
     this.#options = options;
     this.#delayMs = options.restart.initialDelayMs;
+    this.#breaker = new OversizeBreaker(options.name, options.limits);
     this.#attributor = new Attributor<Pending>({ server: options.name, owner: options.owner, tasks: options.tasks });
   }
 
   state(): UpstreamState {
-    return this.#state;
+    return this.#state === 'ready' && this.#breaker.open ? 'unhealthy' : this.#state;
   }
 
   info(): UpstreamInfo | undefined {
@@ -195,6 +203,7 @@ export class LegacySessionUpstream implements Upstream {
     channel.onmessage = (message, extra) => this.#onMessage(channel, message, extra?.relatedRequestId);
     channel.onerror = (error) => this.#options.logger.debug({ err: error.message }, 'upstream channel error');
     channel.onclose = () => this.#onClose(channel);
+    channel.onoversize = (info) => this.#onOversize(channel, info.requestId, info.where);
     try {
       await channel.start();
       const initialize = await this.#send(
@@ -299,7 +308,20 @@ export class LegacySessionUpstream implements Upstream {
     this.#restartTimer.unref();
   }
 
+  /** The channel dropped a message over the size limit: the call it answered fails now, not at its timeout. */
+  #onOversize(channel: MessageChannel, requestId: JsonRpcId | undefined, where: string): void {
+    if (this.#channel !== channel) return;
+    const max = this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#breaker.record(max, where);
+    const pending = typeof requestId === 'number' ? this.#pending.get(requestId) : undefined;
+    if (!pending) return;
+    this.#settle(pending);
+    this.#cancelUpstream(pending.id, 'the answer exceeds the gateway\'s size limit');
+    pending.reject(tooLargeError(this.name, max, `an answer to ${pending.method}`));
+  }
+
   async request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
+    if (this.#breaker.open) throw this.#breaker.refusal();
     if (this.#state === 'ready') return this.#send(method, params, options);
     const started = Date.now();
     await this.ready(options.timeoutMs);
@@ -434,7 +456,10 @@ export class LegacySessionUpstream implements Upstream {
       const token = params.progressToken;
       const pending = typeof token === 'number' ? this.#progress.get(token) : undefined;
       if (!pending) return this.#unattributed('notification', method, 'its progress token names no call in flight');
-      this.#arm(pending);
+      // Restarting the running timer allocates nothing: a server sending progress by the thousand
+      // costs no timer churn.
+      if (pending.timer && pending.paused === 0) pending.timer.refresh();
+      else this.#arm(pending);
       pending.options?.onNotification?.({ ...notification, params: { ...params, progressToken: pending.originalProgressToken } });
       return;
     }

@@ -10,7 +10,8 @@ import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { GatewayError } from '../errors.ts';
 import { encodeHeaderValue, expectedMcpName } from '../protocol/headers.ts';
 import { isObject, type JsonObject, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
-import { readSseMessages } from '../protocol/sse.ts';
+import type { LimitCounters } from '../limits/counters.ts';
+import { readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
 import {
   META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
@@ -19,6 +20,8 @@ import {
   META_SUBSCRIPTION_ID,
   MODERN_VERSION,
 } from '../protocol/versions.ts';
+import { OversizeBreaker } from './health.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, readBoundedText, tooLargeError } from './message-limit.ts';
 import type { CallOptions, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
 
 export interface ModernHttpOptions {
@@ -29,6 +32,9 @@ export interface ModernHttpOptions {
   clientInfo: { name: string; version: string };
   connectTimeoutMs: number;
   dispatcher?: Dispatcher;
+  /** One JSON body or SSE event larger than this fails the call and drops the connection (default 16 MiB). */
+  maxMessageBytes?: number;
+  limits?: LimitCounters | undefined;
 }
 
 /** What a `server/discover` probe found: a modern server, or a reason to try the legacy era. */
@@ -43,15 +49,19 @@ export class ModernHttpUpstream implements Upstream {
   #nextId = 1;
   readonly #listeners = new Set<(notification: JsonRpcNotification) => void>();
   #listenAbort: AbortController | undefined;
+  readonly #maxMessageBytes: number;
+  readonly #breaker: OversizeBreaker;
 
   constructor(options: ModernHttpOptions) {
     this.name = options.name;
     this.#options = options;
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#breaker = new OversizeBreaker(options.name, options.limits);
     this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   }
 
   state(): UpstreamState {
-    return this.#state;
+    return this.#state === 'ready' && this.#breaker.open ? 'unhealthy' : this.#state;
   }
 
   info(): UpstreamInfo | undefined {
@@ -112,6 +122,7 @@ export class ModernHttpUpstream implements Upstream {
   }
 
   request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
+    if (this.#breaker.open) return Promise.reject(this.#breaker.refusal());
     if (this.#state !== 'ready') return this.ready().then(() => this.#post(method, params, options));
     return this.#post(method, params, options);
   }
@@ -174,7 +185,7 @@ export class ModernHttpUpstream implements Upstream {
         return { result: {} };
       }
       if (type.includes('text/event-stream')) return await this.#readStream(response.body, id, options);
-      const text = await response.body.text();
+      const text = await readBoundedText(response.body, this.#maxMessageBytes, response.headers['content-length']);
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -187,6 +198,12 @@ export class ModernHttpUpstream implements Upstream {
       return this.#toReply(parsed, method, response.statusCode);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
+      if (error instanceof MessageTooLarge || error instanceof SseEventTooLarge) {
+        // Stop the transfer: the body is already destroyed, the abort ends the request for good.
+        abort.abort();
+        this.#breaker.record(this.#maxMessageBytes, error instanceof SseEventTooLarge ? 'SSE event' : 'JSON body');
+        throw tooLargeError(this.name, this.#maxMessageBytes, `an answer to ${method}`);
+      }
       if (timedOut) {
         throw new GatewayError('PC_UPSTREAM_TIMEOUT', `server "${this.name}" did not answer ${method} within ${timeoutMs} ms`, { server: this.name, timeoutMs });
       }
@@ -213,7 +230,7 @@ export class ModernHttpUpstream implements Upstream {
   }
 
   async #readStream(body: AsyncIterable<Buffer>, id: string, options: CallOptions): Promise<UpstreamReply> {
-    for await (const { message } of readSseMessages(body)) {
+    for await (const { message } of readSseMessages(body, { maxEventBytes: this.#maxMessageBytes })) {
       if (!message) continue;
       if (message.id === id && ('result' in message || 'error' in message)) return this.#toReply(message, 'request', 200);
       if (typeof message.method === 'string' && !('id' in message)) options.onNotification?.(message as unknown as JsonRpcNotification);
@@ -253,7 +270,7 @@ export class ModernHttpUpstream implements Upstream {
         await response.body.dump();
         return;
       }
-      for await (const { message } of readSseMessages(response.body)) {
+      for await (const { message } of readSseMessages(response.body, { maxEventBytes: this.#maxMessageBytes })) {
         if (!message || typeof message.method !== 'string' || 'id' in message) continue;
         if (message.method === 'notifications/subscriptions/acknowledged') {
           attempt = 0;
@@ -271,7 +288,10 @@ export class ModernHttpUpstream implements Upstream {
     };
     run()
       .catch((error: unknown) => {
-        if (!abort.signal.aborted) this.#options.logger.debug({ server: this.name, err: String(error) }, 'listen stream ended');
+        if (error instanceof SseEventTooLarge) {
+          this.#breaker.record(this.#maxMessageBytes, 'listen stream event');
+          attempt += 1;
+        } else if (!abort.signal.aborted) this.#options.logger.debug({ server: this.name, err: String(error) }, 'listen stream ended');
       })
       .finally(() => {
         if (abort.signal.aborted || this.#state === 'closed') return;

@@ -7,8 +7,11 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import type { LimitCounters } from '../limits/counters.ts';
+import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import { takeTurns } from '../util/chunks.ts';
 import type { MessageChannel } from './channel.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, oversizedMessageId } from './message-limit.ts';
 
 /** Inherited from the gateway's environment when present; everything else is dropped. */
 export const SAFE_ENV_KEYS: readonly string[] = [
@@ -35,24 +38,49 @@ export interface StdioChannelOptions {
   cwd: string | undefined;
   env: Record<string, string>;
   logger: Logger;
-  /** Lines longer than this are dropped as a protocol violation instead of buffering without bound. */
+  /** A stdout line (one message) longer than this is skipped unread and reported (default 16 MiB). */
   maxLineBytes?: number;
+  /** Counts stderr lines cut or not logged. */
+  limits?: LimitCounters | undefined;
+  /** The server's name, for the counters. */
+  server?: string;
 }
+
+/** stderr is only logged: each line is cut to this many characters, and at most this many lines a second. */
+export const STDERR_LINE_CHARS = 2000;
+export const STDERR_LINES_PER_SECOND = 100;
+/** Bytes kept of an oversized stdout line, at each end, to tell whose answer it was. */
+const EDGE_BYTES = 256;
+/**
+ * An oversized line that goes on this many times the limit (1 GiB by default) is taken as endless:
+ * nothing the server writes can arrive any more, so the child is restarted. Below that the line is
+ * skipped (bounded memory, linear time) and the server keeps serving.
+ */
+export const ENDLESS_FACTOR = 64;
+const LF = 0x0a;
 
 export class StdioChannel implements MessageChannel {
   onmessage?: ((message: JsonRpcMessage) => void) | undefined;
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
+  onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
   /** Exit code or signal of the child once it has ended, for the crash message. */
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  exit: { code: number | null; signal: NodeJS.Signals | null; reason?: string } | undefined;
 
   readonly #options: StdioChannelOptions;
+  readonly #maxLineBytes: number;
   #child: ChildProcessByStdio<Writable, Readable, Readable> | undefined;
-  #buffer = '';
+  /** The stdout line not yet ended, as received. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Set while skipping an oversized line: its first and latest bytes, and how much was skipped. */
+  #skipping: { head: Buffer; tail: Buffer; bytes: number; reported: boolean } | undefined;
+  #killReason: string | undefined;
   #closed = false;
 
   constructor(options: StdioChannelOptions) {
     this.#options = options;
+    this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
   get pid(): number | undefined {
@@ -60,7 +88,7 @@ export class StdioChannel implements MessageChannel {
   }
 
   start(): Promise<void> {
-    const { command, args, cwd, env, logger } = this.#options;
+    const { command, args, cwd, env } = this.#options;
     return new Promise((resolve, reject) => {
       const child = spawn(command, [...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
       this.#child = child;
@@ -74,46 +102,83 @@ export class StdioChannel implements MessageChannel {
         else this.onerror?.(error);
       });
       child.once('close', (code, signal) => {
-        this.exit = { code, signal };
+        this.exit = this.#killReason === undefined ? { code, signal } : { code, signal, reason: this.#killReason };
         this.#finish();
       });
       child.stdin.on('error', () => undefined); // EPIPE after the child died: reported through 'close'
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (chunk: string) => this.#onData(chunk));
+      // A child writing as fast as it can must not hold the event loop: one chunk per turn each.
+      takeTurns<Buffer>(child.stdout, (chunk) => this.#onData(chunk));
       child.stderr.setEncoding('utf8');
-      let stderrLine = '';
-      child.stderr.on('data', (chunk: string) => {
-        stderrLine += chunk;
-        let at: number;
-        while ((at = stderrLine.indexOf('\n')) !== -1) {
-          logger.debug({ stderr: stderrLine.slice(0, Math.min(at, 2000)) }, 'upstream stderr');
-          stderrLine = stderrLine.slice(at + 1);
-        }
-      });
+      takeTurns<string>(child.stderr, createStderrLog(this.#options));
     });
   }
 
-  #onData(chunk: string): void {
-    this.#buffer += chunk;
-    const max = this.#options.maxLineBytes ?? 64 * 1024 * 1024;
-    let at: number;
-    while ((at = this.#buffer.indexOf('\n')) !== -1) {
-      const line = this.#buffer.slice(0, at).trim();
-      this.#buffer = this.#buffer.slice(at + 1);
-      if (line === '') continue;
-      let message: unknown;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        this.#options.logger.warn({ bytes: line.length }, 'upstream wrote a non-JSON line to stdout; ignored');
-        continue;
+  /** Splits stdout into lines, looking at each byte once; a line over the limit is skipped, never held. */
+  #onData(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const at = chunk.indexOf(LF, start);
+      const end = at === -1 ? chunk.length : at;
+      if (this.#skipping) this.#skip(chunk.subarray(start, end));
+      else if (this.#pendingBytes + (end - start) > this.#maxLineBytes) {
+        const head = Buffer.concat([...this.#pending, chunk.subarray(start, Math.min(end, start + EDGE_BYTES))]).subarray(0, EDGE_BYTES);
+        this.#skipping = { head, tail: Buffer.alloc(0), bytes: this.#pendingBytes, reported: false };
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        this.#skip(chunk.subarray(start, end));
+        // Most writers put the id first: fail that call now rather than when (if ever) the line ends.
+        this.#reportOversize(false);
+      } else if (at !== -1) {
+        const line = this.#pendingBytes === 0 ? chunk.toString('utf8', start, end) : Buffer.concat([...this.#pending, chunk.subarray(start, end)]).toString('utf8');
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        this.#deliver(line);
+      } else {
+        this.#pending.push(chunk.subarray(start, end));
+        this.#pendingBytes += end - start;
       }
-      this.onmessage?.(message as JsonRpcMessage);
+      if (at === -1) break;
+      if (this.#skipping) {
+        this.#reportOversize(true);
+        this.#skipping = undefined;
+      }
+      start = at + 1;
     }
-    if (this.#buffer.length > max) {
-      this.#options.logger.warn({ bytes: this.#buffer.length }, 'upstream line exceeds the limit; dropped');
-      this.#buffer = '';
+  }
+
+  #skip(bytes: Buffer): void {
+    const skipping = this.#skipping!;
+    skipping.bytes += bytes.length;
+    skipping.tail = bytes.length >= EDGE_BYTES ? Buffer.from(bytes.subarray(bytes.length - EDGE_BYTES)) : Buffer.concat([skipping.tail, bytes]).subarray(-EDGE_BYTES);
+    if (skipping.bytes > ENDLESS_FACTOR * this.#maxLineBytes && this.#killReason === undefined) {
+      // Everything the server writes from now on is part of this line: nothing it answers can arrive.
+      this.#killReason = `its stdout line passed ${ENDLESS_FACTOR}× the ${this.#maxLineBytes}-byte limit without ending`;
+      this.#reportOversize(true);
+      this.kill('SIGKILL');
     }
+  }
+
+  /** Reports the skipped line once; `ended`: the tail is final, so an id at the end can be read too. */
+  #reportOversize(ended: boolean): void {
+    const skipping = this.#skipping;
+    if (!skipping || skipping.reported) return;
+    const requestId = oversizedMessageId(skipping.head.toString('utf8'), ended ? skipping.tail.toString('utf8') : '');
+    if (requestId === undefined && !ended) return;
+    skipping.reported = true;
+    this.onoversize?.({ requestId, where: 'stdout line' });
+  }
+
+  #deliver(raw: string): void {
+    const line = raw.trim();
+    if (line === '') return;
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      this.#options.logger.warn({ bytes: line.length }, 'upstream wrote a non-JSON line to stdout; ignored');
+      return;
+    }
+    this.onmessage?.(message as JsonRpcMessage);
   }
 
   send(message: JsonRpcMessage): Promise<void> {
@@ -146,4 +211,78 @@ export class StdioChannel implements MessageChannel {
     this.#closed = true;
     this.onclose?.();
   }
+}
+
+/**
+ * The stderr handler: whole lines go to the debug log, each cut to `STDERR_LINE_CHARS`, at most
+ * `STDERR_LINES_PER_SECOND`. Each chunk is scanned once; a bare CR (a progress bar redrawing its line)
+ * starts the line over, as a terminal would, so a CR-only flood holds nothing and logs nothing.
+ */
+function createStderrLog(options: StdioChannelOptions): (chunk: string) => void {
+  const { logger, limits, server } = options;
+  let line = '';
+  let cut = false;
+  /** The previous chunk ended in CR: if this one starts with LF, it was a CRLF line end. */
+  let carriage = false;
+  let second = 0;
+  let logged = 0;
+  const append = (text: string): void => {
+    const room = STDERR_LINE_CHARS - line.length;
+    if (text.length <= room) line += text;
+    else {
+      cut = true;
+      if (room > 0) line += text.slice(0, room);
+    }
+  };
+  const emit = (): void => {
+    const text = line;
+    const wasCut = cut;
+    line = '';
+    cut = false;
+    if (text === '') return;
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== second) {
+      second = now;
+      logged = 0;
+    }
+    if (++logged > STDERR_LINES_PER_SECOND) {
+      limits?.hit('upstream_stderr_truncated', { server }, `server "${server}" writes more than ${STDERR_LINES_PER_SECOND} stderr lines a second; the rest are not logged`);
+      return;
+    }
+    if (wasCut) limits?.hit('upstream_stderr_truncated', { server }, `server "${server}" wrote a stderr line longer than ${STDERR_LINE_CHARS} characters; logged cut`);
+    logger.debug({ stderr: text }, 'upstream stderr');
+  };
+  return (chunk) => {
+    let pos = 0;
+    if (carriage) {
+      carriage = false;
+      if (chunk.startsWith('\n')) {
+        emit();
+        pos = 1;
+      } else {
+        line = '';
+        cut = false;
+      }
+    }
+    while (pos < chunk.length) {
+      const nl = chunk.indexOf('\n', pos);
+      let end = nl === -1 ? chunk.length : nl;
+      if (nl !== -1 && end > pos && chunk.charCodeAt(end - 1) === 13) end -= 1;
+      else if (nl === -1 && chunk.charCodeAt(end - 1) === 13) {
+        carriage = true;
+        end -= 1;
+      }
+      const cr = end > pos ? chunk.lastIndexOf('\r', end - 1) : -1;
+      if (cr >= pos) {
+        line = '';
+        cut = false;
+        append(chunk.slice(cr + 1, end));
+      } else {
+        append(chunk.slice(pos, end));
+      }
+      if (nl === -1) break;
+      emit();
+      pos = nl + 1;
+    }
+  };
 }

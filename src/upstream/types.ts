@@ -4,7 +4,8 @@
 import type { Era } from '../protocol/versions.ts';
 import type { JsonObject, JsonRpcNotification } from '../protocol/jsonrpc.ts';
 
-export type UpstreamState = 'starting' | 'ready' | 'restarting' | 'failed' | 'closed';
+/** `unhealthy`: reachable, but refused for a cool-down after repeated oversized messages (health.ts). */
+export type UpstreamState = 'starting' | 'ready' | 'unhealthy' | 'restarting' | 'failed' | 'closed';
 
 export interface UpstreamInfo {
   era: Era;

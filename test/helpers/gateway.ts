@@ -108,6 +108,19 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The first capture of `pattern` in what `child` prints on stdout (e.g. its port); rejects if it exits first. */
+export function firstMatch(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const m = pattern.exec(seen);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${child.spawnargs.join(' ')} exited (${code}) before printing ${pattern}`)));
+  });
+}
+
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */
 export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -177,9 +190,12 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   }
 }
 
-/** `portcullis serve -c config` as a child process, once it prints its URL; `stderr` collects its log. */
-export async function serveChild(config: string): Promise<{ base: string; child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `portcullis serve -c config` as a child process, once it prints its URL; `stderr` collects its log.
+ * `nodeFlags` go to its node (e.g. --expose-gc, so `/metrics?gc=1` reads the heap after a collection).
+ */
+export async function serveChild(config: string, nodeFlags: string[] = []): Promise<{ base: string; child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const base = await new Promise<string>((resolve, reject) => {

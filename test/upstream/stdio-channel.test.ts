@@ -1,0 +1,71 @@
+/**
+ * The stdio channel against real child processes: stdout lines over the limit are skipped (never held)
+ * and reported with the id of the answer they carried; stderr is scanned once per byte, a bare CR starts
+ * the line over (progress bars), lines are cut and rate-limited before they reach the log.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { pino, type Logger } from 'pino';
+import { createLimitCounters } from '../../src/limits/counters.ts';
+import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.ts';
+import { STDERR_LINE_CHARS, STDERR_LINES_PER_SECOND, StdioChannel } from '../../src/upstream/stdio-channel.ts';
+
+function capture(): { logger: Logger; lines: () => Array<Record<string, any>> } {
+  const out: string[] = [];
+  const sink = new Writable({ write: (chunk, _encoding, done) => void (out.push(String(chunk)), done()) });
+  return { logger: pino({ level: 'debug' }, sink), lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+}
+
+/** Runs `script` as a child on the channel until it exits. */
+async function run(script: string, maxLineBytes?: number) {
+  const { logger, lines } = capture();
+  const limits = createLimitCounters(logger);
+  const channel = new StdioChannel({ command: process.execPath, args: ['-e', script], cwd: undefined, env: { PATH: process.env.PATH ?? '' }, logger, limits, server: 'child', ...(maxLineBytes ? { maxLineBytes } : {}) });
+  const messages: JsonRpcMessage[] = [];
+  const oversized: unknown[] = [];
+  channel.onmessage = (m) => messages.push(m);
+  channel.onoversize = (info) => oversized.push(info.requestId);
+  const closed = new Promise<void>((resolve) => (channel.onclose = resolve));
+  await channel.start();
+  await closed;
+  limits.close();
+  return { messages, oversized, log: lines(), hits: limits.entries() };
+}
+
+describe('stdio channel', () => {
+  it('skips stdout lines over the limit, reports whose answer each was, and goes on with the next line', async () => {
+    const script = `
+      const w = (s) => process.stdout.write(s);
+      w('{"jsonrpc":"2.0","id":1,"result":{"text":"' + 'a'.repeat(300000) + '"}}\\n');
+      w('{"result":{"text":"' + 'b'.repeat(300000) + '"},"jsonrpc":"2.0","id":2}\\n');
+      w('{"jsonrpc":"2.0","id":3,"result":{"text":"ü€');
+      w('𝄞"}}\\n');
+    `;
+    const { messages, oversized } = await run(script, 64 * 1024);
+    assert.deepEqual(oversized, [1, 2]);
+    assert.deepEqual(messages, [{ jsonrpc: '2.0', id: 3, result: { text: 'ü€𝄞' } }]);
+  });
+
+  it('logs stderr lines once each: CR starts a line over, CRLF ends one, long lines are cut, floods are not logged', async () => {
+    const script = `
+      const w = (s) => process.stderr.write(s);
+      w('first line\\n');
+      w('\\rdownloading 1%\\rdownloading 50%\\rdone\\n');
+      w('crlf line\\r');
+      setTimeout(() => {
+        w('\\nafter\\n');
+        w('x'.repeat(${STDERR_LINE_CHARS * 3}) + '\\n');
+        w('\\r'.repeat(100000) + 'only progress, no newline');
+        setTimeout(() => w('\\n' + 'flood\\n'.repeat(${STDERR_LINES_PER_SECOND * 3})), 20);
+      }, 20);
+    `;
+    const { log, hits } = await run(script);
+    const stderr = log.filter((l) => l.msg === 'upstream stderr').map((l) => l.stderr as string);
+    assert.deepEqual(stderr.slice(0, 4), ['first line', 'done', 'crlf line', 'after']);
+    assert.equal(stderr[4], 'x'.repeat(STDERR_LINE_CHARS), 'cut to the first characters');
+    assert.equal(stderr[5], 'only progress, no newline');
+    assert.ok(stderr.length <= STDERR_LINES_PER_SECOND * 2, `${stderr.length} stderr lines logged for ${STDERR_LINES_PER_SECOND * 3 + 6}`);
+    assert.ok((hits.find((h) => h.limit === 'upstream_stderr_truncated')?.count ?? 0) >= STDERR_LINES_PER_SECOND, 'the lines not logged are counted');
+  });
+});
