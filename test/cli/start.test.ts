@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MAIN, legacyClient, post, runCli } from '../helpers/gateway.ts';
+import { MAIN, legacyClient, post, runCli, waitFor } from '../helpers/gateway.ts';
 
 describe('portcullis serve with the embedded default', () => {
   it('starts, fronts the filesystem server on its sandbox, prints how to connect, and stops on SIGTERM', async () => {
@@ -19,18 +19,10 @@ describe('portcullis serve with the embedded default', () => {
     });
     let stdout = '';
     child.stderr.resume();
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed: ${stdout}`)), 20_000);
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const match = /All servers, namespaced:\s+(http:\/\/\S+)\n/.exec(stdout);
-        if (match && /VS Code/.test(stdout)) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      });
-    });
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    // The child is stopped in `finally` whatever happens, so a slow start cannot leave it running.
     try {
+      const url = await waitFor(() => (/VS Code/.test(stdout) ? /All servers, namespaced:\s+(http:\/\/\S+)\n/.exec(stdout)?.[1] : undefined), 60_000, `the URL to be printed (output so far: ${stdout})`);
       assert.match(stdout, /claude mcp add --transport http portcullis http:\/\/127\.0\.0\.1:\d+\/mcp/);
       assert.match(stdout, /"mcpServers"/);
       const sandbox = join(dataDir, 'sandbox');
@@ -59,7 +51,7 @@ describe('portcullis serve with the embedded default', () => {
       });
       await client.close();
     } finally {
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const exited = child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
     }
