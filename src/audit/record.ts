@@ -46,8 +46,19 @@ export interface AuditRecord {
   credentialId?: string;
   /** Data-loss prevention findings: type, rule, count, where, and what was done — never the value. */
   dlp?: Array<{ type: string; rule: string; count: number; path: string; action: string }>;
+  /** Human approval (docs/approvals.md): the approval this record is about, and what happened to it. */
+  approval?: ApprovalNote;
   prevHash: string;
   hash: string;
+}
+
+/** An approval step in the trail: its id, the event, who decided, and the call's argument hash. */
+export interface ApprovalNote {
+  id: string;
+  event: 'requested' | 'granted' | 'denied' | 'declined' | 'expired' | 'used' | 'remembered';
+  channel?: 'in-band' | 'out-of-band';
+  by?: string;
+  argsHash?: string;
 }
 
 export type UnsignedRecord = Omit<AuditRecord, 'hash'>;
