@@ -33,7 +33,11 @@ const HOLDERS: Record<string, { agent: string; scopes: string[] }> = {
 };
 
 export interface ApprovalHarness {
-  gw: TestGateway;
+  readonly gw: TestGateway;
+  /** Closes the gateway and starts a new one on the same data dir and server log. */
+  restart(): Promise<void>;
+  /** Closes the gateway only (restart() starts it again). */
+  stop(): Promise<void>;
   dataDir: string;
   keys: Record<string, string>;
   /** A modern-era tools/call on /mcp/everything as `who` (no elicitation capability unless given). */
@@ -59,17 +63,27 @@ export async function approvalHarness(document: Record<string, unknown> = {}): P
   for (const [holder, { agent, scopes }] of Object.entries(HOLDERS)) keys[holder] = store.createKey(agent, scopes, new Date(Date.now() + 86_400_000)).key;
   store.close();
   const everything = recordedEverything();
-  const gw = await startGateway({
-    dataDir,
-    identity: { apiKeys: {} },
-    servers: { everything: everything.server },
-    policy: APPROVAL_POLICY,
-    approvals: { waitMs: 1500, pollMs: 25 },
-    ...document,
-  });
+  const start = () =>
+    startGateway({
+      dataDir,
+      identity: { apiKeys: {} },
+      servers: { everything: everything.server },
+      policy: APPROVAL_POLICY,
+      approvals: { waitMs: 1500, pollMs: 25 },
+      ...document,
+    });
+  let gw = await start();
+  let stopped = false;
   const cli = (args: string[]) => runCli([...args, '--data-dir', dataDir]);
   return {
-    gw,
+    get gw() {
+      return gw;
+    },
+    async restart() {
+      if (!stopped) await gw.close();
+      gw = await start();
+      stopped = false;
+    },
     dataDir,
     keys,
     call: (who, name, args, options = {}) =>
@@ -99,7 +113,14 @@ export async function approvalHarness(document: Record<string, unknown> = {}): P
     },
     waiting: () => gw.gateway.approvals.queue.store.list('pending'),
     trail: () => auditTrail(dataDir),
-    close: () => gw.close(),
+    close: async () => {
+      if (!stopped) await gw.close();
+      stopped = true;
+    },
+    async stop() {
+      await gw.close();
+      stopped = true;
+    },
   };
 }
 
