@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityDbPath } from '../../src/auth/identity.ts';
 import { IdentityStore } from '../../src/auth/store.ts';
+import { processSecretSource } from '../../src/config/secrets.ts';
 import { auditTrail } from '../helpers/audit.ts';
 import { runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { recordedEverything } from '../helpers/oauth.ts';
@@ -56,7 +57,7 @@ export interface ApprovalHarness {
   close(): Promise<void>;
 }
 
-export async function approvalHarness(document: Record<string, unknown> = {}): Promise<ApprovalHarness> {
+export async function approvalHarness(document: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<ApprovalHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pc-appr-'));
   const store = new IdentityStore(identityDbPath(dataDir));
   const keys: Record<string, string> = {};
@@ -71,7 +72,7 @@ export async function approvalHarness(document: Record<string, unknown> = {}): P
       policy: APPROVAL_POLICY,
       approvals: { waitMs: 1500, pollMs: 25 },
       ...document,
-    });
+    }, processSecretSource({ ...process.env, ...env }));
   let gw = await start();
   let stopped = false;
   const cli = (args: string[]) => runCli([...args, '--data-dir', dataDir]);
