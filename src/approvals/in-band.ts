@@ -19,6 +19,7 @@ import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { ClientLink } from '../pipeline/context.ts';
 import type { ApprovalBinding } from './store.ts';
+import { displayArgs } from './view.ts';
 
 export const APPROVAL_STATE_PREFIX = 'pca1.';
 export const APPROVAL_INPUT_KEY = 'approval';
@@ -36,6 +37,7 @@ export function inBandChannel(client: ClientLink): 'request' | 'input-required' 
 
 export interface Question {
   server: string;
+  argsHash: string;
   kind: string;
   name: string;
   args: unknown;
@@ -50,7 +52,8 @@ export function elicitationParams(q: Question): JsonObject {
     `Portcullis: approve this call?`,
     `Server: ${q.server}`,
     `${q.kind === 'tool' ? 'Tool' : q.kind}: ${q.name}`,
-    `Arguments: ${JSON.stringify(q.args)}`,
+    `Arguments: ${displayArgs(q.args, q.argsHash)}`,
+    `Arguments SHA-256: ${q.argsHash}`,
     `Rule: ${q.rule} — ${q.reason}`,
     `Expires: ${new Date(q.expiresAt).toISOString()}`,
   ].join('\n');

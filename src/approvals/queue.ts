@@ -80,6 +80,9 @@ export class ApprovalQueue {
       const which = mine >= this.section.maxPendingPerPrincipal ? `you already have ${mine} waiting (approvals.maxPendingPerPrincipal)` : `${all} are waiting (approvals.maxPending)`;
       return new GatewayError('PC_APPROVAL_LIMIT', `this call needs a human's approval, but the approval queue is full: ${which}; wait for those to be decided`, { retryAfterMs: 5000 });
     }
+    // Fail closed: a request the trail cannot hold is not filed.
+    const closed = this.#deps.audit?.gate();
+    if (closed) return closed;
     const approval = this.store.create(input);
     await this.record(approval, 'requested');
     this.#deps.notify?.(approval);
@@ -141,8 +144,10 @@ export class ApprovalQueue {
   /** Writes one approval event to the audit trail (once per event and approval). */
   async record(approval: Approval, event: Exclude<Event, 'used' | 'remembered'>): Promise<void> {
     const audit = this.#deps.audit;
-    if (event !== 'requested' && event !== 'declined') this.store.markRecorded(approval.id, event);
-    if (!audit) return;
+    const mark = (): void => {
+      if (event !== 'requested' && event !== 'declined') this.store.markRecorded(approval.id, event);
+    };
+    if (!audit) return mark();
     const note: ApprovalNote = { id: approval.id, event, channel: approval.channel, argsHash: approval.argsHash };
     if (approval.decidedBy && (event === 'granted' || event === 'denied' || event === 'declined')) note.by = approval.decidedBy;
     const ctx: MessageContext = {
@@ -160,7 +165,9 @@ export class ApprovalQueue {
       decision: { effect: 'approve', rule: approval.rule, reason: approval.reason },
       approval: note,
     };
-    await audit.record(ctx, OUTCOME[event](approval));
+    // Marked only once written: an event the store could not take is tried again on the next sweep.
+    const written = await audit.record(ctx, OUTCOME[event](approval));
+    if (!('error' in written && written.error.code === 'PC_AUDIT_UNAVAILABLE')) mark();
   }
 
   close(): void {

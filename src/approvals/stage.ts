@@ -214,7 +214,7 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     }
     if (standing?.status === 'pending' || standing?.status === 'denied') return outOfBand(ctx, standing, binding);
 
-    const question: Question = { server: call.server, kind: call.kind, name: call.name, args: deps.redactArgs(call.server, call.args), rule, reason: decision.reason, expiresAt: now + terms.ttlMs };
+    const question: Question = { server: call.server, argsHash: binding.argsHash, kind: call.kind, name: call.name, args: deps.redactArgs(call.server, call.args), rule, reason: decision.reason, expiresAt: now + terms.ttlMs };
     const channel = terms.approvers || terms.mode === 'out-of-band' ? undefined : inBandChannel(ctx.client);
     if (channel === 'request') return elicit(ctx, binding, question);
     if (channel === 'input-required') return askModern(ctx, binding, question);

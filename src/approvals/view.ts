@@ -23,6 +23,19 @@ export interface ApprovalView {
   note: string | null;
 }
 
+/** Characters a person cannot see or that break a line: shown as \u escapes, so what is shown is what runs. */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu;
+
+/**
+ * The arguments as one line a person can read: JSON, invisible and control characters escaped, cut at
+ * `maxChars` with what was left out and the hash that binds the approval to all of it.
+ */
+export function displayArgs(args: unknown, argsHash: string, maxChars = 2000): string {
+  const text = (JSON.stringify(args) ?? 'null').replace(HIDDEN, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  if (text.length <= maxChars) return text;
+  return `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters; sha256 of the arguments ${argsHash})`;
+}
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function describeApproval(a: Approval): ApprovalView {

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { approvalsDbPath } from '../approvals/open.ts';
 import { ApprovalStore, isApprovalId } from '../approvals/store.ts';
-import { describeApproval } from '../approvals/view.ts';
+import { describeApproval, displayArgs } from '../approvals/view.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import { GatewayError } from '../errors.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
@@ -63,7 +63,7 @@ export function approvalsList(options: ApprovalsCliOptions, io: CliIo): number {
   }
   for (const a of rows) {
     io.out(`${a.id}  ${a.status.padEnd(8)} ${a.server}.${a.tool}  by ${a.principal} (agent ${a.agent})  rule ${a.rule}  expires ${a.expiresAt}\n`);
-    io.out(`    arguments ${JSON.stringify(a.arguments)}  sha256 ${a.argsHash}\n`);
+    io.out(`    arguments ${displayArgs(a.arguments, a.argsHash)}  sha256 ${a.argsHash}\n`);
     io.out(`    reason: ${a.reason}${a.approvers ? `  approvers: ${a.approvers.join(', ')}` : ''}${a.decidedBy ? `  decided by ${a.decidedBy}` : ''}\n`);
   }
   return 0;
