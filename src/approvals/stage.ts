@@ -194,6 +194,9 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
       ctx.decision = { ...decision, monitored: true };
       return undefined;
     }
+    // A retry resuming a parked call (the server asked its client something mid-call) continues a call
+    // that was approved when it started; the bridge's state binds it to that same call and principal.
+    if (ctx.route?.kind === 'upstream' && ctx.route.resume) return undefined;
     const binding = bindingOf(ctx);
     const call = governedCall(ctx);
     if (!binding || !call) return new GatewayError('PC_POLICY_APPROVAL_REQUIRED', `${decision.reason}; only calls can be approved`, { rule: decision.rule, reason: decision.reason });

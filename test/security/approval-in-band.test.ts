@@ -90,6 +90,27 @@ describe('in-band approval', () => {
       assert.deepEqual(Object.keys(sent), ['message'], 'the server saw the arguments only');
     });
 
+    it('an approved call whose server then asks its user mid-call is not asked for approval again', async () => {
+      const asked: string[] = [];
+      const client = await modernClient(`${h.gw.url}/mcp/everything`, {
+        headers: auth('alice'),
+        onElicit: (params: any) => {
+          asked.push(String(params.message).split('\n')[0] ?? '');
+          if (String(params.message).startsWith('Portcullis')) return { action: 'accept', content: { approve: true } };
+          return { action: 'accept', content: { name: 'Ada', check: true, email: 'ada@example.com', integer: 3, number: 1.5, untitledSingleSelectEnum: 'option1', untitledMultipleSelectEnum: ['option1'], titledSingleSelectEnum: 'value1', titledMultipleSelectEnum: ['value1'], legacyTitledEnum: 'opt1' } };
+        },
+      });
+      try {
+        const result = await client.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+        assert.match(JSON.stringify(result.content), /Ada/);
+      } finally {
+        await client.close();
+      }
+      assert.equal(asked.filter((m) => m.startsWith('Portcullis')).length, 1, `one approval question: ${JSON.stringify(asked)}`);
+      assert.equal(asked.length, 2, 'then the server\'s own question');
+      assert.equal(h.received('trigger-elicitation-request').length, 1);
+    });
+
     it('a real modern client that declines gets PC_APPROVAL_DECLINED and nothing runs', async () => {
       const client = await modernClient(`${h.gw.url}/mcp/everything`, { headers: auth('alice'), onElicit: () => ({ action: 'decline' }) });
       try {
