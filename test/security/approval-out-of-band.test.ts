@@ -59,6 +59,8 @@ describe('out-of-band approval: the queue, the command line and the admin endpoi
     for (const key of ['id', 'server', 'tool', 'principal', 'argsHash', 'rule', 'reason', 'createdAt', 'expiresAt']) assert.ok(key in row, `list has ${key}`);
     assert.equal(row.argsHash, argsHash(args));
     assert.equal(row.rule, 'echo-needs-approval');
+    const status = await h.cli(['status', '--json']);
+    assert.ok(JSON.parse(status.stdout).approvalsWaiting >= 1, 'portcullis status counts what waits');
     const grant = await h.cli(['approvals', 'grant', id, '--by', 'security-officer']);
     assert.equal(grant.code, 0, grant.stderr);
     assert.deepEqual(h.received('echo').filter((a) => a.message === args.message), [], 'a grant alone runs nothing');
