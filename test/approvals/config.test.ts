@@ -111,3 +111,19 @@ describe('portcullis approvals (command line)', () => {
     assert.match(unknown.stderr, /PC_APPROVAL_UNKNOWN/);
   });
 });
+
+describe('the admin endpoint without identity', () => {
+  it('refuses everyone: with every caller the same local principal, the agent could approve itself', async () => {
+    const { startGateway } = await import('../helpers/gateway.ts');
+    const gw = await startGateway({ servers: {} });
+    try {
+      for (const [method, path] of [['GET', '/admin/approvals'], ['POST', `/admin/approvals/${'A'.repeat(22)}/grant`]] as const) {
+        const response = await fetch(`${gw.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
+        assert.equal(response.status, 403, path);
+        assert.equal(((await response.json()) as any).error?.data?.code, 'PC_APPROVAL_ADMIN_FORBIDDEN');
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+});
