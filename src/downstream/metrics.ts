@@ -22,6 +22,8 @@ export interface MetricsSource {
   /** Every resource limit that acted. */
   limits?: () => LimitCounters;
   isolation?: () => IsolationStats;
+  /** Human approval (docs/approvals.md): requests waiting in the queue, and those refused for a full queue. */
+  approvals?: () => { pending: number; refused: number };
 }
 
 export class Metrics {
@@ -73,6 +75,7 @@ export class Metrics {
       ...source.upstreams().map((u) => `portcullis_upstream_up{server="${labelValue(u.name)}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
       ...dlpLines(source.dlp?.()),
       ...isolationLines(source.isolation?.()),
+      ...approvalLines(source.approvals?.()),
     ];
     return `${lines.join('\n')}\n`;
   }
@@ -102,6 +105,16 @@ function isolationLines(stats: IsolationStats | undefined): string[] {
     `portcullis_task_unknown_total ${stats.taskUnknownLookups}`,
     '# TYPE portcullis_upstream_sessions gauge',
     ...stats.upstreamSessions.map((u) => `portcullis_upstream_sessions{server="${u.server}"} ${u.sessions}`),
+  ];
+}
+
+function approvalLines(approvals: { pending: number; refused: number } | undefined): string[] {
+  if (!approvals) return [];
+  return [
+    '# TYPE portcullis_approvals_pending gauge',
+    `portcullis_approvals_pending ${approvals.pending}`,
+    '# TYPE portcullis_approvals_refused_total counter',
+    `portcullis_approvals_refused_total ${approvals.refused}`,
   ];
 }
 

@@ -90,6 +90,9 @@ describe('approval races and bounds', () => {
     const over = await h.call('bob', 'echo', { message: 'one too many' });
     assert.equal(codeOf(over), 'PC_APPROVAL_LIMIT');
     assert.ok(!store.list().some((a) => a.argsHash === hashOf({ message: 'one too many' })), 'not filed');
+    const metrics = await (await fetch(`${h.gw.url}/metrics`)).text();
+    assert.match(metrics, /^portcullis_approvals_refused_total [1-9]/m);
+    assert.match(metrics, /^portcullis_approvals_pending ([4-9]|\d\d)/m);
     await Promise.all(flood);
     assert.ok(h.trail().some((r) => r.code === 'PC_APPROVAL_LIMIT'));
     assert.deepEqual(h.received('echo').filter((a) => String(a.message).startsWith('flood') || a.message === 'one too many'), []);
