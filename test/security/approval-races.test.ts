@@ -60,6 +60,25 @@ describe('approval races and bounds', () => {
     assert.deepEqual(h.received('echo').filter((a) => a.message === args.message), []);
   });
 
+  it('a retry after the grant passes the rate limits again: over the limit it is refused and the grant stays unused', async () => {
+    const limited = policySchema.parse({ ...APPROVAL_POLICY, limits: [{ name: 'echo-once', per: 'principal', tools: ['echo'], rate: '1/h', burst: 1 }] });
+    assert.deepEqual(h.gw.gateway.reloadPolicy(limited), []);
+    const args = { message: 'rate limited retry' };
+    try {
+      const { answer, id } = await waiting('bob', args);
+      // The waiting call took bob's one token; nobody decides before waitMs.
+      const first = await answer;
+      assert.equal(codeOf(first), 'PC_APPROVAL_PENDING');
+      assert.equal((await h.admin('officer', 'POST', `/admin/approvals/${id}/grant`, {})).status, 200);
+      const retry = await h.call('bob', 'echo', args);
+      assert.equal(codeOf(retry), 'PC_RATE_LIMITED');
+      assert.equal(h.gw.gateway.approvals.queue.store.get(id)?.status, 'granted', 'the refused retry did not use the grant');
+    } finally {
+      assert.deepEqual(h.gw.gateway.reloadPolicy(policySchema.parse(APPROVAL_POLICY)), []);
+    }
+    assert.deepEqual(h.received('echo').filter((a) => a.message === args.message), []);
+  });
+
   it('holds the call on the aggregate endpoint and in the legacy era too', async () => {
     const aggregate = await modernRequest(`${h.gw.url}/mcp`, 'tools/call', { name: 'everything__echo', arguments: { message: 'via /mcp' } }, { authorization: `Bearer ${h.keys.bob}` }, {});
     // bob's queue is empty so far: the call waits out waitMs, then PC_APPROVAL_PENDING.
