@@ -107,6 +107,7 @@ describe('legacy client through the gateway to stdio servers', () => {
       assert.equal(error.data?.code, 'PC_ROUTE_UNKNOWN_TOOL');
       return true;
     });
+    assert.ok(!received(everything.log).some((m) => m.method === 'tools/call' && m.params?.name === 'no_such_tool'), 'the server never received the call');
     await client.close();
   });
 
