@@ -77,7 +77,7 @@ describe('server pinning', () => {
     const unpinned = recordedServer(EVERYTHING, ['stdio']);
     const gw = await startGateway({
       supply: { allowUnpinned: false },
-      servers: { good: good.server, tampered: tampered.server, unpinned: unpinned.server },
+      servers: { good: good.server, tampered: tampered.server, unpinned: { ...unpinned.server, pin: undefined } },
     });
     try {
       const health = (await (await fetch(`${gw.url}/healthz`)).json()) as { servers: Record<string, string> };
