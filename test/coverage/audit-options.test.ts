@@ -52,7 +52,12 @@ describe('audit options', () => {
     const gw = await startGateway({
       dataDir,
       audit: { instance: 'cov-gw', signingKey: `file:${signing.privateFile}`, checkpointEvery: 3, redact: { fields: ['ticket'] } },
-      servers: Object.fromEntries(modes.map((m) => [m, { ...recordedServer(logs[m]!), auditArguments: m }])),
+      servers: {
+        redacted: { ...recordedServer(logs.redacted!), auditArguments: 'redacted' },
+        hash: { ...recordedServer(logs.hash!), auditArguments: 'hash' },
+        full: { ...recordedServer(logs.full!), auditArguments: 'full' },
+        off: { ...recordedServer(logs.off!), auditArguments: 'off' },
+      },
     });
     try {
       for (const mode of modes) {
@@ -135,6 +140,7 @@ describe('audit options', () => {
     assert.equal(callsReceived(log).length, 12);
   });
 
+  const AUDIT_LINE = { stdout: 'audit: { store: stdout }', off: 'audit: { store: off }' } as const;
   for (const store of ['stdout', 'off'] as const) {
     it(`serve with audit.store: ${store} writes the trail ${store === 'stdout' ? 'as JSON Lines on stdout' : 'nowhere'} and still serves`, async () => {
       const dir = mkdtempSync(join(tmpdir(), `pc-cov-${store}-`));
@@ -142,7 +148,7 @@ describe('audit options', () => {
       const config = join(dir, 'portcullis.yaml');
       writeFileSync(
         config,
-        `dataDir: ${JSON.stringify(dir)}\nlisten: { port: 0 }\nlogging: { level: error }\nreload: { watch: false }\nsupply: { allowUnpinned: true }\n${ALLOW_ALL_YAML}audit: { store: ${store} }\nservers:\n  gov: ${JSON.stringify(recordedServer(log))}\n`,
+        `dataDir: ${JSON.stringify(dir)}\nlisten: { port: 0 }\nlogging: { level: error }\nreload: { watch: false }\nsupply: { allowUnpinned: true }\n${ALLOW_ALL_YAML}${AUDIT_LINE[store]}\nservers:\n  gov: ${JSON.stringify(recordedServer(log))}\n`,
       );
       const child = spawn(process.execPath, [MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
