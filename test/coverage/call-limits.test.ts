@@ -38,6 +38,7 @@ describe('call limits and parked-call state', () => {
       dataDir,
       servers: { leaky: recordedServer(log, LEAKY), free: recordedServer(freeLog, LEAKY) },
       policy: { rules: [{ name: 'all', effect: 'allow' }], maxArgumentBytes: 64, concurrency: { leaky: 1 } },
+      routing: { inputRequired: { maxPerPrincipal: 8, maxTotal: 3 } },
     });
   });
   after(async () => gw.close());
@@ -122,5 +123,20 @@ describe('call limits and parked-call state', () => {
     const resumed = await modernRequest(endpoint, 'tools/call', { name: 'ask', arguments: args, inputResponses: { 'input-1': { action: 'accept', content: { answer: 'real' } } }, requestState: state });
     assert.match(JSON.stringify(resumed.body), /asked parked; accept \{\\"answer\\":\\"real\\"\}/);
     await waitFor(() => auditTrail(dataDir).filter((r) => r.code === 'PC_INPUT_STATE_INVALID').length >= forged.length || undefined, 5000, 'the refusals recorded');
+  });
+
+  it('refuses to park more calls than routing.inputRequired.maxTotal, cancelling the extra call upstream', async () => {
+    const endpoint = `${gw.url}/mcp/free`;
+    for (let i = 0; i < 6 && gw.gateway.isolation().parkedCalls < 3; i++) {
+      const parked = await modernRequest(endpoint, 'tools/call', { name: 'ask', arguments: { question: `fill-${i}` } });
+      assert.equal(parked.body.result?.resultType, 'input_required', JSON.stringify(parked.body));
+    }
+    assert.equal(gw.gateway.isolation().parkedCalls, 3);
+    const over = await modernRequest(endpoint, 'tools/call', { name: 'ask', arguments: { question: 'one-too-many' } });
+    assert.equal((over.body as { error?: { data?: { code?: string } } }).error?.data?.code, 'PC_INPUT_PARKED_LIMIT', JSON.stringify(over.body));
+    const sent = received(freeLog).find((m) => m.method === 'tools/call' && (m.params?.arguments as { question?: string })?.question === 'one-too-many') as { id?: number } | undefined;
+    assert.ok(sent, 'the call had reached the server before it asked');
+    await waitFor(() => received(freeLog).some((m) => m.method === 'notifications/cancelled' && m.params?.requestId === sent.id) || undefined, 5000, 'the extra call cancelled upstream');
+    assert.equal(gw.gateway.isolation().parkedCalls, 3, 'no parked call was given up for it');
   });
 });

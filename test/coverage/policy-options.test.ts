@@ -43,6 +43,8 @@ describe('policy guards and annotations', () => {
             { name: 'safe-tools', effect: 'allow', servers: ['annotated'], annotations: { idempotent: true, openWorld: false } },
           ],
           tools: [{ server: 'annotated', tool: 'echo', annotations: { idempotent: true, openWorld: false } }],
+          // Said explicitly: every refusal below is enforced, not only recorded (monitor).
+          mode: 'enforce',
         },
       },
       undefined,
