@@ -140,47 +140,79 @@ describe('audit options', () => {
     assert.equal(callsReceived(log).length, 12);
   });
 
-  const AUDIT_LINE = { stdout: 'audit: { store: stdout }', off: 'audit: { store: off }' } as const;
-  for (const store of ['stdout', 'off'] as const) {
-    it(`serve with audit.store: ${store} writes the trail ${store === 'stdout' ? 'as JSON Lines on stdout' : 'nowhere'} and still serves`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), `pc-cov-${store}-`));
+  interface Variant {
+    /** The audit and logging lines of the config. */
+    lines: string;
+    /** Where a copy of each record is expected besides stdout (a jsonl sink), if any. */
+    sinkFile?: string;
+    recordOnStdout: boolean;
+    sqlite: boolean;
+    /** The lowest pino level (10 trace … 60 fatal) that may appear on stderr, and one that must. */
+    minLevel: number;
+    mustLog?: number;
+  }
+  const VARIANTS: Record<string, (dir: string) => Variant> = {
+    // Nothing in src logs at trace (10): at trace the debug lines (20), below the default info, must show.
+    'store: stdout, logging at trace': () => ({ lines: 'audit: { store: stdout }\nlogging: { level: trace }', recordOnStdout: true, sqlite: false, minLevel: 10, mustLog: 20 }),
+    'store: off, logging at fatal': () => ({ lines: 'audit: { store: off }\nlogging: { level: fatal }', recordOnStdout: false, sqlite: false, minLevel: 60 }),
+    'store: sqlite with stdout and jsonl sinks': (dir) => ({
+      lines: `audit: { store: sqlite, sinks: [{ type: stdout }, { type: jsonl, path: ${JSON.stringify(join(dir, 'copy.jsonl'))} }] }\nlogging: { level: info }`,
+      sinkFile: join(dir, 'copy.jsonl'),
+      recordOnStdout: true,
+      sqlite: true,
+      minLevel: 30,
+      mustLog: 30,
+    }),
+  };
+  for (const [name, variant] of Object.entries(VARIANTS)) {
+    it(`serve with audit ${name}: the trail goes where configured, the log at its level, and calls are served`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pc-cov-serve-'));
+      const v = variant(dir);
       const log = join(dir, 'gov.log');
       const config = join(dir, 'portcullis.yaml');
       writeFileSync(
         config,
-        `dataDir: ${JSON.stringify(dir)}\nlisten: { port: 0 }\nlogging: { level: error }\nreload: { watch: false }\nsupply: { allowUnpinned: true }\n${ALLOW_ALL_YAML}${AUDIT_LINE[store]}\nservers:\n  gov: ${JSON.stringify(recordedServer(log))}\n`,
+        `dataDir: ${JSON.stringify(dir)}\nlisten: { port: 0 }\nreload: { watch: false }\nsupply: { allowUnpinned: true }\n${ALLOW_ALL_YAML}${v.lines}\nservers:\n  gov: ${JSON.stringify(recordedServer(log))}\n`,
       );
       const child = spawn(process.execPath, [MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
+      let stderr = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr!.resume();
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const isRecord = (line: string): boolean => {
+        try {
+          const r = JSON.parse(line) as { method?: string; target?: string; hash?: string };
+          return r.method === 'tools/call' && r.target === 'echo' && typeof r.hash === 'string';
+        } catch {
+          return false;
+        }
+      };
       try {
         const base = await waitFor(() => /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/.exec(stdout)?.[1], 60_000, 'serve to listen');
         const client = await legacyClient(`${base}/mcp/gov`);
-        await client.callTool({ name: 'echo', arguments: { text: `via-${store}` } });
+        await client.callTool({ name: 'echo', arguments: { text: 'via-serve' } });
         await client.close();
-        assert.deepEqual(callsReceived(log).map((c) => c.arguments.text), [`via-${store}`]);
-        const isRecord = (line: string): boolean => {
-          try {
-            const r = JSON.parse(line) as { method?: string; target?: string; hash?: string };
-            return r.method === 'tools/call' && r.target === 'echo' && typeof r.hash === 'string';
-          } catch {
-            return false;
-          }
-        };
-        if (store === 'stdout') {
-          await waitFor(() => stdout.split('\n').some(isRecord) || undefined, 5000, 'the call\'s record on stdout');
-        } else {
-          assert.equal(stdout.split('\n').some(isRecord), false);
-        }
+        assert.deepEqual(callsReceived(log).map((c) => c.arguments.text), ['via-serve']);
+        if (v.recordOnStdout) await waitFor(() => stdout.split('\n').some(isRecord) || undefined, 10_000, 'the call\'s record on stdout');
+        if (v.sinkFile) await waitFor(() => (existsSync(v.sinkFile!) && readFileSync(v.sinkFile!, 'utf8').split('\n').some(isRecord)) || undefined, 10_000, 'the record in the jsonl sink');
       } finally {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         await exited;
       }
-      assert.equal(existsSync(join(dir, 'audit.db')), false, 'no sqlite trail was made');
+      if (!v.recordOnStdout) assert.doesNotMatch(stdout, /"prevHash"/, 'no record on stdout');
+      assert.equal(existsSync(join(dir, 'audit.db')), v.sqlite, 'a sqlite trail only with store: sqlite');
+      if (v.sqlite) assert.ok(auditTrail(dir).some((r) => r.method === 'tools/call' && r.target === 'echo'), 'the record is in the store');
       assert.equal(existsSync(join(dir, 'audit.jsonl')), false, 'no jsonl trail was made');
-      if (store === 'off') assert.doesNotMatch(stdout, /"prevHash"/, 'no record anywhere on stdout');
+      const levels = stderr.split('\n').flatMap((line) => {
+        try {
+          return [(JSON.parse(line) as { level: number }).level];
+        } catch {
+          return [];
+        }
+      });
+      assert.ok(levels.every((l) => l >= v.minLevel), `nothing below level ${v.minLevel} on stderr: ${[...new Set(levels)].join(',')}`);
+      if (v.mustLog !== undefined) assert.ok(levels.includes(v.mustLog), `level ${v.mustLog} lines on stderr: ${[...new Set(levels)].join(',')}`);
     });
   }
 });
