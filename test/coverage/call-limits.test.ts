@@ -55,9 +55,13 @@ describe('call limits and parked-call state', () => {
         assert.equal(await errorCode(legacy.callTool({ name: 'echo', arguments: args })), 'PC_ARGS_TOO_LARGE', JSON.stringify(args));
         assert.equal(await errorCode(modern.callTool({ name: 'echo', arguments: args })), 'PC_ARGS_TOO_LARGE', JSON.stringify(args));
       }
+      // The aggregated endpoint, where the name carries the server's prefix, counts the same bytes.
+      const aggregated = await legacyClient(`${gw.url}/mcp`);
+      assert.equal(await errorCode(aggregated.callTool({ name: 'leaky__echo', arguments: { text: '€'.repeat(30) } })), 'PC_ARGS_TOO_LARGE');
+      await aggregated.close();
       assert.deepEqual(texts(log), ['{"text":"small"}'], 'only the small call reached the server');
       const refused = auditTrail(dataDir).filter((r) => r.code === 'PC_ARGS_TOO_LARGE');
-      assert.equal(refused.length, 6);
+      assert.equal(refused.length, 7);
       assert.ok(refused.every((r) => r.decision === 'denied' && r.target === 'echo'));
     } finally {
       await legacy.close();
