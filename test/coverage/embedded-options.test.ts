@@ -88,6 +88,10 @@ describe('embedded authorization server options', () => {
       const byUrl = await fetch(authorizeUrl(gw.url, { client_id: 'https://client.example/oauth/metadata.json', redirect_uri: 'https://client.example/cb', resource: `${gw.url}/mcp`, scope: 'mcp', code_challenge: challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
       assert.equal(byUrl.status, 400, 'a URL client id is an unknown client');
       assert.match(await byUrl.text(), /invalid_client/);
+      // And the server says so to clients that look (draft-ietf-oauth-client-id-metadata-document §4).
+      const metadata = (await (await fetch(`${gw.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+      assert.equal(typeof metadata.registration_endpoint, 'string', 'registration: open advertises the endpoint');
+      assert.notEqual(metadata.client_id_metadata_document_supported, true);
     } finally {
       await callback.close();
     }
