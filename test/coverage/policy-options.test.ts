@@ -17,7 +17,8 @@ const DNS: Record<string, string[]> = {
   'files.example.com': ['93.184.216.34'],
   'internal.example.com': ['10.0.0.7'],
 };
-const SERVERS = ['relative', 'strict', 'urls', 'public', 'values', 'annotated'] as const;
+// Two rules share a server where they can, one per tool (echo, delete_record), to start fewer processes.
+const SERVERS = ['paths', 'urls', 'values', 'annotated'] as const;
 
 describe('policy guards and annotations', () => {
   let gw: TestGateway;
@@ -35,10 +36,10 @@ describe('policy guards and annotations', () => {
         servers: Object.fromEntries(SERVERS.map((s) => [s, recordedServer(logs[s]!)])),
         policy: {
           rules: [
-            { name: 'relative-paths', effect: 'allow', servers: ['relative'], guards: { paths: { args: ['path'], roots: [sandbox], allowRelative: true, forward: 'as-sent' } } },
-            { name: 'absolute-paths', effect: 'allow', servers: ['strict'], guards: { paths: { args: ['path'], roots: [sandbox] } } },
-            { name: 'urls-ftp-private', effect: 'allow', servers: ['urls'], guards: { urls: { args: ['url'], schemes: ['https', 'ftp'], allowPrivate: true } } },
-            { name: 'urls-public', effect: 'allow', servers: ['public'], guards: { urls: { args: ['url'], schemes: ['https'], allowPrivate: false } } },
+            { name: 'relative-paths', effect: 'allow', servers: ['paths'], tools: ['echo'], guards: { paths: { args: ['path'], roots: [sandbox], allowRelative: true, forward: 'as-sent' } } },
+            { name: 'absolute-paths', effect: 'allow', servers: ['paths'], tools: ['delete_record'], guards: { paths: { args: ['path'], roots: [sandbox] } } },
+            { name: 'urls-ftp-private', effect: 'allow', servers: ['urls'], tools: ['echo'], guards: { urls: { args: ['url'], schemes: ['https', 'ftp'], allowPrivate: true } } },
+            { name: 'urls-public', effect: 'allow', servers: ['urls'], tools: ['delete_record'], guards: { urls: { args: ['url'], schemes: ['https'], allowPrivate: false } } },
             { name: 'sized-text', effect: 'allow', servers: ['values'], guards: { values: { text: { type: 'string', minLength: 3, maxLength: 8 } } } },
             { name: 'safe-tools', effect: 'allow', servers: ['annotated'], annotations: { idempotent: true, openWorld: false } },
           ],
@@ -71,16 +72,16 @@ describe('policy guards and annotations', () => {
       await client.close();
     }
   }
-  const reached = (server: string) => callsReceived(logs[server]!).map((c) => c.arguments);
+  const reached = (server: string, tool?: string) => callsReceived(logs[server]!).filter((c) => tool === undefined || c.name === tool).map((c) => c.arguments);
 
   it('resolves a relative path against the first root with allowRelative, forwarding it as sent; refuses it without', async () => {
-    assert.equal(await attempt('relative', { text: 'a', path: 'notes.txt' }), undefined);
-    assert.equal(await attempt('relative', { text: 'b', path: '../outside.txt' }), 'PC_POLICY_GUARD');
-    assert.equal(await attempt('relative', { text: 'c', path: 'sub/../../outside.txt' }), 'PC_POLICY_GUARD');
-    assert.deepEqual(reached('relative'), [{ text: 'a', path: 'notes.txt' }], 'as-sent: the server got what the caller wrote');
-    assert.equal(await attempt('strict', { text: 'd', path: 'notes.txt' }), 'PC_POLICY_GUARD');
-    assert.equal(await attempt('strict', { text: 'e', path: join(sandbox, 'notes.txt') }), undefined);
-    assert.deepEqual(reached('strict').map((a) => a.text), ['e']);
+    assert.equal(await attempt('paths', { text: 'a', path: 'notes.txt' }), undefined);
+    assert.equal(await attempt('paths', { text: 'b', path: '../outside.txt' }), 'PC_POLICY_GUARD');
+    assert.equal(await attempt('paths', { text: 'c', path: 'sub/../../outside.txt' }), 'PC_POLICY_GUARD');
+    assert.deepEqual(reached('paths', 'echo'), [{ text: 'a', path: 'notes.txt' }], 'as-sent: the server got what the caller wrote');
+    assert.equal(await attempt('paths', { id: 'd', path: 'notes.txt' }, 'delete_record'), 'PC_POLICY_GUARD');
+    assert.equal(await attempt('paths', { id: 'e', path: join(sandbox, 'notes.txt') }, 'delete_record'), undefined);
+    assert.deepEqual(reached('paths', 'delete_record').map((a) => a.id), ['e']);
   });
 
   it('accepts only the listed URL schemes, and private addresses only with allowPrivate', async () => {
@@ -90,12 +91,12 @@ describe('policy guards and annotations', () => {
     for (const url of ['http://files.example.com/', 'file:///etc/passwd', 'gopher://files.example.com/', 'sftp://files.example.com/a']) {
       assert.equal(await attempt('urls', { text: `bad-${url}`, url }), 'PC_POLICY_GUARD', url);
     }
-    assert.deepEqual(reached('urls').map((a) => a.text), ['ftp', 'private', 'loopback']);
-    assert.equal(await attempt('public', { text: 'pub', url: 'https://files.example.com/' }), undefined);
+    assert.deepEqual(reached('urls', 'echo').map((a) => a.text), ['ftp', 'private', 'loopback']);
+    assert.equal(await attempt('urls', { id: 'pub', url: 'https://files.example.com/' }, 'delete_record'), undefined);
     for (const url of ['https://internal.example.com/', 'https://127.0.0.1/', 'https://[::1]/', 'https://169.254.169.254/latest/meta-data', 'ftp://files.example.com/']) {
-      assert.equal(await attempt('public', { text: `bad-${url}`, url }), 'PC_POLICY_GUARD', url);
+      assert.equal(await attempt('urls', { id: `bad-${url}`, url }, 'delete_record'), 'PC_POLICY_GUARD', url);
     }
-    assert.deepEqual(reached('public').map((a) => a.text), ['pub']);
+    assert.deepEqual(reached('urls', 'delete_record').map((a) => a.id), ['pub']);
   });
 
   it('holds a value to minLength and maxLength', async () => {
