@@ -63,7 +63,6 @@ describe('HTTP front options and refusals', () => {
         port: 0,
         allowedOrigins: ['https://app.example.com'],
         allowedHosts: ['mcp.example.com'],
-        sessionIdleMs: 1000,
         maxSessions: 2,
         maxSessionsPerPrincipal: 2,
         headersTimeoutMs: 1000,
@@ -154,19 +153,6 @@ describe('HTTP front options and refusals', () => {
 
   const legacyEcho = (marker: string) => ({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { text: marker } } });
 
-  it('ends a legacy session idle for listen.sessionIdleMs, and its id then reaches nothing', async () => {
-    const session = await legacySession(endpoint);
-    const before = await session.send(legacyEcho('idle-before'));
-    assert.ok(before.json?.result, JSON.stringify(before.json));
-    const sessionsBefore = gw.front.sessions.size;
-    await waitFor(() => (gw.front.sessions.size < sessionsBefore ? true : undefined), 5000, 'the idle session to be ended');
-    const late = await session.send(legacyEcho('idle-after'));
-    assert.equal(late.status, 404);
-    assert.equal(late.json?.error?.data?.code, 'PC_SESSION_UNKNOWN');
-    assert.equal(reached('idle-after'), false);
-    assert.equal(reached('idle-before'), true);
-  });
-
   it('ends the least recently used session past listen.maxSessions', async () => {
     const sessions = [];
     for (let i = 0; i < 3; i++) sessions.push(await legacySession(endpoint));
@@ -179,5 +165,34 @@ describe('HTTP front options and refusals', () => {
     }
     assert.equal(reached('evicted-session'), false);
     assert.equal(reached('kept-session-0') && reached('kept-session-1'), true);
+  });
+});
+
+// A gateway of its own: with a one-second idle limit, sessions of the other tests could be reaped mid-test.
+describe('listen.sessionIdleMs', () => {
+  let idleGw: TestGateway;
+  let idleLog: string;
+  let idleEndpoint: string;
+  const reachedIdle = (marker: string): boolean => forwarded(idleLog).some((m) => JSON.stringify(m.params ?? {}).includes(marker));
+  const legacyEcho = (marker: string) => ({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { text: marker } } });
+
+  before(async () => {
+    idleLog = join(mkdtempSync(join(tmpdir(), 'pc-cov-idle-')), 'gov.log');
+    idleGw = await startGateway({ listen: { port: 0, sessionIdleMs: 1000 }, servers: { gov: recordedServer(idleLog) } });
+    idleEndpoint = `${idleGw.url}/mcp/gov`;
+  });
+  after(async () => idleGw.close());
+
+  it('ends a legacy session idle for listen.sessionIdleMs, and its id then reaches nothing', async () => {
+    const session = await legacySession(idleEndpoint);
+    const before = await session.send(legacyEcho('idle-before'));
+    assert.ok(before.json?.result, JSON.stringify(before.json));
+    // The only session of this gateway.
+    await waitFor(() => (idleGw.front.sessions.size === 0 ? true : undefined), 5000, 'the idle session to be ended');
+    const late = await session.send(legacyEcho('idle-after'));
+    assert.equal(late.status, 404);
+    assert.equal(late.json?.error?.data?.code, 'PC_SESSION_UNKNOWN');
+    assert.equal(reachedIdle('idle-after'), false);
+    assert.equal(reachedIdle('idle-before'), true);
   });
 });
