@@ -85,7 +85,8 @@ describe('upstream sessions', () => {
   });
 
   it('closes a per-principal session unused for perPrincipal.idleMs; the next call opens a fresh one', async () => {
-    assert.equal(sessions(), 1);
+    // Bob's session from the test before (already closed if the machine was slow: idleMs is one second).
+    assert.ok(sessions() <= 1);
     await waitFor(() => (sessions() === 0 ? true : undefined), 5000, 'the idle session to be closed');
     const opened = received(ppLog, 'initialize').length;
     const bob = await client('bob', 'pp');
