@@ -19,7 +19,8 @@ export const APPROVER_SCOPE = 'portcullis:approvals';
 export const APPROVAL_POLICY = {
   rules: [
     { name: 'allow-rest', effect: 'allow' },
-    { name: 'echo-needs-approval', effect: 'approve', tools: ['echo'], reason: 'echo sends a message out', approval: { ttl: '60s', remember: '60s' } },
+    { name: 'echo-needs-approval', effect: 'approve', tools: ['echo'], reason: 'echo sends a message out', approval: { ttl: '60s', remember: '60s', mode: 'either' } },
+    { name: 'env-in-band-only', effect: 'approve', tools: ['get-env'], approval: { mode: 'in-band' } },
     { name: 'sum-needs-approval', effect: 'approve', tools: ['get-sum'], reason: 'sums are sensitive here', approval: { ttl: '1s', mode: 'out-of-band' } },
     { name: 'elicit-needs-approval', effect: 'approve', tools: ['trigger-elicitation-request'], reason: 'it asks the user things' },
     { name: 'second-person', effect: 'approve', tools: ['get-annotated-message'], reason: 'a second person decides', approval: { approvers: ['security'] } },

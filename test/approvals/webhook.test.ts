@@ -49,7 +49,7 @@ describe('approval webhook', () => {
   before(async () => {
     hook = await receiver(2);
     h = await approvalHarness({
-      approvals: { waitMs: 0, pollMs: 25, maxPending: 50, adminScope: 'desk:approve', webhook: { url: hook.url, secret: 'env:APPROVAL_HOOK_KEY', retries: 3, backoffMs: 20 } },
+      approvals: { waitMs: 0, pollMs: 25, maxPending: 50, adminScope: 'desk:approve', webhook: { url: hook.url, secret: 'env:APPROVAL_HOOK_KEY', format: 'json', retries: 3, backoffMs: 20 } },
     }, { APPROVAL_HOOK_KEY: KEY });
   });
   after(async () => {

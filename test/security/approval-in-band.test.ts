@@ -63,6 +63,17 @@ describe('in-band approval', () => {
       });
     }
 
+    it('refuses a mode: in-band rule\'s call from a client that cannot be asked (PC_APPROVAL_UNAVAILABLE), queuing nothing', async () => {
+      const client = await legacyClient(`${h.gw.url}/mcp/everything`, { headers: auth('alice') });
+      try {
+        await assert.rejects(client.callTool({ name: 'get-env', arguments: {} }), (error: any) => error?.data?.code === 'PC_APPROVAL_UNAVAILABLE');
+      } finally {
+        await client.close();
+      }
+      assert.deepEqual(h.received('get-env'), []);
+      assert.ok(!h.gw.gateway.approvals.queue.store.list().some((a) => a.name === 'get-env'), 'nothing filed out of band');
+    });
+
     it('serves a legacy client without elicitation out of band (PC_APPROVAL_PENDING), not in band', async () => {
       const client = await legacyClient(`${h.gw.url}/mcp/everything`, { headers: auth('alice') });
       try {
