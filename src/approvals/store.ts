@@ -100,8 +100,11 @@ function fromRow(row: Row): Approval {
 export const sameBinding = (a: ApprovalBinding, b: ApprovalBinding): boolean =>
   a.principal === b.principal && a.server === b.server && a.kind === b.kind && a.name === b.name && a.argsHash === b.argsHash;
 
-/** Approval ids: 16 random bytes, base64url; what the command line and the admin endpoint take. */
-const ID = /^[A-Za-z0-9_-]{22}$/;
+/**
+ * Approval ids: 16 random bytes in hex — what the command line and the admin endpoint take. Hex, not
+ * base64url: an id starting with "-" would be read as an option by the command line.
+ */
+const ID = /^[0-9a-f]{32}$/;
 export const isApprovalId = (text: string): boolean => ID.test(text);
 
 export class ApprovalStore {
@@ -128,7 +131,7 @@ export class ApprovalStore {
   }
 
   create(input: Omit<Approval, 'id' | 'status' | 'decidedBy' | 'decidedAt' | 'note' | 'usedAt' | 'recorded'>): Approval {
-    const id = randomBytes(16).toString('base64url');
+    const id = randomBytes(16).toString('hex');
     this.#db
       .prepare(`INSERT INTO approvals (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, NULL, NULL, ?, '')`)
       .run(id, input.principal, input.server, input.kind, input.name, input.argsHash, input.subject, input.agent, input.args, input.rule, input.reason, input.approvers ? JSON.stringify(input.approvers) : null, input.channel, input.createdAt, input.expiresAt, input.rememberMs);

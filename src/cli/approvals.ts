@@ -71,7 +71,7 @@ export function approvalsList(options: ApprovalsCliOptions, io: CliIo): number {
 
 function decide(id: string, decision: 'granted' | 'denied', options: ApprovalsCliOptions, io: CliIo): number {
   if (!isApprovalId(id)) {
-    io.err(`portcullis: "${id}" is not an approval id (22 characters of A-Z a-z 0-9 _ -; see portcullis approvals list) [PC_APPROVAL_UNKNOWN]\n`);
+    io.err(`portcullis: "${id}" is not an approval id (32 hex characters; see portcullis approvals list) [PC_APPROVAL_UNKNOWN]\n`);
     return 2;
   }
   const by = (options.by ?? osUser()).trim();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDurationMs } from '../../src/approvals/options.ts';
-import { ApprovalStore } from '../../src/approvals/store.ts';
+import { ApprovalStore, isApprovalId } from '../../src/approvals/store.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { runCli } from '../helpers/gateway.ts';
@@ -80,12 +80,24 @@ describe('approval store', () => {
     }
   });
 
+  it('makes ids the command line takes as an argument (never starting with "-")', () => {
+    const store = open();
+    try {
+      for (let i = 0; i < 300; i++) {
+        const { id } = file(store, i);
+        assert.ok(isApprovalId(id) && !id.startsWith('-'), id);
+      }
+    } finally {
+      store.close();
+    }
+  });
+
   it('refuses decisions on unknown, decided or expired approvals, and by the caller', () => {
     const store = open();
     try {
       const a = file(store, 0);
       const code = (r: unknown) => (r as { code?: string }).code;
-      assert.equal(code(store.decide('A'.repeat(22), 'granted', { name: 'officer' }, undefined, 10)), 'PC_APPROVAL_UNKNOWN');
+      assert.equal(code(store.decide('0'.repeat(32), 'granted', { name: 'officer' }, undefined, 10)), 'PC_APPROVAL_UNKNOWN');
       assert.equal(code(store.decide(a.id, 'granted', { name: 'key:1' }, undefined, 10)), 'PC_APPROVAL_SELF');
       assert.equal(code(store.decide(a.id, 'granted', { name: 'x', agent: 'alice' }, undefined, 10)), 'PC_APPROVAL_SELF');
       assert.equal(code(store.decide(a.id, 'granted', { name: 'officer' }, undefined, 1000)), 'PC_APPROVAL_UNKNOWN', 'expired');
@@ -106,7 +118,7 @@ describe('portcullis approvals (command line)', () => {
     const bad = await runCli(['approvals', 'grant', '../../etc/passwd', '--data-dir', dataDir]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /PC_APPROVAL_UNKNOWN/);
-    const unknown = await runCli(['approvals', 'deny', 'A'.repeat(22), '--data-dir', dataDir]);
+    const unknown = await runCli(['approvals', 'deny', '0'.repeat(32), '--data-dir', dataDir]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /PC_APPROVAL_UNKNOWN/);
   });
@@ -117,7 +129,7 @@ describe('the admin endpoint without identity', () => {
     const { startGateway } = await import('../helpers/gateway.ts');
     const gw = await startGateway({ servers: {} });
     try {
-      for (const [method, path] of [['GET', '/admin/approvals'], ['POST', `/admin/approvals/${'A'.repeat(22)}/grant`]] as const) {
+      for (const [method, path] of [['GET', '/admin/approvals'], ['POST', `/admin/approvals/${'0'.repeat(32)}/grant`]] as const) {
         const response = await fetch(`${gw.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
         assert.equal(response.status, 403, path);
         assert.equal(((await response.json()) as any).error?.data?.code, 'PC_APPROVAL_ADMIN_FORBIDDEN');
