@@ -29,7 +29,9 @@
  *                    are refused anyway), before the rate limit and approval spend anything on them.
  *   rateLimit      — counts only calls that would otherwise be allowed; takes a concurrency slot,
  *                    released when the request is over.
- *   approve        — a human, only for calls everything else already allows.
+ *   approve        — a human (src/approvals, docs/approvals.md), only for calls everything else already
+ *                    allows; after a wait it runs killSwitch and authorize again, since either may have
+ *                    changed while the human thought it over.
  *   credentials    — (issue #4) inject the upstream's own scoped secret, last, so no earlier stage
  *                    can see or log it.
  *   auditGate      — the audit store can take the record; last before forward, so a call is never
