@@ -200,9 +200,12 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     const binding = bindingOf(ctx);
     const call = governedCall(ctx);
     if (!binding || !call) return new GatewayError('PC_POLICY_APPROVAL_REQUIRED', `${decision.reason}; only calls can be approved`, { rule: decision.rule, reason: decision.reason });
-    if (taken) return resumeModern(ctx, binding, taken);
-
     const terms: ApprovalTerms = approvalTerms(decision.approval);
+    const inBandAllowed = !terms.approvers && terms.mode !== 'out-of-band';
+    // An answer to a question asked under a rule that (after a reload) no longer lets the caller's own
+    // user decide counts for nothing: the call goes to the queue like a new one.
+    if (taken && inBandAllowed) return resumeModern(ctx, binding, taken);
+
     const now = queue.now();
     const rule = decision.rule ?? '(unnamed)';
     const standing = queue.store.standing(binding, now);
@@ -218,7 +221,7 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     if (standing?.status === 'pending' || standing?.status === 'denied') return outOfBand(ctx, standing, binding);
 
     const question: Question = { server: call.server, argsHash: binding.argsHash, kind: call.kind, name: call.name, args: deps.redactArgs(call.server, call.args), rule, reason: decision.reason, expiresAt: now + terms.ttlMs };
-    const channel = terms.approvers || terms.mode === 'out-of-band' ? undefined : inBandChannel(ctx.client);
+    const channel = inBandAllowed ? inBandChannel(ctx.client) : undefined;
     if (channel === 'request') return elicit(ctx, binding, question);
     if (channel === 'input-required') return askModern(ctx, binding, question);
     if (terms.mode === 'in-band') {

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { legacyClient, modernClient } from '../helpers/gateway.ts';
-import { approvalHarness, codeOf, type ApprovalHarness } from '../approvals/harness.ts';
+import { APPROVAL_POLICY, approvalHarness, codeOf, type ApprovalHarness } from '../approvals/harness.ts';
+import { policySchema } from '../../src/policy/schema.ts';
 
 const ELICIT = { elicitation: { form: {} } };
 const yes = { approval: { action: 'accept', content: { approve: true } } };
@@ -168,6 +169,19 @@ describe('in-band approval', () => {
         assert.equal(codeOf(retry), 'PC_APPROVAL_DECLINED', JSON.stringify(answer));
       }
       assert.deepEqual(texts('maybe'), []);
+    });
+
+    it('does not count the user\'s yes when the rule now needs a second person: the answered retry is queued instead', async () => {
+      const requestState = await state('alice', 'needs a second person now');
+      const stricter = policySchema.parse({ rules: APPROVAL_POLICY.rules.map((r) => (r.name === 'echo-needs-approval' ? { ...r, approval: { approvers: ['security'] } } : r)) });
+      assert.deepEqual(h.gw.gateway.reloadPolicy(stricter), []);
+      try {
+        const retry = await h.call('alice', 'echo', { message: 'needs a second person now' }, { capabilities: ELICIT, extra: { requestState, inputResponses: yes } });
+        assert.equal(codeOf(retry), 'PC_APPROVAL_PENDING', JSON.stringify(retry.body));
+      } finally {
+        assert.deepEqual(h.gw.gateway.reloadPolicy(policySchema.parse(APPROVAL_POLICY)), []);
+      }
+      assert.deepEqual(texts('needs a second person now'), []);
     });
 
     it('judges the retry again: a kill switch pulled after the question stops the answered call', async () => {
