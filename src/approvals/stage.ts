@@ -151,6 +151,11 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     }
     const refused = await stillSame(ctx, binding);
     if (refused) return refused;
+    // The policy judged again may now want a second person: the user's own yes no longer suffices.
+    const terms = ctx.decision?.effect === 'approve' ? approvalTerms(ctx.decision.approval) : undefined;
+    if (terms && (terms.approvers || terms.mode === 'out-of-band')) {
+      return new GatewayError('PC_APPROVAL_CHANGED', 'the rule changed while the user answered: this call now needs an out-of-band approval; make the call again', { rule: ctx.decision?.rule });
+    }
     ctx.approval = { ...note, event: 'used', by: ctx.principal.subject };
     return undefined;
   }

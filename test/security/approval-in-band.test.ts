@@ -75,6 +75,24 @@ describe('in-band approval', () => {
       assert.ok(!h.gw.gateway.approvals.queue.store.list().some((a) => a.name === 'get-env'), 'nothing filed out of band');
     });
 
+    it('does not count a yes given while the rule was changed to need a second person', async () => {
+      const stricter = policySchema.parse({ rules: APPROVAL_POLICY.rules.map((r) => (r.name === 'echo-needs-approval' ? { ...r, approval: { approvers: ['security'] } } : r)) });
+      const client = await legacyClient(`${h.gw.url}/mcp/everything`, {
+        headers: auth('alice'),
+        onElicit: () => {
+          assert.deepEqual(h.gw.gateway.reloadPolicy(stricter), []);
+          return { action: 'accept', content: { approve: true } };
+        },
+      });
+      try {
+        await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'stricter meanwhile' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_CHANGED');
+      } finally {
+        await client.close();
+        assert.deepEqual(h.gw.gateway.reloadPolicy(policySchema.parse(APPROVAL_POLICY)), []);
+      }
+      assert.deepEqual(texts('stricter meanwhile'), []);
+    });
+
     it('serves a legacy client without elicitation out of band (PC_APPROVAL_PENDING), not in band', async () => {
       const client = await legacyClient(`${h.gw.url}/mcp/everything`, { headers: auth('alice') });
       try {
