@@ -5,6 +5,7 @@
  *   npm run bench                          everything (about 20 minutes on 2 cores)
  *   npm run bench -- --quick               shorter runs of each (a smoke test, not for the docs)
  *   npm run bench -- --only memory,dlp     some of: performance, memory, conformance, dlp, hostile
+ *   npm run bench -- --key                 performance: only the cells of the summary table, 5 rounds each
  *
  * Each benchmark replaces its bench/results/<name>.jsonl; then bench/figures.ts re-renders the tables
  * of the documents from them. Commit the results with the documents: test/docs/figures.test.ts fails
@@ -16,7 +17,7 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const only = argv.includes('--only') ? new Set(argv[argv.indexOf('--only') + 1]!.split(',')) : undefined;
 const STEPS: Array<[string, string[]]> = [
-  ['performance', ['bench/run.ts', ...(QUICK ? ['--quick'] : [])]],
+  ['performance', ['bench/run.ts', ...(QUICK ? ['--quick'] : []), ...(argv.includes('--key') ? ['--key'] : [])]],
   ['memory', ['bench/memory.ts', ...(QUICK ? ['--quick'] : [])]],
   ['conformance', ['bench/conformance.ts']],
   ['dlp', ['bench/dlp.ts', ...(QUICK ? ['--quick'] : [])]],

@@ -37,7 +37,8 @@ function measuredLine(lines: ResultLine[], command: string): string {
   const first = lines[0];
   if (!first) return `No committed output yet: run \`${command}\`.`;
   const commits = [...new Set(lines.map((l) => l.commit))].join(', ');
-  return `Measured ${first.date.slice(0, 10)} on ${first.machine}, Node ${first.node}, commit ${commits}${first.quick ? ' (quick run)' : ''}; \`${command}\`, output in \`bench/results/\`.`;
+  const commands = [...new Set(lines.map((l) => l.command ?? command))].map((c) => `\`${c}\``).join(' and ');
+  return `Measured ${first.date.slice(0, 10)} on ${first.machine}, Node ${first.node}, commit ${commits}${first.quick ? ' (quick run)' : ''}: ${commands} (\`npm run bench\` runs them all), output in \`bench/results/\`.`;
 }
 
 function need(results: ResultLine[], file: string): ResultLine[] {

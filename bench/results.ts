@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -24,6 +24,8 @@ export interface Stamp {
   node: string;
   /** A shortened run (`--quick`): fewer trials, fewer rounds. */
   quick: boolean;
+  /** The command that produced the line, as run from the repository root. */
+  command: string;
 }
 
 export type ResultLine = Stamp & { figure: string } & Record<string, unknown>;
@@ -39,7 +41,9 @@ export function stamp(quick: boolean): Stamp {
     commit = 'unknown';
   }
   const cpu = cpus();
-  return { commit, date: new Date().toISOString(), machine: `${cpu[0]?.model?.trim() ?? 'unknown cpu'} (${cpu.length} cores), Linux ${release()}`, node: process.version, quick };
+  const script = relative(ROOT, process.argv[1] ?? '');
+  const command = ['node', script, ...process.argv.slice(2)].join(' ');
+  return { commit, date: new Date().toISOString(), machine: `${cpu[0]?.model?.trim() ?? 'unknown cpu'} (${cpu.length} cores), Linux ${release()}`, node: process.version, quick, command };
 }
 
 /** Replaces `bench/results/<file>.jsonl` with these figures, each stamped. */

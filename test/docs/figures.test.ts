@@ -25,6 +25,7 @@ describe('figures a command reproduces', () => {
         assert.ok(typeof line.machine === 'string' && /cores/.test(line.machine), `${at}: machine`);
         assert.match(line.node, /^v\d+\.\d+\.\d+$/, `${at}: Node version`);
         assert.ok(typeof line.figure === 'string' && line.figure.length > 0, `${at}: figure`);
+        assert.match(line.command, /^node bench\/[a-z-]+\.ts( --[a-z-]+)*$/, `${at}: the command that produced it`);
       }
     }
   });
