@@ -15,10 +15,11 @@
  * Writes bench/results/performance.jsonl (one JSON line per cell, stamped with commit, date, machine and
  * Node); `node bench/figures.ts` renders the tables of README.md and docs/performance.md from it.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cpuSeconds, median, rssBytes, start, type Proc } from './procs.ts';
 import { stamp, writeResults } from './results.ts';
 import { FULL_POLICY } from './full-policy.ts';
 import { closedLoop, Client, openLoop, type CellResult, type Target, type Workload } from './loadgen.ts';
@@ -34,63 +35,6 @@ const CELL_MS = QUICK ? 1000 : 2000;
 const WARMUP_MS = QUICK ? 300 : 500;
 const ROOT = new URL('..', import.meta.url).pathname;
 const NODE = process.execPath;
-
-// ---------- processes ----------
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-async function start(name: string, command: string, args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<Proc & { match: RegExpExecArray }> {
-  const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let seen = '';
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${seen.slice(-500)}`)), 30_000);
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.toString();
-      const m = ready.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${seen.slice(-500)}`)));
-  });
-  child.stdout!.resume();
-  child.stderr!.resume();
-  return {
-    name,
-    child,
-    pid: child.pid!,
-    match,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-const TICK_S = 1 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_S;
-}
-
-function rssBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : 0;
-}
 
 async function scrape(base: string, gc = false): Promise<Record<string, number>> {
   const text = await (await fetch(`${base}/metrics${gc ? '?gc=1' : ''}`)).text();
@@ -166,11 +110,6 @@ async function measure(cell: Cell, treatment: Treatment): Promise<Measured> {
   return measured;
 }
 
-const median = (values: number[]): number => {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   const procs: Proc[] = [];
