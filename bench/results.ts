@@ -30,12 +30,12 @@ export interface Stamp {
 
 export type ResultLine = Stamp & { figure: string } & Record<string, unknown>;
 
-/** The stamp of a run that starts now: short commit (with `+dirty` when the tree has changes). */
+/** The stamp of a run that starts now: short commit (with `+dirty` when code differs from it; results written by an earlier step do not count). */
 export function stamp(quick: boolean): Stamp {
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bench', 'bin', 'package.json'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bench', 'bin', 'package.json', ':!bench/results'], { cwd: ROOT }).toString().trim();
     if (dirty) commit += '+dirty';
   } catch {
     commit = 'unknown';
