@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { LoginFailures } from '../../src/auth/login-failures.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { authorizeWithBrowser, launchBrowser, signInWithBrowser, startCallback, startSourceProxy, type TestBrowser } from '../helpers/browser.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { authorizeUrl, pkcePair, register } from '../helpers/oauth.ts';
 
 const PASSWORD = randomBytes(12).toString('base64url');
@@ -44,7 +45,7 @@ describe('security: sign-in lockout', () => {
     let browser: TestBrowser | undefined;
     const callback = await startCallback();
     try {
-      gw = await startGateway(
+      gw = await startSecureGateway(
         { servers: {}, identity: { scopes: ['mcp'], embedded: { users: [{ username: 'alice', password: 'env:PC_TEST_ALICE', scopes: ['mcp'] }, { username: 'bob', password: 'env:PC_TEST_ALICE', scopes: ['mcp'] }], loginAttempts: 5, userLoginAttempts: 3 } } },
         processSecretSource({ ...process.env, PC_TEST_ALICE: PASSWORD }),
       );
