@@ -285,7 +285,7 @@ describe('the kill switch across a restart', () => {
     } finally {
       await first.close();
     }
-    // A new gateway process state: nothing of the first one's memory survives, only its data dir.
+    // A new gateway instance on the same data dir (the first one closed): its kill switches come from the file alone.
     const second = await startGateway(document);
     try {
       const client = await legacyClient(`${second.url}/mcp/everything`);
