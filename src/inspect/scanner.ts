@@ -16,6 +16,10 @@
  * Spanish, French, German and Chinese, or split across fields. The scanner is one layer of several.
  */
 
+import { contributions, probability } from './logistic.ts';
+import { WEIGHTS } from './signal-weights.ts';
+import { CUE_WHY, definitionSignals, type Cue, type Feature } from './signals.ts';
+
 export type Severity = 'high' | 'medium' | 'low';
 export type Verdict = 'high' | 'warn' | 'ok';
 
@@ -235,12 +239,69 @@ export function scanDefinition(definition: Definition, ctx: ScanContext): Findin
       }
     }
   }
+  findings.push(...signalFindings(definition, texts, ctx));
   const shadowing = findings.some((f) => f.rule === 'shadowing.cross-server-reference');
   const steering = findings.some((f) => f.severity === 'high' || f.rule === 'instruction.pre-invocation');
   if (shadowing && steering) {
     for (const f of findings) if (f.rule === 'shadowing.cross-server-reference') f.severity = 'high';
   }
   return findings;
+}
+
+const FEATURE_WHY: Readonly<Record<string, string>> = {
+  'capability.mismatch': CUE_WHY['capability.mismatch'],
+  'in-schema.directive': 'an order to the model inside the input schema (parameter description, default, enum)',
+  's.ref+order': 'one sentence names another tool and sets an order or trigger',
+  's.ref+directive': 'one sentence names another tool and gives the model an order about it',
+  's.ref+steer': 'one sentence names another tool and changes its arguments',
+  's.directive+transfer': 'one sentence orders the model to move data',
+  's.source+transfer': 'one sentence moves a sensitive source',
+  's.source+sink': 'one sentence names a sensitive source and an outside destination',
+  's.transfer+sink': 'one sentence sends data to an outside destination',
+  's.conceal+directive': 'one sentence orders the model to keep something quiet',
+  's.conceal+user': 'one sentence keeps something from the user',
+  's.order+directive': 'one sentence orders the model to act before or after something',
+  's.superiority+directive': 'one sentence steers tool selection towards this tool',
+  's.urgency+directive': 'one sentence presses the model with a requirement',
+  'directive.count': 'several sentences give the model orders',
+};
+
+/**
+ * The statistical layer: the signals of the whole definition (every field together, so a payload
+ * split between the description and a parameter is judged whole), weighed by the trained model. At
+ * or above `WEIGHTS.high` the definition is rated high, at or above `WEIGHTS.warn` it warns; the
+ * finding names the probability and the features that carried it, and each cue is listed with its
+ * field and span. Below `warn` nothing is reported (single cues are common in ordinary descriptions).
+ */
+function signalFindings(definition: Definition, texts: readonly DefinitionText[], ctx: ScanContext): Finding[] {
+  const { features, hits } = definitionSignals(definition, texts, ctx);
+  const p = probability(WEIGHTS, features);
+  if (p < WEIGHTS.warn) return [];
+  const severity: Severity = p >= WEIGHTS.high ? 'high' : 'medium';
+  const top = contributions(WEIGHTS, features).slice(0, 4);
+  const strongest = hits.find((h) => top.some((t) => t.feature === h.cue)) ?? hits[0];
+  const out: Finding[] = [
+    {
+      rule: 'signals.combined',
+      severity,
+      field: strongest?.field ?? 'description',
+      span: strongest?.span ?? '',
+      why: `the signals of this definition together score ${p.toFixed(2)} (high at ${WEIGHTS.high}): ${top.map((t) => FEATURE_WHY[t.feature] ?? CUE_WHY[t.feature as Cue]).join('; ')}`,
+    },
+  ];
+  for (const h of hits) out.push({ rule: `signal.${h.cue}`, severity: 'low', field: h.field, span: h.span, why: CUE_WHY[h.cue] });
+  return out;
+}
+
+/** Tool names by server, for cross-server references. */
+export function catalogue(input: readonly ServerTools[]): Map<string, Set<string>> {
+  const byServer = new Map<string, Set<string>>();
+  for (const { server, tools } of input) {
+    const names = byServer.get(server) ?? new Set<string>();
+    for (const t of tools) if (typeof t.name === 'string') names.add(t.name);
+    byServer.set(server, names);
+  }
+  return byServer;
 }
 
 export function verdictOf(findings: readonly Finding[]): Verdict {
@@ -276,12 +337,7 @@ function reportName(kind: ToolReport['kind'], definition: Definition): string {
 
 /** Scans several servers' definitions together, so that cross-server references can be seen: each server's tools, then its other definitions. */
 export function scanServers(input: readonly ServerTools[]): ToolReport[] {
-  const byServer = new Map<string, Set<string>>();
-  for (const { server, tools } of input) {
-    const names = byServer.get(server) ?? new Set<string>();
-    for (const t of tools) if (typeof t.name === 'string') names.add(t.name);
-    byServer.set(server, names);
-  }
+  const byServer = catalogue(input);
   const reports: ToolReport[] = [];
   for (const { server, tools, others } of input) {
     const siblings = byServer.get(server) ?? new Set<string>();
