@@ -16,7 +16,7 @@
  * Spanish, French, German and Chinese, or split across fields. The scanner is one layer of several.
  */
 
-import { contributions, probability } from './logistic.ts';
+import { contributions, probability, type Weights } from './logistic.ts';
 import { WEIGHTS } from './signal-weights.ts';
 import { CUE_WHY, definitionSignals, type Cue, type Feature } from './signals.ts';
 
@@ -48,6 +48,8 @@ export interface ScanContext {
   others: ReadonlyMap<string, ReadonlySet<string>>;
   /** Whether the definition's `name` is an identifier (tools, prompts; default) rather than a display name (resources). */
   identifierName?: boolean;
+  /** The statistical layer's weights (default: the trained ones shipped, `signal-weights.ts`); for evaluation. */
+  weights?: Weights;
 }
 
 /** One signal of the scanner (the DLP engine applies the same signals to tool results). */
@@ -274,11 +276,12 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
  * field and span. Below `warn` nothing is reported (single cues are common in ordinary descriptions).
  */
 function signalFindings(definition: Definition, texts: readonly DefinitionText[], ctx: ScanContext): Finding[] {
+  const weights = ctx.weights ?? WEIGHTS;
   const { features, hits } = definitionSignals(definition, texts, ctx);
-  const p = probability(WEIGHTS, features);
-  if (p < WEIGHTS.warn) return [];
-  const severity: Severity = p >= WEIGHTS.high ? 'high' : 'medium';
-  const top = contributions(WEIGHTS, features).slice(0, 4);
+  const p = probability(weights, features);
+  if (p < weights.warn) return [];
+  const severity: Severity = p >= weights.high ? 'high' : 'medium';
+  const top = contributions(weights, features).slice(0, 4);
   const strongest = hits.find((h) => top.some((t) => t.feature === h.cue)) ?? hits[0];
   const out: Finding[] = [
     {
@@ -286,7 +289,7 @@ function signalFindings(definition: Definition, texts: readonly DefinitionText[]
       severity,
       field: strongest?.field ?? 'description',
       span: strongest?.span ?? '',
-      why: `the signals of this definition together score ${p.toFixed(2)} (high at ${WEIGHTS.high}): ${top.map((t) => FEATURE_WHY[t.feature] ?? CUE_WHY[t.feature as Cue]).join('; ')}`,
+      why: `the signals of this definition together score ${p.toFixed(2)} (high at ${weights.high}): ${top.map((t) => FEATURE_WHY[t.feature] ?? CUE_WHY[t.feature as Cue]).join('; ')}`,
     },
   ];
   for (const h of hits) out.push({ rule: `signal.${h.cue}`, severity: 'low', field: h.field, span: h.span, why: CUE_WHY[h.cue] });
@@ -336,14 +339,14 @@ function reportName(kind: ToolReport['kind'], definition: Definition): string {
 }
 
 /** Scans several servers' definitions together, so that cross-server references can be seen: each server's tools, then its other definitions. */
-export function scanServers(input: readonly ServerTools[]): ToolReport[] {
+export function scanServers(input: readonly ServerTools[], weights?: Weights): ToolReport[] {
   const byServer = catalogue(input);
   const reports: ToolReport[] = [];
   for (const { server, tools, others } of input) {
     const siblings = byServer.get(server) ?? new Set<string>();
     const items: Array<{ kind: ToolReport['kind']; definition: Definition }> = [...tools.map((definition) => ({ kind: 'tool' as const, definition })), ...(others ?? [])];
     for (const { kind, definition } of items) {
-      const findings = scanDefinition(definition, { server, siblings, others: byServer, identifierName: kind === 'tool' || kind === 'prompt' });
+      const findings = scanDefinition(definition, { server, siblings, others: byServer, identifierName: kind === 'tool' || kind === 'prompt', ...(weights ? { weights } : {}) });
       reports.push({ server, kind, name: reportName(kind, definition), verdict: verdictOf(findings), findings });
     }
   }
