@@ -194,7 +194,7 @@ const IMPERATIVE = P(String.raw`^(?:(?:and|then|also|now|next|first|finally|plea
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]+|`[A-Za-z][\w.-]{2,63}`/g;
 const ACTION_BEFORE = P(String.raw`\b(?:call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering)\s+(?:the\s+|a\s+|an\s+)?$`);
-const ACTION_AFTER = P(String.raw`^\W{0,3}\s*(?:tool\b|function\b|\(|is (?:used|called|invoked|requested)\b)`);
+const ACTION_AFTER = P(String.raw`^\W{0,3}\s*(?:tool\b|function\b|call\b|\(|is (?:used|called|invoked|requested)\b)`);
 
 /** Sentences: split at sentence ends and line breaks (a long sentence is cut, every part is read). */
 function sentences(text: string): string[] {
