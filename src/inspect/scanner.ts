@@ -263,7 +263,7 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
   's.conceal+directive': 'one sentence orders the model to keep something quiet',
   's.conceal+user': 'one sentence keeps something from the user',
   's.order+directive': 'one sentence orders the model to act before or after something',
-  's.superiority+directive': 'one sentence steers tool selection towards this tool',
+  's.superiority+directive': 'one sentence steers tool selection towards this tool and away from others',
   's.urgency+directive': 'one sentence presses the model with a requirement',
   'directive.count': 'several sentences give the model orders',
 };

@@ -58,7 +58,8 @@ export type Cue =
   | 'exec'
   | 'obfuscated'
   | 'param.sensitive'
-  | 'capability.mismatch';
+  | 'capability.mismatch'
+  | 'authority';
 
 export const CUE_WHY: Readonly<Record<Cue, string>> = {
   'ref.other-server': 'names a tool of another server connected to the same agent',
@@ -80,6 +81,7 @@ export const CUE_WHY: Readonly<Record<Cue, string>> = {
   obfuscated: 'the text is obfuscated (look-alike letters, full-width forms or invisible characters inside words)',
   'param.sensitive': 'a parameter asks for data unrelated to the tool: secrets, sessions, the conversation or personal data',
   'capability.mismatch': 'asks for a capability the tool does not declare by its name, title or first sentence',
+  authority: 'claims authority over the model: its output or other content to be obeyed as instructions',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ export function fold(text: string): Folded {
 const P = (source: string): RegExp => new RegExp(source, 'iu');
 
 const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
-const TRANSFER = String.raw`(?:send|sending|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|incluye|adjunta|envoie|envoyer|inclure|joindre|senden|sende|schicke|füge|发送|上传|附上|包含|送信|添付|含め|отправ\w*|перешл\w*|включ\w*|envie|inclua|anexe|보내|첨부|포함)`;
+const TRANSFER = String.raw`(?:send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|incluye|adjunta|envoie|envoyer|inclure|joindre|senden|sende|schicke|füge|发送|上传|附上|包含|送信|添付|含め|отправ\w*|перешл\w*|включ\w*|envie|inclua|anexe|보내|첨부|포함)`;
 
 const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   {
@@ -149,15 +151,15 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'urgency',
-    pattern: P(String.raw`\b(?:mandatory|prerequisite|required (?:first|step|before|initiali[sz]ation)|critical|crucial|immediately|compliance|platform rule|security (?:check|protocol|requirement|screening)|fraud screening|step 0|first step|initiali[sz]ation|setup requirement|will (?:fail|not work|return an error|break)|(?:cannot|can't|won't) (?:load|work|function|proceed)|only works (?:after|if|when|once)|or (?:the|this|it) (?:tool |call |request )?(?:will |would )?(?:fail|error|break)|obligatorio|requisito|obligatoire|erforderlich|pflicht|obrigatório|обязательно)\b|必须|必需|必須|필수`),
+    pattern: P(String.raw`\b(?:mandatory|prerequisite|required (?:first|step|before|initiali[sz]ation)|critical|crucial|immediately|compliance|platform rule|security (?:check|protocol|requirement|screening)|fraud screening|step 0|first step|initiali[sz]ation|setup requirement|will (?:fail|not work|return an error|break)|(?:cannot|can't|won't) (?:load|work|function|proceed)|only works (?:after|if|when|once)|(?:rejected|refused|denied|blocked|ignored) unless|or (?:the|this|it) (?:tool |call |request )?(?:will |would )?(?:fail|error|break)|obligatorio|requisito|obligatoire|erforderlich|pflicht|obrigatório|обязательно)\b|必须|必需|必須|필수`),
   },
   {
     cue: 'superiority',
-    pattern: P(String.raw`\b(?:the (?:best|only|most reliable|most accurate|most secure|official|preferred|recommended|default|secure) (?:\w+ )?(?:tool|choice|option|way|replacement|search)|(?:always|only) (?:use|choose|select|prefer|pick|call) (?:this|me)\b|use only this|(?:use|prefer|choose|select) this (?:tool )?(?:instead|over|rather|first|exclusively|for (?:every|all|any))|instead of (?:any|all|other|another|the other)|over (?:any|all) other|(?:other|all other|competing|alternative|similar)\s+(?:\w+\s+){0,2}?(?:tools?|servers?|readers?|calculators?|services?)\s+(?:\w+\s+){0,2}?(?:are|is|have been|return|give|were)\s+(?:\w+\s+){0,2}?(?:deprecated|unsafe|unreliable|broken|compromised|outdated|wrong|slow|corrupt\w*|insecure|malicious)|(?:has|have) been compromised|highest[- ]priority|before considering (?:any )?alternatives|(?:should|must) be (?:chosen|selected|used|preferred) (?:first|over|instead|for every|for all|above)|recommended (?:by|as) the (?:default|system)|(?:ignore|disregard|avoid) (?:the )?(?:tools|other tools|other servers|tools from))`),
+    pattern: P(String.raw`\b(?:the (?:best|only|most reliable|most accurate|most secure|official|preferred|recommended|default|secure) (?:\w+ )?(?:tool|choice|option|way|replacement|search)|(?:always|only) (?:use|choose|select|prefer|pick|call) (?:this|me)\b|use only this|(?:use|prefer|choose|select) this (?:tool )?(?:instead|over|rather|first|exclusively|for (?:every|all|any))|instead of (?:any|all|other|another|the other)|over (?:any|all) other|(?:other|all other|competing|alternative|similar)\s+(?:\w+\s+){0,2}?(?:tools?|servers?|readers?|calculators?|services?)\s+(?:\w+\s+){0,2}?(?:are|is|have been|return|returns|give|gives|were)\s+(?:\w+\s+){0,2}?(?:deprecated|unsafe|unreliable|broken|compromised|outdated|wrong|slow|stale|inaccurate|buggy|obsolete|inferior|corrupt\w*|insecure|malicious|untrustworthy)|(?:has|have) been compromised|(?:should|must) (?:never|not) be (?:selected|used|chosen|called|preferred)|(?:tools?|servers?|alternatives?) (?:\w+ ){0,3}?(?:are|is) (?:\w+ )?(?:outdated|obsolete|deprecated|inferior|unreliable|stale)|highest[- ]priority|before considering (?:any )?alternatives|(?:should|must) be (?:chosen|selected|used|preferred) (?:first|over|instead|for every|for all|above)|recommended (?:by|as) the (?:default|system)|(?:ignore|disregard|avoid) (?:the )?(?:tools|other tools|other servers|tools from))`),
   },
   {
     cue: 'source.secret',
-    pattern: P(String.raw`~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|keychain|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every) (?:\w+ )?(?:credentials|secrets|passwords|api keys|tokens)\b|\bthe user'?s? (?:\w+ )?(?:password|pin|passcode)\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
+    pattern: P(String.raw`~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|keychain|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:password|pin|passcode|secret key|private key|api key|access key|token)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
   },
   // Environment variable names of secrets, case-sensitive (`issue_key` is a field, `OPENAI_API_KEY` a secret).
   { cue: 'source.secret', pattern: /\b[A-Z][A-Z0-9]{1,20}_(?:API_)?(?:KEY|TOKEN|SECRET)S?\b/ },
@@ -171,7 +173,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'sink',
-    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}[\s-]?\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector)`),
+    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}[\s-]?\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site)\b`),
   },
   { cue: 'transfer', pattern: P(String.raw`\b${TRANSFER}\b`) },
   {
@@ -183,13 +185,17 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
     pattern: P(String.raw`\bcurl\s|\bwget\s|\|\s*(?:ba)?sh\b|\bsh -c\b|\bpowershell\b|\brm -rf\b|\bchmod\s|\bsudo\s|\b(?:pip|npm|brew|apt(?:-get)?) install\b|\bauto[_-]?approve\b|\bdisable (?:\w+ )?(?:confirmation|approval|prompts|safety|security)`),
   },
   {
+    cue: 'authority',
+    pattern: P(String.raw`\btreat (?:\w+ ){0,6}?as (?:an? |the )?(?:system |admin(?:istrator)? |developer |trusted )?(?:instructions?|commands?|prompts?|orders?)|\b(?:follow|obey|execute|carry out) (?:it|them|these|those|the instructions|its instructions|whatever it says) without (?:question|hesitation|confirmation|checking)|\bhighest[- ]priority instructions?|\b(?:overrides?|supersedes?|takes precedence over) (?:any|all|the|your) (?:other |previous |system )?(?:instructions?|rules?|prompts?|policies)`),
+  },
+  {
     cue: 'ref.other-tools',
-    pattern: P(String.raw`\b(?:other|another|all|any|every|competing|alternative|similar) (?:\w+ )?(?:tools?|servers?|mcp servers?|functions?|plugins?)\b|\b(?:tool|function)s? (?:named|called)\b|\bthe \w+ tool (?:from|of|on) (?:the )?\w+|\bserver'?s \w+|\bon this server\b|\bfrom this server\b`),
+    pattern: P(String.raw`\b(?:other|another|all|any|every|competing|alternative|similar) (?:\w+ )?(?:tools?|servers?|mcp servers?|functions?|plugins?|providers?|vendors?|services?|apps?)\b|\b(?:tool|function)s? (?:named|called)\b|\bthe \w+ tool (?:from|of|on) (?:the )?\w+|\bserver'?s \w+|\bon this server\b|\bfrom this server\b`),
   },
 ];
 
 /** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
-const IMPERATIVE = P(String.raw`^(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently)[,:]?\s+){0,2}(?:call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave)\b`);
+const IMPERATIVE = P(String.raw`^(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently)[,:]?\s+){0,2}(?:call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave)\b`);
 
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]+|`[A-Za-z][\w.-]{2,63}`/g;
@@ -257,12 +263,21 @@ function declaredCapabilities(definition: Record<string, unknown>): Set<Capabili
 const SECRET_SOURCE = CUES.find((c) => c.cue === 'source.secret')!.pattern;
 const CONVERSATION_SOURCE = CUES.find((c) => c.cue === 'source.conversation')!.pattern;
 /** Keys of a named third-party service (a weather tool has no use for a GitHub token). */
-const SERVICE_KEY = /\b(github|gitlab|aws|gcp|azure|openai|anthropic|slack|google|stripe|paypal|discord|telegram)[_ -]?(?:api[_ -]?|access[_ -]?|personal[_ -]?)?(?:key|token|secret|pat)\b/i;
+const SERVICE_KEY = /\b(github|gitlab|aws|gcp|azure|openai|anthropic|slack|google|stripe|paypal|discord|telegram|npm)[_ -]?(?:[a-z-]+[_ -]){0,2}?(?:key|token|secret|pat)\b/i;
+/** Payment and identity data a tool has no use for unless it is about payments or identity. */
+const PERSONAL_FINANCE = /\b(?:credit card|card number|cvv|cvc|social security|passport number|bank login)\b/i;
 const PARAM_SENSITIVE = {
   exec(text: string, self: string): RegExpExecArray | null {
     const service = SERVICE_KEY.exec(text);
     if (service && !new RegExp(`\\b${service[1]}`, 'i').test(self)) return service;
-    return SECRET_SOURCE.exec(text) ?? CONVERSATION_SOURCE.exec(text) ?? /\b(?:paste|contents? of)\b[^.]{0,40}\b(?:key|token|secret|password|credentials?|config)/i.exec(text);
+    const secret = SECRET_SOURCE.exec(text);
+    // A tool about .env files or keys names them in its own name and first sentence: that is its purpose.
+    if (secret && !self.toLowerCase().includes(secret[0].toLowerCase().trim())) return secret;
+    if (!/\b(?:pay|payment|card|checkout|bank|identity|kyc)/i.test(self)) {
+      const finance = PERSONAL_FINANCE.exec(text);
+      if (finance) return finance;
+    }
+    return CONVERSATION_SOURCE.exec(text) ?? /\b(?:paste|contents? of)\b[^.]{0,40}\b(?:key|token|secret|password|credentials?|config)/i.exec(text);
   },
 };
 
@@ -308,6 +323,7 @@ export const FEATURES = [
   'obfuscated',
   'param.sensitive',
   'capability.mismatch',
+  'authority',
   'in-schema.directive',
   // Co-occurrence in one sentence: the strongest evidence that the cues belong together.
   's.ref+order',
@@ -341,6 +357,12 @@ export interface SignalContext {
 }
 
 const USER_WORD = P(String.raw`\b(?:user|human|person|people|customer|operator|requester|you're assisting|usuario|utilisateur|benutzer|nutzer|usuário|пользовател\w*)\b|用户|ユーザー|사용자`);
+
+const AWARENESS = String.raw`(?:know|knows|learn|learns|aware|notice|notices|attention|told|tell|hear|find out|informed|realis\w*|realiz\w*|mention)`;
+const USERS = String.raw`(?:user|users|human|person|people|customer|operator|requester)`;
+/** The user and their knowing, seeing or being told, close together. */
+const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
+const EXCLUSION = P(String.raw`\b(?:not|no|never|nor|without|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
 
 /** Cues and features of one definition (its texts come from `walkDefinition`). */
 export function definitionSignals(definition: Record<string, unknown>, texts: readonly DefinitionText[], ctx: SignalContext): SignalResult {
@@ -401,7 +423,18 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
           cues.set('ref.tool', m as RegExpExecArray);
         }
       }
+      // Concealment by structure: the user, their knowing or seeing, and a negation or exclusion.
+      if (!cues.has('conceal') && EXCLUSION.test(sentence)) {
+        const aware = AWARE_USER.exec(sentence);
+        if (aware) cues.set('conceal', aware);
+      }
       for (const [cue, m] of cues) {
+        // A field's first sentence says what the tool or parameter is about ("Path to the .env file"):
+        // a source named there counts only together with other cues in the same sentence.
+        if (index === 0 && (cue.startsWith('source.') || cue === 'arg.steer')) {
+          hit(cue, field, span(sentence, m, sentence));
+          continue;
+        }
         if (cue in features) features[cue as Feature] = 1;
         hit(cue, field, span(sentence, m, sentence));
       }
@@ -424,7 +457,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('conceal') && directive) features['s.conceal+directive'] = 1;
       if (has('conceal') && USER_WORD.test(sentence)) features['s.conceal+user'] = 1;
       if (has('order') && directive) features['s.order+directive'] = 1;
-      if (has('superiority') && (directive || has('ref.other-tools'))) features['s.superiority+directive'] = 1;
+      if (has('superiority') && (directive || has('ref.other-tools') || /\b(?:other|others|alternatives?|competing|every|whatever)\b/i.test(sentence))) features['s.superiority+directive'] = 1;
       if (has('urgency') && directive) features['s.urgency+directive'] = 1;
       if (directive || ref) {
         for (const [capability, pattern] of Object.entries(ASKED) as Array<[Capability, RegExp]>) if (pattern.test(sentence)) asked.add(capability);
@@ -443,6 +476,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const m = PARAM_SENSITIVE.exec(fold(p.text).text, selfText(definition));
       if (!m) continue;
       features['param.sensitive'] = 1;
+      // Asking for a secret or payment data by a parameter is naming a sensitive source.
+      if (!CONVERSATION_SOURCE.test(p.text)) features['source.secret'] = 1;
       hit('param.sensitive', p.field, span(p.text, null, p.text));
     }
   }
