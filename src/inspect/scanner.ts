@@ -48,8 +48,22 @@ export interface ScanContext {
   others: ReadonlyMap<string, ReadonlySet<string>>;
   /** Whether the definition's `name` is an identifier (tools, prompts; default) rather than a display name (resources). */
   identifierName?: boolean;
-  /** The statistical layer's weights (default: the trained ones shipped, `signal-weights.ts`); for evaluation. */
+  /** The statistical layer's weights (default: the trained ones shipped, `signal-weights.ts`). */
   weights?: Weights;
+  /** False: only the phrase rules, no statistical layer (`supply.scanner.signals: false`). */
+  signals?: boolean;
+}
+
+/** How the statistical layer runs: on or off, and with which weights and thresholds. */
+export interface SignalLayer {
+  signals?: boolean;
+  weights?: Weights;
+}
+
+/** The layer a config asks for (`supply.scanner`): the trained weights with its thresholds. */
+export function signalLayer(config: { signals?: boolean; highAt?: number | undefined; warnAt?: number | undefined }): SignalLayer {
+  const high = config.highAt ?? WEIGHTS.high;
+  return { signals: config.signals !== false, weights: { ...WEIGHTS, high, warn: Math.min(config.warnAt ?? WEIGHTS.warn, high) } };
 }
 
 /** One signal of the scanner (the DLP engine applies the same signals to tool results). */
@@ -241,7 +255,7 @@ export function scanDefinition(definition: Definition, ctx: ScanContext): Findin
       }
     }
   }
-  findings.push(...signalFindings(definition, texts, ctx));
+  if (ctx.signals !== false) findings.push(...signalFindings(definition, texts, ctx));
   const shadowing = findings.some((f) => f.rule === 'shadowing.cross-server-reference');
   const steering = findings.some((f) => f.severity === 'high' || f.rule === 'instruction.pre-invocation');
   if (shadowing && steering) {
@@ -261,6 +275,11 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
   's.source+sink': 'one sentence names a sensitive source and an outside destination',
   's.transfer+sink': 'one sentence sends data to an outside destination',
   's.conceal+directive': 'one sentence orders the model to keep something quiet',
+  's.steer+target': 'one sentence changes an argument to a destination of its own or against the user\'s choice',
+  's.steer+directive': 'one sentence orders the model to change an argument',
+  's.source+directive': 'one sentence orders the model to use a sensitive source',
+  's.ref+urgency': 'one sentence names another tool and presses with a requirement',
+  authority: 'claims authority over the model: its output or other content to be obeyed as instructions',
   's.conceal+user': 'one sentence keeps something from the user',
   's.order+directive': 'one sentence orders the model to act before or after something',
   's.superiority+directive': 'one sentence steers tool selection towards this tool and away from others',
@@ -339,14 +358,14 @@ function reportName(kind: ToolReport['kind'], definition: Definition): string {
 }
 
 /** Scans several servers' definitions together, so that cross-server references can be seen: each server's tools, then its other definitions. */
-export function scanServers(input: readonly ServerTools[], weights?: Weights): ToolReport[] {
+export function scanServers(input: readonly ServerTools[], layer: SignalLayer = {}): ToolReport[] {
   const byServer = catalogue(input);
   const reports: ToolReport[] = [];
   for (const { server, tools, others } of input) {
     const siblings = byServer.get(server) ?? new Set<string>();
     const items: Array<{ kind: ToolReport['kind']; definition: Definition }> = [...tools.map((definition) => ({ kind: 'tool' as const, definition })), ...(others ?? [])];
     for (const { kind, definition } of items) {
-      const findings = scanDefinition(definition, { server, siblings, others: byServer, identifierName: kind === 'tool' || kind === 'prompt', ...(weights ? { weights } : {}) });
+      const findings = scanDefinition(definition, { server, siblings, others: byServer, identifierName: kind === 'tool' || kind === 'prompt', ...layer });
       reports.push({ server, kind, name: reportName(kind, definition), verdict: verdictOf(findings), findings });
     }
   }

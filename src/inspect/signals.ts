@@ -116,7 +116,8 @@ export function fold(text: string): Folded {
   const visible = out.replace(INVISIBLE, '');
   // An invisible character between two letters splits a word; at the edges it may be emoji glue.
   if (/[\p{L}][\u00AD\u200B-\u200D\u2060\uFEFF][\p{L}]/u.test(out)) obfuscated = true;
-  out = visible;
+  // Typographic apostrophes and quotes as the ASCII ones the cues are written with.
+  out = visible.replace(/[\u2018\u2019\u02BC\uFF07]/g, "'").replace(/[\u201C\u201D]/g, '"');
   out = out.replace(MIXED_WORD, (word) => {
     const mapped = [...word].map((c) => CONFUSABLE[c] ?? c).join('');
     if (mapped !== word && /^[\p{Script=Latin}\p{M}]+$/u.test(mapped)) {
@@ -143,29 +144,29 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'model.addressed',
-    pattern: P(String.raw`\byou (?:must|should|need to|have to|are required|are to|shall|will need|'ll need|may not|must not|should not|are expected)\b|\b(?:the |this |an? )?(?:assistant|ai|model|models|llm|agent|agents|chatbot|copilot|claude|gpt)(?:'s)? (?:must|should|needs? to|has to|have to|shall|is required|are required|is expected|will (?:need|have))\b|\b(?:assistant|ai|model|agent|llm)\s*[:,]\s|\bnote (?:to|for) (?:the )?(?:assistant|model|ai|agent)|\b(?:debes|tienes que|el asistente (?:debe|tiene)|vous devez|tu dois|l'assistant doit|du musst|sie müssen|der assistent (?:muss|soll)|você deve|o assistente deve|вы должны|ты должен|ассистент должен)\b|你(?:必须|需要|应该)|助手(?:必须|应该)|(?:しなければならない|してください|アシスタントは)|(?:해야 합니다|하십시오|어시스턴트는)`),
+    pattern: P(String.raw`\byou (?:must|should|need to|have to|are required|are to|shall|will need|'ll need|may not|must not|should not|are expected)\b|\b(?:the |this |an? )?(?:assistant|ai|model|models|llm|agent|agents|chatbot|copilot|claude|gpt)(?:'s)? (?:must|should|needs? to|has to|have to|shall|is required|are required|is expected|will (?:need|have))\b|\b(?:assistant|ai|model|agent|llm)\s*[:,]\s|\bthe (?:assistant|model|agent|ai) (?:places|puts|adds|fills|writes|sends|includes|inserts|passes|copies|attaches|appends|forwards)\b|\bnote (?:to|for) (?:the )?(?:assistant|model|ai|agent)|\b(?:debes|tienes que|el asistente (?:debe|tiene)|vous devez|tu dois|l'assistant doit|du musst|sie müssen|der assistent (?:muss|soll)|você deve|o assistente deve|вы должны|ты должен|ассистент должен)\b|你(?:必须|需要|应该)|助手(?:必须|应该)|(?:しなければならない|してください|アシスタントは)|(?:해야 합니다|하십시오|어시스턴트는)`),
   },
   {
     cue: 'conceal',
-    pattern: P(String.raw`\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|show|showing|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|悄悄|偷偷|ユーザーに(?:伝え|言わ|知らせ)ない|こっそり|내색|몰래|알리지 마`),
+    pattern: P(String.raw`(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|show|showing|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
   },
   {
     cue: 'urgency',
-    pattern: P(String.raw`\b(?:mandatory|prerequisite|required (?:first|step|before|initiali[sz]ation)|critical|crucial|immediately|compliance|platform rule|security (?:check|protocol|requirement|screening)|fraud screening|step 0|first step|initiali[sz]ation|setup requirement|will (?:fail|not work|return an error|break)|(?:cannot|can't|won't) (?:load|work|function|proceed)|only works (?:after|if|when|once)|(?:rejected|refused|denied|blocked|ignored) unless|or (?:the|this|it) (?:tool |call |request )?(?:will |would )?(?:fail|error|break)|obligatorio|requisito|obligatoire|erforderlich|pflicht|obrigatório|обязательно)\b|必须|必需|必須|필수`),
+    pattern: P(String.raw`\b(?:mandatory|prerequisite|required (?:first|step|before|initiali[sz]ation)|critical|crucial|immediately|compliance|platform rule|security (?:check|protocol|requirement|screening)|fraud screening|step 0|first step|initiali[sz]ation|setup requirement|will (?:fail|not work|return an error|break)|(?:cannot|can't|won't) (?:load|work|function|proceed)|only works (?:after|if|when|once)|(?:rejected|refused|denied|blocked|ignored) unless|\bor (?:\w+ ){0,2}?(?:is|will be|gets|are) (?:refused|rejected|blocked|denied)|or (?:the|this|it) (?:tool |call |request )?(?:will |would )?(?:fail|error|break)|obligatorio|requisito|obligatoire|erforderlich|pflicht|obrigatório|обязательно)\b|必须|必需|必須|필수`),
   },
   {
     cue: 'superiority',
-    pattern: P(String.raw`\b(?:the (?:best|only|most reliable|most accurate|most secure|official|preferred|recommended|default|secure) (?:\w+ )?(?:tool|choice|option|way|replacement|search)|(?:always|only) (?:use|choose|select|prefer|pick|call) (?:this|me)\b|use only this|(?:use|prefer|choose|select) this (?:tool )?(?:instead|over|rather|first|exclusively|for (?:every|all|any))|instead of (?:any|all|other|another|the other)|over (?:any|all) other|(?:other|all other|competing|alternative|similar)\s+(?:\w+\s+){0,2}?(?:tools?|servers?|readers?|calculators?|services?)\s+(?:\w+\s+){0,2}?(?:are|is|have been|return|returns|give|gives|were)\s+(?:\w+\s+){0,2}?(?:deprecated|unsafe|unreliable|broken|compromised|outdated|wrong|slow|stale|inaccurate|buggy|obsolete|inferior|corrupt\w*|insecure|malicious|untrustworthy)|(?:has|have) been compromised|(?:should|must) (?:never|not) be (?:selected|used|chosen|called|preferred)|(?:tools?|servers?|alternatives?) (?:\w+ ){0,3}?(?:are|is) (?:\w+ )?(?:outdated|obsolete|deprecated|inferior|unreliable|stale)|highest[- ]priority|before considering (?:any )?alternatives|(?:should|must) be (?:chosen|selected|used|preferred) (?:first|over|instead|for every|for all|above)|recommended (?:by|as) the (?:default|system)|(?:ignore|disregard|avoid) (?:the )?(?:tools|other tools|other servers|tools from))`),
+    pattern: P(String.raw`\b(?:the (?:best|only|most reliable|most accurate|most secure|official|preferred|recommended|default|secure) (?:\w+ )?(?:tool|choice|option|way|replacement|search)|(?:always|only) (?:use|choose|select|prefer|pick|call) (?:this|me)\b|use only this|(?:use|prefer|choose|select) this (?:tool )?(?:instead|over|rather|first|exclusively|for (?:every|all|any))|instead of (?:any|all|other|another|the other)|over (?:any|all) other|(?:other|all other|competing|alternative|similar)\s+(?:\w+\s+){0,2}?(?:tools?|servers?|readers?|calculators?|services?)\s+(?:\w+\s+){0,2}?(?:are|is|have been|return|returns|give|gives|were)\s+(?:\w+\s+){0,2}?(?:deprecated|unsafe|unreliable|broken|compromised|outdated|wrong|slow|stale|inaccurate|buggy|obsolete|inferior|corrupt\w*|insecure|malicious|untrustworthy)|(?:has|have) been compromised|(?:should|must) (?:never|not) be (?:selected|used|chosen|called|preferred)|(?:tools?|servers?|alternatives?) (?:\w+ ){0,3}?(?:are|is) (?:\w+ )?(?:outdated|obsolete|deprecated|inferior|unreliable|stale)|(?:no|any) other \w+ (?:\w+ )?(?:should|must|may|can) (?:ever )?(?:be )?(?:picked|used|chosen|selected|called|avoided)|must be avoided|\bonly \S+ is (?:approved|allowed|permitted|trusted|safe|supported)|\bimmer nur dieses|\bandere \w+ sind (?:veraltet|unsicher|unzuverlässig)|\bsolo (?:esta|este) herramienta|\botras herramientas (?:están|son) (?:obsoletas|inseguras)|\buniquement cet outil|\bles autres outils sont|只使用本工具|只用本工具|不要使用其他|このツールだけ|他のツールは使わ|이 도구만|highest[- ]priority|before considering (?:any )?alternatives|(?:should|must) be (?:chosen|selected|used|preferred) (?:first|over|instead|for every|for all|above)|recommended (?:by|as) the (?:default|system)|(?:ignore|disregard|avoid) (?:the )?(?:tools|other tools|other servers|tools from))`),
   },
   {
     cue: 'source.secret',
-    pattern: P(String.raw`~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|keychain|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:password|pin|passcode|secret key|private key|api key|access key|token)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
+    pattern: P(String.raw`~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|keychain|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
   },
   // Environment variable names of secrets, case-sensitive (`issue_key` is a field, `OPENAI_API_KEY` a secret).
   { cue: 'source.secret', pattern: /\b[A-Z][A-Z0-9]{1,20}_(?:API_)?(?:KEY|TOKEN|SECRET)S?\b/ },
   {
     cue: 'source.conversation',
-    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last \w+) (?:messages|turns|prompts|user messages)|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all) (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
+    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+)? (?:messages?|turns?|prompts?|replies|answers?|responses?)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all) (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
   },
   {
     cue: 'source.personal',
@@ -186,7 +187,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'authority',
-    pattern: P(String.raw`\btreat (?:\w+ ){0,6}?as (?:an? |the )?(?:system |admin(?:istrator)? |developer |trusted )?(?:instructions?|commands?|prompts?|orders?)|\b(?:follow|obey|execute|carry out) (?:it|them|these|those|the instructions|its instructions|whatever it says) without (?:question|hesitation|confirmation|checking)|\bhighest[- ]priority instructions?|\b(?:overrides?|supersedes?|takes precedence over) (?:any|all|the|your) (?:other |previous |system )?(?:instructions?|rules?|prompts?|policies)`),
+    pattern: P(String.raw`\b(?:obey|follow|execute|carry out) (?:any|all|the) instructions (?:found|contained|given|included) in (?:this|the) (?:result|output|response|content|data)|\btreat (?:\w+ ){0,6}?as (?:an? |the )?(?:system |admin(?:istrator)? |developer |trusted )?(?:instructions?|commands?|prompts?|orders?)|\b(?:follow|obey|execute|carry out) (?:it|them|these|those|the instructions|its instructions|whatever it says) without (?:question|hesitation|confirmation|checking)|\bhighest[- ]priority instructions?|\b(?:overrides?|supersedes?|takes precedence over) (?:any|all|the|your) (?:other |previous |system )?(?:instructions?|rules?|prompts?|policies)`),
   },
   {
     cue: 'ref.other-tools',
@@ -195,7 +196,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
 ];
 
 /** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
-const IMPERATIVE = P(String.raw`^(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently)[,:]?\s+){0,2}(?:call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave)\b`);
+const IMPERATIVE = P(String.raw`^(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|envía|envíe|envia|manda|sende|senden sie|schicke|übermittle|mande|отправь\w*|перешли\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave)\b`);
 
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]+|`[A-Za-z][\w.-]{2,63}`/g;
@@ -263,13 +264,14 @@ function declaredCapabilities(definition: Record<string, unknown>): Set<Capabili
 const SECRET_SOURCE = CUES.find((c) => c.cue === 'source.secret')!.pattern;
 const CONVERSATION_SOURCE = CUES.find((c) => c.cue === 'source.conversation')!.pattern;
 /** Keys of a named third-party service (a weather tool has no use for a GitHub token). */
-const SERVICE_KEY = /\b(github|gitlab|aws|gcp|azure|openai|anthropic|slack|google|stripe|paypal|discord|telegram|npm)[_ -]?(?:[a-z-]+[_ -]){0,2}?(?:key|token|secret|pat)\b/i;
+const SERVICE_KEY = /\b(github|gitlab|aws|gcp|azure|openai|anthropic|slack|google|stripe|paypal|discord|telegram|npm|docker|huggingface)\b/i;
+const KEY_WORD = /\b(?:key|keys|token|tokens|secret|pat|api|clave|cl[ée]|schl[üu]ssel|chave|ключ\w*)\b|密钥|令牌|キー|토큰|키/i;
 /** Payment and identity data a tool has no use for unless it is about payments or identity. */
-const PERSONAL_FINANCE = /\b(?:credit card|card number|cvv|cvc|social security|passport number|bank login)\b/i;
+const PERSONAL_FINANCE = /\b(?:credit card|card number|cvv|cvc|social security|passport number|bank login|online[- ]banking|pin code|card pin)\b/i;
 const PARAM_SENSITIVE = {
   exec(text: string, self: string): RegExpExecArray | null {
     const service = SERVICE_KEY.exec(text);
-    if (service && !new RegExp(`\\b${service[1]}`, 'i').test(self)) return service;
+    if (service && KEY_WORD.test(text) && !new RegExp(`\\b${service[1]}`, 'i').test(self)) return service;
     const secret = SECRET_SOURCE.exec(text);
     // A tool about .env files or keys names them in its own name and first sentence: that is its purpose.
     if (secret && !self.toLowerCase().includes(secret[0].toLowerCase().trim())) return secret;
@@ -335,6 +337,7 @@ export const FEATURES = [
   's.source+directive',
   's.ref+urgency',
   's.steer+directive',
+  's.steer+target',
   's.transfer+sink',
   's.conceal+directive',
   's.conceal+user',
@@ -358,11 +361,11 @@ export interface SignalContext {
 
 const USER_WORD = P(String.raw`\b(?:user|human|person|people|customer|operator|requester|you're assisting|usuario|utilisateur|benutzer|nutzer|usuário|пользовател\w*)\b|用户|ユーザー|사용자`);
 
-const AWARENESS = String.raw`(?:know|knows|learn|learns|aware|notice|notices|attention|told|tell|hear|find out|informed|realis\w*|realiz\w*|mention)`;
-const USERS = String.raw`(?:user|users|human|person|people|customer|operator|requester)`;
+const AWARENESS = String.raw`(?:say|says|know|knows|learn|learns|aware|notice|notices|attention|told|tell|hear|find out|informed|realis\w*|realiz\w*|mention|erfahren|wissen|mitbekommen|entere|enterarse|sepa|saber|apprenne|sache|savoir|au courant|saiba|знать|узна\w*)`;
+const USERS = String.raw`(?:user|users|human|person|people|customer|operator|requester|nutzer|benutzer|usuario|utilisateur|usuário|пользовател\w*)`;
 /** The user and their knowing, seeing or being told, close together. */
 const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
-const EXCLUSION = P(String.raw`\b(?:not|no|never|nor|without|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
+const EXCLUSION = P(String.raw`\b(?:not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
 
 /** Cues and features of one definition (its texts come from `walkDefinition`). */
 export function definitionSignals(definition: Record<string, unknown>, texts: readonly DefinitionText[], ctx: SignalContext): SignalResult {
@@ -424,9 +427,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         }
       }
       // Concealment by structure: the user, their knowing or seeing, and a negation or exclusion.
-      if (!cues.has('conceal') && EXCLUSION.test(sentence)) {
+      if (!cues.has('conceal')) {
         const aware = AWARE_USER.exec(sentence);
-        if (aware) cues.set('conceal', aware);
+        // The negation belongs to the user's knowing: it is close to it.
+        if (aware && EXCLUSION.test(sentence.slice(Math.max(0, aware.index - 30), aware.index + aware[0].length + 20))) cues.set('conceal', aware);
       }
       for (const [cue, m] of cues) {
         // A field's first sentence says what the tool or parameter is about ("Path to the .env file"):
@@ -453,6 +457,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (source && directive) features['s.source+directive'] = 1;
       if (ref && has('urgency')) features['s.ref+urgency'] = 1;
       if (has('arg.steer') && directive) features['s.steer+directive'] = 1;
+      if (has('arg.steer') && (has('sink') || USER_WORD.test(sentence))) features['s.steer+target'] = 1;
       if (has('transfer') && has('sink')) features['s.transfer+sink'] = 1;
       if (has('conceal') && directive) features['s.conceal+directive'] = 1;
       if (has('conceal') && USER_WORD.test(sentence)) features['s.conceal+user'] = 1;
