@@ -12,7 +12,7 @@
 import { train, type Weights } from '../src/inspect/logistic.ts';
 import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
-import { benignCorpora, DEV, DEV2, DEV3, HELDOUT, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -51,6 +51,7 @@ const table: Row[] = [
   ...rows('development (tuned on)', loadSet(DEV)),
   ...rows('development 2 (first held-out, then tuned on)', loadSet(DEV2)),
   ...rows('development 3 (second held-out, then tuned on)', loadSet(DEV3)),
+  ...rows('development 4 (third held-out, then tuned on)', loadSet(DEV4)),
   ...rows('earlier corpus holdout2', ownCorpus(['holdout2'])),
   ...rows('benign livemcpbench', all(benign.livemcpbench)),
   ...rows('benign docker registry', all(benign.docker)),
@@ -58,7 +59,7 @@ const table: Row[] = [
 
 // Leave one source out: retrain without it, scan it with those weights.
 const sources = trainingSources();
-const sets: Record<string, EvalSet> = { dev: loadSet(DEV), dev2: loadSet(DEV2), dev3: loadSet(DEV3), own: ownCorpus(['tune', 'holdout']), livemcpbench: all(benign.livemcpbench), docker: all(benign.docker) };
+const sets: Record<string, EvalSet> = { dev: loadSet(DEV), dev2: loadSet(DEV2), dev3: loadSet(DEV3), dev4: loadSet(DEV4), own: ownCorpus(['tune', 'holdout']), livemcpbench: all(benign.livemcpbench), docker: all(benign.docker) };
 for (const left of sources) {
   const trained = train(sources.filter((s) => s !== left).flatMap((s) => s.samples));
   table.push(...rows(`left out: ${left.name}`, sets[left.name]!, { ...trained, high: WEIGHTS.high, warn: WEIGHTS.warn }));

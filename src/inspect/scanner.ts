@@ -274,6 +274,8 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
   's.source+transfer': 'one sentence moves a sensitive source',
   's.source+sink': 'one sentence names a sensitive source and an outside destination',
   's.transfer+sink': 'one sentence sends data to an outside destination',
+  's.transfer+foreign-sink': 'one sentence sends data to a fixed destination that is not an example and not the tool\'s own service',
+  'd.superiority+others': 'claims superiority and talks about other tools',
   's.conceal+directive': 'one sentence orders the model to keep something quiet',
   's.steer+target': 'one sentence changes an argument to a destination of its own or against the user\'s choice',
   's.steer+directive': 'one sentence orders the model to change an argument',

@@ -118,6 +118,11 @@ export function fold(text: string): Folded {
   if (/[\p{L}][\u00AD\u200B-\u200D\u2060\uFEFF][\p{L}]/u.test(out)) obfuscated = true;
   // Typographic apostrophes and quotes as the ASCII ones the cues are written with.
   out = visible.replace(/[\u2018\u2019\u02BC\uFF07]/g, "'").replace(/[\u201C\u201D]/g, '"');
+  // Latin letters from other blocks that pass for ASCII ones inside a word.
+  out = out.replace(/([A-Za-z])([\u0261\u0251\u0131\u01C0\u0269\u026A])|([\u0261\u0251\u0131\u01C0\u0269\u026A])([A-Za-z])/g, (m: string) => {
+    obfuscated = true;
+    return m.replace(/[\u0261]/g, 'g').replace(/[\u0251]/g, 'a').replace(/[\u0131\u0269\u026A]/g, 'i').replace(/[\u01C0]/g, 'l');
+  });
   out = out.replace(MIXED_WORD, (word) => {
     const mapped = [...word].map((c) => CONFUSABLE[c] ?? c).join('');
     if (mapped !== word && /^[\p{Script=Latin}\p{M}]+$/u.test(mapped)) {
@@ -135,7 +140,7 @@ export function fold(text: string): Folded {
 const P = (source: string): RegExp => new RegExp(source, 'iu');
 
 const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
-const TRANSFER = String.raw`(?:send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|incluye|adjunta|envoie|envoyer|inclure|joindre|senden|sende|schicke|füge|发送|上传|附上|包含|送信|添付|含め|отправ\w*|перешл\w*|включ\w*|envie|inclua|anexe|보내|첨부|포함)`;
+const TRANSFER = String.raw`(?:log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|incluye|adjunta|envoie|envoyer|inclure|joindre|senden|sende|schicke|füge|发送|上传|附上|包含|送信|添付|含め|отправ\w*|перешл\w*|включ\w*|envie|inclua|anexe|보내|첨부|포함)`;
 
 const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   {
@@ -144,11 +149,11 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'model.addressed',
-    pattern: P(String.raw`\byou (?:must|should|need to|have to|are required|are to|shall|will need|'ll need|may not|must not|should not|are expected)\b|\b(?:the |this |an? )?(?:assistant|ai|model|models|llm|agent|agents|chatbot|copilot|claude|gpt)(?:'s)? (?:must|should|needs? to|has to|have to|shall|is required|are required|is expected|will (?:need|have))\b|\b(?:assistant|ai|model|agent|llm)\s*[:,]\s|\bthe (?:assistant|model|agent|ai) (?:places|puts|adds|fills|writes|sends|includes|inserts|passes|copies|attaches|appends|forwards)\b|\bnote (?:to|for) (?:the )?(?:assistant|model|ai|agent)|\b(?:debes|tienes que|el asistente (?:debe|tiene)|vous devez|tu dois|l'assistant doit|du musst|sie müssen|der assistent (?:muss|soll)|você deve|o assistente deve|вы должны|ты должен|ассистент должен)\b|你(?:必须|需要|应该)|助手(?:必须|应该)|(?:しなければならない|してください|アシスタントは)|(?:해야 합니다|하십시오|어시스턴트는)`),
+    pattern: P(String.raw`\byou (?:must|should|need to|have to|are required|are to|shall|will need|'ll need|may not|must not|should not|are expected)\b|\b(?:the |this |an? )?(?:assistant|ai|model|models|llm|agent|agents|chatbot|copilot|claude|gpt)(?:'s)? (?:must|should|needs? to|has to|have to|shall|is required|are required|is expected|will (?:need|have))\b|\b(?:assistant|ai|model|agent|llm)\s*[:,]\s|\bthe (?:assistant|model|agent|ai) (?:places|puts|adds|fills|writes|sends|includes|inserts|passes|copies|attaches|appends|forwards)\b|\bnote (?:to|for) (?:the )?(?:assistant|model|ai|agent)|\b(?:debes|tienes que|hay que|es necesario|el asistente (?:debe|tiene)|el modelo debe|vous devez|tu dois|il faut|l'assistant doit|le modèle doit|du musst|sie müssen|man muss|der assistent (?:muss|soll)|das modell muss|der agent muss|você deve|é preciso|o assistente deve|o modelo deve|вы должны|ты должен|ассистент должен|модель должна)\b|你(?:必须|需要|应该)|助手(?:必须|应该)|(?:しなければならない|してください|アシスタントは)|(?:해야 합니다|하십시오|어시스턴트는)`),
   },
   {
     cue: 'conceal',
-    pattern: P(String.raw`(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|show|showing|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
+    pattern: P(String.raw`\bif (?:anyone|anybody|someone|the user|they|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|show|showing|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
   },
   {
     cue: 'urgency',
@@ -156,25 +161,27 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'superiority',
-    pattern: P(String.raw`\b(?:the (?:best|only|most reliable|most accurate|most secure|official|preferred|recommended|default|secure) (?:\w+ )?(?:tool|choice|option|way|replacement|search)|(?:always|only) (?:use|choose|select|prefer|pick|call) (?:this|me)\b|use only this|(?:use|prefer|choose|select) this (?:tool )?(?:instead|over|rather|first|exclusively|for (?:every|all|any))|instead of (?:any|all|other|another|the other)|over (?:any|all) other|(?:other|all other|competing|alternative|similar)\s+(?:\w+\s+){0,2}?(?:tools?|servers?|readers?|calculators?|services?)\s+(?:\w+\s+){0,2}?(?:are|is|have been|return|returns|give|gives|were)\s+(?:\w+\s+){0,2}?(?:deprecated|unsafe|unreliable|broken|compromised|outdated|wrong|slow|stale|inaccurate|buggy|obsolete|inferior|corrupt\w*|insecure|malicious|untrustworthy)|(?:has|have) been compromised|(?:should|must) (?:never|not) be (?:selected|used|chosen|called|preferred)|(?:tools?|servers?|alternatives?) (?:\w+ ){0,3}?(?:are|is) (?:\w+ )?(?:outdated|obsolete|deprecated|inferior|unreliable|stale)|(?:no|any) other \w+ (?:\w+ )?(?:should|must|may|can) (?:ever )?(?:be )?(?:picked|used|chosen|selected|called|avoided)|must be avoided|\bonly \S+ is (?:approved|allowed|permitted|trusted|safe|supported)|\bimmer nur dieses|\bandere \w+ sind (?:veraltet|unsicher|unzuverlässig)|\bsolo (?:esta|este) herramienta|\botras herramientas (?:están|son) (?:obsoletas|inseguras)|\buniquement cet outil|\bles autres outils sont|只使用本工具|只用本工具|不要使用其他|このツールだけ|他のツールは使わ|이 도구만|highest[- ]priority|before considering (?:any )?alternatives|(?:should|must) be (?:chosen|selected|used|preferred) (?:first|over|instead|for every|for all|above)|recommended (?:by|as) the (?:default|system)|(?:ignore|disregard|avoid) (?:the )?(?:tools|other tools|other servers|tools from))`),
+    pattern: P(String.raw`\b(?:the (?:best|only|most reliable|most accurate|most secure|official|preferred|recommended|default|secure) (?:\w+ )?(?:tool|choice|option|way|replacement|search)|(?:always|only) (?:use|choose|select|prefer|pick|call) (?:this|me)\b|use only this|(?:use|prefer|choose|select) this (?:tool )?(?:instead|over|rather|first|exclusively|for (?:every|all|any))|instead of (?:any|all|other|another|the other)|over (?:any|all) other|(?:other|all other|competing|alternative|similar)\s+(?:\w+\s+){0,2}?(?:tools?|servers?|readers?|calculators?|services?)\s+(?:\w+\s+){0,2}?(?:are|is|have been|return|returns|give|gives|were)\s+(?:\w+\s+){0,2}?(?:deprecated|unsafe|unreliable|broken|compromised|outdated|wrong|slow|stale|inaccurate|buggy|obsolete|inferior|corrupt\w*|insecure|malicious|untrustworthy)|(?:has|have) been compromised|(?:should|must) (?:never|not) be (?:selected|used|chosen|called|preferred)|(?:tools?|servers?|alternatives?) (?:\w+ ){0,3}?(?:are|is) (?:\w+ )?(?:outdated|obsolete|deprecated|inferior|unreliable|stale)|(?:no|any) other \w+ (?:\w+ )?(?:should|must|may|can) (?:ever )?(?:be )?(?:picked|used|chosen|selected|called|avoided)|must be avoided|\bthe only (?:\w+ ){0,2}?tool (?:you are|you're|the assistant is|agents are) (?:allowed|permitted|supposed)|\b(?:tools?|servers?) (?:\w+ ){0,2}?(?:are|is) (?:blocked|banned|forbidden|disallowed|not allowed)\b|\bsempre esta ferramenta|\boutras ferramentas (?:\w+ ){0,3}?(?:estão|são) (?:desatualizadas|obsoletas|inseguras)|\bonly \S+ is (?:approved|allowed|permitted|trusted|safe|supported)|\bimmer nur dieses|\bandere \w+ sind (?:veraltet|unsicher|unzuverlässig)|\bsolo (?:esta|este) herramienta|\botras herramientas (?:están|son) (?:obsoletas|inseguras)|\buniquement cet outil|\bles autres outils sont|highest[- ]priority|before considering (?:any )?alternatives|(?:should|must) be (?:chosen|selected|used|preferred) (?:first|over|instead|for every|for all|above)|recommended (?:by|as) the (?:default|system)|(?:ignore|disregard|avoid) (?:the )?(?:tools|other tools|other servers|tools from))|只使用本工具|只用本工具|不要使用其他|このツールだけ|他のツールは使わ|이 도구만`),
   },
   {
     cue: 'source.secret',
-    pattern: P(String.raw`~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|keychain|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
+    pattern: P(String.raw`~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
   },
+  // Another vendor's tools by name ("Twilio tools"), case-sensitive.
+  { cue: 'ref.other-tools', pattern: /\b[A-Z][A-Za-z0-9-]+(?: [A-Z][A-Za-z0-9-]+)? (?:tools|servers|plugins)\b/ },
   // Environment variable names of secrets, case-sensitive (`issue_key` is a field, `OPENAI_API_KEY` a secret).
   { cue: 'source.secret', pattern: /\b[A-Z][A-Z0-9]{1,20}_(?:API_)?(?:KEY|TOKEN|SECRET)S?\b/ },
   {
     cue: 'source.conversation',
-    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+)? (?:messages?|turns?|prompts?|replies|answers?|responses?)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all) (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
+    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers?|responses?)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
   },
   {
     cue: 'source.personal',
-    pattern: P(String.raw`\bthe user'?s? (?:\w+ ){0,2}?(?:name|e-?mail(?: address)?|address|phone(?: number)?|location|date of birth|contacts|ssn|social security|passport|card number)\b|\b(?:home address|social security number|passport number|credit card number|cvv)\b`),
+    pattern: P(String.raw`\b(?:e-mail-adresse|telefonnummer|adresse|anschrift|wohnort|standort) des (?:nutzers|benutzers)|\b(?:correo|teléfono|dirección|ubicación) del usuario|\b(?:adresse e-mail|numéro de téléphone|adresse|localisation) de l'utilisateur|\b(?:e-mail|telefone|endereço|localização) do usuário|用户的(?:邮箱|电话|手机号|地址|姓名|位置)|ユーザーの(?:メール|電話|住所|名前|位置)|사용자의 (?:이메일|전화|주소|이름|위치)|\bthe user'?s? (?:\w+ ){0,2}?(?:name|e-?mail(?: address)?|address|phone(?: number)?|location|date of birth|contacts|ssn|social security|passport|card number)\b|\b(?:home address|social security number|passport number|credit card number|cvv)\b`),
   },
   {
     cue: 'sink',
-    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}[\s-]?\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site)\b`),
+    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site)\b`),
   },
   { cue: 'transfer', pattern: P(String.raw`\b${TRANSFER}\b`) },
   {
@@ -191,7 +198,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'ref.other-tools',
-    pattern: P(String.raw`\b(?:other|another|all|any|every|competing|alternative|similar) (?:\w+ )?(?:tools?|servers?|mcp servers?|functions?|plugins?|providers?|vendors?|services?|apps?)\b|\b(?:tool|function)s? (?:named|called)\b|\bthe \w+ tool (?:from|of|on) (?:the )?\w+|\bserver'?s \w+|\bon this server\b|\bfrom this server\b`),
+    pattern: P(String.raw`\b(?:other|another|all|any|every|competing|alternative|similar) (?:\w+ )?(?:tools?|servers?|mcp servers?|functions?|plugins?|providers?|vendors?|services?|apps?)\b|\b(?:tool|function)s? (?:named|called)\b|\bthe \w+ tool (?:from|of|on) (?:the )?\w+|\b(?:outras ferramentas|otras herramientas|autres outils|andere \w*werkzeuge)|\b(?:any|every|all|no) other [a-z]+(?:er|or)s?\b|其他.{0,6}工具|他のツール|다른 도구|\bserver'?s \w+|\bon this server\b|\bfrom this server\b`),
   },
 ];
 
@@ -264,7 +271,7 @@ function declaredCapabilities(definition: Record<string, unknown>): Set<Capabili
 const SECRET_SOURCE = CUES.find((c) => c.cue === 'source.secret')!.pattern;
 const CONVERSATION_SOURCE = CUES.find((c) => c.cue === 'source.conversation')!.pattern;
 /** Keys of a named third-party service (a weather tool has no use for a GitHub token). */
-const SERVICE_KEY = /\b(github|gitlab|aws|gcp|azure|openai|anthropic|slack|google|stripe|paypal|discord|telegram|npm|docker|huggingface)\b/i;
+const SERVICE_KEY = /\b(github|gitlab|aws|gcp|azure|openai|anthropic|slack|google|stripe|paypal|discord|telegram|npm|docker|huggingface|hugging face|hf|linear|notion|dropbox|twilio)\b/i;
 const KEY_WORD = /\b(?:key|keys|token|tokens|secret|pat|api|clave|cl[ée]|schl[üu]ssel|chave|ключ\w*)\b|密钥|令牌|キー|토큰|키/i;
 /** Payment and identity data a tool has no use for unless it is about payments or identity. */
 const PERSONAL_FINANCE = /\b(?:credit card|card number|cvv|cvc|social security|passport number|bank login|online[- ]banking|pin code|card pin)\b/i;
@@ -339,6 +346,8 @@ export const FEATURES = [
   's.steer+directive',
   's.steer+target',
   's.transfer+sink',
+  's.transfer+foreign-sink',
+  'd.superiority+others',
   's.conceal+directive',
   's.conceal+user',
   's.order+directive',
@@ -361,11 +370,27 @@ export interface SignalContext {
 
 const USER_WORD = P(String.raw`\b(?:user|human|person|people|customer|operator|requester|you're assisting|usuario|utilisateur|benutzer|nutzer|usuário|пользовател\w*)\b|用户|ユーザー|사용자`);
 
-const AWARENESS = String.raw`(?:say|says|know|knows|learn|learns|aware|notice|notices|attention|told|tell|hear|find out|informed|realis\w*|realiz\w*|mention|erfahren|wissen|mitbekommen|entere|enterarse|sepa|saber|apprenne|sache|savoir|au courant|saiba|знать|узна\w*)`;
+const AWARENESS = String.raw`(?:in on|say|says|know|knows|learn|learns|aware|notice|notices|attention|told|tell|hear|find out|informed|realis\w*|realiz\w*|mention|erfahren|wissen|mitbekommen|entere|enterarse|sepa|saber|apprenne|sache|savoir|au courant|saiba|знать|узна\w*)`;
 const USERS = String.raw`(?:user|users|human|person|people|customer|operator|requester|nutzer|benutzer|usuario|utilisateur|usuário|пользовател\w*)`;
 /** The user and their knowing, seeing or being told, close together. */
 const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
-const EXCLUSION = P(String.raw`\b(?:not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
+const EXCLUSION = P(String.raw`\b(?:\w+n't|cannot|not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
+
+const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site|pub|cash|cc|es|fr|de|eu|shop))\b|(\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
+const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|example|sample|placeholder)\b|example\.(?:com|org|net)|\blocalhost\b|\.test\b|\.invalid\b/i;
+
+/**
+ * A destination of the text's own choosing: a concrete address, number or account that is not an
+ * example and does not belong to the service the tool says it is for (`slack.com` for a Slack tool).
+ */
+function isForeignSink(sentence: string, self: string): boolean {
+  const m = SINK_ADDRESS.exec(sentence);
+  if (!m || EXAMPLE.test(sentence)) return false;
+  const host = (m[1] ?? m[2] ?? m[3] ?? '').toLowerCase();
+  if (!host) return true;
+  const labels = host.split('.').filter((l) => l.length >= 3 && !/^(?:www|api|com|net|org|dev|app|mail)$/.test(l));
+  return !labels.some((l) => self.includes(l));
+}
 
 /** Cues and features of one definition (its texts come from `walkDefinition`). */
 export function definitionSignals(definition: Record<string, unknown>, texts: readonly DefinitionText[], ctx: SignalContext): SignalResult {
@@ -389,6 +414,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     for (const n of names) if (n.length >= 4 && !ctx.siblings.has(n) && n !== own) otherTools.set(n.toLowerCase(), server);
   }
   let directives = 0;
+  const self = selfText(definition).toLowerCase();
   const asked = new Set<Capability>();
   for (const { field, text, isName } of texts) {
     if (isName || text.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
@@ -458,7 +484,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (ref && has('urgency')) features['s.ref+urgency'] = 1;
       if (has('arg.steer') && directive) features['s.steer+directive'] = 1;
       if (has('arg.steer') && (has('sink') || USER_WORD.test(sentence))) features['s.steer+target'] = 1;
-      if (has('transfer') && has('sink')) features['s.transfer+sink'] = 1;
+      if (has('transfer') && has('sink')) {
+        features['s.transfer+sink'] = 1;
+        if (isForeignSink(sentence, self)) features['s.transfer+foreign-sink'] = 1;
+      }
       if (has('conceal') && directive) features['s.conceal+directive'] = 1;
       if (has('conceal') && USER_WORD.test(sentence)) features['s.conceal+user'] = 1;
       if (has('order') && directive) features['s.order+directive'] = 1;
@@ -470,6 +499,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
+  if (features.superiority && (features['ref.other-tools'] || features['ref.other-server'] || features['ref.tool'])) features['d.superiority+others'] = 1;
   const declared = declaredCapabilities(definition);
   const mismatched = [...asked].filter((c) => !declared.has(c));
   if (mismatched.length > 0) {

@@ -1,5 +1,5 @@
 /**
- * The poisoning evaluation sets of issue 14 (`poisoning-dev.json`, `-dev2.json`, `-dev3.json`: tuned on;
+ * The poisoning evaluation sets of issue 14 (`poisoning-dev.json`, `-dev2.json` … `-dev4.json`: tuned on;
  * `poisoning-heldout.json`: written after the signals and weights were frozen, reported once): each set is a catalogue of
  * servers connected to one agent — the ordinary `context` servers and a server per item — scanned
  * together, as the gateway scans what is connected, so that references to other servers' tools show.
@@ -66,6 +66,7 @@ export function loadSet(file: URL | string): EvalSet {
 export const DEV = new URL('./poisoning-dev.json', import.meta.url);
 export const DEV2 = new URL('./poisoning-dev2.json', import.meta.url);
 export const DEV3 = new URL('./poisoning-dev3.json', import.meta.url);
+export const DEV4 = new URL('./poisoning-dev4.json', import.meta.url);
 export const HELDOUT = new URL('./poisoning-heldout.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
@@ -146,6 +147,7 @@ export function trainingSources(): Source[] {
     labelled('dev', loadSet(DEV), none),
     labelled('dev2', loadSet(DEV2), none),
     labelled('dev3', loadSet(DEV3), none),
+    labelled('dev4', loadSet(DEV4), none),
     labelled('own', ownCorpus(['tune', 'holdout']), none),
     labelled('livemcpbench', allTools(benign.livemcpbench), none),
     labelled('docker', allTools(benign.docker), none),

@@ -55,7 +55,7 @@ describe('poisoning and shadowing scanner', () => {
     assert.deepEqual(reports.filter((r) => r.server === 'mail').map((r) => r.verdict), ['ok', 'ok', 'ok']);
   });
 
-  it('flags at most 1 % of the 1,282 real benign definitions high (issue 14; measured 5, 0.39 %), and warns on under 3 %', () => {
+  it('flags at most 1 % of the 1,282 real benign definitions high (issue 14; measured 6, 0.47 %), and warns on under 3 %', () => {
     const reports = scanServers(benign());
     assert.equal(reports.length, 1282);
     const high = reports.filter((r) => r.verdict === 'high');
