@@ -87,3 +87,28 @@ describe('supply chain: the scanner holds against evasions', () => {
     for (const e of EVASIONS) assert.ok(records.some((r) => r.target === e.name && r.decision === 'denied'), String(e.name));
   });
 });
+
+describe('supply chain: supply.scanner configures the gateway\u2019s scanner', () => {
+  it('with signals off, only the phrase rules judge: the paraphrase they were not written for is served (so the layer is what stops it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-evasion-off-'));
+    writeCatalog(join(dir, 'hostile.json'), evasionCatalog());
+    writeCatalog(join(dir, 'mail.json'), victimCatalog());
+    const gw = await startGateway({
+      supply: { allowUnpinned: true, scanner: { signals: false } },
+      servers: { mail: recordedHostile(join(dir, 'mail.log'), join(dir, 'mail.json')), hostile: recordedHostile(join(dir, 'hostile.log'), join(dir, 'hostile.json')) },
+    });
+    try {
+      const client = await legacyClient(`${gw.url}/mcp/hostile`);
+      try {
+        const names = (await client.listTools()).tools.map((t) => t.name);
+        assert.ok(names.includes('ev_paraphrase'), names.join(','));
+        // What the phrase rules catch stays withheld.
+        assert.ok(!names.includes('ev_html_comment') && !names.includes('ev_zero_width'), names.join(','));
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+});
