@@ -109,6 +109,8 @@ export interface Folded {
  * Cyrillic/Greek letters inside otherwise Latin words mapped to Latin.
  */
 export function fold(text: string): Folded {
+  // Plain ASCII has nothing to fold (most schema texts).
+  if (!/[^\x00-\x7F]/.test(text)) return { text, obfuscated: false };
   let out = text.normalize('NFKC');
   let obfuscated = /[\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]{2}/.test(text) && /[\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]/.test(out) === false;
   const tags = text.match(TAGS);
@@ -392,6 +394,47 @@ function isForeignSink(sentence: string, self: string): boolean {
   return !labels.some((l) => self.includes(l));
 }
 
+/**
+ * The phrase cues of one sentence, remembered by sentence: schemas of one server repeat the same
+ * sentences ("The page number.") across many tools. Bounded, cleared whole when full.
+ */
+const CUE_CACHE_MAX = 20_000;
+const cueCache = new Map<string, ReadonlyArray<readonly [Cue, RegExpExecArray]>>();
+
+function sentenceCues(sentence: string): ReadonlyArray<readonly [Cue, RegExpExecArray]> {
+  const known = cueCache.get(sentence);
+  if (known) return known;
+  const found = new Map<Cue, RegExpExecArray>();
+  for (const { cue, pattern } of CUES) {
+    const m = pattern.exec(sentence);
+    if (m) found.set(cue, m);
+  }
+  const out = [...found];
+  if (cueCache.size >= CUE_CACHE_MAX) cueCache.clear();
+  cueCache.set(sentence, out);
+  return out;
+}
+
+/** Tool names of a catalogue by lower-case name, built once per catalogue (it is shared by every definition scanned with it). */
+const catalogueIndexes = new WeakMap<ReadonlyMap<string, ReadonlySet<string>>, Map<string, Array<{ server: string; name: string }>>>();
+
+function catalogueIndex(others: ReadonlyMap<string, ReadonlySet<string>>): Map<string, Array<{ server: string; name: string }>> {
+  let index = catalogueIndexes.get(others);
+  if (index) return index;
+  index = new Map();
+  for (const [server, names] of others) {
+    for (const name of names) {
+      if (name.length < 4) continue;
+      const key = name.toLowerCase();
+      const list = index.get(key) ?? [];
+      list.push({ server, name });
+      index.set(key, list);
+    }
+  }
+  catalogueIndexes.set(others, index);
+  return index;
+}
+
 /** Cues and features of one definition (its texts come from `walkDefinition`). */
 export function definitionSignals(definition: Record<string, unknown>, texts: readonly DefinitionText[], ctx: SignalContext): SignalResult {
   const features = Object.fromEntries(FEATURES.map((f) => [f, 0])) as Record<Feature, number>;
@@ -408,11 +451,13 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const paramNames = new Set(params.map((p) => p.name.toLowerCase()));
   // Property names at any depth are the tool's own vocabulary, not other tools.
   for (const t of texts) if (t.field.endsWith('(name)')) paramNames.add(t.text.toLowerCase());
-  const otherTools = new Map<string, string>();
-  for (const [server, names] of ctx.others) {
-    if (server === ctx.server) continue;
-    for (const n of names) if (n.length >= 4 && !ctx.siblings.has(n) && n !== own) otherTools.set(n.toLowerCase(), server);
-  }
+  const index = catalogueIndex(ctx.others);
+  /** Whether a word names a tool of another server (not this one's, not a sibling, not itself). */
+  const otherTool = (lower: string): boolean => {
+    const owners = index.get(lower);
+    if (!owners) return false;
+    return owners.some(({ server, name }) => server !== ctx.server && name !== own && !ctx.siblings.has(name));
+  };
   let directives = 0;
   const self = selfText(definition).toLowerCase();
   const asked = new Set<Capability>();
@@ -425,11 +470,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     }
     const inSchema = field !== 'description' && field !== 'title' && !field.startsWith('annotations.');
     for (const [index, sentence] of sentences(folded.text).entries()) {
-      const cues = new Map<Cue, RegExpExecArray>();
-      for (const { cue, pattern } of CUES) {
-        const m = pattern.exec(sentence);
-        if (m) cues.set(cue, m);
-      }
+      const cues = new Map<Cue, RegExpExecArray>(sentenceCues(sentence));
       // A field's first sentence in the imperative is how tools describe themselves ("Send an email.").
       const imperative = index > 0 ? IMPERATIVE.exec(sentence) : null;
       if (imperative) cues.set('imperative', imperative);
@@ -440,7 +481,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         const word = m[0].replace(/`/g, '');
         const lower = word.toLowerCase();
         if (lower === own.toLowerCase() || ctx.siblings.has(word) || paramNames.has(lower)) continue;
-        if (otherTools.has(lower)) {
+        if (otherTool(lower)) {
           refOther = true;
           cues.set('ref.other-server', m as RegExpExecArray);
           continue;
