@@ -132,6 +132,9 @@ const VOCABULARY: ReadonlySet<string> = new Set([
   'audience', 'priority', 'lastModified', 'instructions', 'serverInfo', 'version', 'websiteUrl',
 ]);
 
+/** Beyond this much text (all strings of a definition) the signal layer does not judge a definition in part: it is rated high. */
+export const SIGNAL_LIMITS = { chars: 100_000 } as const;
+
 /** Beyond these a definition is not reviewed in part: it is reported as unreviewable (and quarantined). */
 export const WALK_LIMITS = { depth: 64, texts: 20_000, chars: 2_000_000 } as const;
 
@@ -255,7 +258,8 @@ export function scanDefinition(definition: Definition, ctx: ScanContext): Findin
       }
     }
   }
-  if (ctx.signals !== false) findings.push(...signalFindings(definition, texts, ctx));
+  // A definition the walk could not read in full is already rated unreviewable; its texts are partial.
+  if (ctx.signals !== false && !overflow) findings.push(...signalFindings(definition, texts, ctx));
   const shadowing = findings.some((f) => f.rule === 'shadowing.cross-server-reference');
   const steering = findings.some((f) => f.severity === 'high' || f.rule === 'instruction.pre-invocation');
   if (shadowing && steering) {
@@ -297,6 +301,11 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
  * field and span. Below `warn` nothing is reported (single cues are common in ordinary descriptions).
  */
 function signalFindings(definition: Definition, texts: readonly DefinitionText[], ctx: ScanContext): Finding[] {
+  const chars = texts.reduce((n, t) => n + t.text.length, 0);
+  if (chars > SIGNAL_LIMITS.chars) {
+    // Linear, but some 5 µs a character: a hostile server must not buy seconds of CPU per listing.
+    return [{ rule: 'signals.unreviewable', severity: 'high', field: 'description', span: '', why: `the definition has ${chars} characters of text; the signal layer judges at most ${SIGNAL_LIMITS.chars} (real definitions have under 5,000), so it cannot be judged in full` }];
+  }
   const weights = ctx.weights ?? WEIGHTS;
   const { features, hits } = definitionSignals(definition, texts, ctx);
   const p = probability(weights, features);

@@ -96,7 +96,10 @@ const CONFUSABLE: Readonly<Record<string, string>> = {
 };
 const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
 const TAGS = /[\u{E0000}-\u{E007F}]/gu;
-const MIXED_WORD = /[\p{L}\p{M}]*(?:\p{Script=Latin}[\p{L}\p{M}]*[\p{Script=Cyrillic}\p{Script=Greek}]|[\p{Script=Cyrillic}\p{Script=Greek}][\p{L}\p{M}]*\p{Script=Latin})[\p{L}\p{M}]*/gu;
+/** A run of Latin, Cyrillic and Greek letters (one character class: linear, whatever the input). */
+const LCG_WORD = /[\p{Script=Latin}\p{Script=Cyrillic}\p{Script=Greek}\p{M}]+/gu;
+const HAS_LATIN = /\p{Script=Latin}/u;
+const HAS_CYRILLIC_GREEK = /[\p{Script=Cyrillic}\p{Script=Greek}]/u;
 
 export interface Folded {
   text: string;
@@ -125,7 +128,8 @@ export function fold(text: string): Folded {
     obfuscated = true;
     return m.replace(/[\u0261]/g, 'g').replace(/[\u0251]/g, 'a').replace(/[\u0131\u0269\u026A]/g, 'i').replace(/[\u01C0]/g, 'l');
   });
-  out = out.replace(MIXED_WORD, (word) => {
+  out = out.replace(LCG_WORD, (word) => {
+    if (!HAS_LATIN.test(word) || !HAS_CYRILLIC_GREEK.test(word)) return word;
     const mapped = [...word].map((c) => CONFUSABLE[c] ?? c).join('');
     if (mapped !== word && /^[\p{Script=Latin}\p{M}]+$/u.test(mapped)) {
       obfuscated = true;
