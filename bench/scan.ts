@@ -1,5 +1,6 @@
 /**
- * The poisoning scanner's evaluation (issue 14) and speed: `node bench/scan.ts [rounds] [--json]`.
+ * The poisoning scanner's evaluation (issue 14) and speed: `node bench/scan.ts [rounds] [--json]`
+ * (`npm run bench:scan`). Writes bench/results/scan.jsonl (the README's `figures:scan` block).
  *
  * - held-out: test/corpus/poisoning-heldout.json, written after the signals and weights were frozen,
  *   per kind of attack, and its hard-benign definitions;
@@ -12,6 +13,7 @@
 import { train, type Weights } from '../src/inspect/logistic.ts';
 import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
+import { stamp, writeResults } from './results.ts';
 import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 
 const args = process.argv.slice(2);
@@ -78,6 +80,9 @@ for (let i = 0; i < rounds; i++) {
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
 const speed = { definitions: count, rounds, medianMs: Math.round(median * 10) / 10, msPer1000: Math.round((median / count) * 10000) / 10, fastestMs: Math.round(times[0]! * 10) / 10 };
+
+const at = stamp(false);
+writeResults('scan', at, [...table.map((r) => ({ figure: 'scan-kind', ...r })), { figure: 'scan-speed', ...speed }]);
 
 if (json) {
   process.stdout.write(`${JSON.stringify({ table, speed }, null, 2)}\n`);
