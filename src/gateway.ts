@@ -3,6 +3,7 @@
  * gateway touches from outside (environment, secrets, logger) comes in through `deps`, so tests build
  * as many independent gateways as they like.
  */
+import { signalLayer } from './inspect/scanner.ts';
 import { ensurePrivateDir } from './util/private-files.ts';
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
@@ -210,6 +211,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     modeFor: (server) => config.servers[server]?.pinning ?? 'quarantine',
     toolNames: () => catalog.toolNames(),
     logger,
+    scanner: signalLayer(config.supply.scanner),
   });
   catalog.review = (server, kind, items) => supply.review(server, kind, items, true);
   catalog.reviewGeneration = () => supply.generation();

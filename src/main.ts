@@ -119,6 +119,9 @@ program
   .option('-c, --config <file>', 'live: connect to the servers of this config and scan what they list')
   .option('--json', 'machine-readable report')
   .option('--sarif', 'SARIF 2.1.0, for code-scanning dashboards')
+  .option('--high-at <p>', 'probability of the signal layer at which a definition is high (default: supply.scanner.highAt, else 0.5)')
+  .option('--warn-at <p>', 'probability at which it warns (default: supply.scanner.warnAt, else 0.25)')
+  .option('--no-signals', 'only the phrase rules, without the signal layer')
   .action(async (options) => finish(await scan(options, io)));
 
 const dlp = program.command('dlp').description('data-loss prevention: what would be found and done (docs/dlp.md)');

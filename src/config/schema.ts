@@ -140,6 +140,16 @@ export const httpServerSchema = z.strictObject({
 
 export const serverSchema = z.union([stdioServerSchema, httpServerSchema]);
 
+/** The definition scanner's statistical layer: on or off, and the probabilities it rates high and warns at. */
+const scannerSchema = z
+  .strictObject({
+    signals: z.boolean().default(true).describe('Weigh the wording-independent signals with the trained model (off: only the phrase rules)'),
+    highAt: z.number().min(0.05).max(0.99).optional().describe('Probability at or above which a definition is rated high and quarantined (default: the trained threshold, 0.5)'),
+    warnAt: z.number().min(0.01).max(0.98).optional().describe('Probability at or above which a definition is warned about (default: the trained threshold, 0.25)'),
+  })
+  .refine((s) => s.highAt === undefined || s.warnAt === undefined || s.warnAt < s.highAt, { message: 'warnAt must be below highAt', path: ['warnAt'] })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     listen: z
@@ -301,6 +311,7 @@ export const configSchema = z
           .regex(SECRET_REF, 'must be a reference: file:/path/to/key or env:NAME')
           .optional()
           .describe('Key of the HMAC that protects pins.json (at least 32 characters); default: <dataDir>/pins.key, made on first start'),
+        scanner: scannerSchema.describe('The definition scanner\'s statistical layer (docs/supply-chain.md)'),
       })
       .prefault({}),
     identity: identitySchema.optional(),
@@ -311,6 +322,7 @@ export const configSchema = z
   });
 
 export type Config = z.output<typeof configSchema>;
+export type ScannerConfig = z.output<typeof scannerSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;
 export type StdioServerConfig = z.output<typeof stdioServerSchema>;
 export type HttpServerConfig = z.output<typeof httpServerSchema>;
