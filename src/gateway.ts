@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/log.ts';
 import { createAuditLog } from './audit/open.ts';
-import { createRefusalRecorder } from './audit/refusals.ts';
+import { createRefusalRecorder, type RefusalDetails } from './audit/refusals.ts';
 import { localPrincipal, principalKey, type Principal } from './auth/principal.ts';
 import { defaultDataDir } from './config/defaults.ts';
 import { nameClashes, pinnedNames } from './config/namespaces.ts';
@@ -140,7 +140,7 @@ export interface Gateway {
    * malformed or ambiguous input; `method` names what was refused when known). At most REFUSALS_PER_SECOND a second are recorded (burst 100), so a flood of bad tokens
    * cannot flood the trail; the rest only count. Returns whether it was recorded.
    */
-  recordRefusal(endpoint: Endpoint, error: GatewayError, method?: string): Promise<boolean>;
+  recordRefusal(endpoint: Endpoint, error: GatewayError, method?: string, details?: RefusalDetails): Promise<boolean>;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {

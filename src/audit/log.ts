@@ -1,8 +1,11 @@
 /**
- * The audit log: turns one finished request (its context and outcome) into a chained record and
- * appends it to the store. Fail closed: when the store cannot accept records, new calls are refused
- * (`PC_AUDIT_UNAVAILABLE`) until a probe write succeeds again, and a call whose record could not be
- * written is answered with that error instead of its result.
+ * The audit log: turns one request (its context and outcome) into chained records and appends them to
+ * the store. Write-ahead: a call bound for a server is first recorded as an `intent` (who, what, which
+ * arguments, the rule that allowed it) and forwarded only once that record is in the store; its outcome
+ * is recorded when it ends. Fail closed: a call whose intent cannot be written is never forwarded
+ * (`PC_AUDIT_UNAVAILABLE`); while the store fails, calls are refused at once, and every second one
+ * call's own intent write is the probe (nothing is forwarded unless it succeeds). A call whose outcome
+ * cannot be written is answered with that error instead of its result (its intent is on record).
  */
 import type { Logger } from 'pino';
 import { GatewayError, type GatewayErrorCode } from '../errors.ts';
@@ -48,8 +51,14 @@ function principalRecord(ctx: MessageContext): AuditRecord['principal'] {
   return out;
 }
 
+/** The code recorded for a tool result that reports a failure (`isError: true`). */
+export const TOOL_ERROR_CODE = 'isError';
+
 export function decisionFor(outcome: Outcome): { decision: Decision; code?: string } {
-  if ('result' in outcome) return { decision: outcome.result.resultType === 'input_required' ? 'approval' : 'allowed' };
+  if ('result' in outcome) {
+    if (outcome.result.isError === true) return { decision: 'error', code: TOOL_ERROR_CODE };
+    return { decision: outcome.result.resultType === 'input_required' ? 'approval' : 'allowed' };
+  }
   if ('upstreamError' in outcome) return { decision: 'error', code: String(outcome.upstreamError.code) };
   const code: GatewayErrorCode = outcome.error.code;
   if (TIMEOUT_CODES.has(code)) return { decision: 'timeout', code };
@@ -94,11 +103,23 @@ export class AuditLog {
     }
   }
 
-  /** Whether records can be written; while failing, refuses until a retry succeeds. */
+  /** While the store is failing and no retry is due, the refusal; otherwise undefined (try a write). */
   gate(): GatewayError | undefined {
     if (!this.#failure) return undefined;
     if (Date.now() < this.#retryAt) return this.#unavailable();
-    return undefined; // let this call try; its own append is the probe
+    return undefined;
+  }
+
+  /**
+   * Write-ahead: records that the call is about to be forwarded, and resolves once that record is in
+   * the store. Returns the refusal when it cannot be written (the call must not be forwarded). While
+   * the store is failing, refuses without trying until the next retry is due; the retry is this
+   * intent's own write, so a probe never lets a call through unrecorded.
+   */
+  async intent(ctx: MessageContext): Promise<GatewayError | undefined> {
+    const closed = this.gate();
+    if (closed) return closed;
+    return await this.#append(this.#build(ctx, undefined));
   }
 
   #unavailable(): GatewayError {
@@ -116,12 +137,18 @@ export class AuditLog {
 
   /** Records the request and returns the outcome to send (replaced by an error if recording failed). */
   async record(ctx: MessageContext, outcome: Outcome): Promise<Outcome> {
+    const failed = await this.#append(this.#build(ctx, outcome));
+    return failed ? { error: failed } : outcome;
+  }
+
+  /** The chained record of a request: its outcome, or (`outcome` undefined) the intent to forward it. */
+  #build(ctx: MessageContext, outcome: Outcome | undefined): AuditRecord {
     const route = ctx.route;
     const params = route?.kind === 'upstream' ? route.params : ctx.request.params;
     const server = route?.kind === 'upstream' ? route.server : ctx.endpoint.kind === 'server' ? ctx.endpoint.server : undefined;
     const args = isObject(params?.arguments) ? params.arguments : undefined;
     const mode = this.#options.argumentsModeFor(server);
-    const { decision, code } = decisionFor(outcome);
+    const { decision, code } = outcome ? decisionFor(outcome) : { decision: 'intent' as const, code: undefined };
     const body: UnsignedRecord = {
       v: 1,
       instance: this.#options.instance,
@@ -149,13 +176,18 @@ export class AuditLog {
     }
     if (ctx.task !== undefined) body.task = ctx.task;
     if (code !== undefined) body.code = code;
-    const rule = ctx.decision?.rule ?? (('error' in outcome && typeof outcome.error.data?.rule === 'string') ? outcome.error.data.rule : undefined);
+    const rule = ctx.decision?.rule ?? ((outcome && 'error' in outcome && typeof outcome.error.data?.rule === 'string') ? outcome.error.data.rule : undefined);
     if (rule !== undefined) body.rule = rule;
-    if ('error' in outcome) body.reason = outcome.error.message;
+    if (outcome && 'error' in outcome) body.reason = outcome.error.message;
+    else if (outcome && code === TOOL_ERROR_CODE) body.reason = 'the tool reported an error (isError: true)';
     else if (ctx.decision?.monitored) body.reason = `monitor: would be refused (${ctx.decision.code ?? 'PC_POLICY_DENIED'}): ${ctx.decision.reason}`;
-    if ('result' in outcome) body.responseBytes = approximateSize(outcome.result);
+    if (outcome && 'result' in outcome) body.responseBytes = approximateSize(outcome.result);
     if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
-    const record: AuditRecord = { ...body, hash: recordHash(body) };
+    return { ...body, hash: recordHash(body) };
+  }
+
+  /** Appends a record to the chain; returns the refusal when the store cannot take it. */
+  async #append(record: AuditRecord): Promise<GatewayError | undefined> {
     // The chain advances now (records of one turn are committed together, in order); a failed
     // commit rewinds it to the last record known to be stored.
     this.#seq = record.seq;
@@ -170,7 +202,7 @@ export class AuditLog {
       this.#seq = this.#committed.seq;
       this.#prev = this.#committed.hash;
       if (first) this.#options.logger.error({ err: (error as Error).message, store: this.#options.kind }, 'audit store failing: calls are refused until it recovers');
-      return { error: this.#unavailable() };
+      return this.#unavailable();
     }
     if (this.#failure) this.#options.logger.warn({ store: this.#options.kind }, 'audit store recovered');
     this.#failure = undefined;
@@ -178,7 +210,7 @@ export class AuditLog {
     for (const sink of this.#options.sinks ?? []) sink.push(record);
     const every = this.#options.checkpointEvery ?? 1000;
     if (this.#options.signer && record.seq % every === 0) await this.checkpoint().catch(() => undefined);
-    return outcome;
+    return undefined;
   }
 
   /** Signs and stores a checkpoint of the last committed record (if a signing key is configured). */

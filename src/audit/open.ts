@@ -20,7 +20,7 @@ export function auditInstance(config: Config): string {
   return config.audit.instance ?? (hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64) || 'gateway');
 }
 
-export async function openAuditStore(config: Config, secrets: SecretSource): Promise<AuditStore | undefined> {
+export async function openAuditStore(config: Config, secrets: SecretSource, signer?: CheckpointSigner): Promise<AuditStore | undefined> {
   const { store, path } = config.audit;
   const dataDir = config.dataDir ?? defaultDataDir(secrets.env);
   switch (store) {
@@ -29,7 +29,7 @@ export async function openAuditStore(config: Config, secrets: SecretSource): Pro
     case 'stdout':
       return new JsonlAuditStore(undefined);
     case 'jsonl':
-      return new JsonlAuditStore(path ?? join(dataDir, 'audit.jsonl'), { rotateBytes: config.audit.rotateBytes });
+      return new JsonlAuditStore(path ?? join(dataDir, 'audit.jsonl'), { rotateBytes: config.audit.rotateBytes, sign: signer ? (body) => signer.sign(body) : undefined });
     case 'sqlite':
       return new SqliteAuditStore(path ?? join(dataDir, 'audit.db'));
     case 'postgres': {
@@ -85,15 +85,16 @@ export function sinksFor(config: Config, secrets: SecretSource, logger: Logger):
 /** The gateway's audit log as `audit` configures it, or undefined when `audit.store` is `off`. */
 export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string): AuditLog | undefined {
   if (config.audit.store === 'off') return undefined;
+  const signer = signerFor(config, secrets);
   return new AuditLog({
-    openStore: async () => (await openAuditStore(config, secrets))!,
+    openStore: async () => (await openAuditStore(config, secrets, signer))!,
     kind: config.audit.store,
     instance: auditInstance(config),
     gatewayId,
     redactFields: config.audit.redact.fields,
     argumentsModeFor: (server) => (server ? config.servers[server]?.auditArguments : undefined) ?? 'redacted',
     logger,
-    signer: signerFor(config, secrets),
+    signer,
     checkpointEvery: config.audit.checkpointEvery,
     sinks: sinksFor(config, secrets, logger),
     retentionDays: config.audit.retentionDays,

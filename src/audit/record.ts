@@ -9,7 +9,8 @@ import { canonicalJson } from './canonical.ts';
 export const AUDIT_SCHEMA_VERSION = 1;
 export const GENESIS_HASH = '0'.repeat(64);
 
-export type Decision = 'allowed' | 'denied' | 'error' | 'timeout' | 'approval';
+/** `intent`: the write-ahead record of a call about to be forwarded; its outcome follows in another record. */
+export type Decision = 'allowed' | 'denied' | 'error' | 'timeout' | 'approval' | 'intent';
 
 export interface AuditRecord {
   /** Schema version. */
