@@ -179,6 +179,8 @@ audit
   .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .option('--since <when>', 'check only records from then on (e.g. 24h), trusting the first one')
+  .option('--witness <file>', 'signed checkpoints published outside the store (audit.witness): a tail cut with its checkpoints fails')
+  .option('--live', 'the gateway is still writing: accept fewer than checkpointEvery records after the last signed checkpoint')
   .action(async (options) => finish(await verify(options, io)));
 audit
   .command('tail')

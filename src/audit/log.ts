@@ -38,6 +38,8 @@ export interface AuditLogOptions {
   retentionDays?: number;
   /** Secondary copies, fed after the store has the record. */
   sinks?: readonly AuditSink[];
+  /** Publishes each signed checkpoint to a witness outside the store (`audit.witness`); throws when it cannot. */
+  witness?: ((checkpoint: Checkpoint) => void) | undefined;
 }
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_TIMEOUT']);
@@ -76,6 +78,8 @@ export class AuditLog {
   #committed: { seq: number; hash: string };
   #failure: Error | undefined = new Error('the audit store is still opening');
   #retryAt = Number.POSITIVE_INFINITY;
+  /** Checkpoints due (a multiple of checkpointEvery was committed) but not yet written: retried. */
+  #due: Array<{ seq: number; hash: string }> = [];
 
   constructor(options: AuditLogOptions) {
     this.#options = options;
@@ -93,6 +97,9 @@ export class AuditLog {
       this.#seq = head?.seq ?? 0;
       this.#prev = head?.hash ?? GENESIS_HASH;
       this.#committed = { seq: this.#seq, hash: this.#prev };
+      // A chain left without a checkpoint at its end (the last run was killed) is covered now, so the
+      // trail verifies strictly; the verifier then sees where this run started.
+      if (this.#options.signer && this.#seq > 0) await this.checkpoint(this.#committed);
       this.#failure = undefined;
       this.#retryAt = 0;
     } catch (error) {
@@ -209,7 +216,27 @@ export class AuditLog {
     if (record.seq > this.#committed.seq) this.#committed = { seq: record.seq, hash: record.hash };
     for (const sink of this.#options.sinks ?? []) sink.push(record);
     const every = this.#options.checkpointEvery ?? 1000;
-    if (this.#options.signer && record.seq % every === 0) await this.checkpoint().catch(() => undefined);
+    if (this.#options.signer && record.seq % every === 0) this.#due.push({ seq: record.seq, hash: record.hash });
+    return await this.#writeDueCheckpoints();
+  }
+
+  /**
+   * Writes the checkpoints that are due. One that cannot be written stays due (retried with the next
+   * record) and the store counts as failing: with a signing key, a checkpoint missing at a multiple of
+   * checkpointEvery fails verification, so calls are refused until it is written.
+   */
+  async #writeDueCheckpoints(): Promise<GatewayError | undefined> {
+    while (this.#due.length > 0) {
+      try {
+        await this.checkpoint(this.#due[0]!);
+      } catch (error) {
+        this.#failure = error as Error;
+        this.#retryAt = Date.now() + (this.#options.retryMs ?? 1000);
+        this.#options.logger.error({ err: (error as Error).message, store: this.#options.kind }, 'audit checkpoint cannot be written: calls are refused until it is');
+        return this.#unavailable();
+      }
+      this.#due.shift();
+    }
     return undefined;
   }
 
@@ -219,6 +246,7 @@ export class AuditLog {
     const body = { instance: this.#options.instance, seq: at.seq, hash: at.hash, time: new Date().toISOString() };
     const checkpoint: Checkpoint = this.#options.signer ? this.#options.signer.sign(body) : { ...body, keyId: '', signature: '' };
     await this.#store.addCheckpoint(checkpoint);
+    if (checkpoint.signature !== '') this.#options.witness?.(checkpoint);
     return checkpoint;
   }
 
@@ -239,6 +267,7 @@ export class AuditLog {
   }
 
   async close(): Promise<void> {
+    await this.#writeDueCheckpoints();
     if (this.#options.signer) await this.checkpoint().catch(() => undefined);
     await Promise.all((this.#options.sinks ?? []).map((sink) => sink.close().catch(() => undefined)));
     await this.#store?.close();

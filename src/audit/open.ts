@@ -9,7 +9,8 @@ import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
-import { CheckpointSigner, publicKeyFrom } from './checkpoint.ts';
+import { appendFileSync } from 'node:fs';
+import { CheckpointSigner, publicKeyFrom, type Checkpoint } from './checkpoint.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
 import { AuditLog } from './log.ts';
 import { LinesSink, OtlpSink, type AuditSink } from './sinks.ts';
@@ -82,6 +83,12 @@ export function sinksFor(config: Config, secrets: SecretSource, logger: Logger):
   });
 }
 
+/** Appends each signed checkpoint to the witness file (created 0600), synchronously: a checkpoint is published before it counts. */
+function witnessFor(path: string | undefined): ((checkpoint: Checkpoint) => void) | undefined {
+  if (!path) return undefined;
+  return (checkpoint) => appendFileSync(path, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
+}
+
 /** The gateway's audit log as `audit` configures it, or undefined when `audit.store` is `off`. */
 export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string): AuditLog | undefined {
   if (config.audit.store === 'off') return undefined;
@@ -97,6 +104,7 @@ export function createAuditLog(config: Config, secrets: SecretSource, logger: Lo
     signer,
     checkpointEvery: config.audit.checkpointEvery,
     sinks: sinksFor(config, secrets, logger),
+    witness: witnessFor(config.audit.witness),
     retentionDays: config.audit.retentionDays,
   });
 }

@@ -79,16 +79,18 @@ export async function verifyChain(
   records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>,
   anchors: ReadonlyMap<string, ReadonlyMap<number, string>> = new Map(),
   options: { trustStart?: boolean } = {},
-): Promise<{ checked: number; heads: Map<string, number>; broken?: ChainBreak }> {
+): Promise<{ checked: number; heads: Map<string, number>; firsts: Map<string, number>; broken?: ChainBreak }> {
   let checked = 0;
   const heads = new Map<string, number>();
+  const firsts = new Map<string, number>();
   let instance: string | undefined;
   let expectedSeq = 0;
   let expectedPrev = GENESIS_HASH;
-  const fail = (seq: number, problem: string) => ({ checked, heads, broken: { instance: instance!, seq, problem } });
+  const fail = (seq: number, problem: string) => ({ checked, heads, firsts, broken: { instance: instance!, seq, problem } });
   for await (const record of records) {
     if (record.instance !== instance) {
       instance = record.instance;
+      firsts.set(instance, record.seq);
       expectedSeq = 1;
       expectedPrev = GENESIS_HASH;
       if (record.seq !== 1) {
@@ -115,5 +117,5 @@ export async function verifyChain(
     expectedSeq = record.seq + 1;
     expectedPrev = record.hash;
   }
-  return { checked, heads };
+  return { checked, heads, firsts };
 }
