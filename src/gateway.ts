@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from './audit/log.ts';
 import { createAuditLog } from './audit/open.ts';
 import { createRefusalRecorder, type RefusalDetails } from './audit/refusals.ts';
+import type { Front } from './audit/chain-lease.ts';
 import { localPrincipal, principalKey, type Principal } from './auth/principal.ts';
 import { defaultDataDir } from './config/defaults.ts';
 import { nameClashes, pinnedNames } from './config/namespaces.ts';
@@ -69,6 +70,8 @@ export interface GatewayDeps {
   now?: () => Date;
   /** Monotonic milliseconds for rate limits (tests); defaults to performance.now. */
   clock?: () => number;
+  /** Which front runs this gateway: its audit chain is named after it (src/audit/chain-lease.ts). */
+  front?: Front;
 }
 
 /** The task label an agent declares for a call, in `_meta`. */
@@ -238,7 +241,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
 
   const instanceId = randomUUID();
   let retentionTimer: NodeJS.Timeout | undefined;
-  const audit = createAuditLog(config, deps.secrets, logger, instanceId);
+  const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
 
   const validator = new ArgumentValidator();

@@ -25,7 +25,9 @@ export interface AuditLogOptions {
   openStore: () => Promise<AuditStore>;
   /** Store kind, for messages before the store is open. */
   kind: string;
+  /** The chain this log writes; `lease` (when given) replaces it with the chain it claims at open. */
   instance: string;
+  lease?: (() => { instance: string; release(): void }) | undefined;
   gatewayId: string;
   redactFields: readonly string[];
   argumentsModeFor: (server: string | undefined) => ArgumentsMode;
@@ -80,6 +82,8 @@ export class AuditLog {
   #retryAt = Number.POSITIVE_INFINITY;
   /** Checkpoints due (a multiple of checkpointEvery was committed) but not yet written: retried. */
   #due: Array<{ seq: number; hash: string }> = [];
+  #instance: string;
+  #lease: { instance: string; release(): void } | undefined;
 
   constructor(options: AuditLogOptions) {
     this.#options = options;
@@ -87,13 +91,23 @@ export class AuditLog {
     this.#seq = 0;
     this.#prev = GENESIS_HASH;
     this.#committed = { seq: 0, hash: GENESIS_HASH };
+    this.#instance = options.instance;
+  }
+
+  /** The chain this process writes (known once open). */
+  get instance(): string {
+    return this.#instance;
   }
 
   /** Finds where this gateway's chain left off. Until it has, every call is refused (fail closed). */
   async open(): Promise<void> {
     try {
+      if (this.#options.lease && !this.#lease) {
+        this.#lease = this.#options.lease();
+        this.#instance = this.#lease.instance;
+      }
       this.#store ??= await this.#options.openStore();
-      const head = await this.#store.head(this.#options.instance);
+      const head = await this.#store.head(this.#instance);
       this.#seq = head?.seq ?? 0;
       this.#prev = head?.hash ?? GENESIS_HASH;
       this.#committed = { seq: this.#seq, hash: this.#prev };
@@ -158,7 +172,7 @@ export class AuditLog {
     const { decision, code } = outcome ? decisionFor(outcome) : { decision: 'intent' as const, code: undefined };
     const body: UnsignedRecord = {
       v: 1,
-      instance: this.#options.instance,
+      instance: this.#instance,
       seq: this.#seq + 1,
       gatewayId: this.#options.gatewayId,
       time: new Date(ctx.receivedAtMs).toISOString(),
@@ -243,7 +257,7 @@ export class AuditLog {
   /** Signs and stores a checkpoint of the last committed record (if a signing key is configured). */
   async checkpoint(at: { seq: number; hash: string } = this.#committed): Promise<Checkpoint | undefined> {
     if (!this.#store || at.seq === 0) return undefined;
-    const body = { instance: this.#options.instance, seq: at.seq, hash: at.hash, time: new Date().toISOString() };
+    const body = { instance: this.#instance, seq: at.seq, hash: at.hash, time: new Date().toISOString() };
     const checkpoint: Checkpoint = this.#options.signer ? this.#options.signer.sign(body) : { ...body, keyId: '', signature: '' };
     await this.#store.addCheckpoint(checkpoint);
     if (checkpoint.signature !== '') this.#options.witness?.(checkpoint);
@@ -258,10 +272,10 @@ export class AuditLog {
     const days = this.#options.retentionDays ?? 90;
     if (!this.#store || days === 0) return 0;
     const cutoff = new Date(now - days * 86_400_000).toISOString();
-    const last = await this.#store.lastBefore(this.#options.instance, cutoff);
+    const last = await this.#store.lastBefore(this.#instance, cutoff);
     if (!last) return 0;
     await this.checkpoint(last);
-    const pruned = await this.#store.prune(this.#options.instance, last.seq);
+    const pruned = await this.#store.prune(this.#instance, last.seq);
     if (pruned > 0) this.#options.logger.info({ pruned, upTo: last.seq, retentionDays: days }, 'audit retention pruned old records');
     return pruned;
   }
@@ -271,6 +285,7 @@ export class AuditLog {
     if (this.#options.signer) await this.checkpoint().catch(() => undefined);
     await Promise.all((this.#options.sinks ?? []).map((sink) => sink.close().catch(() => undefined)));
     await this.#store?.close();
+    this.#lease?.release();
   }
 }
 

@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
 import { appendFileSync } from 'node:fs';
+import { chainName, leaseChain, type Front } from './chain-lease.ts';
 import { CheckpointSigner, publicKeyFrom, type Checkpoint } from './checkpoint.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
 import { AuditLog } from './log.ts';
@@ -90,13 +91,16 @@ function witnessFor(path: string | undefined): ((checkpoint: Checkpoint) => void
 }
 
 /** The gateway's audit log as `audit` configures it, or undefined when `audit.store` is `off`. */
-export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string): AuditLog | undefined {
+export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string, front: Front = 'http'): AuditLog | undefined {
   if (config.audit.store === 'off') return undefined;
   const signer = signerFor(config, secrets);
+  const dataDir = config.dataDir ?? defaultDataDir(secrets.env);
   return new AuditLog({
     openStore: async () => (await openAuditStore(config, secrets, signer))!,
     kind: config.audit.store,
-    instance: auditInstance(config),
+    instance: chainName(auditInstance(config), front),
+    // Each process its own chain (see chain-lease.ts); stdout has no shared store to collide in.
+    lease: config.audit.store === 'stdout' ? undefined : () => leaseChain(dataDir, auditInstance(config), front),
     gatewayId,
     redactFields: config.audit.redact.fields,
     argumentsModeFor: (server) => (server ? config.servers[server]?.auditArguments : undefined) ?? 'redacted',
