@@ -204,6 +204,8 @@ export class AuditLog {
     else if (ctx.decision?.monitored) body.reason = `monitor: would be refused (${ctx.decision.code ?? 'PC_POLICY_DENIED'}): ${ctx.decision.reason}`;
     if (outcome && 'result' in outcome) body.responseBytes = approximateSize(outcome.result);
     if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
+    // Where the arguments are not recorded in full, a reason must not carry them either.
+    if (body.reason !== undefined && args !== undefined && mode !== 'full') body.reason = withoutArguments(body.reason, args);
     return { ...body, hash: recordHash(body) };
   }
 
@@ -287,6 +289,34 @@ export class AuditLog {
     await this.#store?.close();
     this.#lease?.release();
   }
+}
+
+/** Argument values shorter than this are not taken out of reasons (they would match ordinary words). */
+const MIN_QUOTED = 4;
+
+/**
+ * `reason` with every string argument value it quotes (as is, or JSON-escaped) replaced by the
+ * argument's name: a refusal explains which argument and rule, never what the argument held.
+ */
+export function withoutArguments(reason: string, args: JsonObject): string {
+  const values: Array<{ text: string; name: string }> = [];
+  const walk = (value: unknown, name: string, depth: number): void => {
+    if (depth > 16 || values.length > 256) return;
+    if (typeof value === 'string') {
+      if (value.length >= MIN_QUOTED) {
+        values.push({ text: value, name });
+        const escaped = JSON.stringify(value).slice(1, -1);
+        if (escaped !== value) values.push({ text: escaped, name });
+      }
+    } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${name}[${i}]`, depth + 1));
+    else if (isObject(value)) for (const [k, v] of Object.entries(value)) walk(v, name ? `${name}.${k}` : k, depth + 1);
+  };
+  walk(args, '', 0);
+  let out = reason;
+  for (const { text, name } of values.sort((a, b) => b.text.length - a.text.length)) {
+    if (out.includes(text)) out = out.split(text).join(`[argument ${name}]`);
+  }
+  return out;
 }
 
 function approximateSize(result: JsonObject): number {
