@@ -213,7 +213,7 @@ audit
   .option('--agent <name>', 'only this agent')
   .option('--tool <glob>', "only tools/prompts/resources matching this glob, e.g. 'read_*'")
   .option('--server <name>', 'only this server')
-  .option('--decision <d>', 'allowed | denied | error | timeout | approval')
+  .option('--decision <d>', 'allowed | denied | error | timeout | approval | intent')
   .option('--since <when>', 'e.g. 7d, 12h, 30m or an ISO date')
   .option('--limit <n>', 'at most n records')
   .option('--json', 'one JSON object per line')

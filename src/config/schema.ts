@@ -257,7 +257,7 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
           .optional()
-          .describe('Name of this gateway\'s hash chain (default: the host name)'),
+          .describe('Base name of this gateway\'s hash chains (default: the host name): serve writes <instance>, stdio <instance>.stdio, and further live processes on the host .2, .3 …'),
         redact: z.strictObject({ fields: z.array(z.string().min(1)).default([]) }).prefault({}).describe('Extra argument names to mask'),
         signingKey: z
           .string()
