@@ -200,8 +200,8 @@ export class AuditLog {
     const rule = ctx.decision?.rule ?? ((outcome && 'error' in outcome && typeof outcome.error.data?.rule === 'string') ? outcome.error.data.rule : undefined);
     if (rule !== undefined) body.rule = rule;
     if (outcome && 'error' in outcome) body.reason = outcome.error.message;
-    else if (outcome && code === TOOL_ERROR_CODE) body.reason = 'the tool reported an error (isError: true)';
     else if (ctx.decision?.monitored) body.reason = `monitor: would be refused (${ctx.decision.code ?? 'PC_POLICY_DENIED'}): ${ctx.decision.reason}`;
+    else if (outcome && code === TOOL_ERROR_CODE) body.reason = 'the tool reported an error (isError: true)';
     if (outcome && 'result' in outcome) body.responseBytes = approximateSize(outcome.result);
     if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
     // Where the arguments are not recorded in full, a reason must not carry them either.
