@@ -4,6 +4,7 @@
  * reading it back. `stdout` writes the same lines to standard output (not queryable).
  */
 import { appendFileSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { dirname } from 'node:path';
 import type { AuditRecord } from './record.ts';
@@ -31,8 +32,9 @@ export class JsonlAuditStore implements AuditStore {
     this.#sign = options.sign;
     this.kind = path ? 'jsonl' : 'stdout';
     this.#rotateBytes = options.rotateBytes ?? Number.POSITIVE_INFINITY;
-    if (path) mkdirSync(dirname(path), { recursive: true });
-    this.#fd = path ? openSync(path, 'a') : 1;
+    if (path) mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // New files are private (0600) whatever the umask; an existing file keeps its mode (a log shipper may read it).
+    this.#fd = path ? openSync(path, 'a', PRIVATE_FILE_MODE) : 1;
     if (path) this.#size = fstatSync(this.#fd).size;
   }
 
@@ -44,7 +46,7 @@ export class JsonlAuditStore implements AuditStore {
     const checkpoints = `${path}.checkpoints`;
     if (existsSync(checkpoints)) copyFileSync(checkpoints, `${rotated}.checkpoints`);
     this.#anchorHeads();
-    this.#fd = openSync(path, 'a');
+    this.#fd = openSync(path, 'a', PRIVATE_FILE_MODE);
     this.#size = 0;
   }
 
@@ -54,7 +56,7 @@ export class JsonlAuditStore implements AuditStore {
     for (const [instance, head] of this.#heads) {
       const body = { instance, seq: head.seq, hash: head.hash, time };
       const anchor: Checkpoint = this.#sign ? this.#sign(body) : { ...body, keyId: '', signature: '' };
-      appendFileSync(`${this.#path!}.checkpoints`, `${JSON.stringify(anchor)}\n`);
+      appendFileSync(`${this.#path!}.checkpoints`, `${JSON.stringify(anchor)}\n`, { mode: PRIVATE_FILE_MODE });
     }
   }
 
@@ -91,7 +93,7 @@ export class JsonlAuditStore implements AuditStore {
       current = undefined;
     }
     if (current && current.ino === open.ino && current.dev === open.dev) return;
-    const fd = openSync(path, 'a'); // throws when the directory is gone: the store is failing
+    const fd = openSync(path, 'a', PRIVATE_FILE_MODE); // throws when the directory is gone: the store is failing
     closeSync(this.#fd);
     this.#fd = fd;
     this.#size = fstatSync(fd).size;
@@ -122,7 +124,7 @@ export class JsonlAuditStore implements AuditStore {
 
   async addCheckpoint(checkpoint: Checkpoint): Promise<void> {
     // Checkpoints go beside the file (or, on stdout, into the same stream, marked).
-    if (this.#path) appendFileSync(`${this.#path}.checkpoints`, `${JSON.stringify(checkpoint)}\n`);
+    if (this.#path) appendFileSync(`${this.#path}.checkpoints`, `${JSON.stringify(checkpoint)}\n`, { mode: PRIVATE_FILE_MODE });
     else writeSync(this.#fd, `${JSON.stringify({ checkpoint })}\n`);
   }
 

@@ -27,7 +27,8 @@ describe('audit trail', () => {
     upstream = await startModernServer();
     // These tests are about what the trail keeps of secret-shaped arguments: data-loss prevention, which
     // refuses them on their way to an open-world tool by default (docs/dlp.md), is off here.
-    gw = await startGateway({ servers: { modern: { url: upstream.url, timeoutMs: 300 } }, dlp: { arguments: { secrets: 'off' } } });
+    // The timeout is short enough for `slow` to hit it, long enough for a loaded machine to answer `echo`.
+    gw = await startGateway({ servers: { modern: { url: upstream.url, timeoutMs: 2500 } }, dlp: { arguments: { secrets: 'off' } } });
     dataDir = gw.gateway.config.dataDir!;
     configFile = join(dataDir, 'portcullis.yaml');
     writeFileSync(configFile, `dataDir: ${JSON.stringify(dataDir)}\nservers: {}\n`);
@@ -56,7 +57,7 @@ describe('audit trail', () => {
       assert.ok(upstream.bodies().some((b) => b.includes(JSON.stringify(`${kind}: ${secret}`).slice(1, -1))), `the ${kind} secret was sent to the server`);
     }
     await assert.rejects(client.callTool({ name: 'modern__nope', arguments: {} }));
-    await assert.rejects(client.callTool({ name: 'modern__slow', arguments: { ms: 2000 } }));
+    await assert.rejects(client.callTool({ name: 'modern__slow', arguments: { ms: 6000 } }));
     await client.close();
 
     const trail = records();
