@@ -19,12 +19,15 @@ import { MAIN, runCli, serveChild, waitFor } from '../helpers/gateway.ts';
 import { legacySession, recordedServer } from '../helpers/security.ts';
 
 interface StdioClient {
+  /** Resolves once the front answered initialize. */
+  ready: Promise<void>;
   call(id: number, text: string): Promise<any>;
+  /** Ends the process (stdin closed, then SIGKILL after 10 s), whatever state it is in. */
   close(): Promise<void>;
 }
 
-/** `portcullis stdio -c config --server gov` as a client launches it, initialized. */
-async function stdioClient(config: string): Promise<StdioClient> {
+/** `portcullis stdio -c config --server gov` as a client launches it; `ready` once initialized. */
+function stdioClient(config: string): StdioClient {
   const child: ChildProcess = spawn(process.execPath, [MAIN, 'stdio', '-c', config, '--server', 'gov'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const answers = new Map<unknown, any>();
   let buffer = '';
@@ -38,11 +41,11 @@ async function stdioClient(config: string): Promise<StdioClient> {
     }
   });
   const send = (m: unknown) => child.stdin!.write(`${JSON.stringify(m)}\n`);
-  const answer = (id: unknown) => waitFor(() => answers.get(id), 30_000, `the answer to ${String(id)}`);
+  const answer = (id: unknown) => waitFor(() => answers.get(id), 90_000, `the answer to ${String(id)}`);
   send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'stdio-client', version: '1' } } });
-  await answer('init');
-  send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  const ready = answer('init').then(() => void send({ jsonrpc: '2.0', method: 'notifications/initialized' }));
   return {
+    ready,
     async call(id, text) {
       send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text } } });
       return answer(id);
@@ -78,7 +81,9 @@ for (const kind of ['sqlite', 'jsonl'] as const) {
       const serve = await serveChild(config);
       const clients: StdioClient[] = [];
       try {
-        clients.push(await stdioClient(config), await stdioClient(config));
+        // Pushed before they are ready, so that `finally` ends them whatever happens.
+        clients.push(stdioClient(config), stdioClient(config));
+        await Promise.all(clients.map((c) => c.ready));
         const http = await legacySession(`${serve.base}/mcp/gov`);
         const N = 15;
         // All three processes at once, call after call.
