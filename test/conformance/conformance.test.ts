@@ -9,19 +9,11 @@
  * Alone: `npm run conformance`.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
-
-const require = createRequire(import.meta.url);
-const STABLE = join(require.resolve('conformance-stable/package.json'), '..', 'dist', 'index.js');
-const NEXT = join(require.resolve('conformance-next/package.json'), '..', 'dist', 'index.js');
+import { runSuite, SUITES, type Results } from './suite.ts';
 
 interface Baseline {
   expectedFailures: Record<string, Record<string, string>>;
@@ -29,58 +21,44 @@ interface Baseline {
 }
 const baseline = JSON.parse(readFileSync(new URL('./baseline.json', import.meta.url), 'utf8')) as Baseline;
 
-const SUITES = [
-  { name: 'stable', bin: STABLE, args: [] as string[] },
-  { name: '2025-11-25', bin: NEXT, args: ['--requirements', '2025-11-25'] },
-  { name: '2026-07-28', bin: NEXT, args: ['--requirements', '2026-07-28'] },
-];
-
-type Results = Map<string, { status: string; message: string }>;
-
-/** Runs one suite against one URL; returns `scenario:check` → status. */
-async function runSuite(bin: string, args: string[], url: string): Promise<Results> {
-  const out = mkdtempSync(join(tmpdir(), 'pc-conformance-'));
-  await promisify(execFile)(process.execPath, [bin, 'server', '--url', url, ...args, '-o', out], { timeout: 240_000, maxBuffer: 64 * 1024 * 1024 }).catch(
-    (error: { code?: number }) => {
-      // Exit code 1 only says that some check failed; the comparison below decides what that means.
-      if (error.code !== 1) throw error;
-    },
-  );
-  const results: Results = new Map();
-  for (const dir of readdirSync(out)) {
-    const scenario = dir.replace(/^server-/, '').replace(/-\d{4}-\d\d-\d\dT.*$/, '');
-    for (const check of JSON.parse(readFileSync(join(out, dir, 'checks.json'), 'utf8')) as Array<{ id: string; status: string; errorMessage?: string }>) {
-      const key = `${scenario}:${check.id}`;
-      const previous = results.get(key);
-      // A check id can repeat within a scenario; the worst outcome counts.
-      if (!previous || previous.status === 'SUCCESS') results.set(key, { status: check.status, message: check.errorMessage ?? '' });
-    }
-  }
-  return results;
-}
-
 const isBad = (status: string | undefined): boolean => status === undefined || status === 'FAILURE' || status === 'WARNING';
 
 describe('MCP conformance suite, direct and through the gateway', { timeout: 600_000 }, () => {
-  let fixture: FixtureServer;
-  let perServer: TestGateway;
-  let aggregated: TestGateway;
+  const fixtures: FixtureServer[] = [];
+  const gateways: TestGateway[] = [];
   const results = new Map<string, Results>();
 
+  // The suite runs mostly wait (their scenarios pace themselves), so the three targets run side by side,
+  // each against a fixture server (and gateway) of its own: no state is shared between concurrent runs.
+  // The suites run one after the other per target (all nine at once starve a 2-core machine, and some
+  // scenarios have timing bounds of their own). The hook has its own bound, above the runner's default.
   before(async () => {
-    fixture = await startFixtureServer();
-    perServer = await startGateway({ servers: { fixture: { url: fixture.url } } });
-    aggregated = await startGateway({ servers: { fixture: { url: fixture.url, namespace: false } } });
+    const fixture = async () => {
+      const started = await startFixtureServer();
+      fixtures.push(started);
+      return started;
+    };
+    const gateway = async (server: Record<string, unknown>) => {
+      const started = await startGateway({ servers: { fixture: server } });
+      gateways.push(started);
+      return started;
+    };
     const localhost = (url: string) => url.replace('127.0.0.1', 'localhost');
-    const targets = { direct: fixture.url, perServer: `${localhost(perServer.url)}/mcp/fixture`, aggregated: `${localhost(aggregated.url)}/mcp` };
-    for (const suite of SUITES) {
-      for (const [target, url] of Object.entries(targets)) results.set(`${suite.name}/${target}`, await runSuite(suite.bin, suite.args, url));
-    }
-  });
+    const targets: Record<string, () => Promise<string>> = {
+      direct: async () => (await fixture()).url,
+      perServer: async () => `${localhost((await gateway({ url: (await fixture()).url })).url)}/mcp/fixture`,
+      aggregated: async () => `${localhost((await gateway({ url: (await fixture()).url, namespace: false })).url)}/mcp`,
+    };
+    await Promise.all(
+      Object.entries(targets).map(async ([target, start]) => {
+        const url = await start();
+        for (const suite of SUITES) results.set(`${suite.name}/${target}`, await runSuite(suite.bin, suite.args, url));
+      }),
+    );
+  }, { timeout: 360_000 });
   after(async () => {
-    await perServer?.close();
-    await aggregated?.close();
-    await fixture?.close();
+    await Promise.all(gateways.map((g) => g.close()));
+    await Promise.all(fixtures.map((f) => f.close()));
   });
 
   for (const suite of SUITES) {
