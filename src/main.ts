@@ -182,6 +182,8 @@ audit
   .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .option('--since <when>', 'check only records from then on (e.g. 24h), trusting the first one')
+  .option('--witness <file>', 'signed checkpoints published outside the store (audit.witness): a tail cut with its checkpoints fails')
+  .option('--live', 'the gateway is still writing: accept fewer than checkpointEvery records after the last signed checkpoint')
   .action(async (options) => finish(await verify(options, io)));
 audit
   .command('tail')
@@ -214,7 +216,7 @@ audit
   .option('--agent <name>', 'only this agent')
   .option('--tool <glob>', "only tools/prompts/resources matching this glob, e.g. 'read_*'")
   .option('--server <name>', 'only this server')
-  .option('--decision <d>', 'allowed | denied | error | timeout | approval')
+  .option('--decision <d>', 'allowed | denied | error | timeout | approval | intent')
   .option('--since <when>', 'e.g. 7d, 12h, 30m or an ISO date')
   .option('--limit <n>', 'at most n records')
   .option('--json', 'one JSON object per line')

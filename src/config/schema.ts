@@ -267,7 +267,7 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
           .optional()
-          .describe('Name of this gateway\'s hash chain (default: the host name)'),
+          .describe('Base name of this gateway\'s hash chains (default: the host name): serve writes <instance>, stdio <instance>.stdio, and further live processes on the host .2, .3 …'),
         redact: z.strictObject({ fields: z.array(z.string().min(1)).default([]) }).prefault({}).describe('Extra argument names to mask'),
         signingKey: z
           .string()
@@ -287,6 +287,11 @@ export const configSchema = z
           .describe('Copies of each record, best effort (the store is authoritative): OTLP/HTTP logs, a JSON Lines file, stdout'),
         rotateBytes: z.number().int().min(4096).default(100 * 1024 * 1024).describe('jsonl store: start a new file past this size'),
         checkpointEvery: z.number().int().min(1).max(10_000_000).default(1000).describe('Records between signed checkpoints'),
+        witness: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('File outside the store that every signed checkpoint is also appended to (JSON Lines); `audit verify --witness FILE` then catches records cut off together with their checkpoints'),
         retentionDays: z.number().int().min(0).max(36_500).default(90).describe('Records older than this are pruned (after a checkpoint); 0 keeps everything'),
       })
       .prefault({}),
