@@ -23,7 +23,7 @@ export function loadResults(dir?: string): Results {
 
 /** Documents with figures, and the blocks each must carry. */
 export const DOCUMENTS: Record<string, string[]> = {
-  'README.md': ['performance-summary', 'memory', 'detection', 'conformance', 'hostile'],
+  'README.md': ['performance-summary', 'memory', 'detection', 'conformance', 'hostile', 'scan'],
   'docs/performance.md': ['performance-summary', 'memory', 'performance-full'],
   'docs/dlp.md': ['dlp-quality', 'dlp-cost', 'dlp-linear'],
   'docs/conformance.md': ['conformance'],
@@ -247,7 +247,35 @@ function hostile(r: Results): string {
   ].join('\n');
 }
 
+// ---------- poisoning scanner (issue 14) ----------
+
+function scan(r: Results): string {
+  const lines = need(r.scan, 'scan');
+  type Row = ResultLine & { set: string; kind: string; high: number; warn: number; total: number };
+  const rows = lines.filter((l) => l.figure === 'scan-kind') as Row[];
+  const speed = lines.find((l) => l.figure === 'scan-speed') as (ResultLine & { definitions: number; medianMs: number; msPer1000: number; rounds: number }) | undefined;
+  const cell = (row: Row | undefined): string => (row ? `${row.high}/${row.total} (${pct(row.high, row.total)}) | ${row.high + row.warn}/${row.total} (${pct(row.high + row.warn, row.total)})` : '— | —');
+  const find = (set: string, kind: string): Row | undefined => rows.find((x) => x.set === set && x.kind === kind);
+  const heldOut = rows.filter((x) => x.set === 'held-out' && x.kind !== 'benign' && x.kind !== 'all attacks');
+  const loso = rows.filter((x) => x.set.startsWith('left out: '));
+  return [
+    measuredLine(lines, 'node bench/scan.ts'),
+    '',
+    '| set | kind | high | high or warn |',
+    '|---|---|---:|---:|',
+    ...heldOut.map((x) => `| held-out (written after freezing, never tuned on) | ${x.kind} | ${cell(x)} |`),
+    `| held-out | **all attacks** | ${cell(find('held-out', 'all attacks'))} |`,
+    `| held-out | hard benign | ${cell(find('held-out', 'benign'))} |`,
+    `| real benign | LiveMCPBench | ${cell(find('benign livemcpbench', 'benign'))} |`,
+    `| real benign | Docker MCP registry | ${cell(find('benign docker registry', 'benign'))} |`,
+    ...loso.filter((x) => x.kind === 'benign' || x.kind === 'all attacks').map((x) => `| ${x.set} (weights retrained without it) | ${x.kind} | ${cell(x)} |`),
+    '',
+    speed ? `Speed: ${int(speed.definitions)} definitions scanned in a median ${num(speed.medianMs, 1)} ms (${num(speed.msPer1000, 1)} ms per 1,000) over ${speed.rounds} repeated scans.` : 'Speed: not measured.',
+  ].join('\n');
+}
+
 export const RENDERERS: Record<string, (r: Results) => string> = {
+  scan,
   'performance-summary': summary,
   'performance-full': fullTable,
   memory,

@@ -1,6 +1,6 @@
 /**
  * The committed output of the benchmarks: one JSON Lines file per benchmark under `bench/results/`
- * (`performance`, `memory`, `conformance`, `dlp`, `hostile`), each line one figure set stamped with
+ * (`performance`, `memory`, `conformance`, `dlp`, `hostile`, `scan`), each line one figure set stamped with
  * where it was measured — commit, date, machine, Node version. Each run replaces its file (history is
  * in git). `bench/figures.ts` renders the tables of README.md and docs/ from these files, and
  * `test/docs/figures.test.ts` fails when a document and its file disagree.
@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 const ROOT = new URL('..', import.meta.url).pathname;
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
-export const RESULT_FILES = ['performance', 'memory', 'conformance', 'dlp', 'hostile'] as const;
+export const RESULT_FILES = ['performance', 'memory', 'conformance', 'dlp', 'hostile', 'scan'] as const;
 export type ResultFile = (typeof RESULT_FILES)[number];
 
 /** Where and on what a line was measured. */

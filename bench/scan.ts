@@ -1,21 +1,76 @@
 /**
- * Scanner speed: `node bench/scan.ts [rounds]` scans the 1,282 real tool definitions of
- * ../shared/corpora (LiveMCPBench and the Docker MCP registry) and reports time per 1,000 definitions.
+ * The poisoning scanner's evaluation (issue 14) and speed: `node bench/scan.ts [rounds] [--json]`
+ * (`npm run bench:scan`). Writes bench/results/scan.jsonl (the README's `figures:scan` block).
+ *
+ * - held-out: test/corpus/poisoning-heldout.json, written after the signals and weights were frozen,
+ *   per kind of attack, and its hard-benign definitions;
+ * - development (tuned on, shown for comparison) and the earlier corpus' holdout2 split;
+ * - leave-one-source-out: the logistic layer retrained on every training source but one, then the
+ *   whole scanner (phrase rules and that layer) run on the one left out;
+ * - the 1,282 real benign definitions of ../shared/corpora, per source;
+ * - speed: a repeated scan of the 1,282 definitions, ms per 1,000.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { scanServers, type ServerTools } from '../src/inspect/scanner.ts';
+import { train, type Weights } from '../src/inspect/logistic.ts';
+import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
+import { WEIGHTS } from '../src/inspect/signal-weights.ts';
+import { stamp, writeResults } from './results.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 
-const corpora = new URL('../../shared/corpora/', import.meta.url).pathname;
-const input: ServerTools[] = [];
-const live = JSON.parse(readFileSync(join(corpora, 'livemcpbench/tools/LiveMCPTool/tools.json'), 'utf8')) as Array<{ tools?: Record<string, { tools?: object[] }> }>;
-for (const s of live) for (const [key, v] of Object.entries(s.tools ?? {})) input.push({ server: key, tools: (v.tools ?? []) as ServerTools['tools'] });
-for (const dir of readdirSync(join(corpora, 'docker-mcp-registry/servers'))) {
-  input.push({ server: dir, tools: JSON.parse(readFileSync(join(corpora, 'docker-mcp-registry/servers', dir, 'tools.json'), 'utf8')) as ServerTools['tools'] });
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 20);
+
+interface Row {
+  set: string;
+  kind: string;
+  high: number;
+  warn: number;
+  total: number;
 }
+
+function rows(name: string, set: EvalSet, weights?: Weights): Row[] {
+  const reports = scanServers(set.servers, weights ? { weights } : {});
+  const byKey = new Map<string, ToolReport>(reports.map((r) => [`${r.server}\0${r.name}`, r]));
+  const out = new Map<string, Row>();
+  for (const item of set.items) {
+    const r = byKey.get(`${item.server}\0${item.name}`)!;
+    const row = out.get(item.kind) ?? { set: name, kind: item.kind, high: 0, warn: 0, total: 0 };
+    row.total++;
+    if (r.verdict === 'high') row.high++;
+    else if (r.verdict === 'warn') row.warn++;
+    out.set(item.kind, row);
+  }
+  const list = [...out.values()];
+  const attacks = list.filter((r) => r.kind !== 'benign');
+  if (attacks.length > 1) list.push(attacks.reduce((a, r) => ({ ...a, high: a.high + r.high, warn: a.warn + r.warn, total: a.total + r.total }), { set: name, kind: 'all attacks', high: 0, warn: 0, total: 0 }));
+  return list;
+}
+
+const all = (servers: ServerTools[]): EvalSet => ({ servers, items: servers.flatMap((s) => s.tools.map((t) => ({ kind: 'benign', server: s.server, name: String(t.name) }))) });
+const benign = benignCorpora();
+const table: Row[] = [
+  ...rows('held-out', loadSet(HELDOUT)),
+  ...rows('development (tuned on)', loadSet(DEV)),
+  ...rows('development 2 (first held-out, then tuned on)', loadSet(DEV2)),
+  ...rows('development 3 (second held-out, then tuned on)', loadSet(DEV3)),
+  ...rows('development 4 (third held-out, then tuned on)', loadSet(DEV4)),
+  ...rows('earlier corpus holdout2', ownCorpus(['holdout2'])),
+  ...rows('benign livemcpbench', all(benign.livemcpbench)),
+  ...rows('benign docker registry', all(benign.docker)),
+];
+
+// Leave one source out: retrain without it, scan it with those weights.
+const sources = trainingSources();
+const sets: Record<string, EvalSet> = { dev: loadSet(DEV), dev2: loadSet(DEV2), dev3: loadSet(DEV3), dev4: loadSet(DEV4), own: ownCorpus(['tune', 'holdout']), livemcpbench: all(benign.livemcpbench), docker: all(benign.docker) };
+for (const left of sources) {
+  const trained = train(sources.filter((s) => s !== left).flatMap((s) => s.samples));
+  table.push(...rows(`left out: ${left.name}`, sets[left.name]!, { ...trained, high: WEIGHTS.high, warn: WEIGHTS.warn }));
+}
+
+// Speed.
+const input = [...benign.livemcpbench, ...benign.docker];
 const count = input.reduce((n, s) => n + s.tools.length, 0);
-const rounds = Number(process.argv[2] ?? 20);
-scanServers(input); // warm-up
+scanServers(input);
 const times: number[] = [];
 for (let i = 0; i < rounds; i++) {
   const started = performance.now();
@@ -24,4 +79,16 @@ for (let i = 0; i < rounds; i++) {
 }
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
-process.stdout.write(`${count} definitions: median ${median.toFixed(1)} ms per scan (${((median / count) * 1000).toFixed(1)} ms per 1,000), fastest ${times[0]!.toFixed(1)} ms, slowest ${times.at(-1)!.toFixed(1)} ms over ${rounds} rounds\n`);
+const speed = { definitions: count, rounds, medianMs: Math.round(median * 10) / 10, msPer1000: Math.round((median / count) * 10000) / 10, fastestMs: Math.round(times[0]! * 10) / 10 };
+
+const at = stamp(false);
+writeResults('scan', at, [...table.map((r) => ({ figure: 'scan-kind', ...r })), { figure: 'scan-speed', ...speed }]);
+
+if (json) {
+  process.stdout.write(`${JSON.stringify({ table, speed }, null, 2)}\n`);
+} else {
+  const pct = (n: number, d: number) => `${((100 * n) / d).toFixed(1)} %`;
+  process.stdout.write('| set | kind | high | high or warn |\n|---|---|---:|---:|\n');
+  for (const r of table) process.stdout.write(`| ${r.set} | ${r.kind} | ${r.high}/${r.total} (${pct(r.high, r.total)}) | ${r.high + r.warn}/${r.total} (${pct(r.high + r.warn, r.total)}) |\n`);
+  process.stdout.write(`\n${count} definitions: median ${speed.medianMs} ms per scan (${speed.msPer1000} ms per 1,000), fastest ${speed.fastestMs} ms over ${rounds} rounds\n`);
+}

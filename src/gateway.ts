@@ -3,6 +3,7 @@
  * gateway touches from outside (environment, secrets, logger) comes in through `deps`, so tests build
  * as many independent gateways as they like.
  */
+import { signalLayer } from './inspect/scanner.ts';
 import { ensurePrivateDir } from './util/private-files.ts';
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
@@ -11,7 +12,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/log.ts';
 import { createAuditLog } from './audit/open.ts';
-import { createRefusalRecorder } from './audit/refusals.ts';
+import { createRefusalRecorder, type RefusalDetails } from './audit/refusals.ts';
+import type { Front } from './audit/chain-lease.ts';
 import { localPrincipal, principalKey, type Principal } from './auth/principal.ts';
 import { defaultDataDir } from './config/defaults.ts';
 import { nameClashes, pinnedNames } from './config/namespaces.ts';
@@ -69,6 +71,8 @@ export interface GatewayDeps {
   now?: () => Date;
   /** Monotonic milliseconds for rate limits (tests); defaults to performance.now. */
   clock?: () => number;
+  /** Which front runs this gateway: its audit chain is named after it (src/audit/chain-lease.ts). */
+  front?: Front;
 }
 
 /** The task label an agent declares for a call, in `_meta`. */
@@ -142,7 +146,7 @@ export interface Gateway {
    * malformed or ambiguous input; `method` names what was refused when known). At most REFUSALS_PER_SECOND a second are recorded (burst 100), so a flood of bad tokens
    * cannot flood the trail; the rest only count. Returns whether it was recorded.
    */
-  recordRefusal(endpoint: Endpoint, error: GatewayError, method?: string): Promise<boolean>;
+  recordRefusal(endpoint: Endpoint, error: GatewayError, method?: string, details?: RefusalDetails): Promise<boolean>;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {
@@ -212,6 +216,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     modeFor: (server) => config.servers[server]?.pinning ?? 'quarantine',
     toolNames: () => catalog.toolNames(),
     logger,
+    scanner: signalLayer(config.supply.scanner),
   });
   catalog.review = (server, kind, items) => supply.review(server, kind, items, true);
   catalog.reviewGeneration = () => supply.generation();
@@ -240,7 +245,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
 
   const instanceId = randomUUID();
   let retentionTimer: NodeJS.Timeout | undefined;
-  const audit = createAuditLog(config, deps.secrets, logger, instanceId);
+  const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
 
   const validator = new ArgumentValidator();

@@ -122,6 +122,9 @@ program
   .option('-c, --config <file>', 'live: connect to the servers of this config and scan what they list')
   .option('--json', 'machine-readable report')
   .option('--sarif', 'SARIF 2.1.0, for code-scanning dashboards')
+  .option('--high-at <p>', 'probability of the signal layer at which a definition is high (default: supply.scanner.highAt, else 0.5)')
+  .option('--warn-at <p>', 'probability at which it warns (default: supply.scanner.warnAt, else 0.25)')
+  .option('--no-signals', 'only the phrase rules, without the signal layer')
   .action(async (options) => finish(await scan(options, io)));
 
 const dlp = program.command('dlp').description('data-loss prevention: what would be found and done (docs/dlp.md)');
@@ -182,6 +185,8 @@ audit
   .option('-c, --config <file>', 'configuration file (YAML); default: the embedded default')
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .option('--since <when>', 'check only records from then on (e.g. 24h), trusting the first one')
+  .option('--witness <file>', 'signed checkpoints published outside the store (audit.witness): a tail cut with its checkpoints fails')
+  .option('--live', 'the gateway is still writing: accept fewer than checkpointEvery records after the last signed checkpoint')
   .action(async (options) => finish(await verify(options, io)));
 audit
   .command('tail')
@@ -214,7 +219,7 @@ audit
   .option('--agent <name>', 'only this agent')
   .option('--tool <glob>', "only tools/prompts/resources matching this glob, e.g. 'read_*'")
   .option('--server <name>', 'only this server')
-  .option('--decision <d>', 'allowed | denied | error | timeout | approval')
+  .option('--decision <d>', 'allowed | denied | error | timeout | approval | intent')
   .option('--since <when>', 'e.g. 7d, 12h, 30m or an ISO date')
   .option('--limit <n>', 'at most n records')
   .option('--json', 'one JSON object per line')

@@ -3,7 +3,8 @@
  * an answered call is in the file even if the gateway is killed. For log shippers; queryable by
  * reading it back. `stdout` writes the same lines to standard output (not queryable).
  */
-import { appendFileSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { dirname } from 'node:path';
 import type { AuditRecord } from './record.ts';
@@ -18,18 +19,22 @@ export class JsonlAuditStore implements AuditStore {
   #rotations = 0;
   /** The last record of each chain in the current file, to anchor the next file on rotation. */
   readonly #heads = new Map<string, { seq: number; hash: string }>();
+  /** Signs anchors (with audit.signingKey); without it anchors are unsigned. */
+  readonly #sign: ((body: Omit<Checkpoint, 'keyId' | 'signature'>) => Checkpoint) | undefined;
 
   /**
    * `path` undefined writes to standard output. A file larger than `rotateBytes` is renamed to
    * `<path>.<time>.<n>` (with a copy of the checkpoints) and a new file started; an anchor checkpoint
    * of each chain's last record lets the new file verify on its own.
    */
-  constructor(path: string | undefined, options: { rotateBytes?: number } = {}) {
+  constructor(path: string | undefined, options: { rotateBytes?: number; sign?: (body: Omit<Checkpoint, 'keyId' | 'signature'>) => Checkpoint } = {}) {
     this.#path = path;
+    this.#sign = options.sign;
     this.kind = path ? 'jsonl' : 'stdout';
     this.#rotateBytes = options.rotateBytes ?? Number.POSITIVE_INFINITY;
-    if (path) mkdirSync(dirname(path), { recursive: true });
-    this.#fd = path ? openSync(path, 'a') : 1;
+    if (path) mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // New files are private (0600) whatever the umask; an existing file keeps its mode (a log shipper may read it).
+    this.#fd = path ? openSync(path, 'a', PRIVATE_FILE_MODE) : 1;
     if (path) this.#size = fstatSync(this.#fd).size;
   }
 
@@ -40,13 +45,19 @@ export class JsonlAuditStore implements AuditStore {
     renameSync(path, rotated);
     const checkpoints = `${path}.checkpoints`;
     if (existsSync(checkpoints)) copyFileSync(checkpoints, `${rotated}.checkpoints`);
+    this.#anchorHeads();
+    this.#fd = openSync(path, 'a', PRIVATE_FILE_MODE);
+    this.#size = 0;
+  }
+
+  /** An anchor checkpoint of each chain's last record, so that a new file verifies on its own. */
+  #anchorHeads(): void {
     const time = new Date().toISOString();
     for (const [instance, head] of this.#heads) {
-      const anchor: Checkpoint = { instance, seq: head.seq, hash: head.hash, time, keyId: '', signature: '' };
-      appendFileSync(checkpoints, `${JSON.stringify(anchor)}\n`);
+      const body = { instance, seq: head.seq, hash: head.hash, time };
+      const anchor: Checkpoint = this.#sign ? this.#sign(body) : { ...body, keyId: '', signature: '' };
+      appendFileSync(`${this.#path!}.checkpoints`, `${JSON.stringify(anchor)}\n`, { mode: PRIVATE_FILE_MODE });
     }
-    this.#fd = openSync(path, 'a');
-    this.#size = 0;
   }
 
   #read(): AuditRecord[] {
@@ -66,8 +77,32 @@ export class JsonlAuditStore implements AuditStore {
     return anchor ? { seq: anchor.seq, hash: anchor.hash } : undefined;
   }
 
+  /**
+   * The file at the path must still be the one this store writes to: a file removed or replaced under
+   * it (its directory deleted, a careless rotation) is reopened at the path, and when that is not
+   * possible the append fails — a record written to an unlinked file would be a record nobody can read.
+   */
+  #ensureFile(): void {
+    const path = this.#path;
+    if (!path) return;
+    const open = fstatSync(this.#fd);
+    let current;
+    try {
+      current = statSync(path);
+    } catch {
+      current = undefined;
+    }
+    if (current && current.ino === open.ino && current.dev === open.dev) return;
+    const fd = openSync(path, 'a', PRIVATE_FILE_MODE); // throws when the directory is gone: the store is failing
+    closeSync(this.#fd);
+    this.#fd = fd;
+    this.#size = fstatSync(fd).size;
+    if (this.#size === 0) this.#anchorHeads();
+  }
+
   append(record: AuditRecord): Promise<void> {
     try {
+      this.#ensureFile();
       const line = `${JSON.stringify(record)}\n`;
       if (this.#path && this.#size > 0 && this.#size + line.length > this.#rotateBytes) this.#rotate();
       this.#size += writeSync(this.#fd, line);
@@ -89,7 +124,7 @@ export class JsonlAuditStore implements AuditStore {
 
   async addCheckpoint(checkpoint: Checkpoint): Promise<void> {
     // Checkpoints go beside the file (or, on stdout, into the same stream, marked).
-    if (this.#path) appendFileSync(`${this.#path}.checkpoints`, `${JSON.stringify(checkpoint)}\n`);
+    if (this.#path) appendFileSync(`${this.#path}.checkpoints`, `${JSON.stringify(checkpoint)}\n`, { mode: PRIVATE_FILE_MODE });
     else writeSync(this.#fd, `${JSON.stringify({ checkpoint })}\n`);
   }
 

@@ -1,8 +1,11 @@
 /**
- * The audit log: turns one finished request (its context and outcome) into a chained record and
- * appends it to the store. Fail closed: when the store cannot accept records, new calls are refused
- * (`PC_AUDIT_UNAVAILABLE`) until a probe write succeeds again, and a call whose record could not be
- * written is answered with that error instead of its result.
+ * The audit log: turns one request (its context and outcome) into chained records and appends them to
+ * the store. Write-ahead: a call bound for a server is first recorded as an `intent` (who, what, which
+ * arguments, the rule that allowed it) and forwarded only once that record is in the store; its outcome
+ * is recorded when it ends. Fail closed: a call whose intent cannot be written is never forwarded
+ * (`PC_AUDIT_UNAVAILABLE`); while the store fails, calls are refused at once, and every second one
+ * call's own intent write is the probe (nothing is forwarded unless it succeeds). A call whose outcome
+ * cannot be written is answered with that error instead of its result (its intent is on record).
  */
 import type { Logger } from 'pino';
 import { GatewayError, type GatewayErrorCode } from '../errors.ts';
@@ -22,7 +25,9 @@ export interface AuditLogOptions {
   openStore: () => Promise<AuditStore>;
   /** Store kind, for messages before the store is open. */
   kind: string;
+  /** The chain this log writes; `lease` (when given) replaces it with the chain it claims at open. */
   instance: string;
+  lease?: (() => { instance: string; release(): void }) | undefined;
   gatewayId: string;
   redactFields: readonly string[];
   argumentsModeFor: (server: string | undefined) => ArgumentsMode;
@@ -35,6 +40,8 @@ export interface AuditLogOptions {
   retentionDays?: number;
   /** Secondary copies, fed after the store has the record. */
   sinks?: readonly AuditSink[];
+  /** Publishes each signed checkpoint to a witness outside the store (`audit.witness`); throws when it cannot. */
+  witness?: ((checkpoint: Checkpoint) => void) | undefined;
 }
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_TIMEOUT']);
@@ -48,8 +55,14 @@ function principalRecord(ctx: MessageContext): AuditRecord['principal'] {
   return out;
 }
 
+/** The code recorded for a tool result that reports a failure (`isError: true`). */
+export const TOOL_ERROR_CODE = 'isError';
+
 export function decisionFor(outcome: Outcome): { decision: Decision; code?: string } {
-  if ('result' in outcome) return { decision: outcome.result.resultType === 'input_required' ? 'approval' : 'allowed' };
+  if ('result' in outcome) {
+    if (outcome.result.isError === true) return { decision: 'error', code: TOOL_ERROR_CODE };
+    return { decision: outcome.result.resultType === 'input_required' ? 'approval' : 'allowed' };
+  }
   if ('upstreamError' in outcome) return { decision: 'error', code: String(outcome.upstreamError.code) };
   const code: GatewayErrorCode = outcome.error.code;
   if (TIMEOUT_CODES.has(code)) return { decision: 'timeout', code };
@@ -67,6 +80,10 @@ export class AuditLog {
   #committed: { seq: number; hash: string };
   #failure: Error | undefined = new Error('the audit store is still opening');
   #retryAt = Number.POSITIVE_INFINITY;
+  /** Checkpoints due (a multiple of checkpointEvery was committed) but not yet written: retried. */
+  #due: Array<{ seq: number; hash: string }> = [];
+  #instance: string;
+  #lease: { instance: string; release(): void } | undefined;
 
   constructor(options: AuditLogOptions) {
     this.#options = options;
@@ -74,16 +91,29 @@ export class AuditLog {
     this.#seq = 0;
     this.#prev = GENESIS_HASH;
     this.#committed = { seq: 0, hash: GENESIS_HASH };
+    this.#instance = options.instance;
+  }
+
+  /** The chain this process writes (known once open). */
+  get instance(): string {
+    return this.#instance;
   }
 
   /** Finds where this gateway's chain left off. Until it has, every call is refused (fail closed). */
   async open(): Promise<void> {
     try {
+      if (this.#options.lease && !this.#lease) {
+        this.#lease = this.#options.lease();
+        this.#instance = this.#lease.instance;
+      }
       this.#store ??= await this.#options.openStore();
-      const head = await this.#store.head(this.#options.instance);
+      const head = await this.#store.head(this.#instance);
       this.#seq = head?.seq ?? 0;
       this.#prev = head?.hash ?? GENESIS_HASH;
       this.#committed = { seq: this.#seq, hash: this.#prev };
+      // A chain left without a checkpoint at its end (the last run was killed) is covered now, so the
+      // trail verifies strictly; the verifier then sees where this run started.
+      if (this.#options.signer && this.#seq > 0) await this.checkpoint(this.#committed);
       this.#failure = undefined;
       this.#retryAt = 0;
     } catch (error) {
@@ -94,11 +124,23 @@ export class AuditLog {
     }
   }
 
-  /** Whether records can be written; while failing, refuses until a retry succeeds. */
+  /** While the store is failing and no retry is due, the refusal; otherwise undefined (try a write). */
   gate(): GatewayError | undefined {
     if (!this.#failure) return undefined;
     if (Date.now() < this.#retryAt) return this.#unavailable();
-    return undefined; // let this call try; its own append is the probe
+    return undefined;
+  }
+
+  /**
+   * Write-ahead: records that the call is about to be forwarded, and resolves once that record is in
+   * the store. Returns the refusal when it cannot be written (the call must not be forwarded). While
+   * the store is failing, refuses without trying until the next retry is due; the retry is this
+   * intent's own write, so a probe never lets a call through unrecorded.
+   */
+  async intent(ctx: MessageContext): Promise<GatewayError | undefined> {
+    const closed = this.gate();
+    if (closed) return closed;
+    return await this.#append(this.#build(ctx, undefined));
   }
 
   #unavailable(): GatewayError {
@@ -116,15 +158,21 @@ export class AuditLog {
 
   /** Records the request and returns the outcome to send (replaced by an error if recording failed). */
   async record(ctx: MessageContext, outcome: Outcome): Promise<Outcome> {
+    const failed = await this.#append(this.#build(ctx, outcome));
+    return failed ? { error: failed } : outcome;
+  }
+
+  /** The chained record of a request: its outcome, or (`outcome` undefined) the intent to forward it. */
+  #build(ctx: MessageContext, outcome: Outcome | undefined): AuditRecord {
     const route = ctx.route;
     const params = route?.kind === 'upstream' ? route.params : ctx.request.params;
     const server = route?.kind === 'upstream' ? route.server : ctx.endpoint.kind === 'server' ? ctx.endpoint.server : undefined;
     const args = isObject(params?.arguments) ? params.arguments : undefined;
     const mode = this.#options.argumentsModeFor(server);
-    const { decision, code } = decisionFor(outcome);
+    const { decision, code } = outcome ? decisionFor(outcome) : { decision: 'intent' as const, code: undefined };
     const body: UnsignedRecord = {
       v: 1,
-      instance: this.#options.instance,
+      instance: this.#instance,
       seq: this.#seq + 1,
       gatewayId: this.#options.gatewayId,
       time: new Date(ctx.receivedAtMs).toISOString(),
@@ -149,14 +197,21 @@ export class AuditLog {
     }
     if (ctx.task !== undefined) body.task = ctx.task;
     if (code !== undefined) body.code = code;
-    const rule = ctx.decision?.rule ?? (('error' in outcome && typeof outcome.error.data?.rule === 'string') ? outcome.error.data.rule : undefined);
+    const rule = ctx.decision?.rule ?? ((outcome && 'error' in outcome && typeof outcome.error.data?.rule === 'string') ? outcome.error.data.rule : undefined);
     if (rule !== undefined) body.rule = rule;
-    if ('error' in outcome) body.reason = outcome.error.message;
+    if (outcome && 'error' in outcome) body.reason = outcome.error.message;
     else if (ctx.decision?.monitored) body.reason = `monitor: would be refused (${ctx.decision.code ?? 'PC_POLICY_DENIED'}): ${ctx.decision.reason}`;
-    if ('result' in outcome) body.responseBytes = approximateSize(outcome.result);
+    else if (outcome && code === TOOL_ERROR_CODE) body.reason = 'the tool reported an error (isError: true)';
+    if (outcome && 'result' in outcome) body.responseBytes = approximateSize(outcome.result);
     if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
     if (ctx.approval) body.approval = ctx.approval;
-    const record: AuditRecord = { ...body, hash: recordHash(body) };
+    // Where the arguments are not recorded in full, a reason must not carry them either.
+    if (body.reason !== undefined && args !== undefined && mode !== 'full') body.reason = withoutArguments(body.reason, args);
+    return { ...body, hash: recordHash(body) };
+  }
+
+  /** Appends a record to the chain; returns the refusal when the store cannot take it. */
+  async #append(record: AuditRecord): Promise<GatewayError | undefined> {
     // The chain advances now (records of one turn are committed together, in order); a failed
     // commit rewinds it to the last record known to be stored.
     this.#seq = record.seq;
@@ -171,23 +226,44 @@ export class AuditLog {
       this.#seq = this.#committed.seq;
       this.#prev = this.#committed.hash;
       if (first) this.#options.logger.error({ err: (error as Error).message, store: this.#options.kind }, 'audit store failing: calls are refused until it recovers');
-      return { error: this.#unavailable() };
+      return this.#unavailable();
     }
     if (this.#failure) this.#options.logger.warn({ store: this.#options.kind }, 'audit store recovered');
     this.#failure = undefined;
     if (record.seq > this.#committed.seq) this.#committed = { seq: record.seq, hash: record.hash };
     for (const sink of this.#options.sinks ?? []) sink.push(record);
     const every = this.#options.checkpointEvery ?? 1000;
-    if (this.#options.signer && record.seq % every === 0) await this.checkpoint().catch(() => undefined);
-    return outcome;
+    if (this.#options.signer && record.seq % every === 0) this.#due.push({ seq: record.seq, hash: record.hash });
+    return await this.#writeDueCheckpoints();
+  }
+
+  /**
+   * Writes the checkpoints that are due. One that cannot be written stays due (retried with the next
+   * record) and the store counts as failing: with a signing key, a checkpoint missing at a multiple of
+   * checkpointEvery fails verification, so calls are refused until it is written.
+   */
+  async #writeDueCheckpoints(): Promise<GatewayError | undefined> {
+    while (this.#due.length > 0) {
+      try {
+        await this.checkpoint(this.#due[0]!);
+      } catch (error) {
+        this.#failure = error as Error;
+        this.#retryAt = Date.now() + (this.#options.retryMs ?? 1000);
+        this.#options.logger.error({ err: (error as Error).message, store: this.#options.kind }, 'audit checkpoint cannot be written: calls are refused until it is');
+        return this.#unavailable();
+      }
+      this.#due.shift();
+    }
+    return undefined;
   }
 
   /** Signs and stores a checkpoint of the last committed record (if a signing key is configured). */
   async checkpoint(at: { seq: number; hash: string } = this.#committed): Promise<Checkpoint | undefined> {
     if (!this.#store || at.seq === 0) return undefined;
-    const body = { instance: this.#options.instance, seq: at.seq, hash: at.hash, time: new Date().toISOString() };
+    const body = { instance: this.#instance, seq: at.seq, hash: at.hash, time: new Date().toISOString() };
     const checkpoint: Checkpoint = this.#options.signer ? this.#options.signer.sign(body) : { ...body, keyId: '', signature: '' };
     await this.#store.addCheckpoint(checkpoint);
+    if (checkpoint.signature !== '') this.#options.witness?.(checkpoint);
     return checkpoint;
   }
 
@@ -199,19 +275,49 @@ export class AuditLog {
     const days = this.#options.retentionDays ?? 90;
     if (!this.#store || days === 0) return 0;
     const cutoff = new Date(now - days * 86_400_000).toISOString();
-    const last = await this.#store.lastBefore(this.#options.instance, cutoff);
+    const last = await this.#store.lastBefore(this.#instance, cutoff);
     if (!last) return 0;
     await this.checkpoint(last);
-    const pruned = await this.#store.prune(this.#options.instance, last.seq);
+    const pruned = await this.#store.prune(this.#instance, last.seq);
     if (pruned > 0) this.#options.logger.info({ pruned, upTo: last.seq, retentionDays: days }, 'audit retention pruned old records');
     return pruned;
   }
 
   async close(): Promise<void> {
+    await this.#writeDueCheckpoints();
     if (this.#options.signer) await this.checkpoint().catch(() => undefined);
     await Promise.all((this.#options.sinks ?? []).map((sink) => sink.close().catch(() => undefined)));
     await this.#store?.close();
+    this.#lease?.release();
   }
+}
+
+/** Argument values shorter than this are not taken out of reasons (they would match ordinary words). */
+const MIN_QUOTED = 4;
+
+/**
+ * `reason` with every string argument value it quotes (as is, or JSON-escaped) replaced by the
+ * argument's name: a refusal explains which argument and rule, never what the argument held.
+ */
+export function withoutArguments(reason: string, args: JsonObject): string {
+  const values: Array<{ text: string; name: string }> = [];
+  const walk = (value: unknown, name: string, depth: number): void => {
+    if (depth > 16 || values.length > 256) return;
+    if (typeof value === 'string') {
+      if (value.length >= MIN_QUOTED) {
+        values.push({ text: value, name });
+        const escaped = JSON.stringify(value).slice(1, -1);
+        if (escaped !== value) values.push({ text: escaped, name });
+      }
+    } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${name}[${i}]`, depth + 1));
+    else if (isObject(value)) for (const [k, v] of Object.entries(value)) walk(v, name ? `${name}.${k}` : k, depth + 1);
+  };
+  walk(args, '', 0);
+  let out = reason;
+  for (const { text, name } of values.sort((a, b) => b.text.length - a.text.length)) {
+    if (out.includes(text)) out = out.split(text).join(`[argument ${name}]`);
+  }
+  return out;
 }
 
 function approximateSize(result: JsonObject): number {

@@ -9,7 +9,9 @@ import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
-import { CheckpointSigner, publicKeyFrom } from './checkpoint.ts';
+import { appendFileSync } from 'node:fs';
+import { chainName, leaseChain, type Front } from './chain-lease.ts';
+import { CheckpointSigner, publicKeyFrom, type Checkpoint } from './checkpoint.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
 import { AuditLog } from './log.ts';
 import { LinesSink, OtlpSink, type AuditSink } from './sinks.ts';
@@ -20,7 +22,7 @@ export function auditInstance(config: Config): string {
   return config.audit.instance ?? (hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64) || 'gateway');
 }
 
-export async function openAuditStore(config: Config, secrets: SecretSource): Promise<AuditStore | undefined> {
+export async function openAuditStore(config: Config, secrets: SecretSource, signer?: CheckpointSigner): Promise<AuditStore | undefined> {
   const { store, path } = config.audit;
   const dataDir = config.dataDir ?? defaultDataDir(secrets.env);
   switch (store) {
@@ -29,7 +31,7 @@ export async function openAuditStore(config: Config, secrets: SecretSource): Pro
     case 'stdout':
       return new JsonlAuditStore(undefined);
     case 'jsonl':
-      return new JsonlAuditStore(path ?? join(dataDir, 'audit.jsonl'), { rotateBytes: config.audit.rotateBytes });
+      return new JsonlAuditStore(path ?? join(dataDir, 'audit.jsonl'), { rotateBytes: config.audit.rotateBytes, sign: signer ? (body) => signer.sign(body) : undefined });
     case 'sqlite':
       return new SqliteAuditStore(path ?? join(dataDir, 'audit.db'));
     case 'postgres': {
@@ -82,20 +84,31 @@ export function sinksFor(config: Config, secrets: SecretSource, logger: Logger):
   });
 }
 
+/** Appends each signed checkpoint to the witness file (created 0600), synchronously: a checkpoint is published before it counts. */
+function witnessFor(path: string | undefined): ((checkpoint: Checkpoint) => void) | undefined {
+  if (!path) return undefined;
+  return (checkpoint) => appendFileSync(path, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
+}
+
 /** The gateway's audit log as `audit` configures it, or undefined when `audit.store` is `off`. */
-export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string): AuditLog | undefined {
+export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string, front: Front = 'http'): AuditLog | undefined {
   if (config.audit.store === 'off') return undefined;
+  const signer = signerFor(config, secrets);
+  const dataDir = config.dataDir ?? defaultDataDir(secrets.env);
   return new AuditLog({
-    openStore: async () => (await openAuditStore(config, secrets))!,
+    openStore: async () => (await openAuditStore(config, secrets, signer))!,
     kind: config.audit.store,
-    instance: auditInstance(config),
+    instance: chainName(auditInstance(config), front),
+    // Each process its own chain (see chain-lease.ts); stdout has no shared store to collide in.
+    lease: config.audit.store === 'stdout' ? undefined : () => leaseChain(dataDir, auditInstance(config), front),
     gatewayId,
     redactFields: config.audit.redact.fields,
     argumentsModeFor: (server) => (server ? config.servers[server]?.auditArguments : undefined) ?? 'redacted',
     logger,
-    signer: signerFor(config, secrets),
+    signer,
     checkpointEvery: config.audit.checkpointEvery,
     sinks: sinksFor(config, secrets, logger),
+    witness: witnessFor(config.audit.witness),
     retentionDays: config.audit.retentionDays,
   });
 }

@@ -9,7 +9,8 @@ import { canonicalJson } from './canonical.ts';
 export const AUDIT_SCHEMA_VERSION = 1;
 export const GENESIS_HASH = '0'.repeat(64);
 
-export type Decision = 'allowed' | 'denied' | 'error' | 'timeout' | 'approval';
+/** `intent`: the write-ahead record of a call about to be forwarded; its outcome follows in another record. */
+export type Decision = 'allowed' | 'denied' | 'error' | 'timeout' | 'approval' | 'intent';
 
 export interface AuditRecord {
   /** Schema version. */
@@ -89,16 +90,18 @@ export async function verifyChain(
   records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>,
   anchors: ReadonlyMap<string, ReadonlyMap<number, string>> = new Map(),
   options: { trustStart?: boolean } = {},
-): Promise<{ checked: number; heads: Map<string, number>; broken?: ChainBreak }> {
+): Promise<{ checked: number; heads: Map<string, number>; firsts: Map<string, number>; broken?: ChainBreak }> {
   let checked = 0;
   const heads = new Map<string, number>();
+  const firsts = new Map<string, number>();
   let instance: string | undefined;
   let expectedSeq = 0;
   let expectedPrev = GENESIS_HASH;
-  const fail = (seq: number, problem: string) => ({ checked, heads, broken: { instance: instance!, seq, problem } });
+  const fail = (seq: number, problem: string) => ({ checked, heads, firsts, broken: { instance: instance!, seq, problem } });
   for await (const record of records) {
     if (record.instance !== instance) {
       instance = record.instance;
+      firsts.set(instance, record.seq);
       expectedSeq = 1;
       expectedPrev = GENESIS_HASH;
       if (record.seq !== 1) {
@@ -125,5 +128,5 @@ export async function verifyChain(
     expectedSeq = record.seq + 1;
     expectedPrev = record.hash;
   }
-  return { checked, heads };
+  return { checked, heads, firsts };
 }

@@ -116,8 +116,8 @@ export class OtlpSink implements AuditSink {
                 return {
                   timeUnixNano: nanos,
                   observedTimeUnixNano: nanos,
-                  severityNumber: record.decision === 'allowed' ? 9 : 13,
-                  severityText: record.decision === 'allowed' ? 'INFO' : 'WARN',
+                  severityNumber: record.decision === 'allowed' || record.decision === 'intent' ? 9 : 13,
+                  severityText: record.decision === 'allowed' || record.decision === 'intent' ? 'INFO' : 'WARN',
                   body: { stringValue: canonicalJson(record) },
                   attributes: attributes(record),
                 };

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { ensurePrivateFile, PRIVATE_DIR_MODE } from '../util/private-files.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import type { AuditRecord } from './record.ts';
 import { matches, type AuditQuery, type AuditStore } from './store.ts';
@@ -19,7 +20,11 @@ export class SqliteAuditStore implements AuditStore {
   #batch: Array<{ record: AuditRecord; resolve: () => void; reject: (error: Error) => void }> = [];
 
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      // Private whatever the umask: the -wal and -shm files SQLite makes take the database file's mode.
+      mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+      ensurePrivateFile(path);
+    }
     this.#db = new DatabaseSync(path);
     this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 1000};`);
     this.#db.exec(`CREATE TABLE IF NOT EXISTS audit_records (

@@ -3,7 +3,9 @@
  */
 import { canonicalJson } from '../audit/canonical.ts';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Checkpoint } from '../audit/checkpoint.ts';
+import { csvCell, displayJson, displayText } from '../audit/display.ts';
 import { openAuditStore, verifyKeyFor } from '../audit/open.ts';
 import type { AuditRecord, Decision } from '../audit/record.ts';
 import { verifyTrail } from '../audit/verify.ts';
@@ -11,7 +13,7 @@ import type { AuditQuery } from '../audit/store.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import type { Io } from './serve.ts';
 
-const DECISIONS: readonly Decision[] = ['allowed', 'denied', 'error', 'timeout', 'approval'];
+const DECISIONS: readonly Decision[] = ['allowed', 'denied', 'error', 'timeout', 'approval', 'intent'];
 
 /** `7d`, `12h`, `30m` or an ISO date → ISO time. */
 export function parseSince(value: string, now = Date.now()): string | undefined {
@@ -49,7 +51,33 @@ async function openStore(options: { config?: string; dataDir?: string }, io: Pic
   return { store, config: loaded.config };
 }
 
-export async function verify(options: { config?: string; dataDir?: string; since?: string }, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
+/** Checkpoints from a witness file (one JSON object per line), or the problem reading it. */
+function readWitness(file: string): Checkpoint[] | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return `cannot read the witness ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+  }
+  const out: Checkpoint[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]!.trim()) continue;
+    try {
+      const c = JSON.parse(lines[i]!) as Checkpoint;
+      if (typeof c.instance !== 'string' || typeof c.seq !== 'number' || typeof c.hash !== 'string' || typeof c.signature !== 'string') throw new Error('not a checkpoint');
+      out.push(c);
+    } catch {
+      return `${file} line ${i + 1} is not a checkpoint (expected one JSON object per line with instance, seq, hash, time, keyId, signature)`;
+    }
+  }
+  return out;
+}
+
+export async function verify(
+  options: { config?: string; dataDir?: string; since?: string; witness?: string; live?: boolean },
+  io: Pick<Io, 'out' | 'err' | 'secrets'>,
+): Promise<number> {
   const since = options.since === undefined ? undefined : sinceOption(options.since, io);
   if (options.since !== undefined && !since) return 2;
   const opened = await openStore(options, io);
@@ -57,21 +85,39 @@ export async function verify(options: { config?: string; dataDir?: string; since
   const { store, config } = opened;
   try {
     const key = verifyKeyFor(config, io.secrets);
+    // The witness named on the command line, else the one the config publishes to (when it exists).
+    const witnessFile = options.witness ?? (config.audit.witness && existsSync(config.audit.witness) ? config.audit.witness : undefined);
+    const witness = witnessFile === undefined ? [] : readWitness(witnessFile);
+    if (typeof witness === 'string') {
+      io.err(`portcullis: ${witness}\n`);
+      return 2;
+    }
+    if (witness.length > 0 && !key) {
+      io.err('portcullis: --witness needs the key that signed its checkpoints (audit.signingKey or audit.verifyKey)\n');
+      return 2;
+    }
     // --since checks only the records from that time on, trusting the first one's link (a quick check
     // of recent history; a full verify anchors every chain at its start or a checkpoint).
     const records = since ? filterSince(store.all(), since) : store.all();
-    const result = await verifyTrail(records, await store.checkpoints(), key, { trustStart: since !== undefined });
+    // With a key, checkpoints are required (signed, at every multiple of checkpointEvery, covering the tail).
+    const strict = key && !since ? { every: config.audit.checkpointEvery, live: options.live === true } : undefined;
+    const result = await verifyTrail(records, await store.checkpoints(), key, { trustStart: since !== undefined, strict, witness });
     if (result.broken) {
       const b = result.broken;
-      io.out(`BROKEN: chain "${b.instance}", record ${b.seq}: ${b.problem} (${result.records} records verified before it)\n`);
+      io.out(`BROKEN: chain ${displayText(JSON.stringify(b.instance))}, record ${b.seq}: ${b.problem} (${result.records} records verified before it)\n`);
       return 1;
     }
     const signed = result.checkpoints - result.unverifiedCheckpoints;
     io.out(
       `OK: ${result.records} records, every chain intact; ${result.checkpoints} checkpoints` +
         (result.checkpoints ? ` (${signed} signatures verified${result.unverifiedCheckpoints ? `, ${result.unverifiedCheckpoints} not verified: ${key ? 'unsigned' : 'no audit.signingKey or audit.verifyKey configured'}` : ''})` : '') +
+        (witnessFile ? `; ${witness.length} witness checkpoints agree` : '') +
         '\n',
     );
+    // Where each chain's signatures end: records past that point could be cut without a trace here.
+    for (const c of result.chains) {
+      io.out(`  chain ${displayText(JSON.stringify(c.instance))}: ${c.head} records, last signed checkpoint at ${c.signedUpTo ? `record ${c.signedUpTo}` : 'none'}\n`);
+    }
     return 0;
   } finally {
     await store.close();
@@ -93,10 +139,6 @@ export interface QueryOptions {
 
 const CSV_COLUMNS = ['time', 'instance', 'seq', 'agent', 'server', 'method', 'target', 'decision', 'code', 'latencyMs', 'argsHash'] as const;
 
-function csvCell(value: unknown): string {
-  const text = value === undefined || value === null ? '' : String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 
 export async function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
   const filter: AuditQuery = {};
@@ -129,7 +171,7 @@ export async function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 
   try {
     const records: AuditRecord[] = await store.query(filter);
     if (options.json) {
-      for (const r of records) io.out(`${canonicalJson(r)}\n`);
+      for (const r of records) io.out(`${displayJson(canonicalJson(r))}\n`);
     } else if (options.csv) {
       io.out(`${CSV_COLUMNS.join(',')}\n`);
       for (const r of records) {
@@ -161,8 +203,10 @@ export function keygen(options: { out: string; force?: boolean }, io: Pick<Io, '
   return 0;
 }
 
+/** One record as a line of text; every field a caller could have chosen is escaped (see display.ts). */
 function line(r: AuditRecord): string {
-  return `${r.time}  ${r.decision.padEnd(8)} ${r.principal.agent}  ${r.method} ${r.server ?? ''}${r.target ? ` ${r.target}` : ''}${r.code ? `  [${r.code}]` : ''}\n`;
+  const d = (v: unknown) => displayText(String(v));
+  return `${d(r.time)}  ${d(r.decision).padEnd(8)} ${d(r.principal.agent)}  ${d(r.method)} ${d(r.server ?? '')}${r.target ? ` ${d(r.target)}` : ''}${r.code ? `  [${d(r.code)}]` : ''}\n`;
 }
 
 /** `portcullis audit tail [-n N] [-f]`: the latest records; with -f, new ones as they are written. */
@@ -178,7 +222,7 @@ export async function tail(
   const opened = await openStore(options, io);
   if (!opened) return 2;
   const { store } = opened;
-  const show = (r: AuditRecord) => io.out(options.json ? `${canonicalJson(r)}\n` : line(r));
+  const show = (r: AuditRecord) => io.out(options.json ? `${displayJson(canonicalJson(r))}\n` : line(r));
   const seen = new Set<string>();
   let since = '';
   const emit = (records: AuditRecord[]) => {

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
-import { scanServers, type Definition, type ServerTools, type ToolReport } from '../inspect/scanner.ts';
+import { scanServers, signalLayer, type Definition, type ServerTools, type SignalLayer, type ToolReport } from '../inspect/scanner.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
 import { descriptionDefinition } from '../supply/guard.ts';
 import { createPinnedUpstream } from '../upstream/build.ts';
@@ -45,6 +45,29 @@ export interface ScanOptions {
   config?: string;
   json?: boolean;
   sarif?: boolean;
+  /** Thresholds of the signal layer, as given on the command line (strings) or by a caller. */
+  highAt?: string | number;
+  warnAt?: string | number;
+  /** Commander's `--no-signals`. */
+  signals?: boolean;
+}
+
+/** A probability flag: a number in [min, max], or the problem. */
+function probabilityFlag(name: string, value: string | number | undefined, min: number, max: number): number | undefined | string {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'number' ? value : /^\d*\.?\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) return `${name} must be a number from ${min} to ${max}, got "${String(value)}"`;
+  return n;
+}
+
+function layerFor(options: ScanOptions, config: { signals?: boolean; highAt?: number | undefined; warnAt?: number | undefined } = {}): SignalLayer | string {
+  const highAt = probabilityFlag('--high-at', options.highAt, 0.05, 0.99);
+  const warnAt = probabilityFlag('--warn-at', options.warnAt, 0.01, 0.98);
+  if (typeof highAt === 'string') return highAt;
+  if (typeof warnAt === 'string') return warnAt;
+  const merged = { signals: options.signals === false ? false : config.signals !== false, highAt: highAt ?? config.highAt, warnAt: warnAt ?? config.warnAt };
+  if (merged.highAt !== undefined && merged.warnAt !== undefined && merged.warnAt >= merged.highAt) return `--warn-at (${merged.warnAt}) must be below --high-at (${merged.highAt})`;
+  return signalLayer(merged);
 }
 
 /** A server that could not be listed: its pin did not hold (`PC_SUPPLY_PIN_FAILED`), or it failed. */
@@ -162,6 +185,7 @@ export async function scan(options: ScanOptions, io: Pick<Io, 'out' | 'err' | 's
   }
   let input: ServerTools[] | string;
   let unlisted: Unlisted[] = [];
+  let layer = layerFor(options);
   if (options.toolsFile !== undefined) {
     let text: string;
     try {
@@ -181,9 +205,15 @@ export async function scan(options: ScanOptions, io: Pick<Io, 'out' | 'err' | 's
       io.err(`portcullis: ${options.config} is invalid:\n${formatProblems(loaded.problems)}\n`);
       return 2;
     }
-    ({ servers: input, unlisted } = await listLive(loaded, io, true));
+    layer = layerFor(options, loaded.config.supply.scanner);
+    if (typeof layer !== 'string') ({ servers: input, unlisted } = await listLive(loaded, io, true));
+    else input = [];
   }
-  const reports = scanServers(input);
+  if (typeof layer === 'string') {
+    io.err(`portcullis: ${layer}\n`);
+    return 2;
+  }
+  const reports = scanServers(input, layer);
   const tools = reports.filter((r) => r.kind === 'tool');
   const others = reports.filter((r) => r.kind !== 'tool');
   const refused = unlisted.filter((u) => u.code === 'PC_SUPPLY_PIN_FAILED');

@@ -29,7 +29,7 @@ export async function stdio(options: StdioOptions, io: Io & { stdin: NodeJS.Read
     return 2;
   }
   const logger = createLogger(config.logging.level === 'info' ? 'warn' : config.logging.level);
-  const gateway = createGateway(config, { logger, secrets: io.secrets });
+  const gateway = createGateway(config, { logger, secrets: io.secrets, front: 'stdio' });
   const started = gateway.start();
   await runStdioFront({
     gateway,

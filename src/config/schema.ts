@@ -141,6 +141,16 @@ export const httpServerSchema = z.strictObject({
 
 export const serverSchema = z.union([stdioServerSchema, httpServerSchema]);
 
+/** The definition scanner's statistical layer: on or off, and the probabilities it rates high and warns at. */
+const scannerSchema = z
+  .strictObject({
+    signals: z.boolean().default(true).describe('Weigh the wording-independent signals with the trained model (off: only the phrase rules)'),
+    highAt: z.number().min(0.05).max(0.99).optional().describe('Probability at or above which a definition is rated high and quarantined (default: the trained threshold, 0.5)'),
+    warnAt: z.number().min(0.01).max(0.98).optional().describe('Probability at or above which a definition is warned about (default: the trained threshold, 0.25)'),
+  })
+  .refine((s) => s.highAt === undefined || s.warnAt === undefined || s.warnAt < s.highAt, { message: 'warnAt must be below highAt', path: ['warnAt'] })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     listen: z
@@ -258,7 +268,7 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
           .optional()
-          .describe('Name of this gateway\'s hash chain (default: the host name)'),
+          .describe('Base name of this gateway\'s hash chains (default: the host name): serve writes <instance>, stdio <instance>.stdio, and further live processes on the host .2, .3 …'),
         redact: z.strictObject({ fields: z.array(z.string().min(1)).default([]) }).prefault({}).describe('Extra argument names to mask'),
         signingKey: z
           .string()
@@ -278,6 +288,11 @@ export const configSchema = z
           .describe('Copies of each record, best effort (the store is authoritative): OTLP/HTTP logs, a JSON Lines file, stdout'),
         rotateBytes: z.number().int().min(4096).default(100 * 1024 * 1024).describe('jsonl store: start a new file past this size'),
         checkpointEvery: z.number().int().min(1).max(10_000_000).default(1000).describe('Records between signed checkpoints'),
+        witness: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('File outside the store that every signed checkpoint is also appended to (JSON Lines); `audit verify --witness FILE` then catches records cut off together with their checkpoints'),
         retentionDays: z.number().int().min(0).max(36_500).default(90).describe('Records older than this are pruned (after a checkpoint); 0 keeps everything'),
       })
       .prefault({}),
@@ -302,6 +317,7 @@ export const configSchema = z
           .regex(SECRET_REF, 'must be a reference: file:/path/to/key or env:NAME')
           .optional()
           .describe('Key of the HMAC that protects pins.json (at least 32 characters); default: <dataDir>/pins.key, made on first start'),
+        scanner: scannerSchema.describe('The definition scanner\'s statistical layer (docs/supply-chain.md)'),
       })
       .prefault({}),
     identity: identitySchema.optional(),
@@ -313,6 +329,7 @@ export const configSchema = z
   });
 
 export type Config = z.output<typeof configSchema>;
+export type ScannerConfig = z.output<typeof scannerSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;
 export type StdioServerConfig = z.output<typeof stdioServerSchema>;
 export type HttpServerConfig = z.output<typeof httpServerSchema>;

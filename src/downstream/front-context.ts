@@ -43,7 +43,7 @@ export interface FrontContext {
    * Answers a refusal decided before the request became a pipeline message (malformed or ambiguous
    * input, a header that disagrees with the body), after recording it (bounded, see recordRefusal).
    */
-  refuse(res: ServerResponse, endpoint: Endpoint, error: GatewayError, era?: 'modern' | 'legacy', id?: JsonRpcRequest['id'] | null, method?: string): Promise<void>;
+  refuse(res: ServerResponse, endpoint: Endpoint, error: GatewayError, era?: 'modern' | 'legacy', id?: JsonRpcRequest['id'] | null, method?: string, req?: IncomingMessage): Promise<void>;
   logDecision(request: JsonRpcRequest, error: GatewayError, correlationId: string): void;
 }
 

@@ -41,6 +41,12 @@ interface CallFacts {
   principal: Principal | undefined;
 }
 
+/** The method a refused body asked for, for the record (`(batch)` for several, `(request)` when none). */
+function methodOf(body: unknown): string {
+  if (Array.isArray(body)) return '(batch)';
+  return isObject(body) && typeof body.method === 'string' ? body.method : '(request)';
+}
+
 export function createLegacyFront(front: FrontContext): LegacyFront {
   const { gateway, logger, sessions } = front;
 
@@ -134,14 +140,19 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
   async function post(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, body: unknown, version: string): Promise<void> {
     if (isObject(body) && body.method === 'initialize') return initialize(req, res, endpoint, body);
     const session = sessionFor(req, endpoint);
-    if (session instanceof GatewayError) return reject(res, session);
+    if (session instanceof GatewayError) return front.refuse(res, endpoint, session, 'legacy', null, methodOf(body), req);
     if (version !== DEFAULT_LEGACY_HEADER_VERSION && version !== session.protocolVersion && isLegacyVersion(version)) {
-      return reject(
+      return front.refuse(
         res,
+        endpoint,
         new GatewayError('PC_PROTOCOL_UNSUPPORTED_VERSION', `MCP-Protocol-Version "${version}" differs from the session's negotiated "${session.protocolVersion}"`, {
           supported: [session.protocolVersion],
           requested: version,
         }),
+        'legacy',
+        null,
+        methodOf(body),
+        req,
       );
     }
     let messages: JsonRpcMessage[];
@@ -159,7 +170,7 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
         messages = [assertMessage(body)];
       }
     } catch (error) {
-      if (error instanceof GatewayError) return front.refuse(res, endpoint, error);
+      if (error instanceof GatewayError) return front.refuse(res, endpoint, error, 'legacy', null, '(request)', req);
       throw error;
     }
 
@@ -196,7 +207,7 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     }
     if (!accepts(req, 'text/event-stream')) return reject(res, new GatewayError('PC_HTTP_NOT_ACCEPTABLE', 'GET needs Accept: text/event-stream'));
     const session = sessionFor(req, endpoint);
-    if (session instanceof GatewayError) return reject(res, session);
+    if (session instanceof GatewayError) return void front.refuse(res, endpoint, session, 'legacy', null, '(GET stream)', req);
     const lastEventId = header(req, 'last-event-id');
     if (lastEventId !== undefined) {
       const position = parseEventId(lastEventId);
@@ -223,7 +234,7 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
       return reject(res, new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `DELETE is not part of protocol version ${MODERN_VERSION}`), 'modern');
     }
     const session = sessionFor(req, endpoint);
-    if (session instanceof GatewayError) return reject(res, session);
+    if (session instanceof GatewayError) return void front.refuse(res, endpoint, session, 'legacy', null, '(DELETE session)', req);
     sessions.delete(session.id);
     res.writeHead(200).end();
   }

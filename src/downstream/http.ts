@@ -22,7 +22,7 @@ import type { Config } from '../config/schema.ts';
 import type { SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
-import { parseJson, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import { isObject, parseJson, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
 import { DEFAULT_LEGACY_HEADER_VERSION, isSupportedVersion, MODERN_VERSION, SUPPORTED_VERSIONS } from '../protocol/versions.ts';
 import type { Endpoint } from '../pipeline/context.ts';
 import { createChangeFanout } from './fanout.ts';
@@ -90,12 +90,15 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
         const needed = await gateway.missingScopes(endpoint, request, principal);
         if (!needed) continue;
         res.setHeader('www-authenticate', identity.resourceServer.insufficientScope(endpoint, needed));
-        return new GatewayError('PC_AUTH_INSUFFICIENT_SCOPE', `this call needs scope${needed.length > 1 ? 's' : ''} ${needed.join(' ')}; authorize again with ${needed.length > 1 ? 'them' : 'it'}`, { scopes: needed });
+        const refusal = new GatewayError('PC_AUTH_INSUFFICIENT_SCOPE', `this call needs scope${needed.length > 1 ? 's' : ''} ${needed.join(' ')}; authorize again with ${needed.length > 1 ? 'them' : 'it'}`, { scopes: needed });
+        // Decided before the pipeline, so recorded here: who asked, for what, and the scopes missing.
+        await gateway.recordRefusal(endpoint, refusal, request.method, { principal, request }).catch(() => false);
+        return refusal;
       }
       return undefined;
     },
-    async refuse(res, endpoint, error, era = 'legacy', id = null, method = '(request)') {
-      await gateway.recordRefusal(endpoint, error, method).catch(() => false);
+    async refuse(res, endpoint, error, era = 'legacy', id = null, method = '(request)', req = undefined) {
+      await gateway.recordRefusal(endpoint, error, method, { principal: req ? principals.get(req) : undefined }).catch(() => false);
       reject(res, error, era, id);
     },
     logDecision(request: JsonRpcRequest, error: GatewayError, correlationId: string) {
@@ -110,11 +113,23 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     if (pathname === '/mcp' || pathname === '/mcp/') return { kind: 'aggregate' };
     const match = /^\/mcp\/([^/]+)\/?$/.exec(pathname);
     if (!match) return undefined;
-    const name = decodeURIComponent(match[1]!);
+    let name: string;
+    try {
+      name = decodeURIComponent(match[1]!);
+    } catch {
+      // A malformed escape names no server (404), rather than failing the request.
+      return new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `the server name in ${JSON.stringify(pathname)} is not valid percent-encoding`);
+    }
     if (!gateway.hasServer(name)) {
       return new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${name}" (known: ${[...gateway.upstreams.keys()].join(', ') || 'none'})`);
     }
     return { kind: 'server', server: name };
+  }
+
+  /** The endpoint a refused request was for, or the aggregate one when its path names none. */
+  function endpointOrAggregate(pathname: string): Endpoint {
+    const endpoint = endpointFor(pathname);
+    return endpoint && !(endpoint instanceof GatewayError) ? endpoint : { kind: 'aggregate' };
   }
 
   /** The verified caller, or the refusal already answered (401 with its challenge). */
@@ -150,11 +165,11 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       return front.refuse(res, routed && !(routed instanceof GatewayError) ? routed : { kind: 'aggregate' }, refusal);
     }
     if (!guard.hostAllowed(req)) {
-      return reject(res, new GatewayError('PC_HTTP_HOST_FORBIDDEN', `Host "${header(req, 'host') ?? ''}" is not allowed (listen.allowedHosts); DNS-rebinding protection`));
+      return front.refuse(res, endpointOrAggregate(pathname), new GatewayError('PC_HTTP_HOST_FORBIDDEN', `Host "${header(req, 'host') ?? ''}" is not allowed (listen.allowedHosts); DNS-rebinding protection`));
     }
     const origin = header(req, 'origin');
     if (origin !== undefined && !guard.originAllowed(origin)) {
-      return reject(res, new GatewayError('PC_HTTP_ORIGIN_FORBIDDEN', `Origin "${origin}" is not allowed (listen.allowedOrigins); DNS-rebinding protection`));
+      return front.refuse(res, endpointOrAggregate(pathname), new GatewayError('PC_HTTP_ORIGIN_FORBIDDEN', `Origin "${origin}" is not allowed (listen.allowedOrigins); DNS-rebinding protection`));
     }
     if (origin !== undefined) {
       res.setHeader('access-control-allow-origin', origin);
@@ -204,29 +219,29 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
             requested: version,
           })
         : undefined;
-    if (unsupported && req.method !== 'POST') return reject(res, unsupported, 'modern');
+    if (unsupported && req.method !== 'POST') return front.refuse(res, endpoint, unsupported, 'modern', null, '(request)', req);
     if (req.method === 'GET') return legacy.get(req, res, endpoint);
     if (req.method === 'DELETE') return legacy.delete(req, res, endpoint);
     if (req.method !== 'POST') {
       res.setHeader('allow', 'GET, POST, DELETE');
-      return reject(res, new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `HTTP ${req.method} is not supported; use POST (and GET/DELETE for legacy sessions)`));
+      return front.refuse(res, endpoint, new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `HTTP ${req.method} is not supported; use POST (and GET/DELETE for legacy sessions)`), 'legacy', null, '(request)', req);
     }
     const type = header(req, 'content-type') ?? '';
     if (!/^application\/json\s*(;|$)/i.test(type)) {
-      return reject(res, new GatewayError('PC_HTTP_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json (got "${type}")`));
+      return front.refuse(res, endpoint, new GatewayError('PC_HTTP_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json (got "${type}")`), 'legacy', null, '(request)', req);
     }
     if (!accepts(req, 'application/json') && !accepts(req, 'text/event-stream')) {
-      return reject(res, new GatewayError('PC_HTTP_NOT_ACCEPTABLE', 'Accept must include application/json and text/event-stream'));
+      return front.refuse(res, endpoint, new GatewayError('PC_HTTP_NOT_ACCEPTABLE', 'Accept must include application/json and text/event-stream'), 'legacy', null, '(request)', req);
     }
     let body: unknown;
     try {
       body = parseJson(await readBody(req, listen.maxBodyBytes));
     } catch (error) {
-      if (error instanceof GatewayError) return front.refuse(res, endpoint, error, version === MODERN_VERSION ? 'modern' : 'legacy');
+      if (error instanceof GatewayError) return front.refuse(res, endpoint, error, version === MODERN_VERSION ? 'modern' : 'legacy', null, '(request)', req);
       throw error;
     }
     // Checked after the body is read so that the error can carry the request's id.
-    if (unsupported) return reject(res, unsupported, 'modern', idOf(body));
+    if (unsupported) return front.refuse(res, endpoint, unsupported, 'modern', idOf(body), isObject(body) && typeof body.method === 'string' ? body.method : '(request)', req);
     if (version === MODERN_VERSION) return modern.post(req, res, endpoint, body);
     return legacy.post(req, res, endpoint, body, version ?? DEFAULT_LEGACY_HEADER_VERSION);
   }

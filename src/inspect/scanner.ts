@@ -16,6 +16,10 @@
  * Spanish, French, German and Chinese, or split across fields. The scanner is one layer of several.
  */
 
+import { contributions, probability, type Weights } from './logistic.ts';
+import { WEIGHTS } from './signal-weights.ts';
+import { CUE_WHY, definitionSignals, type Cue, type Feature } from './signals.ts';
+
 export type Severity = 'high' | 'medium' | 'low';
 export type Verdict = 'high' | 'warn' | 'ok';
 
@@ -44,6 +48,22 @@ export interface ScanContext {
   others: ReadonlyMap<string, ReadonlySet<string>>;
   /** Whether the definition's `name` is an identifier (tools, prompts; default) rather than a display name (resources). */
   identifierName?: boolean;
+  /** The statistical layer's weights (default: the trained ones shipped, `signal-weights.ts`). */
+  weights?: Weights;
+  /** False: only the phrase rules, no statistical layer (`supply.scanner.signals: false`). */
+  signals?: boolean;
+}
+
+/** How the statistical layer runs: on or off, and with which weights and thresholds. */
+export interface SignalLayer {
+  signals?: boolean;
+  weights?: Weights;
+}
+
+/** The layer a config asks for (`supply.scanner`): the trained weights with its thresholds. */
+export function signalLayer(config: { signals?: boolean; highAt?: number | undefined; warnAt?: number | undefined }): SignalLayer {
+  const high = config.highAt ?? WEIGHTS.high;
+  return { signals: config.signals !== false, weights: { ...WEIGHTS, high, warn: Math.min(config.warnAt ?? WEIGHTS.warn, high) } };
 }
 
 /** One signal of the scanner (the DLP engine applies the same signals to tool results). */
@@ -111,6 +131,9 @@ const VOCABULARY: ReadonlySet<string> = new Set([
   'sizes', 'theme', '_meta', 'execution', 'taskSupport', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint',
   'audience', 'priority', 'lastModified', 'instructions', 'serverInfo', 'version', 'websiteUrl',
 ]);
+
+/** Beyond this much text (all strings of a definition) the signal layer does not judge a definition in part: it is rated high. */
+export const SIGNAL_LIMITS = { chars: 100_000 } as const;
 
 /** Beyond these a definition is not reviewed in part: it is reported as unreviewable (and quarantined). */
 export const WALK_LIMITS = { depth: 64, texts: 20_000, chars: 2_000_000 } as const;
@@ -235,12 +258,83 @@ export function scanDefinition(definition: Definition, ctx: ScanContext): Findin
       }
     }
   }
+  // A definition the walk could not read in full is already rated unreviewable; its texts are partial.
+  if (ctx.signals !== false && !overflow) findings.push(...signalFindings(definition, texts, ctx));
   const shadowing = findings.some((f) => f.rule === 'shadowing.cross-server-reference');
   const steering = findings.some((f) => f.severity === 'high' || f.rule === 'instruction.pre-invocation');
   if (shadowing && steering) {
     for (const f of findings) if (f.rule === 'shadowing.cross-server-reference') f.severity = 'high';
   }
   return findings;
+}
+
+const FEATURE_WHY: Readonly<Record<string, string>> = {
+  'capability.mismatch': CUE_WHY['capability.mismatch'],
+  'in-schema.directive': 'an order to the model inside the input schema (parameter description, default, enum)',
+  's.ref+order': 'one sentence names another tool and sets an order or trigger',
+  's.ref+directive': 'one sentence names another tool and gives the model an order about it',
+  's.ref+steer': 'one sentence names another tool and changes its arguments',
+  's.directive+transfer': 'one sentence orders the model to move data',
+  's.source+transfer': 'one sentence moves a sensitive source',
+  's.source+sink': 'one sentence names a sensitive source and an outside destination',
+  's.transfer+sink': 'one sentence sends data to an outside destination',
+  's.transfer+foreign-sink': 'one sentence sends data to a fixed destination that is not an example and not the tool\'s own service',
+  'd.superiority+others': 'claims superiority and talks about other tools',
+  's.conceal+directive': 'one sentence orders the model to keep something quiet',
+  's.steer+target': 'one sentence changes an argument to a destination of its own or against the user\'s choice',
+  's.steer+directive': 'one sentence orders the model to change an argument',
+  's.source+directive': 'one sentence orders the model to use a sensitive source',
+  's.ref+urgency': 'one sentence names another tool and presses with a requirement',
+  authority: 'claims authority over the model: its output or other content to be obeyed as instructions',
+  's.conceal+user': 'one sentence keeps something from the user',
+  's.order+directive': 'one sentence orders the model to act before or after something',
+  's.superiority+directive': 'one sentence steers tool selection towards this tool and away from others',
+  's.urgency+directive': 'one sentence presses the model with a requirement',
+  'directive.count': 'several sentences give the model orders',
+};
+
+/**
+ * The statistical layer: the signals of the whole definition (every field together, so a payload
+ * split between the description and a parameter is judged whole), weighed by the trained model. At
+ * or above `WEIGHTS.high` the definition is rated high, at or above `WEIGHTS.warn` it warns; the
+ * finding names the probability and the features that carried it, and each cue is listed with its
+ * field and span. Below `warn` nothing is reported (single cues are common in ordinary descriptions).
+ */
+function signalFindings(definition: Definition, texts: readonly DefinitionText[], ctx: ScanContext): Finding[] {
+  const chars = texts.reduce((n, t) => n + t.text.length, 0);
+  if (chars > SIGNAL_LIMITS.chars) {
+    // Linear, but some 5 µs a character: a hostile server must not buy seconds of CPU per listing.
+    return [{ rule: 'signals.unreviewable', severity: 'high', field: 'description', span: '', why: `the definition has ${chars} characters of text; the signal layer judges at most ${SIGNAL_LIMITS.chars} (real definitions have under 5,000), so it cannot be judged in full` }];
+  }
+  const weights = ctx.weights ?? WEIGHTS;
+  const { features, hits } = definitionSignals(definition, texts, ctx);
+  const p = probability(weights, features);
+  if (p < weights.warn) return [];
+  const severity: Severity = p >= weights.high ? 'high' : 'medium';
+  const top = contributions(weights, features).slice(0, 4);
+  const strongest = hits.find((h) => top.some((t) => t.feature === h.cue)) ?? hits[0];
+  const out: Finding[] = [
+    {
+      rule: 'signals.combined',
+      severity,
+      field: strongest?.field ?? 'description',
+      span: strongest?.span ?? '',
+      why: `the signals of this definition together score ${p.toFixed(2)} (high at ${weights.high}): ${top.map((t) => FEATURE_WHY[t.feature] ?? CUE_WHY[t.feature as Cue]).join('; ')}`,
+    },
+  ];
+  for (const h of hits) out.push({ rule: `signal.${h.cue}`, severity: 'low', field: h.field, span: h.span, why: CUE_WHY[h.cue] });
+  return out;
+}
+
+/** Tool names by server, for cross-server references. */
+export function catalogue(input: readonly ServerTools[]): Map<string, Set<string>> {
+  const byServer = new Map<string, Set<string>>();
+  for (const { server, tools } of input) {
+    const names = byServer.get(server) ?? new Set<string>();
+    for (const t of tools) if (typeof t.name === 'string') names.add(t.name);
+    byServer.set(server, names);
+  }
+  return byServer;
 }
 
 export function verdictOf(findings: readonly Finding[]): Verdict {
@@ -275,19 +369,14 @@ function reportName(kind: ToolReport['kind'], definition: Definition): string {
 }
 
 /** Scans several servers' definitions together, so that cross-server references can be seen: each server's tools, then its other definitions. */
-export function scanServers(input: readonly ServerTools[]): ToolReport[] {
-  const byServer = new Map<string, Set<string>>();
-  for (const { server, tools } of input) {
-    const names = byServer.get(server) ?? new Set<string>();
-    for (const t of tools) if (typeof t.name === 'string') names.add(t.name);
-    byServer.set(server, names);
-  }
+export function scanServers(input: readonly ServerTools[], layer: SignalLayer = {}): ToolReport[] {
+  const byServer = catalogue(input);
   const reports: ToolReport[] = [];
   for (const { server, tools, others } of input) {
     const siblings = byServer.get(server) ?? new Set<string>();
     const items: Array<{ kind: ToolReport['kind']; definition: Definition }> = [...tools.map((definition) => ({ kind: 'tool' as const, definition })), ...(others ?? [])];
     for (const { kind, definition } of items) {
-      const findings = scanDefinition(definition, { server, siblings, others: byServer, identifierName: kind === 'tool' || kind === 'prompt' });
+      const findings = scanDefinition(definition, { server, siblings, others: byServer, identifierName: kind === 'tool' || kind === 'prompt', ...layer });
       reports.push({ server, kind, name: reportName(kind, definition), verdict: verdictOf(findings), findings });
     }
   }

@@ -34,8 +34,10 @@
  *                    changed while the human thought it over.
  *   credentials    — (issue #4) inject the upstream's own scoped secret, last, so no earlier stage
  *                    can see or log it.
- *   auditGate      — the audit store can take the record; last before forward, so a call is never
- *                    executed unrecorded (fail closed), while denials are still recorded when it can.
+ *   auditGate      — write-ahead: an `intent` record (who, what, which arguments, which rule) is in the
+ *                    store before the call is forwarded, or the call is refused (PC_AUDIT_UNAVAILABLE);
+ *                    last before forward, so a call is never executed unrecorded (fail closed), while
+ *                    denials are still recorded when it can.
  *   forward        — send to the server; era translation.
  * Response:
  *   inspect, redact — data-loss prevention (src/dlp, docs/dlp.md), one walk over every string the
@@ -106,7 +108,8 @@ export function createPipeline(stages: PipelineStages, logger: Logger, audit?: A
         if (denial) return { error: denial };
       }
       if (audited(ctx)) {
-        const closed = audit!.gate();
+        // Write-ahead: the call is on record before it is forwarded, or it is not forwarded.
+        const closed = await audit!.intent(ctx);
         if (closed) return { error: closed };
       }
       return stages.inspect(ctx, await stages.forward(ctx));

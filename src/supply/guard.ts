@@ -15,7 +15,7 @@
  * Per server, `pinning: warn` only logs, `allow` skips the guard.
  */
 import type { Logger } from 'pino';
-import { scanDefinition, verdictOf, type Finding } from '../inspect/scanner.ts';
+import { scanDefinition, verdictOf, type Finding, type SignalLayer } from '../inspect/scanner.ts';
 import type { JsonObject } from '../protocol/jsonrpc.ts';
 import { definitionHash, pinKey, type DefinitionKind, type PinStore } from './pins.ts';
 
@@ -41,6 +41,8 @@ export interface SupplyGuardOptions {
   /** Tool names of every server, for shadowing. */
   toolNames: () => ReadonlyMap<string, ReadonlySet<string>>;
   logger: Logger;
+  /** The scanner's statistical layer (`supply.scanner`); default: on, trained thresholds. */
+  scanner?: SignalLayer;
 }
 
 interface Judged {
@@ -148,7 +150,7 @@ export class SupplyGuard {
     let judged = memo.get(memoKey);
     if (!judged) {
       // Resource names are display names (file names in any script), not identifiers.
-      const findings = scanDefinition(item, { server, siblings, others, identifierName: kind === 'tools' || kind === 'prompts' });
+      const findings = scanDefinition(item, { server, siblings, others, identifierName: kind === 'tools' || kind === 'prompts', ...this.#options.scanner });
       judged = { hash: definitionHash(item), findings };
       memo.set(memoKey, judged);
     }

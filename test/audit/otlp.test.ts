@@ -35,11 +35,12 @@ describe('OTLP audit sink', () => {
       const client = await legacyClient(`${gw.url}/mcp/modern`);
       await client.callTool({ name: 'echo', arguments: { text: secret } });
       await client.close();
-      await waitFor(() => received.some((r) => JSON.stringify(r.body).includes('"gen_ai.tool.name"')) || undefined, 5000, 'an OTLP export');
-      const batch = received.find((r) => JSON.stringify(r.body).includes('"gen_ai.tool.name"'))!;
+      await waitFor(() => received.some((r) => JSON.stringify(r.body).includes('"gen_ai.tool.name"') && JSON.stringify(r.body).includes('{"stringValue":"allowed"}')) || undefined, 5000, 'an OTLP export');
+      // The outcome record (the write-ahead intent before it carries decision "intent").
+      const batch = received.find((r) => JSON.stringify(r.body).includes('"gen_ai.tool.name"') && JSON.stringify(r.body).includes('{"stringValue":"allowed"}'))!;
       assert.equal(batch.path, '/v1/logs');
       assert.equal(batch.auth, 'collector-key-for-test');
-      const log = batch.body.resourceLogs[0].scopeLogs[0].logRecords.find((l: any) => l.attributes.some((a: any) => a.key === 'gen_ai.tool.name'));
+      const log = batch.body.resourceLogs[0].scopeLogs[0].logRecords.find((l: any) => l.attributes.some((a: any) => a.key === 'gen_ai.tool.name') && l.attributes.some((a: any) => a.key === 'portcullis.decision' && a.value.stringValue === 'allowed'));
       const attr = (key: string) => log.attributes.find((a: any) => a.key === key)?.value;
       assert.deepEqual(attr('gen_ai.tool.name'), { stringValue: 'echo' });
       assert.deepEqual(attr('gen_ai.operation.name'), { stringValue: 'execute_tool' });

@@ -58,7 +58,7 @@ describe('DLP actions on results', () => {
     } finally {
       await client.close();
     }
-    const record = auditTrail(dataDir).slice(before).find((r) => r.method === 'tools/call' && r.target === tool);
+    const record = auditTrail(dataDir).slice(before).find((r) => r.method === 'tools/call' && r.target === tool && r.decision !== 'intent');
     assert.ok(record, `${server}/${tool}: an audit record`);
     return { text, code, findings: record.dlp ?? [] };
   }

@@ -4,14 +4,14 @@
  * refused while the store cannot record them (fail closed).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { canonicalJson } from '../../src/audit/canonical.ts';
 import { sha256Hex, type AuditRecord } from '../../src/audit/record.ts';
-import { ALLOW_ALL_YAML, MAIN, legacyClient, serveChild, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { ALLOW_ALL_YAML, MAIN, legacyClient, serveChild, runCli, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
 import { startModernServer, type ModernServer } from '../fixtures/modern-server.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
@@ -27,7 +27,8 @@ describe('audit trail', () => {
     upstream = await startModernServer();
     // These tests are about what the trail keeps of secret-shaped arguments: data-loss prevention, which
     // refuses them on their way to an open-world tool by default (docs/dlp.md), is off here.
-    gw = await startGateway({ servers: { modern: { url: upstream.url, timeoutMs: 300 } }, dlp: { arguments: { secrets: 'off' } } });
+    // The timeout is short enough for `slow` to hit it, long enough for a loaded machine to answer `echo`.
+    gw = await startGateway({ servers: { modern: { url: upstream.url, timeoutMs: 2500 } }, dlp: { arguments: { secrets: 'off' } } });
     dataDir = gw.gateway.config.dataDir!;
     configFile = join(dataDir, 'portcullis.yaml');
     writeFileSync(configFile, `dataDir: ${JSON.stringify(dataDir)}\nservers: {}\n`);
@@ -50,12 +51,20 @@ describe('audit trail', () => {
     await client.listTools();
     const args = { text: `deploy with ${secrets.github} and ${secrets.aws}` };
     await client.callTool({ name: 'modern__echo', arguments: args });
+    // Every kind of secret the store is searched for below is sent, each in a call of its own.
+    for (const [kind, secret] of Object.entries(secrets)) {
+      await client.callTool({ name: 'modern__echo', arguments: { text: `${kind}: ${secret}` } });
+      assert.ok(upstream.bodies().some((b) => b.includes(JSON.stringify(`${kind}: ${secret}`).slice(1, -1))), `the ${kind} secret was sent to the server`);
+    }
     await assert.rejects(client.callTool({ name: 'modern__nope', arguments: {} }));
-    await assert.rejects(client.callTool({ name: 'modern__slow', arguments: { ms: 2000 } }));
+    await assert.rejects(client.callTool({ name: 'modern__slow', arguments: { ms: 6000 } }));
     await client.close();
 
     const trail = records();
-    const echo = trail.find((r) => r.target === 'echo')!;
+    const sent = trail.filter((r) => r.target === 'echo' && r.decision === 'allowed');
+    assert.equal(sent.length, 1 + Object.keys(secrets).length, 'every call with a secret is in the trail');
+    assert.ok(sent.every((r) => JSON.stringify(r.args) === JSON.stringify({ text: '[redacted]' })), 'each secret was masked');
+    const echo = sent[0]!;
     assert.equal(echo.decision, 'allowed');
     assert.equal(echo.server, 'modern');
     assert.equal(echo.principal.agent, 'legacy-test-client');
@@ -65,14 +74,19 @@ describe('audit trail', () => {
     const denied = trail.find((r) => r.decision === 'denied' && r.method === 'tools/call')!;
     assert.equal(denied.code, 'PC_ROUTE_UNKNOWN_TOOL');
     assert.equal(denied.target, 'modern__nope');
-    const timeout = trail.find((r) => r.target === 'slow')!;
+    const timeout = trail.find((r) => r.target === 'slow' && r.decision !== 'intent')!;
     assert.equal(timeout.decision, 'timeout');
     assert.equal(timeout.code, 'PC_UPSTREAM_TIMEOUT');
     assert.ok(trail.some((r) => r.method === 'tools/list'), 'list requests are recorded too');
 
-    for (const file of readdirSync(dataDir).filter((f) => f.startsWith('audit.db'))) {
+    const files = readdirSync(dataDir).filter((f) => f.startsWith('audit.db'));
+    assert.ok(files.includes('audit.db'));
+    for (const file of files) {
       const bytes = readFileSync(join(dataDir, file), 'latin1');
-      for (const secret of Object.values(secrets)) assert.ok(!bytes.includes(secret.slice(0, 20)), `${file} holds a secret`);
+      for (const [kind, secret] of Object.entries(secrets)) {
+        assert.ok(!bytes.includes(secret), `${file} holds the ${kind} secret`);
+        assert.ok(!bytes.includes(secret.slice(-16)), `${file} holds part of the ${kind} secret`);
+      }
     }
   });
 
@@ -128,19 +142,25 @@ describe('audit fail-closed', () => {
       // Another process holds the database's write lock: appends fail (SQLITE_BUSY after the busy timeout).
       const locker = new DatabaseSync(join(gw.gateway.config.dataDir!, 'audit.db'));
       locker.exec('BEGIN EXCLUSIVE');
-      const before = upstream.requests();
+      const bodiesBefore = upstream.bodies().length;
       await assert.rejects(client.callTool({ name: 'echo', arguments: { text: 'during' } }), (error: Error & { data?: { code?: string } }) => {
         assert.equal(error.data?.code, 'PC_AUDIT_UNAVAILABLE');
         return true;
       });
-      const forwardedWhileFailing = upstream.requests() - before;
       await assert.rejects(client.callTool({ name: 'echo', arguments: { text: 'still failing' } }), /audit/);
-      assert.equal(upstream.requests() - before, forwardedWhileFailing, 'refused at the gate: nothing more reached the server');
+      assert.deepEqual(upstream.bodies().slice(bodiesBefore).filter((b) => b.includes('"tools/call"')), [], 'no call reached the server while its record could not be written');
       assert.equal(gw.gateway.audit?.healthy, false);
       locker.exec('COMMIT');
       locker.close();
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      const after = await client.callTool({ name: 'echo', arguments: { text: 'after' } });
+      // The gateway retries the store about once a second: call until it takes calls again.
+      const after = await waitFor(
+        () => client.callTool({ name: 'echo', arguments: { text: 'after' } }).catch((error: Error & { data?: { code?: string } }) => {
+          if (error.data?.code !== 'PC_AUDIT_UNAVAILABLE') throw error;
+          return undefined;
+        }),
+        5000,
+        'the store to take records again',
+      );
       assert.deepEqual(after.content, [{ type: 'text', text: 'after' }]);
       assert.equal(gw.gateway.audit?.healthy, true);
       await client.close();
@@ -167,7 +187,8 @@ describe('audit stores and crashes', () => {
     }
     const file = join(dataDir, 'audit.jsonl');
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    assert.equal(lines.filter((l) => l.includes('"method":"tools/call"')).length, 2, 'both calls recorded');
+    const calls = lines.filter((l) => l.includes('"method":"tools/call"')).map((l) => (JSON.parse(l) as AuditRecord).decision);
+    assert.deepEqual(calls, ['intent', 'allowed', 'intent', 'allowed'], 'both calls recorded, each intent before its outcome');
     const config = join(dataDir, 'portcullis.yaml');
     writeFileSync(config, `dataDir: ${JSON.stringify(dataDir)}\naudit: { store: jsonl }\nservers: {}\n`);
     assert.equal((await cli(['audit', 'verify', '-c', config])).code, 0);
@@ -186,30 +207,45 @@ describe('audit stores and crashes', () => {
     writeFileSync(config, `listen: { port: 0 }\nlogging: { level: warn }\n${ALLOW_ALL_YAML}dataDir: ${JSON.stringify(dataDir)}\nservers:\n  modern: { url: "${upstream.url}" }\n`);
     const { base, child } = await serveChild(config);
     const answered: string[] = [];
+    const failures: string[] = [];
     let stop = false;
+    let killed = false;
     const worker = async (w: number) => {
-      const client = await legacyClient(`${base}/mcp/modern`).catch(() => undefined);
-      for (let i = 0; client && !stop; i++) {
+      const client = await legacyClient(`${base}/mcp/modern`);
+      for (let i = 0; !stop; i++) {
         const text = `w${w}-${i}`;
         try {
-          await client.callTool({ name: 'echo', arguments: { text } }, undefined, { timeout: 2000, maxTotalTimeout: 2000 });
+          await client.callTool({ name: 'echo', arguments: { text } }, undefined, { timeout: 10_000, maxTotalTimeout: 10_000 });
           answered.push(text);
-        } catch {
+        } catch (error) {
+          // Once the gateway is killed, calls fail: that is the end of this worker's load.
+          if (!killed) failures.push((error as Error).message);
           return;
         }
       }
     };
-    const workers = [0, 1, 2, 3].map(worker);
-    await new Promise((resolve) => setTimeout(resolve, 800));
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    stop = true;
-    await Promise.all(workers);
-    await exited;
-    await upstream.close();
-    assert.ok(answered.length > 20, `load ran (${answered.length} answered calls)`);
+    const workers = [0, 1, 2, 3].map((w) => worker(w).catch((error: Error) => void failures.push(error.message)));
+    try {
+      // Kill it once the load is running (answers are coming), not after a fixed time.
+      await waitFor(() => answered.length >= 40 || failures.length > 0 || undefined, 60_000, '40 answered calls under load');
+    } finally {
+      killed = true;
+      child.kill('SIGKILL');
+      stop = true;
+      await Promise.all(workers);
+      await exited;
+      await upstream.close();
+    }
+    assert.deepEqual(failures, [], 'no call failed before the kill');
+    assert.ok(answered.length >= 40, `load ran (${answered.length} answered calls)`);
     const db = new DatabaseSync(join(dataDir, 'audit.db'), { readOnly: true });
-    const hashes = new Set((db.prepare('SELECT record FROM audit_records').all() as Array<{ record: string }>).map((r) => (JSON.parse(r.record) as AuditRecord).argsHash));
+    const hashes = new Set(
+      (db.prepare('SELECT record FROM audit_records').all() as Array<{ record: string }>)
+        .map((r) => JSON.parse(r.record) as AuditRecord)
+        .filter((r) => r.decision === 'allowed')
+        .map((r) => r.argsHash),
+    );
     db.close();
     const missing = answered.filter((text) => !hashes.has(sha256Hex(canonicalJson({ text }))));
     assert.deepEqual(missing, [], 'every call that got an answer is in the trail');
@@ -226,21 +262,26 @@ describe('audit tail -f', () => {
     const dataDir = gw.gateway.config.dataDir!;
     const configFile = join(dataDir, 'portcullis.yaml');
     writeFileSync(configFile, `dataDir: ${JSON.stringify(dataDir)}\nservers: {}\n`);
+    const client = await legacyClient(`${gw.url}/mcp/modern`);
+    let follower: ChildProcess | undefined;
     try {
-      const follower = spawn(process.execPath, [MAIN, 'audit', 'tail', '-c', configFile, '-n', '0', '-f', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      await client.callTool({ name: 'echo', arguments: { text: 'before the follower' } });
+      follower = spawn(process.execPath, [MAIN, 'audit', 'tail', '-c', configFile, '-n', '1', '-f', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let followed = '';
-      follower.stdout.on('data', (d: Buffer) => (followed += d.toString()));
-      await new Promise((resolve) => setTimeout(resolve, 700));
-      const client = await legacyClient(`${gw.url}/mcp/modern`);
+      follower.stdout!.on('data', (d: Buffer) => (followed += d.toString()));
+      // The follower is up once it has printed the last record already there.
+      await waitFor(() => followed.includes('"decision":"allowed"') || undefined, 20_000, 'tail to print the last record');
       await client.callTool({ name: 'echo', arguments: { text: 'followed live' } });
-      await client.close();
-      const { waitFor } = await import('../helpers/gateway.ts');
-      await waitFor(() => followed.includes('"target":"echo"') || undefined, 5000, 'tail -f to print the new call');
-      const exited = new Promise((resolve) => follower.once('exit', resolve));
-      follower.kill('SIGINT');
-      await exited;
-
+      const live = sha256Hex(canonicalJson({ text: 'followed live' }));
+      await waitFor(() => followed.includes(live) || undefined, 10_000, 'tail -f to print the new call');
     } finally {
+      // Never leave the follower running, whatever failed above.
+      if (follower && follower.exitCode === null && follower.signalCode === null) {
+        const exited = new Promise((resolve) => follower!.once('exit', resolve));
+        follower.kill('SIGKILL');
+        await exited;
+      }
+      await client.close();
       await gw.close();
       await upstream.close();
     }

@@ -62,7 +62,7 @@ describe('policy tooling', () => {
     } finally {
       await client.close();
     }
-    const calls = records(gw.gateway.config.dataDir!).filter((r) => r.method === 'tools/call');
+    const calls = records(gw.gateway.config.dataDir!).filter((r) => r.method === 'tools/call' && r.decision !== 'intent');
     assert.equal(calls.length, 2);
     assert.equal(calls[0]!.rule, 'files-in-sandbox');
     assert.match(calls[0]!.reason ?? '', /^monitor: would be refused \(PC_POLICY_GUARD\)/);

@@ -105,7 +105,7 @@ describe('DLP on arguments', () => {
       await client.callTool({ name: 'store', arguments: { body: secrets.github } });
       await client.close();
       assert.deepEqual(callsReceived(log).map((c) => c.name), ['store']);
-      const alert = auditTrail(dataDir).find((r) => r.target === 'store');
+      const alert = auditTrail(dataDir).find((r) => r.target === 'store' && r.decision !== 'intent');
       assert.equal(alert?.decision, 'allowed');
       assert.ok(alert?.dlp?.some((f) => f.action === 'alert'));
     } finally {

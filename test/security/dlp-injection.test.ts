@@ -30,7 +30,7 @@ describe('DLP: injected instructions in results', () => {
       const result = await client.callTool({ name: 'inject', arguments: { kind: 'phrase' } });
       assert.match(text(result), /IGNORE ALL PREVIOUS INSTRUCTIONS/);
       await client.close();
-      const record = auditTrail(dataDir).find((r) => r.target === 'inject');
+      const record = auditTrail(dataDir).find((r) => r.target === 'inject' && r.decision !== 'intent');
       assert.ok(record?.dlp?.some((f) => f.type === 'injection' && f.rule === 'instruction.ignore-previous' && f.action === 'flag'));
     } finally {
       await gw.close();

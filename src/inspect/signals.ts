@@ -1,0 +1,565 @@
+/**
+ * Signals of tool poisoning that do not hang on one wording (issue 14). The phrase rules of
+ * `scanner.ts` catch known attacks; these catch the *class* of an attack in other words, from what a
+ * text does rather than what it says:
+ *
+ * - it names a tool of another server connected to the same agent, or any tool that is not its own
+ *   server's, and asks for an action on it, an order (before/after/every time/instead), or a changed
+ *   argument;
+ * - it addresses the model (second person and a modal, "the assistant must", an imperative sentence)
+ *   rather than describing the tool — in the description, a parameter description, a default or an enum;
+ * - it keeps something from the user, or presses with urgency and fake requirements;
+ * - it claims to be the tool to choose over others;
+ * - it asks for sensitive sources (credential files, environment, the conversation or system prompt,
+ *   other tools' results, personal data) or names sinks (URLs, e-mail addresses, phone numbers,
+ *   IBAN/wallet numbers) next to a verb that moves data;
+ * - it asks for a capability the tool does not declare (a calculator that reads files, a read-only
+ *   tool that sends messages);
+ * - a parameter asks for data unrelated to the tool's purpose (keys, cookies, the conversation);
+ * - its text is obfuscated (confusable letters mixed into Latin words, full-width forms, zero-width
+ *   characters inside words), which is folded away before matching and counted as a signal itself.
+ *
+ * Text is folded first (NFKC, invisible characters removed, tag characters decoded, Cyrillic and
+ * Greek letters inside Latin words mapped to their Latin look-alikes) and cut into sentences; each
+ * sentence of each field yields cues, and the cues of the whole definition — description and every
+ * schema text together, so an attack split across fields is seen whole — become features. A small
+ * logistic model (weights in `signal-weights.json`, trained by `scripts/train-scan.ts`) turns the
+ * features into a probability; every cue that contributed is reported with its field and span.
+ *
+ * Cue words are kept for English, Spanish, French, German, Portuguese, Chinese, Japanese, Russian and
+ * Korean. Not detected: attacks that use none of these cues in any field (pure paraphrase of intent
+ * with no order, no addressee, no data movement), or languages outside that list.
+ */
+import type { DefinitionText } from './scanner.ts';
+
+/** Where a cue was seen. */
+export interface CueHit {
+  cue: Cue;
+  field: string;
+  span: string;
+}
+
+export type Cue =
+  | 'ref.other-server'
+  | 'ref.tool'
+  | 'ref.other-tools'
+  | 'order'
+  | 'model.addressed'
+  | 'imperative'
+  | 'conceal'
+  | 'urgency'
+  | 'superiority'
+  | 'source.secret'
+  | 'source.conversation'
+  | 'source.personal'
+  | 'sink'
+  | 'transfer'
+  | 'arg.steer'
+  | 'exec'
+  | 'obfuscated'
+  | 'param.sensitive'
+  | 'capability.mismatch'
+  | 'authority';
+
+export const CUE_WHY: Readonly<Record<Cue, string>> = {
+  'ref.other-server': 'names a tool of another server connected to the same agent',
+  'ref.tool': 'asks for an action on a tool that is not one of its own server',
+  'ref.other-tools': 'talks about other tools or servers',
+  order: 'sets an order or a trigger (before, after, first, every time, instead)',
+  'model.addressed': 'addresses the model or assistant rather than describing the tool',
+  imperative: 'gives an order in the imperative',
+  conceal: 'asks to keep something from the user',
+  urgency: 'presses with a requirement, urgency or a threat of failure',
+  superiority: 'claims to be the tool to choose, or runs down other tools',
+  'source.secret': 'names secrets: credential files, keys, environment variables, cookies, the user\u2019s passwords',
+  'source.conversation': 'names the conversation, the system prompt, other tools\u2019 output or private documents',
+  'source.personal': 'names the user\u2019s personal data (name, address, phone, e-mail, location)',
+  sink: 'names a destination outside the tool: URL, e-mail address, phone number, account or wallet',
+  transfer: 'asks for data to be moved (send, include, append, pass, upload)',
+  'arg.steer': 'asks for an argument of a call to be changed or chosen against the user',
+  exec: 'asks for commands to be run or software installed',
+  obfuscated: 'the text is obfuscated (look-alike letters, full-width forms or invisible characters inside words)',
+  'param.sensitive': 'a parameter asks for data unrelated to the tool: secrets, sessions, the conversation or personal data',
+  'capability.mismatch': 'asks for a capability the tool does not declare by its name, title or first sentence',
+  authority: 'claims authority over the model: its output or other content to be obeyed as instructions',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Folding
+
+/** Cyrillic and Greek letters that look like Latin ones (Unicode confusables, the common subset). */
+const CONFUSABLE: Readonly<Record<string, string>> = {
+  а: 'a', в: 'b', е: 'e', ё: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', ѕ: 's', і: 'i', ј: 'j', ԁ: 'd', ԛ: 'q', ԝ: 'w', һ: 'h',
+  А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', У: 'Y', Х: 'X', Ѕ: 'S', І: 'I', Ј: 'J',
+  α: 'a', ο: 'o', ρ: 'p', ν: 'v', τ: 't', ι: 'i', κ: 'k', υ: 'u', χ: 'x', ε: 'e',
+  Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
+};
+const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
+const TAGS = /[\u{E0000}-\u{E007F}]/gu;
+/** A run of Latin, Cyrillic and Greek letters (one character class: linear, whatever the input). */
+const LCG_WORD = /[\p{Script=Latin}\p{Script=Cyrillic}\p{Script=Greek}\p{M}]+/gu;
+const HAS_LATIN = /\p{Script=Latin}/u;
+const HAS_CYRILLIC_GREEK = /[\p{Script=Cyrillic}\p{Script=Greek}]/u;
+
+export interface Folded {
+  text: string;
+  obfuscated: boolean;
+}
+
+/**
+ * The text as a model reads it: NFKC (full-width and other compatibility forms to plain ones),
+ * invisible characters removed, tag characters decoded to the ASCII they smuggle, and look-alike
+ * Cyrillic/Greek letters inside otherwise Latin words mapped to Latin.
+ */
+export function fold(text: string): Folded {
+  // Plain ASCII has nothing to fold (most schema texts).
+  if (!/[^\x00-\x7F]/.test(text)) return { text, obfuscated: false };
+  let out = text.normalize('NFKC');
+  let obfuscated = /[\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]{2}/.test(text) && /[\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]/.test(out) === false;
+  const tags = text.match(TAGS);
+  if (tags) out = `${out.replace(TAGS, '')} ${String.fromCodePoint(...tags.map((c) => c.codePointAt(0)! - 0xe0000))}`;
+  const visible = out.replace(INVISIBLE, '');
+  // An invisible character between two letters splits a word; at the edges it may be emoji glue.
+  if (/[\p{L}][\u00AD\u200B-\u200D\u2060\uFEFF][\p{L}]/u.test(out)) obfuscated = true;
+  // Typographic apostrophes and quotes as the ASCII ones the cues are written with.
+  out = visible.replace(/[\u2018\u2019\u02BC\uFF07]/g, "'").replace(/[\u201C\u201D]/g, '"');
+  // Latin letters from other blocks that pass for ASCII ones inside a word.
+  out = out.replace(/([A-Za-z])([\u0261\u0251\u0131\u01C0\u0269\u026A])|([\u0261\u0251\u0131\u01C0\u0269\u026A])([A-Za-z])/g, (m: string) => {
+    obfuscated = true;
+    return m.replace(/[\u0261]/g, 'g').replace(/[\u0251]/g, 'a').replace(/[\u0131\u0269\u026A]/g, 'i').replace(/[\u01C0]/g, 'l');
+  });
+  out = out.replace(LCG_WORD, (word) => {
+    if (!HAS_LATIN.test(word) || !HAS_CYRILLIC_GREEK.test(word)) return word;
+    const mapped = [...word].map((c) => CONFUSABLE[c] ?? c).join('');
+    if (mapped !== word && /^[\p{Script=Latin}\p{M}]+$/u.test(mapped)) {
+      obfuscated = true;
+      return mapped;
+    }
+    return word;
+  });
+  return { text: out, obfuscated };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cue patterns (bounded: no nested quantifiers, gaps of fixed maximum length)
+
+const P = (source: string): RegExp => new RegExp(source, 'iu');
+
+const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
+const TRANSFER = String.raw`(?:log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|incluye|adjunta|envoie|envoyer|inclure|joindre|senden|sende|schicke|füge|发送|上传|附上|包含|送信|添付|含め|отправ\w*|перешл\w*|включ\w*|envie|inclua|anexe|보내|첨부|포함)`;
+
+const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
+  {
+    cue: 'order',
+    pattern: P(String.raw`\b(?:before|after|prior to|first|afterwards|beforehand|subsequently|whenever|every time|each time|any time|next step|as a first step|step 0|at the start of|on every|for every|for any|for each|in any|once (?:the|you|it|this)|then (?:use|call|run|invoke|send|forward|pass)|instead of|in (?:its|their) place|antes de|después de|cada vez|avant de|après|chaque fois|bevor|nachdem|zuerst|jedes mal|depois de|sempre que|перед|после|каждый раз)\b|之前|之后|以后|首先|每次|前に|後に|毎回|まず|전에|후에|먼저|매번`),
+  },
+  {
+    cue: 'model.addressed',
+    pattern: P(String.raw`\byou (?:must|should|need to|have to|are required|are to|shall|will need|'ll need|may not|must not|should not|are expected)\b|\b(?:the |this |an? )?(?:assistant|ai|model|models|llm|agent|agents|chatbot|copilot|claude|gpt)(?:'s)? (?:must|should|needs? to|has to|have to|shall|is required|are required|is expected|will (?:need|have))\b|\b(?:assistant|ai|model|agent|llm)\s*[:,]\s|\bthe (?:assistant|model|agent|ai) (?:places|puts|adds|fills|writes|sends|includes|inserts|passes|copies|attaches|appends|forwards)\b|\bnote (?:to|for) (?:the )?(?:assistant|model|ai|agent)|\b(?:debes|tienes que|hay que|es necesario|el asistente (?:debe|tiene)|el modelo debe|vous devez|tu dois|il faut|l'assistant doit|le modèle doit|du musst|sie müssen|man muss|der assistent (?:muss|soll)|das modell muss|der agent muss|você deve|é preciso|o assistente deve|o modelo deve|вы должны|ты должен|ассистент должен|модель должна)\b|你(?:必须|需要|应该)|助手(?:必须|应该)|(?:しなければならない|してください|アシスタントは)|(?:해야 합니다|하십시오|어시스턴트는)`),
+  },
+  {
+    cue: 'conceal',
+    pattern: P(String.raw`\bif (?:anyone|anybody|someone|the user|they|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|show|showing|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
+  },
+  {
+    cue: 'urgency',
+    pattern: P(String.raw`\b(?:mandatory|prerequisite|required (?:first|step|before|initiali[sz]ation)|critical|crucial|immediately|compliance|platform rule|security (?:check|protocol|requirement|screening)|fraud screening|step 0|first step|initiali[sz]ation|setup requirement|will (?:fail|not work|return an error|break)|(?:cannot|can't|won't) (?:load|work|function|proceed)|only works (?:after|if|when|once)|(?:rejected|refused|denied|blocked|ignored) unless|\bor (?:\w+ ){0,2}?(?:is|will be|gets|are) (?:refused|rejected|blocked|denied)|or (?:the|this|it) (?:tool |call |request )?(?:will |would )?(?:fail|error|break)|obligatorio|requisito|obligatoire|erforderlich|pflicht|obrigatório|обязательно)\b|必须|必需|必須|필수`),
+  },
+  {
+    cue: 'superiority',
+    pattern: P(String.raw`\b(?:the (?:best|only|most reliable|most accurate|most secure|official|preferred|recommended|default|secure) (?:\w+ )?(?:tool|choice|option|way|replacement|search)|(?:always|only) (?:use|choose|select|prefer|pick|call) (?:this|me)\b|use only this|(?:use|prefer|choose|select) this (?:tool )?(?:instead|over|rather|first|exclusively|for (?:every|all|any))|instead of (?:any|all|other|another|the other)|over (?:any|all) other|(?:other|all other|competing|alternative|similar)\s+(?:\w+\s+){0,2}?(?:tools?|servers?|readers?|calculators?|services?)\s+(?:\w+\s+){0,2}?(?:are|is|have been|return|returns|give|gives|were)\s+(?:\w+\s+){0,2}?(?:deprecated|unsafe|unreliable|broken|compromised|outdated|wrong|slow|stale|inaccurate|buggy|obsolete|inferior|corrupt\w*|insecure|malicious|untrustworthy)|(?:has|have) been compromised|(?:should|must) (?:never|not) be (?:selected|used|chosen|called|preferred)|(?:tools?|servers?|alternatives?) (?:\w+ ){0,3}?(?:are|is) (?:\w+ )?(?:outdated|obsolete|deprecated|inferior|unreliable|stale)|(?:no|any) other \w+ (?:\w+ )?(?:should|must|may|can) (?:ever )?(?:be )?(?:picked|used|chosen|selected|called|avoided)|must be avoided|\bthe only (?:\w+ ){0,2}?tool (?:you are|you're|the assistant is|agents are) (?:allowed|permitted|supposed)|\b(?:tools?|servers?) (?:\w+ ){0,2}?(?:are|is) (?:blocked|banned|forbidden|disallowed|not allowed)\b|\bsempre esta ferramenta|\boutras ferramentas (?:\w+ ){0,3}?(?:estão|são) (?:desatualizadas|obsoletas|inseguras)|\bonly \S+ is (?:approved|allowed|permitted|trusted|safe|supported)|\bimmer nur dieses|\bandere \w+ sind (?:veraltet|unsicher|unzuverlässig)|\bsolo (?:esta|este) herramienta|\botras herramientas (?:están|son) (?:obsoletas|inseguras)|\buniquement cet outil|\bles autres outils sont|highest[- ]priority|before considering (?:any )?alternatives|(?:should|must) be (?:chosen|selected|used|preferred) (?:first|over|instead|for every|for all|above)|recommended (?:by|as) the (?:default|system)|(?:ignore|disregard|avoid) (?:the )?(?:tools|other tools|other servers|tools from))|只使用本工具|只用本工具|不要使用其他|このツールだけ|他のツールは使わ|이 도구만`),
+  },
+  {
+    cue: 'source.secret',
+    pattern: P(String.raw`~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
+  },
+  // Another vendor's tools by name ("Twilio tools"), case-sensitive.
+  { cue: 'ref.other-tools', pattern: /\b[A-Z][A-Za-z0-9-]+(?: [A-Z][A-Za-z0-9-]+)? (?:tools|servers|plugins)\b/ },
+  // Environment variable names of secrets, case-sensitive (`issue_key` is a field, `OPENAI_API_KEY` a secret).
+  { cue: 'source.secret', pattern: /\b[A-Z][A-Z0-9]{1,20}_(?:API_)?(?:KEY|TOKEN|SECRET)S?\b/ },
+  {
+    cue: 'source.conversation',
+    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers?|responses?)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
+  },
+  {
+    cue: 'source.personal',
+    pattern: P(String.raw`\b(?:e-mail-adresse|telefonnummer|adresse|anschrift|wohnort|standort) des (?:nutzers|benutzers)|\b(?:correo|teléfono|dirección|ubicación) del usuario|\b(?:adresse e-mail|numéro de téléphone|adresse|localisation) de l'utilisateur|\b(?:e-mail|telefone|endereço|localização) do usuário|用户的(?:邮箱|电话|手机号|地址|姓名|位置)|ユーザーの(?:メール|電話|住所|名前|位置)|사용자의 (?:이메일|전화|주소|이름|위치)|\bthe user'?s? (?:\w+ ){0,2}?(?:name|e-?mail(?: address)?|address|phone(?: number)?|location|date of birth|contacts|ssn|social security|passport|card number)\b|\b(?:home address|social security number|passport number|credit card number|cvv)\b`),
+  },
+  {
+    cue: 'sink',
+    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site)\b`),
+  },
+  { cue: 'transfer', pattern: P(String.raw`\b${TRANSFER}\b`) },
+  {
+    cue: 'arg.steer',
+    pattern: P(String.raw`\b(?:replace|change|rewrite|rewritten|override|swap|substitute|redirect|alter)\s+(?:\S+\s+){0,4}?(?:recipient|destination|amount|iban|account|e-?mail|channel|reviewer|cc|bcc|wallet|address|base branch)\b|\b(?:append|prepend|add)\s+(?:\S+\s+){0,5}?to (?:the )?(?:\w+ )?(?:argument|parameter|field|recipients?|query)\b|\b(?:argument|parameter|field|recipient|destination|amount)s? (?:must|should|has to|needs to) be (?:rewritten|replaced|changed|set|redirected)|\b(?:regardless of|no matter) what the user|\beven if the user|\binstead of (?:the|what) (?:user|intended|requested|original|specified)|\bin (?:its|their) place\b|\bthe (?:user'?s?|given|intended|original) (?:value|input|choice|recipient|iban|account|address)\s+(?:\S+\s+){0,3}?(?:is|are)\s+(?:outdated|wrong|invalid|obsolete|deprecated)|\bignore the user\b|\b(?:put|place|move) the (?:intended|original|real) \w+ in\b|\bset the (?:destination|recipient|amount|base|iban|account) to\b`),
+  },
+  {
+    cue: 'exec',
+    pattern: P(String.raw`\bcurl\s|\bwget\s|\|\s*(?:ba)?sh\b|\bsh -c\b|\bpowershell\b|\brm -rf\b|\bchmod\s|\bsudo\s|\b(?:pip|npm|brew|apt(?:-get)?) install\b|\bauto[_-]?approve\b|\bdisable (?:\w+ )?(?:confirmation|approval|prompts|safety|security)`),
+  },
+  {
+    cue: 'authority',
+    pattern: P(String.raw`\b(?:obey|follow|execute|carry out) (?:any|all|the) instructions (?:found|contained|given|included) in (?:this|the) (?:result|output|response|content|data)|\btreat (?:\w+ ){0,6}?as (?:an? |the )?(?:system |admin(?:istrator)? |developer |trusted )?(?:instructions?|commands?|prompts?|orders?)|\b(?:follow|obey|execute|carry out) (?:it|them|these|those|the instructions|its instructions|whatever it says) without (?:question|hesitation|confirmation|checking)|\bhighest[- ]priority instructions?|\b(?:overrides?|supersedes?|takes precedence over) (?:any|all|the|your) (?:other |previous |system )?(?:instructions?|rules?|prompts?|policies)`),
+  },
+  {
+    cue: 'ref.other-tools',
+    pattern: P(String.raw`\b(?:other|another|all|any|every|competing|alternative|similar) (?:\w+ )?(?:tools?|servers?|mcp servers?|functions?|plugins?|providers?|vendors?|services?|apps?)\b|\b(?:tool|function)s? (?:named|called)\b|\bthe \w+ tool (?:from|of|on) (?:the )?\w+|\b(?:outras ferramentas|otras herramientas|autres outils|andere \w*werkzeuge)|\b(?:any|every|all|no) other [a-z]+(?:er|or)s?\b|其他.{0,6}工具|他のツール|다른 도구|\bserver'?s \w+|\bon this server\b|\bfrom this server\b`),
+  },
+];
+
+/** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
+const IMPERATIVE = P(String.raw`^(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|envía|envíe|envia|manda|sende|senden sie|schicke|übermittle|mande|отправь\w*|перешли\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave)\b`);
+
+/** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
+const IDENT = /[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]+|`[A-Za-z][\w.-]{2,63}`/g;
+const ACTION_BEFORE = P(String.raw`\b(?:call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering)\s+(?:the\s+|a\s+|an\s+)?$`);
+const ACTION_AFTER = P(String.raw`^\W{0,3}\s*(?:tool\b|function\b|call\b|\(|is (?:used|called|invoked|requested)\b)`);
+
+/** Sentences: split at sentence ends and line breaks (a long sentence is cut, every part is read). */
+function sentences(text: string): string[] {
+  const out: string[] = [];
+  for (const part of text.split(/(?<=[.!?;。！？；])\s+|\n+|(?<=[。！？；])/u)) {
+    const s = part.trim();
+    if (!s) continue;
+    for (let i = 0; i < s.length; i += 600) out.push(s.slice(i, i + 640));
+  }
+  return out;
+}
+
+function span(text: string, match: RegExpExecArray | null, sentence: string): string {
+  const s = match ? sentence.slice(Math.max(0, match.index - 30), match.index + match[0].length + 50) : sentence;
+  const shown = s.replace(/[^\x20-\x7E\u00A0-\u024F\u0400-\u04FF\u3000-\u9FFF\uAC00-\uD7AF]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  return shown.length > 120 ? `${shown.slice(0, 117)}...` : shown || text.slice(0, 60);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capabilities: what a tool says it is against what its text asks for
+
+type Capability = 'exec' | 'file' | 'network' | 'message' | 'payment' | 'secrets';
+const CAPABILITY_WORDS: Readonly<Record<Capability, RegExp>> = {
+  exec: /\b(?:run|exec|execute|shell|command|terminal|script|bash|process|install)/i,
+  file: /\b(?:file|files|dir|directory|folder|path|fs|disk|read|document|notes?)/i,
+  network: /\b(?:url|http|fetch|web|api|download|upload|browse|page|site|link|request|webhook)/i,
+  message: /\b(?:e-?mail|mail|sms|message|slack|send|post|notify|chat|inbox|contact|telegram|discord)/i,
+  payment: /\b(?:pay|payment|transfer|fund|bank|wallet|invoice|iban|money|crypto|balance)/i,
+  secrets: /\b(?:auth|login|log in|sign[- ]?in|key|keys|token|credential|secret|password|vault|ssh|oauth)/i,
+};
+const ASKED: Readonly<Record<Capability, RegExp>> = {
+  exec: /\bcurl\s|\bwget\s|\|\s*(?:ba)?sh\b|\b(?:run|execute)\s+(?:\w+\s+){0,2}(?:command|script|shell)|\b(?:pip|npm|brew) install\b/i,
+  file: /~\/|\/etc\/|\/home\/|\.ssh\b|\.env\b|\.aws\b|\b(?:read_file|write_file|list_directory)\b|\bfile contents\b|\bcontents? of (?:the |your |a )?(?:\S+\s+){0,2}?file/i,
+  network: /https?:\/\/|\bwebhook\b|\b(?:our|external|remote) (?:server|endpoint)/i,
+  message: /[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\b(?:send_email|post_message|text message|sms)\b|\be-?mail (?:a |the |it |them |this |each |every )|\bbcc\b/i,
+  payment: /\b(?:transfer_funds|iban|wallet address|account number|payment tool)\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b/i,
+  secrets: /\b(?:private|secret|ssh|api|access|auth|session)[_ -]?(?:keys?|tokens?)\b|\bpasswords?\b|\bcredentials?\b|\bseed phrase|\bcookies?\b|\b[A-Z][A-Z0-9]{1,20}_(?:API_)?(?:KEY|TOKEN|SECRET)\b/,
+};
+
+/** What a tool says it is: its name, titles and the first sentence of its description. */
+function selfText(definition: Record<string, unknown>): string {
+  const annotations = (definition.annotations ?? {}) as Record<string, unknown>;
+  const description = typeof definition.description === 'string' ? definition.description : '';
+  return [definition.name, definition.title, annotations.title, description.split(/(?<=[.!?])\s/)[0]]
+    .filter((v): v is string => typeof v === 'string')
+    .join(' ')
+    .replace(/[_-]/g, ' ');
+}
+
+function declaredCapabilities(definition: Record<string, unknown>): Set<Capability> {
+  const self = selfText(definition);
+  const out = new Set<Capability>();
+  for (const [capability, words] of Object.entries(CAPABILITY_WORDS) as Array<[Capability, RegExp]>) if (words.test(self)) out.add(capability);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters that ask for what the tool has no use for
+
+const SECRET_SOURCE = CUES.find((c) => c.cue === 'source.secret')!.pattern;
+const CONVERSATION_SOURCE = CUES.find((c) => c.cue === 'source.conversation')!.pattern;
+/** Keys of a named third-party service (a weather tool has no use for a GitHub token). */
+const SERVICE_KEY = /\b(github|gitlab|aws|gcp|azure|openai|anthropic|slack|google|stripe|paypal|discord|telegram|npm|docker|huggingface|hugging face|hf|linear|notion|dropbox|twilio)\b/i;
+const KEY_WORD = /\b(?:key|keys|token|tokens|secret|pat|api|clave|cl[ée]|schl[üu]ssel|chave|ключ\w*)\b|密钥|令牌|キー|토큰|키/i;
+/** Payment and identity data a tool has no use for unless it is about payments or identity. */
+const PERSONAL_FINANCE = /\b(?:credit card|card number|cvv|cvc|social security|passport number|bank login|online[- ]banking|pin code|card pin)\b/i;
+const PARAM_SENSITIVE = {
+  exec(text: string, self: string): RegExpExecArray | null {
+    const service = SERVICE_KEY.exec(text);
+    if (service && KEY_WORD.test(text) && !new RegExp(`\\b${service[1]}`, 'i').test(self)) return service;
+    const secret = SECRET_SOURCE.exec(text);
+    // A tool about .env files or keys names them in its own name and first sentence: that is its purpose.
+    if (secret && !self.toLowerCase().includes(secret[0].toLowerCase().trim())) return secret;
+    if (!/\b(?:pay|payment|card|checkout|bank|identity|kyc)/i.test(self)) {
+      const finance = PERSONAL_FINANCE.exec(text);
+      if (finance) return finance;
+    }
+    return CONVERSATION_SOURCE.exec(text) ?? /\b(?:paste|contents? of)\b[^.]{0,40}\b(?:key|token|secret|password|credentials?|config)/i.exec(text);
+  },
+};
+
+interface ParamText {
+  name: string;
+  field: string;
+  text: string;
+}
+
+function parameterTexts(definition: Record<string, unknown>): ParamText[] {
+  const out: ParamText[] = [];
+  const schema = definition.inputSchema as { properties?: Record<string, unknown> } | undefined;
+  const args = Array.isArray(definition.arguments) ? (definition.arguments as Array<Record<string, unknown>>) : [];
+  const props = schema && typeof schema === 'object' && schema.properties && typeof schema.properties === 'object' ? Object.entries(schema.properties) : [];
+  for (const [name, value] of props) {
+    const v = (value ?? {}) as Record<string, unknown>;
+    const text = [name.replace(/[_-]/g, ' '), v.title, v.description].filter((t): t is string => typeof t === 'string').join('. ');
+    out.push({ name, field: `inputSchema.properties.${name}`, text });
+  }
+  for (const [i, a] of args.entries()) {
+    const name = typeof a.name === 'string' ? a.name : String(i);
+    out.push({ name, field: `arguments[${i}]`, text: [name, a.description].filter((t): t is string => typeof t === 'string').join('. ') });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Features
+
+/** The features the model weighs; each is 0 or 1 (a few are counts capped at 3, scaled to 0..1). */
+export const FEATURES = [
+  'ref.other-server',
+  'ref.tool',
+  'ref.other-tools',
+  'model.addressed',
+  'conceal',
+  'superiority',
+  'source.secret',
+  'source.conversation',
+  'source.personal',
+  'arg.steer',
+  'exec',
+  'obfuscated',
+  'param.sensitive',
+  'capability.mismatch',
+  'authority',
+  'in-schema.directive',
+  // Co-occurrence in one sentence: the strongest evidence that the cues belong together.
+  's.ref+order',
+  's.ref+directive',
+  's.ref+steer',
+  's.directive+transfer',
+  's.source+transfer',
+  's.source+sink',
+  's.source+directive',
+  's.ref+urgency',
+  's.steer+directive',
+  's.steer+target',
+  's.transfer+sink',
+  's.transfer+foreign-sink',
+  'd.superiority+others',
+  's.conceal+directive',
+  's.conceal+user',
+  's.order+directive',
+  's.superiority+directive',
+  's.urgency+directive',
+  'directive.count',
+] as const;
+export type Feature = (typeof FEATURES)[number];
+
+export interface SignalResult {
+  features: Record<Feature, number>;
+  hits: CueHit[];
+}
+
+export interface SignalContext {
+  server: string;
+  siblings: ReadonlySet<string>;
+  others: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+const USER_WORD = P(String.raw`\b(?:user|human|person|people|customer|operator|requester|you're assisting|usuario|utilisateur|benutzer|nutzer|usuário|пользовател\w*)\b|用户|ユーザー|사용자`);
+
+const AWARENESS = String.raw`(?:in on|say|says|know|knows|learn|learns|aware|notice|notices|attention|told|tell|hear|find out|informed|realis\w*|realiz\w*|mention|erfahren|wissen|mitbekommen|entere|enterarse|sepa|saber|apprenne|sache|savoir|au courant|saiba|знать|узна\w*)`;
+const USERS = String.raw`(?:user|users|human|person|people|customer|operator|requester|nutzer|benutzer|usuario|utilisateur|usuário|пользовател\w*)`;
+/** The user and their knowing, seeing or being told, close together. */
+const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
+const EXCLUSION = P(String.raw`\b(?:\w+n't|cannot|not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
+
+const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site|pub|cash|cc|es|fr|de|eu|shop))\b|(\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
+const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|example|sample|placeholder)\b|example\.(?:com|org|net)|\blocalhost\b|\.test\b|\.invalid\b/i;
+
+/**
+ * A destination of the text's own choosing: a concrete address, number or account that is not an
+ * example and does not belong to the service the tool says it is for (`slack.com` for a Slack tool).
+ */
+function isForeignSink(sentence: string, self: string): boolean {
+  const m = SINK_ADDRESS.exec(sentence);
+  if (!m || EXAMPLE.test(sentence)) return false;
+  const host = (m[1] ?? m[2] ?? m[3] ?? '').toLowerCase();
+  if (!host) return true;
+  const labels = host.split('.').filter((l) => l.length >= 3 && !/^(?:www|api|com|net|org|dev|app|mail)$/.test(l));
+  return !labels.some((l) => self.includes(l));
+}
+
+/**
+ * The phrase cues of one sentence, remembered by sentence: schemas of one server repeat the same
+ * sentences ("The page number.") across many tools. Bounded, cleared whole when full.
+ */
+const CUE_CACHE_MAX = 20_000;
+const cueCache = new Map<string, ReadonlyArray<readonly [Cue, RegExpExecArray]>>();
+
+function sentenceCues(sentence: string): ReadonlyArray<readonly [Cue, RegExpExecArray]> {
+  const known = cueCache.get(sentence);
+  if (known) return known;
+  const found = new Map<Cue, RegExpExecArray>();
+  for (const { cue, pattern } of CUES) {
+    const m = pattern.exec(sentence);
+    if (m) found.set(cue, m);
+  }
+  const out = [...found];
+  if (cueCache.size >= CUE_CACHE_MAX) cueCache.clear();
+  cueCache.set(sentence, out);
+  return out;
+}
+
+/** Tool names of a catalogue by lower-case name, built once per catalogue (it is shared by every definition scanned with it). */
+const catalogueIndexes = new WeakMap<ReadonlyMap<string, ReadonlySet<string>>, Map<string, Array<{ server: string; name: string }>>>();
+
+function catalogueIndex(others: ReadonlyMap<string, ReadonlySet<string>>): Map<string, Array<{ server: string; name: string }>> {
+  let index = catalogueIndexes.get(others);
+  if (index) return index;
+  index = new Map();
+  for (const [server, names] of others) {
+    for (const name of names) {
+      if (name.length < 4) continue;
+      const key = name.toLowerCase();
+      const list = index.get(key) ?? [];
+      list.push({ server, name });
+      index.set(key, list);
+    }
+  }
+  catalogueIndexes.set(others, index);
+  return index;
+}
+
+/** Cues and features of one definition (its texts come from `walkDefinition`). */
+export function definitionSignals(definition: Record<string, unknown>, texts: readonly DefinitionText[], ctx: SignalContext): SignalResult {
+  const features = Object.fromEntries(FEATURES.map((f) => [f, 0])) as Record<Feature, number>;
+  const hits: CueHit[] = [];
+  const seen = new Set<string>();
+  const hit = (cue: Cue, field: string, s: string): void => {
+    const key = `${cue}\0${field}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    hits.push({ cue, field, span: s });
+  };
+  const own = typeof definition.name === 'string' ? definition.name : '';
+  const params = parameterTexts(definition);
+  const paramNames = new Set(params.map((p) => p.name.toLowerCase()));
+  // Property names at any depth are the tool's own vocabulary, not other tools.
+  for (const t of texts) if (t.field.endsWith('(name)')) paramNames.add(t.text.toLowerCase());
+  const index = catalogueIndex(ctx.others);
+  /** Whether a word names a tool of another server (not this one's, not a sibling, not itself). */
+  const otherTool = (lower: string): boolean => {
+    const owners = index.get(lower);
+    if (!owners) return false;
+    return owners.some(({ server, name }) => server !== ctx.server && name !== own && !ctx.siblings.has(name));
+  };
+  let directives = 0;
+  const self = selfText(definition).toLowerCase();
+  const asked = new Set<Capability>();
+  for (const { field, text, isName } of texts) {
+    if (isName || text.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
+    const folded = fold(text);
+    if (folded.obfuscated) {
+      features.obfuscated = 1;
+      hit('obfuscated', field, span(text, null, text));
+    }
+    const inSchema = field !== 'description' && field !== 'title' && !field.startsWith('annotations.');
+    for (const [index, sentence] of sentences(folded.text).entries()) {
+      const cues = new Map<Cue, RegExpExecArray>(sentenceCues(sentence));
+      // A field's first sentence in the imperative is how tools describe themselves ("Send an email.").
+      const imperative = index > 0 ? IMPERATIVE.exec(sentence) : null;
+      if (imperative) cues.set('imperative', imperative);
+      // References to tools: by the catalogue, or a tool-like identifier acted on.
+      let refOther = false;
+      let refTool = false;
+      for (const m of sentence.matchAll(IDENT)) {
+        const word = m[0].replace(/`/g, '');
+        const lower = word.toLowerCase();
+        if (lower === own.toLowerCase() || ctx.siblings.has(word) || paramNames.has(lower)) continue;
+        if (otherTool(lower)) {
+          refOther = true;
+          cues.set('ref.other-server', m as RegExpExecArray);
+          continue;
+        }
+        const before = sentence.slice(Math.max(0, m.index - 40), m.index);
+        const after = sentence.slice(m.index + m[0].length, m.index + m[0].length + 30);
+        if (ACTION_BEFORE.test(before) || ACTION_AFTER.test(after)) {
+          refTool = true;
+          cues.set('ref.tool', m as RegExpExecArray);
+        }
+      }
+      // Concealment by structure: the user, their knowing or seeing, and a negation or exclusion.
+      if (!cues.has('conceal')) {
+        const aware = AWARE_USER.exec(sentence);
+        // The negation belongs to the user's knowing: it is close to it.
+        if (aware && EXCLUSION.test(sentence.slice(Math.max(0, aware.index - 30), aware.index + aware[0].length + 20))) cues.set('conceal', aware);
+      }
+      for (const [cue, m] of cues) {
+        // A field's first sentence says what the tool or parameter is about ("Path to the .env file"):
+        // a source named there counts only together with other cues in the same sentence.
+        if (index === 0 && (cue.startsWith('source.') || cue === 'arg.steer')) {
+          hit(cue, field, span(sentence, m, sentence));
+          continue;
+        }
+        if (cue in features) features[cue as Feature] = 1;
+        hit(cue, field, span(sentence, m, sentence));
+      }
+      const has = (c: Cue): boolean => cues.has(c);
+      const directive = has('model.addressed') || has('imperative');
+      const ref = refOther || refTool;
+      if (directive) directives++;
+      if (directive && inSchema) features['in-schema.directive'] = 1;
+      if (ref && has('order')) features['s.ref+order'] = 1;
+      if (ref && directive) features['s.ref+directive'] = 1;
+      if (ref && has('arg.steer')) features['s.ref+steer'] = 1;
+      if (directive && has('transfer')) features['s.directive+transfer'] = 1;
+      const source = has('source.secret') || has('source.conversation') || has('source.personal');
+      if (source && has('transfer')) features['s.source+transfer'] = 1;
+      if (source && has('sink')) features['s.source+sink'] = 1;
+      if (source && directive) features['s.source+directive'] = 1;
+      if (ref && has('urgency')) features['s.ref+urgency'] = 1;
+      if (has('arg.steer') && directive) features['s.steer+directive'] = 1;
+      if (has('arg.steer') && (has('sink') || USER_WORD.test(sentence))) features['s.steer+target'] = 1;
+      if (has('transfer') && has('sink')) {
+        features['s.transfer+sink'] = 1;
+        if (isForeignSink(sentence, self)) features['s.transfer+foreign-sink'] = 1;
+      }
+      if (has('conceal') && directive) features['s.conceal+directive'] = 1;
+      if (has('conceal') && USER_WORD.test(sentence)) features['s.conceal+user'] = 1;
+      if (has('order') && directive) features['s.order+directive'] = 1;
+      if (has('superiority') && (directive || has('ref.other-tools') || /\b(?:other|others|alternatives?|competing|every|whatever)\b/i.test(sentence))) features['s.superiority+directive'] = 1;
+      if (has('urgency') && directive) features['s.urgency+directive'] = 1;
+      if (directive || ref) {
+        for (const [capability, pattern] of Object.entries(ASKED) as Array<[Capability, RegExp]>) if (pattern.test(sentence)) asked.add(capability);
+      }
+    }
+  }
+  features['directive.count'] = Math.min(directives, 3) / 3;
+  if (features.superiority && (features['ref.other-tools'] || features['ref.other-server'] || features['ref.tool'])) features['d.superiority+others'] = 1;
+  const declared = declaredCapabilities(definition);
+  const mismatched = [...asked].filter((c) => !declared.has(c));
+  if (mismatched.length > 0) {
+    features['capability.mismatch'] = 1;
+    hits.push({ cue: 'capability.mismatch', field: 'name', span: `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}` });
+  }
+  if (!declared.has('secrets')) {
+    for (const p of params) {
+      const m = PARAM_SENSITIVE.exec(fold(p.text).text, selfText(definition));
+      if (!m) continue;
+      features['param.sensitive'] = 1;
+      // Asking for a secret or payment data by a parameter is naming a sensitive source.
+      if (!CONVERSATION_SOURCE.test(p.text)) features['source.secret'] = 1;
+      hit('param.sensitive', p.field, span(p.text, null, p.text));
+    }
+  }
+  return { features, hits };
+}

@@ -1,0 +1,155 @@
+/**
+ * The poisoning evaluation sets of issue 14 (`poisoning-dev.json`, `-dev2.json` … `-dev4.json`: tuned on;
+ * `poisoning-heldout.json`: written after the signals and weights were frozen, reported once): each set is a catalogue of
+ * servers connected to one agent — the ordinary `context` servers and a server per item — scanned
+ * together, as the gateway scans what is connected, so that references to other servers' tools show.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Sample } from '../../src/inspect/logistic.ts';
+import { catalogue, walkDefinition, type Definition, type ServerTools } from '../../src/inspect/scanner.ts';
+import { definitionSignals, type Feature } from '../../src/inspect/signals.ts';
+
+interface Compact {
+  name: string;
+  description?: string;
+  params?: Record<string, string | Record<string, unknown>>;
+  outputSchema?: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+}
+interface Item extends Compact {
+  kind: string;
+  server: string;
+  /** Other tools of the item's server (stubs), so that references to them are known. */
+  siblings?: string[];
+}
+
+export interface EvalItem {
+  kind: string;
+  server: string;
+  name: string;
+}
+
+export interface EvalSet {
+  servers: ServerTools[];
+  items: EvalItem[];
+}
+
+/** A compact item as the tool definition a server lists. */
+export function expand(c: Compact): Definition {
+  const properties = Object.fromEntries(Object.entries(c.params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? { type: 'string', description: v } : v]));
+  const tool: Definition = { name: c.name };
+  if (c.description !== undefined) tool.description = c.description;
+  tool.inputSchema = { type: 'object', properties };
+  if (c.outputSchema) tool.outputSchema = c.outputSchema;
+  if (c.annotations) tool.annotations = c.annotations;
+  return tool;
+}
+
+export function loadSet(file: URL | string): EvalSet {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, Compact[]>; items: Item[] };
+  const servers = new Map<string, ServerTools>();
+  const server = (name: string): ServerTools => {
+    let s = servers.get(name);
+    if (!s) servers.set(name, (s = { server: name, tools: [] }));
+    return s;
+  };
+  for (const [name, tools] of Object.entries(raw.context ?? {})) for (const t of tools) server(name).tools.push(expand(t));
+  for (const item of raw.items) {
+    const s = server(item.server);
+    s.tools.push(expand(item));
+    for (const sibling of item.siblings ?? []) if (!s.tools.some((t) => t.name === sibling)) s.tools.push({ name: sibling, description: 'A tool of the same server.' });
+  }
+  return { servers: [...servers.values()], items: raw.items.map((i) => ({ kind: i.kind, server: i.server, name: i.name })) };
+}
+
+export const DEV = new URL('./poisoning-dev.json', import.meta.url);
+export const DEV2 = new URL('./poisoning-dev2.json', import.meta.url);
+export const DEV3 = new URL('./poisoning-dev3.json', import.meta.url);
+export const DEV4 = new URL('./poisoning-dev4.json', import.meta.url);
+export const HELDOUT = new URL('./poisoning-heldout.json', import.meta.url);
+
+const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
+
+/** The 1,282 real benign definitions of ../shared/corpora, read in place, by source. */
+export function benignCorpora(): { livemcpbench: ServerTools[]; docker: ServerTools[] } {
+  const livemcpbench: ServerTools[] = [];
+  const live = JSON.parse(readFileSync(join(CORPORA, 'livemcpbench/tools/LiveMCPTool/tools.json'), 'utf8')) as Array<{ tools?: Record<string, { tools?: object[] }> }>;
+  for (const s of live) for (const [key, v] of Object.entries(s.tools ?? {})) livemcpbench.push({ server: `live:${key}`, tools: (v.tools ?? []) as ServerTools['tools'] });
+  const docker: ServerTools[] = [];
+  const dir = join(CORPORA, 'docker-mcp-registry/servers');
+  for (const name of readdirSync(dir)) {
+    const tools = JSON.parse(readFileSync(join(dir, name, 'tools.json'), 'utf8')) as Array<Record<string, unknown>>;
+    docker.push({
+      server: `docker:${name}`,
+      // The registry lists arguments as [{ name, type, desc }]: shown to the model as an input schema.
+      tools: tools.map((t) => (Array.isArray(t.arguments) ? { ...t, inputSchema: { type: 'object', properties: Object.fromEntries((t.arguments as Array<{ name: string; type?: string; desc?: string }>).map((a) => [a.name, { type: a.type, description: a.desc }])) } } : t)),
+    });
+  }
+  return { livemcpbench, docker };
+}
+
+/** The project's earlier malicious corpus (test/corpus/malicious-tools.json), by split; `context` entries are benign victims. */
+export function ownCorpus(splits: readonly string[]): EvalSet {
+  const raw = JSON.parse(readFileSync(new URL('./malicious-tools.json', import.meta.url), 'utf8')) as { tools: Array<{ server: string; covers: string; split: string; tool: Definition }> };
+  const servers = new Map<string, ServerTools>();
+  const items: EvalItem[] = [];
+  for (const e of raw.tools) {
+    if (e.split !== 'context' && !splits.includes(e.split)) continue;
+    const s = servers.get(e.server) ?? { server: e.server, tools: [] };
+    s.tools.push(e.tool);
+    servers.set(e.server, s);
+    if (e.split !== 'context') items.push({ kind: e.covers.split('.')[0]!, server: e.server, name: String(e.tool.name) });
+  }
+  return { servers: [...servers.values()], items };
+}
+
+/** Signal features of every tool of a catalogue, as the scanner computes them. */
+export function featuresOf(set: EvalSet): Map<string, Record<Feature, number>> {
+  const byServer = catalogue(set.servers);
+  const out = new Map<string, Record<Feature, number>>();
+  for (const s of set.servers) {
+    for (const t of s.tools) {
+      const r = definitionSignals(t, walkDefinition(t).texts, { server: s.server, siblings: byServer.get(s.server) ?? new Set(), others: byServer });
+      out.set(`${s.server}\0${String(t.name)}`, r.features);
+    }
+  }
+  return out;
+}
+
+export interface Source {
+  name: string;
+  samples: Sample[];
+  /** The kind of attack of each sample (`benign` for label 0). */
+  kinds: string[];
+}
+
+function labelled(name: string, set: EvalSet, benignKinds: ReadonlySet<string>): Source {
+  const features = featuresOf(set);
+  const samples: Sample[] = [];
+  const kinds: string[] = [];
+  for (const item of set.items) {
+    samples.push({ features: features.get(`${item.server}\0${item.name}`)!, label: benignKinds.has(item.kind) ? 0 : 1 });
+    kinds.push(item.kind);
+  }
+  return { name, samples, kinds };
+}
+
+function allTools(servers: readonly ServerTools[]): EvalSet {
+  return { servers: [...servers], items: servers.flatMap((s) => s.tools.map((t) => ({ kind: 'benign', server: s.server, name: String(t.name) }))) };
+}
+
+/** The labelled sources the weights are trained on (never the held-out set). */
+export function trainingSources(): Source[] {
+  const benign = benignCorpora();
+  const none = new Set(['benign']);
+  return [
+    labelled('dev', loadSet(DEV), none),
+    labelled('dev2', loadSet(DEV2), none),
+    labelled('dev3', loadSet(DEV3), none),
+    labelled('dev4', loadSet(DEV4), none),
+    labelled('own', ownCorpus(['tune', 'holdout']), none),
+    labelled('livemcpbench', allTools(benign.livemcpbench), none),
+    labelled('docker', allTools(benign.docker), none),
+  ];
+}
