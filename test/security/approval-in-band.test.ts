@@ -39,7 +39,7 @@ describe('in-band approval', () => {
       assert.ok(!message.includes('not-for-the-form'), 'a secret-named argument is redacted in the form');
       assert.deepEqual(asked[0].requestedSchema.required, ['approve']);
       assert.deepEqual(texts('legacy yes').length, 1);
-      const record = h.trail().find((r) => r.method === 'tools/call' && r.approval?.event === 'used' && r.approval.channel === 'in-band');
+      const record = h.trail().find((r) => r.method === 'tools/call' && r.decision !== 'intent' && r.approval?.event === 'used' && r.approval.channel === 'in-band');
       assert.ok(record, 'the call\'s record names the in-band approval');
       assert.equal(record.decision, 'allowed');
       assert.ok(h.trail().some((r) => r.method === 'approvals/requested' && r.approval?.channel === 'in-band'));
