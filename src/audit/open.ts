@@ -83,7 +83,8 @@ export function sinksFor(config: Config, secrets: SecretSource, logger: Logger):
 }
 
 /** The gateway's audit log as `audit` configures it, or undefined when `audit.store` is `off`. */
-export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string): AuditLog | undefined {
+/** `extraSinks`: consumers of each stored record besides `audit.sinks` (the behaviour monitor). */
+export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string, extraSinks: readonly AuditSink[] = []): AuditLog | undefined {
   if (config.audit.store === 'off') return undefined;
   return new AuditLog({
     openStore: async () => (await openAuditStore(config, secrets))!,
@@ -95,7 +96,7 @@ export function createAuditLog(config: Config, secrets: SecretSource, logger: Lo
     logger,
     signer: signerFor(config, secrets),
     checkpointEvery: config.audit.checkpointEvery,
-    sinks: sinksFor(config, secrets, logger),
+    sinks: [...sinksFor(config, secrets, logger), ...extraSinks],
     retentionDays: config.audit.retentionDays,
   });
 }

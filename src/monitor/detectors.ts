@@ -1,0 +1,152 @@
+/**
+ * The detectors. Each is built once from its config and returns a plain function that looks at one
+ * observation (an audit record, the principal's state, the time) and raises findings; the monitor
+ * turns findings into alerts (deduplicated, stored, sent) and applies the response.
+ *
+ * They run after the record is stored and before the answer leaves, so a containment they trigger
+ * holds from the principal's next message on. They judge what the audit record says — decision, code,
+ * target, scopes — never argument values (only the argument hash, for "distinct").
+ */
+import type { AuditRecord } from '../audit/record.ts';
+import type { AlertKind } from './alert.ts';
+import { alphaFor, countCall, newBaseline, threshold, type VolumeRule } from './baseline.ts';
+import type { DetectorResponse, MonitorConfig, Severity } from './schema.ts';
+import { learn, MAX_TOOL_BASELINES, type PrincipalState } from './state.ts';
+import { BurstWindow, DistinctWindow } from './window.ts';
+
+export interface Observation {
+  record: AuditRecord;
+  atMs: number;
+  principal: PrincipalState;
+  /** Within the learning period: behaviour is learned, novelty is not alerted on. */
+  learning: boolean;
+  /** A refusal the front recorded before it knew who was asking (no principal to judge). */
+  anonymous: boolean;
+}
+
+export interface Finding {
+  kind: AlertKind;
+  severity: Severity;
+  server?: string | undefined;
+  tool?: string | undefined;
+  fromMs: number;
+  evidence: number[];
+  summary: string;
+  response: DetectorResponse;
+}
+
+export type Detector = (obs: Observation, raise: (finding: Finding) => void) => void;
+
+/** Calls: what reaches (or tries to reach) a server's tools, prompts and resources. */
+const CALL_METHODS: ReadonlySet<string> = new Set(['tools/call', 'resources/read', 'prompts/get']);
+
+const has = (codes: readonly string[]) => {
+  const set = new Set(codes);
+  return (code: string | undefined): boolean => code !== undefined && set.has(code);
+};
+
+/** What each burst detector counts (audit record codes). */
+export const BURST_CODES = {
+  denials: has(['PC_POLICY_DENIED', 'PC_POLICY_GUARD']),
+  validation: has(['PC_ARGS_INVALID', 'PC_ARGS_TOO_LARGE', 'PC_PROTOCOL_INVALID_PARAMS', 'PC_INPUT_STATE_INVALID', 'PC_PROTOCOL_HEADER_MISMATCH']),
+  unknownTargets: has(['PC_ROUTE_UNKNOWN_TOOL', 'PC_ROUTE_UNKNOWN_PROMPT', 'PC_ROUTE_UNKNOWN_RESOURCE', 'PC_ROUTE_UNKNOWN_METHOD', 'PC_ROUTE_UNKNOWN_SERVER', 'PC_TASK_UNKNOWN']),
+  stepUp: has(['PC_AUTH_INSUFFICIENT_SCOPE']),
+  authFailures: has(['PC_AUTH_REQUIRED', 'PC_AUTH_INVALID_TOKEN']),
+} as const;
+
+const BURST_KIND: Record<keyof typeof BURST_CODES, { kind: AlertKind; severity: Severity; what: string }> = {
+  denials: { kind: 'denials', severity: 'medium', what: 'policy refusals' },
+  validation: { kind: 'validation', severity: 'medium', what: 'calls with invalid arguments' },
+  unknownTargets: { kind: 'unknown-targets', severity: 'medium', what: 'calls to tools, prompts, resources or methods that do not exist' },
+  stepUp: { kind: 'step-up', severity: 'high', what: 'insufficient-scope refusals' },
+  authFailures: { kind: 'auth-failures', severity: 'high', what: 'refused credentials' },
+};
+
+const toolOf = (r: AuditRecord): string | undefined => (r.method === 'tools/call' ? r.target : undefined);
+const qualified = (r: AuditRecord): string => `${r.server ?? '?'}.${r.target ?? '?'}`;
+const allowed = (r: AuditRecord): boolean => r.decision === 'allowed' || r.decision === 'approval' || r.decision === 'error' || r.decision === 'timeout';
+
+function firstUse(config: MonitorConfig['detectors']['firstUse']): Detector {
+  return function detectFirstUse({ record, principal, learning, anonymous, atMs }, raise) {
+    if (anonymous || !allowed(record) || !record.server) return;
+    const newServer = learn(principal.servers, record.server);
+    const tool = toolOf(record);
+    const newTool = tool !== undefined && learn(principal.tools, qualified(record));
+    if (learning) return;
+    const response = { ...config, severity: undefined };
+    if (newServer && config.servers) {
+      raise({ kind: 'first-use-server', severity: config.severity ?? 'medium', server: record.server, fromMs: atMs, evidence: [record.seq], summary: `first use of server "${record.server}" by this principal after the learning period`, response });
+    }
+    if (newTool) {
+      raise({ kind: 'first-use-tool', severity: config.severity ?? 'medium', server: record.server, tool, fromMs: atMs, evidence: [record.seq], summary: `first use of tool "${qualified(record)}" by this principal after the learning period`, response });
+    }
+  };
+}
+
+function volume(config: MonitorConfig['detectors']['volume']): Detector {
+  const rule: VolumeRule = { alpha: alphaFor(config.halfLife), factor: config.factor, deviations: config.deviations, min: config.min, max: config.max, warmup: config.warmup };
+  const describe = (count: number, mean: number, bar: number) => `${count} calls this minute against a usual ${mean.toFixed(1)}/min (alert above ${Math.ceil(bar)})`;
+  return function detectVolume({ record, principal, anonymous, atMs }, raise) {
+    if (anonymous || !CALL_METHODS.has(record.method)) return;
+    const minute = Math.floor(atMs / 60_000);
+    const b = (principal.volume ??= newBaseline(minute));
+    const count = countCall(b, minute, rule);
+    const bar = threshold(b, rule);
+    if (count > bar) {
+      raise({ kind: 'volume', severity: config.severity ?? 'high', fromMs: minute * 60_000, evidence: [record.seq], summary: describe(count, b.mean, bar), response: config });
+    }
+    const tool = toolOf(record);
+    if (!config.perTool || tool === undefined) return;
+    const name = qualified(record);
+    let t = principal.toolVolume.get(name);
+    if (!t) {
+      if (principal.toolVolume.size >= MAX_TOOL_BASELINES) return;
+      t = newBaseline(minute);
+      principal.toolVolume.set(name, t);
+    }
+    const toolCount = countCall(t, minute, rule);
+    const toolBar = threshold(t, rule);
+    if (toolCount > toolBar) {
+      raise({ kind: 'tool-volume', severity: config.severity ?? 'high', server: record.server, tool, fromMs: minute * 60_000, evidence: [record.seq], summary: `${name}: ${describe(toolCount, t.mean, toolBar)}`, response: config });
+    }
+  };
+}
+
+function distinctResources(config: MonitorConfig['detectors']['distinctResources']): Detector {
+  return function detectDistinct({ record, principal, anonymous, atMs }, raise) {
+    if (anonymous || !allowed(record)) return;
+    let key: string;
+    if (record.method === 'resources/read' && record.target !== undefined) key = `r:${record.server}:${record.target}`;
+    else if (record.method === 'tools/call' && record.argsHash !== undefined) key = `t:${qualified(record)}:${record.argsHash}`;
+    else return;
+    let window = principal.bursts.get('distinct') as DistinctWindow | undefined;
+    if (!window) principal.bursts.set('distinct', (window = new DistinctWindow()));
+    if (window.add(key, atMs, record.seq, config.count, config.window)) {
+      raise({ kind: 'distinct-resources', severity: config.severity ?? 'high', fromMs: window.since, evidence: window.evidence(), summary: `${config.count} distinct resources or argument sets read within ${config.window / 1000}s`, response: config });
+    }
+  };
+}
+
+function burst(name: keyof typeof BURST_CODES, config: MonitorConfig['detectors']['denials']): Detector {
+  const counts = BURST_CODES[name];
+  const { kind, severity, what } = BURST_KIND[name];
+  return function detectBurst({ record, principal, atMs }, raise) {
+    if (!counts(record.code)) return;
+    let window = principal.bursts.get(name) as BurstWindow | undefined;
+    if (!window) principal.bursts.set(name, (window = new BurstWindow()));
+    if (window.add(atMs, record.seq, config.count, config.window)) {
+      raise({ kind, severity: config.severity ?? severity, server: record.server, tool: toolOf(record), fromMs: window.since, evidence: window.evidence(), summary: `${config.count} ${what} within ${config.window / 1000}s (last: ${record.code})`, response: config });
+    }
+  };
+}
+
+/** The detectors the config turns on, in a fixed order. */
+export function createDetectors(config: MonitorConfig): Detector[] {
+  const d = config.detectors;
+  const out: Detector[] = [];
+  if (d.firstUse.enabled) out.push(firstUse(d.firstUse));
+  if (d.volume.enabled) out.push(volume(d.volume));
+  if (d.distinctResources.enabled) out.push(distinctResources(d.distinctResources));
+  for (const name of Object.keys(BURST_CODES) as Array<keyof typeof BURST_CODES>) if (d[name].enabled) out.push(burst(name, d[name]));
+  return out;
+}

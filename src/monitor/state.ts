@@ -1,0 +1,174 @@
+/**
+ * What the monitor knows of each principal, kept across restarts in `<dataDir>/monitor-state.json`
+ * (written atomically, 0600, at most every few seconds and at shutdown): when it was first and last
+ * seen, the tools, servers and scopes it used, the hours it works, its volume baselines. Burst windows
+ * are not kept: they span minutes.
+ *
+ * Memory is bounded: at most `maxPrincipals` principals (the least recently seen is forgotten past
+ * it), and per principal at most MAX_NAMES tools, servers and scopes, and MAX_TOOL_BASELINES tool
+ * baselines.
+ */
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { writePrivateFile } from '../util/private-files.ts';
+import type { Baseline } from './baseline.ts';
+import type { BurstWindow, DistinctWindow } from './window.ts';
+
+export const MAX_NAMES = 1000;
+export const MAX_TOOL_BASELINES = 256;
+
+export interface PrincipalState {
+  subject: string;
+  agent: string;
+  issuer?: string | undefined;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  tools: Set<string>;
+  servers: Set<string>;
+  scopes: Set<string>;
+  /** Calls per hour of the day (0–23, in the configured time zone), learned. */
+  hours: number[];
+  volume: Baseline | undefined;
+  toolVolume: Map<string, Baseline>;
+  /** Transient: burst windows by detector. */
+  bursts: Map<string, BurstWindow | DistinctWindow>;
+}
+
+interface SavedPrincipal {
+  key: string;
+  subject: string;
+  agent: string;
+  issuer?: string;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  tools: string[];
+  servers: string[];
+  scopes: string[];
+  hours: number[];
+  volume?: Baseline;
+  toolVolume: Record<string, Baseline>;
+}
+
+interface SavedState {
+  v: 1;
+  startedMs: number;
+  principals: SavedPrincipal[];
+}
+
+/** Adds `name` to a bounded set; returns whether it was new. */
+export function learn(set: Set<string>, name: string): boolean {
+  if (set.has(name)) return false;
+  if (set.size < MAX_NAMES) set.add(name);
+  return true;
+}
+
+export class MonitorState {
+  readonly path: string | undefined;
+  /** When the monitor first ran: the learning period counts from here. */
+  startedMs: number;
+  readonly #principals = new Map<string, PrincipalState>();
+  readonly #max: number;
+  #dirty = false;
+  /** Principals forgotten to stay within maxPrincipals. */
+  evicted = 0;
+
+  constructor(path: string | undefined, maxPrincipals: number, nowMs: number, onProblem: (message: string) => void) {
+    this.path = path;
+    this.#max = maxPrincipals;
+    this.startedMs = nowMs;
+    if (path && existsSync(path)) {
+      try {
+        this.#load(JSON.parse(readFileSync(path, 'utf8')) as SavedState);
+      } catch (error) {
+        // Kept aside for the investigator, never silently overwritten; learning starts again.
+        const aside = `${path}.unreadable-${nowMs}`;
+        renameSync(path, aside);
+        this.#principals.clear();
+        this.startedMs = nowMs;
+        onProblem(`${path} could not be read (${(error as Error).message}); moved to ${aside}, learning starts again`);
+      }
+    }
+    this.#dirty = true;
+  }
+
+  #load(saved: SavedState): void {
+    if (saved?.v !== 1 || typeof saved.startedMs !== 'number' || !Array.isArray(saved.principals)) throw new Error('not a monitor state file of version 1');
+    this.startedMs = saved.startedMs;
+    for (const p of saved.principals.slice(-this.#max)) {
+      this.#principals.set(p.key, {
+        subject: p.subject,
+        agent: p.agent,
+        issuer: p.issuer,
+        firstSeenMs: p.firstSeenMs,
+        lastSeenMs: p.lastSeenMs,
+        tools: new Set(p.tools.slice(0, MAX_NAMES)),
+        servers: new Set(p.servers.slice(0, MAX_NAMES)),
+        scopes: new Set(p.scopes.slice(0, MAX_NAMES)),
+        hours: Array.from({ length: 24 }, (_, i) => Number(p.hours[i]) || 0),
+        volume: p.volume,
+        toolVolume: new Map(Object.entries(p.toolVolume ?? {}).slice(0, MAX_TOOL_BASELINES)),
+        bursts: new Map(),
+      });
+    }
+  }
+
+  get size(): number {
+    return this.#principals.size;
+  }
+
+  /** The state of a principal, created on first sight; marks it most recently seen. */
+  touch(key: string, who: { subject: string; agent: string; issuer?: string | undefined }, nowMs: number): PrincipalState {
+    let p = this.#principals.get(key);
+    if (p) {
+      this.#principals.delete(key);
+    } else {
+      p = { subject: who.subject, agent: who.agent, issuer: who.issuer, firstSeenMs: nowMs, lastSeenMs: nowMs, tools: new Set(), servers: new Set(), scopes: new Set(), hours: new Array<number>(24).fill(0), volume: undefined, toolVolume: new Map(), bursts: new Map() };
+      if (this.#principals.size >= this.#max) {
+        const oldest = this.#principals.keys().next().value as string;
+        this.#principals.delete(oldest);
+        this.evicted += 1;
+      }
+    }
+    this.#principals.set(key, p);
+    p.lastSeenMs = nowMs;
+    this.#dirty = true;
+    return p;
+  }
+
+  get(key: string): PrincipalState | undefined {
+    return this.#principals.get(key);
+  }
+
+  entries(): IterableIterator<[string, PrincipalState]> {
+    return this.#principals.entries();
+  }
+
+  /** Writes the state if it changed since the last save. */
+  save(): void {
+    if (!this.path || !this.#dirty) return;
+    const saved: SavedState = {
+      v: 1,
+      startedMs: this.startedMs,
+      principals: [...this.#principals].map(([key, p]) => {
+        const out: SavedPrincipal = {
+          key,
+          subject: p.subject,
+          agent: p.agent,
+          firstSeenMs: p.firstSeenMs,
+          lastSeenMs: p.lastSeenMs,
+          tools: [...p.tools],
+          servers: [...p.servers],
+          scopes: [...p.scopes],
+          hours: p.hours,
+          toolVolume: Object.fromEntries(p.toolVolume),
+        };
+        if (p.issuer !== undefined) out.issuer = p.issuer;
+        if (p.volume) out.volume = p.volume;
+        return out;
+      }),
+    };
+    const temp = `${this.path}.${process.pid}.tmp`;
+    writePrivateFile(temp, JSON.stringify(saved));
+    renameSync(temp, this.path);
+    this.#dirty = false;
+  }
+}
