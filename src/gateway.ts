@@ -36,6 +36,7 @@ import { createRoute, type Description } from './pipeline/stages/route.ts';
 import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
 import { createValidateArgs } from './pipeline/stages/validate-args.ts';
 import { createInspectArguments } from './pipeline/stages/inspect-arguments.ts';
+import { createToxicFlow } from './pipeline/stages/toxic-flow.ts';
 import { createInspectResult } from './pipeline/stages/inspect-result.ts';
 import { createDlp } from './dlp/create.ts';
 import type { Dlp } from './dlp/engine.ts';
@@ -259,6 +260,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator }),
       validateArgs: createValidateArgs(policy, validator),
       inspectArguments: createInspectArguments(dlp, policy),
+      toxicFlow: createToxicFlow({ runtime: policy, flows: monitor?.flows, block: config.monitor?.detectors.toxicFlow.enforce === 'block', now }),
       rateLimit: createRateLimit(policy),
       approve: createApprove(policy),
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply, tasks, sessionScope }),

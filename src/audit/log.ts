@@ -155,6 +155,7 @@ export class AuditLog {
     else if (ctx.decision?.monitored) body.reason = `monitor: would be refused (${ctx.decision.code ?? 'PC_POLICY_DENIED'}): ${ctx.decision.reason}`;
     if ('result' in outcome) body.responseBytes = approximateSize(outcome.result);
     if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
+    if (ctx.labels && ctx.labels.length > 0) body.labels = ctx.labels;
     const record: AuditRecord = { ...body, hash: recordHash(body) };
     // The chain advances now (records of one turn are committed together, in order); a failed
     // commit rewinds it to the last record known to be stored.

@@ -28,11 +28,14 @@ function storeOf(options: AlertsOptions, io: Pick<Io, 'err' | 'secrets'>): Alert
   return new AlertStore(join(loaded.config.dataDir ?? defaultDataDir(io.secrets.env), 'alerts.jsonl'));
 }
 
+/** Names in alerts come from callers (a local agent names itself): control characters are shown escaped, never sent to the terminal. */
+const printable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 function line({ alert, acked }: AlertLine): string {
   const what = alert.tool ? ` ${alert.server}.${alert.tool}` : alert.server ? ` ${alert.server}` : '';
   const contained = alert.response ? (alert.response.skipped ? `\n    containment not applied: ${alert.response.skipped}` : `\n    contained: ${alert.response.target} stopped until ${alert.response.until}`) : '';
   const ack = acked ? `  [acked by ${acked.by}]` : '';
-  return `${alert.at}  ${alert.id}  ${alert.severity.padEnd(8)} ${alert.kind.padEnd(18)} ${alert.principal.agent} (${alert.principal.subject})${what}${ack}\n    ${alert.summary}\n    evidence: audit ${alert.evidence.instance} seq ${alert.evidence.seqs.join(',')}${contained}\n`;
+  return printable(`${alert.at}  ${alert.id}  ${alert.severity.padEnd(8)} ${alert.kind.padEnd(18)} ${alert.principal.agent} (${alert.principal.subject})${what}${ack}\n    ${alert.summary}\n    evidence: audit ${alert.evidence.instance} seq ${alert.evidence.seqs.join(',')}${contained}`) + '\n';
 }
 
 export function alertsList(options: AlertsOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {

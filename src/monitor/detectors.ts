@@ -13,6 +13,7 @@ import { alphaFor, countCall, newBaseline, threshold, type VolumeRule } from './
 import type { DetectorResponse, MonitorConfig, Severity } from './schema.ts';
 import { learn, MAX_TOOL_BASELINES, type PrincipalState } from './state.ts';
 import { BurstWindow, DistinctWindow } from './window.ts';
+import { flowKeys, type FlowTracker } from './flows.ts';
 
 export interface Observation {
   record: AuditRecord;
@@ -140,13 +141,117 @@ function burst(name: keyof typeof BURST_CODES, config: MonitorConfig['detectors'
   };
 }
 
+const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+/** Weekday and minute of the day in a time zone, computed once per minute (Intl is slow per call). */
+function clockIn(timeZone: string): (atMs: number) => { day: string; minute: number } {
+  const format = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  let cachedMinute = Number.NaN;
+  let cached = { day: 'mon', minute: 0 };
+  return (atMs) => {
+    const minute = Math.floor(atMs / 60_000);
+    if (minute !== cachedMinute) {
+      const parts = Object.fromEntries(format.formatToParts(new Date(atMs)).map((p) => [p.type, p.value]));
+      cached = { day: String(parts.weekday).toLowerCase().slice(0, 3), minute: Number(parts.hour) * 60 + Number(parts.minute) };
+      cachedMinute = minute;
+    }
+    return cached;
+  };
+}
+
+function offHours(config: MonitorConfig['detectors']['offHours']): Detector {
+  const local = clockIn(config.timeZone);
+  const windows = config.windows?.map((w) => {
+    const [from, to] = w.hours.split('-').map((hm) => Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3))) as [number, number];
+    return { days: new Set<string>(w.days), from, to };
+  });
+  const at = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+  return function detectOffHours({ record, principal, anonymous, learning, atMs }, raise) {
+    if (anonymous || !CALL_METHODS.has(record.method)) return;
+    const { day, minute } = local(atMs);
+    const hour = Math.floor(minute / 60);
+    if (windows) {
+      const inside = windows.some((w) => w.days.has(day) && minute >= w.from && minute < w.to);
+      if (!inside) raise({ kind: 'off-hours', severity: config.severity, server: record.server, fromMs: atMs, evidence: [record.seq], summary: `activity at ${day} ${at(minute)} ${config.timeZone}, outside the configured working windows`, response: config });
+      return;
+    }
+    const hours = principal.hours;
+    const total = hours.reduce((a, b) => a + b, 0);
+    const usual = hours[hour]! >= config.minShare * total;
+    hours[hour] = hours[hour]! + 1;
+    if (!learning && !usual && total > 0) {
+      raise({ kind: 'off-hours', severity: config.severity, server: record.server, fromMs: atMs, evidence: [record.seq], summary: `activity at ${at(minute)} ${config.timeZone}, an hour this principal does not usually work (${hours[hour]! - 1} of ${total} calls so far)`, response: config });
+    }
+  };
+}
+
+function scopeElevation(config: MonitorConfig['detectors']['scopeElevation']): Detector {
+  return function detectScopes({ record, principal, anonymous, learning, atMs }, raise) {
+    if (anonymous) return;
+    const added = record.scopes.filter((scope) => learn(principal.scopes, scope));
+    if (learning || added.length === 0) return;
+    raise({ kind: 'scope-elevation', severity: config.severity, fromMs: atMs, evidence: [record.seq], summary: `presents scope${added.length > 1 ? 's' : ''} it never held before: ${added.join(' ')}`, response: config });
+  };
+}
+
+const SUPPLY_CODES = has(['PC_SUPPLY_QUARANTINED', 'PC_ARGS_SCHEMA_UNSAFE', 'PC_SUPPLY_PINS_INVALID', 'PC_SUPPLY_PIN_FAILED']);
+
+function supplyChain(config: MonitorConfig['detectors']['supplyChain']): Detector {
+  return function detectSupply({ record, atMs }, raise) {
+    if (!SUPPLY_CODES(record.code)) return;
+    raise({ kind: 'supply-chain', severity: config.severity, server: record.server, tool: record.target, fromMs: atMs, evidence: [record.seq], summary: `${record.code} on ${qualified(record)}: the definition is new, changed since approval or poisoned, or the pins cannot be trusted (portcullis pin diff)`, response: config });
+  };
+}
+
+function dlp(config: MonitorConfig['detectors']['dlp']): Detector {
+  return function detectDlp({ record, atMs }, raise) {
+    if (!record.dlp || record.dlp.length === 0) return;
+    const stopped = record.code === 'PC_DLP_BLOCKED' || record.code === 'PC_DLP_EXFILTRATION' || record.dlp.some((f) => f.action === 'block');
+    const types = [...new Set(record.dlp.map((f) => `${f.type}/${f.action}`))].join(', ');
+    raise({ kind: 'dlp', severity: config.severity ?? (stopped ? 'high' : 'medium'), server: record.server, tool: toolOf(record), fromMs: atMs, evidence: [record.seq], summary: `data-loss prevention findings in ${record.method} ${qualified(record)}: ${types}${stopped ? ' (refused)' : ''}`, response: config });
+  };
+}
+
+function toxicFlow(config: MonitorConfig['detectors']['toxicFlow'], flows: FlowTracker): Detector {
+  return function detectToxicFlow({ record, anonymous, atMs }, raise) {
+    if (anonymous || record.method !== 'tools/call') return;
+    const blocked = record.code === 'PC_POLICY_TOXIC_FLOW';
+    if (!record.labels && !blocked) return;
+    const key = flowKeys(record.session, record.principal);
+    const labels = record.labels ?? [];
+    if (labels.includes('egress') || blocked) {
+      const read = flows.seen(key, 'private', atMs);
+      const untrusted = flows.seen(key, 'untrusted', atMs);
+      if (read) {
+        const trifecta = untrusted !== undefined;
+        raise({
+          kind: 'toxic-flow',
+          severity: config.severity ?? (trifecta ? 'critical' : 'high'),
+          server: record.server,
+          tool: record.target,
+          fromMs: Math.min(read.atMs, untrusted?.atMs ?? read.atMs),
+          evidence: [read.seq, ...(untrusted ? [untrusted.seq] : []), record.seq].sort((a, b) => a - b),
+          summary: `${qualified(record)} can send data out after ${read.tool} read private data${trifecta ? ` and ${untrusted.tool} brought in outside content` : ''} in the same session or principal's window${blocked ? ' (refused)' : ''}`,
+          response: config,
+        });
+      }
+    }
+    if (allowed(record) && labels.length > 0) flows.note(key, labels, qualified(record), record.seq, atMs);
+  };
+}
+
 /** The detectors the config turns on, in a fixed order. */
-export function createDetectors(config: MonitorConfig): Detector[] {
+export function createDetectors(config: MonitorConfig, flows?: FlowTracker): Detector[] {
   const d = config.detectors;
   const out: Detector[] = [];
   if (d.firstUse.enabled) out.push(firstUse(d.firstUse));
   if (d.volume.enabled) out.push(volume(d.volume));
   if (d.distinctResources.enabled) out.push(distinctResources(d.distinctResources));
   for (const name of Object.keys(BURST_CODES) as Array<keyof typeof BURST_CODES>) if (d[name].enabled) out.push(burst(name, d[name]));
+  if (d.offHours.enabled) out.push(offHours(d.offHours));
+  if (d.scopeElevation.enabled) out.push(scopeElevation(d.scopeElevation));
+  if (d.supplyChain.enabled) out.push(supplyChain(d.supplyChain));
+  if (d.dlp.enabled) out.push(dlp(d.dlp));
+  if (d.toxicFlow.enabled && flows) out.push(toxicFlow(d.toxicFlow, flows));
   return out;
 }

@@ -23,7 +23,8 @@ import { AlertStore, type Alert, type AlertResponse } from './alert.ts';
 import { createDetectors, type Detector, type Finding, type Observation } from './detectors.ts';
 import type { MonitorConfig } from './schema.ts';
 import { LogSink, WebhookSink, type AlertSink } from './sinks.ts';
-import { MonitorState } from './state.ts';
+import { clip, MonitorState } from './state.ts';
+import { FlowTracker } from './flows.ts';
 
 export interface MonitorDeps {
   dataDir: string;
@@ -41,7 +42,7 @@ const ALERTS_PER_MINUTE = 120;
 const EVIDENCE_MAX = 50;
 const BY = 'portcullis-monitor';
 
-const principalKeyOf = (p: AuditRecord['principal']): string => `${p.issuer ?? ''}\u0000${p.subject}\u0000${p.agent}`;
+const principalKeyOf = (p: AuditRecord['principal']): string => `${clip(p.issuer ?? '')}\u0000${clip(p.subject)}\u0000${clip(p.agent)}`;
 const isAnonymous = (p: AuditRecord['principal']): boolean => p.subject === 'anonymous' && p.agent === 'unknown';
 
 export class Monitor implements AuditSink {
@@ -49,6 +50,8 @@ export class Monitor implements AuditSink {
   readonly queued = 0;
   readonly alerts: AlertStore;
   readonly state: MonitorState;
+  /** Toxic-flow labels per session (read by the toxicFlow stage), when that detector is on. */
+  readonly flows: FlowTracker | undefined;
   readonly #config: MonitorConfig;
   readonly #deps: MonitorDeps;
   readonly #detectors: Detector[];
@@ -66,7 +69,8 @@ export class Monitor implements AuditSink {
     this.#config = config;
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
-    this.#detectors = createDetectors(config);
+    this.flows = config.detectors.toxicFlow.enabled ? new FlowTracker(config.detectors.toxicFlow.window) : undefined;
+    this.#detectors = createDetectors(config, this.flows);
     this.alerts = new AlertStore(join(deps.dataDir, 'alerts.jsonl'));
     const problem = (message: string) => deps.logger.error(message);
     this.state = new MonitorState(join(deps.dataDir, 'monitor-state.json'), config.maxPrincipals, this.#now().getTime(), problem);
@@ -97,9 +101,12 @@ export class Monitor implements AuditSink {
     const anonymous = isAnonymous(record.principal);
     const principal = this.state.touch(principalKeyOf(record.principal), record.principal, atMs);
     const observation: Observation = { record, atMs, principal, learning: atMs < this.learningUntilMs, anonymous };
-    const raise = (finding: Finding) => this.#raise(observation, finding);
-    for (const detect of this.#detectors) detect(observation, raise);
+    this.#current = observation;
+    for (const detect of this.#detectors) detect(observation, this.#raiseCurrent);
   }
+
+  #current: Observation | undefined;
+  readonly #raiseCurrent = (finding: Finding): void => this.#raise(this.#current!, finding);
 
   #raise({ record, atMs }: Observation, finding: Finding): void {
     const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', finding.tool ?? ''].join('\u0000');
@@ -117,15 +124,15 @@ export class Monitor implements AuditSink {
       id: `al_${randomBytes(9).toString('base64url')}`,
       kind: finding.kind,
       severity: finding.severity,
-      principal: { subject: record.principal.subject, agent: record.principal.agent },
+      principal: { subject: clip(record.principal.subject), agent: clip(record.principal.agent) },
       window: { from: new Date(Math.min(finding.fromMs, atMs)).toISOString(), to: at },
       evidence: { instance: record.instance, seqs: finding.evidence.slice(-EVIDENCE_MAX) },
       at,
       summary: finding.summary,
     };
-    if (record.principal.issuer !== undefined) alert.principal.issuer = record.principal.issuer;
+    if (record.principal.issuer !== undefined) alert.principal.issuer = clip(record.principal.issuer);
     if (finding.server !== undefined) alert.server = finding.server;
-    if (finding.tool !== undefined) alert.tool = finding.tool;
+    if (finding.tool !== undefined) alert.tool = clip(finding.tool);
     const response = this.#contain(alert, finding, record, atMs);
     if (response) alert.response = response;
     if (this.#last.size >= 10_000) for (const [k, v] of this.#last) if (atMs - v.atMs >= this.#config.cooldown) this.#last.delete(k);

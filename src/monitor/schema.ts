@@ -35,6 +35,8 @@ const actionSchema = z
 
 const severitySchema = z.enum(['low', 'medium', 'high', 'critical']);
 
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
 /** What every detector accepts: on/off, the response and its duration, and the severity it reports. */
 const response = {
   enabled: z.boolean().default(true),
@@ -85,6 +87,52 @@ export const monitorSchema = z
         unknownTargets: burst(10, '1m').describe('A burst of calls to tools, prompts, resources or methods that do not exist (PC_ROUTE_UNKNOWN_*)'),
         stepUp: burst(5, '5m').describe('Repeated insufficient-scope refusals (PC_AUTH_INSUFFICIENT_SCOPE): reaching above its grant'),
         authFailures: burst(20, '1m').describe('Refused credentials (PC_AUTH_REQUIRED, PC_AUTH_INVALID_TOKEN) at the gateway'),
+        offHours: z
+          .strictObject({
+            ...response,
+            severity: severitySchema.default('medium'),
+            windows: z
+              .array(
+                z.strictObject({
+                  days: z.array(z.enum(DAYS)).min(1).default([...DAYS]),
+                  hours: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'must be HH:MM-HH:MM'),
+                }),
+              )
+              .optional()
+              .describe('Working windows; a call outside all of them is off-hours (from the first call on). Absent: the hours the principal usually works, learned'),
+            timeZone: z.string().min(1).default('UTC').refine((tz) => {
+              try {
+                new Intl.DateTimeFormat('en-US', { timeZone: tz });
+                return true;
+              } catch {
+                return false;
+              }
+            }, 'must be an IANA time zone, e.g. Europe/Paris'),
+            minShare: z.number().min(0).max(0.5).default(0.01).describe('Learned: an hour of the day holding less than this share of the principal\'s calls is unusual'),
+          })
+          .prefault({})
+          .describe('Activity outside the configured windows, or outside the hours the principal usually works'),
+        scopeElevation: z
+          .strictObject({ ...response, severity: severitySchema.default('high') })
+          .prefault({})
+          .describe('A principal presents a scope it never held before, after the learning period'),
+        supplyChain: z
+          .strictObject({ ...response, severity: severitySchema.default('high') })
+          .prefault({})
+          .describe('A call meets a quarantined (new, changed or poisoned) definition, an unusable schema or broken pins'),
+        dlp: z
+          .strictObject({ ...response, severity: severitySchema.optional() })
+          .prefault({})
+          .describe('Data-loss prevention found something in a call (high when it refused or withheld, else medium)'),
+        toxicFlow: z
+          .strictObject({
+            ...response,
+            severity: severitySchema.optional(),
+            enforce: z.enum(['alert', 'block']).default('alert').describe('block: refuse the egress call itself (PC_POLICY_TOXIC_FLOW)'),
+            window: duration.prefault('1h').describe('How long a label stays on a principal whose calls carry no session (modern era); a legacy session keeps its labels as long as this after the last labelled call'),
+          })
+          .prefault({})
+          .describe('private → egress, or untrusted → egress after private data, within one session (labels: policy.tools annotations private, untrusted, egress)'),
       })
       .prefault({}),
     sinks: z

@@ -28,11 +28,14 @@ export function signatureFor(secret: string, body: string, unixSeconds: number):
   return `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`;
 }
 
+/** Slack's three control characters (api.slack.com "Formatting text": escape &, <, >), so a name cannot ping @channel or forge a link. */
+const slackEscape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 export function slackMessage(alert: Alert): { text: string } {
   const who = `${alert.principal.agent} (${alert.principal.subject})`;
   const what = alert.tool ? ` on ${alert.server}.${alert.tool}` : alert.server ? ` on ${alert.server}` : '';
   const response = alert.response ? ` — contained: ${alert.response.skipped ? `not applied (${alert.response.skipped})` : `${alert.response.target} stopped until ${alert.response.until}`}` : '';
-  return { text: `:rotating_light: Portcullis ${alert.severity} alert ${alert.kind}: ${who}${what}: ${alert.summary}${response} [${alert.id}]` };
+  return { text: slackEscape(`:rotating_light: Portcullis ${alert.severity} alert ${alert.kind}: ${who}${what}: ${alert.summary}${response} [${alert.id}]`) };
 }
 
 export class WebhookSink implements AlertSink {

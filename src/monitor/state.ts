@@ -5,7 +5,7 @@
  * are not kept: they span minutes.
  *
  * Memory is bounded: at most `maxPrincipals` principals (the least recently seen is forgotten past
- * it), and per principal at most MAX_NAMES tools, servers and scopes, and MAX_TOOL_BASELINES tool
+ * it, a tenth at a time), and per principal at most MAX_NAMES tools, servers and scopes, and MAX_TOOL_BASELINES tool
  * baselines.
  */
 import { existsSync, readFileSync, renameSync } from 'node:fs';
@@ -54,10 +54,15 @@ interface SavedState {
   principals: SavedPrincipal[];
 }
 
+/** Names past this length are cut in the monitor's state and alerts (a caller can name itself at length). */
+const MAX_NAME = 256;
+export const clip = (name: string): string => (name.length > MAX_NAME ? `${name.slice(0, MAX_NAME)}…` : name);
+
 /** Adds `name` to a bounded set; returns whether it was new. */
 export function learn(set: Set<string>, name: string): boolean {
-  if (set.has(name)) return false;
-  if (set.size < MAX_NAMES) set.add(name);
+  const kept = clip(name);
+  if (set.has(kept)) return false;
+  if (set.size < MAX_NAMES) set.add(kept);
   return true;
 }
 
@@ -118,20 +123,25 @@ export class MonitorState {
   /** The state of a principal, created on first sight; marks it most recently seen. */
   touch(key: string, who: { subject: string; agent: string; issuer?: string | undefined }, nowMs: number): PrincipalState {
     let p = this.#principals.get(key);
-    if (p) {
-      this.#principals.delete(key);
-    } else {
-      p = { subject: who.subject, agent: who.agent, issuer: who.issuer, firstSeenMs: nowMs, lastSeenMs: nowMs, tools: new Set(), servers: new Set(), scopes: new Set(), hours: new Array<number>(24).fill(0), volume: undefined, toolVolume: new Map(), bursts: new Map() };
-      if (this.#principals.size >= this.#max) {
-        const oldest = this.#principals.keys().next().value as string;
-        this.#principals.delete(oldest);
-        this.evicted += 1;
-      }
+    if (!p) {
+      if (this.#principals.size >= this.#max) this.#evict();
+      p = { subject: clip(who.subject), agent: clip(who.agent), issuer: who.issuer === undefined ? undefined : clip(who.issuer), firstSeenMs: nowMs, lastSeenMs: nowMs, tools: new Set(), servers: new Set(), scopes: new Set(), hours: new Array<number>(24).fill(0), volume: undefined, toolVolume: new Map(), bursts: new Map() };
+      this.#principals.set(key, p);
     }
-    this.#principals.set(key, p);
     p.lastSeenMs = nowMs;
     this.#dirty = true;
     return p;
+  }
+
+  /**
+   * Forgets the least recently seen tenth (at least one): one sort per many new principals, instead of
+   * reordering the map on every call.
+   */
+  #evict(): void {
+    const byAge = [...this.#principals].sort((a, b) => a[1].lastSeenMs - b[1].lastSeenMs);
+    const drop = Math.max(1, Math.floor(this.#max / 10));
+    for (const [key] of byAge.slice(0, drop)) this.#principals.delete(key);
+    this.evicted += Math.min(drop, byAge.length);
   }
 
   get(key: string): PrincipalState | undefined {

@@ -35,13 +35,17 @@ export class DistinctWindow {
 
   add(key: string, at: number, seq: number, count: number, windowMs: number): boolean {
     const keys = this.#keys;
-    keys.delete(key);
-    keys.set(key, { at, seq });
-    for (const [k, seen] of keys) {
-      if (seen.at > at - windowMs && keys.size <= count) break;
-      keys.delete(k);
-    }
-    return keys.size >= count;
+    const seen = keys.get(key);
+    if (seen) {
+      seen.at = at;
+      seen.seq = seq;
+    } else keys.set(key, { at, seq });
+    if (keys.size < count) return false;
+    // Only at `count` is the window pruned (so it never holds more than `count` keys), then judged.
+    for (const [k, s] of keys) if (s.at <= at - windowMs) keys.delete(k);
+    if (keys.size < count) return false;
+    while (keys.size > count) keys.delete(keys.keys().next().value as string);
+    return true;
   }
 
   evidence(): number[] {
@@ -49,7 +53,8 @@ export class DistinctWindow {
   }
 
   get since(): number {
-    for (const seen of this.#keys.values()) return seen.at;
-    return 0;
+    let since = Number.POSITIVE_INFINITY;
+    for (const seen of this.#keys.values()) since = Math.min(since, seen.at);
+    return Number.isFinite(since) ? since : 0;
   }
 }

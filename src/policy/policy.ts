@@ -44,6 +44,10 @@ export interface Annotations {
   openWorld: boolean;
   /** Can send data outside: the attested `egress`, else `openWorld` (data-loss prevention, docs/dlp.md). */
   egress: boolean;
+  /** Reads private data: only when attested (toxic flows, docs/monitor.md). */
+  private: boolean;
+  /** Brings in outside content: the attested `untrusted`, else `openWorld`. */
+  untrusted: boolean;
 }
 
 export interface CallFacts {
@@ -125,6 +129,8 @@ function effectiveAnnotations(declared: Record<string, unknown> | undefined, att
     idempotent: attested?.idempotent ?? flag('idempotentHint', false),
     openWorld,
     egress: attested?.egress ?? openWorld,
+    private: attested?.private ?? false,
+    untrusted: attested?.untrusted ?? openWorld,
   };
 }
 

@@ -28,8 +28,11 @@ interface Rig {
   call(partial?: Partial<AuditRecord>): void;
 }
 
-function rig(config: Record<string, unknown> = {}, dir = mkdtempSync(join(tmpdir(), 'pc-mon-')), clock = { ms: T0 }): Rig {
-  const parsed = monitorSchema.parse({ sinks: [], ...config });
+function rig(config: Record<string, any> = {}, dir = mkdtempSync(join(tmpdir(), 'pc-mon-')), clock = { ms: T0 }): Rig {
+  // Off-hours is tested on its own; elsewhere the fake clock's hours would trip it.
+  const detectors = { offHours: { enabled: false }, ...(config.detectors as object | undefined) };
+  const { allDetectors, ...rest } = config;
+  const parsed = monitorSchema.parse({ sinks: [], ...rest, detectors: allDetectors ? config.detectors : detectors });
   const kill = new KillSwitchStore(join(dir, 'killswitch.json'), () => clock.ms);
   const alerts: Alert[] = [];
   const sink = { name: 'test', dropped: 0, push: (a: Alert) => void alerts.push(a), close: async () => undefined };
@@ -91,20 +94,23 @@ describe('monitor detectors (fake clock)', () => {
     assert.equal(r.alerts.length, 3);
   });
 
-  it('a steady workload of several agents and tools raises nothing but first uses', () => {
-    const r = rig({ learningPeriod: '1h' });
+  it('a steady workload of several agents and tools (10,000 calls over working days) raises no alert after learning', () => {
+    const r = rig({ learningPeriod: '1d', allDetectors: true, detectors: { offHours: { timeZone: 'UTC' } } });
     const agents = ['a1', 'a2', 'a3', 'a4'];
     const tools = ['read', 'list', 'search'];
-    // 10,000 calls over ~2 days: each agent ~10-20 calls a minute, 09:00-18:00.
+    // 09:00-17:00 every day, each agent 0-3 calls a minute (mostly reads of a few dozen distinct files).
     let n = 0;
-    for (let minute = 0; n < 10_000; minute++) {
-      r.clock.ms = T0 + minute * 60_000;
-      for (const [i, agent] of agents.entries()) {
-        const calls = 10 + ((minute * 7 + i * 3) % 11);
-        for (let c = 0; c < calls && n < 10_000; c++, n++) r.call({ principal: { subject: 'u', agent }, target: tools[(c + i) % 3], argsHash: `h${(c * 13 + minute) % 40}` });
+    for (let day = 0; n < 10_000; day++) {
+      for (let minute = 0; minute < 8 * 60 && n < 10_000; minute++) {
+        r.clock.ms = T0 + day * DAY + minute * 60_000;
+        for (const [i, agent] of agents.entries()) {
+          const calls = (minute * 7 + i * 3 + day) % 4;
+          for (let c = 0; c < calls && n < 10_000; c++, n++) r.call({ principal: { subject: 'u', agent }, target: tools[(c + i + minute) % 3], argsHash: `h${(c * 13 + minute) % 40}` });
+        }
       }
     }
-    assert.equal(r.alerts.length, 0);
+    assert.ok(r.clock.ms > T0 + 2 * DAY, 'the workload runs past the learning period');
+    assert.deepEqual(r.alerts, []);
   });
 
   it('alerts when an agent far exceeds its own baseline, not on its normal rate', () => {
@@ -118,6 +124,31 @@ describe('monitor detectors (fake clock)', () => {
     for (let c = 0; c < 60; c++) r.call();
     assert.deepEqual(kinds(r.alerts), ['volume']);
     assert.match(r.alerts[0]!.summary, /usual 10\.0\/min/);
+  });
+
+  it('a slow ramp without an absolute ceiling is not caught (the documented gap); one spike does not raise the bar', () => {
+    const r = rig({ learningPeriod: '1s', detectors: { volume: { min: '10/m', factor: 3, halfLife: '5m', warmup: 5, perTool: false }, firstUse: { enabled: false } } });
+    let m = 0;
+    const at = (minute: number, calls: number) => {
+      r.clock.ms = T0 + minute * 60_000;
+      for (let c = 0; c < calls; c++) r.call();
+    };
+    for (; m < 10; m++) at(m, 10);
+    let rate = 10;
+    for (; m < 40; m++) at(m, (rate = Math.ceil(rate * 1.1)));
+    assert.ok(rate > 170, `reached ${rate}/min`);
+    assert.equal(r.alerts.length, 0);
+    // A single spike is caught, and it enters the baseline clipped: the same spike a minute later is caught again (after the cooldown).
+    const spike = rig({ learningPeriod: '1s', cooldown: '1m', detectors: { volume: { min: '10/m', factor: 3, halfLife: '5m', warmup: 5, perTool: false }, firstUse: { enabled: false } } });
+    for (let i = 0; i < 10; i++) {
+      spike.clock.ms = T0 + i * 60_000;
+      for (let c = 0; c < 10; c++) spike.call();
+    }
+    for (let i = 10; i < 12; i++) {
+      spike.clock.ms = T0 + i * 60_000;
+      for (let c = 0; c < 200; c++) spike.call();
+    }
+    assert.deepEqual(kinds(spike.alerts), ['volume', 'volume']);
   });
 
   it('a burst of denials, validation failures and unknown tools each raise their alert once per cooldown', () => {
@@ -197,6 +228,73 @@ describe('monitor detectors (fake clock)', () => {
     for (let i = 0; i < 50; i++) r.call({ principal: { subject: 's', agent: `a${i}` } });
     assert.equal(r.monitor.state.size, 10);
     assert.equal(r.monitor.state.evicted, 40);
+  });
+
+  it('off-hours: outside configured windows from the first call; learned hours after the learning period', () => {
+    const windows = rig({ detectors: { offHours: { windows: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], hours: '08:00-18:00' }], timeZone: 'Europe/Paris' } } });
+    windows.call(); // Monday 10:00 in Paris
+    assert.equal(windows.alerts.length, 0);
+    windows.clock.ms = Date.parse('2026-03-02T17:30:00Z'); // 18:30 in Paris
+    windows.call();
+    assert.deepEqual(kinds(windows.alerts), ['off-hours']);
+    assert.match(windows.alerts[0]!.summary, /mon 18:30 Europe\/Paris/);
+
+    const learned = rig({ learningPeriod: '2d', detectors: { offHours: {} } });
+    for (let day = 0; day < 3; day++) {
+      for (let h = 9; h < 17; h++) {
+        learned.clock.ms = T0 + day * DAY + (h - 9) * 3_600_000;
+        for (let c = 0; c < 5; c++) learned.call();
+      }
+    }
+    assert.equal(learned.alerts.length, 0);
+    learned.clock.ms = T0 + 3 * DAY + 17 * 3_600_000; // 02:00 UTC, never worked
+    learned.call();
+    assert.deepEqual(kinds(learned.alerts), ['off-hours']);
+  });
+
+  it('scope elevation: a scope the principal never held, after the learning period', () => {
+    const r = rig({ learningPeriod: '1h' });
+    r.call({ scopes: ['mcp', 'files:read'] });
+    r.clock.ms += 2 * 3_600_000;
+    r.call({ scopes: ['mcp', 'files:read'] });
+    assert.equal(r.alerts.length, 0);
+    r.call({ scopes: ['mcp', 'files:read', 'files:write'] });
+    assert.deepEqual(kinds(r.alerts), ['scope-elevation']);
+    assert.match(r.alerts[0]!.summary, /files:write/);
+  });
+
+  it('supply chain and data-loss prevention findings raise their alerts', () => {
+    const r = rig();
+    r.call({ decision: 'denied', code: 'PC_SUPPLY_QUARANTINED', target: 'changed_tool' });
+    r.call({ decision: 'denied', code: 'PC_DLP_EXFILTRATION', target: 'send', dlp: [{ type: 'secret', rule: 'github-pat', count: 1, path: 'args.body', action: 'block' }] });
+    assert.deepEqual(kinds(r.alerts), ['supply-chain', 'dlp']);
+    assert.equal(r.alerts[1]!.severity, 'high');
+  });
+
+  it('toxic flow: private then egress in one session or principal; untrusted alone is not enough; other principals are apart', () => {
+    const r = rig();
+    r.call({ session: 's1', target: 'fetch', labels: ['untrusted', 'egress'] });
+    assert.equal(r.alerts.length, 0, 'egress without private data read is not a toxic flow');
+    r.call({ session: 's1', target: 'read_mail', labels: ['private'] });
+    r.call({ session: 's2', principal: { subject: 'bob', agent: 'bot' }, target: 'post', labels: ['egress'] });
+    assert.equal(r.alerts.length, 0, 'another principal read nothing private');
+    r.call({ session: 's1', target: 'post', labels: ['egress'] });
+    assert.deepEqual(kinds(r.alerts), ['toxic-flow']);
+    // A fresh session of the same principal does not leave the private read behind.
+    r.call({ session: 's3', target: 'upload', labels: ['egress'] });
+    assert.deepEqual(kinds(r.alerts), ['toxic-flow', 'toxic-flow']);
+    assert.equal(r.alerts[0]!.severity, 'critical', 'private + untrusted + egress: the trifecta');
+    assert.deepEqual(r.alerts[0]!.evidence.seqs, [1, 2, 4]);
+    // Without a session (modern era) the principal carries the labels for the window only.
+    const m = rig({ detectors: { toxicFlow: { window: '10m' } } });
+    m.call({ target: 'read_mail', labels: ['private'] });
+    m.clock.ms += 11 * 60_000;
+    m.call({ target: 'post', labels: ['egress'] });
+    assert.equal(m.alerts.length, 0);
+    m.call({ target: 'read_mail', labels: ['private'] });
+    m.call({ target: 'post', labels: ['egress'] });
+    assert.deepEqual(kinds(m.alerts), ['toxic-flow']);
+    assert.equal(m.alerts[0]!.severity, 'high');
   });
 
   it('acknowledges alerts in the alert file', () => {
