@@ -167,8 +167,9 @@ export class Monitor implements AuditSink {
   }
 
   #take(atMs: number): boolean {
-    this.#tokens = Math.min(ALERTS_PER_MINUTE, this.#tokens + ((atMs - this.#tokensAt) / 60_000) * ALERTS_PER_MINUTE);
-    this.#tokensAt = atMs;
+    // A clock stepped back (NTP) neither refills nor drains the bucket.
+    this.#tokens = Math.min(ALERTS_PER_MINUTE, this.#tokens + (Math.max(0, atMs - this.#tokensAt) / 60_000) * ALERTS_PER_MINUTE);
+    this.#tokensAt = Math.max(this.#tokensAt, atMs);
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
@@ -197,6 +198,15 @@ export class Monitor implements AuditSink {
 export function alertSinksFor(config: MonitorConfig, secrets: SecretSource, logger: Logger): AlertSink[] {
   return config.sinks.map((sink, i) => {
     if (sink.type === 'log') return new LogSink(logger);
+    if (sink.type === 'otlp') {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(sink.headers)) {
+        const resolved = resolveValue(value, secrets);
+        if ('problem' in resolved) throw new GatewayError('PC_CONFIG_INVALID', `monitor.sinks[${i}].headers.${name}: ${resolved.problem}`);
+        headers[name] = resolved.value;
+      }
+      return new WebhookSink({ url: `${sink.url.replace(/\/+$/, '')}/v1/logs`, secret: undefined, format: 'otlp', retries: sink.retries, headers }, logger);
+    }
     const url = resolveValue(sink.url, secrets);
     if ('problem' in url) throw new GatewayError('PC_CONFIG_INVALID', `monitor.sinks[${i}].url: ${url.problem}`);
     if (!URL.canParse(url.value) || !/^https?:$/.test(new URL(url.value).protocol)) throw new GatewayError('PC_CONFIG_INVALID', `monitor.sinks[${i}].url: the reference does not hold an http(s) URL`);

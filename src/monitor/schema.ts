@@ -148,11 +148,17 @@ export const monitorSchema = z
             format: z.enum(['json', 'slack']).default('json').describe('json: the alert; slack: a Slack incoming-webhook message'),
             retries: z.number().int().min(0).max(10).default(4).describe('Retries with exponential backoff (0.5 s, 1 s, 2 s, …) on a network error or a 5xx/429'),
           }),
+          z.strictObject({
+            type: z.literal('otlp'),
+            url: z.string().url().describe('OTLP/HTTP base URL; alerts are POSTed to <url>/v1/logs as log records (event.name portcullis.alert)'),
+            headers: z.record(z.string(), z.string()).default({}).describe('Extra headers; values may be references env:NAME / file:/path'),
+            retries: z.number().int().min(0).max(10).default(4),
+          }),
           z.strictObject({ type: z.literal('log') }),
         ]),
       )
       .default([{ type: 'log' }])
-      .describe('Where alerts go besides <dataDir>/alerts.jsonl (`portcullis alerts list`): a webhook, the gateway log'),
+      .describe('Where alerts go besides <dataDir>/alerts.jsonl (`portcullis alerts list`): a webhook, an OpenTelemetry collector (OTLP logs), the gateway log'),
   })
   .describe('Behaviour monitoring on the decision stream: alerts and automatic containment (docs/monitor.md)');
 

@@ -1,6 +1,7 @@
 /**
  * Where alerts go besides the alert file: a webhook (JSON or a Slack incoming-webhook message, signed
- * with HMAC-SHA256, retried with exponential backoff) and the gateway log. Best effort and off the hot
+ * with HMAC-SHA256, retried with exponential backoff), an OpenTelemetry collector (OTLP/HTTP JSON logs,
+ * same queue and retries) and the gateway log. Best effort and off the hot
  * path: a bounded queue (the oldest alert is dropped and counted when it overflows); the alert file
  * stays authoritative.
  *
@@ -38,11 +39,52 @@ export function slackMessage(alert: Alert): { text: string } {
   return { text: slackEscape(`:rotating_light: Portcullis ${alert.severity} alert ${alert.kind}: ${who}${what}: ${alert.summary}${response} [${alert.id}]`) };
 }
 
+const SEVERITY_NUMBER = { low: 9, medium: 13, high: 17, critical: 21 } as const; // INFO, WARN, ERROR, FATAL (OTel log data model)
+
+/** One OTLP/HTTP JSON logs request holding the alert (OpenTelemetry logs data model; event.name portcullis.alert). */
+export function otlpAlert(alert: Alert): unknown {
+  const nanos = `${BigInt(Date.parse(alert.at)) * 1_000_000n}`;
+  const str = (key: string, value: string | undefined) => (value === undefined ? [] : [{ key, value: { stringValue: value } }]);
+  return {
+    resourceLogs: [
+      {
+        resource: { attributes: str('service.name', 'portcullis') },
+        scopeLogs: [
+          {
+            scope: { name: 'portcullis.monitor', version: '1' },
+            logRecords: [
+              {
+                timeUnixNano: nanos,
+                observedTimeUnixNano: nanos,
+                severityNumber: SEVERITY_NUMBER[alert.severity],
+                severityText: alert.severity.toUpperCase(),
+                eventName: 'portcullis.alert',
+                body: { stringValue: JSON.stringify(alert) },
+                attributes: [
+                  ...str('event.name', 'portcullis.alert'),
+                  ...str('portcullis.alert.id', alert.id),
+                  ...str('portcullis.alert.kind', alert.kind),
+                  ...str('portcullis.agent', alert.principal.agent),
+                  ...str('portcullis.subject', alert.principal.subject),
+                  ...str('portcullis.server', alert.server),
+                  ...str('gen_ai.tool.name', alert.tool),
+                  ...str('portcullis.response', alert.response ? alert.response.skipped ? 'skipped' : alert.response.action : undefined),
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
 export class WebhookSink implements AlertSink {
-  readonly name = 'webhook';
+  readonly name: string = 'webhook';
   readonly #url: string;
   readonly #secret: string | undefined;
-  readonly #format: 'json' | 'slack';
+  readonly #format: 'json' | 'slack' | 'otlp';
+  readonly #headers: Record<string, string>;
   readonly #retries: number;
   readonly #logger: Logger;
   readonly #queue: Alert[] = [];
@@ -50,7 +92,10 @@ export class WebhookSink implements AlertSink {
   #sending: Promise<void> | undefined;
   #closed = false;
 
-  constructor(options: { url: string; secret: string | undefined; format: 'json' | 'slack'; retries: number }, logger: Logger) {
+  /** `format: otlp` POSTs OTLP/HTTP JSON logs (the URL is the full /v1/logs endpoint); `headers` go on every request. */
+  constructor(options: { url: string; secret: string | undefined; format: 'json' | 'slack' | 'otlp'; retries: number; headers?: Record<string, string> }, logger: Logger) {
+    if (options.format === 'otlp') this.name = 'otlp';
+    this.#headers = options.headers ?? {};
     this.#url = options.url;
     this.#secret = options.secret;
     this.#format = options.format;
@@ -79,14 +124,14 @@ export class WebhookSink implements AlertSink {
   }
 
   async #deliver(alert: Alert): Promise<boolean> {
-    const body = JSON.stringify(this.#format === 'slack' ? slackMessage(alert) : alert);
+    const body = JSON.stringify(this.#format === 'slack' ? slackMessage(alert) : this.#format === 'otlp' ? otlpAlert(alert) : alert);
     let problem = '';
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
       if (attempt > 0) {
         if (this.#closed) break;
         await new Promise((resolve) => setTimeout(resolve, FIRST_BACKOFF_MS * 2 ** (attempt - 1)).unref());
       }
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'portcullis-monitor' };
+      const headers: Record<string, string> = { ...this.#headers, 'content-type': 'application/json', 'user-agent': 'portcullis-monitor' };
       if (this.#secret) headers['x-portcullis-signature'] = signatureFor(this.#secret, body, Math.floor(Date.now() / 1000));
       try {
         const response = await fetch(this.#url, { method: 'POST', headers, body, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'error' });
@@ -99,7 +144,7 @@ export class WebhookSink implements AlertSink {
         problem = (error as Error).message;
       }
     }
-    this.#logger.warn({ sink: 'webhook', alert: alert.id, err: problem }, 'alert could not be delivered to the webhook (it is in alerts.jsonl)');
+    this.#logger.warn({ sink: this.name, alert: alert.id, err: problem }, `alert could not be delivered to the ${this.name} sink (it is in alerts.jsonl)`);
     return false;
   }
 

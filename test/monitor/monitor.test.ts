@@ -111,6 +111,24 @@ describe('monitor detectors (fake clock)', () => {
     }
     assert.ok(r.clock.ms > T0 + 2 * DAY, 'the workload runs past the learning period');
     assert.deepEqual(r.alerts, []);
+
+    // Then scripted misbehaviour, each raised by the record that crosses the line (synchronously:
+    // before that call's answer leaves the gateway).
+    const day = T0 + 5 * DAY;
+    const expect = (kind: string) => assert.ok(r.alerts.some((a) => a.kind === kind), kind);
+    r.clock.ms = day + 60 * 60_000; // 10:00, a usual hour
+    for (let c = 0; c < 80; c++) r.call({ principal: { subject: 'u', agent: 'a1' }, target: 'read', argsHash: `h${c % 40}` });
+    expect('volume');
+    for (let c = 0; c < 20; c++) r.call({ principal: { subject: 'u', agent: 'a2' }, target: 'delete', decision: 'denied', code: 'PC_POLICY_DENIED' });
+    expect('denials');
+    r.clock.ms = day - 6 * 3_600_000; // 03:00, never worked
+    r.call({ principal: { subject: 'u', agent: 'a3' }, target: 'read' });
+    expect('off-hours');
+    r.clock.ms = day + 2 * 3_600_000;
+    r.call({ principal: { subject: 'u', agent: 'a4' }, session: 'x', target: 'read', labels: ['private'] });
+    r.call({ principal: { subject: 'u', agent: 'a4' }, session: 'x', target: 'search', labels: ['egress'] });
+    expect('toxic-flow');
+    assert.deepEqual(kinds(r.alerts), ['volume', 'tool-volume', 'denials', 'off-hours', 'toxic-flow']);
   });
 
   it('alerts when an agent far exceeds its own baseline, not on its normal rate', () => {

@@ -8,6 +8,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Delivery {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
   body: any;
   raw: string;
   signature: string | undefined;
@@ -45,7 +47,7 @@ export async function startReceiver(key: string): Promise<Receiver> {
       }
       const raw = Buffer.concat(chunks).toString('utf8');
       const signature = req.headers['x-portcullis-signature'] as string | undefined;
-      deliveries.push({ body: JSON.parse(raw), raw, signature, verified: verifySignature(key, raw, signature) });
+      deliveries.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(raw), raw, signature, verified: verifySignature(key, raw, signature) });
       res.writeHead(204).end();
     });
   });
@@ -55,6 +57,10 @@ export async function startReceiver(key: string): Promise<Receiver> {
     url: `http://127.0.0.1:${port}/hook`,
     deliveries,
     failFirst,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -34,7 +34,7 @@ describe('monitor: detection and containment through the gateway', () => {
       {
         servers: { gov: recordedServer(log) },
         policy: ECHO_ONLY,
-        monitor: { learningPeriod: '1d', detectors, sinks: [{ type: 'webhook', url: receiver.url, secret: 'env:PC_TEST_HOOK_KEY' }, { type: 'log' }] },
+        monitor: { learningPeriod: '1d', detectors, sinks: [{ type: 'webhook', url: receiver.url, secret: 'env:PC_TEST_HOOK_KEY' }, { type: 'otlp', url: receiver.url.replace('/hook', '/otel'), headers: { 'x-tenant': 'env:PC_TEST_HOOK_KEY' } }, { type: 'log' }] },
       },
       secrets,
     );
@@ -68,10 +68,21 @@ describe('monitor: detection and containment through the gateway', () => {
     assert.equal(line.alert.response?.target, 'agent "mallory"');
     const denied = auditRecords(gw).filter((r) => r.code === 'PC_POLICY_DENIED').map((r) => r.seq);
     assert.deepEqual(line.alert.evidence.seqs, denied);
-    const delivery = await waitFor(() => receiver.deliveries[0], 10_000, 'the webhook delivery');
+    const delivery = await waitFor(() => receiver.deliveries.find((d) => d.body.id !== undefined), 10_000, 'the webhook delivery');
     assert.equal(delivery.verified, true);
+    // The OTLP copy: one log record, the alert as its body, kind and agent as attributes.
+    const otlp = await waitFor(() => receiver.deliveries.find((d) => d.body.resourceLogs !== undefined), 10_000, 'the OTLP delivery');
+    assert.equal(otlp.path, '/otel/v1/logs');
+    assert.equal(otlp.headers['x-tenant'], KEY);
+    const logRecord = otlp.body.resourceLogs[0].scopeLogs[0].logRecords[0];
+    assert.equal(JSON.parse(logRecord.body.stringValue).id, line.alert.id);
+    const attrs = Object.fromEntries(logRecord.attributes.map((a: { key: string; value: { stringValue: string } }) => [a.key, a.value.stringValue]));
+    assert.equal(attrs['portcullis.alert.kind'], 'denials');
+    assert.equal(attrs['portcullis.agent'], 'mallory');
     assert.equal(delivery.body.id, line.alert.id);
     assert.equal(verifySignature('another-key-of-the-same-length-000000000', delivery.raw, delivery.signature), false);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /^portcullis_monitor_alerts_total\{kind="denials"\} 1$/m);
     // The kill switch names the alert; `unkill` lifts it and the agent works again.
     assert.ok(gw.gateway.kill.list().some((s) => s.reason.includes(line.alert.id) && s.by === 'portcullis-monitor' && s.until !== undefined));
     const dataDir = gw.gateway.config.dataDir!;
