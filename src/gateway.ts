@@ -257,7 +257,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       authenticate: () => undefined,
       supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor, logger }),
       killSwitch: createKillSwitch(kill),
-      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator }),
+      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: monitor?.flows }),
       validateArgs: createValidateArgs(policy, validator),
       inspectArguments: createInspectArguments(dlp, policy),
       toxicFlow: createToxicFlow({ runtime: policy, flows: monitor?.flows, block: config.monitor?.detectors.toxicFlow.enforce === 'block', now }),

@@ -216,7 +216,6 @@ function toxicFlow(config: MonitorConfig['detectors']['toxicFlow'], flows: FlowT
   return function detectToxicFlow({ record, anonymous, atMs }, raise) {
     if (anonymous || record.method !== 'tools/call') return;
     const blocked = record.code === 'PC_POLICY_TOXIC_FLOW';
-    if (!record.labels && !blocked) return;
     const key = flowKeys(record.session, record.principal);
     const labels = record.labels ?? [];
     if (labels.includes('egress') || blocked) {
@@ -236,7 +235,7 @@ function toxicFlow(config: MonitorConfig['detectors']['toxicFlow'], flows: FlowT
         });
       }
     }
-    if (allowed(record) && labels.length > 0) flows.note(key, labels, qualified(record), record.seq, atMs);
+    if (allowed(record)) flows.note(key, labels, qualified(record), record.seq, atMs);
   };
 }
 

@@ -19,6 +19,13 @@ export interface LabelSeen {
 }
 
 const MAX_FLOWS = 10_000;
+/** Tools remembered per flow for `session.tools` (the most recent). */
+const MAX_TOOLS = 64;
+
+interface Flow {
+  labels: Map<FlowLabel, LabelSeen>;
+  tools: Map<string, number>;
+}
 
 /**
  * The flow keys of a call: its principal (within the window) and, in the legacy era, its session too —
@@ -36,7 +43,7 @@ export function sessionHashOf(clientKey: string): string | undefined {
 
 export class FlowTracker {
   readonly windowMs: number;
-  readonly #flows = new Map<string, Map<FlowLabel, LabelSeen>>();
+  readonly #flows = new Map<string, Flow>();
 
   constructor(windowMs: number) {
     this.windowMs = windowMs;
@@ -45,7 +52,7 @@ export class FlowTracker {
   /** The label as last seen in any of these flows, if within the window. */
   seen(keys: readonly string[], label: FlowLabel, nowMs: number): LabelSeen | undefined {
     for (const key of keys) {
-      const seen = this.#flows.get(key)?.get(label);
+      const seen = this.#flows.get(key)?.labels.get(label);
       if (seen && nowMs - seen.atMs < this.windowMs) return seen;
     }
     return undefined;
@@ -59,15 +66,31 @@ export class FlowTracker {
     let flow = this.#flows.get(key);
     if (!flow) {
       if (this.#flows.size >= MAX_FLOWS) this.#expire(nowMs);
-      flow = new Map();
+      flow = { labels: new Map(), tools: new Map() };
       this.#flows.set(key, flow);
     }
-    for (const label of labels) if (label === 'private' || label === 'untrusted' || label === 'egress') flow.set(label, { atMs: nowMs, seq, tool });
+    for (const label of labels) if (label === 'private' || label === 'untrusted' || label === 'egress') flow.labels.set(label, { atMs: nowMs, seq, tool });
+    flow.tools.delete(tool);
+    flow.tools.set(tool, nowMs);
+    if (flow.tools.size > MAX_TOOLS) flow.tools.delete(flow.tools.keys().next().value as string);
+  }
+
+  /** What CEL conditions see as `session`: labels and tools (`server.tool`) of these flows within the window. */
+  session(keys: readonly string[], nowMs: number): { labels: string[]; tools: string[] } {
+    const labels = new Set<string>();
+    const tools = new Set<string>();
+    for (const key of keys) {
+      const flow = this.#flows.get(key);
+      if (!flow) continue;
+      for (const [label, seen] of flow.labels) if (nowMs - seen.atMs < this.windowMs) labels.add(label);
+      for (const [tool, atMs] of flow.tools) if (nowMs - atMs < this.windowMs) tools.add(tool);
+    }
+    return { labels: [...labels], tools: [...tools] };
   }
 
   /** Drops flows whose labels are all past the window; if none are, the oldest tenth (by insertion). */
   #expire(nowMs: number): void {
-    for (const [key, flow] of this.#flows) if ([...flow.values()].every((seen) => nowMs - seen.atMs >= this.windowMs)) this.#flows.delete(key);
+    for (const [key, flow] of this.#flows) if ([...flow.tools.values()].every((atMs) => nowMs - atMs >= this.windowMs)) this.#flows.delete(key);
     let drop = this.#flows.size >= MAX_FLOWS ? MAX_FLOWS / 10 : 0;
     for (const key of this.#flows.keys()) {
       if (drop-- <= 0) break;

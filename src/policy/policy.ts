@@ -61,6 +61,8 @@ export interface CallFacts {
   declared: Record<string, unknown> | undefined;
   task: string | undefined;
   now: Date;
+  /** What the caller's session did so far (monitor toxic flows): labels of its calls and the tools it called; empty when not tracked. */
+  session?: { labels: string[]; tools: string[] } | undefined;
 }
 
 export interface Decision {
@@ -242,7 +244,7 @@ export class Policy {
     const annotations = kind === 'tool' ? this.annotations(server, name, facts.declared) : effectiveAnnotations(undefined, undefined);
     let vars: Record<string, unknown> | undefined;
     const variables = (): Record<string, unknown> =>
-      (vars ??= { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '', args });
+      (vars ??= { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '', args, session: facts.session ?? { labels: [], tools: [] } });
 
     const matched: Record<Effect, CompiledRule | undefined> = { deny: undefined, approve: undefined, allow: undefined };
     const rewrites = new Map<CompiledRule, Record<string, unknown>>();

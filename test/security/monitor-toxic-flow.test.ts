@@ -68,4 +68,34 @@ describe('monitor: toxic flows', () => {
     assert.deepEqual(alerts.map((a) => a.principal.agent).sort(), ['agent-a', 'agent-m']);
     assert.ok(alerts.every((a) => a.summary.includes('(refused)')));
   });
+
+  it('policy conditions read the session: a deny rule on session.labels / session.tools stops the call server-side', async () => {
+    const ruleLog = join(mkdtempSync(join(tmpdir(), 'pc-mon-tf-')), 'received.jsonl');
+    const cel = await startGateway({
+      servers: { gov: recordedServer(ruleLog) },
+      policy: {
+        rules: [
+          { name: 'both', effect: 'allow', servers: ['gov'], tools: ['echo', 'delete_record'] },
+          { name: 'no-delete-after-private', effect: 'deny', servers: ['gov'], tools: ['delete_record'], when: '"private" in session.labels && "gov.echo" in session.tools' },
+        ],
+        tools: [{ server: 'gov', tool: 'echo', annotations: { private: true, egress: false, untrusted: false } }],
+      },
+      monitor: { learningPeriod: '1d', sinks: [] },
+    });
+    try {
+      const s = await legacySession(`${cel.url}/mcp/gov`, '2025-11-25', 'agent-c');
+      assert.equal(codeOf(await s.send(call(1, 'delete_record', { id: 'first' }))), undefined);
+      assert.equal(codeOf(await s.send(call(2, 'echo', { text: 'private' }))), undefined);
+      const denied = await s.send(call(3, 'delete_record', { id: 'after' }));
+      assert.equal(codeOf(denied), 'PC_POLICY_DENIED');
+      assert.equal(denied.json.error.data.rule, 'no-delete-after-private');
+      const ids = forwarded(ruleLog)
+        .filter((m) => m.method === 'tools/call' && m.params?.name === 'delete_record')
+        .map((m) => (m.params?.arguments as { id: string }).id);
+      assert.deepEqual(ids, ['first']);
+      assert.ok(auditRecords(cel).some((r) => r.code === 'PC_POLICY_DENIED' && r.rule === 'no-delete-after-private'));
+    } finally {
+      await cel.close();
+    }
+  });
 });
