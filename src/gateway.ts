@@ -145,7 +145,7 @@ export interface Gateway {
    * malformed or ambiguous input; `method` names what was refused when known). At most REFUSALS_PER_SECOND a second are recorded (burst 100), so a flood of bad tokens
    * cannot flood the trail; the rest only count. Returns whether it was recorded.
    */
-  recordRefusal(endpoint: Endpoint, error: GatewayError, method?: string): Promise<boolean>;
+  recordRefusal(endpoint: Endpoint, error: GatewayError, method?: string, principal?: Principal): Promise<boolean>;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {

@@ -7,17 +7,21 @@ import { randomUUID } from 'node:crypto';
 import type { GatewayError } from '../errors.ts';
 import type { Endpoint, MessageContext } from '../pipeline/context.ts';
 import type { AuditLog } from './log.ts';
+import type { Principal } from '../auth/principal.ts';
 
 const REFUSALS_PER_SECOND = 20;
 const REFUSAL_BURST = 100;
 
-/** Returns whether the refusal was recorded. `method`: what was refused (default: an authentication). */
-export type RefusalRecorder = (endpoint: Endpoint, error: GatewayError, method?: string) => Promise<boolean>;
+/**
+ * Returns whether the refusal was recorded. `method`: what was refused (default: an authentication);
+ * `principal`: who, when the front already knows (a step-up refusal of an authenticated caller).
+ */
+export type RefusalRecorder = (endpoint: Endpoint, error: GatewayError, method?: string, principal?: Principal) => Promise<boolean>;
 
 export function createRefusalRecorder(audit: AuditLog | undefined, clock: () => number = () => performance.now()): RefusalRecorder {
   let tokens = REFUSAL_BURST;
   let lastAt = clock();
-  return async function recordRefusal(endpoint, error, method = '(authentication)') {
+  return async function recordRefusal(endpoint, error, method = '(authentication)', principal = undefined) {
     if (!audit) return false;
     const at = clock();
     tokens = Math.min(REFUSAL_BURST, tokens + ((at - lastAt) / 1000) * REFUSALS_PER_SECOND);
@@ -33,7 +37,7 @@ export function createRefusalRecorder(audit: AuditLog | undefined, clock: () => 
       client: { key: 'modern:refused', era: 'modern', protocolVersion: '', capabilities: {}, info: undefined, notify: () => undefined, request: undefined },
       signal: new AbortController().signal,
       paramHeaders: undefined,
-      principal: { kind: 'token', subject: 'anonymous', agent: 'unknown', scopes: [], allScopes: false, roles: [] },
+      principal: principal ?? { kind: 'token', subject: 'anonymous', agent: 'unknown', scopes: [], allScopes: false, roles: [] },
       task: undefined,
     };
     await audit.record(ctx, { error });

@@ -89,7 +89,10 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
         const needed = await gateway.missingScopes(endpoint, request, principal);
         if (!needed) continue;
         res.setHeader('www-authenticate', identity.resourceServer.insufficientScope(endpoint, needed));
-        return new GatewayError('PC_AUTH_INSUFFICIENT_SCOPE', `this call needs scope${needed.length > 1 ? 's' : ''} ${needed.join(' ')}; authorize again with ${needed.length > 1 ? 'them' : 'it'}`, { scopes: needed });
+        const refusal = new GatewayError('PC_AUTH_INSUFFICIENT_SCOPE', `this call needs scope${needed.length > 1 ? 's' : ''} ${needed.join(' ')}; authorize again with ${needed.length > 1 ? 'them' : 'it'}`, { scopes: needed });
+        // Every refusal leaves a record (invariant 5), with the caller it refused (the monitor counts step-ups per principal).
+        await gateway.recordRefusal(endpoint, refusal, request.method, principal).catch(() => false);
+        return refusal;
       }
       return undefined;
     },

@@ -23,6 +23,11 @@ export interface Observation {
   learning: boolean;
   /** A refusal the front recorded before it knew who was asking (no principal to judge). */
   anonymous: boolean;
+  /**
+   * The agent's state across all its credentials (issuer + agent: every API key or token of one agent),
+   * where scopes are learned; only asked for records that carry scopes.
+   */
+  agent: () => PrincipalState;
 }
 
 export interface Finding {
@@ -186,11 +191,13 @@ function offHours(config: MonitorConfig['detectors']['offHours']): Detector {
 }
 
 function scopeElevation(config: MonitorConfig['detectors']['scopeElevation']): Detector {
-  return function detectScopes({ record, principal, anonymous, learning, atMs }, raise) {
-    if (anonymous) return;
-    const added = record.scopes.filter((scope) => learn(principal.scopes, scope));
-    if (learning || added.length === 0) return;
-    raise({ kind: 'scope-elevation', severity: config.severity, fromMs: atMs, evidence: [record.seq], summary: `presents scope${added.length > 1 ? 's' : ''} it never held before: ${added.join(' ')}`, response: config });
+  return function detectScopes({ record, agent, anonymous, learning, atMs }, raise) {
+    if (anonymous || record.scopes.length === 0) return;
+    const state = agent();
+    const added = record.scopes.filter((scope) => learn(state.scopes, scope));
+    // An agent's first scopes are its baseline, not an elevation.
+    if (learning || added.length === 0 || state.firstSeenMs === atMs) return;
+    raise({ kind: 'scope-elevation', severity: config.severity, fromMs: atMs, evidence: [record.seq], summary: `presents scope${added.length > 1 ? 's' : ''} this agent never held before (on any of its credentials): ${added.join(' ')}`, response: config });
   };
 }
 

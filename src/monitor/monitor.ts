@@ -100,7 +100,9 @@ export class Monitor implements AuditSink {
     const atMs = this.#now().getTime();
     const anonymous = isAnonymous(record.principal);
     const principal = this.state.touch(principalKeyOf(record.principal), record.principal, atMs);
-    const observation: Observation = { record, atMs, principal, learning: atMs < this.learningUntilMs, anonymous };
+    const p = record.principal;
+    const agent = () => this.state.touch(`agent\u0000${clip(p.issuer ?? '')}\u0000${clip(p.agent)}`, { subject: '*', agent: p.agent, issuer: p.issuer }, atMs);
+    const observation: Observation = { record, atMs, principal, learning: atMs < this.learningUntilMs, anonymous, agent };
     this.#current = observation;
     for (const detect of this.#detectors) detect(observation, this.#raiseCurrent);
   }
