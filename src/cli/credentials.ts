@@ -64,7 +64,7 @@ export async function credentialsCommand(options: CredentialsCliOptions, io: Pic
   if (register.credentials.length === 0) lines.push('  none');
   for (const c of register.credentials) {
     const flag = (c.status === 'ok' || c.status === 'revoked' ? c.status : c.status === 'unknown-age' ? 'age ?' : c.status.toUpperCase()).padEnd(8);
-    const facts = [c.reference ? `← ${c.reference}` : '', c.agent && c.kind !== 'agent' ? `agent ${c.agent}` : '', c.owner ? `owner ${c.owner}` : '', c.scopes.length ? `scopes ${c.scopes.join(' ')}` : '', c.createdAt ? `created ${c.createdAt.slice(0, 10)}` : '', c.expiresAt ? `expires ${c.expiresAt.slice(0, 10)}` : '', c.kind === 'api-key' ? `last used ${c.lastUsedAt?.slice(0, 10) ?? 'never'}` : ''].filter(Boolean);
+    const facts = [c.reference ? `← ${c.reference}` : '', c.agent && c.kind !== 'agent' ? `agent ${c.agent}` : '', c.owner ? `owner ${c.owner}` : '', c.note ? `note: ${c.note}` : '', c.scopes.length ? `scopes ${c.scopes.join(' ')}` : '', c.createdAt ? `created ${c.createdAt.slice(0, 10)}` : '', c.expiresAt ? `expires ${c.expiresAt.slice(0, 10)}` : '', c.kind === 'api-key' ? `last used ${c.lastUsedAt?.slice(0, 10) ?? 'never'}` : ''].filter(Boolean);
     lines.push(`  ${flag}  ${c.kind.padEnd(8)} ${c.id}  ${facts.join(', ')}${facts.length ? ' — ' : ''}${c.why}`);
   }
   lines.push('', 'Who can call what (the policy, as `portcullis policy explain` decides it):');

@@ -21,6 +21,8 @@ export interface CredentialEntry {
   server: string | null;
   reference: string | null;
   owner: string | null;
+  /** The operator's note from `servers.<name>.credentials.<key>.note` (upstream secrets only). */
+  note?: string;
   scopes: string[];
   createdAt: string | null;
   rotatedAt: string | null;
@@ -107,6 +109,7 @@ export function buildRegister(input: RegisterInput): { credentials: CredentialEn
         server: name,
         reference,
         owner: meta?.owner ?? null,
+        ...(meta?.note !== undefined ? { note: meta.note } : {}),
         scopes: meta?.scopes ?? [],
         createdAt: null,
         rotatedAt: meta?.rotatedAt ?? (since ? since.toISOString() : null),

@@ -238,8 +238,10 @@ export class InputBridge {
    */
   take(requestState: string, binding: CallBinding): ParkedCall | GatewayError {
     const invalid = (why: string): GatewayError => new GatewayError('PC_INPUT_STATE_INVALID', `requestState ${why}; start the call again`);
-    const [id, mac] = requestState.slice(STATE_PREFIX.length).split('.');
-    if (!id || !mac) return invalid('is malformed');
+    // Exactly `<id>.<mac>`: a state with anything appended is not the one issued, so it is not accepted.
+    const parts = requestState.slice(STATE_PREFIX.length).split('.');
+    const [id, mac] = parts;
+    if (parts.length !== 2 || !id || !mac) return invalid('is malformed');
     const expected = Buffer.from(this.#sign(id, binding));
     const given = Buffer.from(mac);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return invalid('failed its integrity check (it belongs to another caller or another call)');

@@ -138,7 +138,8 @@ describe('embedded authorization server', () => {
 
     // `slow` needs the ops scope the token lacks: 403 insufficient_scope, then a step-up authorization.
     provider.pending = undefined;
-    await assert.rejects(attempt.client.callTool({ name: 'modern__slow', arguments: { ms: 1 } }), UnauthorizedError);
+    await assert.rejects(attempt.client.callTool({ name: 'modern__slow', arguments: { ms: 2 } }), UnauthorizedError);
+    assert.ok(!upstream.bodies().some((b) => b.includes('"ms":2')), 'the call without the scope never reached the server');
     assert.match(provider.pending!.searchParams.get('scope') ?? '', /\bops\b/);
     const stepUp = await signIn(provider.pending!.href, jar);
     await attempt.transport.finishAuth(stepUp.searchParams);
@@ -159,7 +160,7 @@ describe('embedded authorization server', () => {
       body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${gw.url}/mcp/modern`, scope: 'mcp ops' }).toString(),
     })).json();
     assert.equal(minted.scope, 'mcp', 'an agent gets only the scopes it was created with');
-    const call = await post(`${gw.url}/mcp/modern`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'slow', arguments: { ms: 1 }, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }), {
+    const call = await post(`${gw.url}/mcp/modern`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'slow', arguments: { ms: 3 }, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }), {
       authorization: `Bearer ${minted.access_token}`,
       'mcp-protocol-version': '2026-07-28',
       'mcp-method': 'tools/call',
@@ -168,6 +169,7 @@ describe('embedded authorization server', () => {
     assert.equal(call.status, 403, call.text);
     assert.equal(call.json.error.data.code, 'PC_AUTH_INSUFFICIENT_SCOPE');
     assert.match(call.headers.get('www-authenticate')!, /^Bearer error="insufficient_scope", scope="ops", resource_metadata="[^"]+\/\.well-known\/oauth-protected-resource\/mcp\/modern"/);
+    assert.ok(!upstream.bodies().some((b) => b.includes('"ms":3')), 'the refused call never reached the server');
   });
 
   it('issues client credentials per agent, refuses a wrong secret, another resource\'s token, and a revoked agent at once', async () => {

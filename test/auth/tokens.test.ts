@@ -11,6 +11,7 @@ import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type J
 import { createHmac } from 'node:crypto';
 import { startModernServer, type ModernServer } from '../fixtures/modern-server.ts';
 import { post, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { callTool } from '../helpers/oauth.ts';
 import { IdentityStore } from '../../src/auth/store.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { GatewayError } from '../../src/errors.ts';
@@ -44,6 +45,12 @@ describe('resource server: bearer tokens and API keys', () => {
       .sign(options.key ?? key);
   };
   const call = (bearer: string | undefined, path = '/mcp') => post(`${gw.url}${path}`, initialize, bearer === undefined ? {} : { authorization: bearer.startsWith('Basic') ? bearer : `Bearer ${bearer}` });
+  /** A tools/call carrying `marker` (a method the gateway always forwards, never answers itself). */
+  const attack = (bearer: string | undefined, marker: string) =>
+    bearer === undefined ? post(`${gw.url}/mcp`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'modern__echo', arguments: { text: marker } } })) : callTool(`${gw.url}/mcp`, bearer, 'modern__echo', { text: marker });
+  const basicAttack = (marker: string) => post(`${gw.url}/mcp`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'modern__echo', arguments: { text: marker } } }), { authorization: 'Basic dXNlcjpwYXNz' });
+  /** The tools/call bodies the server received that carry one of the refused requests' markers. */
+  const leaked = () => upstream.bodies().filter((body) => body.includes('refused-marker-'));
 
   before(async () => {
     const pair = await generateKeyPair('ES256', { extractable: true });
@@ -121,9 +128,11 @@ describe('resource server: bearer tokens and API keys', () => {
       ['tampered payload', tampered, /signature/],
       ['not a JWT', 'opaque-token-value', /not a JWT/],
     ];
-    const reached = upstream.requests();
+    // Each refused request is a tools/call with a marker: the gateway forwards it whenever it lets it
+    // through, so the server's log is the proof that nothing passed.
+    let marker = 0;
     for (const [what, bad, description] of cases) {
-      const r = await call(bad);
+      const r = await attack(bad, `refused-marker-${marker++}`);
       assert.equal(r.status, 401, what);
       assert.equal(r.json.error.data.code, 'PC_AUTH_INVALID_TOKEN', what);
       const challenge = r.headers.get('www-authenticate') ?? '';
@@ -132,16 +141,20 @@ describe('resource server: bearer tokens and API keys', () => {
       assert.match(r.json.error.message, description, what);
     }
     const fetchesBefore = jwksFetches;
-    for (let i = 0; i < 5; i++) await call(await token({}, { kid: `unknown-${i}`, key: other }));
+    for (let i = 0; i < 5; i++) assert.equal((await attack(await token({}, { kid: `unknown-${i}`, key: other }), `refused-marker-${marker++}`)).status, 401);
     assert.ok(jwksFetches - fetchesBefore <= 1, `unknown kids refetch the key set at most once per cooldown (${jwksFetches - fetchesBefore})`);
-    const missing = await call(undefined);
+    const missing = await attack(undefined, `refused-marker-${marker++}`);
     assert.equal(missing.status, 401);
     assert.equal(missing.json.error.data.code, 'PC_AUTH_REQUIRED');
     assert.doesNotMatch(missing.headers.get('www-authenticate')!, /error=/);
-    const basic = await call('Basic dXNlcjpwYXNz');
+    const basic = await basicAttack(`refused-marker-${marker++}`);
     assert.equal(basic.status, 401);
     assert.match(basic.headers.get('www-authenticate')!, /error="invalid_request"/);
-    assert.equal(upstream.requests(), reached, 'none of the refused requests reached the server');
+    assert.deepEqual(leaked(), [], 'none of the refused requests reached the server');
+    // The control: the same call with a valid token does reach it, so the check above can fail.
+    const through = await attack(valid, 'refused-marker-control');
+    assert.equal(through.status, 200, through.text);
+    assert.equal(leaked().length, 1, 'the valid call reached the server');
     // Refused credentials are audited (a request with none at all, how OAuth starts, only counts).
     const db = new DatabaseSync(join(gw.gateway.config.dataDir!, 'audit.db'), { readOnly: true });
     const refused = (db.prepare('SELECT record FROM audit_records').all() as Array<{ record: string }>).map((r) => JSON.parse(r.record)).filter((r) => r.method === '(authentication)');
@@ -164,13 +177,18 @@ describe('resource server: bearer tokens and API keys', () => {
   it('binds a session to the principal that opened it', async () => {
     const opened = await call(await token());
     const sessionId = opened.headers.get('mcp-session-id')!;
-    const stolen = await post(`${gw.url}/mcp`, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), {
-      authorization: `Bearer ${await token({ sub: 'mallory' })}`,
-      'mcp-session-id': sessionId,
-      'mcp-protocol-version': '2025-11-25',
-    });
+    const owner = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+    await post(`${gw.url}/mcp`, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { ...owner, authorization: `Bearer ${await token()}` });
+    const hijack = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'modern__echo', arguments: { text: 'refused-marker-hijack' } } });
+    const before = leaked().length;
+    const stolen = await post(`${gw.url}/mcp`, hijack(2), { ...owner, authorization: `Bearer ${await token({ sub: 'mallory' })}` });
     assert.equal(stolen.status, 404);
     assert.equal(stolen.json.error.data.code, 'PC_SESSION_UNKNOWN');
+    assert.equal(leaked().length, before, 'the hijacked session forwarded nothing');
+    // The owner's own call on that session does reach the server.
+    const own = await post(`${gw.url}/mcp`, hijack(3), { ...owner, authorization: `Bearer ${await token()}` });
+    assert.match(own.text, /refused-marker-hijack/);
+    assert.equal(leaked().length, before + 1, 'the owner\'s call reached the server');
   });
 
   it('accepts API keys until they expire or are revoked; a key without expiry needs the config to allow it', async () => {

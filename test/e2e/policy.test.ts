@@ -174,11 +174,18 @@ describe('runtime policy through the gateway', () => {
     const tagged = new LegacyClient({ name: 'tagged', version: '1.0.0' });
     await tagged.connect(new LegacyHttpTransport(new URL(`${gw.url}/mcp/everything`), { requestInit: { headers: { 'Portcullis-Task': 'triage-7' } } }));
     try {
-      const sum = { name: 'get-sum', arguments: { a: 2, b: 3 } };
-      await assert.rejects(plain.callTool(sum), deniedWith('PC_POLICY_DENIED'));
-      assert.match(JSON.stringify((await plain.callTool({ ...sum, _meta: { 'dev.portcullis/task': 'triage-1' } })).content), /5/);
-      assert.match(JSON.stringify((await tagged.callTool(sum)).content), /5/);
-      await assert.rejects(tagged.callTool({ ...sum, _meta: { 'dev.portcullis/task': 'deploy' } }), deniedWith('PC_POLICY_DENIED'), 'the _meta label wins over the header');
+      // Each call sums to its own number, so the server's log tells which ones reached it.
+      const sum = (a: number) => ({ name: 'get-sum', arguments: { a, b: 3 } });
+      const before = callsReceived(everythingLog).length;
+      await assert.rejects(plain.callTool(sum(100)), deniedWith('PC_POLICY_DENIED'));
+      assert.match(JSON.stringify((await plain.callTool({ ...sum(2), _meta: { 'dev.portcullis/task': 'triage-1' } })).content), /5/);
+      assert.match(JSON.stringify((await tagged.callTool(sum(3))).content), /6/);
+      await assert.rejects(tagged.callTool({ ...sum(101), _meta: { 'dev.portcullis/task': 'deploy' } }), deniedWith('PC_POLICY_DENIED'), 'the _meta label wins over the header');
+      assert.deepEqual(
+        callsReceived(everythingLog).slice(before).map((c) => c.arguments.a),
+        [2, 3],
+        'only the calls for a triage task reached the server',
+      );
       assert.ok((await tagged.listTools()).tools.some((t) => t.name === 'get-sum'), 'listed for the declared task');
     } finally {
       await plain.close();
@@ -225,8 +232,12 @@ describe('runtime policy through the gateway', () => {
       assert.equal((await runCli(['unkill', '--server', 'files', '-c', config])).code, 0);
       const back = await client.callTool({ name: 'read_text_file', arguments: { path } });
       assert.match(JSON.stringify(back.content), /inside the sandbox/);
+      const lifted = callsReceived(filesLog).length;
+      assert.equal(lifted, before + 1, 'the call after unkill reached the server');
       assert.equal((await runCli(['kill', '--tool', 'files.read_*', '-c', config])).code, 0);
       await assert.rejects(client.callTool({ name: 'read_text_file', arguments: { path } }), deniedWith('PC_KILL_SWITCH'));
+      await assert.rejects(client.callTool({ name: 'read_multiple_files', arguments: { paths: [path] } }), deniedWith('PC_KILL_SWITCH'));
+      assert.equal(callsReceived(filesLog).length, lifted, 'nothing the glob matches reached the server');
       assert.equal((await runCli(['unkill', '--everything', '-c', config])).code, 0);
       const bad = await runCli(['kill', '--server', 'nope', '-c', config]);
       assert.equal(bad.code, 2);
@@ -245,9 +256,51 @@ describe('runtime policy through the gateway', () => {
       await client.callTool({ name: 'echo', arguments: { message: 'https://public.example/still' } });
       assert.deepEqual(gw.gateway.reloadPolicy({ ...gw.gateway.config.policy!, rules: [{ name: 'only-files', effect: 'allow', on: ['call', 'list'], servers: ['files'] }] }), []);
       await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'https://public.example/now' } }), deniedWith('PC_POLICY_DENIED'));
+      const echoed = callsReceived(everythingLog).map((c) => c.arguments.message);
+      assert.ok(echoed.includes('https://public.example/still'), 'the call under the kept policy reached the server');
+      assert.ok(!echoed.includes('https://public.example/now'), 'the call the reloaded policy denies did not');
     } finally {
       gw.gateway.reloadPolicy(gw.gateway.config.policy);
       await client.close();
+    }
+  });
+});
+
+describe('the kill switch across a restart', () => {
+  it('keeps a server killed after the gateway restarts on the same data dir, until it is lifted', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pc-kill-restart-'));
+    const dataDir = join(root, 'data');
+    mkdirSync(dataDir);
+    const log = join(root, 'everything.log');
+    const document = { dataDir, servers: { everything: { command: process.execPath, args: [RECORDER, log, process.execPath, EVERYTHING, 'stdio'] } } };
+    const config = join(root, 'portcullis.yaml');
+    writeFileSync(config, `dataDir: ${JSON.stringify(dataDir)}\nsupply: { allowUnpinned: true }\nservers:\n  everything: { command: node }\n`);
+    const echo = (client: LegacyClient, message: string) => client.callTool({ name: 'echo', arguments: { message } });
+    const first = await startGateway(document);
+    try {
+      const client = await legacyClient(`${first.url}/mcp/everything`);
+      assert.deepEqual((await echo(client, 'before the incident')).content, [{ type: 'text', text: 'Echo: before the incident' }]);
+      await client.close();
+      assert.equal((await runCli(['kill', '--server', 'everything', '--reason', 'incident 43', '-c', config])).code, 0);
+    } finally {
+      await first.close();
+    }
+    // A new gateway process state: nothing of the first one's memory survives, only its data dir.
+    const second = await startGateway(document);
+    try {
+      const client = await legacyClient(`${second.url}/mcp/everything`);
+      await assert.rejects(echo(client, 'after the restart'), (error: Rejection & { message: string }) => {
+        assert.equal(error.data?.code, 'PC_KILL_SWITCH');
+        assert.match(error.message, /incident 43/);
+        return true;
+      });
+      assert.deepEqual(callsReceived(log).map((c) => c.arguments.message), ['before the incident'], 'nothing reached the server while killed');
+      assert.equal((await runCli(['unkill', '--server', 'everything', '-c', config])).code, 0);
+      assert.deepEqual((await echo(client, 'lifted')).content, [{ type: 'text', text: 'Echo: lifted' }]);
+      assert.deepEqual(callsReceived(log).map((c) => c.arguments.message), ['before the incident', 'lifted']);
+      await client.close();
+    } finally {
+      await second.close();
     }
   });
 });

@@ -8,10 +8,20 @@ import { EVERYTHING, legacyClient, startGateway, stdioServer, waitFor, type Test
 import { startModernServer, type ModernServer } from '../fixtures/modern-server.ts';
 import type { LegacySessionUpstream } from '../../src/upstream/legacy-session.ts';
 import type { StdioChannel } from '../../src/upstream/stdio-channel.ts';
+import { received, recordedServer } from '../helpers/recorder.ts';
+
+/** A promise that resolves at the call's first progress notification (the server is working on it). */
+function firstProgress(): { started: Promise<void>; onprogress: () => void } {
+  let onprogress = () => {};
+  const started = new Promise<void>((resolve) => (onprogress = resolve));
+  return { started, onprogress };
+}
 
 describe('upstream failures', () => {
   let gw: TestGateway;
   let modern: ModernServer;
+  // server-everything behind the recorder, for what the server itself hears of a cancellation.
+  const recorded = recordedServer(EVERYTHING, ['stdio']);
 
   before(async () => {
     modern = await startModernServer();
@@ -20,6 +30,7 @@ describe('upstream failures', () => {
         everything: stdioServer(EVERYTHING, ['stdio'], { restart: { initialDelayMs: 50, maxDelayMs: 200 }, timeoutMs: 3000 }),
         slowmodern: { url: modern.url, timeoutMs: 300 },
         slowstdio: stdioServer(EVERYTHING, ['stdio'], { timeoutMs: 300 }),
+        recorded: recorded.server,
       },
     });
   });
@@ -33,8 +44,9 @@ describe('upstream failures', () => {
   it('fails an in-flight call with PC_UPSTREAM_CRASHED when the child dies, then restarts it', async () => {
     const client = await legacyClient(`${gw.url}/mcp/everything`);
     const firstPid = childOf('everything').pid;
-    const inflight = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const progress = firstProgress();
+    const inflight = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 50 } }, undefined, { onprogress: progress.onprogress });
+    await progress.started;
     childOf('everything').kill('SIGKILL');
     await assert.rejects(inflight, (error: Error & { data?: any }) => {
       assert.equal(error.data?.code, 'PC_UPSTREAM_CRASHED');
@@ -69,14 +81,20 @@ describe('upstream failures', () => {
   });
 
   it('passes a client cancellation upstream and answers the call as cancelled', async () => {
-    const client = await legacyClient(`${gw.url}/mcp/everything`);
+    const client = await legacyClient(`${gw.url}/mcp/recorded`);
     const controller = new AbortController();
-    const call = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } }, undefined, { signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const progress = firstProgress();
+    const call = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 50 } }, undefined, { signal: controller.signal, onprogress: progress.onprogress });
+    await progress.started;
     controller.abort('changed my mind');
     await assert.rejects(call);
+    // On the server's side: the call it is working on is cancelled by the id it knows it by.
+    const sent = received(recorded.log).find((m) => m.method === 'tools/call' && m.params?.name === 'trigger-long-running-operation');
+    assert.ok(sent, 'the call reached the server');
+    await waitFor(() => received(recorded.log).some((m) => m.method === 'notifications/cancelled' && m.params?.requestId === sent.id) || undefined, 10_000, 'the server to receive notifications/cancelled for the call');
     // The gateway no longer tracks the call: the session has nothing in flight.
     const echo = await client.callTool({ name: 'echo', arguments: { message: 'still fine' } });
+    assert.equal(received(recorded.log).filter((m) => m.method === 'notifications/cancelled').length, 1, 'one cancellation, for that call only');
     assert.deepEqual(echo.content, [{ type: 'text', text: 'Echo: still fine' }]);
     await client.close();
   });

@@ -8,17 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EVERYTHING, FILESYSTEM, MEMORY, legacyClient, startGateway, stdioServer, type TestGateway } from '../helpers/gateway.ts';
+import { received, recordedServer } from '../helpers/recorder.ts';
 
 describe('legacy client through the gateway to stdio servers', () => {
   let gw: TestGateway;
   let sandbox: string;
+  // server-everything behind the recorder: what it received, including the answers to its own requests.
+  const everything = recordedServer(EVERYTHING, ['stdio']);
 
   before(async () => {
     sandbox = mkdtempSync(join(tmpdir(), 'pc-fs-'));
     writeFileSync(join(sandbox, 'hello.txt'), 'hello from the sandbox\n');
     gw = await startGateway({
       servers: {
-        everything: stdioServer(EVERYTHING, ['stdio']),
+        everything: everything.server,
         files: stdioServer(FILESYSTEM, [sandbox]),
         memory: stdioServer(MEMORY, [], { env: { MEMORY_FILE_PATH: join(sandbox, 'memory.jsonl') } }),
       },
@@ -104,6 +107,7 @@ describe('legacy client through the gateway to stdio servers', () => {
       assert.equal(error.data?.code, 'PC_ROUTE_UNKNOWN_TOOL');
       return true;
     });
+    assert.ok(!received(everything.log).some((m) => m.method === 'tools/call' && m.params?.name === 'no_such_tool'), 'the server never received the call');
     await client.close();
   });
 
@@ -143,9 +147,31 @@ describe('legacy client through the gateway to stdio servers', () => {
 
   it('refuses a sampling request when the calling client did not declare sampling', async () => {
     const client = await legacyClient(`${gw.url}/mcp/everything`);
-    const result = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 5 } }).catch((e: Error) => e);
-    // The server turns the refused sampling into a tool error; either way no answer was invented.
-    assert.match(JSON.stringify(result instanceof Error ? result.message : result), /sampling/i);
+    // Everything the client's transport hears: a relayed sampling request would show here (the SDK
+    // client would then answer "method not found" itself, which the server cannot tell apart).
+    const heard: Array<{ method?: string }> = [];
+    const transport = client.transport!;
+    const deliver = transport.onmessage!;
+    transport.onmessage = (message, extra) => {
+      heard.push(message as { method?: string });
+      deliver(message, extra);
+    };
+    const prompt = `sampling-refusal-${Date.now()}`;
+    const result = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt, maxTokens: 5 } }).catch((e: Error) => e);
+    assert.ok(!heard.some((m) => m.method === 'sampling/createMessage'), 'the sampling request never reached the client');
+    // On the server's side: its sampling request was answered by the gateway's refusal (-32601, with the
+    // gateway's reason), never by a result.
+    const log = received(everything.log);
+    const asked = log.findIndex((m) => m.method === 'tools/call' && m.params?.arguments?.prompt === prompt);
+    assert.ok(asked >= 0, 'the call reached the server');
+    const answers = log.slice(asked + 1).filter((m) => m.method === undefined && ('result' in m || 'error' in m) && m.id !== undefined);
+    assert.equal(answers.length, 1, `one answer to the server's sampling request: ${JSON.stringify(answers)}`);
+    assert.equal(answers[0]!.result, undefined, 'no sampling result was sent to the server');
+    assert.equal(answers[0]!.error.code, -32601);
+    assert.match(answers[0]!.error.message, /^sampling\/createMessage refused: /);
+    // The client hears the server's failure of its call (a tool error naming the refused sampling).
+    const text = JSON.stringify(result instanceof Error ? result.message : result);
+    assert.match(text, /sampling\/createMessage refused/);
     await client.close();
   });
 

@@ -9,18 +9,22 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { legacyClient, runCli, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { received, recordedServer } from '../helpers/recorder.ts';
 
 const MALICIOUS = fileURLToPath(new URL('../fixtures/malicious-server.ts', import.meta.url));
 
 describe('tool supply chain', () => {
   let gw: TestGateway;
   let config: string;
+  // The attacker's server behind the recorder: what of the refused calls reached it.
+  const shady = recordedServer(MALICIOUS, ['attacker']);
+  const calls = (name: string) => received(shady.log).filter((m) => m.method === 'tools/call' && m.params?.name === name).map((m) => m.params?.arguments);
 
   before(async () => {
     gw = await startGateway({
       servers: {
         mail: { command: process.execPath, args: [MALICIOUS, 'mail'] },
-        shady: { command: process.execPath, args: [MALICIOUS, 'attacker'] },
+        shady: shady.server,
       },
     });
     config = join(gw.gateway.config.dataDir!, 'portcullis.yaml');
@@ -44,6 +48,9 @@ describe('tool supply chain', () => {
       assert.match(error.message, /poisoning/);
       return true;
     });
+    await assert.rejects(direct.callTool({ name: 'shadow_helper', arguments: {} }), (error: Error & { data?: { code?: string } }) => error.data?.code === 'PC_SUPPLY_QUARANTINED');
+    assert.deepEqual(calls('notes'), [], 'the poisoned tool was never called on the server');
+    assert.deepEqual(calls('shadow_helper'), [], 'nor the shadowing one');
     await direct.close();
   });
 
@@ -52,7 +59,8 @@ describe('tool supply chain', () => {
     assert.deepEqual((await client.callTool({ name: 'weather', arguments: { q: 'Oslo' } })).content, [{ type: 'text', text: 'weather ran' }]);
     await client.callTool({ name: 'arm', arguments: {} }); // the server changes `weather` and says so
     await waitFor(async () => !(await client.listTools()).tools.some((t) => t.name === 'weather') || undefined, 5000, 'the changed tool to be hidden');
-    await assert.rejects(client.callTool({ name: 'weather', arguments: { q: 'Oslo' } }), /quarantined/);
+    await assert.rejects(client.callTool({ name: 'weather', arguments: { q: 'Bergen' } }), (error: Error & { data?: { code?: string } }) => error.data?.code === 'PC_SUPPLY_QUARANTINED');
+    assert.deepEqual(calls('weather'), [{ q: 'Oslo' }], 'the quarantined call never reached the server');
 
     const list = await runCli(['pin', 'list', '-c', config]);
     assert.match(list.stdout, /WAITING {2}tools:weather {2}\w+ {2}poisoning/);
@@ -64,7 +72,8 @@ describe('tool supply chain', () => {
     const approved = await runCli(['pin', 'approve', '-c', config, 'shady', 'weather', '--by', 'security-team']);
     assert.equal(approved.code, 0, approved.stderr);
     await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === 'weather') || undefined, 5000, 'the approved tool to come back');
-    assert.deepEqual((await client.callTool({ name: 'weather', arguments: { q: 'Oslo' } })).content, [{ type: 'text', text: 'weather ran' }]);
+    assert.deepEqual((await client.callTool({ name: 'weather', arguments: { q: 'Tromsø' } })).content, [{ type: 'text', text: 'weather ran' }]);
+    assert.deepEqual(calls('weather'), [{ q: 'Oslo' }, { q: 'Tromsø' }], 'the approved version is called again');
     assert.equal((await runCli(['pin', 'approve', '-c', config, 'shady', 'weather'])).code, 2, 'nothing left to approve');
     await client.close();
     const aggregated = await legacyClient(`${gw.url}/mcp`);

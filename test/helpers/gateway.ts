@@ -49,7 +49,20 @@ export async function startGateway(
 ): Promise<TestGateway> {
   // Each gateway gets its own data dir, so its audit trail is its own and nothing lands in $HOME.
   // Tests of other layers run under an explicit allow-everything policy; policy tests bring their own.
-  const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), supply: { allowUnpinned: true }, policy: ALLOW_ALL, ...document }, secrets);
+  return launchGateway({ supply: { allowUnpinned: true }, policy: ALLOW_ALL, ...document }, secrets, extra);
+}
+
+/**
+ * A gateway from `document` as written, on a loopback port with its own data dir and nothing else
+ * added: every other setting is the shipped default (test/helpers/secure.ts starts the security tests
+ * this way).
+ */
+export async function launchGateway(
+  document: Record<string, unknown>,
+  secrets: SecretSource = processSecretSource(process.env),
+  extra: Pick<GatewayDeps, 'resolveHost' | 'now' | 'clock'> = {},
+): Promise<TestGateway> {
+  const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), ...document }, secrets);
   if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.problems)}`);
   const logger = pino({ level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' }, pino.destination(2));
   const gateway = createGateway(loaded.config, { logger, secrets, ...extra });

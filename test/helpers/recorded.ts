@@ -7,13 +7,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import type { AuditRecord } from '../../src/audit/record.ts';
+import { pinned } from './security.ts';
 
 const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
 export const TOOLS_SERVER = new URL('../fixtures/tools-server.ts', import.meta.url).pathname;
 
-/** A stdio server definition running `script args…` (a Node script) behind the recorder. */
+/** A stdio server definition running `script args…` (a Node script) behind the recorder, pinned to the script. */
 export function recordedServer(log: string, script: string, args: string[] = [], extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { command: process.execPath, args: [RECORDER, log, process.execPath, script, ...args], ...extra };
+  return { ...pinned({ command: process.execPath, args: [RECORDER, log, process.execPath, script, ...args] }), ...extra };
 }
 
 export interface ReceivedMessage {

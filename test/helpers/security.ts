@@ -3,6 +3,7 @@
  * audit trail (what was recorded), and raw clients of both eras that send what no SDK would.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -12,8 +13,19 @@ import { MAIN, post, type TestGateway } from './gateway.ts';
 export const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
 export const GOVERNED = new URL('../fixtures/governed-server.ts', import.meta.url).pathname;
 
-/** The governed fixture server behind the recorder, logging to `log`. */
-export const recordedServer = (log: string) => ({ command: process.execPath, args: [RECORDER, log, process.execPath, GOVERNED] });
+/**
+ * A stdio server entry pinned by the SHA-256 of the script it runs (`pin: { sha256, file }`), as an
+ * admin pins a local server: the server's own script — behind the recording wrapper, the one the
+ * wrapper starts. Pinned servers start on the shipped defaults (no `supply.allowUnpinned`).
+ */
+export function pinned<T extends { command: string; args: string[] }>(entry: T): T & { pin: { sha256: string; file: string } } {
+  const script = entry.args[0] === RECORDER ? entry.args[3] : entry.args[0];
+  if (script === undefined) throw new Error(`no script to pin in ${JSON.stringify(entry.args)}`);
+  return { ...entry, pin: { sha256: createHash('sha256').update(readFileSync(script)).digest('hex'), file: script } };
+}
+
+/** The governed fixture server behind the recorder, logging to `log` (pinned). */
+export const recordedServer = (log: string) => pinned({ command: process.execPath, args: [RECORDER, log, process.execPath, GOVERNED] });
 
 export interface Received {
   id?: unknown;
@@ -142,7 +154,7 @@ export function startStdioFront(dir: string, log: string, dataDir: string): Stdi
   const config = join(dir, `stdio-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(
     config,
-    `dataDir: ${JSON.stringify(dataDir)}\nsupply: { allowUnpinned: true }\npolicy: { rules: [{ name: echo-only, effect: allow, servers: [gov], tools: [echo] }] }\nservers:\n  gov: ${JSON.stringify(recordedServer(log))}\n`,
+    `dataDir: ${JSON.stringify(dataDir)}\npolicy: { rules: [{ name: echo-only, effect: allow, servers: [gov], tools: [echo] }] }\nservers:\n  gov: ${JSON.stringify(recordedServer(log))}\n`,
   );
   const child = spawn(process.execPath, [MAIN, 'stdio', '-c', config, '--server', 'gov'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const lines: any[] = [];

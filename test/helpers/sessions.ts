@@ -44,8 +44,10 @@ export interface LegacySession {
   readonly id: string;
   /** Every message this session received, on its GET stream and on its POST streams, in order. */
   readonly received: Message[];
-  /** Sends a request and returns its JSON-RPC response (error responses too). */
-  request(method: string, params?: Record<string, unknown>): Promise<Message>;
+  /** Sends a request and returns its JSON-RPC response (error responses too); `id` names it (default: a counter). */
+  request(method: string, params?: Record<string, unknown>, id?: string | number): Promise<Message>;
+  /** Sends a notification (e.g. notifications/cancelled for a request sent with an `id`). */
+  notify(method: string, params?: Record<string, unknown>): Promise<void>;
   /** Resolves once a received message satisfies `check`. */
   until(check: (m: Message) => boolean, what: string, timeoutMs?: number): Promise<Message>;
   close(): Promise<void>;
@@ -84,8 +86,8 @@ export async function openLegacySession(endpoint: string, options: LegacySession
   const session: LegacySession = {
     id,
     received,
-    async request(method, params) {
-      const requestId = nextId++;
+    async request(method, params, id) {
+      const requestId = id ?? nextId++;
       const response = await send({ jsonrpc: '2.0', id: requestId, method, ...(params ? { params } : {}) });
       let answer: Message | undefined;
       for await (const message of messagesOf(response)) {
@@ -100,6 +102,9 @@ export async function openLegacySession(endpoint: string, options: LegacySession
       }
       if (!answer) throw new Error(`no answer to ${method}`);
       return answer;
+    },
+    async notify(method, params) {
+      await (await send({ jsonrpc: '2.0', method, ...(params ? { params } : {}) })).text();
     },
     until(check, what, timeoutMs = 10_000) {
       return waitFor(() => received.find(check), timeoutMs, what);

@@ -6,13 +6,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditRecord } from '../../src/audit/record.ts';
 import type { HostileCatalog } from '../fixtures/hostile-server.ts';
+import { pinned } from './security.ts';
 
 export const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
 export const HOSTILE = new URL('../fixtures/hostile-server.ts', import.meta.url).pathname;
 
-/** The hostile stdio server serving `stateFile`, behind a recorder that logs every message it receives to `log`. */
+/** The hostile stdio server serving `stateFile`, behind a recorder that logs every message it receives to `log` (pinned). */
 export function recordedHostile(log: string, stateFile: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { command: process.execPath, args: [RECORDER, log, process.execPath, HOSTILE, stateFile], ...extra };
+  return { ...pinned({ command: process.execPath, args: [RECORDER, log, process.execPath, HOSTILE, stateFile] }), ...extra };
 }
 
 export function writeCatalog(file: string, catalog: HostileCatalog): void {

@@ -11,7 +11,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditRecords, forwarded, legacySession, recordedServer, startStdioFront } from '../helpers/security.ts';
 
 const POLICY = { rules: [{ name: 'echo-only', effect: 'allow', servers: ['gov'], tools: ['echo'] }] };
@@ -54,7 +55,7 @@ describe('ambiguous requests are refused before anything reads them', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pc-ambiguous-'));
     log = join(dir, 'gov.log');
-    gw = await startGateway({ servers: { gov: recordedServer(log) }, policy: POLICY });
+    gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: POLICY });
     // A legacy session to send follow-up requests in (its id goes into the raw headers below).
     const init = await fetch(`${gw.url}/mcp/gov`, {
       method: 'POST',

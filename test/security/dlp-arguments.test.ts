@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { legacyClient, modernClient, startGateway } from '../helpers/gateway.ts';
+import { legacyClient, modernClient } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditTrail, callsReceived, recordedServer } from '../helpers/recorded.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
@@ -21,7 +22,7 @@ const secrets = fakeSecrets();
 async function gateway(document: Record<string, unknown> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'pc-dlp-args-'));
   const log = join(dataDir, 'received.jsonl');
-  const gw = await startGateway({ dataDir, servers: { leaky: recordedServer(log, LEAKY) }, ...document });
+  const gw = await startSecureGateway({ dataDir, servers: { leaky: recordedServer(log, LEAKY) }, policy: { rules: [{ name: 'leaky', effect: 'allow', servers: ['leaky'] }] }, ...document });
   return { gw, dataDir, log };
 }
 
@@ -77,7 +78,7 @@ describe('DLP on arguments', () => {
     } finally {
       await open.gw.close();
     }
-    const attested = await gateway({ policy: { rules: [{ name: 'all', effect: 'allow' }], tools: [{ server: 'leaky', tool: 'store', annotations: { egress: true } }] } });
+    const attested = await gateway({ policy: { rules: [{ name: 'leaky', effect: 'allow', servers: ['leaky'] }], tools: [{ server: 'leaky', tool: 'store', annotations: { egress: true } }] } });
     try {
       const client = await legacyClient(`${attested.gw.url}/mcp/leaky`);
       await assert.rejects(client.callTool({ name: 'store', arguments: { body: secrets.aws } }), refusedWith('PC_DLP_EXFILTRATION'));
@@ -95,7 +96,7 @@ describe('DLP on arguments', () => {
         patterns: [{ name: 'project-code', regex: 'PRJ-[0-9]{4}', action: 'mask' }],
         servers: { leaky: { tools: { store: { arguments: { secrets: 'alert' } } } } },
       },
-      policy: { rules: [{ name: 'all', effect: 'allow' }], tools: [{ server: 'leaky', tool: 'store', annotations: { egress: true } }] },
+      policy: { rules: [{ name: 'leaky', effect: 'allow', servers: ['leaky'] }], tools: [{ server: 'leaky', tool: 'store', annotations: { egress: true } }] },
     });
     try {
       const client = await legacyClient(`${gw.url}/mcp/leaky`);

@@ -8,14 +8,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { legacyClient, modernClient, startGateway } from '../helpers/gateway.ts';
+import { legacyClient, modernClient } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditTrail, recordedServer } from '../helpers/recorded.ts';
 
 const LEAKY = new URL('../fixtures/dlp-server.ts', import.meta.url).pathname;
 
 async function gateway(injection: string, overrides: Record<string, unknown> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'pc-dlp-inj-'));
-  const gw = await startGateway({ dataDir, servers: { leaky: recordedServer(join(dataDir, 'r.jsonl'), LEAKY) }, dlp: { results: { injection }, ...overrides } });
+  const gw = await startSecureGateway({ dataDir, servers: { leaky: recordedServer(join(dataDir, 'r.jsonl'), LEAKY) }, policy: { rules: [{ name: 'leaky', effect: 'allow', servers: ['leaky'] }] }, dlp: { results: { injection }, ...overrides } });
   return { gw, dataDir };
 }
 

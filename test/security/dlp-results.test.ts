@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { legacyClient, MAIN, modernClient, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { legacyClient, MAIN, modernClient, type TestGateway } from '../helpers/gateway.ts';
+import { pinned, startSecureGateway } from '../helpers/secure.ts';
 import { fakePersonalData } from '../helpers/personal-data.ts';
 import { auditTrail, received, recordedServer } from '../helpers/recorded.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
@@ -31,7 +32,7 @@ function assertClean(payload: unknown, values: readonly string[], where: string)
 async function leakyGateway(dlp: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Promise<{ gw: TestGateway; dataDir: string; log: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pc-dlp-'));
   const log = join(dataDir, 'received.jsonl');
-  const gw = await startGateway({ dataDir, servers: { leaky: recordedServer(log, LEAKY) }, ...(dlp ? { dlp } : {}), ...extra });
+  const gw = await startSecureGateway({ dataDir, servers: { leaky: recordedServer(log, LEAKY) }, policy: { rules: [{ name: 'leaky', effect: 'allow', servers: ['leaky'] }] }, ...(dlp ? { dlp } : {}), ...extra });
   return { gw, dataDir, log };
 }
 
@@ -121,8 +122,8 @@ describe('DLP on results', () => {
     const env = { ...process.env, DLP_CANARY: pii.email };
     const { processSecretSource } = await import('../../src/config/secrets.ts');
     const dataDir = mkdtempSync(join(tmpdir(), 'pc-dlp-'));
-    const gw = await startGateway(
-      { dataDir, servers: { leaky: recordedServer(join(dataDir, 'r.jsonl'), LEAKY) }, dlp: { patterns: [{ name: 'canary', value: 'env:DLP_CANARY', action: 'block' }] } },
+    const gw = await startSecureGateway(
+      { dataDir, servers: { leaky: recordedServer(join(dataDir, 'r.jsonl'), LEAKY) }, policy: { rules: [{ name: 'leaky', effect: 'allow', servers: ['leaky'] }] }, dlp: { patterns: [{ name: 'canary', value: 'env:DLP_CANARY', action: 'block' }] } },
       processSecretSource(env),
     );
     try {
@@ -217,11 +218,10 @@ describe('DLP on results', () => {
     writeFileSync(
       file,
       `dataDir: ${JSON.stringify(dir)}
-supply: { allowUnpinned: true }
-policy: { rules: [{ name: all, effect: allow }] }
+policy: { rules: [{ name: leaky, effect: allow, servers: [leaky] }] }
 dlp: { results: { secrets: mask, pii: mask } }
 servers:
-  leaky: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(LEAKY)}] }
+  leaky: ${JSON.stringify(pinned({ command: process.execPath, args: [LEAKY] }))}
 `,
     );
     const client = new Client({ name: 'stdio-dlp', version: '1' }, { capabilities: {} });

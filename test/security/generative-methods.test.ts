@@ -14,7 +14,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditRecords, forwarded, legacySession, modernSession, recordedServer, startStdioFront, type RawSession } from '../helpers/security.ts';
 
 const SEED = 0x11c0ffee;
@@ -176,7 +177,7 @@ describe('generative: thousands of method names and params shapes, one allowed t
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pc-generative-'));
     log = join(dir, 'gov.log');
-    gw = await startGateway({ servers: { gov: recordedServer(log) }, policy: { rules: [{ name: 'echo-only', effect: 'allow', servers: ['gov'], tools: ['echo'] }] } });
+    gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: { rules: [{ name: 'echo-only', effect: 'allow', servers: ['gov'], tools: ['echo'] }] } });
   });
   after(async () => gw?.close());
 

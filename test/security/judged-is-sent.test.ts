@@ -9,7 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditRecords, codeOf, forwarded, legacySession, modernSession, recordedServer, type RawSession } from '../helpers/security.ts';
 
 const POLICY = {
@@ -39,7 +40,7 @@ describe('what is judged is what is sent', () => {
 
   before(async () => {
     log = join(mkdtempSync(join(tmpdir(), 'pc-judged-')), 'gov.log');
-    gw = await startGateway({ servers: { gov: recordedServer(log) }, policy: POLICY });
+    gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: POLICY });
     sessions['legacy /mcp/gov'] = await legacySession(`${gw.url}/mcp/gov`);
     sessions['legacy /mcp'] = await legacySession(`${gw.url}/mcp`);
     sessions['modern /mcp/gov'] = modernSession(`${gw.url}/mcp/gov`);

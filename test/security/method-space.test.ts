@@ -9,7 +9,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { runCli, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditRecords, codeOf, forwarded, legacySession, modernSession, received, recordedServer, type RawSession } from '../helpers/security.ts';
 
 const POLICY = {
@@ -30,7 +31,7 @@ describe('default deny over the method space', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pc-methods-'));
     log = join(dir, 'gov.log');
-    gw = await startGateway({ servers: { gov: recordedServer(log) }, policy: POLICY });
+    gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: POLICY });
     sessions['legacy /mcp/gov'] = await legacySession(`${gw.url}/mcp/gov`);
     sessions['legacy /mcp'] = await legacySession(`${gw.url}/mcp`, '2025-06-18');
     sessions['modern /mcp/gov'] = modernSession(`${gw.url}/mcp/gov`);
@@ -163,7 +164,7 @@ describe('default deny over the method space', () => {
     assert.deepEqual(forwarded(log).slice(before), []);
 
     const log2 = join(mkdtempSync(join(tmpdir(), 'pc-methods-')), 'gov.log');
-    const other = await startGateway({ servers: { gov: recordedServer(log2) }, policy: { rules: [{ name: 'gov-for-ops', effect: 'allow', servers: ['gov'], principal: { agents: ['ops-agent'] } }] } });
+    const other = await startSecureGateway({ servers: { gov: recordedServer(log2) }, policy: { rules: [{ name: 'gov-for-ops', effect: 'allow', servers: ['gov'], principal: { agents: ['ops-agent'] } }] } });
     try {
       const ops = await legacySession(`${other.url}/mcp/gov`, '2025-11-25', 'ops-agent');
       assert.deepEqual((await ops.send({ jsonrpc: '2.0', id: 1, method: 'logging/setLevel', params: { level: 'debug' } })).json.result, {});

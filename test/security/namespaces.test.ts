@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/load.ts';
-import { EVERYTHING, legacyClient, modernClient, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { EVERYTHING, legacyClient, modernClient, runCli, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditTrail, callsReceived, recordedServer, TOOLS_SERVER } from '../helpers/recorded.ts';
 
 const server = (extra: Record<string, unknown> = {}) => ({ command: 'node', ...extra });
@@ -56,10 +57,17 @@ describe('names on /mcp', () => {
       everythingLog = join(dir, 'everything.log');
       toolsLog = join(dir, 'tools.log');
       // "ev" exposes ev__echo; the bare server lists a tool literally named ev__echo (and one of its own).
-      gw = await startGateway({
+      gw = await startSecureGateway({
         servers: {
           everything: { ...recordedServer(everythingLog, EVERYTHING, ['stdio']), namespace: 'ev' },
           bare: { ...recordedServer(toolsLog, TOOLS_SERVER, [JSON.stringify([{ name: 'ev__echo', inputSchema: { type: 'object' } }, { name: 'own', inputSchema: { type: 'object' } }])]), namespace: false },
+        },
+        // The policy allows the clashing name on both servers: the refusal is the clash's, not the policy's.
+        policy: {
+          rules: [
+            { name: 'ev-echo', effect: 'allow', servers: ['everything'], tools: ['echo', 'get-sum'] },
+            { name: 'bare-tools', effect: 'allow', servers: ['bare'], tools: ['ev__echo', 'own'] },
+          ],
         },
       });
     });

@@ -69,6 +69,20 @@ describe('notification isolation between callers', () => {
     return session;
   }
 
+  /**
+   * A call of `session` that runs (reporting progress under `id`) until `cancel()` sends
+   * notifications/cancelled for it and its request stream has ended.
+   */
+  function busy(session: LegacySession, id: string): { cancel(): Promise<void> } {
+    const call = session.request('tools/call', { name: 'trigger-long-running-operation', arguments: { duration: 60, steps: 60 }, _meta: { progressToken: id } }, id).catch(() => undefined);
+    return {
+      async cancel() {
+        await session.notify('notifications/cancelled', { requestId: id, reason: 'the test is done with it' });
+        await call;
+      },
+    };
+  }
+
   const unattributed = async (server: string, kind: string): Promise<number> => {
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     const line = new RegExp(`^portcullis_unattributed_total\\{server="${server}",kind="${kind}"\\} (\\d+)$`, 'm').exec(metrics);
@@ -131,20 +145,22 @@ describe('notification isolation between callers', () => {
     const alice = await open('alice', '/mcp/everything', samplers);
     const bob = await open('bob', '/mcp/everything', samplers);
     const refusedBefore = await unattributed('everything', 'request');
-    const bobBusy = bob.request('tools/call', { name: 'trigger-long-running-operation', arguments: { duration: 3, steps: 3 } });
+    // Bob's call stays in flight until the test cancels it (not for a fixed time that a slow machine could outlast).
+    const bobBusy = busy(bob, 'bob-busy');
     await waitFor(() => (gw.gateway.upstreams.get('everything') as unknown as { callsInFlight: number }).callsInFlight > 0 || undefined, 5000, 'bob\'s call in flight');
     const shared = await alice.request('tools/call', { name: 'trigger-sampling-request', arguments: { prompt: 'alice-prompt', maxTokens: 5 } });
     assert.match(JSON.stringify(shared), /cannot be attributed to one caller.*per-principal/);
     assert.doesNotMatch(JSON.stringify(shared), /alice-answer/);
     assert.equal(await unattributed('everything', 'request'), refusedBefore + 1);
-    await bobBusy;
+    await bobBusy.cancel();
 
     const alicePp = await open('alice', '/mcp/everything-pp', samplers);
     const bobPp = await open('bob', '/mcp/everything-pp', samplers);
-    const bobBusyPp = bobPp.request('tools/call', { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 2 } });
+    const bobBusyPp = busy(bobPp, 'bob-busy-pp');
+    await bobPp.until((m) => m.method === 'notifications/progress' && m.params.progressToken === 'bob-busy-pp', 'bob\'s call in flight');
     const relayed = await alicePp.request('tools/call', { name: 'trigger-sampling-request', arguments: { prompt: 'alice-prompt', maxTokens: 5 } });
     assert.match(JSON.stringify(relayed.result), /alice-answer/);
-    await bobBusyPp;
+    await bobBusyPp.cancel();
     assert.deepEqual(bobAsked, [], 'bob was never asked anything for alice');
     assert.doesNotMatch(JSON.stringify([bob.received, bobPp.received]), /alice-prompt/);
   });
@@ -153,11 +169,11 @@ describe('notification isolation between callers', () => {
     const samplers = { sampling: {} };
     const alice = await open('alice', '/mcp/everything-http', samplers);
     const bob = await open('bob', '/mcp/everything-http', samplers);
-    const bobBusy = bob.request('tools/call', { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 4 }, _meta: { progressToken: 'bob-progress' } });
-    await bob.until((m) => m.method === 'notifications/progress', 'bob\'s call in flight');
+    const bobBusy = busy(bob, 'bob-progress');
+    await bob.until((m) => m.method === 'notifications/progress' && m.params.progressToken === 'bob-progress', 'bob\'s call in flight');
     const relayed = await alice.request('tools/call', { name: 'trigger-sampling-request', arguments: { prompt: 'alice-http-prompt', maxTokens: 5 } });
     assert.match(JSON.stringify(relayed.result), /alice-answer/);
-    await bobBusy;
+    await bobBusy.cancel();
     assert.deepEqual(bobAsked, []);
     assert.doesNotMatch(JSON.stringify(bob.received), /alice-http-prompt/);
   });

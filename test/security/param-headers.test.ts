@@ -10,7 +10,8 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startFixtureServer, type FixtureServer } from '../conformance/fixture-server.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditRecords, codeOf, modernSession } from '../helpers/security.ts';
 
 interface Seen {
@@ -59,7 +60,7 @@ describe('Mcp-Param headers carry only judged values', () => {
   before(async () => {
     fixture = await startFixtureServer();
     proxy = await recordingProxy(fixture.url);
-    gw = await startGateway({
+    gw = await startSecureGateway({
       servers: { conf: { url: proxy.url } },
       policy: {
         rules: [

@@ -13,7 +13,8 @@ import { canonicalJson } from '../../src/audit/canonical.ts';
 import { policySchema } from '../../src/policy/schema.ts';
 import { sha256Hex } from '../../src/audit/record.ts';
 import { auditTrail } from '../helpers/audit.ts';
-import { runCli, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { runCli, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { received, recordedServer } from '../helpers/recorder.ts';
 import { dataDirWithKeys, modernRequest } from '../helpers/sessions.ts';
 
@@ -44,7 +45,7 @@ async function harness(extra: Record<string, unknown> = {}): Promise<Harness> {
   const { dataDir, keys } = dataDirWithKeys(['alice', 'bob']);
   const leaky = recordedServer(LEAKY);
   const servers = { leaky: leaky.server, 'leaky-pp': { ...recordedServer(LEAKY).server, upstreamSession: 'per-principal' } };
-  const gw = await startGateway({ dataDir, identity: { apiKeys: {} }, servers, policy: POLICY, ...extra });
+  const gw = await startSecureGateway({ dataDir, identity: { apiKeys: {} }, servers, policy: POLICY, ...extra });
   return {
     gw,
     dataDir,

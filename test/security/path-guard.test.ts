@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FILESYSTEM, legacyClient, modernClient, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { FILESYSTEM, legacyClient, modernClient, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditTrail, callsReceived, recordedServer } from '../helpers/recorded.ts';
 
 type Rejection = { data?: { code?: string; rule?: string; reason?: string } };
@@ -48,7 +49,7 @@ describe('path guard attacks', () => {
     filesLog = join(base, 'files.log');
     canonLog = join(base, 'canon.log');
     const guard = { args: ['path', 'paths', 'source', 'destination'], roots: [sandbox] };
-    gw = await startGateway({
+    gw = await startSecureGateway({
       servers: {
         files: { ...recordedServer(filesLog, FILESYSTEM, [sandbox]), auditArguments: 'hash' },
         canon: { ...recordedServer(canonLog, FILESYSTEM, [sandbox]), auditArguments: 'full' },

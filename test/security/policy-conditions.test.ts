@@ -10,7 +10,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { legacyClient, modernClient, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { legacyClient, modernClient, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditTrail, callsReceived, recordedServer, TOOLS_SERVER } from '../helpers/recorded.ts';
 
 const LOOSE = { type: 'object' };
@@ -29,7 +30,7 @@ describe('policy conditions are exact', () => {
 
   before(async () => {
     log = join(mkdtempSync(join(tmpdir(), 'pc-conditions-')), 'tools.log');
-    gw = await startGateway({
+    gw = await startSecureGateway({
       servers: { tools: recordedServer(log, TOOLS_SERVER, [JSON.stringify(TOOLS)]) },
       policy: {
         rules: [

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/load.ts';
 import { ArgumentValidator } from '../../src/validate/args.ts';
-import { legacyClient, modernClient, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { legacyClient, modernClient, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditTrail, callsReceived, recordedServer, TOOLS_SERVER } from '../helpers/recorded.ts';
 
 const schema = (pattern: string, where: 'pattern' | 'patternProperties' | 'propertyNames' = 'pattern') =>
@@ -42,7 +43,7 @@ describe('linear-time regular expressions', () => {
 
   before(async () => {
     log = join(mkdtempSync(join(tmpdir(), 'pc-redos-')), 'tools.log');
-    gw = await startGateway({
+    gw = await startSecureGateway({
       servers: { tools: recordedServer(log, TOOLS_SERVER, [JSON.stringify(TOOLS)]) },
       policy: {
         rules: [

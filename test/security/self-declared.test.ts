@@ -10,7 +10,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/load.ts';
-import { legacyClient, post, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { legacyClient, post, runCli, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditTrail, callsReceived, recordedServer, TOOLS_SERVER } from '../helpers/recorded.ts';
 
 const SERVERS = { tickets: { command: 'node' } };
@@ -76,7 +77,7 @@ describe('self-declared values only narrow', () => {
 
     before(async () => {
       log = join(mkdtempSync(join(tmpdir(), 'pc-self-e2e-')), 'tickets.log');
-      gw = await startGateway({
+      gw = await startSecureGateway({
         servers: { tickets: recordedServer(log, TOOLS_SERVER, [JSON.stringify([{ name: 'delete_record', inputSchema: { type: 'object' } }, { name: 'read_record', inputSchema: { type: 'object' } }])]) },
         policy: {
           rules: [

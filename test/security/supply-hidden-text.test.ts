@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Client as ModernClient } from '@modelcontextprotocol/client';
-import { legacyClient, modernClient, post, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { legacyClient, modernClient, post, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditRecords, messagesReceived, recordedHostile, refusalCode, targetsReceived, writeCatalog } from '../helpers/supply.ts';
 import { startHostileHttp } from '../fixtures/hostile-server.ts';
 import { MARK, POISONED_PROMPTS, POISONED_RESOURCES, POISONED_TOOLS, poisonedCatalog } from '../fixtures/hostile-catalog.ts';
@@ -50,9 +51,11 @@ describe('supply chain: every text a model sees is reviewed', () => {
     writeCatalog(join(dir, 'stdio.json'), poisonedCatalog());
     writeCatalog(join(dir, 'http.json'), poisonedCatalog());
     remote = await startHostileHttp(join(dir, 'http.json'));
-    gw = await startGateway({
+    gw = await startSecureGateway({
       audit: { store: 'jsonl' },
       servers: { hostile: recordedHostile(log, join(dir, 'stdio.json')), remote: { url: remote.url } },
+      // The servers' own items are allowed: what hides a poisoned one is the scanner, not the policy.
+      policy: { rules: [{ name: 'the-servers-under-test', effect: 'allow', servers: ['hostile', 'remote'] }] },
     });
   });
   after(async () => {

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { canonicalJson } from '../../src/audit/canonical.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
-import { legacyClient, runCli, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { legacyClient, runCli, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditRecords, messagesReceived, recordedHostile, refusalCode, targetsReceived, writeCatalog } from '../helpers/supply.ts';
 import { cleanCatalog, POISONED_TOOLS } from '../fixtures/hostile-catalog.ts';
 
@@ -37,7 +38,7 @@ async function setup(extra: { document?: Record<string, unknown>; env?: Record<s
   const catalog = cleanCatalog();
   catalog.tools.push(IN_DEFS);
   writeCatalog(join(dir, 'state.json'), catalog);
-  const gw = await startGateway({ dataDir, audit: { store: 'jsonl' }, servers: { hostile: recordedHostile(log, join(dir, 'state.json')) }, ...extra.document }, processSecretSource({ ...process.env, ...extra.env }));
+  const gw = await startSecureGateway({ dataDir, audit: { store: 'jsonl' }, servers: { hostile: recordedHostile(log, join(dir, 'state.json')) }, policy: { rules: [{ name: 'hostile', effect: 'allow', servers: ['hostile'] }] }, ...extra.document }, processSecretSource({ ...process.env, ...extra.env }));
   const config = join(dir, 'portcullis.yaml');
   const pinsKey = (extra.document?.supply as { pinsKey?: string } | undefined)?.pinsKey;
   writeFileSync(config, `dataDir: ${JSON.stringify(dataDir)}\n${pinsKey ? `supply: { pinsKey: "${pinsKey}" }\n` : ''}servers: {}\n`);
@@ -172,7 +173,7 @@ describe('supply chain: a tampered pins file fails closed', () => {
 
   it('with supply.pinsKey outside the data dir, refuses a file signed with any other key', async () => {
     const key = 'k'.repeat(48);
-    const s = await setup({ document: { supply: { allowUnpinned: true, pinsKey: 'env:PC_TEST_PINS_KEY' } }, env: { PC_TEST_PINS_KEY: key } });
+    const s = await setup({ document: { supply: { pinsKey: 'env:PC_TEST_PINS_KEY' } }, env: { PC_TEST_PINS_KEY: key } });
     try {
       assert.ok(!existsSync(join(s.dataDir, 'pins.key')), 'no key is kept beside the pins');
       await open(s);

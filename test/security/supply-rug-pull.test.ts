@@ -10,7 +10,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { legacyClient, modernClient, runCli, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { legacyClient, modernClient, runCli, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditRecords, messagesReceived, recordedHostile, refusalCode, targetsReceived, writeCatalog } from '../helpers/supply.ts';
 import { startHostileHttp, type HostileCatalog } from '../fixtures/hostile-server.ts';
 import { cleanCatalog } from '../fixtures/hostile-catalog.ts';
@@ -55,12 +56,14 @@ describe('supply chain: rug pulls after approval', () => {
     writeCatalog(join(dir, 'stdio.json'), approvedCatalog());
     writeCatalog(join(dir, 'http.json'), approvedCatalog());
     remote = await startHostileHttp(join(dir, 'http.json'));
-    gw = await startGateway({
+    gw = await startSecureGateway({
       audit: { store: 'jsonl' },
       servers: {
         hostile: recordedHostile(log, join(dir, 'stdio.json'), { restart: { initialDelayMs: 20, maxDelayMs: 200, maxRestarts: 5 } }),
         remote: { url: remote.url },
       },
+      // The servers' own items are allowed: what stops a changed one is the pin, not the policy.
+      policy: { rules: [{ name: 'the-servers-under-test', effect: 'allow', servers: ['hostile', 'remote'] }] },
     });
     config = join(dir, 'portcullis.yaml');
     writeFileSync(config, `dataDir: ${JSON.stringify(gw.gateway.config.dataDir)}\nservers: {}\n`);

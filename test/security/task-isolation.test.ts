@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { auditTrail } from '../helpers/audit.ts';
-import { EVERYTHING, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { EVERYTHING, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { received, recordedServer } from '../helpers/recorder.ts';
 import { dataDirWithKeys, openLegacySession, type LegacySession } from '../helpers/sessions.ts';
 
@@ -31,7 +32,7 @@ describe('task isolation between callers on a shared upstream session', () => {
     const everything = recordedServer(EVERYTHING, ['stdio']);
     leakyLog = leaky.log;
     everythingLog = everything.log;
-    gw = await startGateway({
+    gw = await startSecureGateway({
       dataDir,
       identity: { apiKeys: {} },
       routing: { tasks: { maxPerPrincipal: 3 } },

@@ -10,7 +10,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EVERYTHING, legacyClient, modernClient, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { EVERYTHING, legacyClient, modernClient, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { auditTrail, callsReceived, recordedServer } from '../helpers/recorded.ts';
 
 const DNS: Record<string, string[]> = {
@@ -83,7 +84,7 @@ describe('URL guard attacks', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-urlguard-'));
     log = join(dir, 'everything.log');
     userinfoLog = join(dir, 'userinfo.log');
-    gw = await startGateway(
+    gw = await startSecureGateway(
       {
         servers: {
           web: { ...recordedServer(log, EVERYTHING, ['stdio']), auditArguments: 'hash' },

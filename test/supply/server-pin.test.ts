@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { PORTCULLIS_ROOT } from '../../src/config/defaults.ts';
 import { checkServerPin } from '../../src/supply/server-pin.ts';
 import { EVERYTHING, FILESYSTEM, legacyClient, startGateway } from '../helpers/gateway.ts';
+import { received, recordedServer } from '../helpers/recorder.ts';
 
 const context = { cwd: process.cwd(), pathEnv: process.env.PATH, packageRoots: [PORTCULLIS_ROOT], allowUnpinned: false };
 const lock = JSON.parse(readFileSync(join(PORTCULLIS_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; integrity: string }> };
@@ -70,13 +71,13 @@ describe('server pinning', () => {
   });
 
   it('starts the pinned servers and reports the refused one, which answers every call with the reason', async () => {
+    // Each behind the recorder: a server that starts receives its initialize, one refused never runs.
+    const good = recordedServer(FILESYSTEM, ['/tmp'], { pin: { npm: `@modelcontextprotocol/server-filesystem@${fsEntry.version}`, integrity: fsEntry.integrity } });
+    const tampered = recordedServer(FILESYSTEM, ['/tmp'], { pin: { npm: '@modelcontextprotocol/server-filesystem@0.0.1' } });
+    const unpinned = recordedServer(EVERYTHING, ['stdio']);
     const gw = await startGateway({
       supply: { allowUnpinned: false },
-      servers: {
-        good: { command: process.execPath, args: [FILESYSTEM, '/tmp'], pin: { npm: `@modelcontextprotocol/server-filesystem@${fsEntry.version}`, integrity: fsEntry.integrity } },
-        tampered: { command: process.execPath, args: [FILESYSTEM, '/tmp'], pin: { npm: '@modelcontextprotocol/server-filesystem@0.0.1' } },
-        unpinned: { command: process.execPath, args: [EVERYTHING, 'stdio'] },
-      },
+      servers: { good: good.server, tampered: tampered.server, unpinned: { ...unpinned.server, pin: undefined } },
     });
     try {
       const health = (await (await fetch(`${gw.url}/healthz`)).json()) as { servers: Record<string, string> };
@@ -92,6 +93,9 @@ describe('server pinning', () => {
       const body = (await refused.json()) as { error: { message: string; data: { code: string } } };
       assert.equal(body.error.data.code, 'PC_SUPPLY_PIN_FAILED');
       assert.match(body.error.message, /was not started: .*the pin says 0\.0\.1/);
+      assert.ok(received(good.log).some((m) => m.method === 'initialize'), 'the pinned server was started');
+      assert.deepEqual(received(tampered.log), [], 'the server whose pin does not hold never ran');
+      assert.deepEqual(received(unpinned.log), [], 'nor the unpinned one');
     } finally {
       await gw.close();
     }

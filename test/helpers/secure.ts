@@ -1,0 +1,28 @@
+/**
+ * The security tests run on the shipped defaults: `startSecureGateway` adds nothing to a test's config
+ * but a loopback port and a data dir — no allow-all policy (without a `policy` section every call is
+ * denied), no `supply.allowUnpinned` (every stdio server must carry a pin that holds). A test states
+ * the narrow policy its attack needs and pins its servers with `pinned` (helpers/security.ts), as an admin would.
+ */
+import type { SecretSource } from '../../src/config/secrets.ts';
+import type { GatewayDeps } from '../../src/gateway.ts';
+import { launchGateway, type TestGateway } from './gateway.ts';
+
+export { pinned } from './security.ts';
+
+/** Rules that allow every call to every server: what the shipped defaults never have. */
+function allowsEverything(policy: unknown): boolean {
+  const rules = (policy as { rules?: Array<Record<string, unknown>> } | undefined)?.rules ?? [];
+  return rules.some((rule) => rule.effect === 'allow' && rule.servers === undefined && rule.tools === undefined && rule.when === undefined && rule.principal === undefined && rule.tasks === undefined);
+}
+
+export async function startSecureGateway(
+  document: Record<string, unknown>,
+  secrets?: SecretSource,
+  extra: Pick<GatewayDeps, 'resolveHost' | 'now' | 'clock'> = {},
+): Promise<TestGateway> {
+  // The helper refuses what would quietly undo the point of it.
+  if ((document.supply as { allowUnpinned?: boolean } | undefined)?.allowUnpinned) throw new Error('startSecureGateway: supply.allowUnpinned is not a shipped default; pin the servers with pinned()');
+  if (allowsEverything(document.policy)) throw new Error('startSecureGateway: an allow-everything rule is not a shipped default; allow what the test needs');
+  return launchGateway(document, secrets, extra);
+}
