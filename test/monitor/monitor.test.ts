@@ -326,3 +326,92 @@ describe('monitor detectors (fake clock)', () => {
     assert.equal(lines[0]!.acked?.by, 'oncall');
   });
 });
+
+describe('monitor options (fake clock)', () => {
+  it('each detector reports the severity configured for it, and a disabled one reports nothing', () => {
+    const r = rig({
+      learningPeriod: '1s',
+      detectors: {
+        firstUse: { severity: 'low' },
+        denials: { severity: 'high', count: 1 },
+        validation: { severity: 'low', count: 1 },
+        unknownTargets: { severity: 'low', count: 1 },
+        distinctResources: { severity: 'low', count: 2 },
+        dlp: { severity: 'low' },
+        toxicFlow: { severity: 'low' },
+        supplyChain: { enabled: false, action: 'alert', for: '1m', severity: 'low' },
+      },
+    });
+    r.clock.ms += 2000;
+    r.call({ target: 'read', argsHash: 'a' });
+    r.call({ target: 'read', argsHash: 'b' });
+    r.call({ decision: 'denied', code: 'PC_POLICY_DENIED' });
+    r.call({ decision: 'denied', code: 'PC_ARGS_INVALID' });
+    r.call({ decision: 'denied', code: 'PC_ROUTE_UNKNOWN_TOOL', target: 'nope' });
+    r.call({ decision: 'denied', code: 'PC_DLP_EXFILTRATION', dlp: [{ type: 'secret', rule: 'r', count: 1, path: 'a', action: 'block' }] });
+    r.call({ decision: 'denied', code: 'PC_SUPPLY_QUARANTINED', target: 'pulled' });
+    r.call({ session: 's', target: 'mail', labels: ['private'] });
+    r.call({ session: 's', target: 'post', labels: ['egress'] });
+    const severity = Object.fromEntries(r.alerts.map((a) => [a.kind, a.severity]));
+    assert.deepEqual(severity, { 'first-use-server': 'low', 'first-use-tool': 'low', 'distinct-resources': 'low', denials: 'high', validation: 'low', 'unknown-targets': 'low', dlp: 'low', 'toxic-flow': 'low' });
+  });
+
+  it('step-up and credential bursts count within their own window; scope elevation can contain for its own time', () => {
+    const r = rig({
+      learningPeriod: '1s',
+      detectors: {
+        stepUp: { count: 2, window: '10s', for: '1m', severity: 'critical' },
+        authFailures: { count: 2, window: '10s', for: '1m', severity: 'low' },
+        scopeElevation: { enabled: true, action: 'kill-agent', for: '5m', severity: 'medium' },
+      },
+    });
+    r.clock.ms += 2000;
+    r.call({ decision: 'denied', code: 'PC_AUTH_INSUFFICIENT_SCOPE' });
+    r.clock.ms += 20_000;
+    r.call({ decision: 'denied', code: 'PC_AUTH_INSUFFICIENT_SCOPE' });
+    assert.equal(r.alerts.length, 0, '20 s apart is not within 10 s');
+    r.clock.ms += 5_000;
+    r.call({ decision: 'denied', code: 'PC_AUTH_INSUFFICIENT_SCOPE' });
+    assert.deepEqual(r.alerts.map((a) => [a.kind, a.severity]), [['step-up', 'critical']]);
+    const anonymous = { principal: { subject: 'anonymous', agent: 'unknown' }, method: '(authentication)', server: undefined, target: undefined, decision: 'denied', code: 'PC_AUTH_INVALID_TOKEN' } as const;
+    r.call(anonymous);
+    r.call(anonymous);
+    assert.deepEqual(r.alerts.at(-1)?.kind, 'auth-failures');
+    assert.equal(r.alerts.at(-1)?.severity, 'low');
+    r.call({ scopes: ['mcp'] });
+    r.clock.ms += 1000;
+    r.call({ scopes: ['mcp', 'admin'] });
+    const elevated = r.alerts.at(-1)!;
+    assert.equal(elevated.kind, 'scope-elevation');
+    assert.equal(elevated.severity, 'medium');
+    assert.equal(elevated.response?.until, new Date(r.clock.ms + 5 * 60_000).toISOString());
+    assert.ok(r.kill.stops('files', 'read', 'bot'));
+  });
+
+  it('deviations: a bar of mean + 2σ catches a minute that mean + 4σ lets through', () => {
+    const run = (deviations: number) => {
+      const r = rig({ learningPeriod: '1s', detectors: { volume: { min: '12/m', factor: 1.5, deviations, halfLife: '10m', warmup: 30, perTool: false, severity: 'critical' }, firstUse: { enabled: false } } });
+      for (let m = 0; m < 60; m++) {
+        r.clock.ms = T0 + m * 60_000;
+        for (let c = 0; c < (m % 2 === 0 ? 5 : 15); c++) r.call();
+      }
+      r.clock.ms = T0 + 60 * 60_000;
+      for (let c = 0; c < 25; c++) r.call();
+      return r.alerts;
+    };
+    const strict = run(2);
+    assert.deepEqual(strict.map((a) => [a.kind, a.severity]), [['volume', 'critical']]);
+    assert.equal(run(4).length, 0);
+  });
+
+  it('minShare: an hour holding less than the configured share of calls is off-hours', () => {
+    const r = rig({ learningPeriod: '1d', detectors: { offHours: { minShare: 0.2, severity: 'high' } } });
+    for (let c = 0; c < 90; c++) r.call(); // 09:00
+    r.clock.ms = T0 + 3_600_000; // 10:00
+    for (let c = 0; c < 10; c++) r.call();
+    r.clock.ms = T0 + 2 * DAY + 3_600_000; // 10:00, after learning: 10 % of the calls, under 20 %
+    r.call();
+    assert.deepEqual(r.alerts.map((a) => [a.kind, a.severity]), [['off-hours', 'high']]);
+  });
+});
+

@@ -7,6 +7,9 @@ import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Alert } from '../../src/monitor/alert.ts';
 import { WebhookSink } from '../../src/monitor/sinks.ts';
+import { alertSinksFor } from '../../src/monitor/monitor.ts';
+import { monitorSchema } from '../../src/monitor/schema.ts';
+import { processSecretSource } from '../../src/config/secrets.ts';
 import { waitFor } from '../helpers/gateway.ts';
 import { startReceiver, type Receiver } from './webhook-receiver.ts';
 
@@ -65,4 +68,15 @@ describe('alert sinks', () => {
     assert.ok(!delivery.body.text.includes('<'), delivery.body.text);
     assert.ok(delivery.body.text.includes('&lt;!channel&gt;'));
   });
+
+  it('sinks from the config: retries: 0 makes one attempt only', async () => {
+    const r = await receiver();
+    r.failFirst.push(500, 500);
+    const [sink] = alertSinksFor(monitorSchema.parse({ sinks: [{ type: 'webhook', url: r.url, retries: 0 }] }), processSecretSource({}), pino({ level: 'silent' }));
+    sink!.push(alert());
+    await waitFor(() => sink!.dropped === 1 || undefined, 10_000, 'the drop');
+    await sink!.close();
+    assert.deepEqual(r.failFirst, [500], 'one attempt, no retry');
+  });
 });
+

@@ -76,11 +76,11 @@ describe('monitor: toxic flows', () => {
       policy: {
         rules: [
           { name: 'both', effect: 'allow', servers: ['gov'], tools: ['echo', 'delete_record'] },
-          { name: 'no-delete-after-private', effect: 'deny', servers: ['gov'], tools: ['delete_record'], when: '"private" in session.labels && "gov.echo" in session.tools' },
+          { name: 'no-delete-after-private', effect: 'deny', servers: ['gov'], tools: ['delete_record'], when: '"private" in session.labels && "gov.echo" in session.tools && args.id != "tolerated"' },
         ],
         tools: [{ server: 'gov', tool: 'echo', annotations: { private: true, egress: false, untrusted: false } }],
       },
-      monitor: { learningPeriod: '1d', sinks: [] },
+      monitor: { learningPeriod: '1d', detectors: { toxicFlow: { enforce: 'alert' } }, sinks: [] },
     });
     try {
       const s = await legacySession(`${cel.url}/mcp/gov`, '2025-11-25', 'agent-c');
@@ -94,6 +94,12 @@ describe('monitor: toxic flows', () => {
         .map((m) => (m.params?.arguments as { id: string }).id);
       assert.deepEqual(ids, ['first']);
       assert.ok(auditRecords(cel).some((r) => r.code === 'PC_POLICY_DENIED' && r.rule === 'no-delete-after-private'));
+      // enforce: alert — the flow the rule tolerates goes through, and is alerted on, not refused.
+      assert.equal(codeOf(await s.send(call(4, 'delete_record', { id: 'tolerated' }))), undefined);
+      assert.equal(forwarded(ruleLog).filter((m) => m.method === 'tools/call' && m.params?.name === 'delete_record').length, 2);
+      const flows = cel.gateway.monitor!.alerts.list().map((l) => l.alert).filter((a) => a.kind === 'toxic-flow');
+      assert.equal(flows.length, 1);
+      assert.ok(!flows[0]!.summary.includes('(refused)'));
     } finally {
       await cel.close();
     }
