@@ -33,7 +33,7 @@ export interface MonitorDeps {
   sinks: AlertSink[];
   /** The clock (tests pass a fake one). */
   now?: () => Date;
-  /** How often changed state is written (default 5 s); 0: only at close. */
+  /** How often changed state is written (default 30 s); 0: only at close. */
   saveEveryMs?: number;
 }
 
@@ -75,9 +75,11 @@ export class Monitor implements AuditSink {
     const problem = (message: string) => deps.logger.error(message);
     this.state = new MonitorState(join(deps.dataDir, 'monitor-state.json'), config.maxPrincipals, this.#now().getTime(), problem);
     this.state.save();
-    const every = deps.saveEveryMs ?? 5000;
+    const every = deps.saveEveryMs ?? 30_000;
     if (every > 0) {
-      this.#timer = setInterval(() => this.#save(), every);
+      this.#timer = setInterval(() => {
+        this.state.saveInBackground().catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'monitor state could not be saved'));
+      }, every);
       this.#timer.unref();
     }
   }
@@ -191,6 +193,7 @@ export class Monitor implements AuditSink {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    await this.state.settle();
     this.#save();
     await Promise.all(this.#deps.sinks.map((s) => s.close().catch(() => undefined)));
   }

@@ -1,6 +1,6 @@
 /**
  * What the monitor knows of each principal, kept across restarts in `<dataDir>/monitor-state.json`
- * (written atomically, 0600, at most every few seconds and at shutdown): when it was first and last
+ * (written atomically, 0600, every 30 s off the event loop when it changed, and at shutdown): when it was first and last
  * seen, the tools, servers and scopes it used, the hours it works, its volume baselines. Burst windows
  * are not kept: they span minutes.
  *
@@ -9,7 +9,8 @@
  * baselines.
  */
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { writePrivateFile } from '../util/private-files.ts';
+import { rename, writeFile } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE, writePrivateFile } from '../util/private-files.ts';
 import type { Baseline } from './baseline.ts';
 import type { BurstWindow, DistinctWindow } from './window.ts';
 
@@ -152,9 +153,42 @@ export class MonitorState {
     return this.#principals.entries();
   }
 
-  /** Writes the state if it changed since the last save. */
+  /** Writes the state if it changed since the last save (synchronously: at start and shutdown). */
   save(): void {
-    if (!this.path || !this.#dirty) return;
+    const text = this.#snapshot();
+    if (text === undefined || !this.path) return;
+    const temp = `${this.path}.${process.pid}.tmp`;
+    writePrivateFile(temp, text);
+    renameSync(temp, this.path);
+  }
+
+  #saving: Promise<void> | undefined;
+
+  /** The same, with the file written off the event loop (the periodic save); one at a time. */
+  saveInBackground(): Promise<void> {
+    if (this.#saving || !this.path) return this.#saving ?? Promise.resolve();
+    const text = this.#snapshot();
+    if (text === undefined) return Promise.resolve();
+    const path = this.path;
+    const temp = `${path}.${process.pid}.tmp`;
+    this.#saving = writeFile(temp, text, { mode: PRIVATE_FILE_MODE })
+      .then(() => rename(temp, path))
+      .catch((error: unknown) => {
+        this.#dirty = true;
+        throw error;
+      })
+      .finally(() => (this.#saving = undefined));
+    return this.#saving;
+  }
+
+  /** Resolves when no background save is in flight. */
+  async settle(): Promise<void> {
+    await this.#saving?.catch(() => undefined);
+  }
+
+  /** The state as JSON if it changed since the last snapshot (and marks it clean). */
+  #snapshot(): string | undefined {
+    if (!this.path || !this.#dirty) return undefined;
     const saved: SavedState = {
       v: 1,
       startedMs: this.startedMs,
@@ -176,9 +210,7 @@ export class MonitorState {
         return out;
       }),
     };
-    const temp = `${this.path}.${process.pid}.tmp`;
-    writePrivateFile(temp, JSON.stringify(saved));
-    renameSync(temp, this.path);
     this.#dirty = false;
+    return JSON.stringify(saved);
   }
 }

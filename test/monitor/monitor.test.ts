@@ -222,12 +222,12 @@ describe('monitor detectors (fake clock)', () => {
     assert.match(r.alerts[1]!.response?.skipped ?? '', /no single tool/);
   });
 
-  it('keeps what it learned across a restart (state file 0600), and survives a corrupt state file', () => {
+  it('keeps what it learned across a restart (state file 0600), and survives a corrupt state file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-mon-'));
     const clock = { ms: T0 };
     const a = rig({ learningPeriod: '1d' }, dir, clock);
     a.call({ target: 'read' });
-    void a.monitor.close();
+    await a.monitor.close();
     assert.equal(statSync(join(dir, 'monitor-state.json')).mode & 0o777, 0o600);
     clock.ms += 2 * DAY;
     const b = rig({ learningPeriod: '1d' }, dir, clock);
