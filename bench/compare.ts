@@ -1,20 +1,25 @@
 /**
- * `npm run bench:compare [-- results.jsonl] [--save]`: flags regressions of a benchmark run against the
- * saved baseline (bench/baseline.jsonl). Only paired figures are compared — latency added over direct
- * in the same trial, and throughput as a share of direct's in the same run — because this machine's
- * absolute speed drifts up to 2x between runs. `--save` makes the run the new baseline.
+ * `npm run bench:compare [-- --against REF] [FILE]`: flags regressions of a fresh run
+ * (bench/results/performance.jsonl as `npm run bench` left it, or FILE) against the committed results
+ * (`git show REF:bench/results/performance.jsonl`, REF defaulting to HEAD). Only paired figures are
+ * compared — latency added over direct in the same trial, and throughput as a share of the naive hop's
+ * in the same run (the mean of the naive hop and its A/A twin) — because this machine's absolute speed
+ * drifts up to 2x between runs. A throughput drop the runs' own A/A controls (two identical naive hops)
+ * could explain is not flagged.
  *
  * Exit code 1 when a cell regressed: added p50 up by more than 25 % and 0.05 ms, added p99 up by more
- * than 50 % and 0.3 ms, or throughput share down by more than 20 %.
+ * than 50 % and 0.3 ms, or throughput share down by more than 20 % (or by more than the A/A gap).
  */
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
-const file = args.find((a) => !a.startsWith('--')) ?? `${ROOT}bench/results/latest.jsonl`;
-const baselineFile = `${ROOT}bench/baseline.jsonl`;
+const against = args.includes('--against') ? args[args.indexOf('--against') + 1]! : 'HEAD';
+const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--against') ?? `${ROOT}bench/results/performance.jsonl`;
 
 interface Row {
+  figure: string;
   family: string;
   workload: string;
   load: string;
@@ -22,37 +27,47 @@ interface Row {
   achievedRps: number;
   addedP50Ms?: number;
   addedP99Ms?: number;
+  commit: string;
 }
 
-const read = (path: string): Row[] =>
-  readFileSync(path, 'utf8')
+const parse = (text: string): Row[] =>
+  text
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Row)
-    .filter((r) => typeof r.treatment === 'string');
+    .filter((r) => r.figure === 'cell');
 
-if (args.includes('--save')) {
-  copyFileSync(file, baselineFile);
-  process.stdout.write(`saved ${file} as bench/baseline.jsonl\n`);
-  process.exit(0);
-}
-if (!existsSync(baselineFile)) {
-  process.stderr.write('no bench/baseline.jsonl yet: run `npm run bench` then `npm run bench:compare -- --save`\n');
+let committed: string;
+try {
+  committed = execFileSync('git', ['show', `${against}:bench/results/performance.jsonl`], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+} catch {
+  process.stderr.write(`no bench/results/performance.jsonl committed at ${against}\n`);
   process.exit(2);
 }
-
+const baseline = parse(committed);
+const current = parse(readFileSync(file, 'utf8'));
 const key = (r: Row) => `${r.family} | ${r.workload} | ${r.load}`;
-const share = (rows: Row[], r: Row): number | undefined => {
+/** The cell's reference throughput: the mean of the naive hop and its A/A twin (when measured), else direct. */
+const reference = (rows: Row[], r: Row): number | undefined => {
+  const hops = rows.filter((d) => key(d) === key(r) && d.treatment.startsWith('naive hop') && d.achievedRps > 0);
+  if (hops.length > 0) return hops.reduce((s, d) => s + d.achievedRps, 0) / hops.length;
   const direct = rows.find((d) => key(d) === key(r) && d.treatment === 'direct');
-  return direct && direct.achievedRps > 0 ? r.achievedRps / direct.achievedRps : undefined;
+  return direct && direct.achievedRps > 0 ? direct.achievedRps : undefined;
 };
-
-const baseline = read(baselineFile);
-const current = read(file);
+const share = (rows: Row[], r: Row): number | undefined => {
+  const ref = reference(rows, r);
+  return ref ? r.achievedRps / ref : undefined;
+};
+/** How far the two identical naive hops of a cell disagree (the run's noise), as a ratio ≥ 1. */
+const noise = (rows: Row[], r: Row): number | undefined => {
+  const a = rows.find((d) => key(d) === key(r) && d.treatment === 'naive hop');
+  const b = rows.find((d) => key(d) === key(r) && d.treatment === 'naive hop (A/A)');
+  return a && b && a.achievedRps > 0 && b.achievedRps > 0 ? Math.max(a.achievedRps / b.achievedRps, b.achievedRps / a.achievedRps) : undefined;
+};
 const problems: string[] = [];
 let compared = 0;
 for (const now of current) {
-  if (now.treatment === 'direct') continue;
+  if (now.treatment === 'direct' || now.treatment.startsWith('naive hop')) continue;
   const then = baseline.find((b) => key(b) === key(now) && b.treatment === now.treatment);
   if (!then) continue;
   compared += 1;
@@ -65,10 +80,15 @@ for (const now of current) {
   }
   const nowShare = share(current, now);
   const thenShare = share(baseline, then);
-  if (!now.load.includes('rps') && nowShare !== undefined && thenShare !== undefined && nowShare < thenShare * 0.8) {
-    problems.push(`${where}: throughput ${(thenShare * 100).toFixed(0)} % → ${(nowShare * 100).toFixed(0)} % of direct`);
+  if (!now.load.includes('rps') && nowShare !== undefined && thenShare !== undefined) {
+    const aa = [noise(baseline, then), noise(current, now)].filter((x): x is number => x !== undefined);
+    const floor = aa.length ? ` (A/A noise ${aa.map((x) => `${x.toFixed(2)}×`).join(' then ')})` : '';
+    process.stdout.write(`${where}: throughput ${thenShare.toFixed(2)} → ${nowShare.toFixed(2)} of the naive hop${floor}; added p50 ${then.addedP50Ms?.toFixed(3) ?? '—'} → ${now.addedP50Ms?.toFixed(3) ?? '—'} ms\n`);
+    // A drop the runs' own A/A controls could explain is not a regression.
+    const tolerance = Math.min(0.8, 1 / Math.max(1, ...aa));
+    if (nowShare < thenShare * tolerance) problems.push(`${where}: throughput ${(thenShare * 100).toFixed(0)} % → ${(nowShare * 100).toFixed(0)} % of the naive hop${floor}`);
   }
 }
-process.stdout.write(`${compared} cells compared with bench/baseline.jsonl\n`);
+process.stdout.write(`${compared} cells compared with bench/results/performance.jsonl at ${against} (commit ${baseline[0]?.commit ?? '?'})\n`);
 for (const p of problems) process.stdout.write(`REGRESSION ${p}\n`);
 process.exit(problems.length > 0 ? 1 : 0);

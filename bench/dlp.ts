@@ -11,7 +11,9 @@
  *   3. Linear time: per secret rule, a 1 MB string built to make that rule work hardest (its anchors
  *      packed densely, each followed by a run the rule's value class accepts); the slowest rules.
  *
- * In-process and bounded (under a minute on 2 cores). Prints Markdown tables (docs/dlp.md embeds them).
+ * In-process and bounded (under a minute on 2 cores). Prints Markdown tables and writes every figure to
+ * bench/results/dlp.jsonl (stamped with commit, date, machine, Node); `node bench/figures.ts` renders
+ * docs/dlp.md's and README.md's tables from it.
  */
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -24,12 +26,15 @@ import { findPii, PII_KINDS } from '../src/dlp/pii.ts';
 import { secretScanner } from '../src/dlp/secrets.ts';
 import { SECRET_RULES } from '../src/dlp/rules/secret-rules.ts';
 import { breakCheck, iban, withLuhn } from '../test/helpers/personal-data.ts';
+import { stamp, writeResults } from './results.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const corpora = resolve(argv.includes('--corpora') ? argv[argv.indexOf('--corpora') + 1]! : join(ROOT, '../shared/corpora'));
 
+const at = stamp(QUICK);
+const figures: Array<{ figure: string } & Record<string, unknown>> = [];
 const pct = (n: number, d: number): string => (d === 0 ? '—' : `${((100 * n) / d).toFixed(1)} %`);
 
 // ---------- 1. quality ----------
@@ -149,11 +154,13 @@ console.log('## Quality (per family)\n');
 console.log('| family | positives | found | recall | negatives | false positives |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of [...rows.values()].sort((a, b) => a.family.localeCompare(b.family))) {
+  figures.push({ figure: 'dlp-quality', ...r });
   console.log(`| ${r.family} | ${r.positives || '—'} | ${r.positives ? r.found : '—'} | ${pct(r.found, r.positives)} | ${r.negatives || '—'} | ${r.negatives ? r.falsePositives : '—'} |`);
   if (r.family.startsWith('secrets')) total = { positives: total.positives + r.positives, found: total.found + r.found, negatives: total.negatives + r.negatives, falsePositives: total.falsePositives + r.falsePositives };
 }
 console.log(`\nSecrets overall: recall ${pct(total.found, total.positives)} (${total.found}/${total.positives}); precision ${pct(total.found, total.found + total.falsePositives)} (${total.falsePositives} false positives on ${total.negatives} negatives).`);
 if (missed.length > 0) console.log(`Missed examples by rule: ${[...new Set(missed)].join(', ')}`);
+figures.push({ figure: 'dlp-secrets-overall', ...total, missedRules: [...new Set(missed)] });
 
 // ---------- 2. cost on 32 KB ----------
 const SIZE = 32 * 1024;
@@ -215,6 +222,7 @@ for (const [name, text] of contents) {
   const found = allOn.inspect(result, where);
   const count = 'findings' in found ? found.findings.reduce((s, f) => s + f.count, 0) : 0;
   const added = p50(on) - p50(off);
+  figures.push({ figure: 'dlp-cost', content: name, bytes: SIZE, runs, allOnUs: p50(on) * 1000, offUs: p50(off) * 1000, addedUs: added * 1000, bareLoopUs: p50(loop) * 1000, addedBareLoops: added / p50(loop), defaultsAddedUs: (p50(base) - p50(off)) * 1000, defaultsBareLoops: (p50(base) - p50(off)) / p50(loop), findings: count });
   console.log(`| ${name} | ${(p50(on) * 1000).toFixed(0)} µs | ${(p50(off) * 1000).toFixed(0)} µs | ${(added * 1000).toFixed(0)} µs | ${(p50(loop) * 1000).toFixed(0)} µs | ${(added / p50(loop)).toFixed(1)} | ${((p50(base) - p50(off)) / p50(loop)).toFixed(1)} | ${count} |`);
 }
 
@@ -257,4 +265,8 @@ const calibrate = (): number => {
   for (let i = 0; i < s.length; i++) x += s.charCodeAt(i) & 1;
   return (performance.now() - t) + (x < 0 ? 1 : 0);
 };
-console.log(`\nCalibration: a bare loop over 1 MB took ${calibrate().toFixed(1)} ms on this machine now (load average shared by other jobs).`);
+const calibrationMs = calibrate();
+console.log(`\nCalibration: a bare loop over 1 MB took ${calibrationMs.toFixed(1)} ms on this machine now (load average shared by other jobs).`);
+figures.push({ figure: 'dlp-linear', rules: times.length, of: scanner.rules.length, medianMs: p50(times.map(([, ms]) => ms)), slowestMs: times[0]![1], over30Ms: over, bareLoop1MbMs: calibrationMs });
+for (const [id, ms, outcome] of times.slice(0, 8)) figures.push({ figure: 'dlp-linear-slowest', rule: id, ms, outcome });
+console.log(`wrote ${writeResults('dlp', at, figures)}`);

@@ -6,12 +6,10 @@
  *
  *   --quick   smaller volumes (about a minute on 2 cores; the default volumes are the review's)
  *
- * Writes bench/results/hostile-<time>.jsonl (one JSON line per attack, with the environment) and
- * bench/results/hostile-latest.md (the table README.md and docs/limits.md show).
+ * Writes bench/results/hostile.jsonl (one JSON line per attack, stamped with commit, date, machine and
+ * Node); `node bench/figures.ts` renders README.md's table from it. Also prints the full table.
  */
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { EVERYTHING, stdioServer } from '../test/helpers/gateway.ts';
 import {
   callTool,
@@ -27,10 +25,9 @@ import {
   type AttackReport,
   type GatewayProcess,
 } from '../test/fixtures/flood-client.ts';
-import { fingerprint } from './fingerprint.ts';
+import { stamp, writeResults } from './results.ts';
 
 const QUICK = process.argv.includes('--quick');
-const ROOT = new URL('..', import.meta.url).pathname;
 const MIB = 1024 * 1024;
 /** Volumes: the review's by default, a fraction with --quick. */
 const V = QUICK
@@ -181,14 +178,14 @@ const attacks: Attack[] = [
   },
 ];
 
-const env = fingerprint(QUICK);
+const env = stamp(QUICK);
 const lines: Array<Record<string, unknown>> = [];
 try {
   for (const attack of attacks) {
     process.stdout.write(`${attack.name}… `);
     const report: AttackReport<string> = await underAttack(gw, `${gw.base}/mcp/good`, () => attack.run(gw));
     const line = {
-      family: 'hostile',
+      figure: 'attack',
       attack: attack.name,
       what: attack.what,
       outcome: report.result,
@@ -202,10 +199,9 @@ try {
       rssPeakMb: report.peakMb,
       heapAfterGcMb: await gw.heapAfterGcMb(),
       attackMs: report.durationMs,
-      env,
     };
     lines.push(line);
-    process.stdout.write(`${JSON.stringify({ ...line, env: undefined })}\n`);
+    process.stdout.write(`${JSON.stringify(line)}\n`);
   }
 } finally {
   await gw.stop();
@@ -215,7 +211,7 @@ try {
 
 const f = (n: unknown, digits = 0): string => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
 const table = [
-  `Measured ${String(env.date)} on ${String(env.cpu)} (${String(env.cores)} cores), Node ${String(env.node)}, commit ${String(env.commit)}${QUICK ? ' (quick run)' : ''}. ` +
+  `Measured ${env.date} on ${env.machine}, Node ${env.node}, commit ${env.commit}${QUICK ? ' (quick run)' : ''}. ` +
     'The well-behaved client calls 20 times a second: p50/p99 before the attack, then during it; RSS of the gateway process.',
   '',
   '| attack | outcome | well-behaved p50 / p99 before (ms) | during (ms) | failed calls | gateway RSS before → peak (MB) | heap after GC (MB) |',
@@ -226,9 +222,4 @@ const table = [
   ),
   '',
 ].join('\n');
-const out = join(ROOT, 'bench', 'results');
-mkdirSync(out, { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-writeFileSync(join(out, `hostile-${stamp}.jsonl`), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
-writeFileSync(join(out, 'hostile-latest.md'), table);
-process.stdout.write(`\n${table}\nwrote bench/results/hostile-${stamp}.jsonl and bench/results/hostile-latest.md\n`);
+process.stdout.write(`\n${table}\nwrote ${writeResults('hostile', env, lines as Array<{ figure: string }>)}\n`);

@@ -1,6 +1,8 @@
 /**
  * Profiles the gateway under load: `node bench/profile.ts [legacy|modern] [concurrency] [seconds] [full]`.
- * `full` adds what the benchmark's full treatment has: an API key on every request and its policy.
+ * `full` adds what the benchmark's full treatment has: an API key on every request, its 20-rule policy
+ * with a rate limit, and the SQLite audit trail (schema validation, the supply-chain guard and DLP's
+ * defaults always run).
  * Starts an echo upstream and a gateway with `--cpu-prof`, drives a closed loop, and prints the
  * functions with the most self time (the hot path to fix first).
  */
@@ -16,7 +18,7 @@ const [eraArg = 'legacy', cArg = '32', sArg = '5', fullArg] = process.argv.slice
 const era = eraArg === 'modern' ? 'modern' : 'legacy';
 const dir = mkdtempSync(join(tmpdir(), 'pc-prof-'));
 let apiKey = '';
-const extra = fullArg === 'full' ? `identity: { apiKeys: {} }\n${FULL_POLICY}` : undefined;
+const extra = fullArg === 'full' ? `audit: { store: sqlite }\nidentity: { apiKeys: {} }\n${FULL_POLICY}` : undefined;
 const { base, stop } = await startEchoGateway(dir, ['--cpu-prof', '--cpu-prof-dir', dir], extra, (config) => {
   if (!extra) return;
   const out = execFileSync(process.execPath, ['bin/portcullis.js', 'key', 'create', '--agent', 'bench', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', config], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
@@ -44,6 +46,19 @@ for (const node of profile.nodes) {
 }
 const total = profile.samples.length;
 for (const [key, count] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+  process.stdout.write(`${((count / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
+}
+// Self time per source file: which module of the gateway (or dependency) the time is spent in.
+const byFile = new Map<string, number>();
+for (const node of profile.nodes) {
+  const count = self.get(node.id) ?? 0;
+  if (!count) continue;
+  const url = node.callFrame.url;
+  const where = !url ? `(${node.callFrame.functionName || 'native'})` : url.includes('node_modules/') ? url.replace(/^.*node_modules\/((?:@[^/]+\/)?[^/]+).*$/, '$1') : url.replace(/^file:\/\/.*\/(src|dist)\//, 'src/').replace(/\.js$/, '.ts');
+  byFile.set(where, (byFile.get(where) ?? 0) + count);
+}
+process.stdout.write('\nself time by file:\n');
+for (const [key, count] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
   process.stdout.write(`${((count / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
 }
 process.stdout.write(`profile: ${join(dir, file)}\n`);

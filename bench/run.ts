@@ -1,90 +1,40 @@
 /**
- * `npm run bench`: Portcullis against direct calls, a naive Node proxy hop and the npm peers
- * `supergateway` and `mcp-proxy`, measured in the same run and interleaved A B A B (this machine's
- * speed drifts up to 2x between runs, so only paired figures mean anything). Loopback only; every
- * loop is bounded in count and time.
+ * `npm run bench` (through bench/all.ts) or `node bench/run.ts`: Portcullis against direct calls, a
+ * naive Node proxy hop and the npm peers `supergateway` and `mcp-proxy`, measured in the same run and
+ * interleaved A B A B (this machine's speed drifts up to 2x between runs, so only paired figures mean
+ * anything). A second, identical naive hop ("naive hop (A/A)") in the key cells shows the noise floor of
+ * the run. Loopback only; every loop is bounded in count and time.
  *
- *   npm run bench                     the full matrix (about 10 minutes on 2 cores)
- *   npm run bench -- --quick          one short trial per cell (smoke test, about 2 minutes)
- *   npm run bench -- --soak 1000000   also run N stateless requests and report heap growth
+ *   node bench/run.ts                  the full matrix (about 12 minutes on 2 cores)
+ *   node bench/run.ts --quick          one short trial per cell (smoke test, about 3 minutes)
+ *   node bench/run.ts --key            only the cells of the README table (legacy c=1 and c=32 echo,
+ *                                      modern c=1 and c=32, stdio c=32), 5 paired rounds each
+ *   node bench/run.ts --soak 1000000   also run N stateless requests and report heap growth
+ *   node bench/run.ts --out FILE       write the lines there instead of bench/results/performance.jsonl
  *
- * Writes bench/results/<time>.jsonl (one JSON line per cell, with an environment fingerprint) and
- * bench/results/latest.md (the table docs/performance.md embeds).
+ * Writes bench/results/performance.jsonl (one JSON line per cell, stamped with commit, date, machine and
+ * Node); `node bench/figures.ts` renders the tables of README.md and docs/performance.md from it.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fingerprint } from './fingerprint.ts';
+import { cpuSeconds, median, rssBytes, start, type Proc } from './procs.ts';
+import { stamp, writeResults } from './results.ts';
 import { FULL_POLICY } from './full-policy.ts';
 import { closedLoop, Client, openLoop, type CellResult, type Target, type Workload } from './loadgen.ts';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
-const SOAK = Number(argv[argv.indexOf('--soak') + 1] ?? 0) || 0;
+const KEY = argv.includes('--key');
+const SOAK = argv.includes('--soak') ? Number(argv[argv.indexOf('--soak') + 1]) || 0 : 0;
+const OUT = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : undefined;
 const TRIALS_KEY = QUICK ? 1 : 5;
 const TRIALS = QUICK ? 1 : 3;
 const CELL_MS = QUICK ? 1000 : 2000;
 const WARMUP_MS = QUICK ? 300 : 500;
 const ROOT = new URL('..', import.meta.url).pathname;
 const NODE = process.execPath;
-
-// ---------- processes ----------
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-async function start(name: string, command: string, args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<Proc & { match: RegExpExecArray }> {
-  const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let seen = '';
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${seen.slice(-500)}`)), 30_000);
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.toString();
-      const m = ready.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${seen.slice(-500)}`)));
-  });
-  child.stdout!.resume();
-  child.stderr!.resume();
-  return {
-    name,
-    child,
-    pid: child.pid!,
-    match,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-const TICK_S = 1 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_S;
-}
-
-function rssBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : 0;
-}
 
 async function scrape(base: string, gc = false): Promise<Record<string, number>> {
   const text = await (await fetch(`${base}/metrics${gc ? '?gc=1' : ''}`)).text();
@@ -160,11 +110,6 @@ async function measure(cell: Cell, treatment: Treatment): Promise<Measured> {
   return measured;
 }
 
-const median = (values: number[]): number => {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   const procs: Proc[] = [];
@@ -187,6 +132,7 @@ async function main(): Promise<void> {
       return { url: `http://127.0.0.1:${p.match[1]}/mcp`, pid: p.pid };
     };
     const naiveEcho = await naive('naive-10', echoUrl);
+    const naiveEchoB = await naive('naive-10-aa', echoUrl);
     const naive100 = await naive('naive-100', url100);
     const naive1000 = await naive('naive-1000', url1000);
 
@@ -246,12 +192,19 @@ async function main(): Promise<void> {
       T('portcullis', `${pass.base}/mcp/echo`, 'legacy', pass.pid, pass.base),
       { ...T('portcullis full', `${full.base}/mcp/echo`, 'legacy', full.pid, full.base), target: { url: `${full.base}/mcp/echo`, era: 'legacy' as const, headers: { authorization: `Bearer ${apiKey}` } } },
     ];
+    // The A/A control: a second naive hop, identical to the first, measured in the same rounds.
+    const http10aa = [...http10.slice(0, 2), T('naive hop (A/A)', naiveEchoB.url, 'legacy', naiveEchoB.pid), ...http10.slice(2)];
     const httpN = (n: 100 | 1000) => [
       T('direct', n === 100 ? url100 : url1000, 'legacy'),
       T('naive hop', (n === 100 ? naive100 : naive1000).url, 'legacy', (n === 100 ? naive100 : naive1000).pid),
       T('portcullis', `${pass.base}/mcp/t${n}`, 'legacy', pass.pid, pass.base),
     ];
-    const modern = [T('direct', echoUrl, 'modern'), T('portcullis', `${pass.base}/mcp/echo`, 'modern', pass.pid, pass.base)];
+    const modern = [
+      T('direct', echoUrl, 'modern'),
+      T('naive hop', naiveEcho.url, 'modern', naiveEcho.pid),
+      T('portcullis', `${pass.base}/mcp/echo`, 'modern', pass.pid, pass.base),
+      { ...T('portcullis full', `${full.base}/mcp/echo`, 'modern', full.pid, full.base), target: { url: `${full.base}/mcp/echo`, era: 'modern' as const, headers: { authorization: `Bearer ${apiKey}` } } },
+    ];
     const stdio = [
       T('portcullis', `${pass.base}/mcp/stdio`, 'legacy', pass.pid, pass.base),
       T('supergateway', `http://127.0.0.1:${sgPort}/mcp`, 'legacy', sg.pid),
@@ -259,10 +212,10 @@ async function main(): Promise<void> {
     ];
     const closed = (concurrency: number) => ({ kind: 'closed' as const, concurrency });
     const open = (rps: number) => ({ kind: 'open' as const, rps });
-    const cells: Cell[] = [
-      { family: 'HTTP upstream, legacy era', workload: echo, load: closed(1), trials: TRIALS_KEY, treatments: http10 },
+    const allCells: Cell[] = [
+      { family: 'HTTP upstream, legacy era', workload: echo, load: closed(1), trials: TRIALS_KEY, treatments: http10aa },
       { family: 'HTTP upstream, legacy era', workload: echo, load: closed(8), trials: TRIALS, treatments: http10 },
-      { family: 'HTTP upstream, legacy era', workload: echo, load: closed(32), trials: TRIALS_KEY, treatments: http10 },
+      { family: 'HTTP upstream, legacy era', workload: echo, load: closed(32), trials: TRIALS_KEY, treatments: http10aa },
       { family: 'HTTP upstream, legacy era', workload: echo, load: open(250), trials: TRIALS, treatments: http10 },
       { family: 'HTTP upstream, legacy era', workload: echo, load: open(500), trials: TRIALS, treatments: http10 },
       { family: 'HTTP upstream, legacy era', workload: echo, load: open(1000), trials: TRIALS, treatments: http10 },
@@ -283,6 +236,8 @@ async function main(): Promise<void> {
       { family: 'stdio upstream (peers)', workload: echo, load: closed(32), trials: TRIALS, treatments: stdio },
       { family: 'stdio upstream (peers)', workload: echo, load: open(500), trials: TRIALS, treatments: stdio },
     ];
+    const keyCell = (c: Cell) => c.workload === echo && c.load.kind === 'closed' && (c.load.concurrency === 32 || (c.load.concurrency === 1 && !c.family.startsWith('stdio')));
+    const cells = KEY ? allCells.filter(keyCell).map((c) => ({ ...c, trials: Math.max(c.trials, 5) })) : allCells;
 
     const idle = { portcullisRssMb: rssBytes(pass.pid) / 1048576 };
     // Warm-up: let the JIT see every path once before anything is measured (the first cell would
@@ -290,7 +245,7 @@ async function main(): Promise<void> {
     for (const treatment of [...http10, ...modern, ...stdio]) {
       await closedLoop(treatment.target, echo, 4, QUICK ? 300 : 1500, 0);
     }
-    const env = fingerprint(QUICK);
+    const env = stamp(QUICK);
     const lines: Record<string, unknown>[] = [];
     for (const cell of cells) {
       const trials = new Map<string, Measured[]>();
@@ -310,6 +265,7 @@ async function main(): Promise<void> {
         const runs = trials.get(treatment.name)!;
         const paired = (key: 'p50' | 'p99') => (reference && treatment.name !== 'direct' && trials.has('direct') ? median(runs.map((r, i) => r[key] - (reference[i]?.[key] ?? Number.NaN))) : undefined);
         const line = {
+          figure: 'cell',
           family: cell.family,
           workload: cell.workload.name,
           load,
@@ -329,7 +285,6 @@ async function main(): Promise<void> {
           rssSteadyMb: treatment.pid ? median(runs.map((r) => r.rssMb ?? Number.NaN)) : undefined,
           rssPeakMb: treatment.pid ? Math.max(...runs.map((r) => r.rssPeakMb ?? 0)) : undefined,
           eventLoopP99Ms: treatment.metricsBase ? median(runs.map((r) => r.eventLoopP99Ms ?? Number.NaN)) : undefined,
-          env,
         };
         lines.push(line);
         process.stdout.write(
@@ -341,40 +296,41 @@ async function main(): Promise<void> {
       }
     }
 
-    // Legacy-era session churn: open, one call, abandon. Memory per live session, then reaping.
-    const churnYaml = `${base}  sessionIdleMs: 3000\n${servers}`.replace('listen: { port: 0 }\n', 'listen: { port: 0, sessionIdleMs: 3000 }\n').replace('  sessionIdleMs: 3000\n', '');
-    const churnGw = await gateway('portcullis-churn', churnYaml.replace('servers:', 'audit: { store: off }\nservers:'), ['--expose-gc']);
-    const sessionsN = QUICK ? 500 : 3000;
-    await closedLoop({ url: `${churnGw.base}/mcp/echo`, era: 'legacy' }, echo, 4, 1000, 0);
-    await new Promise((r) => setTimeout(r, 1500));
-    const before = await scrape(churnGw.base, true);
-    const client = new Client({ url: `${churnGw.base}/mcp/echo`, era: 'legacy' }, 8);
-    for (let i = 0; i < sessionsN; i += 8) {
-      await Promise.all(
-        Array.from({ length: Math.min(8, sessionsN - i) }, async (_, j) => {
-          const headers = await client.session();
-          await client.call(echo, headers, i + j + 1);
-        }),
-      );
+    if (!KEY) {
+      // Legacy-era session churn: open, one call, abandon. Memory per live session, then reaping.
+      const churnYaml = `${base}  sessionIdleMs: 3000\n${servers}`.replace('listen: { port: 0 }\n', 'listen: { port: 0, sessionIdleMs: 3000 }\n').replace('  sessionIdleMs: 3000\n', '');
+      const churnGw = await gateway('portcullis-churn', churnYaml.replace('servers:', 'audit: { store: off }\nservers:'), ['--expose-gc']);
+      const sessionsN = QUICK ? 500 : 3000;
+      await closedLoop({ url: `${churnGw.base}/mcp/echo`, era: 'legacy' }, echo, 4, 1000, 0);
+      await new Promise((r) => setTimeout(r, 1500));
+      const before = await scrape(churnGw.base, true);
+      const client = new Client({ url: `${churnGw.base}/mcp/echo`, era: 'legacy' }, 8);
+      for (let i = 0; i < sessionsN; i += 8) {
+        await Promise.all(
+          Array.from({ length: Math.min(8, sessionsN - i) }, async (_, j) => {
+            const headers = await client.session();
+            await client.call(echo, headers, i + j + 1);
+          }),
+        );
+      }
+      const live = await scrape(churnGw.base, true);
+      const liveRss = rssBytes(churnGw.pid);
+      await new Promise((r) => setTimeout(r, 3000 + 2500));
+      const reaped = await scrape(churnGw.base, true);
+      await client.close();
+      const churn = {
+        figure: 'session-churn',
+        sessions: sessionsN,
+        liveSessions: live.portcullis_sessions_active,
+        heapPerSessionKb: ((live.nodejs_heap_used_bytes ?? 0) - (before.nodejs_heap_used_bytes ?? 0)) / sessionsN / 1024,
+        rssPerSessionKb: (liveRss - (before.process_resident_memory_bytes ?? 0)) / sessionsN / 1024,
+        sessionsAfterTtl: reaped.portcullis_sessions_active,
+        heapAfterTtlMb: (reaped.nodejs_heap_used_bytes ?? 0) / 1048576,
+        heapBeforeMb: (before.nodejs_heap_used_bytes ?? 0) / 1048576,
+      };
+      lines.push(churn);
+      process.stdout.write(`session churn: ${JSON.stringify(churn)}\n`);
     }
-    const live = await scrape(churnGw.base, true);
-    const liveRss = rssBytes(churnGw.pid);
-    await new Promise((r) => setTimeout(r, 3000 + 2500));
-    const reaped = await scrape(churnGw.base, true);
-    await client.close();
-    const churn = {
-      family: 'session churn',
-      sessions: sessionsN,
-      liveSessions: live.portcullis_sessions_active,
-      heapPerSessionKb: ((live.nodejs_heap_used_bytes ?? 0) - (before.nodejs_heap_used_bytes ?? 0)) / sessionsN / 1024,
-      rssPerSessionKb: (liveRss - (before.process_resident_memory_bytes ?? 0)) / sessionsN / 1024,
-      sessionsAfterTtl: reaped.portcullis_sessions_active,
-      heapAfterTtlMb: (reaped.nodejs_heap_used_bytes ?? 0) / 1048576,
-      heapBeforeMb: (before.nodejs_heap_used_bytes ?? 0) / 1048576,
-      env,
-    };
-    lines.push(churn);
-    process.stdout.write(`session churn: ${JSON.stringify(churn)}\n`);
 
     if (SOAK > 0) {
       const soakClient = new Client({ url: `${pass.base}/mcp/echo`, era: 'modern' }, 32);
@@ -388,45 +344,17 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 2000));
       const end = await scrape(pass.base);
       await soakClient.close();
-      const soak = { family: 'stateless soak', requests: SOAK, heapStartMb: (start.nodejs_heap_used_bytes ?? 0) / 1048576, heapEndMb: (end.nodejs_heap_used_bytes ?? 0) / 1048576, rssStartMb: (start.process_resident_memory_bytes ?? 0) / 1048576, rssEndMb: (end.process_resident_memory_bytes ?? 0) / 1048576, env };
+      const soak = { figure: 'stateless-soak', requests: SOAK, heapStartMb: (start.nodejs_heap_used_bytes ?? 0) / 1048576, heapEndMb: (end.nodejs_heap_used_bytes ?? 0) / 1048576, rssStartMb: (start.process_resident_memory_bytes ?? 0) / 1048576, rssEndMb: (end.process_resident_memory_bytes ?? 0) / 1048576 };
       lines.push(soak);
       process.stdout.write(`stateless soak: ${JSON.stringify(soak)}\n`);
     }
 
-    lines.push({ family: 'idle', portcullisIdleRssMb: idle.portcullisRssMb, env });
-    const out = join(ROOT, 'bench', 'results');
-    mkdirSync(out, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    writeFileSync(join(out, `${stamp}.jsonl`), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
-    writeFileSync(join(out, 'latest.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
-    writeFileSync(join(out, 'latest.md'), renderMarkdown(lines, idle.portcullisRssMb, churn));
-    process.stdout.write(`\nwrote bench/results/${stamp}.jsonl and bench/results/latest.md\n`);
+    lines.push({ figure: 'idle-rss', config: 'bench config, 4 servers', rssMb: idle.portcullisRssMb });
+    const written = OUT ? (writeFileSync(OUT, lines.map((l) => JSON.stringify({ ...env, ...l })).join('\n') + '\n'), OUT) : writeResults('performance', env, lines as Array<{ figure: string }>);
+    process.stdout.write(`\nwrote ${written}; render the tables with node bench/figures.ts\n`);
   } finally {
     await stopAll();
   }
-}
-
-const f = (n: unknown, digits = 2): string => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
-
-function renderMarkdown(lines: Record<string, unknown>[], idleRss: number, churn: Record<string, unknown>): string {
-  const env = lines[0]?.env as Record<string, unknown>;
-  const rows = lines.filter((l) => typeof l.treatment === 'string');
-  const out = [
-    `Measured ${String(env?.date ?? '')} on ${String(env?.cpu ?? '')} (${String(env?.cores ?? '')} cores), Node ${String(env?.node ?? '')}, commit ${String(env?.commit ?? '')}${env?.quick ? ' (quick run)' : ''}. Medians of paired, interleaved trials; "added" is the paired difference to direct.`,
-    '',
-    '| upstream | workload | load | treatment | achieved rps | p50 ms | p90 ms | p99 ms | p99.9 ms | added p50 | added p99 | CPU µs/req | RSS MB | loop p99 ms |',
-    '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${String(r.family)} | ${String(r.workload)} | ${String(r.load)} | ${String(r.treatment)} | ${f(r.achievedRps, 0)}${r.offeredRps ? ` / ${String(r.offeredRps)}` : ''} | ${f(r.p50Ms, 3)} | ${f(r.p90Ms, 3)} | ${f(r.p99Ms, 3)} | ${f(r.p999Ms, 3)} | ${f(r.addedP50Ms, 3)} | ${f(r.addedP99Ms, 3)} | ${f(r.cpuUsPerRequest, 0)} | ${f(r.rssSteadyMb, 0)} | ${f(r.eventLoopP99Ms, 1)} |`,
-    ),
-    '',
-    `Portcullis idle RSS: ${f(idleRss, 1)} MB. Session churn (${String(churn.sessions)} legacy sessions opened, one call each, abandoned): ` +
-      `${f(churn.heapPerSessionKb, 2)} KB heap (${f(churn.rssPerSessionKb, 2)} KB RSS) per live session; ` +
-      `${String(churn.sessionsAfterTtl)} sessions left after the idle TTL; heap ${f(churn.heapBeforeMb, 1)} MB before, ${f(churn.heapAfterTtlMb, 1)} MB after reaping.`,
-    '',
-  ];
-  return out.join('\n');
 }
 
 await main();

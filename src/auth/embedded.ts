@@ -48,8 +48,15 @@ const OIDC_SCOPES = new Set(['openid', 'offline_access']);
 export class EmbeddedAuthorizationServer {
   readonly issuer: string;
   readonly trusted: TrustedIssuer;
-  readonly #provider: Provider;
-  readonly #handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * oidc-provider is the heaviest dependency (tens of MB resident, ~250 ms to import): it is loaded and
+   * the provider built on the first request that needs it (a sign-in, a token request, the metadata,
+   * an opaque token's introspection), not at start. Tokens it issued are checked without it.
+   */
+  readonly #build: () => Promise<Provider>;
+  #provider: Provider | undefined;
+  #building: Promise<Provider> | undefined;
+  #handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   readonly #store: IdentityStore;
   readonly #config: EmbeddedConfig;
   readonly #caps: ScopeCaps;
@@ -58,10 +65,9 @@ export class EmbeddedAuthorizationServer {
   readonly #logger: Logger;
   readonly #failures: LoginFailures;
 
-  private constructor(issuer: string, provider: Provider, publicJwks: { keys: JWK[] }, store: IdentityStore, config: EmbeddedConfig, baseScopes: readonly string[], secrets: SecretSource, logger: Logger) {
+  private constructor(issuer: string, build: () => Promise<Provider>, publicJwks: { keys: JWK[] }, store: IdentityStore, config: EmbeddedConfig, baseScopes: readonly string[], secrets: SecretSource, logger: Logger) {
     this.issuer = issuer;
-    this.#provider = provider;
-    this.#handler = provider.callback();
+    this.#build = build;
     this.#store = store;
     this.#config = config;
     this.#caps = createScopeCaps(config, baseScopes);
@@ -96,118 +102,139 @@ export class EmbeddedAuthorizationServer {
     const users = new Map(config.users.map((u) => [u.username, u]));
     const caps = createScopeCaps(config, options.baseScopes);
     const open = config.registration === 'open';
-    // Loaded only when the embedded server is on: it is the heaviest dependency (~250 ms to import).
-    const { default: ProviderClass, errors: oidcErrors } = await import('oidc-provider');
+    const build = async (): Promise<Provider> => {
+      // Loaded only when first needed (see #build): it is the heaviest dependency (~250 ms to import).
+      const { default: ProviderClass, errors: oidcErrors } = await import('oidc-provider');
 
-    const provider = new ProviderClass(issuer, {
-      adapter: createOAuthAdapter(store),
-      jwks: { keys: [secrets.signingKey] },
-      cookies: { keys: [secrets.cookieKey] },
-      findAccount: async (_ctx: unknown, id: string) => (users.has(id) ? { accountId: id, claims: async () => ({ sub: id }) } : undefined),
-      routes: {
-        authorization: '/oauth/authorize',
-        token: '/oauth/token',
-        jwks: '/oauth/jwks',
-        registration: '/oauth/register',
-        revocation: '/oauth/revoke',
-        userinfo: '/oauth/userinfo',
-        end_session: '/oauth/logout',
-        introspection: '/oauth/introspect',
-        pushed_authorization_request: '/oauth/par',
-        challenge: '/oauth/challenge',
-        backchannel_authentication: '/oauth/backchannel',
-        code_verification: '/oauth/device',
-        device_authorization: '/oauth/device/auth',
-      },
-      interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-      responseTypes: ['code'],
-      pkce: { required: () => true },
-      // Only the OpenID scopes at this level: resource scopes come from getResourceServerInfo, capped per
-      // user, so a scope the user may not hold is dropped from the request instead of asked for.
-      scopes: ['openid', 'offline_access'],
-      clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256' },
-      features: {
-        devInteractions: { enabled: false },
-        clientCredentials: { enabled: true },
-        registration: { enabled: open },
-        // A client revokes only its own tokens; introspection of another client's token only by an
-        // agent (an administrator's credential, e.g. a resource server), never by a public client.
-        revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId },
-        introspection: {
-          enabled: true,
-          allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId || store.agentByClientId(client.clientId) !== undefined,
+      const provider = new ProviderClass(issuer, {
+        adapter: createOAuthAdapter(store),
+        jwks: { keys: [secrets.signingKey] },
+        cookies: { keys: [secrets.cookieKey] },
+        findAccount: async (_ctx: unknown, id: string) => (users.has(id) ? { accountId: id, claims: async () => ({ sub: id }) } : undefined),
+        routes: {
+          authorization: '/oauth/authorize',
+          token: '/oauth/token',
+          jwks: '/oauth/jwks',
+          registration: '/oauth/register',
+          revocation: '/oauth/revoke',
+          userinfo: '/oauth/userinfo',
+          end_session: '/oauth/logout',
+          introspection: '/oauth/introspect',
+          pushed_authorization_request: '/oauth/par',
+          challenge: '/oauth/challenge',
+          backchannel_authentication: '/oauth/backchannel',
+          code_verification: '/oauth/device',
+          device_authorization: '/oauth/device/auth',
         },
-        rpInitiatedLogout: {
-          enabled: true,
-          logoutSource: async (ctx: { type: string; body: string }, form: string) => {
-            ctx.type = 'html';
-            ctx.body = logoutPage(form);
+        interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+        responseTypes: ['code'],
+        pkce: { required: () => true },
+        // Only the OpenID scopes at this level: resource scopes come from getResourceServerInfo, capped per
+        // user, so a scope the user may not hold is dropped from the request instead of asked for.
+        scopes: ['openid', 'offline_access'],
+        clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256' },
+        features: {
+          devInteractions: { enabled: false },
+          clientCredentials: { enabled: true },
+          registration: { enabled: open },
+          // A client revokes only its own tokens; introspection of another client's token only by an
+          // agent (an administrator's credential, e.g. a resource server), never by a public client.
+          revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId },
+          introspection: {
+            enabled: true,
+            allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId || store.agentByClientId(client.clientId) !== undefined,
           },
-          postLogoutSuccessSource: async (ctx: { type: string; body: string }) => {
-            ctx.type = 'html';
-            ctx.body = page('Signed out', '<p>You are signed out; the tokens issued for your account are revoked.</p>');
+          rpInitiatedLogout: {
+            enabled: true,
+            logoutSource: async (ctx: { type: string; body: string }, form: string) => {
+              ctx.type = 'html';
+              ctx.body = logoutPage(form);
+            },
+            postLogoutSuccessSource: async (ctx: { type: string; body: string }) => {
+              ctx.type = 'html';
+              ctx.body = page('Signed out', '<p>You are signed out; the tokens issued for your account are revoked.</p>');
+            },
+          },
+          clientIdMetadataDocument: {
+            enabled: open && config.cimd,
+            ack: 'draft-02',
+            allowFetch: async (_ctx: unknown, clientId: string) => metadataUrlAllowed(clientId),
+            // A metadata document is a registration by URL: it gets what an open registration gets.
+            allowClient: async (_ctx: unknown, client: Parameters<typeof isPublicCodeClient>[0]) => isPublicCodeClient(client),
+          },
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string[]) => oneOf?.[0] ?? options.resources().uris[0],
+            useGrantedResource: async () => true,
+            getResourceServerInfo: async (ctx: OidcContext, resource: string, client: { clientId: string }) => {
+              const { uris, scopes } = options.resources();
+              if (!uris.includes(resource)) throw new oidcErrors.InvalidTarget(`this server issues tokens only for ${uris.join(', ')}`);
+              return {
+                scope: allowedScopes(ctx, client.clientId, scopes, store, caps).join(' '),
+                audience: resource,
+                accessTokenTTL: config.accessTokenTtlSeconds,
+                accessTokenFormat: config.accessTokenFormat,
+                ...(config.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: 'ES256' } } } : {}),
+              };
+            },
           },
         },
-        clientIdMetadataDocument: {
-          enabled: open && config.cimd,
-          ack: 'draft-02',
-          allowFetch: async (_ctx: unknown, clientId: string) => metadataUrlAllowed(clientId),
-          // A metadata document is a registration by URL: it gets what an open registration gets.
-          allowClient: async (_ctx: unknown, client: Parameters<typeof isPublicCodeClient>[0]) => isPublicCodeClient(client),
+        issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
+        rotateRefreshToken: true,
+        ttl: {
+          AccessToken: config.accessTokenTtlSeconds,
+          ClientCredentials: config.accessTokenTtlSeconds,
+          AuthorizationCode: 60,
+          RefreshToken: config.refreshTokenTtlSeconds,
+          Grant: config.refreshTokenTtlSeconds,
+          Interaction: 600,
+          Session: 3600,
         },
-        resourceIndicators: {
-          enabled: true,
-          defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string[]) => oneOf?.[0] ?? options.resources().uris[0],
-          useGrantedResource: async () => true,
-          getResourceServerInfo: async (ctx: OidcContext, resource: string, client: { clientId: string }) => {
-            const { uris, scopes } = options.resources();
-            if (!uris.includes(resource)) throw new oidcErrors.InvalidTarget(`this server issues tokens only for ${uris.join(', ')}`);
-            return {
-              scope: allowedScopes(ctx, client.clientId, scopes, store, caps).join(' '),
-              audience: resource,
-              accessTokenTTL: config.accessTokenTtlSeconds,
-              accessTokenFormat: config.accessTokenFormat,
-              ...(config.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: 'ES256' } } } : {}),
-            };
-          },
+        extraTokenClaims: async (_ctx: unknown, token: { accountId?: string; grantId?: string }) => {
+          const roles = token.accountId ? users.get(token.accountId)?.roles : undefined;
+          return {
+            ...(roles && roles.length > 0 ? { roles } : {}),
+            // The resource server refuses a token whose grant was revoked (revocation, sign-out, refresh reuse).
+            ...(token.grantId ? { [GRANT_CLAIM]: token.grantId } : {}),
+          };
         },
+        renderError: async (ctx: { type: string; body: string }, out: Record<string, string>) => {
+          ctx.type = 'html';
+          ctx.body = page('Sign-in failed', `<p>${escapeHtml(out.error ?? 'error')}: ${escapeHtml(out.error_description ?? '')}</p>`);
+        },
+      });
+      provider.on('server_error', (_ctx: unknown, error: unknown) => logger.error({ err: error }, 'authorization server error'));
+      provider.on('grant.error', (_ctx: unknown, error: unknown) => logger.info({ err: (error as Error).message, detail: (error as { error_detail?: string }).error_detail }, 'authorization server refused a token request'));
+      provider.on('end_session.success', (ctx: unknown) => {
+        // Sign-out ends more than the browser session: every grant of the user goes, so every access and
+        // refresh token issued for them is refused from the next request (oidc-provider alone keeps
+        // offline_access grants and JWTs until they expire).
+        const accountId = (ctx as OidcContext).oidc?.session?.accountId;
+        if (!accountId) return;
+        const revoked = store.revokeAccount(accountId);
+        logger.info({ account: accountId, grants: revoked }, 'user signed out: every grant revoked');
+      });
+      return provider;
+    };
+    return new EmbeddedAuthorizationServer(issuer, build, { keys: [publicJwk] }, store, config, options.baseScopes, options.secrets, logger);
+  }
+
+  /** The provider, built on first use; a failed build is retried by the next request. */
+  #ready(): Promise<Provider> {
+    if (this.#provider) return Promise.resolve(this.#provider);
+    this.#building ??= this.#build().then(
+      (provider) => {
+        this.#provider = provider;
+        this.#handler = provider.callback();
+        return provider;
       },
-      issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
-      rotateRefreshToken: true,
-      ttl: {
-        AccessToken: config.accessTokenTtlSeconds,
-        ClientCredentials: config.accessTokenTtlSeconds,
-        AuthorizationCode: 60,
-        RefreshToken: config.refreshTokenTtlSeconds,
-        Grant: config.refreshTokenTtlSeconds,
-        Interaction: 600,
-        Session: 3600,
+      (error: unknown) => {
+        this.#building = undefined;
+        this.#logger.error({ err: error }, 'the embedded authorization server could not be started');
+        throw error;
       },
-      extraTokenClaims: async (_ctx: unknown, token: { accountId?: string; grantId?: string }) => {
-        const roles = token.accountId ? users.get(token.accountId)?.roles : undefined;
-        return {
-          ...(roles && roles.length > 0 ? { roles } : {}),
-          // The resource server refuses a token whose grant was revoked (revocation, sign-out, refresh reuse).
-          ...(token.grantId ? { [GRANT_CLAIM]: token.grantId } : {}),
-        };
-      },
-      renderError: async (ctx: { type: string; body: string }, out: Record<string, string>) => {
-        ctx.type = 'html';
-        ctx.body = page('Sign-in failed', `<p>${escapeHtml(out.error ?? 'error')}: ${escapeHtml(out.error_description ?? '')}</p>`);
-      },
-    });
-    provider.on('server_error', (_ctx: unknown, error: unknown) => logger.error({ err: error }, 'authorization server error'));
-    provider.on('grant.error', (_ctx: unknown, error: unknown) => logger.info({ err: (error as Error).message, detail: (error as { error_detail?: string }).error_detail }, 'authorization server refused a token request'));
-    provider.on('end_session.success', (ctx: unknown) => {
-      // Sign-out ends more than the browser session: every grant of the user goes, so every access and
-      // refresh token issued for them is refused from the next request (oidc-provider alone keeps
-      // offline_access grants and JWTs until they expire).
-      const accountId = (ctx as OidcContext).oidc?.session?.accountId;
-      if (!accountId) return;
-      const revoked = store.revokeAccount(accountId);
-      logger.info({ account: accountId, grants: revoked }, 'user signed out: every grant revoked');
-    });
-    return new EmbeddedAuthorizationServer(issuer, provider, { keys: [publicJwk] }, store, config, options.baseScopes, options.secrets, logger);
+    );
+    return this.#building;
   }
 
   /** Whether a request path belongs to the authorization server (or its login pages). */
@@ -216,6 +243,7 @@ export class EmbeddedAuthorizationServer {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    await this.#ready();
     if (path.startsWith('/interaction/')) return this.#interaction(req, res, path);
     // RFC 8414 clients look here first; the OpenID metadata is the same document.
     if (path === '/.well-known/oauth-authorization-server') req.url = '/.well-known/openid-configuration';
@@ -231,9 +259,9 @@ export class EmbeddedAuthorizationServer {
         if (refused) return oauthError(res, refused.status, refused.error, refused.description);
       }
       if (path === '/oauth/revoke' && isJwt(new URLSearchParams(body).get('token'))) return this.#revokeJwt(res, body, claimed, agent !== undefined);
-      if (agent) return presentedAgent.run(agent, () => this.#handler(req, res));
+      if (agent) return presentedAgent.run(agent, () => this.#handler!(req, res));
     }
-    this.#handler(req, res);
+    this.#handler!(req, res);
   }
 
   /** RFC 7591 registration, by mode; what an open registration may hold is in registration.ts. */
@@ -257,7 +285,7 @@ export class EmbeddedAuthorizationServer {
       return oauthError(res, 400, checked.error, checked.error_description);
     }
     (req as IncomingMessage & { body?: string }).body = JSON.stringify(checked.metadata);
-    this.#handler(req, res);
+    this.#handler!(req, res);
   }
 
   /** Grant types the token endpoint refuses before oidc-provider decides anything else. */
@@ -323,7 +351,7 @@ export class EmbeddedAuthorizationServer {
 
   /** RFC 7662 semantics for this server's own opaque tokens, read in-process (no HTTP round trip). */
   async #introspect(token: string): Promise<Record<string, unknown> | undefined> {
-    const found = (await this.#provider.AccessToken.find(token)) ?? (await this.#provider.ClientCredentials.find(token));
+    const found = (await (await this.#ready()).AccessToken.find(token)) ?? (await (await this.#ready()).ClientCredentials.find(token));
     if (!found?.isValid) return undefined;
     return {
       active: true,
@@ -344,7 +372,7 @@ export class EmbeddedAuthorizationServer {
       res.end(html);
     };
     try {
-      details = await this.#provider.interactionDetails(req, res);
+      details = await (await this.#ready()).interactionDetails(req, res);
     } catch {
       return send(400, page('Sign-in expired', '<p>This sign-in link is no longer valid. Start again from your client.</p>'));
     }
@@ -370,15 +398,15 @@ export class EmbeddedAuthorizationServer {
         return send(401, loginForm(uid, 'Unknown user or wrong password.'));
       }
       this.#failures.succeed(address, username);
-      return this.#provider.interactionFinished(req, res, { login: { accountId: username } }, { mergeWithLastSubmission: false });
+      return (await this.#ready()).interactionFinished(req, res, { login: { accountId: username } }, { mergeWithLastSubmission: false });
     }
     if (action === 'abort') {
-      return this.#provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the user refused' }, { mergeWithLastSubmission: false });
+      return (await this.#ready()).interactionFinished(req, res, { error: 'access_denied', error_description: 'the user refused' }, { mergeWithLastSubmission: false });
     }
     if (action === 'confirm' && details.prompt.name === 'consent') {
       const accountId = details.session?.accountId;
       if (!accountId) return send(400, page('Sign-in expired', '<p>Start again from your client.</p>'));
-      const grant = (details.grantId ? await this.#provider.Grant.find(details.grantId) : undefined) ?? new this.#provider.Grant({ accountId, clientId: String(details.params.client_id) });
+      const grant = (details.grantId ? await (await this.#ready()).Grant.find(details.grantId) : undefined) ?? new (await this.#ready()).Grant({ accountId, clientId: String(details.params.client_id) });
       const d = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
       if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.filter((s) => OIDC_SCOPES.has(s)).join(' '));
       // What the user grants is capped by their roles, whatever the client asked for; the rest is
@@ -390,14 +418,14 @@ export class EmbeddedAuthorizationServer {
         if (refused.length > 0) grant.rejectResourceScope(resource, refused.join(' '));
       }
       const grantId = await grant.save();
-      return this.#provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      return (await this.#ready()).interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     }
     return send(400, page('Unexpected step', '<p>Start again from your client.</p>'));
   }
 
   async #consentPage(details: Awaited<ReturnType<Provider['interactionDetails']>>): Promise<string> {
     const clientId = String(details.params.client_id);
-    const client = await this.#provider.Client.find(clientId);
+    const client = await (await this.#ready()).Client.find(clientId);
     const account = details.session?.accountId ?? '';
     const d = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
     const grants: Record<string, string[]> = {};

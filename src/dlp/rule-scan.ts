@@ -46,10 +46,16 @@ export const MAX_READ_FACTOR = 12;
 const READ_FLOOR = 1 << 16;
 
 /**
- * The anchor search: every anchor is found by its first three characters (two for two-character
- * anchors), case-folded, looked up in a 64 KB table while the text is read once; the few positions the
- * table lets through are checked against the anchors that start that way. One pass, a small table that
- * stays in cache, no state that jumps around memory.
+ * The anchor search: every anchor is found by one of its trigrams (two-character anchors by their
+ * bigram), case-folded, looked up in a 64 KB table while the text is read once; the few positions the
+ * table lets through are checked against the anchors keyed by that trigram. One pass, a small table
+ * that stays in cache, no state that jumps around memory.
+ *
+ * The trigram of an anchor is its rarest one, not its first: "the password is '" keyed by "the" would
+ * be checked at every "the" of a text (and twenty anchors start that way), keyed by "s '" almost never.
+ * Rarity is judged without looking at any text: a trigram shared by fewer anchors, not among the most
+ * frequent English trigrams, and with fewer letters and spaces is preferred. Every occurrence of an
+ * anchor contains its trigram at a known offset, so what is found does not depend on the choice.
  */
 interface AnchorIndex {
   /** 1 where some anchor starts with this (hashed) trigram. */
@@ -61,6 +67,22 @@ interface AnchorIndex {
   /** Anchor id → the lower-case literal and the rules anchored on it. */
   literals: string[];
   literalRules: number[][];
+  /** Anchor id → where its keyed trigram starts within it (0 for bigram anchors). */
+  offsets: number[];
+}
+
+/** The most frequent trigrams of English text (and of identifiers made of words): keys to avoid. */
+const COMMON_TRIGRAMS = new Set(
+  ('the and ing ion tio ent ati for her ter hat tha ere ate his con res ver all ons nce men ith ted ers pro thi wit are ess not ive was ' +
+    'ect rea com eve per int est sta cti ica ist ear ain one our iti rat ser use ess ord tor ame ica ine ide ice ent ase ass acc key tok ' +
+    'sec cre ret pas wor val api app cli ien dat ata fil ile log id_ _id ey_ _ke').split(' '),
+);
+
+/** How often a (folded) trigram is likely to occur in a text: lower is rarer. */
+function commonness(trigram: string): number {
+  let score = COMMON_TRIGRAMS.has(trigram) ? 100 : 0;
+  for (const ch of trigram) score += ch === ' ' ? 3 : ch >= 'a' && ch <= 'z' ? 2 : ch >= '0' && ch <= '9' ? 1 : 0;
+  return score;
 }
 
 /** ASCII letters to lower case; every unit past ASCII to one "other" value (anchors are checked in full anyway). */
@@ -91,19 +113,42 @@ function buildIndex(rules: readonly TextRule[]): AnchorIndex {
   const byTrigram = new Map<number, number[]>();
   const bigramTable = new Uint8Array(1 << 14);
   const byBigram = new Map<number, number[]>();
+  const offsets = literals.map(() => 0);
+  const folded = (literal: string, at: number, length: number): number[] => [...literal.slice(at, at + length)].map((c) => fold(c.charCodeAt(0)));
+  const keyAt = (literal: string, at: number): number => {
+    const u = folded(literal, at, 3);
+    return trigramKey(u[0]!, u[1]!, u[2]!);
+  };
+  // How many anchors contain each trigram: a trigram many anchors share is checked against all of them.
+  const sharing = new Map<number, number>();
+  for (const literal of literals) {
+    if (literal.length < 3) continue;
+    for (const key of new Set(Array.from({ length: literal.length - 2 }, (_, at) => keyAt(literal, at)))) sharing.set(key, (sharing.get(key) ?? 0) + 1);
+  }
   literals.forEach((literal, id) => {
-    const u = [...literal.slice(0, 3)].map((c) => fold(c.charCodeAt(0)));
     if (literal.length === 2) {
+      const u = folded(literal, 0, 2);
       const key = (u[0]! << 7) | u[1]!;
       bigramTable[key] = 1;
       byBigram.set(key, [...(byBigram.get(key) ?? []), id]);
       return;
     }
-    const key = trigramKey(u[0]!, u[1]!, u[2]!);
+    let best = 0;
+    let bestScore = Number.POSITIVE_INFINITY;
+    for (let at = 0; at + 3 <= literal.length; at++) {
+      const trigram = String.fromCharCode(...folded(literal, at, 3));
+      const score = commonness(trigram) + 8 * (sharing.get(keyAt(literal, at)) ?? 1);
+      if (score < bestScore) {
+        bestScore = score;
+        best = at;
+      }
+    }
+    offsets[id] = best;
+    const key = keyAt(literal, best);
     trigramTable[trigramSlot(key)] = 1;
     byTrigram.set(key, [...(byTrigram.get(key) ?? []), id]);
   });
-  return { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules };
+  return { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules, offsets };
 }
 
 /** Whether `literal` (lower case) is at `at` in `text`, ASCII case-insensitively. */
@@ -132,7 +177,7 @@ export class RuleScanner {
   /** Finds the matches of the rules `enabled` lets through (by index), in text order. */
   scan(text: string, enabled: (rule: number) => boolean = () => true): ScanOutcome {
     const n = text.length;
-    const { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules } = this.#index;
+    const { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules, offsets } = this.#index;
     // Per rule: where its anchors start, ascending.
     const hits = new Map<number, number[]>();
     let enabledRule: Int8Array | undefined; // 0 unknown, 1 on, -1 off; made on the first anchor found
@@ -146,13 +191,15 @@ export class RuleScanner {
         if (on < 0) continue;
         let list = hits.get(r);
         if (!list) hits.set(r, (list = []));
-        if (list.length === 0 || list[list.length - 1]! < at) list.push(at);
-        else if (!list.includes(at)) {
-          list.push(at);
-          list.sort((x, y) => x - y);
-        }
+        // Anchors are keyed by trigrams at different offsets, so starts can arrive out of order:
+        // such lists are sorted once after the pass (never searched per hit, which could be quadratic).
+        const last = list.length === 0 ? -1 : list[list.length - 1]!;
+        if (at === last) continue;
+        if (at < last) unsorted.add(list);
+        list.push(at);
       }
     };
+    const unsorted = new Set<number[]>();
     const bigrams = byBigram.size > 0;
     let a = OTHER;
     let b = OTHER;
@@ -163,10 +210,16 @@ export class RuleScanner {
       const key = (a << 14) | (b << 7) | c;
       if (trigramTable[((key * 2654435761) >>> 16) & 0xffff] === 1) {
         const ids = byTrigram.get(key);
-        if (ids) for (const id of ids) hit(id, i - 2);
+        if (ids) for (const id of ids) hit(id, i - 2 - offsets[id]!);
       }
       a = b;
       b = c;
+    }
+    for (const list of unsorted) {
+      list.sort((x, y) => x - y);
+      let kept = 0;
+      for (let k = 0; k < list.length; k++) if (k === 0 || list[k] !== list[kept - 1]) list[kept++] = list[k]!;
+      list.length = kept;
     }
     const isEnabled = (r: number): boolean => {
       enabledRule ??= new Int8Array(this.rules.length);

@@ -104,7 +104,9 @@ export function createPipeline(stages: PipelineStages, logger: Logger, audit?: A
   async function decide(ctx: MessageContext): Promise<Outcome> {
     try {
       for (const stage of requestStages) {
-        const denial = await stage(ctx);
+        // Most stages decide synchronously: awaiting only a promise saves a microtask turn per stage.
+        const result = stage(ctx);
+        const denial = result instanceof Promise ? await result : result;
         if (denial) return { error: denial };
       }
       if (audited(ctx)) {

@@ -9,55 +9,17 @@
  * Alone: `npm run conformance`.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
-
-const require = createRequire(import.meta.url);
-const STABLE = join(require.resolve('conformance-stable/package.json'), '..', 'dist', 'index.js');
-const NEXT = join(require.resolve('conformance-next/package.json'), '..', 'dist', 'index.js');
+import { runSuite, SUITES, type Results } from './suite.ts';
 
 interface Baseline {
   expectedFailures: Record<string, Record<string, string>>;
   informational: Array<{ check: string; why: string }>;
 }
 const baseline = JSON.parse(readFileSync(new URL('./baseline.json', import.meta.url), 'utf8')) as Baseline;
-
-const SUITES = [
-  { name: 'stable', bin: STABLE, args: [] as string[] },
-  { name: '2025-11-25', bin: NEXT, args: ['--requirements', '2025-11-25'] },
-  { name: '2026-07-28', bin: NEXT, args: ['--requirements', '2026-07-28'] },
-];
-
-type Results = Map<string, { status: string; message: string }>;
-
-/** Runs one suite against one URL; returns `scenario:check` → status. */
-async function runSuite(bin: string, args: string[], url: string): Promise<Results> {
-  const out = mkdtempSync(join(tmpdir(), 'pc-conformance-'));
-  await promisify(execFile)(process.execPath, [bin, 'server', '--url', url, ...args, '-o', out], { timeout: 240_000, maxBuffer: 64 * 1024 * 1024 }).catch(
-    (error: { code?: number }) => {
-      // Exit code 1 only says that some check failed; the comparison below decides what that means.
-      if (error.code !== 1) throw error;
-    },
-  );
-  const results: Results = new Map();
-  for (const dir of readdirSync(out)) {
-    const scenario = dir.replace(/^server-/, '').replace(/-\d{4}-\d\d-\d\dT.*$/, '');
-    for (const check of JSON.parse(readFileSync(join(out, dir, 'checks.json'), 'utf8')) as Array<{ id: string; status: string; errorMessage?: string }>) {
-      const key = `${scenario}:${check.id}`;
-      const previous = results.get(key);
-      // A check id can repeat within a scenario; the worst outcome counts.
-      if (!previous || previous.status === 'SUCCESS') results.set(key, { status: check.status, message: check.errorMessage ?? '' });
-    }
-  }
-  return results;
-}
 
 const isBad = (status: string | undefined): boolean => status === undefined || status === 'FAILURE' || status === 'WARNING';
 
