@@ -54,10 +54,11 @@ console.log(`per record: p50 ${us(sorted[Math.floor(calls * 0.5)]!)}, p99 ${us(s
 console.log(`tracked principals: ${monitor.state.size}; heap ${(heap / 1048576).toFixed(1)} MiB (≈ ${Math.round(heap / Math.max(1, monitor.state.size))} B per principal, all included)`);
 console.log(`records over 100 µs: ${sorted.filter((t) => t > 0.1).length}, slowest ${us(sorted[calls - 1]!)}`);
 console.log(`alerts raised: ${[...monitor.raised].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-monitor.push(record(0)); // something changed since the warm-up
+await monitor.state.saveInBackground(); // a first save: every principal serialised once
+monitor.push(record(0)); // then one principal active since
 const saveAt = performance.now();
 const saving = monitor.state.saveInBackground();
 const blocked = performance.now() - saveAt;
 await saving;
-console.log(`periodic state save (every 30 s when changed): ${blocked.toFixed(1)} ms on the event loop (the snapshot), ${(performance.now() - saveAt).toFixed(1)} ms in all`);
+console.log(`periodic state save (every 30 s when changed), one principal active since the last: ${blocked.toFixed(1)} ms on the event loop (the snapshot), ${(performance.now() - saveAt).toFixed(1)} ms in all`);
 await monitor.close();

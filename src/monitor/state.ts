@@ -32,6 +32,8 @@ export interface PrincipalState {
   toolVolume: Map<string, Baseline>;
   /** Transient: burst windows by detector. */
   bursts: Map<string, BurstWindow | DistinctWindow>;
+  /** Transient: this principal's saved JSON, until it is touched again. */
+  json?: string | undefined;
 }
 
 interface SavedPrincipal {
@@ -130,6 +132,7 @@ export class MonitorState {
       this.#principals.set(key, p);
     }
     p.lastSeenMs = nowMs;
+    p.json = undefined;
     this.#dirty = true;
     return p;
   }
@@ -189,28 +192,28 @@ export class MonitorState {
   /** The state as JSON if it changed since the last snapshot (and marks it clean). */
   #snapshot(): string | undefined {
     if (!this.path || !this.#dirty) return undefined;
-    const saved: SavedState = {
-      v: 1,
-      startedMs: this.startedMs,
-      principals: [...this.#principals].map(([key, p]) => {
-        const out: SavedPrincipal = {
-          key,
-          subject: p.subject,
-          agent: p.agent,
-          firstSeenMs: p.firstSeenMs,
-          lastSeenMs: p.lastSeenMs,
-          tools: [...p.tools],
-          servers: [...p.servers],
-          scopes: [...p.scopes],
-          hours: p.hours,
-          toolVolume: Object.fromEntries(p.toolVolume),
-        };
-        if (p.issuer !== undefined) out.issuer = p.issuer;
-        if (p.volume) out.volume = p.volume;
-        return out;
-      }),
-    };
+    // Each principal's JSON is kept until it is touched again, so a save re-serialises only the
+    // principals active since the last one (most of 10,000 tracked principals are idle at any time).
+    const principals = [...this.#principals].map(([key, p]) => (p.json ??= JSON.stringify(this.#saved(key, p))));
     this.#dirty = false;
-    return JSON.stringify(saved);
+    return `{"v":1,"startedMs":${JSON.stringify(this.startedMs)},"principals":[${principals.join(',')}]}`;
+  }
+
+  #saved(key: string, p: PrincipalState): SavedPrincipal {
+    const out: SavedPrincipal = {
+      key,
+      subject: p.subject,
+      agent: p.agent,
+      firstSeenMs: p.firstSeenMs,
+      lastSeenMs: p.lastSeenMs,
+      tools: [...p.tools],
+      servers: [...p.servers],
+      scopes: [...p.scopes],
+      hours: p.hours,
+      toolVolume: Object.fromEntries(p.toolVolume),
+    };
+    if (p.issuer !== undefined) out.issuer = p.issuer;
+    if (p.volume) out.volume = p.volume;
+    return out;
   }
 }
