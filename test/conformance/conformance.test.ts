@@ -24,25 +24,41 @@ const baseline = JSON.parse(readFileSync(new URL('./baseline.json', import.meta.
 const isBad = (status: string | undefined): boolean => status === undefined || status === 'FAILURE' || status === 'WARNING';
 
 describe('MCP conformance suite, direct and through the gateway', { timeout: 600_000 }, () => {
-  let fixture: FixtureServer;
-  let perServer: TestGateway;
-  let aggregated: TestGateway;
+  const fixtures: FixtureServer[] = [];
+  const gateways: TestGateway[] = [];
   const results = new Map<string, Results>();
 
+  // The suite runs mostly wait (their scenarios pace themselves), so the three targets run side by side,
+  // each against a fixture server (and gateway) of its own: no state is shared between concurrent runs.
+  // The suites run one after the other per target (all nine at once starve a 2-core machine, and some
+  // scenarios have timing bounds of their own). The hook has its own bound, above the runner's default.
   before(async () => {
-    fixture = await startFixtureServer();
-    perServer = await startGateway({ servers: { fixture: { url: fixture.url } } });
-    aggregated = await startGateway({ servers: { fixture: { url: fixture.url, namespace: false } } });
+    const fixture = async () => {
+      const started = await startFixtureServer();
+      fixtures.push(started);
+      return started;
+    };
+    const gateway = async (server: Record<string, unknown>) => {
+      const started = await startGateway({ servers: { fixture: server } });
+      gateways.push(started);
+      return started;
+    };
     const localhost = (url: string) => url.replace('127.0.0.1', 'localhost');
-    const targets = { direct: fixture.url, perServer: `${localhost(perServer.url)}/mcp/fixture`, aggregated: `${localhost(aggregated.url)}/mcp` };
-    for (const suite of SUITES) {
-      for (const [target, url] of Object.entries(targets)) results.set(`${suite.name}/${target}`, await runSuite(suite.bin, suite.args, url));
-    }
-  });
+    const targets: Record<string, () => Promise<string>> = {
+      direct: async () => (await fixture()).url,
+      perServer: async () => `${localhost((await gateway({ url: (await fixture()).url })).url)}/mcp/fixture`,
+      aggregated: async () => `${localhost((await gateway({ url: (await fixture()).url, namespace: false })).url)}/mcp`,
+    };
+    await Promise.all(
+      Object.entries(targets).map(async ([target, start]) => {
+        const url = await start();
+        for (const suite of SUITES) results.set(`${suite.name}/${target}`, await runSuite(suite.bin, suite.args, url));
+      }),
+    );
+  }, { timeout: 360_000 });
   after(async () => {
-    await perServer?.close();
-    await aggregated?.close();
-    await fixture?.close();
+    await Promise.all(gateways.map((g) => g.close()));
+    await Promise.all(fixtures.map((f) => f.close()));
   });
 
   for (const suite of SUITES) {

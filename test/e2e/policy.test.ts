@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { EVERYTHING, FILESYSTEM, legacyClient, modernClient, runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { EVERYTHING, FILESYSTEM, legacyClient, modernClient, runCli, serveChild, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { pinned } from '../helpers/security.ts';
 
 const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
 const DNS: Record<string, string[]> = { 'public.example': ['93.184.216.34'], 'internal.example': ['127.0.0.1'], 'metadata.example': ['169.254.169.254'] };
@@ -267,28 +268,29 @@ describe('runtime policy through the gateway', () => {
 });
 
 describe('the kill switch across a restart', () => {
-  it('keeps a server killed after the gateway restarts on the same data dir, until it is lifted', async () => {
+  it('keeps a server killed after `portcullis serve` restarts on the same data dir, until it is lifted', async () => {
     const root = mkdtempSync(join(tmpdir(), 'pc-kill-restart-'));
     const dataDir = join(root, 'data');
     mkdirSync(dataDir);
     const log = join(root, 'everything.log');
-    const document = { dataDir, servers: { everything: { command: process.execPath, args: [RECORDER, log, process.execPath, EVERYTHING, 'stdio'] } } };
+    const everything = pinned({ command: process.execPath, args: [RECORDER, log, process.execPath, EVERYTHING, 'stdio'] });
     const config = join(root, 'portcullis.yaml');
-    writeFileSync(config, `dataDir: ${JSON.stringify(dataDir)}\nsupply: { allowUnpinned: true }\nservers:\n  everything: { command: node }\n`);
+    // JSON is YAML: the shipped defaults plus one pinned server and a policy for its echo.
+    writeFileSync(config, JSON.stringify({ listen: { port: 0 }, dataDir, servers: { everything }, policy: { rules: [{ name: 'echo', effect: 'allow', servers: ['everything'], tools: ['echo'] }] } }));
     const echo = (client: LegacyClient, message: string) => client.callTool({ name: 'echo', arguments: { message } });
-    const first = await startGateway(document);
+    const first = await serveChild(config);
     try {
-      const client = await legacyClient(`${first.url}/mcp/everything`);
+      const client = await legacyClient(`${first.base}/mcp/everything`);
       assert.deepEqual((await echo(client, 'before the incident')).content, [{ type: 'text', text: 'Echo: before the incident' }]);
       await client.close();
       assert.equal((await runCli(['kill', '--server', 'everything', '--reason', 'incident 43', '-c', config])).code, 0);
     } finally {
-      await first.close();
+      await first.stop();
     }
-    // A new gateway process state: nothing of the first one's memory survives, only its data dir.
-    const second = await startGateway(document);
+    // A new gateway process on the same data dir: nothing of the first one survives but its files.
+    const second = await serveChild(config);
     try {
-      const client = await legacyClient(`${second.url}/mcp/everything`);
+      const client = await legacyClient(`${second.base}/mcp/everything`);
       await assert.rejects(echo(client, 'after the restart'), (error: Rejection & { message: string }) => {
         assert.equal(error.data?.code, 'PC_KILL_SWITCH');
         assert.match(error.message, /incident 43/);
@@ -300,7 +302,7 @@ describe('the kill switch across a restart', () => {
       assert.deepEqual(callsReceived(log).map((c) => c.arguments.message), ['before the incident', 'lifted']);
       await client.close();
     } finally {
-      await second.close();
+      await second.stop();
     }
   });
 });

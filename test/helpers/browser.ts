@@ -5,15 +5,15 @@
  * redirect to the client's redirect URI, where a loopback listener stands in for the client's callback
  * page (RFC 8252 §7.3, as MCP clients on a desktop do).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
 export interface TestBrowser {
-  /** A fresh browser profile context (own cookies), for one user. */
-  context(): Promise<BrowserContext>;
+  /** A fresh browser profile context (own cookies), for one user; `proxy` routes its requests (e.g. startSourceProxy). */
+  context(options?: { proxy?: { server: string } }): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
@@ -26,8 +26,39 @@ export async function launchBrowser(): Promise<TestBrowser> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   return {
-    context: () => browser.newContext(),
+    context: (options) => browser.newContext(options),
     close: () => browser.close(),
+  };
+}
+
+/**
+ * A plain HTTP proxy on loopback that opens its connections to the target from `localAddress` (e.g.
+ * 127.0.0.2): a browser context using it reaches the gateway as a user on another address would.
+ * Playwright routes loopback through a context's proxy (it adds `<-loopback>` to Chromium's bypass list).
+ * `forwarded()` lists the methods of the requests it passed on from that address.
+ */
+export async function startSourceProxy(localAddress: string): Promise<{ server: string; forwarded(): string[]; close(): Promise<void> }> {
+  const methods: string[] = [];
+  const proxy: Server = createServer((req, res) => {
+    const target = new URL(req.url ?? '/');
+    const headers = { ...req.headers };
+    delete headers['proxy-connection'];
+    const upstream = request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers, localAddress }, (answer) => {
+      methods.push(req.method ?? '');
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    server: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    forwarded: () => methods,
+    close: () => new Promise<void>((resolve) => {
+      proxy.closeAllConnections();
+      proxy.close(() => resolve());
+    }),
   };
 }
 

@@ -9,10 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { EVERYTHING, post, stdioServer } from './gateway.ts';
+import { pinned } from './security.ts';
 
 const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
 
-/** server-everything behind the recording wrapper; `received()` lists what reached it. */
+/** The narrow policy the identity tests run under (on the shipped defaults): server-everything's echo. */
+export const ECHO_POLICY = { rules: [{ name: 'everything-echo', effect: 'allow', servers: ['everything'], tools: ['echo'] }] };
+
+/** server-everything behind the recording wrapper (pinned); `received()` lists what reached it. */
 export function recordedEverything(): { server: ReturnType<typeof stdioServer>; received: () => Array<{ method?: string; params?: Record<string, unknown> }>; calls: () => string[] } {
   const log = join(mkdtempSync(join(tmpdir(), 'pc-rec-')), 'received.jsonl');
   const received = () =>
@@ -20,7 +24,7 @@ export function recordedEverything(): { server: ReturnType<typeof stdioServer>; 
       ? readFileSync(log, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { method?: string; params?: Record<string, unknown> })
       : [];
   return {
-    server: stdioServer(RECORDER, [log, process.execPath, EVERYTHING]),
+    server: pinned(stdioServer(RECORDER, [log, process.execPath, EVERYTHING])),
     received,
     calls: () => received().filter((m) => m.method === 'tools/call').map((m) => String(m.params?.name)),
   };

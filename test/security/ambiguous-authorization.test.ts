@@ -9,8 +9,9 @@ import { request } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { authRefusals, callTool, recordedEverything } from '../helpers/oauth.ts';
+import { runCli, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
+import { authRefusals, callTool, recordedEverything, ECHO_POLICY } from '../helpers/oauth.ts';
 
 /** A raw POST with repeated headers (fetch folds them into one). */
 function rawPost(url: string, headers: Array<[string, string]>, body: string): Promise<{ status: number; body: string }> {
@@ -34,7 +35,7 @@ describe('security: two Authorization headers', () => {
   const upstream = recordedEverything();
 
   before(async () => {
-    gw = await startGateway({ servers: { everything: upstream.server }, identity: { apiKeys: {}, embedded: {} } });
+    gw = await startSecureGateway({ servers: { everything: upstream.server }, policy: ECHO_POLICY, identity: { apiKeys: {}, embedded: {} } });
     const config = join(gw.gateway.config.dataDir!, 'portcullis.yaml');
     writeFileSync(config, `dataDir: ${JSON.stringify(gw.gateway.config.dataDir)}\nidentity: { apiKeys: {}, embedded: {} }\nservers: {}\n`);
     key = JSON.parse((await runCli(['key', 'create', '--agent', 'ci', '--expires', '1d', '--json', '-c', config])).stdout).key;

@@ -15,7 +15,8 @@ import { IdentityStore } from '../../src/auth/store.ts';
 import { embeddedDefault } from '../../src/config/defaults.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { authorizeWithBrowser, launchBrowser, startCallback } from '../helpers/browser.ts';
-import { runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { runCli, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { authorizeUrl, pkcePair, register, tokenRequest } from '../helpers/oauth.ts';
 
 const PASSWORD = randomBytes(12).toString('base64url');
@@ -31,7 +32,7 @@ describe('security: identity data at rest', () => {
     // modes come from the code, not from the environment.
     previousUmask = process.umask(0o022);
     dataDir = join(mkdtempSync(join(tmpdir(), 'pc-rest-')), 'data');
-    gw = await startGateway(
+    gw = await startSecureGateway(
       { dataDir, servers: {}, identity: { scopes: ['mcp'], embedded: { users: [{ username: 'alice', password: 'env:PC_TEST_ALICE', scopes: ['mcp'] }] } } },
       processSecretSource({ ...process.env, PC_TEST_ALICE: PASSWORD }),
     );

@@ -22,10 +22,10 @@ describe('hot reload', () => {
   let serve: Awaited<ReturnType<typeof serveChild>>;
 
   const head = (): string => {
+    // Shipped defaults: the server is pinned (recordedServer pins its script), nothing runs unpinned.
     const files = recordedServer(log, FILESYSTEM, [dir]);
     return [
       `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
-      'supply: { allowUnpinned: true }',
       'listen: { port: 0 }',
       'reload: { settleMs: 1500 }',
       'servers:',

@@ -10,7 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EVERYTHING, startEverythingHttp, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { EVERYTHING, startEverythingHttp, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { pinned, startSecureGateway } from '../helpers/secure.ts';
 import { recordedServer } from '../helpers/recorder.ts';
 import { dataDirWithKeys, openLegacySession, type LegacySession } from '../helpers/sessions.ts';
 
@@ -29,14 +30,14 @@ describe('notification isolation between callers', () => {
     ({ dataDir, keys } = dataDirWithKeys(['alice', 'bob']));
     http = await startEverythingHttp('streamableHttp');
     const leaky = recordedServer(LEAKY).server;
-    gw = await startGateway({
+    gw = await startSecureGateway({
       dataDir,
       identity: { apiKeys: {} },
       servers: {
         leaky,
         'leaky-pp': { ...leaky, upstreamSession: 'per-principal', perPrincipal: { maxSessions: 4 } },
-        everything: { command: process.execPath, args: [EVERYTHING, 'stdio'] },
-        'everything-pp': { command: process.execPath, args: [EVERYTHING, 'stdio'], upstreamSession: 'per-principal' },
+        everything: pinned({ command: process.execPath, args: [EVERYTHING, 'stdio'] }),
+        'everything-pp': { ...pinned({ command: process.execPath, args: [EVERYTHING, 'stdio'] }), upstreamSession: 'per-principal' },
         'everything-http': { url: http.url, era: 'legacy', transport: 'streamable-http' },
       },
       policy: {

@@ -13,8 +13,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { isPublicCodeClient, redirectUriProblem } from '../../src/auth/registration.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { launchBrowser, signInWithBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
-import { runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { authorizeUrl, authRefusals, callTool, pkcePair, recordedEverything, register, tokenRequest } from '../helpers/oauth.ts';
+import { runCli, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
+import { authorizeUrl, authRefusals, callTool, pkcePair, recordedEverything, register, tokenRequest, ECHO_POLICY } from '../helpers/oauth.ts';
 
 const PASSWORD = randomBytes(12).toString('base64url');
 
@@ -35,14 +36,14 @@ describe('security: dynamic registration buys nothing by itself', () => {
   before(async () => {
     browser = await launchBrowser();
     callback = await startCallback();
-    gw = await startGateway(
+    gw = await startSecureGateway(
       {
         servers: { everything: upstream.server },
         identity: {
           scopes: ['mcp'],
           embedded: { users: [{ username: 'alice', password: 'env:PC_TEST_ALICE', roles: ['reader'] }], roles: { reader: ['mcp'] } },
         },
-        policy: { rules: [{ name: 'everyone', effect: 'allow' }], tools: [{ server: 'everything', tool: 'echo', scopes: ['admin:write'] }] },
+        policy: { ...ECHO_POLICY, tools: [{ server: 'everything', tool: 'echo', scopes: ['admin:write'] }] },
       },
       processSecretSource({ ...process.env, PC_TEST_ALICE: PASSWORD }),
     );
@@ -244,8 +245,8 @@ describe('security: Client ID Metadata Documents get what an open registration g
 describe('security: registration modes', () => {
   it('admin: dynamic registration is refused, an administrator\'s client (custom scheme allowed) is named as such; off: refused', async () => {
     const upstream = recordedEverything();
-    const gw = await startGateway(
-      { servers: { everything: upstream.server }, identity: { embedded: { registration: 'admin', users: [{ username: 'alice', password: 'env:PC_TEST_ALICE' }] } } },
+    const gw = await startSecureGateway(
+      { servers: { everything: upstream.server }, policy: ECHO_POLICY, identity: { embedded: { registration: 'admin', users: [{ username: 'alice', password: 'env:PC_TEST_ALICE' }] } } },
       processSecretSource({ ...process.env, PC_TEST_ALICE: PASSWORD }),
     );
     const browser = await launchBrowser();
@@ -277,7 +278,7 @@ describe('security: registration modes', () => {
       await browser.close();
       await gw.close();
     }
-    const off = await startGateway({ servers: {}, identity: { embedded: { registration: 'off' } } });
+    const off = await startSecureGateway({ servers: {}, identity: { embedded: { registration: 'off' } } });
     try {
       assert.equal((await register(off.url, { redirect_uris: ['http://127.0.0.1:1/cb'] })).status, 403);
       const metadata = await (await fetch(`${off.url}/.well-known/oauth-authorization-server`)).json();

@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { LoginFailures } from '../../src/auth/login-failures.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
-import { authorizeWithBrowser, launchBrowser, signInWithBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { authorizeWithBrowser, launchBrowser, signInWithBrowser, startCallback, startSourceProxy, type TestBrowser } from '../helpers/browser.ts';
+import { type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
 import { authorizeUrl, pkcePair, register } from '../helpers/oauth.ts';
 
 const PASSWORD = randomBytes(12).toString('base64url');
@@ -45,18 +45,28 @@ describe('security: sign-in lockout', () => {
     let browser: TestBrowser | undefined;
     const callback = await startCallback();
     try {
-      gw = await startGateway(
+      gw = await startSecureGateway(
         { servers: {}, identity: { scopes: ['mcp'], embedded: { users: [{ username: 'alice', password: 'env:PC_TEST_ALICE', scopes: ['mcp'] }, { username: 'bob', password: 'env:PC_TEST_ALICE', scopes: ['mcp'] }], loginAttempts: 5, userLoginAttempts: 3 } } },
         processSecretSource({ ...process.env, PC_TEST_ALICE: PASSWORD }),
       );
       const client = (await register(gw.url, { redirect_uris: [callback.url] })).body.client_id as string;
       const start = () => authorizeUrl(gw!.url, { client_id: client, redirect_uri: callback.url, resource: `${gw!.url}/mcp`, scope: 'mcp', ...(({ challenge }) => ({ code_challenge: challenge, code_challenge_method: 'S256' }))(pkcePair()) });
-      // One wrong password from each of three other loopback addresses (each under its own limit of 5).
-      for (const address of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) {
-        const status = await failFrom(address, start(), 'alice', 'wrong');
-        assert.equal(status, 401, address);
-      }
       browser = await launchBrowser();
+      // One wrong password typed in a browser on each of three other loopback addresses (each under its
+      // own limit of 5): the browser's connections leave from that address through a loopback proxy.
+      for (const address of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) {
+        const proxy = await startSourceProxy(address);
+        const elsewhere = await browser.context({ proxy: { server: proxy.server } });
+        try {
+          const refused = await signInWithBrowser(elsewhere, start(), { username: 'alice', password: 'wrong', redirect: callback.url });
+          assert.equal(refused.kind, 'page', address);
+          assert.equal(refused.kind === 'page' ? refused.status : 0, 401, address);
+          assert.ok(proxy.forwarded().includes('POST'), `the sign-in was posted from ${address}`);
+        } finally {
+          await elsewhere.close();
+          await proxy.close();
+        }
+      }
       const context = await browser.context();
       const locked = await signInWithBrowser(context, start(), { username: 'alice', password: PASSWORD, redirect: callback.url });
       assert.equal(locked.kind, 'page');
@@ -71,42 +81,3 @@ describe('security: sign-in lockout', () => {
     }
   });
 });
-
-/** Starts an authorization from `address` and posts one sign-in; returns the sign-in page's status. */
-async function failFrom(address: string, authorize: string, username: string, password: string): Promise<number> {
-  const get = (url: string, cookies: string[]) => raw(address, 'GET', url, cookies);
-  let cookies: string[] = [];
-  let response = await get(authorize, cookies);
-  for (let i = 0; i < 5 && response.location; i++) {
-    cookies = [...cookies, ...response.cookies];
-    response = await get(new URL(response.location, authorize).href, cookies);
-  }
-  cookies = [...cookies, ...response.cookies];
-  const action = /action="([^"]+\/login)"/.exec(response.body)?.[1];
-  assert.ok(action, `a sign-in form (${response.status})`);
-  const posted = await raw(address, 'POST', new URL(action, authorize).href, cookies, new URLSearchParams({ username, password }).toString());
-  return posted.status;
-}
-
-function raw(localAddress: string, method: string, url: string, cookies: string[], body?: string): Promise<{ status: number; location?: string; cookies: string[]; body: string }> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: `${target.pathname}${target.search}`,
-        method,
-        localAddress,
-        headers: { cookie: cookies.map((c) => c.split(';')[0]).join('; '), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, cookies: res.headers['set-cookie'] ?? [], body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}

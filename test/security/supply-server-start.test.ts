@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
-import { ALLOW_ALL_YAML, legacyClient, post, runCli, serveChild, waitFor } from '../helpers/gateway.ts';
+import { legacyClient, post, runCli, serveChild, waitFor } from '../helpers/gateway.ts';
 import { auditRecords, HOSTILE, messagesReceived, RECORDER, refusalCode, targetsReceived, writeCatalog } from '../helpers/supply.ts';
 import { cleanCatalog } from '../fixtures/hostile-catalog.ts';
 
@@ -23,7 +23,7 @@ function configFile(dir: string, name: string, entry: string, log: string, pin: 
   const node = JSON.stringify(process.execPath);
   writeFileSync(
     file,
-    `listen: { port: 0 }\ndataDir: ${JSON.stringify(join(dir, `${name}-data`))}\naudit: { store: jsonl }\n${ALLOW_ALL_YAML}` +
+    `listen: { port: 0 }\ndataDir: ${JSON.stringify(join(dir, `${name}-data`))}\naudit: { store: jsonl }\npolicy: { rules: [{ name: hostile, effect: allow, servers: [hostile] }] }\n` +
       `servers:\n  hostile:\n    command: ${node}\n    args: [${JSON.stringify(RECORDER)}, ${JSON.stringify(log)}, ${node}, ${JSON.stringify(entry)}, ${JSON.stringify(join(dir, 'state.json'))}]\n` +
       `    pin: { sha256: ${pin}, file: ${JSON.stringify(entry)} }\n    restart: { initialDelayMs: 20, maxDelayMs: 100, maxRestarts: 5 }\n`,
   );

@@ -9,8 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { processSecretSource } from '../../src/config/secrets.ts';
-import { runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { authRefusals, basic, callTool, recordedEverything, tokenRequest } from '../helpers/oauth.ts';
+import { runCli, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
+import { authRefusals, basic, callTool, recordedEverything, tokenRequest, ECHO_POLICY } from '../helpers/oauth.ts';
 
 describe('security: a token is good only for the endpoint it names', () => {
   let issuerGw: TestGateway;
@@ -22,15 +23,15 @@ describe('security: a token is good only for the endpoint it names', () => {
   before(async () => {
     // The issuer issues opaque tokens; the gateway under test introspects them (RFC 7662) and answers
     // for the same public URL, so the issuer's resource URIs are its endpoints.
-    issuerGw = await startGateway({ servers: { everything: { url: 'http://127.0.0.1:1/mcp' } }, identity: { embedded: { accessTokenFormat: 'opaque' } } });
+    issuerGw = await startSecureGateway({ servers: { everything: { url: 'http://127.0.0.1:1/mcp' } }, identity: { embedded: { accessTokenFormat: 'opaque' } } });
     issuer = issuerGw.url;
     const config = join(issuerGw.gateway.config.dataDir!, 'portcullis.yaml');
     writeFileSync(config, `dataDir: ${JSON.stringify(issuerGw.gateway.config.dataDir)}\nidentity: { embedded: {} }\nservers: {}\n`);
     const introspector = JSON.parse((await runCli(['agent', 'add', 'introspector', '--json', '-c', config])).stdout);
     bot = JSON.parse((await runCli(['agent', 'add', 'bot', '--scopes', 'mcp', '--json', '-c', config])).stdout);
-    gw = await startGateway(
+    gw = await startSecureGateway(
       {
-        servers: { everything: upstream.server },
+        servers: { everything: upstream.server }, policy: ECHO_POLICY,
         identity: { publicUrl: issuer, issuers: [{ issuer, introspection: { url: `${issuer}/oauth/introspect`, clientId: introspector.client_id, clientSecret: 'env:PC_TEST_INTROSPECTION' } }] },
       },
       processSecretSource({ ...process.env, PC_TEST_INTROSPECTION: introspector.client_secret }),
@@ -81,7 +82,7 @@ describe('security: a token is good only for the endpoint it names', () => {
     const forServer = await callTool(`${issuer}/mcp/everything`, own.body.access_token, 'echo', { message: 'x' });
     assert.notEqual(forServer.status, 401, 'and accepts it where it belongs');
     // A JWT-issuing gateway: a token for /mcp/everything at /mcp.
-    const jwtGw = await startGateway({ servers: { everything: upstream.server }, identity: { embedded: {} } });
+    const jwtGw = await startSecureGateway({ servers: { everything: upstream.server }, policy: ECHO_POLICY, identity: { embedded: {} } });
     try {
       const config = join(jwtGw.gateway.config.dataDir!, 'portcullis.yaml');
       writeFileSync(config, `dataDir: ${JSON.stringify(jwtGw.gateway.config.dataDir)}\nidentity: { embedded: {} }\nservers: {}\n`);

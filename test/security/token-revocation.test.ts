@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { authorizeWithBrowser, launchBrowser, signOutWithBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
-import { runCli, startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { authorizeUrl, authRefusals, basic, callTool, pkcePair, recordedEverything, register, revokeRequest, tokenRequest } from '../helpers/oauth.ts';
+import { runCli, type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
+import { authorizeUrl, authRefusals, basic, callTool, pkcePair, recordedEverything, register, revokeRequest, tokenRequest, ECHO_POLICY } from '../helpers/oauth.ts';
 import type { BrowserContext } from 'playwright-core';
 
 const PASSWORD = randomBytes(12).toString('base64url');
@@ -54,9 +55,9 @@ describe('security: revoked tokens are refused on the next request', () => {
   before(async () => {
     browser = await launchBrowser();
     callback = await startCallback();
-    gw = await startGateway(
+    gw = await startSecureGateway(
       {
-        servers: { everything: upstream.server },
+        servers: { everything: upstream.server }, policy: ECHO_POLICY,
         identity: { scopes: ['mcp'], embedded: { users: [{ username: 'alice', password: 'env:PC_TEST_ALICE', roles: ['dev'] }], roles: { dev: ['mcp'] } } },
       },
       processSecretSource({ ...process.env, PC_TEST_ALICE: PASSWORD }),
