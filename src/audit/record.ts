@@ -47,6 +47,8 @@ export interface AuditRecord {
   credentialId?: string;
   /** Data-loss prevention findings: type, rule, count, where, and what was done — never the value. */
   dlp?: Array<{ type: string; rule: string; count: number; path: string; action: string }>;
+  /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows. */
+  labels?: string[];
   prevHash: string;
   hash: string;
 }

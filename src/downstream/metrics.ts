@@ -22,6 +22,8 @@ export interface MetricsSource {
   /** Every resource limit that acted. */
   limits?: () => LimitCounters;
   isolation?: () => IsolationStats;
+  /** The behaviour monitor (docs/monitor.md): alerts raised by kind, principals tracked, alerts over the per-minute cap. */
+  monitor?: () => { alerts: ReadonlyMap<string, number>; principals: number; capped: number } | undefined;
 }
 
 export class Metrics {
@@ -73,6 +75,7 @@ export class Metrics {
       ...source.upstreams().map((u) => `portcullis_upstream_up{server="${labelValue(u.name)}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
       ...dlpLines(source.dlp?.()),
       ...isolationLines(source.isolation?.()),
+      ...monitorLines(source.monitor?.()),
     ];
     return `${lines.join('\n')}\n`;
   }
@@ -127,5 +130,17 @@ function dlpLines(dlp: { findings: ReadonlyMap<string, number>; refused: Readonl
     }),
     '# TYPE portcullis_dlp_refused_total counter',
     ...[...dlp.refused].map(([direction, n]) => `portcullis_dlp_refused_total{direction="${direction}"} ${n}`),
+  ];
+}
+
+function monitorLines(monitor: { alerts: ReadonlyMap<string, number>; principals: number; capped: number } | undefined): string[] {
+  if (!monitor) return [];
+  return [
+    '# TYPE portcullis_monitor_alerts_total counter',
+    ...[...monitor.alerts].map(([kind, n]) => `portcullis_monitor_alerts_total{kind="${labelValue(kind)}"} ${n}`),
+    '# TYPE portcullis_monitor_principals gauge',
+    `portcullis_monitor_principals ${monitor.principals}`,
+    '# TYPE portcullis_monitor_alerts_capped_total counter',
+    `portcullis_monitor_alerts_capped_total ${monitor.capped}`,
   ];
 }

@@ -20,6 +20,7 @@ export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gatew
     upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })),
     dlp: () => gateway.dlp.counters,
     isolation: () => gateway.isolation(),
+    monitor: () => gateway.monitor && { alerts: gateway.monitor.raised, principals: gateway.monitor.state.size, capped: gateway.monitor.dropped },
   });
   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
   res.end(body);
