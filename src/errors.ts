@@ -57,6 +57,7 @@ export type GatewayErrorCode =
   | 'PC_POLICY_DENIED'
   | 'PC_POLICY_GUARD'
   | 'PC_POLICY_APPROVAL_REQUIRED'
+  | 'PC_POLICY_TOXIC_FLOW'
   | 'PC_ARGS_INVALID'
   | 'PC_ARGS_TOO_LARGE'
   | 'PC_ARGS_SCHEMA_UNSAFE'
@@ -156,6 +157,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_POLICY_DENIED: { status: 200, rpcCode: -31031, transport: false },
   PC_POLICY_GUARD: { status: 200, rpcCode: -31032, transport: false },
   PC_POLICY_APPROVAL_REQUIRED: { status: 200, rpcCode: -31033, transport: false },
+  // A tool that can send data out, called in a session that read private data (monitor.detectors.toxicFlow).
+  PC_POLICY_TOXIC_FLOW: { status: 200, rpcCode: -31034, transport: false },
   PC_ARGS_INVALID: { status: 200, rpcCode: -32602, transport: false },
   PC_ARGS_TOO_LARGE: { status: 200, rpcCode: -32602, transport: false },
   // The tool's own inputSchema cannot be used (a pattern RE2 cannot run, or no schema at all): the tool is
@@ -172,7 +175,7 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_INTERNAL: { status: 500, rpcCode: -32603, transport: false },
   // Human approval (docs/approvals.md): answers to a call an approve rule holds, then the queue's own
   // refusals on the command line and the admin endpoint (/admin/approvals, plain HTTP, not JSON-RPC).
-  PC_APPROVAL_PENDING: { status: 200, rpcCode: -31034, transport: false },
+  PC_APPROVAL_PENDING: { status: 200, rpcCode: -31045, transport: false },
   PC_APPROVAL_DENIED: { status: 200, rpcCode: -31035, transport: false },
   PC_APPROVAL_DECLINED: { status: 200, rpcCode: -31036, transport: false },
   PC_APPROVAL_EXPIRED: { status: 200, rpcCode: -31037, transport: false },

@@ -21,6 +21,8 @@ import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
+import { createMonitor } from './monitor/create.ts';
+import type { Monitor } from './monitor/monitor.ts';
 import { createLimitCounters, type LimitCounters } from './limits/counters.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
 import { prepareMethodTables } from './protocol/methods.ts';
@@ -35,6 +37,7 @@ import { createRoute, type Description } from './pipeline/stages/route.ts';
 import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
 import { createValidateArgs } from './pipeline/stages/validate-args.ts';
 import { createInspectArguments } from './pipeline/stages/inspect-arguments.ts';
+import { createToxicFlow } from './pipeline/stages/toxic-flow.ts';
 import { createInspectResult } from './pipeline/stages/inspect-result.ts';
 import { createDlp } from './dlp/create.ts';
 import type { Dlp } from './dlp/engine.ts';
@@ -132,6 +135,8 @@ export interface Gateway {
   readonly dlp: Dlp;
   /** Human approval of calls (docs/approvals.md): the queue, and the stage that waits on it. */
   readonly approvals: Approvals;
+  /** The behaviour monitor (docs/monitor.md), when `monitor` is configured and the audit trail is on. */
+  readonly monitor: Monitor | undefined;
   /** Puts a new policy section in force, unless it has problems (then the old one stays; problems returned). */
   reloadPolicy(policy: PolicyConfig | undefined): PolicyProblem[];
   /** Every scope the identity section and the policy name (for metadata and the embedded server). */
@@ -199,8 +204,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   // catalog refuses clashes it learns later).
   const clashes = nameClashes(config.servers, config.routing.separator, (server) => pinnedNames(pins, server));
   if (clashes.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `configuration error: ${clashes.map((c) => `${c.path}: ${c.message}`).join('; ')}`);
-  const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'));
   const now = deps.now ?? (() => new Date());
+  const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
   const policy = new PolicyRuntime(config.policy, () => ({
     servers: Object.keys(config.servers),
     knownTools: (server) => {
@@ -245,13 +250,15 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
 
   const instanceId = randomUUID();
   let retentionTimer: NodeJS.Timeout | undefined;
-  const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front);
+  // The behaviour monitor (docs/monitor.md) watches the records the audit log stores.
+  const monitor = createMonitor(config, { dataDir, logger, kill, secrets: deps.secrets, now });
+  const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front, monitor ? [monitor] : []);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
 
   const validator = new ArgumentValidator();
   const dlp = createDlp(config, deps.secrets, logger);
   const killSwitch = createKillSwitch(kill);
-  const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator });
+  const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: monitor?.flows });
   const approvals = openApprovals(config, { dataDir, audit, logger, runtime: policy, secrets: deps.secrets, recheck: async (ctx) => killSwitch(ctx) ?? (await authorize(ctx)) });
   const pipeline: Pipeline = createPipeline(
     {
@@ -263,6 +270,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       authorize,
       validateArgs: createValidateArgs(policy, validator),
       inspectArguments: createInspectArguments(dlp, policy),
+      toxicFlow: createToxicFlow({ runtime: policy, flows: monitor?.flows, block: config.monitor?.detectors.toxicFlow.enforce === 'block', now }),
       rateLimit: createRateLimit(policy),
       approve: approvals.stage,
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply, tasks, sessionScope }),
@@ -282,6 +290,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     kill,
     dlp,
     approvals,
+    monitor,
     reloadPolicy(next) {
       return policy.load(next);
     },

@@ -57,6 +57,8 @@ const credentials = lazy(async () => (await import('./cli/credentials.ts')).cred
 const approvalsList = lazy(async () => (await import('./cli/approvals.ts')).approvalsList);
 const approvalsGrant = lazy(async () => (await import('./cli/approvals.ts')).approvalsGrant);
 const approvalsDeny = lazy(async () => (await import('./cli/approvals.ts')).approvalsDeny);
+const alertsList = lazy(async () => (await import('./cli/alerts.ts')).alertsList);
+const alertsAck = lazy(async () => (await import('./cli/alerts.ts')).alertsAck);
 
 const io: Io = {
   out: (text) => process.stdout.write(text),
@@ -364,6 +366,16 @@ program
 withConfig(program.command('credentials').description('the credential register: agents, API keys and upstream secrets, their age and rotation, who can call what'))
   .option('--json', 'JSON output')
   .action((options) => finish(credentials(options, io)));
+
+const alerts = program.command('alerts').description('behaviour alerts the monitor raised (docs/monitor.md)');
+withConfig(alerts.command('list').description('alerts, oldest first, with what each contained'))
+  .option('--since <when>', 'e.g. 7d, 12h, 30m or an ISO date')
+  .option('--open', 'only alerts not yet acknowledged')
+  .option('--json', 'one JSON object per line')
+  .action((options) => finish(alertsList(options, io)));
+withConfig(alerts.command('ack').description('acknowledge an alert (it stays in the file, marked)').argument('<id>', 'the alert id (al_…)'))
+  .option('--by <name>', 'who acknowledges (default: the OS user)')
+  .action((id, options) => finish(alertsAck(id, options, io)));
 
 const config = program.command('config').description('work with configuration files');
 config

@@ -91,7 +91,8 @@ function witnessFor(path: string | undefined): ((checkpoint: Checkpoint) => void
 }
 
 /** The gateway's audit log as `audit` configures it, or undefined when `audit.store` is `off`. */
-export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string, front: Front = 'http'): AuditLog | undefined {
+/** `extraSinks`: consumers of each stored record besides `audit.sinks` (the behaviour monitor). */
+export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string, front: Front = 'http', extraSinks: readonly AuditSink[] = []): AuditLog | undefined {
   if (config.audit.store === 'off') return undefined;
   const signer = signerFor(config, secrets);
   const dataDir = config.dataDir ?? defaultDataDir(secrets.env);
@@ -107,7 +108,7 @@ export function createAuditLog(config: Config, secrets: SecretSource, logger: Lo
     logger,
     signer,
     checkpointEvery: config.audit.checkpointEvery,
-    sinks: sinksFor(config, secrets, logger),
+    sinks: [...sinksFor(config, secrets, logger), ...extraSinks],
     witness: witnessFor(config.audit.witness),
     retentionDays: config.audit.retentionDays,
   });

@@ -49,6 +49,8 @@ export interface AuditRecord {
   dlp?: Array<{ type: string; rule: string; count: number; path: string; action: string }>;
   /** Human approval (docs/approvals.md): the approval this record is about, and what happened to it. */
   approval?: ApprovalNote;
+  /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows. */
+  labels?: string[];
   prevHash: string;
   hash: string;
 }

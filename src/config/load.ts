@@ -20,6 +20,7 @@ import {
 } from './schema.ts';
 import { isSecretRef, resolveValue, type SecretSource } from './secrets.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
+import { checkMonitor } from '../monitor/config-check.ts';
 
 export interface ConfigProblem {
   path: string;
@@ -211,6 +212,9 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
       warnings.push({ path: `servers.${name}.pin`, message: 'missing: this server will not start unless it is pinned (or supply.allowUnpinned is true)', severity: 'warning' });
     }
   }
+  const monitorCheck = checkMonitor(full, source, agentsSelfDeclared);
+  if (monitorCheck.errors.length > 0) return { ok: false, problems: monitorCheck.errors };
+  warnings.push(...monitorCheck.warnings);
   if (!isLoopbackHost(full.listen.host)) {
     warnings.push({
       path: 'listen.host',

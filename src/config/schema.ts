@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { policySchema } from '../policy/schema.ts';
 import { identitySchema } from '../auth/schema.ts';
 import { approvalsSectionSchema } from '../approvals/options.ts';
+import { monitorSchema } from '../monitor/schema.ts';
 
 /** A secret is never written in the config: it is a reference resolved at start-up. */
 export const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/;
@@ -324,6 +325,7 @@ export const configSchema = z
     policy: policySchema.optional(),
     dlp: dlpSchema.optional(),
     approvals: approvalsSectionSchema.prefault({}),
+    monitor: monitorSchema.optional(),
     dataDir: z.string().min(1).optional().describe('Where state lives (default: $XDG_DATA_HOME/portcullis or ~/.local/share/portcullis)'),
     servers: z.record(z.string(), serverSchema).default({}),
   });

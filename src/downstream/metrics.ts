@@ -24,6 +24,8 @@ export interface MetricsSource {
   isolation?: () => IsolationStats;
   /** Human approval (docs/approvals.md): requests waiting in the queue, and those refused for a full queue. */
   approvals?: () => { pending: number; refused: number };
+  /** The behaviour monitor (docs/monitor.md): alerts raised by kind, principals tracked, alerts over the per-minute cap. */
+  monitor?: () => { alerts: ReadonlyMap<string, number>; principals: number; capped: number } | undefined;
 }
 
 export class Metrics {
@@ -76,6 +78,7 @@ export class Metrics {
       ...dlpLines(source.dlp?.()),
       ...isolationLines(source.isolation?.()),
       ...approvalLines(source.approvals?.()),
+      ...monitorLines(source.monitor?.()),
     ];
     return `${lines.join('\n')}\n`;
   }
@@ -140,5 +143,17 @@ function dlpLines(dlp: { findings: ReadonlyMap<string, number>; refused: Readonl
     }),
     '# TYPE portcullis_dlp_refused_total counter',
     ...[...dlp.refused].map(([direction, n]) => `portcullis_dlp_refused_total{direction="${direction}"} ${n}`),
+  ];
+}
+
+function monitorLines(monitor: { alerts: ReadonlyMap<string, number>; principals: number; capped: number } | undefined): string[] {
+  if (!monitor) return [];
+  return [
+    '# TYPE portcullis_monitor_alerts_total counter',
+    ...[...monitor.alerts].map(([kind, n]) => `portcullis_monitor_alerts_total{kind="${labelValue(kind)}"} ${n}`),
+    '# TYPE portcullis_monitor_principals gauge',
+    `portcullis_monitor_principals ${monitor.principals}`,
+    '# TYPE portcullis_monitor_alerts_capped_total counter',
+    `portcullis_monitor_alerts_capped_total ${monitor.capped}`,
   ];
 }

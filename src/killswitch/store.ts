@@ -8,13 +8,16 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { dirname } from 'node:path';
 import { anyGlob } from '../util/glob.ts';
 
-export type KillTarget = { all: true } | { server: string } | { tool: string } | { agent: string };
+/** `exact`: the name is matched as it is, not as a glob (what the monitor sets for a name it did not choose). */
+export type KillTarget = { all: true } | { server: string } | { tool: string; exact?: true } | { agent: string; exact?: true };
 
 export interface KillSwitch {
   target: KillTarget;
   reason: string;
   by: string;
   at: string;
+  /** When the switch lifts itself (automatic containment, docs/monitor.md); absent: until `unkill`. */
+  until?: string;
 }
 
 export function describeTarget(target: KillTarget): string {
@@ -24,16 +27,20 @@ export function describeTarget(target: KillTarget): string {
   return `agent "${target.agent}"`;
 }
 
-const sameTarget = (a: KillTarget, b: KillTarget): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** One switch per target: an exact and a glob switch on the same name are the same switch (so `unkill --agent` lifts either). */
+const sameTarget = (a: KillTarget, b: KillTarget): boolean => describeTarget(a) === describeTarget(b);
 
 export class KillSwitchStore {
   readonly path: string;
   #switches: KillSwitch[] = [];
   #stamp = '';
   #problem: string | undefined;
+  readonly #now: () => number;
 
-  constructor(path: string) {
+  /** `now`: the clock that decides whether a switch with `until` still holds (tests pass a fake one). */
+  constructor(path: string, now: () => number = Date.now) {
     this.path = path;
+    this.#now = now;
     this.refresh();
   }
 
@@ -58,8 +65,13 @@ export class KillSwitchStore {
     }
   }
 
+  /** The switches in force (those past their `until` are left out). */
   list(): readonly KillSwitch[] {
-    return this.#switches;
+    return this.#switches.filter((s) => this.#holds(s));
+  }
+
+  #holds(s: KillSwitch): boolean {
+    return s.until === undefined || Date.parse(s.until) > this.#now();
   }
 
   /**
@@ -71,20 +83,24 @@ export class KillSwitchStore {
     if (this.#problem) return { reason: this.#problem, target: 'all calls' };
     for (const s of this.#switches) {
       const t = s.target;
+      if (!this.#holds(s)) continue;
+      const named = (pattern: string, exact: boolean | undefined, value: string) => (exact ? pattern === value : anyGlob([pattern])(value));
       const hit =
         'all' in t ||
         ('server' in t && t.server === server) ||
-        ('agent' in t && anyGlob([t.agent])(agent)) ||
-        ('tool' in t && tool !== undefined && (anyGlob([t.tool])(tool) || anyGlob([t.tool])(`${server}.${tool}`)));
+        ('agent' in t && named(t.agent, t.exact, agent)) ||
+        ('tool' in t && tool !== undefined && (named(t.tool, t.exact, tool) || named(t.tool, t.exact, `${server}.${tool}`)));
       if (hit) return { reason: s.reason, target: describeTarget(t) };
     }
     return undefined;
   }
 
-  add(target: KillTarget, reason: string, by: string): void {
+  add(target: KillTarget, reason: string, by: string, until?: string): void {
     this.refresh();
     if (this.#problem) throw new Error(this.#problem);
-    this.#switches = [...this.#switches.filter((s) => !sameTarget(s.target, target)), { target, reason, by, at: new Date().toISOString() }];
+    const entry: KillSwitch = { target, reason, by, at: new Date().toISOString() };
+    if (until !== undefined) entry.until = until;
+    this.#switches = [...this.#switches.filter((s) => this.#holds(s) && !sameTarget(s.target, target)), entry];
     this.#save();
   }
 

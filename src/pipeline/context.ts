@@ -81,6 +81,8 @@ export interface MessageContext {
   listFilter?: (server: string, kind: TargetKind, item: JsonObject) => boolean;
   /** What data-loss prevention found in this request, its result and its server→client traffic (for the audit record). */
   dlp?: DlpFinding[];
+  /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows (for the audit record). */
+  labels?: string[];
   /** Mask numbering shared by the result and the server→client traffic of this call. */
   maskBook?: MaskBook;
   /** The human approval this call ran under, was refused by, or waits for (for the audit record). */

@@ -27,6 +27,10 @@
  *                    tool that can reach outside (PC_DLP_EXFILTRATION), and a modern client's answers to
  *                    a server's requests; after the policy and schema (no inspection work for calls that
  *                    are refused anyway), before the rate limit and approval spend anything on them.
+ *   toxicFlow      — labels the call with its tool's toxic-flow labels, and (enforce: block) refuses an
+ *                    egress call in a session that read private data (src/monitor, docs/monitor.md);
+ *                    after the policy (a refused call carries no flow) and before the rate limit and
+ *                    approval spend anything on a call that will be refused.
  *   rateLimit      — counts only calls that would otherwise be allowed; takes a concurrency slot,
  *                    released when the request is over.
  *   approve        — a human (src/approvals, docs/approvals.md), only for calls everything else already
@@ -72,6 +76,7 @@ export interface PipelineStages {
   authorize: RequestStage;
   validateArgs: RequestStage;
   inspectArguments: RequestStage;
+  toxicFlow: RequestStage;
   rateLimit: RequestStage;
   approve: RequestStage;
   forward: TerminalStage;
@@ -94,6 +99,7 @@ export function createPipeline(stages: PipelineStages, logger: Logger, audit?: A
     stages.authorize,
     stages.validateArgs,
     stages.inspectArguments,
+    stages.toxicFlow,
     stages.rateLimit,
     stages.approve,
   ];

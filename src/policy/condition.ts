@@ -34,7 +34,8 @@ function environment(withArgs: boolean): Environment {
     .registerVariable('principal', 'map<string, dyn>')
     .registerVariable('tool', 'map<string, dyn>')
     .registerVariable('task', 'string');
-  return withArgs ? env.registerVariable('args', 'map<string, dyn>') : env;
+  // `session` (toxic-flow labels and tools of the caller's session, docs/monitor.md) exists for calls only, like `args`.
+  return withArgs ? env.registerVariable('args', 'map<string, dyn>').registerVariable('session', 'map<string, dyn>') : env;
 }
 
 const CALL_ENV = environment(true);

@@ -45,6 +45,10 @@ export interface Annotations {
   openWorld: boolean;
   /** Can send data outside: the attested `egress`, else `openWorld` (data-loss prevention, docs/dlp.md). */
   egress: boolean;
+  /** Reads private data: only when attested (toxic flows, docs/monitor.md). */
+  private: boolean;
+  /** Brings in outside content: the attested `untrusted`, else `openWorld`. */
+  untrusted: boolean;
 }
 
 export interface CallFacts {
@@ -58,6 +62,8 @@ export interface CallFacts {
   declared: Record<string, unknown> | undefined;
   task: string | undefined;
   now: Date;
+  /** What the caller's session did so far (monitor toxic flows): labels of its calls and the tools it called; empty when not tracked. */
+  session?: { labels: string[]; tools: string[] } | undefined;
 }
 
 export interface Decision {
@@ -129,6 +135,8 @@ function effectiveAnnotations(declared: Record<string, unknown> | undefined, att
     idempotent: attested?.idempotent ?? flag('idempotentHint', false),
     openWorld,
     egress: attested?.egress ?? openWorld,
+    private: attested?.private ?? false,
+    untrusted: attested?.untrusted ?? openWorld,
   };
 }
 
@@ -240,7 +248,7 @@ export class Policy {
     const annotations = kind === 'tool' ? this.annotations(server, name, facts.declared) : effectiveAnnotations(undefined, undefined);
     let vars: Record<string, unknown> | undefined;
     const variables = (): Record<string, unknown> =>
-      (vars ??= { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '', args });
+      (vars ??= { principal: celPrincipal(principal), tool: { server, name, kind, annotations: { ...annotations } }, task: task ?? '', args, session: facts.session ?? { labels: [], tools: [] } });
 
     const matched: Record<Effect, CompiledRule | undefined> = { deny: undefined, approve: undefined, allow: undefined };
     const rewrites = new Map<CompiledRule, Record<string, unknown>>();

@@ -18,6 +18,8 @@ const annotationFlags = {
   idempotent: z.boolean().optional().describe('idempotentHint'),
   openWorld: z.boolean().optional().describe('openWorldHint'),
   egress: z.boolean().optional().describe('Can send data outside (default: openWorld); attested true, secret-shaped arguments are refused even when the server says openWorldHint: false (dlp.arguments)'),
+  private: z.boolean().optional().describe('Reads private data (default: false): a toxic-flow label (docs/monitor.md)'),
+  untrusted: z.boolean().optional().describe('Brings in outside content (default: openWorld): a toxic-flow label (docs/monitor.md)'),
 };
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

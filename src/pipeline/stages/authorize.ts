@@ -16,6 +16,7 @@ import type { MessageContext } from '../context.ts';
 import { followUp, governedCall, itemName, LIST_TARGET } from './governed.ts';
 import { notListed } from './supply-check.ts';
 import type { TargetKind } from '../../policy/policy.ts';
+import { flowKeys, sessionHashOf, type FlowTracker } from '../../monitor/flows.ts';
 
 export interface AuthorizeOptions {
   runtime: PolicyRuntime;
@@ -26,10 +27,12 @@ export interface AuthorizeOptions {
   logger: Logger;
   /** Tools whose inputSchema cannot be used are withheld from lists (and refused by validateArgs). */
   validator: ArgumentValidator;
+  /** Toxic-flow tracking (docs/monitor.md), when the monitor has it: conditions read it as `session`. */
+  flows?: FlowTracker | undefined;
 }
 
 export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext) => Promise<GatewayError | undefined> {
-  const { runtime, catalog, kill, timeoutMsFor, now, logger, validator } = options;
+  const { runtime, catalog, kill, timeoutMsFor, now, logger, validator, flows } = options;
 
   function filterLists(ctx: MessageContext): undefined {
     const kind = LIST_TARGET[ctx.request.method];
@@ -126,6 +129,7 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
         declared: isObject(ctx.tool?.annotations) ? ctx.tool.annotations : undefined,
         task: ctx.task,
         now: now(),
+        session: flows?.session(flowKeys(sessionHashOf(ctx.client.key), ctx.principal), now().getTime()),
       });
     } catch (error) {
       logger.error({ correlationId: ctx.correlationId, err: error }, 'policy evaluation failed');

@@ -1,0 +1,229 @@
+/**
+ * The monitor: watches the decision stream (every audit record, once it is stored), keeps what it
+ * learns of each principal, runs the detectors, and turns what they find into alerts — deduplicated
+ * (one alert per kind, principal and tool per cooldown; repeats are counted), kept in
+ * `<dataDir>/alerts.jsonl`, sent to the alert sinks — and, where the detector's `action` says so,
+ * contains: a kill switch on the agent or the tool, for the configured time, whose reason names the
+ * alert. It is fed synchronously by the audit log, so a kill it sets holds from the next message on.
+ *
+ * Not judged: who the principal really is (a local principal's agent name is what its client declares,
+ * see docs/identity.md — an attacker can spread over names; docs/monitor.md says what that evades).
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AuditRecord } from '../audit/record.ts';
+import type { AuditSink } from '../audit/sinks.ts';
+import type { SecretSource } from '../config/secrets.ts';
+import { resolveValue } from '../config/secrets.ts';
+import { GatewayError } from '../errors.ts';
+import type { KillSwitchStore, KillTarget } from '../killswitch/store.ts';
+import { describeTarget } from '../killswitch/store.ts';
+import { AlertStore, type Alert, type AlertResponse } from './alert.ts';
+import { createDetectors, type Detector, type Finding, type Observation } from './detectors.ts';
+import type { MonitorConfig } from './schema.ts';
+import { LogSink, WebhookSink, type AlertSink } from './sinks.ts';
+import { clip, MonitorState } from './state.ts';
+import { FlowTracker } from './flows.ts';
+
+export interface MonitorDeps {
+  dataDir: string;
+  logger: Logger;
+  kill: KillSwitchStore;
+  sinks: AlertSink[];
+  /** The clock (tests pass a fake one). */
+  now?: () => Date;
+  /** How often changed state is written (default 30 s); 0: only at close. */
+  saveEveryMs?: number;
+}
+
+/** Alerts written per minute at most (a flood of principals cannot flood the alert file); the rest are counted. */
+const ALERTS_PER_MINUTE = 120;
+const EVIDENCE_MAX = 50;
+const BY = 'portcullis-monitor';
+
+const principalKeyOf = (p: AuditRecord['principal']): string => `${clip(p.issuer ?? '')}\u0000${clip(p.subject)}\u0000${clip(p.agent)}`;
+const isAnonymous = (p: AuditRecord['principal']): boolean => p.subject === 'anonymous' && p.agent === 'unknown';
+
+export class Monitor implements AuditSink {
+  readonly name = 'monitor';
+  readonly queued = 0;
+  readonly alerts: AlertStore;
+  readonly state: MonitorState;
+  /** Toxic-flow labels per session (read by the toxicFlow stage), when that detector is on. */
+  readonly flows: FlowTracker | undefined;
+  readonly #config: MonitorConfig;
+  readonly #deps: MonitorDeps;
+  readonly #detectors: Detector[];
+  readonly #now: () => Date;
+  readonly #last = new Map<string, { atMs: number; alert: Alert; repeats: number }>();
+  readonly #timer: NodeJS.Timeout | undefined;
+  #tokens = ALERTS_PER_MINUTE;
+  #tokensAt = 0;
+  /** Alerts not written because of the per-minute cap. */
+  dropped = 0;
+  /** Alerts raised since start, by kind. */
+  readonly raised = new Map<string, number>();
+
+  constructor(config: MonitorConfig, deps: MonitorDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+    this.flows = config.detectors.toxicFlow.enabled ? new FlowTracker(config.detectors.toxicFlow.window) : undefined;
+    this.#detectors = createDetectors(config, this.flows);
+    this.alerts = new AlertStore(join(deps.dataDir, 'alerts.jsonl'));
+    const problem = (message: string) => deps.logger.error(message);
+    this.state = new MonitorState(join(deps.dataDir, 'monitor-state.json'), config.maxPrincipals, this.#now().getTime(), problem);
+    this.state.save();
+    const every = deps.saveEveryMs ?? 30_000;
+    if (every > 0) {
+      this.#timer = setInterval(() => {
+        this.state.saveInBackground().catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'monitor state could not be saved'));
+      }, every);
+      this.#timer.unref();
+    }
+  }
+
+  /** Until when behaviour is only learned. */
+  get learningUntilMs(): number {
+    return this.state.startedMs + this.#config.learningPeriod;
+  }
+
+  /** One stored audit record (AuditSink). Never throws: a monitor failure must not fail the call. */
+  push(record: AuditRecord): void {
+    try {
+      this.observe(record);
+    } catch (error) {
+      this.#deps.logger.error({ err: (error as Error).message, seq: record.seq }, 'monitor failed on a record');
+    }
+  }
+
+  observe(record: AuditRecord): void {
+    // A forwarded call leaves a write-ahead intent, then its outcome (same correlationId): the
+    // outcome is what happened, so judging the intent too would count every call twice.
+    if (record.decision === 'intent') return;
+    const atMs = this.#now().getTime();
+    const anonymous = isAnonymous(record.principal);
+    const principal = this.state.touch(principalKeyOf(record.principal), record.principal, atMs);
+    const p = record.principal;
+    const agent = () => this.state.touch(`agent\u0000${clip(p.issuer ?? '')}\u0000${clip(p.agent)}`, { subject: '*', agent: p.agent, issuer: p.issuer }, atMs);
+    const observation: Observation = { record, atMs, principal, learning: atMs < this.learningUntilMs, anonymous, agent };
+    this.#current = observation;
+    for (const detect of this.#detectors) detect(observation, this.#raiseCurrent);
+  }
+
+  #current: Observation | undefined;
+  readonly #raiseCurrent = (finding: Finding): void => this.#raise(this.#current!, finding);
+
+  #raise({ record, atMs }: Observation, finding: Finding): void {
+    const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', finding.tool ?? ''].join('\u0000');
+    const last = this.#last.get(key);
+    if (last && atMs - last.atMs < this.#config.cooldown) {
+      last.repeats += 1;
+      return;
+    }
+    if (!this.#take(atMs)) {
+      this.dropped += 1;
+      return;
+    }
+    const at = new Date(atMs).toISOString();
+    const alert: Alert = {
+      id: `al_${randomBytes(9).toString('base64url')}`,
+      kind: finding.kind,
+      severity: finding.severity,
+      principal: { subject: clip(record.principal.subject), agent: clip(record.principal.agent) },
+      window: { from: new Date(Math.min(finding.fromMs, atMs)).toISOString(), to: at },
+      evidence: { instance: record.instance, seqs: finding.evidence.slice(-EVIDENCE_MAX) },
+      at,
+      summary: finding.summary,
+    };
+    if (record.principal.issuer !== undefined) alert.principal.issuer = clip(record.principal.issuer);
+    if (finding.server !== undefined) alert.server = finding.server;
+    if (finding.tool !== undefined) alert.tool = clip(finding.tool);
+    const response = this.#contain(alert, finding, record, atMs);
+    if (response) alert.response = response;
+    if (this.#last.size >= 10_000) for (const [k, v] of this.#last) if (atMs - v.atMs >= this.#config.cooldown) this.#last.delete(k);
+    this.#last.set(key, { atMs, alert, repeats: 0 });
+    this.raised.set(alert.kind, (this.raised.get(alert.kind) ?? 0) + 1);
+    try {
+      this.alerts.append(alert);
+    } catch (error) {
+      this.#deps.logger.error({ err: (error as Error).message, alert }, 'alert could not be written to alerts.jsonl');
+    }
+    for (const sink of this.#deps.sinks) sink.push(alert);
+  }
+
+  /** Applies the detector's response; returns what was done (or why not). */
+  #contain(alert: Alert, finding: Finding, record: AuditRecord, atMs: number): AlertResponse | undefined {
+    const { action } = finding.response;
+    if (action === 'alert') return undefined;
+    const until = new Date(atMs + finding.response.for).toISOString();
+    let target: KillTarget | string;
+    if (isAnonymous(record.principal)) target = 'the caller is not identified (refused before authentication)';
+    else if (action === 'kill-agent') target = { agent: record.principal.agent, exact: true };
+    else if (finding.server !== undefined && finding.tool !== undefined) target = { tool: `${finding.server}.${finding.tool}`, exact: true };
+    else target = 'this alert names no single tool';
+    if (typeof target === 'string') return { action, target: '', until, skipped: target };
+    try {
+      this.#deps.kill.add(target, `monitor alert ${alert.id} (${alert.kind}): ${alert.summary}`, BY, until);
+    } catch (error) {
+      return { action, target: describeTarget(target), until, skipped: (error as Error).message };
+    }
+    this.#deps.logger.warn({ alert: alert.id, target: describeTarget(target), until }, 'monitor contained: kill switch set');
+    return { action, target: describeTarget(target), until };
+  }
+
+  #take(atMs: number): boolean {
+    // A clock stepped back (NTP) neither refills nor drains the bucket.
+    this.#tokens = Math.min(ALERTS_PER_MINUTE, this.#tokens + (Math.max(0, atMs - this.#tokensAt) / 60_000) * ALERTS_PER_MINUTE);
+    this.#tokensAt = Math.max(this.#tokensAt, atMs);
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #save(): void {
+    try {
+      this.state.save();
+    } catch (error) {
+      this.#deps.logger.warn({ err: (error as Error).message }, 'monitor state could not be saved');
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.#save();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.state.settle();
+    this.#save();
+    await Promise.all(this.#deps.sinks.map((s) => s.close().catch(() => undefined)));
+  }
+}
+
+/** The alert sinks `monitor.sinks` names, with the webhook secrets resolved. */
+export function alertSinksFor(config: MonitorConfig, secrets: SecretSource, logger: Logger): AlertSink[] {
+  return config.sinks.map((sink, i) => {
+    if (sink.type === 'log') return new LogSink(logger);
+    if (sink.type === 'otlp') {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(sink.headers)) {
+        const resolved = resolveValue(value, secrets);
+        if ('problem' in resolved) throw new GatewayError('PC_CONFIG_INVALID', `monitor.sinks[${i}].headers.${name}: ${resolved.problem}`);
+        headers[name] = resolved.value;
+      }
+      return new WebhookSink({ url: `${sink.url.replace(/\/+$/, '')}/v1/logs`, secret: undefined, format: 'otlp', retries: sink.retries, headers }, logger);
+    }
+    const url = resolveValue(sink.url, secrets);
+    if ('problem' in url) throw new GatewayError('PC_CONFIG_INVALID', `monitor.sinks[${i}].url: ${url.problem}`);
+    if (!URL.canParse(url.value) || !/^https?:$/.test(new URL(url.value).protocol)) throw new GatewayError('PC_CONFIG_INVALID', `monitor.sinks[${i}].url: the reference does not hold an http(s) URL`);
+    let secret: string | undefined;
+    if (sink.secret) {
+      const resolved = resolveValue(sink.secret, secrets);
+      if ('problem' in resolved) throw new GatewayError('PC_CONFIG_INVALID', `monitor.sinks[${i}].secret: ${resolved.problem}`);
+      secret = resolved.value;
+    }
+    return new WebhookSink({ url: url.value, secret, format: sink.format, retries: sink.retries }, logger);
+  });
+}
