@@ -12,6 +12,9 @@
  * when a document and the committed results disagree.
  */
 import { spawnSync } from 'node:child_process';
+import { answerHelp } from './usage.ts';
+
+answerHelp(import.meta.url);
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');

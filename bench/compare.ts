@@ -12,6 +12,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { answerHelp } from './usage.ts';
+
+answerHelp(import.meta.url);
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);

@@ -26,6 +26,9 @@ import {
   type GatewayProcess,
 } from '../test/fixtures/flood-client.ts';
 import { stamp, writeResults } from './results.ts';
+import { answerHelp } from './usage.ts';
+
+answerHelp(import.meta.url);
 
 const QUICK = process.argv.includes('--quick');
 const MIB = 1024 * 1024;

@@ -15,6 +15,9 @@ import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/s
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
 import { stamp, writeResults } from './results.ts';
 import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { answerHelp } from './usage.ts';
+
+answerHelp(import.meta.url);
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
