@@ -67,6 +67,22 @@ export function elicitationParams(q: Question): JsonObject {
   };
 }
 
+/** URL-mode elicitation exists from 2025-11-25 on, for a client that declared `elicitation.url`. */
+export function urlModeFor(client: ClientLink): boolean {
+  const elicitation = client.capabilities.elicitation;
+  return client.era !== 'modern' && client.protocolVersion >= '2025-11-25' && isObject(elicitation) && isObject(elicitation.url);
+}
+
+/** The `elicitation/create` params (URL mode) sending the user to the gateway's approval page. */
+export function urlElicitationParams(q: Question, elicitationId: string, url: string): JsonObject {
+  return {
+    mode: 'url',
+    message: `Portcullis: approve ${q.name} on ${q.server}? Open the gateway's approval page to decide (rule ${q.rule}: ${q.reason}).`,
+    url,
+    elicitationId,
+  };
+}
+
 /** Whether an elicitation answer approves: `accept` with `approve: true`, nothing else. */
 export function approves(answer: unknown): { approved: boolean; action: string } {
   if (!isObject(answer)) return { approved: false, action: 'invalid' };

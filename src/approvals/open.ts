@@ -13,12 +13,15 @@ import { ApprovalQueue } from './queue.ts';
 import { createApprove } from './stage.ts';
 import { ApprovalStore } from './store.ts';
 import { createWebhook } from './webhook.ts';
+import { ApprovalPages } from './url-page.ts';
 
 export const approvalsDbPath = (dataDir: string): string => join(dataDir, 'approvals.db');
 
 export interface Approvals {
   readonly queue: ApprovalQueue;
   readonly stage: (ctx: MessageContext) => Promise<GatewayError | undefined>;
+  /** The gateway's own approval page for URL-mode elicitation (url-page.ts). */
+  readonly pages: ApprovalPages;
   /** Waits for webhook deliveries in flight (tests), without closing anything. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -45,7 +48,9 @@ export function openApprovals(config: Config, deps: ApprovalsDeps): Approvals {
   }
   const fields = new Set(config.audit.redact.fields.map((f) => f.toLowerCase()));
   const queue = new ApprovalQueue({ store: new ApprovalStore(approvalsDbPath(deps.dataDir)), section, audit: deps.audit, logger: deps.logger, now: deps.now, notify: webhook?.notify });
+  const pages = new ApprovalPages();
   const stage = createApprove({
+    pages,
     runtime: deps.runtime,
     queue,
     states: new ApprovalStates(section.maxPending),
@@ -55,6 +60,7 @@ export function openApprovals(config: Config, deps: ApprovalsDeps): Approvals {
   return {
     queue,
     stage,
+    pages,
     idle: async () => webhook?.idle(),
     async close() {
       queue.close();

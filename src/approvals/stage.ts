@@ -22,15 +22,17 @@ import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { MessageContext } from '../pipeline/context.ts';
 import { governedCall } from '../pipeline/stages/governed.ts';
 import type { PolicyRuntime } from '../policy/runtime.ts';
-import { APPROVAL_INPUT_KEY, APPROVAL_STATE_PREFIX, approves, elicitationParams, inBandChannel, type ApprovalStates, type Question } from './in-band.ts';
+import { APPROVAL_INPUT_KEY, APPROVAL_STATE_PREFIX, approves, elicitationParams, inBandChannel, urlElicitationParams, urlModeFor, type ApprovalStates, type Question } from './in-band.ts';
 import { approvalTerms, type ApprovalTerms } from './options.ts';
 import type { ApprovalQueue } from './queue.ts';
 import type { Approval, ApprovalBinding } from './store.ts';
+import type { ApprovalPages } from './url-page.ts';
 
 export interface ApproveDeps {
   runtime: PolicyRuntime;
   queue: ApprovalQueue;
   states: ApprovalStates;
+  pages: ApprovalPages;
   /** The kill switch and the policy again, after a wait (they may have changed meanwhile). */
   recheck: (ctx: MessageContext) => Promise<GatewayError | undefined>;
   /** The arguments as the audit records them (redacted), for the people who decide. */
@@ -160,6 +162,60 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     return undefined;
   }
 
+  /**
+   * URL mode (2025-11-25): the user decides on the gateway's own page; the call waits in the queue for
+   * that decision. The client's answer only says whether the user agreed to open the page: decline or
+   * cancel refuses the call at once.
+   */
+  async function elicitUrl(ctx: MessageContext, binding: ApprovalBinding, q: Question, filed: Approval, url: string): Promise<GatewayError | undefined> {
+    const note = { id: filed.id, channel: 'in-band' as const, argsHash: binding.argsHash };
+    ctx.approval = { ...note, event: 'requested' };
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const refusedByClient = ctx.client.request!('elicitation/create', urlElicitationParams(q, filed.id, url)).then(
+      (answer) => (isObject(answer) && answer.action === 'accept' ? undefined : String(isObject(answer) ? answer.action : 'invalid')),
+      () => 'cancel',
+    ).then((action) => {
+      if (action !== undefined) stop.abort();
+      return action;
+    });
+    let got: Approval | undefined;
+    try {
+      got = await queue.wait(filed.id, filed.expiresAt, stop.signal);
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+      deps.pages.drop(filed.id);
+      ctx.client.notify({ jsonrpc: '2.0', method: 'notifications/elicitation/complete', params: { elicitationId: filed.id } });
+    }
+    if (got?.status === 'pending') {
+      const action = await Promise.race([refusedByClient, Promise.resolve(undefined)]);
+      // Nobody may decide it any more: the user turned the page down, or the call was given up.
+      await queue.decide(filed.id, 'denied', { name: ctx.principal.subject, ownUser: true }, `the client answered ${action ?? 'nothing'}`).catch(() => undefined);
+      ctx.approval = { ...note, event: 'declined', by: ctx.principal.subject };
+      return new GatewayError('PC_APPROVAL_DECLINED', `the approval request was answered "${action ?? 'cancel'}"; the call is refused`, { rule: q.rule, action: action ?? 'cancel' });
+    }
+    if (got?.status === 'denied') {
+      ctx.approval = { ...note, event: 'declined', by: got.decidedBy ?? ctx.principal.subject };
+      return new GatewayError('PC_APPROVAL_DECLINED', 'the approval was denied on the approval page; the call is refused', { rule: q.rule, action: 'deny', approvalId: filed.id });
+    }
+    if (got?.status !== 'granted') {
+      ctx.approval = { ...note, event: 'expired' };
+      return new GatewayError('PC_APPROVAL_EXPIRED', `nobody answered the approval request before ${new Date(q.expiresAt).toISOString()}`, { rule: q.rule, approvalId: filed.id });
+    }
+    const refused = await stillSame(ctx, binding);
+    if (refused) return refused;
+    const terms = ctx.decision?.effect === 'approve' ? approvalTerms(ctx.decision.approval) : undefined;
+    if (terms && (terms.approvers || terms.mode === 'out-of-band')) {
+      return new GatewayError('PC_APPROVAL_CHANGED', 'the rule changed while the user answered: this call now needs an out-of-band approval; make the call again', { rule: ctx.decision?.rule });
+    }
+    if (!queue.store.consume(filed.id, binding, queue.now())) {
+      return new GatewayError('PC_APPROVAL_EXPIRED', `approval ${filed.id} was used or expired meanwhile; make the call again`, { approvalId: filed.id });
+    }
+    ctx.approval = { ...note, event: 'used', by: got.decidedBy ?? ctx.principal.subject };
+    return undefined;
+  }
+
   function askModern(ctx: MessageContext, binding: ApprovalBinding, q: Question): GatewayError | undefined {
     const issued = states.issue(binding, q, queue.now());
     if (issued instanceof GatewayError) return issued;
@@ -227,24 +283,23 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
 
     const question: Question = { server: call.server, argsHash: binding.argsHash, kind: call.kind, name: call.name, args: deps.redactArgs(call.server, call.args), rule, reason: decision.reason, expiresAt: now + terms.ttlMs };
     const channel = inBandAllowed ? inBandChannel(ctx.client) : undefined;
+    /** Files this call in the queue, to be decided on the page (in band) or by an approver (out of band). */
+    const file = (on: Approval['channel'], approvers: string[] | null, rememberMs: number | null) =>
+      queue.request({ ...binding, subject: ctx.principal.subject, agent: ctx.principal.agent, args: JSON.stringify(question.args ?? null), rule, reason: decision.reason, approvers, channel: on, createdAt: now, expiresAt: question.expiresAt, rememberMs });
+    if (channel === 'request' && urlModeFor(ctx.client) && ctx.principal.kind === 'local' && deps.pages.origin) {
+      const filed = await file('in-band', null, null);
+      if (filed instanceof GatewayError) return filed;
+      const url = deps.pages.issue(filed.id, filed.expiresAt, now);
+      if (url) return elicitUrl(ctx, binding, question, filed, url);
+      await queue.decide(filed.id, 'denied', { name: ctx.principal.subject, ownUser: true }, 'no approval link could be made').catch(() => undefined);
+      return new GatewayError('PC_APPROVAL_LIMIT', 'too many approval pages are open; retry later', { retryAfterMs: 5000 });
+    }
     if (channel === 'request') return elicit(ctx, binding, question);
     if (channel === 'input-required') return askModern(ctx, binding, question);
     if (terms.mode === 'in-band') {
       return new GatewayError('PC_APPROVAL_UNAVAILABLE', `${decision.reason}; the rule asks for approval in band, and this client cannot ask its user (no elicitation capability, or protocol version before 2025-06-18)`, { rule });
     }
-    const filed = await queue.request({
-      ...binding,
-      subject: ctx.principal.subject,
-      agent: ctx.principal.agent,
-      args: JSON.stringify(question.args ?? null),
-      rule,
-      reason: decision.reason,
-      approvers: terms.approvers ? [...terms.approvers] : null,
-      channel: 'out-of-band',
-      createdAt: now,
-      expiresAt: question.expiresAt,
-      rememberMs: terms.rememberMs ?? null,
-    });
+    const filed = await file('out-of-band', terms.approvers ? [...terms.approvers] : null, terms.rememberMs ?? null);
     if (filed instanceof GatewayError) return filed;
     return outOfBand(ctx, filed, binding);
   };

@@ -61,6 +61,8 @@ export interface Approver {
   subject?: string;
   agent?: string;
   roles?: readonly string[];
+  /** The call's own user on the gateway's approval page (URL-mode elicitation): may decide an in-band approval. */
+  ownUser?: boolean;
 }
 
 const COLUMNS = `id, principal, server, kind, name, args_hash, subject, agent, args, rule, reason, approvers, channel,
@@ -154,12 +156,14 @@ export class ApprovalStore {
   /**
    * What stands for this exact call now: a grant not yet used, a request still waiting, a denial (all
    * three until the approval's expiry: a denied call is not put to the approvers again before then), or a
-   * used grant whose `remember` window is still open. A grant wins over the others.
+   * used grant whose `remember` window is still open. A grant wins over the others. A denial on the
+   * approval page (in band, URL mode) is the user's own no to that one question, like a declined form: the
+   * call made again is asked again.
    */
   standing(binding: ApprovalBinding, now: number): Approval | undefined {
     const rows = this.#db
       .prepare(`SELECT ${COLUMNS} FROM approvals WHERE principal = ? AND server = ? AND kind = ? AND name = ? AND args_hash = ?
-        AND ((status IN ('pending', 'granted', 'denied') AND expires_at > ?) OR (status = 'used' AND remember_ms IS NOT NULL AND used_at + remember_ms > ?))
+        AND ((status IN ('pending', 'granted', 'denied') AND expires_at > ? AND NOT (status = 'denied' AND channel = 'in-band')) OR (status = 'used' AND remember_ms IS NOT NULL AND used_at + remember_ms > ?))
         ORDER BY created_at DESC LIMIT 5`)
       .all(binding.principal, binding.server, binding.kind, binding.name, binding.argsHash, now, now) as Row[];
     const found = rows.map(fromRow);
@@ -184,7 +188,7 @@ export class ApprovalStore {
     if (approval.status !== 'pending' || approval.expiresAt <= now) {
       return new GatewayError('PC_APPROVAL_UNKNOWN', `approval "${id}" is not waiting (it is ${approval.expiresAt <= now && approval.status === 'pending' ? 'expired' : approval.status})`);
     }
-    if (decision === 'granted') {
+    if (decision === 'granted' && !(approver.ownUser && approval.channel === 'in-band')) {
       const self =
         approver.principalKey === approval.principal ||
         approver.subject === approval.subject ||

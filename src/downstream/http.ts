@@ -38,6 +38,7 @@ import { answerClientErrors, requestTimeoutOptions } from './request-timeouts.ts
 import { SessionStore } from './session.ts';
 import { ResumeBudget } from './stream-log.ts';
 import { isApprovalsAdminPath, serveApprovalsAdmin } from '../approvals/admin-http.ts';
+import { isApprovalPagePath, serveApprovalPage } from '../approvals/url-page.ts';
 
 export interface HttpFront {
   readonly url: string;
@@ -197,6 +198,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     if (pathname === '/metrics' && req.method === 'GET') return serveMetrics(res, rawUrl, gateway, metrics, sessions, resume);
     if (pathname === '/healthz' && req.method === 'GET') return serveHealth(res, gateway);
     if (isApprovalsAdminPath(pathname)) return serveApprovalsAdmin(req, res, pathname, rawUrl, { gateway, identity, enabled: authRequired });
+    if (isApprovalPagePath(pathname)) return serveApprovalPage(req, res, pathname, rawUrl, gateway);
     const endpoint = endpointFor(pathname);
     if (endpoint === undefined) return reject(res, new GatewayError('PC_HTTP_NOT_FOUND', `no MCP endpoint at ${pathname}; use /mcp or /mcp/<server>`));
     if (endpoint instanceof GatewayError) return reject(res, endpoint);
@@ -264,6 +266,8 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       const address = server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       const url = `http://${host}:${address.port}`;
+      // The approval page (URL-mode elicitation) is offered on a loopback front without identity only.
+      if (!authRequired && /^(127\.|::1$)/.test(address.address)) gateway.approvals.pages.serveAt(url);
       const ready = authRequired && deps
         ? createIdentity({
           config,

@@ -1,0 +1,158 @@
+/**
+ * In band, URL mode (spec 2025-11-25 client/elicitation, URL mode): instead of a form the client shows,
+ * the gateway sends `elicitation/create` with `mode: "url"` pointing at its own approval page
+ * `/approvals/<id>?t=<token>` on the gateway's origin; the user decides there, and the call waiting in
+ * the queue (queue.ts) goes on. The page:
+ *
+ *   GET  /approvals/<id>?t=<token>   the server, the target, the arguments as the audit records them
+ *                                    (redacted), the rule and its reason, with Approve / Deny buttons
+ *   POST /approvals/<id>             form: t, csrf, decision=approve|deny — decides, once
+ *
+ * Protection: the link carries a 256-bit capability token made for this one approval (only its SHA-256
+ * is kept, compared in constant time); the form carries a second token (CSRF), also per approval, that
+ * only a GET with the link reveals; POST bodies must be `application/x-www-form-urlencoded` and bounded;
+ * every page is `no-store`, under a CSP of `default-src 'none'; form-action 'self'; frame-ancestors
+ * 'none'`. Tokens are dropped on the first decision and at expiry, so a replayed POST finds nothing.
+ * Refusals are audited like any refused request; decisions are the queue's approval events.
+ *
+ * The page is offered only when the gateway has no identity configured (the caller is the local user,
+ * the page is on loopback like the rest of the gateway). With identity on, the link alone would let
+ * whoever holds it approve; until the page checks a signed-in session is the call's own user, clients
+ * of an identity-enabled gateway are asked with the form (in-band.ts) instead.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { escapeHtml, page, pageHeaders } from '../auth/pages.ts';
+import { GatewayError } from '../errors.ts';
+import type { Gateway } from '../gateway.ts';
+import { header, readBody, reject } from '../downstream/http-io.ts';
+import { isApprovalId, type Approval } from './store.ts';
+import { displayArgs } from './view.ts';
+
+export const APPROVAL_PAGE_PATH = '/approvals/';
+export const isApprovalPagePath = (pathname: string): boolean => pathname.startsWith(APPROVAL_PAGE_PATH);
+
+const MAX_FORM_BYTES = 4096;
+/** The most links outstanding at once (each is one waiting call; the queue bounds those too). */
+const MAX_LINKS = 10_000;
+
+interface Link {
+  tokenHash: Buffer;
+  csrfHash: Buffer;
+  csrf: string;
+  expiresAt: number;
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Constant-time comparison of a presented secret with the hash kept. */
+function matches(given: unknown, kept: Buffer): boolean {
+  if (typeof given !== 'string' || given.length === 0 || given.length > 200) return false;
+  return timingSafeEqual(digest(given), kept);
+}
+
+/** The links handed out for waiting in-band approvals, per process (the waiting call is in this process). */
+export class ApprovalPages {
+  readonly #links = new Map<string, Link>();
+  #origin: string | undefined;
+
+  /** Set by the HTTP front once it listens (and only when identity is off): the page is then offered. */
+  serveAt(origin: string): void {
+    this.#origin = origin;
+  }
+
+  get origin(): string | undefined {
+    return this.#origin;
+  }
+
+  /** A fresh link for approval `id`; undefined when the page is not offered or too many are out. */
+  issue(id: string, expiresAt: number, now: number): string | undefined {
+    if (!this.#origin) return undefined;
+    for (const [key, link] of this.#links) if (link.expiresAt <= now) this.#links.delete(key);
+    if (this.#links.size >= MAX_LINKS) return undefined;
+    const token = randomBytes(32).toString('base64url');
+    const csrf = randomBytes(32).toString('base64url');
+    this.#links.set(id, { tokenHash: digest(token), csrfHash: digest(csrf), csrf, expiresAt });
+    return `${this.#origin}${APPROVAL_PAGE_PATH}${id}?t=${token}`;
+  }
+
+  /** The link's CSRF token, when `token` is the link's capability token and it is still valid. */
+  check(id: string, token: unknown, now: number): Link | undefined {
+    const link = this.#links.get(id);
+    if (!link || link.expiresAt <= now || !matches(token, link.tokenHash)) return undefined;
+    return link;
+  }
+
+  drop(id: string): void {
+    this.#links.delete(id);
+  }
+}
+
+function describe(a: Approval): string {
+  const row = (k: string, v: string): string => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`;
+  let args: unknown;
+  try {
+    args = JSON.parse(a.args);
+  } catch {
+    args = a.args;
+  }
+  return `<table>${[
+    row('Server', a.server),
+    row(a.kind === 'tool' ? 'Tool' : a.kind, a.name),
+    row('Arguments', displayArgs(args, a.argsHash)),
+    row('Arguments SHA-256', a.argsHash),
+    row('Rule', `${a.rule} — ${a.reason}`),
+    row('Asked by', `${a.subject} (agent ${a.agent})`),
+    row('Expires', new Date(a.expiresAt).toISOString()),
+  ].join('')}</table>`;
+}
+
+function html(res: ServerResponse, status: number, title: string, body: string): void {
+  const text = page(title, body);
+  res.writeHead(status, { ...pageHeaders(), 'referrer-policy': 'same-origin', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export async function serveApprovalPage(req: IncomingMessage, res: ServerResponse, pathname: string, rawUrl: string, gateway: Gateway): Promise<void> {
+  const { queue, pages } = gateway.approvals;
+  const refuse = async (error: GatewayError): Promise<void> => {
+    await gateway.recordRefusal({ kind: 'aggregate' }, error, 'approvals/page').catch(() => false);
+    reject(res, error);
+  };
+  const id = pathname.slice(APPROVAL_PAGE_PATH.length);
+  if (!isApprovalId(id) || !pages.origin) return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `no approval page at ${pathname}`));
+  const now = queue.now();
+
+  if (req.method === 'GET') {
+    const token = new URL(rawUrl, 'http://x').searchParams.get('t');
+    const link = pages.check(id, token, now);
+    const approval = queue.store.get(id);
+    if (!link || !approval || approval.status !== 'pending') return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting, or the link is not valid for it`));
+    const hidden = (name: string, value: string): string => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+    return html(res, 200, 'Approve this call?', `${describe(approval)}
+<form method="post" action="${APPROVAL_PAGE_PATH}${id}">${hidden('t', token!)}${hidden('csrf', link.csrf)}
+<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny">Deny</button></form>`);
+  }
+  if (req.method !== 'POST') return refuse(new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `${pathname} takes GET or POST`));
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(header(req, 'content-type') ?? '')) {
+    return refuse(new GatewayError('PC_HTTP_UNSUPPORTED_MEDIA_TYPE', 'the approval page takes its own form (application/x-www-form-urlencoded)'));
+  }
+  let form: URLSearchParams;
+  try {
+    form = new URLSearchParams(await readBody(req, MAX_FORM_BYTES));
+  } catch (error) {
+    return refuse(error instanceof GatewayError ? error : new GatewayError('PC_PROTOCOL_PARSE_ERROR', 'the form could not be read'));
+  }
+  const link = pages.check(id, form.get('t'), now);
+  if (!link) return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting, or the link is not valid for it`));
+  if (!matches(form.get('csrf'), link.csrfHash)) return refuse(new GatewayError('PC_APPROVAL_ADMIN_FORBIDDEN', 'the form is not the approval page\'s own (its CSRF token is missing or wrong)'));
+  const choice = form.get('decision');
+  if (choice !== 'approve' && choice !== 'deny') return refuse(new GatewayError('PC_PROTOCOL_INVALID_REQUEST', 'decision must be "approve" or "deny"'));
+  const approval = queue.store.get(id);
+  if (!approval || approval.channel !== 'in-band') return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting`));
+  // Single use: the link goes before the decision is made, so a second POST finds nothing.
+  pages.drop(id);
+  const decided = await queue.decide(id, choice === 'approve' ? 'granted' : 'denied', { name: approval.subject, ownUser: true }, 'on the approval page');
+  if (decided instanceof GatewayError) return refuse(decided);
+  return html(res, 200, choice === 'approve' ? 'Approved' : 'Denied', `<p>${choice === 'approve' ? 'The call runs once, with exactly these arguments.' : 'The call is refused.'} You can close this page.</p>`);
+}

@@ -1,0 +1,224 @@
+/**
+ * In band, URL mode (docs/approvals.md#url-mode): a real v1 SDK client (2025-11-25) declaring
+ * `elicitation.url` is sent to the gateway's own approval page, which a real browser (Chromium) drives.
+ * Approve runs the call once on the recorded server-everything; deny refuses it; and the page's
+ * protections are attacked: missing and wrong link tokens, another approval's token, a POST without the
+ * CSRF token, a replayed POST after the decision, a client that turns the page down. Nothing of those
+ * reaches the server, and the refusals are in the audit trail.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema, ElicitationCompleteNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { legacyClient } from '../helpers/gateway.ts';
+import { approvalHarness, type ApprovalHarness } from '../approvals/harness.ts';
+
+type Params = { mode?: string; url?: string; elicitationId?: string; message?: string };
+
+/** A 2025-11-25 SDK client that supports URL-mode elicitation; `onElicit` answers each request. */
+async function urlClient(base: string, onElicit: (params: Params) => Promise<unknown>): Promise<{ client: LegacyClient; completed: string[] }> {
+  const client = new LegacyClient({ name: 'url-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } } });
+  const completed: string[] = [];
+  client.setRequestHandler(ElicitRequestSchema, async (r) => (await onElicit(r.params as Params)) as never);
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => {
+    completed.push(n.params.elicitationId);
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp/everything`)));
+  return { client, completed };
+}
+
+/** The page's form fields, read the way a form post would send them. */
+async function formOf(url: string): Promise<{ status: number; csrf?: string; t?: string; text: string }> {
+  const response = await fetch(url);
+  const text = await response.text();
+  return { status: response.status, text, csrf: /name="csrf" value="([^"]+)"/.exec(text)?.[1], t: /name="t" value="([^"]+)"/.exec(text)?.[1] };
+}
+
+async function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; code?: string }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() });
+  const text = await response.text();
+  let code: string | undefined;
+  try {
+    code = JSON.parse(text).error?.data?.code;
+  } catch {
+    code = undefined;
+  }
+  return { status: response.status, code };
+}
+
+describe('in-band approval, URL mode: the gateway\'s own approval page', () => {
+  let h: ApprovalHarness;
+  let browser: TestBrowser;
+  before(async () => {
+    // No identity: the caller is the local user, and the page is on the gateway's loopback origin.
+    h = await approvalHarness({ identity: undefined });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  const texts = (message: string) => h.received('echo').filter((a) => a.message === message);
+
+  it('sends a URL-mode elicitation to its own page; Approve in a browser runs the call once', async () => {
+    const asked: Params[] = [];
+    const context = await browser.context();
+    const { client, completed } = await urlClient(h.gw.url, async (params) => {
+      asked.push(params);
+      const page = await context.newPage();
+      const response = await page.goto(params.url!);
+      const headers = response!.headers();
+      assert.match(headers['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+      assert.match(headers['content-security-policy'] ?? '', /default-src 'none'/);
+      assert.equal(headers['cache-control'], 'no-store');
+      const body = await page.textContent('body');
+      for (const part of ['everything', 'echo', 'url approve', 'echo-needs-approval', 'echo sends a message out']) assert.ok(body?.includes(part), `the page names ${part}`);
+      assert.ok(!body?.includes('not-for-the-page'), 'a secret-named argument is redacted on the page');
+      await Promise.all([page.waitForNavigation(), page.click('button[value=approve]')]);
+      await page.waitForSelector('text=Approved');
+      return { action: 'accept' };
+    });
+    try {
+      const result = await client.callTool({ name: 'echo', arguments: { message: 'url approve', token: 'not-for-the-page' } });
+      assert.deepEqual(result.content, [{ type: 'text', text: 'Echo: url approve' }]);
+    } finally {
+      await client.close();
+      await context.close();
+    }
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0]!.mode, 'url');
+    const url = new URL(asked[0]!.url!);
+    assert.equal(url.origin, h.gw.url, 'the link is on the gateway\'s own origin');
+    assert.equal(url.pathname, `/approvals/${asked[0]!.elicitationId}`);
+    assert.ok((url.searchParams.get('t') ?? '').length >= 43, 'the link carries a 256-bit token');
+    assert.deepEqual(completed, [asked[0]!.elicitationId], 'the client is told the elicitation is complete');
+    assert.equal(texts('url approve').length, 1, 'the call ran once');
+    const record = h.trail().find((r) => r.method === 'tools/call' && r.decision !== 'intent' && r.approval?.event === 'used' && r.approval.id === asked[0]!.elicitationId);
+    assert.ok(record, 'the call\'s record names the approval');
+    assert.equal(record.decision, 'allowed');
+    assert.equal(h.gw.gateway.approvals.queue.store.get(asked[0]!.elicitationId!)?.status, 'used');
+    // The approval is used: the page link is dead, and the same call made again is asked again.
+    const again = await formOf(asked[0]!.url!);
+    assert.notEqual(again.status, 200);
+  });
+
+  it('Deny on the page refuses the call (PC_APPROVAL_DECLINED) and runs nothing', async () => {
+    const context = await browser.context();
+    const { client } = await urlClient(h.gw.url, async (params) => {
+      const page = await context.newPage();
+      await page.goto(params.url!);
+      await Promise.all([page.waitForNavigation(), page.click('button[value=deny]')]);
+      await page.waitForSelector('text=Denied');
+      return { action: 'accept' };
+    });
+    try {
+      await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'url deny' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_DECLINED');
+    } finally {
+      await client.close();
+      await context.close();
+    }
+    assert.deepEqual(texts('url deny'), []);
+    assert.ok(h.trail().some((r) => r.code === 'PC_APPROVAL_DECLINED' && r.approval?.event === 'declined'));
+    assert.ok(h.trail().some((r) => r.method === 'approvals/denied'), 'the decision is an audit record');
+  });
+
+  it('refuses missing and wrong tokens, another approval\'s token, a form without its CSRF token and a replayed POST', async () => {
+    // First call: approved with the page's own form (a plain POST), so its link and CSRF token are known.
+    let first: { url: string; id: string; csrf: string; t: string } | undefined;
+    const one = await urlClient(h.gw.url, async (params) => {
+      const form = await formOf(params.url!);
+      assert.equal(form.status, 200);
+      first = { url: params.url!, id: params.elicitationId!, csrf: form.csrf!, t: form.t! };
+      const decided = await postForm(`${h.gw.url}/approvals/${first.id}`, { t: first.t, csrf: first.csrf, decision: 'approve' });
+      assert.equal(decided.status, 200);
+      return { action: 'accept' };
+    });
+    try {
+      await one.client.callTool({ name: 'echo', arguments: { message: 'url first' } });
+    } finally {
+      await one.client.close();
+    }
+    assert.equal(texts('url first').length, 1);
+
+    const outcomes: Record<string, { status: number; code?: string }> = {};
+    const two = await urlClient(h.gw.url, async (params) => {
+      const id = params.elicitationId!;
+      const page = `${h.gw.url}/approvals/${id}`;
+      const good = await formOf(params.url!);
+      assert.equal(good.status, 200);
+      outcomes['GET without token'] = await fetch(page).then((r) => ({ status: r.status }));
+      outcomes['GET wrong token'] = await fetch(`${page}?t=${'A'.repeat(43)}`).then((r) => ({ status: r.status }));
+      outcomes['POST missing token'] = await postForm(page, { csrf: good.csrf!, decision: 'approve' });
+      outcomes['POST wrong token'] = await postForm(page, { t: `${good.t!.slice(0, -1)}${good.t!.endsWith('A') ? 'B' : 'A'}`, csrf: good.csrf!, decision: 'approve' });
+      outcomes['POST the other approval\'s token'] = await postForm(page, { t: first!.t, csrf: first!.csrf, decision: 'approve' });
+      outcomes['POST without CSRF token'] = await postForm(page, { t: good.t!, decision: 'approve' });
+      outcomes['POST wrong CSRF token'] = await postForm(page, { t: good.t!, csrf: first!.csrf, decision: 'approve' });
+      outcomes['POST as JSON'] = await fetch(page, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ t: good.t, csrf: good.csrf, decision: 'approve' }) }).then((r) => ({ status: r.status }));
+      outcomes['POST from a foreign origin'] = await postForm(page, { t: good.t!, csrf: good.csrf!, decision: 'approve' }, { origin: 'https://evil.example' });
+      outcomes['replayed POST of the first call'] = await postForm(`${h.gw.url}/approvals/${first!.id}`, { t: first!.t, csrf: first!.csrf, decision: 'approve' });
+      assert.equal(h.gw.gateway.approvals.queue.store.get(id)?.status, 'pending', 'no attack decided the approval');
+      // The user turns the page down in the client.
+      return { action: 'decline' };
+    });
+    try {
+      await assert.rejects(two.client.callTool({ name: 'echo', arguments: { message: 'url second' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_DECLINED');
+    } finally {
+      await two.client.close();
+    }
+    for (const [what, outcome] of Object.entries(outcomes)) assert.ok(outcome.status >= 400, `${what} is refused (got ${outcome.status})`);
+    assert.equal(outcomes['POST without CSRF token']!.code, 'PC_APPROVAL_ADMIN_FORBIDDEN');
+    assert.equal(outcomes['POST wrong token']!.code, 'PC_APPROVAL_UNKNOWN');
+    assert.equal(outcomes['POST from a foreign origin']!.code, 'PC_HTTP_ORIGIN_FORBIDDEN');
+    assert.deepEqual(texts('url second'), [], 'nothing reached the server');
+    assert.equal(texts('url first').length, 1, 'the replayed POST ran nothing again');
+    const pageRefusals = h.trail().filter((r) => r.method === 'approvals/page');
+    assert.ok(pageRefusals.some((r) => r.code === 'PC_APPROVAL_ADMIN_FORBIDDEN'), 'the CSRF refusal is audited');
+    assert.ok(pageRefusals.some((r) => r.code === 'PC_APPROVAL_UNKNOWN'), 'the token refusals are audited');
+  });
+
+  it('a client without elicitation.url is asked with the form, not sent to the page', async () => {
+    const asked: any[] = [];
+    const client = await legacyClient(`${h.gw.url}/mcp/everything`, { onElicit: (params) => (asked.push(params), { action: 'decline' }) });
+    try {
+      await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'url form only' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_DECLINED');
+    } finally {
+      await client.close();
+    }
+    assert.equal(asked.length, 1);
+    assert.ok(asked[0].requestedSchema, 'form mode');
+    assert.equal(asked[0].url, undefined);
+    assert.deepEqual(texts('url form only'), []);
+  });
+});
+
+describe('in-band approval, URL mode, with identity on', () => {
+  let h: ApprovalHarness;
+  before(async () => {
+    h = await approvalHarness();
+  });
+  after(async () => h?.close());
+
+  it('does not offer the page (the link alone would not prove who approves): the form is used, /approvals/* answers nothing', async () => {
+    const asked: Params[] = [];
+    const { client } = await (async () => {
+      const c = new LegacyClient({ name: 'url-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } } });
+      c.setRequestHandler(ElicitRequestSchema, async (r) => (asked.push(r.params as Params), { action: 'decline' }) as never);
+      await c.connect(new StreamableHTTPClientTransport(new URL(`${h.gw.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${h.keys.alice}` } } }));
+      return { client: c };
+    })();
+    try {
+      await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'url with identity' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_DECLINED');
+    } finally {
+      await client.close();
+    }
+    assert.equal(asked.length, 1);
+    assert.notEqual(asked[0]!.mode, 'url');
+    assert.equal(asked[0]!.url, undefined);
+    const probe = await postForm(`${h.gw.url}/approvals/${'0'.repeat(32)}`, { t: 'x', csrf: 'y', decision: 'approve' });
+    assert.equal(probe.code, 'PC_APPROVAL_UNKNOWN');
+    assert.deepEqual(h.received('echo').filter((a) => a.message === 'url with identity'), []);
+  });
+});
