@@ -85,7 +85,8 @@ export class ApprovalQueue {
     if (closed) return closed;
     const approval = this.store.create(input);
     await this.record(approval, 'requested');
-    this.#deps.notify?.(approval);
+    // In-band approvals (the approval page) are the caller's own user's to decide: not announced.
+    if (approval.channel === 'out-of-band') this.#deps.notify?.(approval);
     return approval;
   }
 
