@@ -238,6 +238,7 @@ export class AuditLog {
       latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
       prevHash: this.#prev,
     };
+    if (ctx.address !== undefined) body.address = ctx.address;
     if (!ctx.client.key.startsWith('modern:')) body.session = sha256Hex(ctx.client.key).slice(0, 16);
     if (server) body.server = server;
     const target = route?.kind === 'upstream' ? route.name : typeof params?.name === 'string' ? params.name : undefined;

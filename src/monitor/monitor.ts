@@ -128,7 +128,7 @@ export class Monitor implements AuditSink {
   readonly #raiseCurrent = (finding: Finding): void => this.#raise(this.#current!, finding);
 
   #raise({ record, atMs }: Observation, finding: Finding): void {
-    const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', finding.tool ?? ''].join('\u0000');
+    const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', finding.tool ?? '', finding.address ?? ''].join('\u0000');
     const last = this.#last.get(key);
     if (last && atMs - last.atMs < this.#config.cooldown) {
       last.repeats += 1;
@@ -150,6 +150,7 @@ export class Monitor implements AuditSink {
       summary: finding.summary,
     };
     if (record.principal.issuer !== undefined) alert.principal.issuer = clip(record.principal.issuer);
+    if (finding.address !== undefined) alert.address = finding.address;
     if (finding.server !== undefined) alert.server = finding.server;
     if (finding.tool !== undefined) alert.tool = clip(finding.tool);
     const response = this.#contain(alert, finding, record, atMs);

@@ -82,6 +82,8 @@ export interface MessageContext {
   dlp?: DlpFinding[];
   /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows (for the audit record). */
   labels?: string[];
+  /** The client's network address (the socket's remote address), where the front records it (refusals at the HTTP front). */
+  address?: string;
   /** Mask numbering shared by the result and the server→client traffic of this call. */
   maskBook?: MaskBook;
   /** Run when the request is over, whatever happened (releases a concurrency slot); add with `onRequestEnd`. */
