@@ -67,7 +67,19 @@ export type GatewayErrorCode =
   | 'PC_DLP_BLOCKED'
   | 'PC_DLP_EXFILTRATION'
   | 'PC_CONFIG_INVALID'
-  | 'PC_INTERNAL';
+  | 'PC_INTERNAL'
+  | 'PC_APPROVAL_PENDING'
+  | 'PC_APPROVAL_DENIED'
+  | 'PC_APPROVAL_DECLINED'
+  | 'PC_APPROVAL_EXPIRED'
+  | 'PC_APPROVAL_UNAVAILABLE'
+  | 'PC_APPROVAL_LIMIT'
+  | 'PC_APPROVAL_CHANGED'
+  | 'PC_APPROVAL_STATE_INVALID'
+  | 'PC_APPROVAL_UNKNOWN'
+  | 'PC_APPROVAL_SELF'
+  | 'PC_APPROVAL_NOT_APPROVER'
+  | 'PC_APPROVAL_ADMIN_FORBIDDEN';
 
 /**
  * How a code travels.
@@ -161,6 +173,20 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_DLP_EXFILTRATION: { status: 200, rpcCode: -31061, transport: false },
   PC_CONFIG_INVALID: { status: 500, rpcCode: -32603, transport: false },
   PC_INTERNAL: { status: 500, rpcCode: -32603, transport: false },
+  // Human approval (docs/approvals.md): answers to a call an approve rule holds, then the queue's own
+  // refusals on the command line and the admin endpoint (/admin/approvals, plain HTTP, not JSON-RPC).
+  PC_APPROVAL_PENDING: { status: 200, rpcCode: -31045, transport: false },
+  PC_APPROVAL_DENIED: { status: 200, rpcCode: -31035, transport: false },
+  PC_APPROVAL_DECLINED: { status: 200, rpcCode: -31036, transport: false },
+  PC_APPROVAL_EXPIRED: { status: 200, rpcCode: -31037, transport: false },
+  PC_APPROVAL_UNAVAILABLE: { status: 200, rpcCode: -31038, transport: false },
+  PC_APPROVAL_LIMIT: { status: 200, rpcCode: -31039, transport: false },
+  PC_APPROVAL_CHANGED: { status: 200, rpcCode: -31044, transport: false },
+  PC_APPROVAL_STATE_INVALID: { status: 200, rpcCode: -32602, transport: false },
+  PC_APPROVAL_UNKNOWN: { status: 404, rpcCode: -32600, transport: true },
+  PC_APPROVAL_SELF: { status: 403, rpcCode: -32600, transport: true },
+  PC_APPROVAL_NOT_APPROVER: { status: 403, rpcCode: -32600, transport: true },
+  PC_APPROVAL_ADMIN_FORBIDDEN: { status: 403, rpcCode: -32600, transport: true },
 };
 
 export class GatewayError extends Error {

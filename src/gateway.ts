@@ -28,7 +28,6 @@ import { InputBridge } from './pipeline/input-bridge.ts';
 import { prepareMethodTables } from './protocol/methods.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
 import { createPipeline, type Pipeline } from './pipeline/order.ts';
-import { createApprove } from './pipeline/stages/approve.ts';
 import { createAuthorize } from './pipeline/stages/authorize.ts';
 import { createCheckParamHeaders } from './pipeline/stages/check-param-headers.ts';
 import { createForward } from './pipeline/stages/forward.ts';
@@ -62,6 +61,7 @@ import { buildUpstreams } from './upstream/build.ts';
 import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
 import { ArgumentValidator } from './validate/args.ts';
+import { openApprovals, type Approvals } from './approvals/open.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -133,6 +133,8 @@ export interface Gateway {
   readonly kill: KillSwitchStore;
   /** Data-loss prevention (docs/dlp.md): its counters feed /metrics. */
   readonly dlp: Dlp;
+  /** Human approval of calls (docs/approvals.md): the queue, and the stage that waits on it. */
+  readonly approvals: Approvals;
   /** The behaviour monitor (docs/monitor.md), when `monitor` is configured and the audit trail is on. */
   readonly monitor: Monitor | undefined;
   /** Puts a new policy section in force, unless it has problems (then the old one stays; problems returned). */
@@ -257,19 +259,22 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
 
   const validator = new ArgumentValidator();
   const dlp = createDlp(config, deps.secrets, logger);
+  const killSwitch = createKillSwitch(kill);
+  const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: monitor?.flows });
+  const approvals = openApprovals(config, { dataDir, audit, logger, runtime: policy, secrets: deps.secrets, recheck: async (ctx) => killSwitch(ctx) ?? (await authorize(ctx)) });
   const pipeline: Pipeline = createPipeline(
     {
       route: createRoute({ upstreams, catalog, bridge, tasks, describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
       authenticate: () => undefined,
       supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor, logger }),
-      killSwitch: createKillSwitch(kill),
-      authorize: createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: monitor?.flows }),
+      killSwitch,
+      authorize,
       validateArgs: createValidateArgs(policy, validator),
       inspectArguments: createInspectArguments(dlp, policy),
       toxicFlow: createToxicFlow({ runtime: policy, flows: monitor?.flows, block: config.monitor?.detectors.toxicFlow.enforce === 'block', now }),
       rateLimit: createRateLimit(policy),
-      approve: createApprove(policy),
+      approve: approvals.stage,
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply, tasks, sessionScope }),
       inspect: createInspectResult(dlp),
     },
@@ -286,6 +291,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     policy,
     kill,
     dlp,
+    approvals,
     monitor,
     reloadPolicy(next) {
       return policy.load(next);
@@ -297,6 +303,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     missingScopes: createScopeCheck(policy, catalog, timeoutMsFor),
     async start() {
       await audit?.open().catch(() => undefined);
+      approvals.queue.start();
       if (audit) {
         const retain = (): void => void audit.applyRetention().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'audit retention failed'));
         retain();
@@ -378,6 +385,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     async close() {
       clearInterval(retentionTimer);
       bridge.close();
+      await approvals.close();
       await audit?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
       limits.close();

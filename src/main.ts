@@ -54,6 +54,9 @@ const discover = lazy(async () => (await import('./cli/discover.ts')).discoverCo
 const importConfig = lazy(async () => (await import('./cli/discover.ts')).importCommand);
 const install = lazy(async () => (await import('./cli/install.ts')).installCommand);
 const credentials = lazy(async () => (await import('./cli/credentials.ts')).credentialsCommand);
+const approvalsList = lazy(async () => (await import('./cli/approvals.ts')).approvalsList);
+const approvalsGrant = lazy(async () => (await import('./cli/approvals.ts')).approvalsGrant);
+const approvalsDeny = lazy(async () => (await import('./cli/approvals.ts')).approvalsDeny);
 const alertsList = lazy(async () => (await import('./cli/alerts.ts')).alertsList);
 const alertsAck = lazy(async () => (await import('./cli/alerts.ts')).alertsAck);
 
@@ -276,6 +279,19 @@ program
 
 const withConfig = (command: Command): Command =>
   command.option('-c, --config <file>', 'configuration file (default: the embedded default)').option('--data-dir <dir>', 'state directory for the embedded default');
+const approvals = program.command('approvals').description('human approval of calls that rules with effect: approve hold (docs/approvals.md)');
+withConfig(approvals.command('list').description('approvals waiting for a decision'))
+  .option('--all', 'every approval, whatever its state')
+  .option('--json', 'JSON output: [{id, server, tool, principal, argsHash, rule, reason, createdAt, expiresAt, …}]')
+  .action((options) => finish(approvalsList(options, io)));
+withConfig(approvals.command('grant <id>').description('let exactly that call run, once (never your own call)'))
+  .option('--by <name>', 'who grants it (default: the OS user)')
+  .option('--note <text>', 'recorded with the grant')
+  .action(async (id, options) => finish(await approvalsGrant(id, options, io)));
+withConfig(approvals.command('deny <id>').description('refuse that call (the caller gets PC_APPROVAL_DENIED)'))
+  .option('--by <name>', 'who denies it (default: the OS user)')
+  .option('--reason <text>', 'told to the caller')
+  .action(async (id, options) => finish(await approvalsDeny(id, options, io)));
 const agent = program.command('agent').description('per-agent client credentials of the embedded authorization server');
 withConfig(agent.command('add <name>').description('issue a client credential for an agent (the secret is shown once)'))
   .option('--scopes <scopes>', 'scopes the agent may ask for, space- or comma-separated')

@@ -257,6 +257,7 @@ export class AuditLog {
     else if (outcome && code === TOOL_ERROR_CODE) body.reason = 'the tool reported an error (isError: true)';
     if (outcome && 'result' in outcome) body.responseBytes = approximateSize(outcome.result);
     if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
+    if (ctx.approval) body.approval = ctx.approval;
     if (ctx.labels && ctx.labels.length > 0) body.labels = ctx.labels;
     // Where the arguments are not recorded in full, a reason must not carry them either.
     if (body.reason !== undefined && args !== undefined && mode !== 'full') body.reason = withoutArguments(body.reason, args);

@@ -52,6 +52,8 @@ export interface AuditRecord {
   credentialId?: string;
   /** Data-loss prevention findings: type, rule, count, where, and what was done — never the value. */
   dlp?: Array<{ type: string; rule: string; count: number; path: string; action: string }>;
+  /** Human approval (docs/approvals.md): the approval this record is about, and what happened to it. */
+  approval?: ApprovalNote;
   /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows. */
   labels?: string[];
   /** On `alert` records: what the monitor raised and the records that made it fire (never argument values). */
@@ -69,6 +71,15 @@ export interface AuditAlert {
   window: { from: string; to: string };
   /** The containment applied (or skipped, and why). */
   response?: { action: string; target: string; until: string; skipped?: string };
+}
+
+/** An approval step in the trail: its id, the event, who decided, and the call's argument hash. */
+export interface ApprovalNote {
+  id: string;
+  event: 'requested' | 'granted' | 'denied' | 'declined' | 'expired' | 'used' | 'remembered';
+  channel?: 'in-band' | 'out-of-band';
+  by?: string;
+  argsHash?: string;
 }
 
 export type UnsignedRecord = Omit<AuditRecord, 'hash'>;

@@ -27,6 +27,7 @@ export const COMMAND_GUIDE: ReadonlyArray<{ name: string; example: string }> = [
   { name: 'import', example: 'portcullis import -o portcullis.yaml' },
   { name: 'install', example: 'portcullis install --client cursor --gateway http://127.0.0.1:8787 -c portcullis.yaml --dry-run' },
   { name: 'credentials', example: 'portcullis credentials -c portcullis.yaml' },
+  { name: 'approvals', example: 'portcullis approvals list -c portcullis.yaml' },
   { name: 'alerts', example: 'portcullis alerts list -c portcullis.yaml --open --since 1d' },
 ];
 

@@ -12,6 +12,8 @@ import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { describeTarget, KillSwitchStore, type KillTarget } from '../killswitch/store.ts';
 import { openPins } from '../supply/open-pins.ts';
+import { approvalsDbPath } from '../approvals/open.ts';
+import { ApprovalStore } from '../approvals/store.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import type { Io } from './serve.ts';
 
@@ -114,7 +116,8 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
     : { mode: 'absent (every call denied)', rules: 0, limits: 0 };
   const identity = identitySummary(config, dataDir);
   const integrity = pins.integrity();
-  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, pins: integrity.ok ? 'verified' : `UNTRUSTED: ${integrity.problem}`, audit: config.audit.store, identity, looseModes: loose };
+  const approvalsWaiting = waitingApprovals(dataDir);
+  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, pins: integrity.ok ? 'verified' : `UNTRUSTED: ${integrity.problem}`, audit: config.audit.store, identity, looseModes: loose, approvalsWaiting };
   if (options.json) {
     io.out(`${JSON.stringify(summary)}\n`);
     return 0;
@@ -130,7 +133,21 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   const q = Object.entries(waiting);
   io.out(`quarantined:   ${q.length === 0 ? 'none' : q.map(([s, n]) => `${s}: ${n}`).join(', ')}\n`);
   io.out(`pins:          ${summary.pins}\n`);
+  io.out(`approvals:     ${approvalsWaiting === 0 ? 'none waiting' : `${approvalsWaiting} waiting (portcullis approvals list)`}\n`);
   return 0;
+}
+
+/** Approvals waiting for a decision (docs/approvals.md); 0 when none was ever asked for. */
+function waitingApprovals(dataDir: string): number {
+  const path = approvalsDbPath(dataDir);
+  if (!existsSync(path)) return 0;
+  const store = new ApprovalStore(path);
+  try {
+    const now = Date.now();
+    return store.list('pending').filter((a) => a.expiresAt > now).length;
+  } finally {
+    store.close();
+  }
 }
 
 function identitySummary(config: Config, dataDir: string): { enabled: boolean; embedded: boolean; issuers: number; apiKeys: boolean; activeAgents: number; activeKeys: number } {

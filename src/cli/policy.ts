@@ -168,6 +168,8 @@ export interface ToolVisibility {
   visible: boolean;
   why: string;
   scopes: string[];
+  /** The approve rule that may hold calls of this tool for a human (docs/approvals.md). */
+  approval?: string;
 }
 
 /** Which catalog tools `principal` would see (and so may call), and why — what `policy explain` prints. */
@@ -176,8 +178,8 @@ export function explainTools(prepared: Prepared, principal: Principal, task?: st
   for (const [server, tools] of prepared.catalog) {
     for (const [tool, definition] of tools) {
       const declared = typeof definition.annotations === 'object' ? (definition.annotations as Record<string, unknown>) : undefined;
-      const { visible, why } = prepared.policy.visible(principal, server, 'tool', tool, declared, task, prepared.now);
-      rows.push({ server, tool, visible, why, scopes: prepared.policy.requiredScopes(server, tool) });
+      const { visible, why, approval } = prepared.policy.visible(principal, server, 'tool', tool, declared, task, prepared.now);
+      rows.push({ server, tool, visible, why, scopes: prepared.policy.requiredScopes(server, tool), ...(approval ? { approval } : {}) });
     }
   }
   return rows;
@@ -198,7 +200,7 @@ export async function policyExplain(options: PolicyCliOptions, io: Pick<Io, 'out
     io.out('  no tool catalog yet: run the gateway once so it pins the servers\' tools, or use --live\n');
     return 0;
   }
-  for (const row of rows) io.out(`  ${row.visible ? 'shown ' : 'HIDDEN'}  ${row.server}.${row.tool}  — ${row.why}${row.scopes.length ? `  [needs ${row.scopes.join(' ')}]` : ''}\n`);
+  for (const row of rows) io.out(`  ${row.visible ? 'shown ' : 'HIDDEN'}  ${row.server}.${row.tool}  — ${row.why}${row.scopes.length ? `  [needs ${row.scopes.join(' ')}]` : ''}${row.approval ? `  [needs approval: rule ${row.approval}]` : ''}\n`);
   const shown = rows.filter((r) => r.visible).length;
   io.out(`${shown} of ${rows.length} tools shown${policy.mode === 'monitor' ? ' (policy.mode is monitor: lists are not filtered while monitoring)' : ''}\n`);
   return 0;

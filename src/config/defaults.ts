@@ -154,6 +154,7 @@ policy:
     #   effect: approve
     #   tools: [write_file]
     #   when: 'size(args.content) > 100000'                  # CEL over args, principal, tool, task
+    #   approval: { ttl: 10m, mode: either }                # a human says yes: in the client, or portcullis approvals grant (docs/approvals.md)
   # tools:                                                   # scopes a tool needs; annotations you attest
   #   - { server: files, tool: "write_*", scopes: [files:write], annotations: { destructive: true } }
   limits:

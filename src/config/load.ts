@@ -178,6 +178,13 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
       problems.push({ path: 'audit.url', message: 'must be a postgres:// URL or a reference (env:NAME or file:/path)', severity: 'error' });
     }
   }
+  // The approval webhook (docs/approvals.md): same URL rule as HTTP servers; its key must resolve.
+  const webhook = isObject(document.approvals) && isObject(document.approvals.webhook) ? document.approvals.webhook : undefined;
+  if (typeof webhook?.url === 'string') checkServerUrl(webhook.url, 'approvals.webhook.url', problems);
+  if (source && typeof webhook?.secret === 'string' && isSecretRef(webhook.secret)) {
+    const resolved = resolveValue(webhook.secret, source);
+    if ('problem' in resolved) problems.push({ path: 'approvals.webhook.secret', message: resolved.problem, severity: 'error' });
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   const full = configSchema.parse(document);

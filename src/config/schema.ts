@@ -7,6 +7,7 @@ import { dlpSchema } from '../dlp/schema.ts';
 import * as z from 'zod';
 import { policySchema } from '../policy/schema.ts';
 import { identitySchema } from '../auth/schema.ts';
+import { approvalsSectionSchema } from '../approvals/options.ts';
 import { monitorSchema } from '../monitor/schema.ts';
 
 /** A secret is never written in the config: it is a reference resolved at start-up. */
@@ -323,6 +324,7 @@ export const configSchema = z
     identity: identitySchema.optional(),
     policy: policySchema.optional(),
     dlp: dlpSchema.optional(),
+    approvals: approvalsSectionSchema.prefault({}),
     monitor: monitorSchema.optional(),
     dataDir: z.string().min(1).optional().describe('Where state lives (default: $XDG_DATA_HOME/portcullis or ~/.local/share/portcullis)'),
     servers: z.record(z.string(), serverSchema).default({}),

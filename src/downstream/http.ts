@@ -37,6 +37,7 @@ import { serveHealth, serveMetrics } from './probes.ts';
 import { answerClientErrors, requestTimeoutOptions } from './request-timeouts.ts';
 import { SessionStore } from './session.ts';
 import { ResumeBudget } from './stream-log.ts';
+import { isApprovalsAdminPath, serveApprovalsAdmin } from '../approvals/admin-http.ts';
 
 export interface HttpFront {
   readonly url: string;
@@ -195,6 +196,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     if (identity?.embedded?.handles(pathname)) return identity.embedded.handle(req, res, pathname);
     if (pathname === '/metrics' && req.method === 'GET') return serveMetrics(res, rawUrl, gateway, metrics, sessions, resume);
     if (pathname === '/healthz' && req.method === 'GET') return serveHealth(res, gateway);
+    if (isApprovalsAdminPath(pathname)) return serveApprovalsAdmin(req, res, pathname, rawUrl, { gateway, identity, enabled: authRequired });
     const endpoint = endpointFor(pathname);
     if (endpoint === undefined) return reject(res, new GatewayError('PC_HTTP_NOT_FOUND', `no MCP endpoint at ${pathname}; use /mcp or /mcp/<server>`));
     if (endpoint instanceof GatewayError) return reject(res, endpoint);

@@ -22,6 +22,8 @@ export interface MetricsSource {
   /** Every resource limit that acted. */
   limits?: () => LimitCounters;
   isolation?: () => IsolationStats;
+  /** Human approval (docs/approvals.md): requests waiting in the queue, and those refused for a full queue. */
+  approvals?: () => { pending: number; refused: number };
   /** The behaviour monitor (docs/monitor.md): alerts raised by kind, principals tracked, alerts over the per-minute cap. */
   monitor?: () => { alerts: ReadonlyMap<string, number>; principals: number; capped: number } | undefined;
 }
@@ -75,6 +77,7 @@ export class Metrics {
       ...source.upstreams().map((u) => `portcullis_upstream_up{server="${labelValue(u.name)}",state="${u.state}"} ${u.state === 'ready' ? 1 : 0}`),
       ...dlpLines(source.dlp?.()),
       ...isolationLines(source.isolation?.()),
+      ...approvalLines(source.approvals?.()),
       ...monitorLines(source.monitor?.()),
     ];
     return `${lines.join('\n')}\n`;
@@ -105,6 +108,16 @@ function isolationLines(stats: IsolationStats | undefined): string[] {
     `portcullis_task_unknown_total ${stats.taskUnknownLookups}`,
     '# TYPE portcullis_upstream_sessions gauge',
     ...stats.upstreamSessions.map((u) => `portcullis_upstream_sessions{server="${u.server}"} ${u.sessions}`),
+  ];
+}
+
+function approvalLines(approvals: { pending: number; refused: number } | undefined): string[] {
+  if (!approvals) return [];
+  return [
+    '# TYPE portcullis_approvals_pending gauge',
+    `portcullis_approvals_pending ${approvals.pending}`,
+    '# TYPE portcullis_approvals_refused_total counter',
+    `portcullis_approvals_refused_total ${approvals.refused}`,
   ];
 }
 

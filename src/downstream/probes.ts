@@ -20,6 +20,7 @@ export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gatew
     upstreams: () => [...gateway.upstreams].map(([name, u]) => ({ name, state: u.state() })),
     dlp: () => gateway.dlp.counters,
     isolation: () => gateway.isolation(),
+    approvals: () => ({ pending: gateway.approvals.queue.store.pendingCount(), refused: gateway.approvals.queue.refused }),
     monitor: () => gateway.monitor && { alerts: gateway.monitor.raised, principals: gateway.monitor.state.size, capped: gateway.monitor.dropped },
   });
   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });

@@ -10,6 +10,7 @@ import type { ParkedCall } from './input-bridge.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Decision, TargetKind } from '../policy/policy.ts';
 import type { DlpFinding, MaskBook } from '../dlp/engine.ts';
+import type { ApprovalNote } from '../audit/record.ts';
 
 /** `/mcp` (all servers, namespaced) or `/mcp/<server>` (one server, unchanged). */
 export type Endpoint = { kind: 'aggregate' } | { kind: 'server'; server: string };
@@ -86,6 +87,8 @@ export interface MessageContext {
   address?: string;
   /** Mask numbering shared by the result and the server→client traffic of this call. */
   maskBook?: MaskBook;
+  /** The human approval this call ran under, was refused by, or waits for (for the audit record). */
+  approval?: ApprovalNote;
   /** Run when the request is over, whatever happened (releases a concurrency slot); add with `onRequestEnd`. */
   release?: (() => void) | undefined;
 }

@@ -33,7 +33,9 @@
  *                    approval spend anything on a call that will be refused.
  *   rateLimit      — counts only calls that would otherwise be allowed; takes a concurrency slot,
  *                    released when the request is over.
- *   approve        — a human, only for calls everything else already allows.
+ *   approve        — a human (src/approvals, docs/approvals.md), only for calls everything else already
+ *                    allows; after a wait it runs killSwitch and authorize again, since either may have
+ *                    changed while the human thought it over.
  *   credentials    — (issue #4) inject the upstream's own scoped secret, last, so no earlier stage
  *                    can see or log it.
  *   auditGate      — write-ahead: an `intent` record (who, what, which arguments, which rule) is in the

@@ -31,6 +31,7 @@ import type { ResolveHost } from './guard-result.ts';
 import { compileGuards, type CompiledGuards } from './guards.ts';
 import { hasPrincipalSelector } from './self-declared.ts';
 import { DAYS, type PolicyConfig, type RuleConfig } from './schema.ts';
+import type { RuleApproval } from '../approvals/options.ts';
 
 /** What a rule can be about: a tool, a prompt, a resource URI, or a custom method (`methods:`). */
 export type TargetKind = 'tool' | 'prompt' | 'resource' | 'method';
@@ -74,6 +75,8 @@ export interface Decision {
   scopes?: string[];
   /** The arguments to forward, when guards put some in canonical form (they were decided on as such). */
   arguments?: Record<string, unknown>;
+  /** An approve rule's `approval` options (docs/approvals.md). */
+  approval?: RuleApproval;
 }
 
 export interface PolicyProblem {
@@ -106,6 +109,7 @@ interface CompiledRule {
   readonly when: Condition | undefined;
   readonly guards: CompiledGuards | undefined;
   readonly reason: string | undefined;
+  readonly approval: RuleApproval | undefined;
 }
 
 interface ToolEntry {
@@ -292,7 +296,7 @@ export class Policy {
     const canonical = forward ? { arguments: { ...args, ...forward } } : {};
     if (matched.approve) {
       const rule = matched.approve;
-      return { effect: 'approve', rule: rule.name, code: 'PC_POLICY_APPROVAL_REQUIRED', reason: rule.reason ?? `${what} needs a human's approval (rule "${rule.name}")`, ...canonical };
+      return { effect: 'approve', rule: rule.name, code: 'PC_POLICY_APPROVAL_REQUIRED', reason: rule.reason ?? `${what} needs a human's approval (rule "${rule.name}")`, ...canonical, ...(rule.approval ? { approval: rule.approval } : {}) };
     }
     if (matched.allow) return { effect: 'allow', rule: matched.allow.name, reason: matched.allow.reason ?? `allowed by rule "${matched.allow.name}"`, ...canonical };
     if (firstMiss) return { effect: 'deny', rule: firstMiss.rule.name, code: firstMiss.code, reason: `${what} denied: ${firstMiss.reason}` };
@@ -330,7 +334,7 @@ export class Policy {
    * and some allow or approve rule could match (conditions on arguments cannot be known yet and count as
    * "could"; guards likewise).
    */
-  visible(principal: Principal, server: string, kind: TargetKind, name: string, declared: Record<string, unknown> | undefined, task: string | undefined, now: Date): { visible: boolean; why: string } {
+  visible(principal: Principal, server: string, kind: TargetKind, name: string, declared: Record<string, unknown> | undefined, task: string | undefined, now: Date): { visible: boolean; why: string; approval?: string } {
     if (this.#absent) return { visible: false, why: 'no policy is configured' };
     if (kind === 'tool') {
       const missing = missingScopes(principal, this.requiredScopes(server, name));
@@ -339,6 +343,7 @@ export class Policy {
     const annotations = kind === 'tool' ? this.annotations(server, name, declared) : effectiveAnnotations(undefined, undefined);
     let vars: Record<string, unknown> | undefined;
     let allowedBy: CompiledRule | undefined;
+    let approvedBy: CompiledRule | undefined;
     for (const rule of this.#rulesFor(server, kind, name)) {
       if (!rule.onList || !this.#staticMatch(rule, principal, task, annotations, now)) continue;
       let holds: boolean | undefined = true;
@@ -358,7 +363,10 @@ export class Policy {
       }
       if (rule.effect === 'deny' && holds === true) return { visible: false, why: `denied by rule "${rule.name}"` };
       if (rule.effect !== 'deny' && holds !== false) allowedBy ??= rule;
+      if (rule.effect === 'approve' && holds !== false) approvedBy ??= rule;
     }
+    // An approve rule that could match wins over an allow on the call: the tool may need a human's yes.
+    if (approvedBy) return { visible: true, why: `rule "${approvedBy.name}" (approve)`, approval: approvedBy.name };
     return allowedBy ? { visible: true, why: `rule "${allowedBy.name}" (${allowedBy.effect})` } : { visible: false, why: 'no rule allows it (default deny)' };
   }
 }
@@ -410,6 +418,8 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
     const onCall = rule.on.includes('call');
     const onList = rule.on.includes('list');
     if (rule.effect === 'deny' && rule.guards) problems.push({ path: [...path, 'guards'], message: 'guards belong to allow and approve rules (a guard that fails keeps the rule from allowing); use `when` for a deny condition' });
+    if (rule.approval && rule.effect !== 'approve') problems.push({ path: [...path, 'approval'], message: `approval options belong to rules with effect: approve (this rule's effect is ${rule.effect})` });
+    if (rule.approval?.approvers && rule.approval.mode === 'in-band') problems.push({ path: [...path, 'approval', 'mode'], message: 'approvers name a second person, who is asked out of band; use mode: out-of-band or either (or drop approvers)' });
     if (!onCall && rule.guards) problems.push({ path: [...path, 'guards'], message: 'guards check call arguments, which a list has not: this rule applies only to lists (on: [list])' });
 
     let when: CompiledRule['when'];
@@ -483,6 +493,7 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
       when,
       guards,
       reason: rule.reason,
+      approval: rule.approval,
     });
   });
 

@@ -5,6 +5,7 @@
  * not exist) is checked by `compilePolicy`, which reports problems with the same kind of path.
  */
 import * as z from 'zod';
+import { ruleApprovalSchema } from '../approvals/options.ts';
 
 const glob = z.string().min(1).max(256).describe('A name or a glob (* any run, ? one character)');
 const globs = z.array(glob).min(1);
@@ -103,6 +104,7 @@ export const ruleSchema = z.strictObject({
   when: z.string().min(1).max(4096).optional().describe('CEL condition over args, principal, tool, task: an allow or approve rule matches only if it is exactly true; a deny rule denies unless it is exactly false'),
   guards: guardsSchema.optional(),
   reason: z.string().max(500).optional().describe('Told to the caller when this rule decides'),
+  approval: ruleApprovalSchema.optional(),
 });
 
 export const policySchema = z

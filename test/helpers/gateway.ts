@@ -109,7 +109,7 @@ export async function modernClient(url: string, handlers: ClientHandlers = {}): 
   const client = new ModernClient({ name: handlers.name ?? 'modern-test-client', version: '1.0.0' }, { capabilities, versionNegotiation: { mode: { pin: '2026-07-28' } } } as never);
   if (handlers.onElicit) client.setRequestHandler('elicitation/create' as never, (async (r: { params: unknown }) => handlers.onElicit!(r.params)) as never);
   if (handlers.onSampling) client.setRequestHandler('sampling/createMessage' as never, (async (r: { params: unknown }) => handlers.onSampling!(r.params)) as never);
-  await client.connect(new ModernHttpTransport(new URL(url)));
+  await client.connect(new ModernHttpTransport(new URL(url), handlers.headers ? { requestInit: { headers: handlers.headers } } : undefined));
   return client;
 }
 

@@ -1,0 +1,68 @@
+/** How an approval is shown to people: `approvals list`, the admin endpoint, the webhook. */
+import type { Approval } from './store.ts';
+
+export interface ApprovalView {
+  id: string;
+  server: string;
+  tool: string;
+  kind: string;
+  principal: string;
+  agent: string;
+  argsHash: string;
+  /** The arguments as the audit records them (redacted). */
+  arguments: unknown;
+  rule: string;
+  reason: string;
+  approvers: string[] | null;
+  channel: string;
+  status: string;
+  createdAt: string;
+  expiresAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  note: string | null;
+}
+
+/** Characters a person cannot see or that break a line: shown as \u escapes, so what is shown is what runs. */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu;
+
+/**
+ * The arguments as one line a person can read: JSON, invisible and control characters escaped, cut at
+ * `maxChars` with what was left out and the hash that binds the approval to all of it.
+ */
+export function displayArgs(args: unknown, argsHash: string, maxChars = 2000): string {
+  const text = (JSON.stringify(args) ?? 'null').replace(HIDDEN, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  if (text.length <= maxChars) return text;
+  return `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters; sha256 of the arguments ${argsHash})`;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function describeApproval(a: Approval): ApprovalView {
+  let args: unknown;
+  try {
+    args = JSON.parse(a.args);
+  } catch {
+    args = null;
+  }
+  return {
+    id: a.id,
+    server: a.server,
+    tool: a.name,
+    kind: a.kind,
+    principal: a.subject,
+    agent: a.agent,
+    argsHash: a.argsHash,
+    arguments: args,
+    rule: a.rule,
+    reason: a.reason,
+    approvers: a.approvers,
+    channel: a.channel,
+    status: a.status,
+    createdAt: iso(a.createdAt)!,
+    expiresAt: iso(a.expiresAt)!,
+    decidedBy: a.decidedBy,
+    decidedAt: iso(a.decidedAt),
+    note: a.note,
+  };
+}
