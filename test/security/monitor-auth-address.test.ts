@@ -20,9 +20,9 @@ import { auditRecords, forwarded, recordedServer } from '../helpers/security.ts'
 const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
 
 /** POSTs from a chosen local address (the client socket bound to it). */
-function postFrom(localAddress: string, url: string, body: string, headers: Record<string, string>): Promise<{ status: number; sessionId: string | undefined }> {
+function postFrom(localAddress: string, url: string, body: string, headers: Record<string, string>, method = 'POST'): Promise<{ status: number; sessionId: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
+    const req = httpRequest(url, { method, localAddress, agent: false, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, sessionId: res.headers['mcp-session-id'] as string | undefined }));
     });
@@ -85,5 +85,11 @@ describe('monitor: authentication failures per address', () => {
     assert.equal((await postFrom('127.0.0.1', url, INITIALIZE, { authorization: `Bearer pc_typo5_${'y'.repeat(40)}` })).status, 401);
     const after6 = gw.gateway.monitor!.alerts.list().map((l) => l.alert).filter((a) => a.kind === 'auth-failures');
     assert.deepEqual(after6.map((a) => a.address), ['127.0.0.2', '127.0.0.1']);
+    // Guessing the approvals admin endpoint's credential is recorded with the address too, and counted with it.
+    for (let i = 0; i < 6; i++) assert.equal((await postFrom('127.0.0.3', `${gw.url}/admin/approvals`, '', { authorization: `Bearer pc_admin${i}_${'z'.repeat(40)}` }, 'GET')).status, 401);
+    const admin = auditRecords(gw).filter((r) => r.method === 'admin/approvals');
+    assert.deepEqual(admin.map((r) => [r.code, r.address]), Array(6).fill(['PC_AUTH_INVALID_TOKEN', '127.0.0.3']));
+    const after12 = gw.gateway.monitor!.alerts.list().map((l) => l.alert).filter((a) => a.kind === 'auth-failures');
+    assert.deepEqual(after12.map((a) => a.address), ['127.0.0.2', '127.0.0.1', '127.0.0.3']);
   });
 });
