@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { identityDbPath } from '../../src/auth/identity.ts';
 import { IdentityStore } from '../../src/auth/store.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
 import { auditRecords, forwarded, recordedServer } from '../helpers/security.ts';
+import { startReceiver } from '../monitor/webhook-receiver.ts';
 
 const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
 
@@ -39,7 +40,10 @@ describe('monitor: authentication failures per address', () => {
 
   it('a flood of bad tokens from 127.0.0.2 raises an alert naming it; a client on 127.0.0.1 is unaffected', async () => {
     const log = join(mkdtempSync(join(tmpdir(), 'pc-mon-addr-')), 'received.jsonl');
+    const collector = await startReceiver('unused-key');
+    after(() => collector.close());
     const gw = await startGateway({
+      audit: { sinks: [{ type: 'otlp', url: collector.url.replace('/hook', '') }] },
       servers: { gov: recordedServer(log) },
       identity: { apiKeys: {} },
       policy: { rules: [{ name: 'gov', effect: 'allow', servers: ['gov'] }] },
@@ -72,6 +76,16 @@ describe('monitor: authentication failures per address', () => {
     // The alert is in the trail with the address.
     const chained = auditRecords(gw).filter((r) => r.decision === 'alert');
     assert.deepEqual(chained.map((r) => [r.code, r.address, r.alert?.id]), [['auth-failures', '127.0.0.2', alert!.id]]);
+
+    // The SIEM gets the refusals and the alert with the address (OTLP client.address, the alert's id and severity).
+    const logs = () => collector.deliveries.flatMap((d) => d.body.resourceLogs.flatMap((r: any) => r.scopeLogs.flatMap((sl: any) => sl.logRecords))) as Array<{ attributes: Array<{ key: string; value: { stringValue?: string } }> }>;
+    const attr = (l: { attributes: Array<{ key: string; value: { stringValue?: string } }> }, key: string) => l.attributes.find((a) => a.key === key)?.value.stringValue;
+    const shipped = await waitFor(() => logs().find((l) => attr(l, 'portcullis.decision') === 'alert'), 10_000, 'the alert record exported over OTLP');
+    assert.equal(attr(shipped, 'client.address'), '127.0.0.2');
+    assert.equal(attr(shipped, 'portcullis.alert.id'), alert!.id);
+    assert.equal(attr(shipped, 'portcullis.alert.severity'), 'high');
+    await waitFor(() => logs().filter((l) => attr(l, 'error.type') === 'PC_AUTH_INVALID_TOKEN').length >= 17 || undefined, 10_000, 'every refusal exported');
+    assert.deepEqual(new Set(logs().filter((l) => attr(l, 'error.type') === 'PC_AUTH_INVALID_TOKEN').map((l) => attr(l, 'client.address'))), new Set(['127.0.0.1', '127.0.0.2']));
 
     // The good client on 127.0.0.1 is not hindered: its call reaches the server.
     const init = await postFrom('127.0.0.1', url, INITIALIZE, { authorization: `Bearer ${key}` });
