@@ -254,6 +254,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const monitor = createMonitor(config, { dataDir, logger, kill, secrets: deps.secrets, now });
   const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front, monitor ? [monitor] : []);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
+  // Every alert is also an audit record (decision `alert`), chained with the records it is about.
+  if (audit) monitor?.attachTrail((entry) => audit.recordAlert(entry));
 
   const validator = new ArgumentValidator();
   const dlp = createDlp(config, deps.secrets, logger);

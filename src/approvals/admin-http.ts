@@ -47,7 +47,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 async function admin(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): Promise<Principal | undefined> {
   const endpoint = { kind: 'aggregate' } as const;
   const refuse = async (error: GatewayError): Promise<undefined> => {
-    await deps.gateway.recordRefusal(endpoint, error, 'admin/approvals').catch(() => false);
+    await deps.gateway.recordRefusal(endpoint, error, 'admin/approvals', { address: req.socket.remoteAddress }).catch(() => false);
     reject(res, error);
     return undefined;
   };

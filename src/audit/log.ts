@@ -12,7 +12,7 @@ import { GatewayError, type GatewayErrorCode } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { MessageContext, Outcome } from '../pipeline/context.ts';
 import { canonicalJson } from './canonical.ts';
-import { GENESIS_HASH, recordHash, sha256Hex, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
+import { GENESIS_HASH, recordHash, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { redact } from './redact.ts';
 import type { AuditSink } from './sinks.ts';
@@ -70,6 +70,20 @@ export function decisionFor(outcome: Outcome): { decision: Decision; code?: stri
   return { decision: 'denied', code };
 }
 
+/** An alert to chain (`decision: alert`): what the monitor raised, about whom, and the record that made it fire. */
+export interface AlertEntry {
+  alert: AuditAlert;
+  principal: AuditRecord['principal'];
+  server?: string | undefined;
+  tool?: string | undefined;
+  /** One sentence for a human (never argument values). */
+  summary: string;
+  /** The client's address, when the alert is about one (refusals at the HTTP front). */
+  address?: string | undefined;
+  /** The record that made the alert fire: its correlation id and endpoint are repeated on the alert record. */
+  cause: Pick<AuditRecord, 'correlationId' | 'endpoint'>;
+}
+
 export class AuditLog {
   readonly #options: AuditLogOptions;
   readonly #fields: ReadonlySet<string>;
@@ -83,6 +97,8 @@ export class AuditLog {
   /** Checkpoints due (a multiple of checkpointEvery was committed) but not yet written: retried. */
   #due: Array<{ seq: number; hash: string }> = [];
   #instance: string;
+  /** Records appended while a record was handed to the sinks (alerts): the record's caller waits for them. */
+  #followUps: Array<Promise<unknown>> = [];
   #lease: { instance: string; release(): void } | undefined;
 
   constructor(options: AuditLogOptions) {
@@ -162,6 +178,42 @@ export class AuditLog {
     return failed ? { error: failed } : outcome;
   }
 
+  /**
+   * Chains an alert (`decision: alert`). Called by the monitor while it is handed a stored record, so
+   * the call whose record raised the alert is answered only once the alert is in the store too. An
+   * alert that cannot be written is logged (it is still in alerts.jsonl and the alert sinks); the
+   * store then counts as failing, so calls are refused until it recovers.
+   */
+  recordAlert(entry: AlertEntry): Promise<void> {
+    const body: UnsignedRecord = {
+      v: 1,
+      instance: this.#instance,
+      seq: this.#seq + 1,
+      gatewayId: this.#options.gatewayId,
+      time: new Date().toISOString(),
+      requestId: null,
+      correlationId: entry.cause.correlationId,
+      principal: entry.principal,
+      endpoint: entry.cause.endpoint,
+      method: '(alert)',
+      scopes: [],
+      decision: 'alert',
+      code: entry.alert.kind,
+      reason: entry.summary,
+      alert: entry.alert,
+      latencyMs: 0,
+      prevHash: this.#prev,
+    };
+    if (entry.server !== undefined) body.server = entry.server;
+    if (entry.tool !== undefined) body.target = entry.tool;
+    if (entry.address !== undefined) body.address = entry.address;
+    const written = this.#append({ ...body, hash: recordHash(body) }).then((failed) => {
+      if (failed) this.#options.logger.error({ alert: entry.alert.id, err: failed.message }, 'alert could not be written to the audit trail');
+    });
+    this.#followUps.push(written);
+    return written;
+  }
+
   /** The chained record of a request: its outcome, or (`outcome` undefined) the intent to forward it. */
   #build(ctx: MessageContext, outcome: Outcome | undefined): AuditRecord {
     const route = ctx.route;
@@ -186,6 +238,7 @@ export class AuditLog {
       latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
       prevHash: this.#prev,
     };
+    if (ctx.address !== undefined) body.address = ctx.address;
     if (!ctx.client.key.startsWith('modern:')) body.session = sha256Hex(ctx.client.key).slice(0, 16);
     if (server) body.server = server;
     const target = route?.kind === 'upstream' ? route.name : typeof params?.name === 'string' ? params.name : undefined;
@@ -233,6 +286,7 @@ export class AuditLog {
     this.#failure = undefined;
     if (record.seq > this.#committed.seq) this.#committed = { seq: record.seq, hash: record.hash };
     for (const sink of this.#options.sinks ?? []) sink.push(record);
+    if (this.#followUps.length > 0) await Promise.all(this.#followUps.splice(0));
     const every = this.#options.checkpointEvery ?? 1000;
     if (this.#options.signer && record.seq % every === 0) this.#due.push({ seq: record.seq, hash: record.hash });
     return await this.#writeDueCheckpoints();

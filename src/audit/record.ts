@@ -9,8 +9,11 @@ import { canonicalJson } from './canonical.ts';
 export const AUDIT_SCHEMA_VERSION = 1;
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** `intent`: the write-ahead record of a call about to be forwarded; its outcome follows in another record. */
-export type Decision = 'allowed' | 'denied' | 'error' | 'timeout' | 'approval' | 'intent';
+/**
+ * `intent`: the write-ahead record of a call about to be forwarded; its outcome follows in another record.
+ * `alert`: an alert the behaviour monitor raised (docs/monitor.md), chained like every other record.
+ */
+export type Decision = 'allowed' | 'denied' | 'error' | 'timeout' | 'approval' | 'intent' | 'alert';
 
 export interface AuditRecord {
   /** Schema version. */
@@ -27,6 +30,8 @@ export interface AuditRecord {
   /** SHA-256 prefix of the downstream session id (the id itself is never stored). */
   session?: string;
   principal: { subject: string; agent: string; issuer?: string; tokenId?: string };
+  /** The client's network address (the socket's remote address), on refusals at the HTTP front. */
+  address?: string;
   task?: string;
   endpoint: string;
   server?: string;
@@ -51,8 +56,21 @@ export interface AuditRecord {
   approval?: ApprovalNote;
   /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows. */
   labels?: string[];
+  /** On `alert` records: what the monitor raised and the records that made it fire (never argument values). */
+  alert?: AuditAlert;
   prevHash: string;
   hash: string;
+}
+
+export interface AuditAlert {
+  id: string;
+  kind: string;
+  severity: string;
+  /** The audit chain and positions of the evidence records. */
+  evidence: { instance: string; seqs: number[] };
+  window: { from: string; to: string };
+  /** The containment applied (or skipped, and why). */
+  response?: { action: string; target: string; until: string; skipped?: string };
 }
 
 /** An approval step in the trail: its id, the event, who decided, and the call's argument hash. */

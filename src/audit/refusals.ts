@@ -20,6 +20,8 @@ export interface RefusalDetails {
   principal?: Principal | undefined;
   /** The refused request (its id, method and params name what was asked). */
   request?: JsonRpcRequest | undefined;
+  /** The client's address: the socket's remote address (a header the client writes is never taken for it). */
+  address?: string | undefined;
 }
 
 /**
@@ -60,6 +62,7 @@ export function createRefusalRecorder(audit: AuditLog | undefined, clock: () => 
       principal: details.principal ?? ANONYMOUS,
       task: undefined,
     };
+    if (details.address !== undefined) ctx.address = details.address;
     await audit.record(ctx, { error });
     return true;
   };

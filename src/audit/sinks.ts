@@ -55,6 +55,9 @@ function attributes(record: AuditRecord): Attribute[] {
   add('portcullis.audit.hash', record.hash);
   add('portcullis.args.sha256', record.argsHash);
   add('portcullis.latency_ms', record.latencyMs);
+  add('client.address', record.address);
+  add('portcullis.alert.id', record.alert?.id);
+  add('portcullis.alert.severity', record.alert?.severity);
   return out;
 }
 

@@ -13,7 +13,7 @@ import type { AuditQuery } from '../audit/store.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import type { Io } from './serve.ts';
 
-const DECISIONS: readonly Decision[] = ['allowed', 'denied', 'error', 'timeout', 'approval', 'intent'];
+const DECISIONS: readonly Decision[] = ['allowed', 'denied', 'error', 'timeout', 'approval', 'intent', 'alert'];
 
 /** `7d`, `12h`, `30m` or an ISO date → ISO time. */
 export function parseSince(value: string, now = Date.now()): string | undefined {

@@ -93,13 +93,13 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
         res.setHeader('www-authenticate', identity.resourceServer.insufficientScope(endpoint, needed));
         const refusal = new GatewayError('PC_AUTH_INSUFFICIENT_SCOPE', `this call needs scope${needed.length > 1 ? 's' : ''} ${needed.join(' ')}; authorize again with ${needed.length > 1 ? 'them' : 'it'}`, { scopes: needed });
         // Decided before the pipeline, so recorded here: who asked, for what, and the scopes missing.
-        await gateway.recordRefusal(endpoint, refusal, request.method, { principal, request }).catch(() => false);
+        await gateway.recordRefusal(endpoint, refusal, request.method, { principal, request, address: req.socket.remoteAddress }).catch(() => false);
         return refusal;
       }
       return undefined;
     },
     async refuse(res, endpoint, error, era = 'legacy', id = null, method = '(request)', req = undefined) {
-      await gateway.recordRefusal(endpoint, error, method, { principal: req ? principals.get(req) : undefined }).catch(() => false);
+      await gateway.recordRefusal(endpoint, error, method, { principal: req ? principals.get(req) : undefined, address: req?.socket.remoteAddress }).catch(() => false);
       reject(res, error, era, id);
     },
     logDecision(request: JsonRpcRequest, error: GatewayError, correlationId: string) {
@@ -150,7 +150,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     const refusal = new GatewayError(result.error ? 'PC_AUTH_INVALID_TOKEN' : 'PC_AUTH_REQUIRED', result.description);
     metrics.authRefused += 1;
     // A request with no credential at all is how every OAuth client starts: not worth a record.
-    if (result.error) await gateway.recordRefusal(endpoint, refusal).catch(() => false);
+    if (result.error) await gateway.recordRefusal(endpoint, refusal, undefined, { address: req.socket.remoteAddress }).catch(() => false);
     reject(res, refusal);
     return false;
   }
@@ -163,14 +163,14 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     if (repeated !== undefined) {
       const routed = endpointFor(pathname);
       const refusal = new GatewayError('PC_PROTOCOL_AMBIGUOUS', `the ${repeated} header is sent more than once; send it once`, { header: repeated });
-      return front.refuse(res, routed && !(routed instanceof GatewayError) ? routed : { kind: 'aggregate' }, refusal);
+      return front.refuse(res, routed && !(routed instanceof GatewayError) ? routed : { kind: 'aggregate' }, refusal, 'legacy', null, '(request)', req);
     }
     if (!guard.hostAllowed(req)) {
-      return front.refuse(res, endpointOrAggregate(pathname), new GatewayError('PC_HTTP_HOST_FORBIDDEN', `Host "${header(req, 'host') ?? ''}" is not allowed (listen.allowedHosts); DNS-rebinding protection`));
+      return front.refuse(res, endpointOrAggregate(pathname), new GatewayError('PC_HTTP_HOST_FORBIDDEN', `Host "${header(req, 'host') ?? ''}" is not allowed (listen.allowedHosts); DNS-rebinding protection`), 'legacy', null, '(request)', req);
     }
     const origin = header(req, 'origin');
     if (origin !== undefined && !guard.originAllowed(origin)) {
-      return front.refuse(res, endpointOrAggregate(pathname), new GatewayError('PC_HTTP_ORIGIN_FORBIDDEN', `Origin "${origin}" is not allowed (listen.allowedOrigins); DNS-rebinding protection`));
+      return front.refuse(res, endpointOrAggregate(pathname), new GatewayError('PC_HTTP_ORIGIN_FORBIDDEN', `Origin "${origin}" is not allowed (listen.allowedOrigins); DNS-rebinding protection`), 'legacy', null, '(request)', req);
     }
     if (origin !== undefined) {
       res.setHeader('access-control-allow-origin', origin);
@@ -182,7 +182,7 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
     if (ambiguous) {
       metrics.authRefused += 1;
       const endpoint = endpointFor(pathname);
-      await gateway.recordRefusal(endpoint && !(endpoint instanceof GatewayError) ? endpoint : { kind: 'aggregate' }, ambiguous).catch(() => false);
+      await gateway.recordRefusal(endpoint && !(endpoint instanceof GatewayError) ? endpoint : { kind: 'aggregate' }, ambiguous, undefined, { address: req.socket.remoteAddress }).catch(() => false);
       return reject(res, ambiguous);
     }
     if (identity && req.method === 'GET') {

@@ -39,6 +39,8 @@ export interface Alert {
   kind: AlertKind;
   severity: Severity;
   principal: { subject: string; agent: string; issuer?: string };
+  /** The client address the alert is about (authentication failures per address). */
+  address?: string;
   server?: string;
   tool?: string;
   /** The time span the detector judged. */

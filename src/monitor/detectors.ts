@@ -7,6 +7,7 @@
  * holds from the principal's next message on. They judge what the audit record says — decision, code,
  * target, scopes — never argument values (only the argument hash, for "distinct").
  */
+import { isIPv6 } from 'node:net';
 import type { AuditRecord } from '../audit/record.ts';
 import type { AlertKind } from './alert.ts';
 import { alphaFor, countCall, newBaseline, threshold, type VolumeRule } from './baseline.ts';
@@ -35,6 +36,8 @@ export interface Finding {
   severity: Severity;
   server?: string | undefined;
   tool?: string | undefined;
+  /** The client address the finding is about (refusals counted per address). */
+  address?: string | undefined;
   fromMs: number;
   evidence: number[];
   summary: string;
@@ -45,6 +48,24 @@ export type Detector = (obs: Observation, raise: (finding: Finding) => void) => 
 
 /** Calls: what reaches (or tries to reach) a server's tools, prompts and resources. */
 const CALL_METHODS: ReadonlySet<string> = new Set(['tools/call', 'resources/read', 'prompts/get']);
+
+/**
+ * The unit refusals are counted by: an IPv4 address (also when IPv4-mapped), or an IPv6 /64 — one
+ * host is usually handed a whole /64, so counting single IPv6 addresses would let it rotate freely.
+ */
+export function addressUnit(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.split('%')[0]!.split('::') as [string, string?];
+  const left = head === '' ? [] : head.split(':');
+  const right = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
+/** Client addresses whose refusals are counted apart, at most (per burst detector). */
+export const MAX_ADDRESSES = 10_000;
 
 const has = (codes: readonly string[]) => {
   const set = new Set(codes);
@@ -57,7 +78,7 @@ export const BURST_CODES = {
   validation: has(['PC_ARGS_INVALID', 'PC_ARGS_TOO_LARGE', 'PC_PROTOCOL_INVALID_PARAMS', 'PC_INPUT_STATE_INVALID', 'PC_PROTOCOL_HEADER_MISMATCH']),
   unknownTargets: has(['PC_ROUTE_UNKNOWN_TOOL', 'PC_ROUTE_UNKNOWN_PROMPT', 'PC_ROUTE_UNKNOWN_RESOURCE', 'PC_ROUTE_UNKNOWN_METHOD', 'PC_ROUTE_UNKNOWN_SERVER', 'PC_TASK_UNKNOWN']),
   stepUp: has(['PC_AUTH_INSUFFICIENT_SCOPE']),
-  authFailures: has(['PC_AUTH_REQUIRED', 'PC_AUTH_INVALID_TOKEN']),
+  authFailures: has(['PC_AUTH_REQUIRED', 'PC_AUTH_INVALID_TOKEN', 'PC_AUTH_AMBIGUOUS_CREDENTIALS']),
 } as const;
 
 const BURST_KIND: Record<keyof typeof BURST_CODES, { kind: AlertKind; severity: Severity; what: string }> = {
@@ -136,12 +157,28 @@ function distinctResources(config: MonitorConfig['detectors']['distinctResources
 function burst(name: keyof typeof BURST_CODES, config: MonitorConfig['detectors']['denials']): Detector {
   const counts = BURST_CODES[name];
   const { kind, severity, what } = BURST_KIND[name];
-  return function detectBurst({ record, principal, atMs }, raise) {
+  // Refusals before the caller is known (bad credentials) are counted per client address when the
+  // front recorded one: one prober is told apart from everyone else's typos. Bounded: past
+  // MAX_ADDRESSES the least recently seen address is forgotten.
+  const byAddress = new Map<string, BurstWindow>();
+  const windowFor = (address: string): BurstWindow => {
+    let window = byAddress.get(address);
+    if (window) byAddress.delete(address);
+    else {
+      window = new BurstWindow();
+      if (byAddress.size >= MAX_ADDRESSES) byAddress.delete(byAddress.keys().next().value as string);
+    }
+    byAddress.set(address, window);
+    return window;
+  };
+  return function detectBurst({ record, principal, anonymous, atMs }, raise) {
     if (!counts(record.code)) return;
-    let window = principal.bursts.get(name) as BurstWindow | undefined;
+    const address = anonymous && record.address !== undefined ? addressUnit(record.address) : undefined;
+    let window = address !== undefined ? windowFor(address) : (principal.bursts.get(name) as BurstWindow | undefined);
     if (!window) principal.bursts.set(name, (window = new BurstWindow()));
     if (window.add(atMs, record.seq, config.count, config.window)) {
-      raise({ kind, severity: config.severity ?? severity, server: record.server, tool: toolOf(record), fromMs: window.since, evidence: window.evidence(), summary: `${config.count} ${what} within ${config.window / 1000}s (last: ${record.code})`, response: config });
+      const from = address !== undefined ? ` from ${address}` : '';
+      raise({ kind, severity: config.severity ?? severity, server: record.server, tool: toolOf(record), address, fromMs: window.since, evidence: window.evidence(), summary: `${config.count} ${what}${from} within ${config.window / 1000}s (last: ${record.code})`, response: config });
     }
   };
 }

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { AlertEntry } from '../audit/log.ts';
 import type { AuditRecord } from '../audit/record.ts';
 import type { AuditSink } from '../audit/sinks.ts';
 import type { SecretSource } from '../config/secrets.ts';
@@ -35,6 +36,8 @@ export interface MonitorDeps {
   now?: () => Date;
   /** How often changed state is written (default 30 s); 0: only at close. */
   saveEveryMs?: number;
+  /** Chains each alert into the audit trail (the gateway's audit log; see `attachTrail`). */
+  trail?: ((entry: AlertEntry) => unknown) | undefined;
 }
 
 /** Alerts written per minute at most (a flood of principals cannot flood the alert file); the rest are counted. */
@@ -58,6 +61,7 @@ export class Monitor implements AuditSink {
   readonly #now: () => Date;
   readonly #last = new Map<string, { atMs: number; alert: Alert; repeats: number }>();
   readonly #timer: NodeJS.Timeout | undefined;
+  #trail: ((entry: AlertEntry) => unknown) | undefined;
   #tokens = ALERTS_PER_MINUTE;
   #tokensAt = 0;
   /** Alerts not written because of the per-minute cap. */
@@ -69,6 +73,7 @@ export class Monitor implements AuditSink {
     this.#config = config;
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.#trail = deps.trail;
     this.flows = config.detectors.toxicFlow.enabled ? new FlowTracker(config.detectors.toxicFlow.window) : undefined;
     this.#detectors = createDetectors(config, this.flows);
     this.alerts = new AlertStore(join(deps.dataDir, 'alerts.jsonl'));
@@ -82,6 +87,11 @@ export class Monitor implements AuditSink {
       }, every);
       this.#timer.unref();
     }
+  }
+
+  /** Where alerts are chained as audit records (the audit log that feeds this monitor is created after it). */
+  attachTrail(trail: (entry: AlertEntry) => unknown): void {
+    this.#trail = trail;
   }
 
   /** Until when behaviour is only learned. */
@@ -102,6 +112,8 @@ export class Monitor implements AuditSink {
     // A forwarded call leaves a write-ahead intent, then its outcome (same correlationId): the
     // outcome is what happened, so judging the intent too would count every call twice.
     if (record.decision === 'intent') return;
+    // The monitor's own alerts come back as records: judging them would raise alerts about alerts.
+    if (record.decision === 'alert') return;
     const atMs = this.#now().getTime();
     const anonymous = isAnonymous(record.principal);
     const principal = this.state.touch(principalKeyOf(record.principal), record.principal, atMs);
@@ -116,7 +128,7 @@ export class Monitor implements AuditSink {
   readonly #raiseCurrent = (finding: Finding): void => this.#raise(this.#current!, finding);
 
   #raise({ record, atMs }: Observation, finding: Finding): void {
-    const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', finding.tool ?? ''].join('\u0000');
+    const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', finding.tool ?? '', finding.address ?? ''].join('\u0000');
     const last = this.#last.get(key);
     if (last && atMs - last.atMs < this.#config.cooldown) {
       last.repeats += 1;
@@ -138,6 +150,7 @@ export class Monitor implements AuditSink {
       summary: finding.summary,
     };
     if (record.principal.issuer !== undefined) alert.principal.issuer = clip(record.principal.issuer);
+    if (finding.address !== undefined) alert.address = finding.address;
     if (finding.server !== undefined) alert.server = finding.server;
     if (finding.tool !== undefined) alert.tool = clip(finding.tool);
     const response = this.#contain(alert, finding, record, atMs);
@@ -150,7 +163,28 @@ export class Monitor implements AuditSink {
     } catch (error) {
       this.#deps.logger.error({ err: (error as Error).message, alert }, 'alert could not be written to alerts.jsonl');
     }
+    this.#chain(alert, record);
     for (const sink of this.#deps.sinks) sink.push(alert);
+  }
+
+  /** The alert as an audit record (decision `alert`), in the same chain as its evidence. */
+  #chain(alert: Alert, record: AuditRecord): void {
+    if (!this.#trail) return;
+    const entry: AlertEntry = {
+      alert: { id: alert.id, kind: alert.kind, severity: alert.severity, evidence: alert.evidence, window: alert.window },
+      principal: alert.principal,
+      server: alert.server,
+      tool: alert.tool,
+      summary: alert.summary,
+      cause: { correlationId: record.correlationId, endpoint: record.endpoint },
+    };
+    if (alert.response) entry.alert.response = alert.response;
+    if (alert.address !== undefined) entry.address = alert.address;
+    try {
+      this.#trail(entry);
+    } catch (error) {
+      this.#deps.logger.error({ err: (error as Error).message, alert: alert.id }, 'alert could not be written to the audit trail');
+    }
   }
 
   /** Applies the detector's response; returns what was done (or why not). */

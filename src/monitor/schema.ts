@@ -86,7 +86,7 @@ export const monitorSchema = z
         validation: burst(10, '1m').describe('A burst of calls with invalid arguments or params (PC_ARGS_*, PC_PROTOCOL_INVALID_PARAMS)'),
         unknownTargets: burst(10, '1m').describe('A burst of calls to tools, prompts, resources or methods that do not exist (PC_ROUTE_UNKNOWN_*)'),
         stepUp: burst(5, '5m').describe('Repeated insufficient-scope refusals (PC_AUTH_INSUFFICIENT_SCOPE): reaching above its grant'),
-        authFailures: burst(20, '1m').describe('Refused credentials (PC_AUTH_REQUIRED, PC_AUTH_INVALID_TOKEN) at the gateway'),
+        authFailures: burst(20, '1m').describe('Refused credentials (PC_AUTH_REQUIRED, PC_AUTH_INVALID_TOKEN, PC_AUTH_AMBIGUOUS_CREDENTIALS) at the gateway, per client address'),
         offHours: z
           .strictObject({
             ...response,

@@ -83,6 +83,8 @@ export interface MessageContext {
   dlp?: DlpFinding[];
   /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows (for the audit record). */
   labels?: string[];
+  /** The client's network address (the socket's remote address), where the front records it (refusals at the HTTP front). */
+  address?: string;
   /** Mask numbering shared by the result and the server→client traffic of this call. */
   maskBook?: MaskBook;
   /** The human approval this call ran under, was refused by, or waits for (for the audit record). */

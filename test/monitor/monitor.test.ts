@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { AuditRecord } from '../../src/audit/record.ts';
 import { KillSwitchStore } from '../../src/killswitch/store.ts';
+import { addressUnit, MAX_ADDRESSES } from '../../src/monitor/detectors.ts';
 import { Monitor } from '../../src/monitor/monitor.ts';
 import { monitorSchema } from '../../src/monitor/schema.ts';
 import type { Alert } from '../../src/monitor/alert.ts';
@@ -110,7 +111,7 @@ describe('monitor detectors (fake clock)', () => {
       }
     }
     assert.ok(r.clock.ms > T0 + 2 * DAY, 'the workload runs past the learning period');
-    assert.deepEqual(r.alerts, []);
+    assert.equal(r.alerts.length, 0);
 
     // Then scripted misbehaviour, each raised by the record that crosses the line (synchronously:
     // before that call's answer leaves the gateway).
@@ -354,6 +355,44 @@ describe('monitor options (fake clock)', () => {
     r.call({ session: 's', target: 'post', labels: ['egress'] });
     const severity = Object.fromEntries(r.alerts.map((a) => [a.kind, a.severity]));
     assert.deepEqual(severity, { 'first-use-server': 'low', 'first-use-tool': 'low', 'distinct-resources': 'low', denials: 'high', validation: 'low', 'unknown-targets': 'low', dlp: 'low', 'toxic-flow': 'low' });
+  });
+
+  it('credential refusals are counted per client address (IPv6 per /64), each alert names its address, and the addresses kept are bounded', () => {
+    const r = rig({ learningPeriod: '1s', detectors: { authFailures: { count: 3, window: '1m' } } });
+    const refused = (address: string | undefined, code = 'PC_AUTH_INVALID_TOKEN') => r.call({ principal: { subject: 'anonymous', agent: 'unknown' }, method: '(authentication)', server: undefined, target: undefined, decision: 'denied', code, ...(address ? { address } : {}) });
+    // Two from each of four IPv4 addresses: below the bar for each, though 8 in all.
+    for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '::ffff:10.0.0.4']) {
+      refused(a);
+      refused(a);
+    }
+    assert.equal(r.alerts.length, 0);
+    refused('10.0.0.4'); // the third from 10.0.0.4 (the first two came IPv4-mapped)
+    assert.deepEqual(r.alerts.map((a) => [a.kind, a.address]), [['auth-failures', '10.0.0.4']]);
+    assert.match(r.alerts[0]!.summary, /from 10\.0\.0\.4/);
+    // Rotating through one IPv6 /64 is one address; another /64 is counted apart.
+    refused('2001:db8:1:2::1');
+    refused('2001:db8:1:2:ffff::7', 'PC_AUTH_AMBIGUOUS_CREDENTIALS');
+    refused('2001:db8:9:2::1');
+    refused('2001:0db8:0001:0002:0000:0000:0000:0003');
+    assert.deepEqual(r.alerts.map((a) => a.address), ['10.0.0.4', '2001:db8:1:2::/64']);
+    // Without an address (a front that records none), refusals are counted for the principal as before.
+    for (let i = 0; i < 3; i++) refused(undefined);
+    assert.equal(r.alerts.length, 3);
+    assert.equal(r.alerts[2]!.address, undefined);
+    // The same address alerts again only after the cooldown; another address is not held back by it.
+    for (let i = 0; i < 3; i++) refused('10.0.0.4');
+    for (let i = 0; i < 3; i++) refused('10.0.0.5');
+    assert.deepEqual(r.alerts.map((a) => a.address), ['10.0.0.4', '2001:db8:1:2::/64', undefined, '10.0.0.5']);
+    // A flood over many addresses keeps at most MAX_ADDRESSES windows: the oldest are forgotten
+    // (10.0.0.9's two refusals before the flood no longer count towards its third).
+    refused('10.0.0.9');
+    refused('10.0.0.9');
+    for (let i = 0; i < MAX_ADDRESSES; i++) refused(`172.${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
+    refused('10.0.0.9');
+    assert.equal(r.alerts.length, 4);
+    assert.equal(addressUnit('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(addressUnit('::1'), '0:0:0:0::/64');
+    assert.equal(addressUnit('192.0.2.1'), '192.0.2.1');
   });
 
   it('step-up and credential bursts count within their own window; scope elevation can contain for its own time', () => {
