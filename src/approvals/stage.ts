@@ -286,7 +286,7 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     /** Files this call in the queue, to be decided on the page (in band) or by an approver (out of band). */
     const file = (on: Approval['channel'], approvers: string[] | null, rememberMs: number | null) =>
       queue.request({ ...binding, subject: ctx.principal.subject, agent: ctx.principal.agent, args: JSON.stringify(question.args ?? null), rule, reason: decision.reason, approvers, channel: on, createdAt: now, expiresAt: question.expiresAt, rememberMs });
-    if (channel === 'request' && urlModeFor(ctx.client) && ctx.principal.kind === 'local' && deps.pages.origin) {
+    if (channel === 'request' && urlModeFor(ctx.client) && deps.pages.offeredTo(ctx.principal)) {
       const filed = await file('in-band', null, null);
       if (filed instanceof GatewayError) return filed;
       const url = deps.pages.issue(filed.id, filed.expiresAt, now);

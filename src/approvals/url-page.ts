@@ -15,14 +15,16 @@
  * 'none'`. Tokens are dropped on the first decision and at expiry, so a replayed POST finds nothing.
  * Refusals are audited like any refused request; decisions are the queue's approval events.
  *
- * The page is offered only when the gateway has no identity configured (the caller is the local user,
- * the page is on loopback like the rest of the gateway). With identity on, the link alone would let
- * whoever holds it approve; until the page checks a signed-in session is the call's own user, clients
- * of an identity-enabled gateway are asked with the form (in-band.ts) instead.
+ * Who decides: without identity (a loopback front) the caller is the local user and the link is the
+ * proof. With the embedded sign-in, the page also needs the browser's signed-in user (oidc-provider's
+ * session) to be the call's own user (in band = the user approves their own agent's call); only calls
+ * with that issuer's tokens are sent to the page. Other identity setups (API keys, external issuers)
+ * cannot tie a browser to the caller here: their clients are asked with the form (in-band.ts).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml, page, pageHeaders } from '../auth/pages.ts';
+import type { Principal } from '../auth/principal.ts';
 import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { header, readBody, reject } from '../downstream/http-io.ts';
@@ -35,6 +37,12 @@ export const isApprovalPagePath = (pathname: string): boolean => pathname.starts
 const MAX_FORM_BYTES = 4096;
 /** The most links outstanding at once (each is one waiting call; the queue bounds those too). */
 const MAX_LINKS = 10_000;
+
+export interface SignIn {
+  /** The embedded sign-in's issuer: only its users' calls are sent to the page. */
+  issuer: string;
+  signedInUser(req: IncomingMessage, res: ServerResponse): Promise<string | undefined>;
+}
 
 interface Link {
   tokenHash: Buffer;
@@ -55,10 +63,26 @@ function matches(given: unknown, kept: Buffer): boolean {
 export class ApprovalPages {
   readonly #links = new Map<string, Link>();
   #origin: string | undefined;
+  #signIn: SignIn | undefined;
 
-  /** Set by the HTTP front once it listens (and only when identity is off): the page is then offered. */
-  serveAt(origin: string): void {
+  /**
+   * Set by the HTTP front once it listens: without identity (loopback), or with the embedded sign-in
+   * (`signIn`: the page then needs the call's own user signed in). The page is then offered.
+   */
+  serveAt(origin: string, signIn?: SignIn): void {
     this.#origin = origin;
+    this.#signIn = signIn;
+  }
+
+  get signIn(): SignIn | undefined {
+    return this.#signIn;
+  }
+
+  /** Whether the page can prove who decides for this caller: the local user, or a user of the embedded sign-in. */
+  offeredTo(principal: Principal): boolean {
+    if (!this.#origin) return false;
+    if (!this.#signIn) return principal.kind === 'local';
+    return principal.kind === 'token' && principal.issuer === this.#signIn.issuer;
   }
 
   get origin(): string | undefined {
@@ -122,12 +146,22 @@ export async function serveApprovalPage(req: IncomingMessage, res: ServerRespons
   const id = pathname.slice(APPROVAL_PAGE_PATH.length);
   if (!isApprovalId(id) || !pages.origin) return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `no approval page at ${pathname}`));
   const now = queue.now();
+  /** With the embedded sign-in: the person deciding is the browser's signed-in user, and must be the caller's own. */
+  const person = async (approval: Approval | undefined): Promise<GatewayError | string | undefined> => {
+    if (!pages.signIn || !approval) return undefined;
+    const user = await pages.signIn.signedInUser(req, res);
+    if (!user) return new GatewayError('PC_AUTH_REQUIRED', 'sign in to the gateway in this browser first (the same user the agent acts for), then open the link again');
+    if (user !== approval.subject) return new GatewayError('PC_APPROVAL_NOT_APPROVER', `approval ${approval.id} is for ${approval.subject}'s own call; the signed-in user ${user} cannot decide it`);
+    return user;
+  };
 
   if (req.method === 'GET') {
     const token = new URL(rawUrl, 'http://x').searchParams.get('t');
     const link = pages.check(id, token, now);
     const approval = queue.store.get(id);
     if (!link || !approval || approval.status !== 'pending') return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting, or the link is not valid for it`));
+    const who = await person(approval);
+    if (who instanceof GatewayError) return refuse(who);
     const hidden = (name: string, value: string): string => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
     return html(res, 200, 'Approve this call?', `${describe(approval)}
 <form method="post" action="${APPROVAL_PAGE_PATH}${id}">${hidden('t', token!)}${hidden('csrf', link.csrf)}
@@ -150,9 +184,11 @@ export async function serveApprovalPage(req: IncomingMessage, res: ServerRespons
   if (choice !== 'approve' && choice !== 'deny') return refuse(new GatewayError('PC_PROTOCOL_INVALID_REQUEST', 'decision must be "approve" or "deny"'));
   const approval = queue.store.get(id);
   if (!approval || approval.channel !== 'in-band') return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting`));
+  const who = await person(approval);
+  if (who instanceof GatewayError) return refuse(who);
   // Single use: the link goes before the decision is made, so a second POST finds nothing.
   pages.drop(id);
-  const decided = await queue.decide(id, choice === 'approve' ? 'granted' : 'denied', { name: approval.subject, ownUser: true }, 'on the approval page');
+  const decided = await queue.decide(id, choice === 'approve' ? 'granted' : 'denied', { name: who ?? approval.subject, ownUser: true }, 'on the approval page');
   if (decided instanceof GatewayError) return refuse(decided);
   return html(res, 200, choice === 'approve' ? 'Approved' : 'Denied', `<p>${choice === 'approve' ? 'The call runs once, with exactly these arguments.' : 'The call is refused.'} You can close this page.</p>`);
 }

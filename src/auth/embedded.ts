@@ -237,6 +237,17 @@ export class EmbeddedAuthorizationServer {
     return this.#building;
   }
 
+  /**
+   * The user signed in to the embedded sign-in in this browser (oidc-provider's signed session cookie),
+   * if any; for pages of the gateway that need the person, not a token (the approval page).
+   */
+  async signedInUser(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+    const provider = await this.#ready();
+    const session = await (provider as unknown as { Session: { get(ctx: unknown): Promise<unknown> } }).Session.get({ req, res });
+    const account = (session as { accountId?: unknown }).accountId;
+    return typeof account === 'string' && account !== '' ? account : undefined;
+  }
+
   /** Whether a request path belongs to the authorization server (or its login pages). */
   handles(path: string): boolean {
     return OAUTH_PREFIXES.some((p) => path === p || path.startsWith(p));

@@ -282,6 +282,8 @@ export function createHttpFront(gateway: Gateway, config: Config, logger: Logger
       if (authRequired && !deps) logger.error('identity is configured but the front got no secrets: every MCP request is refused');
       ready.then((built) => {
         identity = built;
+        // With the embedded sign-in, the approval page asks the browser's signed-in user (url-page.ts).
+        if (built?.embedded) gateway.approvals.pages.serveAt(built.embedded.issuer.replace(/\/$/, ''), { issuer: built.embedded.issuer, signedInUser: (q, r) => built.embedded!.signedInUser(q, r) });
         resolve({
           url,
           sessions,

@@ -11,9 +11,13 @@ import { after, before, describe, it } from 'node:test';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, ElicitationCompleteNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
-import { legacyClient } from '../helpers/gateway.ts';
-import { approvalHarness, type ApprovalHarness } from '../approvals/harness.ts';
+import { randomBytes } from 'node:crypto';
+import type { BrowserContext } from 'playwright-core';
+import { processSecretSource } from '../../src/config/secrets.ts';
+import { authorizeWithBrowser, launchBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
+import { legacyClient, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { authorizeUrl, pkcePair, recordedEverything, register, tokenRequest } from '../helpers/oauth.ts';
+import { APPROVAL_POLICY, approvalHarness, type ApprovalHarness } from '../approvals/harness.ts';
 
 type Params = { mode?: string; url?: string; elicitationId?: string; message?: string };
 
@@ -194,7 +198,7 @@ describe('in-band approval, URL mode: the gateway\'s own approval page', () => {
   });
 });
 
-describe('in-band approval, URL mode, with identity on', () => {
+describe('in-band approval, URL mode, with API keys', () => {
   let h: ApprovalHarness;
   before(async () => {
     h = await approvalHarness();
@@ -220,5 +224,91 @@ describe('in-band approval, URL mode, with identity on', () => {
     const probe = await postForm(`${h.gw.url}/approvals/${'0'.repeat(32)}`, { t: 'x', csrf: 'y', decision: 'approve' });
     assert.equal(probe.code, 'PC_APPROVAL_UNKNOWN');
     assert.deepEqual(h.received('echo').filter((a) => a.message === 'url with identity'), []);
+  });
+});
+
+describe('in-band approval, URL mode, with the embedded sign-in', () => {
+  const PASSWORD = randomBytes(12).toString('base64url');
+  let gw: TestGateway;
+  let browser: TestBrowser;
+  let callback: Awaited<ReturnType<typeof startCallback>>;
+  const everything = recordedEverything();
+  before(async () => {
+    callback = await startCallback();
+    gw = await startGateway(
+      {
+        servers: { everything: everything.server },
+        policy: APPROVAL_POLICY,
+        approvals: { waitMs: 1500, pollMs: 25 },
+        identity: { scopes: ['mcp'], embedded: { users: [{ username: 'alice', password: 'env:PC_TEST_URL_PW', scopes: ['mcp'] }, { username: 'bob', password: 'env:PC_TEST_URL_PW', scopes: ['mcp'] }] } },
+      },
+      processSecretSource({ ...process.env, PC_TEST_URL_PW: PASSWORD }),
+    );
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await gw?.close();
+    await callback?.close();
+  });
+
+  /** Signs `username` in with the browser context (authorization code + PKCE) and returns an access token for /mcp/everything. */
+  async function signIn(context: BrowserContext, username: string): Promise<string> {
+    const client = (await register(gw.url, { redirect_uris: [callback.url] })).body.client_id as string;
+    const { verifier, challenge } = pkcePair();
+    const resource = `${gw.url}/mcp/everything`;
+    const back = await authorizeWithBrowser(context, authorizeUrl(gw.url, { client_id: client, redirect_uri: callback.url, resource, scope: 'mcp', code_challenge: challenge, code_challenge_method: 'S256' }), { username, password: PASSWORD, redirect: callback.url });
+    const token = await tokenRequest(gw.url, { grant_type: 'authorization_code', code: back.searchParams.get('code')!, code_verifier: verifier, redirect_uri: callback.url, client_id: client, resource });
+    assert.equal(token.status, 200, JSON.stringify(token.body));
+    return token.body.access_token as string;
+  }
+
+  it('needs the call\'s own user signed in: no session and another user\'s session are refused, the user\'s own Approve runs the call once', async () => {
+    const alice = await browser.context();
+    const bob = await browser.context();
+    try {
+      const token = await signIn(alice, 'alice');
+      await signIn(bob, 'bob');
+      const outcomes: Record<string, number> = {};
+      let id: string | undefined;
+      const client = new LegacyClient({ name: 'url-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } } });
+      client.setRequestHandler(ElicitRequestSchema, async (r) => {
+        const params = r.params as Params;
+        assert.equal(params.mode, 'url');
+        id = params.elicitationId;
+        const target = `${gw.url}/approvals/${id}`;
+        outcomes['GET without a session'] = (await fetch(params.url!)).status;
+        const bobPage = await bob.newPage();
+        const bobGet = await bobPage.goto(params.url!);
+        outcomes['GET as bob'] = bobGet!.status();
+        assert.match(await bobPage.content(), /PC_APPROVAL_NOT_APPROVER/);
+        const page = await alice.newPage();
+        await page.goto(params.url!);
+        const csrf = await page.getAttribute('input[name=csrf]', 'value');
+        const t = new URL(params.url!).searchParams.get('t')!;
+        outcomes['POST as bob with the form\'s tokens'] = (await bob.request.post(target, { form: { t, csrf: csrf!, decision: 'approve' }, headers: { origin: gw.url } })).status();
+        outcomes['POST without a session with the form\'s tokens'] = (await postForm(target, { t, csrf: csrf!, decision: 'approve' })).status;
+        assert.equal(gw.gateway.approvals.queue.store.get(id!)?.status, 'pending', 'nobody but alice decided');
+        await Promise.all([page.waitForNavigation(), page.click('button[value=approve]')]);
+        await page.waitForSelector('text=Approved');
+        return { action: 'accept' } as never;
+      });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      try {
+        const result = await client.callTool({ name: 'echo', arguments: { message: 'url signed in' } });
+        assert.deepEqual(result.content, [{ type: 'text', text: 'Echo: url signed in' }]);
+      } finally {
+        await client.close();
+      }
+      for (const [what, status] of Object.entries(outcomes)) assert.ok(status >= 400, `${what} is refused (got ${status})`);
+      const received = everything.received().filter((m) => m.method === 'tools/call' && (m.params?.arguments as any)?.message === 'url signed in');
+      assert.equal(received.length, 1, 'the call ran once');
+      const approval = gw.gateway.approvals.queue.store.get(id!);
+      assert.equal(approval?.status, 'used');
+      assert.equal(approval?.decidedBy, 'alice');
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
   });
 });
