@@ -12,6 +12,8 @@ import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.j
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, ElicitationCompleteNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { BrowserContext } from 'playwright-core';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { authorizeWithBrowser, launchBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
@@ -55,14 +57,27 @@ async function postForm(url: string, fields: Record<string, string>, headers: Re
 describe('in-band approval, URL mode: the gateway\'s own approval page', () => {
   let h: ApprovalHarness;
   let browser: TestBrowser;
+  /** A webhook receiver: in-band approvals are the user's own, never announced to others. */
+  const hooked: string[] = [];
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      hooked.push(body);
+      res.writeHead(200).end();
+    });
+  });
   before(async () => {
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
     // No identity: the caller is the local user, and the page is on the gateway's loopback origin.
-    h = await approvalHarness({ identity: undefined });
+    h = await approvalHarness({ identity: undefined, approvals: { waitMs: 1500, pollMs: 25, webhook: { url, secret: 'env:PC_TEST_URL_HOOK', format: 'json' } } }, { PC_TEST_URL_HOOK: randomBytes(24).toString('hex') });
     browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
     await h?.close();
+    await new Promise<void>((resolve) => hook.close(() => resolve()));
   });
 
   const texts = (message: string) => h.received('echo').filter((a) => a.message === message);
@@ -104,6 +119,8 @@ describe('in-band approval, URL mode: the gateway\'s own approval page', () => {
     assert.ok(record, 'the call\'s record names the approval');
     assert.equal(record.decision, 'allowed');
     assert.equal(h.gw.gateway.approvals.queue.store.get(asked[0]!.elicitationId!)?.status, 'used');
+    await h.gw.gateway.approvals.idle();
+    assert.deepEqual(hooked, [], 'the in-band approval was not announced on the webhook');
     // The approval is used: the page link is dead, and the same call made again is asked again.
     const again = await formOf(asked[0]!.url!);
     assert.notEqual(again.status, 200);
@@ -181,6 +198,19 @@ describe('in-band approval, URL mode: the gateway\'s own approval page', () => {
     const pageRefusals = h.trail().filter((r) => r.method === 'approvals/page');
     assert.ok(pageRefusals.some((r) => r.code === 'PC_APPROVAL_ADMIN_FORBIDDEN'), 'the CSRF refusal is audited');
     assert.ok(pageRefusals.some((r) => r.code === 'PC_APPROVAL_UNKNOWN'), 'the token refusals are audited');
+  });
+
+  it('the webhook does announce out-of-band requests (the check above can fail)', async () => {
+    const client = await legacyClient(`${h.gw.url}/mcp/everything`);
+    try {
+      await assert.rejects(client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } }), (error: any) => error?.data?.code === 'PC_APPROVAL_EXPIRED'); // the rule's ttl (1s) is shorter than waitMs
+    } finally {
+      await client.close();
+    }
+    await h.gw.gateway.approvals.idle();
+    assert.equal(hooked.length, 1);
+    assert.match(hooked[0]!, /get-sum/);
+    assert.deepEqual(h.received('get-sum'), []);
   });
 
   it('a client without elicitation.url is asked with the form, not sent to the page', async () => {
