@@ -34,6 +34,7 @@ export interface ApprovalsDeps {
   runtime: PolicyRuntime;
   secrets: SecretSource;
   recheck: (ctx: MessageContext) => Promise<GatewayError | undefined>;
+  held?: (agent: string) => { reason: string } | undefined;
   now?: () => number;
   fetch?: typeof fetch;
 }
@@ -55,6 +56,7 @@ export function openApprovals(config: Config, deps: ApprovalsDeps): Approvals {
     queue,
     states: new ApprovalStates(section.maxPending),
     recheck: deps.recheck,
+    ...(deps.held ? { held: deps.held } : {}),
     redactArgs: (_server, args) => redact(args, fields),
   });
   return {

@@ -37,6 +37,8 @@ export interface ApproveDeps {
   recheck: (ctx: MessageContext) => Promise<GatewayError | undefined>;
   /** The arguments as the audit records them (redacted), for the people who decide. */
   redactArgs: (server: string, args: JsonObject) => unknown;
+  /** A monitor hold on this agent (docs/monitor.md, `require-approval`): its allowed calls need approval too. */
+  held?: (agent: string) => { reason: string } | undefined;
 }
 
 /** The binding of the call the context now carries, or undefined when it is not a governed call. */
@@ -245,7 +247,14 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
 
   return async function approve(ctx) {
     const taken = takeState(ctx);
-    const decision = ctx.decision;
+    let decision = ctx.decision;
+    // A monitor hold makes an allowed call need approval exactly as an approve rule would, out of band
+    // (the agent under suspicion must not answer for itself in band); a deny was already a deny.
+    const hold = decision?.effect === 'allow' && bindingOf(ctx) ? deps.held?.(ctx.principal.agent) : undefined;
+    if (decision && hold) {
+      decision = { ...decision, effect: 'approve', code: 'PC_POLICY_APPROVAL_REQUIRED', rule: 'monitor:require-approval', reason: `held for approval: ${hold.reason}`, approval: { mode: 'out-of-band' } };
+      ctx.decision = decision;
+    }
     if (decision?.effect !== 'approve') {
       // Our state on a call that no longer needs approval is not the server's business either; a state
       // on a call that was never asked about is a forgery.

@@ -129,7 +129,7 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   io.out(`audit store:   ${config.audit.store}\n`);
   io.out(`identity:      ${identity.enabled ? `on (${[identity.embedded ? 'embedded server' : '', identity.issuers ? `${identity.issuers} issuer${identity.issuers === 1 ? '' : 's'}` : '', identity.apiKeys ? 'API keys' : ''].filter(Boolean).join(', ')}); ${identity.activeAgents} active agent${identity.activeAgents === 1 ? '' : 's'}, ${identity.activeKeys} active key${identity.activeKeys === 1 ? '' : 's'}` : 'off (local principals)'}\n`);
   io.out(`kill switches: ${switches.length === 0 ? 'none' : ''}\n`);
-  for (const s of switches) io.out(`  ON  ${describeTarget(s.target)} — ${s.reason} (by ${s.by} at ${s.at}${s.until ? `, until ${s.until}` : ''})\n`);
+  for (const s of switches) io.out(`  ${s.effect === 'approve' ? 'APPROVAL' : 'ON'}  ${describeTarget(s.target)} — ${s.reason} (by ${s.by} at ${s.at}${s.until ? `, until ${s.until}` : ''})\n`);
   const q = Object.entries(waiting);
   io.out(`quarantined:   ${q.length === 0 ? 'none' : q.map(([s, n]) => `${s}: ${n}`).join(', ')}\n`);
   io.out(`pins:          ${summary.pins}\n`);

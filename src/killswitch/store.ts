@@ -18,6 +18,11 @@ export interface KillSwitch {
   at: string;
   /** When the switch lifts itself (automatic containment, docs/monitor.md); absent: until `unkill`. */
   until?: string;
+  /**
+   * `approve`: a hold, not a stop — the calls it covers need a human's approval as if an `effect:
+   * approve` rule matched (the monitor's `require-approval` response, docs/monitor.md); absent: a stop.
+   */
+  effect?: 'approve';
 }
 
 export function describeTarget(target: KillTarget): string {
@@ -83,7 +88,7 @@ export class KillSwitchStore {
     if (this.#problem) return { reason: this.#problem, target: 'all calls' };
     for (const s of this.#switches) {
       const t = s.target;
-      if (!this.#holds(s)) continue;
+      if (!this.#holds(s) || s.effect === 'approve') continue;
       const named = (pattern: string, exact: boolean | undefined, value: string) => (exact ? pattern === value : anyGlob([pattern])(value));
       const hit =
         'all' in t ||
@@ -95,11 +100,22 @@ export class KillSwitchStore {
     return undefined;
   }
 
-  add(target: KillTarget, reason: string, by: string, until?: string): void {
+  /** The hold (a switch with `effect: approve`) on this agent in force, if any: its calls need a human's approval. */
+  held(agent: string): { reason: string; target: string; until?: string } | undefined {
+    this.refresh();
+    if (this.#problem) return undefined; // stops() already stops everything
+    const s = this.#switches.find((h) => h.effect === 'approve' && this.#holds(h) && 'agent' in h.target && (h.target.exact ? h.target.agent === agent : anyGlob([h.target.agent])(agent)));
+    return s ? { reason: s.reason, target: describeTarget(s.target), ...(s.until ? { until: s.until } : {}) } : undefined;
+  }
+
+  add(target: KillTarget, reason: string, by: string, until?: string, effect?: 'approve'): void {
     this.refresh();
     if (this.#problem) throw new Error(this.#problem);
+    // A hold never replaces a stop on the same target (it would weaken it); a stop replaces a hold.
+    if (effect === 'approve' && this.#switches.some((s) => this.#holds(s) && s.effect === undefined && sameTarget(s.target, target))) return;
     const entry: KillSwitch = { target, reason, by, at: new Date().toISOString() };
     if (until !== undefined) entry.until = until;
+    if (effect !== undefined) entry.effect = effect;
     this.#switches = [...this.#switches.filter((s) => this.#holds(s) && !sameTarget(s.target, target)), entry];
     this.#save();
   }

@@ -26,7 +26,7 @@ export type AlertKind =
   | 'toxic-flow';
 
 export interface AlertResponse {
-  action: 'kill-agent' | 'kill-tool';
+  action: 'kill-agent' | 'kill-tool' | 'require-approval';
   /** What the kill switch holds (as `portcullis status` shows it), until when. */
   target: string;
   until: string;

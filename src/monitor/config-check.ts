@@ -29,8 +29,8 @@ export function checkMonitor(config: Config, source: SecretSource | undefined, a
   if (config.audit.store === 'off') warnings.push({ path: 'monitor', message: 'audit.store is off: there is no decision stream to watch, so nothing is monitored', severity: 'warning' });
   for (const [name, detector] of Object.entries(monitor.detectors)) {
     if (!detector.enabled) continue;
-    if (detector.action === 'kill-agent' && agentsSelfDeclared) {
-      warnings.push({ path: `monitor.detectors.${name}.action`, message: 'kill-agent while agent names are self-declared (identity off, no identity.localAgent): a caller can name itself after another agent and get that agent stopped', severity: 'warning' });
+    if ((detector.action === 'kill-agent' || detector.action === 'require-approval') && agentsSelfDeclared) {
+      warnings.push({ path: `monitor.detectors.${name}.action`, message: `${detector.action} while agent names are self-declared (identity off, no identity.localAgent): a caller can name itself after another agent and get that agent ${detector.action === 'kill-agent' ? 'stopped' : 'held for approval'}`, severity: 'warning' });
     }
     if (detector.action === 'kill-tool') {
       warnings.push({ path: `monitor.detectors.${name}.action`, message: 'kill-tool: one caller\'s behaviour stops the tool for every caller (for the configured time)', severity: 'warning' });

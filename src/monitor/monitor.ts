@@ -194,16 +194,16 @@ export class Monitor implements AuditSink {
     const until = new Date(atMs + finding.response.for).toISOString();
     let target: KillTarget | string;
     if (isAnonymous(record.principal)) target = 'the caller is not identified (refused before authentication)';
-    else if (action === 'kill-agent') target = { agent: record.principal.agent, exact: true };
+    else if (action === 'kill-agent' || action === 'require-approval') target = { agent: record.principal.agent, exact: true };
     else if (finding.server !== undefined && finding.tool !== undefined) target = { tool: `${finding.server}.${finding.tool}`, exact: true };
     else target = 'this alert names no single tool';
     if (typeof target === 'string') return { action, target: '', until, skipped: target };
     try {
-      this.#deps.kill.add(target, `monitor alert ${alert.id} (${alert.kind}): ${alert.summary}`, BY, until);
+      this.#deps.kill.add(target, `monitor alert ${alert.id} (${alert.kind}): ${alert.summary}`, BY, until, action === 'require-approval' ? 'approve' : undefined);
     } catch (error) {
       return { action, target: describeTarget(target), until, skipped: (error as Error).message };
     }
-    this.#deps.logger.warn({ alert: alert.id, target: describeTarget(target), until }, 'monitor contained: kill switch set');
+    this.#deps.logger.warn({ alert: alert.id, target: describeTarget(target), until, action }, action === 'require-approval' ? 'monitor contained: approval required' : 'monitor contained: kill switch set');
     return { action, target: describeTarget(target), until };
   }
 

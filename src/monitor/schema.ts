@@ -29,9 +29,9 @@ const perMinute = z
   });
 
 const actionSchema = z
-  .enum(['alert', 'kill-agent', 'kill-tool'])
+  .enum(['alert', 'kill-agent', 'kill-tool', 'require-approval'])
   .default('alert')
-  .describe('alert only (default), or also contain: stop this agent, or this tool (server.tool), with the kill switch for `for`');
+  .describe('alert only (default), or also contain: stop this agent, or this tool (server.tool), with the kill switch for `for`; or require-approval: every call of this agent needs a human\'s out-of-band approval for `for`');
 
 const severitySchema = z.enum(['low', 'medium', 'high', 'critical']);
 
@@ -163,5 +163,5 @@ export const monitorSchema = z
   .describe('Behaviour monitoring on the decision stream: alerts and automatic containment (docs/monitor.md)');
 
 export type MonitorConfig = z.output<typeof monitorSchema>;
-export type DetectorResponse = { enabled: boolean; action: 'alert' | 'kill-agent' | 'kill-tool'; for: number; severity?: 'low' | 'medium' | 'high' | 'critical' | undefined };
+export type DetectorResponse = { enabled: boolean; action: 'alert' | 'kill-agent' | 'kill-tool' | 'require-approval'; for: number; severity?: 'low' | 'medium' | 'high' | 'critical' | undefined };
 export type Severity = z.output<typeof severitySchema>;

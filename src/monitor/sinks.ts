@@ -35,7 +35,7 @@ const slackEscape = (text: string): string => text.replace(/&/g, '&amp;').replac
 export function slackMessage(alert: Alert): { text: string } {
   const who = `${alert.principal.agent} (${alert.principal.subject})`;
   const what = alert.tool ? ` on ${alert.server}.${alert.tool}` : alert.server ? ` on ${alert.server}` : '';
-  const response = alert.response ? ` — contained: ${alert.response.skipped ? `not applied (${alert.response.skipped})` : `${alert.response.target} stopped until ${alert.response.until}`}` : '';
+  const response = alert.response ? ` — contained: ${alert.response.skipped ? `not applied (${alert.response.skipped})` : `${alert.response.target} ${alert.response.action === 'require-approval' ? 'held for approval' : 'stopped'} until ${alert.response.until}`}` : '';
   return { text: slackEscape(`:rotating_light: Portcullis ${alert.severity} alert ${alert.kind}: ${who}${what}: ${alert.summary}${response} [${alert.id}]`) };
 }
 

@@ -33,7 +33,7 @@ describe('monitor configuration', () => {
   it('parses durations and rates, and warns about containment a caller could turn against others', () => {
     const result = validateConfig({
       ...base,
-      monitor: { learningPeriod: '2d', detectors: { volume: { min: '2/s', action: 'kill-agent', for: '30m' }, denials: { action: 'kill-tool' } }, sinks: [{ type: 'webhook', url: 'https://hooks.example.com/x' }] },
+      monitor: { learningPeriod: '2d', detectors: { volume: { min: '2/s', action: 'kill-agent', for: '30m' }, denials: { action: 'kill-tool' }, stepUp: { action: 'require-approval', for: '5m' } }, sinks: [{ type: 'webhook', url: 'https://hooks.example.com/x' }] },
     });
     assert.equal(result.ok, true);
     if (!result.ok) return;
@@ -44,6 +44,8 @@ describe('monitor configuration', () => {
     const warned = result.warnings.map((w) => w.path);
     assert.ok(warned.includes('monitor.detectors.volume.action'), warned.join());
     assert.ok(warned.includes('monitor.detectors.denials.action'), warned.join());
+    assert.ok(warned.includes('monitor.detectors.stepUp.action'), 'require-approval on a self-declared agent name is warned about too');
+    assert.equal(monitor.detectors.stepUp.action, 'require-approval');
     assert.ok(warned.includes('monitor.sinks[0].secret'), warned.join());
   });
 
