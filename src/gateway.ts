@@ -222,6 +222,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     toolNames: () => catalog.toolNames(),
     logger,
     scanner: signalLayer(config.supply.scanner),
+    onHold: (event) => monitor?.supplyHeld(event),
   });
   catalog.review = (server, kind, items) => supply.review(server, kind, items, true);
   catalog.reviewGeneration = () => supply.generation();

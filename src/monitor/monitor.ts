@@ -26,6 +26,7 @@ import type { MonitorConfig } from './schema.ts';
 import { LogSink, WebhookSink, type AlertSink } from './sinks.ts';
 import { clip, MonitorState } from './state.ts';
 import { FlowTracker } from './flows.ts';
+import type { HoldEvent } from '../supply/guard.ts';
 
 export interface MonitorDeps {
   dataDir: string;
@@ -44,6 +45,11 @@ export interface MonitorDeps {
 const ALERTS_PER_MINUTE = 120;
 const EVIDENCE_MAX = 50;
 const BY = 'portcullis-monitor';
+
+/** What an alert takes from the record that caused it. */
+type AlertSource = Pick<AuditRecord, 'principal' | 'instance' | 'correlationId' | 'endpoint'>;
+/** The principal of alerts about definitions the supply guard held (no caller is behind them). */
+const SUPPLY_PRINCIPAL = { subject: 'portcullis', agent: 'supply-guard' } as const;
 
 const principalKeyOf = (p: AuditRecord['principal']): string => `${clip(p.issuer ?? '')}\u0000${clip(p.subject)}\u0000${clip(p.agent)}`;
 const isAnonymous = (p: AuditRecord['principal']): boolean => p.subject === 'anonymous' && p.agent === 'unknown';
@@ -127,7 +133,34 @@ export class Monitor implements AuditSink {
   #current: Observation | undefined;
   readonly #raiseCurrent = (finding: Finding): void => this.#raise(this.#current!, finding);
 
-  #raise({ record, atMs }: Observation, finding: Finding): void {
+  /**
+   * A definition the supply guard newly held (a rug pull, a new or a poisoned definition): alerted
+   * when the gateway sees it, not only when a call later meets it. No call is behind it, so the alert's
+   * principal is the guard itself and no audit record is its evidence; of the containments only
+   * `kill-tool` applies (the definition itself is already quarantined).
+   */
+  supplyHeld(event: HoldEvent): void {
+    const config = this.#config.detectors.supplyChain;
+    if (!config.enabled) return;
+    const atMs = this.#now().getTime();
+    const [kind, ...rest] = event.definition.split(':');
+    const name = rest.join(':');
+    const tool = kind === 'tools' ? name : undefined;
+    const source: AlertSource = { principal: SUPPLY_PRINCIPAL, instance: SUPPLY_PRINCIPAL.agent, correlationId: `supply_${randomBytes(9).toString('base64url')}`, endpoint: `/mcp/${event.server}` };
+    const what = kind === 'server' ? 'the server\'s instructions' : `${kind === 'tools' ? 'tool' : kind === 'prompts' ? 'prompt' : kind === 'resources' ? 'resource' : 'definition'} ${clip(name)}`;
+    this.#raise({ record: source, atMs }, {
+      kind: 'supply-chain',
+      severity: config.severity,
+      server: event.server,
+      tool: tool ?? (kind === 'server' ? undefined : event.definition),
+      fromMs: atMs,
+      evidence: [],
+      summary: `${what} on ${event.server} ${event.shown ? 'is not approved (warn mode: still shown)' : 'was quarantined'}: ${clip(event.reason)} (portcullis pin diff ${event.server})`,
+      response: { ...config, action: config.action === 'kill-tool' && tool !== undefined ? 'kill-tool' : 'alert' },
+    });
+  }
+
+  #raise({ record, atMs }: { record: AlertSource; atMs: number }, finding: Finding): void {
     const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', finding.tool ?? '', finding.address ?? ''].join('\u0000');
     const last = this.#last.get(key);
     if (last && atMs - last.atMs < this.#config.cooldown) {
@@ -168,7 +201,7 @@ export class Monitor implements AuditSink {
   }
 
   /** The alert as an audit record (decision `alert`), in the same chain as its evidence. */
-  #chain(alert: Alert, record: AuditRecord): void {
+  #chain(alert: Alert, record: AlertSource): void {
     if (!this.#trail) return;
     const entry: AlertEntry = {
       alert: { id: alert.id, kind: alert.kind, severity: alert.severity, evidence: alert.evidence, window: alert.window },
@@ -188,7 +221,7 @@ export class Monitor implements AuditSink {
   }
 
   /** Applies the detector's response; returns what was done (or why not). */
-  #contain(alert: Alert, finding: Finding, record: AuditRecord, atMs: number): AlertResponse | undefined {
+  #contain(alert: Alert, finding: Finding, record: AlertSource, atMs: number): AlertResponse | undefined {
     const { action } = finding.response;
     if (action === 'alert') return undefined;
     const until = new Date(atMs + finding.response.for).toISOString();

