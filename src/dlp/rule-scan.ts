@@ -11,6 +11,7 @@
  * `uninspectable`, and the caller fails closed.
  */
 import type { LinearRegex } from './regex/automaton.ts';
+import { trigramFrequency, trigramOf, UNIT_CLASS } from './regex/rarity.ts';
 
 export interface TextRule {
   readonly id: string;
@@ -46,51 +47,23 @@ export const MAX_READ_FACTOR = 12;
 const READ_FLOOR = 1 << 16;
 
 /**
- * The anchor search: every anchor is found by one of its trigrams (two-character anchors by their
- * bigram), case-folded, looked up in a 64 KB table while the text is read once; the few positions the
- * table lets through are checked against the anchors keyed by that trigram. One pass, a small table
- * that stays in cache, no state that jumps around memory.
- *
- * The trigram of an anchor is its rarest one, not its first: "the password is '" keyed by "the" would
- * be checked at every "the" of a text (and twenty anchors start that way), keyed by "s '" almost never.
- * Rarity is judged without looking at any text: a trigram shared by fewer anchors, not among the most
- * frequent English trigrams, and with fewer letters and spaces is preferred. Every occurrence of an
- * anchor contains its trigram at a known offset, so what is found does not depend on the choice.
+ * The anchor search: the text is read once, as Latin-1 bytes (a native copy), each byte mapped to one
+ * of 64 classes (src/dlp/regex/rarity.ts); the last three classes form an 18-bit key tested in a 32 KB
+ * bit set that stays in cache. Each anchor sets one bit: that of its rarest trigram, judged by how often
+ * the trigram occurs in ordinary text, so that the few keys the set lets through are rarely false
+ * alarms; a key that gets through is checked against the anchors keyed by it, in full. Two-character
+ * anchors set the keys of every class before them. Every occurrence of an anchor contains its keyed
+ * trigram at a known offset, so what is found does not depend on the choice of key.
  */
 interface AnchorIndex {
-  /** 1 where some anchor starts with this (hashed) trigram. */
-  trigramTable: Uint8Array;
-  byTrigram: Map<number, number[]>;
-  /** Two-character anchors, by their exact folded bigram. */
-  bigramTable: Uint8Array;
-  byBigram: Map<number, number[]>;
+  /** Bit `key` set where some anchor is keyed by that class trigram. */
+  bits: Int32Array;
+  /** Key → [anchor id, units from the anchor's start to the key's last unit, …]. */
+  byKey: Map<number, number[]>;
   /** Anchor id → the lower-case literal and the rules anchored on it. */
   literals: string[];
   literalRules: number[][];
-  /** Anchor id → where its keyed trigram starts within it (0 for bigram anchors). */
-  offsets: number[];
 }
-
-/** The most frequent trigrams of English text (and of identifiers made of words): keys to avoid. */
-const COMMON_TRIGRAMS = new Set(
-  ('the and ing ion tio ent ati for her ter hat tha ere ate his con res ver all ons nce men ith ted ers pro thi wit are ess not ive was ' +
-    'ect rea com eve per int est sta cti ica ist ear ain one our iti rat ser use ess ord tor ame ica ine ide ice ent ase ass acc key tok ' +
-    'sec cre ret pas wor val api app cli ien dat ata fil ile log id_ _id ey_ _ke').split(' '),
-);
-
-/** How often a (folded) trigram is likely to occur in a text: lower is rarer. */
-function commonness(trigram: string): number {
-  let score = COMMON_TRIGRAMS.has(trigram) ? 100 : 0;
-  for (const ch of trigram) score += ch === ' ' ? 3 : ch >= 'a' && ch <= 'z' ? 2 : ch >= '0' && ch <= '9' ? 1 : 0;
-  return score;
-}
-
-/** ASCII letters to lower case; every unit past ASCII to one "other" value (anchors are checked in full anyway). */
-const FOLD = Uint8Array.from({ length: 128 }, (_, u) => (u >= 0x41 && u <= 0x5a ? u + 32 : u));
-const OTHER = 0x7f;
-const fold = (u: number): number => (u < 128 ? FOLD[u]! : OTHER);
-const trigramKey = (a: number, b: number, c: number): number => (a << 14) | (b << 7) | c;
-const trigramSlot = (key: number): number => ((key * 2654435761) >>> 16) & 0xffff;
 
 function buildIndex(rules: readonly TextRule[]): AnchorIndex {
   const ids = new Map<string, number>();
@@ -109,15 +82,15 @@ function buildIndex(rules: readonly TextRule[]): AnchorIndex {
       if (!literalRules[id]!.includes(r)) literalRules[id]!.push(r);
     }
   });
-  const trigramTable = new Uint8Array(1 << 16);
-  const byTrigram = new Map<number, number[]>();
-  const bigramTable = new Uint8Array(1 << 14);
-  const byBigram = new Map<number, number[]>();
-  const offsets = literals.map(() => 0);
-  const folded = (literal: string, at: number, length: number): number[] => [...literal.slice(at, at + length)].map((c) => fold(c.charCodeAt(0)));
-  const keyAt = (literal: string, at: number): number => {
-    const u = folded(literal, at, 3);
-    return trigramKey(u[0]!, u[1]!, u[2]!);
+  const bits = new Int32Array(1 << 13);
+  const byKey = new Map<number, number[]>();
+  const classAt = (literal: string, at: number): number => UNIT_CLASS[literal.charCodeAt(at) & 0xff]!;
+  const keyAt = (literal: string, at: number): number => trigramOf(classAt(literal, at), classAt(literal, at + 1), classAt(literal, at + 2));
+  const enter = (key: number, id: number, back: number): void => {
+    bits[key >>> 5]! |= 1 << (key & 31);
+    const list = byKey.get(key);
+    if (list) list.push(id, back);
+    else byKey.set(key, [id, back]);
   };
   // How many anchors contain each trigram: a trigram many anchors share is checked against all of them.
   const sharing = new Map<number, number>();
@@ -127,29 +100,25 @@ function buildIndex(rules: readonly TextRule[]): AnchorIndex {
   }
   literals.forEach((literal, id) => {
     if (literal.length === 2) {
-      const u = folded(literal, 0, 2);
-      const key = (u[0]! << 7) | u[1]!;
-      bigramTable[key] = 1;
-      byBigram.set(key, [...(byBigram.get(key) ?? []), id]);
+      for (let before = 0; before < 64; before++) enter(trigramOf(before, classAt(literal, 0), classAt(literal, 1)), id, 1);
       return;
     }
     let best = 0;
-    let bestScore = Number.POSITIVE_INFINITY;
+    let bestCost = Number.POSITIVE_INFINITY;
     for (let at = 0; at + 3 <= literal.length; at++) {
-      const trigram = String.fromCharCode(...folded(literal, at, 3));
-      const score = commonness(trigram) + 8 * (sharing.get(keyAt(literal, at)) ?? 1);
-      if (score < bestScore) {
-        bestScore = score;
+      const cost = trigramFrequency(literal, at) * (sharing.get(keyAt(literal, at)) ?? 1);
+      if (cost < bestCost) {
+        bestCost = cost;
         best = at;
       }
     }
-    offsets[id] = best;
-    const key = keyAt(literal, best);
-    trigramTable[trigramSlot(key)] = 1;
-    byTrigram.set(key, [...(byTrigram.get(key) ?? []), id]);
+    enter(keyAt(literal, best), id, best + 2);
   });
-  return { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules, offsets };
+  return { bits, byKey, literals, literalRules };
 }
+
+/** ASCII letters to lower case. */
+const FOLD = Uint8Array.from({ length: 128 }, (_, u) => (u >= 0x41 && u <= 0x5a ? u + 32 : u));
 
 /** Whether `literal` (lower case) is at `at` in `text`, ASCII case-insensitively. */
 function literalAt(text: string, at: number, literal: string): boolean {
@@ -177,10 +146,11 @@ export class RuleScanner {
   /** Finds the matches of the rules `enabled` lets through (by index), in text order. */
   scan(text: string, enabled: (rule: number) => boolean = () => true): ScanOutcome {
     const n = text.length;
-    const { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules, offsets } = this.#index;
+    const { bits, byKey, literals, literalRules } = this.#index;
     // Per rule: where its anchors start, ascending.
     const hits = new Map<number, number[]>();
     let enabledRule: Int8Array | undefined; // 0 unknown, 1 on, -1 off; made on the first anchor found
+    const unsorted = new Set<number[]>();
     const hit = (id: number, at: number): void => {
       const literal = literals[id]!;
       if (!literalAt(text, at, literal)) return;
@@ -199,21 +169,14 @@ export class RuleScanner {
         list.push(at);
       }
     };
-    const unsorted = new Set<number[]>();
-    const bigrams = byBigram.size > 0;
-    let a = OTHER;
-    let b = OTHER;
+    const bytes = Buffer.from(text, 'latin1');
+    let key = 0;
     for (let i = 0; i < n; i++) {
-      const u = text.charCodeAt(i);
-      const c = u < 128 ? FOLD[u]! : OTHER;
-      if (bigrams && bigramTable[(b << 7) | c] === 1) for (const id of byBigram.get((b << 7) | c) ?? []) hit(id, i - 1);
-      const key = (a << 14) | (b << 7) | c;
-      if (trigramTable[((key * 2654435761) >>> 16) & 0xffff] === 1) {
-        const ids = byTrigram.get(key);
-        if (ids) for (const id of ids) hit(id, i - 2 - offsets[id]!);
+      key = ((key << 6) | UNIT_CLASS[bytes[i]!]!) & 0x3ffff;
+      if ((bits[key >>> 5]! & (1 << (key & 31))) !== 0) {
+        const list = byKey.get(key);
+        if (list) for (let k = 0; k < list.length; k += 2) hit(list[k]!, i - list[k + 1]!);
       }
-      a = b;
-      b = c;
     }
     for (const list of unsorted) {
       list.sort((x, y) => x - y);
