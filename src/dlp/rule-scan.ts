@@ -45,6 +45,12 @@ export const MAX_MATCHES = 1000;
 /** Total units the rule automata may read, as a multiple of the text length (plus a floor). */
 export const MAX_READ_FACTOR = 12;
 const READ_FLOOR = 1 << 16;
+/**
+ * How far a match is looked for around its anchor when the pattern sets no bound (`.*`, `+`, `{n,}`):
+ * for detection, such repetitions are taken to end within this many units (16 K: a PEM private key of
+ * 8192 bits fits). A longer match is found cut to this length, or not at all when its end is needed.
+ */
+export const MAX_MATCH_UNITS = 1 << 14;
 
 /**
  * The anchor search: the text is read once, as Latin-1 bytes (a native copy), each byte mapped to one
@@ -214,11 +220,11 @@ export class RuleScanner {
         for (const at of positions) {
           if (at < next) continue;
           if (budget < 0) return overBudget();
-          const limit = rule.after === null ? n : Math.min(n, at + rule.after);
+          const limit = Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
           const end = re.firstEnd(text, at, limit, true);
           budget -= re.read + 1;
           if (end < 0) continue;
-          const caps = re.exec(text, at, limit);
+          const caps = re.exec(text, at, limit, true);
           budget -= end - at;
           if (!caps) continue;
           if (found(rule, caps)) return tooMany();
@@ -229,8 +235,8 @@ export class RuleScanner {
       // Otherwise: the stretches around the anchors, merged, each read once.
       const spans: number[] = [];
       for (const at of positions) {
-        const from = rule.before === null || rule.anchors.length === 0 ? 0 : Math.max(0, at - rule.before);
-        const to = rule.after === null || rule.anchors.length === 0 ? n : Math.min(n, at + rule.after);
+        const from = rule.anchors.length === 0 ? 0 : Math.max(0, at - (rule.before ?? MAX_MATCH_UNITS));
+        const to = rule.anchors.length === 0 ? n : Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
         const last = spans.length - 1;
         if (last > 0 && from <= spans[last]!) spans[last] = Math.max(spans[last]!, to);
         else spans.push(from, to);
@@ -243,9 +249,12 @@ export class RuleScanner {
           const end = re.firstEnd(text, pos, spanEnd);
           budget -= re.read + 1;
           if (end < 0) break;
-          const from = Number.isFinite(re.maxLength) ? Math.max(pos, end - re.maxLength) : pos;
+          // The leftmost match starts at most its longest length before the earliest end, and ends at
+          // most that far after it.
+          const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
+          const from = Math.max(pos, end - longest);
           budget -= end - from;
-          const caps = re.exec(text, from, spanEnd);
+          const caps = re.exec(text, from, Math.min(spanEnd, end + longest));
           if (!caps) {
             pos = end + 1;
             continue;

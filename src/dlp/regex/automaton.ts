@@ -25,6 +25,18 @@ export const MAX_PROGRAM = 40_000;
 /** DFA states kept per pattern before the cache is cleared. */
 const MAX_DFA_STATES = 8_000;
 
+/** Marks (one bit per instruction × window position) the backtracker may use; larger windows use the Pike VM. */
+const MAX_MARKS = 1 << 24;
+let marksBuffer = new Int32Array(1 << 10);
+/** The shared mark bits, all zero (the backtracker clears what it set). */
+function scratchMarks(bits: number): Int32Array {
+  const words = (bits >>> 5) + 1;
+  if (marksBuffer.length < words) marksBuffer = new Int32Array(Math.max(words, 2 * marksBuffer.length));
+  return marksBuffer;
+}
+const scratchTouched: number[] = [];
+const scratchStack: number[] = [];
+
 /** Previous-unit context of a DFA state: start of text, after a newline, after a word unit, after another unit. */
 const PREV_START = 0;
 const PREV_NEWLINE = 1;
@@ -286,6 +298,8 @@ export class LinearRegex {
   #stateAnchored: boolean[] = [];
   #trans: Int32Array[] = [];
   #endMatch: Int8Array[] = [];
+  /** Start states by previous-unit context and anchoring (-1: not made yet). */
+  #starts = new Int32Array(8).fill(-1);
   // Scratch for closures.
   #generation = 0;
   /** How often the DFA cache was cleared (for the benchmark). */
@@ -401,6 +415,7 @@ export class LinearRegex {
   }
 
   #resetCache(): void {
+    this.#starts.fill(-1);
     this.#stateKey = new Map();
     this.#stateKernel = [];
     this.#statePrev = [];
@@ -451,7 +466,10 @@ export class LinearRegex {
    */
   firstEnd(text: string, from: number, to: number, anchored = false): number {
     if (this.#stateKernel.length >= MAX_DFA_STATES) this.#resetCache();
-    let state = this.#intern(anchored ? Int32Array.of(0) : new Int32Array(0), prevContext(text, from), anchored);
+    const prev = prevContext(text, from);
+    const startKey = prev * 2 + (anchored ? 1 : 0);
+    let state = this.#starts[startKey]!;
+    if (state < 0) state = this.#starts[startKey] = this.#intern(anchored ? Int32Array.of(0) : new Int32Array(0), prev, anchored);
     const classes = this.#classes;
     const ascii = classes.ascii;
     for (let i = from; i < to; i++) {
@@ -479,10 +497,87 @@ export class LinearRegex {
   }
 
   /**
-   * The leftmost-first match starting at or after `from`, read no further than `limit`: capture slots
-   * [start0, end0, start1, end1, …] (-1 for a group that took no part), or undefined.
+   * The leftmost-first match starting at or after `from` (exactly at `from` when `anchored`), read no
+   * further than `limit`: capture slots [start0, end0, start1, end1, …] (-1 for a group that took no
+   * part), or undefined.
+   *
+   * A bounded backtracker (RE2's "bit state"): it follows the pattern in priority order, which finds
+   * the leftmost-first match directly, and marks each (instruction, position) it has tried so that none
+   * is tried twice — at most program × window steps, usually a few per unit of the match, and no
+   * allocation per step. Windows too large for the marks fall back to a Pike VM (same result, more work
+   * per unit).
    */
-  exec(text: string, from: number, limit = text.length): Int32Array | undefined {
+  exec(text: string, from: number, limit = text.length, anchored = false): Int32Array | undefined {
+    const width = limit - from + 1;
+    if (this.#program.op.length * width <= MAX_MARKS) return this.#backtrack(text, from, limit, anchored);
+    return this.#pike(text, from, limit, anchored);
+  }
+
+  #backtrack(text: string, from: number, limit: number, anchored: boolean): Int32Array | undefined {
+    const { op, a, b, slots } = this.#program;
+    const { ascii, count, member, word: wordClass } = this.#classes;
+    const classes = this.#classes;
+    const width = limit - from + 1;
+    const marks = scratchMarks(op.length * width);
+    const touched = scratchTouched;
+    touched.length = 0;
+    const caps = new Int32Array(slots).fill(-1);
+    const stack = scratchStack;
+    let found: Int32Array | undefined;
+    const last = anchored ? from : limit;
+    for (let start = from; start <= last && !found; start++) {
+      stack.length = 0;
+      stack.push(0, start);
+      while (stack.length > 0 && !found) {
+        const pos0 = stack.pop()!;
+        let pc = stack.pop()!;
+        if (pc < 0) {
+          caps[-1 - pc] = pos0; // a capture restored on the way back
+          continue;
+        }
+        let pos = pos0;
+        for (;;) {
+          const mark = pc * width + (pos - from);
+          const bit = 1 << (mark & 31);
+          const slot = mark >>> 5;
+          if ((marks[slot]! & bit) !== 0) break;
+          if (marks[slot] === 0) touched.push(slot);
+          marks[slot]! |= bit;
+          const code = op[pc]!;
+          if (code === OP_SET) {
+            if (pos >= limit) break;
+            const u = text.charCodeAt(pos);
+            const cls = u < 128 ? ascii[u]! : classFor(classes, u);
+            if (member[a[pc]! * count + cls] !== 1) break;
+            pc++;
+            pos++;
+          } else if (code === OP_SPLIT) {
+            stack.push(b[pc]!, pos);
+            pc = a[pc]!;
+          } else if (code === OP_JMP) {
+            pc = a[pc]!;
+          } else if (code === OP_SAVE) {
+            stack.push(-1 - a[pc]!, caps[a[pc]!]!);
+            caps[a[pc]!] = pos;
+            pc++;
+          } else if (code === OP_ASSERT) {
+            const atEnd = pos >= text.length;
+            const next = atEnd ? 0 : text.charCodeAt(pos);
+            const nextWord = !atEnd && (next < 128 ? wordClass[ascii[next]!] === 1 : isWordUnit(next));
+            if (!assertionHolds(a[pc]!, prevContext(text, pos), nextWord, !atEnd && next === 0x0a, atEnd)) break;
+            pc++;
+          } else {
+            found = caps.slice();
+            break;
+          }
+        }
+      }
+    }
+    for (const slot of touched) marks[slot] = 0;
+    return found;
+  }
+
+  #pike(text: string, from: number, limit: number, anchored: boolean): Int32Array | undefined {
     const { op, a, b, sets, slots } = this.#program;
     const n = op.length;
     type Thread = { pc: number; caps: Int32Array };
@@ -525,7 +620,7 @@ export class LinearRegex {
       }
     };
     for (let i = from; ; i++) {
-      if (!matched && i <= limit) add(clist, 0, new Int32Array(slots).fill(-1), i);
+      if (!matched && i <= limit && (!anchored || i === from)) add(clist, 0, new Int32Array(slots).fill(-1), i);
       if (clist.length === 0 && (matched || i >= limit)) break;
       const u = i < limit ? text.charCodeAt(i) : -1;
       for (const thread of clist) {
