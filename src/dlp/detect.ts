@@ -118,9 +118,11 @@ function mergeUninspectable(a: string | undefined, b: string | undefined): strin
 export function detect(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): TextReport {
   const findings: TextFinding[] = [];
   let uninspectable: string | undefined;
+  // The secret rules' anchor pass and the personal-data pass both read the text as Latin-1 bytes.
+  const bytes = Buffer.from(text, 'latin1');
   if (on.secrets || on.injection) {
     const { scanner, secrets } = builtInScanner();
-    const outcome = scanner.scan(text, (r) => (r < secrets ? on.secrets : on.injection));
+    const outcome = scanner.scan(text, (r) => (r < secrets ? on.secrets : on.injection), bytes);
     uninspectable = mergeUninspectable(uninspectable, outcome.uninspectable);
     for (const m of outcome.matches) {
       if ('family' in m.rule) {
@@ -131,7 +133,7 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
   }
   if (on.patterns && patterns) {
     if (patterns.scanner) {
-      const outcome = patterns.scanner.scan(text);
+      const outcome = patterns.scanner.scan(text, undefined, bytes);
       uninspectable = mergeUninspectable(uninspectable, outcome.uninspectable);
       for (const m of outcome.matches) {
         const rule = m.rule as PatternRule;
@@ -145,7 +147,7 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
     }
   }
   if (on.pii) {
-    for (const m of findPii(text, piiKinds)) findings.push({ type: 'pii', rule: m.kind, label: m.kind, start: m.start, end: m.end });
+    for (const m of findPii(text, piiKinds, bytes)) findings.push({ type: 'pii', rule: m.kind, label: m.kind, start: m.start, end: m.end });
   }
   if (on.injection) {
     for (const m of findHiddenUnicode(text)) findings.push({ type: 'injection', rule: m.signal, label: 'injection', start: m.start, end: m.end });

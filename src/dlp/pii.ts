@@ -189,16 +189,70 @@ const SEPARATORS = ' -./()';
 const NUMBER_KINDS: readonly PiiKind[] = ['payment-card', 'us-ssn', 'phone', 'ca-sin', 'br-cpf', 'in-aadhaar', 'uk-nhs'];
 
 /*
- * Where to look, found by fixed native expressions of a shape that cannot backtrack more than a few
- * units (one class run, or fixed lengths): the scanners below then work only there.
+ * Where to look: one pass over the text's Latin-1 bytes (shared with the secret rules' anchor pass)
+ * marks runs of digits and separators of eight units or more (numbers), runs of seven digits or more
+ * (national ids) and the "AA00" start of an IBAN; the scanners below then work only there. A unit
+ * past Latin-1 is seen by its low byte, which can only make a run look longer or add a start that is
+ * not one: every region is checked again on the text itself.
  */
-const NUMBER_RUN = /[+(]?\d[\d ().\/-]{7,}/g;
-const IBAN_START = /[A-Z]{2}\d{2}/g;
-const LETTER_ID = /[0-9XYZ]\d{7}[A-Z]|\d{17}[\dX]/g;
+const DIGIT = 1;
+const SEPARATOR = 2;
+const UPPER = 4;
+const FLAGS: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let u = 0x30; u <= 0x39; u++) table[u] = DIGIT;
+  for (const c of ' ().\/-') table[c.charCodeAt(0)] = SEPARATOR;
+  for (let u = 0x41; u <= 0x5a; u++) table[u] = UPPER;
+  return table;
+})();
+/** Rolling 2-bit codes of the last four units: upper, upper, digit, digit. */
+const IBAN_SHAPE = (1 << 6) | (1 << 4) | (2 << 2) | 2;
 
-function findNumbers(text: string, out: PiiMatch[]): void {
-  NUMBER_RUN.lastIndex = 0;
-  for (let m = NUMBER_RUN.exec(text); m; m = NUMBER_RUN.exec(text)) scanNumbers(text, m.index, m.index + m[0].length, out);
+interface Regions {
+  /** [start, end) of runs of digits and separators that start with a digit, 8+ units. */
+  numbers: number[];
+  /** [start, end) of runs of 7+ digits. */
+  digitRuns: number[];
+  /** Where "AA00" starts. */
+  ibans: number[];
+}
+
+function regions(bytes: Uint8Array, n: number): Regions {
+  const numbers: number[] = [];
+  const digitRuns: number[] = [];
+  const ibans: number[] = [];
+  let run = 0;
+  let digits = 0;
+  let shape = 0;
+  for (let i = 0; i < n; i++) {
+    const f = FLAGS[bytes[i]!]!;
+    if (f === DIGIT) {
+      digits++;
+      run++;
+    } else {
+      if (digits >= 7) digitRuns.push(i - digits, i);
+      digits = 0;
+      if (f === SEPARATOR && run > 0) run++;
+      else {
+        if (run >= 8) numbers.push(i - run, i);
+        run = 0;
+      }
+    }
+    shape = ((shape << 2) | (f === DIGIT ? 2 : f === UPPER ? 1 : 0)) & 0xff;
+    if (shape === IBAN_SHAPE) ibans.push(i - 3);
+  }
+  if (digits >= 7) digitRuns.push(n - digits, n);
+  if (run >= 8) numbers.push(n - run, n);
+  return { numbers, digitRuns, ibans };
+}
+
+function findNumbers(text: string, numbers: readonly number[], out: PiiMatch[]): void {
+  for (let k = 0; k < numbers.length; k += 2) {
+    // A leading "+" or "(" belongs to the number.
+    const start = numbers[k]!;
+    const from = start > 0 && (text.charCodeAt(start - 1) === 0x2b || text.charCodeAt(start - 1) === 0x28) ? start - 1 : start;
+    scanNumbers(text, from, numbers[k + 1]!, out);
+  }
 }
 
 function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): void {
@@ -272,13 +326,13 @@ function findEmails(text: string, out: PiiMatch[]): void {
   }
 }
 
-function findIbans(text: string, out: PiiMatch[]): void {
+const IBAN_START = /^[A-Z]{2}\d{2}/;
+
+function findIbans(text: string, starts: readonly number[], out: PiiMatch[]): void {
   const n = text.length;
-  IBAN_START.lastIndex = 0;
-  for (let m = IBAN_START.exec(text); m; m = IBAN_START.exec(text)) {
-    const i = m.index;
-    IBAN_START.lastIndex = i + 1;
-    if (i > 0 && isAlnum(text.charCodeAt(i - 1))) continue;
+  let floor = 0;
+  for (const i of starts) {
+    if (i < floor || (i > 0 && isAlnum(text.charCodeAt(i - 1))) || !IBAN_START.test(text.slice(i, i + 4))) continue;
     const length = IBAN_LENGTH[text.slice(i, i + 2)];
     if (length === undefined) continue;
     // Compact, or in groups of four separated by single spaces.
@@ -295,40 +349,48 @@ function findIbans(text: string, out: PiiMatch[]): void {
     if (compact.length !== length || (k < n && isAlnum(text.charCodeAt(k)))) continue;
     if (ibanValid(compact)) {
       out.push({ kind: 'iban', start: i, end: k });
-      IBAN_START.lastIndex = k;
+      floor = k;
     }
   }
 }
 
-function findLetterIds(text: string, out: PiiMatch[]): void {
+function findLetterIds(text: string, digitRuns: readonly number[], out: PiiMatch[]): void {
   const n = text.length;
-  LETTER_ID.lastIndex = 0;
-  for (let m = LETTER_ID.exec(text); m; m = LETTER_ID.exec(text)) {
-    const i = m.index;
-    LETTER_ID.lastIndex = i + 1;
-    if (i > 0 && isAlnum(text.charCodeAt(i - 1))) continue;
-    // es-dni / NIE: 8 units then a letter, alone.
-    const dni = text.slice(i, i + 9);
-    if (/^[0-9XYZ]\d{7}[A-Z]$/.test(dni) && !(i + 9 < n && isAlnum(text.charCodeAt(i + 9))) && dniValid(dni)) {
-      out.push({ kind: 'es-dni', start: i, end: i + 9 });
-      LETTER_ID.lastIndex = i + 9;
-      continue;
-    }
-    // cn-resident-id: 17 digits and a digit or X, alone.
-    const cn = text.slice(i, i + 18);
-    if (/^\d{17}[\dX]$/.test(cn) && !(i + 18 < n && isAlnum(text.charCodeAt(i + 18))) && cnIdValid(cn)) {
-      out.push({ kind: 'cn-resident-id', start: i, end: i + 18 });
-      LETTER_ID.lastIndex = i + 18;
+  let floor = 0;
+  for (let k = 0; k < digitRuns.length; k += 2) {
+    // An id starts at the run or one unit before it (the NIE letter); only a start not glued to a
+    // letter or digit counts, so within a run only its first unit can start one.
+    const end = digitRuns[k + 1]!;
+    for (let i = Math.max(floor, digitRuns[k]! - 1); i < end; i++) {
+      if (i > 0 && isAlnum(text.charCodeAt(i - 1))) continue;
+      // es-dni / NIE: 8 units then a letter, alone.
+      const dni = text.slice(i, i + 9);
+      if (/^[0-9XYZ]\d{7}[A-Z]$/.test(dni) && !(i + 9 < n && isAlnum(text.charCodeAt(i + 9))) && dniValid(dni)) {
+        out.push({ kind: 'es-dni', start: i, end: i + 9 });
+        floor = i + 9;
+        break;
+      }
+      // cn-resident-id: 17 digits and a digit or X, alone.
+      const cn = text.slice(i, i + 18);
+      if (/^\d{17}[\dX]$/.test(cn) && !(i + 18 < n && isAlnum(text.charCodeAt(i + 18))) && cnIdValid(cn)) {
+        out.push({ kind: 'cn-resident-id', start: i, end: i + 18 });
+        floor = i + 18;
+        break;
+      }
     }
   }
 }
 
-/** Personal data of the `kinds` asked for, in text order. */
-export function findPii(text: string, kinds: ReadonlySet<PiiKind>): PiiMatch[] {
+/**
+ * Personal data of the `kinds` asked for, in text order. `bytes`: the text as Latin-1 bytes, when the
+ * caller has them already (`Buffer.from(text, 'latin1')`).
+ */
+export function findPii(text: string, kinds: ReadonlySet<PiiKind>, bytes: Uint8Array = Buffer.from(text, 'latin1')): PiiMatch[] {
   const out: PiiMatch[] = [];
   if (kinds.has('email') && text.includes('@')) findEmails(text, out);
-  if (kinds.has('iban')) findIbans(text, out);
-  if (kinds.has('es-dni') || kinds.has('cn-resident-id')) findLetterIds(text, out);
-  if (NUMBER_KINDS.some((k) => kinds.has(k))) findNumbers(text, out);
+  const found = regions(bytes, text.length);
+  if (kinds.has('iban')) findIbans(text, found.ibans, out);
+  if (kinds.has('es-dni') || kinds.has('cn-resident-id')) findLetterIds(text, found.digitRuns, out);
+  if (NUMBER_KINDS.some((k) => kinds.has(k))) findNumbers(text, found.numbers, out);
   return out.filter((m) => kinds.has(m.kind)).sort((a, b) => a.start - b.start);
 }

@@ -149,8 +149,11 @@ export class RuleScanner {
     this.#unanchored = rules.flatMap((rule, r) => (rule.anchors.length === 0 ? [r] : []));
   }
 
-  /** Finds the matches of the rules `enabled` lets through (by index), in text order. */
-  scan(text: string, enabled: (rule: number) => boolean = () => true): ScanOutcome {
+  /**
+   * Finds the matches of the rules `enabled` lets through (by index), in text order. `bytes`: the text
+   * as Latin-1 bytes, when the caller has them already (`Buffer.from(text, 'latin1')`).
+   */
+  scan(text: string, enabled: (rule: number) => boolean = () => true, bytes: Uint8Array = Buffer.from(text, 'latin1')): ScanOutcome {
     const n = text.length;
     const { bits, byKey, literals, literalRules } = this.#index;
     // Per rule: where its anchors start, ascending.
@@ -175,7 +178,6 @@ export class RuleScanner {
         list.push(at);
       }
     };
-    const bytes = Buffer.from(text, 'latin1');
     let key = 0;
     for (let i = 0; i < n; i++) {
       key = ((key << 6) | UNIT_CLASS[bytes[i]!]!) & 0x3ffff;
