@@ -51,6 +51,8 @@ const READ_FLOOR = 1 << 16;
  * 8192 bits fits). A longer match is found cut to this length, or not at all when its end is needed.
  */
 export const MAX_MATCH_UNITS = 1 << 14;
+/** Average distance between a rule's anchors under which they count as packed (see `scan`). */
+const DENSE_GAP = 32;
 
 /**
  * The anchor search: the text is read once, as Latin-1 bytes (a native copy), each byte mapped to one
@@ -157,33 +159,34 @@ export class RuleScanner {
     const n = text.length;
     const { bits, byKey, literals, literalRules } = this.#index;
     // Per rule: where its anchors start, ascending.
-    const hits = new Map<number, number[]>();
-    let enabledRule: Int8Array | undefined; // 0 unknown, 1 on, -1 off; made on the first anchor found
+    const lists: Array<number[] | undefined> = new Array<number[] | undefined>(this.rules.length);
+    const enabledRule = new Int8Array(this.rules.length); // 0 unknown, 1 on, -1 off
     const unsorted = new Set<number[]>();
-    const hit = (id: number, at: number): void => {
-      const literal = literals[id]!;
-      if (!literalAt(text, at, literal)) return;
-      enabledRule ??= new Int8Array(this.rules.length);
-      for (const r of literalRules[id]!) {
-        let on = enabledRule[r]!;
-        if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
-        if (on < 0) continue;
-        let list = hits.get(r);
-        if (!list) hits.set(r, (list = []));
-        // Anchors are keyed by trigrams at different offsets, so starts can arrive out of order:
-        // such lists are sorted once after the pass (never searched per hit, which could be quadratic).
-        const last = list.length === 0 ? -1 : list[list.length - 1]!;
-        if (at === last) continue;
-        if (at < last) unsorted.add(list);
-        list.push(at);
-      }
-    };
     let key = 0;
     for (let i = 0; i < n; i++) {
       key = ((key << 6) | UNIT_CLASS[bytes[i]!]!) & 0x3ffff;
-      if ((bits[key >>> 5]! & (1 << (key & 31))) !== 0) {
-        const list = byKey.get(key);
-        if (list) for (let k = 0; k < list.length; k += 2) hit(list[k]!, i - list[k + 1]!);
+      if ((bits[key >>> 5]! & (1 << (key & 31))) === 0) continue;
+      const entry = byKey.get(key);
+      if (entry === undefined) continue;
+      for (let k = 0; k < entry.length; k += 2) {
+        const id = entry[k]!;
+        const at = i - entry[k + 1]!;
+        if (!literalAt(text, at, literals[id]!)) continue;
+        const anchored = literalRules[id]!;
+        for (let j = 0; j < anchored.length; j++) {
+          const r = anchored[j]!;
+          let on = enabledRule[r]!;
+          if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
+          if (on < 0) continue;
+          let list = lists[r];
+          if (list === undefined) lists[r] = list = [];
+          // Anchors are keyed by trigrams at different offsets, so starts can arrive out of order:
+          // such lists are sorted once after the pass (never searched per hit, which could be quadratic).
+          const last = list.length === 0 ? -1 : list[list.length - 1]!;
+          if (at === last) continue;
+          if (at < last) unsorted.add(list);
+          list.push(at);
+        }
       }
     }
     for (const list of unsorted) {
@@ -193,29 +196,47 @@ export class RuleScanner {
       list.length = kept;
     }
     const isEnabled = (r: number): boolean => {
-      enabledRule ??= new Int8Array(this.rules.length);
       let on = enabledRule[r]!;
       if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
       return on > 0;
     };
-    for (const r of this.#unanchored) if (isEnabled(r)) hits.set(r, [0]);
+    for (const r of this.#unanchored) if (isEnabled(r)) lists[r] = [0];
 
     const matches: RuleMatch[] = [];
     let budget = MAX_READ_FACTOR * n + READ_FLOOR;
     const overBudget = (): ScanOutcome => ({ matches, uninspectable: `inspecting it would read the text more than ${MAX_READ_FACTOR} times` });
+    // The last candidate a rule's post-checks turned down: a text repeating one near miss is checked once.
+    let refusedRule: TextRule | undefined;
+    let refusedSecret = '';
+    let refusedMatch = '';
     const found = (rule: TextRule, caps: Int32Array): boolean => {
       const gs = caps[2 * rule.group]!;
       const ge = caps[2 * rule.group + 1]!;
-      if (gs >= 0 && ge > gs && (!rule.accept || rule.accept(text.slice(gs, ge), text.slice(caps[0]!, caps[1]!)))) {
-        matches.push({ rule, start: gs, end: ge });
+      if (gs < 0 || ge <= gs) return false;
+      if (rule.accept) {
+        const secret = text.slice(gs, ge);
+        const match = text.slice(caps[0]!, caps[1]!);
+        if (rule === refusedRule && secret === refusedSecret && match === refusedMatch) return false;
+        if (!rule.accept(secret, match)) {
+          refusedRule = rule;
+          refusedSecret = secret;
+          refusedMatch = match;
+          return false;
+        }
       }
+      matches.push({ rule, start: gs, end: ge });
       return matches.length > MAX_MATCHES;
     };
     const tooMany = (): ScanOutcome => ({ matches, uninspectable: `more than ${MAX_MATCHES} findings in one text` });
-    for (const [r, positions] of hits) {
+    for (let r = 0; r < lists.length; r++) {
+      const positions = lists[r];
+      if (positions === undefined) continue;
       const rule = this.rules[r]!;
       const re = rule.regex();
-      if (rule.before === 0 && rule.anchors.length > 0) {
+      // Anchors packed closer than this on average make walks from each of them overlap: one search
+      // over the merged windows then reads each unit once instead.
+      const dense = positions.length >= 64 && positions[positions.length - 1]! - positions[0]! < DENSE_GAP * positions.length;
+      if (rule.before === 0 && rule.anchors.length > 0 && !dense) {
         // Matches start at an anchor: walk from each one until the automaton gives up (usually a
         // few units), never from inside a match already found.
         let next = 0;
@@ -226,7 +247,7 @@ export class RuleScanner {
           const end = re.firstEnd(text, at, limit, true);
           budget -= re.read + 1;
           if (end < 0) continue;
-          const caps = re.exec(text, at, limit, true);
+          const caps = re.fixedCaptures(end) ?? re.exec(text, at, limit, true);
           budget -= end - at;
           if (!caps) continue;
           if (found(rule, caps)) return tooMany();
@@ -256,7 +277,7 @@ export class RuleScanner {
           const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
           const from = Math.max(pos, end - longest);
           budget -= end - from;
-          const caps = re.exec(text, from, Math.min(spanEnd, end + longest));
+          const caps = re.fixedCaptures(end) ?? re.exec(text, from, Math.min(spanEnd, end + longest));
           if (!caps) {
             pos = end + 1;
             continue;

@@ -8,7 +8,7 @@
  * Semantics are RE2's leftmost-first: the match found is the one starting leftmost, and among those the
  * one a backtracking engine would pick (greedy and lazy repetitions are honoured by the Pike VM).
  */
-import { anchorsOf, maxLength, minLength, type Anchors } from './analyze.ts';
+import { anchorsOf, lengths, maxLength, minLength, type Anchors } from './analyze.ts';
 import { MAX_UNIT, parseRegex, WORD, type Assertion, type Node, type Ranges } from './parse.ts';
 
 const OP_SET = 0;
@@ -93,6 +93,33 @@ function hasCapture(node: Node): boolean {
     default:
       return false;
   }
+}
+
+/** Offsets of every capture slot from the match start, when the pattern fixes them (see `fixedCaptures`). */
+function fixedSlots(node: Node, captures: number): Int32Array | undefined {
+  const length = lengths(node);
+  if (length.min !== length.max) return undefined;
+  const slots = new Int32Array(2 * (captures + 1)).fill(-1);
+  slots[0] = 0;
+  slots[1] = length.max;
+  let fixed = true;
+  const walk = (n: Node, at: number): void => {
+    if (n.t === 'group') {
+      if (n.capture > 0) {
+        slots[2 * n.capture] = at;
+        slots[2 * n.capture + 1] = at + lengths(n.item).max;
+      }
+      walk(n.item, at);
+    } else if (n.t === 'cat') {
+      let offset = at;
+      for (const item of n.items) {
+        walk(item, offset);
+        offset += lengths(item).max; // each part has one length when the whole has
+      }
+    } else if ((n.t === 'alt' || n.t === 'rep') && hasCapture(n)) fixed = false; // a group that may not take part
+  };
+  walk(node, 0);
+  return fixed ? slots : undefined;
 }
 
 function compileProgram(node: Node, captures: number): Program {
@@ -288,6 +315,8 @@ export class LinearRegex {
   readonly anchors: Anchors | undefined;
   readonly minLength: number;
   readonly maxLength: number;
+  /** Capture slots as offsets from the match start, when every match has them at the same offsets. */
+  readonly #fixedSlots: Int32Array | undefined;
   readonly #node: Node;
   #compiled: { program: Program; classes: UnitClasses; mark: Int32Array; stack: Int32Array } | undefined;
   // Lazy DFA: kernels (NFA pcs after a step) and prev-context per state; transitions per class.
@@ -313,6 +342,7 @@ export class LinearRegex {
     this.anchors = anchorsOf(node);
     this.minLength = minLength(node);
     this.maxLength = maxLength(node);
+    this.#fixedSlots = fixedSlots(node, parsed.captures);
     this.#node = node;
   }
 
@@ -494,6 +524,21 @@ export class LinearRegex {
     let t = this.#trans[state]![cls]!;
     if (t < 0) t = this.#step(state, cls);
     return (t & 1) === 1 ? to : -1;
+  }
+
+  /**
+   * The captures of the match ending at `end` that `firstEnd` found, without running anything, when
+   * the pattern has one length and its groups fixed places (most token patterns: a prefix and a counted
+   * class): that match is then also the leftmost-first one (any match starting earlier would end
+   * earlier). Undefined otherwise (use `exec`).
+   */
+  fixedCaptures(end: number): Int32Array | undefined {
+    const slots = this.#fixedSlots;
+    if (!slots) return undefined;
+    const start = end - this.maxLength;
+    const caps = new Int32Array(slots.length);
+    for (let k = 0; k < slots.length; k++) caps[k] = slots[k]! < 0 ? -1 : start + slots[k]!;
+    return caps;
   }
 
   /**
