@@ -195,18 +195,18 @@ const NUMBER_KINDS: readonly PiiKind[] = ['payment-card', 'us-ssn', 'phone', 'ca
  * past Latin-1 is seen by its low byte, which can only make a run look longer or add a start that is
  * not one: every region is checked again on the text itself.
  */
-const DIGIT = 1;
-const SEPARATOR = 2;
-const UPPER = 4;
-const FLAGS: Uint8Array = (() => {
+/** Per byte: bit 0 a digit, bit 1 a separator, bits 2–3 the IBAN shape code (2 digit, 1 upper-case letter). */
+const CODE: Uint8Array = (() => {
   const table = new Uint8Array(256);
-  for (let u = 0x30; u <= 0x39; u++) table[u] = DIGIT;
-  for (const c of ' ().\/-') table[c.charCodeAt(0)] = SEPARATOR;
-  for (let u = 0x41; u <= 0x5a; u++) table[u] = UPPER;
+  for (let u = 0x30; u <= 0x39; u++) table[u] = 1 | (2 << 2);
+  for (const c of ' ().\\/-') table[c.charCodeAt(0)] = 2;
+  for (let u = 0x41; u <= 0x5a; u++) table[u] = 1 << 2;
   return table;
 })();
-/** Rolling 2-bit codes of the last four units: upper, upper, digit, digit. */
+/** Shape codes of the last four units: upper, upper, digit, digit. */
 const IBAN_SHAPE = (1 << 6) | (1 << 4) | (2 << 2) | 2;
+const NUMBER_RUN = 8;
+const DIGIT_RUN = 7;
 
 interface Regions {
   /** [start, end) of runs of digits and separators that start with a digit, 8+ units. */
@@ -217,6 +217,10 @@ interface Regions {
   ibans: number[];
 }
 
+/**
+ * The pass keeps three counters and tests them together once per unit (rarely true, so the branch is
+ * predicted); where a run reaches its length, its start is known and its end is found afterwards.
+ */
 function regions(bytes: Uint8Array, n: number): Regions {
   const numbers: number[] = [];
   const digitRuns: number[] = [];
@@ -225,24 +229,25 @@ function regions(bytes: Uint8Array, n: number): Regions {
   let digits = 0;
   let shape = 0;
   for (let i = 0; i < n; i++) {
-    const f = FLAGS[bytes[i]!]!;
-    if (f === DIGIT) {
-      digits++;
-      run++;
-    } else {
-      if (digits >= 7) digitRuns.push(i - digits, i);
-      digits = 0;
-      if (f === SEPARATOR && run > 0) run++;
-      else {
-        if (run >= 8) numbers.push(i - run, i);
-        run = 0;
+    const code = CODE[bytes[i]!]!;
+    const digit = (code & 1) !== 0;
+    digits = digit ? digits + 1 : 0;
+    run = digit || ((code & 2) !== 0 && run !== 0) ? run + 1 : 0;
+    shape = ((shape << 2) | (code >> 2)) & 0xff;
+    if (digits === DIGIT_RUN || run === NUMBER_RUN || shape === IBAN_SHAPE) {
+      if (digits === DIGIT_RUN) {
+        let end = i + 1;
+        while (end < n && (CODE[bytes[end]!]! & 1) !== 0) end++;
+        digitRuns.push(i + 1 - DIGIT_RUN, end);
       }
+      if (run === NUMBER_RUN) {
+        let end = i + 1;
+        while (end < n && (CODE[bytes[end]!]! & 3) !== 0) end++;
+        numbers.push(i + 1 - NUMBER_RUN, end);
+      }
+      if (shape === IBAN_SHAPE) ibans.push(i - 3);
     }
-    shape = ((shape << 2) | (f === DIGIT ? 2 : f === UPPER ? 1 : 0)) & 0xff;
-    if (shape === IBAN_SHAPE) ibans.push(i - 3);
   }
-  if (digits >= 7) digitRuns.push(n - digits, n);
-  if (run >= 8) numbers.push(n - run, n);
   return { numbers, digitRuns, ibans };
 }
 

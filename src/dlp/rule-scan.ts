@@ -125,6 +125,26 @@ function buildIndex(rules: readonly TextRule[]): AnchorIndex {
   return { bits, byKey, literals, literalRules };
 }
 
+/** The class trigram ending at `i` (classes before the text's start count as 0). */
+function keyAt(bytes: Uint8Array, i: number): number {
+  const a = i >= 2 ? UNIT_CLASS[bytes[i - 2]!]! : 0;
+  const b = i >= 1 ? UNIT_CLASS[bytes[i - 1]!]! : 0;
+  return trigramOf(a, b, UNIT_CLASS[bytes[i]!]!);
+}
+
+/**
+ * The first position at or after `from` where the class trigram ending there has its bit set, or -1:
+ * the whole anchor pass is this loop (kept in a function of its own, which the compiler optimises best).
+ */
+function nextKeyed(bytes: Uint8Array, bits: Int32Array, from: number, n: number): number {
+  let key = from >= 2 ? keyAt(bytes, from - 1) : from === 1 ? UNIT_CLASS[bytes[0]!]! : 0;
+  for (let i = from; i < n; i++) {
+    key = ((key << 6) | UNIT_CLASS[bytes[i]!]!) & 0x3ffff;
+    if ((bits[key >>> 5]! & (1 << (key & 31))) !== 0) return i;
+  }
+  return -1;
+}
+
 /** ASCII letters to lower case. */
 const FOLD = Uint8Array.from({ length: 128 }, (_, u) => (u >= 0x41 && u <= 0x5a ? u + 32 : u));
 
@@ -162,11 +182,8 @@ export class RuleScanner {
     const lists: Array<number[] | undefined> = new Array<number[] | undefined>(this.rules.length);
     const enabledRule = new Int8Array(this.rules.length); // 0 unknown, 1 on, -1 off
     const unsorted = new Set<number[]>();
-    let key = 0;
-    for (let i = 0; i < n; i++) {
-      key = ((key << 6) | UNIT_CLASS[bytes[i]!]!) & 0x3ffff;
-      if ((bits[key >>> 5]! & (1 << (key & 31))) === 0) continue;
-      const entry = byKey.get(key);
+    for (let i = nextKeyed(bytes, bits, 0, n); i >= 0; i = nextKeyed(bytes, bits, i + 1, n)) {
+      const entry = byKey.get(keyAt(bytes, i));
       if (entry === undefined) continue;
       for (let k = 0; k < entry.length; k += 2) {
         const id = entry[k]!;
