@@ -37,6 +37,32 @@ function scratchMarks(bits: number): Int32Array {
 const scratchTouched: number[] = [];
 const scratchStack: number[] = [];
 
+/** The transition row of the state `walk` stopped in. */
+let walkRow = 0;
+
+/**
+ * Follows known DFA transitions from the state at `row` over `text[from, to)` while units are ASCII and nothing is
+ * to be reported; returns where it stopped (`to` when it read everything) and leaves the state's row
+ * in `walkRow`. Kept apart so that the compiler optimises this loop on its own.
+ */
+function walk(text: string, from: number, to: number, row: number, trans: Int32Array, ascii: Uint8Array): number {
+  for (let i = from; i < to; i++) {
+    const u = text.charCodeAt(i);
+    if (u >= 128) {
+      walkRow = row;
+      return i;
+    }
+    const t = trans[row + ascii[u]!]!;
+    if (t < 0 || (t & 3) !== 0) {
+      walkRow = row;
+      return i;
+    }
+    row = t >> 2;
+  }
+  walkRow = row;
+  return to;
+}
+
 /** Previous-unit context of a DFA state: start of text, after a newline, after a word unit, after another unit. */
 const PREV_START = 0;
 const PREV_NEWLINE = 1;
@@ -325,7 +351,12 @@ export class LinearRegex {
   #stateKernel: Int32Array[] = [];
   #statePrev: number[] = [];
   #stateAnchored: boolean[] = [];
-  #trans: Int32Array[] = [];
+  /**
+   * Transitions, one row of `classes.count` per state: (row of the next state << 2) | flags (see
+   * `#step`), or -1 when not made yet. Rows, not state numbers, so that a step is one addition and one
+   * load.
+   */
+  #trans = new Int32Array(0);
   #endMatch: Int8Array[] = [];
   /** Start states by previous-unit context and anchoring (-1: not made yet). */
   #starts = new Int32Array(8).fill(-1);
@@ -439,7 +470,12 @@ export class LinearRegex {
     this.#stateKernel.push(kernel);
     this.#statePrev.push(prev);
     this.#stateAnchored.push(anchored);
-    this.#trans.push(new Int32Array(this.#classes.count).fill(-1));
+    const count = this.#classes.count;
+    if (this.#trans.length < (id + 1) * count) {
+      const grown = new Int32Array(Math.max(64, 2 * (id + 1)) * count).fill(-1);
+      grown.set(this.#trans);
+      this.#trans = grown;
+    }
     this.#endMatch.push(Int8Array.of(-1));
     return id;
   }
@@ -450,12 +486,15 @@ export class LinearRegex {
     this.#stateKernel = [];
     this.#statePrev = [];
     this.#stateAnchored = [];
-    this.#trans = [];
+    this.#trans.fill(-1);
     this.#endMatch = [];
     this.cacheResets++;
   }
 
-  /** Computes the transition of `state` on `cls`: (next state << 1) | matched-before-this-unit. */
+  /**
+   * Computes the transition of `state` on `cls`: (row of the next state << 2) | (2 when an anchored search can no
+   * longer match from there) | (1 when a match ended before this unit).
+   */
   #step(state: number, cls: number): number {
     const anchored = this.#stateAnchored[state]!;
     const { out, matched } = this.#closure(this.#stateKernel[state]!, !anchored, this.#statePrev[state]!, cls, false);
@@ -467,14 +506,15 @@ export class LinearRegex {
     next.sort((x, y) => x - y);
     const prev = this.#classes.word[cls] === 1 ? PREV_WORD : this.#classes.newline[cls] === 1 ? PREV_NEWLINE : PREV_OTHER;
     const kernel = Int32Array.from(next);
+    const flags = (anchored && kernel.length === 0 ? 2 : 0) | (matched ? 1 : 0);
     if (this.#stateKernel.length >= MAX_DFA_STATES) {
       // The caller continues from the returned state only, so the cache can start afresh here.
       this.#resetCache();
-      return (this.#intern(kernel, prev, anchored) << 1) | (matched ? 1 : 0);
+      return ((this.#intern(kernel, prev, anchored) * count) << 2) | flags;
     }
     const to = this.#intern(kernel, prev, anchored);
-    const value = (to << 1) | (matched ? 1 : 0);
-    this.#trans[state]![cls] = value;
+    const value = ((to * count) << 2) | flags;
+    this.#trans[state * this.#classes.count + cls] = value;
     return value;
   }
 
@@ -502,27 +542,37 @@ export class LinearRegex {
     if (state < 0) state = this.#starts[startKey] = this.#intern(anchored ? Int32Array.of(0) : new Int32Array(0), prev, anchored);
     const classes = this.#classes;
     const ascii = classes.ascii;
-    for (let i = from; i < to; i++) {
+    const count = classes.count;
+    let trans = this.#trans;
+    let row = state * count;
+    for (let i = from; ; i++) {
+      // The common steps (ASCII, known transition, nothing to report) in a tight loop of their own.
+      i = walk(text, i, to, row, trans, ascii);
+      row = walkRow;
+      if (i >= to) break;
       const u = text.charCodeAt(i);
       const cls = u < 128 ? ascii[u]! : classFor(classes, u);
-      let t = this.#trans[state]![cls]!;
-      if (t < 0) t = this.#step(state, cls);
+      let t = trans[row + cls]!;
+      if (t < 0) {
+        t = this.#step(row / count, cls);
+        trans = this.#trans;
+      }
       if ((t & 1) === 1) {
         this.read = i - from;
         return i;
       }
-      state = t >> 1;
-      if (anchored && this.#stateKernel[state]!.length === 0) {
+      row = t >> 2;
+      if ((t & 2) === 2) {
         this.read = i + 1 - from;
         return -1;
       }
     }
     this.read = to - from;
-    if (to >= text.length) return this.#matchesAtEnd(state) ? text.length : -1;
+    if (to >= text.length) return this.#matchesAtEnd(row / count) ? text.length : -1;
     const u = text.charCodeAt(to);
     const cls = u < 128 ? ascii[u]! : classFor(classes, u);
-    let t = this.#trans[state]![cls]!;
-    if (t < 0) t = this.#step(state, cls);
+    let t = this.#trans[row + cls]!;
+    if (t < 0) t = this.#step(row / count, cls);
     return (t & 1) === 1 ? to : -1;
   }
 
