@@ -292,6 +292,13 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
       i = last;
       continue;
     }
+    // Every kind needs nine digits or more: count them before building anything.
+    let digitCount = 0;
+    for (let k = i; k <= last; k++) if (isDigit(text.charCodeAt(k))) digitCount++;
+    if (digitCount < 9) {
+      i = last;
+      continue;
+    }
     let cluster = text.slice(i, last + 1);
     if (u === 0x28 && !cluster.includes(')')) cluster = cluster.slice(1);
     const start = last + 1 - cluster.length;
