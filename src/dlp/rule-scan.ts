@@ -51,6 +51,8 @@ const READ_FLOOR = 1 << 16;
  * 8192 bits fits). A longer match is found cut to this length, or not at all when its end is needed.
  */
 export const MAX_MATCH_UNITS = 1 << 14;
+/** Anchors of one rule recorded per text; past this, the rule is searched from its first anchor on. */
+const SATURATED = 4096;
 /** Average distance between a rule's anchors under which they count as packed (see `scan`). */
 const DENSE_GAP = 32;
 
@@ -177,24 +179,41 @@ export class RuleScanner {
    */
   scan(text: string, enabled: (rule: number) => boolean = () => true, bytes: Uint8Array = Buffer.from(text, 'latin1')): ScanOutcome {
     const n = text.length;
-    const { bits, byKey, literals, literalRules } = this.#index;
+    const { byKey, literals, literalRules } = this.#index;
+    let bits = this.#index.bits;
+    let ownBits = false;
     // Per rule: where its anchors start, ascending.
     const lists: Array<number[] | undefined> = new Array<number[] | undefined>(this.rules.length);
     const enabledRule = new Int8Array(this.rules.length); // 0 unknown, 1 on, -1 off
+    // A rule with more anchors than SATURATED in one text is searched from its first anchor to the end
+    // instead; its further anchors are not recorded, and a key none of whose rules still needs it stops
+    // the pass no more (a text of one anchor repeated costs one stop per repetition only until then).
+    const saturated = new Int8Array(this.rules.length);
     const unsorted = new Set<number[]>();
     for (let i = nextKeyed(bytes, bits, 0, n); i >= 0; i = nextKeyed(bytes, bits, i + 1, n)) {
-      const entry = byKey.get(keyAt(bytes, i));
+      const key = keyAt(bytes, i);
+      const entry = byKey.get(key);
       if (entry === undefined) continue;
+      let needed = false;
       for (let k = 0; k < entry.length; k += 2) {
-        const id = entry[k]!;
+        const id: number = entry[k]!;
+        const anchored: readonly number[] = literalRules[id]!;
+        let live = false;
+        for (let j = 0; j < anchored.length && !live; j++) {
+          const r = anchored[j]!;
+          let on = enabledRule[r]!;
+          if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
+          live = on > 0 && saturated[r] === 0;
+        }
+        if (!live) continue;
+        needed = true;
         const at = i - entry[k + 1]!;
         if (!literalAt(text, at, literals[id]!)) continue;
-        const anchored = literalRules[id]!;
         for (let j = 0; j < anchored.length; j++) {
           const r = anchored[j]!;
           let on = enabledRule[r]!;
           if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
-          if (on < 0) continue;
+          if (on < 0 || saturated[r] === 1) continue;
           let list = lists[r];
           if (list === undefined) lists[r] = list = [];
           // Anchors are keyed by trigrams at different offsets, so starts can arrive out of order:
@@ -203,7 +222,15 @@ export class RuleScanner {
           if (at === last) continue;
           if (at < last) unsorted.add(list);
           list.push(at);
+          if (list.length >= SATURATED) saturated[r] = 1;
         }
+      }
+      if (!needed) {
+        if (!ownBits) {
+          bits = bits.slice();
+          ownBits = true;
+        }
+        bits[key >>> 5]! &= ~(1 << (key & 31));
       }
     }
     for (const list of unsorted) {
@@ -252,7 +279,7 @@ export class RuleScanner {
       const re = rule.regex();
       // Anchors packed closer than this on average make walks from each of them overlap: one search
       // over the merged windows then reads each unit once instead.
-      const dense = positions.length >= 64 && positions[positions.length - 1]! - positions[0]! < DENSE_GAP * positions.length;
+      const dense = saturated[r] === 1 || (positions.length >= 64 && positions[positions.length - 1]! - positions[0]! < DENSE_GAP * positions.length);
       if (rule.before === 0 && rule.anchors.length > 0 && !dense) {
         // Matches start at an anchor: walk from each one until the automaton gives up (usually a
         // few units), never from inside a match already found.
@@ -274,9 +301,10 @@ export class RuleScanner {
       }
       // Otherwise: the stretches around the anchors, merged, each read once.
       const spans: number[] = [];
+      if (saturated[r] === 1) positions.length = 1; // from the first anchor, the window below reaches the end
       for (const at of positions) {
         const from = rule.anchors.length === 0 ? 0 : Math.max(0, at - (rule.before ?? MAX_MATCH_UNITS));
-        const to = rule.anchors.length === 0 ? n : Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
+        const to = rule.anchors.length === 0 || saturated[r] === 1 ? n : Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
         const last = spans.length - 1;
         if (last > 0 && from <= spans[last]!) spans[last] = Math.max(spans[last]!, to);
         else spans.push(from, to);

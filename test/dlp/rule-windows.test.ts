@@ -45,6 +45,17 @@ describe('secret rules in windows around their anchors', () => {
     assert.deepEqual(missed, []);
   });
 
+  it('report only the rules asked for, even where their anchors share a key with the ones asked for', () => {
+    const scanner = secretScanner();
+    const text = `${'token: ghp_abcdefghijklmnopqrstuvwxyz0123456789 and glpat-abcdefghij0123456789 '.repeat(3)}`;
+    const all = scanner.scan(text).matches.map((m) => m.rule.id);
+    assert.ok(new Set(all).size >= 2, `only ${all.join(', ')} found`);
+    for (const id of new Set(all)) {
+      const r = scanner.rules.findIndex((rule) => rule.id === id);
+      assert.deepEqual([...new Set(scanner.scan(text, (k) => k === r).matches.map((m) => m.rule.id))], [id]);
+    }
+  });
+
   it('anchor a pattern on its rarest literals, not on the common words around them', () => {
     assert.ok(literalFrequency('user') > 100 * literalFrequency('password'));
     assert.deepEqual(new LinearRegex(String.raw`(?:user|username)\s*=\s*(\w+)\s*;\s*password\s*=\s*(\w+)`).anchors?.literals, ['password']);
