@@ -222,19 +222,26 @@ interface Regions {
  * predicted); where a run reaches its length, its start is known and its end is found afterwards.
  */
 /**
- * The first of `words[k…end)` with a byte that is a digit or an upper-case letter (`end` when none):
- * four bytes tested at once with carry-free byte arithmetic (each byte's low seven bits plus an offset
- * cannot carry into the next byte). A stretch of lower-case prose or hex letters is skipped this way.
+ * The first of `words[k…end)` that may hold part of what `regions` looks for (`end` when none): a word
+ * with a capital letter (an IBAN starts with two), or one made only of digits and separator-like units
+ * with a digit among them (seven digits in a row, or a number of nine digits with at most two
+ * separators between them, always cover one such aligned word). Four bytes are tested at once with
+ * carry-free byte arithmetic (each byte's low seven bits plus an offset cannot carry into the next).
  */
 function skipQuiet(words: Uint32Array, k: number, end: number): number {
   for (; k < end; k++) {
     const x = words[k]!;
     const low = x & 0x7f7f7f7f;
-    const atLeast0 = (low + 0x50505050) | 0; // per byte: high bit set when ≥ "0"
+    const ascii = ~x & 0x80808080;
+    const atLeastSpace = (low + 0x60606060) | 0; // per byte: high bit set when ≥ " "
+    const atLeast0 = (low + 0x50505050) | 0; // ≥ "0"
     const past9 = (low + 0x46464646) | 0; // ≥ ":"
     const atLeastA = (low + 0x3f3f3f3f) | 0; // ≥ "A"
     const pastZ = (low + 0x25252525) | 0; // ≥ "["
-    if ((((atLeast0 & ~past9) | (atLeastA & ~pastZ)) & ~x & 0x80808080) !== 0) return k;
+    const upper = atLeastA & ~pastZ & ascii;
+    const digit = atLeast0 & ~past9 & ascii;
+    const numberLike = atLeastSpace & ~past9 & ascii;
+    if (upper !== 0 || (digit !== 0 && numberLike === (0x80808080 | 0))) return k;
   }
   return end;
 }
@@ -251,11 +258,13 @@ function regions(bytes: Uint8Array, n: number): Regions {
   let shape = 0;
   for (let i = 0; i < n; i++) {
     if (run === 0 && (i & 3) === 0 && words) {
-      const next = skipQuiet(words, i >>> 2, words.length) << 2;
-      if (next > i) {
-        // Only quiet bytes in between: no digit run, no number run, no IBAN start in the last four.
+      const next = skipQuiet(words, i >>> 2, words.length);
+      if (next > (i >>> 2) + 1) {
+        // The words skipped hold nothing that starts a region except, perhaps, the tail of the last
+        // one (digits just before a run, a capital just before an IBAN's digits): it is read again.
         shape = 0;
-        i = next - 1;
+        digits = 0;
+        i = 4 * (next - 1) - 1;
         continue;
       }
     }
