@@ -51,6 +51,8 @@ const READ_FLOOR = 1 << 16;
  * 8192 bits fits). A longer match is found cut to this length, or not at all when its end is needed.
  */
 export const MAX_MATCH_UNITS = 1 << 14;
+/** Rules whose matches start at most this far ahead of an anchor are searched anchor by anchor. */
+const NEAR = 64;
 /** Anchors of one rule recorded per text; past this, the rule is searched from its first anchor on. */
 const SATURATED = 4096;
 /** Average distance between a rule's anchors under which they count as packed (see `scan`). */
@@ -280,19 +282,22 @@ export class RuleScanner {
       // Anchors packed closer than this on average make walks from each of them overlap: one search
       // over the merged windows then reads each unit once instead.
       const dense = saturated[r] === 1 || (positions.length >= 64 && positions[positions.length - 1]! - positions[0]! < DENSE_GAP * positions.length);
-      if (rule.before === 0 && rule.anchors.length > 0 && !dense) {
-        // Matches start at an anchor: walk from each one until the automaton gives up (usually a
-        // few units), never from inside a match already found.
+      if (rule.before !== null && rule.before <= NEAR && rule.anchors.length > 0 && !dense) {
+        // Matches start at most `before` units ahead of an anchor: from each anchor (never from
+        // inside a match already found), search only for matches starting there, and stop when the
+        // automaton gives up (usually a few units past the anchor).
         let next = 0;
         for (const at of positions) {
           if (at < next) continue;
           if (budget < 0) return overBudget();
+          const from = Math.max(next, at - rule.before);
           const limit = Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
-          const end = re.firstEnd(text, at, limit, true);
+          const end = rule.before === 0 ? re.firstEnd(text, at, limit, true) : re.firstEnd(text, from, limit, false, at + 1);
           budget -= re.read + 1;
           if (end < 0) continue;
-          const caps = re.fixedCaptures(end) ?? re.exec(text, at, limit, true);
-          budget -= end - at;
+          const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
+          const caps = re.fixedCaptures(end) ?? (rule.before === 0 ? re.exec(text, at, limit, true) : re.exec(text, Math.max(from, end - longest), Math.min(n, end + longest)));
+          budget -= end - from;
           if (!caps) continue;
           if (found(rule, caps)) return tooMany();
           next = Math.max(caps[1]!, at + 1);

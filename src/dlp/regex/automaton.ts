@@ -531,10 +531,11 @@ export class LinearRegex {
 
   /**
    * The end of the earliest-ending match that starts at or after `from` (exactly at `from` when
-   * `anchored`) and ends at or before `to` (a match may look at the unit at `to` for an assertion);
-   * -1 when there is none. An anchored search stops as soon as no match can start at `from` any more.
+   * `anchored`, before `startsBefore` otherwise) and ends at or before `to` (a match may look at the
+   * unit at `to` for an assertion); -1 when there is none. The search stops as soon as no match can
+   * start in its range any more.
    */
-  firstEnd(text: string, from: number, to: number, anchored = false): number {
+  firstEnd(text: string, from: number, to: number, anchored = false, startsBefore = to): number {
     if (this.#stateKernel.length >= MAX_DFA_STATES) this.#resetCache();
     const prev = prevContext(text, from);
     const startKey = prev * 2 + (anchored ? 1 : 0);
@@ -545,10 +546,26 @@ export class LinearRegex {
     const count = classes.count;
     let trans = this.#trans;
     let row = state * count;
+    let starting = !anchored && startsBefore < to;
     for (let i = from; ; i++) {
       // The common steps (ASCII, known transition, nothing to report) in a tight loop of their own.
-      i = walk(text, i, to, row, trans, ascii);
+      const limit = starting ? startsBefore : to;
+      i = walk(text, i, limit, row, trans, ascii);
       row = walkRow;
+      if (i >= limit && starting) {
+        // No match starts from here on: the same threads, without new ones (an anchored state).
+        starting = false;
+        const id = row / count;
+        const kernel = this.#stateKernel[id]!;
+        if (kernel.length === 0) {
+          this.read = i - from;
+          return -1;
+        }
+        row = this.#intern(kernel, this.#statePrev[id]!, true) * count;
+        trans = this.#trans;
+        i--;
+        continue;
+      }
       if (i >= to) break;
       const u = text.charCodeAt(i);
       const cls = u < 128 ? ascii[u]! : classFor(classes, u);
