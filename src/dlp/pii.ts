@@ -185,7 +185,8 @@ function classifyCluster(cluster: string, digits: string, sameSeparators: boolea
   return undefined;
 }
 
-const SEPARATORS = ' -./()';
+/** Separators within a number: space - . / ( ). */
+const isSeparator = (u: number): boolean => u === 0x20 || u === 0x2d || u === 0x2e || u === 0x2f || u === 0x28 || u === 0x29;
 const NUMBER_KINDS: readonly PiiKind[] = ['payment-card', 'us-ssn', 'phone', 'ca-sin', 'br-cpf', 'in-aadhaar', 'uk-nhs'];
 
 /*
@@ -308,7 +309,7 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
     const before = i > 0 ? text.charCodeAt(i - 1) : 0;
     if (i > 0 && (isAlnum(before) || (isDigit(u) && (before === 0x2e || before === 0x2d || before === 0x2b)))) {
       // Inside a longer token (an id, a version, a decimal): skip the rest of it.
-      while (i + 1 < n && (isAlnum(text.charCodeAt(i + 1)) || SEPARATORS.includes(text[i + 1]!))) i++;
+      while (i + 1 < n && (isAlnum(text.charCodeAt(i + 1)) || isSeparator(text.charCodeAt(i + 1)))) i++;
       continue;
     }
     // Cluster: digits, with runs of at most two separators between them.
@@ -320,7 +321,7 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
       if (isDigit(c)) {
         last = end;
         gap = 0;
-      } else if (SEPARATORS.includes(text[end]!) && gap < 2) gap++;
+      } else if (isSeparator(c) && gap < 2) gap++;
       else break;
       end++;
     }
