@@ -252,8 +252,8 @@ function regions(bytes: Uint8Array, n: number): Regions {
   const digitRuns: number[] = [];
   const ibans: number[] = [];
   // Whole words of four bytes can be skipped while no run is open (the buffer is aligned when Node
-  // made it for this text; otherwise every byte is read).
-  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, n >>> 2) : undefined;
+  // made it for this text; otherwise, and for short texts, every byte is read).
+  const words = n >= 64 && bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, n >>> 2) : undefined;
   let run = 0;
   let digits = 0;
   let shape = 0;

@@ -184,6 +184,9 @@ export class RuleScanner {
     const { byKey, literals, literalRules } = this.#index;
     let bits = this.#index.bits;
     let ownBits = false;
+    const first = nextKeyed(bytes, bits, 0, n);
+    // Most strings of a result (names, ids, short values) hold no anchor: nothing is made for them.
+    if (first < 0 && this.#unanchored.length === 0) return { matches: [] };
     // Per rule: where its anchors start, ascending.
     const lists: Array<number[] | undefined> = new Array<number[] | undefined>(this.rules.length);
     const enabledRule = new Int8Array(this.rules.length); // 0 unknown, 1 on, -1 off
@@ -192,7 +195,7 @@ export class RuleScanner {
     // the pass no more (a text of one anchor repeated costs one stop per repetition only until then).
     const saturated = new Int8Array(this.rules.length);
     const unsorted = new Set<number[]>();
-    for (let i = nextKeyed(bytes, bits, 0, n); i >= 0; i = nextKeyed(bytes, bits, i + 1, n)) {
+    for (let i = first; i >= 0; i = nextKeyed(bytes, bits, i + 1, n)) {
       const key = keyAt(bytes, i);
       const entry = byKey.get(key);
       if (entry === undefined) continue;
