@@ -11,13 +11,22 @@ import { RuleScanner, type TextRule } from './rule-scan.ts';
 import type { DlpPatternConfig } from './schema.ts';
 import { secretRules, type SecretRule } from './secrets.ts';
 
-/** Secret rules and injection phrases share one anchor pass (rules 0…secrets-1 are the secret ones). */
-let combined: { scanner: RuleScanner; secrets: number } | undefined;
-function builtInScanner(): { scanner: RuleScanner; secrets: number } {
-  if (!combined) {
-    const secrets = secretRules();
-    combined = { scanner: new RuleScanner([...secrets, ...injectionRules()]), secrets: secrets.length };
-  }
+/**
+ * Secret rules, injection phrases and an administrator's patterns share one anchor pass: rules
+ * 0…secrets-1 are the secret ones, then the phrases up to `builtIn`, then the patterns.
+ */
+interface Combined {
+  scanner: RuleScanner;
+  secrets: number;
+  builtIn: number;
+}
+let builtInOnly: Combined | undefined;
+function combinedScanner(patternRules: readonly PatternRule[]): Combined {
+  if (patternRules.length === 0 && builtInOnly) return builtInOnly;
+  const secrets = secretRules();
+  const builtIn = [...secrets, ...injectionRules()];
+  const combined = { scanner: new RuleScanner([...builtIn, ...patternRules]), secrets: secrets.length, builtIn: builtIn.length };
+  if (patternRules.length === 0) builtInOnly = combined;
   return combined;
 }
 
@@ -53,7 +62,10 @@ export interface PatternRule extends TextRule {
 }
 
 export interface CompiledPatterns {
+  /** The pattern rules alone (undefined: none). */
   scanner: RuleScanner | undefined;
+  /** The built-in rules and the pattern rules in one scanner, made on first use. */
+  combined?: Combined;
   values: Array<{ value: string; pattern: DlpPatternConfig }>;
   problems: Array<{ path: (string | number)[]; message: string }>;
 }
@@ -118,26 +130,24 @@ function mergeUninspectable(a: string | undefined, b: string | undefined): strin
 export function detect(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): TextReport {
   const findings: TextFinding[] = [];
   let uninspectable: string | undefined;
-  if (on.secrets || on.injection) {
-    const { scanner, secrets } = builtInScanner();
-    const outcome = scanner.scan(text, (r) => (r < secrets ? on.secrets : on.injection));
+  // The anchor pass and the personal-data pass both read the text as Latin-1 bytes.
+  const bytes = Buffer.from(text, 'latin1');
+  const withPatterns = on.patterns && patterns?.scanner !== undefined;
+  if (on.secrets || on.injection || withPatterns) {
+    const { scanner, secrets, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);
+    const outcome = scanner.scan(text, (r) => (r < secrets ? on.secrets : r < builtIn ? on.injection : on.patterns), bytes);
     uninspectable = mergeUninspectable(uninspectable, outcome.uninspectable);
     for (const m of outcome.matches) {
       if ('family' in m.rule) {
         const rule = m.rule as SecretRule;
         findings.push({ type: 'secret', rule: rule.id, label: rule.label, start: m.start, end: m.end });
+      } else if ('pattern' in m.rule) {
+        const rule = m.rule as PatternRule;
+        findings.push({ type: 'pattern', rule: rule.id, label: rule.id, start: m.start, end: m.end, pattern: rule.pattern });
       } else findings.push({ type: 'injection', rule: m.rule.id, label: 'injection', start: m.start, end: m.end });
     }
   }
   if (on.patterns && patterns) {
-    if (patterns.scanner) {
-      const outcome = patterns.scanner.scan(text);
-      uninspectable = mergeUninspectable(uninspectable, outcome.uninspectable);
-      for (const m of outcome.matches) {
-        const rule = m.rule as PatternRule;
-        findings.push({ type: 'pattern', rule: rule.id, label: rule.id, start: m.start, end: m.end, pattern: rule.pattern });
-      }
-    }
     for (const { value, pattern } of patterns.values) {
       for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
         findings.push({ type: 'pattern', rule: pattern.name, label: pattern.name, start: at, end: at + value.length, pattern });
@@ -145,7 +155,7 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
     }
   }
   if (on.pii) {
-    for (const m of findPii(text, piiKinds)) findings.push({ type: 'pii', rule: m.kind, label: m.kind, start: m.start, end: m.end });
+    for (const m of findPii(text, piiKinds, bytes)) findings.push({ type: 'pii', rule: m.kind, label: m.kind, start: m.start, end: m.end });
   }
   if (on.injection) {
     for (const m of findHiddenUnicode(text)) findings.push({ type: 'injection', rule: m.signal, label: 'injection', start: m.start, end: m.end });

@@ -207,28 +207,40 @@ export class Dlp {
       if (out !== value) changed = true;
       return out;
     };
-    const walk = (value: unknown, path: Path): unknown => {
+    // One path, pushed and popped as the walk goes (spelled out only for a finding): walking a large
+    // structuredContent allocates nothing per value it passes.
+    const path: Array<string | number> = [where.direction];
+    const walk = (value: unknown): unknown => {
       if (refusal) return value;
       if (typeof value === 'string') return text(value, path);
       if (Array.isArray(value)) {
         let copy: unknown[] | undefined;
-        value.forEach((item, i) => {
-          const next = walk(item, [...path, i]);
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (typeof item !== 'object' && typeof item !== 'string') continue;
+          path.push(i);
+          const next = walk(item);
+          path.pop();
           if (next !== item) (copy ??= [...value])[i] = next;
-        });
+        }
         return copy ?? value;
       }
       if (!isObject(value)) return value;
       const type = typeof value.type === 'string' ? value.type : undefined;
       let copy: JsonObject | undefined;
-      for (const [key, item] of Object.entries(value)) {
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        const item = value[key];
+        if (typeof item !== 'object' && typeof item !== 'string') continue;
         if (OPAQUE_KEYS.has(key) && (key !== 'data' || BINARY_TYPES.has(type ?? ''))) continue;
-        const next = walk(item, [...path, key]);
+        path.push(key);
+        const next = walk(item);
+        path.pop();
         if (next !== item) (copy ??= { ...value })[key] = next;
       }
       return copy ?? value;
     };
-    const value = walk(message, [where.direction]) as JsonObject;
+    const value = walk(message) as JsonObject;
     const findings = [...tally.values()];
     if (refusal) {
       this.#refused(where.direction);

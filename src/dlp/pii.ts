@@ -185,20 +185,119 @@ function classifyCluster(cluster: string, digits: string, sameSeparators: boolea
   return undefined;
 }
 
-const SEPARATORS = ' -./()';
+/** Separators within a number: space - . / ( ). */
+const isSeparator = (u: number): boolean => u === 0x20 || u === 0x2d || u === 0x2e || u === 0x2f || u === 0x28 || u === 0x29;
 const NUMBER_KINDS: readonly PiiKind[] = ['payment-card', 'us-ssn', 'phone', 'ca-sin', 'br-cpf', 'in-aadhaar', 'uk-nhs'];
 
 /*
- * Where to look, found by fixed native expressions of a shape that cannot backtrack more than a few
- * units (one class run, or fixed lengths): the scanners below then work only there.
+ * Where to look: one pass over the text's Latin-1 bytes (shared with the secret rules' anchor pass)
+ * marks runs of digits and separators of eight units or more (numbers), runs of seven digits or more
+ * (national ids) and the "AA00" start of an IBAN; the scanners below then work only there. A unit
+ * past Latin-1 is seen by its low byte, which can only make a run look longer or add a start that is
+ * not one: every region is checked again on the text itself.
  */
-const NUMBER_RUN = /[+(]?\d[\d ().\/-]{7,}/g;
-const IBAN_START = /[A-Z]{2}\d{2}/g;
-const LETTER_ID = /[0-9XYZ]\d{7}[A-Z]|\d{17}[\dX]/g;
+/** Per byte: bit 0 a digit, bit 1 a separator, bits 2–3 the IBAN shape code (2 digit, 1 upper-case letter). */
+const CODE: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let u = 0x30; u <= 0x39; u++) table[u] = 1 | (2 << 2);
+  for (const c of ' ().\\/-') table[c.charCodeAt(0)] = 2;
+  for (let u = 0x41; u <= 0x5a; u++) table[u] = 1 << 2;
+  return table;
+})();
+/** Shape codes of the last four units: upper, upper, digit, digit. */
+const IBAN_SHAPE = (1 << 6) | (1 << 4) | (2 << 2) | 2;
+const NUMBER_RUN = 8;
+const DIGIT_RUN = 7;
 
-function findNumbers(text: string, out: PiiMatch[]): void {
-  NUMBER_RUN.lastIndex = 0;
-  for (let m = NUMBER_RUN.exec(text); m; m = NUMBER_RUN.exec(text)) scanNumbers(text, m.index, m.index + m[0].length, out);
+interface Regions {
+  /** [start, end) of runs of digits and separators that start with a digit, 8+ units. */
+  numbers: number[];
+  /** [start, end) of runs of 7+ digits. */
+  digitRuns: number[];
+  /** Where "AA00" starts. */
+  ibans: number[];
+}
+
+/**
+ * The pass keeps three counters and tests them together once per unit (rarely true, so the branch is
+ * predicted); where a run reaches its length, its start is known and its end is found afterwards.
+ */
+/**
+ * The first of `words[k…end)` that may hold part of what `regions` looks for (`end` when none): a word
+ * with a capital letter (an IBAN starts with two), or one made only of digits and separator-like units
+ * with a digit among them (seven digits in a row, or a number of nine digits with at most two
+ * separators between them, always cover one such aligned word). Four bytes are tested at once with
+ * carry-free byte arithmetic (each byte's low seven bits plus an offset cannot carry into the next).
+ */
+function skipQuiet(words: Uint32Array, k: number, end: number): number {
+  for (; k < end; k++) {
+    const x = words[k]!;
+    const low = x & 0x7f7f7f7f;
+    const ascii = ~x & 0x80808080;
+    const atLeastSpace = (low + 0x60606060) | 0; // per byte: high bit set when ≥ " "
+    const atLeast0 = (low + 0x50505050) | 0; // ≥ "0"
+    const past9 = (low + 0x46464646) | 0; // ≥ ":"
+    const atLeastA = (low + 0x3f3f3f3f) | 0; // ≥ "A"
+    const pastZ = (low + 0x25252525) | 0; // ≥ "["
+    const upper = atLeastA & ~pastZ & ascii;
+    const digit = atLeast0 & ~past9 & ascii;
+    const numberLike = atLeastSpace & ~past9 & ascii;
+    if (upper !== 0 || (digit !== 0 && numberLike === (0x80808080 | 0))) return k;
+  }
+  return end;
+}
+
+function regions(bytes: Uint8Array, n: number): Regions {
+  const numbers: number[] = [];
+  const digitRuns: number[] = [];
+  const ibans: number[] = [];
+  // Whole words of four bytes can be skipped while no run is open (the buffer is aligned when Node
+  // made it for this text; otherwise, and for short texts, every byte is read).
+  const words = n >= 64 && bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, n >>> 2) : undefined;
+  let run = 0;
+  let digits = 0;
+  let shape = 0;
+  for (let i = 0; i < n; i++) {
+    if (run === 0 && (i & 3) === 0 && words) {
+      const next = skipQuiet(words, i >>> 2, words.length);
+      if (next > (i >>> 2) + 1) {
+        // The words skipped hold nothing that starts a region except, perhaps, the tail of the last
+        // one (digits just before a run, a capital just before an IBAN's digits): it is read again.
+        shape = 0;
+        digits = 0;
+        i = 4 * (next - 1) - 1;
+        continue;
+      }
+    }
+    const code = CODE[bytes[i]!]!;
+    const digit = (code & 1) !== 0;
+    digits = digit ? digits + 1 : 0;
+    run = digit || ((code & 2) !== 0 && run !== 0) ? run + 1 : 0;
+    shape = ((shape << 2) | (code >> 2)) & 0xff;
+    if (digits === DIGIT_RUN || run === NUMBER_RUN || shape === IBAN_SHAPE) {
+      if (digits === DIGIT_RUN) {
+        let end = i + 1;
+        while (end < n && (CODE[bytes[end]!]! & 1) !== 0) end++;
+        digitRuns.push(i + 1 - DIGIT_RUN, end);
+      }
+      if (run === NUMBER_RUN) {
+        let end = i + 1;
+        while (end < n && (CODE[bytes[end]!]! & 3) !== 0) end++;
+        numbers.push(i + 1 - NUMBER_RUN, end);
+      }
+      if (shape === IBAN_SHAPE) ibans.push(i - 3);
+    }
+  }
+  return { numbers, digitRuns, ibans };
+}
+
+function findNumbers(text: string, numbers: readonly number[], out: PiiMatch[]): void {
+  for (let k = 0; k < numbers.length; k += 2) {
+    // A leading "+" or "(" belongs to the number.
+    const start = numbers[k]!;
+    const from = start > 0 && (text.charCodeAt(start - 1) === 0x2b || text.charCodeAt(start - 1) === 0x28) ? start - 1 : start;
+    scanNumbers(text, from, numbers[k + 1]!, out);
+  }
 }
 
 function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): void {
@@ -210,7 +309,7 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
     const before = i > 0 ? text.charCodeAt(i - 1) : 0;
     if (i > 0 && (isAlnum(before) || (isDigit(u) && (before === 0x2e || before === 0x2d || before === 0x2b)))) {
       // Inside a longer token (an id, a version, a decimal): skip the rest of it.
-      while (i + 1 < n && (isAlnum(text.charCodeAt(i + 1)) || SEPARATORS.includes(text[i + 1]!))) i++;
+      while (i + 1 < n && (isAlnum(text.charCodeAt(i + 1)) || isSeparator(text.charCodeAt(i + 1)))) i++;
       continue;
     }
     // Cluster: digits, with runs of at most two separators between them.
@@ -222,7 +321,7 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
       if (isDigit(c)) {
         last = end;
         gap = 0;
-      } else if (SEPARATORS.includes(text[end]!) && gap < 2) gap++;
+      } else if (isSeparator(c) && gap < 2) gap++;
       else break;
       end++;
     }
@@ -230,6 +329,13 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
     const stop = text.charCodeAt(last + 1);
     // A digit cluster glued to letters is an identifier, not a number.
     if (last + 1 < n && (isUpper(stop) || (stop >= 0x61 && stop <= 0x7a))) {
+      i = last;
+      continue;
+    }
+    // Every kind needs nine digits or more: count them before building anything.
+    let digitCount = 0;
+    for (let k = i; k <= last; k++) if (isDigit(text.charCodeAt(k))) digitCount++;
+    if (digitCount < 9) {
       i = last;
       continue;
     }
@@ -272,13 +378,13 @@ function findEmails(text: string, out: PiiMatch[]): void {
   }
 }
 
-function findIbans(text: string, out: PiiMatch[]): void {
+const IBAN_START = /^[A-Z]{2}\d{2}/;
+
+function findIbans(text: string, starts: readonly number[], out: PiiMatch[]): void {
   const n = text.length;
-  IBAN_START.lastIndex = 0;
-  for (let m = IBAN_START.exec(text); m; m = IBAN_START.exec(text)) {
-    const i = m.index;
-    IBAN_START.lastIndex = i + 1;
-    if (i > 0 && isAlnum(text.charCodeAt(i - 1))) continue;
+  let floor = 0;
+  for (const i of starts) {
+    if (i < floor || (i > 0 && isAlnum(text.charCodeAt(i - 1))) || !IBAN_START.test(text.slice(i, i + 4))) continue;
     const length = IBAN_LENGTH[text.slice(i, i + 2)];
     if (length === undefined) continue;
     // Compact, or in groups of four separated by single spaces.
@@ -295,40 +401,48 @@ function findIbans(text: string, out: PiiMatch[]): void {
     if (compact.length !== length || (k < n && isAlnum(text.charCodeAt(k)))) continue;
     if (ibanValid(compact)) {
       out.push({ kind: 'iban', start: i, end: k });
-      IBAN_START.lastIndex = k;
+      floor = k;
     }
   }
 }
 
-function findLetterIds(text: string, out: PiiMatch[]): void {
+function findLetterIds(text: string, digitRuns: readonly number[], out: PiiMatch[]): void {
   const n = text.length;
-  LETTER_ID.lastIndex = 0;
-  for (let m = LETTER_ID.exec(text); m; m = LETTER_ID.exec(text)) {
-    const i = m.index;
-    LETTER_ID.lastIndex = i + 1;
-    if (i > 0 && isAlnum(text.charCodeAt(i - 1))) continue;
-    // es-dni / NIE: 8 units then a letter, alone.
-    const dni = text.slice(i, i + 9);
-    if (/^[0-9XYZ]\d{7}[A-Z]$/.test(dni) && !(i + 9 < n && isAlnum(text.charCodeAt(i + 9))) && dniValid(dni)) {
-      out.push({ kind: 'es-dni', start: i, end: i + 9 });
-      LETTER_ID.lastIndex = i + 9;
-      continue;
-    }
-    // cn-resident-id: 17 digits and a digit or X, alone.
-    const cn = text.slice(i, i + 18);
-    if (/^\d{17}[\dX]$/.test(cn) && !(i + 18 < n && isAlnum(text.charCodeAt(i + 18))) && cnIdValid(cn)) {
-      out.push({ kind: 'cn-resident-id', start: i, end: i + 18 });
-      LETTER_ID.lastIndex = i + 18;
+  let floor = 0;
+  for (let k = 0; k < digitRuns.length; k += 2) {
+    // An id starts at the run or one unit before it (the NIE letter); only a start not glued to a
+    // letter or digit counts, so within a run only its first unit can start one.
+    const end = digitRuns[k + 1]!;
+    for (let i = Math.max(floor, digitRuns[k]! - 1); i < end; i++) {
+      if (i > 0 && isAlnum(text.charCodeAt(i - 1))) continue;
+      // es-dni / NIE: 8 units then a letter, alone.
+      const dni = text.slice(i, i + 9);
+      if (/^[0-9XYZ]\d{7}[A-Z]$/.test(dni) && !(i + 9 < n && isAlnum(text.charCodeAt(i + 9))) && dniValid(dni)) {
+        out.push({ kind: 'es-dni', start: i, end: i + 9 });
+        floor = i + 9;
+        break;
+      }
+      // cn-resident-id: 17 digits and a digit or X, alone.
+      const cn = text.slice(i, i + 18);
+      if (/^\d{17}[\dX]$/.test(cn) && !(i + 18 < n && isAlnum(text.charCodeAt(i + 18))) && cnIdValid(cn)) {
+        out.push({ kind: 'cn-resident-id', start: i, end: i + 18 });
+        floor = i + 18;
+        break;
+      }
     }
   }
 }
 
-/** Personal data of the `kinds` asked for, in text order. */
-export function findPii(text: string, kinds: ReadonlySet<PiiKind>): PiiMatch[] {
+/**
+ * Personal data of the `kinds` asked for, in text order. `bytes`: the text as Latin-1 bytes, when the
+ * caller has them already (`Buffer.from(text, 'latin1')`).
+ */
+export function findPii(text: string, kinds: ReadonlySet<PiiKind>, bytes: Uint8Array = Buffer.from(text, 'latin1')): PiiMatch[] {
   const out: PiiMatch[] = [];
   if (kinds.has('email') && text.includes('@')) findEmails(text, out);
-  if (kinds.has('iban')) findIbans(text, out);
-  if (kinds.has('es-dni') || kinds.has('cn-resident-id')) findLetterIds(text, out);
-  if (NUMBER_KINDS.some((k) => kinds.has(k))) findNumbers(text, out);
+  const found = regions(bytes, text.length);
+  if (kinds.has('iban')) findIbans(text, found.ibans, out);
+  if (kinds.has('es-dni') || kinds.has('cn-resident-id')) findLetterIds(text, found.digitRuns, out);
+  if (NUMBER_KINDS.some((k) => kinds.has(k))) findNumbers(text, found.numbers, out);
   return out.filter((m) => kinds.has(m.kind)).sort((a, b) => a.start - b.start);
 }

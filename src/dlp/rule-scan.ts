@@ -11,6 +11,7 @@
  * `uninspectable`, and the caller fails closed.
  */
 import type { LinearRegex } from './regex/automaton.ts';
+import { trigramFrequency, trigramOf, UNIT_CLASS } from './regex/rarity.ts';
 
 export interface TextRule {
   readonly id: string;
@@ -44,53 +45,37 @@ export const MAX_MATCHES = 1000;
 /** Total units the rule automata may read, as a multiple of the text length (plus a floor). */
 export const MAX_READ_FACTOR = 12;
 const READ_FLOOR = 1 << 16;
+/**
+ * How far a match is looked for around its anchor when the pattern sets no bound (`.*`, `+`, `{n,}`):
+ * for detection, such repetitions are taken to end within this many units (16 K: a PEM private key of
+ * 8192 bits fits). A longer match is found cut to this length, or not at all when its end is needed.
+ */
+export const MAX_MATCH_UNITS = 1 << 14;
+/** Rules whose matches start at most this far ahead of an anchor are searched anchor by anchor. */
+const NEAR = 64;
+/** Anchors of one rule recorded per text; past this, the rule is searched from its first anchor on. */
+const SATURATED = 4096;
+/** Average distance between a rule's anchors under which they count as packed (see `scan`). */
+const DENSE_GAP = 32;
 
 /**
- * The anchor search: every anchor is found by one of its trigrams (two-character anchors by their
- * bigram), case-folded, looked up in a 64 KB table while the text is read once; the few positions the
- * table lets through are checked against the anchors keyed by that trigram. One pass, a small table
- * that stays in cache, no state that jumps around memory.
- *
- * The trigram of an anchor is its rarest one, not its first: "the password is '" keyed by "the" would
- * be checked at every "the" of a text (and twenty anchors start that way), keyed by "s '" almost never.
- * Rarity is judged without looking at any text: a trigram shared by fewer anchors, not among the most
- * frequent English trigrams, and with fewer letters and spaces is preferred. Every occurrence of an
- * anchor contains its trigram at a known offset, so what is found does not depend on the choice.
+ * The anchor search: the text is read once, as Latin-1 bytes (a native copy), each byte mapped to one
+ * of 64 classes (src/dlp/regex/rarity.ts); the last three classes form an 18-bit key tested in a 32 KB
+ * bit set that stays in cache. Each anchor sets one bit: that of its rarest trigram, judged by how often
+ * the trigram occurs in ordinary text, so that the few keys the set lets through are rarely false
+ * alarms; a key that gets through is checked against the anchors keyed by it, in full. Two-character
+ * anchors set the keys of every class before them. Every occurrence of an anchor contains its keyed
+ * trigram at a known offset, so what is found does not depend on the choice of key.
  */
 interface AnchorIndex {
-  /** 1 where some anchor starts with this (hashed) trigram. */
-  trigramTable: Uint8Array;
-  byTrigram: Map<number, number[]>;
-  /** Two-character anchors, by their exact folded bigram. */
-  bigramTable: Uint8Array;
-  byBigram: Map<number, number[]>;
+  /** Bit `key` set where some anchor is keyed by that class trigram. */
+  bits: Int32Array;
+  /** Key → [anchor id, units from the anchor's start to the key's last unit, …]. */
+  byKey: Map<number, number[]>;
   /** Anchor id → the lower-case literal and the rules anchored on it. */
   literals: string[];
   literalRules: number[][];
-  /** Anchor id → where its keyed trigram starts within it (0 for bigram anchors). */
-  offsets: number[];
 }
-
-/** The most frequent trigrams of English text (and of identifiers made of words): keys to avoid. */
-const COMMON_TRIGRAMS = new Set(
-  ('the and ing ion tio ent ati for her ter hat tha ere ate his con res ver all ons nce men ith ted ers pro thi wit are ess not ive was ' +
-    'ect rea com eve per int est sta cti ica ist ear ain one our iti rat ser use ess ord tor ame ica ine ide ice ent ase ass acc key tok ' +
-    'sec cre ret pas wor val api app cli ien dat ata fil ile log id_ _id ey_ _ke').split(' '),
-);
-
-/** How often a (folded) trigram is likely to occur in a text: lower is rarer. */
-function commonness(trigram: string): number {
-  let score = COMMON_TRIGRAMS.has(trigram) ? 100 : 0;
-  for (const ch of trigram) score += ch === ' ' ? 3 : ch >= 'a' && ch <= 'z' ? 2 : ch >= '0' && ch <= '9' ? 1 : 0;
-  return score;
-}
-
-/** ASCII letters to lower case; every unit past ASCII to one "other" value (anchors are checked in full anyway). */
-const FOLD = Uint8Array.from({ length: 128 }, (_, u) => (u >= 0x41 && u <= 0x5a ? u + 32 : u));
-const OTHER = 0x7f;
-const fold = (u: number): number => (u < 128 ? FOLD[u]! : OTHER);
-const trigramKey = (a: number, b: number, c: number): number => (a << 14) | (b << 7) | c;
-const trigramSlot = (key: number): number => ((key * 2654435761) >>> 16) & 0xffff;
 
 function buildIndex(rules: readonly TextRule[]): AnchorIndex {
   const ids = new Map<string, number>();
@@ -109,15 +94,15 @@ function buildIndex(rules: readonly TextRule[]): AnchorIndex {
       if (!literalRules[id]!.includes(r)) literalRules[id]!.push(r);
     }
   });
-  const trigramTable = new Uint8Array(1 << 16);
-  const byTrigram = new Map<number, number[]>();
-  const bigramTable = new Uint8Array(1 << 14);
-  const byBigram = new Map<number, number[]>();
-  const offsets = literals.map(() => 0);
-  const folded = (literal: string, at: number, length: number): number[] => [...literal.slice(at, at + length)].map((c) => fold(c.charCodeAt(0)));
-  const keyAt = (literal: string, at: number): number => {
-    const u = folded(literal, at, 3);
-    return trigramKey(u[0]!, u[1]!, u[2]!);
+  const bits = new Int32Array(1 << 13);
+  const byKey = new Map<number, number[]>();
+  const classAt = (literal: string, at: number): number => UNIT_CLASS[literal.charCodeAt(at) & 0xff]!;
+  const keyAt = (literal: string, at: number): number => trigramOf(classAt(literal, at), classAt(literal, at + 1), classAt(literal, at + 2));
+  const enter = (key: number, id: number, back: number): void => {
+    bits[key >>> 5]! |= 1 << (key & 31);
+    const list = byKey.get(key);
+    if (list) list.push(id, back);
+    else byKey.set(key, [id, back]);
   };
   // How many anchors contain each trigram: a trigram many anchors share is checked against all of them.
   const sharing = new Map<number, number>();
@@ -127,29 +112,45 @@ function buildIndex(rules: readonly TextRule[]): AnchorIndex {
   }
   literals.forEach((literal, id) => {
     if (literal.length === 2) {
-      const u = folded(literal, 0, 2);
-      const key = (u[0]! << 7) | u[1]!;
-      bigramTable[key] = 1;
-      byBigram.set(key, [...(byBigram.get(key) ?? []), id]);
+      for (let before = 0; before < 64; before++) enter(trigramOf(before, classAt(literal, 0), classAt(literal, 1)), id, 1);
       return;
     }
     let best = 0;
-    let bestScore = Number.POSITIVE_INFINITY;
+    let bestCost = Number.POSITIVE_INFINITY;
     for (let at = 0; at + 3 <= literal.length; at++) {
-      const trigram = String.fromCharCode(...folded(literal, at, 3));
-      const score = commonness(trigram) + 8 * (sharing.get(keyAt(literal, at)) ?? 1);
-      if (score < bestScore) {
-        bestScore = score;
+      const cost = trigramFrequency(literal, at) * (sharing.get(keyAt(literal, at)) ?? 1);
+      if (cost < bestCost) {
+        bestCost = cost;
         best = at;
       }
     }
-    offsets[id] = best;
-    const key = keyAt(literal, best);
-    trigramTable[trigramSlot(key)] = 1;
-    byTrigram.set(key, [...(byTrigram.get(key) ?? []), id]);
+    enter(keyAt(literal, best), id, best + 2);
   });
-  return { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules, offsets };
+  return { bits, byKey, literals, literalRules };
 }
+
+/** The class trigram ending at `i` (classes before the text's start count as 0). */
+function keyAt(bytes: Uint8Array, i: number): number {
+  const a = i >= 2 ? UNIT_CLASS[bytes[i - 2]!]! : 0;
+  const b = i >= 1 ? UNIT_CLASS[bytes[i - 1]!]! : 0;
+  return trigramOf(a, b, UNIT_CLASS[bytes[i]!]!);
+}
+
+/**
+ * The first position at or after `from` where the class trigram ending there has its bit set, or -1:
+ * the whole anchor pass is this loop (kept in a function of its own, which the compiler optimises best).
+ */
+function nextKeyed(bytes: Uint8Array, bits: Int32Array, from: number, n: number): number {
+  let key = from >= 2 ? keyAt(bytes, from - 1) : from === 1 ? UNIT_CLASS[bytes[0]!]! : 0;
+  for (let i = from; i < n; i++) {
+    key = ((key << 6) | UNIT_CLASS[bytes[i]!]!) & 0x3ffff;
+    if ((bits[key >>> 5]! & (1 << (key & 31))) !== 0) return i;
+  }
+  return -1;
+}
+
+/** ASCII letters to lower case. */
+const FOLD = Uint8Array.from({ length: 128 }, (_, u) => (u >= 0x41 && u <= 0x5a ? u + 32 : u));
 
 /** Whether `literal` (lower case) is at `at` in `text`, ASCII case-insensitively. */
 function literalAt(text: string, at: number, literal: string): boolean {
@@ -174,46 +175,68 @@ export class RuleScanner {
     this.#unanchored = rules.flatMap((rule, r) => (rule.anchors.length === 0 ? [r] : []));
   }
 
-  /** Finds the matches of the rules `enabled` lets through (by index), in text order. */
-  scan(text: string, enabled: (rule: number) => boolean = () => true): ScanOutcome {
+  /**
+   * Finds the matches of the rules `enabled` lets through (by index), in text order. `bytes`: the text
+   * as Latin-1 bytes, when the caller has them already (`Buffer.from(text, 'latin1')`).
+   */
+  scan(text: string, enabled: (rule: number) => boolean = () => true, bytes: Uint8Array = Buffer.from(text, 'latin1')): ScanOutcome {
     const n = text.length;
-    const { trigramTable, byTrigram, bigramTable, byBigram, literals, literalRules, offsets } = this.#index;
+    const { byKey, literals, literalRules } = this.#index;
+    let bits = this.#index.bits;
+    let ownBits = false;
+    const first = nextKeyed(bytes, bits, 0, n);
+    // Most strings of a result (names, ids, short values) hold no anchor: nothing is made for them.
+    if (first < 0 && this.#unanchored.length === 0) return { matches: [] };
     // Per rule: where its anchors start, ascending.
-    const hits = new Map<number, number[]>();
-    let enabledRule: Int8Array | undefined; // 0 unknown, 1 on, -1 off; made on the first anchor found
-    const hit = (id: number, at: number): void => {
-      const literal = literals[id]!;
-      if (!literalAt(text, at, literal)) return;
-      enabledRule ??= new Int8Array(this.rules.length);
-      for (const r of literalRules[id]!) {
-        let on = enabledRule[r]!;
-        if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
-        if (on < 0) continue;
-        let list = hits.get(r);
-        if (!list) hits.set(r, (list = []));
-        // Anchors are keyed by trigrams at different offsets, so starts can arrive out of order:
-        // such lists are sorted once after the pass (never searched per hit, which could be quadratic).
-        const last = list.length === 0 ? -1 : list[list.length - 1]!;
-        if (at === last) continue;
-        if (at < last) unsorted.add(list);
-        list.push(at);
-      }
-    };
+    const lists: Array<number[] | undefined> = new Array<number[] | undefined>(this.rules.length);
+    const enabledRule = new Int8Array(this.rules.length); // 0 unknown, 1 on, -1 off
+    // A rule with more anchors than SATURATED in one text is searched from its first anchor to the end
+    // instead; its further anchors are not recorded, and a key none of whose rules still needs it stops
+    // the pass no more (a text of one anchor repeated costs one stop per repetition only until then).
+    const saturated = new Int8Array(this.rules.length);
     const unsorted = new Set<number[]>();
-    const bigrams = byBigram.size > 0;
-    let a = OTHER;
-    let b = OTHER;
-    for (let i = 0; i < n; i++) {
-      const u = text.charCodeAt(i);
-      const c = u < 128 ? FOLD[u]! : OTHER;
-      if (bigrams && bigramTable[(b << 7) | c] === 1) for (const id of byBigram.get((b << 7) | c) ?? []) hit(id, i - 1);
-      const key = (a << 14) | (b << 7) | c;
-      if (trigramTable[((key * 2654435761) >>> 16) & 0xffff] === 1) {
-        const ids = byTrigram.get(key);
-        if (ids) for (const id of ids) hit(id, i - 2 - offsets[id]!);
+    for (let i = first; i >= 0; i = nextKeyed(bytes, bits, i + 1, n)) {
+      const key = keyAt(bytes, i);
+      const entry = byKey.get(key);
+      if (entry === undefined) continue;
+      let needed = false;
+      for (let k = 0; k < entry.length; k += 2) {
+        const id: number = entry[k]!;
+        const anchored: readonly number[] = literalRules[id]!;
+        let live = false;
+        for (let j = 0; j < anchored.length && !live; j++) {
+          const r = anchored[j]!;
+          let on = enabledRule[r]!;
+          if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
+          live = on > 0 && saturated[r] === 0;
+        }
+        if (!live) continue;
+        needed = true;
+        const at = i - entry[k + 1]!;
+        if (!literalAt(text, at, literals[id]!)) continue;
+        for (let j = 0; j < anchored.length; j++) {
+          const r = anchored[j]!;
+          let on = enabledRule[r]!;
+          if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
+          if (on < 0 || saturated[r] === 1) continue;
+          let list = lists[r];
+          if (list === undefined) lists[r] = list = [];
+          // Anchors are keyed by trigrams at different offsets, so starts can arrive out of order:
+          // such lists are sorted once after the pass (never searched per hit, which could be quadratic).
+          const last = list.length === 0 ? -1 : list[list.length - 1]!;
+          if (at === last) continue;
+          if (at < last) unsorted.add(list);
+          list.push(at);
+          if (list.length >= SATURATED) saturated[r] = 1;
+        }
       }
-      a = b;
-      b = c;
+      if (!needed) {
+        if (!ownBits) {
+          bits = bits.slice();
+          ownBits = true;
+        }
+        bits[key >>> 5]! &= ~(1 << (key & 31));
+      }
     }
     for (const list of unsorted) {
       list.sort((x, y) => x - y);
@@ -222,41 +245,62 @@ export class RuleScanner {
       list.length = kept;
     }
     const isEnabled = (r: number): boolean => {
-      enabledRule ??= new Int8Array(this.rules.length);
       let on = enabledRule[r]!;
       if (on === 0) enabledRule[r] = on = enabled(r) ? 1 : -1;
       return on > 0;
     };
-    for (const r of this.#unanchored) if (isEnabled(r)) hits.set(r, [0]);
+    for (const r of this.#unanchored) if (isEnabled(r)) lists[r] = [0];
 
     const matches: RuleMatch[] = [];
     let budget = MAX_READ_FACTOR * n + READ_FLOOR;
     const overBudget = (): ScanOutcome => ({ matches, uninspectable: `inspecting it would read the text more than ${MAX_READ_FACTOR} times` });
+    // The last candidate a rule's post-checks turned down: a text repeating one near miss is checked once.
+    let refusedRule: TextRule | undefined;
+    let refusedSecret = '';
+    let refusedMatch = '';
     const found = (rule: TextRule, caps: Int32Array): boolean => {
       const gs = caps[2 * rule.group]!;
       const ge = caps[2 * rule.group + 1]!;
-      if (gs >= 0 && ge > gs && (!rule.accept || rule.accept(text.slice(gs, ge), text.slice(caps[0]!, caps[1]!)))) {
-        matches.push({ rule, start: gs, end: ge });
+      if (gs < 0 || ge <= gs) return false;
+      if (rule.accept) {
+        const secret = text.slice(gs, ge);
+        const match = text.slice(caps[0]!, caps[1]!);
+        if (rule === refusedRule && secret === refusedSecret && match === refusedMatch) return false;
+        if (!rule.accept(secret, match)) {
+          refusedRule = rule;
+          refusedSecret = secret;
+          refusedMatch = match;
+          return false;
+        }
       }
+      matches.push({ rule, start: gs, end: ge });
       return matches.length > MAX_MATCHES;
     };
     const tooMany = (): ScanOutcome => ({ matches, uninspectable: `more than ${MAX_MATCHES} findings in one text` });
-    for (const [r, positions] of hits) {
+    for (let r = 0; r < lists.length; r++) {
+      const positions = lists[r];
+      if (positions === undefined) continue;
       const rule = this.rules[r]!;
       const re = rule.regex();
-      if (rule.before === 0 && rule.anchors.length > 0) {
-        // Matches start at an anchor: walk from each one until the automaton gives up (usually a
-        // few units), never from inside a match already found.
+      // Anchors packed closer than this on average make walks from each of them overlap: one search
+      // over the merged windows then reads each unit once instead.
+      const dense = saturated[r] === 1 || (positions.length >= 64 && positions[positions.length - 1]! - positions[0]! < DENSE_GAP * positions.length);
+      if (rule.before !== null && rule.before <= NEAR && rule.anchors.length > 0 && !dense) {
+        // Matches start at most `before` units ahead of an anchor: from each anchor (never from
+        // inside a match already found), search only for matches starting there, and stop when the
+        // automaton gives up (usually a few units past the anchor).
         let next = 0;
         for (const at of positions) {
           if (at < next) continue;
           if (budget < 0) return overBudget();
-          const limit = rule.after === null ? n : Math.min(n, at + rule.after);
-          const end = re.firstEnd(text, at, limit, true);
+          const from = Math.max(next, at - rule.before);
+          const limit = Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
+          const end = rule.before === 0 ? re.firstEnd(text, at, limit, true) : re.firstEnd(text, from, limit, false, at + 1);
           budget -= re.read + 1;
           if (end < 0) continue;
-          const caps = re.exec(text, at, limit);
-          budget -= end - at;
+          const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
+          const caps = re.fixedCaptures(end) ?? (rule.before === 0 ? re.exec(text, at, limit, true) : re.exec(text, Math.max(from, end - longest), Math.min(n, end + longest)));
+          budget -= end - from;
           if (!caps) continue;
           if (found(rule, caps)) return tooMany();
           next = Math.max(caps[1]!, at + 1);
@@ -265,9 +309,10 @@ export class RuleScanner {
       }
       // Otherwise: the stretches around the anchors, merged, each read once.
       const spans: number[] = [];
+      if (saturated[r] === 1) positions.length = 1; // from the first anchor, the window below reaches the end
       for (const at of positions) {
-        const from = rule.before === null || rule.anchors.length === 0 ? 0 : Math.max(0, at - rule.before);
-        const to = rule.after === null || rule.anchors.length === 0 ? n : Math.min(n, at + rule.after);
+        const from = rule.anchors.length === 0 ? 0 : Math.max(0, at - (rule.before ?? MAX_MATCH_UNITS));
+        const to = rule.anchors.length === 0 || saturated[r] === 1 ? n : Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
         const last = spans.length - 1;
         if (last > 0 && from <= spans[last]!) spans[last] = Math.max(spans[last]!, to);
         else spans.push(from, to);
@@ -280,9 +325,12 @@ export class RuleScanner {
           const end = re.firstEnd(text, pos, spanEnd);
           budget -= re.read + 1;
           if (end < 0) break;
-          const from = Number.isFinite(re.maxLength) ? Math.max(pos, end - re.maxLength) : pos;
+          // The leftmost match starts at most its longest length before the earliest end, and ends at
+          // most that far after it.
+          const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
+          const from = Math.max(pos, end - longest);
           budget -= end - from;
-          const caps = re.exec(text, from, spanEnd);
+          const caps = re.fixedCaptures(end) ?? re.exec(text, from, Math.min(spanEnd, end + longest));
           if (!caps) {
             pos = end + 1;
             continue;

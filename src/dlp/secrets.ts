@@ -8,9 +8,27 @@ import { RuleScanner, type TextRule } from './rule-scan.ts';
 import type { AllowData, SecretRuleData } from './secret-rule-data.ts';
 import { GLOBAL_ALLOW, SECRET_RULES } from './rules/secret-rules.ts';
 
-/** Shannon entropy in bits per character. */
+const asciiCounts = new Int32Array(128);
+
+/** Shannon entropy in bits per character (code point). */
 export function shannonEntropy(text: string): number {
   if (text.length === 0) return 0;
+  let ascii = true;
+  for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) < 128;
+  if (ascii) {
+    // The common case, without a map or an array of code points: counts in a shared table, reset after.
+    for (let i = 0; i < text.length; i++) asciiCounts[text.charCodeAt(i)]!++;
+    let bits = 0;
+    for (let i = 0; i < text.length; i++) {
+      const u = text.charCodeAt(i);
+      const count = asciiCounts[u]!;
+      if (count === 0) continue;
+      const p = count / text.length;
+      bits -= p * Math.log2(p);
+      asciiCounts[u] = 0;
+    }
+    return bits;
+  }
   const counts = new Map<string, number>();
   for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
   let bits = 0;

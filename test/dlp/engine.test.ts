@@ -139,6 +139,16 @@ describe('personal data', () => {
     const text = 'on 2024-01-15 v1.2.3.4 id 123e4567-e89b-12d3-a456-426614174000 sha a94a8fe5ccb19ba61c4c0873d391e987982fbbd3 ts 1717171717171 port 8080';
     assert.deepEqual(findPii(text, new Set(PII_KINDS)), []);
   });
+
+  it('finds personal data at every alignment after long quiet stretches (skipped four bytes at a time)', () => {
+    const card = withLuhn('411111111111111');
+    const good = iban('DE', '370400440532013000');
+    for (let offset = 0; offset < 8; offset++) {
+      // Lower-case prose, then the values, then a non-Latin-1 unit whose low byte is a digit.
+      const text = `${'quiet text '.repeat(40)}${'x'.repeat(offset)} ${card} and ${good} end \u0131${'z'.repeat(offset)} X1234567L`;
+      assert.deepEqual(findPii(text, new Set(PII_KINDS)).map((m) => m.kind), ['payment-card', 'iban', 'es-dni'], `offset ${offset}`);
+    }
+  });
 });
 
 describe('masking and bounds', () => {

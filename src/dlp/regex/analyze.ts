@@ -7,6 +7,7 @@
  * Anchors are lower-case (the anchor search is case-insensitive; the automaton then decides).
  */
 import type { Node, Ranges } from './parse.ts';
+import { literalFrequency } from './rarity.ts';
 
 /** At most this many alternative strings are tracked for one node. */
 const MAX_ALTERNATIVES = 64;
@@ -72,15 +73,26 @@ interface Info {
   anchors: Anchors | undefined;
 }
 
-const score = (a: Anchors): number => {
-  const shortest = Math.min(...a.literals.map((l) => l.length));
-  return shortest * 100 - a.literals.length;
-};
+/**
+ * Expected occurrences of any of the anchors per million units of ordinary text: the anchor set chosen
+ * is the rarest one, so that the rule's automaton runs on few stretches of ordinary results (a rule
+ * anchored on `user` would run at every log line; the same rule anchored on `password` almost never).
+ */
+const MIN_USEFUL = 3;
+const frequency = (a: Anchors): number => a.literals.reduce((sum, l) => sum + literalFrequency(l), 0);
 
 function better(a: Anchors | undefined, b: Anchors | undefined): Anchors | undefined {
   if (!a) return b;
   if (!b) return a;
-  return score(b) > score(a) ? b : a;
+  // Literals shorter than three units are near useless to look for (and the secret rules refuse them).
+  const shortA = a.literals.some((l) => l.length < MIN_USEFUL);
+  const shortB = b.literals.some((l) => l.length < MIN_USEFUL);
+  if (shortA !== shortB) return shortA ? b : a;
+  const fa = frequency(a);
+  const fb = frequency(b);
+  if (fa !== fb) return fb < fa ? b : a;
+  // Equally rare: the narrower window around them.
+  return b.before + b.after < a.before + a.after ? b : a;
 }
 
 function cross(a: string[], b: string[]): string[] | undefined {

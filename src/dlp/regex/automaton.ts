@@ -8,7 +8,7 @@
  * Semantics are RE2's leftmost-first: the match found is the one starting leftmost, and among those the
  * one a backtracking engine would pick (greedy and lazy repetitions are honoured by the Pike VM).
  */
-import { anchorsOf, maxLength, minLength, type Anchors } from './analyze.ts';
+import { anchorsOf, lengths, maxLength, minLength, type Anchors } from './analyze.ts';
 import { MAX_UNIT, parseRegex, WORD, type Assertion, type Node, type Ranges } from './parse.ts';
 
 const OP_SET = 0;
@@ -24,6 +24,44 @@ const ASSERT_CODE: Readonly<Record<Assertion, number>> = { bot: 0, eot: 1, bol: 
 export const MAX_PROGRAM = 40_000;
 /** DFA states kept per pattern before the cache is cleared. */
 const MAX_DFA_STATES = 8_000;
+
+/** Marks (one bit per instruction × window position) the backtracker may use; larger windows use the Pike VM. */
+const MAX_MARKS = 1 << 24;
+let marksBuffer = new Int32Array(1 << 10);
+/** The shared mark bits, all zero (the backtracker clears what it set). */
+function scratchMarks(bits: number): Int32Array {
+  const words = (bits >>> 5) + 1;
+  if (marksBuffer.length < words) marksBuffer = new Int32Array(Math.max(words, 2 * marksBuffer.length));
+  return marksBuffer;
+}
+const scratchTouched: number[] = [];
+const scratchStack: number[] = [];
+
+/** The transition row of the state `walk` stopped in. */
+let walkRow = 0;
+
+/**
+ * Follows known DFA transitions from the state at `row` over `text[from, to)` while units are ASCII and nothing is
+ * to be reported; returns where it stopped (`to` when it read everything) and leaves the state's row
+ * in `walkRow`. Kept apart so that the compiler optimises this loop on its own.
+ */
+function walk(text: string, from: number, to: number, row: number, trans: Int32Array, ascii: Uint8Array): number {
+  for (let i = from; i < to; i++) {
+    const u = text.charCodeAt(i);
+    if (u >= 128) {
+      walkRow = row;
+      return i;
+    }
+    const t = trans[row + ascii[u]!]!;
+    if (t < 0 || (t & 3) !== 0) {
+      walkRow = row;
+      return i;
+    }
+    row = t >> 2;
+  }
+  walkRow = row;
+  return to;
+}
 
 /** Previous-unit context of a DFA state: start of text, after a newline, after a word unit, after another unit. */
 const PREV_START = 0;
@@ -81,6 +119,33 @@ function hasCapture(node: Node): boolean {
     default:
       return false;
   }
+}
+
+/** Offsets of every capture slot from the match start, when the pattern fixes them (see `fixedCaptures`). */
+function fixedSlots(node: Node, captures: number): Int32Array | undefined {
+  const length = lengths(node);
+  if (length.min !== length.max) return undefined;
+  const slots = new Int32Array(2 * (captures + 1)).fill(-1);
+  slots[0] = 0;
+  slots[1] = length.max;
+  let fixed = true;
+  const walk = (n: Node, at: number): void => {
+    if (n.t === 'group') {
+      if (n.capture > 0) {
+        slots[2 * n.capture] = at;
+        slots[2 * n.capture + 1] = at + lengths(n.item).max;
+      }
+      walk(n.item, at);
+    } else if (n.t === 'cat') {
+      let offset = at;
+      for (const item of n.items) {
+        walk(item, offset);
+        offset += lengths(item).max; // each part has one length when the whole has
+      }
+    } else if ((n.t === 'alt' || n.t === 'rep') && hasCapture(n)) fixed = false; // a group that may not take part
+  };
+  walk(node, 0);
+  return fixed ? slots : undefined;
 }
 
 function compileProgram(node: Node, captures: number): Program {
@@ -276,6 +341,8 @@ export class LinearRegex {
   readonly anchors: Anchors | undefined;
   readonly minLength: number;
   readonly maxLength: number;
+  /** Capture slots as offsets from the match start, when every match has them at the same offsets. */
+  readonly #fixedSlots: Int32Array | undefined;
   readonly #node: Node;
   #compiled: { program: Program; classes: UnitClasses; mark: Int32Array; stack: Int32Array } | undefined;
   // Lazy DFA: kernels (NFA pcs after a step) and prev-context per state; transitions per class.
@@ -284,8 +351,15 @@ export class LinearRegex {
   #stateKernel: Int32Array[] = [];
   #statePrev: number[] = [];
   #stateAnchored: boolean[] = [];
-  #trans: Int32Array[] = [];
+  /**
+   * Transitions, one row of `classes.count` per state: (row of the next state << 2) | flags (see
+   * `#step`), or -1 when not made yet. Rows, not state numbers, so that a step is one addition and one
+   * load.
+   */
+  #trans = new Int32Array(0);
   #endMatch: Int8Array[] = [];
+  /** Start states by previous-unit context and anchoring (-1: not made yet). */
+  #starts = new Int32Array(8).fill(-1);
   // Scratch for closures.
   #generation = 0;
   /** How often the DFA cache was cleared (for the benchmark). */
@@ -299,6 +373,7 @@ export class LinearRegex {
     this.anchors = anchorsOf(node);
     this.minLength = minLength(node);
     this.maxLength = maxLength(node);
+    this.#fixedSlots = fixedSlots(node, parsed.captures);
     this.#node = node;
   }
 
@@ -395,22 +470,31 @@ export class LinearRegex {
     this.#stateKernel.push(kernel);
     this.#statePrev.push(prev);
     this.#stateAnchored.push(anchored);
-    this.#trans.push(new Int32Array(this.#classes.count).fill(-1));
+    const count = this.#classes.count;
+    if (this.#trans.length < (id + 1) * count) {
+      const grown = new Int32Array(Math.max(64, 2 * (id + 1)) * count).fill(-1);
+      grown.set(this.#trans);
+      this.#trans = grown;
+    }
     this.#endMatch.push(Int8Array.of(-1));
     return id;
   }
 
   #resetCache(): void {
+    this.#starts.fill(-1);
     this.#stateKey = new Map();
     this.#stateKernel = [];
     this.#statePrev = [];
     this.#stateAnchored = [];
-    this.#trans = [];
+    this.#trans.fill(-1);
     this.#endMatch = [];
     this.cacheResets++;
   }
 
-  /** Computes the transition of `state` on `cls`: (next state << 1) | matched-before-this-unit. */
+  /**
+   * Computes the transition of `state` on `cls`: (row of the next state << 2) | (2 when an anchored search can no
+   * longer match from there) | (1 when a match ended before this unit).
+   */
   #step(state: number, cls: number): number {
     const anchored = this.#stateAnchored[state]!;
     const { out, matched } = this.#closure(this.#stateKernel[state]!, !anchored, this.#statePrev[state]!, cls, false);
@@ -422,14 +506,15 @@ export class LinearRegex {
     next.sort((x, y) => x - y);
     const prev = this.#classes.word[cls] === 1 ? PREV_WORD : this.#classes.newline[cls] === 1 ? PREV_NEWLINE : PREV_OTHER;
     const kernel = Int32Array.from(next);
+    const flags = (anchored && kernel.length === 0 ? 2 : 0) | (matched ? 1 : 0);
     if (this.#stateKernel.length >= MAX_DFA_STATES) {
       // The caller continues from the returned state only, so the cache can start afresh here.
       this.#resetCache();
-      return (this.#intern(kernel, prev, anchored) << 1) | (matched ? 1 : 0);
+      return ((this.#intern(kernel, prev, anchored) * count) << 2) | flags;
     }
     const to = this.#intern(kernel, prev, anchored);
-    const value = (to << 1) | (matched ? 1 : 0);
-    this.#trans[state]![cls] = value;
+    const value = ((to * count) << 2) | flags;
+    this.#trans[state * this.#classes.count + cls] = value;
     return value;
   }
 
@@ -446,43 +531,165 @@ export class LinearRegex {
 
   /**
    * The end of the earliest-ending match that starts at or after `from` (exactly at `from` when
-   * `anchored`) and ends at or before `to` (a match may look at the unit at `to` for an assertion);
-   * -1 when there is none. An anchored search stops as soon as no match can start at `from` any more.
+   * `anchored`, before `startsBefore` otherwise) and ends at or before `to` (a match may look at the
+   * unit at `to` for an assertion); -1 when there is none. The search stops as soon as no match can
+   * start in its range any more.
    */
-  firstEnd(text: string, from: number, to: number, anchored = false): number {
+  firstEnd(text: string, from: number, to: number, anchored = false, startsBefore = to): number {
     if (this.#stateKernel.length >= MAX_DFA_STATES) this.#resetCache();
-    let state = this.#intern(anchored ? Int32Array.of(0) : new Int32Array(0), prevContext(text, from), anchored);
+    const prev = prevContext(text, from);
+    const startKey = prev * 2 + (anchored ? 1 : 0);
+    let state = this.#starts[startKey]!;
+    if (state < 0) state = this.#starts[startKey] = this.#intern(anchored ? Int32Array.of(0) : new Int32Array(0), prev, anchored);
     const classes = this.#classes;
     const ascii = classes.ascii;
-    for (let i = from; i < to; i++) {
+    const count = classes.count;
+    let trans = this.#trans;
+    let row = state * count;
+    let starting = !anchored && startsBefore < to;
+    for (let i = from; ; i++) {
+      // The common steps (ASCII, known transition, nothing to report) in a tight loop of their own.
+      const limit = starting ? startsBefore : to;
+      i = walk(text, i, limit, row, trans, ascii);
+      row = walkRow;
+      if (i >= limit && starting) {
+        // No match starts from here on: the same threads, without new ones (an anchored state).
+        starting = false;
+        const id = row / count;
+        const kernel = this.#stateKernel[id]!;
+        if (kernel.length === 0) {
+          this.read = i - from;
+          return -1;
+        }
+        row = this.#intern(kernel, this.#statePrev[id]!, true) * count;
+        trans = this.#trans;
+        i--;
+        continue;
+      }
+      if (i >= to) break;
       const u = text.charCodeAt(i);
       const cls = u < 128 ? ascii[u]! : classFor(classes, u);
-      let t = this.#trans[state]![cls]!;
-      if (t < 0) t = this.#step(state, cls);
+      let t = trans[row + cls]!;
+      if (t < 0) {
+        t = this.#step(row / count, cls);
+        trans = this.#trans;
+      }
       if ((t & 1) === 1) {
         this.read = i - from;
         return i;
       }
-      state = t >> 1;
-      if (anchored && this.#stateKernel[state]!.length === 0) {
+      row = t >> 2;
+      if ((t & 2) === 2) {
         this.read = i + 1 - from;
         return -1;
       }
     }
     this.read = to - from;
-    if (to >= text.length) return this.#matchesAtEnd(state) ? text.length : -1;
+    if (to >= text.length) return this.#matchesAtEnd(row / count) ? text.length : -1;
     const u = text.charCodeAt(to);
     const cls = u < 128 ? ascii[u]! : classFor(classes, u);
-    let t = this.#trans[state]![cls]!;
-    if (t < 0) t = this.#step(state, cls);
+    let t = this.#trans[row + cls]!;
+    if (t < 0) t = this.#step(row / count, cls);
     return (t & 1) === 1 ? to : -1;
   }
 
   /**
-   * The leftmost-first match starting at or after `from`, read no further than `limit`: capture slots
-   * [start0, end0, start1, end1, …] (-1 for a group that took no part), or undefined.
+   * The captures of the match ending at `end` that `firstEnd` found, without running anything, when
+   * the pattern has one length and its groups fixed places (most token patterns: a prefix and a counted
+   * class): that match is then also the leftmost-first one (any match starting earlier would end
+   * earlier). Undefined otherwise (use `exec`).
    */
-  exec(text: string, from: number, limit = text.length): Int32Array | undefined {
+  fixedCaptures(end: number): Int32Array | undefined {
+    const slots = this.#fixedSlots;
+    if (!slots) return undefined;
+    const start = end - this.maxLength;
+    const caps = new Int32Array(slots.length);
+    for (let k = 0; k < slots.length; k++) caps[k] = slots[k]! < 0 ? -1 : start + slots[k]!;
+    return caps;
+  }
+
+  /**
+   * The leftmost-first match starting at or after `from` (exactly at `from` when `anchored`), read no
+   * further than `limit`: capture slots [start0, end0, start1, end1, …] (-1 for a group that took no
+   * part), or undefined.
+   *
+   * A bounded backtracker (RE2's "bit state"): it follows the pattern in priority order, which finds
+   * the leftmost-first match directly, and marks each (instruction, position) it has tried so that none
+   * is tried twice — at most program × window steps, usually a few per unit of the match, and no
+   * allocation per step. Windows too large for the marks fall back to a Pike VM (same result, more work
+   * per unit).
+   */
+  exec(text: string, from: number, limit = text.length, anchored = false): Int32Array | undefined {
+    const width = limit - from + 1;
+    if (this.#program.op.length * width <= MAX_MARKS) return this.#backtrack(text, from, limit, anchored);
+    return this.#pike(text, from, limit, anchored);
+  }
+
+  #backtrack(text: string, from: number, limit: number, anchored: boolean): Int32Array | undefined {
+    const { op, a, b, slots } = this.#program;
+    const { ascii, count, member, word: wordClass } = this.#classes;
+    const classes = this.#classes;
+    const width = limit - from + 1;
+    const marks = scratchMarks(op.length * width);
+    const touched = scratchTouched;
+    touched.length = 0;
+    const caps = new Int32Array(slots).fill(-1);
+    const stack = scratchStack;
+    let found: Int32Array | undefined;
+    const last = anchored ? from : limit;
+    for (let start = from; start <= last && !found; start++) {
+      stack.length = 0;
+      stack.push(0, start);
+      while (stack.length > 0 && !found) {
+        const pos0 = stack.pop()!;
+        let pc = stack.pop()!;
+        if (pc < 0) {
+          caps[-1 - pc] = pos0; // a capture restored on the way back
+          continue;
+        }
+        let pos = pos0;
+        for (;;) {
+          const mark = pc * width + (pos - from);
+          const bit = 1 << (mark & 31);
+          const slot = mark >>> 5;
+          if ((marks[slot]! & bit) !== 0) break;
+          if (marks[slot] === 0) touched.push(slot);
+          marks[slot]! |= bit;
+          const code = op[pc]!;
+          if (code === OP_SET) {
+            if (pos >= limit) break;
+            const u = text.charCodeAt(pos);
+            const cls = u < 128 ? ascii[u]! : classFor(classes, u);
+            if (member[a[pc]! * count + cls] !== 1) break;
+            pc++;
+            pos++;
+          } else if (code === OP_SPLIT) {
+            stack.push(b[pc]!, pos);
+            pc = a[pc]!;
+          } else if (code === OP_JMP) {
+            pc = a[pc]!;
+          } else if (code === OP_SAVE) {
+            stack.push(-1 - a[pc]!, caps[a[pc]!]!);
+            caps[a[pc]!] = pos;
+            pc++;
+          } else if (code === OP_ASSERT) {
+            const atEnd = pos >= text.length;
+            const next = atEnd ? 0 : text.charCodeAt(pos);
+            const nextWord = !atEnd && (next < 128 ? wordClass[ascii[next]!] === 1 : isWordUnit(next));
+            if (!assertionHolds(a[pc]!, prevContext(text, pos), nextWord, !atEnd && next === 0x0a, atEnd)) break;
+            pc++;
+          } else {
+            found = caps.slice();
+            break;
+          }
+        }
+      }
+    }
+    for (const slot of touched) marks[slot] = 0;
+    return found;
+  }
+
+  #pike(text: string, from: number, limit: number, anchored: boolean): Int32Array | undefined {
     const { op, a, b, sets, slots } = this.#program;
     const n = op.length;
     type Thread = { pc: number; caps: Int32Array };
@@ -525,7 +732,7 @@ export class LinearRegex {
       }
     };
     for (let i = from; ; i++) {
-      if (!matched && i <= limit) add(clist, 0, new Int32Array(slots).fill(-1), i);
+      if (!matched && i <= limit && (!anchored || i === from)) add(clist, 0, new Int32Array(slots).fill(-1), i);
       if (clist.length === 0 && (matched || i >= limit)) break;
       const u = i < limit ? text.charCodeAt(i) : -1;
       for (const thread of clist) {

@@ -55,7 +55,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\b(AGE-SECRET-KEY-1[0-9A-Z]{58})\\b",
   "group": 1,
   "anchors": [
-   "age-secret-key-1"
+   "age-secre"
   ],
   "before": 0,
   "after": 74
@@ -67,7 +67,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\n(sk-ant-api[0-9]{2}-[a-zA-Z0-9_-]{95})\n(?: [^a-zA-Z0-9_-] | $ )",
   "group": 1,
   "anchors": [
-   "sk-ant-api"
+   "sk-ant-ap"
   ],
   "before": 0,
   "after": 109
@@ -79,7 +79,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)artifactory.{0,50}\\b([a-z0-9]{73})\\b",
   "group": 1,
   "anchors": [
-   "artifactory"
+   "artifacto"
   ],
   "before": 0,
   "after": 134
@@ -91,7 +91,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b(\nATATT3xFfGF0 [a-zA-Z0-9_-]{20,200} =[0-9A-F]{8}\n)\\b",
   "group": 1,
   "anchors": [
-   "atatt3xffgf0"
+   "atatt3xff"
   ],
   "before": 0,
   "after": 221
@@ -103,7 +103,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?s)\n(?: AUTH0_DOMAIN | AUTH0_ISSUER_BASE_URL ) \\s* = \\s* ['\"] ( (?:https?://)? [a-zA-Z0-9._-]{10,100}) ['\"]\n.{0,100}\nAUTH0_CLIENT_ID \\s* = \\s* ['\"] ([a-zA-Z0-9]{32}) ['\"]\n.{0,100}\nAUTH0_CLIENT_SECRET \\s* = \\s* ['\"] ([a-zA-Z0-9_-]{32,80}) ['\"]",
   "group": 0,
   "anchors": [
-   "auth0_client_secret"
+   "auth0_cli"
   ],
   "before": null,
   "after": null
@@ -160,11 +160,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)(?:aws.?session|aws.?session.?token|aws.?token)[\"'`]?\\s{0,30}(?::|=>|=)\\s{0,30}[\"'`]?([a-z0-9/+=]{16,200})[^a-z0-9/+=]",
   "group": 1,
   "anchors": [
-   "session",
-   "token"
+   "aws"
   ],
-  "before": 4,
-  "after": 278
+  "before": 0,
+  "after": 282
  },
  {
   "id": "np:np.aws.5",
@@ -185,39 +184,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?: ^ | [\\s/\"'] | %2F )\n(\n(?: [a-zA-Z0-9_-]+ \\. )+   (?# bucket name as subdomain )\n(?: s3\n  | s3-af-south-1\n  | s3-ap-east-1\n  | s3-ap-northeast-1\n  | s3-ap-northeast-2\n  | s3-ap-northeast-3\n  | s3-ap-south-1\n  | s3-ap-south-2\n  | s3-ap-southeast-1\n  | s3-ap-southeast-2\n  | s3-ap-southeast-3\n  | s3-ap-southeast-4\n  | s3-ca-central-1\n  | s3-eu-central-1\n  | s3-eu-central-2\n  | s3-eu-north-1\n  | s3-eu-south-1\n  | s3-eu-south-2\n  | s3-eu-west-1\n  | s3-eu-west-2\n  | s3-eu-west-3\n  | s3-me-central-1\n  | s3-me-south-1\n  | s3-sa-east-1\n  | s3-us-east-1\n  | s3-us-east-2\n  | s3-us-gov-east-1\n  | s3-us-gov-west-1\n  | s3-us-west-1\n  | s3-us-west-2\n  )\n\\.amazonaws\\.com\n) \\b",
   "group": 1,
   "anchors": [
-   "s3.amazonaws.com",
-   "s3-af-south-1.amazonaws.com",
-   "s3-ap-east-1.amazonaws.com",
-   "s3-ap-northeast-1.amazonaws.com",
-   "s3-ap-northeast-2.amazonaws.com",
-   "s3-ap-northeast-3.amazonaws.com",
-   "s3-ap-south-1.amazonaws.com",
-   "s3-ap-south-2.amazonaws.com",
-   "s3-ap-southeast-1.amazonaws.com",
-   "s3-ap-southeast-2.amazonaws.com",
-   "s3-ap-southeast-3.amazonaws.com",
-   "s3-ap-southeast-4.amazonaws.com",
-   "s3-ca-central-1.amazonaws.com",
-   "s3-eu-central-1.amazonaws.com",
-   "s3-eu-central-2.amazonaws.com",
-   "s3-eu-north-1.amazonaws.com",
-   "s3-eu-south-1.amazonaws.com",
-   "s3-eu-south-2.amazonaws.com",
-   "s3-eu-west-1.amazonaws.com",
-   "s3-eu-west-2.amazonaws.com",
-   "s3-eu-west-3.amazonaws.com",
-   "s3-me-central-1.amazonaws.com",
-   "s3-me-south-1.amazonaws.com",
-   "s3-sa-east-1.amazonaws.com",
-   "s3-us-east-1.amazonaws.com",
-   "s3-us-east-2.amazonaws.com",
-   "s3-us-gov-east-1.amazonaws.com",
-   "s3-us-gov-west-1.amazonaws.com",
-   "s3-us-west-1.amazonaws.com",
-   "s3-us-west-2.amazonaws.com"
+   ".amazonaw"
   ],
   "before": null,
-  "after": 31
+  "after": 14
  },
  {
   "id": "np:np.s3.2",
@@ -226,38 +196,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?: ^ | [\\s/\"'] | %2F )\n(\n(?: s3\n  | s3-af-south-1\n  | s3-ap-east-1\n  | s3-ap-northeast-1\n  | s3-ap-northeast-2\n  | s3-ap-northeast-3\n  | s3-ap-south-1\n  | s3-ap-south-2\n  | s3-ap-southeast-1\n  | s3-ap-southeast-2\n  | s3-ap-southeast-3\n  | s3-ap-southeast-4\n  | s3-ca-central-1\n  | s3-eu-central-1\n  | s3-eu-central-2\n  | s3-eu-north-1\n  | s3-eu-south-1\n  | s3-eu-south-2\n  | s3-eu-west-1\n  | s3-eu-west-2\n  | s3-eu-west-3\n  | s3-me-central-1\n  | s3-me-south-1\n  | s3-sa-east-1\n  | s3-us-east-1\n  | s3-us-east-2\n  | s3-us-gov-east-1\n  | s3-us-gov-west-1\n  | s3-us-west-1\n  | s3-us-west-2\n  )\n\\.amazonaws\\.com\n/\n[a-zA-Z0-9_][a-zA-Z0-9_-]* (?: \\. [a-zA-Z0-9_-]+)*   (?# bucket name as path )\n)\n(?: [^a-zA-Z0-9_-] | $ )                             (?# this instead of a \\b anchor because that doesn't play nicely with `-` )",
   "group": 1,
   "anchors": [
-   "s3.amazonaws.com/",
-   "s3-af-south-1.amazonaws.com/",
-   "s3-ap-east-1.amazonaws.com/",
-   "s3-ap-northeast-1.amazonaws.com/",
-   "s3-ap-northeast-2.amazonaws.com/",
-   "s3-ap-northeast-3.amazonaws.com/",
-   "s3-ap-south-1.amazonaws.com/",
-   "s3-ap-south-2.amazonaws.com/",
-   "s3-ap-southeast-1.amazonaws.com/",
-   "s3-ap-southeast-2.amazonaws.com/",
-   "s3-ap-southeast-3.amazonaws.com/",
-   "s3-ap-southeast-4.amazonaws.com/",
-   "s3-ca-central-1.amazonaws.com/",
-   "s3-eu-central-1.amazonaws.com/",
-   "s3-eu-central-2.amazonaws.com/",
-   "s3-eu-north-1.amazonaws.com/",
-   "s3-eu-south-1.amazonaws.com/",
-   "s3-eu-south-2.amazonaws.com/",
-   "s3-eu-west-1.amazonaws.com/",
-   "s3-eu-west-2.amazonaws.com/",
-   "s3-eu-west-3.amazonaws.com/",
-   "s3-me-central-1.amazonaws.com/",
-   "s3-me-south-1.amazonaws.com/",
-   "s3-sa-east-1.amazonaws.com/",
-   "s3-us-east-1.amazonaws.com/",
-   "s3-us-east-2.amazonaws.com/",
-   "s3-us-gov-east-1.amazonaws.com/",
-   "s3-us-gov-west-1.amazonaws.com/",
-   "s3-us-west-1.amazonaws.com/",
-   "s3-us-west-2.amazonaws.com/"
+   ".amazonaw"
   ],
-  "before": 3,
+  "before": 20,
   "after": null
  },
  {
@@ -313,9 +254,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?i)\n(?: AccountName | SharedAccessKeyName | SharedSecretIssuer) \\s*=\\s* ([^${;<\\[.\\s*\"'\\#] [^.;\\n\"'\\#]{2,80}) \\s*;\\s*\n.{0,10}\\s*  (?# possible extra stuff, e.g., string concatenation)\n(?: AccountKey | SharedAccessKey | SharedSecretValue) \\s*=\\s* ([a-zA-Z0-9/+]{20,100}[=]{0,3})\n(?: [^a-zA-Z0-9/+=] | $ )",
   "group": 0,
   "anchors": [
-   "accountname",
-   "sharedaccesskeyname",
-   "sharedsecretissuer"
+   "accountna",
+   "sharedaccessk",
+   "sharedsec"
   ],
   "before": 0,
   "after": null
@@ -327,7 +268,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(https://[a-zA-Z0-9-]+\\.azconfig\\.io);\nId=(.{4}-.{2}-.{2}:[a-zA-Z0-9+/]{18,22});\nSecret=([a-zA-Z0-9+/]{36,50}=)",
   "group": 0,
   "anchors": [
-   ".azconfig.io"
+   ".azconfig"
   ],
   "before": null,
   "after": 108
@@ -341,10 +282,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "anchors": [
    "ado_pat",
    "pat_token",
-   "personalaccesstoken",
-   "personalaccess_token",
-   "personal_accesstoken",
-   "personal_access_token",
+   "personala",
+   "personal_a",
    "$token"
   ],
   "before": 0,
@@ -381,7 +320,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\nhttps://(?:fra1\\.|lon1\\.|ny3\\.|sgp1\\.|blr1\\.)*blynk\\.cloud/external/api/[a-zA-Z0-9/]*\\?token=\n([a-zA-Z0-9_\\-]{32})\n&",
   "group": 1,
   "anchors": [
-   "blynk.cloud/external/api/"
+   "blynk.clo"
   ],
   "before": null,
   "after": null
@@ -393,7 +332,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\nhttps://(?:fra1\\.|lon1\\.|ny3\\.|sgp1\\.|blr1\\.)*blynk\\.cloud/api/[a-zA-Z0-9_\\-\\s/\\\\]*\n-H\\s*\"Authorization:\\s*Bearer\\s*\n([a-zA-Z0-9_\\-]{40})\n\"",
   "group": 1,
   "anchors": [
-   "blynk.cloud/api/"
+   "blynk.clo"
   ],
   "before": null,
   "after": null
@@ -405,7 +344,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n-H\\s*\"Authorization:\\s*Bearer\\s*\n([a-zA-Z0-9_\\-]{40})\n\"[\\s\\\\]*https://(?:fra1\\.|lon1\\.|ny3\\.|sgp1\\.|blr1\\.)*blynk\\.cloud/api",
   "group": 1,
   "anchors": [
-   "\"authorization:"
+   "\"authoriz"
   ],
   "before": null,
   "after": null
@@ -417,10 +356,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\nhttps://(?:fra1\\.|lon1\\.|ny3\\.|sgp1\\.|blr1\\.)*blynk\\.cloud/oauth2/[a-zA-Z0-9_\\-\\s/\\\\?=&]*\n(oa2-client-id_[a-zA-Z0-9_\\-]{32})\n(?: : | &client_secret= )\n([a-zA-Z0-9_\\-]{40})",
   "group": 0,
   "anchors": [
-   "blynk.cloud/oauth2/"
+   "oa2-clien"
   ],
   "before": null,
-  "after": null
+  "after": 101
  },
  {
   "id": "np:np.blynk.9",
@@ -429,10 +368,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\n(oa2-client-id_[a-zA-Z0-9_\\-]{32})\n:([a-zA-Z0-9_\\-]{40})\n[\\s\\\\]*https://(?:fra1\\.|lon1\\.|ny3\\.|sgp1\\.|blr1\\.)*blynk\\.cloud/oauth2",
   "group": 0,
   "anchors": [
-   "blynk.cloud/oauth2"
+   "oa2-clien"
   ],
-  "before": null,
-  "after": 18
+  "before": 0,
+  "after": null
  },
  {
   "id": "np:np.codeclimate.1",
@@ -441,8 +380,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?: CODECLIMATE_REPO_TOKEN | CC_TEST_REPORTER_ID)\n\\s* [:=] \\s*\n([a-f0-9]{64})\\b",
   "group": 1,
   "anchors": [
-   "codeclimate_repo_token",
-   "cc_test_reporter_id"
+   "codeclimate_r",
+   "cc_test_r"
   ],
   "before": 0,
   "after": null
@@ -526,7 +465,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\#\\ SECURITY\\ WARNING:\\ keep\\ the\\ secret\\ key\\ used\\ in\\ production\\ secret! \\s*\n.{0,5} SECRET_KEY \\s* = \\s* r?[\"'] ([^\"'\\n]{5,100}) [\"']",
   "group": 1,
   "anchors": [
-   "# security warning: keep the secret key used in production secret!"
+   "# securit"
   ],
   "before": 0,
   "after": null
@@ -648,7 +587,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "anchors": [
    "api",
    "app",
-   "application",
+   "applicati",
    "client",
    "consumer",
    "customer",
@@ -665,7 +604,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\b(EAACEdEose0cBA[a-zA-Z0-9]+)\\b",
   "group": 1,
   "anchors": [
-   "eaacedeose0cba"
+   "eaacedeos"
   ],
   "before": 0,
   "after": null
@@ -715,7 +654,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "anchors": [
    "api_key",
    "apikey",
-   "access_key",
+   "access_ke",
    "accesskey"
   ],
   "before": 0,
@@ -728,10 +667,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?: username | USERNAME | user | USER)       (?# username context keyword )\n[\\ \\t]* = [\\ \\t]*                            (?# assignment / binder, sans newline )\n[\"'] ([a-zA-Z0-9.@_\\-+]{3,30}) [\"']          (?# quoted username )\n\\s* [,;]? \\s*                                (?# optional assignment separator )\n(?: \\s* (?: \\# | //) [^\\n\\r]*[\\n\\r])*        (?# optional line comments )\n(?: password | pass | PASSWORD | PASS)       (?# password context keyword )\n[\\ \\t]* = [\\ \\t]*                            (?# assignment / binder, sans newline )\n[\"'] ([^\"']{5,30}) [\"']                      (?# quoted password )",
   "group": 0,
   "anchors": [
-   "username",
-   "user"
+   "password",
+   "pass"
   ],
-  "before": 0,
+  "before": null,
   "after": null
  },
  {
@@ -741,10 +680,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?: username | USERNAME | Username | UserName | user | USER)    (?# username context keyword )\n[\\ \\t]* = [\\ \\t]*                                               (?# assignment / binder, sans newline )\n( [a-zA-Z][a-zA-Z0-9_+-]{2,29}\n| [a-zA-Z][a-zA-Z0-9._+-]{2,29}@[a-zA-Z_.-]{2,30}\n)                                                               (?# unquoted username or email )\n\\s* ;? \\s*                                                      (?# optional assignment separator )\n(?: \\s* (?: \\# | //) [^\\n\\r]*[\\n\\r])*                           (?# optional line comments )\n[a-zA-Z0-9_]{0,30}                                              (?# optional prefix on password keyword )\n(?: password | pass | PASSWORD | PASS | Password)               (?# password context keyword )\n[\\ \\t]* = [\\ \\t]*                                               (?# assignment / binder, sans newline )\n([^\\s$@{<]\\S{4,29})                                             (?# unquoted password )\n(?: \\s | $ )                                                    (?# end-of-password anchor )",
   "group": 0,
   "anchors": [
-   "username",
-   "user"
+   "password",
+   "pass"
   ],
-  "before": 0,
+  "before": null,
   "after": null
  },
  {
@@ -778,7 +717,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\n(?: NetworkCredential | NETWORKCREDENTIAL | networkcredential )\n\\s* \\( \\s*\n  \" ( [^\"\\n]{3,50} ) \"               (?# username )\n  \\s* , \\s*\n  \" ( [^\"\\n]{3,50} ) \"               (?# password )\n\\s* \\)",
   "group": 0,
   "anchors": [
-   "networkcredential"
+   "networkcr"
   ],
   "before": 0,
   "after": null
@@ -790,7 +729,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\n(?: DirectoryEntry | DIRECTORYENTRY | directoryentry )\n\\s* \\( \\s*\n  \" ( [^\"\\n]{3,100} ) \"               (?# path )\n  \\s* , \\s*\n  \" ( [^\"\\n]{3,50} ) \"                (?# username )\n  \\s* , \\s*\n  \" ( [^\"\\n]{3,50} ) \"                (?# password )\n  (?: \\s* , \\s* [^)]{3,50} )?         (?# authentication type )\n\\s* \\)",
   "group": 0,
   "anchors": [
-   "directoryentry"
+   "directorye"
   ],
   "before": 0,
   "after": null
@@ -814,7 +753,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n< \\s* add \\s+ key \\s* = \\s*\n  \" (\n  [^\\n\"]{0,20}\n  (?: [Cc]onnection[Ss]tring | CONNECTIONSTRING )\n  [^\\n\"]{0,20}\n  ) \"\n\\s+\nvalue \\s* = \\s* \" ([^\\n\"]{3,200}) \" \\s* / \\s* >",
   "group": 0,
   "anchors": [
-   "connectionstring"
+   "connectio"
   ],
   "before": null,
   "after": null
@@ -826,11 +765,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\nthe\\ (?: default\\ )? password\\ is\\ '\n(\n  [^'\\n\\#$|\"{<+\\ ()\\\\]      (?# more restrictive first character to eliminate common interpolation forms )\n  [^'\\n]{3,60}\n)'",
   "group": 1,
   "anchors": [
-   "the password is '",
-   "the default password is '"
+   "password is '"
   ],
-  "before": 0,
-  "after": 87
+  "before": 12,
+  "after": 75
  },
  {
   "id": "np:np.generic.12",
@@ -839,11 +777,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\nthe\\ (?: default\\ )? password\\ is\\ \"\n(\n  [^'\\n\\#$|\"{<+\\ ()\\\\]     (?# restrictive first character to suppress common interpolation forms )\n  [^\"\\n]{3,60}\n)\"",
   "group": 1,
   "anchors": [
-   "the password is \"",
-   "the default password is \""
+   "password is \""
   ],
-  "before": 0,
-  "after": 87
+  "before": 12,
+  "after": 75
  },
  {
   "id": "np:np.generic.13",
@@ -852,17 +789,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\nthe\\ (?: default\\ )? password\\ for\\ (?: the\\ )? (?: user|username ) \\ '\n(\n  [^'\\n\\#$|\"{<+\\ ()\\\\]     (?# restrictive first character to suppress common interpolation forms )\n  [^'\\n]{2,24}\n)'\n\\ is\\ '\n(\n  [^'\\n\\#$|\"{<+\\ ()\\\\]     (?# restrictive first character to suppress common interpolation forms )\n  [^'\\n]{3,60}\n)'",
   "group": 0,
   "anchors": [
-   "the password for user '",
-   "the password for username '",
-   "the password for the user '",
-   "the password for the username '",
-   "the default password for user '",
-   "the default password for username '",
-   "the default password for the user '",
-   "the default password for the username '"
+   "' is '"
   ],
-  "before": 0,
-  "after": 132
+  "before": 64,
+  "after": 68
  },
  {
   "id": "np:np.generic.14",
@@ -871,17 +801,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\nthe\\ (?: default\\ )? password\\ for\\ (?: the\\ )? (?: user|username ) \\ \"\n(\n  [^'\\n\\#$|\"{<+\\ ()\\\\]     (?# restrictive first character to suppress common interpolation forms )\n  [^\"\\n]{2,24}\n)\"\n\\ is\\ \"\n(\n  [^'\\n\\#$|\"{<+\\ ()\\\\]     (?# restrictive first character to suppress common interpolation forms )\n  [^\"\\n]{3,60}\n)\"",
   "group": 0,
   "anchors": [
-   "the password for user \"",
-   "the password for username \"",
-   "the password for the user \"",
-   "the password for the username \"",
-   "the default password for user \"",
-   "the default password for username \"",
-   "the default password for the user \"",
-   "the default password for the username \""
+   "\" is \""
   ],
-  "before": 0,
-  "after": 132
+  "before": 64,
+  "after": 68
  },
  {
   "id": "np:np.generic.15",
@@ -920,7 +843,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\nnew \\s+ Gitalk \\s* \\( \\s* \\{ \\s*\n  clientID: \\s* '([a-f0-9]{20})', \\s*\n  clientSecret: \\s* '([a-f0-9]{40})',",
   "group": 0,
   "anchors": [
-   "clientsecret:"
+   "clientsec"
   ],
   "before": null,
   "after": null
@@ -1005,7 +928,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\n(github_pat_[0-9a-zA-Z_]{82})\n\\b",
   "group": 1,
   "anchors": [
-   "github_pat_"
+   "github_pa"
   ],
   "before": 0,
   "after": 93
@@ -1053,7 +976,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)\\b([0-9]+-[a-z0-9_]{32})\\.apps\\.googleusercontent\\.com",
   "group": 1,
   "anchors": [
-   ".apps.googleusercontent.com"
+   ".apps.goo"
   ],
   "before": null,
   "after": 27
@@ -1077,10 +1000,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\nclient.?secret .{0,10}\n\\b\n([a-z0-9_-]{24})\n(?: [^a-z0-9_-] |$)",
   "group": 1,
   "anchors": [
-   "client"
+   "secret"
   ],
-  "before": 0,
-  "after": 48
+  "before": 7,
+  "after": 41
  },
  {
   "id": "np:np.google.4",
@@ -1113,7 +1036,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?: ^ | [\\s/\"'] | %2F )\n(\n(?: [a-zA-Z0-9_-]+ \\. )+    (?# bucket name as subdomain )\nstorage\\.googleapis\\.com\n)\n\\b",
   "group": 1,
   "anchors": [
-   "storage.googleapis.com"
+   "storage.go"
   ],
   "before": null,
   "after": 22
@@ -1125,7 +1048,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?: ^ | [\\s/\"'] | %2F )\n(\nstorage\\.googleapis\\.com\n/\n[a-zA-Z0-9_-]+ (?: \\. [a-zA-Z0-9_-]+ )*    (?# bucket name as path )\n)\n(?: [^a-zA-Z0-9_-] | $ )                   (?# this instead of a \\b anchor because that doesn't play nicely with `-` )",
   "group": 1,
   "anchors": [
-   "storage.googleapis.com/"
+   "storage.go"
   ],
   "before": 3,
   "after": null
@@ -1137,7 +1060,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\n([0-9]+-[a-z0-9_]{32}\\.apps\\.googleusercontent\\.com)            (?# client ID )\n(?: (?s) .{0,40} )                                              (?# Arbitrary intermediate stuff; ?s causes . to match newlines )\n\\b\n\n(?: (?i) client.?secret .{0,10} )?\n\n( (?:GOCSPX-[a-zA-Z0-9_-]{28})                                  (?# prefixed client secret )\n| (?:\\b [a-zA-Z0-9_-]{24})                                      (?# non-prefixed client secret )\n)\n\n(?:[^a-zA-Z0-9_-] | $)",
   "group": 0,
   "anchors": [
-   ".apps.googleusercontent.com"
+   ".apps.goo"
   ],
   "before": null,
   "after": 126
@@ -1149,7 +1072,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?i)\ncredentials \\s* \\{\n  (?:\\s*//.*)*        (?# skip line comments)\n  \\s* (?:username|password) \\s+ ['\"]([^'\"]{1,60})['\"]\n  (?:\\s*//.*)*        (?# skip line comments)\n  \\s* (?:username|password) \\s+ ['\"]([^'\"]{1,60})['\"]",
   "group": 0,
   "anchors": [
-   "credentials"
+   "credentia"
   ],
   "before": 0,
   "after": null
@@ -1173,7 +1096,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\n(glc_eyJrIjoi [A-Za-z0-9]{60,100})\n\\b",
   "group": 1,
   "anchors": [
-   "glc_eyjrijoi"
+   "glc_eyjri"
   ],
   "before": 0,
   "after": 112
@@ -1248,7 +1171,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(\n\\$ krb5asrep                          (?# magic )\n\\$ 23                                 (?# etype )\n\\$\n(?: [^:]+ : )?                        (?# user @ domain : )\n[0-9a-f]{32}                          (?# salt )\n\\$ [0-9a-f]{64,}                      (?# hash )\n)\n\\b",
   "group": 1,
   "anchors": [
-   "$krb5asrep$23$"
+   "$krb5asre"
   ],
   "before": 0,
   "after": null
@@ -1368,7 +1291,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\nAuthorization (?: :\\s+ | \\s*.{1, 5}\\s*) Basic \\s+\n( [A-Za-z0-9+/]{6,} ={0,2} )\n(?: [^A-Za-z0-9+/=] | $ )",
   "group": 1,
   "anchors": [
-   "authorization"
+   "authoriza"
   ],
   "before": 0,
   "after": null
@@ -1380,7 +1303,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\nAuthorization (?: :\\s+ | \\s*.{1, 5}\\s*) Bearer \\s+\n([a-zA-z0-9._~+/-]{6,} =*)\n(?: [^a-zA-z0-9._~+/=-] | $ )",
   "group": 1,
   "anchors": [
-   "authorization"
+   "authoriza"
   ],
   "before": 0,
   "after": null
@@ -1416,8 +1339,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?m)\nPlease\\ use\\ the\\ following\\ password\\ to\\ proceed\\ to\\ installation:\n(?: \\n\\n | \\r\\n\\r\\n )\n([a-f0-9]{30,36})$",
   "group": 1,
   "anchors": [
-   "please use the following password to proceed to installation:\n\n",
-   "please use the following password to proceed to installation:\r\n\r\n"
+   "please use the following password to proceed to installa"
   ],
   "before": 0,
   "after": 101
@@ -1453,8 +1375,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?m)(?i)\n^\\s*\n(?: jwt: \\s+ secret: | jwtsecret: )\n\\s+\n\"( [^\"]{6,200} )\"",
   "group": 1,
   "anchors": [
-   "secret:",
-   "jwtsecret:"
+   "jwt:",
+   "jwtsecret"
   ],
   "before": null,
   "after": null
@@ -1466,8 +1388,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?m)(?i)\n^\\s*\n(?: jwt: \\s+ secret: | jwtsecret: )\n\\s+\n'( [^']{6,200} )'",
   "group": 1,
   "anchors": [
-   "secret:",
-   "jwtsecret:"
+   "jwt:",
+   "jwtsecret"
   ],
   "before": null,
   "after": null
@@ -1504,9 +1426,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\ntoken-id: \\s+ ([a-z0-9]{6}) \\s+\ntoken-secret: \\s+ ([a-z0-9]{16}) \\b",
   "group": 0,
   "anchors": [
-   "token-secret:"
+   "token-id:"
   ],
-  "before": null,
+  "before": 0,
   "after": null
  },
  {
@@ -1600,7 +1522,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\n(\n  https://\n  outlook\\.office\\.com/webhook/\n  [a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\n  @\n  [a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\n  /IncomingWebhook/\n  [a-f0-9]{32}\n  /\n  [a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\n)",
   "group": 1,
   "anchors": [
-   "https://outlook.office.com/webhook/"
+   "https://o"
   ],
   "before": 0,
   "after": 194
@@ -1612,8 +1534,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?: mongodb\\+srv | mongodb ) ://                        (?# URI scheme )\n  ([a-zA-Z0-9%;._~!$&'()*+,;=-]{3,})                    (?# username)\n: ([a-zA-Z0-9%;._~!$&'()*+,;=-]{3,})                    (?# password)\n@ ([a-zA-Z0-9_.-]{3,} (?: :\\d{1,5})?)                   (?# hostname and port)\n(?: [^a-zA-Z0-9_.-] | $ )",
   "group": 0,
   "anchors": [
-   "mongodb+srv://",
-   "mongodb://"
+   "mongodb+srv:/",
+   "mongodb:/"
   ],
   "before": 0,
   "after": null
@@ -1661,7 +1583,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\nassociated\\ with\\ your\\ New\\ Relic\\ account\\.\\s+\nlicense_key:\\s*\n([a-f0-9]{40})\n\\b",
   "group": 1,
   "anchors": [
-   "associated with your new relic account."
+   "associate"
   ],
   "before": 0,
   "after": null
@@ -1819,7 +1741,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\nhttps://api\\.particle\\.io/v1/[a-zA-Z0-9_\\-\\s/\"\\\\?]*\n(?:access_token=|Authorization:\\s*Bearer\\s*)\n\\b\n([a-zA-Z0-9]{40})\n\\b",
   "group": 1,
   "anchors": [
-   "https://api.particle.io/v1/"
+   "https://a"
   ],
   "before": 0,
   "after": null
@@ -1831,7 +1753,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?:access_token=|Authorization:\\s*Bearer\\s*)\n\\b\n([a-zA-Z0-9]{40})\n\\b\n[\\s\"\\\\]*https://api\\.particle\\.io/v1",
   "group": 1,
   "anchors": [
-   "https://api.particle.io/v1"
+   "https://a"
   ],
   "before": null,
   "after": 26
@@ -1843,7 +1765,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n-----BEGIN\\ .{0,20}\\ ?PRIVATE\\ KEY\\ ?.{0,20}-----\n\\s*\n( (?: [a-zA-Z0-9+/=\\s\"',] | \\\\r | \\\\n ) {50,} )\n\\s*\n-----END\\ .{0,20}\\ ?PRIVATE\\ KEY\\ ?.{0,20}-----",
   "group": 1,
   "anchors": [
-   "-----begin "
+   "-----begi"
   ],
   "before": 0,
   "after": null
@@ -1855,9 +1777,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(\n  (?: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0t             (?# prefix of base64 encoding of `-----BEGIN RSA PRIVATE KEY-----` )\n    | LS0tLS1CRUdJTiBEU0EgUFJJVkFURSBLRVktLS0t             (?# prefix of base64 encoding of `-----BEGIN DSA PRIVATE KEY-----` )\n    | LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0t             (?# prefix of base64 encoding of `-----BEGIN EC PRIVATE KEY-----` )\n    )\n  [a-zA-Z0-9+/=]{50,}\n)\n(?: [^a-zA-Z0-9+/=] | $ )",
   "group": 1,
   "anchors": [
-   "ls0tls1crudjtibsu0egufjjvkfursblrvktls0t",
-   "ls0tls1crudjtibeu0egufjjvkfursblrvktls0t",
-   "ls0tls1crudjtibfqybquklwqvrfietfws0tls0t"
+   "ls0tls1cr"
   ],
   "before": 0,
   "after": null
@@ -1869,9 +1789,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\$mail->Host     \\s* = \\s* '([^'\\n]{5,})'; \\s* (?: //.* )?\n(?: \\s* .* \\s* ){0,3}\n\\$mail->Username \\s* = \\s* '([^'\\n]{5,})'; \\s* (?: //.* )?\n(?: \\s* .* \\s* ){0,3}\n\\$mail->Password \\s* = \\s* '([^'\\n]{5,})';",
   "group": 0,
   "anchors": [
-   "$mail->username"
+   "$mail->ho"
   ],
-  "before": null,
+  "before": 0,
   "after": null
  },
  {
@@ -1881,8 +1801,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n(?: postgres | postgresql ) ://                         (?# URI scheme )\n  ([a-zA-Z0-9%;._~!$&'()*+,;=-]{3,})                    (?# username)\n: ([a-zA-Z0-9%;._~!$&'()*+,;=-]{3,})                    (?# password)\n@ ([a-zA-Z0-9_.-]{3,} (?: :\\d{1,5})?)                   (?# hostname and port)\n(?: [^a-zA-Z0-9_.-] | $ )",
   "group": 0,
   "anchors": [
-   "postgres://",
-   "postgresql://"
+   "postgres:",
+   "postgresql:"
   ],
   "before": 0,
   "after": null
@@ -1930,7 +1850,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\n(pypi-AgEIcHlwaS5vcmc[a-zA-Z0-9_-]{50,})\n(?:[^a-zA-Z0-9_-]|$)",
   "group": 1,
   "anchors": [
-   "pypi-ageichlwas5vcmc"
+   "pypi-agei"
   ],
   "before": 0,
   "after": null
@@ -1942,9 +1862,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\n\\b\nREACT_APP (?: _[A-Z0-9]+)* _USER (?: NAME)?          (?# variable name )\n\\s* = \\s*\n['\"]?\n( [^\\s'\"$]{3,} )                                     (?# value )\n(?: [\\s'\"$] | $ )",
   "group": 1,
   "anchors": [
-   "react_app"
+   "_user"
   ],
-  "before": 0,
+  "before": null,
   "after": null
  },
  {
@@ -2014,7 +1934,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b\n(\n  (?:[a-zA-Z0-9-]+\\.)* [a-zA-Z0-9-]+ \\.myshopify\\.com\n)\n\\b",
   "group": 1,
   "anchors": [
-   ".myshopify.com"
+   ".myshopif"
   ],
   "before": null,
   "after": 14
@@ -2122,10 +2042,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)(https://hooks.slack.com/services/T[a-z0-9_]{8}/B[a-z0-9_]{8,12}/[a-z0-9_]{24})",
   "group": 1,
   "anchors": [
-   "com/services/t"
+   "https://h"
   ],
-  "before": 20,
-  "after": 61
+  "before": 0,
+  "after": 81
  },
  {
   "id": "np:np.sonarqube.1",
@@ -2232,7 +2152,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\\b (\neyJ0eXAiOiAiVENWMiJ9             (?# decodes to `{\"typ\": \"TCV2\"}` )\n\\.\n[A-Za-z0-9_-]{36}\n\\.\n[A-Za-z0-9_-]{48}\n) (?: [^A-Za-z0-9_-] | $ )",
   "group": 1,
   "anchors": [
-   "eyj0exaioiaivenwmij9."
+   "eyj0exaio"
   ],
   "before": 0,
   "after": 107
@@ -2256,7 +2176,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\nthingsboard\\.cloud/api/v1/\n([a-z0-9]{20})",
   "group": 1,
   "anchors": [
-   "thingsboard.cloud/api/v1/"
+   "thingsboa"
   ],
   "before": 0,
   "after": 45
@@ -2268,7 +2188,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)\n\"provisionDeviceKey\"\\s*:\\s*\"\n([a-z0-9]{20})\n\"",
   "group": 1,
   "anchors": [
-   "\"provisiondevicekey\""
+   "\"provisiondevicek"
   ],
   "before": 0,
   "after": null
@@ -2364,7 +2284,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?x)(?i)\nConnect-VIServer\n.{0,50}\n-User \\s+ (\\S{3,30}) \\s+        (?# username )\n.{0,50}\n-Password \\s+ (\\S{3,30})        (?# password )",
   "group": 0,
   "anchors": [
-   "connect-viserver"
+   "connect-v"
   ],
   "before": 0,
   "after": null
@@ -2376,7 +2296,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "PrivateKey\\s*=\\s*([A-Za-z0-9+/]{43}=)",
   "group": 1,
   "anchors": [
-   "privatekey"
+   "privateke"
   ],
   "before": 0,
   "after": null
@@ -2388,7 +2308,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "PresharedKey\\s*=\\s*([A-Za-z0-9+/]{43}=)",
   "group": 1,
   "anchors": [
-   "presharedkey"
+   "presharedk"
   ],
   "before": 0,
   "after": null
@@ -2464,7 +2384,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
   "group": 0,
   "anchors": [
-   "age-secret-key-1"
+   "age-secre"
   ],
   "before": 0,
   "after": 74
@@ -2538,7 +2458,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\b(sk-ant-admin01-[a-zA-Z0-9_\\-]{93}AA)(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "sk-ant-admin01-"
+   "sk-ant-ad"
   ],
   "before": 0,
   "after": 112
@@ -2550,7 +2470,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\b(sk-ant-api03-[a-zA-Z0-9_\\-]{93}AA)(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "sk-ant-api03-"
+   "sk-ant-ap"
   ],
   "before": 0,
   "after": 110
@@ -2613,7 +2533,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "group": 0,
   "anchors": [
    "atlassian",
-   "confluence",
+   "confluenc",
    "jira",
    "atatt3"
   ],
@@ -2680,7 +2600,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t",
   "group": 0,
   "anchors": [
-   "bedrock-api-key-ymvkcm9jay5hbwf6b25hd3muy29t"
+   "bedrock-a"
   ],
   "before": 0,
   "after": 44,
@@ -2792,7 +2712,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:cloudflare)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-z0-9_-]{40})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "cloudflare"
+   "cloudflar"
   ],
   "before": 0,
   "after": 84,
@@ -2805,7 +2725,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:cloudflare)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-f0-9]{37})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "cloudflare"
+   "cloudflar"
   ],
   "before": 0,
   "after": 81,
@@ -2844,7 +2764,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "group": 1,
   "anchors": [
    "cohere",
-   "co_api_key"
+   "co_api_ke"
   ],
   "before": 0,
   "after": 84,
@@ -2893,7 +2813,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:contentful)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-z0-9=_\\-]{43})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "contentful"
+   "contentfu"
   ],
   "before": 0,
   "after": 87
@@ -2905,9 +2825,16 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\bcurl\\b(?:.*?|.*?(?:[\\r\\n]{1,2}.*?){1,5})[ \\t\\n\\r](?:-H|--header)(?:=|[ \\t]{0,5})(?:\"(?i)(?:Authorization:[ \\t]{0,5}(?:Basic[ \\t]([a-z0-9+/]{8,}={0,3})|(?:Bearer|(?:Api-)?Token)[ \\t]([\\w=~@.+/-]{8,})|([\\w=~@.+/-]{8,}))|(?:(?:X-(?:[a-z]+-)?)?(?:Api-?)?(?:Key|Token)):[ \\t]{0,5}([\\w=~@.+/-]{8,}))\"|'(?i)(?:Authorization:[ \\t]{0,5}(?:Basic[ \\t]([a-z0-9+/]{8,}={0,3})|(?:Bearer|(?:Api-)?Token)[ \\t]([\\w=~@.+/-]{8,})|([\\w=~@.+/-]{8,}))|(?:(?:X-(?:[a-z]+-)?)?(?:Api-?)?(?:Key|Token)):[ \\t]{0,5}([\\w=~@.+/-]{8,}))')(?:\\B|\\s|\\z)",
   "group": 0,
   "anchors": [
-   "curl"
+   "\t-h",
+   "\t--header",
+   "\n-h",
+   "\n--header",
+   "\r-h",
+   "\r--header",
+   " -h",
+   " --header"
   ],
-  "before": 0,
+  "before": null,
   "after": null,
   "entropy": 2.75
  },
@@ -2918,9 +2845,16 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\bcurl\\b(?:.*|.*(?:[\\r\\n]{1,2}.*){1,5})[ \\t\\n\\r](?:-u|--user)(?:=|[ \\t]{0,5})(\"(:[^\"]{3,}|[^:\"]{3,}:|[^:\"]{3,}:[^\"]{3,})\"|'([^:']{3,}:[^']{3,})'|((?:\"[^\"]{3,}\"|'[^']{3,}'|[\\w$@.-]+):(?:\"[^\"]{3,}\"|'[^']{3,}'|[\\w${}@.-]+)))(?:\\s|\\z)",
   "group": 0,
   "anchors": [
-   "curl"
+   "\t-u",
+   "\t--user",
+   "\n-u",
+   "\n--user",
+   "\r-u",
+   "\r--user",
+   " -u",
+   " --user"
   ],
-  "before": 0,
+  "before": null,
   "after": null,
   "entropy": 2,
   "allow": [
@@ -3094,7 +3028,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:dropbox)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-z0-9]{11}(AAAAAAAAAA)[a-z0-9\\-_=]{43})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 0,
   "anchors": [
-   "aaaaaaaaaa"
+   "aaaaaaaaa"
   ],
   "before": 50,
   "after": 55
@@ -3118,8 +3052,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "duffel_(?:test|live)_(?i)[a-z0-9_\\-=]{43}",
   "group": 0,
   "anchors": [
-   "duffel_test_",
-   "duffel_live_"
+   "duffel_test",
+   "duffel_live"
   ],
   "before": 0,
   "after": 55,
@@ -3184,8 +3118,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\b(EAA[MC](?i)[a-z0-9]{100,})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "eaac",
-   "eaam"
+   "eaa"
   ],
   "before": 0,
   "after": null,
@@ -3271,7 +3204,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "FLWSECK_TEST-(?i)[a-h0-9]{12}",
   "group": 0,
   "anchors": [
-   "flwseck_test-"
+   "flwseck_t"
   ],
   "before": 0,
   "after": 25,
@@ -3284,7 +3217,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "FLWPUBK_TEST-(?i)[a-h0-9]{32}-X",
   "group": 0,
   "anchors": [
-   "flwpubk_test-"
+   "flwpubk_t"
   ],
   "before": 0,
   "after": 47,
@@ -3297,7 +3230,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "FLWSECK_TEST-(?i)[a-h0-9]{32}-X",
   "group": 0,
   "anchors": [
-   "flwseck_test-"
+   "flwseck_t"
   ],
   "before": 0,
   "after": 47,
@@ -3338,12 +3271,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\"']secret_key[\"']\\s*=>\\s*[\"'](sk_[\\S]{29})[\"']",
   "group": 1,
   "anchors": [
-   "\"secret_key\"",
-   "\"secret_key'",
-   "'secret_key\"",
-   "'secret_key'"
+   "secret_ke"
   ],
-  "before": 0,
+  "before": 1,
   "after": null
  },
  {
@@ -3353,7 +3283,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:freshbooks)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-z0-9]{64})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "freshbooks"
+   "freshbook"
   ],
   "before": 0,
   "after": 108
@@ -3404,7 +3334,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
    "access",
    "auth",
    "api",
-   "credential",
+   "credentia",
    "creds",
    "key",
    "passwd",
@@ -4899,7 +4829,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "github_pat_\\w{82}",
   "group": 0,
   "anchors": [
-   "github_pat_"
+   "github_pa"
   ],
   "before": 0,
   "after": 93,
@@ -5133,7 +5063,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "_gitlab_session=[0-9a-z]{32}",
   "group": 0,
   "anchors": [
-   "_gitlab_session="
+   "_gitlab_s"
   ],
   "before": 0,
   "after": 48,
@@ -5158,7 +5088,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:gocardless)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}(live_(?i)[a-z0-9\\-_=]{40})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "gocardless"
+   "gocardles"
   ],
   "before": 0,
   "after": 89
@@ -5235,7 +5165,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:administrator_login_password|password)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}(\"[a-z0-9=_\\-]{8,20}\")(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "administrator_login_password",
+   "administrator_l",
    "password"
   ],
   "before": 0,
@@ -5352,7 +5282,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "group": 1,
   "anchors": [
    "jfrog",
-   "artifactory",
+   "artifacto",
    "bintray",
    "xray"
   ],
@@ -5367,7 +5297,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "group": 1,
   "anchors": [
    "jfrog",
-   "artifactory",
+   "artifacto",
    "bintray",
    "xray"
   ],
@@ -5394,40 +5324,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\bZXlK(?:(?P<alg>aGJHY2lPaU)|(?P<apu>aGNIVWlPaU)|(?P<apv>aGNIWWlPaU)|(?P<aud>aGRXUWlPaU)|(?P<b64>aU5qUWlP)|(?P<crit>amNtbDBJanBi)|(?P<cty>amRIa2lPaU)|(?P<epk>bGNHc2lPbn)|(?P<enc>bGJtTWlPaU)|(?P<jku>cWEzVWlPaU)|(?P<jwk>cWQyc2lPb)|(?P<iss>cGMzTWlPaU)|(?P<iv>cGRpSTZJ)|(?P<kid>cmFXUWlP)|(?P<key_ops>clpYbGZiM0J6SWpwY)|(?P<kty>cmRIa2lPaUp)|(?P<nonce>dWIyNWpaU0k2)|(?P<p2c>d01tTWlP)|(?P<p2s>d01uTWlPaU)|(?P<ppt>d2NIUWlPaU)|(?P<sub>emRXSWlPaU)|(?P<svt>emRuUWlP)|(?P<tag>MFlXY2lPaU)|(?P<typ>MGVYQWlPaUp)|(?P<url>MWNtd2l)|(?P<use>MWMyVWlPaUp)|(?P<ver>MlpYSWlPaU)|(?P<version>MlpYSnphVzl1SWpv)|(?P<x>NElqb2)|(?P<x5c>NE5XTWlP)|(?P<x5t>NE5YUWlPaU)|(?P<x5ts256>NE5YUWpVekkxTmlJNkl)|(?P<x5u>NE5YVWlPaU)|(?P<zip>NmFYQWlPaU))[a-zA-Z0-9\\/\\\\_+\\-\\r\\n]{40,}={0,2}",
   "group": 0,
   "anchors": [
-   "zxlkagjhy2lpau",
-   "zxlkagnivwlpau",
-   "zxlkagniwwlpau",
-   "zxlkagrxuwlpau",
-   "zxlkau5quwlp",
-   "zxlkamntbdbjanbi",
-   "zxlkamria2lpau",
-   "zxlkbgnhc2lpbn",
-   "zxlkbgjttwlpau",
-   "zxlkcwezvwlpau",
-   "zxlkcwqyc2lpb",
-   "zxlkcgmztwlpau",
-   "zxlkcgrpstzj",
-   "zxlkcmfxuwlp",
-   "zxlkclpybgzim0j6swpwy",
-   "zxlkcmria2lpaup",
-   "zxlkdwiynwpau0k2",
-   "zxlkd01ttwlp",
-   "zxlkd01utwlpau",
-   "zxlkd2niuwlpau",
-   "zxlkemrxswlpau",
-   "zxlkemruuwlp",
-   "zxlkmflxy2lpau",
-   "zxlkmgvyqwlpaup",
-   "zxlkmwntd2l",
-   "zxlkmwmyvwlpaup",
-   "zxlkmlpyswlpau",
-   "zxlkmlpysnphvzl1swpv",
-   "zxlknelqb2",
-   "zxlkne5xtwlp",
-   "zxlkne5yuwlpau",
-   "zxlkne5yuwpvekkxtmljnkl",
-   "zxlkne5yvwlpau",
-   "zxlknmfyqwlpau"
+   "zxlk"
   ],
   "before": 0,
   "after": null,
@@ -5452,7 +5349,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)(?:\\bkind:[ \\t]*[\"']?\\bsecret\\b[\"']?(?s:.){0,200}?\\bdata:(?s:.){0,100}?\\s+([\\w.-]+:(?:[ \\t]*(?:\\||>[-+]?)\\s+)?[ \\t]*(?:[\"']?[a-z0-9+/]{10,}={0,3}[\"']?|\\{\\{[ \\t\\w\"|$:=,.-]+}}|\"\"|''))|\\bdata:(?s:.){0,100}?\\s+([\\w.-]+:(?:[ \\t]*(?:\\||>[-+]?)\\s+)?[ \\t]*(?:[\"']?[a-z0-9+/]{10,}={0,3}[\"']?|\\{\\{[ \\t\\w\"|$:=,.-]+}}|\"\"|''))(?s:.){0,200}?\\bkind:[ \\t]*[\"']?\\bsecret\\b[\"']?)",
   "group": 0,
   "anchors": [
-   "secret"
+   "data:"
   ],
   "before": null,
   "after": null,
@@ -5502,7 +5399,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:launchdarkly)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-z0-9=_\\-]{40})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "launchdarkly"
+   "launchdar"
   ],
   "before": 0,
   "after": 86
@@ -5570,11 +5467,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:lob)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}((live|test)_[a-f0-9]{35})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 0,
   "anchors": [
-   "live_",
-   "test_"
+   "lob"
   ],
-  "before": 35,
-  "after": 42
+  "before": 0,
+  "after": 77
  },
  {
   "id": "gitleaks:lob-pub-api-key",
@@ -5620,7 +5516,6 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:MailchimpSDK.initialize|mailchimp)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-f0-9]{32}-us\\d\\d)(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "mailchimpsdk",
    "mailchimp"
   ],
   "before": 0,
@@ -5681,7 +5576,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:mattermost)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-z0-9]{26})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "mattermost"
+   "mattermos"
   ],
   "before": 0,
   "after": 70
@@ -5706,9 +5601,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:message[_-]?bird)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-z0-9]{25})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "messagebird",
-   "message-bird",
-   "message_bird"
+   "messagebi",
+   "message-bi",
+   "message_bi"
   ],
   "before": 0,
   "after": 71
@@ -5720,9 +5615,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:message[_-]?bird)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "messagebird",
-   "message-bird",
-   "message_bird"
+   "messagebi",
+   "message-bi",
+   "message_bi"
   ],
   "before": 0,
   "after": 82
@@ -5734,7 +5629,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "https://[a-z0-9]+\\.webhook\\.office\\.com/webhookb2/[a-z0-9]{8}-([a-z0-9]{4}-){3}[a-z0-9]{12}@[a-z0-9]{8}-([a-z0-9]{4}-){3}[a-z0-9]{12}/IncomingWebhook/[a-z0-9]{32}/[a-z0-9]{8}-([a-z0-9]{4}-){3}[a-z0-9]{12}",
   "group": 0,
   "anchors": [
-   ".webhook.office.com/webhookb2/"
+   ".webhook."
   ],
   "before": null,
   "after": 189
@@ -5840,8 +5735,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)<add key=\\\"(?:(?:ClearText)?Password)\\\"\\s*value=\\\"(.{8,})\\\"\\s*/>",
   "group": 1,
   "anchors": [
-   "<add key=\"password\"",
-   "<add key=\"cleartextpassword\""
+   "<add key="
   ],
   "before": 0,
   "after": null,
@@ -5865,8 +5759,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "group": 1,
   "anchors": [
    "nytimes",
-   "new-york-times,",
-   "newyorktimes"
+   "new-york-",
+   "newyorkti"
   ],
   "before": 0,
   "after": 81
@@ -5943,9 +5837,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:plaid)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}(access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "access-sandbox-",
-   "access-development-",
-   "access-production-"
+   "access-sandbox",
+   "access-development",
+   "access-production"
   ],
   "before": 37,
   "after": 57
@@ -5983,7 +5877,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\b(pscale_tkn_(?i)[\\w=\\.-]{32,64})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "pscale_tkn_"
+   "pscale_tk"
   ],
   "before": 0,
   "after": 77,
@@ -5996,7 +5890,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\b(pscale_oauth_[\\w=\\.-]{32,64})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "pscale_oauth_"
+   "pscale_oa"
   ],
   "before": 0,
   "after": 79,
@@ -6009,7 +5903,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)\\b(pscale_pw_(?i)[\\w=\\.-]{32,64})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "pscale_pw_"
+   "pscale_pw"
   ],
   "before": 0,
   "after": 76,
@@ -6048,10 +5942,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\\s\\S-]{64,}?KEY(?: BLOCK)?-----",
   "group": 0,
   "anchors": [
-   "private key-----",
-   "private key block-----"
+   "-----begi"
   ],
-  "before": 110,
+  "before": 0,
   "after": null
  },
  {
@@ -6089,7 +5982,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "pypi-AgEIcHlwaS5vcmc[\\w-]{50,1000}",
   "group": 0,
   "anchors": [
-   "pypi-ageichlwas5vcmc"
+   "pypi-agei"
   ],
   "before": 0,
   "after": 1020,
@@ -6216,7 +6109,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\bsntrys_eyJpYXQiO[a-zA-Z0-9+/]{10,200}(?:LCJyZWdpb25fdXJs|InJlZ2lvbl91cmwi|cmVnaW9uX3VybCI6)[a-zA-Z0-9+/]{10,200}={0,2}_[a-zA-Z0-9+/]{43}(?:[^a-zA-Z0-9+/]|\\z)",
   "group": 0,
   "anchors": [
-   "sntrys_eyjpyxqio"
+   "sntrys_ey"
   ],
   "before": 0,
   "after": 479,
@@ -6281,8 +6174,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "\\b(shippo_(?:live|test)_[a-fA-F0-9]{40})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "shippo_live_",
-   "shippo_test_"
+   "shippo_live",
+   "shippo_test"
   ],
   "before": 0,
   "after": 54,
@@ -6347,8 +6240,8 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:BUNDLE_ENTERPRISE__CONTRIBSYS__COM|BUNDLE_GEMS__CONTRIBSYS__COM)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([a-f0-9]{8}:[a-f0-9]{8})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "bundle_enterprise__contribsys__com",
-   "bundle_gems__contribsys__com"
+   "bundle_en",
+   "bundle_ge"
   ],
   "before": 0,
   "after": 85
@@ -6360,11 +6253,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)\\bhttps?://([a-f0-9]{8}:[a-f0-9]{8})@(?:gems.contribsys.com|enterprise.contribsys.com)(?:[\\/|\\#|\\?|:]|$)",
   "group": 1,
   "anchors": [
-   "contribsys",
-   "enterprise"
+   "contribsy"
   ],
-  "before": 31,
-  "after": 26
+  "before": 37,
+  "after": 15
  },
  {
   "id": "gitleaks:slack-app-token",
@@ -6399,11 +6291,10 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)xoxe.xox[bp]-\\d-[A-Z0-9]{163,166}",
   "group": 0,
   "anchors": [
-   "xoxb-",
-   "xoxp-"
+   "xoxe"
   ],
-  "before": 5,
-  "after": 173,
+  "before": 0,
+  "after": 178,
   "entropy": 2
  },
  {
@@ -6467,8 +6358,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "xox[pe](?:-[0-9]{10,13}){3}-[a-zA-Z0-9-]{28,34}",
   "group": 0,
   "anchors": [
-   "xoxe",
-   "xoxp"
+   "xox"
   ],
   "before": 0,
   "after": 81,
@@ -6481,9 +6371,9 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?:https?://)?hooks.slack.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,56}",
   "group": 0,
   "anchors": [
-   "com/services/",
-   "com/workflows/",
-   "com/triggers/"
+   "com/services",
+   "com/workflows",
+   "com/triggers"
   ],
   "before": 12,
   "after": 70
@@ -6540,7 +6430,7 @@ export const SECRET_RULES: readonly SecretRuleData[] = [
   "pattern": "(?i)[\\w.-]{0,50}?(?:squarespace)(?:[ \\t\\w.-]{0,20})[\\s'\"]{0,3}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'\"\\s=]{0,5}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:[\\x60'\"\\s;]|\\\\[nr]|$)",
   "group": 1,
   "anchors": [
-   "squarespace"
+   "squarespa"
   ],
   "before": 0,
   "after": 81
