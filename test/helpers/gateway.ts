@@ -18,6 +18,7 @@ import { validateConfig } from '../../src/config/load.ts';
 import { processSecretSource, type SecretSource } from '../../src/config/secrets.ts';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.ts';
 import { createHttpFront, type HttpFront } from '../../src/downstream/http.ts';
+import { COMPILE_CACHE } from './recorded.ts';
 
 const require = createRequire(import.meta.url);
 export const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -43,12 +44,9 @@ export const ALLOW_ALL = { rules: [{ name: 'tests-allow-all', effect: 'allow' }]
 export const ALLOW_ALL_YAML = 'policy: { rules: [{ name: tests-allow-all, effect: allow }] }\n';
 
 /**
- * `npm test` sets NODE_COMPILE_CACHE so every Node process of the suite reuses compiled modules instead
- * of parsing and type-stripping them again. The gateway gives its stdio servers only a short allowlist of
- * variables, so the test's server entries declare it (a declared variable wins over it).
+ * The gateway gives its stdio servers only a short allowlist of variables, so the test's server entries
+ * declare the suite's compile cache (helpers/recorded.ts); a variable the entry declares wins over it.
  */
-const COMPILE_CACHE: Record<string, string> = process.env.NODE_COMPILE_CACHE ? { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE } : {};
-
 function withCompileCache(document: Record<string, unknown>): Record<string, unknown> {
   const servers = document.servers;
   if (!COMPILE_CACHE.NODE_COMPILE_CACHE || typeof servers !== 'object' || servers === null || Array.isArray(servers)) return document;

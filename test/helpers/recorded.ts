@@ -11,6 +11,13 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { AuditRecord } from '../../src/audit/record.ts';
 
+/**
+ * `npm test` sets NODE_COMPILE_CACHE so every Node process of the suite reuses compiled modules instead
+ * of parsing and type-stripping them again; server entries carry it, since a gateway passes its stdio
+ * servers only a short allowlist of variables.
+ */
+export const COMPILE_CACHE: Record<string, string> = process.env.NODE_COMPILE_CACHE ? { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE } : {};
+
 export const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
 /** The gullible fixture server the security tests attack. */
 export const GOVERNED = new URL('../fixtures/governed-server.ts', import.meta.url).pathname;
@@ -29,7 +36,8 @@ export function pinned<T extends { command: string; args: string[] }>(entry: T):
 
 /** A stdio server definition running `script args…` (a Node script; the governed fixture by default) behind the recorder, pinned to the script. */
 export function recordedServer(log: string, script = GOVERNED, args: string[] = [], extra: Record<string, unknown> = {}): Record<string, unknown> & { command: string; args: string[] } {
-  return { ...pinned({ command: process.execPath, args: [RECORDER, log, process.execPath, script, ...args] }), ...extra };
+  const env = Object.keys(COMPILE_CACHE).length > 0 ? { env: COMPILE_CACHE } : {};
+  return { ...pinned({ command: process.execPath, args: [RECORDER, log, process.execPath, script, ...args] }), ...env, ...extra };
 }
 
 export interface ReceivedMessage {
