@@ -211,8 +211,12 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     const lastEventId = header(req, 'last-event-id');
     if (lastEventId !== undefined) {
       const position = parseEventId(lastEventId);
-      const log = position ? session.streams.get(position.stream) : undefined;
-      if (!position || !log) return void front.refuse(res, endpoint, new GatewayError('PC_HTTP_NOT_FOUND', `Last-Event-ID "${lastEventId}" names no stream of this session`), 'legacy', null, '(GET stream)', req);
+      const refused = new GatewayError('PC_HTTP_NOT_FOUND', `Last-Event-ID "${lastEventId}" names no stream of this session`);
+      // An id of a form the gateway never issues is recorded; one of a stream no longer kept (delivered, or
+      // forgotten past the budget) is what the SDK client sends after most calls, so it is only answered.
+      if (!position) return void front.refuse(res, endpoint, refused, 'legacy', null, '(GET stream)', req);
+      const log = session.streams.get(position.stream);
+      if (!log) return reject(res, refused);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
       log.resume(res, position.seq);
       return;
