@@ -203,21 +203,25 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
   function get(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
     if (header(req, 'mcp-protocol-version') === MODERN_VERSION) {
       res.setHeader('allow', 'POST');
-      return reject(res, new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `GET is not part of protocol version ${MODERN_VERSION}; use subscriptions/listen`), 'modern');
+      return void front.refuse(res, endpoint, new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `GET is not part of protocol version ${MODERN_VERSION}; use subscriptions/listen`), 'modern', null, '(GET stream)', req);
     }
-    if (!accepts(req, 'text/event-stream')) return reject(res, new GatewayError('PC_HTTP_NOT_ACCEPTABLE', 'GET needs Accept: text/event-stream'));
+    if (!accepts(req, 'text/event-stream')) return void front.refuse(res, endpoint, new GatewayError('PC_HTTP_NOT_ACCEPTABLE', 'GET needs Accept: text/event-stream'), 'legacy', null, '(GET stream)', req);
     const session = sessionFor(req, endpoint);
     if (session instanceof GatewayError) return void front.refuse(res, endpoint, session, 'legacy', null, '(GET stream)', req);
     const lastEventId = header(req, 'last-event-id');
     if (lastEventId !== undefined) {
       const position = parseEventId(lastEventId);
-      const log = position ? session.streams.get(position.stream) : undefined;
-      if (!position || !log) return reject(res, new GatewayError('PC_HTTP_NOT_FOUND', `Last-Event-ID "${lastEventId}" names no stream of this session`));
+      const refused = new GatewayError('PC_HTTP_NOT_FOUND', `Last-Event-ID "${lastEventId}" names no stream of this session`);
+      // An id of a form the gateway never issues is recorded; one of a stream no longer kept (delivered, or
+      // forgotten past the budget) is what the SDK client sends after most calls, so it is only answered.
+      if (!position) return void front.refuse(res, endpoint, refused, 'legacy', null, '(GET stream)', req);
+      const log = session.streams.get(position.stream);
+      if (!log) return reject(res, refused);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
       log.resume(res, position.seq);
       return;
     }
-    if (session.stream) return reject(res, new GatewayError('PC_HTTP_STREAM_CONFLICT', 'this session already has a GET stream open'));
+    if (session.stream) return void front.refuse(res, endpoint, new GatewayError('PC_HTTP_STREAM_CONFLICT', 'this session already has a GET stream open'), 'legacy', null, '(GET stream)', req);
     const writer = new ResponseWriter(res, true, { 'mcp-session-id': session.id }, undefined, front.streamGuard('close'));
     writer.stream();
     const stream = { send: (m: JsonRpcMessage) => writer.send(m), close: () => writer.end() };
@@ -231,7 +235,7 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
   function del(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
     if (header(req, 'mcp-protocol-version') === MODERN_VERSION) {
       res.setHeader('allow', 'POST');
-      return reject(res, new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `DELETE is not part of protocol version ${MODERN_VERSION}`), 'modern');
+      return void front.refuse(res, endpoint, new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `DELETE is not part of protocol version ${MODERN_VERSION}`), 'modern', null, '(DELETE session)', req);
     }
     const session = sessionFor(req, endpoint);
     if (session instanceof GatewayError) return void front.refuse(res, endpoint, session, 'legacy', null, '(DELETE session)', req);

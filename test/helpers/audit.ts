@@ -1,6 +1,4 @@
 /** Audit helpers: a valid chain of records to tamper with, and the trail a test gateway wrote. */
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { GENESIS_HASH, recordHash, type AuditRecord, type UnsignedRecord } from '../../src/audit/record.ts';
 
 /** Builds a valid chain of `n` audit records (odd positions by agent "alpha", even by "beta"; record 3 denied). */
@@ -32,13 +30,4 @@ export function chain(instance: string, n: number): AuditRecord[] {
   return out;
 }
 
-/** The records a gateway with the default store (SQLite in its data dir) has written, oldest first. */
-export function auditTrail(dataDir: string): AuditRecord[] {
-  const db = new DatabaseSync(join(dataDir, 'audit.db'), { readOnly: true });
-  try {
-    const rows = db.prepare('SELECT record FROM audit_records ORDER BY seq').all() as Array<{ record: string }>;
-    return rows.map((r) => JSON.parse(r.record) as AuditRecord);
-  } finally {
-    db.close();
-  }
-}
+export { auditTrail } from './recorded.ts';

@@ -18,6 +18,7 @@ import { validateConfig } from '../../src/config/load.ts';
 import { processSecretSource, type SecretSource } from '../../src/config/secrets.ts';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.ts';
 import { createHttpFront, type HttpFront } from '../../src/downstream/http.ts';
+import { COMPILE_CACHE } from './recorded.ts';
 
 const require = createRequire(import.meta.url);
 export const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -42,6 +43,21 @@ export interface TestGateway {
 export const ALLOW_ALL = { rules: [{ name: 'tests-allow-all', effect: 'allow' }] };
 export const ALLOW_ALL_YAML = 'policy: { rules: [{ name: tests-allow-all, effect: allow }] }\n';
 
+/**
+ * The gateway gives its stdio servers only a short allowlist of variables, so the test's server entries
+ * declare the suite's compile cache (helpers/recorded.ts); a variable the entry declares wins over it.
+ */
+function withCompileCache(document: Record<string, unknown>): Record<string, unknown> {
+  const servers = document.servers;
+  if (!COMPILE_CACHE.NODE_COMPILE_CACHE || typeof servers !== 'object' || servers === null || Array.isArray(servers)) return document;
+  const entries = Object.entries(servers as Record<string, unknown>).map(([name, server]) => {
+    const s = server as { command?: unknown; env?: unknown } | null;
+    const plainEnv = s?.env === undefined || (typeof s.env === 'object' && s.env !== null && !Array.isArray(s.env));
+    return [name, s && typeof s.command === 'string' && plainEnv ? { ...s, env: { ...COMPILE_CACHE, ...(s.env as object | undefined) } } : server];
+  });
+  return { ...document, servers: Object.fromEntries(entries) };
+}
+
 export async function startGateway(
   document: Record<string, unknown>,
   secrets: SecretSource = processSecretSource(process.env),
@@ -62,7 +78,7 @@ export async function launchGateway(
   secrets: SecretSource = processSecretSource(process.env),
   extra: Pick<GatewayDeps, 'resolveHost' | 'now' | 'clock'> = {},
 ): Promise<TestGateway> {
-  const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), ...document }, secrets);
+  const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), ...withCompileCache(document) }, secrets);
   if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.problems)}`);
   const logger = pino({ level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' }, pino.destination(2));
   const gateway = createGateway(loaded.config, { logger, secrets, ...extra });
@@ -195,7 +211,7 @@ export async function post(url: string, body: string, headers: Record<string, st
 /** Runs the real command line (`node src/main.ts …`) and returns its exit code and output. */
 export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...COMPILE_CACHE, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -4,30 +4,16 @@
  * revocation), a modern-era tools/call, and the audit trail's refusal records.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-import { EVERYTHING, post, stdioServer } from './gateway.ts';
-import { pinned } from './security.ts';
-
-const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
+import { EVERYTHING, post, type stdioServer } from './gateway.ts';
+import { auditTrail, recording, type ReceivedMessage } from './recorded.ts';
 
 /** The narrow policy the identity tests run under (on the shipped defaults): server-everything's echo. */
 export const ECHO_POLICY = { rules: [{ name: 'everything-echo', effect: 'allow', servers: ['everything'], tools: ['echo'] }] };
 
 /** server-everything behind the recording wrapper (pinned); `received()` lists what reached it. */
-export function recordedEverything(): { server: ReturnType<typeof stdioServer>; received: () => Array<{ method?: string; params?: Record<string, unknown> }>; calls: () => string[] } {
-  const log = join(mkdtempSync(join(tmpdir(), 'pc-rec-')), 'received.jsonl');
-  const received = () =>
-    existsSync(log)
-      ? readFileSync(log, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { method?: string; params?: Record<string, unknown> })
-      : [];
-  return {
-    server: pinned(stdioServer(RECORDER, [log, process.execPath, EVERYTHING])),
-    received,
-    calls: () => received().filter((m) => m.method === 'tools/call').map((m) => String(m.params?.name)),
-  };
+export function recordedEverything(): { server: ReturnType<typeof stdioServer>; received: () => ReceivedMessage[]; calls: () => string[] } {
+  const { server, received, calls } = recording(EVERYTHING);
+  return { server, received, calls };
 }
 
 export const pkcePair = (): { verifier: string; challenge: string } => {
@@ -67,10 +53,5 @@ export function callTool(url: string, token: string, name: string, args: Record<
 
 /** The audit records of requests refused before they became a message (authentication). */
 export function authRefusals(dataDir: string): Array<Record<string, any>> {
-  const db = new DatabaseSync(join(dataDir, 'audit.db'), { readOnly: true });
-  try {
-    return (db.prepare('SELECT record FROM audit_records ORDER BY seq').all() as Array<{ record: string }>).map((r) => JSON.parse(r.record)).filter((r) => r.method === '(authentication)');
-  } finally {
-    db.close();
-  }
+  return auditTrail(dataDir).filter((r) => r.method === '(authentication)');
 }

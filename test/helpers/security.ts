@@ -3,44 +3,20 @@
  * audit trail (what was recorded), and raw clients of both eras that send what no SDK would.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import type { AuditRecord } from '../../src/audit/record.ts';
 import { MAIN, post, type TestGateway } from './gateway.ts';
+import { auditTrail, GOVERNED, received as receivedBy, recordedServer as recordedServerOf, type ReceivedMessage } from './recorded.ts';
 
-export const RECORDER = new URL('../fixtures/recording-wrapper.ts', import.meta.url).pathname;
-export const GOVERNED = new URL('../fixtures/governed-server.ts', import.meta.url).pathname;
-
-/**
- * A stdio server entry pinned by the SHA-256 of the script it runs (`pin: { sha256, file }`), as an
- * admin pins a local server: the server's own script — behind the recording wrapper, the one the
- * wrapper starts. Pinned servers start on the shipped defaults (no `supply.allowUnpinned`).
- */
-export function pinned<T extends { command: string; args: string[] }>(entry: T): T & { pin: { sha256: string; file: string } } {
-  const script = entry.args[0] === RECORDER ? entry.args[3] : entry.args[0];
-  if (script === undefined) throw new Error(`no script to pin in ${JSON.stringify(entry.args)}`);
-  return { ...entry, pin: { sha256: createHash('sha256').update(readFileSync(script)).digest('hex'), file: script } };
-}
+export { GOVERNED, pinned, RECORDER } from './recorded.ts';
+export type Received = ReceivedMessage;
 
 /** The governed fixture server behind the recorder, logging to `log` (pinned). */
-export const recordedServer = (log: string) => pinned({ command: process.execPath, args: [RECORDER, log, process.execPath, GOVERNED] });
-
-export interface Received {
-  id?: unknown;
-  method?: string;
-  params?: Record<string, unknown>;
-}
+export const recordedServer = (log: string) => recordedServerOf(log, GOVERNED);
 
 /** Every message the server behind `log` received, in order. */
-export function received(log: string): Received[] {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as Received);
-}
+export const received = (log: string): Received[] => receivedBy(log);
 
 /** What the gateway sends on its own account: the handshake, catalog listings, liveness, cancellations. */
 const HOUSEKEEPING = new Set(['initialize', 'notifications/initialized', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'ping', 'notifications/cancelled']);
@@ -52,13 +28,7 @@ export function forwarded(log: string): Received[] {
 
 /** The records of a gateway's audit trail (the SQLite store in its data dir), oldest first. */
 export function auditRecords(gw: TestGateway | string): AuditRecord[] {
-  const dataDir = typeof gw === 'string' ? gw : gw.gateway.config.dataDir!;
-  const db = new DatabaseSync(join(dataDir, 'audit.db'), { readOnly: true });
-  try {
-    return (db.prepare('SELECT record FROM audit_records ORDER BY seq').all() as Array<{ record: string }>).map((r) => JSON.parse(r.record) as AuditRecord);
-  } finally {
-    db.close();
-  }
+  return auditTrail(typeof gw === 'string' ? gw : gw.gateway.config.dataDir!);
 }
 
 /** The records written after the first `skip` ones, whose code is `code`. */

@@ -75,11 +75,14 @@ describe('out-of-band approval: the queue, the command line and the admin endpoi
     const first = await h.call('alice', 'echo', { message: 'approved text' });
     const id = first.body.error.data.approvalId as string;
     assert.equal((await h.cli(['approvals', 'grant', id, '--by', 'security-officer'])).code, 0);
-    for (const changed of [{ message: 'approved text ' }, { message: 'APPROVED TEXT' }, { message: 'approved text', extra: 1 }, { message: 'approved\u200btext' }]) {
-      const answer = await h.call('alice', 'echo', changed);
-      assert.equal(codeOf(answer), 'PC_APPROVAL_PENDING', `${JSON.stringify(changed)} is a new approval request`);
+    // The changed calls go at once: each waits out approvals.waitMs on its own, and each must be asked anew.
+    const changes = [{ message: 'approved text ' }, { message: 'APPROVED TEXT' }, { message: 'approved text', extra: 1 }, { message: 'approved\u200btext' }];
+    const answers = await Promise.all(changes.map((changed) => h.call('alice', 'echo', changed)));
+    for (const [i, answer] of answers.entries()) {
+      assert.equal(codeOf(answer), 'PC_APPROVAL_PENDING', `${JSON.stringify(changes[i])} is a new approval request`);
       assert.notEqual(answer.body.error.data.approvalId, id);
     }
+    assert.equal(new Set(answers.map((a) => a.body.error.data.approvalId)).size, changes.length, 'one approval request per changed call');
     assert.deepEqual(h.received('echo').filter((a) => String(a.message).toLowerCase().replace(/\W/g, '') === 'approvedtext'), [], 'no changed call reached the server');
   });
 

@@ -80,9 +80,9 @@ describe('approval races and bounds', () => {
   });
 
   it('holds the call on the aggregate endpoint and in the legacy era too', async () => {
-    const aggregate = await modernRequest(`${h.gw.url}/mcp`, 'tools/call', { name: 'everything__echo', arguments: { message: 'via /mcp' } }, { authorization: `Bearer ${h.keys.bob}` }, {});
-    // bob's queue is empty so far: the call waits out waitMs, then PC_APPROVAL_PENDING.
-    assert.equal(codeOf(aggregate), 'PC_APPROVAL_PENDING');
+    // bob's queue is empty so far: the call waits out waitMs, then PC_APPROVAL_PENDING (asserted once the
+    // legacy call below, which waits as long, is answered too).
+    const aggregated = modernRequest(`${h.gw.url}/mcp`, 'tools/call', { name: 'everything__echo', arguments: { message: 'via /mcp' } }, { authorization: `Bearer ${h.keys.bob}` }, {});
     // 2025-03-26 has no elicitation: out of band, whatever capabilities the client declares.
     const url = `${h.gw.url}/mcp/everything`;
     const auth = { authorization: `Bearer ${h.keys.bob}` };
@@ -92,6 +92,7 @@ describe('approval races and bounds', () => {
     const old = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'via 2025-03-26' } } }), session);
     const answer = old.json ?? JSON.parse(old.text.split('\n').filter((l) => l.startsWith('data: ')).at(-1)!.slice(6));
     assert.equal(answer.error?.data?.code, 'PC_APPROVAL_PENDING', old.text);
+    assert.equal(codeOf(await aggregated), 'PC_APPROVAL_PENDING');
     assert.ok(!old.text.includes('elicitation/create'), 'no elicitation was sent to a 2025-03-26 client');
     assert.deepEqual(h.received('echo').filter((a) => a.message === 'via 2025-03-26'), []);
     assert.deepEqual(h.received('echo').filter((a) => a.message === 'via /mcp'), []);

@@ -3,7 +3,8 @@
  * attacked for real and must be in the audit trail, with who asked (once known) and what, while the
  * recorded server received nothing: a token without the scope a tool needs (403 insufficient_scope),
  * a session id of another caller (POST, GET stream, DELETE), an unsupported or mismatched protocol
- * version, transport rules broken (content type, Accept, HTTP method, Host). And a tool's own failure
+ * version, transport rules broken (content type, Accept, HTTP method, Host), and the GET stream's and
+ * DELETE's own refusals (a 2026-07-28 client, a malformed Last-Event-ID, a second stream). And a tool's own failure
  * (`isError: true`) is recorded as an error, not as `allowed`.
  */
 import assert from 'node:assert/strict';
@@ -118,6 +119,47 @@ describe('refusals outside the pipeline are recorded', () => {
     const refused = auditRecords(gw).slice(trail).find((r) => r.code === 'PC_PROTOCOL_UNSUPPORTED_VERSION')!;
     assert.equal(refused.principal.agent, 'bob', 'recorded under the authenticated caller');
     assert.equal(refused.method, 'tools/call');
+  });
+
+  it('GET and DELETE refusals: the methods a 2026-07-28 client may not use, GET without SSE, a Last-Event-ID never issued, a second GET stream; recorded under the caller, nothing forwarded', async () => {
+    const url = `${gw.url}/mcp/gov`;
+    const init = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bob-client', version: '1' } } }), bearer('bob'));
+    const sid = init.headers.get('mcp-session-id')!;
+    assert.ok(sid, init.text);
+    const session = { ...bearer('bob'), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
+    await post(url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), session);
+    const arrived = forwarded(log).length;
+    const trail = auditRecords(gw).length;
+    const status = async (init: RequestInit): Promise<number> => {
+      const response = await fetch(url, init);
+      await response.body?.cancel();
+      return response.status;
+    };
+    const modern = { ...bearer('bob'), 'mcp-protocol-version': '2026-07-28' };
+    assert.equal(await status({ headers: { ...modern, accept: 'text/event-stream' } }), 405, 'GET is not in 2026-07-28');
+    assert.equal(await status({ method: 'DELETE', headers: modern }), 405, 'DELETE is not in 2026-07-28');
+    assert.equal(await status({ headers: { ...session, accept: 'application/json' } }), 406, 'a GET stream needs Accept: text/event-stream');
+    assert.equal(await status({ headers: { ...session, accept: 'text/event-stream', 'last-event-id': 'no-such-stream:7' } }), 404, 'a Last-Event-ID the gateway never issues');
+    // The id of a stream that is no longer kept is refused too, but not recorded: the SDK client resumes
+    // finished streams after most calls (the exact list of records below holds no record of it).
+    assert.equal(await status({ headers: { ...session, accept: 'text/event-stream', 'last-event-id': 'gone-stream.3' } }), 404, 'a stream no longer kept');
+    const first = await fetch(url, { headers: { ...session, accept: 'text/event-stream' } });
+    assert.equal(first.status, 200);
+    try {
+      assert.equal(await status({ headers: { ...session, accept: 'text/event-stream' } }), 409, 'a second GET stream on one session');
+    } finally {
+      await first.body?.cancel();
+    }
+    assert.deepEqual(forwarded(log).slice(arrived), [], 'nothing reached the server');
+    const recorded = auditRecords(gw).slice(trail).map((r) => ({ code: r.code, method: r.method, agent: r.principal.agent, decision: r.decision }));
+    const expected = [
+      { code: 'PC_HTTP_METHOD_NOT_ALLOWED', method: '(GET stream)' },
+      { code: 'PC_HTTP_METHOD_NOT_ALLOWED', method: '(DELETE session)' },
+      { code: 'PC_HTTP_NOT_ACCEPTABLE', method: '(GET stream)' },
+      { code: 'PC_HTTP_NOT_FOUND', method: '(GET stream)' },
+      { code: 'PC_HTTP_STREAM_CONFLICT', method: '(GET stream)' },
+    ].map((r) => ({ ...r, agent: 'bob', decision: 'denied' }));
+    assert.deepEqual(recorded, expected);
   });
 
   it('a malformed escape in the server name answers 404, not an internal error', async () => {

@@ -3,7 +3,9 @@
  * and a witness writes a real trail to each store (SQLite, JSON Lines, PostgreSQL); the attacker then
  * has write access to the store — not to the key, not to the witness — and rewrites it the ways the
  * issue lists. `portcullis audit verify` must exit 1 and name the break every time, and exit 0 on
- * the untouched trail.
+ * the untouched trail. Most verifications run the command's own function in-process (the same code the
+ * CLI runs, without starting Node each time); each store's untouched trail, its witness check and its
+ * `--live` run go through the real `portcullis audit verify`, flags and exit code included.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -15,6 +17,8 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { CheckpointSigner, type Checkpoint } from '../../src/audit/checkpoint.ts';
 import { recordHash, type AuditRecord } from '../../src/audit/record.ts';
+import { verify as verifyCommand } from '../../src/cli/audit.ts';
+import { processSecretSource } from '../../src/config/secrets.ts';
 import { runCli, startGateway } from '../helpers/gateway.ts';
 import { legacySession, recordedServer } from '../helpers/security.ts';
 
@@ -143,7 +147,21 @@ for (const kind of ['sqlite', 'jsonl', 'postgres'] as const) {
     let config: string;
     let witness: string;
     let pristine: Trail;
-    const verify = (...extra: string[]) => runCli(['audit', 'verify', '-c', config, ...extra]);
+    /** `portcullis audit verify -c config [--witness file] [--live]` as a child process. */
+    const verifyCli = (...extra: string[]) => runCli(['audit', 'verify', '-c', config, ...extra]);
+    /** The same command in-process, with the same flags and the environment runCli gives the child (PATH only). */
+    const verify = async (...extra: string[]) => {
+      const options: { config: string; witness?: string; live?: boolean } = { config };
+      for (let i = 0; i < extra.length; i++) {
+        if (extra[i] === '--witness') options.witness = extra[++i];
+        else if (extra[i] === '--live') options.live = true;
+        else throw new Error(`verify: unexpected argument ${extra[i]}`);
+      }
+      let stdout = '';
+      let stderr = '';
+      const code = await verifyCommand(options, { out: (t) => (stdout += t), err: (t) => (stderr += t), secrets: processSecretSource({ PATH: process.env.PATH ?? '' }) });
+      return { code, stdout, stderr };
+    };
 
     before(async () => {
       const dir = mkdtempSync(join(tmpdir(), `pc-tamper-${kind}-`));
@@ -180,7 +198,7 @@ for (const kind of ['sqlite', 'jsonl', 'postgres'] as const) {
     it('the untouched trail verifies, every checkpoint signed, the last one at the end of the chain', async () => {
       await restore();
       assert.ok(pristine.records.length >= 15, `a trail was written (${pristine.records.length} records)`);
-      const result = await verify();
+      const result = await verifyCli();
       assert.equal(result.code, 0, result.stdout + result.stderr);
       const head = pristine.records.at(-1)!.seq;
       assert.match(result.stdout, new RegExp(`^OK: ${pristine.records.length} records`));
@@ -263,7 +281,7 @@ for (const kind of ['sqlite', 'jsonl', 'postgres'] as const) {
       const alone = await verify(...NO_WITNESS);
       assert.equal(alone.code, 0, alone.stdout);
       assert.match(alone.stdout, /last signed checkpoint at record 10/, 'the position is reported, so a reader can compare it');
-      const result = await verify('--witness', witness);
+      const result = await verifyCli('--witness', witness);
       assert.equal(result.code, 1, result.stdout);
       assert.match(result.stdout, /the trail ends at record 10 but a checkpoint vouches for record \d+: records were cut off the end/);
     });
@@ -272,7 +290,7 @@ for (const kind of ['sqlite', 'jsonl', 'postgres'] as const) {
       const last = Math.floor((pristine.records.at(-1)!.seq - 2) / 5) * 5;
       await access.write({ records: pristine.records.filter((r) => r.seq <= last + 2), checkpoints: pristine.checkpoints.filter((c) => c.seq <= last) });
       assert.equal((await verify(...NO_WITNESS)).code, 1);
-      const live = await verify('--live', ...NO_WITNESS);
+      const live = await verifyCli('--live', ...NO_WITNESS);
       assert.equal(live.code, 0, live.stdout);
       await access.write({ records: pristine.records, checkpoints: pristine.checkpoints.filter((c) => c.seq !== 10) });
       const missing = await verify('--live', ...NO_WITNESS);

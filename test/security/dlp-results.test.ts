@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { legacyClient, MAIN, modernClient, type TestGateway } from '../helpers/gateway.ts';
@@ -39,60 +39,63 @@ async function leakyGateway(dlp: Record<string, unknown> | undefined, extra: Rec
 const textOf = (result: unknown): string => JSON.stringify((result as { content?: unknown }).content);
 
 describe('DLP on results', () => {
+  // Tests that only read through a configuration share one gateway for it (started on first use).
+  const shared = new Map<string, ReturnType<typeof leakyGateway>>();
+  const sharedGateway = (dlp: Record<string, unknown> | undefined): ReturnType<typeof leakyGateway> => {
+    const key = JSON.stringify(dlp ?? null);
+    if (!shared.has(key)) shared.set(key, leakyGateway(dlp));
+    return shared.get(key)!;
+  };
+  after(async () => {
+    for (const started of shared.values()) await (await started).gw.close();
+  });
+
   it('masks secrets by default (no dlp section), leaves personal data alone, and records findings without values', async () => {
-    const { gw, dataDir } = await leakyGateway(undefined);
-    try {
-      const client = await legacyClient(`${gw.url}/mcp/leaky`);
-      const result = await client.callTool({ name: 'leak', arguments: {} });
-      assertClean(result, SECRET_VALUES, 'default result');
-      assert.match(textOf(result), /\[REDACTED:[a-z0-9-]+#1\]/);
-      // Personal data is off until configured.
-      assert.ok(textOf(result).includes(pii.email));
-      await client.close();
-      const record = auditTrail(dataDir).find((r) => r.target === 'leak' && r.decision !== 'intent');
-      assert.ok(record?.dlp && record.dlp.length > 0, 'findings in the audit record');
-      for (const f of record.dlp) {
-        assert.equal(f.type, 'secret');
-        assert.equal(f.action, 'mask');
-        assert.ok(f.count >= 1 && f.rule && f.path.startsWith('result.'));
-      }
-      assert.ok(record.dlp.some((f) => f.path === 'result.structuredContent.report.items[0].deep.keys[0]'));
-      assertClean(readFileSync(join(dataDir, 'audit.db')).toString('latin1'), SECRET_VALUES, 'audit store');
-      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-      assert.match(metrics, /portcullis_dlp_findings_total\{type="secret",action="mask"\} [1-9]/);
-    } finally {
-      await gw.close();
+    const { gw, dataDir } = await sharedGateway(undefined);
+    const client = await legacyClient(`${gw.url}/mcp/leaky`);
+    const result = await client.callTool({ name: 'leak', arguments: {} });
+    assertClean(result, SECRET_VALUES, 'default result');
+    assert.match(textOf(result), /\[REDACTED:[a-z0-9-]+#1\]/);
+    // Personal data is off until configured.
+    assert.ok(textOf(result).includes(pii.email));
+    await client.close();
+    const record = auditTrail(dataDir).find((r) => r.target === 'leak' && r.decision !== 'intent');
+    assert.ok(record?.dlp && record.dlp.length > 0, 'findings in the audit record');
+    for (const f of record.dlp) {
+      assert.equal(f.type, 'secret');
+      assert.equal(f.action, 'mask');
+      assert.ok(f.count >= 1 && f.rule && f.path.startsWith('result.'));
     }
+    assert.ok(record.dlp.some((f) => f.path === 'result.structuredContent.report.items[0].deep.keys[0]'));
+    assertClean(readFileSync(join(dataDir, 'audit.db')).toString('latin1'), SECRET_VALUES, 'audit store');
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /portcullis_dlp_findings_total\{type="secret",action="mask"\} [1-9]/);
   });
 
   for (const era of ['legacy', 'modern'] as const) {
     for (const endpoint of ['server', 'aggregate'] as const) {
       it(`masks secrets and personal data in every hiding place (${era} client, ${endpoint} endpoint)`, async () => {
-        const { gw } = await leakyGateway({ results: { secrets: 'mask', pii: 'mask' } });
-        try {
-          const url = endpoint === 'server' ? `${gw.url}/mcp/leaky` : `${gw.url}/mcp`;
-          const name = (n: string) => (endpoint === 'server' ? n : `leaky__${n}`);
-          const client = era === 'legacy' ? await legacyClient(url) : await modernClient(url);
-          const call = (tool: string, args: Record<string, unknown>) => (client as Client).callTool({ name: name(tool), arguments: args });
-          const leak = await call('leak', {});
-          assertClean(leak, [...SECRET_VALUES, ...PII_VALUES], 'tool result');
-          const structured = JSON.stringify((leak as { structuredContent?: unknown }).structuredContent);
-          assert.match(structured, /\[REDACTED:/, 'structuredContent masked, not dropped');
-          // The same value has the same label everywhere in one result.
-          const labels = textOf(leak).match(/\[REDACTED:[a-z0-9-]+#\d+\]/g) ?? [];
-          assert.ok(labels.length >= 10 && new Set(labels).size < labels.length, 'stable labels repeat for repeated values');
-          const failed = await call('leak', { error: true });
-          assert.equal(failed.isError, true);
-          assertClean(failed, [...SECRET_VALUES, ...PII_VALUES], 'error result');
-          const prompt = await (client as Client).getPrompt({ name: name('leaky') });
-          assertClean(prompt, [...SECRET_VALUES, ...PII_VALUES], 'prompts/get');
-          assert.match(JSON.stringify(prompt.messages), /\[REDACTED:payment-card#1\]/);
-          const read = await (client as Client).readResource({ uri: 'leak://data' });
-          assertClean(read, [...SECRET_VALUES, ...PII_VALUES], 'resources/read');
-          await client.close();
-        } finally {
-          await gw.close();
-        }
+        const { gw } = await sharedGateway({ results: { secrets: 'mask', pii: 'mask' } });
+        const url = endpoint === 'server' ? `${gw.url}/mcp/leaky` : `${gw.url}/mcp`;
+        const name = (n: string) => (endpoint === 'server' ? n : `leaky__${n}`);
+        const client = era === 'legacy' ? await legacyClient(url) : await modernClient(url);
+        const call = (tool: string, args: Record<string, unknown>) => (client as Client).callTool({ name: name(tool), arguments: args });
+        const leak = await call('leak', {});
+        assertClean(leak, [...SECRET_VALUES, ...PII_VALUES], 'tool result');
+        const structured = JSON.stringify((leak as { structuredContent?: unknown }).structuredContent);
+        assert.match(structured, /\[REDACTED:/, 'structuredContent masked, not dropped');
+        // The same value has the same label everywhere in one result.
+        const labels = textOf(leak).match(/\[REDACTED:[a-z0-9-]+#\d+\]/g) ?? [];
+        assert.ok(labels.length >= 10 && new Set(labels).size < labels.length, 'stable labels repeat for repeated values');
+        const failed = await call('leak', { error: true });
+        assert.equal(failed.isError, true);
+        assertClean(failed, [...SECRET_VALUES, ...PII_VALUES], 'error result');
+        const prompt = await (client as Client).getPrompt({ name: name('leaky') });
+        assertClean(prompt, [...SECRET_VALUES, ...PII_VALUES], 'prompts/get');
+        assert.match(JSON.stringify(prompt.messages), /\[REDACTED:payment-card#1\]/);
+        const read = await (client as Client).readResource({ uri: 'leak://data' });
+        assertClean(read, [...SECRET_VALUES, ...PII_VALUES], 'resources/read');
+        await client.close();
       });
     }
   }
@@ -147,69 +150,57 @@ describe('DLP on results', () => {
   });
 
   it('inspects server→client requests and the answers: sampling and elicitation (legacy client)', async () => {
-    const { gw, log } = await leakyGateway({ results: { secrets: 'mask' } });
-    try {
-      const seen: unknown[] = [];
-      const client = await legacyClient(`${gw.url}/mcp/leaky`, {
-        onSampling: (params) => {
-          seen.push(params);
-          return { role: 'assistant', model: 'test', content: { type: 'text', text: `sure, and here is another: ${secrets.stripe}` } };
-        },
-        onElicit: (params) => {
-          seen.push(params);
-          return { action: 'accept', content: { note: `ok ${secrets.slack}` } };
-        },
-      });
-      const sampled = await client.callTool({ name: 'ask_sampling', arguments: {} });
-      const elicited = await client.callTool({ name: 'ask_elicit', arguments: {} });
-      assert.equal(seen.length, 2);
-      assertClean(seen, SECRET_VALUES, 'server→client requests');
-      assert.match(JSON.stringify(seen), /\[REDACTED:/);
-      // The answers reached the server masked.
-      const serverSide = readFileSync(log, 'utf8');
-      assert.ok(!serverSide.includes(secrets.stripe) && !serverSide.includes(secrets.slack), 'the server never received the secrets in the answers');
-      assert.match(serverSide, /REDACTED/);
-      assertClean([sampled, elicited], SECRET_VALUES, 'results');
-      await client.close();
-    } finally {
-      await gw.close();
-    }
+    const { gw, log } = await sharedGateway({ results: { secrets: 'mask' } });
+    const seen: unknown[] = [];
+    const client = await legacyClient(`${gw.url}/mcp/leaky`, {
+      onSampling: (params) => {
+        seen.push(params);
+        return { role: 'assistant', model: 'test', content: { type: 'text', text: `sure, and here is another: ${secrets.stripe}` } };
+      },
+      onElicit: (params) => {
+        seen.push(params);
+        return { action: 'accept', content: { note: `ok ${secrets.slack}` } };
+      },
+    });
+    const sampled = await client.callTool({ name: 'ask_sampling', arguments: {} });
+    const elicited = await client.callTool({ name: 'ask_elicit', arguments: {} });
+    assert.equal(seen.length, 2);
+    assertClean(seen, SECRET_VALUES, 'server→client requests');
+    assert.match(JSON.stringify(seen), /\[REDACTED:/);
+    // The answers reached the server masked.
+    const serverSide = readFileSync(log, 'utf8');
+    assert.ok(!serverSide.includes(secrets.stripe) && !serverSide.includes(secrets.slack), 'the server never received the secrets in the answers');
+    assert.match(serverSide, /REDACTED/);
+    assertClean([sampled, elicited], SECRET_VALUES, 'results');
+    await client.close();
   });
 
   it('inspects elicitation for a modern client (input_required across eras), answers included', async () => {
-    const { gw, log } = await leakyGateway({ results: { secrets: 'mask' } });
-    try {
-      const seen: unknown[] = [];
-      const client = await modernClient(`${gw.url}/mcp/leaky`, {
-        onElicit: (params) => {
-          seen.push(params);
-          return { action: 'accept', content: { note: `ok ${secrets.slack}` } };
-        },
-      });
-      const result = await client.callTool({ name: 'ask_elicit', arguments: {} });
-      assert.equal(seen.length, 1);
-      assertClean(seen, SECRET_VALUES, 'input request');
-      assertClean(result, SECRET_VALUES, 'result');
-      assert.ok(!readFileSync(log, 'utf8').includes(secrets.slack), 'the answer reached the server masked');
-      await client.close();
-    } finally {
-      await gw.close();
-    }
+    const { gw, log } = await sharedGateway({ results: { secrets: 'mask' } });
+    const seen: unknown[] = [];
+    const client = await modernClient(`${gw.url}/mcp/leaky`, {
+      onElicit: (params) => {
+        seen.push(params);
+        return { action: 'accept', content: { note: `ok ${secrets.slack}` } };
+      },
+    });
+    const result = await client.callTool({ name: 'ask_elicit', arguments: {} });
+    assert.equal(seen.length, 1);
+    assertClean(seen, SECRET_VALUES, 'input request');
+    assertClean(result, SECRET_VALUES, 'result');
+    assert.ok(!readFileSync(log, 'utf8').includes(secrets.slack), 'the answer reached the server masked');
+    await client.close();
   });
 
   it('masks progress notifications as they stream, before the result', async () => {
-    const { gw } = await leakyGateway(undefined);
-    try {
-      const client = await legacyClient(`${gw.url}/mcp/leaky`);
-      const progress: unknown[] = [];
-      await client.callTool({ name: 'progress_leak', arguments: {} }, undefined, { onprogress: (p) => progress.push(p) });
-      assert.equal(progress.length, 1);
-      assertClean(progress, SECRET_VALUES, 'progress');
-      assert.match(JSON.stringify(progress), /REDACTED:/);
-      await client.close();
-    } finally {
-      await gw.close();
-    }
+    const { gw } = await sharedGateway(undefined);
+    const client = await legacyClient(`${gw.url}/mcp/leaky`);
+    const progress: unknown[] = [];
+    await client.callTool({ name: 'progress_leak', arguments: {} }, undefined, { onprogress: (p) => progress.push(p) });
+    assert.equal(progress.length, 1);
+    assertClean(progress, SECRET_VALUES, 'progress');
+    assert.match(JSON.stringify(progress), /REDACTED:/);
+    await client.close();
   });
 
   it('masks results on the stdio front', async () => {
