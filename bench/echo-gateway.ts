@@ -10,6 +10,8 @@ import { join } from 'node:path';
 export interface EchoGateway {
   /** Gateway origin, e.g. http://127.0.0.1:41234; the echo server is at `${base}/mcp/echo`. */
   base: string;
+  /** The gateway's process id (to read its resident set from /proc). */
+  pid: number;
   /** Stops the gateway (SIGINT, so profiles are written) and the echo server; resolves once the gateway exits. */
   stop(): Promise<void>;
 }
@@ -28,6 +30,7 @@ export async function startEchoGateway(dir: string, nodeFlags: string[], extraYa
   const base = await firstMatch(gateway, /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
   return {
     base,
+    pid: gateway.pid!,
     async stop() {
       const exited = new Promise((resolve) => gateway.once('exit', resolve));
       gateway.kill('SIGINT');
