@@ -7,13 +7,11 @@
  * the benchmark's full chain in front of the echo server (an API key, the 20-rule policy with a rate
  * limit, the SQLite audit trail), as bench/profile.ts does.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEchoGateway } from './echo-gateway.ts';
-import { FULL_POLICY } from './full-policy.ts';
-import { closedLoop, openLoop } from './loadgen.ts';
+import { startEchoGateway, startFullEchoGateway } from './echo-gateway.ts';
+import { closedLoop, openLoop, type Era } from './loadgen.ts';
 import { rssBytes } from './procs.ts';
 
 const args = process.argv.slice(2);
@@ -22,17 +20,12 @@ const rps = rpsAt >= 0 ? Number(args[rpsAt + 1]) : undefined;
 const full = args.includes('--full');
 const positional = args.filter((a, i) => !a.startsWith('--') && (rpsAt < 0 || i !== rpsAt + 1));
 const [eraArg = 'legacy', cArg = '32', sArg = '5', rArg = '4'] = positional;
-const era = eraArg === 'modern' ? 'modern' : 'legacy';
+const era: Era = eraArg === 'modern' ? 'modern' : 'legacy';
 const dir = mkdtempSync(join(tmpdir(), 'pc-mem-'));
-let apiKey = '';
-const extra = full ? `audit: { store: sqlite }\nidentity: { apiKeys: {} }\n${FULL_POLICY}` : undefined;
 const flags = ['--expose-gc', ...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
-const { base, pid, stop } = await startEchoGateway(dir, flags, extra, (config) => {
-  if (!full) return;
-  const out = execFileSync(process.execPath, ['bin/portcullis.js', 'key', 'create', '--agent', 'bench', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', config], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
-  apiKey = (JSON.parse(out) as { key: string }).key;
-});
-const target = { url: `${base}/mcp/echo`, era, ...(apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {}) } as const;
+const gateway = full ? await startFullEchoGateway(dir, flags) : await startEchoGateway(dir, flags);
+const { base, pid, stop } = gateway;
+const target = { url: `${base}/mcp/echo`, era, ...(gateway.headers ? { headers: gateway.headers } : {}) };
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 const read = async () => {
   const text = await (await fetch(`${base}/metrics?gc=1`)).text();
