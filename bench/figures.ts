@@ -135,8 +135,8 @@ function memory(r: Results): string {
   const load = r.memory.find((l) => l.figure === 'load-rss');
   if (load) {
     rows.push(
-      `| RSS under an open loop of ${int(load.offeredRps)} rps, full chain (${int(load.seconds)} s; achieved ${int(load.achievedRps)} rps, p50 ${num(load.p50Ms, 2)} ms) | mean ${num(load.rssMeanMb, 1)} MB, peak ${num(load.rssPeakMb, 1)} MB | ≤ 150 MB | \`node bench/memory.ts --load ${int(load.seconds)}\` |`,
-      `| growth under that load, last round against the first (RSS; heap after a full GC) | ${num(load.rssGrowthPct, 1)} % (${num(load.heapFirstMb, 1)} → ${num(load.heapLastMb, 1)} MB) | < 5 % | \`node bench/memory.ts --load ${int(load.seconds)}\` |`,
+      `| RSS under an open loop of ${int(load.offeredRps)} rps, full chain (${int(load.seconds)} s; achieved ${int(load.achievedRps)} rps, p50 ${num(load.p50Ms, 2)} ms) | mean ${num(load.rssMeanMb, 1)} MB, peak ${num(load.rssPeakMb, 1)} MB | ≤ 150 MB | \`node bench/memory.ts --load\` |`,
+      `| growth under that load, last round against the first (RSS; heap after a full GC) | ${num(load.rssGrowthPct, 1)} % (${num(load.heapFirstMb, 1)} → ${num(load.heapLastMb, 1)} MB) | < 5 % | \`node bench/memory.ts --load\` |`,
     );
   }
   if (churn) {

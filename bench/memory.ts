@@ -1,14 +1,14 @@
 /**
- * Idle memory of the embedded default, and memory under load: `node bench/memory.ts [--quick] [--load SECONDS]`.
+ * Idle memory of the embedded default, and memory under load: `node bench/memory.ts [--quick] [--load]`.
  *
  * Starts what `npm start` starts — `bin/portcullis.js serve` with no config file (the embedded default:
  * server-filesystem as a stdio child, authentication on, the starter policy, the SQLite audit trail) —
  * on a fresh data dir and a free loopback port, waits until it listens, lets it settle, and reads the
  * gateway process's resident set (VmRSS) and its anonymous part (RssAnon, what the gateway allocated, as
  * opposed to the pages of the Node binary) from /proc. Three starts (one with --quick); the median is
- * the figure. With `--load SECONDS`, then also the full chain of bench/run.ts (API key, 20-rule policy,
+ * the figure. With `--load`, then also the full chain of bench/run.ts (API key, 20-rule policy,
  * rate limit, SQLite audit) in front of the echo server, started through the launcher as `npm start`
- * would, under an open loop of 1,000 legacy-era `tools/call` a second for SECONDS in three rounds: the
+ * would, under an open loop of 1,000 legacy-era `tools/call` a second for 60 s (15 s with --quick) in three rounds: the
  * gateway's resident set sampled every half second (mean, peak, and the last round's mean against the
  * first's: a leak or an unbounded buffer shows as growth) and its heap after a full collection at the
  * end of each round. Writes bench/results/memory.jsonl.
@@ -27,7 +27,7 @@ const QUICK = process.argv.includes('--quick');
 const ROOT = new URL('..', import.meta.url).pathname;
 const STARTS = QUICK ? 1 : 3;
 const SETTLE_MS = QUICK ? 2000 : 5000;
-const LOAD_S = process.argv.includes('--load') ? Number(process.argv[process.argv.indexOf('--load') + 1]) : 0;
+const LOAD_S = process.argv.includes('--load') ? (QUICK ? 15 : 60) : 0;
 const LOAD_RPS = 1000;
 const ROUNDS = 3;
 
