@@ -21,7 +21,7 @@ const QUICK = argv.includes('--quick');
 const only = argv.includes('--only') ? new Set(argv[argv.indexOf('--only') + 1]!.split(',')) : undefined;
 const STEPS: Array<[string, string[]]> = [
   ['performance', ['bench/run.ts', ...(QUICK ? ['--quick'] : []), ...(argv.includes('--key') ? ['--key'] : [])]],
-  ['memory', ['bench/memory.ts', ...(QUICK ? ['--quick'] : [])]],
+  ['memory', ['bench/memory.ts', '--load', ...(QUICK ? ['--quick'] : [])]],
   ['conformance', ['bench/conformance.ts']],
   ['dlp', ['bench/dlp.ts', ...(QUICK ? ['--quick'] : [])]],
   // The README shows the quick volumes of the hostile run (the full one is in docs/limits.md).

@@ -2,14 +2,19 @@
  * An echo upstream and a gateway in front of it, each its own process, for the diagnostic benches
  * (profile, memcheck). `nodeFlags` go to the gateway's node (e.g. --cpu-prof, --expose-gc).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { firstMatch } from '../test/helpers/gateway.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FULL_POLICY } from './full-policy.ts';
 
 export interface EchoGateway {
   /** Gateway origin, e.g. http://127.0.0.1:41234; the echo server is at `${base}/mcp/echo`. */
   base: string;
+  /** The gateway's process id (to read its resident set from /proc). */
+  pid: number;
+  /** Headers every request needs (the API key of the full chain). */
+  headers?: Record<string, string>;
   /** Stops the gateway (SIGINT, so profiles are written) and the echo server; resolves once the gateway exits. */
   stop(): Promise<void>;
 }
@@ -28,6 +33,7 @@ export async function startEchoGateway(dir: string, nodeFlags: string[], extraYa
   const base = await firstMatch(gateway, /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
   return {
     base,
+    pid: gateway.pid!,
     async stop() {
       const exited = new Promise((resolve) => gateway.once('exit', resolve));
       gateway.kill('SIGINT');
@@ -35,4 +41,17 @@ export async function startEchoGateway(dir: string, nodeFlags: string[], extraYa
       upstream.kill();
     },
   };
+}
+
+/**
+ * The echo gateway with the benchmark's full chain (bench/run.ts): an API key on every request, the
+ * 20-rule policy with a rate limit, and the SQLite audit trail; `headers` carry the key.
+ */
+export async function startFullEchoGateway(dir: string, nodeFlags: string[]): Promise<EchoGateway> {
+  let key = '';
+  const gateway = await startEchoGateway(dir, nodeFlags, `audit: { store: sqlite }\nidentity: { apiKeys: {} }\n${FULL_POLICY}`, (config) => {
+    const out = execFileSync(process.execPath, ['bin/portcullis.js', 'key', 'create', '--agent', 'bench', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', config], { cwd: ROOT, encoding: 'utf8' });
+    key = (JSON.parse(out) as { key: string }).key;
+  });
+  return { ...gateway, headers: { authorization: `Bearer ${key}` } };
 }

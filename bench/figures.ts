@@ -132,6 +132,13 @@ function memory(r: Results): string {
     `| idle RSS, embedded default (\`npm start\`) | ${num(idle?.rssMb, 1)} MB (${num(idle?.anonMb, 1)} MB of it anonymous) | ≤ 70 MB | \`node bench/memory.ts\` |`,
     `| idle RSS, bench config (4 servers, one a stdio child) | ${num(benchIdle?.rssMb, 1)} MB | | \`npm run bench\` |`,
   ];
+  const load = r.memory.find((l) => l.figure === 'load-rss');
+  if (load) {
+    rows.push(
+      `| RSS under an open loop of ${int(load.offeredRps)} rps, full chain (${int(load.seconds)} s; achieved ${int(load.achievedRps)} rps, p50 ${num(load.p50Ms, 2)} ms) | mean ${num(load.rssMeanMb, 1)} MB, peak ${num(load.rssPeakMb, 1)} MB | ≤ 150 MB | \`node bench/memory.ts --load\` |`,
+      `| growth under that load, last round against the first (RSS; heap after a full GC) | ${num(load.rssGrowthPct, 1)} % (${num(load.heapFirstMb, 1)} → ${num(load.heapLastMb, 1)} MB) | < 5 % | \`node bench/memory.ts --load\` |`,
+    );
+  }
   if (churn) {
     rows.push(`| heap per live legacy session (${int(churn.sessions)} opened, one call each) | ${num(churn.heapPerSessionKb, 2)} KB | ≤ 5 KB | \`npm run bench\` |`);
     rows.push(`| sessions left after the idle TTL (heap before → after) | ${String(churn.sessionsAfterTtl)} (${num(churn.heapBeforeMb, 1)} → ${num(churn.heapAfterTtlMb, 1)} MB) | 0 | \`npm run bench\` |`);

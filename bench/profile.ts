@@ -9,22 +9,16 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { startEchoGateway } from './echo-gateway.ts';
-import { FULL_POLICY } from './full-policy.ts';
+import { startEchoGateway, startFullEchoGateway } from './echo-gateway.ts';
 import { closedLoop } from './loadgen.ts';
 
 const [eraArg = 'legacy', cArg = '32', sArg = '5', fullArg] = process.argv.slice(2);
 const era = eraArg === 'modern' ? 'modern' : 'legacy';
 const dir = mkdtempSync(join(tmpdir(), 'pc-prof-'));
-let apiKey = '';
-const extra = fullArg === 'full' ? `audit: { store: sqlite }\nidentity: { apiKeys: {} }\n${FULL_POLICY}` : undefined;
-const { base, stop } = await startEchoGateway(dir, ['--cpu-prof', '--cpu-prof-dir', dir], extra, (config) => {
-  if (!extra) return;
-  const out = execFileSync(process.execPath, ['bin/portcullis.js', 'key', 'create', '--agent', 'bench', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', config], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
-  apiKey = (JSON.parse(out) as { key: string }).key;
-});
-const headers = apiKey ? { authorization: `Bearer ${apiKey}` } : undefined;
+const flags = ['--cpu-prof', '--cpu-prof-dir', dir];
+const gateway = fullArg === 'full' ? await startFullEchoGateway(dir, flags) : await startEchoGateway(dir, flags);
+const { base, stop } = gateway;
+const headers = gateway.headers;
 const result = await closedLoop({ url: `${base}/mcp/echo`, era, ...(headers ? { headers } : {}) }, { name: 'echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }, Number(cArg), Number(sArg) * 1000, 500);
 process.stdout.write(`${era} c=${cArg}: ${result.achievedRps.toFixed(0)} rps, p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms, errors ${result.errors}\n`);
 await stop();

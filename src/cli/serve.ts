@@ -14,6 +14,7 @@ import { createLogger } from '../logger.ts';
 import type { SecretSource } from '../config/secrets.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import { clientSetup } from './connect.ts';
+import { startHeapTrim } from '../util/heap-trim.ts';
 
 export interface ServeOptions {
   config?: string;
@@ -86,7 +87,10 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   const settleMs = options.reloadSettleMs === undefined ? config.reload.settleMs : Number(options.reloadSettleMs);
   const watching = options.config !== undefined && options.reload !== false && config.reload.watch;
   const stopWatching = watching ? watchPolicy(resolve(options.config!), config, settleMs, gateway, io.secrets, logger) : undefined;
+  // Start-up is done: hand the memory it used back (see ../util/heap-trim.ts), and again whenever idle.
+  const stopTrim = startHeapTrim();
   await new Promise<void>((done) => io.onSignal(done));
+  stopTrim();
   stopWatching?.();
   logger.info('shutting down');
   await front.close();

@@ -5,6 +5,7 @@ import { createGateway } from '../gateway.ts';
 import { runStdioFront } from '../downstream/stdio.ts';
 import { createLogger } from '../logger.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
+import { startHeapTrim } from '../util/heap-trim.ts';
 import type { Io } from './serve.ts';
 
 export interface StdioOptions {
@@ -31,6 +32,9 @@ export async function stdio(options: StdioOptions, io: Io & { stdin: NodeJS.Read
   const logger = createLogger(config.logging.level === 'info' ? 'warn' : config.logging.level);
   const gateway = createGateway(config, { logger, secrets: io.secrets, front: 'stdio' });
   const started = gateway.start();
+  // Once the servers are up, hand start-up's memory back (see ../util/heap-trim.ts), and again whenever idle.
+  let stopTrim: (() => void) | undefined;
+  started.then(() => (stopTrim = startHeapTrim()), () => undefined);
   await runStdioFront({
     gateway,
     endpoint: options.server ? { kind: 'server', server: options.server } : { kind: 'aggregate' },
@@ -39,6 +43,7 @@ export async function stdio(options: StdioOptions, io: Io & { stdin: NodeJS.Read
     logger,
   });
   await started;
+  stopTrim?.();
   await gateway.close();
   return 0;
 }

@@ -7,8 +7,8 @@ import { compilePolicy } from '../policy/policy.ts';
 import { selfDeclaredWarnings } from '../policy/self-declared.ts';
 import { prefixClashes } from './namespaces.ts';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { parseDocument } from 'yaml';
 import type * as z from 'zod';
 import {
   configSchema,
@@ -225,7 +225,12 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   return { ok: true, config: deepFreeze(full), warnings };
 }
 
+// The YAML parser is loaded when a file is read, not with this module: the embedded default (`npm
+// start` without a file) never parses YAML and so does not hold the parser in memory.
+const require = createRequire(import.meta.url);
+
 export function parseConfigText(text: string, source?: SecretSource): LoadResult {
+  const { parseDocument } = require('yaml') as typeof import('yaml');
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {

@@ -11,7 +11,7 @@
  * size (413) → JSON (-32700) → era (MCP-Protocol-Version; unsupported → 400 + -32022) → era rules
  * (http-modern.ts, http-legacy.ts).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createIdentity, identityEnabled, type Identity } from '../auth/identity.ts';
@@ -28,6 +28,7 @@ import type { Endpoint } from '../pipeline/context.ts';
 import { createChangeFanout } from './fanout.ts';
 import type { FrontContext, ModernListener } from './front-context.ts';
 import { accepts, header, idOf, readBody, reject } from './http-io.ts';
+import { createServer } from '../util/node-http.ts';
 import { createLegacyFront } from './http-legacy.ts';
 import { createModernFront } from './http-modern.ts';
 import { Metrics } from './metrics.ts';

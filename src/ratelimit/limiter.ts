@@ -33,8 +33,15 @@ export interface LimitRefusal {
   retryAfterMs: number;
 }
 
-/** Buckets idle long enough to be full again are dropped past this many. */
-const SWEEP_AT = 50_000;
+/**
+ * Bucket count past which a new bucket first drops those idle long enough to be full again, then the
+ * least recently used down to nine tenths. Subjects can come from the caller (a local client's
+ * declared agent name, a tool name), so without the second step a flood of distinct subjects on a slow
+ * limit would grow the table without end and make every new bucket scan it. A subject that keeps
+ * calling keeps its bucket; one dropped early starts full again when it returns: at worst one extra
+ * burst for a subject that was quiet while tens of thousands of others were new.
+ */
+export const MAX_BUCKETS = 50_000;
 
 export class RateLimiter {
   readonly #limits: readonly Limit[];
@@ -73,7 +80,7 @@ export class RateLimiter {
       const key = `${limit.name}\u0000${subject}`;
       let bucket = this.#buckets.get(key);
       if (!bucket) {
-        if (this.#buckets.size >= SWEEP_AT) this.#sweep(now);
+        if (this.#buckets.size >= MAX_BUCKETS) this.#sweep(now);
         bucket = { tokens: limit.burst, at: now };
         this.#buckets.set(key, bucket);
       }
@@ -86,11 +93,21 @@ export class RateLimiter {
     return undefined;
   }
 
+  /** Buckets held now (bounded by MAX_BUCKETS). */
+  get buckets(): number {
+    return this.#buckets.size;
+  }
+
   #sweep(now: number): void {
     for (const [key, bucket] of this.#buckets) {
       const limit = this.#limits.find((l) => key.startsWith(`${l.name}\u0000`));
       if (!limit || bucket.tokens + (now - bucket.at) * limit.refill >= limit.burst) this.#buckets.delete(key);
     }
+    const excess = this.#buckets.size - Math.floor(MAX_BUCKETS * 0.9);
+    if (excess <= 0) return;
+    const used = Float64Array.from(this.#buckets.values(), (bucket) => bucket.at).sort();
+    const before = used[excess - 1]!;
+    for (const [key, bucket] of this.#buckets) if (bucket.at <= before) this.#buckets.delete(key);
   }
 }
 

@@ -1,0 +1,74 @@
+/**
+ * Gives the young generation's pages back to the system when the gateway is idle.
+ *
+ * V8 grows the new space (two semi-spaces, up to 16 MB each on 64-bit Node 24) while a program
+ * allocates fast — start-up does: config validation, policy and rule compilation — and keeps it
+ * committed afterwards. On the embedded default that is about 25 MB of the idle resident set
+ * (measured: new space 32 MB reserved, 25 MB resident, 0.2 MB of it live). A memory-reducing full
+ * collection (the `last-resort` flavour of V8's gc extension) shrinks it back to 1 MB and compacts the
+ * old space; under load it grows again on demand, so throughput is not capped the way a small
+ * `--max-semi-space-size` would cap it. It costs one pause (50–70 ms on the embedded default), so it
+ * runs only while the event loop is (nearly) idle: once after start-up, then after any interval in
+ * which the loop was busy less than 1 % of the time and the new space had grown back.
+ */
+import { performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+
+let gcFunction: Gc | undefined;
+
+/** V8's gc function, without exposing `gc` on the gateway's global object: only a throwaway context gets it. */
+function collector(): Gc {
+  if (gcFunction) return gcFunction;
+  const existing = (globalThis as { gc?: Gc }).gc;
+  if (existing) return (gcFunction = existing);
+  setFlagsFromString('--expose-gc');
+  try {
+    gcFunction = runInNewContext('gc') as Gc;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+  return gcFunction;
+}
+
+/** Bytes the new space holds in memory now. */
+export function newSpaceBytes(): number {
+  return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0;
+}
+
+/** One memory-reducing full collection (synchronous: the caller pays the pause). */
+export function trimHeap(): void {
+  collector()({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+}
+
+export interface HeapTrimOptions {
+  /** How often the loop's idleness is checked (default 30 s). */
+  intervalMs?: number;
+  /** Busy fraction below which an interval counts as idle (default 0.01). */
+  idleBelow?: number;
+  /** Trim only when the new space holds more than this (default 4 MiB: it starts at 1 MiB). */
+  minNewSpaceBytes?: number;
+}
+
+/**
+ * Trims once now (call it when start-up is done) and then whenever an interval was idle; the timer does
+ * not keep the process alive. Returns the function that stops it.
+ */
+export function startHeapTrim(options: HeapTrimOptions = {}): () => void {
+  const { intervalMs = 30_000, idleBelow = 0.01, minNewSpaceBytes = 4 * 1024 * 1024 } = options;
+  trimHeap();
+  let last = performance.eventLoopUtilization();
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    if (busy < idleBelow && newSpaceBytes() > minNewSpaceBytes) {
+      trimHeap();
+      last = performance.eventLoopUtilization();
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,34 @@
+/**
+ * The launcher starts the long-running commands with the heap flags of bin/portcullis.js (by replacing
+ * itself once), leaves one-shot commands and a user's own heap flags alone, and passes the command's
+ * output and exit code through.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+
+const LAUNCHER = new URL('../../bin/portcullis.js', import.meta.url).pathname;
+// Runs before the launcher in every process image: prints that image's node options on one line.
+const SHOW = `data:text/javascript,process.stderr.write('execArgv='+JSON.stringify(process.execArgv.filter((a)=>!a.startsWith('--import')&&!a.startsWith('data:')))+'\\n')`;
+
+const launch = (nodeFlags: string[], args: string[]) => {
+  const run = spawnSync(process.execPath, ['--import', SHOW, ...nodeFlags, LAUNCHER, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  const images = [...run.stderr.matchAll(/^execArgv=(.*)$/gm)].map((m) => JSON.parse(m[1]!) as string[]);
+  return { ...run, images };
+};
+
+describe('the launcher', () => {
+  it('re-runs serve once with the heap flags, keeping its exit code and error', { skip: process.platform === 'win32' ? 'no execve on Windows' : false }, () => {
+    const run = launch([], ['serve', '--port', 'nope']);
+    assert.deepEqual(run.images, [[], ['--max-semi-space-size=8', '--heap-growing-percent=50']]);
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /--port must be an integer/);
+  });
+
+  it('leaves one-shot commands and a user\'s own heap flags alone', () => {
+    assert.deepEqual(launch([], ['--version']).images, [[]]);
+    const own = launch(['--max-semi-space-size=4'], ['serve', '--port', 'nope']);
+    assert.deepEqual(own.images, [['--max-semi-space-size=4']]);
+    assert.equal(own.status, 2);
+  });
+});
