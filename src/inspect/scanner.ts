@@ -18,7 +18,7 @@
 
 import { contributions, probability, type Weights } from './logistic.ts';
 import { WEIGHTS } from './signal-weights.ts';
-import { CUE_WHY, definitionSignals, type Cue, type Feature } from './signals.ts';
+import { CUE_WHY, definitionSignals, FAMILY_WHY, type Cue, type Family, type Feature } from './signals.ts';
 
 export type Severity = 'high' | 'medium' | 'low';
 export type Verdict = 'high' | 'warn' | 'ok';
@@ -291,7 +291,24 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
   's.superiority+directive': 'one sentence steers tool selection towards this tool and away from others',
   's.urgency+directive': 'one sentence presses the model with a requirement',
   'directive.count': 'several sentences give the model orders',
+  's.addressed': 'one sentence speaks to the model with an obligation or an order',
+  's.ref+action': 'one sentence names a tool that is not its own and asks for something of it',
+  families: 'several independent kinds of evidence together',
 };
+
+/**
+ * Independent kinds of structural evidence rate a definition high whatever the trained score: two
+ * strong ones, or a strong one and two weak ones. Weak are the kinds real tools use for their own
+ * sake too — orders to the model ("You MUST call this first"), requirements, claims to be the better
+ * choice — so two of them alone are not enough.
+ */
+export const WEAK_FAMILIES: ReadonlySet<Family> = new Set(['addressed', 'pressure', 'superiority']);
+export function familyScore(families: Iterable<Family>): number {
+  let score = 0;
+  for (const f of families) score += WEAK_FAMILIES.has(f) ? 1 : 2;
+  return score;
+}
+export const FAMILIES_HIGH = 4;
 
 /**
  * The statistical layer: the signals of the whole definition (every field together, so a payload
@@ -307,21 +324,31 @@ function signalFindings(definition: Definition, texts: readonly DefinitionText[]
     return [{ rule: 'signals.unreviewable', severity: 'high', field: 'description', span: '', why: `the definition has ${chars} characters of text; the signal layer judges at most ${SIGNAL_LIMITS.chars} (real definitions have under 5,000), so it cannot be judged in full` }];
   }
   const weights = ctx.weights ?? WEIGHTS;
-  const { features, hits } = definitionSignals(definition, texts, ctx);
+  const { features, hits, families } = definitionSignals(definition, texts, ctx);
   const p = probability(weights, features);
-  if (p < weights.warn) return [];
-  const severity: Severity = p >= weights.high ? 'high' : 'medium';
-  const top = contributions(weights, features).slice(0, 4);
-  const strongest = hits.find((h) => top.some((t) => t.feature === h.cue)) ?? hits[0];
-  const out: Finding[] = [
-    {
+  const out: Finding[] = [];
+  if (familyScore(families.keys()) >= FAMILIES_HIGH) {
+    const [first] = families.values();
+    out.push({
+      rule: 'signals.structural',
+      severity: 'high',
+      field: first!.field,
+      span: first!.span,
+      why: `${families.size} independent kinds of evidence: ${[...families].map(([f, at]) => `${FAMILY_WHY[f]} (${at.field})`).join('; ')}`,
+    });
+  }
+  if (p >= weights.warn) {
+    const top = contributions(weights, features).slice(0, 4);
+    const strongest = hits.find((h) => top.some((t) => t.feature === h.cue)) ?? hits[0];
+    out.push({
       rule: 'signals.combined',
-      severity,
+      severity: p >= weights.high ? 'high' : 'medium',
       field: strongest?.field ?? 'description',
       span: strongest?.span ?? '',
       why: `the signals of this definition together score ${p.toFixed(2)} (high at ${weights.high}): ${top.map((t) => FEATURE_WHY[t.feature] ?? CUE_WHY[t.feature as Cue]).join('; ')}`,
-    },
-  ];
+    });
+  }
+  if (out.length === 0) return [];
   for (const h of hits) out.push({ rule: `signal.${h.cue}`, severity: 'low', field: h.field, span: h.span, why: CUE_WHY[h.cue] });
   return out;
 }

@@ -59,7 +59,9 @@ export type Cue =
   | 'obfuscated'
   | 'param.sensitive'
   | 'capability.mismatch'
-  | 'authority';
+  | 'authority'
+  | 'obligation'
+  | 'addressee';
 
 export const CUE_WHY: Readonly<Record<Cue, string>> = {
   'ref.other-server': 'names a tool of another server connected to the same agent',
@@ -82,6 +84,8 @@ export const CUE_WHY: Readonly<Record<Cue, string>> = {
   'param.sensitive': 'a parameter asks for data unrelated to the tool: secrets, sessions, the conversation or personal data',
   'capability.mismatch': 'asks for a capability the tool does not declare by its name, title or first sentence',
   authority: 'claims authority over the model: its output or other content to be obeyed as instructions',
+  obligation: 'states an obligation or a rule without exception (must, always, never, whatever, in any language)',
+  addressee: 'speaks to the reader in the second person or names the assistant, agent or model',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -159,7 +163,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'conceal',
-    pattern: P(String.raw`\bif (?:anyone|anybody|someone|the user|they|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|show|showing|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
+    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|show|showing|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
   },
   {
     cue: 'urgency',
@@ -208,13 +212,43 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
 ];
 
+/**
+ * An obligation or a rule without exception, whoever is its subject, in the languages of the corpora
+ * (English, Spanish, French, German, Portuguese, Italian, Russian, Chinese, Japanese, Korean).
+ */
+const OBLIGATION = P(String.raw`\b(?:must|should|shall|has to|have to|needs? to|is to|are to|is required|are required|is expected|are expected|always|never|every time|each time|at all times|in all cases|in every case|no matter|whatever|regardless|exclusively|only ever|from now on|debe|deben|debes|tiene que|tienes que|hay que|siempre|nunca|es necesario|exclusivamente|doit|doivent|dois|devez|il faut|toujours|jamais|exclusivement|muss|müssen|musst|soll|sollen|sollte|sollten|immer|niemals|stets|ausschließlich|jedes mal|deve|devem|precisa|bisogna|occorre|devono|devi|esclusivamente|должен|должна|должно|должны|нужно|необходимо|надо|следует|всегда|никогда|обязательно)\b|必须|应该|应当|务必|总是|始终|永远|一律|一定要|只能|必ず|しなければ|する必要|べき|常に|いつも|반드시|해야|항상|언제나`);
+/** The reader spoken to: second person, or the assistant, agent or model named, across languages. */
+const ADDRESSEE = P(String.raw`\b(?:you|your|yours|yourself|assistant|agent|model|llm|ai|chatbot|copilot|tú|usted|ustedes|tu|tus|vous|votre|vos|ton|ta|tes|du|dich|dir|dein|deine|deinen|você|vocês|seu|sua|tuo|tua|tuoi|asistente|assistente|assistent|modelo|modèle|modello|modell|agente|вы|ты|вам|тебе|ваш|ваши|твой|ассистент|модель|агент)\b|你|您|助手|模型|あなた|アシスタント|モデル|エージェント|당신|어시스턴트|모델|에이전트`);
+
 /** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
-const IMPERATIVE = P(String.raw`^(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|envía|envíe|envia|manda|sende|senden sie|schicke|übermittle|mande|отправь\w*|перешли\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave)\b`);
+const IMPERATIVE = P(String.raw`(?:^|[:;：；]\s*)(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|^(?:请|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|하세요|하십시오|해라|주세요|십시오)`);
 
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
-const IDENT = /[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]+|`[A-Za-z][\w.-]{2,63}`/g;
-const ACTION_BEFORE = P(String.raw`\b(?:call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering)\s+(?:the\s+|a\s+|an\s+)?$`);
-const ACTION_AFTER = P(String.raw`^\W{0,3}\s*(?:tool\b|function\b|call\b|\(|is (?:used|called|invoked|requested)\b)`);
+const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
+const ACTION_BEFORE = P(String.raw`(?:\b(?:call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
+const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b|call\b|is (?:used|called|invoked|requested)\b|を|로|으로|工具|ツール)`);
+/** An identifier followed by `=` or `:` is a field or an argument being set, not a tool. */
+const ASSIGNED = /^[`'"]{0,2}\s*[=:]/;
+/**
+ * Verbs that tool names are made of (`send_message`, `fs_read`, `createIssue`): an identifier with one
+ * of them as a part reads as a tool, whoever wrote the sentence and in whatever language.
+ */
+const TOOL_VERBS: ReadonlySet<string> = new Set(
+  'get list send read write create delete remove update search fetch run exec execute query post add set open navigate upload download transfer merge find call invoke start stop kill move copy edit initiate submit pay book schedule share sync export import generate lookup browse make check scan load save store push pull deploy install approve grant invite forward reply notify publish print close assign insert put patch click fill lookup wire charge refund withdraw deposit commit navigate'.split(' '),
+);
+const LOCALE = /^[a-z]{2}[_-][a-z]{2}$|^(?:snake_case|camelCase|kebab-case|PascalCase|UPPER_CASE)$/i;
+
+/**
+ * Whether an identifier is shaped like a tool name: snake_case or camelCase (kebab-case is ordinary
+ * prose: "sign-in", "e-mail") of two or more parts, a verb first (`send_message`) or, of two parts,
+ * last (`fs_read`).
+ */
+function toolShaped(word: string): boolean {
+  if (LOCALE.test(word) || word === word.toUpperCase() || (!word.includes('_') && !/[a-z][A-Z]/.test(word))) return false;
+  const parts = word.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[\s_.-]+/);
+  if (parts.length < 2 || parts.some((p) => p.length === 0)) return false;
+  return TOOL_VERBS.has(parts[0]!) || (parts.length === 2 && TOOL_VERBS.has(parts[1]!));
+}
 
 /** Sentences: split at sentence ends and line breaks (a long sentence is cut, every part is read). */
 function sentences(text: string): string[] {
@@ -360,13 +394,39 @@ export const FEATURES = [
   's.superiority+directive',
   's.urgency+directive',
   'directive.count',
+  's.addressed',
+  's.ref+action',
+  'families',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
 export interface SignalResult {
   features: Record<Feature, number>;
   hits: CueHit[];
+  /** The independent kinds of evidence seen (see `FAMILY_WHY`), each with where it was first seen. */
+  families: Map<Family, { field: string; span: string }>;
 }
+
+/**
+ * Independent kinds of structural evidence. Each is common enough alone in real descriptions (a tool
+ * that names another, a rule in the imperative, a secret asked for); two together in one definition
+ * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
+ */
+export type Family = 'tool-reference' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export const FAMILY_WHY: Readonly<Record<Family, string>> = {
+  'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
+  conceal: 'keeps something from the user',
+  'sensitive-source': 'asks for secrets, the conversation or other private data',
+  'outside-sink': 'moves data to a fixed outside destination',
+  addressed: 'gives the model orders rather than describing the tool (or does so inside the input schema)',
+  pressure: 'presses with a requirement, a first step or a threat of failure',
+  superiority: 'steers tool selection towards itself and away from others',
+  capability: 'asks for a capability the tool does not declare',
+  exec: 'asks for commands to be run or software installed',
+  steer: 'changes an argument of a call against the user\u2019s choice',
+  authority: 'claims authority over the model',
+  obfuscated: 'hides its text with look-alike letters or invisible characters',
+};
 
 export interface SignalContext {
   server: string;
@@ -463,6 +523,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     return owners.some(({ server, name }) => server !== ctx.server && name !== own && !ctx.siblings.has(name));
   };
   let directives = 0;
+  const families = new Map<Family, { field: string; span: string }>();
+  const family = (f: Family, field: string, s: string): void => {
+    if (!families.has(f)) families.set(f, { field, span: s });
+  };
   const self = selfText(definition).toLowerCase();
   const asked = new Set<Capability>();
   for (const { field, text, isName } of texts) {
@@ -492,11 +556,16 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         }
         const before = sentence.slice(Math.max(0, m.index - 40), m.index);
         const after = sentence.slice(m.index + m[0].length, m.index + m[0].length + 30);
-        if (ACTION_BEFORE.test(before) || ACTION_AFTER.test(after)) {
+        if (ASSIGNED.test(after) || LOCALE.test(word)) continue;
+        if (toolShaped(word) || ACTION_BEFORE.test(before) || ACTION_AFTER.test(after)) {
           refTool = true;
           cues.set('ref.tool', m as RegExpExecArray);
         }
       }
+      const obligation = OBLIGATION.exec(sentence);
+      if (obligation) cues.set('obligation', obligation);
+      const addressee = ADDRESSEE.exec(sentence);
+      if (addressee) cues.set('addressee', addressee);
       // Concealment by structure: the user, their knowing or seeing, and a negation or exclusion.
       if (!cues.has('conceal')) {
         const aware = AWARE_USER.exec(sentence);
@@ -541,14 +610,34 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (directive || ref) {
         for (const [capability, pattern] of Object.entries(ASKED) as Array<[Capability, RegExp]>) if (pattern.test(sentence)) asked.add(capability);
       }
+      // Families of evidence (see `Family`): each from the structure of one sentence.
+      const here = (m: RegExpExecArray | undefined): string => span(sentence, m ?? null, sentence);
+      const obliged = has('obligation') || directive;
+      const addressed = has('model.addressed') || (has('addressee') && (has('obligation') || has('imperative')));
+      if (addressed) features['s.addressed'] = 1;
+      if (ref && (obliged || has('order') || has('arg.steer') || has('transfer') || has('superiority') || has('urgency') || has('conceal') || addressed)) {
+        features['s.ref+action'] = 1;
+        family('tool-reference', field, here(cues.get(refOther ? 'ref.other-server' : 'ref.tool')));
+      }
+      if (has('conceal')) family('conceal', field, here(cues.get('conceal')));
+      if (source && (index > 0 || has('transfer') || directive)) family('sensitive-source', field, here(cues.get('source.secret') ?? cues.get('source.conversation') ?? cues.get('source.personal')));
+      if (has('transfer') && has('sink') && isForeignSink(sentence, self)) family('outside-sink', field, here(cues.get('sink')));
+      if ((addressed && (index > 0 || inSchema)) || (directive && inSchema && index > 0)) family('addressed', field, here(cues.get('model.addressed') ?? cues.get('addressee') ?? cues.get('imperative')));
+      if (has('urgency') && (obliged || ref || has('order'))) family('pressure', field, here(cues.get('urgency')));
+      if (features['s.superiority+directive'] && has('superiority')) family('superiority', field, here(cues.get('superiority')));
+      if (has('exec') && index > 0) family('exec', field, here(cues.get('exec')));
+      if (has('arg.steer') && index > 0) family('steer', field, here(cues.get('arg.steer')));
+      if (has('authority')) family('authority', field, here(cues.get('authority')));
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
+  if (features.obfuscated) family('obfuscated', 'description', 'look-alike letters or invisible characters inside words');
   if (features.superiority && (features['ref.other-tools'] || features['ref.other-server'] || features['ref.tool'])) features['d.superiority+others'] = 1;
   const declared = declaredCapabilities(definition);
   const mismatched = [...asked].filter((c) => !declared.has(c));
   if (mismatched.length > 0) {
     features['capability.mismatch'] = 1;
+    family('capability', 'name', `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}`);
     hits.push({ cue: 'capability.mismatch', field: 'name', span: `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}` });
   }
   if (!declared.has('secrets')) {
@@ -556,10 +645,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const m = PARAM_SENSITIVE.exec(fold(p.text).text, selfText(definition));
       if (!m) continue;
       features['param.sensitive'] = 1;
+      family('sensitive-source', p.field, span(p.text, null, p.text));
       // Asking for a secret or payment data by a parameter is naming a sensitive source.
       if (!CONVERSATION_SOURCE.test(p.text)) features['source.secret'] = 1;
       hit('param.sensitive', p.field, span(p.text, null, p.text));
     }
   }
-  return { features, hits };
+  features.families = Math.min(families.size, 3) / 3;
+  return { features, hits, families };
 }
