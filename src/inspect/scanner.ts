@@ -293,19 +293,37 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
   'directive.count': 'several sentences give the model orders',
   's.addressed': 'one sentence speaks to the model with an obligation or an order',
   's.ref+action': 'one sentence names a tool that is not its own and asks for something of it',
+  's.ref+trigger+order': 'one sentence names a tool that is not its own, a trigger and an order',
+  's.against-user': 'one sentence chooses a value against what the user asked',
   families: 'several independent kinds of evidence together',
 };
 
 /**
- * Independent kinds of structural evidence rate a definition high whatever the trained score: two
- * strong ones, or a strong one and two weak ones. Weak are the kinds real tools use for their own
- * sake too — orders to the model ("You MUST call this first"), requirements, claims to be the better
- * choice — so two of them alone are not enough.
+ * Independent kinds of structural evidence rate a definition high whatever the trained score, when
+ * their weights add up to `FAMILIES_HIGH`. Keeping something from the user is enough alone. A tool
+ * reference acted on, a sensitive source, an outside destination or a changed argument needs one more
+ * kind of evidence; the weak kinds are those real tools use for their own sake too — orders to the
+ * model ("You MUST call this first"), requirements, claims to be the better choice — so two weak
+ * kinds alone are not enough.
  */
-export const WEAK_FAMILIES: ReadonlySet<Family> = new Set(['addressed', 'pressure', 'superiority']);
+export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
+  conceal: 4,
+  hijack: 4,
+  'tool-reference': 3,
+  'sensitive-source': 3,
+  'outside-sink': 3,
+  steer: 3,
+  capability: 2,
+  exec: 2,
+  authority: 2,
+  obfuscated: 2,
+  addressed: 1,
+  pressure: 1,
+  superiority: 1,
+};
 export function familyScore(families: Iterable<Family>): number {
   let score = 0;
-  for (const f of families) score += WEAK_FAMILIES.has(f) ? 1 : 2;
+  for (const f of families) score += FAMILY_WEIGHT[f];
   return score;
 }
 export const FAMILIES_HIGH = 4;

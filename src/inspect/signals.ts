@@ -163,7 +163,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'conceal',
-    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|show|showing|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
+    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|(?:show|showing)\s+(?:it|this|that|them|the user|anyone)|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
   },
   {
     cue: 'urgency',
@@ -220,8 +220,22 @@ const OBLIGATION = P(String.raw`\b(?:must|should|shall|has to|have to|needs? to|
 /** The reader spoken to: second person, or the assistant, agent or model named, across languages. */
 const ADDRESSEE = P(String.raw`\b(?:you|your|yours|yourself|assistant|agent|model|llm|ai|chatbot|copilot|tú|usted|ustedes|tu|tus|vous|votre|vos|ton|ta|tes|du|dich|dir|dein|deine|deinen|você|vocês|seu|sua|tuo|tua|tuoi|asistente|assistente|assistent|modelo|modèle|modello|modell|agente|вы|ты|вам|тебе|ваш|ваши|твой|ассистент|модель|агент)\b|你|您|助手|模型|あなた|アシスタント|モデル|エージェント|당신|어시스턴트|모델|에이전트`);
 
+/**
+ * A trigger in time (before, after, then, once, whenever, each time, first) across languages: with a
+ * tool that is not the definition's own and an order, it is the shape of a hijack.
+ */
+const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|whenever|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant de|après|puis|ensuite|chaque fois|d'abord|aussi|bevor|vor jedem|vor der|nach jedem|nach der|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|前に|後に|あとで|毎回|まず|その後|전에|후에|먼저|매번|다음에`);
+/**
+ * A value chosen against the user: whatever, regardless of or instead of what the user asked, typed,
+ * named or chose — the shape of argument tampering in any wording.
+ */
+const AGAINST_USER = P(String.raw`\b(?:whatever|regardless of|no matter|irrespective of|instead of|even if|rather than|in place of|sin importar|no importa|independientemente de|en lugar de|peu importe|quel que soit|quelle que soit|au lieu de|même si|egal|unabhängig davon|statt|anstatt|anstelle|independentemente|em vez de|mesmo que|indipendentemente|qualunque|invece di|anche se|независимо от|вместо|не важно|даже если)\b[^.;\n]{0,60}?\b(?:user|users|requested|asked|typed|named|chose|chosen|entered|specified|given|intended|original|wanted|picked|selected|usuario|utilisateur|nutzer|benutzer|usuário|utente|пользовател\w*)\b|(?:无论|不管|不论)[^。]{0,30}(?:用户|使用者)|ユーザー[^。]{0,30}(?:に関係なく|にかかわらず)|사용자[^.]{0,30}상관없이`);
+
+/** A tool run first to look up this tool's own input ("to find the thread id", "to get valid names"). */
+const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b`);
+
 /** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
-const IMPERATIVE = P(String.raw`(?:^|[:;：；]\s*)(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|^(?:请|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|하세요|하십시오|해라|주세요|십시오)`);
+const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|^(?:请|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|하세요|하십시오|해라|주세요|십시오)`);
 
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
@@ -396,6 +410,8 @@ export const FEATURES = [
   'directive.count',
   's.addressed',
   's.ref+action',
+  's.ref+trigger+order',
+  's.against-user',
   'families',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
@@ -412,9 +428,10 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'tool-reference' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'tool-reference' | 'hijack' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
+  hijack: 'names a tool that is not its own with a trigger (before, after, then, each time) and an order',
   conceal: 'keeps something from the user',
   'sensitive-source': 'asks for secrets, the conversation or other private data',
   'outside-sink': 'moves data to a fixed outside destination',
@@ -514,7 +531,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const params = parameterTexts(definition);
   const paramNames = new Set(params.map((p) => p.name.toLowerCase()));
   // Property names at any depth are the tool's own vocabulary, not other tools.
-  for (const t of texts) if (t.field.endsWith('(name)')) paramNames.add(t.text.toLowerCase());
+  // So are the values its schema lists (`enum`, `const`, `examples`): "operation: find_replace or replace_section".
+  for (const t of texts) if (t.field.endsWith('(name)') || /\.(?:enum|const|examples)(?:\[\d+\])?$/.test(t.field)) paramNames.add(t.text.toLowerCase());
   const index = catalogueIndex(ctx.others);
   /** Whether a word names a tool of another server (not this one's, not a sibling, not itself). */
   const otherTool = (lower: string): boolean => {
@@ -556,7 +574,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         }
         const before = sentence.slice(Math.max(0, m.index - 40), m.index);
         const after = sentence.slice(m.index + m[0].length, m.index + m[0].length + 30);
-        if (ASSIGNED.test(after) || LOCALE.test(word)) continue;
+        // Part of an address or a path (`slack.com/api/chat.postMessage`), or a field being set, is not a tool.
+        if (ASSIGNED.test(after) || LOCALE.test(word) || /[./\\]$/.test(before) || /^[./\\]\w/.test(after)) continue;
+        // Kebab-case is ordinary prose ("built-in", "sign-out") unless quoted as a name.
+        if (!/[_`]|[a-z][A-Z]/.test(m[0]) && !/['"\u2018\u201C]$/.test(before)) continue;
         if (toolShaped(word) || ACTION_BEFORE.test(before) || ACTION_AFTER.test(after)) {
           refTool = true;
           cues.set('ref.tool', m as RegExpExecArray);
@@ -608,16 +629,31 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('superiority') && (directive || has('ref.other-tools') || /\b(?:other|others|alternatives?|competing|every|whatever)\b/i.test(sentence))) features['s.superiority+directive'] = 1;
       if (has('urgency') && directive) features['s.urgency+directive'] = 1;
       if (directive || ref) {
-        for (const [capability, pattern] of Object.entries(ASKED) as Array<[Capability, RegExp]>) if (pattern.test(sentence)) asked.add(capability);
+        for (const [capability, pattern] of Object.entries(ASKED) as Array<[Capability, RegExp]>) {
+          // An address of the tool's own service (`slack.com` for a Slack tool) is not a new capability.
+          if (pattern.test(sentence) && (capability !== 'network' || isForeignSink(sentence, self))) asked.add(capability);
+        }
       }
       // Families of evidence (see `Family`): each from the structure of one sentence.
       const here = (m: RegExpExecArray | undefined): string => span(sentence, m ?? null, sentence);
       const obliged = has('obligation') || directive;
       const addressed = has('model.addressed') || (has('addressee') && (has('obligation') || has('imperative')));
       if (addressed) features['s.addressed'] = 1;
-      if (ref && (obliged || has('order') || has('arg.steer') || has('transfer') || has('superiority') || has('urgency') || has('conceal') || addressed)) {
+      const refHit = cues.get(refOther ? 'ref.other-server' : 'ref.tool');
+      if (ref && (obliged || has('order') || has('arg.steer') || has('transfer') || has('superiority') || has('urgency') || has('conceal') || has('addressee'))) {
         features['s.ref+action'] = 1;
-        family('tool-reference', field, here(cues.get(refOther ? 'ref.other-server' : 'ref.tool')));
+        family('tool-reference', field, here(refHit));
+      }
+      // Another tool, a trigger and an order in one sentence: "after X, call Y", "Y must then be run".
+      // "Use list_threads first to find the thread id" fetches this tool's own input: a prerequisite, not a hijack.
+      if (ref && TRIGGER.test(sentence) && (obliged || has('addressee')) && !LOOKUP.test(sentence)) {
+        features['s.ref+trigger+order'] = 1;
+        family('hijack', field, here(refHit));
+      }
+      const against = AGAINST_USER.exec(sentence);
+      if (against && (ref || obliged || has('transfer') || has('sink'))) {
+        features['s.against-user'] = 1;
+        family('steer', field, here(against));
       }
       if (has('conceal')) family('conceal', field, here(cues.get('conceal')));
       if (source && (index > 0 || has('transfer') || directive)) family('sensitive-source', field, here(cues.get('source.secret') ?? cues.get('source.conversation') ?? cues.get('source.personal')));
