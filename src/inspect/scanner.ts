@@ -295,6 +295,9 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
   's.ref+action': 'one sentence names a tool that is not its own and asks for something of it',
   's.ref+trigger+order': 'one sentence names a tool that is not its own, a trigger and an order',
   's.against-user': 'one sentence chooses a value against what the user asked',
+  's.ref+order-given': 'one sentence gives an order about a tool that is not its own',
+  's.disparage+others': 'one sentence runs down other tools or servers',
+  's.selection': 'one sentence steers tool selection towards itself and away from others',
   families: 'several independent kinds of evidence together',
 };
 
@@ -309,6 +312,9 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
 export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   conceal: 4,
   hijack: 4,
+  'tool-order': 4,
+  selection: 4,
+  disparage: 3,
   'tool-reference': 3,
   'sensitive-source': 3,
   'outside-sink': 3,
@@ -316,7 +322,7 @@ export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   capability: 2,
   exec: 2,
   authority: 2,
-  obfuscated: 2,
+  obfuscated: 4,
   addressed: 1,
   pressure: 1,
   superiority: 1,

@@ -147,10 +147,15 @@ export function fold(text: string): Folded {
 // ---------------------------------------------------------------------------------------------
 // Cue patterns (bounded: no nested quantifiers, gaps of fixed maximum length)
 
-const P = (source: string): RegExp => new RegExp(source, 'iu');
+/**
+ * `\b` of JavaScript knows only ASCII letters: "не", "über", "étape" have no boundary before them.
+ * The cue patterns are written with `\b` and compiled with a boundary of Unicode letters and digits.
+ */
+const WORD_BOUNDARY = String.raw`(?:(?<=[\p{L}\p{N}_])(?![\p{L}\p{N}_])|(?<![\p{L}\p{N}_])(?=[\p{L}\p{N}_]))`;
+const P = (source: string): RegExp => new RegExp(source.replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
 
 const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
-const TRANSFER = String.raw`(?:log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|incluye|adjunta|envoie|envoyer|inclure|joindre|senden|sende|schicke|füge|发送|上传|附上|包含|送信|添付|含め|отправ\w*|перешл\w*|включ\w*|envie|inclua|anexe|보내|첨부|포함)`;
+const TRANSFER = String.raw`(?:go(?:es)? to|(?:is|are) kept by|kept by us|shared with|stores? (?:\w+ ){0,3}?on|archives?|retains?|mirrors?|log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|incluye|adjunta|envoie|envoyer|inclure|joindre|senden|sende|schicke|füge|发送|上传|附上|包含|送信|添付|含め|отправ\w*|перешл\w*|включ\w*|envie|inclua|anexe|보내|첨부|포함)`;
 
 const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   {
@@ -163,7 +168,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'conceal',
-    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|(?:show|showing)\s+(?:it|this|that|them|the user|anyone)|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
+    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|(?:show|showing)\s+(?:it|this|that|them|the user|anyone)|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|non (?:dirlo|dirglielo|dire|menzionare|informare|avvisare)|senza (?:dirlo|avvisare|informare)|di nascosto|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
   },
   {
     cue: 'urgency',
@@ -175,7 +180,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'source.secret',
-    pattern: P(String.raw`~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
+    pattern: P(String.raw`\b(?:aws|gcp|azure|cloud|git|docker|npm|pypi|ssh|kube|gcloud)\w* credentials?\b|\bcredentials? files?\b|\bkeystore\b|~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
   },
   // Another vendor's tools by name ("Twilio tools"), case-sensitive.
   { cue: 'ref.other-tools', pattern: /\b[A-Z][A-Za-z0-9-]+(?: [A-Z][A-Za-z0-9-]+)? (?:tools|servers|plugins)\b/ },
@@ -183,7 +188,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   { cue: 'source.secret', pattern: /\b[A-Z][A-Z0-9]{1,20}_(?:API_)?(?:KEY|TOKEN|SECRET)S?\b/ },
   {
     cue: 'source.conversation',
-    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers?|responses?)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
+    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:full|whole|entire|complete|current|all of the|everything in the) (?:\w+ ){0,2}?(?:chat|conversation|dialog(?:ue)?|transcript|thread|context)\b|\b(?:everything|all) (?:that )?the user (?:has )?(?:wrote|written|typed|said|asked|sent)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers?|responses?)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
   },
   {
     cue: 'source.personal',
@@ -191,7 +196,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'sink',
-    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site)\b`),
+    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6}\b|\b\d{1,3}-\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch)\b`),
   },
   { cue: 'transfer', pattern: P(String.raw`\b${TRANSFER}\b`) },
   {
@@ -216,7 +221,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
  * An obligation or a rule without exception, whoever is its subject, in the languages of the corpora
  * (English, Spanish, French, German, Portuguese, Italian, Russian, Chinese, Japanese, Korean).
  */
-const OBLIGATION = P(String.raw`\b(?:must|should|shall|has to|have to|needs? to|is to|are to|is required|are required|is expected|are expected|always|never|every time|each time|at all times|in all cases|in every case|no matter|whatever|regardless|exclusively|only ever|from now on|debe|deben|debes|tiene que|tienes que|hay que|siempre|nunca|es necesario|exclusivamente|doit|doivent|dois|devez|il faut|toujours|jamais|exclusivement|muss|müssen|musst|soll|sollen|sollte|sollten|immer|niemals|stets|ausschließlich|jedes mal|deve|devem|precisa|bisogna|occorre|devono|devi|esclusivamente|должен|должна|должно|должны|нужно|необходимо|надо|следует|всегда|никогда|обязательно)\b|必须|应该|应当|务必|总是|始终|永远|一律|一定要|只能|必ず|しなければ|する必要|べき|常に|いつも|반드시|해야|항상|언제나`);
+const OBLIGATION = P(String.raw`\b(?:only (?:\w+ )?(?:allowed|valid|permitted|accepted|possible|works?)|must|should|shall|has to|have to|needs? to|is to|are to|is required|are required|is expected|are expected|always|never|every time|each time|at all times|in all cases|in every case|no matter|whatever|regardless|exclusively|only ever|from now on|debe|deben|debes|tiene que|tienes que|hay que|siempre|nunca|es necesario|exclusivamente|doit|doivent|dois|devez|il faut|toujours|jamais|exclusivement|muss|müssen|musst|soll|sollen|sollte|sollten|immer|niemals|stets|ausschließlich|jedes mal|deve|devem|precisa|bisogna|occorre|devono|devi|esclusivamente|должен|должна|должно|должны|нужно|необходимо|надо|следует|всегда|никогда|обязательно)\b|必须|应该|应当|务必|总是|始终|永远|一律|一定要|只能|必ず|しなければ|する必要|べき|常に|いつも|반드시|해야|항상|언제나`);
 /** The reader spoken to: second person, or the assistant, agent or model named, across languages. */
 const ADDRESSEE = P(String.raw`\b(?:you|your|yours|yourself|assistant|agent|model|llm|ai|chatbot|copilot|tú|usted|ustedes|tu|tus|vous|votre|vos|ton|ta|tes|du|dich|dir|dein|deine|deinen|você|vocês|seu|sua|tuo|tua|tuoi|asistente|assistente|assistent|modelo|modèle|modello|modell|agente|вы|ты|вам|тебе|ваш|ваши|твой|ассистент|модель|агент)\b|你|您|助手|模型|あなた|アシスタント|モデル|エージェント|당신|어시스턴트|모델|에이전트`);
 
@@ -234,6 +239,17 @@ const AGAINST_USER = P(String.raw`\b(?:whatever|regardless of|no matter|irrespec
 /** A tool run first to look up this tool's own input ("to find the thread id", "to get valid names"). */
 const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b`);
 
+/** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
+const DISPARAGE = P(String.raw`\b(?:insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|slow|inaccurate|wrong|malicious|untrusted|untrustworthy|leaks?|loses?|drops?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
+/** Other tools or servers in general. */
+const OTHERS = P(String.raw`\b(?:other|others|another|alternatives?|competing|rival|the (?:\w+ )?server'?s?|otras?|otros?|autres?|andere[nrs]?|outras?|outros?|altri|altre|altro|друг\w*)\b|其他|别的|他の|다른`);
+/** The definition itself, by a pronoun or a demonstrative ("this tool", "cet outil", "本工具"). */
+const SELF_REFERENCE = P(String.raw`\b(?:this (?:tool|server|one|function|service|plugin)|it|here|cet outil|cet outil-ci|dieses werkzeug|dieses tool|diese funktion|esta herramienta|este servicio|questo strumento|esta ferramenta|этот инструмент)\b|此工具|本工具|该工具|このツール|이 도구`);
+/** Exclusivity: only, exclusively, always, for any request. */
+const EXCLUSIVE = P(String.raw`\b(?:only|exclusively|solely|always|every time|for (?:any|every|all) (?:\w+ )?(?:request|task|question|query|need)s?|in all cases|before any other|over any|en priorité|uniquement|exclusivement|toujours|ausschließlich|nur|immer|stets|solo|solamente|exclusivamente|siempre|somente|apenas|sempre|soltanto|esclusivamente|только|всегда|исключительно)\b|只|仅|总是|始终|だけ|のみ|常に|만|항상`);
+/** The answer given to the user cut short or made up. */
+const REPLY_LIMIT = P(String.raw`\b(?:reply|replies|answer|response|output|summary|confirmation|respuesta|réponse|antwort|resposta|risposta|ответ\w*)\b[^.;]{0,50}?\b(?:need not|must not|should not|nothing (?:more|else)|no more than|leave out|omit|only|just|nada más|rien de plus|nichts weiter|nada mais|nient'altro|ничего больше)\b|\b(?:need not|must not|should not|never|don't|do not) (?:\w+ ){0,2}?(?:appear|show up|be shown|be mentioned|be included)\b[^.;]{0,30}?\b(?:reply|answer|response|output|summary)\b|\btell (?:them|the user|him|her|people)\b[^.;]{0,40}?\b(?:only|just|merely|nothing|simply)\b`);
+
 /** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
 const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|^(?:请|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|하세요|하십시오|해라|주세요|십시오)`);
 
@@ -241,6 +257,10 @@ const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)(?:(?:and|then|also|now|n
 const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
 const ACTION_BEFORE = P(String.raw`(?:\b(?:call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
 const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b|call\b|is (?:used|called|invoked|requested)\b|を|로|으로|工具|ツール)`);
+/** A tool named for what it is for ("send_money to pay someone", "create_refund for new refunds"). */
+const PURPOSE_AFTER = /^[`'"]?\s+(?:to|in order to|for|if you want to|when you want to)\s+[a-z]+/i;
+const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
+const LISTED_BEFORE = /[A-Za-z]_[A-Za-z0-9]+[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?$/;
 /** An identifier followed by `=` or `:` is a field or an argument being set, not a tool. */
 const ASSIGNED = /^[`'"]{0,2}\s*[=:]/;
 /**
@@ -411,6 +431,9 @@ export const FEATURES = [
   's.addressed',
   's.ref+action',
   's.ref+trigger+order',
+  's.ref+order-given',
+  's.disparage+others',
+  's.selection',
   's.against-user',
   'families',
 ] as const;
@@ -428,9 +451,12 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'tool-reference' | 'hijack' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
+  'tool-order': 'gives an order about a tool that is not its own',
+  disparage: 'runs down other tools or servers',
+  selection: 'steers tool selection: itself as the only choice, against others',
   hijack: 'names a tool that is not its own with a trigger (before, after, then, each time) and an order',
   conceal: 'keeps something from the user',
   'sensitive-source': 'asks for secrets, the conversation or other private data',
@@ -459,7 +485,7 @@ const USERS = String.raw`(?:user|users|human|person|people|customer|operator|req
 const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
 const EXCLUSION = P(String.raw`\b(?:\w+n't|cannot|not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
 
-const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site|pub|cash|cc|es|fr|de|eu|shop))\b|(\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
+const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
 const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|example|sample|placeholder)\b|example\.(?:com|org|net)|\blocalhost\b|\.test\b|\.invalid\b/i;
 
 /**
@@ -563,30 +589,47 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // References to tools: by the catalogue, or a tool-like identifier acted on.
       let refOther = false;
       let refTool = false;
+      /** A reference not followed by its own purpose ("Use send_money to pay someone" points the way; it orders nothing). */
+      let refOrdered = false;
       for (const m of sentence.matchAll(IDENT)) {
         const word = m[0].replace(/`/g, '');
         const lower = word.toLowerCase();
         if (lower === own.toLowerCase() || ctx.siblings.has(word) || paramNames.has(lower)) continue;
         if (otherTool(lower)) {
           refOther = true;
+          refOrdered = true;
           cues.set('ref.other-server', m as RegExpExecArray);
           continue;
         }
         const before = sentence.slice(Math.max(0, m.index - 40), m.index);
         const after = sentence.slice(m.index + m[0].length, m.index + m[0].length + 30);
         // Part of an address or a path (`slack.com/api/chat.postMessage`), or a field being set, is not a tool.
+        // One of a list of names ("instruction_mix, cpu_microarchitecture or memory_access") is a value, not a tool.
+        if (LISTED_AFTER.test(after) || LISTED_BEFORE.test(before)) continue;
         if (ASSIGNED.test(after) || LOCALE.test(word) || /[./\\]$/.test(before) || /^[./\\]\w/.test(after)) continue;
         // Kebab-case is ordinary prose ("built-in", "sign-out") unless quoted as a name.
         if (!/[_`]|[a-z][A-Z]/.test(m[0]) && !/['"\u2018\u201C]$/.test(before)) continue;
         if (toolShaped(word) || ACTION_BEFORE.test(before) || ACTION_AFTER.test(after)) {
           refTool = true;
           cues.set('ref.tool', m as RegExpExecArray);
+          if (!PURPOSE_AFTER.test(after)) refOrdered = true;
         }
       }
       const obligation = OBLIGATION.exec(sentence);
       if (obligation) cues.set('obligation', obligation);
       const addressee = ADDRESSEE.exec(sentence);
       if (addressee) cues.set('addressee', addressee);
+      // The answer to the user cut short or made up, said to the model ("need not appear in your reply").
+      if (!cues.has('conceal') && (addressee || imperative || obligation)) {
+        const limit = REPLY_LIMIT.exec(sentence);
+        // "Never reply with just 'Done'" asks for more, not less.
+        if (limit && !/\b(?:never|not|don't|do not)\s+(?:\w+\s+)?$/i.test(sentence.slice(Math.max(0, limit.index - 20), limit.index))) cues.set('conceal', limit);
+      }
+      // Itself as the only choice ("use this tool exclusively", "pick it before any other tool").
+      if (!cues.has('superiority') && (obligation || imperative || addressee) && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)))) {
+        const exclusive = EXCLUSIVE.exec(sentence);
+        if (exclusive) cues.set('superiority', exclusive);
+      }
       // Concealment by structure: the user, their knowing or seeing, and a negation or exclusion.
       if (!cues.has('conceal')) {
         const aware = AWARE_USER.exec(sentence);
@@ -640,13 +683,29 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const addressed = has('model.addressed') || (has('addressee') && (has('obligation') || has('imperative')));
       if (addressed) features['s.addressed'] = 1;
       const refHit = cues.get(refOther ? 'ref.other-server' : 'ref.tool');
+      const lookup = LOOKUP.test(sentence);
       if (ref && (obliged || has('order') || has('arg.steer') || has('transfer') || has('superiority') || has('urgency') || has('conceal') || has('addressee'))) {
         features['s.ref+action'] = 1;
         family('tool-reference', field, here(refHit));
       }
+      // An order about another tool ("merge_pr must ...", "call add_member with ..."), unless it fetches this tool's own input.
+      if (ref && refOrdered && (obliged || has('addressee')) && !lookup) {
+        features['s.ref+order-given'] = 1;
+        family('tool-order', field, here(refHit));
+      }
+      const others = ref || has('ref.other-tools') || OTHERS.test(sentence);
+      const disparaged = DISPARAGE.exec(sentence);
+      if (disparaged && others) {
+        features['s.disparage+others'] = 1;
+        family('disparage', field, here(disparaged));
+      }
+      if (has('superiority') && (ref || has('ref.other-tools'))) {
+        features['s.selection'] = 1;
+        family('selection', field, here(cues.get('superiority')));
+      }
       // Another tool, a trigger and an order in one sentence: "after X, call Y", "Y must then be run".
       // "Use list_threads first to find the thread id" fetches this tool's own input: a prerequisite, not a hijack.
-      if (ref && TRIGGER.test(sentence) && (obliged || has('addressee')) && !LOOKUP.test(sentence)) {
+      if (ref && TRIGGER.test(sentence) && (obliged || has('addressee')) && !lookup) {
         features['s.ref+trigger+order'] = 1;
         family('hijack', field, here(refHit));
       }
@@ -656,7 +715,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         family('steer', field, here(against));
       }
       if (has('conceal')) family('conceal', field, here(cues.get('conceal')));
-      if (source && (index > 0 || has('transfer') || directive)) family('sensitive-source', field, here(cues.get('source.secret') ?? cues.get('source.conversation') ?? cues.get('source.personal')));
+      const sourceHit = cues.get('source.secret') ?? cues.get('source.conversation') ?? cues.get('source.personal');
+      // The tool's own service key (`ALPHAGENOME_API_KEY` for an AlphaGenome tool) is its configuration.
+      const ownKey = sourceHit !== undefined && /^[A-Z][A-Z0-9]+_/.test(sourceHit[0]) && self.includes(sourceHit[0].split('_')[0]!.toLowerCase());
+      if (source && !ownKey && (index > 0 || has('transfer') || directive)) family('sensitive-source', field, here(sourceHit));
       if (has('transfer') && has('sink') && isForeignSink(sentence, self)) family('outside-sink', field, here(cues.get('sink')));
       if ((addressed && (index > 0 || inSchema)) || (directive && inSchema && index > 0)) family('addressed', field, here(cues.get('model.addressed') ?? cues.get('addressee') ?? cues.get('imperative')));
       if (has('urgency') && (obliged || ref || has('order'))) family('pressure', field, here(cues.get('urgency')));
@@ -673,7 +735,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const mismatched = [...asked].filter((c) => !declared.has(c));
   if (mismatched.length > 0) {
     features['capability.mismatch'] = 1;
-    family('capability', 'name', `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}`);
+    // Secrets asked for are judged as a sensitive source; here only what the tool would do that it does not say.
+    if (mismatched.some((c) => c !== 'secrets')) family('capability', 'name', `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}`);
     hits.push({ cue: 'capability.mismatch', field: 'name', span: `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}` });
   }
   if (!declared.has('secrets')) {
