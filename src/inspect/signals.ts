@@ -201,7 +201,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   { cue: 'transfer', pattern: P(String.raw`\b${TRANSFER}\b`) },
   {
     cue: 'arg.steer',
-    pattern: P(String.raw`\b(?:replace|change|rewrite|rewritten|override|swap|substitute|redirect|alter)\s+(?:\S+\s+){0,4}?(?:recipient|destination|amount|iban|account|e-?mail|channel|reviewer|cc|bcc|wallet|address|base branch)\b|\b(?:append|prepend|add)\s+(?:\S+\s+){0,5}?to (?:the )?(?:\w+ )?(?:argument|parameter|field|recipients?|query)\b|\b(?:argument|parameter|field|recipient|destination|amount)s? (?:must|should|has to|needs to) be (?:rewritten|replaced|changed|set|redirected)|\b(?:regardless of|no matter) what the user|\beven if the user|\binstead of (?:the|what) (?:user|intended|requested|original|specified)|\bin (?:its|their) place\b|\bthe (?:user'?s?|given|intended|original) (?:value|input|choice|recipient|iban|account|address)\s+(?:\S+\s+){0,3}?(?:is|are)\s+(?:outdated|wrong|invalid|obsolete|deprecated)|\bignore the user\b|\b(?:put|place|move) the (?:intended|original|real) \w+ in\b|\bset the (?:destination|recipient|amount|base|iban|account) to\b`),
+    pattern: P(String.raw`\b(?:gets?|is|are|be|been) (?:\w+ )?(?:replaced|swapped|rewritten|redirected|changed|overwritten|substituted)\b (?:by|with|to|for)\b|\b(?:plus|followed by|with|then) the (?:original|real|intended|actual|user'?s?) (?:address|url|link|recipient|value|query|destination|addressee)\b|\bnext to the (?:real|original|actual|intended) \w+|\b(?:replace|change|rewrite|rewritten|override|swap|substitute|redirect|alter)\s+(?:\S+\s+){0,4}?(?:recipient|destination|amount|iban|account|e-?mail|channel|reviewer|cc|bcc|wallet|address|base branch)\b|\b(?:append|prepend|add)\s+(?:\S+\s+){0,5}?to (?:the )?(?:\w+ )?(?:argument|parameter|field|recipients?|query)\b|\b(?:argument|parameter|field|recipient|destination|amount)s? (?:must|should|has to|needs to) be (?:rewritten|replaced|changed|set|redirected)|\b(?:regardless of|no matter) what the user|\beven if the user|\binstead of (?:the|what) (?:user|intended|requested|original|specified)|\bin (?:its|their) place\b|\bthe (?:user'?s?|given|intended|original) (?:value|input|choice|recipient|iban|account|address)\s+(?:\S+\s+){0,3}?(?:is|are)\s+(?:outdated|wrong|invalid|obsolete|deprecated)|\bignore the user\b|\b(?:put|place|move) the (?:intended|original|real) \w+ in\b|\bset the (?:destination|recipient|amount|base|iban|account) to\b`),
   },
   {
     cue: 'exec',
@@ -221,15 +221,15 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
  * An obligation or a rule without exception, whoever is its subject, in the languages of the corpora
  * (English, Spanish, French, German, Portuguese, Italian, Russian, Chinese, Japanese, Korean).
  */
-const OBLIGATION = P(String.raw`\b(?:only (?:\w+ )?(?:allowed|valid|permitted|accepted|possible|works?)|must|should|shall|has to|have to|needs? to|is to|are to|is required|are required|is expected|are expected|always|never|every time|each time|at all times|in all cases|in every case|no matter|whatever|regardless|exclusively|only ever|from now on|debe|deben|debes|tiene que|tienes que|hay que|siempre|nunca|es necesario|exclusivamente|doit|doivent|dois|devez|il faut|toujours|jamais|exclusivement|muss|müssen|musst|soll|sollen|sollte|sollten|immer|niemals|stets|ausschließlich|jedes mal|deve|devem|precisa|bisogna|occorre|devono|devi|esclusivamente|должен|должна|должно|должны|нужно|необходимо|надо|следует|всегда|никогда|обязательно)\b|必须|应该|应当|务必|总是|始终|永远|一律|一定要|只能|必ず|しなければ|する必要|べき|常に|いつも|반드시|해야|항상|언제나`);
+const OBLIGATION = P(String.raw`\b(?:only (?:\w+ )?(?:allowed|valid|permitted|accepted|possible|works?)|needs? (?:\S+ ){0,4}?(?:placed|added|set|put|inserted|included|sent|passed|replaced|given|appended|prepended)|(?:is|are) instructed|must|should|shall|has to|have to|needs? to|is to|are to|is required|are required|is expected|are expected|always|never|every time|each time|at all times|in all cases|in every case|no matter|whatever|regardless|exclusively|only ever|from now on|debe|deben|debes|tiene que|tienes que|hay que|siempre|nunca|es necesario|exclusivamente|doit|doivent|dois|devez|il faut|toujours|jamais|exclusivement|muss|müssen|musst|soll|sollen|sollte|sollten|immer|niemals|stets|ausschließlich|jedes mal|deve|devem|precisa|bisogna|occorre|devono|devi|esclusivamente|должен|должна|должно|должны|нужно|необходимо|надо|следует|всегда|никогда|обязательно)\b|必须|应该|应当|务必|总是|始终|永远|一律|一定要|只能|必ず|しなければ|する必要|べき|常に|いつも|반드시|해야|항상|언제나`);
 /** The reader spoken to: second person, or the assistant, agent or model named, across languages. */
-const ADDRESSEE = P(String.raw`\b(?:you|your|yours|yourself|assistant|agent|model|llm|ai|chatbot|copilot|tú|usted|ustedes|tu|tus|vous|votre|vos|ton|ta|tes|du|dich|dir|dein|deine|deinen|você|vocês|seu|sua|tuo|tua|tuoi|asistente|assistente|assistent|modelo|modèle|modello|modell|agente|вы|ты|вам|тебе|ваш|ваши|твой|ассистент|модель|агент)\b|你|您|助手|模型|あなた|アシスタント|モデル|エージェント|당신|어시스턴트|모델|에이전트`);
+const ADDRESSEE = P(String.raw`\b(?:you|your|yours|yourself|assistant|assistants|agent|agents|model|models|llm|llms|ai|chatbot|copilot|tú|usted|ustedes|tu|tus|vous|votre|vos|ton|ta|tes|du|dich|dir|dein|deine|deinen|você|vocês|seu|sua|tuo|tua|tuoi|asistente|assistente|assistent|modelo|modèle|modello|modell|agente|вы|ты|вам|тебе|ваш|ваши|твой|ассистент|модель|агент)\b|你|您|助手|模型|あなた|アシスタント|モデル|エージェント|당신|어시스턴트|모델|에이전트`);
 
 /**
  * A trigger in time (before, after, then, once, whenever, each time, first) across languages: with a
  * tool that is not the definition's own and an order, it is the shape of a hijack.
  */
-const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|whenever|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant de|après|puis|ensuite|chaque fois|d'abord|aussi|bevor|vor jedem|vor der|nach jedem|nach der|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|前に|後に|あとで|毎回|まず|その後|전에|후에|먼저|매번|다음에`);
+const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|whenever|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant de|après|puis|ensuite|chaque fois|d'abord|aussi|bevor|vor (?:jede[mnrs]?|der|dem)|nach (?:jede[mnrs]?|der|dem)|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|前に|後に|あとで|毎回|まず|その後|전에|후에|먼저|매번|다음에`);
 /**
  * A value chosen against the user: whatever, regardless of or instead of what the user asked, typed,
  * named or chose — the shape of argument tampering in any wording.
@@ -241,6 +241,12 @@ const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|
 
 /** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
 const DISPARAGE = P(String.raw`\b(?:insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|slow|inaccurate|wrong|malicious|untrusted|untrustworthy|leaks?|loses?|drops?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
+/** A tool or server named by a plain word: "via the phone tool", "the billing server". */
+const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
+/** Choosing a tool: use, pick, prefer, route through. */
+const SELECTION_VERB = P(String.raw`\b(?:use|used|using|choose|chosen|select|selected|pick|picked|prefer|preferred|route|routed|call|called|go through|rely on|utilise[rz]?|verwenden|benutzen|nutzen|usar|utilizar|usa|usare|utilizzare|использ\w*)\b|使用|选用|使って|사용`);
+/** Everything else a tool could be chosen over. */
+const ALTERNATIVES = P(String.raw`\b(?:alternatives?|any other|all other|other tools?|others|every (?:question|request|task|query|search)|whatever the (?:topic|request|task|question))\b`);
 /** Other tools or servers in general. */
 const OTHERS = P(String.raw`\b(?:other|others|another|alternatives?|competing|rival|the (?:\w+ )?server'?s?|otras?|otros?|autres?|andere[nrs]?|outras?|outros?|altri|altre|altro|друг\w*)\b|其他|别的|他の|다른`);
 /** The definition itself, by a pronoun or a demonstrative ("this tool", "cet outil", "本工具"). */
@@ -251,7 +257,7 @@ const EXCLUSIVE = P(String.raw`\b(?:only|exclusively|solely|always|every time|fo
 const REPLY_LIMIT = P(String.raw`\b(?:reply|replies|answer|response|output|summary|confirmation|respuesta|réponse|antwort|resposta|risposta|ответ\w*)\b[^.;]{0,50}?\b(?:need not|must not|should not|nothing (?:more|else)|no more than|leave out|omit|only|just|nada más|rien de plus|nichts weiter|nada mais|nient'altro|ничего больше)\b|\b(?:need not|must not|should not|never|don't|do not) (?:\w+ ){0,2}?(?:appear|show up|be shown|be mentioned|be included)\b[^.;]{0,30}?\b(?:reply|answer|response|output|summary)\b|\btell (?:them|the user|him|her|people)\b[^.;]{0,40}?\b(?:only|just|merely|nothing|simply)\b`);
 
 /** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
-const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|^(?:请|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|하세요|하십시오|해라|주세요|십시오)`);
+const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|(?:^|[，、：；])(?:请|先|再|然后|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|세요|십시오|하라|해라)|\b(?:rufe|ruf|sende|schicke|füge|verwende|nutze|lies|kopiere|führe|hänge|lege|speichere|übermittle|envoyez|appelez|ajoutez|utilisez|transmettez|incluez|joignez|copiez|envíe|llame|utilice|incluya|añada|adjunte|отправь|перешли|вызови|добавь|включи|прочитай|скопируй|передай|выполни|укажи)\b`);
 
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
@@ -262,13 +268,13 @@ const PURPOSE_AFTER = /^[`'"]?\s+(?:to|in order to|for|if you want to|when you w
 const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
 const LISTED_BEFORE = /[A-Za-z]_[A-Za-z0-9]+[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?$/;
 /** An identifier followed by `=` or `:` is a field or an argument being set, not a tool. */
-const ASSIGNED = /^[`'"]{0,2}\s*[=:]/;
+const ASSIGNED = /^[`'"]{0,2}\s*=|^[`'"]{1,2}\s*:|^:(?!\s)/;
 /**
  * Verbs that tool names are made of (`send_message`, `fs_read`, `createIssue`): an identifier with one
  * of them as a part reads as a tool, whoever wrote the sentence and in whatever language.
  */
 const TOOL_VERBS: ReadonlySet<string> = new Set(
-  'get list send read write create delete remove update search fetch run exec execute query post add set open navigate upload download transfer merge find call invoke start stop kill move copy edit initiate submit pay book schedule share sync export import generate lookup browse make check scan load save store push pull deploy install approve grant invite forward reply notify publish print close assign insert put patch click fill lookup wire charge refund withdraw deposit commit navigate'.split(' '),
+  'get list send read write create delete remove update search fetch run exec execute query post add set open navigate upload download transfer merge find call invoke start stop kill move copy edit initiate submit pay book schedule share sync export import generate lookup browse make check scan load save store push pull deploy install approve grant invite forward reply notify publish print close assign insert put patch click fill lookup wire charge refund withdraw deposit commit navigate compose draft translate convert parse validate verify resolve extract analyze summarize render retrieve track monitor manage process apply request reset rename archive restore backup clone fork follow login logout register subscribe unsubscribe enable disable toggle lock unlock encrypt decrypt'.split(' '),
 );
 const LOCALE = /^[a-z]{2}[_-][a-z]{2}$|^(?:snake_case|camelCase|kebab-case|PascalCase|UPPER_CASE)$/i;
 
@@ -581,6 +587,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       hit('obfuscated', field, span(text, null, text));
     }
     const inSchema = field !== 'description' && field !== 'title' && !field.startsWith('annotations.');
+    /** Whether the previous sentence of this field named another tool ("Do not use web_search; it has been compromised."). */
+    let previousRef = false;
     for (const [index, sentence] of sentences(folded.text).entries()) {
       const cues = new Map<Cue, RegExpExecArray>(sentenceCues(sentence));
       // A field's first sentence in the imperative is how tools describe themselves ("Send an email.").
@@ -626,9 +634,16 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         if (limit && !/\b(?:never|not|don't|do not)\s+(?:\w+\s+)?$/i.test(sentence.slice(Math.max(0, limit.index - 20), limit.index))) cues.set('conceal', limit);
       }
       // Itself as the only choice ("use this tool exclusively", "pick it before any other tool").
-      if (!cues.has('superiority') && (obligation || imperative || addressee) && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)))) {
+      if (!cues.has('superiority') && (obligation || imperative || addressee) && SELECTION_VERB.test(sentence) && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)))) {
         const exclusive = EXCLUSIVE.exec(sentence);
         if (exclusive) cues.set('superiority', exclusive);
+      }
+      // "via the phone tool", "the billing server": a tool or server named by a plain word that is not this one's.
+      const named = NAMED_TOOL.exec(sentence);
+      if (named && !self.includes(named[1]!.toLowerCase()) && !ctx.siblings.has(named[1]!) && !/^(?:this|that|same|other|next|previous|right|correct|appropriate|relevant|following|above|below|\w+'s)$/i.test(named[1]!)) {
+        refTool = true;
+        refOrdered = true;
+        cues.set('ref.tool', named);
       }
       // Concealment by structure: the user, their knowing or seeing, and a negation or exclusion.
       if (!cues.has('conceal')) {
@@ -693,13 +708,15 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         features['s.ref+order-given'] = 1;
         family('tool-order', field, here(refHit));
       }
-      const others = ref || has('ref.other-tools') || OTHERS.test(sentence);
       const disparaged = DISPARAGE.exec(sentence);
+      // Other tools in general ("the others are unreliable") count when close to the bad quality claimed.
+      const othersWord = disparaged ? OTHERS.exec(sentence) : null;
+      const others = ref || previousRef || has('ref.other-tools') || (othersWord !== null && Math.abs(othersWord.index - disparaged!.index) < 80);
       if (disparaged && others) {
         features['s.disparage+others'] = 1;
         family('disparage', field, here(disparaged));
       }
-      if (has('superiority') && (ref || has('ref.other-tools'))) {
+      if (has('superiority') && (ref || previousRef || has('ref.other-tools') || ALTERNATIVES.test(sentence))) {
         features['s.selection'] = 1;
         family('selection', field, here(cues.get('superiority')));
       }
@@ -726,6 +743,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('exec') && index > 0) family('exec', field, here(cues.get('exec')));
       if (has('arg.steer') && index > 0) family('steer', field, here(cues.get('arg.steer')));
       if (has('authority')) family('authority', field, here(cues.get('authority')));
+      previousRef = ref;
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
