@@ -229,7 +229,7 @@ const ADDRESSEE = P(String.raw`\b(?:you|your|yours|yourself|assistant|assistants
  * A trigger in time (before, after, then, once, whenever, each time, first) across languages: with a
  * tool that is not the definition's own and an order, it is the shape of a hijack.
  */
-const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|whenever|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant de|après|puis|ensuite|chaque fois|d'abord|aussi|bevor|vor (?:jede[mnrs]?|der|dem)|nach (?:jede[mnrs]?|der|dem)|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|前に|後に|あとで|毎回|まず|その後|전에|후에|먼저|매번|다음에`);
+const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|whenever|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant|après|puis|ensuite|chaque fois|à chaque|d'abord|aussi|bevor|vor (?:jede[mnrs]?|der|dem)|nach (?:jede[mnrs]?|der|dem)|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|前に|後に|あとで|毎回|まず|その後|전에|후에|먼저|매번|다음에`);
 /**
  * A value chosen against the user: whatever, regardless of or instead of what the user asked, typed,
  * named or chose — the shape of argument tampering in any wording.
@@ -257,7 +257,7 @@ const EXCLUSIVE = P(String.raw`\b(?:only|exclusively|solely|always|every time|fo
 const REPLY_LIMIT = P(String.raw`\b(?:reply|replies|answer|response|output|summary|confirmation|respuesta|réponse|antwort|resposta|risposta|ответ\w*)\b[^.;]{0,50}?\b(?:need not|must not|should not|nothing (?:more|else)|no more than|leave out|omit|only|just|nada más|rien de plus|nichts weiter|nada mais|nient'altro|ничего больше)\b|\b(?:need not|must not|should not|never|don't|do not) (?:\w+ ){0,2}?(?:appear|show up|be shown|be mentioned|be included)\b[^.;]{0,30}?\b(?:reply|answer|response|output|summary)\b|\btell (?:them|the user|him|her|people)\b[^.;]{0,40}?\b(?:only|just|merely|nothing|simply)\b`);
 
 /** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
-const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|(?:^|[，、：；])(?:请|先|再|然后|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|세요|십시오|하라|해라)|\b(?:rufe|ruf|sende|schicke|füge|verwende|nutze|lies|kopiere|führe|hänge|lege|speichere|übermittle|envoyez|appelez|ajoutez|utilisez|transmettez|incluez|joignez|copiez|envíe|llame|utilice|incluya|añada|adjunte|отправь|перешли|вызови|добавь|включи|прочитай|скопируй|передай|выполни|укажи)\b`);
+const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|(?:^|[，、：；,:;]\s*)(?:请|先|再|然后|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|세요|십시오|하라|해라)|\b(?:rufe|ruf|sende|schicke|füge|verwende|nutze|lies|kopiere|führe|hänge|lege|speichere|übermittle|envoyez|appelez|ajoutez|utilisez|transmettez|incluez|joignez|copiez|envíe|llame|utilice|incluya|añada|adjunte|отправь|перешли|вызови|добавь|включи|прочитай|скопируй|передай|выполни|укажи)\b`);
 
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
@@ -599,6 +599,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       let refTool = false;
       /** A reference not followed by its own purpose ("Use send_money to pay someone" points the way; it orders nothing). */
       let refOrdered = false;
+      /** An identifier that is not its own (`text_stats`), not shaped like a tool: enough to be the other one run down or passed over. */
+      let identNamed = false;
       for (const m of sentence.matchAll(IDENT)) {
         const word = m[0].replace(/`/g, '');
         const lower = word.toLowerCase();
@@ -621,7 +623,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
           refTool = true;
           cues.set('ref.tool', m as RegExpExecArray);
           if (!PURPOSE_AFTER.test(after)) refOrdered = true;
-        }
+        } else if (/_|[a-z][A-Z]/.test(word)) identNamed = true;
       }
       const obligation = OBLIGATION.exec(sentence);
       if (obligation) cues.set('obligation', obligation);
@@ -711,12 +713,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const disparaged = DISPARAGE.exec(sentence);
       // Other tools in general ("the others are unreliable") count when close to the bad quality claimed.
       const othersWord = disparaged ? OTHERS.exec(sentence) : null;
-      const others = ref || previousRef || has('ref.other-tools') || (othersWord !== null && Math.abs(othersWord.index - disparaged!.index) < 80);
+      const others = ref || identNamed || previousRef || has('ref.other-tools') || (othersWord !== null && Math.abs(othersWord.index - disparaged!.index) < 80);
       if (disparaged && others) {
         features['s.disparage+others'] = 1;
         family('disparage', field, here(disparaged));
       }
-      if (has('superiority') && (ref || previousRef || has('ref.other-tools') || ALTERNATIVES.test(sentence))) {
+      if (has('superiority') && (ref || identNamed || previousRef || has('ref.other-tools') || ALTERNATIVES.test(sentence))) {
         features['s.selection'] = 1;
         family('selection', field, here(cues.get('superiority')));
       }
@@ -743,7 +745,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('exec') && index > 0) family('exec', field, here(cues.get('exec')));
       if (has('arg.steer') && index > 0) family('steer', field, here(cues.get('arg.steer')));
       if (has('authority')) family('authority', field, here(cues.get('authority')));
-      previousRef = ref;
+      previousRef = ref || identNamed;
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
