@@ -321,7 +321,7 @@ export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   steer: 3,
   capability: 2,
   exec: 2,
-  authority: 2,
+  authority: 4,
   obfuscated: 4,
   addressed: 1,
   pressure: 1,

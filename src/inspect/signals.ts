@@ -188,7 +188,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   { cue: 'source.secret', pattern: /\b[A-Z][A-Z0-9]{1,20}_(?:API_)?(?:KEY|TOKEN|SECRET)S?\b/ },
   {
     cue: 'source.conversation',
-    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:full|whole|entire|complete|current|all of the|everything in the) (?:\w+ ){0,2}?(?:chat|conversation|dialog(?:ue)?|transcript|thread|context)\b|\b(?:everything|all) (?:that )?the user (?:has )?(?:wrote|written|typed|said|asked|sent)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers?|responses?)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
+    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:full|whole|entire|complete|current|all of the|everything in the) (?:\w+ ){0,2}?(?:chat|conversation|dialog(?:ue)?|transcript|thread|context)\b|\b(?:everything|all) (?:that )?the user (?:has )?(?:wrote|written|typed|said|asked|sent)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers|responses)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
   },
   {
     cue: 'source.personal',
@@ -236,11 +236,13 @@ const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwar
  */
 const AGAINST_USER = P(String.raw`\b(?:whatever|regardless of|no matter|irrespective of|instead of|even if|rather than|in place of|sin importar|no importa|independientemente de|en lugar de|peu importe|quel que soit|quelle que soit|au lieu de|même si|egal|unabhängig davon|statt|anstatt|anstelle|independentemente|em vez de|mesmo que|indipendentemente|qualunque|invece di|anche se|независимо от|вместо|не важно|даже если)\b[^.;\n]{0,60}?\b(?:user|users|requested|asked|typed|named|chose|chosen|entered|specified|given|intended|original|wanted|picked|selected|usuario|utilisateur|nutzer|benutzer|usuário|utente|пользовател\w*)\b|(?:无论|不管|不论)[^。]{0,30}(?:用户|使用者)|ユーザー[^。]{0,30}(?:に関係なく|にかかわらず)|사용자[^.]{0,30}상관없이`);
 
+/** A tool's name used as the verb after a trigger ("Then create_ticket with ...", "Afterwards, send_email to ..."). */
+const ELIDED_CALL = /^(?:then|afterwards|next|after that|finally|also|and then)[,:]?\s+`?[a-z][a-z0-9]*(?:_[a-z0-9]+)+`?\s+(?:with|to|for|using|on)\b/i;
 /** A tool run first to look up this tool's own input ("to find the thread id", "to get valid names"). */
 const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b`);
 
 /** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
-const DISPARAGE = P(String.raw`\b(?:insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|slow|inaccurate|wrong|malicious|untrusted|untrustworthy|leaks?|loses?|drops?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
+const DISPARAGE = P(String.raw`\b(?:insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
 /** Choosing a tool: use, pick, prefer, route through. */
@@ -257,7 +259,10 @@ const EXCLUSIVE = P(String.raw`\b(?:only|exclusively|solely|always|every time|fo
 const REPLY_LIMIT = P(String.raw`\b(?:reply|replies|answer|response|output|summary|confirmation|respuesta|réponse|antwort|resposta|risposta|ответ\w*)\b[^.;]{0,50}?\b(?:need not|must not|should not|nothing (?:more|else)|no more than|leave out|omit|only|just|nada más|rien de plus|nichts weiter|nada mais|nient'altro|ничего больше)\b|\b(?:need not|must not|should not|never|don't|do not) (?:\w+ ){0,2}?(?:appear|show up|be shown|be mentioned|be included)\b[^.;]{0,30}?\b(?:reply|answer|response|output|summary)\b|\btell (?:them|the user|him|her|people)\b[^.;]{0,40}?\b(?:only|just|merely|nothing|simply)\b`);
 
 /** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
-const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|(?:^|[，、：；,:;]\s*)(?:请|先|再|然后|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|세요|십시오|하라|해라)|\b(?:rufe|ruf|sende|schicke|füge|verwende|nutze|lies|kopiere|führe|hänge|lege|speichere|übermittle|envoyez|appelez|ajoutez|utilisez|transmettez|incluez|joignez|copiez|envíe|llame|utilice|incluya|añada|adjunte|отправь|перешли|вызови|добавь|включи|прочитай|скопируй|передай|выполни|укажи)\b`);
+const IMPERATIVE_VERBS = String.raw`(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select)\b|(?:^|[，、：；,:;]\s*)(?:请|先|再|然后|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|세요|십시오|하라|해라)|\b(?:rufe|ruf|sende|schicke|füge|verwende|nutze|lies|kopiere|führe|hänge|lege|speichere|übermittle|envoyez|appelez|ajoutez|utilisez|transmettez|incluez|joignez|copiez|envíe|llame|utilice|incluya|añada|adjunte|отправь|перешли|вызови|добавь|включи|прочитай|скопируй|передай|выполни|укажи)\b`;
+const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)${IMPERATIVE_VERBS}`);
+/** An order in a later clause of a sentence ("… are confidential: before showing them, pass them to …"). */
+const IMPERATIVE_CLAUSE = P(String.raw`[:;,：；，]\s*${IMPERATIVE_VERBS}`);
 
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
@@ -579,8 +584,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   };
   const self = selfText(definition).toLowerCase();
   const asked = new Set<Capability>();
-  for (const { field, text, isName } of texts) {
-    if (isName || text.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
+  for (const { field, text: raw, isName } of texts) {
+    if (isName || raw.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
+    // A property name is read as the words it is made of: `always_include_previous_messages_here` is an order.
+    const propertyName = field.endsWith('(name)');
+    const text = propertyName ? raw.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ') : raw;
     const folded = fold(text);
     if (folded.obfuscated) {
       features.obfuscated = 1;
@@ -592,7 +600,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     for (const [index, sentence] of sentences(folded.text).entries()) {
       const cues = new Map<Cue, RegExpExecArray>(sentenceCues(sentence));
       // A field's first sentence in the imperative is how tools describe themselves ("Send an email.").
-      const imperative = index > 0 ? IMPERATIVE.exec(sentence) : null;
+      // (A property name is not a description: an order there is an order.)
+      // A short property name in the imperative is ordinary (`fetch_all`); a sentence of one (`always_include_history_here`) is not.
+      const imperative = index > 0 || (propertyName && sentence.split(' ').length >= 4) ? IMPERATIVE.exec(sentence) ?? ELIDED_CALL.exec(sentence) : IMPERATIVE_CLAUSE.exec(sentence);
       if (imperative) cues.set('imperative', imperative);
       // References to tools: by the catalogue, or a tool-like identifier acted on.
       let refOther = false;
@@ -739,7 +749,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const ownKey = sourceHit !== undefined && /^[A-Z][A-Z0-9]+_/.test(sourceHit[0]) && self.includes(sourceHit[0].split('_')[0]!.toLowerCase());
       if (source && !ownKey && (index > 0 || has('transfer') || directive)) family('sensitive-source', field, here(sourceHit));
       if (has('transfer') && has('sink') && isForeignSink(sentence, self)) family('outside-sink', field, here(cues.get('sink')));
-      if ((addressed && (index > 0 || inSchema)) || (directive && inSchema && index > 0)) family('addressed', field, here(cues.get('model.addressed') ?? cues.get('addressee') ?? cues.get('imperative')));
+      if ((addressed && (index > 0 || inSchema)) || (directive && inSchema && (index > 0 || propertyName))) family('addressed', field, here(cues.get('model.addressed') ?? cues.get('addressee') ?? cues.get('imperative')));
       if (has('urgency') && (obliged || ref || has('order'))) family('pressure', field, here(cues.get('urgency')));
       if (features['s.superiority+directive'] && has('superiority')) family('superiority', field, here(cues.get('superiority')));
       if (has('exec') && index > 0) family('exec', field, here(cues.get('exec')));
