@@ -3,7 +3,8 @@
  * (`npm run bench:scan`). Writes bench/results/scan.jsonl (the README's `figures:scan` block).
  *
  * - held-out: test/corpus/poisoning-heldout.json, written after the signals and weights were frozen,
- *   per kind of attack, and its hard-benign definitions;
+ *   per kind of attack, and its hard-benign definitions — scanned as one catalogue, and each server
+ *   alone (no other server connected);
  * - development (tuned on, shown for comparison) and the earlier corpus' holdout2 split;
  * - leave-one-source-out: the logistic layer retrained on every training source but one, then the
  *   whole scanner (phrase rules and that layer) run on the one left out;
@@ -31,8 +32,14 @@ interface Row {
   total: number;
 }
 
-function rows(name: string, set: EvalSet, weights?: Weights): Row[] {
-  const reports = scanServers(set.servers, weights ? { weights } : {});
+/**
+ * Per kind, how many were rated high or warned about. `alone`: each server's listing scanned by
+ * itself, with no other server connected (as `portcullis scan --tools-file` on one server's tools):
+ * references to other servers' tools are then not known to be such.
+ */
+function rows(name: string, set: EvalSet, weights?: Weights, alone = false): Row[] {
+  const layer = weights ? { weights } : {};
+  const reports = alone ? set.servers.flatMap((s) => scanServers([s], layer)) : scanServers(set.servers, layer);
   const byKey = new Map<string, ToolReport>(reports.map((r) => [`${r.server}\0${r.name}`, r]));
   const out = new Map<string, Row>();
   for (const item of set.items) {
@@ -53,6 +60,7 @@ const all = (servers: ServerTools[]): EvalSet => ({ servers, items: servers.flat
 const benign = benignCorpora();
 const table: Row[] = [
   ...rows('held-out', loadSet(HELDOUT)),
+  ...rows('held-out, each server alone', loadSet(HELDOUT), undefined, true),
   ...rows('development (tuned on)', loadSet(DEV)),
   ...rows('development 2 (first held-out, then tuned on)', loadSet(DEV2)),
   ...rows('development 3 (second held-out, then tuned on)', loadSet(DEV3)),

@@ -242,11 +242,13 @@ const ELIDED_CALL = /^(?:then|afterwards|next|after that|finally|also|and then)[
 const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b`);
 
 /** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
-const DISPARAGE = P(String.raw`\b(?:insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
+const DISPARAGE = P(String.raw`\b(?:blocked|banned|forbidden|not allowed|disallowed|prohibited|verboten|prohibido|interdit|proibido|запрещ\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
 /** Choosing a tool: use, pick, prefer, route through. */
 const SELECTION_VERB = P(String.raw`\b(?:through|via|use|used|using|choose|chosen|select|selected|pick|picked|prefer|preferred|route|routed|call|called|go through|rely on|utilise[rz]?|verwenden|benutzen|nutzen|usar|utilizar|usa|usare|utilizzare|использ\w*)\b|使用|选用|使って|사용`);
+/** Without exception: always, only, never, every, any, exclusively, in all cases (across languages). */
+const ABSOLUTE = P(String.raw`\b(?:always|only|never|ever|no other|ignore|disregard|every|any|all|exclusively|solely|whatever|without exception|in all cases|entirely|at all|siempre|solo|sólo|nunca|cualquier|todas?|toujours|uniquement|jamais|tout|toute|tous|immer|nur|nie|niemals|jede[mnrs]?|alle|ausschließlich|sempre|somente|apenas|nunca|qualquer|sempre|solo|mai|ogni|qualsiasi|всегда|только|никогда|любой|любые|все)\b|总是|始终|只|仅|永远|任何|所有|常に|だけ|のみ|すべて|항상|만|모든`);
 /** Everything else a tool could be chosen over. */
 const ALTERNATIVES = P(String.raw`\b(?:alternatives?|any other|all other|other tools?|others|every (?:question|request|task|query|search)|whatever the (?:topic|request|task|question))\b`);
 /** Other tools or servers in general. */
@@ -271,7 +273,8 @@ const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-
 const ACTION_BEFORE = P(String.raw`(?:\b(?:call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
 const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b|call\b|is (?:used|called|invoked|requested)\b|を|로|으로|工具|ツール)`);
 /** A tool named for what it is for ("send_money to pay someone", "create_refund for new refunds"). */
-const PURPOSE_AFTER = /^[`'"]?\s+(?:to|in order to|for|if you want to|when you want to)\s+[a-z]+/i;
+const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
+const COMPARED_BEFORE = /\b(?:over|than|instead of|rather than|in place of|not)\s+(?:the\s+)?['"`]?$/i;
 const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
 const LISTED_BEFORE = /[A-Za-z]_[A-Za-z0-9]+[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?$/;
 /** An identifier followed by `=` or `:` is a field or an argument being set, not a tool. */
@@ -586,6 +589,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   };
   const self = selfText(definition).toLowerCase();
   const asked = new Set<Capability>();
+  const selection: { at?: { field: string; span: string }; disparaged?: boolean } = {};
   for (const { field, text: raw, isName } of texts) {
     if (isName || raw.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
     // A property name is read as the words it is made of: `always_include_previous_messages_here` is an order.
@@ -617,6 +621,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       let refOrdered = false;
       /** An identifier that is not its own (`text_stats`), not shaped like a tool: enough to be the other one run down or passed over. */
       let identNamed = false;
+      let refCompared = false;
       for (const m of sentence.matchAll(IDENT)) {
         const word = m[0].replace(/`/g, '');
         const lower = word.toLowerCase();
@@ -635,6 +640,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         if (ASSIGNED.test(after) || LOCALE.test(word) || /[./\\]$/.test(before) || /^[./\\]\w/.test(after)) continue;
         // Kebab-case is ordinary prose ("built-in", "sign-out") unless quoted as a name.
         if (!/[_`]|[a-z][A-Z]/.test(m[0]) && !/['"\u2018\u201C]$/.test(before)) continue;
+        // The other side of a comparison ("prefer this over fetch_url") is named, not acted on.
+        if (COMPARED_BEFORE.test(before)) {
+          refCompared = true;
+          continue;
+        }
         if (toolShaped(word) || ACTION_BEFORE.test(before) || ACTION_AFTER.test(after)) {
           refTool = true;
           cues.set('ref.tool', m as RegExpExecArray);
@@ -658,7 +668,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       }
       // "via the phone tool", "the billing server": a tool or server named by a plain word that is not this one's.
       const named = NAMED_TOOL.exec(sentence);
-      if (named && !self.includes(named[1]!.toLowerCase()) && !ctx.siblings.has(named[1]!) && !/^(?:this|that|same|other|next|previous|right|correct|appropriate|relevant|following|above|below|\w+'s)$/i.test(named[1]!)) {
+      if (named && !self.includes(named[1]!.toLowerCase()) && !ctx.siblings.has(named[1]!) && !/^(?:this|that|same|other|next|previous|right|correct|appropriate|relevant|following|above|below|mcp|local|remote|main|default|current|your|their|its|our|web|api|http|built-in|\w+'s)$/i.test(named[1]!)) {
         refTool = true;
         refOrdered = true;
         cues.set('ref.tool', named);
@@ -717,7 +727,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (addressed) features['s.addressed'] = 1;
       const refHit = cues.get(refOther ? 'ref.other-server' : 'ref.tool');
       const lookup = LOOKUP.test(sentence);
-      if (ref && (obliged || has('order') || has('arg.steer') || has('transfer') || has('superiority') || has('urgency') || has('conceal') || has('addressee'))) {
+      const absolute = ABSOLUTE.test(sentence);
+      // "Prefer this over fetch_url for pages that need JavaScript" names another tool only to compare.
+      if (ref && (obliged || has('order') || has('arg.steer') || has('transfer') || (has('superiority') && absolute) || has('urgency') || has('conceal') || has('addressee'))) {
         features['s.ref+action'] = 1;
         family('tool-reference', field, here(refHit));
       }
@@ -729,18 +741,24 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const disparaged = DISPARAGE.exec(sentence);
       // Other tools in general ("the others are unreliable") count when close to the bad quality claimed.
       const othersWord = disparaged ? OTHERS.exec(sentence) : null;
-      const others = ref || identNamed || previousRef || has('ref.other-tools') || (othersWord !== null && Math.abs(othersWord.index - disparaged!.index) < 80);
+      const others = ref || refCompared || identNamed || previousRef || has('ref.other-tools') || (othersWord !== null && Math.abs(othersWord.index - disparaged!.index) < 80);
       if (disparaged && others) {
         features['s.disparage+others'] = 1;
         family('disparage', field, here(disparaged));
       }
-      if (has('superiority') && (ref || identNamed || previousRef || has('ref.other-tools') || ALTERNATIVES.test(sentence))) {
-        features['s.selection'] = 1;
-        family('selection', field, here(cues.get('superiority')));
+      // Preferring itself for a stated case ("for pages that need JavaScript") is documentation; without exception, or against others run down, it is steering.
+      const othersHere = ref || refCompared || identNamed || has('ref.other-tools') || ALTERNATIVES.test(sentence);
+      if (disparaged && others) selection.disparaged = true;
+      if (has('superiority')) {
+        selection.at ??= { field, span: here(cues.get('superiority')) };
+        if (othersHere && (absolute || disparaged)) {
+          features['s.selection'] = 1;
+          family('selection', field, here(cues.get('superiority')));
+        }
       }
       // Another tool, a trigger and an order in one sentence: "after X, call Y", "Y must then be run".
       // "Use list_threads first to find the thread id" fetches this tool's own input: a prerequisite, not a hijack.
-      if (ref && TRIGGER.test(sentence) && (obliged || has('addressee')) && !lookup) {
+      if (ref && refOrdered && TRIGGER.test(sentence) && (obliged || has('addressee')) && !lookup) {
         features['s.ref+trigger+order'] = 1;
         family('hijack', field, here(refHit));
       }
@@ -761,10 +779,15 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('exec') && index > 0) family('exec', field, here(cues.get('exec')));
       if (has('arg.steer') && index > 0) family('steer', field, here(cues.get('arg.steer')));
       if (has('authority')) family('authority', field, here(cues.get('authority')));
-      previousRef = ref || identNamed;
+      previousRef = ref || refCompared || identNamed || has('ref.other-tools');
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
+  // Itself claimed better in one sentence, other tools run down in another ("Use this tool always; the other search tools are outdated").
+  if (selection.at && selection.disparaged) {
+    features['s.selection'] = 1;
+    family('selection', selection.at.field, selection.at.span);
+  }
   if (features.obfuscated) family('obfuscated', 'description', 'look-alike letters or invisible characters inside words');
   if (features.superiority && (features['ref.other-tools'] || features['ref.other-server'] || features['ref.tool'])) features['d.superiority+others'] = 1;
   const declared = declaredCapabilities(definition);
