@@ -242,7 +242,7 @@ const ELIDED_CALL = /^(?:then|afterwards|next|after that|finally|also|and then)[
 const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b`);
 
 /** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
-const DISPARAGE = P(String.raw`\b(?:blocked|banned|forbidden|not allowed|disallowed|prohibited|verboten|prohibido|interdit|proibido|запрещ\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
+const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the admin|security)|banned|forbidden|verboten|prohibido|interdit|proibido|запрещен\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
 /** Choosing a tool: use, pick, prefer, route through. */
@@ -649,7 +649,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
           refTool = true;
           cues.set('ref.tool', m as RegExpExecArray);
           if (!PURPOSE_AFTER.test(after)) refOrdered = true;
-        } else if (/_|[a-z][A-Z]/.test(word)) identNamed = true;
+        } else if (/^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/.test(word)) identNamed = true;
       }
       const obligation = OBLIGATION.exec(sentence);
       if (obligation) cues.set('obligation', obligation);
