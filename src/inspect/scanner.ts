@@ -18,7 +18,7 @@
 
 import { contributions, probability, type Weights } from './logistic.ts';
 import { WEIGHTS } from './signal-weights.ts';
-import { CUE_WHY, definitionSignals, FAMILY_WHY, type Cue, type Family, type Feature } from './signals.ts';
+import { CUE_WHY, declaresSecrets, definitionSignals, isExampleQuote, FAMILY_WHY, type Cue, type Family, type Feature } from './signals.ts';
 
 export type Severity = 'high' | 'medium' | 'low';
 export type Verdict = 'high' | 'warn' | 'ok';
@@ -234,6 +234,30 @@ function ruleMatches(text: string, isName: boolean): ReadonlyArray<{ rule: Rule;
   return out;
 }
 
+const NEGATED = /\b(?:do not|don't|never|not|without|no|nor|must not|should not)\s+(?:\S+\s+){0,3}$/i;
+
+/**
+ * Where a phrase rule matched, read in context: inside a quoted example (a scanner describing what
+ * it looks for) or negated ("Do not include secrets") the phrase is not an instruction; a secret
+ * named by a tool whose name and first sentence are about secrets (a vault reader, a login) is its
+ * subject, and warns instead of quarantining.
+ */
+function phraseContext(rule: Rule, text: string, matched: string, field: string, definition: Definition): 'keep' | 'skip' | 'medium' {
+  if (rule.id.startsWith('unicode.')) return 'keep';
+  const at = text.indexOf(matched);
+  if (at < 0) return 'keep';
+  const before = text.slice(Math.max(0, at - 200), at);
+  const quote = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB]*)$/.exec(before);
+  if (quote) {
+    const start = at - (before.length - quote.index);
+    const close = /["\u201D\u00BB]/.exec(text.slice(at + matched.length));
+    if (isExampleQuote(text, start, close ? at + matched.length + close.index + 1 : at + matched.length)) return 'skip';
+  }
+  if (rule.id.startsWith('exfiltration.') && NEGATED.test(before.slice(-40))) return 'skip';
+  if (rule.id === 'exfiltration.sensitive-files' && declaresSecrets(definition) && !/https?:|@[\w-]+\.\w/.test(text)) return 'medium';
+  return 'keep';
+}
+
 export function scanDefinition(definition: Definition, ctx: ScanContext): Finding[] {
   const findings: Finding[] = [];
   const { texts, overflow } = walkDefinition(definition, ctx.identifierName ?? true);
@@ -245,7 +269,9 @@ export function scanDefinition(definition: Definition, ctx: ScanContext): Findin
     for (const { rule, matched } of ruleMatches(text, isName === true)) {
       // "Call 'resolve-library-id' first" about the server's own tool is ordinary documentation.
       if (rule.id === 'instruction.pre-invocation' && [...ctx.siblings].some((name) => name !== definition.name && matched.includes(name))) continue;
-      findings.push({ rule: rule.id, severity: rule.severity, field, span: showSpan(matched), why: rule.why });
+      const context = phraseContext(rule, text, matched, field, definition);
+      if (context === 'skip') continue;
+      findings.push({ rule: rule.id, severity: context === 'medium' ? 'medium' : rule.severity, field, span: showSpan(matched), why: context === 'medium' ? `${rule.why} (in the tool's own subject: it handles secrets by its name and first sentence)` : rule.why });
     }
     if (isName) continue;
     // Shadowing: a description that names another server's tool. With override or tampering

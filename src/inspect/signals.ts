@@ -180,7 +180,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'source.secret',
-    pattern: P(String.raw`\b(?:aws|gcp|azure|cloud|git|docker|npm|pypi|ssh|kube|gcloud)\w* credentials?\b|\b\w+'s (?:\w+ ){0,2}?(?:password|passcode|pin|private key|secret key|api key|access token|session token|cookies?)\b|\b(?:claves? (?:de )?api|clés? (?:d')?api|api-schlüssel|chaves? (?:de )?api|chiavi (?:di )?api|chiave api|ключ\w* api|api-ключ\w*|contraseñas|mots de passe|passwörter|kennwörter|senhas|credenciales|identifiants|zugangsdaten|credenciais|credenziali|учётн\w* данн\w*|учетн\w* данн\w*|пароли)\b|api ?キー|api ?密钥|api ?키|密码|认证信息|凭据|\bcredentials? files?\b|\bkeystore\b|~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
+    pattern: P(String.raw`\b(?:aws|gcp|azure|cloud|git|docker|npm|pypi|ssh|kube|gcloud)\w* credentials\b|\b\w+'s (?:\w+ ){0,2}?(?:password|passcode|pin|private key|secret key|api key|access token|session token|cookies?)\b|\b(?:claves? (?:de )?api|clés? (?:d')?api|api-schlüssel|chaves? (?:de )?api|chiavi (?:di )?api|chiave api|ключ\w* api|api-ключ\w*|contraseñas|mots de passe|passwörter|kennwörter|senhas|credenciales|identifiants|zugangsdaten|credenciais|credenziali|учётн\w* данн\w*|учетн\w* данн\w*|пароли)\b|api ?キー|api ?密钥|api ?키|密码|认证信息|凭据|\bcredentials? files?\b|\bkeystore\b|~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
   },
   // Another vendor's tools by name ("Twilio tools"), case-sensitive.
   { cue: 'ref.other-tools', pattern: /\b[A-Z][A-Za-z0-9-]+(?: [A-Z][A-Za-z0-9-]+)? (?:tools|servers|plugins)\b/ },
@@ -238,8 +238,10 @@ const AGAINST_USER = P(String.raw`\b(?:whatever|regardless of|no matter|irrespec
 
 /** A tool's name used as the verb after a trigger ("Then create_ticket with ...", "Afterwards, send_email to ..."). */
 const ELIDED_CALL = /^(?:then|afterwards|next|after that|finally|also|and then)[,:]?\s+`?[a-z][a-z0-9]*(?:_[a-z0-9]+)+`?\s+(?:with|to|for|using|on)\b/i;
+/** A secret kept where the model never sees it. */
+const SERVER_SIDE = P(String.raw`(?:configured|set|stored|kept|held) (?:on|in|by) the server|server[- ]side|never (?:returned|exposed|shown|sent)|is never (?:returned|exposed|shown|sent)`);
 /** A tool run first to look up this tool's own input ("to find the thread id", "to get valid names"). */
-const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b`);
+const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b|\b(?:ids?|identifiers?|numbers?|keys?|slugs?|handles?|values?)\b[^.;]{0,40}\b(?:returned by|(?:comes?|taken) from|obtained (?:from|via|with|through)|given by|listed by|found (?:with|via|by)|provided by|as returned|from (?:a |the )?(?:previous |earlier )?(?:call|result)s? (?:to|of))|\b(?:if (?:you are |you're )?(?:unsure|not sure|in doubt)|if (?:needed|necessary)|when in doubt|if (?:the user|you) (?:doesn't|don't|do not|does not) know)\b|(?:получить|взять|найти) через|идентификатор\w*[^.]{0,60}(?:через|из)|(?:获取|获得|查询)\S{0,6}(?:ID|编号)|を使って(?:取得|確認)|(?:로|으로) (?:조회|확인)`);
 
 /** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
 const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the admin|security)|banned|forbidden|verboten|prohibido|interdit|proibido|запрещен\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
@@ -346,6 +348,26 @@ function selfText(definition: Record<string, unknown>): string {
     .filter((v): v is string => typeof v === 'string')
     .join(' ')
     .replace(/[_-]/g, ' ');
+}
+
+const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))[^.\n]{0,160}$/i;
+const EXAMPLE_AFTER = /^[^.\n]{0,10}\b(?:language|phrases?|patterns?|wording|indicators?|messages?|tricks?|requests?|attempts?)\b/i;
+const QUOTED = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB\n]{1,200})["\u201D\u00BB]/g;
+
+/** Whether the quoted span `start..end` of a text is given as an example of what the tool looks for ("phrases such as \"ignore previous instructions\""). */
+export function isExampleQuote(text: string, start: number, end: number): boolean {
+  return EXAMPLE_BEFORE.test(text.slice(Math.max(0, start - 200), start)) || EXAMPLE_AFTER.test(text.slice(end, end + 60));
+}
+
+/** The text with quoted examples blanked: a detector that lists attack phrases does not make them. */
+export function maskExamples(text: string): string {
+  if (!/["\u201C\u00AB]/.test(text)) return text;
+  return text.replace(QUOTED, (m: string, _inner: string, offset: number) => (isExampleQuote(text, offset, offset + m.length) ? '"\u2026"' : m));
+}
+
+/** Whether the tool says by its name, title or first sentence that it is about secrets (a vault, a login, keys). */
+export function declaresSecrets(definition: Record<string, unknown>): boolean {
+  return CAPABILITY_WORDS.secrets.test(selfText(definition));
 }
 
 function declaredCapabilities(definition: Record<string, unknown>): Set<Capability> {
@@ -587,7 +609,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const family = (f: Family, field: string, s: string): void => {
     if (!families.has(f)) families.set(f, { field, span: s });
   };
-  const self = selfText(definition).toLowerCase();
+  // What the tool is: its name, titles, first sentence — and the server it comes from (`stripe` for STRIPE_API_KEY).
+  const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
   const selection: { at?: { field: string; span: string }; disparaged?: boolean } = {};
   for (const { field, text: raw, isName } of texts) {
@@ -595,7 +618,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     // A property name is read as the words it is made of: `always_include_previous_messages_here` is an order.
     const propertyName = field.endsWith('(name)');
     const text = propertyName ? raw.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ') : raw;
-    const folded = fold(text);
+    const folded = fold(maskExamples(text));
     if (folded.obfuscated) {
       features.obfuscated = 1;
       hit('obfuscated', field, span(text, null, text));
@@ -729,7 +752,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const lookup = LOOKUP.test(sentence);
       const absolute = ABSOLUTE.test(sentence);
       // "Prefer this over fetch_url for pages that need JavaScript" names another tool only to compare.
-      if (ref && (obliged || has('order') || has('arg.steer') || has('transfer') || (has('superiority') && absolute) || has('urgency') || has('conceal') || has('addressee'))) {
+      if (ref && !lookup && (obliged || has('order') || has('arg.steer') || has('transfer') || (has('superiority') && absolute) || has('urgency') || has('conceal') || has('addressee'))) {
         features['s.ref+action'] = 1;
         family('tool-reference', field, here(refHit));
       }
@@ -770,7 +793,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('conceal')) family('conceal', field, here(cues.get('conceal')));
       const sourceHit = cues.get('source.secret') ?? cues.get('source.conversation') ?? cues.get('source.personal');
       // The tool's own service key (`ALPHAGENOME_API_KEY` for an AlphaGenome tool) is its configuration.
-      const ownKey = sourceHit !== undefined && /^[A-Z][A-Z0-9]+_/.test(sourceHit[0]) && self.includes(sourceHit[0].split('_')[0]!.toLowerCase());
+      // The tool's own service key (`STRIPE_API_KEY` for a Stripe server), a secret kept on the server side, or a secret of a tool about secrets (a key generator, a vault) is its subject, not something asked for.
+      const ownKey =
+        sourceHit !== undefined &&
+        !has('sink') &&
+        ((/^[A-Z][A-Z0-9]+_/.test(sourceHit[0]) && self.includes(sourceHit[0].split('_')[0]!.toLowerCase())) || SERVER_SIDE.test(sentence) || (cues.has('source.secret') && declaresSecrets(definition) && !ref));
       if (source && !ownKey && (index > 0 || has('transfer') || directive)) family('sensitive-source', field, here(sourceHit));
       if (has('transfer') && has('sink') && isForeignSink(sentence, self)) family('outside-sink', field, here(cues.get('sink')));
       if ((addressed && (index > 0 || inSchema)) || (directive && inSchema && (index > 0 || propertyName))) family('addressed', field, here(cues.get('model.addressed') ?? cues.get('addressee') ?? cues.get('imperative')));
