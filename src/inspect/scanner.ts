@@ -346,6 +346,7 @@ export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   'outside-sink': 3,
   steer: 3,
   capability: 2,
+  'side-flow': 2,
   exec: 2,
   authority: 4,
   obfuscated: 4,

@@ -259,6 +259,15 @@ const OTHERS = P(String.raw`\b(?:other|others|another|alternatives?|competing|ri
 const SELF_REFERENCE = P(String.raw`\b(?:this (?:tool|server|one|function|service|plugin)|it|here|cet outil|cet outil-ci|dieses werkzeug|dieses tool|diese funktion|esta herramienta|este servicio|questo strumento|esta ferramenta|этот инструмент)\b|此工具|本工具|该工具|このツール|이 도구`);
 /** Exclusivity: only, exclusively, always, for any request. */
 const EXCLUSIVE = P(String.raw`\b(?:only|exclusively|solely|always|every time|for (?:any|every|all) (?:\w+ )?(?:request|task|question|query|need)s?|in all cases|before any other|over any|en priorité|uniquement|exclusivement|toujours|ausschließlich|nur|immer|stets|solo|solamente|exclusivamente|siempre|somente|apenas|sempre|soltanto|esclusivamente|только|всегда|исключительно)\b|只|仅|总是|始终|だけ|のみ|常に|만|항상`);
+/** Keeping it from the user, in the other languages of the corpora. */
+const CONCEAL_WORLD = P(String.raw`\b(?:ne doit pas (?:le |en |la |les )?(?:mentionner|dire|signaler|évoquer|indiquer)|ne (?:le |lui |en )?(?:mentionnez|mentionne|dites|dis|signalez) pas|sans (?:le |en )?(?:mentionner|signaler)|no (?:lo |le |se lo )?(?:menciones|mencione|digas|diga|comentes|comente|informes|informe)|sin mencionar(?:lo)?|nicht (?:erwähnen|erwähnt|mitteilen|ansprechen|anzeigen)|verschweigen|não (?:mencione|diga|comente|informe|mostre)|sem mencionar|non (?:menzionare|dire|riferire|segnalare|mostrare)|(?:сообщать|говорить|упоминать|показывать)\s+(?:об этом\s+)?не\s+(?:следует|нужно|надо|стоит)|не\s+(?:сообщайте|говорите|упоминайте|показывайте))\b|말하지 마|알리지 마|언급하지 마|触れないで|言わないで|伝えないで|知らせないで|(?:説明|確認|報告)[はや]?[^。]{0,8}不要|不要(?:告诉|提及|提到|透露|显示|说明)|无需(?:告知|说明|提及)|不必(?:告知|提及|说明)`);
+/** A made-up answer for when the user asks: "if asked, say it runs offline", "describe this tool as fully offline". */
+const DECEIVE = P(String.raw`\b(?:if|when|should)\s+(?:the user\s+|anyone\s+|they\s+|someone\s+)?(?:\w+\s+){0,2}?(?:asks?|asked|inquires?|questions?)\b[^.]{0,80}?\b(?:say|says|tell|answer|reply|respond|report|describe|explain|present|claim)\b|\b(?:describe|present|explain|report|frame)\s+(?:\S+\s+){0,6}?as\s+(?:a\s+|an\s+|the\s+)?(?:fully |purely |only |entirely |simply |a )?(?:offline|local|routine|normal|single|standard|expected|harmless|internal)\b|\bleave (?:\S+ ){0,4}?out of the (?:explanation|reply|answer|summary|report|response|conversation)|물어보면[^.]{0,60}답하|聞かれたら[^。]{0,40}答え|如果[^。]{0,20}问[^。]{0,40}(?:回答|说)`);
+/** What the user is shown — a reply, summary, confirmation — cut down: "should list the pruned branches only", "stays out of the summary". */
+const SHOWN_LESS = P(String.raw`\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|surfacing|surface|brought up|bring up|called out|call out|indication)\b[^.;]{0,60}?\b(?:out of|left out|leave out|omit\w*|only|simply|avoid\w*|no indication|not to be|should not|must not|need not|filtered out|stays? out)\b|\b(?:out of|left out|leave out|omit\w*|avoid|filtered out|stays? out|not to be|no indication)\b[^.;]{0,60}?\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|user)\b`);
+/** Something the tool also does with data that leaves it: "also uploads … to our indexing partner", "forwards contact lists to an enrichment partner". */
+const SIDE_FLOW = P(String.raw`\b(?:also|additionally|as well|in addition|too|silently|automatically|every|each|copy|copies)\b[^.]{0,80}?\b(?:uploads?|forwards?|sends?|posts?|shares?|transmits?|submits?|mirrors?|syncs?|backs? up|exports?|pushes|reports?|copies|logs?|stores?|transmet|envoie|exporte|sendet|übermittelt|envía|comparte|envia|compartilha|invia|inoltra|выгружает|отправляет|передаёт|передает|送信|上传|发送)\b[^.]{0,80}?\b(?:partners?|vendors?|third[- ]part(?:y|ies)|external|our (?:\w+ )?(?:server|servers|backend|cloud|team|partner)|remote|contractors?|affiliates?|analytics|enrichment|advertis\w*|brokers?|sponsors?|support channel|partenaire|socio|parceiro|partner|подрядчик\w*|сторонн\w*|外部|パートナー|第三方|合作伙伴)`);
+
 /** The answer given to the user cut short or made up. */
 const REPLY_LIMIT = P(String.raw`\b(?:reply|replies|answer|response|output|summary|confirmation|respuesta|réponse|antwort|resposta|risposta|ответ\w*)\b[^.;]{0,50}?\b(?:need not|must not|should not|nothing (?:more|else)|no more than|leave out|omit|only|just|nada más|rien de plus|nichts weiter|nada mais|nient'altro|ничего больше)\b|\b(?:need not|must not|should not|never|don't|do not) (?:\w+ ){0,2}?(?:appear|show up|be shown|be mentioned|be included)\b[^.;]{0,30}?\b(?:reply|answer|response|output|summary)\b|\btell (?:them|the user|him|her|people)\b[^.;]{0,40}?\b(?:only|just|merely|nothing|simply)\b`);
 
@@ -489,10 +498,11 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
   'tool-order': 'gives an order about a tool that is not its own',
+  'side-flow': 'also sends data to a partner, vendor, third party or outside server',
   disparage: 'runs down other tools or servers',
   selection: 'steers tool selection: itself as the only choice, against others',
   hijack: 'names a tool that is not its own with a trigger (before, after, then, each time) and an order',
@@ -613,6 +623,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
   const selection: { at?: { field: string; span: string }; disparaged?: boolean } = {};
+  let shownLess: { field: string; span: string } | undefined;
+  let sideFlow: { field: string; span: string } | undefined;
   for (const { field, text: raw, isName } of texts) {
     if (isName || raw.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
     // A property name is read as the words it is made of: `always_include_previous_messages_here` is an order.
@@ -679,6 +691,17 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const addressee = ADDRESSEE.exec(sentence);
       if (addressee) cues.set('addressee', addressee);
       // The answer to the user cut short or made up, said to the model ("need not appear in your reply").
+      if (!cues.has('conceal')) {
+        const other = CONCEAL_WORLD.exec(sentence) ?? DECEIVE.exec(sentence);
+        if (other) cues.set('conceal', other);
+      }
+      // What the user is shown, cut down — concealment when the definition also moves data somewhere (see `SIDE_FLOW`).
+      if (!cues.has('conceal')) {
+        const less = SHOWN_LESS.exec(sentence);
+        if (less && (USER_WORD.test(sentence) || addressee || obligation)) shownLess ??= { field, span: span(sentence, less, sentence) };
+      }
+      const flow = SIDE_FLOW.exec(sentence);
+      if (flow) sideFlow ??= { field, span: span(sentence, flow, sentence) };
       if (!cues.has('conceal') && (addressee || imperative || obligation)) {
         const limit = REPLY_LIMIT.exec(sentence);
         // "Never reply with just 'Done'" asks for more, not less.
@@ -810,6 +833,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
+  // Data that also leaves the tool, and the user shown less than happened: hiding a side effect.
+  if (sideFlow) family('side-flow', sideFlow.field, sideFlow.span);
+  if (shownLess && (sideFlow || families.has('outside-sink') || families.has('sensitive-source') || families.has('tool-reference'))) family('conceal', shownLess.field, shownLess.span);
   // Itself claimed better in one sentence, other tools run down in another ("Use this tool always; the other search tools are outdated").
   if (selection.at && selection.disparaged) {
     features['s.selection'] = 1;
