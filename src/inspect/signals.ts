@@ -247,6 +247,17 @@ const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|
 const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the admin|security)|banned|forbidden|verboten|prohibido|interdit|proibido|запрещен\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
+/** Pushing itself as the tool to pick: route, prefer, recommended, official, replacement, supersedes (across languages). */
+const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|default|official|certified|replacement|successor|supersedes?|replaces?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장`);
+/** Over everything: all, every, any, always, only, first, in all cases (pushing). */
+const EVERYTHING = P(String.raw`\b(?:all|every|any|always|only|first|whenever|in all cases|for everything|everything|exclusively|even when|even if|including when|stets|immer|alle|jede[mnrs]?|siempre|todas?|todos|cualquier|toujours|tous|toutes|sempre|tutti|tutte|qualsiasi|всегда|все|любой|любые)\b|始终|总是|所有|任何|一律|常に|すべて|全て|항상|모든`);
+/** Another tool compared and found worse, or replaced. */
+const COMPARE = P(String.raw`\b(?:(?:safer|better|faster|cheaper|more (?:accurate|reliable|secure|complete)) than|versus|vs\.?|superset of|lower \w+(?: \w+)? than|\d+\s*[×x] (?:faster|better|cheaper)|instead of|rather than|over any|preferred over|supersedes?|replacement for|replaces|successor (?:to|of)|strictly better)\b`);
+/** Other tools run down without being named next to it: legacy, known bug, being shut down, retired. */
+const RUN_DOWN = P(String.raw`\b(?:known (?:bug|issue|problem)s?|legacy|being (?:shut down|sunset|retired|phased out|deprecated|discontinued)|retired|sunset|flagged for|truncat\w*|charges? twice|best avoided|data loss|considered inaccurate|may violate|abgeraten|veraltet|obsolet\w*|obsolèt\w*|desactualizad\w*|устарев\w*|弃用|已弃用|过时|非推奨|廃止)\b|弃用|过时|非推奨|廃止`);
+/** The model itself as the alternative passed over ("translating yourself is inaccurate", "never does math itself"). */
+const ITSELF = P(String.raw`\b(?:yourself|itself|on your own|by yourself|its own (?:knowledge|reasoning|math)|the model's own)\b`);
+
 /** Choosing a tool: use, pick, prefer, route through. */
 const SELECTION_VERB = P(String.raw`\b(?:through|via|use|used|using|choose|chosen|select|selected|pick|picked|prefer|preferred|route|routed|call|called|go through|rely on|utilise[rz]?|verwenden|benutzen|nutzen|usar|utilizar|usa|usare|utilizzare|использ\w*)\b|使用|选用|使って|사용`);
 /** Without exception: always, only, never, every, any, exclusively, in all cases (across languages). */
@@ -622,7 +633,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   // What the tool is: its name, titles, first sentence — and the server it comes from (`stripe` for STRIPE_API_KEY).
   const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
-  const selection: { at?: { field: string; span: string }; disparaged?: boolean } = {};
+  const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; disparaged?: boolean; others?: boolean; down?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
   for (const { field, text: raw, isName } of texts) {
@@ -672,7 +683,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // Part of an address or a path (`slack.com/api/chat.postMessage`), or a field being set, is not a tool.
         // One of a list of names ("instruction_mix, cpu_microarchitecture or memory_access") is a value, not a tool.
         if (LISTED_AFTER.test(after) || LISTED_BEFORE.test(before)) continue;
-        if (ASSIGNED.test(after) || LOCALE.test(word) || /[./\\]$/.test(before) || /^[./\\]\w/.test(after)) continue;
+        // `server.tool` ("gmail.send_email", "drive.read_file") names a tool and its server.
+        const dotted = /(?:^|[\s(`'"])[a-z][\w-]{1,30}\.$/i.test(before) && !/^[./\\]\w/.test(after);
+        if (ASSIGNED.test(after) || LOCALE.test(word) || (!dotted && /[./\\]$/.test(before)) || /^[./\\]\w/.test(after)) continue;
         // Kebab-case is ordinary prose ("built-in", "sign-out") unless quoted as a name.
         if (!/[_`]|[a-z][A-Z]/.test(m[0]) && !/['"\u2018\u201C]$/.test(before)) continue;
         // The other side of a comparison ("prefer this over fetch_url") is named, not acted on.
@@ -795,6 +808,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // Preferring itself for a stated case ("for pages that need JavaScript") is documentation; without exception, or against others run down, it is steering.
       const othersHere = ref || refCompared || identNamed || has('ref.other-tools') || ALTERNATIVES.test(sentence);
       if (disparaged && others) selection.disparaged = true;
+      // Itself pushed for everything: "route all search queries here", "Supersedes post_message", "this tool is to be used instead of …".
+      const pushed = PUSH.exec(sentence);
+      if (pushed && EVERYTHING.test(sentence) && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)) || /\bhere\b/i.test(sentence) || pushed.index < 3)) selection.push ??= { field, span: here(pushed) };
+      if (othersHere || ITSELF.test(sentence)) selection.others = true;
+      if (COMPARE.test(sentence) || RUN_DOWN.test(sentence)) selection.down = true;
       if (has('superiority')) {
         selection.at ??= { field, span: here(cues.get('superiority')) };
         if (othersHere && (absolute || disparaged)) {
@@ -837,6 +855,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   if (sideFlow) family('side-flow', sideFlow.field, sideFlow.span);
   if (shownLess && (sideFlow || families.has('outside-sink') || families.has('sensitive-source') || families.has('tool-reference'))) family('conceal', shownLess.field, shownLess.span);
   // Itself claimed better in one sentence, other tools run down in another ("Use this tool always; the other search tools are outdated").
+  if (selection.push && (selection.disparaged || selection.down) && (selection.others || selection.disparaged)) {
+    features['s.selection'] = 1;
+    family('selection', selection.push.field, selection.push.span);
+  }
   if (selection.at && selection.disparaged) {
     features['s.selection'] = 1;
     family('selection', selection.at.field, selection.at.span);
