@@ -248,13 +248,15 @@ const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the a
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
 /** Pushing itself as the tool to pick: route, prefer, recommended, official, replacement, supersedes (across languages). */
-const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|default|official|certified|replacement|successor|supersedes?|replaces?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장`);
+const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|official|certified|replacement for|successor|supersedes?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장`);
 /** Over everything: all, every, any, always, only, first, in all cases (pushing). */
 const EVERYTHING = P(String.raw`\b(?:all|every|any|always|only|first|whenever|in all cases|for everything|everything|exclusively|even when|even if|including when|stets|immer|alle|jede[mnrs]?|siempre|todas?|todos|cualquier|toujours|tous|toutes|sempre|tutti|tutte|qualsiasi|всегда|все|любой|любые)\b|始终|总是|所有|任何|一律|常に|すべて|全て|항상|모든`);
 /** Another tool compared and found worse, or replaced. */
-const COMPARE = P(String.raw`\b(?:(?:safer|better|faster|cheaper|more (?:accurate|reliable|secure|complete)) than|versus|vs\.?|superset of|lower \w+(?: \w+)? than|\d+\s*[×x] (?:faster|better|cheaper)|instead of|rather than|over any|preferred over|supersedes?|replacement for|replaces|successor (?:to|of)|strictly better)\b`);
+const COMPARE = P(String.raw`\b(?:(?:safer|better|faster|cheaper|more (?:accurate|reliable|secure|complete)) than|versus|vs\.?|superset of|lower \w+(?: \w+)? than|\d+\s*[×x] (?:faster|better|cheaper)|instead of|rather than|over any|preferred over|supersedes?|replacement for|successor (?:to|of)|strictly better)\b`);
 /** Other tools run down without being named next to it: legacy, known bug, being shut down, retired. */
 const RUN_DOWN = P(String.raw`\b(?:known (?:bug|issue|problem)s?|legacy|being (?:shut down|sunset|retired|phased out|deprecated|discontinued)|retired|sunset|flagged for|truncat\w*|charges? twice|best avoided|data loss|considered inaccurate|may violate|abgeraten|veraltet|obsolet\w*|obsolèt\w*|desactualizad\w*|устарев\w*|弃用|已弃用|过时|非推奨|廃止)\b|弃用|过时|非推奨|廃止`);
+/** A tool or tools, in the languages of the corpora. */
+const TOOL_WORD = P(String.raw`\b(?:tools?|servers?|functions?|apps?|services?|engines?|plugins?|werkzeug\w*|herramientas?|buscador\w*|outils?|strumenti|ferramentas?|инструмент\w*|сервер\w*)\b|工具|ツール|도구`);
 /** The model itself as the alternative passed over ("translating yourself is inaccurate", "never does math itself"). */
 const ITSELF = P(String.raw`\b(?:yourself|itself|on your own|by yourself|its own (?:knowledge|reasoning|math)|the model's own)\b`);
 
@@ -633,7 +635,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   // What the tool is: its name, titles, first sentence — and the server it comes from (`stripe` for STRIPE_API_KEY).
   const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
-  const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; disparaged?: boolean; others?: boolean; down?: boolean } = {};
+  const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
   for (const { field, text: raw, isName } of texts) {
@@ -810,9 +812,17 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (disparaged && others) selection.disparaged = true;
       // Itself pushed for everything: "route all search queries here", "Supersedes post_message", "this tool is to be used instead of …".
       const pushed = PUSH.exec(sentence);
-      if (pushed && EVERYTHING.test(sentence) && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)) || /\bhere\b/i.test(sentence) || pushed.index < 3)) selection.push ??= { field, span: here(pushed) };
-      if (othersHere || ITSELF.test(sentence)) selection.others = true;
-      if (COMPARE.test(sentence) || RUN_DOWN.test(sentence)) selection.down = true;
+      if (pushed && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)) || /\bhere\b/i.test(sentence) || pushed.index < 3)) {
+        // For everything, or (weaker) for a case while others are run down somewhere in the definition.
+        if (EVERYTHING.test(sentence)) selection.push ??= { field, span: here(pushed) };
+        else selection.weakPush ??= { field, span: here(pushed) };
+      }
+      const compared = COMPARE.test(sentence);
+      const runDown = RUN_DOWN.test(sentence) || (disparaged !== null && TOOL_WORD.test(sentence));
+      const itself = ITSELF.test(sentence);
+      if (othersHere || compared || itself || (runDown && TOOL_WORD.test(sentence))) selection.others = true;
+      if (compared) selection.down = true;
+      if (runDown || itself) selection.runDown = true;
       if (has('superiority')) {
         selection.at ??= { field, span: here(cues.get('superiority')) };
         if (othersHere && (absolute || disparaged)) {
@@ -855,9 +865,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   if (sideFlow) family('side-flow', sideFlow.field, sideFlow.span);
   if (shownLess && (sideFlow || families.has('outside-sink') || families.has('sensitive-source') || families.has('tool-reference'))) family('conceal', shownLess.field, shownLess.span);
   // Itself claimed better in one sentence, other tools run down in another ("Use this tool always; the other search tools are outdated").
-  if (selection.push && (selection.disparaged || selection.down) && (selection.others || selection.disparaged)) {
+  const pushAt = selection.push && (selection.disparaged || selection.down || selection.runDown) ? selection.push : selection.weakPush && (selection.disparaged || selection.runDown) ? selection.weakPush : undefined;
+  if (pushAt && (selection.others || selection.disparaged)) {
     features['s.selection'] = 1;
-    family('selection', selection.push.field, selection.push.span);
+    family('selection', pushAt.field, pushAt.span);
   }
   if (selection.at && selection.disparaged) {
     features['s.selection'] = 1;
