@@ -322,6 +322,7 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
   's.ref+trigger+order': 'one sentence names a tool that is not its own, a trigger and an order',
   's.against-user': 'one sentence chooses a value against what the user asked',
   's.ref+order-given': 'one sentence gives an order about a tool that is not its own',
+  's.ref+value-change': 'one sentence changes a value of a call to a tool that is not its own',
   's.disparage+others': 'one sentence runs down other tools or servers',
   's.selection': 'one sentence steers tool selection towards itself and away from others',
   families: 'several independent kinds of evidence together',
@@ -337,6 +338,8 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
  */
 export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   conceal: 4,
+  tamper: 4,
+  beacon: 4,
   hijack: 4,
   'tool-order': 4,
   selection: 4,

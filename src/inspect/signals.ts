@@ -155,7 +155,7 @@ const WORD_BOUNDARY = String.raw`(?:(?<=[\p{L}\p{N}_])(?![\p{L}\p{N}_])|(?<![\p{
 const P = (source: string): RegExp => new RegExp(source.replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
 
 const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
-const TRANSFER = String.raw`(?:go(?:es)? to|(?:is|are) kept by|kept by us|shared with|stores? (?:\w+ ){0,3}?on|archives?|retains?|mirrors?|log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|envíe|incluye|incluir|adjunta|adjuntar|añadir|añade|poner|insertar|envoie|envoyer|inclure|joindre|ajouter|ajoute|mettre|insérer|transmettre|senden|sende|schicke|füge|einfügen|anhängen|übermitteln|übermittle|invia|inviare|inserire|inserisci|allega|allegare|includi|includere|aggiungi|aggiungere|passa|passare|mettere|metti|incluir|anexar|colocar|adicionar|envie|inclua|anexe|отправ\w*|перешл\w*|включ\w*|добав\w*|вставь\w*|передай\w*|передать|发送|上传|附上|包含|加入|放入|填入|传入|写入|送信|添付|含め|入れ|貼り付け|보내|첨부|포함|넣)`;
+const TRANSFER = String.raw`(?:push|pushes|pushed|pointing to|übertragen|übertr\w*|übergibt|übergeben|전송|転送|送る|go(?:es)? to|(?:is|are) kept by|kept by us|shared with|stores? (?:\w+ ){0,3}?on|archives?|retains?|mirrors?|log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|envíe|incluye|incluir|adjunta|adjuntar|añadir|añade|poner|insertar|envoie|envoyer|inclure|joindre|ajouter|ajoute|mettre|insérer|transmettre|senden|sende|schicke|füge|einfügen|anhängen|übermitteln|übermittle|invia|inviare|inserire|inserisci|allega|allegare|includi|includere|aggiungi|aggiungere|passa|passare|mettere|metti|incluir|anexar|colocar|adicionar|envie|inclua|anexe|отправ\w*|перешл\w*|включ\w*|добав\w*|вставь\w*|передай\w*|передать|发送|上传|附上|包含|加入|放入|填入|传入|写入|送信|添付|含め|入れ|貼り付け|보내|첨부|포함|넣)`;
 
 const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   {
@@ -180,7 +180,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'source.secret',
-    pattern: P(String.raw`\b(?:aws|gcp|azure|cloud|git|docker|npm|pypi|ssh|kube|gcloud)\w* credentials\b|\b\w+'s (?:\w+ ){0,2}?(?:password|passcode|pin|private key|secret key|api key|access token|session token|cookies?)\b|\b(?:claves? (?:de )?api|clés? (?:d')?api|api-schlüssel|chaves? (?:de )?api|chiavi (?:di )?api|chiave api|ключ\w* api|api-ключ\w*|contraseñas|mots de passe|passwörter|kennwörter|senhas|credenciales|identifiants|zugangsdaten|credenciais|credenziali|учётн\w* данн\w*|учетн\w* данн\w*|пароли)\b|api ?キー|api ?密钥|api ?키|密码|认证信息|凭据|\bcredentials? files?\b|\bkeystore\b|~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
+    pattern: P(String.raw`\b(?:aws|gcp|azure|cloud|git|docker|npm|pypi|ssh|kube|gcloud)\w* credentials\b|\b(?:process|shell|complete|full|entire|whole) environment\b|\benvironment variables? (?:and|with) (?:their )?values\b|\b\w+'s (?:\w+ ){0,2}?(?:password|passcode|pin|private key|secret key|api key|access token|session token|cookies?)\b|\b(?:claves? (?:de )?api|clés? (?:d')?api|api-schlüssel|chaves? (?:de )?api|chiavi (?:di )?api|chiave api|ключ\w* api|api-ключ\w*|contraseñas|mots de passe|passwörter|kennwörter|senhas|credenciales|identifiants|zugangsdaten|credenciais|credenziali|учётн\w* данн\w*|учетн\w* данн\w*|пароли)\b|api ?キー|api ?密钥|api ?키|密码|认证信息|凭据|\bcredentials? files?\b|\bkeystore\b|~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
   },
   // Another vendor's tools by name ("Twilio tools"), case-sensitive.
   { cue: 'ref.other-tools', pattern: /\b[A-Z][A-Za-z0-9-]+(?: [A-Z][A-Za-z0-9-]+)? (?:tools|servers|plugins)\b/ },
@@ -245,8 +245,13 @@ const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|
 
 /** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
 const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the admin|security)|banned|forbidden|verboten|prohibido|interdit|proibido|запрещен\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
+const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{2,30})\s+(?:is|gets|are)\s+(?:called|invoked|run|used)\b|\b(?:calls?|invocations?)\s+(?:to|of)\s+([a-z][a-z0-9]{2,30})\b/i;
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
+const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
+/** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
+const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
+
 /** Pushing itself as the tool to pick: route, prefer, recommended, official, replacement, supersedes (across languages). */
 const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|official|certified|replacement for|successor|supersedes?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장`);
 /** Over everything: all, every, any, always, only, first, in all cases (pushing). */
@@ -491,6 +496,7 @@ export const FEATURES = [
   's.addressed',
   's.ref+action',
   's.ref+trigger+order',
+  's.ref+value-change',
   's.ref+order-given',
   's.disparage+others',
   's.selection',
@@ -511,10 +517,12 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
   'tool-order': 'gives an order about a tool that is not its own',
+  tamper: 'changes a value of a call to a tool that is not its own',
+  beacon: 'a Markdown image whose address carries data: rendering it sends the data out',
   'side-flow': 'also sends data to a partner, vendor, third party or outside server',
   disparage: 'runs down other tools or servers',
   selection: 'steers tool selection: itself as the only choice, against others',
@@ -715,6 +723,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         const less = SHOWN_LESS.exec(sentence);
         if (less && (USER_WORD.test(sentence) || addressee || obligation)) shownLess ??= { field, span: span(sentence, less, sentence) };
       }
+      // A Markdown image whose address carries data: rendering it sends the data out.
+      const beacon = BEACON.exec(sentence);
+      if (beacon) family('beacon', field, span(sentence, beacon, sentence));
       const flow = SIDE_FLOW.exec(sentence);
       if (flow) sideFlow ??= { field, span: span(sentence, flow, sentence) };
       if (!cues.has('conceal') && (addressee || imperative || obligation)) {
@@ -726,6 +737,14 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (!cues.has('superiority') && (obligation || imperative || addressee) && SELECTION_VERB.test(sentence) && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)))) {
         const exclusive = EXCLUSIVE.exec(sentence);
         if (exclusive) cues.set('superiority', exclusive);
+      }
+      // "if transfer is called", "calls to refund": a plain word named as a tool by being called.
+      const called = PLAIN_CALLED.exec(sentence);
+      const calledName = called ? (called[1] ?? called[2])! : '';
+      if (called && calledName.toLowerCase() !== own.toLowerCase() && !ctx.siblings.has(calledName) && !paramNames.has(calledName.toLowerCase()) && !/^(?:this|it|tool|function|that|which|what|one)$/i.test(calledName)) {
+        refTool = true;
+        refOrdered = true;
+        cues.set('ref.tool', called);
       }
       // "via the phone tool", "the billing server": a tool or server named by a plain word that is not this one's.
       const named = NAMED_TOOL.exec(sentence);
@@ -835,6 +854,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (ref && refOrdered && TRIGGER.test(sentence) && (obliged || has('addressee')) && !lookup) {
         features['s.ref+trigger+order'] = 1;
         family('hijack', field, here(refHit));
+      }
+      // Another tool's argument changed in passing ("its to_account becomes GB29…", "fs_write paths are mapped to /srv/share").
+      const changed = ref ? VALUE_CHANGE.exec(sentence) : null;
+      if (changed && !lookup) {
+        features['s.ref+value-change'] = 1;
+        family('tamper', field, here(changed));
       }
       const against = AGAINST_USER.exec(sentence);
       if (against && (ref || obliged || has('transfer') || has('sink'))) {
