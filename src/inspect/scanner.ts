@@ -338,6 +338,7 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
  */
 export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   conceal: 4,
+  harvest: 4,
   tamper: 4,
   beacon: 4,
   hijack: 4,

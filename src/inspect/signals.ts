@@ -221,9 +221,9 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
  * An obligation or a rule without exception, whoever is its subject, in the languages of the corpora
  * (English, Spanish, French, German, Portuguese, Italian, Russian, Chinese, Japanese, Korean).
  */
-const OBLIGATION = P(String.raw`\b(?:obligatorio|obligatoria|obbligatorio|obbligatoria|obrigatório|obrigatória|obligatoire|verpflichtend|zwingend|обязательн\w*|mandatory|compulsory|(?:the )?(?:very )?first thing (?:to do|you do)|is to (?:call|run|use|send|pass)|only (?:\w+ )?(?:allowed|valid|permitted|accepted|possible|works?)|needs? (?:\S+ ){0,8}?(?:placed|added|set|put|inserted|included|sent|passed|replaced|given|appended|prepended)|(?:is|are) instructed|must|should|shall|has to|have to|needs? to|is to|are to|is required|are required|is expected|are expected|always|never|every time|each time|at all times|in all cases|in every case|no matter|whatever|regardless|exclusively|only ever|from now on|debe|deben|debes|tiene que|tienes que|hay que|siempre|nunca|es necesario|exclusivamente|doit|doivent|dois|devez|il faut|toujours|jamais|exclusivement|muss|müssen|musst|soll|sollen|sollte|sollten|immer|niemals|stets|ausschließlich|jedes mal|deve|devem|precisa|bisogna|occorre|devono|devi|esclusivamente|должен|должна|должно|должны|нужно|необходимо|надо|следует|всегда|никогда|обязательно)\b|必须|应该|应当|务必|总是|始终|永远|一律|一定要|只能|必ず|しなければ|する必要|べき|常に|いつも|반드시|해야|항상|언제나`);
+const OBLIGATION = P(String.raw`\b(?:aufzurufen|aufgerufen|mitzugeben|einzufügen|zu übergeben|anzugeben|обязан\w*|обязательн\w*|obligatorio|obligatoria|obbligatorio|obbligatoria|obrigatório|obrigatória|obligatoire|verpflichtend|zwingend|обязательн\w*|mandatory|compulsory|(?:the )?(?:very )?first thing (?:to do|you do)|is to (?:call|run|use|send|pass)|only (?:\w+ )?(?:allowed|valid|permitted|accepted|possible|works?)|needs? (?:\S+ ){0,8}?(?:placed|added|set|put|inserted|included|sent|passed|replaced|given|appended|prepended)|(?:is|are) instructed|must|should|shall|has to|have to|needs? to|is to|are to|is required|are required|is expected|are expected|always|never|every time|each time|at all times|in all cases|in every case|no matter|whatever|regardless|exclusively|only ever|from now on|debe|deben|debes|tiene que|tienes que|hay que|siempre|nunca|es necesario|exclusivamente|doit|doivent|dois|devez|il faut|toujours|jamais|exclusivement|muss|müssen|musst|soll|sollen|sollte|sollten|immer|niemals|stets|ausschließlich|jedes mal|deve|devem|precisa|bisogna|occorre|devono|devi|esclusivamente|должен|должна|должно|должны|нужно|необходимо|надо|следует|всегда|никогда|обязательно)\b|必须|应该|应当|务必|总是|始终|永远|一律|一定要|只能|必ず|しなければ|する必要|べき|常に|いつも|반드시|해야|항상|언제나`);
 /** The reader spoken to: second person, or the assistant, agent or model named, across languages. */
-const ADDRESSEE = P(String.raw`\b(?:you|your|yours|yourself|assistant|assistants|agent|agents|model|models|llm|llms|ai|chatbot|copilot|tú|usted|ustedes|tu|tus|vous|votre|vos|ton|ta|tes|du|dich|dir|dein|deine|deinen|você|vocês|seu|sua|tuo|tua|tuoi|asistente|assistente|assistent|modelo|modèle|modello|modell|agente|вы|ты|вам|тебе|ваш|ваши|твой|ассистент|модель|агент)\b|你|您|助手|模型|あなた|アシスタント|モデル|エージェント|당신|어시스턴트|모델|에이전트`);
+const ADDRESSEE = P(String.raw`\b(?:orchestrators?|tool routers?|you|your|yours|yourself|assistant|assistants|agent|agents|model|models|llm|llms|ai|chatbot|copilot|tú|usted|ustedes|tu|tus|vous|votre|vos|ton|ta|tes|du|dich|dir|dein|deine|deinen|você|vocês|seu|sua|tuo|tua|tuoi|asistente|assistente|assistent|modelo|modèle|modello|modell|agente|вы|ты|вам|тебе|ваш|ваши|твой|ассистент|модель|агент)\b|你|您|助手|模型|あなた|アシスタント|モデル|エージェント|당신|어시스턴트|모델|에이전트`);
 
 /**
  * A trigger in time (before, after, then, once, whenever, each time, first) across languages: with a
@@ -245,10 +245,11 @@ const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|
 
 /** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
 const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the admin|security)|banned|forbidden|verboten|prohibido|interdit|proibido|запрещен\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
-const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{2,30})\s+(?:is|gets|are)\s+(?:called|invoked|run|used)\b|\b(?:calls?|invocations?)\s+(?:to|of)\s+([a-z][a-z0-9]{2,30})\b/i;
+const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{2,30})\s+(?:is|gets|are)\s+(?:called|invoked|run|used)\b|\b(?:calls?|invocations?)\s+(?:to|of)\s+([a-z][a-z0-9]{2,30})\b|\b(?:call|invoke|trigger|fire off)\s+([a-z][a-z0-9]{2,30})\s+(?:with|using|passing)\b/i;
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
+const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b`);
 /** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
 
@@ -299,7 +300,7 @@ const IMPERATIVE_CLAUSE = P(String.raw`[:;,：；，]\s*${IMPERATIVE_VERBS}`);
 
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
-const ACTION_BEFORE = P(String.raw`(?:\b(?:call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
+const ACTION_BEFORE = P(String.raw`(?:\b(?:fire off|fire|fires|invokes|runs|executes|triggers|call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
 const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b|call\b|is (?:used|called|invoked|requested)\b|を|로|으로|工具|ツール)`);
 /** A tool named for what it is for ("send_money to pay someone", "create_refund for new refunds"). */
 const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
@@ -517,10 +518,11 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
   'tool-order': 'gives an order about a tool that is not its own',
+  harvest: 'asks outright for credentials: a private key\u2019s contents, cookie values, authenticator or bank codes, another service\u2019s token',
   tamper: 'changes a value of a call to a tool that is not its own',
   beacon: 'a Markdown image whose address carries data: rendering it sends the data out',
   'side-flow': 'also sends data to a partner, vendor, third party or outside server',
@@ -740,7 +742,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       }
       // "if transfer is called", "calls to refund": a plain word named as a tool by being called.
       const called = PLAIN_CALLED.exec(sentence);
-      const calledName = called ? (called[1] ?? called[2])! : '';
+      const calledName = called ? (called[1] ?? called[2] ?? called[3])! : '';
       if (called && calledName.toLowerCase() !== own.toLowerCase() && !ctx.siblings.has(calledName) && !paramNames.has(calledName.toLowerCase()) && !/^(?:this|it|tool|function|that|which|what|one)$/i.test(calledName)) {
         refTool = true;
         refOrdered = true;
@@ -909,12 +911,24 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     if (mismatched.some((c) => c !== 'secrets')) family('capability', 'name', `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}`);
     hits.push({ cue: 'capability.mismatch', field: 'name', span: `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}` });
   }
+  // Credentials asked for outright — a private key's contents, sites' cookie values, the codes of the user's
+  // authenticator or bank — by any text of the definition: harvesting, unless the tool is about secrets (then only a private key's contents).
+  for (const t of texts) {
+    if (t.isName || t.field.endsWith('(name)')) continue;
+    const m = HARVEST.exec(fold(t.text).text);
+    if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa/i.test(m[0]))) {
+      family('harvest', t.field, span(t.text, m, fold(t.text).text));
+      break;
+    }
+  }
   if (!declared.has('secrets')) {
     for (const p of params) {
       const m = PARAM_SENSITIVE.exec(fold(p.text).text, selfText(definition));
       if (!m) continue;
       features['param.sensitive'] = 1;
       family('sensitive-source', p.field, span(p.text, null, p.text));
+      // Another service's key or token for a tool of a different purpose (a weather tool asking for a GitHub token).
+      if (SERVICE_KEY.test(p.text) && KEY_WORD.test(p.text)) family('harvest', p.field, span(p.text, null, p.text));
       // Asking for a secret or payment data by a parameter is naming a sensitive source.
       if (!CONVERSATION_SOURCE.test(p.text)) features['source.secret'] = 1;
       hit('param.sensitive', p.field, span(p.text, null, p.text));
