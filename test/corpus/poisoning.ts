@@ -68,6 +68,11 @@ export const DEV2 = new URL('./poisoning-dev2.json', import.meta.url);
 export const DEV3 = new URL('./poisoning-dev3.json', import.meta.url);
 export const DEV4 = new URL('./poisoning-dev4.json', import.meta.url);
 export const HELDOUT = new URL('./poisoning-heldout.json', import.meta.url);
+/**
+ * The independent development set: written by two other authors (not the scanner engineer) in their
+ * own words, given to us after the rules of 35d3cc3; measured once on first contact, then tuned on.
+ */
+export const INDEP_DEV = new URL('./poisoning-indep-dev.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
@@ -157,6 +162,7 @@ export function trainingSources(): Source[] {
     labelled('dev2', loadSet(DEV2), none),
     labelled('dev3', loadSet(DEV3), none),
     labelled('dev4', loadSet(DEV4), none),
+    labelled('indep-dev', loadSet(INDEP_DEV), none),
     labelled('own', ownCorpus(['tune', 'holdout']), none),
     labelled('livemcpbench', allTools(benign.livemcpbench), none),
     labelled('docker', allTools(benign.docker), none),
