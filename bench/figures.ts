@@ -266,7 +266,7 @@ function scan(r: Results): string {
     '',
     '| set | kind | high | high or warn |',
     '|---|---|---:|---:|',
-    ...heldOut.map((x) => `| held-out (written after freezing, never tuned on) | ${x.kind} | ${cell(x)} |`),
+    ...heldOut.map((x) => `| held-out (own; written after freezing, examined while developing 2nd round) | ${x.kind} | ${cell(x)} |`),
     `| held-out | **all attacks** | ${cell(find('held-out', 'all attacks'))} |`,
     `| held-out | hard benign | ${cell(find('held-out', 'benign'))} |`,
     `| held-out, each server alone | **all attacks** | ${cell(find('held-out, each server alone', 'all attacks'))} |`,
