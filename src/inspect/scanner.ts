@@ -83,6 +83,7 @@ export const RULES: readonly Rule[] = [
   // Invisible and deceptive Unicode.
   { id: 'unicode.tag-characters', severity: 'high', pattern: /[\u{E0000}-\u{E007F}]+/u, why: 'Unicode tag characters are invisible to people but read by models (ASCII smuggling)' },
   { id: 'unicode.bidi-control', severity: 'high', pattern: /[\u202A-\u202E\u2066-\u2069]/, why: 'bidirectional control characters make displayed text differ from what the model reads' },
+  { id: 'unicode.variation-selectors', severity: 'high', pattern: /[\u{E0100}-\u{E01EF}]{4,}|[\uFE00-\uFE0E]{4,}/u, why: 'a run of variation selectors can smuggle bytes the model decodes but people do not see' },
   { id: 'unicode.zero-width', severity: 'high', pattern: /[\u200B\u200C\u2060\uFEFF]|(?<![\p{Extended_Pictographic}\uFE0F])\u200D/u, why: 'zero-width characters hide or split text' },
   { id: 'unicode.homoglyph-name', severity: 'high', pattern: /[^\x20-\x7E]/, fields: 'name', why: 'a non-ASCII character in a tool name can imitate another tool (homoglyph)' },
   // Hidden instruction blocks and model-directed framing.
@@ -323,6 +324,7 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
   's.against-user': 'one sentence chooses a value against what the user asked',
   's.ref+order-given': 'one sentence gives an order about a tool that is not its own',
   's.ref+value-change': 'one sentence changes a value of a call to a tool that is not its own',
+  's.param-stuffing': 'one sentence puts bulk data from elsewhere into one of its own parameters',
   's.disparage+others': 'one sentence runs down other tools or servers',
   's.selection': 'one sentence steers tool selection towards itself and away from others',
   families: 'several independent kinds of evidence together',
@@ -350,6 +352,7 @@ export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   'outside-sink': 3,
   steer: 3,
   capability: 2,
+  stuffing: 3,
   'side-flow': 2,
   exec: 2,
   authority: 4,

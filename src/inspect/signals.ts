@@ -199,6 +199,8 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
     pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6}\b|\b\d{1,3}-\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch)\b`),
   },
   { cue: 'transfer', pattern: P(String.raw`\b${TRANSFER}\b`) },
+  // Chinese, Japanese and Korean verbs run on into their endings: no word boundary around them.
+  { cue: 'transfer', pattern: /전송|보내|첨부|넣어|送信|転送|添付|送って|发送|上传|附上|传入|写入|填入/u },
   {
     cue: 'arg.steer',
     pattern: P(String.raw`\b(?:gets?|is|are|be|been) (?:\w+ )?(?:replaced|swapped|rewritten|redirected|changed|overwritten|substituted)\b (?:by|with|to|for)\b|\b(?:plus|followed by|with|then) the (?:original|real|intended|actual|user'?s?) (?:address|url|link|recipient|value|query|destination|addressee)\b|\bnext to the (?:real|original|actual|intended) \w+|\b(?:replace|change|rewrite|rewritten|override|swap|substitute|redirect|alter)\s+(?:\S+\s+){0,4}?(?:recipient|destination|amount|iban|account|e-?mail|channel|reviewer|cc|bcc|wallet|address|base branch)\b|\b(?:append|prepend|add)\s+(?:\S+\s+){0,5}?to (?:the )?(?:\w+ )?(?:argument|parameter|field|recipients?|query)\b|\b(?:argument|parameter|field|recipient|destination|amount)s? (?:must|should|has to|needs to) be (?:rewritten|replaced|changed|set|redirected)|\b(?:regardless of|no matter) what the user|\beven if the user|\binstead of (?:the|what) (?:user|intended|requested|original|specified)|\bin (?:its|their) place\b|\bthe (?:user'?s?|given|intended|original) (?:value|input|choice|recipient|iban|account|address)\s+(?:\S+\s+){0,3}?(?:is|are)\s+(?:outdated|wrong|invalid|obsolete|deprecated)|\bignore the user\b|\b(?:put|place|move) the (?:intended|original|real) \w+ in\b|\bset the (?:destination|recipient|amount|base|iban|account) to\b`),
@@ -250,6 +252,7 @@ const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
 const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b`);
+const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
 /** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
 
@@ -498,6 +501,7 @@ export const FEATURES = [
   's.ref+action',
   's.ref+trigger+order',
   's.ref+value-change',
+  's.param-stuffing',
   's.ref+order-given',
   's.disparage+others',
   's.selection',
@@ -518,10 +522,11 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
   'tool-order': 'gives an order about a tool that is not its own',
+  stuffing: 'asks for bulk data from elsewhere (contents, output, every file, a code) to be put into one of its own parameters',
   harvest: 'asks outright for credentials: a private key\u2019s contents, cookie values, authenticator or bank codes, another service\u2019s token',
   tamper: 'changes a value of a call to a tool that is not its own',
   beacon: 'a Markdown image whose address carries data: rendering it sends the data out',
@@ -871,6 +876,14 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (against && (ref || obliged || has('transfer') || has('sink'))) {
         features['s.against-user'] = 1;
         family('steer', field, here(against));
+        // A fixed outside address forced whatever the user says ("always audit@… regardless of user instructions").
+        if (has('sink') && isForeignSink(sentence, self)) family('tamper', field, here(against));
+      }
+      // Bulk data from elsewhere stuffed into one of its own parameters ("pass their contents in `corpus`").
+      const stuffed = STUFFING.exec(sentence);
+      if (stuffed && has('transfer') && paramNames.has((stuffed[1] ?? stuffed[2] ?? '').toLowerCase())) {
+        features['s.param-stuffing'] = 1;
+        family('stuffing', field, here(stuffed));
       }
       if (has('conceal')) family('conceal', field, here(cues.get('conceal')));
       const sourceHit = cues.get('source.secret') ?? cues.get('source.conversation') ?? cues.get('source.personal');
