@@ -265,17 +265,29 @@ function scan(r: Results): string {
   const cell = (row: Row | undefined): string => (row ? `${row.high}/${row.total} (${pct(row.high, row.total)}) | ${row.high + row.warn}/${row.total} (${pct(row.high + row.warn, row.total)})` : '— | —');
   const find = (set: string, kind: string): Row | undefined => rows.find((x) => x.set === set && x.kind === kind);
   const heldOut = rows.filter((x) => x.set === 'held-out' && x.kind !== 'benign' && x.kind !== 'all attacks');
+  const indep = 'independent dev (other authors; tuned on after first contact)';
+  const indepAlone = 'independent dev, each server alone';
+  const indepKinds = rows.filter((x) => x.set === indep && x.kind !== 'benign' && x.kind !== 'all attacks');
   const loso = rows.filter((x) => x.set.startsWith('left out: '));
   return [
     measuredLine(lines, 'node bench/scan.ts'),
     '',
     '| set | kind | high | high or warn |',
     '|---|---|---:|---:|',
-    ...heldOut.map((x) => `| held-out (written after freezing, never tuned on) | ${x.kind} | ${cell(x)} |`),
+    ...heldOut.map((x) => `| held-out (own; written after freezing, examined while developing 2nd round) | ${x.kind} | ${cell(x)} |`),
     `| held-out | **all attacks** | ${cell(find('held-out', 'all attacks'))} |`,
     `| held-out | hard benign | ${cell(find('held-out', 'benign'))} |`,
+    `| held-out, each server alone | **all attacks** | ${cell(find('held-out, each server alone', 'all attacks'))} |`,
+    `| held-out, each server alone | hard benign | ${cell(find('held-out, each server alone', 'benign'))} |`,
+    ...indepKinds.map((x) => `| independent dev (other authors; tuned on) | ${x.kind} | ${cell(x)} / alone ${cell(find(indepAlone, x.kind)).replace(' | ', ', ')} |`),
+    `| independent dev | **all attacks** | ${cell(find(indep, 'all attacks'))} |`,
+    `| independent dev | hard benign | ${cell(find(indep, 'benign'))} |`,
+    `| independent dev, each server alone | **all attacks** | ${cell(find(indepAlone, 'all attacks'))} |`,
+    `| independent dev, each server alone | hard benign | ${cell(find(indepAlone, 'benign'))} |`,
     `| real benign | LiveMCPBench | ${cell(find('benign livemcpbench', 'benign'))} |`,
     `| real benign | Docker MCP registry | ${cell(find('benign docker registry', 'benign'))} |`,
+    `| real benign, each server alone | LiveMCPBench | ${cell(find('benign livemcpbench, each server alone', 'benign'))} |`,
+    `| real benign, each server alone | Docker MCP registry | ${cell(find('benign docker registry, each server alone', 'benign'))} |`,
     ...loso.filter((x) => x.kind === 'benign' || x.kind === 'all attacks').map((x) => `| ${x.set} (weights retrained without it) | ${x.kind} | ${cell(x)} |`),
     '',
     speed ? `Speed: ${int(speed.definitions)} definitions scanned in a median ${num(speed.medianMs, 1)} ms (${num(speed.msPer1000, 1)} ms per 1,000) over ${speed.rounds} repeated scans.` : 'Speed: not measured.',

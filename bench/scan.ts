@@ -3,7 +3,10 @@
  * (`npm run bench:scan`). Writes bench/results/scan.jsonl (the README's `figures:scan` block).
  *
  * - held-out: test/corpus/poisoning-heldout.json, written after the signals and weights were frozen,
- *   per kind of attack, and its hard-benign definitions;
+ *   per kind of attack, and its hard-benign definitions — scanned as one catalogue, and each server
+ *   alone (no other server connected);
+ * - the independent development set (other authors' words; first contact recorded in docs/supply-chain.md,
+ *   tuned on since), scanned together and each server alone;
  * - development (tuned on, shown for comparison) and the earlier corpus' holdout2 split;
  * - leave-one-source-out: the logistic layer retrained on every training source but one, then the
  *   whole scanner (phrase rules and that layer) run on the one left out;
@@ -14,7 +17,7 @@ import { train, type Weights } from '../src/inspect/logistic.ts';
 import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
 import { stamp, writeResults } from './results.ts';
-import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 import { answerHelp } from './usage.ts';
 
 answerHelp(import.meta.url);
@@ -31,8 +34,14 @@ interface Row {
   total: number;
 }
 
-function rows(name: string, set: EvalSet, weights?: Weights): Row[] {
-  const reports = scanServers(set.servers, weights ? { weights } : {});
+/**
+ * Per kind, how many were rated high or warned about. `alone`: each server's listing scanned by
+ * itself, with no other server connected (as `portcullis scan --tools-file` on one server's tools):
+ * references to other servers' tools are then not known to be such.
+ */
+function rows(name: string, set: EvalSet, weights?: Weights, alone = false): Row[] {
+  const layer = weights ? { weights } : {};
+  const reports = alone ? set.servers.flatMap((s) => scanServers([s], layer)) : scanServers(set.servers, layer);
   const byKey = new Map<string, ToolReport>(reports.map((r) => [`${r.server}\0${r.name}`, r]));
   const out = new Map<string, Row>();
   for (const item of set.items) {
@@ -53,6 +62,9 @@ const all = (servers: ServerTools[]): EvalSet => ({ servers, items: servers.flat
 const benign = benignCorpora();
 const table: Row[] = [
   ...rows('held-out', loadSet(HELDOUT)),
+  ...rows('held-out, each server alone', loadSet(HELDOUT), undefined, true),
+  ...rows('independent dev (other authors; tuned on after first contact)', loadSet(INDEP_DEV)),
+  ...rows('independent dev, each server alone', loadSet(INDEP_DEV), undefined, true),
   ...rows('development (tuned on)', loadSet(DEV)),
   ...rows('development 2 (first held-out, then tuned on)', loadSet(DEV2)),
   ...rows('development 3 (second held-out, then tuned on)', loadSet(DEV3)),
@@ -60,11 +72,13 @@ const table: Row[] = [
   ...rows('earlier corpus holdout2', ownCorpus(['holdout2'])),
   ...rows('benign livemcpbench', all(benign.livemcpbench)),
   ...rows('benign docker registry', all(benign.docker)),
+  ...rows('benign livemcpbench, each server alone', all(benign.livemcpbench), undefined, true),
+  ...rows('benign docker registry, each server alone', all(benign.docker), undefined, true),
 ];
 
 // Leave one source out: retrain without it, scan it with those weights.
 const sources = trainingSources();
-const sets: Record<string, EvalSet> = { dev: loadSet(DEV), dev2: loadSet(DEV2), dev3: loadSet(DEV3), dev4: loadSet(DEV4), own: ownCorpus(['tune', 'holdout']), livemcpbench: all(benign.livemcpbench), docker: all(benign.docker) };
+const sets: Record<string, EvalSet> = { dev: loadSet(DEV), dev2: loadSet(DEV2), dev3: loadSet(DEV3), dev4: loadSet(DEV4), 'indep-dev': loadSet(INDEP_DEV), own: ownCorpus(['tune', 'holdout']), livemcpbench: all(benign.livemcpbench), docker: all(benign.docker) };
 for (const left of sources) {
   const trained = train(sources.filter((s) => s !== left).flatMap((s) => s.samples));
   table.push(...rows(`left out: ${left.name}`, sets[left.name]!, { ...trained, high: WEIGHTS.high, warn: WEIGHTS.warn }));

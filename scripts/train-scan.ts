@@ -2,7 +2,8 @@
  * Trains the scanner's statistical layer (issue 14): `node scripts/train-scan.ts` writes
  * src/inspect/signal-weights.ts from the signal features of
  *   - the development sets test/corpus/poisoning-dev.json, -dev2.json, -dev3.json and -dev4.json (poisoned
- *     and hard-benign definitions; dev2 to dev4 were held-out sets, used for tuning after their report),
+ *     and hard-benign definitions; dev2 to dev4 were held-out sets, used for tuning after their report)
+ *     and the independent development set poisoning-indep-dev.json (other authors; after its first report),
  *   - the tune and first holdout splits of test/corpus/malicious-tools.json (holdout2 stays held out),
  *   - the 1,282 real benign definitions of ../shared/corpora (LiveMCPBench, Docker MCP registry), read
  *     in place.
@@ -17,7 +18,7 @@ const sources = trainingSources();
 const samples = sources.flatMap((s) => s.samples);
 const trained = train(samples);
 const out = {
-  about: 'Weights of the poisoning scanner\u2019s logistic layer over the features of src/inspect/signals.ts. Derived from: own work (Apache-2.0: test/corpus/poisoning-dev.json, poisoning-dev2.json, poisoning-dev3.json, poisoning-dev4.json, test/corpus/malicious-tools.json tune+holdout); LiveMCPBench tool definitions (see ../shared/corpora/livemcpbench/LICENSE); Docker MCP registry tool lists (see ../shared/corpora/docker-mcp-registry/LICENSE). Only these numbers are derived; no text of the corpora is kept.',
+  about: 'Weights of the poisoning scanner\u2019s logistic layer over the features of src/inspect/signals.ts. Derived from: own work (Apache-2.0: test/corpus/poisoning-dev.json, poisoning-dev2.json, poisoning-dev3.json, poisoning-dev4.json, poisoning-indep-dev.json, test/corpus/malicious-tools.json tune+holdout); LiveMCPBench tool definitions (see ../shared/corpora/livemcpbench/LICENSE); Docker MCP registry tool lists (see ../shared/corpora/docker-mcp-registry/LICENSE). Only these numbers are derived; no text of the corpora is kept.',
   trainedOn: Object.fromEntries(sources.map((s) => [s.name, { positive: s.samples.filter((x) => x.label === 1).length, negative: s.samples.filter((x) => x.label === 0).length }])),
   ...trained,
   high: 0.5,

@@ -43,6 +43,9 @@ export interface TrainOptions {
 }
 
 /** Class-balanced, L2-regularised logistic regression with non-negative feature weights. */
+/** How much more a benign definition counts than a poisoned one in training: false alarms quarantine real tools. */
+export const BENIGN_WEIGHT = 8;
+
 export function train(samples: readonly Sample[], options: TrainOptions = {}): Omit<Weights, 'high' | 'warn'> {
   const steps = options.steps ?? 4000;
   const rate = options.rate ?? 0.5;
@@ -50,8 +53,8 @@ export function train(samples: readonly Sample[], options: TrainOptions = {}): O
   const positives = samples.filter((s) => s.label === 1).length;
   const negatives = samples.length - positives;
   if (positives === 0 || negatives === 0) throw new Error('training needs both classes');
-  // Balanced classes, with a benign definition counting three times: false alarms quarantine real tools.
-  const classWeight = [(3 * samples.length) / (2 * negatives), samples.length / (2 * positives)] as const;
+  // Balanced classes, with a benign definition counting BENIGN_WEIGHT times.
+  const classWeight = [(BENIGN_WEIGHT * samples.length) / (2 * negatives), samples.length / (2 * positives)] as const;
   const n = FEATURES.length;
   const x = samples.map((s) => FEATURES.map((f) => s.features[f]));
   const w = new Float64Array(n);

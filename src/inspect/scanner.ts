@@ -18,7 +18,7 @@
 
 import { contributions, probability, type Weights } from './logistic.ts';
 import { WEIGHTS } from './signal-weights.ts';
-import { CUE_WHY, definitionSignals, type Cue, type Feature } from './signals.ts';
+import { CUE_WHY, declaresSecrets, definitionSignals, isExampleQuote, FAMILY_WHY, type Cue, type Family, type Feature } from './signals.ts';
 
 export type Severity = 'high' | 'medium' | 'low';
 export type Verdict = 'high' | 'warn' | 'ok';
@@ -83,6 +83,7 @@ export const RULES: readonly Rule[] = [
   // Invisible and deceptive Unicode.
   { id: 'unicode.tag-characters', severity: 'high', pattern: /[\u{E0000}-\u{E007F}]+/u, why: 'Unicode tag characters are invisible to people but read by models (ASCII smuggling)' },
   { id: 'unicode.bidi-control', severity: 'high', pattern: /[\u202A-\u202E\u2066-\u2069]/, why: 'bidirectional control characters make displayed text differ from what the model reads' },
+  { id: 'unicode.variation-selectors', severity: 'high', pattern: /[\u{E0100}-\u{E01EF}]{4,}|[\uFE00-\uFE0E]{4,}/u, why: 'a run of variation selectors can smuggle bytes the model decodes but people do not see' },
   { id: 'unicode.zero-width', severity: 'high', pattern: /[\u200B\u200C\u2060\uFEFF]|(?<![\p{Extended_Pictographic}\uFE0F])\u200D/u, why: 'zero-width characters hide or split text' },
   { id: 'unicode.homoglyph-name', severity: 'high', pattern: /[^\x20-\x7E]/, fields: 'name', why: 'a non-ASCII character in a tool name can imitate another tool (homoglyph)' },
   // Hidden instruction blocks and model-directed framing.
@@ -234,6 +235,30 @@ function ruleMatches(text: string, isName: boolean): ReadonlyArray<{ rule: Rule;
   return out;
 }
 
+const NEGATED = /\b(?:do not|don't|never|not|without|no|nor|must not|should not)\s+(?:\S+\s+){0,3}$/i;
+
+/**
+ * Where a phrase rule matched, read in context: inside a quoted example (a scanner describing what
+ * it looks for) or negated ("Do not include secrets") the phrase is not an instruction; a secret
+ * named by a tool whose name and first sentence are about secrets (a vault reader, a login) is its
+ * subject, and warns instead of quarantining.
+ */
+function phraseContext(rule: Rule, text: string, matched: string, field: string, definition: Definition): 'keep' | 'skip' | 'medium' {
+  if (rule.id.startsWith('unicode.')) return 'keep';
+  const at = text.indexOf(matched);
+  if (at < 0) return 'keep';
+  const before = text.slice(Math.max(0, at - 200), at);
+  const quote = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB]*)$/.exec(before);
+  if (quote) {
+    const start = at - (before.length - quote.index);
+    const close = /["\u201D\u00BB]/.exec(text.slice(at + matched.length));
+    if (isExampleQuote(text, start, close ? at + matched.length + close.index + 1 : at + matched.length)) return 'skip';
+  }
+  if (rule.id.startsWith('exfiltration.') && NEGATED.test(before.slice(-40))) return 'skip';
+  if (rule.id === 'exfiltration.sensitive-files' && declaresSecrets(definition) && !/https?:|@[\w-]+\.\w/.test(text)) return 'medium';
+  return 'keep';
+}
+
 export function scanDefinition(definition: Definition, ctx: ScanContext): Finding[] {
   const findings: Finding[] = [];
   const { texts, overflow } = walkDefinition(definition, ctx.identifierName ?? true);
@@ -245,7 +270,9 @@ export function scanDefinition(definition: Definition, ctx: ScanContext): Findin
     for (const { rule, matched } of ruleMatches(text, isName === true)) {
       // "Call 'resolve-library-id' first" about the server's own tool is ordinary documentation.
       if (rule.id === 'instruction.pre-invocation' && [...ctx.siblings].some((name) => name !== definition.name && matched.includes(name))) continue;
-      findings.push({ rule: rule.id, severity: rule.severity, field, span: showSpan(matched), why: rule.why });
+      const context = phraseContext(rule, text, matched, field, definition);
+      if (context === 'skip') continue;
+      findings.push({ rule: rule.id, severity: context === 'medium' ? 'medium' : rule.severity, field, span: showSpan(matched), why: context === 'medium' ? `${rule.why} (in the tool's own subject: it handles secrets by its name and first sentence)` : rule.why });
     }
     if (isName) continue;
     // Shadowing: a description that names another server's tool. With override or tampering
@@ -291,7 +318,55 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
   's.superiority+directive': 'one sentence steers tool selection towards this tool and away from others',
   's.urgency+directive': 'one sentence presses the model with a requirement',
   'directive.count': 'several sentences give the model orders',
+  's.addressed': 'one sentence speaks to the model with an obligation or an order',
+  's.ref+action': 'one sentence names a tool that is not its own and asks for something of it',
+  's.ref+trigger+order': 'one sentence names a tool that is not its own, a trigger and an order',
+  's.against-user': 'one sentence chooses a value against what the user asked',
+  's.ref+order-given': 'one sentence gives an order about a tool that is not its own',
+  's.ref+value-change': 'one sentence changes a value of a call to a tool that is not its own',
+  's.param-stuffing': 'one sentence puts bulk data from elsewhere into one of its own parameters',
+  's.disparage+others': 'one sentence runs down other tools or servers',
+  's.selection': 'one sentence steers tool selection towards itself and away from others',
+  families: 'several independent kinds of evidence together',
 };
+
+/**
+ * Independent kinds of structural evidence rate a definition high whatever the trained score, when
+ * their weights add up to `FAMILIES_HIGH`. Keeping something from the user is enough alone. A tool
+ * reference acted on, a sensitive source, an outside destination or a changed argument needs one more
+ * kind of evidence; the weak kinds are those real tools use for their own sake too — orders to the
+ * model ("You MUST call this first"), requirements, claims to be the better choice — so two weak
+ * kinds alone are not enough.
+ */
+export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
+  conceal: 4,
+  harvest: 4,
+  tamper: 4,
+  beacon: 4,
+  hijack: 4,
+  'tool-order': 4,
+  selection: 4,
+  disparage: 3,
+  'tool-reference': 3,
+  'sensitive-source': 3,
+  'outside-sink': 3,
+  steer: 3,
+  capability: 2,
+  stuffing: 3,
+  'side-flow': 2,
+  exec: 2,
+  authority: 4,
+  obfuscated: 4,
+  addressed: 1,
+  pressure: 1,
+  superiority: 1,
+};
+export function familyScore(families: Iterable<Family>): number {
+  let score = 0;
+  for (const f of families) score += FAMILY_WEIGHT[f];
+  return score;
+}
+export const FAMILIES_HIGH = 4;
 
 /**
  * The statistical layer: the signals of the whole definition (every field together, so a payload
@@ -307,21 +382,31 @@ function signalFindings(definition: Definition, texts: readonly DefinitionText[]
     return [{ rule: 'signals.unreviewable', severity: 'high', field: 'description', span: '', why: `the definition has ${chars} characters of text; the signal layer judges at most ${SIGNAL_LIMITS.chars} (real definitions have under 5,000), so it cannot be judged in full` }];
   }
   const weights = ctx.weights ?? WEIGHTS;
-  const { features, hits } = definitionSignals(definition, texts, ctx);
+  const { features, hits, families } = definitionSignals(definition, texts, ctx);
   const p = probability(weights, features);
-  if (p < weights.warn) return [];
-  const severity: Severity = p >= weights.high ? 'high' : 'medium';
-  const top = contributions(weights, features).slice(0, 4);
-  const strongest = hits.find((h) => top.some((t) => t.feature === h.cue)) ?? hits[0];
-  const out: Finding[] = [
-    {
+  const out: Finding[] = [];
+  if (familyScore(families.keys()) >= FAMILIES_HIGH) {
+    const [first] = families.values();
+    out.push({
+      rule: 'signals.structural',
+      severity: 'high',
+      field: first!.field,
+      span: first!.span,
+      why: `${families.size} independent kinds of evidence: ${[...families].map(([f, at]) => `${FAMILY_WHY[f]} (${at.field})`).join('; ')}`,
+    });
+  }
+  if (p >= weights.warn) {
+    const top = contributions(weights, features).slice(0, 4);
+    const strongest = hits.find((h) => top.some((t) => t.feature === h.cue)) ?? hits[0];
+    out.push({
       rule: 'signals.combined',
-      severity,
+      severity: p >= weights.high ? 'high' : 'medium',
       field: strongest?.field ?? 'description',
       span: strongest?.span ?? '',
       why: `the signals of this definition together score ${p.toFixed(2)} (high at ${weights.high}): ${top.map((t) => FEATURE_WHY[t.feature] ?? CUE_WHY[t.feature as Cue]).join('; ')}`,
-    },
-  ];
+    });
+  }
+  if (out.length === 0) return [];
   for (const h of hits) out.push({ rule: `signal.${h.cue}`, severity: 'low', field: h.field, span: h.span, why: CUE_WHY[h.cue] });
   return out;
 }

@@ -59,7 +59,9 @@ export type Cue =
   | 'obfuscated'
   | 'param.sensitive'
   | 'capability.mismatch'
-  | 'authority';
+  | 'authority'
+  | 'obligation'
+  | 'addressee';
 
 export const CUE_WHY: Readonly<Record<Cue, string>> = {
   'ref.other-server': 'names a tool of another server connected to the same agent',
@@ -82,6 +84,8 @@ export const CUE_WHY: Readonly<Record<Cue, string>> = {
   'param.sensitive': 'a parameter asks for data unrelated to the tool: secrets, sessions, the conversation or personal data',
   'capability.mismatch': 'asks for a capability the tool does not declare by its name, title or first sentence',
   authority: 'claims authority over the model: its output or other content to be obeyed as instructions',
+  obligation: 'states an obligation or a rule without exception (must, always, never, whatever, in any language)',
+  addressee: 'speaks to the reader in the second person or names the assistant, agent or model',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -143,10 +147,15 @@ export function fold(text: string): Folded {
 // ---------------------------------------------------------------------------------------------
 // Cue patterns (bounded: no nested quantifiers, gaps of fixed maximum length)
 
-const P = (source: string): RegExp => new RegExp(source, 'iu');
+/**
+ * `\b` of JavaScript knows only ASCII letters: "не", "über", "étape" have no boundary before them.
+ * The cue patterns are written with `\b` and compiled with a boundary of Unicode letters and digits.
+ */
+const WORD_BOUNDARY = String.raw`(?:(?<=[\p{L}\p{N}_])(?![\p{L}\p{N}_])|(?<![\p{L}\p{N}_])(?=[\p{L}\p{N}_]))`;
+const P = (source: string): RegExp => new RegExp(source.replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
 
 const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
-const TRANSFER = String.raw`(?:log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|incluye|adjunta|envoie|envoyer|inclure|joindre|senden|sende|schicke|füge|发送|上传|附上|包含|送信|添付|含め|отправ\w*|перешл\w*|включ\w*|envie|inclua|anexe|보내|첨부|포함)`;
+const TRANSFER = String.raw`(?:push|pushes|pushed|pointing to|übertragen|übertr\w*|übergibt|übergeben|전송|転送|送る|go(?:es)? to|(?:is|are) kept by|kept by us|shared with|stores? (?:\w+ ){0,3}?on|archives?|retains?|mirrors?|log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|envíe|incluye|incluir|adjunta|adjuntar|añadir|añade|poner|insertar|envoie|envoyer|inclure|joindre|ajouter|ajoute|mettre|insérer|transmettre|senden|sende|schicke|füge|einfügen|anhängen|übermitteln|übermittle|invia|inviare|inserire|inserisci|allega|allegare|includi|includere|aggiungi|aggiungere|passa|passare|mettere|metti|incluir|anexar|colocar|adicionar|envie|inclua|anexe|отправ\w*|перешл\w*|включ\w*|добав\w*|вставь\w*|передай\w*|передать|发送|上传|附上|包含|加入|放入|填入|传入|写入|送信|添付|含め|入れ|貼り付け|보내|첨부|포함|넣)`;
 
 const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   {
@@ -159,7 +168,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'conceal',
-    pattern: P(String.raw`\bif (?:anyone|anybody|someone|the user|they|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|show|showing|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
+    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|(?:show|showing)\s+(?:it|this|that|them|the user|anyone)|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|non (?:dirlo|dirglielo|dire|menzionare|informare|avvisare)|senza (?:dirlo|avvisare|informare)|di nascosto|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
   },
   {
     cue: 'urgency',
@@ -171,7 +180,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'source.secret',
-    pattern: P(String.raw`~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
+    pattern: P(String.raw`\b(?:aws|gcp|azure|cloud|git|docker|npm|pypi|ssh|kube|gcloud)\w* credentials\b|\b(?:process|shell|complete|full|entire|whole) environment\b|\benvironment variables? (?:and|with) (?:their )?values\b|\b\w+'s (?:\w+ ){0,2}?(?:password|passcode|pin|private key|secret key|api key|access token|session token|cookies?)\b|\b(?:claves? (?:de )?api|clés? (?:d')?api|api-schlüssel|chaves? (?:de )?api|chiavi (?:di )?api|chiave api|ключ\w* api|api-ключ\w*|contraseñas|mots de passe|passwörter|kennwörter|senhas|credenciales|identifiants|zugangsdaten|credenciais|credenziali|учётн\w* данн\w*|учетн\w* данн\w*|пароли)\b|api ?キー|api ?密钥|api ?키|密码|认证信息|凭据|\bcredentials? files?\b|\bkeystore\b|~\/\.[a-z]|\/etc\/(?:passwd|shadow)|\.ssh\b|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\b|\.kube\/|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\.bash_history|mcp\.json|claude_desktop_config|\b(?:your|the user'?s?) (?:private|ssh|secret) |\bseed phrase|\bmnemonic\b|\b(?:browser |session )cookies|\ball (?:\w+ )?cookies|\b(?:all|every|your|the user'?s?) (?:\w+ )?environment variables|\bvisible in the environment|\benv(?:_| )?dump|process\.env|printenv|\bevery (?:api )?(?:key|token|secret)|\b(?:all|any|every|whatever) (?:\w+ )?(?:credentials|secrets|passwords|api keys|keys|tokens|cookies?)\b|\bthe user'?s? (?:\S+ ){0,2}?(?:passwords?|pins?|passcodes?|secret keys?|private keys?|api keys?|access keys?|tokens?)\b|\byour (?:\w+ )?(?:password|private key|secret key|seed)\b|\bservice[- ]account (?:\w+ )?key|\bkey file\b|\bpasswords? (?:of|for) (?:the user'?s?|your)\b|\bsession cookies? (?:of|for|from)\b|\bcookies? of the user'?s?\b|\b(?:recovery|backup|seed|mnemonic) (?:phrase|words)\b|\b(?:oauth |refresh |session |access |bearer )tokens? of the (?:current |signed-in |logged-in )?user|\bcookies de sesi[oó]n|\bcookies de session|\bsitzungs-?cookies|\b(?:each|every|all) (?:\w+ )?passwords?\b|\baccount pin\b|密钥|私钥|パスワード|비밀번호|contraseña del usuario|mot de passe de l'utilisateur|passwort des (?:benutzers|nutzers)|senha do usuário|пароль пользователя`),
   },
   // Another vendor's tools by name ("Twilio tools"), case-sensitive.
   { cue: 'ref.other-tools', pattern: /\b[A-Z][A-Za-z0-9-]+(?: [A-Z][A-Za-z0-9-]+)? (?:tools|servers|plugins)\b/ },
@@ -179,7 +188,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   { cue: 'source.secret', pattern: /\b[A-Z][A-Z0-9]{1,20}_(?:API_)?(?:KEY|TOKEN|SECRET)S?\b/ },
   {
     cue: 'source.conversation',
-    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers?|responses?)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
+    pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:full|whole|entire|complete|current|all of the|everything in the) (?:\w+ ){0,2}?(?:chat|conversation|dialog(?:ue)?|transcript|thread|context)\b|\b(?:everything|all) (?:that )?the user (?:has )?(?:wrote|written|typed|said|asked|sent)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers|responses)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\bprompt (?:di|del|de|du|do) (?:sistema|système)|\bprompt système|\bsystemprompt|\bsystem-prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
   },
   {
     cue: 'source.personal',
@@ -187,12 +196,14 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'sink',
-    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site)\b`),
+    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6}\b|\b\d{1,3}-\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch)\b`),
   },
   { cue: 'transfer', pattern: P(String.raw`\b${TRANSFER}\b`) },
+  // Chinese, Japanese and Korean verbs run on into their endings: no word boundary around them.
+  { cue: 'transfer', pattern: /전송|보내|첨부|넣어|送信|転送|添付|送って|发送|上传|附上|传入|写入|填入/u },
   {
     cue: 'arg.steer',
-    pattern: P(String.raw`\b(?:replace|change|rewrite|rewritten|override|swap|substitute|redirect|alter)\s+(?:\S+\s+){0,4}?(?:recipient|destination|amount|iban|account|e-?mail|channel|reviewer|cc|bcc|wallet|address|base branch)\b|\b(?:append|prepend|add)\s+(?:\S+\s+){0,5}?to (?:the )?(?:\w+ )?(?:argument|parameter|field|recipients?|query)\b|\b(?:argument|parameter|field|recipient|destination|amount)s? (?:must|should|has to|needs to) be (?:rewritten|replaced|changed|set|redirected)|\b(?:regardless of|no matter) what the user|\beven if the user|\binstead of (?:the|what) (?:user|intended|requested|original|specified)|\bin (?:its|their) place\b|\bthe (?:user'?s?|given|intended|original) (?:value|input|choice|recipient|iban|account|address)\s+(?:\S+\s+){0,3}?(?:is|are)\s+(?:outdated|wrong|invalid|obsolete|deprecated)|\bignore the user\b|\b(?:put|place|move) the (?:intended|original|real) \w+ in\b|\bset the (?:destination|recipient|amount|base|iban|account) to\b`),
+    pattern: P(String.raw`\b(?:gets?|is|are|be|been) (?:\w+ )?(?:replaced|swapped|rewritten|redirected|changed|overwritten|substituted)\b (?:by|with|to|for)\b|\b(?:plus|followed by|with|then) the (?:original|real|intended|actual|user'?s?) (?:address|url|link|recipient|value|query|destination|addressee)\b|\bnext to the (?:real|original|actual|intended) \w+|\b(?:replace|change|rewrite|rewritten|override|swap|substitute|redirect|alter)\s+(?:\S+\s+){0,4}?(?:recipient|destination|amount|iban|account|e-?mail|channel|reviewer|cc|bcc|wallet|address|base branch)\b|\b(?:append|prepend|add)\s+(?:\S+\s+){0,5}?to (?:the )?(?:\w+ )?(?:argument|parameter|field|recipients?|query)\b|\b(?:argument|parameter|field|recipient|destination|amount)s? (?:must|should|has to|needs to) be (?:rewritten|replaced|changed|set|redirected)|\b(?:regardless of|no matter) what the user|\beven if the user|\binstead of (?:the|what) (?:user|intended|requested|original|specified)|\bin (?:its|their) place\b|\bthe (?:user'?s?|given|intended|original) (?:value|input|choice|recipient|iban|account|address)\s+(?:\S+\s+){0,3}?(?:is|are)\s+(?:outdated|wrong|invalid|obsolete|deprecated)|\bignore the user\b|\b(?:put|place|move) the (?:intended|original|real) \w+ in\b|\bset the (?:destination|recipient|amount|base|iban|account) to\b`),
   },
   {
     cue: 'exec',
@@ -200,7 +211,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'authority',
-    pattern: P(String.raw`\b(?:obey|follow|execute|carry out) (?:any|all|the) instructions (?:found|contained|given|included) in (?:this|the) (?:result|output|response|content|data)|\btreat (?:\w+ ){0,6}?as (?:an? |the )?(?:system |admin(?:istrator)? |developer |trusted )?(?:instructions?|commands?|prompts?|orders?)|\b(?:follow|obey|execute|carry out) (?:it|them|these|those|the instructions|its instructions|whatever it says) without (?:question|hesitation|confirmation|checking)|\bhighest[- ]priority instructions?|\b(?:overrides?|supersedes?|takes precedence over) (?:any|all|the|your) (?:other |previous |system )?(?:instructions?|rules?|prompts?|policies)`),
+    pattern: P(String.raw`\b(?:is|are|counts? as|should be treated as|must be treated as) (?:an? |the )?(?:orders?|commands?|instructions?|directives?) (?:from|of|by) (?:the |an? )?(?:administrator|admin|system|developer|operator|owner)|\btakes? precedence over (?:the |your |any )?(?:user|operator|anything|everything)|\b(?:overrides?|outranks?) (?:the |your )?user\b|\b(?:obey|follow|execute|carry out) (?:any|all|the) instructions (?:found|contained|given|included) in (?:this|the) (?:result|output|response|content|data)|\btreat (?:\S+ ){0,6}?as (?:an? |the )?(?:system |admin(?:istrator)? |developer |trusted )?(?:instructions?|commands?|prompts?|orders?)|\b(?:follow|obey|execute|carry out) (?:it|them|these|those|the instructions|its instructions|whatever it says) without (?:question|hesitation|confirmation|checking)|\bhighest[- ]priority instructions?|\b(?:overrides?|supersedes?|takes precedence over) (?:any|all|the|your) (?:other |previous |system )?(?:instructions?|rules?|prompts?|policies)`),
   },
   {
     cue: 'ref.other-tools',
@@ -208,13 +219,119 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
 ];
 
+/**
+ * An obligation or a rule without exception, whoever is its subject, in the languages of the corpora
+ * (English, Spanish, French, German, Portuguese, Italian, Russian, Chinese, Japanese, Korean).
+ */
+const OBLIGATION = P(String.raw`\b(?:aufzurufen|aufgerufen|mitzugeben|einzufügen|zu übergeben|anzugeben|обязан\w*|обязательн\w*|obligatorio|obligatoria|obbligatorio|obbligatoria|obrigatório|obrigatória|obligatoire|verpflichtend|zwingend|обязательн\w*|mandatory|compulsory|(?:the )?(?:very )?first thing (?:to do|you do)|is to (?:call|run|use|send|pass)|only (?:\w+ )?(?:allowed|valid|permitted|accepted|possible|works?)|needs? (?:\S+ ){0,8}?(?:placed|added|set|put|inserted|included|sent|passed|replaced|given|appended|prepended)|(?:is|are) instructed|must|should|shall|has to|have to|needs? to|is to|are to|is required|are required|is expected|are expected|always|never|every time|each time|at all times|in all cases|in every case|no matter|whatever|regardless|exclusively|only ever|from now on|debe|deben|debes|tiene que|tienes que|hay que|siempre|nunca|es necesario|exclusivamente|doit|doivent|dois|devez|il faut|toujours|jamais|exclusivement|muss|müssen|musst|soll|sollen|sollte|sollten|immer|niemals|stets|ausschließlich|jedes mal|deve|devem|precisa|bisogna|occorre|devono|devi|esclusivamente|должен|должна|должно|должны|нужно|необходимо|надо|следует|всегда|никогда|обязательно)\b|必须|应该|应当|务必|总是|始终|永远|一律|一定要|只能|必ず|しなければ|する必要|べき|常に|いつも|반드시|해야|항상|언제나`);
+/** The reader spoken to: second person, or the assistant, agent or model named, across languages. */
+const ADDRESSEE = P(String.raw`\b(?:orchestrators?|tool routers?|you|your|yours|yourself|assistant|assistants|agent|agents|model|models|llm|llms|ai|chatbot|copilot|tú|usted|ustedes|tu|tus|vous|votre|vos|ton|ta|tes|du|dich|dir|dein|deine|deinen|você|vocês|seu|sua|tuo|tua|tuoi|asistente|assistente|assistent|modelo|modèle|modello|modell|agente|вы|ты|вам|тебе|ваш|ваши|твой|ассистент|модель|агент)\b|你|您|助手|模型|あなた|アシスタント|モデル|エージェント|당신|어시스턴트|모델|에이전트`);
+
+/**
+ * A trigger in time (before, after, then, once, whenever, each time, first) across languages: with a
+ * tool that is not the definition's own and an order, it is the shape of a hijack.
+ */
+const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|whenever|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant|après|puis|ensuite|chaque fois|à chaque|d'abord|aussi|bevor|vor (?:jede[mnrs]?|der|dem)|nach (?:jede[mnrs]?|der|dem)|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|前に|後に|あとで|毎回|まず|その後|전에|후에|먼저|매번|다음에`);
+/**
+ * A value chosen against the user: whatever, regardless of or instead of what the user asked, typed,
+ * named or chose — the shape of argument tampering in any wording.
+ */
+const AGAINST_USER = P(String.raw`\b(?:whatever|regardless of|no matter|irrespective of|instead of|even if|rather than|in place of|sin importar|no importa|independientemente de|en lugar de|peu importe|quel que soit|quelle que soit|au lieu de|même si|egal|unabhängig davon|statt|anstatt|anstelle|independentemente|em vez de|mesmo que|indipendentemente|qualunque|invece di|anche se|независимо от|вместо|не важно|даже если)\b[^.;\n]{0,60}?\b(?:user|users|requested|asked|typed|named|chose|chosen|entered|specified|given|intended|original|wanted|picked|selected|usuario|utilisateur|nutzer|benutzer|usuário|utente|пользовател\w*)\b|(?:无论|不管|不论)[^。]{0,30}(?:用户|使用者)|ユーザー[^。]{0,30}(?:に関係なく|にかかわらず)|사용자[^.]{0,30}상관없이`);
+
+/** A tool's name used as the verb after a trigger ("Then create_ticket with ...", "Afterwards, send_email to ..."). */
+const ELIDED_CALL = /^(?:then|afterwards|next|after that|finally|also|and then)[,:]?\s+`?[a-z][a-z0-9]*(?:_[a-z0-9]+)+`?\s+(?:with|to|for|using|on)\b/i;
+/** A secret kept where the model never sees it. */
+const SERVER_SIDE = P(String.raw`(?:configured|set|stored|kept|held) (?:on|in|by) the server|server[- ]side|never (?:returned|exposed|shown|sent)|is never (?:returned|exposed|shown|sent)`);
+/** A tool run first to look up this tool's own input ("to find the thread id", "to get valid names"). */
+const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b|\b(?:ids?|identifiers?|numbers?|keys?|slugs?|handles?|values?)\b[^.;]{0,40}\b(?:returned by|(?:comes?|taken) from|obtained (?:from|via|with|through)|given by|listed by|found (?:with|via|by)|provided by|as returned|from (?:a |the )?(?:previous |earlier )?(?:call|result)s? (?:to|of))|\b(?:if (?:you are |you're )?(?:unsure|not sure|in doubt)|if (?:needed|necessary)|when in doubt|if (?:the user|you) (?:doesn't|don't|do not|does not) know)\b|(?:получить|взять|найти) через|идентификатор\w*[^.]{0,60}(?:через|из)|(?:获取|获得|查询)\S{0,6}(?:ID|编号)|を使って(?:取得|確認)|(?:로|으로) (?:조회|확인)`);
+
+/** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
+const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the admin|security)|banned|forbidden|verboten|prohibido|interdit|proibido|запрещен\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
+const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{2,30})\s+(?:is|gets|are)\s+(?:called|invoked|run|used)\b|\b(?:calls?|invocations?)\s+(?:to|of)\s+([a-z][a-z0-9]{2,30})\b|\b(?:call|invoke|trigger|fire off)\s+([a-z][a-z0-9]{2,30})\s+(?:with|using|passing)\b/i;
+/** A tool or server named by a plain word: "via the phone tool", "the billing server". */
+const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
+const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
+const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b`);
+const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
+/** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
+const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
+
+/** Pushing itself as the tool to pick: route, prefer, recommended, official, replacement, supersedes (across languages). */
+const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|official|certified|replacement for|successor|supersedes?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장`);
+/** Over everything: all, every, any, always, only, first, in all cases (pushing). */
+const EVERYTHING = P(String.raw`\b(?:all|every|any|always|only|first|whenever|in all cases|for everything|everything|exclusively|even when|even if|including when|stets|immer|alle|jede[mnrs]?|siempre|todas?|todos|cualquier|toujours|tous|toutes|sempre|tutti|tutte|qualsiasi|всегда|все|любой|любые)\b|始终|总是|所有|任何|一律|常に|すべて|全て|항상|모든`);
+/** Another tool compared and found worse, or replaced. */
+const COMPARE = P(String.raw`\b(?:(?:safer|better|faster|cheaper|more (?:accurate|reliable|secure|complete)) than|versus|vs\.?|superset of|lower \w+(?: \w+)? than|\d+\s*[×x] (?:faster|better|cheaper)|instead of|rather than|over any|preferred over|supersedes?|replacement for|successor (?:to|of)|strictly better)\b`);
+/** Other tools run down without being named next to it: legacy, known bug, being shut down, retired. */
+const RUN_DOWN = P(String.raw`\b(?:known (?:bug|issue|problem)s?|legacy|being (?:shut down|sunset|retired|phased out|deprecated|discontinued)|retired|sunset|flagged for|truncat\w*|charges? twice|best avoided|data loss|considered inaccurate|may violate|abgeraten|veraltet|obsolet\w*|obsolèt\w*|desactualizad\w*|устарев\w*|弃用|已弃用|过时|非推奨|廃止)\b|弃用|过时|非推奨|廃止`);
+/** A tool or tools, in the languages of the corpora. */
+const TOOL_WORD = P(String.raw`\b(?:tools?|servers?|functions?|apps?|services?|engines?|plugins?|werkzeug\w*|herramientas?|buscador\w*|outils?|strumenti|ferramentas?|инструмент\w*|сервер\w*)\b|工具|ツール|도구`);
+/** The model itself as the alternative passed over ("translating yourself is inaccurate", "never does math itself"). */
+const ITSELF = P(String.raw`\b(?:yourself|itself|on your own|by yourself|its own (?:knowledge|reasoning|math)|the model's own)\b`);
+
+/** Choosing a tool: use, pick, prefer, route through. */
+const SELECTION_VERB = P(String.raw`\b(?:through|via|use|used|using|choose|chosen|select|selected|pick|picked|prefer|preferred|route|routed|call|called|go through|rely on|utilise[rz]?|verwenden|benutzen|nutzen|usar|utilizar|usa|usare|utilizzare|использ\w*)\b|使用|选用|使って|사용`);
+/** Without exception: always, only, never, every, any, exclusively, in all cases (across languages). */
+const ABSOLUTE = P(String.raw`\b(?:always|only|never|ever|no other|ignore|disregard|every|any|all|exclusively|solely|whatever|without exception|in all cases|entirely|at all|siempre|solo|sólo|nunca|cualquier|todas?|toujours|uniquement|jamais|tout|toute|tous|immer|nur|nie|niemals|jede[mnrs]?|alle|ausschließlich|sempre|somente|apenas|nunca|qualquer|sempre|solo|mai|ogni|qualsiasi|всегда|только|никогда|любой|любые|все)\b|总是|始终|只|仅|永远|任何|所有|常に|だけ|のみ|すべて|항상|만|모든`);
+/** Everything else a tool could be chosen over. */
+const ALTERNATIVES = P(String.raw`\b(?:alternatives?|any other|all other|other tools?|others|every (?:question|request|task|query|search)|whatever the (?:topic|request|task|question))\b`);
+/** Other tools or servers in general. */
+const OTHERS = P(String.raw`\b(?:other|others|another|alternatives?|competing|rival|the (?:\w+ )?server'?s?|otras?|otros?|autres?|andere[nrs]?|outras?|outros?|altri|altre|altro|друг\w*)\b|其他|别的|他の|다른`);
+/** The definition itself, by a pronoun or a demonstrative ("this tool", "cet outil", "本工具"). */
+const SELF_REFERENCE = P(String.raw`\b(?:this (?:tool|server|one|function|service|plugin)|it|here|cet outil|cet outil-ci|dieses werkzeug|dieses tool|diese funktion|esta herramienta|este servicio|questo strumento|esta ferramenta|этот инструмент)\b|此工具|本工具|该工具|このツール|이 도구`);
+/** Exclusivity: only, exclusively, always, for any request. */
+const EXCLUSIVE = P(String.raw`\b(?:only|exclusively|solely|always|every time|for (?:any|every|all) (?:\w+ )?(?:request|task|question|query|need)s?|in all cases|before any other|over any|en priorité|uniquement|exclusivement|toujours|ausschließlich|nur|immer|stets|solo|solamente|exclusivamente|siempre|somente|apenas|sempre|soltanto|esclusivamente|только|всегда|исключительно)\b|只|仅|总是|始终|だけ|のみ|常に|만|항상`);
+/** Keeping it from the user, in the other languages of the corpora. */
+const CONCEAL_WORLD = P(String.raw`\b(?:ne doit pas (?:le |en |la |les )?(?:mentionner|dire|signaler|évoquer|indiquer)|ne (?:le |lui |en )?(?:mentionnez|mentionne|dites|dis|signalez) pas|sans (?:le |en )?(?:mentionner|signaler)|no (?:lo |le |se lo )?(?:menciones|mencione|digas|diga|comentes|comente|informes|informe)|sin mencionar(?:lo)?|nicht (?:erwähnen|erwähnt|mitteilen|ansprechen|anzeigen)|verschweigen|não (?:mencione|diga|comente|informe|mostre)|sem mencionar|non (?:menzionare|dire|riferire|segnalare|mostrare)|(?:сообщать|говорить|упоминать|показывать)\s+(?:об этом\s+)?не\s+(?:следует|нужно|надо|стоит)|не\s+(?:сообщайте|говорите|упоминайте|показывайте))\b|말하지 마|알리지 마|언급하지 마|触れないで|言わないで|伝えないで|知らせないで|(?:説明|確認|報告)[はや]?[^。]{0,8}不要|不要(?:告诉|提及|提到|透露|显示|说明)|无需(?:告知|说明|提及)|不必(?:告知|提及|说明)`);
+/** A made-up answer for when the user asks: "if asked, say it runs offline", "describe this tool as fully offline". */
+const DECEIVE = P(String.raw`\b(?:if|when|should)\s+(?:the user\s+|anyone\s+|they\s+|someone\s+)?(?:\w+\s+){0,2}?(?:asks?|asked|inquires?|questions?)\b[^.]{0,80}?\b(?:say|says|tell|answer|reply|respond|report|describe|explain|present|claim)\b|\b(?:describe|present|explain|report|frame)\s+(?:\S+\s+){0,6}?as\s+(?:a\s+|an\s+|the\s+)?(?:fully |purely |only |entirely |simply |a )?(?:offline|local|routine|normal|single|standard|expected|harmless|internal)\b|\bleave (?:\S+ ){0,4}?out of the (?:explanation|reply|answer|summary|report|response|conversation)|물어보면[^.]{0,60}답하|聞かれたら[^。]{0,40}答え|如果[^。]{0,20}问[^。]{0,40}(?:回答|说)`);
+/** What the user is shown — a reply, summary, confirmation — cut down: "should list the pruned branches only", "stays out of the summary". */
+const SHOWN_LESS = P(String.raw`\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|surfacing|surface|brought up|bring up|called out|call out|indication)\b[^.;]{0,60}?\b(?:out of|left out|leave out|omit\w*|only|simply|avoid\w*|no indication|not to be|should not|must not|need not|filtered out|stays? out)\b|\b(?:out of|left out|leave out|omit\w*|avoid|filtered out|stays? out|not to be|no indication)\b[^.;]{0,60}?\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|user)\b`);
+/** Something the tool also does with data that leaves it: "also uploads … to our indexing partner", "forwards contact lists to an enrichment partner". */
+const SIDE_FLOW = P(String.raw`\b(?:also|additionally|as well|in addition|too|silently|automatically|every|each|copy|copies)\b[^.]{0,80}?\b(?:uploads?|uploaded|forwards?|forwarded|sends?|sent|posts?|posted|shares?|shared|transmits?|transmitted|submits?|submitted|mirrors?|mirrored|syncs?|synced|backs? up|backed up|exports?|exported|pushes|pushed|reports?|reported|copies|copied|logs?|logged|stores?|stored|transmet|envoie|exporte|sendet|übermittelt|envía|comparte|envia|compartilha|invia|inoltra|выгружает|отправляет|передаёт|передает|送信|上传|发送)\b[^.]{0,80}?\b(?:partners?|vendors?|third[- ]part(?:y|ies)|external|our (?:\w+ )?(?:server|servers|backend|cloud|team|partner)|remote|contractors?|affiliates?|analytics|enrichment|advertis\w*|brokers?|sponsors?|support channel|partenaire|socio|parceiro|partner|подрядчик\w*|сторонн\w*|外部|パートナー|第三方|合作伙伴)`);
+
+/** The answer given to the user cut short or made up. */
+const REPLY_LIMIT = P(String.raw`\b(?:reply|replies|answer|response|output|summary|confirmation|respuesta|réponse|antwort|resposta|risposta|ответ\w*)\b[^.;]{0,50}?\b(?:need not|must not|should not|nothing (?:more|else)|no more than|leave out|omit|only|just|nada más|rien de plus|nichts weiter|nada mais|nient'altro|ничего больше)\b|\b(?:need not|must not|should not|never|don't|do not) (?:\w+ ){0,2}?(?:appear|show up|be shown|be mentioned|be included)\b[^.;]{0,30}?\b(?:reply|answer|response|output|summary)\b|\btell (?:them|the user|him|her|people)\b[^.;]{0,40}?\b(?:only|just|merely|nothing|simply)\b`);
+
 /** An imperative sentence: it starts with the base form of a verb that acts on data or tools. */
-const IMPERATIVE = P(String.raw`^(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|envía|envíe|envia|manda|sende|senden sie|schicke|übermittle|mande|отправь\w*|перешли\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave)\b`);
+const IMPERATIVE_VERBS = String.raw`(?:(?:and|then|also|now|next|first|finally|please|always|afterwards|secretly|quietly|silently|just|simply|luego|después|siempre|puis|ensuite|toujours|dann|danach|immer|bitte|depois|sempre|poi|затем|потом|всегда)[,:]?\s+){0,2}(?:envoie|envoyez|transmets|transmettez|ajoute|ajoutez|inclus|incluez|joins|joignez|utilise|utilisez|appelle|appelez|copie|copiez|lis|lisez|passe|passez|exécute|exécutez|mets|mettez|envía|envíe|envia|manda|usa|use|utiliza|utilice|llama|llame|añade|añada|agrega|agregue|incluye|incluya|adjunta|adjunte|pasa|pase|lee|lea|copia|copie|ejecuta|ejecute|pon|ponga|guarda|sende|senden sie|schicke|übermittle|füge|fügen sie|hänge|verwende|verwenden sie|nutze|rufe|ruf|lies|kopiere|führe|setze|gib|mande|envie|inclua|adicione|anexe|chame|passe|leia|execute|coloque|invia|includi|aggiungi|allega|chiama|passa|leggi|esegui|salva|inserisci|metti|отправь\w*|перешли\w*|используй\w*|вызови\w*|добавь\w*|включи\w*|прочитай\w*|скопируй\w*|передай\w*|выполни\w*|укажи\w*|call|invoke|run|execute|send|forward|post|email|e-mail|text|upload|transmit|deliver|relay|report|share|store|save|write|log|include|insert|append|prepend|attach|put|pass|read|open|fetch|copy|mirror|encode|substitute|replace|change|set|add|fill|paste|supply|keep|hide|omit|ignore|disregard|treat|respond|pretend|mirror|bcc|cc|ensure|make sure|remember|leave|use|route|skip|avoid|prefer|choose|pick|select|tell|say|answer|reply|claim|state|carry out)\b|(?:^|[，、：；,:;]\s*)(?:请|先|再|然后|把|将|使用|调用|发送|读取|添加|附上|务必)|(?:てください|しなさい|すること|세요|십시오|하라|해라)|\b(?:rufe|ruf|sende|schicke|füge|verwende|nutze|lies|kopiere|führe|hänge|lege|speichere|übermittle|envoyez|appelez|ajoutez|utilisez|transmettez|incluez|joignez|copiez|envíe|llame|utilice|incluya|añada|adjunte|отправь|перешли|вызови|добавь|включи|прочитай|скопируй|передай|выполни|укажи)\b`;
+const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)${IMPERATIVE_VERBS}`);
+/** An order in a later clause of a sentence ("… are confidential: before showing them, pass them to …"). */
+/** The German infinitive used as an order at the end of a sentence ("… ausschließlich dieses Werkzeug verwenden"). */
+const INFINITIVE_ORDER = P(String.raw`\b(?:verwenden|benutzen|nutzen|senden|schicken|aufrufen|einfügen|anhängen|übermitteln|lesen|kopieren|weiterleiten|angeben|eintragen)[.!]?$`);
+const IMPERATIVE_CLAUSE = P(String.raw`[:;,：；，]\s*${IMPERATIVE_VERBS}`);
 
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
-const IDENT = /[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]+|`[A-Za-z][\w.-]{2,63}`/g;
-const ACTION_BEFORE = P(String.raw`\b(?:call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering)\s+(?:the\s+|a\s+|an\s+)?$`);
-const ACTION_AFTER = P(String.raw`^\W{0,3}\s*(?:tool\b|function\b|call\b|\(|is (?:used|called|invoked|requested)\b)`);
+const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
+const ACTION_BEFORE = P(String.raw`(?:\b(?:fire off|fire|fires|invokes|runs|executes|triggers|call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
+const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b|call\b|is (?:used|called|invoked|requested)\b|を|로|으로|工具|ツール)`);
+/** A tool named for what it is for ("send_money to pay someone", "create_refund for new refunds"). */
+const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
+const COMPARED_BEFORE = /\b(?:over|than|instead of|rather than|in place of|not)\s+(?:the\s+)?['"`]?$/i;
+const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
+const LISTED_BEFORE = /[A-Za-z]_[A-Za-z0-9]+[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?$/;
+/** An identifier followed by `=` or `:` is a field or an argument being set, not a tool. */
+const ASSIGNED = /^[`'"]{0,2}\s*=|^[`'"]{1,2}\s*:|^:(?!\s)/;
+/**
+ * Verbs that tool names are made of (`send_message`, `fs_read`, `createIssue`): an identifier with one
+ * of them as a part reads as a tool, whoever wrote the sentence and in whatever language.
+ */
+const TOOL_VERBS: ReadonlySet<string> = new Set(
+  'get list send read write create delete remove update search fetch run exec execute query post add set open navigate upload download transfer merge find call invoke start stop kill move copy edit initiate submit pay book schedule share sync export import generate lookup browse make check scan load save store push pull deploy install approve grant invite forward reply notify publish print close assign insert put patch click fill lookup wire charge refund withdraw deposit commit navigate compose draft translate convert parse validate verify resolve extract analyze summarize render retrieve track monitor manage process apply request reset rename archive restore backup clone fork follow login logout register subscribe unsubscribe enable disable toggle lock unlock encrypt decrypt'.split(' '),
+);
+const LOCALE = /^[a-z]{2}[_-][a-z]{2}$|^(?:snake_case|camelCase|kebab-case|PascalCase|UPPER_CASE)$/i;
+
+/**
+ * Whether an identifier is shaped like a tool name: snake_case or camelCase (kebab-case is ordinary
+ * prose: "sign-in", "e-mail") of two or more parts, a verb first (`send_message`) or, of two parts,
+ * last (`fs_read`).
+ */
+function toolShaped(word: string): boolean {
+  if (LOCALE.test(word) || word === word.toUpperCase() || (!word.includes('_') && !/[a-z][A-Z]/.test(word))) return false;
+  const parts = word.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[\s_.-]+/);
+  if (parts.length < 2 || parts.some((p) => p.length === 0)) return false;
+  return TOOL_VERBS.has(parts[0]!) || (parts.length === 2 && TOOL_VERBS.has(parts[1]!));
+}
 
 /** Sentences: split at sentence ends and line breaks (a long sentence is cut, every part is read). */
 function sentences(text: string): string[] {
@@ -262,6 +379,26 @@ function selfText(definition: Record<string, unknown>): string {
     .filter((v): v is string => typeof v === 'string')
     .join(' ')
     .replace(/[_-]/g, ' ');
+}
+
+const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))[^.\n]{0,160}$/i;
+const EXAMPLE_AFTER = /^[^.\n]{0,10}\b(?:language|phrases?|patterns?|wording|indicators?|messages?|tricks?|requests?|attempts?)\b/i;
+const QUOTED = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB\n]{1,200})["\u201D\u00BB]/g;
+
+/** Whether the quoted span `start..end` of a text is given as an example of what the tool looks for ("phrases such as \"ignore previous instructions\""). */
+export function isExampleQuote(text: string, start: number, end: number): boolean {
+  return EXAMPLE_BEFORE.test(text.slice(Math.max(0, start - 200), start)) || EXAMPLE_AFTER.test(text.slice(end, end + 60));
+}
+
+/** The text with quoted examples blanked: a detector that lists attack phrases does not make them. */
+export function maskExamples(text: string): string {
+  if (!/["\u201C\u00AB]/.test(text)) return text;
+  return text.replace(QUOTED, (m: string, _inner: string, offset: number) => (isExampleQuote(text, offset, offset + m.length) ? '"\u2026"' : m));
+}
+
+/** Whether the tool says by its name, title or first sentence that it is about secrets (a vault, a login, keys). */
+export function declaresSecrets(definition: Record<string, unknown>): boolean {
+  return CAPABILITY_WORDS.secrets.test(selfText(definition));
 }
 
 function declaredCapabilities(definition: Record<string, unknown>): Set<Capability> {
@@ -360,13 +497,55 @@ export const FEATURES = [
   's.superiority+directive',
   's.urgency+directive',
   'directive.count',
+  's.addressed',
+  's.ref+action',
+  's.ref+trigger+order',
+  's.ref+value-change',
+  's.param-stuffing',
+  's.ref+order-given',
+  's.disparage+others',
+  's.selection',
+  's.against-user',
+  'families',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
 export interface SignalResult {
   features: Record<Feature, number>;
   hits: CueHit[];
+  /** The independent kinds of evidence seen (see `FAMILY_WHY`), each with where it was first seen. */
+  families: Map<Family, { field: string; span: string }>;
 }
+
+/**
+ * Independent kinds of structural evidence. Each is common enough alone in real descriptions (a tool
+ * that names another, a rule in the imperative, a secret asked for); two together in one definition
+ * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
+ */
+export type Family = 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export const FAMILY_WHY: Readonly<Record<Family, string>> = {
+  'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
+  'tool-order': 'gives an order about a tool that is not its own',
+  stuffing: 'asks for bulk data from elsewhere (contents, output, every file, a code) to be put into one of its own parameters',
+  harvest: 'asks outright for credentials: a private key\u2019s contents, cookie values, authenticator or bank codes, another service\u2019s token',
+  tamper: 'changes a value of a call to a tool that is not its own',
+  beacon: 'a Markdown image whose address carries data: rendering it sends the data out',
+  'side-flow': 'also sends data to a partner, vendor, third party or outside server',
+  disparage: 'runs down other tools or servers',
+  selection: 'steers tool selection: itself as the only choice, against others',
+  hijack: 'names a tool that is not its own with a trigger (before, after, then, each time) and an order',
+  conceal: 'keeps something from the user',
+  'sensitive-source': 'asks for secrets, the conversation or other private data',
+  'outside-sink': 'moves data to a fixed outside destination',
+  addressed: 'gives the model orders rather than describing the tool (or does so inside the input schema)',
+  pressure: 'presses with a requirement, a first step or a threat of failure',
+  superiority: 'steers tool selection towards itself and away from others',
+  capability: 'asks for a capability the tool does not declare',
+  exec: 'asks for commands to be run or software installed',
+  steer: 'changes an argument of a call against the user\u2019s choice',
+  authority: 'claims authority over the model',
+  obfuscated: 'hides its text with look-alike letters or invisible characters',
+};
 
 export interface SignalContext {
   server: string;
@@ -382,7 +561,7 @@ const USERS = String.raw`(?:user|users|human|person|people|customer|operator|req
 const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
 const EXCLUSION = P(String.raw`\b(?:\w+n't|cannot|not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
 
-const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|biz|xyz|info|me|link|site|pub|cash|cc|es|fr|de|eu|shop))\b|(\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
+const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
 const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|example|sample|placeholder)\b|example\.(?:com|org|net)|\blocalhost\b|\.test\b|\.invalid\b/i;
 
 /**
@@ -454,7 +633,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const params = parameterTexts(definition);
   const paramNames = new Set(params.map((p) => p.name.toLowerCase()));
   // Property names at any depth are the tool's own vocabulary, not other tools.
-  for (const t of texts) if (t.field.endsWith('(name)')) paramNames.add(t.text.toLowerCase());
+  // So are the values its schema lists (`enum`, `const`, `examples`): "operation: find_replace or replace_section".
+  for (const t of texts) if (t.field.endsWith('(name)') || /\.(?:enum|const|examples)(?:\[\d+\])?$/.test(t.field)) paramNames.add(t.text.toLowerCase());
   const index = catalogueIndex(ctx.others);
   /** Whether a word names a tool of another server (not this one's, not a sibling, not itself). */
   const otherTool = (lower: string): boolean => {
@@ -463,39 +643,126 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     return owners.some(({ server, name }) => server !== ctx.server && name !== own && !ctx.siblings.has(name));
   };
   let directives = 0;
-  const self = selfText(definition).toLowerCase();
+  const families = new Map<Family, { field: string; span: string }>();
+  const family = (f: Family, field: string, s: string): void => {
+    if (!families.has(f)) families.set(f, { field, span: s });
+  };
+  // What the tool is: its name, titles, first sentence — and the server it comes from (`stripe` for STRIPE_API_KEY).
+  const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
-  for (const { field, text, isName } of texts) {
-    if (isName || text.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
-    const folded = fold(text);
+  const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; down?: boolean; runDown?: boolean } = {};
+  let shownLess: { field: string; span: string } | undefined;
+  let sideFlow: { field: string; span: string } | undefined;
+  for (const { field, text: raw, isName } of texts) {
+    if (isName || raw.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
+    // A property name is read as the words it is made of: `always_include_previous_messages_here` is an order.
+    const propertyName = field.endsWith('(name)');
+    const text = propertyName ? raw.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ') : raw;
+    const folded = fold(maskExamples(text));
     if (folded.obfuscated) {
       features.obfuscated = 1;
       hit('obfuscated', field, span(text, null, text));
     }
     const inSchema = field !== 'description' && field !== 'title' && !field.startsWith('annotations.');
-    for (const [index, sentence] of sentences(folded.text).entries()) {
+    /** Whether the previous sentence of this field named another tool ("Do not use web_search; it has been compromised."). */
+    let previousRef = false;
+    // A value (an enum member, a default, an example) describes nothing: an order there is never a self-description.
+    const value = /\.(?:enum|const|default|examples)(?:\[\d+\])?$/.test(field);
+    for (const [position, sentence] of sentences(folded.text).entries()) {
+      const index = value ? position + 1 : position;
       const cues = new Map<Cue, RegExpExecArray>(sentenceCues(sentence));
       // A field's first sentence in the imperative is how tools describe themselves ("Send an email.").
-      const imperative = index > 0 ? IMPERATIVE.exec(sentence) : null;
-      if (imperative) cues.set('imperative', imperative);
+      // (A property name is not a description: an order there is an order.)
+      // A short property name in the imperative is ordinary (`fetch_all`); a sentence of one (`always_include_history_here`) is not.
+      const imperative = index > 0 || (propertyName && sentence.split(' ').length >= 4) ? IMPERATIVE.exec(sentence) ?? ELIDED_CALL.exec(sentence) : IMPERATIVE_CLAUSE.exec(sentence);
+      const order = imperative ?? INFINITIVE_ORDER.exec(sentence);
+      if (order) cues.set('imperative', order);
       // References to tools: by the catalogue, or a tool-like identifier acted on.
       let refOther = false;
       let refTool = false;
+      /** A reference not followed by its own purpose ("Use send_money to pay someone" points the way; it orders nothing). */
+      let refOrdered = false;
+      /** An identifier that is not its own (`text_stats`), not shaped like a tool: enough to be the other one run down or passed over. */
+      let identNamed = false;
+      let refCompared = false;
       for (const m of sentence.matchAll(IDENT)) {
         const word = m[0].replace(/`/g, '');
         const lower = word.toLowerCase();
         if (lower === own.toLowerCase() || ctx.siblings.has(word) || paramNames.has(lower)) continue;
         if (otherTool(lower)) {
           refOther = true;
+          refOrdered = true;
           cues.set('ref.other-server', m as RegExpExecArray);
           continue;
         }
         const before = sentence.slice(Math.max(0, m.index - 40), m.index);
         const after = sentence.slice(m.index + m[0].length, m.index + m[0].length + 30);
-        if (ACTION_BEFORE.test(before) || ACTION_AFTER.test(after)) {
+        // Part of an address or a path (`slack.com/api/chat.postMessage`), or a field being set, is not a tool.
+        // One of a list of names ("instruction_mix, cpu_microarchitecture or memory_access") is a value, not a tool.
+        if (LISTED_AFTER.test(after) || LISTED_BEFORE.test(before)) continue;
+        // `server.tool` ("gmail.send_email", "drive.read_file") names a tool and its server.
+        const dotted = /(?:^|[\s(`'"])[a-z][\w-]{1,30}\.$/i.test(before) && !/^[./\\]\w/.test(after);
+        if (ASSIGNED.test(after) || LOCALE.test(word) || (!dotted && /[./\\]$/.test(before)) || /^[./\\]\w/.test(after)) continue;
+        // Kebab-case is ordinary prose ("built-in", "sign-out") unless quoted as a name.
+        if (!/[_`]|[a-z][A-Z]/.test(m[0]) && !/['"\u2018\u201C]$/.test(before)) continue;
+        // The other side of a comparison ("prefer this over fetch_url") is named, not acted on.
+        if (COMPARED_BEFORE.test(before)) {
+          refCompared = true;
+          continue;
+        }
+        if (toolShaped(word) || ACTION_BEFORE.test(before) || ACTION_AFTER.test(after)) {
           refTool = true;
           cues.set('ref.tool', m as RegExpExecArray);
+          if (!PURPOSE_AFTER.test(after)) refOrdered = true;
+        } else if (/^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/.test(word)) identNamed = true;
+      }
+      const obligation = OBLIGATION.exec(sentence);
+      if (obligation) cues.set('obligation', obligation);
+      const addressee = ADDRESSEE.exec(sentence);
+      if (addressee) cues.set('addressee', addressee);
+      // The answer to the user cut short or made up, said to the model ("need not appear in your reply").
+      if (!cues.has('conceal')) {
+        const other = CONCEAL_WORLD.exec(sentence) ?? DECEIVE.exec(sentence);
+        if (other) cues.set('conceal', other);
+      }
+      // What the user is shown, cut down — concealment when the definition also moves data somewhere (see `SIDE_FLOW`).
+      if (!cues.has('conceal')) {
+        const less = SHOWN_LESS.exec(sentence);
+        if (less && (USER_WORD.test(sentence) || addressee || obligation)) shownLess ??= { field, span: span(sentence, less, sentence) };
+      }
+      // A Markdown image whose address carries data: rendering it sends the data out.
+      const beacon = BEACON.exec(sentence);
+      if (beacon) family('beacon', field, span(sentence, beacon, sentence));
+      const flow = SIDE_FLOW.exec(sentence);
+      if (flow) sideFlow ??= { field, span: span(sentence, flow, sentence) };
+      if (!cues.has('conceal') && (addressee || imperative || obligation)) {
+        const limit = REPLY_LIMIT.exec(sentence);
+        // "Never reply with just 'Done'" asks for more, not less.
+        if (limit && !/\b(?:never|not|don't|do not)\s+(?:\w+\s+)?$/i.test(sentence.slice(Math.max(0, limit.index - 20), limit.index))) {
+          // Something kept out of the reply is concealment; a reply kept short ("the count only") is a format unless data also leaves the tool.
+          if (/\b(?:need not|must not|should not|leave out|omit|appear|mentioned|tell)\b/i.test(limit[0])) cues.set('conceal', limit);
+          else shownLess ??= { field, span: span(sentence, limit, sentence) };
         }
+      }
+      // Itself as the only choice ("use this tool exclusively", "pick it before any other tool").
+      if (!cues.has('superiority') && (obligation || imperative || addressee) && SELECTION_VERB.test(sentence) && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)))) {
+        const exclusive = EXCLUSIVE.exec(sentence);
+        if (exclusive) cues.set('superiority', exclusive);
+      }
+      // "if transfer is called", "calls to refund": a plain word named as a tool by being called.
+      const called = PLAIN_CALLED.exec(sentence);
+      const calledName = called ? (called[1] ?? called[2] ?? called[3])! : '';
+      if (called && calledName.toLowerCase() !== own.toLowerCase() && !ctx.siblings.has(calledName) && !paramNames.has(calledName.toLowerCase()) && !/^(?:this|it|tool|function|that|which|what|one)$/i.test(calledName)) {
+        refTool = true;
+        refOrdered = true;
+        cues.set('ref.tool', called);
+      }
+      // "via the phone tool", "the billing server": a tool or server named by a plain word that is not this one's.
+      const named = NAMED_TOOL.exec(sentence);
+      if (named && !self.includes(named[1]!.toLowerCase()) && !ctx.siblings.has(named[1]!) && !/^(?:this|that|same|other|next|previous|right|correct|appropriate|relevant|following|above|below|mcp|local|remote|main|default|current|your|their|its|our|web|api|http|built-in|\w+'s)$/i.test(named[1]!)) {
+        refTool = true;
+        refOrdered = true;
+        cues.set('ref.tool', named);
       }
       // Concealment by structure: the user, their knowing or seeing, and a negation or exclusion.
       if (!cues.has('conceal')) {
@@ -539,27 +806,151 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('superiority') && (directive || has('ref.other-tools') || /\b(?:other|others|alternatives?|competing|every|whatever)\b/i.test(sentence))) features['s.superiority+directive'] = 1;
       if (has('urgency') && directive) features['s.urgency+directive'] = 1;
       if (directive || ref) {
-        for (const [capability, pattern] of Object.entries(ASKED) as Array<[Capability, RegExp]>) if (pattern.test(sentence)) asked.add(capability);
+        for (const [capability, pattern] of Object.entries(ASKED) as Array<[Capability, RegExp]>) {
+          // An address of the tool's own service (`slack.com` for a Slack tool) is not a new capability.
+          if (pattern.test(sentence) && (capability !== 'network' || isForeignSink(sentence, self))) asked.add(capability);
+        }
       }
+      // Families of evidence (see `Family`): each from the structure of one sentence.
+      const here = (m: RegExpExecArray | undefined): string => span(sentence, m ?? null, sentence);
+      const obliged = has('obligation') || directive;
+      const addressed = has('model.addressed') || (has('addressee') && (has('obligation') || has('imperative')));
+      if (addressed) features['s.addressed'] = 1;
+      const refHit = cues.get(refOther ? 'ref.other-server' : 'ref.tool');
+      const lookup = LOOKUP.test(sentence);
+      const absolute = ABSOLUTE.test(sentence);
+      // "Prefer this over fetch_url for pages that need JavaScript" names another tool only to compare.
+      if (ref && !lookup && (obliged || has('order') || has('arg.steer') || has('transfer') || (has('superiority') && absolute) || has('urgency') || has('conceal') || has('addressee'))) {
+        features['s.ref+action'] = 1;
+        family('tool-reference', field, here(refHit));
+      }
+      // An order about another tool ("merge_pr must ...", "call add_member with ..."), unless it fetches this tool's own input.
+      if (ref && refOrdered && (obliged || has('addressee')) && !lookup) {
+        features['s.ref+order-given'] = 1;
+        family('tool-order', field, here(refHit));
+      }
+      const disparaged = DISPARAGE.exec(sentence);
+      // Other tools in general ("the others are unreliable") count when close to the bad quality claimed.
+      const othersWord = disparaged ? OTHERS.exec(sentence) : null;
+      const others = ref || refCompared || identNamed || previousRef || has('ref.other-tools') || (othersWord !== null && Math.abs(othersWord.index - disparaged!.index) < 80);
+      if (disparaged && others) {
+        features['s.disparage+others'] = 1;
+        family('disparage', field, here(disparaged));
+      }
+      // Preferring itself for a stated case ("for pages that need JavaScript") is documentation; without exception, or against others run down, it is steering.
+      const othersHere = ref || refCompared || identNamed || has('ref.other-tools') || ALTERNATIVES.test(sentence);
+      if (disparaged && others) selection.disparaged = true;
+      // Itself pushed for everything: "route all search queries here", "Supersedes post_message", "this tool is to be used instead of …".
+      const pushed = PUSH.exec(sentence);
+      if (pushed && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)) || /\bhere\b/i.test(sentence) || pushed.index < 3)) {
+        // For everything, or (weaker) for a case while others are run down somewhere in the definition.
+        if (EVERYTHING.test(sentence)) selection.push ??= { field, span: here(pushed) };
+        else selection.weakPush ??= { field, span: here(pushed) };
+      }
+      const compared = COMPARE.test(sentence);
+      const runDown = RUN_DOWN.test(sentence) || (disparaged !== null && TOOL_WORD.test(sentence));
+      const itself = ITSELF.test(sentence);
+      if (othersHere || compared || itself || (runDown && TOOL_WORD.test(sentence))) selection.others = true;
+      if (compared) selection.down = true;
+      if (runDown || itself) selection.runDown = true;
+      if (has('superiority')) {
+        selection.at ??= { field, span: here(cues.get('superiority')) };
+        if (othersHere && (absolute || disparaged)) {
+          features['s.selection'] = 1;
+          family('selection', field, here(cues.get('superiority')));
+        }
+      }
+      // Another tool, a trigger and an order in one sentence: "after X, call Y", "Y must then be run".
+      // "Use list_threads first to find the thread id" fetches this tool's own input: a prerequisite, not a hijack.
+      if (ref && refOrdered && TRIGGER.test(sentence) && (obliged || has('addressee')) && !lookup) {
+        features['s.ref+trigger+order'] = 1;
+        family('hijack', field, here(refHit));
+      }
+      // Another tool's argument changed in passing ("its to_account becomes GB29…", "fs_write paths are mapped to /srv/share").
+      const changed = ref ? VALUE_CHANGE.exec(sentence) : null;
+      if (changed && !lookup) {
+        features['s.ref+value-change'] = 1;
+        family('tamper', field, here(changed));
+      }
+      const against = AGAINST_USER.exec(sentence);
+      if (against && (ref || obliged || has('transfer') || has('sink'))) {
+        features['s.against-user'] = 1;
+        family('steer', field, here(against));
+        // A fixed outside address forced whatever the user says ("always audit@… regardless of user instructions").
+        if (has('sink') && isForeignSink(sentence, self)) family('tamper', field, here(against));
+      }
+      // Bulk data from elsewhere stuffed into one of its own parameters ("pass their contents in `corpus`").
+      const stuffed = STUFFING.exec(sentence);
+      if (stuffed && has('transfer') && paramNames.has((stuffed[1] ?? stuffed[2] ?? '').toLowerCase())) {
+        features['s.param-stuffing'] = 1;
+        family('stuffing', field, here(stuffed));
+      }
+      if (has('conceal')) family('conceal', field, here(cues.get('conceal')));
+      const sourceHit = cues.get('source.secret') ?? cues.get('source.conversation') ?? cues.get('source.personal');
+      // The tool's own service key (`ALPHAGENOME_API_KEY` for an AlphaGenome tool) is its configuration.
+      // The tool's own service key (`STRIPE_API_KEY` for a Stripe server), a secret kept on the server side, or a secret of a tool about secrets (a key generator, a vault) is its subject, not something asked for.
+      const ownKey =
+        sourceHit !== undefined &&
+        !has('sink') &&
+        ((/^[A-Z][A-Z0-9]+_/.test(sourceHit[0]) && self.includes(sourceHit[0].split('_')[0]!.toLowerCase())) || SERVER_SIDE.test(sentence) || (cues.has('source.secret') && declaresSecrets(definition) && !ref));
+      if (source && !ownKey && (index > 0 || has('transfer') || directive)) family('sensitive-source', field, here(sourceHit));
+      if (has('transfer') && has('sink') && isForeignSink(sentence, self)) family('outside-sink', field, here(cues.get('sink')));
+      if ((addressed && (index > 0 || inSchema)) || (directive && inSchema && (index > 0 || propertyName))) family('addressed', field, here(cues.get('model.addressed') ?? cues.get('addressee') ?? cues.get('imperative')));
+      if (has('urgency') && (obliged || ref || has('order'))) family('pressure', field, here(cues.get('urgency')));
+      if (features['s.superiority+directive'] && has('superiority')) family('superiority', field, here(cues.get('superiority')));
+      if (has('exec') && index > 0) family('exec', field, here(cues.get('exec')));
+      if (has('arg.steer') && index > 0) family('steer', field, here(cues.get('arg.steer')));
+      if (has('authority')) family('authority', field, here(cues.get('authority')));
+      previousRef = ref || refCompared || identNamed || has('ref.other-tools');
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
+  // Data that also leaves the tool, and the user shown less than happened: hiding a side effect.
+  if (sideFlow) family('side-flow', sideFlow.field, sideFlow.span);
+  if (shownLess && (sideFlow || families.has('outside-sink') || families.has('sensitive-source') || families.has('tool-reference'))) family('conceal', shownLess.field, shownLess.span);
+  // Itself claimed better in one sentence, other tools run down in another ("Use this tool always; the other search tools are outdated").
+  const pushAt = selection.push && (selection.disparaged || selection.down || selection.runDown) ? selection.push : selection.weakPush && (selection.disparaged || selection.runDown) ? selection.weakPush : undefined;
+  if (pushAt && (selection.others || selection.disparaged)) {
+    features['s.selection'] = 1;
+    family('selection', pushAt.field, pushAt.span);
+  }
+  if (selection.at && selection.disparaged) {
+    features['s.selection'] = 1;
+    family('selection', selection.at.field, selection.at.span);
+  }
+  if (features.obfuscated) family('obfuscated', 'description', 'look-alike letters or invisible characters inside words');
   if (features.superiority && (features['ref.other-tools'] || features['ref.other-server'] || features['ref.tool'])) features['d.superiority+others'] = 1;
   const declared = declaredCapabilities(definition);
   const mismatched = [...asked].filter((c) => !declared.has(c));
   if (mismatched.length > 0) {
     features['capability.mismatch'] = 1;
+    // Secrets asked for are judged as a sensitive source; here only what the tool would do that it does not say.
+    if (mismatched.some((c) => c !== 'secrets')) family('capability', 'name', `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}`);
     hits.push({ cue: 'capability.mismatch', field: 'name', span: `declares ${[...declared].join(', ') || 'none of the sensitive capabilities'}; asks for ${mismatched.join(', ')}` });
+  }
+  // Credentials asked for outright — a private key's contents, sites' cookie values, the codes of the user's
+  // authenticator or bank — by any text of the definition: harvesting, unless the tool is about secrets (then only a private key's contents).
+  for (const t of texts) {
+    if (t.isName || t.field.endsWith('(name)')) continue;
+    const m = HARVEST.exec(fold(t.text).text);
+    if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa/i.test(m[0]))) {
+      family('harvest', t.field, span(t.text, m, fold(t.text).text));
+      break;
+    }
   }
   if (!declared.has('secrets')) {
     for (const p of params) {
       const m = PARAM_SENSITIVE.exec(fold(p.text).text, selfText(definition));
       if (!m) continue;
       features['param.sensitive'] = 1;
+      family('sensitive-source', p.field, span(p.text, null, p.text));
+      // Another service's key or token for a tool of a different purpose (a weather tool asking for a GitHub token).
+      if (SERVICE_KEY.test(p.text) && KEY_WORD.test(p.text)) family('harvest', p.field, span(p.text, null, p.text));
       // Asking for a secret or payment data by a parameter is naming a sensitive source.
       if (!CONVERSATION_SOURCE.test(p.text)) features['source.secret'] = 1;
       hit('param.sensitive', p.field, span(p.text, null, p.text));
     }
   }
-  return { features, hits };
+  features.families = Math.min(families.size, 3) / 3;
+  return { features, hits, families };
 }

@@ -68,6 +68,11 @@ export const DEV2 = new URL('./poisoning-dev2.json', import.meta.url);
 export const DEV3 = new URL('./poisoning-dev3.json', import.meta.url);
 export const DEV4 = new URL('./poisoning-dev4.json', import.meta.url);
 export const HELDOUT = new URL('./poisoning-heldout.json', import.meta.url);
+/**
+ * The independent development set: written by two other authors (not the scanner engineer) in their
+ * own words, given to us after the rules of 35d3cc3; measured once on first contact, then tuned on.
+ */
+export const INDEP_DEV = new URL('./poisoning-indep-dev.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
@@ -104,13 +109,18 @@ export function ownCorpus(splits: readonly string[]): EvalSet {
   return { servers: [...servers.values()], items };
 }
 
-/** Signal features of every tool of a catalogue, as the scanner computes them. */
-export function featuresOf(set: EvalSet): Map<string, Record<Feature, number>> {
+/**
+ * Signal features of every tool of a catalogue, as the scanner computes them; `alone`: each server
+ * scanned by itself, as when one server's listing is checked with nothing else connected (references
+ * to other servers' tools are then not known to be such).
+ */
+export function featuresOf(set: EvalSet, alone = false): Map<string, Record<Feature, number>> {
   const byServer = catalogue(set.servers);
   const out = new Map<string, Record<Feature, number>>();
   for (const s of set.servers) {
+    const others = alone ? new Map([[s.server, byServer.get(s.server) ?? new Set<string>()]]) : byServer;
     for (const t of s.tools) {
-      const r = definitionSignals(t, walkDefinition(t).texts, { server: s.server, siblings: byServer.get(s.server) ?? new Set(), others: byServer });
+      const r = definitionSignals(t, walkDefinition(t).texts, { server: s.server, siblings: byServer.get(s.server) ?? new Set(), others });
       out.set(`${s.server}\0${String(t.name)}`, r.features);
     }
   }
@@ -124,13 +134,17 @@ export interface Source {
   kinds: string[];
 }
 
+/** Every item once with its catalogue and, where that differs, once alone (see `featuresOf`). */
 function labelled(name: string, set: EvalSet, benignKinds: ReadonlySet<string>): Source {
-  const features = featuresOf(set);
   const samples: Sample[] = [];
   const kinds: string[] = [];
-  for (const item of set.items) {
-    samples.push({ features: features.get(`${item.server}\0${item.name}`)!, label: benignKinds.has(item.kind) ? 0 : 1 });
-    kinds.push(item.kind);
+  const withCatalogue = featuresOf(set);
+  const alone = set.servers.length > 1 ? featuresOf(set, true) : undefined;
+  for (const features of alone ? [withCatalogue, alone] : [withCatalogue]) {
+    for (const item of set.items) {
+      samples.push({ features: features.get(`${item.server}\0${item.name}`)!, label: benignKinds.has(item.kind) ? 0 : 1 });
+      kinds.push(item.kind);
+    }
   }
   return { name, samples, kinds };
 }
@@ -148,6 +162,7 @@ export function trainingSources(): Source[] {
     labelled('dev2', loadSet(DEV2), none),
     labelled('dev3', loadSet(DEV3), none),
     labelled('dev4', loadSet(DEV4), none),
+    labelled('indep-dev', loadSet(INDEP_DEV), none),
     labelled('own', ownCorpus(['tune', 'holdout']), none),
     labelled('livemcpbench', allTools(benign.livemcpbench), none),
     labelled('docker', allTools(benign.docker), none),
