@@ -169,9 +169,15 @@ export class SupplyGuard {
     return judged;
   }
 
-  /** Names a definition may mention without shadowing: the server's own tools, and the names in this listing. */
+  /**
+   * Names a definition may mention without shadowing: the server's own tools — as listed now, as pinned,
+   * and those held for review (a server's instructions may name a tool the gateway has not listed since
+   * a restart, or one still waiting for approval, which is held itself) — and the names in this listing.
+   */
   #siblings(server: string, items: readonly JsonObject[], others: ReadonlyMap<string, ReadonlySet<string>>): Set<string> {
     const siblings = new Set(others.get(server) ?? []);
+    const { pins } = this.#options;
+    for (const key of [...Object.keys(pins.allPinned(server)), ...Object.keys(pins.pending(server))]) if (key.startsWith('tools:')) siblings.add(key.slice('tools:'.length));
     for (const item of items) if (typeof item.name === 'string') siblings.add(item.name);
     return siblings;
   }
