@@ -1,0 +1,174 @@
+/**
+ * Detection beyond the literal text: the same detectors (src/dlp/detect.ts) run again on the views of
+ * a text that undo the usual ways of hiding a value from them —
+ *
+ *   normalized   invisible characters removed, compatibility forms and look-alikes folded (normalize.ts)
+ *   decoded:*    base64, hex, %-encoding, quoted-printable, HTML references, \u escapes (decode.ts),
+ *                two levels deep (so `%2541` and base64 of a %-encoded value are read)
+ *   despaced     letters spaced out (`g h p _ …`)
+ *   compacted    whitespace removed, for strings up to `COMPACT_MAX` characters (a secret broken by a
+ *                space or a line break); only findings of rules with a distinctive shape count here
+ *   unglued      a secret with a distinctive prefix glued to word characters (`_AKIA…_`, `x` + JWT),
+ *                which the rules' word-boundary anchors would let through: cut out and checked alone;
+ *                also AWS key ids in lower case, and card numbers and IBANs glued to letters or `-`
+ *
+ * A finding in a view counts like one in the text, at the source span its characters came from (the
+ * whole encoded run, for base64 and hex; the invisible characters between the letters, for the
+ * normalised view), and says where it was seen (`location`).
+ *
+ * Cost: ordinary text pays a few native character-class tests (`MAYBE_HIDING`); the views are built only
+ * when one of them matches, and their total size is bounded (`VIEW_BUDGET`), past which the text is
+ * uninspectable (the caller fails closed).
+ */
+import { decodedViews, MAYBE_ENCODED } from './decode.ts';
+import { detect, type CompiledPatterns, type Detectors, type TextFinding, type TextReport } from './detect.ts';
+import { compactedView, despacedViews, joinedView, normalizedView, type MappedText } from './normalize.ts';
+import { PII_KINDS, type PiiKind } from './pii.ts';
+import { secretRules } from './secrets.ts';
+
+export interface ViewFinding extends TextFinding {
+  /** Where the finding was seen when not in the text as written: `normalized`, `decoded:base64`, `decoded:url/decoded:url`… */
+  location?: string;
+}
+
+export interface DeepReport extends TextReport {
+  findings: ViewFinding[];
+}
+
+/** Strings up to this length are also read with their whitespace removed. */
+export const COMPACT_MAX = 1024;
+/** Views' total length, as a multiple of the text's (plus a floor); beyond, the text is uninspectable. */
+const VIEW_BUDGET = 8;
+const VIEW_FLOOR = 1 << 14;
+const MAX_DECODE_DEPTH = 2;
+
+/** Distinctive prefixes the rules anchor with `\b`; a match glued to word characters is cut out and checked alone. */
+const GLUED = /(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82}|xox[a-z]-[A-Za-z0-9-]{10,}|[rs]k_(?:live|test)_[A-Za-z0-9]{24,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----/g;
+/** AWS key ids are upper case; one written in lower case is read upper-cased (IBANs too, with pii). */
+const LOWER_AWS = /(?:akia|asia)[a-z2-7]{16}/g;
+const LOWER_IBAN = /(?<![A-Za-z0-9])[a-z]{2}\d{2}[a-z0-9]{10,30}(?![A-Za-z0-9])/g;
+/** Card numbers and IBANs glued to letters, digits or `-` (the PII scanners want them apart). */
+const GLUED_NUMBER = /(?<=[A-Za-z0-9_-])\d(?:[ -]?\d){12,18}|\d(?:[ -]?\d){12,18}(?=[A-Za-z_])|(?<=[A-Za-z0-9_-])[A-Z]{2}\d{2}(?:[A-Z0-9]| (?=[A-Z0-9])){10,34}/g;
+
+/** Whether any view could differ from the text: one native test each, in the order ordinary text fails them fastest. */
+const MAYBE_SPACED = /(?:[^ ] ){8}/;
+const MAYBE_GLUED_NUMBER = /[A-Za-z_-]\d{4}|\d{13}[A-Za-z_]/;
+
+const isWord = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || u === 0x5f;
+
+let distinctive: ReadonlySet<string> | undefined;
+/** Secret rules whose match has a shape of its own (not a keyword and any high-entropy value). */
+function isDistinctive(f: TextFinding): boolean {
+  if (f.type === 'pattern') return true;
+  if (f.type === 'pii') return f.rule === 'email' || f.rule === 'payment-card' || f.rule === 'iban';
+  if (f.type !== 'secret') return false;
+  distinctive ??= new Set(secretRules().filter((r) => r.family !== 'generic').map((r) => r.id));
+  return distinctive.has(f.rule);
+}
+
+interface View extends MappedText {
+  location: string;
+  /** Only distinctive findings count. */
+  strict?: boolean;
+  /** What may be looked for inside it: every view, or only glued prefixes. */
+  inner: 'all' | 'glued' | 'none';
+  decodes: number;
+}
+
+/** Cuts `text[from, to)` out as a view of its own, between spaces, optionally transformed (same length). */
+function isolated(text: string, from: number, to: number, location: string, transform?: (s: string) => string): View {
+  const core = text.slice(from, to);
+  const starts = new Int32Array(core.length + 2);
+  const ends = new Int32Array(core.length + 2);
+  starts[0] = ends[0] = from;
+  for (let i = 0; i < core.length; i++) {
+    starts[i + 1] = from + i;
+    ends[i + 1] = from + i + 1;
+  }
+  starts[core.length + 1] = ends[core.length + 1] = to;
+  return { text: ` ${transform ? transform(core) : core} `, starts, ends, location, inner: 'none', decodes: 0 };
+}
+
+function gluedViews(text: string, pii: boolean, out: View[]): void {
+  GLUED.lastIndex = 0;
+  for (let m = GLUED.exec(text); m; m = GLUED.exec(text)) {
+    const end = m.index + m[0].length;
+    if (isWord(text.charCodeAt(m.index - 1)) || isWord(text.charCodeAt(end))) out.push(isolated(text, m.index, end, 'unglued'));
+  }
+  LOWER_AWS.lastIndex = 0;
+  for (let m = LOWER_AWS.exec(text); m; m = LOWER_AWS.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', (s) => s.toUpperCase()));
+  if (pii) {
+    LOWER_IBAN.lastIndex = 0;
+    for (let m = LOWER_IBAN.exec(text); m; m = LOWER_IBAN.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', (s) => s.toUpperCase()));
+  }
+  if (pii && MAYBE_GLUED_NUMBER.test(text)) {
+    GLUED_NUMBER.lastIndex = 0;
+    for (let m = GLUED_NUMBER.exec(text); m; m = GLUED_NUMBER.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'unglued'));
+  }
+}
+
+function viewsOf(text: string, on: Detectors, decodes: number, inner: View['inner']): View[] {
+  const out: View[] = [];
+  if (inner === 'none') return out;
+  if (inner === 'all') {
+    const normalized = normalizedView(text);
+    if (normalized) out.push({ ...normalized, location: 'normalized', inner: 'all', decodes });
+    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
+    if (MAYBE_SPACED.test(text)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
+    if (text.length <= COMPACT_MAX) {
+      const compacted = compactedView(text);
+      if (compacted) out.push({ ...compacted, location: 'compacted', strict: true, inner: 'glued', decodes });
+      const joined = text.includes('\n') ? joinedView(text) : undefined;
+      if (joined) out.push({ ...joined, location: 'joined', strict: true, inner: 'glued', decodes });
+    }
+  }
+  if (MAYBE_ENCODED.test(text) || on.pii) gluedViews(text, on.pii, out);
+  return out;
+}
+
+/** Whether a text could have a view at all (the fast path: most texts do not). */
+function mayHide(text: string, on: Detectors): boolean {
+  return text.length <= COMPACT_MAX || /[^\t\n\r\x20-\x7e]/.test(text) || MAYBE_ENCODED.test(text) || MAYBE_SPACED.test(text) || (on.pii && MAYBE_GLUED_NUMBER.test(text));
+}
+
+const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
+
+/**
+ * Every finding in `text` and in its views, in source positions. Same contract as `detect`; findings
+ * seen only in a view carry a `location`.
+ */
+export function detectDeep(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): DeepReport {
+  const base = detect(text, on, patterns, piiKinds) as DeepReport;
+  if (base.uninspectable || !mayHide(text, on)) return base;
+  const findings: ViewFinding[] = [...base.findings];
+  let uninspectable: string | undefined;
+  let budget = VIEW_BUDGET * text.length + VIEW_FLOOR;
+  const visit = (view: View, depth: number): void => {
+    if (uninspectable) return;
+    budget -= view.text.length;
+    if (budget < 0) {
+      uninspectable = 'too many encoded or disguised parts to inspect';
+      return;
+    }
+    const report = detect(view.text, on, patterns, piiKinds);
+    if (report.uninspectable) uninspectable = report.uninspectable;
+    for (const f of report.findings) {
+      if (view.strict && !isDistinctive(f)) continue;
+      const last = Math.max(f.start, f.end - 1);
+      const mapped: ViewFinding = { ...f, start: view.starts[f.start] ?? view.starts[view.starts.length - 1] ?? 0, end: view.ends[last] ?? view.ends[view.ends.length - 1] ?? 0, location: view.location };
+      if (mapped.end <= mapped.start) continue;
+      if (findings.some((g) => g.rule === mapped.rule && overlaps(g, mapped))) continue;
+      findings.push(mapped);
+    }
+    if (depth >= 3) return;
+    for (const child of viewsOf(view.text, on, view.decodes, view.inner)) {
+      // Compose the child's map with this view's: child units → this view's units → source.
+      const starts = child.starts.map((s) => view.starts[s] ?? 0);
+      const ends = child.ends.map((e) => view.ends[Math.max(0, e - 1)] ?? 0);
+      visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
+    }
+  };
+  for (const view of viewsOf(text, on, 0, 'all')) visit(view, 1);
+  findings.sort((a, b) => a.start - b.start);
+  return uninspectable ? { findings, uninspectable } : { findings };
+}
