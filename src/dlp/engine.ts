@@ -194,10 +194,15 @@ export class Dlp {
     const refuse = (type: string, rule: string, path: string, why: string): void => {
       refusal ??= new GatewayError('PC_DLP_BLOCKED', `the ${where.direction === 'result' ? 'result' : where.direction} was withheld: ${why} at ${path}`, { type, rule, path });
     };
+    /** Keys already found clean in this message (50 000 rows repeat the same few). */
+    const cleanKeys = new Set<string>();
     const text = (value: string, at: Path, seen?: string): string => {
       if (value.length < MIN_TEXT) return value;
       const report = detectDeep(value, on, this.#patterns, this.#piiKinds);
-      if (report.findings.length === 0 && !report.uninspectable) return value;
+      if (report.findings.length === 0 && !report.uninspectable) {
+        if (seen === 'key') cleanKeys.add(value);
+        return value;
+      }
       const path = spell(at);
       if (report.uninspectable) {
         refuse('uninspectable', 'dlp', path, `it could not be inspected in full (${report.uninspectable})`);
@@ -250,7 +255,7 @@ export class Dlp {
         const inner = keys || (key === 'structuredContent' && path.length === 1);
         // Keys of structured content are data too: a masked key is renamed to its mask (and paths
         // below it say the mask, never the key).
-        const name = keys ? text(key, [...path, KEY], 'key') : key;
+        const name = keys && !cleanKeys.has(key) ? text(key, [...path, KEY], 'key') : key;
         if (refusal) return value;
         const next = isBinaryField(key, type) ? (typeof item === 'string' ? binary(item, [...path, name]) : item) : walk(item, [...path, name], inner);
         if (next !== item || name !== key) changedHere = true;
@@ -309,11 +314,13 @@ export class Dlp {
       this.#count(type, action, 1);
     };
     let uninspectable: string | undefined;
+    const cleanKeys = new Set<string>();
     /** Whether `text` holds a finding. */
     const scan = (text: string, path: string, location?: string): boolean => {
-      if (text.length < MIN_TEXT) return false;
+      if (text.length < MIN_TEXT || (location === 'key' && cleanKeys.has(text))) return false;
       const report = detectDeep(text, on, this.#patterns, this.#piiKinds);
       if (report.uninspectable) uninspectable ??= report.uninspectable;
+      if (location === 'key' && report.findings.length === 0 && !report.uninspectable) cleanKeys.add(text);
       let found = false;
       for (const f of report.findings) {
         if (f.type === 'pattern' && !f.pattern!.arguments) continue;

@@ -20,9 +20,9 @@
  * when one of them matches, and their total size is bounded (`VIEW_BUDGET`), past which the text is
  * uninspectable (the caller fails closed).
  */
-import { decodedViews, MAYBE_ENCODED } from './decode.ts';
+import { decodedViews, longRuns, MIN_RUN } from './decode.ts';
 import { detect, type CompiledPatterns, type Detectors, type TextFinding, type TextReport } from './detect.ts';
-import { compactedView, despacedViews, joinedView, normalizedView, type MappedText } from './normalize.ts';
+import { compactedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, type MappedText } from './normalize.ts';
 import { PII_KINDS, type PiiKind } from './pii.ts';
 import { secretRules } from './secrets.ts';
 
@@ -47,10 +47,12 @@ const GLUED = /(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|git
 /** AWS key ids are upper case; one written in lower case is read upper-cased (IBANs too, with pii). */
 const LOWER_AWS = /(?:akia|asia)[a-z2-7]{16}/g;
 const LOWER_IBAN = /(?<![A-Za-z0-9])[a-z]{2}\d{2}[a-z0-9]{10,30}(?![A-Za-z0-9])/g;
-/** Card numbers and IBANs glued to letters, digits or `-` (the PII scanners want them apart). */
-const GLUED_NUMBER = /(?<=[A-Za-z0-9_-])\d(?:[ -]?\d){12,18}|\d(?:[ -]?\d){12,18}(?=[A-Za-z_])|(?<=[A-Za-z0-9_-])[A-Z]{2}\d{2}(?:[A-Z0-9]| (?=[A-Z0-9])){10,34}/g;
+/** Card numbers and IBANs, kept when glued to letters, digits or `-` (the PII scanners want them apart). */
+const NUMBER_CLUSTER = /\d(?:[ -]?\d){12,18}/g;
+const IBAN_CLUSTER = /[A-Z]{2}\d{2}(?:[A-Z0-9]| (?=[A-Z0-9])){10,34}/g;
+const isGlue = (u: number): boolean => isWord(u) || u === 0x2d;
 
-/** Whether any view could differ from the text: one native test each, in the order ordinary text fails them fastest. */
+/** Whether a text's view could differ from it: `gate` below (the fast path) or, on views, these. */
 const MAYBE_SPACED = /(?:[^ ] ){8}/;
 const MAYBE_GLUED_NUMBER = /[A-Za-z_-]\d{4}|\d{13}[A-Za-z_]/;
 
@@ -73,10 +75,12 @@ interface View extends MappedText {
   /** What may be looked for inside it: every view, or only glued prefixes. */
   inner: 'all' | 'glued' | 'none';
   decodes: number;
+  /** Only these detectors run on it (a cut-out card number needs no secret rules). */
+  only?: 'secrets' | 'pii';
 }
 
 /** Cuts `text[from, to)` out as a view of its own, between spaces, optionally transformed (same length). */
-function isolated(text: string, from: number, to: number, location: string, transform?: (s: string) => string): View {
+function isolated(text: string, from: number, to: number, location: string, only: View['only'], transform?: (s: string) => string): View {
   const core = text.slice(from, to);
   const starts = new Int32Array(core.length + 2);
   const ends = new Int32Array(core.length + 2);
@@ -86,35 +90,80 @@ function isolated(text: string, from: number, to: number, location: string, tran
     ends[i + 1] = from + i + 1;
   }
   starts[core.length + 1] = ends[core.length + 1] = to;
-  return { text: ` ${transform ? transform(core) : core} `, starts, ends, location, inner: 'none', decodes: 0 };
+  return { text: ` ${transform ? transform(core) : core} `, starts, ends, location, inner: 'none', decodes: 0, only };
 }
 
-function gluedViews(text: string, pii: boolean, out: View[]): void {
+function gluedViews(text: string, pii: boolean, runs: readonly number[], out: View[]): void {
   GLUED.lastIndex = 0;
   for (let m = GLUED.exec(text); m; m = GLUED.exec(text)) {
     const end = m.index + m[0].length;
-    if (isWord(text.charCodeAt(m.index - 1)) || isWord(text.charCodeAt(end))) out.push(isolated(text, m.index, end, 'unglued'));
+    if (isWord(text.charCodeAt(m.index - 1)) || isWord(text.charCodeAt(end))) out.push(isolated(text, m.index, end, 'unglued', 'secrets'));
   }
   LOWER_AWS.lastIndex = 0;
-  for (let m = LOWER_AWS.exec(text); m; m = LOWER_AWS.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', (s) => s.toUpperCase()));
-  if (pii) {
+  for (let m = LOWER_AWS.exec(text); m; m = LOWER_AWS.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'secrets', (s) => s.toUpperCase()));
+  if (pii && text.length <= COMPACT_MAX) {
     LOWER_IBAN.lastIndex = 0;
-    for (let m = LOWER_IBAN.exec(text); m; m = LOWER_IBAN.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', (s) => s.toUpperCase()));
+    for (let m = LOWER_IBAN.exec(text); m; m = LOWER_IBAN.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'pii', (s) => s.toUpperCase()));
   }
-  if (pii && MAYBE_GLUED_NUMBER.test(text)) {
-    GLUED_NUMBER.lastIndex = 0;
-    for (let m = GLUED_NUMBER.exec(text); m; m = GLUED_NUMBER.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'unglued'));
+  if (!pii) return;
+  const glued = (from: number, to: number, number: boolean): void => {
+    if (isGlue(text.charCodeAt(from - 1)) || (number && isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to)))) out.push(isolated(text, from, to, 'unglued', 'pii'));
+  };
+  if (text.length <= COMPACT_MAX) {
+    if (!MAYBE_GLUED_NUMBER.test(text)) return;
+    for (const cluster of [NUMBER_CLUSTER, IBAN_CLUSTER]) {
+      cluster.lastIndex = 0;
+      for (let m = cluster.exec(text); m; m = cluster.exec(text)) glued(m.index, m.index + m[0].length, cluster === NUMBER_CLUSTER);
+    }
+    return;
+  }
+  // Long texts: card numbers where a probe lands in 13+ digits, IBANs inside the long runs.
+  for (let p = NUMBER_STRIDE - 1, floor = 0; p < text.length; p += NUMBER_STRIDE) {
+    if (p < floor || !isDigit(text.charCodeAt(p))) continue;
+    const [from, to] = digitCluster(text, p);
+    floor = to;
+    if (to > from) glued(from, to, true);
+  }
+  for (let k = 0; k < runs.length; k += 2) {
+    IBAN_CLUSTER.lastIndex = 0;
+    const run = text.slice(runs[k]!, runs[k + 1]!);
+    for (let m = IBAN_CLUSTER.exec(run); m; m = IBAN_CLUSTER.exec(run)) glued(runs[k]! + m.index, runs[k]! + m.index + m[0].length, false);
   }
 }
 
-function viewsOf(text: string, on: Detectors, decodes: number, inner: View['inner']): View[] {
+/** Card numbers have 13 digits or more: a probe every 13 units lands in each. */
+const NUMBER_STRIDE = 13;
+
+/** The digits (single spaces or dashes between) around `p`, trimmed to digits; empty when fewer than 13. */
+function digitCluster(text: string, p: number): [number, number] {
+  const inCluster = (u: number): boolean => isDigit(u) || u === 0x20 || u === 0x2d;
+  let s = p;
+  while (s > 0 && inCluster(text.charCodeAt(s - 1))) s--;
+  let e = p + 1;
+  while (e < text.length && inCluster(text.charCodeAt(e))) e++;
+  while (s < e && !isDigit(text.charCodeAt(s))) s++;
+  while (e > s && !isDigit(text.charCodeAt(e - 1))) e--;
+  return e - s >= 13 && cardShaped(text.slice(s, e)) ? [s, e] : [p, p];
+}
+
+/** 13–19 digits, together or in the groups cards are printed in (4-4-4-4…, 4-6-5, 4-6-4): not a UUID's tail or a date. */
+function cardShaped(cluster: string): boolean {
+  const groups = cluster.split(/[ -]/).map((g) => g.length);
+  const digits = groups.reduce((a, b) => a + b, 0);
+  if (digits < 13 || digits > 19) return false;
+  if (groups.length === 1) return true;
+  if (groups.length === 3 && groups[0] === 4 && groups[1] === 6 && (groups[2] === 5 || groups[2] === 4)) return true;
+  return groups.every((g, i) => g === 4 || (i === groups.length - 1 && g >= 1 && g <= 4));
+}
+
+function viewsOf(text: string, on: Detectors, decodes: number, inner: View['inner'], runs: readonly number[] = longRuns(text)): View[] {
   const out: View[] = [];
   if (inner === 'none') return out;
   if (inner === 'all') {
     const normalized = normalizedView(text);
     if (normalized) out.push({ ...normalized, location: 'normalized', inner: 'all', decodes });
-    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
-    if (MAYBE_SPACED.test(text)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
+    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
+    if (text.length <= COMPACT_MAX ? MAYBE_SPACED.test(text) : probe(text, true, false)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
     if (text.length <= COMPACT_MAX) {
       const compacted = compactedView(text);
       if (compacted) out.push({ ...compacted, location: 'compacted', strict: true, inner: 'glued', decodes });
@@ -122,13 +171,52 @@ function viewsOf(text: string, on: Detectors, decodes: number, inner: View['inne
       if (joined) out.push({ ...joined, location: 'joined', strict: true, inner: 'glued', decodes });
     }
   }
-  if (MAYBE_ENCODED.test(text) || on.pii) gluedViews(text, on.pii, out);
+  if (runs.length > 0 || on.pii) gluedViews(text, on.pii, runs, out);
   return out;
 }
 
+/** The units that start an escape. */
+const ESCAPE_STARTS = ['%', '&', '=', '\\'];
+
+/** Any unit past ASCII, any control (but tab and line breaks), any `%`, `&`, `=` or `\`. */
+function hasSuspectUnit(text: string): boolean {
+  for (const c of ESCAPE_STARTS) if (text.includes(c)) return true;
+  return hasNonAsciiOrControl(text);
+}
+
+const isDigit = (u: number): boolean => u >= 0x30 && u <= 0x39;
+
+/**
+ * Letters spaced out around `p` (`g h p _ …`, eight pairs or more)? Checked only where a probe of
+ * `longRuns` lands, which every such run of 16 units covers.
+ */
+function spacedAt(text: string, p: number): boolean {
+  for (let q = p; q >= p - 1; q--) {
+    if (text.charCodeAt(q + 1) !== 0x20) continue;
+    let pairs = 1;
+    for (let k = q + 2; pairs < 8 && text.charCodeAt(k + 1) === 0x20 && k + 1 < text.length; k += 2) pairs++;
+    for (let k = q - 2; pairs < 8 && k >= 0 && text.charCodeAt(k + 1) === 0x20; k -= 2) pairs++;
+    if (pairs >= 8) return true;
+  }
+  return false;
+}
+
+/** Probes every MIN_RUN units (as longRuns does) for spaced letters (a run of 16 units spans one); with pii, for 13+ glued digits. */
+function probe(text: string, spaced: boolean, numbers: boolean): boolean {
+  if (spaced) for (let p = Math.min(MIN_RUN, text.length) - 1; p < text.length; p += MIN_RUN) if (spacedAt(text, p)) return true;
+  if (numbers) {
+    for (let p = NUMBER_STRIDE - 1; p < text.length; p += NUMBER_STRIDE) {
+      if (!isDigit(text.charCodeAt(p))) continue;
+      const [from, to] = digitCluster(text, p);
+      if (to > from && (isGlue(text.charCodeAt(from - 1)) || (isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to))))) return true;
+    }
+  }
+  return false;
+}
+
 /** Whether a text could have a view at all (the fast path: most texts do not). */
-function mayHide(text: string, on: Detectors): boolean {
-  return text.length <= COMPACT_MAX || /[^\t\n\r\x20-\x7e]/.test(text) || MAYBE_ENCODED.test(text) || MAYBE_SPACED.test(text) || (on.pii && MAYBE_GLUED_NUMBER.test(text));
+function mayHide(text: string, on: Detectors, runs: readonly number[]): boolean {
+  return runs.length > 0 || (text.length <= COMPACT_MAX && /\S\s/.test(text)) || hasSuspectUnit(text) || probe(text, true, on.pii);
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
@@ -138,8 +226,14 @@ const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end &&
  * seen only in a view carry a `location`.
  */
 export function detectDeep(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): DeepReport {
-  const base = detect(text, on, patterns, piiKinds) as DeepReport;
-  if (base.uninspectable || !mayHide(text, on)) return base;
+  return withViews(text, detect(text, on, patterns, piiKinds), on, patterns, piiKinds);
+}
+
+/** `base` (the text's own report) with the findings of the text's views added: all `detectDeep` adds. */
+export function withViews(text: string, base: TextReport, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): DeepReport {
+  if (base.uninspectable) return base;
+  const runs = longRuns(text);
+  if (!mayHide(text, on, runs)) return base;
   const findings: ViewFinding[] = [...base.findings];
   let uninspectable: string | undefined;
   let budget = VIEW_BUDGET * text.length + VIEW_FLOOR;
@@ -150,7 +244,8 @@ export function detectDeep(text: string, on: Detectors, patterns: CompiledPatter
       uninspectable = 'too many encoded or disguised parts to inspect';
       return;
     }
-    const report = detect(view.text, on, patterns, piiKinds);
+    const detectors = view.only === undefined ? on : { secrets: view.only === 'secrets' && on.secrets, pii: view.only === 'pii' && on.pii, injection: false, patterns: false };
+    const report = detect(view.text, detectors, patterns, piiKinds);
     if (report.uninspectable) uninspectable = report.uninspectable;
     for (const f of report.findings) {
       if (view.strict && !isDistinctive(f)) continue;
@@ -168,7 +263,7 @@ export function detectDeep(text: string, on: Detectors, patterns: CompiledPatter
       visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
     }
   };
-  for (const view of viewsOf(text, on, 0, 'all')) visit(view, 1);
+  for (const view of viewsOf(text, on, 0, 'all', runs)) visit(view, 1);
   findings.sort((a, b) => a.start - b.start);
   return uninspectable ? { findings, uninspectable } : { findings };
 }
