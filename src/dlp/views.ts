@@ -59,12 +59,17 @@ const MAYBE_GLUED_NUMBER = /[A-Za-z_-]\d{4}|\d{13}[A-Za-z_]/;
 const isWord = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || u === 0x5f;
 
 let distinctive: ReadonlySet<string> | undefined;
-/** Secret rules whose match has a shape of its own (not a keyword and any high-entropy value). */
+/**
+ * Findings that count in the compacted and joined views: secret rules whose match starts with a shape
+ * of its own (a prefix, a scheme, a key header; not a keyword such as `user=` and any value, which
+ * joining lines of code would make up), administrator patterns, and e-mails, cards and IBANs (their
+ * checks hold wherever the characters came from).
+ */
 function isDistinctive(f: TextFinding): boolean {
   if (f.type === 'pattern') return true;
   if (f.type === 'pii') return f.rule === 'email' || f.rule === 'payment-card' || f.rule === 'iban';
   if (f.type !== 'secret') return false;
-  distinctive ??= new Set(secretRules().filter((r) => r.family !== 'generic').map((r) => r.id));
+  distinctive ??= new Set(secretRules().filter((r) => r.family !== 'generic' && (r.before === 0 || r.family === 'jwt' || r.family === 'private-key')).map((r) => r.id));
   return distinctive.has(f.rule);
 }
 
