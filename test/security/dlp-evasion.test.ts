@@ -52,6 +52,25 @@ after(async () => {
   if (shared) await (await shared).gw.close();
 });
 
+/** Runs at most `n` tasks at a time (the encodings' calls are started together and judged one test each). */
+function limiter(n: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+const CONCURRENT = 24;
+/** Case changes are lossy for mixed-case tokens: only single-case values are tried in upper and lower case. */
+const kindsFor = (enc: string, kinds: readonly string[]) => kinds.filter((kind) => (enc !== 'crlfPem' || kind === 'pem') && ((enc !== 'lowercase' && enc !== 'uppercase') || SINGLE_CASE.has(kind)));
+
 const outcomeOf = async (p: Promise<unknown>): Promise<string> => {
   try {
     await p;
@@ -78,16 +97,26 @@ describe('DLP evasion: arguments to an open-world tool (arguments.secrets: block
   before(async () => {
     ({ gw, log } = await gateway());
     client = (await legacyClient(`${gw.url}/mcp/ev`, { onElicit: () => ({ action: 'accept', content: { note: SECRETS.github } }), onSampling: () => ({ role: 'assistant', model: 'm', content: { type: 'text', text: `here ${SECRETS.aws}` } }) })) as Client;
+    startEncodings();
   });
   after(async () => {
     await client?.close();
   });
 
+  /** Every encoding's calls, started together (the server is judged per call, by its marker). */
+  const sentByEncoding = new Map<string, Promise<string[]>>();
+  const startEncodings = () => {
+    const limit = limiter(CONCURRENT);
+    for (const enc of Object.keys(ENCODINGS)) {
+      const kinds = kindsFor(enc, Object.keys(SECRETS));
+      const through = Promise.all(kinds.map((kind) => limit(() => send(`here it is: ${ENCODINGS[enc]!(SECRETS[kind]!)}`)).then((r) => (r.arrived ? [`${kind} (${r.outcome})`] : []))));
+      sentByEncoding.set(enc, through.then((lists) => lists.flat()));
+    }
+  };
+
   for (const enc of Object.keys(ENCODINGS)) {
     it(`encoding ${enc}: no secret-shaped value reaches the server`, async () => {
-      const kinds = Object.keys(SECRETS).filter((kind) => (enc !== 'crlfPem' || kind === 'pem') && ((enc !== 'lowercase' && enc !== 'uppercase') || SINGLE_CASE.has(kind))); // case is lossy for mixed-case tokens
-      const sent = await Promise.all(kinds.map((kind) => send(`here it is: ${ENCODINGS[enc]!(SECRETS[kind]!)}`)));
-      const through = kinds.flatMap((kind, i) => (sent[i]!.arrived ? [`${kind} (${sent[i]!.outcome})`] : []));
+      const through = await sentByEncoding.get(enc)!;
       assert.deepEqual(through, [], `${enc}: reached the server: ${through.join(', ')}`);
     });
   }
@@ -291,13 +320,26 @@ describe('DLP evasion: results (secrets: mask, pii: mask)', () => {
   }
   const leaks = (text: string, enc: string, kind: string) => text.includes(JSON.stringify(encoded(enc, kind)).slice(1, -1));
 
-  for (const enc of Object.keys(ENCODINGS)) {
-    if (enc === 'crlfPem' || enc === 'tabsAround') continue;
+  // A text result has no side traffic: every encoding's calls run together (started by the first of
+  // these tests), each judged on its own answer.
+  const TEXT_ENCODINGS = Object.keys(ENCODINGS).filter((enc) => enc !== 'crlfPem' && enc !== 'tabsAround');
+  let textResults: Map<string, Promise<string[]>> | undefined;
+  const textThrough = (enc: string): Promise<string[]> => {
+    if (!textResults) {
+      const limit = limiter(CONCURRENT);
+      textResults = new Map(
+        TEXT_ENCODINGS.map((e) => {
+          const kinds = kindsFor(e, ['github', 'aws', 'jwt', 'pem', 'canary', 'email', 'card', 'iban']);
+          const got = kinds.map((kind) => limit(() => client.callTool({ name: 'out', arguments: { enc: e, kind, where: 'text' } }).then(JSON.stringify, (err: Error) => err.message)));
+          return [e, Promise.all(got).then((texts) => kinds.filter((kind, i) => leaks(texts[i]!, e, kind)))];
+        }),
+      );
+    }
+    return textResults.get(enc)!;
+  };
+  for (const enc of TEXT_ENCODINGS) {
     it(`encoding ${enc} in a text result: masked or blocked`, async () => {
-      // A text result has no side traffic: the calls run together, each judged on its own answer.
-      const kinds = ['github', 'aws', 'jwt', 'pem', 'canary', 'email', 'card', 'iban'].filter((kind) => (enc !== 'lowercase' && enc !== 'uppercase') || SINGLE_CASE.has(kind));
-      const got = await Promise.all(kinds.map((kind) => client.callTool({ name: 'out', arguments: { enc, kind, where: 'text' } }).then(JSON.stringify, (e: Error) => e.message)));
-      const through = kinds.filter((kind, i) => leaks(got[i]!, enc, kind));
+      const through = await textThrough(enc);
       assert.deepEqual(through, [], `${enc}: the client received ${through.join(', ')}`);
     });
   }
