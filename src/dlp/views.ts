@@ -20,7 +20,7 @@
  * when one of them matches, and their total size is bounded (`VIEW_BUDGET`), past which the text is
  * uninspectable (the caller fails closed).
  */
-import { decodedViews, longRuns, MIN_RUN } from './decode.ts';
+import { decodedViews, longRuns } from './decode.ts';
 import { detect, type CompiledPatterns, type Detectors, type TextFinding, type TextReport } from './detect.ts';
 import { compactedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, type MappedText } from './normalize.ts';
 import { PII_KINDS, type PiiKind } from './pii.ts';
@@ -206,15 +206,18 @@ function spacedAt(text: string, p: number): boolean {
   return false;
 }
 
-/** Probes every MIN_RUN units (as longRuns does) for spaced letters (a run of 16 units spans one); with pii, for 13+ glued digits. */
+/**
+ * One probe every NUMBER_STRIDE units for spaced letters (a run of 16 units spans one) and, with pii,
+ * for 13+ digits glued to a letter or `-` (a card number spans one).
+ */
 function probe(text: string, spaced: boolean, numbers: boolean): boolean {
-  if (spaced) for (let p = Math.min(MIN_RUN, text.length) - 1; p < text.length; p += MIN_RUN) if (spacedAt(text, p)) return true;
-  if (numbers) {
-    for (let p = NUMBER_STRIDE - 1; p < text.length; p += NUMBER_STRIDE) {
-      if (!isDigit(text.charCodeAt(p))) continue;
+  for (let p = Math.min(NUMBER_STRIDE, text.length) - 1; p < text.length; p += NUMBER_STRIDE) {
+    const u = text.charCodeAt(p);
+    if (numbers && isDigit(u)) {
       const [from, to] = digitCluster(text, p);
       if (to > from && (isGlue(text.charCodeAt(from - 1)) || (isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to))))) return true;
     }
+    if (spaced && spacedAt(text, p)) return true;
   }
   return false;
 }
