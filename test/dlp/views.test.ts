@@ -122,6 +122,13 @@ describe('detectDeep', () => {
     }
   });
 
+  it('finds the same in long texts, where probes decide (a spaced secret, a card glued to a word, after 4 KB of prose)', () => {
+    const prose = 'the queue drained while the scheduler kept retrying failed jobs '.repeat(64);
+    assert.ok(found(`${prose} ${interleave(s.github, ' ')} end`).some((f) => f.type === 'secret' && f.location === 'despaced'));
+    const card = '4539 1488 0343 6467';
+    assert.ok(found(`${prose} lg-${card} end`, { ...SECRETS_ONLY, pii: true }).some((f) => f.rule === 'payment-card' && f.location === 'unglued'));
+  });
+
   it('masks the whole encoded run of a base64 secret in a result', () => {
     const dlp = new Dlp(dlpSchema.parse({}), processSecretSource({}));
     const b64 = Buffer.from(`token=${s.github}`).toString('base64');
