@@ -358,10 +358,11 @@ export class Dlp {
     for (const [root, value] of Object.entries(more)) walk(value, root, false, 0);
     const findings = [...tally.values()];
     const target = where.what ?? `"${where.tool}"`;
+    const reach = where.what ? 'is treated as able to reach outside (nothing says where a server sends prompt and completion arguments)' : 'can reach outside (open-world or attested egress)';
     const blocking = findings.find((f) => f.action === 'block');
     if (uninspectable && (actions.argumentSecrets === 'block' || actions.argumentPii === 'block')) {
       this.#refused('arguments');
-      return { findings, refusal: new GatewayError('PC_DLP_EXFILTRATION', `the arguments could not be inspected in full (${uninspectable}); ${target} can reach outside, so the call is refused`, { type: 'uninspectable', rule: 'dlp', path: 'arguments' }) };
+      return { findings, refusal: new GatewayError('PC_DLP_EXFILTRATION', `the arguments could not be inspected in full (${uninspectable}); ${target} ${reach}, so the call is refused`, { type: 'uninspectable', rule: 'dlp', path: 'arguments' }) };
     }
     if (!blocking) {
       if (findings.length > 0) this.#logger?.warn({ dlp: { direction: 'arguments', findings, server: where.server, tool: where.tool } }, 'dlp finding');
@@ -372,7 +373,7 @@ export class Dlp {
     const what = blocking.rule === 'field' ? 'a field configured as sensitive' : blocking.type === 'pii' ? `personal data (${blocking.rule})` : `a value shaped like a secret (${blocking.rule})`;
     return {
       findings,
-      refusal: new GatewayError('PC_DLP_EXFILTRATION', `refused: ${blocking.path} holds ${what}${seen}, and ${target} can reach outside (open-world or attested egress)`, { type: blocking.type, rule: blocking.rule, path: blocking.path }),
+      refusal: new GatewayError('PC_DLP_EXFILTRATION', `refused: ${blocking.path} holds ${what}${seen}, and ${target} ${reach}`, { type: blocking.type, rule: blocking.rule, path: blocking.path }),
     };
   }
 
