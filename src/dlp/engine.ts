@@ -318,7 +318,7 @@ export class Dlp {
     /** Whether `text` holds a finding. */
     const scan = (text: string, path: string, location?: string): boolean => {
       if (text.length < MIN_TEXT || (location === 'key' && cleanKeys.has(text))) return false;
-      const report = detectDeep(text, on, this.#patterns, this.#piiKinds);
+      const report = detectDeep(text, on, this.#patterns, this.#piiKinds, { compact: true });
       if (report.uninspectable) uninspectable ??= report.uninspectable;
       if (location === 'key' && report.findings.length === 0 && !report.uninspectable) cleanKeys.add(text);
       let found = false;

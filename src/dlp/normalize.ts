@@ -118,6 +118,8 @@ export interface MappedText {
   ends: Int32Array;
 }
 
+const SHORT = 512;
+const NON_ASCII_OR_CONTROL = /[^\t\n\r\x20-\x7e]/;
 const CONTROLS = [...Array.from({ length: 0x20 }, (_, u) => u).filter((u) => u !== 0x09 && u !== 0x0a && u !== 0x0d), 0x7f].map((u) => String.fromCharCode(u));
 
 /**
@@ -126,6 +128,8 @@ const CONTROLS = [...Array.from({ length: 0x20 }, (_, u) => u).filter((u) => u !
  * searches), several times faster than one regular-expression pass.
  */
 export function hasNonAsciiOrControl(text: string): boolean {
+  // Short strings: one regular-expression test costs less than thirty searches' calls.
+  if (text.length < SHORT) return NON_ASCII_OR_CONTROL.test(text);
   if (Buffer.byteLength(text, 'utf8') !== text.length) return true;
   for (const c of CONTROLS) if (text.includes(c)) return true;
   return false;

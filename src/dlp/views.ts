@@ -7,7 +7,8 @@
  *                two levels deep (so `%2541` and base64 of a %-encoded value are read)
  *   despaced     letters spaced out (`g h p _ …`)
  *   compacted    whitespace removed, for strings up to `COMPACT_MAX` characters (a secret broken by a
- *                space or a line break); only findings of rules with a distinctive shape count here
+ *                space or a line break; in results only strings with a line break, `ViewOptions`);
+ *                only findings of rules with a distinctive shape count here
  *   unglued      a secret with a distinctive prefix glued to word characters (`_AKIA…_`, `x` + JWT),
  *                which the rules' word-boundary anchors would let through: cut out and checked alone;
  *                also AWS key ids in lower case, and card numbers and IBANs glued to letters or `-`
@@ -53,7 +54,6 @@ const IBAN_CLUSTER = /[A-Z]{2}\d{2}(?:[A-Z0-9]| (?=[A-Z0-9])){10,34}/g;
 const isGlue = (u: number): boolean => isWord(u) || u === 0x2d;
 
 /** Whether a text's view could differ from it: `gate` below (the fast path) or, on views, these. */
-const MAYBE_SPACED = /(?:[^ ] ){8}/;
 const MAYBE_GLUED_NUMBER = /[A-Za-z_-]\d{4}|\d{13}[A-Za-z_]/;
 
 const isWord = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || u === 0x5f;
@@ -161,15 +161,18 @@ function cardShaped(cluster: string): boolean {
   return groups.every((g, i) => g === 4 || (i === groups.length - 1 && g >= 1 && g <= 4));
 }
 
-function viewsOf(text: string, on: Detectors, decodes: number, inner: View['inner'], runs: readonly number[] = longRuns(text)): View[] {
+/** Whether the compacted and joined views apply: short strings with whitespace (arguments) or a line break (results). */
+const breakable = (text: string, compact: boolean): boolean => text.length <= COMPACT_MAX && (compact ? /\S\s/.test(text) : text.includes('\n'));
+
+function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], runs: readonly number[] = longRuns(text)): View[] {
   const out: View[] = [];
   if (inner === 'none') return out;
   if (inner === 'all') {
     const normalized = normalizedView(text);
     if (normalized) out.push({ ...normalized, location: 'normalized', inner: 'all', decodes });
     if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
-    if (text.length <= COMPACT_MAX ? MAYBE_SPACED.test(text) : probe(text, true, false)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
-    if (text.length <= COMPACT_MAX) {
+    if (probe(text, true, false)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
+    if (breakable(text, compact)) {
       const compacted = compactedView(text);
       if (compacted) out.push({ ...compacted, location: 'compacted', strict: true, inner: 'glued', decodes });
       const joined = text.includes('\n') ? joinedView(text) : undefined;
@@ -223,25 +226,35 @@ function probe(text: string, spaced: boolean, numbers: boolean): boolean {
 }
 
 /** Whether a text could have a view at all (the fast path: most texts do not). */
-function mayHide(text: string, on: Detectors, runs: readonly number[]): boolean {
-  return runs.length > 0 || (text.length <= COMPACT_MAX && /\S\s/.test(text)) || hasSuspectUnit(text) || probe(text, true, on.pii);
+function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[]): boolean {
+  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text) || probe(text, true, on.pii);
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
+
+export interface ViewOptions {
+  /**
+   * Read short strings with all their whitespace removed (arguments: a value broken by a space goes
+   * out whole to a receiver that removes it). Without it, only strings with a line break are joined
+   * (results, where doing it for every short string would double the cost of structured content).
+   */
+  compact?: boolean;
+}
 
 /**
  * Every finding in `text` and in its views, in source positions. Same contract as `detect`; findings
  * seen only in a view carry a `location`.
  */
-export function detectDeep(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): DeepReport {
-  return withViews(text, detect(text, on, patterns, piiKinds), on, patterns, piiKinds);
+export function detectDeep(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS), options: ViewOptions = {}): DeepReport {
+  return withViews(text, detect(text, on, patterns, piiKinds), on, patterns, piiKinds, options);
 }
 
 /** `base` (the text's own report) with the findings of the text's views added: all `detectDeep` adds. */
-export function withViews(text: string, base: TextReport, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): DeepReport {
+export function withViews(text: string, base: TextReport, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS), options: ViewOptions = {}): DeepReport {
   if (base.uninspectable) return base;
+  const compact = options.compact === true;
   const runs = longRuns(text);
-  if (!mayHide(text, on, runs)) return base;
+  if (!mayHide(text, on, compact, runs)) return base;
   const findings: ViewFinding[] = [...base.findings];
   let uninspectable: string | undefined;
   let budget = VIEW_BUDGET * text.length + VIEW_FLOOR;
@@ -264,14 +277,14 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       findings.push(mapped);
     }
     if (depth >= 3) return;
-    for (const child of viewsOf(view.text, on, view.decodes, view.inner)) {
+    for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner)) {
       // Compose the child's map with this view's: child units → this view's units → source.
       const starts = child.starts.map((s) => view.starts[s] ?? 0);
       const ends = child.ends.map((e) => view.ends[Math.max(0, e - 1)] ?? 0);
       visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
     }
   };
-  for (const view of viewsOf(text, on, 0, 'all', runs)) visit(view, 1);
+  for (const view of viewsOf(text, on, compact, 0, 'all', runs)) visit(view, 1);
   findings.sort((a, b) => a.start - b.start);
   return uninspectable ? { findings, uninspectable } : { findings };
 }
