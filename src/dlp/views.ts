@@ -112,6 +112,7 @@ function gluedViews(text: string, pii: boolean, runs: readonly number[], out: Vi
   }
   if (!pii) return;
   const glued = (from: number, to: number, number: boolean): void => {
+    if (number && !cardShaped(text.slice(from, to))) return;
     if (isGlue(text.charCodeAt(from - 1)) || (number && isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to)))) out.push(isolated(text, from, to, 'unglued', 'pii'));
   };
   if (text.length <= COMPACT_MAX) {
@@ -151,12 +152,14 @@ function digitCluster(text: string, p: number): [number, number] {
   return e - s >= 13 && cardShaped(text.slice(s, e)) ? [s, e] : [p, p];
 }
 
-/** 13–19 digits, together or in the groups cards are printed in (4-4-4-4…, 4-6-5, 4-6-4): not a UUID's tail or a date. */
+/**
+ * 13–19 digits in the groups cards are printed in (4-4-4-4…, 4-6-5, 4-6-4). Digits glued to a word
+ * without separators are an id or a timestamp (`order-1765080316123`), as the card scanner judges them.
+ */
 function cardShaped(cluster: string): boolean {
   const groups = cluster.split(/[ -]/).map((g) => g.length);
   const digits = groups.reduce((a, b) => a + b, 0);
-  if (digits < 13 || digits > 19) return false;
-  if (groups.length === 1) return true;
+  if (digits < 13 || digits > 19 || groups.length === 1) return false;
   if (groups.length === 3 && groups[0] === 4 && groups[1] === 6 && (groups[2] === 5 || groups[2] === 4)) return true;
   return groups.every((g, i) => g === 4 || (i === groups.length - 1 && g >= 1 && g <= 4));
 }
