@@ -51,7 +51,7 @@ export interface AuditRecord {
   responseBytes?: number;
   credentialId?: string;
   /** Data-loss prevention findings: type, rule, count, where, and what was done — never the value. */
-  dlp?: Array<{ type: string; rule: string; count: number; path: string; action: string }>;
+  dlp?: Array<{ type: string; rule: string; count: number; path: string; action: string; location?: string }>;
   /** Human approval (docs/approvals.md): the approval this record is about, and what happened to it. */
   approval?: ApprovalNote;
   /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows. */

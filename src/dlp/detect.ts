@@ -78,7 +78,8 @@ export function compilePatterns(patterns: readonly DlpPatternConfig[], secrets: 
   patterns.forEach((pattern, index) => {
     if (pattern.regex !== undefined) {
       try {
-        const regex = compileLinearSource(pattern.regex, pattern.flags ?? '').compile();
+        // Case-insensitive always: a case change is the cheapest way past a pattern (docs/dlp.md).
+        const regex = compileLinearSource(pattern.regex, caseless(pattern.flags)).compile();
         if (regex.minLength === 0) {
           problems.push({ path: ['dlp', 'patterns', index, 'regex'], message: 'matches empty text' });
           return;
@@ -113,10 +114,18 @@ export function compilePatterns(patterns: readonly DlpPatternConfig[], secrets: 
         problems.push({ path: ['dlp', 'patterns', index, 'value'], message: 'an exact value needs at least 4 characters' });
         return;
       }
-      values.push({ value, pattern });
+      values.push({ value: value.toLowerCase(), pattern });
     });
   });
   return { scanner: rules.length > 0 ? new RuleScanner(rules) : undefined, values, problems };
+}
+
+const caseless = (flags = ''): string => (flags.includes('i') ? flags : `${flags}i`);
+
+/** Lower case with every position kept (exact values are compared regardless of case). */
+function lowerSameLength(text: string): string {
+  const lower = text.toLowerCase();
+  return lower.length === text.length ? lower : text.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 
 function mergeUninspectable(a: string | undefined, b: string | undefined): string | undefined {
@@ -148,8 +157,9 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
     }
   }
   if (on.patterns && patterns) {
+    const lower = patterns.values.length > 0 ? lowerSameLength(text) : text;
     for (const { value, pattern } of patterns.values) {
-      for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
+      for (let at = lower.indexOf(value); at >= 0; at = lower.indexOf(value, at + value.length)) {
         findings.push({ type: 'pattern', rule: pattern.name, label: pattern.name, start: at, end: at + value.length, pattern });
       }
     }

@@ -12,7 +12,10 @@ import type { SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import { ArgumentValidator } from '../validate/args.ts';
-import { compilePatterns, detect, type CompiledPatterns, type Detectors, type FindingType, type TextFinding } from './detect.ts';
+import { compilePatterns, type CompiledPatterns, type Detectors, type FindingType, type TextFinding } from './detect.ts';
+import { base64Text } from './decode.ts';
+import { foldName } from './normalize.ts';
+import { detectDeep, type ViewFinding } from './views.ts';
 import { stripHiddenUnicode } from './injection.ts';
 import { PII_KINDS, type PiiKind } from './pii.ts';
 import { DLP_DEFAULTS, type ArgumentAction, type DlpConfig, type InjectionAction, type ResultAction } from './schema.ts';
@@ -26,6 +29,8 @@ export interface DlpFinding {
   /** Where: `result.content[0].text`, `arguments.body`, `serverRequest.params.messages[0]…`, `answer.content.text`. */
   path: string;
   action: string;
+  /** How it was seen when not as written: `key` (an object key), `normalized`, `decoded:base64`, `unglued`… (src/dlp/views.ts). */
+  location?: string;
 }
 
 export type Direction = 'result' | 'serverRequest' | 'answer' | 'notification';
@@ -45,6 +50,8 @@ export interface Actions {
   /** Overrides every pattern's own action, when set for the server or tool. */
   patterns: ResultAction | undefined;
   argumentSecrets: ArgumentAction;
+  /** Personal data in the same arguments (`arguments.pii`, off unless configured). */
+  argumentPii: ArgumentAction;
   fields: readonly string[];
 }
 
@@ -67,12 +74,16 @@ export class MaskBook {
 
 export type Inspected = { value: JsonObject; findings: DlpFinding[]; changed: boolean } | { refusal: GatewayError; findings: DlpFinding[] };
 
-/** Protocol fields that are not text for anyone to read (opaque state, cursors, binary data). */
-const OPAQUE_KEYS: ReadonlySet<string> = new Set(['requestState', 'nextCursor', 'cursor', 'resultType', 'ttlMs', 'cacheScope', 'mimeType', 'blob', 'data', 'progressToken']);
+/** Protocol fields that are not text for anyone to read (opaque state, cursors). */
+const OPAQUE_KEYS: ReadonlySet<string> = new Set(['requestState', 'nextCursor', 'cursor', 'resultType', 'ttlMs', 'cacheScope', 'progressToken']);
 /** Binary `data` lives on image and audio content; elsewhere (`logging` messages) `data` is text to read. */
 const BINARY_TYPES: ReadonlySet<string> = new Set(['image', 'audio']);
+/** Base64 fields: read as text when their bytes are text (a text/* resource's `blob`, a fake image), else skipped. */
+const isBinaryField = (key: string, type: string | undefined): boolean => key === 'blob' || (key === 'data' && BINARY_TYPES.has(type ?? ''));
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** The path element of a finding in an object key (a path never spells a key that holds a finding). */
+const KEY = '<key>';
 const step = (path: string, key: string): string => (IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
 
 /** A JSON path, spelled out only when a finding needs it (most strings have none). */
@@ -118,6 +129,7 @@ export class Dlp {
     let argumentSecrets: ArgumentAction = DLP_DEFAULTS.arguments.secrets;
     const argPick = toolOverrides.find((o) => o.arguments?.secrets !== undefined)?.arguments?.secrets ?? serverOverride?.arguments?.secrets ?? c?.arguments.secrets;
     if (argPick !== undefined) argumentSecrets = argPick;
+    const argumentPii: ArgumentAction = toolOverrides.find((o) => o.arguments?.pii !== undefined)?.arguments?.pii ?? serverOverride?.arguments?.pii ?? c?.arguments.pii ?? DLP_DEFAULTS.arguments.pii;
     const fields = [...(c?.arguments.fields ?? []), ...(serverOverride?.arguments?.fields ?? []), ...toolOverrides.flatMap((o) => o.arguments?.fields ?? [])];
     return {
       secrets: pick('secrets') ?? DLP_DEFAULTS.results.secrets,
@@ -125,6 +137,7 @@ export class Dlp {
       injection: pick('injection') ?? DLP_DEFAULTS.results.injection,
       patterns: pick('patterns'),
       argumentSecrets,
+      argumentPii,
       fields,
     };
   }
@@ -171,20 +184,25 @@ export class Dlp {
     const tally = new Map<string, DlpFinding>();
     let refusal: GatewayError | undefined;
     let changed = false;
-    const record = (f: TextFinding, path: string, action: string): void => {
-      const key = `${f.type}|${f.rule}|${path}|${action}`;
+    const record = (f: ViewFinding, path: string, action: string, location = f.location): void => {
+      const key = `${f.type}|${f.rule}|${path}|${action}|${location ?? ''}`;
       const known = tally.get(key);
       if (known) known.count++;
-      else tally.set(key, { type: f.type, rule: f.rule, count: 1, path, action });
+      else tally.set(key, location ? { type: f.type, rule: f.rule, count: 1, path, action, location } : { type: f.type, rule: f.rule, count: 1, path, action });
       this.#count(f.type, action, 1);
     };
     const refuse = (type: string, rule: string, path: string, why: string): void => {
       refusal ??= new GatewayError('PC_DLP_BLOCKED', `the ${where.direction === 'result' ? 'result' : where.direction} was withheld: ${why} at ${path}`, { type, rule, path });
     };
-    const text = (value: string, at: Path): string => {
+    /** Keys already found clean in this message (50 000 rows repeat the same few). */
+    const cleanKeys = new Set<string>();
+    const text = (value: string, at: Path, seen?: string): string => {
       if (value.length < MIN_TEXT) return value;
-      const report = detect(value, on, this.#patterns, this.#piiKinds);
-      if (report.findings.length === 0 && !report.uninspectable) return value;
+      const report = detectDeep(value, on, this.#patterns, this.#piiKinds);
+      if (report.findings.length === 0 && !report.uninspectable) {
+        if (seen === 'key') cleanKeys.add(value);
+        return value;
+      }
       const path = spell(at);
       if (report.uninspectable) {
         refuse('uninspectable', 'dlp', path, `it could not be inspected in full (${report.uninspectable})`);
@@ -196,7 +214,7 @@ export class Dlp {
       for (const f of report.findings) {
         const action = this.#resultAction(f, actions);
         if (action === 'off') continue;
-        record(f, path, action);
+        record(f, path, action, seen && f.location ? `${seen}/${f.location}` : (seen ?? f.location));
         if (action === 'block') refuse(f.type, f.rule, path, `${f.type === 'injection' ? 'injected instructions' : f.type} (${f.rule})`);
         else if (action === 'mask') masks.push(f);
         else if (action === 'wrap') wrap = true;
@@ -207,10 +225,18 @@ export class Dlp {
       if (out !== value) changed = true;
       return out;
     };
+    /** Base64 that decodes to text is inspected as that text; masked, it is encoded again. */
+    const binary = (value: string, at: Path): string => {
+      const decoded = base64Text(value);
+      if (decoded === undefined) return value;
+      const out = text(decoded, at, 'decoded:base64');
+      return out === decoded ? value : Buffer.from(out, 'utf8').toString('base64');
+    };
     // One path, pushed and popped as the walk goes (spelled out only for a finding): walking a large
-    // structuredContent allocates nothing per value it passes.
+    // structuredContent allocates nothing per value it passes. `keys`: below structuredContent, object
+    // keys are data too — a masked key is renamed to its mask (and paths below it say the mask).
     const path: Array<string | number> = [where.direction];
-    const walk = (value: unknown): unknown => {
+    const walk = (value: unknown, keys: boolean): unknown => {
       if (refusal) return value;
       if (typeof value === 'string') return text(value, path);
       if (Array.isArray(value)) {
@@ -219,7 +245,7 @@ export class Dlp {
           const item: unknown = value[i];
           if (typeof item !== 'object' && typeof item !== 'string') continue;
           path.push(i);
-          const next = walk(item);
+          const next = walk(item, keys);
           path.pop();
           if (next !== item) (copy ??= [...value])[i] = next;
         }
@@ -228,19 +254,30 @@ export class Dlp {
       if (!isObject(value)) return value;
       const type = typeof value.type === 'string' ? value.type : undefined;
       let copy: JsonObject | undefined;
+      let renamed: Map<string, string> | undefined;
       for (const key in value) {
         if (!Object.hasOwn(value, key)) continue;
+        if (OPAQUE_KEYS.has(key)) continue;
+        let name = key;
+        if (keys && !cleanKeys.has(key)) {
+          path.push(KEY);
+          name = text(key, path, 'key');
+          path.pop();
+          if (refusal) return value;
+          if (name !== key) (renamed ??= new Map()).set(key, name);
+        }
         const item = value[key];
         if (typeof item !== 'object' && typeof item !== 'string') continue;
-        if (OPAQUE_KEYS.has(key) && (key !== 'data' || BINARY_TYPES.has(type ?? ''))) continue;
-        path.push(key);
-        const next = walk(item);
+        path.push(name);
+        const next = isBinaryField(key, type) ? (typeof item === 'string' ? binary(item, path) : item) : walk(item, keys || (key === 'structuredContent' && path.length === 2));
         path.pop();
         if (next !== item) (copy ??= { ...value })[key] = next;
       }
-      return copy ?? value;
+      if (!renamed) return copy ?? value;
+      const from = copy ?? value;
+      return Object.fromEntries(Object.keys(from).map((key) => [renamed!.get(key) ?? key, from[key]]));
     };
-    const value = walk(message) as JsonObject;
+    const value = walk(message, false) as JsonObject;
     const findings = [...tally.values()];
     if (refusal) {
       this.#refused(where.direction);
@@ -261,63 +298,117 @@ export class Dlp {
   }
 
   /**
-   * Secret-shaped values, configured sensitive fields and administrator patterns in the arguments of a
-   * tool that can reach outside. Returns the findings and, when the action is block, the refusal.
+   * Secret-shaped values, configured sensitive fields and administrator patterns (and personal data,
+   * with `arguments.pii`) in the arguments of a tool that can reach outside, and in the other data the
+   * same request carries to the server (`more`: `params._meta`, a prompt's arguments, a completion's
+   * value). Object keys are inspected like values, at any depth; a string that holds a JSON document is
+   * walked too. Returns the findings and, when the action is block, the refusal.
    */
-  inspectArguments(args: JsonObject, where: { server: string; tool: string }): { findings: DlpFinding[]; refusal?: GatewayError } {
+  inspectArguments(args: JsonObject, where: { server: string; tool?: string; what?: string }, more: Readonly<Record<string, unknown>> = {}): { findings: DlpFinding[]; refusal?: GatewayError } {
     const actions = this.actionsFor(where.server, where.tool);
-    if (actions.argumentSecrets === 'off') return { findings: [] };
-    const fields = new Set(actions.fields.map((f) => f.toLowerCase()));
-    const on: Detectors = { secrets: true, pii: false, injection: false, patterns: this.#patterns.values.length > 0 || this.#patterns.scanner !== undefined };
+    if (actions.argumentSecrets === 'off' && actions.argumentPii === 'off') return { findings: [] };
+    const fields = new Set(actions.fields.map(foldName));
+    const assignment = fields.size > 0 ? this.#fieldAssignment(fields) : undefined;
+    /** `password=…` / `"password": "…"` inside a text, for a configured field name. */
+    const fieldAssignment = (text: string): boolean => assignment !== undefined && on.secrets && assignment.test(foldName(text));
+    const on: Detectors = {
+      secrets: actions.argumentSecrets !== 'off',
+      pii: actions.argumentPii !== 'off',
+      injection: false,
+      patterns: actions.argumentSecrets !== 'off' && (this.#patterns.values.length > 0 || this.#patterns.scanner !== undefined),
+    };
     const tally = new Map<string, DlpFinding>();
-    const action = actions.argumentSecrets;
-    const add = (type: FindingType, rule: string, path: string): void => {
-      const key = `${type}|${rule}|${path}`;
+    const actionOf = (type: FindingType): ArgumentAction => (type === 'pii' ? actions.argumentPii : actions.argumentSecrets);
+    const add = (type: FindingType, rule: string, path: string, location?: string): void => {
+      const action = actionOf(type);
+      const key = `${type}|${rule}|${path}|${location ?? ''}`;
       const known = tally.get(key);
       if (known) known.count++;
-      else tally.set(key, { type, rule, count: 1, path, action });
+      else tally.set(key, location ? { type, rule, count: 1, path, action, location } : { type, rule, count: 1, path, action });
       this.#count(type, action, 1);
     };
     let uninspectable: string | undefined;
-    const walk = (value: unknown, path: string, field: boolean): void => {
+    const cleanKeys = new Set<string>();
+    /** Whether `text` holds a finding. */
+    const scan = (text: string, path: string, location?: string): boolean => {
+      if (text.length < MIN_TEXT || (location === 'key' && cleanKeys.has(text))) return false;
+      const report = detectDeep(text, on, this.#patterns, this.#piiKinds, { compact: true });
+      if (report.uninspectable) uninspectable ??= report.uninspectable;
+      if (location === 'key' && report.findings.length === 0 && !report.uninspectable) cleanKeys.add(text);
+      let found = false;
+      for (const f of report.findings) {
+        if (f.type === 'pattern' && !f.pattern!.arguments) continue;
+        const at = location && f.location ? `${location}/${f.location}` : (location ?? f.location);
+        add(f.type, f.rule, path, at);
+        found = true;
+      }
+      return found;
+    };
+    const walk = (value: unknown, path: string, field: boolean, depth: number): void => {
       if (typeof value === 'string' || typeof value === 'number') {
-        if (field && String(value) !== '') add('secret', 'field', path);
-        if (typeof value !== 'string') return;
-        const report = detect(value, on, this.#patterns);
-        if (report.uninspectable) uninspectable ??= report.uninspectable;
-        for (const f of report.findings) if (f.type !== 'pattern' || f.pattern!.arguments) add(f.type, f.rule, path);
+        if (field && String(value) !== '' && on.secrets) add('secret', 'field', path);
+        scan(String(value), path);
+        if (typeof value === 'string' && fieldAssignment(value)) add('secret', 'field', path);
+        // A JSON document inside a string is data like the rest: its names count as fields too.
+        if (typeof value === 'string' && depth < 4 && /^\s*[[{]/.test(value)) {
+          try {
+            const inner: unknown = JSON.parse(value);
+            if (typeof inner === 'object' && inner !== null) walk(inner, path, field, depth + 1);
+          } catch {
+            // not JSON: inspected as text above
+          }
+        }
         return;
       }
-      if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`, field));
-      else if (isObject(value)) for (const [key, item] of Object.entries(value)) walk(item, step(path, key), field || fields.has(key.toLowerCase()));
+      if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`, field, depth));
+      else if (isObject(value)) {
+        for (const [key, item] of Object.entries(value)) {
+          const at = scan(key, `${path}.${KEY}`, 'key') ? `${path}.${KEY}` : step(path, key);
+          walk(item, at, field || fields.has(foldName(key)), depth);
+        }
+      }
     };
-    walk(args, 'arguments', false);
+    walk(args, 'arguments', false, 0);
+    for (const [root, value] of Object.entries(more)) walk(value, root, false, 0);
     const findings = [...tally.values()];
-    if (uninspectable && action === 'block') {
+    const target = where.what ?? `"${where.tool}"`;
+    const reach = where.what ? 'is treated as able to reach outside (nothing says where a server sends prompt and completion arguments)' : 'can reach outside (open-world or attested egress)';
+    const blocking = findings.find((f) => f.action === 'block');
+    if (uninspectable && (actions.argumentSecrets === 'block' || actions.argumentPii === 'block')) {
       this.#refused('arguments');
-      return { findings, refusal: new GatewayError('PC_DLP_EXFILTRATION', `the arguments could not be inspected in full (${uninspectable}); "${where.tool}" can reach outside, so the call is refused`, { type: 'uninspectable', rule: 'dlp', path: 'arguments' }) };
+      return { findings, refusal: new GatewayError('PC_DLP_EXFILTRATION', `the arguments could not be inspected in full (${uninspectable}); ${target} ${reach}, so the call is refused`, { type: 'uninspectable', rule: 'dlp', path: 'arguments' }) };
     }
-    const first = findings[0];
-    if (!first || action !== 'block') {
-      if (first) this.#logger?.warn({ dlp: { direction: 'arguments', findings, server: where.server, tool: where.tool } }, 'dlp finding');
+    if (!blocking) {
+      if (findings.length > 0) this.#logger?.warn({ dlp: { direction: 'arguments', findings, server: where.server, tool: where.tool } }, 'dlp finding');
       return { findings };
     }
     this.#refused('arguments');
+    const seen = blocking.location ? ` (seen ${blocking.location})` : '';
+    const what = blocking.rule === 'field' ? 'a field configured as sensitive' : blocking.type === 'pii' ? `personal data (${blocking.rule})` : `a value shaped like a secret (${blocking.rule})`;
     return {
       findings,
-      refusal: new GatewayError(
-        'PC_DLP_EXFILTRATION',
-        `refused: ${first.path} holds ${first.rule === 'field' ? 'a field configured as sensitive' : `a value shaped like a secret (${first.rule})`}, and "${where.tool}" can reach outside (open-world or attested egress)`,
-        { type: first.type, rule: first.rule, path: first.path },
-      ),
+      refusal: new GatewayError('PC_DLP_EXFILTRATION', `refused: ${blocking.path} holds ${what}${seen}, and ${target} ${reach}`, { type: blocking.type, rule: blocking.rule, path: blocking.path }),
     };
+  }
+
+  readonly #assignments = new Map<string, RegExp>();
+  /** A configured field assigned a value inside a text: the name, an optional closing quote, `=` or `:`, a value. */
+  #fieldAssignment(fields: ReadonlySet<string>): RegExp {
+    const key = [...fields].join('\u0000');
+    let regex = this.#assignments.get(key);
+    if (!regex) {
+      const names = [...fields].map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+      regex = new RegExp(`(?:^|[^a-z0-9_])(?:${names})["']?\\s*[:=]\\s*["']?[^\\s"',;&]`);
+      this.#assignments.set(key, regex);
+    }
+    return regex;
   }
 
   /** What `portcullis dlp test` shows: every finding in a text and what the default actions would do. */
   test(text: string, server?: string, tool?: string): { findings: Array<TextFinding & { action: string; pattern?: undefined }>; masked: string; uninspectable?: string } {
     const actions = this.actionsFor(server, tool);
     const on: Detectors = { secrets: true, pii: true, injection: true, patterns: true };
-    const report = detect(text, on, this.#patterns, this.#piiKinds);
+    const report = detectDeep(text, on, this.#patterns, this.#piiKinds);
     const findings = report.findings.map((f) => ({ ...f, action: this.#resultAction(f, actions), pattern: undefined }));
     const masks = findings.filter((f) => f.action === 'mask');
     const masked = masks.length > 0 ? applyMasks(text, masks, new MaskBook()) : text;

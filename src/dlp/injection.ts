@@ -4,7 +4,7 @@
  * argument tampering, pre-invocation orders), run here on the linear-time engine because results can be
  * large and hostile; two signals of tool-call requests (markup like `<tool_call>` or `<invoke …>`, and
  * "call the X tool"); and hidden Unicode (tag characters, bidirectional controls, zero-width characters
- * inside words), found by a hand-written pass.
+ * inside words, runs of two or more variation selectors), found by a hand-written pass.
  *
  * Left out on results, where they are ordinary: HTML comments (web pages) and long base64 blobs (data).
  */
@@ -74,7 +74,18 @@ export function injectionRules(): readonly TextRule[] {
 const isAsciiLetter = (u: number): boolean => (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a);
 
 /** Invisible characters that hide or reorder text, found unit by unit. */
-const MAYBE_HIDDEN = /[\u200B-\u200D\u2060\uFEFF\u202A-\u202E\u2066-\u2069\uDB40]/;
+const MAYBE_HIDDEN = /[\u200B-\u200D\u2060\uFEFF\u202A-\u202E\u2066-\u2069\uDB40\uFE00-\uFE0F]/;
+
+/** The length (in units) of the variation selector at `at` (U+FE00–FE0F, U+E0100–E01EF), or 0. */
+function variationSelector(text: string, at: number): number {
+  const u = text.charCodeAt(at);
+  if (u >= 0xfe00 && u <= 0xfe0f) return 1;
+  if (u === 0xdb40) {
+    const low = text.charCodeAt(at + 1);
+    if (low >= 0xdd00 && low <= 0xddef) return 2;
+  }
+  return 0;
+}
 
 export function findHiddenUnicode(text: string): InjectionMatch[] {
   const out: InjectionMatch[] = [];
@@ -87,7 +98,18 @@ export function findHiddenUnicode(text: string): InjectionMatch[] {
     let signal: string | undefined;
     let end = i + 1;
     const tagLow = (at: number): boolean => text.charCodeAt(at) >= 0xdc00 && text.charCodeAt(at) <= 0xdc7f;
-    if (u === 0xdb40 && tagLow(i + 1)) {
+    const vs = variationSelector(text, i);
+    if (vs > 0) {
+      // One selector picks a glyph (an emoji's VS16, a CJK variant); a run of them carries bytes
+      // only a model decodes ("variation-selector smuggling").
+      end = i + vs;
+      let count = 1;
+      for (let w = variationSelector(text, end); w > 0; w = variationSelector(text, end)) {
+        end += w;
+        count++;
+      }
+      if (count >= 2) signal = 'unicode.variation-selectors';
+    } else if (u === 0xdb40 && tagLow(i + 1)) {
       // U+E0000–U+E007F (tag characters) as surrogate pairs: ASCII smuggling.
       end = i + 2;
       while (text.charCodeAt(end) === 0xdb40 && tagLow(end + 1)) end += 2;

@@ -365,8 +365,9 @@ function findEmails(text: string, out: PiiMatch[]): void {
     let e = at + 1;
     while (e < text.length && e - at < 254 && domain(text.charCodeAt(e))) e++;
     while (e > at + 1 && (text[e - 1] === '.' || text[e - 1] === '-')) e--;
-    // user:password@host in a URL is a credential (the secret rules' business), not an address.
-    if (s === at || text[s] === '.' || text[at - 1] === '.' || text[s - 1] === ':' || text[s - 1] === '/') continue;
+    // user:password@host in a URL is a credential (the secret rules' business), not an address;
+    // a bare user@host after `//` (mem://jo@example.org) is an address like any other.
+    if (s === at || text[s] === '.' || text[at - 1] === '.' || text[s - 1] === ':') continue;
     const host = text.slice(at + 1, e);
     const dot = host.lastIndexOf('.');
     if (dot <= 0 || host.includes('..')) continue;

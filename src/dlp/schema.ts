@@ -4,7 +4,7 @@
  *
  *   dlp:
  *     results:   { secrets: mask, pii: mask, injection: flag }   # mask | block | alert | off (injection: flag | wrap | block | off)
- *     arguments: { secrets: block, fields: [password] }          # block | alert | off
+ *     arguments: { secrets: block, pii: off, fields: [password] } # block | alert | off
  *     patterns:  [ { name: canary, regex: "CANARY-[0-9]{6}", action: block } ]
  *     servers:   { files: { results: { pii: off }, tools: { read_file: { results: { secrets: block } } } } }
  *
@@ -36,7 +36,8 @@ const results = z.strictObject({
 
 const argumentsSection = z.strictObject({
   secrets: argumentAction.optional().describe('Secret-shaped values (and the configured fields) in the arguments of a tool that can reach outside'),
-  fields: z.array(z.string().min(1)).optional().describe('Argument names whose values are sensitive whatever they look like (matched case-insensitively at any depth)'),
+  pii: argumentAction.optional().describe('Personal data (the piiKinds) in the arguments of a tool that can reach outside (default off)'),
+  fields: z.array(z.string().min(1)).optional().describe('Argument names whose values are sensitive whatever they look like (matched at any depth, ignoring case, invisible characters, look-alikes and surrounding spaces)'),
 });
 
 const override = z.strictObject({ results: results.optional(), arguments: argumentsSection.optional() });
@@ -73,5 +74,5 @@ export type DlpPatternConfig = DlpConfig['patterns'][number];
 
 export const DLP_DEFAULTS = {
   results: { secrets: 'mask', pii: 'off', injection: 'off' },
-  arguments: { secrets: 'block' },
-} as const satisfies { results: { secrets: ResultAction; pii: ResultAction; injection: InjectionAction }; arguments: { secrets: ArgumentAction } };
+  arguments: { secrets: 'block', pii: 'off' },
+} as const satisfies { results: { secrets: ResultAction; pii: ResultAction; injection: InjectionAction }; arguments: { secrets: ArgumentAction; pii: ArgumentAction } };

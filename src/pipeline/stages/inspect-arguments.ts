@@ -4,11 +4,15 @@
  * defaults to true) is refused with PC_DLP_EXFILTRATION when its arguments carry a secret-shaped value,
  * a configured sensitive field or an administrator pattern (dlp.arguments.secrets: block, the default).
  *
+ * The same request's `params._meta` is inspected with the arguments. A prompt's arguments (prompts/get)
+ * and a completion's argument value and context (completion/complete) are inspected the same way for
+ * every server: nothing says where a server sends them.
+ *
  * Also here: a client's answers to a server's requests that travel as a new request in the modern era
  * (`inputResponses`, spec 2026-07-28 multi-round-trip) are inspected like the answers a legacy client
  * gives mid-call (src/dlp/client-guard.ts), and masked or refused the same way.
  */
-import { MaskBook, type Dlp } from '../../dlp/engine.ts';
+import { MaskBook, type Dlp, type DlpFinding } from '../../dlp/engine.ts';
 import { dlpTarget } from '../../dlp/client-guard.ts';
 import type { GatewayError } from '../../errors.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
@@ -34,12 +38,29 @@ export function createInspectArguments(dlp: Dlp, runtime: PolicyRuntime): (ctx: 
       if (checked instanceof Error) return checked;
       ctx.route = { ...route, params: { ...route.params, inputResponses: checked } };
     }
+    if (route?.kind !== 'upstream') return undefined;
+    const params = route.params;
     const call = governedCall(ctx);
+    const completion = 'via' in route.target && route.target.via === 'completion';
+    if (call?.kind === 'prompt' || completion) {
+      // A prompt's arguments and a completion's value are data for the server like a tool's arguments,
+      // with no annotation to say the server keeps them: inspected as if it could reach outside.
+      const more = completion ? { 'params.argument': params?.argument, 'params.context': params?.context } : {};
+      const args = call?.kind === 'prompt' ? call.args : {};
+      const what = `the server "${route.server}" (${completion ? 'completion/complete' : `prompt "${call?.name}"`})`;
+      return record(ctx, dlp.inspectArguments(args, { server: route.server, what }, { ...more, ...meta(params) }));
+    }
     if (!call || call.kind !== 'tool') return undefined;
     const declared = isObject(ctx.tool?.annotations) ? ctx.tool.annotations : undefined;
     if (!runtime.current.policy.annotations(call.server, call.name, declared).egress) return undefined;
-    const { findings, refusal } = dlp.inspectArguments(call.args, { server: call.server, tool: call.name });
-    if (findings.length > 0) (ctx.dlp ??= []).push(...findings);
-    return refusal;
+    return record(ctx, dlp.inspectArguments(call.args, { server: call.server, tool: call.name }, meta(params)));
   };
+}
+
+/** `params._meta` travels to the server with the arguments (a compromised host can put anything there). */
+const meta = (params: JsonObject | undefined): Record<string, unknown> => (isObject(params?._meta) ? { 'params._meta': params._meta } : {});
+
+function record(ctx: MessageContext, outcome: { findings: DlpFinding[]; refusal?: GatewayError }): GatewayError | undefined {
+  if (outcome.findings.length > 0) (ctx.dlp ??= []).push(...outcome.findings);
+  return outcome.refusal;
 }

@@ -1,0 +1,258 @@
+/**
+ * The normalised view of a text: what a reader (or a receiving program) takes it to say once the
+ * characters that hide or disguise it are undone. Detection runs on this view too (src/dlp/views.ts),
+ * so that a secret with invisible characters between its letters, written in fullwidth or mathematical
+ * letters, or with Cyrillic and Greek look-alikes, is found like the plain one.
+ *
+ *   removed      format characters (Unicode category Cf: zero-width space/joiner/non-joiner, word
+ *                joiner, BOM, soft hyphen, bidi controls, tag characters…), every
+ *                Default_Ignorable_Code_Point (combining grapheme joiner, variation selectors
+ *                U+FE00–FE0F and U+E0100–E01EF, Hangul fillers…), C0 controls other than tab, line feed
+ *                and carriage return, DEL and the C1 controls
+ *   folded       compatibility forms whose NFKC form is ASCII (fullwidth, mathematical alphanumerics,
+ *                enclosed and super/subscript letters and digits, ligatures, non-ASCII spaces), and
+ *                the Cyrillic and Greek letters that look like Latin ones (`CONFUSABLES`)
+ *
+ * Everything else (accented letters, other scripts, emoji) is left as it is: it cannot spell an ASCII
+ * secret. Each unit of the view remembers the source span it came from, so a finding in the view masks
+ * the original characters, the invisible ones between them included.
+ *
+ * Cost: one native character-class test decides whether a text needs a view at all; ordinary ASCII
+ * text never gets one.
+ */
+
+/**
+ * Cyrillic and Greek letters that render like Latin ones, with the Latin letter each is confused with.
+ * Facts from Unicode's confusables data (UTS #39, confusables.txt, "MA" entries whose target is a
+ * single Latin letter), selected by hand: only letters a reader cannot tell apart in common fonts.
+ */
+const CONFUSABLES: Readonly<Record<string, string>> = {
+  // Cyrillic capitals
+  '\u0405': 'S', '\u0406': 'I', '\u0408': 'J', '\u0410': 'A', '\u0412': 'B', '\u0415': 'E', '\u041A': 'K', '\u041C': 'M', '\u041D': 'H',
+  '\u041E': 'O', '\u0420': 'P', '\u0421': 'C', '\u0422': 'T', '\u0425': 'X', '\u04AE': 'Y', '\u04C0': 'I', '\u051A': 'Q', '\u051C': 'W',
+  // Cyrillic small letters
+  '\u0430': 'a', '\u0435': 'e', '\u043E': 'o', '\u0440': 'p', '\u0441': 'c', '\u0443': 'y', '\u0445': 'x', '\u0455': 's', '\u0456': 'i',
+  '\u0458': 'j', '\u04BB': 'h', '\u04CF': 'l', '\u0501': 'd', '\u051B': 'q', '\u051D': 'w',
+  // Greek capitals
+  '\u0391': 'A', '\u0392': 'B', '\u0395': 'E', '\u0396': 'Z', '\u0397': 'H', '\u0399': 'I', '\u039A': 'K', '\u039C': 'M', '\u039D': 'N',
+  '\u039F': 'O', '\u03A1': 'P', '\u03A4': 'T', '\u03A5': 'Y', '\u03A7': 'X',
+  // Greek small letters
+  '\u03BF': 'o', '\u03BD': 'v', '\u03B1': 'a', '\u03B9': 'i', '\u03C1': 'p',
+};
+
+/** Invisible or control: removed from the view. */
+const INVISIBLE = /^[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}]$/u;
+const KEPT_CONTROLS = new Set([0x09, 0x0a, 0x0d]);
+
+/** Supplementary planes with characters the view changes (their high surrogates gate the test). */
+const SUPPLEMENTARY_BLOCKS: ReadonlyArray<[number, number]> = [
+  [0x1bca0, 0x1bca3], // shorthand format controls
+  [0x1d173, 0x1d17a], // musical format controls
+  [0x1d400, 0x1d7ff], // mathematical alphanumerics
+  [0x1f100, 0x1f1ff], // enclosed alphanumeric supplement
+  [0x1fbf0, 0x1fbf9], // segmented digits
+  [0xe0000, 0xe0fff], // tags, variation selectors supplement
+];
+
+interface FoldTable {
+  /** BMP code unit → replacement ('' removes it); undefined: kept. */
+  bmp: Array<string | undefined>;
+  supplementary: Map<number, string>;
+  /** Matches any unit the view would change. */
+  needed: RegExp;
+}
+
+function foldOf(cp: number): string | undefined {
+  if (cp < 0x80) return cp < 0x20 && !KEPT_CONTROLS.has(cp) ? '' : cp === 0x7f ? '' : undefined;
+  const ch = String.fromCodePoint(cp);
+  if (INVISIBLE.test(ch)) return '';
+  const own = CONFUSABLES[ch];
+  if (own !== undefined) return own;
+  const nfkc = ch.normalize('NFKC');
+  if (nfkc === ch) return undefined;
+  let out = '';
+  for (const c of nfkc) out += CONFUSABLES[c] ?? c;
+  // Only folds that reach ASCII: other compatibility changes cannot spell what the detectors look for.
+  for (let i = 0; i < out.length; i++) if (out.charCodeAt(i) >= 0x80) return undefined;
+  return out;
+}
+
+let table: FoldTable | undefined;
+/** Built on first use (about 64 K NFKC look-ups, once per process). */
+function foldTable(): FoldTable {
+  if (table) return table;
+  const bmp: Array<string | undefined> = new Array(0x10000);
+  const ranges: Array<[number, number]> = [];
+  for (let cp = 0; cp < 0x10000; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const f = foldOf(cp);
+    if (f === undefined) continue;
+    bmp[cp] = f;
+    const last = ranges[ranges.length - 1];
+    if (last && last[1] === cp - 1) last[1] = cp;
+    else ranges.push([cp, cp]);
+  }
+  const supplementary = new Map<number, string>();
+  const highs = new Set<number>();
+  for (const [from, to] of SUPPLEMENTARY_BLOCKS) {
+    for (let cp = from; cp <= to; cp++) {
+      const f = foldOf(cp);
+      if (f === undefined) continue;
+      supplementary.set(cp, f);
+      highs.add(String.fromCodePoint(cp).charCodeAt(0));
+    }
+  }
+  for (const h of [...highs].sort((a, b) => a - b)) ranges.push([h, h]);
+  const hex = (u: number): string => `\\u${u.toString(16).padStart(4, '0')}`;
+  const cls = ranges.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join('');
+  table = { bmp, supplementary, needed: new RegExp(`[${cls}]`) };
+  return table;
+}
+
+/** A text derived from another, with the source span of each of its units. */
+export interface MappedText {
+  text: string;
+  /** Source start of view unit i. */
+  starts: Int32Array;
+  /** Source end (exclusive) of view unit i. */
+  ends: Int32Array;
+}
+
+const SHORT = 512;
+const NON_ASCII_OR_CONTROL = /[^\t\n\r\x20-\x7e]/;
+const CONTROLS = [...Array.from({ length: 0x20 }, (_, u) => u).filter((u) => u !== 0x09 && u !== 0x0a && u !== 0x0d), 0x7f].map((u) => String.fromCharCode(u));
+
+/**
+ * Any unit at or above 0x80, or a control other than tab and line breaks: the only texts the view can
+ * change. Built from operations the engine runs a word at a time (a UTF-8 length, single-character
+ * searches), several times faster than one regular-expression pass.
+ */
+export function hasNonAsciiOrControl(text: string): boolean {
+  // Short strings: one regular-expression test costs less than thirty searches' calls.
+  if (text.length < SHORT) return NON_ASCII_OR_CONTROL.test(text);
+  if (Buffer.byteLength(text, 'utf8') !== text.length) return true;
+  for (const c of CONTROLS) if (text.includes(c)) return true;
+  return false;
+}
+
+/** The normalised view of `text`, or undefined when it would be the same text. */
+export function normalizedView(text: string): MappedText | undefined {
+  if (!hasNonAsciiOrControl(text)) return undefined;
+  const { bmp, supplementary, needed } = foldTable();
+  if (!needed.test(text)) return undefined;
+  const n = text.length;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let out = '';
+  let plainFrom = 0;
+  const flushPlain = (to: number): void => {
+    if (to <= plainFrom) return;
+    for (let j = plainFrom; j < to; j++) {
+      starts.push(j);
+      ends.push(j + 1);
+    }
+    out += text.slice(plainFrom, to);
+  };
+  for (let i = 0; i < n; i++) {
+    const u = text.charCodeAt(i);
+    let fold: string | undefined;
+    let width = 1;
+    if (u >= 0xd800 && u <= 0xdbff && i + 1 < n) {
+      const cp = text.codePointAt(i)!;
+      if (cp > 0xffff) {
+        width = 2;
+        fold = supplementary.get(cp);
+      }
+    } else if (u < 0x20 || u >= 0x7f) fold = bmp[u];
+    if (fold === undefined) {
+      i += width - 1;
+      continue;
+    }
+    flushPlain(i);
+    for (let j = 0; j < fold.length; j++) {
+      starts.push(i);
+      ends.push(i + width);
+    }
+    out += fold;
+    i += width - 1;
+    plainFrom = i + 1;
+  }
+  flushPlain(n);
+  if (out === text) return undefined;
+  return { text: out, starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+}
+
+/**
+ * A configured field name or an argument key, as compared: invisible characters removed, compatibility
+ * forms and look-alikes folded, surrounding whitespace trimmed, lower case.
+ */
+export function foldName(name: string): string {
+  return (normalizedView(name)?.text ?? name).trim().toLowerCase();
+}
+
+/**
+ * Texts with letters spaced out (`g h p _ …`): each character followed by one space, a space of the
+ * original becoming three. Returns the de-spaced view of each such run of at least `MIN_SPACED`
+ * characters, mapped to the source.
+ */
+const SPACED_RUN = /(?:[^ ] |  ){8,}[^ ]?/g;
+export function despacedViews(text: string): MappedText[] {
+  const out: MappedText[] = [];
+  SPACED_RUN.lastIndex = 0;
+  for (let m = SPACED_RUN.exec(text); m; m = SPACED_RUN.exec(text)) {
+    const run = m[0];
+    let view = '';
+    let visible = 0;
+    const starts: number[] = [];
+    for (let j = 0; j < run.length; j += 2) {
+      const c = run[j]!;
+      view += c;
+      if (c !== ' ' && c !== '\n' && c !== '\t') visible++;
+      starts.push(m.index + j);
+    }
+    if (visible * 5 < view.length * 3) continue;
+    out.push({ text: view, starts: Int32Array.from(starts), ends: Int32Array.from(starts, (s) => s + 1) });
+    // The run may have started on the text's own `: ` and ended on the next word's first letter:
+    // the same view without its first and last characters, set apart by spaces.
+    if (view.length > 4) {
+      const inner = starts.slice(1, -1);
+      out.push({ text: ` ${view.slice(1, -1)} `, starts: Int32Array.from([inner[0]!, ...inner, inner[inner.length - 1]!]), ends: Int32Array.from([inner[0]!, ...inner.map((s) => s + 1), inner[inner.length - 1]! + 1]) });
+    }
+  }
+  return out;
+}
+
+/** The text with its line breaks (and the spaces around them) removed: a value broken over two lines. */
+export function joinedView(text: string): MappedText | undefined {
+  return removed(text, /[ \t]*\r?\n[ \t]*/g);
+}
+
+function removed(text: string, what: RegExp): MappedText | undefined {
+  const starts: number[] = [];
+  let view = '';
+  let at = 0;
+  what.lastIndex = 0;
+  for (let m = what.exec(text); m; m = what.exec(text)) {
+    for (let i = at; i < m.index; i++) starts.push(i);
+    view += text.slice(at, m.index);
+    at = m.index + m[0].length;
+  }
+  if (at === 0) return undefined;
+  for (let i = at; i < text.length; i++) starts.push(i);
+  view += text.slice(at);
+  return { text: view, starts: Int32Array.from(starts), ends: Int32Array.from(starts, (s) => s + 1) };
+}
+
+/** The text without any whitespace (a secret broken by a space or a line break), mapped to the source. */
+export function compactedView(text: string): MappedText | undefined {
+  if (!/\S\s+\S/.test(text)) return undefined;
+  const starts: number[] = [];
+  let view = '';
+  for (let i = 0; i < text.length; i++) {
+    const u = text.charCodeAt(i);
+    if (u === 0x20 || (u >= 0x09 && u <= 0x0d)) continue;
+    view += text[i];
+    starts.push(i);
+  }
+  return { text: view, starts: Int32Array.from(starts), ends: Int32Array.from(starts, (s) => s + 1) };
+}

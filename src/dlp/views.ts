@@ -1,0 +1,293 @@
+/**
+ * Detection beyond the literal text: the same detectors (src/dlp/detect.ts) run again on the views of
+ * a text that undo the usual ways of hiding a value from them —
+ *
+ *   normalized   invisible characters removed, compatibility forms and look-alikes folded (normalize.ts)
+ *   decoded:*    base64, hex, %-encoding, quoted-printable, HTML references, \u escapes (decode.ts),
+ *                two levels deep (so `%2541` and base64 of a %-encoded value are read)
+ *   despaced     letters spaced out (`g h p _ …`)
+ *   compacted    whitespace removed, for strings up to `COMPACT_MAX` characters (a secret broken by a
+ *                space or a line break; in results only strings with a line break, `ViewOptions`);
+ *                only findings of rules with a distinctive shape count here
+ *   unglued      a secret with a distinctive prefix glued to word characters (`_AKIA…_`, `x` + JWT),
+ *                which the rules' word-boundary anchors would let through: cut out and checked alone;
+ *                also AWS key ids in lower case, and card numbers and IBANs glued to letters or `-`
+ *
+ * A finding in a view counts like one in the text, at the source span its characters came from (the
+ * whole encoded run, for base64 and hex; the invisible characters between the letters, for the
+ * normalised view), and says where it was seen (`location`).
+ *
+ * Cost: ordinary text pays a few native character-class tests (`MAYBE_HIDING`); the views are built only
+ * when one of them matches, and their total size is bounded (`VIEW_BUDGET`), past which the text is
+ * uninspectable (the caller fails closed).
+ */
+import { decodedViews, longRuns } from './decode.ts';
+import { detect, type CompiledPatterns, type Detectors, type TextFinding, type TextReport } from './detect.ts';
+import { compactedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, type MappedText } from './normalize.ts';
+import { PII_KINDS, type PiiKind } from './pii.ts';
+import { secretRules } from './secrets.ts';
+
+export interface ViewFinding extends TextFinding {
+  /** Where the finding was seen when not in the text as written: `normalized`, `decoded:base64`, `decoded:url/decoded:url`… */
+  location?: string;
+}
+
+export interface DeepReport extends TextReport {
+  findings: ViewFinding[];
+}
+
+/** Strings up to this length are also read with their whitespace removed. */
+export const COMPACT_MAX = 1024;
+/** Views' total length, as a multiple of the text's (plus a floor); beyond, the text is uninspectable. */
+const VIEW_BUDGET = 8;
+const VIEW_FLOOR = 1 << 14;
+const MAX_DECODE_DEPTH = 2;
+
+/** Distinctive prefixes the rules anchor with `\b`; a match glued to word characters is cut out and checked alone. */
+const GLUED = /(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82}|xox[a-z]-[A-Za-z0-9-]{10,}|[rs]k_(?:live|test)_[A-Za-z0-9]{24,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----/g;
+/** AWS key ids are upper case; one written in lower case is read upper-cased (IBANs too, with pii). */
+const LOWER_AWS = /(?:akia|asia)[a-z2-7]{16}/g;
+const LOWER_IBAN = /(?<![A-Za-z0-9])[a-z]{2}\d{2}[a-z0-9]{10,30}(?![A-Za-z0-9])/g;
+/** Card numbers and IBANs, kept when glued to letters, digits or `-` (the PII scanners want them apart). */
+const NUMBER_CLUSTER = /\d(?:[ -]?\d){12,18}/g;
+const IBAN_CLUSTER = /[A-Z]{2}\d{2}(?:[A-Z0-9]| (?=[A-Z0-9])){10,34}/g;
+const isGlue = (u: number): boolean => isWord(u) || u === 0x2d;
+
+/** Whether a text's view could differ from it: `gate` below (the fast path) or, on views, these. */
+const MAYBE_GLUED_NUMBER = /[A-Za-z_-]\d{4}|\d{13}[A-Za-z_]/;
+
+const isWord = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || u === 0x5f;
+
+let distinctive: ReadonlySet<string> | undefined;
+/**
+ * Findings that count in the compacted and joined views: secret rules whose match starts with a shape
+ * of its own (a prefix, a scheme, a key header; not a keyword such as `user=` and any value, which
+ * joining lines of code would make up), administrator patterns, and e-mails, cards and IBANs (their
+ * checks hold wherever the characters came from).
+ */
+function isDistinctive(f: TextFinding): boolean {
+  if (f.type === 'pattern') return true;
+  if (f.type === 'pii') return f.rule === 'email' || f.rule === 'payment-card' || f.rule === 'iban';
+  if (f.type !== 'secret') return false;
+  distinctive ??= new Set(secretRules().filter((r) => r.family !== 'generic' && (r.before === 0 || r.family === 'jwt' || r.family === 'private-key')).map((r) => r.id));
+  return distinctive.has(f.rule);
+}
+
+interface View extends MappedText {
+  location: string;
+  /** Only distinctive findings count. */
+  strict?: boolean;
+  /** What may be looked for inside it: every view, or only glued prefixes. */
+  inner: 'all' | 'glued' | 'none';
+  decodes: number;
+  /** Only these detectors run on it (a cut-out card number needs no secret rules). */
+  only?: 'secrets' | 'pii';
+}
+
+/** Cuts `text[from, to)` out as a view of its own, between spaces, optionally transformed (same length). */
+function isolated(text: string, from: number, to: number, location: string, only: View['only'], transform?: (s: string) => string): View {
+  const core = text.slice(from, to);
+  const starts = new Int32Array(core.length + 2);
+  const ends = new Int32Array(core.length + 2);
+  starts[0] = ends[0] = from;
+  for (let i = 0; i < core.length; i++) {
+    starts[i + 1] = from + i;
+    ends[i + 1] = from + i + 1;
+  }
+  starts[core.length + 1] = ends[core.length + 1] = to;
+  return { text: ` ${transform ? transform(core) : core} `, starts, ends, location, inner: 'none', decodes: 0, only };
+}
+
+function gluedViews(text: string, pii: boolean, runs: readonly number[], out: View[]): void {
+  GLUED.lastIndex = 0;
+  for (let m = GLUED.exec(text); m; m = GLUED.exec(text)) {
+    const end = m.index + m[0].length;
+    if (isWord(text.charCodeAt(m.index - 1)) || isWord(text.charCodeAt(end))) out.push(isolated(text, m.index, end, 'unglued', 'secrets'));
+  }
+  LOWER_AWS.lastIndex = 0;
+  for (let m = LOWER_AWS.exec(text); m; m = LOWER_AWS.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'secrets', (s) => s.toUpperCase()));
+  if (pii && text.length <= COMPACT_MAX) {
+    LOWER_IBAN.lastIndex = 0;
+    for (let m = LOWER_IBAN.exec(text); m; m = LOWER_IBAN.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'pii', (s) => s.toUpperCase()));
+  }
+  if (!pii) return;
+  const glued = (from: number, to: number, number: boolean): void => {
+    if (number && !cardShaped(text.slice(from, to))) return;
+    if (isGlue(text.charCodeAt(from - 1)) || (number && isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to)))) out.push(isolated(text, from, to, 'unglued', 'pii'));
+  };
+  if (text.length <= COMPACT_MAX) {
+    if (!MAYBE_GLUED_NUMBER.test(text)) return;
+    for (const cluster of [NUMBER_CLUSTER, IBAN_CLUSTER]) {
+      cluster.lastIndex = 0;
+      for (let m = cluster.exec(text); m; m = cluster.exec(text)) glued(m.index, m.index + m[0].length, cluster === NUMBER_CLUSTER);
+    }
+    return;
+  }
+  // Long texts: card numbers where a probe lands in 13+ digits, IBANs inside the long runs.
+  for (let p = NUMBER_STRIDE - 1, floor = 0; p < text.length; p += NUMBER_STRIDE) {
+    if (p < floor || !isDigit(text.charCodeAt(p))) continue;
+    const [from, to] = digitCluster(text, p);
+    floor = to;
+    if (to > from) glued(from, to, true);
+  }
+  for (let k = 0; k < runs.length; k += 2) {
+    IBAN_CLUSTER.lastIndex = 0;
+    const run = text.slice(runs[k]!, runs[k + 1]!);
+    for (let m = IBAN_CLUSTER.exec(run); m; m = IBAN_CLUSTER.exec(run)) glued(runs[k]! + m.index, runs[k]! + m.index + m[0].length, false);
+  }
+}
+
+/** Card numbers have 13 digits or more: a probe every 13 units lands in each. */
+const NUMBER_STRIDE = 13;
+
+/** The digits (single spaces or dashes between) around `p`, trimmed to digits; empty when fewer than 13. */
+function digitCluster(text: string, p: number): [number, number] {
+  const inCluster = (u: number): boolean => isDigit(u) || u === 0x20 || u === 0x2d;
+  let s = p;
+  while (s > 0 && inCluster(text.charCodeAt(s - 1))) s--;
+  let e = p + 1;
+  while (e < text.length && inCluster(text.charCodeAt(e))) e++;
+  while (s < e && !isDigit(text.charCodeAt(s))) s++;
+  while (e > s && !isDigit(text.charCodeAt(e - 1))) e--;
+  return e - s >= 13 && cardShaped(text.slice(s, e)) ? [s, e] : [p, p];
+}
+
+/**
+ * 13–19 digits in the groups cards are printed in (4-4-4-4…, 4-6-5, 4-6-4). Digits glued to a word
+ * without separators are an id or a timestamp (`order-1765080316123`), as the card scanner judges them.
+ */
+function cardShaped(cluster: string): boolean {
+  const groups = cluster.split(/[ -]/).map((g) => g.length);
+  const digits = groups.reduce((a, b) => a + b, 0);
+  if (digits < 13 || digits > 19 || groups.length === 1) return false;
+  if (groups.length === 3 && groups[0] === 4 && groups[1] === 6 && (groups[2] === 5 || groups[2] === 4)) return true;
+  return groups.every((g, i) => g === 4 || (i === groups.length - 1 && g >= 1 && g <= 4));
+}
+
+/** Whether the compacted and joined views apply: short strings with whitespace (arguments) or a line break (results). */
+const breakable = (text: string, compact: boolean): boolean => text.length <= COMPACT_MAX && (compact ? /\S\s/.test(text) : text.includes('\n'));
+
+function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], runs: readonly number[] = longRuns(text)): View[] {
+  const out: View[] = [];
+  if (inner === 'none') return out;
+  if (inner === 'all') {
+    const normalized = normalizedView(text);
+    if (normalized) out.push({ ...normalized, location: 'normalized', inner: 'all', decodes });
+    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
+    if (probe(text, true, false)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
+    if (breakable(text, compact)) {
+      const compacted = compactedView(text);
+      if (compacted) out.push({ ...compacted, location: 'compacted', strict: true, inner: 'glued', decodes });
+      const joined = text.includes('\n') ? joinedView(text) : undefined;
+      if (joined) out.push({ ...joined, location: 'joined', strict: true, inner: 'glued', decodes });
+    }
+  }
+  if (runs.length > 0 || on.pii) gluedViews(text, on.pii, runs, out);
+  return out;
+}
+
+/** The units that start an escape. */
+const ESCAPE_STARTS = ['%', '&', '=', '\\'];
+
+/** Any unit past ASCII, any control (but tab and line breaks), any `%`, `&`, `=` or `\`. */
+function hasSuspectUnit(text: string): boolean {
+  for (const c of ESCAPE_STARTS) if (text.includes(c)) return true;
+  return hasNonAsciiOrControl(text);
+}
+
+const isDigit = (u: number): boolean => u >= 0x30 && u <= 0x39;
+
+/**
+ * Letters spaced out around `p` (`g h p _ …`, eight pairs or more)? Checked only where a probe of
+ * `longRuns` lands, which every such run of 16 units covers.
+ */
+function spacedAt(text: string, p: number): boolean {
+  for (let q = p; q >= p - 1; q--) {
+    if (text.charCodeAt(q + 1) !== 0x20) continue;
+    let pairs = 1;
+    for (let k = q + 2; pairs < 8 && text.charCodeAt(k + 1) === 0x20 && k + 1 < text.length; k += 2) pairs++;
+    for (let k = q - 2; pairs < 8 && k >= 0 && text.charCodeAt(k + 1) === 0x20; k -= 2) pairs++;
+    if (pairs >= 8) return true;
+  }
+  return false;
+}
+
+/**
+ * One probe every NUMBER_STRIDE units for spaced letters (a run of 16 units spans one) and, with pii,
+ * for 13+ digits glued to a letter or `-` (a card number spans one).
+ */
+function probe(text: string, spaced: boolean, numbers: boolean): boolean {
+  for (let p = Math.min(NUMBER_STRIDE, text.length) - 1; p < text.length; p += NUMBER_STRIDE) {
+    const u = text.charCodeAt(p);
+    if (numbers && isDigit(u)) {
+      const [from, to] = digitCluster(text, p);
+      if (to > from && (isGlue(text.charCodeAt(from - 1)) || (isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to))))) return true;
+    }
+    if (spaced && spacedAt(text, p)) return true;
+  }
+  return false;
+}
+
+/** Whether a text could have a view at all (the fast path: most texts do not). */
+function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[]): boolean {
+  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text) || probe(text, true, on.pii);
+}
+
+const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
+
+export interface ViewOptions {
+  /**
+   * Read short strings with all their whitespace removed (arguments: a value broken by a space goes
+   * out whole to a receiver that removes it). Without it, only strings with a line break are joined
+   * (results, where doing it for every short string would double the cost of structured content).
+   */
+  compact?: boolean;
+}
+
+/**
+ * Every finding in `text` and in its views, in source positions. Same contract as `detect`; findings
+ * seen only in a view carry a `location`.
+ */
+export function detectDeep(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS), options: ViewOptions = {}): DeepReport {
+  return withViews(text, detect(text, on, patterns, piiKinds), on, patterns, piiKinds, options);
+}
+
+/** `base` (the text's own report) with the findings of the text's views added: all `detectDeep` adds. */
+export function withViews(text: string, base: TextReport, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS), options: ViewOptions = {}): DeepReport {
+  if (base.uninspectable) return base;
+  const compact = options.compact === true;
+  const runs = longRuns(text);
+  if (!mayHide(text, on, compact, runs)) return base;
+  const findings: ViewFinding[] = [...base.findings];
+  let uninspectable: string | undefined;
+  let budget = VIEW_BUDGET * text.length + VIEW_FLOOR;
+  const visit = (view: View, depth: number): void => {
+    if (uninspectable) return;
+    budget -= view.text.length;
+    if (budget < 0) {
+      uninspectable = 'too many encoded or disguised parts to inspect';
+      return;
+    }
+    const detectors = view.only === undefined ? on : { secrets: view.only === 'secrets' && on.secrets, pii: view.only === 'pii' && on.pii, injection: false, patterns: false };
+    const report = detect(view.text, detectors, patterns, piiKinds);
+    if (report.uninspectable) uninspectable = report.uninspectable;
+    for (const f of report.findings) {
+      if (view.strict && !isDistinctive(f)) continue;
+      const last = Math.max(f.start, f.end - 1);
+      const mapped: ViewFinding = { ...f, start: view.starts[f.start] ?? view.starts[view.starts.length - 1] ?? 0, end: view.ends[last] ?? view.ends[view.ends.length - 1] ?? 0, location: view.location };
+      if (mapped.end <= mapped.start) continue;
+      if (findings.some((g) => g.rule === mapped.rule && overlaps(g, mapped))) continue;
+      findings.push(mapped);
+    }
+    if (depth >= 3) return;
+    for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner)) {
+      // Compose the child's map with this view's: child units → this view's units → source.
+      const starts = child.starts.map((s) => view.starts[s] ?? 0);
+      const ends = child.ends.map((e) => view.ends[Math.max(0, e - 1)] ?? 0);
+      visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
+    }
+  };
+  for (const view of viewsOf(text, on, compact, 0, 'all', runs)) visit(view, 1);
+  findings.sort((a, b) => a.start - b.start);
+  return uninspectable ? { findings, uninspectable } : { findings };
+}
