@@ -177,7 +177,7 @@ describe('security: dynamic registration buys nothing by itself', () => {
     const code = signed.kind === 'redirected' ? signed.url.searchParams.get('code')! : '';
     const noVerifier = await tokenRequest(gw.url, { grant_type: 'authorization_code', client_id: id, code, redirect_uri: callback.url, resource });
     assert.equal(noVerifier.body.access_token, undefined);
-    const wrong = await tokenRequest(gw.url, { grant_type: 'authorization_code', client_id: id, code, code_verifier: `${verifier.slice(0, -1)}A`, redirect_uri: callback.url, resource });
+    const wrong = await tokenRequest(gw.url, { grant_type: 'authorization_code', client_id: id, code, code_verifier: `${verifier.slice(0, -1)}${verifier.endsWith('A') ? 'B' : 'A'}`, redirect_uri: callback.url, resource });
     assert.equal(wrong.body.access_token, undefined);
     // The refusals were about the verifier: the code itself was good, and works once with the right one.
     const right = await tokenRequest(gw.url, { grant_type: 'authorization_code', client_id: id, code, code_verifier: verifier, redirect_uri: callback.url, resource });
