@@ -689,6 +689,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         const word = m[0].replace(/`/g, '');
         const lower = word.toLowerCase();
         if (lower === own.toLowerCase() || ctx.siblings.has(word) || paramNames.has(lower)) continue;
+        // A server's instructions are judged when it connects, before its tools are listed: a tool they
+        // name is presumed the server's own, unless another connected server has it (shadowing).
+        if (field === 'instructions' && !otherTool(lower)) continue;
         if (otherTool(lower)) {
           refOther = true;
           refOrdered = true;
@@ -722,7 +725,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (addressee) cues.set('addressee', addressee);
       // The answer to the user cut short or made up, said to the model ("need not appear in your reply").
       if (!cues.has('conceal')) {
-        const other = CONCEAL_WORLD.exec(sentence) ?? DECEIVE.exec(sentence);
+        // A server's instructions are written for the model and may script its replies about the
+        // server (the reference server's "if asked about server instructions, respond with …"): a
+        // scripted answer there is not by itself a cover story; what it hides still counts.
+        const other = CONCEAL_WORLD.exec(sentence) ?? (field === 'instructions' ? null : DECEIVE.exec(sentence));
         if (other) cues.set('conceal', other);
       }
       // What the user is shown, cut down — concealment when the definition also moves data somewhere (see `SIDE_FLOW`).
@@ -895,7 +901,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         ((/^[A-Z][A-Z0-9]+_/.test(sourceHit[0]) && self.includes(sourceHit[0].split('_')[0]!.toLowerCase())) || SERVER_SIDE.test(sentence) || (cues.has('source.secret') && declaresSecrets(definition) && !ref));
       if (source && !ownKey && (index > 0 || has('transfer') || directive)) family('sensitive-source', field, here(sourceHit));
       if (has('transfer') && has('sink') && isForeignSink(sentence, self)) family('outside-sink', field, here(cues.get('sink')));
-      if ((addressed && (index > 0 || inSchema)) || (directive && inSchema && (index > 0 || propertyName))) family('addressed', field, here(cues.get('model.addressed') ?? cues.get('addressee') ?? cues.get('imperative')));
+      // Server instructions address the model by design (that is what they are for).
+      if (field !== 'instructions' && ((addressed && (index > 0 || inSchema)) || (directive && inSchema && (index > 0 || propertyName)))) family('addressed', field, here(cues.get('model.addressed') ?? cues.get('addressee') ?? cues.get('imperative')));
       if (has('urgency') && (obliged || ref || has('order'))) family('pressure', field, here(cues.get('urgency')));
       if (features['s.superiority+directive'] && has('superiority')) family('superiority', field, here(cues.get('superiority')));
       if (has('exec') && index > 0) family('exec', field, here(cues.get('exec')));
