@@ -1,5 +1,6 @@
 /**
- * Profiles the gateway under load: `node bench/profile.ts [legacy|modern] [concurrency] [seconds] [full]`.
+ * Profiles the gateway under load: `node bench/profile.ts [legacy|modern] [concurrency] [seconds] [full|off]`.
+ * `off` is the benchmark's passthrough (allow-all, audit off); the default keeps the SQLite audit on.
  * `full` adds what the benchmark's full treatment has: an API key on every request, its 20-rule policy
  * with a rate limit, and the SQLite audit trail (schema validation, the supply-chain guard and DLP's
  * defaults always run).
@@ -18,9 +19,14 @@ const [eraArg = 'legacy', cArg = '32', sArg = '5', fullArg] = process.argv.slice
 const era = eraArg === 'modern' ? 'modern' : 'legacy';
 const dir = mkdtempSync(join(tmpdir(), 'pc-prof-'));
 let apiKey = '';
-const extra = fullArg === 'full' ? `audit: { store: sqlite }\nidentity: { apiKeys: {} }\n${FULL_POLICY}` : undefined;
+const extra =
+  fullArg === 'full'
+    ? `audit: { store: sqlite }\nidentity: { apiKeys: {} }\n${FULL_POLICY}`
+    : fullArg === 'off'
+      ? 'audit: { store: off }\npolicy: { rules: [{ name: all, effect: allow }] }\n'
+      : undefined;
 const { base, stop } = await startEchoGateway(dir, ['--cpu-prof', '--cpu-prof-dir', dir], extra, (config) => {
-  if (!extra) return;
+  if (fullArg !== 'full') return;
   const out = execFileSync(process.execPath, ['bin/portcullis.js', 'key', 'create', '--agent', 'bench', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', config], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
   apiKey = (JSON.parse(out) as { key: string }).key;
 });
