@@ -251,8 +251,8 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     let decision = ctx.decision;
     // A monitor hold makes an allowed call need approval exactly as an approve rule would, out of band
     // (the agent under suspicion must not answer for itself in band); a deny was already a deny.
-    const hold = decision?.effect === 'allow' && deps.held ? deps.held(ctx.principal.agent) : undefined;
-    if (decision && hold && governedCall(ctx)) {
+    const hold = decision?.effect === 'allow' && governedCall(ctx) ? deps.held?.(ctx.principal.agent) : undefined;
+    if (decision && hold) {
       decision = { ...decision, effect: 'approve', code: 'PC_POLICY_APPROVAL_REQUIRED', rule: 'monitor:require-approval', reason: `held for approval: ${hold.reason}`, approval: { mode: 'out-of-band' } };
       ctx.decision = decision;
     }
