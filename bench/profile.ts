@@ -1,5 +1,6 @@
 /**
- * Profiles the gateway under load: `node bench/profile.ts [legacy|modern] [concurrency] [seconds] [full]`.
+ * Profiles the gateway under load: `node bench/profile.ts [legacy|modern] [concurrency] [seconds] [full|off]`.
+ * `off` is the benchmark's passthrough (allow-all, audit off); the default keeps the SQLite audit on.
  * `full` adds what the benchmark's full treatment has: an API key on every request, its 20-rule policy
  * with a rate limit, and the SQLite audit trail (schema validation, the supply-chain guard and DLP's
  * defaults always run).

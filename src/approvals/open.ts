@@ -19,7 +19,7 @@ export const approvalsDbPath = (dataDir: string): string => join(dataDir, 'appro
 
 export interface Approvals {
   readonly queue: ApprovalQueue;
-  readonly stage: (ctx: MessageContext) => Promise<GatewayError | undefined>;
+  readonly stage: (ctx: MessageContext) => Promise<GatewayError | undefined> | GatewayError | undefined;
   /** The gateway's own approval page for URL-mode elicitation (url-page.ts). */
   readonly pages: ApprovalPages;
   /** Waits for webhook deliveries in flight (tests), without closing anything. */

@@ -59,7 +59,7 @@ function takeState(ctx: MessageContext): { state: string; answer: unknown } | un
   return { state, answer: isObject(inputResponses) ? inputResponses[APPROVAL_INPUT_KEY] : undefined };
 }
 
-export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promise<GatewayError | undefined> {
+export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promise<GatewayError | undefined> | GatewayError | undefined {
   const { runtime, queue, states } = deps;
 
   /** An approval that never enters the queue (asked in band), for the audit trail. */
@@ -245,12 +245,13 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     return undefined;
   }
 
-  return async function approve(ctx) {
+  // Synchronous for a call that needs no approval (nearly all of them): no promise, no microtask turn.
+  return function approve(ctx) {
     const taken = takeState(ctx);
     let decision = ctx.decision;
     // A monitor hold makes an allowed call need approval exactly as an approve rule would, out of band
     // (the agent under suspicion must not answer for itself in band); a deny was already a deny.
-    const hold = decision?.effect === 'allow' && bindingOf(ctx) ? deps.held?.(ctx.principal.agent) : undefined;
+    const hold = decision?.effect === 'allow' && governedCall(ctx) ? deps.held?.(ctx.principal.agent) : undefined;
     if (decision && hold) {
       decision = { ...decision, effect: 'approve', code: 'PC_POLICY_APPROVAL_REQUIRED', rule: 'monitor:require-approval', reason: `held for approval: ${hold.reason}`, approval: { mode: 'out-of-band' } };
       ctx.decision = decision;
@@ -264,6 +265,11 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
       ctx.decision = { ...decision, monitored: true };
       return undefined;
     }
+    return ask(ctx, decision, taken);
+  };
+
+  /** A call that needs a human's approval: remembered, granted, asked in band, or filed for an approver. */
+  async function ask(ctx: MessageContext, decision: NonNullable<MessageContext['decision']>, taken: ReturnType<typeof takeState>): Promise<GatewayError | undefined> {
     // A retry resuming a parked call (the server asked its client something mid-call) continues a call
     // that was approved when it started; the bridge's state binds it to that same call and principal.
     if (ctx.route?.kind === 'upstream' && ctx.route.resume) return undefined;
@@ -311,5 +317,5 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     const filed = await file('out-of-band', terms.approvers ? [...terms.approvers] : null, terms.rememberMs ?? null);
     if (filed instanceof GatewayError) return filed;
     return outOfBand(ctx, filed, binding);
-  };
+  }
 }

@@ -100,6 +100,10 @@ export class AuditLog {
   /** Records appended while a record was handed to the sinks (alerts): the record's caller waits for them. */
   #followUps: Array<Promise<unknown>> = [];
   #lease: { instance: string; release(): void } | undefined;
+  /** Argument objects already recorded (a call's intent), with their hash and redacted copy. */
+  readonly #argsSeen = new WeakMap<JsonObject, { hash: string; redacted?: unknown }>();
+  /** Session ids to their recorded hashes (bounded: cleared when full). */
+  readonly #sessions = new Map<string, string>();
 
   constructor(options: AuditLogOptions) {
     this.#options = options;
@@ -239,14 +243,20 @@ export class AuditLog {
       prevHash: this.#prev,
     };
     if (ctx.address !== undefined) body.address = ctx.address;
-    if (!ctx.client.key.startsWith('modern:')) body.session = sha256Hex(ctx.client.key).slice(0, 16);
+    if (!ctx.client.key.startsWith('modern:')) body.session = this.#sessionHash(ctx.client.key);
     if (server) body.server = server;
     const target = route?.kind === 'upstream' ? route.name : typeof params?.name === 'string' ? params.name : undefined;
     if (target !== undefined) body.target = target;
     if (args !== undefined && mode !== 'off') {
-      body.argsHash = sha256Hex(canonicalJson(args));
+      // The intent and the outcome of a call record the same arguments: hashed and redacted once.
+      let seen = this.#argsSeen.get(args);
+      if (!seen) {
+        seen = { hash: sha256Hex(canonicalJson(args)) };
+        this.#argsSeen.set(args, seen);
+      }
+      body.argsHash = seen.hash;
       if (mode === 'full') body.args = args;
-      else if (mode === 'redacted') body.args = redact(args, this.#fields);
+      else if (mode === 'redacted') body.args = seen.redacted ??= redact(args, this.#fields);
     }
     if (ctx.task !== undefined) body.task = ctx.task;
     if (code !== undefined) body.code = code;
@@ -261,7 +271,20 @@ export class AuditLog {
     if (ctx.labels && ctx.labels.length > 0) body.labels = ctx.labels;
     // Where the arguments are not recorded in full, a reason must not carry them either.
     if (body.reason !== undefined && args !== undefined && mode !== 'full') body.reason = withoutArguments(body.reason, args);
-    return { ...body, hash: recordHash(body) };
+    const record = body as AuditRecord;
+    record.hash = recordHash(body);
+    return record;
+  }
+
+  /** A legacy session's id as records carry it: the start of its hash (the id itself is a bearer secret). */
+  #sessionHash(key: string): string {
+    let hashed = this.#sessions.get(key);
+    if (hashed === undefined) {
+      if (this.#sessions.size >= 10_000) this.#sessions.clear();
+      hashed = sha256Hex(key).slice(0, 16);
+      this.#sessions.set(key, hashed);
+    }
+    return hashed;
   }
 
   /** Appends a record to the chain; returns the refusal when the store cannot take it. */

@@ -3,7 +3,7 @@
  * deleting, inserting or reordering records detectable: each record carries the hash of the one
  * before it (per chain `instance`), and its own hash covers its canonical JSON (RFC 8785) and that link.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical.ts';
 
 export const AUDIT_SCHEMA_VERSION = 1;
@@ -85,10 +85,12 @@ export interface ApprovalNote {
 export type UnsignedRecord = Omit<AuditRecord, 'hash'>;
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export function recordHash(record: UnsignedRecord): string {
+  // A record being built has no hash yet: no copy without it needed.
+  if (!('hash' in record)) return sha256Hex(`${record.prevHash}\n${canonicalJson(record)}`);
   const { hash: _ignored, ...body } = record as AuditRecord;
   return sha256Hex(`${record.prevHash}\n${canonicalJson(body)}`);
 }

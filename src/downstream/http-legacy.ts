@@ -187,14 +187,18 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     const stepUp = await front.stepUp(req, res, endpoint, requests);
     if (stepUp) return reject(res, stepUp, 'legacy', requests.length === 1 && !Array.isArray(body) ? requests[0]!.id : null);
     const sse = accepts(req, 'text/event-stream');
-    // A single request from a client that accepts SSE gets a resumable stream from the start, as the
-    // reference SDK server does: a cut connection then loses nothing (progress, sampling, the answer).
-    let log: StreamLog | undefined;
-    if (sse && !Array.isArray(body) && requests.length === 1) {
-      log = new StreamLog(res, front.resume);
-      session.addStream(log);
-    }
-    const writer = new ResponseWriter(res, sse, {}, log, front.streamGuard('drop'));
+    // A single request from a client that accepts SSE gets a resumable stream as soon as anything is
+    // streamed, as the reference SDK server does: a cut connection then loses nothing (progress,
+    // sampling, the answer). An answer ready at once goes out as plain JSON (response-writer.ts).
+    const openLog =
+      sse && !Array.isArray(body) && requests.length === 1
+        ? () => {
+            const log = new StreamLog(res, front.resume);
+            session.addStream(log);
+            return log;
+          }
+        : undefined;
+    const writer = new ResponseWriter(res, sse, {}, openLog, front.streamGuard('drop'));
     const call = { task: taskHeader(req), principal: front.principalOf(req) };
     const answers = await Promise.all(requests.map((request) => run(session, endpoint, request, writer, call)));
     writer.finish(Array.isArray(body) ? answers : answers[0]!);

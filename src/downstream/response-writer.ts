@@ -3,9 +3,11 @@
  * before the answer (progress, a log message, a server→client request) — or, for resumable legacy
  * streams (see stream-log.ts), an SSE response from the start.
  *
- * A resumable stream opens lazily: if the answer is ready within `PRIMING_DELAY_MS`, headers, the
- * priming event and the answer leave in one write (as cheap as a JSON reply); otherwise the priming
- * event goes out at once so that a client cut off later has an id to resume from.
+ * A resumable stream opens lazily: if the answer is ready within `PRIMING_DELAY_MS` and nothing was
+ * sent before it, it goes out as one plain JSON reply (spec: the server answers a POST with either;
+ * a cut single write is no more resumable as SSE, whose priming id would arrive with it) and no
+ * stream log is ever made; otherwise the log is opened and its priming event goes out at once, so
+ * that a client cut off later has an id to resume from.
  *
  * A client that stops reading cannot make the gateway buffer without bound: with a `SlowClientGuard`,
  * once more than `maxQueueBytes` wait unsent on the response (Node's write buffer, which grows while
@@ -41,19 +43,21 @@ export class ResponseWriter implements MessageSink {
   readonly #res: ServerResponse;
   readonly #acceptsSse: boolean;
   readonly #headers: Record<string, string>;
-  readonly #log: StreamLog | undefined;
+  /** Opens the resumable stream's log (registered with its session) when the stream must open. */
+  readonly #openLog: (() => StreamLog) | undefined;
+  #log: StreamLog | undefined;
   readonly #guard: SlowClientGuard | undefined;
   #streaming = false;
   #keepalive: NodeJS.Timeout | undefined;
   #priming: NodeJS.Timeout | undefined;
 
-  constructor(res: ServerResponse, acceptsSse: boolean, headers: Record<string, string> = {}, log?: StreamLog, guard?: SlowClientGuard) {
+  constructor(res: ServerResponse, acceptsSse: boolean, headers: Record<string, string> = {}, openLog?: () => StreamLog, guard?: SlowClientGuard) {
     this.#res = res;
     this.#acceptsSse = acceptsSse;
     this.#headers = headers;
-    this.#log = log;
+    this.#openLog = acceptsSse ? openLog : undefined;
     this.#guard = guard;
-    if (log) {
+    if (this.#openLog) {
       this.#priming = setTimeout(() => this.stream(), PRIMING_DELAY_MS);
       this.#priming.unref();
     }
@@ -70,8 +74,10 @@ export class ResponseWriter implements MessageSink {
     clearTimeout(this.#priming);
     this.#streaming = true;
     this.#res.writeHead(200, { ...this.#headers, ...SSE_HEADERS });
-    if (this.#log) this.#res.write(this.#log.priming());
-    else this.#res.flushHeaders();
+    if (this.#openLog) {
+      this.#log = this.#openLog();
+      this.#res.write(this.#log.priming());
+    } else this.#res.flushHeaders();
     this.#keepalive = setInterval(() => {
       // A stream with bytes still queued is not idle: no keep-alive needed (nor wanted, if it is stuck).
       if (this.open && this.#res.writableLength === 0) this.#res.write(': keep-alive\n\n');
@@ -82,9 +88,9 @@ export class ResponseWriter implements MessageSink {
 
   send(message: JsonRpcMessage): void {
     if (this.#behind(message)) return;
-    if (this.#log) {
-      this.stream();
-      this.#log.write(message);
+    if (this.#openLog) {
+      // Without an open stream (the client left before it opened) there is no id to resume from.
+      if (this.stream()) this.#log?.write(message);
       return;
     }
     if (!this.open || !this.stream()) return;
@@ -96,21 +102,9 @@ export class ResponseWriter implements MessageSink {
     clearInterval(this.#keepalive);
     const messages = Array.isArray(message) ? message : [message];
     if (this.#log) {
-      if (!this.#streaming && this.open && !this.#res.headersSent && this.#acceptsSse) {
-        // Answered before the stream had to open: everything in one write.
-        this.#streaming = true;
-        const frames = messages.map((m) => this.#log!.record(m)).join('');
-        const body = this.#log.priming() + frames;
-        this.#res.writeHead(200, { ...this.#headers, ...SSE_HEADERS });
-        this.#res.end(body);
-        this.#log.finish();
-        return;
-      }
-      if (this.#streaming) {
-        for (const m of messages) this.#log.write(m);
-        this.#log.finish();
-        return;
-      }
+      for (const m of messages) this.#log.write(m);
+      this.#log.finish();
+      return;
     }
     if (!this.open) return;
     if (this.#streaming) {

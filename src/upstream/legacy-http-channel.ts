@@ -39,12 +39,18 @@ export class LegacyHttpChannel implements MessageChannel {
   #closed = false;
   #getStream = false;
   readonly #maxMessageBytes: number;
+  /**
+   * No abort signal on POSTs to a dispatcher of the channel's own (undici adds and removes a listener
+   * on every call): close() destroys that dispatcher, which ends the POSTs in flight as the signal would.
+   */
+  readonly #postSignal: AbortSignal | undefined;
 
   constructor(options: LegacyHttpChannelOptions) {
     this.#options = options;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 128 });
+    this.#postSignal = this.#ownsDispatcher ? undefined : this.#abort.signal;
   }
 
   async start(): Promise<void> {
@@ -69,7 +75,7 @@ export class LegacyHttpChannel implements MessageChannel {
       headers: this.#headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream' }),
       body: JSON.stringify(message),
       dispatcher: this.#dispatcher,
-      signal: this.#abort.signal,
+      signal: this.#postSignal,
     });
     const sid = response.headers['mcp-session-id'];
     if (typeof sid === 'string' && sid !== '') this.#sessionId = sid;
@@ -191,7 +197,7 @@ export class LegacyHttpChannel implements MessageChannel {
         .catch(() => undefined);
     }
     this.#abort.abort();
-    if (this.#ownsDispatcher) await this.#dispatcher.close().catch(() => undefined);
+    if (this.#ownsDispatcher) await this.#dispatcher.destroy().catch(() => undefined);
     this.onclose?.();
   }
 
