@@ -24,8 +24,9 @@ export interface DecodedView extends MappedText {
 }
 
 /** Units of the base64 and base64url alphabets (hex digits among them). */
-const RUN_UNIT = Uint8Array.from({ length: 128 }, (_, u) => Number(/[A-Za-z0-9+/_-]/.test(String.fromCharCode(u))));
-const isRunUnit = (u: number): boolean => u < 128 && RUN_UNIT[u] === 1;
+const RUN_UNIT = Uint8Array.from({ length: 0x10000 }, (_, u) => Number(u < 128 && /[A-Za-z0-9+/_-]/.test(String.fromCharCode(u))));
+/** One table read per unit (every UTF-16 unit has an entry): no range test on the hot path of `longRuns`. */
+const isRunUnit = (u: number): boolean => RUN_UNIT[u] === 1;
 function isHex(text: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
     const u = text.charCodeAt(i);
@@ -126,15 +127,20 @@ function runs(text: string, found: readonly number[], out: DecodedView[]): void 
   for (let k = 0; k < found.length; k += 2) {
     const from = found[k]!;
     let to = found[k + 1]!;
+    // Most runs (ids, hashes) start with bytes that are no text read either way: turned down on their
+    // first units, before reading the whole run to tell hex from base64.
+    const asBase64 = startsText(base64Head(text, from));
+    const asHex = to - from >= 20 && startsText(hexHead(text, from));
+    if (!asBase64 && !asHex) continue;
     // Hex digits alone are hex (20 or more, even), not base64.
     if (isHex(text, from, to)) {
-      if (to - from < 20 || !startsText(hexHead(text, from))) continue;
+      if (!asHex) continue;
       const run = text.slice(from, to);
       const decoded = Buffer.from(run.length % 2 === 0 ? run : run.slice(0, -1), 'hex').toString('utf8');
       if (isText(decoded)) out.push(wholeRun(decoded, from, to, 'hex'));
       continue;
     }
-    if (!startsText(base64Head(text, from))) continue;
+    if (!asBase64) continue;
     const run = text.slice(from, to);
     while (to < text.length && to - found[k + 1]! < 2 && text[to] === '=') to++;
     const decoded = Buffer.from(run, 'base64').toString('utf8');

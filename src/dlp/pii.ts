@@ -262,10 +262,14 @@ function regions(bytes: Uint8Array, n: number): Regions {
       const next = skipQuiet(words, i >>> 2, words.length);
       if (next > (i >>> 2) + 1) {
         // The words skipped hold nothing that starts a region except, perhaps, the tail of the last
-        // one (digits just before a run, a capital just before an IBAN's digits): it is read again.
+        // one (digits just before a run, a capital just before an IBAN's digits): that tail is read
+        // again, from the unit after its last one that is no digit, separator or capital (such a
+        // unit ends every count, so starting after it with none is what reading up to it gives).
+        let from = 4 * next;
+        while (from > 4 * next - 4 && CODE[bytes[from - 1]!]! !== 0) from--;
         shape = 0;
         digits = 0;
-        i = 4 * (next - 1) - 1;
+        i = from - 1;
         continue;
       }
     }

@@ -25,6 +25,12 @@ export interface TextRule {
   readonly group: number;
   /** Post-checks on a match (entropy, allowlists); true keeps it. */
   accept?(secret: string, match: string): boolean;
+  /**
+   * A cheap look at the text, before a match known to start in `[from, to]` is run again for its
+   * captures: false when `accept` would turn down every match starting there, whatever it captured
+   * (optional; only ever an over-approximation of `accept`).
+   */
+  mayAccept?(text: string, from: number, to: number): boolean;
 }
 
 export interface RuleMatch {
@@ -297,7 +303,7 @@ export class RuleScanner {
           const limit = Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
           const end = rule.before === 0 ? re.firstEnd(text, at, limit, true) : re.firstEnd(text, from, limit, false, at + 1);
           budget -= re.read + 1;
-          if (end < 0) continue;
+          if (end < 0 || (rule.before === 0 && rule.mayAccept?.(text, at, at) === false)) continue;
           const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
           const caps = re.fixedCaptures(end) ?? (rule.before === 0 ? re.exec(text, at, limit, true) : re.exec(text, Math.max(from, end - longest), Math.min(n, end + longest)));
           budget -= end - from;
@@ -325,6 +331,12 @@ export class RuleScanner {
           const end = re.firstEnd(text, pos, spanEnd);
           budget -= re.read + 1;
           if (end < 0) break;
+          // Every match starting in [pos, end] turned down before its captures are run: the search
+          // goes on after `end` (a match starting inside such a near miss is still looked for).
+          if (rule.mayAccept?.(text, pos, end) === false) {
+            pos = end + 1;
+            continue;
+          }
           // The leftmost match starts at most its longest length before the earliest end, and ends at
           // most that far after it.
           const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);

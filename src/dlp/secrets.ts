@@ -74,9 +74,63 @@ export interface SecretRule extends TextRule {
   readonly family: string;
 }
 
+/**
+ * Rules whose secret is a run of `value` units starting at most `reach` units after the anchor (the
+ * match starts at the anchor): gitleaks' generic-api-key is a keyword (10 units at most), up to 20
+ * name units, 3 quotes or spaces, an operator (4), 5 quotes or spaces, then the value. Near misses of
+ * it (a keyword and an assignment of a placeholder) are common, and each would otherwise cost a run
+ * of the backtracker for its captures before the entropy floor turns it down.
+ */
+const VALUE_RUNS: Readonly<Record<string, { reach: number; value: RegExp }>> = {
+  'gitleaks:generic-api-key': { reach: 42, value: /[\w.=+/-]/ },
+};
+
+const seen = new Uint8Array(128);
+/** Runs longer than this are not counted (a long run may hold anything): they pass. */
+const COUNTED_RUN = 256;
+
+/**
+ * Whether some run of `value` units starting in `[from, to + reach]` (a secret of a match starting in
+ * `[from, to]`) has enough distinct units
+ * to reach `bits` of Shannon entropy: a text of d distinct units has at most log2(d) bits per unit,
+ * so a secret drawn from runs with fewer than 2^bits distinct units is below the floor, whatever the
+ * captures turn out to be.
+ */
+function entropyReachable(text: string, from: number, to: number, reach: number, value: Uint8Array, bits: number): boolean {
+  const enough = Math.ceil(2 ** bits);
+  const stop = Math.min(text.length, to + reach + 1);
+  for (let p = from; p < stop; ) {
+    const u = text.charCodeAt(p);
+    if (u >= 128 || value[u] !== 1) {
+      if (u >= 128) return true;
+      p++;
+      continue;
+    }
+    seen.fill(0);
+    let distinct = 0;
+    let q = p;
+    for (; q < text.length; q++) {
+      const c = text.charCodeAt(q);
+      if (c >= 128) return true;
+      if (value[c] !== 1) break;
+      if (q - p >= COUNTED_RUN) return true;
+      if (seen[c] === 0) {
+        seen[c] = 1;
+        if (++distinct >= enough) return true;
+      }
+    }
+    p = q;
+  }
+  return false;
+}
+
 function toRule(data: SecretRuleData): SecretRule {
   const allow = [...globalAllow, ...(data.allow ?? []).map(compileAllow)];
+  const runs = VALUE_RUNS[data.id];
+  const value = runs && Uint8Array.from({ length: 128 }, (_, u) => Number(runs.value.test(String.fromCharCode(u))));
+  const floor = data.entropy;
   return {
+    ...(runs && value && floor !== undefined ? { mayAccept: (text: string, from: number, to: number) => entropyReachable(text, from, to, runs.reach, value, floor) } : {}),
     id: data.id,
     label: data.label,
     family: data.family,

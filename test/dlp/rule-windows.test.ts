@@ -86,4 +86,30 @@ describe('secret rules in windows around their anchors', () => {
     assert.equal(scanner.scan(`BEGIN${'a'.repeat(MAX_MATCH_UNITS - 20)}END`).matches.length, 1);
     assert.equal(scanner.scan(`BEGIN${'a'.repeat(MAX_MATCH_UNITS + 20)}END`).matches.length, 0);
   });
+
+  it("turn down the generic rule's low-entropy near misses before their captures, and nothing the entropy floor keeps", () => {
+    const scanner = secretScanner();
+    const r = scanner.rules.findIndex((rule) => rule.id === 'gitleaks:generic-api-key');
+    const rule = scanner.rules[r]!;
+    assert.ok(rule.mayAccept, 'the generic rule has a pre-check');
+    // The same rule without its pre-check, as the reference.
+    const reference = new RuleScanner([{ ...rule, mayAccept: undefined }]);
+    const key = 'Zx81kPq0Lw2Nv7Rt4Ys6Ub9Hd3';
+    const texts = [
+      `api_key = "${key}"`,
+      `api_key = "${'aB3'.repeat(24)}"`,
+      `token: ${'abcdefghijk'.repeat(3)} and secret=${key}`,
+      `password=${'x'.repeat(300)}`,
+      `access_key = "${'aB3'.repeat(24)}" `.repeat(200) + `auth_token => '${key}'`,
+      `key = "${'aB3'.repeat(24)}" token = "${key}" `.repeat(100),
+      `creds='${'0123456789'.repeat(2)}' credentials: ${'0123456789ab'.repeat(2)}\n`,
+    ];
+    for (const text of texts) {
+      const found = scanner.scan(text, (k) => k === r).matches.map((m) => text.slice(m.start, m.end));
+      const expected = reference.scan(text).matches.map((m) => text.slice(m.start, m.end));
+      assert.deepEqual(found, expected, text.slice(0, 60));
+    }
+    assert.equal(rule.mayAccept!(`api_key = "${'aB3'.repeat(24)}"`, 0, 0), false);
+    assert.equal(rule.mayAccept!(`api_key = "${key}"`, 0, 0), true);
+  });
 });
