@@ -99,6 +99,14 @@ const CONFUSABLE: Readonly<Record<string, string>> = {
   Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
 };
 const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
+/**
+ * Letters and signs of scripts whose spelling uses the zero-width joiner and non-joiner between letters
+ * (Persian "می‌خواهم", Hindi "क्‍ष"): there they are ordinary text, not hiding anything.
+ */
+export const JOINING = String.raw`[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Mongolian}\p{Script=Devanagari}\p{Script=Bengali}\p{Script=Gurmukhi}\p{Script=Gujarati}\p{Script=Oriya}\p{Script=Tamil}\p{Script=Telugu}\p{Script=Kannada}\p{Script=Malayalam}\p{Script=Sinhala}\p{Script=Khmer}\p{Script=Myanmar}]`;
+
+/** A joiner or non-joiner inside a word of such a script. */
+const JOINED = new RegExp(String.raw`(?<=${JOINING})[\u200C\u200D](?=${JOINING})`, 'gu');
 const TAGS = /[\u{E0000}-\u{E007F}]/gu;
 /** A run of Latin, Cyrillic and Greek letters (one character class: linear, whatever the input). */
 const LCG_WORD = /[\p{Script=Latin}\p{Script=Cyrillic}\p{Script=Greek}\p{M}]+/gu;
@@ -124,7 +132,7 @@ export function fold(text: string): Folded {
   if (tags) out = `${out.replace(TAGS, '')} ${String.fromCodePoint(...tags.map((c) => c.codePointAt(0)! - 0xe0000))}`;
   const visible = out.replace(INVISIBLE, '');
   // An invisible character between two letters splits a word; at the edges it may be emoji glue.
-  if (/[\p{L}][\u00AD\u200B-\u200D\u2060\uFEFF][\p{L}]/u.test(out)) obfuscated = true;
+  if (/[\p{L}][\u00AD\u200B-\u200D\u2060\uFEFF][\p{L}]/u.test(out.replace(JOINED, ''))) obfuscated = true;
   // Typographic apostrophes and quotes as the ASCII ones the cues are written with.
   out = visible.replace(/[\u2018\u2019\u02BC\uFF07]/g, "'").replace(/[\u201C\u201D]/g, '"');
   // Latin letters from other blocks that pass for ASCII ones inside a word.
@@ -243,7 +251,7 @@ const ELIDED_CALL = /^(?:then|afterwards|next|after that|finally|also|and then)[
 /** A secret kept where the model never sees it. */
 const SERVER_SIDE = P(String.raw`(?:configured|set|stored|kept|held) (?:on|in|by) the server|server[- ]side|never (?:returned|exposed|shown|sent)|is never (?:returned|exposed|shown|sent)`);
 /** A tool run first to look up this tool's own input ("to find the thread id", "to get valid names"). */
-const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b|\b(?:ids?|identifiers?|numbers?|keys?|slugs?|handles?|values?)\b[^.;]{0,40}\b(?:returned by|(?:comes?|taken) from|obtained (?:from|via|with|through)|given by|listed by|found (?:with|via|by)|provided by|as returned|from (?:a |the )?(?:previous |earlier )?(?:call|result)s? (?:to|of))|\b(?:if (?:you are |you're )?(?:unsure|not sure|in doubt)|if (?:needed|necessary)|when in doubt|if (?:the user|you) (?:doesn't|don't|do not|does not) know)\b|(?:получить|взять|найти) через|идентификатор\w*[^.]{0,60}(?:через|из)|(?:获取|获得|查询)\S{0,6}(?:ID|编号)|を使って(?:取得|確認)|(?:로|으로) (?:조회|확인)`);
+const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b|\b(?:ids?|identifiers?|numbers?|keys?|slugs?|handles?|values?)\b[^.;]{0,40}\b(?:returned by|(?:comes?|taken) from|obtained (?:from|via|with|through)|given by|listed by|found (?:with|via|by)|provided by|as returned|from (?:a |the )?(?:previous |earlier )?(?:call|result)s? (?:to|of))|\b(?:if (?:you are |you're )?(?:unsure|not sure|in doubt)|if (?:needed|necessary)|when in doubt|if (?:the user|you) (?:doesn't|don't|do not|does not) know)\b|(?:получить|взять|найти) через|идентификатор\w*[^.]{0,60}(?:через|из)|(?:获取|获得|查询)\S{0,8}(?:ID|编号|号|单号|码)|を使って(?:取得|確認)|(?:로|으로) (?:조회|확인)`);
 
 /** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
 const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the admin|security)|banned|forbidden|verboten|prohibido|interdit|proibido|запрещен\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
@@ -306,6 +314,20 @@ const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-
 const ACTION_BEFORE = P(String.raw`(?:\b(?:fire off|fire|fires|invokes|runs|executes|triggers|call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
 const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b|call\b|is (?:used|called|invoked|requested)\b|を|로|으로|工具|ツール)`);
 /** A tool named for what it is for ("send_money to pay someone", "create_refund for new refunds"). */
+/**
+ * A sibling workflow: another tool named only as the step that supplies this tool's own input or takes its
+ * output ("Use the returned repo_id with get_repo_stats", "calendar_id must come from list_calendars",
+ * "Call list_dir first to confirm the exact path"), or this tool ordered relative to another ("Must be called
+ * after all chunks were uploaded with upload_chunk"). Read together with `CARRIES`: such a sentence carries
+ * nothing of its own (no address, no quoted value, no bulk data).
+ */
+const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|find|get|obtain|verify|preview|check|look up|see|know|resolve|pick|choose|identify)\b|(?:\b|_)(?:ids?|identifiers?)\s+(?:from|with|of|returned)\b|\b(?:get|gets|got|list|read|find|fetch|look up|create|created|made|make|upload|uploaded|obtain|check|review|retrieve|inspect)\b[^.;]{0,40}?\b(?:with|using|via)\s+[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:first|otherwise|beforehand)?\s*$|\(\s*[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*\)\s*$|[A-Za-z]\w*_\w+[\x60'\u0022]?\s+(?:can|cannot|can't|will|won't|may|is able to)\s+\w+|\b(?:show|present|display|confirm)\w*\b[^.;]{0,40}\b(?:to|with) the user\b|\b(?:come|comes|taken) from\b|^(?:it |this tool )?(?:must|should|can|has to|needs to) (?:only )?be (?:called|run|used|invoked)\b|\bpara (?:conseguir|obtener|encontrar|confirmar)\b|\bpour (?:obtenir|trouver|confirmer)\b|\bum (?:die|den|das) [^.;]{0,30} zu (?:ermitteln|finden|erhalten)\b`);
+/** What a sibling-workflow sentence must not carry: an address, a quoted or literal value, bulk or private data, a command. */
+const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB`][^"\u201D\u00BB`]{3,}["\u201D\u00BB`]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
+/** This server's own other tools, named as such. */
+const OWN_SERVER_TOOLS = /\b(?:tools?|calls?|endpoints?)\s+(?:of|on|from|in)\s+(?:this|the same) server\b/i;
+/** A tool named as of the same server ("search_v2 on this server", "login (same server)") is a sibling. */
+const SAME_SERVER = /^\s*(?:\((?:same|this) server\)|(?:on|of|from) (?:this|the same) server\b)/i;
 const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
 const COMPARED_BEFORE = /\b(?:over|than|instead of|rather than|in place of|not)\s+(?:the\s+)?['"`]?$/i;
 const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
@@ -618,6 +640,14 @@ function catalogueIndex(others: ReadonlyMap<string, ReadonlySet<string>>): Map<s
   return index;
 }
 
+/** Whether the action ordered is a run of this tool itself ("Always run a plan before terraform_apply" for terraform_plan). */
+function selfOrdered(sentence: string, own: string): boolean {
+  const words = own.toLowerCase().split(/[_\W]+|(?<=[a-z])(?=[A-Z])/).filter((w) => w.length >= 4 && !TOOL_VERBS.has(w));
+  if (words.length === 0) return false;
+  const plain = sentence.replace(/[\w-]*_[\w-]+|\b[a-z]+[A-Z]\w*/g, ' ').toLowerCase();
+  return words.some((w) => new RegExp(`\\b(?:run|call|use|invoke|execute|do)\\s+(?:a|an|the|this)?\\s*${w}\\b`).test(plain));
+}
+
 /** Cues and features of one definition (its texts come from `walkDefinition`). */
 export function definitionSignals(definition: Record<string, unknown>, texts: readonly DefinitionText[], ctx: SignalContext): SignalResult {
   const features = Object.fromEntries(FEATURES.map((f) => [f, 0])) as Record<Feature, number>;
@@ -666,6 +696,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     const inSchema = field !== 'description' && field !== 'title' && !field.startsWith('annotations.');
     /** Whether the previous sentence of this field named another tool ("Do not use web_search; it has been compromised."). */
     let previousRef = false;
+    /** Whether the previous sentence of this field said what the tool returns ("Returns session_id; then call upload_chunk"). */
+    let afterReturns = false;
     // A value (an enum member, a default, an example) describes nothing: an order there is never a self-description.
     const value = /\.(?:enum|const|default|examples)(?:\[\d+\])?$/.test(field);
     for (const [position, sentence] of sentences(folded.text).entries()) {
@@ -689,6 +721,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         const word = m[0].replace(/`/g, '');
         const lower = word.toLowerCase();
         if (lower === own.toLowerCase() || ctx.siblings.has(word) || paramNames.has(lower)) continue;
+        if (SAME_SERVER.test(sentence.slice(m.index + m[0].length, m.index + m[0].length + 30))) continue;
         if (otherTool(lower)) {
           refOther = true;
           refOrdered = true;
@@ -702,6 +735,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         if (LISTED_AFTER.test(after) || LISTED_BEFORE.test(before)) continue;
         // `server.tool` ("gmail.send_email", "drive.read_file") names a tool and its server.
         const dotted = /(?:^|[\s(`'"])[a-z][\w-]{1,30}\.$/i.test(before) && !/^[./\\]\w/.test(after);
+        // A value reported ("if it reports logged_out", "status is in_progress") is not a tool.
+        if (/\b(?:reports?|returns?|status(?: is)?|equals?|is set to|state(?: is)?)\s+[`'"]?$/i.test(before)) continue;
         if (ASSIGNED.test(after) || LOCALE.test(word) || (!dotted && /[./\\]$/.test(before)) || /^[./\\]\w/.test(after)) continue;
         // Kebab-case is ordinary prose ("built-in", "sign-out") unless quoted as a name.
         if (!/[_`]|[a-z][A-Z]/.test(m[0]) && !/['"\u2018\u201C]$/.test(before)) continue;
@@ -770,6 +805,13 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // The negation belongs to the user's knowing: it is close to it.
         if (aware && EXCLUSION.test(sentence.slice(Math.max(0, aware.index - 30), aware.index + aware[0].length + 20))) cues.set('conceal', aware);
       }
+      // Other tools of this same server ("before any other tool of this server") are its own workflow, not rivals.
+      if (OWN_SERVER_TOOLS.test(sentence)) {
+        cues.delete('superiority');
+        cues.delete('ref.other-tools');
+      }
+      // One of its own options described ("Use message_type=\"note\" for internal notes that the customer will not see") keeps nothing from anyone; an order to keep quiet still does.
+      if (cues.has('conceal') && params.some((p) => p.name.length >= 3 && new RegExp(`\\b${p.name.replace(/[^\w]/g, '')}\\s*=`).test(sentence)) && !/\b(?:do not|don't|never|must not|should not)\s+(?:\w+\s+)?(?:tell|mention|say|reveal|show|inform)\b/i.test(sentence)) cues.delete('conceal');
       for (const [cue, m] of cues) {
         // A field's first sentence says what the tool or parameter is about ("Path to the .env file"):
         // a source named there counts only together with other cues in the same sentence.
@@ -817,7 +859,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const addressed = has('model.addressed') || (has('addressee') && (has('obligation') || has('imperative')));
       if (addressed) features['s.addressed'] = 1;
       const refHit = cues.get(refOther ? 'ref.other-server' : 'ref.tool');
-      const lookup = LOOKUP.test(sentence);
+      // A step of this tool's own workflow (see `WORKFLOW`): a parameter of its own named with the other tool, or a lookup, an output handed on, itself ordered.
+      const ownParam = params.some((p) => p.name.length >= 3 && /[_A-Z]/.test(p.name) && sentence.includes(p.name));
+      const workflow = ref && !CARRIES.test(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence) && (ownParam || (afterReturns && /^(?:then|use|pass)\b/i.test(sentence)) || WORKFLOW.test(sentence) || selfOrdered(sentence, own));
+      const lookup = LOOKUP.test(sentence) || workflow;
       const absolute = ABSOLUTE.test(sentence);
       // "Prefer this over fetch_url for pages that need JavaScript" names another tool only to compare.
       if (ref && !lookup && (obliged || has('order') || has('arg.steer') || has('transfer') || (has('superiority') && absolute) || has('urgency') || has('conceal') || has('addressee'))) {
@@ -902,6 +947,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('arg.steer') && index > 0) family('steer', field, here(cues.get('arg.steer')));
       if (has('authority')) family('authority', field, here(cues.get('authority')));
       previousRef = ref || refCompared || identNamed || has('ref.other-tools');
+      afterReturns = /\breturns?\b/i.test(sentence) && !CARRIES.test(sentence);
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
