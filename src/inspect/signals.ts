@@ -265,7 +265,7 @@ const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
 
 /** Pushing itself as the tool to pick: route, prefer, recommended, official, replacement, supersedes (across languages). */
-const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|official|certified|replacement for|successor|supersedes?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장`);
+const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|official|certified|replacement for|successor|supersedes?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장|を使用|를 사용|을 사용`);
 /** Over everything: all, every, any, always, only, first, in all cases (pushing). */
 const EVERYTHING = P(String.raw`\b(?:all|every|any|always|only|first|whenever|in all cases|for everything|everything|exclusively|even when|even if|including when|stets|immer|alle|jede[mnrs]?|siempre|todas?|todos|cualquier|toujours|tous|toutes|sempre|tutti|tutte|qualsiasi|всегда|все|любой|любые)\b|始终|总是|所有|任何|一律|常に|すべて|全て|항상|모든`);
 /** Another tool compared and found worse, or replaced. */
@@ -286,7 +286,14 @@ const ALTERNATIVES = P(String.raw`\b(?:alternatives?|any other|all other|other t
 /** Other tools or servers in general. */
 const OTHERS = P(String.raw`\b(?:other|others|another|alternatives?|competing|rival|the (?:\w+ )?server'?s?|otras?|otros?|autres?|andere[nrs]?|outras?|outros?|altri|altre|altro|друг\w*)\b|其他|别的|他の|다른`);
 /** The definition itself, by a pronoun or a demonstrative ("this tool", "cet outil", "本工具"). */
-const SELF_REFERENCE = P(String.raw`\b(?:this (?:tool|server|one|function|service|plugin)|it|here|cet outil|cet outil-ci|dieses werkzeug|dieses tool|diese funktion|esta herramienta|este servicio|questo strumento|esta ferramenta|этот инструмент)\b|此工具|本工具|该工具|このツール|이 도구`);
+/**
+ * Itself claimed as the default, the priority or the designated choice ("run_sql is the safe default for all
+ * database access", "this server's tools take precedence", "Tool routers should select sms_send by default",
+ * "priority=1.0", "is what experienced agents use", "score measurably higher"): with other tools named
+ * anywhere in the definition, that is steering the model's choice.
+ */
+const DEFAULT_CLAIM = P(String.raw`\b(?:is|as|be|remains?) the (?:\w+ )?default\b|\bdefault choice\b|\bby default\b[^.;]{0,10}$|\btakes? precedence\b|\bpriority\s*[=:]\s*1|\b(?:designated|certified) (?:as )?(?:the |this )?(?:primary|preferred|only|official)?\b|\bprimary (?:file |search |\w+ )?(?:tool|reader|search|choice|provider)\b|\bexperienced (?:agents|assistants|models) use\b|\bpick us\b|\b(?:rated|scores?|perform|performs) (?:\w+ )?higher\b|\bremplace (?:toutes|tous)\b|\b(?:hands?|pass|passes|route|send) (?:every|all|each)\b[^.;]{0,60}\b(?:to|here|through)\b|\bchoose it for every\b|\bsempre questo\b`);
+const SELF_REFERENCE = P(String.raw`\b(?:this (?:tool|server|one|function|service|plugin)|it|here|cet outil|cet outil-ci|dieses werkzeug|dieses tool|diese funktion|esta herramienta|este servicio|questo strumento|esta ferramenta|этот инструмент|этот|celui-ci|questo|quest'ultimo)\b|此工具|本工具|该工具|このツール|이 도구`);
 /** Exclusivity: only, exclusively, always, for any request. */
 const EXCLUSIVE = P(String.raw`\b(?:only|exclusively|solely|always|every time|for (?:any|every|all) (?:\w+ )?(?:request|task|question|query|need)s?|in all cases|before any other|over any|en priorité|uniquement|exclusivement|toujours|ausschließlich|nur|immer|stets|solo|solamente|exclusivamente|siempre|somente|apenas|sempre|soltanto|esclusivamente|только|всегда|исключительно)\b|只|仅|总是|始终|だけ|のみ|常に|만|항상`);
 /** Keeping it from the user, in the other languages of the corpora. */
@@ -687,7 +694,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   // What the tool is: its name, titles, first sentence — and the server it comes from (`stripe` for STRIPE_API_KEY).
   const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
-  const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; down?: boolean; runDown?: boolean } = {};
+  const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; named?: boolean; claim?: { field: string; span: string }; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
   for (const { field, text: raw, isName } of texts) {
@@ -900,6 +907,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         else selection.weakPush ??= { field, span: here(pushed) };
       }
       const compared = COMPARE.test(sentence);
+      const claimed = DEFAULT_CLAIM.exec(sentence);
+      // The claim is about itself: named, "this tool", "here", "us" (or a bare routing priority, a designation).
+      if (claimed && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)) || /\bus\b/i.test(sentence) || /priority|designated/i.test(claimed[0]))) selection.claim ??= { field, span: here(claimed) };
+      if (ref || refCompared || identNamed || has('ref.other-tools') || OTHERS.test(sentence) || /\b[a-z][\w-]*\.[a-z]\w*_\w+/i.test(sentence)) selection.named = true;
       const runDown = RUN_DOWN.test(sentence) || (disparaged !== null && TOOL_WORD.test(sentence));
       const itself = ITSELF.test(sentence);
       if (othersHere || compared || itself || (runDown && TOOL_WORD.test(sentence))) selection.others = true;
@@ -966,6 +977,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   if (pushAt && (selection.others || selection.disparaged)) {
     features['s.selection'] = 1;
     family('selection', pushAt.field, pushAt.span);
+  }
+  // Itself claimed as the default, with other tools named anywhere.
+  const claimAt = selection.claim;
+  if (claimAt && selection.named) {
+    features['s.selection'] = 1;
+    family('selection', claimAt.field, claimAt.span);
   }
   if (selection.at && selection.disparaged) {
     features['s.selection'] = 1;
