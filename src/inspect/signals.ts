@@ -819,6 +819,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // The negation belongs to the user's knowing: it is close to it.
         if (aware && EXCLUSION.test(sentence.slice(Math.max(0, aware.index - 30), aware.index + aware[0].length + 20))) cues.set('conceal', aware);
       }
+      // A secret the tool or its server holds and reads itself ("configured on the server as STRIPE_API_KEY", "read by twine itself") is its configuration, asked of no one.
+      if (cues.has('source.secret') && !cues.has('sink') && SERVER_SIDE.test(sentence)) cues.delete('source.secret');
       // Other tools of this same server ("before any other tool of this server") are its own workflow, not rivals.
       if (OWN_SERVER_TOOLS.test(sentence)) {
         cues.delete('superiority');
