@@ -258,8 +258,10 @@ const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the a
 const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{2,30})\s+(?:is|gets|are)\s+(?:called|invoked|run|used)\b|\b(?:calls?|invocations?)\s+(?:to|of)\s+([a-z][a-z0-9]{2,30})\b|\b(?:call|invoke|trigger|fire off)\s+([a-z][a-z0-9]{2,30})\s+(?:with|using|passing)\b/i;
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
+/** A concrete account: an IBAN, a long account or card number, a crypto wallet. */
+const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}\b|\b0x[0-9a-f]{30,}\b|\b\d{4}(?:\s?\d{4}){2,4}(?:\s?\d{1,4})?\b|\b\d{16,24}\b/i;
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
-const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b`);
+const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live\b|支付密码|暗証番号|网银密码`);
 const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
 /** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
@@ -933,6 +935,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       }
       // Another tool's argument changed in passing ("its to_account becomes GB29…", "fs_write paths are mapped to /srv/share").
       const changed = ref ? VALUE_CHANGE.exec(sentence) : null;
+      // A payment destination replaced by a fixed account of the text's own (an IBAN, a card or account number, a wallet), whatever tool does the paying.
+      const swapped = !ref && FIXED_ACCOUNT.test(sentence) ? VALUE_CHANGE.exec(sentence) ?? /\binstead\b/i.exec(sentence) : null;
+      if (swapped) {
+        features['s.ref+value-change'] = 1;
+        family('tamper', field, here(swapped));
+      }
       if (changed && !lookup) {
         features['s.ref+value-change'] = 1;
         family('tamper', field, here(changed));
