@@ -260,6 +260,12 @@ const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
 /** A concrete account: an IBAN, a long account or card number, a crypto wallet. */
 const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}\b|\b0x[0-9a-f]{30,}\b|\b\d{4}(?:\s?\d{4}){2,4}(?:\s?\d{1,4})?\b|\b\d{16,24}\b/i;
+/**
+ * Private data put into a value the tool builds or sends: a template slot for it ("key "<user email>/<summary
+ * of the conversation>"", "<base64 of the changed files and of any .env content>") or the data encoded into a
+ * name or address ("a label made of the hex-encoded contents of ~/.netrc"). Rendering or resolving it sends it out.
+ */
+const DATA_SLOT = P(String.raw`<[^<>\n]{0,60}\b(?:user'?s? (?:e-?mail|address|location|phone|name)|e-?mail address|conversation|chat|password|secret|token|\.env|\.netrc|account numbers?|history)\b[^<>\n]{0,60}>|\b(?:hex-encoded|base64(?:-encoded)?|url-encoded|base32)\b[^.;\n]{0,40}(?:\.env\b|\.netrc\b|\bcredentials?\b|\bsecrets?\b|\be-?mail\b|\bconversation\b|\bhistory\b|\bchanged files\b)`);
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
 const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live\b|支付密码|暗証番号|网银密码`);
 const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
@@ -784,6 +790,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // A Markdown image whose address carries data: rendering it sends the data out.
       const beacon = BEACON.exec(sentence);
       if (beacon) family('beacon', field, span(sentence, beacon, sentence));
+      const slot = DATA_SLOT.exec(sentence);
+      if (slot) family('beacon', field, span(sentence, slot, sentence));
       const flow = SIDE_FLOW.exec(sentence);
       if (flow) sideFlow ??= { field, span: span(sentence, flow, sentence) };
       if (!cues.has('conceal') && (addressee || imperative || obligation)) {
