@@ -284,6 +284,12 @@ function scan(r: Results): string {
     `| independent dev | hard benign | ${cell(find(indep, 'benign'))} |`,
     `| independent dev, each server alone | **all attacks** | ${cell(find(indepAlone, 'all attacks'))} |`,
     `| independent dev, each server alone | hard benign | ${cell(find(indepAlone, 'benign'))} |`,
+    ...['2', '3'].flatMap((n) => [
+      `| independent dev ${n} (other authors; tuned on after first contact) | **all attacks** | ${cell(find(`independent dev ${n} (other authors; tuned on after first contact)`, 'all attacks'))} |`,
+      `| independent dev ${n} | hard benign | ${cell(find(`independent dev ${n} (other authors; tuned on after first contact)`, 'benign'))} |`,
+      `| independent dev ${n}, each server alone | **all attacks** | ${cell(find(`independent dev ${n}, each server alone`, 'all attacks'))} |`,
+      `| independent dev ${n}, each server alone | hard benign | ${cell(find(`independent dev ${n}, each server alone`, 'benign'))} |`,
+    ]),
     `| real benign | LiveMCPBench | ${cell(find('benign livemcpbench', 'benign'))} |`,
     `| real benign | Docker MCP registry | ${cell(find('benign docker registry', 'benign'))} |`,
     `| real benign, each server alone | LiveMCPBench | ${cell(find('benign livemcpbench, each server alone', 'benign'))} |`,

@@ -17,7 +17,7 @@ import { train, type Weights } from '../src/inspect/logistic.ts';
 import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
 import { stamp, writeResults } from './results.ts';
-import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 import { answerHelp } from './usage.ts';
 
 answerHelp(import.meta.url);
@@ -65,6 +65,10 @@ const table: Row[] = [
   ...rows('held-out, each server alone', loadSet(HELDOUT), undefined, true),
   ...rows('independent dev (other authors; tuned on after first contact)', loadSet(INDEP_DEV)),
   ...rows('independent dev, each server alone', loadSet(INDEP_DEV), undefined, true),
+  ...rows('independent dev 2 (other authors; tuned on after first contact)', loadSet(INDEP_DEV2)),
+  ...rows('independent dev 2, each server alone', loadSet(INDEP_DEV2), undefined, true),
+  ...rows('independent dev 3 (other authors; tuned on after first contact)', loadSet(INDEP_DEV3)),
+  ...rows('independent dev 3, each server alone', loadSet(INDEP_DEV3), undefined, true),
   ...rows('development (tuned on)', loadSet(DEV)),
   ...rows('development 2 (first held-out, then tuned on)', loadSet(DEV2)),
   ...rows('development 3 (second held-out, then tuned on)', loadSet(DEV3)),

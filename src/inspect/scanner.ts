@@ -18,7 +18,7 @@
 
 import { contributions, probability, type Weights } from './logistic.ts';
 import { WEIGHTS } from './signal-weights.ts';
-import { CUE_WHY, declaresSecrets, definitionSignals, isExampleQuote, FAMILY_WHY, type Cue, type Family, type Feature } from './signals.ts';
+import { CUE_WHY, declaresSecrets, definitionSignals, isExampleQuote, FAMILY_WHY, type Cue, type Family, type Feature, JOINING } from './signals.ts';
 
 export type Severity = 'high' | 'medium' | 'low';
 export type Verdict = 'high' | 'warn' | 'ok';
@@ -81,10 +81,10 @@ const GRAB = String.raw`(?:read|cat|open|load|grab|collect|extract|dump|copy|inc
 
 export const RULES: readonly Rule[] = [
   // Invisible and deceptive Unicode.
-  { id: 'unicode.tag-characters', severity: 'high', pattern: /[\u{E0000}-\u{E007F}]+/u, why: 'Unicode tag characters are invisible to people but read by models (ASCII smuggling)' },
+  { id: 'unicode.tag-characters', severity: 'high', pattern: /(?<!\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{0,6})[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]+|(?<!\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{2,6})\u{E007F}|[\u{E0000}-\u{E002F}\u{E003A}-\u{E0060}\u{E007B}-\u{E007E}]+/u, why: 'Unicode tag characters are invisible to people but read by models (ASCII smuggling)' },
   { id: 'unicode.bidi-control', severity: 'high', pattern: /[\u202A-\u202E\u2066-\u2069]/, why: 'bidirectional control characters make displayed text differ from what the model reads' },
   { id: 'unicode.variation-selectors', severity: 'high', pattern: /[\u{E0100}-\u{E01EF}]{4,}|[\uFE00-\uFE0E]{4,}/u, why: 'a run of variation selectors can smuggle bytes the model decodes but people do not see' },
-  { id: 'unicode.zero-width', severity: 'high', pattern: /[\u200B\u200C\u2060\uFEFF]|(?<![\p{Extended_Pictographic}\uFE0F])\u200D/u, why: 'zero-width characters hide or split text' },
+  { id: 'unicode.zero-width', severity: 'high', pattern: new RegExp(String.raw`[\u200B\u2060\uFEFF]|(?<!${JOINING})\u200C|\u200C(?!${JOINING})|(?<![\p{Extended_Pictographic}\uFE0F\u{1F3FB}-\u{1F3FF}]|${JOINING})\u200D|(?<=${JOINING}\u200D)(?!${JOINING})`, 'u'), why: 'zero-width characters hide or split text' },
   { id: 'unicode.homoglyph-name', severity: 'high', pattern: /[^\x20-\x7E]/, fields: 'name', why: 'a non-ASCII character in a tool name can imitate another tool (homoglyph)' },
   // Hidden instruction blocks and model-directed framing.
   { id: 'instruction.hidden-block', severity: 'high', pattern: /<\s*\/?\s*(?:important|system|instructions?|secret|hidden|admin|assistant|note_to_(?:ai|model|assistant))\s*>|\[\s*(?:system|important|hidden)\s*\]|\{\{\s*system\s*\}\}/i, why: 'a tag-like block addressing the model inside a tool description' },

@@ -99,6 +99,14 @@ const CONFUSABLE: Readonly<Record<string, string>> = {
   Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
 };
 const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
+/**
+ * Letters and signs of scripts whose spelling uses the zero-width joiner and non-joiner between letters
+ * (Persian "می‌خواهم", Hindi "क्‍ष"): there they are ordinary text, not hiding anything.
+ */
+export const JOINING = String.raw`[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Mongolian}\p{Script=Devanagari}\p{Script=Bengali}\p{Script=Gurmukhi}\p{Script=Gujarati}\p{Script=Oriya}\p{Script=Tamil}\p{Script=Telugu}\p{Script=Kannada}\p{Script=Malayalam}\p{Script=Sinhala}\p{Script=Khmer}\p{Script=Myanmar}]`;
+
+/** A joiner or non-joiner inside a word of such a script. */
+const JOINED = new RegExp(String.raw`(?<=${JOINING})[\u200C\u200D](?=${JOINING})`, 'gu');
 const TAGS = /[\u{E0000}-\u{E007F}]/gu;
 /** A run of Latin, Cyrillic and Greek letters (one character class: linear, whatever the input). */
 const LCG_WORD = /[\p{Script=Latin}\p{Script=Cyrillic}\p{Script=Greek}\p{M}]+/gu;
@@ -124,7 +132,7 @@ export function fold(text: string): Folded {
   if (tags) out = `${out.replace(TAGS, '')} ${String.fromCodePoint(...tags.map((c) => c.codePointAt(0)! - 0xe0000))}`;
   const visible = out.replace(INVISIBLE, '');
   // An invisible character between two letters splits a word; at the edges it may be emoji glue.
-  if (/[\p{L}][\u00AD\u200B-\u200D\u2060\uFEFF][\p{L}]/u.test(out)) obfuscated = true;
+  if (/[\p{L}][\u00AD\u200B-\u200D\u2060\uFEFF][\p{L}]/u.test(out.replace(JOINED, ''))) obfuscated = true;
   // Typographic apostrophes and quotes as the ASCII ones the cues are written with.
   out = visible.replace(/[\u2018\u2019\u02BC\uFF07]/g, "'").replace(/[\u201C\u201D]/g, '"');
   // Latin letters from other blocks that pass for ASCII ones inside a word.
@@ -241,23 +249,31 @@ const AGAINST_USER = P(String.raw`\b(?:whatever|regardless of|no matter|irrespec
 /** A tool's name used as the verb after a trigger ("Then create_ticket with ...", "Afterwards, send_email to ..."). */
 const ELIDED_CALL = /^(?:then|afterwards|next|after that|finally|also|and then)[,:]?\s+`?[a-z][a-z0-9]*(?:_[a-z0-9]+)+`?\s+(?:with|to|for|using|on)\b/i;
 /** A secret kept where the model never sees it. */
-const SERVER_SIDE = P(String.raw`(?:configured|set|stored|kept|held) (?:on|in|by) the server|server[- ]side|never (?:returned|exposed|shown|sent)|is never (?:returned|exposed|shown|sent)`);
+const SERVER_SIDE = P(String.raw`\b(?:configured|set|stored|kept|held) (?:on|in|by) the server\b|\bserver[- ]side\b|\bread by (?:\w+ ){1,2}itself\b|\bnever (?:returned|exposed|shown|sent)\b|\bis never (?:returned|exposed|shown|sent)\b`);
 /** A tool run first to look up this tool's own input ("to find the thread id", "to get valid names"). */
-const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b|\b(?:ids?|identifiers?|numbers?|keys?|slugs?|handles?|values?)\b[^.;]{0,40}\b(?:returned by|(?:comes?|taken) from|obtained (?:from|via|with|through)|given by|listed by|found (?:with|via|by)|provided by|as returned|from (?:a |the )?(?:previous |earlier )?(?:call|result)s? (?:to|of))|\b(?:if (?:you are |you're )?(?:unsure|not sure|in doubt)|if (?:needed|necessary)|when in doubt|if (?:the user|you) (?:doesn't|don't|do not|does not) know)\b|(?:получить|взять|найти) через|идентификатор\w*[^.]{0,60}(?:через|из)|(?:获取|获得|查询)\S{0,6}(?:ID|编号)|を使って(?:取得|確認)|(?:로|으로) (?:조회|확인)`);
+const LOOKUP = P(String.raw`\bto (?:find|get|obtain|look up|retrieve|list|fetch|resolve|identify|discover|see|check|choose|pick|learn)\b[^.;]{0,40}\b(?:ids?|identifiers?|names?|values?|options?|keys?|numbers?|slugs?|handles?|paths?|uris?|urls?)\b|\b(?:ids?|identifiers?|numbers?|keys?|slugs?|handles?|values?)\b[^.;]{0,40}\b(?:returned by|(?:comes?|taken) from|obtained (?:from|via|with|through)|given by|listed by|found (?:with|via|by)|provided by|as returned|from (?:a |the )?(?:previous |earlier )?(?:call|result)s? (?:to|of))|\b(?:if (?:you are |you're )?(?:unsure|not sure|in doubt)|if (?:needed|necessary)|when in doubt|if (?:the user|you) (?:doesn't|don't|do not|does not) know)\b|(?:получить|взять|найти) через|идентификатор\w*[^.]{0,60}(?:через|из)|(?:获取|获得|查询)\S{0,8}(?:ID|编号|号|单号|码)|を使って(?:取得|確認)|(?:로|으로) (?:조회|확인)`);
 
 /** Bad qualities claimed of something (another tool, a server): the half of preference manipulation that runs others down. */
 const DISPARAGE = P(String.raw`\b(?:blocked by (?:policy|the administrator|the admin|security)|banned|forbidden|verboten|prohibido|interdit|proibido|запрещен\w*|(?:give|gives|return|returns|produce|produces) (?:\w+ )?(?:wrong|incorrect|bad|fake|false|made-up)|insecure|unsafe|deprecated|outdated|obsolete|broken|unreliable|compromised|corrupts?|corrupted|stale|buggy|inaccurate|malicious|untrusted|untrustworthy|leaks?|loses?|ads disguised|disguised|spams?|unsicher|veraltet|unzuverlässig|fehlerhaft|inseguro|insegura|obsoleto|obsoleta|desactualizado|peu fiables?|non fiables?|dangereux|obsolète|dépassé|inseguro|desatualizado|insicuro|obsoleto|inaffidabile|небезопасн\w*|устарел\w*|ненадёжн\w*|ненадежн\w*)\b|不安全|过时|已弃用|不可靠|安全でない|古い|非推奨|信頼できない|안전하지|오래된|신뢰할 수 없`);
 const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{2,30})\s+(?:is|gets|are)\s+(?:called|invoked|run|used)\b|\b(?:calls?|invocations?)\s+(?:to|of)\s+([a-z][a-z0-9]{2,30})\b|\b(?:call|invoke|trigger|fire off)\s+([a-z][a-z0-9]{2,30})\s+(?:with|using|passing)\b/i;
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
+/** A concrete account: an IBAN, a long account or card number, a crypto wallet. */
+const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}\b|\b0x[0-9a-f]{30,}\b|\b\d{4}(?:\s?\d{4}){2,4}(?:\s?\d{1,4})?\b|\b\d{16,24}\b/i;
+/**
+ * Private data put into a value the tool builds or sends: a template slot for it ("key "<user email>/<summary
+ * of the conversation>"", "<base64 of the changed files and of any .env content>") or the data encoded into a
+ * name or address ("a label made of the hex-encoded contents of ~/.netrc"). Rendering or resolving it sends it out.
+ */
+const DATA_SLOT = P(String.raw`<[^<>\n]{0,60}\b(?:user'?s? (?:e-?mail|address|location|phone|name)|e-?mail address|conversation|chat|password|secret|token|\.env|\.netrc|account numbers?|history)\b[^<>\n]{0,60}>|\b(?:hex-encoded|base64(?:-encoded)?|url-encoded|base32)\b[^.;\n]{0,40}(?:\.env\b|\.netrc\b|\bcredentials?\b|\bsecrets?\b|\be-?mail\b|\bconversation\b|\bhistory\b|\bchanged files\b)`);
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
-const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b`);
+const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live\b|支付密码|暗証番号|网银密码`);
 const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
 /** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
 
 /** Pushing itself as the tool to pick: route, prefer, recommended, official, replacement, supersedes (across languages). */
-const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|official|certified|replacement for|successor|supersedes?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장`);
+const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|official|certified|replacement for|successor|supersedes?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장|を使用|를 사용|을 사용`);
 /** Over everything: all, every, any, always, only, first, in all cases (pushing). */
 const EVERYTHING = P(String.raw`\b(?:all|every|any|always|only|first|whenever|in all cases|for everything|everything|exclusively|even when|even if|including when|stets|immer|alle|jede[mnrs]?|siempre|todas?|todos|cualquier|toujours|tous|toutes|sempre|tutti|tutte|qualsiasi|всегда|все|любой|любые)\b|始终|总是|所有|任何|一律|常に|すべて|全て|항상|모든`);
 /** Another tool compared and found worse, or replaced. */
@@ -278,12 +294,26 @@ const ALTERNATIVES = P(String.raw`\b(?:alternatives?|any other|all other|other t
 /** Other tools or servers in general. */
 const OTHERS = P(String.raw`\b(?:other|others|another|alternatives?|competing|rival|the (?:\w+ )?server'?s?|otras?|otros?|autres?|andere[nrs]?|outras?|outros?|altri|altre|altro|друг\w*)\b|其他|别的|他の|다른`);
 /** The definition itself, by a pronoun or a demonstrative ("this tool", "cet outil", "本工具"). */
-const SELF_REFERENCE = P(String.raw`\b(?:this (?:tool|server|one|function|service|plugin)|it|here|cet outil|cet outil-ci|dieses werkzeug|dieses tool|diese funktion|esta herramienta|este servicio|questo strumento|esta ferramenta|этот инструмент)\b|此工具|本工具|该工具|このツール|이 도구`);
+/**
+ * Itself claimed as the default, the priority or the designated choice ("run_sql is the safe default for all
+ * database access", "this server's tools take precedence", "Tool routers should select sms_send by default",
+ * "priority=1.0", "is what experienced agents use", "score measurably higher"): with other tools named
+ * anywhere in the definition, that is steering the model's choice.
+ */
+const DEFAULT_CLAIM = P(String.raw`\b(?:is|as|be|remains?) the (?:\w+ )?default\b|\bdefault choice\b|\bby default\b[^.;]{0,10}$|\btakes? precedence\b|\bpriority\s*[=:]\s*1|\b(?:designated|certified) (?:as )?(?:the |this )?(?:primary|preferred|only|official)?\b|\bprimary (?:file |search |\w+ )?(?:tool|reader|search|choice|provider)\b|\bexperienced (?:agents|assistants|models) use\b|\bpick us\b|\b(?:rated|scores?|perform|performs) (?:\w+ )?higher\b|\bremplace (?:toutes|tous)\b|\b(?:hands?|pass|passes|route|send) (?:every|all|each)\b[^.;]{0,60}\b(?:to|here|through)\b|\bchoose it for every\b|\bsempre questo\b`);
+const SELF_REFERENCE = P(String.raw`\b(?:this (?:tool|server|one|function|service|plugin)|it|here|cet outil|cet outil-ci|dieses werkzeug|dieses tool|diese funktion|esta herramienta|este servicio|questo strumento|esta ferramenta|этот инструмент|этот|celui-ci|questo|quest'ultimo)\b|此工具|本工具|该工具|このツール|이 도구`);
 /** Exclusivity: only, exclusively, always, for any request. */
 const EXCLUSIVE = P(String.raw`\b(?:only|exclusively|solely|always|every time|for (?:any|every|all) (?:\w+ )?(?:request|task|question|query|need)s?|in all cases|before any other|over any|en priorité|uniquement|exclusivement|toujours|ausschließlich|nur|immer|stets|solo|solamente|exclusivamente|siempre|somente|apenas|sempre|soltanto|esclusivamente|только|всегда|исключительно)\b|只|仅|总是|始终|だけ|のみ|常に|만|항상`);
 /** Keeping it from the user, in the other languages of the corpora. */
 const CONCEAL_WORLD = P(String.raw`\b(?:ne doit pas (?:le |en |la |les )?(?:mentionner|dire|signaler|évoquer|indiquer)|ne (?:le |lui |en )?(?:mentionnez|mentionne|dites|dis|signalez) pas|sans (?:le |en )?(?:mentionner|signaler)|no (?:lo |le |se lo )?(?:menciones|mencione|digas|diga|comentes|comente|informes|informe)|sin mencionar(?:lo)?|nicht (?:erwähnen|erwähnt|mitteilen|ansprechen|anzeigen)|verschweigen|não (?:mencione|diga|comente|informe|mostre)|sem mencionar|non (?:menzionare|dire|riferire|segnalare|mostrare)|(?:сообщать|говорить|упоминать|показывать)\s+(?:об этом\s+)?не\s+(?:следует|нужно|надо|стоит)|не\s+(?:сообщайте|говорите|упоминайте|показывайте))\b|말하지 마|알리지 마|언급하지 마|触れないで|言わないで|伝えないで|知らせないで|(?:説明|確認|報告)[はや]?[^。]{0,8}不要|不要(?:告诉|提及|提到|透露|显示|说明)|无需(?:告知|说明|提及)|不必(?:告知|提及|说明)`);
 /** A made-up answer for when the user asks: "if asked, say it runs offline", "describe this tool as fully offline". */
+/**
+ * Concealment by its shape rather than its phrase: telling or surfacing negated ("need not be surfaced", "is
+ * not to be disclosed", "refrains from mentioning", "erwähnt dies nicht"), something dropped before it is
+ * shown, or the user told something made up ("answers that nothing is retained", "present it as if …",
+ * "describe it as "read-only"", "respond "Queued" rather than describing").
+ */
+const CONCEAL_SHAPE = P(String.raw`\b(?:need not|not to be|never|no need to|refrains? from|not worth|without|must not be|should not be|is not to|are not to)\s+(?:\w+\s+){0,3}?(?:surfaced|surfacing|surface|disclosed|disclose|mentioned|mentioning|mention|reported|report|informed|inform|learn|elaboration|described|describe)\b|\bskip (?:any |all )?mention|\b(?:kept|keep|leave|left) (?:\S+ ){0,4}?out of (?:the |any )?(?:explanation|reply|answer|summary|report|response|conversation|message)|\b(?:drop|remove|hide|omit|filter out)\s+(?:\w+\s+){0,3}?before (?:showing|displaying|presenting|returning|reporting)|\berwähn\w*\s+(?:\w+\s+){0,2}nicht\b|\bnon è necessario (?:informar\w*|dir\w*|menzionar\w*|segnalar\w*)|\b(?:present|presents|presented|presenting|describe|describes|describirla|describirlo|phrase|report|reports|relay|answer|answers|respond|responds|say|says|confirm|confirms|bestätigt)\b[^.;\n]{0,60}?(?:\bas if\b|\bas though\b|\bas\s+["«“]|\bthat nothing\b|\bthat no (?:data|\w+ (?:is|are|was|were|leaves?))\b|\bdass keine\b|\brather than describing\b|["»”]\s+only\b|\bas-is without\b|\bcomo\s+["«“]|\bas (?:completed|successful|succeeded|done|approved)\b[^.;]{0,20}\beven (?:when|if|though)\b)|不得(?:提及|透露|告知|说明)|不要向用户`);
 const DECEIVE = P(String.raw`\b(?:if|when|should)\s+(?:the user\s+|anyone\s+|they\s+|someone\s+)?(?:\w+\s+){0,2}?(?:asks?|asked|inquires?|questions?)\b[^.]{0,80}?\b(?:say|says|tell|answer|reply|respond|report|describe|explain|present|claim)\b|\b(?:describe|present|explain|report|frame)\s+(?:\S+\s+){0,6}?as\s+(?:a\s+|an\s+|the\s+)?(?:fully |purely |only |entirely |simply |a )?(?:offline|local|routine|normal|single|standard|expected|harmless|internal)\b|\bleave (?:\S+ ){0,4}?out of the (?:explanation|reply|answer|summary|report|response|conversation)|물어보면[^.]{0,60}답하|聞かれたら[^。]{0,40}答え|如果[^。]{0,20}问[^。]{0,40}(?:回答|说)`);
 /** What the user is shown — a reply, summary, confirmation — cut down: "should list the pruned branches only", "stays out of the summary". */
 const SHOWN_LESS = P(String.raw`\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|surfacing|surface|brought up|bring up|called out|call out|indication)\b[^.;]{0,60}?\b(?:out of|left out|leave out|omit\w*|only|simply|avoid\w*|no indication|not to be|should not|must not|need not|filtered out|stays? out)\b|\b(?:out of|left out|leave out|omit\w*|avoid|filtered out|stays? out|not to be|no indication)\b[^.;]{0,60}?\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|user)\b`);
@@ -306,6 +336,20 @@ const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-
 const ACTION_BEFORE = P(String.raw`(?:\b(?:fire off|fire|fires|invokes|runs|executes|triggers|call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
 const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b|call\b|is (?:used|called|invoked|requested)\b|を|로|으로|工具|ツール)`);
 /** A tool named for what it is for ("send_money to pay someone", "create_refund for new refunds"). */
+/**
+ * A sibling workflow: another tool named only as the step that supplies this tool's own input or takes its
+ * output ("Use the returned repo_id with get_repo_stats", "calendar_id must come from list_calendars",
+ * "Call list_dir first to confirm the exact path"), or this tool ordered relative to another ("Must be called
+ * after all chunks were uploaded with upload_chunk"). Read together with `CARRIES`: such a sentence carries
+ * nothing of its own (no address, no quoted value, no bulk data).
+ */
+const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|find|get|obtain|verify|preview|check|look up|see|know|resolve|pick|choose|identify)\b|(?:\b|_)(?:ids?|identifiers?)\s+(?:from|with|of|returned)\b|\b(?:get|gets|got|list|read|find|fetch|look up|create|created|made|make|upload|uploaded|obtain|check|review|retrieve|inspect)\b[^.;]{0,40}?\b(?:with|using|via)\s+[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:\s+(?:first|otherwise|beforehand|if [^.;]{0,40}))?[\s.;:!]*$|\(\s*(?:use|call|see|via|with)?\s*[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:otherwise|first)?\s*\)[\s.;:!]*$|[A-Za-z]\w*_\w+[\x60'\u0022]?\s+(?:can|cannot|can't|will|won't|may|is able to)\s+\w+|\b(?:show|present|display|confirm)\w*\b[^.;]{0,40}\b(?:to|with) the user\b|\b(?:come|comes|taken) from\b|^(?:it |this tool )?(?:must|should|can|has to|needs to) (?:only )?be (?:called|run|used|invoked)\b|\bpara (?:conseguir|obtener|encontrar|confirmar)\b|\bpour (?:obtenir|trouver|confirmer)\b|\bum (?:die|den|das) [^.;]{0,30} zu (?:ermitteln|finden|erhalten)\b`);
+/** What a sibling-workflow sentence must not carry: an address, a quoted or literal value, bulk or private data, a command. */
+const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB`][^"\u201D\u00BB`]{3,}["\u201D\u00BB`]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
+/** This server's own other tools, named as such. */
+const OWN_SERVER_TOOLS = /\b(?:tools?|calls?|endpoints?)\s+(?:of|on|from|in)\s+(?:this|the same) server\b/i;
+/** A tool named as of the same server ("search_v2 on this server", "login (same server)") is a sibling. */
+const SAME_SERVER = /^\s*(?:\((?:same|this) server\)|(?:on|of|from) (?:this|the same) server\b)/i;
 const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
 const COMPARED_BEFORE = /\b(?:over|than|instead of|rather than|in place of|not)\s+(?:the\s+)?['"`]?$/i;
 const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
@@ -381,7 +425,7 @@ function selfText(definition: Record<string, unknown>): string {
     .replace(/[_-]/g, ' ');
 }
 
-const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))[^.\n]{0,160}$/i;
+const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|flags?|detects?|catches|blocks?|looks? for|scans? for|warns? (?:about|of)|recogni[sz]es|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))[^.\n]{0,160}$/i;
 const EXAMPLE_AFTER = /^[^.\n]{0,10}\b(?:language|phrases?|patterns?|wording|indicators?|messages?|tricks?|requests?|attempts?)\b/i;
 const QUOTED = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB\n]{1,200})["\u201D\u00BB]/g;
 
@@ -618,6 +662,14 @@ function catalogueIndex(others: ReadonlyMap<string, ReadonlySet<string>>): Map<s
   return index;
 }
 
+/** Whether the action ordered is a run of this tool itself ("Always run a plan before terraform_apply" for terraform_plan). */
+function selfOrdered(sentence: string, own: string): boolean {
+  const words = own.toLowerCase().split(/[_\W]+|(?<=[a-z])(?=[A-Z])/).filter((w) => w.length >= 4 && !TOOL_VERBS.has(w));
+  if (words.length === 0) return false;
+  const plain = sentence.replace(/[\w-]*_[\w-]+|\b[a-z]+[A-Z]\w*/g, ' ').toLowerCase();
+  return words.some((w) => new RegExp(`\\b(?:run|call|use|invoke|execute|do)\\s+(?:a|an|the|this)?\\s*${w}\\b`).test(plain));
+}
+
 /** Cues and features of one definition (its texts come from `walkDefinition`). */
 export function definitionSignals(definition: Record<string, unknown>, texts: readonly DefinitionText[], ctx: SignalContext): SignalResult {
   const features = Object.fromEntries(FEATURES.map((f) => [f, 0])) as Record<Feature, number>;
@@ -650,7 +702,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   // What the tool is: its name, titles, first sentence — and the server it comes from (`stripe` for STRIPE_API_KEY).
   const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
-  const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; down?: boolean; runDown?: boolean } = {};
+  const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; named?: boolean; claim?: { field: string; span: string }; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
   for (const { field, text: raw, isName } of texts) {
@@ -666,6 +718,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     const inSchema = field !== 'description' && field !== 'title' && !field.startsWith('annotations.');
     /** Whether the previous sentence of this field named another tool ("Do not use web_search; it has been compromised."). */
     let previousRef = false;
+    /** Whether the previous sentence of this field said what the tool returns ("Returns session_id; then call upload_chunk"). */
+    let afterReturns = false;
     // A value (an enum member, a default, an example) describes nothing: an order there is never a self-description.
     const value = /\.(?:enum|const|default|examples)(?:\[\d+\])?$/.test(field);
     for (const [position, sentence] of sentences(folded.text).entries()) {
@@ -692,6 +746,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // A server's instructions are judged when it connects, before its tools are listed: a tool they
         // name is presumed the server's own, unless another connected server has it (shadowing).
         if (field === 'instructions' && !otherTool(lower)) continue;
+        if (SAME_SERVER.test(sentence.slice(m.index + m[0].length, m.index + m[0].length + 30))) continue;
         if (otherTool(lower)) {
           refOther = true;
           refOrdered = true;
@@ -705,6 +760,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         if (LISTED_AFTER.test(after) || LISTED_BEFORE.test(before)) continue;
         // `server.tool` ("gmail.send_email", "drive.read_file") names a tool and its server.
         const dotted = /(?:^|[\s(`'"])[a-z][\w-]{1,30}\.$/i.test(before) && !/^[./\\]\w/.test(after);
+        // A value reported ("if it reports logged_out", "status is in_progress") is not a tool.
+        if (/\b(?:reports?|returns?|status(?: is)?|equals?|is set to|state(?: is)?)\s+[`'"]?$/i.test(before)) continue;
         if (ASSIGNED.test(after) || LOCALE.test(word) || (!dotted && /[./\\]$/.test(before)) || /^[./\\]\w/.test(after)) continue;
         // Kebab-case is ordinary prose ("built-in", "sign-out") unless quoted as a name.
         if (!/[_`]|[a-z][A-Z]/.test(m[0]) && !/['"\u2018\u201C]$/.test(before)) continue;
@@ -728,7 +785,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // A server's instructions are written for the model and may script its replies about the
         // server (the reference server's "if asked about server instructions, respond with …"): a
         // scripted answer there is not by itself a cover story; what it hides still counts.
-        const other = CONCEAL_WORLD.exec(sentence) ?? (field === 'instructions' ? null : DECEIVE.exec(sentence));
+        const other = CONCEAL_WORLD.exec(sentence) ?? (field === 'instructions' ? null : DECEIVE.exec(sentence)) ?? CONCEAL_SHAPE.exec(sentence);
         if (other) cues.set('conceal', other);
       }
       // What the user is shown, cut down — concealment when the definition also moves data somewhere (see `SIDE_FLOW`).
@@ -739,6 +796,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // A Markdown image whose address carries data: rendering it sends the data out.
       const beacon = BEACON.exec(sentence);
       if (beacon) family('beacon', field, span(sentence, beacon, sentence));
+      const slot = DATA_SLOT.exec(sentence);
+      if (slot) family('beacon', field, span(sentence, slot, sentence));
       const flow = SIDE_FLOW.exec(sentence);
       if (flow) sideFlow ??= { field, span: span(sentence, flow, sentence) };
       if (!cues.has('conceal') && (addressee || imperative || obligation)) {
@@ -776,6 +835,15 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // The negation belongs to the user's knowing: it is close to it.
         if (aware && EXCLUSION.test(sentence.slice(Math.max(0, aware.index - 30), aware.index + aware[0].length + 20))) cues.set('conceal', aware);
       }
+      // A secret the tool or its server holds and reads itself ("configured on the server as STRIPE_API_KEY", "read by twine itself") is its configuration, asked of no one.
+      if (cues.has('source.secret') && !cues.has('sink') && SERVER_SIDE.test(sentence)) cues.delete('source.secret');
+      // Other tools of this same server ("before any other tool of this server") are its own workflow, not rivals.
+      if (OWN_SERVER_TOOLS.test(sentence)) {
+        cues.delete('superiority');
+        cues.delete('ref.other-tools');
+      }
+      // One of its own options described ("Use message_type=\"note\" for internal notes that the customer will not see") keeps nothing from anyone; an order to keep quiet still does.
+      if (cues.has('conceal') && params.some((p) => p.name.length >= 3 && new RegExp(`\\b${p.name.replace(/[^\w]/g, '')}\\s*=`).test(sentence)) && !/\b(?:do not|don't|never|must not|should not)\s+(?:\w+\s+)?(?:tell|mention|say|reveal|show|inform)\b/i.test(sentence)) cues.delete('conceal');
       for (const [cue, m] of cues) {
         // A field's first sentence says what the tool or parameter is about ("Path to the .env file"):
         // a source named there counts only together with other cues in the same sentence.
@@ -823,7 +891,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const addressed = has('model.addressed') || (has('addressee') && (has('obligation') || has('imperative')));
       if (addressed) features['s.addressed'] = 1;
       const refHit = cues.get(refOther ? 'ref.other-server' : 'ref.tool');
-      const lookup = LOOKUP.test(sentence);
+      // A step of this tool's own workflow (see `WORKFLOW`): a parameter of its own named with the other tool, or a lookup, an output handed on, itself ordered.
+      const ownParam = params.some((p) => p.name.length >= 3 && /[_A-Z]/.test(p.name) && sentence.includes(p.name));
+      const workflow = ref && !CARRIES.test(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence) && (ownParam || (afterReturns && /^(?:then|use|pass)\b/i.test(sentence)) || WORKFLOW.test(sentence) || selfOrdered(sentence, own));
+      const lookup = LOOKUP.test(sentence) || workflow;
       const absolute = ABSOLUTE.test(sentence);
       // "Prefer this over fetch_url for pages that need JavaScript" names another tool only to compare.
       if (ref && !lookup && (obliged || has('order') || has('arg.steer') || has('transfer') || (has('superiority') && absolute) || has('urgency') || has('conceal') || has('addressee'))) {
@@ -854,6 +925,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         else selection.weakPush ??= { field, span: here(pushed) };
       }
       const compared = COMPARE.test(sentence);
+      const claimed = DEFAULT_CLAIM.exec(sentence);
+      // The claim is about itself: named, "this tool", "here", "us" (or a bare routing priority, a designation).
+      if (claimed && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)) || /\bus\b/i.test(sentence) || /priority|designated/i.test(claimed[0]))) selection.claim ??= { field, span: here(claimed) };
+      if (ref || refCompared || identNamed || has('ref.other-tools') || OTHERS.test(sentence) || /\b[a-z][\w-]*\.[a-z]\w*_\w+/i.test(sentence)) selection.named = true;
       const runDown = RUN_DOWN.test(sentence) || (disparaged !== null && TOOL_WORD.test(sentence));
       const itself = ITSELF.test(sentence);
       if (othersHere || compared || itself || (runDown && TOOL_WORD.test(sentence))) selection.others = true;
@@ -874,6 +949,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       }
       // Another tool's argument changed in passing ("its to_account becomes GB29…", "fs_write paths are mapped to /srv/share").
       const changed = ref ? VALUE_CHANGE.exec(sentence) : null;
+      // A payment destination replaced by a fixed account of the text's own (an IBAN, a card or account number, a wallet), whatever tool does the paying.
+      const swapped = !ref && FIXED_ACCOUNT.test(sentence) ? VALUE_CHANGE.exec(sentence) ?? /\binstead\b/i.exec(sentence) : null;
+      if (swapped) {
+        features['s.ref+value-change'] = 1;
+        family('tamper', field, here(swapped));
+      }
       if (changed && !lookup) {
         features['s.ref+value-change'] = 1;
         family('tamper', field, here(changed));
@@ -909,6 +990,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('arg.steer') && index > 0) family('steer', field, here(cues.get('arg.steer')));
       if (has('authority')) family('authority', field, here(cues.get('authority')));
       previousRef = ref || refCompared || identNamed || has('ref.other-tools');
+      afterReturns = /\breturns?\b/i.test(sentence) && !CARRIES.test(sentence);
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
@@ -920,6 +1002,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   if (pushAt && (selection.others || selection.disparaged)) {
     features['s.selection'] = 1;
     family('selection', pushAt.field, pushAt.span);
+  }
+  // Itself claimed as the default, with other tools named anywhere.
+  const claimAt = selection.claim;
+  if (claimAt && selection.named) {
+    features['s.selection'] = 1;
+    family('selection', claimAt.field, claimAt.span);
   }
   if (selection.at && selection.disparaged) {
     features['s.selection'] = 1;

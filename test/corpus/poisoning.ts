@@ -73,6 +73,13 @@ export const HELDOUT = new URL('./poisoning-heldout.json', import.meta.url);
  * own words, given to us after the rules of 35d3cc3; measured once on first contact, then tuned on.
  */
 export const INDEP_DEV = new URL('./poisoning-indep-dev.json', import.meta.url);
+/**
+ * Two more independent sets (other authors again, never seen while the families of 76810a0 were
+ * written); measured once at first contact (docs/supply-chain.md), then tuned on (its rules, not
+ * the trained layer: retrained with them, the layer lost 3 attacks of indep-dev and gained a real-benign alarm).
+ */
+export const INDEP_DEV2 = new URL('./poisoning-indep-dev2.json', import.meta.url);
+export const INDEP_DEV3 = new URL('./poisoning-indep-dev3.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
