@@ -265,6 +265,8 @@ function scan(r: Results): string {
   const cell = (row: Row | undefined): string => (row ? `${row.high}/${row.total} (${pct(row.high, row.total)}) | ${row.high + row.warn}/${row.total} (${pct(row.high + row.warn, row.total)})` : '— | —');
   const find = (set: string, kind: string): Row | undefined => rows.find((x) => x.set === set && x.kind === kind);
   const heldOut = rows.filter((x) => x.set === 'held-out' && x.kind !== 'benign' && x.kind !== 'all attacks');
+  const frozen = 'independent frozen (a third author; never seen while tuning)';
+  const frozenAlone = 'independent frozen, each server alone';
   const indep = 'independent dev (other authors; tuned on after first contact)';
   const indepAlone = 'independent dev, each server alone';
   const indepKinds = rows.filter((x) => x.set === indep && x.kind !== 'benign' && x.kind !== 'all attacks');
@@ -274,6 +276,13 @@ function scan(r: Results): string {
     '',
     '| set | kind | high | high or warn |',
     '|---|---|---:|---:|',
+    ...rows
+      .filter((x) => x.set === frozenAlone && x.kind !== 'benign' && x.kind !== 'all attacks')
+      .map((x) => `| **independent frozen** (a third author; never seen while tuning), each server alone | ${x.kind} | ${cell(x)} |`),
+    `| independent frozen, each server alone | **all attacks** | ${cell(find(frozenAlone, 'all attacks'))} |`,
+    `| independent frozen, each server alone | hard benign | ${cell(find(frozenAlone, 'benign'))} |`,
+    `| independent frozen, with the other servers | **all attacks** | ${cell(find(frozen, 'all attacks'))} |`,
+    `| independent frozen, with the other servers | hard benign | ${cell(find(frozen, 'benign'))} |`,
     ...heldOut.map((x) => `| held-out (own; written after freezing, examined while developing 2nd round) | ${x.kind} | ${cell(x)} |`),
     `| held-out | **all attacks** | ${cell(find('held-out', 'all attacks'))} |`,
     `| held-out | hard benign | ${cell(find('held-out', 'benign'))} |`,

@@ -17,7 +17,7 @@ import { train, type Weights } from '../src/inspect/logistic.ts';
 import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
 import { stamp, writeResults } from './results.ts';
-import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_FROZEN, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 import { answerHelp } from './usage.ts';
 
 answerHelp(import.meta.url);
@@ -61,6 +61,8 @@ function rows(name: string, set: EvalSet, weights?: Weights, alone = false): Row
 const all = (servers: ServerTools[]): EvalSet => ({ servers, items: servers.flatMap((s) => s.tools.map((t) => ({ kind: 'benign', server: s.server, name: String(t.name) }))) });
 const benign = benignCorpora();
 const table: Row[] = [
+  ...rows('independent frozen (a third author; never seen while tuning)', loadSet(INDEP_FROZEN)),
+  ...rows('independent frozen, each server alone', loadSet(INDEP_FROZEN), undefined, true),
   ...rows('held-out', loadSet(HELDOUT)),
   ...rows('held-out, each server alone', loadSet(HELDOUT), undefined, true),
   ...rows('independent dev (other authors; tuned on after first contact)', loadSet(INDEP_DEV)),

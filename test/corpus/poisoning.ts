@@ -80,6 +80,12 @@ export const INDEP_DEV = new URL('./poisoning-indep-dev.json', import.meta.url);
  */
 export const INDEP_DEV2 = new URL('./poisoning-indep-dev2.json', import.meta.url);
 export const INDEP_DEV3 = new URL('./poisoning-indep-dev3.json', import.meta.url);
+/**
+ * The final frozen set of the second round: a third independent author, written while the rules of this
+ * round were being tuned and kept from the scanner engineers; scanned once at e565406 (the figure the
+ * README reports as held out). Tune on it from then on only after relabelling its row.
+ */
+export const INDEP_FROZEN = new URL('./poisoning-indep-frozen.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
