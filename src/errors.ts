@@ -206,6 +206,12 @@ export function isGatewayError(value: unknown): value is GatewayError {
   return value instanceof GatewayError;
 }
 
+/** A GatewayError thrown by a look-up is a stage's answer (a decision); anything else is a bug and goes on up. */
+export function refusalOf(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  throw error;
+}
+
 export interface JsonRpcErrorObject {
   code: number;
   message: string;

@@ -262,7 +262,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const dlp = createDlp(config, deps.secrets, logger);
   const killSwitch = createKillSwitch(kill);
   const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: monitor?.flows });
-  const approvals = openApprovals(config, { dataDir, audit, logger, runtime: policy, secrets: deps.secrets, recheck: async (ctx) => killSwitch(ctx) ?? (await authorize(ctx)), held: (agent) => kill.held(agent) });
+  const approvals = openApprovals(config, { dataDir, audit, logger, runtime: policy, secrets: deps.secrets, recheck: async (ctx) => killSwitch(ctx) ?? (await authorize(ctx)), held: (agent) => {
+    kill.refreshOncePerTurn();
+    return kill.held(agent, false);
+  } });
   const pipeline: Pipeline = createPipeline(
     {
       route: createRoute({ upstreams, catalog, bridge, tasks, describe, timeoutMsFor }),

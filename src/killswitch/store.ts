@@ -40,6 +40,8 @@ export class KillSwitchStore {
   #switches: KillSwitch[] = [];
   #stamp = '';
   #problem: string | undefined;
+  /** True while the current synchronous stretch has looked at the file (cleared by a microtask). */
+  #lookedThisTurn = false;
   readonly #now: () => number;
 
   /** `now`: the clock that decides whether a switch with `until` still holds (tests pass a fake one). */
@@ -68,6 +70,20 @@ export class KillSwitchStore {
     } catch (error) {
       this.#problem = `${this.path} cannot be read (${(error as Error).message}); every call is stopped until it is fixed or removed`;
     }
+  }
+
+  /**
+   * `refresh()`, once per synchronous stretch: the gateway's checks of one call (the kill-switch stage
+   * before and after route, the approval hold) share one look at the file. A switch written while the
+   * stretch runs is ordered after it, as if written a moment later: every message received after a
+   * switch was written is still checked against it.
+   */
+  refreshOncePerTurn(): void {
+    if (this.#lookedThisTurn) return;
+    // A look that throws is not shared: the next check looks again (and fails closed again).
+    this.refresh();
+    this.#lookedThisTurn = true;
+    queueMicrotask(() => (this.#lookedThisTurn = false));
   }
 
   /** The switches in force (those past their `until` are left out). */
@@ -100,9 +116,12 @@ export class KillSwitchStore {
     return undefined;
   }
 
-  /** The hold (a switch with `effect: approve`) on this agent in force, if any: its calls need a human's approval. */
-  held(agent: string): { reason: string; target: string; until?: string } | undefined {
-    this.refresh();
+  /**
+   * The hold (a switch with `effect: approve`) on this agent in force, if any: its calls need a human's
+   * approval. `fresh: false` skips the look at the file (the caller just looked).
+   */
+  held(agent: string, fresh = true): { reason: string; target: string; until?: string } | undefined {
+    if (fresh) this.refresh();
     if (this.#problem) return undefined; // stops() already stops everything
     const s = this.#switches.find((h) => h.effect === 'approve' && this.#holds(h) && 'agent' in h.target && (h.target.exact ? h.target.agent === agent : anyGlob([h.target.agent])(agent)));
     return s ? { reason: s.reason, target: describeTarget(s.target), ...(s.until ? { until: s.until } : {}) } : undefined;

@@ -9,21 +9,24 @@ import { checkPaths } from './path-guard.ts';
 import type { GuardsConfig } from './schema.ts';
 import { checkUrls } from './url-guard.ts';
 import { compileValues } from './value-guard.ts';
+import { then, type Maybe } from '../util/maybe.ts';
 
-export type CompiledGuards = (args: Record<string, unknown>) => Promise<GuardResult>;
+/** Synchronous unless a URL guard must resolve a host. */
+export type CompiledGuards = (args: Record<string, unknown>) => Maybe<GuardResult>;
 
 /** Throws UnsupportedPattern when a value pattern cannot run in linear time (a load-time problem). */
 export function compileGuards(guards: GuardsConfig, resolveHost: ResolveHost): CompiledGuards {
   const values = guards.values ? compileValues(guards.values) : undefined;
-  return async (args) => {
+  return (args) => {
     if (guards.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(args)) > guards.maxBytes) return { problem: `the arguments are larger than ${guards.maxBytes} bytes` };
     const bad = values?.(args);
     if (bad) return { problem: bad };
     const paths = guards.paths ? checkPaths(guards.paths, args) : {};
     if (paths.problem) return paths;
-    const urls = guards.urls ? await checkUrls(guards.urls, args, resolveHost) : {};
-    if (urls.problem) return urls;
-    const rewrites = { ...paths.rewrites, ...urls.rewrites };
-    return Object.keys(rewrites).length > 0 ? { rewrites } : {};
+    return then(guards.urls ? checkUrls(guards.urls, args, resolveHost) : {}, (urls: GuardResult): GuardResult => {
+      if (urls.problem) return urls;
+      const rewrites = { ...paths.rewrites, ...urls.rewrites };
+      return Object.keys(rewrites).length > 0 ? { rewrites } : {};
+    });
   };
 }

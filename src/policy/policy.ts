@@ -27,7 +27,8 @@ import { missingScopes } from '../auth/principal.ts';
 import { anyGlob, isGlob } from '../util/glob.ts';
 import { compileLinear, UnsupportedPattern } from '../validate/linear-regex.ts';
 import { compileCondition, jsonType, type Condition } from './condition.ts';
-import type { ResolveHost } from './guard-result.ts';
+import type { GuardResult, ResolveHost } from './guard-result.ts';
+import { drive, type Maybe } from '../util/maybe.ts';
 import { compileGuards, type CompiledGuards } from './guards.ts';
 import { hasPrincipalSelector } from './self-declared.ts';
 import { DAYS, type PolicyConfig, type RuleConfig } from './schema.ts';
@@ -215,11 +216,16 @@ export class Policy {
     return true;
   }
 
-  async decide(facts: CallFacts): Promise<Decision> {
-    const first = await this.#decideOnce(facts);
+  /** Synchronous unless a URL guard must resolve a host (the per-call hot path pays no promise). */
+  decide(facts: CallFacts): Maybe<Decision> {
+    return drive(this.#decideTwice(facts));
+  }
+
+  *#decideTwice(facts: CallFacts): Generator<Maybe<GuardResult>, Decision, GuardResult> {
+    const first = yield* this.#decideOnce(facts);
     if (!first.arguments) return first;
     // Guards put arguments in canonical form: decide again on exactly what will be forwarded.
-    const again = await this.#decideOnce({ ...facts, args: first.arguments });
+    const again = yield* this.#decideOnce({ ...facts, args: first.arguments });
     if (again.effect === 'deny') return again;
     if (again.effect !== first.effect || again.rule !== first.rule || again.arguments) {
       return {
@@ -232,7 +238,8 @@ export class Policy {
     return first;
   }
 
-  async #decideOnce(facts: CallFacts): Promise<Decision> {
+  /** Yields what a guard returns (a promise only when a URL guard resolves a host). */
+  *#decideOnce(facts: CallFacts): Generator<Maybe<GuardResult>, Decision, GuardResult> {
     const { principal, server, kind, name, args, task, now } = facts;
     const what = `${kind} "${name}" of server "${server}"`;
     if (this.#absent) {
@@ -282,7 +289,7 @@ export class Policy {
       }
       if (rule.effect === 'deny') return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_DENIED', reason: rule.reason ?? `${what} is denied by rule "${rule.name}"` };
       if (rule.guards) {
-        const result = await rule.guards(args);
+        const result = yield rule.guards(args);
         if (result.problem) {
           firstMiss ??= { rule, reason: `rule "${rule.name}": ${result.problem}`, code: 'PC_POLICY_GUARD' };
           continue;

@@ -118,6 +118,15 @@ export class Catalog {
 
   /** Every item a server lists, across pages; an unavailable server yields an error. */
   async list(server: string, kind: ListKind, timeoutMs: number): Promise<JsonObject[]> {
+    return this.listNow(server, kind, timeoutMs);
+  }
+
+  /**
+   * `list`, answered synchronously when the reviewed listing is cached and fresh (the per-call hot
+   * path: no promise, no microtask turn); a promise only when it must be fetched. An unknown server
+   * throws.
+   */
+  listNow(server: string, kind: ListKind, timeoutMs: number): JsonObject[] | Promise<JsonObject[]> {
     const entry = this.#servers.get(server);
     if (!entry) throw new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${server}"`);
     const key = `${server}\0${kind}`;
@@ -226,8 +235,15 @@ export class Catalog {
    * server offers it. Throws PC_ROUTE_AMBIGUOUS when several servers expose that name.
    */
   async resolveName(kind: 'tools' | 'prompts', exposed: string, timeoutMs: number): Promise<Resolved | undefined> {
-    const known = this.#byExposedName[kind].get(exposed);
-    if (known) return known;
+    return this.resolveNameNow(kind, exposed, timeoutMs);
+  }
+
+  /** `resolveName`, synchronous when the name is already known from an aggregated listing. */
+  resolveNameNow(kind: 'tools' | 'prompts', exposed: string, timeoutMs: number): Resolved | undefined | Promise<Resolved | undefined> {
+    return this.#byExposedName[kind].get(exposed) ?? this.#resolveAfterListing(kind, exposed, timeoutMs);
+  }
+
+  async #resolveAfterListing(kind: 'tools' | 'prompts', exposed: string, timeoutMs: number): Promise<Resolved | undefined> {
     await this.aggregate(kind, timeoutMs);
     const clash = this.#clashes[kind].get(exposed);
     if (clash) {

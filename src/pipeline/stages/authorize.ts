@@ -13,6 +13,7 @@ import type { PolicyRuntime } from '../../policy/runtime.ts';
 import type { Catalog } from '../../routing/catalog.ts';
 import type { ArgumentValidator } from '../../validate/args.ts';
 import type { MessageContext } from '../context.ts';
+import { then, type Maybe } from '../../util/maybe.ts';
 import { followUp, governedCall, itemName, LIST_TARGET } from './governed.ts';
 import { notListed } from './supply-check.ts';
 import type { TargetKind } from '../../policy/policy.ts';
@@ -31,7 +32,7 @@ export interface AuthorizeOptions {
   flows?: FlowTracker | undefined;
 }
 
-export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext) => Promise<GatewayError | undefined> {
+export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext) => Maybe<GatewayError | undefined> {
   const { runtime, catalog, kill, timeoutMsFor, now, logger, validator, flows } = options;
 
   function filterLists(ctx: MessageContext): undefined {
@@ -96,7 +97,7 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
     return decision;
   }
 
-  return async function authorize(ctx) {
+  return function authorize(ctx) {
     const route = ctx.route;
     if (route?.kind === 'broadcast') {
       route.servers = route.servers.filter((server) => runtime.current.policy.mode === 'monitor' || serverAllowed(ctx, server).effect !== 'deny');
@@ -111,16 +112,27 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
     const call = governedCall(ctx);
     if (!call) return filterLists(ctx);
     if (call.kind === 'tool' && !ctx.tool) {
-      const tools = await catalog.list(call.server, 'tools', timeoutMsFor(call.server));
-      ctx.tool = tools.find((t) => t.name === call.name);
-      if (!ctx.tool) {
-        return new GatewayError('PC_ROUTE_UNKNOWN_TOOL', `server "${call.server}" has no tool "${call.name}" in its current catalog (see tools/list)`, { name: call.name });
-      }
+      return then(catalog.listNow(call.server, 'tools', timeoutMsFor(call.server)), (tools) => {
+        ctx.tool = tools.find((t) => t.name === call.name);
+        if (!ctx.tool) {
+          return new GatewayError('PC_ROUTE_UNKNOWN_TOOL', `server "${call.server}" has no tool "${call.name}" in its current catalog (see tools/list)`, { name: call.name });
+        }
+        return decideCall(ctx, call);
+      });
     }
+    return decideCall(ctx, call);
+  };
+
+  /** The policy's decision on a governed call, synchronous unless a URL guard must resolve a host. */
+  function decideCall(ctx: MessageContext, call: NonNullable<ReturnType<typeof governedCall>>): Maybe<GatewayError | undefined> {
     const { policy } = runtime.current;
-    let decision: Decision;
+    const failed = (error: unknown): Decision => {
+      logger.error({ correlationId: ctx.correlationId, err: error }, 'policy evaluation failed');
+      return { effect: 'deny' as const, code: 'PC_POLICY_DENIED' as const, reason: `the policy could not be evaluated (${(error as Error).message}); the call is denied` };
+    };
+    let decision: Maybe<Decision>;
     try {
-      decision = await policy.decide({
+      decision = policy.decide({
         principal: ctx.principal,
         server: call.server,
         kind: call.kind,
@@ -132,9 +144,12 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
         session: flows?.session(flowKeys(sessionHashOf(ctx.client.key), ctx.principal), now().getTime()),
       });
     } catch (error) {
-      logger.error({ correlationId: ctx.correlationId, err: error }, 'policy evaluation failed');
-      decision = { effect: 'deny' as const, code: 'PC_POLICY_DENIED' as const, reason: `the policy could not be evaluated (${(error as Error).message}); the call is denied` };
+      decision = failed(error);
     }
+    return decision instanceof Promise ? decision.catch(failed).then((d) => conclude(ctx, call, d)) : conclude(ctx, call, decision);
+  }
+
+  function conclude(ctx: MessageContext, call: NonNullable<ReturnType<typeof governedCall>>, decision: Decision): GatewayError | undefined {
     // A custom method no rule names is unknown, even in monitor mode: default deny over the method
     // space is not a rule that monitoring relaxes.
     if (call.kind === 'method' && decision.effect === 'deny' && decision.rule === undefined) {
@@ -153,7 +168,7 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       if (decision.scopes) data.scopes = decision.scopes;
       return new GatewayError(decision.code ?? 'PC_POLICY_DENIED', decision.reason, data);
     });
-  };
+  }
 }
 
 /**

@@ -21,6 +21,12 @@ export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) 
   const refusal = (stop: { reason: string; target: string }): GatewayError =>
     new GatewayError('PC_KILL_SWITCH', `stopped by the kill switch on ${stop.target}: ${stop.reason}`, { reason: stop.reason });
 
+  // One look at the file serves both runs of this stage and the approval hold of a call (store.ts).
+  const stops = (server: string, tool: string | undefined, agent: string) => {
+    store.refreshOncePerTurn();
+    return store.stops(server, tool, agent, false);
+  };
+
   return function killSwitch(ctx) {
     const route = ctx.route;
     const agent = ctx.principal.agent;
@@ -33,22 +39,22 @@ export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) 
         // that the refusal also cancels it upstream (input-bridge.ts) instead of leaving it parked.
         const state = ctx.request.params?.requestState;
         if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) return undefined;
-        const stop = store.stops(ctx.endpoint.kind === 'server' ? ctx.endpoint.server : NO_SERVER, undefined, agent);
+        const stop = stops(ctx.endpoint.kind === 'server' ? ctx.endpoint.server : NO_SERVER, undefined, agent);
         return stop ? refusal(stop) : undefined;
       }
       case 'local':
         return undefined;
       case 'upstream': {
         const tool = route.target.kind === 'tool' ? route.target.name : undefined;
-        const stop = store.stops(route.server, tool, agent);
+        const stop = stops(route.server, tool, agent);
         return stop ? refusal(stop) : undefined;
       }
       case 'aggregate-list': {
-        const stop = store.stops(NO_SERVER, undefined, agent);
+        const stop = stops(NO_SERVER, undefined, agent);
         return stop ? refusal(stop) : undefined;
       }
       case 'broadcast': {
-        const stop = store.stops(NO_SERVER, undefined, agent);
+        const stop = stops(NO_SERVER, undefined, agent);
         if (stop) return refusal(stop);
         route.servers = route.servers.filter((server) => !store.stops(server, undefined, agent, false));
         return undefined;

@@ -14,7 +14,7 @@
  *    become an aggregated listing; `logging/setLevel` goes to every server the caller may use.
  * Methods the gateway answers itself (`ping`, `server/discover`) are routed locally.
  */
-import { GatewayError } from '../../errors.ts';
+import { GatewayError, refusalOf } from '../../errors.ts';
 import type { JsonObject } from '../../protocol/jsonrpc.ts';
 import { canonicalParams, checkParams, clientMethod, isSpecMethod, type MethodSpec } from '../../protocol/methods.ts';
 import { SUPPORTED_VERSIONS, META_SERVER_INFO } from '../../protocol/versions.ts';
@@ -24,6 +24,7 @@ import { unknownTask, type TaskRegistry } from '../../routing/tasks.ts';
 import type { Upstream } from '../../upstream/types.ts';
 import type { Endpoint, MessageContext, Route } from '../context.ts';
 import { resumeRoute, STATE_PREFIX, type InputBridge } from '../input-bridge.ts';
+import { then, type Maybe } from '../../util/maybe.ts';
 
 export interface Description {
   capabilities: JsonObject;
@@ -43,7 +44,7 @@ export interface RouteOptions {
 
 type Upstreamed = Extract<Route, { kind: 'upstream' }>;
 
-export function createRoute(options: RouteOptions): (ctx: MessageContext) => Promise<GatewayError | undefined> {
+export function createRoute(options: RouteOptions): (ctx: MessageContext) => Maybe<GatewayError | undefined> {
   const { upstreams, catalog, bridge, tasks, describe, timeoutMsFor } = options;
 
   const discover = (endpoint: Endpoint) => async (): Promise<JsonObject> => {
@@ -70,41 +71,43 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => Pro
     return { kind: 'upstream', server: ctx.endpoint.server, method, params: ctx.request.params, name: method, target: { kind: 'method', name: method } };
   }
 
-  async function toolOrPrompt(ctx: MessageContext, spec: MethodSpec, server: string | undefined): Promise<Upstreamed | GatewayError> {
+  function toolOrPrompt(ctx: MessageContext, spec: MethodSpec, server: string | undefined): Maybe<Upstreamed | GatewayError> {
     const { method } = ctx.request;
     const params = ctx.request.params!;
     const kind = spec.target === 'tool' ? 'tools' : 'prompts';
     const exposed = params.name as string;
-    let found = server === undefined ? undefined : { server, name: exposed };
-    if (!found) {
-      found = await catalog.resolveName(kind, exposed, timeoutMsFor(undefined));
+    const routed = (found: { server: string; name: string } | undefined): Upstreamed | GatewayError => {
       if (!found) {
         const what = kind === 'tools' ? 'tool' : 'prompt';
         return new GatewayError(kind === 'tools' ? 'PC_ROUTE_UNKNOWN_TOOL' : 'PC_ROUTE_UNKNOWN_PROMPT', `Unknown ${what}: "${exposed}" (see ${kind}/list)`, { name: exposed });
       }
-    }
-    const target = { kind: spec.target as 'tool' | 'prompt', name: found.name };
-    return { kind: 'upstream', server: found.server, method, params: canonicalParams(spec, params, { name: found.name }), name: found.name, target };
+      const target = { kind: spec.target as 'tool' | 'prompt', name: found.name };
+      return { kind: 'upstream', server: found.server, method, params: canonicalParams(spec, params, { name: found.name }), name: found.name, target };
+    };
+    return server !== undefined ? routed({ server, name: exposed }) : then(catalog.resolveNameNow(kind, exposed, timeoutMsFor(undefined)), routed);
   }
 
-  async function completion(ctx: MessageContext, spec: MethodSpec, server: string | undefined): Promise<Upstreamed | GatewayError> {
+  function completion(ctx: MessageContext, spec: MethodSpec, server: string | undefined): Maybe<Upstreamed | GatewayError> {
     const params = ctx.request.params!;
     const ref = params.ref as JsonObject;
     const timeoutMs = timeoutMsFor(undefined);
     if (ref.type === 'ref/prompt') {
       const exposed = ref.name as string;
-      const found = server !== undefined ? { server, name: exposed } : await catalog.resolveName('prompts', exposed, timeoutMs);
-      if (!found) return new GatewayError('PC_ROUTE_UNKNOWN_PROMPT', `Unknown prompt: "${exposed}" (see prompts/list)`, { name: exposed });
-      // The reference is rebuilt from what was judged (a display `title` is not needed to complete).
-      const judged: JsonObject = { type: 'ref/prompt', name: found.name };
-      return { kind: 'upstream', server: found.server, method: spec.method, params: canonicalParams(spec, params, { ref: judged }), name: found.name, target: { kind: 'prompt', name: found.name, via: 'completion' } };
+      const routed = (found: { server: string; name: string } | undefined): Upstreamed | GatewayError => {
+        if (!found) return new GatewayError('PC_ROUTE_UNKNOWN_PROMPT', `Unknown prompt: "${exposed}" (see prompts/list)`, { name: exposed });
+        // The reference is rebuilt from what was judged (a display `title` is not needed to complete).
+        const judged: JsonObject = { type: 'ref/prompt', name: found.name };
+        return { kind: 'upstream', server: found.server, method: spec.method, params: canonicalParams(spec, params, { ref: judged }), name: found.name, target: { kind: 'prompt', name: found.name, via: 'completion' } };
+      };
+      return server !== undefined ? routed({ server, name: exposed }) : then(catalog.resolveNameNow('prompts', exposed, timeoutMs), routed);
     }
     const uri = ref.uri as string;
-    const owner = server ?? (await catalog.resolveTemplate(uri, timeoutMs)) ?? (await catalog.resolveUri(uri, timeoutMs));
-    return { kind: 'upstream', server: owner, method: spec.method, params: canonicalParams(spec, params, { ref: { type: 'ref/resource', uri } }), name: uri, target: { kind: 'resource', name: uri, via: 'completion' } };
+    const routed = (owner: string): Upstreamed => ({ kind: 'upstream', server: owner, method: spec.method, params: canonicalParams(spec, params, { ref: { type: 'ref/resource', uri } }), name: uri, target: { kind: 'resource', name: uri, via: 'completion' } });
+    if (server !== undefined) return routed(server);
+    return (async () => routed((await catalog.resolveTemplate(uri, timeoutMs)) ?? (await catalog.resolveUri(uri, timeoutMs))))();
   }
 
-  async function resolve(ctx: MessageContext, spec: MethodSpec): Promise<Route | GatewayError> {
+  function resolve(ctx: MessageContext, spec: MethodSpec): Maybe<Route | GatewayError> {
     const { method } = ctx.request;
     const params = ctx.request.params;
     const server = ctx.endpoint.kind === 'server' ? ctx.endpoint.server : undefined;
@@ -118,8 +121,8 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => Pro
         return toolOrPrompt(ctx, spec, server);
       case 'resource': {
         const uri = params!.uri as string;
-        const owner = server ?? (await catalog.resolveUri(uri, timeoutMsFor(undefined)));
-        return { kind: 'upstream', server: owner, method, params: canonicalParams(spec, params, { uri }), name: uri, target: { kind: 'resource', name: uri } };
+        const routed = (owner: string): Route => ({ kind: 'upstream', server: owner, method, params: canonicalParams(spec, params, { uri }), name: uri, target: { kind: 'resource', name: uri } });
+        return server !== undefined ? routed(server) : catalog.resolveUri(uri, timeoutMsFor(undefined)).then(routed);
       }
       case 'completion':
         return completion(ctx, spec, server);
@@ -148,25 +151,27 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => Pro
     }
   }
 
-  return async function route(ctx) {
+
+  return function route(ctx) {
     const { method } = ctx.request;
     const params = ctx.request.params;
     if (ctx.endpoint.kind === 'server' && !upstreams.has(ctx.endpoint.server)) return new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${ctx.endpoint.server}"`);
     const spec = clientMethod(ctx.client.protocolVersion, method);
-    let resolved: Route | GatewayError;
-    if (!spec || spec.notification) {
-      resolved = custom(ctx);
-    } else {
-      const invalid = checkParams(spec, ctx.client.protocolVersion, params);
-      if (invalid) return invalid;
-      try {
-        resolved = await resolve(ctx, spec);
-      } catch (error) {
-        if (error instanceof GatewayError) return error;
-        throw error;
-      }
+    if (!spec || spec.notification) return settle(ctx, custom(ctx));
+    const invalid = checkParams(spec, ctx.client.protocolVersion, params);
+    if (invalid) return invalid;
+    let resolved: Maybe<Route | GatewayError>;
+    try {
+      resolved = resolve(ctx, spec);
+    } catch (error) {
+      return refusalOf(error);
     }
+    return resolved instanceof Promise ? resolved.then((r) => settle(ctx, r), refusalOf) : settle(ctx, resolved);
+  };
+
+  function settle(ctx: MessageContext, resolved: Route | GatewayError): GatewayError | undefined {
     if (resolved instanceof GatewayError) return resolved;
+    const params = ctx.request.params;
 
     // A retry carrying our own requestState resumes a parked call (era translation) — only the caller
     // that started it, with the same call; any other requestState belongs to the server and travels
@@ -176,5 +181,5 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => Pro
     if (resolved instanceof GatewayError) return resolved;
     ctx.route = resolved;
     return undefined;
-  };
+  }
 }

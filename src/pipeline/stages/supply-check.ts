@@ -9,11 +9,12 @@
  * The listing is fetched (and reviewed) first if it has not been yet: a client may call without listing.
  */
 import type { Logger } from 'pino';
-import { GatewayError } from '../../errors.ts';
+import { GatewayError, refusalOf } from '../../errors.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { matchesTemplate, type Catalog, type ListKind } from '../../routing/catalog.ts';
 import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
 import type { MessageContext, Route } from '../context.ts';
+import { then, type Maybe } from '../../util/maybe.ts';
 
 export interface SupplyCheckOptions {
   supply: SupplyGuard;
@@ -52,40 +53,41 @@ function targetOf(route: Extract<Route, { kind: 'upstream' }>): Target | undefin
 
 const NOUN: Readonly<Record<Target['kind'], string>> = { tools: 'tool', prompts: 'prompt', resource: 'resource', 'template-ref': 'resource template' };
 
-export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageContext) => Promise<GatewayError | undefined> {
+export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageContext) => Maybe<GatewayError | undefined> {
   const { supply, catalog, timeoutMsFor, logger } = options;
 
-  async function listed(server: string, kind: ListKind): Promise<JsonObject[] | GatewayError> {
+  /** The reviewed listing: at once when cached, else once fetched; a GatewayError when it cannot be had. */
+  function listed(server: string, kind: ListKind): Maybe<JsonObject[] | GatewayError> {
     try {
-      return await catalog.list(server, kind, timeoutMsFor(server));
+      const items = catalog.listNow(server, kind, timeoutMsFor(server));
+      return items instanceof Promise ? items.catch(refusalOf) : items;
     } catch (error) {
-      if (error instanceof GatewayError) return error;
-      throw error;
+      return refusalOf(error);
     }
   }
 
   /** Whether the target is in the reviewed listings; a GatewayError when they cannot be had (fail closed). */
-  async function isListed(ctx: MessageContext, server: string, target: Target): Promise<boolean | GatewayError> {
+  function isListed(ctx: MessageContext, server: string, target: Target): Maybe<boolean | GatewayError> {
     if ('name' in target) {
-      const items = await listed(server, target.kind);
-      if (items instanceof GatewayError) return items;
-      const found = items.find((i) => i.name === target.name);
-      // The definition is needed again by authorize and validateArgs: found once, here.
-      if (found && target.kind === 'tools') ctx.tool ??= found;
-      return found !== undefined;
+      return then(listed(server, target.kind), (items) => {
+        if (items instanceof GatewayError) return items;
+        const found = items.find((i) => i.name === target.name);
+        // The definition is needed again by authorize and validateArgs: found once, here.
+        if (found && target.kind === 'tools') ctx.tool ??= found;
+        return found !== undefined;
+      });
     }
     const uri = target.uri;
     if (typeof uri !== 'string') return false;
-    const templates = await listed(server, 'resourceTemplates');
-    if (templates instanceof GatewayError) return templates;
-    if (target.kind === 'template-ref' && templates.some((t) => t.uriTemplate === uri)) return true;
-    if (target.kind === 'resource' && templates.some((t) => typeof t.uriTemplate === 'string' && matchesTemplate(t.uriTemplate, uri))) return true;
-    const resources = await listed(server, 'resources');
-    if (resources instanceof GatewayError) return resources;
-    return resources.some((r) => r.uri === uri);
+    return then(listed(server, 'resourceTemplates'), (templates) => {
+      if (templates instanceof GatewayError) return templates;
+      if (target.kind === 'template-ref' && templates.some((t) => t.uriTemplate === uri)) return true;
+      if (target.kind === 'resource' && templates.some((t) => typeof t.uriTemplate === 'string' && matchesTemplate(t.uriTemplate, uri))) return true;
+      return then(listed(server, 'resources'), (resources) => (resources instanceof GatewayError ? resources : resources.some((r) => r.uri === uri)));
+    });
   }
 
-  return async function supplyCheck(ctx) {
+  return function supplyCheck(ctx) {
     const route = ctx.route;
     if (route?.kind !== 'upstream') return undefined;
     const target = targetOf(route);
@@ -93,7 +95,10 @@ export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageCon
     const server = route.server;
     const mode = supply.mode(server);
     if (mode === 'allow') return undefined;
-    const found = await isListed(ctx, server, target);
+    return then(isListed(ctx, server, target), (found) => judge(route, server, mode, target, found));
+  };
+
+  function judge(route: Extract<Route, { kind: 'upstream' }>, server: string, mode: ReturnType<SupplyGuard['mode']>, target: Target, found: boolean | GatewayError): GatewayError | undefined {
     if (found instanceof GatewayError) return found;
     if (found) return undefined;
     const name = 'name' in target ? target.name : target.uri;
@@ -115,7 +120,7 @@ export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageCon
       return undefined;
     }
     return notListed(target.kind, server, shown);
-  };
+  }
 }
 
 /**
