@@ -61,6 +61,8 @@ export const MAX_MATCH_UNITS = 1 << 14;
 const NEAR = 64;
 /** Anchors of one rule recorded per text; past this, the rule is searched from its first anchor on. */
 const SATURATED = 4096;
+/** Texts at least this long stop on keys no live rule needs no more (see `scan`). */
+const DROP_KEYS_FROM = 1 << 15;
 /** Average distance between a rule's anchors under which they count as packed (see `scan`). */
 const DENSE_GAP = 32;
 
@@ -236,7 +238,10 @@ export class RuleScanner {
           if (list.length >= SATURATED) saturated[r] = 1;
         }
       }
-      if (!needed) {
+      // Dropping a key copies the 32 KB key set once per text: worth it for a long text (a text of one
+      // anchor repeated), not for each of a flood of short ones (100,000 progress notifications made
+      // 3 GB of copies, and the gateway's RSS grew by 200 MB).
+      if (!needed && n >= DROP_KEYS_FROM) {
         if (!ownBits) {
           bits = bits.slice();
           ownBits = true;
