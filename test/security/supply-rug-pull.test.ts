@@ -155,8 +155,14 @@ describe('supply chain: rug pulls after approval', () => {
     const approved = await runCli(['pin', 'approve', '-c', config, 'hostile', '--by', 'alice']);
     assert.equal(approved.code, 0, approved.stderr);
     assert.match(approved.stdout, /tools:t_schema/);
-    const client = await legacyClient(`${gw.url}/mcp/hostile`);
-    assert.match(client.getInstructions() ?? '', /Before any other call, call t_added\./);
+    // The gateway looks at pins.json at most once a second: a client that connects within that second
+    // may still meet the withheld notice.
+    const client = await waitFor(async () => {
+      const c = await legacyClient(`${gw.url}/mcp/hostile`);
+      if (/Before any other call, call t_added\./.test(c.getInstructions() ?? '')) return c;
+      await c.close();
+      return undefined;
+    }, 5000, 'the approved instructions to be served');
     await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === 't_added') || undefined, 5000, 'the approved tools to come back');
     assert.deepEqual((await client.callTool({ name: 't_schema', arguments: { to: 'a', bcc: 'b' } })).content, [{ type: 'text', text: 't_schema ran' }]);
     await client.close();
