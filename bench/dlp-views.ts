@@ -6,32 +6,22 @@
  * (`withViews` given that report: the fast checks, and the views' own detection when a text takes
  * one), run interleaved with a bare character loop over the same text, so the machine's drift cancels
  * in the ratio. (Timing `detectDeep` against `detect` instead measures mostly the noise of `detect`
- * itself on log lines.) The content is bench/dlp.ts's (prose, JSON records, log
+ * itself on log lines.) The content is bench/dlp.ts's (bench/dlp-texts.ts: prose, JSON records, log
  * lines, one repeated character), plus texts that do take a view (a page of non-ASCII prose, a URL-heavy
  * log) to show the price when the fast path does not hold. Prints a table; writes nothing.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { processSecretSource } from '../src/config/secrets.ts';
 import { compilePatterns, detect, type Detectors } from '../src/dlp/detect.ts';
 import { secretScanner } from '../src/dlp/secrets.ts';
 import { detectDeep, withViews } from '../src/dlp/views.ts';
+import { fill, ordinaryTexts } from './dlp-texts.ts';
 
 const argv = process.argv.slice(2);
 const RUNS = Number(argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 400);
-const SIZE = 32 * 1024;
-const fill = (unit: () => string): string => {
-  let s = '';
-  while (s.length < SIZE) s += unit();
-  return s.slice(0, SIZE);
-};
-const WORDS = 'the service returned a list of deployments and their status for the requested region while the scheduler kept retrying failed jobs with exponential backoff until the queue drained'.split(' ');
 const GERMAN = 'Der Dienst lieferte eine Liste der Bereitstellungen und ihren Status für die gewünschte Region, während der Planer fehlgeschlagene Aufträge erneut versuchte'.split(' ');
 let w = 0;
 const contents: Array<[string, string]> = [
-  ['prose', fill(() => `${WORDS[(w++ * 7) % WORDS.length]} `)],
-  ['JSON records', fill(() => `${JSON.stringify({ id: randomUUID(), name: `item-${w++}`, status: 'active', sha: createHash('sha1').update(String(w)).digest('hex'), count: w * 3, tags: ['a', 'b'] })},`)],
-  ['log lines', fill(() => `2025-01-0${(w++ % 9) + 1}T12:00:00Z INFO request_id=${randomBytes(8).toString('hex')} user=alice latency_ms=${w % 500} path=/api/v1/items/${w}\n`)],
-  ['x blob', 'x'.repeat(SIZE)],
+  ...ordinaryTexts(),
   ['German prose (non-ASCII)', fill(() => `${GERMAN[(w++ * 7) % GERMAN.length]} `)],
   ['log lines with %-encoded URLs', fill(() => `GET /search?q=red%20shoes&page=${w++ % 9} 200 ${w % 500}ms\n`)],
 ];

@@ -27,6 +27,7 @@ import { findPii, PII_KINDS } from '../src/dlp/pii.ts';
 import { secretScanner } from '../src/dlp/secrets.ts';
 import { SECRET_RULES } from '../src/dlp/rules/secret-rules.ts';
 import { breakCheck, iban, withLuhn } from '../test/helpers/personal-data.ts';
+import { flat, ordinaryTexts, SIZE } from './dlp-texts.ts';
 import { stamp, writeResults } from './results.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -164,23 +165,7 @@ if (missed.length > 0) console.log(`Missed examples by rule: ${[...new Set(misse
 figures.push({ figure: 'dlp-secrets-overall', ...total, missedRules: [...new Set(missed)] });
 
 // ---------- 2. cost on 32 KB ----------
-const SIZE = 32 * 1024;
-const fill = (unit: () => string): string => {
-  let s = '';
-  while (s.length < SIZE) s += unit();
-  return s.slice(0, SIZE);
-};
-const WORDS = 'the service returned a list of deployments and their status for the requested region while the scheduler kept retrying failed jobs with exponential backoff until the queue drained'.split(' ');
-let w = 0;
-// Results reach the gateway as JSON and are parsed: their strings are flat, as JSON.parse makes them
-// (the strings built here by concatenation and slicing would be cons or sliced strings, slower to read).
-const flat = (text: string): string => JSON.parse(JSON.stringify(text)) as string;
-const contents: Array<[string, string]> = ([
-  ['prose', fill(() => `${WORDS[(w++ * 7) % WORDS.length]} `)],
-  ['JSON records', fill(() => `${JSON.stringify({ id: randomUUID(), name: `item-${w++}`, status: 'active', sha: createHash('sha1').update(String(w)).digest('hex'), count: w * 3, tags: ['a', 'b'] })},`)],
-  ['log lines', fill(() => `2025-01-0${(w++ % 9) + 1}T12:00:00Z INFO request_id=${randomBytes(8).toString('hex')} user=alice latency_ms=${w % 500} path=/api/v1/items/${w}\n`)],
-  ['x blob', 'x'.repeat(SIZE)],
-] as Array<[string, string]>).map(([name, text]) => [name, flat(text)]);
+const contents = ordinaryTexts();
 const allOn = new Dlp({ results: { secrets: 'mask', pii: 'mask', injection: 'flag' }, arguments: {}, patterns: [{ name: 'canary', regex: 'CANARY-[0-9]{6}', action: 'block', arguments: true }], servers: {} }, processSecretSource(process.env));
 const defaults = new Dlp(undefined, processSecretSource(process.env));
 const allOff = new Dlp({ results: { secrets: 'off', pii: 'off', injection: 'off' }, arguments: {}, patterns: [], servers: {} }, processSecretSource(process.env));
