@@ -9,6 +9,9 @@ import { startGateway } from '../test/helpers/gateway.ts';
 import { startFixtureServer } from '../test/conformance/fixture-server.ts';
 import { countStatuses, runSuite, SUITES } from '../test/conformance/suite.ts';
 import { stamp, writeResults } from './results.ts';
+import { answerHelp } from './usage.ts';
+
+answerHelp(import.meta.url);
 
 const at = stamp(false);
 const fixture = await startFixtureServer();

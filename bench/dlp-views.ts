@@ -15,6 +15,9 @@ import { compilePatterns, detect, type Detectors } from '../src/dlp/detect.ts';
 import { secretScanner } from '../src/dlp/secrets.ts';
 import { detectDeep, withViews } from '../src/dlp/views.ts';
 import { fill, ordinaryTexts } from './dlp-texts.ts';
+import { answerHelp } from './usage.ts';
+
+answerHelp(import.meta.url);
 
 const argv = process.argv.slice(2);
 const RUNS = Number(argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 400);

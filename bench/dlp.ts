@@ -29,6 +29,9 @@ import { SECRET_RULES } from '../src/dlp/rules/secret-rules.ts';
 import { breakCheck, iban, withLuhn } from '../test/helpers/personal-data.ts';
 import { flat, ordinaryTexts, SIZE } from './dlp-texts.ts';
 import { stamp, writeResults } from './results.ts';
+import { answerHelp } from './usage.ts';
+
+answerHelp(import.meta.url);
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);

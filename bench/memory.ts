@@ -22,6 +22,9 @@ import { startFullEchoGateway } from './echo-gateway.ts';
 import { openLoop } from './loadgen.ts';
 import { rssBytes } from './procs.ts';
 import { stamp, writeResults } from './results.ts';
+import { answerHelp } from './usage.ts';
+
+answerHelp(import.meta.url);
 
 const QUICK = process.argv.includes('--quick');
 const ROOT = new URL('..', import.meta.url).pathname;
