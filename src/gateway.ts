@@ -1,7 +1,8 @@
 /**
- * `createGateway(config, deps)`: wires upstreams, catalog and pipeline. No globals: everything the
- * gateway touches from outside (environment, secrets, logger) comes in through `deps`, so tests build
- * as many independent gateways as they like.
+ * `createGateway(config, deps)`: wires upstreams, catalog and pipeline. The stages are built in
+ * gateway/stages.ts, started and closed in gateway/lifecycle.ts; server notifications are routed in
+ * gateway/change-events.ts. No globals: everything the gateway touches from outside (environment,
+ * secrets, logger) comes in through `deps`, so tests build as many independent gateways as they like.
  */
 import { signalLayer } from './inspect/scanner.ts';
 import { ensurePrivateDir } from './util/private-files.ts';
@@ -27,18 +28,7 @@ import { createLimitCounters, type LimitCounters } from './limits/counters.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
 import { prepareMethodTables } from './protocol/methods.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
-import { createPipeline, type Pipeline } from './pipeline/order.ts';
-import { createAuthorize } from './pipeline/stages/authorize.ts';
-import { createCheckParamHeaders } from './pipeline/stages/check-param-headers.ts';
-import { createForward } from './pipeline/stages/forward.ts';
-import { createKillSwitch } from './pipeline/stages/kill-switch.ts';
-import { createRateLimit } from './pipeline/stages/rate-limit.ts';
-import { createRoute, type Description } from './pipeline/stages/route.ts';
-import { createSupplyCheck } from './pipeline/stages/supply-check.ts';
-import { createValidateArgs } from './pipeline/stages/validate-args.ts';
-import { createInspectArguments } from './pipeline/stages/inspect-arguments.ts';
-import { createToxicFlow } from './pipeline/stages/toxic-flow.ts';
-import { createInspectResult } from './pipeline/stages/inspect-result.ts';
+import type { Description } from './pipeline/stages/route.ts';
 import { createDlp } from './dlp/create.ts';
 import type { Dlp } from './dlp/engine.ts';
 import { guardClient } from './dlp/client-guard.ts';
@@ -50,8 +40,8 @@ import { createScopeCheck } from './policy/step-up.ts';
 import { isObject, type JsonRpcNotification, type JsonRpcRequest } from './protocol/jsonrpc.ts';
 import { CallerDirectory } from './routing/callers.ts';
 import { createRecipients } from './routing/recipients.ts';
-import { Catalog, type ListKind } from './routing/catalog.ts';
-import { createDescribe, DESCRIBE_WAIT_MS } from './routing/describe.ts';
+import { Catalog } from './routing/catalog.ts';
+import { createDescribe } from './routing/describe.ts';
 import { SubscriptionRegistry } from './routing/subscriptions.ts';
 import { TaskRegistry } from './routing/tasks.ts';
 import { SupplyGuard } from './supply/guard.ts';
@@ -60,8 +50,11 @@ import type { PinStore } from './supply/pins.ts';
 import { buildUpstreams } from './upstream/build.ts';
 import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
-import { ArgumentValidator } from './validate/args.ts';
-import { openApprovals, type Approvals } from './approvals/open.ts';
+import type { Approvals } from './approvals/open.ts';
+import { wireChangeEvents } from './gateway/change-events.ts';
+import { releaseSubscriptions, UnattributedCounter } from './gateway/isolation.ts';
+import { createLifecycle } from './gateway/lifecycle.ts';
+import { buildPipeline } from './gateway/stages.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -114,12 +107,6 @@ export interface IsolationStats {
   /** Per-principal upstream sessions open, by server (servers with upstreamSession: per-principal). */
   upstreamSessions: Array<{ server: string; sessions: number }>;
 }
-
-const LIST_CHANGED: ReadonlyMap<string, ListKind> = new Map([
-  ['notifications/tools/list_changed', 'tools'],
-  ['notifications/prompts/list_changed', 'prompts'],
-  ['notifications/resources/list_changed', 'resources'],
-]);
 
 export interface Gateway {
   readonly config: Config;
@@ -180,19 +167,13 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const logger = deps.logger;
   const limits = createLimitCounters(logger);
   const tasks = new TaskRegistry(config.routing.tasks);
-  const unattributed = new Map<string, { server: string; kind: 'notification' | 'request'; count: number }>();
-  const countUnattributed = (server: string, kind: 'notification' | 'request'): void => {
-    const key = `${server}\u0000${kind}`;
-    const entry = unattributed.get(key) ?? { server, kind, count: 0 };
-    entry.count += 1;
-    unattributed.set(key, entry);
-  };
+  const unattributed = new UnattributedCounter();
   const { upstreams, catalogServers } = buildUpstreams(config, {
     logger,
     secrets: deps.secrets,
     make: deps.createUpstream ?? createUpstream,
     tasks,
-    onUnattributed: (server, kind) => countUnattributed(server, kind),
+    onUnattributed: (server, kind) => unattributed.count(server, kind),
     limits,
   });
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
@@ -200,10 +181,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   // State on disk is private (issue 12): the directory 0700 before any store writes into it.
   ensurePrivateDir(dataDir);
   const pins = openPins(config, deps.secrets, { create: true });
-  // Two servers exposing one name on /mcp is a configuration error (names known from the pins; the
-  // catalog refuses clashes it learns later).
-  const clashes = nameClashes(config.servers, config.routing.separator, (server) => pinnedNames(pins, server));
-  if (clashes.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `configuration error: ${clashes.map((c) => `${c.path}: ${c.message}`).join('; ')}`);
+  assertNoNameClashes(config, pins);
   const now = deps.now ?? (() => new Date());
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
   const policy = new PolicyRuntime(config.policy, () => ({
@@ -232,25 +210,12 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const callers = new CallerDirectory();
   const perPrincipal = (server: string): boolean => config.servers[server]?.upstreamSession === 'per-principal';
   const sessionScope = (server: string, principal: string): string => (perPrincipal(server) ? principal : '');
-  const listeners = new Set<(event: ChangeEvent) => void>();
   const timeoutMsFor = (server: string | undefined): number =>
     (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
   const describe = createDescribe(upstreams, timeoutMsFor, (server, description) => supply.reviewDescription(server, description));
-
-  const recipientsOf = createRecipients({ callers, subscriptions, onUnattributed: (server) => countUnattributed(server, 'notification') });
-  for (const upstream of upstreams.values()) {
-    upstream.onEvent((notification, to) => {
-      const list = LIST_CHANGED.get(notification.method);
-      if (list) catalog.invalidate(upstream.name, list);
-      const audience = recipientsOf(upstream.name, notification, to);
-      if (audience === undefined) return;
-      const event: ChangeEvent = audience === 'everyone' ? { server: upstream.name, notification } : { server: upstream.name, notification, to: audience };
-      for (const listener of listeners) listener(event);
-    });
-  }
+  const onChange = wireChangeEvents(upstreams, catalog, createRecipients({ callers, subscriptions, onUnattributed: (server) => unattributed.count(server, 'notification') }));
 
   const instanceId = randomUUID();
-  let retentionTimer: NodeJS.Timeout | undefined;
   // The behaviour monitor (docs/monitor.md) watches the records the audit log stores.
   const monitor = createMonitor(config, { dataDir, logger, kill, secrets: deps.secrets, now });
   const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front, monitor ? [monitor] : []);
@@ -258,33 +223,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   // Every alert is also an audit record (decision `alert`), chained with the records it is about.
   if (audit) monitor?.attachTrail((entry) => audit.recordAlert(entry));
 
-  const validator = new ArgumentValidator();
   const dlp = createDlp(config, deps.secrets, logger);
-  const killSwitch = createKillSwitch(kill);
-  const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: monitor?.flows });
-  const approvals = openApprovals(config, { dataDir, audit, logger, runtime: policy, secrets: deps.secrets, recheck: async (ctx) => killSwitch(ctx) ?? (await authorize(ctx)), held: (agent) => {
-    kill.refreshOncePerTurn();
-    return kill.held(agent, false);
-  } });
-  const pipeline: Pipeline = createPipeline(
-    {
-      route: createRoute({ upstreams, catalog, bridge, tasks, describe, timeoutMsFor }),
-      checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
-      authenticate: () => undefined,
-      supplyCheck: createSupplyCheck({ supply, catalog, timeoutMsFor, logger }),
-      killSwitch,
-      authorize,
-      validateArgs: createValidateArgs(policy, validator),
-      inspectArguments: createInspectArguments(dlp, policy),
-      toxicFlow: createToxicFlow({ runtime: policy, flows: monitor?.flows, block: config.monitor?.detectors.toxicFlow.enforce === 'block', now }),
-      rateLimit: createRateLimit(policy),
-      approve: approvals.stage,
-      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions, supply, tasks, sessionScope }),
-      inspect: createInspectResult(dlp),
-    },
-    logger,
-    audit,
-  );
+  const { pipeline, approvals } = buildPipeline({
+    config, logger, secrets: deps.secrets, dataDir, now, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, audit, monitor,
+  });
+  const lifecycle = createLifecycle({ logger, upstreams, catalog, describe, audit, approvals, bridge, limits });
 
   return {
     config,
@@ -305,36 +248,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     },
     recordRefusal: createRefusalRecorder(audit),
     missingScopes: createScopeCheck(policy, catalog, timeoutMsFor),
-    async start() {
-      await audit?.open().catch(() => undefined);
-      approvals.queue.start();
-      if (audit) {
-        const retain = (): void => void audit.applyRetention().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'audit retention failed'));
-        retain();
-        retentionTimer = setInterval(retain, 3_600_000);
-        retentionTimer.unref();
-      }
-      await Promise.all(
-        [...upstreams.values()].map((u) =>
-          u.start().catch((error: unknown) => {
-            logger.warn({ server: u.name, err: (error as Error).message }, 'server not available at start; calls to it will fail until it is');
-          }),
-        ),
-      );
-      // Review every server's tools with every other server's names known, so that shadowing is
-      // seen on first sight too: one pass to learn the names, one to review with all of them.
-      if (upstreams.size > 1) {
-        await catalog.aggregate('tools', DESCRIBE_WAIT_MS).catch(() => undefined);
-        for (const name of upstreams.keys()) catalog.invalidate(name, 'tools');
-      }
-      await catalog.aggregate('tools', DESCRIBE_WAIT_MS).catch(() => undefined);
-      // Everything else a model will see is reviewed (and, on first sight, pinned) now too, rather
-      // than whenever a client first asks: prompts, templates, resources, and each server's instructions.
-      await Promise.all([
-        ...(['prompts', 'resourceTemplates', 'resources'] as const).map((kind) => catalog.aggregate(kind, DESCRIBE_WAIT_MS).catch(() => undefined)),
-        ...[...upstreams.values()].filter((u) => u.state() === 'ready').map((u) => describe({ kind: 'server', server: u.name }).catch(() => undefined)),
-      ]);
-    },
+    start: lifecycle.start,
     async handle({ endpoint, request, client, signal, paramHeaders, principal, task }) {
       const meta = isObject(request.params?._meta) ? request.params._meta : undefined;
       const declaredTask = typeof meta?.[TASK_META_KEY] === 'string' ? (meta[TASK_META_KEY] as string) : task;
@@ -357,13 +271,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       return { ...outcome, correlationId: ctx.correlationId };
     },
     describe,
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onChange,
     isolation() {
       return {
-        unattributed: [...unattributed.values()].map((e) => ({ ...e })),
+        unattributed: unattributed.list(),
         parkedCalls: bridge.size,
         parkedRefused: bridge.refused,
         parkedExpired: bridge.expired,
@@ -375,26 +286,19 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     hasServer: (name) => upstreams.has(name),
     clientGone(clientKey) {
       callers.forget(clientKey);
-      for (const { server, uri, scope } of subscriptions.removeClient(clientKey)) {
-        const upstream = upstreams.get(server);
-        if (!upstream || upstream.state() !== 'ready') continue;
-        // A per-principal subscription lives in that principal's session: unsubscribe there.
-        const principal = scope === '' ? undefined : scope;
-        upstream
-          .connectorFor('legacy', timeoutMsFor(server))
-          .then((u) => u.request('resources/unsubscribe', { uri }, { timeoutMs: timeoutMsFor(server), caller: 'portcullis:unsubscribe', principal }))
-          .catch(() => undefined);
-      }
+      releaseSubscriptions(clientKey, subscriptions, upstreams, timeoutMsFor);
     },
-    async close() {
-      clearInterval(retentionTimer);
-      bridge.close();
-      await approvals.close();
-      await audit?.close();
-      await Promise.all([...upstreams.values()].map((u) => u.close()));
-      limits.close();
-    },
+    close: lifecycle.close,
   };
+}
+
+/**
+ * Two servers exposing one name on /mcp is a configuration error (names known from the pins; the
+ * catalog refuses clashes it learns later).
+ */
+function assertNoNameClashes(config: Config, pins: PinStore): void {
+  const clashes = nameClashes(config.servers, config.routing.separator, (server) => pinnedNames(pins, server));
+  if (clashes.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `configuration error: ${clashes.map((c) => `${c.path}: ${c.message}`).join('; ')}`);
 }
 
 function currentOsUser(): string {

@@ -79,3 +79,6 @@ export function taskHeader(req: IncomingMessage): string | undefined {
   const value = req.headers['portcullis-task'];
   return typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined;
 }
+
+/** What a path handler that has already answered returns, where its caller expects a promise. */
+export const ANSWERED: Promise<void> = Promise.resolve();

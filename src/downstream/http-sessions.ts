@@ -1,0 +1,64 @@
+/**
+ * The state the era handlers of the HTTP front share (front-context.ts): legacy sessions (bounded in
+ * number, overall and per principal), the bytes resumable streams may keep, the modern listen streams,
+ * and the fan-out of server notifications to them. A session that ends releases what the gateway holds
+ * on its behalf (gateway.clientGone).
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { GatewayError } from '../errors.ts';
+import type { Gateway } from '../gateway.ts';
+import type { JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import { createChangeFanout } from './fanout.ts';
+import type { FrontContext, ModernListener } from './front-context.ts';
+import type { FrontIdentity } from './http-identity.ts';
+import { reject } from './http-io.ts';
+import { SessionStore } from './session.ts';
+import { ResumeBudget } from './stream-log.ts';
+
+export interface FrontState {
+  readonly front: FrontContext;
+  /** Ends every session and stream and stops the fan-out. */
+  close(): void;
+}
+
+export function createFrontState(gateway: Gateway, listen: Config['listen'], logger: Logger, identity: FrontIdentity): FrontState {
+  const { limits } = gateway;
+  const sessions = new SessionStore(listen.sessionIdleMs, (session) => gateway.clientGone(session.id), {
+    maxSessions: listen.maxSessions,
+    maxSessionsPerPrincipal: listen.maxSessionsPerPrincipal,
+    limits,
+  });
+  const resume = new ResumeBudget({ perSessionBytes: listen.maxResumeBytesPerSession, totalBytes: listen.maxResumeBytes, limits });
+  const modernStreams = new Set<ModernListener>();
+  const unsubscribe = gateway.onChange(createChangeFanout(sessions, modernStreams));
+
+  const front: FrontContext = {
+    gateway,
+    logger,
+    sessions,
+    modernStreams,
+    resume,
+    streamGuard: (mode) => ({ mode, maxQueueBytes: listen.maxStreamQueueBytes, limits }),
+    principalOf: (req) => identity.principalOf(req),
+    ownerOf: (req) => identity.ownerOf(req),
+    stepUp: (req, res, endpoint, requests) => identity.stepUp(req, res, endpoint, requests),
+    async refuse(res, endpoint, error, era = 'legacy', id = null, method = '(request)', req = undefined) {
+      await gateway.recordRefusal(endpoint, error, method, { principal: req ? identity.principalOf(req) : undefined, address: req?.socket.remoteAddress }).catch(() => false);
+      reject(res, error, era, id);
+    },
+    logDecision(request: JsonRpcRequest, error: GatewayError, correlationId: string) {
+      const level = error.code === 'PC_INTERNAL' ? 'error' : 'info';
+      logger[level]({ correlationId, method: request.method, code: error.code }, error.message);
+    },
+  };
+  return {
+    front,
+    close() {
+      unsubscribe();
+      sessions.close();
+      for (const listener of modernStreams) listener.writer.end();
+      modernStreams.clear();
+    },
+  };
+}

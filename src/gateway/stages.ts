@@ -1,0 +1,96 @@
+/**
+ * Builds every stage of the pipeline from the gateway's parts. The order they run in is not decided
+ * here but in pipeline/order.ts, once.
+ */
+import type { Logger } from 'pino';
+import { openApprovals, type Approvals } from '../approvals/open.ts';
+import type { AuditLog } from '../audit/log.ts';
+import type { Config } from '../config/schema.ts';
+import type { SecretSource } from '../config/secrets.ts';
+import type { Dlp } from '../dlp/engine.ts';
+import type { KillSwitchStore } from '../killswitch/store.ts';
+import type { Monitor } from '../monitor/monitor.ts';
+import type { InputBridge } from '../pipeline/input-bridge.ts';
+import { createPipeline, type Pipeline } from '../pipeline/order.ts';
+import { createAuthorize } from '../pipeline/stages/authorize.ts';
+import { createCheckParamHeaders } from '../pipeline/stages/check-param-headers.ts';
+import { createForward } from '../pipeline/stages/forward.ts';
+import { createInspectArguments } from '../pipeline/stages/inspect-arguments.ts';
+import { createInspectResult } from '../pipeline/stages/inspect-result.ts';
+import { createKillSwitch } from '../pipeline/stages/kill-switch.ts';
+import { createRateLimit } from '../pipeline/stages/rate-limit.ts';
+import { createRoute } from '../pipeline/stages/route.ts';
+import { createSupplyCheck } from '../pipeline/stages/supply-check.ts';
+import { createToxicFlow } from '../pipeline/stages/toxic-flow.ts';
+import { createValidateArgs } from '../pipeline/stages/validate-args.ts';
+import type { PolicyRuntime } from '../policy/runtime.ts';
+import type { Catalog } from '../routing/catalog.ts';
+import type { createDescribe } from '../routing/describe.ts';
+import type { SubscriptionRegistry } from '../routing/subscriptions.ts';
+import type { TaskRegistry } from '../routing/tasks.ts';
+import type { SupplyGuard } from '../supply/guard.ts';
+import type { Upstream } from '../upstream/types.ts';
+import { ArgumentValidator } from '../validate/args.ts';
+
+/** What the stages are made of: the gateway's stores, registries and guards. */
+export interface StageParts {
+  config: Config;
+  logger: Logger;
+  secrets: SecretSource;
+  dataDir: string;
+  now: () => Date;
+  upstreams: ReadonlyMap<string, Upstream>;
+  catalog: Catalog;
+  bridge: InputBridge;
+  tasks: TaskRegistry;
+  subscriptions: SubscriptionRegistry;
+  describe: ReturnType<typeof createDescribe>;
+  timeoutMsFor: (server: string | undefined) => number;
+  sessionScope: (server: string, principal: string) => string;
+  policy: PolicyRuntime;
+  kill: KillSwitchStore;
+  supply: SupplyGuard;
+  dlp: Dlp;
+  audit: AuditLog | undefined;
+  monitor: Monitor | undefined;
+}
+
+export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approvals: Approvals } {
+  const { config, logger, upstreams, catalog, bridge, tasks, timeoutMsFor, policy, kill, dlp, now } = parts;
+  const validator = new ArgumentValidator();
+  const killSwitch = createKillSwitch(kill);
+  const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: parts.monitor?.flows });
+  const approvals = openApprovals(config, {
+    dataDir: parts.dataDir,
+    audit: parts.audit,
+    logger,
+    runtime: policy,
+    secrets: parts.secrets,
+    // After a human's wait, the kill switch and the policy are asked again: either may have changed.
+    recheck: async (ctx) => killSwitch(ctx) ?? (await authorize(ctx)),
+    held: (agent) => {
+      kill.refreshOncePerTurn();
+      return kill.held(agent, false);
+    },
+  });
+  const pipeline = createPipeline(
+    {
+      route: createRoute({ upstreams, catalog, bridge, tasks, describe: parts.describe, timeoutMsFor }),
+      checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
+      authenticate: () => undefined,
+      supplyCheck: createSupplyCheck({ supply: parts.supply, catalog, timeoutMsFor, logger }),
+      killSwitch,
+      authorize,
+      validateArgs: createValidateArgs(policy, validator),
+      inspectArguments: createInspectArguments(dlp, policy),
+      toxicFlow: createToxicFlow({ runtime: policy, flows: parts.monitor?.flows, block: config.monitor?.detectors.toxicFlow.enforce === 'block', now }),
+      rateLimit: createRateLimit(policy),
+      approve: approvals.stage,
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, tasks, sessionScope: parts.sessionScope }),
+      inspect: createInspectResult(dlp),
+    },
+    logger,
+    parts.audit,
+  );
+  return { pipeline, approvals };
+}
