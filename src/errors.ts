@@ -45,6 +45,7 @@ export type GatewayErrorCode =
   | 'PC_INPUT_PARKED_LIMIT'
   | 'PC_TASK_UNKNOWN'
   | 'PC_TASK_LIMIT'
+  | 'PC_SUBSCRIPTION_LIMIT'
   | 'PC_UPSTREAM_SESSION_LIMIT'
   | 'PC_AUDIT_UNAVAILABLE'
   | 'PC_SUPPLY_QUARANTINED'
@@ -142,6 +143,7 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   // §Error Handling: invalid or nonexistent taskId → -32602).
   PC_TASK_UNKNOWN: { status: 200, rpcCode: -32602, transport: false },
   PC_TASK_LIMIT: { status: 200, rpcCode: -31042, transport: false },
+  PC_SUBSCRIPTION_LIMIT: { status: 200, rpcCode: -31046, transport: false },
   PC_UPSTREAM_SESSION_LIMIT: { status: 200, rpcCode: -31007, transport: false },
   PC_AUDIT_UNAVAILABLE: { status: 200, rpcCode: -31010, transport: false },
   PC_SUPPLY_QUARANTINED: { status: 200, rpcCode: -31020, transport: false },

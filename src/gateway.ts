@@ -206,7 +206,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   catalog.reviewGeneration = () => supply.generation();
   const bridge = new InputBridge(config.routing.inputRequired);
   prepareMethodTables();
-  const subscriptions = new SubscriptionRegistry();
+  const subscriptions = new SubscriptionRegistry(config.routing.subscriptions, limits);
   const callers = new CallerDirectory();
   const perPrincipal = (server: string): boolean => config.servers[server]?.upstreamSession === 'per-principal';
   const sessionScope = (server: string, principal: string): string => (perPrincipal(server) ? principal : '');

@@ -251,6 +251,13 @@ export const configSchema = z
           })
           .prefault({})
           .describe('Task ownership (2025-11-25 tasks): each task is reachable only by the principal whose call created it'),
+        subscriptions: z
+          .strictObject({
+            maxPerSession: z.number().int().min(1).max(100_000).default(256).describe('Resource URIs one client session may be subscribed to at once; a subscribe beyond is refused'),
+            maxTotal: z.number().int().min(1).max(10_000_000).default(65_536).describe('Subscriptions (session and URI) the gateway holds at once; a subscribe beyond is refused'),
+          })
+          .prefault({})
+          .describe('resources/subscribe (legacy era): how many subscriptions a session, and the gateway, may hold'),
       })
       .prefault({}),
     defaults: z.strictObject({ timeoutMs: timeoutMs.default(60_000), maxMessageBytes: maxMessageBytes.default(16 * MIB) }).prefault({}),

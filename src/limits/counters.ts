@@ -25,7 +25,9 @@ export type LimitName =
   /** A notification stream closed because its client does not read. */
   | 'stream_closed_slow'
   /** Request headers or body not received within listen.headersTimeoutMs / requestTimeoutMs. */
-  | 'request_timeout';
+  | 'request_timeout'
+  /** A resources/subscribe refused by routing.subscriptions.maxPerSession / maxTotal. */
+  | 'subscriptions';
 
 interface Entry {
   limit: LimitName;

@@ -292,9 +292,13 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
           // last unsubscribe travel; the others are answered here.
           const uri = route.params?.uri;
           const scope = sessionScope(route.server, principalKey(ctx.principal));
+          const subscribed = route.method === 'resources/subscribe' && typeof uri === 'string' && !route.resume ? subscriptions.add(route.server, uri, ctx.client.key, scope) : undefined;
           if (route.resume) {
             outcome = restampServerInfo(await resume(ctx, route.resume), route.server);
-          } else if (route.method === 'resources/subscribe' && typeof uri === 'string' && !subscriptions.add(route.server, uri, ctx.client.key, scope)) {
+          } else if (subscribed instanceof GatewayError) {
+            // Over routing.subscriptions: refused here, so the server never sees it.
+            outcome = { error: subscribed };
+          } else if (subscribed === 'held') {
             outcome = { result: {} };
           } else if (route.method === 'resources/unsubscribe' && typeof uri === 'string' && !subscriptions.remove(route.server, uri, ctx.client.key, scope)) {
             outcome = { result: {} };
