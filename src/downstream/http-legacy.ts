@@ -215,12 +215,16 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     const lastEventId = header(req, 'last-event-id');
     if (lastEventId !== undefined) {
       const position = parseEventId(lastEventId);
-      const refused = new GatewayError('PC_HTTP_NOT_FOUND', `Last-Event-ID "${lastEventId}" names no stream of this session`);
-      // An id of a form the gateway never issues is recorded; one of a stream no longer kept (delivered, or
-      // forgotten past the budget) is what the SDK client sends after most calls, so it is only answered.
-      if (!position) return void front.refuse(res, endpoint, refused, 'legacy', null, '(GET stream)', req);
-      const log = session.streams.get(position.stream);
-      if (!log) return reject(res, refused);
+      const refused = new GatewayError('PC_HTTP_NOT_FOUND', `Last-Event-ID "${lastEventId}" names no stream this session keeps (unknown, or expired: forgotten past listen.maxResumeBytes…); open a new GET stream or repeat the request`);
+      const log = position && session.streams.get(position.stream);
+      if (!log) {
+        // A stream this session had delivered in full is what the SDK client resumes after a call that
+        // ended with an error answer: only answered, so ordinary traffic does not spend the refusal
+        // budget. Every other miss — a form never issued, a stream never this session's, one forgotten
+        // before it was delivered — is recorded.
+        if (position && session.delivered(position.stream)) return reject(res, refused);
+        return void front.refuse(res, endpoint, refused, 'legacy', null, '(GET stream)', req);
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
       log.resume(res, position.seq);
       return;

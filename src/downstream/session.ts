@@ -40,6 +40,12 @@ export class DownstreamSession {
   owner: string | undefined;
   /** Resumable POST streams, by stream id (oldest first). */
   readonly streams = new Map<string, StreamLog>();
+  /**
+   * The ids of the last MAX_STREAMS streams delivered in full: a client may come back for one of them
+   * (the SDK client resumes a stream that ended with an error answer), which is routine, not a refusal
+   * worth a record — unlike an id this session never had, or a stream forgotten before it was delivered.
+   */
+  readonly #delivered = new Set<string>();
   readonly #inflight = new Map<string, AbortController>();
   readonly #waiting = new Map<string, WaitingAnswer>();
   #nextId = 1;
@@ -67,8 +73,17 @@ export class DownstreamSession {
   addStream(log: StreamLog): void {
     this.streams.set(log.id, log);
     log.owner = this;
-    log.onDelivered = () => this.streams.delete(log.id);
+    log.onDelivered = () => {
+      this.streams.delete(log.id);
+      this.#delivered.add(log.id);
+      if (this.#delivered.size > MAX_STREAMS) this.#delivered.delete(this.#delivered.values().next().value!);
+    };
     if (this.streams.size > MAX_STREAMS) this.streams.values().next().value?.forget();
+  }
+
+  /** Whether the stream `id` of this session was delivered in full lately (see #delivered). */
+  delivered(id: string): boolean {
+    return this.#delivered.has(id);
   }
 
   /** Registers a client request in flight; returns its abort signal and a release function. */
