@@ -20,6 +20,17 @@
  * session) to be the call's own user (in band = the user approves their own agent's call); only calls
  * with that issuer's tokens are sent to the page. Other identity setups (API keys, external issuers)
  * cannot tie a browser to the caller here: their clients are asked with the form (in-band.ts).
+ *
+ * A signed-out browser opening a valid link is sent to sign in and back:
+ *
+ *   GET /approvals/<id>?t=…        303 → /oauth/authorize?…&state=<nonce> (the gateway's own client,
+ *                                  auth/embedded.ts APPROVAL_PAGE_CLIENT_ID), with a cookie
+ *                                  `<nonce>.<id>.<t>` (HttpOnly, SameSite=Lax, Path=/approvals/, 10 min)
+ *   GET /approvals/signed-in?state=<nonce>&code=…   303 → /approvals/<id>?t=… when the state is the
+ *                                  cookie's nonce (a sign-in this browser started from this page)
+ *
+ * The way back is never read from the request: it is rebuilt from an approval id and a token of their
+ * own strict forms, as a relative path on this origin, so no parameter can send the browser elsewhere.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -28,6 +39,7 @@ import type { Principal } from '../auth/principal.ts';
 import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { header, readBody, reject } from '../downstream/http-io.ts';
+import { APPROVAL_SIGNED_IN_PATH } from '../auth/embedded.ts';
 import { isApprovalId, type Approval } from './store.ts';
 import { displayArgs } from './view.ts';
 
@@ -42,7 +54,13 @@ export interface SignIn {
   /** The embedded sign-in's issuer: only its users' calls are sent to the page. */
   issuer: string;
   signedInUser(req: IncomingMessage, res: ServerResponse): Promise<string | undefined>;
+  /** Where a signed-out browser signs in, to come back to APPROVAL_SIGNED_IN_PATH with `state` (a path on this origin). */
+  signInPath(state: string): string;
 }
+
+const SIGN_IN_COOKIE = 'pc_approval_signin';
+const SIGN_IN_SECONDS = 600;
+const TOKEN_FORM = /^[A-Za-z0-9_-]{1,200}$/;
 
 interface Link {
   tokenHash: Buffer;
@@ -137,12 +155,56 @@ function html(res: ServerResponse, status: number, title: string, body: string):
   res.end(text);
 }
 
+/** The sign-in cookie's attributes; `maxAge` 0 clears it. */
+function signInCookie(value: string, maxAge: number, origin: string): string {
+  return `${SIGN_IN_COOKIE}=${value}; Path=${APPROVAL_PAGE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${origin.startsWith('https:') ? '; Secure' : ''}`;
+}
+
+/** Sends a signed-out browser to sign in, remembering (in its own cookie) the link to come back to. */
+function redirectToSignIn(res: ServerResponse, signIn: SignIn, origin: string, id: string, token: string): void {
+  const nonce = randomBytes(32).toString('base64url');
+  res.writeHead(303, { location: signIn.signInPath(nonce), 'set-cookie': signInCookie(`${nonce}.${id}.${token}`, SIGN_IN_SECONDS, origin), 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
+  res.end();
+}
+
+/** The value of cookie `name` in the request, if sent once. */
+function cookieValue(req: IncomingMessage, name: string): string | undefined {
+  const found = (header(req, 'cookie') ?? '').split(';').map((c) => c.trim()).filter((c) => c.startsWith(`${name}=`));
+  return found.length === 1 ? found[0]!.slice(name.length + 1) : undefined;
+}
+
+/**
+ * The end of the sign-in started by redirectToSignIn: back to the approval link, when the state is
+ * the nonce of this browser's cookie; the refusal otherwise (a sign-in not started here, cancelled, or
+ * a cookie not of the page's own making).
+ */
+function returnFromSignIn(req: IncomingMessage, res: ServerResponse, rawUrl: string, origin: string): GatewayError | undefined {
+  if (req.method !== 'GET') return new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `${APPROVAL_SIGNED_IN_PATH} takes GET (the sign-in's redirect)`);
+  const query = new URL(rawUrl, 'http://x').searchParams;
+  const [nonce, id, token, ...rest] = (cookieValue(req, SIGN_IN_COOKIE) ?? '').split('.');
+  const state = query.get('state');
+  const fromHere = nonce !== undefined && rest.length === 0 && TOKEN_FORM.test(nonce) && matches(state, digest(nonce));
+  if (!fromHere || id === undefined || !isApprovalId(id) || token === undefined || !TOKEN_FORM.test(token)) {
+    return new GatewayError('PC_APPROVAL_UNKNOWN', 'this sign-in was not started from an approval page in this browser (or took longer than 10 minutes); open the approval link again');
+  }
+  res.setHeader('set-cookie', signInCookie('', 0, origin));
+  if (query.has('error')) return new GatewayError('PC_AUTH_REQUIRED', 'the sign-in did not complete; open the approval link again to sign in');
+  // Rebuilt from parts of strict form, relative: the way back cannot lead off this origin.
+  res.writeHead(303, { location: `${APPROVAL_PAGE_PATH}${id}?t=${token}`, 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
+  res.end();
+  return undefined;
+}
+
 export async function serveApprovalPage(req: IncomingMessage, res: ServerResponse, pathname: string, rawUrl: string, gateway: Gateway): Promise<void> {
   const { queue, pages } = gateway.approvals;
   const refuse = async (error: GatewayError): Promise<void> => {
-    await gateway.recordRefusal({ kind: 'aggregate' }, error, 'approvals/page').catch(() => false);
+    await gateway.recordRefusal({ kind: 'aggregate' }, error, 'approvals/page', { address: req.socket.remoteAddress }).catch(() => false);
     reject(res, error);
   };
+  if (pathname === APPROVAL_SIGNED_IN_PATH && pages.signIn && pages.origin) {
+    const refused = returnFromSignIn(req, res, rawUrl, pages.origin);
+    return refused ? refuse(refused) : undefined;
+  }
   const id = pathname.slice(APPROVAL_PAGE_PATH.length);
   if (!isApprovalId(id) || !pages.origin) return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `no approval page at ${pathname}`));
   const now = queue.now();
@@ -161,6 +223,8 @@ export async function serveApprovalPage(req: IncomingMessage, res: ServerRespons
     const approval = queue.store.get(id);
     if (!link || !approval || approval.status !== 'pending') return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting, or the link is not valid for it`));
     const who = await person(approval);
+    // Signed out: sign in, then back here (the link was valid, so only its holder is sent on).
+    if (who instanceof GatewayError && who.code === 'PC_AUTH_REQUIRED' && pages.signIn) return redirectToSignIn(res, pages.signIn, pages.origin, id, token!);
     if (who instanceof GatewayError) return refuse(who);
     const hidden = (name: string, value: string): string => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
     return html(res, 200, 'Approve this call?', `${describe(approval)}

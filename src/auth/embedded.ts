@@ -44,6 +44,14 @@ export const GRANT_CLAIM = 'gid';
 /** Grant types the token endpoint serves; anything else is refused before oidc-provider sees it. */
 const TOKEN_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
 const OIDC_SCOPES = new Set(['openid', 'offline_access']);
+/**
+ * The gateway's own client for signing a browser in to the URL-mode approval page (approvals/url-page.ts):
+ * it asks for `openid` alone, is granted that without a consent page, and its code is never exchanged
+ * (the PKCE verifier is not kept), so it yields a signed-in browser session and no token.
+ */
+export const APPROVAL_PAGE_CLIENT_ID = 'portcullis-approval-page';
+/** Where the approval page's sign-in comes back to (under the issuer). */
+export const APPROVAL_SIGNED_IN_PATH = '/approvals/signed-in';
 
 export class EmbeddedAuthorizationServer {
   readonly issuer: string;
@@ -127,6 +135,31 @@ export class EmbeddedAuthorizationServer {
           device_authorization: '/oauth/device/auth',
         },
         interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+        clients: [
+          {
+            client_id: APPROVAL_PAGE_CLIENT_ID,
+            client_name: 'Portcullis approval page',
+            redirect_uris: [`${issuer.replace(/\/$/, '')}${APPROVAL_SIGNED_IN_PATH}`],
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            token_endpoint_auth_method: 'none',
+            id_token_signed_response_alg: 'ES256',
+          },
+        ],
+        // The approval page's own client needs no consent: it is granted `openid` alone (see
+        // APPROVAL_PAGE_CLIENT_ID). Every other client gets oidc-provider's default: the grant the
+        // user consented to in this session, if any.
+        loadExistingGrant: async (ctx: GrantContext) => {
+          const clientId = ctx.oidc.client?.clientId;
+          const grantId = ctx.oidc.result?.consent?.grantId ?? (clientId ? ctx.oidc.session?.grantIdFor(clientId) : undefined);
+          if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+          const accountId = ctx.oidc.session?.accountId;
+          if (clientId !== APPROVAL_PAGE_CLIENT_ID || !accountId) return undefined;
+          const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+          grant.addOIDCScope('openid');
+          await grant.save();
+          return grant;
+        },
         responseTypes: ['code'],
         pkce: { required: () => true },
         // Only the OpenID scopes at this level: resource scopes come from getResourceServerInfo, capped per
@@ -164,10 +197,13 @@ export class EmbeddedAuthorizationServer {
           },
           resourceIndicators: {
             enabled: true,
-            defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string[]) => oneOf?.[0] ?? options.resources().uris[0],
+            // The approval page's client asks for no resource: its sign-in mints nothing for /mcp.
+            defaultResource: async (_ctx: unknown, client: { clientId: string }, oneOf?: string[]) =>
+              client.clientId === APPROVAL_PAGE_CLIENT_ID ? undefined : (oneOf?.[0] ?? options.resources().uris[0]),
             useGrantedResource: async () => true,
             getResourceServerInfo: async (ctx: OidcContext, resource: string, client: { clientId: string }) => {
               const { uris, scopes } = options.resources();
+              if (client.clientId === APPROVAL_PAGE_CLIENT_ID) throw new oidcErrors.InvalidTarget('the approval page\'s sign-in is for no resource');
               if (!uris.includes(resource)) throw new oidcErrors.InvalidTarget(`this server issues tokens only for ${uris.join(', ')}`);
               return {
                 scope: allowedScopes(ctx, client.clientId, scopes, store, caps).join(' '),
@@ -246,6 +282,25 @@ export class EmbeddedAuthorizationServer {
     const session = await (provider as unknown as { Session: { get(ctx: unknown): Promise<unknown> } }).Session.get({ req, res });
     const account = (session as { accountId?: unknown }).accountId;
     return typeof account === 'string' && account !== '' ? account : undefined;
+  }
+
+  /**
+   * Where to send a signed-out browser so that it signs in and comes back to APPROVAL_SIGNED_IN_PATH
+   * with `state`: an authorization request of the approval page's own client (see APPROVAL_PAGE_CLIENT_ID).
+   * Relative to the issuer's origin.
+   */
+  approvalSignInPath(state: string): string {
+    const query = new URLSearchParams({
+      client_id: APPROVAL_PAGE_CLIENT_ID,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: `${this.issuer.replace(/\/$/, '')}${APPROVAL_SIGNED_IN_PATH}`,
+      state,
+      // PKCE is required of every client; the verifier is dropped, so this code can never be exchanged.
+      code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
+      code_challenge_method: 'S256',
+    });
+    return `/oauth/authorize?${query}`;
   }
 
   /** Whether a request path belongs to the authorization server (or its login pages). */
@@ -462,6 +517,16 @@ export class EmbeddedAuthorizationServer {
     const given = createHash('sha256').update(password).digest();
     return timingSafeEqual(wanted, given) && user !== undefined && expected !== undefined && 'value' in expected;
   }
+}
+
+/** The part of oidc-provider's request context loadExistingGrant reads. */
+interface GrantContext {
+  oidc: {
+    client?: { clientId: string };
+    result?: { consent?: { grantId?: string } };
+    session?: { accountId?: string; grantIdFor(clientId: string): string | undefined };
+    provider: Provider;
+  };
 }
 
 /** The part of oidc-provider's request context the hooks read. */

@@ -49,7 +49,13 @@ export async function startIdentity(gateway: Gateway, config: Config, url: strin
 export function offerApprovalPages(approvals: Approvals, address: AddressInfo, url: string, authRequired: boolean, identity: Identity | undefined): void {
   if (!authRequired && /^(127\.|::1$)/.test(address.address)) approvals.pages.serveAt(url);
   const embedded = identity?.embedded;
-  if (embedded) approvals.pages.serveAt(embedded.issuer.replace(/\/$/, ''), { issuer: embedded.issuer, signedInUser: (q, r) => embedded.signedInUser(q, r) });
+  if (embedded) {
+    approvals.pages.serveAt(embedded.issuer.replace(/\/$/, ''), {
+      issuer: embedded.issuer,
+      signedInUser: (q, r) => embedded.signedInUser(q, r),
+      signInPath: (state) => embedded.approvalSignInPath(state),
+    });
+  }
 }
 
 /** Closes the server and every connection it holds (idle keep-alive ones included). */

@@ -16,6 +16,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BrowserContext } from 'playwright-core';
 import { processSecretSource } from '../../src/config/secrets.ts';
+import { auditTrail } from '../helpers/audit.ts';
 import { authorizeWithBrowser, launchBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
 import { legacyClient, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { authorizeUrl, pkcePair, recordedEverything, register, tokenRequest } from '../helpers/oauth.ts';
@@ -293,7 +294,25 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
     return token.body.access_token as string;
   }
 
-  it('needs the call\'s own user signed in: no session and another user\'s session are refused, the user\'s own Approve runs the call once', async () => {
+  /** Calls echo with `message` as the holder of `token` from a URL-mode client; `decide` acts on the page the elicitation names, and the client accepts. */
+  async function echoApproved(token: string, message: string, decide: (params: Params) => Promise<void>): Promise<void> {
+    const client = new LegacyClient({ name: 'url-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } } });
+    client.setRequestHandler(ElicitRequestSchema, async (r) => {
+      const params = r.params as Params;
+      assert.equal(params.mode, 'url');
+      await decide(params);
+      return { action: 'accept' } as never;
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    try {
+      const result = await client.callTool({ name: 'echo', arguments: { message } });
+      assert.deepEqual(result.content, [{ type: 'text', text: `Echo: ${message}` }]);
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('needs the call\'s own user signed in: no session is sent to sign in, another user\'s session is refused, the user\'s own Approve runs the call once', async () => {
     const alice = await browser.context();
     const bob = await browser.context();
     try {
@@ -301,13 +320,14 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
       await signIn(bob, 'bob');
       const outcomes: Record<string, number> = {};
       let id: string | undefined;
-      const client = new LegacyClient({ name: 'url-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } } });
-      client.setRequestHandler(ElicitRequestSchema, async (r) => {
-        const params = r.params as Params;
-        assert.equal(params.mode, 'url');
+      await echoApproved(token, 'url signed in', async (params) => {
         id = params.elicitationId;
         const target = `${gw.url}/approvals/${id}`;
-        outcomes['GET without a session'] = (await fetch(params.url!)).status;
+        // Without a session the link sends the browser to sign in (on this origin), not to the page.
+        const signedOut = await fetch(params.url!, { redirect: 'manual' });
+        assert.equal(signedOut.status, 303);
+        assert.match(signedOut.headers.get('location') ?? '', /^\/oauth\/authorize\?/);
+        assert.doesNotMatch(await signedOut.text(), /csrf/, 'no form (and no CSRF token) for a signed-out browser');
         const bobPage = await bob.newPage();
         const bobGet = await bobPage.goto(params.url!);
         outcomes['GET as bob'] = bobGet!.status();
@@ -321,15 +341,7 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
         assert.equal(gw.gateway.approvals.queue.store.get(id!)?.status, 'pending', 'nobody but alice decided');
         await Promise.all([page.waitForNavigation(), page.click('button[value=approve]')]);
         await page.waitForSelector('text=Approved');
-        return { action: 'accept' } as never;
       });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-      try {
-        const result = await client.callTool({ name: 'echo', arguments: { message: 'url signed in' } });
-        assert.deepEqual(result.content, [{ type: 'text', text: 'Echo: url signed in' }]);
-      } finally {
-        await client.close();
-      }
       for (const [what, status] of Object.entries(outcomes)) assert.ok(status >= 400, `${what} is refused (got ${status})`);
       const received = everything.received().filter((m) => m.method === 'tools/call' && (m.params?.arguments as any)?.message === 'url signed in');
       assert.equal(received.length, 1, 'the call ran once');
@@ -340,5 +352,62 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
       await alice.close();
       await bob.close();
     }
+  });
+
+  it('sends a signed-out browser to sign in and back to the page; the way back takes no return path from the request', async () => {
+    const token = await signIn(await browser.context(), 'alice');
+    const fresh = await browser.context(); // the approving browser: never signed in
+    const outcomes: Record<string, { status: number; location: string | null }> = {};
+    let id: string | undefined;
+    try {
+      await echoApproved(token, 'url back from sign-in', async (params) => {
+        id = params.elicitationId;
+        const back = `${gw.url}/approvals/signed-in`;
+        const get = async (url: string, cookie?: string) => {
+          const response = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+          await response.body?.cancel();
+          return { status: response.status, location: response.headers.get('location') };
+        };
+        // The way back, attacked: no cookie, a state that is not the cookie's, a cookie of another making.
+        const started = await fetch(params.url!, { redirect: 'manual' });
+        const cookie = (started.headers.get('set-cookie') ?? '').split(';')[0]!;
+        assert.match(started.headers.get('set-cookie') ?? '', /HttpOnly; SameSite=Lax/);
+        const state = new URL(started.headers.get('location')!, gw.url).searchParams.get('state')!;
+        const t = new URL(params.url!).searchParams.get('t')!;
+        outcomes['no cookie'] = await get(`${back}?state=${state}&code=x`);
+        outcomes['another state'] = await get(`${back}?state=${'A'.repeat(43)}&code=x`, cookie);
+        outcomes['a cookie naming another place'] = await get(`${back}?state=${state}&code=x`, `pc_approval_signin=${state}.%2F%2Fevil.example.${t}`);
+        outcomes['a cookie with a path for a token'] = await get(`${back}?state=${state}&code=x`, `pc_approval_signin=${state}.${id}.x%2F..%2F..%2Foauth`);
+        outcomes['a POST'] = await fetch(`${back}?state=${state}`, { method: 'POST', headers: { cookie } }).then((r) => ({ status: r.status, location: r.headers.get('location') }));
+        // The real thing: the browser follows the link, signs in, and is back on the page.
+        const page = await fresh.newPage();
+        page.setDefaultTimeout(60_000);
+        await page.goto(params.url!);
+        assert.match(page.url(), /\/interaction\//, 'the signed-out browser is on the sign-in page');
+        await page.fill('input[name="username"]', 'alice');
+        await page.fill('input[name="password"]', PASSWORD);
+        await Promise.all([page.waitForURL((url) => url.pathname === `/approvals/${id}`), page.click('button[type="submit"]')]);
+        assert.equal(new URL(page.url()).origin, gw.url, 'back on the gateway\'s own origin');
+        assert.equal(new URL(page.url()).searchParams.get('t'), t, 'with the link it started from');
+        assert.ok((await page.textContent('body'))?.includes('url back from sign-in'), 'the approval page, showing the call');
+        await Promise.all([page.waitForNavigation(), page.click('button[value=approve]')]);
+        await page.waitForSelector('text=Approved');
+      });
+    } finally {
+      await fresh.close();
+    }
+    for (const [what, outcome] of Object.entries(outcomes)) {
+      assert.ok(outcome.status >= 400, `${what} is refused (got ${outcome.status})`);
+      assert.equal(outcome.location, null, `${what} is sent nowhere`);
+    }
+    assert.equal(gw.gateway.approvals.queue.store.get(id!)?.decidedBy, 'alice');
+    assert.equal(everything.received().filter((m) => m.method === 'tools/call' && (m.params?.arguments as any)?.message === 'url back from sign-in').length, 1, 'the call ran once');
+    // The page's own client is for signing in only: asked for a resource, it is refused.
+    const { challenge } = pkcePair();
+    const forMcp = await fetch(authorizeUrl(gw.url, { client_id: 'portcullis-approval-page', redirect_uri: `${gw.url}/approvals/signed-in`, resource: `${gw.url}/mcp/everything`, scope: 'mcp', code_challenge: challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    await forMcp.body?.cancel();
+    assert.match(forMcp.headers.get('location') ?? '', /error=invalid_target/, `a token for /mcp is never in reach of the approval page's client (got ${forMcp.status} ${forMcp.headers.get('location')})`);
+    const refusals = auditTrail(gw.gateway.config.dataDir!).filter((r) => r.method === 'approvals/page' && r.code === 'PC_APPROVAL_UNKNOWN');
+    assert.ok(refusals.length >= 4, 'the forged ways back are audited');
   });
 });
