@@ -49,6 +49,25 @@ const LAYOUT_VERSION = 1;
 export const API_KEY_PREFIX = 'pcl_';
 const API_KEY = /^pcl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
+/**
+ * The most entries each in-memory lookup table of the store holds. Their keys come from requests (an
+ * API key's id, a client_id, a token's jti or grant), known or not — unknown ones are remembered too,
+ * so a flood of them does not reach the database on every request — so a full table is dropped whole
+ * and fills again from the database.
+ */
+export const MEMORY_ENTRIES_MAX = 100_000;
+
+/** `memory`'s answer for `key`, looked up and kept when it has none (within MEMORY_ENTRIES_MAX). */
+function remembered<V>(memory: Map<string, V>, key: string, look: () => V): V {
+  let value = memory.get(key);
+  if (value === undefined) {
+    value = look();
+    if (memory.size >= MEMORY_ENTRIES_MAX) memory.clear();
+    memory.set(key, value);
+  }
+  return value;
+}
+
 export class IdentityStore {
   readonly path: string;
   readonly db: DatabaseSync;
@@ -109,6 +128,11 @@ export class IdentityStore {
     this.#agentByClient = this.db.prepare('SELECT * FROM agents WHERE client_id = ?');
   }
 
+  /** Entries of the largest in-memory lookup table (bounded by MEMORY_ENTRIES_MAX). */
+  get memoryEntries(): number {
+    return Math.max(this.#keys.size, this.#agentsByName.size, this.#agentsByClient.size, this.#grants.size, this.#revokedTokens.size);
+  }
+
   /** Drops what memory holds when the database changed under it (another process committed). */
   #fresh(): void {
     // One look per synchronous run: checks within it could not see another commit anyway.
@@ -155,13 +179,10 @@ export class IdentityStore {
 
   #agentVia(memory: Map<string, AgentRow | null>, statement: StatementSync, key: string): AgentRow | undefined {
     this.#fresh();
-    let found = memory.get(key);
-    if (found === undefined) {
+    return remembered(memory, key, () => {
       const row = statement.get(key) as Record<string, string | null> | undefined;
-      found = row ? toAgent(row) : null;
-      memory.set(key, found);
-    }
-    return found ?? undefined;
+      return row ? toAgent(row) : null;
+    }) ?? undefined;
   }
 
   agents(): AgentRow[] {
@@ -295,14 +316,10 @@ export class IdentityStore {
   /** Whether the grant an access token was minted under still stands (not revoked, not expired). */
   grantLive(grantId: string): boolean {
     this.#fresh();
-    let live = this.#grants.get(grantId);
-    if (live === undefined) {
+    return remembered(this.#grants, grantId, () => {
       const row = this.#grantLive.get(grantId) as { expires_at: number | null } | undefined;
-      live = row !== undefined && (row.expires_at === null || row.expires_at > Date.now());
-      if (this.#grants.size >= 100_000) this.#grants.clear();
-      this.#grants.set(grantId, live);
-    }
-    return live;
+      return row !== undefined && (row.expires_at === null || row.expires_at > Date.now());
+    });
   }
 
   /** Records an access token's `jti` as revoked until `expiresAtMs` (after that the token is dead anyway). */
@@ -314,13 +331,7 @@ export class IdentityStore {
 
   tokenRevoked(jti: string): boolean {
     this.#fresh();
-    let revoked = this.#revokedTokens.get(jti);
-    if (revoked === undefined) {
-      revoked = this.#tokenRevoked.get(sha256(jti)) !== undefined;
-      if (this.#revokedTokens.size >= 100_000) this.#revokedTokens.clear();
-      this.#revokedTokens.set(jti, revoked);
-    }
-    return revoked;
+    return remembered(this.#revokedTokens, jti, () => this.#tokenRevoked.get(sha256(jti)) !== undefined);
   }
 
   // ---- API keys ----
@@ -340,12 +351,7 @@ export class IdentityStore {
     const match = API_KEY.exec(presented);
     if (!match) return { problem: 'malformed API key' };
     this.#fresh();
-    let row = this.#keys.get(match[1]!);
-    if (row === undefined) {
-      row = (this.#keyById.get(match[1]!) as (Record<string, string | null> & { hash: Uint8Array }) | undefined) ?? null;
-      if (this.#keys.size >= 100_000) this.#keys.clear();
-      this.#keys.set(match[1]!, row);
-    }
+    const row = remembered(this.#keys, match[1]!, () => (this.#keyById.get(match[1]!) as (Record<string, string | null> & { hash: Uint8Array }) | undefined) ?? null);
     if (!row || !sameHash(Buffer.from(row.hash), sha256(presented))) return { problem: 'unknown API key' };
     const key = toKey(row);
     if (key.revokedAt) return { problem: 'the API key was revoked' };
