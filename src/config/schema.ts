@@ -190,6 +190,14 @@ export const configSchema = z
           .max(1_000_000)
           .default(256)
           .describe('Legacy-era sessions one principal may have open (identity off: all callers are one principal); past it its least recently used is ended'),
+        maxListenStreams: z.number().int().min(1).max(1_000_000).default(10_000).describe('Modern-era subscriptions/listen streams open at once; past it the oldest is ended'),
+        maxListenStreamsPerPrincipal: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(32)
+          .describe('subscriptions/listen streams one principal may have open (identity off: all callers are one principal); past it its oldest is ended'),
         maxResumeBytesPerSession: z
           .number()
           .int()
@@ -222,6 +230,10 @@ export const configSchema = z
       .refine((listen) => listen.maxSessionsPerPrincipal <= listen.maxSessions, {
         message: 'maxSessionsPerPrincipal must not exceed maxSessions',
         path: ['maxSessionsPerPrincipal'],
+      })
+      .refine((listen) => listen.maxListenStreamsPerPrincipal <= listen.maxListenStreams, {
+        message: 'maxListenStreamsPerPrincipal must not exceed maxListenStreams',
+        path: ['maxListenStreamsPerPrincipal'],
       })
       .refine((listen) => listen.maxResumeBytesPerSession <= listen.maxResumeBytes, {
         message: 'maxResumeBytesPerSession must not exceed maxResumeBytes',

@@ -16,7 +16,7 @@ const LISTEN_FILTER_KEY: Readonly<Record<string, string>> = {
   'notifications/resources/list_changed': 'resourcesListChanged',
 };
 
-export function createChangeFanout(sessions: SessionStore, modernStreams: ReadonlySet<ModernListener>): (event: ChangeEvent) => void {
+export function createChangeFanout(sessions: SessionStore, modernStreams: Iterable<ModernListener>): (event: ChangeEvent) => void {
   return function fanOut({ server, notification, to }) {
     // Addressed notifications go to their sessions only; unaddressed ones only if they are everyone's.
     if (!to && !BROADCAST_NOTIFICATIONS.has(notification.method)) return;

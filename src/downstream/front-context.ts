@@ -9,6 +9,7 @@ import type { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import type { JsonObject, JsonRpcRequest } from '../protocol/jsonrpc.ts';
 import type { Endpoint } from '../pipeline/context.ts';
+import type { ListenStreams } from './listen-streams.ts';
 import type { ResponseWriter, SlowClientGuard } from './response-writer.ts';
 import type { SessionStore } from './session.ts';
 import type { ResumeBudget } from './stream-log.ts';
@@ -16,6 +17,8 @@ import type { ResumeBudget } from './stream-log.ts';
 /** A modern client's `subscriptions/listen` stream. */
 export interface ModernListener {
   endpoint: Endpoint;
+  /** The principal that opened it ('' with identity off), for listen.maxListenStreamsPerPrincipal. */
+  owner: string;
   filter: JsonObject;
   id: JsonRpcRequest['id'];
   writer: ResponseWriter;
@@ -25,7 +28,7 @@ export interface FrontContext {
   readonly gateway: Gateway;
   readonly logger: Logger;
   readonly sessions: SessionStore;
-  readonly modernStreams: Set<ModernListener>;
+  readonly modernStreams: ListenStreams;
   /** The bytes resumable legacy streams may keep (listen.maxResumeBytes…). */
   readonly resume: ResumeBudget;
   /** The slow-reader limit for an SSE response: 'drop' on a call's stream, 'close' on a notification stream. */

@@ -34,12 +34,12 @@ const LISTEN_KINDS = ['toolsListChanged', 'promptsListChanged', 'resourcesListCh
 export function createModernFront(front: FrontContext): ModernFront {
   const { gateway } = front;
 
-  function listen(endpoint: Endpoint, request: JsonRpcRequest, writer: ResponseWriter, signal: AbortSignal): void {
+  function listen(endpoint: Endpoint, request: JsonRpcRequest, writer: ResponseWriter, signal: AbortSignal, owner: string): void {
     const requested = isObject(request.params?.notifications) ? request.params.notifications : {};
     // Resource subscriptions are not offered on this stream yet; the acknowledgement says what is.
     const filter: JsonObject = {};
     for (const key of LISTEN_KINDS) if (requested[key] === true) filter[key] = true;
-    const listener: ModernListener = { endpoint, filter, id: request.id, writer };
+    const listener: ModernListener = { endpoint, owner, filter, id: request.id, writer };
     writer.stream();
     writer.send({
       jsonrpc: '2.0',
@@ -91,7 +91,7 @@ export function createModernFront(front: FrontContext): ModernFront {
       if (request.method === 'subscriptions/listen') {
         const invalid = checkParams(clientMethod(MODERN_VERSION, request.method)!, MODERN_VERSION, request.params);
         if (invalid) return front.refuse(res, endpoint, invalid, 'modern', request.id, request.method);
-        return listen(endpoint, request, writer, abort.signal);
+        return listen(endpoint, request, writer, abort.signal, front.ownerOf(req) ?? '');
       }
       const stepUp = await front.stepUp(req, res, endpoint, [request]);
       if (stepUp) return reject(res, stepUp, 'modern', request.id);

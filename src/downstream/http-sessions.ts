@@ -1,6 +1,7 @@
 /**
  * The state the era handlers of the HTTP front share (front-context.ts): legacy sessions (bounded in
- * number, overall and per principal), the bytes resumable streams may keep, the modern listen streams,
+ * number, overall and per principal), the bytes resumable streams may keep, the modern listen streams
+ * (bounded the same way),
  * and the fan-out of server notifications to them. A session that ends releases what the gateway holds
  * on its behalf (gateway.clientGone).
  */
@@ -10,9 +11,10 @@ import type { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import type { JsonRpcRequest } from '../protocol/jsonrpc.ts';
 import { createChangeFanout } from './fanout.ts';
-import type { FrontContext, ModernListener } from './front-context.ts';
+import type { FrontContext } from './front-context.ts';
 import type { FrontIdentity } from './http-identity.ts';
 import { reject } from './http-io.ts';
+import { ListenStreams } from './listen-streams.ts';
 import { SessionStore } from './session.ts';
 import { ResumeBudget } from './stream-log.ts';
 
@@ -30,7 +32,7 @@ export function createFrontState(gateway: Gateway, listen: Config['listen'], log
     limits,
   });
   const resume = new ResumeBudget({ perSessionBytes: listen.maxResumeBytesPerSession, totalBytes: listen.maxResumeBytes, limits });
-  const modernStreams = new Set<ModernListener>();
+  const modernStreams = new ListenStreams({ maxListenStreams: listen.maxListenStreams, maxListenStreamsPerPrincipal: listen.maxListenStreamsPerPrincipal, limits });
   const unsubscribe = gateway.onChange(createChangeFanout(sessions, modernStreams));
 
   const front: FrontContext = {
@@ -57,8 +59,7 @@ export function createFrontState(gateway: Gateway, listen: Config['listen'], log
     close() {
       unsubscribe();
       sessions.close();
-      for (const listener of modernStreams) listener.writer.end();
-      modernStreams.clear();
+      modernStreams.close();
     },
   };
 }

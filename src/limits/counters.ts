@@ -27,7 +27,11 @@ export type LimitName =
   /** Request headers or body not received within listen.headersTimeoutMs / requestTimeoutMs. */
   | 'request_timeout'
   /** A resources/subscribe refused by routing.subscriptions.maxPerSession / maxTotal. */
-  | 'subscriptions';
+  | 'subscriptions'
+  /** A subscriptions/listen stream ended because its principal has listen.maxListenStreamsPerPrincipal. */
+  | 'listen_streams_per_principal'
+  /** A subscriptions/listen stream ended because the gateway has listen.maxListenStreams. */
+  | 'listen_streams_total';
 
 interface Entry {
   limit: LimitName;
