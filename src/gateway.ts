@@ -266,7 +266,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         principal: principal ?? localPrincipal(osUser, config.identity?.localAgent ?? (typeof client.info?.name === 'string' ? client.info.name : 'local')),
         task: declaredTask,
       };
-      if (client.era === 'legacy') callers.note(principalKey(ctx.principal), client.key);
+      // An ended session's request is cancelled (its signal aborted): it must not be noted again after clientGone.
+      if (client.era === 'legacy' && !signal.aborted) callers.note(principalKey(ctx.principal), client.key);
       const outcome = await pipeline(ctx);
       return { ...outcome, correlationId: ctx.correlationId };
     },

@@ -35,6 +35,7 @@ describe('legacy sessions', () => {
     assert.ok(!two.signal.aborted);
     session.close();
     assert.ok(two.signal.aborted);
+    assert.ok(session.track(3).signal.aborted, 'a request tracked after the session ended is cancelled at once');
   });
 
   it('matches the client\'s answer to the request the gateway sent', async () => {

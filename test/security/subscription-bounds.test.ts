@@ -95,4 +95,24 @@ describe('resource subscriptions are capped per session', () => {
     await assert.rejects(next.subscribeResource({ uri: uri(200) }), (error: McpError) => (error.data as { code?: string }).code === 'PC_SUBSCRIPTION_LIMIT');
     assert.deepEqual(subscribedUpstream().slice(before), [uri(101), uri(102), uri(103)]);
   });
+
+  it('holds nothing for a subscribe that arrives after its session ended (it cannot keep the server subscribed)', async () => {
+    const live = await open();
+    await live.subscribeResource({ uri: uri(300) });
+    // A request of a session that was ended while it waited (DELETE during an await) reaches the gateway
+    // with its signal aborted (DownstreamSession.track): the race, made deterministic.
+    const ended = new AbortController();
+    ended.abort();
+    const late = await gw.gateway.handle({
+      endpoint: { kind: 'server', server: 'everything' },
+      request: { jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: uri(300) } },
+      client: { key: 'a-session-that-ended', era: 'legacy', protocolVersion: '2025-11-25', capabilities: {}, info: undefined, notify: () => undefined, request: undefined },
+      signal: ended.signal,
+    });
+    assert.ok('error' in late && late.error.code === 'PC_REQUEST_CANCELLED', JSON.stringify(late));
+    // Had the ended session been recorded as a subscriber, the live one's unsubscribe would not be the
+    // last, and the server would stay subscribed for nobody.
+    await live.unsubscribeResource({ uri: uri(300) });
+    await waitFor(() => unsubscribedUpstream().includes(uri(300)) || undefined, 5000, 'the unsubscribe upstream');
+  });
 });

@@ -12,7 +12,7 @@ import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { META_SERVER_INFO, MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import { LIST_KIND_BY_METHOD, type Catalog, type ListKind } from '../../routing/catalog.ts';
-import type { SubscriptionRegistry } from '../../routing/subscriptions.ts';
+import type { Subscribed, SubscriptionRegistry } from '../../routing/subscriptions.ts';
 import { checkTaskRequest, ownTaskResult, type TaskRegistry } from '../../routing/tasks.ts';
 import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
 import { LIST_TARGET } from './governed.ts';
@@ -272,6 +272,12 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     return { result: {} };
   }
 
+  /** Records a subscribe; a cancelled one (its session ended meanwhile) holds nothing, since clientGone has already released the session's. */
+  function subscribeOnce(ctx: MessageContext, server: string, uri: string, scope: string): Subscribed {
+    if (ctx.signal.aborted) return new GatewayError('PC_REQUEST_CANCELLED', `resources/subscribe to server "${server}" was cancelled: the client's session ended`, { server });
+    return subscriptions.add(server, uri, ctx.client.key, scope);
+  }
+
   return async function forward(ctx) {
     const route = ctx.route;
     if (!route) return { error: new GatewayError('PC_INTERNAL', 'forward reached without a route') };
@@ -292,11 +298,11 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
           // last unsubscribe travel; the others are answered here.
           const uri = route.params?.uri;
           const scope = sessionScope(route.server, principalKey(ctx.principal));
-          const subscribed = route.method === 'resources/subscribe' && typeof uri === 'string' && !route.resume ? subscriptions.add(route.server, uri, ctx.client.key, scope) : undefined;
+          const subscribed = route.method === 'resources/subscribe' && typeof uri === 'string' && !route.resume ? subscribeOnce(ctx, route.server, uri, scope) : undefined;
           if (route.resume) {
             outcome = restampServerInfo(await resume(ctx, route.resume), route.server);
           } else if (subscribed instanceof GatewayError) {
-            // Over routing.subscriptions: refused here, so the server never sees it.
+            // Over routing.subscriptions, or cancelled: refused here, so the server never sees it.
             outcome = { error: subscribed };
           } else if (subscribed === 'held') {
             outcome = { result: {} };
