@@ -1,14 +1,15 @@
 /**
  * `portcullis init`, `portcullis config check`, `portcullis config schema`.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { identityDbPath } from '../auth/identity.ts';
 import { IdentityStore } from '../auth/store.ts';
 import type { ConfigProblem } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { looseModes } from '../util/private-files.ts';
 import * as z from 'zod';
-import { INIT_TEMPLATE } from '../config/defaults.ts';
+import { initTemplate } from '../config/defaults.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import { formatPath, loadConfigFile } from '../config/load.ts';
 import { pinnedToolNames } from '../gateway.ts';
@@ -26,8 +27,12 @@ export function init(options: { output: string; force?: boolean }, io: Pick<Io, 
     io.err(`portcullis: ${options.output} already exists; use --force to overwrite\n`);
     return 2;
   }
-  writeFileSync(options.output, INIT_TEMPLATE, { mode: 0o600 });
-  io.out(`Wrote ${options.output}. Check it with: portcullis config check -c ${options.output}\n`);
+  // The folder the starter's filesystem server serves, beside the file: created, or it would not start.
+  const data = resolve(dirname(options.output), 'data');
+  const created = !existsSync(data);
+  mkdirSync(data, { recursive: true, mode: 0o700 });
+  writeFileSync(options.output, initTemplate(data), { mode: 0o600 });
+  io.out(`Wrote ${options.output}${created ? ` and created ${data} (the folder its filesystem server serves)` : ` (its filesystem server serves ${data})`}. Check it with: portcullis config check -c ${options.output}\n`);
   return 0;
 }
 

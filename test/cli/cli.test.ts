@@ -2,7 +2,7 @@
  * The command line as a user runs it: a real `node src/main.ts` process.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -22,6 +22,16 @@ describe('portcullis CLI', () => {
     const check = await run(['config', 'check', '-c', file]);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /OK \(1 server: files\)/);
+    assert.equal(check.stderr, '', 'the starter draws no warning');
+    // The folder its filesystem server serves exists (the server refuses to start on a missing one), and
+    // the server and the path guard name it absolutely, whatever folder the gateway starts in.
+    const data = join(dir, 'data');
+    assert.ok(statSync(data).isDirectory(), init.stdout);
+    const starter = readFileSync(file, 'utf8');
+    assert.ok(starter.includes(`"@modelcontextprotocol/server-filesystem", ${JSON.stringify(data)}]`), starter);
+    assert.ok(starter.includes(`roots: [${JSON.stringify(data)}]`), starter);
+    const allowed = await run(['policy', 'test', '-c', file, '--call', `files.read_text_file ${JSON.stringify({ path: join(data, 'notes.txt') })}`]);
+    assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
     const again = await run(['init', '-o', file]);
     assert.equal(again.code, 2, 'refuses to overwrite');
   });
