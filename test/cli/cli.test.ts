@@ -2,7 +2,7 @@
  * The command line as a user runs it: a real `node src/main.ts` process.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -54,6 +54,25 @@ describe('portcullis CLI', () => {
     assert.equal(serve.code, 2);
     assert.match(serve.stderr, /listen\.port/);
     assert.doesNotMatch(serve.stdout, /listening/);
+  });
+
+  it('identity commands refuse a configuration without identity, say what to enable, and create nothing', async () => {
+    const state = join(dir, 'no-identity-state');
+    const file = join(dir, 'no-identity.yaml');
+    writeFileSync(file, `dataDir: ${JSON.stringify(state)}\nservers: {}\n`);
+    const expected: Array<[string[], RegExp]> = [
+      [['key', 'create', '--agent', 'a', '--expires', '1d'], /API keys are not enabled; add `identity: \{ apiKeys: \{\} \}`/],
+      [['agent', 'add', 'ci-bot'], /agent credentials are issued by the embedded authorization server; enable identity\.embedded/],
+      [['client', 'add', 'app', '--redirect-uri', 'http://127.0.0.1:3/cb'], /clients are registered with the embedded authorization server; enable identity\.embedded/],
+      [['user', 'signout', 'alice'], /users sign in to the embedded authorization server; enable identity\.embedded/],
+    ];
+    for (const [args, message] of expected) {
+      const result = await run([...args, '-c', file]);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stdout, '', 'nothing claims success');
+    }
+    assert.equal(existsSync(state), false, 'no identity store was created');
   });
 
   it('config schema prints the JSON Schema that schema/config.json holds', async () => {
