@@ -77,6 +77,8 @@ export class StdioChannel implements MessageChannel {
   #skipping: { head: Buffer; tail: Buffer; bytes: number; reported: boolean } | undefined;
   #killReason: string | undefined;
   #closed = false;
+  /** The server has written a message: its stderr is routine from then on (debug, not info). */
+  #heard = false;
 
   constructor(options: StdioChannelOptions) {
     this.#options = options;
@@ -109,7 +111,7 @@ export class StdioChannel implements MessageChannel {
       // A child writing as fast as it can must not hold the event loop: one chunk per turn each.
       takeTurns<Buffer>(child.stdout, (chunk) => this.#onData(chunk));
       child.stderr.setEncoding('utf8');
-      takeTurns<string>(child.stderr, createStderrLog(this.#options));
+      takeTurns<string>(child.stderr, createStderrLog(this.#options, () => this.#heard));
     });
   }
 
@@ -178,6 +180,7 @@ export class StdioChannel implements MessageChannel {
       this.#options.logger.warn({ bytes: line.length }, 'upstream wrote a non-JSON line to stdout; ignored');
       return;
     }
+    this.#heard = true;
     this.onmessage?.(message as JsonRpcMessage);
   }
 
@@ -214,11 +217,13 @@ export class StdioChannel implements MessageChannel {
 }
 
 /**
- * The stderr handler: whole lines go to the debug log, each cut to `STDERR_LINE_CHARS`, at most
- * `STDERR_LINES_PER_SECOND`. Each chunk is scanned once; a bare CR (a progress bar redrawing its line)
+ * The stderr handler: whole lines go to the log, each cut to `STDERR_LINE_CHARS`, at most
+ * `STDERR_LINES_PER_SECOND` — at info until the server has written its first message (why a server
+ * will not start, "None of the specified directories are accessible", is in what it writes before it
+ * exits), at debug after that. Each chunk is scanned once; a bare CR (a progress bar redrawing its line)
  * starts the line over, as a terminal would, so a CR-only flood holds nothing and logs nothing.
  */
-function createStderrLog(options: StdioChannelOptions): (chunk: string) => void {
+function createStderrLog(options: StdioChannelOptions, routine: () => boolean): (chunk: string) => void {
   const { logger, limits, server } = options;
   let line = '';
   let cut = false;
@@ -250,7 +255,8 @@ function createStderrLog(options: StdioChannelOptions): (chunk: string) => void 
       return;
     }
     if (wasCut) limits?.hit('upstream_stderr_truncated', { server }, `server "${server}" wrote a stderr line longer than ${STDERR_LINE_CHARS} characters; logged cut`);
-    logger.debug({ stderr: text }, 'upstream stderr');
+    if (routine()) logger.debug({ stderr: text }, 'upstream stderr');
+    else logger.info({ stderr: text }, 'upstream stderr');
   };
   return (chunk) => {
     let pos = 0;

@@ -1,7 +1,8 @@
 /**
  * The stdio channel against real child processes: stdout lines over the limit are skipped (never held)
  * and reported with the id of the answer they carried; stderr is scanned once per byte, a bare CR starts
- * the line over (progress bars), lines are cut and rate-limited before they reach the log.
+ * the line over (progress bars), lines are cut and rate-limited before they reach the log, at info until
+ * the server first speaks.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -67,5 +68,17 @@ describe('stdio channel', () => {
     assert.equal(stderr[5], 'only progress, no newline');
     assert.ok(stderr.length <= STDERR_LINES_PER_SECOND * 2, `${stderr.length} stderr lines logged for ${STDERR_LINES_PER_SECOND * 3 + 6}`);
     assert.ok((hits.find((h) => h.limit === 'upstream_stderr_truncated')?.count ?? 0) >= STDERR_LINES_PER_SECOND, 'the lines not logged are counted');
+  });
+
+  it('logs stderr at info until the server first speaks (why it will not start), at debug after', async () => {
+    const script = `
+      process.stderr.write('Error: None of the specified directories are accessible\\n');
+      setTimeout(() => process.stdout.write('{"jsonrpc":"2.0","id":1,"result":{}}\\n'), 20);
+      setTimeout(() => process.stderr.write('handled a call\\n'), 40);
+    `;
+    const { log, messages } = await run(script);
+    assert.equal(messages.length, 1);
+    const stderr = log.filter((l) => l.msg === 'upstream stderr').map((l) => [l.level, l.stderr]);
+    assert.deepEqual(stderr, [[30, 'Error: None of the specified directories are accessible'], [20, 'handled a call']]);
   });
 });
