@@ -75,6 +75,20 @@ describe('portcullis CLI', () => {
     assert.equal(existsSync(state), false, 'no identity store was created');
   });
 
+  it('pin diff and approve refuse a server neither the configuration nor its pins have', async () => {
+    const file = join(dir, 'pins.yaml');
+    writeFileSync(file, `dataDir: ${JSON.stringify(join(dir, 'pins-state'))}\nservers:\n  files: { url: "http://127.0.0.1:9/mcp" }\n`);
+    const known = await run(['pin', 'diff', '-c', file, 'files']);
+    assert.equal(known.code, 0, known.stderr);
+    assert.match(known.stdout, /files: nothing waiting for approval/);
+    for (const args of [['pin', 'diff', '-c', file, 'fils'], ['pin', 'approve', '-c', file, 'fils', '--by', 'alice']]) {
+      const typo = await run(args);
+      assert.equal(typo.code, 2, args.join(' '));
+      assert.match(typo.stderr, /no server named "fils" in .*pins\.yaml or its pins \(servers: files\)/);
+      assert.equal(typo.stdout, '');
+    }
+  });
+
   it('config schema prints the JSON Schema that schema/config.json holds', async () => {
     const printed = await run(['config', 'schema']);
     assert.equal(printed.code, 0);
