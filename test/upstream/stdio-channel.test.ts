@@ -70,6 +70,31 @@ describe('stdio channel', () => {
     assert.ok((hits.find((h) => h.limit === 'upstream_stderr_truncated')?.count ?? 0) >= STDERR_LINES_PER_SECOND, 'the lines not logged are counted');
   });
 
+  it('stops what the server started too, and close() returns, when a launcher (npx) leaves a busy child behind', async () => {
+    // Like `npx`: the launcher runs the real server as its child on the same pipes and dies of SIGTERM
+    // without passing it on; the server, busy, ignores the end of stdin. Before, close() waited on the
+    // pipes forever (the gateway never exited) and the server lived on as an orphan.
+    const server = `process.stdout.write(JSON.stringify({ jsonrpc: '2.0', method: 'pid', params: { pid: process.pid } }) + '\\n'); setInterval(() => {}, 1000); process.stdin.resume();`;
+    const launcher = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(server)}], { stdio: 'inherit' }); setInterval(() => {}, 1000);`;
+    const { logger } = capture();
+    const channel = new StdioChannel({ command: process.execPath, args: ['-e', launcher], cwd: undefined, env: { PATH: process.env.PATH ?? '' }, logger });
+    const pid = new Promise<number>((resolve) => (channel.onmessage = (m) => resolve((m as { params: { pid: number } }).params.pid)));
+    await channel.start();
+    const grandchild = await pid;
+    await channel.close();
+    const alive = (): boolean => {
+      try {
+        process.kill(grandchild, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (alive()) process.kill(grandchild, 'SIGKILL');
+    assert.equal(alive(), false, 'the server the launcher started was stopped with it');
+  });
+
   it('logs stderr at info until the server first speaks (why it will not start), at debug after', async () => {
     const script = `
       process.stderr.write('Error: None of the specified directories are accessible\\n');
