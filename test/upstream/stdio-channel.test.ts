@@ -78,7 +78,7 @@ describe('stdio channel', () => {
     const launcher = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(server)}], { stdio: 'inherit' }); setInterval(() => {}, 1000);`;
     const { logger } = capture();
     const channel = new StdioChannel({ command: process.execPath, args: ['-e', launcher], cwd: undefined, env: { PATH: process.env.PATH ?? '' }, logger });
-    const pid = new Promise<number>((resolve) => (channel.onmessage = (m) => resolve((m as { params: { pid: number } }).params.pid)));
+    const pid = new Promise<number>((resolve) => (channel.onmessage = (m) => resolve((m as unknown as { params: { pid: number } }).params.pid)));
     await channel.start();
     const grandchild = await pid;
     await channel.close();
