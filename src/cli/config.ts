@@ -18,6 +18,7 @@ import { Dlp } from '../dlp/engine.ts';
 import { compilePolicy } from '../policy/policy.ts';
 import { nameClashes, pinnedNames } from '../config/namespaces.ts';
 import { openPins } from '../supply/open-pins.ts';
+import { serverPinHolds } from '../upstream/build.ts';
 import { configSchema } from '../config/schema.ts';
 import { formatProblems } from './config-source.ts';
 import type { Io } from './serve.ts';
@@ -62,6 +63,12 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
   // Modes are read before anything opens a store (opening identity.db narrows them).
   const loose = looseModes(dataDir).map((m): ConfigProblem => ({ path: 'dataDir', message: `readable by others: ${m}`, severity: 'warning' }));
   const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir), ...loose];
+  // A pin that does not hold here keeps its server from starting; serve would only say so in the log.
+  for (const [name, server] of Object.entries(loaded.config.servers)) {
+    if (server.disabled || !('command' in server) || !server.pin) continue;
+    const pin = serverPinHolds(name, server, loaded.config, io.secrets);
+    if (!pin.ok) warnings.push({ path: `servers.${name}.pin`, message: `${pin.problem}; the server will not start (judged from this folder, as serve started here would)`, severity: 'warning' });
+  }
   const integrity = pins.integrity();
   if (!integrity.ok) warnings.push({ path: 'supply', message: `the pins file is untrusted, the gateway serves nothing pinned: ${integrity.problem} (see portcullis pin verify)`, severity: 'warning' });
   if (warnings.length > 0) io.err(`${formatProblems(warnings)}\n`);

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/gateway.ts';
+import { FILESYSTEM, runCli } from '../helpers/gateway.ts';
 import { configJsonSchema } from '../../src/cli/config.ts';
 
 const run = runCli;
@@ -87,6 +87,23 @@ describe('portcullis CLI', () => {
       assert.match(typo.stderr, /no server named "fils" in .*pins\.yaml or its pins \(servers: files\)/);
       assert.equal(typo.stdout, '');
     }
+  });
+
+  it('config check warns when a pin does not hold here (the server would not start), and not when it does', async () => {
+    const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8')) as { packages: Record<string, { version: string; integrity: string }> };
+    const installed = lock.packages['node_modules/@modelcontextprotocol/server-filesystem']!;
+    const pin = `{ npm: "@modelcontextprotocol/server-filesystem@${installed.version}", integrity: "${installed.integrity}" }`;
+    const write = (name: string, args: string): string => {
+      const file = join(dir, name);
+      writeFileSync(file, `dataDir: ${JSON.stringify(join(dir, 'pin-state'))}\nservers:\n  files: { command: node, args: ${args}, pin: ${pin} }\npolicy: { rules: [{ name: all, effect: allow }] }\n`);
+      return file;
+    };
+    const holds = await run(['config', 'check', '-c', write('pin-holds.yaml', `[${JSON.stringify(FILESYSTEM)}, ${JSON.stringify(dir)}]`)]);
+    assert.equal(holds.code, 0, holds.stderr);
+    assert.doesNotMatch(holds.stderr, /servers\.files\.pin/);
+    const other = await run(['config', 'check', '-c', write('pin-other.yaml', '[other-server.js]')]);
+    assert.equal(other.code, 0, 'still valid: the pin is judged again at every start');
+    assert.match(other.stderr, /warning servers\.files\.pin: server "files": the command does not run the pinned package @modelcontextprotocol\/server-filesystem@[^ ]+ \(name it exactly, or run a file inside node_modules\/@modelcontextprotocol\/server-filesystem\/\); the server will not start/);
   });
 
   it('config schema prints the JSON Schema that schema/config.json holds', async () => {
