@@ -192,6 +192,14 @@ describe('documentation', () => {
     assert.deepEqual(verdicts.map((v) => v.ok), [false, false, false]);
   });
 
+  it('never has a client launch `npx portcullis` (outside the checkout it fetches whatever the registry serves under that name)', () => {
+    const launches: string[] = [];
+    for (const file of DOCS) {
+      for (const match of text(file).matchAll(/"command":\s*"npx",\s*"args":\s*\[\s*"portcullis"|mcp add [^`\n]*-- npx portcullis/g)) launches.push(`${file}: ${match[0]}`);
+    }
+    assert.deepEqual(launches, []);
+  });
+
   it('names only npm scripts that exist', () => {
     const scripts = Object.keys((JSON.parse(text('package.json')) as { scripts: Record<string, string> }).scripts);
     const missing: string[] = [];
