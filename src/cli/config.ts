@@ -1,14 +1,15 @@
 /**
  * `portcullis init`, `portcullis config check`, `portcullis config schema`.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { identityDbPath } from '../auth/identity.ts';
 import { IdentityStore } from '../auth/store.ts';
 import type { ConfigProblem } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { looseModes } from '../util/private-files.ts';
 import * as z from 'zod';
-import { INIT_TEMPLATE } from '../config/defaults.ts';
+import { initTemplate } from '../config/defaults.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import { formatPath, loadConfigFile } from '../config/load.ts';
 import { pinnedToolNames } from '../gateway.ts';
@@ -17,6 +18,7 @@ import { Dlp } from '../dlp/engine.ts';
 import { compilePolicy } from '../policy/policy.ts';
 import { nameClashes, pinnedNames } from '../config/namespaces.ts';
 import { openPins } from '../supply/open-pins.ts';
+import { serverPinHolds } from '../upstream/build.ts';
 import { configSchema } from '../config/schema.ts';
 import { formatProblems } from './config-source.ts';
 import type { Io } from './serve.ts';
@@ -26,8 +28,12 @@ export function init(options: { output: string; force?: boolean }, io: Pick<Io, 
     io.err(`portcullis: ${options.output} already exists; use --force to overwrite\n`);
     return 2;
   }
-  writeFileSync(options.output, INIT_TEMPLATE, { mode: 0o600 });
-  io.out(`Wrote ${options.output}. Check it with: portcullis config check -c ${options.output}\n`);
+  // The folder the starter's filesystem server serves, beside the file: created, or it would not start.
+  const data = resolve(dirname(options.output), 'data');
+  const created = !existsSync(data);
+  mkdirSync(data, { recursive: true, mode: 0o700 });
+  writeFileSync(options.output, initTemplate(data), { mode: 0o600 });
+  io.out(`Wrote ${options.output}${created ? ` and created ${data} (the folder its filesystem server serves)` : ` (its filesystem server serves ${data})`}. Check it with: portcullis config check -c ${options.output}\n`);
   return 0;
 }
 
@@ -57,6 +63,12 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
   // Modes are read before anything opens a store (opening identity.db narrows them).
   const loose = looseModes(dataDir).map((m): ConfigProblem => ({ path: 'dataDir', message: `readable by others: ${m}`, severity: 'warning' }));
   const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir), ...loose];
+  // A pin that does not hold here keeps its server from starting; serve would only say so in the log.
+  for (const [name, server] of Object.entries(loaded.config.servers)) {
+    if (server.disabled || !('command' in server) || !server.pin) continue;
+    const pin = serverPinHolds(name, server, loaded.config, io.secrets);
+    if (!pin.ok) warnings.push({ path: `servers.${name}.pin`, message: `${pin.problem}; the server will not start (judged from this folder, as serve started here would)`, severity: 'warning' });
+  }
   const integrity = pins.integrity();
   if (!integrity.ok) warnings.push({ path: 'supply', message: `the pins file is untrusted, the gateway serves nothing pinned: ${integrity.problem} (see portcullis pin verify)`, severity: 'warning' });
   if (warnings.length > 0) io.err(`${formatProblems(warnings)}\n`);

@@ -41,6 +41,16 @@ export function dlpTest(options: DlpTestOptions, io: Pick<Io, 'out' | 'err' | 's
     io.err(`portcullis: ${loaded.source} is invalid:\n${problems.map((p) => `  error   ${p.path.join('.')}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
+  // An override is looked up by name: a misspelt server would silently show the defaults instead.
+  const servers = Object.keys(loaded.config.servers);
+  if (options.server !== undefined && !servers.includes(options.server)) {
+    io.err(`portcullis dlp test: --server "${options.server}" is not a server of ${loaded.source} (servers: ${servers.join(', ') || 'none'})\n`);
+    return 2;
+  }
+  if (options.tool !== undefined && options.server === undefined) {
+    io.err('portcullis dlp test: --tool needs --server (tool overrides live under dlp.servers.<server>.tools)\n');
+    return 2;
+  }
   const report = dlp.test(text, options.server, options.tool);
   const findings = report.findings.map((f) => ({ type: f.type, rule: f.rule, label: f.label, start: f.start, end: f.end, action: f.action }));
   if (options.json) {

@@ -25,15 +25,6 @@ export interface IdentityCliOptions {
 const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
-function open(options: IdentityCliOptions, io: Pick<Io, 'err' | 'secrets'>): { store: IdentityStore; config: Config } | undefined {
-  const loaded = loadForRun(options.config, options.dataDir, io.secrets);
-  if (!loaded.ok) {
-    io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
-    return undefined;
-  }
-  return { store: new IdentityStore(identityDbPath(loaded.config.dataDir ?? defaultDataDir(io.secrets.env))), config: loaded.config };
-}
-
 function parseScopes(text: string | undefined): string[] | string {
   const scopes = (text ?? '').split(/[ ,]+/).filter(Boolean);
   const bad = scopes.find((s) => !SCOPE.test(s));
@@ -52,17 +43,35 @@ export function parseExpiry(text: string | undefined, now = new Date()): Date | 
 const publicUrl = (config: Config, override: string | undefined): string =>
   (override ?? config.identity?.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`).replace(/\/$/, '');
 
-/** Opens the identity store of the configuration's data dir for one command, and closes it after. */
-function withStore(options: IdentityCliOptions, io: Pick<Io, 'err' | 'secrets'>, run: (store: IdentityStore, config: Config) => number): number {
-  const opened = open(options, io);
-  if (!opened) return 2;
+/** What a command needs enabled; undefined when the configuration has it, else why not. */
+type Needs = (config: Config) => string | undefined;
+
+const EMBEDDED = (what: string, alternative = ''): Needs => (config) =>
+  config.identity?.embedded?.enabled ? undefined : `${what} the embedded authorization server; enable identity.embedded in the configuration${alternative}`;
+
+/**
+ * Opens the identity store of the configuration's data dir for one command, and closes it after. A
+ * configuration without what the command `needs` is refused before the store is opened (or created).
+ */
+function withStore(options: IdentityCliOptions, io: Pick<Io, 'err' | 'secrets'>, run: (store: IdentityStore, config: Config) => number, needs?: Needs): number {
+  const loaded = loadForRun(options.config, options.dataDir, io.secrets);
+  if (!loaded.ok) {
+    io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
+    return 2;
+  }
+  const missing = needs?.(loaded.config);
+  if (missing) {
+    io.err(`portcullis: ${missing}\n`);
+    return 2;
+  }
+  const store = new IdentityStore(identityDbPath(loaded.config.dataDir ?? defaultDataDir(io.secrets.env)));
   try {
-    return run(opened.store, opened.config);
+    return run(store, loaded.config);
   } catch (error) {
     io.err(`portcullis: ${(error as Error).message}\n`);
     return 1;
   } finally {
-    opened.store.close();
+    store.close();
   }
 }
 
@@ -77,10 +86,6 @@ export function agentAdd(name: string, options: IdentityCliOptions, io: Pick<Io,
     return 2;
   }
   return withStore(options, io, (store, config) => {
-    if (!config.identity?.embedded?.enabled) {
-      io.err('portcullis: agent credentials are issued by the embedded authorization server; enable identity.embedded in the configuration (or use `portcullis key create` for an API key)\n');
-      return 2;
-    }
     const { clientId, clientSecret } = store.addAgent(name, scopes);
     const base = publicUrl(config, options.url);
     const tokenEndpoint = `${base}/oauth/token`;
@@ -90,7 +95,7 @@ export function agentAdd(name: string, options: IdentityCliOptions, io: Pick<Io,
       io.out(`Get a token (client credentials, RFC 8707 resource):\n  curl -u '${clientId}:<secret>' -d grant_type=client_credentials -d resource=${base}/mcp${scopes.length ? ` -d scope='${scopes.join(' ')}'` : ''} ${tokenEndpoint}\n`);
     }
     return 0;
-  });
+  }, EMBEDDED('agent credentials are issued by', ' (or use `portcullis key create` for an API key)'));
 }
 
 export function agentList(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
@@ -129,20 +134,17 @@ export function keyCreate(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err
     io.err(`portcullis: ${expires}\n`);
     return 2;
   }
-  return withStore(options, io, (store, config) => {
-    if (!config.identity?.apiKeys?.enabled) {
-      io.err('portcullis: API keys are not enabled; add `identity: { apiKeys: {} }` to the configuration\n');
-      return 2;
-    }
-    if (expires === undefined && !config.identity.apiKeys.allowNoExpiry) {
-      io.err('portcullis: a key without expiry needs identity.apiKeys.allowNoExpiry: true; give --expires (e.g. 30d) instead\n');
-      return 2;
-    }
+  const needs: Needs = (config) => {
+    if (!config.identity?.apiKeys?.enabled) return 'API keys are not enabled; add `identity: { apiKeys: {} }` to the configuration';
+    if (expires === undefined && !config.identity.apiKeys.allowNoExpiry) return 'a key without expiry needs identity.apiKeys.allowNoExpiry: true; give --expires (e.g. 30d) instead';
+    return undefined;
+  };
+  return withStore(options, io, (store) => {
     const { id, key } = store.createKey(agent, scopes, expires);
     if (options.json) io.out(`${JSON.stringify({ id, key, agent, scopes, expires_at: expires?.toISOString() ?? null })}\n`);
     else io.out(`API key ${id} for agent "${agent}" (shown this once; send it as "Authorization: Bearer <key>"):\n\n  ${key}\n\n  scopes  ${scopes.join(' ') || '(none)'}\n  expires ${expires?.toISOString() ?? 'never'}\n`);
     return 0;
-  });
+  }, needs);
 }
 
 export function keyList(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
@@ -189,16 +191,12 @@ export function clientAdd(name: string, options: IdentityCliOptions, io: Pick<Io
       return 2;
     }
   }
-  return withStore(options, io, (store, config) => {
-    if (!config.identity?.embedded?.enabled) {
-      io.err('portcullis: clients are registered with the embedded authorization server; enable identity.embedded in the configuration\n');
-      return 2;
-    }
+  return withStore(options, io, (store) => {
     const client = store.addClient(name, uris);
     if (options.json) io.out(`${JSON.stringify({ client_id: client.clientId, name, redirect_uris: uris })}\n`);
     else io.out(`Client "${name}" registered (public: authorization code + PKCE, no secret).\n\n  client_id      ${client.clientId}\n  redirect_uris  ${uris.join(' ')}\n`);
     return 0;
-  });
+  }, EMBEDDED('clients are registered with'));
 }
 
 export function clientList(options: IdentityCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
@@ -227,5 +225,5 @@ export function userSignout(name: string, options: IdentityCliOptions, io: Pick<
     const grants = store.revokeAccount(name);
     io.out(`User "${name}" signed out: ${grants} grant${grants === 1 ? '' : 's'} revoked; their tokens are refused from the next call.\n`);
     return 0;
-  });
+  }, EMBEDDED('users sign in to'));
 }

@@ -12,6 +12,8 @@ import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { describeTarget, KillSwitchStore, type KillTarget } from '../killswitch/store.ts';
 import { openPins } from '../supply/open-pins.ts';
+import { pinnedToolNames } from '../gateway.ts';
+import { anyGlob } from '../util/glob.ts';
 import { approvalsDbPath } from '../approvals/open.ts';
 import { ApprovalStore } from '../approvals/store.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
@@ -76,7 +78,31 @@ export function kill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets
     return 1;
   }
   io.out(`killed: ${describeTarget(target)} — takes effect on the next message; lift with \`portcullis unkill\`\n`);
+  if ('tool' in target) {
+    const unmatched = unmatchedTool(loaded.config, io, target.tool);
+    if (unmatched) io.err(`portcullis: warning: ${unmatched}\n`);
+  }
   return 0;
+}
+
+/**
+ * Why a tool switch may stop nothing: no tool the servers' pinned catalogs list has that name (as
+ * `tool` or `server.tool`, globs as the gateway matches them). A typo in an incident must not pass for
+ * a stop; the switch is still set, for a tool that appears later. Undefined when a tool matches or no
+ * catalog is known yet.
+ */
+function unmatchedTool(config: Config, io: Pick<Io, 'secrets'>, pattern: string): string | undefined {
+  const pins = openPins(config, io.secrets, { create: false });
+  const names: string[] = [];
+  let known = false;
+  for (const server of Object.keys(config.servers)) {
+    const tools = pinnedToolNames(pins, server);
+    if (!tools) continue;
+    known = true;
+    for (const tool of tools) names.push(tool, `${server}.${tool}`);
+  }
+  if (!known || names.some(anyGlob([pattern]))) return undefined;
+  return `no tool the servers have listed is named "${pattern}" (give a tool name or server.tool, as \`portcullis pin list\` shows them); the switch is set and stops such a tool if one appears`;
 }
 
 export function unkill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {

@@ -11,13 +11,23 @@ import type { Io } from './serve.ts';
 
 type PinCliOptions = { config?: string; dataDir?: string };
 
-function open(options: PinCliOptions, io: Pick<Io, 'err' | 'secrets'>, create: boolean): PinStore | undefined {
+/**
+ * The pins of the configuration's data dir. With `server`, a name neither the configuration nor the
+ * pins file has is refused (a typo would otherwise read as "nothing waiting").
+ */
+function open(options: PinCliOptions, io: Pick<Io, 'err' | 'secrets'>, create: boolean, server?: string): PinStore | undefined {
   const loaded = loadForRun(options.config, options.dataDir, io.secrets);
   if (!loaded.ok) {
     io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
     return undefined;
   }
-  return openPins(loaded.config, io.secrets, { create });
+  const pins = openPins(loaded.config, io.secrets, { create });
+  const known = [...new Set([...Object.keys(loaded.config.servers), ...pins.servers()])];
+  if (server !== undefined && !known.includes(server)) {
+    io.err(`portcullis: no server named "${server}" in ${loaded.source} or its pins (servers: ${known.join(', ') || 'none'})\n`);
+    return undefined;
+  }
+  return pins;
 }
 
 function untrustedWarning(pins: PinStore): string | undefined {
@@ -77,7 +87,7 @@ function diff(before: string[], after: string[]): string[] {
 }
 
 export function pinDiff(options: PinCliOptions, server: string, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const pins = open(options, io, false);
+  const pins = open(options, io, false, server);
   if (!pins) return 2;
   const warning = untrustedWarning(pins);
   if (warning) io.err(`${warning}  Shown below as found, NOT verified:\n`);
@@ -95,7 +105,7 @@ export function pinDiff(options: PinCliOptions, server: string, io: Pick<Io, 'ou
 }
 
 export function pinApprove(options: PinCliOptions & { by?: string }, server: string, name: string | undefined, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const pins = open(options, io, true);
+  const pins = open(options, io, true, server);
   if (!pins) return 2;
   const warning = untrustedWarning(pins);
   if (warning) {

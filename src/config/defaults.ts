@@ -96,7 +96,12 @@ export function embeddedDefault(dataDir: string): Record<string, unknown> {
   };
 }
 
-export const INIT_TEMPLATE = `# Portcullis configuration. Validate with: portcullis config check -c portcullis.yaml
+/**
+ * The starter `portcullis init` writes. `dataFolder` is the absolute folder the filesystem server
+ * serves and the path guard confines calls to (init creates it): a relative one would be read against
+ * whatever folder the gateway is started from, and the server refuses to start on a missing one.
+ */
+export const initTemplate = (dataFolder: string): string => `# Portcullis configuration. Validate with: portcullis config check -c portcullis.yaml
 # Reference: docs/configuration.md · JSON Schema: schema/config.json
 
 # Where agents connect. Keep it on loopback unless authentication sits in front of it.
@@ -121,8 +126,8 @@ servers:
   # A stdio server: started as a child with a minimal environment (PATH, HOME, USER, LANG, ...) plus env.
   files:
     command: npx
-    args: [-y, "@modelcontextprotocol/server-filesystem", ./data]
-    env: {}
+    args: [-y, "@modelcontextprotocol/server-filesystem", ${JSON.stringify(dataFolder)}]
+    env: {}            # e.g. { HTTPS_PROXY: "env:HTTPS_PROXY", NODE_EXTRA_CA_CERTS: "env:NODE_EXTRA_CA_CERTS" } behind a proxy
     # pin: { sha256: "<sha256 of the executable>", file: /usr/local/bin/files-mcp }   # or:
     # pin: { npm: "@modelcontextprotocol/server-filesystem@2026.8.31", integrity: "sha512-…" }
   # A remote server. Secrets are references, never literals: env:NAME or file:/path.
@@ -133,7 +138,7 @@ servers:
 # Runtime policy. Without this section every call is denied. Rules: allow | deny | approve; any matching
 # deny wins, then approve (needs a human), then allow; nothing matching is denied. Lists show a tool
 # only if some allow rule could match it for the caller. Try a call (paths must be absolute):
-#   portcullis policy test -c portcullis.yaml --call 'files.read_text_file {"path":"/abs/path/to/data/notes.txt"}'
+#   portcullis policy test -c portcullis.yaml --call 'files.read_text_file {"path":${JSON.stringify(`${dataFolder}/notes.txt`)}}'
 policy:
   mode: enforce          # monitor: decide and record, block nothing (for rollout)
   rules:
@@ -141,7 +146,7 @@ policy:
       effect: allow
       servers: [files]
       guards:
-        paths: { args: [path, paths, source, destination], roots: [./data] }   # after .., ~ and symlinks
+        paths: { args: [path, paths, source, destination], roots: [${JSON.stringify(dataFolder)}] }   # after .., ~ and symlinks
     # - name: no-deletes-after-hours
     #   effect: deny
     #   tools: ["delete_*", "move_file"]
@@ -157,8 +162,8 @@ policy:
     #   approval: { ttl: 10m, mode: either }                # a human says yes: in the client, or portcullis approvals grant (docs/approvals.md)
   # tools:                                                   # scopes a tool needs; annotations you attest
   #   - { server: files, tool: "write_*", scopes: [files:write], annotations: { destructive: true } }
-  limits:
-    - { name: per-agent, per: agent, rate: 20/s, burst: 40 }
+  limits:                # per: principal | agent | tool | server; without identity every caller is one principal,
+    - { name: everyone, per: principal, rate: 20/s, burst: 40 }   # and an agent is the name the client gives itself
   # concurrency: { files: 8 }                                # calls in flight per server
 
 # Data-loss prevention (docs/dlp.md). Without this section: secrets in results are masked and

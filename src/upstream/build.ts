@@ -11,7 +11,7 @@ import type { SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
 import type { LimitCounters } from '../limits/counters.ts';
 import type { CatalogServer } from '../routing/catalog.ts';
-import { checkServerPin } from '../supply/server-pin.ts';
+import { checkServerPin, type PinCheck } from '../supply/server-pin.ts';
 import { VERSION } from '../version.ts';
 import type { createUpstream, UpstreamDeps } from './create.ts';
 import type { Upstream } from './types.ts';
@@ -34,17 +34,22 @@ export interface PinnedUpstreamDeps {
   onUnattributed?: UpstreamDeps['onUnattributed'];
 }
 
+/** Whether a server's pin holds on this machine now, judged as every start judges it (`config check` asks too). */
+export function serverPinHolds(name: string, server: ServerConfig, config: Pick<Config, 'supply'>, secrets: SecretSource): PinCheck {
+  return checkServerPin(name, server, {
+    cwd: process.cwd(),
+    pathEnv: secrets.env.PATH,
+    packageRoots: [PORTCULLIS_ROOT],
+    allowUnpinned: config.supply.allowUnpinned,
+  });
+}
+
 /** The connector for one server, refusing each start whose pin does not hold. */
 export function createPinnedUpstream(name: string, server: ServerConfig, config: Pick<Config, 'supply' | 'defaults'>, deps: PinnedUpstreamDeps): Upstream {
   const { logger, secrets, make } = deps;
   let warnedUnpinned = false;
   const beforeStart = (): void => {
-    const pin = checkServerPin(name, server, {
-      cwd: process.cwd(),
-      pathEnv: secrets.env.PATH,
-      packageRoots: [PORTCULLIS_ROOT],
-      allowUnpinned: config.supply.allowUnpinned,
-    });
+    const pin = serverPinHolds(name, server, config, secrets);
     if (!pin.ok) {
       logger.error({ alert: 'supply-chain', server: name }, pin.problem);
       throw new GatewayError('PC_SUPPLY_PIN_FAILED', `server "${name}" was not started: ${pin.problem}`, { server: name });

@@ -58,6 +58,8 @@ const EDGE_BYTES = 256;
  */
 export const ENDLESS_FACTOR = 64;
 const LF = 0x0a;
+/** POSIX process groups: a server and what it started are stopped together (not on Windows). */
+const GROUPS = process.platform !== 'win32';
 
 export class StdioChannel implements MessageChannel {
   onmessage?: ((message: JsonRpcMessage) => void) | undefined;
@@ -77,6 +79,8 @@ export class StdioChannel implements MessageChannel {
   #skipping: { head: Buffer; tail: Buffer; bytes: number; reported: boolean } | undefined;
   #killReason: string | undefined;
   #closed = false;
+  /** The server has written a message: its stderr is routine from then on (debug, not info). */
+  #heard = false;
 
   constructor(options: StdioChannelOptions) {
     this.#options = options;
@@ -90,7 +94,9 @@ export class StdioChannel implements MessageChannel {
   start(): Promise<void> {
     const { command, args, cwd, env } = this.#options;
     return new Promise((resolve, reject) => {
-      const child = spawn(command, [...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+      // Its own process group (POSIX), so a stop reaches what it started too: `npx` runs the real
+      // server as its child, which outlives a signal to npx alone and keeps the pipes open.
+      const child = spawn(command, [...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: GROUPS });
       this.#child = child;
       let spawned = false;
       child.once('spawn', () => {
@@ -109,7 +115,7 @@ export class StdioChannel implements MessageChannel {
       // A child writing as fast as it can must not hold the event loop: one chunk per turn each.
       takeTurns<Buffer>(child.stdout, (chunk) => this.#onData(chunk));
       child.stderr.setEncoding('utf8');
-      takeTurns<string>(child.stderr, createStderrLog(this.#options));
+      takeTurns<string>(child.stderr, createStderrLog(this.#options, () => this.#heard));
     });
   }
 
@@ -178,6 +184,7 @@ export class StdioChannel implements MessageChannel {
       this.#options.logger.warn({ bytes: line.length }, 'upstream wrote a non-JSON line to stdout; ignored');
       return;
     }
+    this.#heard = true;
     this.onmessage?.(message as JsonRpcMessage);
   }
 
@@ -189,21 +196,42 @@ export class StdioChannel implements MessageChannel {
     });
   }
 
+  /**
+   * Ends the server: stdin closed, then SIGTERM after 2 s and SIGKILL after 5 s, each to its whole
+   * process group. Done when the pipes close — or, should something outside the group still hold them,
+   * once the child has exited and the pipes are let go.
+   */
   async close(): Promise<void> {
     const child = this.#child;
     if (!child || this.exit) return this.#finish();
     child.stdin.end();
-    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    const term = setTimeout(() => child.kill('SIGTERM'), 2000);
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const term = setTimeout(() => this.kill('SIGTERM'), 2000);
+    const kill = setTimeout(() => this.kill('SIGKILL'), 5000);
+    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const released = exited.then(() => new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())).then(() => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+    });
+    await Promise.race([closed, released]);
     clearTimeout(term);
     clearTimeout(kill);
   }
 
-  /** Kills the child at once (tests use this to simulate a crash). */
+  /** Signals the server's process group (the child alone where there are no groups); tests use it to simulate a crash. */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    this.#child?.kill(signal);
+    const child = this.#child;
+    if (!child) return;
+    // The group outlives its leader while anything it started runs: signal it even after the child exited.
+    if (GROUPS && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, signal);
+        return;
+      } catch {
+        // The group is gone (or was never made): signal the child itself.
+      }
+    }
+    child.kill(signal);
   }
 
   #finish(): void {
@@ -214,11 +242,13 @@ export class StdioChannel implements MessageChannel {
 }
 
 /**
- * The stderr handler: whole lines go to the debug log, each cut to `STDERR_LINE_CHARS`, at most
- * `STDERR_LINES_PER_SECOND`. Each chunk is scanned once; a bare CR (a progress bar redrawing its line)
+ * The stderr handler: whole lines go to the log, each cut to `STDERR_LINE_CHARS`, at most
+ * `STDERR_LINES_PER_SECOND` — at info until the server has written its first message (why a server
+ * will not start, "None of the specified directories are accessible", is in what it writes before it
+ * exits), at debug after that. Each chunk is scanned once; a bare CR (a progress bar redrawing its line)
  * starts the line over, as a terminal would, so a CR-only flood holds nothing and logs nothing.
  */
-function createStderrLog(options: StdioChannelOptions): (chunk: string) => void {
+function createStderrLog(options: StdioChannelOptions, routine: () => boolean): (chunk: string) => void {
   const { logger, limits, server } = options;
   let line = '';
   let cut = false;
@@ -250,7 +280,8 @@ function createStderrLog(options: StdioChannelOptions): (chunk: string) => void 
       return;
     }
     if (wasCut) limits?.hit('upstream_stderr_truncated', { server }, `server "${server}" wrote a stderr line longer than ${STDERR_LINE_CHARS} characters; logged cut`);
-    logger.debug({ stderr: text }, 'upstream stderr');
+    if (routine()) logger.debug({ stderr: text }, 'upstream stderr');
+    else logger.info({ stderr: text }, 'upstream stderr');
   };
   return (chunk) => {
     let pos = 0;

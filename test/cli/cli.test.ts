@@ -2,11 +2,11 @@
  * The command line as a user runs it: a real `node src/main.ts` process.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/gateway.ts';
+import { FILESYSTEM, runCli } from '../helpers/gateway.ts';
 import { configJsonSchema } from '../../src/cli/config.ts';
 
 const run = runCli;
@@ -22,6 +22,16 @@ describe('portcullis CLI', () => {
     const check = await run(['config', 'check', '-c', file]);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /OK \(1 server: files\)/);
+    assert.equal(check.stderr, '', 'the starter draws no warning');
+    // The folder its filesystem server serves exists (the server refuses to start on a missing one), and
+    // the server and the path guard name it absolutely, whatever folder the gateway starts in.
+    const data = join(dir, 'data');
+    assert.ok(statSync(data).isDirectory(), init.stdout);
+    const starter = readFileSync(file, 'utf8');
+    assert.ok(starter.includes(`"@modelcontextprotocol/server-filesystem", ${JSON.stringify(data)}]`), starter);
+    assert.ok(starter.includes(`roots: [${JSON.stringify(data)}]`), starter);
+    const allowed = await run(['policy', 'test', '-c', file, '--call', `files.read_text_file ${JSON.stringify({ path: join(data, 'notes.txt') })}`]);
+    assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
     const again = await run(['init', '-o', file]);
     assert.equal(again.code, 2, 'refuses to overwrite');
   });
@@ -44,6 +54,56 @@ describe('portcullis CLI', () => {
     assert.equal(serve.code, 2);
     assert.match(serve.stderr, /listen\.port/);
     assert.doesNotMatch(serve.stdout, /listening/);
+  });
+
+  it('identity commands refuse a configuration without identity, say what to enable, and create nothing', async () => {
+    const state = join(dir, 'no-identity-state');
+    const file = join(dir, 'no-identity.yaml');
+    writeFileSync(file, `dataDir: ${JSON.stringify(state)}\nservers: {}\n`);
+    const expected: Array<[string[], RegExp]> = [
+      [['key', 'create', '--agent', 'a', '--expires', '1d'], /API keys are not enabled; add `identity: \{ apiKeys: \{\} \}`/],
+      [['agent', 'add', 'ci-bot'], /agent credentials are issued by the embedded authorization server; enable identity\.embedded/],
+      [['client', 'add', 'app', '--redirect-uri', 'http://127.0.0.1:3/cb'], /clients are registered with the embedded authorization server; enable identity\.embedded/],
+      [['user', 'signout', 'alice'], /users sign in to the embedded authorization server; enable identity\.embedded/],
+    ];
+    for (const [args, message] of expected) {
+      const result = await run([...args, '-c', file]);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stdout, '', 'nothing claims success');
+    }
+    assert.equal(existsSync(state), false, 'no identity store was created');
+  });
+
+  it('pin diff and approve refuse a server neither the configuration nor its pins have', async () => {
+    const file = join(dir, 'pins.yaml');
+    writeFileSync(file, `dataDir: ${JSON.stringify(join(dir, 'pins-state'))}\nservers:\n  files: { url: "http://127.0.0.1:9/mcp" }\n`);
+    const known = await run(['pin', 'diff', '-c', file, 'files']);
+    assert.equal(known.code, 0, known.stderr);
+    assert.match(known.stdout, /files: nothing waiting for approval/);
+    for (const args of [['pin', 'diff', '-c', file, 'fils'], ['pin', 'approve', '-c', file, 'fils', '--by', 'alice']]) {
+      const typo = await run(args);
+      assert.equal(typo.code, 2, args.join(' '));
+      assert.match(typo.stderr, /no server named "fils" in .*pins\.yaml or its pins \(servers: files\)/);
+      assert.equal(typo.stdout, '');
+    }
+  });
+
+  it('config check warns when a pin does not hold here (the server would not start), and not when it does', async () => {
+    const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8')) as { packages: Record<string, { version: string; integrity: string }> };
+    const installed = lock.packages['node_modules/@modelcontextprotocol/server-filesystem']!;
+    const pin = `{ npm: "@modelcontextprotocol/server-filesystem@${installed.version}", integrity: "${installed.integrity}" }`;
+    const write = (name: string, args: string): string => {
+      const file = join(dir, name);
+      writeFileSync(file, `dataDir: ${JSON.stringify(join(dir, 'pin-state'))}\nservers:\n  files: { command: node, args: ${args}, pin: ${pin} }\npolicy: { rules: [{ name: all, effect: allow }] }\n`);
+      return file;
+    };
+    const holds = await run(['config', 'check', '-c', write('pin-holds.yaml', `[${JSON.stringify(FILESYSTEM)}, ${JSON.stringify(dir)}]`)]);
+    assert.equal(holds.code, 0, holds.stderr);
+    assert.doesNotMatch(holds.stderr, /servers\.files\.pin/);
+    const other = await run(['config', 'check', '-c', write('pin-other.yaml', '[other-server.js]')]);
+    assert.equal(other.code, 0, 'still valid: the pin is judged again at every start');
+    assert.match(other.stderr, /warning servers\.files\.pin: server "files": the command does not run the pinned package @modelcontextprotocol\/server-filesystem@[^ ]+ \(name it exactly, or run a file inside node_modules\/@modelcontextprotocol\/server-filesystem\/\); the server will not start/);
   });
 
   it('config schema prints the JSON Schema that schema/config.json holds', async () => {

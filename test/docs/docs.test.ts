@@ -1,15 +1,18 @@
 /**
  * The documentation cannot rot: every relative link in README.md and docs/ points at a file (and a
  * heading) that exists, every `portcullis …` command shown in a code block parses against the real
- * command tree, every `npm run …` names a script, and every command has an example in `--help`.
+ * command tree, every ```yaml block is a configuration the real loader accepts, every `npm run …`
+ * names a script, and every command has an example in `--help`.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { MAIN } from '../helpers/gateway.ts';
 import { COMMAND_GUIDE } from '../../src/cli/guide.ts';
+import { validateConfig, type ConfigProblem } from '../../src/config/load.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
@@ -49,6 +52,50 @@ function codeLines(markdown: string): string[] {
     pending = '';
   }
   return lines;
+}
+
+/** Every fenced block of a language, with the line its text starts on. */
+function blocks(markdown: string, language: string): Array<{ line: number; text: string }> {
+  const found: Array<{ line: number; text: string }> = [];
+  let open: { line: number; lines: string[]; language: string } | undefined;
+  markdown.split('\n').forEach((line, i) => {
+    if (!line.startsWith('```')) open?.lines.push(line);
+    else if (open) {
+      if (open.language === language) found.push({ line: open.line, text: open.lines.join('\n') });
+      open = undefined;
+    } else open = { line: i + 2, lines: [], language: line.slice(3).trim() };
+  });
+  return found;
+}
+
+/** Every reference resolves (the reader's variables and files are theirs to set). */
+const ANY_SECRET = { env: new Proxy({}, { get: () => 'set-by-the-reader' }), readFile: () => 'set-by-the-reader' };
+
+/**
+ * The errors of a documented configuration, read as the fragment it is: a list is the rules of a
+ * policy, and the servers it names without defining them, or a policy's missing rules, are what the
+ * rest of the reader's file supplies. Every other error is the document's.
+ */
+export function snippetErrors(text: string): ConfigProblem[] {
+  const parsed: unknown = parseYaml(text, { uniqueKeys: true });
+  let document = (Array.isArray(parsed) ? { policy: { rules: parsed } } : parsed) as Record<string, any>;
+  for (let round = 0; round < 3; round++) {
+    const result = validateConfig(document, ANY_SECRET);
+    if (result.ok) return [];
+    const servers: Record<string, unknown> = { ...document.servers };
+    let completed = false;
+    for (const problem of result.problems) {
+      const missing = /no server named "([^"]+)"/.exec(problem.message)?.[1];
+      if (missing && !(missing in servers)) servers[missing] = { url: 'http://127.0.0.1:9/mcp' };
+      else if (problem.path === 'policy.rules' && !document.policy?.rules) {
+        document = { ...document, policy: { ...document.policy, rules: [{ name: 'reader-rule', effect: 'allow' }] } };
+      } else continue;
+      completed = true;
+    }
+    if (!completed) return result.problems;
+    document = { ...document, servers };
+  }
+  return validateConfig(document, ANY_SECRET).ok ? [] : [{ path: '(snippet)', message: 'still invalid after completing it', severity: 'error' }];
 }
 
 /** Splits a shell line into words, honouring quotes; stops at a comment, pipe, redirection or `&&`. */
@@ -118,6 +165,24 @@ describe('documentation', () => {
     assert.deepEqual(failing, []);
   });
 
+  it('shows only configurations the loader accepts', () => {
+    const shown = DOCS.flatMap((file) => blocks(text(file), 'yaml').map((block) => ({ file, ...block })));
+    assert.ok(shown.length >= 20, `expected the docs to show many configurations, found ${shown.length}`);
+    const failing = shown.flatMap(({ file, line, text: yaml }) => snippetErrors(yaml).map((p) => `${file}:${line}: ${p.path}: ${p.message}`));
+    assert.deepEqual(failing, []);
+  });
+
+  it('rejects a configuration snippet with a mistake (the check can fail)', () => {
+    assert.deepEqual(snippetErrors('policy:\n  rules:\n    - { name: a, effect: allow, servers: [files] }\n'), []);
+    assert.deepEqual(snippetErrors('- { name: a, effect: allow, servers: [files] }\n'), []);
+    for (const wrong of [
+      'dlp:\n  results: { secrets: hide }\n',
+      'policy:\n  rules:\n    - { name: a, effect: allow, tools: [x], when: "args.x ==" }\n',
+      'listen: { prot: 8787 }\n',
+      'servers:\n  files: { command: npx, pin: { npm: "@scope/pkg@1.0.0", integrity: "sha512-…" } }\n',
+    ]) assert.notDeepEqual(snippetErrors(wrong), [], wrong);
+  });
+
   it('rejects a command line that does not parse (the check can fail)', () => {
     const output = execFileSync(process.execPath, [MAIN], {
       input: JSON.stringify([['audit', 'query', '--no-such-option'], ['pin', 'diff'], ['policy', 'test', '-c', 'x.yaml']]),
@@ -125,6 +190,14 @@ describe('documentation', () => {
     });
     const verdicts = JSON.parse(output.toString()) as Array<{ ok: boolean }>;
     assert.deepEqual(verdicts.map((v) => v.ok), [false, false, false]);
+  });
+
+  it('never has a client launch `npx portcullis` (outside the checkout it fetches whatever the registry serves under that name)', () => {
+    const launches: string[] = [];
+    for (const file of DOCS) {
+      for (const match of text(file).matchAll(/"command":\s*"npx",\s*"args":\s*\[\s*"portcullis"|mcp add [^`\n]*-- npx portcullis/g)) launches.push(`${file}: ${match[0]}`);
+    }
+    assert.deepEqual(launches, []);
   });
 
   it('names only npm scripts that exist', () => {

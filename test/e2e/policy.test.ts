@@ -235,10 +235,16 @@ describe('runtime policy through the gateway', () => {
       assert.match(JSON.stringify(back.content), /inside the sandbox/);
       const lifted = callsReceived(filesLog).length;
       assert.equal(lifted, before + 1, 'the call after unkill reached the server');
-      assert.equal((await runCli(['kill', '--tool', 'files.read_*', '-c', config])).code, 0);
+      const glob = await runCli(['kill', '--tool', 'files.read_*', '-c', config]);
+      assert.equal(glob.code, 0);
+      assert.equal(glob.stderr, '', 'a pattern that matches listed tools draws no warning');
       await assert.rejects(client.callTool({ name: 'read_text_file', arguments: { path } }), deniedWith('PC_KILL_SWITCH'));
       await assert.rejects(client.callTool({ name: 'read_multiple_files', arguments: { paths: [path] } }), deniedWith('PC_KILL_SWITCH'));
       assert.equal(callsReceived(filesLog).length, lifted, 'nothing the glob matches reached the server');
+      // A typo in an incident must not pass for a stop: the switch is set, and the operator told.
+      const typo = await runCli(['kill', '--tool', 'files.raed_text_file', '-c', config]);
+      assert.equal(typo.code, 0);
+      assert.match(typo.stderr, /warning: no tool the servers have listed is named "files\.raed_text_file"/);
       assert.equal((await runCli(['unkill', '--everything', '-c', config])).code, 0);
       const bad = await runCli(['kill', '--server', 'nope', '-c', config]);
       assert.equal(bad.code, 2);

@@ -1,7 +1,8 @@
 /**
  * The stdio channel against real child processes: stdout lines over the limit are skipped (never held)
  * and reported with the id of the answer they carried; stderr is scanned once per byte, a bare CR starts
- * the line over (progress bars), lines are cut and rate-limited before they reach the log.
+ * the line over (progress bars), lines are cut and rate-limited before they reach the log, at info until
+ * the server first speaks.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -67,5 +68,42 @@ describe('stdio channel', () => {
     assert.equal(stderr[5], 'only progress, no newline');
     assert.ok(stderr.length <= STDERR_LINES_PER_SECOND * 2, `${stderr.length} stderr lines logged for ${STDERR_LINES_PER_SECOND * 3 + 6}`);
     assert.ok((hits.find((h) => h.limit === 'upstream_stderr_truncated')?.count ?? 0) >= STDERR_LINES_PER_SECOND, 'the lines not logged are counted');
+  });
+
+  it('stops what the server started too, and close() returns, when a launcher (npx) leaves a busy child behind', async () => {
+    // Like `npx`: the launcher runs the real server as its child on the same pipes and dies of SIGTERM
+    // without passing it on; the server, busy, ignores the end of stdin. Before, close() waited on the
+    // pipes forever (the gateway never exited) and the server lived on as an orphan.
+    const server = `process.stdout.write(JSON.stringify({ jsonrpc: '2.0', method: 'pid', params: { pid: process.pid } }) + '\\n'); setInterval(() => {}, 1000); process.stdin.resume();`;
+    const launcher = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(server)}], { stdio: 'inherit' }); setInterval(() => {}, 1000);`;
+    const { logger } = capture();
+    const channel = new StdioChannel({ command: process.execPath, args: ['-e', launcher], cwd: undefined, env: { PATH: process.env.PATH ?? '' }, logger });
+    const pid = new Promise<number>((resolve) => (channel.onmessage = (m) => resolve((m as unknown as { params: { pid: number } }).params.pid)));
+    await channel.start();
+    const grandchild = await pid;
+    await channel.close();
+    const alive = (): boolean => {
+      try {
+        process.kill(grandchild, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (alive()) process.kill(grandchild, 'SIGKILL');
+    assert.equal(alive(), false, 'the server the launcher started was stopped with it');
+  });
+
+  it('logs stderr at info until the server first speaks (why it will not start), at debug after', async () => {
+    const script = `
+      process.stderr.write('Error: None of the specified directories are accessible\\n');
+      setTimeout(() => process.stdout.write('{"jsonrpc":"2.0","id":1,"result":{}}\\n'), 20);
+      setTimeout(() => process.stderr.write('handled a call\\n'), 40);
+    `;
+    const { log, messages } = await run(script);
+    assert.equal(messages.length, 1);
+    const stderr = log.filter((l) => l.msg === 'upstream stderr').map((l) => [l.level, l.stderr]);
+    assert.deepEqual(stderr, [[30, 'Error: None of the specified directories are accessible'], [20, 'handled a call']]);
   });
 });
