@@ -52,7 +52,7 @@ const API_KEY = /^pcl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 export class IdentityStore {
   readonly path: string;
   readonly db: DatabaseSync;
-  readonly #touched = new Map<string, string>();
+  readonly #touched = new Map<string, Date>();
   // The hot path (a key or a token on every request) reads from memory; `PRAGMA data_version` changes
   // when another connection (the CLI revoking, creating) commits, and then the memory is dropped — so a
   // revocation still takes effect on the next call.
@@ -62,7 +62,8 @@ export class IdentityStore {
   readonly #agentByClient: StatementSync;
   #version: unknown = undefined;
   #looked = false;
-  readonly #keys = new Map<string, (Record<string, string | null> & { hash: Uint8Array }) | null>();
+  /** Keys by id as last read (null: no such key), converted once: a key is checked on every request. */
+  readonly #keys = new Map<string, { hash: Buffer; key: ApiKeyRow; expiresMs: number | undefined } | null>();
   readonly #agentsByName = new Map<string, AgentRow | null>();
   readonly #agentsByClient = new Map<string, AgentRow | null>();
   // Revocation state the resource server reads on every embedded-issuer token: same memory, same rule.
@@ -340,17 +341,20 @@ export class IdentityStore {
     const match = API_KEY.exec(presented);
     if (!match) return { problem: 'malformed API key' };
     this.#fresh();
-    let row = this.#keys.get(match[1]!);
-    if (row === undefined) {
-      row = (this.#keyById.get(match[1]!) as (Record<string, string | null> & { hash: Uint8Array }) | undefined) ?? null;
+    let known = this.#keys.get(match[1]!);
+    if (known === undefined) {
+      const row = this.#keyById.get(match[1]!) as (Record<string, string | null> & { hash: Uint8Array }) | undefined;
+      const key = row ? toKey(row) : undefined;
+      if (key) Object.freeze(key.scopes);
+      known = row && key ? { hash: Buffer.from(row.hash), key: Object.freeze(key), expiresMs: key.expiresAt ? new Date(key.expiresAt).getTime() : undefined } : null;
       if (this.#keys.size >= 100_000) this.#keys.clear();
-      this.#keys.set(match[1]!, row);
+      this.#keys.set(match[1]!, known);
     }
-    if (!row || !sameHash(Buffer.from(row.hash), sha256(presented))) return { problem: 'unknown API key' };
-    const key = toKey(row);
+    if (!known || !sameHash(known.hash, sha256(presented))) return { problem: 'unknown API key' };
+    const key = known.key;
     if (key.revokedAt) return { problem: 'the API key was revoked' };
-    if (key.expiresAt && new Date(key.expiresAt) <= now) return { problem: 'the API key expired' };
-    this.#touched.set(key.id, now.toISOString());
+    if (known.expiresMs !== undefined && known.expiresMs <= now.getTime()) return { problem: 'the API key expired' };
+    this.#touched.set(key.id, now);
     return key;
   }
 
@@ -369,7 +373,7 @@ export class IdentityStore {
   flush(): void {
     if (this.#touched.size === 0) return;
     const update = this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
-    for (const [id, at] of this.#touched) update.run(at, id);
+    for (const [id, at] of this.#touched) update.run(at.toISOString(), id);
     this.#touched.clear();
   }
 
