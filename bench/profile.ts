@@ -10,17 +10,14 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEchoGateway, startFullEchoGateway } from './echo-gateway.ts';
+import { startGatewayFor } from './echo-gateway.ts';
 import { closedLoop } from './loadgen.ts';
 
 const [eraArg = 'legacy', cArg = '32', sArg = '5', fullArg] = process.argv.slice(2);
 const era = eraArg === 'modern' ? 'modern' : 'legacy';
 const dir = mkdtempSync(join(tmpdir(), 'pc-prof-'));
 const flags = ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', dir];
-const gateway =
-  fullArg === 'full'
-    ? await startFullEchoGateway(dir, flags)
-    : await startEchoGateway(dir, flags, fullArg === 'off' ? 'audit: { store: off }\npolicy: { rules: [{ name: all, effect: allow }] }\n' : undefined);
+const gateway = await startGatewayFor(fullArg, dir, flags);
 const { base, stop } = gateway;
 const headers = gateway.headers;
 // The profile's sample times are on the monotonic clock process.hrtime reads: only samples taken
