@@ -55,3 +55,12 @@ export async function startFullEchoGateway(dir: string, nodeFlags: string[]): Pr
   });
   return { ...gateway, headers: { authorization: `Bearer ${key}` } };
 }
+
+/**
+ * The gateway of a diagnostic bench by what it runs: `off` the benchmark's passthrough (allow-all,
+ * audit off), `full` its full chain (startFullEchoGateway), anything else allow-all with the SQLite audit.
+ */
+export function startGatewayFor(mode: string | undefined, dir: string, nodeFlags: string[]): Promise<EchoGateway> {
+  if (mode === 'full') return startFullEchoGateway(dir, nodeFlags);
+  return startEchoGateway(dir, nodeFlags, mode === 'off' ? 'audit: { store: off }\npolicy: { rules: [{ name: all, effect: allow }] }\n' : undefined);
+}

@@ -10,16 +10,19 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEchoGateway, startFullEchoGateway } from './echo-gateway.ts';
+import { startGatewayFor } from './echo-gateway.ts';
 import { closedLoop } from './loadgen.ts';
 
 const [eraArg = 'legacy', cArg = '32', sArg = '5', fullArg] = process.argv.slice(2);
 const era = eraArg === 'modern' ? 'modern' : 'legacy';
 const dir = mkdtempSync(join(tmpdir(), 'pc-prof-'));
-const flags = ['--cpu-prof', '--cpu-prof-dir', dir];
-const gateway = fullArg === 'full' ? await startFullEchoGateway(dir, flags) : await startEchoGateway(dir, flags);
+const flags = ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', dir];
+const gateway = await startGatewayFor(fullArg, dir, flags);
 const { base, stop } = gateway;
 const headers = gateway.headers;
+// The profile's sample times are on the monotonic clock process.hrtime reads: only samples taken
+// while the load ran count (not the start-up's reviews and module loading).
+const loadStartUs = Number(process.hrtime.bigint() / 1000n);
 const result = await closedLoop({ url: `${base}/mcp/echo`, era, ...(headers ? { headers } : {}) }, { name: 'echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }, Number(cArg), Number(sArg) * 1000, 500);
 process.stdout.write(`${era} c=${cArg}: ${result.achievedRps.toFixed(0)} rps, p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms, errors ${result.errors}\n`);
 await stop();
@@ -28,9 +31,14 @@ const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
   nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
   samples: number[];
+  startTime: number;
+  timeDeltas: number[];
 };
+let at = profile.startTime;
+const during = profile.samples.filter((_, i) => (at += profile.timeDeltas[i]!) >= loadStartUs);
+const samples = during.length > 0 ? during : profile.samples;
 const self = new Map<number, number>();
-for (const id of profile.samples) self.set(id, (self.get(id) ?? 0) + 1);
+for (const id of samples) self.set(id, (self.get(id) ?? 0) + 1);
 const byName = new Map<string, number>();
 for (const node of profile.nodes) {
   const count = self.get(node.id) ?? 0;
@@ -39,7 +47,8 @@ for (const node of profile.nodes) {
   const key = `${node.callFrame.functionName || '(anonymous)'} ${where}:${node.callFrame.lineNumber + 1}`;
   byName.set(key, (byName.get(key) ?? 0) + count);
 }
-const total = profile.samples.length;
+const total = samples.length;
+process.stdout.write(`${total} samples during the load (of ${profile.samples.length})\n`);
 for (const [key, count] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
   process.stdout.write(`${((count / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
 }

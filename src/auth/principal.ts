@@ -19,8 +19,20 @@ export interface Principal {
   readonly tokenId?: string;
 }
 
+/** Local principals by subject and agent: one object each, not one per call (bounded: cleared when full). */
+const locals = new Map<string, Map<string, Principal>>();
+
 export function localPrincipal(subject: string, agent: string): Principal {
-  return { kind: 'local', subject, agent, scopes: [], allScopes: true, roles: [] };
+  let bySubject = locals.get(subject);
+  let principal = bySubject?.get(agent);
+  if (principal) return principal;
+  principal = Object.freeze({ kind: 'local', subject, agent, scopes: Object.freeze([]), allScopes: true, roles: Object.freeze([]) } as const);
+  if (!bySubject || bySubject.size >= 1000) {
+    if (locals.size >= 100) locals.clear();
+    locals.set(subject, (bySubject = new Map()));
+  }
+  bySubject.set(agent, principal);
+  return principal;
 }
 
 /** The scopes of `needed` that `principal` lacks. */
@@ -29,5 +41,15 @@ export function missingScopes(principal: Principal, needed: readonly string[]): 
   return needed.filter((scope) => !principal.scopes.includes(scope));
 }
 
+/** Keys already spelled out: several stages of one call ask for its principal's. */
+const keys = new WeakMap<Principal, string>();
+
 /** A stable key for per-principal state (rate limits). */
-export const principalKey = (p: Principal): string => `${p.issuer ?? p.kind}\u0000${p.subject}\u0000${p.agent}`;
+export function principalKey(p: Principal): string {
+  let key = keys.get(p);
+  if (key === undefined) {
+    key = `${p.issuer ?? p.kind}\u0000${p.subject}\u0000${p.agent}`;
+    keys.set(p, key);
+  }
+  return key;
+}

@@ -53,9 +53,15 @@ export interface TrustedIssuer {
  * most one.
  */
 export function ambiguousCredentials(req: IncomingMessage): GatewayError | undefined {
-  const values = req.headersDistinct.authorization;
-  if (!values || values.length <= 1) return undefined;
-  return new GatewayError('PC_AUTH_AMBIGUOUS_CREDENTIALS', `the request carries ${values.length} Authorization headers; send exactly one`);
+  // Counted on the raw headers: `req.headersDistinct` would build a copy of every header per request.
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') count += 1;
+  }
+  if (count <= 1) return undefined;
+  return new GatewayError('PC_AUTH_AMBIGUOUS_CREDENTIALS', `the request carries ${count} Authorization headers; send exactly one`);
 }
 
 const WELL_KNOWN_PRM = '/.well-known/oauth-protected-resource';

@@ -71,7 +71,7 @@ function remembered<V>(memory: Map<string, V>, key: string, look: () => V): V {
 export class IdentityStore {
   readonly path: string;
   readonly db: DatabaseSync;
-  readonly #touched = new Map<string, string>();
+  readonly #touched = new Map<string, Date>();
   // The hot path (a key or a token on every request) reads from memory; `PRAGMA data_version` changes
   // when another connection (the CLI revoking, creating) commits, and then the memory is dropped — so a
   // revocation still takes effect on the next call.
@@ -81,7 +81,8 @@ export class IdentityStore {
   readonly #agentByClient: StatementSync;
   #version: unknown = undefined;
   #looked = false;
-  readonly #keys = new Map<string, (Record<string, string | null> & { hash: Uint8Array }) | null>();
+  /** Keys by id as last read (null: no such key), converted once: a key is checked on every request. */
+  readonly #keys = new Map<string, { hash: Buffer; key: ApiKeyRow; expiresMs: number | undefined } | null>();
   readonly #agentsByName = new Map<string, AgentRow | null>();
   readonly #agentsByClient = new Map<string, AgentRow | null>();
   // Revocation state the resource server reads on every embedded-issuer token: same memory, same rule.
@@ -351,12 +352,18 @@ export class IdentityStore {
     const match = API_KEY.exec(presented);
     if (!match) return { problem: 'malformed API key' };
     this.#fresh();
-    const row = remembered(this.#keys, match[1]!, () => (this.#keyById.get(match[1]!) as (Record<string, string | null> & { hash: Uint8Array }) | undefined) ?? null);
-    if (!row || !sameHash(Buffer.from(row.hash), sha256(presented))) return { problem: 'unknown API key' };
-    const key = toKey(row);
+    const known = remembered(this.#keys, match[1]!, () => {
+      const row = this.#keyById.get(match[1]!) as (Record<string, string | null> & { hash: Uint8Array }) | undefined;
+      const key = row ? toKey(row) : undefined;
+      if (!row || !key) return null;
+      Object.freeze(key.scopes);
+      return { hash: Buffer.from(row.hash), key: Object.freeze(key), expiresMs: key.expiresAt ? new Date(key.expiresAt).getTime() : undefined };
+    });
+    if (!known || !sameHash(known.hash, sha256(presented))) return { problem: 'unknown API key' };
+    const key = known.key;
     if (key.revokedAt) return { problem: 'the API key was revoked' };
-    if (key.expiresAt && new Date(key.expiresAt) <= now) return { problem: 'the API key expired' };
-    this.#touched.set(key.id, now.toISOString());
+    if (known.expiresMs !== undefined && known.expiresMs <= now.getTime()) return { problem: 'the API key expired' };
+    this.#touched.set(key.id, now);
     return key;
   }
 
@@ -375,7 +382,7 @@ export class IdentityStore {
   flush(): void {
     if (this.#touched.size === 0) return;
     const update = this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
-    for (const [id, at] of this.#touched) update.run(at, id);
+    for (const [id, at] of this.#touched) update.run(at.toISOString(), id);
     this.#touched.clear();
   }
 

@@ -118,7 +118,24 @@ export class Dlp {
     return this.#patterns.problems;
   }
 
+  /** Actions per server and tool, worked out once: the configuration of an engine never changes. */
+  readonly #actions = new Map<string | undefined, Map<string | undefined, Actions>>();
+  /** The configured sensitive field names of an Actions, folded (for inspectArguments). */
+  readonly #foldedFields = new WeakMap<Actions, ReadonlySet<string>>();
+
   actionsFor(server: string | undefined, tool: string | undefined): Actions {
+    let byTool = this.#actions.get(server);
+    let actions = byTool?.get(tool);
+    if (actions) return actions;
+    actions = Object.freeze(this.#actionsOf(server, tool));
+    // Bounded: names come from the catalog, but a cache must not grow with whatever a caller sends.
+    if (this.#actions.size >= 1024) this.#actions.clear();
+    if (!byTool || byTool.size >= 4096) this.#actions.set(server, (byTool = new Map()));
+    byTool.set(tool, actions);
+    return actions;
+  }
+
+  #actionsOf(server: string | undefined, tool: string | undefined): Actions {
     const c = this.#config;
     const serverOverride = server !== undefined ? c?.servers[server] : undefined;
     const toolOverrides = serverOverride?.tools && tool !== undefined ? Object.entries(serverOverride.tools).filter(([glob]) => globMatches(glob, tool)).map(([, o]) => o) : [];
@@ -307,7 +324,8 @@ export class Dlp {
   inspectArguments(args: JsonObject, where: { server: string; tool?: string; what?: string }, more: Readonly<Record<string, unknown>> = {}): { findings: DlpFinding[]; refusal?: GatewayError } {
     const actions = this.actionsFor(where.server, where.tool);
     if (actions.argumentSecrets === 'off' && actions.argumentPii === 'off') return { findings: [] };
-    const fields = new Set(actions.fields.map(foldName));
+    let fields = this.#foldedFields.get(actions);
+    if (!fields) this.#foldedFields.set(actions, (fields = new Set(actions.fields.map(foldName))));
     const assignment = fields.size > 0 ? this.#fieldAssignment(fields) : undefined;
     /** `password=…` / `"password": "…"` inside a text, for a configured field name. */
     const fieldAssignment = (text: string): boolean => assignment !== undefined && on.secrets && assignment.test(foldName(text));

@@ -16,10 +16,17 @@ export function header(req: IncomingMessage, name: string): string | undefined {
 export function accepts(req: IncomingMessage, type: string): boolean {
   const accept = header(req, 'accept');
   if (!accept) return true;
-  return accept.split(',').some((part) => {
-    const media = part.split(';')[0]?.trim().toLowerCase();
-    return media === type || media === '*/*' || media === `${type.split('/')[0]}/*`;
-  });
+  const any = `${type.slice(0, type.indexOf('/'))}/*`;
+  // Each media range of the list, parameters dropped: no arrays built (this runs on every POST).
+  for (let start = 0; start <= accept.length; ) {
+    let end = accept.indexOf(',', start);
+    if (end === -1) end = accept.length;
+    const semicolon = accept.indexOf(';', start);
+    const media = accept.slice(start, semicolon !== -1 && semicolon < end ? semicolon : end).trim().toLowerCase();
+    if (media === type || media === '*/*' || media === any) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 /** The id of a request body, for error responses (null when there is none to echo). */

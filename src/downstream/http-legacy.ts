@@ -200,8 +200,8 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
         : undefined;
     const writer = new ResponseWriter(res, sse, {}, openLog, front.streamGuard('drop'));
     const call = { task: taskHeader(req), principal: front.principalOf(req) };
-    const answers = await Promise.all(requests.map((request) => run(session, endpoint, request, writer, call)));
-    writer.finish(Array.isArray(body) ? answers : answers[0]!);
+    if (!Array.isArray(body)) return writer.finish(await run(session, endpoint, requests[0]!, writer, call));
+    writer.finish(await Promise.all(requests.map((request) => run(session, endpoint, request, writer, call))));
   }
 
   function get(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {

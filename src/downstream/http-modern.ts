@@ -105,7 +105,9 @@ export function createModernFront(front: FrontContext): ModernFront {
         request: undefined,
       };
       const paramHeaders: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) {
+      const headers = req.headers;
+      for (const name in headers) {
+        const value = headers[name];
         if (name.startsWith('mcp-param-') && typeof value === 'string') paramHeaders[name] = value;
       }
       const outcome = await gateway.handle({ endpoint, request, client, signal: abort.signal, paramHeaders, task: taskHeader(req), principal: front.principalOf(req) });

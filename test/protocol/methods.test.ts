@@ -70,6 +70,13 @@ describe('unambiguous JSON', () => {
     assert.equal(findDuplicateKey('[{"a":1},{"a":1}]'), undefined);
     assert.equal(findDuplicateKey('{"a":"{\\"a\\":1,","b":["a","a"]}'), undefined, 'strings are not keys');
     assert.equal(findDuplicateKey('{"x":[{"k":1,"k":2}]}'), 'x.[].k');
+    // Many keys (past the short list the walk first searches), and the walk's state from one text never leaks into the next.
+    const many = Array.from({ length: 40 }, (_, i) => `"k${i}":${i}`);
+    assert.equal(findDuplicateKey(`{${many.join(',')}}`), undefined);
+    assert.equal(findDuplicateKey(`{"deep":{${many.join(',')},"k3":0}}`), 'deep.k3');
+    assert.equal(findDuplicateKey('{"a":{"b":{"c":1}}}'), undefined);
+    assert.equal(findDuplicateKey('{"q\\"":1,"q\\"":2}'), 'q"', 'a key with an escaped quote');
+    assert.equal(findDuplicateKey('{"q\\"":1,"q":2}'), undefined);
     assert.throws(() => parseJson('{"id":1,"id":2}'), (e: GatewayError) => e.code === 'PC_PROTOCOL_AMBIGUOUS');
   });
 

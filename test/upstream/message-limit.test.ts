@@ -35,6 +35,20 @@ describe('message limit', () => {
     assert.ok(streamed.destroyed);
   });
 
+  it('reads a body of declared length in one go, still within the limit and failing with its stream', async () => {
+    assert.equal(await readBoundedText(Readable.from([Buffer.from('{"a":'), Buffer.from('"ü"}')]), 100, '10'), '{"a":"ü"}');
+    // A body longer than it declared is still cut at the limit, and destroyed.
+    const liar = endless();
+    await assert.rejects(readBoundedText(liar, 1024 * 1024, '10'), MessageTooLarge);
+    assert.ok(liar.produced < 4 * 1024 * 1024, `read ${liar.produced} bytes`);
+    assert.ok(liar.destroyed);
+    const broken = new Readable({ read() {} });
+    const read = readBoundedText(broken, 100, '50');
+    broken.push(Buffer.from('{"a":'));
+    broken.destroy(new Error('socket hang up'));
+    await assert.rejects(read, /socket hang up/);
+  });
+
   it('finds the id of an oversized answer at either end, and nowhere else', () => {
     assert.equal(oversizedMessageId('{"jsonrpc":"2.0","id":12,"result":{"content":[{"text":"aaaa'), 12);
     assert.equal(oversizedMessageId('data: {"jsonrpc": "2.0", "id": "pc-4", "result"'), 'pc-4');
