@@ -227,6 +227,18 @@ describe('documentation', () => {
     assert.deepEqual(undocumented, []);
   });
 
+  it('names every option of every command somewhere (by its long or short form)', () => {
+    const output = execFileSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORTCULLIS_CHECK_COMMANDS: 'options' } });
+    const commands = JSON.parse(output.toString()) as Array<{ command: string; options: Array<{ long?: string; short?: string }> }>;
+    assert.ok(commands.length >= 30, `expected many commands, found ${commands.length}`);
+    const all = DOCS.map(text).join('\n');
+    const named = (flag: string | undefined): boolean => flag !== undefined && new RegExp(`(^|[^\\w-])${flag}(?![\\w-])`).test(all);
+    const undocumented = commands.flatMap(({ command, options }) =>
+      options.filter((o) => o.long !== '--help' && !named(o.long) && !named(o.short)).map((o) => `${command} ${o.long ?? o.short}`),
+    );
+    assert.deepEqual(undocumented, []);
+  });
+
   it('never has a client launch `npx portcullis` (outside the checkout it fetches whatever the registry serves under that name)', () => {
     const launches: string[] = [];
     for (const file of DOCS) {
