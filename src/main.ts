@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { applyGuide } from './cli/guide.ts';
-import { checkCommandLines } from './cli/parse-check.ts';
+import { checkCommandLines, listOptions } from './cli/parse-check.ts';
 import { processSecretSource } from './config/secrets.ts';
 import { VERSION } from './version.ts';
 import type { Io } from './cli/serve.ts';
@@ -390,8 +390,11 @@ config
 
 applyGuide(program);
 
-// PORTCULLIS_CHECK_COMMANDS=1: parse JSON command lines from stdin without running them (docs test).
-if (process.env.PORTCULLIS_CHECK_COMMANDS === '1') {
+// PORTCULLIS_CHECK_COMMANDS=1: parse JSON command lines from stdin without running them; =options:
+// list every command's long options (docs test).
+if (process.env.PORTCULLIS_CHECK_COMMANDS === 'options') {
+  process.stdout.write(`${JSON.stringify(listOptions(program))}\n`);
+} else if (process.env.PORTCULLIS_CHECK_COMMANDS === '1') {
   const lines = JSON.parse(readFileSync(0, 'utf8')) as string[][];
   process.stdout.write(`${JSON.stringify(await checkCommandLines(program, lines))}\n`);
 } else {

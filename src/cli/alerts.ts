@@ -5,6 +5,7 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { defaultDataDir } from '../config/defaults.ts';
+import { displayText } from '../audit/display.ts';
 import { AlertStore, type AlertLine } from '../monitor/alert.ts';
 import { parseSince } from './audit.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
@@ -28,14 +29,17 @@ function storeOf(options: AlertsOptions, io: Pick<Io, 'err' | 'secrets'>): Alert
   return new AlertStore(join(loaded.config.dataDir ?? defaultDataDir(io.secrets.env), 'alerts.jsonl'));
 }
 
-/** Names in alerts come from callers (a local agent names itself): control characters are shown escaped, never sent to the terminal. */
-const printable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-
+/**
+ * One alert for the terminal. Names in alerts come from callers (a local agent names itself), so each
+ * value is shown with its control, bidi and invisible characters escaped (../audit/display.ts); the
+ * line breaks between the parts are the listing's own.
+ */
 function line({ alert, acked }: AlertLine): string {
-  const what = alert.tool ? ` ${alert.server}.${alert.tool}` : alert.server ? ` ${alert.server}` : '';
-  const contained = alert.response ? (alert.response.skipped ? `\n    containment not applied: ${alert.response.skipped}` : `\n    contained: ${alert.response.target} stopped until ${alert.response.until}`) : '';
-  const ack = acked ? `  [acked by ${acked.by}]` : '';
-  return printable(`${alert.at}  ${alert.id}  ${alert.severity.padEnd(8)} ${alert.kind.padEnd(18)} ${alert.principal.agent} (${alert.principal.subject})${what}${ack}\n    ${alert.summary}\n    evidence: audit ${alert.evidence.instance} seq ${alert.evidence.seqs.join(',')}${contained}`) + '\n';
+  const d = displayText;
+  const what = alert.tool ? ` ${d(alert.server ?? '')}.${d(alert.tool)}` : alert.server ? ` ${d(alert.server)}` : '';
+  const contained = alert.response ? (alert.response.skipped ? `\n    containment not applied: ${d(alert.response.skipped)}` : `\n    contained: ${d(alert.response.target)} stopped until ${d(alert.response.until)}`) : '';
+  const ack = acked ? `  [acked by ${d(acked.by)}]` : '';
+  return `${d(alert.at)}  ${d(alert.id)}  ${d(alert.severity).padEnd(8)} ${d(alert.kind).padEnd(18)} ${d(alert.principal.agent)} (${d(alert.principal.subject)})${what}${ack}\n    ${d(alert.summary)}\n    evidence: audit ${d(alert.evidence.instance)} seq ${alert.evidence.seqs.join(',')}${contained}\n`;
 }
 
 export function alertsList(options: AlertsOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {

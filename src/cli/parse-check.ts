@@ -38,3 +38,12 @@ export async function checkCommandLines(program: Command, lines: readonly string
   }
   return verdicts;
 }
+
+/** Every command that runs something (`audit query`, `serve`…) with its options (`-c, --config`), for the docs test. */
+export function listOptions(program: Command, prefix: string[] = []): Array<{ command: string; options: Array<{ long?: string; short?: string }> }> {
+  return program.commands.flatMap((command) => {
+    const path = [...prefix, command.name()];
+    const own = command.commands.length === 0 ? [{ command: path.join(' '), options: command.options.map((o) => ({ ...(o.long ? { long: o.long } : {}), ...(o.short ? { short: o.short } : {}) })) }] : [];
+    return [...own, ...listOptions(command, path)];
+  });
+}

@@ -98,6 +98,34 @@ export function snippetErrors(text: string): ConfigProblem[] {
   return validateConfig(document, ANY_SECRET).ok ? [] : [{ path: '(snippet)', message: 'still invalid after completing it', severity: 'error' }];
 }
 
+interface SchemaNode {
+  $ref?: string;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  additionalProperties?: SchemaNode | boolean;
+  anyOf?: SchemaNode[];
+  oneOf?: SchemaNode[];
+  allOf?: SchemaNode[];
+}
+
+/** Every property name of a JSON Schema (references followed once each), with the first path it has. */
+function schemaKeys(root: SchemaNode, node: SchemaNode, path = '', seen = new Set<string>(), out = new Map<string, string>()): Map<string, string> {
+  if (node.$ref && !seen.has(node.$ref)) {
+    seen.add(node.$ref);
+    const target = node.$ref.replace(/^#\//, '').split('/').reduce<unknown>((n, part) => (n as Record<string, unknown> | undefined)?.[part], root) as SchemaNode | undefined;
+    if (target) schemaKeys(root, target, path, seen, out);
+  }
+  for (const branch of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? [])]) schemaKeys(root, branch, path, seen, out);
+  for (const [name, inner] of Object.entries(node.properties ?? {})) {
+    const at = path ? `${path}.${name}` : name;
+    if (!out.has(name)) out.set(name, at);
+    schemaKeys(root, inner, at, seen, out);
+  }
+  if (node.items) schemaKeys(root, node.items, `${path}[]`, seen, out);
+  if (typeof node.additionalProperties === 'object') schemaKeys(root, node.additionalProperties, `${path}.*`, seen, out);
+  return out;
+}
+
 /** Splits a shell line into words, honouring quotes; stops at a comment, pipe, redirection or `&&`. */
 export function shellWords(line: string): string[] {
   const words: string[] = [];
@@ -190,6 +218,25 @@ describe('documentation', () => {
     });
     const verdicts = JSON.parse(output.toString()) as Array<{ ok: boolean }>;
     assert.deepEqual(verdicts.map((v) => v.ok), [false, false, false]);
+  });
+
+  it('names every key of the configuration schema somewhere', () => {
+    const schema = JSON.parse(text('schema/config.json')) as SchemaNode;
+    const all = DOCS.map(text).join('\n');
+    const undocumented = [...schemaKeys(schema, schema)].filter(([name]) => !new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(all)).map(([, path]) => path);
+    assert.deepEqual(undocumented, []);
+  });
+
+  it('names every option of every command somewhere (by its long or short form)', () => {
+    const output = execFileSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORTCULLIS_CHECK_COMMANDS: 'options' } });
+    const commands = JSON.parse(output.toString()) as Array<{ command: string; options: Array<{ long?: string; short?: string }> }>;
+    assert.ok(commands.length >= 30, `expected many commands, found ${commands.length}`);
+    const all = DOCS.map(text).join('\n');
+    const named = (flag: string | undefined): boolean => flag !== undefined && new RegExp(`(^|[^\\w-])${flag}(?![\\w-])`).test(all);
+    const undocumented = commands.flatMap(({ command, options }) =>
+      options.filter((o) => o.long !== '--help' && !named(o.long) && !named(o.short)).map((o) => `${command} ${o.long ?? o.short}`),
+    );
+    assert.deepEqual(undocumented, []);
   });
 
   it('never has a client launch `npx portcullis` (outside the checkout it fetches whatever the registry serves under that name)', () => {
