@@ -2,7 +2,7 @@
  * Per-client state is bounded: modern `subscriptions/listen` streams are capped per principal
  * (`listen.maxListenStreamsPerPrincipal`) and in all (`listen.maxListenStreams`). A principal that
  * keeps opening streams ends its own oldest ones — never another principal's — and the gateway holds no
- * more than the caps, counted in /metrics.
+ * more than the caps (past the total, the oldest of all goes), counted in /metrics.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
 import { dataDirWithKeys } from '../helpers/sessions.ts';
 
 const PER_PRINCIPAL = 3;
+const TOTAL = 4;
 
 /** An open listen stream: whether the gateway has ended it yet. */
 interface Stream {
@@ -25,7 +26,7 @@ describe('subscriptions/listen streams are bounded per principal', () => {
   before(async () => {
     let dataDir: string;
     ({ dataDir, keys } = dataDirWithKeys(['alice', 'bob']));
-    gw = await startGateway({ dataDir, identity: { apiKeys: {} }, listen: { maxListenStreamsPerPrincipal: PER_PRINCIPAL }, servers: {} });
+    gw = await startGateway({ dataDir, identity: { apiKeys: {} }, listen: { maxListenStreamsPerPrincipal: PER_PRINCIPAL, maxListenStreams: TOTAL }, servers: {} });
   });
   after(async () => {
     for (const stream of streams) stream.abort();
@@ -65,9 +66,12 @@ describe('subscriptions/listen streams are bounded per principal', () => {
     return stream;
   }
 
+  let bob: Stream;
+  let alice: Stream[];
+
   it('ends the flooding principal\'s oldest streams, keeps the newest and another principal\'s', async () => {
-    const bob = await open('bob', 1);
-    const alice: Stream[] = [];
+    bob = await open('bob', 1);
+    alice = [];
     for (let i = 0; i < 10; i++) alice.push(await open('alice', 100 + i));
     await waitFor(() => alice.slice(0, 10 - PER_PRINCIPAL).every((s) => s.ended) || undefined, 5000, 'alice\'s oldest streams ended');
     // A stream is ended only when a newer one is added, before that one is acknowledged: with the last
@@ -78,5 +82,14 @@ describe('subscriptions/listen streams are bounded per principal', () => {
     assert.equal(hits?.count, 10 - PER_PRINCIPAL);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(metrics, /portcullis_limit_hits_total\{limit="listen_streams_per_principal"[^}]*\} 7/);
+  });
+
+  it('past listen.maxListenStreams ends the oldest stream of all', async () => {
+    // bob's first and alice's three newest fill the gateway's four: bob's second ends the oldest, his own first.
+    const second = await open('bob', 2);
+    await waitFor(() => bob.ended || undefined, 5000, 'the oldest stream of all ended');
+    assert.deepEqual(alice.slice(10 - PER_PRINCIPAL).map((s) => s.ended), [false, false, false]);
+    assert.equal(second.ended, false);
+    assert.equal(gw.gateway.limits.entries().find((e) => e.limit === 'listen_streams_total')?.count, 1);
   });
 });

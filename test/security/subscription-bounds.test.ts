@@ -116,3 +116,26 @@ describe('resource subscriptions are capped per session', () => {
     await waitFor(() => unsubscribedUpstream().includes(uri(300)) || undefined, 5000, 'the unsubscribe upstream');
   });
 });
+
+describe('resource subscriptions are capped in all', () => {
+  it('refuses a subscribe past routing.subscriptions.maxTotal, across sessions, before it reaches the server', async () => {
+    const everything = recordedServer(EVERYTHING, ['stdio']);
+    const gw = await startSecureGateway({
+      routing: { subscriptions: { maxPerSession: 10, maxTotal: 2 } },
+      servers: { everything: everything.server },
+      policy: { rules: [{ name: 'dynamic-text', effect: 'allow', servers: ['everything'], resources: ['demo://resource/dynamic/text/*'] }] },
+    });
+    const clients: LegacyClient[] = [];
+    try {
+      for (let i = 0; i < 3; i++) clients.push(await legacyClient(`${gw.url}/mcp/everything`));
+      await clients[0]!.subscribeResource({ uri: uri(1) });
+      await clients[1]!.subscribeResource({ uri: uri(2) });
+      await assert.rejects(clients[2]!.subscribeResource({ uri: uri(3) }), (error: McpError) => (error.data as { code?: string; limit?: number }).code === 'PC_SUBSCRIPTION_LIMIT' && (error.data as { limit?: number }).limit === 2);
+      const subscribed = received(everything.log).filter((m) => m.method === 'resources/subscribe').map((m) => String(m.params?.uri));
+      assert.deepEqual(subscribed, [uri(1), uri(2)], 'the third never reached the server');
+    } finally {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await gw.close();
+    }
+  });
+});
