@@ -259,6 +259,7 @@ export class AuditLog {
       else if (mode === 'redacted') body.args = seen.redacted ??= redact(args, this.#fields);
     }
     if (ctx.task !== undefined) body.task = ctx.task;
+    if (isObject(params?.task)) body.taskRequest = params.task as { ttl?: number };
     if (code !== undefined) body.code = code;
     const rule = ctx.decision?.rule ?? ((outcome && 'error' in outcome && typeof outcome.error.data?.rule === 'string') ? outcome.error.data.rule : undefined);
     if (rule !== undefined) body.rule = rule;

@@ -41,6 +41,8 @@ export interface AuditRecord {
   /** SHA-256 over the canonical JSON of the arguments, whatever the redaction mode. */
   argsHash?: string;
   args?: unknown;
+  /** On a task-augmented `tools/call`: the `task` the server received (`{ ttl }`, spec 2025-11-25 TaskMetadata). */
+  taskRequest?: { ttl?: number };
   scopes: string[];
   decision: Decision;
   rule?: string;

@@ -62,6 +62,13 @@ function params(properties: Record<string, unknown>, required: string[] = []): J
   return schema;
 }
 
+/**
+ * A task-augmented request's `task` (spec 2025-11-25 `TaskMetadata`: `{ ttl?: number }`, the requested
+ * lifetime in milliseconds; the 2026-07-28 tasks extension keeps the shape). Declared members only are
+ * forwarded (see `rebuild`), so nothing but a number travels in it.
+ */
+const taskMetadata = { type: 'object', properties: { ttl: { type: 'number', minimum: 0 } } } as const;
+
 /** Modern retries of an input-required call carry the answers and the server's opaque state (SEP-2322). */
 const retryFields = (revision: Revision): Record<string, unknown> =>
   revision === MODERN_VERSION ? { inputResponses: anyObject, requestState: str } : {};
@@ -92,7 +99,7 @@ function definitions(revision: Revision): Record<string, Definition> {
           name: str,
           arguments: anyObject,
           // Task-augmented calls (2025-11-25 basic/utilities/tasks): ask the server to run the call as a task.
-          ...(revision === '2025-11-25' ? { task: { type: 'object', properties: { ttl: { type: 'number' } } } } : {}),
+          ...(revision === '2025-11-25' ? { task: taskMetadata } : {}),
           ...retryFields(revision),
         },
         ['name'],
@@ -127,7 +134,7 @@ function definitions(revision: Revision): Record<string, Definition> {
     defs['server/discover'] = { target: 'local', schema: params({}) };
     // The tasks extension (SEP-2663, `io.modelcontextprotocol/tasks`): a client that negotiated it may
     // ask for a task and follow it up; whether it did is checked with task ownership (routing/tasks.ts).
-    (defs['tools/call']!.schema.properties as JsonObject).task = { type: 'object' };
+    (defs['tools/call']!.schema.properties as JsonObject).task = taskMetadata;
     const byId = params({ taskId: str, ...retryFields(revision) }, ['taskId']);
     defs['tasks/get'] = { target: 'task', paramsRequired: true, schema: byId };
     defs['tasks/update'] = { target: 'task', paramsRequired: true, schema: byId };
@@ -278,14 +285,28 @@ export function checkParams(spec: MethodSpec, revision: string, params: JsonObje
 }
 
 /**
- * The params to forward: only the fields the revision defines for the method (and `_meta`), with
+ * A value rebuilt from its schema: an object whose schema lists its `properties` (and says nothing of
+ * others) keeps only those, each rebuilt the same way; anything else (tool arguments, string maps,
+ * scalars) is kept as it is, since it is judged as a whole (schema, guards, data-loss prevention).
+ */
+function rebuild(schema: unknown, value: unknown): unknown {
+  if (!isObject(schema) || !isObject(value) || !isObject(schema.properties) || schema.additionalProperties !== undefined) return value;
+  const out: JsonObject = {};
+  for (const [key, inner] of Object.entries(schema.properties)) if (value[key] !== undefined) out[key] = rebuild(inner, value[key]);
+  return out;
+}
+
+/**
+ * The params to forward: only the fields the revision defines for the method (and `_meta`), each
+ * rebuilt from the members its schema declares (a `task` travels as `{ ttl }` and nothing else), with
  * `judged` written over them, so what travels is exactly what the gateway judged.
  */
 export function canonicalParams(spec: MethodSpec, params: JsonObject | undefined, judged: JsonObject = {}): JsonObject | undefined {
   if (params === undefined && Object.keys(judged).length === 0) return undefined;
   const out: JsonObject = {};
   if (params && isObject(params._meta)) out._meta = params._meta;
-  for (const field of spec.fields) if (params && params[field] !== undefined) out[field] = params[field];
+  const properties = spec.schema.properties as JsonObject;
+  for (const field of spec.fields) if (params && params[field] !== undefined) out[field] = rebuild(properties[field], params[field]);
   return Object.assign(out, judged);
 }
 

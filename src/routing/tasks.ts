@@ -91,6 +91,11 @@ export class TaskRegistry implements TaskOwnership {
     return this.#entries.size;
   }
 
+  /** The longest a task is owned here, and so the longest `ttl` a call may ask a server for. */
+  get maxTtlMs(): number {
+    return this.#limits.maxTtlMs;
+  }
+
   lookup(server: string, taskId: string, principal: string): TaskEntry | undefined {
     const entry = this.owner(server, taskId);
     return entry?.principal === principal ? entry : undefined;
@@ -213,6 +218,27 @@ export function checkTaskRequest(
   }
   if (method === 'tools/call' && params?.task !== undefined) return registry.admit(principal);
   return undefined;
+}
+
+/**
+ * Whether a server takes task-augmented `tools/call` requests: 2025-11-25 `capabilities.tasks.requests.
+ * tools.call`; the 2026-07-28 tasks extension in `capabilities.extensions` (SEP-2663). Receivers MUST
+ * declare it (spec 2025-11-25 schema, `TaskAugmentedRequestParams`); a call to a server that did not is
+ * forwarded without its `task`.
+ */
+export function takesTaskCalls(era: Era, capabilities: JsonObject): boolean {
+  if (era === 'modern') return isObject(capabilities.extensions) && isObject(capabilities.extensions[TASKS_EXTENSION]);
+  const requests = isObject(capabilities.tasks) ? capabilities.tasks.requests : undefined;
+  return isObject(requests) && isObject(requests.tools) && isObject(requests.tools.call);
+}
+
+/**
+ * The `task` of a task-augmented call as it is forwarded: `{ ttl }` (TaskMetadata, spec 2025-11-25),
+ * the requested lifetime capped at `maxTtlMs` — ownership ends there anyway (TaskRegistry.record).
+ * `task` is already rebuilt to its declared members (protocol/methods.ts), so only the number is read.
+ */
+export function judgedTask(task: JsonObject, maxTtlMs: number): JsonObject {
+  return typeof task.ttl === 'number' ? { ttl: Math.min(task.ttl, maxTtlMs) } : {};
 }
 
 /** The task a `tools/call` result created, in either era's shape, with its ttl. */

@@ -60,6 +60,18 @@ describe('client→server method tables', () => {
     assert.deepEqual(canonicalParams(call, { name: 'gov__echo', arguments: { a: 1 }, task: { ttl: 1 }, uri: 'x' }, { name: 'echo' }), { name: 'echo', arguments: { a: 1 } }, 'task is not a 2025-06-18 field');
     assert.equal(canonicalParams(clientMethod('2025-06-18', 'tools/list')!, undefined), undefined);
   });
+
+  it('rebuilds nested params from the members their schema declares', () => {
+    const call = clientMethod('2025-11-25', 'tools/call')!;
+    assert.deepEqual(canonicalParams(call, { name: 'echo', arguments: { a: { b: 1 } }, task: { ttl: 5, note: 'x', k: { v: 1 } } }), { name: 'echo', arguments: { a: { b: 1 } }, task: { ttl: 5 } }, 'arguments whole, task only its ttl');
+    assert.deepEqual(canonicalParams(clientMethod('2026-07-28', 'tools/call')!, { name: 'echo', task: { extra: 1 } }), { name: 'echo', task: {} });
+    const complete = clientMethod('2025-11-25', 'completion/complete')!;
+    assert.deepEqual(
+      canonicalParams(complete, { ref: { type: 'ref/prompt', name: 'p' }, argument: { name: 'a', value: 'v', hidden: 'x' }, context: { arguments: { k: 'v' }, hidden: 'x' } }),
+      { ref: { type: 'ref/prompt', name: 'p' }, argument: { name: 'a', value: 'v' }, context: { arguments: { k: 'v' } } },
+    );
+    assert.equal(checkParams(call, '2025-11-25', { name: 'echo', task: { ttl: -1 } })?.code, 'PC_PROTOCOL_INVALID_PARAMS');
+  });
 });
 
 describe('unambiguous JSON', () => {

@@ -13,7 +13,7 @@ import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { META_SERVER_INFO, MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import { LIST_KIND_BY_METHOD, type Catalog, type ListKind } from '../../routing/catalog.ts';
 import type { Subscribed, SubscriptionRegistry } from '../../routing/subscriptions.ts';
-import { checkTaskRequest, ownTaskResult, type TaskRegistry } from '../../routing/tasks.ts';
+import { checkTaskRequest, ownTaskResult, takesTaskCalls, type TaskRegistry } from '../../routing/tasks.ts';
 import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
 import { LIST_TARGET } from './governed.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
@@ -181,6 +181,11 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     const timeoutMs = timeoutMsFor(route.server);
     const upstream = await server.connectorFor(ctx.client.era, timeoutMs);
     const info = await upstream.ready(timeoutMs);
+    if (route.method === 'tools/call' && route.params?.task !== undefined && !takesTaskCalls(info.era, info.capabilities)) {
+      // A server that declared no task support gets the plain call (and the record says so).
+      const { task: _dropped, ...rest } = route.params;
+      ctx.route = route = { ...route, params: rest };
+    }
     const refused = checkTaskRequest(tasks, { era: info.era, server: route.server, method: route.method, params: route.params, principal, clientCapabilities: ctx.client.capabilities });
     if (refused) return { error: refused };
     const params = info.era === 'legacy' ? stripModernEnvelope(route.params) : route.params;

@@ -15,12 +15,12 @@
  * Methods the gateway answers itself (`ping`, `server/discover`) are routed locally.
  */
 import { GatewayError, refusalOf } from '../../errors.ts';
-import type { JsonObject } from '../../protocol/jsonrpc.ts';
+import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { canonicalParams, checkParams, clientMethod, isSpecMethod, type MethodSpec } from '../../protocol/methods.ts';
 import { SUPPORTED_VERSIONS, META_SERVER_INFO } from '../../protocol/versions.ts';
 import { principalKey } from '../../auth/principal.ts';
 import { LIST_KIND_BY_METHOD, type Catalog } from '../../routing/catalog.ts';
-import { unknownTask, type TaskRegistry } from '../../routing/tasks.ts';
+import { judgedTask, unknownTask, type TaskRegistry } from '../../routing/tasks.ts';
 import type { Upstream } from '../../upstream/types.ts';
 import type { Endpoint, MessageContext, Route } from '../context.ts';
 import { resumeRoute, STATE_PREFIX, type InputBridge } from '../input-bridge.ts';
@@ -82,7 +82,9 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => May
         return new GatewayError(kind === 'tools' ? 'PC_ROUTE_UNKNOWN_TOOL' : 'PC_ROUTE_UNKNOWN_PROMPT', `Unknown ${what}: "${exposed}" (see ${kind}/list)`, { name: exposed });
       }
       const target = { kind: spec.target as 'tool' | 'prompt', name: found.name };
-      return { kind: 'upstream', server: found.server, method, params: canonicalParams(spec, params, { name: found.name }), name: found.name, target };
+      const judged: JsonObject = { name: found.name };
+      if (isObject(params.task)) judged.task = judgedTask(params.task, tasks.maxTtlMs);
+      return { kind: 'upstream', server: found.server, method, params: canonicalParams(spec, params, judged), name: found.name, target };
     };
     return server !== undefined ? routed({ server, name: exposed }) : then(catalog.resolveNameNow(kind, exposed, timeoutMsFor(undefined)), routed);
   }
