@@ -142,7 +142,7 @@ describe('default deny over the method space', () => {
     const before = forwarded(log).length;
     for (const [label, session] of Object.entries(sessions)) {
       const templates = await session.send({ jsonrpc: '2.0', id: 9, method: 'resources/templates/list', params: {} });
-      assert.deepEqual(templates.json.result.resourceTemplates.map((t: { uriTemplate: string }) => t.uriTemplate), ['mem://public/notes/{id}'], label);
+      assert.deepEqual(templates.json.result.resourceTemplates.map((t: { uriTemplate: string }) => t.uriTemplate), ['mem://public/notes/{id}', 'mem://public/files/{+path}'], label);
       const read = await session.send({ jsonrpc: '2.0', id: 10, method: 'resources/read', params: { uri: 'mem://secret/keys' } });
       assert.equal(codeOf(read), 'PC_POLICY_DENIED', label);
       if (label.startsWith('legacy')) {

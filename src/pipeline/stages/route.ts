@@ -17,6 +17,7 @@
 import { GatewayError, refusalOf } from '../../errors.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { canonicalParams, checkParams, clientMethod, isSpecMethod, type MethodSpec } from '../../protocol/methods.ts';
+import { checkResourceUri } from '../../protocol/resource-uri.ts';
 import { SUPPORTED_VERSIONS, META_SERVER_INFO } from '../../protocol/versions.ts';
 import { principalKey } from '../../auth/principal.ts';
 import { LIST_KIND_BY_METHOD, type Catalog } from '../../routing/catalog.ts';
@@ -123,6 +124,9 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => May
         return toolOrPrompt(ctx, spec, server);
       case 'resource': {
         const uri = params!.uri as string;
+        // Judged only in canonical form, so the rules, the listing check and the server read one URI.
+        const unclear = checkResourceUri(uri);
+        if (unclear) return unclear;
         const routed = (owner: string): Route => ({ kind: 'upstream', server: owner, method, params: canonicalParams(spec, params, { uri }), name: uri, target: { kind: 'resource', name: uri } });
         return server !== undefined ? routed(server) : catalog.resolveUri(uri, timeoutMsFor(undefined)).then(routed);
       }

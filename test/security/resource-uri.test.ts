@@ -1,0 +1,81 @@
+/**
+ * Red-team finding F2 — resource rules judged the raw URI string: a rule `mem://public/*` let
+ * `mem://public/../secret/keys`, `%2e%2e` dot segments and `%2F`-encoded separators through to a server
+ * that resolves them (WHATWG URL parsing, URI template expansion) to a place outside `public/`.
+ * A resource URI is now accepted only in canonical form; asserted on the server's side (the recorder):
+ * nothing of the attack arrives, on both endpoints and both eras, for reads and subscriptions.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type TestGateway } from '../helpers/gateway.ts';
+import { startSecureGateway } from '../helpers/secure.ts';
+import { auditRecords, codeOf, forwarded, legacySession, modernSession, recordedServer, type RawSession } from '../helpers/security.ts';
+
+/** Spellings of a place outside `mem://public/` that a glob over the raw string reads as inside it. */
+const ESCAPES = [
+  'mem://public/files/../../secret/keys', // dot segments under a {+path} template
+  'mem://public/files/./../../secret/keys',
+  'mem://public/files/%2e%2e/%2e%2e/secret/keys', // %-encoded dot segments (WHATWG reads them as `..`)
+  'mem://public/files/.%2E/.%2e/secret/keys',
+  'mem://public/notes/%2E%2E%2F%2E%2E%2Fsecret%2Fkeys', // a {id} expansion that decodes to ../../secret/keys
+  'mem://public/notes/..%5C..%5Csecret%5Ckeys', // encoded backslashes
+  'mem://public/files/%252e%252e/secret/keys', // double encoding
+  'mem://public/notes/%6Beys', // an unreserved letter encoded: the same URI as .../keys to RFC 3986
+  'MEM://public/readme', // case a parser folds
+];
+
+describe('resource URIs are judged in canonical form', () => {
+  let gw: TestGateway;
+  let log: string;
+  const sessions: Record<string, RawSession> = {};
+
+  before(async () => {
+    log = join(mkdtempSync(join(tmpdir(), 'pc-res-uri-')), 'gov.log');
+    gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: { rules: [{ name: 'public-resources', effect: 'allow', servers: ['gov'], resources: ['mem://public/*'] }] } });
+    sessions['legacy /mcp/gov'] = await legacySession(`${gw.url}/mcp/gov`);
+    sessions['legacy /mcp'] = await legacySession(`${gw.url}/mcp`);
+    sessions['modern /mcp/gov'] = modernSession(`${gw.url}/mcp/gov`);
+    sessions['modern /mcp'] = modernSession(`${gw.url}/mcp`);
+  });
+  after(async () => gw?.close());
+
+  it('refuses every non-canonical spelling before it reaches the server, and records the refusal', async () => {
+    for (const [label, session] of Object.entries(sessions)) {
+      for (const uri of ESCAPES) {
+        const seen = forwarded(log).length;
+        const trail = auditRecords(gw).length;
+        const answer = await session.send({ jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri } });
+        assert.equal(codeOf(answer), 'PC_PROTOCOL_INVALID_PARAMS', `${label} ${uri}: ${JSON.stringify(answer.json)}`);
+        assert.deepEqual(forwarded(log).slice(seen), [], `${label} ${uri} reached the server`);
+        const record = auditRecords(gw).slice(trail).find((r) => r.method === 'resources/read');
+        assert.equal(record?.decision, 'denied', `${label} ${uri}`);
+      }
+    }
+  });
+
+  it('refuses them on resources/subscribe and unsubscribe too', async () => {
+    const session = sessions['legacy /mcp/gov']!;
+    for (const method of ['resources/subscribe', 'resources/unsubscribe']) {
+      for (const uri of ESCAPES) {
+        const seen = forwarded(log).length;
+        const answer = await session.send({ jsonrpc: '2.0', id: 2, method, params: { uri } });
+        assert.equal(codeOf(answer), 'PC_PROTOCOL_INVALID_PARAMS', `${method} ${uri}`);
+        assert.deepEqual(forwarded(log).slice(seen), [], `${method} ${uri} reached the server`);
+      }
+    }
+  });
+
+  it('serves canonical URIs as before, forwarded exactly as judged', async () => {
+    for (const [label, session] of Object.entries(sessions)) {
+      for (const uri of ['mem://public/readme', 'mem://public/files/docs/a.txt', 'mem://public/notes/7']) {
+        const seen = forwarded(log).length;
+        const answer = await session.send({ jsonrpc: '2.0', id: 3, method: 'resources/read', params: { uri } });
+        assert.match(JSON.stringify(answer.json.result), /public text/, `${label} ${uri}: ${JSON.stringify(answer.json)}`);
+        assert.deepEqual(forwarded(log).slice(seen).map((m) => m.params?.uri), [uri], label);
+      }
+    }
+  });
+});
