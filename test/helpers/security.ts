@@ -100,6 +100,19 @@ export function modernSession(url: string): RawSession {
   };
 }
 
+/**
+ * One raw session per endpoint and era a client can reach `server` through, labelled
+ * `legacy /mcp/<server>`, `legacy /mcp`, `modern /mcp/<server>`, `modern /mcp`.
+ */
+export async function everyEndpoint(base: string, server: string): Promise<Record<string, RawSession>> {
+  return {
+    [`legacy /mcp/${server}`]: await legacySession(`${base}/mcp/${server}`),
+    'legacy /mcp': await legacySession(`${base}/mcp`),
+    [`modern /mcp/${server}`]: modernSession(`${base}/mcp/${server}`),
+    'modern /mcp': modernSession(`${base}/mcp`),
+  };
+}
+
 /** The gateway error code of an answer (`error.data.code`), or undefined for a result. */
 export const codeOf = (answer: { json: any }): string | undefined => answer.json?.error?.data?.code;
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type TestGateway } from '../helpers/gateway.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
-import { auditRecords, codeOf, forwarded, legacySession, modernSession, recordedServer, type RawSession } from '../helpers/security.ts';
+import { auditRecords, codeOf, everyEndpoint, forwarded, legacySession, recordedServer, type RawSession } from '../helpers/security.ts';
 
 const POLICY = {
   rules: [
@@ -36,15 +36,12 @@ const decoys = (secretName: string) => ({
 describe('what is judged is what is sent', () => {
   let gw: TestGateway;
   let log: string;
-  const sessions: Record<string, RawSession> = {};
+  let sessions: Record<string, RawSession> = {};
 
   before(async () => {
     log = join(mkdtempSync(join(tmpdir(), 'pc-judged-')), 'gov.log');
     gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: POLICY });
-    sessions['legacy /mcp/gov'] = await legacySession(`${gw.url}/mcp/gov`);
-    sessions['legacy /mcp'] = await legacySession(`${gw.url}/mcp`);
-    sessions['modern /mcp/gov'] = modernSession(`${gw.url}/mcp/gov`);
-    sessions['modern /mcp'] = modernSession(`${gw.url}/mcp`);
+    sessions = await everyEndpoint(gw.url, 'gov');
   });
   after(async () => gw?.close());
 

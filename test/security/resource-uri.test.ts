@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type TestGateway } from '../helpers/gateway.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
-import { auditRecords, codeOf, forwarded, legacySession, modernSession, recordedServer, type RawSession } from '../helpers/security.ts';
+import { auditRecords, codeOf, everyEndpoint, forwarded, recordedServer, type RawSession } from '../helpers/security.ts';
 
 /** Spellings of a place outside `mem://public/` that a glob over the raw string reads as inside it. */
 const ESCAPES = [
@@ -30,15 +30,12 @@ const ESCAPES = [
 describe('resource URIs are judged in canonical form', () => {
   let gw: TestGateway;
   let log: string;
-  const sessions: Record<string, RawSession> = {};
+  let sessions: Record<string, RawSession> = {};
 
   before(async () => {
     log = join(mkdtempSync(join(tmpdir(), 'pc-res-uri-')), 'gov.log');
     gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: { rules: [{ name: 'public-resources', effect: 'allow', servers: ['gov'], resources: ['mem://public/*'] }] } });
-    sessions['legacy /mcp/gov'] = await legacySession(`${gw.url}/mcp/gov`);
-    sessions['legacy /mcp'] = await legacySession(`${gw.url}/mcp`);
-    sessions['modern /mcp/gov'] = modernSession(`${gw.url}/mcp/gov`);
-    sessions['modern /mcp'] = modernSession(`${gw.url}/mcp`);
+    sessions = await everyEndpoint(gw.url, 'gov');
   });
   after(async () => gw?.close());
 

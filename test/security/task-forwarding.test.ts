@@ -14,7 +14,7 @@ import { waitFor, type TestGateway } from '../helpers/gateway.ts';
 import { recording, TOOLS_SERVER } from '../helpers/recorded.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
-import { auditRecords, codeOf, forwarded, legacySession, modernSession, recordedServer, startStdioFront, type RawSession } from '../helpers/security.ts';
+import { auditRecords, codeOf, everyEndpoint, forwarded, recordedServer, startStdioFront, type RawSession } from '../helpers/security.ts';
 
 const MAX_TTL_MS = 3_600_000;
 const secrets = fakeSecrets();
@@ -26,7 +26,7 @@ describe('a task-augmented call forwards exactly the task the spec defines', () 
   const log = join(dir, 'gov.log');
   const plain = recording(TOOLS_SERVER, [JSON.stringify([{ name: 'echo', inputSchema: { type: 'object' } }])]);
   let gw: TestGateway;
-  const sessions: Record<string, RawSession> = {};
+  let sessions: Record<string, RawSession> = {};
 
   before(async () => {
     gw = await startSecureGateway({
@@ -34,10 +34,7 @@ describe('a task-augmented call forwards exactly the task the spec defines', () 
       policy: { rules: [{ name: 'echo-only', effect: 'allow', servers: ['gov', 'plain'], tools: ['echo'] }] },
       routing: { tasks: { maxTtlMs: MAX_TTL_MS } },
     });
-    sessions['legacy /mcp/gov'] = await legacySession(`${gw.url}/mcp/gov`);
-    sessions['legacy /mcp'] = await legacySession(`${gw.url}/mcp`);
-    sessions['modern /mcp/gov'] = modernSession(`${gw.url}/mcp/gov`);
-    sessions['modern /mcp'] = modernSession(`${gw.url}/mcp`);
+    sessions = await everyEndpoint(gw.url, 'gov');
   });
   after(async () => gw?.close());
 
