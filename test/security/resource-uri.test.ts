@@ -3,7 +3,8 @@
  * `mem://public/../secret/keys`, `%2e%2e` dot segments and `%2F`-encoded separators through to a server
  * that resolves them (WHATWG URL parsing, URI template expansion) to a place outside `public/`.
  * A resource URI is now accepted only in canonical form; asserted on the server's side (the recorder):
- * nothing of the attack arrives, on both endpoints and both eras, for reads and subscriptions.
+ * nothing of the attack arrives, on both endpoints and both eras, for reads and subscriptions; nor does
+ * a spelling (`%70rivate`, `./private`) that dodged a deny rule.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -25,6 +26,10 @@ const ESCAPES = [
   'mem://public/files/%252e%252e/secret/keys', // double encoding
   'mem://public/notes/%6Beys', // an unreserved letter encoded: the same URI as .../keys to RFC 3986
   'MEM://public/readme', // case a parser folds
+  // Past a deny rule on mem://public/files/private/*: the same place, spelled so the glob misses it.
+  'mem://public/files/%70rivate/plan',
+  'mem://public/files/./private/plan',
+  'mem://public/files/x/../private/plan',
 ];
 
 describe('resource URIs are judged in canonical form', () => {
@@ -34,7 +39,11 @@ describe('resource URIs are judged in canonical form', () => {
 
   before(async () => {
     log = join(mkdtempSync(join(tmpdir(), 'pc-res-uri-')), 'gov.log');
-    gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: { rules: [{ name: 'public-resources', effect: 'allow', servers: ['gov'], resources: ['mem://public/*'] }] } });
+    const rules = [
+      { name: 'public-resources', effect: 'allow', servers: ['gov'], resources: ['mem://public/*'] },
+      { name: 'private-files', effect: 'deny', servers: ['gov'], resources: ['mem://public/files/private/*'] },
+    ];
+    gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: { rules } });
     sessions = await everyEndpoint(gw.url, 'gov');
   });
   after(async () => gw?.close());
@@ -67,6 +76,8 @@ describe('resource URIs are judged in canonical form', () => {
 
   it('serves canonical URIs as before, forwarded exactly as judged', async () => {
     for (const [label, session] of Object.entries(sessions)) {
+      const denied = await session.send({ jsonrpc: '2.0', id: 3, method: 'resources/read', params: { uri: 'mem://public/files/private/plan' } });
+      assert.equal(codeOf(denied), 'PC_POLICY_DENIED', `${label}: the deny rule holds for the canonical spelling`);
       for (const uri of ['mem://public/readme', 'mem://public/files/docs/a.txt', 'mem://public/notes/7']) {
         const seen = forwarded(log).length;
         const answer = await session.send({ jsonrpc: '2.0', id: 3, method: 'resources/read', params: { uri } });
