@@ -30,6 +30,7 @@
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/versions.ts';
+import { RELATED_TASK_META } from '../upstream/attribution.ts';
 
 export interface TaskLimits {
   maxPerPrincipal: number;
@@ -190,7 +191,8 @@ export function unknownTask(taskId: string): GatewayError {
 
 /**
  * The ownership check for a request bound for `server` (reached in `era`), before it is forwarded: a
- * request naming a task must name one of the caller's own, and a task-augmented `tools/call` must fit
+ * request naming a task — by `params.taskId` or by the related-task key of its `_meta` — must name one
+ * of the caller's own, and a task-augmented `tools/call` must fit
  * within the caller's bound. Task methods the server's era removed are answered -32601 here, so they
  * never reach a server that might still serve them to anyone; a modern client that did not negotiate
  * the tasks extension gets -32021 as the server would answer (SEP-2663 gating), before ownership.
@@ -215,6 +217,19 @@ export function checkTaskRequest(
     if (registry.lookup(server, taskId, principal)) return undefined;
     registry.unknownLookups += 1;
     return unknownTask(taskId);
+  }
+  // A client's claim that its request relates to a task (`_meta` related-task) would steer what the
+  // server says about that task — its questions, its log lines — to the task's owner: it is a claim
+  // only the owner may make (self-declared values only narrow, security invariant 4).
+  const meta = isObject(params?._meta) ? params._meta : undefined;
+  if (meta && RELATED_TASK_META in meta) {
+    const related = meta[RELATED_TASK_META];
+    const taskId = isObject(related) ? related.taskId : undefined;
+    if (typeof taskId !== 'string') return new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `params._meta["${RELATED_TASK_META}"] must be {"taskId": <one of your tasks>} (${method})`);
+    if (!registry.lookup(server, taskId, principal)) {
+      registry.unknownLookups += 1;
+      return unknownTask(taskId);
+    }
   }
   if (method === 'tools/call' && params?.task !== undefined) return registry.admit(principal);
   return undefined;

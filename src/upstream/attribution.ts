@@ -9,7 +9,10 @@
  * 1. the transport: a message that arrived on the response stream of one request (legacy Streamable
  *    HTTP) belongs to that request's caller;
  * 2. a task it names (`_meta["io.modelcontextprotocol/related-task"].taskId`, or the `taskId` of
- *    `notifications/tasks/status`) belongs to the task's owner (`TaskOwnership`);
+ *    `notifications/tasks/status`) belongs to the task's owner (`TaskOwnership`); a request naming a
+ *    task goes to the owner's call that follows it (`tasks/result`), or to the owner's call when no
+ *    other principal has one in flight, else it is refused (clients cannot name others' tasks: see
+ *    `checkTaskRequest`);
  * 3. `notifications/elicitation/complete` belongs to the caller its URL elicitation was relayed to;
  * 4. a server→client *request* (sampling, elicitation, roots) belongs to the one principal with calls
  *    in flight: the spec has such requests made while serving a client request ("SHOULD relate to the
@@ -118,12 +121,17 @@ export class Attributor<C extends AttributableCall> {
     const inFlight = [...calls].filter((c) => c.principal !== undefined);
     const byTransport = this.#byTransport(inFlight, relatedRequestId);
     if (byTransport) return byTransport;
+    const principals = new Set(inFlight.map((c) => c.principal));
     const taskId = relatedTaskId(method, params);
     if (taskId !== undefined) {
+      // A question naming a task goes to the owner's call that follows that task (tasks/result), or to
+      // the owner when no one else has a call in flight; never into an unrelated call of the owner
+      // while another principal's call may be the one that caused it.
       const owned = this.#byTask(taskId, inFlight);
-      return owned.kind === 'recipient' ? { kind: 'none', why: 'the owner of the task it names has no call in flight to carry it' } : owned;
+      if (owned.kind !== 'call') return owned.kind === 'recipient' ? { kind: 'none', why: 'the owner of the task it names has no call in flight to carry it' } : owned;
+      if (owned.call.taskId === taskId || principals.size === 1) return owned;
+      return { kind: 'none', why: 'it names a task whose owner has no call following it, while other callers have calls in flight' };
     }
-    const principals = new Set(inFlight.map((c) => c.principal));
     if (principals.size === 0) return { kind: 'none', why: 'no client call is in flight to relay it to' };
     if (principals.size > 1) return { kind: 'none', why: `it cannot be attributed to one caller (${principals.size} callers have calls in flight on a shared upstream session)` };
     return { kind: 'call', call: latest(inFlight)! };

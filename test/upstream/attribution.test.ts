@@ -44,6 +44,9 @@ describe('attribution of server→client traffic on a shared session', () => {
     assert.equal(attributor.forRequest('elicitation/create', related('alice-task'), [bob], undefined).kind, 'none', 'alice has no call in flight: not bob\'s');
     const aliceResult = call(2, 'alice', { taskId: 'alice-task' });
     assert.deepEqual(attributor.forRequest('elicitation/create', related('alice-task'), [bob, call(3, 'alice'), aliceResult], undefined), { kind: 'call', call: aliceResult });
+    assert.equal(attributor.forRequest('elicitation/create', related('alice-task'), [bob, call(3, 'alice')], undefined).kind, 'none', 'not into an unrelated call of alice\'s while bob\'s may have caused it');
+    const aliceOnly = call(4, 'alice');
+    assert.deepEqual(attributor.forRequest('elicitation/create', related('alice-task'), [aliceOnly], undefined), { kind: 'call', call: aliceOnly });
     assert.deepEqual(attributor.forNotification('notifications/tasks/status', { taskId: 'alice-task' }, [bob], undefined), {
       kind: 'recipient',
       to: { principal: 'alice', caller: 'alice-session' },
