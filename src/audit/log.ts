@@ -14,7 +14,7 @@ import type { MessageContext, Outcome } from '../pipeline/context.ts';
 import { canonicalJson } from './canonical.ts';
 import { GENESIS_HASH, recordHash, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
-import { redact } from './redact.ts';
+import { MASK, redact } from './redact.ts';
 import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
 
@@ -246,7 +246,8 @@ export class AuditLog {
     if (!ctx.client.key.startsWith('modern:')) body.session = this.#sessionHash(ctx.client.key);
     if (server) body.server = server;
     const target = route?.kind === 'upstream' ? route.name : typeof params?.name === 'string' ? params.name : undefined;
-    if (target !== undefined) body.target = target;
+    // A resource URI is the client's own text: one that carried a finding is not written in clear.
+    if (target !== undefined) body.target = ctx.dlp?.some((f) => f.path === 'params.uri') ? MASK : target;
     if (args !== undefined && mode !== 'off') {
       // The intent and the outcome of a call record the same arguments: hashed and redacted once.
       let seen = this.#argsSeen.get(args);

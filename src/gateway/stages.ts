@@ -20,6 +20,7 @@ import { createInspectResult } from '../pipeline/stages/inspect-result.ts';
 import { createKillSwitch } from '../pipeline/stages/kill-switch.ts';
 import { createRateLimit } from '../pipeline/stages/rate-limit.ts';
 import { createRoute } from '../pipeline/stages/route.ts';
+import { CursorBook } from '../routing/cursors.ts';
 import { createSupplyCheck } from '../pipeline/stages/supply-check.ts';
 import { createToxicFlow } from '../pipeline/stages/toxic-flow.ts';
 import { createValidateArgs } from '../pipeline/stages/validate-args.ts';
@@ -73,9 +74,10 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
       return kill.held(agent, false);
     },
   });
+  const cursors = new CursorBook();
   const pipeline = createPipeline(
     {
-      route: createRoute({ upstreams, catalog, bridge, tasks, describe: parts.describe, timeoutMsFor }),
+      route: createRoute({ upstreams, catalog, bridge, tasks, cursors, describe: parts.describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
       authenticate: () => undefined,
       supplyCheck: createSupplyCheck({ supply: parts.supply, catalog, timeoutMsFor, logger }),
@@ -86,7 +88,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
       toxicFlow: createToxicFlow({ runtime: policy, flows: parts.monitor?.flows, block: config.monitor?.detectors.toxicFlow.enforce === 'block', now }),
       rateLimit: createRateLimit(policy),
       approve: approvals.stage,
-      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, tasks, sessionScope: parts.sessionScope }),
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, tasks, cursors, sessionScope: parts.sessionScope }),
       inspect: createInspectResult(dlp),
     },
     logger,

@@ -12,6 +12,7 @@ import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { META_SERVER_INFO, MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import { LIST_KIND_BY_METHOD, type Catalog, type ListKind } from '../../routing/catalog.ts';
+import type { CursorBook } from '../../routing/cursors.ts';
 import type { Subscribed, SubscriptionRegistry } from '../../routing/subscriptions.ts';
 import { checkTaskRequest, ownTaskResult, takesTaskCalls, type TaskRegistry } from '../../routing/tasks.ts';
 import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
@@ -29,6 +30,8 @@ export interface ForwardOptions {
   subscriptions: SubscriptionRegistry;
   supply: SupplyGuard;
   tasks: TaskRegistry;
+  /** Where the list cursors a server gives a caller are noted (the only ones the caller may send back). */
+  cursors: CursorBook;
   /**
    * Which upstream session state such as subscriptions lives in for `principal` on `server`: '' for a
    * shared session, the principal for a per-principal one.
@@ -109,7 +112,7 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
 }
 
 export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
-  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, tasks, sessionScope } = options;
+  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, tasks, cursors, sessionScope } = options;
 
   function relayToClient(client: ClientLink) {
     return async (request: ServerRequest): Promise<JsonObject> => {
@@ -315,6 +318,9 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
             outcome = { result: {} };
           } else {
             outcome = restampServerInfo(await callUpstream(ctx, route), route.server);
+            if (route.target.kind === 'list' && 'result' in outcome && typeof outcome.result.nextCursor === 'string') {
+              cursors.issue(route.server, principalKey(ctx.principal), outcome.result.nextCursor);
+            }
             // A page listed straight from one server passes the same supply-chain review and policy filter.
             const list = REVIEWED_LISTS[route.method];
             const key = LIST_KIND_BY_METHOD.get(route.method);

@@ -4,9 +4,11 @@
  * defaults to true) is refused with PC_DLP_EXFILTRATION when its arguments carry a secret-shaped value,
  * a configured sensitive field or an administrator pattern (dlp.arguments.secrets: block, the default).
  *
- * The same request's `params._meta` is inspected with the arguments. A prompt's arguments (prompts/get)
- * and a completion's argument value and context (completion/complete) are inspected the same way for
- * every server: nothing says where a server sends them.
+ * The same request's `params._meta` (and a modern retry's `requestState`) is inspected with the
+ * arguments. A prompt's arguments (prompts/get) and a completion's argument value and context
+ * (completion/complete) are inspected the same way for every server: nothing says where a server sends
+ * them. So is what the client puts in every other method bound for a server — `_meta`, a list cursor,
+ * a resource URI, a custom method's params — one code path, `Dlp.inspectArguments`.
  *
  * Also here: a client's answers to a server's requests that travel as a new request in the modern era
  * (`inputResponses`, spec 2026-07-28 multi-round-trip) are inspected like the answers a legacy client
@@ -38,6 +40,14 @@ export function createInspectArguments(dlp: Dlp, runtime: PolicyRuntime): (ctx: 
       if (checked instanceof Error) return checked;
       ctx.route = { ...route, params: { ...route.params, inputResponses: checked } };
     }
+    if (route?.kind === 'broadcast') {
+      // logging/setLevel to every server the caller may use: what the client put in it goes to each.
+      for (const server of route.servers) {
+        const refused = record(ctx, dlp.inspectArguments({}, { server, what: `the server "${server}" (${route.method})` }, clientData(route.params)));
+        if (refused) return refused;
+      }
+      return undefined;
+    }
     if (route?.kind !== 'upstream') return undefined;
     const params = route.params;
     const call = governedCall(ctx);
@@ -48,17 +58,33 @@ export function createInspectArguments(dlp: Dlp, runtime: PolicyRuntime): (ctx: 
       const more = completion ? { 'params.argument': params?.argument, 'params.context': params?.context } : {};
       const args = call?.kind === 'prompt' ? call.args : {};
       const what = `the server "${route.server}" (${completion ? 'completion/complete' : `prompt "${call?.name}"`})`;
-      return record(ctx, dlp.inspectArguments(args, { server: route.server, what }, { ...more, ...meta(params) }));
+      return record(ctx, dlp.inspectArguments(args, { server: route.server, what }, { ...more, ...clientData(params) }));
     }
-    if (!call || call.kind !== 'tool') return undefined;
-    const declared = isObject(ctx.tool?.annotations) ? ctx.tool.annotations : undefined;
-    if (!runtime.current.policy.annotations(call.server, call.name, declared).egress) return undefined;
-    return record(ctx, dlp.inspectArguments(call.args, { server: call.server, tool: call.name }, meta(params)));
+    if (call?.kind === 'tool') {
+      const declared = isObject(ctx.tool?.annotations) ? ctx.tool.annotations : undefined;
+      if (!runtime.current.policy.annotations(call.server, call.name, declared).egress) return undefined;
+      return record(ctx, dlp.inspectArguments(call.args, { server: call.server, tool: call.name }, clientData(params)));
+    }
+    // Every other method bound for a server (resources, lists, task follow-ups, setLevel, custom
+    // methods): no annotation says where the server sends what it is given, so the client's data in it
+    // is inspected as if it went outside, like a prompt's arguments. A custom method's params are all
+    // the client's.
+    const args = call?.kind === 'method' ? call.args : {};
+    return record(ctx, dlp.inspectArguments(args, { server: route.server, what: `the server "${route.server}" (${route.method})` }, call?.kind === 'method' ? {} : clientData(params)));
   };
 }
 
-/** `params._meta` travels to the server with the arguments (a compromised host can put anything there). */
-const meta = (params: JsonObject | undefined): Record<string, unknown> => (isObject(params?._meta) ? { 'params._meta': params._meta } : {});
+/**
+ * What of a request's params, besides a tool's or prompt's arguments, is the client's own data on its
+ * way to the server: `_meta` (a compromised host can put anything there), a list cursor, a resource
+ * URI, a modern retry's `requestState` — all opaque to the gateway, all readable by the server.
+ */
+function clientData(params: JsonObject | undefined): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  if (!params) return data;
+  for (const field of ['_meta', 'cursor', 'uri', 'requestState']) if (params[field] !== undefined) data[`params.${field}`] = params[field];
+  return data;
+}
 
 function record(ctx: MessageContext, outcome: { findings: DlpFinding[]; refusal?: GatewayError }): GatewayError | undefined {
   if (outcome.findings.length > 0) (ctx.dlp ??= []).push(...outcome.findings);

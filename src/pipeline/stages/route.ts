@@ -11,7 +11,8 @@
  *    and the params forwarded are rebuilt from the judged values and the fields the version defines:
  *    what the server receives is what was judged (DESIGN.md invariant 2).
  * 3. On `/mcp` namespaced names and resource URIs are mapped back to their server; list requests
- *    become an aggregated listing; `logging/setLevel` goes to every server the caller may use.
+ *    become an aggregated listing; `logging/setLevel` goes to every server the caller may use. On
+ *    `/mcp/<server>` a list carries only a cursor that server gave this caller (routing/cursors.ts).
  * Methods the gateway answers itself (`ping`, `server/discover`) are routed locally.
  */
 import { GatewayError, refusalOf } from '../../errors.ts';
@@ -21,6 +22,7 @@ import { checkResourceUri } from '../../protocol/resource-uri.ts';
 import { SUPPORTED_VERSIONS, META_SERVER_INFO } from '../../protocol/versions.ts';
 import { principalKey } from '../../auth/principal.ts';
 import { LIST_KIND_BY_METHOD, type Catalog } from '../../routing/catalog.ts';
+import type { CursorBook } from '../../routing/cursors.ts';
 import { judgedTask, unknownTask, type TaskRegistry } from '../../routing/tasks.ts';
 import type { Upstream } from '../../upstream/types.ts';
 import type { Endpoint, MessageContext, Route } from '../context.ts';
@@ -39,6 +41,8 @@ export interface RouteOptions {
   bridge: InputBridge;
   /** Who owns which task (routing/tasks.ts): a task follow-up is governed as its owner's tool. */
   tasks: TaskRegistry;
+  /** The list cursors servers gave each caller: the only cursors a list may carry (routing/cursors.ts). */
+  cursors: CursorBook;
   describe: (endpoint: Endpoint) => Promise<Description>;
   timeoutMsFor: (server: string | undefined) => number;
 }
@@ -46,7 +50,7 @@ export interface RouteOptions {
 type Upstreamed = Extract<Route, { kind: 'upstream' }>;
 
 export function createRoute(options: RouteOptions): (ctx: MessageContext) => Maybe<GatewayError | undefined> {
-  const { upstreams, catalog, bridge, tasks, describe, timeoutMsFor } = options;
+  const { upstreams, catalog, bridge, tasks, cursors, describe, timeoutMsFor } = options;
 
   const discover = (endpoint: Endpoint) => async (): Promise<JsonObject> => {
     const d = await describe(endpoint);
@@ -146,7 +150,13 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => May
         return { kind: 'upstream', server: found.server, method, params: canonicalParams(spec, params, { taskId }), name: found.tool, target: { kind: 'tool', name: found.tool, via: 'task' } };
       }
       case 'list': {
-        if (server !== undefined) return { kind: 'upstream', server, method, params: canonicalParams(spec, params), name: undefined, target: { kind: 'list' } };
+        if (server !== undefined) {
+          const cursor = params?.cursor;
+          if (typeof cursor === 'string' && !cursors.issued(server, principalKey(ctx.principal), cursor)) {
+            return new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `params.cursor is not a cursor server "${server}" gave you (or it was forgotten); list again without one`, { method });
+          }
+          return { kind: 'upstream', server, method, params: canonicalParams(spec, params), name: undefined, target: { kind: 'list' } };
+        }
         const list = LIST_KIND_BY_METHOD.get(method);
         if (!list) return new GatewayError('PC_PROTOCOL_METHOD_NOT_FOUND', `Method not found: "${method}" is served only on /mcp/<server>`, { method });
         return { kind: 'aggregate-list', list, cursor: params?.cursor as string | undefined };
