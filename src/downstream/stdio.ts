@@ -69,18 +69,13 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
   async function onRequest(request: JsonRpcRequest): Promise<void> {
     const meta = isObject(request.params?._meta) ? request.params._meta : {};
     const modernVersion = meta[META_PROTOCOL_VERSION];
+    // Every refusal here, before the pipeline, is recorded (bounded) like the pipeline's own (invariant 5).
     if (modernVersion !== undefined && modernVersion !== MODERN_VERSION) {
-      write(
-        errorResponse(
-          request.id,
-          new GatewayError('PC_PROTOCOL_UNSUPPORTED_VERSION', `Unsupported protocol version "${String(modernVersion)}"`, {
-            supported: [...SUPPORTED_VERSIONS],
-            requested: modernVersion,
-          }),
-          'none',
-        ),
-      );
-      return;
+      const unsupported = new GatewayError('PC_PROTOCOL_UNSUPPORTED_VERSION', `Unsupported protocol version "${String(modernVersion)}"`, {
+        supported: [...SUPPORTED_VERSIONS],
+        requested: modernVersion,
+      });
+      return refuse(unsupported, request.id, request.method);
     }
     const modern = modernVersion === MODERN_VERSION;
     if (!modern && request.method === 'initialize') {
@@ -105,16 +100,13 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
         write({ jsonrpc: '2.0', id: request.id, result });
       } catch (error) {
         if (!(error instanceof GatewayError)) throw error;
-        write(errorResponse(request.id, error, 'none'));
+        return refuse(error, request.id, 'initialize');
       }
       return;
     }
     // Methods the modern version removed are refused (and recorded) by the route stage, like every
     // other method the negotiated version does not define.
-    if (!modern && !session) {
-      write(errorResponse(request.id, new GatewayError('PC_PROTOCOL_NOT_INITIALIZED', 'send initialize first (or use protocol version 2026-07-28 _meta)'), 'none'));
-      return;
-    }
+    if (!modern && !session) return refuse(new GatewayError('PC_PROTOCOL_NOT_INITIALIZED', 'send initialize first (or use protocol version 2026-07-28 _meta)'), request.id, request.method);
     const current = session;
     const tracked = !modern && current ? current.track(request.id) : undefined;
     const client: ClientLink = modern
