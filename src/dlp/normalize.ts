@@ -227,6 +227,57 @@ export function joinedView(text: string): MappedText | undefined {
   return removed(text, /[ \t]*\r?\n[ \t]*/g);
 }
 
+/** A unit of the base64 or base64url alphabet. */
+const isBase64Unit = (u: number): boolean => (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || (u >= 0x30 && u <= 0x39) || u === 0x2b || u === 0x2f || u === 0x5f || u === 0x2d;
+const isBlank = (u: number): boolean => u === 0x20 || u === 0x09;
+
+/**
+ * The text with the line breaks inside wrapped base64 removed (and nothing else), mapped to the
+ * source. Wrapped base64 is how MIME and the `base64` command write it (76 columns): lines holding
+ * nothing but the alphabet, each but the last 16 units or more, the last ending in `=` padding or not.
+ * Each block becomes one run, which the base64 view then decodes whole — a value whose encoding
+ * straddles a line break is decoded in one piece. Every line is read a bounded number of times
+ * (linear). Undefined when there is no such block.
+ */
+export function unwrappedView(text: string): MappedText | undefined {
+  if (!text.includes('\n')) return undefined;
+  /** [from, to) of line content (indentation and trailing blanks or `\r` left out), and whether it is all base64. */
+  const line = (at: number): { from: number; to: number; next: number; base64: boolean; padded: boolean } => {
+    const newline = text.indexOf('\n', at);
+    const next = newline === -1 ? text.length : newline;
+    let from = at;
+    while (from < next && isBlank(text.charCodeAt(from))) from++;
+    let to = next;
+    while (to > from && (isBlank(text.charCodeAt(to - 1)) || text.charCodeAt(to - 1) === 0x0d)) to--;
+    let end = to;
+    while (end > from && to - end < 2 && text.charCodeAt(end - 1) === 0x3d) end--;
+    let base64 = end > from;
+    for (let i = from; base64 && i < end; i++) base64 = isBase64Unit(text.charCodeAt(i));
+    return { from, to, next, base64, padded: end < to };
+  };
+  const starts = new Int32Array(text.length);
+  const parts: string[] = [];
+  let length = 0;
+  const keep = (from: number, to: number): void => {
+    parts.push(text.slice(from, to));
+    for (let i = from; i < to; i++) starts[length++] = i;
+  };
+  let at = 0;
+  let current = line(0);
+  while (current.next < text.length) {
+    const following = line(current.next + 1);
+    if (current.base64 && !current.padded && current.to - current.from >= 16 && following.base64 && following.to - following.from >= 4) {
+      keep(at, current.to);
+      at = following.from;
+    }
+    current = following;
+  }
+  if (at === 0) return undefined;
+  keep(at, text.length);
+  const mapped = starts.slice(0, length);
+  return { text: parts.join(''), starts: mapped, ends: mapped.map((s) => s + 1) };
+}
+
 function removed(text: string, what: RegExp): MappedText | undefined {
   const starts: number[] = [];
   let view = '';

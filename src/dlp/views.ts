@@ -6,6 +6,8 @@
  *   decoded:*    base64, hex, %-encoding, quoted-printable, HTML references, \u escapes (decode.ts),
  *                two levels deep (so `%2541` and base64 of a %-encoded value are read)
  *   despaced     letters spaced out (`g h p _ …`)
+ *   unwrapped    the line breaks inside wrapped base64 (MIME, `base64`'s 76 columns) removed, so the
+ *                decoded view reads a value whose encoding straddles a break
  *   compacted    whitespace removed, for strings up to `COMPACT_MAX` characters (a secret broken by a
  *                space or a line break; in results only strings with a line break, `ViewOptions`);
  *                only findings of rules with a distinctive shape count here
@@ -23,7 +25,7 @@
  */
 import { decodedViews, longRuns } from './decode.ts';
 import { detect, type CompiledPatterns, type Detectors, type TextFinding, type TextReport } from './detect.ts';
-import { compactedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, type MappedText } from './normalize.ts';
+import { compactedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, unwrappedView, type MappedText } from './normalize.ts';
 import { PII_KINDS, type PiiKind } from './pii.ts';
 import { secretRules } from './secrets.ts';
 
@@ -174,6 +176,9 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     const normalized = normalizedView(text);
     if (normalized) out.push({ ...normalized, location: 'normalized', inner: 'all', decodes });
     if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
+    // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
+    const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text) : undefined;
+    if (unwrapped) out.push({ ...unwrapped, location: 'unwrapped', inner: 'all', decodes });
     if (probe(text, true, false)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
     if (breakable(text, compact)) {
       const compacted = compactedView(text);
