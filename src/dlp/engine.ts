@@ -250,8 +250,9 @@ export class Dlp {
       return out === decoded ? value : Buffer.from(out, 'utf8').toString('base64');
     };
     // One path, pushed and popped as the walk goes (spelled out only for a finding): walking a large
-    // structuredContent allocates nothing per value it passes. `keys`: below structuredContent, object
-    // keys are data too — a masked key is renamed to its mask (and paths below it say the mask).
+    // structuredContent allocates nothing per value it passes. `keys`: below structuredContent (and
+    // everywhere in a client's answer), object keys are data too — a masked key is renamed to its mask
+    // (and paths below it say the mask).
     const path: Array<string | number> = [where.direction];
     const walk = (value: unknown, keys: boolean): unknown => {
       if (refusal) return value;
@@ -294,7 +295,9 @@ export class Dlp {
       const from = copy ?? value;
       return Object.fromEntries(Object.keys(from).map((key) => [renamed!.get(key) ?? key, from[key]]));
     };
-    const value = walk(message, false) as JsonObject;
+    // A client's answer goes to the server (the exfiltration direction): its keys are data at every
+    // depth, as in a tool's arguments; in what servers send, only below structuredContent.
+    const value = walk(message, where.direction === 'answer') as JsonObject;
     const findings = [...tally.values()];
     if (refusal) {
       this.#refused(where.direction);
