@@ -10,11 +10,12 @@
 import type { Logger } from 'pino';
 import { GatewayError, type GatewayErrorCode } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
+import { namedTarget } from '../protocol/methods.ts';
 import type { MessageContext, Outcome } from '../pipeline/context.ts';
 import { canonicalJson } from './canonical.ts';
 import { GENESIS_HASH, recordHash, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
-import { MASK, redact } from './redact.ts';
+import { looksSecret, MASK, redact } from './redact.ts';
 import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
 
@@ -245,9 +246,11 @@ export class AuditLog {
     if (ctx.address !== undefined) body.address = ctx.address;
     if (!ctx.client.key.startsWith('modern:')) body.session = this.#sessionHash(ctx.client.key);
     if (server) body.server = server;
-    const target = route?.kind === 'upstream' ? route.name : typeof params?.name === 'string' ? params.name : undefined;
-    // A resource URI is the client's own text: one that carried a finding is not written in clear.
-    if (target !== undefined) body.target = ctx.dlp?.some((f) => f.path === 'params.uri') ? MASK : target;
+    // The judged target; for a request refused before routing, the field the spec defines for its
+    // method; for what the gateway answers itself (aggregated lists, setLevel on /mcp), none.
+    const target = route?.kind === 'upstream' ? route.name : route === undefined ? namedTarget(ctx.client.protocolVersion, ctx.request.method, ctx.request.params) : undefined;
+    // A resource URI (or a made-up name) is the client's own text: one holding a secret is not written in clear.
+    if (target !== undefined) body.target = ctx.dlp?.some((f) => f.path === 'params.uri') || looksSecret(target) ? MASK : target;
     if (args !== undefined && mode !== 'off') {
       // The intent and the outcome of a call record the same arguments: hashed and redacted once.
       let seen = this.#argsSeen.get(args);

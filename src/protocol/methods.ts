@@ -311,6 +311,20 @@ export function canonicalParams(spec: MethodSpec, params: JsonObject | undefined
 }
 
 /**
+ * The target a request names in the field the spec defines for its method (`name` of a tool or
+ * prompt, `uri` of a resource), read before or without routing — for the record of a request refused
+ * early (the HTTP front's refusals included). Undefined for every other method, whatever else its params hold: no other field is consulted.
+ */
+export function namedTarget(revision: string, method: string, params: JsonObject | undefined): string | undefined {
+  // A refusal before the version is known (or of another revision's method): what the method means in
+  // the newest revision that defines it — methods keep their target field across revisions.
+  const spec = clientMethod(revision, method) ?? [...ORDER].reverse().map((r) => clientMethod(r, method)).find((s) => s !== undefined);
+  const target = spec?.target;
+  const value = target === 'tool' || target === 'prompt' ? params?.name : target === 'resource' ? params?.uri : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
  * A client notification in `revision`: the refusal when the version does not define it for this
  * direction or its params are invalid. Client notifications are consumed by the gateway, never
  * forwarded; the refusal is for the record.

@@ -1,7 +1,7 @@
 /** The per-revision client→server method tables, params checks, canonical params and duplicate keys. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalParams, checkNotification, checkParams, clientMethod, clientMethods, isSpecMethod } from '../../src/protocol/methods.ts';
+import { canonicalParams, checkNotification, checkParams, clientMethod, clientMethods, isSpecMethod, namedTarget } from '../../src/protocol/methods.ts';
 import { findDuplicateKey } from '../../src/protocol/duplicate-keys.ts';
 import { assertMessage, decodeUtf8, parseJson } from '../../src/protocol/jsonrpc.ts';
 import { GatewayError } from '../../src/errors.ts';
@@ -59,6 +59,15 @@ describe('client→server method tables', () => {
     const call = clientMethod('2025-06-18', 'tools/call')!;
     assert.deepEqual(canonicalParams(call, { name: 'gov__echo', arguments: { a: 1 }, task: { ttl: 1 }, uri: 'x' }, { name: 'echo' }), { name: 'echo', arguments: { a: 1 } }, 'task is not a 2025-06-18 field');
     assert.equal(canonicalParams(clientMethod('2025-06-18', 'tools/list')!, undefined), undefined);
+  });
+
+  it('names a request\'s target only from the field the spec defines for its method', () => {
+    assert.equal(namedTarget('2025-11-25', 'tools/call', { name: 'echo', uri: 'x' }), 'echo');
+    assert.equal(namedTarget('2025-11-25', 'resources/read', { uri: 'mem://a', name: 'decoy' }), 'mem://a');
+    assert.equal(namedTarget('2025-11-25', 'logging/setLevel', { level: 'info', name: 'decoy' }), undefined);
+    assert.equal(namedTarget('2025-11-25', 'tools/list', { name: 'decoy' }), undefined);
+    assert.equal(namedTarget('', 'tools/call', { name: 'echo' }), 'echo', 'before the version is known');
+    assert.equal(namedTarget('2025-11-25', 'vendor/x', { name: 'decoy' }), undefined);
   });
 
   it('rebuilds nested params from the members their schema declares', () => {
