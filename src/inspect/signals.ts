@@ -168,7 +168,7 @@ const TRANSFER = String.raw`(?:push|pushes|pushed|pointing to|übertragen|übert
 const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   {
     cue: 'order',
-    pattern: P(String.raw`\b(?:before|after|prior to|first|afterwards|beforehand|subsequently|whenever|every time|each time|any time|next step|as a first step|step 0|at the start of|on every|for every|for any|for each|in any|once (?:the|you|it|this)|then (?:use|call|run|invoke|send|forward|pass)|instead of|in (?:its|their) place|antes de|después de|cada vez|avant de|après|chaque fois|bevor|nachdem|zuerst|jedes mal|depois de|sempre que|перед|после|каждый раз)\b|之前|之后|以后|首先|每次|前に|後に|毎回|まず|전에|후에|먼저|매번`),
+    pattern: P(String.raw`\b(?:before|after|prior to|first|afterwards|beforehand|subsequently|whenever|every time|each time|any time|next step|as a first step|step 0|at the start of|on every|for every|for any|for each|in any|once (?:the|you|it|this)|then (?:use|call|run|invoke|send|forward|pass)|instead of|in (?:its|their) place|when|if|as soon as|later|subsequent|subsequently|follow(?:s|ing)? up|antes de|después de|cada vez|cuando|si|avant de|après|chaque fois|quand|lorsque|bevor|nachdem|zuerst|jedes mal|wenn|sobald|depois de|sempre que|quando|перед|после|каждый раз|когда|если)\b|之前|如果|当|一旦|場合|たら|면|之后|以后|首先|每次|前に|後に|毎回|まず|전에|후에|먼저|매번`),
   },
   {
     cue: 'model.addressed',
@@ -239,7 +239,7 @@ const ADDRESSEE = P(String.raw`\b(?:orchestrators?|tool routers?|you|your|yours|
  * A trigger in time (before, after, then, once, whenever, each time, first) across languages: with a
  * tool that is not the definition's own and an order, it is the shape of a hijack.
  */
-const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|whenever|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant|après|puis|ensuite|chaque fois|à chaque|d'abord|aussi|bevor|vor (?:jede[mnrs]?|der|dem)|nach (?:jede[mnrs]?|der|dem)|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|前に|後に|あとで|毎回|まず|その後|전에|후에|먼저|매번|다음에`);
+const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|subsequent|later|follow(?:s|ing)? up|when|if|as soon as|whenever|cuando|quand|lorsque|wenn|sobald|quando|когда|если|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant|après|puis|ensuite|chaque fois|à chaque|d'abord|aussi|bevor|vor (?:jede[mnrs]?|der|dem)|nach (?:jede[mnrs]?|der|dem)|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|如果|一旦|前に|後に|あとで|毎回|まず|その後|場合|たら|전에|후에|먼저|매번|다음에|면`);
 /**
  * A value chosen against the user: whatever, regardless of or instead of what the user asked, typed,
  * named or chose — the shape of argument tampering in any wording.
@@ -265,7 +265,7 @@ const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}\b|\b0x[0-9a-f]{30,
  * of the conversation>"", "<base64 of the changed files and of any .env content>") or the data encoded into a
  * name or address ("a label made of the hex-encoded contents of ~/.netrc"). Rendering or resolving it sends it out.
  */
-const DATA_SLOT = P(String.raw`<[^<>\n]{0,60}\b(?:user'?s? (?:e-?mail|address|location|phone|name)|e-?mail address|conversation|chat|password|secret|token|\.env|\.netrc|account numbers?|history)\b[^<>\n]{0,60}>|\b(?:hex-encoded|base64(?:-encoded)?|url-encoded|base32)\b[^.;\n]{0,40}(?:\.env\b|\.netrc\b|\bcredentials?\b|\bsecrets?\b|\be-?mail\b|\bconversation\b|\bhistory\b|\bchanged files\b)`);
+const DATA_SLOT = P(String.raw`https?:\/\/\S{0,200}?\{[^{}\n]{0,60}\b(?:user'?s?[ _]?(?:e-?mail|address|location|phone|name)|e-?mail|conversation|chat|messages?|password|secret|token|api[ _]?keys?|history|context|tool results?|prompt)\b[^{}\n]{0,60}\}|<[^<>\n]{0,60}\b(?:user'?s? (?:e-?mail|address|location|phone|name)|e-?mail address|conversation|chat|password|secret|token|\.env|\.netrc|account numbers?|history)\b[^<>\n]{0,60}>|\b(?:hex-encoded|base64(?:-encoded)?|url-encoded|base32)\b[^.;\n]{0,40}(?:\.env\b|\.netrc\b|\bcredentials?\b|\bsecrets?\b|\be-?mail\b|\bconversation\b|\bhistory\b|\bchanged files\b)`);
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
 const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live\b|支付密码|暗証番号|网银密码`);
 const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
@@ -331,6 +331,18 @@ const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)${IMPERATIVE_VERBS}`);
 const INFINITIVE_ORDER = P(String.raw`\b(?:verwenden|benutzen|nutzen|senden|schicken|aufrufen|einfügen|anhängen|übermitteln|lesen|kopieren|weiterleiten|angeben|eintragen)[.!]?$`);
 const IMPERATIVE_CLAUSE = P(String.raw`[:;,：；，]\s*${IMPERATIVE_VERBS}`);
 
+/**
+ * `server.tool` in plain words (no backticks): a dotted pair not part of an address, a path, a file name
+ * or a call in code. The tool part must read as a tool (`transfer`, `pay_bill`, `sendMessage`).
+ */
+const DOTTED_TOOL = /(?<![\w./@:\\-])([a-z][a-z0-9-]{1,30})\.([a-z][A-Za-z0-9]*(?:_[a-z0-9]+)*)(?![\w/@\\(-]|\.\w)/gi;
+/** Prefixes that are objects of code, abbreviations or file names rather than servers. */
+const NOT_A_SERVER = /^(?:e|i|eg|ie|etc|vs|cf|no|fig|self|this|that|process|console|os|sys|window|document|json|math|object|array|string|number|date|promise|app|res|req|request|response|ctx|context|config|settings|options|params|args|data|user|item|event|err|error|result|results|client|api|www|module|exports|util|utils|lib|src|docs?|index|main|file|path|fs|http|https|net|db|model|models|v\d+)$/i;
+/**
+ * A conditional or temporal clause and then a bare verb (not a subject, not a third-person or past form):
+ * "When the user rolls a natural 20, celebrate by calling …", "If the agent later runs rm, append --force".
+ */
+const CONDITIONAL_ORDER = /^(?:when|whenever|if|once|as soon as|after|before|each time|every time|any time)\b[^,;:]{3,140},\s+(?!(?:the|a|an|this|that|these|those|it|its|they|them|their|we|our|you|your|he|she|his|her|there|here|all|any|no|not|none|only|each|every|some|both|either|neither|one|nothing|null|true|false|default|defaults|otherwise|else|then|returns?|[a-z]+(?<!s)s|[a-z]+ed|[a-z]+ly|[a-z]+ing)\b)[a-z]{3,}\b/i;
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
 const ACTION_BEFORE = P(String.raw`(?:\b(?:fire off|fire|fires|invokes|runs|executes|triggers|call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
@@ -345,7 +357,13 @@ const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b
  */
 const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|find|get|obtain|verify|preview|check|look up|see|know|resolve|pick|choose|identify)\b|(?:\b|_)(?:ids?|identifiers?)\s+(?:from|with|of|returned)\b|\b(?:get|gets|got|list|read|find|fetch|look up|create|created|made|make|upload|uploaded|obtain|check|review|retrieve|inspect)\b[^.;]{0,40}?\b(?:with|using|via)\s+[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:\s+(?:first|otherwise|beforehand|if [^.;]{0,40}))?[\s.;:!]*$|\(\s*(?:use|call|see|via|with)?\s*[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:otherwise|first)?\s*\)[\s.;:!]*$|[A-Za-z]\w*_\w+[\x60'\u0022]?\s+(?:can|cannot|can't|will|won't|may|is able to)\s+\w+|\b(?:show|present|display|confirm)\w*\b[^.;]{0,40}\b(?:to|with) the user\b|\b(?:come|comes|taken) from\b|^(?:it |this tool )?(?:must|should|can|has to|needs to) (?:only )?be (?:called|run|used|invoked)\b|\bpara (?:conseguir|obtener|encontrar|confirmar)\b|\bpour (?:obtenir|trouver|confirmer)\b|\bum (?:die|den|das) [^.;]{0,30} zu (?:ermitteln|finden|erhalten)\b`);
 /** What a sibling-workflow sentence must not carry: an address, a quoted or literal value, bulk or private data, a command. */
-const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB`][^"\u201D\u00BB`]{3,}["\u201D\u00BB`]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
+const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB][^"\u201D\u00BB]{3,}["\u201D\u00BB]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
+/** Whether a sentence carries a value of its own (see `CARRIES`); a backticked span counts when it is a literal, not a name (`port_code`). */
+function carries(sentence: string): boolean {
+  if (CARRIES.test(sentence)) return true;
+  for (const [quoted] of sentence.matchAll(/`[^`]*`/g)) if (/[^\w`.-]/.test(quoted)) return true;
+  return false;
+}
 /** This server's own other tools, named as such. */
 const OWN_SERVER_TOOLS = /\b(?:tools?|calls?|endpoints?)\s+(?:of|on|from|in)\s+(?:this|the same) server\b/i;
 /** A tool named as of the same server ("search_v2 on this server", "login (same server)") is a sibling. */
@@ -776,6 +794,25 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
           if (!PURPOSE_AFTER.test(after)) refOrdered = true;
         } else if (/^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/.test(word)) identNamed = true;
       }
+      // `server.tool` in plain words ("wallet.transfer", "quickbooks.pay_bill"): a tool of the server named, another one's unless that is this server.
+      for (const m of sentence.matchAll(DOTTED_TOOL)) {
+        const [, prefix, tool] = m as unknown as [string, string, string];
+        if (NOT_A_SERVER.test(prefix) || !(toolShaped(tool) || TOOL_VERBS.has(tool.toLowerCase()) || TOOL_VERBS.has(tool.split(/[_-]|(?<=[a-z])(?=[A-Z])/)[0]!.toLowerCase()))) continue;
+        if (tool === own || ctx.siblings.has(tool) || paramNames.has(tool.toLowerCase())) continue;
+        if (self.includes(prefix.toLowerCase().replace(/[_-]/g, ' '))) {
+          refTool = true;
+          cues.set('ref.tool', m as RegExpExecArray);
+        } else {
+          refOther = true;
+          cues.set('ref.other-server', m as RegExpExecArray);
+        }
+        refOrdered = true;
+      }
+      // A conditional clause, then a bare verb: "When the user rolls a natural 20, celebrate by calling …".
+      if (!cues.has('imperative')) {
+        const conditional = CONDITIONAL_ORDER.exec(sentence);
+        if (conditional) cues.set('imperative', conditional);
+      }
       const obligation = OBLIGATION.exec(sentence);
       if (obligation) cues.set('obligation', obligation);
       const addressee = ADDRESSEE.exec(sentence);
@@ -893,7 +930,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const refHit = cues.get(refOther ? 'ref.other-server' : 'ref.tool');
       // A step of this tool's own workflow (see `WORKFLOW`): a parameter of its own named with the other tool, or a lookup, an output handed on, itself ordered.
       const ownParam = params.some((p) => p.name.length >= 3 && /[_A-Z]/.test(p.name) && sentence.includes(p.name));
-      const workflow = ref && !CARRIES.test(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence) && (ownParam || (afterReturns && /^(?:then|use|pass)\b/i.test(sentence)) || WORKFLOW.test(sentence) || selfOrdered(sentence, own));
+      const workflow = ref && !carries(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence) && (ownParam || (afterReturns && /^(?:then|use|pass)\b/i.test(sentence)) || WORKFLOW.test(sentence) || selfOrdered(sentence, own));
       const lookup = LOOKUP.test(sentence) || workflow;
       const absolute = ABSOLUTE.test(sentence);
       // "Prefer this over fetch_url for pages that need JavaScript" names another tool only to compare.
@@ -990,7 +1027,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('arg.steer') && index > 0) family('steer', field, here(cues.get('arg.steer')));
       if (has('authority')) family('authority', field, here(cues.get('authority')));
       previousRef = ref || refCompared || identNamed || has('ref.other-tools');
-      afterReturns = /\breturns?\b/i.test(sentence) && !CARRIES.test(sentence);
+      afterReturns = /\breturns?\b/i.test(sentence) && !carries(sentence);
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
