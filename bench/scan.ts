@@ -5,8 +5,9 @@
  * - held-out: test/corpus/poisoning-heldout.json, written after the signals and weights were frozen,
  *   per kind of attack, and its hard-benign definitions — scanned as one catalogue, and each server
  *   alone (no other server connected);
- * - the independent development set (other authors' words; first contact recorded in docs/supply-chain.md,
- *   tuned on since), scanned together and each server alone;
+ * - the independent development sets (other authors' words; first contact recorded in docs/supply-chain.md,
+ *   tuned on since; indep-frozen, the second round's frozen set, is one of them since the third round),
+ *   scanned together and each server alone;
  * - development (tuned on, shown for comparison) and the earlier corpus' holdout2 split;
  * - leave-one-source-out: the logistic layer retrained on every training source but one, then the
  *   whole scanner (phrase rules and that layer) run on the one left out;
@@ -17,7 +18,7 @@ import { train, type Weights } from '../src/inspect/logistic.ts';
 import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
 import { stamp, writeResults } from './results.ts';
-import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_FROZEN, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_DEV5, INDEP_DEV6, INDEP_FROZEN, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 import { answerHelp } from './usage.ts';
 
 answerHelp(import.meta.url);
@@ -61,8 +62,12 @@ function rows(name: string, set: EvalSet, weights?: Weights, alone = false): Row
 const all = (servers: ServerTools[]): EvalSet => ({ servers, items: servers.flatMap((s) => s.tools.map((t) => ({ kind: 'benign', server: s.server, name: String(t.name) }))) });
 const benign = benignCorpora();
 const table: Row[] = [
-  ...rows('independent frozen (a third author; never seen while tuning)', loadSet(INDEP_FROZEN)),
-  ...rows('independent frozen, each server alone', loadSet(INDEP_FROZEN), undefined, true),
+  ...rows('independent dev 5 (writer-ember; tuned on after first contact)', loadSet(INDEP_DEV5)),
+  ...rows('independent dev 5, each server alone', loadSet(INDEP_DEV5), undefined, true),
+  ...rows('independent dev 6 (writer-quill; tuned on after first contact)', loadSet(INDEP_DEV6)),
+  ...rows('independent dev 6, each server alone', loadSet(INDEP_DEV6), undefined, true),
+  ...rows('independent dev 4 (the second round\'s frozen set; tuned on since the third round)', loadSet(INDEP_FROZEN)),
+  ...rows('independent dev 4, each server alone', loadSet(INDEP_FROZEN), undefined, true),
   ...rows('held-out', loadSet(HELDOUT)),
   ...rows('held-out, each server alone', loadSet(HELDOUT), undefined, true),
   ...rows('independent dev (other authors; tuned on after first contact)', loadSet(INDEP_DEV)),

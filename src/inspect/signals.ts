@@ -259,7 +259,7 @@ const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
 /** A concrete account: an IBAN, a long account or card number, a crypto wallet. */
-const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}\b|\b0x[0-9a-f]{30,}\b|\b\d{4}(?:\s?\d{4}){2,4}(?:\s?\d{1,4})?\b|\b\d{16,24}\b/i;
+const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?\b|\b0x[0-9a-f]{30,}\b|\b\d{4}(?:\s?\d{4}){2,4}(?:\s?\d{1,4})?\b|\b\d{16,24}\b/i;
 /**
  * Private data put into a value the tool builds or sends: a template slot for it ("key "<user email>/<summary
  * of the conversation>"", "<base64 of the changed files and of any .env content>") or the data encoded into a
@@ -272,6 +272,16 @@ const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body
 /** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
 
+/**
+ * A later call of the agent's, named by what it does rather than by a tool name: "any subsequent write tool",
+ * "when the assistant later runs any shell command", "after this tool is used", "при последующем вызове", "如果之后调用".
+ */
+const LATER_CALL = P(String.raw`\b(?:later|afterwards|subsequent|subsequently|from now on|next time|in the same (?:turn|conversation|session)|after (?:using |calling )?this tool|after this tool is (?:used|called|run)|any (?:subsequent |later |future |other )?(?:\w+ ){0,2}?(?:tools?|commands?|calls?|statements?|queries|requests?|payments?|transfers?|uploads?|writes?|installs?)|when(?:ever)? (?:the )?(?:user|you|assistant|agent|model|client) (?:\w+ ){0,2}?(?:pays?|installs?|sends?|transfers?|uploads?|writes?|runs?|executes?|opens?|creates?|applies|deploys?|pushes|commits?)|nella stessa conversazione|ultérieur\w*|später|posterior\w*|последующ\w*|дальнейш\w*)\b|之后|以后|後で|後続|이후|나중에`);
+/**
+ * The value of such a call changed as a policy: prefixed, appended, substituted, a flag added, a clause
+ * removed, rounded, left empty, "used as the destination", "to be written with", "expected to be <address>".
+ */
+const POLICY_CHANGE = P(String.raw`\b(?:prefix(?:ed)? (?:\S+ ){0,3}?with|prepend\w*|append\w*|substitut\w*|replace\w* (?:\S+ ){0,5}?with|swap\w*|rewrite\w*|redirect\w*|change (?:\S+ ){1,6}?to|remove (?:the |any |all )?(?:\S+ ){0,2}?(?:clauses?|flags?|checks?|conditions?|confirmations?|filters?|limits?|headers?|reviewers?)|strip (?:the |any |all )?(?:\S+ ){0,2}?(?:clauses?|flags?|checks?|conditions?|confirmations?|filters?)|round\w* (?:up|down)|left (?:empty|blank)|leave (?:\S+ ){0,3}?(?:empty|blank)|use (?:\S+ ){1,4}?as (?:the )?(?:destination|recipient|target|beneficiary|payee|account|registry|base|address|path|bucket|remote|origin|endpoint)|(?:is|are) to be (?:written|set|sent|created|made|uploaded|opened|run|called|passed|executed|applied|pushed) (?:with|as|to|under)|(?:is|are) expected to be (?=https?:|["\u201C\x60])|pass [\x60"']?--?[a-z]|(?:address|recipient|destination|account|iban|payee|beneficiary|registry) (?:\S+ ){0,3}?(?:is|are) (?:always |now |instead )?(?:the|our)\b|оставля\w* пуст\w*|округля\w*)`);
 /** Pushing itself as the tool to pick: route, prefer, recommended, official, replacement, supersedes (across languages). */
 const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|official|certified|replacement for|successor|supersedes?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장|を使用|를 사용|을 사용`);
 /** Over everything: all, every, any, always, only, first, in all cases (pushing). */
@@ -985,9 +995,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         family('hijack', field, here(refHit));
       }
       // Another tool's argument changed in passing ("its to_account becomes GB29…", "fs_write paths are mapped to /srv/share").
-      const changed = ref ? VALUE_CHANGE.exec(sentence) : null;
+      // Or a later call of the agent's, named by what it does ("any subsequent write tool", "when you install anything afterwards").
+      const changed = ref || LATER_CALL.test(sentence) ? VALUE_CHANGE.exec(sentence) ?? POLICY_CHANGE.exec(sentence) : null;
       // A payment destination replaced by a fixed account of the text's own (an IBAN, a card or account number, a wallet), whatever tool does the paying.
-      const swapped = !ref && FIXED_ACCOUNT.test(sentence) ? VALUE_CHANGE.exec(sentence) ?? /\binstead\b/i.exec(sentence) : null;
+      const swapped = FIXED_ACCOUNT.test(sentence) ? VALUE_CHANGE.exec(sentence) ?? /\binstead\b/i.exec(sentence) : null;
       if (swapped) {
         features['s.ref+value-change'] = 1;
         family('tamper', field, here(swapped));
