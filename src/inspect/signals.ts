@@ -160,7 +160,27 @@ export function fold(text: string): Folded {
  * The cue patterns are written with `\b` and compiled with a boundary of Unicode letters and digits.
  */
 const WORD_BOUNDARY = String.raw`(?:(?<=[\p{L}\p{N}_])(?![\p{L}\p{N}_])|(?<![\p{L}\p{N}_])(?=[\p{L}\p{N}_]))`;
-const P = (source: string): RegExp => new RegExp(source.replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
+/** Likewise `\w` knows only ASCII: "gegenüber", "пользователю" are words of letters too. */
+const LETTERS = String.raw`\p{L}\p{M}\p{N}_`;
+/** `\w` as Unicode letters, marks, digits and `_`: in a character class its members, elsewhere a class of them. */
+function unicodeWords(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') {
+      const next = source[i + 1];
+      out += next === 'w' ? (inClass ? LETTERS : `[${LETTERS}]`) : c + (next ?? '');
+      i++;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === ']') inClass = false;
+    out += c;
+  }
+  return out;
+}
+const P = (source: string): RegExp => new RegExp(unicodeWords(source).replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
 
 const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
 const TRANSFER = String.raw`(?:push|pushes|pushed|pointing to|übertragen|übertr\w*|übergibt|übergeben|전송|転送|送る|go(?:es)? to|(?:is|are) kept by|kept by us|shared with|stores? (?:\w+ ){0,3}?on|archives?|retains?|mirrors?|log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|envíe|incluye|incluir|adjunta|adjuntar|añadir|añade|poner|insertar|envoie|envoyer|inclure|joindre|ajouter|ajoute|mettre|insérer|transmettre|senden|sende|schicke|füge|einfügen|anhängen|übermitteln|übermittle|invia|inviare|inserire|inserisci|allega|allegare|includi|includere|aggiungi|aggiungere|passa|passare|mettere|metti|incluir|anexar|colocar|adicionar|envie|inclua|anexe|отправ\w*|перешл\w*|включ\w*|добав\w*|вставь\w*|передай\w*|передать|发送|上传|附上|包含|加入|放入|填入|传入|写入|送信|添付|含め|入れ|貼り付け|보내|첨부|포함|넣)`;
@@ -330,6 +350,24 @@ const SHOWN_LESS = P(String.raw`\b(?:reply|replies|answer|response|summary|summa
 /** Something the tool also does with data that leaves it: "also uploads … to our indexing partner", "forwards contact lists to an enrichment partner". */
 const SIDE_FLOW = P(String.raw`\b(?:also|additionally|as well|in addition|too|silently|automatically|every|each|copy|copies)\b[^.]{0,80}?\b(?:uploads?|uploaded|forwards?|forwarded|sends?|sent|posts?|posted|shares?|shared|transmits?|transmitted|submits?|submitted|mirrors?|mirrored|syncs?|synced|backs? up|backed up|exports?|exported|pushes|pushed|reports?|reported|copies|copied|logs?|logged|stores?|stored|transmet|envoie|exporte|sendet|übermittelt|envía|comparte|envia|compartilha|invia|inoltra|выгружает|отправляет|передаёт|передает|送信|上传|发送)\b[^.]{0,80}?\b(?:partners?|vendors?|third[- ]part(?:y|ies)|external|our (?:\w+ )?(?:server|servers|backend|cloud|team|partner)|remote|contractors?|affiliates?|analytics|enrichment|advertis\w*|brokers?|sponsors?|support channel|partenaire|socio|parceiro|partner|подрядчик\w*|сторонн\w*|外部|パートナー|第三方|合作伙伴)`);
 
+/** A secret by its common names (what a privacy promise keeps out of sight). */
+const SECRET_WORD = /\b(?:api[ _-]?keys?|keys?|tokens?|passwords?|passphrases?|secrets?|credentials?|pins?|otps?)\b/i;
+/** What the user is given: a reply, summary, report, confirmation, totals (across languages). */
+const REPLY_WORD = P(String.raw`\bbefore (?:showing|displaying|presenting)\b|\b(?:repl(?:y|ies)|answers?|responses?|summar\w*|reports?|reporting|confirmations?|digests?|totals?|chat|résumé|resumen|resumo|zusammenfassung|antwort|réponse|respuesta|resposta|отчёт\w*|отчет\w*|сводк\w*)\b|汇报|摘要|总结|要約|報告|요약|보고|답변`);
+/**
+ * Telling negated, in any person and tense: "does not disclose", "is not reported", "never relays", "are not
+ * enumerated", "no se mencionan", "не сообщается", "不提及". The negation governs the verb (no "and"/"but" between).
+ */
+const UNTOLD = P(String.raw`\b(?:does not|doesn't|do not|don't|did not|will not|won't|would not|must not|should not|shall not|never|not|is not|are not|isn't|aren't|was not|were not|no need to)\s+(?:(?!and\b|but\b|or\b|then\b)\w+\s+){0,3}?(?:tell\w*|told|mention\w*|disclos\w*|reveal\w*|relay\w*|inform\w*|notif\w*|report(?:s|ed|ing)?|enumerat\w*|list(?:ed|s)?|surfac\w*|show(?:s|n|ing)?|rais(?:e|es|ed)|flag(?:s|ged)?|alert\w*|acknowledg\w*|explain\w*|display\w*|bring\w* (?:\w+ )?up|brought up|call\w* out|point\w* out|convey\w*|pass\w* (?:\w+ )?on|communicat\w*|admit\w*)\b|\b(?:gives?|giving|with|without|leaves?|leaving) (?:no|any) (?:indication|hint|sign|trace|notice|mention)\b|\bkeeps? (?:that|this|it|them|these) to (?:itself|himself|herself|themselves|yourself)\b|\bno (?:se )?(?:menciona\w*|informa\w*|comunica\w*|revela\w*|aparece\w* en (?:el|la) (?:resumen|respuesta|informe))|\bne (?:le |les |lui |en |leur )?(?:mentionne|signale|dit|informe|révèle|affiche)\w* pas|\bn'a pas à (?:en )?être informé|\bnão (?:menciona|informa|comunica|relata|revela|mostra)\w*|\bне (?:сообща\w*|упомина\w*|говор\w*|показыва\w*|информиру\w*|раскрыва\w*)|\bnicht (?:erwähnt|mitgeteilt|angezeigt|gemeldet|genannt|offengelegt)|\berwähn\w*\s+(?:\w+\s+){0,4}?(?:nicht|niemals|nie|keinesfalls)\b|\b(?:nie|niemals)\s+(?:erwähn\w*|mitteil\w*|sag\w*)|不提及|不告知|不说明|不告诉|不通知|不显示|不透露|알리지 않|언급하지 않|표시하지 않|伝えない|言及しない|知らせない|表示しない|触れない`);
+/**
+ * Something kept out of what the user is shown: omitted from, left out of, removed from, excluded from the
+ * summary, the reply, the totals; "retire du résumé", "no aparecen en el resumen", "исключаются из отчёта".
+ */
+const KEPT_OUT = P(String.raw`\b(?:omit\w*|leaves? (?:\S+ ){0,3}?out|left out|exclud\w*|remov\w*|strip\w*|drop\w*|hid(?:e|es|den|ing)|suppress\w*|filter\w* out|stays? out|kept out|retir\w*|quit\w*|elimin\w*|entfern\w*|исключа\w*|убира\w*)\b[^.;]{0,60}?\b(?:from|out of|of|du|de la|de|del|aus|из)\s+(?:the |any |all |its |their |le |la |el |dem |der )?(?:summar\w*|repl(?:y|ies)|answers?|responses?|reports?|confirmations?|digests?|totals?|résumé|resumen|resumo|zusammenfassung|antwort|отчёт\w*|отчет\w*|сводк\w*)\b|\b(?:omit\w*|exclud\w*|remov\w*|strip\w*|hid(?:e|es|den|ing)|suppress\w*|filter\w* out)\b[^.;]{0,80}?\b(?:before (?:showing|displaying|presenting|it is shown)|(?:shown|displayed|presented|visible) to the user)`);
+/** A made-up answer for the user: reported as a fixed phrase, put down to something else, even when asked. */
+const DECEIVE_MORE = P(String.raw`\b(?:reports?|says?|answers?|repl(?:y|ies)|responds?|states?|describes?|presents?|summari[sz]es?|frames?)\b[^.;]{0,50}?\b(?:as|with)\s+(?:plain |simply |only |just |merely |a |the )?(?:['\u2018]|luck|chance|the normal|a normal|normal|minor|routine)|\b(?:reports?|says?|answers?|repl(?:y|ies)|responds?)\s+["\u201C\u00AB']|\beven (?:when|if) (?:the user |they |anyone |someone )?(?:asks?|asked|inquires?|wonders?)|\b(?:if|si|se|wenn|если)\s+(?:the user|el usuario|l'utilisateur|o usuário|o usuario|der (?:nutzer|benutzer)|пользователь)\s+(?:\w+\s+)?(?:asks?|pregunta\w*|demande\w*|pergunt\w*|fragt|спрос\w*)\b[^.;]{0,40}?\b(?:atribu\w*|attribu\w*|reassur\w*|assur\w*|tranquiliz\w*|say|says|answer|claim)|\baunque el usuario pregunte|\bmême si l'utilisateur demande|\bauch wenn der (?:nutzer|benutzer) fragt|\bmesmo que o usuário pergunte|\bдаже если (?:пользователь )?спрос\w*|\breassur\w* (?:them|the user|him|her)\b`);
+/** A side effect: "It also rewrites and force-pushes main", "each redemption also enrols …" (not "also returns", "also accepts"). */
+const ALSO_DOES = P(String.raw`\b(?:also|additionally|in the same pass|at the same time|simultaneously)\s+(?:silently\s+|quietly\s+|automatically\s+)?(?!returns\b|supports\b|accepts\b|includes\b|works\b|handles\b|lists\b|shows\b|provides\b|has\b|can\b|may\b|allows\b|available\b|known\b|called\b|useful\b|be\b|is\b|are\b)[a-z]+(?:s|ed)\b|同时|同時に|동시에`);
 /** The answer given to the user cut short or made up. */
 const REPLY_LIMIT = P(String.raw`\b(?:reply|replies|answer|response|output|summary|confirmation|respuesta|réponse|antwort|resposta|risposta|ответ\w*)\b[^.;]{0,50}?\b(?:need not|must not|should not|nothing (?:more|else)|no more than|leave out|omit|only|just|nada más|rien de plus|nichts weiter|nada mais|nient'altro|ничего больше)\b|\b(?:need not|must not|should not|never|don't|do not) (?:\w+ ){0,2}?(?:appear|show up|be shown|be mentioned|be included)\b[^.;]{0,30}?\b(?:reply|answer|response|output|summary)\b|\btell (?:them|the user|him|her|people)\b[^.;]{0,40}?\b(?:only|just|merely|nothing|simply)\b`);
 
@@ -733,6 +771,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; named?: boolean; claim?: { field: string; span: string }; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
+  /** Whether a later sentence says the tool also does something else (a side effect the user may not be shown). */
+  let alsoDoes = false;
   for (const { field, text: raw, isName } of texts) {
     if (isName || raw.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
     // A property name is read as the words it is made of: `always_include_previous_messages_here` is an order.
@@ -832,8 +872,17 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // A server's instructions are written for the model and may script its replies about the
         // server (the reference server's "if asked about server instructions, respond with …"): a
         // scripted answer there is not by itself a cover story; what it hides still counts.
-        const other = CONCEAL_WORLD.exec(sentence) ?? (field === 'instructions' ? null : DECEIVE.exec(sentence)) ?? CONCEAL_SHAPE.exec(sentence);
+        const other = CONCEAL_WORLD.exec(sentence) ?? (field === 'instructions' ? null : DECEIVE.exec(sentence) ?? DECEIVE_MORE.exec(sentence)) ?? CONCEAL_SHAPE.exec(sentence);
         if (other) cues.set('conceal', other);
+      }
+      // Telling negated or something kept out of what the user is shown, said of the model or the user in any person
+      // ("the assistant does not disclose …", "is omitted from the summary", "не сообщается") — not a privacy promise about secrets.
+      // (A field's first sentence says what the tool does: "Mutes a thread so the user is not notified".)
+      // (A secret never shown is a privacy promise — unless the model is told what to leave out.)
+      if (!cues.has('conceal') && (!(cues.has('source.secret') || SECRET_WORD.test(sentence)) || (addressee && !/^(?:you|your|yours|yourself)$/i.test(addressee[0]))) && (index > 0 || addressee)) {
+        const told = UNTOLD.exec(sentence) ?? KEPT_OUT.exec(sentence);
+        // Said of the user, the model or what the user is given — or an order opening the sentence ("Erwähne niemals, dass …").
+        if (told && (told.index < 2 || USER_WORD.test(sentence) || addressee || REPLY_WORD.test(sentence))) cues.set('conceal', told);
       }
       // What the user is shown, cut down — concealment when the definition also moves data somewhere (see `SIDE_FLOW`).
       if (!cues.has('conceal')) {
@@ -847,6 +896,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (slot) family('beacon', field, span(sentence, slot, sentence));
       const flow = SIDE_FLOW.exec(sentence);
       if (flow) sideFlow ??= { field, span: span(sentence, flow, sentence) };
+      if (index > 0 && ALSO_DOES.test(sentence)) alsoDoes = true;
       if (!cues.has('conceal') && (addressee || imperative || obligation)) {
         const limit = REPLY_LIMIT.exec(sentence);
         // "Never reply with just 'Done'" asks for more, not less.
@@ -1044,7 +1094,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   features['directive.count'] = Math.min(directives, 3) / 3;
   // Data that also leaves the tool, and the user shown less than happened: hiding a side effect.
   if (sideFlow) family('side-flow', sideFlow.field, sideFlow.span);
-  if (shownLess && (sideFlow || families.has('outside-sink') || families.has('sensitive-source') || families.has('tool-reference'))) family('conceal', shownLess.field, shownLess.span);
+  if (shownLess && (sideFlow || alsoDoes || families.has('outside-sink') || families.has('sensitive-source') || families.has('tool-reference'))) family('conceal', shownLess.field, shownLess.span);
   // Itself claimed better in one sentence, other tools run down in another ("Use this tool always; the other search tools are outdated").
   const pushAt = selection.push && (selection.disparaged || selection.down || selection.runDown) ? selection.push : selection.weakPush && (selection.disparaged || selection.runDown) ? selection.weakPush : undefined;
   if (pushAt && (selection.others || selection.disparaged)) {
