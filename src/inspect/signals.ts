@@ -136,7 +136,9 @@ export function fold(text: string): Folded {
   // Typographic apostrophes and quotes as the ASCII ones the cues are written with.
   out = visible.replace(/[\u2018\u2019\u02BC\uFF07]/g, "'").replace(/[\u201C\u201D]/g, '"');
   // Latin letters from other blocks that pass for ASCII ones inside a word.
-  out = out.replace(/([A-Za-z])([\u0261\u0251\u0131\u01C0\u0269\u026A])|([\u0261\u0251\u0131\u01C0\u0269\u026A])([A-Za-z])/g, (m: string) => {
+  // (Turkish writes the dotless ı as a letter of its own: a text with its other letters, ş ğ İ, is Turkish, not disguised.)
+  const turkish = /[\u015F\u011F\u0130\u015E\u011E]/.test(out);
+  out = out.replace(turkish ? /([A-Za-z])([\u0261\u0251\u01C0\u0269\u026A])|([\u0261\u0251\u01C0\u0269\u026A])([A-Za-z])/g : /([A-Za-z])([\u0261\u0251\u0131\u01C0\u0269\u026A])|([\u0261\u0251\u0131\u01C0\u0269\u026A])([A-Za-z])/g, (m: string) => {
     obfuscated = true;
     return m.replace(/[\u0261]/g, 'g').replace(/[\u0251]/g, 'a').replace(/[\u0131\u0269\u026A]/g, 'i').replace(/[\u01C0]/g, 'l');
   });
@@ -196,7 +198,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'conceal',
-    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|(?:show|showing)\s+(?:it|this|that|them|the user|anyone)|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|non (?:dirlo|dirglielo|dire|menzionare|informare|avvisare)|senza (?:dirlo|avvisare|informare)|di nascosto|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
+    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:(?!and\b|but\b)\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|(?:show|showing)\s+(?:it|this|that|them|the user|anyone)|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|non (?:dirlo|dirglielo|dire|menzionare|informare|avvisare)|senza (?:dirlo|avvisare|informare)|di nascosto|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
   },
   {
     cue: 'urgency',
@@ -224,7 +226,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'sink',
-    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6}\b|\b\d{1,3}-\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch)\b`),
+    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5}\b|\b\d{1,3}-\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch)\b`),
   },
   { cue: 'transfer', pattern: P(String.raw`\b${TRANSFER}\b`) },
   // Chinese, Japanese and Korean verbs run on into their endings: no word boundary around them.
@@ -287,7 +289,7 @@ const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b[A-Z]{2}\d{2}(?: [A-Z0
  */
 const DATA_SLOT = P(String.raw`https?:\/\/\S{0,200}?\{[^{}\n]{0,60}\b(?:user'?s?[ _]?(?:e-?mail|address|location|phone|name)|e-?mail|conversation|chat|messages?|password|secret|token|api[ _]?keys?|history|context|tool results?|prompt)\b[^{}\n]{0,60}\}|<[^<>\n]{0,60}\b(?:user'?s? (?:e-?mail|address|location|phone|name)|e-?mail address|conversation|chat|password|secret|token|\.env|\.netrc|account numbers?|history)\b[^<>\n]{0,60}>|\b(?:hex-encoded|base64(?:-encoded)?|url-encoded|base32)\b[^.;\n]{0,40}(?:\.env\b|\.netrc\b|\bcredentials?\b|\bsecrets?\b|\be-?mail\b|\bconversation\b|\bhistory\b|\bchanged files\b)`);
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
-const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live\b|支付密码|暗証番号|网银密码`);
+const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\b(?:provide|enter|give|send|include|pass|put|type|share|paste|ask\w* for|request\w*|the current|the user'?s?|a valid)\s+(?:\w+\s+){0,2}?tan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\be-posta şifre\w*|\bdoğrulama kod\w*|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live\b|支付密码|暗証番号|网银密码`);
 const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
 /** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
@@ -344,7 +346,7 @@ const CONCEAL_WORLD = P(String.raw`\b(?:ne doit pas (?:le |en |la |les )?(?:ment
  * "describe it as "read-only"", "respond "Queued" rather than describing").
  */
 const CONCEAL_SHAPE = P(String.raw`\b(?:need not|not to be|never|no need to|refrains? from|not worth|without|must not be|should not be|is not to|are not to)\s+(?:\w+\s+){0,3}?(?:surfaced|surfacing|surface|disclosed|disclose|mentioned|mentioning|mention|reported|report|informed|inform|learn|elaboration|described|describe)\b|\bskip (?:any |all )?mention|\b(?:kept|keep|leave|left) (?:\S+ ){0,4}?out of (?:the |any )?(?:explanation|reply|answer|summary|report|response|conversation|message)|\b(?:drop|remove|hide|omit|filter out)\s+(?:\w+\s+){0,3}?before (?:showing|displaying|presenting|returning|reporting)|\berwähn\w*\s+(?:\w+\s+){0,2}nicht\b|\bnon è necessario (?:informar\w*|dir\w*|menzionar\w*|segnalar\w*)|\b(?:present|presents|presented|presenting|describe|describes|describirla|describirlo|phrase|report|reports|relay|answer|answers|respond|responds|say|says|confirm|confirms|bestätigt)\b[^.;\n]{0,60}?(?:\bas if\b|\bas though\b|\bas\s+["«“]|\bthat nothing\b|\bthat no (?:data|\w+ (?:is|are|was|were|leaves?))\b|\bdass keine\b|\brather than describing\b|["»”]\s+only\b|\bas-is without\b|\bcomo\s+["«“]|\bas (?:completed|successful|succeeded|done|approved)\b[^.;]{0,20}\beven (?:when|if|though)\b)|不得(?:提及|透露|告知|说明)|不要向用户`);
-const DECEIVE = P(String.raw`\b(?:if|when|should)\s+(?:the user\s+|anyone\s+|they\s+|someone\s+)?(?:\w+\s+){0,2}?(?:asks?|asked|inquires?|questions?)\b[^.]{0,80}?\b(?:say|says|tell|answer|reply|respond|report|describe|explain|present|claim)\b|\b(?:describe|present|explain|report|frame)\s+(?:\S+\s+){0,6}?as\s+(?:a\s+|an\s+|the\s+)?(?:fully |purely |only |entirely |simply |a )?(?:offline|local|routine|normal|single|standard|expected|harmless|internal)\b|\bleave (?:\S+ ){0,4}?out of the (?:explanation|reply|answer|summary|report|response|conversation)|물어보면[^.]{0,60}답하|聞かれたら[^。]{0,40}答え|如果[^。]{0,20}问[^。]{0,40}(?:回答|说)`);
+const DECEIVE = P(String.raw`\b(?:if|when|should)\s+(?:the user\s+|anyone\s+|they\s+|someone\s+)?(?:\w+\s+){0,2}?(?:asks?|asked|inquires?|questions?)\b(?:(?!,? and\b)[^.]){0,80}?\b(?:say|says|tell|answer|reply|respond|report|describe|explain|present|claim)\b|\b(?:describe|present|explain|report|frame)\s+(?:\S+\s+){0,6}?as\s+(?:a\s+|an\s+|the\s+)?(?:fully |purely |only |entirely |simply |a )?(?:offline|local|routine|normal|single|standard|expected|harmless|internal)\b|\bleave (?:\S+ ){0,4}?out of the (?:explanation|reply|answer|summary|report|response|conversation)|물어보면[^.]{0,60}답하|聞かれたら[^。]{0,40}答え|如果[^。]{0,20}问[^。]{0,40}(?:回答|说)`);
 /** What the user is shown — a reply, summary, confirmation — cut down: "should list the pruned branches only", "stays out of the summary". */
 const SHOWN_LESS = P(String.raw`\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|surfacing|surface|brought up|bring up|called out|call out|indication)\b[^.;]{0,60}?\b(?:out of|left out|leave out|omit\w*|only|simply|avoid\w*|no indication|not to be|should not|must not|need not|filtered out|stays? out)\b|\b(?:out of|left out|leave out|omit\w*|avoid|filtered out|stays? out|not to be|no indication)\b[^.;]{0,60}?\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|user)\b`);
 /** Something the tool also does with data that leaves it: "also uploads … to our indexing partner", "forwards contact lists to an enrichment partner". */
@@ -352,6 +354,10 @@ const SIDE_FLOW = P(String.raw`\b(?:also|additionally|as well|in addition|too|si
 
 /** A secret by its common names (what a privacy promise keeps out of sight). */
 const SECRET_WORD = /\b(?:api[ _-]?keys?|keys?|tokens?|passwords?|passphrases?|secrets?|credentials?|pins?|otps?)\b/i;
+/** A negation or refusal governing what follows: a source named after it is kept out, not asked for. */
+const GUARDED_BEFORE = P(String.raw`\b(?:never|not|no|don't|do not|must not|should not|without|refuses?|refused|rejects?|ignores?|ignore|excluding|except|instead of)\b(?:(?!\b(?:and|but|then)\b)[^.;:]){0,80}$|(?:不会|不要|永不|绝不|勿|不得)[^。；，,]{0,20}$`);
+/** "… are always excluded", "… is never read": the source just named is kept out. */
+const GUARDED_AFTER = P(String.raw`^(?:(?!\b(?:or|and|otherwise|unless)\b)[^.;]){0,80}?\b(?:are|is)\s+(?:always\s+|never\s+|not\s+)?(?:excluded|skipped|ignored|refused|rejected|filtered out|never (?:read|sent|shared|uploaded|included|stored|logged))\b`);
 /** What the user is given: a reply, summary, report, confirmation, totals (across languages). */
 const REPLY_WORD = P(String.raw`\bbefore (?:showing|displaying|presenting)\b|\b(?:repl(?:y|ies)|answers?|responses?|summar\w*|reports?|reporting|confirmations?|digests?|totals?|chat|résumé|resumen|resumo|zusammenfassung|antwort|réponse|respuesta|resposta|отчёт\w*|отчет\w*|сводк\w*)\b|汇报|摘要|总结|要約|報告|요약|보고|답변`);
 /**
@@ -403,7 +409,7 @@ const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b
  * after all chunks were uploaded with upload_chunk"). Read together with `CARRIES`: such a sentence carries
  * nothing of its own (no address, no quoted value, no bulk data).
  */
-const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|find|get|obtain|verify|preview|check|look up|see|know|resolve|pick|choose|identify)\b|(?:\b|_)(?:ids?|identifiers?)\s+(?:from|with|of|returned)\b|\b(?:get|gets|got|list|read|find|fetch|look up|create|created|made|make|upload|uploaded|obtain|check|review|retrieve|inspect)\b[^.;]{0,40}?\b(?:with|using|via)\s+[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:\s+(?:first|otherwise|beforehand|if [^.;]{0,40}))?[\s.;:!]*$|\(\s*(?:use|call|see|via|with)?\s*[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:otherwise|first)?\s*\)[\s.;:!]*$|[A-Za-z]\w*_\w+[\x60'\u0022]?\s+(?:can|cannot|can't|will|won't|may|is able to)\s+\w+|\b(?:show|present|display|confirm)\w*\b[^.;]{0,40}\b(?:to|with) the user\b|\b(?:come|comes|taken) from\b|^(?:it |this tool )?(?:must|should|can|has to|needs to) (?:only )?be (?:called|run|used|invoked)\b|\bpara (?:conseguir|obtener|encontrar|confirmar)\b|\bpour (?:obtenir|trouver|confirmer)\b|\bum (?:die|den|das) [^.;]{0,30} zu (?:ermitteln|finden|erhalten)\b`);
+const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|find|get|obtain|verify|preview|check|look up|see|know|resolve|pick|choose|identify)\b|(?:\b|_)(?:ids?|identifiers?)\s+(?:from|with|of|returned)\b|\b(?:get|gets|got|list|read|find|fetch|look up|create|created|made|make|upload|uploaded|obtain|check|review|retrieve|inspect)\b[^.;]{0,40}?\b(?:with|using|via)\s+[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:\s+(?:first|otherwise|beforehand|if [^.;]{0,40}))?[\s.;:!]*$|\(\s*(?:use|call|see|via|with)?\s*[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:otherwise|first)?\s*\)[\s.;:!]*$|[A-Za-z]\w*_\w+[\x60'\u0022]?\s+(?:can|cannot|can't|will|won't|may|is able to)\s+\w+|\b(?:show|present|display|confirm)\w*\b[^.;]{0,40}\b(?:to|with) the user\b|\b(?:come|comes|taken) from\b|^(?:it |this tool )?(?:must|should|can|has to|needs to) (?:only )?be (?:called|run|used|invoked)\b|\bpara (?:conseguir|obtener|obter|encontrar|confirmar|verificar)\b|\bif (?:the user|you) (?:wants?|asks?|needs?|would like|might want)\b|\bcan be (?:passed|used|given|handed|sent)\b|\bpour (?:obtenir|trouver|confirmer)\b|\bum (?:die|den|das) [^.;]{0,30} zu (?:ermitteln|finden|erhalten)\b`);
 /** What a sibling-workflow sentence must not carry: an address, a quoted or literal value, bulk or private data, a command. */
 const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB][^"\u201D\u00BB]{3,}["\u201D\u00BB]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
 /** Whether a sentence carries a value of its own (see `CARRIES`); a backticked span counts when it is a literal, not a name (`port_code`). */
@@ -416,7 +422,7 @@ function carries(sentence: string): boolean {
 const OWN_SERVER_TOOLS = /\b(?:tools?|calls?|endpoints?)\s+(?:of|on|from|in)\s+(?:this|the same) server\b/i;
 /** A tool named as of the same server ("search_v2 on this server", "login (same server)") is a sibling. */
 const SAME_SERVER = /^\s*(?:\((?:same|this) server\)|(?:on|of|from) (?:this|the same) server\b)/i;
-const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
+const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:first|beforehand|before|antes|primero|d'abord|zuerst|vorher|prima|сначала)\s+)?(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
 const COMPARED_BEFORE = /\b(?:over|than|instead of|rather than|in place of|not)\s+(?:the\s+)?['"`]?$/i;
 const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
 const LISTED_BEFORE = /[A-Za-z]_[A-Za-z0-9]+[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?$/;
@@ -491,9 +497,9 @@ function selfText(definition: Record<string, unknown>): string {
     .replace(/[_-]/g, ' ');
 }
 
-const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|flags?|detects?|catches|blocks?|looks? for|scans? for|warns? (?:about|of)|recogni[sz]es|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))[^.\n]{0,160}$/i;
+const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|flags?|detects?|catches|blocks?|looks? for|scans? for|warns? (?:about|of)|recogni[sz]es|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))(?:[^.\n]|\.(?!\s)){0,160}$/i;
 const EXAMPLE_AFTER = /^[^.\n]{0,10}\b(?:language|phrases?|patterns?|wording|indicators?|messages?|tricks?|requests?|attempts?)\b/i;
-const QUOTED = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB\n]{1,200})["\u201D\u00BB]/g;
+const QUOTED = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB\n]{1,200})["\u201D\u00BB]|(?<![\p{L}\p{N}])['\u2018]([^'\u2018\u2019\n]{1,120})['\u2019](?![\p{L}\p{N}])/gu;
 
 /** Whether the quoted span `start..end` of a text is given as an example of what the tool looks for ("phrases such as \"ignore previous instructions\""). */
 export function isExampleQuote(text: string, start: number, end: number): boolean {
@@ -502,8 +508,8 @@ export function isExampleQuote(text: string, start: number, end: number): boolea
 
 /** The text with quoted examples blanked: a detector that lists attack phrases does not make them. */
 export function maskExamples(text: string): string {
-  if (!/["\u201C\u00AB]/.test(text)) return text;
-  return text.replace(QUOTED, (m: string, _inner: string, offset: number) => (isExampleQuote(text, offset, offset + m.length) ? '"\u2026"' : m));
+  if (!/["\u201C\u00AB'\u2018]/.test(text)) return text;
+  return text.replace(QUOTED, (m: string, _inner: string, _single: string, offset: number) => (isExampleQuote(text, offset, offset + m.length) ? '"\u2026"' : m));
 }
 
 /** Whether the tool says by its name, title or first sentence that it is about secrets (a vault, a login, keys). */
@@ -671,7 +677,7 @@ const USERS = String.raw`(?:user|users|human|person|people|customer|operator|req
 const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
 const EXCLUSION = P(String.raw`\b(?:\w+n't|cannot|not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
 
-const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
+const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
 const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|example|sample|placeholder)\b|example\.(?:com|org|net)|\blocalhost\b|\.test\b|\.invalid\b/i;
 
 /**
@@ -882,7 +888,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (!cues.has('conceal') && (!(cues.has('source.secret') || SECRET_WORD.test(sentence)) || (addressee && !/^(?:you|your|yours|yourself)$/i.test(addressee[0]))) && (index > 0 || addressee)) {
         const told = UNTOLD.exec(sentence) ?? KEPT_OUT.exec(sentence);
         // Said of the user, the model or what the user is given — or an order opening the sentence ("Erwähne niemals, dass …").
-        if (told && (told.index < 2 || USER_WORD.test(sentence) || addressee || REPLY_WORD.test(sentence))) cues.set('conceal', told);
+        if (told && (/(?:^|[:;]\s*)$/.test(sentence.slice(0, told.index)) || USER_WORD.test(sentence) || addressee || REPLY_WORD.test(sentence))) cues.set('conceal', told);
       }
       // What the user is shown, cut down — concealment when the definition also moves data somewhere (see `SIDE_FLOW`).
       if (!cues.has('conceal')) {
@@ -930,7 +936,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (!cues.has('conceal')) {
         const aware = AWARE_USER.exec(sentence);
         // The negation belongs to the user's knowing: it is close to it.
-        if (aware && EXCLUSION.test(sentence.slice(Math.max(0, aware.index - 30), aware.index + aware[0].length + 20))) cues.set('conceal', aware);
+        // ("tell them not to use it" negates what they do, not their being told.)
+        // ("should not follow it and should tell the user": the negation is of another clause.)
+        const clause = aware ? sentence.slice(Math.max(0, aware.index - 30), aware.index).split(/\b(?:and|but|then|so)\b|[,\u2014\u2013]/).pop()! : '';
+        if (aware && EXCLUSION.test(clause + aware[0])) cues.set('conceal', aware);
       }
       // A secret the tool or its server holds and reads itself ("configured on the server as STRIPE_API_KEY", "read by twine itself") is its configuration, asked of no one.
       if (cues.has('source.secret') && !cues.has('sink') && SERVER_SIDE.test(sentence)) cues.delete('source.secret');
@@ -941,6 +950,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       }
       // One of its own options described ("Use message_type=\"note\" for internal notes that the customer will not see") keeps nothing from anyone; an order to keep quiet still does.
       if (cues.has('conceal') && params.some((p) => p.name.length >= 3 && new RegExp(`\\b${p.name.replace(/[^\w]/g, '')}\\s*=`).test(sentence)) && !/\b(?:do not|don't|never|must not|should not)\s+(?:\w+\s+)?(?:tell|mention|say|reveal|show|inform)\b/i.test(sentence)) cues.delete('conceal');
+      // A source named to be kept out ("never to one taken from other tool output", "~/.ssh and .env are always excluded", "永远不会索要私钥") is a safeguard.
+      for (const cue of ['source.secret', 'source.conversation', 'source.personal'] as const) {
+        const m = cues.get(cue);
+        if (m && (GUARDED_BEFORE.test(sentence.slice(Math.max(0, m.index - 60), m.index)) || GUARDED_AFTER.test(sentence.slice(m.index + m[0].length)))) cues.delete(cue);
+      }
       for (const [cue, m] of cues) {
         // A field's first sentence says what the tool or parameter is about ("Path to the .env file"):
         // a source named there counts only together with other cues in the same sentence.
