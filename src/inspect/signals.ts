@@ -317,6 +317,17 @@ const TOOL_WORD = P(String.raw`\b(?:tools?|servers?|functions?|apps?|services?|e
 /** The model itself as the alternative passed over ("translating yourself is inaccurate", "never does math itself"). */
 const ITSELF = P(String.raw`\b(?:yourself|itself|on your own|by yourself|its own (?:knowledge|reasoning|math)|the model's own)\b`);
 
+/**
+ * Itself pushed as the choice without exception: "this is the tool to pick", "is selected for every PR request",
+ * "route all … through this tool first", "the assistant's default mailer", "always prefer files-secure", "默认使用本工具".
+ */
+const SELF_PUSH = P(String.raw`\b(?:(?:this|it|here)\b[^.;]{0,40}?\b(?:is|gets?|be|are)\s+(?:always\s+)?(?:the (?:tool|one) to (?:pick|use|choose|call)|selected|picked|chosen|preferred|authoritative|the (?:default|first|only|preferred|supported|official)\b)|(?:always|only|exclusively)\s+(?:use|prefer|pick|choose|select|call|route)\b|(?:prefer|prefers|preferred|pick|picks|choose|chooses|select|selects|route|routes|routing|hand|hands|pass|passes|send|sends)\b[^.;]{0,60}?\b(?:this tool|here|through (?:this|it|\S+)|this one|itself|over (?:any|every|all|other))\b|(?:every|all|any)\b[^.;]{0,60}?\b(?:goes|go|routed|are routed|is routed|through this tool|here)\b|\b(?:default|preferred|primary|official|certified|only (?:consistently )?reliable|most (?:trustworthy|reliable|accurate)|first and (?:ideally )?the only|best served here|rated higher|rank\w* \w+ as)\b|\b(?:the|el|la|o|a|le|der|die|das)\s+(?:único|única|only|seul|einzige)\b|\b(?:oficial\w*|officiel\w*|offiziell\w*|ufficial\w*|официальн\w*)\b|\b(?:siempre|toujours|immer|stets|sempre|всегда)\b[^.;]{0,40}?\b(?:esta|este|cet|dieses|questo|этот|используйте|vorzuziehen|elige|usa|utiliza)\b|\b(?:apenas|solo|sólo|uniquement|nur|только|единственн\w*)\b[^.;]{0,30}?\b(?:esta|este|cet|dieses|questo|этот|первым)\b)|默认使用|优先使用|首选|唯一|항상 이 도구|반드시 이 도구|우선 사용|このツールを優先|常にこのツール`);
+/** Worse in a way that matters for choosing: slower, costlier, less safe, left behind. */
+const WORSE = P(String.raw`\b(?:flagged|vulnerab\w*|cve|sandboxed incorrectly|omits?|more expensive|costs? \S+ more|redundant|disabled|discontinued|desuso|descontinuad\w*|отключен\w*|non verificat\w*|unverified|auto-closed|no longer (?:enforces?|supported|maintained|works?)|fallback|falsos negativos|false negatives|produce errores|takes days|backwards compatibility|legacy compatibility|(?:un)?reliabl\w*|slower|outdated|policy violation|loses|lose)\b|잃어버|취약점|중단|不稳定|较慢|慢`);
+/** The model's own answer as the alternative passed over: "language models are unreliable at arithmetic", "the assistant's own". */
+const MODEL_ITSELF = P(String.raw`\b(?:language models|assistants|llms|models) (?:are|compute|do|get|make)\b|\b(?:the assistant'?s?|your|its) own\b`);
+/** A `server.tool` name or a server's tools by a dotted prefix ("hearthlink.*", "wayfare.search_flights"). */
+const DOTTED_NAME = /\b[a-z][\w-]{1,30}\.(?:\*|[a-z]\w*_\w+)/i;
 /** Choosing a tool: use, pick, prefer, route through. */
 const SELECTION_VERB = P(String.raw`\b(?:through|via|use|used|using|choose|chosen|select|selected|pick|picked|prefer|preferred|route|routed|call|called|go through|rely on|utilise[rz]?|verwenden|benutzen|nutzen|usar|utilizar|usa|usare|utilizzare|использ\w*)\b|使用|选用|使って|사용`);
 /** Without exception: always, only, never, every, any, exclusively, in all cases (across languages). */
@@ -777,6 +788,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; named?: boolean; claim?: { field: string; span: string }; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
+  const preference: { push?: { field: string; span: string }; down?: boolean } = {};
   /** Whether a later sentence says the tool also does something else (a side effect the user may not be shown). */
   let alsoDoes = false;
   for (const { field, text: raw, isName } of texts) {
@@ -1017,6 +1029,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         features['s.ref+order-given'] = 1;
         family('tool-order', field, here(refHit));
       }
+      // Selection steering by its two halves, wherever each is said: itself pushed without exception, and the alternatives —
+      // other tools, servers, the model's own answer — run down.
+      const pushedSelf = SELF_PUSH.exec(sentence);
+      if (pushedSelf) preference.push ??= { field, span: span(sentence, pushedSelf, sentence) };
+      // (Not "This tool exists for backward compatibility": that runs itself down.)
+      if (!/^(?:this (?:tool|function|endpoint|server)|it)\b/i.test(sentence) && (ref || refCompared || identNamed || OTHERS.test(sentence) || TOOL_WORD.test(sentence) || ITSELF.test(sentence) || MODEL_ITSELF.test(sentence) || DOTTED_NAME.test(sentence)) && (DISPARAGE.test(sentence) || RUN_DOWN.test(sentence) || WORSE.test(sentence))) preference.down = true;
       const disparaged = DISPARAGE.exec(sentence);
       // Other tools in general ("the others are unreliable") count when close to the bad quality claimed.
       const othersWord = disparaged ? OTHERS.exec(sentence) : null;
@@ -1120,6 +1138,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   if (claimAt && selection.named) {
     features['s.selection'] = 1;
     family('selection', claimAt.field, claimAt.span);
+  }
+  if (preference.push && preference.down) {
+    features['s.selection'] = 1;
+    family('selection', preference.push.field, preference.push.span);
   }
   if (selection.at && selection.disparaged) {
     features['s.selection'] = 1;
