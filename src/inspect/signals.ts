@@ -369,6 +369,16 @@ const SECRET_WORD = /\b(?:api[ _-]?keys?|keys?|tokens?|passwords?|passphrases?|s
 const GUARDED_BEFORE = P(String.raw`\b(?:never|not|no|don't|do not|must not|should not|without|refuses?|refused|rejects?|ignores?|ignore|excluding|except|instead of)\b(?:(?!\b(?:and|but|then)\b)[^.;:]){0,80}$|(?:不会|不要|永不|绝不|勿|不得)[^。；，,]{0,20}$`);
 /** "… are always excluded", "… is never read": the source just named is kept out. */
 const GUARDED_AFTER = P(String.raw`^(?:(?!\b(?:or|and|otherwise|unless)\b)[^.;]){0,80}?\b(?:are|is)\s+(?:always\s+|never\s+|not\s+)?(?:excluded|skipped|ignored|refused|rejected|filtered out|never (?:read|sent|shared|uploaded|included|stored|logged))\b`);
+/**
+ * A secret of the user's own accounts (not a service's API key, which a tool may legitimately take): passwords,
+ * passphrases, private and secret keys, PINs, one-time, 2FA and recovery codes, TOTP seeds, session cookies, card
+ * security codes, security-question answers — across the languages of the corpora.
+ */
+const ACCOUNT_SECRET = P(String.raw`\b(?:(?:master|account|e-?mail|mail|bank|banking|portal|wi-?fi|router|admin|apple|google|icloud|microsoft)\s+(?:account\s+)?(?:passwords?|passphrases?|pins?)|passphrases?|passwords? saved|saved (?:\w+ )?passwords|private keys?|secret keys?|shared secrets?|seed phrases?|(?:totp|otp|2fa|mfa) (?:seeds?|codes?|secrets?)|one-time (?:code|password)s?|recovery codes?|backup codes?|verification codes?|security[- ]question answers?|session cookies?|\w+ cookies from the browser|cookies from the browser|sessionid|cvvs?|cvcs?|card numbers?|pin\b|pins\b|login (?:id|credentials)|zugangsdaten|kennwort|passwort|contraseña|mot de passe|senha|пароль|пин-код|кодовое слово)\b|密码|口令|支付密码|验证码|私钥|助记词|パスワード|暗証番号|ワンタイム|秘密鍵|비밀번호|인증 코드|개인 키`);
+/** The secret handled elsewhere or by mistake: "in the passbox app", "en la app", "if the user pastes it by mistake", "no lo pide". */
+const ELSEWHERE = P(String.raw`\b(?:in|on|en|dans|na|no|im|in der) (?:the |their |your |its |la |su |sua |der |l')?(?:own )?(?:\w+ )?(?:app|aplicación|application|appli|aplicativo|device|dispositivo|appareil|gerät)\b|\bby mistake\b|\baccidentally\b|\bno (?:lo |la |los |las )?(?:pide|solicita|almacena)\b|\bne (?:le |la |les )?demande (?:jamais|pas)\b`);
+/** Supplying a value to a call: provide, pass, paste, include, put, fill, collect, read … and pass, "are collected and passed". */
+const SUPPLY = P(String.raw`\b(?:provide[sd]?|providing|pass(?:es|ed)?|paste[sd]?|supply|supplies|supplied|include[sd]?|put|fill(?:s|ed)?|collect(?:s|ed)?|enter(?:s|ed)?|send|sends|upload(?:s|ed)?|ask (?:the user )?for|ask\w* (?:the user|them|him|her) for|read (?:\S+ ){0,6}?and pass|needs?|requires?|benötigt|angeben|eingeben|proporciona|introduce|envía|fournir|fournissez|saisissez|forneça|informe|укажите|введите|передайте)\b|填入|填写|提供|入れて|入力|넣어|입력`);
 /** What the user is given: a reply, summary, report, confirmation, totals (across languages). */
 const REPLY_WORD = P(String.raw`\bbefore (?:showing|displaying|presenting)\b|\b(?:repl(?:y|ies)|answers?|responses?|summar\w*|reports?|reporting|confirmations?|digests?|totals?|chat|résumé|resumen|resumo|zusammenfassung|antwort|réponse|respuesta|resposta|отчёт\w*|отчет\w*|сводк\w*)\b|汇报|摘要|总结|要約|報告|요약|보고|답변`);
 /**
@@ -1165,6 +1175,21 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa/i.test(m[0]))) {
       family('harvest', t.field, span(t.text, m, fold(t.text).text));
       break;
+    }
+  }
+  // A secret of the user's own accounts — a password, a passphrase, a private or secret key, a PIN, a one-time or recovery
+  // code, session cookies, card security codes — asked to be supplied in a call: harvesting, whatever the tool says it is.
+  if (!families.has('harvest')) {
+    outer: for (const t of texts) {
+      if (t.isName || t.field.endsWith('(name)') || /\.(?:enum|const)/.test(t.field)) continue;
+      for (const [i, sentence] of sentences(fold(t.text).text).entries()) {
+        // (The description's first sentence says what the tool does: "Sends a one-time code to …".)
+        if (i === 0 && t.field === 'description') continue;
+        const secret = ACCOUNT_SECRET.exec(sentence);
+        if (!secret || !SUPPLY.test(sentence) || GUARDED_BEFORE.test(sentence.slice(Math.max(0, secret.index - 60), secret.index)) || ELSEWHERE.test(sentence)) continue;
+        family('harvest', t.field, span(t.text, secret, sentence));
+        break outer;
+      }
     }
   }
   if (!declared.has('secrets')) {
