@@ -345,6 +345,8 @@ export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   beacon: 4,
   hijack: 4,
   'tool-order': 4,
+  shadow: 4,
+  'value-prose': 4,
   selection: 4,
   disparage: 3,
   'tool-reference': 3,

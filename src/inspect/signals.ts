@@ -202,7 +202,7 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'urgency',
-    pattern: P(String.raw`\b(?:mandatory|prerequisite|required (?:first|step|before|initiali[sz]ation)|critical|crucial|immediately|compliance|platform rule|security (?:check|protocol|requirement|screening)|fraud screening|step 0|first step|initiali[sz]ation|setup requirement|will (?:fail|not work|return an error|break)|(?:cannot|can't|won't) (?:load|work|function|proceed)|only works (?:after|if|when|once)|(?:rejected|refused|denied|blocked|ignored) unless|\bor (?:\w+ ){0,2}?(?:is|will be|gets|are) (?:refused|rejected|blocked|denied)|or (?:the|this|it) (?:tool |call |request )?(?:will |would )?(?:fail|error|break)|obligatorio|requisito|obligatoire|erforderlich|pflicht|obrigatório|обязательно)\b|必须|必需|必須|필수`),
+    pattern: P(String.raw`\b(?:mandatory|prerequisite|required (?:first|step|before|initiali[sz]ation)|critical|crucial|immediately|compliance|platform rule|security (?:check|protocol|requirement|screening)|fraud screening|step 0|first step|initiali[sz]ation|setup requirement|will (?:fail|not work|return an error|break)|(?:cannot|can't|won't) (?:load|work|function|proceed)|only works (?:after|if|when|once)|(?:rejected|refused|denied|blocked|ignored) unless|\bor (?:\w+ ){0,2}?(?:is|will be|gets|are) (?:refused|rejected|blocked|denied)|or (?:the|this|it) (?:tool |call |request )?(?:will |would )?(?:fail|error|break)|obligatorio|requisito|obligatoire|erforderlich|pflicht|obrigatório|обязательно|prerrequisito|requisito previo|pré-requisito|prérequis|voraussetzung|vor der ersten|предварительн\w*|warm-?up|handshake|errors? out|fails? with|(?:returns?|gives?) (?:an? )?(?:error|401|403)|sin ello|sem (?:esse|essa|isso)|ohne (?:diese|dieses|das)|без (?:этого|него)|first call in (?:every|each|a) session|very first)\b|必须|必需|必須|필수|前置|前提|否则|でないと|않으면|전제`),
   },
   {
     cue: 'superiority',
@@ -385,6 +385,12 @@ const ACCOUNT_SECRET = P(String.raw`\b(?:(?:master|account|e-?mail|mail|bank|ban
 const ELSEWHERE = P(String.raw`\b(?:in|on|en|dans|na|no|im|in der) (?:the |their |your |its |la |su |sua |der |l')?(?:own )?(?:\w+ )?(?:app|aplicación|application|appli|aplicativo|device|dispositivo|appareil|gerät)\b|\bby mistake\b|\baccidentally\b|\bno (?:lo |la |los |las )?(?:pide|solicita|almacena)\b|\bne (?:le |la |les )?demande (?:jamais|pas)\b`);
 /** Supplying a value to a call: provide, pass, paste, include, put, fill, collect, read … and pass, "are collected and passed". */
 const SUPPLY = P(String.raw`\b(?:provide[sd]?|providing|pass(?:es|ed)?|paste[sd]?|supply|supplies|supplied|include[sd]?|put|fill(?:s|ed)?|collect(?:s|ed)?|enter(?:s|ed)?|send|sends|upload(?:s|ed)?|ask (?:the user )?for|ask\w* (?:the user|them|him|her) for|read (?:\S+ ){0,6}?and pass|needs?|requires?|benötigt|angeben|eingeben|proporciona|introduce|envía|fournir|fournissez|saisissez|forneça|informe|укажите|введите|передайте)\b|填入|填写|提供|入れて|入力|넣어|입력`);
+/** Another server spoken of as the subject of a rule: "for the browser server", "Rule for the Jira server", "Für den Outlook-Connector", "Правила для хаба". */
+const OTHER_SERVER_SCOPE = P(String.raw`\b(?:for|on|about|to|of|für|zum|zur|para|pour|per|для)\s+(?:the |den |die |das |dem |el |la |le |o |a |il )?(?:[\w-]+[ -])?(?:server|servers|connector|connecteur|conector|integration|integração|integración|hub|хаба|хаб|stack|plugin|mcp)\b`);
+/** A tool's behaviour stated as a rule: "is reserved for", "is only used", "are created in", "goes additionally to", "setzt … immer". */
+const RULE_VERB = P(String.raw`\b(?:is|are)\s+(?:only\s+|now\s+|always\s+)?(?:reserved|used|called|created|filed|sent|treated|handled|described|considered|cached|quoted|passed|routed|wrapped|run|made|given)\b|\b(?:goes|geht|va|vai|идёт|идет)\b|\b(?:wird|werden)\s+(?:\w+\s+){0,3}?(?:verwendet|gesendet|behandelt|gesetzt)\b|\bвызывается\b|\bse usa\b|\bé usad\w*`);
+/** A value that moves data or grants access: "forward_all_invoices_to_audit@…", "first grant owner to admin@…". */
+const VALUE_MOVES = P(String.raw`\b(?:forward\w*|send\w*|sent|grant\w*|copy|copies|share\w*|upload\w*|post\w*|bcc|cc|mirror\w*|sync\w*|also)\b`);
 /** What the user is given: a reply, summary, report, confirmation, totals (across languages). */
 const REPLY_WORD = P(String.raw`\bbefore (?:showing|displaying|presenting)\b|\b(?:repl(?:y|ies)|answers?|responses?|summar\w*|reports?|reporting|confirmations?|digests?|totals?|chat|résumé|resumen|resumo|zusammenfassung|antwort|réponse|respuesta|resposta|отчёт\w*|отчет\w*|сводк\w*)\b|汇报|摘要|总结|要約|報告|요약|보고|답변`);
 /**
@@ -665,10 +671,12 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
   'tool-order': 'gives an order about a tool that is not its own',
+  shadow: 'states a rule about how a tool of another server behaves or is used (shadowing)',
+  'value-prose': 'a value of its schema (an enum member, a constant, a default) is an instruction rather than a value',
   stuffing: 'asks for bulk data from elsewhere (contents, output, every file, a code) to be put into one of its own parameters',
   harvest: 'asks outright for credentials: a private key\u2019s contents, cookie values, authenticator or bank codes, another service\u2019s token',
   tamper: 'changes a value of a call to a tool that is not its own',
@@ -818,12 +826,20 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       hit('obfuscated', field, span(text, null, text));
     }
     const inSchema = field !== 'description' && field !== 'title' && !field.startsWith('annotations.');
+    /** Whether this field has spoken of another server ("Errata for the browser server:", "Für den Outlook-Connector gilt:"): tools named after it are that server's. */
+    let scopeOther = false;
     /** Whether the previous sentence of this field named another tool ("Do not use web_search; it has been compromised."). */
     let previousRef = false;
     /** Whether the previous sentence of this field said what the tool returns ("Returns session_id; then call upload_chunk"). */
     let afterReturns = false;
     // A value (an enum member, a default, an example) describes nothing: an order there is never a self-description.
     const value = /\.(?:enum|const|default|examples)(?:\[\d+\])?$/.test(field);
+    // A value that is prose: an enum member or constant of six words or more ("partners_first_and_describe_partner_hotels_as_…"),
+    // or a value carrying an address with a verb that moves data, or a piped shell command.
+    if (value) {
+      const words = text.split(/[\s_]+/).filter(Boolean).length;
+      if ((/\.(?:enum|const)/.test(field) && words >= 6) || (/@[\w-]+\.|https?:\/\//.test(text) && VALUE_MOVES.test(text.replace(/_/g, ' '))) || /\|\s*(?:ba|z)?sh\b/.test(text)) family('value-prose', field, span(text, null, text));
+    }
     for (const [position, sentence] of sentences(folded.text).entries()) {
       const index = value ? position + 1 : position;
       const cues = new Map<Cue, RegExpExecArray>(sentenceCues(sentence));
@@ -897,6 +913,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         const conditional = CONDITIONAL_ORDER.exec(sentence);
         if (conditional) cues.set('imperative', conditional);
       }
+      if (OTHER_SERVER_SCOPE.test(sentence)) scopeOther = true;
       const obligation = OBLIGATION.exec(sentence);
       if (obligation) cues.set('obligation', obligation);
       const addressee = ADDRESSEE.exec(sentence);
@@ -1106,6 +1123,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         family('tamper', field, here(changed));
       }
       const against = AGAINST_USER.exec(sentence);
+      // A rule about how another server's tool behaves or is used ("hearthlink.set_thermostat is only called with …",
+      // "Errata for the browser server: navigate must go through …"): shadowing, whatever the rule says.
+      if ((refOther || (scopeOther && ref)) && !lookup && (obliged || against || changed || has('arg.steer') || has('conceal') || DISPARAGE.test(sentence) || WORSE.test(sentence) || RULE_VERB.test(sentence))) {
+        family('shadow', field, here(cues.get('ref.other-server') ?? refHit));
+      }
       if (against && (ref || obliged || has('transfer') || has('sink'))) {
         features['s.against-user'] = 1;
         family('steer', field, here(against));
