@@ -1,5 +1,5 @@
 /**
- * The poisoning scanner's evaluation (issue 14) and speed: `node bench/scan.ts [rounds] [--json]`
+ * The poisoning scanner's evaluation (issue 14) and speed: `node bench/scan.ts [rounds] [--quick] [--json]`
  * (`npm run bench:scan`). Writes bench/results/scan.jsonl (the README's `figures:scan` block).
  *
  * - held-out: test/corpus/poisoning-heldout.json, written after the signals and weights were frozen,
@@ -25,7 +25,9 @@ answerHelp(import.meta.url);
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 20);
+/** `--quick`: 5 timed rounds instead of 20 (a loaded machine); the detection figures are the same. */
+const quick = args.includes('--quick');
+const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? (quick ? 5 : 20));
 
 interface Row {
   set: string;
@@ -109,7 +111,7 @@ times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
 const speed = { definitions: count, rounds, medianMs: Math.round(median * 10) / 10, msPer1000: Math.round((median / count) * 10000) / 10, fastestMs: Math.round(times[0]! * 10) / 10 };
 
-const at = stamp(false);
+const at = stamp(quick);
 writeResults('scan', at, [...table.map((r) => ({ figure: 'scan-kind', ...r })), { figure: 'scan-speed', ...speed }]);
 
 if (json) {
