@@ -1,12 +1,13 @@
 /**
- * The poisoning scanner's evaluation (issue 14) and speed: `node bench/scan.ts [rounds] [--json]`
+ * The poisoning scanner's evaluation (issue 14) and speed: `node bench/scan.ts [rounds] [--quick] [--json]`
  * (`npm run bench:scan`). Writes bench/results/scan.jsonl (the README's `figures:scan` block).
  *
  * - held-out: test/corpus/poisoning-heldout.json, written after the signals and weights were frozen,
  *   per kind of attack, and its hard-benign definitions — scanned as one catalogue, and each server
  *   alone (no other server connected);
- * - the independent development set (other authors' words; first contact recorded in docs/supply-chain.md,
- *   tuned on since), scanned together and each server alone;
+ * - the independent development sets (other authors' words; first contact recorded in docs/supply-chain.md,
+ *   tuned on since; indep-frozen, the second round's frozen set, is one of them since the third round),
+ *   scanned together and each server alone;
  * - development (tuned on, shown for comparison) and the earlier corpus' holdout2 split;
  * - leave-one-source-out: the logistic layer retrained on every training source but one, then the
  *   whole scanner (phrase rules and that layer) run on the one left out;
@@ -17,14 +18,16 @@ import { train, type Weights } from '../src/inspect/logistic.ts';
 import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
 import { stamp, writeResults } from './results.ts';
-import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_FROZEN, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_DEV5, INDEP_DEV6, INDEP_FROZEN, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 import { answerHelp } from './usage.ts';
 
 answerHelp(import.meta.url);
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 20);
+/** `--quick`: 5 timed rounds instead of 20 (a loaded machine); the detection figures are the same. */
+const quick = args.includes('--quick');
+const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? (quick ? 5 : 20));
 
 interface Row {
   set: string;
@@ -61,8 +64,12 @@ function rows(name: string, set: EvalSet, weights?: Weights, alone = false): Row
 const all = (servers: ServerTools[]): EvalSet => ({ servers, items: servers.flatMap((s) => s.tools.map((t) => ({ kind: 'benign', server: s.server, name: String(t.name) }))) });
 const benign = benignCorpora();
 const table: Row[] = [
-  ...rows('independent frozen (a third author; never seen while tuning)', loadSet(INDEP_FROZEN)),
-  ...rows('independent frozen, each server alone', loadSet(INDEP_FROZEN), undefined, true),
+  ...rows('independent dev 5 (writer-ember; tuned on after first contact)', loadSet(INDEP_DEV5)),
+  ...rows('independent dev 5, each server alone', loadSet(INDEP_DEV5), undefined, true),
+  ...rows('independent dev 6 (writer-quill; tuned on after first contact)', loadSet(INDEP_DEV6)),
+  ...rows('independent dev 6, each server alone', loadSet(INDEP_DEV6), undefined, true),
+  ...rows('independent dev 4 (the second round\'s frozen set; tuned on since the third round)', loadSet(INDEP_FROZEN)),
+  ...rows('independent dev 4, each server alone', loadSet(INDEP_FROZEN), undefined, true),
   ...rows('held-out', loadSet(HELDOUT)),
   ...rows('held-out, each server alone', loadSet(HELDOUT), undefined, true),
   ...rows('independent dev (other authors; tuned on after first contact)', loadSet(INDEP_DEV)),
@@ -104,7 +111,7 @@ times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
 const speed = { definitions: count, rounds, medianMs: Math.round(median * 10) / 10, msPer1000: Math.round((median / count) * 10000) / 10, fastestMs: Math.round(times[0]! * 10) / 10 };
 
-const at = stamp(false);
+const at = stamp(quick);
 writeResults('scan', at, [...table.map((r) => ({ figure: 'scan-kind', ...r })), { figure: 'scan-speed', ...speed }]);
 
 if (json) {

@@ -82,13 +82,13 @@ const GRAB = String.raw`(?:read|cat|open|load|grab|collect|extract|dump|copy|inc
 export const RULES: readonly Rule[] = [
   // Invisible and deceptive Unicode.
   { id: 'unicode.tag-characters', severity: 'high', pattern: /(?<!\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{0,6})[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]+|(?<!\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{2,6})\u{E007F}|[\u{E0000}-\u{E002F}\u{E003A}-\u{E0060}\u{E007B}-\u{E007E}]+/u, why: 'Unicode tag characters are invisible to people but read by models (ASCII smuggling)' },
-  { id: 'unicode.bidi-control', severity: 'high', pattern: /[\u202A-\u202E\u2066-\u2069]/, why: 'bidirectional control characters make displayed text differ from what the model reads' },
+  { id: 'unicode.bidi-control', severity: 'high', pattern: /[\u202A-\u202E]|[\u2066-\u2068](?![\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{M}\s\d.,'-]{1,200}\u2069)|(?<![\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{M}\s\d.,'-])\u2069/u, why: 'bidirectional control characters make displayed text differ from what the model reads' },
   { id: 'unicode.variation-selectors', severity: 'high', pattern: /[\u{E0100}-\u{E01EF}]{4,}|[\uFE00-\uFE0E]{4,}/u, why: 'a run of variation selectors can smuggle bytes the model decodes but people do not see' },
   { id: 'unicode.zero-width', severity: 'high', pattern: new RegExp(String.raw`[\u200B\u2060\uFEFF]|(?<!${JOINING})\u200C|\u200C(?!${JOINING})|(?<![\p{Extended_Pictographic}\uFE0F\u{1F3FB}-\u{1F3FF}]|${JOINING})\u200D|(?<=${JOINING}\u200D)(?!${JOINING})`, 'u'), why: 'zero-width characters hide or split text' },
   { id: 'unicode.homoglyph-name', severity: 'high', pattern: /[^\x20-\x7E]/, fields: 'name', why: 'a non-ASCII character in a tool name can imitate another tool (homoglyph)' },
   // Hidden instruction blocks and model-directed framing.
   { id: 'instruction.hidden-block', severity: 'high', pattern: /<\s*\/?\s*(?:important|system|instructions?|secret|hidden|admin|assistant|note_to_(?:ai|model|assistant))\s*>|\[\s*(?:system|important|hidden)\s*\]|\{\{\s*system\s*\}\}/i, why: 'a tag-like block addressing the model inside a tool description' },
-  { id: 'instruction.html-comment', severity: 'high', pattern: /<!--[\s\S]{0,400}?-->/, why: 'an HTML comment is invisible in rendered descriptions but read by the model' },
+  { id: 'instruction.html-comment', severity: 'high', pattern: /<!--(?![\s.\u2026]*-->)[\s\S]{0,400}?-->/, why: 'an HTML comment is invisible in rendered descriptions but read by the model' },
   { id: 'instruction.ignore-previous', severity: 'high', pattern: /\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|other|system|user(?:'s)?)\s+(?:instructions?|prompts?|rules?|messages?|directions?)|忽略[^，。,.\n]{0,10}?(?:指令|指示|说明|规则)|ignora\s+(?:las\s+|todas\s+las\s+)?instrucciones|ignore[sz]?\s+(?:les\s+|toutes\s+les\s+)?instructions\s+pr[ée]c[ée]dentes|ignoriere\s+(?:alle\s+)?(?:vorherigen\s+)?anweisungen/i, why: 'asks the model to set aside its instructions' },
   { id: 'instruction.model-addressed', severity: 'medium', pattern: /\b(?:(?:dear|attention|note (?:to|for) the)\s+(?:ai|assistant|model|llm|agent)|as an ai (?:assistant|model)|you are now\b|developer mode|jailbreak)/i, why: 'text that addresses the model rather than describing the tool' },
   // Secrecy towards the user.
@@ -248,10 +248,10 @@ function phraseContext(rule: Rule, text: string, matched: string, field: string,
   const at = text.indexOf(matched);
   if (at < 0) return 'keep';
   const before = text.slice(Math.max(0, at - 200), at);
-  const quote = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB]*)$/.exec(before);
+  const quote = /(?:["\u201C\u00AB]|(?<![\p{L}\p{N}])['\u2018])([^"\u201C\u201D\u00AB\u00BB'\u2018\u2019]*)$/u.exec(before);
   if (quote) {
     const start = at - (before.length - quote.index);
-    const close = /["\u201D\u00BB]/.exec(text.slice(at + matched.length));
+    const close = /["\u201D\u00BB'\u2019]/.exec(text.slice(at + matched.length));
     if (isExampleQuote(text, start, close ? at + matched.length + close.index + 1 : at + matched.length)) return 'skip';
   }
   if (rule.id.startsWith('exfiltration.') && NEGATED.test(before.slice(-40))) return 'skip';
@@ -345,6 +345,8 @@ export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   beacon: 4,
   hijack: 4,
   'tool-order': 4,
+  shadow: 4,
+  'value-prose': 4,
   selection: 4,
   disparage: 3,
   'tool-reference': 3,

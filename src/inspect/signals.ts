@@ -136,7 +136,9 @@ export function fold(text: string): Folded {
   // Typographic apostrophes and quotes as the ASCII ones the cues are written with.
   out = visible.replace(/[\u2018\u2019\u02BC\uFF07]/g, "'").replace(/[\u201C\u201D]/g, '"');
   // Latin letters from other blocks that pass for ASCII ones inside a word.
-  out = out.replace(/([A-Za-z])([\u0261\u0251\u0131\u01C0\u0269\u026A])|([\u0261\u0251\u0131\u01C0\u0269\u026A])([A-Za-z])/g, (m: string) => {
+  // (Turkish writes the dotless ı as a letter of its own: a text with its other letters, ş ğ İ, is Turkish, not disguised.)
+  const turkish = /[\u015F\u011F\u0130\u015E\u011E]/.test(out);
+  out = out.replace(turkish ? /([A-Za-z])([\u0261\u0251\u01C0\u0269\u026A])|([\u0261\u0251\u01C0\u0269\u026A])([A-Za-z])/g : /([A-Za-z])([\u0261\u0251\u0131\u01C0\u0269\u026A])|([\u0261\u0251\u0131\u01C0\u0269\u026A])([A-Za-z])/g, (m: string) => {
     obfuscated = true;
     return m.replace(/[\u0261]/g, 'g').replace(/[\u0251]/g, 'a').replace(/[\u0131\u0269\u026A]/g, 'i').replace(/[\u01C0]/g, 'l');
   });
@@ -160,15 +162,37 @@ export function fold(text: string): Folded {
  * The cue patterns are written with `\b` and compiled with a boundary of Unicode letters and digits.
  */
 const WORD_BOUNDARY = String.raw`(?:(?<=[\p{L}\p{N}_])(?![\p{L}\p{N}_])|(?<![\p{L}\p{N}_])(?=[\p{L}\p{N}_]))`;
-const P = (source: string): RegExp => new RegExp(source.replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
+/** Likewise `\w` knows only ASCII: "gegenüber", "пользователю" are words of letters too. */
+const LETTERS = String.raw`\p{L}\p{M}\p{N}_`;
+/** `\w` as Unicode letters, marks, digits and `_`: in a character class its members, elsewhere a class of them. */
+function unicodeWords(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') {
+      const next = source[i + 1];
+      out += next === 'w' ? (inClass ? LETTERS : `[${LETTERS}]`) : c + (next ?? '');
+      i++;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === ']') inClass = false;
+    out += c;
+  }
+  return out;
+}
+// (Only patterns with words of other scripts or accents need it: a Unicode class in every gap costs several times the
+// time, and an English pattern's gaps are English words.)
+const P = (source: string): RegExp => new RegExp((/[^\x00-\x7F]/.test(source) ? unicodeWords(source) : source).replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
 
 const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
-const TRANSFER = String.raw`(?:push|pushes|pushed|pointing to|übertragen|übertr\w*|übergibt|übergeben|전송|転送|送る|go(?:es)? to|(?:is|are) kept by|kept by us|shared with|stores? (?:\w+ ){0,3}?on|archives?|retains?|mirrors?|log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|envíe|incluye|incluir|adjunta|adjuntar|añadir|añade|poner|insertar|envoie|envoyer|inclure|joindre|ajouter|ajoute|mettre|insérer|transmettre|senden|sende|schicke|füge|einfügen|anhängen|übermitteln|übermittle|invia|inviare|inserire|inserisci|allega|allegare|includi|includere|aggiungi|aggiungere|passa|passare|mettere|metti|incluir|anexar|colocar|adicionar|envie|inclua|anexe|отправ\w*|перешл\w*|включ\w*|добав\w*|вставь\w*|передай\w*|передать|发送|上传|附上|包含|加入|放入|填入|传入|写入|送信|添付|含め|入れ|貼り付け|보내|첨부|포함|넣)`;
+const TRANSFER = String.raw`(?:texted|mirrored|read(?:s)? (?:it )?(?:out|aloud)|dial|dials|enviad\w*|anexad\w*|push|pushes|pushed|pointing to|übertragen|übertr\w*|übergibt|übergeben|전송|転送|送る|go(?:es)? to|(?:is|are) kept by|kept by us|shared with|stores? (?:\w+ ){0,3}?on|archives?|retains?|mirrors?|log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|envíe|incluye|incluir|adjunta|adjuntar|añadir|añade|poner|insertar|envoie|envoyer|inclure|joindre|ajouter|ajoute|mettre|insérer|transmettre|senden|sende|schicke|füge|einfügen|anhängen|übermitteln|übermittle|invia|inviare|inserire|inserisci|allega|allegare|includi|includere|aggiungi|aggiungere|passa|passare|mettere|metti|incluir|anexar|colocar|adicionar|envie|inclua|anexe|отправ\w*|перешл\w*|включ\w*|добав\w*|вставь\w*|передай\w*|передать|发送|上传|附上|包含|加入|放入|填入|传入|写入|送信|添付|含め|入れ|貼り付け|보내|첨부|포함|넣)`;
 
 const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   {
     cue: 'order',
-    pattern: P(String.raw`\b(?:before|after|prior to|first|afterwards|beforehand|subsequently|whenever|every time|each time|any time|next step|as a first step|step 0|at the start of|on every|for every|for any|for each|in any|once (?:the|you|it|this)|then (?:use|call|run|invoke|send|forward|pass)|instead of|in (?:its|their) place|antes de|después de|cada vez|avant de|après|chaque fois|bevor|nachdem|zuerst|jedes mal|depois de|sempre que|перед|после|каждый раз)\b|之前|之后|以后|首先|每次|前に|後に|毎回|まず|전에|후에|먼저|매번`),
+    pattern: P(String.raw`\b(?:before|after|prior to|first|afterwards|beforehand|subsequently|whenever|every time|each time|any time|next step|as a first step|step 0|at the start of|on every|for every|for any|for each|in any|once (?:the|you|it|this)|then (?:use|call|run|invoke|send|forward|pass)|instead of|in (?:its|their) place|when|if|as soon as|later|subsequent|subsequently|follow(?:s|ing)? up|antes de|después de|cada vez|cuando|si|avant de|après|chaque fois|quand|lorsque|bevor|nachdem|zuerst|jedes mal|wenn|sobald|depois de|sempre que|quando|перед|после|каждый раз|когда|если)\b|之前|如果|当|一旦|場合|たら|면|之后|以后|首先|每次|前に|後に|毎回|まず|전에|후에|먼저|매번`),
   },
   {
     cue: 'model.addressed',
@@ -176,11 +200,11 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   },
   {
     cue: 'conceal',
-    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|(?:show|showing)\s+(?:it|this|that|them|the user|anyone)|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|non (?:dirlo|dirglielo|dire|menzionare|informare|avvisare)|senza (?:dirlo|avvisare|informare)|di nascosto|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
+    pattern: P(String.raw`\bif (?:anyone|anybody|someone|asked)(?: \w+)? (?:asks?|inquires?|wants to know|questions? it)\b|(?<!never |not |don't )\b(?:just|only) (?:say|tell (?:them|the user)|report|answer|reply|claim)\b|\bnot (?:something|anything) to (?:bring up|mention|share|discuss)\b|\b(?:do not|don't|dont|never|without|avoid|no need to|must not|should not|shouldn't|not to)\s+(?:(?!and\b|but\b)\w+\s+){0,3}?(?:tell|telling|inform|informing|mention|mentioning|reveal|revealing|(?:show|showing)\s+(?:it|this|that|them|the user|anyone)|disclose|disclosing|notify|notifying|bring\s+(?:\w+\s+){0,2}?up\b|let on|acknowledge|surface|alert|alerting|asking|explain|explaining|display|displaying|list it|log it|report it|raise)\b|\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\s+(?:\w+\s+){0,2}?(?:send|sends|forward|include|add|copy|upload|call|invoke|run|read|append|change|replace|set|use|pass|post|share|collect|log|record|store|save|cc|bcc|attach|modify|redirect)\b|\bbehind the (?:user'?s? )?back\b|\bkeep (?:this |it |that )?(?:quiet|secret|hidden|private|confidential|to yourself|between us)|\bhide the fact|\bpretend\b|\bas if (?:it|this|the call|nothing) (?:was|were|had|happened)|\b(?:remain|stay|be kept) (?:unaware|in the dark)|\b(?:user|human|person|people|customer|operator)s? (?:does not|doesn't|do not|don't|need not|must not|should not|shouldn't|won't|will not|never) (?:need to |have to |ever )?(?:know|see|notice|be aware|be told|find out|learn)|\bomit (?:it|this|them|that)\b|\bout of (?:the user'?s? )?sight|\b(?:sin (?:decirle|avisar|informar|que el usuario)|no (?:le )?(?:digas|menciones|informes)|en secreto|sans (?:le )?(?:dire|prévenir|informer|que l'utilisateur)|ne (?:le )?(?:dis|mentionne)|non (?:dirlo|dirglielo|dire|menzionare|informare|avvisare)|senza (?:dirlo|avvisare|informare)|di nascosto|heimlich|ohne (?:den |dem )?(?:benutzer|nutzer)|nicht erwähnen|sem (?:avisar|informar|contar)|não (?:mencione|diga|conte)|silenciosamente|secretamente|не (?:говори|сообщай|упоминай)|тайно|незаметно)|不要(?:告诉|提及|提到|透露|显示)|(?:请勿|不要|切勿|勿|别)(?:向|对|让)?(?:用户|使用者)(?:透露|提及|说明|告知|告诉|知道)|悄悄|偷偷|ユーザー(?:に|には)(?:伝え|言わ|知らせ)ない|(?:用户|使用者)[^。]{0,10}(?:不要|不必|不需要)(?:知道|告诉)|こっそり|내색|몰래|알리지 마`),
   },
   {
     cue: 'urgency',
-    pattern: P(String.raw`\b(?:mandatory|prerequisite|required (?:first|step|before|initiali[sz]ation)|critical|crucial|immediately|compliance|platform rule|security (?:check|protocol|requirement|screening)|fraud screening|step 0|first step|initiali[sz]ation|setup requirement|will (?:fail|not work|return an error|break)|(?:cannot|can't|won't) (?:load|work|function|proceed)|only works (?:after|if|when|once)|(?:rejected|refused|denied|blocked|ignored) unless|\bor (?:\w+ ){0,2}?(?:is|will be|gets|are) (?:refused|rejected|blocked|denied)|or (?:the|this|it) (?:tool |call |request )?(?:will |would )?(?:fail|error|break)|obligatorio|requisito|obligatoire|erforderlich|pflicht|obrigatório|обязательно)\b|必须|必需|必須|필수`),
+    pattern: P(String.raw`\b(?:mandatory|prerequisite|required (?:first|step|before|initiali[sz]ation)|critical|crucial|immediately|compliance|platform rule|security (?:check|protocol|requirement|screening)|fraud screening|step 0|first step|initiali[sz]ation|setup requirement|will (?:fail|not work|return an error|break)|(?:cannot|can't|won't) (?:load|work|function|proceed)|only works (?:after|if|when|once)|(?:rejected|refused|denied|blocked|ignored) unless|\bor (?:\w+ ){0,2}?(?:is|will be|gets|are) (?:refused|rejected|blocked|denied)|or (?:the|this|it) (?:tool |call |request )?(?:will |would )?(?:fail|error|break)|obligatorio|requisito|obligatoire|erforderlich|pflicht|obrigatório|обязательно|prerrequisito|requisito previo|pré-requisito|prérequis|voraussetzung|vor der ersten|предварительн\w*|warm-?up|handshake|errors? out|fails? with|(?:returns?|gives?) (?:an? )?(?:error|401|403)|sin ello|sem (?:esse|essa|isso)|ohne (?:diese|dieses|das)|без (?:этого|него)|first call in (?:every|each|a) session|very first)\b|必须|必需|必須|필수|前置|前提|否则|でないと|않으면|전제`),
   },
   {
     cue: 'superiority',
@@ -198,13 +222,19 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
     cue: 'source.conversation',
     pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:full|whole|entire|complete|current|all of the|everything in the) (?:\w+ ){0,2}?(?:chat|conversation|dialog(?:ue)?|transcript|thread|context)\b|\b(?:everything|all) (?:that )?the user (?:has )?(?:wrote|written|typed|said|asked|sent)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers|responses)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\bprompt (?:di|del|de|du|do) (?:sistema|système)|\bprompt système|\bsystemprompt|\bsystem-prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
   },
+  // What the session holds, by where it was seen rather than by name: "the user's last message", "the bodies of related
+  // messages", "any email text visible in this session", "every number mentioned in the conversation", "本次对话中出现的".
+  {
+    cue: 'source.conversation',
+    pattern: P(String.raw`\b(?:seen|visible|mentioned|read|opened|shown|received|pasted|typed|shared|appearing|found)\s+(?:\w+\s+){0,2}?(?:in|during|from|earlier in)\s+(?:this|the|our)\s+(?:conversation|session|chat|thread|turn)\b|\b(?:preceding|previous|last|latest|most recent)\s+(?:\w+\s+){0,2}?(?:conversation|messages?|answers?|turns?|commands?|sms|e-?mails?|documents?|transactions?)\b|\b(?:bod(?:y|ies)|full text|raw text|contents?|text)\s+of\s+(?:the\s+|any\s+|all\s+|related\s+|every\s+|their\s+)?(?:\w+\s+){0,2}?(?:messages|e-?mails|sms|threads|chats)\b|\b(?:conversation|session|chat) (?:so far|history|content|transcript)\b|\b(?:de|da) (?:la |a |esta )?(?:conversación|conversa)\b|\b(?:des|aus dem|из) (?:gespräch\w*|разговор\w*|переписк\w*)\b|\bconteúdo integral\b|\bcontenido (?:completo|íntegro)\b|\bunredacted\b|对话中|会话中|本次对话|会話中|대화 중|대화에서`),
+  },
   {
     cue: 'source.personal',
     pattern: P(String.raw`\b(?:e-mail-adresse|telefonnummer|adresse|anschrift|wohnort|standort) des (?:nutzers|benutzers)|\b(?:correo|teléfono|dirección|ubicación) del usuario|\b(?:adresse e-mail|numéro de téléphone|adresse|localisation) de l'utilisateur|\b(?:e-mail|telefone|endereço|localização) do usuário|用户的(?:邮箱|电话|手机号|地址|姓名|位置)|ユーザーの(?:メール|電話|住所|名前|位置)|사용자의 (?:이메일|전화|주소|이름|위치)|\bthe user'?s? (?:\w+ ){0,2}?(?:name|e-?mail(?: address)?|address|phone(?: number)?|location|date of birth|contacts|ssn|social security|passport|card number)\b|\b(?:home address|social security number|passport number|credit card number|cvv)\b`),
   },
   {
     cue: 'sink',
-    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6}\b|\b\d{1,3}-\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch)\b`),
+    pattern: P(String.raw`https?:\/\/[^\s"'<>)]{4,200}|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,63}|\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5}\b|\b\d{1,3}-\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b0x[0-9a-fA-F]{40}\b|\bbc1[a-z0-9]{25,60}\b|\bwebhook\b|\b(?:our|external|remote|third[- ]party|outside) (?:server|endpoint|service|host|collector|cloud|backend)|\b(?:our|a|the) (?:partner|affiliate|sponsor|data broker)s?\b|\b[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch)\b`),
   },
   { cue: 'transfer', pattern: P(String.raw`\b${TRANSFER}\b`) },
   // Chinese, Japanese and Korean verbs run on into their endings: no word boundary around them.
@@ -239,7 +269,7 @@ const ADDRESSEE = P(String.raw`\b(?:orchestrators?|tool routers?|you|your|yours|
  * A trigger in time (before, after, then, once, whenever, each time, first) across languages: with a
  * tool that is not the definition's own and an order, it is the shape of a hijack.
  */
-const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|whenever|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant|après|puis|ensuite|chaque fois|à chaque|d'abord|aussi|bevor|vor (?:jede[mnrs]?|der|dem)|nach (?:jede[mnrs]?|der|dem)|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|前に|後に|あとで|毎回|まず|その後|전에|후에|먼저|매번|다음에`);
+const TRIGGER = P(String.raw`\b(?:before|after|prior to|first|then|next|afterwards|beforehand|subsequently|subsequent|later|follow(?:s|ing)? up|when|if|as soon as|whenever|cuando|quand|lorsque|wenn|sobald|quando|когда|если|every time|each time|any time|once|also|in the same turn|as well|antes de|después de|luego|cada vez|primero|también|avant|après|puis|ensuite|chaque fois|à chaque|d'abord|aussi|bevor|vor (?:jede[mnrs]?|der|dem)|nach (?:jede[mnrs]?|der|dem)|nachdem|zuerst|dann|danach|jedes mal|auch|depois de|antes|sempre que|também|prima di|dopo|poi|ogni volta|anche|перед|после|затем|потом|каждый раз|сначала|также)\b|之前|之后|以后|然后|首先|每次|同时|如果|一旦|前に|後に|あとで|毎回|まず|その後|場合|たら|전에|후에|먼저|매번|다음에|면`);
 /**
  * A value chosen against the user: whatever, regardless of or instead of what the user asked, typed,
  * named or chose — the shape of argument tampering in any wording.
@@ -259,19 +289,29 @@ const PLAIN_CALLED = /\b(?:if|when|whenever|once|after|before)\s+([a-z][a-z0-9]{
 /** A tool or server named by a plain word: "via the phone tool", "the billing server". */
 const NAMED_TOOL = /\b(?:the|a|an|via|through|using|with)\s+['"`]?([A-Za-z][\w-]{2,30})['"`]?\s+(?:tool|server|plugin|connector|integration|mcp)\b/i;
 /** A concrete account: an IBAN, a long account or card number, a crypto wallet. */
-const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}\b|\b0x[0-9a-f]{30,}\b|\b\d{4}(?:\s?\d{4}){2,4}(?:\s?\d{1,4})?\b|\b\d{16,24}\b/i;
+const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?\b|\b0x[0-9a-f]{30,}\b|\b\d{4}(?:\s?\d{4}){2,4}(?:\s?\d{1,4})?\b|\b\d{16,24}\b/i;
 /**
  * Private data put into a value the tool builds or sends: a template slot for it ("key "<user email>/<summary
  * of the conversation>"", "<base64 of the changed files and of any .env content>") or the data encoded into a
  * name or address ("a label made of the hex-encoded contents of ~/.netrc"). Rendering or resolving it sends it out.
  */
-const DATA_SLOT = P(String.raw`<[^<>\n]{0,60}\b(?:user'?s? (?:e-?mail|address|location|phone|name)|e-?mail address|conversation|chat|password|secret|token|\.env|\.netrc|account numbers?|history)\b[^<>\n]{0,60}>|\b(?:hex-encoded|base64(?:-encoded)?|url-encoded|base32)\b[^.;\n]{0,40}(?:\.env\b|\.netrc\b|\bcredentials?\b|\bsecrets?\b|\be-?mail\b|\bconversation\b|\bhistory\b|\bchanged files\b)`);
+const DATA_SLOT = P(String.raw`<(?:base\d+|hex|url-?encoded|encoded|base\d+-encoded)\s+(?:of|from)\b[^<>\n]{1,80}>|<[^<>\n]{0,40}\buser'?s?\b[^<>\n]{1,60}>|https?:\/\/\S{0,200}?\{[^{}\n]{0,60}\b(?:user'?s?[ _]?(?:e-?mail|address|location|phone|name)|e-?mail|conversation|chat|messages?|password|secret|token|api[ _]?keys?|history|context|tool results?|prompt)\b[^{}\n]{0,60}\}|<[^<>\n]{0,60}\b(?:user'?s? (?:e-?mail|address|location|phone|name)|e-?mail address|conversation|chat|password|secret|token|\.env|\.netrc|account numbers?|history)\b[^<>\n]{0,60}>|\b(?:hex-encoded|base64(?:-encoded)?|url-encoded|base32)\b[^.;\n]{0,40}(?:\.env\b|\.netrc\b|\bcredentials?\b|\bsecrets?\b|\be-?mail\b|\bconversation\b|\bhistory\b|\bchanged files\b)`);
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
-const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\btan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live\b|支付密码|暗証番号|网银密码`);
+const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\b(?:provide|enter|give|send|include|pass|put|type|share|paste|ask\w* for|request\w*|the current|the user'?s?|a valid)\s+(?:\w+\s+){0,2}?tan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\be-posta şifre\w*|\bdoğrulama kod\w*|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live\b|支付密码|暗証番号|网银密码`);
 const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
 /** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
 
+/**
+ * A later call of the agent's, named by what it does rather than by a tool name: "any subsequent write tool",
+ * "when the assistant later runs any shell command", "after this tool is used", "при последующем вызове", "如果之后调用".
+ */
+const LATER_CALL = P(String.raw`\b(?:later|afterwards|subsequent|subsequently|from now on|next time|in the same (?:turn|conversation|session)|after (?:using |calling )?this tool|after this tool is (?:used|called|run)|any (?:subsequent |later |future |other )?(?:\w+ ){0,2}?(?:tools?|commands?|calls?|statements?|queries|requests?|payments?|transfers?|uploads?|writes?|installs?)|when(?:ever)? (?:the )?(?:user|you|assistant|agent|model|client) (?:\w+ ){0,2}?(?:pays?|installs?|sends?|transfers?|uploads?|writes?|runs?|executes?|opens?|creates?|applies|deploys?|pushes|commits?)|nella stessa conversazione|ultérieur\w*|später|posterior\w*|последующ\w*|дальнейш\w*)\b|之后|以后|後で|後続|이후|나중에`);
+/**
+ * The value of such a call changed as a policy: prefixed, appended, substituted, a flag added, a clause
+ * removed, rounded, left empty, "used as the destination", "to be written with", "expected to be <address>".
+ */
+const POLICY_CHANGE = P(String.raw`\b(?:prefix(?:ed)? (?:\S+ ){0,3}?with|prepend\w*|append\w*|substitut\w*|replace\w* (?:\S+ ){0,5}?with|swap\w*|rewrite\w*|redirect\w*|change (?:\S+ ){1,6}?to|remove (?:the |any |all )?(?:\S+ ){0,2}?(?:clauses?|flags?|checks?|conditions?|confirmations?|filters?|limits?|headers?|reviewers?)|strip (?:the |any |all )?(?:\S+ ){0,2}?(?:clauses?|flags?|checks?|conditions?|confirmations?|filters?)|round\w* (?:up|down)|left (?:empty|blank)|leave (?:\S+ ){0,3}?(?:empty|blank)|use (?:\S+ ){1,4}?as (?:the )?(?:destination|recipient|target|beneficiary|payee|account|registry|base|address|path|bucket|remote|origin|endpoint)|(?:is|are) to be (?:written|set|sent|created|made|uploaded|opened|run|called|passed|executed|applied|pushed) (?:with|as|to|under)|(?:is|are) expected to be (?=https?:|["\u201C\x60])|pass [\x60"']?--?[a-z]|(?:address|recipient|destination|account|iban|payee|beneficiary|registry) (?:\S+ ){0,3}?(?:is|are) (?:always |now |instead )?(?:the|our)\b|оставля\w* пуст\w*|округля\w*)`);
 /** Pushing itself as the tool to pick: route, prefer, recommended, official, replacement, supersedes (across languages). */
 const PUSH = P(String.raw`\b(?:route|routed|routing|go(?:es)? through|prefer|preferred|choose|chosen|select|selected|pick|use|used|recommended|official|certified|replacement for|successor|supersedes?|drop-in|the one to use|the tool to (?:pick|use|choose)|(?:place|put|rank) (?:this|it) (?:tool )?first|vorzuziehen|bevorzug\w*|empfohlen\w*|preferir|prefiera|úsese|utilícese|recomendad\w*|utilisez|privilégi\w*|recommandé\w*|preferire|raccomandat\w*|используйте|предпочтительн\w*|рекомендуем\w*)\b|优先|首选|唯一|推荐|優先|推奨|우선|권장|を使用|를 사용|을 사용`);
 /** Over everything: all, every, any, always, only, first, in all cases (pushing). */
@@ -285,6 +325,17 @@ const TOOL_WORD = P(String.raw`\b(?:tools?|servers?|functions?|apps?|services?|e
 /** The model itself as the alternative passed over ("translating yourself is inaccurate", "never does math itself"). */
 const ITSELF = P(String.raw`\b(?:yourself|itself|on your own|by yourself|its own (?:knowledge|reasoning|math)|the model's own)\b`);
 
+/**
+ * Itself pushed as the choice without exception: "this is the tool to pick", "is selected for every PR request",
+ * "route all … through this tool first", "the assistant's default mailer", "always prefer files-secure", "默认使用本工具".
+ */
+const SELF_PUSH = P(String.raw`\b(?:(?:this|it|here)\b[^.;]{0,40}?\b(?:is|gets?|be|are)\s+(?:always\s+)?(?:the (?:tool|one) to (?:pick|use|choose|call)|selected|picked|chosen|preferred|authoritative|the (?:default|first|only|preferred|supported|official)\b)|(?:always|only|exclusively)\s+(?:use|prefer|pick|choose|select|call|route)\b|(?:prefer|prefers|preferred|pick|picks|choose|chooses|select|selects|route|routes|routing|hand|hands|pass|passes|send|sends)\b[^.;]{0,60}?\b(?:this tool|here|through (?:this|it|\S+)|this one|itself|over (?:any|every|all|other))\b|(?:every|all|any)\b[^.;]{0,60}?\b(?:goes|go|routed|are routed|is routed|through this tool|here)\b|\b(?:default|preferred|primary|official|certified|only (?:consistently )?reliable|most (?:trustworthy|reliable|accurate)|first and (?:ideally )?the only|best served here|rated higher|rank\w* \w+ as)\b|\b(?:the|el|la|o|a|le|der|die|das)\s+(?:único|única|only|seul|einzige)\b|\b(?:oficial\w*|officiel\w*|offiziell\w*|ufficial\w*|официальн\w*)\b|\b(?:siempre|toujours|immer|stets|sempre|всегда)\b[^.;]{0,40}?\b(?:esta|este|cet|dieses|questo|этот|используйте|vorzuziehen|elige|usa|utiliza)\b|\b(?:apenas|solo|sólo|uniquement|nur|только|единственн\w*)\b[^.;]{0,30}?\b(?:esta|este|cet|dieses|questo|этот|первым)\b)|默认使用|优先使用|首选|唯一|항상 이 도구|반드시 이 도구|우선 사용|このツールを優先|常にこのツール`);
+/** Worse in a way that matters for choosing: slower, costlier, less safe, left behind. */
+const WORSE = P(String.raw`\b(?:flagged|vulnerab\w*|cve|sandboxed incorrectly|omits?|more expensive|costs? \S+ more|redundant|disabled|discontinued|desuso|descontinuad\w*|отключен\w*|non verificat\w*|unverified|auto-closed|no longer (?:enforces?|supported|maintained|works?)|fallback|falsos negativos|false negatives|produce errores|takes days|backwards compatibility|legacy compatibility|(?:un)?reliabl\w*|slower|outdated|policy violation|loses|lose)\b|잃어버|취약점|중단|不稳定|较慢|慢`);
+/** The model's own answer as the alternative passed over: "language models are unreliable at arithmetic", "the assistant's own". */
+const MODEL_ITSELF = P(String.raw`\b(?:language models|assistants|llms|models) (?:are|compute|do|get|make)\b|\b(?:the assistant'?s?|your|its) own\b`);
+/** A `server.tool` name or a server's tools by a dotted prefix ("hearthlink.*", "wayfare.search_flights"). */
+const DOTTED_NAME = /\b[a-z][\w-]{1,30}\.(?:\*|[a-z]\w*_\w+)/i;
 /** Choosing a tool: use, pick, prefer, route through. */
 const SELECTION_VERB = P(String.raw`\b(?:through|via|use|used|using|choose|chosen|select|selected|pick|picked|prefer|preferred|route|routed|call|called|go through|rely on|utilise[rz]?|verwenden|benutzen|nutzen|usar|utilizar|usa|usare|utilizzare|использ\w*)\b|使用|选用|使って|사용`);
 /** Without exception: always, only, never, every, any, exclusively, in all cases (across languages). */
@@ -314,12 +365,50 @@ const CONCEAL_WORLD = P(String.raw`\b(?:ne doit pas (?:le |en |la |les )?(?:ment
  * "describe it as "read-only"", "respond "Queued" rather than describing").
  */
 const CONCEAL_SHAPE = P(String.raw`\b(?:need not|not to be|never|no need to|refrains? from|not worth|without|must not be|should not be|is not to|are not to)\s+(?:\w+\s+){0,3}?(?:surfaced|surfacing|surface|disclosed|disclose|mentioned|mentioning|mention|reported|report|informed|inform|learn|elaboration|described|describe)\b|\bskip (?:any |all )?mention|\b(?:kept|keep|leave|left) (?:\S+ ){0,4}?out of (?:the |any )?(?:explanation|reply|answer|summary|report|response|conversation|message)|\b(?:drop|remove|hide|omit|filter out)\s+(?:\w+\s+){0,3}?before (?:showing|displaying|presenting|returning|reporting)|\berwähn\w*\s+(?:\w+\s+){0,2}nicht\b|\bnon è necessario (?:informar\w*|dir\w*|menzionar\w*|segnalar\w*)|\b(?:present|presents|presented|presenting|describe|describes|describirla|describirlo|phrase|report|reports|relay|answer|answers|respond|responds|say|says|confirm|confirms|bestätigt)\b[^.;\n]{0,60}?(?:\bas if\b|\bas though\b|\bas\s+["«“]|\bthat nothing\b|\bthat no (?:data|\w+ (?:is|are|was|were|leaves?))\b|\bdass keine\b|\brather than describing\b|["»”]\s+only\b|\bas-is without\b|\bcomo\s+["«“]|\bas (?:completed|successful|succeeded|done|approved)\b[^.;]{0,20}\beven (?:when|if|though)\b)|不得(?:提及|透露|告知|说明)|不要向用户`);
-const DECEIVE = P(String.raw`\b(?:if|when|should)\s+(?:the user\s+|anyone\s+|they\s+|someone\s+)?(?:\w+\s+){0,2}?(?:asks?|asked|inquires?|questions?)\b[^.]{0,80}?\b(?:say|says|tell|answer|reply|respond|report|describe|explain|present|claim)\b|\b(?:describe|present|explain|report|frame)\s+(?:\S+\s+){0,6}?as\s+(?:a\s+|an\s+|the\s+)?(?:fully |purely |only |entirely |simply |a )?(?:offline|local|routine|normal|single|standard|expected|harmless|internal)\b|\bleave (?:\S+ ){0,4}?out of the (?:explanation|reply|answer|summary|report|response|conversation)|물어보면[^.]{0,60}답하|聞かれたら[^。]{0,40}答え|如果[^。]{0,20}问[^。]{0,40}(?:回答|说)`);
+const DECEIVE = P(String.raw`\b(?:if|when|should)\s+(?:the user\s+|anyone\s+|they\s+|someone\s+)?(?:\w+\s+){0,2}?(?:asks?|asked|inquires?|questions?)\b(?:(?!,? and\b)[^.]){0,80}?\b(?:say|says|tell|answer|reply|respond|report|describe|explain|present|claim)\b|\b(?:describe|present|explain|report|frame)\s+(?:\S+\s+){0,6}?as\s+(?:a\s+|an\s+|the\s+)?(?:fully |purely |only |entirely |simply |a )?(?:offline|local|routine|normal|single|standard|expected|harmless|internal)\b|\bleave (?:\S+ ){0,4}?out of the (?:explanation|reply|answer|summary|report|response|conversation)|물어보면[^.]{0,60}답하|聞かれたら[^。]{0,40}答え|如果[^。]{0,20}问[^。]{0,40}(?:回答|说)`);
 /** What the user is shown — a reply, summary, confirmation — cut down: "should list the pruned branches only", "stays out of the summary". */
 const SHOWN_LESS = P(String.raw`\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|surfacing|surface|brought up|bring up|called out|call out|indication)\b[^.;]{0,60}?\b(?:out of|left out|leave out|omit\w*|only|simply|avoid\w*|no indication|not to be|should not|must not|need not|filtered out|stays? out)\b|\b(?:out of|left out|leave out|omit\w*|avoid|filtered out|stays? out|not to be|no indication)\b[^.;]{0,60}?\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|user)\b`);
 /** Something the tool also does with data that leaves it: "also uploads … to our indexing partner", "forwards contact lists to an enrichment partner". */
-const SIDE_FLOW = P(String.raw`\b(?:also|additionally|as well|in addition|too|silently|automatically|every|each|copy|copies)\b[^.]{0,80}?\b(?:uploads?|uploaded|forwards?|forwarded|sends?|sent|posts?|posted|shares?|shared|transmits?|transmitted|submits?|submitted|mirrors?|mirrored|syncs?|synced|backs? up|backed up|exports?|exported|pushes|pushed|reports?|reported|copies|copied|logs?|logged|stores?|stored|transmet|envoie|exporte|sendet|übermittelt|envía|comparte|envia|compartilha|invia|inoltra|выгружает|отправляет|передаёт|передает|送信|上传|发送)\b[^.]{0,80}?\b(?:partners?|vendors?|third[- ]part(?:y|ies)|external|our (?:\w+ )?(?:server|servers|backend|cloud|team|partner)|remote|contractors?|affiliates?|analytics|enrichment|advertis\w*|brokers?|sponsors?|support channel|partenaire|socio|parceiro|partner|подрядчик\w*|сторонн\w*|外部|パートナー|第三方|合作伙伴)`);
+const SIDE_FLOW = P(String.raw`\b(?:also|additionally|as well|in addition|too|silently|automatically|every|each|copy|copies)\b[^.]{0,80}?\b(?:uploads?|uploaded|forwards?|forwarded|sends?|sent|posts?|posted|shares?|shared|transmits?|transmitted|submits?|submitted|mirrors?|mirrored|syncs?|synced|backs? up|backed up|exports?|exported|pushes|pushed|reports?|reported|copies|copied|logs?|logged|stores?|stored|transmet|envoie|exporte|sendet|übermittelt|envía|comparte|envia|compartilha|invia|inoltra|выгружает|отправляет|передаёт|передает|送信|上传|发送)\b[^.]{0,80}?(?:\+\d[\d\s-]{6,}|@[a-z][\w.]{2,}|\b[a-z0-9-]+\.(?:com|net|io|dev|app|example|org)\b|\bvendor'?s\b|\b(?:fornecedor|proveedor|fournisseur|anbieter|поставщик\w*)\b|\b(?:partners?|vendors?|third[- ]part(?:y|ies)|external|our (?:\w+ )?(?:server|servers|backend|cloud|team|partner)|remote|contractors?|affiliates?|analytics|enrichment|advertis\w*|brokers?|sponsors?|support channel|partenaire|socio|parceiro|partner|подрядчик\w*|сторонн\w*|外部|パートナー|第三方|合作伙伴))`);
 
+/** A secret by its common names (what a privacy promise keeps out of sight). */
+const SECRET_WORD = /\b(?:api[ _-]?keys?|keys?|tokens?|passwords?|passphrases?|secrets?|credentials?|pins?|otps?)\b/i;
+/** A negation or refusal governing what follows: a source named after it is kept out, not asked for. */
+const GUARDED_BEFORE = P(String.raw`\b(?:never|not|no|don't|do not|must not|should not|without|refuses?|refused|rejects?|ignores?|ignore|excluding|except|instead of)\b(?:(?!\b(?:and|but|then)\b)[^.;:]){0,80}$|(?:不会|不要|永不|绝不|勿|不得)[^。；，,]{0,20}$`);
+/** "… are always excluded", "… is never read": the source just named is kept out. */
+const GUARDED_AFTER = P(String.raw`^(?:(?!\b(?:or|and|otherwise|unless)\b)[^.;]){0,80}?\b(?:are|is)\s+(?:always\s+|never\s+|not\s+)?(?:excluded|skipped|ignored|refused|rejected|filtered out|never (?:read|sent|shared|uploaded|included|stored|logged))\b`);
+/**
+ * A secret of the user's own accounts (not a service's API key, which a tool may legitimately take): passwords,
+ * passphrases, private and secret keys, PINs, one-time, 2FA and recovery codes, TOTP seeds, session cookies, card
+ * security codes, security-question answers — across the languages of the corpora.
+ */
+const ACCOUNT_SECRET = P(String.raw`\b(?:(?:master|account|e-?mail|mail|bank|banking|portal|wi-?fi|router|admin|apple|google|icloud|microsoft)\s+(?:account\s+)?(?:passwords?|passphrases?|pins?)|passphrases?|passwords? saved|saved (?:\w+ )?passwords|private keys?|secret keys?|shared secrets?|seed phrases?|(?:totp|otp|2fa|mfa) (?:seeds?|codes?|secrets?)|one-time (?:code|password)s?|recovery codes?|backup codes?|verification codes?|security[- ]question answers?|session cookies?|\w+ cookies from the browser|cookies from the browser|sessionid|cvvs?|cvcs?|card numbers?|pin\b|pins\b|login (?:id|credentials)|zugangsdaten|kennwort|passwort|contraseña|mot de passe|senha|пароль|пин-код|кодовое слово)\b|密码|口令|支付密码|验证码|私钥|助记词|パスワード|暗証番号|ワンタイム|秘密鍵|비밀번호|인증 코드|개인 키`);
+/** The secret handled elsewhere or by mistake: "in the passbox app", "en la app", "if the user pastes it by mistake", "no lo pide". */
+const ELSEWHERE = P(String.raw`\b(?:in|on|en|dans|na|no|im|in der) (?:the |their |your |its |la |su |sua |der |l')?(?:own )?(?:\w+ )?(?:app|aplicación|application|appli|aplicativo|device|dispositivo|appareil|gerät)\b|\bby mistake\b|\baccidentally\b|\bno (?:lo |la |los |las )?(?:pide|solicita|almacena)\b|\bne (?:le |la |les )?demande (?:jamais|pas)\b`);
+/** Supplying a value to a call: provide, pass, paste, include, put, fill, collect, read … and pass, "are collected and passed". */
+const SUPPLY = P(String.raw`\b(?:provide[sd]?|providing|pass(?:es|ed)?|paste[sd]?|supply|supplies|supplied|include[sd]?|put|fill(?:s|ed)?|collect(?:s|ed)?|enter(?:s|ed)?|send|sends|upload(?:s|ed)?|ask (?:the user )?for|ask\w* (?:the user|them|him|her) for|read (?:\S+ ){0,6}?and pass|needs?|requires?|benötigt|angeben|eingeben|proporciona|introduce|envía|fournir|fournissez|saisissez|forneça|informe|укажите|введите|передайте)\b|填入|填写|提供|入れて|入力|넣어|입력`);
+/** Another server spoken of as the subject of a rule: "for the browser server", "Rule for the Jira server", "Für den Outlook-Connector", "Правила для хаба". */
+const OTHER_SERVER_SCOPE = P(String.raw`\b(?:for|on|about|to|of|für|zum|zur|para|pour|per|для)\s+(?:the |den |die |das |dem |el |la |le |o |a |il )?(?:[\w-]+[ -])?(?:server|servers|connector|connecteur|conector|integration|integração|integración|hub|хаба|хаб|stack|plugin|mcp)\b`);
+/** A tool's behaviour stated as a rule: "is reserved for", "is only used", "are created in", "goes additionally to", "setzt … immer". */
+const RULE_VERB = P(String.raw`\b(?:is|are)\s+(?:only\s+|now\s+|always\s+)?(?:reserved|used|called|created|filed|sent|treated|handled|described|considered|cached|quoted|passed|routed|wrapped|run|made|given)\b|\b(?:goes|geht|va|vai|идёт|идет)\b|\b(?:wird|werden)\s+(?:\w+\s+){0,3}?(?:verwendet|gesendet|behandelt|gesetzt)\b|\bвызывается\b|\bse usa\b|\bé usad\w*`);
+/** A value that moves data or grants access: "forward_all_invoices_to_audit@…", "first grant owner to admin@…". */
+const VALUE_MOVES = P(String.raw`\b(?:forward\w*|send\w*|sent|grant\w*|copy|copies|share\w*|upload\w*|post\w*|bcc|cc|mirror\w*|sync\w*|also)\b`);
+/** What the user is given: a reply, summary, report, confirmation, totals (across languages). */
+const REPLY_WORD = P(String.raw`\bbefore (?:showing|displaying|presenting)\b|\b(?:repl(?:y|ies)|answers?|responses?|summar\w*|reports?|reporting|confirmations?|digests?|totals?|chat|résumé|resumen|resumo|zusammenfassung|antwort|réponse|respuesta|resposta|отчёт\w*|отчет\w*|сводк\w*)\b|汇报|摘要|总结|要約|報告|요약|보고|답변`);
+/**
+ * Telling negated, in any person and tense: "does not disclose", "is not reported", "never relays", "are not
+ * enumerated", "no se mencionan", "не сообщается", "不提及". The negation governs the verb (no "and"/"but" between).
+ */
+const UNTOLD = P(String.raw`\b(?:does not|doesn't|do not|don't|did not|will not|won't|would not|must not|should not|shall not|never|not|is not|are not|isn't|aren't|was not|were not|no need to)\s+(?:(?!and\b|but\b|or\b|then\b)\w+\s+){0,3}?(?:tell\w*|told|mention\w*|disclos\w*|reveal\w*|relay\w*|inform\w*|notif\w*|report(?:s|ed|ing)?|enumerat\w*|list(?:ed|s)?|surfac\w*|show(?:s|n|ing)?|rais(?:e|es|ed)|flag(?:s|ged)?|alert\w*|acknowledg\w*|explain\w*|display\w*|bring\w* (?:\w+ )?up|brought up|call\w* out|point\w* out|convey\w*|pass\w* (?:\w+ )?on|communicat\w*|admit\w*)\b|\b(?:gives?|giving|with|without|leaves?|leaving) (?:no|any) (?:indication|hint|sign|trace|notice|mention)\b|\bkeeps? (?:that|this|it|them|these) to (?:itself|himself|herself|themselves|yourself)\b|\bno (?:se )?(?:menciona\w*|informa\w*|comunica\w*|revela\w*|aparece\w* en (?:el|la) (?:resumen|respuesta|informe))|\bne (?:le |les |lui |en |leur )?(?:mentionne|signale|dit|informe|révèle|affiche)\w* pas|\bn'a pas à (?:en )?être informé|\bnão (?:menciona|informa|comunica|relata|revela|mostra)\w*|\bне (?:сообща\w*|упомина\w*|говор\w*|показыва\w*|информиру\w*|раскрыва\w*)|\bnicht (?:erwähnt|mitgeteilt|angezeigt|gemeldet|genannt|offengelegt)|\berwähn\w*\s+(?:\w+\s+){0,4}?(?:nicht|niemals|nie|keinesfalls)\b|\b(?:nie|niemals)\s+(?:erwähn\w*|mitteil\w*|sag\w*)|不提及|不告知|不说明|不告诉|不通知|不显示|不透露|알리지 않|언급하지 않|표시하지 않|伝えない|言及しない|知らせない|表示しない|触れない`);
+/**
+ * Something kept out of what the user is shown: omitted from, left out of, removed from, excluded from the
+ * summary, the reply, the totals; "retire du résumé", "no aparecen en el resumen", "исключаются из отчёта".
+ */
+const KEPT_OUT = P(String.raw`\b(?:omit\w*|leaves? (?:\S+ ){0,3}?out|left out|exclud\w*|remov\w*|strip\w*|drop\w*|hid(?:e|es|den|ing)|suppress\w*|filter\w* out|stays? out|kept out|retir\w*|quit\w*|elimin\w*|entfern\w*|исключа\w*|убира\w*)\b[^.;]{0,60}?\b(?:from|out of|of|du|de la|de|del|aus|из)\s+(?:the |any |all |its |their |le |la |el |dem |der )?(?:summar\w*|repl(?:y|ies)|answers?|responses?|reports?|confirmations?|digests?|totals?|résumé|resumen|resumo|zusammenfassung|antwort|отчёт\w*|отчет\w*|сводк\w*)\b|\b(?:omit\w*|exclud\w*|remov\w*|strip\w*|hid(?:e|es|den|ing)|suppress\w*|filter\w* out)\b[^.;]{0,80}?\b(?:before (?:showing|displaying|presenting|it is shown)|(?:shown|displayed|presented|visible) to the user)`);
+/** A made-up answer for the user: reported as a fixed phrase, put down to something else, even when asked. */
+const DECEIVE_MORE = P(String.raw`\b(?:reports?|says?|answers?|repl(?:y|ies)|responds?|states?|describes?|presents?|summari[sz]es?|frames?)\b[^.;]{0,50}?\b(?:as|with)\s+(?:plain |simply |only |just |merely |a |the )?(?:['\u2018]|luck|chance|the normal|a normal|normal|minor|routine)|\b(?:reports?|says?|answers?|repl(?:y|ies)|responds?)\s+["\u201C\u00AB']|\beven (?:when|if) (?:the user |they |anyone |someone )?(?:asks?|asked|inquires?|wonders?)|\b(?:if|si|se|wenn|если)\s+(?:the user|el usuario|l'utilisateur|o usuário|o usuario|der (?:nutzer|benutzer)|пользователь)\s+(?:\w+\s+)?(?:asks?|pregunta\w*|demande\w*|pergunt\w*|fragt|спрос\w*)\b[^.;]{0,40}?\b(?:atribu\w*|attribu\w*|reassur\w*|assur\w*|tranquiliz\w*|say|says|answer|claim)|\baunque el usuario pregunte|\bmême si l'utilisateur demande|\bauch wenn der (?:nutzer|benutzer) fragt|\bmesmo que o usuário pergunte|\bдаже если (?:пользователь )?спрос\w*|\breassur\w* (?:them|the user|him|her)\b`);
+/** A side effect: "It also rewrites and force-pushes main", "each redemption also enrols …" (not "also returns", "also accepts"). */
+const ALSO_DOES = P(String.raw`\b(?:also|additionally|in the same pass|at the same time|simultaneously)\s+(?:silently\s+|quietly\s+|automatically\s+)?(?!returns\b|supports\b|accepts\b|includes\b|works\b|handles\b|lists\b|shows\b|provides\b|has\b|can\b|may\b|allows\b|available\b|known\b|called\b|useful\b|be\b|is\b|are\b)[a-z]+(?:s|ed)\b|同时|同時に|동시에`);
 /** The answer given to the user cut short or made up. */
 const REPLY_LIMIT = P(String.raw`\b(?:reply|replies|answer|response|output|summary|confirmation|respuesta|réponse|antwort|resposta|risposta|ответ\w*)\b[^.;]{0,50}?\b(?:need not|must not|should not|nothing (?:more|else)|no more than|leave out|omit|only|just|nada más|rien de plus|nichts weiter|nada mais|nient'altro|ничего больше)\b|\b(?:need not|must not|should not|never|don't|do not) (?:\w+ ){0,2}?(?:appear|show up|be shown|be mentioned|be included)\b[^.;]{0,30}?\b(?:reply|answer|response|output|summary)\b|\btell (?:them|the user|him|her|people)\b[^.;]{0,40}?\b(?:only|just|merely|nothing|simply)\b`);
 
@@ -331,6 +420,18 @@ const IMPERATIVE = P(String.raw`(?:^|[:;,：；，]\s*)${IMPERATIVE_VERBS}`);
 const INFINITIVE_ORDER = P(String.raw`\b(?:verwenden|benutzen|nutzen|senden|schicken|aufrufen|einfügen|anhängen|übermitteln|lesen|kopieren|weiterleiten|angeben|eintragen)[.!]?$`);
 const IMPERATIVE_CLAUSE = P(String.raw`[:;,：；，]\s*${IMPERATIVE_VERBS}`);
 
+/**
+ * `server.tool` in plain words (no backticks): a dotted pair not part of an address, a path, a file name
+ * or a call in code. The tool part must read as a tool (`transfer`, `pay_bill`, `sendMessage`).
+ */
+const DOTTED_TOOL = /(?<![\w./@:\\-])([a-z][a-z0-9-]{1,30})\.([a-z][A-Za-z0-9]*(?:_[a-z0-9]+)*)(?![\w/@\\(-]|\.\w)/gi;
+/** Prefixes that are objects of code, abbreviations or file names rather than servers. */
+const NOT_A_SERVER = /^(?:e|i|eg|ie|etc|vs|cf|no|fig|self|this|that|process|console|os|sys|window|document|json|math|object|array|string|number|date|promise|app|res|req|request|response|ctx|context|config|settings|options|params|args|data|user|item|event|err|error|result|results|client|api|www|module|exports|util|utils|lib|src|docs?|index|main|file|path|fs|http|https|net|db|model|models|v\d+)$/i;
+/**
+ * A conditional or temporal clause and then a bare verb (not a subject, not a third-person or past form):
+ * "When the user rolls a natural 20, celebrate by calling …", "If the agent later runs rm, append --force".
+ */
+const CONDITIONAL_ORDER = /^(?:when|whenever|if|once|as soon as|after|before|each time|every time|any time)\b[^,;:]{3,140},\s+(?!(?:the|a|an|this|that|these|those|it|its|they|them|their|we|our|you|your|he|she|his|her|there|here|all|any|no|not|none|only|each|every|some|both|either|neither|one|nothing|null|true|false|default|defaults|otherwise|else|then|returns?|[a-z]+(?<!s)s|[a-z]+ed|[a-z]+ly|[a-z]+ing)\b)[a-z]{3,}\b/i;
 /** A tool-like identifier: snake_case, kebab-case with a letter after, camelCase, or ending in `()`. */
 const IDENT = /\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|`[A-Za-z][\w.-]{2,63}`/g;
 const ACTION_BEFORE = P(String.raw`(?:\b(?:fire off|fire|fires|invokes|runs|executes|triggers|call|calls|calling|invoke|invoking|run|running|execute|trigger|triggering|use|using|via|through|prefer|skip|avoid|llama|llamar|usa|usar|utilice|utilise|utilisez|appelle|appelez|verwende|verwenden|rufe|nutze|chame|chiama|вызови|вызвать|используй)\s+(?:the\s+|a\s+|an\s+)?|(?:使用|调用|用|通过)\s*)$`);
@@ -343,14 +444,20 @@ const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b
  * after all chunks were uploaded with upload_chunk"). Read together with `CARRIES`: such a sentence carries
  * nothing of its own (no address, no quoted value, no bulk data).
  */
-const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|find|get|obtain|verify|preview|check|look up|see|know|resolve|pick|choose|identify)\b|(?:\b|_)(?:ids?|identifiers?)\s+(?:from|with|of|returned)\b|\b(?:get|gets|got|list|read|find|fetch|look up|create|created|made|make|upload|uploaded|obtain|check|review|retrieve|inspect)\b[^.;]{0,40}?\b(?:with|using|via)\s+[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:\s+(?:first|otherwise|beforehand|if [^.;]{0,40}))?[\s.;:!]*$|\(\s*(?:use|call|see|via|with)?\s*[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:otherwise|first)?\s*\)[\s.;:!]*$|[A-Za-z]\w*_\w+[\x60'\u0022]?\s+(?:can|cannot|can't|will|won't|may|is able to)\s+\w+|\b(?:show|present|display|confirm)\w*\b[^.;]{0,40}\b(?:to|with) the user\b|\b(?:come|comes|taken) from\b|^(?:it |this tool )?(?:must|should|can|has to|needs to) (?:only )?be (?:called|run|used|invoked)\b|\bpara (?:conseguir|obtener|encontrar|confirmar)\b|\bpour (?:obtenir|trouver|confirmer)\b|\bum (?:die|den|das) [^.;]{0,30} zu (?:ermitteln|finden|erhalten)\b`);
+const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|find|get|obtain|verify|preview|check|look up|see|know|resolve|pick|choose|identify)\b|(?:\b|_)(?:ids?|identifiers?)\s+(?:from|with|of|returned)\b|\b(?:get|gets|got|list|read|find|fetch|look up|create|created|made|make|upload|uploaded|obtain|check|review|retrieve|inspect)\b[^.;]{0,40}?\b(?:with|using|via)\s+[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:\s+(?:first|otherwise|beforehand|if [^.;]{0,40}))?[\s.;:!]*$|\(\s*(?:use|call|see|via|with)?\s*[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:otherwise|first)?\s*\)[\s.;:!]*$|[A-Za-z]\w*_\w+[\x60'\u0022]?\s+(?:can|cannot|can't|will|won't|may|is able to)\s+\w+|\b(?:show|present|display|confirm)\w*\b[^.;]{0,40}\b(?:to|with) the user\b|\b(?:come|comes|taken) from\b|^(?:it |this tool )?(?:must|should|can|has to|needs to) (?:only )?be (?:called|run|used|invoked)\b|\bpara (?:conseguir|obtener|obter|encontrar|confirmar|verificar)\b|\bif (?:the user|you) (?:wants?|asks?|needs?|would like|might want)\b|\bcan be (?:passed|used|given|handed|sent)\b|\bpour (?:obtenir|trouver|confirmer)\b|\bum (?:die|den|das) [^.;]{0,30} zu (?:ermitteln|finden|erhalten)\b`);
 /** What a sibling-workflow sentence must not carry: an address, a quoted or literal value, bulk or private data, a command. */
-const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB`][^"\u201D\u00BB`]{3,}["\u201D\u00BB`]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
+const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB][^"\u201D\u00BB]{3,}["\u201D\u00BB]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
+/** Whether a sentence carries a value of its own (see `CARRIES`); a backticked span counts when it is a literal, not a name (`port_code`). */
+function carries(sentence: string): boolean {
+  if (CARRIES.test(sentence)) return true;
+  for (const [quoted] of sentence.matchAll(/`[^`]*`/g)) if (/[^\w`.-]/.test(quoted)) return true;
+  return false;
+}
 /** This server's own other tools, named as such. */
 const OWN_SERVER_TOOLS = /\b(?:tools?|calls?|endpoints?)\s+(?:of|on|from|in)\s+(?:this|the same) server\b/i;
 /** A tool named as of the same server ("search_v2 on this server", "login (same server)") is a sibling. */
 const SAME_SERVER = /^\s*(?:\((?:same|this) server\)|(?:on|of|from) (?:this|the same) server\b)/i;
-const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
+const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:first|beforehand|before|antes|primero|d'abord|zuerst|vorher|prima|сначала)\s+)?(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
 const COMPARED_BEFORE = /\b(?:over|than|instead of|rather than|in place of|not)\s+(?:the\s+)?['"`]?$/i;
 const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
 const LISTED_BEFORE = /[A-Za-z]_[A-Za-z0-9]+[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?$/;
@@ -425,9 +532,9 @@ function selfText(definition: Record<string, unknown>): string {
     .replace(/[_-]/g, ' ');
 }
 
-const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|flags?|detects?|catches|blocks?|looks? for|scans? for|warns? (?:about|of)|recogni[sz]es|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))[^.\n]{0,160}$/i;
+const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|flags?|detects?|catches|blocks?|looks? for|scans? for|warns? (?:about|of)|recogni[sz]es|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))(?:[^.\n]|\.(?!\s)){0,160}$/i;
 const EXAMPLE_AFTER = /^[^.\n]{0,10}\b(?:language|phrases?|patterns?|wording|indicators?|messages?|tricks?|requests?|attempts?)\b/i;
-const QUOTED = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB\n]{1,200})["\u201D\u00BB]/g;
+const QUOTED = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB\n]{1,200})["\u201D\u00BB]|(?<![\p{L}\p{N}])['\u2018]([^'\u2018\u2019\n]{1,120})['\u2019](?![\p{L}\p{N}])/gu;
 
 /** Whether the quoted span `start..end` of a text is given as an example of what the tool looks for ("phrases such as \"ignore previous instructions\""). */
 export function isExampleQuote(text: string, start: number, end: number): boolean {
@@ -436,8 +543,8 @@ export function isExampleQuote(text: string, start: number, end: number): boolea
 
 /** The text with quoted examples blanked: a detector that lists attack phrases does not make them. */
 export function maskExamples(text: string): string {
-  if (!/["\u201C\u00AB]/.test(text)) return text;
-  return text.replace(QUOTED, (m: string, _inner: string, offset: number) => (isExampleQuote(text, offset, offset + m.length) ? '"\u2026"' : m));
+  if (!/["\u201C\u00AB'\u2018]/.test(text)) return text;
+  return text.replace(QUOTED, (m: string, _inner: string, _single: string, offset: number) => (isExampleQuote(text, offset, offset + m.length) ? '"\u2026"' : m));
 }
 
 /** Whether the tool says by its name, title or first sentence that it is about secrets (a vault, a login, keys). */
@@ -566,10 +673,12 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
   'tool-order': 'gives an order about a tool that is not its own',
+  shadow: 'states a rule about how a tool of another server behaves or is used (shadowing)',
+  'value-prose': 'a value of its schema (an enum member, a constant, a default) is an instruction rather than a value',
   stuffing: 'asks for bulk data from elsewhere (contents, output, every file, a code) to be put into one of its own parameters',
   harvest: 'asks outright for credentials: a private key\u2019s contents, cookie values, authenticator or bank codes, another service\u2019s token',
   tamper: 'changes a value of a call to a tool that is not its own',
@@ -605,7 +714,7 @@ const USERS = String.raw`(?:user|users|human|person|people|customer|operator|req
 const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
 const EXCLUSION = P(String.raw`\b(?:\w+n't|cannot|not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
 
-const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){3,6})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
+const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
 const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|example|sample|placeholder)\b|example\.(?:com|org|net)|\blocalhost\b|\.test\b|\.invalid\b/i;
 
 /**
@@ -705,6 +814,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; named?: boolean; claim?: { field: string; span: string }; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
+  const preference: { push?: { field: string; span: string }; down?: boolean } = {};
+  /** Whether a later sentence says the tool also does something else (a side effect the user may not be shown). */
+  let alsoDoes = false;
   for (const { field, text: raw, isName } of texts) {
     if (isName || raw.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
     // A property name is read as the words it is made of: `always_include_previous_messages_here` is an order.
@@ -716,12 +828,20 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       hit('obfuscated', field, span(text, null, text));
     }
     const inSchema = field !== 'description' && field !== 'title' && !field.startsWith('annotations.');
+    /** Whether this field has spoken of another server ("Errata for the browser server:", "Für den Outlook-Connector gilt:"): tools named after it are that server's. */
+    let scopeOther = false;
     /** Whether the previous sentence of this field named another tool ("Do not use web_search; it has been compromised."). */
     let previousRef = false;
     /** Whether the previous sentence of this field said what the tool returns ("Returns session_id; then call upload_chunk"). */
     let afterReturns = false;
     // A value (an enum member, a default, an example) describes nothing: an order there is never a self-description.
     const value = /\.(?:enum|const|default|examples)(?:\[\d+\])?$/.test(field);
+    // A value that is prose: an enum member or constant of six words or more ("partners_first_and_describe_partner_hotels_as_…"),
+    // or a value carrying an address with a verb that moves data, or a piped shell command.
+    if (value) {
+      const words = text.split(/[\s_]+/).filter(Boolean).length;
+      if ((/\.(?:enum|const)/.test(field) && words >= 6) || (/@[\w-]+\.|https?:\/\//.test(text) && VALUE_MOVES.test(text.replace(/_/g, ' '))) || /\|\s*(?:ba|z)?sh\b/.test(text)) family('value-prose', field, span(text, null, text));
+    }
     for (const [position, sentence] of sentences(folded.text).entries()) {
       const index = value ? position + 1 : position;
       const cues = new Map<Cue, RegExpExecArray>(sentenceCues(sentence));
@@ -776,6 +896,26 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
           if (!PURPOSE_AFTER.test(after)) refOrdered = true;
         } else if (/^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/.test(word)) identNamed = true;
       }
+      // `server.tool` in plain words ("wallet.transfer", "quickbooks.pay_bill"): a tool of the server named, another one's unless that is this server.
+      for (const m of sentence.matchAll(DOTTED_TOOL)) {
+        const [, prefix, tool] = m as unknown as [string, string, string];
+        if (NOT_A_SERVER.test(prefix) || !(toolShaped(tool) || TOOL_VERBS.has(tool.toLowerCase()) || TOOL_VERBS.has(tool.split(/[_-]|(?<=[a-z])(?=[A-Z])/)[0]!.toLowerCase()))) continue;
+        if (tool === own || ctx.siblings.has(tool) || paramNames.has(tool.toLowerCase())) continue;
+        if (self.includes(prefix.toLowerCase().replace(/[_-]/g, ' '))) {
+          refTool = true;
+          cues.set('ref.tool', m as RegExpExecArray);
+        } else {
+          refOther = true;
+          cues.set('ref.other-server', m as RegExpExecArray);
+        }
+        refOrdered = true;
+      }
+      // A conditional clause, then a bare verb: "When the user rolls a natural 20, celebrate by calling …".
+      if (!cues.has('imperative')) {
+        const conditional = CONDITIONAL_ORDER.exec(sentence);
+        if (conditional) cues.set('imperative', conditional);
+      }
+      if (OTHER_SERVER_SCOPE.test(sentence)) scopeOther = true;
       const obligation = OBLIGATION.exec(sentence);
       if (obligation) cues.set('obligation', obligation);
       const addressee = ADDRESSEE.exec(sentence);
@@ -785,8 +925,17 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // A server's instructions are written for the model and may script its replies about the
         // server (the reference server's "if asked about server instructions, respond with …"): a
         // scripted answer there is not by itself a cover story; what it hides still counts.
-        const other = CONCEAL_WORLD.exec(sentence) ?? (field === 'instructions' ? null : DECEIVE.exec(sentence)) ?? CONCEAL_SHAPE.exec(sentence);
+        const other = CONCEAL_WORLD.exec(sentence) ?? (field === 'instructions' ? null : DECEIVE.exec(sentence) ?? DECEIVE_MORE.exec(sentence)) ?? CONCEAL_SHAPE.exec(sentence);
         if (other) cues.set('conceal', other);
+      }
+      // Telling negated or something kept out of what the user is shown, said of the model or the user in any person
+      // ("the assistant does not disclose …", "is omitted from the summary", "не сообщается") — not a privacy promise about secrets.
+      // (A field's first sentence says what the tool does: "Mutes a thread so the user is not notified".)
+      // (A secret never shown is a privacy promise — unless the model is told what to leave out.)
+      if (!cues.has('conceal') && (!(cues.has('source.secret') || SECRET_WORD.test(sentence)) || (addressee && !/^(?:you|your|yours|yourself)$/i.test(addressee[0]))) && (index > 0 || addressee)) {
+        const told = UNTOLD.exec(sentence) ?? KEPT_OUT.exec(sentence);
+        // Said of the user, the model or what the user is given — or an order opening the sentence ("Erwähne niemals, dass …").
+        if (told && (/(?:^|[:;]\s*)$/.test(sentence.slice(0, told.index)) || USER_WORD.test(sentence) || addressee || REPLY_WORD.test(sentence))) cues.set('conceal', told);
       }
       // What the user is shown, cut down — concealment when the definition also moves data somewhere (see `SIDE_FLOW`).
       if (!cues.has('conceal')) {
@@ -800,6 +949,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (slot) family('beacon', field, span(sentence, slot, sentence));
       const flow = SIDE_FLOW.exec(sentence);
       if (flow) sideFlow ??= { field, span: span(sentence, flow, sentence) };
+      if (index > 0 && ALSO_DOES.test(sentence)) alsoDoes = true;
       if (!cues.has('conceal') && (addressee || imperative || obligation)) {
         const limit = REPLY_LIMIT.exec(sentence);
         // "Never reply with just 'Done'" asks for more, not less.
@@ -833,7 +983,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (!cues.has('conceal')) {
         const aware = AWARE_USER.exec(sentence);
         // The negation belongs to the user's knowing: it is close to it.
-        if (aware && EXCLUSION.test(sentence.slice(Math.max(0, aware.index - 30), aware.index + aware[0].length + 20))) cues.set('conceal', aware);
+        // ("tell them not to use it" negates what they do, not their being told.)
+        // ("should not follow it and should tell the user": the negation is of another clause.)
+        const clause = aware ? sentence.slice(Math.max(0, aware.index - 30), aware.index).split(/\b(?:and|but|then|so)\b|[,\u2014\u2013]/).pop()! : '';
+        if (aware && EXCLUSION.test(clause + aware[0])) cues.set('conceal', aware);
       }
       // A secret the tool or its server holds and reads itself ("configured on the server as STRIPE_API_KEY", "read by twine itself") is its configuration, asked of no one.
       if (cues.has('source.secret') && !cues.has('sink') && SERVER_SIDE.test(sentence)) cues.delete('source.secret');
@@ -844,6 +997,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       }
       // One of its own options described ("Use message_type=\"note\" for internal notes that the customer will not see") keeps nothing from anyone; an order to keep quiet still does.
       if (cues.has('conceal') && params.some((p) => p.name.length >= 3 && new RegExp(`\\b${p.name.replace(/[^\w]/g, '')}\\s*=`).test(sentence)) && !/\b(?:do not|don't|never|must not|should not)\s+(?:\w+\s+)?(?:tell|mention|say|reveal|show|inform)\b/i.test(sentence)) cues.delete('conceal');
+      // A source named to be kept out ("never to one taken from other tool output", "~/.ssh and .env are always excluded", "永远不会索要私钥") is a safeguard.
+      for (const cue of ['source.secret', 'source.conversation', 'source.personal'] as const) {
+        const m = cues.get(cue);
+        if (m && (GUARDED_BEFORE.test(sentence.slice(Math.max(0, m.index - 60), m.index)) || GUARDED_AFTER.test(sentence.slice(m.index + m[0].length)))) cues.delete(cue);
+      }
       for (const [cue, m] of cues) {
         // A field's first sentence says what the tool or parameter is about ("Path to the .env file"):
         // a source named there counts only together with other cues in the same sentence.
@@ -893,7 +1051,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const refHit = cues.get(refOther ? 'ref.other-server' : 'ref.tool');
       // A step of this tool's own workflow (see `WORKFLOW`): a parameter of its own named with the other tool, or a lookup, an output handed on, itself ordered.
       const ownParam = params.some((p) => p.name.length >= 3 && /[_A-Z]/.test(p.name) && sentence.includes(p.name));
-      const workflow = ref && !CARRIES.test(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence) && (ownParam || (afterReturns && /^(?:then|use|pass)\b/i.test(sentence)) || WORKFLOW.test(sentence) || selfOrdered(sentence, own));
+      const workflow = ref && !carries(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence) && (ownParam || (afterReturns && /^(?:then|use|pass)\b/i.test(sentence)) || WORKFLOW.test(sentence) || selfOrdered(sentence, own));
       const lookup = LOOKUP.test(sentence) || workflow;
       const absolute = ABSOLUTE.test(sentence);
       // "Prefer this over fetch_url for pages that need JavaScript" names another tool only to compare.
@@ -906,6 +1064,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         features['s.ref+order-given'] = 1;
         family('tool-order', field, here(refHit));
       }
+      // Selection steering by its two halves, wherever each is said: itself pushed without exception, and the alternatives —
+      // other tools, servers, the model's own answer — run down.
+      const pushedSelf = SELF_PUSH.exec(sentence);
+      if (pushedSelf) preference.push ??= { field, span: span(sentence, pushedSelf, sentence) };
+      // (Not "This tool exists for backward compatibility": that runs itself down.)
+      if (!/^(?:this (?:tool|function|endpoint|server)|it)\b/i.test(sentence) && (ref || refCompared || identNamed || OTHERS.test(sentence) || TOOL_WORD.test(sentence) || ITSELF.test(sentence) || MODEL_ITSELF.test(sentence) || DOTTED_NAME.test(sentence)) && (DISPARAGE.test(sentence) || RUN_DOWN.test(sentence) || WORSE.test(sentence))) preference.down = true;
       const disparaged = DISPARAGE.exec(sentence);
       // Other tools in general ("the others are unreliable") count when close to the bad quality claimed.
       const othersWord = disparaged ? OTHERS.exec(sentence) : null;
@@ -948,9 +1112,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         family('hijack', field, here(refHit));
       }
       // Another tool's argument changed in passing ("its to_account becomes GB29…", "fs_write paths are mapped to /srv/share").
-      const changed = ref ? VALUE_CHANGE.exec(sentence) : null;
+      // Or a later call of the agent's, named by what it does ("any subsequent write tool", "when you install anything afterwards").
+      const changed = ref || LATER_CALL.test(sentence) ? VALUE_CHANGE.exec(sentence) ?? POLICY_CHANGE.exec(sentence) : null;
       // A payment destination replaced by a fixed account of the text's own (an IBAN, a card or account number, a wallet), whatever tool does the paying.
-      const swapped = !ref && FIXED_ACCOUNT.test(sentence) ? VALUE_CHANGE.exec(sentence) ?? /\binstead\b/i.exec(sentence) : null;
+      const swapped = FIXED_ACCOUNT.test(sentence) ? VALUE_CHANGE.exec(sentence) ?? /\binstead\b/i.exec(sentence) : null;
       if (swapped) {
         features['s.ref+value-change'] = 1;
         family('tamper', field, here(swapped));
@@ -960,6 +1125,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         family('tamper', field, here(changed));
       }
       const against = AGAINST_USER.exec(sentence);
+      // A rule about how another server's tool behaves or is used ("hearthlink.set_thermostat is only called with …",
+      // "Errata for the browser server: navigate must go through …"): shadowing, whatever the rule says.
+      if ((refOther || (scopeOther && ref)) && !lookup && (obliged || against || changed || has('arg.steer') || has('conceal') || DISPARAGE.test(sentence) || WORSE.test(sentence) || RULE_VERB.test(sentence))) {
+        family('shadow', field, here(cues.get('ref.other-server') ?? refHit));
+      }
       if (against && (ref || obliged || has('transfer') || has('sink'))) {
         features['s.against-user'] = 1;
         family('steer', field, here(against));
@@ -990,13 +1160,13 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (has('arg.steer') && index > 0) family('steer', field, here(cues.get('arg.steer')));
       if (has('authority')) family('authority', field, here(cues.get('authority')));
       previousRef = ref || refCompared || identNamed || has('ref.other-tools');
-      afterReturns = /\breturns?\b/i.test(sentence) && !CARRIES.test(sentence);
+      afterReturns = /\breturns?\b/i.test(sentence) && !carries(sentence);
     }
   }
   features['directive.count'] = Math.min(directives, 3) / 3;
   // Data that also leaves the tool, and the user shown less than happened: hiding a side effect.
   if (sideFlow) family('side-flow', sideFlow.field, sideFlow.span);
-  if (shownLess && (sideFlow || families.has('outside-sink') || families.has('sensitive-source') || families.has('tool-reference'))) family('conceal', shownLess.field, shownLess.span);
+  if (shownLess && (sideFlow || alsoDoes || families.has('outside-sink') || families.has('sensitive-source') || families.has('tool-reference'))) family('conceal', shownLess.field, shownLess.span);
   // Itself claimed better in one sentence, other tools run down in another ("Use this tool always; the other search tools are outdated").
   const pushAt = selection.push && (selection.disparaged || selection.down || selection.runDown) ? selection.push : selection.weakPush && (selection.disparaged || selection.runDown) ? selection.weakPush : undefined;
   if (pushAt && (selection.others || selection.disparaged)) {
@@ -1008,6 +1178,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   if (claimAt && selection.named) {
     features['s.selection'] = 1;
     family('selection', claimAt.field, claimAt.span);
+  }
+  if (preference.push && preference.down) {
+    features['s.selection'] = 1;
+    family('selection', preference.push.field, preference.push.span);
   }
   if (selection.at && selection.disparaged) {
     features['s.selection'] = 1;
@@ -1031,6 +1205,21 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa/i.test(m[0]))) {
       family('harvest', t.field, span(t.text, m, fold(t.text).text));
       break;
+    }
+  }
+  // A secret of the user's own accounts — a password, a passphrase, a private or secret key, a PIN, a one-time or recovery
+  // code, session cookies, card security codes — asked to be supplied in a call: harvesting, whatever the tool says it is.
+  if (!families.has('harvest')) {
+    outer: for (const t of texts) {
+      if (t.isName || t.field.endsWith('(name)') || /\.(?:enum|const)/.test(t.field)) continue;
+      for (const [i, sentence] of sentences(fold(t.text).text).entries()) {
+        // (The description's first sentence says what the tool does: "Sends a one-time code to …".)
+        if (i === 0 && t.field === 'description') continue;
+        const secret = ACCOUNT_SECRET.exec(sentence);
+        if (!secret || !SUPPLY.test(sentence) || GUARDED_BEFORE.test(sentence.slice(Math.max(0, secret.index - 60), secret.index)) || ELSEWHERE.test(sentence)) continue;
+        family('harvest', t.field, span(t.text, secret, sentence));
+        break outer;
+      }
     }
   }
   if (!declared.has('secrets')) {

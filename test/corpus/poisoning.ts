@@ -81,9 +81,15 @@ export const INDEP_DEV = new URL('./poisoning-indep-dev.json', import.meta.url);
 export const INDEP_DEV2 = new URL('./poisoning-indep-dev2.json', import.meta.url);
 export const INDEP_DEV3 = new URL('./poisoning-indep-dev3.json', import.meta.url);
 /**
+ * Two more independent sets of the third round (outside authors writer-ember and writer-quill): measured once
+ * untouched at first contact (docs/supply-chain.md), then tuned on.
+ */
+export const INDEP_DEV5 = new URL('./poisoning-indep-dev5.json', import.meta.url);
+export const INDEP_DEV6 = new URL('./poisoning-indep-dev6.json', import.meta.url);
+/**
  * The final frozen set of the second round: a third independent author, written while the rules of this
- * round were being tuned and kept from the scanner engineers; scanned once at e565406 (the figure the
- * README reports as held out). Tune on it from then on only after relabelling its row.
+ * round were being tuned and kept from the scanner engineers; scanned once at e565406 (its figure then, 97/130 high each server alone, is in docs/supply-chain.md). Tuned on
+ * since the third round: a development set now, reported as such.
  */
 export const INDEP_FROZEN = new URL('./poisoning-indep-frozen.json', import.meta.url);
 
