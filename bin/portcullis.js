@@ -30,5 +30,8 @@ if ((command === 'serve' || command === 'stdio') && !chosen && typeof process.ex
   }
 }
 
-const built = new URL('../dist/main.js', import.meta.url);
-await import(existsSync(built) ? built.href : new URL('../src/main.ts', import.meta.url).href);
+// serve starts from its own entry point, which reads a plain serve command line without the
+// command-line parser (src/serve-main.ts); every other command from main.
+const entry = command === 'serve' ? 'serve-main' : 'main';
+const built = new URL(`../dist/${entry}.js`, import.meta.url);
+await import(existsSync(built) ? built.href : new URL(`../src/${entry}.ts`, import.meta.url).href);

@@ -1,13 +1,14 @@
 /**
- * The command line. This is the only file that reads process.argv, process.env or the process streams.
+ * The command line. With ./serve-main.ts (a plain `serve` line) the only file that reads process.argv;
+ * process.env and the process streams are read through ./cli/process-io.ts.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { applyGuide } from './cli/guide.ts';
 import { checkCommandLines, listOptions } from './cli/parse-check.ts';
-import { processSecretSource } from './config/secrets.ts';
 import { VERSION } from './version.ts';
-import type { Io } from './cli/serve.ts';
+import { finish, io } from './cli/process-io.ts';
+import { SERVE_OPTIONS } from './cli/serve-args.ts';
 
 // Everything the gateway and its libraries create (data dir, SQLite files and their -wal/-shm, logs
 // written to files) is private to this user unless a helper says otherwise (src/util/private-files.ts).
@@ -60,35 +61,14 @@ const approvalsDeny = lazy(async () => (await import('./cli/approvals.ts')).appr
 const alertsList = lazy(async () => (await import('./cli/alerts.ts')).alertsList);
 const alertsAck = lazy(async () => (await import('./cli/alerts.ts')).alertsAck);
 
-const io: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  secrets: processSecretSource(process.env),
-  onSignal: (handler) => {
-    process.once('SIGINT', handler);
-    process.once('SIGTERM', handler);
-  },
-};
-
-const finish = async (code: number | Promise<number>): Promise<void> => {
-  process.exitCode = await code;
-};
-
 const program = new Command('portcullis')
   .description('A security gateway for the Model Context Protocol')
   .version(VERSION)
   .showHelpAfterError();
 
-program
-  .command('serve')
-  .description('run the gateway (Streamable HTTP, both protocol eras); without -c, the embedded default')
-  .option('-c, --config <file>', 'configuration file (YAML)')
-  .option('--data-dir <dir>', 'state directory for the embedded default (env PORTCULLIS_DATA_DIR)')
-  .option('--host <host>', 'override listen.host')
-  .option('--port <port>', 'override listen.port')
-  .option('--no-reload', 'do not watch the configuration file for policy changes (reload.watch)')
-  .option('--reload-settle-ms <ms>', 'override reload.settleMs: how long a changed file must stay unchanged before it is read')
-  .action(async (options) => finish(await serve(options, io)));
+const serveCommand = program.command('serve').description('run the gateway (Streamable HTTP, both protocol eras); without -c, the embedded default');
+for (const option of SERVE_OPTIONS) serveCommand.option(option.flags, option.description);
+serveCommand.action(async (options) => finish(await serve(options, io)));
 
 program
   .command('stdio')

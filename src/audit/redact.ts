@@ -7,7 +7,7 @@
  * Not detected: secrets without a recognizable shape under an innocuous key name. Use
  * `audit.redact.fields` for those, or `arguments: hash` for servers whose arguments are all sensitive.
  */
-import { SENSITIVE_NAME } from '../config/schema.ts';
+import { SENSITIVE_NAME } from '../config/names.ts';
 
 export const MASK = '[redacted]';
 

@@ -18,12 +18,13 @@
  * Its state (grants, codes, tokens, registered clients) is in identity.db, secret ids by hash; its signing
  * key and cookie secret in `<dataDir>/oauth-secrets.json` (0600).
  */
-import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
+import type { JWK, JWTVerifyGetKey } from 'jose';
+import { jose } from './jose.ts';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { SecretSource } from '../config/secrets.ts';
@@ -81,7 +82,9 @@ export class EmbeddedAuthorizationServer {
     this.#caps = createScopeCaps(config, baseScopes);
     this.#secrets = secrets;
     this.#logger = logger;
-    this.#keys = createLocalJWKSet(publicJwks);
+    // The key set is made when the first token is checked (jose loads then; see ./jose.ts).
+    let local: JWTVerifyGetKey | undefined;
+    this.#keys = async (header, token) => (local ??= (await jose()).createLocalJWKSet(publicJwks))(header, token);
     this.#failures = new LoginFailures({ perSource: config.loginAttempts, perUser: config.userLoginAttempts, windowMs: config.lockoutMinutes * 60_000 });
     this.trusted = {
       config: { issuer, algorithms: ['ES256'], clockSkewSeconds: 30, agentClaim: ['client_id', 'azp'], rolesClaim: 'roles' },
@@ -324,7 +327,7 @@ export class EmbeddedAuthorizationServer {
         const refused = this.#tokenRequestProblem(body, agent !== undefined);
         if (refused) return oauthError(res, refused.status, refused.error, refused.description);
       }
-      if (path === '/oauth/revoke' && isJwt(new URLSearchParams(body).get('token'))) return this.#revokeJwt(res, body, claimed, agent !== undefined);
+      if (path === '/oauth/revoke' && (await isJwt(new URLSearchParams(body).get('token')))) return this.#revokeJwt(res, body, claimed, agent !== undefined);
       if (agent) return presentedAgent.run(agent, () => this.#handler!(req, res));
     }
     this.#handler!(req, res);
@@ -380,7 +383,7 @@ export class EmbeddedAuthorizationServer {
     if ((isAgent || claimed) && !agentVerified) return oauthError(res, 401, 'invalid_client', 'client authentication failed');
     let claims: Record<string, unknown>;
     try {
-      ({ payload: claims } = await jwtVerify(form.get('token')!, this.#keys, { issuer: this.issuer, algorithms: ['ES256'] }));
+      ({ payload: claims } = await (await jose()).jwtVerify(form.get('token')!, this.#keys, { issuer: this.issuer, algorithms: ['ES256'] }));
     } catch {
       return void res.writeHead(200, { 'cache-control': 'no-store' }).end();
     }
@@ -561,8 +564,9 @@ function metadataUrlAllowed(clientId: string): boolean {
   return isIP(host) === 0 && host !== 'localhost' && !host.endsWith('.localhost') && host.includes('.');
 }
 
-function isJwt(token: string | null): boolean {
+async function isJwt(token: string | null): Promise<boolean> {
   if (!token || token.split('.').length !== 3) return false;
+  const { decodeProtectedHeader } = await jose();
   try {
     decodeProtectedHeader(token);
     return true;
@@ -612,8 +616,9 @@ async function loadSecrets(path: string): Promise<{ signingKey: JWK; cookieKey: 
     ensurePrivateFile(path);
     return JSON.parse(readFileSync(path, 'utf8')) as { signingKey: JWK; cookieKey: string };
   }
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const signingKey = { ...(await exportJWK(privateKey)), kid: randomBytes(8).toString('hex'), alg: 'ES256', use: 'sig' };
+  // An ES256 (P-256) key as a JWK: { kty: 'EC', crv: 'P-256', x, y, d }.
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signingKey = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: randomBytes(8).toString('hex'), alg: 'ES256', use: 'sig' };
   const secrets = { signingKey, cookieKey: randomBytes(32).toString('base64url') };
   writePrivateFile(path, `${JSON.stringify(secrets)}\n`);
   return secrets;

@@ -19,7 +19,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.ts';
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import { jose } from './jose.ts';
 import type { SecretSource } from '../config/secrets.ts';
 import { resolveValue } from '../config/secrets.ts';
 import type { Endpoint } from '../pipeline/context.ts';
@@ -177,6 +178,13 @@ export class ResourceServer {
   }
 
   async #jwt(token: string, endpoint: Endpoint): Promise<Principal | AuthFailure> {
+    let j;
+    try {
+      j = await jose();
+    } catch (error) {
+      return { error: 'invalid_token', description: `the token could not be verified: ${(error as Error).message}` };
+    }
+    const { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } = j;
     let iss: string | undefined;
     try {
       decodeProtectedHeader(token);
@@ -203,7 +211,7 @@ export class ResourceServer {
         currentDate: this.#now(),
       }));
     } catch (error) {
-      return { error: 'invalid_token', description: describeJoseError(error, this.resourceFor(endpoint)) };
+      return { error: 'invalid_token', description: describeJoseError(j.errors, error, this.resourceFor(endpoint)) };
     }
     return this.#principal(payload, trusted);
   }
@@ -306,7 +314,7 @@ export class ResourceServer {
   }
 }
 
-function describeJoseError(error: unknown, resource: string): string {
+function describeJoseError(joseErrors: typeof import('jose').errors, error: unknown, resource: string): string {
   if (error instanceof joseErrors.JWTExpired) return 'the token expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'aud') return `the token is for another resource (audience must be ${resource})`;

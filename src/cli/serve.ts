@@ -4,7 +4,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { parseConfigText } from '../config/load.ts';
 import { watchStable } from '../config/watch.ts';
 import type { Config } from '../config/schema.ts';
 import type { Gateway } from '../gateway.ts';
@@ -86,7 +85,8 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   );
   const settleMs = options.reloadSettleMs === undefined ? config.reload.settleMs : Number(options.reloadSettleMs);
   const watching = options.config !== undefined && options.reload !== false && config.reload.watch;
-  const stopWatching = watching ? watchPolicy(resolve(options.config!), config, settleMs, gateway, io.secrets, logger) : undefined;
+  // A file was read, so the loader is in memory already: the import costs nothing more.
+  const stopWatching = watching ? watchPolicy((await import('../config/load.ts')).parseConfigText, resolve(options.config!), config, settleMs, gateway, io.secrets, logger) : undefined;
   // Start-up is done: hand the memory it used back (see ../util/heap-trim.ts), and again whenever idle.
   const stopTrim = startHeapTrim();
   await new Promise<void>((done) => io.onSignal(done));
@@ -105,7 +105,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
  * (otherwise the old policy stays and the problems are logged). Other sections need a restart, which
  * the log says.
  */
-function watchPolicy(file: string, started: Config, settleMs: number, gateway: Gateway, secrets: SecretSource, logger: Logger): () => void {
+function watchPolicy(parseConfigText: typeof import('../config/load.ts').parseConfigText, file: string, started: Config, settleMs: number, gateway: Gateway, secrets: SecretSource, logger: Logger): () => void {
   return watchStable({
     file,
     settleMs,

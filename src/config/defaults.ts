@@ -59,11 +59,10 @@ export function defaultPasswordFile(dataDir: string): string {
  * The default document: one filesystem server confined to a sandbox folder under the data dir, behind
  * the embedded authorization server (one local user, password in a file of the data dir) and API keys.
  */
-export function embeddedDefault(dataDir: string): Record<string, unknown> {
+export function embeddedDefault(dataDir: string, fs: ReturnType<typeof bundledFilesystemServer> = bundledFilesystemServer()): Record<string, unknown> {
   ensurePrivateDir(dataDir);
   const sandbox = join(dataDir, 'sandbox');
   ensurePrivateDir(sandbox);
-  const fs = bundledFilesystemServer();
   return {
     listen: { host: '127.0.0.1', port: 8787 },
     dataDir,

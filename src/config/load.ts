@@ -8,16 +8,10 @@ import { selfDeclaredWarnings } from '../policy/self-declared.ts';
 import { prefixClashes } from './namespaces.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isIP } from 'node:net';
 import type * as z from 'zod';
-import {
-  configSchema,
-  httpServerSchema,
-  SENSITIVE_NAME,
-  SERVER_NAME,
-  stdioServerSchema,
-  type Config,
-} from './schema.ts';
+import { configSchema, httpServerSchema, stdioServerSchema, type Config } from './schema.ts';
+import { isLoopbackHost, SENSITIVE_NAME, SERVER_NAME } from './names.ts';
+import { deepFreeze } from '../util/deep-freeze.ts';
 import { isSecretRef, resolveValue, type SecretSource } from './secrets.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
 import { checkMonitor } from '../monitor/config-check.ts';
@@ -47,12 +41,6 @@ function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): ConfigP
   });
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-export function isLoopbackHost(hostname: string): boolean {
-  if (LOOPBACK_HOSTS.has(hostname) || hostname.endsWith('.localhost')) return true;
-  return isIP(hostname) === 4 && hostname.startsWith('127.');
-}
 
 function checkServerUrl(url: string, path: string, problems: ConfigProblem[]): void {
   let parsed: URL;
@@ -253,12 +241,4 @@ export function loadConfigFile(path: string, source?: SecretSource): LoadResult 
     return { ok: false, problems: [{ path: '(file)', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, severity: 'error' }] };
   }
   return parseConfigText(text, source);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

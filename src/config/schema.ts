@@ -7,16 +7,10 @@ import { dlpSchema } from '../dlp/schema.ts';
 import * as z from 'zod';
 import { policySchema } from '../policy/schema.ts';
 import { identitySchema } from '../auth/schema.ts';
-import { approvalsSectionSchema } from '../approvals/options.ts';
+import { approvalsSectionSchema } from '../approvals/schema.ts';
 import { monitorSchema } from '../monitor/schema.ts';
+import { SECRET_REF, SERVER_NAME } from './names.ts';
 
-/** A secret is never written in the config: it is a reference resolved at start-up. */
-export const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/;
-
-const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
-
-/** Header and variable names whose values are credentials: a literal value there is rejected. */
-export const SENSITIVE_NAME = /(authorization|cookie|token|secret|password|passwd|api[-_]?key|credential|private[-_]?key)/i;
 
 const valueOrRef = z.string().describe('A literal value, or a secret reference: env:NAME or file:/absolute/path');
 
@@ -62,8 +56,6 @@ export const credentialMetaSchema = z.strictObject({
   note: z.string().max(500).optional(),
 });
 
-/** Bounds of `upstreamSession: per-principal` when the config does not set them. */
-export const PER_PRINCIPAL_DEFAULTS = { maxSessions: 32, idleMs: 600_000 } as const;
 
 const common = {
   credentials: z
@@ -354,9 +346,3 @@ export type ScannerConfig = z.output<typeof scannerSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;
 export type StdioServerConfig = z.output<typeof stdioServerSchema>;
 export type HttpServerConfig = z.output<typeof httpServerSchema>;
-
-export function isStdioServer(server: ServerConfig): server is StdioServerConfig {
-  return 'command' in server;
-}
-
-export { SERVER_NAME };

@@ -4,7 +4,7 @@
  * logged, printed or put in an error message — errors name the reference, not the value.
  */
 import { readFileSync } from 'node:fs';
-import { SECRET_REF } from './schema.ts';
+import { SECRET_REF } from './names.ts';
 
 export interface SecretSource {
   env: Readonly<Record<string, string | undefined>>;

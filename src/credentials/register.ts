@@ -7,7 +7,8 @@
  */
 import { statSync } from 'node:fs';
 import type { AgentRow, ApiKeyRow } from '../auth/store.ts';
-import { SENSITIVE_NAME, type Config } from '../config/schema.ts';
+import { SENSITIVE_NAME } from '../config/names.ts';
+import type { Config } from '../config/schema.ts';
 import { isSecretRef } from '../config/secrets.ts';
 import type { PinStore } from '../supply/pins.ts';
 

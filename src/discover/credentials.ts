@@ -3,7 +3,7 @@
  * a secret or names one, classified, fingerprinted and aged — and the entry's values as they may be
  * shown, with every literal secret replaced by its kind and fingerprint.
  */
-import { SENSITIVE_NAME } from '../config/schema.ts';
+import { SENSITIVE_NAME } from '../config/names.ts';
 import type { ServerEntry } from './entries.ts';
 import { classifyValue, fingerprint, masked, tokenDates, type Classified } from './secret-kinds.ts';
 

@@ -2,7 +2,7 @@
  * Risk findings for one server entry (shared/reference/client-configs.md §12), each with a stable id
  * and a severity. Messages name kinds, places and fingerprints, never a secret's value.
  */
-import { isLoopbackHost } from '../config/load.ts';
+import { isLoopbackHost } from '../config/names.ts';
 import type { CredentialReport } from './credentials.ts';
 import type { ServerEntry } from './entries.ts';
 import type { Supply } from './supply.ts';

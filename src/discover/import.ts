@@ -8,8 +8,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Document, isMap, isScalar } from 'yaml';
-import { SENSITIVE_NAME, SERVER_NAME } from '../config/schema.ts';
-import { isLoopbackHost } from '../config/load.ts';
+import { SENSITIVE_NAME, SERVER_NAME } from '../config/names.ts';
+import { isLoopbackHost } from '../config/names.ts';
 import type { DiscoveryReport, FileReport, ServerReport } from './discover.ts';
 import { displayPath } from './discover.ts';
 import { referencesIn } from './secret-kinds.ts';

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { looksSecret } from '../audit/redact.ts';
-import { SENSITIVE_NAME } from '../config/schema.ts';
+import { SENSITIVE_NAME } from '../config/names.ts';
 
 export interface SecretKind {
   kind: string;

@@ -18,7 +18,8 @@ import { foldName } from './normalize.ts';
 import { detectDeep, type ViewFinding } from './views.ts';
 import { stripHiddenUnicode } from './injection.ts';
 import { PII_KINDS, type PiiKind } from './pii.ts';
-import { DLP_DEFAULTS, type ArgumentAction, type DlpConfig, type InjectionAction, type ResultAction } from './schema.ts';
+import { DLP_DEFAULTS, type ArgumentAction, type InjectionAction, type ResultAction } from './actions.ts';
+import type { DlpConfig } from './schema.ts';
 import { globMatches } from '../util/glob.ts';
 
 /** What was found, as the audit record keeps it. */

@@ -8,20 +8,14 @@
  *     patterns:  [ { name: canary, regex: "CANARY-[0-9]{6}", action: block } ]
  *     servers:   { files: { results: { pii: off }, tools: { read_file: { results: { secrets: block } } } } }
  *
- * Absent, the defaults in `DLP_DEFAULTS` hold: secrets in results are masked and secret-shaped values
+ * Absent, the defaults in `DLP_DEFAULTS` (./actions.ts) hold: secrets in results are masked and secret-shaped values
  * sent to tools that can reach outside are refused; personal data and injected instructions are not
  * looked for until configured.
  */
 import * as z from 'zod';
+import { ARGUMENT_ACTIONS, INJECTION_ACTIONS, RESULT_ACTIONS } from './actions.ts';
 import { PII_KINDS } from './pii.ts';
 
-export const RESULT_ACTIONS = ['mask', 'block', 'alert', 'off'] as const;
-export const INJECTION_ACTIONS = ['flag', 'wrap', 'block', 'off'] as const;
-export const ARGUMENT_ACTIONS = ['block', 'alert', 'off'] as const;
-
-export type ResultAction = (typeof RESULT_ACTIONS)[number];
-export type InjectionAction = (typeof INJECTION_ACTIONS)[number];
-export type ArgumentAction = (typeof ARGUMENT_ACTIONS)[number];
 
 const resultAction = z.enum(RESULT_ACTIONS);
 const injectionAction = z.enum(INJECTION_ACTIONS);
@@ -71,8 +65,3 @@ export const dlpSchema = z
 
 export type DlpConfig = z.output<typeof dlpSchema>;
 export type DlpPatternConfig = DlpConfig['patterns'][number];
-
-export const DLP_DEFAULTS = {
-  results: { secrets: 'mask', pii: 'off', injection: 'off' },
-  arguments: { secrets: 'block', pii: 'off' },
-} as const satisfies { results: { secrets: ResultAction; pii: ResultAction; injection: InjectionAction }; arguments: { secrets: ArgumentAction; pii: ArgumentAction } };

@@ -4,7 +4,7 @@
  * browser Origin must be a loopback origin or one of `listen.allowedOrigins`.
  */
 import type { IncomingMessage } from 'node:http';
-import { isLoopbackHost } from '../config/load.ts';
+import { isLoopbackHost } from '../config/names.ts';
 import type { Config } from '../config/schema.ts';
 import { header } from './http-io.ts';
 

@@ -12,7 +12,8 @@
  * from matching (fail closed). Method calls (`startsWith`, `matches`, …) need no such help: CEL raises
  * an error on the wrong type, with the same effect.
  */
-import { Environment } from '@marcbachmann/cel-js';
+import type { Environment } from '@marcbachmann/cel-js';
+import { createRequire } from 'node:module';
 
 export type JsonType = 'string' | 'number' | 'boolean' | 'null' | 'list' | 'object';
 
@@ -29,8 +30,8 @@ export interface Condition {
   typeProblem(args: Record<string, unknown>): string | undefined;
 }
 
-function environment(withArgs: boolean): Environment {
-  const env = new Environment({ enableOptionalTypes: true, limits: { maxAstNodes: 2000, maxDepth: 64 } })
+function environment(Cel: typeof Environment, withArgs: boolean): Environment {
+  const env = new Cel({ enableOptionalTypes: true, limits: { maxAstNodes: 2000, maxDepth: 64 } })
     .registerVariable('principal', 'map<string, dyn>')
     .registerVariable('tool', 'map<string, dyn>')
     .registerVariable('task', 'string');
@@ -38,8 +39,19 @@ function environment(withArgs: boolean): Environment {
   return withArgs ? env.registerVariable('args', 'map<string, dyn>').registerVariable('session', 'map<string, dyn>') : env;
 }
 
-const CALL_ENV = environment(true);
-const LIST_ENV = environment(false);
+// CEL is loaded when the first condition is compiled, not at start: a policy without `when` (the
+// embedded default's) never holds it in memory. A library that fails to load makes every condition a
+// problem, so a policy that has one is refused (fail closed).
+const require = createRequire(import.meta.url);
+let environments: { call: Environment; list: Environment } | undefined;
+
+function cel(): { call: Environment; list: Environment } {
+  if (!environments) {
+    const { Environment: Cel } = require('@marcbachmann/cel-js') as typeof import('@marcbachmann/cel-js');
+    environments = { call: environment(Cel, true), list: environment(Cel, false) };
+  }
+  return environments;
+}
 
 interface Node {
   op: string;
@@ -121,6 +133,13 @@ function walk(node: unknown, facts: Facts): void {
 
 /** Compiles a condition, or says why it cannot be used (CEL syntax or type error, not a bool). */
 export function compileCondition(expression: string): Condition | { problem: string } {
+  let env;
+  try {
+    env = cel();
+  } catch (error) {
+    return { problem: `the CEL library (@marcbachmann/cel-js) could not be loaded: ${(error as Error).message.split('\n')[0]}` };
+  }
+  const { call: CALL_ENV, list: LIST_ENV } = env;
   const checked = CALL_ENV.check(expression);
   if (!checked.valid) {
     return { problem: `CEL ${checked.error?.name === 'ParseError' ? 'syntax' : 'type'} error: ${String(checked.error?.message ?? checked.error).split('\n')[0]!.trim()}` };

@@ -31,7 +31,8 @@ import type { GuardResult, ResolveHost } from './guard-result.ts';
 import { drive, type Maybe } from '../util/maybe.ts';
 import { compileGuards, type CompiledGuards } from './guards.ts';
 import { hasPrincipalSelector } from './self-declared.ts';
-import { DAYS, type PolicyConfig, type RuleConfig } from './schema.ts';
+import { DAYS } from './days.ts';
+import type { PolicyConfig, RuleConfig } from './schema.ts';
 import type { RuleApproval } from '../approvals/options.ts';
 
 /** What a rule can be about: a tool, a prompt, a resource URI, or a custom method (`methods:`). */

@@ -5,7 +5,8 @@
  * not exist) is checked by `compilePolicy`, which reports problems with the same kind of path.
  */
 import * as z from 'zod';
-import { ruleApprovalSchema } from '../approvals/options.ts';
+import { DAYS } from './days.ts';
+import { ruleApprovalSchema } from '../approvals/schema.ts';
 
 const glob = z.string().min(1).max(256).describe('A name or a glob (* any run, ? one character)');
 const globs = z.array(glob).min(1);
@@ -22,7 +23,6 @@ const annotationFlags = {
   untrusted: z.boolean().optional().describe('Brings in outside content (default: openWorld): a toxic-flow label (docs/monitor.md)'),
 };
 
-const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 const valueConstraint = z.strictObject({
   type: z.enum(['string', 'number', 'integer', 'boolean']).optional(),
@@ -144,4 +144,3 @@ export const policySchema = z
 export type PolicyConfig = z.output<typeof policySchema>;
 export type RuleConfig = z.output<typeof ruleSchema>;
 export type GuardsConfig = z.output<typeof guardsSchema>;
-export { DAYS };

@@ -18,7 +18,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { isStdioServer, type ServerConfig } from '../config/schema.ts';
+import { isStdioServer } from '../config/names.ts';
+import type { ServerConfig } from '../config/schema.ts';
 
 export type PinCheck = { ok: true; pinned: boolean; what: string } | { ok: false; problem: string };
 

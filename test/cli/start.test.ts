@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MAIN, legacyClient, post, runCli, waitFor } from '../helpers/gateway.ts';
+import { fileURLToPath } from 'node:url';
+import { MAIN, firstMatch, legacyClient, post, runCli, waitFor } from '../helpers/gateway.ts';
 
 describe('portcullis serve with the embedded default', () => {
   it('starts, fronts the filesystem server on its sandbox, prints how to connect, and stops on SIGTERM', async () => {
@@ -54,6 +55,28 @@ describe('portcullis serve with the embedded default', () => {
       const exited = child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
+    }
+  });
+
+  it('loads only what the embedded default uses: no schema library, no JWT library, no authorization server, no YAML, no database client, no CEL', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pc-data-'));
+    const record = join(dataDir, 'loaded.txt');
+    const child = spawn(process.execPath, ['--import', fileURLToPath(new URL('../fixtures/record-loads.mjs', import.meta.url)), MAIN, 'serve', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', HOME: dataDir, PORTCULLIS_DATA_DIR: dataDir, RECORD_LOADS: record },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr.resume();
+    try {
+      await firstMatch(child, /All servers, namespaced:\s+(http:\/\/\S+)\n/);
+      const loaded = readFileSync(record, 'utf8');
+      assert.match(loaded, /\/cli\/serve\.ts/, 'the record holds what serve loads');
+      for (const library of ['zod', 'jose', 'oidc-provider', 'koa', 'yaml', 'pg', 'undici', '@marcbachmann/cel-js']) {
+        assert.ok(!loaded.includes(`/node_modules/${library}/`), `${library} is not loaded at start`);
+      }
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
     }
   });
 });
