@@ -31,6 +31,12 @@ export interface TextRule {
    * (optional; only ever an over-approximation of `accept`).
    */
   mayAccept?(text: string, from: number, to: number): boolean;
+  /**
+   * A marker runs no regex: the scan only reports whether one of its anchors occurs
+   * (`ScanOutcome.marked`), which costs nothing beyond the anchor pass that runs anyway (the views of
+   * src/dlp/views.ts use it to skip searches the text cannot need).
+   */
+  readonly marker?: boolean;
 }
 
 export interface RuleMatch {
@@ -44,6 +50,8 @@ export interface ScanOutcome {
   matches: RuleMatch[];
   /** The text needed more reading than the cap, or had more matches than `MAX_MATCHES`. */
   uninspectable?: string;
+  /** The enabled markers one of whose anchors occurs. */
+  marked?: string[];
 }
 
 /** Matches kept per text; beyond, the text is uninspectable (a result with a thousand secrets is blocked). */
@@ -176,11 +184,14 @@ export class RuleScanner {
   readonly rules: readonly TextRule[];
   readonly #index: AnchorIndex;
   readonly #unanchored: number[];
+  /** Anchors recorded per rule and text before it counts as saturated (a marker needs one). */
+  readonly #recorded: Int32Array;
 
   constructor(rules: readonly TextRule[]) {
     this.rules = rules;
     this.#index = buildIndex(rules);
-    this.#unanchored = rules.flatMap((rule, r) => (rule.anchors.length === 0 ? [r] : []));
+    this.#unanchored = rules.flatMap((rule, r) => (rule.anchors.length === 0 && !rule.marker ? [r] : []));
+    this.#recorded = Int32Array.from(rules, (rule) => (rule.marker ? 1 : SATURATED));
   }
 
   /**
@@ -235,7 +246,7 @@ export class RuleScanner {
           if (at === last) continue;
           if (at < last) unsorted.add(list);
           list.push(at);
-          if (list.length >= SATURATED) saturated[r] = 1;
+          if (list.length >= this.#recorded[r]!) saturated[r] = 1;
         }
       }
       // Dropping a key copies the 32 KB key set once per text: worth it for a long text (a text of one
@@ -262,6 +273,7 @@ export class RuleScanner {
     };
     for (const r of this.#unanchored) if (isEnabled(r)) lists[r] = [0];
 
+    let marked: string[] | undefined;
     const matches: RuleMatch[] = [];
     let budget = MAX_READ_FACTOR * n + READ_FLOOR;
     const overBudget = (): ScanOutcome => ({ matches, uninspectable: `inspecting it would read the text more than ${MAX_READ_FACTOR} times` });
@@ -292,6 +304,10 @@ export class RuleScanner {
       const positions = lists[r];
       if (positions === undefined) continue;
       const rule = this.rules[r]!;
+      if (rule.marker) {
+        (marked ??= []).push(rule.id);
+        continue;
+      }
       const re = rule.regex();
       // Anchors packed closer than this on average make walks from each of them overlap: one search
       // over the merged windows then reads each unit once instead.
@@ -358,6 +374,6 @@ export class RuleScanner {
       }
     }
     matches.sort((a, b) => a.start - b.start || b.end - a.end);
-    return { matches };
+    return marked ? { matches, marked } : { matches };
   }
 }
