@@ -15,10 +15,11 @@ export const GLUED = /(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{
 export const LOWER_AWS = /(?:akia|asia)[a-z2-7]{16}/g;
 
 /**
- * Lower-case literals one of which starts every match of `GLUED` and `LOWER_AWS` (the anchor pass
- * compares regardless of case). test/dlp/views.test.ts checks the two lists agree.
+ * Literals one of which starts every match of `GLUED` and `LOWER_AWS`: the anchor pass compares a
+ * lower-case letter of a literal regardless of case and an upper-case one exactly, so that hex ids
+ * (`…acca…`) do not set the marker for `ACCA`. test/dlp/views.test.ts checks the lists agree.
  */
-export const GLUED_LITERALS: readonly string[] = ['akia', 'asia', 'abia', 'acca', 'ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_', 'xox', 'sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'eyj', '-----begin'];
+export const GLUED_LITERALS: readonly string[] = ['akia', 'asia', 'ABIA', 'ACCA', 'ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_', 'xox', 'sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'eyJ', '-----BEGIN'];
 
 export const GLUED_MARKER = 'view:glued';
 

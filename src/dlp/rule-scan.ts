@@ -17,7 +17,10 @@ export interface TextRule {
   readonly id: string;
   /** The regex, compiled on first use. */
   regex(): LinearRegex;
-  /** Lower-case literals every match contains (empty: the rule reads every text). */
+  /**
+   * Literals every match contains (empty: the rule reads every text). A lower-case letter matches
+   * either case, an upper-case one only itself (the rules' literals are lower case: case-insensitive).
+   */
   readonly anchors: readonly string[];
   readonly before: number | null;
   readonly after: number | null;

@@ -148,10 +148,13 @@ describe('detectDeep', () => {
       const m = GLUED.exec(sample) ?? LOWER_AWS.exec(sample);
       GLUED.lastIndex = LOWER_AWS.lastIndex = 0;
       assert.ok(m, sample);
-      assert.ok(GLUED_LITERALS.some((l) => m[0].toLowerCase().startsWith(l)), m[0]);
+      // As the anchor pass compares: a lower-case letter of a literal in either case, an upper-case one exactly.
+      assert.ok(GLUED_LITERALS.some((l) => [...l].every((c, k) => m[0][k] === c || m[0][k]?.toLowerCase() === c)), m[0]);
       assert.equal(detect(`${'lorem ipsum '.repeat(300)}${sample}`, SECRETS_ONLY, undefined).seen?.glued, true, sample);
     }
     assert.equal(detect('lorem ipsum '.repeat(300), SECRETS_ONLY, undefined).seen?.glued, false);
+    // Hex ids in lower case hold `acca`, `abia` often: not the upper-case AWS prefixes.
+    assert.equal(detect(`${'lorem ipsum '.repeat(300)} sha 3facca0abia9`, SECRETS_ONLY, undefined).seen?.glued, false);
     // Without secrets the glued views find nothing: not looked for.
     assert.equal(detect(`lorem ${s.aws}`, { ...SECRETS_ONLY, secrets: false, pii: true }, undefined).seen?.glued, false);
   });
