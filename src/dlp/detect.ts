@@ -148,6 +148,21 @@ function mergeUninspectable(a: string | undefined, b: string | undefined): strin
   return a ?? b;
 }
 
+/** Texts up to this long are read into one buffer kept for the purpose (longer ones get their own). */
+const SCRATCH_MAX = 1 << 20;
+let scratch = Buffer.allocUnsafeSlow(1 << 15);
+/**
+ * `text` as Latin-1 bytes, in a buffer reused from call to call: a 32 KB result no longer allocates 32 KB
+ * for each of its strings (and the collector no longer frees them). `detect` never runs inside itself,
+ * and nothing keeps the bytes past it.
+ */
+function latin1(text: string): Uint8Array {
+  if (text.length > SCRATCH_MAX) return Buffer.from(text, 'latin1');
+  if (scratch.length < text.length) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, 2 ** Math.ceil(Math.log2(text.length))));
+  scratch.write(text, 0, 'latin1');
+  return scratch.subarray(0, text.length);
+}
+
 /**
  * Everything found in `text`, in text order. A rule that names one secret precisely wins over a broad
  * one covering it (Nosey Parker's whole-match rules); other overlaps stay (the mask covers their union).
@@ -157,7 +172,7 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
   const seen: PassesSaw = { glued: false };
   let uninspectable: string | undefined;
   // The anchor pass and the personal-data pass both read the text as Latin-1 bytes.
-  const bytes = Buffer.from(text, 'latin1');
+  const bytes = latin1(text);
   const withPatterns = on.patterns && patterns?.scanner !== undefined;
   if (on.secrets || on.injection || withPatterns) {
     const { scanner, secrets, phrases, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);
