@@ -17,14 +17,9 @@ import { FULL_POLICY } from './full-policy.ts';
 import { closedLoop, type CellResult, type Target, type Workload } from './loadgen.ts';
 import { cpuSeconds, median, start, type Proc } from './procs.ts';
 import { stamp } from './results.ts';
+import { option, requiredBase } from './usage.ts';
 
-const argv = process.argv.slice(2);
-const option = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
-const BASE = option('--base');
-if (!BASE) {
-  process.stderr.write('usage: node bench/ab.ts --base DIR [--rounds N] [--out FILE]\n');
-  process.exit(2);
-}
+const BASE = requiredBase('node bench/ab.ts --base DIR [--rounds N] [--out FILE]');
 const ROUNDS = Number(option('--rounds') ?? 7);
 const CELL_MS = 2000;
 const WARMUP_MS = 400;

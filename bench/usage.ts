@@ -16,3 +16,17 @@ export function answerHelp(scriptUrl: string): void {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
 }
+
+/** The value after `name` on the command line, if it is given. */
+export function option(name: string): string | undefined {
+  const argv = process.argv.slice(2);
+  return argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined;
+}
+
+/** The value of `--base` (another tree to compare with), or the usage on stderr and exit 2. */
+export function requiredBase(usage: string): string {
+  const base = option('--base');
+  if (base) return base;
+  process.stderr.write(`usage: ${usage}\n`);
+  process.exit(2);
+}

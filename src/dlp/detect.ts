@@ -6,26 +6,30 @@
 import { isSecretRef, resolveValue, type SecretSource } from '../config/secrets.ts';
 import { compileLinearSource } from './linear-source.ts';
 import { findHiddenUnicode, injectionRules } from './injection.ts';
-import { findPii, PII_KINDS, type PiiKind } from './pii.ts';
+import { gluedMarker } from './glued.ts';
+import { findPii, PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
 import { RuleScanner, type TextRule } from './rule-scan.ts';
 import type { DlpPatternConfig } from './schema.ts';
 import { secretRules, type SecretRule } from './secrets.ts';
 
 /**
  * Secret rules, injection phrases and an administrator's patterns share one anchor pass: rules
- * 0…secrets-1 are the secret ones, then the phrases up to `builtIn`, then the patterns.
+ * 0…secrets-1 are the secret ones, then the phrases up to `phrases`, then the views' marker
+ * (src/dlp/glued.ts) up to `builtIn`, then the patterns.
  */
 interface Combined {
   scanner: RuleScanner;
   secrets: number;
+  phrases: number;
   builtIn: number;
 }
 let builtInOnly: Combined | undefined;
 function combinedScanner(patternRules: readonly PatternRule[]): Combined {
   if (patternRules.length === 0 && builtInOnly) return builtInOnly;
   const secrets = secretRules();
-  const builtIn = [...secrets, ...injectionRules()];
-  const combined = { scanner: new RuleScanner([...builtIn, ...patternRules]), secrets: secrets.length, builtIn: builtIn.length };
+  const withPhrases = [...secrets, ...injectionRules()];
+  const builtIn = [...withPhrases, gluedMarker];
+  const combined = { scanner: new RuleScanner([...builtIn, ...patternRules]), secrets: secrets.length, phrases: withPhrases.length, builtIn: builtIn.length };
   if (patternRules.length === 0) builtInOnly = combined;
   return combined;
 }
@@ -48,6 +52,18 @@ export interface TextReport {
   findings: TextFinding[];
   /** Set when the text could not be inspected in full (the caller fails closed). */
   uninspectable?: string;
+  /** What the passes over the text saw, for the views (src/dlp/views.ts) not to read it again. */
+  seen?: PassesSaw;
+}
+
+export interface PassesSaw {
+  /**
+   * Whether the glued views can find anything: secrets are looked for and a literal that starts a
+   * glued secret occurs (src/dlp/glued.ts).
+   */
+  glued: boolean;
+  /** The personal-data pass's regions (number runs, IBAN starts), when it ran. */
+  regions?: Regions;
 }
 
 export interface Detectors {
@@ -132,20 +148,37 @@ function mergeUninspectable(a: string | undefined, b: string | undefined): strin
   return a ?? b;
 }
 
+/** Texts up to this long are read into one buffer kept for the purpose (longer ones get their own). */
+const SCRATCH_MAX = 1 << 20;
+let scratch = Buffer.allocUnsafeSlow(1 << 15);
+/**
+ * `text` as Latin-1 bytes, in a buffer reused from call to call: a 32 KB result no longer allocates 32 KB
+ * for each of its strings (and the collector no longer frees them). `detect` never runs inside itself,
+ * and nothing keeps the bytes past it.
+ */
+function latin1(text: string): Uint8Array {
+  if (text.length > SCRATCH_MAX) return Buffer.from(text, 'latin1');
+  if (scratch.length < text.length) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, 2 ** Math.ceil(Math.log2(text.length))));
+  scratch.write(text, 0, 'latin1');
+  return scratch.subarray(0, text.length);
+}
+
 /**
  * Everything found in `text`, in text order. A rule that names one secret precisely wins over a broad
  * one covering it (Nosey Parker's whole-match rules); other overlaps stay (the mask covers their union).
  */
 export function detect(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): TextReport {
   const findings: TextFinding[] = [];
+  const seen: PassesSaw = { glued: false };
   let uninspectable: string | undefined;
   // The anchor pass and the personal-data pass both read the text as Latin-1 bytes.
-  const bytes = Buffer.from(text, 'latin1');
+  const bytes = latin1(text);
   const withPatterns = on.patterns && patterns?.scanner !== undefined;
   if (on.secrets || on.injection || withPatterns) {
-    const { scanner, secrets, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);
-    const outcome = scanner.scan(text, (r) => (r < secrets ? on.secrets : r < builtIn ? on.injection : on.patterns), bytes);
+    const { scanner, secrets, phrases, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);
+    const outcome = scanner.scan(text, (r) => (r < secrets ? on.secrets : r < phrases ? on.injection : r < builtIn ? on.secrets : on.patterns), bytes);
     uninspectable = mergeUninspectable(uninspectable, outcome.uninspectable);
+    if (on.secrets) seen.glued = outcome.marked !== undefined;
     for (const m of outcome.matches) {
       if ('family' in m.rule) {
         const rule = m.rule as SecretRule;
@@ -165,12 +198,13 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
     }
   }
   if (on.pii) {
-    for (const m of findPii(text, piiKinds, bytes)) findings.push({ type: 'pii', rule: m.kind, label: m.kind, start: m.start, end: m.end });
+    seen.regions = regions(bytes, text.length);
+    for (const m of findPii(text, piiKinds, bytes, seen.regions)) findings.push({ type: 'pii', rule: m.kind, label: m.kind, start: m.start, end: m.end });
   }
   if (on.injection) {
     for (const m of findHiddenUnicode(text)) findings.push({ type: 'injection', rule: m.signal, label: 'injection', start: m.start, end: m.end });
   }
-  return uninspectable ? { findings: resolveOverlaps(findings), uninspectable } : { findings: resolveOverlaps(findings) };
+  return uninspectable ? { findings: resolveOverlaps(findings), uninspectable, seen } : { findings: resolveOverlaps(findings), seen };
 }
 
 const broad = (f: TextFinding): boolean => f.type === 'secret' && f.rule.startsWith('np:') && isWholeMatch(f.rule);

@@ -209,7 +209,7 @@ const IBAN_SHAPE = (1 << 6) | (1 << 4) | (2 << 2) | 2;
 const NUMBER_RUN = 8;
 const DIGIT_RUN = 7;
 
-interface Regions {
+export interface Regions {
   /** [start, end) of runs of digits and separators that start with a digit, 8+ units. */
   numbers: number[];
   /** [start, end) of runs of 7+ digits. */
@@ -247,7 +247,7 @@ function skipQuiet(words: Uint32Array, k: number, end: number): number {
   return end;
 }
 
-function regions(bytes: Uint8Array, n: number): Regions {
+export function regions(bytes: Uint8Array, n: number): Regions {
   const numbers: number[] = [];
   const digitRuns: number[] = [];
   const ibans: number[] = [];
@@ -440,12 +440,11 @@ function findLetterIds(text: string, digitRuns: readonly number[], out: PiiMatch
 
 /**
  * Personal data of the `kinds` asked for, in text order. `bytes`: the text as Latin-1 bytes, when the
- * caller has them already (`Buffer.from(text, 'latin1')`).
+ * caller has them already (`Buffer.from(text, 'latin1')`); `found`: their `regions`, likewise.
  */
-export function findPii(text: string, kinds: ReadonlySet<PiiKind>, bytes: Uint8Array = Buffer.from(text, 'latin1')): PiiMatch[] {
+export function findPii(text: string, kinds: ReadonlySet<PiiKind>, bytes: Uint8Array = Buffer.from(text, 'latin1'), found: Regions = regions(bytes, text.length)): PiiMatch[] {
   const out: PiiMatch[] = [];
   if (kinds.has('email') && text.includes('@')) findEmails(text, out);
-  const found = regions(bytes, text.length);
   if (kinds.has('iban')) findIbans(text, found.ibans, out);
   if (kinds.has('es-dni') || kinds.has('cn-resident-id')) findLetterIds(text, found.digitRuns, out);
   if (NUMBER_KINDS.some((k) => kinds.has(k))) findNumbers(text, found.numbers, out);

@@ -17,7 +17,10 @@ export interface TextRule {
   readonly id: string;
   /** The regex, compiled on first use. */
   regex(): LinearRegex;
-  /** Lower-case literals every match contains (empty: the rule reads every text). */
+  /**
+   * Literals every match contains (empty: the rule reads every text). A lower-case letter matches
+   * either case, an upper-case one only itself (the rules' literals are lower case: case-insensitive).
+   */
   readonly anchors: readonly string[];
   readonly before: number | null;
   readonly after: number | null;
@@ -31,6 +34,18 @@ export interface TextRule {
    * (optional; only ever an over-approximation of `accept`).
    */
   mayAccept?(text: string, from: number, to: number): boolean;
+  /**
+   * The same look ahead: the first position in `[from, to)` where a match that `accept` could keep may
+   * start (`to` when none), so that a search over a window skips what can only be near misses
+   * (optional; never past a position where such a match starts).
+   */
+  nextStart?(text: string, from: number, to: number): number;
+  /**
+   * A marker runs no regex: the scan only reports whether one of its anchors occurs
+   * (`ScanOutcome.marked`), which costs nothing beyond the anchor pass that runs anyway (the views of
+   * src/dlp/views.ts use it to skip searches the text cannot need).
+   */
+  readonly marker?: boolean;
 }
 
 export interface RuleMatch {
@@ -44,6 +59,8 @@ export interface ScanOutcome {
   matches: RuleMatch[];
   /** The text needed more reading than the cap, or had more matches than `MAX_MATCHES`. */
   uninspectable?: string;
+  /** The enabled markers one of whose anchors occurs. */
+  marked?: string[];
 }
 
 /** Matches kept per text; beyond, the text is uninspectable (a result with a thousand secrets is blocked). */
@@ -176,11 +193,14 @@ export class RuleScanner {
   readonly rules: readonly TextRule[];
   readonly #index: AnchorIndex;
   readonly #unanchored: number[];
+  /** Anchors recorded per rule and text before it counts as saturated (a marker needs one). */
+  readonly #recorded: Int32Array;
 
   constructor(rules: readonly TextRule[]) {
     this.rules = rules;
     this.#index = buildIndex(rules);
-    this.#unanchored = rules.flatMap((rule, r) => (rule.anchors.length === 0 ? [r] : []));
+    this.#unanchored = rules.flatMap((rule, r) => (rule.anchors.length === 0 && !rule.marker ? [r] : []));
+    this.#recorded = Int32Array.from(rules, (rule) => (rule.marker ? 1 : SATURATED));
   }
 
   /**
@@ -235,7 +255,7 @@ export class RuleScanner {
           if (at === last) continue;
           if (at < last) unsorted.add(list);
           list.push(at);
-          if (list.length >= SATURATED) saturated[r] = 1;
+          if (list.length >= this.#recorded[r]!) saturated[r] = 1;
         }
       }
       // Dropping a key copies the 32 KB key set once per text: worth it for a long text (a text of one
@@ -262,102 +282,151 @@ export class RuleScanner {
     };
     for (const r of this.#unanchored) if (isEnabled(r)) lists[r] = [0];
 
-    const matches: RuleMatch[] = [];
-    let budget = MAX_READ_FACTOR * n + READ_FLOOR;
-    const overBudget = (): ScanOutcome => ({ matches, uninspectable: `inspecting it would read the text more than ${MAX_READ_FACTOR} times` });
-    // The last candidate a rule's post-checks turned down: a text repeating one near miss is checked once.
-    let refusedRule: TextRule | undefined;
-    let refusedSecret = '';
-    let refusedMatch = '';
-    const found = (rule: TextRule, caps: Int32Array): boolean => {
-      const gs = caps[2 * rule.group]!;
-      const ge = caps[2 * rule.group + 1]!;
-      if (gs < 0 || ge <= gs) return false;
-      if (rule.accept) {
-        const secret = text.slice(gs, ge);
-        const match = text.slice(caps[0]!, caps[1]!);
-        if (rule === refusedRule && secret === refusedSecret && match === refusedMatch) return false;
-        if (!rule.accept(secret, match)) {
-          refusedRule = rule;
-          refusedSecret = secret;
-          refusedMatch = match;
-          return false;
-        }
-      }
-      matches.push({ rule, start: gs, end: ge });
-      return matches.length > MAX_MATCHES;
-    };
-    const tooMany = (): ScanOutcome => ({ matches, uninspectable: `more than ${MAX_MATCHES} findings in one text` });
+    let marked: string[] | undefined;
+    const search = new Search(text);
     for (let r = 0; r < lists.length; r++) {
       const positions = lists[r];
       if (positions === undefined) continue;
       const rule = this.rules[r]!;
-      const re = rule.regex();
+      if (rule.marker) {
+        (marked ??= []).push(rule.id);
+        continue;
+      }
       // Anchors packed closer than this on average make walks from each of them overlap: one search
       // over the merged windows then reads each unit once instead.
       const dense = saturated[r] === 1 || (positions.length >= 64 && positions[positions.length - 1]! - positions[0]! < DENSE_GAP * positions.length);
-      if (rule.before !== null && rule.before <= NEAR && rule.anchors.length > 0 && !dense) {
-        // Matches start at most `before` units ahead of an anchor: from each anchor (never from
-        // inside a match already found), search only for matches starting there, and stop when the
-        // automaton gives up (usually a few units past the anchor).
-        let next = 0;
-        for (const at of positions) {
-          if (at < next) continue;
-          if (budget < 0) return overBudget();
-          const from = Math.max(next, at - rule.before);
-          const limit = Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
-          const end = rule.before === 0 ? re.firstEnd(text, at, limit, true) : re.firstEnd(text, from, limit, false, at + 1);
-          budget -= re.read + 1;
-          if (end < 0 || (rule.before === 0 && rule.mayAccept?.(text, at, at) === false)) continue;
-          const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
-          const caps = re.fixedCaptures(end) ?? (rule.before === 0 ? re.exec(text, at, limit, true) : re.exec(text, Math.max(from, end - longest), Math.min(n, end + longest)));
-          budget -= end - from;
-          if (!caps) continue;
-          if (found(rule, caps)) return tooMany();
-          next = Math.max(caps[1]!, at + 1);
-        }
-        continue;
-      }
-      // Otherwise: the stretches around the anchors, merged, each read once.
-      const spans: number[] = [];
-      if (saturated[r] === 1) positions.length = 1; // from the first anchor, the window below reaches the end
-      for (const at of positions) {
-        const from = rule.anchors.length === 0 ? 0 : Math.max(0, at - (rule.before ?? MAX_MATCH_UNITS));
-        const to = rule.anchors.length === 0 || saturated[r] === 1 ? n : Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
-        const last = spans.length - 1;
-        if (last > 0 && from <= spans[last]!) spans[last] = Math.max(spans[last]!, to);
-        else spans.push(from, to);
-      }
-      for (let k = 0; k < spans.length; k += 2) {
-        const spanEnd = spans[k + 1]!;
-        let pos = spans[k]!;
-        while (pos < spanEnd) {
-          if (budget < 0) return overBudget();
-          const end = re.firstEnd(text, pos, spanEnd);
-          budget -= re.read + 1;
-          if (end < 0) break;
-          // Every match starting in [pos, end] turned down before its captures are run: the search
-          // goes on after `end` (a match starting inside such a near miss is still looked for).
-          if (rule.mayAccept?.(text, pos, end) === false) {
-            pos = end + 1;
-            continue;
-          }
-          // The leftmost match starts at most its longest length before the earliest end, and ends at
-          // most that far after it.
-          const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
-          const from = Math.max(pos, end - longest);
-          budget -= end - from;
-          const caps = re.fixedCaptures(end) ?? re.exec(text, from, Math.min(spanEnd, end + longest));
-          if (!caps) {
-            pos = end + 1;
-            continue;
-          }
-          if (found(rule, caps)) return tooMany();
-          pos = Math.max(caps[1]!, caps[0]! + 1);
-        }
+      const stop = rule.before !== null && rule.before <= NEAR && rule.anchors.length > 0 && !dense ? search.fromAnchors(rule, positions) : search.windows(rule, positions, saturated[r] === 1);
+      if (stop !== undefined) return { matches: search.matches, uninspectable: stop };
+    }
+    const matches = search.matches;
+    matches.sort((a, b) => a.start - b.start || b.end - a.end);
+    return marked ? { matches, marked } : { matches };
+  }
+}
+
+/**
+ * The search phase of one `scan`: the matches found so far, the reading budget left, and the last
+ * candidate a rule's post-checks turned down. Each way of searching is a method of its own, so that
+ * the engine optimises (and, when a new kind of text takes a path for the first time, re-optimises)
+ * small functions rather than the whole scan.
+ */
+class Search {
+  readonly text: string;
+  readonly matches: RuleMatch[] = [];
+  #budget: number;
+  // The last candidate a rule's post-checks turned down: a text repeating one near miss is checked once.
+  #refusedRule: TextRule | undefined;
+  #refusedSecret = '';
+  #refusedMatch = '';
+
+  constructor(text: string) {
+    this.text = text;
+    this.#budget = MAX_READ_FACTOR * text.length + READ_FLOOR;
+  }
+
+  static readonly overBudget = `inspecting it would read the text more than ${MAX_READ_FACTOR} times`;
+  static readonly tooMany = `more than ${MAX_MATCHES} findings in one text`;
+
+  /** Records a match (when the rule's post-checks keep it); the reason to stop, when there are too many. */
+  #found(rule: TextRule, caps: Int32Array): string | undefined {
+    const gs = caps[2 * rule.group]!;
+    const ge = caps[2 * rule.group + 1]!;
+    if (gs < 0 || ge <= gs) return undefined;
+    if (rule.accept) {
+      const secret = this.text.slice(gs, ge);
+      const match = this.text.slice(caps[0]!, caps[1]!);
+      if (rule === this.#refusedRule && secret === this.#refusedSecret && match === this.#refusedMatch) return undefined;
+      if (!rule.accept(secret, match)) {
+        this.#refusedRule = rule;
+        this.#refusedSecret = secret;
+        this.#refusedMatch = match;
+        return undefined;
       }
     }
-    matches.sort((a, b) => a.start - b.start || b.end - a.end);
-    return { matches };
+    this.matches.push({ rule, start: gs, end: ge });
+    return this.matches.length > MAX_MATCHES ? Search.tooMany : undefined;
+  }
+
+  /**
+   * Matches start at most `rule.before` units ahead of an anchor: from each anchor (never from inside
+   * a match already found), search only for matches starting there, and stop when the automaton gives
+   * up (usually a few units past the anchor). Returns the reason to stop, if any.
+   */
+  fromAnchors(rule: TextRule, positions: readonly number[]): string | undefined {
+    const text = this.text;
+    const n = text.length;
+    const before = rule.before!;
+    const re = rule.regex();
+    let next = 0;
+    for (const at of positions) {
+      if (at < next) continue;
+      if (this.#budget < 0) return Search.overBudget;
+      const from = Math.max(next, at - before);
+      const limit = Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
+      const end = before === 0 ? re.firstEnd(text, at, limit, true) : re.firstEnd(text, from, limit, false, at + 1);
+      this.#budget -= re.read + 1;
+      if (end < 0 || (before === 0 && rule.mayAccept?.(text, at, at) === false)) continue;
+      const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
+      const caps = re.fixedCaptures(end) ?? (before === 0 ? re.exec(text, at, limit, true) : re.exec(text, Math.max(from, end - longest), Math.min(n, end + longest)));
+      this.#budget -= end - from;
+      if (!caps) continue;
+      const stop = this.#found(rule, caps);
+      if (stop !== undefined) return stop;
+      next = Math.max(caps[1]!, at + 1);
+    }
+    return undefined;
+  }
+
+  /**
+   * The stretches around the anchors, merged, each read once (a saturated rule: from its first anchor
+   * to the end; a rule without anchors: the whole text). Returns the reason to stop, if any.
+   */
+  windows(rule: TextRule, positions: readonly number[], saturated: boolean): string | undefined {
+    const text = this.text;
+    const n = text.length;
+    const re = rule.regex();
+    const spans: number[] = [];
+    // A saturated rule: from the first anchor, the window below reaches the end.
+    for (const at of saturated ? positions.slice(0, 1) : positions) {
+      const from = rule.anchors.length === 0 ? 0 : Math.max(0, at - (rule.before ?? MAX_MATCH_UNITS));
+      const to = rule.anchors.length === 0 || saturated ? n : Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
+      const last = spans.length - 1;
+      if (last > 0 && from <= spans[last]!) spans[last] = Math.max(spans[last]!, to);
+      else spans.push(from, to);
+    }
+    for (let k = 0; k < spans.length; k += 2) {
+      const spanEnd = spans[k + 1]!;
+      let pos = spans[k]!;
+      while (pos < spanEnd) {
+        if (this.#budget < 0) return Search.overBudget;
+        if (rule.nextStart) {
+          pos = rule.nextStart(text, pos, spanEnd);
+          if (pos >= spanEnd) break;
+        }
+        const end = re.firstEnd(text, pos, spanEnd);
+        this.#budget -= re.read + 1;
+        if (end < 0) break;
+        // Every match starting in [pos, end] turned down before its captures are run: the search
+        // goes on after `end` (a match starting inside such a near miss is still looked for).
+        if (rule.mayAccept?.(text, pos, end) === false) {
+          pos = end + 1;
+          continue;
+        }
+        // The leftmost match starts at most its longest length before the earliest end, and ends at
+        // most that far after it.
+        const longest = Math.min(re.maxLength, MAX_MATCH_UNITS);
+        const from = Math.max(pos, end - longest);
+        this.#budget -= end - from;
+        const caps = re.fixedCaptures(end) ?? re.exec(text, from, Math.min(spanEnd, end + longest));
+        if (!caps) {
+          pos = end + 1;
+          continue;
+        }
+        const stop = this.#found(rule, caps);
+        if (stop !== undefined) return stop;
+        pos = Math.max(caps[1]!, caps[0]! + 1);
+      }
+    }
+    return undefined;
   }
 }

@@ -90,19 +90,16 @@ const seen = new Uint8Array(128);
 const COUNTED_RUN = 256;
 
 /**
- * Whether some run of `value` units starting in `[from, to + reach]` (a secret of a match starting in
- * `[from, to]`) has enough distinct units
- * to reach `bits` of Shannon entropy: a text of d distinct units has at most log2(d) bits per unit,
- * so a secret drawn from runs with fewer than 2^bits distinct units is below the floor, whatever the
- * captures turn out to be.
+ * Where the first run of `value` units starting in `[from, stop)` begins that has enough distinct units
+ * (`enough`) to reach the entropy floor, is longer than `COUNTED_RUN` or holds a unit past ASCII; -1
+ * when there is none. A text of d distinct units has at most log2(d) bits per unit, so a secret drawn
+ * from a poorer run is below the floor, whatever the captures turn out to be.
  */
-function entropyReachable(text: string, from: number, to: number, reach: number, value: Uint8Array, bits: number): boolean {
-  const enough = Math.ceil(2 ** bits);
-  const stop = Math.min(text.length, to + reach + 1);
+function richRun(text: string, from: number, stop: number, value: Uint8Array, enough: number): number {
   for (let p = from; p < stop; ) {
     const u = text.charCodeAt(p);
-    if (u >= 128 || value[u] !== 1) {
-      if (u >= 128) return true;
+    if (u >= 128) return p;
+    if (value[u] !== 1) {
       p++;
       continue;
     }
@@ -111,17 +108,17 @@ function entropyReachable(text: string, from: number, to: number, reach: number,
     let q = p;
     for (; q < text.length; q++) {
       const c = text.charCodeAt(q);
-      if (c >= 128) return true;
+      if (c >= 128) return p;
       if (value[c] !== 1) break;
-      if (q - p >= COUNTED_RUN) return true;
+      if (q - p >= COUNTED_RUN) return p;
       if (seen[c] === 0) {
         seen[c] = 1;
-        if (++distinct >= enough) return true;
+        if (++distinct >= enough) return p;
       }
     }
     p = q;
   }
-  return false;
+  return -1;
 }
 
 function toRule(data: SecretRuleData): SecretRule {
@@ -129,8 +126,18 @@ function toRule(data: SecretRuleData): SecretRule {
   const runs = VALUE_RUNS[data.id];
   const value = runs && Uint8Array.from({ length: 128 }, (_, u) => Number(runs.value.test(String.fromCharCode(u))));
   const floor = data.entropy;
+  const enough = floor === undefined ? 0 : Math.ceil(2 ** floor);
   return {
-    ...(runs && value && floor !== undefined ? { mayAccept: (text: string, from: number, to: number) => entropyReachable(text, from, to, runs.reach, value, floor) } : {}),
+    ...(runs && value && floor !== undefined
+      ? {
+          // A secret of a match starting in [from, to] starts in a run that begins at most `reach` after it.
+          mayAccept: (text: string, from: number, to: number) => richRun(text, from, Math.min(text.length, to + runs.reach + 1), value, enough) >= 0,
+          nextStart: (text: string, from: number, to: number) => {
+            const rich = richRun(text, from, Math.min(text.length, to + runs.reach), value, enough);
+            return rich < 0 ? to : Math.max(from, rich - runs.reach);
+          },
+        }
+      : {}),
     id: data.id,
     label: data.label,
     family: data.family,

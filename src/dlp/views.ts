@@ -24,9 +24,10 @@
  * uninspectable (the caller fails closed).
  */
 import { decodedViews, longRuns } from './decode.ts';
-import { detect, type CompiledPatterns, type Detectors, type TextFinding, type TextReport } from './detect.ts';
+import { detect, type CompiledPatterns, type Detectors, type PassesSaw, type TextFinding, type TextReport } from './detect.ts';
+import { GLUED, LOWER_AWS } from './glued.ts';
 import { compactedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, unwrappedView, type MappedText } from './normalize.ts';
-import { PII_KINDS, type PiiKind } from './pii.ts';
+import { PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
 import { secretRules } from './secrets.ts';
 
 export interface ViewFinding extends TextFinding {
@@ -45,14 +46,13 @@ const VIEW_BUDGET = 8;
 const VIEW_FLOOR = 1 << 14;
 const MAX_DECODE_DEPTH = 2;
 
-/** Distinctive prefixes the rules anchor with `\b`; a match glued to word characters is cut out and checked alone. */
-const GLUED = /(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82}|xox[a-z]-[A-Za-z0-9-]{10,}|[rs]k_(?:live|test)_[A-Za-z0-9]{24,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----/g;
-/** AWS key ids are upper case; one written in lower case is read upper-cased (IBANs too, with pii). */
-const LOWER_AWS = /(?:akia|asia)[a-z2-7]{16}/g;
+/** IBANs are upper case; one written in lower case is read upper-cased (AWS key ids too: glued.ts). */
 const LOWER_IBAN = /(?<![A-Za-z0-9])[a-z]{2}\d{2}[a-z0-9]{10,30}(?![A-Za-z0-9])/g;
 /** Card numbers and IBANs, kept when glued to letters, digits or `-` (the PII scanners want them apart). */
 const NUMBER_CLUSTER = /\d(?:[ -]?\d){12,18}/g;
 const IBAN_CLUSTER = /[A-Z]{2}\d{2}(?:[A-Z0-9]| (?=[A-Z0-9])){10,34}/g;
+/** The same, at one place (where the personal-data pass saw an IBAN start). */
+const IBAN_AT = new RegExp(IBAN_CLUSTER.source, 'y');
 const isGlue = (u: number): boolean => isWord(u) || u === 0x2d;
 
 /** Whether a text's view could differ from it: `gate` below (the fast path) or, on views, these. */
@@ -100,14 +100,21 @@ function isolated(text: string, from: number, to: number, location: string, only
   return { text: ` ${transform ? transform(core) : core} `, starts, ends, location, inner: 'none', decodes: 0, only };
 }
 
-function gluedViews(text: string, pii: boolean, runs: readonly number[], out: View[]): void {
-  GLUED.lastIndex = 0;
-  for (let m = GLUED.exec(text); m; m = GLUED.exec(text)) {
-    const end = m.index + m[0].length;
-    if (isWord(text.charCodeAt(m.index - 1)) || isWord(text.charCodeAt(end))) out.push(isolated(text, m.index, end, 'unglued', 'secrets'));
+/**
+ * The glued and upper-cased views of `text`. `seen`: what `detect` saw in it — whether a glued-prefix
+ * literal occurs at all (else the two regular expressions are not run) and where the personal-data pass
+ * found number runs and IBAN starts (else they are found here).
+ */
+function gluedViews(text: string, pii: boolean, seen: PassesSaw | undefined, out: View[]): void {
+  if (seen?.glued !== false) {
+    GLUED.lastIndex = 0;
+    for (let m = GLUED.exec(text); m; m = GLUED.exec(text)) {
+      const end = m.index + m[0].length;
+      if (isWord(text.charCodeAt(m.index - 1)) || isWord(text.charCodeAt(end))) out.push(isolated(text, m.index, end, 'unglued', 'secrets'));
+    }
+    LOWER_AWS.lastIndex = 0;
+    for (let m = LOWER_AWS.exec(text); m; m = LOWER_AWS.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'secrets', (s) => s.toUpperCase()));
   }
-  LOWER_AWS.lastIndex = 0;
-  for (let m = LOWER_AWS.exec(text); m; m = LOWER_AWS.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'secrets', (s) => s.toUpperCase()));
   if (pii && text.length <= COMPACT_MAX) {
     LOWER_IBAN.lastIndex = 0;
     for (let m = LOWER_IBAN.exec(text); m; m = LOWER_IBAN.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'pii', (s) => s.toUpperCase()));
@@ -125,33 +132,46 @@ function gluedViews(text: string, pii: boolean, runs: readonly number[], out: Vi
     }
     return;
   }
-  // Long texts: card numbers where a probe lands in 13+ digits, IBANs inside the long runs.
-  for (let p = NUMBER_STRIDE - 1, floor = 0; p < text.length; p += NUMBER_STRIDE) {
-    if (p < floor || !isDigit(text.charCodeAt(p))) continue;
-    const [from, to] = digitCluster(text, p);
-    floor = to;
-    if (to > from) glued(from, to, true);
-  }
-  for (let k = 0; k < runs.length; k += 2) {
-    IBAN_CLUSTER.lastIndex = 0;
-    const run = text.slice(runs[k]!, runs[k + 1]!);
-    for (let m = IBAN_CLUSTER.exec(run); m; m = IBAN_CLUSTER.exec(run)) glued(runs[k]! + m.index, runs[k]! + m.index + m[0].length, false);
+  // Long texts: the card-shaped clusters in the number runs, the IBANs where one starts.
+  const found = regionsOf(text, seen);
+  forEachCardCluster(text, found, (from, to) => glued(from, to, true));
+  for (let k = 0, floor = 0; k < found.ibans.length; k++) {
+    const at = found.ibans[k]!;
+    if (at < floor || !isGlue(text.charCodeAt(at - 1))) continue;
+    IBAN_AT.lastIndex = at;
+    const m = IBAN_AT.exec(text);
+    if (!m) continue;
+    floor = at + m[0].length;
+    glued(at, floor, false);
   }
 }
 
-/** Card numbers have 13 digits or more: a probe every 13 units lands in each. */
-const NUMBER_STRIDE = 13;
+/** The personal-data pass's regions of `text`: `detect`'s when it ran, else found now. */
+const regionsOf = (text: string, seen: PassesSaw | undefined): Regions => seen?.regions ?? regions(Buffer.from(text, 'latin1'), text.length);
 
-/** The digits (single spaces or dashes between) around `p`, trimmed to digits; empty when fewer than 13. */
-function digitCluster(text: string, p: number): [number, number] {
-  const inCluster = (u: number): boolean => isDigit(u) || u === 0x20 || u === 0x2d;
-  let s = p;
-  while (s > 0 && inCluster(text.charCodeAt(s - 1))) s--;
-  let e = p + 1;
-  while (e < text.length && inCluster(text.charCodeAt(e))) e++;
-  while (s < e && !isDigit(text.charCodeAt(s))) s++;
-  while (e > s && !isDigit(text.charCodeAt(e - 1))) e--;
-  return e - s >= 13 && cardShaped(text.slice(s, e)) ? [s, e] : [p, p];
+const inCluster = (u: number): boolean => isDigit(u) || u === 0x20 || u === 0x2d;
+
+/**
+ * Each cluster of digits with single spaces or dashes between them (13+ digits, card-shaped) in the
+ * number runs of `found`, as [from, to). Every such cluster lies inside one run.
+ */
+function forEachCardCluster(text: string, found: Regions, visit: (from: number, to: number) => void): void {
+  const runs = found.numbers;
+  for (let k = 0; k < runs.length; k += 2) {
+    const end = runs[k + 1]!;
+    for (let i = runs[k]!; i < end; ) {
+      if (!isDigit(text.charCodeAt(i))) {
+        i++;
+        continue;
+      }
+      let e = i + 1;
+      while (e < end && inCluster(text.charCodeAt(e))) e++;
+      let last = e;
+      while (!isDigit(text.charCodeAt(last - 1))) last--;
+      if (last - i >= 13) visit(i, last);
+      i = e;
+    }
+  }
 }
 
 /**
@@ -166,10 +186,20 @@ function cardShaped(cluster: string): boolean {
   return groups.every((g, i) => g === 4 || (i === groups.length - 1 && g >= 1 && g <= 4));
 }
 
+/** A card-shaped cluster or the start of an IBAN glued to a letter or `-` (what the unglued view cuts out). */
+function hasGluedNumber(text: string, found: Regions): boolean {
+  if (found.ibans.some((at) => isGlue(text.charCodeAt(at - 1)))) return true;
+  let hit = false;
+  forEachCardCluster(text, found, (from, to) => {
+    hit ||= cardShaped(text.slice(from, to)) && (isGlue(text.charCodeAt(from - 1)) || (isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to))));
+  });
+  return hit;
+}
+
 /** Whether the compacted and joined views apply: short strings with whitespace (arguments) or a line break (results). */
 const breakable = (text: string, compact: boolean): boolean => text.length <= COMPACT_MAX && (compact ? /\S\s/.test(text) : text.includes('\n'));
 
-function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], runs: readonly number[] = longRuns(text)): View[] {
+function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined, runs: readonly number[] = longRuns(text)): View[] {
   const out: View[] = [];
   if (inner === 'none') return out;
   if (inner === 'all') {
@@ -179,7 +209,7 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
     const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text) : undefined;
     if (unwrapped) out.push({ ...unwrapped, location: 'unwrapped', inner: 'all', decodes });
-    if (probe(text, true, false)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
+    if (hasSpacedLetters(text)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
     if (breakable(text, compact)) {
       const compacted = compactedView(text);
       if (compacted) out.push({ ...compacted, location: 'compacted', strict: true, inner: 'glued', decodes });
@@ -187,7 +217,7 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
       if (joined) out.push({ ...joined, location: 'joined', strict: true, inner: 'glued', decodes });
     }
   }
-  if (runs.length > 0 || on.pii) gluedViews(text, on.pii, runs, out);
+  if (runs.length > 0 || on.pii) gluedViews(text, on.pii, seen, out);
   return out;
 }
 
@@ -202,40 +232,29 @@ function hasSuspectUnit(text: string): boolean {
 
 const isDigit = (u: number): boolean => u >= 0x30 && u <= 0x39;
 
-/**
- * Letters spaced out around `p` (`g h p _ …`, eight pairs or more)? Checked only where a probe of
- * `longRuns` lands, which every such run of 16 units covers.
- */
-function spacedAt(text: string, p: number): boolean {
-  for (let q = p; q >= p - 1; q--) {
-    if (text.charCodeAt(q + 1) !== 0x20) continue;
-    let pairs = 1;
-    for (let k = q + 2; pairs < 8 && text.charCodeAt(k + 1) === 0x20 && k + 1 < text.length; k += 2) pairs++;
-    for (let k = q - 2; pairs < 8 && k >= 0 && text.charCodeAt(k + 1) === 0x20; k -= 2) pairs++;
-    if (pairs >= 8) return true;
-  }
-  return false;
-}
+/** Spaced letters have a space every other unit: a probe every 13 units lands in each run of 16. */
+const SPACED_STRIDE = 13;
 
 /**
- * One probe every NUMBER_STRIDE units for spaced letters (a run of 16 units spans one) and, with pii,
- * for 13+ digits glued to a letter or `-` (a card number spans one).
+ * Letters spaced out (`g h p _ …`, eight pairs or more) somewhere in `text`? Looked for around one
+ * unit in `SPACED_STRIDE`, which every such run covers.
  */
-function probe(text: string, spaced: boolean, numbers: boolean): boolean {
-  for (let p = Math.min(NUMBER_STRIDE, text.length) - 1; p < text.length; p += NUMBER_STRIDE) {
-    const u = text.charCodeAt(p);
-    if (numbers && isDigit(u)) {
-      const [from, to] = digitCluster(text, p);
-      if (to > from && (isGlue(text.charCodeAt(from - 1)) || (isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to))))) return true;
+function hasSpacedLetters(text: string): boolean {
+  for (let p = Math.min(SPACED_STRIDE, text.length) - 1; p < text.length; p += SPACED_STRIDE) {
+    for (let q = p; q >= p - 1; q--) {
+      if (text.charCodeAt(q + 1) !== 0x20) continue;
+      let pairs = 1;
+      for (let k = q + 2; pairs < 8 && text.charCodeAt(k + 1) === 0x20 && k + 1 < text.length; k += 2) pairs++;
+      for (let k = q - 2; pairs < 8 && k >= 0 && text.charCodeAt(k + 1) === 0x20; k -= 2) pairs++;
+      if (pairs >= 8) return true;
     }
-    if (spaced && spacedAt(text, p)) return true;
   }
   return false;
 }
 
 /** Whether a text could have a view at all (the fast path: most texts do not). */
-function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[]): boolean {
-  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text) || probe(text, true, on.pii);
+function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined): boolean {
+  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text) || hasSpacedLetters(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
@@ -262,7 +281,7 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
   if (base.uninspectable) return base;
   const compact = options.compact === true;
   const runs = longRuns(text);
-  if (!mayHide(text, on, compact, runs)) return base;
+  if (!mayHide(text, on, compact, runs, base.seen)) return base;
   const findings: ViewFinding[] = [...base.findings];
   let uninspectable: string | undefined;
   let budget = VIEW_BUDGET * text.length + VIEW_FLOOR;
@@ -285,14 +304,14 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       findings.push(mapped);
     }
     if (depth >= 3) return;
-    for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner)) {
+    for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner, report.seen)) {
       // Compose the child's map with this view's: child units → this view's units → source.
       const starts = child.starts.map((s) => view.starts[s] ?? 0);
       const ends = child.ends.map((e) => view.ends[Math.max(0, e - 1)] ?? 0);
       visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
     }
   };
-  for (const view of viewsOf(text, on, compact, 0, 'all', runs)) visit(view, 1);
+  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen, runs)) visit(view, 1);
   findings.sort((a, b) => a.start - b.start);
   return uninspectable ? { findings, uninspectable } : { findings };
 }

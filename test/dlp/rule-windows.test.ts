@@ -91,9 +91,9 @@ describe('secret rules in windows around their anchors', () => {
     const scanner = secretScanner();
     const r = scanner.rules.findIndex((rule) => rule.id === 'gitleaks:generic-api-key');
     const rule = scanner.rules[r]!;
-    assert.ok(rule.mayAccept, 'the generic rule has a pre-check');
-    // The same rule without its pre-check, as the reference.
-    const reference = new RuleScanner([{ ...rule, mayAccept: undefined }]);
+    assert.ok(rule.mayAccept && rule.nextStart, 'the generic rule has a pre-check');
+    // The same rule without its pre-checks, as the reference.
+    const reference = new RuleScanner([{ ...rule, mayAccept: undefined, nextStart: undefined }]);
     const key = 'Zx81kPq0Lw2Nv7Rt4Ys6Ub9Hd3';
     const texts = [
       `api_key = "${key}"`,
@@ -103,12 +103,18 @@ describe('secret rules in windows around their anchors', () => {
       `access_key = "${'aB3'.repeat(24)}" `.repeat(200) + `auth_token => '${key}'`,
       `key = "${'aB3'.repeat(24)}" token = "${key}" `.repeat(100),
       `creds='${'0123456789'.repeat(2)}' credentials: ${'0123456789ab'.repeat(2)}\n`,
+      // Anchors packed closely (one search over merged windows, which skips to where a rich run starts).
+      `${'key=aB3aB3aB3aB3 '.repeat(300)}api_key = "${key}" ${'key=aB3aB3aB3aB3 '.repeat(300)}`,
+      // More anchors than a rule records: searched from the first one to the end.
+      `${'api_key = "aB3aB3aB3aB3aB3" '.repeat(5000)}secret: ${key}\n${'api_key = "aB3aB3aB3aB3aB3" '.repeat(10)}`,
     ];
     for (const text of texts) {
       const found = scanner.scan(text, (k) => k === r).matches.map((m) => text.slice(m.start, m.end));
       const expected = reference.scan(text).matches.map((m) => text.slice(m.start, m.end));
       assert.deepEqual(found, expected, text.slice(0, 60));
     }
+    // The key among the near misses is found (the comparison above is not between two empty lists).
+    for (const text of texts.slice(-2)) assert.deepEqual(scanner.scan(text, (k) => k === r).matches.map((m) => text.slice(m.start, m.end)), [key]);
     assert.equal(rule.mayAccept!(`api_key = "${'aB3'.repeat(24)}"`, 0, 0), false);
     assert.equal(rule.mayAccept!(`api_key = "${key}"`, 0, 0), true);
   });

@@ -6,12 +6,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { base64Text, decodedViews, longRuns } from '../../src/dlp/decode.ts';
-import { compilePatterns, type Detectors } from '../../src/dlp/detect.ts';
+import { compilePatterns, detect, type Detectors } from '../../src/dlp/detect.ts';
 import { Dlp } from '../../src/dlp/engine.ts';
 import { findHiddenUnicode } from '../../src/dlp/injection.ts';
 import { compactedView, despacedViews, foldName, normalizedView } from '../../src/dlp/normalize.ts';
+import { GLUED, GLUED_LITERALS, LOWER_AWS } from '../../src/dlp/glued.ts';
 import { dlpSchema } from '../../src/dlp/schema.ts';
 import { detectDeep } from '../../src/dlp/views.ts';
+import { iban } from '../helpers/personal-data.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
 const s = fakeSecrets();
@@ -127,6 +129,34 @@ describe('detectDeep', () => {
     assert.ok(found(`${prose} ${interleave(s.github, ' ')} end`).some((f) => f.type === 'secret' && f.location === 'despaced'));
     const card = '4539 1488 0343 6467';
     assert.ok(found(`${prose} lg-${card} end`, { ...SECRETS_ONLY, pii: true }).some((f) => f.rule === 'payment-card' && f.location === 'unglued'));
+  });
+
+  it('finds an IBAN glued to a word in a long text, compact or grouped, and no IBAN whose checksum fails', () => {
+    const prose = 'the queue drained while the scheduler kept retrying failed jobs '.repeat(64);
+    const valid = iban('DE', '370400440532013000');
+    const grouped = valid.replace(/(.{4})(?=.)/g, '$1 ');
+    for (const glued of [`ref${valid}`, `ref${grouped}`]) {
+      assert.ok(found(`${prose} ${glued} end`, { ...SECRETS_ONLY, pii: true }).some((f) => f.rule === 'iban' && f.location === 'unglued'), glued);
+    }
+    const broken = `${valid.slice(0, 2)}${String((Number(valid.slice(2, 4)) + 1) % 100).padStart(2, '0')}${valid.slice(4)}`;
+    assert.deepEqual(found(`${prose} ref${broken} end`, { ...SECRETS_ONLY, pii: true }), []);
+  });
+
+  it('runs the glued-prefix searches only where the anchor pass saw one of their literals, and those literals start every match', () => {
+    const samples = [`_${s.aws}_`, `x${s.github}`, `x${s.slack}`, `x${s.stripe}`, `rk_test_${'a1'.repeat(12)}`, `x${s.jwt}`, `x${s.pem}`, s.aws.toLowerCase(), `github_pat_${'A1'.repeat(41)}`];
+    for (const sample of samples) {
+      const m = GLUED.exec(sample) ?? LOWER_AWS.exec(sample);
+      GLUED.lastIndex = LOWER_AWS.lastIndex = 0;
+      assert.ok(m, sample);
+      // As the anchor pass compares: a lower-case letter of a literal in either case, an upper-case one exactly.
+      assert.ok(GLUED_LITERALS.some((l) => [...l].every((c, k) => m[0][k] === c || m[0][k]?.toLowerCase() === c)), m[0]);
+      assert.equal(detect(`${'lorem ipsum '.repeat(300)}${sample}`, SECRETS_ONLY, undefined).seen?.glued, true, sample);
+    }
+    assert.equal(detect('lorem ipsum '.repeat(300), SECRETS_ONLY, undefined).seen?.glued, false);
+    // Hex ids in lower case hold `acca`, `abia` often: not the upper-case AWS prefixes.
+    assert.equal(detect(`${'lorem ipsum '.repeat(300)} sha 3facca0abia9`, SECRETS_ONLY, undefined).seen?.glued, false);
+    // Without secrets the glued views find nothing: not looked for.
+    assert.equal(detect(`lorem ${s.aws}`, { ...SECRETS_ONLY, secrets: false, pii: true }, undefined).seen?.glued, false);
   });
 
   it('leaves digits glued to a word without card grouping alone: ids and timestamps, short or long texts', () => {

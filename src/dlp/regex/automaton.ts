@@ -343,6 +343,7 @@ export class LinearRegex {
   readonly maxLength: number;
   /** Capture slots as offsets from the match start, when every match has them at the same offsets. */
   readonly #fixedSlots: Int32Array | undefined;
+  #fixedCaps: Int32Array | undefined;
   readonly #node: Node;
   #compiled: { program: Program; classes: UnitClasses; mark: Int32Array; stack: Int32Array } | undefined;
   // Lazy DFA: kernels (NFA pcs after a step) and prev-context per state; transitions per class.
@@ -597,13 +598,14 @@ export class LinearRegex {
    * The captures of the match ending at `end` that `firstEnd` found, without running anything, when
    * the pattern has one length and its groups fixed places (most token patterns: a prefix and a counted
    * class): that match is then also the leftmost-first one (any match starting earlier would end
-   * earlier). Undefined otherwise (use `exec`).
+   * earlier). Undefined otherwise (use `exec`). The array is this pattern's own, overwritten by the next
+   * call: read it before (a text with thousands of near misses allocated one per miss).
    */
   fixedCaptures(end: number): Int32Array | undefined {
     const slots = this.#fixedSlots;
     if (!slots) return undefined;
     const start = end - this.maxLength;
-    const caps = new Int32Array(slots.length);
+    const caps = (this.#fixedCaps ??= new Int32Array(slots.length));
     for (let k = 0; k < slots.length; k++) caps[k] = slots[k]! < 0 ? -1 : start + slots[k]!;
     return caps;
   }
