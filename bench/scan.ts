@@ -18,7 +18,7 @@ import { train, type Weights } from '../src/inspect/logistic.ts';
 import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
 import { stamp, writeResults } from './results.ts';
-import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_DEV5, INDEP_DEV6, INDEP_FROZEN, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_DEV5, INDEP_DEV6, INDEP_FROZEN, FROZEN3_BASALT, FROZEN3_LARK, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 import { answerHelp } from './usage.ts';
 
 answerHelp(import.meta.url);
@@ -64,6 +64,8 @@ function rows(name: string, set: EvalSet, weights?: Weights, alone = false): Row
 const all = (servers: ServerTools[]): EvalSet => ({ servers, items: servers.flatMap((s) => s.tools.map((t) => ({ kind: 'benign', server: s.server, name: String(t.name) }))) });
 const benign = benignCorpora();
 const table: Row[] = [
+  ...rows('third round frozen (writer-basalt; never seen while tuning), each server alone', loadSet(FROZEN3_BASALT), undefined, true),
+  ...rows('third round frozen (writer-lark; never seen while tuning), each server alone', loadSet(FROZEN3_LARK), undefined, true),
   ...rows('independent dev 5 (writer-ember; tuned on after first contact)', loadSet(INDEP_DEV5)),
   ...rows('independent dev 5, each server alone', loadSet(INDEP_DEV5), undefined, true),
   ...rows('independent dev 6 (writer-quill; tuned on after first contact)', loadSet(INDEP_DEV6)),

@@ -92,6 +92,14 @@ export const INDEP_DEV6 = new URL('./poisoning-indep-dev6.json', import.meta.url
  * since the third round: a development set now, reported as such.
  */
 export const INDEP_FROZEN = new URL('./poisoning-indep-frozen.json', import.meta.url);
+/**
+ * The frozen sets of the third round: two more outside authors (writer-basalt: data, cloud, legal/HR;
+ * writer-lark: education, media, commerce, support, IoT, written to evade a structural scanner), kept from
+ * the scanner engineer and scanned once by the lead at the round's final rules (3f624e8), each server alone.
+ * Their figures are in docs/supply-chain.md; tuning on them from now on makes them development sets.
+ */
+export const FROZEN3_BASALT = new URL('./poisoning-frozen3-basalt.json', import.meta.url);
+export const FROZEN3_LARK = new URL('./poisoning-frozen3-lark.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
