@@ -30,6 +30,7 @@ import { prepareMethodTables } from './protocol/methods.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
 import type { Description } from './pipeline/stages/route.ts';
 import { createDlp } from './dlp/create.ts';
+import { auditSecretTest } from './audit/redact.ts';
 import type { Dlp } from './dlp/engine.ts';
 import { guardClient } from './dlp/client-guard.ts';
 import type { ResolveHost } from './policy/guard-result.ts';
@@ -218,14 +219,16 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const instanceId = randomUUID();
   // The behaviour monitor (docs/monitor.md) watches the records the audit log stores.
   const monitor = createMonitor(config, { dataDir, logger, kill, secrets: deps.secrets, now });
-  const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front, monitor ? [monitor] : []);
+  const dlp = createDlp(config, deps.secrets, logger);
+  // The record masks what DLP detects, whatever DLP's actions for the server (docs/audit.md).
+  const holdsSecret = auditSecretTest(dlp);
+  const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front, monitor ? [monitor] : [], holdsSecret);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
   // Every alert is also an audit record (decision `alert`), chained with the records it is about.
   if (audit) monitor?.attachTrail((entry) => audit.recordAlert(entry));
 
-  const dlp = createDlp(config, deps.secrets, logger);
   const { pipeline, approvals } = buildPipeline({
-    config, logger, secrets: deps.secrets, dataDir, now, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, audit, monitor,
+    config, logger, secrets: deps.secrets, dataDir, now, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, audit, monitor, holdsSecret,
   });
   const lifecycle = createLifecycle({ logger, upstreams, catalog, describe, audit, approvals, bridge, limits });
 

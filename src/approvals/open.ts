@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
-import { redact } from '../audit/redact.ts';
+import { redact, type SecretTest } from '../audit/redact.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
@@ -33,6 +33,8 @@ export interface ApprovalsDeps {
   logger: Logger;
   runtime: PolicyRuntime;
   secrets: SecretSource;
+  /** What the audit masks (`auditSecretTest`): the people who decide see the arguments as the audit records them. */
+  holdsSecret: SecretTest;
   recheck: (ctx: MessageContext) => Promise<GatewayError | undefined>;
   held?: (agent: string) => { reason: string } | undefined;
   now?: () => number;
@@ -57,7 +59,7 @@ export function openApprovals(config: Config, deps: ApprovalsDeps): Approvals {
     states: new ApprovalStates(section.maxPending),
     recheck: deps.recheck,
     ...(deps.held ? { held: deps.held } : {}),
-    redactArgs: (_server, args) => redact(args, fields),
+    redactArgs: (_server, args) => redact(args, fields, deps.holdsSecret),
   });
   return {
     queue,

@@ -15,7 +15,7 @@ import type { MessageContext, Outcome } from '../pipeline/context.ts';
 import { canonicalJson } from './canonical.ts';
 import { GENESIS_HASH, recordHash, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
-import { looksSecret, MASK, redact } from './redact.ts';
+import { MASK, redact, redactText, type SecretTest } from './redact.ts';
 import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
 
@@ -31,6 +31,8 @@ export interface AuditLogOptions {
   lease?: (() => { instance: string; release(): void }) | undefined;
   gatewayId: string;
   redactFields: readonly string[];
+  /** What the record masks: DLP's detection (`auditSecretTest`), whatever DLP's actions are. */
+  holdsSecret: SecretTest;
   argumentsModeFor: (server: string | undefined) => ArgumentsMode;
   logger: Logger;
   /** Time between probe writes while the store is failing. */
@@ -250,7 +252,7 @@ export class AuditLog {
     // method; for what the gateway answers itself (aggregated lists, setLevel on /mcp), none.
     const target = route?.kind === 'upstream' ? route.name : route === undefined ? namedTarget(ctx.client.protocolVersion, ctx.request.method, ctx.request.params) : undefined;
     // A resource URI (or a made-up name) is the client's own text: one holding a secret is not written in clear.
-    if (target !== undefined) body.target = ctx.dlp?.some((f) => f.path === 'params.uri') || looksSecret(target) ? MASK : target;
+    if (target !== undefined) body.target = ctx.dlp?.some((f) => f.path === 'params.uri') ? MASK : redactText(target, this.#options.holdsSecret);
     if (args !== undefined && mode !== 'off') {
       // The intent and the outcome of a call record the same arguments: hashed and redacted once.
       let seen = this.#argsSeen.get(args);
@@ -260,7 +262,7 @@ export class AuditLog {
       }
       body.argsHash = seen.hash;
       if (mode === 'full') body.args = args;
-      else if (mode === 'redacted') body.args = seen.redacted ??= redact(args, this.#fields);
+      else if (mode === 'redacted') body.args = seen.redacted ??= redact(args, this.#fields, this.#options.holdsSecret);
     }
     if (ctx.task !== undefined) body.task = ctx.task;
     if (isObject(params?.task)) body.taskRequest = params.task as { ttl?: number };
@@ -276,6 +278,8 @@ export class AuditLog {
     if (ctx.labels && ctx.labels.length > 0) body.labels = ctx.labels;
     // Where the arguments are not recorded in full, a reason must not carry them either.
     if (body.reason !== undefined && args !== undefined && mode !== 'full') body.reason = withoutArguments(body.reason, args);
+    // A reason can quote a server's error text: one holding a secret is not written in clear.
+    if (body.reason !== undefined) body.reason = redactText(body.reason, this.#options.holdsSecret);
     const record = body as AuditRecord;
     record.hash = recordHash(body);
     return record;

@@ -1,6 +1,7 @@
 /**
  * Opens the audit store the config names. One place, used by the gateway and by `portcullis audit`.
  */
+import { looksSecret, type SecretTest } from './redact.ts';
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -92,7 +93,7 @@ function witnessFor(path: string | undefined): ((checkpoint: Checkpoint) => void
 
 /** The gateway's audit log as `audit` configures it, or undefined when `audit.store` is `off`. */
 /** `extraSinks`: consumers of each stored record besides `audit.sinks` (the behaviour monitor). */
-export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string, front: Front = 'http', extraSinks: readonly AuditSink[] = []): AuditLog | undefined {
+export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string, front: Front = 'http', extraSinks: readonly AuditSink[] = [], holdsSecret: SecretTest = looksSecret): AuditLog | undefined {
   if (config.audit.store === 'off') return undefined;
   const signer = signerFor(config, secrets);
   const dataDir = config.dataDir ?? defaultDataDir(secrets.env);
@@ -104,6 +105,7 @@ export function createAuditLog(config: Config, secrets: SecretSource, logger: Lo
     lease: config.audit.store === 'stdout' ? undefined : () => leaseChain(dataDir, auditInstance(config), front),
     gatewayId,
     redactFields: config.audit.redact.fields,
+    holdsSecret,
     argumentsModeFor: (server) => (server ? config.servers[server]?.auditArguments : undefined) ?? 'redacted',
     logger,
     signer,

@@ -1,13 +1,17 @@
 /**
- * Redaction of call arguments before they are written to the audit trail. Values are masked when
- * their key names a credential, when the key is one the admin listed, or when the value looks like
- * a secret (provider token formats, private keys, bearer tokens, JWTs). Bounded patterns only: each
- * runs in linear time on any input (no nested quantifiers).
+ * Redaction of call arguments (and the other client- and server-controlled text) before it is written
+ * to the audit trail. Values are masked when their key names a credential, when the key is one the
+ * admin listed, or when the value holds a secret as the DLP engine detects it (its secret rules, the
+ * `dlp.patterns` and exact values, whatever the DLP actions: `Dlp.holdsSecret`) or has one of the
+ * shapes below that DLP's rules do not cover. Bounded patterns only: each runs in linear time on any
+ * input (no nested quantifiers).
  *
  * Not detected: secrets without a recognizable shape under an innocuous key name. Use
- * `audit.redact.fields` for those, or `arguments: hash` for servers whose arguments are all sensitive.
+ * `audit.redact.fields` or `dlp.patterns` for those, or `arguments: hash` for servers whose
+ * arguments are all sensitive.
  */
 import { SENSITIVE_NAME } from '../config/names.ts';
+import type { Dlp } from '../dlp/engine.ts';
 
 export const MASK = '[redacted]';
 
@@ -29,15 +33,27 @@ export function looksSecret(value: string): boolean {
   return SECRET_VALUE.some((pattern) => pattern.test(value));
 }
 
-/** A copy of `value` with secret-looking and listed fields masked. */
-export function redact(value: unknown, fields: ReadonlySet<string>, depth = 0): unknown {
+/** Whether a text holds a secret and must not be recorded in clear. */
+export type SecretTest = (text: string) => boolean;
+
+/** The audit trail's test: DLP's detection (independent of its actions), then the shapes above. */
+export const auditSecretTest = (dlp: Dlp): SecretTest => (text) => dlp.holdsSecret(text) || looksSecret(text);
+
+/** `text`, or the mask when it holds a secret (a record field that is the client's or server's own text). */
+export const redactText = (text: string, holdsSecret: SecretTest): string => (holdsSecret(text) ? MASK : text);
+
+/** A copy of `value` with secret-holding and listed fields masked (an object key holding a secret masks its value too). */
+export function redact(value: unknown, fields: ReadonlySet<string>, holdsSecret: SecretTest, depth = 0): unknown {
   if (depth > 32) return MASK;
-  if (typeof value === 'string') return looksSecret(value) ? MASK : value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, fields, depth + 1));
+  if (typeof value === 'string') return redactText(value, holdsSecret);
+  if (typeof value === 'number') return holdsSecret(String(value)) ? MASK : value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, fields, holdsSecret, depth + 1));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = SENSITIVE_NAME.test(key) || fields.has(key.toLowerCase()) ? MASK : redact(inner, fields, depth + 1);
+      const keyHolds = holdsSecret(key);
+      const masked = keyHolds || SENSITIVE_NAME.test(key) || fields.has(key.toLowerCase());
+      out[keyHolds ? `${MASK}#${Object.keys(out).length}` : key] = masked ? MASK : redact(inner, fields, holdsSecret, depth + 1);
     }
     return out;
   }

@@ -426,6 +426,18 @@ export class Dlp {
     return regex;
   }
 
+  /**
+   * Whether `text` holds anything this engine's secret rules, administrator patterns or exact values
+   * recognise, whatever the actions configured for any server: what the audit record masks
+   * (src/audit/redact.ts). Text that cannot be inspected in full counts as holding one (fail closed).
+   */
+  holdsSecret(text: string): boolean {
+    if (text.length < MIN_TEXT) return false;
+    const on: Detectors = { secrets: true, pii: false, injection: false, patterns: this.#patterns.values.length > 0 || this.#patterns.scanner !== undefined };
+    const report = detectDeep(text, on, this.#patterns, this.#piiKinds, { compact: true });
+    return report.uninspectable !== undefined || report.findings.length > 0;
+  }
+
   /** What `portcullis dlp test` shows: every finding in a text and what the default actions would do. */
   test(text: string, server?: string, tool?: string): { findings: Array<TextFinding & { action: string; pattern?: undefined }>; masked: string; uninspectable?: string } {
     const actions = this.actionsFor(server, tool);

@@ -2,6 +2,7 @@
  * Builds every stage of the pipeline from the gateway's parts. The order they run in is not decided
  * here but in pipeline/order.ts, once.
  */
+import type { SecretTest } from '../audit/redact.ts';
 import type { Logger } from 'pino';
 import { openApprovals, type Approvals } from '../approvals/open.ts';
 import type { AuditLog } from '../audit/log.ts';
@@ -54,6 +55,8 @@ export interface StageParts {
   dlp: Dlp;
   audit: AuditLog | undefined;
   monitor: Monitor | undefined;
+  /** What the audit record masks (src/audit/redact.ts). */
+  holdsSecret: SecretTest;
 }
 
 export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approvals: Approvals } {
@@ -67,6 +70,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
     logger,
     runtime: policy,
     secrets: parts.secrets,
+    holdsSecret: parts.holdsSecret,
     // After a human's wait, the kill switch and the policy are asked again: either may have changed.
     recheck: async (ctx) => killSwitch(ctx) ?? (await authorize(ctx)),
     held: (agent) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MASK, redact } from '../../src/audit/redact.ts';
+import { looksSecret, MASK, redact } from '../../src/audit/redact.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
 describe('argument redaction', () => {
@@ -13,16 +13,16 @@ describe('argument redaction', () => {
       customerId: 'c-42',
       ssn: '123-45-6789',
     };
-    const out = JSON.stringify(redact(args, new Set(['ssn'])));
+    const out = JSON.stringify(redact(args, new Set(['ssn']), looksSecret));
     for (const secret of [...Object.values(secrets), 'hunter2-but-long', '123-45-6789']) assert.ok(!out.includes(secret), `leaked ${secret.slice(0, 8)}…`);
     assert.ok(out.includes('select 1') && out.includes('c-42'), 'ordinary values are kept');
-    assert.equal((redact({ password: 'x' }, new Set()) as { password: string }).password, MASK);
+    assert.equal((redact({ password: 'x' }, new Set(), looksSecret) as { password: string }).password, MASK);
   });
 
   it('stays linear on hostile input', () => {
     const hostile = `${'a'.repeat(200_000)}!`;
     const started = performance.now();
-    redact({ v: hostile, w: `Bearer ${'x'.repeat(100_000)}` }, new Set());
+    redact({ v: hostile, w: `Bearer ${'x'.repeat(100_000)}` }, new Set(), looksSecret);
     assert.ok(performance.now() - started < 1000);
   });
 });
