@@ -271,6 +271,7 @@ export class AuditLog {
     if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
     if (ctx.approval) body.approval = ctx.approval;
     if (ctx.labels && ctx.labels.length > 0) body.labels = ctx.labels;
+    if (ctx.refusedServerRequests) body.refusedServerRequests = [...ctx.refusedServerRequests];
     // Where the arguments are not recorded in full, a reason must not carry them either.
     if (body.reason !== undefined && args !== undefined && mode !== 'full') body.reason = withoutArguments(body.reason, args);
     // What the caller chose is made storable (and bounded) before hashing: every store keeps the same record.
