@@ -25,7 +25,7 @@ import { createDetectors, type Detector, type Finding, type Observation } from '
 import type { MonitorConfig } from './schema.ts';
 import { LogSink, WebhookSink, type AlertSink } from './sinks.ts';
 import { clip, MonitorState } from './state.ts';
-import { FlowTracker } from './flows.ts';
+import { flowKeys, FlowTracker } from './flows.ts';
 import type { HoldEvent } from '../supply/guard.ts';
 
 export interface MonitorDeps {
@@ -120,7 +120,10 @@ export class Monitor implements AuditSink {
   observe(record: AuditRecord): void {
     // A forwarded call leaves a write-ahead intent, then its outcome (same correlationId): the
     // outcome is what happened, so judging the intent too would count every call twice.
-    if (record.decision === 'intent') return;
+    if (record.decision === 'intent') {
+      this.#privateReadStarts(record);
+      return;
+    }
     // The monitor's own alerts come back as records: judging them would raise alerts about alerts.
     if (record.decision === 'alert') return;
     const atMs = this.#now().getTime();
@@ -131,6 +134,15 @@ export class Monitor implements AuditSink {
     const observation: Observation = { record, atMs, principal, learning: atMs < this.learningUntilMs, anonymous, agent };
     this.#current = observation;
     for (const detect of this.#detectors) detect(observation, this.#raiseCurrent);
+  }
+
+  /**
+   * A private read counts for toxic flows from when it starts (its intent), not when it ends: its data
+   * may reach the client (progress, log notifications) while it runs, and an egress call then must be refused.
+   */
+  #privateReadStarts(record: AuditRecord): void {
+    if (!this.flows || record.method !== 'tools/call' || !record.labels?.includes('private') || isAnonymous(record.principal)) return;
+    this.flows.note(flowKeys(record.session, record.principal), ['private'], `${record.server ?? '?'}.${record.target ?? '?'}`, record.seq, this.#now().getTime());
   }
 
   #current: Observation | undefined;

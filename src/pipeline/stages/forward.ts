@@ -8,7 +8,7 @@
  */
 import { storableText } from '../../audit/storable.ts';
 import { principalKey } from '../../auth/principal.ts';
-import { GatewayError } from '../../errors.ts';
+import { ERROR_MAP, GatewayError } from '../../errors.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { META_SERVER_INFO, MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
@@ -134,7 +134,14 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
       const missing = refusedServerRequest(ctx, request);
       if (missing) throw new ServerRequestRefused(-32601, `${storableText(request.method, 128)} refused: ${missing}`);
       if (!client.request) throw new ServerRequestRefused(-32601, `${request.method} cannot reach this client`);
-      return client.request(request.method, request.params);
+      const answer = await client.request(request.method, request.params);
+      // An answer is client data bound for this call's server: judged by the toxic-flow rule as it is now.
+      const toxic = ctx.judgeEgress?.();
+      if (toxic) {
+        (ctx.refusedServerRequests ??= []).push(`${request.method}: the client's answer was withheld: ${toxic.message}`);
+        throw new ServerRequestRefused(ERROR_MAP.PC_POLICY_TOXIC_FLOW.rpcCode, `the client's answer to ${request.method} was withheld by the gateway: ${toxic.message}`);
+      }
+      return answer;
     };
   }
 
