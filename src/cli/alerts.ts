@@ -4,6 +4,7 @@
  */
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { displayText } from '../audit/display.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import { AlertStore, type AlertLine } from '../monitor/alert.ts';
 import { parseSince } from './audit.ts';
@@ -28,14 +29,13 @@ function storeOf(options: AlertsOptions, io: Pick<Io, 'err' | 'secrets'>): Alert
   return new AlertStore(join(loaded.config.dataDir ?? defaultDataDir(io.secrets.env), 'alerts.jsonl'));
 }
 
-/** Names in alerts come from callers (a local agent names itself): control characters are shown escaped, never sent to the terminal. */
-const printable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-
 function line({ alert, acked }: AlertLine): string {
-  const what = alert.tool ? ` ${alert.server}.${alert.tool}` : alert.server ? ` ${alert.server}` : '';
-  const contained = alert.response ? (alert.response.skipped ? `\n    containment not applied: ${alert.response.skipped}` : `\n    contained: ${alert.response.target} stopped until ${alert.response.until}`) : '';
-  const ack = acked ? `  [acked by ${acked.by}]` : '';
-  return printable(`${alert.at}  ${alert.id}  ${alert.severity.padEnd(8)} ${alert.kind.padEnd(18)} ${alert.principal.agent} (${alert.principal.subject})${what}${ack}\n    ${alert.summary}\n    evidence: audit ${alert.evidence.instance} seq ${alert.evidence.seqs.join(',')}${contained}`) + '\n';
+  // Names in alerts come from callers (a local agent names itself): every field is shown escaped, never raw.
+  const t = displayText;
+  const what = alert.tool ? ` ${t(`${alert.server}.${alert.tool}`)}` : alert.server ? ` ${t(alert.server)}` : '';
+  const contained = alert.response ? (alert.response.skipped ? `\n    containment not applied: ${t(alert.response.skipped)}` : `\n    contained: ${t(alert.response.target)} stopped until ${alert.response.until}`) : '';
+  const ack = acked ? `  [acked by ${t(acked.by)}]` : '';
+  return `${alert.at}  ${alert.id}  ${alert.severity.padEnd(8)} ${alert.kind.padEnd(18)} ${t(alert.principal.agent)} (${t(alert.principal.subject)})${what}${ack}\n    ${t(alert.summary)}\n    evidence: audit ${t(alert.evidence.instance)} seq ${alert.evidence.seqs.join(',')}${contained}\n`;
 }
 
 export function alertsList(options: AlertsOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
