@@ -1,4 +1,5 @@
 /** How an approval is shown to people: `approvals list`, the admin endpoint, the webhook. */
+import { displayJson } from '../audit/display.ts';
 import type { Approval } from './store.ts';
 
 export interface ApprovalView {
@@ -23,15 +24,13 @@ export interface ApprovalView {
   note: string | null;
 }
 
-/** Characters a person cannot see or that break a line: shown as \u escapes, so what is shown is what runs. */
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu;
-
 /**
  * The arguments as one line a person can read: JSON, invisible and control characters escaped, cut at
  * `maxChars` with what was left out and the hash that binds the approval to all of it.
  */
 export function displayArgs(args: unknown, argsHash: string, maxChars = 2000): string {
-  const text = (JSON.stringify(args) ?? 'null').replace(HIDDEN, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  // Characters a person cannot see or that break a line are shown as \u escapes: what is shown is what runs.
+  const text = displayJson(JSON.stringify(args) ?? 'null');
   if (text.length <= maxChars) return text;
   return `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters; sha256 of the arguments ${argsHash})`;
 }

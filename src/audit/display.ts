@@ -7,10 +7,12 @@
  */
 
 /**
- * C0 controls, DEL, C1 controls, the bidi controls (ALM, LRM/RLM, embeddings, overrides, isolates),
- * zero-width and invisible formatting characters, line/paragraph separators and the BOM.
+ * Every character a person cannot see or that moves the cursor: controls (C0, DEL, C1), format
+ * characters (bidi controls, zero-width and invisible characters, the BOM, tag characters), line and
+ * paragraph separators, private-use, unassigned code points and lone surrogates. The one definition
+ * of "unsafe to print" for every view of what callers chose (audit, approvals, alerts, status).
  */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/gu;
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/gu;
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\e' };
 
 /** `text` safe to print: unsafe characters as `\n`, `\r`, `\t`, `\e` or `\u{…}`, and `\` as `\\`. */
@@ -20,7 +22,11 @@ export function displayText(text: string): string {
 
 /** A JSON text with the unsafe characters JSON.stringify leaves raw (C1, bidi, U+2028…) as \uXXXX escapes: same value, safe to print. */
 export function displayJson(json: string): string {
-  return json.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return json.replace(UNSAFE, (c) => {
+    let out = '';
+    for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    return out;
+  });
 }
 
 /** Spreadsheets run a cell that starts with one of these as a formula (OWASP: CSV injection). */

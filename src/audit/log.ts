@@ -16,6 +16,7 @@ import { canonicalJson } from './canonical.ts';
 import { GENESIS_HASH, recordHash, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { MASK, redact, redactText, type SecretTest } from './redact.ts';
+import { storable } from './storable.ts';
 import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
 
@@ -214,7 +215,8 @@ export class AuditLog {
     if (entry.server !== undefined) body.server = entry.server;
     if (entry.tool !== undefined) body.target = entry.tool;
     if (entry.address !== undefined) body.address = entry.address;
-    const written = this.#append({ ...body, hash: recordHash(body) }).then((failed) => {
+    const stored = storable(body);
+    const written = this.#append({ ...stored, hash: recordHash(stored) }).then((failed) => {
       if (failed) this.#options.logger.error({ alert: entry.alert.id, err: failed.message }, 'alert could not be written to the audit trail');
     });
     this.#followUps.push(written);
@@ -276,12 +278,14 @@ export class AuditLog {
     if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
     if (ctx.approval) body.approval = ctx.approval;
     if (ctx.labels && ctx.labels.length > 0) body.labels = ctx.labels;
+    if (ctx.refusedServerRequests) body.refusedServerRequests = [...ctx.refusedServerRequests];
     // Where the arguments are not recorded in full, a reason must not carry them either.
     if (body.reason !== undefined && args !== undefined && mode !== 'full') body.reason = withoutArguments(body.reason, args);
     // A reason can quote a server's error text: one holding a secret is not written in clear.
     if (body.reason !== undefined) body.reason = redactText(body.reason, this.#options.holdsSecret);
-    const record = body as AuditRecord;
-    record.hash = recordHash(body);
+    // What the caller chose is made storable (and bounded) before hashing: every store keeps the same record.
+    const record = storable(body) as AuditRecord;
+    record.hash = recordHash(record);
     return record;
   }
 

@@ -58,6 +58,8 @@ export interface AuditRecord {
   approval?: ApprovalNote;
   /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows. */
   labels?: string[];
+  /** Requests the server sent the client during this call that the gateway refused (method and why). */
+  refusedServerRequests?: string[];
   /** On `alert` records: what the monitor raised and the records that made it fire (never argument values). */
   alert?: AuditAlert;
   prevHash: string;

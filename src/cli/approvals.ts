@@ -10,6 +10,7 @@ import { userInfo } from 'node:os';
 import { approvalsDbPath } from '../approvals/open.ts';
 import { ApprovalStore, isApprovalId } from '../approvals/store.ts';
 import { describeApproval, displayArgs } from '../approvals/view.ts';
+import { displayText } from '../audit/display.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import { GatewayError } from '../errors.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
@@ -62,9 +63,11 @@ export function approvalsList(options: ApprovalsCliOptions, io: CliIo): number {
     return 0;
   }
   for (const a of rows) {
-    io.out(`${a.id}  ${a.status.padEnd(8)} ${a.server}.${a.tool}  by ${a.principal} (agent ${a.agent})  rule ${a.rule}  expires ${a.expiresAt}\n`);
+    // Names and reasons come from callers (a local agent names itself): shown escaped, never raw.
+    const t = displayText;
+    io.out(`${a.id}  ${a.status.padEnd(8)} ${t(a.server)}.${t(a.tool)}  by ${t(a.principal)} (agent ${t(a.agent)})  rule ${t(a.rule)}  expires ${a.expiresAt}\n`);
     io.out(`    arguments ${displayArgs(a.arguments, a.argsHash)}  sha256 ${a.argsHash}\n`);
-    io.out(`    reason: ${a.reason}${a.approvers ? `  approvers: ${a.approvers.join(', ')}` : ''}${a.decidedBy ? `  decided by ${a.decidedBy}` : ''}\n`);
+    io.out(`    reason: ${t(a.reason)}${a.approvers ? `  approvers: ${t(a.approvers.join(', '))}` : ''}${a.decidedBy ? `  decided by ${t(a.decidedBy)}` : ''}\n`);
   }
   return 0;
 }
@@ -91,7 +94,7 @@ function decide(id: string, decision: 'granted' | 'denied', options: ApprovalsCl
       io.err(`portcullis: ${result.message} [${result.code}]\n`);
       return 1;
     }
-    io.out(`${decision === 'granted' ? 'granted' : 'denied'}: ${result.id} (${result.server}.${result.name} for ${result.subject}) by ${by}${decision === 'granted' ? `; usable once until ${new Date(result.expiresAt).toISOString()}` : ''}\n`);
+    io.out(`${decision === 'granted' ? 'granted' : 'denied'}: ${result.id} (${displayText(`${result.server}.${result.name}`)} for ${displayText(result.subject)}) by ${displayText(by)}${decision === 'granted' ? `; usable once until ${new Date(result.expiresAt).toISOString()}` : ''}\n`);
     return 0;
   } finally {
     store.close();

@@ -8,6 +8,7 @@ import { identityDbPath, identityEnabled } from '../auth/identity.ts';
 import { IdentityStore } from '../auth/store.ts';
 import { join } from 'node:path';
 import { looseModes } from '../util/private-files.ts';
+import { displayText } from '../audit/display.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { describeTarget, KillSwitchStore, type KillTarget } from '../killswitch/store.ts';
@@ -155,7 +156,8 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   io.out(`audit store:   ${config.audit.store}\n`);
   io.out(`identity:      ${identity.enabled ? `on (${[identity.embedded ? 'embedded server' : '', identity.issuers ? `${identity.issuers} issuer${identity.issuers === 1 ? '' : 's'}` : '', identity.apiKeys ? 'API keys' : ''].filter(Boolean).join(', ')}); ${identity.activeAgents} active agent${identity.activeAgents === 1 ? '' : 's'}, ${identity.activeKeys} active key${identity.activeKeys === 1 ? '' : 's'}` : 'off (local principals)'}\n`);
   io.out(`kill switches: ${switches.length === 0 ? 'none' : ''}\n`);
-  for (const s of switches) io.out(`  ${s.effect === 'approve' ? 'APPROVAL' : 'ON'}  ${describeTarget(s.target)} — ${s.reason} (by ${s.by} at ${s.at}${s.until ? `, until ${s.until}` : ''})\n`);
+  // A monitor kill names the agent a caller chose, and its reason quotes it: shown escaped.
+  for (const s of switches) io.out(`  ${s.effect === 'approve' ? 'APPROVAL' : 'ON'}  ${displayText(describeTarget(s.target))} — ${displayText(s.reason)} (by ${displayText(s.by)} at ${s.at}${s.until ? `, until ${s.until}` : ''})\n`);
   const q = Object.entries(waiting);
   io.out(`quarantined:   ${q.length === 0 ? 'none' : q.map(([s, n]) => `${s}: ${n}`).join(', ')}\n`);
   io.out(`pins:          ${summary.pins}\n`);

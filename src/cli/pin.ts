@@ -4,6 +4,7 @@
  * next listing. While the file fails its integrity check, `approve` is refused: `verify` says why,
  * `reseal` accepts the file as it is (after review with `list`), `reset` starts over.
  */
+import { displayText } from '../audit/display.ts';
 import type { PinStore } from '../supply/pins.ts';
 import { openPins } from '../supply/open-pins.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
@@ -49,7 +50,7 @@ export function pinList(options: PinCliOptions, io: Pick<Io, 'out' | 'err' | 'se
     const pending = Object.entries(pins.pending(server));
     io.out(`${server}: ${pinned.length} pinned, ${pending.length} waiting for approval\n`);
     for (const [key, pin] of pinned) io.out(`  pinned   ${key}  ${pin.hash.slice(0, 12)}  by ${pin.approvedBy} at ${pin.approvedAt}\n`);
-    for (const [key, p] of pending) io.out(`  WAITING  ${key}  ${p.hash.slice(0, 12)}  ${p.reason}\n`);
+    for (const [key, p] of pending) io.out(`  WAITING  ${displayText(key)}  ${p.hash.slice(0, 12)}  ${displayText(p.reason)}\n`);
   }
   return warning ? 1 : 0;
 }
@@ -98,7 +99,7 @@ export function pinDiff(options: PinCliOptions, server: string, io: Pick<Io, 'ou
   }
   for (const [key, p] of pending) {
     const pin = pins.pinned(server, key);
-    io.out(`=== ${server} ${key}: ${p.reason} (seen ${p.seenAt})\n`);
+    io.out(`=== ${server} ${displayText(key)}: ${displayText(p.reason)} (seen ${p.seenAt})\n`);
     for (const line of diff(pin ? lines(pin.definition) : [], lines(p.definition))) io.out(`${line}\n`);
   }
   return warning ? 1 : 0;

@@ -14,8 +14,10 @@ import type { FrontIdentity } from './http-identity.ts';
 import { accepts, header, idOf, readBody } from './http-io.ts';
 import { createLegacyFront } from './http-legacy.ts';
 import { createModernFront } from './http-modern.ts';
+import type { UnknownServer } from './http-routes.ts';
 
-export type McpEndpoint = (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, pathname: string) => Promise<void>;
+/** `unknown`: the path named no server — authenticated against /mcp, then refused and recorded. */
+export type McpEndpoint = (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, pathname: string, unknown?: UnknownServer) => Promise<void>;
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 
@@ -23,10 +25,11 @@ export function createMcpEndpoint(front: FrontContext, identity: FrontIdentity, 
   const modern = createModernFront(front);
   const legacy = createLegacyFront(front);
 
-  return async function serveMcp(req, res, endpoint, pathname) {
+  return async function serveMcp(req, res, endpoint, pathname, unknown) {
     if (req.method === 'OPTIONS') return answerPreflight(res);
     if (!(await identity.authenticate(req, res, endpoint, pathname))) return;
     const version = header(req, 'mcp-protocol-version');
+    if (unknown) return front.refuse(res, unknown.endpoint, unknown.refusal, version === MODERN_VERSION ? 'modern' : 'legacy', null, '(request)', req);
     const unsupported =
       version !== undefined && !isSupportedVersion(version)
         ? new GatewayError('PC_PROTOCOL_UNSUPPORTED_VERSION', `Unsupported protocol version "${version}"; supported: ${SUPPORTED_VERSIONS.join(', ')}`, {

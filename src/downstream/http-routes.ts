@@ -18,8 +18,17 @@ export function pathnameOf(rawUrl: string): string {
   return query === -1 ? rawUrl : rawUrl.slice(0, query);
 }
 
-/** The endpoint `pathname` names; a refusal (404) for a server that does not exist; undefined for a path that is no MCP endpoint. */
-export function endpointFor(gateway: Gateway, pathname: string): Endpoint | GatewayError | undefined {
+/** A path that names no configured server: the refusal, and the endpoint its record names (the name asked for). */
+export interface UnknownServer {
+  refusal: GatewayError;
+  endpoint: Endpoint;
+}
+
+/**
+ * The endpoint `pathname` names; an UnknownServer for a server that does not exist (refused after
+ * authentication, without naming the servers that do); undefined for a path that is no MCP endpoint.
+ */
+export function endpointFor(gateway: Gateway, pathname: string): Endpoint | UnknownServer | undefined {
   if (pathname === '/mcp' || pathname === '/mcp/') return { kind: 'aggregate' };
   const match = SERVER_PATH.exec(pathname);
   if (!match) return undefined;
@@ -28,16 +37,19 @@ export function endpointFor(gateway: Gateway, pathname: string): Endpoint | Gate
     name = decodeURIComponent(match[1]!);
   } catch {
     // A malformed escape names no server (404), rather than failing the request.
-    return new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `the server name in ${JSON.stringify(pathname)} is not valid percent-encoding`);
+    return { refusal: new GatewayError('PC_ROUTE_UNKNOWN_SERVER', 'the server name in the path is not valid percent-encoding'), endpoint: { kind: 'server', server: match[1]! } };
   }
   if (!gateway.hasServer(name)) {
-    return new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${name}" (known: ${[...gateway.upstreams.keys()].join(', ') || 'none'})`);
+    // The name is not echoed (it is the caller's, and may hold anything) and the known ones are not listed.
+    return { refusal: new GatewayError('PC_ROUTE_UNKNOWN_SERVER', 'no server by that name on this gateway; /mcp serves every server you may use'), endpoint: { kind: 'server', server: name } };
   }
   return { kind: 'server', server: name };
 }
 
+export const isUnknownServer = (endpoint: Endpoint | UnknownServer | undefined): endpoint is UnknownServer => endpoint !== undefined && 'refusal' in endpoint;
+
 /** The endpoint a refused request was for, or the aggregate one when its path names none. */
 export function endpointOrAggregate(gateway: Gateway, pathname: string): Endpoint {
   const endpoint = endpointFor(gateway, pathname);
-  return endpoint && !(endpoint instanceof GatewayError) ? endpoint : { kind: 'aggregate' };
+  return endpoint && !isUnknownServer(endpoint) ? endpoint : { kind: 'aggregate' };
 }

@@ -26,7 +26,7 @@ import { reject } from './http-io.ts';
 import { closeServer, listenOn, offerApprovalPages, startIdentity } from './http-listen.ts';
 import { createMcpEndpoint } from './http-mcp.ts';
 import { serveOperationsPath } from './http-operations.ts';
-import { endpointFor, pathnameOf } from './http-routes.ts';
+import { endpointFor, isUnknownServer, pathnameOf } from './http-routes.ts';
 import { createFrontState } from './http-sessions.ts';
 import { Metrics } from './metrics.ts';
 import { answerClientErrors, requestTimeoutOptions } from './request-timeouts.ts';
@@ -64,7 +64,8 @@ export async function createHttpFront(gateway: Gateway, config: Config, logger: 
     if (served) return served;
     const endpoint = endpointFor(gateway, pathname);
     if (endpoint === undefined) return reject(res, new GatewayError('PC_HTTP_NOT_FOUND', `no MCP endpoint at ${pathname}; use /mcp or /mcp/<server>`));
-    if (endpoint instanceof GatewayError) return reject(res, endpoint);
+    // An unknown server is refused like any request: after authentication, and recorded.
+    if (isUnknownServer(endpoint)) return serveMcp(req, res, { kind: 'aggregate' }, '/mcp', endpoint);
     return serveMcp(req, res, endpoint, pathname);
   }
 

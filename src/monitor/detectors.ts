@@ -12,7 +12,7 @@ import type { AuditRecord } from '../audit/record.ts';
 import type { AlertKind } from './alert.ts';
 import { alphaFor, countCall, newBaseline, threshold, type VolumeRule } from './baseline.ts';
 import type { DetectorResponse, MonitorConfig, Severity } from './schema.ts';
-import { learn, MAX_TOOL_BASELINES, type PrincipalState } from './state.ts';
+import { clip, learn, MAX_TOOL_BASELINES, type PrincipalState } from './state.ts';
 import { BurstWindow, DistinctWindow } from './window.ts';
 import { flowKeys, type FlowTracker } from './flows.ts';
 
@@ -124,7 +124,7 @@ function volume(config: MonitorConfig['detectors']['volume']): Detector {
     }
     const tool = toolOf(record);
     if (!config.perTool || tool === undefined) return;
-    const name = qualified(record);
+    const name = clip(qualified(record));
     let t = principal.toolVolume.get(name);
     if (!t) {
       if (principal.toolVolume.size >= MAX_TOOL_BASELINES) return;

@@ -25,7 +25,7 @@ import { createDetectors, type Detector, type Finding, type Observation } from '
 import type { MonitorConfig } from './schema.ts';
 import { LogSink, WebhookSink, type AlertSink } from './sinks.ts';
 import { clip, MonitorState } from './state.ts';
-import { FlowTracker } from './flows.ts';
+import { flowKeys, FlowTracker } from './flows.ts';
 import type { HoldEvent } from '../supply/guard.ts';
 
 export interface MonitorDeps {
@@ -44,6 +44,8 @@ export interface MonitorDeps {
 /** Alerts written per minute at most (a flood of principals cannot flood the alert file); the rest are counted. */
 const ALERTS_PER_MINUTE = 120;
 const EVIDENCE_MAX = 50;
+/** Alert keys kept for deduplication (kind, principal, tool, address). */
+const MAX_COOLDOWNS = 10_000;
 const BY = 'portcullis-monitor';
 
 /** What an alert takes from the record that caused it. */
@@ -89,7 +91,8 @@ export class Monitor implements AuditSink {
     const every = deps.saveEveryMs ?? 30_000;
     if (every > 0) {
       this.#timer = setInterval(() => {
-        this.state.saveInBackground().catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'monitor state could not be saved'));
+        // Never throws out of the timer: a failed save (disk, out of memory) is logged and retried.
+        this.state.saveInBackground().catch((error: unknown) => deps.logger.error({ err: (error as Error).message }, 'monitor state could not be saved'));
       }, every);
       this.#timer.unref();
     }
@@ -117,7 +120,10 @@ export class Monitor implements AuditSink {
   observe(record: AuditRecord): void {
     // A forwarded call leaves a write-ahead intent, then its outcome (same correlationId): the
     // outcome is what happened, so judging the intent too would count every call twice.
-    if (record.decision === 'intent') return;
+    if (record.decision === 'intent') {
+      this.#privateReadStarts(record);
+      return;
+    }
     // The monitor's own alerts come back as records: judging them would raise alerts about alerts.
     if (record.decision === 'alert') return;
     const atMs = this.#now().getTime();
@@ -128,6 +134,15 @@ export class Monitor implements AuditSink {
     const observation: Observation = { record, atMs, principal, learning: atMs < this.learningUntilMs, anonymous, agent };
     this.#current = observation;
     for (const detect of this.#detectors) detect(observation, this.#raiseCurrent);
+  }
+
+  /**
+   * A private read counts for toxic flows from when it starts (its intent), not when it ends: its data
+   * may reach the client (progress, log notifications) while it runs, and an egress call then must be refused.
+   */
+  #privateReadStarts(record: AuditRecord): void {
+    if (!this.flows || record.method !== 'tools/call' || !record.labels?.includes('private') || isAnonymous(record.principal)) return;
+    this.flows.note(flowKeys(record.session, record.principal), ['private'], `${record.server ?? '?'}.${record.target ?? '?'}`, record.seq, this.#now().getTime());
   }
 
   #current: Observation | undefined;
@@ -161,7 +176,7 @@ export class Monitor implements AuditSink {
   }
 
   #raise({ record, atMs }: { record: AlertSource; atMs: number }, finding: Finding): void {
-    const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', finding.tool ?? '', finding.address ?? ''].join('\u0000');
+    const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', clip(finding.tool ?? ''), finding.address ?? ''].join('\u0000');
     const last = this.#last.get(key);
     if (last && atMs - last.atMs < this.#config.cooldown) {
       last.repeats += 1;
@@ -188,7 +203,11 @@ export class Monitor implements AuditSink {
     if (finding.tool !== undefined) alert.tool = clip(finding.tool);
     const response = this.#contain(alert, finding, record, atMs);
     if (response) alert.response = response;
-    if (this.#last.size >= 10_000) for (const [k, v] of this.#last) if (atMs - v.atMs >= this.#config.cooldown) this.#last.delete(k);
+    if (this.#last.size >= MAX_COOLDOWNS) {
+      for (const [k, v] of this.#last) if (atMs - v.atMs >= this.#config.cooldown) this.#last.delete(k);
+      // All still cooling down: the oldest tenth is forgotten (a repeat of one of them may alert again).
+      for (const k of [...this.#last.keys()].slice(0, this.#last.size >= MAX_COOLDOWNS ? MAX_COOLDOWNS / 10 : 0)) this.#last.delete(k);
+    }
     this.#last.set(key, { atMs, alert, repeats: 0 });
     this.raised.set(alert.kind, (this.raised.get(alert.kind) ?? 0) + 1);
     try {

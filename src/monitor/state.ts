@@ -158,7 +158,13 @@ export class MonitorState {
 
   /** Writes the state if it changed since the last save (synchronously: at start and shutdown). */
   save(): void {
-    const text = this.#snapshot();
+    let text: string | undefined;
+    try {
+      text = this.#snapshot();
+    } catch (error) {
+      this.#dirty = true;
+      throw error;
+    }
     if (text === undefined || !this.path) return;
     const temp = `${this.path}.${process.pid}.tmp`;
     writePrivateFile(temp, text);
@@ -170,7 +176,14 @@ export class MonitorState {
   /** The same, with the file written off the event loop (the periodic save); one at a time. */
   saveInBackground(): Promise<void> {
     if (this.#saving || !this.path) return this.#saving ?? Promise.resolve();
-    const text = this.#snapshot();
+    let text: string | undefined;
+    try {
+      text = this.#snapshot();
+    } catch (error) {
+      // Serialising can fail (out of memory): the caller logs it, the process goes on, the next save retries.
+      this.#dirty = true;
+      return Promise.reject(error as Error);
+    }
     if (text === undefined) return Promise.resolve();
     const path = this.path;
     const temp = `${path}.${process.pid}.tmp`;

@@ -82,6 +82,13 @@ export interface MessageContext {
   /** What data-loss prevention found in this request, its result and its server→client traffic (for the audit record). */
   dlp?: DlpFinding[];
   /** Toxic-flow labels of the called tool (`private`, `untrusted`, `egress`), when the monitor tracks flows (for the audit record). */
+  /** Server→client requests of this call the gateway refused (method and why), for its audit record. */
+  refusedServerRequests?: string[];
+  /**
+   * On an egress call under toxicFlow enforce: block — the toxic-flow refusal if the caller's flows
+   * read private data by now; forward asks it before handing the server a client's answer.
+   */
+  judgeEgress?: () => GatewayError | undefined;
   labels?: string[];
   /** The client's network address (the socket's remote address), where the front records it (refusals at the HTTP front). */
   address?: string;

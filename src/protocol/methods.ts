@@ -49,6 +49,13 @@ const ORDER: readonly Revision[] = ['2024-11-05', '2025-03-26', '2025-06-18', '2
 const atLeast = (revision: Revision, since: Revision): boolean => ORDER.indexOf(revision) >= ORDER.indexOf(since);
 
 const str = { type: 'string' } as const;
+/**
+ * A tool or prompt name: the spec says tool names SHOULD be 1–128 characters (2025-11-25,
+ * server/tools, "Tool names"); the gateway's `<server>__<tool>` form adds the server name, so the
+ * bound is generous. A longer name is refused here, before it reaches routing, the trail or the monitor.
+ */
+export const MAX_NAME_LENGTH = 1024;
+const nameStr = { type: 'string', maxLength: MAX_NAME_LENGTH } as const;
 const bool = { type: 'boolean' } as const;
 const anyObject = { type: 'object' } as const;
 const requestId = { type: ['string', 'integer'] } as const;
@@ -86,7 +93,7 @@ interface Definition {
 function definitions(revision: Revision): Record<string, Definition> {
   const modern = revision === MODERN_VERSION;
   const paginated = params({ cursor: str });
-  const promptRef = { type: 'object', properties: { type: { const: 'ref/prompt' }, name: str, ...(atLeast(revision, '2025-06-18') ? { title: str } : {}) }, required: ['type', 'name'] };
+  const promptRef = { type: 'object', properties: { type: { const: 'ref/prompt' }, name: nameStr, ...(atLeast(revision, '2025-06-18') ? { title: str } : {}) }, required: ['type', 'name'] };
   const resourceRef = { type: 'object', properties: { type: { const: 'ref/resource' }, uri: str }, required: ['type', 'uri'] };
   const uri = { type: 'string', format: 'uri' };
   const defs: Record<string, Definition> = {
@@ -96,7 +103,7 @@ function definitions(revision: Revision): Record<string, Definition> {
       paramsRequired: true,
       schema: params(
         {
-          name: str,
+          name: nameStr,
           arguments: anyObject,
           // Task-augmented calls (2025-11-25 basic/utilities/tasks): ask the server to run the call as a task.
           ...(revision === '2025-11-25' ? { task: taskMetadata } : {}),
@@ -106,7 +113,7 @@ function definitions(revision: Revision): Record<string, Definition> {
       ),
     },
     'prompts/list': { target: 'list', schema: paginated },
-    'prompts/get': { target: 'prompt', paramsRequired: true, schema: params({ name: str, arguments: stringMap, ...retryFields(revision) }, ['name']) },
+    'prompts/get': { target: 'prompt', paramsRequired: true, schema: params({ name: nameStr, arguments: stringMap, ...retryFields(revision) }, ['name']) },
     'resources/list': { target: 'list', schema: paginated },
     'resources/templates/list': { target: 'list', schema: paginated },
     'resources/read': { target: 'resource', paramsRequired: true, schema: params({ uri, ...retryFields(revision) }, ['uri']) },

@@ -6,8 +6,9 @@
  * here, right before the server: a `tasks/*` request names only the caller's own tasks, a task a call
  * creates becomes the caller's, and `tasks/list` shows the caller's own (routing/tasks.ts).
  */
+import { storableText } from '../../audit/storable.ts';
 import { principalKey } from '../../auth/principal.ts';
-import { GatewayError } from '../../errors.ts';
+import { ERROR_MAP, GatewayError } from '../../errors.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
 import { META_SERVER_INFO, MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
@@ -55,10 +56,16 @@ const CAPABILITY_FOR: Readonly<Record<string, string>> = {
   'roots/list': 'roots',
 };
 
-/** Whether the client declared what a server→client request needs; undefined when it did, else why not. */
+/**
+ * Whether a server→client request may reach the client; undefined when it may, else why not. Only the
+ * methods the spec defines server→client pass (sampling/createMessage, elicitation/create, roots/list,
+ * each only to a client that declared its capability; ping needs none): a server must not drive any
+ * other method (tools/call, resources/read, a custom one) at a client that may itself serve them.
+ */
 export function missingCapability(capabilities: JsonObject, request: ServerRequest): string | undefined {
+  if (request.method === 'ping') return undefined;
   const needed = CAPABILITY_FOR[request.method];
-  if (!needed) return undefined;
+  if (!needed) return `${JSON.stringify(storableText(request.method, 128))} is not a request a server may send a client (only ${Object.keys(CAPABILITY_FOR).join(', ')} and ping)`;
   const declared = capabilities[needed];
   if (!isObject(declared)) return `the client did not declare the "${needed}" capability`;
   if (request.method === 'elicitation/create' && request.params?.mode === 'url' && !isObject(declared.url)) {
@@ -114,12 +121,30 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
 export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
   const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, tasks, cursors, sessionScope } = options;
 
-  function relayToClient(client: ClientLink) {
+  /** Why a server→client request may not reach this call's client (noted on the call's audit record), or undefined. */
+  function refusedServerRequest(ctx: MessageContext, request: ServerRequest): string | undefined {
+    const missing = missingCapability(ctx.client.capabilities, request);
+    if (missing) {
+      const refused = (ctx.refusedServerRequests ??= []);
+      if (refused.length < 16) refused.push(`${request.method}: ${missing}`);
+    }
+    return missing;
+  }
+
+  function relayToClient(ctx: MessageContext) {
+    const client = ctx.client;
     return async (request: ServerRequest): Promise<JsonObject> => {
-      const missing = missingCapability(client.capabilities, request);
-      if (missing) throw new ServerRequestRefused(-32601, `${request.method} refused: ${missing}`);
+      const missing = refusedServerRequest(ctx, request);
+      if (missing) throw new ServerRequestRefused(-32601, `${storableText(request.method, 128)} refused: ${missing}`);
       if (!client.request) throw new ServerRequestRefused(-32601, `${request.method} cannot reach this client`);
-      return client.request(request.method, request.params);
+      const answer = await client.request(request.method, request.params);
+      // An answer is client data bound for this call's server: judged by the toxic-flow rule as it is now.
+      const toxic = ctx.judgeEgress?.();
+      if (toxic) {
+        (ctx.refusedServerRequests ??= []).push(`${request.method}: the client's answer was withheld: ${toxic.message}`);
+        throw new ServerRequestRefused(ERROR_MAP.PC_POLICY_TOXIC_FLOW.rpcCode, `the client's answer to ${request.method} was withheld by the gateway: ${toxic.message}`);
+      }
+      return answer;
     };
   }
 
@@ -150,9 +175,9 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
         call.detach();
         return failed(step.error);
       }
-      const missing = missingCapability(ctx.client.capabilities, step.input.request);
+      const missing = refusedServerRequest(ctx, step.input.request);
       if (missing) {
-        step.input.reject(new ServerRequestRefused(-32601, `${step.input.request.method} refused: ${missing}`));
+        step.input.reject(new ServerRequestRefused(-32601, `${storableText(step.input.request.method, 128)} refused: ${missing}`));
         continue;
       }
       const parked: ParkedCall = { call, input: step.input, key: `input-${round}` };
@@ -215,7 +240,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
       ...base,
       signal: ctx.signal,
       onNotification: (n: Parameters<ClientLink['notify']>[0]) => ctx.client.notify(n),
-      onServerRequest: relayToClient(ctx.client),
+      onServerRequest: relayToClient(ctx),
     };
     let reply = await upstream.request(route.method, params, callOptions);
     if (ctx.client.era === 'legacy' && info.era === 'modern') {
@@ -228,9 +253,9 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
         for (const [key, raw] of Object.entries(requests)) {
           if (!isObject(raw) || typeof raw.method !== 'string') continue;
           const request: ServerRequest = { method: raw.method, params: isObject(raw.params) ? raw.params : undefined };
-          const missing = missingCapability(ctx.client.capabilities, request);
-          if (missing) return { error: new GatewayError('PC_PROTOCOL_MISSING_CAPABILITY', `server "${route.server}" needs ${request.method}, but ${missing}`) };
-          responses[key] = await relayToClient(ctx.client)(request);
+          const missing = refusedServerRequest(ctx, request);
+          if (missing) return { error: new GatewayError('PC_PROTOCOL_MISSING_CAPABILITY', `server "${route.server}" asked for ${storableText(request.method, 128)}, but ${missing}`) };
+          responses[key] = await relayToClient(ctx)(request);
         }
         const retry: JsonObject = { ...params, inputResponses: responses };
         if (reply.result.requestState !== undefined) retry.requestState = reply.result.requestState;
