@@ -6,7 +6,10 @@
 export function canonicalJson(value: unknown): string {
   // A tree whose every object already lists its keys in order is what JSON.stringify writes, natively
   // and in one string (the audit record is built so: two per forwarded call).
-  if (typeof value === 'object' && value !== null && inCanonicalOrder(value)) return JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) {
+    const native = inOrderJson(value);
+    if (native !== undefined) return native;
+  }
   // Otherwise loops and one string built in place (no per-level arrays to map, filter and join), each
   // value again by the check above.
   if (typeof value === 'string') return JSON.stringify(value);
@@ -33,6 +36,11 @@ export function canonicalJson(value: unknown): string {
     out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
   }
   return `${out}}`;
+}
+
+/** JSON.stringify(value) when that is already its canonical form (see below), else undefined. */
+export function inOrderJson(value: object): string | undefined {
+  return inCanonicalOrder(value) ? JSON.stringify(value) : undefined;
 }
 
 /**

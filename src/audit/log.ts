@@ -13,7 +13,7 @@ import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import { namedTarget } from '../protocol/methods.ts';
 import type { MessageContext, Outcome } from '../pipeline/context.ts';
 import { canonicalJson } from './canonical.ts';
-import { GENESIS_HASH, recordHash, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
+import { GENESIS_HASH, sealRecord, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { looksSecret, MASK, redact } from './redact.ts';
 import type { AuditSink } from './sinks.ts';
@@ -214,7 +214,7 @@ export class AuditLog {
     if (entry.server !== undefined) body.server = entry.server;
     if (entry.tool !== undefined) body.target = entry.tool;
     if (entry.address !== undefined) body.address = entry.address;
-    const written = this.#append({ ...body, hash: recordHash(body) }).then((failed) => {
+    const written = this.#append(sealRecord(body)).then((failed) => {
       if (failed) this.#options.logger.error({ alert: entry.alert.id, err: failed.message }, 'alert could not be written to the audit trail');
     });
     this.#followUps.push(written);
@@ -286,9 +286,7 @@ export class AuditLog {
     if (isObject(params?.task)) body.taskRequest = params.task as { ttl?: number };
     body.time = new Date(ctx.receivedAtMs).toISOString();
     body.v = 1;
-    const record = body as AuditRecord;
-    record.hash = recordHash(body);
-    return record;
+    return sealRecord(body);
   }
 
   /** A legacy session's id as records carry it: the start of its hash (the id itself is a bearer secret). */

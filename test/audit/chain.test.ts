@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { canonicalJson } from '../../src/audit/canonical.ts';
-import { recordHash, verifyChain, type AuditRecord } from '../../src/audit/record.ts';
+import { recordHash, recordJson, sealRecord, verifyChain, type AuditRecord, type UnsignedRecord } from '../../src/audit/record.ts';
 import { chain } from '../helpers/audit.ts';
 import { SqliteAuditStore } from '../../src/audit/sqlite-store.ts';
 
@@ -66,6 +66,21 @@ describe('canonical JSON (RFC 8785)', () => {
     assert.equal(canonicalJson({ a: [() => 1] }), '{"a":[null]}');
     assert.equal(canonicalJson({ a: { toJSON: () => 'x' } }), '{"a":{"toJSON":null}}');
     assert.throws(() => canonicalJson({ a: Number.NaN }), /non-finite/);
+  });
+});
+
+describe('sealed records', () => {
+  it('keep the text JSON.stringify writes, with a hash that verifies, whatever the order of their fields', () => {
+    const [sample] = chain('a', 1);
+    const { hash: _hash, ...fields } = sample!;
+    const sorted = Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1))) as UnsignedRecord;
+    const unsorted = Object.fromEntries(Object.entries(fields).reverse()) as UnsignedRecord;
+    for (const body of [sorted, unsorted]) {
+      const record = sealRecord({ ...body });
+      assert.equal(record.hash, sample!.hash);
+      assert.equal(recordHash(record), record.hash);
+      assert.equal(recordJson(record), JSON.stringify(record));
+    }
   });
 });
 
