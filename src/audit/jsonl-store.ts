@@ -7,7 +7,7 @@ import { appendFileSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSy
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { dirname } from 'node:path';
-import type { AuditRecord } from './record.ts';
+import { recordJson, type AuditRecord } from './record.ts';
 import { matches, type AuditQuery, type AuditStore } from './store.ts';
 
 export class JsonlAuditStore implements AuditStore {
@@ -103,7 +103,7 @@ export class JsonlAuditStore implements AuditStore {
   append(record: AuditRecord): Promise<void> {
     try {
       this.#ensureFile();
-      const line = `${JSON.stringify(record)}\n`;
+      const line = `${recordJson(record)}\n`;
       if (this.#path && this.#size > 0 && this.#size + line.length > this.#rotateBytes) this.#rotate();
       this.#size += writeSync(this.#fd, line);
       this.#heads.set(record.instance, { seq: record.seq, hash: record.hash });

@@ -13,7 +13,7 @@ import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import { namedTarget } from '../protocol/methods.ts';
 import type { MessageContext, Outcome } from '../pipeline/context.ts';
 import { canonicalJson } from './canonical.ts';
-import { GENESIS_HASH, recordHash, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
+import { GENESIS_HASH, sealRecord, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { MASK, redact, redactText, type SecretTest } from './redact.ts';
 import { storable } from './storable.ts';
@@ -53,8 +53,10 @@ const ERROR_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_UNAVAILABLE', 'PC
 
 function principalRecord(ctx: MessageContext): AuditRecord['principal'] {
   const p = ctx.principal;
-  const out: AuditRecord['principal'] = { subject: p.subject, agent: p.agent };
+  // In canonical (sorted) order, like the record around it (#build).
+  const out = { agent: p.agent } as AuditRecord['principal'];
   if (p.issuer !== undefined) out.issuer = p.issuer;
+  out.subject = p.subject;
   if (p.tokenId !== undefined) out.tokenId = p.tokenId;
   return out;
 }
@@ -215,8 +217,7 @@ export class AuditLog {
     if (entry.server !== undefined) body.server = entry.server;
     if (entry.tool !== undefined) body.target = entry.tool;
     if (entry.address !== undefined) body.address = entry.address;
-    const stored = storable(body);
-    const written = this.#append({ ...stored, hash: recordHash(stored) }).then((failed) => {
+    const written = this.#append(sealRecord(storable(body))).then((failed) => {
       if (failed) this.#options.logger.error({ alert: entry.alert.id, err: failed.message }, 'alert could not be written to the audit trail');
     });
     this.#followUps.push(written);
@@ -231,30 +232,8 @@ export class AuditLog {
     const args = isObject(params?.arguments) ? params.arguments : undefined;
     const mode = this.#options.argumentsModeFor(server);
     const { decision, code } = outcome ? decisionFor(outcome) : { decision: 'intent' as const, code: undefined };
-    const body: UnsignedRecord = {
-      v: 1,
-      instance: this.#instance,
-      seq: this.#seq + 1,
-      gatewayId: this.#options.gatewayId,
-      time: new Date(ctx.receivedAtMs).toISOString(),
-      requestId: ctx.request.id ?? null,
-      correlationId: ctx.correlationId,
-      principal: principalRecord(ctx),
-      endpoint: ctx.endpoint.kind === 'server' ? `/mcp/${ctx.endpoint.server}` : '/mcp',
-      method: ctx.request.method,
-      scopes: [...ctx.principal.scopes],
-      decision,
-      latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-      prevHash: this.#prev,
-    };
-    if (ctx.address !== undefined) body.address = ctx.address;
-    if (!ctx.client.key.startsWith('modern:')) body.session = this.#sessionHash(ctx.client.key);
-    if (server) body.server = server;
-    // The judged target; for a request refused before routing, the field the spec defines for its
-    // method; for what the gateway answers itself (aggregated lists, setLevel on /mcp), none.
-    const target = route?.kind === 'upstream' ? route.name : route === undefined ? namedTarget(ctx.client.protocolVersion, ctx.request.method, ctx.request.params) : undefined;
-    // A resource URI (or a made-up name) is the client's own text: one holding a secret is not written in clear.
-    if (target !== undefined) body.target = ctx.dlp?.some((f) => f.path === 'params.uri') ? MASK : redactText(target, this.#options.holdsSecret);
+    let argsHash: string | undefined;
+    let recordedArgs: unknown;
     if (args !== undefined && mode !== 'off') {
       // The intent and the outcome of a call record the same arguments: hashed and redacted once.
       let seen = this.#argsSeen.get(args);
@@ -262,31 +241,59 @@ export class AuditLog {
         seen = { hash: sha256Hex(canonicalJson(args)) };
         this.#argsSeen.set(args, seen);
       }
-      body.argsHash = seen.hash;
-      if (mode === 'full') body.args = args;
-      else if (mode === 'redacted') body.args = seen.redacted ??= redact(args, this.#fields, this.#options.holdsSecret);
+      argsHash = seen.hash;
+      if (mode === 'full') recordedArgs = args;
+      else if (mode === 'redacted') recordedArgs = seen.redacted ??= redact(args, this.#fields, this.#options.holdsSecret);
     }
+    const rule = ctx.decision?.rule ?? ((outcome && 'error' in outcome && typeof outcome.error.data?.rule === 'string') ? outcome.error.data.rule : undefined);
+    let reason: string | undefined;
+    if (outcome && 'error' in outcome) reason = outcome.error.message;
+    else if (ctx.decision?.monitored) reason = `monitor: would be refused (${ctx.decision.code ?? 'PC_POLICY_DENIED'}): ${ctx.decision.reason}`;
+    else if (outcome && code === TOOL_ERROR_CODE) reason = 'the tool reported an error (isError: true)';
+    // Where the arguments are not recorded in full, a reason must not carry them either.
+    if (reason !== undefined && args !== undefined && mode !== 'full') reason = withoutArguments(reason, args);
+    // A reason can quote a server's error text: one holding a secret is not written in clear.
+    if (reason !== undefined) reason = redactText(reason, this.#options.holdsSecret);
+    // The judged target; for a request refused before routing, the field the spec defines for its
+    // method; for what the gateway answers itself (aggregated lists, setLevel on /mcp), none.
+    const named = route?.kind === 'upstream' ? route.name : route === undefined ? namedTarget(ctx.client.protocolVersion, ctx.request.method, ctx.request.params) : undefined;
+    // A resource URI (or a made-up name) is the client's own text: one holding a secret is not written in clear.
+    const target = named === undefined ? undefined : ctx.dlp?.some((f) => f.path === 'params.uri') ? MASK : redactText(named, this.#options.holdsSecret);
+    // The fields in the order canonical JSON sorts them, so that hashing the record is one native
+    // JSON.stringify (canonical.ts) rather than a sort and a string built piece by piece.
+    const body = {} as UnsignedRecord;
+    if (ctx.address !== undefined) body.address = ctx.address;
+    if (ctx.approval) body.approval = ctx.approval;
+    if (recordedArgs !== undefined) body.args = recordedArgs;
+    if (argsHash !== undefined) body.argsHash = argsHash;
+    if (code !== undefined) body.code = code;
+    body.correlationId = ctx.correlationId;
+    body.decision = decision;
+    if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
+    body.endpoint = ctx.endpoint.kind === 'server' ? `/mcp/${ctx.endpoint.server}` : '/mcp';
+    body.gatewayId = this.#options.gatewayId;
+    body.instance = this.#instance;
+    if (ctx.labels && ctx.labels.length > 0) body.labels = ctx.labels;
+    body.latencyMs = Math.round((performance.now() - ctx.startedAt) * 1000) / 1000;
+    body.method = ctx.request.method;
+    body.prevHash = this.#prev;
+    body.principal = principalRecord(ctx);
+    if (reason !== undefined) body.reason = reason;
+    if (ctx.refusedServerRequests) body.refusedServerRequests = [...ctx.refusedServerRequests];
+    body.requestId = ctx.request.id ?? null;
+    if (outcome && 'result' in outcome) body.responseBytes = approximateSize(outcome.result);
+    if (rule !== undefined) body.rule = rule;
+    body.scopes = [...ctx.principal.scopes];
+    body.seq = this.#seq + 1;
+    if (server) body.server = server;
+    if (!ctx.client.key.startsWith('modern:')) body.session = this.#sessionHash(ctx.client.key);
+    if (target !== undefined) body.target = target;
     if (ctx.task !== undefined) body.task = ctx.task;
     if (isObject(params?.task)) body.taskRequest = params.task as { ttl?: number };
-    if (code !== undefined) body.code = code;
-    const rule = ctx.decision?.rule ?? ((outcome && 'error' in outcome && typeof outcome.error.data?.rule === 'string') ? outcome.error.data.rule : undefined);
-    if (rule !== undefined) body.rule = rule;
-    if (outcome && 'error' in outcome) body.reason = outcome.error.message;
-    else if (ctx.decision?.monitored) body.reason = `monitor: would be refused (${ctx.decision.code ?? 'PC_POLICY_DENIED'}): ${ctx.decision.reason}`;
-    else if (outcome && code === TOOL_ERROR_CODE) body.reason = 'the tool reported an error (isError: true)';
-    if (outcome && 'result' in outcome) body.responseBytes = approximateSize(outcome.result);
-    if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
-    if (ctx.approval) body.approval = ctx.approval;
-    if (ctx.labels && ctx.labels.length > 0) body.labels = ctx.labels;
-    if (ctx.refusedServerRequests) body.refusedServerRequests = [...ctx.refusedServerRequests];
-    // Where the arguments are not recorded in full, a reason must not carry them either.
-    if (body.reason !== undefined && args !== undefined && mode !== 'full') body.reason = withoutArguments(body.reason, args);
-    // A reason can quote a server's error text: one holding a secret is not written in clear.
-    if (body.reason !== undefined) body.reason = redactText(body.reason, this.#options.holdsSecret);
+    body.time = new Date(ctx.receivedAtMs).toISOString();
+    body.v = 1;
     // What the caller chose is made storable (and bounded) before hashing: every store keeps the same record.
-    const record = storable(body) as AuditRecord;
-    record.hash = recordHash(record);
-    return record;
+    return sealRecord(storable(body));
   }
 
   /** A legacy session's id as records carry it: the start of its hash (the id itself is a bearer secret). */

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import type { Checkpoint } from './checkpoint.ts';
-import type { AuditRecord } from './record.ts';
+import { recordJson, type AuditRecord } from './record.ts';
 import { globToRegExp, matches, type AuditQuery, type AuditStore } from './store.ts';
 
 const TABLE = 'portcullis_audit';
@@ -78,7 +78,7 @@ export class PostgresAuditStore implements AuditStore {
     batch.forEach(({ record }, i) => {
       const at = i * COLUMNS;
       rows.push(`(${Array.from({ length: COLUMNS }, (_, k) => `$${at + k + 1}`).join(', ')})`);
-      values.push(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, JSON.stringify(record));
+      values.push(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, recordJson(record));
     });
     try {
       await this.#schema();

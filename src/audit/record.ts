@@ -4,7 +4,7 @@
  * before it (per chain `instance`), and its own hash covers its canonical JSON (RFC 8785) and that link.
  */
 import { hash } from 'node:crypto';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson, inOrderJson } from './canonical.ts';
 
 export const AUDIT_SCHEMA_VERSION = 1;
 export const GENESIS_HASH = '0'.repeat(64);
@@ -90,6 +90,27 @@ export type UnsignedRecord = Omit<AuditRecord, 'hash'>;
 
 export function sha256Hex(text: string): string {
   return hash('sha256', text, 'hex');
+}
+
+/** The JSON text of records sealed here, made while hashing them (what JSON.stringify(record) writes). */
+const texts = new WeakMap<AuditRecord, string>();
+
+/**
+ * Hashes a record being built and sets its hash. When its fields come in canonical order (log.ts
+ * builds them so), the text hashed is JSON.stringify's, and the record's own text — the same with the
+ * hash appended as the last field — is kept for the store (recordJson): one serialization, not two.
+ */
+export function sealRecord(body: UnsignedRecord): AuditRecord {
+  const native = inOrderJson(body);
+  const record = body as AuditRecord;
+  record.hash = sha256Hex(`${body.prevHash}\n${native ?? canonicalJson(body)}`);
+  if (native !== undefined && native.length > 2) texts.set(record, `${native.slice(0, -1)},"hash":"${record.hash}"}`);
+  return record;
+}
+
+/** A record as JSON text: the one made when it was sealed, else JSON.stringify's. */
+export function recordJson(record: AuditRecord): string {
+  return texts.get(record) ?? JSON.stringify(record);
 }
 
 export function recordHash(record: UnsignedRecord): string {

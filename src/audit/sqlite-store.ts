@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { ensurePrivateFile, PRIVATE_DIR_MODE } from '../util/private-files.ts';
 import type { Checkpoint } from './checkpoint.ts';
-import type { AuditRecord } from './record.ts';
+import { recordJson, type AuditRecord } from './record.ts';
 import { matches, type AuditQuery, type AuditStore } from './store.ts';
 
 export class SqliteAuditStore implements AuditStore {
@@ -70,7 +70,7 @@ export class SqliteAuditStore implements AuditStore {
       this.#db.exec('BEGIN IMMEDIATE');
       try {
         for (const { record } of batch) {
-          this.#insert.run(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, JSON.stringify(record));
+          this.#insert.run(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, recordJson(record));
         }
         this.#db.exec('COMMIT');
       } catch (error) {

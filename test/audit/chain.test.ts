@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { canonicalJson } from '../../src/audit/canonical.ts';
-import { recordHash, verifyChain, type AuditRecord } from '../../src/audit/record.ts';
+import { recordHash, recordJson, sealRecord, verifyChain, type AuditRecord, type UnsignedRecord } from '../../src/audit/record.ts';
 import { chain } from '../helpers/audit.ts';
 import { SqliteAuditStore } from '../../src/audit/sqlite-store.ts';
 
@@ -29,6 +29,58 @@ describe('canonical JSON (RFC 8785)', () => {
   it('sorts keys at every depth and drops undefined', () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: 'x' }, u: undefined }), '{"a":{"c":"x","d":[1,{"y":2,"z":1}]},"b":1}');
     assert.equal(canonicalJson({ n: 1e21, f: 0.1 }), '{"f":0.1,"n":1e+21}');
+  });
+
+  it('writes the same text whether the keys already come in order (written natively) or not', () => {
+    // The reference: RFC 8785 spelled out, every level sorted by hand.
+    const reference = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : reference(item))).join(',')}]`;
+      if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+      const object = value as Record<string, unknown>;
+      return `{${Object.keys(object).sort().filter((k) => object[k] !== undefined).map((k) => `${JSON.stringify(k)}:${reference(object[k])}`).join(',')}}`;
+    };
+    let seed = 7;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    const KEYS = ['a', 'b', 'B', 'é', '\u{1F600}', '\ud800', '1', '10', '9', '', 'a b', 'ab', 'toJSON_'];
+    const grow = (depth: number): unknown => {
+      const pick = random(depth > 3 ? 6 : 9);
+      if (pick === 0) return 'text "quoted" \n ✓ \ud800';
+      if (pick === 1) return [0, -0, 1.5, -1e-7, 1e21, 2 ** 53][random(6)];
+      if (pick === 2) return [true, false, null][random(3)];
+      if (pick === 3) return undefined;
+      if (pick === 4 || pick === 5) return 'x';
+      if (pick === 6) return Array.from({ length: random(4) }, () => grow(depth + 1));
+      const keys = Array.from({ length: random(5) }, () => KEYS[random(KEYS.length)]!);
+      // Half the objects list their keys in order (the native path), half as they come.
+      if (random(2) === 0) keys.sort();
+      const object: Record<string, unknown> = pick === 7 ? {} : Object.create(null);
+      for (const key of keys) object[key] = grow(depth + 1);
+      return object;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const value = { ...(grow(0) as object), z: grow(1) };
+      assert.equal(canonicalJson(value), reference(value), JSON.stringify(value));
+    }
+    // What JSON.stringify would write differently is never taken as already canonical.
+    assert.equal(canonicalJson({ a: new Date(0) }), '{"a":{}}');
+    assert.equal(canonicalJson({ a: [() => 1] }), '{"a":[null]}');
+    assert.equal(canonicalJson({ a: { toJSON: () => 'x' } }), '{"a":{"toJSON":null}}');
+    assert.throws(() => canonicalJson({ a: Number.NaN }), /non-finite/);
+  });
+});
+
+describe('sealed records', () => {
+  it('keep the text JSON.stringify writes, with a hash that verifies, whatever the order of their fields', () => {
+    const [sample] = chain('a', 1);
+    const { hash: _hash, ...fields } = sample!;
+    const sorted = Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1))) as UnsignedRecord;
+    const unsorted = Object.fromEntries(Object.entries(fields).reverse()) as UnsignedRecord;
+    for (const body of [sorted, unsorted]) {
+      const record = sealRecord({ ...body });
+      assert.equal(record.hash, sample!.hash);
+      assert.equal(recordHash(record), record.hash);
+      assert.equal(recordJson(record), JSON.stringify(record));
+    }
   });
 });
 
