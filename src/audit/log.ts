@@ -166,6 +166,20 @@ export class AuditLog {
   async intent(ctx: MessageContext): Promise<GatewayError | undefined> {
     const closed = this.gate();
     if (closed) return closed;
+    if (this.#failure && this.#store) {
+      // The probe, one at a time (the others are refused meanwhile): it first reads where the stored
+      // chain ends, since a write whose answer was lost may have landed after all.
+      this.#retryAt = Number.POSITIVE_INFINITY;
+      try {
+        const head = await this.#store.head(this.#instance);
+        this.#seq = head?.seq ?? 0;
+        this.#prev = head?.hash ?? GENESIS_HASH;
+        this.#committed = { seq: this.#seq, hash: this.#prev };
+      } catch (error) {
+        this.#failed(error as Error);
+        return this.#unavailable();
+      }
+    }
     return await this.#append(this.#build(ctx, undefined));
   }
 
@@ -307,6 +321,14 @@ export class AuditLog {
     return hashed;
   }
 
+  /** The store failed: calls are refused until the next probe is due. */
+  #failed(error: Error): void {
+    const first = !this.#failure;
+    this.#failure = error;
+    this.#retryAt = Date.now() + (this.#options.retryMs ?? 1000);
+    if (first) this.#options.logger.error({ err: error.message, store: this.#options.kind }, 'audit store failing: calls are refused until it recovers');
+  }
+
   /** Appends a record to the chain; returns the refusal when the store cannot take it. */
   async #append(record: AuditRecord): Promise<GatewayError | undefined> {
     // The chain advances now (records of one turn are committed together, in order); a failed
@@ -317,12 +339,9 @@ export class AuditLog {
       if (!this.#store) throw new Error('the audit store is not open');
       await this.#store.append(record);
     } catch (error) {
-      const first = !this.#failure;
-      this.#failure = error as Error;
-      this.#retryAt = Date.now() + (this.#options.retryMs ?? 1000);
+      this.#failed(error as Error);
       this.#seq = this.#committed.seq;
       this.#prev = this.#committed.hash;
-      if (first) this.#options.logger.error({ err: (error as Error).message, store: this.#options.kind }, 'audit store failing: calls are refused until it recovers');
       return this.#unavailable();
     }
     if (this.#failure) this.#options.logger.warn({ store: this.#options.kind }, 'audit store recovered');
