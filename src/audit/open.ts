@@ -114,5 +114,6 @@ export function createAuditLog(config: Config, secrets: SecretSource, logger: Lo
     sinks: [...sinksFor(config, secrets, logger), ...extraSinks],
     witness: witnessFor(config.audit.witness),
     retentionDays: config.audit.retentionDays,
+    budget: { bytesPerPrincipal: config.audit.budget.bytesPerPrincipal, windowMs: config.audit.budget.windowSeconds * 1000 },
   });
 }
