@@ -14,7 +14,7 @@ import { SqliteAuditStore } from '../src/audit/sqlite-store.ts';
 import type { AuditStore } from '../src/audit/store.ts';
 import type { MessageContext } from '../src/pipeline/context.ts';
 import { localPrincipal } from '../src/auth/principal.ts';
-import { looksSecret } from '../src/audit/redact.ts';
+import { holdsBuiltInSecret } from '../src/dlp/create.ts';
 
 const n = Number(process.argv[2] ?? 50_000);
 const dir = mkdtempSync(join(tmpdir(), 'pc-audit-bench-'));
@@ -35,7 +35,7 @@ const ctx = (i: number): MessageContext => ({
 const outcome = { result: { content: [{ type: 'text', text: 'quarterly numbers' }] } };
 
 async function run(name: string, store: AuditStore, concurrency: number): Promise<void> {
-  const log = new AuditLog({ openStore: async () => store, kind: store.kind, instance: 'bench', gatewayId: 'g', redactFields: [], holdsSecret: looksSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }) });
+  const log = new AuditLog({ openStore: async () => store, kind: store.kind, instance: 'bench', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }) });
   await log.open();
   for (let i = 0; i < 2000; i++) await log.record(ctx(i), outcome); // warm-up
   const times = new Float64Array(n);

@@ -24,8 +24,7 @@ import { processSecretSource } from '../src/config/secrets.ts';
 import { Dlp } from '../src/dlp/engine.ts';
 import { detect } from '../src/dlp/detect.ts';
 import { findPii, PII_KINDS } from '../src/dlp/pii.ts';
-import { secretScanner } from '../src/dlp/secrets.ts';
-import { SECRET_RULES } from '../src/dlp/rules/secret-rules.ts';
+import { BUILT_IN_SECRET_RULES, secretScanner } from '../src/dlp/secrets.ts';
 import { breakCheck, iban, withLuhn } from '../test/helpers/personal-data.ts';
 import { flat, ordinaryTexts, SIZE } from './dlp-texts.ts';
 import { stamp, writeResults } from './results.ts';
@@ -56,7 +55,7 @@ const row = (family: string): Row => {
   if (!r) rows.set(family, (r = { family, positives: 0, found: 0, negatives: 0, falsePositives: 0 }));
   return r;
 };
-const familyOf = new Map(SECRET_RULES.map((r) => [r.id, r.family]));
+const familyOf = new Map(BUILT_IN_SECRET_RULES.map((r) => [r.id, r.family]));
 const SECRETS_ONLY = { secrets: true, pii: false, injection: false, patterns: false };
 const secretFound = (text: string): boolean => detect(text, SECRETS_ONLY, undefined).findings.some((f) => f.type === 'secret');
 

@@ -48,6 +48,7 @@ export type GatewayErrorCode =
   | 'PC_SUBSCRIPTION_LIMIT'
   | 'PC_UPSTREAM_SESSION_LIMIT'
   | 'PC_AUDIT_UNAVAILABLE'
+  | 'PC_AUDIT_BUDGET'
   | 'PC_SUPPLY_QUARANTINED'
   | 'PC_SUPPLY_PINS_INVALID'
   | 'PC_SUPPLY_PIN_FAILED'
@@ -146,6 +147,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_SUBSCRIPTION_LIMIT: { status: 200, rpcCode: -31046, transport: false },
   PC_UPSTREAM_SESSION_LIMIT: { status: 200, rpcCode: -31007, transport: false },
   PC_AUDIT_UNAVAILABLE: { status: 200, rpcCode: -31010, transport: false },
+  // The caller's share of the audit trail (audit.budget) is spent: its calls are refused, not run unrecorded.
+  PC_AUDIT_BUDGET: { status: 200, rpcCode: -31011, transport: false },
   PC_SUPPLY_QUARANTINED: { status: 200, rpcCode: -31020, transport: false },
   PC_SUPPLY_PINS_INVALID: { status: 200, rpcCode: -31022, transport: false },
   PC_SUPPLY_PIN_FAILED: { status: 200, rpcCode: -31023, transport: false },

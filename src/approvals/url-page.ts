@@ -56,6 +56,8 @@ export interface SignIn {
   signedInUser(req: IncomingMessage, res: ServerResponse): Promise<string | undefined>;
   /** Where a signed-out browser signs in, to come back to APPROVAL_SIGNED_IN_PATH with `state` (a path on this origin). */
   signInPath(state: string): string;
+  /** A sign-in started here came back with its code: what the sign-in left in the authorization server can go. */
+  signedIn(code: string): void;
 }
 
 const SIGN_IN_COOKIE = 'pc_approval_signin';
@@ -178,7 +180,7 @@ function cookieValue(req: IncomingMessage, name: string): string | undefined {
  * the nonce of this browser's cookie; the refusal otherwise (a sign-in not started here, cancelled, or
  * a cookie not of the page's own making).
  */
-function returnFromSignIn(req: IncomingMessage, res: ServerResponse, rawUrl: string, origin: string): GatewayError | undefined {
+function returnFromSignIn(req: IncomingMessage, res: ServerResponse, rawUrl: string, origin: string, signIn: SignIn): GatewayError | undefined {
   if (req.method !== 'GET') return new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `${APPROVAL_SIGNED_IN_PATH} takes GET (the sign-in's redirect)`);
   const query = new URL(rawUrl, 'http://x').searchParams;
   const [nonce, id, token, ...rest] = (cookieValue(req, SIGN_IN_COOKIE) ?? '').split('.');
@@ -188,6 +190,8 @@ function returnFromSignIn(req: IncomingMessage, res: ServerResponse, rawUrl: str
     return new GatewayError('PC_APPROVAL_UNKNOWN', 'this sign-in was not started from an approval page in this browser (or took longer than 10 minutes); open the approval link again');
   }
   res.setHeader('set-cookie', signInCookie('', 0, origin));
+  const code = query.get('code');
+  if (code !== null && TOKEN_FORM.test(code)) signIn.signedIn(code);
   if (query.has('error')) return new GatewayError('PC_AUTH_REQUIRED', 'the sign-in did not complete; open the approval link again to sign in');
   // Rebuilt from parts of strict form, relative: the way back cannot lead off this origin.
   res.writeHead(303, { location: `${APPROVAL_PAGE_PATH}${id}?t=${token}`, 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
@@ -202,7 +206,7 @@ export async function serveApprovalPage(req: IncomingMessage, res: ServerRespons
     reject(res, error);
   };
   if (pathname === APPROVAL_SIGNED_IN_PATH && pages.signIn && pages.origin) {
-    const refused = returnFromSignIn(req, res, rawUrl, pages.origin);
+    const refused = returnFromSignIn(req, res, rawUrl, pages.origin, pages.signIn);
     return refused ? refuse(refused) : undefined;
   }
   const id = pathname.slice(APPROVAL_PAGE_PATH.length);

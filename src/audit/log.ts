@@ -13,7 +13,7 @@ import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import { namedTarget } from '../protocol/methods.ts';
 import type { MessageContext, Outcome } from '../pipeline/context.ts';
 import { canonicalJson } from './canonical.ts';
-import { GENESIS_HASH, sealRecord, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
+import { GENESIS_HASH, recordJson, sealRecord, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { MASK, redact, redactText, type SecretTest } from './redact.ts';
 import { storable } from './storable.ts';
@@ -44,9 +44,29 @@ export interface AuditLogOptions {
   retentionDays?: number;
   /** Secondary copies, fed after the store has the record. */
   sinks?: readonly AuditSink[];
+  /** Each principal's share of the trail (`audit.budget`); absent or 0 bytes: none. */
+  budget?: { bytesPerPrincipal: number; windowMs: number } | undefined;
   /** Publishes each signed checkpoint to a witness outside the store (`audit.witness`); throws when it cannot. */
   witness?: ((checkpoint: Checkpoint) => void) | undefined;
 }
+
+/** Principals whose spending is tracked at once (past it, windows already over are forgotten, then the oldest). */
+const BUDGET_PRINCIPALS = 100_000;
+/** Records of an over-budget caller's refused calls: at most one a second (burst 10), arguments as a hash. */
+const BUDGET_REFUSALS_PER_SECOND = 1;
+const BUDGET_REFUSAL_BURST = 10;
+
+/** One principal's spending in its current budget window. */
+interface Spending {
+  since: number;
+  bytes: number;
+  /** Token bucket of the records of its refused calls once the budget is spent. */
+  tokens: number;
+  tokensAt: number;
+}
+
+/** Whose budget a record counts against: the verified issuer and subject (an agent name is the client's say). */
+const budgetKey = (p: MessageContext['principal']): string => `${p.kind}\u0000${p.issuer ?? ''}\u0000${p.subject}`;
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_TIMEOUT']);
 const ERROR_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_UNAVAILABLE', 'PC_UPSTREAM_CRASHED', 'PC_UPSTREAM_PROTOCOL', 'PC_REQUEST_CANCELLED', 'PC_INTERNAL']);
@@ -110,6 +130,11 @@ export class AuditLog {
   readonly #argsSeen = new WeakMap<JsonObject, { hash: string; redacted?: unknown }>();
   /** Session ids to their recorded hashes (bounded: cleared when full). */
   readonly #sessions = new Map<string, string>();
+  /** Per principal (`budgetKey`), what its records cost in the current window (`audit.budget`). */
+  readonly #spending = new Map<string, Spending>();
+  /** Requests whose intent is on record: their outcome is always written in full. */
+  readonly #forwarded = new WeakSet<MessageContext>();
+  #budgetDropped = 0;
 
   constructor(options: AuditLogOptions) {
     this.#options = options;
@@ -166,7 +191,28 @@ export class AuditLog {
   async intent(ctx: MessageContext): Promise<GatewayError | undefined> {
     const closed = this.gate();
     if (closed) return closed;
-    return await this.#append(this.#build(ctx, undefined));
+    const spent = this.#spendingOf(ctx);
+    if (spent && this.#isSpent(spent)) return this.#overBudget(spent);
+    if (this.#failure && this.#store) {
+      // The probe, one at a time (the others are refused meanwhile): it first reads where the stored
+      // chain ends, since a write whose answer was lost may have landed after all.
+      this.#retryAt = Number.POSITIVE_INFINITY;
+      try {
+        const head = await this.#store.head(this.#instance);
+        this.#seq = head?.seq ?? 0;
+        this.#prev = head?.hash ?? GENESIS_HASH;
+        this.#committed = { seq: this.#seq, hash: this.#prev };
+      } catch (error) {
+        this.#failed(error as Error);
+        return this.#unavailable();
+      }
+    }
+    const record = this.#build(ctx, undefined);
+    const failed = await this.#append(record);
+    if (failed) return failed;
+    this.#forwarded.add(ctx);
+    if (spent) spent.bytes += recordJson(record).length;
+    return undefined;
   }
 
   #unavailable(): GatewayError {
@@ -182,10 +228,67 @@ export class AuditLog {
     return Object.fromEntries((this.#options.sinks ?? []).map((s) => [s.name, { dropped: s.dropped, queued: s.queued }]));
   }
 
-  /** Records the request and returns the outcome to send (replaced by an error if recording failed). */
+  /** Records of refused calls not written because their caller's budget was spent (counted in /metrics). */
+  get budgetDropped(): number {
+    return this.#budgetDropped;
+  }
+
+  /**
+   * Records the request and returns the outcome to send (replaced by an error if recording failed).
+   * The outcome of a forwarded call is always written in full. A refused call of a caller whose budget
+   * is spent is written with its arguments as a hash only, and at most once a second (burst 10); past
+   * that it is counted (`budgetDropped`), not written — nothing of it reached a server.
+   */
   async record(ctx: MessageContext, outcome: Outcome): Promise<Outcome> {
-    const failed = await this.#append(this.#build(ctx, outcome));
+    const spent = this.#spendingOf(ctx);
+    let mode: ArgumentsMode | undefined;
+    if (spent && this.#isSpent(spent) && !this.#forwarded.has(ctx)) {
+      const now = Date.now();
+      spent.tokens = Math.min(BUDGET_REFUSAL_BURST, spent.tokens + ((now - spent.tokensAt) / 1000) * BUDGET_REFUSALS_PER_SECOND);
+      spent.tokensAt = now;
+      if (spent.tokens < 1) {
+        this.#budgetDropped += 1;
+        return outcome;
+      }
+      spent.tokens -= 1;
+      mode = 'hash';
+    }
+    const record = this.#build(ctx, outcome, mode);
+    const failed = await this.#append(record);
+    if (!failed && spent) spent.bytes += recordJson(record).length;
     return failed ? { error: failed } : outcome;
+  }
+
+  /** The principal's spending in its current window (a new window once the last is over); undefined without a budget. */
+  #spendingOf(ctx: MessageContext): Spending | undefined {
+    const budget = this.#options.budget;
+    if (!budget || budget.bytesPerPrincipal === 0) return undefined;
+    const key = budgetKey(ctx.principal);
+    const now = Date.now();
+    let spent = this.#spending.get(key);
+    if (spent && now - spent.since < budget.windowMs) return spent;
+    this.#spending.delete(key);
+    if (this.#spending.size >= BUDGET_PRINCIPALS) {
+      for (const [other, s] of this.#spending) if (now - s.since >= budget.windowMs) this.#spending.delete(other);
+      if (this.#spending.size >= BUDGET_PRINCIPALS) this.#spending.delete(this.#spending.keys().next().value!);
+    }
+    spent = { since: now, bytes: 0, tokens: BUDGET_REFUSAL_BURST, tokensAt: now };
+    this.#spending.set(key, spent);
+    return spent;
+  }
+
+  #isSpent(spent: Spending): boolean {
+    return spent.bytes >= this.#options.budget!.bytesPerPrincipal;
+  }
+
+  #overBudget(spent: Spending): GatewayError {
+    const { bytesPerPrincipal, windowMs } = this.#options.budget!;
+    const retryAfterMs = Math.max(0, spent.since + windowMs - Date.now());
+    return new GatewayError(
+      'PC_AUDIT_BUDGET',
+      `refused: this caller's audit records reached audit.budget.bytesPerPrincipal (${bytesPerPrincipal} bytes per ${windowMs / 1000} s window); calls are refused for ${Math.ceil(retryAfterMs / 1000)} s more`,
+      { retryAfterMs },
+    );
   }
 
   /**
@@ -225,12 +328,12 @@ export class AuditLog {
   }
 
   /** The chained record of a request: its outcome, or (`outcome` undefined) the intent to forward it. */
-  #build(ctx: MessageContext, outcome: Outcome | undefined): AuditRecord {
+  #build(ctx: MessageContext, outcome: Outcome | undefined, argumentsMode?: ArgumentsMode): AuditRecord {
     const route = ctx.route;
     const params = route?.kind === 'upstream' ? route.params : ctx.request.params;
     const server = route?.kind === 'upstream' ? route.server : ctx.endpoint.kind === 'server' ? ctx.endpoint.server : undefined;
     const args = isObject(params?.arguments) ? params.arguments : undefined;
-    const mode = this.#options.argumentsModeFor(server);
+    const mode = argumentsMode ?? this.#options.argumentsModeFor(server);
     const { decision, code } = outcome ? decisionFor(outcome) : { decision: 'intent' as const, code: undefined };
     let argsHash: string | undefined;
     let recordedArgs: unknown;
@@ -307,6 +410,14 @@ export class AuditLog {
     return hashed;
   }
 
+  /** The store failed: calls are refused until the next probe is due. */
+  #failed(error: Error): void {
+    const first = !this.#failure;
+    this.#failure = error;
+    this.#retryAt = Date.now() + (this.#options.retryMs ?? 1000);
+    if (first) this.#options.logger.error({ err: error.message, store: this.#options.kind }, 'audit store failing: calls are refused until it recovers');
+  }
+
   /** Appends a record to the chain; returns the refusal when the store cannot take it. */
   async #append(record: AuditRecord): Promise<GatewayError | undefined> {
     // The chain advances now (records of one turn are committed together, in order); a failed
@@ -317,12 +428,9 @@ export class AuditLog {
       if (!this.#store) throw new Error('the audit store is not open');
       await this.#store.append(record);
     } catch (error) {
-      const first = !this.#failure;
-      this.#failure = error as Error;
-      this.#retryAt = Date.now() + (this.#options.retryMs ?? 1000);
+      this.#failed(error as Error);
       this.#seq = this.#committed.seq;
       this.#prev = this.#committed.hash;
-      if (first) this.#options.logger.error({ err: (error as Error).message, store: this.#options.kind }, 'audit store failing: calls are refused until it recovers');
       return this.#unavailable();
     }
     if (this.#failure) this.#options.logger.warn({ store: this.#options.kind }, 'audit store recovered');

@@ -1,7 +1,6 @@
 /**
  * Opens the audit store the config names. One place, used by the gateway and by `portcullis audit`.
  */
-import { looksSecret, type SecretTest } from './redact.ts';
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -9,12 +8,14 @@ import { join } from 'node:path';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
+import { holdsBuiltInSecret } from '../dlp/create.ts';
 import { GatewayError } from '../errors.ts';
 import { appendFileSync } from 'node:fs';
 import { chainName, leaseChain, type Front } from './chain-lease.ts';
 import { CheckpointSigner, publicKeyFrom, type Checkpoint } from './checkpoint.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
 import { AuditLog } from './log.ts';
+import type { SecretTest } from './redact.ts';
 import { LinesSink, OtlpSink, type AuditSink } from './sinks.ts';
 import { SqliteAuditStore } from './sqlite-store.ts';
 import type { AuditStore } from './store.ts';
@@ -93,7 +94,7 @@ function witnessFor(path: string | undefined): ((checkpoint: Checkpoint) => void
 
 /** The gateway's audit log as `audit` configures it, or undefined when `audit.store` is `off`. */
 /** `extraSinks`: consumers of each stored record besides `audit.sinks` (the behaviour monitor). */
-export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string, front: Front = 'http', extraSinks: readonly AuditSink[] = [], holdsSecret: SecretTest = looksSecret): AuditLog | undefined {
+export function createAuditLog(config: Config, secrets: SecretSource, logger: Logger, gatewayId: string, front: Front = 'http', extraSinks: readonly AuditSink[] = [], holdsSecret: SecretTest = holdsBuiltInSecret): AuditLog | undefined {
   if (config.audit.store === 'off') return undefined;
   const signer = signerFor(config, secrets);
   const dataDir = config.dataDir ?? defaultDataDir(secrets.env);
@@ -113,5 +114,6 @@ export function createAuditLog(config: Config, secrets: SecretSource, logger: Lo
     sinks: [...sinksFor(config, secrets, logger), ...extraSinks],
     witness: witnessFor(config.audit.witness),
     retentionDays: config.audit.retentionDays,
+    budget: { bytesPerPrincipal: config.audit.budget.bytesPerPrincipal, windowMs: config.audit.budget.windowSeconds * 1000 },
   });
 }

@@ -3,6 +3,13 @@
  * replica keeps its own chain: give each an `audit.instance`). Records appended in one turn of the
  * event loop go in one multi-row INSERT, and a call's answer waits for that commit. The canonical
  * record is stored as text, exactly as hashed.
+ *
+ * The store keeps the chain whole on its own side, whatever the network does: batches are written one
+ * at a time, and a record is written only if it extends the chain as stored — the next sequence number
+ * after the stored head, chained on its hash. After a failed write the head is not known (a commit
+ * whose answer was lost may have landed), so the next batch reads it first. A record built on one that
+ * was never stored (the rest of a batch that failed, queued before the failure was known) is refused,
+ * never written with a gap; one whose sequence number is taken is refused by the primary key.
  */
 import pg from 'pg';
 import type { Checkpoint } from './checkpoint.ts';
@@ -12,11 +19,21 @@ import { globToRegExp, matches, type AuditQuery, type AuditStore } from './store
 const TABLE = 'portcullis_audit';
 const COLUMNS = 8;
 
+interface Pending {
+  record: AuditRecord;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
 export class PostgresAuditStore implements AuditStore {
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   #ready: Promise<void> | undefined;
-  #batch: Array<{ record: AuditRecord; resolve: () => void; reject: (error: Error) => void }> = [];
+  #batch: Pending[] = [];
+  /** The write in progress (batches are written one at a time). */
+  #writing: Promise<void> = Promise.resolve();
+  /** Per chain, the last record known to be stored; absent: read it before writing. */
+  readonly #heads = new Map<string, { seq: number; hash: string }>();
 
   constructor(url: string) {
     this.#pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
@@ -65,29 +82,69 @@ export class PostgresAuditStore implements AuditStore {
 
   append(record: AuditRecord): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.#batch.length === 0) setImmediate(() => void this.#flush());
+      if (this.#batch.length === 0) setImmediate(() => (this.#writing = this.#writing.then(() => this.#flush())));
       this.#batch.push({ record, resolve, reject });
     });
   }
 
+  /** Writes what was appended since the last write (its records that extend the stored chains). */
   async #flush(): Promise<void> {
     const batch = this.#batch;
     this.#batch = [];
-    const values: unknown[] = [];
-    const rows: string[] = [];
-    batch.forEach(({ record }, i) => {
-      const at = i * COLUMNS;
-      rows.push(`(${Array.from({ length: COLUMNS }, (_, k) => `$${at + k + 1}`).join(', ')})`);
-      values.push(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, recordJson(record));
-    });
+    if (batch.length === 0) return;
+    let chained: Pending[];
     try {
       await this.#schema();
-      await this.#pool.query(`INSERT INTO ${TABLE} (instance, seq, time, agent, server, target, decision, record) VALUES ${rows.join(', ')}`, values);
+      chained = await this.#extending(batch);
     } catch (error) {
       for (const entry of batch) entry.reject(error as Error);
       return;
     }
-    for (const entry of batch) entry.resolve();
+    if (chained.length === 0) return;
+    const values: unknown[] = [];
+    const rows: string[] = [];
+    chained.forEach(({ record }, i) => {
+      const at = i * COLUMNS;
+      rows.push(`(${Array.from({ length: COLUMNS }, (_, k) => `$${at + k + 1}`).join(', ')})`);
+      values.push(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, recordJson(record));
+    });
+    const written = new Map<string, { seq: number; hash: string }>();
+    for (const { record } of chained) written.set(record.instance, { seq: record.seq, hash: record.hash });
+    try {
+      await this.#pool.query(`INSERT INTO ${TABLE} (instance, seq, time, agent, server, target, decision, record) VALUES ${rows.join(', ')}`, values);
+    } catch (error) {
+      // Whether the commit landed is not known (its answer may be what was lost): read the heads again.
+      for (const instance of written.keys()) this.#heads.delete(instance);
+      for (const entry of chained) entry.reject(error as Error);
+      return;
+    }
+    for (const [instance, head] of written) this.#heads.set(instance, head);
+    for (const entry of chained) entry.resolve();
+  }
+
+  /**
+   * The entries of `batch` that extend their chain as stored, in order; the others are refused (a record
+   * built on one that was never stored would leave a gap that verification reports as tampering).
+   */
+  async #extending(batch: readonly Pending[]): Promise<Pending[]> {
+    const heads = new Map<string, { seq: number; hash: string } | undefined>();
+    for (const { record } of batch) {
+      if (heads.has(record.instance)) continue;
+      heads.set(record.instance, this.#heads.get(record.instance) ?? (await this.head(record.instance)));
+    }
+    const out: Pending[] = [];
+    for (const entry of batch) {
+      const { record } = entry;
+      // A chain with no record stored (new, or pruned to nothing by retention) takes any first record.
+      const head = heads.get(record.instance);
+      if (head === undefined || (record.seq === head.seq + 1 && record.prevHash === head.hash)) {
+        heads.set(record.instance, { seq: record.seq, hash: record.hash });
+        out.push(entry);
+      } else {
+        entry.reject(new Error(`record ${record.seq} of chain ${record.instance} does not extend the stored chain (its head is record ${head.seq}), so it is not written`));
+      }
+    }
+    return out;
   }
 
   async query(filter: AuditQuery): Promise<AuditRecord[]> {
@@ -157,6 +214,7 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async close(): Promise<void> {
+    await this.#writing;
     if (this.#batch.length > 0) await this.#flush();
     await this.#pool.end();
   }

@@ -53,6 +53,12 @@ const OIDC_SCOPES = new Set(['openid', 'offline_access']);
 export const APPROVAL_PAGE_CLIENT_ID = 'portcullis-approval-page';
 /** Where the approval page's sign-in comes back to (under the issuer). */
 export const APPROVAL_SIGNED_IN_PATH = '/approvals/signed-in';
+/**
+ * How long the approval page's grant lives: the length of one sign-in (its code lives 60 s). It is
+ * deleted as soon as the sign-in comes back (`forgetApprovalSignIn`); one whose browser never came
+ * back expires and is purged with the store's other expired rows.
+ */
+const APPROVAL_GRANT_SECONDS = 600;
 
 export class EmbeddedAuthorizationServer {
   readonly issuer: string;
@@ -155,7 +161,9 @@ export class EmbeddedAuthorizationServer {
         loadExistingGrant: async (ctx: GrantContext) => {
           const clientId = ctx.oidc.client?.clientId;
           const grantId = ctx.oidc.result?.consent?.grantId ?? (clientId ? ctx.oidc.session?.grantIdFor(clientId) : undefined);
-          if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+          const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+          // The page's own grant is deleted once its sign-in is over: a session naming it gets a new one.
+          if (existing || (grantId && clientId !== APPROVAL_PAGE_CLIENT_ID)) return existing;
           const accountId = ctx.oidc.session?.accountId;
           if (clientId !== APPROVAL_PAGE_CLIENT_ID || !accountId) return undefined;
           const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
@@ -225,7 +233,7 @@ export class EmbeddedAuthorizationServer {
           ClientCredentials: config.accessTokenTtlSeconds,
           AuthorizationCode: 60,
           RefreshToken: config.refreshTokenTtlSeconds,
-          Grant: config.refreshTokenTtlSeconds,
+          Grant: (_ctx: unknown, grant: { clientId?: string }) => (grant.clientId === APPROVAL_PAGE_CLIENT_ID ? APPROVAL_GRANT_SECONDS : config.refreshTokenTtlSeconds),
           Interaction: 600,
           Session: 3600,
         },
@@ -285,6 +293,16 @@ export class EmbeddedAuthorizationServer {
     const session = await (provider as unknown as { Session: { get(ctx: unknown): Promise<unknown> } }).Session.get({ req, res });
     const account = (session as { accountId?: unknown }).accountId;
     return typeof account === 'string' && account !== '' ? account : undefined;
+  }
+
+  /**
+   * The approval page's sign-in came back with `code`: the grant it was issued under (and the code,
+   * which is never exchanged) are deleted, so sign-ins leave no grant behind. Codes of other clients
+   * are left alone.
+   */
+  forgetApprovalSignIn(code: string): void {
+    const found = this.#store.oauthFind('AuthorizationCode', code);
+    if (found?.clientId === APPROVAL_PAGE_CLIENT_ID && typeof found.grantId === 'string') this.#store.oauthRevokeGrant(found.grantId);
   }
 
   /**

@@ -252,6 +252,9 @@ export class IdentityStore {
     return PLAIN_ID_MODELS.has(model) ? id : sha256(`${model}\u0000${id}`).toString('base64url');
   }
 
+  /** When expired oauth rows were last deleted (oauthUpsert does it at most once a minute). */
+  #purgedAt = 0;
+
   oauthUpsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): void {
     const stored = { ...payload };
     // oidc-provider repeats the id as `jti`; it is put back from the presented value on find.
@@ -266,6 +269,20 @@ export class IdentityStore {
       typeof payload.userCode === 'string' ? sha256(payload.userCode).toString('base64url') : null,
     );
     if (model === 'Grant') this.#changed();
+    this.#purgeExpired();
+  }
+
+  /**
+   * Deletes the oauth rows past their expiry — sessions, codes, interactions, grants of sign-ins nobody
+   * came back from — which are dead already (never found: #oauthRow), so the table holds only what is
+   * live; each sign-in writes rows, so it is done here, at most once a minute.
+   */
+  #purgeExpired(): void {
+    const now = Date.now();
+    if (now - this.#purgedAt < 60_000) return;
+    this.#purgedAt = now;
+    const { changes } = this.db.prepare('DELETE FROM oauth WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
+    if (Number(changes) > 0) this.#changed();
   }
 
   oauthFind(model: string, id: string): Record<string, unknown> | undefined {

@@ -306,6 +306,19 @@ export const configSchema = z
           .optional()
           .describe('File outside the store that every signed checkpoint is also appended to (JSON Lines); `audit verify --witness FILE` then catches records cut off together with their checkpoints'),
         retentionDays: z.number().int().min(0).max(36_500).default(90).describe('Records older than this are pruned (after a checkpoint); 0 keeps everything'),
+        budget: z
+          .strictObject({
+            bytesPerPrincipal: z
+              .number()
+              .int()
+              .min(0)
+              .max(Number.MAX_SAFE_INTEGER)
+              .default(256 * MIB)
+              .describe('Bytes of audit records one principal (issuer and subject) may cause per window; past it, its calls are refused (PC_AUDIT_BUDGET). 0: no budget'),
+            windowSeconds: z.number().int().min(1).max(31 * 86_400).default(3600).describe('Length of the budget window'),
+          })
+          .prefault({})
+          .describe('Per-caller share of the audit trail, so one caller cannot fill the store at every caller\'s cost'),
       })
       .prefault({}),
     reload: z

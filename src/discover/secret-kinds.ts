@@ -7,11 +7,11 @@
  * The patterns are rewritten for JavaScript and kept bounded (no nested quantifiers), so each runs in
  * linear time on any value. Rules that need surrounding text (a keyword before a bare hex string) are
  * left out: the caller knows the key name and classifies those as `generic-secret` instead.
- * Anything the audit redactor (src/audit/redact.ts) would mask and no rule names is a `generic-secret`.
+ * Anything DLP's built-in rules (src/dlp/rules/) find and no pattern here names is a `generic-secret`.
  */
 import { createHash } from 'node:crypto';
-import { looksSecret } from '../audit/redact.ts';
 import { SENSITIVE_NAME } from '../config/names.ts';
+import { holdsBuiltInSecret } from '../dlp/create.ts';
 
 export interface SecretKind {
   kind: string;
@@ -159,7 +159,7 @@ export function classifyValue(value: string, key = ''): Classified | undefined {
   }
   if (/^\s*Bearer\s+\S{8,}/i.test(value)) return { literal: true, kind: 'bearer-token' };
   if (/^\s*Basic\s+[A-Za-z0-9+/=]{8,}/i.test(value)) return { literal: true, kind: 'basic-auth' };
-  if (looksSecret(value)) return { literal: true, kind: 'generic-secret' };
+  if (holdsBuiltInSecret(value)) return { literal: true, kind: 'generic-secret' };
   if (sensitiveKey && !isTrivial(value)) return { literal: true, kind: 'generic-secret' };
   if (looksRandom(value)) return { literal: true, kind: 'unknown' };
   return undefined;

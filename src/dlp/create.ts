@@ -22,3 +22,20 @@ export function createDlp(config: Config, secrets: SecretSource, logger?: Logger
   if (problems.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `configuration error: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
   return dlp;
 }
+
+/** No administrator patterns: nothing to read (the built-in rules are data). */
+const NOTHING_TO_READ: SecretSource = {
+  env: {},
+  readFile: (path) => {
+    throw new GatewayError('PC_CONFIG_INVALID', `the built-in DLP rules read no file (asked for ${path})`);
+  },
+};
+let builtIn: Dlp | undefined;
+
+/**
+ * Whether `text` holds a secret by DLP's built-in rules alone (no configuration): the test of the
+ * tools that run without a gateway's configuration, such as `portcullis discover`.
+ */
+export function holdsBuiltInSecret(text: string): boolean {
+  return (builtIn ??= new Dlp(undefined, NOTHING_TO_READ)).holdsSecret(text);
+}

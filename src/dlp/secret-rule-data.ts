@@ -1,5 +1,6 @@
 /**
- * The shape of the generated secret rule table (src/dlp/rules/secret-rules.ts).
+ * The shape of the secret rule tables: the generated one (src/dlp/rules/secret-rules.ts) and the
+ * project's own (src/dlp/rules/own-secret-rules.ts).
  */
 
 export interface AllowData {
@@ -12,7 +13,7 @@ export interface AllowData {
 }
 
 export interface SecretRuleData {
-  /** `gitleaks:<id>` or `np:<id>`. */
+  /** `gitleaks:<id>`, `np:<id>`, or `portcullis:<id>` for the project's own rules (rules/own-secret-rules.ts). */
   id: string;
   /** The type shown in a mask: `[REDACTED:<label>#n]`. */
   label: string;

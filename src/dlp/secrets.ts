@@ -1,11 +1,13 @@
 /**
- * The built-in secret rules (derived from gitleaks and Nosey Parker, src/dlp/rules/) as text rules:
+ * The built-in secret rules (derived from gitleaks and Nosey Parker, src/dlp/rules/secret-rules.ts, and
+ * the project's own, src/dlp/rules/own-secret-rules.ts) as text rules:
  * each compiled on first use, with the source's entropy floor and allowlists applied to what it finds.
  * One scanner serves every gateway in the process (the rules are data; the automata only cache).
  */
 import { LinearRegex } from './regex/automaton.ts';
 import { RuleScanner, type TextRule } from './rule-scan.ts';
 import type { AllowData, SecretRuleData } from './secret-rule-data.ts';
+import { OWN_SECRET_RULES } from './rules/own-secret-rules.ts';
 import { GLOBAL_ALLOW, SECRET_RULES } from './rules/secret-rules.ts';
 
 const asciiCounts = new Int32Array(128);
@@ -153,8 +155,11 @@ function toRule(data: SecretRuleData): SecretRule {
   };
 }
 
+/** Every built-in secret rule's data: the generated table, then the project's own. */
+export const BUILT_IN_SECRET_RULES: readonly SecretRuleData[] = [...SECRET_RULES, ...OWN_SECRET_RULES];
+
 /** The built-in secret rules (compiled on first use, one by one). */
-export const secretRules = lazy((): readonly SecretRule[] => SECRET_RULES.map(toRule));
+export const secretRules = lazy((): readonly SecretRule[] => BUILT_IN_SECRET_RULES.map(toRule));
 
 /** The process-wide secret scanner (built on first use: about 400 rules' anchors). */
 export const secretScanner = lazy(() => new RuleScanner(secretRules()));

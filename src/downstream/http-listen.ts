@@ -54,6 +54,7 @@ export function offerApprovalPages(approvals: Approvals, address: AddressInfo, u
       issuer: embedded.issuer,
       signedInUser: (q, r) => embedded.signedInUser(q, r),
       signInPath: (state) => embedded.approvalSignInPath(state),
+      signedIn: (code) => embedded.forgetApprovalSignIn(code),
     });
   }
 }

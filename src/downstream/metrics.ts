@@ -13,7 +13,7 @@ const WINDOW_MS = 5_000;
 
 export interface MetricsSource {
   sessions: () => number;
-  audit: () => { healthy: boolean; sinks: Record<string, { dropped: number; queued: number }> } | undefined;
+  audit: () => { healthy: boolean; budgetDropped: number; sinks: Record<string, { dropped: number; queued: number }> } | undefined;
   upstreams: () => Array<{ name: string; state: string }>;
   /** Data-loss prevention: findings by "type|action", refusals by direction. */
   dlp?: () => { findings: ReadonlyMap<string, number>; refused: ReadonlyMap<string, number> };
@@ -121,11 +121,13 @@ function approvalLines(approvals: { pending: number; refused: number } | undefin
   ];
 }
 
-function auditLines(audit: { healthy: boolean; sinks: Record<string, { dropped: number; queued: number }> } | undefined): string[] {
+function auditLines(audit: { healthy: boolean; budgetDropped: number; sinks: Record<string, { dropped: number; queued: number }> } | undefined): string[] {
   if (!audit) return ['# TYPE portcullis_audit_up gauge', 'portcullis_audit_up{store="off"} 0'];
   return [
     '# TYPE portcullis_audit_up gauge',
     `portcullis_audit_up ${audit.healthy ? 1 : 0}`,
+    '# TYPE portcullis_audit_budget_dropped_total counter',
+    `portcullis_audit_budget_dropped_total ${audit.budgetDropped}`,
     '# TYPE portcullis_audit_sink_dropped_total counter',
     ...Object.entries(audit.sinks).map(([sink, s]) => `portcullis_audit_sink_dropped_total{sink="${sink}"} ${s.dropped}`),
     '# TYPE portcullis_audit_sink_queued gauge',

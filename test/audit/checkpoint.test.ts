@@ -17,7 +17,7 @@ import { SqliteAuditStore } from '../../src/audit/sqlite-store.ts';
 import { verifyTrail } from '../../src/audit/verify.ts';
 import { chain } from '../helpers/audit.ts';
 import { runCli } from '../helpers/gateway.ts';
-import { looksSecret } from '../../src/audit/redact.ts';
+import { holdsBuiltInSecret } from '../../src/dlp/create.ts';
 
 const pem = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
@@ -68,7 +68,7 @@ describe('signed checkpoints', () => {
   it('prunes by retention after a signed checkpoint, and the rest still verifies', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'pc-retain-')), 'audit.db');
     const store = new SqliteAuditStore(path);
-    const log = new AuditLog({ openStore: async () => store, kind: 'sqlite', instance: 'a', gatewayId: 'g', redactFields: [], holdsSecret: looksSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }), signer, retentionDays: 30 });
+    const log = new AuditLog({ openStore: async () => store, kind: 'sqlite', instance: 'a', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }), signer, retentionDays: 30 });
     await Promise.all(chain('a', 8).map((r) => store.append(r)));
     await log.open();
     // The helper's records are dated 2027-01-15; retention measured from 40 days later prunes them all
@@ -95,7 +95,7 @@ describe('signed checkpoints', () => {
     assert.equal(made.code, 0, made.stderr);
     assert.match(made.stdout, /BEGIN PUBLIC KEY/);
     const store = new SqliteAuditStore(join(dir, 'audit.db'));
-    const log = new AuditLog({ openStore: async () => store, kind: 'sqlite', instance: 'a', gatewayId: 'g', redactFields: [], holdsSecret: looksSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }), signer: new CheckpointSigner((await import('node:fs')).readFileSync(key, 'utf8')) });
+    const log = new AuditLog({ openStore: async () => store, kind: 'sqlite', instance: 'a', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }), signer: new CheckpointSigner((await import('node:fs')).readFileSync(key, 'utf8')) });
     await Promise.all(chain('a', 4).map((r) => store.append(r)));
     await log.open();
     await log.close(); // writes the closing checkpoint

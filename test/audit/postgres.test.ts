@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
+import pino from 'pino';
+import { AuditLog } from '../../src/audit/log.ts';
 import { PostgresAuditStore } from '../../src/audit/postgres-store.ts';
+import type { AuditStore } from '../../src/audit/store.ts';
+import { holdsBuiltInSecret } from '../../src/dlp/create.ts';
+import type { MessageContext } from '../../src/pipeline/context.ts';
 import { verifyChain, type AuditRecord } from '../../src/audit/record.ts';
 import { chain } from '../helpers/audit.ts';
 import { legacyClient, runCli, startGateway } from '../helpers/gateway.ts';
@@ -80,6 +85,74 @@ describe('PostgreSQL audit store', () => {
       await down.close();
       await upstream.close();
     }
+  });
+
+  it('refuses to write a record that does not extend the stored chain (no gap, whatever the caller sends)', async () => {
+    const instance = `gap-${randomUUID()}`;
+    instances.push(instance);
+    const store = new PostgresAuditStore(URL);
+    const records = chain(instance, 5);
+    await Promise.all(records.slice(0, 2).map((r) => store.append(r)));
+    // Record 4 without record 3 (built on a record whose write failed) is refused; 3 then 4 go in.
+    await assert.rejects(store.append(records[3]!), /does not extend the stored chain/);
+    await assert.rejects(Promise.all([store.append(records[1]!)]));
+    await Promise.all(records.slice(2, 5).map((r) => store.append(r)));
+    const mine: AuditRecord[] = [];
+    for await (const r of store.all()) if (r.instance === instance) mine.push(r);
+    assert.deepEqual(mine.map((r) => r.seq), [1, 2, 3, 4, 5]);
+    assert.equal((await verifyChain(mine)).broken, undefined);
+    await store.close();
+  });
+
+  it('resumes the chain after a write whose answer was lost although its commit landed', async () => {
+    const instance = `lost-${randomUUID()}`;
+    instances.push(instance);
+    const store = new PostgresAuditStore(URL);
+    let loseAnswerOf = 2;
+    // The real store, whose answer for record 2 is lost on the way back (as when the connection drops after COMMIT).
+    const lossy: AuditStore = {
+      kind: store.kind,
+      append: async (record) => {
+        await store.append(record);
+        if (record.seq === loseAnswerOf) {
+          loseAnswerOf = -1;
+          throw new Error('connection terminated');
+        }
+      },
+      head: (name) => store.head(name),
+      query: (filter) => store.query(filter),
+      all: () => store.all(),
+      addCheckpoint: (checkpoint) => store.addCheckpoint(checkpoint),
+      checkpoints: () => store.checkpoints(),
+      lastBefore: (name, time) => store.lastBefore(name, time),
+      prune: (name, seq) => store.prune(name, seq),
+      close: () => store.close(),
+    };
+    const log = new AuditLog({ openStore: async () => lossy, kind: 'postgres', instance, gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }), retryMs: 0 });
+    await log.open();
+    const ctx = (text: string) =>
+      ({
+        route: { kind: 'upstream', server: 's', name: 'echo', params: { name: 'echo', arguments: { text } } },
+        request: { jsonrpc: '2.0', id: text, method: 'tools/call', params: { name: 'echo', arguments: { text } } },
+        endpoint: { kind: 'server', server: 's' },
+        principal: { agent: 'a', subject: 'a', scopes: [] },
+        client: { protocolVersion: '2026-07-28', key: 'modern:test' },
+        correlationId: text,
+        startedAt: performance.now(),
+        receivedAtMs: Date.now(),
+      }) as unknown as MessageContext;
+    assert.equal(await log.intent(ctx('one')), undefined);
+    assert.equal((await log.intent(ctx('two')))?.code, 'PC_AUDIT_UNAVAILABLE', 'the lost answer counts as a failure');
+    // The next call is the probe: it reads where the stored chain ends (record 2 landed) and goes on from there.
+    assert.equal(await log.intent(ctx('three')), undefined);
+    assert.equal(await log.intent(ctx('four')), undefined);
+    await log.close();
+    const reader = new PostgresAuditStore(URL);
+    const mine: AuditRecord[] = [];
+    for await (const r of reader.all()) if (r.instance === instance) mine.push(r);
+    await reader.close();
+    assert.deepEqual(mine.map((r) => r.correlationId), ['one', 'two', 'three', 'four'], 'each record once, in order');
+    assert.equal((await verifyChain(mine)).broken, undefined);
   });
 
   it('audit query reads the PostgreSQL trail from the CLI', async () => {

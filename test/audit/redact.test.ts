@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { looksSecret, MASK, redact } from '../../src/audit/redact.ts';
+import { MASK, redact } from '../../src/audit/redact.ts';
+import { holdsBuiltInSecret } from '../../src/dlp/create.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
 describe('argument redaction', () => {
@@ -13,16 +14,16 @@ describe('argument redaction', () => {
       customerId: 'c-42',
       ssn: '123-45-6789',
     };
-    const out = JSON.stringify(redact(args, new Set(['ssn']), looksSecret));
+    const out = JSON.stringify(redact(args, new Set(['ssn']), holdsBuiltInSecret));
     for (const secret of [...Object.values(secrets), 'hunter2-but-long', '123-45-6789']) assert.ok(!out.includes(secret), `leaked ${secret.slice(0, 8)}…`);
     assert.ok(out.includes('select 1') && out.includes('c-42'), 'ordinary values are kept');
-    assert.equal((redact({ password: 'x' }, new Set(), looksSecret) as { password: string }).password, MASK);
+    assert.equal((redact({ password: 'x' }, new Set(), holdsBuiltInSecret) as { password: string }).password, MASK);
   });
 
   it('stays linear on hostile input', () => {
     const hostile = `${'a'.repeat(200_000)}!`;
     const started = performance.now();
-    redact({ v: hostile, w: `Bearer ${'x'.repeat(100_000)}` }, new Set(), looksSecret);
+    redact({ v: hostile, w: `Bearer ${'x'.repeat(100_000)}` }, new Set(), holdsBuiltInSecret);
     assert.ok(performance.now() - started < 1000);
   });
 });

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { looksSecret } from '../../src/audit/redact.ts';
+import { holdsBuiltInSecret } from '../../src/dlp/create.ts';
 import { classifyValue, fingerprint, referencesIn, SECRET_KINDS, secretKindOf } from '../../src/discover/secret-kinds.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
@@ -39,7 +39,7 @@ describe('secret kinds', () => {
 
   it('classify every value the audit redactor masks as a literal secret', () => {
     for (const [name, value] of Object.entries(fakeSecrets())) {
-      assert.ok(looksSecret(value), name);
+      assert.ok(holdsBuiltInSecret(value), name);
       assert.equal(classifyValue(value)?.literal, true, name);
     }
   });

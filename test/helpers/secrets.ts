@@ -24,3 +24,32 @@ export function fakeSecrets(): FakeSecrets {
     url: `postgres://admin:${r(14)}@db.internal:5432/app`,
   };
 }
+
+/**
+ * One value of each shape the audit trail used to mask on its own list (before DLP's rules covered
+ * them), as a text that holds it and the part that must never get through (`secret`). Assembled at run
+ * time; `seed` varies the characters.
+ */
+export function secretShapes(seed = 0): Record<string, { text: string; secret: string }> {
+  const MIXED = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const r = (n: number, alphabet = MIXED) => Array.from({ length: n }, (_, i) => alphabet[(i * 7 + 3 + seed * 11) % alphabet.length]).join('');
+  const whole = (text: string) => ({ text, secret: text });
+  const pem = ['-----BEGIN', 'PRIVATE', 'KEY-----'].join(' ');
+  const password = `pw${r(10, '0123456789abcdef')}`;
+  const token = r(32);
+  return {
+    aws: whole(`AKIA${r(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}`),
+    github: whole(`ghp_${r(36)}`),
+    'github-fine-grained': whole(`github_pat_${r(22)}`),
+    'slack-user': whole(`xoxp-${r(30)}`),
+    stripe: whole(`rk_test_${r(20)}`),
+    anthropic: whole(`sk-ant-api03-${r(80)}`),
+    'openai-project': whole(`sk-proj-${r(60)}`),
+    'sk-short': whole(`sk-${r(20)}`),
+    google: whole(`AIza${r(35)}`),
+    jwt: whole(`eyJ${r(9)}.eyJ${r(10)}.${r(11)}`),
+    'private-key-header': whole(pem),
+    bearer: { text: `Authorization: Bearer ${token}`, secret: token },
+    'url-credentials': { text: `https://user:${password}@example.com/`, secret: password },
+  };
+}

@@ -15,6 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BrowserContext } from 'playwright-core';
+import { DatabaseSync } from 'node:sqlite';
+import { identityDbPath } from '../../src/auth/identity.ts';
+import { IdentityStore } from '../../src/auth/store.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { auditTrail } from '../helpers/audit.ts';
 import { authorizeWithBrowser, launchBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
@@ -409,5 +412,47 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
     assert.match(forMcp.headers.get('location') ?? '', /error=invalid_target/, `a token for /mcp is never in reach of the approval page's client (got ${forMcp.status} ${forMcp.headers.get('location')})`);
     const refusals = auditTrail(gw.gateway.config.dataDir!).filter((r) => r.method === 'approvals/page' && r.code === 'PC_APPROVAL_UNKNOWN');
     assert.ok(refusals.length >= 4, 'the forged ways back are audited');
+  });
+  it('leaves no grant or code of its own client behind after sign-ins through the page', async () => {
+    const token = await signIn(await browser.context(), 'alice');
+    const leftovers = () => {
+      const db = new DatabaseSync(identityDbPath(gw.gateway.config.dataDir!), { readOnly: true });
+      try {
+        return db.prepare("SELECT model, count(*) AS n FROM oauth WHERE json_extract(payload, '$.clientId') = 'portcullis-approval-page' GROUP BY model").all() as Array<{ model: string; n: number }>;
+      } finally {
+        db.close();
+      }
+    };
+    for (let k = 0; k < 2; k++) {
+      const fresh = await browser.context(); // a browser never signed in: the page sends it to sign in
+      try {
+        await echoApproved(token, `url leftovers ${k}`, async (params) => {
+          const page = await fresh.newPage();
+          page.setDefaultTimeout(60_000);
+          await page.goto(params.url!);
+          await page.fill('input[name="username"]', 'alice');
+          await page.fill('input[name="password"]', PASSWORD);
+          await Promise.all([page.waitForURL((url) => url.pathname === `/approvals/${params.elicitationId}`), page.click('button[type="submit"]')]);
+          await Promise.all([page.waitForNavigation(), page.click('button[value=approve]')]);
+          await page.waitForSelector('text=Approved');
+        });
+      } finally {
+        await fresh.close();
+      }
+      assert.deepEqual(leftovers(), [], `after sign-in ${k + 1}: no grant, code or token of the page's client is left`);
+    }
+    assert.equal(everything.received().filter((m) => m.method === 'tools/call' && String((m.params?.arguments as any)?.message).startsWith('url leftovers')).length, 2, 'both approved calls ran');
+  });
+
+  it('an identity store deletes expired sign-in rows (of a browser that never came back) on its next write', () => {
+    const store = new IdentityStore(identityDbPath(gw.gateway.config.dataDir!).replace(/\.db$/, '-purge.db'));
+    try {
+      store.oauthUpsert('Grant', 'expired-grant', { clientId: 'portcullis-approval-page', accountId: 'alice' }, Date.now() - 1000);
+      store.oauthUpsert('Grant', 'live-grant', { clientId: 'portcullis-approval-page', accountId: 'alice' }, Date.now() + 600_000);
+      const rows = store.db.prepare("SELECT id FROM oauth WHERE model = 'Grant' ORDER BY id").all() as Array<{ id: string }>;
+      assert.deepEqual(rows.map((r) => r.id), ['live-grant']);
+    } finally {
+      store.close();
+    }
   });
 });
