@@ -31,6 +31,8 @@
  * with no order, no addressee, no data movement), or languages outside that list.
  */
 import type { DefinitionText } from './scanner.ts';
+import { structureSignals } from './structure.ts';
+import { P, sentences } from './words.ts';
 
 /** Where a cue was seen. */
 export interface CueHit {
@@ -156,35 +158,6 @@ export function fold(text: string): Folded {
 
 // ---------------------------------------------------------------------------------------------
 // Cue patterns (bounded: no nested quantifiers, gaps of fixed maximum length)
-
-/**
- * `\b` of JavaScript knows only ASCII letters: "не", "über", "étape" have no boundary before them.
- * The cue patterns are written with `\b` and compiled with a boundary of Unicode letters and digits.
- */
-const WORD_BOUNDARY = String.raw`(?:(?<=[\p{L}\p{N}_])(?![\p{L}\p{N}_])|(?<![\p{L}\p{N}_])(?=[\p{L}\p{N}_]))`;
-/** Likewise `\w` knows only ASCII: "gegenüber", "пользователю" are words of letters too. */
-const LETTERS = String.raw`\p{L}\p{M}\p{N}_`;
-/** `\w` as Unicode letters, marks, digits and `_`: in a character class its members, elsewhere a class of them. */
-function unicodeWords(source: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === '\\') {
-      const next = source[i + 1];
-      out += next === 'w' ? (inClass ? LETTERS : `[${LETTERS}]`) : c + (next ?? '');
-      i++;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    else if (c === ']') inClass = false;
-    out += c;
-  }
-  return out;
-}
-// (Only patterns with words of other scripts or accents need it: a Unicode class in every gap costs several times the
-// time, and an English pattern's gaps are English words.)
-const P = (source: string): RegExp => new RegExp((/[^\x00-\x7F]/.test(source) ? unicodeWords(source) : source).replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
 
 const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
 const TRANSFER = String.raw`(?:texted|mirrored|read(?:s)? (?:it )?(?:out|aloud)|dial|dials|enviad\w*|anexad\w*|push|pushes|pushed|pointing to|übertragen|übertr\w*|übergibt|übergeben|전송|転送|送る|go(?:es)? to|(?:is|are) kept by|kept by us|shared with|stores? (?:\w+ ){0,3}?on|archives?|retains?|mirrors?|log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|envíe|incluye|incluir|adjunta|adjuntar|añadir|añade|poner|insertar|envoie|envoyer|inclure|joindre|ajouter|ajoute|mettre|insérer|transmettre|senden|sende|schicke|füge|einfügen|anhängen|übermitteln|übermittle|invia|inviare|inserire|inserisci|allega|allegare|includi|includere|aggiungi|aggiungere|passa|passare|mettere|metti|incluir|anexar|colocar|adicionar|envie|inclua|anexe|отправ\w*|перешл\w*|включ\w*|добав\w*|вставь\w*|передай\w*|передать|发送|上传|附上|包含|加入|放入|填入|传入|写入|送信|添付|含め|入れ|貼り付け|보내|첨부|포함|넣)`;
@@ -484,17 +457,6 @@ function toolShaped(word: string): boolean {
   return TOOL_VERBS.has(parts[0]!) || (parts.length === 2 && TOOL_VERBS.has(parts[1]!));
 }
 
-/** Sentences: split at sentence ends and line breaks (a long sentence is cut, every part is read). */
-function sentences(text: string): string[] {
-  const out: string[] = [];
-  for (const part of text.split(/(?<=[.!?;。！？；])\s+|\n+|(?<=[。！？；])/u)) {
-    const s = part.trim();
-    if (!s) continue;
-    for (let i = 0; i < s.length; i += 600) out.push(s.slice(i, i + 640));
-  }
-  return out;
-}
-
 function span(text: string, match: RegExpExecArray | null, sentence: string): string {
   const s = match ? sentence.slice(Math.max(0, match.index - 30), match.index + match[0].length + 50) : sentence;
   const shown = s.replace(/[^\x20-\x7E\u00A0-\u024F\u0400-\u04FF\u3000-\u9FFF\uAC00-\uD7AF]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
@@ -673,8 +635,10 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
+  'private-flow': 'moves data the call does not hold (the conversation, the session, the environment) or others\u2019 personal data in bulk to a destination or a side purpose',
+  'foreign-rule': 'fixes a value of, or takes a safeguard from, a call to another server\u2019s tool',
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
   'tool-order': 'gives an order about a tool that is not its own',
   shadow: 'states a rule about how a tool of another server behaves or is used (shadowing)',
@@ -1234,6 +1198,16 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (!CONVERSATION_SOURCE.test(p.text)) features['source.secret'] = 1;
       hit('param.sensitive', p.field, span(p.text, null, p.text));
     }
+  }
+  // Concealment from an audience and selection steering, by the structure of the clause (structure.ts).
+  for (const h of structureSignals(texts, paramNames, ctx.server.replace(/^[^:]*:/, '').toLowerCase())) {
+    family(h.family, h.field, h.span);
+    if (h.family === 'selection') features['s.selection'] = 1;
+    else if (h.family === 'conceal') {
+      features.conceal = 1;
+      hit('conceal', h.field, h.span);
+    } else if (h.family === 'private-flow') features['s.source+transfer'] = 1;
+    else features['s.ref+value-change'] = 1;
   }
   features.families = Math.min(families.size, 3) / 3;
   return { features, hits, families };
