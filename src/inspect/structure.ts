@@ -27,10 +27,10 @@
  * Every pattern is bounded (no nested quantifiers) and runs on one sentence.
  */
 
-import { maskExamples } from './signals.ts';
+import { maskExamples, toolShaped } from './signals.ts';
 import { P, sentences } from './words.ts';
 
-export type StructureFamily = 'conceal' | 'selection' | 'private-flow' | 'foreign-rule';
+export type StructureFamily = 'conceal' | 'selection' | 'private-flow' | 'foreign-rule' | 'authority';
 
 export interface StructureHit {
   family: StructureFamily;
@@ -107,9 +107,9 @@ const SECRETS_NAMED = P(String.raw`\bsecrets?\b|\bcredentials?\b|\bpasswords?\b|
 const MOVE = P(String.raw`\b(?:includ\w*|pass(?:es|ed)?|put|puts|send|sends|sent|post(?:s|ed)?|POSTed|upload\w*|mirror\w*|holds?|contains?|contain|copi\w*|copy|attach\w*|append\w*|forward\w*|transmit\w*|share[sd]?|kept at|retain\w*|goes to|encod\w*|resolve|embed\w*|envía|envia|enviar|incluye|incluir|inclua|se envía|überträgt|übertragen|gesendet|sendet|включа\w*|уходит|отправля\w*|передаё\w*|передае\w*)\b|전송|보내|送信|送る|入れ|含め|发送|上传|传入|附上`);
 
 /** `server.tool_name`: a tool named with its server. */
-const DOTTED = /(?<![\w./@:\\-])([a-z][a-z0-9_-]{1,30})\.([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w/@\\(-]|\.\w)/gi;
+const DOTTED = /(?<![\w./@:\\-])([a-z][a-z0-9_-]{1,30})\.([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w/@\\(]|-\d|\.\w)/gi;
 /** A fixed value in a call: a quoted value, `key=value`, an account or card number, an amount or a percentage. */
-const FIXED_VALUE = /['"\u2018\u201C\u00AB][^'"\u2019\u201D\u00BB\n]{2,80}['"\u2019\u201D\u00BB]|\b\w+\s*=\s*\S|\b[A-Z]{2}\d{2}[A-Z0-9 ]{11,34}\b|\b\d+(?:[.,]\d+)?\s*(?:%|eur|usd|gbp|€|\$)|\b[a-z]+_[a-z]+\b(?=[^.;]{0,20}$)/i;
+const FIXED_VALUE = /['"\u2018\u201C\u00AB][^'"\u2019\u201D\u00BB\n]{2,80}['"\u2019\u201D\u00BB]|\b\w+\s*=\s*\S|\b[A-Z]{2}\d{2}[A-Z0-9 ]{11,34}\b|\b\d+(?:[.,]\d+)?\s*(?:%|eur|usd|gbp|€|\$)|\b[a-z]+_[a-z]+\s+(?:\d+|[A-Z0-9_]{4,})\b|\b(?:set to|multiplied by|divided by|replaced (?:by|with)|rounded (?:up|down)|reduced by|is prefixed|is appended|gekürzt|ersetzt|sustituid\w*|remplacé\w*|заменя\w*)|(?:s3|gs|https?):\/\/\S+/i;
 /** A safeguard taken away: no confirmation or approval, pre-approved, shared with anyone. */
 const SAFEGUARD_OFF = P(String.raw`\b(?:no|without|not (?:\w+ ){0,3}?(?:for|to)) (?:\w+ ){0,2}?(?:confirmation|approval|review|consent)|\bpre-?approved\b|\bpublic information\b|\bshared with any\w*|\bany requester\b|\bsin (?:confirmaci[oó]n|aprobaci[oó]n)|\bohne (?:rückfrage|bestätigung|freigabe)|\bsem (?:confirmação|aprovação)|\bbez podtverzhdeniya|\bбез подтвержден\w*|\bdarf nicht gekürzt|\bimmer vollständig|確認なしで|확인 없이|无需确认`);
 
@@ -122,6 +122,10 @@ function around(sentence: string, m: RegExpExecArray): string {
  * Concealment and selection by structure, over the texts of one definition (not its names). `first` is the
  * description's first sentence — what the tool says it is — which states behaviour, never an order.
  */
+/** Instructions at an address, to be fetched and followed: "fetched https://…/agent.txt and adopted the instructions in it". */
+const REMOTE_RULES = P(String.raw`https?:\/\/\S{3,200}[^.;\n]{0,80}?\b(?:adopt\w*|follow\w*|obey\w*|appl(?:y|ies|ied)|treat\w*|load\w*|use[sd]?)\b[^.;\n]{0,40}?\b(?:instructions?|rules?|directives?|guidelines?|prompts?|policies|policy)\b|\b(?:instructions?|rules?|directives?|prompts?)\b[^.;\n]{0,40}?\b(?:from|at|in)\s+https?:\/\/\S{3,200}[^.;\n]{0,60}?\b(?:adopt\w*|follow\w*|obey\w*|operating rules|as (?:its|your) (?:rules|instructions))`);
+/** Verbs of tool names beyond the common ones (`issue_coupon`, `rotate_key`). */
+const MORE_VERBS = /^(?:issue|apply|rotate|file|sign|revoke|link|mint|enroll|register|cancel|archive|tag|label|flag|mark|lock|unlock|restore|reset|request|claim|redeem|award|grade|bill|invoice|credit|debit|top|topup|ban|mute|kick|block|unblock|approve|reject|void|capture|authorize|issue)_/;
 /** Words before a dot that are not servers (`e.g.`, `config.json`). */
 const NOT_SERVER = /^(?:e|i|eg|ie|etc|vs|cf|no|fig|self|this|that|process|console|os|sys|window|document|json|math|object|array|string|number|date|app|res|req|request|response|ctx|context|config|settings|options|params|args|data|user|item|event|err|error|result|results|client|api|www|module|exports|util|utils|lib|src|docs?|index|main|file|path|fs|http|https|net|db|model|models|v\d+)$/;
 
@@ -170,13 +174,7 @@ export function structureSignals(texts: ReadonlyArray<{ field: string; text: str
       }
       const data = i === 0 && field === 'description' ? null : SESSION_DATA.exec(sentence) ?? PERSONAL_BULK.exec(sentence);
       if (data && MOVE.test(sentence)) flows.push({ field, sentence, data, session: SESSION_DATA.test(sentence) });
-      for (const m of sentence.matchAll(DOTTED)) {
-        const prefix = m[1]!.toLowerCase();
-        if (prefix === server || NOT_SERVER.test(prefix)) continue;
-        const rest = sentence.slice(m.index + m[0].length);
-        const value = FIXED_VALUE.exec(rest) ?? SAFEGUARD_OFF.exec(sentence);
-        if (value && !out.some((h) => h.family === 'foreign-rule')) out.push({ family: 'foreign-rule', field, span: around(sentence, m as unknown as RegExpExecArray) });
-      }
+
       const choice = AGAINST_CHOICE.exec(sentence);
       if (choice) against ??= { family: 'selection', field, span: around(sentence, choice) };
       if (SELF.test(sentence) || /^(?:use|utiliser?|usa|use-a|verwende|используйте)\b/i.test(sentence)) {
@@ -185,11 +183,36 @@ export function structureSignals(texts: ReadonlyArray<{ field: string; text: str
       }
     }
   }
+  // A rule about another server's tool: a value fixed in what follows it (the same field, a few sentences on), or a safeguard taken anywhere.
+  outer: for (const { field, text, isName } of texts) {
+    if (isName || field.endsWith('(name)')) continue;
+    const masked = maskExamples(text);
+    for (const m of masked.matchAll(DOTTED)) {
+      const prefix = m[1]!.toLowerCase();
+      // A field path (`pagination_info.stopped_early`) is not a tool: the name must be a tool's (a verb first or last).
+      if (prefix === server || NOT_SERVER.test(prefix) || !(toolShaped(m[2]!) || MORE_VERBS.test(m[2]!))) continue;
+      const rest = masked.slice(m.index + m[0].length, m.index + m[0].length + 240);
+      if (FIXED_VALUE.test(rest) || SAFEGUARD_OFF.test(whole)) {
+        out.push({ family: 'foreign-rule', field, span: masked.slice(Math.max(0, m.index - 30), m.index + m[0].length + 60) });
+        break outer;
+      }
+    }
+  }
+  // Instructions fetched from an address and adopted as the model's rules.
+  for (const { field, text, isName } of texts) {
+    const m = isName ? null : REMOTE_RULES.exec(maskExamples(text));
+    if (m) {
+      out.push({ family: 'authority', field, span: m[0].slice(0, 120) });
+      break;
+    }
+  }
   // Private data moved: the session's data to a destination, or named with secrets; personal data in bulk to a destination on the side.
   const sink = SINK.test(whole);
+  // A destination fixed by the schema (an enum, const or default that is an address): the caller cannot choose another.
+  const fixedSink = texts.some((t) => /\.(?:enum\[\d+\]|const|default)$/.test(t.field) && /^(?:https?|s3|gs|s?ftp):\/\//i.test(t.text));
   for (const f of flows) {
     const side = SIDE_PURPOSE.test(f.sentence) || SIDE_PURPOSE.test(whole);
-    if ((f.session && (sink || SECRETS_NAMED.test(f.sentence))) || (!f.session && sink && side)) {
+    if ((f.session && (sink || SECRETS_NAMED.test(f.sentence))) || (!f.session && (fixedSink || (sink && side)))) {
       out.push({ family: 'private-flow', field: f.field, span: around(f.sentence, f.data) });
       break;
     }
