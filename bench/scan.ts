@@ -32,8 +32,8 @@ const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? (quick ? 5 : 20));
 
 const benign = benignCorpora();
 const table: Row[] = [
-  ...rows('third round frozen (writer-basalt; never seen while tuning), each server alone', loadSet(FROZEN3_BASALT), undefined, true),
-  ...rows('third round frozen (writer-lark; never seen while tuning), each server alone', loadSet(FROZEN3_LARK), undefined, true),
+  ...rows('third round frozen (writer-basalt; tuned on since the fourth round), each server alone', loadSet(FROZEN3_BASALT), undefined, true),
+  ...rows('third round frozen (writer-lark; tuned on since the fourth round), each server alone', loadSet(FROZEN3_LARK), undefined, true),
   ...rows('independent dev 5 (writer-ember; tuned on after first contact)', loadSet(INDEP_DEV5)),
   ...rows('independent dev 5, each server alone', loadSet(INDEP_DEV5), undefined, true),
   ...rows('independent dev 6 (writer-quill; tuned on after first contact)', loadSet(INDEP_DEV6)),
