@@ -184,6 +184,7 @@ export function structureSignals(texts: ReadonlyArray<{ field: string; text: str
     }
   }
   // A rule about another server's tool: a value fixed in what follows it (the same field, a few sentences on), or a safeguard taken anywhere.
+  let safeguardOff: boolean | undefined;
   outer: for (const { field, text, isName } of texts) {
     if (isName || field.endsWith('(name)')) continue;
     const masked = maskExamples(text);
@@ -192,7 +193,7 @@ export function structureSignals(texts: ReadonlyArray<{ field: string; text: str
       // A field path (`pagination_info.stopped_early`) is not a tool: the name must be a tool's (a verb first or last).
       if (prefix === server || NOT_SERVER.test(prefix) || !(toolShaped(m[2]!) || MORE_VERBS.test(m[2]!))) continue;
       const rest = masked.slice(m.index + m[0].length, m.index + m[0].length + 240);
-      if (FIXED_VALUE.test(rest) || SAFEGUARD_OFF.test(whole)) {
+      if (FIXED_VALUE.test(rest) || (safeguardOff ??= SAFEGUARD_OFF.test(whole))) {
         out.push({ family: 'foreign-rule', field, span: masked.slice(Math.max(0, m.index - 30), m.index + m[0].length + 60) });
         break outer;
       }
@@ -210,8 +211,9 @@ export function structureSignals(texts: ReadonlyArray<{ field: string; text: str
   const sink = SINK.test(whole);
   // A destination fixed by the schema (an enum, const or default that is an address): the caller cannot choose another.
   const fixedSink = texts.some((t) => /\.(?:enum\[\d+\]|const|default)$/.test(t.field) && /^(?:https?|s3|gs|s?ftp):\/\//i.test(t.text));
+  const sideAnywhere = flows.length > 0 && SIDE_PURPOSE.test(whole);
   for (const f of flows) {
-    const side = SIDE_PURPOSE.test(f.sentence) || SIDE_PURPOSE.test(whole);
+    const side = sideAnywhere;
     if ((f.session && (sink || SECRETS_NAMED.test(f.sentence))) || (!f.session && (fixedSink || (sink && side)))) {
       out.push({ family: 'private-flow', field: f.field, span: around(f.sentence, f.data) });
       break;
