@@ -4,7 +4,7 @@
  *
  *   npm run bench                          everything (about 20 minutes on 2 cores)
  *   npm run bench -- --quick               shorter runs of each (a smoke test, not for the docs)
- *   npm run bench -- --only memory,dlp     some of: performance, memory, conformance, dlp, hostile, scan
+ *   npm run bench -- --only memory,dlp     some of: performance, memory, conformance, dlp, hostile, scan, scan-loso
  *   npm run bench -- --key                 performance: only the cells of the summary table, 5 rounds each
  *
  * Each benchmark replaces its bench/results/<name>.jsonl; then bench/figures.ts re-renders the tables
@@ -27,6 +27,7 @@ const STEPS: Array<[string, string[]]> = [
   // The README shows the quick volumes of the hostile run (the full one is in docs/limits.md).
   ['hostile', ['bench/hostile.ts', '--quick']],
   ['scan', ['bench/scan.ts']],
+  ['scan-loso', ['bench/scan-loso.ts']],
 ];
 const unknown = [...(only ?? [])].filter((name) => !STEPS.some(([step]) => step === name));
 if (unknown.length) {

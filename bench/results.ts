@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 const ROOT = new URL('..', import.meta.url).pathname;
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
-export const RESULT_FILES = ['performance', 'memory', 'conformance', 'dlp', 'hostile', 'scan'] as const;
+export const RESULT_FILES = ['performance', 'memory', 'conformance', 'dlp', 'hostile', 'scan', 'scan-loso'] as const;
 export type ResultFile = (typeof RESULT_FILES)[number];
 
 /** Where and on what a line was measured. */

@@ -15,10 +15,11 @@
  * - speed: a repeated scan of the 1,282 definitions, ms per 1,000.
  */
 import { train, type Weights } from '../src/inspect/logistic.ts';
-import { scanServers, type ServerTools, type ToolReport } from '../src/inspect/scanner.ts';
+import { scanServers } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
 import { stamp, writeResults } from './results.ts';
-import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_DEV5, INDEP_DEV6, INDEP_FROZEN, FROZEN3_BASALT, FROZEN3_LARK, loadSet, ownCorpus, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_DEV5, INDEP_DEV6, INDEP_FROZEN, FROZEN3_BASALT, FROZEN3_LARK, loadSet, ownCorpus, SHIPPED_TRAINING, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { all, rows, type Row } from './scan-rows.ts';
 import { answerHelp } from './usage.ts';
 
 answerHelp(import.meta.url);
@@ -29,43 +30,10 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? (quick ? 5 : 20));
 
-interface Row {
-  set: string;
-  kind: string;
-  high: number;
-  warn: number;
-  total: number;
-}
-
-/**
- * Per kind, how many were rated high or warned about. `alone`: each server's listing scanned by
- * itself, with no other server connected (as `portcullis scan --tools-file` on one server's tools):
- * references to other servers' tools are then not known to be such.
- */
-function rows(name: string, set: EvalSet, weights?: Weights, alone = false): Row[] {
-  const layer = weights ? { weights } : {};
-  const reports = alone ? set.servers.flatMap((s) => scanServers([s], layer)) : scanServers(set.servers, layer);
-  const byKey = new Map<string, ToolReport>(reports.map((r) => [`${r.server}\0${r.name}`, r]));
-  const out = new Map<string, Row>();
-  for (const item of set.items) {
-    const r = byKey.get(`${item.server}\0${item.name}`)!;
-    const row = out.get(item.kind) ?? { set: name, kind: item.kind, high: 0, warn: 0, total: 0 };
-    row.total++;
-    if (r.verdict === 'high') row.high++;
-    else if (r.verdict === 'warn') row.warn++;
-    out.set(item.kind, row);
-  }
-  const list = [...out.values()];
-  const attacks = list.filter((r) => r.kind !== 'benign');
-  if (attacks.length > 1) list.push(attacks.reduce((a, r) => ({ ...a, high: a.high + r.high, warn: a.warn + r.warn, total: a.total + r.total }), { set: name, kind: 'all attacks', high: 0, warn: 0, total: 0 }));
-  return list;
-}
-
-const all = (servers: ServerTools[]): EvalSet => ({ servers, items: servers.flatMap((s) => s.tools.map((t) => ({ kind: 'benign', server: s.server, name: String(t.name) }))) });
 const benign = benignCorpora();
 const table: Row[] = [
-  ...rows('third round frozen (writer-basalt; never seen while tuning), each server alone', loadSet(FROZEN3_BASALT), undefined, true),
-  ...rows('third round frozen (writer-lark; never seen while tuning), each server alone', loadSet(FROZEN3_LARK), undefined, true),
+  ...rows('third round frozen (writer-basalt; tuned on since the fourth round), each server alone', loadSet(FROZEN3_BASALT), undefined, true),
+  ...rows('third round frozen (writer-lark; tuned on since the fourth round), each server alone', loadSet(FROZEN3_LARK), undefined, true),
   ...rows('independent dev 5 (writer-ember; tuned on after first contact)', loadSet(INDEP_DEV5)),
   ...rows('independent dev 5, each server alone', loadSet(INDEP_DEV5), undefined, true),
   ...rows('independent dev 6 (writer-quill; tuned on after first contact)', loadSet(INDEP_DEV6)),
@@ -92,9 +60,10 @@ const table: Row[] = [
 ];
 
 // Leave one source out: retrain without it, scan it with those weights.
-const sources = trainingSources();
-const sets: Record<string, EvalSet> = { dev: loadSet(DEV), dev2: loadSet(DEV2), dev3: loadSet(DEV3), dev4: loadSet(DEV4), 'indep-dev': loadSet(INDEP_DEV), own: ownCorpus(['tune', 'holdout']), livemcpbench: all(benign.livemcpbench), docker: all(benign.docker) };
-for (const left of sources) {
+// The independent sets are left out one at a time by bench/scan-loso.ts (each server alone).
+const sources = trainingSources().filter((s) => SHIPPED_TRAINING.has(s.name));
+const sets: Record<string, EvalSet> = { dev: loadSet(DEV), dev2: loadSet(DEV2), dev3: loadSet(DEV3), dev4: loadSet(DEV4), own: ownCorpus(['tune', 'holdout']), livemcpbench: all(benign.livemcpbench), docker: all(benign.docker) };
+for (const left of sources.filter((s) => sets[s.name])) {
   const trained = train(sources.filter((s) => s !== left).flatMap((s) => s.samples));
   table.push(...rows(`left out: ${left.name}`, sets[left.name]!, { ...trained, high: WEIGHTS.high, warn: WEIGHTS.warn }));
 }

@@ -12,9 +12,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { train } from '../src/inspect/logistic.ts';
-import { trainingSources } from '../test/corpus/poisoning.ts';
+import { SHIPPED_TRAINING, trainingSources } from '../test/corpus/poisoning.ts';
 
-const sources = trainingSources();
+const sources = trainingSources().filter((s) => SHIPPED_TRAINING.has(s.name));
 const samples = sources.flatMap((s) => s.samples);
 const trained = train(samples);
 const out = {

@@ -79,13 +79,28 @@ export interface Rule {
 const SENSITIVE = String.raw`(?:~\/\.ssh|\.ssh\/|id_rsa|id_ed25519|authorized_keys|\.env\b|\.aws\/|aws[_ ]credentials|\.kube\/config|kubeconfig|\.npmrc|\.netrc|\.git-credentials|\/etc\/passwd|\/etc\/shadow|keychain|mcp\.json|claude_desktop_config|private[_ ]keys?|ssh[_ ]keys?|api[_ ]keys?|access[_ ]tokens?|secrets?|passwords?|credentials?|seed phrase|wallet)`;
 const GRAB = String.raw`(?:read|cat|open|load|grab|collect|extract|dump|copy|include|insert|embed|append|attach|pass|send|forward|upload|post|transmit|leak|exfiltrat\w*|lire|leer|lesen|读取|发送)`;
 
+/**
+ * A tool name that can imitate another: a non-ASCII character that is not a letter, mark or digit (symbols,
+ * invisible and format characters); full-width and mathematical forms; a Latin letter outside ASCII; letters of
+ * the scripts with Latin look-alikes (Cyrillic, Greek, Armenian, Cherokee) beside Latin ones; or a name of
+ * such letters that are all look-alikes ("ѕеаrсһ"). A name written wholly in another script — 勤怠を登録,
+ * 연차_신청, создать_платёжку — imitates no ASCII name and is not flagged. Each alternative is linear
+ * (the mixed-script ones are anchored lookaheads), so a long name costs one pass.
+ */
+const LOOKALIKE = '\u0430\u0435\u043E\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u04BB\u0501\u051B\u051D\u04CF\u0410\u0412\u0415\u041A\u041C\u041D\u041E\u0420\u0421\u0422\u0425\u0406\u0408\u0405\u051C\u03B1\u03BF\u03B9\u03C1\u03C4\u03BD\u03BA\u03C7\u0391\u0392\u0395\u0396\u0397\u0399\u039A\u039C\u039D\u039F\u03A1\u03A4\u03A5\u03A7';
+const CONFUSABLE_SCRIPTS = String.raw`\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Cherokee}`;
+export const HOMOGLYPH_NAME = new RegExp(
+  String.raw`[^\x20-\x7E\p{L}\p{M}\p{N}]|[\uFF00-\uFFEF\u{1D400}-\u{1D7FF}]|(?![\x00-\x7F])\p{Script=Latin}|^(?=[^A-Za-z]*[A-Za-z])(?=[^${CONFUSABLE_SCRIPTS}]*[${CONFUSABLE_SCRIPTS}])|^(?=[^\x00-\x7F])[${LOOKALIKE}0-9_.\-]+$`,
+  'u',
+);
+
 export const RULES: readonly Rule[] = [
   // Invisible and deceptive Unicode.
   { id: 'unicode.tag-characters', severity: 'high', pattern: /(?<!\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{0,6})[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]+|(?<!\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{2,6})\u{E007F}|[\u{E0000}-\u{E002F}\u{E003A}-\u{E0060}\u{E007B}-\u{E007E}]+/u, why: 'Unicode tag characters are invisible to people but read by models (ASCII smuggling)' },
   { id: 'unicode.bidi-control', severity: 'high', pattern: /[\u202A-\u202E]|[\u2066-\u2068](?![\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{M}\s\d.,'-]{1,200}\u2069)|(?<![\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{M}\s\d.,'-])\u2069/u, why: 'bidirectional control characters make displayed text differ from what the model reads' },
   { id: 'unicode.variation-selectors', severity: 'high', pattern: /[\u{E0100}-\u{E01EF}]{4,}|[\uFE00-\uFE0E]{4,}/u, why: 'a run of variation selectors can smuggle bytes the model decodes but people do not see' },
   { id: 'unicode.zero-width', severity: 'high', pattern: new RegExp(String.raw`[\u200B\u2060\uFEFF]|(?<!${JOINING})\u200C|\u200C(?!${JOINING})|(?<![\p{Extended_Pictographic}\uFE0F\u{1F3FB}-\u{1F3FF}]|${JOINING})\u200D|(?<=${JOINING}\u200D)(?!${JOINING})`, 'u'), why: 'zero-width characters hide or split text' },
-  { id: 'unicode.homoglyph-name', severity: 'high', pattern: /[^\x20-\x7E]/, fields: 'name', why: 'a non-ASCII character in a tool name can imitate another tool (homoglyph)' },
+  { id: 'unicode.homoglyph-name', severity: 'high', pattern: HOMOGLYPH_NAME, fields: 'name', why: 'a character in a tool name can imitate another tool (homoglyph): a symbol, a full-width or mathematical letter, a Latin letter outside ASCII, or Cyrillic, Greek, Armenian or Cherokee letters mixed with Latin or made only of Latin look-alikes' },
   // Hidden instruction blocks and model-directed framing.
   { id: 'instruction.hidden-block', severity: 'high', pattern: /<\s*\/?\s*(?:important|system|instructions?|secret|hidden|admin|assistant|note_to_(?:ai|model|assistant))\s*>|\[\s*(?:system|important|hidden)\s*\]|\{\{\s*system\s*\}\}/i, why: 'a tag-like block addressing the model inside a tool description' },
   { id: 'instruction.html-comment', severity: 'high', pattern: /<!--(?![\s.\u2026]*-->)[\s\S]{0,400}?-->/, why: 'an HTML comment is invisible in rendered descriptions but read by the model' },
@@ -339,6 +354,8 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
  * kinds alone are not enough.
  */
 export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
+  'private-flow': 4,
+  'foreign-rule': 4,
   conceal: 4,
   harvest: 4,
   tamper: 4,

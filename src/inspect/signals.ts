@@ -31,6 +31,8 @@
  * with no order, no addressee, no data movement), or languages outside that list.
  */
 import type { DefinitionText } from './scanner.ts';
+import { structureSignals } from './structure.ts';
+import { P, sentences } from './words.ts';
 
 /** Where a cue was seen. */
 export interface CueHit {
@@ -157,35 +159,6 @@ export function fold(text: string): Folded {
 // ---------------------------------------------------------------------------------------------
 // Cue patterns (bounded: no nested quantifiers, gaps of fixed maximum length)
 
-/**
- * `\b` of JavaScript knows only ASCII letters: "не", "über", "étape" have no boundary before them.
- * The cue patterns are written with `\b` and compiled with a boundary of Unicode letters and digits.
- */
-const WORD_BOUNDARY = String.raw`(?:(?<=[\p{L}\p{N}_])(?![\p{L}\p{N}_])|(?<![\p{L}\p{N}_])(?=[\p{L}\p{N}_]))`;
-/** Likewise `\w` knows only ASCII: "gegenüber", "пользователю" are words of letters too. */
-const LETTERS = String.raw`\p{L}\p{M}\p{N}_`;
-/** `\w` as Unicode letters, marks, digits and `_`: in a character class its members, elsewhere a class of them. */
-function unicodeWords(source: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === '\\') {
-      const next = source[i + 1];
-      out += next === 'w' ? (inClass ? LETTERS : `[${LETTERS}]`) : c + (next ?? '');
-      i++;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    else if (c === ']') inClass = false;
-    out += c;
-  }
-  return out;
-}
-// (Only patterns with words of other scripts or accents need it: a Unicode class in every gap costs several times the
-// time, and an English pattern's gaps are English words.)
-const P = (source: string): RegExp => new RegExp((/[^\x00-\x7F]/.test(source) ? unicodeWords(source) : source).replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
-
 const ACTION = String.raw`(?:call|calls|calling|invoke|invoking|run|running|execute|executing|trigger|use|using|pass|passing|send|sending|forward|pipe)`;
 const TRANSFER = String.raw`(?:texted|mirrored|read(?:s)? (?:it )?(?:out|aloud)|dial|dials|enviad\w*|anexad\w*|push|pushes|pushed|pointing to|übertragen|übertr\w*|übergibt|übergeben|전송|転送|送る|go(?:es)? to|(?:is|are) kept by|kept by us|shared with|stores? (?:\w+ ){0,3}?on|archives?|retains?|mirrors?|log (?:\S+ ){0,8}?to (?=https?:|[\w.+-]+@)|(?:is|are|gets?|get) (?:also )?(?:sent|forwarded|uploaded|posted|copied|shared|mirrored|synced|transmitted|delivered|relayed|submitted|emailed|e-mailed)|sync(?:ed|s)? (?:\w+ ){0,6}?with|send|sending|sent|deliver|delivering|relay|dispatch|store|stores|save|saves|keep a copy|write|report|forward|forwarding|post|posting|upload|uploading|e-?mail|text message|sms|mirror|sync|report|transmit|share|leak|exfiltrat\w*|bcc|submit|include|including|attach|append|prepend|put|embed|insert|encode|pass|paste|supply|provide|fill|copy|enviar|envía|envíe|incluye|incluir|adjunta|adjuntar|añadir|añade|poner|insertar|envoie|envoyer|inclure|joindre|ajouter|ajoute|mettre|insérer|transmettre|senden|sende|schicke|füge|einfügen|anhängen|übermitteln|übermittle|invia|inviare|inserire|inserisci|allega|allegare|includi|includere|aggiungi|aggiungere|passa|passare|mettere|metti|incluir|anexar|colocar|adicionar|envie|inclua|anexe|отправ\w*|перешл\w*|включ\w*|добав\w*|вставь\w*|передай\w*|передать|发送|上传|附上|包含|加入|放入|填入|传入|写入|送信|添付|含め|入れ|貼り付け|보내|첨부|포함|넣)`;
 
@@ -297,7 +270,7 @@ const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b[A-Z]{2}\d{2}(?: [A-Z0
  */
 const DATA_SLOT = P(String.raw`<(?:base\d+|hex|url-?encoded|encoded|base\d+-encoded)\s+(?:of|from)\b[^<>\n]{1,80}>|<[^<>\n]{0,40}\buser'?s?\b[^<>\n]{1,60}>|https?:\/\/\S{0,200}?\{[^{}\n]{0,60}\b(?:user'?s?[ _]?(?:e-?mail|address|location|phone|name)|e-?mail|conversation|chat|messages?|password|secret|token|api[ _]?keys?|history|context|tool results?|prompt)\b[^{}\n]{0,60}\}|<[^<>\n]{0,60}\b(?:user'?s? (?:e-?mail|address|location|phone|name)|e-?mail address|conversation|chat|password|secret|token|\.env|\.netrc|account numbers?|history)\b[^<>\n]{0,60}>|\b(?:hex-encoded|base64(?:-encoded)?|url-encoded|base32)\b[^.;\n]{0,40}(?:\.env\b|\.netrc\b|\bcredentials?\b|\bsecrets?\b|\be-?mail\b|\bconversation\b|\bhistory\b|\bchanged files\b)`);
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
-const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\b(?:provide|enter|give|send|include|pass|put|type|share|paste|ask\w* for|request\w*|the current|the user'?s?|a valid)\s+(?:\w+\s+){0,2}?tan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\be-posta şifre\w*|\bdoğrulama kod\w*|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live\b|支付密码|暗証番号|网银密码`);
+const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\b(?:provide|enter|give|send|include|pass|put|type|share|paste|ask\w* for|request\w*|the current|the user'?s?|a valid)\s+(?:\w+\s+){0,2}?tan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\be-posta şifre\w*|\bdoğrulama kod\w*|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live(?=_|\b)|支付密码|暗証番号|网银密码`);
 const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
 /** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
@@ -477,22 +450,11 @@ const LOCALE = /^[a-z]{2}[_-][a-z]{2}$|^(?:snake_case|camelCase|kebab-case|Pasca
  * prose: "sign-in", "e-mail") of two or more parts, a verb first (`send_message`) or, of two parts,
  * last (`fs_read`).
  */
-function toolShaped(word: string): boolean {
+export function toolShaped(word: string): boolean {
   if (LOCALE.test(word) || word === word.toUpperCase() || (!word.includes('_') && !/[a-z][A-Z]/.test(word))) return false;
   const parts = word.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[\s_.-]+/);
   if (parts.length < 2 || parts.some((p) => p.length === 0)) return false;
   return TOOL_VERBS.has(parts[0]!) || (parts.length === 2 && TOOL_VERBS.has(parts[1]!));
-}
-
-/** Sentences: split at sentence ends and line breaks (a long sentence is cut, every part is read). */
-function sentences(text: string): string[] {
-  const out: string[] = [];
-  for (const part of text.split(/(?<=[.!?;。！？；])\s+|\n+|(?<=[。！？；])/u)) {
-    const s = part.trim();
-    if (!s) continue;
-    for (let i = 0; i < s.length; i += 600) out.push(s.slice(i, i + 640));
-  }
-  return out;
 }
 
 function span(text: string, match: RegExpExecArray | null, sentence: string): string {
@@ -673,8 +635,10 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
+  'private-flow': 'moves data the call does not hold (the conversation, the session, the environment) or others\u2019 personal data in bulk to a destination or a side purpose',
+  'foreign-rule': 'fixes a value of, or takes a safeguard from, a call to another server\u2019s tool',
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
   'tool-order': 'gives an order about a tool that is not its own',
   shadow: 'states a rule about how a tool of another server behaves or is used (shadowing)',
@@ -1202,7 +1166,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   for (const t of texts) {
     if (t.isName || t.field.endsWith('(name)')) continue;
     const m = HARVEST.exec(fold(t.text).text);
-    if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa/i.test(m[0]))) {
+    if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa|export-secret-keys|dump-keychain/i.test(m[0]))) {
       family('harvest', t.field, span(t.text, m, fold(t.text).text));
       break;
     }
@@ -1234,6 +1198,16 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (!CONVERSATION_SOURCE.test(p.text)) features['source.secret'] = 1;
       hit('param.sensitive', p.field, span(p.text, null, p.text));
     }
+  }
+  // Concealment from an audience and selection steering, by the structure of the clause (structure.ts).
+  for (const h of structureSignals(texts, paramNames, ctx.server.replace(/^[^:]*:/, '').toLowerCase())) {
+    family(h.family, h.field, h.span);
+    if (h.family === 'selection') features['s.selection'] = 1;
+    else if (h.family === 'conceal') {
+      features.conceal = 1;
+      hit('conceal', h.field, h.span);
+    } else if (h.family === 'private-flow') features['s.source+transfer'] = 1;
+    else features['s.ref+value-change'] = 1;
   }
   features.families = Math.min(families.size, 3) / 3;
   return { features, hits, families };

@@ -180,7 +180,27 @@ function allTools(servers: readonly ServerTools[]): EvalSet {
   return { servers: [...servers], items: servers.flatMap((s) => s.tools.map((t) => ({ kind: 'benign', server: s.server, name: String(t.name) }))) };
 }
 
-/** The labelled sources the weights are trained on (never the held-out set). */
+/**
+ * The sets written by outside authors who never saw the rules, each with its figure at first contact
+ * (each server alone, the rules of that commit, before any change for it; docs/supply-chain.md): the
+ * difference between that figure and today's is what the rules were tuned on it, which a retrained
+ * layer cannot take back.
+ */
+export const INDEPENDENT_SETS = [
+  { name: 'indep-dev', file: INDEP_DEV, firstContact: { commit: '35d3cc3', high: 175, benignHigh: 16 } },
+  { name: 'indep-dev2', file: INDEP_DEV2, firstContact: { commit: '76810a0', high: 86, benignHigh: 16 } },
+  { name: 'indep-dev3', file: INDEP_DEV3, firstContact: { commit: '76810a0', high: 69, benignHigh: 20 } },
+  { name: 'indep-frozen', file: INDEP_FROZEN, firstContact: { commit: 'e565406', high: 97, benignHigh: 5 } },
+  { name: 'indep-dev5', file: INDEP_DEV5, firstContact: { commit: 'fec3aa6', high: 91, benignHigh: 5 } },
+  { name: 'indep-dev6', file: INDEP_DEV6, firstContact: { commit: 'fec3aa6', high: 85, benignHigh: 7 } },
+  { name: 'frozen3-basalt', file: FROZEN3_BASALT, firstContact: { commit: '3f624e8', high: 103, benignHigh: 10 } },
+  { name: 'frozen3-lark', file: FROZEN3_LARK, firstContact: { commit: '3f624e8', high: 103, benignHigh: 4 } },
+] as const;
+
+/**
+ * Every labelled source (never the held-out set): the project's sets, the earlier corpus, the real
+ * benign definitions and every independent set (`INDEPENDENT_SETS`); the weights use `SHIPPED_TRAINING`.
+ */
 export function trainingSources(): Source[] {
   const benign = benignCorpora();
   const none = new Set(['benign']);
@@ -189,9 +209,15 @@ export function trainingSources(): Source[] {
     labelled('dev2', loadSet(DEV2), none),
     labelled('dev3', loadSet(DEV3), none),
     labelled('dev4', loadSet(DEV4), none),
-    labelled('indep-dev', loadSet(INDEP_DEV), none),
+    ...INDEPENDENT_SETS.map((s) => labelled(s.name, loadSet(s.file), none)),
     labelled('own', ownCorpus(['tune', 'holdout']), none),
     labelled('livemcpbench', allTools(benign.livemcpbench), none),
     labelled('docker', allTools(benign.docker), none),
   ];
 }
+
+/**
+ * The sources the shipped weights are trained on (scripts/train-scan.ts). Adding the other independent sets
+ * was measured by bench/scan-loso.ts and lost left-out attacks, so they stay out.
+ */
+export const SHIPPED_TRAINING = new Set(['dev', 'dev2', 'dev3', 'dev4', 'indep-dev', 'own', 'livemcpbench', 'docker']);
