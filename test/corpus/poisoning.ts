@@ -100,6 +100,9 @@ export const INDEP_FROZEN = new URL('./poisoning-indep-frozen.json', import.meta
  */
 export const FROZEN3_BASALT = new URL('./poisoning-frozen3-basalt.json', import.meta.url);
 export const FROZEN3_LARK = new URL('./poisoning-frozen3-lark.json', import.meta.url);
+/** The fourth round's frozen sets (writer-cobalt, writer-flint): kept from the engineer tuning the scanner, scanned once at 2006e7f; development sets from the fifth round on. */
+export const FROZEN4_COBALT = new URL('./poisoning-frozen4-cobalt.json', import.meta.url);
+export const FROZEN4_FLINT = new URL('./poisoning-frozen4-flint.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
@@ -195,6 +198,8 @@ export const INDEPENDENT_SETS = [
   { name: 'indep-dev6', file: INDEP_DEV6, firstContact: { commit: 'fec3aa6', high: 85, benignHigh: 7 } },
   { name: 'frozen3-basalt', file: FROZEN3_BASALT, firstContact: { commit: '3f624e8', high: 103, benignHigh: 10 } },
   { name: 'frozen3-lark', file: FROZEN3_LARK, firstContact: { commit: '3f624e8', high: 103, benignHigh: 4 } },
+  { name: 'frozen4-cobalt', file: FROZEN4_COBALT, firstContact: { commit: '2006e7f', high: 102, benignHigh: 8 } },
+  { name: 'frozen4-flint', file: FROZEN4_FLINT, firstContact: { commit: '2006e7f', high: 108, benignHigh: 11 } },
 ] as const;
 
 /**
