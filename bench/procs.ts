@@ -15,7 +15,7 @@ export async function start(name: string, command: string, args: string[], ready
   const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let seen = '';
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${seen.slice(-500)}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${seen.slice(-500)}`)), 120_000);
     const onData = (chunk: Buffer): void => {
       seen += chunk.toString();
       const m = ready.exec(seen);

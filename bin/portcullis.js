@@ -12,19 +12,29 @@ if (problem) {
   process.exit(2);
 }
 
-// Heap sizing for the long-running commands (serve, stdio), measured with bench/memcheck.ts (see
-// docs/performance.md): the young generation capped at two 8 MB semi-spaces (V8 otherwise grows it to
-// ~110 MB under load) and the old generation collected once it has grown by half (otherwise by up to
-// four times its live size). V8 reads the cap only when the process starts, so the launcher replaces
-// itself once with these flags: process.execve keeps the process id, its signals and its standard
-// streams. It runs as it is where execve is missing (Windows) or when the user chose heap flags of
-// their own (in node's options or NODE_OPTIONS).
-const HEAP_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
+// Memory flags for the long-running commands (serve, stdio), measured with bench/memory.ts and
+// bench/memcheck.ts and checked for speed with bench/ab.ts (see docs/performance.md, "Memory"):
+// - the young generation capped at two 8 MB semi-spaces (V8 otherwise grows it to ~110 MB under load)
+//   and the old generation collected once it has grown by half (otherwise by up to four times its
+//   live size);
+// - V8's efficiency mode (without its single-threaded collector) until start-up is done, when the
+//   gateway ends it (src/util/heap-trim.ts): TurboFan only for a function called 15,000 times, so
+//   start-up's short hot loops (module resolution, the scanner's first pass) do not page TurboFan's
+//   ~6 MB of machine code in; requests later tier up as usual;
+// - glibc's allocator (Linux; other C libraries ignore it) with two arenas instead of one per thread
+//   that ever allocated (V8's compiler and collector threads each kept a mostly empty one).
+// V8 and glibc read these only when the process starts, so the launcher replaces itself once with
+// them: process.execve keeps the process id, its signals and its standard streams. It runs as it is
+// where execve is missing (Windows) or when the user chose heap flags of their own (in node's options
+// or NODE_OPTIONS); a GLIBC_TUNABLES of the user's own is kept as it is.
+const HEAP_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50', '--efficiency-mode', '--no-single-threaded-gc-in-background'];
+const MALLOC_TUNABLES = 'glibc.malloc.arena_max=2';
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
 const chosen = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) => /^--(max-semi-space-size|heap-growing-percent)\b/.test(flag));
 if ((command === 'serve' || command === 'stdio') && !chosen && typeof process.execve === 'function') {
   try {
-    process.execve(process.execPath, [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)], process.env);
+    const env = process.env.GLIBC_TUNABLES === undefined ? { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES } : process.env;
+    process.execve(process.execPath, [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)], env);
   } catch {
     // Not supported on this platform: run with V8's defaults.
   }

@@ -26,7 +26,6 @@ import { createMonitor } from './monitor/create.ts';
 import type { Monitor } from './monitor/monitor.ts';
 import { createLimitCounters, type LimitCounters } from './limits/counters.ts';
 import { InputBridge } from './pipeline/input-bridge.ts';
-import { prepareMethodTables } from './protocol/methods.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
 import type { Description } from './pipeline/stages/route.ts';
 import { createDlp } from './dlp/create.ts';
@@ -206,7 +205,6 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   catalog.review = (server, kind, items) => supply.review(server, kind, items, true);
   catalog.reviewGeneration = () => supply.generation();
   const bridge = new InputBridge(config.routing.inputRequired);
-  prepareMethodTables();
   const subscriptions = new SubscriptionRegistry(config.routing.subscriptions, limits);
   const callers = new CallerDirectory();
   const perPrincipal = (server: string): boolean => config.servers[server]?.upstreamSession === 'per-principal';

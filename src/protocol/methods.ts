@@ -10,15 +10,17 @@
  *
  * Transcribed (not copied) from the official schemas, `schema/<revision>/schema.ts` in
  * modelcontextprotocol/modelcontextprotocol: the `ClientRequest` and `ClientNotification` unions and
- * the params of each member. Compiled once, at first use, with Ajv.
+ * the params of each member. Each method's schema is compiled with Ajv on the first message of that
+ * method (and kept): the ~100 schemas of five revisions are not compiled at start, most are never
+ * used, and Ajv itself loads only with the first (docs/performance.md, "Memory").
  *
  * Deliberately not checked: `format: uri-template` on completion references (the spec gives no
  * grammar a validator agrees on), and the contents of `_meta` beyond its type (implementations may
  * put anything there; the gateway never routes on it).
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { GatewayError } from '../errors.ts';
+import { ajvFor } from '../validate/ajv.ts';
 import { isObject, type JsonObject } from './jsonrpc.ts';
 import { MODERN_VERSION } from './versions.ts';
 
@@ -214,41 +216,35 @@ export const SPEC_METHODS: ReadonlySet<string> = new Set([
   'tasks/update',
 ]);
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const ajv = addFormats(new Ajv({ strict: false, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, logger: false }));
+const AJV_OPTIONS = { strict: false, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, logger: false } as const;
 
-interface CompiledSpec extends MethodSpec {
-  readonly validate: ValidateFunction;
-}
+let specs: ReadonlyMap<string, ReadonlyMap<string, MethodSpec>> | undefined;
 
-let compiled: ReadonlyMap<string, ReadonlyMap<string, CompiledSpec>> | undefined;
-
-function table(): ReadonlyMap<string, ReadonlyMap<string, CompiledSpec>> {
-  if (compiled) return compiled;
-  const byRevision = new Map<string, Map<string, CompiledSpec>>();
+function table(): ReadonlyMap<string, ReadonlyMap<string, MethodSpec>> {
+  if (specs) return specs;
+  const byRevision = new Map<string, Map<string, MethodSpec>>();
   for (const revision of ORDER) {
-    const methods = new Map<string, CompiledSpec>();
+    const methods = new Map<string, MethodSpec>();
     for (const [method, def] of Object.entries(definitions(revision))) {
       const fields = Object.keys((def.schema.properties as JsonObject | undefined) ?? {}).filter((f) => f !== '_meta');
-      methods.set(method, {
-        method,
-        notification: def.notification ?? false,
-        target: def.target,
-        paramsRequired: def.paramsRequired ?? false,
-        fields,
-        schema: def.schema,
-        validate: ajv.compile(def.schema),
-      });
+      methods.set(method, { method, notification: def.notification ?? false, target: def.target, paramsRequired: def.paramsRequired ?? false, fields, schema: def.schema });
     }
     byRevision.set(revision, methods);
   }
-  compiled = byRevision;
-  return compiled;
+  specs = byRevision;
+  return specs;
 }
 
-/** Compiles the tables now (at start-up) rather than on the first message. */
-export function prepareMethodTables(): void {
-  table();
+/** Each method's compiled params schema, made on the method's first message in a revision. */
+const validators = new WeakMap<MethodSpec, ValidateFunction>();
+
+function validatorFor(spec: MethodSpec): ValidateFunction {
+  let validate = validators.get(spec);
+  if (!validate) {
+    validate = ajvFor('methods', 'draft-07', AJV_OPTIONS).compile(spec.schema);
+    validators.set(spec, validate);
+  }
+  return validate;
 }
 
 /** The spec of `method` in `revision` when it is a client→server method there, else undefined. */
@@ -280,13 +276,20 @@ function describeError(error: ErrorObject | undefined): string {
 
 /**
  * Checks a message's params against the method's schema in `revision`. Returns the refusal
- * (PC_PROTOCOL_INVALID_PARAMS, naming the field and what is accepted) or undefined.
+ * (PC_PROTOCOL_INVALID_PARAMS, naming the field and what is accepted; PC_INTERNAL when the schema
+ * library cannot be loaded) or undefined.
  */
 export function checkParams(spec: MethodSpec, revision: string, params: JsonObject | undefined): GatewayError | undefined {
   if (params === undefined) {
     return spec.paramsRequired ? new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `${spec.method} needs params (protocol version ${revision})`, { method: spec.method }) : undefined;
   }
-  const validate = (spec as CompiledSpec).validate;
+  let validate: ValidateFunction;
+  try {
+    validate = validatorFor(spec);
+  } catch (error) {
+    // The schemas are the gateway's own, so this is the library failing to load: refuse (fail closed).
+    return new GatewayError('PC_INTERNAL', `${spec.method}: params cannot be checked: ${(error as Error).message}`, { method: spec.method });
+  }
   if (validate(params)) return undefined;
   return new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `${spec.method}: ${describeError(validate.errors?.[0])} (protocol version ${revision})`, { method: spec.method });
 }

@@ -10,6 +10,11 @@
  * `--max-semi-space-size` would cap it. It costs one pause (50–70 ms on the embedded default), so it
  * runs only while the event loop is (nearly) idle: once after start-up, then after any interval in
  * which the loop was busy less than 1 % of the time and the new space had grown back.
+ *
+ * Start-up also ends V8's efficiency mode, which the launcher (bin/portcullis.js) turns on for it: while
+ * it is on, TurboFan compiles only functions called 15,000 times, so start-up's short hot loops (module
+ * resolution, the first scan of the tool descriptions) leave its ~6 MB of machine code unpaged; from
+ * here on V8 tiers up as it always does, and the first requests page it in when they need it.
  */
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
@@ -53,11 +58,12 @@ export interface HeapTrimOptions {
 }
 
 /**
- * Trims once now (call it when start-up is done) and then whenever an interval was idle; the timer does
- * not keep the process alive. Returns the function that stops it.
+ * Ends start-up's efficiency mode, trims once now (call it when start-up is done) and then whenever an
+ * interval was idle; the timer does not keep the process alive. Returns the function that stops it.
  */
 export function startHeapTrim(options: HeapTrimOptions = {}): () => void {
   const { intervalMs = 30_000, idleBelow = 0.01, minNewSpaceBytes = 4 * 1024 * 1024 } = options;
+  if (process.execArgv.includes('--efficiency-mode')) setFlagsFromString('--no-efficiency-mode');
   trimHeap();
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {

@@ -7,14 +7,14 @@
  * Schema patterns (`pattern`, `patternProperties`, `propertyNames`) run on a linear-time engine
  * (./linear-regex.ts): a server cannot stall the gateway with a catastrophic pattern. A schema whose
  * pattern that engine cannot run, or that cannot be compiled at all, makes the tool *unsafe*: hidden
- * from lists and refused (PC_ARGS_SCHEMA_UNSAFE), never served with its checks skipped.
+ * from lists and refused (PC_ARGS_SCHEMA_UNSAFE), never served with its checks skipped. So is every
+ * tool while the schema library cannot be loaded (./ajv.ts loads it with the first schema); that
+ * verdict is not kept, so the next list or call tries again.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import { ajvFor, type Draft } from './ajv.ts';
 import { linearRegExpEngine, UnsupportedPattern } from './linear-regex.ts';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const options = {
   strict: false,
   allErrors: false,
@@ -25,9 +25,6 @@ const options = {
   validateSchema: false,
   code: { regExp: linearRegExpEngine },
 } as const;
-const draft07 = addFormats(new Ajv(options));
-const draft2020 = addFormats(new Ajv2020(options) as unknown as Ajv);
-
 type Compiled = ValidateFunction | { unsafe: string };
 
 /** Why arguments were refused: they break the schema, or the schema itself cannot be used. */
@@ -39,7 +36,13 @@ export class ArgumentValidator {
   #compiled(schema: object): Compiled {
     let compiled = this.#bySchema.get(schema);
     if (!compiled) {
-      compiled = compile(schema as Record<string, unknown>);
+      let ajv;
+      try {
+        ajv = ajvFor('arguments', draftOf(schema as Record<string, unknown>), options);
+      } catch (error) {
+        return { unsafe: `the tool's arguments cannot be checked (${(error as Error).message}), so calls to it are refused` };
+      }
+      compiled = compile(ajv, schema as Record<string, unknown>);
       this.#bySchema.set(schema, compiled);
     }
     return compiled;
@@ -62,12 +65,13 @@ export class ArgumentValidator {
   }
 }
 
-function compile(schema: Record<string, unknown>): Compiled {
-  const draft = typeof schema.$schema === 'string' && /draft-0[4-7]/.test(schema.$schema) ? draft07 : draft2020;
+const draftOf = (schema: Record<string, unknown>): Draft => (typeof schema.$schema === 'string' && /draft-0[4-7]/.test(schema.$schema) ? 'draft-07' : '2020-12');
+
+function compile(ajv: Ajv, schema: Record<string, unknown>): Compiled {
   try {
     // The $id is dropped so that two servers' schemas with the same $id never collide in the cache.
     const { $id: _id, ...rest } = schema;
-    return draft.compile(rest);
+    return ajv.compile(rest);
   } catch (error) {
     const why = error instanceof UnsupportedPattern ? `a pattern in it cannot run in linear time: ${error.message}` : `it cannot be compiled: ${(error as Error).message.split('\n')[0]}`;
     return { unsafe: `the tool's inputSchema is unsafe (${why}), so the tool is withheld and calls to it are refused` };

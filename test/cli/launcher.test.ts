@@ -8,21 +8,28 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 
 const LAUNCHER = new URL('../../bin/portcullis.js', import.meta.url).pathname;
-// Runs before the launcher in every process image: prints that image's node options on one line.
-const SHOW = `data:text/javascript,process.stderr.write('execArgv='+JSON.stringify(process.execArgv.filter((a)=>!a.startsWith('--import')&&!a.startsWith('data:')))+'\\n')`;
+// Runs before the launcher in every process image: prints that image's node options and its
+// GLIBC_TUNABLES on one line each.
+const SHOW = `data:text/javascript,process.stderr.write('execArgv='+JSON.stringify(process.execArgv.filter((a)=>!a.startsWith('--import')&&!a.startsWith('data:')))+'\\ntunables='+JSON.stringify(process.env.GLIBC_TUNABLES??null)+'\\n')`;
+const FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50', '--efficiency-mode', '--no-single-threaded-gc-in-background'];
 
-const launch = (nodeFlags: string[], args: string[]) => {
-  const run = spawnSync(process.execPath, ['--import', SHOW, ...nodeFlags, LAUNCHER, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+const launch = (nodeFlags: string[], args: string[], env: Record<string, string> = {}) => {
+  const run = spawnSync(process.execPath, ['--import', SHOW, ...nodeFlags, LAUNCHER, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
   const images = [...run.stderr.matchAll(/^execArgv=(.*)$/gm)].map((m) => JSON.parse(m[1]!) as string[]);
-  return { ...run, images };
+  const tunables = [...run.stderr.matchAll(/^tunables=(.*)$/gm)].map((m) => JSON.parse(m[1]!) as string | null);
+  return { ...run, images, tunables };
 };
 
 describe('the launcher', () => {
-  it('re-runs serve once with the heap flags, keeping its exit code and error', { skip: process.platform === 'win32' ? 'no execve on Windows' : false }, () => {
+  it('re-runs serve once with the heap flags and the allocator\'s arena cap, keeping its exit code and error', { skip: process.platform === 'win32' ? 'no execve on Windows' : false }, () => {
     const run = launch([], ['serve', '--port', 'nope']);
-    assert.deepEqual(run.images, [[], ['--max-semi-space-size=8', '--heap-growing-percent=50']]);
+    assert.deepEqual(run.images, [[], FLAGS]);
+    assert.deepEqual(run.tunables, [null, 'glibc.malloc.arena_max=2']);
     assert.equal(run.status, 2);
     assert.match(run.stderr, /--port must be an integer/);
+    const own = launch([], ['stdio'], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=8' });
+    assert.deepEqual(own.images, [[], FLAGS]);
+    assert.deepEqual(own.tunables, ['glibc.malloc.arena_max=8', 'glibc.malloc.arena_max=8'], 'a GLIBC_TUNABLES of the user\'s own is kept');
   });
 
   it('leaves one-shot commands and a user\'s own heap flags alone', () => {

@@ -1,5 +1,6 @@
 /** The per-revision client→server method tables, params checks, canonical params and duplicate keys. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { canonicalParams, checkNotification, checkParams, clientMethod, clientMethods, isSpecMethod, namedTarget } from '../../src/protocol/methods.ts';
 import { findDuplicateKey } from '../../src/protocol/duplicate-keys.ts';
@@ -80,6 +81,47 @@ describe('client→server method tables', () => {
       { ref: { type: 'ref/prompt', name: 'p' }, argument: { name: 'a', value: 'v' }, context: { arguments: { k: 'v' } } },
     );
     assert.equal(checkParams(call, '2025-11-25', { name: 'echo', task: { ttl: -1 } })?.code, 'PC_PROTOCOL_INVALID_PARAMS');
+  });
+});
+
+describe('params schemas compiled on first use', () => {
+  // A fresh instance of the module: nothing of it has been compiled yet.
+  const fresh = async () => (await import(`../../src/protocol/methods.ts?first-use=${Math.random()}`)) as typeof import('../../src/protocol/methods.ts');
+
+  it('rejects bad params on the first message of a method, naming the field, and accepts good ones after', async () => {
+    const methods = await fresh();
+    const call = methods.clientMethod('2025-11-25', 'tools/call')!;
+    const refusal = methods.checkParams(call, '2025-11-25', { name: 7 });
+    assert.equal(refusal?.code, 'PC_PROTOCOL_INVALID_PARAMS');
+    assert.match(refusal!.message, /params\.name must be string/);
+    assert.equal(methods.checkParams(call, '2025-11-25', { name: 'echo', arguments: {} }), undefined);
+    const read = methods.clientMethod('2026-07-28', 'resources/read')!;
+    assert.equal(methods.checkParams(read, '2026-07-28', { uri: 'not a uri' })?.code, 'PC_PROTOCOL_INVALID_PARAMS', 'formats are checked on first use too');
+    assert.equal(methods.checkNotification('2025-06-18', { method: 'notifications/progress', params: { progress: 1 } })?.code, 'PC_PROTOCOL_INVALID_PARAMS');
+  });
+
+  it('refuses every message with params (PC_INTERNAL, naming the library) when the schema library cannot be loaded, and lets nothing through', () => {
+    // A child whose module resolution cannot find ajv: what a broken install looks like.
+    const hook = `data:text/javascript,${encodeURIComponent("import { registerHooks } from 'node:module'; registerHooks({ resolve(specifier, context, next) { if (/^ajv(-formats)?(\\/|$)/.test(specifier)) throw new Error(\"Cannot find package '\" + specifier + \"'\"); return next(specifier, context); } });")}`;
+    const script = `
+      const { checkParams, clientMethod } = await import(${JSON.stringify(new URL('../../src/protocol/methods.ts', import.meta.url).href)});
+      const { ArgumentValidator } = await import(${JSON.stringify(new URL('../../src/validate/args.ts', import.meta.url).href)});
+      const call = clientMethod('2025-11-25', 'tools/call');
+      const bad = checkParams(call, '2025-11-25', { name: 7 });
+      const good = checkParams(call, '2025-11-25', { name: 'echo' });
+      const validator = new ArgumentValidator();
+      const schema = { type: 'object', properties: { path: { type: 'string' } } };
+      process.stdout.write(JSON.stringify({ bad: [bad?.code, bad?.message], good: [good?.code, good?.message], args: validator.check(schema, { path: 1 }), again: validator.check(schema, { path: 'x' }) }));
+    `;
+    const run = spawnSync(process.execPath, ['--import', hook, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const out = JSON.parse(run.stdout) as { bad: [string, string]; good: [string, string]; args: { unsafe?: string }; again: { unsafe?: string } };
+    for (const [code, message] of [out.bad, out.good]) {
+      assert.equal(code, 'PC_INTERNAL', 'refused, valid or not: nothing passes unchecked');
+      assert.match(message, /the JSON Schema library \(ajv\) could not be loaded: Cannot find package 'ajv/);
+    }
+    assert.match(out.args.unsafe ?? '', /arguments cannot be checked \(the JSON Schema library \(ajv\) could not be loaded/);
+    assert.ok(out.again.unsafe, 'still refused on the next call');
   });
 });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { newSpaceBytes, trimHeap } from '../../src/util/heap-trim.ts';
 
@@ -15,5 +16,18 @@ describe('heap trim', () => {
     assert.ok(newSpaceBytes() <= 2 * 1024 * 1024, `new space after the trim: ${newSpaceBytes()} bytes`);
     assert.equal(keep.length, 0);
     assert.equal('gc' in globalThis, false);
+  });
+
+  it('ends the efficiency mode the launcher starts the gateway in, so that requests tier up as usual', () => {
+    const script = `
+      const { startHeapTrim } = await import(${JSON.stringify(new URL('../../src/util/heap-trim.ts', import.meta.url).href)});
+      const during = %IsEfficiencyModeEnabled();
+      const stop = startHeapTrim();
+      stop();
+      process.stdout.write(JSON.stringify({ during, after: %IsEfficiencyModeEnabled() }));
+    `;
+    const run = spawnSync(process.execPath, ['--efficiency-mode', '--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { during: true, after: false });
   });
 });
