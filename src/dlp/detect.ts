@@ -4,7 +4,9 @@
  * to do with them are `engine.ts`'s.
  */
 import { isSecretRef, resolveValue, type SecretSource } from '../config/secrets.ts';
+import { longRuns } from './decode.ts';
 import { compileLinearSource } from './linear-source.ts';
+import { isAscii } from './normalize.ts';
 import { findHiddenUnicode, injectionRules } from './injection.ts';
 import { gluedMarker } from './glued.ts';
 import { findPii, PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
@@ -64,6 +66,10 @@ export interface PassesSaw {
   glued: boolean;
   /** The personal-data pass's regions (number runs, IBAN starts), when it ran. */
   regions?: Regions;
+  /** Whether every unit of the text is ASCII. */
+  ascii: boolean;
+  /** The long base64-alphabet runs the decoded views start from (src/dlp/decode.ts `longRuns`). */
+  runs: number[];
 }
 
 export interface Detectors {
@@ -169,10 +175,12 @@ function latin1(text: string): Uint8Array {
  */
 export function detect(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): TextReport {
   const findings: TextFinding[] = [];
-  const seen: PassesSaw = { glued: false };
   let uninspectable: string | undefined;
-  // The anchor pass and the personal-data pass both read the text as Latin-1 bytes.
+  // The anchor pass, the personal-data pass and the views' run finder all read the text as Latin-1
+  // bytes, which are its units when it is all ASCII.
   const bytes = latin1(text);
+  const ascii = isAscii(text);
+  const seen: PassesSaw = { glued: false, ascii, runs: longRuns(text, ascii ? bytes : undefined) };
   const withPatterns = on.patterns && patterns?.scanner !== undefined;
   if (on.secrets || on.injection || withPatterns) {
     const { scanner, secrets, phrases, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);

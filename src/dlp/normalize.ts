@@ -122,22 +122,27 @@ const SHORT = 512;
 const NON_ASCII_OR_CONTROL = /[^\t\n\r\x20-\x7e]/;
 const CONTROLS = [...Array.from({ length: 0x20 }, (_, u) => u).filter((u) => u !== 0x09 && u !== 0x0a && u !== 0x0d), 0x7f].map((u) => String.fromCharCode(u));
 
+/** Whether every unit of `text` is ASCII (its UTF-8 length is its length: one native pass). */
+export const isAscii = (text: string): boolean => Buffer.byteLength(text, 'utf8') === text.length;
+
 /**
  * Any unit at or above 0x80, or a control other than tab and line breaks: the only texts the view can
  * change. Built from operations the engine runs a word at a time (a UTF-8 length, single-character
- * searches), several times faster than one regular-expression pass.
+ * searches), several times faster than one regular-expression pass. `ascii`: whether the text is all
+ * ASCII, when the caller knows (`detect` does: `PassesSaw.ascii`).
  */
-export function hasNonAsciiOrControl(text: string): boolean {
+export function hasNonAsciiOrControl(text: string, ascii?: boolean): boolean {
+  if (ascii === false) return true;
   // Short strings: one regular-expression test costs less than thirty searches' calls.
   if (text.length < SHORT) return NON_ASCII_OR_CONTROL.test(text);
-  if (Buffer.byteLength(text, 'utf8') !== text.length) return true;
+  if (ascii === undefined && !isAscii(text)) return true;
   for (const c of CONTROLS) if (text.includes(c)) return true;
   return false;
 }
 
-/** The normalised view of `text`, or undefined when it would be the same text. */
-export function normalizedView(text: string): MappedText | undefined {
-  if (!hasNonAsciiOrControl(text)) return undefined;
+/** The normalised view of `text`, or undefined when it would be the same text (`ascii` as above). */
+export function normalizedView(text: string, ascii?: boolean): MappedText | undefined {
+  if (!hasNonAsciiOrControl(text, ascii)) return undefined;
   const { bmp, supplementary, needed } = foldTable();
   if (!needed.test(text)) return undefined;
   const n = text.length;
@@ -255,10 +260,12 @@ export function unwrappedView(text: string): MappedText | undefined {
     for (let i = from; base64 && i < end; i++) base64 = isBase64Unit(text.charCodeAt(i));
     return { from, to, next, base64, padded: end < to };
   };
-  const starts = new Int32Array(text.length);
+  // Made at the first block only: most texts with line breaks (logs) have none.
+  let starts: Int32Array | undefined;
   const parts: string[] = [];
   let length = 0;
   const keep = (from: number, to: number): void => {
+    starts ??= new Int32Array(text.length);
     parts.push(text.slice(from, to));
     for (let i = from; i < to; i++) starts[length++] = i;
   };
@@ -274,7 +281,7 @@ export function unwrappedView(text: string): MappedText | undefined {
   }
   if (at === 0) return undefined;
   keep(at, text.length);
-  const mapped = starts.slice(0, length);
+  const mapped = starts!.slice(0, length);
   return { text: parts.join(''), starts: mapped, ends: mapped.map((s) => s + 1) };
 }
 

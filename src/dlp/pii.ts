@@ -218,35 +218,54 @@ export interface Regions {
   ibans: number[];
 }
 
-/**
- * The pass keeps three counters and tests them together once per unit (rarely true, so the branch is
- * predicted); where a run reaches its length, its start is known and its end is found afterwards.
- */
+/** The number-like units (digits and the separator-like units before them) at the end and at the start of a word. */
+const tailOf = (mask: number): number => Math.clz32(~mask & 0x80808080) >>> 3;
+const headOf = (mask: number): number => {
+  const inv = ~mask & 0x80808080;
+  return inv === 0 ? 4 : (31 - Math.clz32(inv & -inv)) >>> 3;
+};
+
 /**
  * The first of `words[k…end)` that may hold part of what `regions` looks for (`end` when none): a word
  * with a capital letter (an IBAN starts with two), or one made only of digits and separator-like units
- * with a digit among them (seven digits in a row, or a number of nine digits with at most two
- * separators between them, always cover one such aligned word). Four bytes are tested at once with
- * carry-free byte arithmetic (each byte's low seven bits plus an offset cannot carry into the next).
+ * with a digit among them whose neighbours carry the run on for three more units (seven digits in a
+ * row, or eight units of a number, always cover such an aligned word: four of its units are the
+ * word's, the other three its neighbours'). A word of hex digits alone is common in ids and hashes;
+ * without the neighbours' test, each one sent the pass back to reading byte by byte. Four bytes are
+ * tested at once with carry-free byte arithmetic (each byte's low seven bits plus an offset cannot
+ * carry into the next).
  */
 function skipQuiet(words: Uint32Array, k: number, end: number): number {
   for (; k < end; k++) {
     const x = words[k]!;
     const low = x & 0x7f7f7f7f;
     const ascii = ~x & 0x80808080;
-    const atLeastSpace = (low + 0x60606060) | 0; // per byte: high bit set when ≥ " "
+    const atLeastA = (low + 0x3f3f3f3f) | 0; // per byte: high bit set when ≥ "A"
+    const pastZ = (low + 0x25252525) | 0; // ≥ "["
+    if ((atLeastA & ~pastZ & ascii) !== 0) return k;
+    const atLeastSpace = (low + 0x60606060) | 0; // ≥ " "
     const atLeast0 = (low + 0x50505050) | 0; // ≥ "0"
     const past9 = (low + 0x46464646) | 0; // ≥ ":"
-    const atLeastA = (low + 0x3f3f3f3f) | 0; // ≥ "A"
-    const pastZ = (low + 0x25252525) | 0; // ≥ "["
-    const upper = atLeastA & ~pastZ & ascii;
     const digit = atLeast0 & ~past9 & ascii;
     const numberLike = atLeastSpace & ~past9 & ascii;
-    if (upper !== 0 || (digit !== 0 && numberLike === (0x80808080 | 0))) return k;
+    if (digit === 0 || numberLike !== (0x80808080 | 0)) continue;
+    const before = k > 0 ? tailOf(numberLikeMask(words[k - 1]!)) : 0;
+    const after = k + 1 < end ? headOf(numberLikeMask(words[k + 1]!)) : 4;
+    if (before + after >= 3) return k;
   }
   return end;
 }
 
+/** Per byte of a word: the high bit set when the byte is a digit or a unit between " " and "/". */
+function numberLikeMask(x: number): number {
+  const low = x & 0x7f7f7f7f;
+  return ((low + 0x60606060) & ~(low + 0x46464646) & ~x & 0x80808080) | 0;
+}
+
+/**
+ * The pass keeps three counters and tests them together once per unit (rarely true, so the branch is
+ * predicted); where a run reaches its length, its start is known and its end is found afterwards.
+ */
 export function regions(bytes: Uint8Array, n: number): Regions {
   const numbers: number[] = [];
   const digitRuns: number[] = [];
@@ -258,7 +277,9 @@ export function regions(bytes: Uint8Array, n: number): Regions {
   let digits = 0;
   let shape = 0;
   for (let i = 0; i < n; i++) {
-    if (run === 0 && (i & 3) === 0 && words) {
+    // Not right after a capital: it may start an IBAN whose check digits open the next word (the
+    // skip below would forget the capitals it has seen).
+    if (run === 0 && (i & 3) === 0 && words && (shape & 3) !== 1) {
       const next = skipQuiet(words, i >>> 2, words.length);
       if (next > (i >>> 2) + 1) {
         // The words skipped hold nothing that starts a region except, perhaps, the tail of the last

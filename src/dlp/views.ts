@@ -199,11 +199,12 @@ function hasGluedNumber(text: string, found: Regions): boolean {
 /** Whether the compacted and joined views apply: short strings with whitespace (arguments) or a line break (results). */
 const breakable = (text: string, compact: boolean): boolean => text.length <= COMPACT_MAX && (compact ? /\S\s/.test(text) : text.includes('\n'));
 
-function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined, runs: readonly number[] = longRuns(text)): View[] {
+function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined): View[] {
   const out: View[] = [];
   if (inner === 'none') return out;
+  const runs = seen?.runs ?? longRuns(text);
   if (inner === 'all') {
-    const normalized = normalizedView(text);
+    const normalized = normalizedView(text, seen?.ascii);
     if (normalized) out.push({ ...normalized, location: 'normalized', inner: 'all', decodes });
     if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
@@ -224,10 +225,10 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
 /** The units that start an escape. */
 const ESCAPE_STARTS = ['%', '&', '=', '\\'];
 
-/** Any unit past ASCII, any control (but tab and line breaks), any `%`, `&`, `=` or `\`. */
-function hasSuspectUnit(text: string): boolean {
+/** Any unit past ASCII, any control (but tab and line breaks), any `%`, `&`, `=` or `\` (`ascii`: when known). */
+function hasSuspectUnit(text: string, ascii: boolean | undefined): boolean {
   for (const c of ESCAPE_STARTS) if (text.includes(c)) return true;
-  return hasNonAsciiOrControl(text);
+  return hasNonAsciiOrControl(text, ascii);
 }
 
 const isDigit = (u: number): boolean => u >= 0x30 && u <= 0x39;
@@ -237,15 +238,19 @@ const SPACED_STRIDE = 13;
 
 /**
  * Letters spaced out (`g h p _ …`, eight pairs or more) somewhere in `text`? Looked for around one
- * unit in `SPACED_STRIDE`, which every such run covers.
+ * unit in `SPACED_STRIDE`, which every such run covers: the run's spaces fall on one parity, so one of
+ * the probe and the unit after it is one of them. A text without a space has none (one native search).
  */
 function hasSpacedLetters(text: string): boolean {
-  for (let p = Math.min(SPACED_STRIDE, text.length) - 1; p < text.length; p += SPACED_STRIDE) {
-    for (let q = p; q >= p - 1; q--) {
-      if (text.charCodeAt(q + 1) !== 0x20) continue;
+  const n = text.length;
+  if (n < 15 || !text.includes(' ')) return false;
+  for (let p = SPACED_STRIDE - 1; p < n; p += SPACED_STRIDE) {
+    for (let s = p; s <= p + 1; s++) {
+      // A space with another two units before or after it: the few probes that need counting.
+      if (text.charCodeAt(s) !== 0x20 || (text.charCodeAt(s + 2) !== 0x20 && text.charCodeAt(s - 2) !== 0x20)) continue;
       let pairs = 1;
-      for (let k = q + 2; pairs < 8 && text.charCodeAt(k + 1) === 0x20 && k + 1 < text.length; k += 2) pairs++;
-      for (let k = q - 2; pairs < 8 && k >= 0 && text.charCodeAt(k + 1) === 0x20; k -= 2) pairs++;
+      for (let k = s + 2; pairs < 8 && k < n && text.charCodeAt(k) === 0x20; k += 2) pairs++;
+      for (let k = s - 2; pairs < 8 && k >= 0 && text.charCodeAt(k) === 0x20; k -= 2) pairs++;
       if (pairs >= 8) return true;
     }
   }
@@ -254,7 +259,7 @@ function hasSpacedLetters(text: string): boolean {
 
 /** Whether a text could have a view at all (the fast path: most texts do not). */
 function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined): boolean {
-  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text) || hasSpacedLetters(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
+  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
@@ -280,7 +285,7 @@ export function detectDeep(text: string, on: Detectors, patterns: CompiledPatter
 export function withViews(text: string, base: TextReport, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS), options: ViewOptions = {}): DeepReport {
   if (base.uninspectable) return base;
   const compact = options.compact === true;
-  const runs = longRuns(text);
+  const runs = base.seen?.runs ?? longRuns(text);
   if (!mayHide(text, on, compact, runs, base.seen)) return base;
   const findings: ViewFinding[] = [...base.findings];
   let uninspectable: string | undefined;
@@ -311,7 +316,7 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
     }
   };
-  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen, runs)) visit(view, 1);
+  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen)) visit(view, 1);
   findings.sort((a, b) => a.start - b.start);
   return uninspectable ? { findings, uninspectable } : { findings };
 }
