@@ -207,10 +207,11 @@ const CODE: Uint8Array = (() => {
 /** Shape codes of the last four units: upper, upper, digit, digit. */
 const IBAN_SHAPE = (1 << 6) | (1 << 4) | (2 << 2) | 2;
 const NUMBER_RUN = 8;
+const MIN_NUMBER_DIGITS = 9;
 const DIGIT_RUN = 7;
 
 export interface Regions {
-  /** [start, end) of runs of digits and separators that start with a digit, 8+ units. */
+  /** [start, end) of runs of digits and separators that start with a digit, 8+ units, 9+ digits. */
   numbers: number[];
   /** [start, end) of runs of 7+ digits. */
   digitRuns: number[];
@@ -307,8 +308,12 @@ export function regions(bytes: Uint8Array, n: number): Regions {
       }
       if (run === NUMBER_RUN) {
         let end = i + 1;
-        while (end < n && (CODE[bytes[end]!]! & 3) !== 0) end++;
-        numbers.push(i + 1 - NUMBER_RUN, end);
+        let count = 0;
+        for (let k = i + 1 - NUMBER_RUN; k <= i; k++) count += CODE[bytes[k]!]! & 1;
+        for (; end < n && (CODE[bytes[end]!]! & 3) !== 0; end++) count += CODE[bytes[end]!]! & 1;
+        // Every number looked for has nine digits or more (`scanNumbers`, the views' card clusters):
+        // a run with fewer is a date, a time or a version, and nothing is made for it.
+        if (count >= MIN_NUMBER_DIGITS) numbers.push(i + 1 - NUMBER_RUN, end);
       }
       if (shape === IBAN_SHAPE) ibans.push(i - 3);
     }
