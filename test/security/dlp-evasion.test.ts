@@ -356,6 +356,12 @@ describe('DLP evasion: results (secrets: mask, pii: mask)', () => {
     });
   }
 
+  it('an IBAN with its account part in lower case, its country code ending a four-byte word of a long text, is masked', async () => {
+    // The personal-data pass skips whole words of four bytes: it once forgot the capitals at the end of
+    // the word before the skip, and this IBAN went through at one alignment in four.
+    assert.equal(leaks(await seen('plain', 'ibanLowerAccount', 'wordEnd'), 'plain', 'ibanLowerAccount'), false, 'the client received the IBAN');
+  });
+
   it('binary hiding places: a secret inside base64 blob / image data (tool result and resources/read)', async () => {
     const through: string[] = [];
     const b64 = (kind: string) => Buffer.from(`key: ${SECRETS[kind]}`).toString('base64');
