@@ -241,7 +241,7 @@ const SPACED_STRIDE = 13;
  * unit in `SPACED_STRIDE`, which every such run covers: the run's spaces fall on one parity, so one of
  * the probe and the unit after it is one of them. A text without a space has none (one native search).
  */
-function hasSpacedLetters(text: string): boolean {
+export function hasSpacedLetters(text: string): boolean {
   const n = text.length;
   if (n < 15 || !text.includes(' ')) return false;
   for (let p = SPACED_STRIDE - 1; p < n; p += SPACED_STRIDE) {

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { longRuns } from '../../src/dlp/decode.ts';
 import type { Detectors } from '../../src/dlp/detect.ts';
 import { findPii, PII_KINDS, regions } from '../../src/dlp/pii.ts';
-import { detectDeep } from '../../src/dlp/views.ts';
+import { detectDeep, hasSpacedLetters } from '../../src/dlp/views.ts';
 import { iban } from '../helpers/personal-data.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
@@ -119,6 +119,20 @@ describe('the long-run finder of the decoded views', () => {
 });
 
 describe('the views\' gates', () => {
+  it('says a text has spaced letters exactly when eight spaces stand two units apart, whatever the probes land on', () => {
+    const next = random(3);
+    let spaced = 0;
+    for (let k = 0; k < 20000; k++) {
+      const share = next();
+      let text = '';
+      for (let n = Math.floor(next() * 60); text.length < n; ) text += next() < share ? ' ' : 'ab'[Math.floor(next() * 2)]!;
+      const expected = / (?:[\s\S] ){7}/.test(text);
+      assert.equal(hasSpacedLetters(text), expected, JSON.stringify(text));
+      if (expected) spaced++;
+    }
+    assert.ok(spaced > 1000, `the texts hold spaced runs (${spaced})`);
+  });
+
   it('finds a spaced-out secret at every offset of the probes, at the very end, and in a text with no other space', () => {
     const spaced = [...s.github].join(' ');
     for (let pad = 0; pad < 28; pad++) {
