@@ -111,8 +111,8 @@ describe('the long-run finder of the decoded views', () => {
     for (let pad = 0; pad < 20; pad++) {
       for (const lead of ['the deployment list ', 'Die Bereitstellungen für die Region ']) {
         const prose = `${lead.repeat(60)}${'x'.repeat(pad)} `;
-        assert.ok(seen(`${prose}${encoded} and more text after it`).some((f) => f.endsWith('@decoded:base64')), `pad ${pad}, in the middle`);
-        assert.ok(seen(`${prose}${encoded}`).some((f) => f.endsWith('@decoded:base64')), `pad ${pad}, at the end`);
+        assert.ok(seen(`${prose}${encoded} and more text after it`).some((f) => f.endsWith('decoded:base64')), `pad ${pad}, in the middle`);
+        assert.ok(seen(`${prose}${encoded}`).some((f) => f.endsWith('decoded:base64')), `pad ${pad}, at the end`);
       }
     }
   });
