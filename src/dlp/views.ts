@@ -248,11 +248,12 @@ const SPACED_STRIDE = 13;
 /**
  * Letters spaced out (`g h p _ …`, eight pairs or more) somewhere in `text`? Looked for around one
  * unit in `SPACED_STRIDE`, which every such run covers: the run's spaces fall on one parity, so one of
- * the probe and the unit after it is one of them. A text without a space has none (one native search).
+ * the probe and the unit after it is one of them. A long text without a space has none (one native
+ * search; for a short one the call costs more than the probes).
  */
 export function hasSpacedLetters(text: string): boolean {
   const n = text.length;
-  if (n < 15 || !text.includes(' ')) return false;
+  if (n < 15 || (n >= 256 && !text.includes(' '))) return false;
   for (let p = SPACED_STRIDE - 1; p < n; p += SPACED_STRIDE) {
     for (let s = p; s <= p + 1; s++) {
       // A space with another two units before or after it: the few probes that need counting.
