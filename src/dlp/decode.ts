@@ -295,6 +295,7 @@ const groupEndsAt = (text: string, at: number): boolean => {
 /** Two groups of four between spaces: where `SPACED_BASE64` is tried (one native search finds them). */
 const SPACED_GROUPS = / [A-Za-z0-9+/]{4} [A-Za-z0-9+/]{4} /g;
 function spacedBase64(text: string, out: DecodedView[]): void {
+  if (!text.includes(' ')) return;
   SPACED_GROUPS.lastIndex = 0;
   for (let c = SPACED_GROUPS.exec(text); c; c = SPACED_GROUPS.exec(text)) {
     const i = c.index;
@@ -511,6 +512,7 @@ function hasItemList(text: string, sep: ',' | ':'): boolean {
   const n = text.length;
   const s = sep.charCodeAt(0);
   // Three items in a row, found by one native search (it starts with a literal); then counted on.
+  if (!text.includes(sep)) return false;
   const start = LIST_START[sep]!;
   start.lastIndex = 0;
   for (let found = start.exec(text); found; found = start.exec(text)) {
