@@ -19,7 +19,7 @@
 import type { MappedText } from './normalize.ts';
 
 export interface DecodedView extends MappedText {
-  /** `base64`, `hex`, `url`, `quoted-printable`, `html`, `escape`. */
+  /** `base64`, `hex`, `base32`, `private-key`, `url`, `quoted-printable`, `html`, `escape`, `octal`, `hex-bytes`, `char-codes`. */
   encoding: string;
 }
 
@@ -40,9 +40,12 @@ export const MIN_RUN = 16;
 /**
  * Runs of at least `MIN_RUN` base64-alphabet units, as [start, end) pairs. Reads one unit in
  * `MIN_RUN` (every such run covers one of them) and grows around the ones that hit, so ordinary
- * prose costs a sixteenth of a pass; a native regex here costs several passes.
+ * prose costs a sixteenth of a pass; a native regex here costs several passes. `ascii`: the text's
+ * units as bytes when it is all ASCII (`detect` has them: reading a byte array is about twice as fast as
+ * reading the string); otherwise the string's units are read.
  */
-export function longRuns(text: string): number[] {
+export function longRuns(text: string, ascii?: Uint8Array): number[] {
+  if (ascii) return runsInBytes(ascii, text.length);
   const out: number[] = [];
   const n = text.length;
   let floor = 0;
@@ -55,6 +58,29 @@ export function longRuns(text: string): number[] {
     while (s > floor && isRunUnit(text.charCodeAt(s - 1))) s--;
     let e = p + 1;
     while (e < n && isRunUnit(text.charCodeAt(e))) e++;
+    if (e - s >= MIN_RUN) out.push(s, e);
+    floor = e;
+    p = e + MIN_RUN;
+  }
+  return out;
+}
+
+/**
+ * `longRuns` over an ASCII text's bytes: the same walk, kept apart so that each reads one kind of
+ * array (a function reading both a string and a byte array is optimised for neither).
+ */
+function runsInBytes(bytes: Uint8Array, n: number): number[] {
+  const out: number[] = [];
+  let floor = 0;
+  for (let p = MIN_RUN - 1; p < n; ) {
+    if (RUN_UNIT[bytes[p]!] !== 1) {
+      p += MIN_RUN;
+      continue;
+    }
+    let s = p;
+    while (s > floor && RUN_UNIT[bytes[s - 1]!] === 1) s--;
+    let e = p + 1;
+    while (e < n && RUN_UNIT[bytes[e]!] === 1) e++;
     if (e - s >= MIN_RUN) out.push(s, e);
     floor = e;
     p = e + MIN_RUN;
@@ -123,29 +149,184 @@ function hexHead(text: string, from: number): Uint8Array {
   return head;
 }
 
+/**
+ * How the first bytes read: as UTF-8 text, as UTF-16 text (little- or big-endian: every other byte a
+ * NUL beside a printable ASCII one), or not as text.
+ */
+function textKind(bytes: Uint8Array): BufferEncoding | 'utf16be' | undefined {
+  if (startsText(bytes)) return 'utf8';
+  const printable = (b: number): boolean => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d;
+  if (bytes[1] === 0 && bytes[3] === 0 && bytes[5] === 0 && printable(bytes[0]!) && printable(bytes[2]!) && printable(bytes[4]!)) return 'utf16le';
+  if (bytes[0] === 0 && bytes[2] === 0 && bytes[4] === 0 && printable(bytes[1]!) && printable(bytes[3]!) && printable(bytes[5]!)) return 'utf16be';
+  return undefined;
+}
+
+function decodeBytes(bytes: Buffer, kind: BufferEncoding | 'utf16be'): string {
+  if (kind !== 'utf16be') return bytes.toString(kind);
+  const swapped = Buffer.from(bytes.subarray(0, bytes.length & ~1));
+  return swapped.swap16().toString('utf16le');
+}
+
+const B32 = Int8Array.from({ length: 128 }, (_, u) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(String.fromCharCode(u).toUpperCase()));
+/** Whether `text[from, to)` is all base32 (RFC 4648), in one case. */
+function isBase32(text: string, from: number, to: number): boolean {
+  let upper = false;
+  let lower = false;
+  for (let i = from; i < to; i++) {
+    const u = text.charCodeAt(i);
+    if (u >= 0x41 && u <= 0x5a) upper = true;
+    else if (u >= 0x61 && u <= 0x7a) lower = true;
+    else if (u < 0x32 || u > 0x37) return false;
+  }
+  return !(upper && lower);
+}
+/** Base32 of `text[from, to)`, at most `max` bytes of it. */
+function base32Bytes(text: string, from: number, to: number, max = Infinity): Buffer {
+  const out = Buffer.alloc(Math.min(max, Math.floor(((to - from) * 5) / 8)));
+  let bits = 0;
+  let value = 0;
+  let k = 0;
+  for (let i = from; i < to && k < out.length; i++) {
+    value = (value << 5) | B32[text.charCodeAt(i)]!;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out[k++] = (value >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
 function runs(text: string, found: readonly number[], out: DecodedView[]): void {
   for (let k = 0; k < found.length; k += 2) {
     const from = found[k]!;
     let to = found[k + 1]!;
+    // A private key's DER body, whatever armour is left around it (or none).
+    if (text.startsWith('MI', from) || text.startsWith('MH', from) || text.startsWith('MC', from) || text.startsWith('b3BlbnNzaC1rZXkt', from)) {
+      const key = privateKeyBody(text, from, to);
+      if (key) {
+        out.push(key);
+        continue;
+      }
+    }
     // Most runs (ids, hashes) start with bytes that are no text read either way: turned down on their
     // first units, before reading the whole run to tell hex from base64.
-    const asBase64 = startsText(base64Head(text, from));
-    const asHex = to - from >= 20 && startsText(hexHead(text, from));
-    if (!asBase64 && !asHex) continue;
+    const asBase64 = textKind(base64Head(text, from));
+    const asHex = to - from >= 20 ? textKind(hexHead(text, from)) : undefined;
+    // Base32: its first units decide, then the whole run is checked for the alphabet.
+    const asBase32 = to - from >= 16 && isBase32(text, from, from + 16) ? textKind(base32Bytes(text, from, to, 6)) : undefined;
+    if (!asBase64 && !asHex && !asBase32) continue;
+    if (asBase32 && isBase32(text, from, to)) {
+      let end = to;
+      while (end < text.length && text[end] === '=') end++;
+      const decoded = decodeBytes(base32Bytes(text, from, to), asBase32);
+      if (isText(decoded)) {
+        out.push(wholeRun(decoded, from, end, 'base32'));
+        continue;
+      }
+    }
     // Hex digits alone are hex (20 or more, even), not base64.
     if (isHex(text, from, to)) {
       if (!asHex) continue;
       const run = text.slice(from, to);
-      const decoded = Buffer.from(run.length % 2 === 0 ? run : run.slice(0, -1), 'hex').toString('utf8');
+      const decoded = decodeBytes(Buffer.from(run.length % 2 === 0 ? run : run.slice(0, -1), 'hex'), asHex);
       if (isText(decoded)) out.push(wholeRun(decoded, from, to, 'hex'));
       continue;
     }
     if (!asBase64) continue;
     const run = text.slice(from, to);
     while (to < text.length && to - found[k + 1]! < 2 && text[to] === '=') to++;
-    const decoded = Buffer.from(run, 'base64').toString('utf8');
+    const decoded = decodeBytes(Buffer.from(run, 'base64'), asBase64);
     if (isText(decoded)) out.push(wholeRun(decoded, from, to, /[-_]/.test(run) ? 'base64url' : 'base64'));
   }
+}
+
+/** The shortest private key body looked for: an Ed25519 PKCS#8 key is 48 bytes (64 base64 units). */
+const MIN_KEY_RUN = 64;
+/** Object identifiers of private keys' algorithms and curves, as DER bytes (rsaEncryption, ecPublicKey, the prime and SEC curves, Ed25519, Ed448, X25519, DSA, PBES2). */
+const KEY_OIDS = ['2a864886f70d010101', '2a8648ce3d0201', '2a8648ce3d0301', '2b8104', '2b6570', '2b6571', '2b656e', '2a8648ce380401', '2a864886f70d01050d'].map((h) => Buffer.from(h, 'hex'));
+
+/**
+ * A base64 run that is the DER body of a private key (PKCS#1 RSA, SEC 1 EC, PKCS#8 plain or
+ * encrypted) or of an OpenSSH private key: a view that gives it back its PEM armour, so that the
+ * private-key rules find it with its header changed or gone. The DER test: a SEQUENCE whose length
+ * is the run's, then version 0 or 1 (an INTEGER) and a key algorithm's identifier, or the RSA
+ * structure's second INTEGER.
+ */
+function privateKeyBody(text: string, from: number, to: number): DecodedView | undefined {
+  if (to - from < MIN_KEY_RUN) return undefined;
+  const der = Buffer.from(text.slice(from, to), 'base64');
+  const openssh = der.subarray(0, 15).toString('latin1') === 'openssh-key-v1\0';
+  if (!openssh && !isPrivateKeyDer(der)) return undefined;
+  const label = openssh ? 'OPENSSH PRIVATE KEY' : 'PRIVATE KEY';
+  const armoured = `-----BEGIN ${label}-----\n${text.slice(from, to)}\n-----END ${label}-----`;
+  return wholeRun(armoured, from, to, 'private-key');
+}
+
+function isPrivateKeyDer(der: Buffer): boolean {
+  if (der.length < 48 || der[0] !== 0x30) return false;
+  // The SEQUENCE's length (short or long form) covers the run: the key may be cut short, not padded out.
+  let at = 2;
+  let length = der[1]!;
+  if (length & 0x80) {
+    const octets = length & 0x7f;
+    if (octets < 1 || octets > 2) return false;
+    length = octets === 1 ? der[2]! : (der[2]! << 8) | der[3]!;
+    at = 2 + octets;
+  }
+  if (length + at + 2 < der.length) return false;
+  // Version: INTEGER 0 (PKCS#1, PKCS#8) or 1 (SEC 1 EC); an encrypted PKCS#8 starts with a SEQUENCE.
+  const versioned = der[at] === 0x02 && der[at + 1] === 0x01 && (der[at + 2] === 0 || der[at + 2] === 1);
+  if (!versioned && der[at] !== 0x30) return false;
+  const head = der.subarray(at, Math.min(der.length, at + 64));
+  if (KEY_OIDS.some((oid) => head.includes(oid))) return true;
+  // PKCS#1 RSA: version 0, then the modulus as an INTEGER with a long length.
+  return versioned && der[at + 2] === 0 && der[at + 3] === 0x02 && (der[at + 4]! & 0x80) !== 0;
+}
+
+/** Base64 written in groups of four with a space between them (`Z2hw X1I4 …`), four groups or more. */
+const SPACED_BASE64 = /(?:[A-Za-z0-9+/]{4} ){3,}[A-Za-z0-9+/]{2,4}(?:={1,2})?(?![A-Za-z0-9+/=])/y;
+const isBase64Letter = (u: number): boolean => RUN_UNIT[u] === 1 && u !== 0x2d && u !== 0x5f;
+/** Four base64 units before `at` and none before them: where a group starts. */
+const groupEndsAt = (text: string, at: number): boolean => {
+  for (let i = at - 4; i < at; i++) if (i < 0 || !isBase64Letter(text.charCodeAt(i))) return false;
+  return at - 5 < 0 || !isBase64Letter(text.charCodeAt(at - 5));
+};
+/** Two groups of four between spaces: where `SPACED_BASE64` is tried (one native search finds them). */
+const SPACED_GROUPS = / [A-Za-z0-9+/]{4} [A-Za-z0-9+/]{4} /g;
+function spacedBase64(text: string, out: DecodedView[]): void {
+  if (!text.includes(' ')) return;
+  SPACED_GROUPS.lastIndex = 0;
+  for (let c = SPACED_GROUPS.exec(text); c; c = SPACED_GROUPS.exec(text)) {
+    const i = c.index;
+    if (!groupEndsAt(text, i)) {
+      SPACED_GROUPS.lastIndex = i + 1;
+      continue;
+    }
+    SPACED_BASE64.lastIndex = i - 4;
+    const m = SPACED_BASE64.exec(text);
+    if (!m) {
+      SPACED_GROUPS.lastIndex = i + 1;
+      continue;
+    }
+    SPACED_GROUPS.lastIndex = m.index + m[0].length;
+    const run = m[0].replaceAll(' ', '');
+    const kind = textKind(base64Head(run, 0));
+    if (!kind) continue;
+    const decoded = decodeBytes(Buffer.from(run, 'base64'), kind);
+    if (isText(decoded)) out.push(wholeRun(decoded, m.index, m.index + m[0].length, 'base64'));
+  }
+}
+
+/**
+ * Whether `text` still holds a base64, base32 or hex run that decodes to text (or a key body): asked at
+ * the deepest level decoded, where such a run is past what is read (the caller fails closed).
+ */
+export function hasEncodedRun(text: string, found: readonly number[] = longRuns(text)): boolean {
+  const out: DecodedView[] = [];
+  runs(text, found, out);
+  if (out.length === 0) spacedBase64(text, out);
+  return out.length > 0;
 }
 
 /** Named character references for ASCII punctuation (HTML5), the ones that can spell a secret or a phrase. */
@@ -163,6 +344,8 @@ interface EscapeKind {
   pattern: RegExp;
   /** Whether the text is worth a look at all (cheap). */
   trigger: RegExp;
+  /** Items with separators (`hasItemList` gates it, not `ANY_ESCAPE`). */
+  list?: boolean;
   decode(match: string): string | undefined;
 }
 
@@ -180,27 +363,67 @@ const bytes = (hexPairs: string, prefix: number): string => {
 
 const codePoint = (cp: number): string | undefined => (cp <= 0x10ffff ? String.fromCodePoint(cp) : undefined);
 
+/** `decoded` when it reads as text (no control but tab and line breaks, no undecodable byte), else undefined. */
+const printable = (decoded: string): string | undefined => (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]/.test(decoded) ? undefined : decoded);
+
 const ESCAPES: readonly EscapeKind[] = [
   { encoding: 'url', trigger: /%[0-9A-Fa-f]{2}/, pattern: /(?:%[0-9A-Fa-f]{2})+/g, decode: (m) => bytes(m, 1) },
+  // `%uXXXX`: JavaScript's old `escape()`, still decoded by many servers.
+  { encoding: 'url', trigger: /%u[0-9A-Fa-f]{4}/, pattern: /%u[0-9A-Fa-f]{4}/g, decode: (m) => String.fromCharCode(parseInt(m.slice(2), 16)) },
   { encoding: 'quoted-printable', trigger: /=[0-9A-F]{2}=[0-9A-F]{2}/, pattern: /(?:=[0-9A-F]{2}){2,}|=\r?\n/g, decode: (m) => (m.startsWith('=\n') || m.startsWith('=\r') ? '' : bytes(m, 1)) },
   {
     encoding: 'html',
     trigger: /&(?:#|[A-Za-z]{2,8};)/,
-    pattern: /&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]{2,8});/g,
+    // Numeric references without their `;` too: browsers read `&#103&#104` as `gh`.
+    pattern: /&(?:#[0-9]{1,7};?|#[xX][0-9a-fA-F]{1,6};?|[A-Za-z]{2,8};)/g,
     decode: (m) => {
-      if (m[1] !== '#') return NAMED[m.slice(1, -1)];
-      return codePoint(m[2] === 'x' || m[2] === 'X' ? parseInt(m.slice(3, -1), 16) : parseInt(m.slice(2, -1), 10));
+      const body = m.endsWith(';') ? m.slice(1, -1) : m.slice(1);
+      if (body[0] !== '#') return NAMED[body];
+      return codePoint(body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10));
     },
   },
   {
     encoding: 'escape',
-    trigger: /\\(?:u|x[0-9A-Fa-f]{2})/,
-    pattern: /\\(?:u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[nrt"\\/'])/g,
+    trigger: /\\(?:u|x[0-9A-Fa-f]{2}|[0-7])/,
+    // Octal escapes (`\147`: C, Python, shell, JavaScript strings) among them, one byte each.
+    pattern: /\\(?:u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-3][0-7]{2}|[0-7]{1,2}(?![0-7])|[nrt"\\/'])/g,
     decode: (m) => {
       const c = m[1]!;
       if (c === 'u') return codePoint(parseInt(m[2] === '{' ? m.slice(3, -1) : m.slice(2), 16));
       if (c === 'x') return String.fromCharCode(parseInt(m.slice(2), 16));
+      if (c >= '0' && c <= '7') return String.fromCharCode(parseInt(m.slice(1), 8));
       return SIMPLE_ESCAPES[c];
+    },
+  },
+  {
+    // Bytes in hex one by one: `0x67, 0x68, …` (a C or Python array).
+    encoding: 'hex-bytes',
+    trigger: /0[xX][0-9A-Fa-f]{2}[ \t]*[,; ][ \t]*0[xX]/,
+    pattern: /0[xX][0-9A-Fa-f]{2}(?:[ \t]*[,; ][ \t]*0[xX][0-9A-Fa-f]{2}){7,}/g,
+    decode: (m) => printable(Buffer.from(m.replace(/0[xX]|[^0-9A-Fa-f]/g, ''), 'hex').toString('utf8')),
+  },
+  {
+    // … or `67:68:…`, `67,68,…` (a dump).
+    encoding: 'hex-bytes',
+    list: true,
+    trigger: /[0-9A-Fa-f]{2}[:,][0-9A-Fa-f]{2}[:,][0-9A-Fa-f]{2}/,
+    pattern: /(?<![0-9A-Za-z])[0-9A-Fa-f]{2}(?:[:,][0-9A-Fa-f]{2}){7,}(?![0-9A-Za-z])/g,
+    decode: (m) => printable(Buffer.from(m.replace(/[^0-9A-Fa-f]/g, ''), 'hex').toString('utf8')),
+  },
+  {
+    // Character codes in decimal: `[103, 104, …]`, `String.fromCharCode(103,104,…)`.
+    encoding: 'char-codes',
+    list: true,
+    trigger: /\d{2,7}[ \t]*,[ \t]*\d{2,7}[ \t]*,[ \t]*\d{2,7}/,
+    pattern: /(?<![\d.])\d{2,7}(?:[ \t]*,[ \t]*\d{2,7}){7,}(?![\d.])/g,
+    decode: (m) => {
+      let out = '';
+      for (const code of m.split(',')) {
+        const c = codePoint(Number(code.trim()));
+        if (c === undefined) return undefined;
+        out += c;
+      }
+      return printable(out);
     },
   },
 ];
@@ -277,13 +500,49 @@ function escapes(text: string, kind: EscapeKind, out: DecodedView[]): void {
 }
 
 /** Any escape this file decodes (one native pass; each kind is then looked for only when this matches). */
-const ANY_ESCAPE = /%[0-9A-Fa-f]{2}|=[0-9A-F]{2}=[0-9A-F]{2}|&(?:#|[A-Za-z]{2,8};)|\\(?:u|x[0-9A-Fa-f]{2})/;
+const ANY_ESCAPE = /%[0-9A-Fa-fu]|=[0-9A-F]{2}=[0-9A-F]{2}|&(?:#|[A-Za-z]{2,8};)|\\(?:u|x[0-9A-Fa-f]{2}|[0-7])|0[xX][0-9A-Fa-f]{2}[ \t]*[,; ]/;
+
+const isHexUnit = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x46) || (u >= 0x61 && u <= 0x66);
+/**
+ * Eight items or more (1–7 hex digits or decimal digits each) with `sep` between them, somewhere in
+ * `text`: a byte dump (`67:68:…`) or character codes (`103,104,…`).
+ */
+const LIST_START: Readonly<Record<string, RegExp>> = { ',': /, ?[0-9A-Fa-f]{1,7} ?, ?[0-9A-Fa-f]{1,7} ?,/g, ':': /: ?[0-9A-Fa-f]{1,7} ?: ?[0-9A-Fa-f]{1,7} ?:/g };
+function hasItemList(text: string, sep: ',' | ':'): boolean {
+  const n = text.length;
+  const s = sep.charCodeAt(0);
+  // Three items in a row, found by one native search (it starts with a literal); then counted on.
+  if (!text.includes(sep)) return false;
+  const start = LIST_START[sep]!;
+  start.lastIndex = 0;
+  for (let found = start.exec(text); found; found = start.exec(text)) {
+    const i = found.index;
+    start.lastIndex = i + 1;
+    let items = 0;
+    let at = i;
+    while (items < 7) {
+      let j = at + 1;
+      while (j < n && text.charCodeAt(j) === 0x20) j++;
+      let k = j;
+      while (k < n && k - j < 8 && isHexUnit(text.charCodeAt(k))) k++;
+      if (k === j || k - j > 7) break;
+      items++;
+      while (k < n && text.charCodeAt(k) === 0x20) k++;
+      if (text.charCodeAt(k) !== s) break;
+      at = k;
+    }
+    if (items >= 7) return true;
+  }
+  return false;
+}
 
 /** The decoded stretches of `text` (none for most texts); `found` is `longRuns(text)` when the caller has it. */
 export function decodedViews(text: string, found: readonly number[] = longRuns(text)): DecodedView[] {
   const out: DecodedView[] = [];
   runs(text, found, out);
-  if (ANY_ESCAPE.test(text)) for (const kind of ESCAPES) escapes(text, kind, out);
+  spacedBase64(text, out);
+  const lists = hasItemList(text, ',') || hasItemList(text, ':');
+  if (lists || ANY_ESCAPE.test(text)) for (const kind of ESCAPES) if (lists || !kind.list) escapes(text, kind, out);
   return out;
 }
 

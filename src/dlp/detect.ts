@@ -4,7 +4,9 @@
  * to do with them are `engine.ts`'s.
  */
 import { isSecretRef, resolveValue, type SecretSource } from '../config/secrets.ts';
+import { longRuns, MIN_RUN } from './decode.ts';
 import { compileLinearSource } from './linear-source.ts';
+import { isAscii } from './normalize.ts';
 import { findHiddenUnicode, injectionRules } from './injection.ts';
 import { gluedMarker } from './glued.ts';
 import { findPii, PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
@@ -64,6 +66,10 @@ export interface PassesSaw {
   glued: boolean;
   /** The personal-data pass's regions (number runs, IBAN starts), when it ran. */
   regions?: Regions;
+  /** Whether every unit of the text is ASCII (undefined: not looked at, for a short text). */
+  ascii: boolean | undefined;
+  /** The long base64-alphabet runs the decoded views start from (src/dlp/decode.ts `longRuns`). */
+  runs: readonly number[];
 }
 
 export interface Detectors {
@@ -148,6 +154,10 @@ function mergeUninspectable(a: string | undefined, b: string | undefined): strin
   return a ?? b;
 }
 
+/** Texts from this long are tested for being all ASCII by `detect` (shorter ones by the views, if at all). */
+const SHORT_TEXT = 512;
+const NO_RUNS: readonly number[] = Object.freeze([]);
+
 /** Texts up to this long are read into one buffer kept for the purpose (longer ones get their own). */
 const SCRATCH_MAX = 1 << 20;
 let scratch = Buffer.allocUnsafeSlow(1 << 15);
@@ -169,10 +179,14 @@ function latin1(text: string): Uint8Array {
  */
 export function detect(text: string, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS)): TextReport {
   const findings: TextFinding[] = [];
-  const seen: PassesSaw = { glued: false };
   let uninspectable: string | undefined;
-  // The anchor pass and the personal-data pass both read the text as Latin-1 bytes.
+  // The anchor pass, the personal-data pass and the views' run finder all read the text as Latin-1
+  // bytes, which are its units when it is all ASCII.
   const bytes = latin1(text);
+  // Short texts (most strings of structured content) skip the native calls: the views' own checks of
+  // a short text cost less.
+  const ascii = text.length >= SHORT_TEXT ? isAscii(text) : undefined;
+  const seen: PassesSaw = { glued: false, ascii, runs: text.length < MIN_RUN ? NO_RUNS : longRuns(text, ascii ? bytes : undefined) };
   const withPatterns = on.patterns && patterns?.scanner !== undefined;
   if (on.secrets || on.injection || withPatterns) {
     const { scanner, secrets, phrases, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);

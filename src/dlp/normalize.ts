@@ -4,16 +4,18 @@
  * so that a secret with invisible characters between its letters, written in fullwidth or mathematical
  * letters, or with Cyrillic and Greek look-alikes, is found like the plain one.
  *
- *   removed      format characters (Unicode category Cf: zero-width space/joiner/non-joiner, word
- *                joiner, BOM, soft hyphen, bidi controls, tag characters…), every
- *                Default_Ignorable_Code_Point (combining grapheme joiner, variation selectors
- *                U+FE00–FE0F and U+E0100–E01EF, Hangul fillers…), C0 controls other than tab, line feed
- *                and carriage return, DEL and the C1 controls
- *   folded       compatibility forms whose NFKC form is ASCII (fullwidth, mathematical alphanumerics,
- *                enclosed and super/subscript letters and digits, ligatures, non-ASCII spaces), and
- *                the Cyrillic and Greek letters that look like Latin ones (`CONFUSABLES`)
+ *   removed      what renders as nothing: format characters (Cf), every Default_Ignorable_Code_Point
+ *                (variation selectors, Hangul fillers…), combining marks (Mn, Me), C0 controls other
+ *                than tab, line feed and carriage return, DEL and the C1 controls, unassigned and
+ *                private-use code points of the basic plane
+ *   blanks       what renders as blank space (Zs, the braille blank, the null notehead) read as a space,
+ *                U+2028 and U+2029 as a line break — or, asked for (`unspaced`), removed too
+ *   folded       every decimal digit (Nd) to its ASCII digit, dashes to `-`, compatibility forms and
+ *                accented letters whose decomposition without marks is ASCII (fullwidth, mathematical
+ *                alphanumerics, ligatures, `é`), and the Cyrillic and Greek letters that look like
+ *                Latin ones (`CONFUSABLES`)
  *
- * Everything else (accented letters, other scripts, emoji) is left as it is: it cannot spell an ASCII
+ * Everything else (other scripts, emoji) is left as it is: it cannot spell an ASCII
  * secret. Each unit of the view remembers the source span it came from, so a finding in the view masks
  * the original characters, the invisible ones between them included.
  *
@@ -40,18 +42,34 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
   '\u03BF': 'o', '\u03BD': 'v', '\u03B1': 'a', '\u03B9': 'i', '\u03C1': 'p',
 };
 
-/** Invisible or control: removed from the view. */
-const INVISIBLE = /^[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}]$/u;
+/**
+ * Removed from the view: what renders as nothing or changes a letter without making another one —
+ * format characters, default-ignorables, controls, combining marks (Mn, Me: an accent or an overlay
+ * on any letter), surrogates left alone, unassigned and private-use code points (no font draws them
+ * as a letter).
+ */
+const INVISIBLE = /^[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Mn}\p{Me}\p{Cs}\p{Cn}\p{Co}]$/u;
+/**
+ * Read as a space: what renders as blank space (every space separator, the line and paragraph
+ * separators, the blank braille pattern, the musical null notehead). A space, not nothing: injected
+ * phrases need their words apart; the dechunked view (`dechunkedViews`) joins a value split by one.
+ */
+const BLANK = /^[\p{Zs}\p{Zl}\p{Zp}\u2800\u{1D159}]$/u;
+/** Dashes and the minus sign: read as `-` (a card or an IBAN written with en-dashes). */
+const DASH = /^[\p{Pd}\u2212]$/u;
+const MARKS = /[\p{Mn}\p{Me}]/gu;
+const UNASSIGNED = /^[\p{Cn}\p{Co}]$/u;
+const DECIMAL = /^\p{Nd}$/u;
 const KEPT_CONTROLS = new Set([0x09, 0x0a, 0x0d]);
 
-/** Supplementary planes with characters the view changes (their high surrogates gate the test). */
-const SUPPLEMENTARY_BLOCKS: ReadonlyArray<[number, number]> = [
-  [0x1bca0, 0x1bca3], // shorthand format controls
-  [0x1d173, 0x1d17a], // musical format controls
-  [0x1d400, 0x1d7ff], // mathematical alphanumerics
-  [0x1f100, 0x1f1ff], // enclosed alphanumeric supplement
-  [0x1fbf0, 0x1fbf9], // segmented digits
-  [0xe0000, 0xe0fff], // tags, variation selectors supplement
+/**
+ * The supplementary planes whose characters the view may change (the multilingual plane: marks,
+ * digits, mathematical letters, blanks; and plane 14: tags, variation selectors). Their high
+ * surrogates gate the test.
+ */
+const SUPPLEMENTARY_PLANES: ReadonlyArray<[number, number]> = [
+  [0x10000, 0x1ffff],
+  [0xe0000, 0xe0fff],
 ];
 
 interface FoldTable {
@@ -62,23 +80,34 @@ interface FoldTable {
   needed: RegExp;
 }
 
+/** A decimal digit of any script as its ASCII digit (Unicode keeps each script's 0–9 contiguous and in order). */
+function decimalValue(cp: number): string {
+  let zero = cp;
+  while (DECIMAL.test(String.fromCodePoint(zero - 1))) zero--;
+  return String((cp - zero) % 10);
+}
+
 function foldOf(cp: number): string | undefined {
   if (cp < 0x80) return cp < 0x20 && !KEPT_CONTROLS.has(cp) ? '' : cp === 0x7f ? '' : undefined;
   const ch = String.fromCodePoint(cp);
+  if (BLANK.test(ch)) return cp === 0x2028 || cp === 0x2029 ? '\n' : ' ';
   if (INVISIBLE.test(ch)) return '';
+  if (DECIMAL.test(ch)) return decimalValue(cp);
+  if (DASH.test(ch)) return '-';
   const own = CONFUSABLES[ch];
   if (own !== undefined) return own;
-  const nfkc = ch.normalize('NFKC');
-  if (nfkc === ch) return undefined;
+  // Compatibility forms and accented letters: decomposed, marks dropped (`é` → `e`, `ﬁ` → `fi`).
+  const bare = ch.normalize('NFKD').replace(MARKS, '');
+  if (bare === ch) return undefined;
   let out = '';
-  for (const c of nfkc) out += CONFUSABLES[c] ?? c;
+  for (const c of bare) out += CONFUSABLES[c] ?? c;
   // Only folds that reach ASCII: other compatibility changes cannot spell what the detectors look for.
   for (let i = 0; i < out.length; i++) if (out.charCodeAt(i) >= 0x80) return undefined;
   return out;
 }
 
 let table: FoldTable | undefined;
-/** Built on first use (about 64 K NFKC look-ups, once per process). */
+/** Built on first use (about 130 K look-ups: the basic plane, planes 1 and 14; a few hundred ms, once per process). */
 function foldTable(): FoldTable {
   if (table) return table;
   const bmp: Array<string | undefined> = new Array(0x10000);
@@ -94,8 +123,11 @@ function foldTable(): FoldTable {
   }
   const supplementary = new Map<number, string>();
   const highs = new Set<number>();
-  for (const [from, to] of SUPPLEMENTARY_BLOCKS) {
+  for (const [from, to] of SUPPLEMENTARY_PLANES) {
     for (let cp = from; cp <= to; cp++) {
+      // Unassigned code points there (most of them) stay: a high surrogate of their own would send every
+      // text with an emoji through the view.
+      if (UNASSIGNED.test(String.fromCodePoint(cp))) continue;
       const f = foldOf(cp);
       if (f === undefined) continue;
       supplementary.set(cp, f);
@@ -122,22 +154,36 @@ const SHORT = 512;
 const NON_ASCII_OR_CONTROL = /[^\t\n\r\x20-\x7e]/;
 const CONTROLS = [...Array.from({ length: 0x20 }, (_, u) => u).filter((u) => u !== 0x09 && u !== 0x0a && u !== 0x0d), 0x7f].map((u) => String.fromCharCode(u));
 
+/** Whether every unit of `text` is ASCII (its UTF-8 length is its length: one native pass). */
+export const isAscii = (text: string): boolean => Buffer.byteLength(text, 'utf8') === text.length;
+
 /**
  * Any unit at or above 0x80, or a control other than tab and line breaks: the only texts the view can
  * change. Built from operations the engine runs a word at a time (a UTF-8 length, single-character
- * searches), several times faster than one regular-expression pass.
+ * searches), several times faster than one regular-expression pass. `ascii`: whether the text is all
+ * ASCII, when the caller knows (`detect` does: `PassesSaw.ascii`).
  */
-export function hasNonAsciiOrControl(text: string): boolean {
+export function hasNonAsciiOrControl(text: string, ascii?: boolean): boolean {
+  if (ascii === false) return true;
   // Short strings: one regular-expression test costs less than thirty searches' calls.
   if (text.length < SHORT) return NON_ASCII_OR_CONTROL.test(text);
-  if (Buffer.byteLength(text, 'utf8') !== text.length) return true;
+  if (ascii === undefined && !isAscii(text)) return true;
   for (const c of CONTROLS) if (text.includes(c)) return true;
   return false;
 }
 
-/** The normalised view of `text`, or undefined when it would be the same text. */
-export function normalizedView(text: string): MappedText | undefined {
-  if (!hasNonAsciiOrControl(text)) return undefined;
+export interface NormalizedText extends MappedText {
+  /** Whether a blank (a character read as a space or a line break) was in the text. */
+  blanks: boolean;
+}
+
+/**
+ * The normalised view of `text`, or undefined when it would be the same text (`ascii` as above).
+ * `unspaced`: blanks removed instead of read as spaces — a blank inside a word (`instruc⠀tions`), which
+ * the phrases would otherwise read as two words.
+ */
+export function normalizedView(text: string, ascii?: boolean, unspaced = false): NormalizedText | undefined {
+  if (!hasNonAsciiOrControl(text, ascii)) return undefined;
   const { bmp, supplementary, needed } = foldTable();
   if (!needed.test(text)) return undefined;
   const n = text.length;
@@ -145,6 +191,7 @@ export function normalizedView(text: string): MappedText | undefined {
   const ends: number[] = [];
   let out = '';
   let plainFrom = 0;
+  let blanks = false;
   const flushPlain = (to: number): void => {
     if (to <= plainFrom) return;
     for (let j = plainFrom; j < to; j++) {
@@ -168,6 +215,10 @@ export function normalizedView(text: string): MappedText | undefined {
       i += width - 1;
       continue;
     }
+    if ((fold === ' ' || fold === '\n') && u >= 0x80) {
+      blanks = true;
+      if (unspaced) fold = '';
+    }
     flushPlain(i);
     for (let j = 0; j < fold.length; j++) {
       starts.push(i);
@@ -179,15 +230,16 @@ export function normalizedView(text: string): MappedText | undefined {
   }
   flushPlain(n);
   if (out === text) return undefined;
-  return { text: out, starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+  return { text: out, starts: Int32Array.from(starts), ends: Int32Array.from(ends), blanks };
 }
 
 /**
- * A configured field name or an argument key, as compared: invisible characters removed, compatibility
- * forms and look-alikes folded, surrounding whitespace trimmed, lower case.
+ * A configured field name or an argument key, as compared: invisible characters and blanks other than
+ * the ASCII space removed, compatibility forms, accents and look-alikes folded, surrounding whitespace
+ * trimmed, lower case.
  */
 export function foldName(name: string): string {
-  return (normalizedView(name)?.text ?? name).trim().toLowerCase();
+  return (normalizedView(name, undefined, true)?.text ?? name).trim().toLowerCase();
 }
 
 /**
@@ -241,8 +293,8 @@ const isBlank = (u: number): boolean => u === 0x20 || u === 0x09;
  */
 export function unwrappedView(text: string): MappedText | undefined {
   if (!text.includes('\n')) return undefined;
-  /** [from, to) of line content (indentation and trailing blanks or `\r` left out), and whether it is all base64. */
-  const line = (at: number): { from: number; to: number; next: number; base64: boolean; padded: boolean } => {
+  /** [from, to) of line content (indentation and trailing blanks or `\r` left out), whether it is all base64, where its last base64 word starts and its first ends. */
+  const line = (at: number): { from: number; to: number; next: number; base64: boolean; padded: boolean; word: number; lead: number } => {
     const newline = text.indexOf('\n', at);
     const next = newline === -1 ? text.length : newline;
     let from = at;
@@ -251,14 +303,22 @@ export function unwrappedView(text: string): MappedText | undefined {
     while (to > from && (isBlank(text.charCodeAt(to - 1)) || text.charCodeAt(to - 1) === 0x0d)) to--;
     let end = to;
     while (end > from && to - end < 2 && text.charCodeAt(end - 1) === 0x3d) end--;
-    let base64 = end > from;
-    for (let i = from; base64 && i < end; i++) base64 = isBase64Unit(text.charCodeAt(i));
-    return { from, to, next, base64, padded: end < to };
+    // The line's last word: a block may start after a label on its first line (`key: MIIE…`).
+    let word = end;
+    while (word > from && isBase64Unit(text.charCodeAt(word - 1))) word--;
+    // Its first word: the last line of a block may go on after it (`…Qk= end`).
+    let lead = from;
+    while (lead < end && isBase64Unit(text.charCodeAt(lead))) lead++;
+    return { from, to, next, base64: word === from && end > from, padded: end < to, word, lead };
   };
-  const starts = new Int32Array(text.length);
+  /** A word after a label, not armour: a blank before it, no `--` in it (`CERTIFICATE-----`). */
+  const startsWord = (from: number, to: number): boolean => isBlank(text.charCodeAt(from - 1)) && !text.slice(from, to).includes('--');
+  // Made at the first block only: most texts with line breaks (logs) have none.
+  let starts: Int32Array | undefined;
   const parts: string[] = [];
   let length = 0;
   const keep = (from: number, to: number): void => {
+    starts ??= new Int32Array(text.length);
     parts.push(text.slice(from, to));
     for (let i = from; i < to; i++) starts[length++] = i;
   };
@@ -266,7 +326,8 @@ export function unwrappedView(text: string): MappedText | undefined {
   let current = line(0);
   while (current.next < text.length) {
     const following = line(current.next + 1);
-    if (current.base64 && !current.padded && current.to - current.from >= 16 && following.base64 && following.to - following.from >= 4) {
+    const joins = following.base64 ? following.to - following.from >= 4 : current.base64 && current.to - current.from >= 40 && following.lead - following.from >= 16;
+    if (!current.padded && current.to - current.word >= 16 && (current.base64 || startsWord(current.word, current.to)) && joins) {
       keep(at, current.to);
       at = following.from;
     }
@@ -274,7 +335,7 @@ export function unwrappedView(text: string): MappedText | undefined {
   }
   if (at === 0) return undefined;
   keep(at, text.length);
-  const mapped = starts.slice(0, length);
+  const mapped = starts!.slice(0, length);
   return { text: parts.join(''), starts: mapped, ends: mapped.map((s) => s + 1) };
 }
 
@@ -306,4 +367,143 @@ export function compactedView(text: string): MappedText | undefined {
     starts.push(i);
   }
   return { text: view, starts: Int32Array.from(starts), ends: Int32Array.from(starts, (s) => s + 1) };
+}
+
+/** A unit of a chunk: what a secret, a card number or an IBAN is written with. */
+const isChunkUnit = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || u === 0x5f || u === 0x2b || u === 0x3d;
+/** A unit of a separator: a blank or `. / | : , -` (after the normalised view, every blank is a space and every dash `-`). */
+const isSeparatorUnit = (u: number): boolean => u === 0x20 || u === 0x09 || u === 0x2e || u === 0x2f || u === 0x7c || u === 0x3a || u === 0x2c || u === 0x2d;
+/** The longest separator (` | `) and the longest chunk: values are cut in short pieces. */
+const MAX_SEPARATOR = 3;
+const MAX_CHUNK = 12;
+/** Chunks joined: at least this long (the shortest value looked for, a card, has 13 digits; an AWS key id 20). */
+const MIN_JOINED = 12;
+
+/**
+ * A value written in chunks (`AKIA Q3EG RT5X …`, `4539.1488.0343.6467`, `| g | h | p |`, an IBAN with
+ * dashes) joined again. Chunking is regular: a run of three chunks or more with the same separator
+ * between them, all of one length but the first and the last (no longer); ordinary text (words, dates,
+ * paths) is not. Between blanks, a chunk may hold the value's own punctuation (a JWT's dots). Runs
+ * whose joined text has letters and digits (or 13 digits: a card) and is not hex words in lower case
+ * (UUIDs, MACs) are joined, with and without a shorter last chunk (`… P2LW end`). Every piece goes into one
+ * view, a line each: one reading however many runs. One pass over the text, by character codes; a
+ * piece is no longer than its run.
+ */
+export function dechunkedView(text: string): MappedText | undefined {
+  let joined = '';
+  const starts: number[] = [];
+  const ends: number[] = [];
+  /** The run being read: chunk j is [chunks[2j], chunks[2j + 1]); its separator is [sepFrom, sepTo). */
+  const chunks: number[] = [];
+  let sepFrom = -1;
+  let sepTo = -1;
+  const lengthOf = (j: number): number => chunks[2 * j + 1]! - chunks[2 * j]!;
+  /** Chunks first…last joined, a line of the view. */
+  const piece = (first: number, last: number): void => {
+    joined += joined === '' ? ' ' : '\n ';
+    const from = chunks[2 * first]!;
+    if (starts.length > 0) {
+      starts.push(from);
+      ends.push(from);
+    }
+    starts.push(from);
+    ends.push(from);
+    for (let j = first; j <= last; j++) {
+      const a = chunks[2 * j]!;
+      const b = chunks[2 * j + 1]!;
+      joined += text.slice(a, b);
+      for (let i = a; i < b; i++) {
+        starts.push(i);
+        ends.push(i + 1);
+      }
+    }
+    const end = chunks[2 * last + 1]!;
+    joined += ' ';
+    starts.push(end);
+    ends.push(end);
+  };
+  const worth = (first: number, last: number): boolean => {
+    if (chunks[2 * last + 1]! - chunks[2 * first]! < MIN_JOINED) return false;
+    let digits = 0;
+    let letters = 0;
+    /** Hex digits only, some of them the letters a–f in lower case. */
+    let hex = true;
+    let lowerHex = false;
+    for (let j = first; j <= last; j++) {
+      for (let i = chunks[2 * j]!; i < chunks[2 * j + 1]!; i++) {
+        const u = text.charCodeAt(i);
+        if (u >= 0x30 && u <= 0x39) digits++;
+        else {
+          if ((u | 0x20) >= 0x61 && (u | 0x20) <= 0x7a) letters++;
+          const lowerHexLetter = u >= 0x61 && u <= 0x66;
+          lowerHex ||= lowerHexLetter;
+          hex &&= lowerHexLetter || (u >= 0x41 && u <= 0x46);
+        }
+      }
+    }
+    return ((digits > 0 && letters > 0) || digits >= 13) && !(hex && lowerHex);
+  };
+  const sameSeparator = (from: number, to: number): boolean => {
+    if (to - from !== sepTo - sepFrom) return false;
+    for (let k = 0; k < to - from; k++) if (text.charCodeAt(from + k) !== text.charCodeAt(sepFrom + k)) return false;
+    return true;
+  };
+  const hasBlank = (from: number, to: number): boolean => {
+    for (let k = from; k < to; k++) if (text.charCodeAt(k) === 0x20 || text.charCodeAt(k) === 0x09) return true;
+    return false;
+  };
+  /** The regular stretches of the run read so far: chunks of one length, the chunk before them (a prefix) and one after (no longer). */
+  const finish = (): void => {
+    const count = chunks.length / 2;
+    for (let k = 1; k < count; ) {
+      const length = lengthOf(k);
+      let e = k + 1;
+      while (e < count && lengthOf(e) === length) e++;
+      const last = e < count && lengthOf(e) < length ? e : e - 1;
+      if (last - (k - 1) >= 2 && length <= MAX_CHUNK && worth(k - 1, last)) {
+        piece(k - 1, last);
+        if (last === e) piece(k - 1, last - 1);
+      }
+      k = e;
+    }
+    chunks.length = 0;
+    sepFrom = sepTo = -1;
+  };
+  const n = text.length;
+  let i = 0;
+  let chunkFrom = -1;
+  while (i < n) {
+    if (!isChunkUnit(text.charCodeAt(i))) {
+      if (chunks.length > 0) finish();
+      chunkFrom = -1;
+      i++;
+      continue;
+    }
+    if (chunkFrom < 0) chunkFrom = i;
+    while (i < n && isChunkUnit(text.charCodeAt(i))) i++;
+    const chunkTo = i;
+    const from = i;
+    while (i < n && i - from <= MAX_SEPARATOR && isSeparatorUnit(text.charCodeAt(i))) i++;
+    const to = i;
+    const separated = to > from && to - from <= MAX_SEPARATOR && to < n && isChunkUnit(text.charCodeAt(to));
+    // Once the run has two chunks, one other punctuation character is the value's own (a `-` between
+    // dots, a JWT's `.` between blanks): the chunk goes on.
+    if (separated && chunks.length >= 4 && to - from === 1 && !sameSeparator(from, to) && !hasBlank(from, to) && (hasBlank(sepFrom, sepTo) || text.charCodeAt(from) === 0x2d)) continue;
+    chunks.push(chunkFrom, chunkTo);
+    chunkFrom = -1;
+    if (!separated) {
+      finish();
+      continue;
+    }
+    if (sepFrom >= 0 && !sameSeparator(from, to)) {
+      // Another separator: the run ends with this chunk, which also starts the next one.
+      const lastFrom = chunks[chunks.length - 2]!;
+      finish();
+      chunks.push(lastFrom, chunkTo);
+    }
+    sepFrom = from;
+    sepTo = to;
+  }
+  if (chunks.length > 0) finish();
+  return joined === '' ? undefined : { text: joined, starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
 }

@@ -207,10 +207,11 @@ const CODE: Uint8Array = (() => {
 /** Shape codes of the last four units: upper, upper, digit, digit. */
 const IBAN_SHAPE = (1 << 6) | (1 << 4) | (2 << 2) | 2;
 const NUMBER_RUN = 8;
+const MIN_NUMBER_DIGITS = 9;
 const DIGIT_RUN = 7;
 
 export interface Regions {
-  /** [start, end) of runs of digits and separators that start with a digit, 8+ units. */
+  /** [start, end) of runs of digits and separators that start with a digit, 8+ units, 9+ digits. */
   numbers: number[];
   /** [start, end) of runs of 7+ digits. */
   digitRuns: number[];
@@ -218,39 +219,60 @@ export interface Regions {
   ibans: number[];
 }
 
-/**
- * The pass keeps three counters and tests them together once per unit (rarely true, so the branch is
- * predicted); where a run reaches its length, its start is known and its end is found afterwards.
- */
+/** The number-like units (digits and the separator-like units before them) at the end and at the start of a word. */
+const tailOf = (mask: number): number => Math.clz32(~mask & 0x80808080) >>> 3;
+const headOf = (mask: number): number => {
+  const inv = ~mask & 0x80808080;
+  return inv === 0 ? 4 : (31 - Math.clz32(inv & -inv)) >>> 3;
+};
+
 /**
  * The first of `words[k…end)` that may hold part of what `regions` looks for (`end` when none): a word
  * with a capital letter (an IBAN starts with two), or one made only of digits and separator-like units
- * with a digit among them (seven digits in a row, or a number of nine digits with at most two
- * separators between them, always cover one such aligned word). Four bytes are tested at once with
- * carry-free byte arithmetic (each byte's low seven bits plus an offset cannot carry into the next).
+ * with a digit among them whose neighbours carry the run on for three more units (seven digits in a
+ * row, or eight units of a number, always cover such an aligned word: four of its units are the
+ * word's, the other three its neighbours'). A word of hex digits alone is common in ids and hashes;
+ * without the neighbours' test, each one sent the pass back to reading byte by byte. Four bytes are
+ * tested at once with carry-free byte arithmetic (each byte's low seven bits plus an offset cannot
+ * carry into the next).
  */
 function skipQuiet(words: Uint32Array, k: number, end: number): number {
   for (; k < end; k++) {
     const x = words[k]!;
     const low = x & 0x7f7f7f7f;
     const ascii = ~x & 0x80808080;
-    const atLeastSpace = (low + 0x60606060) | 0; // per byte: high bit set when ≥ " "
+    const atLeastA = (low + 0x3f3f3f3f) | 0; // per byte: high bit set when ≥ "A"
+    const pastZ = (low + 0x25252525) | 0; // ≥ "["
+    if ((atLeastA & ~pastZ & ascii) !== 0) return k;
+    const atLeastSpace = (low + 0x60606060) | 0; // ≥ " "
     const atLeast0 = (low + 0x50505050) | 0; // ≥ "0"
     const past9 = (low + 0x46464646) | 0; // ≥ ":"
-    const atLeastA = (low + 0x3f3f3f3f) | 0; // ≥ "A"
-    const pastZ = (low + 0x25252525) | 0; // ≥ "["
-    const upper = atLeastA & ~pastZ & ascii;
     const digit = atLeast0 & ~past9 & ascii;
     const numberLike = atLeastSpace & ~past9 & ascii;
-    if (upper !== 0 || (digit !== 0 && numberLike === (0x80808080 | 0))) return k;
+    if (digit === 0 || numberLike !== (0x80808080 | 0)) continue;
+    const before = k > 0 ? tailOf(numberLikeMask(words[k - 1]!)) : 0;
+    const after = k + 1 < end ? headOf(numberLikeMask(words[k + 1]!)) : 4;
+    if (before + after >= 3) return k;
   }
   return end;
 }
 
+/** Per byte of a word: the high bit set when the byte is a digit or a unit between " " and "/". */
+function numberLikeMask(x: number): number {
+  const low = x & 0x7f7f7f7f;
+  return ((low + 0x60606060) & ~(low + 0x46464646) & ~x & 0x80808080) | 0;
+}
+
+/**
+ * The pass keeps three counters and tests them together once per unit (rarely true, so the branch is
+ * predicted); where a run reaches its length, its start is known and its end is found afterwards.
+ */
 export function regions(bytes: Uint8Array, n: number): Regions {
-  const numbers: number[] = [];
-  const digitRuns: number[] = [];
-  const ibans: number[] = [];
+  // Made before the loop: an object literal first met after it, in code the compiler optimised while
+  // the loop ran (on-stack replacement), has no type feedback yet, and threw the optimised code away
+  // on most calls (223 deoptimisations in 5,000 inspections of JSON records).
+  const found: Regions = { numbers: [], digitRuns: [], ibans: [] };
+  const { numbers, digitRuns, ibans } = found;
   // Whole words of four bytes can be skipped while no run is open (the buffer is aligned when Node
   // made it for this text; otherwise, and for short texts, every byte is read).
   const words = n >= 64 && bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, n >>> 2) : undefined;
@@ -258,7 +280,9 @@ export function regions(bytes: Uint8Array, n: number): Regions {
   let digits = 0;
   let shape = 0;
   for (let i = 0; i < n; i++) {
-    if (run === 0 && (i & 3) === 0 && words) {
+    // Not right after a capital: it may start an IBAN whose check digits open the next word (the
+    // skip below would forget the capitals it has seen).
+    if (run === 0 && (i & 3) === 0 && words && (shape & 3) !== 1) {
       const next = skipQuiet(words, i >>> 2, words.length);
       if (next > (i >>> 2) + 1) {
         // The words skipped hold nothing that starts a region except, perhaps, the tail of the last
@@ -286,13 +310,17 @@ export function regions(bytes: Uint8Array, n: number): Regions {
       }
       if (run === NUMBER_RUN) {
         let end = i + 1;
-        while (end < n && (CODE[bytes[end]!]! & 3) !== 0) end++;
-        numbers.push(i + 1 - NUMBER_RUN, end);
+        let count = 0;
+        for (let k = i + 1 - NUMBER_RUN; k <= i; k++) count += CODE[bytes[k]!]! & 1;
+        for (; end < n && (CODE[bytes[end]!]! & 3) !== 0; end++) count += CODE[bytes[end]!]! & 1;
+        // Every number looked for has nine digits or more (`scanNumbers`, the views' card clusters):
+        // a run with fewer is a date, a time or a version, and nothing is made for it.
+        if (count >= MIN_NUMBER_DIGITS) numbers.push(i + 1 - NUMBER_RUN, end);
       }
       if (shape === IBAN_SHAPE) ibans.push(i - 3);
     }
   }
-  return { numbers, digitRuns, ibans };
+  return found;
 }
 
 function findNumbers(text: string, numbers: readonly number[], out: PiiMatch[]): void {

@@ -3,9 +3,12 @@
  * a text that undo the usual ways of hiding a value from them —
  *
  *   normalized   invisible characters removed, compatibility forms and look-alikes folded (normalize.ts)
- *   decoded:*    base64, hex, %-encoding, quoted-printable, HTML references, \u escapes (decode.ts),
- *                two levels deep (so `%2541` and base64 of a %-encoded value are read)
+ *   decoded:*    base64, base32, hex (also of UTF-16 text), %-encoding, quoted-printable, HTML references,
+ *                \u and octal escapes, byte and character-code lists, private-key bodies (decode.ts),
+ *                four levels deep (so `%2541` and base64 of base64 of base64 are read); a string still
+ *                encoded at the fourth level is uninspectable
  *   despaced     letters spaced out (`g h p _ …`)
+ *   dechunked    a value cut in regular chunks (`AKIA Q3EG …`, `4539.1488.…`), any length of string
  *   unwrapped    the line breaks inside wrapped base64 (MIME, `base64`'s 76 columns) removed, so the
  *                decoded view reads a value whose encoding straddles a break
  *   compacted    whitespace removed, for strings up to `COMPACT_MAX` characters (a secret broken by a
@@ -23,10 +26,10 @@
  * when one of them matches, and their total size is bounded (`VIEW_BUDGET`), past which the text is
  * uninspectable (the caller fails closed).
  */
-import { decodedViews, longRuns } from './decode.ts';
+import { decodedViews, hasEncodedRun, longRuns } from './decode.ts';
 import { detect, type CompiledPatterns, type Detectors, type PassesSaw, type TextFinding, type TextReport } from './detect.ts';
 import { GLUED, LOWER_AWS } from './glued.ts';
-import { compactedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, unwrappedView, type MappedText } from './normalize.ts';
+import { compactedView, dechunkedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, unwrappedView, type MappedText } from './normalize.ts';
 import { PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
 import { secretRules } from './secrets.ts';
 
@@ -44,7 +47,8 @@ export const COMPACT_MAX = 1024;
 /** Views' total length, as a multiple of the text's (plus a floor); beyond, the text is uninspectable. */
 const VIEW_BUDGET = 8;
 const VIEW_FLOOR = 1 << 14;
-const MAX_DECODE_DEPTH = 2;
+/** Encodings read inside each other this deep (base64 of base64 of base64…); a deeper one fails closed. */
+const MAX_DECODE_DEPTH = 4;
 
 /** IBANs are upper case; one written in lower case is read upper-cased (AWS key ids too: glued.ts). */
 const LOWER_IBAN = /(?<![A-Za-z0-9])[a-z]{2}\d{2}[a-z0-9]{10,30}(?![A-Za-z0-9])/g;
@@ -199,12 +203,16 @@ function hasGluedNumber(text: string, found: Regions): boolean {
 /** Whether the compacted and joined views apply: short strings with whitespace (arguments) or a line break (results). */
 const breakable = (text: string, compact: boolean): boolean => text.length <= COMPACT_MAX && (compact ? /\S\s/.test(text) : text.includes('\n'));
 
-function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined, runs: readonly number[] = longRuns(text)): View[] {
+function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined): View[] {
   const out: View[] = [];
   if (inner === 'none') return out;
+  const runs = seen?.runs ?? longRuns(text);
   if (inner === 'all') {
-    const normalized = normalizedView(text);
+    const normalized = normalizedView(text, seen?.ascii);
     if (normalized) out.push({ ...normalized, location: 'normalized', inner: 'all', decodes });
+    // Blanks read as spaces keep the phrases' words apart; removed, they no longer split a word or a value.
+    const unspaced = normalized?.blanks ? normalizedView(text, seen?.ascii, true) : undefined;
+    if (unspaced) out.push({ ...unspaced, location: 'normalized', inner: 'glued', decodes });
     if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
     const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text) : undefined;
@@ -218,16 +226,18 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     }
   }
   if (runs.length > 0 || on.pii) gluedViews(text, on.pii, seen, out);
+  const dechunked = inner === 'all' && mayBeChunked(text) ? dechunkedView(text) : undefined;
+  if (dechunked) out.push({ ...dechunked, location: 'dechunked', strict: true, inner: 'glued', decodes });
   return out;
 }
 
 /** The units that start an escape. */
 const ESCAPE_STARTS = ['%', '&', '=', '\\'];
 
-/** Any unit past ASCII, any control (but tab and line breaks), any `%`, `&`, `=` or `\`. */
-function hasSuspectUnit(text: string): boolean {
+/** Any unit past ASCII, any control (but tab and line breaks), any `%`, `&`, `=` or `\` (`ascii`: when known). */
+function hasSuspectUnit(text: string, ascii: boolean | undefined): boolean {
   for (const c of ESCAPE_STARTS) if (text.includes(c)) return true;
-  return hasNonAsciiOrControl(text);
+  return hasNonAsciiOrControl(text, ascii);
 }
 
 const isDigit = (u: number): boolean => u >= 0x30 && u <= 0x39;
@@ -237,24 +247,36 @@ const SPACED_STRIDE = 13;
 
 /**
  * Letters spaced out (`g h p _ …`, eight pairs or more) somewhere in `text`? Looked for around one
- * unit in `SPACED_STRIDE`, which every such run covers.
+ * unit in `SPACED_STRIDE`, which every such run covers: the run's spaces fall on one parity, so one of
+ * the probe and the unit after it is one of them. A long text without a space has none (one native
+ * search; for a short one the call costs more than the probes).
  */
-function hasSpacedLetters(text: string): boolean {
-  for (let p = Math.min(SPACED_STRIDE, text.length) - 1; p < text.length; p += SPACED_STRIDE) {
-    for (let q = p; q >= p - 1; q--) {
-      if (text.charCodeAt(q + 1) !== 0x20) continue;
+export function hasSpacedLetters(text: string): boolean {
+  const n = text.length;
+  if (n < 15 || (n >= 256 && !text.includes(' '))) return false;
+  for (let p = SPACED_STRIDE - 1; p < n; p += SPACED_STRIDE) {
+    for (let s = p; s <= p + 1; s++) {
+      // A space with another two units before or after it: the few probes that need counting.
+      if (text.charCodeAt(s) !== 0x20 || (text.charCodeAt(s + 2) !== 0x20 && text.charCodeAt(s - 2) !== 0x20)) continue;
       let pairs = 1;
-      for (let k = q + 2; pairs < 8 && text.charCodeAt(k + 1) === 0x20 && k + 1 < text.length; k += 2) pairs++;
-      for (let k = q - 2; pairs < 8 && k >= 0 && text.charCodeAt(k + 1) === 0x20; k -= 2) pairs++;
+      for (let k = s + 2; pairs < 8 && k < n && text.charCodeAt(k) === 0x20; k += 2) pairs++;
+      for (let k = s - 2; pairs < 8 && k >= 0 && text.charCodeAt(k) === 0x20; k -= 2) pairs++;
       if (pairs >= 8) return true;
     }
   }
   return false;
 }
 
+/**
+ * A value in chunks could be there (`dechunkedView`): a letter next to a digit (most secrets' chunks),
+ * or a digit on one side of a `.`, `/`, `|`, `:`, `,` or `-` (a card number's groups, one character a cell).
+ */
+const MAYBE_CHUNKED = /[A-Za-z]\d|\d[A-Za-z]|[A-Za-z0-9][ \t]?[./|:,-][ \t]?\d|\d[ \t]?[./|:,-][ \t]?[A-Za-z]/;
+const mayBeChunked = (text: string): boolean => text.length >= 14 && MAYBE_CHUNKED.test(text);
+
 /** Whether a text could have a view at all (the fast path: most texts do not). */
 function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined): boolean {
-  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text) || hasSpacedLetters(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
+  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeChunked(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
@@ -280,7 +302,7 @@ export function detectDeep(text: string, on: Detectors, patterns: CompiledPatter
 export function withViews(text: string, base: TextReport, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS), options: ViewOptions = {}): DeepReport {
   if (base.uninspectable) return base;
   const compact = options.compact === true;
-  const runs = longRuns(text);
+  const runs = base.seen?.runs ?? longRuns(text);
   if (!mayHide(text, on, compact, runs, base.seen)) return base;
   const findings: ViewFinding[] = [...base.findings];
   let uninspectable: string | undefined;
@@ -303,7 +325,11 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       if (findings.some((g) => g.rule === mapped.rule && overlaps(g, mapped))) continue;
       findings.push(mapped);
     }
-    if (depth >= 3) return;
+    if (view.decodes >= MAX_DECODE_DEPTH && view.inner === 'all' && hasEncodedRun(view.text, report.seen?.runs)) {
+      uninspectable = `encoded more than ${MAX_DECODE_DEPTH} levels deep`;
+      return;
+    }
+    if (depth >= MAX_DECODE_DEPTH + 2) return;
     for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner, report.seen)) {
       // Compose the child's map with this view's: child units → this view's units → source.
       const starts = child.starts.map((s) => view.starts[s] ?? 0);
@@ -311,7 +337,7 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
     }
   };
-  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen, runs)) visit(view, 1);
+  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen)) visit(view, 1);
   findings.sort((a, b) => a.start - b.start);
   return uninspectable ? { findings, uninspectable } : { findings };
 }

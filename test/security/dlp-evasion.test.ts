@@ -20,7 +20,7 @@ import { processSecretSource } from '../../src/config/secrets.ts';
 import { legacyClient, modernClient, post, type TestGateway } from '../helpers/gateway.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
 import { received, recordedServer } from '../helpers/recorded.ts';
-import { CANARY, CARD, ENCODINGS, encoded, INJECTIONS, SECRETS, SINGLE_CASE, VALUE_CANARY } from '../fixtures/dlp-evasion-cases.ts';
+import { CANARY, CARD, ENCODINGS, encoded, INJECTIONS, REAL_KEYS, SECRETS, SINGLE_CASE, triedOn, VALUE_CANARY } from '../fixtures/dlp-evasion-cases.ts';
 
 const SERVER = new URL('../fixtures/dlp-evasion-server.ts', import.meta.url).pathname;
 
@@ -69,7 +69,7 @@ function limiter(n: number) {
 }
 const CONCURRENT = 24;
 /** Case changes are lossy for mixed-case tokens: only single-case values are tried in upper and lower case. */
-const kindsFor = (enc: string, kinds: readonly string[]) => kinds.filter((kind) => (enc !== 'crlfPem' || kind === 'pem') && ((enc !== 'lowercase' && enc !== 'uppercase') || SINGLE_CASE.has(kind)));
+const kindsFor = (enc: string, kinds: readonly string[]) => kinds.filter((kind) => triedOn(enc, kind) && (enc !== 'crlfPem' || kind === 'pem' || REAL_KEYS.has(kind)) && ((enc !== 'lowercase' && enc !== 'uppercase') || SINGLE_CASE.has(kind)));
 
 const outcomeOf = async (p: Promise<unknown>): Promise<string> => {
   try {
@@ -329,7 +329,7 @@ describe('DLP evasion: results (secrets: mask, pii: mask)', () => {
       const limit = limiter(CONCURRENT);
       textResults = new Map(
         TEXT_ENCODINGS.map((e) => {
-          const kinds = kindsFor(e, ['github', 'aws', 'jwt', 'pem', 'canary', 'email', 'card', 'iban']);
+          const kinds = kindsFor(e, ['github', 'aws', 'jwt', 'pem', 'pemKey', 'pemRsa', 'canary', 'email', 'card', 'iban']);
           const got = kinds.map((kind) => limit(() => client.callTool({ name: 'out', arguments: { enc: e, kind, where: 'text' } }).then(JSON.stringify, (err: Error) => err.message)));
           return [e, Promise.all(got).then((texts) => kinds.filter((kind, i) => leaks(texts[i]!, e, kind)))];
         }),
@@ -355,6 +355,12 @@ describe('DLP evasion: results (secrets: mask, pii: mask)', () => {
       assert.deepEqual(through, [], `${where}: the client received ${through.join(', ')}`);
     });
   }
+
+  it('an IBAN with its account part in lower case, its country code ending a four-byte word of a long text, is masked', async () => {
+    // The personal-data pass skips whole words of four bytes: it once forgot the capitals at the end of
+    // the word before the skip, and this IBAN went through at one alignment in four.
+    assert.equal(leaks(await seen('plain', 'ibanLowerAccount', 'wordEnd'), 'plain', 'ibanLowerAccount'), false, 'the client received the IBAN');
+  });
 
   it('binary hiding places: a secret inside base64 blob / image data (tool result and resources/read)', async () => {
     const through: string[] = [];
