@@ -31,6 +31,7 @@ import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/c
 import type { Description } from './pipeline/stages/route.ts';
 import { createDlp } from './dlp/create.ts';
 import { auditSecretTest } from './audit/redact.ts';
+import { screenLogs } from './logger.ts';
 import type { Dlp } from './dlp/engine.ts';
 import { guardClient } from './dlp/client-guard.ts';
 import type { ResolveHost } from './policy/guard-result.ts';
@@ -222,6 +223,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const dlp = createDlp(config, deps.secrets, logger);
   // The record masks what DLP detects, whatever DLP's actions for the server (docs/audit.md).
   const holdsSecret = auditSecretTest(dlp);
+  // The log screens every line with the same test (src/logger.ts).
+  screenLogs(logger, holdsSecret);
   const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front, monitor ? [monitor] : [], holdsSecret);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
   // Every alert is also an audit record (decision `alert`), chained with the records it is about.
