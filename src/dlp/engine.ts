@@ -103,6 +103,12 @@ const step = (path: string, key: string): string => (IDENTIFIER.test(key) ? `${p
 type Path = readonly (string | number)[];
 const spell = (path: Path): string => path.reduce<string>((out, part, i) => (i === 0 ? String(part) : typeof part === 'number' ? `${out}[${part}]` : step(out, part)), '');
 
+/** Members that name the field of a name/value pair object (`{ name: "password", value: "…" }`). */
+const NAME_KEYS = ['name', 'key', 'field', 'param', 'parameter', 'header'] as const;
+
+/** `%XX` escapes decoded (a field name in a URL's query); anything else left as it is. */
+const percentDecoded = (text: string): string => text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+
 /** Characters read on each side of the seam between two content items (an injected phrase is shorter). */
 const SEAM = 400;
 
@@ -413,8 +419,16 @@ export class Dlp {
     let fields = this.#foldedFields.get(actions);
     if (!fields) this.#foldedFields.set(actions, (fields = new Set(actions.fields.map(foldName))));
     const assignment = fields.size > 0 ? this.#fieldAssignment(fields) : undefined;
-    /** `password=…` / `"password": "…"` inside a text, for a configured field name. */
-    const fieldAssignment = (text: string): boolean => assignment !== undefined && on.secrets && assignment.test(foldName(text));
+    /**
+     * `password=…`, `"password": "…"`, `<password>…`, `--password …` inside a text, for a configured
+     * field name; also with the name percent-encoded (`passw%6Frd=…`, a URL's query).
+     */
+    const fieldAssignment = (text: string): boolean => {
+      if (assignment === undefined || !on.secrets) return false;
+      if (assignment.test(foldName(text))) return true;
+      return text.includes('%') && assignment.test(foldName(percentDecoded(text)));
+    };
+    const isFieldName = (name: unknown): boolean => typeof name === 'string' && fields.has(foldName(name));
     const on: Detectors = {
       secrets: actions.argumentSecrets !== 'off',
       pii: actions.argumentPii !== 'off',
@@ -449,26 +463,38 @@ export class Dlp {
       return found;
     };
     const walk = (value: unknown, path: string, field: boolean, depth: number): void => {
+      // A sensitive field's value tells something whatever its type (`"password": true`).
+      if (typeof value === 'boolean') {
+        if (field && on.secrets) add('secret', 'field', path);
+        return;
+      }
       if (typeof value === 'string' || typeof value === 'number') {
         if (field && String(value) !== '' && on.secrets) add('secret', 'field', path);
         scan(String(value), path);
         if (typeof value === 'string' && fieldAssignment(value)) add('secret', 'field', path);
-        // A JSON document inside a string is data like the rest: its names count as fields too.
-        if (typeof value === 'string' && depth < 4 && /^\s*[[{]/.test(value)) {
+        // A JSON document inside a string is data like the rest: its names count as fields too; a JSON
+        // string inside a string (stringified twice) is walked as the string it holds.
+        if (typeof value === 'string' && depth < 4 && /^\s*[[{"]/.test(value)) {
           try {
             const inner: unknown = JSON.parse(value);
-            if (typeof inner === 'object' && inner !== null) walk(inner, path, field, depth + 1);
+            if ((typeof inner === 'object' && inner !== null) || typeof inner === 'string') walk(inner, path, field, depth + 1);
           } catch {
             // not JSON: inspected as text above
           }
         }
         return;
       }
-      if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`, field, depth));
-      else if (isObject(value)) {
+      if (Array.isArray(value)) {
+        // A name/value pair (`["password", "…"]`): the value is the named field's.
+        const pair = value.length === 2 && isFieldName(value[0]);
+        value.forEach((item, i) => walk(item, `${path}[${i}]`, field || (pair && i === 1), depth));
+      } else if (isObject(value)) {
+        // `{ "name": "password", "value": "…" }`, the pair form of many APIs: its other members are the field's.
+        let named: string | undefined;
+        for (const key of NAME_KEYS) if (isFieldName(value[key])) named = key;
         for (const [key, item] of Object.entries(value)) {
           const at = scan(key, `${path}.${KEY}`, 'key') ? `${path}.${KEY}` : step(path, key);
-          walk(item, at, field || fields.has(foldName(key)), depth);
+          walk(item, at, field || fields.has(foldName(key)) || (named !== undefined && key !== named), depth);
         }
       }
     };
@@ -502,7 +528,8 @@ export class Dlp {
     let regex = this.#assignments.get(key);
     if (!regex) {
       const names = [...fields].map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-      regex = new RegExp(`(?:^|[^a-z0-9_])(?:${names})["']?\\s*[:=]\\s*["']?[^\\s"',;&]`);
+      // name = value, name: value; <name>value (XML); --name value, -name value (a command line).
+      regex = new RegExp(`(?:^|[^a-z0-9_])(?:${names})["']?\\s*[:=]\\s*["']?[^\\s"',;&]|<\\s*(?:${names})(?:\\s[^>]{0,200})?>\\s*[^<\\s]|(?:^|\\s)--?(?:${names})\\s+["']?[^\\s"'-]`);
       this.#assignments.set(key, regex);
     }
     return regex;
