@@ -35,7 +35,8 @@ export interface DlpFinding {
   location?: string;
 }
 
-export type Direction = 'result' | 'serverRequest' | 'answer' | 'notification';
+/** `listing`: an item of a server's tools, prompts, resources or templates list (src/dlp/listing.ts). */
+export type Direction = 'result' | 'serverRequest' | 'answer' | 'notification' | 'listing';
 
 export interface Where {
   server: string | undefined;
@@ -218,7 +219,8 @@ export class Dlp {
    */
   inspect(message: JsonObject, where: Where, book: MaskBook = new MaskBook()): Inspected {
     const actions = this.actionsFor(where.server, where.tool);
-    const on = this.#detectors(actions);
+    // Injected instructions in a definition are the supply-chain review's to judge.
+    const on = where.direction === 'listing' ? { ...this.#detectors(actions), injection: false } : this.#detectors(actions);
     if (!on.secrets && !on.pii && !on.injection && !on.patterns) return { value: message, findings: [], changed: false };
     const tally = new Map<string, DlpFinding>();
     let refusal: GatewayError | undefined;
