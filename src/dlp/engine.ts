@@ -110,6 +110,9 @@ const NAME_KEYS = ['name', 'key', 'field', 'param', 'parameter', 'header'] as co
 /** `%XX` escapes decoded (a field name in a URL's query); anything else left as it is. */
 const percentDecoded = (text: string): string => text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 
+/** The smallest number with the 7 digits a personal-data kind needs to find anything in it. */
+const MIN_PII_NUMBER = 1_000_000;
+
 /** Characters read on each side of the seam between two content items (an injected phrase is shorter). */
 const SEAM = 400;
 
@@ -271,7 +274,13 @@ export class Dlp {
       if (out !== value) changed = true;
       return out;
     };
+    /** Whether numbers are read at all (only patterns and personal data find anything in digits alone). */
+    const readNumbers = on.patterns || on.pii;
     const number = (value: number): string | number => {
+      // In digits alone only patterns find anything of any length; personal data needs 7 digits or
+      // more (a phone number; cards, ids and account numbers are longer); secret rules need letters.
+      // Decided before the number is written out: most numbers of a large result are small.
+      if (!on.patterns && (!on.pii || Math.abs(value) < MIN_PII_NUMBER)) return value;
       const written = String(value);
       const out = text(written, path);
       return out === written ? value : out;
@@ -347,7 +356,7 @@ export class Dlp {
         let copy: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
-          if (!isData(item)) continue;
+          if (typeof item === 'number' ? !readNumbers : !isData(item)) continue;
           path.push(i);
           const next = walk(item);
           path.pop();
@@ -375,7 +384,7 @@ export class Dlp {
           step = name !== key || recorded === before ? name : KEY;
         }
         const item = value[key];
-        if (!isData(item)) continue;
+        if (typeof item === 'number' ? !readNumbers : !isData(item)) continue;
         path.push(step);
         const next = isBinaryField(key, type) ? (typeof item === 'string' ? binary(item, path) : item) : walk(item);
         path.pop();
