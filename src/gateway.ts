@@ -29,7 +29,9 @@ import { InputBridge } from './pipeline/input-bridge.ts';
 import type { ClientLink, Endpoint, MessageContext, Outcome } from './pipeline/context.ts';
 import type { Description } from './pipeline/stages/route.ts';
 import { createDlp } from './dlp/create.ts';
+import { createListingScreen } from './dlp/listing.ts';
 import { auditSecretTest } from './audit/redact.ts';
+import { screenLogs } from './logger.ts';
 import type { Dlp } from './dlp/engine.ts';
 import { guardClient } from './dlp/client-guard.ts';
 import type { ResolveHost } from './policy/guard-result.ts';
@@ -202,7 +204,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     scanner: signalLayer(config.supply.scanner),
     onHold: (event) => monitor?.supplyHeld(event),
   });
-  catalog.review = (server, kind, items) => supply.review(server, kind, items, true);
+  const dlp = createDlp(config, deps.secrets, logger);
+  const screenListing = createListingScreen(dlp, logger);
+  // What the review lets through is then screened for secrets like a result (src/dlp/listing.ts).
+  catalog.review = (server, kind, items) => screenListing(server, kind, supply.review(server, kind, items, true));
   catalog.reviewGeneration = () => supply.generation();
   const bridge = new InputBridge(config.routing.inputRequired);
   const subscriptions = new SubscriptionRegistry(config.routing.subscriptions, limits);
@@ -217,16 +222,17 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const instanceId = randomUUID();
   // The behaviour monitor (docs/monitor.md) watches the records the audit log stores.
   const monitor = createMonitor(config, { dataDir, logger, kill, secrets: deps.secrets, now });
-  const dlp = createDlp(config, deps.secrets, logger);
   // The record masks what DLP detects, whatever DLP's actions for the server (docs/audit.md).
   const holdsSecret = auditSecretTest(dlp);
+  // The log screens every line with the same test (src/logger.ts).
+  screenLogs(logger, holdsSecret);
   const audit = createAuditLog(config, deps.secrets, logger, instanceId, deps.front, monitor ? [monitor] : [], holdsSecret);
   if (!audit) logger.warn('audit is off: calls through this gateway leave no record');
   // Every alert is also an audit record (decision `alert`), chained with the records it is about.
   if (audit) monitor?.attachTrail((entry) => audit.recordAlert(entry));
 
   const { pipeline, approvals } = buildPipeline({
-    config, logger, secrets: deps.secrets, dataDir, now, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, audit, monitor, holdsSecret,
+    config, logger, secrets: deps.secrets, dataDir, now, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
   });
   const lifecycle = createLifecycle({ logger, upstreams, catalog, describe, audit, approvals, bridge, limits });
 

@@ -16,6 +16,7 @@ import { canonicalJson } from './canonical.ts';
 import { GENESIS_HASH, recordJson, sealRecord, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { MASK, redact, redactText, type SecretTest } from './redact.ts';
+import { screenFindings, screenPrincipal, screenRequestId } from './record-fields.ts';
 import { storable } from './storable.ts';
 import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
@@ -306,7 +307,7 @@ export class AuditLog {
       time: new Date().toISOString(),
       requestId: null,
       correlationId: entry.cause.correlationId,
-      principal: entry.principal,
+      principal: screenPrincipal(entry.principal, this.#options.holdsSecret),
       endpoint: entry.cause.endpoint,
       method: '(alert)',
       scopes: [],
@@ -362,6 +363,8 @@ export class AuditLog {
     const named = route?.kind === 'upstream' ? route.name : route === undefined ? namedTarget(ctx.client.protocolVersion, ctx.request.method, ctx.request.params) : undefined;
     // A resource URI (or a made-up name) is the client's own text: one holding a secret is not written in clear.
     const target = named === undefined ? undefined : ctx.dlp?.some((f) => f.path === 'params.uri') ? MASK : redactText(named, this.#options.holdsSecret);
+    // The client's and server's own text in the other fields goes through the same test (record-fields.ts).
+    const holdsSecret = this.#options.holdsSecret;
     // The fields in the order canonical JSON sorts them, so that hashing the record is one native
     // JSON.stringify (canonical.ts) rather than a sort and a string built piece by piece.
     const body = {} as UnsignedRecord;
@@ -372,18 +375,18 @@ export class AuditLog {
     if (code !== undefined) body.code = code;
     body.correlationId = ctx.correlationId;
     body.decision = decision;
-    if (ctx.dlp && ctx.dlp.length > 0) body.dlp = ctx.dlp;
+    if (ctx.dlp && ctx.dlp.length > 0) body.dlp = screenFindings(ctx.dlp, holdsSecret);
     body.endpoint = ctx.endpoint.kind === 'server' ? `/mcp/${ctx.endpoint.server}` : '/mcp';
     body.gatewayId = this.#options.gatewayId;
     body.instance = this.#instance;
     if (ctx.labels && ctx.labels.length > 0) body.labels = ctx.labels;
     body.latencyMs = Math.round((performance.now() - ctx.startedAt) * 1000) / 1000;
-    body.method = ctx.request.method;
+    body.method = redactText(ctx.request.method, holdsSecret);
     body.prevHash = this.#prev;
-    body.principal = principalRecord(ctx);
+    body.principal = screenPrincipal(principalRecord(ctx), holdsSecret);
     if (reason !== undefined) body.reason = reason;
     if (ctx.refusedServerRequests) body.refusedServerRequests = [...ctx.refusedServerRequests];
-    body.requestId = ctx.request.id ?? null;
+    body.requestId = screenRequestId(ctx.request.id, holdsSecret);
     if (outcome && 'result' in outcome) body.responseBytes = approximateSize(outcome.result);
     if (rule !== undefined) body.rule = rule;
     body.scopes = [...ctx.principal.scopes];

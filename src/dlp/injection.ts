@@ -21,9 +21,36 @@ export interface InjectionMatch {
 
 const NOT_ON_RESULTS: ReadonlySet<string> = new Set(['instruction.html-comment', 'exfiltration.encoded-blob']);
 
+/**
+ * Signals of results the definition scanner has no reason to carry (a tool definition is not a chat
+ * turn): tool-call requests; a Markdown image whose address carries data (the model fetches it when the
+ * client renders it, so it leaks without any tool call); role-play jailbreaks; the chat-template markup
+ * of open models (a turn boundary inside data); and "ignore the previous instructions" in the languages
+ * models follow as well as English. Each is matched structurally where it can be (URL shape, markup),
+ * by phrase where it cannot.
+ */
 const OWN_SIGNALS: ReadonlyArray<{ id: string; source: string; flags: string }> = [
   { id: 'tool-call.markup', source: String.raw`<\s*\/?\s*(?:tool_call|tool_use|function_calls?|invoke|antml:invoke|function)\b`, flags: 'i' },
   { id: 'tool-call.request', source: String.raw`\b(?:now\s+)?(?:call|invoke|run|execute|use)\s+(?:the\s+)?[\x60'"]?[A-Za-z][\w.-]{2,63}[\x60'"]?\s+(?:tool|function)\b(?:\s+(?:with|to|and))`, flags: 'i' },
+  // `![alt](https://host/path?k=…)` with a long value, a placeholder (`PUT_THE_KEY_HERE`, `{key}`, `$KEY`, `<key>`) or a template in the query.
+  {
+    id: 'exfiltration.markdown-image',
+    source: String.raw`!\[[^\]\n]{0,200}\]\(\s*<?(?:https?:)?\/\/[^\s)?#]{1,300}[?#][^\s)]{0,1024}?[=\/](?:[^\s)&#]{24,}|[^\s)&#]{0,64}?(?:[A-Z]{2,}_[A-Z0-9_]{2,}|\{[^\s)}]{1,64}\}|%7[Bb]|\$[A-Za-z{]|<[A-Za-z_]{2,}>|%3[Cc]))`,
+    flags: '',
+  },
+  { id: 'instruction.role-play', source: String.raw`\b(?:act|acting|behave|pretend|role-?play)\s+(?:as|like|to\s+be)\s+(?:DAN|STAN|DUDE|AIM|an?\s+(?:unrestricted|unfiltered|uncensored|jailbroken|evil)\s+(?:AI|assistant|model|chatbot))\b|\bDo\s+Anything\s+Now\b|\b(?:developer|jailbreak|god)\s+mode\s+(?:enabled|activated|on)\b|\bfrom\s+now\s+on,?\s+you\s+(?:will|are|must|shall)\s+(?:act|be|behave|pretend|respond|answer|follow|obey|ignore)\b`, flags: 'i' },
+  { id: 'instruction.chat-template', source: String.raw`\[\/?INST\]|<<\/?SYS>>|<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|<\/?(?:start_of_turn|end_of_turn)>|^#{2,3}\s*(?:System|Instruction)\s*:`, flags: 'im' },
+  {
+    id: 'instruction.override-translated',
+    source: [
+      String.raw`\b(?:ignora|ignore|ignorez|ignorer|ignoriere|ignorieren)\s+(?:(?:todas|tutte|toutes|alle|all[ea]s?)\s+)?(?:(?:as|le|les|las|los|die|gli|os)\s+)?(?:instruções|instrucoes|istruzioni|instructions|instrucciones|anweisungen|indicazioni|orientações)\s+(?:anteriores|precedenti|précédentes|precedentes|vorherigen|bisherigen|früheren)`,
+      // The engine folds case in ASCII only: a Cyrillic capital is spelled out.
+      String.raw`(?:[Ии]гнорируй|[Ии]гнорируйте|[Зз]абудь|[Зз]абудьте|[Пп]роигнорируй)\s+(?:все\s+)?(?:предыдущие|прежние|предшествующие|прошлые)\s+(?:инструкции|указания|команды|правила)`,
+      String.raw`(?:これまで|以前|前|先|上記)の(?:すべての|全ての)?(?:指示|命令|指令|ルール)(?:は|を)(?:すべて|全て)?(?:無視|忘れ)`,
+      String.raw`(?:忽略|无视|忘记|忘掉)(?:之前|以前|先前|上面|上述)(?:的)?(?:所有|全部)?(?:的)?(?:指令|指示|说明|规则)`,
+    ].join('|'),
+    flags: 'i',
+  },
 ];
 
 function toRule(id: string, regex: LinearRegex): TextRule | undefined {

@@ -8,6 +8,7 @@ import { openApprovals, type Approvals } from '../approvals/open.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Config } from '../config/schema.ts';
 import type { SecretSource } from '../config/secrets.ts';
+import type { ListingScreen } from '../dlp/listing.ts';
 import type { Dlp } from '../dlp/engine.ts';
 import type { KillSwitchStore } from '../killswitch/store.ts';
 import type { Monitor } from '../monitor/monitor.ts';
@@ -53,6 +54,8 @@ export interface StageParts {
   kill: KillSwitchStore;
   supply: SupplyGuard;
   dlp: Dlp;
+  /** Secrets in listed items masked after the supply-chain review (src/dlp/listing.ts). */
+  screenListing: ListingScreen;
   audit: AuditLog | undefined;
   monitor: Monitor | undefined;
   /** What the audit record masks (src/audit/redact.ts). */
@@ -98,7 +101,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
       }),
       rateLimit: createRateLimit(policy),
       approve: approvals.stage,
-      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, tasks, cursors, sessionScope: parts.sessionScope }),
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, screenListing: parts.screenListing, tasks, cursors, sessionScope: parts.sessionScope }),
       inspect: createInspectResult(dlp),
     },
     logger,

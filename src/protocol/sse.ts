@@ -192,26 +192,41 @@ export function sseFrame(data: string, options: { event?: string; id?: string } 
 
 /**
  * The JSON messages of an SSE body, with each event's id and retry, for callers that resume streams.
- * Events whose data is empty (priming) or not a JSON object yield `message: undefined`. Throws
+ * Events whose data is empty (priming) or not a JSON object yield `message: undefined`; one whose data
+ * is a JSON array (a JSON-RPC batch, which MCP dropped in 2025-06-18) also yields it as `batch`, so the
+ * reader can fail the calls it answers at once rather than let them wait for their timeout. Throws
  * `SseEventTooLarge` when an event exceeds `maxEventBytes`; the caller drops the connection.
  */
 export async function* readSseMessages(
   body: AsyncIterable<Uint8Array>,
   options: { maxEventBytes?: number } = {},
-): AsyncGenerator<{ event: SseEvent; message: Record<string, unknown> | undefined }> {
+): AsyncGenerator<{ event: SseEvent; message: Record<string, unknown> | undefined; batch?: unknown[] }> {
   const parser = new SseParser(options);
   for await (const chunk of chunksOf(body)) {
     for (const event of parser.push(chunk)) {
       let message: Record<string, unknown> | undefined;
+      let batch: unknown[] | undefined;
       if (event.event === 'message' && event.data !== '') {
         try {
           const parsed: unknown = JSON.parse(event.data);
-          if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) message = parsed as Record<string, unknown>;
+          if (Array.isArray(parsed)) batch = parsed;
+          else if (typeof parsed === 'object' && parsed !== null) message = parsed as Record<string, unknown>;
         } catch {
           message = undefined;
         }
       }
-      yield { event, message };
+      yield batch ? { event, message, batch } : { event, message };
     }
   }
+}
+
+/** The ids of the responses in a JSON-RPC batch (what calls it would have answered). */
+export function batchResponseIds(batch: readonly unknown[]): Array<string | number> {
+  const ids: Array<string | number> = [];
+  for (const item of batch) {
+    if (typeof item !== 'object' || item === null || !('result' in item || 'error' in item)) continue;
+    const id = (item as { id?: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') ids.push(id);
+  }
+  return ids;
 }

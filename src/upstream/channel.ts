@@ -22,6 +22,11 @@ export interface MessageChannel {
    * read show whose answer it was (so that call fails at once instead of timing out).
    */
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
+  /**
+   * The server sent what MCP does not carry — a JSON-RPC batch (an array) in an SSE event — and it was
+   * dropped; `requestId` names a call it answered (or whose stream it came on), which fails at once.
+   */
+  onmalformed?: ((info: { requestId: JsonRpcId; what: string }) => void) | undefined;
   /** Streamable HTTP transports must send the negotiated version on every request after init. */
   setProtocolVersion?: (version: string) => void;
 }

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isObject, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
-import { readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
+import { batchResponseIds, readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
 import type { ChannelMessageExtra, MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, oversizedMessageId, readBoundedText } from './message-limit.ts';
 
@@ -29,6 +29,7 @@ export class LegacyHttpChannel implements MessageChannel {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
+  onmalformed?: ((info: { requestId: JsonRpcId; what: string }) => void) | undefined;
 
   readonly #options: LegacyHttpChannelOptions;
   readonly #dispatcher: Dispatcher;
@@ -126,9 +127,16 @@ export class LegacyHttpChannel implements MessageChannel {
     let answered = awaiting === undefined;
     let retryMs = 1000;
     try {
-      for await (const { event, message } of readSseMessages(body, { maxEventBytes: this.#maxMessageBytes })) {
+      for await (const { event, message, batch } of readSseMessages(body, { maxEventBytes: this.#maxMessageBytes })) {
         if (event.id !== undefined) lastEventId = event.id;
         if (event.retryMs !== undefined) retryMs = event.retryMs;
+        if (batch) {
+          const ids = batchResponseIds(batch);
+          if (awaiting !== undefined && !ids.includes(awaiting)) ids.push(awaiting);
+          for (const requestId of ids) this.onmalformed?.({ requestId, what: 'a JSON-RPC batch (an array) in an SSE event' });
+          if (awaiting !== undefined) answered = true;
+          continue;
+        }
         if (!message) continue;
         if (message.id === awaiting && ('result' in message || 'error' in message)) answered = true;
         // What a request's own stream carries relates to that request (spec 2025-11-25 transports): the

@@ -24,7 +24,7 @@ import type { TaskOwnership } from '../routing/tasks.ts';
 import { Attributor, UNTARGETED_NOTIFICATIONS, type AttributableCall } from './attribution.ts';
 import type { MessageChannel } from './channel.ts';
 import { OversizeBreaker } from './health.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, tooLargeError } from './message-limit.ts';
+import { batchRefusal, DEFAULT_MAX_MESSAGE_BYTES, tooLargeError } from './message-limit.ts';
 import {
   ServerRequestRefused,
   type CallOptions,
@@ -204,6 +204,7 @@ export class LegacySessionUpstream implements Upstream {
     channel.onerror = (error) => this.#options.logger.debug({ err: error.message }, 'upstream channel error');
     channel.onclose = () => this.#onClose(channel);
     channel.onoversize = (info) => this.#onOversize(channel, info.requestId, info.where);
+    channel.onmalformed = (info) => this.#onMalformed(channel, info.requestId);
     try {
       await channel.start();
       const initialize = await this.#send(
@@ -318,6 +319,16 @@ export class LegacySessionUpstream implements Upstream {
     this.#settle(pending);
     this.#cancelUpstream(pending.id, 'the answer exceeds the gateway\'s size limit');
     pending.reject(tooLargeError(this.name, max, `an answer to ${pending.method}`));
+  }
+
+  /** The server answered a call in a form MCP does not carry (a batch): the call fails now, not at its timeout. */
+  #onMalformed(channel: MessageChannel, requestId: JsonRpcId): void {
+    if (this.#channel !== channel) return;
+    const pending = typeof requestId === 'number' ? this.#pending.get(requestId) : undefined;
+    if (!pending) return;
+    this.#settle(pending);
+    this.#cancelUpstream(pending.id, 'the answer was a JSON-RPC batch, which the gateway does not take');
+    pending.reject(batchRefusal(this.name, pending.method));
   }
 
   async request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {

@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.ts';
-import { readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
+import { batchResponseIds, readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
 import type { MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, oversizedMessageId } from './message-limit.ts';
 
@@ -30,6 +30,7 @@ export class LegacySseChannel implements MessageChannel {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
+  onmalformed?: ((info: { requestId: JsonRpcId; what: string }) => void) | undefined;
 
   readonly #options: LegacySseChannelOptions;
   readonly #dispatcher: Dispatcher;
@@ -77,7 +78,11 @@ export class LegacySseChannel implements MessageChannel {
   async #read(body: AsyncIterable<Buffer>, base: URL, ready: (error?: Error) => void): Promise<void> {
     const max = this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     try {
-      for await (const { event, message } of readSseMessages(body, { maxEventBytes: max })) {
+      for await (const { event, message, batch } of readSseMessages(body, { maxEventBytes: max })) {
+        if (batch) {
+          for (const requestId of batchResponseIds(batch)) this.onmalformed?.({ requestId, what: 'a JSON-RPC batch (an array) in an SSE event' });
+          continue;
+        }
         if (event.event === 'endpoint') {
           let endpoint: URL;
           try {

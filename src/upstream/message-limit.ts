@@ -141,3 +141,16 @@ export function oversizedMessageId(head: string, tail = ''): JsonRpcId | undefin
   if (raw === undefined) return undefined;
   return raw.startsWith('"') ? raw.slice(1, -1) : Number(raw);
 }
+
+/**
+ * The refusal a call gets when its server answers with a JSON-RPC batch (an array) in an SSE event:
+ * batches left MCP in 2025-06-18, and the gateway inspects one message at a time, so it takes none —
+ * the call fails at once rather than waiting out its timeout.
+ */
+export function batchRefusal(server: string, method = 'a request'): GatewayError {
+  return new GatewayError(
+    'PC_UPSTREAM_PROTOCOL',
+    `server "${server}" answered ${method} with a JSON-RPC batch (a JSON array) in an SSE event; MCP carries one message per event since 2025-06-18, so the call is failed`,
+    { server },
+  );
+}

@@ -21,7 +21,7 @@ import {
   MODERN_VERSION,
 } from '../protocol/versions.ts';
 import { OversizeBreaker } from './health.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, readBoundedText, tooLargeError } from './message-limit.ts';
+import { batchRefusal, DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, readBoundedText, tooLargeError } from './message-limit.ts';
 import type { CallOptions, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
 
 export interface ModernHttpOptions {
@@ -230,7 +230,8 @@ export class ModernHttpUpstream implements Upstream {
   }
 
   async #readStream(body: AsyncIterable<Buffer>, id: string, options: CallOptions): Promise<UpstreamReply> {
-    for await (const { message } of readSseMessages(body, { maxEventBytes: this.#maxMessageBytes })) {
+    for await (const { message, batch } of readSseMessages(body, { maxEventBytes: this.#maxMessageBytes })) {
+      if (batch) throw batchRefusal(this.name);
       if (!message) continue;
       if (message.id === id && ('result' in message || 'error' in message)) return this.#toReply(message, 'request', 200);
       if (typeof message.method === 'string' && !('id' in message)) options.onNotification?.(message as unknown as JsonRpcNotification);

@@ -17,6 +17,7 @@ import type { CursorBook } from '../../routing/cursors.ts';
 import type { Subscribed, SubscriptionRegistry } from '../../routing/subscriptions.ts';
 import { checkTaskRequest, ownTaskResult, takesTaskCalls, type TaskRegistry } from '../../routing/tasks.ts';
 import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
+import type { ListingScreen } from '../../dlp/listing.ts';
 import { LIST_TARGET } from './governed.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
 import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
@@ -30,6 +31,8 @@ export interface ForwardOptions {
   timeoutMsFor: (server: string | undefined) => number;
   subscriptions: SubscriptionRegistry;
   supply: SupplyGuard;
+  /** Secrets in listed items masked (src/dlp/listing.ts), after the review. */
+  screenListing: ListingScreen;
   tasks: TaskRegistry;
   /** Where the list cursors a server gives a caller are noted (the only ones the caller may send back). */
   cursors: CursorBook;
@@ -119,7 +122,7 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
 }
 
 export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
-  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, tasks, cursors, sessionScope } = options;
+  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, screenListing, tasks, cursors, sessionScope } = options;
 
   /** Why a server→client request may not reach this call's client (noted on the call's audit record), or undefined. */
   function refusedServerRequest(ctx: MessageContext, request: ServerRequest): string | undefined {
@@ -346,12 +349,13 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
             if (route.target.kind === 'list' && 'result' in outcome && typeof outcome.result.nextCursor === 'string') {
               cursors.issue(route.server, principalKey(ctx.principal), outcome.result.nextCursor);
             }
-            // A page listed straight from one server passes the same supply-chain review and policy filter.
+            // A page listed straight from one server passes the same supply-chain review, secret screen and policy filter.
             const list = REVIEWED_LISTS[route.method];
             const key = LIST_KIND_BY_METHOD.get(route.method);
             if (key && 'result' in outcome && Array.isArray(outcome.result[key])) {
               let items = (outcome.result[key] as unknown[]).filter(isObject);
               if (list) items = supply.review(route.server, list, items, false);
+              items = screenListing(route.server, key, items);
               const filter = ctx.listFilter;
               const kind = LIST_TARGET[route.method];
               if (filter && kind) items = items.filter((item) => filter(route.server, kind, item));

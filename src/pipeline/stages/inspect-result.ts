@@ -6,8 +6,9 @@
  * wrapped as untrusted data, per dlp configuration for the server and tool. Masked structured content
  * must still satisfy the tool's outputSchema, or the result is blocked with the reason.
  *
- * Not inspected: list and discovery results (definitions are the supply-chain review's, src/supply),
- * the gateway's own answers, and binary data (`blob`, image and audio `data`).
+ * Not inspected here: list results (their items are screened for secrets after the supply-chain review,
+ * src/dlp/listing.ts), discovery results, and the gateway's own answers. Binary data (`blob`, image and
+ * audio `data`) is read for its printable runs (src/dlp/binary-text.ts).
  */
 import { dlpTarget } from '../../dlp/client-guard.ts';
 import { MaskBook, type Dlp } from '../../dlp/engine.ts';
