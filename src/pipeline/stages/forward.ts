@@ -350,8 +350,12 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
             const list = REVIEWED_LISTS[route.method];
             const key = LIST_KIND_BY_METHOD.get(route.method);
             if (key && 'result' in outcome && Array.isArray(outcome.result[key])) {
-              let items = (outcome.result[key] as unknown[]).filter(isObject);
-              if (list) items = supply.review(route.server, list, items, false);
+              const page = (outcome.result[key] as unknown[]).filter(isObject);
+              // One page, no cursor in or out: the server's whole listing.
+              const whole = route.params?.cursor === undefined && outcome.result.nextCursor === undefined;
+              let items = list ? supply.review(route.server, list, page, whole) : page;
+              // What /mcp and the call path judge by must not lag behind what this listing showed.
+              catalog.noteListed(route.server, key, page, whole);
               const filter = ctx.listFilter;
               const kind = LIST_TARGET[route.method];
               if (filter && kind) items = items.filter((item) => filter(route.server, kind, item));
