@@ -241,7 +241,8 @@ const killTargets = (command: Command): Command =>
     .option('--all', 'every call')
     .option('--server <name>', 'every call to this server')
     .option('--tool <name>', 'this tool (a name or server.tool; globs allowed)')
-    .option('--agent <name>', 'every call by this agent (globs allowed)');
+    .option('--agent <name>', 'every call by this agent (globs allowed)')
+    .option('--subject <user>', 'every call for this user (the verified subject), by any of its agents; matched exactly');
 killTargets(program.command('kill').description('stop calls at once, until `unkill` (persists across restarts)'))
   .option('--reason <text>', 'told to every caller that is stopped')
   .option('--by <name>', 'who pulled the switch (default: the OS user)')

@@ -10,7 +10,7 @@
  *      the admin endpoint and the webhook; the call waits up to `approvals.waitMs`, then is answered
  *      PC_APPROVAL_PENDING with the approval id — the same call retried once it is granted goes through.
  *
- * After any wait, the kill switch and the policy judge the call again (`recheck`), and the arguments
+ * After any wait, the supply-chain check, the kill switch and the policy judge the call again (`recheck`), and the arguments
  * that will be forwarded must still hash to what was approved; only then is the grant used. A call that
  * retries after a grant is a new request, judged by every stage (rate limits included) like any other.
  */

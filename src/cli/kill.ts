@@ -27,6 +27,7 @@ export interface KillOptions {
   server?: string;
   tool?: string;
   agent?: string;
+  subject?: string;
   reason?: string;
   by?: string;
   everything?: boolean;
@@ -42,16 +43,17 @@ function load(options: KillOptions, io: Pick<Io, 'err' | 'secrets'>): { config: 
   return { config: loaded.config, dataDir: loaded.config.dataDir ?? defaultDataDir(io.secrets.env) };
 }
 
-/** Exactly one of --all, --server, --tool, --agent. */
+/** Exactly one of --all, --server, --tool, --agent, --subject. */
 function targetOf(options: KillOptions, config: Config): KillTarget | string {
-  const given = [options.all ? 'all' : undefined, options.server, options.tool, options.agent].filter((v) => v !== undefined);
-  if (given.length !== 1) return 'say exactly one of --all, --server NAME, --tool NAME (or server.tool, globs allowed), --agent NAME';
+  const given = [options.all ? 'all' : undefined, options.server, options.tool, options.agent, options.subject].filter((v) => v !== undefined);
+  if (given.length !== 1) return 'say exactly one of --all, --server NAME, --tool NAME (or server.tool, globs allowed), --agent NAME, --subject USER';
   if (options.all) return { all: true };
   if (options.server !== undefined) {
     if (!config.servers[options.server]) return `--server: no server named "${options.server}" (servers: ${Object.keys(config.servers).join(', ') || 'none'})`;
     return { server: options.server };
   }
   if (options.tool !== undefined) return options.tool.trim() ? { tool: options.tool.trim() } : '--tool needs a name';
+  if (options.subject !== undefined) return options.subject.trim() ? { subject: options.subject.trim() } : '--subject needs a user (the subject, as `portcullis audit` shows it)';
   return options.agent!.trim() ? { agent: options.agent!.trim() } : '--agent needs a name';
 }
 

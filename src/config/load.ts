@@ -4,7 +4,7 @@
  */
 import { identityEnabled } from '../auth/identity.ts';
 import { compilePolicy } from '../policy/policy.ts';
-import { selfDeclaredWarnings } from '../policy/self-declared.ts';
+import { selfDeclaredAgents, selfDeclaredWarnings } from '../policy/self-declared.ts';
 import { prefixClashes } from './namespaces.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -190,9 +190,12 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   } else if (full.policy.mode === 'monitor') {
     warnings.push({ path: 'policy.mode', message: 'monitor: decisions are logged and recorded but nothing is blocked', severity: 'warning' });
   }
-  // Self-declared values (task labels; agent names while identity is off) may only narrow.
-  const agentsSelfDeclared = !identityEnabled(full) && full.identity?.localAgent === undefined;
-  for (const w of selfDeclaredWarnings(full.policy, agentsSelfDeclared)) warnings.push({ path: formatPath(w.path), message: w.message, severity: 'warning' });
+  // Self-declared values (task labels; agent names without identity.localAgent: on every front while
+  // identity is off, on the stdio front while it is on) may only narrow.
+  const agents = selfDeclaredAgents(identityEnabled(full), full.identity?.localAgent);
+  for (const w of selfDeclaredWarnings(full.policy, agents)) warnings.push({ path: formatPath(w.path), message: w.message, severity: 'warning' });
+  // The monitor's containment is judged for the HTTP front's callers, who are authenticated while identity is on.
+  const agentsSelfDeclared = agents === 'identity-off';
   const enabled = Object.entries(full.servers).filter(([, s]) => !s.disabled);
   if (enabled.length === 0) warnings.push({ path: 'servers', message: 'no servers are configured; the gateway will expose nothing', severity: 'warning' });
   for (const [name, server] of enabled) {

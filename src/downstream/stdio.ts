@@ -12,6 +12,7 @@ import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import {
   assertMessage,
+  assertFiniteNumbers,
   assertNoDuplicateKeys,
   decodeUtf8,
   isNotification,
@@ -160,6 +161,7 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
       }
       // Checked once the id can be read, so that the refusal answers the request it refuses.
       assertNoDuplicateKeys(line, 'line');
+      assertFiniteNumbers(line, parsed, 'line');
       if (Array.isArray(parsed)) throw new GatewayError('PC_PROTOCOL_BATCH_NOT_ALLOWED', 'JSON-RPC batches are not accepted on the stdio front');
       message = assertMessage(parsed, 'message');
     } catch (error) {

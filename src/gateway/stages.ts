@@ -67,6 +67,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
   const validator = new ArgumentValidator();
   const killSwitch = createKillSwitch(kill);
   const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: parts.monitor?.flows });
+  const supplyCheck = createSupplyCheck({ supply: parts.supply, catalog, timeoutMsFor, logger });
   const approvals = openApprovals(config, {
     dataDir: parts.dataDir,
     audit: parts.audit,
@@ -74,8 +75,9 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
     runtime: policy,
     secrets: parts.secrets,
     holdsSecret: parts.holdsSecret,
-    // After a human's wait, the kill switch and the policy are asked again: either may have changed.
-    recheck: async (ctx) => killSwitch(ctx) ?? (await authorize(ctx)),
+    // After a human's wait, the pins, the kill switch and the policy are asked again: any may have
+    // changed (a definition held while the call waited is not served by an approval given before).
+    recheck: async (ctx) => (await supplyCheck(ctx)) ?? killSwitch(ctx) ?? (await authorize(ctx)),
     held: (agent) => {
       kill.refreshOncePerTurn();
       return kill.held(agent, false);
@@ -87,7 +89,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
       route: createRoute({ upstreams, catalog, bridge, tasks, cursors, describe: parts.describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
       authenticate: () => undefined,
-      supplyCheck: createSupplyCheck({ supply: parts.supply, catalog, timeoutMsFor, logger }),
+      supplyCheck,
       killSwitch,
       authorize,
       validateArgs: createValidateArgs(policy, validator),

@@ -1,5 +1,6 @@
 /**
- * The kill switch: stops every call, a server's, a tool's or an agent's, at once and until lifted.
+ * The kill switch: stops every call, a server's, a tool's, an agent's or a subject's (a user's, with
+ * every agent acting for them), at once and until lifted.
  * Switches live in `<dataDir>/killswitch.json`, written atomically by `portcullis kill` / `unkill`; the
  * gateway looks at the file's identity (inode, size, mtime) on every call it governs, so a switch
  * takes effect on the next message and survives restarts.
@@ -9,7 +10,17 @@ import { dirname } from 'node:path';
 import { anyGlob } from '../util/glob.ts';
 
 /** `exact`: the name is matched as it is, not as a glob (what the monitor sets for a name it did not choose). */
-export type KillTarget = { all: true } | { server: string } | { tool: string; exact?: true } | { agent: string; exact?: true };
+export type KillTarget = { all: true } | { server: string } | { tool: string; exact?: true } | { agent: string; exact?: true } | { subject: string };
+
+/**
+ * Who makes a call: its agent, and the verified subject (the user) it acts for. A subject switch
+ * matches the subject exactly: with open registration a user can make new agents (OAuth clients) at
+ * will, so only the subject contains all of them.
+ */
+export interface Caller {
+  agent: string;
+  subject?: string;
+}
 
 export interface KillSwitch {
   target: KillTarget;
@@ -29,6 +40,7 @@ export function describeTarget(target: KillTarget): string {
   if ('all' in target) return 'all calls';
   if ('server' in target) return `server "${target.server}"`;
   if ('tool' in target) return `tool "${target.tool}"`;
+  if ('subject' in target) return `subject "${target.subject}"`;
   return `agent "${target.agent}"`;
 }
 
@@ -99,7 +111,7 @@ export class KillSwitchStore {
    * The switch (or the unreadable file) that stops this call, if any. `fresh: false` skips the look at
    * the file (for the items of one list, after one look for the whole list).
    */
-  stops(server: string, tool: string | undefined, agent: string, fresh = true): { reason: string; target: string } | undefined {
+  stops(server: string, tool: string | undefined, caller: Caller, fresh = true): { reason: string; target: string } | undefined {
     if (fresh) this.refresh();
     if (this.#problem) return { reason: this.#problem, target: 'all calls' };
     for (const s of this.#switches) {
@@ -109,7 +121,8 @@ export class KillSwitchStore {
       const hit =
         'all' in t ||
         ('server' in t && t.server === server) ||
-        ('agent' in t && named(t.agent, t.exact, agent)) ||
+        ('agent' in t && named(t.agent, t.exact, caller.agent)) ||
+        ('subject' in t && caller.subject !== undefined && t.subject === caller.subject) ||
         ('tool' in t && tool !== undefined && (named(t.tool, t.exact, tool) || named(t.tool, t.exact, `${server}.${tool}`)));
       if (hit) return { reason: s.reason, target: describeTarget(t) };
     }

@@ -29,13 +29,28 @@ const onlyAgents = (principal: RuleConfig['principal']): boolean =>
   principal !== undefined && !everyone(principal.agents) && everyone(principal.subjects) && principal.roles === undefined && principal.scopes === undefined;
 
 /**
- * What in the policy relies on self-declared values. `agentsSelfDeclared`: local principals take the
- * client's own name as agent (no identity and no `identity.localAgent`).
+ * Where local principals take the client's own `clientInfo.name` as their agent (no
+ * `identity.localAgent`): on every front while identity is off, and on the stdio front (`portcullis
+ * stdio`, which authenticates nobody) while it is on.
  */
-export function selfDeclaredWarnings(policy: PolicyConfig | undefined, agentsSelfDeclared: boolean): SelfDeclaredWarning[] {
+export type SelfDeclaredAgents = 'identity-off' | 'stdio-front' | undefined;
+
+/** Where agent names are self-declared in `config`, if anywhere. */
+export function selfDeclaredAgents(identityOn: boolean, localAgent: string | undefined): SelfDeclaredAgents {
+  if (localAgent !== undefined) return undefined;
+  return identityOn ? 'stdio-front' : 'identity-off';
+}
+
+/** What in the policy relies on self-declared values (task labels; agent names where `agents` says). */
+export function selfDeclaredWarnings(policy: PolicyConfig | undefined, agents: SelfDeclaredAgents): SelfDeclaredWarning[] {
   if (!policy) return [];
   const out: SelfDeclaredWarning[] = [];
-  const NAME = 'agent names are the client\'s own clientInfo.name while identity is off';
+  const agentsSelfDeclared = agents !== undefined;
+  const NAME =
+    agents === 'stdio-front'
+      ? 'on the stdio front (portcullis stdio) agent names are the client\'s own clientInfo.name, since identity.localAgent is not set'
+      : 'agent names are the client\'s own clientInfo.name while identity is off';
+  const FIX = agents === 'stdio-front' ? 'set identity.localAgent' : 'turn identity on, or set identity.localAgent';
   policy.rules.forEach((rule, i) => {
     const path = ['policy', 'rules', i];
     const condition = rule.when === undefined ? undefined : compileCondition(rule.when);
@@ -47,16 +62,18 @@ export function selfDeclaredWarnings(policy: PolicyConfig | undefined, agentsSel
     if (!agentsSelfDeclared) return;
     if (!everyone(rule.principal?.agents) || usesAgent) {
       const where = [...path, !everyone(rule.principal?.agents) ? 'principal' : 'when'];
-      if (rule.effect === 'deny') out.push({ path: where, message: `deny rule "${rule.name}" selects by agent name, and ${NAME}: a client avoids it by naming itself differently; turn identity on, or set identity.localAgent` });
+      if (rule.effect === 'deny') out.push({ path: where, message: `deny rule "${rule.name}" selects by agent name, and ${NAME}: a client avoids it by naming itself differently; ${FIX}` });
       else if (onlyAgents(rule.principal) || usesAgent) {
-        out.push({ path: where, message: `${rule.effect} rule "${rule.name}" selects by agent name, and ${NAME}: any client can claim that name; turn identity on, or select by subject` });
+        out.push({ path: where, message: `${rule.effect} rule "${rule.name}" selects by agent name, and ${NAME}: any client can claim that name; ${agents === 'stdio-front' ? 'set identity.localAgent' : 'turn identity on, or select by subject'}` });
       }
     }
   });
-  if (agentsSelfDeclared) {
+  // On the stdio front alone, a client that renames itself to escape a per-agent limit gains what
+  // restarting itself would: not warned about (the shipped default counts per agent, for HTTP callers).
+  if (agents === 'identity-off') {
     policy.limits.forEach((limit, i) => {
       if (limit.per !== 'agent') return;
-      out.push({ path: ['policy', 'limits', i, 'per'], message: `limit "${limit.name}" counts per agent, and ${NAME}: a client escapes it by changing its name; use per: principal or server, or turn identity on` });
+      out.push({ path: ['policy', 'limits', i, 'per'], message: `limit "${limit.name}" counts per agent, and ${NAME}: a client escapes it by changing its name; use per: principal or server, or ${FIX}` });
     });
   }
   return out;

@@ -107,7 +107,40 @@ export function parseJson(text: string, what = 'body'): unknown {
     throw new GatewayError('PC_PROTOCOL_PARSE_ERROR', `${what} is not valid JSON: ${(error as Error).message}`);
   }
   assertNoDuplicateKeys(text, what);
+  assertFiniteNumbers(text, value, what);
   return value;
+}
+
+/** Only a number written with a three-digit exponent or 309 digits can overflow a double (the cheap test first). */
+const MAY_OVERFLOW = /[eE][+-]?\d{3}|\d{309}/;
+
+function nonFiniteAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nonFiniteAt(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (isObject(value)) {
+    for (const [key, inner] of Object.entries(value)) {
+      const found = nonFiniteAt(inner, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a JSON text (already parsed) holding a number a double cannot hold (`1e400` parses to
+ * Infinity): no rule can compare it, JSON cannot write it again (it would travel as `null`), and the
+ * audit record could not hash it. A typed -32602 naming the place, like any invalid parameter.
+ */
+export function assertFiniteNumbers(text: string, value: unknown, what = 'body'): void {
+  if (!MAY_OVERFLOW.test(text)) return;
+  const where = nonFiniteAt(value, what === 'body' || what === 'line' ? '' : what);
+  if (where === undefined) return;
+  const place = where.replace(/^(\[\d+\])?\./, '') || what;
+  throw new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `${place} is a number outside what JSON numbers can carry (it overflows to infinity); send a finite number (at most about 1.8e308), or a string`, { where: place });
 }
 
 /** Refuses a JSON text (already parsed) in which one object carries a key twice. */

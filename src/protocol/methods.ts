@@ -321,6 +321,18 @@ export function canonicalParams(spec: MethodSpec, params: JsonObject | undefined
 }
 
 /**
+ * The params as a server of `revision` reads them: rebuilt once more from the fields that revision
+ * defines for the method, so that a field of the client's revision the server's does not define (a
+ * 2026-07-28 `inputResponses` or `requestState` bound for a 2025-11-25 server, a `task` for an older
+ * one) never travels unjudged. A method the revision does not define (a custom method a rule names)
+ * travels as it came.
+ */
+export function paramsForServer(revision: string, method: string, params: JsonObject | undefined): JsonObject | undefined {
+  const spec = clientMethod(revision, method);
+  return spec && params !== undefined ? canonicalParams(spec, params) : params;
+}
+
+/**
  * The target a request names in the field the spec defines for its method (`name` of a tool or
  * prompt, `uri` of a resource), read before or without routing — for the record of a request refused
  * early (the HTTP front's refusals included). Undefined for every other method, whatever else its params hold: no other field is consulted.

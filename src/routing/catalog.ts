@@ -56,7 +56,10 @@ export interface CatalogServer {
 }
 
 interface CacheEntry {
+  /** What agents may see: the listing as the supply-chain guard let it through. */
   items: JsonObject[];
+  /** Each item as the server listed it (canonical text), to tell a later listing that differs. */
+  listed: ReadonlySet<string>;
   fetchedAt: number;
   sticky: boolean;
   /** The review generation the items were reviewed under. */
@@ -74,6 +77,8 @@ export class Catalog {
   readonly #logger: Logger;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inflight = new Map<string, Promise<JsonObject[]>>();
+  /** Bumped per list when it is dropped: a fetch that started before may not cache what it read. */
+  readonly #epochs = new Map<string, number>();
   readonly #byExposedName: Record<'tools' | 'prompts', Map<string, Resolved>> = { tools: new Map(), prompts: new Map() };
   /** Exposed names several servers claim (refused), and the clashes already logged. */
   readonly #clashes: Record<'tools' | 'prompts', Map<string, string[]>> = { tools: new Map(), prompts: new Map() };
@@ -108,8 +113,29 @@ export class Catalog {
 
   invalidate(server: string, kind?: ListKind): void {
     if (kind === undefined || kind === 'tools') this.#toolNames = undefined;
-    for (const k of kind ? [kind] : (Object.keys(LIST_METHODS) as ListKind[])) this.#cache.delete(`${server}\0${k}`);
-    if (kind === 'resources') this.#cache.delete(`${server}\0resourceTemplates`);
+    const kinds = kind ? [kind] : (Object.keys(LIST_METHODS) as ListKind[]);
+    if (kind === 'resources') kinds.push('resourceTemplates');
+    for (const k of kinds) {
+      const key = `${server}\0${k}`;
+      this.#cache.delete(key);
+      // A listing being fetched now may have been read before the change: the next caller fetches anew.
+      this.#inflight.delete(key);
+      this.#epochs.set(key, (this.#epochs.get(key) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * A page a server listed straight to a client (`/mcp/<server>`). When it shows anything the cached
+   * listing does not — a changed or new definition, or (a whole listing) one no longer there — the
+   * cached listing is dropped, so that the next call, route or aggregated listing fetches and reviews
+   * the server's list as it is now, instead of serving what was approved before. A page of a longer
+   * listing cannot show what disappeared elsewhere, so it always drops the cache.
+   */
+  noteListed(server: string, kind: ListKind, page: readonly JsonObject[], whole: boolean): void {
+    const cached = this.#cache.get(`${server}\0${kind}`);
+    if (!cached) return;
+    const same = whole && page.length === cached.listed.size && page.every((item) => cached.listed.has(JSON.stringify(item)));
+    if (!same) this.invalidate(server, kind);
   }
 
   exposedName(server: string, name: string): string {
@@ -135,12 +161,22 @@ export class Catalog {
     if (cached && cached.generation === generation && (cached.sticky || Date.now() - cached.fetchedAt < SHORT_TTL_MS)) return cached.items;
     const running = this.#inflight.get(key);
     if (running) return running;
-    const fetch = this.#fetch(entry.upstream, kind, timeoutMs).finally(() => this.#inflight.delete(key));
+    const fetch = this.#fetch(entry.upstream, kind, timeoutMs).finally(() => {
+      if (this.#inflight.get(key) === fetch) this.#inflight.delete(key);
+    });
     this.#inflight.set(key, fetch);
     return fetch;
   }
 
+  /** Caches a reviewed listing unless the list was dropped while it was being fetched (it may be stale). */
+  #store(key: string, epoch: number | undefined, listed: readonly JsonObject[], items: JsonObject[], sticky: boolean): void {
+    if (this.#epochs.get(key) !== epoch) return;
+    this.#cache.set(key, { items, listed: new Set(listed.map((item) => JSON.stringify(item))), fetchedAt: Date.now(), sticky, generation: this.reviewGeneration?.() ?? 0 });
+  }
+
   async #fetch(upstream: Upstream, kind: ListKind, timeoutMs: number): Promise<JsonObject[]> {
+    const key = `${upstream.name}\0${kind}`;
+    const epoch = this.#epochs.get(key);
     const info = await upstream.ready(timeoutMs);
     const capability = info.capabilities[CAPABILITY[kind]];
     if (!isObject(capability)) {
@@ -148,7 +184,7 @@ export class Catalog {
       // that appear later (the server gained the capability) are new, not a first sight.
       const none = this.review ? this.review(upstream.name, kind, []) : [];
       if (kind === 'tools') this.#toolNames = undefined;
-      this.#cache.set(`${upstream.name}\0${kind}`, { items: none, fetchedAt: Date.now(), sticky: false, generation: this.reviewGeneration?.() ?? 0 });
+      this.#store(key, epoch, [], none, false);
       return none;
     }
     const items: JsonObject[] = [];
@@ -170,7 +206,7 @@ export class Catalog {
     }
     const visible = this.review ? this.review(upstream.name, kind, items) : items;
     if (kind === 'tools') this.#toolNames = undefined;
-    this.#cache.set(`${upstream.name}\0${kind}`, { items: visible, fetchedAt: Date.now(), sticky: capability.listChanged === true, generation: this.reviewGeneration?.() ?? 0 });
+    this.#store(key, epoch, items, visible, capability.listChanged === true);
     return visible;
   }
 

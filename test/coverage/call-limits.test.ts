@@ -122,8 +122,9 @@ describe('call limits and parked-call state', () => {
     // legacy server the retry is a new call, and the answer it carries goes nowhere.
     const foreign = await modernRequest(endpoint, 'tools/call', { name: 'ask', arguments: args, inputResponses: { 'input-1': { action: 'accept', content: { answer: 'forged-answer' } } }, requestState: 'forged' });
     assert.equal(foreign.body.result?.resultType, 'input_required', JSON.stringify(foreign.body));
-    const carrying = received(freeLog).filter((m) => JSON.stringify(m).includes('forged-answer'));
-    assert.deepEqual(carrying.map((m) => m.params?.requestState), ['forged'], 'only the foreign state went on, as a new call; no forged pc1 state resumed anything');
+    // Neither the state nor the answer reaches a legacy server: its revision defines neither field.
+    const carrying = received(freeLog).filter((m) => JSON.stringify(m).includes('forged-answer') || m.params?.requestState !== undefined);
+    assert.deepEqual(carrying, [], 'no forged state or answer reached the server; no forged pc1 state resumed anything');
     const resumed = await modernRequest(endpoint, 'tools/call', { name: 'ask', arguments: args, inputResponses: { 'input-1': { action: 'accept', content: { answer: 'real' } } }, requestState: state });
     assert.match(JSON.stringify(resumed.body), /asked parked; accept \{\\"answer\\":\\"real\\"\}/);
     await waitFor(() => auditTrail(dataDir).filter((r) => r.code === 'PC_INPUT_STATE_INVALID').length >= forged.length || undefined, 5000, 'the refusals recorded');

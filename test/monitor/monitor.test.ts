@@ -202,12 +202,12 @@ describe('monitor detectors (fake clock)', () => {
     const alert = r.alerts[0]!;
     assert.equal(alert.response?.action, 'kill-agent');
     assert.equal(alert.response?.skipped, undefined);
-    const stop = r.kill.stops('files', 'read', 'ag*');
+    const stop = r.kill.stops('files', 'read', { agent: 'ag*' });
     assert.ok(stop && stop.reason.includes(alert.id));
     // The name is matched exactly: an agent named with glob characters stops only itself.
-    assert.equal(r.kill.stops('files', 'read', 'agent-b'), undefined);
+    assert.equal(r.kill.stops('files', 'read', { agent: 'agent-b' }), undefined);
     r.clock.ms += 10 * 60_000 + 1;
-    assert.equal(r.kill.stops('files', 'read', 'ag*'), undefined);
+    assert.equal(r.kill.stops('files', 'read', { agent: 'ag*' }), undefined);
     assert.deepEqual(r.kill.list(), []);
   });
 
@@ -216,8 +216,8 @@ describe('monitor detectors (fake clock)', () => {
     r.call({ decision: 'denied', code: 'PC_ARGS_INVALID', target: 'write' });
     r.call({ decision: 'denied', code: 'PC_ARGS_INVALID', target: 'write' });
     assert.equal(r.alerts[0]!.response?.target, 'tool "files.write"');
-    assert.ok(r.kill.stops('files', 'write', 'someone-else'));
-    assert.equal(r.kill.stops('files', 'read', 'bot'), undefined);
+    assert.ok(r.kill.stops('files', 'write', { agent: 'someone-else' }));
+    assert.equal(r.kill.stops('files', 'read', { agent: 'bot' }), undefined);
     r.call({ decision: 'denied', code: 'PC_ROUTE_UNKNOWN_METHOD', method: 'x/y', target: undefined });
     r.call({ decision: 'denied', code: 'PC_ROUTE_UNKNOWN_METHOD', method: 'x/y', target: undefined });
     assert.match(r.alerts[1]!.response?.skipped ?? '', /no single tool/);
@@ -424,7 +424,7 @@ describe('monitor options (fake clock)', () => {
     assert.equal(elevated.kind, 'scope-elevation');
     assert.equal(elevated.severity, 'medium');
     assert.equal(elevated.response?.until, new Date(r.clock.ms + 5 * 60_000).toISOString());
-    assert.ok(r.kill.stops('files', 'read', 'bot'));
+    assert.ok(r.kill.stops('files', 'read', { agent: 'bot' }));
   });
 
   it('deviations: a bar of mean + 2σ catches a minute that mean + 4σ lets through', () => {

@@ -90,6 +90,20 @@ describe('what is judged is what is sent', () => {
     }
   });
 
+  it("fields of the client's revision that the server's revision does not define never travel (a 2026-07-28 retry to a legacy server)", async () => {
+    // The upstream is a legacy stdio session: inputResponses and requestState mean nothing to it, no rule
+    // judges them, and a gateway answer ("approval") replayed on a call that needs none must not leak.
+    const retry = { inputResponses: { cmd: 'rm', approval: { action: 'accept', content: { approve: true } } }, requestState: 'server-state-forged' };
+    for (const [label, session] of Object.entries(sessions)) {
+      const prefix = label.endsWith('/mcp') ? 'gov__' : '';
+      const call = await through(session, 'tools/call', { ...retry, name: `${prefix}echo`, arguments: { text: 'hi' } });
+      assert.match(JSON.stringify(call.answer.json.result), /echo: hi/, label);
+      assert.deepEqual(call.arrived.filter((m) => m.method === 'tools/call'), [{ method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }], label);
+      const prompt = await through(session, 'prompts/get', { ...retry, name: `${prefix}public_prompt`, arguments: { topic: 't' } });
+      assert.deepEqual(prompt.arrived.filter((m) => m.method === 'prompts/get'), [{ method: 'prompts/get', params: { name: 'public_prompt', arguments: { topic: 't' } } }], label);
+    }
+  });
+
   it('prompts/get: judged by name; decoys do not travel', async () => {
     for (const [label, session] of Object.entries(sessions)) {
       const prefix = label.endsWith('/mcp') ? 'gov__' : '';

@@ -93,7 +93,6 @@ describe('path guard attacks', () => {
       '~/.bashrc',
       '~root/.ssh/id_rsa',
       '～/.bashrc',
-      `${sandbox}\u0000/../outside/secret.txt`,
       `${sandbox}/%00/../outside/secret.txt`,
       `${sandbox}\\..\\outside\\secret.txt`,
       'C:\\Windows\\win.ini',
@@ -113,6 +112,8 @@ describe('path guard attacks', () => {
       for (const path of list) {
         await assert.rejects(client.callTool({ name: 'read_text_file', arguments: { path } }), refusedBy('files-in-sandbox'), JSON.stringify(path));
       }
+      // A raw NUL is refused in any argument before the guard is asked (validate/unambiguous-values.ts).
+      await assert.rejects(client.callTool({ name: 'read_text_file', arguments: { path: `${sandbox}\u0000/../outside/secret.txt` } }), (error: Rejection) => error.data?.code === 'PC_ARGS_INVALID');
       // Writes through dangling symlinks would create files outside.
       for (const path of [`${sandbox}/new-file`, `${sandbox}/rel-link`, `${sandbox}/dangling-dir/x.txt`]) {
         await assert.rejects(client.callTool({ name: 'write_file', arguments: { path, content: 'pwned' } }), refusedBy('files-in-sandbox'), path);
@@ -131,8 +132,10 @@ describe('path guard attacks', () => {
     assert.equal(existsSync(join(outside, 'rel-created.txt')), false);
 
     const refusals = auditTrail(gw.gateway.config.dataDir!).filter((r) => r.server === 'files' && r.decision === 'denied');
-    assert.equal(refusals.length, list.length + 8, 'every refusal is recorded');
+    assert.equal(refusals.length, list.length + 9, 'every refusal is recorded');
+    assert.equal(refusals.filter((r) => r.code === 'PC_ARGS_INVALID').length, 1, 'the NUL refusal');
     for (const record of refusals) {
+      if (record.code === 'PC_ARGS_INVALID') continue;
       assert.equal(record.code, 'PC_POLICY_GUARD');
       assert.equal(record.rule, 'files-in-sandbox');
       assert.ok(record.argsHash, 'arguments are kept as a hash only');

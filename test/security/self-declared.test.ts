@@ -71,6 +71,37 @@ describe('self-declared values only narrow', () => {
     assert.match(refused.stderr, /policy\.rules\[0\]\.tasks/);
   });
 
+  it('config check warns that the stdio front trusts a declared name while identity is on but identity.localAgent is not set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-self-stdio-'));
+    const file = join(dir, 'portcullis.yaml');
+    const write = (localAgent: string) =>
+      writeFileSync(
+        file,
+        [
+          `dataDir: ${JSON.stringify(dir)}`,
+          `identity: { apiKeys: {}${localAgent} }`,
+          'servers: { tickets: { command: node } }',
+          'policy:',
+          '  rules:',
+          '    - { name: alice-only, effect: allow, principal: { agents: [alice] } }',
+          '    - { name: no-intern, effect: deny, when: \'principal.agent == "intern"\' }',
+          '  limits:',
+          '    - { name: per-agent, per: agent, rate: 10/s }',
+          '',
+        ].join('\n'),
+      );
+    write('');
+    const check = await runCli(['config', 'check', '-c', file]);
+    assert.equal(check.code, 0, check.stderr);
+    for (const path of ['policy.rules[0].principal', 'policy.rules[1].when']) {
+      assert.match(check.stderr, new RegExp(`${path.replace(/[[\].]/g, '\\$&')}.*stdio front.*identity\\.localAgent`), `warned about ${path}:\n${check.stderr}`);
+    }
+    write(', localAgent: local-desk');
+    const fixed = await runCli(['config', 'check', '-c', file]);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.doesNotMatch(fixed.stderr, /stdio front|agent name/, fixed.stderr);
+  });
+
   describe('a declared task grants nothing by itself', () => {
     let gw: TestGateway;
     let log: string;

@@ -44,7 +44,7 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
     ctx.listFilter = (server, itemKind, item) => {
       const name = itemName(itemKind, item);
       if (name === undefined) return false;
-      if (kill.stops(server, itemKind === 'tool' ? name : undefined, ctx.principal.agent, false)) return false;
+      if (kill.stops(server, itemKind === 'tool' ? name : undefined, ctx.principal, false)) return false;
       if (itemKind === 'tool' && validator.unsafe(item.inputSchema) !== undefined) return false;
       const annotations = isObject(item.annotations) ? item.annotations : undefined;
       return policy.visible(ctx.principal, server, itemKind, name, annotations, ctx.task, at).visible;

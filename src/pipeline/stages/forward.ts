@@ -11,6 +11,7 @@ import { principalKey } from '../../auth/principal.ts';
 import { ERROR_MAP, GatewayError } from '../../errors.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { headersForCall, paramHeaders } from '../../protocol/param-headers.ts';
+import { paramsForServer } from '../../protocol/methods.ts';
 import { META_SERVER_INFO, MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import { LIST_KIND_BY_METHOD, type Catalog, type ListKind } from '../../routing/catalog.ts';
 import type { CursorBook } from '../../routing/cursors.ts';
@@ -219,7 +220,8 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     }
     const refused = checkTaskRequest(tasks, { era: info.era, server: route.server, method: route.method, params: route.params, principal, clientCapabilities: ctx.client.capabilities });
     if (refused) return { error: refused };
-    const params = info.era === 'legacy' ? stripModernEnvelope(route.params) : route.params;
+    // Rebuilt for the server's own revision: what a client's revision adds does not reach a server of another.
+    const params = paramsForServer(info.protocolVersion, route.method, info.era === 'legacy' ? stripModernEnvelope(route.params) : route.params);
     const owning = { server: route.server, method: route.method, tool: route.name, principal, caller: ctx.client.key };
     const base = {
       timeoutMs,
@@ -353,8 +355,12 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
             const list = REVIEWED_LISTS[route.method];
             const key = LIST_KIND_BY_METHOD.get(route.method);
             if (key && 'result' in outcome && Array.isArray(outcome.result[key])) {
-              let items = (outcome.result[key] as unknown[]).filter(isObject);
-              if (list) items = supply.review(route.server, list, items, false);
+              const page = (outcome.result[key] as unknown[]).filter(isObject);
+              // One page, no cursor in or out: the server's whole listing.
+              const whole = route.params?.cursor === undefined && outcome.result.nextCursor === undefined;
+              let items = list ? supply.review(route.server, list, page, whole) : page;
+              // What /mcp and the call path judge by must not lag behind what this listing showed.
+              catalog.noteListed(route.server, key, page, whole);
               items = screenListing(route.server, key, items);
               const filter = ctx.listFilter;
               const kind = LIST_TARGET[route.method];

@@ -7,7 +7,7 @@
  * stopped for a stopped agent or `--all`, and otherwise loses the stopped servers' items (authorize).
  */
 import { GatewayError } from '../../errors.ts';
-import type { KillSwitchStore } from '../../killswitch/store.ts';
+import type { Caller, KillSwitchStore } from '../../killswitch/store.ts';
 import type { MessageContext } from '../context.ts';
 import { STATE_PREFIX } from '../input-bridge.ts';
 
@@ -22,14 +22,14 @@ export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) 
     new GatewayError('PC_KILL_SWITCH', `stopped by the kill switch on ${stop.target}: ${stop.reason}`, { reason: stop.reason });
 
   // One look at the file serves both runs of this stage and the approval hold of a call (store.ts).
-  const stops = (server: string, tool: string | undefined, agent: string) => {
+  const stops = (server: string, tool: string | undefined, caller: Caller) => {
     store.refreshOncePerTurn();
-    return store.stops(server, tool, agent, false);
+    return store.stops(server, tool, caller, false);
   };
 
   return function killSwitch(ctx) {
     const route = ctx.route;
-    const agent = ctx.principal.agent;
+    const caller: Caller = ctx.principal;
     switch (route?.kind) {
       case undefined: {
         // Before route: what can be stopped without resolving a target (`--all`, the agent, the server
@@ -39,24 +39,24 @@ export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) 
         // that the refusal also cancels it upstream (input-bridge.ts) instead of leaving it parked.
         const state = ctx.request.params?.requestState;
         if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) return undefined;
-        const stop = stops(ctx.endpoint.kind === 'server' ? ctx.endpoint.server : NO_SERVER, undefined, agent);
+        const stop = stops(ctx.endpoint.kind === 'server' ? ctx.endpoint.server : NO_SERVER, undefined, caller);
         return stop ? refusal(stop) : undefined;
       }
       case 'local':
         return undefined;
       case 'upstream': {
         const tool = route.target.kind === 'tool' ? route.target.name : undefined;
-        const stop = stops(route.server, tool, agent);
+        const stop = stops(route.server, tool, caller);
         return stop ? refusal(stop) : undefined;
       }
       case 'aggregate-list': {
-        const stop = stops(NO_SERVER, undefined, agent);
+        const stop = stops(NO_SERVER, undefined, caller);
         return stop ? refusal(stop) : undefined;
       }
       case 'broadcast': {
-        const stop = stops(NO_SERVER, undefined, agent);
+        const stop = stops(NO_SERVER, undefined, caller);
         if (stop) return refusal(stop);
-        route.servers = route.servers.filter((server) => !store.stops(server, undefined, agent, false));
+        route.servers = route.servers.filter((server) => !store.stops(server, undefined, caller, false));
         return undefined;
       }
     }

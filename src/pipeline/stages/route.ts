@@ -6,7 +6,9 @@
  *    `PC_ROUTE_UNKNOWN_METHOD` for names the version does not define for this direction (case or
  *    Unicode variants, server→client methods, other revisions' methods), -32602 for bad params. A name
  *    no MCP revision defines is a custom method: only on `/mcp/<server>`, and only when a rule names it
- *    (`methods:`, decided by authorize).
+ *    (`methods:`, decided by authorize). Params holding a value the server could read otherwise than
+ *    the gateway judges it (a NUL, a lone surrogate, a `__proto__` key, a number JSON cannot hold) are
+ *    refused with `PC_ARGS_INVALID` (validate/unambiguous-values.ts).
  * 2. The target comes from the field the spec defines for the method (`name`, `uri`, `ref`, `taskId`),
  *    and the params forwarded are rebuilt from the judged values and the fields the version defines:
  *    what the server receives is what was judged (DESIGN.md invariant 2).
@@ -28,6 +30,7 @@ import type { Upstream } from '../../upstream/types.ts';
 import type { Endpoint, MessageContext, Route } from '../context.ts';
 import { resumeRoute, STATE_PREFIX, type InputBridge } from '../input-bridge.ts';
 import { then, type Maybe } from '../../util/maybe.ts';
+import { checkUnambiguousValues } from '../../validate/unambiguous-values.ts';
 
 export interface Description {
   capabilities: JsonObject;
@@ -73,6 +76,8 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => May
         : `${shown} is not an MCP method; custom methods are served only on /mcp/<server>, when a policy rule names them (methods:)`;
       return new GatewayError('PC_ROUTE_UNKNOWN_METHOD', `Method not found: ${why}`, { method });
     }
+    const unclear = checkUnambiguousValues(method, ctx.request.params);
+    if (unclear) return unclear;
     return { kind: 'upstream', server: ctx.endpoint.server, method, params: ctx.request.params, name: method, target: { kind: 'method', name: method } };
   }
 
@@ -174,7 +179,7 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => May
     if (ctx.endpoint.kind === 'server' && !upstreams.has(ctx.endpoint.server)) return new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${ctx.endpoint.server}"`);
     const spec = clientMethod(ctx.client.protocolVersion, method);
     if (!spec || spec.notification) return settle(ctx, custom(ctx));
-    const invalid = checkParams(spec, ctx.client.protocolVersion, params);
+    const invalid = checkParams(spec, ctx.client.protocolVersion, params) ?? checkUnambiguousValues(method, params);
     if (invalid) return invalid;
     let resolved: Maybe<Route | GatewayError>;
     try {

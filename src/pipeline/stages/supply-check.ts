@@ -100,8 +100,13 @@ export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageCon
 
   function judge(route: Extract<Route, { kind: 'upstream' }>, server: string, mode: ReturnType<SupplyGuard['mode']>, target: Target, found: boolean | GatewayError): GatewayError | undefined {
     if (found instanceof GatewayError) return found;
-    if (found) return undefined;
     const name = 'name' in target ? target.name : target.uri;
+    const quarantineKind: ReviewKind | undefined = target.kind === 'tools' || target.kind === 'prompts' ? target.kind : target.kind === 'resource' ? 'resources' : undefined;
+    // Asked before the listing's answer: the guard's latest review of this definition (any listing,
+    // any endpoint) outranks a listing cached before it, so a definition held a moment ago is refused
+    // even by a call that raced the catalog's refresh.
+    const reason = quarantineKind && typeof name === 'string' && mode === 'quarantine' ? supply.quarantined(server, quarantineKind, name) : undefined;
+    if (found && reason === undefined) return undefined;
     const shown = typeof name === 'string' ? name : JSON.stringify(name ?? null);
     // What the spec's errors carry: the name, or the URI (SEP-2164: a resource not found names its uri).
     const about = 'name' in target ? { server, name: shown } : { server, uri: shown };
@@ -110,8 +115,6 @@ export function createSupplyCheck(options: SupplyCheckOptions): (ctx: MessageCon
     if (pinsProblem !== undefined && mode === 'quarantine') {
       return new GatewayError('PC_SUPPLY_PINS_INVALID', `${what} cannot be served: the pins file failed its integrity check; an admin can check it with \`portcullis pin verify\``, { server });
     }
-    const quarantineKind: ReviewKind | undefined = target.kind === 'tools' || target.kind === 'prompts' ? target.kind : target.kind === 'resource' ? 'resources' : undefined;
-    const reason = quarantineKind && typeof name === 'string' ? supply.quarantined(server, quarantineKind, name) : undefined;
     if (reason !== undefined) {
       return new GatewayError('PC_SUPPLY_QUARANTINED', `${what} is quarantined: ${reason}; an admin can review it with \`portcullis pin diff ${server}\``, about);
     }
