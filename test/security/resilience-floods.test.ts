@@ -127,7 +127,7 @@ describe('cut streams and session floods', () => {
             for (let call = 0; call < 3; call++) {
               // The client takes the priming event (an id to resume from) and goes; the answer (400 KB)
               // comes after the connection is gone, so the stream is kept for resumption.
-              const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'big_answer', arguments: { kb: 400, delayMs: 100 } } });
+              const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'big_answer', arguments: { kb: 400, delayMs: 400 } } });
               const socket = await rawRequest(endpoint, 'POST', headers, body);
               await once(socket, 'data');
               socket.destroy();
