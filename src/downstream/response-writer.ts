@@ -29,7 +29,7 @@ const KEEPALIVE_MS = 15_000;
  * priming write and SSE framing at the worst moment, which lengthened the tail further (docs/performance.md).
  * A call cut before its answer within this time is not resumable; the client repeats it.
  */
-const PRIMING_DELAY_MS = 250;
+export const PRIMING_DELAY_MS = 250;
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
