@@ -7,7 +7,10 @@
  * bench/run.ts in front of the same echo upstream, beside a naive hop and its A/A twin, on the legacy
  * era's `tools/call` echo at c=1 and c=32, interleaved A B A B with the order rotated each round, so
  * that a difference between the builds can be read against the noise of the same run. Prints the
- * medians and writes them as JSON Lines to FILE (default: a file in the system's temp folder).
+ * medians and writes them as JSON Lines to FILE (default: a file in the system's temp folder), then for
+ * each load the ratios of this tree's cells to the base's taken round by round (the two measured seconds
+ * apart, so a machine that drifts between rounds cancels out), beside the same ratio of the A/A twin to
+ * the naive hop: the noise floor of that ratio.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -109,6 +112,15 @@ try {
           (line.cpuUsPerRequest !== undefined ? `  CPU ${line.cpuUsPerRequest.toFixed(0)} µs/req` : '') +
           (line.errors ? `  ${line.errors} errors` : '') +
           '\n',
+      );
+    }
+    // Round by round: cell i of one treatment against cell i of the other (run seconds apart).
+    const pairedRatio = (a: string, b: string, of: (r: CellResult & { cpuUs?: number }) => number): number =>
+      median(runs.get(a)!.map((r, i) => of(r) / of(runs.get(b)![i]!)));
+    for (const [a, b] of [['naive hop (A/A)', 'naive hop'], ['this tree: passthrough', 'base: passthrough'], ['this tree: full chain', 'base: full chain']] as const) {
+      process.stdout.write(
+        `c=${concurrency} paired by round, ${a} ÷ ${b}: rps ${pairedRatio(a, b, (r) => r.achievedRps).toFixed(3)}  p50 ${pairedRatio(a, b, (r) => r.p50).toFixed(3)}  ` +
+          `p99 ${pairedRatio(a, b, (r) => r.p99).toFixed(3)}  CPU/req ${pairedRatio(a, b, (r) => r.cpuUs ?? Number.NaN).toFixed(3)}\n`,
       );
     }
   }

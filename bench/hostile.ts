@@ -10,6 +10,7 @@
  * Node); `node bench/figures.ts` renders README.md's table from it. Also prints the full table.
  */
 import { once } from 'node:events';
+import { PRIMING_DELAY_MS } from '../src/downstream/response-writer.ts';
 import { EVERYTHING, stdioServer } from '../test/helpers/gateway.ts';
 import {
   callTool,
@@ -153,7 +154,8 @@ const attacks: Attack[] = [
       for (let s = 0; s < V.cutSessions; s++) {
         const headers = await legacySession(endpoint);
         for (let c = 0; c < V.cutCalls; c++) {
-          const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'big_answer', arguments: { kb: 900, delayMs: 50 } } });
+          // Answered after the priming event, so the client leaves before the answer comes.
+          const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'big_answer', arguments: { kb: 900, delayMs: PRIMING_DELAY_MS + 150 } } });
           const socket = await rawRequest(endpoint, 'POST', headers, body);
           await once(socket, 'data');
           socket.destroy();

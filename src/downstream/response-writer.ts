@@ -23,7 +23,13 @@ import type { MessageSink } from './session.ts';
 import type { StreamLog } from './stream-log.ts';
 
 const KEEPALIVE_MS = 15_000;
-const PRIMING_DELAY_MS = 20;
+/**
+ * How long a legacy call may take before its resumable stream opens. Well above the gateway's own tail
+ * under load: at 20 ms the slowest calls of a busy gateway (c=32) crossed it and paid the stream log, a
+ * priming write and SSE framing at the worst moment, which lengthened the tail further (docs/performance.md).
+ * A call cut before its answer within this time is not resumable; the client repeats it.
+ */
+export const PRIMING_DELAY_MS = 250;
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',

@@ -45,9 +45,17 @@ export class LegacyHttpChannel implements MessageChannel {
    * on every call): close() destroys that dispatcher, which ends the POSTs in flight as the signal would.
    */
   readonly #postSignal: AbortSignal | undefined;
+  /** The URL parsed once, for the dispatcher (undici's `request(url)` parses it on every call). */
+  readonly #origin: string;
+  readonly #path: string;
+  /** A POST's headers, made again only when the session id or the protocol version changes. */
+  #postHeaders: Record<string, string> | undefined;
 
   constructor(options: LegacyHttpChannelOptions) {
     this.#options = options;
+    const url = new URL(options.url);
+    this.#origin = url.origin;
+    this.#path = `${url.pathname}${url.search}`;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 128 });
@@ -60,6 +68,7 @@ export class LegacyHttpChannel implements MessageChannel {
 
   setProtocolVersion(version: string): void {
     this.#protocolVersion = version;
+    this.#postHeaders = undefined;
   }
 
   #headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -71,15 +80,19 @@ export class LegacyHttpChannel implements MessageChannel {
 
   async send(message: JsonRpcMessage): Promise<void> {
     if (this.#closed) throw new Error('channel is closed');
-    const response = await request(this.#options.url, {
+    const response = await this.#dispatcher.request({
+      origin: this.#origin,
+      path: this.#path,
       method: 'POST',
-      headers: this.#headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream' }),
+      headers: (this.#postHeaders ??= this.#headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream' })),
       body: JSON.stringify(message),
-      dispatcher: this.#dispatcher,
       signal: this.#postSignal,
     });
     const sid = response.headers['mcp-session-id'];
-    if (typeof sid === 'string' && sid !== '') this.#sessionId = sid;
+    if (typeof sid === 'string' && sid !== '' && sid !== this.#sessionId) {
+      this.#sessionId = sid;
+      this.#postHeaders = undefined;
+    }
     const type = String(response.headers['content-type'] ?? '');
     if (response.statusCode === 404 && this.#sessionId !== undefined) {
       // The server forgot our session: the channel is over; the supervisor reconnects.

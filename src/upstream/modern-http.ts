@@ -6,7 +6,7 @@
  * Change notifications arrive on a `subscriptions/listen` stream the connector keeps open.
  */
 import type { Logger } from 'pino';
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { GatewayError } from '../errors.ts';
 import { encodeHeaderValue, expectedMcpName } from '../protocol/headers.ts';
 import { isObject, type JsonObject, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
@@ -51,10 +51,16 @@ export class ModernHttpUpstream implements Upstream {
   #listenAbort: AbortController | undefined;
   readonly #maxMessageBytes: number;
   readonly #breaker: OversizeBreaker;
+  /** The URL parsed once, for the dispatcher (undici's `request(url)` parses it on every call). */
+  readonly #origin: string;
+  readonly #path: string;
 
   constructor(options: ModernHttpOptions) {
     this.name = options.name;
     this.#options = options;
+    const url = new URL(options.url);
+    this.#origin = url.origin;
+    this.#path = `${url.pathname}${url.search}`;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#breaker = new OversizeBreaker(options.name, options.limits);
     this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 64 });
@@ -172,12 +178,13 @@ export class ModernHttpUpstream implements Upstream {
     const onAbort = (): void => abort.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const response = await undiciRequest(this.#options.url, {
+      const response = await this.#dispatcher.request({
+        origin: this.#origin,
+        path: this.#path,
         method: 'POST',
         headers,
         body: JSON.stringify(body),
         signal: abort.signal,
-        dispatcher: this.#dispatcher,
       });
       const type = String(response.headers['content-type'] ?? '');
       if (notification) {
@@ -254,7 +261,9 @@ export class ModernHttpUpstream implements Upstream {
       }),
     };
     const run = async (): Promise<void> => {
-      const response = await undiciRequest(this.#options.url, {
+      const response = await this.#dispatcher.request({
+        origin: this.#origin,
+        path: this.#path,
         method: 'POST',
         headers: {
           ...this.#options.headers,
@@ -265,7 +274,6 @@ export class ModernHttpUpstream implements Upstream {
         },
         body: JSON.stringify(body),
         signal: abort.signal,
-        dispatcher: this.#dispatcher,
       });
       if (!String(response.headers['content-type'] ?? '').includes('text/event-stream')) {
         await response.body.dump();

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { request } from 'undici';
+import { PRIMING_DELAY_MS } from '../../src/downstream/response-writer.ts';
 import { EVERYTHING, runCli, stdioServer, waitFor } from '../helpers/gateway.ts';
 import {
   assertUnharmed as assertBounded,
@@ -127,7 +128,8 @@ describe('cut streams and session floods', () => {
             for (let call = 0; call < 3; call++) {
               // The client takes the priming event (an id to resume from) and goes; the answer (400 KB)
               // comes after the connection is gone, so the stream is kept for resumption.
-              const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'big_answer', arguments: { kb: 400, delayMs: 100 } } });
+              const delayMs = PRIMING_DELAY_MS + 150;
+              const body = JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'big_answer', arguments: { kb: 400, delayMs } } });
               const socket = await rawRequest(endpoint, 'POST', headers, body);
               await once(socket, 'data');
               socket.destroy();
