@@ -37,12 +37,14 @@ async function attack(gw: TestGateway, log: string, records: () => Promise<Audit
   }
   const settled = await Promise.all(answers);
   for (const answer of settled) assert.notEqual(codeOf(answer), 'PC_AUDIT_UNAVAILABLE', JSON.stringify(answer.json));
-  const refused = settled.filter((a) => codeOf(a) === "PC_ROUTE_UNKNOWN_TOOL");
+  // A NUL or a lone surrogate in params is refused before routing (parser differentials); either refusal counts.
+  const REFUSED = new Set(['PC_ROUTE_UNKNOWN_TOOL', 'PC_ARGS_INVALID']);
+  const refused = settled.filter((a) => REFUSED.has(codeOf(a) ?? ''));
   assert.equal(refused.length, HOSTILE.length, 'every hostile tool name was refused');
   assert.equal(forwarded(log).length, HOSTILE.length * 3, 'the victim and the allowed calls of hostile agents all reached the server');
 
   const trail = await records();
-  const unknown = trail.filter((r) => r.code === 'PC_ROUTE_UNKNOWN_TOOL');
+  const unknown = trail.filter((r) => REFUSED.has(r.code ?? ''));
   assert.deepEqual(unknown.map((r) => r.target).sort(), ['lone\ufffd', 'mal\ufffdlory\ufffd', 'tail\ufffdx', 'x\ufffd'], 'each refusal is recorded, unstorable characters as U+FFFD');
   const agents = new Set(trail.map((r) => r.principal.agent));
   for (const agent of ['x\ufffd', 'lone\ufffd', 'tail\ufffdx', 'mal\ufffdlory\ufffd']) assert.ok(agents.has(agent), `the calls of agent ${JSON.stringify(agent)} are recorded`);

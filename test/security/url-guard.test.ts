@@ -117,7 +117,9 @@ describe('URL guard attacks', () => {
     try {
       for (const [i, url] of tried.entries()) {
         const call = i % 2 === 0 ? legacy.callTool(message(url)) : modern.callTool({ ...message(url), name: 'web__echo' });
-        await assert.rejects(call, refusedBy('public-https'), JSON.stringify(url));
+        // A NUL or a lone surrogate is refused before any rule reads the arguments (parser differentials).
+        const early = url.includes('\u0000') || !url.isWellFormed();
+        await assert.rejects(call, early ? (e: Rejection) => e.data?.code === 'PC_ARGS_INVALID' : refusedBy('public-https'), JSON.stringify(url));
       }
       for (const bad of [['https://public.example/'], { href: 'https://169.254.169.254/' }, 42]) {
         await assert.rejects(legacy.callTool({ name: 'echo', arguments: { message: bad } as never }), (e: Rejection) => ['PC_POLICY_GUARD', 'PC_ARGS_INVALID'].includes(e.data?.code ?? ''), JSON.stringify(bad));
