@@ -1,10 +1,12 @@
 /** Words and sentences in any script, for the scanner's signals (signals.ts, structure.ts). */
 
+import { unicodeBoundaries } from './word-boundary.ts';
+
 /**
  * `\b` of JavaScript knows only ASCII letters: "не", "über", "étape" have no boundary before them.
- * The cue patterns are written with `\b` and compiled with a boundary of Unicode letters and digits.
+ * The cue patterns are written with `\b` and compiled with a boundary of Unicode letters and digits
+ * (word-boundary.ts: one side's test where the pattern fixes the other, both sides elsewhere).
  */
-const WORD_BOUNDARY = String.raw`(?:(?<=[\p{L}\p{N}_])(?![\p{L}\p{N}_])|(?<![\p{L}\p{N}_])(?=[\p{L}\p{N}_]))`;
 /** Likewise `\w` knows only ASCII: "gegenüber", "пользователю" are words of letters too. */
 const LETTERS = String.raw`\p{L}\p{M}\p{N}_`;
 /** `\w` as Unicode letters, marks, digits and `_`: in a character class its members, elsewhere a class of them. */
@@ -27,7 +29,7 @@ function unicodeWords(source: string): string {
 }
 // (Only patterns with words of other scripts or accents need it: a Unicode class in every gap costs several times the
 // time, and an English pattern's gaps are English words.)
-export const P = (source: string): RegExp => new RegExp((/[^\x00-\x7F]/.test(source) ? unicodeWords(source) : source).replace(/(?<!\\)\\b/g, WORD_BOUNDARY), 'iu');
+export const P = (source: string): RegExp => new RegExp(unicodeBoundaries(/[^\x00-\x7F]/.test(source) ? unicodeWords(source) : source), 'iu');
 
 /** Sentences: split at sentence ends and line breaks (a long sentence is cut, every part is read). */
 export function sentences(text: string): string[] {
