@@ -15,6 +15,9 @@
  *                alphanumerics, ligatures, `é`), and the Cyrillic and Greek letters that look like
  *                Latin ones (`CONFUSABLES`)
  *
+ * The rules are in fold-derive.ts; what they give for every code point is shipped as a table
+ * (fold-data.ts, made by scripts/dlp-fold-table.ts), read here on first use.
+ *
  * Everything else (other scripts, emoji) is left as it is: it cannot spell an ASCII
  * secret. Each unit of the view remembers the source span it came from, so a finding in the view masks
  * the original characters, the invisible ones between them included.
@@ -23,121 +26,60 @@
  * text never gets one.
  */
 
-/**
- * Cyrillic and Greek letters that render like Latin ones, with the Latin letter each is confused with.
- * Facts from Unicode's confusables data (UTS #39, confusables.txt, "MA" entries whose target is a
- * single Latin letter), selected by hand: only letters a reader cannot tell apart in common fonts.
- */
-const CONFUSABLES: Readonly<Record<string, string>> = {
-  // Cyrillic capitals
-  '\u0405': 'S', '\u0406': 'I', '\u0408': 'J', '\u0410': 'A', '\u0412': 'B', '\u0415': 'E', '\u041A': 'K', '\u041C': 'M', '\u041D': 'H',
-  '\u041E': 'O', '\u0420': 'P', '\u0421': 'C', '\u0422': 'T', '\u0425': 'X', '\u04AE': 'Y', '\u04C0': 'I', '\u051A': 'Q', '\u051C': 'W',
-  // Cyrillic small letters
-  '\u0430': 'a', '\u0435': 'e', '\u043E': 'o', '\u0440': 'p', '\u0441': 'c', '\u0443': 'y', '\u0445': 'x', '\u0455': 's', '\u0456': 'i',
-  '\u0458': 'j', '\u04BB': 'h', '\u04CF': 'l', '\u0501': 'd', '\u051B': 'q', '\u051D': 'w',
-  // Greek capitals
-  '\u0391': 'A', '\u0392': 'B', '\u0395': 'E', '\u0396': 'Z', '\u0397': 'H', '\u0399': 'I', '\u039A': 'K', '\u039C': 'M', '\u039D': 'N',
-  '\u039F': 'O', '\u03A1': 'P', '\u03A4': 'T', '\u03A5': 'Y', '\u03A7': 'X',
-  // Greek small letters
-  '\u03BF': 'o', '\u03BD': 'v', '\u03B1': 'a', '\u03B9': 'i', '\u03C1': 'p',
-};
-
-/**
- * Removed from the view: what renders as nothing or changes a letter without making another one —
- * format characters, default-ignorables, controls, combining marks (Mn, Me: an accent or an overlay
- * on any letter), surrogates left alone, unassigned and private-use code points (no font draws them
- * as a letter).
- */
-const INVISIBLE = /^[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Mn}\p{Me}\p{Cs}\p{Cn}\p{Co}]$/u;
-/**
- * Read as a space: what renders as blank space (every space separator, the line and paragraph
- * separators, the blank braille pattern, the musical null notehead). A space, not nothing: injected
- * phrases need their words apart; the dechunked view (`dechunkedViews`) joins a value split by one.
- */
-const BLANK = /^[\p{Zs}\p{Zl}\p{Zp}\u2800\u{1D159}]$/u;
-/** Dashes and the minus sign: read as `-` (a card or an IBAN written with en-dashes). */
-const DASH = /^[\p{Pd}\u2212]$/u;
-const MARKS = /[\p{Mn}\p{Me}]/gu;
-const UNASSIGNED = /^[\p{Cn}\p{Co}]$/u;
-const DECIMAL = /^\p{Nd}$/u;
-const KEPT_CONTROLS = new Set([0x09, 0x0a, 0x0d]);
-
-/**
- * The supplementary planes whose characters the view may change (the multilingual plane: marks,
- * digits, mathematical letters, blanks; and plane 14: tags, variation selectors). Their high
- * surrogates gate the test.
- */
-const SUPPLEMENTARY_PLANES: ReadonlyArray<[number, number]> = [
-  [0x10000, 0x1ffff],
-  [0xe0000, 0xe0fff],
-];
+import { FOLD_RUNS } from './fold-data.ts';
 
 interface FoldTable {
-  /** BMP code unit → replacement ('' removes it); undefined: kept. */
-  bmp: Array<string | undefined>;
+  /** BMP code unit → 1 + index of its replacement in `folds` ('' removes it); 0: kept. */
+  bmp: Uint16Array;
+  folds: string[];
   supplementary: Map<number, string>;
   /** Matches any unit the view would change. */
   needed: RegExp;
 }
 
-/** A decimal digit of any script as its ASCII digit (Unicode keeps each script's 0–9 contiguous and in order). */
-function decimalValue(cp: number): string {
-  let zero = cp;
-  while (DECIMAL.test(String.fromCodePoint(zero - 1))) zero--;
-  return String((cp - zero) % 10);
-}
-
-function foldOf(cp: number): string | undefined {
-  if (cp < 0x80) return cp < 0x20 && !KEPT_CONTROLS.has(cp) ? '' : cp === 0x7f ? '' : undefined;
-  const ch = String.fromCodePoint(cp);
-  if (BLANK.test(ch)) return cp === 0x2028 || cp === 0x2029 ? '\n' : ' ';
-  if (INVISIBLE.test(ch)) return '';
-  if (DECIMAL.test(ch)) return decimalValue(cp);
-  if (DASH.test(ch)) return '-';
-  const own = CONFUSABLES[ch];
-  if (own !== undefined) return own;
-  // Compatibility forms and accented letters: decomposed, marks dropped (`é` → `e`, `ﬁ` → `fi`).
-  const bare = ch.normalize('NFKD').replace(MARKS, '');
-  if (bare === ch) return undefined;
-  let out = '';
-  for (const c of bare) out += CONFUSABLES[c] ?? c;
-  // Only folds that reach ASCII: other compatibility changes cannot spell what the detectors look for.
-  for (let i = 0; i < out.length; i++) if (out.charCodeAt(i) >= 0x80) return undefined;
-  return out;
-}
-
 let table: FoldTable | undefined;
-/** Built on first use (about 130 K look-ups: the basic plane, planes 1 and 14; a few hundred ms, once per process). */
+/**
+ * Read on first use from the table shipped in fold-data.ts (derived by fold-derive.ts from Unicode's
+ * data; deriving it here took ~130 K look-ups, 0.4 s of CPU per process): 1,900 runs, a millisecond.
+ */
 function foldTable(): FoldTable {
   if (table) return table;
-  const bmp: Array<string | undefined> = new Array(0x10000);
-  const ranges: Array<[number, number]> = [];
-  for (let cp = 0; cp < 0x10000; cp++) {
-    if (cp >= 0xd800 && cp <= 0xdfff) continue;
-    const f = foldOf(cp);
-    if (f === undefined) continue;
-    bmp[cp] = f;
-    const last = ranges[ranges.length - 1];
-    if (last && last[1] === cp - 1) last[1] = cp;
-    else ranges.push([cp, cp]);
-  }
+  const runs = JSON.parse(FOLD_RUNS) as Array<number | string>;
+  const bmp = new Uint16Array(0x10000);
+  const folds: string[] = [];
+  const index = new Map<string, number>();
+  const id = (fold: string): number => {
+    let i = index.get(fold);
+    if (i === undefined) index.set(fold, (i = folds.push(fold)));
+    return i;
+  };
   const supplementary = new Map<number, string>();
+  const ranges: Array<[number, number]> = [];
   const highs = new Set<number>();
-  for (const [from, to] of SUPPLEMENTARY_PLANES) {
-    for (let cp = from; cp <= to; cp++) {
-      // Unassigned code points there (most of them) stay: a high surrogate of their own would send every
-      // text with an emoji through the view.
-      if (UNASSIGNED.test(String.fromCodePoint(cp))) continue;
-      const f = foldOf(cp);
-      if (f === undefined) continue;
-      supplementary.set(cp, f);
-      highs.add(String.fromCodePoint(cp).charCodeAt(0));
+  for (let k = 0; k < runs.length; k += 4) {
+    const start = runs[k] as number;
+    const length = runs[k + 1] as number;
+    const fold = runs[k + 2] as string;
+    const step = runs[k + 3] as number;
+    for (let j = 0; j < length; j++) {
+      const cp = start + j;
+      const f = step === 0 ? fold : String.fromCharCode(fold.charCodeAt(0) + j);
+      if (cp < 0x10000) bmp[cp] = id(f);
+      else {
+        supplementary.set(cp, f);
+        highs.add(String.fromCodePoint(cp).charCodeAt(0));
+      }
+    }
+    if (start < 0x10000) {
+      const last = ranges[ranges.length - 1];
+      if (last && last[1] === start - 1) last[1] = start + length - 1;
+      else ranges.push([start, start + length - 1]);
     }
   }
   for (const h of [...highs].sort((a, b) => a - b)) ranges.push([h, h]);
   const hex = (u: number): string => `\\u${u.toString(16).padStart(4, '0')}`;
   const cls = ranges.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join('');
-  table = { bmp, supplementary, needed: new RegExp(`[${cls}]`) };
+  table = { bmp, folds, supplementary, needed: new RegExp(`[${cls}]`) };
   return table;
 }
 
@@ -184,7 +126,7 @@ export interface NormalizedText extends MappedText {
  */
 export function normalizedView(text: string, ascii?: boolean, unspaced = false): NormalizedText | undefined {
   if (!hasNonAsciiOrControl(text, ascii)) return undefined;
-  const { bmp, supplementary, needed } = foldTable();
+  const { bmp, folds, supplementary, needed } = foldTable();
   if (!needed.test(text)) return undefined;
   const n = text.length;
   const starts: number[] = [];
@@ -210,7 +152,7 @@ export function normalizedView(text: string, ascii?: boolean, unspaced = false):
         width = 2;
         fold = supplementary.get(cp);
       }
-    } else if (u < 0x20 || u >= 0x7f) fold = bmp[u];
+    } else if ((u < 0x20 || u >= 0x7f) && bmp[u] !== 0) fold = folds[bmp[u]! - 1];
     if (fold === undefined) {
       i += width - 1;
       continue;
