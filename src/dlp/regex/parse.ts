@@ -100,7 +100,9 @@ const POSIX: Readonly<Record<string, Ranges>> = {
   xdigit: r(0x30, 0x39, 0x41, 0x46, 0x61, 0x66),
 };
 
-const set = (ranges: Ranges): Node => ({ t: 'set', ranges });
+// A copy of exactly its length: the ranges are built by pushing (room for 16 more), and every rule's AST
+// is kept for as long as the process runs (one set per literal character: ~3,700 in the default rules).
+const set = (ranges: Ranges): Node => ({ t: 'set', ranges: ranges.slice() });
 
 class Parser {
   readonly #src: string;

@@ -28,13 +28,28 @@ export const trigramOf = (a: number, b: number, c: number): number => (a << 12) 
 
 /** Per million trigrams of ordinary text; the floor is what an unseen trigram is assumed to have. */
 const UNSEEN = 0.5;
-let frequencies: Map<number, number> | undefined;
-function table(): Map<number, number> {
-  if (!frequencies) {
-    frequencies = new Map();
-    for (let k = 0; k < TRIGRAM_FREQUENCY.length; k += 2) frequencies.set(TRIGRAM_FREQUENCY[k]!, TRIGRAM_FREQUENCY[k + 1]!);
+/**
+ * The table as two sorted typed arrays, searched by halving (13 steps): a Map of its 6,000 entries held
+ * ~300 KB for as long as the process ran (boxed doubles, hash buckets), these 72 KB.
+ */
+let keys: Int32Array | undefined;
+let values: Float64Array | undefined;
+function frequencyOf(trigram: number): number | undefined {
+  if (!keys || !values) {
+    const order = Array.from({ length: TRIGRAM_FREQUENCY.length / 2 }, (_, i) => i).sort((a, b) => TRIGRAM_FREQUENCY[2 * a]! - TRIGRAM_FREQUENCY[2 * b]!);
+    keys = Int32Array.from(order, (i) => TRIGRAM_FREQUENCY[2 * i]!);
+    values = Float64Array.from(order, (i) => TRIGRAM_FREQUENCY[2 * i + 1]!);
   }
-  return frequencies;
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const key = keys[mid]!;
+    if (key === trigram) return values[mid];
+    if (key < trigram) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 const classesOf = (literal: string): number[] => Array.from(literal, (c) => UNIT_CLASS[c.charCodeAt(0) & 0xff]!);
@@ -42,7 +57,7 @@ const classesOf = (literal: string): number[] => Array.from(literal, (c) => UNIT
 /** Expected occurrences per million units of the trigram at `at` in `literal` (case-insensitive). */
 export function trigramFrequency(literal: string, at: number): number {
   const c = classesOf(literal.slice(at, at + 3));
-  return table().get(trigramOf(c[0]!, c[1]!, c[2]!)) ?? UNSEEN;
+  return frequencyOf(trigramOf(c[0]!, c[1]!, c[2]!)) ?? UNSEEN;
 }
 
 /**
@@ -55,7 +70,7 @@ export function literalFrequency(literal: string): number {
     const c = classesOf(literal);
     if (c.length < 2) return 1e6;
     let sum = 0;
-    for (let a = 0; a < 64; a++) sum += table().get(trigramOf(a, c[0]!, c[1]!)) ?? 0;
+    for (let a = 0; a < 64; a++) sum += frequencyOf(trigramOf(a, c[0]!, c[1]!)) ?? 0;
     return Math.max(sum, UNSEEN);
   }
   let rarest = Number.POSITIVE_INFINITY;
