@@ -7,7 +7,8 @@
  * otherwise for a few seconds only, so a server that never notifies is not shown stale for long.
  */
 import { createHash } from 'node:crypto';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2 } from '../util/re2.ts';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
@@ -338,16 +339,17 @@ const TEMPLATES = new Map<string, RE2JS>();
 export function matchesTemplate(template: string, uri: string): boolean {
   let re = TEMPLATES.get(template);
   if (!re) {
+    const RE2 = re2();
     let pattern = '';
     let last = 0;
     for (const match of template.matchAll(/\{([^}]*)\}/g)) {
-      pattern += RE2JS.quote(template.slice(last, match.index));
+      pattern += RE2.quote(template.slice(last, match.index));
       const op = match[1]?.[0];
       pattern += op === '+' || op === '#' ? '.*' : op === '?' || op === '&' ? '(?:[?&].*)?' : '[^/?#]*';
       last = match.index + match[0].length;
     }
-    pattern += RE2JS.quote(template.slice(last));
-    re = RE2JS.compile(pattern);
+    pattern += RE2.quote(template.slice(last));
+    re = RE2.compile(pattern);
     if (TEMPLATES.size >= 1000) TEMPLATES.clear();
     TEMPLATES.set(template, re);
   }

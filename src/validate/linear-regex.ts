@@ -13,7 +13,8 @@
  * Not kept: ECMAScript's Unicode case folding under the `i` flag is RE2's simple folding; the `v` flag
  * (set notation) is refused.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2 } from '../util/re2.ts';
 
 /** A pattern the linear-time engine cannot run with its ECMAScript meaning; the message says why. */
 export class UnsupportedPattern extends Error {
@@ -214,7 +215,7 @@ export function compileLinear(pattern: string, flags = 'u'): LinearRegExp {
   let re: RE2JS;
   try {
     const prefix = flags.includes('i') || flags.includes('m') ? `(?${flags.includes('i') ? 'i' : ''}${flags.includes('m') ? 'm' : ''})` : '';
-    re = RE2JS.compile(prefix + toRe2Syntax(pattern, flags.includes('s')));
+    re = re2().compile(prefix + toRe2Syntax(pattern, flags.includes('s')));
   } catch (error) {
     if (error instanceof UnsupportedPattern) throw error;
     throw new UnsupportedPattern(`the linear-time engine cannot run it (${(error as Error).message})`);

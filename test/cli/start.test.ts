@@ -58,7 +58,7 @@ describe('portcullis serve with the embedded default', () => {
     }
   });
 
-  it('loads only what the embedded default uses: no config schema library, no JSON Schema validator, no JWT library, no authorization server, no YAML, no database client, no CEL', async () => {
+  it('loads only what the embedded default uses: no config schema library, no JSON Schema validator, no JWT library, no authorization server, no YAML, no database client, no CEL, no RE2', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pc-data-'));
     const record = join(dataDir, 'loaded.txt');
     const child = spawn(process.execPath, ['--import', fileURLToPath(new URL('../fixtures/record-loads.mjs', import.meta.url)), MAIN, 'serve', '--port', '0'], {
@@ -70,7 +70,7 @@ describe('portcullis serve with the embedded default', () => {
       await firstMatch(child, /All servers, namespaced:\s+(http:\/\/\S+)\n/);
       const loaded = readFileSync(record, 'utf8');
       assert.match(loaded, /\/cli\/serve\.ts/, 'the record holds what serve loads');
-      for (const library of ['zod', 'ajv', 'ajv-formats', 'jose', 'oidc-provider', 'koa', 'yaml', 'pg', 'undici', '@marcbachmann/cel-js']) {
+      for (const library of ['zod', 'ajv', 'ajv-formats', 'jose', 'oidc-provider', 'koa', 'yaml', 'pg', 'undici', '@marcbachmann/cel-js', 're2js']) {
         assert.ok(!loaded.includes(`/node_modules/${library}/`), `${library} is not loaded at start`);
       }
     } finally {
