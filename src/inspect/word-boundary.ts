@@ -99,10 +99,28 @@ function sideOfClass(body: string): Side {
   return side ?? 'unknown';
 }
 
+interface Boundary {
+  readonly start: number;
+  /** What replaces it. */
+  readonly form: string;
+  /** Written once before a run of alternatives that all start with it instead (see `#hoist`). */
+  hoisted: boolean;
+}
+
+/** The boundary as the test of one side where the other is fixed (see the top of this file). */
+function formOf(next: Side, previous: Side): string {
+  if (next === 'word') return `(?<!${W})`;
+  if (next === 'other') return `(?<=${W})`;
+  if (previous === 'word') return `(?!${W})`;
+  if (previous === 'other') return `(?=${W})`;
+  return FULL_BOUNDARY;
+}
+
 /** Parses a pattern (as the `u` flag reads it) into alternatives of terms, just enough to see each `\b`'s neighbours. */
 class Reader {
   #i = 0;
-  readonly boundaries: Array<{ start: number; next: Side; previous: Side }> = [];
+  readonly boundaries: Boundary[] = [];
+  readonly insertions: Array<{ at: number; text: string }> = [];
   readonly source: string;
   constructor(source: string) {
     this.source = source;
@@ -113,19 +131,42 @@ class Reader {
     if (this.#i !== this.source.length) throw new Error(`unbalanced ')' at ${this.#i} in ${this.source}`);
   }
 
-  /** Returns the side of the first and last unit every alternative consumes. */
-  #alternatives(): { first: Side; last: Side; nullable: boolean } {
-    let result: { first: Side; last: Side; nullable: boolean } | undefined;
-    for (;;) {
-      const seq = this.#sequence();
-      const own = { first: firstOf(seq, 0), last: lastOf(seq, seq.length), nullable: seq.every((t) => t.zeroWidth || t.min === 0) };
-      result = result === undefined ? own : { first: merge(result.first, own.first), last: merge(result.last, own.last), nullable: result.nullable || own.nullable };
-      if (this.source[this.#i] !== '|') return result;
-      this.#i++;
+  /**
+   * `\bA|\bB|C` is `\b(?:A|B)|C`: an assertion that consecutive alternatives start with can be tested once
+   * before them, at the same position and in the same order, when each one's boundary has the same form
+   * (each was read from that alternative's own first unit). Most cue patterns are such lists.
+   */
+  #hoist(alternatives: ReadonlyArray<{ start: number; end: number; lead: Boundary | undefined }>): void {
+    for (let k = 0; k < alternatives.length; ) {
+      const form = alternatives[k]!.lead?.form;
+      let n = 1;
+      while (form !== undefined && alternatives[k + n]?.lead?.form === form) n++;
+      if (n >= 2) {
+        for (let j = k; j < k + n; j++) alternatives[j]!.lead!.hoisted = true;
+        this.insertions.push({ at: alternatives[k]!.start, text: `${form}(?:` }, { at: alternatives[k + n - 1]!.end, text: ')' });
+      }
+      k += n;
     }
   }
 
-  #sequence(): Term[] {
+  /** Returns the side of the first and last unit every alternative consumes. */
+  #alternatives(): { first: Side; last: Side; nullable: boolean } {
+    let result: { first: Side; last: Side; nullable: boolean } | undefined;
+    const alternatives: Array<{ start: number; end: number; lead: Boundary | undefined }> = [];
+    for (;;) {
+      const start = this.#i;
+      const { terms: seq, lead } = this.#sequence();
+      alternatives.push({ start, end: this.#i, lead });
+      const own = { first: firstOf(seq, 0), last: lastOf(seq, seq.length), nullable: seq.every((t) => t.zeroWidth || t.min === 0) };
+      result = result === undefined ? own : { first: merge(result.first, own.first), last: merge(result.last, own.last), nullable: result.nullable || own.nullable };
+      if (this.source[this.#i] !== '|') break;
+      this.#i++;
+    }
+    this.#hoist(alternatives);
+    return result;
+  }
+
+  #sequence(): { terms: Term[]; lead: Boundary | undefined } {
     const terms: Term[] = [];
     const s = this.source;
     while (this.#i < s.length && s[this.#i] !== '|' && s[this.#i] !== ')') {
@@ -187,10 +228,14 @@ class Reader {
       if (nullable) min = 0;
       terms.push({ start, end: this.#i, zeroWidth, boundary, min, first, last });
     }
+    let lead: Boundary | undefined;
     for (let k = 0; k < terms.length; k++) {
-      if (terms[k]!.boundary) this.boundaries.push({ start: terms[k]!.start, next: firstOf(terms, k + 1), previous: lastOf(terms, k) });
+      if (!terms[k]!.boundary) continue;
+      const b: Boundary = { start: terms[k]!.start, form: formOf(firstOf(terms, k + 1), lastOf(terms, k)), hoisted: false };
+      this.boundaries.push(b);
+      if (k === 0) lead = b;
     }
-    return terms;
+    return { terms, lead };
   }
 }
 
@@ -223,16 +268,16 @@ function lastOf(terms: readonly Term[], before: number): Side {
 export function unicodeBoundaries(source: string): string {
   const reader = new Reader(source);
   reader.parse();
+  // Edits in source order; an insertion before a boundary at the same place.
+  const edits = [
+    ...reader.insertions.map((e) => ({ at: e.at, length: 0, text: e.text })),
+    ...reader.boundaries.map((b) => ({ at: b.start, length: 2, text: b.hoisted ? '' : b.form })),
+  ].sort((x, y) => x.at - y.at || x.length - y.length);
   let out = '';
   let at = 0;
-  for (const b of reader.boundaries.sort((x, y) => x.start - y.start)) {
-    out += source.slice(at, b.start);
-    at = b.start + 2;
-    if (b.next === 'word') out += `(?<!${W})`;
-    else if (b.next === 'other') out += `(?<=${W})`;
-    else if (b.previous === 'word') out += `(?!${W})`;
-    else if (b.previous === 'other') out += `(?=${W})`;
-    else out += FULL_BOUNDARY;
+  for (const e of edits) {
+    out += source.slice(at, e.at) + e.text;
+    at = e.at + e.length;
   }
   return out + source.slice(at);
 }

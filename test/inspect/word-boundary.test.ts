@@ -25,7 +25,10 @@ async function cuePatterns(): Promise<string[]> {
   return seen.filter((s) => s.includes('\\p{L}\\p{N}_'));
 }
 
-/** Back from the rewritten boundaries to `\b`, then every `\b` as the full boundary (what P compiled before). */
+/**
+ * Back from the rewritten boundaries to `\b`, then every `\b` as the full boundary: what P compiled before
+ * (a boundary tested once before a run of alternatives stays there, as the full boundary: the same).
+ */
 function fullyBounded(rewritten: string): string {
   let source = rewritten.split(FULL_BOUNDARY).join('\\b');
   for (const form of ONE_SIDED) source = source.split(form).join('\\b');
@@ -51,6 +54,8 @@ describe('the scanner\'s Unicode word boundary', () => {
     assert.equal(unicodeBoundaries(String.raw`\b(?:ask|tell)s?\b`), `(?<!${W})(?:ask|tell)s?(?!${W})`);
     assert.equal(unicodeBoundaries(String.raw`\bnot\s\b`), `(?<!${W})not\\s(?=${W})`);
     assert.equal(unicodeBoundaries(String.raw`\b\.env\b`), `(?<=${W})\\.env(?!${W})`);
+    // Consecutive alternatives that start with the same test: tested once before them.
+    assert.equal(unicodeBoundaries(String.raw`\bfoo|\bbar|baz|\bqux\b|(?:\bx|\.y)`), `(?<!${W})(?:foo|bar)|baz|(?<!${W})qux(?!${W})|(?:(?<!${W})x|\\.y)`);
     // Optional or mixed neighbours, classes it cannot read, group edges: the full boundary.
     assert.equal(unicodeBoundaries(String.raw`(?:a|\.)\b(?:b|-)?`), `(?:a|\\.)${FULL_BOUNDARY}(?:b|-)?`);
     assert.equal(unicodeBoundaries(String.raw`(?:x\b|y)[^a]`), `(?:x(?!${W})|y)[^a]`);
