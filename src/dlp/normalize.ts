@@ -284,15 +284,32 @@ const isBase64Unit = (u: number): boolean => (u >= 0x41 && u <= 0x5a) || (u >= 0
 const isBlank = (u: number): boolean => u === 0x20 || u === 0x09;
 
 /**
+ * Whether one of `runs` (the text's runs of 16 base64 units or more: decode.ts `longRuns`) ends its
+ * line, only blanks or a `\r` after it. Every block `unwrappedView` joins has a line that ends so
+ * (its first: the last word, 16 units or more, unpadded), so a text without one (log lines, whose long
+ * ids sit inside the line) has no block, and its lines are not read.
+ */
+function endsLine(text: string, runs: readonly number[]): boolean {
+  for (let k = 1; k < runs.length; k += 2) {
+    let at = runs[k]!;
+    while (isBlank(text.charCodeAt(at)) || text.charCodeAt(at) === 0x0d) at++;
+    if (text.charCodeAt(at) === 0x0a) return true;
+  }
+  return false;
+}
+
+/**
  * The text with the line breaks inside wrapped base64 removed (and nothing else), mapped to the
  * source. Wrapped base64 is how MIME and the `base64` command write it (76 columns): lines holding
  * nothing but the alphabet, each but the last 16 units or more, the last ending in `=` padding or not.
  * Each block becomes one run, which the base64 view then decodes whole — a value whose encoding
  * straddles a line break is decoded in one piece. Every line is read a bounded number of times
- * (linear). Undefined when there is no such block.
+ * (linear). Undefined when there is no such block. `runs`: the text's long runs, when the caller has
+ * them (then a text none of whose runs ends a line is answered without reading its lines).
  */
-export function unwrappedView(text: string): MappedText | undefined {
+export function unwrappedView(text: string, runs?: readonly number[]): MappedText | undefined {
   if (!text.includes('\n')) return undefined;
+  if (runs !== undefined && !endsLine(text, runs)) return undefined;
   /** [from, to) of line content (indentation and trailing blanks or `\r` left out), whether it is all base64, where its last base64 word starts and its first ends. */
   const line = (at: number): { from: number; to: number; next: number; base64: boolean; padded: boolean; word: number; lead: number } => {
     const newline = text.indexOf('\n', at);

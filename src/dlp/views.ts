@@ -219,7 +219,7 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     if (unspaced) out.push({ ...unspaced, location: 'normalized', inner: 'glued', decodes });
     if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
-    const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text) : undefined;
+    const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text, runs) : undefined;
     if (unwrapped) out.push({ ...unwrapped, location: 'unwrapped', inner: 'all', decodes });
     if (hasSpacedLetters(text)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
     if (breakable(text, compact)) {
