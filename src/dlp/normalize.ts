@@ -284,13 +284,16 @@ const isBase64Unit = (u: number): boolean => (u >= 0x41 && u <= 0x5a) || (u >= 0
 const isBlank = (u: number): boolean => u === 0x20 || u === 0x09;
 
 /**
- * Whether one of `runs` (the text's runs of 16 base64 units or more: decode.ts `longRuns`) ends its
- * line, only blanks or a `\r` after it. Every block `unwrappedView` joins has a line that ends so
- * (its first: the last word, 16 units or more, unpadded), so a text without one (log lines, whose long
- * ids sit inside the line) has no block, and its lines are not read.
+ * Whether one of `runs` (the text's runs of 16 base64 units or more: decode.ts `longRuns`) is a word
+ * that ends its line: a blank, a line break or nothing before it, only blanks or a `\r` after it.
+ * Every block `unwrappedView` joins has a line that ends so (its first: a line of base64 alone, or a
+ * label and a word of 16 units or more, unpadded), so a text without one has no block, and its lines are
+ * not read (log lines, whose long ids sit inside the line or after a `=` or `/`).
  */
 function endsLine(text: string, runs: readonly number[]): boolean {
   for (let k = 1; k < runs.length; k += 2) {
+    const start = runs[k - 1]!;
+    if (start > 0 && !isBlank(text.charCodeAt(start - 1)) && text.charCodeAt(start - 1) !== 0x0a) continue;
     let at = runs[k]!;
     while (isBlank(text.charCodeAt(at)) || text.charCodeAt(at) === 0x0d) at++;
     if (text.charCodeAt(at) === 0x0a) return true;

@@ -206,7 +206,7 @@ describe('the views\' own searches', () => {
   it('makes the same unwrapped view when told the long runs (and skips the lines when none ends one) as when reading every line', () => {
     const next = random(13);
     const words = ['QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo', 'c2VjcmV0', 'key:', 'x', '', '=='];
-    const breaks = ['\n', '\r\n', ' \n', '\t\r\n', '\n  ', '= \n', '==\n', ' ', ': '];
+    const breaks = ['\n', '\r\n', ' \n', '\t\r\n', '\n  ', '= \n', '==\n', ' ', ': ', '=', 'path=/', '"'];
     let joined = 0;
     for (let k = 0; k < 20000; k++) {
       let text = '';
