@@ -99,6 +99,81 @@ function isText(decoded: string): boolean {
   return bad * 20 <= decoded.length;
 }
 
+/** Bytes decoded in place by `base64Utf8IsText` (grown as needed; nothing keeps them past the call). */
+let decodedScratch = new Uint8Array(1 << 12);
+
+/**
+ * Whether `text[from, to)` (base64 or base64url units only, no padding) decoded as Node decodes it
+ * and read as UTF-8 is text (`isText` of `Buffer.from(run, 'base64').toString('utf8')`), without making
+ * either: the bytes are decoded into a buffer kept for the purpose, and read as the WHATWG decoder
+ * reads them (one U+FFFD for each maximal ill-formed part, a supplementary code point counting two
+ * units) — what `toString` does, which test/dlp/passes.test.ts checks on random and crafted bytes.
+ */
+export function base64Utf8IsText(text: string, from: number, to: number): boolean {
+  const length = Math.floor(((to - from) * 6) / 8);
+  if (decodedScratch.length < length) decodedScratch = new Uint8Array(2 ** Math.ceil(Math.log2(length)));
+  const bytes = decodedScratch;
+  let bits = 0;
+  let value = 0;
+  let k = 0;
+  for (let i = from; i < to; i++) {
+    value = ((value << 6) | B64[text.charCodeAt(i)]!) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[k++] = (value >> bits) & 0xff;
+    }
+  }
+  return utf8IsText(bytes, k);
+}
+
+/** `isText` of `bytes[0, n)` read as UTF-8 (WHATWG decoding: see `base64Utf8IsText`). */
+export function utf8IsText(bytes: Uint8Array, n: number): boolean {
+  let units = 0;
+  let bad = 0;
+  for (let i = 0; i < n; ) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      units++;
+      if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) bad++;
+      i++;
+      continue;
+    }
+    const needed = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+    if (needed === 0) {
+      // Not a lead byte: one replacement character.
+      units++;
+      bad++;
+      i++;
+      continue;
+    }
+    // The bounds of the first continuation byte (no overlong form, no surrogate, nothing past U+10FFFF).
+    let lower = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    let upper = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    let cp = b & (needed === 1 ? 0x1f : needed === 2 ? 0x0f : 0x07);
+    let seen = 0;
+    let j = i + 1;
+    while (seen < needed && j < n && bytes[j]! >= lower && bytes[j]! <= upper) {
+      cp = (cp << 6) | (bytes[j]! & 0x3f);
+      lower = 0x80;
+      upper = 0xbf;
+      seen++;
+      j++;
+    }
+    if (seen < needed) {
+      // An ill-formed part (cut short, or a byte out of bounds, which is read again): one replacement character.
+      units++;
+      bad++;
+      i = j;
+      continue;
+    }
+    units += cp >= 0x10000 ? 2 : 1;
+    if (cp === 0xfffd) bad++;
+    i = j;
+  }
+  return units >= 8 && bad * 20 <= units;
+}
+
 /** A decoded run, every unit mapped to the whole run. */
 function wholeRun(text: string, from: number, to: number, encoding: string): DecodedView {
   return { text, encoding, starts: new Int32Array(text.length).fill(from), ends: new Int32Array(text.length).fill(to) };
@@ -234,6 +309,9 @@ function runs(text: string, found: readonly number[], out: DecodedView[]): void 
       continue;
     }
     if (!asBase64) continue;
+    // Most runs whose first bytes read as text are still binary (hex ids and UUIDs decoded as base64
+    // start like UTF-8): judged on bytes decoded in place, they cost no string and no buffer.
+    if (asBase64 === 'utf8' && !base64Utf8IsText(text, from, to)) continue;
     const run = text.slice(from, to);
     while (to < text.length && to - found[k + 1]! < 2 && text[to] === '=') to++;
     const decoded = decodeBytes(Buffer.from(run, 'base64'), asBase64);
