@@ -125,7 +125,7 @@ function gluedViews(text: string, pii: boolean, seen: PassesSaw | undefined, out
   }
   if (!pii) return;
   const glued = (from: number, to: number, number: boolean): void => {
-    if (number && !cardShaped(text.slice(from, to))) return;
+    if (number && !cardShaped(text, from, to)) return;
     if (isGlue(text.charCodeAt(from - 1)) || (number && isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to)))) out.push(isolated(text, from, to, 'unglued', 'pii'));
   };
   if (text.length <= COMPACT_MAX) {
@@ -179,15 +179,36 @@ function forEachCardCluster(text: string, found: Regions, visit: (from: number, 
 }
 
 /**
- * 13–19 digits in the groups cards are printed in (4-4-4-4…, 4-6-5, 4-6-4). Digits glued to a word
- * without separators are an id or a timestamp (`order-1765080316123`), as the card scanner judges them.
+ * 13–19 digits in the groups cards are printed in (4-4-4-4…, 4-6-5, 4-6-4), in `text[from, to)` (digits
+ * with single spaces or `-` between them; two separators in a row make an empty group). Digits glued to
+ * a word without separators are an id or a timestamp (`order-1765080316123`), as the card scanner judges
+ * them. Read in place, without cutting the cluster out or splitting it.
  */
-function cardShaped(cluster: string): boolean {
-  const groups = cluster.split(/[ -]/).map((g) => g.length);
-  const digits = groups.reduce((a, b) => a + b, 0);
-  if (digits < 13 || digits > 19 || groups.length === 1) return false;
-  if (groups.length === 3 && groups[0] === 4 && groups[1] === 6 && (groups[2] === 5 || groups[2] === 4)) return true;
-  return groups.every((g, i) => g === 4 || (i === groups.length - 1 && g >= 1 && g <= 4));
+function cardShaped(text: string, from: number, to: number): boolean {
+  let groups = 0;
+  let first = 0;
+  let second = 0;
+  let length = 0;
+  let digits = 0;
+  /** Whether every group before the current one has four digits. */
+  let fours = true;
+  for (let i = from; i < to; i++) {
+    const u = text.charCodeAt(i);
+    if (u === 0x20 || u === 0x2d) {
+      if (groups === 0) first = length;
+      else if (groups === 1) second = length;
+      fours &&= length === 4;
+      groups++;
+      length = 0;
+    } else {
+      length++;
+      digits++;
+    }
+  }
+  groups++;
+  if (digits < 13 || digits > 19 || groups === 1) return false;
+  if (groups === 3 && first === 4 && second === 6 && (length === 5 || length === 4)) return true;
+  return fours && length >= 1 && length <= 4;
 }
 
 /** A card-shaped cluster or the start of an IBAN glued to a letter or `-` (what the unglued view cuts out). */
@@ -195,7 +216,7 @@ function hasGluedNumber(text: string, found: Regions): boolean {
   if (found.ibans.some((at) => isGlue(text.charCodeAt(at - 1)))) return true;
   let hit = false;
   forEachCardCluster(text, found, (from, to) => {
-    hit ||= cardShaped(text.slice(from, to)) && (isGlue(text.charCodeAt(from - 1)) || (isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to))));
+    hit ||= cardShaped(text, from, to) && (isGlue(text.charCodeAt(from - 1)) || (isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to))));
   });
   return hit;
 }
