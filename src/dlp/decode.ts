@@ -277,7 +277,9 @@ function runs(text: string, found: readonly number[], out: DecodedView[]): void 
     const from = found[k]!;
     let to = found[k + 1]!;
     // A private key's DER body, whatever armour is left around it (or none).
-    if (text.startsWith('MI', from) || text.startsWith('MH', from) || text.startsWith('MC', from) || text.startsWith('b3BlbnNzaC1rZXkt', from)) {
+    const first = text.charCodeAt(from);
+    const second = text.charCodeAt(from + 1);
+    if ((first === 0x4d && (second === 0x49 || second === 0x48 || second === 0x43)) || (first === 0x62 && text.startsWith('b3BlbnNzaC1rZXkt', from))) {
       const key = privateKeyBody(text, from, to);
       if (key) {
         out.push(key);
