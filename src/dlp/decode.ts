@@ -99,6 +99,81 @@ function isText(decoded: string): boolean {
   return bad * 20 <= decoded.length;
 }
 
+/** Bytes decoded in place by `base64Utf8IsText` (grown as needed; nothing keeps them past the call). */
+let decodedScratch = new Uint8Array(1 << 12);
+
+/**
+ * Whether `text[from, to)` (base64 or base64url units only, no padding) decoded as Node decodes it
+ * and read as UTF-8 is text (`isText` of `Buffer.from(run, 'base64').toString('utf8')`), without making
+ * either: the bytes are decoded into a buffer kept for the purpose, and read as the WHATWG decoder
+ * reads them (one U+FFFD for each maximal ill-formed part, a supplementary code point counting two
+ * units) — what `toString` does, which test/dlp/passes.test.ts checks on random and crafted bytes.
+ */
+export function base64Utf8IsText(text: string, from: number, to: number): boolean {
+  const length = Math.floor(((to - from) * 6) / 8);
+  if (decodedScratch.length < length) decodedScratch = new Uint8Array(2 ** Math.ceil(Math.log2(length)));
+  const bytes = decodedScratch;
+  let bits = 0;
+  let value = 0;
+  let k = 0;
+  for (let i = from; i < to; i++) {
+    value = ((value << 6) | B64[text.charCodeAt(i)]!) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[k++] = (value >> bits) & 0xff;
+    }
+  }
+  return utf8IsText(bytes, k);
+}
+
+/** `isText` of `bytes[0, n)` read as UTF-8 (WHATWG decoding: see `base64Utf8IsText`). */
+export function utf8IsText(bytes: Uint8Array, n: number): boolean {
+  let units = 0;
+  let bad = 0;
+  for (let i = 0; i < n; ) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      units++;
+      if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) bad++;
+      i++;
+      continue;
+    }
+    const needed = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+    if (needed === 0) {
+      // Not a lead byte: one replacement character.
+      units++;
+      bad++;
+      i++;
+      continue;
+    }
+    // The bounds of the first continuation byte (no overlong form, no surrogate, nothing past U+10FFFF).
+    let lower = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    let upper = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    let cp = b & (needed === 1 ? 0x1f : needed === 2 ? 0x0f : 0x07);
+    let seen = 0;
+    let j = i + 1;
+    while (seen < needed && j < n && bytes[j]! >= lower && bytes[j]! <= upper) {
+      cp = (cp << 6) | (bytes[j]! & 0x3f);
+      lower = 0x80;
+      upper = 0xbf;
+      seen++;
+      j++;
+    }
+    if (seen < needed) {
+      // An ill-formed part (cut short, or a byte out of bounds, which is read again): one replacement character.
+      units++;
+      bad++;
+      i = j;
+      continue;
+    }
+    units += cp >= 0x10000 ? 2 : 1;
+    if (cp === 0xfffd) bad++;
+    i = j;
+  }
+  return units >= 8 && bad * 20 <= units;
+}
+
 /** A decoded run, every unit mapped to the whole run. */
 function wholeRun(text: string, from: number, to: number, encoding: string): DecodedView {
   return { text, encoding, starts: new Int32Array(text.length).fill(from), ends: new Int32Array(text.length).fill(to) };
@@ -202,7 +277,9 @@ function runs(text: string, found: readonly number[], out: DecodedView[]): void 
     const from = found[k]!;
     let to = found[k + 1]!;
     // A private key's DER body, whatever armour is left around it (or none).
-    if (text.startsWith('MI', from) || text.startsWith('MH', from) || text.startsWith('MC', from) || text.startsWith('b3BlbnNzaC1rZXkt', from)) {
+    const first = text.charCodeAt(from);
+    const second = text.charCodeAt(from + 1);
+    if ((first === 0x4d && (second === 0x49 || second === 0x48 || second === 0x43)) || (first === 0x62 && text.startsWith('b3BlbnNzaC1rZXkt', from))) {
       const key = privateKeyBody(text, from, to);
       if (key) {
         out.push(key);
@@ -234,6 +311,9 @@ function runs(text: string, found: readonly number[], out: DecodedView[]): void 
       continue;
     }
     if (!asBase64) continue;
+    // Most runs whose first bytes read as text are still binary (hex ids and UUIDs decoded as base64
+    // start like UTF-8): judged on bytes decoded in place, they cost no string and no buffer.
+    if (asBase64 === 'utf8' && !base64Utf8IsText(text, from, to)) continue;
     const run = text.slice(from, to);
     while (to < text.length && to - found[k + 1]! < 2 && text[to] === '=') to++;
     const decoded = decodeBytes(Buffer.from(run, 'base64'), asBase64);
@@ -292,24 +372,35 @@ const groupEndsAt = (text: string, at: number): boolean => {
   for (let i = at - 4; i < at; i++) if (i < 0 || !isBase64Letter(text.charCodeAt(i))) return false;
   return at - 5 < 0 || !isBase64Letter(text.charCodeAt(at - 5));
 };
-/** Two groups of four between spaces: where `SPACED_BASE64` is tried (one native search finds them). */
-const SPACED_GROUPS = / [A-Za-z0-9+/]{4} [A-Za-z0-9+/]{4} /g;
+/**
+ * Where two groups of four between spaces (` XXXX XXXX `, base64 units) start at or after `from`, or
+ * -1: where `SPACED_BASE64` is tried. Found by hopping from space to space with a native search, then
+ * looking at the two spaces after it: a pattern starting with a space stumbles on each of the spaces
+ * ordinary text is full of (paired, loaded: log lines 62 → 15 µs, prose 195 → 62 µs).
+ */
+export function nextSpacedGroups(text: string, from: number): number {
+  const n = text.length;
+  for (let s = text.indexOf(' ', from); s >= 0 && s + 10 < n; s = text.indexOf(' ', s + 1)) {
+    if (text.charCodeAt(s + 5) !== 0x20 || text.charCodeAt(s + 10) !== 0x20) continue;
+    let k = s + 1;
+    while (k < s + 10 && (k === s + 5 || isBase64Letter(text.charCodeAt(k)))) k++;
+    if (k === s + 10) return s;
+  }
+  return -1;
+}
 function spacedBase64(text: string, out: DecodedView[]): void {
-  if (!text.includes(' ')) return;
-  SPACED_GROUPS.lastIndex = 0;
-  for (let c = SPACED_GROUPS.exec(text); c; c = SPACED_GROUPS.exec(text)) {
-    const i = c.index;
+  for (let i = nextSpacedGroups(text, 0); i >= 0; ) {
     if (!groupEndsAt(text, i)) {
-      SPACED_GROUPS.lastIndex = i + 1;
+      i = nextSpacedGroups(text, i + 1);
       continue;
     }
     SPACED_BASE64.lastIndex = i - 4;
     const m = SPACED_BASE64.exec(text);
     if (!m) {
-      SPACED_GROUPS.lastIndex = i + 1;
+      i = nextSpacedGroups(text, i + 1);
       continue;
     }
-    SPACED_GROUPS.lastIndex = m.index + m[0].length;
+    i = nextSpacedGroups(text, m.index + m[0].length);
     const run = m[0].replaceAll(' ', '');
     const kind = textKind(base64Head(run, 0));
     if (!kind) continue;
@@ -507,17 +598,42 @@ const isHexUnit = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41
  * Eight items or more (1–7 hex digits or decimal digits each) with `sep` between them, somewhere in
  * `text`: a byte dump (`67:68:…`) or character codes (`103,104,…`).
  */
-const LIST_START: Readonly<Record<string, RegExp>> = { ',': /, ?[0-9A-Fa-f]{1,7} ?, ?[0-9A-Fa-f]{1,7} ?,/g, ':': /: ?[0-9A-Fa-f]{1,7} ?: ?[0-9A-Fa-f]{1,7} ?:/g };
+/**
+ * Whether `sep` at `i` starts two items in a row and a third separator (`, ?H{1,7} ?, ?H{1,7} ?,`, H a
+ * hex digit: spaces, digits and the separator are apart, so one reading decides).
+ */
+function listStartsAt(text: string, i: number, sep: number): boolean {
+  const n = text.length;
+  let at = i;
+  for (let item = 0; item < 2; item++) {
+    let k = at + 1;
+    if (k < n && text.charCodeAt(k) === 0x20) k++;
+    const from = k;
+    while (k < n && k - from < 8 && isHexUnit(text.charCodeAt(k))) k++;
+    if (k === from || k - from > 7) return false;
+    if (k < n && text.charCodeAt(k) === 0x20) k++;
+    if (k >= n || text.charCodeAt(k) !== sep) return false;
+    at = k;
+  }
+  return true;
+}
+
+/**
+ * Where the next `sep` at or after `from` starts a list (`listStartsAt`), or -1: hopping from one
+ * `sep` to the next with a native search (a pattern starting with the separator cost more on JSON and
+ * log lines, full of commas and colons, and as much on text without any).
+ */
+export function nextListStart(text: string, sep: ',' | ':', from: number): number {
+  const s = sep.charCodeAt(0);
+  for (let i = text.indexOf(sep, from); i >= 0; i = text.indexOf(sep, i + 1)) if (listStartsAt(text, i, s)) return i;
+  return -1;
+}
+
 function hasItemList(text: string, sep: ',' | ':'): boolean {
   const n = text.length;
   const s = sep.charCodeAt(0);
-  // Three items in a row, found by one native search (it starts with a literal); then counted on.
-  if (!text.includes(sep)) return false;
-  const start = LIST_START[sep]!;
-  start.lastIndex = 0;
-  for (let found = start.exec(text); found; found = start.exec(text)) {
-    const i = found.index;
-    start.lastIndex = i + 1;
+  // Three items in a row, then counted on.
+  for (let i = nextListStart(text, sep, 0); i >= 0; i = nextListStart(text, sep, i + 1)) {
     let items = 0;
     let at = i;
     while (items < 7) {

@@ -125,7 +125,7 @@ function gluedViews(text: string, pii: boolean, seen: PassesSaw | undefined, out
   }
   if (!pii) return;
   const glued = (from: number, to: number, number: boolean): void => {
-    if (number && !cardShaped(text.slice(from, to))) return;
+    if (number && !cardShaped(text, from, to)) return;
     if (isGlue(text.charCodeAt(from - 1)) || (number && isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to)))) out.push(isolated(text, from, to, 'unglued', 'pii'));
   };
   if (text.length <= COMPACT_MAX) {
@@ -179,15 +179,36 @@ function forEachCardCluster(text: string, found: Regions, visit: (from: number, 
 }
 
 /**
- * 13–19 digits in the groups cards are printed in (4-4-4-4…, 4-6-5, 4-6-4). Digits glued to a word
- * without separators are an id or a timestamp (`order-1765080316123`), as the card scanner judges them.
+ * 13–19 digits in the groups cards are printed in (4-4-4-4…, 4-6-5, 4-6-4), in `text[from, to)` (digits
+ * with single spaces or `-` between them; two separators in a row make an empty group). Digits glued to
+ * a word without separators are an id or a timestamp (`order-1765080316123`), as the card scanner judges
+ * them. Read in place, without cutting the cluster out or splitting it.
  */
-function cardShaped(cluster: string): boolean {
-  const groups = cluster.split(/[ -]/).map((g) => g.length);
-  const digits = groups.reduce((a, b) => a + b, 0);
-  if (digits < 13 || digits > 19 || groups.length === 1) return false;
-  if (groups.length === 3 && groups[0] === 4 && groups[1] === 6 && (groups[2] === 5 || groups[2] === 4)) return true;
-  return groups.every((g, i) => g === 4 || (i === groups.length - 1 && g >= 1 && g <= 4));
+function cardShaped(text: string, from: number, to: number): boolean {
+  let groups = 0;
+  let first = 0;
+  let second = 0;
+  let length = 0;
+  let digits = 0;
+  /** Whether every group before the current one has four digits. */
+  let fours = true;
+  for (let i = from; i < to; i++) {
+    const u = text.charCodeAt(i);
+    if (u === 0x20 || u === 0x2d) {
+      if (groups === 0) first = length;
+      else if (groups === 1) second = length;
+      fours &&= length === 4;
+      groups++;
+      length = 0;
+    } else {
+      length++;
+      digits++;
+    }
+  }
+  groups++;
+  if (digits < 13 || digits > 19 || groups === 1) return false;
+  if (groups === 3 && first === 4 && second === 6 && (length === 5 || length === 4)) return true;
+  return fours && length >= 1 && length <= 4;
 }
 
 /** A card-shaped cluster or the start of an IBAN glued to a letter or `-` (what the unglued view cuts out). */
@@ -195,7 +216,7 @@ function hasGluedNumber(text: string, found: Regions): boolean {
   if (found.ibans.some((at) => isGlue(text.charCodeAt(at - 1)))) return true;
   let hit = false;
   forEachCardCluster(text, found, (from, to) => {
-    hit ||= cardShaped(text.slice(from, to)) && (isGlue(text.charCodeAt(from - 1)) || (isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to))));
+    hit ||= cardShaped(text, from, to) && (isGlue(text.charCodeAt(from - 1)) || (isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to))));
   });
   return hit;
 }
@@ -203,7 +224,11 @@ function hasGluedNumber(text: string, found: Regions): boolean {
 /** Whether the compacted and joined views apply: short strings with whitespace (arguments) or a line break (results). */
 const breakable = (text: string, compact: boolean): boolean => text.length <= COMPACT_MAX && (compact ? /\S\s/.test(text) : text.includes('\n'));
 
-function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined): View[] {
+/**
+ * `dechunked`: the text's dechunked view when the caller has made it already (`withViews`), null for
+ * none; undefined to make it here.
+ */
+function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined, dechunked?: MappedText | null): View[] {
   const out: View[] = [];
   if (inner === 'none') return out;
   const runs = seen?.runs ?? longRuns(text);
@@ -215,7 +240,7 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     if (unspaced) out.push({ ...unspaced, location: 'normalized', inner: 'glued', decodes });
     if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
-    const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text) : undefined;
+    const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text, runs) : undefined;
     if (unwrapped) out.push({ ...unwrapped, location: 'unwrapped', inner: 'all', decodes });
     if (hasSpacedLetters(text)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
     if (breakable(text, compact)) {
@@ -226,8 +251,8 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     }
   }
   if (runs.length > 0 || on.pii) gluedViews(text, on.pii, seen, out);
-  const dechunked = inner === 'all' && mayBeChunked(text) ? dechunkedView(text) : undefined;
-  if (dechunked) out.push({ ...dechunked, location: 'dechunked', strict: true, inner: 'glued', decodes });
+  const chunked = inner === 'all' ? (dechunked === undefined ? dechunkedOf(text) : dechunked) : null;
+  if (chunked) out.push({ ...chunked, location: 'dechunked', strict: true, inner: 'glued', decodes });
   return out;
 }
 
@@ -268,15 +293,16 @@ export function hasSpacedLetters(text: string): boolean {
 }
 
 /**
- * A value in chunks could be there (`dechunkedView`): a letter next to a digit (most secrets' chunks),
- * or a digit on one side of a `.`, `/`, `|`, `:`, `,` or `-` (a card number's groups, one character a cell).
+ * The dechunked view of `text`, or null. Every piece it joins has a digit (`dechunkedView`), and one
+ * native search (a simple class, several times faster than any pattern of letters next to digits) tells
+ * whether the text has one at all: prose without a digit costs that search, and a text with digits the
+ * view itself, which is as fast as a pattern looking for where chunks could be.
  */
-const MAYBE_CHUNKED = /[A-Za-z]\d|\d[A-Za-z]|[A-Za-z0-9][ \t]?[./|:,-][ \t]?\d|\d[ \t]?[./|:,-][ \t]?[A-Za-z]/;
-const mayBeChunked = (text: string): boolean => text.length >= 14 && MAYBE_CHUNKED.test(text);
+const dechunkedOf = (text: string): MappedText | null => (text.length >= 14 && /[0-9]/.test(text) ? (dechunkedView(text) ?? null) : null);
 
-/** Whether a text could have a view at all (the fast path: most texts do not). */
-function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined): boolean {
-  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeChunked(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
+/** Whether a text could have a view at all (the fast path: most texts do not); `dechunked`: its dechunked view, or null. */
+function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined, dechunked: MappedText | null): boolean {
+  return runs.length > 0 || dechunked !== null || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
@@ -303,7 +329,8 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
   if (base.uninspectable) return base;
   const compact = options.compact === true;
   const runs = base.seen?.runs ?? longRuns(text);
-  if (!mayHide(text, on, compact, runs, base.seen)) return base;
+  const dechunked = dechunkedOf(text);
+  if (!mayHide(text, on, compact, runs, base.seen, dechunked)) return base;
   const findings: ViewFinding[] = [...base.findings];
   let uninspectable: string | undefined;
   let budget = VIEW_BUDGET * text.length + VIEW_FLOOR;
@@ -337,7 +364,7 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
     }
   };
-  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen)) visit(view, 1);
+  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen, dechunked)) visit(view, 1);
   findings.sort((a, b) => a.start - b.start);
   return uninspectable ? { findings, uninspectable } : { findings };
 }

@@ -8,11 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { longRuns } from '../../src/dlp/decode.ts';
+import { longRuns, nextListStart, nextSpacedGroups } from '../../src/dlp/decode.ts';
 import type { Detectors } from '../../src/dlp/detect.ts';
+import { dechunkedView, unwrappedView } from '../../src/dlp/normalize.ts';
 import { findPii, PII_KINDS, regions } from '../../src/dlp/pii.ts';
 import { detectDeep, hasSpacedLetters } from '../../src/dlp/views.ts';
-import { iban } from '../helpers/personal-data.ts';
+import { iban, withLuhn } from '../helpers/personal-data.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
 const ALL = new Set(PII_KINDS);
@@ -158,5 +159,83 @@ describe('the views\' gates', () => {
       const text = `${'q'.repeat(pad)} ${value.slice(0, 4)}${value.slice(4).toLowerCase()} ${'q'.repeat(40)}`;
       assert.ok(seen(text).includes('iban@text'), `pad ${pad}`);
     }
+  });
+});
+
+describe('the views\' own searches', () => {
+  /** Texts of the pieces the searches stop on (spaces, separators, hex and base64 letters), in any order. */
+  function searchTexts(count: number, seed: number, pieces: readonly string[]): string[] {
+    const next = random(seed);
+    return Array.from({ length: count }, () => {
+      let text = '';
+      for (let n = 3 + Math.floor(next() * 40); text.length < n; ) text += pieces[Math.floor(next() * pieces.length)]!;
+      return text;
+    });
+  }
+
+  it('finds two groups of four between spaces exactly where the pattern for them matches, from every position', () => {
+    const pattern = / [A-Za-z0-9+/]{4} [A-Za-z0-9+/]{4} /g;
+    let found = 0;
+    for (const text of searchTexts(20000, 11, [' ', ' aZ9+', ' a/b', ' Qm9v', 'a', '-', '_', '=', 'é', ' x', 'yz'])) {
+      for (let from = 0; from <= text.length; from++) {
+        pattern.lastIndex = from;
+        const expected = pattern.exec(text)?.index ?? -1;
+        assert.equal(nextSpacedGroups(text, from), expected, `${JSON.stringify(text)} from ${from}`);
+        if (expected >= 0) found++;
+      }
+    }
+    assert.ok(found > 1000, `the texts hold such groups (${found})`);
+  });
+
+  it('finds the start of a list of hex items exactly where the pattern for it matches, from every position', () => {
+    const patterns = { ',': /, ?[0-9A-Fa-f]{1,7} ?, ?[0-9A-Fa-f]{1,7} ?,/g, ':': /: ?[0-9A-Fa-f]{1,7} ?: ?[0-9A-Fa-f]{1,7} ?:/g };
+    let found = 0;
+    for (const text of searchTexts(20000, 12, [...',: 0a9fFgG', ',1f', ':0a', ', 9', ': 1 ', '1234567', '12345678'])) {
+      for (const sep of [',', ':'] as const) {
+        for (let from = 0; from <= text.length; from++) {
+          patterns[sep].lastIndex = from;
+          const expected = patterns[sep].exec(text)?.index ?? -1;
+          assert.equal(nextListStart(text, sep, from), expected, `${JSON.stringify(text)} ${sep} from ${from}`);
+          if (expected >= 0) found++;
+        }
+      }
+    }
+    assert.ok(found > 1000, `the texts hold such lists (${found})`);
+  });
+
+  it('makes the same unwrapped view when told the long runs (and skips the lines when none ends one) as when reading every line', () => {
+    const next = random(13);
+    const words = ['QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo', 'c2VjcmV0', 'key:', 'x', '', '=='];
+    const breaks = ['\n', '\r\n', ' \n', '\t\r\n', '\n  ', '= \n', '==\n', ' ', ': ', '=', 'path=/', '"'];
+    let joined = 0;
+    for (let k = 0; k < 20000; k++) {
+      let text = '';
+      for (let parts = 1 + Math.floor(next() * 8); parts > 0; parts--) text += words[Math.floor(next() * words.length)]!.repeat(1 + Math.floor(next() * 3)) + breaks[Math.floor(next() * breaks.length)]!;
+      const expected = unwrappedView(text);
+      assert.deepEqual(unwrappedView(text, longRuns(text)), expected, JSON.stringify(text));
+      if (expected) joined++;
+    }
+    assert.ok(joined > 1000, `the texts hold blocks to join (${joined})`);
+  });
+
+  it('joins a chunked value in a long text with no other digit, at every offset, after non-ASCII text and where the separator changes', () => {
+    const card = withLuhn('453914880343646');
+    const values = [
+      { text: s.aws.match(/.{4}/g)!.join(' '), rule: 'aws' },
+      { text: card.match(/.{4}/g)!.join('.'), rule: 'payment-card' },
+      // The run's separator changes after its first chunk (`-`, then spaces): the chunk before the change starts the next run.
+      { text: `id-${s.aws.match(/.{4}/g)!.join(' ')}`, rule: 'aws' },
+    ];
+    for (const { text: value, rule } of values) {
+      for (let pad = 0; pad < 12; pad++) {
+        for (const lead of ['the deployment list ', 'Die Bereitstellungen für die Region ', 'emoji 😀 and a word ']) {
+          const text = `${lead.repeat(40)}${'y'.repeat(pad)} (${value}) and more text after it`;
+          assert.ok(seen(text).some((f) => f.includes(rule) && f.includes('dechunked')), `${rule}, pad ${pad}, after ${lead}`);
+        }
+      }
+    }
+    // Only a run with a digit is joined: letters in chunks are words.
+    assert.equal(dechunkedView('ABCD EFGH IJKL MNOP QRST'), undefined);
+    assert.ok(dechunkedView('ABCD EFGH IJKL MNO1 QRST'));
   });
 });
