@@ -399,6 +399,8 @@ const IMPERATIVE_CLAUSE = P(String.raw`[:;,：；，]\s*${IMPERATIVE_VERBS}`);
  */
 const DOTTED_TOOL = /(?<![\w./@:\\-])([a-z][a-z0-9-]{1,30})\.([a-z][A-Za-z0-9]*(?:_[a-z0-9]+)*)(?![\w/@\\(-]|\.\w)/gi;
 /** Prefixes that are objects of code, abbreviations or file names rather than servers. */
+/** The tool part of a namespaced name: snake_case or camelCase words (not a file extension, not one word). */
+const NAMESPACED = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$|^[a-z]+(?:[A-Z][a-z0-9]+)+$/;
 const NOT_A_SERVER = /^(?:e|i|eg|ie|etc|vs|cf|no|fig|self|this|that|process|console|os|sys|window|document|json|math|object|array|string|number|date|promise|app|res|req|request|response|ctx|context|config|settings|options|params|args|data|user|item|event|err|error|result|results|client|api|www|module|exports|util|utils|lib|src|docs?|index|main|file|path|fs|http|https|net|db|model|models|v\d+)$/i;
 /**
  * A conditional or temporal clause and then a bare verb (not a subject, not a third-person or past form):
@@ -863,7 +865,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // `server.tool` in plain words ("wallet.transfer", "quickbooks.pay_bill"): a tool of the server named, another one's unless that is this server.
       for (const m of sentence.matchAll(DOTTED_TOOL)) {
         const [, prefix, tool] = m as unknown as [string, string, string];
-        if (NOT_A_SERVER.test(prefix) || !(toolShaped(tool) || TOOL_VERBS.has(tool.toLowerCase()) || TOOL_VERBS.has(tool.split(/[_-]|(?<=[a-z])(?=[A-Z])/)[0]!.toLowerCase()))) continue;
+        // A namespaced name of two or more words (`tripdesk.cancel_booking`, `ci.triggerPipeline`) is how agents show another server's
+        // tool, whatever its verb; a single word after the dot (`wallet.transfer`) must be a verb that tools are named for.
+        if (NOT_A_SERVER.test(prefix) || !(NAMESPACED.test(tool) || toolShaped(tool) || TOOL_VERBS.has(tool.toLowerCase()) || TOOL_VERBS.has(tool.split(/[_-]|(?<=[a-z])(?=[A-Z])/)[0]!.toLowerCase()))) continue;
         if (tool === own || ctx.siblings.has(tool) || paramNames.has(tool.toLowerCase())) continue;
         if (self.includes(prefix.toLowerCase().replace(/[_-]/g, ' '))) {
           refTool = true;
