@@ -346,6 +346,8 @@ const SIDE_FLOW = P(String.raw`\b(?:also|additionally|as well|in addition|too|si
 
 /** A secret by its common names (what a privacy promise keeps out of sight). */
 const SECRET_WORD = /\b(?:api[ _-]?keys?|keys?|tokens?|passwords?|passphrases?|secrets?|credentials?|pins?|otps?)\b/i;
+/** A credential file on the user's machine, by its usual place: private keys, cloud, cluster and registry credentials, .env files. */
+const CREDENTIAL_PATH = /~\/\.(?:ssh|aws|azure|kube|docker|gnupg|config\/gcloud|netrc|npmrc|pypirc|git-credentials)\b|\bid_(?:rsa|ed25519|ecdsa|dsa)\b|\.aws\/credentials\b|\/credentials\.(?:db|json)\b|(?:^|[\s'"`(])\.env(?:\.\w+)?\b|\.kube\/config\b|\/etc\/shadow\b/i;
 /** A negation or refusal governing what follows: a source named after it is kept out, not asked for. */
 const GUARDED_BEFORE = P(String.raw`\b(?:never|not|no|don't|do not|must not|should not|without|refuses?|refused|rejects?|ignores?|ignore|excluding|except|instead of)\b(?:(?!\b(?:and|but|then)\b)[^.;:]){0,80}$|(?:不会|不要|永不|绝不|勿|不得)[^。；，,]{0,20}$`);
 /** "… are always excluded", "… is never read": the source just named is kept out. */
@@ -1173,6 +1175,23 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa|export-secret-keys|dump-keychain/i.test(m[0]))) {
       family('harvest', t.field, span(t.text, m, fold(t.text).text));
       break;
+    }
+  }
+  // A credential file of the user's machine (a private key, a cloud or package-registry credentials file, a .env) to be read and
+  // put into a call — into one of its parameters, or its contents: harvesting, whatever the tool says it is. A tool that
+  // needs a key is configured with it; it does not have the model read the user's home directory.
+  if (!families.has('harvest')) {
+    outer: for (const t of texts) {
+      if (t.isName || t.field.endsWith('(name)')) continue;
+      for (const sentence of sentences(fold(t.text).text)) {
+        const path = CREDENTIAL_PATH.exec(sentence);
+        if (!path || GUARDED_BEFORE.test(sentence.slice(Math.max(0, path.index - 60), path.index))) continue;
+        const lower = sentence.toLowerCase();
+        const into = /\bcontents?\b|\b(?:parameter|argument|field|param)\b/i.test(sentence) || [...paramNames].some((n) => n.length >= 3 && [`'${n}'`, `\`${n}\``, `"${n}"`].some((q) => lower.includes(q)));
+        if (!into || !SUPPLY.test(sentence)) continue;
+        family('harvest', t.field, span(t.text, path, sentence));
+        break outer;
+      }
     }
   }
   // A secret of the user's own accounts — a password, a passphrase, a private or secret key, a PIN, a one-time or recovery
