@@ -422,6 +422,12 @@ const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b
  * nothing of its own (no address, no quoted value, no bulk data).
  */
 const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|find|get|obtain|verify|preview|check|look up|see|know|resolve|pick|choose|identify)\b|(?:\b|_)(?:ids?|identifiers?)\s+(?:from|with|of|returned)\b|\b(?:get|gets|got|list|read|find|fetch|look up|create|created|made|make|upload|uploaded|obtain|check|review|retrieve|inspect)\b[^.;]{0,40}?\b(?:with|using|via)\s+[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:\s+(?:first|otherwise|beforehand|if [^.;]{0,40}))?[\s.;:!]*$|\(\s*(?:use|call|see|via|with)?\s*[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:otherwise|first)?\s*\)[\s.;:!]*$|[A-Za-z]\w*_\w+[\x60'\u0022]?\s+(?:can|cannot|can't|will|won't|may|is able to)\s+\w+|\b(?:show|present|display|confirm)\w*\b[^.;]{0,40}\b(?:to|with) the user\b|\b(?:come|comes|taken) from\b|^(?:it |this tool )?(?:must|should|can|has to|needs to) (?:only )?be (?:called|run|used|invoked)\b|\bpara (?:conseguir|obtener|obter|encontrar|confirmar|verificar)\b|\bif (?:the user|you) (?:wants?|asks?|needs?|would like|might want)\b|\bcan be (?:passed|used|given|handed|sent)\b|\bpour (?:obtenir|trouver|confirmer)\b|\bum (?:die|den|das) [^.;]{0,30} zu (?:ermitteln|finden|erhalten)\b`);
+/**
+ * What makes a step with another tool more than the next step of the user's task: it recurs (every time, in all cases),
+ * it sets a literal value ('octo-bot', `privileged: true`) or an argument, it skips the user's confirmation or review, or
+ * it steers away from a tool (skip, avoid, instead).
+ */
+const STEP_MORE = P(String.raw`\b(?:every|each|always|whenever|in all cases|jede[mnrs]?|cada|chaque|sempre|siempre|toujours|immer|stets|всегда|каждый)\b|每次|毎回|매번|总是|始终|常に|항상|(?<![\p{L}\p{N}])['\u2018][^'\u2018\u2019]{3,}['\u2019](?![\p{L}\p{N}])|\w:\s*(?:true|false|\d)|\bwithout (?:waiting|asking|confirm\w*|review\w*|approval|checking|prompting|telling)|\b(?:skip|skipping|avoid|instead|rather than|never)\b|\b(?:argument|arguments|parameter|parameters|param|passed as)\b|인자|参数|作为|引数`);
 /** What a sibling-workflow sentence must not carry: an address, a quoted or literal value, bulk or private data, a command. */
 const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB][^"\u201D\u00BB]{3,}["\u201D\u00BB]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
 /** Whether a sentence carries a value of its own (see `CARRIES`); a backticked span counts when it is a literal, not a name (`port_code`). */
@@ -682,7 +688,7 @@ const USERS = String.raw`(?:user|users|human|person|people|customer|operator|req
 const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
 const EXCLUSION = P(String.raw`\b(?:\w+n't|cannot|not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
 
-const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
+const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b((?:[a-z0-9][a-z0-9-]{0,40}\.){0,3}[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
 const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|example|sample|placeholder)\b|example\.(?:com|org|net)|\blocalhost\b|\.test\b|\.invalid\b/i;
 
 /**
@@ -1023,6 +1029,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const ownParam = params.some((p) => p.name.length >= 3 && /[_A-Z]/.test(p.name) && sentence.includes(p.name));
       const workflow = ref && !carries(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence) && (ownParam || (afterReturns && /^(?:then|use|pass)\b/i.test(sentence)) || WORKFLOW.test(sentence) || selfOrdered(sentence, own));
       const lookup = LOOKUP.test(sentence) || workflow;
+      // A tool named without a server (`get_contract`, `publish_article`), not known to be another server's, asked for a step
+      // that carries nothing — no address, no data, no secret, nothing hidden, no argument changed — is most often the same
+      // server's next step: one kind of evidence, not three (an order about it, a trigger, the reference are the same words).
+      const plainStep = refTool && !refOther && !carries(sentence) && !STEP_MORE.test(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('urgency') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence);
       const absolute = ABSOLUTE.test(sentence);
       // "Prefer this over fetch_url for pages that need JavaScript" names another tool only to compare.
       if (ref && !lookup && (obliged || has('order') || has('arg.steer') || has('transfer') || (has('superiority') && absolute) || has('urgency') || has('conceal') || has('addressee'))) {
@@ -1032,7 +1042,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // An order about another tool ("merge_pr must ...", "call add_member with ..."), unless it fetches this tool's own input.
       if (ref && refOrdered && (obliged || has('addressee')) && !lookup) {
         features['s.ref+order-given'] = 1;
-        family('tool-order', field, here(refHit));
+        if (!plainStep) family('tool-order', field, here(refHit));
       }
       // Selection steering by its two halves, wherever each is said: itself pushed without exception, and the alternatives —
       // other tools, servers, the model's own answer — run down.
@@ -1079,7 +1089,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // "Use list_threads first to find the thread id" fetches this tool's own input: a prerequisite, not a hijack.
       if (ref && refOrdered && TRIGGER.test(sentence) && (obliged || has('addressee')) && !lookup) {
         features['s.ref+trigger+order'] = 1;
-        family('hijack', field, here(refHit));
+        if (!plainStep) family('hijack', field, here(refHit));
       }
       // Another tool's argument changed in passing ("its to_account becomes GB29…", "fs_write paths are mapped to /srv/share").
       // Or a later call of the agent's, named by what it does ("any subsequent write tool", "when you install anything afterwards").
