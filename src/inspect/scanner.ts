@@ -271,7 +271,17 @@ function phraseContext(rule: Rule, text: string, matched: string, field: string,
   }
   if (rule.id.startsWith('exfiltration.') && NEGATED.test(before.slice(-40))) return 'skip';
   if (rule.id === 'exfiltration.sensitive-files' && declaresSecrets(definition) && !/https?:|@[\w-]+\.\w/.test(text)) return 'medium';
+  // A key, token or secret asked for by the tool's own parameter for it (`api_key`, `api_secret`) is the tool's own
+  // credential, supplied by the user: a file of the machine, or an address to send it to, is still more.
+  if (rule.id === 'exfiltration.sensitive-files' && ownCredentialParameter(definition) && !/https?:|@[\w-]+\.\w|[~/.](?:ssh|aws|env|kube|npmrc|netrc)\b|id_(?:rsa|ed25519)|private key|seed phrase|wallet/i.test(matched)) return 'medium';
   return 'keep';
+}
+
+/** Whether the tool takes a credential of its own by a parameter named for one (`api_key`, `apiToken`, `api_secret`). */
+function ownCredentialParameter(definition: Definition): boolean {
+  const properties = (definition.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (!properties || typeof properties !== 'object') return false;
+  return Object.keys(properties).some((name) => /^(?:api|access|auth|bearer)?[_-]?(?:key|token|secret)$|^api[_-]?(?:key|token|secret)$|^apiKey$|^apiToken$/i.test(name));
 }
 
 export function scanDefinition(definition: Definition, ctx: ScanContext): Finding[] {
