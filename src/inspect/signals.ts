@@ -428,6 +428,12 @@ const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|fi
  * it steers away from a tool (skip, avoid, instead).
  */
 const STEP_MORE = P(String.raw`\b(?:every|each|always|whenever|in all cases|jede[mnrs]?|cada|chaque|sempre|siempre|toujours|immer|stets|всегда|каждый)\b|每次|毎回|매번|总是|始终|常に|항상|(?<![\p{L}\p{N}])['\u2018][^'\u2018\u2019]{3,}['\u2019](?![\p{L}\p{N}])|\w:\s*(?:true|false|\d)|\bwithout (?:waiting|asking|confirm\w*|review\w*|approval|checking|prompting|telling)|\b(?:skip|skipping|avoid|instead|rather than|never)\b|\b(?:argument|arguments|parameter|parameters|param|passed as)\b|인자|参数|作为|引数`);
+/** The model told to keep away from a tool or service, in the languages of the corpora: "do not use it", "should no longer be used", "offer no alternatives". */
+const AVOID = P(String.raw`\b(?:do not|don't|never|must not|should not|shouldn't)\s+(?:(?:use|call|invoke|select|pick|choose|rely on)\s+(?:it|them|that one|those|(?:any |the )?other (?:tools?|servers?|services?|options?)|[\x60'"]?[a-z][\w-]*[_.][\w.-]+[\x60'"]?)\s*(?:[.;,!]|$)|(?:use|call|invoke)\s*(?:[.;,!]|$)|(?:offer|suggest|propose|mention) (?:any )?alternatives)|\b(?:should|must|is to|are to)\s+(?:no longer|not|never)\s+be\s+(?:used|called|invoked|selected|chosen)\b|\bno longer (?:be )?(?:used|use)\b|\bstop (?:using|calling)\b|\bavoid (?:using|calling)\b|\bno (?:ofrezcas|ofrezca) alternativas|\bno (?:utilizar\w*|usar\w*|use|uses|llame|llames|invoque)\b|\bconviene no\b|\bevit(?:e|ar|ez)\b|\bn'utilise[sz]? pas\b|\bne pas utiliser\b|\bnicht (?:mehr )?(?:verwenden|benutzen|nutzen|aufrufen)\b|\bnão (?:use|utilize|chame)\b|\bне (?:используй\w*|вызывай\w*|применяй\w*)\b|请勿(?:调用|使用)|不要(?:调用|使用)|禁止(?:调用|使用)|停止使用|勿用|使わないで|使用しないで|呼び出さないで|사용하지 마|호출하지 마`);
+/** What follows an order to keep away that scopes this tool itself: "do not use this tool for …", "… for large files", "… on binary data". */
+const AVOID_SCOPE = /^\s*(?:(?:this|it)\b(?!'s)|for\b|on\b|with\b|to\b|in\b|against\b|unless\b|if\b|para\b|pour\b|für\b|cet(?:te)? |ce |esta |este |dieses |diese |questo |questa )/i;
+/** This tool claimed as the one to pick: recommended, the only option, certified, approved, preferred (in the languages of the corpora). */
+const SELF_CLAIM = P(String.raw`\b(?:recommended|the only|only (?:\w+ )?(?:option|tool|choice|path|way|interface)|certified|approved|official|preferred|recomendad\w*|la única|le seul|la seule|recommandé\w*|empfohlen\w*|einzig\w*|recomendad\w*|a única|o único|рекомендуем\w*|единственн\w*)\b|唯一|优先|首选|推荐|认证|推奨|優先|公式|唯一|권장|우선|유일`);
 /** What a sibling-workflow sentence must not carry: an address, a quoted or literal value, bulk or private data, a command. */
 const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB][^"\u201D\u00BB]{3,}["\u201D\u00BB]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
 /** Whether a sentence carries a value of its own (see `CARRIES`); a backticked span counts when it is a literal, not a name (`port_code`). */
@@ -788,7 +794,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; named?: boolean; claim?: { field: string; span: string }; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
-  const preference: { push?: { field: string; span: string }; down?: boolean } = {};
+  const preference: { push?: { field: string; span: string }; down?: boolean; avoid?: { field: string; span: string }; claim?: boolean } = {};
   /** Whether a later sentence says the tool also does something else (a side effect the user may not be shown). */
   let alsoDoes = false;
   for (const { field, text: raw, isName } of texts) {
@@ -1046,6 +1052,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       }
       // Selection steering by its two halves, wherever each is said: itself pushed without exception, and the alternatives —
       // other tools, servers, the model's own answer — run down.
+      // Selection steering by its two halves again, by what each sentence does rather than its words: the model told to keep
+      // away from something that is not this tool ("payrollhub … should no longer be used", "请勿调用", "offer no alternatives"),
+      // and this tool claimed as the one to pick (recommended, only, certified, approved, preferred).
+      const avoid = AVOID.exec(sentence);
+      if (avoid && !AVOID_SCOPE.test(sentence.slice(avoid.index + avoid[0].length, avoid.index + avoid[0].length + 24)) && !SELF_REFERENCE.test(sentence.slice(0, avoid.index)) && !(own.length > 3 && sentence.includes(own))) preference.avoid ??= { field, span: span(sentence, avoid, sentence) };
+      if (has('superiority') || SELF_CLAIM.test(sentence)) preference.claim = true;
       const pushedSelf = SELF_PUSH.exec(sentence);
       if (pushedSelf) preference.push ??= { field, span: span(sentence, pushedSelf, sentence) };
       // (Not "This tool exists for backward compatibility": that runs itself down.)
@@ -1158,6 +1170,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   if (claimAt && selection.named) {
     features['s.selection'] = 1;
     family('selection', claimAt.field, claimAt.span);
+  }
+  if (preference.avoid && preference.claim) {
+    features['s.selection'] = 1;
+    family('selection', preference.avoid.field, preference.avoid.span);
   }
   if (preference.push && preference.down) {
     features['s.selection'] = 1;
