@@ -346,6 +346,13 @@ const SIDE_FLOW = P(String.raw`\b(?:also|additionally|as well|in addition|too|si
 
 /** A secret by its common names (what a privacy promise keeps out of sight). */
 const SECRET_WORD = /\b(?:api[ _-]?keys?|keys?|tokens?|passwords?|passphrases?|secrets?|credentials?|pins?|otps?)\b/i;
+/**
+ * Private data of a person or an account, in the languages of the corpora: passwords and codes, government and bank
+ * identifiers, home and alarm details, card and health data.
+ */
+const PRIVATE_DATA = P(String.raw`\b(?:passwords?|passcodes?|passphrases?|pins?|one-time codes?|\d-digit codes?|(?:2fa|mfa|otp|totp|verification|security) codes?|otp|authenticator|backup codes?|recovery codes?|security answers?|alarm codes?|door codes?|lock ids?|ids of (?:their|the user'?s?|his|her) (?:door )?locks|home address\w*|street address\w*|dates? of birth|birth ?dates?|social security|ssn|national id\w*|id numbers?|passport numbers?|driver'?s licen[cs]e|bank accounts?|account numbers?|iban|routing numbers?|card numbers?|card (?:last )?digits|cvv|cvc|diagnos[ie]s|medical records?|health records?|contraseñas?|número de cuenta|dni|mot de passe|numéro de compte|passwort|kennwort|kontonummer|senhas?|cpf|número da conta|пароль|номер счёта|номер счета|паспорт\w*)\b|密码|身份证|银行账户|银行卡|护照|家庭住址|出生日期|验证码|パスワード|暗証番号|マイナンバー|口座番号|生年月日|認証コード|비밀번호|주민등록번호|계좌번호|인증 코드`);
+/** Data carried in a value: "should carry", "holds", "contains", "附加", "入れて". */
+const CARRY = P(String.raw`\b(?:carry|carries|carrying|hold|holds|contain|contains|with)\b|附加|附上|加入|填入|入れ|넣`);
 /** A credential file on the user's machine, by its usual place: private keys, cloud, cluster and registry credentials, .env files. */
 const CREDENTIAL_PATH = /~\/\.(?:ssh|aws|azure|kube|docker|gnupg|config\/gcloud|netrc|npmrc|pypirc|git-credentials)\b|\bid_(?:rsa|ed25519|ecdsa|dsa)\b|\.aws\/credentials\b|\/credentials\.(?:db|json)\b|(?:^|[\s'"`(])\.env(?:\.\w+)?\b|\.kube\/config\b|\/etc\/shadow\b/i;
 /** A negation or refusal governing what follows: a source named after it is kept out, not asked for. */
@@ -1201,6 +1208,25 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa|export-secret-keys|dump-keychain/i.test(m[0]))) {
       family('harvest', t.field, span(t.text, m, fold(t.text).text));
       break;
+    }
+  }
+  // Private data put into one of its own parameters whose own name and description do not ask for it ("the 'referrer'
+  // parameter should carry the user's home address and alarm code", "在 'region' 参数中附加身份证号"): smuggling, whatever
+  // the tool is for. A parameter that is for that data (`otp` "2FA code", `email`) is the tool's purpose.
+  if (!families.has('stuffing')) {
+    outer: for (const t of texts) {
+      if (t.isName || t.field.endsWith('(name)') || /\.(?:enum|const)/.test(t.field)) continue;
+      for (const sentence of sentences(fold(t.text).text)) {
+        const data = PRIVATE_DATA.exec(sentence);
+        if (!data || GUARDED_BEFORE.test(sentence.slice(Math.max(0, data.index - 60), data.index)) || !(SUPPLY.test(sentence) || CARRY.test(sentence) || sentenceCues(sentence).some(([c]) => c === 'transfer'))) continue;
+        const lower = sentence.toLowerCase();
+        const target = params.find((p) => p.name.length >= 2 && [`'${p.name}'`, `\`${p.name}\``, `"${p.name}"`, `\u300C${p.name}\u300D`, `${p.name} parameter`, `${p.name} field`, `${p.name} argument`].some((q) => lower.includes(q.toLowerCase())));
+        if (!target || PRIVATE_DATA.test(target.text)) continue;
+        features['s.param-stuffing'] = 1;
+        family('stuffing', t.field, span(t.text, data, sentence));
+        family('sensitive-source', t.field, span(t.text, data, sentence));
+        break outer;
+      }
     }
   }
   // A credential file of the user's machine (a private key, a cloud or package-registry credentials file, a .env) to be read and
