@@ -18,7 +18,7 @@
 
 import { contributions, probability, type Weights } from './logistic.ts';
 import { WEIGHTS } from './signal-weights.ts';
-import { CUE_WHY, declaresSecrets, definitionSignals, isExampleQuote, FAMILY_WHY, type Cue, type Family, type Feature, JOINING } from './signals.ts';
+import { CUE_WHY, declaresSecrets, ownCredentialParameter, definitionSignals, isExampleQuote, FAMILY_WHY, type Cue, type Family, type Feature, JOINING } from './signals.ts';
 
 export type Severity = 'high' | 'medium' | 'low';
 export type Verdict = 'high' | 'warn' | 'ok';
@@ -275,13 +275,6 @@ function phraseContext(rule: Rule, text: string, matched: string, field: string,
   // credential, supplied by the user: a file of the machine, or an address to send it to, is still more.
   if (rule.id === 'exfiltration.sensitive-files' && ownCredentialParameter(definition) && !/https?:|@[\w-]+\.\w|[~/.](?:ssh|aws|env|kube|npmrc|netrc)\b|id_(?:rsa|ed25519)|private key|seed phrase|wallet/i.test(matched)) return 'medium';
   return 'keep';
-}
-
-/** Whether the tool takes a credential of its own by a parameter named for one (`api_key`, `apiToken`, `api_secret`). */
-function ownCredentialParameter(definition: Definition): boolean {
-  const properties = (definition.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
-  if (!properties || typeof properties !== 'object') return false;
-  return Object.keys(properties).some((name) => /^(?:api|access|auth|bearer)?[_-]?(?:key|token|secret)$|^api[_-]?(?:key|token|secret)$|^apiKey$|^apiToken$/i.test(name));
 }
 
 export function scanDefinition(definition: Definition, ctx: ScanContext): Finding[] {

@@ -452,7 +452,9 @@ function carries(sentence: string): boolean {
 /** This server's own other tools, named as such. */
 const OWN_SERVER_TOOLS = /\b(?:tools?|calls?|endpoints?)\s+(?:of|on|from|in)\s+(?:this|the same) server\b/i;
 /** A tool named as of the same server ("search_v2 on this server", "login (same server)") is a sibling. */
-const SAME_SERVER = /^\s*(?:\((?:same|this) server\)|(?:on|of|from) (?:this|the same) server\b)/i;
+const SAME_SERVER = /^\s*[\x60'"]?\s*(?:\((?:same|this) server\)|(?:on|of|from|in) (?:this|the same) server\b|(?:de|en) (?:este|ese|mismo) servidor\b|(?:de|sur) ce (?:même )?serveur\b|(?:dieses|desselben) servers\b|(?:auf|von) diesem server\b|(?:deste|neste|do mesmo) servidor\b|(?:di|su) questo server\b|(?:этого|на этом) сервер\w*)/i;
+/** The same server named before the tool, in the languages whose word order puts it there ("이 서버의 plan_deploy", "本服务器的 list_x", "このサーバーの get_x", "this server's list_x"). */
+const SAME_SERVER_BEFORE = /(?:\bthis server'?s|\bthe same server'?s|이 서버의|같은 서버의|本服务器的?|此服务器的?|该服务器的?|同一服务器的?|このサーバーの|同じサーバーの)\s*[\x60'"]?\s*$/i;
 const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:first|beforehand|before|antes|primero|d'abord|zuerst|vorher|prima|сначала)\s+)?(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
 const COMPARED_BEFORE = /\b(?:over|than|instead of|rather than|in place of|not)\s+(?:the\s+)?['"`]?$/i;
 const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
@@ -530,6 +532,20 @@ export function isExampleQuote(text: string, start: number, end: number): boolea
 export function maskExamples(text: string): string {
   if (!/["\u201C\u00AB'\u2018]/.test(text)) return text;
   return text.replace(QUOTED, (m: string, _inner: string, _single: string, offset: number) => (isExampleQuote(text, offset, offset + m.length) ? '"\u2026"' : m));
+}
+
+/** A secret to be fetched from somewhere rather than given by the user: the environment, a config file, another session. */
+const READ_FROM = P(String.raw`\b(?:read|find|take|get|look(?:ing)? up|fetch|copy|reuse|grab|extract|search|locate)\b[^.;]{0,60}?\b(?:environment|env|config\w*|\S+\.json|session|keychain|history)\b|~\/|환경 ?변수|环境变量|環境変数`);
+/** An environment variable of a key named for a service this tool is not (`GITEA_TOKEN` for a mirroring tool). */
+function foreignKeyName(sentence: string, self: string): boolean {
+  for (const [name] of sentence.matchAll(/\b([A-Z][A-Z0-9]{1,20})_(?:[A-Z0-9]+_)*(?:KEY|TOKEN|SECRET)S?\b/g)) if (!self.includes(name.split('_')[0]!.toLowerCase())) return true;
+  return false;
+}
+/** Whether the tool takes a credential of its own by a parameter named for one (`api_key`, `apiToken`, `api_secret`). */
+export function ownCredentialParameter(definition: Record<string, unknown>): boolean {
+  const properties = (definition.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (!properties || typeof properties !== 'object') return false;
+  return Object.keys(properties).some((name) => /^(?:(?:api|access|auth|bearer)[_-]?)?(?:key|token|secret)$|^api(?:Key|Token|Secret)$/i.test(name));
 }
 
 /** Whether the tool says by its name, title or first sentence that it is about secrets (a vault, a login, keys). */
@@ -798,6 +814,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   // What the tool is: its name, titles, first sentence — and the server it comes from (`stripe` for STRIPE_API_KEY).
   const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
+  const ownCredential = ownCredentialParameter(definition);
   const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; named?: boolean; claim?: { field: string; span: string }; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
@@ -854,7 +871,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // name is presumed the server's own, unless another connected server has it (shadowing).
         if (field === 'instructions' && !otherTool(lower)) continue;
         if (SAME_SERVER.test(sentence.slice(m.index + m[0].length, m.index + m[0].length + 30))) continue;
-        if (otherTool(lower)) {
+        // Named as this server's ("이 서버의 plan_deploy"): its own tool, never another server's — but still a step asked for.
+        const ownServer = SAME_SERVER_BEFORE.test(sentence.slice(Math.max(0, m.index - 30), m.index));
+        if (ownServer && !carries(sentence) && !STEP_MORE.test(sentence)) continue;
+        if (!ownServer && otherTool(lower)) {
           refOther = true;
           refOrdered = true;
           cues.set('ref.other-server', m as RegExpExecArray);
@@ -979,6 +999,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       }
       // A secret the tool or its server holds and reads itself ("configured on the server as STRIPE_API_KEY", "read by twine itself") is its configuration, asked of no one.
       if (cues.has('source.secret') && !cues.has('sink') && SERVER_SIDE.test(sentence)) cues.delete('source.secret');
+      // Its own key, asked for by its own parameter for it (`api_key`) and sent nowhere but its own service, is its configuration.
+      if (cues.has('source.secret') && ownCredential && !CREDENTIAL_PATH.test(sentence) && !READ_FROM.test(sentence) && !foreignKeyName(sentence, self) && !(cues.has('sink') && isForeignSink(sentence, self))) cues.delete('source.secret');
       // Other tools of this same server ("before any other tool of this server") are its own workflow, not rivals.
       if (OWN_SERVER_TOOLS.test(sentence)) {
         cues.delete('superiority');
@@ -1193,7 +1215,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   if (features.obfuscated) family('obfuscated', 'description', 'look-alike letters or invisible characters inside words');
   if (features.superiority && (features['ref.other-tools'] || features['ref.other-server'] || features['ref.tool'])) features['d.superiority+others'] = 1;
   const declared = declaredCapabilities(definition);
-  const mismatched = [...asked].filter((c) => !declared.has(c));
+  // A tool with a parameter for its own key declares that it takes one.
+  const mismatched = [...asked].filter((c) => !declared.has(c) && !(c === 'secrets' && ownCredential));
   if (mismatched.length > 0) {
     features['capability.mismatch'] = 1;
     // Secrets asked for are judged as a sensitive source; here only what the tool would do that it does not say.
