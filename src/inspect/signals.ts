@@ -718,7 +718,12 @@ const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${A
 const EXCLUSION = P(String.raw`\b(?:\w+n't|cannot|not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
 
 const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b((?:[a-z0-9][a-z0-9-]{0,40}\.){0,3}[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
-const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|example|sample|placeholder)\b|example\.(?:com|org|net)|\blocalhost\b|\.test\b|\.invalid\b/i;
+/**
+ * An address given as an example: said to be one ("e.g.", "such as", "placeholder"), the bare reserved example domains
+ * (`example.com`, `you@example.org`), or a local or reserved test host. A named host under a reserved domain
+ * (`collect.vendor-stats.example.net`) is a destination like any other: only the words around it make it an example.
+ */
+const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|sample|placeholder|an example|example (?:of|address|url|value|only))\b|(?<![\w-]\.)(?<![\w-])example\.(?:com|org|net)\b|\blocalhost\b|\.test\b|\.invalid\b/i;
 
 /**
  * A destination of the text's own choosing: a concrete address, number or account that is not an
@@ -730,7 +735,8 @@ function isForeignSink(sentence: string, self: string): boolean {
   const host = (m[1] ?? m[2] ?? m[3] ?? '').toLowerCase();
   if (!host) return true;
   const labels = host.split('.').filter((l) => l.length >= 3 && !/^(?:www|api|com|net|org|dev|app|mail)$/.test(l));
-  return !labels.some((l) => self.includes(l));
+  // (The server's own name ends `self`: a host label that is that name, hyphens and all, is its own service.)
+  return !labels.some((l) => self.includes(l) || (l.includes("-") && self.endsWith(` ${l.replace(/-/g, " ")}`)));
 }
 
 /**
