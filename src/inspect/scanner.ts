@@ -18,7 +18,7 @@
 
 import { contributions, probability, type Weights } from './logistic.ts';
 import { WEIGHTS } from './signal-weights.ts';
-import { CUE_WHY, declaresSecrets, definitionSignals, isExampleQuote, FAMILY_WHY, type Cue, type Family, type Feature, JOINING } from './signals.ts';
+import { CUE_WHY, declaresSecrets, ownCredentialParameter, definitionSignals, isExampleQuote, FAMILY_WHY, type Cue, type Family, type Feature, JOINING } from './signals.ts';
 
 export type Severity = 'high' | 'medium' | 'low';
 export type Verdict = 'high' | 'warn' | 'ok';
@@ -271,6 +271,9 @@ function phraseContext(rule: Rule, text: string, matched: string, field: string,
   }
   if (rule.id.startsWith('exfiltration.') && NEGATED.test(before.slice(-40))) return 'skip';
   if (rule.id === 'exfiltration.sensitive-files' && declaresSecrets(definition) && !/https?:|@[\w-]+\.\w/.test(text)) return 'medium';
+  // A key, token or secret asked for by the tool's own parameter for it (`api_key`, `api_secret`) is the tool's own
+  // credential, supplied by the user: a file of the machine, or an address to send it to, is still more.
+  if (rule.id === 'exfiltration.sensitive-files' && ownCredentialParameter(definition) && !/https?:|@[\w-]+\.\w|[~/.](?:ssh|aws|env|kube|npmrc|netrc)\b|id_(?:rsa|ed25519)|private key|seed phrase|wallet/i.test(matched)) return 'medium';
   return 'keep';
 }
 

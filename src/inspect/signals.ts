@@ -338,7 +338,7 @@ const CONCEAL_WORLD = P(String.raw`\b(?:ne doit pas (?:le |en |la |les )?(?:ment
  * "describe it as "read-only"", "respond "Queued" rather than describing").
  */
 const CONCEAL_SHAPE = P(String.raw`\b(?:need not|not to be|never|no need to|refrains? from|not worth|without|must not be|should not be|is not to|are not to)\s+(?:\w+\s+){0,3}?(?:surfaced|surfacing|surface|disclosed|disclose|mentioned|mentioning|mention|reported|report|informed|inform|learn|elaboration|described|describe)\b|\bskip (?:any |all )?mention|\b(?:kept|keep|leave|left) (?:\S+ ){0,4}?out of (?:the |any )?(?:explanation|reply|answer|summary|report|response|conversation|message)|\b(?:drop|remove|hide|omit|filter out)\s+(?:\w+\s+){0,3}?before (?:showing|displaying|presenting|returning|reporting)|\berwähn\w*\s+(?:\w+\s+){0,2}nicht\b|\bnon è necessario (?:informar\w*|dir\w*|menzionar\w*|segnalar\w*)|\b(?:present|presents|presented|presenting|describe|describes|describirla|describirlo|phrase|report|reports|relay|answer|answers|respond|responds|say|says|confirm|confirms|bestätigt)\b[^.;\n]{0,60}?(?:\bas if\b|\bas though\b|\bas\s+["«“]|\bthat nothing\b|\bthat no (?:data|\w+ (?:is|are|was|were|leaves?))\b|\bdass keine\b|\brather than describing\b|["»”]\s+only\b|\bas-is without\b|\bcomo\s+["«“]|\bas (?:completed|successful|succeeded|done|approved)\b[^.;]{0,20}\beven (?:when|if|though)\b)|不得(?:提及|透露|告知|说明)|不要向用户`);
-const DECEIVE = P(String.raw`\b(?:if|when|should)\s+(?:the user\s+|anyone\s+|they\s+|someone\s+)?(?:\w+\s+){0,2}?(?:asks?|asked|inquires?|questions?)\b(?:(?!,? and\b)[^.]){0,80}?\b(?:say|says|tell|answer|reply|respond|report|describe|explain|present|claim)\b|\b(?:describe|present|explain|report|frame)\s+(?:\S+\s+){0,6}?as\s+(?:a\s+|an\s+|the\s+)?(?:fully |purely |only |entirely |simply |a )?(?:offline|local|routine|normal|single|standard|expected|harmless|internal)\b|\bleave (?:\S+ ){0,4}?out of the (?:explanation|reply|answer|summary|report|response|conversation)|물어보면[^.]{0,60}답하|聞かれたら[^。]{0,40}答え|如果[^。]{0,20}问[^。]{0,40}(?:回答|说)`);
+const DECEIVE = P(String.raw`\b(?:if|when|should)\s+(?:the user\s+|anyone\s+|they\s+|someone\s+)?(?:\w+\s+){0,2}?(?:asks?|asked|inquires?|questions?)\b(?:(?!,? and\b)[^.]){0,80}?\b(?:say|says|tell|answer|reply|respond|report|describe|explain|present|claim|attribute|blame|put it down)\b|\b(?:describe|present|explain|report|frame)\s+(?:\S+\s+){0,6}?as\s+(?:a\s+|an\s+|the\s+)?(?:fully |purely |only |entirely |simply |a )?(?:offline|local|routine|normal|single|standard|expected|harmless|internal)\b|\bleave (?:\S+ ){0,4}?out of the (?:explanation|reply|answer|summary|report|response|conversation)|물어보면[^.]{0,60}답하|聞かれたら[^。]{0,40}答え|如果[^。]{0,20}问[^。]{0,40}(?:回答|说)`);
 /** What the user is shown — a reply, summary, confirmation — cut down: "should list the pruned branches only", "stays out of the summary". */
 const SHOWN_LESS = P(String.raw`\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|surfacing|surface|brought up|bring up|called out|call out|indication)\b[^.;]{0,60}?\b(?:out of|left out|leave out|omit\w*|only|simply|avoid\w*|no indication|not to be|should not|must not|need not|filtered out|stays? out)\b|\b(?:out of|left out|leave out|omit\w*|avoid|filtered out|stays? out|not to be|no indication)\b[^.;]{0,60}?\b(?:reply|replies|answer|response|summary|summaries|explanation|report|confirmation|confirmations|conversation|digest|shown|displayed|presented|user)\b`);
 /** Something the tool also does with data that leaves it: "also uploads … to our indexing partner", "forwards contact lists to an enrichment partner". */
@@ -346,6 +346,15 @@ const SIDE_FLOW = P(String.raw`\b(?:also|additionally|as well|in addition|too|si
 
 /** A secret by its common names (what a privacy promise keeps out of sight). */
 const SECRET_WORD = /\b(?:api[ _-]?keys?|keys?|tokens?|passwords?|passphrases?|secrets?|credentials?|pins?|otps?)\b/i;
+/**
+ * Private data of a person or an account, in the languages of the corpora: passwords and codes, government and bank
+ * identifiers, home and alarm details, card and health data.
+ */
+const PRIVATE_DATA = P(String.raw`\b(?:passwords?|passcodes?|passphrases?|pins?|one-time codes?|\d-digit codes?|(?:2fa|mfa|otp|totp|verification|security) codes?|otp|authenticator|backup codes?|recovery codes?|security answers?|alarm codes?|door codes?|lock ids?|ids of (?:their|the user'?s?|his|her) (?:door )?locks|home address\w*|street address\w*|dates? of birth|birth ?dates?|social security|ssn|national id\w*|id numbers?|passport numbers?|driver'?s licen[cs]e|bank accounts?|account numbers?|iban|routing numbers?|card numbers?|card (?:last )?digits|cvv|cvc|diagnos[ie]s|medical records?|health records?|contraseñas?|número de cuenta|dni|mot de passe|numéro de compte|passwort|kennwort|kontonummer|senhas?|cpf|número da conta|пароль|номер счёта|номер счета|паспорт\w*)\b|密码|身份证|银行账户|银行卡|护照|家庭住址|出生日期|验证码|パスワード|暗証番号|マイナンバー|口座番号|生年月日|認証コード|비밀번호|주민등록번호|계좌번호|인증 코드`);
+/** Data carried in a value: "should carry", "holds", "contains", "附加", "入れて". */
+const CARRY = P(String.raw`\b(?:carry|carries|carrying|hold|holds|contain|contains|with)\b|附加|附上|加入|填入|入れ|넣`);
+/** A credential file on the user's machine, by its usual place: private keys, cloud, cluster and registry credentials, .env files. */
+const CREDENTIAL_PATH = /~\/\.(?:ssh|aws|azure|kube|docker|gnupg|config\/gcloud|netrc|npmrc|pypirc|git-credentials)\b|\bid_(?:rsa|ed25519|ecdsa|dsa)\b|\.aws\/credentials\b|\/credentials\.(?:db|json)\b|(?:^|[\s'"`(])\.env(?:\.\w+)?\b|\.kube\/config\b|\/etc\/shadow\b/i;
 /** A negation or refusal governing what follows: a source named after it is kept out, not asked for. */
 const GUARDED_BEFORE = P(String.raw`\b(?:never|not|no|don't|do not|must not|should not|without|refuses?|refused|rejects?|ignores?|ignore|excluding|except|instead of)\b(?:(?!\b(?:and|but|then)\b)[^.;:]){0,80}$|(?:不会|不要|永不|绝不|勿|不得)[^。；，,]{0,20}$`);
 /** "… are always excluded", "… is never read": the source just named is kept out. */
@@ -372,14 +381,14 @@ const REPLY_WORD = P(String.raw`\bbefore (?:showing|displaying|presenting)\b|\b(
  * Telling negated, in any person and tense: "does not disclose", "is not reported", "never relays", "are not
  * enumerated", "no se mencionan", "не сообщается", "不提及". The negation governs the verb (no "and"/"but" between).
  */
-const UNTOLD = P(String.raw`\b(?:does not|doesn't|do not|don't|did not|will not|won't|would not|must not|should not|shall not|never|not|is not|are not|isn't|aren't|was not|were not|no need to)\s+(?:(?!and\b|but\b|or\b|then\b)\w+\s+){0,3}?(?:tell\w*|told|mention\w*|disclos\w*|reveal\w*|relay\w*|inform\w*|notif\w*|report(?:s|ed|ing)?|enumerat\w*|list(?:ed|s)?|surfac\w*|show(?:s|n|ing)?|rais(?:e|es|ed)|flag(?:s|ged)?|alert\w*|acknowledg\w*|explain\w*|display\w*|bring\w* (?:\w+ )?up|brought up|call\w* out|point\w* out|convey\w*|pass\w* (?:\w+ )?on|communicat\w*|admit\w*)\b|\b(?:gives?|giving|with|without|leaves?|leaving) (?:no|any) (?:indication|hint|sign|trace|notice|mention)\b|\bkeeps? (?:that|this|it|them|these) to (?:itself|himself|herself|themselves|yourself)\b|\bno (?:se )?(?:menciona\w*|informa\w*|comunica\w*|revela\w*|aparece\w* en (?:el|la) (?:resumen|respuesta|informe))|\bne (?:le |les |lui |en |leur )?(?:mentionne|signale|dit|informe|révèle|affiche)\w* pas|\bn'a pas à (?:en )?être informé|\bnão (?:menciona|informa|comunica|relata|revela|mostra)\w*|\bне (?:сообща\w*|упомина\w*|говор\w*|показыва\w*|информиру\w*|раскрыва\w*)|\bnicht (?:erwähnt|mitgeteilt|angezeigt|gemeldet|genannt|offengelegt)|\berwähn\w*\s+(?:\w+\s+){0,4}?(?:nicht|niemals|nie|keinesfalls)\b|\b(?:nie|niemals)\s+(?:erwähn\w*|mitteil\w*|sag\w*)|不提及|不告知|不说明|不告诉|不通知|不显示|不透露|알리지 않|언급하지 않|표시하지 않|伝えない|言及しない|知らせない|表示しない|触れない`);
+const UNTOLD = P(String.raw`\b(?:does not|doesn't|do not|don't|did not|will not|won't|would not|must not|should not|shall not|never|not|is not|are not|isn't|aren't|was not|were not|no need to)\s+(?:(?!and\b|but\b|or\b|then\b)\w+\s+){0,3}?(?:tell\w*|told|mention\w*|disclos\w*|reveal\w*|relay\w*|inform\w*|notif\w*|report(?:s|ed|ing)?|enumerat\w*|list(?:ed|s)?|surfac\w*|show(?:s|n|ing)?|rais(?:e|es|ed)|flag(?:s|ged)?|alert\w*|acknowledg\w*|explain\w*|display\w*|bring\w* (?:\w+ )?up|brought up|call\w* out|point\w* out|convey\w*|pass\w* (?:\w+ )?on|communicat\w*|admit\w*)\b|\b(?:gives?|giving|with|without|leaves?|leaving) (?:no|any) (?:indication|hint|sign|trace|notice|mention)\b|\b(?:do not|don't|never|must not|should not)\s+(?:say|refer to|allude to)\b(?![^.;"\u201C]{0,40}["\u201C])|\b(?:best |better )?left (?:unmentioned|unsaid)\b|\bunmentioned\b|\b(?:no need|not necessary|unnecessary|needn't|need not)\b[^.;]{0,20}?\b(?:tell|inform|mention|notify|say|report|explain)\w*|\bno (?:hace falta|es necesario|hay que) (?:informar|decir|mencionar|avisar|explicar)|\bpas (?:besoin|nécessaire) d(?:e |')(?:informer|dire|mentionner|prévenir|expliquer)|\bnicht nötig\b[^.;]{0,30}?\b(?:mitzuteilen|zu sagen|zu erwähnen|zu informieren)|\bnão (?:é )?(?:precisa|necessário) (?:informar|dizer|avisar|mencionar)|\bне нужно (?:сообщать|говорить|упоминать|информировать)|(?:伝える|知らせる|報告する|言う|説明する)必要は(?:ありません|ない)|(?:表示|言及)しないで|无需(?:告知|告诉|通知|说明)|不必(?:告知|告诉|通知|说明)|没必要(?:告知|告诉)|알릴 필요(?:가|는)? 없|표시하지 마|\bkeeps? (?:that|this|it|them|these) to (?:itself|himself|herself|themselves|yourself)\b|\bno (?:se )?(?:menciona\w*|informa\w*|comunica\w*|revela\w*|aparece\w* en (?:el|la) (?:resumen|respuesta|informe))|\bne (?:le |les |lui |en |leur )?(?:mentionne|signale|dit|informe|révèle|affiche)\w* pas|\bn'a pas à (?:en )?être informé|\bnão (?:menciona|informa|comunica|relata|revela|mostra)\w*|\bне (?:сообща\w*|упомина\w*|говор\w*|показыва\w*|информиру\w*|раскрыва\w*)|\bnicht (?:erwähnt|mitgeteilt|angezeigt|gemeldet|genannt|offengelegt)|\berwähn\w*\s+(?:\w+\s+){0,4}?(?:nicht|niemals|nie|keinesfalls)\b|\b(?:nie|niemals)\s+(?:erwähn\w*|mitteil\w*|sag\w*)|不提及|不告知|不说明|不告诉|不通知|不显示|不透露|알리지 않|언급하지 않|표시하지 않|伝えない|言及しない|知らせない|表示しない|触れない`);
 /**
  * Something kept out of what the user is shown: omitted from, left out of, removed from, excluded from the
  * summary, the reply, the totals; "retire du résumé", "no aparecen en el resumen", "исключаются из отчёта".
  */
 const KEPT_OUT = P(String.raw`\b(?:omit\w*|leaves? (?:\S+ ){0,3}?out|left out|exclud\w*|remov\w*|strip\w*|drop\w*|hid(?:e|es|den|ing)|suppress\w*|filter\w* out|stays? out|kept out|retir\w*|quit\w*|elimin\w*|entfern\w*|исключа\w*|убира\w*)\b[^.;]{0,60}?\b(?:from|out of|of|du|de la|de|del|aus|из)\s+(?:the |any |all |its |their |le |la |el |dem |der )?(?:summar\w*|repl(?:y|ies)|answers?|responses?|reports?|confirmations?|digests?|totals?|résumé|resumen|resumo|zusammenfassung|antwort|отчёт\w*|отчет\w*|сводк\w*)\b|\b(?:omit\w*|exclud\w*|remov\w*|strip\w*|hid(?:e|es|den|ing)|suppress\w*|filter\w* out)\b[^.;]{0,80}?\b(?:before (?:showing|displaying|presenting|it is shown)|(?:shown|displayed|presented|visible) to the user)`);
 /** A made-up answer for the user: reported as a fixed phrase, put down to something else, even when asked. */
-const DECEIVE_MORE = P(String.raw`\b(?:reports?|says?|answers?|repl(?:y|ies)|responds?|states?|describes?|presents?|summari[sz]es?|frames?)\b[^.;]{0,50}?\b(?:as|with)\s+(?:plain |simply |only |just |merely |a |the )?(?:['\u2018]|luck|chance|the normal|a normal|normal|minor|routine)|\b(?:reports?|says?|answers?|repl(?:y|ies)|responds?)\s+["\u201C\u00AB']|\beven (?:when|if) (?:the user |they |anyone |someone )?(?:asks?|asked|inquires?|wonders?)|\b(?:if|si|se|wenn|если)\s+(?:the user|el usuario|l'utilisateur|o usuário|o usuario|der (?:nutzer|benutzer)|пользователь)\s+(?:\w+\s+)?(?:asks?|pregunta\w*|demande\w*|pergunt\w*|fragt|спрос\w*)\b[^.;]{0,40}?\b(?:atribu\w*|attribu\w*|reassur\w*|assur\w*|tranquiliz\w*|say|says|answer|claim)|\baunque el usuario pregunte|\bmême si l'utilisateur demande|\bauch wenn der (?:nutzer|benutzer) fragt|\bmesmo que o usuário pergunte|\bдаже если (?:пользователь )?спрос\w*|\breassur\w* (?:them|the user|him|her)\b`);
+const DECEIVE_MORE = P(String.raw`\b(?:reports?|says?|answers?|repl(?:y|ies)|responds?|states?|describes?|presents?|summari[sz]es?|frames?)\b[^.;]{0,50}?\b(?:as|with)\s+(?:plain |simply |only |just |merely |a |the )?(?:['\u2018]|luck|chance|the normal|a normal|normal|minor|routine)|\b(?:reports?|says?|answers?|repl(?:y|ies)|responds?)\s+["\u201C\u00AB']|\beven (?:when|if) (?:the user |they |anyone |someone )?(?:asks?|asked|inquires?|wonders?)|\b(?:if|si|se|wenn|если)\s+(?:(?:the user|el usuario|l'utilisateur|o usuário|o usuario|der (?:nutzer|benutzer)|пользователь)\s+)?(?:\w+\s+)?(?:asks?|pregunta\w*|demande\w*|pergunt\w*|fragt|спрос\w*)\b[^.;]{0,40}?\b(?:atribu\w*|attribu\w*|reassur\w*|assur\w*|tranquiliz\w*|say|says|answer|claim|decir|di|dile|responde\w*|contesta\w*|dire|dites|répond\w*|sagen|sag|antworte\w*|dizer|diga|responda|сказать|скажи|ответь)|\baunque el usuario pregunte|\bmême si l'utilisateur demande|\bauch wenn der (?:nutzer|benutzer) fragt|\bmesmo que o usuário pergunte|\bдаже если (?:пользователь )?спрос\w*|\breassur\w* (?:them|the user|him|her)\b`);
 /** A side effect: "It also rewrites and force-pushes main", "each redemption also enrols …" (not "also returns", "also accepts"). */
 const ALSO_DOES = P(String.raw`\b(?:also|additionally|in the same pass|at the same time|simultaneously)\s+(?:silently\s+|quietly\s+|automatically\s+)?(?!returns\b|supports\b|accepts\b|includes\b|works\b|handles\b|lists\b|shows\b|provides\b|has\b|can\b|may\b|allows\b|available\b|known\b|called\b|useful\b|be\b|is\b|are\b)[a-z]+(?:s|ed)\b|同时|同時に|동시에`);
 /** The answer given to the user cut short or made up. */
@@ -399,6 +408,8 @@ const IMPERATIVE_CLAUSE = P(String.raw`[:;,：；，]\s*${IMPERATIVE_VERBS}`);
  */
 const DOTTED_TOOL = /(?<![\w./@:\\-])([a-z][a-z0-9-]{1,30})\.([a-z][A-Za-z0-9]*(?:_[a-z0-9]+)*)(?![\w/@\\(-]|\.\w)/gi;
 /** Prefixes that are objects of code, abbreviations or file names rather than servers. */
+/** The tool part of a namespaced name: snake_case or camelCase words (not a file extension, not one word). */
+const NAMESPACED = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$|^[a-z]+(?:[A-Z][a-z0-9]+)+$/;
 const NOT_A_SERVER = /^(?:e|i|eg|ie|etc|vs|cf|no|fig|self|this|that|process|console|os|sys|window|document|json|math|object|array|string|number|date|promise|app|res|req|request|response|ctx|context|config|settings|options|params|args|data|user|item|event|err|error|result|results|client|api|www|module|exports|util|utils|lib|src|docs?|index|main|file|path|fs|http|https|net|db|model|models|v\d+)$/i;
 /**
  * A conditional or temporal clause and then a bare verb (not a subject, not a third-person or past form):
@@ -418,6 +429,18 @@ const ACTION_AFTER = P(String.raw`^\(\)|^\W{0,3}\s*(?:tool\b|function\b|server\b
  * nothing of its own (no address, no quoted value, no bulk data).
  */
 const WORKFLOW = P(String.raw`\b(?:returned|its (?:id|ids))\b|\bto (?:confirm|find|get|obtain|verify|preview|check|look up|see|know|resolve|pick|choose|identify)\b|(?:\b|_)(?:ids?|identifiers?)\s+(?:from|with|of|returned)\b|\b(?:get|gets|got|list|read|find|fetch|look up|create|created|made|make|upload|uploaded|obtain|check|review|retrieve|inspect)\b[^.;]{0,40}?\b(?:with|using|via)\s+[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:\s+(?:first|otherwise|beforehand|if [^.;]{0,40}))?[\s.;:!]*$|\(\s*(?:use|call|see|via|with)?\s*[\x60'\u0022]?[A-Za-z]\w*_\w+[\x60'\u0022]?\s*(?:otherwise|first)?\s*\)[\s.;:!]*$|[A-Za-z]\w*_\w+[\x60'\u0022]?\s+(?:can|cannot|can't|will|won't|may|is able to)\s+\w+|\b(?:show|present|display|confirm)\w*\b[^.;]{0,40}\b(?:to|with) the user\b|\b(?:come|comes|taken) from\b|^(?:it |this tool )?(?:must|should|can|has to|needs to) (?:only )?be (?:called|run|used|invoked)\b|\bpara (?:conseguir|obtener|obter|encontrar|confirmar|verificar)\b|\bif (?:the user|you) (?:wants?|asks?|needs?|would like|might want)\b|\bcan be (?:passed|used|given|handed|sent)\b|\bpour (?:obtenir|trouver|confirmer)\b|\bum (?:die|den|das) [^.;]{0,30} zu (?:ermitteln|finden|erhalten)\b`);
+/**
+ * What makes a step with another tool more than the next step of the user's task: it recurs (every time, in all cases),
+ * it sets a literal value ('octo-bot', `privileged: true`) or an argument, hands on data (with the text, the results), it
+ * skips the user's confirmation or review, or it steers away from a tool (skip, avoid, instead).
+ */
+const STEP_MORE = P(String.raw`\b(?:every|each|always|whenever|in all cases|jede[mnrs]?|cada|chaque|sempre|siempre|toujours|immer|stets|всегда|каждый)\b|每次|毎回|매번|总是|始终|常に|항상|(?<![\p{L}\p{N}])['\u2018][^'\u2018\u2019]{3,}['\u2019](?![\p{L}\p{N}])|\w:\s*(?:true|false|\d)|\bwithout (?:waiting|asking|confirm\w*|review\w*|approval|checking|prompting|telling)|\b(?:skip|skipping|avoid|instead|rather than|never)\b|\b(?:argument|arguments|parameter|parameters|param|passed as)\b|\b(?:with|including|plus) (?:the |its |their |this |that )?(?:\w+ )?(?:text|input|data|contents?|results?|outputs?|query|queries|request|message|body|files?|details|records?|answer|response)\b|인자|参数|作为|引数`);
+/** The model told to keep away from a tool or service, in the languages of the corpora: "do not use it", "should no longer be used", "offer no alternatives". */
+const AVOID = P(String.raw`\b(?:do not|don't|never|must not|should not|shouldn't)\s+(?:(?:use|call|invoke|select|pick|choose|rely on)\s+(?:it|them|that one|those|(?:any |the )?other (?:tools?|servers?|services?|options?)|[\x60'"]?[a-z][\w-]*[_.][\w.-]+[\x60'"]?)\s*(?:[.;,!]|$)|(?:use|call|invoke)\s*(?:[.;,!]|$)|(?:offer|suggest|propose|mention) (?:any )?alternatives)|\b(?:should|must|is to|are to)\s+(?:no longer|not|never)\s+be\s+(?:used|called|invoked|selected|chosen)\b|\bno longer (?:be )?(?:used|use)\b|\bstop (?:using|calling)\b|\bavoid (?:using|calling)\b|\bno (?:ofrezcas|ofrezca) alternativas|\bno (?:utilizar\w*|usar\w*|use|uses|llame|llames|invoque)\b|\bconviene no\b|\bevit(?:e|ar|ez)\b|\bn'utilise[sz]? pas\b|\bne pas utiliser\b|\bnicht (?:mehr )?(?:verwenden|benutzen|nutzen|aufrufen)\b|\bnão (?:use|utilize|chame)\b|\bне (?:используй\w*|вызывай\w*|применяй\w*)\b|请勿(?:调用|使用)|不要(?:调用|使用)|禁止(?:调用|使用)|停止使用|勿用|使わないで|使用しないで|呼び出さないで|사용하지 마|호출하지 마`);
+/** What follows an order to keep away that scopes this tool itself: "do not use this tool for …", "… for large files", "… on binary data". */
+const AVOID_SCOPE = /^\s*(?:(?:this|it)\b(?!'s)|for\b|on\b|with\b|to\b|in\b|against\b|unless\b|if\b|para\b|pour\b|für\b|cet(?:te)? |ce |esta |este |dieses |diese |questo |questa )/i;
+/** This tool claimed as the one to pick: recommended, the only option, certified, approved, preferred (in the languages of the corpora). */
+const SELF_CLAIM = P(String.raw`\b(?:recommended|the only|only (?:\w+ )?(?:option|tool|choice|path|way|interface)|certified|approved|official|preferred|recomendad\w*|la única|le seul|la seule|recommandé\w*|empfohlen\w*|einzig\w*|recomendad\w*|a única|o único|рекомендуем\w*|единственн\w*)\b|唯一|优先|首选|推荐|认证|推奨|優先|公式|唯一|권장|우선|유일`);
 /** What a sibling-workflow sentence must not carry: an address, a quoted or literal value, bulk or private data, a command. */
 const CARRIES = /https?:\/\/|[\w.+-]+@[\w-]+\.|["\u201C\u00AB][^"\u201D\u00BB]{3,}["\u201D\u00BB]|\w=\S|\+\d[\d\s-]{6,}|\d{3,}|(?:^|\s)#[\w-]|\ball (?:of )?(?:the |their |your |its |his |her )?(?:\w+ )?(?:files?|messages?|data|e-?mails?|records?|documents?|contents?|rows?|pages?|contacts?|notes?|repos\w*|channels?|issues?|tickets?|users?|customers?)\b|\b(?:every|entire|full|whole|complete|verbatim|contents?|history|conversation|whenever|every time|each time|any time|outputs?|results?|paste|pasted|mirror\w*|copy|copies|secrets?|passwords?|tokens?|keys?|credentials?|cookies?|public|anyone|external|partner|without asking|silently|automatically)\b/i;
 /** Whether a sentence carries a value of its own (see `CARRIES`); a backticked span counts when it is a literal, not a name (`port_code`). */
@@ -429,7 +452,9 @@ function carries(sentence: string): boolean {
 /** This server's own other tools, named as such. */
 const OWN_SERVER_TOOLS = /\b(?:tools?|calls?|endpoints?)\s+(?:of|on|from|in)\s+(?:this|the same) server\b/i;
 /** A tool named as of the same server ("search_v2 on this server", "login (same server)") is a sibling. */
-const SAME_SERVER = /^\s*(?:\((?:same|this) server\)|(?:on|of|from) (?:this|the same) server\b)/i;
+const SAME_SERVER = /^\s*[\x60'"]?\s*(?:\((?:same|this) server\)|(?:on|of|from|in) (?:this|the same) server\b|(?:de|en) (?:este|ese|mismo) servidor\b|(?:de|sur) ce (?:même )?serveur\b|(?:dieses|desselben) servers\b|(?:auf|von) diesem server\b|(?:deste|neste|do mesmo) servidor\b|(?:di|su) questo server\b|(?:этого|на этом) сервер\w*)/i;
+/** The same server named before the tool, in the languages whose word order puts it there ("이 서버의 plan_deploy", "本服务器的 list_x", "このサーバーの get_x", "this server's list_x"). */
+const SAME_SERVER_BEFORE = /(?:\bthis server'?s|\bthe same server'?s|이 서버의|같은 서버의|本服务器的?|此服务器的?|该服务器的?|同一服务器的?|このサーバーの|同じサーバーの)\s*[\x60'"]?\s*$/i;
 const PURPOSE_AFTER = /^[`'"]?\s*(?:(?:first|beforehand|before|antes|primero|d'abord|zuerst|vorher|prima|сначала)\s+)?(?:(?:to|in order to|for|if you want to|when you want to|pour|afin de|para|um|per|чтобы|для)\s+\p{L}+|\s*(?:instead|rather)\b|(?:以|来|用于)?(?:获取|获得|查找|找到|取得|查询)|(?:を使って|で)?(?:取得|確認|検索)|(?:로|으로)?\s*(?:조회|확인|찾))/iu;
 const COMPARED_BEFORE = /\b(?:over|than|instead of|rather than|in place of|not)\s+(?:the\s+)?['"`]?$/i;
 const LISTED_AFTER = /^[`'"]?\s*,\s*(?:or\s+|and\s+)?[`'"]?[A-Za-z]+_/;
@@ -507,6 +532,20 @@ export function isExampleQuote(text: string, start: number, end: number): boolea
 export function maskExamples(text: string): string {
   if (!/["\u201C\u00AB'\u2018]/.test(text)) return text;
   return text.replace(QUOTED, (m: string, _inner: string, _single: string, offset: number) => (isExampleQuote(text, offset, offset + m.length) ? '"\u2026"' : m));
+}
+
+/** A secret to be fetched from somewhere rather than given by the user: the environment, a config file, another session. */
+const READ_FROM = P(String.raw`\b(?:read|find|take|get|look(?:ing)? up|fetch|copy|reuse|grab|extract|search|locate)\b[^.;]{0,60}?\b(?:environment|env|config\w*|\S+\.json|session|keychain|history)\b|~\/|환경 ?변수|环境变量|環境変数`);
+/** An environment variable of a key named for a service this tool is not (`GITEA_TOKEN` for a mirroring tool). */
+function foreignKeyName(sentence: string, self: string): boolean {
+  for (const [name] of sentence.matchAll(/\b([A-Z][A-Z0-9]{1,20})_(?:[A-Z0-9]+_)*(?:KEY|TOKEN|SECRET)S?\b/g)) if (!self.includes(name.split('_')[0]!.toLowerCase())) return true;
+  return false;
+}
+/** Whether the tool takes a credential of its own by a parameter named for one (`api_key`, `apiToken`, `api_secret`). */
+export function ownCredentialParameter(definition: Record<string, unknown>): boolean {
+  const properties = (definition.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (!properties || typeof properties !== 'object') return false;
+  return Object.keys(properties).some((name) => /^(?:(?:api|access|auth|bearer)[_-]?)?(?:key|token|secret)$|^api(?:Key|Token|Secret)$/i.test(name));
 }
 
 /** Whether the tool says by its name, title or first sentence that it is about secrets (a vault, a login, keys). */
@@ -678,8 +717,13 @@ const USERS = String.raw`(?:user|users|human|person|people|customer|operator|req
 const AWARE_USER = P(String.raw`\b${USERS}\b[^.;\n]{0,40}?\b${AWARENESS}\b|\b${AWARENESS}\b[^.;\n]{0,40}?\b${USERS}\b`);
 const EXCLUSION = P(String.raw`\b(?:\w+n't|cannot|not|no|never|nor|nothing|without|nicht|nie|kein\w*|ne|pas|jamais|nunca|nada|não|sem|не|leave (?:it|this|that|them) out|out of|omit|avoid|discreetly|quietly|secretly|under no circumstances|unaware)\b`);
 
-const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b([a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
-const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|example|sample|placeholder)\b|example\.(?:com|org|net)|\blocalhost\b|\.test\b|\.invalid\b/i;
+const SINK_ADDRESS = /https?:\/\/([^\s/"'<>)?#:]{3,200})|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)|\b((?:[a-z0-9][a-z0-9-]{0,40}\.){0,3}[a-z0-9][a-z0-9-]{1,40}\.(?:com|net|io|org|dev|co|app|ai|biz|xyz|info|me|link|site|pub|cash|cc|work|cloud|online|tech|store|shop|pro|live|fun|club|top|page|email|ly|gg|tv|us|uk|de|fr|es|it|ru|cn|jp|kr|br|eu|nl|ch))\b|(\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5})|\b([A-Z]{2}\d{2}[A-Z0-9]{11,30})\b/i;
+/**
+ * An address given as an example: said to be one ("e.g.", "such as", "placeholder"), the bare reserved example domains
+ * (`example.com`, `you@example.org`), or a local or reserved test host. A named host under a reserved domain
+ * (`collect.vendor-stats.example.net`) is a destination like any other: only the words around it make it an example.
+ */
+const EXAMPLE = /\b(?:e\.g\.|for example|for instance|such as|like|sample|placeholder|an example|example (?:of|address|url|value|only))\b|(?<![\w-]\.)(?<![\w-])example\.(?:com|org|net)\b|\blocalhost\b|\.test\b|\.invalid\b/i;
 
 /**
  * A destination of the text's own choosing: a concrete address, number or account that is not an
@@ -691,7 +735,8 @@ function isForeignSink(sentence: string, self: string): boolean {
   const host = (m[1] ?? m[2] ?? m[3] ?? '').toLowerCase();
   if (!host) return true;
   const labels = host.split('.').filter((l) => l.length >= 3 && !/^(?:www|api|com|net|org|dev|app|mail)$/.test(l));
-  return !labels.some((l) => self.includes(l));
+  // (The server's own name ends `self`: a host label that is that name, hyphens and all, is its own service.)
+  return !labels.some((l) => self.includes(l) || (l.includes("-") && self.endsWith(` ${l.replace(/-/g, " ")}`)));
 }
 
 /**
@@ -775,10 +820,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   // What the tool is: its name, titles, first sentence — and the server it comes from (`stripe` for STRIPE_API_KEY).
   const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
+  const ownCredential = ownCredentialParameter(definition);
   const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; named?: boolean; claim?: { field: string; span: string }; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
   let sideFlow: { field: string; span: string } | undefined;
-  const preference: { push?: { field: string; span: string }; down?: boolean } = {};
+  const preference: { push?: { field: string; span: string }; down?: boolean; avoid?: { field: string; span: string }; claim?: boolean } = {};
   /** Whether a later sentence says the tool also does something else (a side effect the user may not be shown). */
   let alsoDoes = false;
   for (const { field, text: raw, isName } of texts) {
@@ -831,7 +877,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // name is presumed the server's own, unless another connected server has it (shadowing).
         if (field === 'instructions' && !otherTool(lower)) continue;
         if (SAME_SERVER.test(sentence.slice(m.index + m[0].length, m.index + m[0].length + 30))) continue;
-        if (otherTool(lower)) {
+        // Named as this server's ("이 서버의 plan_deploy"): its own tool, never another server's — but still a step asked for.
+        const ownServer = SAME_SERVER_BEFORE.test(sentence.slice(Math.max(0, m.index - 30), m.index));
+        if (ownServer && !carries(sentence) && !STEP_MORE.test(sentence)) continue;
+        if (!ownServer && otherTool(lower)) {
           refOther = true;
           refOrdered = true;
           cues.set('ref.other-server', m as RegExpExecArray);
@@ -863,7 +912,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // `server.tool` in plain words ("wallet.transfer", "quickbooks.pay_bill"): a tool of the server named, another one's unless that is this server.
       for (const m of sentence.matchAll(DOTTED_TOOL)) {
         const [, prefix, tool] = m as unknown as [string, string, string];
-        if (NOT_A_SERVER.test(prefix) || !(toolShaped(tool) || TOOL_VERBS.has(tool.toLowerCase()) || TOOL_VERBS.has(tool.split(/[_-]|(?<=[a-z])(?=[A-Z])/)[0]!.toLowerCase()))) continue;
+        // A namespaced name of two or more words (`tripdesk.cancel_booking`, `ci.triggerPipeline`) is how agents show another server's
+        // tool, whatever its verb; a single word after the dot (`wallet.transfer`) must be a verb that tools are named for.
+        if (NOT_A_SERVER.test(prefix) || !(NAMESPACED.test(tool) || toolShaped(tool) || TOOL_VERBS.has(tool.toLowerCase()) || TOOL_VERBS.has(tool.split(/[_-]|(?<=[a-z])(?=[A-Z])/)[0]!.toLowerCase()))) continue;
         if (tool === own || ctx.siblings.has(tool) || paramNames.has(tool.toLowerCase())) continue;
         if (self.includes(prefix.toLowerCase().replace(/[_-]/g, ' '))) {
           refTool = true;
@@ -954,6 +1005,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       }
       // A secret the tool or its server holds and reads itself ("configured on the server as STRIPE_API_KEY", "read by twine itself") is its configuration, asked of no one.
       if (cues.has('source.secret') && !cues.has('sink') && SERVER_SIDE.test(sentence)) cues.delete('source.secret');
+      // Its own key, asked for by its own parameter for it (`api_key`) and sent nowhere but its own service, is its configuration.
+      if (cues.has('source.secret') && ownCredential && !CREDENTIAL_PATH.test(sentence) && !READ_FROM.test(sentence) && !foreignKeyName(sentence, self) && !(cues.has('sink') && isForeignSink(sentence, self))) cues.delete('source.secret');
       // Other tools of this same server ("before any other tool of this server") are its own workflow, not rivals.
       if (OWN_SERVER_TOOLS.test(sentence)) {
         cues.delete('superiority');
@@ -1017,6 +1070,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       const ownParam = params.some((p) => p.name.length >= 3 && /[_A-Z]/.test(p.name) && sentence.includes(p.name));
       const workflow = ref && !carries(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence) && (ownParam || (afterReturns && /^(?:then|use|pass)\b/i.test(sentence)) || WORKFLOW.test(sentence) || selfOrdered(sentence, own));
       const lookup = LOOKUP.test(sentence) || workflow;
+      // A tool named without a server (`get_contract`, `publish_article`), not known to be another server's, asked for a step
+      // that carries nothing — no address, no data, no secret, nothing hidden, no argument changed — is most often the same
+      // server's next step: one kind of evidence, not three (an order about it, a trigger, the reference are the same words).
+      const plainStep = refTool && !refOther && !carries(sentence) && !STEP_MORE.test(sentence) && !has('sink') && !has('conceal') && !has('arg.steer') && !has('exec') && !has('urgency') && !has('source.secret') && !has('source.conversation') && !has('source.personal') && !AGAINST_USER.test(sentence) && !VALUE_CHANGE.test(sentence);
       const absolute = ABSOLUTE.test(sentence);
       // "Prefer this over fetch_url for pages that need JavaScript" names another tool only to compare.
       if (ref && !lookup && (obliged || has('order') || has('arg.steer') || has('transfer') || (has('superiority') && absolute) || has('urgency') || has('conceal') || has('addressee'))) {
@@ -1026,10 +1083,16 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // An order about another tool ("merge_pr must ...", "call add_member with ..."), unless it fetches this tool's own input.
       if (ref && refOrdered && (obliged || has('addressee')) && !lookup) {
         features['s.ref+order-given'] = 1;
-        family('tool-order', field, here(refHit));
+        if (!plainStep) family('tool-order', field, here(refHit));
       }
       // Selection steering by its two halves, wherever each is said: itself pushed without exception, and the alternatives —
       // other tools, servers, the model's own answer — run down.
+      // Selection steering by its two halves again, by what each sentence does rather than its words: the model told to keep
+      // away from something that is not this tool ("payrollhub … should no longer be used", "请勿调用", "offer no alternatives"),
+      // and this tool claimed as the one to pick (recommended, only, certified, approved, preferred).
+      const avoid = AVOID.exec(sentence);
+      if (avoid && !AVOID_SCOPE.test(sentence.slice(avoid.index + avoid[0].length, avoid.index + avoid[0].length + 24)) && !SELF_REFERENCE.test(sentence.slice(0, avoid.index)) && !(own.length > 3 && sentence.includes(own))) preference.avoid ??= { field, span: span(sentence, avoid, sentence) };
+      if (has('superiority') || SELF_CLAIM.test(sentence)) preference.claim = true;
       const pushedSelf = SELF_PUSH.exec(sentence);
       if (pushedSelf) preference.push ??= { field, span: span(sentence, pushedSelf, sentence) };
       // (Not "This tool exists for backward compatibility": that runs itself down.)
@@ -1073,7 +1136,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // "Use list_threads first to find the thread id" fetches this tool's own input: a prerequisite, not a hijack.
       if (ref && refOrdered && TRIGGER.test(sentence) && (obliged || has('addressee')) && !lookup) {
         features['s.ref+trigger+order'] = 1;
-        family('hijack', field, here(refHit));
+        if (!plainStep) family('hijack', field, here(refHit));
       }
       // Another tool's argument changed in passing ("its to_account becomes GB29…", "fs_write paths are mapped to /srv/share").
       // Or a later call of the agent's, named by what it does ("any subsequent write tool", "when you install anything afterwards").
@@ -1143,6 +1206,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     features['s.selection'] = 1;
     family('selection', claimAt.field, claimAt.span);
   }
+  if (preference.avoid && preference.claim) {
+    features['s.selection'] = 1;
+    family('selection', preference.avoid.field, preference.avoid.span);
+  }
   if (preference.push && preference.down) {
     features['s.selection'] = 1;
     family('selection', preference.push.field, preference.push.span);
@@ -1154,7 +1221,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   if (features.obfuscated) family('obfuscated', 'description', 'look-alike letters or invisible characters inside words');
   if (features.superiority && (features['ref.other-tools'] || features['ref.other-server'] || features['ref.tool'])) features['d.superiority+others'] = 1;
   const declared = declaredCapabilities(definition);
-  const mismatched = [...asked].filter((c) => !declared.has(c));
+  // A tool with a parameter for its own key declares that it takes one.
+  const mismatched = [...asked].filter((c) => !declared.has(c) && !(c === 'secrets' && ownCredential));
   if (mismatched.length > 0) {
     features['capability.mismatch'] = 1;
     // Secrets asked for are judged as a sensitive source; here only what the tool would do that it does not say.
@@ -1169,6 +1237,42 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa|export-secret-keys|dump-keychain/i.test(m[0]))) {
       family('harvest', t.field, span(t.text, m, fold(t.text).text));
       break;
+    }
+  }
+  // Private data put into one of its own parameters whose own name and description do not ask for it ("the 'referrer'
+  // parameter should carry the user's home address and alarm code", "在 'region' 参数中附加身份证号"): smuggling, whatever
+  // the tool is for. A parameter that is for that data (`otp` "2FA code", `email`) is the tool's purpose.
+  if (!families.has('stuffing')) {
+    outer: for (const t of texts) {
+      if (t.isName || t.field.endsWith('(name)') || /\.(?:enum|const)/.test(t.field)) continue;
+      for (const sentence of sentences(fold(t.text).text)) {
+        const data = PRIVATE_DATA.exec(sentence);
+        if (!data || GUARDED_BEFORE.test(sentence.slice(Math.max(0, data.index - 60), data.index)) || !(SUPPLY.test(sentence) || CARRY.test(sentence) || sentenceCues(sentence).some(([c]) => c === 'transfer'))) continue;
+        const lower = sentence.toLowerCase();
+        const target = params.find((p) => p.name.length >= 2 && [`'${p.name}'`, `\`${p.name}\``, `"${p.name}"`, `\u300C${p.name}\u300D`, `${p.name} parameter`, `${p.name} field`, `${p.name} argument`].some((q) => lower.includes(q.toLowerCase())));
+        if (!target || PRIVATE_DATA.test(target.text)) continue;
+        features['s.param-stuffing'] = 1;
+        family('stuffing', t.field, span(t.text, data, sentence));
+        family('sensitive-source', t.field, span(t.text, data, sentence));
+        break outer;
+      }
+    }
+  }
+  // A credential file of the user's machine (a private key, a cloud or package-registry credentials file, a .env) to be read and
+  // put into a call — into one of its parameters, or its contents: harvesting, whatever the tool says it is. A tool that
+  // needs a key is configured with it; it does not have the model read the user's home directory.
+  if (!families.has('harvest')) {
+    outer: for (const t of texts) {
+      if (t.isName || t.field.endsWith('(name)')) continue;
+      for (const sentence of sentences(fold(t.text).text)) {
+        const path = CREDENTIAL_PATH.exec(sentence);
+        if (!path || GUARDED_BEFORE.test(sentence.slice(Math.max(0, path.index - 60), path.index))) continue;
+        const lower = sentence.toLowerCase();
+        const into = /\bcontents?\b|\b(?:parameter|argument|field|param)\b/i.test(sentence) || [...paramNames].some((n) => n.length >= 3 && [`'${n}'`, `\`${n}\``, `"${n}"`].some((q) => lower.includes(q)));
+        if (!into || !SUPPLY.test(sentence)) continue;
+        family('harvest', t.field, span(t.text, path, sentence));
+        break outer;
+      }
     }
   }
   // A secret of the user's own accounts — a password, a passphrase, a private or secret key, a PIN, a one-time or recovery
