@@ -32,6 +32,7 @@ import { GLUED, LOWER_AWS } from './glued.ts';
 import { compactedView, dechunkedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, unwrappedView, type MappedText } from './normalize.ts';
 import { PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
 import { secretRules } from './secrets.ts';
+import { rejoinViews } from './rejoin.ts';
 
 export interface ViewFinding extends TextFinding {
   /** Where the finding was seen when not in the text as written: `normalized`, `decoded:base64`, `decoded:url/decoded:url`… */
@@ -71,7 +72,7 @@ let distinctive: ReadonlySet<string> | undefined;
  * joining lines of code would make up), administrator patterns, and e-mails, cards and IBANs (their
  * checks hold wherever the characters came from).
  */
-function isDistinctive(f: TextFinding): boolean {
+export function isDistinctive(f: TextFinding): boolean {
   if (f.type === 'pattern') return true;
   if (f.type === 'pii') return f.rule === 'email' || f.rule === 'payment-card' || f.rule === 'iban';
   if (f.type !== 'secret') return false;
@@ -228,7 +229,16 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
   if (runs.length > 0 || on.pii) gluedViews(text, on.pii, seen, out);
   const dechunked = inner === 'all' && mayBeChunked(text) ? dechunkedView(text) : undefined;
   if (dechunked) out.push({ ...dechunked, location: 'dechunked', strict: true, inner: 'glued', decodes });
+  if (inner === 'all') rejoinedViews(text, seen, runs, decodes, out);
   return out;
+}
+
+/**
+ * A value cut once by a blank, cut by its own punctuation, reversed or in ROT13 (rejoin.ts): a short
+ * text is read in full, a long one around the runs and glued-prefix literals `detect` saw.
+ */
+function rejoinedViews(text: string, seen: PassesSaw | undefined, runs: readonly number[], decodes: number, out: View[]): void {
+  for (const view of rejoinViews(text, { runs, glued: seen?.glued, turned: seen?.turned }, text.length <= COMPACT_MAX)) out.push({ ...view, strict: true, inner: 'glued', decodes });
 }
 
 /** The units that start an escape. */
@@ -274,9 +284,12 @@ export function hasSpacedLetters(text: string): boolean {
 const MAYBE_CHUNKED = /[A-Za-z]\d|\d[A-Za-z]|[A-Za-z0-9][ \t]?[./|:,-][ \t]?\d|\d[ \t]?[./|:,-][ \t]?[A-Za-z]/;
 const mayBeChunked = (text: string): boolean => text.length >= 14 && MAYBE_CHUNKED.test(text);
 
+/** A value cut or turned could be there (rejoin.ts): any short text with a blank or punctuation; a long one where a glued-prefix literal or a `.`-cut JWT occurs (its runs count above). */
+const mayBeCut = (text: string, seen: PassesSaw | undefined): boolean => (text.length <= COMPACT_MAX ? text.length >= 12 && /\s|[-_.]/.test(text) : seen?.glued !== false || text.includes('y.J') || text.includes('.yJ'));
+
 /** Whether a text could have a view at all (the fast path: most texts do not). */
 function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined): boolean {
-  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeChunked(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
+  return runs.length > 0 || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeChunked(text) || mayBeCut(text, seen) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
@@ -322,7 +335,13 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       const last = Math.max(f.start, f.end - 1);
       const mapped: ViewFinding = { ...f, start: view.starts[f.start] ?? view.starts[view.starts.length - 1] ?? 0, end: view.ends[last] ?? view.ends[view.ends.length - 1] ?? 0, location: view.location };
       if (mapped.end <= mapped.start) continue;
-      if (findings.some((g) => g.rule === mapped.rule && overlaps(g, mapped))) continue;
+      const same = findings.findIndex((g) => g.rule === mapped.rule && overlaps(g, mapped));
+      if (same >= 0) {
+        // The view saw more of the value (the rest of a value cut once): the finding covers both.
+        const g = findings[same]!;
+        if (mapped.start < g.start || mapped.end > g.end) findings[same] = { ...g, start: Math.min(g.start, mapped.start), end: Math.max(g.end, mapped.end) };
+        continue;
+      }
       findings.push(mapped);
     }
     if (view.decodes >= MAX_DECODE_DEPTH && view.inner === 'all' && hasEncodedRun(view.text, report.seen?.runs)) {
