@@ -90,7 +90,8 @@ function decodeList(text: string, list: List, radix: number, codes: boolean): st
     // Multi-byte UTF-8 would not keep one unit per item: only ASCII is read as bytes.
     if (/[\x80-\xff]/.test(out)) return undefined;
   }
-  return /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(out) || !/[A-Za-z]/.test(out) ? undefined : out;
+  // Text: no control character, and letters or a number as long as the shortest looked for (a card's digits).
+  return /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(out) || !(/[A-Za-z]/.test(out) || (out.match(/\d/g)?.length ?? 0) >= 8) ? undefined : out;
 }
 
 /** The readings of one list (see the file's comment). */

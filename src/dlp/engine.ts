@@ -347,10 +347,11 @@ export class Dlp {
      * A value in pieces across the elements of an array or the members of an object (pieces.ts): what
      * is found in the text they make together is masked in each piece it came from (or blocks).
      */
-    const joinedItems = <T extends unknown[] | JsonObject>(container: T): T => {
+    const joinedItems = <T extends unknown[] | JsonObject>(original: T, container: T): T => {
       if (refusal) return container;
-      const keys = Array.isArray(container) ? undefined : Object.keys(container);
-      const items = keys ? keys.map((k) => (container as JsonObject)[k]) : (container as unknown[]);
+      // Read as the server sent them (a piece already masked alone would hide the rest from the join).
+      const keys = Array.isArray(original) ? undefined : Object.keys(original);
+      const items = keys ? keys.map((k) => (original as JsonObject)[k]) : (original as unknown[]);
       let out = container;
       for (const joined of joinedPieces(items)) {
         for (const f of joinedFindings(joined)) {
@@ -376,11 +377,17 @@ export class Dlp {
      * read as one text (SEAM characters each side, nothing between), and a distinctive finding that
      * crosses it is masked in both items (or blocks).
      */
-    const secretsAcrossItems = (result: JsonObject): JsonObject => {
+    const secretsAcrossItems = (result: JsonObject, sent: readonly unknown[]): JsonObject => {
       const items = [...(result.content as unknown[])];
+      // The seam is read as the server sent it (a half masked alone would hide the rest); the masks go
+      // into the items as they are now.
       const textAt = (i: number): string | undefined => {
-        const item = items[i];
+        const item = sent[i];
         return isObject(item) && item.type === 'text' && typeof item.text === 'string' ? item.text : undefined;
+      };
+      const nowAt = (i: number): string | undefined => {
+        const item = items[i];
+        return isObject(item) && typeof item.text === 'string' ? item.text : undefined;
       };
       const detectors: Detectors = { ...on, pii: false, injection: false };
       let touched = false;
@@ -407,8 +414,9 @@ export class Dlp {
           } else if (action === 'alert' || action === 'flag') this.#logger?.warn({ dlp: { type: f.type, rule: f.rule, path: at, server: where.server, tool: where.tool } }, 'dlp finding');
         }
         if (mask === undefined) continue;
-        items[i] = { ...(items[i] as JsonObject), text: left.slice(0, cutLeft) + mask };
-        items[i + 1] = { ...(items[i + 1] as JsonObject), text: mask + right.slice(cutRight) };
+        // A half already masked alone keeps its own mask (which covers its part of the value).
+        if (nowAt(i) === left) items[i] = { ...(items[i] as JsonObject), text: left.slice(0, cutLeft) + mask };
+        if (nowAt(i + 1) === right) items[i + 1] = { ...(items[i + 1] as JsonObject), text: mask + right.slice(cutRight) };
         touched = true;
       }
       if (!touched || refusal) return result;
@@ -435,7 +443,7 @@ export class Dlp {
           path.pop();
           if (next !== item) (copy ??= [...value])[i] = next;
         }
-        return joinedItems(copy ?? value);
+        return joinedItems(value, copy ?? value);
       }
       if (!isObject(value)) return value;
       const type = typeof value.type === 'string' ? value.type : undefined;
@@ -463,15 +471,15 @@ export class Dlp {
         path.pop();
         if (next !== item) (copy ??= { ...value })[key] = next;
       }
-      if (!renamed) return joinedItems(copy ?? value);
-      const from = joinedItems(copy ?? value);
+      if (!renamed) return joinedItems(value, copy ?? value);
+      const from = joinedItems(value, copy ?? value);
       return Object.fromEntries(Object.keys(from).map((key) => [renamed!.get(key) ?? key, from[key]]));
     };
     // Object keys are data at every depth, in both directions: a server chooses the keys of `_meta`,
     // `error.data` and log data as freely as their values, and a client those of its answers.
     let value = walk(message) as JsonObject;
     if (on.injection && !refusal && Array.isArray(value.content)) value = acrossItems(value);
-    if ((on.secrets || on.patterns) && !refusal && Array.isArray(value.content) && value.content.length > 1) value = secretsAcrossItems(value);
+    if ((on.secrets || on.patterns) && !refusal && Array.isArray(value.content) && Array.isArray(message.content) && message.content.length > 1) value = secretsAcrossItems(value, message.content);
     const findings = [...tally.values()];
     if (refusal) {
       this.#refused(where.direction);
