@@ -247,7 +247,8 @@ export class Dlp {
     /** `inPlace`: a masked span is starred out at its own length, and nothing is wrapped (the text of a binary blob). */
     const text = (value: string, at: Path, seen?: string, inPlace = false): string => {
       if (value.length < MIN_TEXT) return value;
-      const report = detectDeep(value, on, this.#patterns, this.#piiKinds);
+      // Short strings of structuredContent (many) are read for cut values only around what the passes saw.
+      const report = detectDeep(value, on, this.#patterns, this.#piiKinds, { whole: at[1] !== 'structuredContent' });
       if (report.findings.length === 0 && !report.uninspectable) {
         if (seen === 'key') cleanKeys.add(value);
         return value;
@@ -471,8 +472,10 @@ export class Dlp {
         path.pop();
         if (next !== item) (copy ??= { ...value })[key] = next;
       }
-      if (!renamed) return joinedItems(value, copy ?? value);
-      const from = joinedItems(value, copy ?? value);
+      // The members of an object are not joined in what a server sends (every row of a large
+      // structuredContent would be read twice): only array elements are (docs/dlp.md).
+      if (!renamed) return copy ?? value;
+      const from = copy ?? value;
       return Object.fromEntries(Object.keys(from).map((key) => [renamed!.get(key) ?? key, from[key]]));
     };
     // Object keys are data at every depth, in both directions: a server chooses the keys of `_meta`,

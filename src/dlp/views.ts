@@ -204,7 +204,7 @@ function hasGluedNumber(text: string, found: Regions): boolean {
 /** Whether the compacted and joined views apply: short strings with whitespace (arguments) or a line break (results). */
 const breakable = (text: string, compact: boolean): boolean => text.length <= COMPACT_MAX && (compact ? /\S\s/.test(text) : text.includes('\n'));
 
-function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined): View[] {
+function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined, whole = compact): View[] {
   const out: View[] = [];
   if (inner === 'none') return out;
   const runs = seen?.runs ?? longRuns(text);
@@ -229,16 +229,17 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
   if (runs.length > 0 || on.pii) gluedViews(text, on.pii, seen, out);
   const dechunked = inner === 'all' && mayBeChunked(text) ? dechunkedView(text) : undefined;
   if (dechunked) out.push({ ...dechunked, location: 'dechunked', strict: true, inner: 'glued', decodes });
-  if (inner === 'all') rejoinedViews(text, seen, runs, decodes, out);
+  if (inner === 'all') rejoinedViews(text, seen, runs, decodes, whole, out);
   return out;
 }
 
 /**
  * A value cut once by a blank, cut by its own punctuation, reversed or in ROT13 (rejoin.ts): a short
- * text is read in full, a long one around the runs and glued-prefix literals `detect` saw.
+ * text is read in full when `whole` (ViewOptions), any other around the runs and glued-prefix literals
+ * `detect` saw.
  */
-function rejoinedViews(text: string, seen: PassesSaw | undefined, runs: readonly number[], decodes: number, out: View[]): void {
-  for (const view of rejoinViews(text, { runs, glued: seen?.glued, turned: seen?.turned }, text.length <= COMPACT_MAX)) out.push({ ...view, strict: true, inner: 'glued', decodes });
+function rejoinedViews(text: string, seen: PassesSaw | undefined, runs: readonly number[], decodes: number, whole: boolean, out: View[]): void {
+  for (const view of rejoinViews(text, { runs, glued: seen?.glued, turned: seen?.turned }, whole && text.length <= COMPACT_MAX)) out.push({ ...view, strict: true, inner: 'glued', decodes });
 }
 
 /** The units that start an escape. */
@@ -301,6 +302,12 @@ export interface ViewOptions {
    * (results, where doing it for every short string would double the cost of structured content).
    */
   compact?: boolean;
+  /**
+   * Read short strings in full for a value cut once or by its own punctuation (rejoin.ts); default:
+   * `compact`. Results set it for their text items but not for the many strings of structuredContent,
+   * which are read around what the passes saw, like long texts.
+   */
+  whole?: boolean;
 }
 
 /**
@@ -315,6 +322,7 @@ export function detectDeep(text: string, on: Detectors, patterns: CompiledPatter
 export function withViews(text: string, base: TextReport, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS), options: ViewOptions = {}): DeepReport {
   if (base.uninspectable) return base;
   const compact = options.compact === true;
+  const whole = options.whole ?? compact;
   const runs = base.seen?.runs ?? longRuns(text);
   if (!mayHide(text, on, compact, runs, base.seen)) return base;
   const findings: ViewFinding[] = [...base.findings];
@@ -349,14 +357,14 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       return;
     }
     if (depth >= MAX_DECODE_DEPTH + 2) return;
-    for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner, report.seen)) {
+    for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner, report.seen, whole)) {
       // Compose the child's map with this view's: child units → this view's units → source.
       const starts = child.starts.map((s) => view.starts[s] ?? 0);
       const ends = child.ends.map((e) => view.ends[Math.max(0, e - 1)] ?? 0);
       visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
     }
   };
-  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen)) visit(view, 1);
+  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen, whole)) visit(view, 1);
   findings.sort((a, b) => a.start - b.start);
   return uninspectable ? { findings, uninspectable } : { findings };
 }
