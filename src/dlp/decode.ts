@@ -16,6 +16,7 @@
  * Each decoded unit maps to the source span of the escape (or the whole run, for base64 and hex), so
  * that a finding masks the encoded characters it came from.
  */
+import { byteListViews } from './byte-lists.ts';
 import type { MappedText } from './normalize.ts';
 
 export interface DecodedView extends MappedText {
@@ -657,6 +658,7 @@ export function decodedViews(text: string, found: readonly number[] = longRuns(t
   const out: DecodedView[] = [];
   runs(text, found, out);
   spacedBase64(text, out);
+  for (const view of byteListViews(text, found)) out.push(view);
   const lists = hasItemList(text, ',') || hasItemList(text, ':');
   if (lists || ANY_ESCAPE.test(text)) for (const kind of ESCAPES) if (lists || !kind.list) escapes(text, kind, out);
   return out;

@@ -8,7 +8,7 @@ import { longRuns, MIN_RUN } from './decode.ts';
 import { compileLinearSource } from './linear-source.ts';
 import { isAscii } from './normalize.ts';
 import { findHiddenUnicode, injectionRules } from './injection.ts';
-import { gluedMarker } from './glued.ts';
+import { GLUED_MARKER, gluedMarker, TURNED_MARKER, turnedMarker } from './glued.ts';
 import { findPii, PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
 import { RuleScanner, type TextRule } from './rule-scan.ts';
 import type { DlpPatternConfig } from './schema.ts';
@@ -30,7 +30,7 @@ function combinedScanner(patternRules: readonly PatternRule[]): Combined {
   if (patternRules.length === 0 && builtInOnly) return builtInOnly;
   const secrets = secretRules();
   const withPhrases = [...secrets, ...injectionRules()];
-  const builtIn = [...withPhrases, gluedMarker];
+  const builtIn = [...withPhrases, gluedMarker, turnedMarker];
   const combined = { scanner: new RuleScanner([...builtIn, ...patternRules]), secrets: secrets.length, phrases: withPhrases.length, builtIn: builtIn.length };
   if (patternRules.length === 0) builtInOnly = combined;
   return combined;
@@ -64,6 +64,8 @@ export interface PassesSaw {
    * glued secret occurs (src/dlp/glued.ts).
    */
   glued: boolean;
+  /** Whether a glued-prefix literal written backwards or in ROT13 occurs (src/dlp/rejoin.ts), when secrets are looked for. */
+  turned?: boolean;
   /** The personal-data pass's regions (number runs, IBAN starts), when it ran. */
   regions?: Regions;
   /** Whether every unit of the text is ASCII (undefined: not looked at, for a short text). */
@@ -192,7 +194,10 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
     const { scanner, secrets, phrases, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);
     const outcome = scanner.scan(text, (r) => (r < secrets ? on.secrets : r < phrases ? on.injection : r < builtIn ? on.secrets : on.patterns), bytes);
     uninspectable = mergeUninspectable(uninspectable, outcome.uninspectable);
-    if (on.secrets) seen.glued = outcome.marked !== undefined;
+    if (on.secrets) {
+      seen.glued = outcome.marked?.includes(GLUED_MARKER) === true;
+      seen.turned = outcome.marked?.includes(TURNED_MARKER) === true;
+    }
     for (const m of outcome.matches) {
       if ('family' in m.rule) {
         const rule = m.rule as SecretRule;

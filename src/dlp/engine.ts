@@ -16,7 +16,8 @@ import { compilePatterns, type CompiledPatterns, type Detectors, type FindingTyp
 import { base64Text } from './decode.ts';
 import { maskInPlace, printableView } from './binary-text.ts';
 import { foldName } from './normalize.ts';
-import { detectDeep, type ViewFinding } from './views.ts';
+import { detectDeep, isDistinctive, type ViewFinding } from './views.ts';
+import { joinedPieces, ownersOf, type Joined } from './pieces.ts';
 import { stripHiddenUnicode } from './injection.ts';
 import { PII_KINDS, type PiiKind } from './pii.ts';
 import { DLP_DEFAULTS, type ArgumentAction, type InjectionAction, type ResultAction } from './actions.ts';
@@ -246,7 +247,8 @@ export class Dlp {
     /** `inPlace`: a masked span is starred out at its own length, and nothing is wrapped (the text of a binary blob). */
     const text = (value: string, at: Path, seen?: string, inPlace = false): string => {
       if (value.length < MIN_TEXT) return value;
-      const report = detectDeep(value, on, this.#patterns, this.#piiKinds);
+      // Short strings of structuredContent (many) are read for cut values only around what the passes saw.
+      const report = detectDeep(value, on, this.#patterns, this.#piiKinds, { whole: at[1] !== 'structuredContent' });
       if (report.findings.length === 0 && !report.uninspectable) {
         if (seen === 'key') cleanKeys.add(value);
         return value;
@@ -342,6 +344,86 @@ export class Dlp {
       });
       return { ...result, content };
     };
+    /**
+     * A value in pieces across the elements of an array or the members of an object (pieces.ts): what
+     * is found in the text they make together is masked in each piece it came from (or blocks).
+     */
+    const joinedItems = <T extends unknown[] | JsonObject>(original: T, container: T): T => {
+      if (refusal) return container;
+      // Read as the server sent them (a piece already masked alone would hide the rest from the join).
+      const keys = Array.isArray(original) ? undefined : Object.keys(original);
+      const items = keys ? keys.map((k) => (original as JsonObject)[k]) : (original as unknown[]);
+      let out = container;
+      for (const joined of joinedPieces(items)) {
+        for (const f of joinedFindings(joined)) {
+          const action = this.#resultAction(f, actions);
+          if (action === 'off') continue;
+          const at = spell(path);
+          record(f, at, action, f.location ? `joined-items/${f.location}` : 'joined-items');
+          if (action === 'block') refuse(f.type, f.rule, at, `${f.type} (${f.rule}) in pieces across items`);
+          else if (action === 'mask') {
+            const mask = book.label(f.label, joined.text.slice(f.start, f.end));
+            if (out === container) out = (keys ? { ...container } : [...(container as unknown[])]) as T;
+            for (const i of ownersOf(joined, f.start, f.end)) (out as Record<string | number, unknown>)[keys ? keys[i]! : i] = mask;
+            changed = true;
+          } else if (action === 'alert' || action === 'flag') this.#logger?.warn({ dlp: { type: f.type, rule: f.rule, path: at, server: where.server, tool: where.tool } }, 'dlp finding');
+        }
+      }
+      return out;
+    };
+    const joinedFindings = (joined: Joined): ViewFinding[] =>
+      detectDeep(joined.text, { ...on, injection: false }, this.#patterns, this.#piiKinds).findings.filter((f) => joined.kind === 'codes' || isDistinctive(f));
+    /**
+     * A secret cut in two across two text items of one `content` (`ghp_abc…` | `…xyz`): the seam is
+     * read as one text (SEAM characters each side, nothing between), and a distinctive finding that
+     * crosses it is masked in both items (or blocks).
+     */
+    const secretsAcrossItems = (result: JsonObject, sent: readonly unknown[]): JsonObject => {
+      const items = [...(result.content as unknown[])];
+      // The seam is read as the server sent it (a half masked alone would hide the rest); the masks go
+      // into the items as they are now.
+      const textAt = (i: number): string | undefined => {
+        const item = sent[i];
+        return isObject(item) && item.type === 'text' && typeof item.text === 'string' ? item.text : undefined;
+      };
+      const nowAt = (i: number): string | undefined => {
+        const item = items[i];
+        return isObject(item) && typeof item.text === 'string' ? item.text : undefined;
+      };
+      const detectors: Detectors = { ...on, pii: false, injection: false };
+      let touched = false;
+      for (let i = 0; i + 1 < items.length && !refusal; i++) {
+        const left = textAt(i);
+        const right = textAt(i + 1);
+        if (left === undefined || right === undefined || left.length === 0 || right.length === 0) continue;
+        const head = left.slice(-SEAM);
+        const tail = right.slice(0, SEAM);
+        let cutLeft = left.length;
+        let cutRight = 0;
+        let mask: string | undefined;
+        for (const f of detectDeep(head + tail, detectors, this.#patterns, this.#piiKinds).findings) {
+          if (!isDistinctive(f) || f.start >= head.length || f.end <= head.length) continue;
+          const action = this.#resultAction(f, actions);
+          if (action === 'off') continue;
+          const at = `${where.direction}.content[${i}..${i + 1}]`;
+          record(f, at, action, 'joined-items');
+          if (action === 'block') refuse(f.type, f.rule, at, `${f.type} (${f.rule}) split over content items`);
+          else if (action === 'mask') {
+            mask ??= book.label(f.label, (head + tail).slice(f.start, f.end));
+            cutLeft = Math.min(cutLeft, left.length - head.length + f.start);
+            cutRight = Math.max(cutRight, f.end - head.length);
+          } else if (action === 'alert' || action === 'flag') this.#logger?.warn({ dlp: { type: f.type, rule: f.rule, path: at, server: where.server, tool: where.tool } }, 'dlp finding');
+        }
+        if (mask === undefined) continue;
+        // A half already masked alone keeps its own mask (which covers its part of the value).
+        if (nowAt(i) === left) items[i] = { ...(items[i] as JsonObject), text: left.slice(0, cutLeft) + mask };
+        if (nowAt(i + 1) === right) items[i + 1] = { ...(items[i + 1] as JsonObject), text: mask + right.slice(cutRight) };
+        touched = true;
+      }
+      if (!touched || refusal) return result;
+      changed = true;
+      return { ...result, content: items };
+    };
     // One path, pushed and popped as the walk goes (spelled out only for a finding): walking a large
     // structuredContent allocates nothing per value it passes. `keys`: below structuredContent (and
     // everywhere in a client's answer), object keys are data too — a masked key is renamed to its mask
@@ -362,7 +444,7 @@ export class Dlp {
           path.pop();
           if (next !== item) (copy ??= [...value])[i] = next;
         }
-        return copy ?? value;
+        return joinedItems(value, copy ?? value);
       }
       if (!isObject(value)) return value;
       const type = typeof value.type === 'string' ? value.type : undefined;
@@ -390,6 +472,8 @@ export class Dlp {
         path.pop();
         if (next !== item) (copy ??= { ...value })[key] = next;
       }
+      // The members of an object are not joined in what a server sends (every row of a large
+      // structuredContent would be read twice): only array elements are (docs/dlp.md).
       if (!renamed) return copy ?? value;
       const from = copy ?? value;
       return Object.fromEntries(Object.keys(from).map((key) => [renamed!.get(key) ?? key, from[key]]));
@@ -398,6 +482,7 @@ export class Dlp {
     // `error.data` and log data as freely as their values, and a client those of its answers.
     let value = walk(message) as JsonObject;
     if (on.injection && !refusal && Array.isArray(value.content)) value = acrossItems(value);
+    if ((on.secrets || on.patterns) && !refusal && Array.isArray(value.content) && Array.isArray(message.content) && message.content.length > 1) value = secretsAcrossItems(value, message.content);
     const findings = [...tally.values()];
     if (refusal) {
       this.#refused(where.direction);
@@ -473,6 +558,17 @@ export class Dlp {
       }
       return found;
     };
+    /** A value in pieces across the elements of an array or the members of an object (pieces.ts). */
+    const joined = (items: readonly unknown[], path: string): void => {
+      for (const j of joinedPieces(items)) {
+        const report = detectDeep(j.text, on, this.#patterns, this.#piiKinds, { compact: true });
+        if (report.uninspectable) uninspectable ??= report.uninspectable;
+        for (const f of report.findings) {
+          if ((j.kind === 'pieces' && !isDistinctive(f)) || (f.type === 'pattern' && !f.pattern!.arguments)) continue;
+          add(f.type, f.rule, path, f.location ? `joined-items/${f.location}` : 'joined-items');
+        }
+      }
+    };
     const walk = (value: unknown, path: string, field: boolean, depth: number): void => {
       // A sensitive field's value tells something whatever its type (`"password": true`).
       if (typeof value === 'boolean') {
@@ -499,6 +595,7 @@ export class Dlp {
         // A name/value pair (`["password", "…"]`): the value is the named field's.
         const pair = value.length === 2 && isFieldName(value[0]);
         value.forEach((item, i) => walk(item, `${path}[${i}]`, field || (pair && i === 1), depth));
+        joined(value, path);
       } else if (isObject(value)) {
         // `{ "name": "password", "value": "…" }`, the pair form of many APIs: its other members are the field's.
         let named: string | undefined;
@@ -507,6 +604,7 @@ export class Dlp {
           const at = scan(key, `${path}.${KEY}`, 'key') ? `${path}.${KEY}` : step(path, key);
           walk(item, at, field || fields.has(foldName(key)) || (named !== undefined && key !== named), depth);
         }
+        joined(Object.values(value), path);
       }
     };
     walk(args, 'arguments', false, 0);

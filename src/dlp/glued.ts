@@ -35,3 +35,14 @@ export const gluedMarker: TextRule = {
   after: 0,
   group: 0,
 };
+
+/**
+ * Literals of the same prefixes written backwards or in ROT13 (src/dlp/rejoin.ts reads such a value
+ * turned back): a second marker of the anchor pass, so that the turned views cost nothing where none
+ * occurs. rejoin.ts `REVERSED` and `ROT13` match only where one of these does.
+ */
+export const TURNED_LITERALS: readonly string[] = ['AIKA', 'AISA', 'AIBA', 'ACCA', '_phg', '_ohg', '_uhg', '_shg', '_rhg', '_tap_buhtig', 'xox', '_evil_', '_tset_', 'Jye', 'NIGEB-----', 'NXVN', 'NFVN', 'ABVN', 'NPPN', 'tuc_', 'tub_', 'tuh_', 'tuf_', 'tue_', 'tvguho_cng_', 'kbk', '_yvir_', '_grfg_', 'rlW', '-----ORTVA'];
+
+export const TURNED_MARKER = 'view:turned';
+
+export const turnedMarker: TextRule = { ...gluedMarker, id: TURNED_MARKER, anchors: TURNED_LITERALS };

@@ -32,6 +32,7 @@ import { GLUED, LOWER_AWS } from './glued.ts';
 import { compactedView, dechunkedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, unwrappedView, type MappedText } from './normalize.ts';
 import { PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
 import { secretRules } from './secrets.ts';
+import { rejoinViews } from './rejoin.ts';
 
 export interface ViewFinding extends TextFinding {
   /** Where the finding was seen when not in the text as written: `normalized`, `decoded:base64`, `decoded:url/decoded:url`… */
@@ -71,7 +72,7 @@ let distinctive: ReadonlySet<string> | undefined;
  * joining lines of code would make up), administrator patterns, and e-mails, cards and IBANs (their
  * checks hold wherever the characters came from).
  */
-function isDistinctive(f: TextFinding): boolean {
+export function isDistinctive(f: TextFinding): boolean {
   if (f.type === 'pattern') return true;
   if (f.type === 'pii') return f.rule === 'email' || f.rule === 'payment-card' || f.rule === 'iban';
   if (f.type !== 'secret') return false;
@@ -226,9 +227,9 @@ const breakable = (text: string, compact: boolean): boolean => text.length <= CO
 
 /**
  * `dechunked`: the text's dechunked view when the caller has made it already (`withViews`), null for
- * none; undefined to make it here.
+ * none; undefined to make it here. `whole`: read a short text in full for a value cut once (rejoin.ts).
  */
-function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined, dechunked?: MappedText | null): View[] {
+function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined, dechunked?: MappedText | null, whole = compact): View[] {
   const out: View[] = [];
   if (inner === 'none') return out;
   const runs = seen?.runs ?? longRuns(text);
@@ -253,7 +254,17 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
   if (runs.length > 0 || on.pii) gluedViews(text, on.pii, seen, out);
   const chunked = inner === 'all' ? (dechunked === undefined ? dechunkedOf(text) : dechunked) : null;
   if (chunked) out.push({ ...chunked, location: 'dechunked', strict: true, inner: 'glued', decodes });
+  if (inner === 'all') rejoinedViews(text, seen, runs, decodes, whole, out);
   return out;
+}
+
+/**
+ * A value cut once by a blank, cut by its own punctuation, reversed or in ROT13 (rejoin.ts): a short
+ * text is read in full when `whole` (ViewOptions), any other around the runs and glued-prefix literals
+ * `detect` saw.
+ */
+function rejoinedViews(text: string, seen: PassesSaw | undefined, runs: readonly number[], decodes: number, whole: boolean, out: View[]): void {
+  for (const view of rejoinViews(text, { runs, glued: seen?.glued, turned: seen?.turned }, whole && text.length <= COMPACT_MAX)) out.push({ ...view, strict: true, inner: 'glued', decodes });
 }
 
 /** The units that start an escape. */
@@ -300,9 +311,12 @@ export function hasSpacedLetters(text: string): boolean {
  */
 const dechunkedOf = (text: string): MappedText | null => (text.length >= 14 && /[0-9]/.test(text) ? (dechunkedView(text) ?? null) : null);
 
+/** A value cut or turned could be there (rejoin.ts): any short text with a blank or punctuation; a long one where a glued-prefix literal or a `.`-cut JWT occurs (its runs count above). */
+const mayBeCut = (text: string, seen: PassesSaw | undefined): boolean => (text.length <= COMPACT_MAX ? text.length >= 12 && /\s|[-_.]/.test(text) : seen?.glued !== false || text.includes('y.J') || text.includes('.yJ'));
+
 /** Whether a text could have a view at all (the fast path: most texts do not); `dechunked`: its dechunked view, or null. */
 function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined, dechunked: MappedText | null): boolean {
-  return runs.length > 0 || dechunked !== null || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
+  return runs.length > 0 || dechunked !== null || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeCut(text, seen) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
@@ -314,6 +328,12 @@ export interface ViewOptions {
    * (results, where doing it for every short string would double the cost of structured content).
    */
   compact?: boolean;
+  /**
+   * Read short strings in full for a value cut once or by its own punctuation (rejoin.ts); default:
+   * `compact`. Results set it for their text items but not for the many strings of structuredContent,
+   * which are read around what the passes saw, like long texts.
+   */
+  whole?: boolean;
 }
 
 /**
@@ -328,6 +348,7 @@ export function detectDeep(text: string, on: Detectors, patterns: CompiledPatter
 export function withViews(text: string, base: TextReport, on: Detectors, patterns: CompiledPatterns | undefined, piiKinds: ReadonlySet<PiiKind> = new Set(PII_KINDS), options: ViewOptions = {}): DeepReport {
   if (base.uninspectable) return base;
   const compact = options.compact === true;
+  const whole = options.whole ?? compact;
   const runs = base.seen?.runs ?? longRuns(text);
   const dechunked = dechunkedOf(text);
   if (!mayHide(text, on, compact, runs, base.seen, dechunked)) return base;
@@ -349,7 +370,13 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       const last = Math.max(f.start, f.end - 1);
       const mapped: ViewFinding = { ...f, start: view.starts[f.start] ?? view.starts[view.starts.length - 1] ?? 0, end: view.ends[last] ?? view.ends[view.ends.length - 1] ?? 0, location: view.location };
       if (mapped.end <= mapped.start) continue;
-      if (findings.some((g) => g.rule === mapped.rule && overlaps(g, mapped))) continue;
+      const same = findings.findIndex((g) => g.rule === mapped.rule && overlaps(g, mapped));
+      if (same >= 0) {
+        // The view saw more of the value (the rest of a value cut once): the finding covers both.
+        const g = findings[same]!;
+        if (mapped.start < g.start || mapped.end > g.end) findings[same] = { ...g, start: Math.min(g.start, mapped.start), end: Math.max(g.end, mapped.end) };
+        continue;
+      }
       findings.push(mapped);
     }
     if (view.decodes >= MAX_DECODE_DEPTH && view.inner === 'all' && hasEncodedRun(view.text, report.seen?.runs)) {
@@ -357,14 +384,14 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
       return;
     }
     if (depth >= MAX_DECODE_DEPTH + 2) return;
-    for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner, report.seen)) {
+    for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner, report.seen, undefined, whole)) {
       // Compose the child's map with this view's: child units → this view's units → source.
       const starts = child.starts.map((s) => view.starts[s] ?? 0);
       const ends = child.ends.map((e) => view.ends[Math.max(0, e - 1)] ?? 0);
       visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
     }
   };
-  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen, dechunked)) visit(view, 1);
+  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen, dechunked, whole)) visit(view, 1);
   findings.sort((a, b) => a.start - b.start);
   return uninspectable ? { findings, uninspectable } : { findings };
 }

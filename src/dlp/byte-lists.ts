@@ -1,0 +1,203 @@
+/**
+ * Bytes or character codes written one by one as a list, decoded (a view of src/dlp/decode.ts):
+ * `41 4b 49 41 …`, `0x41 0x4b …`, `\x41 \x4b`, `65 75 73 65 …`, `0100 0001 …` in binary, octal, one a
+ * line, with `,`, `;`, `:`, `|` or `-` between them (and blanks around it). decode.ts reads the lists
+ * it has always read (`0x41,0x4b`, `41:4b`, `65,75`); this reads the rest, whatever the separator, as
+ * long as it is the same one all along the list.
+ *
+ * A list is eight items or more. Its items say its base: eight binary digits each (binary), two hex
+ * digits with a letter among them (hex), decimal digits (decimal, and also hex when every item has two
+ * digits, and octal when every item has up to three octal digits: a list of digits alone is ambiguous, so
+ * each reading that gives printable text is a view). A reading whose text has a control character or
+ * an undecodable byte is dropped: most lists of numbers (a table, a series) decode to nothing.
+ *
+ * Cost: a probe every `PROBE` units, skipping the long runs decode.ts found (hashes, UUIDs); each
+ * stretch of list units long enough is then read once, by character codes.
+ */
+import type { DecodedView } from './decode.ts';
+
+/**
+ * Units a list of bare items is written with: hex digits, blanks and the separators. (Items with `0x`
+ * or `\x` before them are decode.ts's: its hex-bytes and escape decoders read them whatever the
+ * separator.)
+ */
+const LIST_UNIT = Uint8Array.from({ length: 128 }, (_, u) => Number(/[0-9A-Fa-f \t\n\r,;:|-]/.test(String.fromCharCode(u))));
+const isListUnit = (u: number): boolean => u < 128 && LIST_UNIT[u] === 1;
+/** The shortest list: eight items of two units and seven one-unit separators. */
+const MIN_SPAN = 23;
+/** A probe every this many units lands in every stretch of list units as long as MIN_SPAN. */
+const PROBE = 11;
+const MIN_ITEMS = 8;
+const MAX_ITEM = 8;
+
+const isHex = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x46) || (u >= 0x61 && u <= 0x66);
+const isWordUnit = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || u === 0x5f;
+const isSpace = (u: number): boolean => u === 0x20 || u === 0x09;
+const isSeparator = (u: number): boolean => u === 0x0a || u === 0x20 || u === 0x2c || u === 0x3b || u === 0x3a || u === 0x7c || u === 0x2d;
+
+/** One list: its items as [from, to) of their digits, and where each item (with its prefix) starts and ends. */
+interface List {
+  digits: number[];
+  spans: number[];
+}
+
+/** The list of items starting at `at`, read for as long as the separator stays the same. */
+function readList(text: string, at: number): { list: List; end: number } {
+  const n = text.length;
+  const digits: number[] = [];
+  const spans: number[] = [];
+  let separator = -1;
+  let i = at;
+  for (;;) {
+    const start = i;
+    if (text.charCodeAt(i) === 0x30 && (text.charCodeAt(i + 1) | 0x20) === 0x78) i += 2;
+    else if (text.charCodeAt(i) === 0x5c && text.charCodeAt(i + 1) === 0x78) i += 2;
+    const from = i;
+    while (i < n && i - from < MAX_ITEM && isHex(text.charCodeAt(i))) i++;
+    if (i === from || isWordUnit(text.charCodeAt(i))) break;
+    digits.push(from, i);
+    spans.push(start, i);
+    // The separator: blanks, then at most one separator character, then blanks.
+    let k = i;
+    while (k < n && isSpace(text.charCodeAt(k))) k++;
+    let sep = 0x20;
+    if (k < n && isSeparator(text.charCodeAt(k)) && text.charCodeAt(k) !== 0x20) sep = text.charCodeAt(k++);
+    else if (k === i) break;
+    while (k < n && isSpace(text.charCodeAt(k))) k++;
+    if (separator >= 0 && sep !== separator) break;
+    separator = sep;
+    i = k;
+  }
+  return { list: { digits, spans }, end: spans.length > 0 ? spans[spans.length - 1]! : at + 1 };
+}
+
+/** `%`-free decode: each item's value in `radix`, as bytes (UTF-8) or as character codes; undefined when not text. */
+function decodeList(text: string, list: List, radix: number, codes: boolean): string | undefined {
+  const values: number[] = [];
+  for (let k = 0; k < list.digits.length; k += 2) {
+    const v = Number.parseInt(text.slice(list.digits[k]!, list.digits[k + 1]!), radix);
+    if (!Number.isFinite(v) || v > (codes ? 0x10ffff : 0xff)) return undefined;
+    values.push(v);
+  }
+  let out: string;
+  if (codes) {
+    out = '';
+    for (const v of values) out += String.fromCodePoint(v);
+    // One unit per item: a code past the BMP takes two, and would shift the map.
+    if (out.length !== values.length) return undefined;
+  } else {
+    out = Buffer.from(values).toString('latin1');
+    // Multi-byte UTF-8 would not keep one unit per item: only ASCII is read as bytes.
+    if (/[\x80-\xff]/.test(out)) return undefined;
+  }
+  // Text: no control character, and letters or a number as long as the shortest looked for (a card's digits).
+  return /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(out) || !(/[A-Za-z]/.test(out) || (out.match(/\d/g)?.length ?? 0) >= 8) ? undefined : out;
+}
+
+/** The readings of one list (see the file's comment). */
+function readings(text: string, list: List): Array<[string, string]> {
+  let allBinary = true;
+  let allTwo = true;
+  /** Octal digits, three at most in every item and three in one at least. */
+  let allOctal = true;
+  let three = false;
+  let letters = false;
+  for (let k = 0; k < list.digits.length; k += 2) {
+    const from = list.digits[k]!;
+    const to = list.digits[k + 1]!;
+    const length = to - from;
+    allTwo &&= length === 2;
+    allBinary &&= length === 8;
+    allOctal &&= length <= 3;
+    three ||= length === 3;
+    for (let i = from; i < to; i++) {
+      const u = text.charCodeAt(i);
+      if (u > 0x39) letters = true;
+      if (u > 0x31) allBinary = false;
+      if (u > 0x37) allOctal = false;
+    }
+  }
+  const out: Array<[string, string]> = [];
+  const add = (radix: number, codes: boolean, name: string): void => {
+    const decoded = decodeList(text, list, radix, codes);
+    if (decoded !== undefined) out.push([name, decoded]);
+  };
+  if (allBinary) add(2, false, 'binary-bytes');
+  else if (letters) {
+    if (allTwo) add(16, false, 'hex-bytes');
+  } else {
+    add(10, true, 'char-codes');
+    if (allTwo) add(16, false, 'hex-bytes');
+    if (allOctal && three) add(8, false, 'octal-bytes');
+  }
+  return out;
+}
+
+/**
+ * The stretches of list units (`LIST_UNIT`) long enough to hold a list, with seven separators or more
+ * and eight digits, as [from, to) pairs: found by probing one unit in `PROBE` and growing around the
+ * ones that hit, so prose (whose words are rarely all hex letters) costs a fraction of a pass.
+ */
+function listStretches(text: string, runs: readonly number[]): number[] {
+  const out: number[] = [];
+  const n = text.length;
+  let floor = 0;
+  let r = 0;
+  for (let p = PROBE - 1; p < n; p += PROBE) {
+    if (p < floor || !isListUnit(text.charCodeAt(p))) continue;
+    // Inside a long run (a hash, a UUID): skipped, unless it starts like a list cut by `-` (`41-4b-…`).
+    while (r < runs.length && runs[r + 1]! <= p) r += 2;
+    if (r < runs.length && runs[r]! <= p) {
+      const s = runs[r]!;
+      if (text.charCodeAt(s + 1) !== 0x2d && text.charCodeAt(s + 2) !== 0x2d && text.charCodeAt(s + 3) !== 0x2d) {
+        floor = runs[r + 1]!;
+        continue;
+      }
+    }
+    let s = p;
+    while (s > floor && isListUnit(text.charCodeAt(s - 1))) s--;
+    let e = p;
+    let separators = 0;
+    let digits = 0;
+    for (let i = s; i < n; i++) {
+      const u = text.charCodeAt(i);
+      if (!isListUnit(u)) break;
+      if (u >= 0x30 && u <= 0x39) digits++;
+      else if (!(u >= 0x41 && u <= 0x46) && !(u >= 0x61 && u <= 0x66)) separators++;
+      e = i + 1;
+    }
+    if (e - s >= MIN_SPAN && separators >= MIN_ITEMS - 1 && digits >= MIN_ITEMS) out.push(s, e);
+    floor = e;
+  }
+  return out;
+}
+
+/** The byte and character-code lists of `text`, decoded (none for most texts); `runs`: decode.ts `longRuns(text)`. */
+export function byteListViews(text: string, runs: readonly number[]): DecodedView[] {
+  const out: DecodedView[] = [];
+  const stretches = listStretches(text, runs);
+  for (let k = 0; k < stretches.length; k += 2) {
+    const to = stretches[k + 1]!;
+    for (let i = stretches[k]!; i < to; ) {
+      const u = text.charCodeAt(i);
+      // A list starts with an item: a digit not inside a word.
+      if (!(u >= 0x30 && u <= 0x39) || (i > 0 && isWordUnit(text.charCodeAt(i - 1)))) {
+        i++;
+        continue;
+      }
+      const { list, end } = readList(text, i);
+      i = Math.max(end, i + 1);
+      if (list.digits.length / 2 < MIN_ITEMS) continue;
+      for (const [encoding, decoded] of readings(text, list)) {
+        const starts = new Int32Array(decoded.length);
+        const ends = new Int32Array(decoded.length);
+        for (let j = 0; j < decoded.length; j++) {
+          starts[j] = list.spans[2 * j]!;
+          ends[j] = list.spans[2 * j + 1]!;
+        }
+        out.push({ text: decoded, encoding, starts, ends });
+      }
+    }
+  }
+  return out;
+}

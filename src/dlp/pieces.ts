@@ -1,0 +1,75 @@
+/**
+ * A value handed over in pieces that a reader puts together: the elements of one array
+ * (`["ghp_abc…", "…xyz"]`, `[65, 75, 73, 65, …]`), the members of one object (`{"a": "AKIAIOSF",
+ * "b": "ODNN7EXAMPLE"}`, arguments too), the text items of one result's content. The engine
+ * (src/dlp/engine.ts) reads each piece alone as it always has; this makes the one text a reader would
+ * make of them, with the piece each unit came from, so that a finding there can be masked in its
+ * pieces (or the message blocked).
+ *
+ *   joined pieces   consecutive strings of value characters only (no blank; 1–256 each), two or more,
+ *                   written one after the other: only the findings of distinctive rules and
+ *                   administrator patterns count there (`isDistinctive`), as in the compacted view
+ *   character codes an array of eight numbers or more, every one an integer that is a character
+ *                   code (bytes among them): read as the text those codes spell, like a decoded view
+ *
+ * One pass over the items; strings of prose (with blanks) and numbers that are not all codes cost a
+ * type test each.
+ */
+
+/** A joined text and, for each of its units, the index of the item it came from (-1: between runs). */
+export interface Joined {
+  text: string;
+  owners: Int32Array;
+  /** `codes`: an array of character codes (every finding counts); `pieces`: joined strings (distinctive findings only). */
+  kind: 'codes' | 'pieces';
+}
+
+const MAX_PIECE = 256;
+/** Joined pieces shorter than this hold nothing the distinctive rules find. */
+const MIN_JOINED = 12;
+const MIN_CODES = 8;
+
+const VALUE = /^[A-Za-z0-9_+/=.:-]+$/;
+const isPiece = (item: unknown): item is string => typeof item === 'string' && item.length <= MAX_PIECE && VALUE.test(item);
+const isCode = (item: unknown): item is number => typeof item === 'number' && Number.isInteger(item) && item >= 0x20 && item <= 0xffff;
+
+/** The texts a reader makes of `items` (an array's elements, an object's member values, in order). */
+export function joinedPieces(items: readonly unknown[]): Joined[] {
+  const out: Joined[] = [];
+  if (items.length < 2) return out;
+  if (items.length >= MIN_CODES && items.every(isCode)) {
+    out.push({ text: String.fromCharCode(...(items as number[])), owners: Int32Array.from(items, (_, i) => i), kind: 'codes' });
+    return out;
+  }
+  let text = '';
+  const owners: number[] = [];
+  for (let i = 0; i < items.length; ) {
+    if (!isPiece(items[i]) || !isPiece(items[i + 1])) {
+      i++;
+      continue;
+    }
+    let run = '';
+    const runOwners: number[] = [];
+    for (; i < items.length && isPiece(items[i]); i++) {
+      const piece = items[i] as string;
+      run += piece;
+      for (let k = 0; k < piece.length; k++) runOwners.push(i);
+    }
+    if (run.length < MIN_JOINED) continue;
+    if (text !== '') {
+      text += '\n';
+      owners.push(-1);
+    }
+    text += run;
+    owners.push(...runOwners);
+  }
+  if (text !== '') out.push({ text, owners: Int32Array.from(owners), kind: 'pieces' });
+  return out;
+}
+
+/** The items of `joined` that the span [start, end) of its text came from. */
+export function ownersOf(joined: Joined, start: number, end: number): Set<number> {
+  const items = new Set<number>();
+  for (let i = start; i < end && i < joined.owners.length; i++) if (joined.owners[i]! >= 0) items.add(joined.owners[i]!);
+  return items;
+}
