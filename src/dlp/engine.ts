@@ -119,6 +119,14 @@ const SEAM = 400;
 /** Shorter strings cannot hold anything any detector looks for (the shortest is a 4-character exact value). */
 const MIN_TEXT = 4;
 
+/**
+ * `holdsSecret` remembers short texts it found clean: every audit record asks again about the same
+ * method, tool, subject and agent names. Only clean texts are kept (never one that holds a secret), at
+ * most this many (the set is emptied when full, so a flood of distinct names costs no more than before).
+ */
+const CLEAN_TEXT_MAX = 256;
+const CLEAN_TEXTS = 4096;
+
 export interface DlpCounters {
   findings: Map<string, number>;
   refused: Map<string, number>;
@@ -131,6 +139,8 @@ export class Dlp {
   readonly #validator = new ArgumentValidator();
   readonly #logger: Logger | undefined;
   readonly counters: DlpCounters = { findings: new Map(), refused: new Map() };
+  /** Short texts `holdsSecret` found clean (its answer depends only on the text and this engine's patterns). */
+  readonly #clean = new Set<string>();
 
   constructor(config: DlpConfig | undefined, secrets: SecretSource, logger?: Logger) {
     this.#config = config;
@@ -553,9 +563,16 @@ export class Dlp {
    */
   holdsSecret(text: string): boolean {
     if (text.length < MIN_TEXT) return false;
+    const short = text.length <= CLEAN_TEXT_MAX;
+    if (short && this.#clean.has(text)) return false;
     const on: Detectors = { secrets: true, pii: false, injection: false, patterns: this.#patterns.values.length > 0 || this.#patterns.scanner !== undefined };
     const report = detectDeep(text, on, this.#patterns, this.#piiKinds, { compact: true });
-    return report.uninspectable !== undefined || report.findings.length > 0;
+    const holds = report.uninspectable !== undefined || report.findings.length > 0;
+    if (!holds && short) {
+      if (this.#clean.size >= CLEAN_TEXTS) this.#clean.clear();
+      this.#clean.add(text);
+    }
+    return holds;
   }
 
   /** What `portcullis dlp test` shows: every finding in a text and what the default actions would do. */
