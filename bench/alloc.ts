@@ -105,6 +105,15 @@ for (const [key, bytes] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) p
 process.stdout.write('\nthe gateway\'s own functions with what they call (inclusive):\n');
 const own = [...inclusive].filter(([key]) => / src\//.test(key)).sort((a, b) => b[1] - a[1]);
 for (const [key, bytes] of own.slice(0, 30)) process.stdout.write(`${perCall(bytes)}  ${key}\n`);
+// Self bytes by file: the gateway's modules, node's and each dependency's.
+const byFile = new Map<string, number>();
+for (const [key, bytes] of self) {
+  const file = key.replace(/^.* /, '').replace(/:\d+$/, '').replace(/^((?:@[^/]+\/)?[^/]+)\/.*$/, (m, pkg: string) => (m.startsWith('src/') ? m : pkg));
+  byFile.set(file, (byFile.get(file) ?? 0) + bytes);
+}
+process.stdout.write('\nby file (self):\n');
+for (const [key, bytes] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`${perCall(bytes)}  ${key}\n`);
+
 // `ALLOC_CALLERS=name` also prints where the functions of that name were called from (six frames up).
 const callersOf = process.env.ALLOC_CALLERS;
 if (callersOf) {
