@@ -105,3 +105,28 @@ for (const [key, bytes] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) p
 process.stdout.write('\nthe gateway\'s own functions with what they call (inclusive):\n');
 const own = [...inclusive].filter(([key]) => / src\//.test(key)).sort((a, b) => b[1] - a[1]);
 for (const [key, bytes] of own.slice(0, 30)) process.stdout.write(`${perCall(bytes)}  ${key}\n`);
+// Self bytes by file: the gateway's modules, node's and each dependency's.
+const byFile = new Map<string, number>();
+for (const [key, bytes] of self) {
+  const file = key.replace(/^.* /, '').replace(/:\d+$/, '').replace(/^((?:@[^/]+\/)?[^/]+)\/.*$/, (m, pkg: string) => (m.startsWith('src/') ? m : pkg));
+  byFile.set(file, (byFile.get(file) ?? 0) + bytes);
+}
+process.stdout.write('\nby file (self):\n');
+for (const [key, bytes] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`${perCall(bytes)}  ${key}\n`);
+
+// `ALLOC_CALLERS=name` also prints where the functions of that name were called from (six frames up).
+const callersOf = process.env.ALLOC_CALLERS;
+if (callersOf) {
+  const stacks = new Map<string, number>();
+  const find = (node: SamplingNode, stack: string[]): void => {
+    const here = [...stack, name(node)];
+    if (node.selfSize > 0 && node.callFrame.functionName === callersOf) {
+      const key = here.slice(-7, -1).reverse().join(' < ');
+      stacks.set(key, (stacks.get(key) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) find(child, here);
+  };
+  find(profile.head, []);
+  process.stdout.write(`\ncallers of ${callersOf}:\n`);
+  for (const [key, bytes] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, 12)) process.stdout.write(`${perCall(bytes)}  ${key}\n`);
+}

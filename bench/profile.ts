@@ -7,7 +7,7 @@
  * Starts an echo upstream and a gateway with `--cpu-prof`, drives a closed loop, and prints the
  * functions with the most self time (the hot path to fix first).
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewayFor } from './echo-gateway.ts';
@@ -27,7 +27,10 @@ const result = await closedLoop({ url: `${base}/mcp/echo`, era, ...(headers ? { 
 process.stdout.write(`${era} c=${cArg}: ${result.achievedRps.toFixed(0)} rps, p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms, errors ${result.errors}\n`);
 await stop();
 
-const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
+// A worker thread writes a profile of its own: the gateway's main thread is the largest.
+const file = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0]!;
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
   nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
   samples: number[];

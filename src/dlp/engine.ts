@@ -16,7 +16,7 @@ import { compilePatterns, type CompiledPatterns, type Detectors, type FindingTyp
 import { base64Text } from './decode.ts';
 import { maskInPlace, printableView } from './binary-text.ts';
 import { foldName } from './normalize.ts';
-import { detectDeep, isDistinctive, type ViewFinding } from './views.ts';
+import { detectDeep, isDistinctive, type DeepReport, type ViewFinding } from './views.ts';
 import { joinedPieces, ownersOf, type Joined } from './pieces.ts';
 import { stripHiddenUnicode } from './injection.ts';
 import { PII_KINDS, type PiiKind } from './pii.ts';
@@ -120,6 +120,18 @@ const SEAM = 400;
 /** Shorter strings cannot hold anything any detector looks for (the shortest is a 4-character exact value). */
 const MIN_TEXT = 4;
 
+/**
+ * Short texts found clean are remembered, per set of detectors: every call asks again about the same
+ * keys (`content`, `type`, `text`), kinds and names (the method, tool, subject and agent of each
+ * audit record). The answer depends only on the text, the detectors and this engine's patterns, so a
+ * remembered one is the answer detection would give. Only clean texts are kept (never one holding a
+ * finding), only short ones, and at most `CLEAN_TEXTS` per set of detectors (emptied when full, so a
+ * flood of distinct texts costs what it did without the memory).
+ */
+const CLEAN_TEXT_MAX = 64;
+const CLEAN_TEXTS = 4096;
+const CLEAN: DeepReport = Object.freeze({ findings: Object.freeze([]) as unknown as ViewFinding[] });
+
 export interface DlpCounters {
   findings: Map<string, number>;
   refused: Map<string, number>;
@@ -132,6 +144,8 @@ export class Dlp {
   readonly #validator = new ArgumentValidator();
   readonly #logger: Logger | undefined;
   readonly counters: DlpCounters = { findings: new Map(), refused: new Map() };
+  /** Short texts found clean, by detectors and view options (`#deep`). */
+  readonly #clean: Array<Set<string> | undefined> = [];
 
   constructor(config: DlpConfig | undefined, secrets: SecretSource, logger?: Logger) {
     this.#config = config;
@@ -248,7 +262,7 @@ export class Dlp {
     const text = (value: string, at: Path, seen?: string, inPlace = false): string => {
       if (value.length < MIN_TEXT) return value;
       // Short strings of structuredContent (many) are read for cut values only around what the passes saw.
-      const report = detectDeep(value, on, this.#patterns, this.#piiKinds, { whole: at[1] !== 'structuredContent' });
+      const report = this.#deep(value, on, false, at[1] !== 'structuredContent');
       if (report.findings.length === 0 && !report.uninspectable) {
         if (seen === 'key') cleanKeys.add(value);
         return value;
@@ -546,7 +560,7 @@ export class Dlp {
     /** Whether `text` holds a finding. */
     const scan = (text: string, path: string, location?: string): boolean => {
       if (text.length < MIN_TEXT || (location === 'key' && cleanKeys.has(text))) return false;
-      const report = detectDeep(text, on, this.#patterns, this.#piiKinds, { compact: true });
+      const report = this.#deep(text, on, true);
       if (report.uninspectable) uninspectable ??= report.uninspectable;
       if (location === 'key' && report.findings.length === 0 && !report.uninspectable) cleanKeys.add(text);
       let found = false;
@@ -652,8 +666,24 @@ export class Dlp {
   holdsSecret(text: string): boolean {
     if (text.length < MIN_TEXT) return false;
     const on: Detectors = { secrets: true, pii: false, injection: false, patterns: this.#patterns.values.length > 0 || this.#patterns.scanner !== undefined };
-    const report = detectDeep(text, on, this.#patterns, this.#piiKinds, { compact: true });
+    const report = this.#deep(text, on, true);
     return report.uninspectable !== undefined || report.findings.length > 0;
+  }
+
+  /** `detectDeep` with this engine's patterns, remembering short texts found clean (see `CLEAN_TEXT_MAX`). */
+  #deep(text: string, on: Detectors, compact: boolean, whole = compact): DeepReport {
+    const options = { compact, whole };
+    if (text.length > CLEAN_TEXT_MAX) return detectDeep(text, on, this.#patterns, this.#piiKinds, options);
+    const slot = (on.secrets ? 1 : 0) | (on.pii ? 2 : 0) | (on.injection ? 4 : 0) | (on.patterns ? 8 : 0) | (compact ? 16 : 0) | (whole ? 32 : 0);
+    let clean = this.#clean[slot];
+    if (clean?.has(text)) return CLEAN;
+    const report = detectDeep(text, on, this.#patterns, this.#piiKinds, options);
+    if (report.findings.length === 0 && report.uninspectable === undefined) {
+      if (!clean) this.#clean[slot] = clean = new Set();
+      else if (clean.size >= CLEAN_TEXTS) clean.clear();
+      clean.add(text);
+    }
+    return report;
   }
 
   /** What `portcullis dlp test` shows: every finding in a text and what the default actions would do. */

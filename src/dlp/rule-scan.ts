@@ -203,6 +203,18 @@ export class RuleScanner {
     this.#recorded = Int32Array.from(rules, (rule) => (rule.marker ? 1 : SATURATED));
   }
 
+  /** Whether some anchor literal occurs in `text`, from the keyed position `first` on (enabled rules or not). */
+  #anyLiteral(text: string, bytes: Uint8Array, bits: Int32Array, first: number): boolean {
+    const { byKey, literals } = this.#index;
+    const n = text.length;
+    for (let i = first; i >= 0; i = nextKeyed(bytes, bits, i + 1, n)) {
+      const entry = byKey.get(keyAt(bytes, i));
+      if (entry === undefined) continue;
+      for (let k = 0; k < entry.length; k += 2) if (literalAt(text, i - entry[k + 1]!, literals[entry[k]!]!)) return true;
+    }
+    return false;
+  }
+
   /**
    * Finds the matches of the rules `enabled` lets through (by index), in text order. `bytes`: the text
    * as Latin-1 bytes, when the caller has them already (`Buffer.from(text, 'latin1')`).
@@ -215,6 +227,10 @@ export class RuleScanner {
     const first = nextKeyed(bytes, bits, 0, n);
     // Most strings of a result (names, ids, short values) hold no anchor: nothing is made for them.
     if (first < 0 && this.#unanchored.length === 0) return { matches: [] };
+    // Nor for a text whose keyed trigrams are all false alarms (no anchor literal is there): every
+    // short word of a call ("echo", "tools/call") passes some key. Only a literal that is there puts a
+    // position on a rule's list below, so without one every list stays empty and nothing is found.
+    if (this.#unanchored.length === 0 && n < DROP_KEYS_FROM && !this.#anyLiteral(text, bytes, bits, first)) return { matches: [] };
     // Per rule: where its anchors start, ascending.
     const lists: Array<number[] | undefined> = new Array<number[] | undefined>(this.rules.length);
     const enabledRule = new Int8Array(this.rules.length); // 0 unknown, 1 on, -1 off

@@ -12,6 +12,7 @@ import { isObject, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonr
 import { batchResponseIds, readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
 import type { ChannelMessageExtra, MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, oversizedMessageId, readBoundedText } from './message-limit.ts';
+import { discard, post } from './post.ts';
 
 export interface LegacyHttpChannelOptions {
   url: string;
@@ -80,13 +81,13 @@ export class LegacyHttpChannel implements MessageChannel {
 
   async send(message: JsonRpcMessage): Promise<void> {
     if (this.#closed) throw new Error('channel is closed');
-    const response = await this.#dispatcher.request({
+    const response = await post(this.#dispatcher, {
       origin: this.#origin,
       path: this.#path,
-      method: 'POST',
       headers: (this.#postHeaders ??= this.#headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream' })),
       body: JSON.stringify(message),
       signal: this.#postSignal,
+      maxBytes: this.#maxMessageBytes,
     });
     const sid = response.headers['mcp-session-id'];
     if (typeof sid === 'string' && sid !== '' && sid !== this.#sessionId) {
@@ -96,19 +97,19 @@ export class LegacyHttpChannel implements MessageChannel {
     const type = String(response.headers['content-type'] ?? '');
     if (response.statusCode === 404 && this.#sessionId !== undefined) {
       // The server forgot our session: the channel is over; the supervisor reconnects.
-      await response.body.dump();
+      await discard(response);
       this.#finish();
       throw new Error('the server ended the session (HTTP 404)');
     }
     const awaiting = 'method' in message && 'id' in message ? message.id : undefined;
-    if (type.includes('text/event-stream')) {
+    if (response.body && type.includes('text/event-stream')) {
       void this.#readStream(response.body, awaiting, 0).catch((error: unknown) => this.onerror?.(error as Error));
       if (!this.#getStream && 'method' in message && message.method === 'notifications/initialized') this.#openGetStream(0);
       return;
     }
     let text: string;
     try {
-      text = await readBoundedText(response.body, this.#maxMessageBytes, response.headers['content-length']);
+      text = response.text ?? (await readBoundedText(response.body!, this.#maxMessageBytes, response.headers['content-length']));
     } catch (error) {
       if (!(error instanceof MessageTooLarge)) throw error;
       this.onoversize?.({ requestId: awaiting ?? oversizedMessageId(error.head), where: 'JSON body' });

@@ -22,6 +22,7 @@ import {
 } from '../protocol/versions.ts';
 import { OversizeBreaker } from './health.ts';
 import { batchRefusal, DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, readBoundedText, tooLargeError } from './message-limit.ts';
+import { discard, post } from './post.ts';
 import type { CallOptions, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
 
 export interface ModernHttpOptions {
@@ -178,21 +179,14 @@ export class ModernHttpUpstream implements Upstream {
     const onAbort = (): void => abort.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const response = await this.#dispatcher.request({
-        origin: this.#origin,
-        path: this.#path,
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        signal: abort.signal,
-      });
+      const response = await post(this.#dispatcher, { origin: this.#origin, path: this.#path, headers, body: JSON.stringify(body), signal: abort.signal, maxBytes: this.#maxMessageBytes });
       const type = String(response.headers['content-type'] ?? '');
       if (notification) {
-        await response.body.dump();
+        await discard(response);
         return { result: {} };
       }
-      if (type.includes('text/event-stream')) return await this.#readStream(response.body, id, options);
-      const text = await readBoundedText(response.body, this.#maxMessageBytes, response.headers['content-length']);
+      if (response.body && type.includes('text/event-stream')) return await this.#readStream(response.body, id, options);
+      const text = response.text ?? (await readBoundedText(response.body!, this.#maxMessageBytes, response.headers['content-length']));
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);

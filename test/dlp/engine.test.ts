@@ -111,6 +111,32 @@ describe('secret rule table', () => {
   });
 });
 
+describe('texts remembered as clean', () => {
+  it('answers for the detectors that judged them only: a text clean of secrets is still found holding personal data', () => {
+    const dlp = dlpWith({ results: { pii: 'mask' } });
+    const email = 'alice.martin@example.com';
+    // The audit's test looks for secrets only: the address is clean for it, and it is remembered so.
+    assert.equal(dlp.holdsSecret(email), false);
+    assert.equal(dlp.holdsSecret(email), false);
+    // A result is read with personal data on: the same text is found and masked, before and after.
+    for (let round = 0; round < 2; round++) {
+      const outcome = dlp.inspect({ content: [{ type: 'text', text: email }] }, { server: 'x', tool: 't', direction: 'result' });
+      assert.ok('value' in outcome);
+      assert.doesNotMatch(JSON.stringify(outcome.value), /alice\.martin@example\.com/);
+      assert.ok(outcome.findings.some((f) => f.type === 'pii'));
+    }
+  });
+
+  it('never remembers a text holding a secret, and finds a secret in a word the anchor pass let through', () => {
+    const s = fakeSecrets();
+    const dlp = dlpWith({});
+    for (let round = 0; round < 3; round++) assert.equal(dlp.holdsSecret(s.github), true);
+    // Short words whose trigrams pass the anchor pass's key set, with no anchor literal in them.
+    for (const word of ['echo', 'tools/call', 'key:fcdbf1f18664']) assert.equal(dlp.holdsSecret(word), false);
+    assert.equal(dlp.holdsSecret(`echo ${s.github}`), true);
+  });
+});
+
 describe('personal data', () => {
   it('checks each kind by its checksum', () => {
     assert.ok(luhn('4111111111111111') && !luhn('4111111111111112'));
