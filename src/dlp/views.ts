@@ -309,14 +309,22 @@ export function hasSpacedLetters(text: string): boolean {
  * whether the text has one at all: prose without a digit costs that search, and a text with digits the
  * view itself, which is as fast as a pattern looking for where chunks could be.
  */
-const dechunkedOf = (text: string): MappedText | null => (text.length >= 14 && /[0-9]/.test(text) ? (dechunkedView(text) ?? null) : null);
+const dechunkedOf = (text: string): MappedText | null => (hasDigit(text) ? (dechunkedView(text) ?? null) : null);
 
 /** A value cut or turned could be there (rejoin.ts): any short text with a blank or punctuation; a long one where a glued-prefix literal or a `.`-cut JWT occurs (its runs count above). */
 const mayBeCut = (text: string, seen: PassesSaw | undefined): boolean => (text.length <= COMPACT_MAX ? text.length >= 12 && /\s|[-_.]/.test(text) : seen?.glued !== false || text.includes('y.J') || text.includes('.yJ'));
 
-/** Whether a text could have a view at all (the fast path: most texts do not); `dechunked`: its dechunked view, or null. */
-function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined, dechunked: MappedText | null): boolean {
-  return runs.length > 0 || dechunked !== null || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeCut(text, seen) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
+/**
+ * A digit in a text of 14 units or more: what every pattern of the gate before it (a letter next to a
+ * digit, a digit beside a `.`, `/`, `|`, `:`, `,` or `-`) needed. That gate also let through the byte and
+ * character-code lists (`67:68:…`, `0x67;0x68;…`, `103,104,…`) that no other term below sees, so this one
+ * must stay at least as wide as it was.
+ */
+const hasDigit = (text: string): boolean => text.length >= 14 && /[0-9]/.test(text);
+
+/** Whether a text could have a view at all (the fast path: most texts do not). */
+function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined): boolean {
+  return runs.length > 0 || hasDigit(text) || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeCut(text, seen) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
@@ -350,8 +358,8 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
   const compact = options.compact === true;
   const whole = options.whole ?? compact;
   const runs = base.seen?.runs ?? longRuns(text);
+  if (!mayHide(text, on, compact, runs, base.seen)) return base;
   const dechunked = dechunkedOf(text);
-  if (!mayHide(text, on, compact, runs, base.seen, dechunked)) return base;
   const findings: ViewFinding[] = [...base.findings];
   let uninspectable: string | undefined;
   let budget = VIEW_BUDGET * text.length + VIEW_FLOOR;
