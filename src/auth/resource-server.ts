@@ -43,7 +43,8 @@ export interface TrustedIssuer {
    * Revocation state and scope caps the issuer keeps (the embedded server): whether a verified token
    * still stands, and the scopes it may carry now. Asked on every request.
    */
-  check?: (claims: Record<string, unknown>) => { scopes: string[] } | AuthFailure;
+  /** The embedded server's own judgement: whether the token stands, with the scopes and roles its user holds today. */
+  check?: (claims: Record<string, unknown>) => { scopes: string[]; roles?: string[] } | AuthFailure;
   /** RFC 7662 answers for the issuer's own opaque tokens, in-process (undefined: not active). */
   introspect?: (token: string) => Promise<Record<string, unknown> | undefined>;
 }
@@ -218,21 +219,32 @@ export class ResourceServer {
 
   #principal(claims: Record<string, unknown>, trusted: TrustedIssuer): Principal | AuthFailure {
     const { config } = trusted;
-    const agent = config.agentClaim.map((c) => claims[c]).find((v): v is string => typeof v === 'string') ?? 'unknown';
+    // RFC 7519 §4.1.2: `sub` is a StringOrURI; anything else would be stringified into a principal
+    // (every object `sub` the same "[object Object]").
+    if (typeof claims.sub !== 'string' || claims.sub.length === 0) return { error: 'invalid_token', description: 'the token\'s sub claim must be a non-empty string' };
+    const agent = config.agentClaim.map((c) => claims[c]).find((v): v is string => typeof v === 'string' && v.length > 0);
+    // Without an agent name, unrelated clients would share one ("unknown"): its per-agent limits, its kill switch.
+    if (agent === undefined) return { error: 'invalid_token', description: `the token names no agent (none of the claims ${config.agentClaim.join(', ')}); set identity.issuers[].agentClaim to the claim this issuer uses` };
+    if (typeof claims.iat === 'number' && claims.iat * 1000 > this.#now().getTime() + config.clockSkewSeconds * 1000) {
+      return { error: 'invalid_token', description: 'the token was issued in the future (iat), beyond the allowed clock skew' };
+    }
     if (this.#store?.agentRevoked(agent)) return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
     const scope = claims.scope ?? claims.scp;
     let scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
+    let roles: string[] | undefined;
     if (trusted.check) {
       const live = trusted.check(claims);
       if ('description' in live) return live;
       scopes = live.scopes;
+      roles = live.roles;
     }
-    let roles: string[] = [];
-    if (config.rolesClaim) {
+    if (roles !== undefined) {
+      // The embedded server's users: their roles as configured now, not as the token was minted.
+    } else if (config.rolesClaim) {
       const value = config.rolesClaim.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), claims);
       roles = Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : typeof value === 'string' ? [value] : [];
     }
-    const principal: Principal = { kind: 'token', subject: String(claims.sub), agent, scopes, allScopes: false, roles, issuer: config.issuer };
+    const principal: Principal = { kind: 'token', subject: claims.sub, agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}) };
     return typeof claims.jti === 'string' ? { ...principal, tokenId: claims.jti } : principal;
   }
 

@@ -5,6 +5,7 @@
 import { identityEnabled } from '../auth/identity.ts';
 import { compilePolicy } from '../policy/policy.ts';
 import { selfDeclaredAgents, selfDeclaredWarnings } from '../policy/self-declared.ts';
+import { nameSourceProblems } from '../policy/name-sources.ts';
 import { prefixClashes } from './namespaces.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -184,7 +185,9 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   if (compiled.problems.length > 0) {
     return { ok: false, problems: compiled.problems.map((p) => ({ path: formatPath(p.path), message: p.message, severity: 'error' as const })) };
   }
-  const warnings: ConfigProblem[] = [];
+  const names = nameSourceProblems(full.policy, full.identity);
+  if (names.errors.length > 0) return { ok: false, problems: names.errors.map((p) => ({ path: formatPath(p.path), message: p.message, severity: 'error' as const })) };
+  const warnings: ConfigProblem[] = names.warnings.map((p) => ({ path: formatPath(p.path), message: p.message, severity: 'warning' as const }));
   if (!full.policy) {
     warnings.push({ path: 'policy', message: 'missing: every call will be denied and every list will be empty; `portcullis init` writes a starter policy', severity: 'warning' });
   } else if (full.policy.mode === 'monitor') {
