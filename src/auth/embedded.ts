@@ -93,7 +93,7 @@ export class EmbeddedAuthorizationServer {
     this.#keys = async (header, token) => (local ??= (await jose()).createLocalJWKSet(publicJwks))(header, token);
     this.#failures = new LoginFailures({ perSource: config.loginAttempts, perUser: config.userLoginAttempts, windowMs: config.lockoutMinutes * 60_000 });
     this.trusted = {
-      config: { issuer, algorithms: ['ES256'], clockSkewSeconds: 30, agentClaim: ['client_id', 'azp'], rolesClaim: 'roles' },
+      config: { issuer, algorithms: ['ES256'], clockSkewSeconds: 30, agentClaim: ['client_id', 'azp'], rolesClaim: 'roles', accessTokenType: 'at+jwt' },
       keys: this.#keys,
       check: (claims) => this.#check(claims),
       introspect: config.accessTokenFormat === 'opaque' ? (token) => this.#introspect(token) : undefined,
@@ -425,6 +425,11 @@ export class EmbeddedAuthorizationServer {
     const agent = clientId ? this.#store.agentByClientId(clientId) : undefined;
     if (agent && claims.sub === clientId) {
       if (agent.revokedAt) return { error: 'invalid_token', description: `agent "${agent.clientId}" was revoked` };
+      // `agent add` after `agent revoke` keeps the client id: a token minted under the revoked
+      // credential (before this one was created) must not come back to life with it.
+      if (typeof claims.iat !== 'number' || claims.iat < Math.floor(Date.parse(agent.createdAt) / 1000)) {
+        return { error: 'invalid_token', description: `the token predates agent "${agent.clientId}"'s current credential (it was revoked and issued anew)` };
+      }
       return { scopes: scopes.filter((s) => agent.scopes.includes(s)), roles: [] };
     }
     const grantId = claims[GRANT_CLAIM];

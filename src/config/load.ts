@@ -170,6 +170,17 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   // The approval webhook (docs/approvals.md): same URL rule as HTTP servers; its key must resolve.
   const webhook = isObject(document.approvals) && isObject(document.approvals.webhook) ? document.approvals.webhook : undefined;
   if (typeof webhook?.url === 'string') checkServerUrl(webhook.url, 'approvals.webhook.url', problems);
+  // Trusted issuers: whoever answers for these URLs mints identities here (metadata, signing keys,
+  // introspection answers), so they are held to the rule for upstream servers — https, or http on loopback.
+  if (Array.isArray(identity?.issuers)) {
+    identity.issuers.forEach((issuer, i) => {
+      if (!isObject(issuer)) return;
+      const path = `identity.issuers[${i}]`;
+      if (typeof issuer.issuer === 'string') checkServerUrl(issuer.issuer, `${path}.issuer`, problems);
+      if (typeof issuer.jwksUri === 'string') checkServerUrl(issuer.jwksUri, `${path}.jwksUri`, problems);
+      if (isObject(issuer.introspection) && typeof issuer.introspection.url === 'string') checkServerUrl(issuer.introspection.url, `${path}.introspection.url`, problems);
+    });
+  }
   if (source && typeof webhook?.secret === 'string' && isSecretRef(webhook.secret)) {
     const resolved = resolveValue(webhook.secret, source);
     if ('problem' in resolved) problems.push({ path: 'approvals.webhook.secret', message: resolved.problem, severity: 'error' });

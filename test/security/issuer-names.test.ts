@@ -14,6 +14,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { IdentityStore } from '../../src/auth/store.ts';
 import { identityDbPath } from '../../src/auth/identity.ts';
 import { validateConfig } from '../../src/config/load.ts';
+import { processSecretSource } from '../../src/config/secrets.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { callTool, recordedEverything } from '../helpers/oauth.ts';
 
@@ -28,10 +29,11 @@ describe('security: subject and agent names are scoped to their issuer', () => {
     rules: [{ name: 'ci-bot-echo', effect: 'allow', servers: ['everything'], tools: ['echo'], principal }],
   });
 
-  const token = (claims: Record<string, unknown>, iat?: number) => {
+  let introspection: Record<string, unknown> = { active: false };
+  const token = (claims: Record<string, unknown>, iat?: number, typ: string | null = 'at+jwt') => {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ scope: 'mcp', ...claims })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1', ...(typ ? { typ } : {}) })
       .setIssuer(issuer)
       .setAudience(`${gw.url}/mcp`)
       .setIssuedAt(iat ?? now)
@@ -44,14 +46,25 @@ describe('security: subject and agent names are scoped to their issuer', () => {
     const pair = await generateKeyPair('ES256', { extractable: true });
     key = pair.privateKey;
     const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    idp = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    idp = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.url === '/introspect' ? introspection : { keys: [jwk] }));
+    });
     await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
     issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
     gw = await startGateway({
       servers: { everything: upstream.server },
-      identity: { issuers: [{ issuer, jwksUri: `${issuer}/jwks`, agentClaim: ['azp'] }], apiKeys: {} },
-      policy: policy({ agents: ['ci-bot'], issuers: ['portcullis'] }),
-    });
+      identity: {
+        issuers: [{ issuer, jwksUri: `${issuer}/jwks`, agentClaim: ['azp'], introspection: { url: `${issuer}/introspect`, clientId: 'gateway', clientSecret: 'env:PC_TEST_INTROSPECTION' } }],
+        apiKeys: {},
+      },
+      policy: {
+        rules: [
+          ...policy({ agents: ['ci-bot'], issuers: ['portcullis'] }).rules,
+          { name: 'idp-echo', effect: 'allow', servers: ['everything'], tools: ['echo'], principal: { subjects: ['carol'], issuers: [issuer] } },
+        ],
+      },
+    }, processSecretSource({ ...process.env, PC_TEST_INTROSPECTION: 'introspection-test-credential' }));
   });
   after(async () => {
     await gw?.close();
@@ -101,5 +114,48 @@ describe('security: subject and agent names are scoped to their issuer', () => {
       assert.match(answer.json.error.message, message, label);
     }
     assert.ok(!messages().some((m) => m?.startsWith('malformed')), 'no malformed identity reached the server');
+  });
+
+  it('only access tokens are credentials: ID tokens, logout tokens and refresh tokens the issuer vouches for are refused', async () => {
+    const good = await callTool(`${gw.url}/mcp`, await token({ sub: 'carol', azp: 'portal' }), 'everything__echo', { message: 'carol with an access token' });
+    assert.equal(good.json.error, undefined, good.text);
+    const now = Math.floor(Date.now() / 1000);
+    const cases: Array<[string, Promise<string>, RegExp]> = [
+      ['an ID token (typ JWT)', token({ sub: 'carol', azp: 'portal', nonce: 'n-1', at_hash: 'x' }, undefined, 'JWT'), /typ is "JWT", not at\+jwt/],
+      ['an untyped token', token({ sub: 'carol', azp: 'portal' }, undefined, null), /typ is missing/],
+      ['an ID token typed at+jwt', token({ sub: 'carol', azp: 'portal', nonce: 'n-2' }), /carries "nonce"/],
+      ['a logout token', token({ sub: 'carol', azp: 'portal', events: { 'http://schemas.openid.net/event/backchannel-logout': {} } }, undefined, 'logout+jwt'), /not an access token/],
+    ];
+    for (const [label, minted, message] of cases) {
+      const answer = await callTool(`${gw.url}/mcp`, await minted, 'everything__echo', { message: `confused: ${label}` });
+      assert.equal(answer.status, 401, `${label}: ${answer.text}`);
+      assert.match(answer.json.error.message, message, label);
+    }
+    // An opaque token the issuer introspects as a refresh token is not an access token either.
+    introspection = { active: true, token_type: 'refresh_token', sub: 'carol', azp: 'portal', scope: 'mcp', aud: `${gw.url}/mcp`, exp: now + 600 };
+    const refresh = await callTool(`${gw.url}/mcp`, 'opaque-refresh-token-value', 'everything__echo', { message: 'confused: refresh token' });
+    assert.equal(refresh.status, 401, refresh.text);
+    assert.match(refresh.json.error.message, /not an access token/);
+    introspection = { ...introspection, token_type: 'Bearer' };
+    const bearer = await callTool(`${gw.url}/mcp`, 'opaque-access-token-value', 'everything__echo', { message: 'carol with an opaque access token' });
+    assert.equal(bearer.json.error, undefined, bearer.text);
+    assert.deepEqual(messages().filter((m) => m?.startsWith('confused')), [], 'no confused token reached the server');
+    assert.ok(messages().includes('carol with an opaque access token'));
+  });
+});
+
+describe('security: whoever answers for an issuer\'s URLs mints identities, so they are https (http on loopback only)', () => {
+  it('refuses plain-http issuer, key set and introspection URLs on other hosts', () => {
+    const at = (issuer: Record<string, unknown>) => validateConfig({ servers: {}, identity: { issuers: [issuer] } });
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ issuer: 'http://idp.example.com' }, 'identity.issuers[0].issuer'],
+      [{ issuer: 'https://idp.example.com', jwksUri: 'http://idp.example.com/jwks' }, 'identity.issuers[0].jwksUri'],
+      [{ issuer: 'https://idp.example.com', introspection: { url: 'http://idp.example.com/introspect', clientId: 'gw', clientSecret: 'env:X' } }, 'identity.issuers[0].introspection.url'],
+    ];
+    for (const [issuer, path] of cases) {
+      const loaded = at(issuer);
+      assert.ok(!loaded.ok && loaded.problems.some((p) => p.path === path && /must be an https URL/.test(p.message)), `${path}: ${JSON.stringify(loaded)}`);
+    }
+    assert.equal(at({ issuer: 'http://127.0.0.1:9000', jwksUri: 'http://[::1]:9000/jwks' }).ok, true, 'loopback stays allowed for local set-ups');
   });
 });
