@@ -12,6 +12,7 @@ import type { IdentityConfig } from '../auth/schema.ts';
 import { OWN_ISSUER } from '../auth/principal.ts';
 import { compileCondition } from './condition.ts';
 import type { PolicyConfig } from './schema.ts';
+import { everyone } from './self-declared.ts';
 
 export interface NameSourceProblem {
   path: (string | number)[];
@@ -24,8 +25,6 @@ export function nameSources(identity: IdentityConfig | undefined): string[] {
   const own = (identity.embedded?.enabled ?? false) || (identity.apiKeys?.enabled ?? false);
   return [...(own ? [OWN_ISSUER] : []), ...identity.issuers.map((i) => i.issuer)];
 }
-
-const everyone = (globs: readonly string[] | undefined): boolean => globs === undefined || globs.includes('*');
 
 /** Errors (rules that would mix sources, unknown issuers) and warnings (conditions reading names alone). */
 export function nameSourceProblems(policy: PolicyConfig | undefined, identity: IdentityConfig | undefined): { errors: NameSourceProblem[]; warnings: NameSourceProblem[] } {
