@@ -33,12 +33,12 @@ export function nameSourceProblems(policy: PolicyConfig | undefined, identity: I
   if (!policy) return { errors, warnings };
   const sources = nameSources(identity);
   const several = sources.length > 1;
-  const listed = sources.length > 0 ? sources.map((s) => JSON.stringify(s)).join(', ') : 'none: identity is off';
+  const listed = [...new Set([OWN_ISSUER, ...sources])].map((s) => JSON.stringify(s)).join(', ');
   policy.rules.forEach((rule, i) => {
     const path = ['policy', 'rules', i];
     const p = rule.principal;
     p?.issuers?.forEach((issuer, j) => {
-      if (!sources.includes(issuer)) errors.push({ path: [...path, 'principal', 'issuers', j], message: `no source of names "${issuer}" here (accepted: ${listed}; "${OWN_ISSUER}" is the embedded sign-in and API keys)` });
+      if (issuer !== OWN_ISSUER && !sources.includes(issuer)) errors.push({ path: [...path, 'principal', 'issuers', j], message: `no source of names "${issuer}" here (accepted: ${listed}; "${OWN_ISSUER}" is the embedded sign-in, API keys and local callers)` });
     });
     if (!several || rule.effect === 'deny') return;
     const byName = !everyone(p?.subjects) || !everyone(p?.agents);
