@@ -203,7 +203,7 @@ audit
   .option('--server <name>', 'only this server')
   .option('--decision <d>', 'allowed | denied | error | timeout | approval | intent')
   .option('--since <when>', 'e.g. 7d, 12h, 30m or an ISO date')
-  .option('--limit <n>', 'at most n records')
+  .option('--limit <n>', 'the newest n records (shown oldest first)')
   .option('--json', 'one JSON object per line')
   .option('--csv', 'CSV with a header row')
   .action(async (options) => finish(await query(options, io)));

@@ -33,8 +33,10 @@ export interface ApprovalsDeps {
   logger: Logger;
   runtime: PolicyRuntime;
   secrets: SecretSource;
-  /** What the audit masks (`auditSecretTest`): the people who decide see the arguments as the audit records them. */
+  /** What the audit masks (`auditSecretTest`): object keys holding a secret are masked whole for the people who decide too. */
   holdsSecret: SecretTest;
+  /** A string with only its secrets' spans masked (`Dlp.maskSecrets`): what the approver reads. */
+  maskSecrets: (text: string) => string;
   recheck: (ctx: MessageContext) => Promise<GatewayError | undefined>;
   held?: (agent: string) => { reason: string } | undefined;
   now?: () => number;
@@ -59,7 +61,7 @@ export function openApprovals(config: Config, deps: ApprovalsDeps): Approvals {
     states: new ApprovalStates(section.maxPending),
     recheck: deps.recheck,
     ...(deps.held ? { held: deps.held } : {}),
-    redactArgs: (_server, args) => redact(args, fields, deps.holdsSecret),
+    redactArgs: (_server, args) => redact(args, fields, deps.holdsSecret, deps.maskSecrets),
   });
   return {
     queue,

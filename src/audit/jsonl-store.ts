@@ -115,7 +115,8 @@ export class JsonlAuditStore implements AuditStore {
 
   async query(filter: AuditQuery): Promise<AuditRecord[]> {
     const out = this.#read().filter((r) => matches(r, filter));
-    return filter.limit !== undefined ? out.slice(0, filter.limit) : out;
+    // With a limit, the newest records (the file is in the order they were written), oldest first.
+    return filter.limit !== undefined ? out.slice(-filter.limit) : out;
   }
 
   async *all(): AsyncIterable<AuditRecord> {

@@ -161,10 +161,12 @@ export class PostgresAuditStore implements AuditStore {
     if (filter.server) add('server = ?', filter.server);
     if (filter.target) add('target ~ ?', globToRegExp(filter.target).source);
     const { rows } = await this.#pool.query<{ record: string }>(
-      `SELECT record FROM ${TABLE} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY instance, seq ${filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : ''}`,
+      `SELECT record FROM ${TABLE} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${filter.limit ? `time DESC, seq DESC LIMIT ${Math.floor(filter.limit)}` : 'instance, seq'}`,
       params,
     );
-    return rows.map((r) => JSON.parse(r.record) as AuditRecord).filter((r) => matches(r, filter));
+    // With a limit, the newest records, returned oldest first.
+    const records = rows.map((r) => JSON.parse(r.record) as AuditRecord).filter((r) => matches(r, filter));
+    return filter.limit ? records.reverse() : records;
   }
 
   async *all(): AsyncIterable<AuditRecord> {

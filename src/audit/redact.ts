@@ -24,18 +24,22 @@ export const auditSecretTest = (dlp: Dlp): SecretTest => (text) => dlp.holdsSecr
 /** `text`, or the mask when it holds a secret (a record field that is the client's or server's own text). */
 export const redactText = (text: string, holdsSecret: SecretTest): string => (holdsSecret(text) ? MASK : text);
 
-/** A copy of `value` with secret-holding and listed fields masked (an object key holding a secret masks its value too). */
-export function redact(value: unknown, fields: ReadonlySet<string>, holdsSecret: SecretTest, depth = 0): unknown {
+/**
+ * A copy of `value` with secret-holding and listed fields masked (an object key holding a secret masks its value too).
+ * `maskText`: how a string value is masked — whole by default (the audit record); approvals pass
+ * `Dlp.maskSecrets`, which masks only the secret's span, so that the approver sees what runs.
+ */
+export function redact(value: unknown, fields: ReadonlySet<string>, holdsSecret: SecretTest, maskText: (text: string) => string = (text) => redactText(text, holdsSecret), depth = 0): unknown {
   if (depth > 32) return MASK;
-  if (typeof value === 'string') return redactText(value, holdsSecret);
+  if (typeof value === 'string') return maskText(value);
   if (typeof value === 'number') return holdsSecret(String(value)) ? MASK : value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, fields, holdsSecret, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => redact(v, fields, holdsSecret, maskText, depth + 1));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
       const keyHolds = holdsSecret(key);
       const masked = keyHolds || SENSITIVE_NAME.test(key) || fields.has(key.toLowerCase());
-      out[keyHolds ? `${MASK}#${Object.keys(out).length}` : key] = masked ? MASK : redact(inner, fields, holdsSecret, depth + 1);
+      out[keyHolds ? `${MASK}#${Object.keys(out).length}` : key] = masked ? MASK : redact(inner, fields, holdsSecret, maskText, depth + 1);
     }
     return out;
   }

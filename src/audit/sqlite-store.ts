@@ -106,15 +106,17 @@ export class SqliteAuditStore implements AuditStore {
       where.push('decision = ?');
       params.push(filter.decision);
     }
-    const sql = `SELECT record FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY instance, seq`;
+    // With a limit, the newest records (read newest first, returned oldest first): what an incident needs.
+    const newest = filter.limit !== undefined;
+    const sql = `SELECT record FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${newest ? 'time DESC, seq DESC' : 'instance, seq'}`;
     const out: AuditRecord[] = [];
     for (const row of this.#db.prepare(sql).iterate(...params) as Iterable<{ record: string }>) {
       const record = JSON.parse(row.record) as AuditRecord;
       if (!matches(record, filter)) continue;
       out.push(record);
-      if (filter.limit !== undefined && out.length >= filter.limit) break;
+      if (newest && out.length >= filter.limit!) break;
     }
-    return out;
+    return newest ? out.reverse() : out;
   }
 
   async *all(): AsyncIterable<AuditRecord> {

@@ -93,7 +93,7 @@ export class EmbeddedAuthorizationServer {
     this.#keys = async (header, token) => (local ??= (await jose()).createLocalJWKSet(publicJwks))(header, token);
     this.#failures = new LoginFailures({ perSource: config.loginAttempts, perUser: config.userLoginAttempts, windowMs: config.lockoutMinutes * 60_000 });
     this.trusted = {
-      config: { issuer, algorithms: ['ES256'], clockSkewSeconds: 30, agentClaim: ['client_id', 'azp'], rolesClaim: 'roles' },
+      config: { issuer, algorithms: ['ES256'], clockSkewSeconds: 30, agentClaim: ['client_id', 'azp'], rolesClaim: 'roles', accessTokenType: 'at+jwt' },
       keys: this.#keys,
       check: (claims) => this.#check(claims),
       introspect: config.accessTokenFormat === 'opaque' ? (token) => this.#introspect(token) : undefined,
@@ -418,14 +418,19 @@ export class EmbeddedAuthorizationServer {
    * its grant not revoked or expired (users' tokens), its agent not revoked, its user still configured —
    * and its scopes capped by what that user's roles (or that agent) allow today.
    */
-  #check(claims: Record<string, unknown>): { scopes: string[] } | AuthFailure {
+  #check(claims: Record<string, unknown>): { scopes: string[]; roles: string[] } | AuthFailure {
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
     if (typeof claims.jti === 'string' && this.#store.tokenRevoked(claims.jti)) return { error: 'invalid_token', description: 'the token was revoked' };
     const clientId = typeof claims.client_id === 'string' ? claims.client_id : undefined;
     const agent = clientId ? this.#store.agentByClientId(clientId) : undefined;
     if (agent && claims.sub === clientId) {
       if (agent.revokedAt) return { error: 'invalid_token', description: `agent "${agent.clientId}" was revoked` };
-      return { scopes: scopes.filter((s) => agent.scopes.includes(s)) };
+      // `agent add` after `agent revoke` keeps the client id: a token minted under the revoked
+      // credential (before this one was created) must not come back to life with it.
+      if (typeof claims.iat !== 'number' || claims.iat < Math.floor(Date.parse(agent.createdAt) / 1000)) {
+        return { error: 'invalid_token', description: `the token predates agent "${agent.clientId}"'s current credential (it was revoked and issued anew)` };
+      }
+      return { scopes: scopes.filter((s) => agent.scopes.includes(s)), roles: [] };
     }
     const grantId = claims[GRANT_CLAIM];
     if (typeof grantId !== 'string' || !this.#store.grantLive(grantId)) {
@@ -433,7 +438,8 @@ export class EmbeddedAuthorizationServer {
     }
     const capped = typeof claims.sub === 'string' ? this.#caps.forUser(claims.sub, scopes) : undefined;
     if (!capped) return { error: 'invalid_token', description: 'the token\'s user is not configured on this gateway any more' };
-    return { scopes: capped };
+    // Roles as configured today (a demoted user loses role-selected rules and approver rights at once).
+    return { scopes: capped, roles: this.#caps.rolesOf(claims.sub as string) };
   }
 
   /** RFC 7662 semantics for this server's own opaque tokens, read in-process (no HTTP round trip). */

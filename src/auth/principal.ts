@@ -15,8 +15,22 @@ export interface Principal {
   readonly allScopes: boolean;
   readonly roles: readonly string[];
   readonly issuer?: string;
+  /** True for tokens of the embedded authorization server: the gateway itself vouches for their names. */
+  readonly own?: boolean;
   /** `jti` of the token or the API key id — never the token itself. */
   readonly tokenId?: string;
+}
+
+/**
+ * The name `principal.issuers` (policy) gives the gateway's own names — embedded sign-in, API keys and
+ * local callers — as against an external issuer's `iss`: the same user or agent name vouched for by two
+ * issuers is two different callers.
+ */
+export const OWN_ISSUER = 'portcullis';
+
+/** Who vouched for the principal's subject and agent names, as `principal.issuers` spells it. */
+export function vouchedBy(p: Principal): string {
+  return p.kind !== 'token' || p.own ? OWN_ISSUER : (p.issuer ?? OWN_ISSUER);
 }
 
 /** Local principals by subject and agent: one object each, not one per call (bounded: cleared when full). */

@@ -43,7 +43,8 @@ export interface TrustedIssuer {
    * Revocation state and scope caps the issuer keeps (the embedded server): whether a verified token
    * still stands, and the scopes it may carry now. Asked on every request.
    */
-  check?: (claims: Record<string, unknown>) => { scopes: string[] } | AuthFailure;
+  /** The embedded server's own judgement: whether the token stands, with the scopes and roles its user holds today. */
+  check?: (claims: Record<string, unknown>) => { scopes: string[]; roles?: string[] } | AuthFailure;
   /** RFC 7662 answers for the issuer's own opaque tokens, in-process (undefined: not active). */
   introspect?: (token: string) => Promise<Record<string, unknown> | undefined>;
 }
@@ -196,13 +197,14 @@ export class ResourceServer {
     if (!trusted) return { error: 'invalid_token', description: `tokens from issuer ${iss === undefined ? '(none)' : JSON.stringify(iss)} are not accepted here` };
     const { config } = trusted;
     let payload: JWTPayload;
+    let typ: string | undefined;
     try {
       trusted.keys ??= createRemoteJWKSet(new URL(config.jwksUri ?? (await this.#discoverJwks(config.issuer))), {
         cooldownDuration: 30_000,
         cacheMaxAge: 10 * 60_000,
         timeoutDuration: 5_000,
       });
-      ({ payload } = await jwtVerify(token, trusted.keys, {
+      ({ payload, protectedHeader: { typ } } = await jwtVerify(token, trusted.keys, {
         issuer: config.issuer,
         audience: config.audience ?? this.resourceFor(endpoint),
         algorithms: config.algorithms,
@@ -213,26 +215,39 @@ export class ResourceServer {
     } catch (error) {
       return { error: 'invalid_token', description: describeJoseError(j.errors, error, this.resourceFor(endpoint)) };
     }
+    const notAccess = notAnAccessToken(typ, payload, config.accessTokenType ?? 'at+jwt');
+    if (notAccess) return { error: 'invalid_token', description: notAccess };
     return this.#principal(payload, trusted);
   }
 
   #principal(claims: Record<string, unknown>, trusted: TrustedIssuer): Principal | AuthFailure {
     const { config } = trusted;
-    const agent = config.agentClaim.map((c) => claims[c]).find((v): v is string => typeof v === 'string') ?? 'unknown';
+    // RFC 7519 §4.1.2: `sub` is a StringOrURI; anything else would be stringified into a principal
+    // (every object `sub` the same "[object Object]").
+    if (typeof claims.sub !== 'string' || claims.sub.length === 0) return { error: 'invalid_token', description: 'the token\'s sub claim must be a non-empty string' };
+    const agent = config.agentClaim.map((c) => claims[c]).find((v): v is string => typeof v === 'string' && v.length > 0);
+    // Without an agent name, unrelated clients would share one ("unknown"): its per-agent limits, its kill switch.
+    if (agent === undefined) return { error: 'invalid_token', description: `the token names no agent (none of the claims ${config.agentClaim.join(', ')}); set identity.issuers[].agentClaim to the claim this issuer uses` };
+    if (typeof claims.iat === 'number' && claims.iat * 1000 > this.#now().getTime() + config.clockSkewSeconds * 1000) {
+      return { error: 'invalid_token', description: 'the token was issued in the future (iat), beyond the allowed clock skew' };
+    }
     if (this.#store?.agentRevoked(agent)) return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
     const scope = claims.scope ?? claims.scp;
     let scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
+    let roles: string[] | undefined;
     if (trusted.check) {
       const live = trusted.check(claims);
       if ('description' in live) return live;
       scopes = live.scopes;
+      roles = live.roles;
     }
-    let roles: string[] = [];
-    if (config.rolesClaim) {
+    if (roles !== undefined) {
+      // The embedded server's users: their roles as configured now, not as the token was minted.
+    } else if (config.rolesClaim) {
       const value = config.rolesClaim.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), claims);
       roles = Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : typeof value === 'string' ? [value] : [];
     }
-    const principal: Principal = { kind: 'token', subject: String(claims.sub), agent, scopes, allScopes: false, roles, issuer: config.issuer };
+    const principal: Principal = { kind: 'token', subject: claims.sub, agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}) };
     return typeof claims.jti === 'string' ? { ...principal, tokenId: claims.jti } : principal;
   }
 
@@ -293,6 +308,10 @@ export class ResourceServer {
       }
       if (answer.active !== true) continue;
       if (answer.iss !== undefined && answer.iss !== config.issuer) continue;
+      // An issuer that says what the token is: only an access token is one here (never a refresh or ID token).
+      if (typeof answer.token_type === 'string' && !/^(bearer|access[-_ ]?token|urn:ietf:params:oauth:token-type:access_token|dpop)$/i.test(answer.token_type)) {
+        return { error: 'invalid_token', description: `the issuer says this is a ${JSON.stringify(answer.token_type.slice(0, 64))} token, not an access token` };
+      }
       const judged = this.#judgeAnswer(answer, trusted, endpoint, now);
       if ('error' in judged) return judged;
       if (this.#introspected.size >= INTROSPECTION_CACHE_MAX) this.#introspected.delete(this.#introspected.keys().next().value!);
@@ -312,6 +331,26 @@ export class ResourceServer {
     if (typeof answer.exp === 'number' && answer.exp * 1000 <= now) return { error: 'invalid_token', description: 'the token expired' };
     return this.#principal({ ...answer, sub: answer.sub ?? answer.client_id }, trusted);
   }
+}
+
+/** Claims only ID tokens (OpenID Connect Core §2, §3.1.3.6) and logout tokens (OIDC Back-Channel Logout §2.4) carry. */
+const NOT_ACCESS_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash', 'events'] as const;
+
+/**
+ * Why a verified JWT is not an access token (token-type confusion, RFC 8725 §3.11): its `typ` must be
+ * `at+jwt` (RFC 9068 §2.1) unless the issuer is configured `accessTokenType: any`, and in either case
+ * it must not carry a claim of an ID token or a logout token — an ID token with the same `aud` (an
+ * issuer's `audience` set to its client id) would otherwise be a credential here.
+ */
+export function notAnAccessToken(typ: string | undefined, claims: Record<string, unknown>, required: 'at+jwt' | 'any'): string | undefined {
+  const type = typ?.toLowerCase().replace(/^application\//, '');
+  if (type !== undefined && /(^|\+)(logout|id[-_]?token)(\+|$)/.test(type)) return `the token is a ${JSON.stringify(typ)}, not an access token`;
+  if (required === 'at+jwt' && type !== 'at+jwt') {
+    return `the token's typ is ${typ === undefined ? 'missing' : JSON.stringify(typ)}, not at+jwt (RFC 9068); if this issuer does not type its access tokens, set identity.issuers[].accessTokenType: any`;
+  }
+  const marked = NOT_ACCESS_CLAIMS.find((c) => claims[c] !== undefined);
+  if (marked) return `the token carries "${marked}", a claim of ID or logout tokens: it is not an access token`;
+  return undefined;
 }
 
 function describeJoseError(joseErrors: typeof import('jose').errors, error: unknown, resource: string): string {

@@ -17,6 +17,10 @@ export const issuerSchema = z.strictObject({
   algorithms: z.array(z.enum(ALGORITHMS)).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']).describe('Asymmetric algorithms only: never none, never HS*'),
   clockSkewSeconds: z.number().int().min(0).max(300).default(60),
   agentClaim: z.array(z.string().min(1)).min(1).default(['client_id', 'azp']).describe('Claims naming the agent (first present wins)'),
+  accessTokenType: z
+    .enum(['at+jwt', 'any'])
+    .default('at+jwt')
+    .describe('at+jwt: a JWT access token must say so in its typ header (RFC 9068), so an ID token is never taken for one; any: for issuers that do not type their access tokens (tokens with ID- or logout-token claims are refused either way)'),
   rolesClaim: z.string().min(1).optional().describe('Dotted path to the roles/groups claim, e.g. realm_access.roles (Keycloak), groups (Okta), roles (Entra)'),
   introspection: z
     .strictObject({

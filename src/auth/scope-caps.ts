@@ -9,14 +9,16 @@ import type { EmbeddedConfig } from './schema.ts';
 export interface ScopeCaps {
   /** The scopes of `requested` the user may hold; undefined: no such user (any more). */
   forUser(username: string, requested: readonly string[]): string[] | undefined;
+  /** The user's roles as configured (none for an unknown user). */
+  rolesOf(username: string): string[];
 }
 
 export function createScopeCaps(config: Pick<EmbeddedConfig, 'users' | 'roles'>, baseScopes: readonly string[] = []): ScopeCaps {
-  const allowed = new Map<string, { every: boolean; scopes: Set<string> }>();
+  const allowed = new Map<string, { every: boolean; scopes: Set<string>; roles: string[] }>();
   for (const user of config.users) {
     const scopes = new Set([...baseScopes, ...user.scopes]);
     for (const role of user.roles) for (const scope of config.roles[role] ?? []) scopes.add(scope);
-    allowed.set(user.username, { every: scopes.has('*'), scopes });
+    allowed.set(user.username, { every: scopes.has('*'), scopes, roles: [...user.roles] });
   }
   return {
     forUser(username, requested) {
@@ -24,5 +26,6 @@ export function createScopeCaps(config: Pick<EmbeddedConfig, 'users' | 'roles'>,
       if (!user) return undefined;
       return requested.filter((scope) => user.every || user.scopes.has(scope));
     },
+    rolesOf: (username) => [...(allowed.get(username)?.roles ?? [])],
   };
 }

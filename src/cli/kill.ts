@@ -52,9 +52,23 @@ function targetOf(options: KillOptions, config: Config): KillTarget | string {
     if (!config.servers[options.server]) return `--server: no server named "${options.server}" (servers: ${Object.keys(config.servers).join(', ') || 'none'})`;
     return { server: options.server };
   }
-  if (options.tool !== undefined) return options.tool.trim() ? { tool: options.tool.trim() } : '--tool needs a name';
+  if (options.tool !== undefined) return options.tool.trim() ? { tool: switchToolName(options.tool.trim(), config) } : '--tool needs a name';
   if (options.subject !== undefined) return options.subject.trim() ? { subject: options.subject.trim() } : '--subject needs a user (the subject, as `portcullis audit` shows it)';
   return options.agent!.trim() ? { agent: options.agent!.trim() } : '--agent needs a name';
+}
+
+/**
+ * The name a switch holds for a tool given as clients of the aggregated `/mcp` see it
+ * (`<server><separator><tool>`, copied from a client's UI in an incident): `server.tool`, the form the
+ * switch matches. A name that starts with no configured server's prefix is kept as given.
+ */
+function switchToolName(name: string, config: Config): string {
+  const separator = config.routing.separator;
+  for (const server of Object.keys(config.servers)) {
+    const prefix = `${server}${separator}`;
+    if (name.startsWith(prefix) && name.length > prefix.length) return `${server}.${name.slice(prefix.length)}`;
+  }
+  return name;
 }
 
 const who = (): string => {

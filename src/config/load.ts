@@ -5,6 +5,7 @@
 import { identityEnabled } from '../auth/identity.ts';
 import { compilePolicy } from '../policy/policy.ts';
 import { selfDeclaredAgents, selfDeclaredWarnings } from '../policy/self-declared.ts';
+import { nameSourceProblems } from '../policy/name-sources.ts';
 import { prefixClashes } from './namespaces.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -169,6 +170,17 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   // The approval webhook (docs/approvals.md): same URL rule as HTTP servers; its key must resolve.
   const webhook = isObject(document.approvals) && isObject(document.approvals.webhook) ? document.approvals.webhook : undefined;
   if (typeof webhook?.url === 'string') checkServerUrl(webhook.url, 'approvals.webhook.url', problems);
+  // Trusted issuers: whoever answers for these URLs mints identities here (metadata, signing keys,
+  // introspection answers), so they are held to the rule for upstream servers — https, or http on loopback.
+  if (Array.isArray(identity?.issuers)) {
+    identity.issuers.forEach((issuer, i) => {
+      if (!isObject(issuer)) return;
+      const path = `identity.issuers[${i}]`;
+      if (typeof issuer.issuer === 'string') checkServerUrl(issuer.issuer, `${path}.issuer`, problems);
+      if (typeof issuer.jwksUri === 'string') checkServerUrl(issuer.jwksUri, `${path}.jwksUri`, problems);
+      if (isObject(issuer.introspection) && typeof issuer.introspection.url === 'string') checkServerUrl(issuer.introspection.url, `${path}.introspection.url`, problems);
+    });
+  }
   if (source && typeof webhook?.secret === 'string' && isSecretRef(webhook.secret)) {
     const resolved = resolveValue(webhook.secret, source);
     if ('problem' in resolved) problems.push({ path: 'approvals.webhook.secret', message: resolved.problem, severity: 'error' });
@@ -184,7 +196,9 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   if (compiled.problems.length > 0) {
     return { ok: false, problems: compiled.problems.map((p) => ({ path: formatPath(p.path), message: p.message, severity: 'error' as const })) };
   }
-  const warnings: ConfigProblem[] = [];
+  const names = nameSourceProblems(full.policy, full.identity);
+  if (names.errors.length > 0) return { ok: false, problems: names.errors.map((p) => ({ path: formatPath(p.path), message: p.message, severity: 'error' as const })) };
+  const warnings: ConfigProblem[] = names.warnings.map((p) => ({ path: formatPath(p.path), message: p.message, severity: 'warning' as const }));
   if (!full.policy) {
     warnings.push({ path: 'policy', message: 'missing: every call will be denied and every list will be empty; `portcullis init` writes a starter policy', severity: 'warning' });
   } else if (full.policy.mode === 'monitor') {

@@ -23,6 +23,7 @@ import { PII_KINDS, type PiiKind } from './pii.ts';
 import { DLP_DEFAULTS, type ArgumentAction, type InjectionAction, type ResultAction } from './actions.ts';
 import type { DlpConfig } from './schema.ts';
 import { globMatches } from '../util/glob.ts';
+import { MASK } from '../audit/redact.ts';
 
 /** What was found, as the audit record keeps it. */
 export interface DlpFinding {
@@ -668,6 +669,22 @@ export class Dlp {
     const on: Detectors = { secrets: true, pii: false, injection: false, patterns: this.#patterns.values.length > 0 || this.#patterns.scanner !== undefined };
     const report = this.#deep(text, on, true);
     return report.uninspectable !== undefined || report.findings.length > 0;
+  }
+
+  /**
+   * `text` with each span `holdsSecret` would find replaced by its label (`[REDACTED:github-pat]`), for
+   * people who must see the rest of the text (an approver reading the arguments of the call they
+   * approve). The whole text is masked when it cannot be inspected in full or when what is left still
+   * holds a secret (a finding without a span of its own: fail closed).
+   */
+  maskSecrets(text: string): string {
+    if (text.length < MIN_TEXT) return text;
+    const on: Detectors = { secrets: true, pii: false, injection: false, patterns: this.#patterns.values.length > 0 || this.#patterns.scanner !== undefined };
+    const report = detectDeep(text, on, this.#patterns, this.#piiKinds);
+    if (report.uninspectable !== undefined) return MASK;
+    if (report.findings.length === 0) return text;
+    const masked = applyMasks(text, report.findings, new MaskBook());
+    return this.holdsSecret(masked) ? MASK : masked;
   }
 
   /** `detectDeep` with this engine's patterns, remembering short texts found clean (see `CLEAN_TEXT_MAX`). */

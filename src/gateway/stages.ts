@@ -75,6 +75,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
     runtime: policy,
     secrets: parts.secrets,
     holdsSecret: parts.holdsSecret,
+    maskSecrets: (text) => dlp.maskSecrets(text),
     // After a human's wait, the pins, the kill switch and the policy are asked again: any may have
     // changed (a definition held while the call waited is not served by an approval given before).
     recheck: async (ctx) => (await supplyCheck(ctx)) ?? killSwitch(ctx) ?? (await authorize(ctx)),

@@ -26,6 +26,10 @@ export interface Condition {
   readonly usesTask: boolean;
   /** True when the condition reads the agent name (self-declared without identity). */
   readonly usesAgent: boolean;
+  /** True when the condition reads the subject or agent name (which mean a caller only with their issuer). */
+  readonly usesNames: boolean;
+  /** True when the condition reads `principal.issuer`. */
+  readonly usesIssuer: boolean;
   /** Why `args` cannot be judged by this condition (an argument of a type it never compares), or undefined. */
   typeProblem(args: Record<string, unknown>): string | undefined;
 }
@@ -94,6 +98,8 @@ interface Facts {
   expected: Map<string, { path: string[]; types: Set<JsonType> }>;
   usesTask: boolean;
   usesAgent: boolean;
+  usesNames: boolean;
+  usesIssuer: boolean;
 }
 
 function walk(node: unknown, facts: Facts): void {
@@ -111,11 +117,13 @@ function walk(node: unknown, facts: Facts): void {
   };
   if (node.op === 'id' && node.args === 'task') facts.usesTask = true;
   // Reached only when `principal` is used whole (field reads return early below): it may read the agent.
-  if (node.op === 'id' && node.args === 'principal') facts.usesAgent = true;
+  if (node.op === 'id' && node.args === 'principal') facts.usesAgent = facts.usesNames = true;
   if ((node.op === '.' || node.op === '[]') && isNode((node.args as unknown[])[0]) && ((node.args as Node[])[0]!.op === 'id') && (node.args as Node[])[0]!.args === 'principal') {
     const key = (node.args as unknown[])[1];
     const field = node.op === '.' ? key : isNode(key) && key.op === 'value' ? key.args : undefined;
     if (field === 'agent' || typeof field !== 'string') facts.usesAgent = true;
+    if (field === 'agent' || field === 'subject' || typeof field !== 'string') facts.usesNames = true;
+    if (field === 'issuer') facts.usesIssuer = true;
     if (node.op === '[]') walk(key, facts);
     return;
   }
@@ -146,7 +154,7 @@ export function compileCondition(expression: string): Condition | { problem: str
   }
   if (checked.type !== 'bool' && checked.type !== 'dyn') return { problem: `the condition must be a bool; this one is ${checked.type}` };
   const parsed = CALL_ENV.parse(expression) as unknown as ((vars: Record<string, unknown>) => unknown) & { ast: unknown };
-  const facts: Facts = { expected: new Map(), usesTask: false, usesAgent: false };
+  const facts: Facts = { expected: new Map(), usesTask: false, usesAgent: false, usesNames: false, usesIssuer: false };
   walk(parsed.ast, facts);
   const expectations = [...facts.expected.values()];
   return {
@@ -154,6 +162,8 @@ export function compileCondition(expression: string): Condition | { problem: str
     withoutArgs: LIST_ENV.check(expression).valid,
     usesTask: facts.usesTask,
     usesAgent: facts.usesAgent,
+    usesNames: facts.usesNames,
+    usesIssuer: facts.usesIssuer,
     typeProblem(args) {
       for (const { path, types } of expectations) {
         let value: unknown = args;

@@ -23,7 +23,7 @@
  */
 import type { GatewayErrorCode } from '../errors.ts';
 import type { Principal } from '../auth/principal.ts';
-import { missingScopes } from '../auth/principal.ts';
+import { missingScopes, vouchedBy } from '../auth/principal.ts';
 import { anyGlob, isGlob } from '../util/glob.ts';
 import { compileLinear, UnsupportedPattern } from '../validate/linear-regex.ts';
 import { compileCondition, jsonType, type Condition } from './condition.ts';
@@ -490,6 +490,7 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
       wholeServer: anyTarget,
       principal: p
         ? (pr) =>
+          (!p.issuers || p.issuers.includes(vouchedBy(pr))) &&
           (!subjects || subjects(pr.subject)) &&
           (!agents || agents(pr.agent)) &&
           (!p.roles || p.roles.some((r) => pr.roles.includes(r))) &&

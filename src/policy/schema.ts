@@ -5,6 +5,7 @@
  * not exist) is checked by `compilePolicy`, which reports problems with the same kind of path.
  */
 import * as z from 'zod';
+import { OWN_ISSUER } from '../auth/principal.ts';
 import { DAYS } from './days.ts';
 import { ruleApprovalSchema } from '../approvals/schema.ts';
 
@@ -85,6 +86,11 @@ export const ruleSchema = z.strictObject({
     .strictObject({
       subjects: globs.optional(),
       agents: globs.optional(),
+      issuers: z
+        .array(z.string().min(1))
+        .min(1)
+        .optional()
+        .describe(`Who vouched for the subject and agent names: an external issuer's \`iss\`, exactly, or "${OWN_ISSUER}" (the gateway's own names: embedded sign-in, API keys, local callers). Required on allow and approve rules that select by subjects or agents while names come from more than one of these`),
       roles: z.array(z.string().min(1)).min(1).optional().describe('Any of these roles'),
       scopes: z.array(z.string().min(1)).min(1).optional().describe('All of these scopes'),
     })

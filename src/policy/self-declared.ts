@@ -16,7 +16,11 @@ export interface SelfDeclaredWarning {
   message: string;
 }
 
-const everyone = (globs: readonly string[] | undefined): boolean => globs === undefined || globs.includes('*');
+/**
+ * True when the globs name nobody in particular: absent, or one made of wildcards alone (`*`, `**`,
+ * `?*`, `*?`… match every name, or every name but the shortest).
+ */
+export const everyone = (globs: readonly string[] | undefined): boolean => globs === undefined || globs.some((g) => /^[*?]+$/.test(g));
 
 /** True when the rule's principal selector narrows who matches (a `*` glob alone does not). */
 export function hasPrincipalSelector(principal: RuleConfig['principal']): boolean {

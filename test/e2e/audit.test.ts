@@ -101,6 +101,12 @@ describe('audit trail', () => {
     assert.match(csv.stdout, /^time,instance,seq,agent,server,method,target,decision,code,latencyMs,argsHash\n/);
     const bad = await cli(['audit', 'query', '-c', configFile, '--decision', 'maybe']);
     assert.equal(bad.code, 2);
+    // --limit is the newest records (what an incident needs), oldest first — not day one's.
+    const every = (await cli(['audit', 'query', '-c', configFile, '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+    const limited = (await cli(['audit', 'query', '-c', configFile, '--json', '--limit', '2'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+    assert.ok(every.length > 2);
+    const newest = [...every].sort((a, b) => a.time.localeCompare(b.time) || a.seq - b.seq).slice(-2);
+    assert.deepEqual(limited.map((r) => `${r.instance}/${r.seq}`), newest.map((r) => `${r.instance}/${r.seq}`));
   });
 
   it('tails the trail and exports it to a file that verifies on its own', async () => {

@@ -66,4 +66,17 @@ describe('kill switch per subject', () => {
     assert.equal(both.code, 2);
     assert.match(both.stderr, /exactly one of .*--subject USER/);
   });
+
+  it('a tool switch given by the name clients of /mcp see (gov__echo) stops that tool everywhere', async () => {
+    const named = join(gw.gateway.config.dataDir!, 'with-servers.yaml');
+    writeFileSync(named, `dataDir: ${JSON.stringify(gw.gateway.config.dataDir)}\nservers: { gov: { url: "http://127.0.0.1:1/mcp" } }\n`);
+    const killed = await runCli(['kill', '--tool', 'gov__echo', '-c', named]);
+    assert.equal(killed.code, 0, killed.stderr);
+    assert.match(killed.stdout, /gov\.echo/, 'the switch holds the server.tool form');
+    const before = forwarded(log).length;
+    for (const [label, session] of Object.entries(callers)) assert.equal(codeOf(await echo(label, session)), 'PC_KILL_SWITCH', `${label}: stopped`);
+    assert.deepEqual(forwarded(log).slice(before), [], 'nothing reached the server while the tool was stopped');
+    assert.equal((await runCli(['unkill', '--tool', 'gov__echo', '-c', named])).code, 0);
+    for (const [label, session] of Object.entries(callers)) assert.equal(codeOf(await echo(label, session)), undefined, `${label}: lifted`);
+  });
 });

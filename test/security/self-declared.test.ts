@@ -24,6 +24,11 @@ describe('self-declared values only narrow', () => {
       [{ effect: 'approve', tasks: ['triage-*'] }, 'policy.rules[0].tasks'],
       [{ effect: 'allow', tasks: ['*'], principal: { agents: ['*'] } }, 'policy.rules[0].tasks'],
       [{ effect: 'allow', tasks: ['x'], principal: { subjects: ['*'], agents: ['*'] } }, 'policy.rules[0].tasks'],
+      // Wildcards alone name nobody, however they are spelled.
+      [{ effect: 'allow', tasks: ['x'], principal: { agents: ['**'] } }, 'policy.rules[0].tasks'],
+      [{ effect: 'allow', tasks: ['x'], principal: { agents: ['?*'] } }, 'policy.rules[0].tasks'],
+      [{ effect: 'approve', tasks: ['x'], principal: { subjects: ['*?'] } }, 'policy.rules[0].tasks'],
+      [{ effect: 'allow', tasks: ['x'], principal: { agents: ['ci-*', '???*'] } }, 'policy.rules[0].tasks'],
       [{ effect: 'allow', when: 'task == "triage"' }, 'policy.rules[0].when'],
       [{ effect: 'allow', when: 'task.startsWith("triage") && args.n < 3' }, 'policy.rules[0].when'],
     ];

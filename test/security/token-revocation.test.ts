@@ -143,4 +143,26 @@ describe('security: revoked tokens are refused on the next request', () => {
     assert.equal(await revokeRequest(gw.url, { token }, basic(created.client_id, created.client_secret)), 200);
     await refusedAsRevoked(token, 'agent after revoke');
   });
+
+  it('re-adding a revoked agent under the same name does not revive the tokens minted under its old credential', async () => {
+    const first = JSON.parse((await runCli(['agent', 'add', 'rotated', '--scopes', 'mcp', '--json', '-c', config])).stdout);
+    const minted = await tokenRequest(gw.url, { grant_type: 'client_credentials', resource, scope: 'mcp' }, basic(first.client_id, first.client_secret));
+    const stolen = minted.body.access_token as string;
+    assert.equal((await echo(stolen, 'old credential')).status, 200);
+    assert.equal((await runCli(['agent', 'revoke', 'rotated', '-c', config])).code, 0);
+    await refusedAsRevoked(stolen, 'old token after revoke');
+    // Tokens carry their issue time in whole seconds: the new credential is made in a later second than the stolen token.
+    const iat = JSON.parse(Buffer.from(stolen.split('.')[1]!, 'base64url').toString()).iat as number;
+    while (Date.now() < (iat + 1) * 1000) await new Promise((resolve) => setTimeout(resolve, 50));
+    const again = JSON.parse((await runCli(['agent', 'add', 'rotated', '--scopes', 'mcp', '--json', '-c', config])).stdout);
+    assert.equal(again.client_id, first.client_id, 'same name, same client id');
+    const before = authRefusals(gw.gateway.config.dataDir!).length;
+    const revived = await echo(stolen, 'old token after re-add');
+    assert.equal(revived.status, 401, revived.text);
+    assert.match(revived.json.error.message, /predates/);
+    assert.equal(authRefusals(gw.gateway.config.dataDir!).length, before + 1);
+    const fresh = await tokenRequest(gw.url, { grant_type: 'client_credentials', resource, scope: 'mcp' }, basic(again.client_id, again.client_secret));
+    assert.equal((await echo(fresh.body.access_token, 'new credential')).status, 200, 'the new credential works');
+    assert.ok(!upstream.received().some((m) => (m.params?.arguments as { message?: string } | undefined)?.message === 'old token after re-add'), 'the revived token reached nothing');
+  });
 });
