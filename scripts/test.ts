@@ -47,7 +47,8 @@ function runShard(index: number): Promise<{ code: number; counts: Partial<Counts
   const child = spawn(
     process.execPath,
     ['--test', '--test-isolation=none', `--test-shard=${index}/${shards}`, '--test-timeout=120000', '--test-reporter=spec', ...patterns],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Run from inside a test (test/docs/scripts.test.ts), NODE_TEST_CONTEXT would make the shard report to that test's runner.
+    { stdio: ['ignore', 'pipe', 'pipe'], env: Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_TEST_CONTEXT')) },
   );
   const counts: Partial<Counts> = {};
   const relay = (stream: NodeJS.ReadableStream, out: NodeJS.WritableStream) => {
