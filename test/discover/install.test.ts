@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { parse as parseToml } from 'smol-toml';
@@ -141,10 +141,19 @@ describe('portcullis install', () => {
     mkdirSync(join(home, '.codex'), { recursive: true });
     writeFileSync(join(home, '.cursor', 'mcp.json'), `${JSON.stringify({ mcpServers: { memory: { command: process.execPath, args: [MEMORY] } } }, null, 2)}\n`);
     writeFileSync(join(home, '.codex', 'config.toml'), `# mine\n[mcp_servers.memory]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(MEMORY)}]\n`);
-    process.env.PORTCULLIS_DATA_DIR = join(root, 'data');
     const config = join(root, 'portcullis.yaml');
     let stop: (() => Promise<void>) | undefined;
-    after(async () => stop?.());
+    // `serve` (serveChild inherits this process's environment) keeps its state under the test's root.
+    // Set for these tests only: the suite runs files in one process (scripts/test.ts).
+    const dataDirBefore = process.env.PORTCULLIS_DATA_DIR;
+    before(() => {
+      process.env.PORTCULLIS_DATA_DIR = join(root, 'data');
+    });
+    after(async () => {
+      await stop?.();
+      if (dataDirBefore === undefined) delete process.env.PORTCULLIS_DATA_DIR;
+      else process.env.PORTCULLIS_DATA_DIR = dataDirBefore;
+    });
 
     it('import, serve, install --gateway: Cursor lists the server\'s tools through the gateway', async () => {
       const imported = await runCli(['import', '--home', home, '-o', config]);

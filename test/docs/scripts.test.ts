@@ -48,6 +48,12 @@ const SMOKE: Record<string, (command: string) => void> = {
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), JSON.parse(readFileSync(join(ROOT, 'schema/config.json'), 'utf8')), 'schema/config.json is what `npm run schema` writes');
   },
+  'test:shared': (command) => {
+    assert.match(command, /node scripts\/test\.ts$/);
+    const result = run('node scripts/test.ts --shards 1 test/dlp/wrapped-base64.test.ts', []);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^suite: 2 passed, 0 failed, 0 skipped$/m);
+  },
   conformance: (command) => {
     const patterns = command.split(' ').filter((part) => part.startsWith("'") || part.startsWith('test/'));
     assert.ok(patterns.length > 0, `the conformance script names its test files: ${command}`);

@@ -6,18 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scanDefinition, walkDefinition, type Definition } from '../../src/inspect/scanner.ts';
-import { definitionSignals, type Family } from '../../src/inspect/signals.ts';
+import type { Definition } from '../../src/inspect/scanner.ts';
+import { scanningAlone, toolDefinition } from '../helpers/scanner.ts';
 
-const alone = { server: 'tide-tables', siblings: new Set<string>(), others: new Map<string, ReadonlySet<string>>() };
-const signals = (d: Definition) => definitionSignals(d, walkDefinition(d).texts, alone);
-const families = (d: Definition): Set<Family> => new Set(signals(d).families.keys());
-const cues = (d: Definition): Set<string> => new Set(signals(d).hits.map((h) => h.cue));
-const tool = (description: string, properties: Record<string, unknown> = {}): Definition => ({ name: 'high_tide', description, inputSchema: { type: 'object', properties } });
-const verdict = (d: Definition): string => {
-  const findings = scanDefinition(d, alone);
-  return findings.some((f) => f.severity === 'high') ? 'high' : findings.length > 0 ? 'warn' : 'ok';
-};
+const { families, cues, verdict } = scanningAlone('tide-tables');
+const tool = (description: string, properties: Record<string, unknown> = {}): Definition => toolDefinition('high_tide', description, properties);
 
 describe('scanner: generalized structure (issue 14, round 3)', () => {
   it('reads a conditional clause followed by a bare verb as an order, whatever the verb', () => {

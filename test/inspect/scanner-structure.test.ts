@@ -5,16 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scanDefinition, walkDefinition, type Definition } from '../../src/inspect/scanner.ts';
-import { definitionSignals, type Family } from '../../src/inspect/signals.ts';
+import type { Definition } from '../../src/inspect/scanner.ts';
+import { scanningAlone, toolDefinition } from '../helpers/scanner.ts';
 
-const alone = { server: 'orchard', siblings: new Set<string>(), others: new Map<string, ReadonlySet<string>>() };
-const families = (d: Definition): Set<Family> => new Set(definitionSignals(d, walkDefinition(d).texts, alone).families.keys());
-const tool = (description: string, name = 'pick_apples'): Definition => ({ name, description, inputSchema: { type: 'object', properties: { row: { type: 'string', description: 'Orchard row.' } } } });
-const verdict = (d: Definition): string => {
-  const findings = scanDefinition(d, alone);
-  return findings.some((f) => f.severity === 'high') ? 'high' : findings.length > 0 ? 'warn' : 'ok';
-};
+const { families, findings, verdict } = scanningAlone('orchard');
+const tool = (description: string, name = 'pick_apples'): Definition => toolDefinition(name, description, { row: { type: 'string', description: 'Orchard row.' } });
 
 describe('scanner: structure of concealment (issue 14, round 4)', () => {
   it('a state a person is shown that the tool chose: shown as, told a fixed answer when asking', () => {
@@ -111,7 +106,7 @@ describe('scanner: instructions fetched from an address, and a destination fixed
 
 describe('scanner: homoglyph names (issue 14, round 4)', () => {
   it('flags look-alikes and mixed scripts, not a name written wholly in another script', () => {
-    const name = (n: string) => scanDefinition({ name: n, description: 'Picks apples.' }, alone).some((f) => f.rule === 'unicode.homoglyph-name');
+    const name = (n: string) => findings({ name: n, description: 'Picks apples.' }).some((f) => f.rule === 'unicode.homoglyph-name');
     for (const n of ['s\u0435arch', '\u0455\u0435\u0430r\u0441\u04BB', '\uFF53\uFF45\uFF41\uFF52\uFF43\uFF48', 'get\u2024file', 'caf\u00E9_pick', '\u03B1pi_call']) assert.ok(name(n), n);
     for (const n of ['収穫を登録', '사과_수확', 'собрать_урожай', 'pick_apples', '查询_order']) assert.equal(name(n), false, n);
   });
