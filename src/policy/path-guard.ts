@@ -218,6 +218,7 @@ function judge(form: string, guard: PathGuard, roots: readonly string[]): { cano
 export function checkPaths(guard: PathGuard, args: Record<string, unknown>): GuardResult {
   const roots = realRoots(guard.roots);
   const rewrites: Record<string, unknown> = {};
+  const judged: Record<string, unknown> = {};
   for (const name of guard.args) {
     const { values, list, problem } = stringsOf(args, name);
     if (problem) return { problem };
@@ -236,7 +237,7 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>): Gua
       }
       canonical.push(/^file:/i.test(raw) ? pathToFileURL(first!).href : first!);
     }
-    if (guard.forward === 'resolved' && canonical.some((path, i) => path !== values[i])) rewrites[name] = list ? canonical : canonical[0];
+    if (canonical.some((path, i) => path !== values[i])) (guard.forward === 'resolved' ? rewrites : judged)[name] = list ? canonical : canonical[0];
   }
-  return Object.keys(rewrites).length > 0 ? { rewrites } : {};
+  return { ...(Object.keys(rewrites).length > 0 ? { rewrites } : {}), ...(Object.keys(judged).length > 0 ? { judged } : {}) };
 }
