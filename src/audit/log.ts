@@ -20,6 +20,7 @@ import { screenFindings, screenPrincipal, screenRequestId } from './record-field
 import { storable } from './storable.ts';
 import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
+import { subjectKey } from '../auth/principal.ts';
 
 export type ArgumentsMode = 'redacted' | 'hash' | 'full' | 'off';
 
@@ -67,7 +68,7 @@ interface Spending {
 }
 
 /** Whose budget a record counts against: the verified issuer and subject (an agent name is the client's say). */
-const budgetKey = (p: MessageContext['principal']): string => `${p.kind}\u0000${p.issuer ?? ''}\u0000${p.subject}`;
+const budgetKey = (p: MessageContext['principal']): string => subjectKey(p);
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_TIMEOUT']);
 const ERROR_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_UNAVAILABLE', 'PC_UPSTREAM_CRASHED', 'PC_UPSTREAM_PROTOCOL', 'PC_REQUEST_CANCELLED', 'PC_INTERNAL']);
