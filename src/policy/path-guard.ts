@@ -18,6 +18,9 @@
  * `cafe\u0301`; macOS and case-folding file systems match such names themselves); every one must land
  * inside the roots, and a directory on the way that cannot be listed is refused.
  *
+ * A relative path (`allowRelative`) is judged against the first root and always forwarded as the
+ * absolute path judged: a server resolves relative paths against a base of its own.
+ *
  * With `forward: resolved`, the server receives the canonical path the guard judged (absolute, no `..`,
  * no symlink), so a symlink swapped in after the check can redirect only components created after it.
  * Not prevented (time of check to time of use): a process that can write inside a root can still
@@ -223,10 +226,15 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>): Gua
     const { values, list, problem } = stringsOf(args, name);
     if (problem) return { problem };
     const canonical: string[] = [];
+    let relative = false;
     for (const raw of values) {
       let first: string | undefined;
       try {
-        for (const form of formsOf(raw)) {
+        const forms = formsOf(raw);
+        // A relative path was judged against the first root; the server resolves it against its own
+        // base (its directories, its working directory): it receives the absolute path judged instead.
+        if (!isAbsolute(forms[0]!)) relative = true;
+        for (const form of forms) {
           const verdict = judge(form, guard, roots);
           if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}` };
           first ??= verdict.canonical;
@@ -237,7 +245,7 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>): Gua
       }
       canonical.push(/^file:/i.test(raw) ? pathToFileURL(first!).href : first!);
     }
-    if (canonical.some((path, i) => path !== values[i])) (guard.forward === 'resolved' ? rewrites : judged)[name] = list ? canonical : canonical[0];
+    if (canonical.some((path, i) => path !== values[i])) (guard.forward === 'resolved' || relative ? rewrites : judged)[name] = list ? canonical : canonical[0];
   }
   return { ...(Object.keys(rewrites).length > 0 ? { rewrites } : {}), ...(Object.keys(judged).length > 0 ? { judged } : {}) };
 }
