@@ -23,6 +23,7 @@ import type { SecretSource } from './config/secrets.ts';
 import { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
 import { InFlightCalls } from './killswitch/in-flight.ts';
+import { ownStatePaths } from './config/own-state.ts';
 import { createKillSwitch } from './pipeline/stages/kill-switch.ts';
 import { createMonitor } from './monitor/create.ts';
 import type { Monitor } from './monitor/monitor.ts';
@@ -188,6 +189,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   assertNoNameClashes(config, pins);
   const now = deps.now ?? (() => new Date());
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
+  const ownState = ownStatePaths(config, dataDir);
   const policy = new PolicyRuntime(config.policy, () => ({
     servers: Object.keys(config.servers),
     knownTools: (server) => {
@@ -195,6 +197,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       return pinnedToolNames(pins, server);
     },
     resolveHost: deps.resolveHost ?? systemResolve,
+    protectedPaths: ownState,
   }), deps.clock);
   if (!config.policy) logger.warn('no policy section: every call is denied and every list is empty (see `portcullis init` for a starter policy)');
   const osUser = currentOsUser();

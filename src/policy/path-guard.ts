@@ -202,10 +202,34 @@ function realRoots(roots: readonly string[]): string[] {
   return fresh;
 }
 
+const resolvedProtected = new WeakMap<readonly ProtectedPath[], { at: number; paths: ProtectedPath[] }>();
+
+function realProtected(paths: readonly ProtectedPath[]): readonly ProtectedPath[] {
+  if (paths.length === 0) return paths;
+  const now = performance.now();
+  const cached = resolvedProtected.get(paths);
+  if (cached && now - cached.at < ROOTS_TTL_MS) return cached.paths;
+  const fresh = paths.flatMap((p) => {
+    try {
+      return [{ ...p, path: resolvePhysical(resolve(p.path))[0]! }];
+    } catch {
+      return [{ ...p, path: resolve(p.path) }];
+    }
+  });
+  resolvedProtected.set(paths, { at: now, paths: fresh });
+  return fresh;
+}
+
 const within = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 
+/** A path of the gateway's own state (its data directory, a key or password file): never reachable through a guard. */
+export interface ProtectedPath {
+  path: string;
+  what: string;
+}
+
 /** The canonical path of one form, or why it is refused. */
-function judge(form: string, guard: PathGuard, roots: readonly string[]): { canonical: string } | { problem: string } {
+function judge(form: string, guard: PathGuard, roots: readonly string[], own: readonly ProtectedPath[]): { canonical: string } | { problem: string } {
   if (form.includes('\0')) return { problem: 'contains a NUL byte' };
   if (!isAbsolute(form) && !guard.allowRelative) return { problem: `must be an absolute path inside ${guard.roots.join(', ')}` };
   const joined = isAbsolute(form) ? form : `${roots[0]!}/${form}`;
@@ -214,12 +238,18 @@ function judge(form: string, guard: PathGuard, roots: readonly string[]): { cano
   const physical = /(^|\/)\.\.?(\/|$)/.test(joined) ? resolvePhysical(joined) : [];
   for (const resolved of [...lexical, ...physical]) {
     if (!roots.some((root) => within(resolved, root))) return { problem: `resolves outside the allowed roots ${guard.roots.join(', ')}` };
+    // Inside a root that contains the gateway's own state (a root on the home directory holds the data
+    // directory): a server reached through the guard must not read or rewrite the gateway's policy,
+    // kill switch, keys or trail.
+    const mine = own.find((p) => within(resolved, p.path));
+    if (mine) return { problem: `reaches ${mine.what}, which no server may read or change through the gateway` };
   }
   return { canonical: lexical[0]! };
 }
 
-export function checkPaths(guard: PathGuard, args: Record<string, unknown>): GuardResult {
+export function checkPaths(guard: PathGuard, args: Record<string, unknown>, protectedPaths: readonly ProtectedPath[] = []): GuardResult {
   const roots = realRoots(guard.roots);
+  const own = realProtected(protectedPaths);
   const rewrites: Record<string, unknown> = {};
   const judged: Record<string, unknown> = {};
   for (const name of guard.args) {
@@ -235,7 +265,7 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>): Gua
         // base (its directories, its working directory): it receives the absolute path judged instead.
         if (!isAbsolute(forms[0]!)) relative = true;
         for (const form of forms) {
-          const verdict = judge(form, guard, roots);
+          const verdict = judge(form, guard, roots, own);
           if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}` };
           first ??= verdict.canonical;
         }
