@@ -30,7 +30,12 @@ describe('kill switch: calls in flight', () => {
     otherLog = join(dir, 'other.log');
     gw = await startSecureGateway({
       servers: { every: recordedServer(killedLog, EVERYTHING), other: recordedServer(otherLog, EVERYTHING) },
-      policy: { rules: [{ name: 'long-ops', effect: 'allow', servers: ['every', 'other'], tools: TOOLS }] },
+      policy: {
+        rules: [
+          { name: 'long-ops', effect: 'allow', servers: ['every', 'other'], tools: TOOLS },
+          { name: 'every-resources', effect: 'allow', servers: ['every'], resources: ['demo://*'] },
+        ],
+      },
     });
     config = join(dir, 'portcullis.yaml');
     writeFileSync(config, `dataDir: ${JSON.stringify(gw.gateway.config.dataDir)}\nservers: { every: { command: node }, other: { command: node } }\n`);
@@ -42,6 +47,23 @@ describe('kill switch: calls in flight', () => {
 
   /** The id of the tools/call number `n` (0-based) the server behind `log` received, once it has. */
   const callId = (log: string, n: number) => waitFor(() => received(log, 'tools/call')[n]?.id, 10_000, 'the call to reach the server');
+
+  it('a switch does not keep the caller from stopping work: resources/unsubscribe passes it and reaches the server', async () => {
+    const client = await legacyClient(`${gw.url}/mcp/every`, { name: 'subscriber' });
+    const uri = 'demo://resource/static/document/architecture.md';
+    try {
+      await client.subscribeResource({ uri });
+      const killed = await runCli(['kill', '--server', 'every', '--reason', 'incident 8', '-c', config]);
+      assert.equal(killed.code, 0, killed.stderr);
+      await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'stopped' } }), (error: { data?: { code?: string } }) => error.data?.code === 'PC_KILL_SWITCH');
+      await client.unsubscribeResource({ uri });
+    } finally {
+      await runCli(['unkill', '--server', 'every', '-c', config]);
+      await client.close();
+    }
+    assert.ok(received(killedLog, 'resources/unsubscribe').some((m) => m.params?.uri === uri), 'the server dropped the subscription');
+    assert.ok(!received(killedLog, 'tools/call').some((m) => (m.params?.arguments as { message?: string } | undefined)?.message === 'stopped'), 'the stopped call did not reach it');
+  });
 
   for (const [era, target] of [['legacy', ['--server', 'every']], ['modern', ['--agent', 'kill-me']]] as const) {
     it(`${era} era, kill ${target.join(' ')}: answered PC_KILL_SWITCH at once, cancelled upstream, no progress after, recorded`, async () => {
