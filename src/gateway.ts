@@ -22,6 +22,9 @@ import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
+import { InFlightCalls } from './killswitch/in-flight.ts';
+import { ownStatePaths } from './config/own-state.ts';
+import { createKillSwitch } from './pipeline/stages/kill-switch.ts';
 import { createMonitor } from './monitor/create.ts';
 import type { Monitor } from './monitor/monitor.ts';
 import { createLimitCounters, type LimitCounters } from './limits/counters.ts';
@@ -186,6 +189,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   assertNoNameClashes(config, pins);
   const now = deps.now ?? (() => new Date());
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
+  const ownState = ownStatePaths(config, dataDir);
   const policy = new PolicyRuntime(config.policy, () => ({
     servers: Object.keys(config.servers),
     knownTools: (server) => {
@@ -193,6 +197,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       return pinnedToolNames(pins, server);
     },
     resolveHost: deps.resolveHost ?? systemResolve,
+    protectedPaths: ownState,
   }), deps.clock);
   if (!config.policy) logger.warn('no policy section: every call is denied and every list is empty (see `portcullis init` for a starter policy)');
   const osUser = currentOsUser();
@@ -234,6 +239,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const { pipeline, approvals } = buildPipeline({
     config, logger, secrets: deps.secrets, dataDir, now, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
   });
+  const inFlight = new InFlightCalls(kill, createKillSwitch(kill));
   const lifecycle = createLifecycle({ logger, upstreams, catalog, describe, audit, approvals, bridge, limits });
 
   return {
@@ -261,6 +267,12 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       const declaredTask = typeof meta?.[TASK_META_KEY] === 'string' ? (meta[TASK_META_KEY] as string) : task;
       // Server→client traffic of this call is inspected as it passes (src/dlp/client-guard.ts).
       const guarded = guardClient(dlp, client, () => ctx);
+      // The call's own signal: aborted when the client cancels or goes away, or when a kill switch
+      // written while it runs covers it (killswitch/in-flight.ts).
+      const stop = new AbortController();
+      const onClientAbort = (): void => stop.abort(signal.reason);
+      if (signal.aborted) stop.abort(signal.reason);
+      else signal.addEventListener('abort', onClientAbort, { once: true });
       const ctx: MessageContext = {
         correlationId: randomUUID(),
         receivedAtMs: Date.now(),
@@ -268,15 +280,21 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         endpoint,
         request,
         client: guarded,
-        signal,
+        signal: stop.signal,
         paramHeaders,
         principal: principal ?? localPrincipal(osUser, config.identity?.localAgent ?? (typeof client.info?.name === 'string' ? client.info.name : 'local')),
         task: declaredTask,
       };
       // An ended session's request is cancelled (its signal aborted): it must not be noted again after clientGone.
       if (client.era === 'legacy' && !signal.aborted) callers.note(principalKey(ctx.principal), client.key);
-      const outcome = await pipeline(ctx);
-      return { ...outcome, correlationId: ctx.correlationId };
+      const untrack = inFlight.track(ctx, stop);
+      try {
+        const outcome = await pipeline(ctx);
+        return { ...outcome, correlationId: ctx.correlationId };
+      } finally {
+        untrack();
+        signal.removeEventListener('abort', onClientAbort);
+      }
     },
     describe,
     onChange,

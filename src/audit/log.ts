@@ -20,6 +20,8 @@ import { screenFindings, screenPrincipal, screenRequestId } from './record-field
 import { storable } from './storable.ts';
 import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
+import type { ChainHead, HeadNote } from './head-note.ts';
+import { subjectKey } from '../auth/principal.ts';
 
 export type ArgumentsMode = 'redacted' | 'hash' | 'full' | 'off';
 
@@ -47,6 +49,8 @@ export interface AuditLogOptions {
   sinks?: readonly AuditSink[];
   /** Each principal's share of the trail (`audit.budget`); absent or 0 bytes: none. */
   budget?: { bytesPerPrincipal: number; windowMs: number } | undefined;
+  /** The head note of the chain this log writes (head-note.ts), once it knows which chain. */
+  headNote?: ((instance: string) => HeadNote) | undefined;
   /** Publishes each signed checkpoint to a witness outside the store (`audit.witness`); throws when it cannot. */
   witness?: ((checkpoint: Checkpoint) => void) | undefined;
 }
@@ -67,7 +71,7 @@ interface Spending {
 }
 
 /** Whose budget a record counts against: the verified issuer and subject (an agent name is the client's say). */
-const budgetKey = (p: MessageContext['principal']): string => `${p.kind}\u0000${p.issuer ?? ''}\u0000${p.subject}`;
+const budgetKey = (p: MessageContext['principal']): string => subjectKey(p);
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_TIMEOUT']);
 const ERROR_CODES: ReadonlySet<string> = new Set(['PC_UPSTREAM_UNAVAILABLE', 'PC_UPSTREAM_CRASHED', 'PC_UPSTREAM_PROTOCOL', 'PC_REQUEST_CANCELLED', 'PC_INTERNAL']);
@@ -127,6 +131,7 @@ export class AuditLog {
   /** Records appended while a record was handed to the sinks (alerts): the record's caller waits for them. */
   #followUps: Array<Promise<unknown>> = [];
   #lease: { instance: string; release(): void } | undefined;
+  #headNote: HeadNote | undefined;
   /** Argument objects already recorded (a call's intent), with their hash and redacted copy. */
   readonly #argsSeen = new WeakMap<JsonObject, { hash: string; redacted?: unknown }>();
   /** Session ids to their recorded hashes (bounded: cleared when full). */
@@ -160,12 +165,19 @@ export class AuditLog {
       }
       this.#store ??= await this.#options.openStore();
       const head = await this.#store.head(this.#instance);
+      if (this.#options.headNote && !this.#headNote) {
+        const note = this.#options.headNote(this.#instance);
+        // Where the last run of this chain says it had got to: a stored chain behind it was cut.
+        await this.#cutFrom(head, note.read(), 'since the last run', note);
+        this.#headNote = note;
+      }
       this.#seq = head?.seq ?? 0;
       this.#prev = head?.hash ?? GENESIS_HASH;
       this.#committed = { seq: this.#seq, hash: this.#prev };
       // A chain left without a checkpoint at its end (the last run was killed) is covered now, so the
       // trail verifies strictly; the verifier then sees where this run started.
       if (this.#options.signer && this.#seq > 0) await this.checkpoint(this.#committed);
+      this.#headNote?.open(this.#committed);
       this.#failure = undefined;
       this.#retryAt = 0;
     } catch (error) {
@@ -200,6 +212,8 @@ export class AuditLog {
       this.#retryAt = Number.POSITIVE_INFINITY;
       try {
         const head = await this.#store.head(this.#instance);
+        // The store may have lost what this process committed (records deleted while it could not write).
+        await this.#cutFrom(head, this.#committed, 'while the store was failing', this.#headNote);
         this.#seq = head?.seq ?? 0;
         this.#prev = head?.hash ?? GENESIS_HASH;
         this.#committed = { seq: this.#seq, hash: this.#prev };
@@ -438,7 +452,10 @@ export class AuditLog {
     }
     if (this.#failure) this.#options.logger.warn({ store: this.#options.kind }, 'audit store recovered');
     this.#failure = undefined;
-    if (record.seq > this.#committed.seq) this.#committed = { seq: record.seq, hash: record.hash };
+    if (record.seq > this.#committed.seq) {
+      this.#committed = { seq: record.seq, hash: record.hash };
+      this.#headNote?.note(this.#committed);
+    }
     for (const sink of this.#options.sinks ?? []) sink.push(record);
     if (this.#followUps.length > 0) await Promise.all(this.#followUps.splice(0));
     const every = this.#options.checkpointEvery ?? 1000;
@@ -464,6 +481,25 @@ export class AuditLog {
       this.#due.shift();
     }
     return undefined;
+  }
+
+  /**
+   * The chain as stored ends before (or differs at) a head this chain had committed: records were cut.
+   * Never adopted silently: the cut is kept beside the head note (`<chain>.cuts`, which `audit verify`
+   * reports) and the known head is stored as a checkpoint, signed and published to the witness when
+   * configured, before the chain goes on from the stored head.
+   */
+  async #cutFrom(stored: ChainHead | undefined, known: ChainHead | undefined, when: string, note: HeadNote | undefined): Promise<void> {
+    if (!known || known.seq === 0) return;
+    const storedSeq = stored?.seq ?? 0;
+    if (storedSeq > known.seq || (storedSeq === known.seq && stored?.hash === known.hash)) return;
+    this.#options.logger.error(
+      { chain: this.#instance, storedHead: storedSeq, committedHead: known.seq, store: this.#options.kind },
+      `audit chain cut ${when}: the store ends at record ${storedSeq} (hash ${stored?.hash.slice(0, 12) ?? 'none'}) but record ${known.seq} (hash ${known.hash.slice(0, 12)}) was committed; audit verify reports it`,
+    );
+    note?.recordCut({ stored: storedSeq, committed: known.seq, hash: known.hash, at: new Date().toISOString(), when });
+    // Also as a checkpoint: signed and published to the witness, where the store's writer cannot reach it.
+    await this.checkpoint(known);
   }
 
   /** Signs and stores a checkpoint of the last committed record (if a signing key is configured). */
@@ -495,6 +531,8 @@ export class AuditLog {
   async close(): Promise<void> {
     await this.#writeDueCheckpoints();
     if (this.#options.signer) await this.checkpoint().catch(() => undefined);
+    this.#headNote?.note(this.#committed);
+    this.#headNote?.close();
     await Promise.all((this.#options.sinks ?? []).map((sink) => sink.close().catch(() => undefined)));
     await this.#store?.close();
     this.#lease?.release();

@@ -12,6 +12,7 @@ import { holdsBuiltInSecret } from '../dlp/create.ts';
 import { GatewayError } from '../errors.ts';
 import { appendFileSync } from 'node:fs';
 import { chainName, leaseChain, type Front } from './chain-lease.ts';
+import { HeadNote, headNotePath } from './head-note.ts';
 import { CheckpointSigner, publicKeyFrom, type Checkpoint } from './checkpoint.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
 import { AuditLog } from './log.ts';
@@ -113,6 +114,7 @@ export function createAuditLog(config: Config, secrets: SecretSource, logger: Lo
     checkpointEvery: config.audit.checkpointEvery,
     sinks: [...sinksFor(config, secrets, logger), ...extraSinks],
     witness: witnessFor(config.audit.witness),
+    headNote: config.audit.store === 'stdout' ? undefined : (instance) => new HeadNote(headNotePath(dataDir, instance)),
     retentionDays: config.audit.retentionDays,
     budget: { bytesPerPrincipal: config.audit.budget.bytesPerPrincipal, windowMs: config.audit.budget.windowSeconds * 1000 },
   });

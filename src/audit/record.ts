@@ -136,8 +136,10 @@ export interface ChainBreak {
 export async function verifyChain(
   records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>,
   anchors: ReadonlyMap<string, ReadonlyMap<number, string>> = new Map(),
-  options: { trustStart?: boolean } = {},
-): Promise<{ checked: number; heads: Map<string, number>; firsts: Map<string, number>; broken?: ChainBreak }> {
+  options: { trustStart?: boolean; notes?: ReadonlyMap<string, { seq: number; hash: string }> | undefined } = {},
+): Promise<{ checked: number; heads: Map<string, number>; firsts: Map<string, number>; broken?: ChainBreak; noted?: ChainBreak }> {
+  /** The first record that differs from its chain's head note (audit/head-note.ts), reported after every other check. */
+  let noted: ChainBreak | undefined;
   let checked = 0;
   const heads = new Map<string, number>();
   const firsts = new Map<string, number>();
@@ -170,10 +172,14 @@ export async function verifyChain(
     if (checkpointed !== undefined && checkpointed !== record.hash) {
       return fail(record.seq, 'differs from the signed checkpoint at this position: the chain was rewritten from here or earlier');
     }
+    const note = options.notes?.get(instance);
+    if (!noted && note?.seq === record.seq && note.hash !== record.hash) {
+      noted = { instance, seq: record.seq, problem: `differs from what its gateway's head note (audit-chains/${instance}.head) says was committed at this position: the chain was rewritten from here or earlier` };
+    }
     checked += 1;
     heads.set(instance, record.seq);
     expectedSeq = record.seq + 1;
     expectedPrev = record.hash;
   }
-  return { checked, heads, firsts };
+  return noted ? { checked, heads, firsts, noted } : { checked, heads, firsts };
 }

@@ -9,7 +9,9 @@
  * the last record of each chain covered by a checkpoint (a tail that no signature covers fails unless
  * the trail is verified while its gateway runs, `live`, and then only if the uncovered tail is shorter
  * than `checkpointEvery`). Checkpoints published to a witness (a copy the store's writer cannot reach)
- * anchor the trail too: a tail cut together with its checkpoints is caught by the witness.
+ * anchor the trail too: a tail cut together with its checkpoints is caught by the witness. Head notes
+ * (head-note.ts: where each gateway last committed its chain, kept in its data directory) catch a tail
+ * cut after the last checkpoint and a chain deleted whole.
  */
 import type { KeyObject } from 'node:crypto';
 import { checkpointValid, type Checkpoint } from './checkpoint.ts';
@@ -35,6 +37,10 @@ export interface VerifyOptions {
   strict?: { every: number; live?: boolean };
   /** Checkpoints from a witness (`audit.witness`): anchors the store's writer cannot delete. */
   witness?: readonly Checkpoint[];
+  /** Head notes by chain (head-note.ts): each chain must reach its note's record, with its hash. */
+  heads?: ReadonlyMap<string, { seq: number; hash: string }>;
+  /** Cuts the gateways found on their own chains (head-note.ts): each one fails verification. */
+  cuts?: ReadonlyArray<{ instance: string; stored: number; committed: number; at: string; when: string }>;
 }
 
 export async function verifyTrail(
@@ -76,7 +82,7 @@ export async function verifyTrail(
     byChain.set(checkpoint.seq, checkpoint.hash);
     lastCheckpoint.set(checkpoint.instance, Math.max(lastCheckpoint.get(checkpoint.instance) ?? 0, checkpoint.seq));
   }
-  const result = await verifyChain(records, anchors, options);
+  const result = await verifyChain(records, anchors, { ...options, notes: options.heads });
   const chains = [...result.heads].map(([instance, head]) => ({ instance, head, signedUpTo: Math.max(0, ...[...(signedAt.get(instance) ?? [])].filter((s) => s <= head)) }));
   const report: TrailReport = { records: result.checked, checkpoints: checkpoints.length, unverifiedCheckpoints: unverified, chains };
   if (result.broken) return { ...report, broken: result.broken };
@@ -113,6 +119,21 @@ export async function verifyTrail(
         };
       }
     }
+  }
+  // Head notes last: a chain that does not reach its note's record, or holds another record there.
+  if (result.noted) return { ...report, broken: result.noted };
+  for (const cut of options.cuts ?? []) {
+    const what = cut.stored < cut.committed ? `the store ended at record ${cut.stored} though record ${cut.committed} had been committed, so records ${cut.stored + 1}–${cut.committed} are gone` : `record ${cut.committed} as stored is not the one committed: the chain was rewritten`;
+    const problem = `its gateway found the chain cut ${cut.when} (${cut.at}): ${what} (audit-chains/${cut.instance}.cuts; remove it once investigated)`;
+    return { ...report, broken: { instance: cut.instance, seq: Math.min(cut.stored + 1, cut.committed), problem } };
+  }
+  for (const [instance, note] of options.heads ?? []) {
+    const head = result.heads.get(instance) ?? 0;
+    if (head >= note.seq || (options.trustStart && !result.heads.has(instance))) continue;
+    const problem = head === 0
+      ? `the store has no record of this chain, but its gateway's head note (audit-chains/${instance}.head) says record ${note.seq} was committed: the chain was deleted`
+      : `the trail ends at record ${head} but its gateway's head note (audit-chains/${instance}.head) says record ${note.seq} was committed: records were cut off the end`;
+    return { ...report, broken: { instance, seq: head + 1, problem } };
   }
   return report;
 }

@@ -58,7 +58,16 @@ export function missingScopes(principal: Principal, needed: readonly string[]): 
 /** Keys already spelled out: several stages of one call ask for its principal's. */
 const keys = new WeakMap<Principal, string>();
 
-/** A stable key for per-principal state (rate limits). */
+/**
+ * The user, whatever agent acts for them: the verified issuer (or, for local principals, the kind) and
+ * subject. What `per: principal` limits and the audit budget count against: an agent is an OAuth client a
+ * user may register again at will, so a key that includes it hands every new client a fresh allowance.
+ */
+export function subjectKey(p: Principal): string {
+  return `${p.kind}\u0000${p.issuer ?? ''}\u0000${p.subject}`;
+}
+
+/** A stable key for per-principal-and-agent state (task, cursor and approval ownership). */
 export function principalKey(p: Principal): string {
   let key = keys.get(p);
   if (key === undefined) {

@@ -9,8 +9,10 @@ import { csvCell, displayJson, displayText } from '../audit/display.ts';
 import { openAuditStore, verifyKeyFor } from '../audit/open.ts';
 import type { AuditRecord, Decision } from '../audit/record.ts';
 import { verifyTrail } from '../audit/verify.ts';
+import { readCuts, readHeadNotes } from '../audit/head-note.ts';
 import type { AuditQuery } from '../audit/store.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
+import { defaultDataDir } from '../config/defaults.ts';
 import type { Io } from './serve.ts';
 
 const DECISIONS: readonly Decision[] = ['allowed', 'denied', 'error', 'timeout', 'approval', 'intent', 'alert'];
@@ -101,7 +103,17 @@ export async function verify(
     const records = since ? filterSince(store.all(), since) : store.all();
     // With a key, checkpoints are required (signed, at every multiple of checkpointEvery, covering the tail).
     const strict = key && !since ? { every: config.audit.checkpointEvery, live: options.live === true } : undefined;
-    const result = await verifyTrail(records, await store.checkpoints(), key, { trustStart: since !== undefined, strict, witness });
+    // Where the gateways writing into this data directory last committed each chain (audit/head-note.ts).
+    const dataDir = config.dataDir ?? defaultDataDir(io.secrets.env);
+    const heads = readHeadNotes(dataDir);
+    const cuts = readCuts(dataDir);
+    for (const problem of [heads, cuts]) {
+      if (typeof problem === 'string') {
+        io.err(`portcullis: ${problem}\n`);
+        return 2;
+      }
+    }
+    const result = await verifyTrail(records, await store.checkpoints(), key, { trustStart: since !== undefined, strict, witness, heads: heads as Exclude<typeof heads, string>, cuts: cuts as Exclude<typeof cuts, string> });
     if (result.broken) {
       const b = result.broken;
       io.out(`BROKEN: chain ${displayText(JSON.stringify(b.instance))}, record ${b.seq}: ${b.problem} (${result.records} records verified before it)\n`);

@@ -52,6 +52,7 @@ export class KillSwitchStore {
   #switches: KillSwitch[] = [];
   #stamp = '';
   #problem: string | undefined;
+  #version = 0;
   /** True while the current synchronous stretch has looked at the file (cleared by a microtask). */
   #lookedThisTurn = false;
   readonly #now: () => number;
@@ -69,6 +70,7 @@ export class KillSwitchStore {
     const stamp = stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : 'absent';
     if (stamp === this.#stamp) return;
     this.#stamp = stamp;
+    this.#version++;
     if (!stat) {
       this.#switches = [];
       this.#problem = undefined;
@@ -96,6 +98,11 @@ export class KillSwitchStore {
     this.refresh();
     this.#lookedThisTurn = true;
     queueMicrotask(() => (this.#lookedThisTurn = false));
+  }
+
+  /** Changes with every change of the switches seen (the file, or add/remove in this process). */
+  get version(): number {
+    return this.#version;
   }
 
   /** The switches in force (those past their `until` are left out). */
@@ -167,5 +174,6 @@ export class KillSwitchStore {
     const temp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(temp, `${JSON.stringify({ switches: this.#switches }, null, 2)}\n`, { mode: 0o600 });
     renameSync(temp, this.path);
+    this.#version++;
   }
 }

@@ -121,7 +121,7 @@ export class BridgedCall {
   attach(link: ClientLink, signal: AbortSignal): void {
     this.#unlink?.();
     this.#link = link;
-    const onAbort = (): void => this.abort.abort();
+    const onAbort = (): void => this.abort.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     this.#unlink = () => signal.removeEventListener('abort', onAbort);
   }

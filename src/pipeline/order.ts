@@ -61,6 +61,7 @@
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
 import { GatewayError } from '../errors.ts';
+import { killedInFlight, untilKilled } from '../killswitch/in-flight.ts';
 import type { MessageContext, Outcome } from './context.ts';
 
 export type RequestStage = (ctx: MessageContext) => Promise<GatewayError | undefined> | GatewayError | undefined;
@@ -111,14 +112,15 @@ export function createPipeline(stages: PipelineStages, logger: Logger, audit?: A
         // Most stages decide synchronously: awaiting only a promise saves a microtask turn per stage.
         const result = stage(ctx);
         const denial = result instanceof Promise ? await result : result;
-        if (denial) return { error: denial };
+        if (denial) return { error: killedInFlight(ctx.signal) ?? denial };
       }
       if (audited(ctx)) {
         // Write-ahead: the call is on record before it is forwarded, or it is not forwarded.
         const closed = await audit!.intent(ctx);
         if (closed) return { error: closed };
       }
-      return stages.inspect(ctx, await stages.forward(ctx));
+      // A kill switch that covers the call while it runs answers it at once (killswitch/in-flight.ts).
+      return stages.inspect(ctx, await untilKilled(ctx.signal, stages.forward(ctx)));
     } catch (error) {
       if (error instanceof GatewayError) return { error };
       logger.error({ correlationId: ctx.correlationId, method: ctx.request.method, err: error }, 'pipeline failure');

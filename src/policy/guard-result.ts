@@ -6,11 +6,14 @@
 
 /**
  * `problem`: why the arguments fail. `rewrites`: arguments to forward in the canonical form the guard
- * judged (a serialized URL, a resolved path), replacing what was sent.
+ * judged (a serialized URL, a resolved path), replacing what was sent. `judged`: the canonical form of
+ * arguments forwarded as sent (a path guard without `forward: resolved`): the server will read them so,
+ * and the decision is taken on that form too.
  */
 export interface GuardResult {
   problem?: string;
   rewrites?: Record<string, unknown>;
+  judged?: Record<string, unknown>;
 }
 
 /** DNS, passed in so tests and the gateway can choose: resolves a name to all its addresses. */

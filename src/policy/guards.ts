@@ -2,10 +2,10 @@
  * Argument guards of one rule, compiled once: size, then values, paths and URLs (see each guard's
  * module). The first guard that fails decides; canonical forms the guards judged (serialized URLs,
  * resolved paths with `forward: resolved`) come back as rewrites, which the gateway forwards in place
- * of what was sent.
+ * of what was sent; resolved paths forwarded as sent come back as `judged`, decided on as well.
  */
 import type { GuardResult, ResolveHost } from './guard-result.ts';
-import { checkPaths } from './path-guard.ts';
+import { checkPaths, type ProtectedPath } from './path-guard.ts';
 import type { GuardsConfig } from './schema.ts';
 import { checkUrls } from './url-guard.ts';
 import { compileValues } from './value-guard.ts';
@@ -15,18 +15,18 @@ import { then, type Maybe } from '../util/maybe.ts';
 export type CompiledGuards = (args: Record<string, unknown>) => Maybe<GuardResult>;
 
 /** Throws UnsupportedPattern when a value pattern cannot run in linear time (a load-time problem). */
-export function compileGuards(guards: GuardsConfig, resolveHost: ResolveHost): CompiledGuards {
+export function compileGuards(guards: GuardsConfig, resolveHost: ResolveHost, protectedPaths: readonly ProtectedPath[] = []): CompiledGuards {
   const values = guards.values ? compileValues(guards.values) : undefined;
   return (args) => {
     if (guards.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(args)) > guards.maxBytes) return { problem: `the arguments are larger than ${guards.maxBytes} bytes` };
     const bad = values?.(args);
     if (bad) return { problem: bad };
-    const paths = guards.paths ? checkPaths(guards.paths, args) : {};
+    const paths = guards.paths ? checkPaths(guards.paths, args, protectedPaths) : {};
     if (paths.problem) return paths;
     return then(guards.urls ? checkUrls(guards.urls, args, resolveHost) : {}, (urls: GuardResult): GuardResult => {
       if (urls.problem) return urls;
       const rewrites = { ...paths.rewrites, ...urls.rewrites };
-      return Object.keys(rewrites).length > 0 ? { rewrites } : {};
+      return { ...(Object.keys(rewrites).length > 0 ? { rewrites } : {}), ...(paths.judged ? { judged: paths.judged } : {}) };
     });
   };
 }

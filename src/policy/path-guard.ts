@@ -12,7 +12,14 @@
  * Each form is resolved twice: `..` taken lexically first and then symlinks (what Node servers do with
  * path.resolve + realpath), and component by component with `lstat`, following every symlink by its
  * target text even when the target does not exist (what the kernel does with the raw path: a dangling
- * `<root>/new -> /outside/file` would create a file outside on write).
+ * `<root>/new -> /outside/file` would create a file outside on write). A name that does not exist is
+ * also resolved through every entry beside it that is the same name up to Unicode normalization or case
+ * (server-filesystem, on ENOENT, takes the entry whose NFC form matches: `café` reaches a symlink named
+ * `cafe\u0301`; macOS and case-folding file systems match such names themselves); every one must land
+ * inside the roots, and a directory on the way that cannot be listed is refused.
+ *
+ * A relative path (`allowRelative`) is judged against the first root and always forwarded as the
+ * absolute path judged: a server resolves relative paths against a base of its own.
  *
  * With `forward: resolved`, the server receives the canonical path the guard judged (absolute, no `..`,
  * no symlink), so a symlink swapped in after the check can redirect only components created after it.
@@ -20,7 +27,7 @@
  * replace a checked component with a symlink between the check and the server's open; confine such
  * servers with the operating system (a container, a read-only mount, openat2 RESOLVE_BENEATH).
  */
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, posix, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -97,42 +104,89 @@ function formsOf(raw: string): string[] {
 }
 
 /**
+ * A name as a server or file system that folds names might match it: compatibility-normalised (covers
+ * NFC/NFD/NFKC/NFKD) and case-folded (`ß` as `ss`). Broader than any one server folds, on purpose: it
+ * only adds candidates the guard must also find inside the roots.
+ */
+const fold = (name: string): string => name.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+
+/** Resolutions of one path followed at most (each equivalent spelling of a missing name is one more). */
+const MAX_RESOLUTIONS = 16;
+
+interface Walk {
+  pending: string[];
+  done: string[];
+  links: number;
+  missing: boolean;
+}
+
+/**
+ * Entries of `dir` a server may take for the missing name `part`: server-filesystem, on ENOENT, takes
+ * the directory entry whose NFC form equals the requested one (a symlink named in NFD answers a request
+ * in NFC); file systems fold case or normalization themselves. Unreadable directory: cannot tell.
+ */
+function equivalents(dir: string, part: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw new Unjudgeable(`cannot be checked (${code ?? 'error'} listing a directory on its way)`);
+  }
+  const want = fold(part);
+  return entries.filter((entry) => entry !== part && fold(entry) === want);
+}
+
+/**
  * Resolves an absolute path component by component as the kernel would: `lstat` each existing
  * component, follow a symlink by its target text (even a dangling one), take `..` after what was
- * resolved. Components past the first missing one are taken as written.
+ * resolved. Components past the first missing one are taken as written. A missing name with
+ * Unicode- or case-equivalent entries beside it is also resolved through each of them (a server may
+ * take one of those instead), so the answer is every path the value may reach; the first is the literal
+ * reading.
  */
-function resolvePhysical(path: string): string {
-  const pending = path.split('/').filter((c) => c !== '').reverse();
-  const done: string[] = [];
-  let links = 0;
-  let missing = false;
-  while (pending.length > 0) {
-    const part = pending.pop()!;
-    if (part === '.') continue;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    const candidate = `/${[...done, part].join('/')}`;
-    if (!missing) {
-      let stat;
-      try {
-        stat = lstatSync(candidate, { throwIfNoEntry: false });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw new Unjudgeable(`cannot be checked (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-      if (stat?.isSymbolicLink()) {
-        if (++links > MAX_LINKS) throw new Unjudgeable('goes through too many symbolic links');
-        const target = readlinkSync(candidate);
-        if (target.startsWith('/')) done.length = 0;
-        pending.push(...target.split('/').filter((c) => c !== '').reverse());
+function resolvePhysical(path: string): string[] {
+  const walks: Walk[] = [{ pending: path.split('/').filter((c) => c !== '').reverse(), done: [], links: 0, missing: false }];
+  const out: string[] = [];
+  for (let w = 0; w < walks.length; w++) {
+    const walk = walks[w]!;
+    const { pending, done } = walk;
+    while (pending.length > 0) {
+      const part = pending.pop()!;
+      if (part === '.') continue;
+      if (part === '..') {
+        done.pop();
         continue;
       }
-      if (!stat) missing = true;
+      const candidate = `/${[...done, part].join('/')}`;
+      if (!walk.missing) {
+        let stat;
+        try {
+          stat = lstatSync(candidate, { throwIfNoEntry: false });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw new Unjudgeable(`cannot be checked (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+        }
+        if (stat?.isSymbolicLink()) {
+          if (++walk.links > MAX_LINKS) throw new Unjudgeable('goes through too many symbolic links');
+          const target = readlinkSync(candidate);
+          if (target.startsWith('/')) done.length = 0;
+          pending.push(...target.split('/').filter((c) => c !== '').reverse());
+          continue;
+        }
+        if (!stat) {
+          walk.missing = true;
+          for (const entry of equivalents(`/${done.join('/')}`, part)) {
+            if (walks.length >= MAX_RESOLUTIONS) throw new Unjudgeable('has too many equivalent spellings on disk to judge');
+            walks.push({ pending: [...pending, entry], done: [...done], links: walk.links, missing: false });
+          }
+        }
+      }
+      done.push(part);
     }
-    done.push(part);
+    out.push(`/${done.join('/')}`);
   }
-  return `/${done.join('/')}`;
+  return out;
 }
 
 /** Roots resolved at most every few seconds (a root that is itself a symlink may be re-pointed). */
@@ -143,39 +197,75 @@ function realRoots(roots: readonly string[]): string[] {
   const now = performance.now();
   const cached = resolvedRoots.get(roots);
   if (cached && now - cached.at < ROOTS_TTL_MS) return cached.roots;
-  const fresh = roots.map((r) => resolvePhysical(resolve(r)));
+  const fresh = roots.map((r) => resolvePhysical(resolve(r))[0]!);
   resolvedRoots.set(roots, { at: now, roots: fresh });
+  return fresh;
+}
+
+const resolvedProtected = new WeakMap<readonly ProtectedPath[], { at: number; paths: ProtectedPath[] }>();
+
+function realProtected(paths: readonly ProtectedPath[]): readonly ProtectedPath[] {
+  if (paths.length === 0) return paths;
+  const now = performance.now();
+  const cached = resolvedProtected.get(paths);
+  if (cached && now - cached.at < ROOTS_TTL_MS) return cached.paths;
+  const fresh = paths.flatMap((p) => {
+    try {
+      return [{ ...p, path: resolvePhysical(resolve(p.path))[0]! }];
+    } catch {
+      return [{ ...p, path: resolve(p.path) }];
+    }
+  });
+  resolvedProtected.set(paths, { at: now, paths: fresh });
   return fresh;
 }
 
 const within = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 
+/** A path of the gateway's own state (its data directory, a key or password file): never reachable through a guard. */
+export interface ProtectedPath {
+  path: string;
+  what: string;
+}
+
 /** The canonical path of one form, or why it is refused. */
-function judge(form: string, guard: PathGuard, roots: readonly string[]): { canonical: string } | { problem: string } {
+function judge(form: string, guard: PathGuard, roots: readonly string[], own: readonly ProtectedPath[]): { canonical: string } | { problem: string } {
   if (form.includes('\0')) return { problem: 'contains a NUL byte' };
   if (!isAbsolute(form) && !guard.allowRelative) return { problem: `must be an absolute path inside ${guard.roots.join(', ')}` };
   const joined = isAbsolute(form) ? form : `${roots[0]!}/${form}`;
   // The lexical reading (path.resolve, then symlinks) and the kernel's (symlinks first, then `..`).
   const lexical = resolvePhysical(posix.normalize(joined));
-  const physical = /(^|\/)\.\.?(\/|$)/.test(joined) ? resolvePhysical(joined) : lexical;
-  for (const resolved of [lexical, physical]) {
+  const physical = /(^|\/)\.\.?(\/|$)/.test(joined) ? resolvePhysical(joined) : [];
+  for (const resolved of [...lexical, ...physical]) {
     if (!roots.some((root) => within(resolved, root))) return { problem: `resolves outside the allowed roots ${guard.roots.join(', ')}` };
+    // Inside a root that contains the gateway's own state (a root on the home directory holds the data
+    // directory): a server reached through the guard must not read or rewrite the gateway's policy,
+    // kill switch, keys or trail.
+    const mine = own.find((p) => within(resolved, p.path));
+    if (mine) return { problem: `reaches ${mine.what}, which no server may read or change through the gateway` };
   }
-  return { canonical: lexical };
+  return { canonical: lexical[0]! };
 }
 
-export function checkPaths(guard: PathGuard, args: Record<string, unknown>): GuardResult {
+export function checkPaths(guard: PathGuard, args: Record<string, unknown>, protectedPaths: readonly ProtectedPath[] = []): GuardResult {
   const roots = realRoots(guard.roots);
+  const own = realProtected(protectedPaths);
   const rewrites: Record<string, unknown> = {};
+  const judged: Record<string, unknown> = {};
   for (const name of guard.args) {
     const { values, list, problem } = stringsOf(args, name);
     if (problem) return { problem };
     const canonical: string[] = [];
+    let relative = false;
     for (const raw of values) {
       let first: string | undefined;
       try {
-        for (const form of formsOf(raw)) {
-          const verdict = judge(form, guard, roots);
+        const forms = formsOf(raw);
+        // A relative path was judged against the first root; the server resolves it against its own
+        // base (its directories, its working directory): it receives the absolute path judged instead.
+        if (!isAbsolute(forms[0]!)) relative = true;
+        for (const form of forms) {
+          const verdict = judge(form, guard, roots, own);
           if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}` };
           first ??= verdict.canonical;
         }
@@ -185,7 +275,7 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>): Gua
       }
       canonical.push(/^file:/i.test(raw) ? pathToFileURL(first!).href : first!);
     }
-    if (guard.forward === 'resolved' && canonical.some((path, i) => path !== values[i])) rewrites[name] = list ? canonical : canonical[0];
+    if (canonical.some((path, i) => path !== values[i])) (guard.forward === 'resolved' || relative ? rewrites : judged)[name] = list ? canonical : canonical[0];
   }
-  return Object.keys(rewrites).length > 0 ? { rewrites } : {};
+  return { ...(Object.keys(rewrites).length > 0 ? { rewrites } : {}), ...(Object.keys(judged).length > 0 ? { judged } : {}) };
 }

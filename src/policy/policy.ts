@@ -16,7 +16,9 @@
  *
  * Guards may put arguments in canonical form (a serialized URL, a resolved path): the decision then
  * carries the arguments to forward, and the whole decision is taken again on them, so deny rules and
- * conditions judge exactly what the server will receive.
+ * conditions judge exactly what the server will receive. A path forwarded as sent is decided on again in
+ * its resolved form too (the server resolves `.env/.` and `a/../.env` to `.env`): a deny rule that holds
+ * for either form denies.
  *
  * Self-declared values (the task label, a local principal's agent name) only narrow: an allow or approve
  * rule may select by task only together with a principal selector (refused at load otherwise).
@@ -30,6 +32,7 @@ import { compileCondition, jsonType, type Condition } from './condition.ts';
 import type { GuardResult, ResolveHost } from './guard-result.ts';
 import { drive, type Maybe } from '../util/maybe.ts';
 import { compileGuards, type CompiledGuards } from './guards.ts';
+import type { ProtectedPath } from './path-guard.ts';
 import { hasPrincipalSelector } from './self-declared.ts';
 import { DAYS } from './days.ts';
 import type { PolicyConfig, RuleConfig } from './schema.ts';
@@ -92,6 +95,8 @@ export interface CompileOptions {
   /** The pinned tool names of a server, when known (unknown exact tool names are then rejected). */
   knownTools?: (server: string) => ReadonlySet<string> | undefined;
   resolveHost: ResolveHost;
+  /** The gateway's own state (data directory, key and password files): refused by every paths guard. */
+  protectedPaths?: readonly ProtectedPath[];
 }
 
 interface CompiledRule {
@@ -223,12 +228,14 @@ export class Policy {
   }
 
   *#decideTwice(facts: CallFacts): Generator<Maybe<GuardResult>, Decision, GuardResult> {
-    const first = yield* this.#decideOnce(facts);
-    if (!first.arguments) return first;
-    // Guards put arguments in canonical form: decide again on exactly what will be forwarded.
-    const again = yield* this.#decideOnce({ ...facts, args: first.arguments });
+    const { judged, ...first } = yield* this.#decideOnce(facts);
+    const canonical = judged ?? first.arguments;
+    if (!canonical) return first;
+    // Guards put arguments in canonical form: decide again on exactly what will be forwarded, or, when
+    // forwarded as sent, on what the server will read them as (a deny on `.env` holds for `.env/.`).
+    const { judged: againJudged, ...again } = yield* this.#decideOnce({ ...facts, args: canonical });
     if (again.effect === 'deny') return again;
-    if (again.effect !== first.effect || again.rule !== first.rule || again.arguments) {
+    if (again.effect !== first.effect || again.rule !== first.rule || again.arguments || againJudged) {
       return {
         effect: 'deny',
         rule: first.rule,
@@ -240,7 +247,7 @@ export class Policy {
   }
 
   /** Yields what a guard returns (a promise only when a URL guard resolves a host). */
-  *#decideOnce(facts: CallFacts): Generator<Maybe<GuardResult>, Decision, GuardResult> {
+  *#decideOnce(facts: CallFacts): Generator<Maybe<GuardResult>, Decision & { judged?: Record<string, unknown> }, GuardResult> {
     const { principal, server, kind, name, args, task, now } = facts;
     const what = `${kind} "${name}" of server "${server}"`;
     if (this.#absent) {
@@ -260,6 +267,7 @@ export class Policy {
 
     const matched: Record<Effect, CompiledRule | undefined> = { deny: undefined, approve: undefined, allow: undefined };
     const rewrites = new Map<CompiledRule, Record<string, unknown>>();
+    const judged = new Map<CompiledRule, Record<string, unknown>>();
     let firstMiss: { rule: CompiledRule; reason: string; code: GatewayErrorCode } | undefined;
     for (const rule of this.#rulesFor(server, kind, name)) {
       if (!rule.onCall || !this.#staticMatch(rule, principal, task, annotations, now)) continue;
@@ -296,12 +304,17 @@ export class Policy {
           continue;
         }
         if (result.rewrites) rewrites.set(rule, result.rewrites);
+        if (result.judged) judged.set(rule, result.judged);
       }
       matched[rule.effect] ??= rule;
     }
     const decided = matched.approve ?? matched.allow;
     const forward = decided && rewrites.get(decided);
-    const canonical = forward ? { arguments: { ...args, ...forward } } : {};
+    const readAs = decided && judged.get(decided);
+    const canonical = {
+      ...(forward ? { arguments: { ...args, ...forward } } : {}),
+      ...(readAs ? { judged: { ...args, ...readAs, ...forward } } : {}),
+    };
     if (matched.approve) {
       const rule = matched.approve;
       return { effect: 'approve', rule: rule.name, code: 'PC_POLICY_APPROVAL_REQUIRED', reason: rule.reason ?? `${what} needs a human's approval (rule "${rule.name}")`, ...canonical, ...(rule.approval ? { approval: rule.approval } : {}) };
@@ -464,7 +477,7 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
           problems.push({ path: [...path, 'guards', 'values', arg, 'pattern'], message: `cannot be used: ${error.message}` });
         }
       }
-      if (patternsOk) guards = compileGuards(rule.guards, options.resolveHost);
+      if (patternsOk) guards = compileGuards(rule.guards, options.resolveHost, options.protectedPaths);
     }
     // A rule without target selectors covers the servers' tools, prompts and resources; custom methods
     // only ever match a rule that names them (default deny over the method space).

@@ -1,11 +1,12 @@
 /**
- * Rate limits (token buckets: `burst` tokens, refilled at the sustained rate) per principal, agent,
+ * Rate limits (token buckets: `burst` tokens, refilled at the sustained rate) per principal (the user:
+ * issuer and subject, whichever agent acts for them), agent,
  * tool or server, and a cap on calls in flight per server. A call takes one token from every bucket
  * that applies, or none at all: a refusal by one limit does not drain the others. State is in memory,
  * per gateway process.
  */
 import type { Principal } from '../auth/principal.ts';
-import { principalKey } from '../auth/principal.ts';
+import { subjectKey } from '../auth/principal.ts';
 import { anyGlob } from '../util/glob.ts';
 import type { PolicyConfig } from '../policy/schema.ts';
 
@@ -76,7 +77,7 @@ export class RateLimiter {
     const applicable: { bucket: Bucket; limit: Limit }[] = [];
     for (const limit of this.#limits) {
       if (!limit.server(server) || !limit.tool(tool)) continue;
-      const subject = limit.per === 'principal' ? principalKey(principal) : limit.per === 'agent' ? principal.agent : limit.per === 'tool' ? `${server}\u0000${tool}` : server;
+      const subject = limit.per === 'principal' ? subjectKey(principal) : limit.per === 'agent' ? principal.agent : limit.per === 'tool' ? `${server}\u0000${tool}` : server;
       const key = `${limit.name}\u0000${subject}`;
       let bucket = this.#buckets.get(key);
       if (!bucket) {

@@ -386,8 +386,9 @@ export class LegacySessionUpstream implements Upstream {
         const onAbort = (): void => {
           if (!this.#pending.has(id)) return;
           this.#settle(pending);
-          this.#cancelUpstream(id, 'the client cancelled the request');
-          reject(cancelled(this.name, method));
+          const stopped = signal.reason instanceof GatewayError && signal.reason.code === 'PC_KILL_SWITCH';
+          this.#cancelUpstream(id, stopped ? 'stopped by the kill switch' : 'the client cancelled the request');
+          reject(stopped ? signal.reason : cancelled(this.name, method));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         pending.unlisten = () => signal.removeEventListener('abort', onAbort);

@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { CheckpointSigner, type Checkpoint } from '../../src/audit/checkpoint.ts';
 import { recordHash, type AuditRecord } from '../../src/audit/record.ts';
+import { headNotePath } from '../../src/audit/head-note.ts';
 import { verify as verifyCommand } from '../../src/cli/audit.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { runCli, startGateway } from '../helpers/gateway.ts';
@@ -147,6 +148,9 @@ for (const kind of ['sqlite', 'jsonl', 'postgres'] as const) {
     let config: string;
     let witness: string;
     let pristine: Trail;
+    let dataDir: string;
+    /** What a running gateway's head note would say of a chain ending at `record` (audit/head-note.ts). */
+    const noteHead = (record: { seq: number; hash: string }) => writeFileSync(headNotePath(dataDir, 'tamper'), `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
     /** `portcullis audit verify -c config [--witness file] [--live]` as a child process. */
     const verifyCli = (...extra: string[]) => runCli(['audit', 'verify', '-c', config, ...extra]);
     /** The same command in-process, with the same flags and the environment runCli gives the child (PATH only). */
@@ -165,6 +169,7 @@ for (const kind of ['sqlite', 'jsonl', 'postgres'] as const) {
 
     before(async () => {
       const dir = mkdtempSync(join(tmpdir(), `pc-tamper-${kind}-`));
+      dataDir = dir;
       access = kind === 'sqlite' ? sqliteAccess(dir) : kind === 'jsonl' ? jsonlAccess(dir) : postgresAccess();
       await access.prepare?.();
       const keyFile = join(dir, 'audit-ed25519.pem');
@@ -276,11 +281,17 @@ for (const kind of ['sqlite', 'jsonl', 'postgres'] as const) {
       assert.match(result.stdout, new RegExp(`the trail ends at record ${head - 3} but a checkpoint vouches for record ${head}: records were cut off the end`));
     });
 
-    it('(5) the tail cut to a checkpoint, later checkpoints deleted: only the witness can tell, and it does', async () => {
+    it('(5) the tail cut to a checkpoint, later checkpoints deleted: the gateway\'s head note and the witness tell', async () => {
       await access.write({ records: pristine.records.filter((r) => r.seq <= 10), checkpoints: pristine.checkpoints.filter((c) => c.seq <= 10) });
+      const noted = await verify(...NO_WITNESS);
+      assert.equal(noted.code, 1, noted.stdout);
+      assert.match(noted.stdout, new RegExp(`record 11: the trail ends at record 10 but its gateway's head note \\(audit-chains/tamper.head\\) says record ${pristine.records.at(-1)!.seq} was committed`));
+      // Without the note (a store verified away from the gateway's data directory), only the witness can tell.
+      noteHead(pristine.records.find((r) => r.seq === 10)!);
       const alone = await verify(...NO_WITNESS);
       assert.equal(alone.code, 0, alone.stdout);
       assert.match(alone.stdout, /last signed checkpoint at record 10/, 'the position is reported, so a reader can compare it');
+      noteHead(pristine.records.at(-1)!);
       const result = await verifyCli('--witness', witness);
       assert.equal(result.code, 1, result.stdout);
       assert.match(result.stdout, /the trail ends at record 10 but a checkpoint vouches for record \d+: records were cut off the end/);
@@ -289,10 +300,12 @@ for (const kind of ['sqlite', 'jsonl', 'postgres'] as const) {
     it('--live accepts a short unsigned tail of a trail still being written, never a missing checkpoint', async () => {
       const last = Math.floor((pristine.records.at(-1)!.seq - 2) / 5) * 5;
       await access.write({ records: pristine.records.filter((r) => r.seq <= last + 2), checkpoints: pristine.checkpoints.filter((c) => c.seq <= last) });
+      noteHead(pristine.records.find((r) => r.seq === last + 2)!); // where a gateway still writing has got to
       assert.equal((await verify(...NO_WITNESS)).code, 1);
       const live = await verifyCli('--live', ...NO_WITNESS);
       assert.equal(live.code, 0, live.stdout);
       await access.write({ records: pristine.records, checkpoints: pristine.checkpoints.filter((c) => c.seq !== 10) });
+      noteHead(pristine.records.at(-1)!);
       const missing = await verify('--live', ...NO_WITNESS);
       assert.equal(missing.code, 1, missing.stdout);
       assert.match(missing.stdout, /no signed checkpoint at record 10/);

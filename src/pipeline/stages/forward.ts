@@ -244,7 +244,8 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     const callOptions = {
       ...base,
       signal: ctx.signal,
-      onNotification: (n: Parameters<ClientLink['notify']>[0]) => ctx.client.notify(n),
+      // Nothing more of a call that was stopped (a kill switch in flight, or the client's cancel).
+      onNotification: (n: Parameters<ClientLink['notify']>[0]) => (ctx.signal.aborted ? undefined : ctx.client.notify(n)),
       onServerRequest: relayToClient(ctx),
     };
     let reply = await upstream.request(route.method, params, callOptions);

@@ -14,6 +14,12 @@ import { STATE_PREFIX } from '../input-bridge.ts';
 /** Requests the gateway answers itself (route makes them local), which no switch stops. */
 const ANSWERED_LOCALLY: ReadonlySet<string> = new Set(['ping', 'server/discover']);
 
+/**
+ * Requests that only stop work already started: a switch must not keep a caller from cancelling its task
+ * or dropping its subscription (the server would go on with both). Ownership is still checked (forward).
+ */
+const STOPS_WORK: ReadonlySet<string> = new Set(['tasks/cancel', 'resources/unsubscribe']);
+
 /** Matches no configured server: asks only about `--all` and agent switches. */
 const NO_SERVER = '';
 
@@ -28,6 +34,7 @@ export function createKillSwitch(store: KillSwitchStore): (ctx: MessageContext) 
   };
 
   return function killSwitch(ctx) {
+    if (STOPS_WORK.has(ctx.request.method)) return undefined;
     const route = ctx.route;
     const caller: Caller = ctx.principal;
     switch (route?.kind) {
