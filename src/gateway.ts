@@ -57,6 +57,7 @@ import { wireChangeEvents } from './gateway/change-events.ts';
 import { releaseSubscriptions, UnattributedCounter } from './gateway/isolation.ts';
 import { createLifecycle } from './gateway/lifecycle.ts';
 import { buildPipeline } from './gateway/stages.ts';
+import { exposures, gatewayStateOf, serverBases } from './policy/gateway-state.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -69,6 +70,8 @@ export interface GatewayDeps {
   now?: () => Date;
   /** Monotonic milliseconds for rate limits (tests); defaults to performance.now. */
   clock?: () => number;
+  /** The configuration file (absolute), when one was read: it is part of the gateway's own state. */
+  configFile?: string;
   /** Which front runs this gateway: its audit chain is named after it (src/audit/chain-lease.ts). */
   front?: Front;
 }
@@ -186,7 +189,15 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   assertNoNameClashes(config, pins);
   const now = deps.now ?? (() => new Date());
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
+  // The gateway's own files, which no governed call may reach (src/policy/gateway-state.ts).
+  const gatewayState = gatewayStateOf(config, dataDir, deps.configFile);
+  const exposedServers = new Map<string, string[]>();
+  for (const exposure of exposures(config, gatewayState)) {
+    logger.warn({ path: exposure.path }, exposure.message);
+    if (exposure.server) exposedServers.set(exposure.server, serverBases(config, exposure.server));
+  }
   const policy = new PolicyRuntime(config.policy, () => ({
+    gatewayState,
     servers: Object.keys(config.servers),
     knownTools: (server) => {
       pins.reload(0);
@@ -232,7 +243,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   if (audit) monitor?.attachTrail((entry) => audit.recordAlert(entry));
 
   const { pipeline, approvals } = buildPipeline({
-    config, logger, secrets: deps.secrets, dataDir, now, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
+    config, logger, secrets: deps.secrets, dataDir, now, exposedServers, gatewayState, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
   });
   const lifecycle = createLifecycle({ logger, upstreams, catalog, describe, audit, approvals, bridge, limits });
 

@@ -14,6 +14,10 @@
  * target text even when the target does not exist (what the kernel does with the raw path: a dangling
  * `<root>/new -> /outside/file` would create a file outside on write).
  *
+ * Whatever the roots, a path that resolves into the gateway's own state (its configuration file, data
+ * directory, key and password files: ./gateway-state.ts) is refused, and that refusal denies the call
+ * outright (PC_POLICY_GATEWAY_STATE), whatever other rule might allow it.
+ *
  * With `forward: resolved`, the server receives the canonical path the guard judged (absolute, no `..`,
  * no symlink), so a symlink swapped in after the check can redirect only components created after it.
  * Not prevented (time of check to time of use): a process that can write inside a root can still
@@ -26,6 +30,7 @@ import { isAbsolute, posix, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { GuardsConfig } from './schema.ts';
 import { stringsOf, type GuardResult } from './guard-result.ts';
+import type { GatewayState } from './gateway-state.ts';
 
 type PathGuard = NonNullable<GuardsConfig['paths']>;
 
@@ -41,7 +46,7 @@ const WIDE_PERCENT = /%u[0-9a-f]{4}/i;
 const PLAIN = /^[\x21-\x5b\x5d-\x7e]*$/; // printable ASCII without backslash or space: no other form
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-class Unjudgeable extends Error {}
+export class Unjudgeable extends Error {}
 
 /** Decodes every valid `%XX` run as UTF-8; throws when the bytes are not UTF-8. */
 function percentDecode(text: string): string {
@@ -70,7 +75,7 @@ function expand(raw: string): string {
 }
 
 /** Every form of `raw` a server might act on (see the module comment); the first is the literal one. */
-function formsOf(raw: string): string[] {
+export function formsOf(raw: string): string[] {
   const first = expand(raw);
   if (PLAIN.test(first) && !first.includes('%')) return [first];
   const queue: { text: string; decodings: number }[] = [{ text: first, decodings: 0 }];
@@ -101,7 +106,7 @@ function formsOf(raw: string): string[] {
  * component, follow a symlink by its target text (even a dangling one), take `..` after what was
  * resolved. Components past the first missing one are taken as written.
  */
-function resolvePhysical(path: string): string {
+export function resolvePhysical(path: string): string {
   const pending = path.split('/').filter((c) => c !== '').reverse();
   const done: string[] = [];
   let links = 0;
@@ -148,10 +153,10 @@ function realRoots(roots: readonly string[]): string[] {
   return fresh;
 }
 
-const within = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+export const within = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 
 /** The canonical path of one form, or why it is refused. */
-function judge(form: string, guard: PathGuard, roots: readonly string[]): { canonical: string } | { problem: string } {
+function judge(form: string, guard: PathGuard, roots: readonly string[], state: GatewayState | undefined): { canonical: string } | { problem: string; state?: true } {
   if (form.includes('\0')) return { problem: 'contains a NUL byte' };
   if (!isAbsolute(form) && !guard.allowRelative) return { problem: `must be an absolute path inside ${guard.roots.join(', ')}` };
   const joined = isAbsolute(form) ? form : `${roots[0]!}/${form}`;
@@ -160,11 +165,13 @@ function judge(form: string, guard: PathGuard, roots: readonly string[]): { cano
   const physical = /(^|\/)\.\.?(\/|$)/.test(joined) ? resolvePhysical(joined) : lexical;
   for (const resolved of [lexical, physical]) {
     if (!roots.some((root) => within(resolved, root))) return { problem: `resolves outside the allowed roots ${guard.roots.join(', ')}` };
+    const owned = state?.holding(resolved);
+    if (owned) return { problem: `resolves into the gateway's own state (${owned})`, state: true };
   }
   return { canonical: lexical };
 }
 
-export function checkPaths(guard: PathGuard, args: Record<string, unknown>): GuardResult {
+export function checkPaths(guard: PathGuard, args: Record<string, unknown>, state?: GatewayState): GuardResult {
   const roots = realRoots(guard.roots);
   const rewrites: Record<string, unknown> = {};
   for (const name of guard.args) {
@@ -175,8 +182,8 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>): Gua
       let first: string | undefined;
       try {
         for (const form of formsOf(raw)) {
-          const verdict = judge(form, guard, roots);
-          if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}` };
+          const verdict = judge(form, guard, roots, state);
+          if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}`, ...(verdict.state ? { gatewayState: true } : {}) };
           first ??= verdict.canonical;
         }
       } catch (error) {
