@@ -14,6 +14,7 @@
  * `config check` and start-up warn about both (see `exposures`): a filesystem server on the home
  * directory is the normal set-up, so it is not an error, but its calls into the state are refused.
  */
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
@@ -26,6 +27,8 @@ export interface StateItem {
   readonly what: string;
   /** Directories inside it that are not state (the embedded default's <dataDir>/sandbox). */
   readonly except?: readonly string[];
+  /** A `file:` secret (private to the gateway's user), the configuration file, or other state. */
+  readonly kind?: 'secret' | 'config';
 }
 
 /** Case-insensitive file systems (macOS, Windows default): compare folded. */
@@ -51,13 +54,13 @@ export class GatewayState {
   readonly items: readonly StateItem[];
   readonly #folded: readonly { path: string; what: string; except: string[] }[];
 
-  constructor(items: readonly { path: string; what: string; except?: readonly string[] }[]) {
+  constructor(items: readonly { path: string; what: string; except?: readonly string[]; kind?: 'secret' | 'config' }[]) {
     const seen = new Map<string, StateItem>();
     for (const item of items) {
       const except = (item.except ?? []).flatMap((e) => [resolve(e), canonical(e)]);
       // Both the path as written and as resolved now: a state path reached through a symlink is
       // refused in either spelling.
-      for (const path of new Set([resolve(item.path), canonical(item.path)])) if (!seen.has(path)) seen.set(path, { path, what: item.what, except });
+      for (const path of new Set([resolve(item.path), canonical(item.path)])) if (!seen.has(path)) seen.set(path, { path, what: item.what, except, ...(item.kind ? { kind: item.kind } : {}) });
     }
     this.items = [...seen.values()];
     this.#folded = this.items.map((i) => ({ path: fold(i.path), what: i.what, except: (i.except ?? []).map(fold) }));
@@ -130,13 +133,13 @@ export function gatewayStateOf(config: Pick<Config, 'audit' | 'policy' | 'server
   // default serves <dataDir>/sandbox), not state; the files of the state itself are not in them.
   const data = [resolve(dataDir), canonical(dataDir)];
   const nested = [...configuredDirectories(config)].filter((dir) => data.some((d) => within(dir, d) && dir !== d));
-  const items: { path: string; what: string; except?: string[] }[] = [{ path: dataDir, what: `the data directory ${dataDir}`, except: nested }];
-  if (configFile) items.push({ path: configFile, what: `the configuration file ${configFile}` });
+  const items: { path: string; what: string; except?: string[]; kind?: 'secret' | 'config' }[] = [{ path: dataDir, what: `the data directory ${dataDir}`, except: nested }];
+  if (configFile) items.push({ path: configFile, what: `the configuration file ${configFile}`, kind: 'config' });
   // Every `file:` secret reference (password files, signing keys, pins key, webhook secrets…); the
   // policy holds no references, only conditions and patterns.
   const walk = (value: unknown, where: string): void => {
     if (typeof value === 'string') {
-      if (/^file:\//.test(value)) items.push({ path: value.slice('file:'.length), what: `the secret file of ${where}` });
+      if (/^file:\//.test(value)) items.push({ path: value.slice('file:'.length), what: `the secret file ${value.slice('file:'.length)} (${where})`, kind: 'secret' });
       return;
     }
     if (value === null || typeof value !== 'object') return;
@@ -226,4 +229,29 @@ export function serverBases(config: Pick<Config, 'servers'>, server: string): st
   }
   bases.push(process.cwd());
   return [...new Set(bases)];
+}
+
+/**
+ * The configuration file writable by others (anyone could rewrite the policy) and `file:` secrets
+ * readable or writable by others, as "what: mode (want …)" lines for `config check`. The data dir's own
+ * modes are src/util/private-files.ts's (looseModes).
+ */
+export function looseStateModes(state: GatewayState): string[] {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  for (const item of state.items) {
+    if (!item.kind || seen.has(item.what)) continue;
+    let mode: number;
+    try {
+      mode = statSync(item.path).mode & 0o777;
+    } catch {
+      continue;
+    }
+    const loose = item.kind === 'config' ? mode & 0o022 : mode & 0o077;
+    if (loose === 0) continue;
+    seen.add(item.what);
+    const want = item.kind === 'config' ? mode & ~0o022 : 0o600;
+    found.push(`${item.what} is ${mode.toString(8).padStart(4, '0')} (want ${want.toString(8).padStart(4, '0')}: chmod ${want.toString(8)} ${item.path})`);
+  }
+  return found;
 }

@@ -7,7 +7,7 @@
  * side (nothing it received names the state) and on disk (the files are unchanged).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -81,6 +81,20 @@ describe('gateway state behind a filesystem server', () => {
     assert.match(checked.stderr, /warning servers\.wide\.args\[\d+\]: .* holds the gateway's own state \(the data directory/);
     assert.match(checked.stderr, /warning policy\.rules\[1\]\.guards\.paths\.roots\[0\]: .* holds the gateway's own state/);
     assert.match(gw.stderr(), /holds the gateway's own state/);
+  });
+
+  it('config check warns about a secret file others may read and a configuration file others may write', async () => {
+    chmodSync(passwordFile, 0o644);
+    chmodSync(config, 0o666);
+    try {
+      const checked = await runCli(['config', 'check', '-c', config]);
+      assert.match(checked.stderr, /warning \(file modes\): others may read or write it: the secret file \S+webhook\.secret \(approvals\.webhook\.secret\) is 0644 \(want 0600/);
+      assert.match(checked.stderr, /warning \(file modes\): others may read or write it: the configuration file .* is 0666 \(want 0644/);
+    } finally {
+      chmodSync(passwordFile, 0o600);
+      chmodSync(config, 0o644);
+    }
+    assert.doesNotMatch((await runCli(['config', 'check', '-c', config])).stderr, /file modes/);
   });
 
   it('an ordinary file in the same directory still works', async () => {
