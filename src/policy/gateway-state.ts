@@ -161,7 +161,7 @@ function configuredDirectories(config: Pick<Config, 'servers' | 'policy'>): Set<
   for (const server of Object.values(config.servers)) {
     if (!('command' in server)) continue;
     for (const arg of server.args) {
-      const dir = directoryArg(arg);
+      const dir = directoryArg(arg, server.cwd);
       if (dir) dirs.add(resolve(dir)).add(canonical(dir));
     }
   }
@@ -169,12 +169,21 @@ function configuredDirectories(config: Pick<Config, 'servers' | 'policy'>): Set<
   return dirs;
 }
 
-/** A stdio server argument as the directory it may name (`~` expanded), or undefined. */
-function directoryArg(arg: string): string | undefined {
+/**
+ * A stdio server argument as the directory it may name (`~` expanded; a relative one that is an existing
+ * directory, read against the server's working directory), or undefined.
+ */
+function directoryArg(arg: string, cwd: string | undefined): string | undefined {
   const value = arg.startsWith('--') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg;
   if (value === '~' || value.startsWith('~/')) return homedir() + value.slice(1);
-  if (/^file:\/\//i.test(value)) return undefined;
-  return isAbsolute(value) ? value : undefined;
+  if (/^file:\/\//i.test(value) || value === '' || value.startsWith('-')) return undefined;
+  if (isAbsolute(value)) return value;
+  const relative = resolve(cwd ?? '.', value);
+  try {
+    return statSync(relative).isDirectory() ? relative : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Exposure {
@@ -191,7 +200,7 @@ export function exposures(config: Pick<Config, 'servers' | 'policy'>, state: Gat
   for (const [name, server] of Object.entries(config.servers)) {
     if (!('command' in server) || server.disabled) continue;
     server.args.forEach((arg, i) => {
-      const dir = directoryArg(arg);
+      const dir = directoryArg(arg, server.cwd);
       const held = dir === undefined ? [] : state.inside(dir);
       if (held.length > 0) {
         found.push({
@@ -222,7 +231,7 @@ export function serverBases(config: Pick<Config, 'servers'>, server: string): st
   const bases: string[] = [];
   if (s && 'command' in s) {
     for (const arg of s.args) {
-      const dir = directoryArg(arg);
+      const dir = directoryArg(arg, s.cwd);
       if (dir) bases.push(dir);
     }
     if (s.cwd) bases.push(resolve(s.cwd));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FILESYSTEM, legacyClient, runCli, serveChild } from '../helpers/gateway.ts';
-import { callsReceived, recordedServer } from '../helpers/recorded.ts';
+import { auditTrail, callsReceived, recordedServer } from '../helpers/recorded.ts';
 
 type Rejection = { data?: { code?: string; reason?: string } };
 
@@ -23,6 +23,7 @@ describe('gateway state behind a filesystem server', () => {
   let passwordFile: string;
   let wideLog: string;
   let guardedLog: string;
+  let relLog: string;
   let gw: Awaited<ReturnType<typeof serveChild>>;
   let client: Awaited<ReturnType<typeof legacyClient>>;
   let configText: string;
@@ -39,6 +40,7 @@ describe('gateway state behind a filesystem server', () => {
     symlinkSync(join(base, 'data'), join(base, 'work', 'innocent')); // a link inside the root to the data dir
     wideLog = join(base, 'wide.log');
     guardedLog = join(base, 'guarded.log');
+    relLog = join(base, 'rel.log');
     config = join(base, 'portcullis.yaml');
     configText = JSON.stringify({
       listen: { host: '127.0.0.1', port: 0 },
@@ -48,11 +50,13 @@ describe('gateway state behind a filesystem server', () => {
         wide: recordedServer(wideLog, FILESYSTEM, [base]),
         // Its own directory is narrow (no per-server check), but the rule's root holds the state: the path guard refuses.
         guarded: recordedServer(guardedLog, FILESYSTEM, [join(base, 'work')]),
+        // The whole base again, named relatively (`.` in its working directory).
+        rel: recordedServer(relLog, FILESYSTEM, ['.'], { cwd: base }),
       },
       approvals: { webhook: { url: 'https://hooks.example.test/x', secret: `file:${passwordFile}` } },
       policy: {
         rules: [
-          { name: 'wide-allow', effect: 'allow', servers: ['wide'] },
+          { name: 'wide-allow', effect: 'allow', servers: ['wide', 'rel'] },
           { name: 'guarded-root', effect: 'allow', servers: ['guarded'], guards: { paths: { args: ['path', 'paths', 'source', 'destination'], roots: [base] } } },
         ],
       },
@@ -79,6 +83,7 @@ describe('gateway state behind a filesystem server', () => {
   it('config check and start-up say that the server directory and the root hold the state', async () => {
     const checked = await runCli(['config', 'check', '-c', config]);
     assert.match(checked.stderr, /warning servers\.wide\.args\[\d+\]: .* holds the gateway's own state \(the data directory/);
+    assert.match(checked.stderr, /warning servers\.rel\.args\[\d+\]: .* holds the gateway's own state \(the data directory/);
     assert.match(checked.stderr, /warning policy\.rules\[1\]\.guards\.paths\.roots\[0\]: .* holds the gateway's own state/);
     assert.match(gw.stderr(), /holds the gateway's own state/);
   });
@@ -113,7 +118,7 @@ describe('gateway state behind a filesystem server', () => {
       `${base}/data/．/killswitch.json`,
       `${base}/dat%61/killswitch.json`,
     ];
-    for (const server of ['wide', 'guarded']) {
+    for (const server of ['wide', 'guarded', 'rel']) {
       // The path guard refuses relative paths anyway (PC_POLICY_GUARD), so they are tried on the wide server.
       for (const path of server === 'guarded' ? spellings.filter((p) => p.startsWith('/') || p.startsWith('file:')) : spellings) {
         await assert.rejects(call(`${server}__read_text_file`, { path }), refused(), `${server} ${path}`);
@@ -143,8 +148,11 @@ describe('gateway state behind a filesystem server', () => {
     }
   });
 
-  it('the server received no call naming the state', () => {
-    const named = [...callsReceived(wideLog), ...callsReceived(guardedLog)].filter((c) => /data|killswitch|portcullis\.yaml|webhook\.secret|innocent/.test(JSON.stringify(c.arguments)));
+  it('the server received no call naming the state, and every refusal is in the audit trail', () => {
+    const refusals = auditTrail(dataDir).filter((r) => r.code === 'PC_POLICY_GATEWAY_STATE');
+    assert.ok(refusals.length >= 40, `${refusals.length} refusals recorded`);
+    for (const r of refusals) assert.equal(r.decision, 'denied');
+    const named = [...callsReceived(wideLog), ...callsReceived(guardedLog), ...callsReceived(relLog)].filter((c) => /data|killswitch|portcullis\.yaml|webhook\.secret|innocent/.test(JSON.stringify(c.arguments)));
     assert.deepEqual(named, []);
     assert.ok(callsReceived(wideLog).length >= 1, 'the ordinary call reached the server');
   });
