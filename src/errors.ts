@@ -58,6 +58,7 @@ export type GatewayErrorCode =
   | 'PC_AUTH_AMBIGUOUS_CREDENTIALS'
   | 'PC_POLICY_DENIED'
   | 'PC_POLICY_GUARD'
+  | 'PC_POLICY_GATEWAY_STATE'
   | 'PC_POLICY_APPROVAL_REQUIRED'
   | 'PC_POLICY_TOXIC_FLOW'
   | 'PC_ARGS_INVALID'
@@ -162,6 +163,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_POLICY_DENIED: { status: 200, rpcCode: -31031, transport: false },
   PC_POLICY_GUARD: { status: 200, rpcCode: -31032, transport: false },
   PC_POLICY_APPROVAL_REQUIRED: { status: 200, rpcCode: -31033, transport: false },
+  // A path argument that names the gateway's own configuration, data directory or key files (src/policy/gateway-state.ts).
+  PC_POLICY_GATEWAY_STATE: { status: 200, rpcCode: -31035, transport: false },
   // A tool that can send data out, called in a session that read private data (monitor.detectors.toxicFlow).
   PC_POLICY_TOXIC_FLOW: { status: 200, rpcCode: -31034, transport: false },
   PC_ARGS_INVALID: { status: 200, rpcCode: -32602, transport: false },

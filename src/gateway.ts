@@ -23,7 +23,6 @@ import type { SecretSource } from './config/secrets.ts';
 import { GatewayError } from './errors.ts';
 import { KillSwitchStore } from './killswitch/store.ts';
 import { InFlightCalls } from './killswitch/in-flight.ts';
-import { ownStatePaths } from './config/own-state.ts';
 import { createKillSwitch } from './pipeline/stages/kill-switch.ts';
 import { createMonitor } from './monitor/create.ts';
 import type { Monitor } from './monitor/monitor.ts';
@@ -60,6 +59,7 @@ import { wireChangeEvents } from './gateway/change-events.ts';
 import { releaseSubscriptions, UnattributedCounter } from './gateway/isolation.ts';
 import { createLifecycle } from './gateway/lifecycle.ts';
 import { buildPipeline } from './gateway/stages.ts';
+import { exposures, gatewayStateOf, serverBases } from './policy/gateway-state.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -72,6 +72,8 @@ export interface GatewayDeps {
   now?: () => Date;
   /** Monotonic milliseconds for rate limits (tests); defaults to performance.now. */
   clock?: () => number;
+  /** The configuration file (absolute), when one was read: it is part of the gateway's own state. */
+  configFile?: string;
   /** Which front runs this gateway: its audit chain is named after it (src/audit/chain-lease.ts). */
   front?: Front;
 }
@@ -189,15 +191,21 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   assertNoNameClashes(config, pins);
   const now = deps.now ?? (() => new Date());
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
-  const ownState = ownStatePaths(config, dataDir);
+  // The gateway's own files, which no governed call may reach (src/policy/gateway-state.ts).
+  const gatewayState = gatewayStateOf(config, dataDir, deps.configFile);
+  const exposedServers = new Map<string, string[]>();
+  for (const exposure of exposures(config, gatewayState)) {
+    logger.warn({ path: exposure.path }, exposure.message);
+    if (exposure.server) exposedServers.set(exposure.server, serverBases(config, exposure.server));
+  }
   const policy = new PolicyRuntime(config.policy, () => ({
+    gatewayState,
     servers: Object.keys(config.servers),
     knownTools: (server) => {
       pins.reload(0);
       return pinnedToolNames(pins, server);
     },
     resolveHost: deps.resolveHost ?? systemResolve,
-    protectedPaths: ownState,
   }), deps.clock);
   if (!config.policy) logger.warn('no policy section: every call is denied and every list is empty (see `portcullis init` for a starter policy)');
   const osUser = currentOsUser();
@@ -237,7 +245,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   if (audit) monitor?.attachTrail((entry) => audit.recordAlert(entry));
 
   const { pipeline, approvals } = buildPipeline({
-    config, logger, secrets: deps.secrets, dataDir, now, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
+    config, logger, secrets: deps.secrets, dataDir, now, exposedServers, gatewayState, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
   });
   const inFlight = new InFlightCalls(kill, createKillSwitch(kill));
   const lifecycle = createLifecycle({ logger, upstreams, catalog, describe, audit, approvals, bridge, limits });

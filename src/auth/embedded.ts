@@ -433,8 +433,8 @@ export class EmbeddedAuthorizationServer {
       return { scopes: scopes.filter((s) => agent.scopes.includes(s)), roles: [] };
     }
     const grantId = claims[GRANT_CLAIM];
-    if (typeof grantId !== 'string' || !this.#store.grantLive(grantId)) {
-      return { error: 'invalid_token', description: 'the token\'s grant was revoked (revocation, sign-out, or a reused refresh token) or has expired; authorize again' };
+    if (typeof grantId !== 'string' || typeof claims.sub !== 'string' || clientId === undefined || !this.#store.grantLive(grantId, claims.sub, clientId)) {
+      return { error: 'invalid_token', description: 'the token\'s grant was revoked (revocation, sign-out, or a reused refresh token), has expired, or is not this user\'s grant to this client; authorize again' };
     }
     const capped = typeof claims.sub === 'string' ? this.#caps.forUser(claims.sub, scopes) : undefined;
     if (!capped) return { error: 'invalid_token', description: 'the token\'s user is not configured on this gateway any more' };

@@ -88,7 +88,8 @@ export class IdentityStore {
   // Revocation state the resource server reads on every embedded-issuer token: same memory, same rule.
   readonly #grantLive: StatementSync;
   readonly #tokenRevoked: StatementSync;
-  readonly #grants = new Map<string, boolean>();
+  /** Grant id → its owner and expiry, or null when there is no such grant. */
+  readonly #grants = new Map<string, { accountId: unknown; clientId: unknown; expiresAt: number | null } | null>();
   readonly #revokedTokens = new Map<string, boolean>();
 
   constructor(path: string) {
@@ -121,7 +122,7 @@ export class IdentityStore {
       // in the payloads either.
       this.db.exec(`DELETE FROM oauth WHERE model NOT IN ('Client', 'Grant'); PRAGMA user_version = ${LAYOUT_VERSION};`);
     }
-    this.#grantLive = this.db.prepare("SELECT expires_at FROM oauth WHERE model = 'Grant' AND id = ?");
+    this.#grantLive = this.db.prepare("SELECT expires_at, json_extract(payload, '$.accountId') AS account_id, json_extract(payload, '$.clientId') AS client_id FROM oauth WHERE model = 'Grant' AND id = ?");
     this.#tokenRevoked = this.db.prepare('SELECT expires_at FROM revoked_tokens WHERE jti_hash = ?');
     this.#dataVersion = this.db.prepare('PRAGMA data_version');
     this.#keyById = this.db.prepare('SELECT * FROM api_keys WHERE id = ?');
@@ -331,13 +332,19 @@ export class IdentityStore {
     return r.consumed_at === null ? payload : { ...payload, consumed: r.consumed_at };
   }
 
-  /** Whether the grant an access token was minted under still stands (not revoked, not expired). */
-  grantLive(grantId: string): boolean {
+  /**
+   * Whether the grant an access token was minted under still stands (not revoked, not expired) and is
+   * the grant of this user to this client: a live grant id is no capability on its own (red-team F16: a
+   * token minted with another user's claims and one's own grant id).
+   */
+  grantLive(grantId: string, accountId: string, clientId: string): boolean {
     this.#fresh();
-    return remembered(this.#grants, grantId, () => {
-      const row = this.#grantLive.get(grantId) as { expires_at: number | null } | undefined;
-      return row !== undefined && (row.expires_at === null || row.expires_at > Date.now());
+    const grant = remembered(this.#grants, grantId, () => {
+      const row = this.#grantLive.get(grantId) as { expires_at: number | null; account_id: unknown; client_id: unknown } | undefined;
+      return row === undefined ? null : { accountId: row.account_id, clientId: row.client_id, expiresAt: row.expires_at };
     });
+    if (grant === null || (grant.expiresAt !== null && grant.expiresAt <= Date.now())) return false;
+    return grant.accountId === accountId && grant.clientId === clientId;
   }
 
   /** Records an access token's `jti` as revoked until `expiresAtMs` (after that the token is dead anyway). */

@@ -12,6 +12,7 @@ import * as z from 'zod';
 import { initTemplate } from '../config/defaults.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import { formatPath, loadConfigFile } from '../config/load.ts';
+import { gatewayStateOf, looseStateModes } from '../policy/gateway-state.ts';
 import { pinnedToolNames } from '../gateway.ts';
 import { dlpProblems } from '../dlp/create.ts';
 import { Dlp } from '../dlp/engine.ts';
@@ -62,7 +63,8 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
   }
   // Modes are read before anything opens a store (opening identity.db narrows them).
   const loose = looseModes(dataDir).map((m): ConfigProblem => ({ path: 'dataDir', message: `readable by others: ${m}`, severity: 'warning' }));
-  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir), ...loose];
+  const secretModes = looseStateModes(gatewayStateOf(loaded.config, dataDir, resolve(options.config))).map((m): ConfigProblem => ({ path: '(file modes)', message: `others may read or write it: ${m}`, severity: 'warning' }));
+  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir), ...loose, ...secretModes];
   // A pin that does not hold here keeps its server from starting; serve would only say so in the log.
   for (const [name, server] of Object.entries(loaded.config.servers)) {
     if (server.disabled || !('command' in server) || !server.pin) continue;

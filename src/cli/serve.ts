@@ -55,7 +55,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   const logger = createLogger(config.logging.level);
   let gateway;
   try {
-    gateway = createGateway(config, { logger, secrets: io.secrets });
+    gateway = createGateway(config, { logger, secrets: io.secrets, ...(options.config ? { configFile: resolve(options.config) } : {}) });
   } catch (error) {
     io.err(`portcullis: ${(error as Error).message}\n`);
     return 2;

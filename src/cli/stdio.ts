@@ -1,6 +1,7 @@
 /**
  * `portcullis stdio`: the gateway as a local client's MCP command (stdin/stdout).
  */
+import { resolve } from 'node:path';
 import { createGateway } from '../gateway.ts';
 import { runStdioFront } from '../downstream/stdio.ts';
 import { createLogger } from '../logger.ts';
@@ -30,7 +31,7 @@ export async function stdio(options: StdioOptions, io: Io & { stdin: NodeJS.Read
     return 2;
   }
   const logger = createLogger(config.logging.level === 'info' ? 'warn' : config.logging.level);
-  const gateway = createGateway(config, { logger, secrets: io.secrets, front: 'stdio' });
+  const gateway = createGateway(config, { logger, secrets: io.secrets, front: 'stdio', ...(options.config ? { configFile: resolve(options.config) } : {}) });
   const started = gateway.start();
   // Once the servers are up, hand start-up's memory back (see ../util/heap-trim.ts), and again whenever idle.
   let stopTrim: (() => void) | undefined;

@@ -8,6 +8,9 @@ import { selfDeclaredAgents, selfDeclaredWarnings } from '../policy/self-declare
 import { nameSourceProblems } from '../policy/name-sources.ts';
 import { prefixClashes } from './namespaces.ts';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { exposures, gatewayStateOf } from '../policy/gateway-state.ts';
+import { defaultDataDir } from './defaults.ts';
 import { createRequire } from 'node:module';
 import type * as z from 'zod';
 import { configSchema, httpServerSchema, stdioServerSchema, type Config } from './schema.ts';
@@ -257,5 +260,10 @@ export function loadConfigFile(path: string, source?: SecretSource): LoadResult 
   } catch (error) {
     return { ok: false, problems: [{ path: '(file)', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, severity: 'error' }] };
   }
-  return parseConfigText(text, source);
+  const loaded = parseConfigText(text, source);
+  if (!loaded.ok) return loaded;
+  // A server directory or path-guard root holding the gateway's own state (src/policy/gateway-state.ts).
+  const dataDir = loaded.config.dataDir ?? defaultDataDir(source?.env ?? {});
+  const exposed = exposures(loaded.config, gatewayStateOf(loaded.config, dataDir, resolve(path)));
+  return exposed.length === 0 ? loaded : { ...loaded, warnings: [...loaded.warnings, ...exposed.map((e) => ({ path: e.path, message: e.message, severity: 'warning' as const }))] };
 }

@@ -24,6 +24,7 @@ import { DLP_DEFAULTS, type ArgumentAction, type InjectionAction, type ResultAct
 import type { DlpConfig } from './schema.ts';
 import { globMatches } from '../util/glob.ts';
 import { MASK } from '../audit/redact.ts';
+import { isPrivateJwk } from './rules/jwk-private-key.ts';
 
 /** What was found, as the audit record keeps it. */
 export interface DlpFinding {
@@ -462,6 +463,12 @@ export class Dlp {
         return joinedItems(value, copy ?? value);
       }
       if (!isObject(value)) return value;
+      // A private key as a JSON object (red-team F16): judged as the JSON text it is, masked whole.
+      if (isPrivateJwk(value)) {
+        const json = JSON.stringify(value);
+        const masked = text(json, path);
+        return masked === json ? value : masked;
+      }
       const type = typeof value.type === 'string' ? value.type : undefined;
       let copy: JsonObject | undefined;
       let renamed: Map<string, string> | undefined;
@@ -612,6 +619,8 @@ export class Dlp {
         value.forEach((item, i) => walk(item, `${path}[${i}]`, field || (pair && i === 1), depth));
         joined(value, path);
       } else if (isObject(value)) {
+        // A private key as a JSON object (red-team F16): judged as the JSON text it is.
+        if (isPrivateJwk(value)) scan(JSON.stringify(value), path);
         // `{ "name": "password", "value": "…" }`, the pair form of many APIs: its other members are the field's.
         let named: string | undefined;
         for (const key of NAME_KEYS) if (isFieldName(value[key])) named = key;

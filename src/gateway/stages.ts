@@ -15,6 +15,7 @@ import type { Monitor } from '../monitor/monitor.ts';
 import type { InputBridge } from '../pipeline/input-bridge.ts';
 import { createPipeline, type Pipeline } from '../pipeline/order.ts';
 import { createAuthorize } from '../pipeline/stages/authorize.ts';
+import type { GatewayState } from '../policy/gateway-state.ts';
 import { createCheckParamHeaders } from '../pipeline/stages/check-param-headers.ts';
 import { createForward } from '../pipeline/stages/forward.ts';
 import { createInspectArguments } from '../pipeline/stages/inspect-arguments.ts';
@@ -42,6 +43,9 @@ export interface StageParts {
   secrets: SecretSource;
   dataDir: string;
   now: () => Date;
+  /** The gateway's own files, and the servers whose directories hold them with the bases they resolve against. */
+  gatewayState?: GatewayState;
+  exposedServers?: ReadonlyMap<string, readonly string[]>;
   upstreams: ReadonlyMap<string, Upstream>;
   catalog: Catalog;
   bridge: InputBridge;
@@ -66,7 +70,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
   const { config, logger, upstreams, catalog, bridge, tasks, timeoutMsFor, policy, kill, dlp, now } = parts;
   const validator = new ArgumentValidator();
   const killSwitch = createKillSwitch(kill);
-  const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: parts.monitor?.flows });
+  const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: parts.monitor?.flows, gatewayState: parts.gatewayState, exposedServers: parts.exposedServers });
   const supplyCheck = createSupplyCheck({ supply: parts.supply, catalog, timeoutMsFor, logger });
   const approvals = openApprovals(config, {
     dataDir: parts.dataDir,

@@ -12,6 +12,8 @@
  */
 export interface GuardResult {
   problem?: string;
+  /** The problem is a path into the gateway's own state: the call is denied, not just this rule unmatched. */
+  gatewayState?: true;
   rewrites?: Record<string, unknown>;
   judged?: Record<string, unknown>;
 }

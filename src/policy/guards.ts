@@ -5,8 +5,9 @@
  * of what was sent; resolved paths forwarded as sent come back as `judged`, decided on as well.
  */
 import type { GuardResult, ResolveHost } from './guard-result.ts';
-import { checkPaths, type ProtectedPath } from './path-guard.ts';
+import { checkPaths } from './path-guard.ts';
 import type { GuardsConfig } from './schema.ts';
+import type { GatewayState } from './gateway-state.ts';
 import { checkUrls } from './url-guard.ts';
 import { compileValues } from './value-guard.ts';
 import { then, type Maybe } from '../util/maybe.ts';
@@ -15,13 +16,13 @@ import { then, type Maybe } from '../util/maybe.ts';
 export type CompiledGuards = (args: Record<string, unknown>) => Maybe<GuardResult>;
 
 /** Throws UnsupportedPattern when a value pattern cannot run in linear time (a load-time problem). */
-export function compileGuards(guards: GuardsConfig, resolveHost: ResolveHost, protectedPaths: readonly ProtectedPath[] = []): CompiledGuards {
+export function compileGuards(guards: GuardsConfig, resolveHost: ResolveHost, state?: GatewayState): CompiledGuards {
   const values = guards.values ? compileValues(guards.values) : undefined;
   return (args) => {
     if (guards.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(args)) > guards.maxBytes) return { problem: `the arguments are larger than ${guards.maxBytes} bytes` };
     const bad = values?.(args);
     if (bad) return { problem: bad };
-    const paths = guards.paths ? checkPaths(guards.paths, args, protectedPaths) : {};
+    const paths = guards.paths ? checkPaths(guards.paths, args, state) : {};
     if (paths.problem) return paths;
     return then(guards.urls ? checkUrls(guards.urls, args, resolveHost) : {}, (urls: GuardResult): GuardResult => {
       if (urls.problem) return urls;

@@ -21,6 +21,10 @@
  * A relative path (`allowRelative`) is judged against the first root and always forwarded as the
  * absolute path judged: a server resolves relative paths against a base of its own.
  *
+ * Whatever the roots, a path that resolves into the gateway's own state (its configuration file, data
+ * directory, key and password files: ./gateway-state.ts) is refused, and that refusal denies the call
+ * outright (PC_POLICY_GATEWAY_STATE), whatever other rule might allow it.
+ *
  * With `forward: resolved`, the server receives the canonical path the guard judged (absolute, no `..`,
  * no symlink), so a symlink swapped in after the check can redirect only components created after it.
  * Not prevented (time of check to time of use): a process that can write inside a root can still
@@ -33,6 +37,7 @@ import { isAbsolute, posix, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { GuardsConfig } from './schema.ts';
 import { stringsOf, type GuardResult } from './guard-result.ts';
+import type { GatewayState } from './gateway-state.ts';
 
 type PathGuard = NonNullable<GuardsConfig['paths']>;
 
@@ -48,7 +53,7 @@ const WIDE_PERCENT = /%u[0-9a-f]{4}/i;
 const PLAIN = /^[\x21-\x5b\x5d-\x7e]*$/; // printable ASCII without backslash or space: no other form
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-class Unjudgeable extends Error {}
+export class Unjudgeable extends Error {}
 
 /** Decodes every valid `%XX` run as UTF-8; throws when the bytes are not UTF-8. */
 function percentDecode(text: string): string {
@@ -77,7 +82,7 @@ function expand(raw: string): string {
 }
 
 /** Every form of `raw` a server might act on (see the module comment); the first is the literal one. */
-function formsOf(raw: string): string[] {
+export function formsOf(raw: string): string[] {
   const first = expand(raw);
   if (PLAIN.test(first) && !first.includes('%')) return [first];
   const queue: { text: string; decodings: number }[] = [{ text: first, decodings: 0 }];
@@ -146,7 +151,7 @@ function equivalents(dir: string, part: string): string[] {
  * take one of those instead), so the answer is every path the value may reach; the first is the literal
  * reading.
  */
-function resolvePhysical(path: string): string[] {
+export function resolvePhysical(path: string): string[] {
   const walks: Walk[] = [{ pending: path.split('/').filter((c) => c !== '').reverse(), done: [], links: 0, missing: false }];
   const out: string[] = [];
   for (let w = 0; w < walks.length; w++) {
@@ -202,34 +207,10 @@ function realRoots(roots: readonly string[]): string[] {
   return fresh;
 }
 
-const resolvedProtected = new WeakMap<readonly ProtectedPath[], { at: number; paths: ProtectedPath[] }>();
-
-function realProtected(paths: readonly ProtectedPath[]): readonly ProtectedPath[] {
-  if (paths.length === 0) return paths;
-  const now = performance.now();
-  const cached = resolvedProtected.get(paths);
-  if (cached && now - cached.at < ROOTS_TTL_MS) return cached.paths;
-  const fresh = paths.flatMap((p) => {
-    try {
-      return [{ ...p, path: resolvePhysical(resolve(p.path))[0]! }];
-    } catch {
-      return [{ ...p, path: resolve(p.path) }];
-    }
-  });
-  resolvedProtected.set(paths, { at: now, paths: fresh });
-  return fresh;
-}
-
-const within = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
-
-/** A path of the gateway's own state (its data directory, a key or password file): never reachable through a guard. */
-export interface ProtectedPath {
-  path: string;
-  what: string;
-}
+export const within = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 
 /** The canonical path of one form, or why it is refused. */
-function judge(form: string, guard: PathGuard, roots: readonly string[], own: readonly ProtectedPath[]): { canonical: string } | { problem: string } {
+function judge(form: string, guard: PathGuard, roots: readonly string[], state: GatewayState | undefined): { canonical: string } | { problem: string; state?: true } {
   if (form.includes('\0')) return { problem: 'contains a NUL byte' };
   if (!isAbsolute(form) && !guard.allowRelative) return { problem: `must be an absolute path inside ${guard.roots.join(', ')}` };
   const joined = isAbsolute(form) ? form : `${roots[0]!}/${form}`;
@@ -238,18 +219,14 @@ function judge(form: string, guard: PathGuard, roots: readonly string[], own: re
   const physical = /(^|\/)\.\.?(\/|$)/.test(joined) ? resolvePhysical(joined) : [];
   for (const resolved of [...lexical, ...physical]) {
     if (!roots.some((root) => within(resolved, root))) return { problem: `resolves outside the allowed roots ${guard.roots.join(', ')}` };
-    // Inside a root that contains the gateway's own state (a root on the home directory holds the data
-    // directory): a server reached through the guard must not read or rewrite the gateway's policy,
-    // kill switch, keys or trail.
-    const mine = own.find((p) => within(resolved, p.path));
-    if (mine) return { problem: `reaches ${mine.what}, which no server may read or change through the gateway` };
+    const owned = state?.holding(resolved);
+    if (owned) return { problem: `resolves into the gateway's own state (${owned})`, state: true };
   }
   return { canonical: lexical[0]! };
 }
 
-export function checkPaths(guard: PathGuard, args: Record<string, unknown>, protectedPaths: readonly ProtectedPath[] = []): GuardResult {
+export function checkPaths(guard: PathGuard, args: Record<string, unknown>, state?: GatewayState): GuardResult {
   const roots = realRoots(guard.roots);
-  const own = realProtected(protectedPaths);
   const rewrites: Record<string, unknown> = {};
   const judged: Record<string, unknown> = {};
   for (const name of guard.args) {
@@ -265,8 +242,8 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>, prot
         // base (its directories, its working directory): it receives the absolute path judged instead.
         if (!isAbsolute(forms[0]!)) relative = true;
         for (const form of forms) {
-          const verdict = judge(form, guard, roots, own);
-          if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}` };
+          const verdict = judge(form, guard, roots, state);
+          if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}`, ...(verdict.state ? { gatewayState: true } : {}) };
           first ??= verdict.canonical;
         }
       } catch (error) {

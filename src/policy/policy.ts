@@ -32,7 +32,7 @@ import { compileCondition, jsonType, type Condition } from './condition.ts';
 import type { GuardResult, ResolveHost } from './guard-result.ts';
 import { drive, type Maybe } from '../util/maybe.ts';
 import { compileGuards, type CompiledGuards } from './guards.ts';
-import type { ProtectedPath } from './path-guard.ts';
+import type { GatewayState } from './gateway-state.ts';
 import { hasPrincipalSelector } from './self-declared.ts';
 import { DAYS } from './days.ts';
 import type { PolicyConfig, RuleConfig } from './schema.ts';
@@ -95,8 +95,8 @@ export interface CompileOptions {
   /** The pinned tool names of a server, when known (unknown exact tool names are then rejected). */
   knownTools?: (server: string) => ReadonlySet<string> | undefined;
   resolveHost: ResolveHost;
-  /** The gateway's own state (data directory, key and password files): refused by every paths guard. */
-  protectedPaths?: readonly ProtectedPath[];
+  /** The gateway's own files: a path guard refuses any path into them (./gateway-state.ts). */
+  gatewayState?: GatewayState;
 }
 
 interface CompiledRule {
@@ -300,6 +300,7 @@ export class Policy {
       if (rule.guards) {
         const result = yield rule.guards(args);
         if (result.problem) {
+          if (result.gatewayState) return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_GATEWAY_STATE', reason: `${what} denied: rule "${rule.name}": ${result.problem}` };
           firstMiss ??= { rule, reason: `rule "${rule.name}": ${result.problem}`, code: 'PC_POLICY_GUARD' };
           continue;
         }
@@ -477,7 +478,7 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
           problems.push({ path: [...path, 'guards', 'values', arg, 'pattern'], message: `cannot be used: ${error.message}` });
         }
       }
-      if (patternsOk) guards = compileGuards(rule.guards, options.resolveHost, options.protectedPaths);
+      if (patternsOk) guards = compileGuards(rule.guards, options.resolveHost, options.gatewayState);
     }
     // A rule without target selectors covers the servers' tools, prompts and resources; custom methods
     // only ever match a rule that names them (default deny over the method space).

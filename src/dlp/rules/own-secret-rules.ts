@@ -14,6 +14,7 @@
  * did (a longer one is masked up to there): an unbounded match costs a capture run over all of it.
  */
 import type { SecretRuleData } from '../secret-rule-data.ts';
+import { JWK_PRIVATE_KEY_RULE } from './jwk-private-key.ts';
 
 export const OWN_SECRET_RULES: readonly SecretRuleData[] = [
   {
@@ -91,4 +92,5 @@ export const OWN_SECRET_RULES: readonly SecretRuleData[] = [
     before: 21,
     after: 517,
   },
+  JWK_PRIVATE_KEY_RULE,
 ];

@@ -10,6 +10,7 @@ import type { KillSwitchStore } from '../../killswitch/store.ts';
 import { isObject } from '../../protocol/jsonrpc.ts';
 import type { Decision } from '../../policy/policy.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
+import type { GatewayState } from '../../policy/gateway-state.ts';
 import type { Catalog } from '../../routing/catalog.ts';
 import type { ArgumentValidator } from '../../validate/args.ts';
 import type { MessageContext } from '../context.ts';
@@ -30,10 +31,14 @@ export interface AuthorizeOptions {
   validator: ArgumentValidator;
   /** Toxic-flow tracking (docs/monitor.md), when the monitor has it: conditions read it as `session`. */
   flows?: FlowTracker | undefined;
+  /** The gateway's own files (src/policy/gateway-state.ts) ... */
+  gatewayState?: GatewayState | undefined;
+  /** ... and the servers whose own directories hold them, with the directories they resolve relative paths against. */
+  exposedServers?: ReadonlyMap<string, readonly string[]> | undefined;
 }
 
 export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext) => Maybe<GatewayError | undefined> {
-  const { runtime, catalog, kill, timeoutMsFor, now, logger, validator, flows } = options;
+  const { runtime, catalog, kill, timeoutMsFor, now, logger, validator, flows, gatewayState, exposedServers } = options;
 
   function filterLists(ctx: MessageContext): undefined {
     const kind = LIST_TARGET[ctx.request.method];
@@ -126,6 +131,17 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
   /** The policy's decision on a governed call, synchronous unless a URL guard must resolve a host. */
   function decideCall(ctx: MessageContext, call: NonNullable<ReturnType<typeof governedCall>>): Maybe<GatewayError | undefined> {
     const { policy } = runtime.current;
+    // A server that can reach the gateway's own files: no argument may name them, whatever the policy
+    // says and in monitor mode too (an agent that edits the policy or kill switches is past every rule).
+    const bases = exposedServers?.get(call.server);
+    if (bases && gatewayState) {
+      const problem = gatewayState.argsProblem(call.kind === 'resource' ? { uri: call.name, ...call.args } : call.args, bases);
+      if (problem) {
+        const reason = `${call.kind} "${call.name}" of server "${call.server}" denied: ${problem}`;
+        ctx.decision = { effect: 'deny', code: 'PC_POLICY_GATEWAY_STATE', reason };
+        return new GatewayError('PC_POLICY_GATEWAY_STATE', reason, { reason });
+      }
+    }
     const failed = (error: unknown): Decision => {
       logger.error({ correlationId: ctx.correlationId, err: error }, 'policy evaluation failed');
       return { effect: 'deny' as const, code: 'PC_POLICY_DENIED' as const, reason: `the policy could not be evaluated (${(error as Error).message}); the call is denied` };

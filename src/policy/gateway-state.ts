@@ -1,0 +1,266 @@
+/**
+ * The gateway's own state on disk — its configuration file, data directory (kill switches, OAuth signing
+ * keys, pins and their key, the audit store, password files), and every file a `file:` secret reference,
+ * `audit.path` or `audit.witness` names — must never be reachable through a server it governs: an agent
+ * that can edit killswitch.json lifts the kill switch, one that can edit the configuration rewrites its own
+ * policy (hot reload), one that can read oauth-secrets.json mints tokens as anyone.
+ *
+ * Two places refuse such paths (PC_POLICY_GATEWAY_STATE, whatever rule would allow the call):
+ *   - the path guard (./path-guard.ts), on every path argument it judges, in the same resolution it
+ *     judges the roots with (every encoded/Unicode form, `..`, symlinks);
+ *   - for a server whose own arguments name a directory holding state (a filesystem server on the home
+ *     directory: the default data dir is ~/.local/share/portcullis), every string argument of every call,
+ *     resolved the same way, relative ones against each of the server's directories and working directory.
+ * `config check` and start-up warn about both (see `exposures`): a filesystem server on the home
+ * directory is the normal set-up, so it is not an error, but its calls into the state are refused.
+ */
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, posix, resolve } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { formsOf, resolvePhysical, Unjudgeable, within } from './path-guard.ts';
+
+export interface StateItem {
+  /** Absolute, symlinks resolved. */
+  readonly path: string;
+  /** What it is, for messages: "the data directory /x". */
+  readonly what: string;
+  /** Directories inside it that are not state (the embedded default's <dataDir>/sandbox). */
+  readonly except?: readonly string[];
+  /** A `file:` secret (private to the gateway's user), the configuration file, or other state. */
+  readonly kind?: 'secret' | 'config';
+}
+
+/** Case-insensitive file systems (macOS, Windows default): compare folded. */
+const FOLD = process.platform === 'darwin' || process.platform === 'win32';
+const fold = (p: string): string => (FOLD ? p.toLowerCase() : p);
+
+/** Strings longer than this are content, not paths (PATH_MAX is 4096 on Linux). */
+const MAX_PATH = 4096;
+/** Nesting walked in a call's arguments. */
+const MAX_DEPTH = 8;
+
+const looksLikePath = (s: string): boolean => /^(?:[~/.]|file:)/i.test(s) || s.includes('/') || s.includes('\\');
+
+function canonical(path: string): string {
+  try {
+    return resolvePhysical(resolve(path))[0]!;
+  } catch {
+    return resolve(path);
+  }
+}
+
+export class GatewayState {
+  readonly items: readonly StateItem[];
+  readonly #folded: readonly { path: string; what: string; except: string[] }[];
+
+  constructor(items: readonly { path: string; what: string; except?: readonly string[]; kind?: 'secret' | 'config' }[]) {
+    const seen = new Map<string, StateItem>();
+    for (const item of items) {
+      const except = (item.except ?? []).flatMap((e) => [resolve(e), canonical(e)]);
+      // Both the path as written and as resolved now: a state path reached through a symlink is
+      // refused in either spelling.
+      for (const path of new Set([resolve(item.path), canonical(item.path)])) if (!seen.has(path)) seen.set(path, { path, what: item.what, except, ...(item.kind ? { kind: item.kind } : {}) });
+    }
+    this.items = [...seen.values()];
+    this.#folded = this.items.map((i) => ({ path: fold(i.path), what: i.what, except: (i.except ?? []).map(fold) }));
+  }
+
+  /** What state `resolved` (absolute, canonical) is or lies inside, if any. */
+  holding(resolved: string): string | undefined {
+    const p = fold(resolved);
+    return this.#folded.find((item) => within(p, item.path) && !item.except.some((e) => within(p, e)))?.what;
+  }
+
+  /** The state items inside directory `dir` (or equal to it). */
+  inside(dir: string): StateItem[] {
+    const roots = new Set([fold(resolve(dir)), fold(canonical(dir))]);
+    return this.items.filter((item) => [...roots].some((root) => within(fold(item.path), root)));
+  }
+
+  /** Why the path `raw` names the gateway's state, read in every form and against each base directory. */
+  pathProblem(raw: string, bases: readonly string[]): string | undefined {
+    let forms: string[];
+    try {
+      forms = formsOf(raw);
+    } catch (error) {
+      if (!(error instanceof Unjudgeable)) throw error;
+      // A value that cannot be read as a path is refused only when it looks like one.
+      return looksLikePath(raw) ? `cannot be checked against the gateway's own state (it ${error.message})` : undefined;
+    }
+    for (const form of forms) {
+      if (form.includes('\0')) continue;
+      const candidates = isAbsolute(form) ? [form] : bases.map((base) => `${base}/${form}`);
+      for (const candidate of candidates) {
+        let resolved: string[];
+        try {
+          resolved = [...resolvePhysical(posix.normalize(candidate)), ...resolvePhysical(candidate)];
+        } catch (error) {
+          if (!(error instanceof Unjudgeable)) throw error;
+          return `cannot be checked against the gateway's own state (it ${error.message})`;
+        }
+        for (const r of resolved) {
+          const owned = this.holding(r);
+          if (owned) return `resolves into the gateway's own state (${owned})`;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Every string in a call's arguments (any depth), judged by pathProblem; names the argument. */
+  argsProblem(args: unknown, bases: readonly string[]): string | undefined {
+    const walk = (value: unknown, where: string, depth: number): string | undefined => {
+      if (typeof value === 'string') {
+        if (value.length === 0 || value.length > MAX_PATH || value.includes('\n')) return undefined;
+        const problem = this.pathProblem(value, bases);
+        return problem && `argument "${where}" ${problem}`;
+      }
+      if (depth >= MAX_DEPTH || value === null || typeof value !== 'object') return undefined;
+      for (const [key, inner] of Object.entries(value)) {
+        const found = walk(inner, where === '' ? key : Array.isArray(value) ? `${where}[${key}]` : `${where}.${key}`, depth + 1);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    return walk(args, '', 0);
+  }
+}
+
+/** The gateway's own state for this configuration (dataDir already defaulted by the caller). */
+export function gatewayStateOf(config: Pick<Config, 'audit' | 'policy' | 'servers'>, dataDir: string, configFile?: string): GatewayState {
+  // Server directories and path-guard roots strictly inside the data dir are the user's (the embedded
+  // default serves <dataDir>/sandbox), not state; the files of the state itself are not in them.
+  const data = [resolve(dataDir), canonical(dataDir)];
+  const nested = [...configuredDirectories(config)].filter((dir) => data.some((d) => within(dir, d) && dir !== d));
+  const items: { path: string; what: string; except?: string[]; kind?: 'secret' | 'config' }[] = [{ path: dataDir, what: `the data directory ${dataDir}`, except: nested }];
+  if (configFile) items.push({ path: configFile, what: `the configuration file ${configFile}`, kind: 'config' });
+  // Every `file:` secret reference (password files, signing keys, pins key, webhook secrets…); the
+  // policy holds no references, only conditions and patterns.
+  const walk = (value: unknown, where: string): void => {
+    if (typeof value === 'string') {
+      if (/^file:\//.test(value)) items.push({ path: value.slice('file:'.length), what: `the secret file ${value.slice('file:'.length)} (${where})`, kind: 'secret' });
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, inner] of Object.entries(value)) {
+      if (where === '' && key === 'policy') continue;
+      walk(inner, where === '' ? key : `${where}.${key}`);
+    }
+  };
+  walk(config as unknown as Record<string, unknown>, '');
+  const audit = config.audit as { path?: string; witness?: string } | undefined;
+  if (audit?.path) items.push({ path: audit.path, what: `the audit store ${audit.path}` });
+  if (audit?.witness) items.push({ path: audit.witness, what: `the audit witness ${audit.witness}` });
+  return new GatewayState(items);
+}
+
+/** Every stdio server's directory arguments and every path-guard root, absolute. */
+function configuredDirectories(config: Pick<Config, 'servers' | 'policy'>): Set<string> {
+  const dirs = new Set<string>();
+  for (const server of Object.values(config.servers)) {
+    if (!('command' in server)) continue;
+    for (const arg of server.args) {
+      const dir = directoryArg(arg, server.cwd);
+      if (dir) dirs.add(resolve(dir)).add(canonical(dir));
+    }
+  }
+  for (const rule of config.policy?.rules ?? []) for (const root of rule.guards?.paths?.roots ?? []) dirs.add(resolve(root)).add(canonical(root));
+  return dirs;
+}
+
+/**
+ * A stdio server argument as the directory it may name (`~` expanded; a relative one that is an existing
+ * directory, read against the server's working directory), or undefined.
+ */
+function directoryArg(arg: string, cwd: string | undefined): string | undefined {
+  const value = arg.startsWith('--') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg;
+  if (value === '~' || value.startsWith('~/')) return homedir() + value.slice(1);
+  if (/^file:\/\//i.test(value) || value === '' || value.startsWith('-')) return undefined;
+  if (isAbsolute(value)) return value;
+  const relative = resolve(cwd ?? '.', value);
+  try {
+    return statSync(relative).isDirectory() ? relative : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Exposure {
+  path: string;
+  message: string;
+  /** The server whose every call must be checked (a stdio server's own directory), if any. */
+  server?: string;
+}
+
+/** Server directories and path-guard roots that hold the gateway's state: warned about, and checked per call. */
+export function exposures(config: Pick<Config, 'servers' | 'policy'>, state: GatewayState): Exposure[] {
+  const found: Exposure[] = [];
+  const describe = (items: StateItem[]): string => [...new Set(items.map((i) => i.what))].join(', ');
+  for (const [name, server] of Object.entries(config.servers)) {
+    if (!('command' in server) || server.disabled) continue;
+    server.args.forEach((arg, i) => {
+      const dir = directoryArg(arg, server.cwd);
+      const held = dir === undefined ? [] : state.inside(dir);
+      if (held.length > 0) {
+        found.push({
+          path: `servers.${name}.args[${i}]`,
+          server: name,
+          message: `${dir} holds the gateway's own state (${describe(held)}); an agent could use this server to edit its policy or kill switches or read its keys. Every call to "${name}" whose arguments resolve there is refused (PC_POLICY_GATEWAY_STATE); better: point the server at a narrower directory, or move dataDir and the configuration out of it`,
+        });
+      }
+    });
+  }
+  config.policy?.rules?.forEach((rule, r) => {
+    rule.guards?.paths?.roots.forEach((root, i) => {
+      const held = state.inside(root);
+      if (held.length > 0) {
+        found.push({
+          path: `policy.rules[${r}].guards.paths.roots[${i}]`,
+          message: `${root} holds the gateway's own state (${describe(held)}); paths into it are refused (PC_POLICY_GATEWAY_STATE), but a narrower root is safer`,
+        });
+      }
+    });
+  });
+  return found;
+}
+
+/** The directories a server resolves relative paths against: its directory arguments, its cwd, the gateway's. */
+export function serverBases(config: Pick<Config, 'servers'>, server: string): string[] {
+  const s = config.servers[server];
+  const bases: string[] = [];
+  if (s && 'command' in s) {
+    for (const arg of s.args) {
+      const dir = directoryArg(arg, s.cwd);
+      if (dir) bases.push(dir);
+    }
+    if (s.cwd) bases.push(resolve(s.cwd));
+  }
+  bases.push(process.cwd());
+  return [...new Set(bases)];
+}
+
+/**
+ * The configuration file writable by others (anyone could rewrite the policy) and `file:` secrets
+ * readable or writable by others, as "what: mode (want …)" lines for `config check`. The data dir's own
+ * modes are src/util/private-files.ts's (looseModes).
+ */
+export function looseStateModes(state: GatewayState): string[] {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  for (const item of state.items) {
+    if (!item.kind || seen.has(item.what)) continue;
+    let mode: number;
+    try {
+      mode = statSync(item.path).mode & 0o777;
+    } catch {
+      continue;
+    }
+    const loose = item.kind === 'config' ? mode & 0o022 : mode & 0o077;
+    if (loose === 0) continue;
+    seen.add(item.what);
+    const want = item.kind === 'config' ? mode & ~0o022 : 0o600;
+    found.push(`${item.what} is ${mode.toString(8).padStart(4, '0')} (want ${want.toString(8).padStart(4, '0')}: chmod ${want.toString(8)} ${item.path})`);
+  }
+  return found;
+}
