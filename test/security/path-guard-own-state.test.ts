@@ -58,7 +58,7 @@ describe("path guard: the gateway's own state is out of every root", () => {
     try {
       const mine = await client.callTool({ name: 'files__read_text_file', arguments: { path: join(home, 'notes.txt') } });
       assert.match(JSON.stringify(mine.content), /mine/, 'the rest of the root is served');
-      const refused = (error: { data?: { code?: string; reason?: string } }) => error.data?.code === 'PC_POLICY_GUARD' && /no server may read or change through the gateway/.test(String(error.data?.reason));
+      const refused = (error: { data?: { code?: string; reason?: string } }) => error.data?.code === 'PC_POLICY_GATEWAY_STATE' && /the gateway's own state/.test(String(error.data?.reason ?? (error as { message?: string }).message));
       for (const path of [switchFile, join(state, 'audit.db'), join(state, 'oauth-secrets.json'), state, join(home, '.local/share/./portcullis/killswitch.json'), join(home, 'keys/../.local/share/portcullis/pins.json'), keyFile]) {
         await assert.rejects(client.callTool({ name: 'files__read_text_file', arguments: { path } }), refused, path);
       }
