@@ -103,6 +103,16 @@ export const FROZEN3_LARK = new URL('./poisoning-frozen3-lark.json', import.meta
 /** The fourth round's frozen sets (writer-cobalt, writer-flint): kept from the engineer tuning the scanner, scanned once at 2006e7f; development sets from the fifth round on. */
 export const FROZEN4_COBALT = new URL('./poisoning-frozen4-cobalt.json', import.meta.url);
 export const FROZEN4_FLINT = new URL('./poisoning-frozen4-flint.json', import.meta.url);
+/**
+ * The fifth round's frozen sets (writer-dune, writer-ember; docs/supply-chain.md, "The frozen figure
+ * (fifth round)"): written from a brief alone, kept from the engineer tuning the scanner, scanned once
+ * by the lead, each server alone, at the round's start (676fdac: 113 and 118 of 130 high, 14 and 18 of
+ * 100 hard benign) and its final rules (e96dd9f: 113 and 119, 13 and 18). Not yet in
+ * `INDEPENDENT_SETS` (the left-out figures and the trained layer do not use them); development sets from
+ * the next change to the rules on.
+ */
+export const FROZEN5_DUNE = new URL('./poisoning-frozen5-dune.json', import.meta.url);
+export const FROZEN5_EMBER = new URL('./poisoning-frozen5-ember.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
