@@ -10,6 +10,9 @@ import { dirname } from 'node:path';
 import { recordJson, type AuditRecord } from './record.ts';
 import { matches, type AuditQuery, type AuditStore } from './store.ts';
 
+/** Whether `path` names a file the store rotated out (`<path>.<ISO time>.<n>`): a segment of a trail, not its end. */
+export const isRotatedSegment = (path: string): boolean => /\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.\d+$/.test(path);
+
 export class JsonlAuditStore implements AuditStore {
   readonly kind: string;
   readonly #path: string | undefined;

@@ -10,6 +10,7 @@ import { openAuditStore, verifyKeyFor } from '../audit/open.ts';
 import type { AuditRecord, Decision } from '../audit/record.ts';
 import { verifyTrail } from '../audit/verify.ts';
 import { readCuts, readHeadNotes } from '../audit/head-note.ts';
+import { isRotatedSegment } from '../audit/jsonl-store.ts';
 import type { AuditQuery } from '../audit/store.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import { defaultDataDir } from '../config/defaults.ts';
@@ -105,8 +106,10 @@ export async function verify(
     const strict = key && !since ? { every: config.audit.checkpointEvery, live: options.live === true } : undefined;
     // Where the gateways writing into this data directory last committed each chain (audit/head-note.ts).
     const dataDir = config.dataDir ?? defaultDataDir(io.secrets.env);
-    const heads = readHeadNotes(dataDir);
-    const cuts = readCuts(dataDir);
+    // A rotated-out JSON Lines segment is history, not the trail's end: the notes speak of the end.
+    const segment = config.audit.store === 'jsonl' && typeof config.audit.path === 'string' && isRotatedSegment(config.audit.path);
+    const heads = segment ? new Map() : readHeadNotes(dataDir);
+    const cuts = segment ? [] : readCuts(dataDir);
     for (const problem of [heads, cuts]) {
       if (typeof problem === 'string') {
         io.err(`portcullis: ${problem}\n`);

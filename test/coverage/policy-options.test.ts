@@ -74,11 +74,11 @@ describe('policy guards and annotations', () => {
   }
   const reached = (server: string, tool?: string) => callsReceived(logs[server]!).filter((c) => tool === undefined || c.name === tool).map((c) => c.arguments);
 
-  it('resolves a relative path against the first root with allowRelative, forwarding it as sent; refuses it without', async () => {
+  it('resolves a relative path against the first root with allowRelative, forwarding the absolute path it judged (the server\'s own base may differ); refuses it without', async () => {
     assert.equal(await attempt('paths', { text: 'a', path: 'notes.txt' }), undefined);
     assert.equal(await attempt('paths', { text: 'b', path: '../outside.txt' }), 'PC_POLICY_GUARD');
     assert.equal(await attempt('paths', { text: 'c', path: 'sub/../../outside.txt' }), 'PC_POLICY_GUARD');
-    assert.deepEqual(reached('paths', 'echo'), [{ text: 'a', path: 'notes.txt' }], 'as-sent: the server got what the caller wrote');
+    assert.deepEqual(reached('paths', 'echo'), [{ text: 'a', path: join(sandbox, 'notes.txt') }], 'even with forward: as-sent, a relative path goes out as the absolute path judged');
     assert.equal(await attempt('paths', { id: 'd', path: 'notes.txt' }, 'delete_record'), 'PC_POLICY_GUARD');
     assert.equal(await attempt('paths', { id: 'e', path: join(sandbox, 'notes.txt') }, 'delete_record'), undefined);
     assert.deepEqual(reached('paths', 'delete_record').map((a) => a.id), ['e']);

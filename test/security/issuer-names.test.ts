@@ -14,6 +14,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { IdentityStore } from '../../src/auth/store.ts';
 import { identityDbPath } from '../../src/auth/identity.ts';
 import { validateConfig } from '../../src/config/load.ts';
+import { notAnAccessToken } from '../../src/auth/resource-server.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { callTool, recordedEverything } from '../helpers/oauth.ts';
@@ -157,5 +158,20 @@ describe('security: whoever answers for an issuer\'s URLs mints identities, so t
       assert.ok(!loaded.ok && loaded.problems.some((p) => p.path === path && /must be an https URL/.test(p.message)), `${path}: ${JSON.stringify(loaded)}`);
     }
     assert.equal(at({ issuer: 'http://127.0.0.1:9000', jwksUri: 'http://[::1]:9000/jwks' }).ok, true, 'loopback stays allowed for local set-ups');
+  });
+});
+
+describe('security: token types under accessTokenType', () => {
+  it('at+jwt requires the RFC 9068 type; any accepts untyped tokens but never ID- or logout-token claims', () => {
+    assert.equal(validateConfig({ servers: {}, identity: { issuers: [{ issuer: 'https://idp.example.com', accessTokenType: 'at+jwt' }] } }).ok, true);
+    assert.equal(validateConfig({ servers: {}, identity: { issuers: [{ issuer: 'https://idp.example.com', accessTokenType: 'any' }] } }).ok, true);
+    assert.equal(validateConfig({ servers: {}, identity: { issuers: [{ issuer: 'https://idp.example.com', accessTokenType: 'jwt' }] } }).ok, false);
+    assert.equal(notAnAccessToken('at+jwt', { sub: 'a' }, 'at+jwt'), undefined);
+    assert.equal(notAnAccessToken('application/at+jwt', { sub: 'a' }, 'at+jwt'), undefined);
+    assert.match(notAnAccessToken('JWT', { sub: 'a' }, 'at+jwt') ?? '', /not at\+jwt/);
+    assert.equal(notAnAccessToken('JWT', { sub: 'a' }, 'any'), undefined, 'an untyped issuer\'s access token');
+    assert.equal(notAnAccessToken(undefined, { sub: 'a' }, 'any'), undefined);
+    for (const claim of ['nonce', 'at_hash', 'c_hash', 's_hash', 'events']) assert.match(notAnAccessToken('JWT', { sub: 'a', [claim]: 'x' }, 'any') ?? '', new RegExp(claim), claim);
+    assert.match(notAnAccessToken('logout+jwt', { sub: 'a' }, 'any') ?? '', /not an access token/);
   });
 });
