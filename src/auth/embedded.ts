@@ -454,6 +454,7 @@ export class EmbeddedAuthorizationServer {
       scope: found.scope,
       aud: found.aud,
       exp: found.exp,
+      iat: found.iat,
       ...(found.grantId ? { [GRANT_CLAIM]: found.grantId } : {}),
     };
   }

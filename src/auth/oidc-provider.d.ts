@@ -25,6 +25,8 @@ declare module 'oidc-provider' {
     scope?: string;
     aud?: string | string[];
     exp?: number;
+    /** Issued at (seconds), as oidc-provider keeps it on every token. */
+    iat?: number;
   }
 
   export interface ClientInstance {
