@@ -4,18 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scanDefinition, walkDefinition, type Definition } from '../../src/inspect/scanner.ts';
-import { definitionSignals, type Family } from '../../src/inspect/signals.ts';
+import type { Definition } from '../../src/inspect/scanner.ts';
+import { scanningAlone, toolDefinition } from '../helpers/scanner.ts';
 
-const alone = { server: 'moth-counter', siblings: new Set<string>(), others: new Map<string, ReadonlySet<string>>() };
-const signals = (d: Definition) => definitionSignals(d, walkDefinition(d).texts, alone);
-const families = (d: Definition): Set<Family> => new Set(signals(d).families.keys());
-const cues = (d: Definition): Set<string> => new Set(signals(d).hits.map((h) => h.cue));
-const tool = (description: string, properties: Record<string, unknown> = {}, annotations?: Record<string, unknown>): Definition => ({ name: 'count_moths', description, inputSchema: { type: 'object', properties }, ...(annotations ? { annotations } : {}) });
-const verdict = (d: Definition): string => {
-  const findings = scanDefinition(d, alone);
-  return findings.some((f) => f.severity === 'high') ? 'high' : findings.length > 0 ? 'warn' : 'ok';
-};
+const { families, cues, signals, verdict } = scanningAlone('moth-counter');
+const tool = (description: string, properties: Record<string, unknown> = {}, annotations?: Record<string, unknown>): Definition => ({ ...toolDefinition('count_moths', description, properties), ...(annotations ? { annotations } : {}) });
 
 describe('scanner: first-contact classes (issue 14, round 5)', () => {
   it('reads any namespaced name of two words as another server\u2019s tool, whatever its verb', () => {
@@ -91,9 +84,8 @@ describe('scanner: first-contact classes (issue 14, round 5)', () => {
     assert.equal(signals(tool('Counts moths. Results can be posted to a webhook, e.g. https://hooks.example.net/moths.')).features['s.transfer+foreign-sink'], 0);
     assert.equal(signals(tool('Counts moths. Send the report to https://example.com/moths.')).features['s.transfer+foreign-sink'], 0);
     // The tool's own service, by the server's name.
-    const own = { server: 'moth-counter', siblings: new Set<string>(), others: new Map<string, ReadonlySet<string>>() };
     const d = tool('Counts moths. Counts are sent to https://ingest.moth-counter.example.com for the dashboard.');
-    assert.equal(definitionSignals(d, walkDefinition(d).texts, own).features['s.transfer+foreign-sink'], 0);
+    assert.equal(signals(d).features['s.transfer+foreign-sink'], 0, 'scanned as server moth-counter');
   });
 
   it('sees telling made unnecessary, things left unmentioned and cover stories, across languages', () => {
