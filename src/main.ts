@@ -135,12 +135,13 @@ pin
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .action((server, options) => finish(pinDiff(options, server, io)));
 pin
-  .command('approve <server> [name]')
-  .description('approve what is waiting (all of a server, one name, or one key such as server:instructions); recorded with who and when')
+  .command('approve <server> [name@hash...]')
+  .description('approve exactly the reviewed versions: each a name or key (server:instructions, tools:send) with the hash pin diff showed; recorded with who and when')
   .option('-c, --config <file>', 'configuration file (YAML)')
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .option('--by <name>', 'who approves (default: $USER)')
-  .action((server, name, options) => finish(pinApprove(options, server, name, io)));
+  .option('--accept-findings', 'also approve definitions the scanner flagged (poisoning), after reading the findings')
+  .action((server, items, options) => finish(pinApprove(options, server, items, io)));
 pin
   .command('verify')
   .description("check the pins file's integrity (HMAC); exit 1 when it was edited, truncated or deleted outside portcullis")

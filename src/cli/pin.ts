@@ -4,7 +4,7 @@
  * next listing. While the file fails its integrity check, `approve` is refused: `verify` says why,
  * `reseal` accepts the file as it is (after review with `list`), `reset` starts over.
  */
-import { displayText } from '../audit/display.ts';
+import { displayJson, displayText } from '../audit/display.ts';
 import type { PinStore } from '../supply/pins.ts';
 import { openPins } from '../supply/open-pins.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
@@ -99,13 +99,27 @@ export function pinDiff(options: PinCliOptions, server: string, io: Pick<Io, 'ou
   }
   for (const [key, p] of pending) {
     const pin = pins.pinned(server, key);
-    io.out(`=== ${server} ${displayText(key)}: ${displayText(p.reason)} (seen ${p.seenAt})\n`);
-    for (const line of diff(pin ? lines(pin.definition) : [], lines(p.definition))) io.out(`${line}\n`);
+    io.out(`=== ${displayText(server)} ${displayText(key)}@${p.hash.slice(0, 12)}: ${displayText(p.reason)} (seen ${p.seenAt})\n`);
+    for (const line of diff(pin ? lines(pin.definition) : [], lines(p.definition))) io.out(`${displayJson(line)}\n`);
   }
+  // The command approves exactly what was shown: a version swapped in after this is refused.
+  io.out(`To approve what is shown: portcullis pin approve ${displayText(server)} ${pending.map(([key, p]) => `${displayText(key)}@${p.hash.slice(0, 12)}`).join(' ')}${pending.some(([, p]) => p.reason.startsWith('poisoning')) ? ' --accept-findings' : ''}\n`);
   return warning ? 1 : 0;
 }
 
-export function pinApprove(options: PinCliOptions & { by?: string }, server: string, name: string | undefined, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+/** `name@hash` as `pin diff` prints it (the name may itself hold `@`, as a resource template's URI can). */
+function parseApproval(item: string): { name: string; hash: string } | undefined {
+  const at = item.lastIndexOf('@');
+  if (at <= 0) return undefined;
+  return { name: item.slice(0, at), hash: item.slice(at + 1) };
+}
+
+/**
+ * Approves what the admin reviewed: each item names a pending definition and the hash `pin diff` showed
+ * for it (`tools:send@4d86b146cd53`). A bare name is refused, because a server can replace what is
+ * pending between review and approval; so is a definition the scanner flagged, without `--accept-findings`.
+ */
+export function pinApprove(options: PinCliOptions & { by?: string; acceptFindings?: boolean }, server: string, items: readonly string[], io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
   const pins = open(options, io, true, server);
   if (!pins) return 2;
   const warning = untrustedWarning(pins);
@@ -113,13 +127,29 @@ export function pinApprove(options: PinCliOptions & { by?: string }, server: str
     io.err(`${warning}  Nothing was approved.\n`);
     return 2;
   }
-  const approved = pins.approve(server, name, options.by ?? io.secrets.env.USER ?? 'admin');
-  if (approved.length === 0) {
-    io.err(`portcullis: nothing of server "${server}"${name ? ` named "${name}"` : ''} is waiting for approval (see portcullis pin list)\n`);
+  const pending = Object.entries(pins.pending(server));
+  if (pending.length === 0) {
+    io.err(`portcullis: nothing of server "${server}" is waiting for approval (see portcullis pin list)\n`);
+    return 2;
+  }
+  const parsed = items.map((item) => ({ item, approval: parseApproval(item) }));
+  const bare = parsed.filter((p) => p.approval === undefined).map((p) => p.item);
+  if (items.length === 0 || bare.length > 0) {
+    io.err(
+      `portcullis: name each definition with the hash you reviewed (pin diff ${displayText(server)} shows it), e.g. ` +
+        `portcullis pin approve ${displayText(server)} ${pending.map(([key, p]) => `${displayText(key)}@${p.hash.slice(0, 12)}`).join(' ')}\n` +
+        (bare.length > 0 ? `  without a hash: ${bare.map(displayText).join(', ')}\n` : '') +
+        '  Nothing was approved.\n',
+    );
+    return 2;
+  }
+  const result = pins.approve(server, parsed.map((p) => p.approval!), options.by ?? io.secrets.env.USER ?? 'admin', { acceptFindings: options.acceptFindings === true });
+  if ('problems' in result) {
+    io.err(`portcullis: nothing was approved:\n${result.problems.map((p) => `  - ${displayText(p)}\n`).join('')}`);
     return 2;
   }
   pins.save();
-  io.out(`Approved ${approved.join(', ')} of server "${server}".\n`);
+  io.out(`Approved ${result.approved.map(displayText).join(', ')} of server "${displayText(server)}".\n`);
   return 0;
 }
 

@@ -230,19 +230,47 @@ export class PinStore {
   }
 
   /**
-   * Approves pending definitions of a server: all, those of one name (any kind), or one exact key
-   * (`server:instructions`, `tools:send`); returns what was approved.
+   * Approves pending definitions of a server, each named with the hash the admin reviewed (as `pin diff`
+   * and `pin list` show it, at least 12 hex digits): a name alone (`send`, any kind) or an exact key
+   * (`tools:send`, `server:instructions`). All or nothing: when any item names nothing pending, names a
+   * hash that is no longer what is pending (the server swapped it after review), or names a definition
+   * the scanner rated high without `acceptFindings`, nothing is approved and the problems are returned.
    */
-  approve(server: string, name: string | undefined, by: string): string[] {
+  approve(server: string, items: ReadonlyArray<{ name: string; hash: string }>, by: string, options: { acceptFindings?: boolean } = {}): { approved: string[] } | { problems: string[] } {
     const entry = this.#server(server);
-    const approved: string[] = [];
-    for (const [key, pending] of Object.entries(entry.pending)) {
-      if (name !== undefined && key !== name && key.slice(key.indexOf(':') + 1) !== name) continue;
+    const problems: string[] = [];
+    const chosen = new Map<string, Pending>();
+    for (const item of items) {
+      const prefix = item.hash.toLowerCase();
+      if (!/^[0-9a-f]{12,64}$/.test(prefix)) {
+        problems.push(`"${item.name}@${item.hash}": the hash must be at least 12 hex digits, as pin diff shows it`);
+        continue;
+      }
+      const named = Object.entries(entry.pending).filter(([key]) => key === item.name || key.slice(key.indexOf(':') + 1) === item.name);
+      if (named.length === 0) {
+        problems.push(`nothing named "${item.name}" is waiting for approval`);
+        continue;
+      }
+      const matching = named.filter(([, pending]) => pending.hash.startsWith(prefix));
+      if (matching.length === 0) {
+        const now = named.map(([key, pending]) => `${key}@${pending.hash.slice(0, 12)}`).join(', ');
+        problems.push(`"${item.name}" changed since you reviewed ${prefix.slice(0, 12)}: waiting now is ${now} (review it again with pin diff)`);
+        continue;
+      }
+      for (const [key, pending] of matching) {
+        if (pending.reason.startsWith('poisoning') && !options.acceptFindings) {
+          problems.push(`${key}@${pending.hash.slice(0, 12)} was flagged by the scanner (${pending.reason}); approve it only with --accept-findings`);
+          continue;
+        }
+        chosen.set(key, pending);
+      }
+    }
+    if (problems.length > 0) return { problems };
+    for (const [key, pending] of chosen) {
       entry.pinned[key] = { hash: pending.hash, approvedAt: new Date().toISOString(), approvedBy: by, definition: pending.definition };
       delete entry.pending[key];
-      approved.push(key);
     }
-    return approved;
+    return { approved: [...chosen.keys()] };
   }
 
   /**

@@ -60,3 +60,14 @@ export async function refusalCode(call: Promise<unknown>): Promise<string> {
   }
   throw new Error('the call was answered, not refused');
 }
+
+/**
+ * `name@hash` of every definition of `server` waiting for approval, as `pin diff` shows them (the
+ * admin's review step), optionally only those whose key matches `only`.
+ */
+export async function reviewedItems(config: string, server: string, only?: RegExp): Promise<string[]> {
+  const { runCli } = await import('./gateway.ts');
+  const diff = await runCli(['pin', 'diff', '-c', config, server]);
+  const shown = [...diff.stdout.matchAll(/^=== \S+ (\S+@[0-9a-f]{12}): /gm)].map((m) => m[1]!);
+  return only ? shown.filter((item) => only.test(item.slice(0, item.lastIndexOf('@')))) : shown;
+}

@@ -102,7 +102,7 @@ describe('supply chain: a tampered pins file fails closed', () => {
       const verify = await runCli(['pin', 'verify', '-c', s.config]);
       assert.equal(verify.code, 1);
       assert.match(verify.stderr, /does not match its MAC/);
-      assert.equal((await runCli(['pin', 'approve', '-c', s.config, 'hostile', 'in_defs'])).code, 2, 'nothing can be approved in an untrusted file');
+      assert.equal((await runCli(['pin', 'approve', '-c', s.config, 'hostile', 'in_defs@0123456789ab'])).code, 2, 'nothing can be approved in an untrusted file');
       assert.equal((await runCli(['pin', 'list', '-c', s.config])).code, 1);
       assert.match((await runCli(['status', '-c', s.config])).stdout, /pins: +UNTRUSTED/);
 

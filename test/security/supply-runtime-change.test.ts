@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { legacyClient, modernClient, runCli, waitFor, type TestGateway } from '../helpers/gateway.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
-import { refusalCode, writeCatalog } from '../helpers/supply.ts';
+import { refusalCode, reviewedItems, writeCatalog } from '../helpers/supply.ts';
 import { startHostileHttp, type HostileCatalog } from '../fixtures/hostile-server.ts';
 import { cleanCatalog } from '../fixtures/hostile-catalog.ts';
 
@@ -108,7 +108,7 @@ describe('supply chain: a definition changed or removed at runtime', () => {
   });
 
   it('brings the changed tool back everywhere once it is approved', async () => {
-    const approved = await runCli(['pin', 'approve', '-c', config, 'remote', 'tools:exec', '--by', 'alice']);
+    const approved = await runCli(['pin', 'approve', '-c', config, 'remote', ...(await reviewedItems(config, 'remote', /^tools:exec$/)), '--by', 'alice']);
     assert.equal(approved.code, 0, approved.stderr);
     const before = remote.bodies.length;
     for (const [where, connect, path, prefix] of endpoints) {

@@ -30,9 +30,25 @@ describe('pins store', () => {
     const pins = store(dir);
     pins.hold('s', 'tools:instructions', { name: 'instructions' }, 'new definition, not approved');
     pins.hold('s', 'server:instructions', { instructions: 'Use x.' }, 'definition changed');
-    assert.deepEqual(pins.approve('s', 'server:instructions', 'alice'), ['server:instructions']);
-    assert.deepEqual(pins.approve('s', 'instructions', 'alice'), ['tools:instructions']);
+    const hash = (key: string) => pins.pending('s')[key]!.hash.slice(0, 12);
+    assert.deepEqual(pins.approve('s', [{ name: 'server:instructions', hash: hash('server:instructions') }], 'alice'), { approved: ['server:instructions'] });
+    assert.deepEqual(pins.approve('s', [{ name: 'instructions', hash: hash('tools:instructions') }], 'alice'), { approved: ['tools:instructions'] });
     assert.equal(pins.pinned('s', 'server:instructions')?.approvedBy, 'alice');
+  });
+
+  it('approves nothing when a named hash is not what is pending, or a flagged definition is not acknowledged', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-pins-'));
+    const pins = store(dir);
+    pins.hold('s', 'tools:a', { name: 'a', description: 'one' }, 'definition changed');
+    const reviewed = pins.pending('s')['tools:a']!.hash.slice(0, 12);
+    pins.hold('s', 'tools:b', { name: 'b' }, 'poisoning: hidden-instructions in description');
+    const flagged = pins.pending('s')['tools:b']!.hash.slice(0, 12);
+    pins.hold('s', 'tools:a', { name: 'a', description: 'two' }, 'definition changed');
+    assert.ok('problems' in pins.approve('s', [{ name: 'a', hash: reviewed }], 'alice'), 'swapped after review');
+    assert.ok('problems' in pins.approve('s', [{ name: 'b', hash: flagged }], 'alice'), 'flagged, not acknowledged');
+    assert.ok('problems' in pins.approve('s', [{ name: 'b', hash: 'abc' }], 'alice'), 'too short to bind');
+    assert.deepEqual(pins.approve('s', [{ name: 'b', hash: flagged }], 'alice', { acceptFindings: true }), { approved: ['tools:b'] });
+    assert.equal(pins.pinned('s', 'tools:a'), undefined);
   });
 
   it('refuses to write over a file that failed its integrity check', () => {
