@@ -19,6 +19,8 @@ import { deepFreeze } from '../util/deep-freeze.ts';
 import { isSecretRef, resolveValue, type SecretSource } from './secrets.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
 import { checkMonitor } from '../monitor/config-check.ts';
+import { unpinnedCode } from '../supply/launch.ts';
+import { pinCoverageProblem } from '../supply/server-pin.ts';
 
 export interface ConfigProblem {
   path: string;
@@ -215,11 +217,22 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   const agentsSelfDeclared = agents === 'identity-off';
   const enabled = Object.entries(full.servers).filter(([, s]) => !s.disabled);
   if (enabled.length === 0) warnings.push({ path: 'servers', message: 'no servers are configured; the gateway will expose nothing', severity: 'warning' });
+  const launchErrors: ConfigProblem[] = [];
   for (const [name, server] of enabled) {
     if ('command' in server && !server.pin && !full.supply.allowUnpinned) {
       warnings.push({ path: `servers.${name}.pin`, message: 'missing: this server will not start unless it is pinned (or supply.allowUnpinned is true)', severity: 'warning' });
     }
+    if (!('command' in server)) continue;
+    // A pin holds only for what it covers: code loaded by flags or variables, or a pinned file that is not
+    // what runs, make it hold for something else (refused); an unpinned server's are reported.
+    if (server.pin) {
+      const problem = pinCoverageProblem(server, process.cwd());
+      if (problem !== undefined) launchErrors.push({ path: `servers.${name}.pin`, message: problem, severity: 'error' });
+    } else {
+      for (const o of unpinnedCode(server, isSecretRef)) warnings.push({ path: `servers.${name}.${o.where}`, message: `${o.why} (the server is unpinned)`, severity: 'warning' });
+    }
   }
+  if (launchErrors.length > 0) return { ok: false, problems: launchErrors };
   const monitorCheck = checkMonitor(full, source, agentsSelfDeclared);
   if (monitorCheck.errors.length > 0) return { ok: false, problems: monitorCheck.errors };
   warnings.push(...monitorCheck.warnings);

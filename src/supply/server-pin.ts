@@ -16,10 +16,12 @@
  * An unpinned stdio server starts only with `supply.allowUnpinned: true`, and is flagged.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { isStdioServer } from '../config/names.ts';
-import type { ServerConfig } from '../config/schema.ts';
+import type { ServerConfig, StdioServerConfig } from '../config/schema.ts';
+import { isSecretRef } from '../config/secrets.ts';
+import { analyseLaunch, unpinnedCode } from './launch.ts';
 
 export type PinCheck = { ok: true; pinned: boolean; what: string } | { ok: false; problem: string };
 
@@ -47,6 +49,38 @@ function lockEntry(name: string, roots: readonly string[]): { version?: string; 
   return undefined;
 }
 
+/**
+ * Why a pinned stdio server's pin does not cover what it runs, judged from its command line and
+ * environment alone (no file is read): code loaded by flags or variables, inline code, a module, a
+ * `pin.file` that is neither the command nor the script the command's interpreter runs, an interpreter
+ * pinned instead of its script, an npm pin whose package is not the script. `config check` and every
+ * start ask; undefined when it covers.
+ */
+export function pinCoverageProblem(server: StdioServerConfig, cwd: string): string | undefined {
+  const pin = server.pin;
+  if (!pin) return undefined;
+  const outside = unpinnedCode(server, isSecretRef);
+  if (outside.length > 0) return `${outside.map((o) => `${o.where}: ${o.why}`).join('; ')}: the pin does not cover that code (remove it, or run the server unpinned)`;
+  const launch = analyseLaunch(server.command, server.args);
+  const here = server.cwd ? resolve(cwd, server.cwd) : cwd;
+  if (launch.module !== undefined && !pin.pypi) return `runs the module ${launch.module} from a search path: only a pypi pin covers it`;
+  if (pin.sha256) {
+    if (launch.interpreter) {
+      if (launch.script === undefined) return `${server.command} runs no script file a sha256 pin could cover`;
+      if (!pin.file) return `pin.sha256 would hash the interpreter ${server.command}, not the script ${launch.script} it runs: set pin.file: ${launch.script} and the sha256 of that file`;
+      if (resolve(here, pin.file) !== resolve(here, launch.script)) return `pin.file ${pin.file} is not the script the interpreter runs (${launch.script}): pin that file`;
+    } else if (pin.file && server.command.includes('/') && resolve(here, pin.file) !== resolve(here, server.command)) {
+      return `pin.file ${pin.file} is not the command ${server.command}: pin the file that runs`;
+    }
+  }
+  if (pin.npm && launch.interpreter) {
+    const at = pin.npm.lastIndexOf('@');
+    const pkg = at > 0 ? pin.npm.slice(0, at) : pin.npm;
+    if (!launch.script?.replace(/\\/g, '/').includes(`node_modules/${pkg}/`)) return `the interpreter runs ${launch.script ?? 'no script'}, which is not a file of the pinned package ${pkg}`;
+  }
+  return undefined;
+}
+
 export function checkServerPin(
   name: string,
   server: ServerConfig,
@@ -58,10 +92,15 @@ export function checkServerPin(
     if (context.allowUnpinned) return { ok: true, pinned: false, what: 'unpinned (allowed by supply.allowUnpinned)' };
     return { ok: false, problem: `server "${name}" is not pinned (add servers.${name}.pin, or set supply.allowUnpinned: true to run unpinned servers)` };
   }
-  const cwd = server.cwd ?? context.cwd;
+  const cwd = server.cwd ? resolve(context.cwd, server.cwd) : context.cwd;
+  const coverage = pinCoverageProblem(server, context.cwd);
+  if (coverage !== undefined) return { ok: false, problem: `server "${name}": ${coverage}; refusing to start it` };
   if (pin.sha256) {
     const file = pin.file ? resolve(cwd, pin.file) : whichCommand(server.command, cwd, context.pathEnv);
     if (!file || !existsSync(file)) return { ok: false, problem: `server "${name}": pinned file ${pin.file ?? server.command} was not found` };
+    // A command found on PATH: the pinned file must be the one that runs (symbolic links followed).
+    const runs = analyseLaunch(server.command, server.args).interpreter ? undefined : whichCommand(server.command, cwd, context.pathEnv);
+    if (runs !== undefined && realpathSync(runs) !== realpathSync(file)) return { ok: false, problem: `server "${name}": pin.file ${file} is not the command that runs (${runs}); refusing to start it` };
     const actual = createHash('sha256').update(readFileSync(file)).digest('hex');
     if (actual !== pin.sha256.toLowerCase()) return { ok: false, problem: `server "${name}": ${file} has SHA-256 ${actual.slice(0, 16)}…, the pin says ${pin.sha256.slice(0, 16)}…; refusing to start it` };
     return { ok: true, pinned: true, what: `sha256 of ${file}` };

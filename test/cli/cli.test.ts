@@ -102,8 +102,11 @@ describe('portcullis CLI', () => {
     assert.equal(holds.code, 0, holds.stderr);
     assert.doesNotMatch(holds.stderr, /servers\.files\.pin/);
     const other = await run(['config', 'check', '-c', write('pin-other.yaml', '[other-server.js]')]);
-    assert.equal(other.code, 0, 'still valid: the pin is judged again at every start');
-    assert.match(other.stderr, /warning servers\.files\.pin: server "files": the command does not run the pinned package @modelcontextprotocol\/server-filesystem@[^ ]+ \(name it exactly, or run a file inside node_modules\/@modelcontextprotocol\/server-filesystem\/\); the server will not start/);
+    assert.equal(other.code, 2, 'a pin that cannot cover what the command runs is an error');
+    assert.match(other.stderr, /servers\.files\.pin: the interpreter runs other-server\.js, which is not a file of the pinned package @modelcontextprotocol\/server-filesystem/);
+    const hook = await run(['config', 'check', '-c', write('pin-hook.yaml', `[--import, ./hook.mjs, ${JSON.stringify(FILESYSTEM)}]`)]);
+    assert.equal(hook.code, 2);
+    assert.match(hook.stderr, /--import \.\/hook\.mjs loads code before the script/);
   });
 
   it('config schema prints the JSON Schema that schema/config.json holds', async () => {

@@ -24,12 +24,13 @@ export const GOVERNED = new URL('../fixtures/governed-server.ts', import.meta.ur
 export const TOOLS_SERVER = new URL('../fixtures/tools-server.ts', import.meta.url).pathname;
 
 /**
- * A stdio server entry pinned by the SHA-256 of the script it runs (`pin: { sha256, file }`), as an
- * admin pins a local server: the server's own script — behind the recording wrapper, the one the
- * wrapper starts. Pinned servers start on the shipped defaults (no `supply.allowUnpinned`).
+ * A stdio server entry pinned by the SHA-256 of the script Node runs (`pin: { sha256, file }`), as an
+ * admin pins a local server: the first argument — behind the recording wrapper, the wrapper itself
+ * (a pin must name what the interpreter runs). Pinned servers start on the shipped defaults (no
+ * `supply.allowUnpinned`).
  */
 export function pinned<T extends { command: string; args: string[] }>(entry: T): T & { pin: { sha256: string; file: string } } {
-  const script = entry.args[0] === RECORDER ? entry.args[3] : entry.args[0];
+  const script = entry.args[0];
   if (script === undefined) throw new Error(`no script to pin in ${JSON.stringify(entry.args)}`);
   return { ...entry, pin: { sha256: createHash('sha256').update(readFileSync(script)).digest('hex'), file: script } };
 }

@@ -12,19 +12,19 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { legacyClient, post, runCli, serveChild, waitFor } from '../helpers/gateway.ts';
-import { auditRecords, HOSTILE, messagesReceived, RECORDER, refusalCode, targetsReceived, writeCatalog } from '../helpers/supply.ts';
+import { auditRecords, HOSTILE, messagesReceived, refusalCode, targetsReceived, writeCatalog } from '../helpers/supply.ts';
 import { cleanCatalog } from '../fixtures/hostile-catalog.ts';
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-/** A config running the server entry `entry` behind a recorder logging to `log`, pinned to `pin`. */
+/** A config running the server entry `entry` (which logs what it receives to `log`), pinned to `pin`. */
 function configFile(dir: string, name: string, entry: string, log: string, pin: string): string {
   const file = join(dir, `${name}.yaml`);
   const node = JSON.stringify(process.execPath);
   writeFileSync(
     file,
     `listen: { port: 0 }\ndataDir: ${JSON.stringify(join(dir, `${name}-data`))}\naudit: { store: jsonl }\npolicy: { rules: [{ name: hostile, effect: allow, servers: [hostile] }] }\n` +
-      `servers:\n  hostile:\n    command: ${node}\n    args: [${JSON.stringify(RECORDER)}, ${JSON.stringify(log)}, ${node}, ${JSON.stringify(entry)}, ${JSON.stringify(join(dir, 'state.json'))}]\n` +
+      `servers:\n  hostile:\n    command: ${node}\n    args: [${JSON.stringify(entry)}, ${JSON.stringify(join(dir, 'state.json'))}, ${JSON.stringify(log)}]\n` +
       `    pin: { sha256: ${pin}, file: ${JSON.stringify(entry)} }\n    restart: { initialDelayMs: 20, maxDelayMs: 100, maxRestarts: 5 }\n`,
   );
   return file;
@@ -35,7 +35,12 @@ function setup(): { dir: string; entry: string } {
   writeCatalog(join(dir, 'state.json'), cleanCatalog());
   // The server's own file: what the pin hashes, and what an attacker would swap.
   const entry = join(dir, 'server.ts');
-  writeFileSync(entry, `import { runStdio } from ${JSON.stringify(pathToFileURL(HOSTILE).href)};\nawait runStdio(process.argv[2]!);\n`);
+  // It records what it receives itself: the pin names the script Node runs, so no wrapper stands in front.
+  writeFileSync(
+    entry,
+    `import { appendFileSync } from 'node:fs';\nimport { runStdio } from ${JSON.stringify(pathToFileURL(HOSTILE).href)};\n` +
+      `process.stdin.on('data', (chunk) => appendFileSync(process.argv[3]!, chunk));\nawait runStdio(process.argv[2]!);\n`,
+  );
   return { dir, entry };
 }
 
