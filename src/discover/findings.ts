@@ -3,6 +3,7 @@
  * and a severity. Messages name kinds, places and fingerprints, never a secret's value.
  */
 import { isLoopbackHost } from '../config/names.ts';
+import { unpinnedCode } from '../supply/launch.ts';
 import type { CredentialReport } from './credentials.ts';
 import type { ServerEntry } from './entries.ts';
 import type { Supply } from './supply.ts';
@@ -60,6 +61,13 @@ export function serverFindings(entry: ServerEntry, supply: Supply, credentials: 
   }
   for (const access of supply.hostAccess) out.push({ id: 'container-host-access', severity: 'high', message: `the container ${access}` });
   if (supply.shellWrapper) out.push({ id: 'shell-wrapper', severity: 'high', message: `${entry.command} -c hides what actually runs from allowlists and reviews; run the server's command directly` });
+  // Flags and variables that make the interpreter or the loader run other code: what any pin of the
+  // entry would not cover, and a way for a checked-in project file to run code on whoever starts it.
+  if (entry.command !== undefined) {
+    for (const o of unpinnedCode({ command: entry.command, args: entry.args, env: entry.env })) {
+      out.push({ id: 'code-loading', severity: 'high', message: `${o.where}: ${o.why}; no pin covers that code` });
+    }
+  }
   if (supply.kind === 'local' && context.gatewayPinned !== true) {
     out.push({ id: 'local-unpinned', severity: 'low', message: supply.sha256 ? `${supply.file} (sha256 ${supply.sha256.slice(0, 16)}…) can change under the entry; pin its sha256 in the gateway` : `${supply.file} was not found or could not be read` });
   }

@@ -12,6 +12,7 @@ import { SENSITIVE_NAME, SERVER_NAME } from '../config/names.ts';
 import { isLoopbackHost } from '../config/names.ts';
 import type { DiscoveryReport, FileReport, ServerReport } from './discover.ts';
 import { displayPath } from './discover.ts';
+import { unpinnedCode } from '../supply/launch.ts';
 import { referencesIn } from './secret-kinds.ts';
 import { targetKey } from './target.ts';
 
@@ -172,6 +173,15 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
         serverNotes.push(`a stdio proxy (mcp-remote) to ${p.remoteUrl}: consider adding that URL as an HTTP server instead`);
       } else if (p.kind === 'command' || p.kind === 'unknown') {
         serverNotes.push('UNPINNED: a command on PATH; pin it with pin: { sha256, file } once you know which file runs');
+      }
+      // Code the entry loads beside what it runs (loader flags, NODE_OPTIONS, LD_PRELOAD, a relative PATH…):
+      // no pin covers it, and a checked-in project file can use it to run code on whoever starts the
+      // gateway. Imported without a pin and disabled, with what to review.
+      const outside = unpinnedCode({ command: s.command, args, env: s.env });
+      if (outside.length > 0) {
+        delete out.pin;
+        out.disabled = true;
+        serverNotes.push(`NOT PINNED, disabled: it loads code no pin covers (${outside.map((o) => `${o.where}: ${o.why}`).join('; ')}); remove that, pin what runs, then enable it`);
       }
       out.args = args;
       if (s.cwd && out.cwd === undefined) out.cwd = s.cwd;

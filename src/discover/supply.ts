@@ -4,6 +4,7 @@
  * shared/reference/client-configs.md §10 and §12: a bare name, `@latest`, a tag or a range is unpinned.
  */
 import { basename } from 'node:path';
+import { analyseLaunch } from '../supply/launch.ts';
 import type { ServerEntry } from './entries.ts';
 
 export type SupplyKind = 'npm' | 'pypi' | 'oci' | 'local' | 'remote' | 'command' | 'unknown';
@@ -32,7 +33,6 @@ export interface Supply {
 const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
 const NPM_RUNNERS = new Set(['npx', 'bunx', 'pnpx']);
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'fish', 'cmd', 'cmd.exe', 'powershell', 'powershell.exe', 'pwsh', 'pwsh.exe']);
-const INTERPRETERS = new Set(['node', 'nodejs', 'python', 'python3', 'deno', 'bun', 'ruby', 'perl', 'php']);
 
 /** `@scope/name@1.2.3` → name and version (undefined when absent). */
 export function splitNpmSpec(spec: string): { name: string; version?: string } {
@@ -147,13 +147,13 @@ export function analyseSupply(entry: ServerEntry, hash: (file: string) => { file
   if (cmd === 'pipx' && args[0] === 'run') return pypi('pipx run', args.slice(1));
   if (cmd === 'docker' || cmd === 'podman' || cmd === 'nerdctl') return oci(cmd, args);
   if (SHELLS.has(cmd) && args.some((a) => /^(?:-c|\/c|-command|-encodedcommand)$/i.test(a))) return { ...plain, shellWrapper: true };
-  if (INTERPRETERS.has(cmd.replace(/\d+(\.\d+)?$/, '').replace(/\.exe$/, ''))) {
-    const script = args.find((a) => !a.startsWith('-'));
-    if (script && /[/\\]|\.(?:m?js|cjs|ts|py)$/.test(script)) {
-      const hashed = hash(script);
-      return { ...plain, kind: 'local', file: hashed?.file ?? script, ...(hashed ? { sha256: hashed.sha256 } : {}) };
-    }
-    return plain;
+  // What an interpreter runs is its script (read as the interpreter reads its flags), and only when
+  // nothing else loads code — loader flags, inline code, a module — can a file pin cover it.
+  const launch = analyseLaunch(entry.command, args);
+  if (launch.interpreter || cmd === 'env') {
+    if (launch.script === undefined || launch.module !== undefined || launch.unpinned.length > 0 || Object.keys(launch.wrapperEnv).length > 0) return plain;
+    const hashed = hash(launch.script);
+    return { ...plain, kind: 'local', file: hashed?.file ?? launch.script, ...(hashed ? { sha256: hashed.sha256 } : {}) };
   }
   if (/[/\\]/.test(entry.command)) {
     const hashed = hash(entry.command);
