@@ -3,9 +3,8 @@
  * a secret or names one, classified, fingerprinted and aged — and the entry's values as they may be
  * shown, with every literal secret replaced by its kind and fingerprint.
  */
-import { SENSITIVE_NAME } from '../config/names.ts';
 import type { ServerEntry } from './entries.ts';
-import { classifyValue, fingerprint, masked, tokenDates, type Classified } from './secret-kinds.ts';
+import { classifyValue, fingerprint, isSecretName, masked, tokenDates, type Classified } from './secret-kinds.ts';
 
 export interface CredentialReport {
   where: string;
@@ -116,9 +115,20 @@ export function scanCredentials(entry: ServerEntry, fileMtime: Date | undefined,
       key = flag[1]!.replace(/^-+/, '');
       secret = flag[2]!;
       c = classifyValue(secret, key);
-    } else if (/^--?[A-Za-z]/.test(previous) && !previous.includes('=') && SENSITIVE_NAME.test(previous) && !arg.startsWith('-')) {
+    } else if (/^--?[A-Za-z]/.test(previous) && !previous.includes('=') && isSecretName(previous, arg) && !arg.startsWith('-')) {
       key = previous.replace(/^-+/, '');
-      c = classifyValue(arg, key);
+      c = classifyValue(arg, previous);
+    } else if (/^([A-Za-z_][A-Za-z0-9_.-]{0,63})=(.+)$/s.test(arg) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
+      // `NAME=value` arguments (env-style settings passed to the server).
+      const eq = arg.indexOf('=');
+      key = arg.slice(0, eq);
+      secret = arg.slice(eq + 1);
+      c = classifyValue(secret, key);
+      if (c?.literal) {
+        found(`args[${i}]`, key, secret, c);
+        args.push(`${key}=${masked(c.kind, secret)}`);
+        continue;
+      }
     } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
       args.push(scanUrl(arg, (where, k, v, cc) => found(`args[${i}].${where.slice(4)}`, k, v, cc)));
       continue;

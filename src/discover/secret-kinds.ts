@@ -134,6 +134,29 @@ export function looksRandom(value: string): boolean {
   return entropy(value) >= 4.2;
 }
 
+/** Words that make a variable, header, flag or `name=value` key name a secret. */
+const SECRET_WORDS = new Set([
+  'pass', 'passwd', 'password', 'passphrase', 'pwd', 'pw', 'secret', 'secrets', 'token', 'tokens', 'auth', 'authorization', 'bearer',
+  'session', 'sessionid', 'sid', 'cookie', 'cookies', 'credential', 'credentials', 'creds', 'key', 'apikey', 'accesskey', 'privatekey',
+  'secretkey', 'pat', 'jwt', 'signature', 'otp', 'dsn',
+]);
+
+/**
+ * Whether a name (`SMTP_PASS`, `--access-key`, `dbPassword`, `Password`) says its value is a secret:
+ * one of its words (split at non-alphanumerics and camelCase) is a secret word or ends in one
+ * (`dbpassword`, `apikey`). `-p` (a password for mysql-like tools) counts unless the value is a number
+ * (a port), `-u`/`--user` when the value is `user:password`.
+ */
+export function isSecretName(key: string, value = ''): boolean {
+  if (!key) return false;
+  if (SENSITIVE_NAME.test(key)) return true;
+  const bare = key.replace(/^-+/, '');
+  if (bare === 'p') return !/^\d+$/.test(value.trim());
+  if (bare === 'u' || bare.toLowerCase() === 'user') return /^[^:\s]+:\S+$/.test(value);
+  const words = bare.split(/[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])/).map((w) => w.toLowerCase()).filter(Boolean);
+  return words.some((w) => SECRET_WORDS.has(w) || /(?:password|passwd|passphrase|secret|token|apikey|accesskey|privatekey|secretkey)$/.test(w));
+}
+
 /** Values under a credential-named key that are not secrets: flags, numbers, empty, placeholders. */
 function isTrivial(value: string): boolean {
   return value.length < 6 || /^(?:true|false|yes|no|on|off|null|none|\d+|<[^>]*>|x+|\*+)$/i.test(value.trim());
@@ -148,7 +171,10 @@ export function classifyValue(value: string, key = ''): Classified | undefined {
   const remainder = refs.length ? value.replace(REFERENCE, '') : value;
   const kind = secretKindOf(remainder);
   if (kind) return { literal: true, kind };
-  const sensitiveKey = SENSITIVE_NAME.test(key);
+  // A URL's password, with or without a user (`redis://:pw@host`), and a connection string's (`Password=…;`).
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^@/?#\s]*:[^@/?#\s]+@/i.test(remainder)) return { literal: true, kind: 'url-credentials' };
+  if (/(?:^|;)\s*(?:password|pwd)\s*=\s*[^;\s]/i.test(remainder)) return { literal: true, kind: 'connection-string-password' };
+  const sensitiveKey = isSecretName(key, value);
   if (refs.length > 0) {
     const sensitive = sensitiveKey || refs.some((r) => r.scheme === 'input' || r.scheme === 'secrets' || r.scheme === 'keychain' || SENSITIVE_NAME.test(r.name));
     if (!sensitive) return undefined;
