@@ -3,6 +3,7 @@
  * and a severity. Messages name kinds, places and fingerprints, never a secret's value.
  */
 import { isLoopbackHost } from '../config/names.ts';
+import { isSecretRef } from '../config/secrets.ts';
 import { unpinnedCode } from '../supply/launch.ts';
 import type { CredentialReport } from './credentials.ts';
 import type { ServerEntry } from './entries.ts';
@@ -66,6 +67,13 @@ export function serverFindings(entry: ServerEntry, supply: Supply, credentials: 
   if (entry.command !== undefined) {
     for (const o of unpinnedCode({ command: entry.command, args: entry.args, env: entry.env })) {
       out.push({ id: 'code-loading', severity: 'high', message: `${o.where}: ${o.why}; no pin covers that code` });
+    }
+  }
+  // `env:NAME` / `file:/path` is plain text to every client, but a gateway reference: imported as is, it
+  // would make the gateway read its own environment or any local file and send it to this server.
+  for (const [where, values] of [['env', entry.env], ['headers', entry.headers]] as const) {
+    for (const [key, value] of Object.entries(values)) {
+      if (isSecretRef(value.trim())) out.push({ id: 'gateway-reference-text', severity: 'high', message: `${where}.${key} is the text "${value.trim().slice(0, 64)}", which a Portcullis configuration reads as a reference to its ${value.trim().startsWith('file:') ? 'files' : 'environment'}; import makes it a variable to set` });
     }
   }
   if (supply.kind === 'local' && context.gatewayPinned !== true) {

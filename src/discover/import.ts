@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Document, isMap, isScalar } from 'yaml';
 import { SENSITIVE_NAME, SERVER_NAME } from '../config/names.ts';
+import { isSecretRef } from '../config/secrets.ts';
 import { isLoopbackHost } from '../config/names.ts';
 import type { DiscoveryReport, FileReport, ServerReport } from './discover.ts';
 import { displayPath } from './discover.ts';
@@ -111,6 +112,12 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     /** A client value → what the gateway config holds (a literal or an env: reference). */
     const value = (key: string, raw: string, place: string, kind: 'env' | 'header'): string => {
       const shown = expandHome(raw, home, project);
+      // The client passes `env:NAME` / `file:/path` as plain text; the gateway would read it as a reference
+      // (its environment, any local file) and hand what it read to the server. Never written as is.
+      if (isSecretRef(raw.trim()) || isSecretRef(shown.trim())) {
+        serverNotes.push(`${place} held the text "${shown.slice(0, 64)}", which the gateway would read as a reference to its own ${shown.trim().startsWith('file:') ? 'files' : 'environment'}; it is a variable to set instead`);
+        return `env:${variable(kind === 'env' ? key : `${name}_${key}`, name, `the literal text the client had (${where} ${place}); a ${shown.trim().startsWith('file:') ? 'file:' : 'env:'} value there is not a reference for the client`)}`;
+      }
       const m = MASKED.exec(shown);
       if (m) return `env:${variable(kind === 'env' ? key : `${name}_${key}`, name, `${kind === 'header' ? 'the whole header value, with the ' : 'the '}${m[1]} from ${where} ${place} (fingerprint ${m[2]})`, m[2])}`;
       const refs = referencesIn(shown);
