@@ -126,7 +126,8 @@ export function normalise(client: ClientId, name: string, raw: Record<string, un
     ...(approvalBypass ? { approvalBypass } : {}),
     headersHelper: typeof raw.headersHelper === 'string',
     deniedTools,
-    ...(allowed.length > 0 ? { allowedTools: allowed } : {}),
+    // An allowlist the client has, even an empty one (no tool enabled), restricts: only its absence allows all.
+    ...(allowed.length > 0 || ['enabled_tools', 'includeTools', 'available_tools'].some((key) => raw[key] !== undefined) ? { allowedTools: allowed } : {}),
   };
 }
 

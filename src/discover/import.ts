@@ -13,7 +13,7 @@ import { isSecretRef } from '../config/secrets.ts';
 import { isLoopbackHost } from '../config/names.ts';
 import type { DiscoveryReport, FileReport, ServerReport } from './discover.ts';
 import { displayPath } from './discover.ts';
-import { unpinnedCode } from '../supply/launch.ts';
+import { analyseLaunch, unpinnedCode } from '../supply/launch.ts';
 import { referencesIn } from './secret-kinds.ts';
 import { targetKey } from './target.ts';
 
@@ -191,7 +191,14 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
         serverNotes.push(`NOT PINNED, disabled: it loads code no pin covers (${outside.map((o) => `${o.where}: ${o.why}`).join('; ')}); remove that, pin what runs, then enable it`);
       }
       out.args = args;
-      if (s.cwd && out.cwd === undefined) out.cwd = s.cwd;
+      // Relative paths resolve where the client starts the server (its cwd, else the project, else home),
+      // which is where discover hashed the pinned file: written absolute, so the gateway runs that file
+      // and not whatever has the same name in the folder it happens to be started from.
+      const startsIn = s.cwd ? resolve(project ?? home, s.cwd) : project ?? home;
+      const launch = analyseLaunch(s.command, args);
+      const relative = (path: string | undefined) => path !== undefined && !isAbsolute(path) && (path.includes('/') || path === launch.script);
+      if (s.command.includes('/') && !isAbsolute(s.command)) out.command = resolve(startsIn, s.command);
+      if (out.cwd === undefined && (s.cwd !== undefined || relative(s.command) || relative(launch.script) || args.some((a) => a === '.' || a.startsWith('./') || a.startsWith('../')))) out.cwd = startsIn;
       if (Object.keys(env).length > 0) out.env = env;
     } else {
       if (!s.url) return 'no command and no URL';
@@ -254,7 +261,9 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
         skipped.push({ name: s.name, from, why: 'already goes through Portcullis' });
         continue;
       }
-      const key = `${targetKey({ ...(s.command !== null ? { command: s.command } : {}), args: s.args, ...(s.url !== null ? { url: s.url } : {}) })}\u0000${JSON.stringify(s.env)}\u0000${JSON.stringify(s.headers)}`;
+      // Entries merge only when they run the same thing with the same tool restrictions: merging entries
+      // the clients restricted differently would keep one entry's restrictions and drop the others'.
+      const key = `${targetKey({ ...(s.command !== null ? { command: s.command } : {}), args: s.args, ...(s.url !== null ? { url: s.url } : {}) })}\u0000${JSON.stringify(s.env)}\u0000${JSON.stringify(s.headers)}\u0000${JSON.stringify(s.tools)}\u0000${s.project ?? ''}\u0000${s.cwd ?? ''}`;
       const same = byKey.get(key);
       if (same) {
         origins.get(same)!.push(`${from} "${s.name}"`);
@@ -271,7 +280,8 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       origins.set(name, [`${from} "${s.name}"`]);
       for (const note of built.notes) notes.push({ server: name, note });
       const rule: Record<string, unknown> = { name: `allow-${name}`, effect: 'allow', servers: [name] };
-      if (s.tools.allow && s.tools.allow.length > 0) rule.tools = s.tools.allow;
+      if (s.tools.allow) rule.tools = s.tools.allow;
+      if (s.tools.allow?.length === 0) notes.push({ server: name, note: 'the client enabled no tool of this server: nothing is allowed (default deny)' });
       if (built.filesystem) {
         if (built.roots.length > 0) {
           rule.description = 'Every tool, with every path confined to the folders the client gave the server';
@@ -284,7 +294,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
           notes.push({ server: name, note: 'a filesystem server without folders: denied until you name roots' });
         }
       }
-      rules.push(rule);
+      if (!Array.isArray(rule.tools) || rule.tools.length > 0) rules.push(rule);
       if (s.tools.deny.length > 0) denyRules.push({ name: `deny-${name}-client-disabled`, effect: 'deny', servers: [name], tools: s.tools.deny, reason: 'disabled in the client configuration it was imported from' });
     }
   }
