@@ -73,11 +73,20 @@ export function pinCoverageProblem(server: StdioServerConfig, cwd: string): stri
       return `pin.file ${pin.file} is not the command ${server.command}: pin the file that runs`;
     }
   }
+  if (pin.npm && fetchingRunner(server.command, server.args) === 'always') return `${server.command} fetches the package from the registry at every start: an npm pin cannot cover it (install it and run node <dir>/node_modules/<name>/<bin>)`;
   if (pin.npm && launch.interpreter) {
     const at = pin.npm.lastIndexOf('@');
     const pkg = at > 0 ? pin.npm.slice(0, at) : pin.npm;
     if (!launch.script?.replace(/\\/g, '/').includes(`node_modules/${pkg}/`)) return `the interpreter runs ${launch.script ?? 'no script'}, which is not a file of the pinned package ${pkg}`;
   }
+  return undefined;
+}
+
+/** Whether the command is a package runner: `local-first` reuses an install in its folder (npx, npm exec), `always` fetches. */
+function fetchingRunner(command: string, args: readonly string[]): 'local-first' | 'always' | undefined {
+  const name = command.replace(/\\/g, '/').split('/').pop()!.toLowerCase().replace(/\.(?:cmd|exe)$/, '');
+  if (name === 'npx' || (name === 'npm' && (args[0] === 'exec' || args[0] === 'x'))) return 'local-first';
+  if (name === 'bunx' || name === 'pnpx' || (name === 'bun' && args[0] === 'x') || ((name === 'pnpm' || name === 'yarn') && args[0] === 'dlx')) return 'always';
   return undefined;
 }
 
@@ -109,7 +118,13 @@ export function checkServerPin(
     const at = pin.npm.lastIndexOf('@');
     const pkg = at > 0 ? pin.npm.slice(0, at) : pin.npm;
     const version = at > 0 ? pin.npm.slice(at + 1) : '';
-    const entry = lockEntry(pkg, [cwd, ...context.packageRoots]);
+    const runner = fetchingRunner(server.command, server.args);
+    // A runner that installs on demand runs what the registry (or its cache) serves, not the files a
+    // lockfile vouches for: npx/npm exec only reuse a copy installed in the folder they run in; pnpm dlx,
+    // yarn dlx and bunx always fetch.
+    if (runner === 'always') return { ok: false, problem: `server "${name}": ${server.command} ${server.args[0] ?? ''} fetches ${pkg} from the registry at every start; the npm pin cannot cover it (install the package and run node <dir>/node_modules/${pkg}/<bin>)` };
+    const entry = lockEntry(pkg, runner === 'local-first' ? [cwd] : [cwd, ...context.packageRoots]);
+    if (!entry && runner === 'local-first') return { ok: false, problem: `server "${name}": ${pkg} is not installed in the server's cwd (${cwd}), so ${server.command} would fetch it from the registry; set cwd to a folder where ${pin.npm} is installed, or run node <dir>/node_modules/${pkg}/<bin>` };
     if (!entry) return { ok: false, problem: `server "${name}": npm package ${pkg} is not installed in ${[cwd, ...context.packageRoots].join(' or ')}` };
     if (entry.version !== version) return { ok: false, problem: `server "${name}": ${pkg} ${entry.version ?? '?'} is installed, the pin says ${version}; refusing to start it` };
     if (pin.integrity && entry.integrity !== pin.integrity) return { ok: false, problem: `server "${name}": ${pkg}@${version} integrity differs from the pin; refusing to start it` };
