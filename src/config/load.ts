@@ -263,7 +263,18 @@ export function parseConfigText(text: string, source?: SecretSource): LoadResult
       })),
     };
   }
-  return validateConfig(doc.toJS(), source);
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    // The parser refuses to expand more aliases than it allows (a billion-laughs document); anything it
+    // throws here is a property of the text, so it is a problem of the file, not a crash.
+    const message = error instanceof ReferenceError && /alias/i.test(error.message)
+      ? 'too many YAML aliases (anchors expanded over and over, a resource exhaustion pattern); write the values out'
+      : `cannot be read as YAML values: ${(error as Error).message.split('\n')[0]}`;
+    return { ok: false, problems: [{ path: '(root)', message, severity: 'error' }] };
+  }
+  return validateConfig(value, source);
 }
 
 export function loadConfigFile(path: string, source?: SecretSource): LoadResult {
