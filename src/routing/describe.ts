@@ -19,12 +19,45 @@ export const DESCRIBE_WAIT_MS = 10_000;
  */
 export type ReviewDescription = (server: string, description: { instructions: string | undefined; serverInfo: JsonObject }) => { instructions: string | undefined; serverInfo: JsonObject };
 
+/** Capabilities a client acts on, carrying no text: flags and objects of flags; `experimental` and unknown keys dropped (reviewed by nothing). */
+const CAPABILITY_KEYS = ['tools', 'prompts', 'resources', 'logging', 'completions', 'tasks'];
+
+function flagsOnly(value: unknown): unknown {
+  if (typeof value === 'boolean') return value;
+  if (!isObject(value)) return undefined;
+  const out: JsonObject = {};
+  for (const [key, inner] of Object.entries(value)) {
+    const kept = flagsOnly(inner);
+    if (kept !== undefined) out[key] = kept as JsonObject[string];
+  }
+  return out;
+}
+
+export function knownCapabilities(capabilities: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const key of CAPABILITY_KEYS) if (isObject(capabilities[key])) out[key] = flagsOnly(capabilities[key]) as JsonObject;
+  return out;
+}
+
+/**
+ * The server's version is not pinned (it changes on every upgrade), so only a plain version string is
+ * relayed: anything else (a sentence addressed to the model) becomes "unknown".
+ */
+export function withPlainVersion(serverInfo: JsonObject): JsonObject {
+  const version = serverInfo.version;
+  if (typeof version === 'string' && /^[0-9A-Za-z][0-9A-Za-z.+_~-]{0,63}$/.test(version)) return serverInfo;
+  return { ...serverInfo, version: 'unknown' };
+}
+
 export function createDescribe(
   upstreams: ReadonlyMap<string, Upstream>,
   timeoutMsFor: (server: string | undefined) => number,
   review: ReviewDescription = (_server, description) => description,
 ): (endpoint: Endpoint) => Promise<Description> {
-  const reviewed = (name: string, info: UpstreamInfo): UpstreamInfo => ({ ...info, ...review(name, { instructions: info.instructions, serverInfo: info.serverInfo }) });
+  const reviewed = (name: string, info: UpstreamInfo): UpstreamInfo => {
+    const description = review(name, { instructions: info.instructions, serverInfo: info.serverInfo });
+    return { ...info, ...description, serverInfo: withPlainVersion(description.serverInfo), capabilities: knownCapabilities(info.capabilities) };
+  };
   return async function describe(endpoint) {
     if (endpoint.kind === 'server') {
       const upstream = upstreams.get(endpoint.server);

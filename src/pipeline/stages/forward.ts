@@ -6,6 +6,7 @@
  * here, right before the server: a `tasks/*` request names only the caller's own tasks, a task a call
  * creates becomes the caller's, and `tasks/list` shows the caller's own (routing/tasks.ts).
  */
+import { withPlainVersion } from '../../routing/describe.ts';
 import { storableText } from '../../audit/storable.ts';
 import { principalKey } from '../../auth/principal.ts';
 import { ERROR_MAP, GatewayError } from '../../errors.ts';
@@ -279,7 +280,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
   function restampServerInfo(outcome: Outcome, server: string): Outcome {
     if (!('result' in outcome) || !isObject(outcome.result._meta) || !(META_SERVER_INFO in outcome.result._meta)) return outcome;
     const info = upstreams.get(server)?.info();
-    const serverInfo = info ? supply.reviewDescription(server, { instructions: info.instructions, serverInfo: info.serverInfo }).serverInfo : { name: server, version: 'unknown' };
+    const serverInfo = info ? withPlainVersion(supply.reviewDescription(server, { instructions: info.instructions, serverInfo: info.serverInfo }).serverInfo) : { name: server, version: 'unknown' };
     return { result: { ...outcome.result, _meta: { ...outcome.result._meta, [META_SERVER_INFO]: serverInfo } } };
   }
 
@@ -366,7 +367,14 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
               const filter = ctx.listFilter;
               const kind = LIST_TARGET[route.method];
               if (filter && kind) items = items.filter((item) => filter(route.server, kind, item));
-              outcome = { result: { ...outcome.result, [key]: items } };
+              // Rebuilt from the reviewed items alone: text a server puts beside them (the result's own
+              // `_meta`, keys the spec does not define) is reviewed by nothing, so it is not relayed. Kept:
+              // the cursor (the gateway issued it above) and the serverInfo the gateway stamped after review.
+              const rebuilt: JsonObject = { [key]: items };
+              if (typeof outcome.result.nextCursor === 'string') rebuilt.nextCursor = outcome.result.nextCursor;
+              const stamped = isObject(outcome.result._meta) ? outcome.result._meta[META_SERVER_INFO] : undefined;
+              if (stamped !== undefined) rebuilt._meta = { [META_SERVER_INFO]: stamped };
+              outcome = { result: rebuilt };
             }
             if (route.method === 'resources/subscribe' && typeof uri === 'string' && !('result' in outcome)) subscriptions.remove(route.server, uri, ctx.client.key, scope);
           }
