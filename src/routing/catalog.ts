@@ -226,20 +226,29 @@ export class Catalog {
     // claim is served by neither (never first-wins): which server a call reached would depend on list
     // order, and a policy written for one would govern the other.
     const byName = kind === 'tools' || kind === 'prompts';
+    // Names that a person or a model reads as the same (case, compatibility forms, surrounding space)
+    // are one name: `Good__add` from a bare server shadows `good__add` as much as an exact copy does.
     const owners = new Map<string, Set<string>>();
+    const exposedNames = new Map<string, string>();
     const reverse = new Map<string, Resolved>();
     names.forEach((server, index) => {
       for (const item of lists[index] ?? []) {
         if (!byName || typeof item.name !== 'string') continue;
         const exposed = this.exposedName(server, item.name);
-        const claimed = owners.get(exposed) ?? new Set<string>();
+        const fold = foldName(exposed);
+        const claimed = owners.get(fold) ?? new Set<string>();
         claimed.add(server);
-        owners.set(exposed, claimed);
+        owners.set(fold, claimed);
+        exposedNames.set(exposed, fold);
         if (!reverse.has(exposed)) reverse.set(exposed, { server, name: item.name });
       }
     });
     const clashes = new Map<string, string[]>();
-    for (const [exposed, servers] of owners) if (servers.size > 1) clashes.set(exposed, [...servers]);
+    for (const [exposed, fold] of exposedNames) {
+      const servers = owners.get(fold)!;
+      // A name with white space or nothing in it is no name a client can be expected to tell apart.
+      if (servers.size > 1 || !/^\S+$/.test(exposed)) clashes.set(exposed, [...servers]);
+    }
     const merged: JsonObject[] = [];
     names.forEach((server, index) => {
       for (const item of lists[index] ?? []) {
@@ -354,4 +363,9 @@ export function matchesTemplate(template: string, uri: string): boolean {
     TEMPLATES.set(template, re);
   }
   return re.testExact(uri);
+}
+
+/** A name as it reads: compatibility forms folded (NFKC), case folded, surrounding space removed. */
+function foldName(name: string): string {
+  return name.normalize('NFKC').toLowerCase().trim();
 }
