@@ -63,7 +63,7 @@ export function runDiscovery(options: DiscoverCliOptions, io: CliIo): ReturnType
     // (a fixture or a copied home folder), unless --system says where.
     ...(options.system !== undefined ? { system: options.system } : options.home === undefined ? { system: '/' } : {}),
     gatewayUrls: options.gateway ?? [],
-    ...(gateway ? { gateway } : {}),
+    ...(gateway ? { gateway, gatewayConfigPath: options.config! } : {}),
     onProgress: ({ dirs, files, done }) => {
       if (done ? dirs >= 5000 && dirs !== lastReport : dirs - lastReport >= 5000) {
         io.err(`discover: ${dirs} folders searched, ${files} client files read${done ? ', done' : '…'}\n`);

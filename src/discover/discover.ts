@@ -26,6 +26,8 @@ export interface DiscoverOptions {
   gatewayUrls?: readonly string[];
   /** This gateway's configuration: which servers it already runs, and whether they are pinned there. */
   gateway?: Config;
+  /** The file `gateway` was read from: a stdio front entry counts as this gateway only when run with it. */
+  gatewayConfigPath?: string;
   now?: Date;
   maxDepth?: number;
   maxDirs?: number;
@@ -232,7 +234,7 @@ export function discover(options: DiscoverOptions): Discovery {
       literalCount += scan.literals.length;
       const supply = analyseSupply(entry, hashFile(entry.cwd ?? project ?? home, home, maxBytes));
       const gateway = gatewayMatch(entry, options.gateway);
-      const throughGateway = isThroughGateway(entry, gatewayUrls);
+      const throughGateway = isThroughGateway(entry, gatewayUrls, options.gatewayConfigPath, entry.cwd ?? project ?? home);
       const scope: Scope = entry.project !== undefined ? 'local' : location.scope;
       const report: ServerReport = {
         name: entry.name,

@@ -299,7 +299,7 @@ export function planInstall(options: InstallOptions): { plans: FilePlan[]; probl
     const literals = entries.flatMap((e) => scanCredentials(e, undefined, new Date()).literals);
     const replacements: Array<{ path: (string | number)[]; value: Record<string, unknown>; name: string }> = [];
     for (const entry of entries) {
-      if (isThroughGateway(entry, options.route.mode === 'http' ? [options.route.base] : [])) {
+      if (isThroughGateway(entry, options.route.mode === 'http' ? [options.route.base] : [], options.route.mode === 'stdio' ? options.route.config : undefined)) {
         skipped.push({ name: entry.name, why: 'already goes through Portcullis' });
         continue;
       }

@@ -2,7 +2,9 @@
  * What an entry reaches, as a comparable key (the same server configured in two places, or imported
  * into the gateway with a version added), and whether an entry already goes through Portcullis.
  */
-import { basename } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
+import { PORTCULLIS_ROOT } from '../config/defaults.ts';
 
 export interface TargetLike {
   command?: string;
@@ -33,12 +35,49 @@ export function targetKey(target: TargetLike): string {
 /** Default listen address of `portcullis serve`. */
 export const DEFAULT_GATEWAY_URLS = ['http://127.0.0.1:8787', 'http://localhost:8787'];
 
-/** Whether the entry runs Portcullis' stdio front or points at a Portcullis HTTP endpoint. */
-export function isThroughGateway(target: TargetLike, gatewayUrls: readonly string[]): boolean {
+/** This installation's entry points: only they count as the stdio front of this gateway. */
+const ENTRY_POINTS = ['bin/portcullis.js', 'src/main.ts', 'dist/main.js'].map((file) => join(PORTCULLIS_ROOT, file));
+
+function realPath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a word of a command line runs this installation of Portcullis (a path to it, or `portcullis` on PATH resolving to it). */
+function isThisPortcullis(word: string, cwd: string | undefined, pathEnv: string | undefined): boolean {
+  const entryPoints = ENTRY_POINTS.map(realPath).filter((p): p is string => p !== undefined);
+  if (word.includes('/')) {
+    const resolved = realPath(isAbsolute(word) ? word : resolve(cwd ?? '.', word));
+    return resolved !== undefined && entryPoints.includes(resolved);
+  }
+  if (!/^portcullis(?:\.cmd)?$/.test(word)) return false;
+  for (const dir of (pathEnv ?? '').split(delimiter)) {
+    const resolved = dir ? realPath(join(dir, word)) : undefined;
+    if (resolved !== undefined) return entryPoints.includes(resolved);
+  }
+  return false;
+}
+
+/**
+ * Whether the entry runs this gateway's stdio front — this installation's entry point, and (when
+ * `gatewayConfig` is given) with that configuration — or points at a Portcullis HTTP endpoint. A script
+ * that is merely named like Portcullis, or the real one run with someone else's configuration, is an
+ * ordinary server.
+ */
+export function isThroughGateway(target: TargetLike, gatewayUrls: readonly string[], gatewayConfig?: string, cwd?: string): boolean {
   if (target.command !== undefined) {
     const words = [target.command, ...target.args].map((w) => w.replace(/\\/g, '/'));
-    const launcher = words.findIndex((w) => /(?:^|\/)portcullis(?:\.js|\.cmd)?$/.test(w) || /(?:^|\/)portcullis@[^/\s]+$/.test(w) || /\/portcullis\/(?:bin\/portcullis\.js|src\/main\.ts|dist\/main\.js)$/.test(w));
-    return launcher >= 0 && words.slice(launcher + 1).includes('stdio');
+    const launcher = words.findIndex((w) => isThisPortcullis(w, cwd, process.env.PATH));
+    if (launcher < 0) return false;
+    const rest = words.slice(launcher + 1);
+    if (!rest.includes('stdio')) return false;
+    if (gatewayConfig === undefined) return true;
+    const at = rest.findIndex((w) => w === '-c' || w === '--config');
+    const given = at >= 0 ? rest[at + 1] : rest.find((w) => w.startsWith('--config='))?.slice('--config='.length);
+    return given !== undefined && realPath(resolve(cwd ?? '.', given)) === realPath(gatewayConfig);
   }
   if (!target.url) return false;
   const url = normaliseUrl(target.url);

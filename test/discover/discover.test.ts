@@ -1,6 +1,7 @@
 /**
  * `portcullis discover` on fixture home and project trees holding every client format.
  */
+import { PORTCULLIS_ROOT } from '../../src/config/defaults.ts';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -126,7 +127,7 @@ describe('portcullis discover', () => {
     mkdirSync(join(home, '.cursor'));
     writeFileSync(
       join(home, '.cursor', 'mcp.json'),
-      JSON.stringify({ mcpServers: { a: { url: 'http://127.0.0.1:8787/mcp/files' }, b: { command: '/usr/bin/node', args: ['/opt/portcullis/bin/portcullis.js', 'stdio', '-c', '/etc/p.yaml', '--server', 'x'] }, c: { url: 'https://gw.corp.example/mcp' }, d: { url: 'https://other.example/mcp' } } }),
+      JSON.stringify({ mcpServers: { a: { url: 'http://127.0.0.1:8787/mcp/files' }, b: { command: '/usr/bin/node', args: [join(PORTCULLIS_ROOT, 'bin', 'portcullis.js'), 'stdio', '-c', '/etc/p.yaml', '--server', 'x'] }, c: { url: 'https://gw.corp.example/mcp' }, d: { url: 'https://other.example/mcp' } } }),
     );
     const { report: r } = discover({ home, gatewayUrls: ['https://gw.corp.example'] });
     const through = Object.fromEntries(r.clients[0]!.servers.map((s) => [s.name, s.throughGateway]));
