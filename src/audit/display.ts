@@ -29,6 +29,14 @@ export function displayJson(json: string): string {
   });
 }
 
+/**
+ * Text for a terminal made of lines another party chose (client config files: server names,
+ * arguments): every unsafe character of each line escaped (`\u001b`, `\u0007`, …), line breaks kept.
+ */
+export function displayLines(text: string): string {
+  return text.split('\n').map(displayJson).join('\n');
+}
+
 /** Spreadsheets run a cell that starts with one of these as a formula (OWASP: CSV injection). */
 const FORMULA_START = /^[=+\-@\t\r]/;
 

@@ -2,6 +2,7 @@
  * `portcullis discover` and `portcullis import`: the inventory of MCP client configurations on a
  * machine, and a gateway configuration made from it.
  */
+import { displayLines } from '../audit/display.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
@@ -73,7 +74,9 @@ export function runDiscovery(options: DiscoverCliOptions, io: CliIo): ReturnType
   });
 }
 
-export function discoverCommand(options: DiscoverCliOptions, io: CliIo): number {
+export function discoverCommand(options: DiscoverCliOptions, rawIo: CliIo): number {
+  // What is printed quotes client files another party may have written: control characters escaped.
+  const io = { ...rawIo, out: (text: string) => rawIo.out(displayLines(text)), err: (text: string) => rawIo.err(displayLines(text)) };
   if (options.json && options.sarif) {
     io.err('portcullis: choose one of --json or --sarif\n');
     return 2;
@@ -124,7 +127,9 @@ function readReport(file: string): DiscoveryReport | string {
   return report;
 }
 
-export function importCommand(options: ImportCliOptions, io: CliIo): number {
+export function importCommand(options: ImportCliOptions, rawIo: CliIo): number {
+  // What is printed quotes client files another party may have written: control characters escaped.
+  const io = { ...rawIo, out: (text: string) => rawIo.out(displayLines(text)), err: (text: string) => rawIo.err(displayLines(text)) };
   if (!options.output) {
     io.err('portcullis: import needs -o FILE (where to write the gateway configuration)\n');
     return 2;

@@ -2,6 +2,7 @@
  * `portcullis install --client …`: routes one client's servers through the gateway (or, with --undo,
  * restores what it changed). Prints what it did per file; with --dry-run, the diff (secrets masked).
  */
+import { displayLines } from '../audit/display.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../config/load.ts';
@@ -27,7 +28,9 @@ export interface InstallCliOptions {
   force?: boolean;
 }
 
-export function installCommand(options: InstallCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+export function installCommand(options: InstallCliOptions, rawIo: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  // What is printed quotes client files another party may have written: control characters escaped.
+  const io = { ...rawIo, out: (text: string) => rawIo.out(displayLines(text)), err: (text: string) => rawIo.err(displayLines(text)) };
   const usage = (message: string): number => {
     io.err(`portcullis: ${message}\n`);
     return 2;

@@ -5,6 +5,7 @@
  * cache holds now where there is one (or flagged), and the starter policy allows what the clients
  * allowed before, with every filesystem server confined to the folders it was given.
  */
+import { displayJson } from '../audit/display.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Document, isMap, isScalar } from 'yaml';
@@ -311,7 +312,8 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     for (const pair of serversNode.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
       const lines = [`from ${origins.get(key)?.join('; ') ?? '?'}`, ...notes.filter((n) => n.server === key).map((n) => n.note)];
-      if (isScalar(pair.key)) pair.key.commentBefore = lines.map((l) => ` ${l}`).join('\n');
+      // Comments quote client files: control characters escaped (a name could otherwise rewrite the terminal of whoever reads the file).
+      if (isScalar(pair.key)) pair.key.commentBefore = lines.map((l) => ` ${displayJson(l)}`).join('\n');
     }
   }
   const vars = [...variables.values()];
@@ -321,7 +323,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     ...(vars.length > 0 ? [' Set these variables where the gateway runs (values were never written here):', ...vars.map((v) => `   ${v.name}: ${v.what}`)] : []),
     ...(skipped.length > 0 ? [' Not imported:', ...skipped.map((s) => `   ${s.name} (${s.from}): ${s.why}`)] : []),
   ];
-  doc.commentBefore = header.join('\n');
+  doc.commentBefore = header.map(displayJson).join('\n');
   return { yaml: doc.toString({ lineWidth: 0 }), servers: Object.keys(servers), variables: vars.map(({ name, what }) => ({ name, what })), notes, skipped };
 }
 
