@@ -56,6 +56,12 @@ function checkServerUrl(url: string, path: string, problems: ConfigProblem[]): v
     problems.push({ path, message: `must be an https URL (got "${url}")`, severity: 'error' });
     return;
   }
+  // A credential in the query is a literal secret in the file, invisible to the credential register
+  // and its rotation checks: refused like user-info and literal credential headers.
+  const inQuery = [...parsed.searchParams.keys()].filter((key) => SENSITIVE_NAME.test(key) || /^(?:key|sig|signature|auth|access[-_]?key|pass(?:word|wd)?|pwd)$/i.test(key));
+  if (inQuery.length > 0) {
+    problems.push({ path, message: `must not carry credentials in its query (${inQuery.join(', ')}); send them as a header with an env:/file: reference`, severity: 'error' });
+  }
   if (parsed.username || parsed.password) {
     problems.push({ path, message: 'must not carry credentials; put them in headers as env:/file: references', severity: 'error' });
   }
