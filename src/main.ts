@@ -29,6 +29,7 @@ const tail = lazy(async () => (await import('./cli/audit.ts')).tail);
 const verify = lazy(async () => (await import('./cli/audit.ts')).verify);
 const scan = lazy(async () => (await import('./cli/scan.ts')).scan);
 const pinApprove = lazy(async () => (await import('./cli/pin.ts')).pinApprove);
+const pinReject = lazy(async () => (await import('./cli/pin.ts')).pinReject);
 const pinDiff = lazy(async () => (await import('./cli/pin.ts')).pinDiff);
 const pinList = lazy(async () => (await import('./cli/pin.ts')).pinList);
 const pinVerify = lazy(async () => (await import('./cli/pin.ts')).pinVerify);
@@ -142,6 +143,12 @@ pin
   .option('--by <name>', 'who approves (default: $USER)')
   .option('--accept-findings', 'also approve definitions the scanner flagged (poisoning), after reading the findings')
   .action((server, items, options) => finish(pinApprove(options, server, items, io)));
+pin
+  .command('reject <server> [name@hash...]')
+  .description('drop changed versions waiting for approval (name@hash as pin diff shows them); the approved versions stay pinned')
+  .option('-c, --config <file>', 'configuration file (YAML)')
+  .option('--data-dir <dir>', 'state directory for the embedded default')
+  .action((server, items, options) => finish(pinReject(options, server, items, io)));
 pin
   .command('verify')
   .description("check the pins file's integrity (HMAC); exit 1 when it was edited, truncated or deleted outside portcullis")

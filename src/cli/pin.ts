@@ -153,6 +153,30 @@ export function pinApprove(options: PinCliOptions & { by?: string; acceptFinding
   return 0;
 }
 
+/** Drops reviewed pending versions (`name@hash`, as for approve): the approved version stays pinned and is served again. */
+export function pinReject(options: PinCliOptions, server: string, items: readonly string[], io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const pins = open(options, io, true, server);
+  if (!pins) return 2;
+  const warning = untrustedWarning(pins);
+  if (warning) {
+    io.err(`${warning}  Nothing was rejected.\n`);
+    return 2;
+  }
+  const parsed = items.map(parseApproval);
+  if (parsed.length === 0 || parsed.some((p) => p === undefined)) {
+    io.err(`portcullis: name each definition with the hash pin diff ${displayText(server)} shows (name@hash). Nothing was rejected.\n`);
+    return 2;
+  }
+  const result = pins.reject(server, parsed as Array<{ name: string; hash: string }>);
+  if ('problems' in result) {
+    io.err(`portcullis: nothing was rejected:\n${result.problems.map((p) => `  - ${displayText(p)}\n`).join('')}`);
+    return 2;
+  }
+  pins.save();
+  io.out(`Rejected ${result.rejected.map(displayText).join(', ')} of server "${displayText(server)}"; the approved versions stay pinned.\n`);
+  return 0;
+}
+
 /** Checks the pins file's integrity: exit 0 when it verifies, 1 when it does not. */
 export function pinVerify(options: PinCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
   const pins = open(options, io, false);

@@ -183,11 +183,17 @@ export class SupplyGuard {
   }
 
   /** Why a pinned kind of definition may not be served as is, or undefined; pins it on first sight. */
-  #decide(server: string, key: string, item: JsonObject, judged: Judged, firstSight: boolean): { reason?: string; pinned?: boolean } {
+  #decide(server: string, key: string, item: JsonObject, judged: Judged, firstSight: boolean): { reason?: string; pinned?: boolean; keepPending?: boolean } {
     const pin = this.#options.pins.pinned(server, key);
     const approvedAsIs = pin !== undefined && pin.hash === judged.hash && pin.approvedBy !== 'first-use';
     if (verdictOf(judged.findings) === 'high' && !approvedAsIs) {
       return { reason: `poisoning: ${judged.findings.filter((f) => f.severity === 'high').map((f) => `${f.rule} in ${f.field}`).join('; ')}` };
+    }
+    // A server that showed a changed version and then the approved one again (flip-flopping: a two-faced
+    // rug pull) stays held until the admin approves or rejects the changed version.
+    const waiting = this.#options.pins.pending(server)[key];
+    if (pin && pin.hash === judged.hash && waiting && waiting.hash !== judged.hash) {
+      return { reason: `a changed version (${waiting.hash.slice(0, 12)}) was listed and waits for review (pin approve or pin reject)`, keepPending: true };
     }
     if (!pin && !firstSight) return { reason: 'new definition, not approved' };
     if (pin && pin.hash !== judged.hash) return { reason: 'definition changed since it was approved (rug pull?)' };
@@ -233,7 +239,7 @@ export class SupplyGuard {
         visible.push(item);
         continue;
       }
-      if (pins.hold(server, key, item, decision.reason)) {
+      if (!decision.keepPending && pins.hold(server, key, item, decision.reason)) {
         changed = true;
         logger.warn({ alert: 'supply-chain', server, definition: key, reason: decision.reason }, mode === 'warn' ? 'definition not approved (warn mode: still shown)' : 'definition quarantined');
         this.#held(server, key, decision.reason, mode);

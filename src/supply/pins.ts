@@ -274,6 +274,26 @@ export class PinStore {
   }
 
   /**
+   * Rejects pending definitions (each `name@hash` as for `approve`): they are dropped, the approved
+   * version stays pinned. All or nothing; a changed hash is refused as for `approve`.
+   */
+  reject(server: string, items: ReadonlyArray<{ name: string; hash: string }>): { rejected: string[] } | { problems: string[] } {
+    const entry = this.#server(server);
+    const problems: string[] = [];
+    const chosen: string[] = [];
+    for (const item of items) {
+      const prefix = item.hash.toLowerCase();
+      const named = Object.entries(entry.pending).filter(([key]) => key === item.name || key.slice(key.indexOf(':') + 1) === item.name);
+      const matching = /^[0-9a-f]{12,64}$/.test(prefix) ? named.filter(([, pending]) => pending.hash.startsWith(prefix)) : [];
+      if (matching.length === 0) problems.push(`nothing named "${item.name}" with hash ${item.hash} is waiting (see pin diff)`);
+      chosen.push(...matching.map(([key]) => key));
+    }
+    if (problems.length > 0) return { problems };
+    for (const key of chosen) delete entry.pending[key];
+    return { rejected: chosen };
+  }
+
+  /**
    * Forgets a server's pins, or every server's (which also starts over from an untrusted file): the
    * next listing is a first sight again. Call `save()` after.
    */
