@@ -3,16 +3,16 @@
  * machine, and a gateway configuration made from it.
  */
 import { displayLines } from '../audit/display.ts';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadConfigFile, parseConfigText } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { discover, reaches, type DiscoveryReport } from '../discover/discover.ts';
 import { SEVERITIES, type Severity } from '../discover/findings.ts';
 import { formatSarif, formatText } from '../discover/format.ts';
 import { buildImport } from '../discover/import.ts';
-import { writePrivateFile } from '../util/private-files.ts';
 import { formatProblems } from './config-source.ts';
 import type { Io } from './serve.ts';
 
@@ -134,7 +134,14 @@ export function importCommand(options: ImportCliOptions, rawIo: CliIo): number {
     io.err('portcullis: import needs -o FILE (where to write the gateway configuration)\n');
     return 2;
   }
-  if (existsSync(options.output) && !options.force) {
+  // Never written through a link (a dangling one planted in a shared folder would choose which file is
+  // created or clobbered): a link or anything but a regular file at the path is refused.
+  const present = lstatOrUndefined(options.output);
+  if (present && (present.isSymbolicLink() || !present.isFile())) {
+    io.err(`portcullis: ${options.output} is ${present.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; not written (choose another path)\n`);
+    return 2;
+  }
+  if (present && !options.force) {
     io.err(`portcullis: ${options.output} already exists; use --force to overwrite\n`);
     return 2;
   }
@@ -161,7 +168,11 @@ export function importCommand(options: ImportCliOptions, rawIo: CliIo): number {
     io.err(`portcullis: the imported configuration does not validate (nothing written):\n${formatProblems(check.problems)}\n`);
     return 1;
   }
-  writePrivateFile(options.output, built.yaml);
+  // Written beside the target under a fresh name (created exclusively, mode 600), then renamed over it:
+  // the rename replaces whatever is at the path, never a file a link points to.
+  const temporary = join(dirname(resolve(options.output)), `.${basename(options.output)}.${randomBytes(6).toString('hex')}.tmp`);
+  writeFileSync(temporary, built.yaml, { mode: 0o600, flag: 'wx' });
+  renameSync(temporary, options.output);
   const lines = [`Wrote ${options.output} (mode 600): ${built.servers.length} server${built.servers.length === 1 ? '' : 's'}${built.servers.length ? `: ${built.servers.join(', ')}` : ''}.`];
   if (built.variables.length > 0) lines.push('', 'Set these variables where the gateway runs (the values stay where they were; none was written):', ...built.variables.map((v) => `  ${v.name}  — ${v.what}`));
   const todo = built.notes.filter((n) => /^UNPINNED|disabled|enable it|denied until|narrow/.test(n.note) || n.note.includes('UNPINNED'));
@@ -170,4 +181,12 @@ export function importCommand(options: ImportCliOptions, rawIo: CliIo): number {
   lines.push('', `Next: portcullis config check -c ${options.output}`);
   io.out(`${lines.join('\n')}\n`);
   return 0;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
