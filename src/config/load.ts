@@ -14,7 +14,7 @@ import { defaultDataDir } from './defaults.ts';
 import { createRequire } from 'node:module';
 import type * as z from 'zod';
 import { configSchema, httpServerSchema, stdioServerSchema, type Config } from './schema.ts';
-import { isLoopbackHost, SENSITIVE_NAME, SERVER_NAME } from './names.ts';
+import { isCredentialParam, isLoopbackHost, SENSITIVE_NAME, SERVER_NAME } from './names.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { isSecretRef, resolveValue, type SecretSource } from './secrets.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
@@ -58,7 +58,7 @@ function checkServerUrl(url: string, path: string, problems: ConfigProblem[]): v
   }
   // A credential in the query is a literal secret in the file, invisible to the credential register
   // and its rotation checks: refused like user-info and literal credential headers.
-  const inQuery = [...parsed.searchParams.keys()].filter((key) => SENSITIVE_NAME.test(key) || /^(?:key|sig|signature|auth|access[-_]?key|pass(?:word|wd)?|pwd)$/i.test(key));
+  const inQuery = [...parsed.searchParams.keys()].filter(isCredentialParam);
   if (inQuery.length > 0) {
     problems.push({ path, message: `must not carry credentials in its query (${inQuery.join(', ')}); send them as a header with an env:/file: reference`, severity: 'error' });
   }

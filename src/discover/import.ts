@@ -9,7 +9,7 @@ import { displayJson } from '../audit/display.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Document, isMap, isScalar } from 'yaml';
-import { SENSITIVE_NAME, SERVER_NAME } from '../config/names.ts';
+import { isCredentialParam, SENSITIVE_NAME, SERVER_NAME } from '../config/names.ts';
 import { isSecretRef } from '../config/secrets.ts';
 import { isLoopbackHost } from '../config/names.ts';
 import type { DiscoveryReport, FileReport, ServerReport } from './discover.ts';
@@ -211,8 +211,18 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
         serverNotes.push('the URL carried credentials (removed): give them as a header reference instead, then enable it');
         out.disabled = true;
       }
-      if (url.includes('[redacted ')) {
-        serverNotes.push('the URL carried a secret in its query (shown redacted): move it to a header reference, then enable it');
+      if (url.includes('[redacted ') || [...safeSearchKeys(url)].some(isCredentialParam)) {
+        // The gateway refuses a credential in a server URL's query: the parameter is removed.
+        try {
+          const parsedUrl = new URL(url);
+          for (const key of [...parsedUrl.searchParams.keys()]) {
+            if ((parsedUrl.searchParams.get(key) ?? '').includes('[redacted ') || isCredentialParam(key)) parsedUrl.searchParams.delete(key);
+          }
+          url = parsedUrl.toString();
+        } catch {
+          // left as is; the check below reports a URL that does not parse
+        }
+        serverNotes.push('the URL carried a secret in its query (removed): give it as a header reference, then enable it');
         out.disabled = true;
       }
       let parsed: URL;
@@ -338,4 +348,13 @@ function expandHome(value: string, home: string, project: string | undefined): s
 /** True when the whole value is one reference (not a template around one). */
 function referencesWhole(value: string): boolean {
   return /^(?:\$\{\{\s*secrets\.[A-Za-z0-9_-]+\s*\}\}|\$\{(?:env|input|secret|keychain):[A-Za-z0-9_.-]+\}|\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}|\$[A-Z_][A-Z0-9_]*|env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/.test(value.trim());
+}
+
+/** The query parameter names of a URL (none when it does not parse). */
+function safeSearchKeys(url: string): string[] {
+  try {
+    return [...new URL(url).searchParams.keys()];
+  } catch {
+    return [];
+  }
 }
