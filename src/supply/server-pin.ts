@@ -16,8 +16,8 @@
  * An unpinned stdio server starts only with `supply.allowUnpinned: true`, and is flagged.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { isStdioServer } from '../config/names.ts';
 import type { ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { isSecretRef } from '../config/secrets.ts';
@@ -82,6 +82,14 @@ export function pinCoverageProblem(server: StdioServerConfig, cwd: string): stri
   return undefined;
 }
 
+/** Why a pinned file could be swapped between its hash and its use by others, or undefined. */
+function swappableFile(file: string): string | undefined {
+  if (lstatSync(file).isSymbolicLink()) return 'is a symbolic link (it can be re-pointed after the check): pin the file it points to';
+  const folder = statSync(dirname(file));
+  if ((folder.mode & 0o022) !== 0 && (folder.mode & 0o1000) === 0) return `is in ${dirname(file)}, a folder group or others may write (the file can be replaced after the check)`;
+  return undefined;
+}
+
 /** Whether the command is a package runner: `local-first` reuses an install in its folder (npx, npm exec), `always` fetches. */
 function fetchingRunner(command: string, args: readonly string[]): 'local-first' | 'always' | undefined {
   const name = command.replace(/\\/g, '/').split('/').pop()!.toLowerCase().replace(/\.(?:cmd|exe)$/, '');
@@ -107,6 +115,11 @@ export function checkServerPin(
   if (pin.sha256) {
     const file = pin.file ? resolve(cwd, pin.file) : whichCommand(server.command, cwd, context.pathEnv);
     if (!file || !existsSync(file)) return { ok: false, problem: `server "${name}": pinned file ${pin.file ?? server.command} was not found` };
+    // The file is hashed here and read again by the interpreter a moment later: a link that can be
+    // re-pointed, or a file in a folder others may write (renamed over), could be swapped in between.
+    // Not closed: a swap by the file's own owner in that window (docs/supply-chain.md).
+    const swappable = swappableFile(file);
+    if (swappable) return { ok: false, problem: `server "${name}": pinned file ${file} ${swappable}; refusing to start it` };
     // A command found on PATH: the pinned file must be the one that runs (symbolic links followed).
     const runs = analyseLaunch(server.command, server.args).interpreter ? undefined : whichCommand(server.command, cwd, context.pathEnv);
     if (runs !== undefined && realpathSync(runs) !== realpathSync(file)) return { ok: false, problem: `server "${name}": pin.file ${file} is not the command that runs (${runs}); refusing to start it` };
