@@ -10,6 +10,7 @@
  * a text that needs more — only one built to make every rule look everywhere — is reported as
  * `uninspectable`, and the caller fails closed.
  */
+import type { FirstUnits } from './regex/analyze.ts';
 import type { LinearRegex } from './regex/automaton.ts';
 import { trigramFrequency, trigramOf, UNIT_CLASS } from './regex/rarity.ts';
 
@@ -172,6 +173,15 @@ function nextKeyed(bytes: Uint8Array, bits: Int32Array, from: number, n: number)
     if ((bits[key >>> 5]! & (1 << (key & 31))) !== 0) return i;
   }
   return -1;
+}
+
+/** Whether a unit of `text[from, to]` (`to` included) is one `first` says a match can start with. */
+function startsIn(text: string, from: number, to: number, first: FirstUnits): boolean {
+  for (let i = from; i <= to; i++) {
+    const u = text.charCodeAt(i);
+    if (u < 128 ? first.ascii[u] === 1 : first.other) return true;
+  }
+  return false;
 }
 
 /** ASCII letters to lower case. */
@@ -373,11 +383,19 @@ class Search {
     const n = text.length;
     const before = rule.before!;
     const re = rule.regex();
+    // A rule whose anchor comes after the start of its matches (np.facebook.1: `facebook` or `fb`,
+    // then `api`, `app`, `key`…): no match starts before its anchor where no unit a match starts
+    // with is (the `api` of every path in a log), which a look at those few units tells without a walk.
+    const first = before > 0 ? re.firstUnits : undefined;
     let next = 0;
     for (const at of positions) {
       if (at < next) continue;
       if (this.#budget < 0) return Search.overBudget;
       const from = Math.max(next, at - before);
+      if (first !== undefined && !startsIn(text, from, at, first)) {
+        this.#budget -= at + 1 - from;
+        continue;
+      }
       const limit = Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
       const end = before === 0 ? re.firstEnd(text, at, limit, true) : re.firstEnd(text, from, limit, false, at + 1);
       this.#budget -= re.read + 1;

@@ -118,4 +118,31 @@ describe('secret rules in windows around their anchors', () => {
     assert.equal(rule.mayAccept!(`api_key = "${'aB3'.repeat(24)}"`, 0, 0), false);
     assert.equal(rule.mayAccept!(`api_key = "${key}"`, 0, 0), true);
   });
+  it('start every match with a unit its first-unit set admits, so that anchors with none of them before are passed over', () => {
+    const re = new LinearRegex(String.raw`(?i)\b(?:facebook|fb).?(?:api|app|key).{0,3}\b([a-z0-9]{32})\b`);
+    const first = re.firstUnits!;
+    assert.deepEqual([...first.ascii.keys()].filter((u) => first.ascii[u] === 1).map((u) => String.fromCharCode(u)).join(''), 'Ff');
+    assert.equal(new LinearRegex('a*b?').firstUnits, undefined, 'a pattern matching empty text needs no first unit');
+    // np.facebook.1 (anchored on `api`, `app`, `key`… after `facebook` or `fb`): the same matches with
+    // and without the guard, on log lines full of `/api/` and with keys in every place around an anchor.
+    const scanner = secretScanner();
+    const r = scanner.rules.findIndex((rule) => rule.id === 'np:np.facebook.1');
+    const rule = scanner.rules[r]!;
+    assert.ok(rule.before! > 0 && rule.regex().firstUnits);
+    const key = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6';
+    const lines = ['GET /api/v1/items 200', `fb_api_key=${key}`, `FACEBOOK APP SECRET: ${key}`, `x fbapi ${key} y`, `path=/fbapi/${key}`, `facebook-key: "${key}"`];
+    for (let k = 0; k < 6; k++) {
+      const text = lines.map((line, i) => (i + k) % 2 === 0 ? `${' '.repeat(k)}${line}` : line).join('\n');
+      const scanned = scanner.scan(text, (q) => q === r).matches.map((m) => [m.start, m.end]);
+      const plain: number[][] = [];
+      for (let at = 0; at < text.length; ) {
+        const caps = rule.regex().exec(text, at);
+        if (!caps) break;
+        plain.push([caps[2]!, caps[3]!]);
+        at = caps[1]!;
+      }
+      assert.deepEqual(scanned, plain, text);
+      assert.ok(scanned.length >= 4);
+    }
+  });
 });

@@ -8,7 +8,7 @@
  * Semantics are RE2's leftmost-first: the match found is the one starting leftmost, and among those the
  * one a backtracking engine would pick (greedy and lazy repetitions are honoured by the Pike VM).
  */
-import { anchorsOf, lengths, maxLength, minLength, type Anchors } from './analyze.ts';
+import { anchorsOf, firstUnits, lengths, maxLength, minLength, type Anchors, type FirstUnits } from './analyze.ts';
 import { MAX_UNIT, parseRegex, WORD, type Assertion, type Node, type Ranges } from './parse.ts';
 
 const OP_SET = 0;
@@ -35,6 +35,12 @@ function scratchMarks(bits: number): Int32Array {
   return marksBuffer;
 }
 const scratchTouched: number[] = [];
+/**
+ * Backtracker marks up to this many words (32 KB) are cleared with one fill after a search; a larger
+ * window remembers the words it set instead (a search that sets few of many). Remembering every word
+ * cost more than the search itself on a long counted class (`sk-[…]{20,250}`: a new word each step).
+ */
+const FILL_WORDS = 1 << 13;
 const scratchStack: number[] = [];
 
 /** The transition row of the state `walk` stopped in. */
@@ -341,6 +347,8 @@ export class LinearRegex {
   readonly anchors: Anchors | undefined;
   readonly minLength: number;
   readonly maxLength: number;
+  /** The units a match starts with (undefined: it can match empty text). */
+  readonly firstUnits: FirstUnits | undefined;
   /** Capture slots as offsets from the match start, when every match has them at the same offsets. */
   readonly #fixedSlots: Int32Array | undefined;
   #fixedCaps: Int32Array | undefined;
@@ -359,6 +367,12 @@ export class LinearRegex {
    */
   #trans = new Int32Array(0);
   #endMatch: Int8Array[] = [];
+  /**
+   * Per state: the same threads as an anchored state (no new ones start), or -1 when not made yet:
+   * `firstEnd` switches to it where matches can no longer start, once per anchor of a rule searched
+   * anchor by anchor, and interning the kernel there cost more than the rest of a short walk.
+   */
+  #anchoredTwin: number[] = [];
   /** Start states by previous-unit context and anchoring (-1: not made yet). */
   #starts = new Int32Array(8).fill(-1);
   // Scratch for closures.
@@ -375,6 +389,7 @@ export class LinearRegex {
     this.minLength = minLength(node);
     this.maxLength = maxLength(node);
     this.#fixedSlots = fixedSlots(node, parsed.captures);
+    this.firstUnits = firstUnits(node);
     this.#node = node;
   }
 
@@ -478,6 +493,7 @@ export class LinearRegex {
       this.#trans = grown;
     }
     this.#endMatch.push(Int8Array.of(-1));
+    this.#anchoredTwin.push(-1);
     return id;
   }
 
@@ -489,6 +505,7 @@ export class LinearRegex {
     this.#stateAnchored = [];
     this.#trans.fill(-1);
     this.#endMatch = [];
+    this.#anchoredTwin = [];
     this.cacheResets++;
   }
 
@@ -562,7 +579,9 @@ export class LinearRegex {
           this.read = i - from;
           return -1;
         }
-        row = this.#intern(kernel, this.#statePrev[id]!, true) * count;
+        let twin = this.#anchoredTwin[id]!;
+        if (twin < 0) twin = this.#anchoredTwin[id] = this.#intern(kernel, this.#statePrev[id]!, true);
+        row = twin * count;
         trans = this.#trans;
         i--;
         continue;
@@ -633,6 +652,9 @@ export class LinearRegex {
     const classes = this.#classes;
     const width = limit - from + 1;
     const marks = scratchMarks(op.length * width);
+    const words = ((op.length * width) >>> 5) + 1;
+    // Small windows: the marks are cleared with one fill at the end; large ones remember what they set.
+    const track = words > FILL_WORDS;
     const touched = scratchTouched;
     touched.length = 0;
     const caps = new Int32Array(slots).fill(-1);
@@ -655,7 +677,7 @@ export class LinearRegex {
           const bit = 1 << (mark & 31);
           const slot = mark >>> 5;
           if ((marks[slot]! & bit) !== 0) break;
-          if (marks[slot] === 0) touched.push(slot);
+          if (track && marks[slot] === 0) touched.push(slot);
           marks[slot]! |= bit;
           const code = op[pc]!;
           if (code === OP_SET) {
@@ -687,7 +709,8 @@ export class LinearRegex {
         }
       }
     }
-    for (const slot of touched) marks[slot] = 0;
+    if (track) for (const slot of touched) marks[slot] = 0;
+    else marks.fill(0, 0, words);
     return found;
   }
 
