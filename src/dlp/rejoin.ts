@@ -23,8 +23,13 @@
 import type { MappedText } from './normalize.ts';
 
 /** Units of a token: letters, digits and the punctuation of tokens and JWTs (not base64's `+`, `/`, `=`). */
-const TOKEN = Uint8Array.from({ length: 128 }, (_, u) => Number(/[A-Za-z0-9_.-]/.test(String.fromCharCode(u))));
-const isToken = (u: number): boolean => u < 128 && TOKEN[u] === 1;
+const TOKEN = Uint8Array.from({ length: 128 }, (_, u) => {
+  const c = String.fromCharCode(u);
+  return /[A-Za-z0-9_.-]/.test(c) ? (/[0-9a-f-]/.test(c) ? 3 : 1) : 0;
+});
+/** The bit of `TOKEN` set for the units of hex words (`hexWords`: digits, `a`–`f`, `-`). */
+const HEX_WORD_UNIT = 2;
+const isToken = (u: number): boolean => u < 128 && TOKEN[u] !== 0;
 const isBlank = (u: number): boolean => u === 0x20 || u === 0x09 || u === 0x0a || u === 0x0d;
 const isDigit = (u: number): boolean => u >= 0x30 && u <= 0x39;
 const isUpper = (u: number): boolean => u >= 0x41 && u <= 0x5a;
@@ -388,9 +393,17 @@ export function rejoinViews(text: string, seeds: Seeds, whole: boolean): RejoinV
       if (underscore < s) underscore = text.indexOf('_', s);
       if ((dash >= 0 && dash < e) || (underscore >= 0 && underscore < e)) {
         const from = tokenStart(text, s);
-        const to = tokenEnd(text, s);
+        // The token's end and whether it is hex words, in one reading (`tokenEnd`, `hexWords`).
+        let to = s;
+        let hex = HEX_WORD_UNIT;
+        for (; to < n && to - s < MAX_TOKEN; to++) {
+          const u = text.charCodeAt(to);
+          const c = u < 128 ? TOKEN[u]! : 0;
+          if (c === 0) break;
+          hex &= c;
+        }
         // UUIDs and dashed hashes, the usual runs with a `-`, hold no value cut (`worth`): skipped at once.
-        if (to - from >= MIN_RUN && !hexWords(text, from, to)) for (const sep of PUNCTUATION) destride(text, from, to, sep, destrided);
+        if (to - from >= MIN_RUN && (hex === 0 || !hexWords(text, from, s))) for (const sep of PUNCTUATION) destride(text, from, to, sep, destrided);
       }
       if (dash < 0) dash = n;
       if (underscore < 0) underscore = n;
