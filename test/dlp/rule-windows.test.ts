@@ -145,4 +145,15 @@ describe('secret rules in windows around their anchors', () => {
       assert.ok(scanned.length >= 4);
     }
   });
+  it('search a pattern whose every match starts at the start of the text from there only, with the same answers', () => {
+    assert.equal(new LinearRegex('^(?:a+|b+)$').startsAtTextStart, true);
+    assert.equal(new LinearRegex('^a|^b').startsAtTextStart, true);
+    assert.equal(new LinearRegex('(?i)^true|false|null$').startsAtTextStart, false);
+    assert.equal(new LinearRegex('(?m)^a').startsAtTextStart, false, 'a line start is not the text start');
+    const subjects = ['aaaa', 'xaaaa', '', 'bbb', 'ab', 'false', 'xfalse', '$ENV_VAR', 'x$ENV_VAR', '/usr/local/bin', ' /usr/x', `${'sk-'.repeat(80)}`];
+    for (const source of ['^(?:a+|b+)$', '^a|^b', String.raw`^\$(?:[A-Z_]+|[a-z_]+)$`, String.raw`^/(?:bin|etc|home|opt|tmp|usr|var)/[\w ./-]+$`, '(?i)^true|false|null$']) {
+      const re = new LinearRegex(source);
+      for (const subject of subjects) assert.equal(re.firstEnd(subject, 0, subject.length, re.startsAtTextStart) >= 0, re.firstEnd(subject, 0, subject.length) >= 0, `${source} on ${subject}`);
+    }
+  });
 });

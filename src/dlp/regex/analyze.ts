@@ -237,3 +237,22 @@ export function firstUnits(node: Node): FirstUnits | undefined {
   };
   return visit(node) ? undefined : { ascii, other };
 }
+
+/**
+ * Whether every match of `node` starts at the start of the text (each alternative begins with `^`
+ * outside multi-line mode): such a pattern is searched from position 0 only, anchored there.
+ */
+export function startsAtTextStart(node: Node): boolean {
+  switch (node.t) {
+    case 'assert':
+      return node.kind === 'bot';
+    case 'group':
+      return startsAtTextStart(node.item);
+    case 'cat':
+      return node.items.length > 0 && startsAtTextStart(node.items[0]!);
+    case 'alt':
+      return node.items.length > 0 && node.items.every(startsAtTextStart);
+    default:
+      return false;
+  }
+}

@@ -8,7 +8,7 @@
  * Semantics are RE2's leftmost-first: the match found is the one starting leftmost, and among those the
  * one a backtracking engine would pick (greedy and lazy repetitions are honoured by the Pike VM).
  */
-import { anchorsOf, firstUnits, lengths, maxLength, minLength, type Anchors, type FirstUnits } from './analyze.ts';
+import { anchorsOf, firstUnits, lengths, maxLength, minLength, startsAtTextStart, type Anchors, type FirstUnits } from './analyze.ts';
 import { MAX_UNIT, parseRegex, WORD, type Assertion, type Node, type Ranges } from './parse.ts';
 
 const OP_SET = 0;
@@ -41,7 +41,17 @@ const scratchTouched: number[] = [];
  * cost more than the search itself on a long counted class (`sk-[…]{20,250}`: a new word each step).
  */
 const FILL_WORDS = 1 << 13;
-const scratchStack: number[] = [];
+/**
+ * The backtracker's stack of [pc, position] pairs (a capture to restore is [-1 - slot, value]), kept
+ * from call to call and grown as needed: a JS array emptied with `length = 0` gave its storage back on
+ * every call and grew it again push by push.
+ */
+let scratchStack = new Int32Array(1 << 10);
+function grownStack(): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(2 * scratchStack.length);
+  grown.set(scratchStack);
+  return (scratchStack = grown);
+}
 
 /** The transition row of the state `walk` stopped in. */
 let walkRow = 0;
@@ -349,6 +359,8 @@ export class LinearRegex {
   readonly maxLength: number;
   /** The units a match starts with (undefined: it can match empty text). */
   readonly firstUnits: FirstUnits | undefined;
+  /** Every match starts at the start of the text (`^…`, `^a|^b`). */
+  readonly startsAtTextStart: boolean;
   /** Capture slots as offsets from the match start, when every match has them at the same offsets. */
   readonly #fixedSlots: Int32Array | undefined;
   #fixedCaps: Int32Array | undefined;
@@ -390,6 +402,7 @@ export class LinearRegex {
     this.maxLength = maxLength(node);
     this.#fixedSlots = fixedSlots(node, parsed.captures);
     this.firstUnits = firstUnits(node);
+    this.startsAtTextStart = startsAtTextStart(node);
     this.#node = node;
   }
 
@@ -658,15 +671,17 @@ export class LinearRegex {
     const touched = scratchTouched;
     touched.length = 0;
     const caps = new Int32Array(slots).fill(-1);
-    const stack = scratchStack;
+    let stack = scratchStack;
+    let sp = 0;
     let found: Int32Array | undefined;
     const last = anchored ? from : limit;
     for (let start = from; start <= last && !found; start++) {
-      stack.length = 0;
-      stack.push(0, start);
-      while (stack.length > 0 && !found) {
-        const pos0 = stack.pop()!;
-        let pc = stack.pop()!;
+      sp = 0;
+      stack[sp++] = 0;
+      stack[sp++] = start;
+      while (sp > 0 && !found) {
+        const pos0 = stack[--sp]!;
+        let pc = stack[--sp]!;
         if (pc < 0) {
           caps[-1 - pc] = pos0; // a capture restored on the way back
           continue;
@@ -688,12 +703,16 @@ export class LinearRegex {
             pc++;
             pos++;
           } else if (code === OP_SPLIT) {
-            stack.push(b[pc]!, pos);
+            if (sp + 2 > stack.length) stack = grownStack();
+            stack[sp++] = b[pc]!;
+            stack[sp++] = pos;
             pc = a[pc]!;
           } else if (code === OP_JMP) {
             pc = a[pc]!;
           } else if (code === OP_SAVE) {
-            stack.push(-1 - a[pc]!, caps[a[pc]!]!);
+            if (sp + 2 > stack.length) stack = grownStack();
+            stack[sp++] = -1 - a[pc]!;
+            stack[sp++] = caps[a[pc]!]!;
             caps[a[pc]!] = pos;
             pc++;
           } else if (code === OP_ASSERT) {
