@@ -184,6 +184,17 @@ function startsIn(text: string, from: number, to: number, first: FirstUnits): bo
   return false;
 }
 
+/** Whether the units of `text` from `at` on are ones a match starting there can have (`LinearRegex.prefixUnits`). */
+function prefixFits(text: string, at: number, prefix: Uint8Array): boolean {
+  const rows = prefix[0]!;
+  if (at + rows > text.length) return false;
+  for (let k = 0; k < rows; k++) {
+    const u = text.charCodeAt(at + k);
+    if (prefix[1 + 129 * k + (u < 128 ? u : 128)] !== 1) return false;
+  }
+  return true;
+}
+
 /** ASCII letters to lower case. */
 const FOLD = Uint8Array.from({ length: 128 }, (_, u) => (u >= 0x41 && u <= 0x5a ? u + 32 : u));
 
@@ -387,6 +398,10 @@ class Search {
     // then `api`, `app`, `key`…): no match starts before its anchor where no unit a match starts
     // with is (the `api` of every path in a log), which a look at those few units tells without a walk.
     const first = before > 0 ? re.firstUnits : undefined;
+    // A rule whose matches start at its anchor (`pat` of airtable's tokens, the keywords of the generic
+    // assignment rule): the units after the anchor must be ones a match can have there (`path=`, the
+    // `api/` of a URL are not), which a look at a few of them tells without a walk.
+    const prefix = before === 0 ? re.prefixUnits : undefined;
     let next = 0;
     for (const at of positions) {
       if (at < next) continue;
@@ -394,6 +409,10 @@ class Search {
       const from = Math.max(next, at - before);
       if (first !== undefined && !startsIn(text, from, at, first)) {
         this.#budget -= at + 1 - from;
+        continue;
+      }
+      if (prefix !== undefined && !prefixFits(text, at, prefix)) {
+        this.#budget -= prefix[0]! + 1;
         continue;
       }
       const limit = Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));

@@ -156,4 +156,40 @@ describe('secret rules in windows around their anchors', () => {
       for (const subject of subjects) assert.equal(re.firstEnd(subject, 0, subject.length, re.startsAtTextStart) >= 0, re.firstEnd(subject, 0, subject.length) >= 0, `${source} on ${subject}`);
     }
   });
+  it("pass over an anchor whose next units no match can have, and find every match the walks find", () => {
+    const re = new LinearRegex(String.raw`\b(pat[[:alnum:]]{14}\.[a-f0-9]{64})\b`);
+    const rows = re.prefixUnits;
+    assert.equal(rows[0], 8);
+    assert.equal(rows[1 + 129 * 4 + '='.charCodeAt(0)], 0, 'path= is no airtable token');
+    assert.equal(rows[1 + 129 * 4 + 'h'.charCodeAt(0)], 1);
+    assert.equal(new LinearRegex('ab?').prefixUnits[0], 1, 'a match may end after one unit');
+    // Every rule anchored at its matches' start, on texts made of its own anchors and near misses:
+    // the same matches as each anchor walked.
+    const scanner = secretScanner();
+    let checked = 0;
+    for (const [r, rule] of scanner.rules.entries()) {
+      if (rule.before !== 0 || r % 7 !== 0) continue;
+      const anchor = rule.anchors[0]!;
+      const text = [`${anchor}=/x`, `${anchor}_key = "Zx81kPq0Lw2Nv7Rt4Ys6Ub9Hd3"`, `${anchor.toUpperCase()}0123456789abcdefABCDEF0123456789abcdef`, `path/${anchor}/v1`, anchor].join(' ');
+      const found = scanner.scan(text, (k) => k === r).matches.map((m) => [m.start, m.end]);
+      // The same regex with nothing known of its first units: every anchor walked.
+      const re = rule.regex();
+      const walked = {
+        firstEnd: (...args: Parameters<LinearRegex['firstEnd']>) => re.firstEnd(...args),
+        exec: (...args: Parameters<LinearRegex['exec']>) => re.exec(...args),
+        fixedCaptures: (end: number) => re.fixedCaptures(end),
+        get read() {
+          return re.read;
+        },
+        maxLength: re.maxLength,
+        firstUnits: undefined,
+        prefixUnits: Uint8Array.of(0),
+      } as unknown as LinearRegex;
+      const reference = new RuleScanner([{ ...rule, regex: () => walked }]);
+      const unguarded = reference.scan(text).matches.map((m) => [m.start, m.end]);
+      assert.deepEqual(found, unguarded, rule.id);
+      checked++;
+    }
+    assert.ok(checked > 20);
+  });
 });

@@ -17,6 +17,8 @@ const OP_JMP = 2;
 const OP_SAVE = 3;
 const OP_ASSERT = 4;
 const OP_MATCH = 5;
+/** Offsets from a match's start whose possible units `prefixUnits` lists. */
+const PREFIX_UNITS = 8;
 
 const ASSERT_CODE: Readonly<Record<Assertion, number>> = { bot: 0, eot: 1, bol: 2, eol: 3, word: 4, notword: 5 };
 
@@ -624,6 +626,52 @@ export class LinearRegex {
     let t = this.#trans[row + cls]!;
     if (t < 0) t = this.#step(row / count, cls);
     return (t & 1) === 1 ? to : -1;
+  }
+
+  #prefixUnits: Uint8Array | undefined;
+
+  /**
+   * What the first units of every match can be: the number of rows r (at most `PREFIX_UNITS`: as many
+   * offsets as no match can end before), then r rows of 129 flags (the 128 ASCII units, then any unit
+   * past ASCII), row k for the unit at offset k from the match's start. Found once on the program,
+   * taking every branch and every assertion as possible, so it only ever says too much: no match
+   * starts where the text ends within r units or has a unit at offset k that row k leaves out.
+   */
+  get prefixUnits(): Uint8Array {
+    if (this.#prefixUnits) return this.#prefixUnits;
+    const { op, a, b, sets } = this.#program;
+    const rows = new Uint8Array(1 + PREFIX_UNITS * 129);
+    let current = [0];
+    for (let k = 0; k < PREFIX_UNITS; k++) {
+      // The instructions reachable without reading a unit.
+      const seen = new Set<number>();
+      const stack = [...current];
+      const reads: number[] = [];
+      let ends = false;
+      while (stack.length > 0) {
+        const pc = stack.pop()!;
+        if (seen.has(pc)) continue;
+        seen.add(pc);
+        const code = op[pc]!;
+        if (code === OP_SET) reads.push(pc);
+        else if (code === OP_MATCH) ends = true;
+        else if (code === OP_SPLIT) stack.push(a[pc]!, b[pc]!);
+        else if (code === OP_JMP) stack.push(a[pc]!);
+        else stack.push(pc + 1); // a capture, or an assertion taken to hold
+      }
+      if (ends) break;
+      rows[0] = k + 1;
+      const row = rows.subarray(1 + 129 * k, 1 + 129 * (k + 1));
+      for (const pc of reads) {
+        const ranges = sets[a[pc]!]!;
+        for (let r = 0; r < ranges.length; r += 2) {
+          for (let u = ranges[r]!; u <= Math.min(ranges[r + 1]!, 127); u++) row[u] = 1;
+          if (ranges[r + 1]! >= 128) row[128] = 1;
+        }
+      }
+      current = reads.map((pc) => pc + 1);
+    }
+    return (this.#prefixUnits = rows);
   }
 
   /**
