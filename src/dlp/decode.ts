@@ -667,7 +667,8 @@ export function decodedViews(text: string, found: readonly number[] = longRuns(t
   runs(text, found, out);
   spacedBase64(text, out);
   for (const view of byteListViews(text, found)) out.push(view);
-  const lists = MAYBE_ITEM_LIST.test(text) && (hasItemList(text, ',') || hasItemList(text, ':'));
+  // (A text with neither separator is answered by two native searches, faster than the pattern.)
+  const lists = (text.includes(',') || text.includes(':')) && MAYBE_ITEM_LIST.test(text) && (hasItemList(text, ',') || hasItemList(text, ':'));
   if (lists || ANY_ESCAPE.test(text)) for (const kind of ESCAPES) if (lists || !kind.list) escapes(text, kind, out);
   return out;
 }
