@@ -73,7 +73,7 @@ export function installCommand(options: InstallCliOptions, io: Pick<Io, 'out' | 
   }
   const refused = routeProblem(client, route);
   if (refused) return usage(refused);
-  const { plans, problems } = planInstall({ client, home, projects, route, ...(gateway ? { gateway } : {}) });
+  const { plans, problems } = planInstall({ client, home, projects, route, ...(gateway ? { gateway, gatewayConfig: resolve(options.config!) } : {}) });
   let failed = problems.length > 0;
   for (const p of problems) io.err(`portcullis: ${displayPath(p.path, home)} ${p.problem}\n`);
   if (plans.length === 0 && problems.length === 0) io.out(`No ${client} configuration file under ${home}${projects.length ? ` or ${projects.join(', ')}` : ''}.\n`);

@@ -244,14 +244,29 @@ export function parseConfigText(text: string, source?: SecretSource): LoadResult
     return {
       ok: false,
       problems: doc.errors.map((e) => ({
-        path: e.linePos?.[0] ? `(line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '(root)',
+        path: lineOf(e),
         message: e.message.split('\n')[0] ?? e.message,
         severity: 'error' as const,
       })),
     };
   }
-  return validateConfig(doc.toJS(), source);
+  // An unknown tag (`!custom x`) loads as its plain value with only a warning: refused like an unknown key.
+  const tags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (tags.length > 0) return { ok: false, problems: tags.map((w) => ({ path: lineOf(w), message: `${w.message.split('\n')[0] ?? w.message}; the configuration takes plain YAML (no tags)`, severity: 'error' as const })) };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    // yaml refuses to expand a document whose aliases multiply (a "billion laughs"): a clear error, not a crash.
+    return { ok: false, problems: [{ path: '(root)', message: `the YAML cannot be expanded: ${(error as Error).message.split('\n')[0]} (at most ${MAX_YAML_ALIASES} alias expansions)`, severity: 'error' }] };
+  }
+  return validateConfig(data, source);
 }
+
+/** How many alias expansions a configuration may make (yaml's own default, named here). */
+const MAX_YAML_ALIASES = 100;
+
+const lineOf = (e: { linePos?: [{ line: number; col: number }, ...unknown[]] }): string => (e.linePos?.[0] ? `(line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '(root)');
 
 export function loadConfigFile(path: string, source?: SecretSource): LoadResult {
   let text: string;
