@@ -5,6 +5,7 @@
 import { existsSync, lstatSync, readFileSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
+import { displayJson, terminalSafe } from '../audit/display.ts';
 import { loadConfigFile, parseConfigText } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { discover, reaches, type DiscoveryReport } from '../discover/discover.ts';
@@ -73,7 +74,9 @@ export function runDiscovery(options: DiscoverCliOptions, io: CliIo): ReturnType
   });
 }
 
-export function discoverCommand(options: DiscoverCliOptions, io: CliIo): number {
+export function discoverCommand(options: DiscoverCliOptions, raw: CliIo): number {
+  // Client files are anyone's text: nothing in them may drive the reader's terminal (JSON escapes its own way).
+  const io = terminalSafe(raw);
   if (options.json && options.sarif) {
     io.err('portcullis: choose one of --json or --sarif\n');
     return 2;
@@ -92,8 +95,8 @@ export function discoverCommand(options: DiscoverCliOptions, io: CliIo): number 
     return 2;
   }
   const { report } = result;
-  if (options.sarif) io.out(`${JSON.stringify(formatSarif(report), null, 2)}\n`);
-  else if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+  if (options.sarif) raw.out(`${displayJson(JSON.stringify(formatSarif(report), null, 2))}\n`);
+  else if (options.json) raw.out(`${displayJson(JSON.stringify(report, null, 2))}\n`);
   else io.out(formatText(report, homeOf(options, io)));
   return threshold && reaches(report, threshold) ? 1 : 0;
 }
@@ -124,7 +127,8 @@ function readReport(file: string): DiscoveryReport | string {
   return report;
 }
 
-export function importCommand(options: ImportCliOptions, io: CliIo): number {
+export function importCommand(options: ImportCliOptions, raw: CliIo): number {
+  const io = terminalSafe(raw);
   if (!options.output) {
     io.err('portcullis: import needs -o FILE (where to write the gateway configuration)\n');
     return 2;

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { terminalSafe } from '../audit/display.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { applyPlan, INSTALL_CLIENTS, planDiff, planInstall, routeProblem, undoInstall, type InstallClient, type Route } from '../discover/install.ts';
@@ -27,7 +28,8 @@ export interface InstallCliOptions {
   force?: boolean;
 }
 
-export function installCommand(options: InstallCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+export function installCommand(options: InstallCliOptions, raw: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const io = terminalSafe(raw);
   const usage = (message: string): number => {
     io.err(`portcullis: ${message}\n`);
     return 2;

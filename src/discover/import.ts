@@ -12,6 +12,7 @@ import { SENSITIVE_NAME, SERVER_NAME } from '../config/names.ts';
 import { isLoopbackHost } from '../config/names.ts';
 import type { DiscoveryReport, FileReport, ServerReport } from './discover.ts';
 import { displayPath } from './discover.ts';
+import { displayText } from '../audit/display.ts';
 import { isSecretRef } from '../config/secrets.ts';
 import { codeLoaders } from './findings.ts';
 import { referencesIn } from './secret-kinds.ts';
@@ -309,7 +310,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     for (const pair of serversNode.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
       const lines = [`from ${origins.get(key)?.join('; ') ?? '?'}`, ...notes.filter((n) => n.server === key).map((n) => n.note)];
-      if (isScalar(pair.key)) pair.key.commentBefore = lines.map((l) => ` ${l}`).join('\n');
+      if (isScalar(pair.key)) pair.key.commentBefore = lines.map((l) => ` ${displayText(l)}`).join('\n');
     }
   }
   const vars = [...variables.values()];
@@ -319,7 +320,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     ...(vars.length > 0 ? [' Set these variables where the gateway runs (values were never written here):', ...vars.map((v) => `   ${v.name}: ${v.what}`)] : []),
     ...(skipped.length > 0 ? [' Not imported:', ...skipped.map((s) => `   ${s.name} (${s.from}): ${s.why}`)] : []),
   ];
-  doc.commentBefore = header.join('\n');
+  doc.commentBefore = header.map(displayText).join('\n');
   return { yaml: doc.toString({ lineWidth: 0 }), servers: Object.keys(servers), variables: vars.map(({ name, what }) => ({ name, what })), notes, skipped };
 }
 

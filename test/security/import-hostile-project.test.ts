@@ -188,3 +188,21 @@ describe('secrets named only by their key', () => {
     assert.deepEqual(secrets.filter((s) => texts.includes(s)), []);
   });
 });
+
+describe('terminal escapes in client files', () => {
+  it('discover, import and their YAML comments show them escaped, never raw', async () => {
+    const home = fresh('pc-import-escapes-');
+    mkdirSync(join(home, '.cursor'));
+    writeFileSync(join(home, '.cursor', 'mcp.json'), JSON.stringify({ mcpServers: { 'z\u001b[2K\u001b[1A\rok': { command: '/bin/echo', args: ['\u001b[8m', '\u001b]0;pwned\u0007', '\u202etxt.exe'] } } }));
+    const out = join(fresh('pc-import-escapes-out-'), 'gateway.yaml');
+    const shown = await runCli(['discover', '--home', home]);
+    const json = await runCli(['discover', '--home', home, '--json']);
+    const written = await runCli(['import', '--home', home, '-o', out]);
+    assert.equal(written.code, 0, written.stderr);
+    for (const text of [shown.stdout, shown.stderr, json.stdout, written.stdout, written.stderr]) assert.doesNotMatch(text, /[\u001b\u0007\r\u202e]/);
+    // The written file keeps the values (YAML escapes the controls in them); its comments show them escaped.
+    assert.doesNotMatch(readFileSync(out, 'utf8'), /[\u001b\u0007\r]/);
+    assert.match(shown.stdout, /\\e\[8m/);
+    assert.equal((JSON.parse(json.stdout) as { clients: Array<{ servers: Array<{ args: string[] }> }> }).clients[0]!.servers[0]!.args[0], '\u001b[8m');
+  });
+});
