@@ -66,6 +66,15 @@ function checkServerUrl(url: string, path: string, problems: ConfigProblem[]): v
   });
 }
 
+/** Query parameters of a URL whose names say they hold a credential. */
+function credentialQuery(url: string): string[] {
+  try {
+    return [...new URL(url).searchParams.keys()].filter((k) => SENSITIVE_NAME.test(k) || /^(?:key|auth|sig|signature|pass|pwd)$/i.test(k));
+  } catch {
+    return [];
+  }
+}
+
 function checkSecrets(
   values: Record<string, unknown>,
   path: string,
@@ -216,6 +225,11 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   const enabled = Object.entries(full.servers).filter(([, s]) => !s.disabled);
   if (enabled.length === 0) warnings.push({ path: 'servers', message: 'no servers are configured; the gateway will expose nothing', severity: 'warning' });
   for (const [name, server] of enabled) {
+    const named = 'url' in server ? credentialQuery(server.url) : [];
+    if (named.length > 0) {
+      // Some services take a key only in the query, so a warning: the value sits in clear in this file.
+      warnings.push({ path: `servers.${name}.url`, message: `carries ${named.join(', ')} in its query: a credential in clear in the configuration file (and in any log of the URL); use a header with an env:/file: reference where the server takes one`, severity: 'warning' });
+    }
     if ('command' in server && !server.pin && !full.supply.allowUnpinned) {
       warnings.push({ path: `servers.${name}.pin`, message: 'missing: this server will not start unless it is pinned (or supply.allowUnpinned is true)', severity: 'warning' });
     }

@@ -83,3 +83,13 @@ describe('hostile configuration files', () => {
     }
   });
 });
+
+describe('credentials in an HTTP server URL query', () => {
+  it('load with a warning naming the parameters, never their values', () => {
+    const loaded = parseConfigText('servers: { h: { url: "https://mcp.example/mcp?api_key=QuerySecret98&token=QuerySecret97&mode=x" } }\npolicy: { rules: [{ name: all, effect: allow }] }\n');
+    assert.equal(loaded.ok, true);
+    const warning = loaded.ok ? loaded.warnings.find((w) => w.path === 'servers.h.url') : undefined;
+    assert.match(warning?.message ?? '', /carries api_key, token in its query/);
+    assert.doesNotMatch(JSON.stringify(loaded.ok && loaded.warnings), /QuerySecret/);
+  });
+});
