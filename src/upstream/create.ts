@@ -182,10 +182,21 @@ class HttpUpstream implements Upstream {
     throw new Error(`cannot connect to server "${this.name}" at ${new URL(url).origin}: ${attempts.join('; ')}`);
   }
 
-  async connectorFor(era: Era, timeoutMs: number): Promise<Upstream> {
+  connectorFor(era: Era, timeoutMs: number): Promise<Upstream> {
+    // Every call asks: the started server's own connector is answered without an async function's turns.
+    const inner = this.#inner;
+    if (inner && this.#isOwnConnector(era, inner)) return Promise.resolve(inner);
+    return this.#connectorOnceStarted(era, timeoutMs);
+  }
+
+  #isOwnConnector(era: Era, inner: Upstream): boolean {
+    return era === 'modern' || inner.info()?.era === 'legacy' || this.#server.era === 'modern';
+  }
+
+  async #connectorOnceStarted(era: Era, timeoutMs: number): Promise<Upstream> {
     if (!this.#inner) await this.#startWithin(timeoutMs);
     const inner = this.#inner!;
-    if (era === 'modern' || inner.info()?.era === 'legacy' || this.#server.era === 'modern') return inner;
+    if (this.#isOwnConnector(era, inner)) return inner;
     // A legacy client in front of a modern server: reach it in the legacy era when it also speaks that
     // (sessions, subscriptions, server→client requests as the client expects them); translate otherwise.
     this.#legacy ??= this.#openLegacy();
