@@ -55,11 +55,13 @@ export function readBody(req: IncomingMessage, maxBodyBytes: number): string | P
   const tooLarge = (): GatewayError =>
     new GatewayError('PC_HTTP_BODY_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes (listen.maxBodyBytes)`, { maxBodyBytes });
   if (Number.isFinite(declared) && declared > maxBodyBytes) throw tooLarge();
-  // A body that has arrived in full (usual: a JSON-RPC message fits the packet of its headers) is
-  // waiting in the request's buffer: taken in one read, without switching the stream to flowing mode
-  // and the ticks and events that costs.
-  if (req.complete && req.readableFlowing === null) {
+  // A body that has arrived in full (usual: a JSON-RPC message comes in the packet of its headers) is
+  // waiting in the request's buffer — the parser may not have reached the message's end yet — and is
+  // taken in one read, without a promise, 'data' events and listeners. The stream is then left
+  // flowing, so that it still ends (and frees the request) when the parser gets there.
+  if (req.readableFlowing === null && (req.complete || (Number.isFinite(declared) && declared > 0 && req.readableLength >= declared))) {
     const whole = (req.read() as Buffer | null) ?? Buffer.alloc(0);
+    if (!req.complete) req.resume();
     if (whole.length > maxBodyBytes) throw tooLarge();
     return decodeUtf8(whole);
   }
