@@ -108,8 +108,19 @@ function selfWords(definition: Record<string, unknown>, server: string): string 
     .replace(/[_-]+/g, ' ');
 }
 
+/** Purposes by definition and server: the phrase rules and the signal layer both ask for it. */
+const purposes = new WeakMap<object, { server: string; purpose: Purpose }>();
+
 /** What a tool says it is (see `Purpose`). */
 export function purposeOf(definition: Record<string, unknown>, server: string): Purpose {
+  const known = purposes.get(definition);
+  if (known && known.server === server) return known.purpose;
+  const purpose = readPurpose(definition, server);
+  purposes.set(definition, { server, purpose });
+  return purpose;
+}
+
+function readPurpose(definition: Record<string, unknown>, server: string): Purpose {
   const self = selfWords(definition, server);
   const domains = new Set<Domain>();
   for (const [domain, words] of Object.entries(DOMAIN_WORDS) as Array<[Domain, RegExp]>) if (words.test(self)) domains.add(domain);
@@ -190,7 +201,9 @@ export function demandsOf(definition: Record<string, unknown>, folded: (text: st
 /** The demands of a definition that its purpose does not account for. */
 export function unaccounted(purpose: Purpose, demands: readonly Demand[]): Demand[] {
   if (purpose.inspects) return [];
-  return demands.filter((d) => !d.agreesWith.some((domain) => purpose.domains.has(domain)));
+  // A tool that says it only reads (`readOnlyHint`) sends nothing to a destination of its text's choosing, unless it is a network tool.
+  const agrees = (d: Demand, domain: Domain): boolean => purpose.domains.has(domain) && !(purpose.readOnly && d.class === 'destination' && domain !== 'network');
+  return demands.filter((d) => !d.agreesWith.some((domain) => agrees(d, domain)));
 }
 
 const DATUM: Readonly<Record<DemandClass, string>> = {
@@ -242,7 +255,7 @@ export function secretAgrees(purpose: Purpose, sentence: string): boolean {
 /** Refraining: a negation and, within a few words, an act that moves, shows, changes or asks for something. */
 const REFRAIN = P(String.raw`\b(?:never|do not|don't|must not|mustn't|should not|shouldn't|may not|cannot|can't|is not to|are not to|not allowed to|no|nunca|no|jamais|ne|nie|niemals|nicht|não|non|mai|не|никогда)\b(?:\s+\S+){0,3}?\s+(?:change|alter|modify|override|bypass|replace|swap|send|forward|post|share|echo|reveal|disclose|log|repeat|store|print|paste|ask (?:\S+ ){0,3}?for|inform|tell|notify|mention|expose|leak|cambi\w*|modifi\w*|envi\w*|compart\w*|revel\w*|registr\w*|pedir|pidas|changer|modifier|envoyer|partager|révéler|demander|ändern|senden|teilen|preisgeben|weitergeben|protokollieren|fragen|alterar|enviar|mudar|partilhar|compartilhar|изменя\w*|отправля\w*|раскрыва\w*|сообща\w*)\b|(?:不要|切勿|请勿|不得|绝不)(?:更改|修改|发送|透露|泄露|记录|索要)|(?:変更|送信|共有|記録)しないで|(?:변경|전송|공유|기록)하지 마`);
 /** What is refrained from is a secret, a value the user gave, or a channel or party other than the user. */
-const REFRAINED_OBJECT = P(String.raw`\b(?:secrets?|passwords?|passcodes?|tokens?|keys?|pins?|codes?|values?|credentials?|beneficiar(?:y|ies)|amounts?|recipients?|periods?|destinations?|ibans?|steps?|confirmations?|authentications?|approvals?|reviews?|channels?|logs?|personal (?:addresses|accounts|e-?mails?)|third parties|anyone else|externally|outside|employees?|the public|chat|e-mail|email|grades?|adjusting entries|secreto|contraseña|mot de passe|passwort|senha|пароль)\b|密码|秘密|令牌|パスワード|비밀번호`);
+const REFRAINED_OBJECT = P(String.raw`\b(?:secrets?|passwords?|passcodes?|tokens?|keys?|pins?|codes?|values?|credentials?|beneficiar(?:y|ies)|amounts?|recipients?|periods?|destinations?|ibans?|steps?|channels?|logs?|personal (?:addresses|accounts|e-?mails?)|third parties|anyone else|externally|outside|employees?|the public|chat|e-mail|email|grades?|adjusting entries|secreto|contraseña|mot de passe|passwort|senha|пароль|montant|destinataire|betrag|empfänger|importe|destinatario|valor|importo|сумм\w*|получател\w*)\b|密码|秘密|令牌|金额|收款人|パスワード|金額|비밀번호|금액`);
 /** Keeping something from the user themselves: that is never a safeguard. */
 const FROM_USER = P(String.raw`\b(?:tell|inform|notify|mention|show|reveal|disclose|alert)\w*\s+(?:(?!unless\b|if\b|until\b|when\b)\S+\s+){0,2}?(?:the |this |your )?(?:user|human|requester)\b|\b(?:from|to) the (?:user|human)\b|\buser (?:should|must|will) not (?:know|see|notice|learn)`);
 
@@ -254,6 +267,18 @@ const FROM_USER = P(String.raw`\b(?:tell|inform|notify|mention|show|reveal|discl
  * unless what it keeps quiet is kept from the user.
  */
 export function refrains(sentence: string): boolean {
+  const known = refrained.get(sentence);
+  if (known !== undefined) return known;
+  const out = readRefrains(sentence);
+  if (refrained.size >= 20_000) refrained.clear();
+  refrained.set(sentence, out);
+  return out;
+}
+
+/** Sentences judged, remembered: schemas repeat the same sentences across a listing (bounded, cleared whole when full). */
+const refrained = new Map<string, boolean>();
+
+function readRefrains(sentence: string): boolean {
   const m = REFRAIN.exec(sentence);
   if (!m) return false;
   if (FROM_USER.test(sentence)) return false;

@@ -520,7 +520,7 @@ function selfText(definition: Record<string, unknown>): string {
     .replace(/[_-]/g, ' ');
 }
 
-const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|flags?|detects?|catches|blocks?|looks? for|scans? for|warns? (?:about|of)|recogni[sz]es|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))(?:[^.\n]|\.(?!\s)){0,160}$/i;
+const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|examples?|flags?|detects?|catches|blocks?|looks? for|scans? for|warns? (?:about|of)|recogni[sz]es|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))(?:[^.\n]|\.(?!\s)){0,160}$/i;
 const EXAMPLE_AFTER = /^[^.\n]{0,10}\b(?:language|phrases?|patterns?|wording|indicators?|messages?|tricks?|requests?|attempts?)\b/i;
 const QUOTED = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB\n]{1,200})["\u201D\u00BB]|(?<![\p{L}\p{N}])['\u2018]([^'\u2018\u2019\n]{1,120})['\u2019](?![\p{L}\p{N}])/gu;
 
