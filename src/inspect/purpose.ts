@@ -18,7 +18,7 @@
 import { P, sentences } from './words.ts';
 
 /** The domains a tool can say it works in. */
-export type Domain = 'auth' | 'payment' | 'message' | 'network' | 'personal' | 'conversation' | 'files';
+export type Domain = 'auth' | 'payment' | 'message' | 'network' | 'personal' | 'conversation';
 
 /** What a tool says it is: the domains of its name, title, server and first sentence; whether it says it only reads. */
 export interface Purpose {
@@ -48,7 +48,6 @@ const DOMAIN_WORDS: Readonly<Record<Domain, RegExp>> = {
   message: P(String.raw`\b(?:e-?mails?|mail\w*|sms|texts?|messages?|messaging|chat\w*|slack|teams|discord|telegram|whatsapp|notif\w*|send\w*|posts?|repl(?:y|ies)|inbox\w*|channels?|contacts?|correos?|mensajes?|courriels?|nachricht\w*|mensage\w*|messaggi\w*|сообщени\w*|письм\w*|почт\w*|mesaj\w*)\b|邮件|消息|短信|メール|メッセージ|메일|메시지|문자`),
   network: P(String.raw`\b(?:urls?|https?|web\w*|webhooks?|fetch\w*|download\w*|upload\w*|apis?|endpoints?|sync\w*|remote\w*|export\w*|publish\w*|browse\w*|crawl\w*|scrap\w*|requests?|proxy|dns|domains?|hooks?|callbacks?|forward\w*|telemetry|metrics|mirror\w*|backups?)\b|同步|上传|下载|同期|업로드`),
   personal: P(String.raw`\b(?:clinical|health\w*|medic\w*|biomed\w*|gdpr|dsgvo|rgpd|auskunft|datenschutz|privacy|profiles?|contacts?|customers?|patients?|employees?|hr|kyc|passports?|travell?ers?|guests?|members?|people|persons?|identity|address\w*|phones?|crm|visa|onboard\w*|bookings?|book|flights?|hotels?|reservations?|tenants?|residents?|pacientes?|clientes?|clients?|kunden?|mitarbeiter\w*|empleados?|employés?|пациент\w*|клиент\w*|сотрудник\w*)\b|客户|患者|员工|顧客|社員|고객|환자|직원`),
-  files: P(String.raw`\b(?:files?|folders?|director(?:y|ies)|paths?|documents?|docs|disk|workspace|drive|storage|datei\w*|fichiers?|archivos?|arquivos?|файл\w*)\b|文件|ファイル|파일`),
   conversation: P(String.raw`\b(?:agents?|prompts?|conversations?|chats?|transcripts?|history|memory|memories|context|dialog\w*|threads?|summar\w*|gespräch\w*|verlauf|conversación|conversa|разговор\w*|диалог\w*|переписк\w*)\b|对话|会話|대화`),
 };
 
@@ -109,19 +108,20 @@ function selfWords(definition: Record<string, unknown>, server: string): string 
 }
 
 /** Purposes by definition and server: the phrase rules and the signal layer both ask for it. */
-const purposes = new WeakMap<object, { server: string; purpose: Purpose }>();
+const purposes = new WeakMap<object, { server: string; self: string; purpose: Purpose }>();
 
 /** What a tool says it is (see `Purpose`). */
 export function purposeOf(definition: Record<string, unknown>, server: string): Purpose {
+  // (Keyed by the object, checked against what it says now: a definition changed in place is read again.)
+  const self = selfWords(definition, server);
   const known = purposes.get(definition);
-  if (known && known.server === server) return known.purpose;
-  const purpose = readPurpose(definition, server);
-  purposes.set(definition, { server, purpose });
+  if (known && known.server === server && known.self === self && known.purpose.readOnly === ((definition.annotations as Record<string, unknown> | undefined)?.readOnlyHint === true)) return known.purpose;
+  const purpose = readPurpose(definition, self);
+  purposes.set(definition, { server, self, purpose });
   return purpose;
 }
 
-function readPurpose(definition: Record<string, unknown>, server: string): Purpose {
-  const self = selfWords(definition, server);
+function readPurpose(definition: Record<string, unknown>, self: string): Purpose {
   const domains = new Set<Domain>();
   for (const [domain, words] of Object.entries(DOMAIN_WORDS) as Array<[Domain, RegExp]>) if (words.test(self)) domains.add(domain);
   const annotations = (definition.annotations ?? {}) as Record<string, unknown>;
@@ -218,38 +218,6 @@ const DATUM: Readonly<Record<DemandClass, string>> = {
 export function mismatchWhy(purpose: Purpose, demand: Demand): string {
   const said = purpose.domains.size > 0 ? `a tool about ${[...purpose.domains].join(', ')}` : 'a tool whose name, title and first sentence name none of auth, payment, messaging, network, personal data or the conversation';
   return `${said} asks for ${DATUM[demand.class]}, which only a tool about ${demand.agreesWith.join(' or ')} has a use for`;
-}
-
-/** The domains a tool's name speaks of (`chat.post_message`: message; `ledger.list_transactions`: payment). */
-export function domainsOfName(name: string): Set<Domain> {
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_.\x60-]+/g, ' ');
-  const out = new Set<Domain>();
-  for (const [domain, pattern] of Object.entries(DOMAIN_WORDS) as Array<[Domain, RegExp]>) if (pattern.test(words)) out.add(domain);
-  return out;
-}
-
-/**
- * Whether another tool named in a sentence works in the domain this tool says it is for — the next step
- * of its own job ("post the summary there with chat.post_message" for a tool that creates a chat channel,
- * "open a result with files.read_file" for a file search) — or this tool inspects text meant for others.
- */
-export function referenceAgrees(purpose: Purpose, name: string): boolean {
-  if (purpose.inspects) return true;
-  for (const domain of domainsOfName(name)) if (purpose.domains.has(domain)) return true;
-  return false;
-}
-
-/** A credential a payment tool has a use for: the card, its PIN or security code, a balance. */
-const CARD_SECRET = P(String.raw`\b(?:cards?|card numbers?|pins?|cvv|cvc|security codes?|gift ?cards?|balances?|scratch-off|tarjeta|carte|karte|cartão|carta|карт\w*)\b`);
-
-/**
- * Whether a credential named in a sentence is the tool's own business: a tool about auth (a vault, a
- * login, a password reset) speaks of passwords; a payment tool of the card's PIN. A sentence that also
- * sends it to a fixed destination is never agreed with.
- */
-export function secretAgrees(purpose: Purpose, sentence: string): boolean {
-  if (DESTINATION.test(sentence)) return false;
-  return purpose.domains.has('auth') || (purpose.domains.has('payment') && CARD_SECRET.test(sentence));
 }
 
 /** Refraining: a negation and, within a few words, an act that moves, shows, changes or asks for something. */
