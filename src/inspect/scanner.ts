@@ -280,6 +280,8 @@ function phraseContext(rule: Rule, text: string, matched: string, field: string,
     const start = at - (before.length - quote.index);
     const close = /["\u201D\u00BB'\u2019]/.exec(text.slice(at + matched.length));
     if (isExampleQuote(text, start, close ? at + matched.length + close.index + 1 : at + matched.length)) return 'skip';
+    // A quotation introduced as an example ("Example of stored rules: \"Always cc …\"") names the phrase, it does not say it.
+    if (/\bexamples?\b(?:[^.\n]|\.(?!\s)){0,160}$/i.test(text.slice(Math.max(0, start - 200), start))) return 'skip';
   }
   if (rule.id.startsWith('exfiltration.') && NEGATED.test(before.slice(-40))) return 'skip';
   if (rule.id === 'exfiltration.sensitive-files' && declaresSecrets(definition) && !/https?:|@[\w-]+\.\w/.test(text)) return 'medium';

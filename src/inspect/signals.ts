@@ -520,7 +520,7 @@ function selfText(definition: Record<string, unknown>): string {
     .replace(/[_-]/g, ' ');
 }
 
-const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|examples?|flags?|detects?|catches|blocks?|looks? for|scans? for|warns? (?:about|of)|recogni[sz]es|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))(?:[^.\n]|\.(?!\s)){0,160}$/i;
+const EXAMPLE_BEFORE = /(?:\be\.g\.|\bi\.e\.|\b(?:such as|like|for example|for instance|flags?|detects?|catches|blocks?|looks? for|scans? for|warns? (?:about|of)|recogni[sz]es|patterns?|phrases?|language|indicators?|wording|strings?|markers?|signs?|red flags?))(?:[^.\n]|\.(?!\s)){0,160}$/i;
 const EXAMPLE_AFTER = /^[^.\n]{0,10}\b(?:language|phrases?|patterns?|wording|indicators?|messages?|tricks?|requests?|attempts?)\b/i;
 const QUOTED = /["\u201C\u00AB]([^"\u201C\u201D\u00AB\u00BB\n]{1,200})["\u201D\u00BB]|(?<![\p{L}\p{N}])['\u2018]([^'\u2018\u2019\n]{1,120})['\u2019](?![\p{L}\p{N}])/gu;
 
@@ -1333,6 +1333,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     } else if (h.family === 'private-flow') features['s.source+transfer'] = 1;
     else features['s.ref+value-change'] = 1;
   }
-  features.families = Math.min(families.size, 3) / 3;
+  // (The purpose family is judged on its own weight, not fed to the trained layer: its weights were trained without it.)
+  features.families = Math.min(families.size - (families.has('purpose') ? 1 : 0), 3) / 3;
   return { features, hits, families };
 }
