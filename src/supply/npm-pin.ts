@@ -66,9 +66,15 @@ export function findInstall(spec: string, integrity: string | undefined, roots: 
   return { problem: `npm package ${name} is not installed in ${roots.join(' or ')}` };
 }
 
-function inside(file: string, dir: string): boolean {
+/**
+ * Whether `file` is one of the package's own verified files: inside `dir`, not in a nested
+ * `node_modules` (a dependency, not hashed) and of a kind the file check hashes (CODE_FILE).
+ */
+function isVerifiedFile(file: string, dir: string): boolean {
   const rel = relative(dir, file);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return false;
+  const parts = rel.split(sep);
+  return !parts.includes('node_modules') && CODE_FILE.test(parts.join('/'));
 }
 
 function realFile(file: string): string | undefined {
@@ -106,7 +112,7 @@ function packageBin(dir: string, name: string): string | { problem: string } {
   const chosen = entries.length === 1 ? entries[0]![1] : bins[plain];
   if (chosen === undefined) return { problem: `${name} has ${entries.length === 0 ? 'no bin' : `several bins (${Object.keys(bins).join(', ')}) and none named ${plain}`} to run` };
   const file = realFile(resolve(dir, chosen));
-  if (!file || !inside(file, dir)) return { problem: `the bin ${chosen} of ${name} is not a file inside ${dir}` };
+  if (!file || !isVerifiedFile(file, dir)) return { problem: `the bin ${chosen} of ${name} is not a code file of the package in ${dir} (the files verified are listed in docs/supply-chain.md)` };
   return file;
 }
 
@@ -147,13 +153,13 @@ export function npmLaunch(
     return { launch: { command: process.execPath, args: [bin, ...(rest[0] === '--' ? rest.slice(1) : rest)] } };
   }
   const command = commandFile === undefined ? undefined : realFile(commandFile);
-  if (command && inside(command, install.dir)) return {};
+  if (command && isVerifiedFile(command, install.dir)) return {};
   if (INTERPRETER.test(basename(server.command))) {
     // The script is the interpreter's first argument that is not an option (flags that load other code are judged elsewhere).
     const script = server.args.find((a) => !a.startsWith('-'));
     const file = script === undefined ? undefined : realFile(resolve(cwd, script));
-    if (file && inside(file, install.dir)) return {};
-    return { problem: `the command runs ${file ?? script ?? 'no script'}, which is not a file of the pinned package in ${install.dir}` };
+    if (file && isVerifiedFile(file, install.dir)) return {};
+    return { problem: `the command runs ${file ?? script ?? 'no script'}, which is not a file of the pinned package in ${install.dir} (its own code files, outside nested node_modules)` };
   }
   return { problem: `the command does not run the pinned package ${spec} (run a file of ${install.dir}, or "npx -y ${spec}")` };
 }

@@ -103,7 +103,7 @@ describe('portcullis CLI', () => {
     assert.doesNotMatch(holds.stderr, /servers\.files\.pin/);
     const other = await run(['config', 'check', '-c', write('pin-other.yaml', '[other-server.js]')]);
     assert.equal(other.code, 0, 'still valid: the pin is judged again at every start');
-    assert.match(other.stderr, /warning servers\.files\.pin: server "files": the command runs other-server\.js, which is not a file of the pinned package in \S+\/node_modules\/@modelcontextprotocol\/server-filesystem; refusing to start it; the server will not start/);
+    assert.match(other.stderr, /warning servers\.files\.pin: server "files": the command runs other-server\.js, which is not a file of the pinned package in \S+\/node_modules\/@modelcontextprotocol\/server-filesystem .*; refusing to start it; the server will not start/);
     // npx naming the pinned spec is started as the verified install's bin; npx with its own registry is refused.
     const npx = await run(['config', 'check', '-c', write('pin-npx.yaml', `[-y, "@modelcontextprotocol/server-filesystem@${installed.version}", ${JSON.stringify(dir)}]`, 'npx')]);
     assert.doesNotMatch(npx.stderr, /servers\.files\.pin/);

@@ -3,7 +3,7 @@
  * or is refused), and the package's code files against the record kept in the sealed pins file.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -58,6 +58,15 @@ describe('npm pins: what runs', () => {
     assert.match(problem(process.execPath, [join(copy, 'node_modules', NAME, 'dist', 'index.js')]), /not a file of the pinned package/);
     assert.match(problem('sh', ['-c', 'true']), /does not run the pinned package/);
     assert.deepEqual(npmLaunch(found, SPEC, { command: process.execPath, args: [join(found.dir, 'dist', 'index.js'), '/tmp'] }, process.cwd(), undefined), {});
+    // Inside the directory but not verified: a nested dependency, a file kind the check does not hash.
+    const own = mkdtempSync(join(tmpdir(), 'pc-npm-own-'));
+    cpSync(found.dir, own, { recursive: true });
+    mkdirSync(join(own, 'node_modules', 'dep'), { recursive: true });
+    writeFileSync(join(own, 'node_modules', 'dep', 'x.js'), '');
+    writeFileSync(join(own, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    const ownInstall = { ...found, dir: own };
+    assert.ok('problem' in npmLaunch(ownInstall, SPEC, { command: process.execPath, args: [join(own, 'node_modules', 'dep', 'x.js')] }, process.cwd(), undefined));
+    assert.ok('problem' in npmLaunch(ownInstall, SPEC, { command: join(own, 'run.sh'), args: [] }, process.cwd(), join(own, 'run.sh')));
     const link = join(PORTCULLIS_ROOT, 'node_modules', '.bin', 'mcp-server-filesystem');
     assert.deepEqual(npmLaunch(found, SPEC, { command: link, args: ['/tmp'] }, process.cwd(), link), {}, 'the bin link resolves into the directory');
   });
