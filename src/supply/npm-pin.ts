@@ -15,15 +15,17 @@
  *   form (other options, another spec, several packages) is refused.
  * - **Its files.** Every file Node can load as code or module metadata (`CODE_FILE`) under the
  *   directory, nested `node_modules` left out, is hashed (SHA-256) at every start and compared with the
- *   record made at the first start (kept in the sealed pins file, see server-pin.ts): a changed,
- *   removed or added code file refuses the start and is named.
+ *   record made at the first start (kept in the sealed pins file): a changed, removed or added code
+ *   file refuses the start and is named. At the first start, if npm's cache still holds the tarball
+ *   with the pinned integrity, the installed files must first match it.
  *
  * Not checked: the files of the package's dependencies (their lockfile entries are npm's; hashing the
- * whole closure of server-filesystem is 107 packages and 24 MB, see docs/supply-chain.md), files that
- * are not code (README, data a server keeps beside its code), a directory modified before the first
- * start records it, and a file swapped between this check and Node reading it.
+ * whole closure of server-filesystem is 107 packages, see docs/supply-chain.md), files that are not
+ * code (README, data a server keeps beside its code), a directory modified before the first start
+ * when the cache no longer holds its tarball, and a file swapped between this check and Node reading it.
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { PinStore } from './pins.ts';
@@ -198,6 +200,60 @@ export function packageFiles(dir: string): { files: Record<string, string> } | {
   return problem ? { problem } : { files };
 }
 
+/** The largest unpacked tarball read from the npm cache (a package past it is recorded unanchored). */
+const MAX_TARBALL_BYTES = 256 * 1024 * 1024;
+
+/**
+ * SHA-256 of each regular file of a package tarball (gzip + ustar, pax and GNU long names), by path
+ * with the first component (`package/`) removed, as npm extracts it (POSIX.1-2001 pax, ustar header
+ * layout: name 0–100, size 124–136 octal, type 156, prefix 345–500).
+ */
+export function tarballFiles(tgz: Buffer): Record<string, string> {
+  const tar = gunzipSync(tgz, { maxOutputLength: MAX_TARBALL_BYTES });
+  const text = (from: number, to: number): string => {
+    const slice = tar.subarray(from, to);
+    const end = slice.indexOf(0);
+    return slice.subarray(0, end < 0 ? slice.length : end).toString('utf8');
+  };
+  const files: Record<string, string> = {};
+  let longName: string | undefined;
+  for (let at = 0; at + 512 <= tar.length; ) {
+    if (tar.subarray(at, at + 512).every((b) => b === 0)) break;
+    const size = Number.parseInt(text(at + 124, at + 136).trim() || '0', 8);
+    const type = String.fromCharCode(tar[at + 156] ?? 0);
+    const prefix = text(at + 257, at + 263).startsWith('ustar') ? text(at + 345, at + 500) : '';
+    const name = longName ?? (prefix ? `${prefix}/${text(at, at + 100)}` : text(at, at + 100));
+    const body = tar.subarray(at + 512, at + 512 + size);
+    longName = undefined;
+    if (type === 'x') longName = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(body.toString('utf8'))?.[1];
+    else if (type === 'L') longName = body.toString('utf8').replace(/\0+$/, '');
+    else if (type === '0' || type === '\0') files[name.replace(/^[^/]*\//, '')] = createHash('sha256').update(body).digest('hex');
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
+
+/**
+ * The code files of the tarball with the pinned integrity, read from npm's content-addressed cache
+ * (`<cache>/content-v2/<algorithm>/<hex digest split 2/2/rest>`) after checking its digest; undefined
+ * when the cache does not hold it.
+ */
+export function cachedTarballFiles(cacheDir: string, integrity: string): Record<string, string> | undefined {
+  const match = /^(sha256|sha384|sha512)-([A-Za-z0-9+/=]+)$/.exec(integrity);
+  if (!match) return undefined;
+  const [, algorithm, digest] = match as unknown as [string, string, string];
+  const hex = Buffer.from(digest, 'base64').toString('hex');
+  const file = join(cacheDir, 'content-v2', algorithm, hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
+  if (!existsSync(file)) return undefined;
+  const tgz = readFileSync(file);
+  if (createHash(algorithm).update(tgz).digest('base64') !== digest) return undefined;
+  try {
+    return Object.fromEntries(Object.entries(tarballFiles(tgz)).filter(([rel]) => CODE_FILE.test(rel)));
+  } catch {
+    return undefined;
+  }
+}
+
 /** What differs between the recorded files and the ones installed now (each file named), or undefined. */
 export function filesDiffer(recorded: Readonly<Record<string, string>>, now: Readonly<Record<string, string>>): string | undefined {
   const differences: string[] = [];
@@ -217,7 +273,7 @@ export interface PackageRecords {
   untrusted(): string | undefined;
   recorded(spec: string): { integrity?: string; files: Record<string, string> } | undefined;
   /** Records the files at first use; absent in commands that write nothing (`config check`, `scan`). */
-  record?: (spec: string, integrity: string | undefined, files: Record<string, string>) => void;
+  record?: (spec: string, integrity: string | undefined, files: Record<string, string>, by: string) => void;
   /** Keeps files that differ for review (`portcullis pin diff | approve npm:<spec>`); absent where nothing is written. */
   hold?: (spec: string, integrity: string | undefined, files: Record<string, string>, reason: string) => void;
 }
@@ -227,7 +283,12 @@ export const packageEntry = (spec: string): string => `npm:${spec}`;
 export const PACKAGE_FILES_KEY = 'files';
 
 /** A package's files verified against their record (made now if there is none and the store may write). */
-export function verifyPackageFiles(install: NpmInstall, spec: string, records: PackageRecords): { files: number; firstUse: boolean } | { problem: string } {
+export function verifyPackageFiles(
+  install: NpmInstall,
+  spec: string,
+  records: PackageRecords,
+  npmCacheDir?: string,
+): { files: number; firstUse: boolean; anchored?: boolean } | { problem: string } {
   const untrusted = records.untrusted();
   if (untrusted !== undefined) return { problem: `the files of ${spec} cannot be verified: the pins file is untrusted (${untrusted})` };
   const walked = packageFiles(install.dir);
@@ -236,8 +297,15 @@ export function verifyPackageFiles(install: NpmInstall, spec: string, records: P
   const count = Object.keys(files).length;
   const recorded = records.recorded(spec);
   if (!recorded) {
-    records.record?.(spec, install.integrity, files);
-    return { files: count, firstUse: true };
+    // First use: where npm's cache still holds the tarball with the pinned integrity, the installed
+    // files must be the tarball's (files added by an install script are recorded as found).
+    const tarball = npmCacheDir !== undefined && install.integrity ? cachedTarballFiles(npmCacheDir, install.integrity) : undefined;
+    if (tarball) {
+      const differs = filesDiffer(tarball, Object.fromEntries(Object.entries(files).filter(([file]) => file in tarball)));
+      if (differs !== undefined) return { problem: `the installed files of ${spec} in ${install.dir} differ from its registry tarball (the one with the pinned integrity, in the npm cache): ${differs}` };
+    }
+    records.record?.(spec, install.integrity, files, tarball ? 'first-use, matched the registry tarball' : 'first-use');
+    return { files: count, firstUse: true, ...(tarball ? { anchored: true } : {}) };
   }
   if (recorded.integrity !== install.integrity) return { problem: `the files of ${spec} were recorded for integrity ${recorded.integrity ?? '(none)'}, the installed package has ${install.integrity ?? '(none)'} (portcullis pin reset ${packageEntry(spec)} to record again)` };
   const differs = filesDiffer(recorded.files, files);
@@ -265,8 +333,8 @@ export function pinStoreRecords(pins: PinStore, write: boolean): PackageRecords 
     },
     ...(write
       ? {
-          record(spec: string, integrity: string | undefined, files: Record<string, string>) {
-            pins.pin(packageEntry(spec), PACKAGE_FILES_KEY, definition(integrity, files), 'first-use');
+          record(spec: string, integrity: string | undefined, files: Record<string, string>, by: string) {
+            pins.pin(packageEntry(spec), PACKAGE_FILES_KEY, definition(integrity, files), by);
             pins.save();
           },
           hold(spec: string, integrity: string | undefined, files: Record<string, string>, reason: string) {

@@ -42,7 +42,7 @@ function whichCommand(command: string, cwd: string, pathEnv: string | undefined)
 export function checkServerPin(
   name: string,
   server: ServerConfig,
-  context: { cwd: string; pathEnv: string | undefined; packageRoots: readonly string[]; allowUnpinned: boolean; packages?: PackageRecords | undefined },
+  context: { cwd: string; pathEnv: string | undefined; packageRoots: readonly string[]; allowUnpinned: boolean; packages?: PackageRecords | undefined; npmCacheDir?: string | undefined },
 ): PinCheck {
   if (!isStdioServer(server)) return { ok: true, pinned: true, what: `URL ${new URL(server.url).origin}${new URL(server.url).pathname}` };
   const pin = server.pin;
@@ -64,10 +64,10 @@ export function checkServerPin(
     const runs = npmLaunch(install, pin.npm, server, cwd, whichCommand(server.command, cwd, context.pathEnv));
     if ('problem' in runs) return { ok: false, problem: `server "${name}": ${runs.problem}; refusing to start it` };
     if (!context.packages) return { ok: false, problem: `server "${name}": the files of ${pin.npm} cannot be verified here (no pins file); refusing to start it` };
-    const files = verifyPackageFiles(install, pin.npm, context.packages);
+    const files = verifyPackageFiles(install, pin.npm, context.packages, context.npmCacheDir);
     if ('problem' in files) return { ok: false, problem: `server "${name}": ${files.problem}; refusing to start it` };
     const how = runs.launch ? `, run as its bin ${runs.launch.args[0]}` : '';
-    return { ok: true, pinned: true, what: `npm ${pin.npm}${pin.integrity ? ' with integrity' : ''} (${files.files} files ${files.firstUse ? 'recorded' : 'verified'}${how})`, ...(runs.launch ? { launch: runs.launch } : {}) };
+    return { ok: true, pinned: true, what: `npm ${pin.npm}${pin.integrity ? ' with integrity' : ''} (${files.files} files ${files.firstUse ? (files.anchored ? 'recorded, matching the registry tarball' : 'recorded') : 'verified'}${how})`, ...(runs.launch ? { launch: runs.launch } : {}) };
   }
   if (pin.pypi) {
     const [pkg = '', version = ''] = pin.pypi.split('==');

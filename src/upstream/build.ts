@@ -4,6 +4,7 @@
  * server whose pin does not hold is not started; it stays visible as `failed`, every call to it gets
  * `PC_SUPPLY_PIN_FAILED` with the reason, and an `alert: supply-chain` line is logged.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { PORTCULLIS_ROOT } from '../config/defaults.ts';
 import type { Config, ServerConfig } from '../config/schema.ts';
@@ -52,6 +53,8 @@ export function serverPinHolds(name: string, server: ServerConfig, config: Pick<
     packageRoots: [PORTCULLIS_ROOT],
     allowUnpinned: config.supply.allowUnpinned,
     packages,
+    // npm's default cache: where it still holds the pinned tarball, the first start checks against it.
+    npmCacheDir: secrets.env.HOME ? join(secrets.env.HOME, '.npm', '_cacache') : undefined,
   });
 }
 

@@ -36,7 +36,7 @@ const markerLine = (marker: string): string => `import { writeFileSync as __pcMa
  * A project folder with its own lockfile and a *copy* of server-memory (the rest of its dependencies
  * linked to Portcullis' own), as `npm install` would leave it.
  */
-function project(dir: string): string {
+function project(dir: string, lockEntry: { version: string; integrity: string } = entry): string {
   const root = join(dir, 'project');
   const modules = join(root, 'node_modules');
   mkdirSync(join(modules, '@modelcontextprotocol'), { recursive: true });
@@ -49,7 +49,7 @@ function project(dir: string): string {
     symlinkSync(join(PORTCULLIS_ROOT, 'node_modules', '@modelcontextprotocol', name), join(modules, '@modelcontextprotocol', name));
   }
   cpSync(join(PORTCULLIS_ROOT, 'node_modules', MEMORY), join(modules, MEMORY), { recursive: true });
-  writeFileSync(join(modules, '.package-lock.json'), JSON.stringify({ name: 'project', lockfileVersion: 3, packages: { [`node_modules/${MEMORY}`]: entry } }));
+  writeFileSync(join(modules, '.package-lock.json'), JSON.stringify({ name: 'project', lockfileVersion: 3, packages: { [`node_modules/${MEMORY}`]: lockEntry } }));
   return root;
 }
 
@@ -152,6 +152,37 @@ describe('supply chain: an npm pin binds the code that runs', () => {
     }
     assert.deepEqual(requests, [], 'the registry was never asked');
     assert.equal(existsSync(marker), false);
+  });
+
+  it('checks the first start against the registry tarball npm cached with the pinned integrity: code edited before it never runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-npmpin-first-'));
+    // The package as published: a tarball, in npm's content-addressed cache under $HOME, and its integrity.
+    const published = join(dir, 'published', 'package');
+    cpSync(join(PORTCULLIS_ROOT, 'node_modules', MEMORY), published, { recursive: true });
+    const tgz = join(dir, 'package.tgz');
+    execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'published'), 'package']);
+    const digest = createHash('sha512').update(readFileSync(tgz)).digest();
+    const hex = digest.toString('hex');
+    const home = join(dir, 'home');
+    const cached = join(home, '.npm', '_cacache', 'content-v2', 'sha512', hex.slice(0, 2), hex.slice(2, 4));
+    mkdirSync(cached, { recursive: true });
+    cpSync(tgz, join(cached, hex.slice(4)));
+    const integrity = `sha512-${digest.toString('base64')}`;
+    const root = project(dir, { version: entry.version, integrity });
+    const script = join(root, 'node_modules', MEMORY, 'dist', 'index.js');
+    const marker = join(dir, 'first.marker');
+    insertAfterShebang(script, markerLine(marker));
+    const server = { command: process.execPath, args: [script], cwd: root, env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') }, pin: { npm: SPEC, integrity } };
+    const gw = await launchGateway({ dataDir: join(dir, 'data'), servers: { mem: server }, policy: { rules: [{ name: 'all', effect: 'allow', servers: ['mem'] }] } }, processSecretSource({ ...process.env, HOME: home }));
+    try {
+      await waitFor(async () => ((await health(gw)) === 'failed' ? true : existsSync(marker) ? true : undefined), 30_000, 'the server to fail');
+      assert.equal(await health(gw), 'failed');
+    } finally {
+      await gw.close();
+    }
+    assert.equal(existsSync(marker), false, 'the code edited before the first start never ran');
+    const check = await runCli(['config', 'check', '-c', configYaml(join(dir, 'c.yaml'), join(dir, 'data'), server)], { HOME: home });
+    assert.match(check.stderr, /differ from its registry tarball .*: dist\/index\.js was modified/);
   });
 
   it('refuses a look-alike copy in another node_modules/<name>/ than the verified install', async () => {

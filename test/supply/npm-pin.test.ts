@@ -3,12 +3,14 @@
  * or is refused), and the package's code files against the record kept in the sealed pins file.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PORTCULLIS_ROOT } from '../../src/config/defaults.ts';
-import { fetchingRunner, filesDiffer, findInstall, npmLaunch, packageEntry, packageFiles, pinStoreRecords, verifyPackageFiles, type NpmInstall } from '../../src/supply/npm-pin.ts';
+import { cachedTarballFiles, fetchingRunner, filesDiffer, findInstall, npmLaunch, packageEntry, packageFiles, pinStoreRecords, tarballFiles, verifyPackageFiles, type NpmInstall } from '../../src/supply/npm-pin.ts';
 import { PinStore, pinsKeyPath } from '../../src/supply/pins.ts';
 
 const lock = JSON.parse(readFileSync(join(PORTCULLIS_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; integrity: string }> };
@@ -118,4 +120,27 @@ describe('npm pins: the installed files', () => {
     assert.ok('problem' in untrusted);
     assert.match(untrusted.problem, /pins file is untrusted/);
   });
+
+  it('reads a package tarball as npm extracts it (long paths included) and finds it in the npm cache by integrity', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-npm-tar-'));
+    const pkg = join(dir, 'src', 'package');
+    cpSync(install().dir, pkg, { recursive: true });
+    const deep = join(pkg, 'dist', 'a-rather-long-folder-name-for-testing', 'another-quite-long-folder-name-here', 'and-a-third-one');
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(join(deep, 'module-with-a-long-name.js'), 'export const x = 1;\n');
+    const tgz = join(dir, 'p.tgz');
+    execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), 'package']);
+    const installed = packageFiles(pkg);
+    assert.ok('files' in installed);
+    const inTarball = Object.fromEntries(Object.entries(tarballFiles(readFileSync(tgz))).filter(([file]) => file in installed.files || /\.(?:js|json)$/.test(file)));
+    assert.deepEqual(inTarball, installed.files);
+    const digest = createHash('sha512').update(readFileSync(tgz)).digest();
+    const hex = digest.toString('hex');
+    const cache = join(dir, 'cache');
+    mkdirSync(join(cache, 'content-v2', 'sha512', hex.slice(0, 2), hex.slice(2, 4)), { recursive: true });
+    cpSync(tgz, join(cache, 'content-v2', 'sha512', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4)));
+    assert.deepEqual(cachedTarballFiles(cache, `sha512-${digest.toString('base64')}`), installed.files);
+    assert.equal(cachedTarballFiles(cache, `sha512-${Buffer.alloc(64).toString('base64')}`), undefined, 'not cached');
+  });
 });
+
