@@ -64,6 +64,18 @@ function configYaml(file: string, dataDir: string, server: Record<string, unknow
   return file;
 }
 
+/** Starts a gateway with `server` as "mem": it must end failed, and the code that writes `marker` must never have run. */
+async function assertRefusedUnrun(dataDir: string, server: Record<string, unknown>, marker: string, what: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const gw = await launchGateway({ dataDir, servers: { mem: server }, policy: { rules: [{ name: 'all', effect: 'allow', servers: ['mem'] }] } }, processSecretSource(env));
+  try {
+    await waitFor(async () => ((await health(gw)) === 'failed' || existsSync(marker) ? true : undefined), 30_000, 'the server to fail');
+    assert.equal(await health(gw), 'failed');
+  } finally {
+    await gw.close();
+  }
+  assert.equal(existsSync(marker), false, `${what} never ran`);
+}
+
 describe('supply chain: an npm pin binds the code that runs', () => {
   it('refuses to start a package whose installed code was edited after its first start, naming the file (F8)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-npmpin-'));
@@ -173,14 +185,7 @@ describe('supply chain: an npm pin binds the code that runs', () => {
     const marker = join(dir, 'first.marker');
     insertAfterShebang(script, markerLine(marker));
     const server = { command: process.execPath, args: [script], cwd: root, env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') }, pin: { npm: SPEC, integrity } };
-    const gw = await launchGateway({ dataDir: join(dir, 'data'), servers: { mem: server }, policy: { rules: [{ name: 'all', effect: 'allow', servers: ['mem'] }] } }, processSecretSource({ ...process.env, HOME: home }));
-    try {
-      await waitFor(async () => ((await health(gw)) === 'failed' ? true : existsSync(marker) ? true : undefined), 30_000, 'the server to fail');
-      assert.equal(await health(gw), 'failed');
-    } finally {
-      await gw.close();
-    }
-    assert.equal(existsSync(marker), false, 'the code edited before the first start never ran');
+    await assertRefusedUnrun(join(dir, 'data'), server, marker, 'the code edited before the first start', { ...process.env, HOME: home });
     const check = await runCli(['config', 'check', '-c', configYaml(join(dir, 'c.yaml'), join(dir, 'data'), server)], { HOME: home });
     assert.match(check.stderr, /differ from its registry tarball .*: dist\/index\.js was modified/);
   });
@@ -192,13 +197,6 @@ describe('supply chain: an npm pin binds the code that runs', () => {
     const marker = join(dir, 'alike.marker');
     insertAfterShebang(script, markerLine(marker));
     // No cwd: the pin is judged against Portcullis' own (intact) install, while the copy would run.
-    const gw = await launchGateway({ dataDir: join(dir, 'data'), servers: { mem: { command: process.execPath, args: [script], pin: PIN } }, policy: { rules: [{ name: 'all', effect: 'allow', servers: ['mem'] }] } });
-    try {
-      await waitFor(async () => ((await health(gw)) === 'failed' ? true : existsSync(marker) ? true : undefined), 30_000, 'the server to fail');
-      assert.equal(await health(gw), 'failed');
-    } finally {
-      await gw.close();
-    }
-    assert.equal(existsSync(marker), false, 'the look-alike never ran');
+    await assertRefusedUnrun(join(dir, 'data'), { command: process.execPath, args: [script], pin: PIN }, marker, 'the look-alike');
   });
 });
