@@ -20,9 +20,21 @@ export function displayText(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(UNSAFE, (c) => NAMED[c] ?? `\\u{${c.codePointAt(0)!.toString(16).padStart(4, '0')}}`);
 }
 
+/** Many lines of `text` safe to print: each unsafe character but the line breaks escaped as displayText does (backslashes kept). */
+export function displayLines(text: string): string {
+  return text.replace(UNSAFE, (c) => (c === '\n' ? c : (NAMED[c] ?? `\\u{${c.codePointAt(0)!.toString(16).padStart(4, '0')}}`)));
+}
+
+/** An output `io` whose every line is passed through displayLines: what a hostile file holds cannot drive the reader's terminal. */
+export function terminalSafe<T extends { out: (text: string) => void; err: (text: string) => void }>(io: T): T {
+  return { ...io, out: (text: string) => io.out(displayLines(text)), err: (text: string) => io.err(displayLines(text)) };
+}
+
 /** A JSON text with the unsafe characters JSON.stringify leaves raw (C1, bidi, U+2028…) as \uXXXX escapes: same value, safe to print. */
 export function displayJson(json: string): string {
+  // A raw line break in JSON text is layout between tokens (JSON.stringify escapes those in strings).
   return json.replace(UNSAFE, (c) => {
+    if (c === '\n') return c;
     let out = '';
     for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
     return out;

@@ -16,7 +16,7 @@
  *
  * It also writes the RFC 9728 Protected Resource Metadata and the WWW-Authenticate challenges.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.ts';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
@@ -269,7 +269,7 @@ export class ResourceServer {
   }
 
   async #introspect(token: string, endpoint: Endpoint): Promise<Principal | AuthFailure> {
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = hash('sha256', token, 'base64url');
     const now = this.#now().getTime();
     const cached = this.#introspected.get(key);
     if (cached && cached.until > now) {

@@ -7,7 +7,7 @@
  * itself the bearer value (codes, refresh tokens, registration access tokens, session and interaction
  * ids), which oidc-provider only ever looks up by the value presented.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { ensurePrivateDir, ensurePrivateFile } from '../util/private-files.ts';
@@ -30,7 +30,8 @@ export interface ApiKeyRow {
   revokedAt: string | null;
 }
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+// One-shot: an API key is hashed on every request it comes with, and `hash` makes no Hash object.
+const sha256 = (text: string): Buffer => hash('sha256', text, 'buffer');
 const sameHash = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b);
 const secret = (prefix: string): string => `${prefix}${randomBytes(32).toString('base64url')}`;
 

@@ -2,16 +2,17 @@
  * `portcullis discover` and `portcullis import`: the inventory of MCP client configurations on a
  * machine, and a gateway configuration made from it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
+import { displayJson, terminalSafe } from '../audit/display.ts';
 import { loadConfigFile, parseConfigText } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { discover, reaches, type DiscoveryReport } from '../discover/discover.ts';
 import { SEVERITIES, type Severity } from '../discover/findings.ts';
 import { formatSarif, formatText } from '../discover/format.ts';
 import { buildImport } from '../discover/import.ts';
-import { writePrivateFile } from '../util/private-files.ts';
+import { PRIVATE_FILE_MODE, replaceFile } from '../util/private-files.ts';
 import { formatProblems } from './config-source.ts';
 import type { Io } from './serve.ts';
 
@@ -63,7 +64,7 @@ export function runDiscovery(options: DiscoverCliOptions, io: CliIo): ReturnType
     // (a fixture or a copied home folder), unless --system says where.
     ...(options.system !== undefined ? { system: options.system } : options.home === undefined ? { system: '/' } : {}),
     gatewayUrls: options.gateway ?? [],
-    ...(gateway ? { gateway } : {}),
+    ...(gateway ? { gateway, gatewayConfig: resolve(options.config!) } : {}),
     onProgress: ({ dirs, files, done }) => {
       if (done ? dirs >= 5000 && dirs !== lastReport : dirs - lastReport >= 5000) {
         io.err(`discover: ${dirs} folders searched, ${files} client files read${done ? ', done' : '…'}\n`);
@@ -73,7 +74,9 @@ export function runDiscovery(options: DiscoverCliOptions, io: CliIo): ReturnType
   });
 }
 
-export function discoverCommand(options: DiscoverCliOptions, io: CliIo): number {
+export function discoverCommand(options: DiscoverCliOptions, raw: CliIo): number {
+  // Client files are anyone's text: nothing in them may drive the reader's terminal (JSON escapes its own way).
+  const io = terminalSafe(raw);
   if (options.json && options.sarif) {
     io.err('portcullis: choose one of --json or --sarif\n');
     return 2;
@@ -92,8 +95,8 @@ export function discoverCommand(options: DiscoverCliOptions, io: CliIo): number 
     return 2;
   }
   const { report } = result;
-  if (options.sarif) io.out(`${JSON.stringify(formatSarif(report), null, 2)}\n`);
-  else if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+  if (options.sarif) raw.out(`${displayJson(JSON.stringify(formatSarif(report), null, 2))}\n`);
+  else if (options.json) raw.out(`${displayJson(JSON.stringify(report, null, 2))}\n`);
   else io.out(formatText(report, homeOf(options, io)));
   return threshold && reaches(report, threshold) ? 1 : 0;
 }
@@ -124,12 +127,19 @@ function readReport(file: string): DiscoveryReport | string {
   return report;
 }
 
-export function importCommand(options: ImportCliOptions, io: CliIo): number {
+export function importCommand(options: ImportCliOptions, raw: CliIo): number {
+  const io = terminalSafe(raw);
   if (!options.output) {
     io.err('portcullis: import needs -o FILE (where to write the gateway configuration)\n');
     return 2;
   }
-  if (existsSync(options.output) && !options.force) {
+  const existing = lstatOrUndefined(options.output);
+  if (existing?.isSymbolicLink()) {
+    // Never through a link: whoever planted it would choose which file is created or overwritten.
+    io.err(`portcullis: ${options.output} is a symbolic link; name the file itself\n`);
+    return 2;
+  }
+  if (existing && !options.force) {
     io.err(`portcullis: ${options.output} already exists; use --force to overwrite\n`);
     return 2;
   }
@@ -156,7 +166,7 @@ export function importCommand(options: ImportCliOptions, io: CliIo): number {
     io.err(`portcullis: the imported configuration does not validate (nothing written):\n${formatProblems(check.problems)}\n`);
     return 1;
   }
-  writePrivateFile(options.output, built.yaml);
+  replaceFile(options.output, built.yaml, PRIVATE_FILE_MODE);
   const lines = [`Wrote ${options.output} (mode 600): ${built.servers.length} server${built.servers.length === 1 ? '' : 's'}${built.servers.length ? `: ${built.servers.join(', ')}` : ''}.`];
   if (built.variables.length > 0) lines.push('', 'Set these variables where the gateway runs (the values stay where they were; none was written):', ...built.variables.map((v) => `  ${v.name}  — ${v.what}`));
   const todo = built.notes.filter((n) => /^UNPINNED|disabled|enable it|denied until|narrow/.test(n.note) || n.note.includes('UNPINNED'));
@@ -165,4 +175,12 @@ export function importCommand(options: ImportCliOptions, io: CliIo): number {
   lines.push('', `Next: portcullis config check -c ${options.output}`);
   io.out(`${lines.join('\n')}\n`);
   return 0;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }

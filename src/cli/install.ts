@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { terminalSafe } from '../audit/display.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { applyPlan, INSTALL_CLIENTS, planDiff, planInstall, routeProblem, undoInstall, type InstallClient, type Route } from '../discover/install.ts';
@@ -27,7 +28,8 @@ export interface InstallCliOptions {
   force?: boolean;
 }
 
-export function installCommand(options: InstallCliOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+export function installCommand(options: InstallCliOptions, raw: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const io = terminalSafe(raw);
   const usage = (message: string): number => {
     io.err(`portcullis: ${message}\n`);
     return 2;
@@ -73,7 +75,7 @@ export function installCommand(options: InstallCliOptions, io: Pick<Io, 'out' | 
   }
   const refused = routeProblem(client, route);
   if (refused) return usage(refused);
-  const { plans, problems } = planInstall({ client, home, projects, route, ...(gateway ? { gateway } : {}) });
+  const { plans, problems } = planInstall({ client, home, projects, route, ...(gateway ? { gateway, gatewayConfig: resolve(options.config!) } : {}) });
   let failed = problems.length > 0;
   for (const p of problems) io.err(`portcullis: ${displayPath(p.path, home)} ${p.problem}\n`);
   if (plans.length === 0 && problems.length === 0) io.out(`No ${client} configuration file under ${home}${projects.length ? ` or ${projects.join(', ')}` : ''}.\n`);

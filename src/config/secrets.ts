@@ -3,7 +3,7 @@
  * newline dropped). Resolved values are only handed to the connector that needs them; they are never
  * logged, printed or put in an error message — errors name the reference, not the value.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { SECRET_REF } from './names.ts';
 
 export interface SecretSource {
@@ -13,8 +13,43 @@ export interface SecretSource {
 
 export const processSecretSource = (env: Readonly<Record<string, string | undefined>>): SecretSource => ({
   env,
-  readFile: (path) => readFileSync(path, 'utf8'),
+  readFile: readSecretFile,
 });
+
+/** A secret is small: a key, a token, a PEM file. */
+export const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+/** Why a secret file is refused; its `code` is what the problem message shows. */
+class SecretFileError extends Error {
+  readonly code: string;
+  constructor(code: string) {
+    super(code);
+    this.code = code;
+  }
+}
+
+/**
+ * Reads a `file:` secret: a regular file (links followed, as mounted secrets are links) of at most
+ * 64 KiB outside /proc, /sys and /dev — never a FIFO that would hang start-up, a device that never
+ * ends, or the process's own environment. Opened without blocking and checked on the open descriptor.
+ */
+export function readSecretFile(path: string): string {
+  const real = realpathSync(path);
+  if (/^\/(?:proc|sys|dev)(?:\/|$)/.test(real)) throw new SecretFileError(`it is under ${real.split('/')[1]}, not a file of secrets`);
+  const fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new SecretFileError('not a regular file');
+    if (stat.size > MAX_SECRET_FILE_BYTES) throw new SecretFileError(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+    let length = 0;
+    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    if (length > MAX_SECRET_FILE_BYTES) throw new SecretFileError(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export function isSecretRef(value: string): boolean {
   return SECRET_REF.test(value);

@@ -3,7 +3,6 @@
  * a secret or names one, classified, fingerprinted and aged — and the entry's values as they may be
  * shown, with every literal secret replaced by its kind and fingerprint.
  */
-import { SENSITIVE_NAME } from '../config/names.ts';
 import type { ServerEntry } from './entries.ts';
 import { classifyValue, fingerprint, masked, tokenDates, type Classified } from './secret-kinds.ts';
 
@@ -107,7 +106,8 @@ export function scanCredentials(entry: ServerEntry, fileMtime: Date | undefined,
   const args: string[] = [];
   for (let i = 0; i < entry.args.length; i++) {
     const arg = entry.args[i]!;
-    const flag = /^(--?[A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.*)$/s.exec(arg);
+    // `--flag=value`, and `NAME=value` as tools that take settings as arguments write them.
+    const flag = /^(--?[A-Za-z0-9][A-Za-z0-9_.-]{0,63}|[A-Za-z_][A-Za-z0-9_.-]{0,63})=(.*)$/s.exec(arg);
     const previous = i > 0 ? entry.args[i - 1]! : '';
     let c: Classified | undefined;
     let secret = arg;
@@ -116,7 +116,8 @@ export function scanCredentials(entry: ServerEntry, fileMtime: Date | undefined,
       key = flag[1]!.replace(/^-+/, '');
       secret = flag[2]!;
       c = classifyValue(secret, key);
-    } else if (/^--?[A-Za-z]/.test(previous) && !previous.includes('=') && SENSITIVE_NAME.test(previous) && !arg.startsWith('-')) {
+    } else if (/^--?[A-Za-z]/.test(previous) && !previous.includes('=') && !arg.startsWith('-') && !/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
+      // The value of the flag before it: a credential when the flag's name says so (classifyValue decides).
       key = previous.replace(/^-+/, '');
       c = classifyValue(arg, key);
     } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {

@@ -12,6 +12,9 @@ import { SENSITIVE_NAME, SERVER_NAME } from '../config/names.ts';
 import { isLoopbackHost } from '../config/names.ts';
 import type { DiscoveryReport, FileReport, ServerReport } from './discover.ts';
 import { displayPath } from './discover.ts';
+import { displayText } from '../audit/display.ts';
+import { isSecretRef } from '../config/secrets.ts';
+import { codeLoaders } from './findings.ts';
 import { referencesIn } from './secret-kinds.ts';
 import { targetKey } from './target.ts';
 
@@ -110,6 +113,13 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     /** A client value → what the gateway config holds (a literal or an env: reference). */
     const value = (key: string, raw: string, place: string, kind: 'env' | 'header'): string => {
       const shown = expandHome(raw, home, project);
+      if (isSecretRef(shown)) {
+        // No client reads `env:`/`file:` text; the gateway would, handing a local file or one of its own
+        // variables to this server. Kept out: a variable to set with what the client passed, server disabled.
+        serverNotes.push(`${place} is the text "${shown.slice(0, 5)}…", which the client passes as it is but the gateway would read as a secret reference (a local file or a gateway variable): set the variable to what the server needs, then enable it`);
+        out.disabled = true;
+        return `env:${variable(kind === 'env' ? key : `${name}_${key}`, name, `the text the client passed as ${place} (${where}); not read from the file or variable it names`)}`;
+      }
       const m = MASKED.exec(shown);
       if (m) return `env:${variable(kind === 'env' ? key : `${name}_${key}`, name, `${kind === 'header' ? 'the whole header value, with the ' : 'the '}${m[1]} from ${where} ${place} (fingerprint ${m[2]})`, m[2])}`;
       const refs = referencesIn(shown);
@@ -128,8 +138,17 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       return shown;
     };
     if (s.command !== null) {
-      out.command = s.command;
+      // Where the client starts the server: its cwd, else the project (Claude Code, Cursor, VS Code run
+      // project servers there), else home. Relative commands and arguments resolve against it in the
+      // gateway too, so what runs is the file discovery read and pinned, wherever the gateway starts.
+      const base = s.cwd ? resolve(project ?? home, expandHome(s.cwd, home, project)) : (project ?? home);
+      out.command = s.command.includes('/') && !isAbsolute(s.command) ? resolve(base, s.command) : s.command;
       let args = s.args.map((a) => expandHome(a, home, project));
+      const loaders = codeLoaders({ command: s.command, args, env: s.env });
+      if (loaders.length > 0) {
+        serverNotes.push(`${loaders.join(', ')} loads code besides the server's own, which no pin covers: remove it, then enable the server`);
+        out.disabled = true;
+      }
       if (args.some((a) => a.includes('[redacted '))) {
         serverNotes.push('an argument held a secret (shown redacted): the gateway passes arguments as written, so make the server read it from an environment variable, then enable it');
         out.disabled = true;
@@ -174,7 +193,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
         serverNotes.push('UNPINNED: a command on PATH; pin it with pin: { sha256, file } once you know which file runs');
       }
       out.args = args;
-      if (s.cwd && out.cwd === undefined) out.cwd = s.cwd;
+      if (out.cwd === undefined) out.cwd = base;
       if (Object.keys(env).length > 0) out.env = env;
     } else {
       if (!s.url) return 'no command and no URL';
@@ -224,7 +243,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       const specAt = s.args.findIndex((a) => /filesystem/i.test(a));
       for (const a of (out.args as string[]).slice(specAt + 1)) {
         if (a.startsWith('-')) continue;
-        roots.push(isAbsolute(a) ? a : resolve(project ?? home, a));
+        roots.push(isAbsolute(a) ? a : resolve(typeof out.cwd === 'string' ? out.cwd : (project ?? home), a));
       }
     }
     return { server: ordered, notes: serverNotes, roots, filesystem };
@@ -237,7 +256,8 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
         skipped.push({ name: s.name, from, why: 'already goes through Portcullis' });
         continue;
       }
-      const key = `${targetKey({ ...(s.command !== null ? { command: s.command } : {}), args: s.args, ...(s.url !== null ? { url: s.url } : {}) })}\u0000${JSON.stringify(s.env)}\u0000${JSON.stringify(s.headers)}`;
+      // Entries merge only when they run the same thing the same way and the clients allowed the same tools.
+      const key = `${targetKey({ ...(s.command !== null ? { command: s.command } : {}), args: s.args, ...(s.url !== null ? { url: s.url } : {}) })}\u0000${JSON.stringify(s.env)}\u0000${JSON.stringify(s.headers)}\u0000${s.cwd ?? ''}\u0000${s.project ?? ''}\u0000${JSON.stringify(s.tools)}`;
       const same = byKey.get(key);
       if (same) {
         origins.get(same)!.push(`${from} "${s.name}"`);
@@ -253,6 +273,12 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       byKey.set(key, name);
       origins.set(name, [`${from} "${s.name}"`]);
       for (const note of built.notes) notes.push({ server: name, note });
+      if (s.tools.allow !== null && s.tools.allow.length === 0) {
+        // The client enables none of its tools: no rule allows any (the policy denies by default).
+        notes.push({ server: name, note: 'the client enabled none of its tools (an empty allowlist): no rule allows it' });
+        if (s.tools.deny.length > 0) denyRules.push({ name: `deny-${name}-client-disabled`, effect: 'deny', servers: [name], tools: s.tools.deny, reason: 'disabled in the client configuration it was imported from' });
+        continue;
+      }
       const rule: Record<string, unknown> = { name: `allow-${name}`, effect: 'allow', servers: [name] };
       if (s.tools.allow && s.tools.allow.length > 0) rule.tools = s.tools.allow;
       if (built.filesystem) {
@@ -284,7 +310,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     for (const pair of serversNode.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
       const lines = [`from ${origins.get(key)?.join('; ') ?? '?'}`, ...notes.filter((n) => n.server === key).map((n) => n.note)];
-      if (isScalar(pair.key)) pair.key.commentBefore = lines.map((l) => ` ${l}`).join('\n');
+      if (isScalar(pair.key)) pair.key.commentBefore = lines.map((l) => ` ${displayText(l)}`).join('\n');
     }
   }
   const vars = [...variables.values()];
@@ -294,7 +320,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     ...(vars.length > 0 ? [' Set these variables where the gateway runs (values were never written here):', ...vars.map((v) => `   ${v.name}: ${v.what}`)] : []),
     ...(skipped.length > 0 ? [' Not imported:', ...skipped.map((s) => `   ${s.name} (${s.from}): ${s.why}`)] : []),
   ];
-  doc.commentBefore = header.join('\n');
+  doc.commentBefore = header.map(displayText).join('\n');
   return { yaml: doc.toString({ lineWidth: 0 }), servers: Object.keys(servers), variables: vars.map(({ name, what }) => ({ name, what })), notes, skipped };
 }
 
