@@ -175,6 +175,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const limits = createLimitCounters(logger);
   const tasks = new TaskRegistry(config.routing.tasks);
   const unattributed = new UnattributedCounter();
+  const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
+  // State on disk is private (issue 12): the directory 0700 before any store writes into it.
+  ensurePrivateDir(dataDir);
+  // Opened before the servers: an npm-pinned server's package files are recorded and checked there.
+  const pins = openPins(config, deps.secrets, { create: true });
   const { upstreams, catalogServers } = buildUpstreams(config, {
     logger,
     secrets: deps.secrets,
@@ -182,12 +187,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     tasks,
     onUnattributed: (server, kind) => unattributed.count(server, kind),
     limits,
+    pins,
   });
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
-  const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
-  // State on disk is private (issue 12): the directory 0700 before any store writes into it.
-  ensurePrivateDir(dataDir);
-  const pins = openPins(config, deps.secrets, { create: true });
   assertNoNameClashes(config, pins);
   const now = deps.now ?? (() => new Date());
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());

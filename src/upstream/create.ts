@@ -26,9 +26,10 @@ export interface UpstreamDeps {
   connectTimeoutMs: number;
   /**
    * Runs before every start of a stdio child, restarts included (the server pin check): throwing a
-   * GatewayError refuses the start, and the server fails for good with that error.
+   * GatewayError refuses the start, and the server fails for good with that error. What it returns is
+   * started instead of the configured command (an npm runner replaced by the verified package's bin).
    */
-  beforeStart?: () => void;
+  beforeStart?: () => { command: string; args: readonly string[] } | undefined;
   /** Task ownership, to attribute server messages that name a task. */
   tasks?: TaskOwnership | undefined;
   /** Counts server→client traffic no caller could be found for (dropped or refused). */
@@ -80,8 +81,8 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
       maxMessageBytes,
       limits,
       createChannel: () => {
-        deps.beforeStart?.();
-        return new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger, maxLineBytes: maxMessageBytes, limits, server: name });
+        const launch = deps.beforeStart?.();
+        return new StdioChannel({ command: launch?.command ?? server.command, args: launch?.args ?? server.args, cwd: server.cwd, env, logger, maxLineBytes: maxMessageBytes, limits, server: name });
       },
       describeExit: (channel) => {
         const exit = (channel as StdioChannel).exit;
