@@ -121,7 +121,13 @@ export class EmbeddedAuthorizationServer {
     const open = config.registration === 'open';
     const build = async (): Promise<Provider> => {
       // Loaded only when first needed (see #build): it is the heaviest dependency (~250 ms to import).
-      const { default: ProviderClass, errors: oidcErrors } = await import('oidc-provider');
+      const { default: ProviderClass, errors: oidcErrors, interactionPolicy } = await import('oidc-provider');
+      // No silent sign-in: every authorization (consent of a client, the approval page's sign-in) asks
+      // for the password within that very interaction. The session cookie is a host cookie, and
+      // browsers send it to every port of the host (RFC 6265 §8.5): another local listener the browser
+      // visits gets it, so it must never be enough to act as the user.
+      const policy = interactionPolicy.base();
+      policy.get('login')!.checks.add(new interactionPolicy.Check('fresh_sign_in', 'sign in for this authorization', (ctx: { oidc: { result?: { login?: unknown } } }) => (ctx.oidc.result?.login ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT)), 0);
 
       const provider = new ProviderClass(issuer, {
         adapter: createOAuthAdapter(store),
@@ -143,7 +149,7 @@ export class EmbeddedAuthorizationServer {
           code_verification: '/oauth/device',
           device_authorization: '/oauth/device/auth',
         },
-        interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+        interactions: { policy, url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
         clients: [
           {
             client_id: APPROVAL_PAGE_CLIENT_ID,
@@ -285,24 +291,17 @@ export class EmbeddedAuthorizationServer {
   }
 
   /**
-   * The user signed in to the embedded sign-in in this browser (oidc-provider's signed session cookie),
-   * if any; for pages of the gateway that need the person, not a token (the approval page).
+   * The approval page's sign-in came back with `code`: the user who signed in for it (typing the
+   * password in that very sign-in: no silent sign-in, see `fresh_sign_in`), when the code is a live code
+   * of the approval page's own client; undefined otherwise. The grant it was issued under (and the code,
+   * which is never exchanged) are deleted, so a code answers once and sign-ins leave no grant behind.
+   * Codes of other clients are left alone.
    */
-  async signedInUser(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
-    const provider = await this.#ready();
-    const session = await (provider as unknown as { Session: { get(ctx: unknown): Promise<unknown> } }).Session.get({ req, res });
-    const account = (session as { accountId?: unknown }).accountId;
-    return typeof account === 'string' && account !== '' ? account : undefined;
-  }
-
-  /**
-   * The approval page's sign-in came back with `code`: the grant it was issued under (and the code,
-   * which is never exchanged) are deleted, so sign-ins leave no grant behind. Codes of other clients
-   * are left alone.
-   */
-  forgetApprovalSignIn(code: string): void {
+  forgetApprovalSignIn(code: string): string | undefined {
     const found = this.#store.oauthFind('AuthorizationCode', code);
-    if (found?.clientId === APPROVAL_PAGE_CLIENT_ID && typeof found.grantId === 'string') this.#store.oauthRevokeGrant(found.grantId);
+    if (found?.clientId !== APPROVAL_PAGE_CLIENT_ID || typeof found.grantId !== 'string') return undefined;
+    this.#store.oauthRevokeGrant(found.grantId);
+    return typeof found.accountId === 'string' && found.consumed === undefined ? found.accountId : undefined;
   }
 
   /**

