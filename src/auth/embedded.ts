@@ -330,6 +330,11 @@ export class EmbeddedAuthorizationServer {
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     await this.#ready();
+    // No page of the authorization server may be framed (clickjacking, redteam-b B3): the sign-in,
+    // consent and sign-out pages each have one button that acts as the user. Set before oidc-provider
+    // answers, so the pages it renders itself (sign-out, its success and error pages) carry them too.
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('content-security-policy', "frame-ancestors 'none'");
     if (path.startsWith('/interaction/')) return this.#interaction(req, res, path);
     // RFC 8414 clients look here first; the OpenID metadata is the same document.
     if (path === '/.well-known/oauth-authorization-server') req.url = '/.well-known/openid-configuration';
