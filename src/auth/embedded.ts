@@ -59,6 +59,8 @@ export const APPROVAL_SIGNED_IN_PATH = '/approvals/signed-in';
  * back expires and is purged with the store's other expired rows.
  */
 const APPROVAL_GRANT_SECONDS = 600;
+/** Client addresses whose registrations are counted at once (a flood of addresses cannot grow memory). */
+const MAX_REGISTRATION_ADDRESSES = 10_000;
 
 export class EmbeddedAuthorizationServer {
   readonly issuer: string;
@@ -79,6 +81,10 @@ export class EmbeddedAuthorizationServer {
   readonly #secrets: SecretSource;
   readonly #logger: Logger;
   readonly #failures: LoginFailures;
+  /** Open registrations per client address in the current minute (see #registrationRefused). */
+  readonly #registrations = new Map<string, { startMs: number; count: number }>();
+  /** Open registrations refused (per address rate, store full) and registered clients deleted to make room (/metrics). */
+  readonly registrationCounters = { refusedRate: 0, refusedFull: 0, evicted: 0 };
 
   private constructor(issuer: string, build: () => Promise<Provider>, publicJwks: { keys: JWK[] }, store: IdentityStore, config: EmbeddedConfig, baseScopes: readonly string[], secrets: SecretSource, logger: Logger) {
     this.issuer = issuer;
@@ -355,6 +361,44 @@ export class EmbeddedAuthorizationServer {
     this.#handler!(req, res);
   }
 
+  /**
+   * Open registration's bounds (redteam-b B4): valid registrations per client address per minute (fixed window,
+   * at most MAX_REGISTRATION_ADDRESSES addresses remembered, the oldest forgotten first), and the number
+   * of self-registered clients stored. Whether the request was refused (and answered).
+   */
+  #registrationRefused(req: IncomingMessage, res: ServerResponse): boolean {
+    const address = req.socket.remoteAddress ?? '?';
+    const now = Date.now();
+    let window = this.#registrations.get(address);
+    if (!window || now - window.startMs >= 60_000) {
+      this.#registrations.delete(address);
+      if (this.#registrations.size >= MAX_REGISTRATION_ADDRESSES) this.#registrations.delete(this.#registrations.keys().next().value as string);
+      window = { startMs: now, count: 0 };
+      this.#registrations.set(address, window);
+    }
+    window.count += 1;
+    if (window.count > this.#config.registrationsPerMinute) {
+      this.registrationCounters.refusedRate += 1;
+      if (window.count === this.#config.registrationsPerMinute + 1) this.#logger.warn({ address, perMinute: this.#config.registrationsPerMinute }, 'dynamic client registration: rate limit reached for this address');
+      res.setHeader('retry-after', String(Math.max(1, Math.ceil((window.startMs + 60_000 - now) / 1000))));
+      oauthError(res, 429, 'temporarily_unavailable', `too many registrations from this address (identity.embedded.registrationsPerMinute: ${this.#config.registrationsPerMinute}); retry later`);
+      return true;
+    }
+    const room = this.#store.registeredClientCount() - this.#config.maxRegisteredClients + 1;
+    if (room > 0) {
+      const evicted = this.#store.evictUnusedClients(room);
+      this.registrationCounters.evicted += evicted;
+      if (evicted > 0) this.#logger.info({ evicted, max: this.#config.maxRegisteredClients }, 'dynamic client registration: the oldest unused registered clients were deleted to make room');
+      if (evicted < room) {
+        this.registrationCounters.refusedFull += 1;
+        this.#logger.warn({ address, max: this.#config.maxRegisteredClients }, 'dynamic client registration refused: every stored registered client holds a grant');
+        oauthError(res, 429, 'temporarily_unavailable', `the gateway holds its most self-registered clients (identity.embedded.maxRegisteredClients: ${this.#config.maxRegisteredClients}), each with a grant; an administrator can sign users out or raise the limit`);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** RFC 7591 registration, by mode; what an open registration may hold is in registration.ts. */
   async #register(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const mode = this.#config.registration;
@@ -375,6 +419,8 @@ export class EmbeddedAuthorizationServer {
       this.#logger.info({ address: req.socket.remoteAddress, error: checked.error, why: checked.error_description }, 'dynamic client registration refused');
       return oauthError(res, 400, checked.error, checked.error_description);
     }
+    // Counted once valid: a refused registration stores nothing, so it is not what the bounds are for.
+    if (this.#registrationRefused(req, res)) return;
     (req as IncomingMessage & { body?: string }).body = JSON.stringify(checked.metadata);
     this.#handler!(req, res);
   }

@@ -57,7 +57,7 @@ export function serveOperationsPath(
 ): Promise<void> | undefined {
   const { gateway } = front;
   if (pathname === '/metrics' && req.method === 'GET') {
-    const answer = (): void => serveMetrics(res, rawUrl, gateway, metrics, front.sessions, front.resume);
+    const answer = (): void => serveMetrics(res, rawUrl, gateway, metrics, front.sessions, front.resume, () => identity.current?.embedded?.registrationCounters);
     if (!identity.required || gateway.config.listen.metrics === 'open' || (gateway.config.listen.metrics === 'loopback' && isLoopbackAddress(req.socket.remoteAddress))) {
       answer();
       return ANSWERED;
