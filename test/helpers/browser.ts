@@ -8,6 +8,9 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { randomBytes } from 'node:crypto';
+import { processSecretSource } from '../../src/config/secrets.ts';
+import { startGateway, type TestGateway } from './gateway.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -159,4 +162,35 @@ export async function signOutWithBrowser(context: BrowserContext, logoutUrl: str
   } finally {
     await page.close();
   }
+}
+
+/**
+ * A gateway with the embedded sign-in, a browser and a client's loopback callback, for tests that sign
+ * users in: `document(passwordRef)` is the gateway's configuration, with `passwordRef` (an env:
+ * reference to a random password, `password`) for its users.
+ */
+export interface SignInRig {
+  gw: TestGateway;
+  browser: TestBrowser;
+  callback: Awaited<ReturnType<typeof startCallback>>;
+  password: string;
+  close(): Promise<void>;
+}
+
+export async function startSignInRig(document: (passwordRef: string) => Record<string, unknown>): Promise<SignInRig> {
+  const password = randomBytes(12).toString('base64url');
+  const callback = await startCallback();
+  const gw = await startGateway(document('env:PC_TEST_SIGN_IN_PW'), processSecretSource({ ...process.env, PC_TEST_SIGN_IN_PW: password }));
+  const browser = await launchBrowser();
+  return {
+    gw,
+    browser,
+    callback,
+    password,
+    async close() {
+      await browser.close();
+      await gw.close();
+      await callback.close();
+    },
+  };
 }

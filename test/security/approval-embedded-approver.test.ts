@@ -5,44 +5,31 @@
  * consent page and gets a token without it (403 on /admin/approvals). A real browser signs each in.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { processSecretSource } from '../../src/config/secrets.ts';
-import { authorizeWithBrowser, launchBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { authorizeWithBrowser, startSignInRig, type SignInRig } from '../helpers/browser.ts';
 import { authorizeUrl, ECHO_POLICY, pkcePair, recordedEverything, register, tokenRequest } from '../helpers/oauth.ts';
 
 describe('embedded sign-in users and the approvals scope (redteam-b B9)', () => {
-  const PASSWORD = randomBytes(12).toString('base64url');
-  let gw: TestGateway;
-  let browser: TestBrowser;
-  let callback: Awaited<ReturnType<typeof startCallback>>;
-  const everything = recordedEverything();
+  let rig: SignInRig;
   before(async () => {
-    callback = await startCallback();
-    gw = await startGateway(
-      {
-        servers: { everything: everything.server },
-        policy: ECHO_POLICY,
-        identity: {
-          scopes: ['mcp'],
-          embedded: {
-            users: [{ username: 'alice', password: 'env:PC_TEST_B9_PW', roles: ['dev'] }, { username: 'bob', password: 'env:PC_TEST_B9_PW', roles: ['approver'] }],
-            roles: { dev: ['mcp'], approver: ['mcp', 'portcullis:approvals'] },
-          },
+    rig = await startSignInRig((password) => ({
+      servers: { everything: recordedEverything().server },
+      policy: ECHO_POLICY,
+      identity: {
+        scopes: ['mcp'],
+        embedded: {
+          users: [{ username: 'alice', password, roles: ['dev'] }, { username: 'bob', password, roles: ['approver'] }],
+          roles: { dev: ['mcp'], approver: ['mcp', 'portcullis:approvals'] },
         },
       },
-      processSecretSource({ ...process.env, PC_TEST_B9_PW: PASSWORD }),
-    );
-    browser = await launchBrowser();
+    }));
   });
   after(async () => {
-    await browser?.close();
-    await gw?.close();
-    await callback?.close();
+    await rig?.close();
   });
 
   async function tokenFor(username: string, seen: { refused?: string }): Promise<{ scope: string; token: string }> {
+    const { gw, browser, callback, password } = rig;
     const context = await browser.context();
     try {
       const client = (await register(gw.url, { redirect_uris: [callback.url] })).body.client_id as string;
@@ -50,7 +37,7 @@ describe('embedded sign-in users and the approvals scope (redteam-b B9)', () => 
       const resource = `${gw.url}/mcp`;
       const back = await authorizeWithBrowser(context, authorizeUrl(gw.url, { client_id: client, redirect_uri: callback.url, resource, scope: 'mcp portcullis:approvals', code_challenge: challenge, code_challenge_method: 'S256' }), {
         username,
-        password: PASSWORD,
+        password,
         redirect: callback.url,
         inspect: async (page) => {
           seen.refused = (await page.locator('#refused-scopes').count()) ? await page.locator('#refused-scopes').innerText() : undefined;
@@ -63,7 +50,7 @@ describe('embedded sign-in users and the approvals scope (redteam-b B9)', () => 
       await context.close();
     }
   }
-  const adminList = (token: string) => fetch(`${gw.url}/admin/approvals`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({ status: r.status, body: await r.json() }));
+  const adminList = (token: string) => fetch(`${rig.gw.url}/admin/approvals`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({ status: r.status, body: await r.json() }));
 
   it('bob (role approver) gets portcullis:approvals and lists approvals; alice (role dev) is told it is not granted and is refused', async () => {
     const bobSeen: { refused?: string } = {};

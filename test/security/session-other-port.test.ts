@@ -14,15 +14,13 @@ import { after, before, describe, it } from 'node:test';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DatabaseSync } from 'node:sqlite';
 import type { BrowserContext } from 'playwright-core';
 import { identityDbPath } from '../../src/auth/identity.ts';
-import { processSecretSource } from '../../src/config/secrets.ts';
-import { authorizeWithBrowser, launchBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { authorizeWithBrowser, startSignInRig, type SignInRig, type TestBrowser } from '../helpers/browser.ts';
+import type { TestGateway } from '../helpers/gateway.ts';
 import { authorizeUrl, pkcePair, recordedEverything, register, tokenRequest } from '../helpers/oauth.ts';
 import { APPROVAL_POLICY } from '../approvals/harness.ts';
 
@@ -90,30 +88,25 @@ async function replay(gateway: string, start: string, stolen: string, stopAt: (u
 }
 
 describe('the embedded sign-in\'s browser session, replayed from another port on the same host (redteam-b B12)', () => {
-  const PASSWORD = randomBytes(12).toString('base64url');
+  let rig: SignInRig;
   let gw: TestGateway;
   let browser: TestBrowser;
-  let callback: Awaited<ReturnType<typeof startCallback>>;
+  let callback: SignInRig['callback'];
+  let PASSWORD: string;
   let thief: Awaited<ReturnType<typeof startThief>>;
   const everything = recordedEverything();
   before(async () => {
-    callback = await startCallback();
     thief = await startThief();
-    gw = await startGateway(
-      {
-        servers: { everything: everything.server },
-        policy: APPROVAL_POLICY,
-        approvals: { waitMs: 1500, pollMs: 25 },
-        identity: { scopes: ['mcp'], embedded: { registration: 'open', users: [{ username: 'alice', password: 'env:PC_TEST_PORT_PW', scopes: ['mcp'] }] } },
-      },
-      processSecretSource({ ...process.env, PC_TEST_PORT_PW: PASSWORD }),
-    );
-    browser = await launchBrowser();
+    rig = await startSignInRig((password) => ({
+      servers: { everything: everything.server },
+      policy: APPROVAL_POLICY,
+      approvals: { waitMs: 1500, pollMs: 25 },
+      identity: { scopes: ['mcp'], embedded: { registration: 'open', users: [{ username: 'alice', password, scopes: ['mcp'] }] } },
+    }));
+    ({ gw, browser, callback, password: PASSWORD } = rig);
   });
   after(async () => {
-    await browser?.close();
-    await gw?.close();
-    await callback?.close();
+    await rig?.close();
     await thief?.close();
   });
 

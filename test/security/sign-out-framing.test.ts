@@ -7,40 +7,30 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { processSecretSource } from '../../src/config/secrets.ts';
-import { authorizeWithBrowser, launchBrowser, startCallback, type TestBrowser } from '../helpers/browser.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { authorizeWithBrowser, startSignInRig, type SignInRig } from '../helpers/browser.ts';
+import type { TestGateway } from '../helpers/gateway.ts';
 import { authorizeUrl, callTool, ECHO_POLICY, pkcePair, recordedEverything, register, tokenRequest } from '../helpers/oauth.ts';
 
 describe('the sign-out page cannot be framed (redteam-b B3)', () => {
-  const PASSWORD = randomBytes(12).toString('base64url');
+  let rig: SignInRig;
   let gw: TestGateway;
-  let browser: TestBrowser;
-  let callback: Awaited<ReturnType<typeof startCallback>>;
   let evil: Server;
   let evilOrigin: string;
   const everything = recordedEverything();
   before(async () => {
-    callback = await startCallback();
-    gw = await startGateway(
-      { servers: { everything: everything.server }, policy: ECHO_POLICY, identity: { scopes: ['mcp'], embedded: { users: [{ username: 'alice', password: 'env:PC_TEST_FRAME_PW', scopes: ['mcp'] }] } } },
-      processSecretSource({ ...process.env, PC_TEST_FRAME_PW: PASSWORD }),
-    );
+    rig = await startSignInRig((password) => ({ servers: { everything: everything.server }, policy: ECHO_POLICY, identity: { scopes: ['mcp'], embedded: { users: [{ username: 'alice', password, scopes: ['mcp'] }] } } }));
+    gw = rig.gw;
     evil = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><button id="decoy" style="position:absolute;left:0;top:0;width:600px;height:600px">CLAIM</button>
 <iframe id="f" src="${gw.url}/oauth/logout" style="position:absolute;left:0;top:0;width:600px;height:600px;opacity:0.01;border:0"></iframe>`);
     });
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
     evilOrigin = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
-    browser = await launchBrowser();
   });
   after(async () => {
-    await browser?.close();
-    await gw?.close();
-    await callback?.close();
+    await rig?.close();
     await new Promise<void>((resolve) => evil?.close(() => resolve()));
   });
 
@@ -54,12 +44,13 @@ describe('the sign-out page cannot be framed (redteam-b B3)', () => {
   });
 
   it('a click on a framing page of another port signs nobody out: alice\'s grant and token stand', async () => {
+    const { browser, callback, password } = rig;
     const context = await browser.context();
     try {
       const client = (await register(gw.url, { redirect_uris: [callback.url] })).body.client_id as string;
       const { verifier, challenge } = pkcePair();
       const resource = `${gw.url}/mcp/everything`;
-      const back = await authorizeWithBrowser(context, authorizeUrl(gw.url, { client_id: client, redirect_uri: callback.url, resource, scope: 'mcp', code_challenge: challenge, code_challenge_method: 'S256' }), { username: 'alice', password: PASSWORD, redirect: callback.url });
+      const back = await authorizeWithBrowser(context, authorizeUrl(gw.url, { client_id: client, redirect_uri: callback.url, resource, scope: 'mcp', code_challenge: challenge, code_challenge_method: 'S256' }), { username: 'alice', password, redirect: callback.url });
       const token = (await tokenRequest(gw.url, { grant_type: 'authorization_code', code: back.searchParams.get('code')!, code_verifier: verifier, redirect_uri: callback.url, client_id: client, resource })).body.access_token as string;
       const page = await context.newPage();
       page.setDefaultTimeout(30_000);
