@@ -198,4 +198,20 @@ describe('the embedded sign-in\'s browser session, replayed from another port on
       await alice.close();
     }
   });
+
+  it('a sign-in, consent, sign-out or approval form posted from another port\'s page is refused by its Origin; the gateway\'s own origin is not', async () => {
+    const post = (path: string, origin: string) =>
+      fetch(`${gw.url}${path}`, { method: 'POST', redirect: 'manual', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: 'decision=approve' }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const paths = ['/interaction/abc/confirm', '/interaction/abc/login', '/oauth/authorize', '/oauth/logout/confirm', '/approvals/0123456789abcdef0123456789abcdef'];
+    for (const path of paths) {
+      const foreign = await post(path, thief.origin);
+      assert.equal(foreign.status, 403, `${path} from ${thief.origin}`);
+      assert.match(foreign.text, /PC_HTTP_ORIGIN_FORBIDDEN/, path);
+      const own = await post(path, gw.url);
+      assert.doesNotMatch(own.text, /PC_HTTP_ORIGIN_FORBIDDEN/, `${path} from the gateway's own origin passes the Origin check`);
+    }
+    // Token, registration and revocation requests come from clients' own origins (browser-based MCP clients): not this check's.
+    const token = await post('/oauth/token', thief.origin);
+    assert.doesNotMatch(token.text, /PC_HTTP_ORIGIN_FORBIDDEN/);
+  });
 });
