@@ -345,6 +345,7 @@ export class EmbeddedAuthorizationServer {
     // RFC 8414 clients look here first; the OpenID metadata is the same document.
     if (path === '/.well-known/oauth-authorization-server') req.url = '/.well-known/openid-configuration';
     if (req.method === 'POST' && path === '/oauth/register') return this.#register(req, res);
+    if (req.method === 'POST' && path === '/oauth/logout/confirm') return this.#confirmSignOut(req, res);
     if (req.method === 'POST' && (path === '/oauth/token' || path === '/oauth/revoke' || path === '/oauth/introspect')) {
       const body = await readBody(req, 64 * 1024);
       if (body === undefined) return void res.writeHead(413).end();
@@ -358,6 +359,38 @@ export class EmbeddedAuthorizationServer {
       if (path === '/oauth/revoke' && (await isJwt(new URLSearchParams(body).get('token')))) return this.#revokeJwt(res, body, claimed, agent !== undefined);
       if (agent) return presentedAgent.run(agent, () => this.#handler!(req, res));
     }
+    this.#handler!(req, res);
+  }
+
+  /**
+   * Sign-out revokes every grant of the user, so it needs the user's password, not only the session
+   * cookie (which any other port of the host may have been sent: redteam-b B12). Failures count toward
+   * the sign-in lockout. "Stay signed in" (no `logout` field) and a browser with no session go on.
+   */
+  async #confirmSignOut(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, 16 * 1024);
+    if (body === undefined) return void res.writeHead(413).end();
+    const form = new URLSearchParams(body);
+    const provider = await this.#ready();
+    const session = await (provider as unknown as { Session: { get(ctx: unknown): Promise<{ accountId?: unknown }> } }).Session.get({ req, res });
+    const account = typeof session.accountId === 'string' ? session.accountId : undefined;
+    if (form.get('logout') && account) {
+      const address = req.socket.remoteAddress ?? '?';
+      const refuse = (status: number, message: string): void => {
+        res.writeHead(status, pageHeaders());
+        res.end(page('Not signed out', `<p class="err" role="alert">${escapeHtml(message)}</p><p><a href="/oauth/logout">Try again</a></p>`));
+      };
+      const lockedFor = this.#failures.lockedFor(address, account);
+      if (lockedFor > 0) return refuse(429, `Too many failed sign-ins. Try again in ${Math.ceil(lockedFor / 60_000)} minutes.`);
+      if (!this.#checkPassword(account, form.get('password') ?? '')) {
+        this.#failures.fail(address, account);
+        this.#logger.warn({ username: account, address }, 'embedded authorization server: sign-out refused, wrong password');
+        return refuse(401, 'Wrong password: you are still signed in.');
+      }
+      this.#failures.succeed(address, account);
+    }
+    form.delete('password');
+    (req as IncomingMessage & { body?: string }).body = form.toString();
     this.#handler!(req, res);
   }
 

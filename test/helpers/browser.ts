@@ -153,10 +153,11 @@ export async function authorizeWithBrowser(context: BrowserContext, authorizeUrl
 }
 
 /** Signs out through the authorization server's logout page, clicking its button. */
-export async function signOutWithBrowser(context: BrowserContext, logoutUrl: string): Promise<string> {
+export async function signOutWithBrowser(context: BrowserContext, logoutUrl: string, password: string): Promise<string> {
   const page = await context.newPage();
   try {
     await page.goto(logoutUrl);
+    await page.fill('input[name="password"]', password);
     await Promise.all([page.waitForNavigation(), page.click('button[name="logout"]')]);
     return await page.locator('body').innerText();
   } finally {

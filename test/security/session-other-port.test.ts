@@ -21,7 +21,7 @@ import type { BrowserContext } from 'playwright-core';
 import { identityDbPath } from '../../src/auth/identity.ts';
 import { authorizeWithBrowser, startSignInRig, type SignInRig, type TestBrowser } from '../helpers/browser.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { authorizeUrl, pkcePair, recordedEverything, register, tokenRequest } from '../helpers/oauth.ts';
+import { authorizeUrl, callTool, pkcePair, recordedEverything, register, tokenRequest } from '../helpers/oauth.ts';
 import { APPROVAL_POLICY } from '../approvals/harness.ts';
 
 /** A listener on another loopback port: records the Cookie header of every request, and any code sent to /cb. */
@@ -213,5 +213,26 @@ describe('the embedded sign-in\'s browser session, replayed from another port on
     // Token, registration and revocation requests come from clients' own origins (browser-based MCP clients): not this check's.
     const token = await post('/oauth/token', thief.origin);
     assert.doesNotMatch(token.text, /PC_HTTP_ORIGIN_FORBIDDEN/);
+  });
+
+  it('a stolen session cannot sign alice out (which would revoke every grant of hers): the sign-out asks for her password', async () => {
+    const alice = await browser.context();
+    try {
+      const token = await aliceSignsIn(alice);
+      const stolen = await visitThief(alice);
+      // The thief GETs the sign-out page with the cookies (reading its form's xsrf token) and posts it.
+      const jar = stolen;
+      const page = await fetch(`${gw.url}/oauth/logout`, { headers: { cookie: jar } });
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(await page.text())?.[1];
+      assert.ok(xsrf, 'the sign-out page was served to the stolen session');
+      const posted = await fetch(`${gw.url}/oauth/logout/confirm`, { method: 'POST', redirect: 'manual', headers: { cookie: jar, origin: gw.url, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ xsrf, logout: 'yes' }).toString() });
+      await posted.body?.cancel();
+      assert.ok(posted.status >= 400, `the sign-out without the password is refused (got ${posted.status})`);
+      const call = await callTool(`${gw.url}/mcp/everything`, token, 'get-tiny-image', {});
+      assert.equal(call.status, 200, `alice's grant stands (${call.text.slice(0, 200)})`);
+      assert.equal(call.json?.error, undefined);
+    } finally {
+      await alice.close();
+    }
   });
 });
