@@ -310,6 +310,25 @@ export class IdentityStore {
   }
 
   /** Deletes a grant and everything issued under it; access tokens carrying its id are refused from now on. */
+  /** Self-registered clients stored (RFC 7591 registrations; `portcullis client add` ones are apart). */
+  registeredClientCount(): number {
+    return Number((this.db.prepare("SELECT count(*) AS n FROM oauth WHERE model = 'Client'").get() as { n: number }).n);
+  }
+
+  /**
+   * Deletes up to `count` of the oldest self-registered clients no grant names (never used, or every
+   * grant gone), with their registration access tokens; returns how many went.
+   */
+  evictUnusedClients(count: number): number {
+    if (count <= 0) return 0;
+    const unused = this.db
+      .prepare("SELECT id FROM oauth AS c WHERE c.model = 'Client' AND NOT EXISTS (SELECT 1 FROM oauth AS g WHERE g.model = 'Grant' AND json_extract(g.payload, '$.clientId') = c.id) ORDER BY rowid LIMIT ?")
+      .all(count) as Array<{ id: string }>;
+    const drop = this.db.prepare("DELETE FROM oauth WHERE (model = 'Client' AND id = ?) OR (model = 'RegistrationAccessToken' AND json_extract(payload, '$.clientId') = ?)");
+    for (const { id } of unused) drop.run(id, id);
+    return unused.length;
+  }
+
   oauthRevokeGrant(grantId: string): void {
     this.db.prepare('DELETE FROM oauth WHERE grant_id = ?').run(grantId);
     this.db.prepare("DELETE FROM oauth WHERE model = 'Grant' AND id = ?").run(grantId);

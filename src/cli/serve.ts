@@ -20,6 +20,8 @@ export interface ServeOptions {
   dataDir?: string;
   host?: string;
   port?: string;
+  /** listen.metrics: credential | loopback | open. */
+  metrics?: string;
   /** false: do not watch the configuration file (`--no-reload`). */
   reload?: boolean;
   reloadSettleMs?: string;
@@ -46,6 +48,14 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
       return 2;
     }
     config = { ...config, listen: { ...config.listen, host: options.host ?? config.listen.host, port } };
+  }
+  if (options.metrics !== undefined) {
+    const access = options.metrics;
+    if (access !== 'credential' && access !== 'loopback' && access !== 'open') {
+      io.err(`portcullis: --metrics must be credential, loopback or open (got "${access}")\n`);
+      return 2;
+    }
+    config = { ...config, listen: { ...config.listen, metrics: access } };
   }
   if (options.reloadSettleMs !== undefined && !(Number.isInteger(Number(options.reloadSettleMs)) && Number(options.reloadSettleMs) >= 50)) {
     io.err(`portcullis: --reload-settle-ms must be an integer of at least 50 (got "${options.reloadSettleMs}")\n`);

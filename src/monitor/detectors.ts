@@ -74,7 +74,7 @@ const has = (codes: readonly string[]) => {
 
 /** What each burst detector counts (audit record codes). */
 export const BURST_CODES = {
-  denials: has(['PC_POLICY_DENIED', 'PC_POLICY_GUARD']),
+  denials: has(['PC_POLICY_DENIED', 'PC_POLICY_GUARD', 'PC_POLICY_GATEWAY_STATE']),
   validation: has(['PC_ARGS_INVALID', 'PC_ARGS_TOO_LARGE', 'PC_PROTOCOL_INVALID_PARAMS', 'PC_INPUT_STATE_INVALID', 'PC_PROTOCOL_HEADER_MISMATCH']),
   unknownTargets: has(['PC_ROUTE_UNKNOWN_TOOL', 'PC_ROUTE_UNKNOWN_PROMPT', 'PC_ROUTE_UNKNOWN_RESOURCE', 'PC_ROUTE_UNKNOWN_METHOD', 'PC_ROUTE_UNKNOWN_SERVER', 'PC_TASK_UNKNOWN']),
   stepUp: has(['PC_AUTH_INSUFFICIENT_SCOPE']),
@@ -247,6 +247,19 @@ function supplyChain(config: MonitorConfig['detectors']['supplyChain']): Detecto
   };
 }
 
+/**
+ * A call refused because its arguments reach the gateway's own state (PC_POLICY_GATEWAY_STATE: its
+ * kill switch, policy, keys, audit store): alerted at the first one, whatever the count — no ordinary
+ * task reads the token-signing key or writes the kill switch (redteam-b B5). Anonymous records never
+ * carry this code (it is decided after authentication).
+ */
+function gatewayState(config: MonitorConfig['detectors']['gatewayState']): Detector {
+  return function detectGatewayState({ record, atMs }, raise) {
+    if (record.code !== 'PC_POLICY_GATEWAY_STATE') return;
+    raise({ kind: 'gateway-state', severity: config.severity, server: record.server, tool: toolOf(record), fromMs: atMs, evidence: [record.seq], summary: `${record.method} ${qualified(record)} reached for the gateway's own state (PC_POLICY_GATEWAY_STATE: its kill switch, policy, keys or audit store)`, response: config });
+  };
+}
+
 function dlp(config: MonitorConfig['detectors']['dlp']): Detector {
   return function detectDlp({ record, atMs }, raise) {
     if (!record.dlp || record.dlp.length === 0) return;
@@ -294,6 +307,7 @@ export function createDetectors(config: MonitorConfig, flows?: FlowTracker): Det
   if (d.offHours.enabled) out.push(offHours(d.offHours));
   if (d.scopeElevation.enabled) out.push(scopeElevation(d.scopeElevation));
   if (d.supplyChain.enabled) out.push(supplyChain(d.supplyChain));
+  if (d.gatewayState.enabled) out.push(gatewayState(d.gatewayState));
   if (d.dlp.enabled) out.push(dlp(d.dlp));
   if (d.toxicFlow.enabled && flows) out.push(toxicFlow(d.toxicFlow, flows));
   return out;
