@@ -234,6 +234,13 @@ export class ResourceServer {
     if (this.#store?.agentRevoked(agent)) return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
     const scope = claims.scope ?? claims.scp;
     let scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
+    // Fail closed on a token that says nothing about what it may do: an issuer that leaves `scope` out
+    // has not limited the token, and taking that as "no limit" would give it every rule that does not
+    // select by scope. The embedded server's own tokens are judged by its scope caps below instead.
+    if (scopes.length === 0 && !trusted.check) {
+      if (!config.defaultScopes) return { error: 'invalid_token', description: `the token carries no scope (no scope or scp claim, or an empty one), so it grants nothing here; have ${config.issuer} put the scopes in its access tokens, or grant a default with identity.issuers[].defaultScopes` };
+      scopes = [...config.defaultScopes];
+    }
     let roles: string[] | undefined;
     if (trusted.check) {
       const live = trusted.check(claims);
