@@ -207,6 +207,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     },
     resolveHost: deps.resolveHost ?? systemResolve,
   }), deps.clock);
+  // A running task counts against its server's concurrency cap until it finishes (routing/tasks.ts).
+  tasks.holdSlot = (server) => policy.concurrency.hold(server);
   if (!config.policy) logger.warn('no policy section: every call is denied and every list is empty (see `portcullis init` for a starter policy)');
   const osUser = currentOsUser();
   const supply = new SupplyGuard({

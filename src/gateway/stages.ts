@@ -106,7 +106,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
         now,
         serverTools: (server) => catalog.listNow(server, 'tools', timeoutMsFor(server)),
       }),
-      rateLimit: createRateLimit(policy),
+      rateLimit: createRateLimit(policy, tasks),
       approve: approvals.stage,
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, screenListing: parts.screenListing, tasks, cursors, sessionScope: parts.sessionScope }),
       inspect: createInspectResult(dlp),

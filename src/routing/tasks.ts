@@ -55,7 +55,15 @@ export interface TaskEntry {
 export interface TaskOwnership {
   lookup(server: string, taskId: string, principal: string): TaskEntry | undefined;
   owner(server: string, taskId: string): TaskEntry | undefined;
+  /** The server says the task reached `status`: a terminal one ends its hold on the server's concurrency. */
+  noteStatus(server: string, taskId: string, status: unknown): void;
 }
+
+/** Task statuses after which nothing runs any more (spec 2025-11-25 tasks §Task Status). */
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+/** Takes a slot among a server's calls in flight for a task that runs on after its call; undefined: no cap. */
+export type HoldSlot = (server: string) => (() => void) | undefined;
 
 /**
  * Methods that name one task by `params.taskId`, by the era of the server: spec 2025-11-25 schema
@@ -82,6 +90,13 @@ export class TaskRegistry implements TaskOwnership {
   readonly #byPrincipal = new Map<string, Set<string>>();
   /** Lookups of ids the caller does not own (unknown or another's): a sign of probing. */
   unknownLookups = 0;
+  /**
+   * Concurrency slots held by tasks still running: a task-augmented call ends as soon as the server has
+   * accepted the task, but the work goes on, so the task keeps counting against `policy.concurrency`
+   * until the server reports it finished or its ownership ends.
+   */
+  readonly #running = new Map<string, () => void>();
+  holdSlot: HoldSlot | undefined;
 
   constructor(limits: TaskLimits, now: () => number = Date.now) {
     this.#limits = limits;
@@ -157,6 +172,8 @@ export class TaskRegistry implements TaskOwnership {
     const ttl = typeof task.ttlMs === 'number' && task.ttlMs > 0 ? Math.min(task.ttlMs, this.#limits.maxTtlMs) : this.#limits.maxTtlMs;
     const entry: TaskEntry = { server: task.server, taskId: task.taskId, principal: task.principal, caller: task.caller, tool: task.tool, expiresAtMs: this.#now() + ttl };
     this.#entries.set(key, entry);
+    const release = this.holdSlot?.(task.server);
+    if (release) this.#running.set(key, release);
     let mine = this.#byPrincipal.get(task.principal);
     if (!mine) {
       mine = new Set();
@@ -166,7 +183,29 @@ export class TaskRegistry implements TaskOwnership {
     return 'recorded';
   }
 
+  /** Tasks still holding a concurrency slot. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  noteStatus(server: string, taskId: string, status: unknown): void {
+    if (typeof status === 'string' && TERMINAL.has(status)) this.#settle(keyOf(server, taskId));
+  }
+
+  /** Forgets every expired task (and frees the concurrency slots they held). */
+  purgeExpired(): void {
+    this.#purgeExpired();
+  }
+
+  #settle(key: string): void {
+    const release = this.#running.get(key);
+    if (!release) return;
+    this.#running.delete(key);
+    release();
+  }
+
   #delete(key: string, entry: TaskEntry): void {
+    this.#settle(key);
     this.#entries.delete(key);
     const mine = this.#byPrincipal.get(entry.principal);
     mine?.delete(key);
@@ -277,7 +316,7 @@ function createdTask(result: JsonObject): { taskId: string; ttlMs: number | null
  */
 export function ownTaskResult(
   registry: TaskRegistry,
-  call: { server: string; method: string; tool: string | undefined; principal: string; caller: string },
+  call: { server: string; method: string; tool: string | undefined; principal: string; caller: string; taskId?: unknown },
   result: JsonObject,
 ): JsonObject | GatewayError {
   if (call.method === 'tools/call') {
@@ -287,6 +326,16 @@ export function ownTaskResult(
     // The server handed out an id that is someone else's: this caller gets no handle on it.
     if (recorded === 'conflict') return new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${call.server}" answered with a task id that belongs to another caller; not relayed`, { server: call.server });
     return recorded === 'recorded' ? result : recorded;
+  }
+  if (call.method === 'tasks/get' || call.method === 'tasks/cancel') {
+    // 2025-11-25 GetTaskResult/CancelTaskResult are the Task; the 2026-07-28 extension's are flat too.
+    registry.noteStatus(call.server, String(call.taskId ?? ''), result.status);
+    return result;
+  }
+  // tasks/result answers once the task is terminal (spec 2025-11-25 tasks §Result Retrieval).
+  if (call.method === 'tasks/result') {
+    registry.noteStatus(call.server, String(call.taskId ?? ''), 'completed');
+    return result;
   }
   if (call.method === 'tasks/list' && Array.isArray(result.tasks)) {
     const mine = registry.owned(call.server, call.principal);

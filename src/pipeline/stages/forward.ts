@@ -371,7 +371,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
             if (route.method === 'resources/subscribe' && typeof uri === 'string' && !('result' in outcome)) subscriptions.remove(route.server, uri, ctx.client.key, scope);
           }
           if ('result' in outcome) {
-            const owned = ownTaskResult(tasks, { server: route.server, method: route.method, tool: route.name, principal: principalKey(ctx.principal), caller: ctx.client.key }, outcome.result);
+            const owned = ownTaskResult(tasks, { server: route.server, method: route.method, tool: route.name, principal: principalKey(ctx.principal), caller: ctx.client.key, taskId: route.params?.taskId }, outcome.result);
             outcome = owned instanceof GatewayError ? { error: owned } : { result: owned };
           }
           break;
