@@ -4,8 +4,10 @@
  *
  *   1. A grant of this exact call not yet used (or a used one inside the rule's `remember` window) lets
  *      it through at once, and is used up.
- *   2. Otherwise, in band when the client can ask its user and the rule lets it (`mode`, no `approvers`):
- *      elicitation in the legacy eras, `input_required` in the modern one (in-band.ts).
+ *   2. Otherwise, in band when the client can ask its user and the rule lets it (`mode`, no `approvers`)
+ *      and a person stands behind the caller (a user's sign-in, or a local caller — never an API key or
+ *      an agent's client credentials): elicitation in the legacy eras, `input_required` in the modern
+ *      one (in-band.ts).
  *   3. Otherwise out of band: a request in the queue (store.ts), shown by `portcullis approvals list`,
  *      the admin endpoint and the webhook; the call waits up to `approvals.waitMs`, then is answered
  *      PC_APPROVAL_PENDING with the approval id — the same call retried once it is granted goes through.
@@ -16,7 +18,7 @@
  */
 import { canonicalJson } from '../audit/canonical.ts';
 import { sha256Hex } from '../audit/record.ts';
-import { principalKey } from '../auth/principal.ts';
+import { hasHumanBehind, principalKey } from '../auth/principal.ts';
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { MessageContext } from '../pipeline/context.ts';
@@ -277,7 +279,10 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     const call = governedCall(ctx);
     if (!binding || !call) return new GatewayError('PC_POLICY_APPROVAL_REQUIRED', `${decision.reason}; only calls can be approved`, { rule: decision.rule, reason: decision.reason });
     const terms: ApprovalTerms = approvalTerms(decision.approval);
-    const inBandAllowed = !terms.approvers && terms.mode !== 'out-of-band';
+    // In band the caller's own client answers: only where a person signed in stands behind the caller.
+    // An API key's or an agent's client would approve its own call.
+    const human = hasHumanBehind(ctx.principal);
+    const inBandAllowed = !terms.approvers && terms.mode !== 'out-of-band' && human;
     // An answer to a question asked under a rule that (after a reload) no longer lets the caller's own
     // user decide counts for nothing: the call goes to the queue like a new one.
     if (taken && inBandAllowed) return resumeModern(ctx, binding, taken);
@@ -311,6 +316,13 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     }
     if (channel === 'request') return elicit(ctx, binding, question);
     if (channel === 'input-required') return askModern(ctx, binding, question);
+    if (terms.mode === 'in-band' && !human) {
+      return new GatewayError(
+        'PC_APPROVAL_UNAVAILABLE',
+        `${decision.reason}; the rule asks for approval in band, but no signed-in user stands behind this caller (an API key or an agent's client credentials), so its own client would approve the call. Set the rule's approval.mode to either or out-of-band (an approver decides with \`portcullis approvals grant\` or /admin/approvals; approval.approvers names who), or call with a user's sign-in`,
+        { rule },
+      );
+    }
     if (terms.mode === 'in-band') {
       return new GatewayError('PC_APPROVAL_UNAVAILABLE', `${decision.reason}; the rule asks for approval in band, and this client cannot ask its user (no elicitation capability, or protocol version before 2025-06-18)`, { rule });
     }

@@ -44,7 +44,7 @@ export interface TrustedIssuer {
    * still stands, and the scopes it may carry now. Asked on every request.
    */
   /** The embedded server's own judgement: whether the token stands, with the scopes and roles its user holds today. */
-  check?: (claims: Record<string, unknown>) => { scopes: string[]; roles?: string[] } | AuthFailure;
+  check?: (claims: Record<string, unknown>) => { scopes: string[]; roles?: string[]; signedIn?: boolean } | AuthFailure;
   /** RFC 7662 answers for the issuer's own opaque tokens, in-process (undefined: not active). */
   introspect?: (token: string) => Promise<Record<string, unknown> | undefined>;
 }
@@ -242,11 +242,13 @@ export class ResourceServer {
       scopes = [...config.defaultScopes];
     }
     let roles: string[] | undefined;
+    let signedIn = false;
     if (trusted.check) {
       const live = trusted.check(claims);
       if ('description' in live) return live;
       scopes = live.scopes;
       roles = live.roles;
+      signedIn = live.signedIn === true;
     }
     if (roles !== undefined) {
       // The embedded server's users: their roles as configured now, not as the token was minted.
@@ -254,7 +256,7 @@ export class ResourceServer {
       const value = config.rolesClaim.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), claims);
       roles = Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : typeof value === 'string' ? [value] : [];
     }
-    const principal: Principal = { kind: 'token', subject: claims.sub, agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}) };
+    const principal: Principal = { kind: 'token', subject: claims.sub, agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}), ...(signedIn ? { signedIn } : {}) };
     return typeof claims.jti === 'string' ? { ...principal, tokenId: claims.jti } : principal;
   }
 
