@@ -169,6 +169,45 @@ export class ResourceServer {
     return this.#introspect(token, endpoint);
   }
 
+  /**
+   * A synchronous re-check of the credential a long-lived stream was opened with (a legacy GET stream,
+   * a `subscriptions/listen` stream), run before each message it would deliver and on a timer: undefined
+   * while it still stands, else why not. The signature was verified when the stream opened and the
+   * token is the same string, so what is judged again is what can change: expiry, revocation (API key,
+   * agent, the embedded server's jti and grant), the user still configured, scopes still present; an
+   * opaque token's answer must still be cached and current. An own opaque token (looked up
+   * asynchronously) is judged by expiry only here.
+   */
+  revalidator(authorization: string | undefined, endpoint: Endpoint): () => AuthFailure | undefined {
+    const gone = (description: string): AuthFailure => ({ error: 'invalid_token', description });
+    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec((authorization ?? '').trim());
+    if (!m) return () => gone('the stream has no credential');
+    const token = m[1]!;
+    if (token.startsWith(API_KEY_PREFIX)) return () => failureOf(this.#apiKey(token));
+    if (token.split('.').length === 3) {
+      let claims: Record<string, unknown>;
+      try {
+        claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return () => gone('the token is not a well-formed JWT');
+      }
+      const trusted = typeof claims.iss === 'string' ? this.#issuers.get(claims.iss) : undefined;
+      if (!trusted) return () => gone('the token\'s issuer is not trusted any more');
+      return () => {
+        if (typeof claims.exp !== 'number' || claims.exp * 1000 <= this.#now().getTime()) return gone('the token expired');
+        return failureOf(this.#principal(claims, trusted));
+      };
+    }
+    const key = createHash('sha256').update(token).digest('base64url');
+    return () => {
+      const cached = this.#introspected.get(key);
+      if (!cached) return undefined;
+      const now = this.#now().getTime();
+      if (cached.until <= now) return gone('the token\'s introspection answer is no longer current');
+      return failureOf(this.#judgeAnswer(cached.answer, cached.trusted, endpoint, now));
+    };
+  }
+
   #apiKey(token: string): Principal | AuthFailure {
     if (!this.#apiKeys || !this.#store) return { error: 'invalid_token', description: 'API keys are not enabled on this gateway' };
     const key = this.#store.verifyKey(token, this.#now());
@@ -341,6 +380,8 @@ export class ResourceServer {
     return this.#principal({ ...answer, sub: answer.sub ?? answer.client_id }, trusted);
   }
 }
+
+const failureOf = (result: Principal | AuthFailure): AuthFailure | undefined => ('kind' in result ? undefined : result);
 
 /** Claims only ID tokens (OpenID Connect Core §2, §3.1.3.6) and logout tokens (OIDC Back-Channel Logout §2.4) carry. */
 const NOT_ACCESS_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash', 'events'] as const;

@@ -49,6 +49,8 @@ export interface TaskEntry {
   /** The tool whose call created it (its name on the server). */
   readonly tool: string;
   readonly expiresAtMs: number;
+  /** The agent and subject of that principal, as the kill switch names callers. */
+  readonly who?: { readonly agent: string; readonly subject?: string } | undefined;
 }
 
 /** The read side other stages consult (route, authorize, upstream attribution). */
@@ -163,14 +165,14 @@ export class TaskRegistry implements TaskOwnership {
    * Recording the same owner again is a no-op; an id that is another principal's is a conflict (the new
    * caller gets nothing); beyond a bound the task is not recorded (the refusal is returned).
    */
-  record(task: { server: string; taskId: string; principal: string; caller: string; tool: string; ttlMs: number | null | undefined }): 'recorded' | 'conflict' | GatewayError {
+  record(task: { server: string; taskId: string; principal: string; caller: string; tool: string; ttlMs: number | null | undefined; who?: TaskEntry['who'] }): 'recorded' | 'conflict' | GatewayError {
     const key = keyOf(task.server, task.taskId);
     const existing = this.owner(task.server, task.taskId);
     if (existing) return existing.principal === task.principal ? 'recorded' : 'conflict';
     const full = this.admit(task.principal);
     if (full) return full;
     const ttl = typeof task.ttlMs === 'number' && task.ttlMs > 0 ? Math.min(task.ttlMs, this.#limits.maxTtlMs) : this.#limits.maxTtlMs;
-    const entry: TaskEntry = { server: task.server, taskId: task.taskId, principal: task.principal, caller: task.caller, tool: task.tool, expiresAtMs: this.#now() + ttl };
+    const entry: TaskEntry = { server: task.server, taskId: task.taskId, principal: task.principal, caller: task.caller, tool: task.tool, expiresAtMs: this.#now() + ttl, who: task.who };
     this.#entries.set(key, entry);
     const release = this.holdSlot?.(task.server);
     if (release) this.#running.set(key, release);
@@ -190,6 +192,18 @@ export class TaskRegistry implements TaskOwnership {
 
   noteStatus(server: string, taskId: string, status: unknown): void {
     if (typeof status === 'string' && TERMINAL.has(status)) this.#settle(keyOf(server, taskId));
+  }
+
+  /** The tasks still running (holding a concurrency slot or not: every live entry not known finished). */
+  *live(): IterableIterator<TaskEntry> {
+    yield* this.#entries.values();
+  }
+
+  /** Forgets a task: unknown to everyone from now on, its concurrency slot freed. */
+  forget(server: string, taskId: string): void {
+    const key = keyOf(server, taskId);
+    const entry = this.#entries.get(key);
+    if (entry) this.#delete(key, entry);
   }
 
   /** Forgets every expired task (and frees the concurrency slots they held). */
@@ -316,13 +330,13 @@ function createdTask(result: JsonObject): { taskId: string; ttlMs: number | null
  */
 export function ownTaskResult(
   registry: TaskRegistry,
-  call: { server: string; method: string; tool: string | undefined; principal: string; caller: string; taskId?: unknown },
+  call: { server: string; method: string; tool: string | undefined; principal: string; caller: string; taskId?: unknown; who?: TaskEntry['who'] },
   result: JsonObject,
 ): JsonObject | GatewayError {
   if (call.method === 'tools/call') {
     const task = createdTask(result);
     if (!task) return result;
-    const recorded = registry.record({ server: call.server, taskId: task.taskId, principal: call.principal, caller: call.caller, tool: call.tool ?? '', ttlMs: task.ttlMs });
+    const recorded = registry.record({ server: call.server, taskId: task.taskId, principal: call.principal, caller: call.caller, tool: call.tool ?? '', ttlMs: task.ttlMs, who: call.who });
     // The server handed out an id that is someone else's: this caller gets no handle on it.
     if (recorded === 'conflict') return new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${call.server}" answered with a task id that belongs to another caller; not relayed`, { server: call.server });
     return recorded === 'recorded' ? result : recorded;

@@ -63,4 +63,26 @@ describe('security: running tasks count against the server\'s concurrency cap', 
     assert.equal(after.error, undefined, JSON.stringify(after));
     assert.equal(calls('echo').length, 1);
   });
+
+  it('a kill switch cancels a running task upstream and forgets it: its result is never delivered, its slot is free', async () => {
+    const created = await research('killed topic');
+    const taskId = created.result?.task?.taskId as string;
+    assert.equal(typeof taskId, 'string', JSON.stringify(created));
+    gw.gateway.kill.add({ agent: 'alice', exact: true }, 'incident', 'test');
+    try {
+      await waitFor(() => received(log).some((m) => m.method === 'tasks/cancel' && m.params?.taskId === taskId) || undefined, 5000, 'tasks/cancel upstream');
+      const during = await alice.request('tasks/result', { taskId });
+      assert.equal(during.error?.data?.code, 'PC_KILL_SWITCH', JSON.stringify(during));
+    } finally {
+      gw.gateway.kill.remove({ agent: 'alice', exact: true });
+    }
+    for (const method of ['tasks/result', 'tasks/get']) {
+      const after = await alice.request(method, { taskId });
+      assert.equal(after.error?.data?.code, 'PC_TASK_UNKNOWN', `${method} after the switch is lifted: ${JSON.stringify(after)}`);
+    }
+    assert.deepEqual(received(log).filter((m) => (m.method === 'tasks/result' || m.method === 'tasks/get') && m.params?.taskId === taskId), [], 'nothing asked the server for the killed task');
+    assert.doesNotMatch(JSON.stringify(alice.received.filter((m) => m.result !== undefined)), /killed topic.*report|Research Report: killed topic/, 'no result of the killed task reached the client');
+    const echo = await alice.request('tools/call', { name: 'echo', arguments: { message: 'after the kill' } });
+    assert.equal(echo.error, undefined, `the killed task's slot is free: ${JSON.stringify(echo)}`);
+  });
 });
