@@ -38,7 +38,7 @@ export interface ApprovalsDeps {
   /** A string with only its secrets' spans masked (`Dlp.maskSecrets`): what the approver reads. */
   maskSecrets: (text: string) => string;
   recheck: (ctx: MessageContext) => Promise<GatewayError | undefined>;
-  held?: (agent: string) => { reason: string } | undefined;
+  held?: (caller: { agent: string; subject?: string; issuer?: string | undefined }) => { reason: string } | undefined;
   now?: () => number;
   fetch?: typeof fetch;
 }

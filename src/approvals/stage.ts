@@ -40,7 +40,7 @@ export interface ApproveDeps {
   /** The arguments as the audit records them (redacted), for the people who decide. */
   redactArgs: (server: string, args: JsonObject) => unknown;
   /** A monitor hold on this agent (docs/monitor.md, `require-approval`): its allowed calls need approval too. */
-  held?: (agent: string) => { reason: string } | undefined;
+  held?: (caller: { agent: string; subject?: string; issuer?: string | undefined }) => { reason: string } | undefined;
 }
 
 /** The binding of the call the context now carries, or undefined when it is not a governed call. */
@@ -253,7 +253,7 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     let decision = ctx.decision;
     // A monitor hold makes an allowed call need approval exactly as an approve rule would, out of band
     // (the agent under suspicion must not answer for itself in band); a deny was already a deny.
-    const hold = decision?.effect === 'allow' && governedCall(ctx) ? deps.held?.(ctx.principal.agent) : undefined;
+    const hold = decision?.effect === 'allow' && governedCall(ctx) ? deps.held?.(ctx.principal) : undefined;
     if (decision && hold) {
       decision = { ...decision, effect: 'approve', code: 'PC_POLICY_APPROVAL_REQUIRED', rule: 'monitor:require-approval', reason: `held for approval: ${hold.reason}`, approval: { mode: 'out-of-band' } };
       ctx.decision = decision;

@@ -246,7 +246,8 @@ export class Monitor implements AuditSink {
     const until = new Date(atMs + finding.response.for).toISOString();
     let target: KillTarget | string;
     if (isAnonymous(record.principal)) target = 'the caller is not identified (refused before authentication)';
-    else if (action === 'kill-agent' || action === 'require-approval') target = { agent: record.principal.agent, exact: true };
+    // The principal judged, not every caller another issuer lets use its agent name.
+    else if (action === 'kill-agent' || action === 'require-approval') target = { agent: record.principal.agent, exact: true, issuer: record.principal.issuer ?? '' };
     else if (finding.server !== undefined && finding.tool !== undefined) target = { tool: `${finding.server}.${finding.tool}`, exact: true };
     else target = 'this alert names no single tool';
     if (typeof target === 'string') return { action, target: '', until, skipped: target };
