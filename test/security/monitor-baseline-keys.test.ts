@@ -8,48 +8,29 @@
  * server's side, its calls after the alert never arrive, while the stranger with the same names goes on.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { codeOf, forwarded, modernSession, recordedServer } from '../helpers/security.ts';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 
 describe('security: monitor baselines are per issuer, subject and agent', () => {
-  let idp: Server;
-  let key: CryptoKey;
+  let idp: TestIssuer;
   let origin: string;
   let gw: TestGateway;
   let log: string;
   const clock = { ms: T0 };
   const tokens: Record<string, string> = {};
 
-  const mint = (iss: string, azp: string) => {
-    const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ sub: 'carol', azp, scope: 'mcp' })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
-      .setIssuer(iss)
-      .setAudience(`${gw.url}/mcp/gov`)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 3600)
-      .sign(key);
-  };
+  const mint = (iss: string, azp: string) => idp.sign(iss, `${gw.url}/mcp/gov`, { sub: 'carol', azp, scope: 'mcp' });
 
   before(async () => {
-    const pair = await generateKeyPair('ES256', { extractable: true });
-    key = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    idp = createServer((req, res) => {
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
-    });
-    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+    idp = await startTestIssuer();
+    origin = idp.origin;
     log = join(mkdtempSync(join(tmpdir(), 'pc-mon-keys-')), 'received.jsonl');
     const issuer = (path: string) => ({ issuer: `${origin}/${path}`, jwksUri: `${origin}/jwks`, agentClaim: ['azp'] });
     gw = await startGateway(
@@ -72,7 +53,6 @@ describe('security: monitor baselines are per issuer, subject and agent', () => 
   });
   after(async () => {
     await gw?.close();
-    idp?.closeAllConnections();
     idp?.close();
   });
 

@@ -7,46 +7,26 @@
  * none of the refused calls reached server-everything.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { authRefusals, callTool, recordedEverything } from '../helpers/oauth.ts';
 
 describe('security: a token without scopes grants nothing unless the issuer is given a default', () => {
-  let idp: Server;
+  let idp: TestIssuer;
   let strict: string;
   let lenient: string;
-  let key: CryptoKey;
   let gw: TestGateway;
   const upstream = recordedEverything();
-  let introspection: Record<string, unknown> = { active: false };
 
-  const token = (iss: string, claims: Record<string, unknown>) => {
-    const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ sub: 'carol', azp: 'script', ...claims })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
-      .setIssuer(iss)
-      .setAudience(`${gw.url}/mcp`)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 600)
-      .sign(key);
-  };
+  const token = (iss: string, claims: Record<string, unknown>) => idp.sign(iss, `${gw.url}/mcp`, { sub: 'carol', azp: 'script', ...claims });
   const reached = (message: string) =>
     upstream.received().some((m) => m.method === 'tools/call' && JSON.stringify(m.params?.arguments ?? {}).includes(message));
 
   before(async () => {
-    const pair = await generateKeyPair('ES256', { extractable: true });
-    key = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    idp = createServer((req, res) => {
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.url?.endsWith('/introspect') ? introspection : { keys: [jwk] }));
-    });
-    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
-    const origin = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+    idp = await startTestIssuer();
+    const origin = idp.origin;
     strict = `${origin}/strict`;
     lenient = `${origin}/lenient`;
     gw = await startGateway({
@@ -65,7 +45,6 @@ describe('security: a token without scopes grants nothing unless the issuer is g
   });
   after(async () => {
     await gw?.close();
-    idp?.closeAllConnections();
     idp?.close();
   });
 
@@ -84,7 +63,7 @@ describe('security: a token without scopes grants nothing unless the issuer is g
   });
 
   it('refuses an introspection answer without scope the same way', async () => {
-    introspection = { active: true, iss: strict, sub: 'carol', azp: 'script', aud: `${gw.url}/mcp`, exp: Math.floor(Date.now() / 1000) + 600 };
+    idp.introspection = { active: true, iss: strict, sub: 'carol', azp: 'script', aud: `${gw.url}/mcp`, exp: Math.floor(Date.now() / 1000) + 600 };
     const answer = await callTool(`${gw.url}/mcp`, 'opaque-token-without-scope', 'everything__echo', { message: 'unscoped opaque' });
     assert.equal(answer.status, 401, answer.text);
     assert.equal(reached('unscoped opaque'), false);
