@@ -157,9 +157,9 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     }
     const refused = await stillSame(ctx, binding);
     if (refused) return refused;
-    // The policy judged again may now want a second person: the user's own yes no longer suffices.
+    // The policy judged again may now want a second person (or a monitor hold was placed): the user's own yes no longer suffices.
     const terms = ctx.decision?.effect === 'approve' ? approvalTerms(ctx.decision.approval) : undefined;
-    if (terms && (terms.approvers || terms.mode === 'out-of-band')) {
+    if ((terms && (terms.approvers || terms.mode === 'out-of-band')) || deps.held?.(ctx.principal)) {
       return new GatewayError('PC_APPROVAL_CHANGED', 'the rule changed while the user answered: this call now needs an out-of-band approval; make the call again', { rule: ctx.decision?.rule });
     }
     ctx.approval = { ...note, event: 'used', by: ctx.principal.subject };
@@ -210,7 +210,7 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     const refused = await stillSame(ctx, binding);
     if (refused) return refused;
     const terms = ctx.decision?.effect === 'approve' ? approvalTerms(ctx.decision.approval) : undefined;
-    if (terms && (terms.approvers || terms.mode === 'out-of-band')) {
+    if ((terms && (terms.approvers || terms.mode === 'out-of-band')) || deps.held?.(ctx.principal)) {
       return new GatewayError('PC_APPROVAL_CHANGED', 'the rule changed while the user answered: this call now needs an out-of-band approval; make the call again', { rule: ctx.decision?.rule });
     }
     if (!queue.store.consume(filed.id, binding, queue.now())) {
@@ -253,9 +253,13 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     let decision = ctx.decision;
     // A monitor hold makes an allowed call need approval exactly as an approve rule would, out of band
     // (the agent under suspicion must not answer for itself in band); a deny was already a deny.
-    const hold = decision?.effect === 'allow' && governedCall(ctx) ? deps.held?.(ctx.principal) : undefined;
+    // A call an approve rule holds already is asked out of band too, and no remembered grant carries it.
+    const hold = (decision?.effect === 'allow' || decision?.effect === 'approve') && governedCall(ctx) ? deps.held?.(ctx.principal) : undefined;
     if (decision && hold) {
-      decision = { ...decision, effect: 'approve', code: 'PC_POLICY_APPROVAL_REQUIRED', rule: 'monitor:require-approval', reason: `held for approval: ${hold.reason}`, approval: { mode: 'out-of-band' } };
+      decision =
+        decision.effect === 'allow'
+          ? { ...decision, effect: 'approve', code: 'PC_POLICY_APPROVAL_REQUIRED', rule: 'monitor:require-approval', reason: `held for approval: ${hold.reason}`, approval: { mode: 'out-of-band' } }
+          : { ...decision, reason: `${decision.reason}; held for approval: ${hold.reason}`, approval: { ...decision.approval, mode: 'out-of-band' } };
       ctx.decision = decision;
     }
     if (decision?.effect !== 'approve') {
@@ -267,11 +271,11 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
       ctx.decision = { ...decision, monitored: true };
       return undefined;
     }
-    return ask(ctx, decision, taken);
+    return ask(ctx, decision, taken, hold !== undefined);
   };
 
   /** A call that needs a human's approval: remembered, granted, asked in band, or filed for an approver. */
-  async function ask(ctx: MessageContext, decision: NonNullable<MessageContext['decision']>, taken: ReturnType<typeof takeState>): Promise<GatewayError | undefined> {
+  async function ask(ctx: MessageContext, decision: NonNullable<MessageContext['decision']>, taken: ReturnType<typeof takeState>, held: boolean): Promise<GatewayError | undefined> {
     // A retry resuming a parked call (the server asked its client something mid-call) continues a call
     // that was approved when it started; the bridge's state binds it to that same call and principal.
     if (ctx.route?.kind === 'upstream' && ctx.route.resume) return undefined;
@@ -290,7 +294,8 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     const now = queue.now();
     const rule = decision.rule ?? '(unnamed)';
     const standing = queue.store.standing(binding, now);
-    if (standing?.status === 'used') {
+    // A `remember` window is a grant for repeats; under a monitor hold every call needs its own.
+    if (standing?.status === 'used' && !held) {
       ctx.approval = { id: standing.id, event: 'remembered', channel: standing.channel, by: standing.decidedBy ?? 'unknown', argsHash: binding.argsHash };
       return undefined;
     }

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { legacyClient, modernClient, runCli } from '../helpers/gateway.ts';
+import { legacyClient, modernClient, runCli, waitFor } from '../helpers/gateway.ts';
 import { basic, tokenRequest } from '../helpers/oauth.ts';
 import { APPROVAL_POLICY, approvalHarness, codeOf, type ApprovalHarness } from '../approvals/harness.ts';
 import { policySchema } from '../../src/policy/schema.ts';
@@ -272,6 +272,48 @@ describe('in-band approval', () => {
         assert.equal(asked, 0, label);
       }
       assert.deepEqual(h.received('get-env'), [], 'get-env never ran');
+    });
+  });
+
+  describe('a monitor hold on the caller (redteam-b B1): never in band, no remembered grant', () => {
+    const agentOf = (subject: string) => h.trail().find((r) => r.principal?.subject === subject && r.method === 'tools/call')!.principal.agent as string;
+
+    it('a signed-in user\'s agent under a hold is not asked in band for an approve-rule call, in either era', async () => {
+      const agent = agentOf('alice');
+      h.gw.gateway.kill.add({ agent, exact: true }, 'monitor alert (test)', 'portcullis-monitor', undefined, 'approve');
+      try {
+        let asked = 0;
+        const client = await legacyClient(`${h.gw.url}/mcp/everything`, { headers: auth('alice'), onElicit: () => (asked++, { action: 'accept', content: { approve: true } }) });
+        try {
+          await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'held legacy' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_PENDING');
+        } finally {
+          await client.close();
+        }
+        assert.equal(asked, 0, 'the held agent\'s client was asked nothing');
+        const modern = await h.call('alice', 'echo', { message: 'held modern' }, { capabilities: ELICIT });
+        assert.notEqual(modern.body.result?.resultType, 'input_required', JSON.stringify(modern.body));
+        assert.equal(codeOf(modern), 'PC_APPROVAL_PENDING');
+        assert.deepEqual([...texts('held legacy'), ...texts('held modern')], [], 'nothing reached the server');
+      } finally {
+        h.gw.gateway.kill.remove({ agent, exact: true });
+      }
+    });
+
+    it('a remember window granted before the hold does not carry the caller through it', async () => {
+      const message = 'remembered before the hold';
+      assert.equal(codeOf(await h.call('robot', 'echo', { message })), 'PC_APPROVAL_PENDING');
+      const id = h.gw.gateway.approvals.queue.store.list('pending').find((a) => a.args.includes(message))!.id;
+      assert.equal((await h.cli(['approvals', 'grant', id, '--by', 'security-officer'])).code, 0);
+      await waitFor(async () => (await h.call('robot', 'echo', { message })).body.result || undefined, 5000, 'the granted call');
+      assert.ok((await h.call('robot', 'echo', { message })).body.result, 'remembered while no hold');
+      const ran = texts(message).length;
+      h.gw.gateway.kill.add({ agent: 'robot', exact: true }, 'monitor alert (test)', 'portcullis-monitor', undefined, 'approve');
+      try {
+        assert.equal(codeOf(await h.call('robot', 'echo', { message })), 'PC_APPROVAL_PENDING');
+        assert.equal(texts(message).length, ran, 'the held repeat never reached the server');
+      } finally {
+        h.gw.gateway.kill.remove({ agent: 'robot', exact: true });
+      }
     });
   });
 });
