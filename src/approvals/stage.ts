@@ -50,6 +50,24 @@ export function bindingOf(ctx: MessageContext): ApprovalBinding | undefined {
   return { principal: principalKey(ctx.principal), server: call.server, kind: call.kind, name: call.name, argsHash: sha256Hex(canonicalJson(call.args)) };
 }
 
+/**
+ * What of a call's `_meta` may travel with an approved call: the progress token and the protocol's own
+ * keys (`io.modelcontextprotocol/…`: the modern envelope, the related task the route already checked).
+ * Anything else a caller puts there — a server may read a tenant, an account or a confirmation from it
+ * — is neither shown to the approver nor bound by the approval's hash, so the approved call is
+ * forwarded without it (redteam-b B10).
+ */
+function dropUnboundMeta(ctx: MessageContext): void {
+  const route = ctx.route;
+  if (route?.kind !== 'upstream' || !route.params || !isObject(route.params._meta)) return;
+  const meta = route.params._meta;
+  const kept: JsonObject = {};
+  for (const [key, value] of Object.entries(meta)) if (key === 'progressToken' || key.startsWith('io.modelcontextprotocol/')) kept[key] = value;
+  if (Object.keys(kept).length === Object.keys(meta).length) return;
+  const { _meta: _dropped, ...rest } = route.params;
+  ctx.route = { ...route, params: Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest };
+}
+
 /** Takes our own approval state (and its answers) off a retry, so the server never sees them. */
 function takeState(ctx: MessageContext): { state: string; answer: unknown } | undefined {
   const route = ctx.route;
@@ -271,7 +289,10 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
       ctx.decision = { ...decision, monitored: true };
       return undefined;
     }
-    return ask(ctx, decision, taken, hold !== undefined);
+    return ask(ctx, decision, taken, hold !== undefined).then((refused) => {
+      if (!refused) dropUnboundMeta(ctx);
+      return refused;
+    });
   };
 
   /** A call that needs a human's approval: remembered, granted, asked in band, or filed for an approver. */

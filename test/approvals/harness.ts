@@ -58,6 +58,8 @@ export interface ApprovalHarness {
   call(who: string, name: string, args: Record<string, unknown>, options?: { capabilities?: Record<string, unknown>; extra?: Record<string, unknown> }): Promise<{ status: number; body: Record<string, any> }>;
   /** The arguments of every tools/call of `name` the server received. */
   received(name: string): Array<Record<string, unknown>>;
+  /** The whole params (`_meta` included) of every tools/call of `name` the server received. */
+  receivedParams(name: string): Array<Record<string, unknown>>;
   /** Every tools/call the server received, as tool names. */
   calls(): string[];
   admin(who: string | undefined, method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
@@ -134,6 +136,7 @@ export async function approvalHarness(document: Record<string, unknown> = {}, en
     call: (who, name, args, options = {}) =>
       modernRequest(`${gw.url}/mcp/everything`, 'tools/call', { name, arguments: args, ...options.extra }, { authorization: `Bearer ${keys[who]}` }, options.capabilities ?? {}),
     received: (name) => everything.received().filter((m) => m.method === 'tools/call' && m.params?.name === name).map((m) => (m.params?.arguments ?? {}) as Record<string, unknown>),
+    receivedParams: (name) => everything.received().filter((m) => m.method === 'tools/call' && m.params?.name === name).map((m) => (m.params ?? {}) as Record<string, unknown>),
     calls: everything.calls,
     async admin(who, method, path, body, headers = {}) {
       const response = await fetch(`${gw.url}${path}`, {
