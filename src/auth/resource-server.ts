@@ -67,6 +67,8 @@ export function ambiguousCredentials(req: IncomingMessage): GatewayError | undef
 }
 
 const WELL_KNOWN_PRM = '/.well-known/oauth-protected-resource';
+/** How often an open stream's opaque token is looked up again (revalidator). */
+const REVALIDATE_OPAQUE_MS = 1000;
 const INTROSPECTION_CACHE_MAX = 10_000;
 const INTROSPECTION_CACHE_MS = 5 * 60_000;
 
@@ -174,9 +176,9 @@ export class ResourceServer {
    * a `subscriptions/listen` stream), run before each message it would deliver and on a timer: undefined
    * while it still stands, else why not. The signature was verified when the stream opened and the
    * token is the same string, so what is judged again is what can change: expiry, revocation (API key,
-   * agent, the embedded server's jti and grant), the user still configured, scopes still present; an
-   * opaque token's answer must still be cached and current. An own opaque token (looked up
-   * asynchronously) is judged by expiry only here.
+   * agent, the embedded server's jti and grant), the user still configured, scopes still present. An
+   * opaque token is looked up again (introspection or the embedded server's store) at most once a
+   * second, in the background; the check answers with the last look's verdict.
    */
   revalidator(authorization: string | undefined, endpoint: Endpoint): () => AuthFailure | undefined {
     const gone = (description: string): AuthFailure => ({ error: 'invalid_token', description });
@@ -198,13 +200,28 @@ export class ResourceServer {
         return failureOf(this.#principal(claims, trusted));
       };
     }
-    const key = createHash('sha256').update(token).digest('base64url');
+    // An opaque token is looked up asynchronously (introspection, or the embedded server's own store):
+    // the check answers with the verdict of the last look, and starts a new look at most once a second.
+    let verdict: AuthFailure | undefined;
+    let looking = false;
+    let lookedAtMs = this.#now().getTime();
     return () => {
-      const cached = this.#introspected.get(key);
-      if (!cached) return undefined;
       const now = this.#now().getTime();
-      if (cached.until <= now) return gone('the token\'s introspection answer is no longer current');
-      return failureOf(this.#judgeAnswer(cached.answer, cached.trusted, endpoint, now));
+      if (!looking && now - lookedAtMs >= REVALIDATE_OPAQUE_MS) {
+        looking = true;
+        lookedAtMs = now;
+        this.#introspect(token, endpoint).then(
+          (result) => {
+            verdict = failureOf(result);
+          },
+          () => {
+            verdict = gone('the token could not be looked up again');
+          },
+        ).finally(() => {
+          looking = false;
+        });
+      }
+      return verdict;
     };
   }
 

@@ -8,11 +8,14 @@
  * to every open stream — a marker that, once the caller's own copy arrived, the others' would have too.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { identityDbPath } from '../../src/auth/identity.ts';
 import { IdentityStore } from '../../src/auth/store.ts';
 import { auditTrail } from '../helpers/audit.ts';
-import { waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { runCli, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { basic, revokeRequest, tokenRequest } from '../helpers/oauth.ts';
 import { recordedServer } from '../helpers/recorder.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
 import { dataDirWithKeys, modernRequest, openLegacySession, type LegacySession } from '../helpers/sessions.ts';
@@ -116,6 +119,34 @@ describe('security: kill switch and revocation close open notification streams',
       assert.equal(again.body.error?.data?.code, 'PC_KILL_SWITCH', JSON.stringify(again.body));
     } finally {
       gw.gateway.kill.remove({ agent: 'dave', exact: true });
+    }
+  });
+
+  it('an opaque token of the embedded server: its revocation closes the stream it opened too', async () => {
+    const opaque = await startSecureGateway({
+      identity: { scopes: ['mcp'], embedded: { accessTokenFormat: 'opaque' } },
+      servers: { leaky: recordedServer(LEAKY).server },
+      policy: { rules: [{ name: 'leaky-tools', effect: 'allow', servers: ['leaky'], tools: ['echo', 'leak'] }] },
+    });
+    try {
+      const dir = opaque.gateway.config.dataDir!;
+      const config = join(dir, 'portcullis.yaml');
+      writeFileSync(config, `dataDir: ${JSON.stringify(dir)}\nidentity: { embedded: {} }\nservers: {}\n`);
+      const agent = JSON.parse((await runCli(['agent', 'add', 'watcher', '--scopes', 'mcp', '--json', '-c', config])).stdout) as { client_id: string; client_secret: string };
+      const minted = await tokenRequest(opaque.url, { grant_type: 'client_credentials', resource: `${opaque.url}/mcp/leaky`, scope: 'mcp' }, basic(agent.client_id, agent.client_secret));
+      assert.equal(minted.status, 200, JSON.stringify(minted.body));
+      const token = minted.body.access_token as string;
+      assert.equal(token.split('.').length, 1, 'an opaque token');
+      const session = await openLegacySession(`${opaque.url}/mcp/leaky`, { headers: { authorization: `Bearer ${token}` }, name: 'watcher' });
+      try {
+        assert.equal(await revokeRequest(opaque.url, { token }, basic(agent.client_id, agent.client_secret)), 200);
+        await session.streamEnded;
+        await waitFor(() => auditTrail(dir).some((r) => r.method === '(GET stream)' && r.code === 'PC_AUTH_INVALID_TOKEN') || undefined, 5000, 'the closing in the trail');
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await opaque.close();
     }
   });
 });
