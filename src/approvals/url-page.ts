@@ -41,6 +41,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml, page, pageHeaders } from '../auth/pages.ts';
+import { displayText } from '../audit/display.ts';
 import type { Principal } from '../auth/principal.ts';
 import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
@@ -180,7 +181,9 @@ export class ApprovalPages {
 }
 
 function describe(a: Approval): string {
-  const row = (k: string, v: string): string => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`;
+  // Every value escaped for display first (newlines, bidi, invisible characters: the caller and the
+  // server choose names), then for HTML.
+  const row = (k: string, v: string): string => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(displayText(v))}</td></tr>`;
   let args: unknown;
   try {
     args = JSON.parse(a.args);
@@ -190,7 +193,7 @@ function describe(a: Approval): string {
   return `<table>${[
     row('Server', a.server),
     row(a.kind === 'tool' ? 'Tool' : a.kind, a.name),
-    row('Arguments', displayArgs(args, a.argsHash)),
+    `<tr><th>Arguments</th><td>${escapeHtml(displayArgs(args, a.argsHash))}</td></tr>`,
     row('Arguments SHA-256', a.argsHash),
     row('Rule', `${a.rule} — ${a.reason}`),
     row('Asked by', `${a.subject} (agent ${a.agent})`),

@@ -9,10 +9,13 @@
 /**
  * Every character a person cannot see or that moves the cursor: controls (C0, DEL, C1), format
  * characters (bidi controls, zero-width and invisible characters, the BOM, tag characters), line and
- * paragraph separators, private-use, unassigned code points and lone surrogates. The one definition
+ * paragraph separators, private-use, unassigned code points and lone surrogates, every Unicode
+ * default-ignorable code point (the combining grapheme joiner, Khmer inherent vowels, variation
+ * selectors…) and the characters that render as blank space (the Hangul fillers U+115F, U+1160, U+3164,
+ * U+FFA0 and the braille blank U+2800: `bob<filler>` must not read as `bob`). The one definition
  * of "unsafe to print" for every view of what callers chose (audit, approvals, alerts, status).
  */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/gu;
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u115F\u1160\u3164\uFFA0\u2800]/gu;
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\e' };
 
 /** `text` safe to print: unsafe characters as `\n`, `\r`, `\t`, `\e` or `\u{…}`, and `\` as `\\`. */

@@ -501,7 +501,7 @@ export class EmbeddedAuthorizationServer {
    * its grant not revoked or expired (users' tokens), its agent not revoked, its user still configured —
    * and its scopes capped by what that user's roles (or that agent) allow today.
    */
-  #check(claims: Record<string, unknown>): { scopes: string[]; roles: string[] } | AuthFailure {
+  #check(claims: Record<string, unknown>): { scopes: string[]; roles: string[]; signedIn?: boolean } | AuthFailure {
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
     if (typeof claims.jti === 'string' && this.#store.tokenRevoked(claims.jti)) return { error: 'invalid_token', description: 'the token was revoked' };
     const clientId = typeof claims.client_id === 'string' ? claims.client_id : undefined;
@@ -522,7 +522,9 @@ export class EmbeddedAuthorizationServer {
     const capped = typeof claims.sub === 'string' ? this.#caps.forUser(claims.sub, scopes) : undefined;
     if (!capped) return { error: 'invalid_token', description: 'the token\'s user is not configured on this gateway any more' };
     // Roles as configured today (a demoted user loses role-selected rules and approver rights at once).
-    return { scopes: capped, roles: this.#caps.rolesOf(claims.sub as string) };
+    // A live grant of a configured user to a client: only the authorization-code flow makes those, with
+    // the user signing in on the page.
+    return { scopes: capped, roles: this.#caps.rolesOf(claims.sub as string), signedIn: true };
   }
 
   /** RFC 7662 semantics for this server's own opaque tokens, read in-process (no HTTP round trip). */

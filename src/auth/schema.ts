@@ -22,6 +22,11 @@ export const issuerSchema = z.strictObject({
     .default('at+jwt')
     .describe('at+jwt: a JWT access token must say so in its typ header (RFC 9068), so an ID token is never taken for one; any: for issuers that do not type their access tokens (tokens with ID- or logout-token claims are refused either way)'),
   rolesClaim: z.string().min(1).optional().describe('Dotted path to the roles/groups claim, e.g. realm_access.roles (Keycloak), groups (Okta), roles (Entra)'),
+  defaultScopes: z
+    .array(scopeToken)
+    .min(1)
+    .optional()
+    .describe('Scopes a token of this issuer holds when it carries no scope at all (no scope or scp claim, or an empty one); without this such a token is refused'),
   introspection: z
     .strictObject({
       url: z.string().url(),

@@ -246,7 +246,8 @@ export class Monitor implements AuditSink {
   #target(finding: Finding, record: AlertSource): KillTarget | string {
     const { action } = finding.response;
     if (isAnonymous(record.principal)) return 'the caller is not identified (refused before authentication)';
-    if (action === 'kill-agent' || action === 'require-approval') return { agent: record.principal.agent, exact: true };
+    // The principal judged, not every caller another issuer lets use its agent name.
+    if (action === 'kill-agent' || action === 'require-approval') return { agent: record.principal.agent, exact: true, issuer: record.principal.issuer ?? '' };
     if (finding.server !== undefined && finding.tool !== undefined) return { tool: `${finding.server}.${finding.tool}`, exact: true };
     return 'this alert names no single tool';
   }

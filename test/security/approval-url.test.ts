@@ -239,7 +239,7 @@ describe('in-band approval, URL mode, with API keys', () => {
   });
   after(async () => h?.close());
 
-  it('does not offer the page (the link alone would not prove who approves): the form is used, /approvals/* answers nothing', async () => {
+  it('does not offer the page, nor the form (no person stands behind a key): the call is held out of band, /approvals/* answers nothing', async () => {
     const asked: Params[] = [];
     const { client } = await (async () => {
       const c = new LegacyClient({ name: 'url-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } } });
@@ -248,13 +248,11 @@ describe('in-band approval, URL mode, with API keys', () => {
       return { client: c };
     })();
     try {
-      await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'url with identity' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_DECLINED');
+      await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'url with identity' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_PENDING');
     } finally {
       await client.close();
     }
-    assert.equal(asked.length, 1);
-    assert.notEqual(asked[0]!.mode, 'url');
-    assert.equal(asked[0]!.url, undefined);
+    assert.deepEqual(asked, [], 'the key\'s own client is asked nothing');
     const probe = await postForm(`${h.gw.url}/approvals/${'0'.repeat(32)}`, { t: 'x', csrf: 'y', decision: 'approve' });
     assert.equal(probe.code, 'PC_APPROVAL_UNKNOWN');
     assert.deepEqual(h.received('echo').filter((a) => a.message === 'url with identity'), []);
