@@ -17,11 +17,13 @@ if (problem) {
 // - the young generation capped at two 8 MB semi-spaces (V8 otherwise grows it to ~110 MB under load)
 //   and the old generation collected once it has grown by half (otherwise by up to four times its
 //   live size);
-// - until start-up is done, when the gateway undoes them (src/util/heap-trim.ts): no optimizing
-//   compiler (TurboFan, Maglev) and V8's efficiency mode (without its single-threaded collector), so
-//   start-up's short hot loops (module resolution, the first scan of the tool descriptions) neither
-//   page the compilers' own machine code in (~2.5 MB of the Node binary) nor leave optimized code
-//   behind; requests later tier up as usual. PORTCULLIS_START_FLAGS tells the gateway which to undo;
+// - until start-up is done, when the gateway undoes them (src/util/heap-trim.ts): V8's efficiency mode
+//   (without its single-threaded collector) and filters that no function passes for the optimizing
+//   compilers (TurboFan, Maglev), so start-up's short hot loops (module resolution, the first scan of
+//   the tool descriptions) neither page the compilers' own machine code in (~2.5 MB of the Node
+//   binary) nor leave optimized code behind; requests later tier up as usual. Filters rather than
+//   --no-maglev/--no-turbofan, which also retune V8's tiering for a process without them, and that
+//   tuning would stay once they are back on. PORTCULLIS_START_FLAGS tells the gateway what to undo;
 // - glibc's allocator (Linux; other C libraries ignore it) with two arenas instead of one per thread
 //   that ever allocated (V8's compiler and collector threads each kept a mostly empty one).
 // V8 and glibc read these only when the process starts, so the launcher replaces itself once with
@@ -33,10 +35,10 @@ const MALLOC_TUNABLES = 'glibc.malloc.arena_max=2';
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
 const userFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
 const chosen = userFlags.some((flag) => /^--(max-semi-space-size|heap-growing-percent)\b/.test(flag));
-// A flag's name without its value or negation, `_` as `-` (V8 takes both), `--opt` as `--turbofan`.
-const flagName = (flag) => flag.split('=')[0].replaceAll('_', '-').replace(/^--no-/, '--').replace(/^--opt$/, '--turbofan');
+// A flag's name without its value or negation, `_` as `-` (V8 takes both).
+const flagName = (flag) => flag.split('=')[0].replaceAll('_', '-').replace(/^--no-/, '--');
 // Start-up-only flags, each unless the user set that flag (either way) themselves.
-const START_FLAGS = ['--efficiency-mode', '--no-turbofan', '--no-maglev'].filter((flag) => !userFlags.some((own) => flagName(own) === flagName(flag)));
+const START_FLAGS = ['--efficiency-mode', '--maglev-filter=-*', '--turbo-filter=-*'].filter((flag) => !userFlags.some((own) => flagName(own) === flagName(flag)));
 if ((command === 'serve' || command === 'stdio') && !chosen && typeof process.execve === 'function') {
   try {
     const env = { ...process.env, PORTCULLIS_START_FLAGS: START_FLAGS.join(' ') };

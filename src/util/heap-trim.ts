@@ -12,7 +12,8 @@
  * which the loop was busy less than 1 % of the time and the new space had grown back.
  *
  * The end of start-up also undoes the flags the launcher (bin/portcullis.js) sets for start-up only and
- * names in PORTCULLIS_START_FLAGS: no optimizing compiler (TurboFan, Maglev) and V8's efficiency mode.
+ * names in PORTCULLIS_START_FLAGS: V8's efficiency mode and filters that keep every function from the
+ * optimizing compilers (TurboFan, Maglev).
  * Start-up's short hot loops (module resolution, the first scan of the tool descriptions) then neither
  * page the compilers' own machine code in nor leave optimized code behind; from here on V8 tiers up as
  * it always does, and the first requests page the compilers in when they need them.
@@ -66,8 +67,8 @@ export interface HeapTrimOptions {
 /** Each flag the launcher may set for start-up only, and the flag that undoes it. */
 const START_FLAG_UNDO: Readonly<Record<string, string>> = {
   '--efficiency-mode': '--no-efficiency-mode',
-  '--no-turbofan': '--turbofan',
-  '--no-maglev': '--maglev',
+  '--maglev-filter=-*': '--maglev-filter=*',
+  '--turbo-filter=-*': '--turbo-filter=*',
 };
 
 /**

@@ -12,7 +12,7 @@ const LAUNCHER = new URL('../../bin/portcullis.js', import.meta.url).pathname;
 // GLIBC_TUNABLES on one line each.
 const SHOW = `data:text/javascript,process.stderr.write('execArgv='+JSON.stringify(process.execArgv.filter((a)=>!a.startsWith('--import')&&!a.startsWith('data:')))+'\\ntunables='+JSON.stringify(process.env.GLIBC_TUNABLES??null)+'\\nstart='+JSON.stringify(process.env.PORTCULLIS_START_FLAGS??null)+'\\n')`;
 const HEAP = ['--max-semi-space-size=8', '--heap-growing-percent=50', '--no-single-threaded-gc-in-background'];
-const START = ['--efficiency-mode', '--no-turbofan', '--no-maglev'];
+const START = ['--efficiency-mode', '--maglev-filter=-*', '--turbo-filter=-*'];
 const FLAGS = [...HEAP, ...START];
 
 const launch = (nodeFlags: string[], args: string[], env: Record<string, string> = {}) => {
@@ -44,9 +44,9 @@ describe('the launcher', () => {
   });
 
   it('leaves out a start-up-only flag the user set either way, so the gateway does not undo it', { skip: process.platform === 'win32' ? 'no execve on Windows' : false }, () => {
-    const run = launch(['--maglev'], ['serve', '--port', 'nope']);
-    assert.deepEqual(run.images, [['--maglev'], [...HEAP, '--efficiency-mode', '--no-turbofan', '--maglev']]);
-    assert.deepEqual(run.start, [null, '--efficiency-mode --no-turbofan']);
-    assert.deepEqual(launch(['--no_turbofan'], ['serve', '--port', 'nope']).start, [null, '--efficiency-mode --no-maglev'], 'V8 spells flags with _ too');
+    const run = launch(['--maglev-filter=foo'], ['serve', '--port', 'nope']);
+    assert.deepEqual(run.images, [['--maglev-filter=foo'], [...HEAP, '--efficiency-mode', '--turbo-filter=-*', '--maglev-filter=foo']]);
+    assert.deepEqual(run.start, [null, '--efficiency-mode --turbo-filter=-*']);
+    assert.deepEqual(launch(['--no_efficiency_mode'], ['serve', '--port', 'nope']).start, [null, '--maglev-filter=-* --turbo-filter=-*'], 'V8 spells flags with _ too');
   });
 });

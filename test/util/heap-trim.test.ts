@@ -31,7 +31,7 @@ describe('heap trim', () => {
       for (let i = 0; i < 20000; i++) hot(values);
       process.stdout.write(JSON.stringify({ during, after: { efficiency: %IsEfficiencyModeEnabled(), optimized: optimized() }, env: process.env.PORTCULLIS_START_FLAGS ?? null }));
     `;
-    const flags = ['--efficiency-mode', '--no-turbofan', '--no-maglev'];
+    const flags = ['--efficiency-mode', '--maglev-filter=-*', '--turbo-filter=-*'];
     const run = (env: Record<string, string>) => {
       const child = spawnSync(process.execPath, [...flags, '--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
       assert.equal(child.status, 0, child.stderr);
