@@ -13,6 +13,7 @@ import type { AlertKind } from './alert.ts';
 import { alphaFor, countCall, newBaseline, threshold, type VolumeRule } from './baseline.ts';
 import type { DetectorResponse, MonitorConfig, Severity } from './schema.ts';
 import { clip, learn, MAX_TOOL_BASELINES, type PrincipalState } from './state.ts';
+import { UTC_ZONES } from './utc-zones.ts';
 import { BurstWindow, DistinctWindow } from './window.ts';
 import { flowKeys, type FlowTracker } from './flows.ts';
 
@@ -185,16 +186,30 @@ function burst(name: keyof typeof BURST_CODES, config: MonitorConfig['detectors'
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
-/** Weekday and minute of the day in a time zone, computed once per minute (Intl is slow per call). */
+/**
+ * Weekday and minute of the day in a time zone, computed once per minute (Intl is slow per call). UTC
+ * (the default) is plain arithmetic; any other zone builds its `Intl.DateTimeFormat` on the first call,
+ * not at start: the first one a process makes loads ICU's calendar and pattern data, ~8 MB resident
+ * (docs/performance.md, "Memory").
+ */
 function clockIn(timeZone: string): (atMs: number) => { day: string; minute: number } {
-  const format = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  let format: Intl.DateTimeFormat | undefined;
+  const read = UTC_ZONES.has(timeZone)
+    ? (atMs: number) => {
+        const date = new Date(atMs);
+        return { day: DAY_NAMES[date.getUTCDay()]!, minute: date.getUTCHours() * 60 + date.getUTCMinutes() };
+      }
+    : (atMs: number) => {
+        format ??= new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+        const parts = Object.fromEntries(format.formatToParts(new Date(atMs)).map((p) => [p.type, p.value]));
+        return { day: String(parts.weekday).toLowerCase().slice(0, 3), minute: Number(parts.hour) * 60 + Number(parts.minute) };
+      };
   let cachedMinute = Number.NaN;
   let cached = { day: 'mon', minute: 0 };
   return (atMs) => {
     const minute = Math.floor(atMs / 60_000);
     if (minute !== cachedMinute) {
-      const parts = Object.fromEntries(format.formatToParts(new Date(atMs)).map((p) => [p.type, p.value]));
-      cached = { day: String(parts.weekday).toLowerCase().slice(0, 3), minute: Number(parts.hour) * 60 + Number(parts.minute) };
+      cached = read(atMs);
       cachedMinute = minute;
     }
     return cached;

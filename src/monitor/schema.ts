@@ -4,6 +4,7 @@
  * Durations are `30s`, `15m`, `12h`, `7d`; rates `50/m`.
  */
 import * as z from 'zod';
+import { UTC_ZONES } from './utc-zones.ts';
 
 const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/;
 
@@ -101,6 +102,7 @@ export const monitorSchema = z
               .optional()
               .describe('Working windows; a call outside all of them is off-hours (from the first call on). Absent: the hours the principal usually works, learned'),
             timeZone: z.string().min(1).default('UTC').refine((tz) => {
+              if (UTC_ZONES.has(tz)) return true;
               try {
                 new Intl.DateTimeFormat('en-US', { timeZone: tz });
                 return true;
