@@ -27,7 +27,7 @@ export async function startEchoGateway(dir: string, nodeFlags: string[], extraYa
   const port = await firstMatch(upstream, /listening (\d+)/);
   const config = join(dir, 'gw.yaml');
   const rest = extraYaml ?? 'policy: { rules: [{ name: all, effect: allow }] }\n';
-  writeFileSync(config, `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\ndataDir: ${JSON.stringify(dir)}\n${rest}servers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
+  writeFileSync(config, `listen: { port: 0, metrics: loopback }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\ndataDir: ${JSON.stringify(dir)}\n${rest}servers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
   beforeStart?.(config);
   const gateway = spawn(process.execPath, [...nodeFlags, 'bin/portcullis.js', 'serve', '-c', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await firstMatch(gateway, /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);

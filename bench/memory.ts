@@ -47,7 +47,7 @@ const median = (values: number[]): number => {
 
 async function idleOnce(): Promise<{ rssMb: number; anonMb: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pc-idle-'));
-  const child = spawn(process.execPath, ['bin/portcullis.js', 'serve', '--data-dir', dataDir, '--port', '0', '--no-reload'], {
+  const child = spawn(process.execPath, ['bin/portcullis.js', 'serve', '--data-dir', dataDir, '--port', '0', '--no-reload', '--metrics', 'loopback'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: dataDir, PORTCULLIS_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     };
     const stdioEcho = `{ command: ${JSON.stringify(NODE)}, args: [bench/echo-server.ts, --stdio] }`;
     const servers = `servers:\n  echo: { url: "${echoUrl}" }\n  t100: { url: "${url100}" }\n  t1000: { url: "${url1000}" }\n  stdio: ${stdioEcho}\n`;
-    const base = `listen: { port: 0 }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\n`;
+    const base = `listen: { port: 0, metrics: loopback }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\n`;
     // The relay with the least the gateway can run: no audit, one allow-everything rule (without a policy
     // every call is denied). Schema validation and the supply-chain check still run.
     const allowAll = 'policy: { rules: [{ name: all, effect: allow }] }\n';

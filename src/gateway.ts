@@ -48,6 +48,7 @@ import { Catalog } from './routing/catalog.ts';
 import { createDescribe } from './routing/describe.ts';
 import { SubscriptionRegistry } from './routing/subscriptions.ts';
 import { TaskRegistry } from './routing/tasks.ts';
+import { createTaskStopper } from './killswitch/tasks.ts';
 import { SupplyGuard } from './supply/guard.ts';
 import { openPins } from './supply/open-pins.ts';
 import type { PinStore } from './supply/pins.ts';
@@ -175,6 +176,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const limits = createLimitCounters(logger);
   const tasks = new TaskRegistry(config.routing.tasks);
   const unattributed = new UnattributedCounter();
+  const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
+  // State on disk is private (issue 12): the directory 0700 before any store writes into it.
+  ensurePrivateDir(dataDir);
+  // Opened before the servers: an npm-pinned server's package files are recorded and checked there.
+  const pins = openPins(config, deps.secrets, { create: true });
   const { upstreams, catalogServers } = buildUpstreams(config, {
     logger,
     secrets: deps.secrets,
@@ -182,12 +188,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     tasks,
     onUnattributed: (server, kind) => unattributed.count(server, kind),
     limits,
+    pins,
   });
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
-  const dataDir = config.dataDir ?? defaultDataDir(deps.secrets.env);
-  // State on disk is private (issue 12): the directory 0700 before any store writes into it.
-  ensurePrivateDir(dataDir);
-  const pins = openPins(config, deps.secrets, { create: true });
   assertNoNameClashes(config, pins);
   const now = deps.now ?? (() => new Date());
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
@@ -207,6 +210,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     },
     resolveHost: deps.resolveHost ?? systemResolve,
   }), deps.clock);
+  // A running task counts against its server's concurrency cap until it finishes (routing/tasks.ts).
+  tasks.holdSlot = (server) => policy.concurrency.hold(server);
   if (!config.policy) logger.warn('no policy section: every call is denied and every list is empty (see `portcullis init` for a starter policy)');
   const osUser = currentOsUser();
   const supply = new SupplyGuard({
@@ -248,6 +253,15 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     config, logger, secrets: deps.secrets, dataDir, now, exposedServers, gatewayState, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
   });
   const inFlight = new InFlightCalls(kill, createKillSwitch(kill));
+  // Tasks a switch covers are cancelled upstream and forgotten (killswitch/tasks.ts).
+  const taskStopper = createTaskStopper({
+    store: kill,
+    tasks,
+    cancel: (task) => {
+      logger.warn({ server: task.server, tool: task.tool }, 'kill switch: a running task was cancelled upstream and forgotten');
+      void upstreams.get(task.server)?.request('tasks/cancel', { taskId: task.taskId }, { timeoutMs: 5000, caller: task.caller, principal: task.principal }).catch(() => undefined);
+    },
+  });
   const lifecycle = createLifecycle({ logger, upstreams, catalog, describe, audit, approvals, bridge, limits });
 
   return {
@@ -322,7 +336,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       callers.forget(clientKey);
       releaseSubscriptions(clientKey, subscriptions, upstreams, timeoutMsFor);
     },
-    close: lifecycle.close,
+    async close() {
+      taskStopper.close();
+      await lifecycle.close();
+    },
   };
 }
 

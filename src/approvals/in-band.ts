@@ -19,6 +19,7 @@ import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { ClientLink } from '../pipeline/context.ts';
 import type { ApprovalBinding } from './store.ts';
+import { displayText } from '../audit/display.ts';
 import { displayArgs } from './view.ts';
 
 export const APPROVAL_STATE_PREFIX = 'pca1.';
@@ -48,20 +49,21 @@ export interface Question {
 
 /** The `elicitation/create` params (form mode) asking the user to approve one call. */
 export function elicitationParams(q: Question): JsonObject {
+  // Names come from the caller and the server: escaped, so none can break a line or reorder one.
   const message = [
     `Portcullis: approve this call?`,
-    `Server: ${q.server}`,
-    `${q.kind === 'tool' ? 'Tool' : q.kind}: ${q.name}`,
+    `Server: ${displayText(q.server)}`,
+    `${q.kind === 'tool' ? 'Tool' : q.kind}: ${displayText(q.name)}`,
     `Arguments: ${displayArgs(q.args, q.argsHash)}`,
     `Arguments SHA-256: ${q.argsHash}`,
-    `Rule: ${q.rule} — ${q.reason}`,
+    `Rule: ${displayText(q.rule)} — ${displayText(q.reason)}`,
     `Expires: ${new Date(q.expiresAt).toISOString()}`,
   ].join('\n');
   return {
     message,
     requestedSchema: {
       type: 'object',
-      properties: { approve: { type: 'boolean', title: 'Run this call', description: `Run ${q.name} on ${q.server} with exactly these arguments, once`, default: false } },
+      properties: { approve: { type: 'boolean', title: 'Run this call', description: `Run ${displayText(q.name)} on ${displayText(q.server)} with exactly these arguments, once`, default: false } },
       required: ['approve'],
     },
   };
@@ -77,7 +79,7 @@ export function urlModeFor(client: ClientLink): boolean {
 export function urlElicitationParams(q: Question, elicitationId: string, url: string): JsonObject {
   return {
     mode: 'url',
-    message: `Portcullis: approve ${q.name} on ${q.server}? Open the gateway's approval page to decide (rule ${q.rule}: ${q.reason}).`,
+    message: `Portcullis: approve ${displayText(q.name)} on ${displayText(q.server)}? Open the gateway's approval page to decide (rule ${displayText(q.rule)}: ${displayText(q.reason)}).`,
     url,
     elicitationId,
   };

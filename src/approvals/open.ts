@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
-import { redact, type SecretTest } from '../audit/redact.ts';
+import { approverNamesSecret, redact, type SecretTest } from '../audit/redact.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
@@ -38,7 +38,7 @@ export interface ApprovalsDeps {
   /** A string with only its secrets' spans masked (`Dlp.maskSecrets`): what the approver reads. */
   maskSecrets: (text: string) => string;
   recheck: (ctx: MessageContext) => Promise<GatewayError | undefined>;
-  held?: (agent: string) => { reason: string } | undefined;
+  held?: (caller: { agent: string; subject?: string; issuer?: string | undefined }) => { reason: string } | undefined;
   now?: () => number;
   fetch?: typeof fetch;
 }
@@ -61,7 +61,7 @@ export function openApprovals(config: Config, deps: ApprovalsDeps): Approvals {
     states: new ApprovalStates(section.maxPending),
     recheck: deps.recheck,
     ...(deps.held ? { held: deps.held } : {}),
-    redactArgs: (_server, args) => redact(args, fields, deps.holdsSecret, deps.maskSecrets),
+    redactArgs: (_server, args) => redact(args, fields, deps.holdsSecret, deps.maskSecrets, 0, approverNamesSecret),
   });
   return {
     queue,

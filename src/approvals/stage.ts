@@ -4,8 +4,10 @@
  *
  *   1. A grant of this exact call not yet used (or a used one inside the rule's `remember` window) lets
  *      it through at once, and is used up.
- *   2. Otherwise, in band when the client can ask its user and the rule lets it (`mode`, no `approvers`):
- *      elicitation in the legacy eras, `input_required` in the modern one (in-band.ts).
+ *   2. Otherwise, in band when the client can ask its user and the rule lets it (`mode`, no `approvers`)
+ *      and a person stands behind the caller (a user's sign-in, or a local caller — never an API key or
+ *      an agent's client credentials): elicitation in the legacy eras, `input_required` in the modern
+ *      one (in-band.ts).
  *   3. Otherwise out of band: a request in the queue (store.ts), shown by `portcullis approvals list`,
  *      the admin endpoint and the webhook; the call waits up to `approvals.waitMs`, then is answered
  *      PC_APPROVAL_PENDING with the approval id — the same call retried once it is granted goes through.
@@ -16,7 +18,7 @@
  */
 import { canonicalJson } from '../audit/canonical.ts';
 import { sha256Hex } from '../audit/record.ts';
-import { principalKey } from '../auth/principal.ts';
+import { hasHumanBehind, principalKey } from '../auth/principal.ts';
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { MessageContext } from '../pipeline/context.ts';
@@ -38,7 +40,7 @@ export interface ApproveDeps {
   /** The arguments as the audit records them (redacted), for the people who decide. */
   redactArgs: (server: string, args: JsonObject) => unknown;
   /** A monitor hold on this agent (docs/monitor.md, `require-approval`): its allowed calls need approval too. */
-  held?: (agent: string) => { reason: string } | undefined;
+  held?: (caller: { agent: string; subject?: string; issuer?: string | undefined }) => { reason: string } | undefined;
 }
 
 /** The binding of the call the context now carries, or undefined when it is not a governed call. */
@@ -46,6 +48,24 @@ export function bindingOf(ctx: MessageContext): ApprovalBinding | undefined {
   const call = governedCall(ctx);
   if (!call) return undefined;
   return { principal: principalKey(ctx.principal), server: call.server, kind: call.kind, name: call.name, argsHash: sha256Hex(canonicalJson(call.args)) };
+}
+
+/**
+ * What of a call's `_meta` may travel with an approved call: the progress token and the protocol's own
+ * keys (`io.modelcontextprotocol/…`: the modern envelope, the related task the route already checked).
+ * Anything else a caller puts there — a server may read a tenant, an account or a confirmation from it
+ * — is neither shown to the approver nor bound by the approval's hash, so the approved call is
+ * forwarded without it (redteam-b B10).
+ */
+function dropUnboundMeta(ctx: MessageContext): void {
+  const route = ctx.route;
+  if (route?.kind !== 'upstream' || !route.params || !isObject(route.params._meta)) return;
+  const meta = route.params._meta;
+  const kept: JsonObject = {};
+  for (const [key, value] of Object.entries(meta)) if (key === 'progressToken' || key.startsWith('io.modelcontextprotocol/')) kept[key] = value;
+  if (Object.keys(kept).length === Object.keys(meta).length) return;
+  const { _meta: _dropped, ...rest } = route.params;
+  ctx.route = { ...route, params: Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest };
 }
 
 /** Takes our own approval state (and its answers) off a retry, so the server never sees them. */
@@ -155,9 +175,9 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     }
     const refused = await stillSame(ctx, binding);
     if (refused) return refused;
-    // The policy judged again may now want a second person: the user's own yes no longer suffices.
+    // The policy judged again may now want a second person (or a monitor hold was placed): the user's own yes no longer suffices.
     const terms = ctx.decision?.effect === 'approve' ? approvalTerms(ctx.decision.approval) : undefined;
-    if (terms && (terms.approvers || terms.mode === 'out-of-band')) {
+    if ((terms && (terms.approvers || terms.mode === 'out-of-band')) || deps.held?.(ctx.principal)) {
       return new GatewayError('PC_APPROVAL_CHANGED', 'the rule changed while the user answered: this call now needs an out-of-band approval; make the call again', { rule: ctx.decision?.rule });
     }
     ctx.approval = { ...note, event: 'used', by: ctx.principal.subject };
@@ -208,7 +228,7 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     const refused = await stillSame(ctx, binding);
     if (refused) return refused;
     const terms = ctx.decision?.effect === 'approve' ? approvalTerms(ctx.decision.approval) : undefined;
-    if (terms && (terms.approvers || terms.mode === 'out-of-band')) {
+    if ((terms && (terms.approvers || terms.mode === 'out-of-band')) || deps.held?.(ctx.principal)) {
       return new GatewayError('PC_APPROVAL_CHANGED', 'the rule changed while the user answered: this call now needs an out-of-band approval; make the call again', { rule: ctx.decision?.rule });
     }
     if (!queue.store.consume(filed.id, binding, queue.now())) {
@@ -251,9 +271,13 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     let decision = ctx.decision;
     // A monitor hold makes an allowed call need approval exactly as an approve rule would, out of band
     // (the agent under suspicion must not answer for itself in band); a deny was already a deny.
-    const hold = decision?.effect === 'allow' && governedCall(ctx) ? deps.held?.(ctx.principal.agent) : undefined;
+    // A call an approve rule holds already is asked out of band too, and no remembered grant carries it.
+    const hold = (decision?.effect === 'allow' || decision?.effect === 'approve') && governedCall(ctx) ? deps.held?.(ctx.principal) : undefined;
     if (decision && hold) {
-      decision = { ...decision, effect: 'approve', code: 'PC_POLICY_APPROVAL_REQUIRED', rule: 'monitor:require-approval', reason: `held for approval: ${hold.reason}`, approval: { mode: 'out-of-band' } };
+      decision =
+        decision.effect === 'allow'
+          ? { ...decision, effect: 'approve', code: 'PC_POLICY_APPROVAL_REQUIRED', rule: 'monitor:require-approval', reason: `held for approval: ${hold.reason}`, approval: { mode: 'out-of-band' } }
+          : { ...decision, reason: `${decision.reason}; held for approval: ${hold.reason}`, approval: { ...decision.approval, mode: 'out-of-band' } };
       ctx.decision = decision;
     }
     if (decision?.effect !== 'approve') {
@@ -265,11 +289,14 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
       ctx.decision = { ...decision, monitored: true };
       return undefined;
     }
-    return ask(ctx, decision, taken);
+    return ask(ctx, decision, taken, hold !== undefined).then((refused) => {
+      if (!refused) dropUnboundMeta(ctx);
+      return refused;
+    });
   };
 
   /** A call that needs a human's approval: remembered, granted, asked in band, or filed for an approver. */
-  async function ask(ctx: MessageContext, decision: NonNullable<MessageContext['decision']>, taken: ReturnType<typeof takeState>): Promise<GatewayError | undefined> {
+  async function ask(ctx: MessageContext, decision: NonNullable<MessageContext['decision']>, taken: ReturnType<typeof takeState>, held: boolean): Promise<GatewayError | undefined> {
     // A retry resuming a parked call (the server asked its client something mid-call) continues a call
     // that was approved when it started; the bridge's state binds it to that same call and principal.
     if (ctx.route?.kind === 'upstream' && ctx.route.resume) return undefined;
@@ -277,7 +304,10 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     const call = governedCall(ctx);
     if (!binding || !call) return new GatewayError('PC_POLICY_APPROVAL_REQUIRED', `${decision.reason}; only calls can be approved`, { rule: decision.rule, reason: decision.reason });
     const terms: ApprovalTerms = approvalTerms(decision.approval);
-    const inBandAllowed = !terms.approvers && terms.mode !== 'out-of-band';
+    // In band the caller's own client answers: only where a person signed in stands behind the caller.
+    // An API key's or an agent's client would approve its own call.
+    const human = hasHumanBehind(ctx.principal);
+    const inBandAllowed = !terms.approvers && terms.mode !== 'out-of-band' && human;
     // An answer to a question asked under a rule that (after a reload) no longer lets the caller's own
     // user decide counts for nothing: the call goes to the queue like a new one.
     if (taken && inBandAllowed) return resumeModern(ctx, binding, taken);
@@ -285,7 +315,8 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     const now = queue.now();
     const rule = decision.rule ?? '(unnamed)';
     const standing = queue.store.standing(binding, now);
-    if (standing?.status === 'used') {
+    // A `remember` window is a grant for repeats; under a monitor hold every call needs its own.
+    if (standing?.status === 'used' && !held) {
       ctx.approval = { id: standing.id, event: 'remembered', channel: standing.channel, by: standing.decidedBy ?? 'unknown', argsHash: binding.argsHash };
       return undefined;
     }
@@ -311,6 +342,13 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     }
     if (channel === 'request') return elicit(ctx, binding, question);
     if (channel === 'input-required') return askModern(ctx, binding, question);
+    if (terms.mode === 'in-band' && !human) {
+      return new GatewayError(
+        'PC_APPROVAL_UNAVAILABLE',
+        `${decision.reason}; the rule asks for approval in band, but no signed-in user stands behind this caller (an API key or an agent's client credentials), so its own client would approve the call. Set the rule's approval.mode to either or out-of-band (an approver decides with \`portcullis approvals grant\` or /admin/approvals; approval.approvers names who), or call with a user's sign-in`,
+        { rule },
+      );
+    }
     if (terms.mode === 'in-band') {
       return new GatewayError('PC_APPROVAL_UNAVAILABLE', `${decision.reason}; the rule asks for approval in band, and this client cannot ask its user (no elicitation capability, or protocol version before 2025-06-18)`, { rule });
     }

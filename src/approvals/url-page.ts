@@ -16,25 +16,32 @@
  * Refusals are audited like any refused request; decisions are the queue's approval events.
  *
  * Who decides: without identity (a loopback front) the caller is the local user and the link is the
- * proof. With the embedded sign-in, the page also needs the browser's signed-in user (oidc-provider's
- * session) to be the call's own user (in band = the user approves their own agent's call); only calls
- * with that issuer's tokens are sent to the page. Other identity setups (API keys, external issuers)
- * cannot tie a browser to the caller here: their clients are asked with the form (in-band.ts).
- *
- * A signed-out browser opening a valid link is sent to sign in and back:
+ * proof. With the embedded sign-in, the page also needs the call's own user (in band = the user approves
+ * their own agent's call) to sign in for this approval, typing the password: a browser session is no
+ * proof, since its cookie is sent to every port of the host and any local listener the browser visits
+ * can replay it (redteam-b B12). Only calls with that issuer's tokens are sent to the page. Other
+ * identity setups (API keys, external issuers) cannot tie a browser to the caller here: their clients
+ * are asked with the form (in-band.ts).
  *
  *   GET /approvals/<id>?t=…        303 → /oauth/authorize?…&state=<nonce> (the gateway's own client,
- *                                  auth/embedded.ts APPROVAL_PAGE_CLIENT_ID), with a cookie
- *                                  `<nonce>.<id>.<t>` (HttpOnly, SameSite=Lax, Path=/approvals/, 10 min)
- *   GET /approvals/signed-in?state=<nonce>&code=…   303 → /approvals/<id>?t=… when the state is the
- *                                  cookie's nonce (a sign-in this browser started from this page)
+ *                                  auth/embedded.ts APPROVAL_PAGE_CLIENT_ID, which always asks for the
+ *                                  password), with a cookie `<nonce>.<id>` (HttpOnly, SameSite=Lax,
+ *                                  Path=/approvals/, 10 min); the link keeps the nonce's hash
+ *   GET /approvals/signed-in?state=<nonce>&code=…   when the state is the cookie's nonce and one the
+ *                                  link handed out (a sign-in this browser started from this link), the
+ *                                  code names who signed in (it answers once); 303 → /approvals/<id>?s=<proof>,
+ *                                  a one-time 256-bit proof of that sign-in for this approval (10 min)
+ *   GET /approvals/<id>?s=…        the page, for the proven user only; the form carries s and csrf
  *
- * The way back is never read from the request: it is rebuilt from an approval id and a token of their
- * own strict forms, as a relative path on this origin, so no parameter can send the browser elsewhere.
+ * The proof travels only in this origin's URLs and forms (never a cookie, `Referrer-Policy: same-origin`),
+ * so another port cannot obtain it. The way back is never read from the request: it is rebuilt from an
+ * approval id and a proof of their own strict forms, as a relative path on this origin, so no parameter
+ * can send the browser elsewhere.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml, page, pageHeaders } from '../auth/pages.ts';
+import { displayText } from '../audit/display.ts';
 import type { Principal } from '../auth/principal.ts';
 import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
@@ -53,11 +60,13 @@ const MAX_LINKS = 10_000;
 export interface SignIn {
   /** The embedded sign-in's issuer: only its users' calls are sent to the page. */
   issuer: string;
-  signedInUser(req: IncomingMessage, res: ServerResponse): Promise<string | undefined>;
   /** Where a signed-out browser signs in, to come back to APPROVAL_SIGNED_IN_PATH with `state` (a path on this origin). */
   signInPath(state: string): string;
-  /** A sign-in started here came back with its code: what the sign-in left in the authorization server can go. */
-  signedIn(code: string): void;
+  /**
+   * A sign-in started here came back with its code: the user who signed in (once per code; undefined
+   * for a code not of this page's sign-in), and what the sign-in left in the authorization server goes.
+   */
+  signedIn(code: string): string | undefined;
 }
 
 const SIGN_IN_COOKIE = 'pc_approval_signin';
@@ -69,7 +78,14 @@ interface Link {
   csrfHash: Buffer;
   csrf: string;
   expiresAt: number;
+  /** Hashes of the sign-in nonces this link handed out (the newest few). */
+  nonces: Buffer[];
+  /** Proofs of a finished sign-in for this approval: hash → who signed in, until when. */
+  proofs: Array<{ hash: Buffer; user: string; expiresAt: number }>;
 }
+
+/** Sign-ins one link may have under way at once (several tabs); the oldest is forgotten first. */
+const MAX_SIGN_INS_PER_LINK = 4;
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
@@ -116,7 +132,7 @@ export class ApprovalPages {
     if (this.#links.size >= MAX_LINKS) return undefined;
     const token = randomBytes(32).toString('base64url');
     const csrf = randomBytes(32).toString('base64url');
-    this.#links.set(id, { tokenHash: digest(token), csrfHash: digest(csrf), csrf, expiresAt });
+    this.#links.set(id, { tokenHash: digest(token), csrfHash: digest(csrf), csrf, expiresAt, nonces: [], proofs: [] });
     return `${this.#origin}${APPROVAL_PAGE_PATH}${id}?t=${token}`;
   }
 
@@ -127,13 +143,47 @@ export class ApprovalPages {
     return link;
   }
 
+  /** A sign-in nonce for link `id` (whose token was checked), kept by hash for the way back. */
+  startSignIn(link: Link): string {
+    const nonce = randomBytes(32).toString('base64url');
+    link.nonces = [...link.nonces, digest(nonce)].slice(-MAX_SIGN_INS_PER_LINK);
+    return nonce;
+  }
+
+  /** Whether `nonce` is one link `id` handed out; it is spent either way it matches. */
+  takeSignIn(id: string, nonce: string, now: number): Link | undefined {
+    const link = this.#links.get(id);
+    if (!link || link.expiresAt <= now) return undefined;
+    const at = link.nonces.findIndex((kept) => matches(nonce, kept));
+    if (at < 0) return undefined;
+    link.nonces.splice(at, 1);
+    return link;
+  }
+
+  /** A one-time proof that `user` signed in for this approval (the form carries it to the decision). */
+  prove(link: Link, user: string, now: number): string {
+    const proof = randomBytes(32).toString('base64url');
+    link.proofs = [...link.proofs.filter((p) => p.expiresAt > now), { hash: digest(proof), user, expiresAt: Math.min(link.expiresAt, now + SIGN_IN_SECONDS * 1000) }].slice(-MAX_SIGN_INS_PER_LINK);
+    return proof;
+  }
+
+  /** The link and the user `proof` proves signed in for approval `id`, while both are valid. */
+  proven(id: string, proof: unknown, now: number): { link: Link; user: string } | undefined {
+    const link = this.#links.get(id);
+    if (!link || link.expiresAt <= now) return undefined;
+    const found = link.proofs.find((p) => p.expiresAt > now && matches(proof, p.hash));
+    return found ? { link, user: found.user } : undefined;
+  }
+
   drop(id: string): void {
     this.#links.delete(id);
   }
 }
 
 function describe(a: Approval): string {
-  const row = (k: string, v: string): string => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`;
+  // Every value escaped for display first (newlines, bidi, invisible characters: the caller and the
+  // server choose names), then for HTML.
+  const row = (k: string, v: string): string => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(displayText(v))}</td></tr>`;
   let args: unknown;
   try {
     args = JSON.parse(a.args);
@@ -143,7 +193,7 @@ function describe(a: Approval): string {
   return `<table>${[
     row('Server', a.server),
     row(a.kind === 'tool' ? 'Tool' : a.kind, a.name),
-    row('Arguments', displayArgs(args, a.argsHash)),
+    `<tr><th>Arguments</th><td>${escapeHtml(displayArgs(args, a.argsHash))}</td></tr>`,
     row('Arguments SHA-256', a.argsHash),
     row('Rule', `${a.rule} — ${a.reason}`),
     row('Asked by', `${a.subject} (agent ${a.agent})`),
@@ -162,10 +212,9 @@ function signInCookie(value: string, maxAge: number, origin: string): string {
   return `${SIGN_IN_COOKIE}=${value}; Path=${APPROVAL_PAGE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${origin.startsWith('https:') ? '; Secure' : ''}`;
 }
 
-/** Sends a signed-out browser to sign in, remembering (in its own cookie) the link to come back to. */
-function redirectToSignIn(res: ServerResponse, signIn: SignIn, origin: string, id: string, token: string): void {
-  const nonce = randomBytes(32).toString('base64url');
-  res.writeHead(303, { location: signIn.signInPath(nonce), 'set-cookie': signInCookie(`${nonce}.${id}.${token}`, SIGN_IN_SECONDS, origin), 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
+/** Sends the browser to sign in for this approval, remembering (in its own cookie) which approval; the link keeps the nonce. */
+function redirectToSignIn(res: ServerResponse, signIn: SignIn, origin: string, id: string, nonce: string): void {
+  res.writeHead(303, { location: signIn.signInPath(nonce), 'set-cookie': signInCookie(`${nonce}.${id}`, SIGN_IN_SECONDS, origin), 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
   res.end();
 }
 
@@ -176,25 +225,25 @@ function cookieValue(req: IncomingMessage, name: string): string | undefined {
 }
 
 /**
- * The end of the sign-in started by redirectToSignIn: back to the approval link, when the state is
- * the nonce of this browser's cookie; the refusal otherwise (a sign-in not started here, cancelled, or
- * a cookie not of the page's own making).
+ * The end of the sign-in started by redirectToSignIn: back to the approval page with a proof of who
+ * signed in, when the state is the nonce of this browser's cookie and one the approval's link handed
+ * out; the refusal otherwise (a sign-in not started here, cancelled, or a cookie not of the page's own
+ * making).
  */
-function returnFromSignIn(req: IncomingMessage, res: ServerResponse, rawUrl: string, origin: string, signIn: SignIn): GatewayError | undefined {
+function returnFromSignIn(req: IncomingMessage, res: ServerResponse, rawUrl: string, pages: ApprovalPages, origin: string, signIn: SignIn, now: number): GatewayError | undefined {
   if (req.method !== 'GET') return new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `${APPROVAL_SIGNED_IN_PATH} takes GET (the sign-in's redirect)`);
   const query = new URL(rawUrl, 'http://x').searchParams;
-  const [nonce, id, token, ...rest] = (cookieValue(req, SIGN_IN_COOKIE) ?? '').split('.');
+  const [nonce, id, ...rest] = (cookieValue(req, SIGN_IN_COOKIE) ?? '').split('.');
   const state = query.get('state');
   const fromHere = nonce !== undefined && rest.length === 0 && TOKEN_FORM.test(nonce) && matches(state, digest(nonce));
-  if (!fromHere || id === undefined || !isApprovalId(id) || token === undefined || !TOKEN_FORM.test(token)) {
-    return new GatewayError('PC_APPROVAL_UNKNOWN', 'this sign-in was not started from an approval page in this browser (or took longer than 10 minutes); open the approval link again');
-  }
+  const link = fromHere && id !== undefined && isApprovalId(id) ? pages.takeSignIn(id, nonce, now) : undefined;
+  if (!link) return new GatewayError('PC_APPROVAL_UNKNOWN', 'this sign-in was not started from this approval\'s page in this browser (or took longer than 10 minutes); open the approval link again');
   res.setHeader('set-cookie', signInCookie('', 0, origin));
   const code = query.get('code');
-  if (code !== null && TOKEN_FORM.test(code)) signIn.signedIn(code);
-  if (query.has('error')) return new GatewayError('PC_AUTH_REQUIRED', 'the sign-in did not complete; open the approval link again to sign in');
+  const user = code !== null && TOKEN_FORM.test(code) ? signIn.signedIn(code) : undefined;
+  if (query.has('error') || !user) return new GatewayError('PC_AUTH_REQUIRED', 'the sign-in did not complete; open the approval link again to sign in');
   // Rebuilt from parts of strict form, relative: the way back cannot lead off this origin.
-  res.writeHead(303, { location: `${APPROVAL_PAGE_PATH}${id}?t=${token}`, 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
+  res.writeHead(303, { location: `${APPROVAL_PAGE_PATH}${id}?s=${pages.prove(link, user, now)}`, 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
   res.end();
   return undefined;
 }
@@ -205,35 +254,43 @@ export async function serveApprovalPage(req: IncomingMessage, res: ServerRespons
     await gateway.recordRefusal({ kind: 'aggregate' }, error, 'approvals/page', { address: req.socket.remoteAddress }).catch(() => false);
     reject(res, error);
   };
+  const now = queue.now();
   if (pathname === APPROVAL_SIGNED_IN_PATH && pages.signIn && pages.origin) {
-    const refused = returnFromSignIn(req, res, rawUrl, pages.origin, pages.signIn);
+    const refused = returnFromSignIn(req, res, rawUrl, pages, pages.origin, pages.signIn, now);
     return refused ? refuse(refused) : undefined;
   }
   const id = pathname.slice(APPROVAL_PAGE_PATH.length);
   if (!isApprovalId(id) || !pages.origin) return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `no approval page at ${pathname}`));
-  const now = queue.now();
-  /** With the embedded sign-in: the person deciding is the browser's signed-in user, and must be the caller's own. */
-  const person = async (approval: Approval | undefined): Promise<GatewayError | string | undefined> => {
-    if (!pages.signIn || !approval) return undefined;
-    const user = await pages.signIn.signedInUser(req, res);
-    if (!user) return new GatewayError('PC_AUTH_REQUIRED', 'sign in to the gateway in this browser first (the same user the agent acts for), then open the link again');
-    if (user !== approval.subject) return new GatewayError('PC_APPROVAL_NOT_APPROVER', `approval ${approval.id} is for ${approval.subject}'s own call; the signed-in user ${user} cannot decide it`);
-    return user;
+  /**
+   * With the embedded sign-in: who decides is the user proven by `proof` (a sign-in for this very
+   * approval), and must be the caller's own; the link's token alone proves nothing about the person.
+   */
+  const person = (approval: Approval, proof: unknown): GatewayError | { link: Link; user: string } => {
+    const proven = pages.proven(id, proof, now);
+    if (!proven) return new GatewayError('PC_AUTH_REQUIRED', 'sign in for this approval (the same user the agent acts for): open the approval link again');
+    if (proven.user !== approval.subject) return new GatewayError('PC_APPROVAL_NOT_APPROVER', `approval ${approval.id} is for ${approval.subject}'s own call; the signed-in user ${proven.user} cannot decide it`);
+    return proven;
   };
 
   if (req.method === 'GET') {
-    const token = new URL(rawUrl, 'http://x').searchParams.get('t');
-    const link = pages.check(id, token, now);
+    const query = new URL(rawUrl, 'http://x').searchParams;
     const approval = queue.store.get(id);
-    if (!link || !approval || approval.status !== 'pending') return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting, or the link is not valid for it`));
-    const who = await person(approval);
-    // Signed out: sign in, then back here (the link was valid, so only its holder is sent on).
-    if (who instanceof GatewayError && who.code === 'PC_AUTH_REQUIRED' && pages.signIn) return redirectToSignIn(res, pages.signIn, pages.origin, id, token!);
-    if (who instanceof GatewayError) return refuse(who);
     const hidden = (name: string, value: string): string => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
-    return html(res, 200, 'Approve this call?', `${describe(approval)}
-<form method="post" action="${APPROVAL_PAGE_PATH}${id}">${hidden('t', token!)}${hidden('csrf', link.csrf)}
+    const form = (proofField: string, csrf: string): void => html(res, 200, 'Approve this call?', `${describe(approval!)}
+<form method="post" action="${APPROVAL_PAGE_PATH}${id}">${proofField}${hidden('csrf', csrf)}
 <button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny">Deny</button></form>`);
+    if (pages.signIn && query.has('s')) {
+      if (!approval || approval.status !== 'pending') return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting`));
+      const who = person(approval, query.get('s'));
+      if (who instanceof GatewayError) return refuse(who);
+      return form(hidden('s', query.get('s')!), who.link.csrf);
+    }
+    const token = query.get('t');
+    const link = pages.check(id, token, now);
+    if (!link || !approval || approval.status !== 'pending') return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting, or the link is not valid for it`));
+    // With the embedded sign-in, the link's holder is sent to sign in for this approval, then back here.
+    if (pages.signIn) return redirectToSignIn(res, pages.signIn, pages.origin, id, pages.startSignIn(link));
+    return form(hidden('t', token!), link.csrf);
   }
   if (req.method !== 'POST') return refuse(new GatewayError('PC_HTTP_METHOD_NOT_ALLOWED', `${pathname} takes GET or POST`));
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(header(req, 'content-type') ?? '')) {
@@ -245,15 +302,16 @@ export async function serveApprovalPage(req: IncomingMessage, res: ServerRespons
   } catch (error) {
     return refuse(error instanceof GatewayError ? error : new GatewayError('PC_PROTOCOL_PARSE_ERROR', 'the form could not be read'));
   }
-  const link = pages.check(id, form.get('t'), now);
-  if (!link) return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting, or the link is not valid for it`));
+  const approval = queue.store.get(id);
+  const signedIn = pages.signIn && approval ? person(approval, form.get('s')) : undefined;
+  if (signedIn instanceof GatewayError && signedIn.code === 'PC_APPROVAL_NOT_APPROVER') return refuse(signedIn);
+  const link = pages.signIn ? (signedIn instanceof GatewayError ? undefined : signedIn?.link) : pages.check(id, form.get('t'), now);
+  if (!link) return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting, or the form does not come from a valid link${pages.signIn ? ' and a sign-in for it' : ''}`));
   if (!matches(form.get('csrf'), link.csrfHash)) return refuse(new GatewayError('PC_APPROVAL_ADMIN_FORBIDDEN', 'the form is not the approval page\'s own (its CSRF token is missing or wrong)'));
   const choice = form.get('decision');
   if (choice !== 'approve' && choice !== 'deny') return refuse(new GatewayError('PC_PROTOCOL_INVALID_REQUEST', 'decision must be "approve" or "deny"'));
-  const approval = queue.store.get(id);
   if (!approval || approval.channel !== 'in-band') return refuse(new GatewayError('PC_APPROVAL_UNKNOWN', `approval ${id} is not waiting`));
-  const who = await person(approval);
-  if (who instanceof GatewayError) return refuse(who);
+  const who = signedIn && !(signedIn instanceof GatewayError) ? signedIn.user : undefined;
   // Single use: the link goes before the decision is made, so a second POST finds nothing.
   pages.drop(id);
   const decided = await queue.decide(id, choice === 'approve' ? 'granted' : 'denied', { name: who ?? approval.subject, ownUser: true }, 'on the approval page');

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Approval } from './store.ts';
 import type { ApprovalsSection } from './options.ts';
 import { describeApproval } from './view.ts';
+import { displayText } from '../audit/display.ts';
 
 export type Notify = (approval: Approval) => void;
 
@@ -33,7 +34,7 @@ export function createWebhook(config: NonNullable<ApprovalsSection['webhook']>, 
     const view = describeApproval(approval);
     const payload =
       config.format === 'slack'
-        ? { text: `Portcullis: ${view.principal} asks to run ${view.server}.${view.tool} (rule ${view.rule}: ${view.reason}). Approve with \`portcullis approvals grant ${view.id}\` or deny with \`portcullis approvals deny ${view.id}\` before ${view.expiresAt}.`, approval: view }
+        ? { text: `Portcullis: ${displayText(view.principal)} asks to run ${displayText(view.server)}.${displayText(view.tool)} (rule ${displayText(view.rule)}: ${displayText(view.reason)}). Approve with \`portcullis approvals grant ${view.id}\` or deny with \`portcullis approvals deny ${view.id}\` before ${view.expiresAt}.`, approval: view }
         : { event: 'approval.requested', approval: view };
     const body = JSON.stringify(payload);
     for (let attempt = 0; attempt <= config.retries; attempt++) {

@@ -141,6 +141,8 @@ export class AuditLog {
   /** Requests whose intent is on record: their outcome is always written in full. */
   readonly #forwarded = new WeakSet<MessageContext>();
   #budgetDropped = 0;
+  /** A head note is queued for the group commit being resolved (#noteHead). */
+  #notePending = false;
 
   constructor(options: AuditLogOptions) {
     this.#options = options;
@@ -427,6 +429,21 @@ export class AuditLog {
     return hashed;
   }
 
+  /**
+   * Writes the head note once per group commit, not once per record: the appends a commit resolves
+   * continue in one run of microtasks, and the note written by a microtask queued from the first of them
+   * holds the last head of the group. It is still written before any of their answers leaves: an answer
+   * is sent by the caller of `intent`/`record`, at least one microtask after this one is queued.
+   */
+  #noteHead(): void {
+    if (!this.#headNote || this.#notePending) return;
+    this.#notePending = true;
+    queueMicrotask(() => {
+      this.#notePending = false;
+      this.#headNote?.note(this.#committed);
+    });
+  }
+
   /** The store failed: calls are refused until the next probe is due. */
   #failed(error: Error): void {
     const first = !this.#failure;
@@ -454,7 +471,7 @@ export class AuditLog {
     this.#failure = undefined;
     if (record.seq > this.#committed.seq) {
       this.#committed = { seq: record.seq, hash: record.hash };
-      this.#headNote?.note(this.#committed);
+      this.#noteHead();
     }
     for (const sink of this.#options.sinks ?? []) sink.push(record);
     if (this.#followUps.length > 0) await Promise.all(this.#followUps.splice(0));

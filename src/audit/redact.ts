@@ -29,19 +29,42 @@ export const redactText = (text: string, holdsSecret: SecretTest): string => (ho
  * `maskText`: how a string value is masked — whole by default (the audit record); approvals pass
  * `Dlp.maskSecrets`, which masks only the secret's span, so that the approver sees what runs.
  */
-export function redact(value: unknown, fields: ReadonlySet<string>, holdsSecret: SecretTest, maskText: (text: string) => string = (text) => redactText(text, holdsSecret), depth = 0): unknown {
+export function redact(
+  value: unknown,
+  fields: ReadonlySet<string>,
+  holdsSecret: SecretTest,
+  maskText: (text: string) => string = (text) => redactText(text, holdsSecret),
+  depth = 0,
+  namesSecret: (key: string, value: unknown) => boolean = (key) => SENSITIVE_NAME.test(key),
+): unknown {
   if (depth > 32) return MASK;
   if (typeof value === 'string') return maskText(value);
   if (typeof value === 'number') return holdsSecret(String(value)) ? MASK : value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, fields, holdsSecret, maskText, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => redact(v, fields, holdsSecret, maskText, depth + 1, namesSecret));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
       const keyHolds = holdsSecret(key);
-      const masked = keyHolds || SENSITIVE_NAME.test(key) || fields.has(key.toLowerCase());
-      out[keyHolds ? `${MASK}#${Object.keys(out).length}` : key] = masked ? MASK : redact(inner, fields, holdsSecret, maskText, depth + 1);
+      const masked = keyHolds || namesSecret(key, inner) || fields.has(key.toLowerCase());
+      out[keyHolds ? `${MASK}#${Object.keys(out).length}` : key] = masked ? MASK : redact(inner, fields, holdsSecret, maskText, depth + 1, namesSecret);
     }
     return out;
   }
   return value;
+}
+
+/** Words that name a credential when they are a whole segment of a field name (`api_key`, `authToken`, `key`). */
+const CREDENTIAL_WORDS = new Set(['token', 'secret', 'password', 'passwd', 'passphrase', 'cookie', 'authorization', 'credential', 'credentials', 'apikey', 'key']);
+
+/**
+ * The approver's test of a field name (docs/approvals.md): a string value under a name one of whose
+ * segments (split at `_`, `-`, `.`, spaces and camelCase humps) is a credential word. By segment, not
+ * substring, so `tokens`, `max_tokens` or `secretary` are shown — an approver must see the amount they
+ * approve — and only strings: a number or a boolean is no credential (DLP still masks a secret-shaped
+ * one). The audit trail keeps the wider substring rule.
+ */
+export function approverNamesSecret(key: string, value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const segments = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[\s_.\-]+/);
+  return segments.some((s) => CREDENTIAL_WORDS.has(s));
 }

@@ -59,6 +59,8 @@ export const APPROVAL_SIGNED_IN_PATH = '/approvals/signed-in';
  * back expires and is purged with the store's other expired rows.
  */
 const APPROVAL_GRANT_SECONDS = 600;
+/** Client addresses whose registrations are counted at once (a flood of addresses cannot grow memory). */
+const MAX_REGISTRATION_ADDRESSES = 10_000;
 
 export class EmbeddedAuthorizationServer {
   readonly issuer: string;
@@ -79,6 +81,10 @@ export class EmbeddedAuthorizationServer {
   readonly #secrets: SecretSource;
   readonly #logger: Logger;
   readonly #failures: LoginFailures;
+  /** Open registrations per client address in the current minute (see #registrationRefused). */
+  readonly #registrations = new Map<string, { startMs: number; count: number }>();
+  /** Open registrations refused (per address rate, store full) and registered clients deleted to make room (/metrics). */
+  readonly registrationCounters = { refusedRate: 0, refusedFull: 0, evicted: 0 };
 
   private constructor(issuer: string, build: () => Promise<Provider>, publicJwks: { keys: JWK[] }, store: IdentityStore, config: EmbeddedConfig, baseScopes: readonly string[], secrets: SecretSource, logger: Logger) {
     this.issuer = issuer;
@@ -121,7 +127,13 @@ export class EmbeddedAuthorizationServer {
     const open = config.registration === 'open';
     const build = async (): Promise<Provider> => {
       // Loaded only when first needed (see #build): it is the heaviest dependency (~250 ms to import).
-      const { default: ProviderClass, errors: oidcErrors } = await import('oidc-provider');
+      const { default: ProviderClass, errors: oidcErrors, interactionPolicy } = await import('oidc-provider');
+      // No silent sign-in: every authorization (consent of a client, the approval page's sign-in) asks
+      // for the password within that very interaction. The session cookie is a host cookie, and
+      // browsers send it to every port of the host (RFC 6265 §8.5): another local listener the browser
+      // visits gets it, so it must never be enough to act as the user.
+      const policy = interactionPolicy.base();
+      policy.get('login')!.checks.add(new interactionPolicy.Check('fresh_sign_in', 'sign in for this authorization', (ctx: { oidc: { result?: { login?: unknown } } }) => (ctx.oidc.result?.login ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT)), 0);
 
       const provider = new ProviderClass(issuer, {
         adapter: createOAuthAdapter(store),
@@ -143,7 +155,7 @@ export class EmbeddedAuthorizationServer {
           code_verification: '/oauth/device',
           device_authorization: '/oauth/device/auth',
         },
-        interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+        interactions: { policy, url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
         clients: [
           {
             client_id: APPROVAL_PAGE_CLIENT_ID,
@@ -285,24 +297,17 @@ export class EmbeddedAuthorizationServer {
   }
 
   /**
-   * The user signed in to the embedded sign-in in this browser (oidc-provider's signed session cookie),
-   * if any; for pages of the gateway that need the person, not a token (the approval page).
+   * The approval page's sign-in came back with `code`: the user who signed in for it (typing the
+   * password in that very sign-in: no silent sign-in, see `fresh_sign_in`), when the code is a live code
+   * of the approval page's own client; undefined otherwise. The grant it was issued under (and the code,
+   * which is never exchanged) are deleted, so a code answers once and sign-ins leave no grant behind.
+   * Codes of other clients are left alone.
    */
-  async signedInUser(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
-    const provider = await this.#ready();
-    const session = await (provider as unknown as { Session: { get(ctx: unknown): Promise<unknown> } }).Session.get({ req, res });
-    const account = (session as { accountId?: unknown }).accountId;
-    return typeof account === 'string' && account !== '' ? account : undefined;
-  }
-
-  /**
-   * The approval page's sign-in came back with `code`: the grant it was issued under (and the code,
-   * which is never exchanged) are deleted, so sign-ins leave no grant behind. Codes of other clients
-   * are left alone.
-   */
-  forgetApprovalSignIn(code: string): void {
+  forgetApprovalSignIn(code: string): string | undefined {
     const found = this.#store.oauthFind('AuthorizationCode', code);
-    if (found?.clientId === APPROVAL_PAGE_CLIENT_ID && typeof found.grantId === 'string') this.#store.oauthRevokeGrant(found.grantId);
+    if (found?.clientId !== APPROVAL_PAGE_CLIENT_ID || typeof found.grantId !== 'string') return undefined;
+    this.#store.oauthRevokeGrant(found.grantId);
+    return typeof found.accountId === 'string' && found.consumed === undefined ? found.accountId : undefined;
   }
 
   /**
@@ -331,10 +336,16 @@ export class EmbeddedAuthorizationServer {
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     await this.#ready();
+    // No page of the authorization server may be framed (clickjacking, redteam-b B3): the sign-in,
+    // consent and sign-out pages each have one button that acts as the user. Set before oidc-provider
+    // answers, so the pages it renders itself (sign-out, its success and error pages) carry them too.
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('content-security-policy', "frame-ancestors 'none'");
     if (path.startsWith('/interaction/')) return this.#interaction(req, res, path);
     // RFC 8414 clients look here first; the OpenID metadata is the same document.
     if (path === '/.well-known/oauth-authorization-server') req.url = '/.well-known/openid-configuration';
     if (req.method === 'POST' && path === '/oauth/register') return this.#register(req, res);
+    if (req.method === 'POST' && path === '/oauth/logout/confirm') return this.#confirmSignOut(req, res);
     if (req.method === 'POST' && (path === '/oauth/token' || path === '/oauth/revoke' || path === '/oauth/introspect')) {
       const body = await readBody(req, 64 * 1024);
       if (body === undefined) return void res.writeHead(413).end();
@@ -349,6 +360,76 @@ export class EmbeddedAuthorizationServer {
       if (agent) return presentedAgent.run(agent, () => this.#handler!(req, res));
     }
     this.#handler!(req, res);
+  }
+
+  /**
+   * Sign-out revokes every grant of the user, so it needs the user's password, not only the session
+   * cookie (which any other port of the host may have been sent: redteam-b B12). Failures count toward
+   * the sign-in lockout. "Stay signed in" (no `logout` field) and a browser with no session go on.
+   */
+  async #confirmSignOut(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, 16 * 1024);
+    if (body === undefined) return void res.writeHead(413).end();
+    const form = new URLSearchParams(body);
+    const provider = await this.#ready();
+    const session = await (provider as unknown as { Session: { get(ctx: unknown): Promise<{ accountId?: unknown }> } }).Session.get({ req, res });
+    const account = typeof session.accountId === 'string' ? session.accountId : undefined;
+    if (form.get('logout') && account) {
+      const address = req.socket.remoteAddress ?? '?';
+      const refuse = (status: number, message: string): void => {
+        res.writeHead(status, pageHeaders());
+        res.end(page('Not signed out', `<p class="err" role="alert">${escapeHtml(message)}</p><p><a href="/oauth/logout">Try again</a></p>`));
+      };
+      const lockedFor = this.#failures.lockedFor(address, account);
+      if (lockedFor > 0) return refuse(429, `Too many failed sign-ins. Try again in ${Math.ceil(lockedFor / 60_000)} minutes.`);
+      if (!this.#checkPassword(account, form.get('password') ?? '')) {
+        this.#failures.fail(address, account);
+        this.#logger.warn({ username: account, address }, 'embedded authorization server: sign-out refused, wrong password');
+        return refuse(401, 'Wrong password: you are still signed in.');
+      }
+      this.#failures.succeed(address, account);
+    }
+    form.delete('password');
+    (req as IncomingMessage & { body?: string }).body = form.toString();
+    this.#handler!(req, res);
+  }
+
+  /**
+   * Open registration's bounds (redteam-b B4): valid registrations per client address per minute (fixed window,
+   * at most MAX_REGISTRATION_ADDRESSES addresses remembered, the oldest forgotten first), and the number
+   * of self-registered clients stored. Whether the request was refused (and answered).
+   */
+  #registrationRefused(req: IncomingMessage, res: ServerResponse): boolean {
+    const address = req.socket.remoteAddress ?? '?';
+    const now = Date.now();
+    let window = this.#registrations.get(address);
+    if (!window || now - window.startMs >= 60_000) {
+      this.#registrations.delete(address);
+      if (this.#registrations.size >= MAX_REGISTRATION_ADDRESSES) this.#registrations.delete(this.#registrations.keys().next().value as string);
+      window = { startMs: now, count: 0 };
+      this.#registrations.set(address, window);
+    }
+    window.count += 1;
+    if (window.count > this.#config.registrationsPerMinute) {
+      this.registrationCounters.refusedRate += 1;
+      if (window.count === this.#config.registrationsPerMinute + 1) this.#logger.warn({ address, perMinute: this.#config.registrationsPerMinute }, 'dynamic client registration: rate limit reached for this address');
+      res.setHeader('retry-after', String(Math.max(1, Math.ceil((window.startMs + 60_000 - now) / 1000))));
+      oauthError(res, 429, 'temporarily_unavailable', `too many registrations from this address (identity.embedded.registrationsPerMinute: ${this.#config.registrationsPerMinute}); retry later`);
+      return true;
+    }
+    const room = this.#store.registeredClientCount() - this.#config.maxRegisteredClients + 1;
+    if (room > 0) {
+      const evicted = this.#store.evictUnusedClients(room);
+      this.registrationCounters.evicted += evicted;
+      if (evicted > 0) this.#logger.info({ evicted, max: this.#config.maxRegisteredClients }, 'dynamic client registration: the oldest unused registered clients were deleted to make room');
+      if (evicted < room) {
+        this.registrationCounters.refusedFull += 1;
+        this.#logger.warn({ address, max: this.#config.maxRegisteredClients }, 'dynamic client registration refused: every stored registered client holds a grant');
+        oauthError(res, 429, 'temporarily_unavailable', `the gateway holds its most self-registered clients (identity.embedded.maxRegisteredClients: ${this.#config.maxRegisteredClients}), each with a grant; an administrator can sign users out or raise the limit`);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** RFC 7591 registration, by mode; what an open registration may hold is in registration.ts. */
@@ -371,6 +452,8 @@ export class EmbeddedAuthorizationServer {
       this.#logger.info({ address: req.socket.remoteAddress, error: checked.error, why: checked.error_description }, 'dynamic client registration refused');
       return oauthError(res, 400, checked.error, checked.error_description);
     }
+    // Counted once valid: a refused registration stores nothing, so it is not what the bounds are for.
+    if (this.#registrationRefused(req, res)) return;
     (req as IncomingMessage & { body?: string }).body = JSON.stringify(checked.metadata);
     this.#handler!(req, res);
   }
@@ -418,7 +501,7 @@ export class EmbeddedAuthorizationServer {
    * its grant not revoked or expired (users' tokens), its agent not revoked, its user still configured —
    * and its scopes capped by what that user's roles (or that agent) allow today.
    */
-  #check(claims: Record<string, unknown>): { scopes: string[]; roles: string[] } | AuthFailure {
+  #check(claims: Record<string, unknown>): { scopes: string[]; roles: string[]; signedIn?: boolean } | AuthFailure {
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
     if (typeof claims.jti === 'string' && this.#store.tokenRevoked(claims.jti)) return { error: 'invalid_token', description: 'the token was revoked' };
     const clientId = typeof claims.client_id === 'string' ? claims.client_id : undefined;
@@ -439,7 +522,9 @@ export class EmbeddedAuthorizationServer {
     const capped = typeof claims.sub === 'string' ? this.#caps.forUser(claims.sub, scopes) : undefined;
     if (!capped) return { error: 'invalid_token', description: 'the token\'s user is not configured on this gateway any more' };
     // Roles as configured today (a demoted user loses role-selected rules and approver rights at once).
-    return { scopes: capped, roles: this.#caps.rolesOf(claims.sub as string) };
+    // A live grant of a configured user to a client: only the authorization-code flow makes those, with
+    // the user signing in on the page.
+    return { scopes: capped, roles: this.#caps.rolesOf(claims.sub as string), signedIn: true };
   }
 
   /** RFC 7662 semantics for this server's own opaque tokens, read in-process (no HTTP round trip). */

@@ -50,7 +50,10 @@ export async function createIdentity(options: {
       baseScopes: identity.scopes,
       store,
       dataDir: options.dataDir,
-      resources: () => ({ uris: [`${base}/mcp`, ...options.servers().map((s) => `${base}/mcp/${s}`)], scopes: options.scopes() }),
+      // The operator scopes (deciding approvals on /admin/approvals, reading /metrics) can be asked for
+      // too — a user gets them only where their roles allow (redteam-b B9: they were dropped silently,
+      // so no user of the embedded sign-in could be a verified approver). Not advertised in metadata.
+      resources: () => ({ uris: [`${base}/mcp`, ...options.servers().map((s) => `${base}/mcp/${s}`)], scopes: [...new Set([...options.scopes(), config.approvals.adminScope, config.listen.metricsScope])] }),
       secrets: options.secrets,
       logger: options.logger,
     })

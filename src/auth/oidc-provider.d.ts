@@ -48,4 +48,21 @@ declare module 'oidc-provider' {
   }
 
   export const errors: { InvalidTarget: new (description?: string) => Error };
+
+  /** What a prompt check answers: whether the prompt is needed. */
+  export type CheckResult = boolean;
+  export interface PolicyCheck {
+    readonly reason: string;
+  }
+  export interface PolicyPrompt {
+    checks: { add(check: PolicyCheck, index?: number): void };
+  }
+  export const interactionPolicy: {
+    base(): { get(name: string): PolicyPrompt | undefined };
+    Check: {
+      new (reason: string, description: string, check: (ctx: any) => CheckResult | Promise<CheckResult>): PolicyCheck;
+      readonly REQUEST_PROMPT: CheckResult;
+      readonly NO_NEED_TO_PROMPT: CheckResult;
+    };
+  };
 }

@@ -87,11 +87,15 @@ ${facts.refused.length ? `<p class="err" id="refused-scopes">Not granted (your r
   );
 }
 
-/** The RP-initiated logout confirmation; `form` is oidc-provider's hidden form with its xsrf token. */
+/**
+ * The RP-initiated logout confirmation; `form` is oidc-provider's hidden form with its xsrf token. It
+ * asks for the password: the session cookie alone proves nothing (docs/identity.md, "No silent sign-in").
+ */
 export function logoutPage(form: string): string {
   return page(
     'Sign out of Portcullis?',
     `${form}<p>Signing out ends your session and revokes every token issued for your account, on every client.</p>
+<label>Password <input name="password" type="password" form="op.logoutForm" autocomplete="current-password"></label>
 <button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>`,
   );
 }

@@ -17,6 +17,12 @@ export interface Principal {
   readonly issuer?: string;
   /** True for tokens of the embedded authorization server: the gateway itself vouches for their names. */
   readonly own?: boolean;
+  /**
+   * True when a user's own sign-in stands behind the token: the embedded server's tokens minted under a
+   * user's authorization-code grant (never an agent's client credentials, never an API key, never an
+   * external issuer's token, whose grant type the gateway cannot tell).
+   */
+  readonly signedIn?: boolean;
   /** `jti` of the token or the API key id — never the token itself. */
   readonly tokenId?: string;
 }
@@ -75,4 +81,14 @@ export function principalKey(p: Principal): string {
     keys.set(p, key);
   }
   return key;
+}
+
+/**
+ * Whether a person can be asked through this caller's client (in-band approval): a user's sign-in
+ * stands behind it, or it is local (the stdio front or a gateway without identity: the machine's own
+ * user, whom nothing here tells apart from the agents anyway). An API key or an agent's client
+ * credentials have nobody behind them: their client would be approving its own calls.
+ */
+export function hasHumanBehind(p: Principal): boolean {
+  return p.kind === 'local' || p.signedIn === true;
 }

@@ -16,7 +16,7 @@
  *
  * It also writes the RFC 9728 Protected Resource Metadata and the WWW-Authenticate challenges.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.ts';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
@@ -44,7 +44,7 @@ export interface TrustedIssuer {
    * still stands, and the scopes it may carry now. Asked on every request.
    */
   /** The embedded server's own judgement: whether the token stands, with the scopes and roles its user holds today. */
-  check?: (claims: Record<string, unknown>) => { scopes: string[]; roles?: string[] } | AuthFailure;
+  check?: (claims: Record<string, unknown>) => { scopes: string[]; roles?: string[]; signedIn?: boolean } | AuthFailure;
   /** RFC 7662 answers for the issuer's own opaque tokens, in-process (undefined: not active). */
   introspect?: (token: string) => Promise<Record<string, unknown> | undefined>;
 }
@@ -67,6 +67,8 @@ export function ambiguousCredentials(req: IncomingMessage): GatewayError | undef
 }
 
 const WELL_KNOWN_PRM = '/.well-known/oauth-protected-resource';
+/** How often an open stream's opaque token is looked up again (revalidator). */
+const REVALIDATE_OPAQUE_MS = 1000;
 const INTROSPECTION_CACHE_MAX = 10_000;
 const INTROSPECTION_CACHE_MS = 5 * 60_000;
 
@@ -169,6 +171,60 @@ export class ResourceServer {
     return this.#introspect(token, endpoint);
   }
 
+  /**
+   * A synchronous re-check of the credential a long-lived stream was opened with (a legacy GET stream,
+   * a `subscriptions/listen` stream), run before each message it would deliver and on a timer: undefined
+   * while it still stands, else why not. The signature was verified when the stream opened and the
+   * token is the same string, so what is judged again is what can change: expiry, revocation (API key,
+   * agent, the embedded server's jti and grant), the user still configured, scopes still present. An
+   * opaque token is looked up again (introspection or the embedded server's store) at most once a
+   * second, in the background; the check answers with the last look's verdict.
+   */
+  revalidator(authorization: string | undefined, endpoint: Endpoint): () => AuthFailure | undefined {
+    const gone = (description: string): AuthFailure => ({ error: 'invalid_token', description });
+    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec((authorization ?? '').trim());
+    if (!m) return () => gone('the stream has no credential');
+    const token = m[1]!;
+    if (token.startsWith(API_KEY_PREFIX)) return () => failureOf(this.#apiKey(token));
+    if (token.split('.').length === 3) {
+      let claims: Record<string, unknown>;
+      try {
+        claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return () => gone('the token is not a well-formed JWT');
+      }
+      const trusted = typeof claims.iss === 'string' ? this.#issuers.get(claims.iss) : undefined;
+      if (!trusted) return () => gone('the token\'s issuer is not trusted any more');
+      return () => {
+        if (typeof claims.exp !== 'number' || claims.exp * 1000 <= this.#now().getTime()) return gone('the token expired');
+        return failureOf(this.#principal(claims, trusted));
+      };
+    }
+    // An opaque token is looked up asynchronously (introspection, or the embedded server's own store):
+    // the check answers with the verdict of the last look, and starts a new look at most once a second.
+    let verdict: AuthFailure | undefined;
+    let looking = false;
+    let lookedAtMs = this.#now().getTime();
+    return () => {
+      const now = this.#now().getTime();
+      if (!looking && now - lookedAtMs >= REVALIDATE_OPAQUE_MS) {
+        looking = true;
+        lookedAtMs = now;
+        this.#introspect(token, endpoint).then(
+          (result) => {
+            verdict = failureOf(result);
+          },
+          () => {
+            verdict = gone('the token could not be looked up again');
+          },
+        ).finally(() => {
+          looking = false;
+        });
+      }
+      return verdict;
+    };
+  }
+
   #apiKey(token: string): Principal | AuthFailure {
     if (!this.#apiKeys || !this.#store) return { error: 'invalid_token', description: 'API keys are not enabled on this gateway' };
     const key = this.#store.verifyKey(token, this.#now());
@@ -234,12 +290,21 @@ export class ResourceServer {
     if (this.#store?.agentRevoked(agent)) return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
     const scope = claims.scope ?? claims.scp;
     let scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
+    // Fail closed on a token that says nothing about what it may do: an issuer that leaves `scope` out
+    // has not limited the token, and taking that as "no limit" would give it every rule that does not
+    // select by scope. The embedded server's own tokens are judged by its scope caps below instead.
+    if (scopes.length === 0 && !trusted.check) {
+      if (!config.defaultScopes) return { error: 'invalid_token', description: `the token carries no scope (no scope or scp claim, or an empty one), so it grants nothing here; have ${config.issuer} put the scopes in its access tokens, or grant a default with identity.issuers[].defaultScopes` };
+      scopes = [...config.defaultScopes];
+    }
     let roles: string[] | undefined;
+    let signedIn = false;
     if (trusted.check) {
       const live = trusted.check(claims);
       if ('description' in live) return live;
       scopes = live.scopes;
       roles = live.roles;
+      signedIn = live.signedIn === true;
     }
     if (roles !== undefined) {
       // The embedded server's users: their roles as configured now, not as the token was minted.
@@ -247,7 +312,7 @@ export class ResourceServer {
       const value = config.rolesClaim.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), claims);
       roles = Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : typeof value === 'string' ? [value] : [];
     }
-    const principal: Principal = { kind: 'token', subject: claims.sub, agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}) };
+    const principal: Principal = { kind: 'token', subject: claims.sub, agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}), ...(signedIn ? { signedIn } : {}) };
     return typeof claims.jti === 'string' ? { ...principal, tokenId: claims.jti } : principal;
   }
 
@@ -269,7 +334,7 @@ export class ResourceServer {
   }
 
   async #introspect(token: string, endpoint: Endpoint): Promise<Principal | AuthFailure> {
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = hash('sha256', token, 'base64url');
     const now = this.#now().getTime();
     const cached = this.#introspected.get(key);
     if (cached && cached.until > now) {
@@ -332,6 +397,8 @@ export class ResourceServer {
     return this.#principal({ ...answer, sub: answer.sub ?? answer.client_id }, trusted);
   }
 }
+
+const failureOf = (result: Principal | AuthFailure): AuthFailure | undefined => ('kind' in result ? undefined : result);
 
 /** Claims only ID tokens (OpenID Connect Core §2, §3.1.3.6) and logout tokens (OIDC Back-Channel Logout §2.4) carry. */
 const NOT_ACCESS_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash', 'events'] as const;

@@ -22,6 +22,11 @@ export const issuerSchema = z.strictObject({
     .default('at+jwt')
     .describe('at+jwt: a JWT access token must say so in its typ header (RFC 9068), so an ID token is never taken for one; any: for issuers that do not type their access tokens (tokens with ID- or logout-token claims are refused either way)'),
   rolesClaim: z.string().min(1).optional().describe('Dotted path to the roles/groups claim, e.g. realm_access.roles (Keycloak), groups (Okta), roles (Entra)'),
+  defaultScopes: z
+    .array(scopeToken)
+    .min(1)
+    .optional()
+    .describe('Scopes a token of this issuer holds when it carries no scope at all (no scope or scp claim, or an empty one); without this such a token is refused'),
   introspection: z
     .strictObject({
       url: z.string().url(),
@@ -70,6 +75,14 @@ export const identitySchema = z.strictObject({
         .default('open')
         .describe('RFC 7591 dynamic registration. open: anyone may register a public client (authorization code + PKCE only, loopback or https redirect URIs); admin: only `portcullis client add`; off: neither'),
       cimd: z.boolean().default(true).describe('Accept Client ID Metadata Documents (https client_id URLs) when registration is open'),
+      registrationsPerMinute: z.number().int().min(1).max(10_000).default(30).describe('Valid open registrations (POST /oauth/register) accepted per client address per minute; past it 429 with Retry-After'),
+      maxRegisteredClients: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_000_000)
+        .default(10_000)
+        .describe('Self-registered clients stored at most; past it the oldest one no grant names is deleted to make room, and when every one holds a grant registration answers 429'),
       loginAttempts: z.number().int().min(1).max(100).default(5).describe('Failed sign-ins per address and user name before a lockout'),
       userLoginAttempts: z.number().int().min(1).max(1000).default(20).describe('Failed sign-ins per user name, from any address, before a lockout'),
       lockoutMinutes: z.number().int().min(1).max(1440).default(15).describe('How long a lockout lasts'),

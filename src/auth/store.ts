@@ -7,7 +7,7 @@
  * itself the bearer value (codes, refresh tokens, registration access tokens, session and interaction
  * ids), which oidc-provider only ever looks up by the value presented.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { ensurePrivateDir, ensurePrivateFile } from '../util/private-files.ts';
@@ -30,7 +30,8 @@ export interface ApiKeyRow {
   revokedAt: string | null;
 }
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+// One-shot: an API key is hashed on every request it comes with, and `hash` makes no Hash object.
+const sha256 = (text: string): Buffer => hash('sha256', text, 'buffer');
 const sameHash = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b);
 const secret = (prefix: string): string => `${prefix}${randomBytes(32).toString('base64url')}`;
 
@@ -309,6 +310,25 @@ export class IdentityStore {
   }
 
   /** Deletes a grant and everything issued under it; access tokens carrying its id are refused from now on. */
+  /** Self-registered clients stored (RFC 7591 registrations; `portcullis client add` ones are apart). */
+  registeredClientCount(): number {
+    return Number((this.db.prepare("SELECT count(*) AS n FROM oauth WHERE model = 'Client'").get() as { n: number }).n);
+  }
+
+  /**
+   * Deletes up to `count` of the oldest self-registered clients no grant names (never used, or every
+   * grant gone), with their registration access tokens; returns how many went.
+   */
+  evictUnusedClients(count: number): number {
+    if (count <= 0) return 0;
+    const unused = this.db
+      .prepare("SELECT id FROM oauth AS c WHERE c.model = 'Client' AND NOT EXISTS (SELECT 1 FROM oauth AS g WHERE g.model = 'Grant' AND json_extract(g.payload, '$.clientId') = c.id) ORDER BY rowid LIMIT ?")
+      .all(count) as Array<{ id: string }>;
+    const drop = this.db.prepare("DELETE FROM oauth WHERE (model = 'Client' AND id = ?) OR (model = 'RegistrationAccessToken' AND json_extract(payload, '$.clientId') = ?)");
+    for (const { id } of unused) drop.run(id, id);
+    return unused.length;
+  }
+
   oauthRevokeGrant(grantId: string): void {
     this.db.prepare('DELETE FROM oauth WHERE grant_id = ?').run(grantId);
     this.db.prepare("DELETE FROM oauth WHERE model = 'Grant' AND id = ?").run(grantId);

@@ -2,17 +2,17 @@
  * `portcullis discover` and `portcullis import`: the inventory of MCP client configurations on a
  * machine, and a gateway configuration made from it.
  */
-import { displayLines } from '../audit/display.ts';
-import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { displayJson, terminalSafe } from '../audit/display.ts';
 import { loadConfigFile, parseConfigText } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { discover, reaches, type DiscoveryReport } from '../discover/discover.ts';
 import { SEVERITIES, type Severity } from '../discover/findings.ts';
 import { formatSarif, formatText } from '../discover/format.ts';
 import { buildImport } from '../discover/import.ts';
+import { PRIVATE_FILE_MODE, replaceFile } from '../util/private-files.ts';
 import { formatProblems } from './config-source.ts';
 import type { Io } from './serve.ts';
 
@@ -64,7 +64,7 @@ export function runDiscovery(options: DiscoverCliOptions, io: CliIo): ReturnType
     // (a fixture or a copied home folder), unless --system says where.
     ...(options.system !== undefined ? { system: options.system } : options.home === undefined ? { system: '/' } : {}),
     gatewayUrls: options.gateway ?? [],
-    ...(gateway ? { gateway, gatewayConfigPath: options.config! } : {}),
+    ...(gateway ? { gateway, gatewayConfig: resolve(options.config!) } : {}),
     onProgress: ({ dirs, files, done }) => {
       if (done ? dirs >= 5000 && dirs !== lastReport : dirs - lastReport >= 5000) {
         io.err(`discover: ${dirs} folders searched, ${files} client files read${done ? ', done' : '…'}\n`);
@@ -74,9 +74,9 @@ export function runDiscovery(options: DiscoverCliOptions, io: CliIo): ReturnType
   });
 }
 
-export function discoverCommand(options: DiscoverCliOptions, rawIo: CliIo): number {
-  // What is printed quotes client files another party may have written: control characters escaped.
-  const io = { ...rawIo, out: (text: string) => rawIo.out(displayLines(text)), err: (text: string) => rawIo.err(displayLines(text)) };
+export function discoverCommand(options: DiscoverCliOptions, raw: CliIo): number {
+  // Client files are anyone's text: nothing in them may drive the reader's terminal (JSON escapes its own way).
+  const io = terminalSafe(raw);
   if (options.json && options.sarif) {
     io.err('portcullis: choose one of --json or --sarif\n');
     return 2;
@@ -95,8 +95,8 @@ export function discoverCommand(options: DiscoverCliOptions, rawIo: CliIo): numb
     return 2;
   }
   const { report } = result;
-  if (options.sarif) io.out(`${JSON.stringify(formatSarif(report), null, 2)}\n`);
-  else if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+  if (options.sarif) raw.out(`${displayJson(JSON.stringify(formatSarif(report), null, 2))}\n`);
+  else if (options.json) raw.out(`${displayJson(JSON.stringify(report, null, 2))}\n`);
   else io.out(formatText(report, homeOf(options, io)));
   return threshold && reaches(report, threshold) ? 1 : 0;
 }
@@ -127,21 +127,19 @@ function readReport(file: string): DiscoveryReport | string {
   return report;
 }
 
-export function importCommand(options: ImportCliOptions, rawIo: CliIo): number {
-  // What is printed quotes client files another party may have written: control characters escaped.
-  const io = { ...rawIo, out: (text: string) => rawIo.out(displayLines(text)), err: (text: string) => rawIo.err(displayLines(text)) };
+export function importCommand(options: ImportCliOptions, raw: CliIo): number {
+  const io = terminalSafe(raw);
   if (!options.output) {
     io.err('portcullis: import needs -o FILE (where to write the gateway configuration)\n');
     return 2;
   }
-  // Never written through a link (a dangling one planted in a shared folder would choose which file is
-  // created or clobbered): a link or anything but a regular file at the path is refused.
-  const present = lstatOrUndefined(options.output);
-  if (present && (present.isSymbolicLink() || !present.isFile())) {
-    io.err(`portcullis: ${options.output} is ${present.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; not written (choose another path)\n`);
+  const existing = lstatOrUndefined(options.output);
+  if (existing?.isSymbolicLink()) {
+    // Never through a link: whoever planted it would choose which file is created or overwritten.
+    io.err(`portcullis: ${options.output} is a symbolic link; name the file itself\n`);
     return 2;
   }
-  if (present && !options.force) {
+  if (existing && !options.force) {
     io.err(`portcullis: ${options.output} already exists; use --force to overwrite\n`);
     return 2;
   }
@@ -168,11 +166,7 @@ export function importCommand(options: ImportCliOptions, rawIo: CliIo): number {
     io.err(`portcullis: the imported configuration does not validate (nothing written):\n${formatProblems(check.problems)}\n`);
     return 1;
   }
-  // Written beside the target under a fresh name (created exclusively, mode 600), then renamed over it:
-  // the rename replaces whatever is at the path, never a file a link points to.
-  const temporary = join(dirname(resolve(options.output)), `.${basename(options.output)}.${randomBytes(6).toString('hex')}.tmp`);
-  writeFileSync(temporary, built.yaml, { mode: 0o600, flag: 'wx' });
-  renameSync(temporary, options.output);
+  replaceFile(options.output, built.yaml, PRIVATE_FILE_MODE);
   const lines = [`Wrote ${options.output} (mode 600): ${built.servers.length} server${built.servers.length === 1 ? '' : 's'}${built.servers.length ? `: ${built.servers.join(', ')}` : ''}.`];
   if (built.variables.length > 0) lines.push('', 'Set these variables where the gateway runs (the values stay where they were; none was written):', ...built.variables.map((v) => `  ${v.name}  — ${v.what}`));
   const todo = built.notes.filter((n) => /^UNPINNED|disabled|enable it|denied until|narrow/.test(n.note) || n.note.includes('UNPINNED'));

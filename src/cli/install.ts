@@ -2,9 +2,9 @@
  * `portcullis install --client …`: routes one client's servers through the gateway (or, with --undo,
  * restores what it changed). Prints what it did per file; with --dry-run, the diff (secrets masked).
  */
-import { displayLines } from '../audit/display.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { terminalSafe } from '../audit/display.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { applyPlan, INSTALL_CLIENTS, planDiff, planInstall, routeProblem, undoInstall, type InstallClient, type Route } from '../discover/install.ts';
@@ -28,9 +28,8 @@ export interface InstallCliOptions {
   force?: boolean;
 }
 
-export function installCommand(options: InstallCliOptions, rawIo: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  // What is printed quotes client files another party may have written: control characters escaped.
-  const io = { ...rawIo, out: (text: string) => rawIo.out(displayLines(text)), err: (text: string) => rawIo.err(displayLines(text)) };
+export function installCommand(options: InstallCliOptions, raw: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  const io = terminalSafe(raw);
   const usage = (message: string): number => {
     io.err(`portcullis: ${message}\n`);
     return 2;
@@ -76,7 +75,7 @@ export function installCommand(options: InstallCliOptions, rawIo: Pick<Io, 'out'
   }
   const refused = routeProblem(client, route);
   if (refused) return usage(refused);
-  const { plans, problems } = planInstall({ client, home, projects, route, ...(gateway ? { gateway } : {}) });
+  const { plans, problems } = planInstall({ client, home, projects, route, ...(gateway ? { gateway, gatewayConfig: resolve(options.config!) } : {}) });
   let failed = problems.length > 0;
   for (const p of problems) io.err(`portcullis: ${displayPath(p.path, home)} ${p.problem}\n`);
   if (plans.length === 0 && problems.length === 0) io.out(`No ${client} configuration file under ${home}${projects.length ? ` or ${projects.join(', ')}` : ''}.\n`);

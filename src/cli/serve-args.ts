@@ -12,6 +12,7 @@ export const SERVE_OPTIONS: ReadonlyArray<{ flags: string; description: string; 
   { flags: '--data-dir <dir>', description: 'state directory for the embedded default (env PORTCULLIS_DATA_DIR)', key: 'dataDir' },
   { flags: '--host <host>', description: 'override listen.host', key: 'host' },
   { flags: '--port <port>', description: 'override listen.port', key: 'port' },
+  { flags: '--metrics <access>', description: 'override listen.metrics: who GET /metrics answers with identity on (credential | loopback | open)', key: 'metrics' },
   { flags: '--no-reload', description: 'do not watch the configuration file for policy changes (reload.watch)', key: 'reload' },
   { flags: '--reload-settle-ms <ms>', description: 'override reload.settleMs: how long a changed file must stay unchanged before it is read', key: 'reloadSettleMs' },
 ];

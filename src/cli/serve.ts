@@ -20,6 +20,8 @@ export interface ServeOptions {
   dataDir?: string;
   host?: string;
   port?: string;
+  /** listen.metrics: credential | loopback | open. */
+  metrics?: string;
   /** false: do not watch the configuration file (`--no-reload`). */
   reload?: boolean;
   reloadSettleMs?: string;
@@ -46,6 +48,14 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
       return 2;
     }
     config = { ...config, listen: { ...config.listen, host: options.host ?? config.listen.host, port } };
+  }
+  if (options.metrics !== undefined) {
+    const access = options.metrics;
+    if (access !== 'credential' && access !== 'loopback' && access !== 'open') {
+      io.err(`portcullis: --metrics must be credential, loopback or open (got "${access}")\n`);
+      return 2;
+    }
+    config = { ...config, listen: { ...config.listen, metrics: access } };
   }
   if (options.reloadSettleMs !== undefined && !(Number.isInteger(Number(options.reloadSettleMs)) && Number(options.reloadSettleMs) >= 50)) {
     io.err(`portcullis: --reload-settle-ms must be an integer of at least 50 (got "${options.reloadSettleMs}")\n`);
@@ -111,22 +121,31 @@ function watchPolicy(parseConfigText: typeof import('../config/load.ts').parseCo
     settleMs,
     initial: readFileSync(file, 'utf8'),
     onStable: (text) => {
-      const loaded = parseConfigText(text, secrets);
-      if (!loaded.ok) {
-        logger.error({ problems: loaded.problems.map((p) => `${p.path}: ${p.message}`) }, 'configuration change rejected: the policy in force is unchanged');
-        return;
+      try {
+        reload(text);
+      } catch (error) {
+        // Whatever goes wrong with a new file, the gateway keeps running on the policy in force.
+        logger.error({ err: (error as Error).message }, 'configuration change rejected: the policy in force is unchanged');
       }
-      const problems = gateway.reloadPolicy(loaded.config.policy);
-      if (problems.length > 0) {
-        logger.error({ problems: problems.map((p) => `${p.path.join('.')}: ${p.message}`) }, 'policy change rejected: the policy in force is unchanged');
-        return;
-      }
-      logger.info({ rules: loaded.config.policy?.rules.length ?? 0, mode: loaded.config.policy?.mode ?? 'absent' }, 'policy reloaded');
-      const { policy: _a, ...before } = started;
-      const { policy: _b, ...after } = loaded.config;
-      if (JSON.stringify(before) !== JSON.stringify(after)) logger.warn('configuration sections other than policy changed; they take effect after a restart');
     },
   });
+
+  function reload(text: string): void {
+    const loaded = parseConfigText(text, secrets);
+    if (!loaded.ok) {
+      logger.error({ problems: loaded.problems.map((p) => `${p.path}: ${p.message}`) }, 'configuration change rejected: the policy in force is unchanged');
+      return;
+    }
+    const problems = gateway.reloadPolicy(loaded.config.policy);
+    if (problems.length > 0) {
+      logger.error({ problems: problems.map((p) => `${p.path.join('.')}: ${p.message}`) }, 'policy change rejected: the policy in force is unchanged');
+      return;
+    }
+    logger.info({ rules: loaded.config.policy?.rules.length ?? 0, mode: loaded.config.policy?.mode ?? 'absent' }, 'policy reloaded');
+    const { policy: _a, ...before } = started;
+    const { policy: _b, ...after } = loaded.config;
+    if (JSON.stringify(before) !== JSON.stringify(after)) logger.warn('configuration sections other than policy changed; they take effect after a restart');
+  }
 }
 
 /** How clients authenticate, when identity is on: the OAuth flow, the local users, API keys. */

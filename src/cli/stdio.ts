@@ -6,7 +6,7 @@ import { createGateway } from '../gateway.ts';
 import { runStdioFront } from '../downstream/stdio.ts';
 import { createLogger } from '../logger.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
-import { startHeapTrim } from '../util/heap-trim.ts';
+import { endStartUpFlags, startHeapTrim } from '../util/heap-trim.ts';
 import type { Io } from './serve.ts';
 
 export interface StdioOptions {
@@ -33,9 +33,10 @@ export async function stdio(options: StdioOptions, io: Io & { stdin: NodeJS.Read
   const logger = createLogger(config.logging.level === 'info' ? 'warn' : config.logging.level);
   const gateway = createGateway(config, { logger, secrets: io.secrets, front: 'stdio', ...(options.config ? { configFile: resolve(options.config) } : {}) });
   const started = gateway.start();
-  // Once the servers are up, hand start-up's memory back (see ../util/heap-trim.ts), and again whenever idle.
+  // Once the servers are up, hand start-up's memory back (see ../util/heap-trim.ts), and again whenever idle;
+  // if they fail to start, the front still answers (with errors), so start-up's flags end then too.
   let stopTrim: (() => void) | undefined;
-  started.then(() => (stopTrim = startHeapTrim()), () => undefined);
+  started.then(() => (stopTrim = startHeapTrim()), () => endStartUpFlags());
   await runStdioFront({
     gateway,
     endpoint: options.server ? { kind: 'server', server: options.server } : { kind: 'aggregate' },

@@ -14,7 +14,7 @@ import { defaultDataDir } from './defaults.ts';
 import { createRequire } from 'node:module';
 import type * as z from 'zod';
 import { configSchema, httpServerSchema, stdioServerSchema, type Config } from './schema.ts';
-import { isCredentialParam, isLoopbackHost, SENSITIVE_NAME, SERVER_NAME } from './names.ts';
+import { isLoopbackHost, SENSITIVE_NAME, SERVER_NAME } from './names.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { isSecretRef, resolveValue, type SecretSource } from './secrets.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
@@ -56,12 +56,6 @@ function checkServerUrl(url: string, path: string, problems: ConfigProblem[]): v
     problems.push({ path, message: `must be an https URL (got "${url}")`, severity: 'error' });
     return;
   }
-  // A credential in the query is a literal secret in the file, invisible to the credential register
-  // and its rotation checks: refused like user-info and literal credential headers.
-  const inQuery = [...parsed.searchParams.keys()].filter(isCredentialParam);
-  if (inQuery.length > 0) {
-    problems.push({ path, message: `must not carry credentials in its query (${inQuery.join(', ')}); send them as a header with an env:/file: reference`, severity: 'error' });
-  }
   if (parsed.username || parsed.password) {
     problems.push({ path, message: 'must not carry credentials; put them in headers as env:/file: references', severity: 'error' });
   }
@@ -72,6 +66,15 @@ function checkServerUrl(url: string, path: string, problems: ConfigProblem[]): v
     message: `must be an https URL (plain http is accepted only for loopback hosts; got "${parsed.protocol}//${parsed.host}")`,
     severity: 'error',
   });
+}
+
+/** Query parameters of a URL whose names say they hold a credential. */
+function credentialQuery(url: string): string[] {
+  try {
+    return [...new URL(url).searchParams.keys()].filter((k) => SENSITIVE_NAME.test(k) || /^(?:key|auth|sig|signature|pass|pwd)$/i.test(k));
+  } catch {
+    return [];
+  }
 }
 
 function checkSecrets(
@@ -225,6 +228,11 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
   if (enabled.length === 0) warnings.push({ path: 'servers', message: 'no servers are configured; the gateway will expose nothing', severity: 'warning' });
   const launchErrors: ConfigProblem[] = [];
   for (const [name, server] of enabled) {
+    const named = 'url' in server ? credentialQuery(server.url) : [];
+    if (named.length > 0) {
+      // Some services take a key only in the query, so a warning: the value sits in clear in this file.
+      warnings.push({ path: `servers.${name}.url`, message: `carries ${named.join(', ')} in its query: a credential in clear in the configuration file (and in any log of the URL); use a header with an env:/file: reference where the server takes one`, severity: 'warning' });
+    }
     if ('command' in server && !server.pin && !full.supply.allowUnpinned) {
       warnings.push({ path: `servers.${name}.pin`, message: 'missing: this server will not start unless it is pinned (or supply.allowUnpinned is true)', severity: 'warning' });
     }
@@ -263,25 +271,29 @@ export function parseConfigText(text: string, source?: SecretSource): LoadResult
     return {
       ok: false,
       problems: doc.errors.map((e) => ({
-        path: e.linePos?.[0] ? `(line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '(root)',
+        path: lineOf(e),
         message: e.message.split('\n')[0] ?? e.message,
         severity: 'error' as const,
       })),
     };
   }
-  let value: unknown;
+  // An unknown tag (`!custom x`) loads as its plain value with only a warning: refused like an unknown key.
+  const tags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (tags.length > 0) return { ok: false, problems: tags.map((w) => ({ path: lineOf(w), message: `${w.message.split('\n')[0] ?? w.message}; the configuration takes plain YAML (no tags)`, severity: 'error' as const })) };
+  let data: unknown;
   try {
-    value = doc.toJS();
+    data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (error) {
-    // The parser refuses to expand more aliases than it allows (a billion-laughs document); anything it
-    // throws here is a property of the text, so it is a problem of the file, not a crash.
-    const message = error instanceof ReferenceError && /alias/i.test(error.message)
-      ? 'too many YAML aliases (anchors expanded over and over, a resource exhaustion pattern); write the values out'
-      : `cannot be read as YAML values: ${(error as Error).message.split('\n')[0]}`;
-    return { ok: false, problems: [{ path: '(root)', message, severity: 'error' }] };
+    // yaml refuses to expand a document whose aliases multiply (a "billion laughs"): a clear error, not a crash.
+    return { ok: false, problems: [{ path: '(root)', message: `the YAML cannot be expanded: ${(error as Error).message.split('\n')[0]} (at most ${MAX_YAML_ALIASES} alias expansions)`, severity: 'error' }] };
   }
-  return validateConfig(value, source);
+  return validateConfig(data, source);
 }
+
+/** How many alias expansions a configuration may make (yaml's own default, named here). */
+const MAX_YAML_ALIASES = 100;
+
+const lineOf = (e: { linePos?: [{ line: number; col: number }, ...unknown[]] }): string => (e.linePos?.[0] ? `(line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '(root)');
 
 export function loadConfigFile(path: string, source?: SecretSource): LoadResult {
   let text: string;

@@ -14,11 +14,6 @@ export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 /** Header and variable names whose values are credentials: a literal value there is rejected. */
 export const SENSITIVE_NAME = /(authorization|cookie|token|secret|password|passwd|api[-_]?key|credential|private[-_]?key)/i;
 
-/** Query parameters of a URL that carry a credential by their name (`api_key`, `token`, `key`, `sig`, …). */
-export function isCredentialParam(name: string): boolean {
-  return SENSITIVE_NAME.test(name) || /^(?:key|sig|signature|auth|access[-_]?key|pass(?:word|wd)?|pwd)$/i.test(name);
-}
-
 /** Bounds of `upstreamSession: per-principal` when the config does not set them. */
 export const PER_PRINCIPAL_DEFAULTS = { maxSessions: 32, idleMs: 600_000 } as const;
 

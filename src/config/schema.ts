@@ -158,6 +158,11 @@ export const configSchema = z
           .array(z.string())
           .default([])
           .describe('Extra Host header values allowed (DNS-rebinding guard); loopback names are always allowed'),
+        metrics: z
+          .enum(['credential', 'loopback', 'open'])
+          .default('credential')
+          .describe('With identity on, whom GET /metrics answers: credential (a token or API key holding metricsScope, from any address: an agent on this host must not read the monitor\'s counters), loopback (also callers on a loopback address without one), open (anyone). Without identity it answers every caller, like every path'),
+        metricsScope: z.string().min(1).default('portcullis:metrics').describe('Scope a token or API key needs for GET /metrics (listen.metrics: credential or loopback)'),
         maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
         sessionIdleMs: z.number().int().min(1000).max(86_400_000).default(30 * 60_000),
         headersTimeoutMs: z

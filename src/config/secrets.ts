@@ -3,7 +3,7 @@
  * newline dropped). Resolved values are only handed to the connector that needs them; they are never
  * logged, printed or put in an error message — errors name the reference, not the value.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { SECRET_REF } from './names.ts';
 
 export interface SecretSource {
@@ -11,32 +11,45 @@ export interface SecretSource {
   readFile: (path: string) => string;
 }
 
-/** A secret is short; a larger file is not one (and reading `/dev/zero` would never end). */
-export const MAX_SECRET_FILE_BYTES = 64 * 1024;
-
-/**
- * Reads a secret file: a regular file of at most MAX_SECRET_FILE_BYTES, not under /proc, /sys or /dev
- * (a FIFO would block the gateway forever, a device never ends, `/proc/self/environ` is the gateway's
- * whole environment). Opened without blocking and checked on the descriptor, so what is checked is
- * what is read.
- */
-function readSecretFile(path: string): string {
-  if (/^\/(?:proc|sys|dev)(?:\/|$)/.test(path)) throw Object.assign(new Error(`${path} is not a secret file`), { code: 'ENOTREGULAR' });
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREGULAR' });
-    if (stat.size > MAX_SECRET_FILE_BYTES) throw Object.assign(new Error(`${path} is larger than ${MAX_SECRET_FILE_BYTES} bytes`), { code: 'ETOOLARGE' });
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export const processSecretSource = (env: Readonly<Record<string, string | undefined>>): SecretSource => ({
   env,
   readFile: readSecretFile,
 });
+
+/** A secret is small: a key, a token, a PEM file. */
+export const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+/** Why a secret file is refused; its `code` is what the problem message shows. */
+class SecretFileError extends Error {
+  readonly code: string;
+  constructor(code: string) {
+    super(code);
+    this.code = code;
+  }
+}
+
+/**
+ * Reads a `file:` secret: a regular file (links followed, as mounted secrets are links) of at most
+ * 64 KiB outside /proc, /sys and /dev — never a FIFO that would hang start-up, a device that never
+ * ends, or the process's own environment. Opened without blocking and checked on the open descriptor.
+ */
+export function readSecretFile(path: string): string {
+  const real = realpathSync(path);
+  if (/^\/(?:proc|sys|dev)(?:\/|$)/.test(real)) throw new SecretFileError(`it is under ${real.split('/')[1]}, not a file of secrets`);
+  const fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new SecretFileError('not a regular file');
+    if (stat.size > MAX_SECRET_FILE_BYTES) throw new SecretFileError(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+    let length = 0;
+    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    if (length > MAX_SECRET_FILE_BYTES) throw new SecretFileError(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export function isSecretRef(value: string): boolean {
   return SECRET_REF.test(value);
@@ -55,9 +68,7 @@ export function resolveValue(value: string, source: SecretSource): { value: stri
     try {
       return { value: source.readFile(path).replace(/\r?\n$/, '') };
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why = code === 'ENOTREGULAR' ? 'not a regular file (a secret file must be one, outside /proc, /sys and /dev)' : code === 'ETOOLARGE' ? `larger than ${MAX_SECRET_FILE_BYTES} bytes` : code ?? 'error';
-      return { problem: `cannot read secret file ${path} (from "${value}"): ${why}` };
+      return { problem: `cannot read secret file ${path} (from "${value}"): ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
     }
   }
   return { value };

@@ -4,7 +4,7 @@
  * shown, with every literal secret replaced by its kind and fingerprint.
  */
 import type { ServerEntry } from './entries.ts';
-import { classifyValue, fingerprint, isSecretName, masked, tokenDates, type Classified } from './secret-kinds.ts';
+import { classifyValue, fingerprint, masked, tokenDates, type Classified } from './secret-kinds.ts';
 
 export interface CredentialReport {
   where: string;
@@ -106,7 +106,8 @@ export function scanCredentials(entry: ServerEntry, fileMtime: Date | undefined,
   const args: string[] = [];
   for (let i = 0; i < entry.args.length; i++) {
     const arg = entry.args[i]!;
-    const flag = /^(--?[A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.*)$/s.exec(arg);
+    // `--flag=value`, and `NAME=value` as tools that take settings as arguments write them.
+    const flag = /^(--?[A-Za-z0-9][A-Za-z0-9_.-]{0,63}|[A-Za-z_][A-Za-z0-9_.-]{0,63})=(.*)$/s.exec(arg);
     const previous = i > 0 ? entry.args[i - 1]! : '';
     let c: Classified | undefined;
     let secret = arg;
@@ -115,20 +116,10 @@ export function scanCredentials(entry: ServerEntry, fileMtime: Date | undefined,
       key = flag[1]!.replace(/^-+/, '');
       secret = flag[2]!;
       c = classifyValue(secret, key);
-    } else if (/^--?[A-Za-z]/.test(previous) && !previous.includes('=') && isSecretName(previous, arg) && !arg.startsWith('-')) {
+    } else if (/^--?[A-Za-z]/.test(previous) && !previous.includes('=') && !arg.startsWith('-') && !/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
+      // The value of the flag before it: a credential when the flag's name says so (classifyValue decides).
       key = previous.replace(/^-+/, '');
-      c = classifyValue(arg, previous);
-    } else if (/^([A-Za-z_][A-Za-z0-9_.-]{0,63})=(.+)$/s.test(arg) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
-      // `NAME=value` arguments (env-style settings passed to the server).
-      const eq = arg.indexOf('=');
-      key = arg.slice(0, eq);
-      secret = arg.slice(eq + 1);
-      c = classifyValue(secret, key);
-      if (c?.literal) {
-        found(`args[${i}]`, key, secret, c);
-        args.push(`${key}=${masked(c.kind, secret)}`);
-        continue;
-      }
+      c = classifyValue(arg, key);
     } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
       args.push(scanUrl(arg, (where, k, v, cc) => found(`args[${i}].${where.slice(4)}`, k, v, cc)));
       continue;

@@ -13,7 +13,7 @@ import { extract, type ServerEntry, type Transport } from './entries.ts';
 import { serverFindings, severityRank, SEVERITIES, type Finding, type Severity } from './findings.ts';
 import { MAX_CONFIG_BYTES, parseConfig, readConfigFile } from './read.ts';
 import { analyseSupply, type Supply } from './supply.ts';
-import { DEFAULT_GATEWAY_URLS, isThroughGateway, targetKey } from './target.ts';
+import { DEFAULT_GATEWAY_URLS, gatewayRoute, targetKey } from './target.ts';
 
 export interface DiscoverOptions {
   home: string;
@@ -26,8 +26,8 @@ export interface DiscoverOptions {
   gatewayUrls?: readonly string[];
   /** This gateway's configuration: which servers it already runs, and whether they are pinned there. */
   gateway?: Config;
-  /** The file `gateway` was read from: a stdio front entry counts as this gateway only when run with it. */
-  gatewayConfigPath?: string;
+  /** The file it was read from: a `portcullis stdio` entry counts as through the gateway only with it. */
+  gatewayConfig?: string;
   now?: Date;
   maxDepth?: number;
   maxDirs?: number;
@@ -234,7 +234,8 @@ export function discover(options: DiscoverOptions): Discovery {
       literalCount += scan.literals.length;
       const supply = analyseSupply(entry, hashFile(entry.cwd ?? project ?? home, home, maxBytes));
       const gateway = gatewayMatch(entry, options.gateway);
-      const throughGateway = isThroughGateway(entry, gatewayUrls, options.gatewayConfigPath, entry.cwd ?? project ?? home);
+      const route = gatewayRoute({ ...entry, project: entry.project ?? project ?? (location.base === 'home' ? home : undefined) }, { urls: gatewayUrls, ...(options.gatewayConfig ? { config: options.gatewayConfig } : {}) });
+      const throughGateway = route === 'yes';
       const scope: Scope = entry.project !== undefined ? 'local' : location.scope;
       const report: ServerReport = {
         name: entry.name,
@@ -253,7 +254,7 @@ export function discover(options: DiscoverOptions): Discovery {
         credentials: scan.credentials,
         throughGateway,
         disabled: entry.disabled,
-        findings: serverFindings(entry, supply, scan.credentials, { committable, throughGateway, home, gatewayPinned: gateway?.pinned }),
+        findings: serverFindings(entry, supply, scan.credentials, { committable, throughGateway, gatewayLookalike: route === 'lookalike', home, gatewayPinned: gateway?.pinned }),
       };
       file.servers.push(report);
       found.push({ file, location, absolutePath: path, entry, literals: scan.literals, report });

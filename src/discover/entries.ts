@@ -126,8 +126,8 @@ export function normalise(client: ClientId, name: string, raw: Record<string, un
     ...(approvalBypass ? { approvalBypass } : {}),
     headersHelper: typeof raw.headersHelper === 'string',
     deniedTools,
-    // An allowlist the client has, even an empty one (no tool enabled), restricts: only its absence allows all.
-    ...(allowed.length > 0 || ['enabled_tools', 'includeTools', 'available_tools'].some((key) => raw[key] !== undefined) ? { allowedTools: allowed } : {}),
+    // An allowlist the client has, even an empty one (`enabled_tools = []`: no tool), is kept as it is.
+    ...(allowed.length > 0 || [raw.enabled_tools, raw.includeTools, raw.available_tools].some((v) => Array.isArray(v)) ? { allowedTools: allowed } : {}),
   };
 }
 

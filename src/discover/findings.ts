@@ -4,7 +4,6 @@
  */
 import { isLoopbackHost } from '../config/names.ts';
 import { isSecretRef } from '../config/secrets.ts';
-import { unpinnedCode } from '../supply/launch.ts';
 import type { CredentialReport } from './credentials.ts';
 import type { ServerEntry } from './entries.ts';
 import type { Supply } from './supply.ts';
@@ -35,6 +34,8 @@ function remoteUrl(entry: ServerEntry, supply: Supply): string | undefined {
 export interface FindingContext {
   committable: boolean;
   throughGateway: boolean;
+  /** It runs something named like Portcullis' stdio front that is not this gateway (target.ts gatewayRoute). */
+  gatewayLookalike?: boolean;
   home: string;
   gatewayPinned: boolean | undefined;
 }
@@ -62,20 +63,6 @@ export function serverFindings(entry: ServerEntry, supply: Supply, credentials: 
   }
   for (const access of supply.hostAccess) out.push({ id: 'container-host-access', severity: 'high', message: `the container ${access}` });
   if (supply.shellWrapper) out.push({ id: 'shell-wrapper', severity: 'high', message: `${entry.command} -c hides what actually runs from allowlists and reviews; run the server's command directly` });
-  // Flags and variables that make the interpreter or the loader run other code: what any pin of the
-  // entry would not cover, and a way for a checked-in project file to run code on whoever starts it.
-  if (entry.command !== undefined) {
-    for (const o of unpinnedCode({ command: entry.command, args: entry.args, env: entry.env })) {
-      out.push({ id: 'code-loading', severity: 'high', message: `${o.where}: ${o.why}; no pin covers that code` });
-    }
-  }
-  // `env:NAME` / `file:/path` is plain text to every client, but a gateway reference: imported as is, it
-  // would make the gateway read its own environment or any local file and send it to this server.
-  for (const [where, values] of [['env', entry.env], ['headers', entry.headers]] as const) {
-    for (const [key, value] of Object.entries(values)) {
-      if (isSecretRef(value.trim())) out.push({ id: 'gateway-reference-text', severity: 'high', message: `${where}.${key} is the text "${value.trim().slice(0, 64)}", which a Portcullis configuration reads as a reference to its ${value.trim().startsWith('file:') ? 'files' : 'environment'}; import makes it a variable to set` });
-    }
-  }
   if (supply.kind === 'local' && context.gatewayPinned !== true) {
     out.push({ id: 'local-unpinned', severity: 'low', message: supply.sha256 ? `${supply.file} (sha256 ${supply.sha256.slice(0, 16)}…) can change under the entry; pin its sha256 in the gateway` : `${supply.file} was not found or could not be read` });
   }
@@ -97,7 +84,37 @@ export function serverFindings(entry: ServerEntry, supply: Supply, credentials: 
   if (roots.length > 0) out.push({ id: 'unrestricted-filesystem', severity: 'high', message: `the filesystem server is given ${roots.join(', ')}` });
   if (entry.approvalBypass) out.push({ id: 'approval-bypass', severity: 'medium', message: `tool calls skip the human's confirmation (${entry.approvalBypass})` });
   if (entry.headersHelper) out.push({ id: 'headers-helper', severity: 'medium', message: 'headersHelper runs a shell command to make its headers' });
+  if (context.gatewayLookalike) out.push({ id: 'gateway-lookalike', severity: 'high', message: 'runs a "portcullis stdio" front that is not this installation with the gateway\'s configuration (another copy, a file of the project, or a configuration of its own): it is not governed by this gateway' });
+  for (const [where, values] of [['env', entry.env], ['headers', entry.headers]] as const) {
+    for (const [key, value] of Object.entries(values)) {
+      if (isSecretRef(value)) out.push({ id: 'gateway-reference-text', severity: 'high', message: `${where}.${key} is the text "${value.slice(0, 5)}…", which a client passes as it is but a gateway configuration would read as a secret reference (a local file or a gateway variable handed to this server)` });
+    }
+  }
+  for (const hook of codeLoaders(entry)) out.push({ id: 'code-loading', severity: 'high', message: `${hook} loads code besides the server's own: a pin on the server does not cover it` });
   if (!context.throughGateway && !entry.disabled) out.push({ id: 'not-behind-gateway', severity: 'medium', message: 'calls go straight to the server, with no policy, audit or pinning in between' });
   if (entry.disabled) out.push({ id: 'disabled', severity: 'info', message: 'the entry is disabled but still configured' });
+  return out;
+}
+
+/**
+ * Environment variables and interpreter flags that make a process load code other than its own script
+ * (a preload, an import hook, a search path, a startup file): each is a way around a pin on the server.
+ */
+const CODE_LOADING_ENV = /^(?:NODE_OPTIONS|NODE_PATH|LD_PRELOAD|LD_LIBRARY_PATH|LD_AUDIT|DYLD_[A-Z_]+|PYTHONPATH|PYTHONSTARTUP|PYTHONHOME|PYTHONUSERBASE|PERL5OPT|PERL5LIB|PERLLIB|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|CLASSPATH|BASH_ENV|ENV|ZDOTDIR|GIT_SSH_COMMAND)$/;
+const CODE_LOADING_FLAG = /^(?:--import|--require|-r|--loader|--experimental-loader|--eval|-e|--print|-c|--env-file)(?:=.*)?$/;
+const INTERPRETER = /(?:^|[\\/])(?:node|nodejs|bun|deno|python[0-9.]*|perl|ruby)(?:\.exe)?$/i;
+
+export function codeLoaders(entry: { command?: string | null | undefined; args: readonly string[]; env: Readonly<Record<string, string>> }): string[] {
+  const out = Object.keys(entry.env).filter((k) => CODE_LOADING_ENV.test(k)).map((k) => `env.${k}`);
+  // A PATH with a relative or empty element finds commands in whatever folder the server starts in.
+  const path = entry.env.PATH;
+  if (path !== undefined && path.split(':').some((dir) => !/^(?:\/|~|\$)/.test(dir))) out.push('env.PATH (a relative folder)');
+  if (typeof entry.command === 'string' && INTERPRETER.test(entry.command)) {
+    // Flags before the script: node's --import/-r/--loader, python's -m/-c, and the like.
+    for (const arg of entry.args) {
+      if (!arg.startsWith('-')) break;
+      if (CODE_LOADING_FLAG.test(arg)) out.push(`the interpreter flag ${arg.split('=')[0]}`);
+    }
+  }
   return out;
 }

@@ -5,16 +5,16 @@
  * cache holds now where there is one (or flagged), and the starter policy allows what the clients
  * allowed before, with every filesystem server confined to the folders it was given.
  */
-import { displayJson } from '../audit/display.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Document, isMap, isScalar } from 'yaml';
-import { isCredentialParam, SENSITIVE_NAME, SERVER_NAME } from '../config/names.ts';
-import { isSecretRef } from '../config/secrets.ts';
+import { SENSITIVE_NAME, SERVER_NAME } from '../config/names.ts';
 import { isLoopbackHost } from '../config/names.ts';
 import type { DiscoveryReport, FileReport, ServerReport } from './discover.ts';
 import { displayPath } from './discover.ts';
-import { analyseLaunch, unpinnedCode } from '../supply/launch.ts';
+import { displayText } from '../audit/display.ts';
+import { isSecretRef } from '../config/secrets.ts';
+import { codeLoaders } from './findings.ts';
 import { referencesIn } from './secret-kinds.ts';
 import { targetKey } from './target.ts';
 
@@ -113,11 +113,12 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     /** A client value → what the gateway config holds (a literal or an env: reference). */
     const value = (key: string, raw: string, place: string, kind: 'env' | 'header'): string => {
       const shown = expandHome(raw, home, project);
-      // The client passes `env:NAME` / `file:/path` as plain text; the gateway would read it as a reference
-      // (its environment, any local file) and hand what it read to the server. Never written as is.
-      if (isSecretRef(raw.trim()) || isSecretRef(shown.trim())) {
-        serverNotes.push(`${place} held the text "${shown.slice(0, 64)}", which the gateway would read as a reference to its own ${shown.trim().startsWith('file:') ? 'files' : 'environment'}; it is a variable to set instead`);
-        return `env:${variable(kind === 'env' ? key : `${name}_${key}`, name, `the literal text the client had (${where} ${place}); a ${shown.trim().startsWith('file:') ? 'file:' : 'env:'} value there is not a reference for the client`)}`;
+      if (isSecretRef(shown)) {
+        // No client reads `env:`/`file:` text; the gateway would, handing a local file or one of its own
+        // variables to this server. Kept out: a variable to set with what the client passed, server disabled.
+        serverNotes.push(`${place} is the text "${shown.slice(0, 5)}…", which the client passes as it is but the gateway would read as a secret reference (a local file or a gateway variable): set the variable to what the server needs, then enable it`);
+        out.disabled = true;
+        return `env:${variable(kind === 'env' ? key : `${name}_${key}`, name, `the text the client passed as ${place} (${where}); not read from the file or variable it names`)}`;
       }
       const m = MASKED.exec(shown);
       if (m) return `env:${variable(kind === 'env' ? key : `${name}_${key}`, name, `${kind === 'header' ? 'the whole header value, with the ' : 'the '}${m[1]} from ${where} ${place} (fingerprint ${m[2]})`, m[2])}`;
@@ -137,8 +138,17 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       return shown;
     };
     if (s.command !== null) {
-      out.command = s.command;
+      // Where the client starts the server: its cwd, else the project (Claude Code, Cursor, VS Code run
+      // project servers there), else home. Relative commands and arguments resolve against it in the
+      // gateway too, so what runs is the file discovery read and pinned, wherever the gateway starts.
+      const base = s.cwd ? resolve(project ?? home, expandHome(s.cwd, home, project)) : (project ?? home);
+      out.command = s.command.includes('/') && !isAbsolute(s.command) ? resolve(base, s.command) : s.command;
       let args = s.args.map((a) => expandHome(a, home, project));
+      const loaders = codeLoaders({ command: s.command, args, env: s.env });
+      if (loaders.length > 0) {
+        serverNotes.push(`${loaders.join(', ')} loads code besides the server's own, which no pin covers: remove it, then enable the server`);
+        out.disabled = true;
+      }
       if (args.some((a) => a.includes('[redacted '))) {
         serverNotes.push('an argument held a secret (shown redacted): the gateway passes arguments as written, so make the server read it from an environment variable, then enable it');
         out.disabled = true;
@@ -182,24 +192,8 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       } else if (p.kind === 'command' || p.kind === 'unknown') {
         serverNotes.push('UNPINNED: a command on PATH; pin it with pin: { sha256, file } once you know which file runs');
       }
-      // Code the entry loads beside what it runs (loader flags, NODE_OPTIONS, LD_PRELOAD, a relative PATH…):
-      // no pin covers it, and a checked-in project file can use it to run code on whoever starts the
-      // gateway. Imported without a pin and disabled, with what to review.
-      const outside = unpinnedCode({ command: s.command, args, env: s.env });
-      if (outside.length > 0) {
-        delete out.pin;
-        out.disabled = true;
-        serverNotes.push(`NOT PINNED, disabled: it loads code no pin covers (${outside.map((o) => `${o.where}: ${o.why}`).join('; ')}); remove that, pin what runs, then enable it`);
-      }
       out.args = args;
-      // Relative paths resolve where the client starts the server (its cwd, else the project, else home),
-      // which is where discover hashed the pinned file: written absolute, so the gateway runs that file
-      // and not whatever has the same name in the folder it happens to be started from.
-      const startsIn = s.cwd ? resolve(project ?? home, s.cwd) : project ?? home;
-      const launch = analyseLaunch(s.command, args);
-      const relative = (path: string | undefined) => path !== undefined && !isAbsolute(path) && (path.includes('/') || path === launch.script);
-      if (s.command.includes('/') && !isAbsolute(s.command)) out.command = resolve(startsIn, s.command);
-      if (out.cwd === undefined && (s.cwd !== undefined || relative(s.command) || relative(launch.script) || args.some((a) => a === '.' || a.startsWith('./') || a.startsWith('../')))) out.cwd = startsIn;
+      if (out.cwd === undefined) out.cwd = base;
       if (Object.keys(env).length > 0) out.env = env;
     } else {
       if (!s.url) return 'no command and no URL';
@@ -211,18 +205,8 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
         serverNotes.push('the URL carried credentials (removed): give them as a header reference instead, then enable it');
         out.disabled = true;
       }
-      if (url.includes('[redacted ') || [...safeSearchKeys(url)].some(isCredentialParam)) {
-        // The gateway refuses a credential in a server URL's query: the parameter is removed.
-        try {
-          const parsedUrl = new URL(url);
-          for (const key of [...parsedUrl.searchParams.keys()]) {
-            if ((parsedUrl.searchParams.get(key) ?? '').includes('[redacted ') || isCredentialParam(key)) parsedUrl.searchParams.delete(key);
-          }
-          url = parsedUrl.toString();
-        } catch {
-          // left as is; the check below reports a URL that does not parse
-        }
-        serverNotes.push('the URL carried a secret in its query (removed): give it as a header reference, then enable it');
+      if (url.includes('[redacted ')) {
+        serverNotes.push('the URL carried a secret in its query (shown redacted): move it to a header reference, then enable it');
         out.disabled = true;
       }
       let parsed: URL;
@@ -259,7 +243,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       const specAt = s.args.findIndex((a) => /filesystem/i.test(a));
       for (const a of (out.args as string[]).slice(specAt + 1)) {
         if (a.startsWith('-')) continue;
-        roots.push(isAbsolute(a) ? a : resolve(project ?? home, a));
+        roots.push(isAbsolute(a) ? a : resolve(typeof out.cwd === 'string' ? out.cwd : (project ?? home), a));
       }
     }
     return { server: ordered, notes: serverNotes, roots, filesystem };
@@ -272,9 +256,8 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
         skipped.push({ name: s.name, from, why: 'already goes through Portcullis' });
         continue;
       }
-      // Entries merge only when they run the same thing with the same tool restrictions: merging entries
-      // the clients restricted differently would keep one entry's restrictions and drop the others'.
-      const key = `${targetKey({ ...(s.command !== null ? { command: s.command } : {}), args: s.args, ...(s.url !== null ? { url: s.url } : {}) })}\u0000${JSON.stringify(s.env)}\u0000${JSON.stringify(s.headers)}\u0000${JSON.stringify(s.tools)}\u0000${s.project ?? ''}\u0000${s.cwd ?? ''}`;
+      // Entries merge only when they run the same thing the same way and the clients allowed the same tools.
+      const key = `${targetKey({ ...(s.command !== null ? { command: s.command } : {}), args: s.args, ...(s.url !== null ? { url: s.url } : {}) })}\u0000${JSON.stringify(s.env)}\u0000${JSON.stringify(s.headers)}\u0000${s.cwd ?? ''}\u0000${s.project ?? ''}\u0000${JSON.stringify(s.tools)}`;
       const same = byKey.get(key);
       if (same) {
         origins.get(same)!.push(`${from} "${s.name}"`);
@@ -290,9 +273,14 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       byKey.set(key, name);
       origins.set(name, [`${from} "${s.name}"`]);
       for (const note of built.notes) notes.push({ server: name, note });
+      if (s.tools.allow !== null && s.tools.allow.length === 0) {
+        // The client enables none of its tools: no rule allows any (the policy denies by default).
+        notes.push({ server: name, note: 'the client enabled none of its tools (an empty allowlist): no rule allows it' });
+        if (s.tools.deny.length > 0) denyRules.push({ name: `deny-${name}-client-disabled`, effect: 'deny', servers: [name], tools: s.tools.deny, reason: 'disabled in the client configuration it was imported from' });
+        continue;
+      }
       const rule: Record<string, unknown> = { name: `allow-${name}`, effect: 'allow', servers: [name] };
-      if (s.tools.allow) rule.tools = s.tools.allow;
-      if (s.tools.allow?.length === 0) notes.push({ server: name, note: 'the client enabled no tool of this server: nothing is allowed (default deny)' });
+      if (s.tools.allow && s.tools.allow.length > 0) rule.tools = s.tools.allow;
       if (built.filesystem) {
         if (built.roots.length > 0) {
           rule.description = 'Every tool, with every path confined to the folders the client gave the server';
@@ -305,7 +293,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
           notes.push({ server: name, note: 'a filesystem server without folders: denied until you name roots' });
         }
       }
-      if (!Array.isArray(rule.tools) || rule.tools.length > 0) rules.push(rule);
+      rules.push(rule);
       if (s.tools.deny.length > 0) denyRules.push({ name: `deny-${name}-client-disabled`, effect: 'deny', servers: [name], tools: s.tools.deny, reason: 'disabled in the client configuration it was imported from' });
     }
   }
@@ -322,8 +310,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     for (const pair of serversNode.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
       const lines = [`from ${origins.get(key)?.join('; ') ?? '?'}`, ...notes.filter((n) => n.server === key).map((n) => n.note)];
-      // Comments quote client files: control characters escaped (a name could otherwise rewrite the terminal of whoever reads the file).
-      if (isScalar(pair.key)) pair.key.commentBefore = lines.map((l) => ` ${displayJson(l)}`).join('\n');
+      if (isScalar(pair.key)) pair.key.commentBefore = lines.map((l) => ` ${displayText(l)}`).join('\n');
     }
   }
   const vars = [...variables.values()];
@@ -333,7 +320,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     ...(vars.length > 0 ? [' Set these variables where the gateway runs (values were never written here):', ...vars.map((v) => `   ${v.name}: ${v.what}`)] : []),
     ...(skipped.length > 0 ? [' Not imported:', ...skipped.map((s) => `   ${s.name} (${s.from}): ${s.why}`)] : []),
   ];
-  doc.commentBefore = header.map(displayJson).join('\n');
+  doc.commentBefore = header.map(displayText).join('\n');
   return { yaml: doc.toString({ lineWidth: 0 }), servers: Object.keys(servers), variables: vars.map(({ name, what }) => ({ name, what })), notes, skipped };
 }
 
@@ -348,13 +335,4 @@ function expandHome(value: string, home: string, project: string | undefined): s
 /** True when the whole value is one reference (not a template around one). */
 function referencesWhole(value: string): boolean {
   return /^(?:\$\{\{\s*secrets\.[A-Za-z0-9_-]+\s*\}\}|\$\{(?:env|input|secret|keychain):[A-Za-z0-9_.-]+\}|\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}|\$[A-Z_][A-Z0-9_]*|env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/.test(value.trim());
-}
-
-/** The query parameter names of a URL (none when it does not parse). */
-function safeSearchKeys(url: string): string[] {
-  try {
-    return [...new URL(url).searchParams.keys()];
-  } catch {
-    return [];
-  }
 }

@@ -12,8 +12,8 @@
  * path); the new file replaces the old by rename. `undo` restores the backup only if the file is still
  * what the install wrote (or with `force`).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, realpathSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { applyEdits, modify, type FormattingOptions } from 'jsonc-parser';
 import { parse as parseToml } from 'smol-toml';
@@ -25,6 +25,7 @@ import { extract, type ServerEntry } from './entries.ts';
 import { parseConfig, readConfigFile } from './read.ts';
 import { classifyValue, masked } from './secret-kinds.ts';
 import { isThroughGateway, targetKey } from './target.ts';
+import { createExclusive, replaceFile } from '../util/private-files.ts';
 
 /** Clients whose files install can rewrite (YAML clients are shown by `portcullis connect`). */
 export const INSTALL_CLIENTS = ['claude-code', 'claude-desktop', 'cursor', 'vscode', 'copilot', 'windsurf', 'codex', 'gemini', 'cline', 'roo', 'zed', 'amazonq', 'junie'] as const satisfies readonly ClientId[];
@@ -50,6 +51,8 @@ export interface InstallOptions {
   route: Route;
   /** The gateway's configuration: entries are matched to its servers by what they run. */
   gateway?: Config;
+  /** The file it was read from: an entry runs this gateway's stdio front only with it. */
+  gatewayConfig?: string;
   now?: Date;
 }
 
@@ -95,8 +98,8 @@ function realRoots(home: string, projects: readonly string[]): string[] {
 }
 
 /** The candidate files of a client under home and the projects (managed and extension files excluded). */
-function clientFiles(client: ClientId, home: string, projects: readonly string[]): Array<{ location: Location; path: string }> {
-  const out: Array<{ location: Location; path: string }> = [];
+function clientFiles(client: ClientId, home: string, projects: readonly string[]): Array<{ location: Location; path: string; root: string }> {
+  const out: Array<{ location: Location; path: string; root: string }> = [];
   for (const location of LOCATIONS) {
     if (location.client !== client || location.base === 'system' || location.scope === 'extension' || location.path.includes('*')) continue;
     const roots = location.base === 'home' ? [home] : projects;
@@ -104,7 +107,7 @@ function clientFiles(client: ClientId, home: string, projects: readonly string[]
       const path = join(resolve(root), location.path);
       try {
         lstatSync(path);
-        out.push({ location, path });
+        out.push({ location, path, root: resolve(root) });
       } catch {
         // absent
       }
@@ -272,7 +275,7 @@ export function planInstall(options: InstallOptions): { plans: FilePlan[]; probl
   const roots = realRoots(home, options.projects);
   const plans: FilePlan[] = [];
   const problems: PlanProblem[] = [];
-  for (const { location, path } of clientFiles(options.client, home, options.projects)) {
+  for (const { location, path, root } of clientFiles(options.client, home, options.projects)) {
     if (location.layout === 'claude-managed-settings' || location.layout === 'codex-requirements') continue;
     const read = readConfigFile(path);
     if (!read.ok) {
@@ -299,7 +302,7 @@ export function planInstall(options: InstallOptions): { plans: FilePlan[]; probl
     const literals = entries.flatMap((e) => scanCredentials(e, undefined, new Date()).literals);
     const replacements: Array<{ path: (string | number)[]; value: Record<string, unknown>; name: string }> = [];
     for (const entry of entries) {
-      if (isThroughGateway(entry, options.route.mode === 'http' ? [options.route.base] : [], options.route.mode === 'stdio' ? options.route.config : undefined)) {
+      if (isThroughGateway({ ...entry, project: entry.project ?? root }, { urls: options.route.mode === 'http' ? [options.route.base] : [], config: options.route.mode === 'stdio' ? options.route.config : options.gatewayConfig })) {
         skipped.push({ name: entry.name, why: 'already goes through Portcullis' });
         continue;
       }
@@ -350,29 +353,6 @@ export function planInstall(options: InstallOptions): { plans: FilePlan[]; probl
 export function planDiff(plan: FilePlan): string {
   const diff = unifiedDiff(plan.before.toString('utf8'), plan.after, `${plan.path} (now)`, `${plan.path} (after install)`);
   return maskAll(diff, plan.literals).split('\n').map(maskLine).join('\n');
-}
-
-/** Writes `data` to a new file that must not exist yet (never through a symlink), mode `mode`. */
-function createExclusive(path: string, data: Buffer | string, mode: number): void {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), mode);
-  try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Replaces `target` with `data` by rename from a fresh temporary file beside it. */
-function replaceFile(target: string, data: Buffer | string, mode: number): void {
-  const temporary = join(dirname(target), `.${basename(target)}.portcullis-${randomBytes(6).toString('hex')}`);
-  createExclusive(temporary, data, mode);
-  try {
-    renameSync(temporary, target);
-  } catch (error) {
-    unlinkSync(temporary);
-    throw error;
-  }
 }
 
 export interface InstallRecord {

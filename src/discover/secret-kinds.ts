@@ -67,7 +67,7 @@ export const SECRET_KINDS: readonly SecretKind[] = [
   rule('portcullis-api-key', 'Portcullis API key', `\\bpcl_[0-9A-Za-z_-]{20,200}`, 'src/auth/store.ts API_KEY_PREFIX'),
   rule('private-key', 'private key (PEM)', `-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----`, 'gitleaks:private-key, noseyparker:np.pem.1'),
   rule('jwt', 'JSON Web Token', `\\beyJ[0-9A-Za-z_-]{8,4096}\\.eyJ[0-9A-Za-z_-]{8,8192}\\.[0-9A-Za-z_-]{0,4096}`, 'gitleaks:jwt, noseyparker:np.jwt.1'),
-  rule('url-credentials', 'password in a URL', `\\b[a-z][a-z0-9+.-]{1,20}://[^\\s:@/]{1,256}:[^\\s@/]{1,256}@`, 'noseyparker:np.postgres.1, np.uri.*'),
+  rule('url-credentials', 'password in a URL', `\\b[a-z][a-z0-9+.-]{1,20}://[^\\s:@/]{0,256}:[^\\s@/]{1,256}@`, 'noseyparker:np.postgres.1, np.uri.*'),
 ];
 
 export interface Classified {
@@ -134,33 +134,43 @@ export function looksRandom(value: string): boolean {
   return entropy(value) >= 4.2;
 }
 
-/** Words that make a variable, header, flag or `name=value` key name a secret. */
-const SECRET_WORDS = new Set([
-  'pass', 'passwd', 'password', 'passphrase', 'pwd', 'pw', 'secret', 'secrets', 'token', 'tokens', 'auth', 'authorization', 'bearer',
-  'session', 'sessionid', 'sid', 'cookie', 'cookies', 'credential', 'credentials', 'creds', 'key', 'apikey', 'accesskey', 'privatekey',
-  'secretkey', 'pat', 'jwt', 'signature', 'otp', 'dsn',
-]);
-
 /**
- * Whether a name (`SMTP_PASS`, `--access-key`, `dbPassword`, `Password`) says its value is a secret:
- * one of its words (split at non-alphanumerics and camelCase) is a secret word or ends in one
- * (`dbpassword`, `apikey`). `-p` (a password for mysql-like tools) counts unless the value is a number
- * (a port), `-u`/`--user` when the value is `user:password`.
+ * The words of a variable, header or flag name that say its value is a credential, beyond the substrings
+ * SENSITIVE_NAME catches: `SMTP_PASS`, `MYSQL_PWD`, `AUTH_HEADER`, `--access-key`, `--bearer`, `--session`,
+ * `passphrase`. Names are cut into words at `-`, `_`, `.`, spaces and camel-case humps.
  */
-export function isSecretName(key: string, value = ''): boolean {
-  if (!key) return false;
-  if (SENSITIVE_NAME.test(key)) return true;
-  const bare = key.replace(/^-+/, '');
-  if (bare === 'p') return !/^\d+$/.test(value.trim());
-  if (bare === 'u' || bare.toLowerCase() === 'user') return /^[^:\s]+:\S+$/.test(value);
-  const words = bare.split(/[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])/).map((w) => w.toLowerCase()).filter(Boolean);
-  return words.some((w) => SECRET_WORDS.has(w) || /(?:password|passwd|passphrase|secret|token|apikey|accesskey|privatekey|secretkey)$/.test(w));
+const CREDENTIAL_WORDS = new Set(['pass', 'passwd', 'password', 'passphrase', 'passcode', 'pwd', 'pw', 'auth', 'bearer', 'session', 'sessionid', 'sid', 'key', 'keys', 'apikey', 'secret', 'secrets', 'token', 'tokens', 'cookie', 'cookies', 'credential', 'credentials', 'creds', 'pat', 'pin', 'otp', 'dsn']);
+/** One-letter flags whose value is a password (`-p secret` as mysql and many CLIs take it; case matters: `-P` is a port). */
+const PASSWORD_FLAGS = new Set(['p']);
+
+const wordsOf = (name: string): string[] =>
+  name
+    .replace(/^-+/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+
+/** True when a name says its value is a credential. */
+export function isCredentialName(name: string): boolean {
+  if (name === '') return false;
+  if (SENSITIVE_NAME.test(name)) return true;
+  const words = wordsOf(name);
+  return words.some((w) => CREDENTIAL_WORDS.has(w)) || PASSWORD_FLAGS.has(name.replace(/^-{1,2}/, ''));
 }
+
+/** A connection string's password (`Password=…;`, `Pwd=…`), as ADO.NET, ODBC and JDBC write them. */
+const CONNECTION_PASSWORD = /(?:^|;)\s{0,8}(?:password|pwd|passwd)\s{0,8}=\s{0,8}[^;\s][^;]{0,1024}/i;
+/** `user:password` as `-u`/`--user` flags (curl and most HTTP tools) take it. */
+const USER_PASSWORD = /^[^\s:/@]{1,256}:[^\s]{1,1024}$/;
+const USER_FLAG = /^(?:u|user|usr|userinfo|basic|basic-auth)$/i;
 
 /** Values under a credential-named key that are not secrets: flags, numbers, empty, placeholders. */
 function isTrivial(value: string): boolean {
   return value.length < 6 || /^(?:true|false|yes|no|on|off|null|none|\d+|<[^>]*>|x+|\*+)$/i.test(value.trim());
 }
+
+const isLocation = (value: string): boolean => /^(?:\/|~\/|\.\.?\/|[A-Za-z]:\\|[a-z][a-z0-9+.-]*:\/\/[^\s@/]*(?:[/?#]|$))/i.test(value) && !/\s/.test(value);
 
 /**
  * Classifies one configured value. `key` is the variable, header or flag name it sits under (used when
@@ -171,10 +181,7 @@ export function classifyValue(value: string, key = ''): Classified | undefined {
   const remainder = refs.length ? value.replace(REFERENCE, '') : value;
   const kind = secretKindOf(remainder);
   if (kind) return { literal: true, kind };
-  // A URL's password, with or without a user (`redis://:pw@host`), and a connection string's (`Password=…;`).
-  if (/^[a-z][a-z0-9+.-]*:\/\/[^@/?#\s]*:[^@/?#\s]+@/i.test(remainder)) return { literal: true, kind: 'url-credentials' };
-  if (/(?:^|;)\s*(?:password|pwd)\s*=\s*[^;\s]/i.test(remainder)) return { literal: true, kind: 'connection-string-password' };
-  const sensitiveKey = isSecretName(key, value);
+  const sensitiveKey = isCredentialName(key);
   if (refs.length > 0) {
     const sensitive = sensitiveKey || refs.some((r) => r.scheme === 'input' || r.scheme === 'secrets' || r.scheme === 'keychain' || SENSITIVE_NAME.test(r.name));
     if (!sensitive) return undefined;
@@ -186,7 +193,10 @@ export function classifyValue(value: string, key = ''): Classified | undefined {
   if (/^\s*Bearer\s+\S{8,}/i.test(value)) return { literal: true, kind: 'bearer-token' };
   if (/^\s*Basic\s+[A-Za-z0-9+/=]{8,}/i.test(value)) return { literal: true, kind: 'basic-auth' };
   if (holdsBuiltInSecret(value)) return { literal: true, kind: 'generic-secret' };
-  if (sensitiveKey && !isTrivial(value)) return { literal: true, kind: 'generic-secret' };
+  if (CONNECTION_PASSWORD.test(value)) return { literal: true, kind: 'connection-string-password' };
+  if (USER_FLAG.test(key.replace(/^-+/, '')) && USER_PASSWORD.test(value)) return { literal: true, kind: 'basic-auth' };
+  // A path or URL under a credential-named key names where the secret is (`--key /etc/tls/key.pem`).
+  if (sensitiveKey && !isTrivial(value) && !(isLocation(value) && !SENSITIVE_NAME.test(key))) return { literal: true, kind: 'generic-secret' };
   if (looksRandom(value)) return { literal: true, kind: 'unknown' };
   return undefined;
 }

@@ -154,6 +154,12 @@ function listStretches(text: string, runs: readonly number[]): number[] {
         continue;
       }
     }
+    // A stretch of MIN_SPAN holds two probes in a row: when the next probe is no list unit, the
+    // stretch around this one is too short, or was read from the probe before (which saw this one
+    // too). Log lines and records are full of short stretches (dates, times, numbers) that were each
+    // read both ways for nothing. Skipping the read leaves `floor` lower, which changes nothing: the
+    // stretches of later probes start after the unit at p + PROBE.
+    if (!isListUnit(text.charCodeAt(p + PROBE))) continue;
     let s = p;
     while (s > floor && isListUnit(text.charCodeAt(s - 1))) s--;
     let e = p;

@@ -497,7 +497,8 @@ export function dechunkedView(text: string): MappedText | undefined {
         sepFrom = sepTo = -1;
       }
       chunkFrom = -1;
-      i++;
+      // The rest of a stretch of other units (quotes, brackets, a separator with no chunk before it).
+      for (i++; i < n && (CHUNK_CLASS[units[i]!]! & CHUNK) === 0; i++);
       continue;
     }
     if (chunkFrom < 0) chunkFrom = i;

@@ -23,8 +23,13 @@
 import type { MappedText } from './normalize.ts';
 
 /** Units of a token: letters, digits and the punctuation of tokens and JWTs (not base64's `+`, `/`, `=`). */
-const TOKEN = Uint8Array.from({ length: 128 }, (_, u) => Number(/[A-Za-z0-9_.-]/.test(String.fromCharCode(u))));
-const isToken = (u: number): boolean => u < 128 && TOKEN[u] === 1;
+const TOKEN = Uint8Array.from({ length: 128 }, (_, u) => {
+  const c = String.fromCharCode(u);
+  return /[A-Za-z0-9_.-]/.test(c) ? (/[0-9a-f-]/.test(c) ? 3 : 1) : 0;
+});
+/** The bit of `TOKEN` set for the units of hex words (`hexWords`: digits, `a`–`f`, `-`). */
+const HEX_WORD_UNIT = 2;
+const isToken = (u: number): boolean => u < 128 && TOKEN[u] !== 0;
 const isBlank = (u: number): boolean => u === 0x20 || u === 0x09 || u === 0x0a || u === 0x0d;
 const isDigit = (u: number): boolean => u >= 0x30 && u <= 0x39;
 const isUpper = (u: number): boolean => u >= 0x41 && u <= 0x5a;
@@ -143,10 +148,11 @@ function worth(text: string, ranges: readonly number[]): boolean {
  * The pair `[a, b)` + `[c, d)` (two tokens with blanks between them), when worth joining. A hash or a
  * UUID next to a plain word (`…3f2a user`) is not: in logs every id has one.
  */
-function pair(text: string, a: number, b: number, c: number, d: number, out: Pieces): void {
+function pair(text: string, a: number, b: number, c: number, d: number, out: Pieces, hexA = -1, hexC = -1): void {
   if (b <= a || d <= c || b - a > MAX_TOKEN || d - c > MAX_TOKEN || b - a + (d - c) < MIN_JOINED) return;
   // The usual case in logs, told before anything is counted: an id, then a word (`…3f2a user=`).
-  if ((letters(text, c, d) && hexWords(text, a, b)) || (letters(text, a, b) && hexWords(text, c, d))) return;
+  // `hexA`, `hexC`: whether either token is hex words, when the caller read it already (1 or 0).
+  if ((letters(text, c, d) && (hexA < 0 ? hexWords(text, a, b) : hexA === 1)) || (letters(text, a, b) && (hexC < 0 ? hexWords(text, c, d) : hexC === 1))) return;
   const left = shapeOf(text, [a, b]);
   const right = shapeOf(text, [c, d]);
   if ((left.lowerHex && left.digits > 0 && right.word) || (right.lowerHex && right.digits > 0 && left.word)) return;
@@ -187,16 +193,33 @@ function pairsIn(text: string, lo: number, hi: number, out: Pieces): void {
   }
 }
 
-/** The token that ends at `end` (exclusive), read back at most MAX_TOKEN units: its start. */
+/** Whether the token the last `tokenStart` or `tokenEnd` read is hex words (`hexWords`): 1 or 0. */
+let readHex = 0;
+
+/** The token that ends at `end` (exclusive), read back at most MAX_TOKEN units: its start (`readHex` set). */
 function tokenStart(text: string, end: number): number {
   let i = end;
-  while (i > 0 && end - i < MAX_TOKEN && isToken(text.charCodeAt(i - 1))) i--;
+  let hex = HEX_WORD_UNIT;
+  for (; i > 0 && end - i < MAX_TOKEN; i--) {
+    const u = text.charCodeAt(i - 1);
+    const c = u < 128 ? TOKEN[u]! : 0;
+    if (c === 0) break;
+    hex &= c;
+  }
+  readHex = hex >> 1;
   return i;
 }
-/** The token that starts at `start`: its end. */
+/** The token that starts at `start`: its end (`readHex` set). */
 function tokenEnd(text: string, start: number): number {
   let i = start;
-  while (i < text.length && i - start < MAX_TOKEN && isToken(text.charCodeAt(i))) i++;
+  let hex = HEX_WORD_UNIT;
+  for (; i < text.length && i - start < MAX_TOKEN; i++) {
+    const u = text.charCodeAt(i);
+    const c = u < 128 ? TOKEN[u]! : 0;
+    if (c === 0) break;
+    hex &= c;
+  }
+  readHex = hex >> 1;
   return i;
 }
 
@@ -208,11 +231,21 @@ function pairsAround(text: string, s: number, e: number, out: Pieces): void {
   // Before: spaces, then a token.
   let k = s;
   while (k > 0 && s - k < MAX_GAP && isSpace(text.charCodeAt(k - 1))) k--;
-  if (k < s && k > 0 && isToken(text.charCodeAt(k - 1))) pair(text, tokenStart(text, k), k, s, tokenEnd(text, s), out);
+  if (k < s && k > 0 && isToken(text.charCodeAt(k - 1))) {
+    const a = tokenStart(text, k);
+    const hexA = readHex;
+    const d = tokenEnd(text, s);
+    pair(text, a, k, s, d, out, hexA, readHex);
+  }
   // After.
   k = e;
   while (k < text.length && k - e < MAX_GAP && isSpace(text.charCodeAt(k))) k++;
-  if (k > e && k < text.length && isToken(text.charCodeAt(k))) pair(text, tokenStart(text, e), e, k, tokenEnd(text, k), out);
+  if (k > e && k < text.length && isToken(text.charCodeAt(k))) {
+    const a = tokenStart(text, e);
+    const hexA = readHex;
+    const d = tokenEnd(text, k);
+    pair(text, a, e, k, d, out, hexA, readHex);
+  }
 }
 
 /** A value's own punctuation that also serves to cut it (a JWT's `.`, base64url's `-` and `_`), and a blank. */
@@ -388,9 +421,11 @@ export function rejoinViews(text: string, seeds: Seeds, whole: boolean): RejoinV
       if (underscore < s) underscore = text.indexOf('_', s);
       if ((dash >= 0 && dash < e) || (underscore >= 0 && underscore < e)) {
         const from = tokenStart(text, s);
+        const hexBefore = readHex;
         const to = tokenEnd(text, s);
-        // UUIDs and dashed hashes, the usual runs with a `-`, hold no value cut (`worth`): skipped at once.
-        if (to - from >= MIN_RUN && !hexWords(text, from, to)) for (const sep of PUNCTUATION) destride(text, from, to, sep, destrided);
+        // UUIDs and dashed hashes, the usual runs with a `-`, hold no value cut (`worth`): skipped at
+        // once (`hexWords` of the token, told by the two readings that found its ends).
+        if (to - from >= MIN_RUN && (hexBefore === 0 || readHex === 0)) for (const sep of PUNCTUATION) destride(text, from, to, sep, destrided);
       }
       if (dash < 0) dash = n;
       if (underscore < 0) underscore = n;

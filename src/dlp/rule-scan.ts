@@ -10,6 +10,7 @@
  * a text that needs more — only one built to make every rule look everywhere — is reported as
  * `uninspectable`, and the caller fails closed.
  */
+import type { FirstUnits } from './regex/analyze.ts';
 import type { LinearRegex } from './regex/automaton.ts';
 import { trigramFrequency, trigramOf, UNIT_CLASS } from './regex/rarity.ts';
 
@@ -172,6 +173,26 @@ function nextKeyed(bytes: Uint8Array, bits: Int32Array, from: number, n: number)
     if ((bits[key >>> 5]! & (1 << (key & 31))) !== 0) return i;
   }
   return -1;
+}
+
+/** Whether a unit of `text[from, to]` (`to` included) is one `first` says a match can start with. */
+function startsIn(text: string, from: number, to: number, first: FirstUnits): boolean {
+  for (let i = from; i <= to; i++) {
+    const u = text.charCodeAt(i);
+    if (u < 128 ? first.ascii[u] === 1 : first.other) return true;
+  }
+  return false;
+}
+
+/** Whether the units of `text` from `at` on are ones a match starting there can have (`LinearRegex.prefixUnits`). */
+function prefixFits(text: string, at: number, prefix: Uint8Array): boolean {
+  const rows = prefix[0]!;
+  if (at + rows > text.length) return false;
+  for (let k = 0; k < rows; k++) {
+    const u = text.charCodeAt(at + k);
+    if (prefix[1 + 129 * k + (u < 128 ? u : 128)] !== 1) return false;
+  }
+  return true;
 }
 
 /** ASCII letters to lower case. */
@@ -373,11 +394,27 @@ class Search {
     const n = text.length;
     const before = rule.before!;
     const re = rule.regex();
+    // A rule whose anchor comes after the start of its matches (np.facebook.1: `facebook` or `fb`,
+    // then `api`, `app`, `key`…): no match starts before its anchor where no unit a match starts
+    // with is (the `api` of every path in a log), which a look at those few units tells without a walk.
+    const first = before > 0 ? re.firstUnits : undefined;
+    // A rule whose matches start at its anchor (`pat` of airtable's tokens, the keywords of the generic
+    // assignment rule): the units after the anchor must be ones a match can have there (`path=`, the
+    // `api/` of a URL are not), which a look at a few of them tells without a walk.
+    const prefix = before === 0 ? re.prefixUnits : undefined;
     let next = 0;
     for (const at of positions) {
       if (at < next) continue;
       if (this.#budget < 0) return Search.overBudget;
       const from = Math.max(next, at - before);
+      if (first !== undefined && !startsIn(text, from, at, first)) {
+        this.#budget -= at + 1 - from;
+        continue;
+      }
+      if (prefix !== undefined && !prefixFits(text, at, prefix)) {
+        this.#budget -= prefix[0]! + 1;
+        continue;
+      }
       const limit = Math.min(n, at + (rule.after ?? MAX_MATCH_UNITS));
       const end = before === 0 ? re.firstEnd(text, at, limit, true) : re.firstEnd(text, from, limit, false, at + 1);
       this.#budget -= re.read + 1;

@@ -64,7 +64,12 @@ function allowed(list: readonly CompiledAllow[], secret: string, match: string):
       const lower = subject.toLowerCase();
       if (entry.stopwords.some((word) => lower.includes(word))) return true;
     }
-    for (const regex of entry.regexes) if (regex().firstEnd(subject, 0, subject.length) >= 0) return true;
+    // Most allowlist patterns are whole-value shapes (`^…$`): searched from the start only, not
+    // walked over the rest of a long secret for matches that cannot start there.
+    for (const regex of entry.regexes) {
+      const re = regex();
+      if (re.firstEnd(subject, 0, subject.length, re.startsAtTextStart) >= 0) return true;
+    }
   }
   return false;
 }

@@ -48,6 +48,13 @@ export interface FrontContext {
    */
   refuse(res: ServerResponse, endpoint: Endpoint, error: GatewayError, era?: 'modern' | 'legacy', id?: JsonRpcRequest['id'] | null, method?: string, req?: IncomingMessage): Promise<void>;
   logDecision(request: JsonRpcRequest, error: GatewayError, correlationId: string): void;
+  /**
+   * Watches a long-lived notification stream (legacy GET, `subscriptions/listen`) opened by `req`: the
+   * kill switch and the credential it was opened with are judged again before each message and every
+   * second, and the stream is closed (and the closing recorded) when either refuses it
+   * (stream-watch.ts). The refusal when the stream may not open at all (nothing is watched then).
+   */
+  watchStream(req: IncomingMessage, endpoint: Endpoint, writer: ResponseWriter, caller: { agent: string; subject?: string }, what: string): GatewayError | undefined;
 }
 
 /** Whether a client on `endpoint` sees what `server` announces. */

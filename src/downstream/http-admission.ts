@@ -1,7 +1,8 @@
 /**
  * The checks every request to the HTTP front passes before anything is routed, in this order: a header
- * sent twice (400, ambiguous), Host (DNS rebinding, 403), Origin (403), a second credential (400). Each
- * failure is answered at once, recorded (bounded) and nothing is forwarded.
+ * sent twice (400, ambiguous), Host (DNS rebinding, 403), Origin (403), a form of the gateway's own
+ * pages posted from another origin (403), a second credential (400). Each failure is answered at once,
+ * recorded (bounded) and nothing is forwarded.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ambiguousCredentials } from '../auth/resource-server.ts';
@@ -18,9 +19,32 @@ import { createOriginGuard } from './origin-guard.ts';
 /** Answers a request that fails a check (the returned promise settles once it is recorded and answered); undefined when it passes. */
 export type Admission = (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void> | undefined;
 
+/**
+ * Paths whose POSTs are the gateway's own pages acting as a person (sign-in, consent, sign-out, the
+ * approval page): posted only from the gateway's own origin. Any loopback Origin passes the DNS-rebinding
+ * check, but a page on another port of the host is another origin, and the browser sends it the same
+ * cookies (redteam-b B12). Token, registration and revocation requests are left alone: browser-based
+ * clients send them from their own origins.
+ */
+const isPagePost = (pathname: string): boolean =>
+  pathname.startsWith('/interaction/') || pathname === '/oauth/authorize' || pathname.startsWith('/oauth/logout') || pathname.startsWith('/approvals/');
+
+/** Whether `origin` is the origin this request was addressed to (its Host), or the public URL's. */
+function isOwnOrigin(origin: string, host: string | undefined, publicOrigin: string | undefined): boolean {
+  if (publicOrigin !== undefined && origin.toLowerCase() === publicOrigin) return true;
+  try {
+    const url = new URL(origin);
+    return host !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && url.host === new URL(`${url.protocol}//${host}`).host;
+  } catch {
+    return false;
+  }
+}
+
 export function createAdmission(listen: Config['listen'], front: FrontContext, metrics: Metrics): Admission {
   const { gateway } = front;
   const guard = createOriginGuard(listen);
+  const publicUrl = gateway.config.identity?.publicUrl;
+  const publicOrigin = publicUrl ? new URL(publicUrl).origin.toLowerCase() : undefined;
   return function admit(req, res, pathname) {
     const repeated = repeatedHeader(req);
     if (repeated !== undefined) {
@@ -33,6 +57,9 @@ export function createAdmission(listen: Config['listen'], front: FrontContext, m
     const origin = header(req, 'origin');
     if (origin !== undefined && !guard.originAllowed(origin)) {
       return front.refuse(res, endpointOrAggregate(gateway, pathname), new GatewayError('PC_HTTP_ORIGIN_FORBIDDEN', `Origin "${origin}" is not allowed (listen.allowedOrigins); DNS-rebinding protection`), 'legacy', null, '(request)', req);
+    }
+    if (origin !== undefined && req.method === 'POST' && isPagePost(pathname) && !isOwnOrigin(origin, header(req, 'host'), publicOrigin)) {
+      return front.refuse(res, endpointOrAggregate(gateway, pathname), new GatewayError('PC_HTTP_ORIGIN_FORBIDDEN', `a form of the gateway's own pages (${pathname}) is posted only from the gateway's own origin, not "${origin}"`), 'legacy', null, '(request)', req);
     }
     if (origin !== undefined) {
       res.setHeader('access-control-allow-origin', origin);

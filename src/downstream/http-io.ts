@@ -47,13 +47,24 @@ export function reject(res: ServerResponse, error: GatewayError, era: 'modern' |
 
 /**
  * Reads the whole body as strict UTF-8 (invalid bytes: -32700, never replacement characters), refusing
- * (413) past `maxBodyBytes` whether declared or streamed.
+ * (413) past `maxBodyBytes` whether declared or streamed. A body already in full is returned (or
+ * refused, by a throw) at once; otherwise a promise of it.
  */
-export async function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
+export function readBody(req: IncomingMessage, maxBodyBytes: number): string | Promise<string> {
   const declared = Number(header(req, 'content-length') ?? NaN);
   const tooLarge = (): GatewayError =>
     new GatewayError('PC_HTTP_BODY_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes (listen.maxBodyBytes)`, { maxBodyBytes });
   if (Number.isFinite(declared) && declared > maxBodyBytes) throw tooLarge();
+  // A body that has arrived in full (usual: a JSON-RPC message comes in the packet of its headers) is
+  // waiting in the request's buffer — the parser may not have reached the message's end yet — and is
+  // taken in one read, without a promise, 'data' events and listeners. The stream is then left
+  // flowing, so that it still ends (and frees the request) when the parser gets there.
+  if (req.readableFlowing === null && (req.complete || (Number.isFinite(declared) && declared > 0 && req.readableLength >= declared))) {
+    const whole = (req.read() as Buffer | null) ?? Buffer.alloc(0);
+    if (!req.complete) req.resume();
+    if (whole.length > maxBodyBytes) throw tooLarge();
+    return decodeUtf8(whole);
+  }
   return new Promise((resolve, rejectBody) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -204,6 +204,21 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     writer.finish(await Promise.all(requests.map((request) => run(session, endpoint, request, writer, call))));
   }
 
+  /** Who a stream of `session` is for, as the kill switch names callers. */
+  function callerOf(req: IncomingMessage, session: DownstreamSession): { agent: string; subject?: string } {
+    const principal = front.principalOf(req);
+    if (principal) return principal;
+    const name = session.clientInfo?.name;
+    return { agent: gateway.config.identity?.localAgent ?? (typeof name === 'string' ? name : 'local') };
+  }
+
+  /** The kill switch's refusal of a GET stream for this caller and endpoint, if a switch covers them. */
+  function killed(req: IncomingMessage, endpoint: Endpoint, session: DownstreamSession): GatewayError | undefined {
+    gateway.kill.refreshOncePerTurn();
+    const stop = gateway.kill.stops(endpoint.kind === 'server' ? endpoint.server : '', undefined, callerOf(req, session), false);
+    return stop ? new GatewayError('PC_KILL_SWITCH', `stopped by the kill switch on ${stop.target}: ${stop.reason}`, { reason: stop.reason }) : undefined;
+  }
+
   function get(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
     if (header(req, 'mcp-protocol-version') === MODERN_VERSION) {
       res.setHeader('allow', 'POST');
@@ -213,6 +228,9 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     const session = sessionFor(req, endpoint);
     if (session instanceof GatewayError) return void front.refuse(res, endpoint, session, 'legacy', null, '(GET stream)', req);
     const lastEventId = header(req, 'last-event-id');
+    // A resumed stream replays what a call sent: a caller a kill switch now covers gets none of it.
+    const stopped = lastEventId !== undefined ? killed(req, endpoint, session) : undefined;
+    if (stopped) return void front.refuse(res, endpoint, stopped, 'legacy', null, '(GET stream)', req);
     if (lastEventId !== undefined) {
       const position = parseEventId(lastEventId);
       const refused = new GatewayError('PC_HTTP_NOT_FOUND', `Last-Event-ID "${lastEventId}" names no stream this session keeps (unknown, or expired: forgotten past listen.maxResumeBytes…); open a new GET stream or repeat the request`);
@@ -231,6 +249,8 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     }
     if (session.stream) return void front.refuse(res, endpoint, new GatewayError('PC_HTTP_STREAM_CONFLICT', 'this session already has a GET stream open'), 'legacy', null, '(GET stream)', req);
     const writer = new ResponseWriter(res, true, { 'mcp-session-id': session.id }, undefined, front.streamGuard('close'));
+    const refused = front.watchStream(req, endpoint, writer, callerOf(req, session), '(GET stream)');
+    if (refused) return void front.refuse(res, endpoint, refused, 'legacy', null, '(GET stream)', req);
     writer.stream();
     const stream = { send: (m: JsonRpcMessage) => writer.send(m), close: () => writer.end() };
     session.stream = stream;

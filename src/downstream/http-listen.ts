@@ -44,7 +44,7 @@ export async function startIdentity(gateway: Gateway, config: Config, url: strin
 
 /**
  * Where the URL-mode approval page (approvals/url-page.ts) is offered: on a loopback front without
- * identity, or with the embedded sign-in, where it asks the browser's signed-in user.
+ * identity, or with the embedded sign-in, where the call's own user signs in for each approval.
  */
 export function offerApprovalPages(approvals: Approvals, address: AddressInfo, url: string, authRequired: boolean, identity: Identity | undefined): void {
   if (!authRequired && /^(127\.|::1$)/.test(address.address)) approvals.pages.serveAt(url);
@@ -52,7 +52,6 @@ export function offerApprovalPages(approvals: Approvals, address: AddressInfo, u
   if (embedded) {
     approvals.pages.serveAt(embedded.issuer.replace(/\/$/, ''), {
       issuer: embedded.issuer,
-      signedInUser: (q, r) => embedded.signedInUser(q, r),
       signInPath: (state) => embedded.approvalSignInPath(state),
       signedIn: (code) => embedded.forgetApprovalSignIn(code),
     });

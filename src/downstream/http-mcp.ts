@@ -53,7 +53,8 @@ export function createMcpEndpoint(front: FrontContext, identity: FrontIdentity, 
     }
     let body: unknown;
     try {
-      body = parseJson(await readBody(req, maxBodyBytes));
+      const text = readBody(req, maxBodyBytes);
+      body = parseJson(typeof text === 'string' ? text : await text);
     } catch (error) {
       if (error instanceof GatewayError) return front.refuse(res, endpoint, error, version === MODERN_VERSION ? 'modern' : 'legacy', null, '(request)', req);
       throw error;

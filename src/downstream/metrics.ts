@@ -26,6 +26,8 @@ export interface MetricsSource {
   approvals?: () => { pending: number; refused: number };
   /** The behaviour monitor (docs/monitor.md): alerts raised by kind, principals tracked, alerts over the per-minute cap. */
   monitor?: () => { alerts: ReadonlyMap<string, number>; principals: number; capped: number } | undefined;
+  /** Open registration at the embedded authorization server: refused by rate or a full store, clients deleted to make room. */
+  registrations?: () => { refusedRate: number; refusedFull: number; evicted: number } | undefined;
 }
 
 export class Metrics {
@@ -79,6 +81,7 @@ export class Metrics {
       ...isolationLines(source.isolation?.()),
       ...approvalLines(source.approvals?.()),
       ...monitorLines(source.monitor?.()),
+      ...registrationLines(source.registrations?.()),
     ];
     return `${lines.join('\n')}\n`;
   }
@@ -87,6 +90,17 @@ export class Metrics {
     clearInterval(this.#timer);
     this.#histogram.disable();
   }
+}
+
+function registrationLines(counts: { refusedRate: number; refusedFull: number; evicted: number } | undefined): string[] {
+  if (!counts) return [];
+  return [
+    '# TYPE portcullis_registrations_refused_total counter',
+    `portcullis_registrations_refused_total{reason="rate"} ${counts.refusedRate}`,
+    `portcullis_registrations_refused_total{reason="full"} ${counts.refusedFull}`,
+    '# TYPE portcullis_registrations_evicted_total counter',
+    `portcullis_registrations_evicted_total ${counts.evicted}`,
+  ];
 }
 
 function isolationLines(stats: IsolationStats | undefined): string[] {

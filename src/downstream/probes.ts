@@ -4,11 +4,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Gateway } from '../gateway.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics, MetricsSource } from './metrics.ts';
 import type { SessionStore } from './session.ts';
 import type { ResumeBudget } from './stream-log.ts';
 
-export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gateway, metrics: Metrics, sessions: SessionStore, resume: ResumeBudget): void {
+export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gateway, metrics: Metrics, sessions: SessionStore, resume: ResumeBudget, registrations?: MetricsSource['registrations']): void {
   // Benchmarks start the gateway with --expose-gc to read the heap after a full collection.
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc && rawUrl.endsWith('?gc=1')) gc();
@@ -22,6 +22,7 @@ export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gatew
     isolation: () => gateway.isolation(),
     approvals: () => ({ pending: gateway.approvals.queue.store.pendingCount(), refused: gateway.approvals.queue.refused }),
     monitor: () => gateway.monitor && { alerts: gateway.monitor.raised, principals: gateway.monitor.state.size, capped: gateway.monitor.dropped },
+    ...(registrations ? { registrations } : {}),
   });
   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
   res.end(body);

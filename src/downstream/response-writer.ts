@@ -21,6 +21,7 @@ import { isNotification, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { sseFrame } from '../protocol/sse.ts';
 import type { MessageSink } from './session.ts';
 import type { StreamLog } from './stream-log.ts';
+import type { WatchedStream } from './stream-watch.ts';
 
 const KEEPALIVE_MS = 15_000;
 /**
@@ -54,6 +55,8 @@ export class ResponseWriter implements MessageSink {
   #log: StreamLog | undefined;
   readonly #guard: SlowClientGuard | undefined;
   #streaming = false;
+  /** The kill switch and the credential judged again before each message (stream-watch.ts). */
+  #watched: WatchedStream | undefined;
   #keepalive: NodeJS.Timeout | undefined;
   #priming: NodeJS.Timeout | undefined;
 
@@ -92,7 +95,14 @@ export class ResponseWriter implements MessageSink {
     return true;
   }
 
+  /** Judges the stream again before each message from now on; stops watching when the response closes. */
+  watch(watched: WatchedStream): void {
+    this.#watched = watched;
+    this.#res.once('close', () => watched.done());
+  }
+
   send(message: JsonRpcMessage): void {
+    if (this.#watched && !this.#watched.allowed()) return;
     if (this.#behind(message)) return;
     if (this.#openLog) {
       // Without an open stream (the client left before it opened) there is no id to resume from.
@@ -141,6 +151,7 @@ export class ResponseWriter implements MessageSink {
   end(): void {
     clearTimeout(this.#priming);
     clearInterval(this.#keepalive);
+    this.#watched?.done();
     if (this.open) this.#res.end();
   }
 }

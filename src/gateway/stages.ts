@@ -83,9 +83,9 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
     // After a human's wait, the pins, the kill switch and the policy are asked again: any may have
     // changed (a definition held while the call waited is not served by an approval given before).
     recheck: async (ctx) => (await supplyCheck(ctx)) ?? killSwitch(ctx) ?? (await authorize(ctx)),
-    held: (agent) => {
+    held: (caller) => {
       kill.refreshOncePerTurn();
-      return kill.held(agent, false);
+      return kill.held(caller, false);
     },
   });
   const cursors = new CursorBook();
@@ -106,7 +106,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
         now,
         serverTools: (server) => catalog.listNow(server, 'tools', timeoutMsFor(server)),
       }),
-      rateLimit: createRateLimit(policy),
+      rateLimit: createRateLimit(policy, tasks),
       approve: approvals.stage,
       forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, screenListing: parts.screenListing, tasks, cursors, sessionScope: parts.sessionScope }),
       inspect: createInspectResult(dlp),

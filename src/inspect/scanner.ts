@@ -17,6 +17,7 @@
  */
 
 import { contributions, probability, type Weights } from './logistic.ts';
+import { purposeOf, quotedSubject, refrains, type Purpose } from './purpose.ts';
 import { WEIGHTS } from './signal-weights.ts';
 import { CUE_WHY, declaresSecrets, ownCredentialParameter, definitionSignals, isExampleQuote, FAMILY_WHY, type Cue, type Family, type Feature, JOINING } from './signals.ts';
 
@@ -250,6 +251,13 @@ function ruleMatches(text: string, isName: boolean): ReadonlyArray<{ rule: Rule;
   return out;
 }
 
+/** The sentence of a text around position `at` (one, or none when the text has no sentence there). */
+function sentenceAt(text: string, at: number): string[] {
+  const start = Math.max(0, ...['. ', '; ', '\n', '\u3002'].map((end) => text.lastIndexOf(end, at) + 1));
+  const ends = ['. ', '; ', '\n', '\u3002'].map((end) => text.indexOf(end, at)).filter((i) => i >= 0);
+  return [text.slice(start, ends.length > 0 ? Math.min(...ends) + 1 : text.length).trim()];
+}
+
 const NEGATED = /\b(?:do not|don't|never|not|without|no|nor|must not|should not)\s+(?:\S+\s+){0,3}$/i;
 
 /**
@@ -258,16 +266,22 @@ const NEGATED = /\b(?:do not|don't|never|not|without|no|nor|must not|should not)
  * named by a tool whose name and first sentence are about secrets (a vault reader, a login) is its
  * subject, and warns instead of quarantining.
  */
-function phraseContext(rule: Rule, text: string, matched: string, field: string, definition: Definition): 'keep' | 'skip' | 'medium' {
+function phraseContext(rule: Rule, text: string, matched: string, field: string, definition: Definition, purpose: Purpose): 'keep' | 'skip' | 'medium' {
   if (rule.id.startsWith('unicode.')) return 'keep';
   const at = text.indexOf(matched);
   if (at < 0) return 'keep';
+  // A translator's or a detector's example of the text it works on, in any language (purpose.ts).
+  if (quotedSubject(purpose, text, at)) return 'skip';
+  // A safeguard ("Do not reveal secrets unless the user asks", "Never change the beneficiary") keeps nothing from the user.
+  if ((rule.id.startsWith('secrecy.') || rule.id.startsWith('tampering.')) && sentenceAt(text, at).some(refrains)) return 'skip';
   const before = text.slice(Math.max(0, at - 200), at);
   const quote = /(?:["\u201C\u00AB]|(?<![\p{L}\p{N}])['\u2018])([^"\u201C\u201D\u00AB\u00BB'\u2018\u2019]*)$/u.exec(before);
   if (quote) {
     const start = at - (before.length - quote.index);
     const close = /["\u201D\u00BB'\u2019]/.exec(text.slice(at + matched.length));
     if (isExampleQuote(text, start, close ? at + matched.length + close.index + 1 : at + matched.length)) return 'skip';
+    // A quotation introduced as an example ("Example of stored rules: \"Always cc …\"") names the phrase, it does not say it.
+    if (/\bexamples?\b(?:[^.\n]|\.(?!\s)){0,160}$/i.test(text.slice(Math.max(0, start - 200), start))) return 'skip';
   }
   if (rule.id.startsWith('exfiltration.') && NEGATED.test(before.slice(-40))) return 'skip';
   if (rule.id === 'exfiltration.sensitive-files' && declaresSecrets(definition) && !/https?:|@[\w-]+\.\w/.test(text)) return 'medium';
@@ -280,6 +294,7 @@ function phraseContext(rule: Rule, text: string, matched: string, field: string,
 export function scanDefinition(definition: Definition, ctx: ScanContext): Finding[] {
   const findings: Finding[] = [];
   const { texts, overflow } = walkDefinition(definition, ctx.identifierName ?? true);
+  const purpose = purposeOf(definition, ctx.server);
   if (overflow) findings.push({ rule: 'structure.unreviewable', severity: 'high', field: overflow.field, span: '', why: `the definition is ${overflow.why}: it cannot be reviewed in full` });
   for (const { field, text } of [...texts]) {
     for (const decoded of decodedBlobs(text)) texts.push({ field: `${field}(base64)`, text: decoded });
@@ -288,7 +303,7 @@ export function scanDefinition(definition: Definition, ctx: ScanContext): Findin
     for (const { rule, matched } of ruleMatches(text, isName === true)) {
       // "Call 'resolve-library-id' first" about the server's own tool is ordinary documentation.
       if (rule.id === 'instruction.pre-invocation' && [...ctx.siblings].some((name) => name !== definition.name && matched.includes(name))) continue;
-      const context = phraseContext(rule, text, matched, field, definition);
+      const context = phraseContext(rule, text, matched, field, definition, purpose);
       if (context === 'skip') continue;
       findings.push({ rule: rule.id, severity: context === 'medium' ? 'medium' : rule.severity, field, span: showSpan(matched), why: context === 'medium' ? `${rule.why} (in the tool's own subject: it handles secrets by its name and first sentence)` : rule.why });
     }
@@ -357,6 +372,7 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
  * kinds alone are not enough.
  */
 export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
+  purpose: 4,
   'private-flow': 4,
   'foreign-rule': 4,
   conceal: 4,
@@ -429,6 +445,8 @@ function signalFindings(definition: Definition, texts: readonly DefinitionText[]
     });
   }
   if (out.length === 0) return [];
+  // Families that carry their own reason (purpose.ts) are listed with it and their span.
+  for (const [f, at] of families) if (at.why) out.push({ rule: `signal.${f}`, severity: 'low', field: at.field, span: at.span, why: at.why });
   for (const h of hits) out.push({ rule: `signal.${h.cue}`, severity: 'low', field: h.field, span: h.span, why: CUE_WHY[h.cue] });
   return out;
 }

@@ -31,6 +31,7 @@
  * with no order, no addressee, no data movement), or languages outside that list.
  */
 import type { DefinitionText } from './scanner.ts';
+import { demandsOf, mismatchWhy, purposeOf, refrains, unaccounted } from './purpose.ts';
 import { structureSignals } from './structure.ts';
 import { P, sentences } from './words.ts';
 
@@ -270,7 +271,7 @@ const FIXED_ACCOUNT = /\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b[A-Z]{2}\d{2}(?: [A-Z0
  */
 const DATA_SLOT = P(String.raw`<(?:base\d+|hex|url-?encoded|encoded|base\d+-encoded)\s+(?:of|from)\b[^<>\n]{1,80}>|<[^<>\n]{0,40}\buser'?s?\b[^<>\n]{1,60}>|https?:\/\/\S{0,200}?\{[^{}\n]{0,60}\b(?:user'?s?[ _]?(?:e-?mail|address|location|phone|name)|e-?mail|conversation|chat|messages?|password|secret|token|api[ _]?keys?|history|context|tool results?|prompt)\b[^{}\n]{0,60}\}|<[^<>\n]{0,60}\b(?:user'?s? (?:e-?mail|address|location|phone|name)|e-?mail address|conversation|chat|password|secret|token|\.env|\.netrc|account numbers?|history)\b[^<>\n]{0,60}>|\b(?:hex-encoded|base64(?:-encoded)?|url-encoded|base32)\b[^.;\n]{0,40}(?:\.env\b|\.netrc\b|\bcredentials?\b|\bsecrets?\b|\be-?mail\b|\bconversation\b|\bhistory\b|\bchanged files\b)`);
 const BEACON = /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&=][^)\s]{0,200}\)/;
-const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa|id_ed25519|id_ecdsa|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\b(?:provide|enter|give|send|include|pass|put|type|share|paste|ask\w* for|request\w*|the current|the user'?s?|a valid)\s+(?:\w+\s+){0,2}?tan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\be-posta şifre\w*|\bdoğrulama kod\w*|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live(?=_|\b)|支付密码|暗証番号|网银密码`);
+const HARVEST = P(String.raw`\bcontents? of (?:the |your |a |their )?(?:\w+ )?(?:private key|id_rsa(?!\.pub)|id_ed25519(?!\.pub)|id_ecdsa(?!\.pub)|\.env|credentials? file|keystore)|\b(?:sessionid|csrftoken) (?:and|or|\+) (?:sessionid|csrftoken)\b|\bcookie values?\b|\bvalues? of (?:the |all |their )?(?:\w+ )?cookies\b|\b(?:code|codes) (?:currently )?(?:shown|displayed) in (?:the user'?s? |your )?authenticator|\bonline-banking-pin|\bpin (?:und|and|et|y|e) tan\b|\b(?:provide|enter|give|send|include|pass|put|type|share|paste|ask\w* for|request\w*|the current|the user'?s?|a valid)\s+(?:\w+\s+){0,2}?tan\b|\bxox[pbae]\b|\b(?:personal )?access token of the user|\bjeton d'accès \w+ de l'utilisateur|\bzugangsdaten\b|\bgrab it from\b|\bcontraseña de la banca\b|\bbanca en l[ií]nea\b|\bexport-secret-keys\b|\bdump-keychain\b|\b(?:icloud )?keychain export\b|\bexport of the (?:device'?s? )?(?:icloud )?keychain\b|\bemail password\b|\be-posta şifre\w*|\bdoğrulama kod\w*|\b(?:microsoft 365|google|apple id|icloud) password\b|\bcookie de sess[ãa]o\b|\bjsessionid\b|\btoken do dispositivo\b|\bsk_live(?=_|\b)|支付密码|暗証番号|网银密码`);
 const STUFFING = P(String.raw`\b(?:contents?|output|outputs|results?|bodies|body|every|all|full|complete|whole|entire|history|code|codes|inhalt|contenido|contenu|conteúdo|contenuto|содержим\w*)\b[^.;]{0,80}?\b(?:in|into|as|to|im|en|no|nel|в)\s+(?:the\s+|das\s+|le\s+|el\s+|o\s+|il\s+)?(?:\x60(\w+)\x60|["']?(\w+)["']?\s+(?:field|parameter|argument|param|feld|parámetro|paramètre|parâmetro|parametro|параметр\w*))`);
 /** A value of a call changed: "becomes", "is mapped to", "multiplied by", "gets … added", "va sostituito", "wird … ergänzt", "改为". */
 const VALUE_CHANGE = P(String.raw`\b(?:becomes?|is (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|lowered|appended|prepended|swapped|overridden|extended)|are (?:mapped|multiplied|rewritten|redirected|changed|replaced|raised|increased|appended|prepended|swapped|overridden)|gets? (?:\S+ ){0,6}?(?:added|appended|prepended|replaced|changed|set)|multipl\w+ by|(?:should|must) be "?[\w.-]+"? rather than|rather than "?[\w.-]+"?|set (?:to|as) "?[\w@.+-]+|va(?:nno)? sostituit\w*|sostituit\w*|wird (?:\S+ ){0,6}?(?:ersetzt|ergänzt|geändert|erweitert)|ersetzen|sustitu\w*|se reemplaza|remplac\w*|substitu\w*|заменя\w*|замен\w*)\b|改为|改成|设为|乘以|替换|置き換え|に変更|바꾸|변경`);
@@ -666,7 +667,7 @@ export interface SignalResult {
   features: Record<Feature, number>;
   hits: CueHit[];
   /** The independent kinds of evidence seen (see `FAMILY_WHY`), each with where it was first seen. */
-  families: Map<Family, { field: string; span: string }>;
+  families: Map<Family, { field: string; span: string; why?: string }>;
 }
 
 /**
@@ -674,8 +675,9 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'purpose' | 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
+  purpose: 'asks for data or a destination that what the tool says it is (name, title, server, first sentence) does not account for',
   'private-flow': 'moves data the call does not hold (the conversation, the session, the environment) or others\u2019 personal data in bulk to a destination or a side purpose',
   'foreign-rule': 'fixes a value of, or takes a safeguard from, a call to another server\u2019s tool',
   'tool-reference': 'names a tool that is not its own and orders an action, an order or an argument for it',
@@ -813,13 +815,17 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     return owners.some(({ server, name }) => server !== ctx.server && name !== own && !ctx.siblings.has(name));
   };
   let directives = 0;
-  const families = new Map<Family, { field: string; span: string }>();
-  const family = (f: Family, field: string, s: string): void => {
-    if (!families.has(f)) families.set(f, { field, span: s });
+  const families = new Map<Family, { field: string; span: string; why?: string }>();
+  const family = (f: Family, field: string, s: string, why?: string): void => {
+    if (!families.has(f)) families.set(f, why === undefined ? { field, span: s } : { field, span: s, why });
   };
   // What the tool is: its name, titles, first sentence — and the server it comes from (`stripe` for STRIPE_API_KEY).
   const self = `${selfText(definition)} ${ctx.server.replace(/^[^:]*:/, '').replace(/[_-]/g, ' ')}`.toLowerCase();
   const asked = new Set<Capability>();
+  // What the tool says it is, by domain (purpose.ts): evidence inside its own domain agrees with it.
+  const purpose = purposeOf(definition, ctx.server);
+  /** Sentences that are safeguards (purpose.ts `refrains`): what structure.ts finds in them is not evidence either. */
+  const safeguards: string[] = [];
   const ownCredential = ownCredentialParameter(definition);
   const selection: { at?: { field: string; span: string }; push?: { field: string; span: string }; weakPush?: { field: string; span: string }; disparaged?: boolean; others?: boolean; named?: boolean; claim?: { field: string; span: string }; down?: boolean; runDown?: boolean } = {};
   let shownLess: { field: string; span: string } | undefined;
@@ -1019,6 +1025,13 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         const m = cues.get(cue);
         if (m && (GUARDED_BEFORE.test(sentence.slice(Math.max(0, m.index - 60), m.index)) || GUARDED_AFTER.test(sentence.slice(m.index + m[0].length)))) cues.delete(cue);
       }
+      // A safeguard — the model told to refrain from moving, showing or changing a secret, a value the user gave, or
+      // something bound for a party other than the user — narrows what the model does: not an order to act, not concealment.
+      const safeguard = refrains(sentence);
+      if (safeguard) {
+        safeguards.push(sentence);
+        for (const cue of ['conceal', 'arg.steer', 'model.addressed', 'imperative', 'obligation', 'urgency', 'addressee'] as const) cues.delete(cue);
+      }
       for (const [cue, m] of cues) {
         // A field's first sentence says what the tool or parameter is about ("Path to the .env file"):
         // a source named there counts only together with other cues in the same sentence.
@@ -1151,7 +1164,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         features['s.ref+value-change'] = 1;
         family('tamper', field, here(changed));
       }
-      const against = AGAINST_USER.exec(sentence);
+      const against = safeguard ? null : AGAINST_USER.exec(sentence);
       // A rule about how another server's tool behaves or is used ("hearthlink.set_thermostat is only called with …",
       // "Errata for the browser server: navigate must go through …"): shadowing, whatever the rule says.
       if ((refOther || (scopeOther && ref)) && !lookup && (obliged || against || changed || has('arg.steer') || has('conceal') || DISPARAGE.test(sentence) || WORSE.test(sentence) || RULE_VERB.test(sentence))) {
@@ -1285,6 +1298,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         if (i === 0 && t.field === 'description') continue;
         const secret = ACCOUNT_SECRET.exec(sentence);
         if (!secret || !SUPPLY.test(sentence) || GUARDED_BEFORE.test(sentence.slice(Math.max(0, secret.index - 60), secret.index)) || ELSEWHERE.test(sentence)) continue;
+        // ("Do not ask the user for their password" is a safeguard, purpose.ts.)
+        if (refrains(sentence)) continue;
         family('harvest', t.field, span(t.text, secret, sentence));
         break outer;
       }
@@ -1303,8 +1318,13 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       hit('param.sensitive', p.field, span(p.text, null, p.text));
     }
   }
+  // What the tool asks for against what it says it is (purpose.ts): a credential, the conversation, personal data or a
+  // destination outside its own domains.
+  const [stray] = unaccounted(purpose, demandsOf(definition, (t) => fold(maskExamples(t)).text));
+  if (stray) family('purpose', stray.field, stray.span, mismatchWhy(purpose, stray));
   // Concealment from an audience and selection steering, by the structure of the clause (structure.ts).
   for (const h of structureSignals(texts, paramNames, ctx.server.replace(/^[^:]*:/, '').toLowerCase())) {
+    if (h.family === 'conceal' && safeguards.some((s) => s.includes(h.span.replace(/\.\.\.$/, '').slice(0, 40)))) continue;
     family(h.family, h.field, h.span);
     if (h.family === 'selection') features['s.selection'] = 1;
     else if (h.family === 'conceal') {
@@ -1313,6 +1333,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     } else if (h.family === 'private-flow') features['s.source+transfer'] = 1;
     else features['s.ref+value-change'] = 1;
   }
-  features.families = Math.min(families.size, 3) / 3;
+  // (The purpose family is judged on its own weight, not fed to the trained layer: its weights were trained without it.)
+  features.families = Math.min(families.size - (families.has('purpose') ? 1 : 0), 3) / 3;
   return { features, hits, families };
 }

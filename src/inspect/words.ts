@@ -1,5 +1,6 @@
 /** Words and sentences in any script, for the scanner's signals (signals.ts, structure.ts). */
 
+import { releasable } from '../util/regexp-code.ts';
 import { unicodeBoundaries } from './word-boundary.ts';
 
 /**
@@ -29,7 +30,8 @@ function unicodeWords(source: string): string {
 }
 // (Only patterns with words of other scripts or accents need it: a Unicode class in every gap costs several times the
 // time, and an English pattern's gaps are English words.)
-export const P = (source: string): RegExp => new RegExp(unicodeBoundaries(/[^\x00-\x7F]/.test(source) ? unicodeWords(source) : source), 'iu');
+// Their machine code (~4 MB after one scan) is dropped when the gateway is idle (util/regexp-code.ts).
+export const P = (source: string): RegExp => releasable(new RegExp(unicodeBoundaries(/[^\x00-\x7F]/.test(source) ? unicodeWords(source) : source), 'iu'));
 
 /** Sentences: split at sentence ends and line breaks (a long sentence is cut, every part is read). */
 export function sentences(text: string): string[] {

@@ -10,7 +10,13 @@ import { dirname } from 'node:path';
 import { anyGlob } from '../util/glob.ts';
 
 /** `exact`: the name is matched as it is, not as a glob (what the monitor sets for a name it did not choose). */
-export type KillTarget = { all: true } | { server: string } | { tool: string; exact?: true } | { agent: string; exact?: true } | { subject: string };
+/**
+ * What a switch covers. An agent switch with `issuer` covers that agent name only as vouched for by that
+ * issuer (the principal's `issuer`, '' for local callers): the monitor contains the one principal it
+ * judged, not every caller another issuer lets use the same name. Without `issuer` (the command line),
+ * the name from every issuer.
+ */
+export type KillTarget = { all: true } | { server: string } | { tool: string; exact?: true } | { agent: string; exact?: true; issuer?: string } | { subject: string };
 
 /**
  * Who makes a call: its agent, and the verified subject (the user) it acts for. A subject switch
@@ -19,8 +25,13 @@ export type KillTarget = { all: true } | { server: string } | { tool: string; ex
  */
 export interface Caller {
   agent: string;
-  subject?: string;
+  subject?: string | undefined;
+  /** Who vouched for the names (Principal.issuer); undefined for local callers. */
+  issuer?: string | undefined;
 }
+
+/** Whether an agent switch bound to an issuer names this caller's issuer (unbound switches name all). */
+const sameIssuer = (t: { issuer?: string }, caller: Caller): boolean => t.issuer === undefined || t.issuer === (caller.issuer ?? '');
 
 export interface KillSwitch {
   target: KillTarget;
@@ -41,7 +52,7 @@ export function describeTarget(target: KillTarget): string {
   if ('server' in target) return `server "${target.server}"`;
   if ('tool' in target) return `tool "${target.tool}"`;
   if ('subject' in target) return `subject "${target.subject}"`;
-  return `agent "${target.agent}"`;
+  return target.issuer === undefined ? `agent "${target.agent}"` : `agent "${target.agent}" of ${target.issuer === '' ? 'local callers' : `issuer "${target.issuer}"`}`;
 }
 
 /** One switch per target: an exact and a glob switch on the same name are the same switch (so `unkill --agent` lifts either). */
@@ -128,7 +139,7 @@ export class KillSwitchStore {
       const hit =
         'all' in t ||
         ('server' in t && t.server === server) ||
-        ('agent' in t && named(t.agent, t.exact, caller.agent)) ||
+        ('agent' in t && named(t.agent, t.exact, caller.agent) && sameIssuer(t, caller)) ||
         ('subject' in t && caller.subject !== undefined && t.subject === caller.subject) ||
         ('tool' in t && tool !== undefined && (named(t.tool, t.exact, tool) || named(t.tool, t.exact, `${server}.${tool}`)));
       if (hit) return { reason: s.reason, target: describeTarget(t) };
@@ -140,10 +151,11 @@ export class KillSwitchStore {
    * The hold (a switch with `effect: approve`) on this agent in force, if any: its calls need a human's
    * approval. `fresh: false` skips the look at the file (the caller just looked).
    */
-  held(agent: string, fresh = true): { reason: string; target: string; until?: string } | undefined {
+  held(caller: Caller, fresh = true): { reason: string; target: string; until?: string } | undefined {
     if (fresh) this.refresh();
     if (this.#problem) return undefined; // stops() already stops everything
-    const s = this.#switches.find((h) => h.effect === 'approve' && this.#holds(h) && 'agent' in h.target && (h.target.exact ? h.target.agent === agent : anyGlob([h.target.agent])(agent)));
+    const { agent } = caller;
+    const s = this.#switches.find((h) => h.effect === 'approve' && this.#holds(h) && 'agent' in h.target && (h.target.exact ? h.target.agent === agent : anyGlob([h.target.agent])(agent)) && sameIssuer(h.target, caller));
     return s ? { reason: s.reason, target: describeTarget(s.target), ...(s.until ? { until: s.until } : {}) } : undefined;
   }
 
@@ -163,7 +175,10 @@ export class KillSwitchStore {
   remove(target: KillTarget | 'everything'): number {
     this.refresh();
     const before = this.#switches.length;
-    this.#switches = target === 'everything' ? [] : this.#switches.filter((s) => !sameTarget(s.target, target));
+    // Lifting an agent's switch by name (the command line) lifts the issuer-bound ones on that name too.
+    const lifts = (s: KillSwitch, t: KillTarget): boolean =>
+      sameTarget(s.target, t) || ('agent' in t && t.issuer === undefined && 'agent' in s.target && s.target.agent === t.agent);
+    this.#switches = target === 'everything' ? [] : this.#switches.filter((s) => !lifts(s, target));
     this.#problem = undefined;
     this.#save();
     return before - this.#switches.length;

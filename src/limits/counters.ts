@@ -24,6 +24,8 @@ export type LimitName =
   | 'stream_notification_dropped'
   /** A notification stream closed because its client does not read. */
   | 'stream_closed_slow'
+  /** A notification stream closed because a kill switch now covers it or its credential was revoked or expired. */
+  | 'stream_closed_revoked'
   /** Request headers or body not received within listen.headersTimeoutMs / requestTimeoutMs. */
   | 'request_timeout'
   /** A resources/subscribe refused by routing.subscriptions.maxPerSession / maxTotal. */

@@ -22,6 +22,7 @@ export type AlertKind =
   | 'off-hours'
   | 'scope-elevation'
   | 'supply-chain'
+  | 'gateway-state'
   | 'dlp'
   | 'toxic-flow';
 

@@ -13,6 +13,7 @@ import type { AlertKind } from './alert.ts';
 import { alphaFor, countCall, newBaseline, threshold, type VolumeRule } from './baseline.ts';
 import type { DetectorResponse, MonitorConfig, Severity } from './schema.ts';
 import { clip, learn, MAX_TOOL_BASELINES, type PrincipalState } from './state.ts';
+import { UTC_ZONES } from './utc-zones.ts';
 import { BurstWindow, DistinctWindow } from './window.ts';
 import { flowKeys, type FlowTracker } from './flows.ts';
 
@@ -74,7 +75,7 @@ const has = (codes: readonly string[]) => {
 
 /** What each burst detector counts (audit record codes). */
 export const BURST_CODES = {
-  denials: has(['PC_POLICY_DENIED', 'PC_POLICY_GUARD']),
+  denials: has(['PC_POLICY_DENIED', 'PC_POLICY_GUARD', 'PC_POLICY_GATEWAY_STATE']),
   validation: has(['PC_ARGS_INVALID', 'PC_ARGS_TOO_LARGE', 'PC_PROTOCOL_INVALID_PARAMS', 'PC_INPUT_STATE_INVALID', 'PC_PROTOCOL_HEADER_MISMATCH']),
   unknownTargets: has(['PC_ROUTE_UNKNOWN_TOOL', 'PC_ROUTE_UNKNOWN_PROMPT', 'PC_ROUTE_UNKNOWN_RESOURCE', 'PC_ROUTE_UNKNOWN_METHOD', 'PC_ROUTE_UNKNOWN_SERVER', 'PC_TASK_UNKNOWN']),
   stepUp: has(['PC_AUTH_INSUFFICIENT_SCOPE']),
@@ -185,16 +186,30 @@ function burst(name: keyof typeof BURST_CODES, config: MonitorConfig['detectors'
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
-/** Weekday and minute of the day in a time zone, computed once per minute (Intl is slow per call). */
+/**
+ * Weekday and minute of the day in a time zone, computed once per minute (Intl is slow per call). UTC
+ * (the default) is plain arithmetic; any other zone builds its `Intl.DateTimeFormat` on the first call,
+ * not at start: the first one a process makes loads ICU's calendar and pattern data, ~8 MB resident
+ * (docs/performance.md, "Memory").
+ */
 function clockIn(timeZone: string): (atMs: number) => { day: string; minute: number } {
-  const format = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  let format: Intl.DateTimeFormat | undefined;
+  const read = UTC_ZONES.has(timeZone)
+    ? (atMs: number) => {
+        const date = new Date(atMs);
+        return { day: DAY_NAMES[date.getUTCDay()]!, minute: date.getUTCHours() * 60 + date.getUTCMinutes() };
+      }
+    : (atMs: number) => {
+        format ??= new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+        const parts = Object.fromEntries(format.formatToParts(new Date(atMs)).map((p) => [p.type, p.value]));
+        return { day: String(parts.weekday).toLowerCase().slice(0, 3), minute: Number(parts.hour) * 60 + Number(parts.minute) };
+      };
   let cachedMinute = Number.NaN;
   let cached = { day: 'mon', minute: 0 };
   return (atMs) => {
     const minute = Math.floor(atMs / 60_000);
     if (minute !== cachedMinute) {
-      const parts = Object.fromEntries(format.formatToParts(new Date(atMs)).map((p) => [p.type, p.value]));
-      cached = { day: String(parts.weekday).toLowerCase().slice(0, 3), minute: Number(parts.hour) * 60 + Number(parts.minute) };
+      cached = read(atMs);
       cachedMinute = minute;
     }
     return cached;
@@ -247,6 +262,19 @@ function supplyChain(config: MonitorConfig['detectors']['supplyChain']): Detecto
   };
 }
 
+/**
+ * A call refused because its arguments reach the gateway's own state (PC_POLICY_GATEWAY_STATE: its
+ * kill switch, policy, keys, audit store): alerted at the first one, whatever the count — no ordinary
+ * task reads the token-signing key or writes the kill switch (redteam-b B5). Anonymous records never
+ * carry this code (it is decided after authentication).
+ */
+function gatewayState(config: MonitorConfig['detectors']['gatewayState']): Detector {
+  return function detectGatewayState({ record, atMs }, raise) {
+    if (record.code !== 'PC_POLICY_GATEWAY_STATE') return;
+    raise({ kind: 'gateway-state', severity: config.severity, server: record.server, tool: toolOf(record), fromMs: atMs, evidence: [record.seq], summary: `${record.method} ${qualified(record)} reached for the gateway's own state (PC_POLICY_GATEWAY_STATE: its kill switch, policy, keys or audit store)`, response: config });
+  };
+}
+
 function dlp(config: MonitorConfig['detectors']['dlp']): Detector {
   return function detectDlp({ record, atMs }, raise) {
     if (!record.dlp || record.dlp.length === 0) return;
@@ -294,6 +322,7 @@ export function createDetectors(config: MonitorConfig, flows?: FlowTracker): Det
   if (d.offHours.enabled) out.push(offHours(d.offHours));
   if (d.scopeElevation.enabled) out.push(scopeElevation(d.scopeElevation));
   if (d.supplyChain.enabled) out.push(supplyChain(d.supplyChain));
+  if (d.gatewayState.enabled) out.push(gatewayState(d.gatewayState));
   if (d.dlp.enabled) out.push(dlp(d.dlp));
   if (d.toxicFlow.enabled && flows) out.push(toxicFlow(d.toxicFlow, flows));
   return out;

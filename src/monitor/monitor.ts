@@ -5,6 +5,8 @@
  * `<dataDir>/alerts.jsonl`, sent to the alert sinks — and, where the detector's `action` says so,
  * contains: a kill switch on the agent or the tool, for the configured time, whose reason names the
  * alert. It is fed synchronously by the audit log, so a kill it sets holds from the next message on.
+ * The cooldown dedupes the notification only: a repeat within it that finds the containment gone
+ * (lapsed, or lifted by an operator) sets it again (redteam-b B2).
  *
  * Not judged: who the principal really is (a local principal's agent name is what its client declares,
  * see docs/identity.md — an attacker can spread over names; docs/monitor.md says what that evades).
@@ -180,6 +182,7 @@ export class Monitor implements AuditSink {
     const last = this.#last.get(key);
     if (last && atMs - last.atMs < this.#config.cooldown) {
       last.repeats += 1;
+      this.#containAgain(last.alert, finding, record, atMs);
       return;
     }
     if (!this.#take(atMs)) {
@@ -239,23 +242,52 @@ export class Monitor implements AuditSink {
     }
   }
 
+  /** What the detector's response would hold (a kill switch target), or why there is nothing to hold. */
+  #target(finding: Finding, record: AlertSource): KillTarget | string {
+    const { action } = finding.response;
+    if (isAnonymous(record.principal)) return 'the caller is not identified (refused before authentication)';
+    // The principal judged, not every caller another issuer lets use its agent name.
+    if (action === 'kill-agent' || action === 'require-approval') return { agent: record.principal.agent, exact: true, issuer: record.principal.issuer ?? '' };
+    if (finding.server !== undefined && finding.tool !== undefined) return { tool: `${finding.server}.${finding.tool}`, exact: true };
+    return 'this alert names no single tool';
+  }
+
+  /**
+   * A repeat within the cooldown: no new alert, but the containment is set again when it is no longer
+   * in force (its `for` lapsed, or an operator lifted it), so the behaviour cannot go on unchecked
+   * until the cooldown ends. A stop in force covers a hold; a hold does not cover a stop.
+   */
+  #containAgain(alert: Alert, finding: Finding, record: AlertSource, atMs: number): void {
+    const { action } = finding.response;
+    if (action === 'alert') return;
+    const target = this.#target(finding, record);
+    if (typeof target === 'string') return;
+    const kill = this.#deps.kill;
+    kill.refresh();
+    const name = describeTarget(target);
+    if (kill.list().some((s) => describeTarget(s.target) === name && (s.effect === undefined || action === 'require-approval'))) return;
+    this.#apply(alert, action, target, new Date(atMs + finding.response.for).toISOString(), 'repeated within the cooldown');
+  }
+
   /** Applies the detector's response; returns what was done (or why not). */
   #contain(alert: Alert, finding: Finding, record: AlertSource, atMs: number): AlertResponse | undefined {
     const { action } = finding.response;
     if (action === 'alert') return undefined;
     const until = new Date(atMs + finding.response.for).toISOString();
-    let target: KillTarget | string;
-    if (isAnonymous(record.principal)) target = 'the caller is not identified (refused before authentication)';
-    else if (action === 'kill-agent' || action === 'require-approval') target = { agent: record.principal.agent, exact: true };
-    else if (finding.server !== undefined && finding.tool !== undefined) target = { tool: `${finding.server}.${finding.tool}`, exact: true };
-    else target = 'this alert names no single tool';
+    const target = this.#target(finding, record);
     if (typeof target === 'string') return { action, target: '', until, skipped: target };
+    return this.#apply(alert, action, target, until);
+  }
+
+  /** Sets the kill switch (or hold) for `alert`; returns what was done (or why not). */
+  #apply(alert: Alert, action: AlertResponse['action'], target: KillTarget, until: string, again?: string): AlertResponse {
     try {
-      this.#deps.kill.add(target, `monitor alert ${alert.id} (${alert.kind}): ${alert.summary}`, BY, until, action === 'require-approval' ? 'approve' : undefined);
+      this.#deps.kill.add(target, `monitor alert ${alert.id} (${alert.kind}${again ? `, ${again}` : ''}): ${alert.summary}`, BY, until, action === 'require-approval' ? 'approve' : undefined);
     } catch (error) {
+      this.#deps.logger.error({ alert: alert.id, target: describeTarget(target), err: (error as Error).message }, 'monitor could not contain');
       return { action, target: describeTarget(target), until, skipped: (error as Error).message };
     }
-    this.#deps.logger.warn({ alert: alert.id, target: describeTarget(target), until, action }, action === 'require-approval' ? 'monitor contained: approval required' : 'monitor contained: kill switch set');
+    this.#deps.logger.warn({ alert: alert.id, target: describeTarget(target), until, action, ...(again ? { again } : {}) }, action === 'require-approval' ? 'monitor contained: approval required' : 'monitor contained: kill switch set');
     return { action, target: describeTarget(target), until };
   }
 

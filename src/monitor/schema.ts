@@ -4,6 +4,7 @@
  * Durations are `30s`, `15m`, `12h`, `7d`; rates `50/m`.
  */
 import * as z from 'zod';
+import { UTC_ZONES } from './utc-zones.ts';
 
 const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/;
 
@@ -82,7 +83,7 @@ export const monitorSchema = z
           .prefault({})
           .describe('Calls per minute far above the principal\'s own baseline'),
         distinctResources: burst(100, '1m').describe('Many distinct resources read (resources/read URIs, distinct tool arguments) in a short window'),
-        denials: burst(20, '1m').describe('A burst of policy refusals (PC_POLICY_*, PC_KILL_SWITCH)'),
+        denials: burst(20, '1m').describe('A burst of policy refusals (PC_POLICY_DENIED, PC_POLICY_GUARD, PC_POLICY_GATEWAY_STATE)'),
         validation: burst(10, '1m').describe('A burst of calls with invalid arguments or params (PC_ARGS_*, PC_PROTOCOL_INVALID_PARAMS)'),
         unknownTargets: burst(10, '1m').describe('A burst of calls to tools, prompts, resources or methods that do not exist (PC_ROUTE_UNKNOWN_*)'),
         stepUp: burst(5, '5m').describe('Repeated insufficient-scope refusals (PC_AUTH_INSUFFICIENT_SCOPE): reaching above its grant'),
@@ -101,6 +102,7 @@ export const monitorSchema = z
               .optional()
               .describe('Working windows; a call outside all of them is off-hours (from the first call on). Absent: the hours the principal usually works, learned'),
             timeZone: z.string().min(1).default('UTC').refine((tz) => {
+              if (UTC_ZONES.has(tz)) return true;
               try {
                 new Intl.DateTimeFormat('en-US', { timeZone: tz });
                 return true;
@@ -120,6 +122,10 @@ export const monitorSchema = z
           .strictObject({ ...response, severity: severitySchema.default('high') })
           .prefault({})
           .describe('A definition is quarantined (new, changed or poisoned) when listed, a call meets one, an unusable schema or broken pins'),
+        gatewayState: z
+          .strictObject({ ...response, severity: severitySchema.default('critical') })
+          .prefault({})
+          .describe('A call refused because its arguments reach the gateway\'s own state (PC_POLICY_GATEWAY_STATE: kill switch, policy, keys, audit store): alerted at the first one'),
         dlp: z
           .strictObject({ ...response, severity: severitySchema.optional() })
           .prefault({})

@@ -136,6 +136,21 @@ export class ConcurrencyLimiter {
     };
   }
 
+  /**
+   * A slot for work already under way upstream (a task its call created): taken even past the cap — the
+   * server runs it whatever we say — so that new calls wait for it. undefined when the server has no cap.
+   */
+  hold(server: string): (() => void) | undefined {
+    if (this.#caps[server] === undefined) return undefined;
+    this.#inFlight.set(server, (this.#inFlight.get(server) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#inFlight.set(server, (this.#inFlight.get(server) ?? 1) - 1);
+    };
+  }
+
   /** New caps (policy reload); calls in flight keep counting against them. */
   setCaps(caps: Readonly<Record<string, number>>): void {
     this.#caps = caps;

@@ -49,13 +49,23 @@ export interface TaskEntry {
   /** The tool whose call created it (its name on the server). */
   readonly tool: string;
   readonly expiresAtMs: number;
+  /** The agent and subject of that principal, as the kill switch names callers. */
+  readonly who?: { readonly agent: string; readonly subject?: string } | undefined;
 }
 
 /** The read side other stages consult (route, authorize, upstream attribution). */
 export interface TaskOwnership {
   lookup(server: string, taskId: string, principal: string): TaskEntry | undefined;
   owner(server: string, taskId: string): TaskEntry | undefined;
+  /** The server says the task reached `status`: a terminal one ends its hold on the server's concurrency. */
+  noteStatus(server: string, taskId: string, status: unknown): void;
 }
+
+/** Task statuses after which nothing runs any more (spec 2025-11-25 tasks §Task Status). */
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+/** Takes a slot among a server's calls in flight for a task that runs on after its call; undefined: no cap. */
+export type HoldSlot = (server: string) => (() => void) | undefined;
 
 /**
  * Methods that name one task by `params.taskId`, by the era of the server: spec 2025-11-25 schema
@@ -82,6 +92,13 @@ export class TaskRegistry implements TaskOwnership {
   readonly #byPrincipal = new Map<string, Set<string>>();
   /** Lookups of ids the caller does not own (unknown or another's): a sign of probing. */
   unknownLookups = 0;
+  /**
+   * Concurrency slots held by tasks still running: a task-augmented call ends as soon as the server has
+   * accepted the task, but the work goes on, so the task keeps counting against `policy.concurrency`
+   * until the server reports it finished or its ownership ends.
+   */
+  readonly #running = new Map<string, () => void>();
+  holdSlot: HoldSlot | undefined;
 
   constructor(limits: TaskLimits, now: () => number = Date.now) {
     this.#limits = limits;
@@ -148,15 +165,17 @@ export class TaskRegistry implements TaskOwnership {
    * Recording the same owner again is a no-op; an id that is another principal's is a conflict (the new
    * caller gets nothing); beyond a bound the task is not recorded (the refusal is returned).
    */
-  record(task: { server: string; taskId: string; principal: string; caller: string; tool: string; ttlMs: number | null | undefined }): 'recorded' | 'conflict' | GatewayError {
+  record(task: { server: string; taskId: string; principal: string; caller: string; tool: string; ttlMs: number | null | undefined; who?: TaskEntry['who'] }): 'recorded' | 'conflict' | GatewayError {
     const key = keyOf(task.server, task.taskId);
     const existing = this.owner(task.server, task.taskId);
     if (existing) return existing.principal === task.principal ? 'recorded' : 'conflict';
     const full = this.admit(task.principal);
     if (full) return full;
     const ttl = typeof task.ttlMs === 'number' && task.ttlMs > 0 ? Math.min(task.ttlMs, this.#limits.maxTtlMs) : this.#limits.maxTtlMs;
-    const entry: TaskEntry = { server: task.server, taskId: task.taskId, principal: task.principal, caller: task.caller, tool: task.tool, expiresAtMs: this.#now() + ttl };
+    const entry: TaskEntry = { server: task.server, taskId: task.taskId, principal: task.principal, caller: task.caller, tool: task.tool, expiresAtMs: this.#now() + ttl, who: task.who };
     this.#entries.set(key, entry);
+    const release = this.holdSlot?.(task.server);
+    if (release) this.#running.set(key, release);
     let mine = this.#byPrincipal.get(task.principal);
     if (!mine) {
       mine = new Set();
@@ -166,7 +185,41 @@ export class TaskRegistry implements TaskOwnership {
     return 'recorded';
   }
 
+  /** Tasks still holding a concurrency slot. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  noteStatus(server: string, taskId: string, status: unknown): void {
+    if (typeof status === 'string' && TERMINAL.has(status)) this.#settle(keyOf(server, taskId));
+  }
+
+  /** The tasks still running (holding a concurrency slot or not: every live entry not known finished). */
+  *live(): IterableIterator<TaskEntry> {
+    yield* this.#entries.values();
+  }
+
+  /** Forgets a task: unknown to everyone from now on, its concurrency slot freed. */
+  forget(server: string, taskId: string): void {
+    const key = keyOf(server, taskId);
+    const entry = this.#entries.get(key);
+    if (entry) this.#delete(key, entry);
+  }
+
+  /** Forgets every expired task (and frees the concurrency slots they held). */
+  purgeExpired(): void {
+    this.#purgeExpired();
+  }
+
+  #settle(key: string): void {
+    const release = this.#running.get(key);
+    if (!release) return;
+    this.#running.delete(key);
+    release();
+  }
+
   #delete(key: string, entry: TaskEntry): void {
+    this.#settle(key);
     this.#entries.delete(key);
     const mine = this.#byPrincipal.get(entry.principal);
     mine?.delete(key);
@@ -277,16 +330,26 @@ function createdTask(result: JsonObject): { taskId: string; ttlMs: number | null
  */
 export function ownTaskResult(
   registry: TaskRegistry,
-  call: { server: string; method: string; tool: string | undefined; principal: string; caller: string },
+  call: { server: string; method: string; tool: string | undefined; principal: string; caller: string; taskId?: unknown; who?: TaskEntry['who'] },
   result: JsonObject,
 ): JsonObject | GatewayError {
   if (call.method === 'tools/call') {
     const task = createdTask(result);
     if (!task) return result;
-    const recorded = registry.record({ server: call.server, taskId: task.taskId, principal: call.principal, caller: call.caller, tool: call.tool ?? '', ttlMs: task.ttlMs });
+    const recorded = registry.record({ server: call.server, taskId: task.taskId, principal: call.principal, caller: call.caller, tool: call.tool ?? '', ttlMs: task.ttlMs, who: call.who });
     // The server handed out an id that is someone else's: this caller gets no handle on it.
     if (recorded === 'conflict') return new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${call.server}" answered with a task id that belongs to another caller; not relayed`, { server: call.server });
     return recorded === 'recorded' ? result : recorded;
+  }
+  if (call.method === 'tasks/get' || call.method === 'tasks/cancel') {
+    // 2025-11-25 GetTaskResult/CancelTaskResult are the Task; the 2026-07-28 extension's are flat too.
+    registry.noteStatus(call.server, String(call.taskId ?? ''), result.status);
+    return result;
+  }
+  // tasks/result answers once the task is terminal (spec 2025-11-25 tasks §Result Retrieval).
+  if (call.method === 'tasks/result') {
+    registry.noteStatus(call.server, String(call.taskId ?? ''), 'completed');
+    return result;
   }
   if (call.method === 'tasks/list' && Array.isArray(result.tasks)) {
     const mine = registry.owned(call.server, call.principal);

@@ -5,8 +5,9 @@
  *   command as found on PATH).
  * - `pin: { npm: "name@version", integrity: "sha512-…" }` — an npm package installed in a
  *   `node_modules` (the project's, or Portcullis' own): its lockfile entry must have exactly that
- *   version and integrity (npm verified the integrity when it installed the files), and the
- *   command must run that package.
+ *   version and integrity (npm verified the integrity when it installed the files), the command must
+ *   run a file of that directory (a fetching runner such as npx is replaced by the package's bin), and
+ *   its code files must be those recorded at the first start (npm-pin.ts).
  * - `pin: { image: "registry/name@sha256:…" }` — a container image by digest, which the args must name.
  * - `pin: { pypi: "name==version", venv?, record? }` — a Python package installed in a virtualenv: the
  *   installed version must match, every file its RECORD lists must still have the SHA-256 recorded
@@ -22,8 +23,10 @@ import { isStdioServer } from '../config/names.ts';
 import type { ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { isSecretRef } from '../config/secrets.ts';
 import { analyseLaunch, unpinnedCode } from './launch.ts';
+import { findInstall, npmLaunch, verifyPackageFiles, type Launch, type PackageRecords } from './npm-pin.ts';
 
-export type PinCheck = { ok: true; pinned: boolean; what: string } | { ok: false; problem: string };
+/** `launch`: how to start the server instead of its command (an npm runner replaced by the verified package's bin). */
+export type PinCheck = { ok: true; pinned: boolean; what: string; launch?: Launch } | { ok: false; problem: string };
 
 function whichCommand(command: string, cwd: string, pathEnv: string | undefined): string | undefined {
   if (command.includes('/')) {
@@ -38,22 +41,11 @@ function whichCommand(command: string, cwd: string, pathEnv: string | undefined)
   return undefined;
 }
 
-function lockEntry(name: string, roots: readonly string[]): { version?: string; integrity?: string; root: string } | undefined {
-  for (const root of roots) {
-    const lock = join(root, 'node_modules', '.package-lock.json');
-    if (!existsSync(lock)) continue;
-    const packages = (JSON.parse(readFileSync(lock, 'utf8')) as { packages?: Record<string, { version?: string; integrity?: string }> }).packages ?? {};
-    const entry = packages[`node_modules/${name}`];
-    if (entry) return { ...entry, root };
-  }
-  return undefined;
-}
-
 /**
  * Why a pinned stdio server's pin does not cover what it runs, judged from its command line and
  * environment alone (no file is read): code loaded by flags or variables, inline code, a module, a
  * `pin.file` that is neither the command nor the script the command's interpreter runs, an interpreter
- * pinned instead of its script, an npm pin whose package is not the script. `config check` and every
+ * pinned instead of its script (npm pins: src/supply/npm-pin.ts). `config check` and every
  * start ask; undefined when it covers.
  */
 export function pinCoverageProblem(server: StdioServerConfig, cwd: string): string | undefined {
@@ -73,12 +65,6 @@ export function pinCoverageProblem(server: StdioServerConfig, cwd: string): stri
       return `pin.file ${pin.file} is not the command ${server.command}: pin the file that runs`;
     }
   }
-  if (pin.npm && fetchingRunner(server.command, server.args) === 'always') return `${server.command} fetches the package from the registry at every start: an npm pin cannot cover it (install it and run node <dir>/node_modules/<name>/<bin>)`;
-  if (pin.npm && launch.interpreter) {
-    const at = pin.npm.lastIndexOf('@');
-    const pkg = at > 0 ? pin.npm.slice(0, at) : pin.npm;
-    if (!launch.script?.replace(/\\/g, '/').includes(`node_modules/${pkg}/`)) return `the interpreter runs ${launch.script ?? 'no script'}, which is not a file of the pinned package ${pkg}`;
-  }
   return undefined;
 }
 
@@ -90,18 +76,10 @@ function swappableFile(file: string): string | undefined {
   return undefined;
 }
 
-/** Whether the command is a package runner: `local-first` reuses an install in its folder (npx, npm exec), `always` fetches. */
-function fetchingRunner(command: string, args: readonly string[]): 'local-first' | 'always' | undefined {
-  const name = command.replace(/\\/g, '/').split('/').pop()!.toLowerCase().replace(/\.(?:cmd|exe)$/, '');
-  if (name === 'npx' || (name === 'npm' && (args[0] === 'exec' || args[0] === 'x'))) return 'local-first';
-  if (name === 'bunx' || name === 'pnpx' || (name === 'bun' && args[0] === 'x') || ((name === 'pnpm' || name === 'yarn') && args[0] === 'dlx')) return 'always';
-  return undefined;
-}
-
 export function checkServerPin(
   name: string,
   server: ServerConfig,
-  context: { cwd: string; pathEnv: string | undefined; packageRoots: readonly string[]; allowUnpinned: boolean },
+  context: { cwd: string; pathEnv: string | undefined; packageRoots: readonly string[]; allowUnpinned: boolean; packages?: PackageRecords | undefined; npmCacheDir?: string | undefined },
 ): PinCheck {
   if (!isStdioServer(server)) return { ok: true, pinned: true, what: `URL ${new URL(server.url).origin}${new URL(server.url).pathname}` };
   const pin = server.pin;
@@ -128,22 +106,15 @@ export function checkServerPin(
     return { ok: true, pinned: true, what: `sha256 of ${file}` };
   }
   if (pin.npm) {
-    const at = pin.npm.lastIndexOf('@');
-    const pkg = at > 0 ? pin.npm.slice(0, at) : pin.npm;
-    const version = at > 0 ? pin.npm.slice(at + 1) : '';
-    const runner = fetchingRunner(server.command, server.args);
-    // A runner that installs on demand runs what the registry (or its cache) serves, not the files a
-    // lockfile vouches for: npx/npm exec only reuse a copy installed in the folder they run in; pnpm dlx,
-    // yarn dlx and bunx always fetch.
-    if (runner === 'always') return { ok: false, problem: `server "${name}": ${server.command} ${server.args[0] ?? ''} fetches ${pkg} from the registry at every start; the npm pin cannot cover it (install the package and run node <dir>/node_modules/${pkg}/<bin>)` };
-    const entry = lockEntry(pkg, runner === 'local-first' ? [cwd] : [cwd, ...context.packageRoots]);
-    if (!entry && runner === 'local-first') return { ok: false, problem: `server "${name}": ${pkg} is not installed in the server's cwd (${cwd}), so ${server.command} would fetch it from the registry; set cwd to a folder where ${pin.npm} is installed, or run node <dir>/node_modules/${pkg}/<bin>` };
-    if (!entry) return { ok: false, problem: `server "${name}": npm package ${pkg} is not installed in ${[cwd, ...context.packageRoots].join(' or ')}` };
-    if (entry.version !== version) return { ok: false, problem: `server "${name}": ${pkg} ${entry.version ?? '?'} is installed, the pin says ${version}; refusing to start it` };
-    if (pin.integrity && entry.integrity !== pin.integrity) return { ok: false, problem: `server "${name}": ${pkg}@${version} integrity differs from the pin; refusing to start it` };
-    const runsIt = [server.command, ...server.args].some((a) => a === pin.npm || a.includes(`node_modules/${pkg}/`));
-    if (!runsIt) return { ok: false, problem: `server "${name}": the command does not run the pinned package ${pin.npm} (name it exactly, or run a file inside node_modules/${pkg}/)` };
-    return { ok: true, pinned: true, what: `npm ${pin.npm}${pin.integrity ? ' with integrity' : ''}` };
+    const install = findInstall(pin.npm, pin.integrity, [cwd, ...context.packageRoots]);
+    if ('problem' in install) return { ok: false, problem: `server "${name}": ${install.problem}; refusing to start it` };
+    const runs = npmLaunch(install, pin.npm, server, cwd, whichCommand(server.command, cwd, context.pathEnv));
+    if ('problem' in runs) return { ok: false, problem: `server "${name}": ${runs.problem}; refusing to start it` };
+    if (!context.packages) return { ok: false, problem: `server "${name}": the files of ${pin.npm} cannot be verified here (no pins file); refusing to start it` };
+    const files = verifyPackageFiles(install, pin.npm, context.packages, context.npmCacheDir);
+    if ('problem' in files) return { ok: false, problem: `server "${name}": ${files.problem}; refusing to start it` };
+    const how = runs.launch ? `, run as its bin ${runs.launch.args[0]}` : '';
+    return { ok: true, pinned: true, what: `npm ${pin.npm}${pin.integrity ? ' with integrity' : ''} (${files.files} files ${files.firstUse ? (files.anchored ? 'recorded, matching the registry tarball' : 'recorded') : 'verified'}${how})`, ...(runs.launch ? { launch: runs.launch } : {}) };
   }
   if (pin.pypi) {
     const [pkg = '', version = ''] = pin.pypi.split('==');

@@ -142,6 +142,7 @@ export class Attributor<C extends AttributableCall> {
     const inFlight = [...calls].filter((c) => c.principal !== undefined);
     const byTransport = this.#byTransport(inFlight, relatedRequestId);
     if (byTransport) return byTransport;
+    if (method === 'notifications/tasks/status' && typeof params?.taskId === 'string') this.#options.tasks?.noteStatus(this.#options.server, params.taskId, params.status);
     if (method === 'notifications/elicitation/complete') {
       const id = params?.elicitationId;
       const to = typeof id === 'string' ? this.#elicitations.get(id) : undefined;

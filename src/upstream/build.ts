@@ -4,6 +4,7 @@
  * server whose pin does not hold is not started; it stays visible as `failed`, every call to it gets
  * `PC_SUPPLY_PIN_FAILED` with the reason, and an `alert: supply-chain` line is logged.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { PORTCULLIS_ROOT } from '../config/defaults.ts';
 import type { Config, ServerConfig } from '../config/schema.ts';
@@ -11,6 +12,9 @@ import type { SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
 import type { LimitCounters } from '../limits/counters.ts';
 import type { CatalogServer } from '../routing/catalog.ts';
+import { pinStoreRecords, type Launch } from '../supply/npm-pin.ts';
+import { openPins } from '../supply/open-pins.ts';
+import type { PinStore } from '../supply/pins.ts';
 import { checkServerPin, type PinCheck } from '../supply/server-pin.ts';
 import { VERSION } from '../version.ts';
 import type { createUpstream, UpstreamDeps } from './create.ts';
@@ -32,24 +36,34 @@ export interface PinnedUpstreamDeps {
   limits?: LimitCounters | undefined;
   tasks?: UpstreamDeps['tasks'];
   onUnattributed?: UpstreamDeps['onUnattributed'];
+  /** The gateway's pins (npm packages' files are recorded there at first use); one-off commands leave it out. */
+  pins?: PinStore;
 }
 
-/** Whether a server's pin holds on this machine now, judged as every start judges it (`config check` asks too). */
-export function serverPinHolds(name: string, server: ServerConfig, config: Pick<Config, 'supply'>, secrets: SecretSource): PinCheck {
+/**
+ * Whether a server's pin holds on this machine now, judged as every start judges it (`config check`
+ * asks too). `pins`: the gateway's pins, where an npm package's files are recorded at first use;
+ * without it the pins file is opened read-only (files verified if recorded, nothing written).
+ */
+export function serverPinHolds(name: string, server: ServerConfig, config: Pick<Config, 'supply' | 'dataDir'>, secrets: SecretSource, pins?: PinStore): PinCheck {
+  const packages = !('command' in server) || server.pin?.npm === undefined ? undefined : pins ? pinStoreRecords(pins, true) : pinStoreRecords(openPins(config, secrets, { create: false }), false);
   return checkServerPin(name, server, {
     cwd: process.cwd(),
     pathEnv: secrets.env.PATH,
     packageRoots: [PORTCULLIS_ROOT],
     allowUnpinned: config.supply.allowUnpinned,
+    packages,
+    // npm's default cache: where it still holds the pinned tarball, the first start checks against it.
+    npmCacheDir: secrets.env.HOME ? join(secrets.env.HOME, '.npm', '_cacache') : undefined,
   });
 }
 
 /** The connector for one server, refusing each start whose pin does not hold. */
-export function createPinnedUpstream(name: string, server: ServerConfig, config: Pick<Config, 'supply' | 'defaults'>, deps: PinnedUpstreamDeps): Upstream {
+export function createPinnedUpstream(name: string, server: ServerConfig, config: Pick<Config, 'supply' | 'defaults' | 'dataDir'>, deps: PinnedUpstreamDeps): Upstream {
   const { logger, secrets, make } = deps;
   let warnedUnpinned = false;
-  const beforeStart = (): void => {
-    const pin = serverPinHolds(name, server, config, secrets);
+  const beforeStart = (): Launch | undefined => {
+    const pin = serverPinHolds(name, server, config, secrets, deps.pins);
     if (!pin.ok) {
       logger.error({ alert: 'supply-chain', server: name }, pin.problem);
       throw new GatewayError('PC_SUPPLY_PIN_FAILED', `server "${name}" was not started: ${pin.problem}`, { server: name });
@@ -58,6 +72,7 @@ export function createPinnedUpstream(name: string, server: ServerConfig, config:
       warnedUnpinned = true;
       logger.warn({ alert: 'supply-chain', server: name }, 'server runs unpinned');
     }
+    return pin.ok ? pin.launch : undefined;
   };
   return make(name, server, {
     logger,

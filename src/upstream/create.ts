@@ -26,9 +26,10 @@ export interface UpstreamDeps {
   connectTimeoutMs: number;
   /**
    * Runs before every start of a stdio child, restarts included (the server pin check): throwing a
-   * GatewayError refuses the start, and the server fails for good with that error.
+   * GatewayError refuses the start, and the server fails for good with that error. What it returns is
+   * started instead of the configured command (an npm runner replaced by the verified package's bin).
    */
-  beforeStart?: () => void;
+  beforeStart?: () => { command: string; args: readonly string[] } | undefined;
   /** Task ownership, to attribute server messages that name a task. */
   tasks?: TaskOwnership | undefined;
   /** Counts server→client traffic no caller could be found for (dropped or refused). */
@@ -80,8 +81,8 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
       maxMessageBytes,
       limits,
       createChannel: () => {
-        deps.beforeStart?.();
-        return new StdioChannel({ command: server.command, args: server.args, cwd: server.cwd, env, logger, maxLineBytes: maxMessageBytes, limits, server: name });
+        const launch = deps.beforeStart?.();
+        return new StdioChannel({ command: launch?.command ?? server.command, args: launch?.args ?? server.args, cwd: server.cwd, env, logger, maxLineBytes: maxMessageBytes, limits, server: name });
       },
       describeExit: (channel) => {
         const exit = (channel as StdioChannel).exit;
@@ -103,6 +104,8 @@ class HttpUpstream implements Upstream {
   #inner: Upstream | undefined;
   /** For a modern server: a legacy session opened on first use by a legacy client, if the server speaks both eras. */
   #legacy: Promise<Upstream | undefined> | undefined;
+  /** What #legacy settled on: the legacy-era connector, or null when the server speaks only the modern era. */
+  #legacyOpened: Upstream | null | undefined;
   #starting: Promise<void> | undefined;
   #failure = '';
   readonly #listeners = new Set<EventListener>();
@@ -182,14 +185,28 @@ class HttpUpstream implements Upstream {
     throw new Error(`cannot connect to server "${this.name}" at ${new URL(url).origin}: ${attempts.join('; ')}`);
   }
 
-  async connectorFor(era: Era, timeoutMs: number): Promise<Upstream> {
+  connectorFor(era: Era, timeoutMs: number): Promise<Upstream> {
+    // Every call asks: once known, the connector is answered without an async function's turns.
+    const inner = this.#inner;
+    if (inner && this.#isOwnConnector(era, inner)) return Promise.resolve(inner);
+    if (inner && this.#legacyOpened !== undefined) return Promise.resolve(this.#legacyOpened ?? inner);
+    return this.#connectorOnceStarted(era, timeoutMs);
+  }
+
+  #isOwnConnector(era: Era, inner: Upstream): boolean {
+    return era === 'modern' || inner.info()?.era === 'legacy' || this.#server.era === 'modern';
+  }
+
+  async #connectorOnceStarted(era: Era, timeoutMs: number): Promise<Upstream> {
     if (!this.#inner) await this.#startWithin(timeoutMs);
     const inner = this.#inner!;
-    if (era === 'modern' || inner.info()?.era === 'legacy' || this.#server.era === 'modern') return inner;
+    if (this.#isOwnConnector(era, inner)) return inner;
     // A legacy client in front of a modern server: reach it in the legacy era when it also speaks that
     // (sessions, subscriptions, server→client requests as the client expects them); translate otherwise.
     this.#legacy ??= this.#openLegacy();
-    return (await this.#legacy) ?? inner;
+    const legacy = await this.#legacy;
+    this.#legacyOpened = legacy ?? null;
+    return legacy ?? inner;
   }
 
   /** The started session `first` as the gateway's own, with one more per principal if the config asks. */

@@ -331,9 +331,15 @@ export class LegacySessionUpstream implements Upstream {
     pending.reject(batchRefusal(this.name, pending.method));
   }
 
-  async request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
-    if (this.#breaker.open) throw this.#breaker.refusal();
+  request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
+    if (this.#breaker.open) return Promise.reject(this.#breaker.refusal());
+    // A ready session's call is the promise #send makes: an async function returning it would add a
+    // promise and three microtask turns to every call.
     if (this.#state === 'ready') return this.#send(method, params, options);
+    return this.#requestOnceReady(method, params, options);
+  }
+
+  async #requestOnceReady(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
     const started = Date.now();
     await this.ready(options.timeoutMs);
     const remaining = Math.max(1, options.timeoutMs - (Date.now() - started));

@@ -11,14 +11,17 @@
  * runs only while the event loop is (nearly) idle: once after start-up, then after any interval in
  * which the loop was busy less than 1 % of the time and the new space had grown back.
  *
- * Start-up also ends V8's efficiency mode, which the launcher (bin/portcullis.js) turns on for it: while
- * it is on, TurboFan compiles only functions called 15,000 times, so start-up's short hot loops (module
- * resolution, the first scan of the tool descriptions) leave its ~6 MB of machine code unpaged; from
- * here on V8 tiers up as it always does, and the first requests page it in when they need it.
+ * The end of start-up also undoes the flags the launcher (bin/portcullis.js) sets for start-up only and
+ * names in PORTCULLIS_START_FLAGS: V8's efficiency mode and filters that keep every function from the
+ * optimizing compilers (TurboFan, Maglev).
+ * Start-up's short hot loops (module resolution, the first scan of the tool descriptions) then neither
+ * page the compilers' own machine code in nor leave optimized code behind; from here on V8 tiers up as
+ * it always does, and the first requests page the compilers in when they need them.
  */
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { releaseRegExpCode } from './regexp-code.ts';
 
 type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
@@ -43,9 +46,13 @@ export function newSpaceBytes(): number {
   return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0;
 }
 
-/** One memory-reducing full collection (synchronous: the caller pays the pause). */
+/**
+ * One memory-reducing full collection (synchronous: the caller pays the pause), which also lets go of
+ * the machine code of the patterns registered as releasable (util/regexp-code.ts).
+ */
 export function trimHeap(): void {
-  collector()({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  const collect = collector();
+  releaseRegExpCode(() => collect({ type: 'major', execution: 'sync', flavor: 'last-resort' }));
 }
 
 export interface HeapTrimOptions {
@@ -57,13 +64,34 @@ export interface HeapTrimOptions {
   minNewSpaceBytes?: number;
 }
 
+/** Each flag the launcher may set for start-up only, and the flag that undoes it. */
+const START_FLAG_UNDO: Readonly<Record<string, string>> = {
+  '--efficiency-mode': '--no-efficiency-mode',
+  '--maglev-filter=-*': '--maglev-filter=*',
+  '--turbo-filter=-*': '--turbo-filter=*',
+};
+
 /**
- * Ends start-up's efficiency mode, trims once now (call it when start-up is done) and then whenever an
- * interval was idle; the timer does not keep the process alive. Returns the function that stops it.
+ * Undoes the launcher's start-up-only flags (PORTCULLIS_START_FLAGS, taken out of the environment so
+ * that nothing started later inherits it; a flag not in START_FLAG_UNDO is ignored).
+ */
+export function endStartUpFlags(): void {
+  const flags = process.env.PORTCULLIS_START_FLAGS;
+  if (flags === undefined) return;
+  delete process.env.PORTCULLIS_START_FLAGS;
+  for (const flag of flags.split(' ')) {
+    const undo = Object.hasOwn(START_FLAG_UNDO, flag) ? START_FLAG_UNDO[flag] : undefined;
+    if (undo) setFlagsFromString(undo);
+  }
+}
+
+/**
+ * Ends start-up's flags, trims once now (call it when start-up is done) and then whenever an interval
+ * was idle; the timer does not keep the process alive. Returns the function that stops it.
  */
 export function startHeapTrim(options: HeapTrimOptions = {}): () => void {
   const { intervalMs = 30_000, idleBelow = 0.01, minNewSpaceBytes = 4 * 1024 * 1024 } = options;
-  if (process.execArgv.includes('--efficiency-mode')) setFlagsFromString('--no-efficiency-mode');
+  endStartUpFlags();
   trimHeap();
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {

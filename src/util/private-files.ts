@@ -3,8 +3,9 @@
  * umask (set to 077 at start in main.ts) covers what libraries create; these helpers cover what the
  * gateway creates itself, whatever the umask, and tighten what an older version left looser.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -28,6 +29,29 @@ export function ensurePrivateFile(file: string): void {
 export function writePrivateFile(file: string, data: string): void {
   writeFileSync(file, data, { mode: PRIVATE_FILE_MODE });
   narrow(file, PRIVATE_FILE_MODE);
+}
+
+/** Writes `data` to a new file that must not exist yet (never through a symlink), mode `mode`. */
+export function createExclusive(path: string, data: Buffer | string, mode: number): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), mode);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replaces `target` with `data` by rename from a fresh temporary file beside it. */
+export function replaceFile(target: string, data: Buffer | string, mode: number): void {
+  const temporary = join(dirname(target), `.${basename(target)}.portcullis-${randomBytes(6).toString('hex')}`);
+  createExclusive(temporary, data, mode);
+  try {
+    renameSync(temporary, target);
+  } catch (error) {
+    unlinkSync(temporary);
+    throw error;
+  }
 }
 
 function narrow(path: string, mode: number): void {

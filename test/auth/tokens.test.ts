@@ -68,6 +68,8 @@ describe('resource server: bearer tokens and API keys', () => {
     gw = await startGateway({
       servers: { modern: { url: upstream.url } },
       identity: { issuers: [{ issuer, jwksUri: `${issuer}/jwks`, rolesClaim: 'groups', clockSkewSeconds: 5 }], apiKeys: {} },
+      // Counters read without a credential below: an operator's choice (docs/identity.md, /metrics).
+      listen: { port: 0, metrics: 'loopback' },
     });
   });
   after(async () => {
@@ -234,7 +236,8 @@ describe('resource server: opaque tokens through RFC 7662 introspection', () => 
     // under test: a second gateway that trusts it and introspects at its RFC 7662 endpoint, authenticated
     // as an agent of the issuer. Both answer for the same public URL, so the issuer's resource URIs are
     // the second gateway's.
-    const issuerGw = await startGateway({ servers: { modern: { url: 'http://127.0.0.1:1/mcp' } }, identity: { embedded: { accessTokenFormat: 'opaque' } } });
+    // `scopes: [mcp]`: the issuer mints only scopes it knows, and a token without any grants nothing at the other gateway.
+    const issuerGw = await startGateway({ servers: { modern: { url: 'http://127.0.0.1:1/mcp' } }, identity: { scopes: ['mcp'], embedded: { accessTokenFormat: 'opaque' } }, listen: { port: 0, metrics: 'loopback' } });
     const issuer = issuerGw.url;
     const issuerConfig = join(issuerGw.gateway.config.dataDir!, 'portcullis.yaml');
     writeFileSync(issuerConfig, `dataDir: ${JSON.stringify(issuerGw.gateway.config.dataDir)}\nidentity: { embedded: {} }\nservers: {}\n`);

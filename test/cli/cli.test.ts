@@ -93,19 +93,24 @@ describe('portcullis CLI', () => {
     const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8')) as { packages: Record<string, { version: string; integrity: string }> };
     const installed = lock.packages['node_modules/@modelcontextprotocol/server-filesystem']!;
     const pin = `{ npm: "@modelcontextprotocol/server-filesystem@${installed.version}", integrity: "${installed.integrity}" }`;
-    const write = (name: string, args: string): string => {
+    const write = (name: string, args: string, command = 'node'): string => {
       const file = join(dir, name);
-      writeFileSync(file, `dataDir: ${JSON.stringify(join(dir, 'pin-state'))}\nservers:\n  files: { command: node, args: ${args}, pin: ${pin} }\npolicy: { rules: [{ name: all, effect: allow }] }\n`);
+      writeFileSync(file, `dataDir: ${JSON.stringify(join(dir, 'pin-state'))}\nservers:\n  files: { command: ${command}, args: ${args}, pin: ${pin} }\npolicy: { rules: [{ name: all, effect: allow }] }\n`);
       return file;
     };
     const holds = await run(['config', 'check', '-c', write('pin-holds.yaml', `[${JSON.stringify(FILESYSTEM)}, ${JSON.stringify(dir)}]`)]);
     assert.equal(holds.code, 0, holds.stderr);
     assert.doesNotMatch(holds.stderr, /servers\.files\.pin/);
     const other = await run(['config', 'check', '-c', write('pin-other.yaml', '[other-server.js]')]);
-    assert.equal(other.code, 2, 'a pin that cannot cover what the command runs is an error');
-    assert.match(other.stderr, /servers\.files\.pin: the interpreter runs other-server\.js, which is not a file of the pinned package @modelcontextprotocol\/server-filesystem/);
+    assert.equal(other.code, 0, 'still valid: the pin is judged again at every start');
+    assert.match(other.stderr, /warning servers\.files\.pin: server "files": the command runs other-server\.js, which is not a file of the pinned package in \S+\/node_modules\/@modelcontextprotocol\/server-filesystem .*; refusing to start it; the server will not start/);
+    // npx naming the pinned spec is started as the verified install's bin; npx with its own registry is refused.
+    const npx = await run(['config', 'check', '-c', write('pin-npx.yaml', `[-y, "@modelcontextprotocol/server-filesystem@${installed.version}", ${JSON.stringify(dir)}]`, 'npx')]);
+    assert.doesNotMatch(npx.stderr, /servers\.files\.pin/);
+    const registry = await run(['config', 'check', '-c', write('pin-registry.yaml', `[--registry, "http://127.0.0.1:9/", "@modelcontextprotocol/server-filesystem@${installed.version}"]`, 'npx')]);
+    assert.match(registry.stderr, /warning servers\.files\.pin: .*the option --registry, which may change what it resolves/);
     const hook = await run(['config', 'check', '-c', write('pin-hook.yaml', `[--import, ./hook.mjs, ${JSON.stringify(FILESYSTEM)}]`)]);
-    assert.equal(hook.code, 2);
+    assert.equal(hook.code, 2, 'a loader flag in front of the pinned package is an error');
     assert.match(hook.stderr, /--import \.\/hook\.mjs loads code before the script/);
   });
 

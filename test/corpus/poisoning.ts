@@ -107,12 +107,20 @@ export const FROZEN4_FLINT = new URL('./poisoning-frozen4-flint.json', import.me
  * The fifth round's frozen sets (writer-dune, writer-ember; docs/supply-chain.md, "The frozen figure
  * (fifth round)"): written from a brief alone, kept from the engineer tuning the scanner, scanned once
  * by the lead, each server alone, at the round's start (676fdac: 113 and 118 of 130 high, 14 and 18 of
- * 100 hard benign) and its final rules (e96dd9f: 113 and 119, 13 and 18). Not yet in
- * `INDEPENDENT_SETS` (the left-out figures and the trained layer do not use them); development sets from
- * the next change to the rules on.
+ * 100 hard benign; re-measured at 676fdac in the sixth round, the same) and its final rules (e96dd9f: 113
+ * and 119, 13 and 18). Development sets since the sixth round: its purpose/demand signals were written
+ * after reading their misses and false alarms (docs/supply-chain.md).
  */
 export const FROZEN5_DUNE = new URL('./poisoning-frozen5-dune.json', import.meta.url);
 export const FROZEN5_EMBER = new URL('./poisoning-frozen5-ember.json', import.meta.url);
+/**
+ * The sixth round's frozen sets (writer-fjord, writer-garnet; docs/supply-chain.md, "The frozen figure
+ * (sixth round)"): written from the same brief, never shown to the engineer tuning the scanner, scanned
+ * by the lead, each server alone, at the round's start (c7f9cf0: 119 and 119 of 130 high, 7 and 5 of 100
+ * hard benign) and after the round's scanner changes were merged (120 and 119, 8 and 5).
+ */
+export const FROZEN6_FJORD = new URL('./poisoning-frozen6-fjord.json', import.meta.url);
+export const FROZEN6_GARNET = new URL('./poisoning-frozen6-garnet.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
@@ -210,6 +218,10 @@ export const INDEPENDENT_SETS = [
   { name: 'frozen3-lark', file: FROZEN3_LARK, firstContact: { commit: '3f624e8', high: 103, benignHigh: 4 } },
   { name: 'frozen4-cobalt', file: FROZEN4_COBALT, firstContact: { commit: '2006e7f', high: 102, benignHigh: 8 } },
   { name: 'frozen4-flint', file: FROZEN4_FLINT, firstContact: { commit: '2006e7f', high: 108, benignHigh: 11 } },
+  { name: 'frozen5-dune', file: FROZEN5_DUNE, firstContact: { commit: '676fdac', high: 113, benignHigh: 14 } },
+  { name: 'frozen5-ember', file: FROZEN5_EMBER, firstContact: { commit: '676fdac', high: 118, benignHigh: 18 } },
+  { name: 'frozen6-fjord', file: FROZEN6_FJORD, firstContact: { commit: 'c7f9cf0', high: 119, benignHigh: 7 } },
+  { name: 'frozen6-garnet', file: FROZEN6_GARNET, firstContact: { commit: 'c7f9cf0', high: 119, benignHigh: 5 } },
 ] as const;
 
 /**

@@ -72,6 +72,8 @@ describe('trusted issuer options', () => {
               clockSkewSeconds: 30,
               agentClaim: ['agent_name', 'client_id'],
               rolesClaim: 'realm_access.roles',
+              // The tokens here carry no scope: without a default they would be refused (test/security/token-no-scope).
+              defaultScopes: ['mcp'],
             },
           ],
         },

@@ -1,12 +1,12 @@
 /**
  * `portcullis discover` on fixture home and project trees holding every client format.
  */
-import { PORTCULLIS_ROOT } from '../../src/config/defaults.ts';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { discover, type FileReport, type ServerReport } from '../../src/discover/discover.ts';
 import { fingerprint } from '../../src/discover/secret-kinds.ts';
 import { runCli } from '../helpers/gateway.ts';
@@ -18,6 +18,8 @@ const server = (files: readonly FileReport[], client: string, name: string, scop
   return found;
 };
 const ids = (s: ServerReport): string[] => s.findings.map((f) => f.id);
+/** This installation's launcher: only it, with the gateway's configuration, counts as the stdio front. */
+const OWN_LAUNCHER = fileURLToPath(new URL('../../bin/portcullis.js', import.meta.url));
 
 describe('portcullis discover', () => {
   const trees = fixtureTrees();
@@ -124,15 +126,27 @@ describe('portcullis discover', () => {
 
   it('knows entries that already go through Portcullis (the HTTP endpoint or the stdio front)', () => {
     const home = mkdtempSync(join(tmpdir(), 'pc-discover-through-'));
+    const gatewayConfig = join(mkdtempSync(join(tmpdir(), 'pc-discover-gateway-')), 'p.yaml');
+    writeFileSync(gatewayConfig, 'servers: {}\n');
     mkdirSync(join(home, '.cursor'));
     writeFileSync(
       join(home, '.cursor', 'mcp.json'),
-      JSON.stringify({ mcpServers: { a: { url: 'http://127.0.0.1:8787/mcp/files' }, b: { command: '/usr/bin/node', args: [join(PORTCULLIS_ROOT, 'bin', 'portcullis.js'), 'stdio', '-c', '/etc/p.yaml', '--server', 'x'] }, c: { url: 'https://gw.corp.example/mcp' }, d: { url: 'https://other.example/mcp' } } }),
+      JSON.stringify({
+        mcpServers: {
+          a: { url: 'http://127.0.0.1:8787/mcp/files' },
+          b: { command: '/usr/bin/node', args: [OWN_LAUNCHER, 'stdio', '-c', gatewayConfig, '--server', 'x'] },
+          c: { url: 'https://gw.corp.example/mcp' },
+          d: { url: 'https://other.example/mcp' },
+          // Named like the stdio front, but another copy of the script: an ordinary server.
+          e: { command: '/usr/bin/node', args: ['/opt/portcullis/bin/portcullis.js', 'stdio'] },
+        },
+      }),
     );
     const { report: r } = discover({ home, gatewayUrls: ['https://gw.corp.example'] });
     const through = Object.fromEntries(r.clients[0]!.servers.map((s) => [s.name, s.throughGateway]));
-    assert.deepEqual(through, { a: true, b: true, c: true, d: false });
+    assert.deepEqual(through, { a: true, b: true, c: true, d: false, e: false });
     assert.ok(!ids(r.clients[0]!.servers[0]!).includes('not-behind-gateway'));
+    assert.ok(ids(server(r.clients, 'cursor', 'e', 'user')).includes('gateway-lookalike'));
     assert.equal(r.summary.throughGateway, 3);
   });
 

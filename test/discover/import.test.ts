@@ -55,8 +55,14 @@ describe('portcullis import', () => {
     // The gateway's own pin check accepts what import wrote: the npx cache's copy, and the local file.
     const loaded = parseConfigText(built.yaml);
     assert.ok(loaded.ok);
-    const context = { cwd: trees.root, pathEnv: process.env.PATH, packageRoots: [], allowUnpinned: false };
-    assert.deepEqual(checkServerPin('github', loaded.config.servers.github!, context), { ok: true, pinned: true, what: '@modelcontextprotocol/server-github@2025.4.8'.replace(/^/, 'npm ') + ' with integrity' });
+    const kept = new Map<string, { files: Record<string, string> }>();
+    const packages = { untrusted: () => undefined, recorded: (spec: string) => kept.get(spec), record: (spec: string, _integrity: string | undefined, files: Record<string, string>) => void kept.set(spec, { files }) };
+    const context = { cwd: trees.root, pathEnv: process.env.PATH, packageRoots: [], allowUnpinned: false, packages };
+    const github = checkServerPin('github', loaded.config.servers.github!, context);
+    assert.ok(github.ok, JSON.stringify(github));
+    assert.match(github.what, /^npm @modelcontextprotocol\/server-github@2025\.4\.8 with integrity \(\d+ files recorded, run as its bin .*server-github\/index\.js\)$/);
+    // npx is not started: the package's bin in the npx cache folder runs, with this Node.
+    assert.equal(github.launch?.command, process.execPath);
     assert.equal(checkServerPin('notes', loaded.config.servers.notes!, context).ok, true);
     assert.match(config.servers.notes.pin.sha256, /^[0-9a-f]{64}$/);
     assert.equal(config.servers.notes.pin.file, join(trees.home, 'bin', 'notes-mcp'));

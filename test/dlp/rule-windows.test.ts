@@ -118,4 +118,78 @@ describe('secret rules in windows around their anchors', () => {
     assert.equal(rule.mayAccept!(`api_key = "${'aB3'.repeat(24)}"`, 0, 0), false);
     assert.equal(rule.mayAccept!(`api_key = "${key}"`, 0, 0), true);
   });
+  it('start every match with a unit its first-unit set admits, so that anchors with none of them before are passed over', () => {
+    const re = new LinearRegex(String.raw`(?i)\b(?:facebook|fb).?(?:api|app|key).{0,3}\b([a-z0-9]{32})\b`);
+    const first = re.firstUnits!;
+    assert.deepEqual([...first.ascii.keys()].filter((u) => first.ascii[u] === 1).map((u) => String.fromCharCode(u)).join(''), 'Ff');
+    assert.equal(new LinearRegex('a*b?').firstUnits, undefined, 'a pattern matching empty text needs no first unit');
+    // np.facebook.1 (anchored on `api`, `app`, `key`… after `facebook` or `fb`): the same matches with
+    // and without the guard, on log lines full of `/api/` and with keys in every place around an anchor.
+    const scanner = secretScanner();
+    const r = scanner.rules.findIndex((rule) => rule.id === 'np:np.facebook.1');
+    const rule = scanner.rules[r]!;
+    assert.ok(rule.before! > 0 && rule.regex().firstUnits);
+    const key = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6';
+    const lines = ['GET /api/v1/items 200', `fb_api_key=${key}`, `FACEBOOK APP SECRET: ${key}`, `x fbapi ${key} y`, `path=/fbapi/${key}`, `facebook-key: "${key}"`];
+    for (let k = 0; k < 6; k++) {
+      const text = lines.map((line, i) => (i + k) % 2 === 0 ? `${' '.repeat(k)}${line}` : line).join('\n');
+      const scanned = scanner.scan(text, (q) => q === r).matches.map((m) => [m.start, m.end]);
+      const plain: number[][] = [];
+      for (let at = 0; at < text.length; ) {
+        const caps = rule.regex().exec(text, at);
+        if (!caps) break;
+        plain.push([caps[2]!, caps[3]!]);
+        at = caps[1]!;
+      }
+      assert.deepEqual(scanned, plain, text);
+      assert.ok(scanned.length >= 4);
+    }
+  });
+  it('search a pattern whose every match starts at the start of the text from there only, with the same answers', () => {
+    assert.equal(new LinearRegex('^(?:a+|b+)$').startsAtTextStart, true);
+    assert.equal(new LinearRegex('^a|^b').startsAtTextStart, true);
+    assert.equal(new LinearRegex('(?i)^true|false|null$').startsAtTextStart, false);
+    assert.equal(new LinearRegex('(?m)^a').startsAtTextStart, false, 'a line start is not the text start');
+    const subjects = ['aaaa', 'xaaaa', '', 'bbb', 'ab', 'false', 'xfalse', '$ENV_VAR', 'x$ENV_VAR', '/usr/local/bin', ' /usr/x', `${'sk-'.repeat(80)}`];
+    for (const source of ['^(?:a+|b+)$', '^a|^b', String.raw`^\$(?:[A-Z_]+|[a-z_]+)$`, String.raw`^/(?:bin|etc|home|opt|tmp|usr|var)/[\w ./-]+$`, '(?i)^true|false|null$']) {
+      const re = new LinearRegex(source);
+      for (const subject of subjects) assert.equal(re.firstEnd(subject, 0, subject.length, re.startsAtTextStart) >= 0, re.firstEnd(subject, 0, subject.length) >= 0, `${source} on ${subject}`);
+    }
+  });
+  it("pass over an anchor whose next units no match can have, and find every match the walks find", () => {
+    const re = new LinearRegex(String.raw`\b(pat[[:alnum:]]{14}\.[a-f0-9]{64})\b`);
+    const rows = re.prefixUnits;
+    assert.equal(rows[0], 8);
+    assert.equal(rows[1 + 129 * 4 + '='.charCodeAt(0)], 0, 'path= is no airtable token');
+    assert.equal(rows[1 + 129 * 4 + 'h'.charCodeAt(0)], 1);
+    assert.equal(new LinearRegex('ab?').prefixUnits[0], 1, 'a match may end after one unit');
+    // Every rule anchored at its matches' start, on texts made of its own anchors and near misses:
+    // the same matches as each anchor walked.
+    const scanner = secretScanner();
+    let checked = 0;
+    for (const [r, rule] of scanner.rules.entries()) {
+      if (rule.before !== 0 || r % 7 !== 0) continue;
+      const anchor = rule.anchors[0]!;
+      const text = [`${anchor}=/x`, `${anchor}_key = "Zx81kPq0Lw2Nv7Rt4Ys6Ub9Hd3"`, `${anchor.toUpperCase()}0123456789abcdefABCDEF0123456789abcdef`, `path/${anchor}/v1`, anchor].join(' ');
+      const found = scanner.scan(text, (k) => k === r).matches.map((m) => [m.start, m.end]);
+      // The same regex with nothing known of its first units: every anchor walked.
+      const re = rule.regex();
+      const walked = {
+        firstEnd: (...args: Parameters<LinearRegex['firstEnd']>) => re.firstEnd(...args),
+        exec: (...args: Parameters<LinearRegex['exec']>) => re.exec(...args),
+        fixedCaptures: (end: number) => re.fixedCaptures(end),
+        get read() {
+          return re.read;
+        },
+        maxLength: re.maxLength,
+        firstUnits: undefined,
+        prefixUnits: Uint8Array.of(0),
+      } as unknown as LinearRegex;
+      const reference = new RuleScanner([{ ...rule, regex: () => walked }]);
+      const unguarded = reference.scan(text).matches.map((m) => [m.start, m.end]);
+      assert.deepEqual(found, unguarded, rule.id);
+      checked++;
+    }
+    assert.ok(checked > 20);
+  });
 });

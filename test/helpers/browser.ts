@@ -8,6 +8,9 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { randomBytes } from 'node:crypto';
+import { processSecretSource } from '../../src/config/secrets.ts';
+import { startGateway, type TestGateway } from './gateway.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -150,13 +153,45 @@ export async function authorizeWithBrowser(context: BrowserContext, authorizeUrl
 }
 
 /** Signs out through the authorization server's logout page, clicking its button. */
-export async function signOutWithBrowser(context: BrowserContext, logoutUrl: string): Promise<string> {
+export async function signOutWithBrowser(context: BrowserContext, logoutUrl: string, password: string): Promise<string> {
   const page = await context.newPage();
   try {
     await page.goto(logoutUrl);
+    await page.fill('input[name="password"]', password);
     await Promise.all([page.waitForNavigation(), page.click('button[name="logout"]')]);
     return await page.locator('body').innerText();
   } finally {
     await page.close();
   }
+}
+
+/**
+ * A gateway with the embedded sign-in, a browser and a client's loopback callback, for tests that sign
+ * users in: `document(passwordRef)` is the gateway's configuration, with `passwordRef` (an env:
+ * reference to a random password, `password`) for its users.
+ */
+export interface SignInRig {
+  gw: TestGateway;
+  browser: TestBrowser;
+  callback: Awaited<ReturnType<typeof startCallback>>;
+  password: string;
+  close(): Promise<void>;
+}
+
+export async function startSignInRig(document: (passwordRef: string) => Record<string, unknown>): Promise<SignInRig> {
+  const password = randomBytes(12).toString('base64url');
+  const callback = await startCallback();
+  const gw = await startGateway(document('env:PC_TEST_SIGN_IN_PW'), processSecretSource({ ...process.env, PC_TEST_SIGN_IN_PW: password }));
+  const browser = await launchBrowser();
+  return {
+    gw,
+    browser,
+    callback,
+    password,
+    async close() {
+      await browser.close();
+      await gw.close();
+      await callback.close();
+    },
+  };
 }

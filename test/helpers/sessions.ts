@@ -48,6 +48,8 @@ export interface LegacySession {
   request(method: string, params?: Record<string, unknown>, id?: string | number): Promise<Message>;
   /** Sends a notification (e.g. notifications/cancelled for a request sent with an `id`). */
   notify(method: string, params?: Record<string, unknown>): Promise<void>;
+  /** Resolves when the session's GET stream ends (the gateway closed it, or `close`). */
+  readonly streamEnded: Promise<void>;
   /** Resolves once a received message satisfies `check`. */
   until(check: (m: Message) => boolean, what: string, timeoutMs?: number): Promise<Message>;
   close(): Promise<void>;
@@ -79,13 +81,14 @@ export async function openLegacySession(endpoint: string, options: LegacySession
   const abort = new AbortController();
   const get = await fetch(endpoint, { headers: { ...headers, accept: 'text/event-stream' }, signal: abort.signal });
   if (get.status !== 200) throw new Error(`GET stream answered ${get.status}`);
-  void (async () => {
+  const streamEnded = (async () => {
     for await (const message of messagesOf(get)) received.push(message);
   })().catch(() => undefined);
   let nextId = 1;
   const session: LegacySession = {
     id,
     received,
+    streamEnded,
     async request(method, params, id) {
       const requestId = id ?? nextId++;
       const response = await send({ jsonrpc: '2.0', id: requestId, method, ...(params ? { params } : {}) });

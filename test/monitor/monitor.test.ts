@@ -271,6 +271,23 @@ describe('monitor detectors (fake clock)', () => {
     assert.deepEqual(kinds(learned.alerts), ['off-hours']);
   });
 
+  it('off-hours: a zone without offset (UTC, read without Intl) judges the clock as Intl does', () => {
+    const windows = [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], hours: '08:00-18:00' }];
+    // Africa/Abidjan has been UTC+0 since 1912 and is read through Intl; UTC and Etc/UTC are not.
+    const rigs = ['UTC', 'Etc/UTC', 'Africa/Abidjan'].map((timeZone) => rig({ detectors: { offHours: { windows, timeZone } } }));
+    const times = ['2026-03-02T07:59:00Z', '2026-03-02T08:00:00Z', '2026-03-02T17:59:00Z', '2026-03-02T18:00:00Z', '2026-03-07T12:00:00Z', '2026-03-08T23:59:00Z', '2026-03-09T00:00:00Z'];
+    for (const r of rigs) {
+      for (const at of times) {
+        r.clock.ms = Date.parse(at);
+        r.call();
+      }
+    }
+    const seen = rigs.map((r) => r.alerts.map((a) => a.summary.replace(/ (?:Etc\/UTC|UTC|Africa\/Abidjan)\b/, ' ZONE')));
+    assert.equal(seen[0]!.length, 4, seen[0]!.join('\n'));
+    assert.deepEqual(seen[1], seen[0]);
+    assert.deepEqual(seen[2], seen[0]);
+  });
+
   it('scope elevation: a scope the principal never held, after the learning period', () => {
     const r = rig({ learningPeriod: '1h' });
     r.call({ scopes: ['mcp', 'files:read'] });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JsonObject } from '../../src/protocol/jsonrpc.ts';
+import { ConcurrencyLimiter } from '../../src/ratelimit/limiter.ts';
 import { checkTaskRequest, ownTaskResult, TaskRegistry, TASKS_EXTENSION } from '../../src/routing/tasks.ts';
 
 const check = (registry: TaskRegistry, era: 'legacy' | 'modern', server: string, method: string, params: JsonObject, principal: string, clientCapabilities: JsonObject = { extensions: { [TASKS_EXTENSION]: {} } }) =>
@@ -74,5 +75,38 @@ describe('task ownership registry', () => {
     assert.equal((ownTaskResult(registry, call('bob'), { task: { taskId: 'same' } }) as { code?: string }).code, 'PC_UPSTREAM_PROTOCOL');
     const listed = ownTaskResult(registry, { ...call('alice'), method: 'tasks/list' }, { tasks: [{ taskId: 'same' }, { taskId: 'theirs' }, 'junk'], nextCursor: 'n' });
     assert.deepEqual(listed, { tasks: [{ taskId: 'same' }], nextCursor: 'n' });
+  });
+
+  it('holds a concurrency slot per running task until a terminal status or the end of its ownership', () => {
+    let now = 0;
+    const registry = new TaskRegistry(limits, () => now);
+    const limiter = new ConcurrencyLimiter({ s: 2 });
+    registry.holdSlot = (server) => limiter.hold(server);
+    registry.record({ server: 's', taskId: 'a', principal: 'alice', caller: 'c', tool: 't', ttlMs: 1000 });
+    registry.record({ server: 's', taskId: 'b', principal: 'alice', caller: 'c', tool: 't', ttlMs: 5000 });
+    assert.equal(limiter.acquire('s'), undefined, 'two running tasks fill a cap of two');
+    ownTaskResult(registry, { server: 's', method: 'tasks/get', tool: undefined, principal: 'alice', caller: 'c', taskId: 'b' }, { taskId: 'b', status: 'working' });
+    assert.equal(limiter.acquire('s'), undefined, 'a working task still runs');
+    ownTaskResult(registry, { server: 's', method: 'tasks/get', tool: undefined, principal: 'alice', caller: 'c', taskId: 'b' }, { taskId: 'b', status: 'completed' });
+    const slot = limiter.acquire('s');
+    assert.equal(typeof slot, 'function', 'a completed task frees its slot');
+    (slot as () => void)();
+    assert.ok(registry.lookup('s', 'b', 'alice'), 'its owner can still fetch the result');
+    registry.noteStatus('s', 'b', 'completed');
+    limiter.acquire('s');
+    assert.equal(limiter.acquire('s'), undefined, 'a second terminal report frees nothing more');
+  });
+
+  it('frees the slot of a task whose ownership expired when the registry is purged', () => {
+    let now = 0;
+    const registry = new TaskRegistry(limits, () => now);
+    const limiter = new ConcurrencyLimiter({ s: 1 });
+    registry.holdSlot = (server) => limiter.hold(server);
+    registry.record({ server: 's', taskId: 'a', principal: 'alice', caller: 'c', tool: 't', ttlMs: 1000 });
+    assert.equal(limiter.acquire('s'), undefined);
+    now = 1000;
+    registry.purgeExpired();
+    assert.equal(typeof limiter.acquire('s'), 'function');
+    assert.equal(registry.running, 0);
   });
 });

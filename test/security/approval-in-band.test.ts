@@ -2,11 +2,17 @@
  * In-band approval (docs/approvals.md): the caller's own user answers — by elicitation in the legacy
  * eras (real v1 SDK client), by `input_required` in 2026-07-28 (real v2 SDK client, and raw requests for
  * the attacks on `requestState`). Only an explicit yes runs the call, once, with the arguments shown;
- * everything is judged on the server's side and in the audit trail.
+ * everything is judged on the server's side and in the audit trail. The callers are users signed in at
+ * the embedded server (a real browser): in band is only for callers a person stands behind. An API key
+ * or an agent's client credentials is never asked in band — its own client would approve its call — so
+ * its call is held out of band, or refused under a `mode: in-band` rule, and never reaches the server.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { legacyClient, modernClient } from '../helpers/gateway.ts';
+import { legacyClient, modernClient, runCli, waitFor } from '../helpers/gateway.ts';
+import { basic, tokenRequest } from '../helpers/oauth.ts';
 import { APPROVAL_POLICY, approvalHarness, codeOf, type ApprovalHarness } from '../approvals/harness.ts';
 import { policySchema } from '../../src/policy/schema.ts';
 
@@ -16,7 +22,9 @@ const yes = { approval: { action: 'accept', content: { approve: true } } };
 describe('in-band approval', () => {
   let h: ApprovalHarness;
   before(async () => {
-    h = await approvalHarness();
+    h = await approvalHarness({}, {}, { users: true });
+    await h.signIn('alice');
+    await h.signIn('bob');
   });
   after(async () => h.close());
 
@@ -212,6 +220,100 @@ describe('in-band approval', () => {
         h.gw.gateway.kill.remove({ tool: 'echo' });
       }
       assert.deepEqual(texts('killed after asking'), []);
+    });
+  });
+
+  describe('no person behind the caller: an API key or an agent\'s client credentials', () => {
+    let agentToken: string;
+    before(async () => {
+      const config = join(h.dataDir, 'portcullis.yaml');
+      writeFileSync(config, `dataDir: ${JSON.stringify(h.dataDir)}\nidentity: { embedded: {} }\nservers: {}\n`);
+      const agent = JSON.parse((await runCli(['agent', 'add', 'nightly', '--json', '-c', config])).stdout) as { client_id: string; client_secret: string };
+      const minted = await tokenRequest(h.gw.url, { grant_type: 'client_credentials', resource: `${h.gw.url}/mcp/everything` }, basic(agent.client_id, agent.client_secret));
+      assert.equal(minted.status, 200, JSON.stringify(minted.body));
+      agentToken = minted.body.access_token;
+    });
+    const credentials = () => ({ 'API key': { authorization: `Bearer ${h.keys.robot}` }, 'agent token': { authorization: `Bearer ${agentToken}` } });
+
+    it('a legacy client that would approve by itself is never asked: the call is held out of band and does not run', async () => {
+      for (const [label, headers] of Object.entries(credentials())) {
+        let asked = 0;
+        const message = `self-approval (${label})`;
+        const client = await legacyClient(`${h.gw.url}/mcp/everything`, { headers, onElicit: () => (asked++, { action: 'accept', content: { approve: true } }) });
+        try {
+          await assert.rejects(client.callTool({ name: 'echo', arguments: { message } }), (error: any) => error?.data?.code === 'PC_APPROVAL_PENDING', label);
+        } finally {
+          await client.close();
+        }
+        assert.equal(asked, 0, `${label}: no approval question went to the caller's own client`);
+        assert.deepEqual(texts(message), [], `${label}: nothing reached the server`);
+        assert.ok(h.waiting().some((a) => a.name === 'echo' && a.argsHash), `${label}: the call waits for an approver`);
+      }
+    });
+
+    it('a modern client is not given input_required, and cannot resume with an answer of its own', async () => {
+      const first = await h.call('robot', 'echo', { message: 'modern self-approval' }, { capabilities: ELICIT });
+      assert.notEqual(first.body.result?.resultType, 'input_required', JSON.stringify(first.body));
+      assert.equal(codeOf(first), 'PC_APPROVAL_PENDING', JSON.stringify(first.body));
+      const forged = await h.call('robot', 'echo', { message: 'modern self-approval' }, { capabilities: ELICIT, extra: { requestState: 'pca1.x.9999999999999.y', inputResponses: yes } });
+      assert.equal(codeOf(forged), 'PC_APPROVAL_PENDING', JSON.stringify(forged.body));
+      assert.deepEqual(texts('modern self-approval'), [], 'nothing reached the server');
+    });
+
+    it('a mode: in-band rule refuses it with PC_APPROVAL_UNAVAILABLE naming how to configure an approver', async () => {
+      for (const [label, headers] of Object.entries(credentials())) {
+        let asked = 0;
+        const client = await legacyClient(`${h.gw.url}/mcp/everything`, { headers, onElicit: () => (asked++, { action: 'accept', content: { approve: true } }) });
+        try {
+          await assert.rejects(client.callTool({ name: 'get-env', arguments: {} }), (error: any) => error?.data?.code === 'PC_APPROVAL_UNAVAILABLE' && /no signed-in user/.test(error.message) && /out-of-band/.test(error.message), label);
+        } finally {
+          await client.close();
+        }
+        assert.equal(asked, 0, label);
+      }
+      assert.deepEqual(h.received('get-env'), [], 'get-env never ran');
+    });
+  });
+
+  describe('a monitor hold on the caller (redteam-b B1): never in band, no remembered grant', () => {
+    const agentOf = (subject: string) => h.trail().find((r) => r.principal?.subject === subject && r.method === 'tools/call')!.principal.agent as string;
+
+    it('a signed-in user\'s agent under a hold is not asked in band for an approve-rule call, in either era', async () => {
+      const agent = agentOf('alice');
+      h.gw.gateway.kill.add({ agent, exact: true }, 'monitor alert (test)', 'portcullis-monitor', undefined, 'approve');
+      try {
+        let asked = 0;
+        const client = await legacyClient(`${h.gw.url}/mcp/everything`, { headers: auth('alice'), onElicit: () => (asked++, { action: 'accept', content: { approve: true } }) });
+        try {
+          await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'held legacy' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_PENDING');
+        } finally {
+          await client.close();
+        }
+        assert.equal(asked, 0, 'the held agent\'s client was asked nothing');
+        const modern = await h.call('alice', 'echo', { message: 'held modern' }, { capabilities: ELICIT });
+        assert.notEqual(modern.body.result?.resultType, 'input_required', JSON.stringify(modern.body));
+        assert.equal(codeOf(modern), 'PC_APPROVAL_PENDING');
+        assert.deepEqual([...texts('held legacy'), ...texts('held modern')], [], 'nothing reached the server');
+      } finally {
+        h.gw.gateway.kill.remove({ agent, exact: true });
+      }
+    });
+
+    it('a remember window granted before the hold does not carry the caller through it', async () => {
+      const message = 'remembered before the hold';
+      assert.equal(codeOf(await h.call('robot', 'echo', { message })), 'PC_APPROVAL_PENDING');
+      const id = h.gw.gateway.approvals.queue.store.list('pending').find((a) => a.args.includes(message))!.id;
+      assert.equal((await h.cli(['approvals', 'grant', id, '--by', 'security-officer'])).code, 0);
+      await waitFor(async () => (await h.call('robot', 'echo', { message })).body.result || undefined, 5000, 'the granted call');
+      assert.ok((await h.call('robot', 'echo', { message })).body.result, 'remembered while no hold');
+      const ran = texts(message).length;
+      h.gw.gateway.kill.add({ agent: 'robot', exact: true }, 'monitor alert (test)', 'portcullis-monitor', undefined, 'approve');
+      try {
+        assert.equal(codeOf(await h.call('robot', 'echo', { message })), 'PC_APPROVAL_PENDING');
+        assert.equal(texts(message).length, ran, 'the held repeat never reached the server');
+      } finally {
+        h.gw.gateway.kill.remove({ agent: 'robot', exact: true });
+      }
     });
   });
 });

@@ -72,6 +72,21 @@ describe('out-of-band approval: the queue, the command line and the admin endpoi
     await waitFor(() => h.trail().some((r) => r.approval?.id === id && r.approval.event === 'granted' && r.approval.by === 'security-officer'), 5000, 'the CLI grant in the audit trail');
   });
 
+  it('forwards no caller _meta the approver did not see (redteam-b B10): the approved call runs with the progress token and protocol keys only', async () => {
+    const args = { message: 'meta-bound call' };
+    const first = await h.call('alice', 'echo', args, { extra: { _meta: { progressToken: 'p1', 'com.example/target': 'alice' } } });
+    const id = first.body.error.data.approvalId as string;
+    assert.doesNotMatch(JSON.stringify(await h.pending()), /com\.example\/target/, 'the approver is not shown _meta');
+    assert.equal((await h.cli(['approvals', 'grant', id, '--by', 'security-officer'])).code, 0);
+    const again = await h.call('alice', 'echo', args, { extra: { _meta: { progressToken: 'p2', 'com.example/target': 'mallory', note: 'B' } } });
+    assert.equal(again.body.result?.content?.[0]?.text, 'Echo: meta-bound call', JSON.stringify(again.body));
+    const sent = h.receivedParams('echo').filter((p) => (p.arguments as { message?: string }).message === args.message);
+    assert.equal(sent.length, 1);
+    const meta = (sent[0]!._meta ?? {}) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(meta).filter((k) => !k.startsWith('io.modelcontextprotocol/') && k !== 'progressToken'), [], `the server got no unbound _meta: ${JSON.stringify(meta)}`);
+    assert.doesNotMatch(JSON.stringify(sent[0]), /mallory/);
+  });
+
   it('never lets a grant cover changed arguments: the changed call is asked again and nothing of it runs', async () => {
     const first = await h.call('alice', 'echo', { message: 'approved text' });
     const id = first.body.error.data.approvalId as string;

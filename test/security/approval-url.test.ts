@@ -239,7 +239,7 @@ describe('in-band approval, URL mode, with API keys', () => {
   });
   after(async () => h?.close());
 
-  it('does not offer the page (the link alone would not prove who approves): the form is used, /approvals/* answers nothing', async () => {
+  it('does not offer the page, nor the form (no person stands behind a key): the call is held out of band, /approvals/* answers nothing', async () => {
     const asked: Params[] = [];
     const { client } = await (async () => {
       const c = new LegacyClient({ name: 'url-client', version: '1.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } } });
@@ -248,13 +248,11 @@ describe('in-band approval, URL mode, with API keys', () => {
       return { client: c };
     })();
     try {
-      await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'url with identity' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_DECLINED');
+      await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'url with identity' } }), (error: any) => error?.data?.code === 'PC_APPROVAL_PENDING');
     } finally {
       await client.close();
     }
-    assert.equal(asked.length, 1);
-    assert.notEqual(asked[0]!.mode, 'url');
-    assert.equal(asked[0]!.url, undefined);
+    assert.deepEqual(asked, [], 'the key\'s own client is asked nothing');
     const probe = await postForm(`${h.gw.url}/approvals/${'0'.repeat(32)}`, { t: 'x', csrf: 'y', decision: 'approve' });
     assert.equal(probe.code, 'PC_APPROVAL_UNKNOWN');
     assert.deepEqual(h.received('echo').filter((a) => a.message === 'url with identity'), []);
@@ -315,7 +313,19 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
     }
   }
 
-  it('needs the call\'s own user signed in: no session is sent to sign in, another user\'s session is refused, the user\'s own Approve runs the call once', async () => {
+  /** Opens the approval link in `context` and signs in as `username` for it (every approval asks for the password); the page reached. */
+  async function signInForApproval(context: BrowserContext, url: string, username: string): Promise<import('playwright-core').Page> {
+    const page = await context.newPage();
+    page.setDefaultTimeout(60_000);
+    await page.goto(url);
+    assert.match(page.url(), /\/interaction\//, 'the link asks for a sign-in, even in a browser signed in before');
+    await page.fill('input[name="username"]', username);
+    await page.fill('input[name="password"]', PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/approvals/') && u.pathname !== '/approvals/signed-in'), page.click('button[type="submit"]')]);
+    return page;
+  }
+
+  it('needs the call\'s own user to sign in for the approval: a signed-in session is not enough, another user is refused, the user\'s own Approve runs the call once', async () => {
     const alice = await browser.context();
     const bob = await browser.context();
     try {
@@ -331,16 +341,15 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
         assert.equal(signedOut.status, 303);
         assert.match(signedOut.headers.get('location') ?? '', /^\/oauth\/authorize\?/);
         assert.doesNotMatch(await signedOut.text(), /csrf/, 'no form (and no CSRF token) for a signed-out browser');
-        const bobPage = await bob.newPage();
-        const bobGet = await bobPage.goto(params.url!);
-        outcomes['GET as bob'] = bobGet!.status();
+        const bobPage = await signInForApproval(bob, params.url!, 'bob');
         assert.match(await bobPage.content(), /PC_APPROVAL_NOT_APPROVER/);
-        const page = await alice.newPage();
-        await page.goto(params.url!);
+        const page = await signInForApproval(alice, params.url!, 'alice');
         const csrf = await page.getAttribute('input[name=csrf]', 'value');
+        const s = await page.getAttribute('input[name=s]', 'value');
         const t = new URL(params.url!).searchParams.get('t')!;
-        outcomes['POST as bob with the form\'s tokens'] = (await bob.request.post(target, { form: { t, csrf: csrf!, decision: 'approve' }, headers: { origin: gw.url } })).status();
-        outcomes['POST without a session with the form\'s tokens'] = (await postForm(target, { t, csrf: csrf!, decision: 'approve' })).status;
+        outcomes['POST as bob with the link\'s token and the form\'s CSRF'] = (await bob.request.post(target, { form: { t, csrf: csrf!, decision: 'approve' }, headers: { origin: gw.url } })).status();
+        outcomes['POST with the link\'s token, no sign-in proof'] = (await postForm(target, { t, csrf: csrf!, decision: 'approve' })).status;
+        outcomes['POST with the proof, without the CSRF token'] = (await postForm(target, { s: s!, decision: 'approve' })).status;
         assert.equal(gw.gateway.approvals.queue.store.get(id!)?.status, 'pending', 'nobody but alice decided');
         await Promise.all([page.waitForNavigation(), page.click('button[value=approve]')]);
         await page.waitForSelector('text=Approved');
@@ -379,8 +388,10 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
         const t = new URL(params.url!).searchParams.get('t')!;
         outcomes['no cookie'] = await get(`${back}?state=${state}&code=x`);
         outcomes['another state'] = await get(`${back}?state=${'A'.repeat(43)}&code=x`, cookie);
-        outcomes['a cookie naming another place'] = await get(`${back}?state=${state}&code=x`, `pc_approval_signin=${state}.%2F%2Fevil.example.${t}`);
-        outcomes['a cookie with a path for a token'] = await get(`${back}?state=${state}&code=x`, `pc_approval_signin=${state}.${id}.x%2F..%2F..%2Foauth`);
+        outcomes['a cookie naming another place'] = await get(`${back}?state=${state}&code=x`, `pc_approval_signin=${state}.%2F%2Fevil.example`);
+        outcomes['a cookie with a path after the id'] = await get(`${back}?state=${state}&code=x`, `pc_approval_signin=${state}.${id}.x%2F..%2F..%2Foauth`);
+        outcomes['the right cookie and state, a code of no sign-in'] = await get(`${back}?state=${state}&code=x`, cookie);
+        assert.doesNotMatch(started.headers.get('set-cookie') ?? '', new RegExp(t), 'the link\'s token is not put in a cookie');
         outcomes['a POST'] = await fetch(`${back}?state=${state}`, { method: 'POST', headers: { cookie } }).then((r) => ({ status: r.status, location: r.headers.get('location') }));
         // The real thing: the browser follows the link, signs in, and is back on the page.
         const page = await fresh.newPage();
@@ -391,7 +402,7 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
         await page.fill('input[name="password"]', PASSWORD);
         await Promise.all([page.waitForURL((url) => url.pathname === `/approvals/${id}`), page.click('button[type="submit"]')]);
         assert.equal(new URL(page.url()).origin, gw.url, 'back on the gateway\'s own origin');
-        assert.equal(new URL(page.url()).searchParams.get('t'), t, 'with the link it started from');
+        assert.match(new URL(page.url()).searchParams.get('s') ?? '', /^[A-Za-z0-9_-]{43}$/, 'with a proof of this sign-in, not the link\'s token');
         assert.ok((await page.textContent('body'))?.includes('url back from sign-in'), 'the approval page, showing the call');
         await Promise.all([page.waitForNavigation(), page.click('button[value=approve]')]);
         await page.waitForSelector('text=Approved');

@@ -26,7 +26,7 @@ describe('subscriptions/listen streams are bounded per principal', () => {
   before(async () => {
     let dataDir: string;
     ({ dataDir, keys } = dataDirWithKeys(['alice', 'bob']));
-    gw = await startGateway({ dataDir, identity: { apiKeys: {} }, listen: { maxListenStreamsPerPrincipal: PER_PRINCIPAL, maxListenStreams: TOTAL }, servers: {} });
+    gw = await startGateway({ dataDir, identity: { apiKeys: {} }, listen: { maxListenStreamsPerPrincipal: PER_PRINCIPAL, maxListenStreams: TOTAL, metrics: 'loopback' }, servers: {} });
   });
   after(async () => {
     for (const stream of streams) stream.abort();

@@ -65,7 +65,7 @@ describe('monitor: detection and containment through the gateway', () => {
     const [line] = gw.gateway.monitor!.alerts.list();
     assert.equal(line?.alert.kind, 'denials');
     assert.equal(line.alert.principal.agent, 'mallory');
-    assert.equal(line.alert.response?.target, 'agent "mallory"');
+    assert.equal(line.alert.response?.target, 'agent "mallory" of local callers');
     const denied = auditRecords(gw).filter((r) => r.code === 'PC_POLICY_DENIED').map((r) => r.seq);
     assert.deepEqual(line.alert.evidence.seqs, denied);
     const delivery = await waitFor(() => receiver.deliveries.find((d) => d.body.id !== undefined), 10_000, 'the webhook delivery');

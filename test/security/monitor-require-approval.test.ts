@@ -58,7 +58,7 @@ describe('monitor: require-approval holds a suspicious agent for a human', () =>
     // The alert names the response; the audit record of the held call names the hold.
     const [line] = gw.gateway.monitor!.alerts.list();
     assert.equal(line?.alert.response?.action, 'require-approval');
-    assert.equal(line.alert.response?.target, 'agent "mallory"');
+    assert.equal(line.alert.response?.target, 'agent "mallory" of local callers');
     const pending = auditRecords(gw).find((r) => r.code === 'PC_APPROVAL_PENDING' && r.principal.agent === 'mallory');
     assert.ok(pending && JSON.stringify(pending).includes('monitor:require-approval'), JSON.stringify(pending));
     assert.ok(JSON.stringify(pending).includes(line.alert.id), 'the refusal names the alert');

@@ -53,7 +53,7 @@ describe('monitor: every alert is a record of the audit trail', () => {
     assert.equal(record.server, 'gov');
     assert.equal(record.target, 'delete_record');
     assert.equal(record.alert?.response?.action, 'kill-agent');
-    assert.equal(record.alert?.response?.target, 'agent "mallory"');
+    assert.equal(record.alert?.response?.target, 'agent "mallory" of local callers');
     // Chained right after the record that made it fire, sharing its correlation id.
     const cause = denied[2]!;
     assert.equal(record.seq, cause.seq + 1);

@@ -33,6 +33,7 @@ describe('notification isolation between callers', () => {
     gw = await startSecureGateway({
       dataDir,
       identity: { apiKeys: {} },
+      listen: { port: 0, metrics: 'loopback' },
       servers: {
         leaky,
         'leaky-pp': { ...leaky, upstreamSession: 'per-principal', perPrincipal: { maxSessions: 4 } },

@@ -45,7 +45,7 @@ async function harness(extra: Record<string, unknown> = {}): Promise<Harness> {
   const { dataDir, keys } = dataDirWithKeys(['alice', 'bob']);
   const leaky = recordedServer(LEAKY);
   const servers = { leaky: leaky.server, 'leaky-pp': { ...recordedServer(LEAKY).server, upstreamSession: 'per-principal' } };
-  const gw = await startSecureGateway({ dataDir, identity: { apiKeys: {} }, servers, policy: POLICY, ...extra });
+  const gw = await startSecureGateway({ dataDir, identity: { apiKeys: {} }, listen: { port: 0, metrics: 'loopback' }, servers, policy: POLICY, ...extra });
   return {
     gw,
     dataDir,

@@ -35,6 +35,7 @@ describe('task isolation between callers on a shared upstream session', () => {
     gw = await startSecureGateway({
       dataDir,
       identity: { apiKeys: {} },
+      listen: { port: 0, metrics: 'loopback' },
       routing: { tasks: { maxPerPrincipal: 3 } },
       servers: { leaky: leaky.server, everything: everything.server },
       policy: {

@@ -23,7 +23,8 @@ describe('security: a token is good only for the endpoint it names', () => {
   before(async () => {
     // The issuer issues opaque tokens; the gateway under test introspects them (RFC 7662) and answers
     // for the same public URL, so the issuer's resource URIs are its endpoints.
-    issuerGw = await startSecureGateway({ servers: { everything: { url: 'http://127.0.0.1:1/mcp' } }, identity: { embedded: { accessTokenFormat: 'opaque' } } });
+    // `scopes: [mcp]`: the issuer mints only scopes it knows, and a token without any is refused here.
+    issuerGw = await startSecureGateway({ servers: { everything: { url: 'http://127.0.0.1:1/mcp' } }, identity: { scopes: ['mcp'], embedded: { accessTokenFormat: 'opaque' } } });
     issuer = issuerGw.url;
     const config = join(issuerGw.gateway.config.dataDir!, 'portcullis.yaml');
     writeFileSync(config, `dataDir: ${JSON.stringify(issuerGw.gateway.config.dataDir)}\nidentity: { embedded: {} }\nservers: {}\n`);

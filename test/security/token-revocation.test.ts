@@ -112,7 +112,7 @@ describe('security: revoked tokens are refused on the next request', () => {
     const here = await signIn(context);
     const elsewhere = await signIn();
     assert.equal((await echo(here.access, 'signed in')).status, 200);
-    const page = await signOutWithBrowser(context, `${gw.url}/oauth/logout`);
+    const page = await signOutWithBrowser(context, `${gw.url}/oauth/logout`, PASSWORD);
     await context.close();
     assert.match(page, /signed out/i);
     await refusedAsRevoked(here.access, 'after sign-out');

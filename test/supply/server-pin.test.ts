@@ -9,11 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PORTCULLIS_ROOT } from '../../src/config/defaults.ts';
+import type { PackageRecords } from '../../src/supply/npm-pin.ts';
 import { checkServerPin } from '../../src/supply/server-pin.ts';
 import { EVERYTHING, FILESYSTEM, legacyClient, startGateway } from '../helpers/gateway.ts';
 import { received, recordedServer } from '../helpers/recorder.ts';
 
-const context = { cwd: process.cwd(), pathEnv: process.env.PATH, packageRoots: [PORTCULLIS_ROOT], allowUnpinned: false };
+/** npm packages' file records kept in memory (the gateway keeps them in the sealed pins file). */
+function memoryRecords(): PackageRecords {
+  const kept = new Map<string, { integrity?: string; files: Record<string, string> }>();
+  return { untrusted: () => undefined, recorded: (spec) => kept.get(spec), record: (spec, integrity, files) => void kept.set(spec, { ...(integrity ? { integrity } : {}), files }) };
+}
+const context = { cwd: process.cwd(), pathEnv: process.env.PATH, packageRoots: [PORTCULLIS_ROOT], allowUnpinned: false, packages: memoryRecords() };
 const lock = JSON.parse(readFileSync(join(PORTCULLIS_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; integrity: string }> };
 const fsEntry = lock.packages['node_modules/@modelcontextprotocol/server-filesystem']!;
 const stdio = (extra: Record<string, unknown>) => ({ command: process.execPath, args: [FILESYSTEM, '/tmp'], env: {}, restart: { initialDelayMs: 500, maxDelayMs: 30_000, maxRestarts: 100 }, namespace: true, disabled: false, auditArguments: 'redacted' as const, pinning: 'quarantine' as const, ...extra });

@@ -18,16 +18,27 @@ describe('heap trim', () => {
     assert.equal('gc' in globalThis, false);
   });
 
-  it('ends the efficiency mode the launcher starts the gateway in, so that requests tier up as usual', () => {
+  it('undoes the start-up-only flags the launcher names, so that requests tier up as usual', () => {
     const script = `
       const { startHeapTrim } = await import(${JSON.stringify(new URL('../../src/util/heap-trim.ts', import.meta.url).href)});
-      const during = %IsEfficiencyModeEnabled();
+      function hot(values) { let sum = 0; for (const v of values) sum += v * 2; return sum; }
+      const values = Array.from({ length: 200 }, (_, i) => i);
+      const optimized = () => (%GetOptimizationStatus(hot) & (32 | 64)) !== 0; // TurboFan or Maglev code
+      for (let i = 0; i < 20000; i++) hot(values);
+      const during = { efficiency: %IsEfficiencyModeEnabled(), optimized: optimized() };
       const stop = startHeapTrim();
       stop();
-      process.stdout.write(JSON.stringify({ during, after: %IsEfficiencyModeEnabled() }));
+      for (let i = 0; i < 20000; i++) hot(values);
+      process.stdout.write(JSON.stringify({ during, after: { efficiency: %IsEfficiencyModeEnabled(), optimized: optimized() }, env: process.env.PORTCULLIS_START_FLAGS ?? null }));
     `;
-    const run = spawnSync(process.execPath, ['--efficiency-mode', '--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(JSON.parse(run.stdout), { during: true, after: false });
+    const flags = ['--efficiency-mode', '--maglev-filter=-*', '--turbo-filter=-*'];
+    const run = (env: Record<string, string>) => {
+      const child = spawnSync(process.execPath, [...flags, '--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+      assert.equal(child.status, 0, child.stderr);
+      return JSON.parse(child.stdout) as unknown;
+    };
+    assert.deepEqual(run({ PORTCULLIS_START_FLAGS: flags.join(' ') }), { during: { efficiency: true, optimized: false }, after: { efficiency: false, optimized: true }, env: null });
+    // Flags the launcher did not name (the user's own) stay as they are.
+    assert.deepEqual(run({ PORTCULLIS_START_FLAGS: '--efficiency-mode --no-such-flag' }), { during: { efficiency: true, optimized: false }, after: { efficiency: false, optimized: false }, env: null });
   });
 });

@@ -194,3 +194,65 @@ function info(node: Node): Info {
 export function anchorsOf(node: Node): Anchors | undefined {
   return info(node).anchors;
 }
+
+/** The units a match can start with: a flag per ASCII unit, and whether a unit past ASCII can. */
+export interface FirstUnits {
+  readonly ascii: Uint8Array;
+  readonly other: boolean;
+}
+
+/**
+ * What every match of `node` starts with (`FirstUnits`); undefined when the node matches empty text
+ * (then a match needs no unit at all). Assertions are zero-width: the units after them count.
+ */
+export function firstUnits(node: Node): FirstUnits | undefined {
+  const ascii = new Uint8Array(128);
+  let other = false;
+  /** Adds the units `n` can start with; whether `n` can match empty text. */
+  const visit = (n: Node): boolean => {
+    switch (n.t) {
+      case 'empty':
+      case 'assert':
+        return true;
+      case 'set':
+        for (let k = 0; k < n.ranges.length; k += 2) {
+          for (let u = n.ranges[k]!; u <= Math.min(n.ranges[k + 1]!, 127); u++) ascii[u] = 1;
+          if (n.ranges[k + 1]! >= 128) other = true;
+        }
+        return false;
+      case 'group':
+        return visit(n.item);
+      case 'cat':
+        for (const item of n.items) if (!visit(item)) return false;
+        return true;
+      case 'alt': {
+        let empty = false;
+        for (const item of n.items) empty = visit(item) || empty;
+        return empty;
+      }
+      case 'rep':
+        if (n.max === 0) return true;
+        return visit(n.item) || n.min === 0;
+    }
+  };
+  return visit(node) ? undefined : { ascii, other };
+}
+
+/**
+ * Whether every match of `node` starts at the start of the text (each alternative begins with `^`
+ * outside multi-line mode): such a pattern is searched from position 0 only, anchored there.
+ */
+export function startsAtTextStart(node: Node): boolean {
+  switch (node.t) {
+    case 'assert':
+      return node.kind === 'bot';
+    case 'group':
+      return startsAtTextStart(node.item);
+    case 'cat':
+      return node.items.length > 0 && startsAtTextStart(node.items[0]!);
+    case 'alt':
+      return node.items.length > 0 && node.items.every(startsAtTextStart);
+    default:
+      return false;
+  }
+}

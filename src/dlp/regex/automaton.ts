@@ -8,7 +8,7 @@
  * Semantics are RE2's leftmost-first: the match found is the one starting leftmost, and among those the
  * one a backtracking engine would pick (greedy and lazy repetitions are honoured by the Pike VM).
  */
-import { anchorsOf, lengths, maxLength, minLength, type Anchors } from './analyze.ts';
+import { anchorsOf, firstUnits, lengths, maxLength, minLength, startsAtTextStart, type Anchors, type FirstUnits } from './analyze.ts';
 import { MAX_UNIT, parseRegex, WORD, type Assertion, type Node, type Ranges } from './parse.ts';
 
 const OP_SET = 0;
@@ -17,6 +17,8 @@ const OP_JMP = 2;
 const OP_SAVE = 3;
 const OP_ASSERT = 4;
 const OP_MATCH = 5;
+/** Offsets from a match's start whose possible units `prefixUnits` lists. */
+const PREFIX_UNITS = 8;
 
 const ASSERT_CODE: Readonly<Record<Assertion, number>> = { bot: 0, eot: 1, bol: 2, eol: 3, word: 4, notword: 5 };
 
@@ -35,7 +37,23 @@ function scratchMarks(bits: number): Int32Array {
   return marksBuffer;
 }
 const scratchTouched: number[] = [];
-const scratchStack: number[] = [];
+/**
+ * Backtracker marks up to this many words (32 KB) are cleared with one fill after a search; a larger
+ * window remembers the words it set instead (a search that sets few of many). Remembering every word
+ * cost more than the search itself on a long counted class (`sk-[…]{20,250}`: a new word each step).
+ */
+const FILL_WORDS = 1 << 13;
+/**
+ * The backtracker's stack of [pc, position] pairs (a capture to restore is [-1 - slot, value]), kept
+ * from call to call and grown as needed: a JS array emptied with `length = 0` gave its storage back on
+ * every call and grew it again push by push.
+ */
+let scratchStack = new Int32Array(1 << 10);
+function grownStack(): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(2 * scratchStack.length);
+  grown.set(scratchStack);
+  return (scratchStack = grown);
+}
 
 /** The transition row of the state `walk` stopped in. */
 let walkRow = 0;
@@ -341,6 +359,10 @@ export class LinearRegex {
   readonly anchors: Anchors | undefined;
   readonly minLength: number;
   readonly maxLength: number;
+  /** The units a match starts with (undefined: it can match empty text). */
+  readonly firstUnits: FirstUnits | undefined;
+  /** Every match starts at the start of the text (`^…`, `^a|^b`). */
+  readonly startsAtTextStart: boolean;
   /** Capture slots as offsets from the match start, when every match has them at the same offsets. */
   readonly #fixedSlots: Int32Array | undefined;
   #fixedCaps: Int32Array | undefined;
@@ -359,6 +381,12 @@ export class LinearRegex {
    */
   #trans = new Int32Array(0);
   #endMatch: Int8Array[] = [];
+  /**
+   * Per state: the same threads as an anchored state (no new ones start), or -1 when not made yet:
+   * `firstEnd` switches to it where matches can no longer start, once per anchor of a rule searched
+   * anchor by anchor, and interning the kernel there cost more than the rest of a short walk.
+   */
+  #anchoredTwin: number[] = [];
   /** Start states by previous-unit context and anchoring (-1: not made yet). */
   #starts = new Int32Array(8).fill(-1);
   // Scratch for closures.
@@ -375,6 +403,8 @@ export class LinearRegex {
     this.minLength = minLength(node);
     this.maxLength = maxLength(node);
     this.#fixedSlots = fixedSlots(node, parsed.captures);
+    this.firstUnits = firstUnits(node);
+    this.startsAtTextStart = startsAtTextStart(node);
     this.#node = node;
   }
 
@@ -478,6 +508,7 @@ export class LinearRegex {
       this.#trans = grown;
     }
     this.#endMatch.push(Int8Array.of(-1));
+    this.#anchoredTwin.push(-1);
     return id;
   }
 
@@ -489,6 +520,7 @@ export class LinearRegex {
     this.#stateAnchored = [];
     this.#trans.fill(-1);
     this.#endMatch = [];
+    this.#anchoredTwin = [];
     this.cacheResets++;
   }
 
@@ -562,7 +594,9 @@ export class LinearRegex {
           this.read = i - from;
           return -1;
         }
-        row = this.#intern(kernel, this.#statePrev[id]!, true) * count;
+        let twin = this.#anchoredTwin[id]!;
+        if (twin < 0) twin = this.#anchoredTwin[id] = this.#intern(kernel, this.#statePrev[id]!, true);
+        row = twin * count;
         trans = this.#trans;
         i--;
         continue;
@@ -592,6 +626,52 @@ export class LinearRegex {
     let t = this.#trans[row + cls]!;
     if (t < 0) t = this.#step(row / count, cls);
     return (t & 1) === 1 ? to : -1;
+  }
+
+  #prefixUnits: Uint8Array | undefined;
+
+  /**
+   * What the first units of every match can be: the number of rows r (at most `PREFIX_UNITS`: as many
+   * offsets as no match can end before), then r rows of 129 flags (the 128 ASCII units, then any unit
+   * past ASCII), row k for the unit at offset k from the match's start. Found once on the program,
+   * taking every branch and every assertion as possible, so it only ever says too much: no match
+   * starts where the text ends within r units or has a unit at offset k that row k leaves out.
+   */
+  get prefixUnits(): Uint8Array {
+    if (this.#prefixUnits) return this.#prefixUnits;
+    const { op, a, b, sets } = this.#program;
+    const rows = new Uint8Array(1 + PREFIX_UNITS * 129);
+    let current = [0];
+    for (let k = 0; k < PREFIX_UNITS; k++) {
+      // The instructions reachable without reading a unit.
+      const seen = new Set<number>();
+      const stack = [...current];
+      const reads: number[] = [];
+      let ends = false;
+      while (stack.length > 0) {
+        const pc = stack.pop()!;
+        if (seen.has(pc)) continue;
+        seen.add(pc);
+        const code = op[pc]!;
+        if (code === OP_SET) reads.push(pc);
+        else if (code === OP_MATCH) ends = true;
+        else if (code === OP_SPLIT) stack.push(a[pc]!, b[pc]!);
+        else if (code === OP_JMP) stack.push(a[pc]!);
+        else stack.push(pc + 1); // a capture, or an assertion taken to hold
+      }
+      if (ends) break;
+      rows[0] = k + 1;
+      const row = rows.subarray(1 + 129 * k, 1 + 129 * (k + 1));
+      for (const pc of reads) {
+        const ranges = sets[a[pc]!]!;
+        for (let r = 0; r < ranges.length; r += 2) {
+          for (let u = ranges[r]!; u <= Math.min(ranges[r + 1]!, 127); u++) row[u] = 1;
+          if (ranges[r + 1]! >= 128) row[128] = 1;
+        }
+      }
+      current = reads.map((pc) => pc + 1);
+    }
+    return (this.#prefixUnits = rows);
   }
 
   /**
@@ -633,18 +713,23 @@ export class LinearRegex {
     const classes = this.#classes;
     const width = limit - from + 1;
     const marks = scratchMarks(op.length * width);
+    const words = ((op.length * width) >>> 5) + 1;
+    // Small windows: the marks are cleared with one fill at the end; large ones remember what they set.
+    const track = words > FILL_WORDS;
     const touched = scratchTouched;
     touched.length = 0;
     const caps = new Int32Array(slots).fill(-1);
-    const stack = scratchStack;
+    let stack = scratchStack;
+    let sp = 0;
     let found: Int32Array | undefined;
     const last = anchored ? from : limit;
     for (let start = from; start <= last && !found; start++) {
-      stack.length = 0;
-      stack.push(0, start);
-      while (stack.length > 0 && !found) {
-        const pos0 = stack.pop()!;
-        let pc = stack.pop()!;
+      sp = 0;
+      stack[sp++] = 0;
+      stack[sp++] = start;
+      while (sp > 0 && !found) {
+        const pos0 = stack[--sp]!;
+        let pc = stack[--sp]!;
         if (pc < 0) {
           caps[-1 - pc] = pos0; // a capture restored on the way back
           continue;
@@ -655,7 +740,7 @@ export class LinearRegex {
           const bit = 1 << (mark & 31);
           const slot = mark >>> 5;
           if ((marks[slot]! & bit) !== 0) break;
-          if (marks[slot] === 0) touched.push(slot);
+          if (track && marks[slot] === 0) touched.push(slot);
           marks[slot]! |= bit;
           const code = op[pc]!;
           if (code === OP_SET) {
@@ -666,12 +751,16 @@ export class LinearRegex {
             pc++;
             pos++;
           } else if (code === OP_SPLIT) {
-            stack.push(b[pc]!, pos);
+            if (sp + 2 > stack.length) stack = grownStack();
+            stack[sp++] = b[pc]!;
+            stack[sp++] = pos;
             pc = a[pc]!;
           } else if (code === OP_JMP) {
             pc = a[pc]!;
           } else if (code === OP_SAVE) {
-            stack.push(-1 - a[pc]!, caps[a[pc]!]!);
+            if (sp + 2 > stack.length) stack = grownStack();
+            stack[sp++] = -1 - a[pc]!;
+            stack[sp++] = caps[a[pc]!]!;
             caps[a[pc]!] = pos;
             pc++;
           } else if (code === OP_ASSERT) {
@@ -687,7 +776,8 @@ export class LinearRegex {
         }
       }
     }
-    for (const slot of touched) marks[slot] = 0;
+    if (track) for (const slot of touched) marks[slot] = 0;
+    else marks.fill(0, 0, words);
     return found;
   }
 

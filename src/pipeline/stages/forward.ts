@@ -223,7 +223,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     if (refused) return { error: refused };
     // Rebuilt for the server's own revision: what a client's revision adds does not reach a server of another.
     const params = paramsForServer(info.protocolVersion, route.method, info.era === 'legacy' ? stripModernEnvelope(route.params) : route.params);
-    const owning = { server: route.server, method: route.method, tool: route.name, principal, caller: ctx.client.key };
+    const owning = { server: route.server, method: route.method, tool: route.name, principal, caller: ctx.client.key, who: ctx.principal };
     const base = {
       timeoutMs,
       caller: ctx.client.key,
@@ -379,7 +379,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
             if (route.method === 'resources/subscribe' && typeof uri === 'string' && !('result' in outcome)) subscriptions.remove(route.server, uri, ctx.client.key, scope);
           }
           if ('result' in outcome) {
-            const owned = ownTaskResult(tasks, { server: route.server, method: route.method, tool: route.name, principal: principalKey(ctx.principal), caller: ctx.client.key }, outcome.result);
+            const owned = ownTaskResult(tasks, { server: route.server, method: route.method, tool: route.name, principal: principalKey(ctx.principal), caller: ctx.client.key, taskId: route.params?.taskId, who: ctx.principal }, outcome.result);
             outcome = owned instanceof GatewayError ? { error: owned } : { result: owned };
           }
           break;

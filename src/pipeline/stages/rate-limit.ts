@@ -2,14 +2,16 @@
  * The `rateLimit` stage: the caller's, agent's, tool's and server's token buckets, then a slot among
  * the server's calls in flight (released when the request is over, or when a parked call ends). Only
  * calls that everything before allowed are counted. A retry resuming a parked call takes tokens like any
- * request but no second slot: the parked call still holds its own. Refusals carry `retryAfterMs`.
+ * request but no second slot: the parked call still holds its own. A task a call created holds a slot
+ * of its own until it finishes (routing/tasks.ts). Refusals carry `retryAfterMs`.
  */
 import { GatewayError } from '../../errors.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
 import { onRequestEnd, type MessageContext } from '../context.ts';
+import type { TaskRegistry } from '../../routing/tasks.ts';
 import { governedCall } from './governed.ts';
 
-export function createRateLimit(runtime: PolicyRuntime): (ctx: MessageContext) => GatewayError | undefined {
+export function createRateLimit(runtime: PolicyRuntime, tasks?: Pick<TaskRegistry, 'purgeExpired'>): (ctx: MessageContext) => GatewayError | undefined {
   return function rateLimit(ctx) {
     const call = governedCall(ctx);
     if (!call) return undefined;
@@ -21,10 +23,15 @@ export function createRateLimit(runtime: PolicyRuntime): (ctx: MessageContext) =
       });
     }
     if (ctx.route?.kind === 'upstream' && ctx.route.resume) return undefined;
-    const slot = runtime.concurrency.acquire(call.server);
+    let slot = runtime.concurrency.acquire(call.server);
+    if (slot === undefined && tasks) {
+      // Running tasks hold slots until they finish or their ownership expires: let expired ones go first.
+      tasks.purgeExpired();
+      slot = runtime.concurrency.acquire(call.server);
+    }
     if (slot === undefined) {
       const cap = runtime.concurrency.cap(call.server);
-      return new GatewayError('PC_CONCURRENCY_LIMITED', `server "${call.server}" already has ${cap} calls in flight (policy.concurrency); retry shortly`, { limit: cap, retryAfterMs: 100 });
+      return new GatewayError('PC_CONCURRENCY_LIMITED', `server "${call.server}" already has ${cap} calls or running tasks in flight (policy.concurrency); retry shortly`, { limit: cap, retryAfterMs: 100 });
     }
     if (slot !== 'unlimited') onRequestEnd(ctx, slot);
     return undefined;
