@@ -18,7 +18,8 @@ const hashOf = (args: Record<string, unknown>): string => sha256Hex(canonicalJso
 describe('approval races and bounds', () => {
   let h: ApprovalHarness;
   before(async () => {
-    h = await approvalHarness({ approvals: { waitMs: 3000, pollMs: 25, maxPendingPerPrincipal: 4 } });
+    // The approval counters are read from /metrics, which needs a credential while identity is on: loopback here.
+    h = await approvalHarness({ approvals: { waitMs: 3000, pollMs: 25, maxPendingPerPrincipal: 4 }, listen: { port: 0, metrics: 'loopback' } });
   });
   after(async () => h.close());
 

@@ -29,6 +29,8 @@ describe('monitor: the cooldown never suppresses containment (redteam-b B2)', ()
       servers: { gov: recordedServer(log) },
       policy: ECHO_ONLY,
       monitor: { learningPeriod: '1d', cooldown: '1h', detectors: { denials: { count: 3, window: '1m', action, for: '15m' } } },
+      // A held call waits this long for a human before it is answered pending.
+      approvals: { waitMs: 200 },
     });
     closers.push(() => gw.close());
     return { gw, log };
@@ -54,7 +56,8 @@ describe('monitor: the cooldown never suppresses containment (redteam-b B2)', ()
       const switches = gw.gateway.kill.list();
       assert.equal(switches.length, 1);
       assert.equal(switches[0]!.by, 'portcullis-monitor');
-      assert.deepEqual(switches[0]!.target, { agent: 'mallory', exact: true });
+      // The agent of the issuer the alert judged (here the local callers, issuer '').
+      assert.deepEqual(switches[0]!.target, { agent: 'mallory', exact: true, issuer: '' });
       // The notification is still deduplicated: one alert, the repeat counted on it.
       assert.deepEqual(gw.gateway.monitor!.alerts.list().map((l) => l.alert.kind), ['denials']);
       assert.ok(switches[0]!.reason.includes(gw.gateway.monitor!.alerts.list()[0]!.alert.id), 'the new switch names the alert it repeats');

@@ -55,7 +55,8 @@ describe('monitor: attempts on the gateway\'s own state (redteam-b B5)', () => {
     assert.equal(line?.alert.kind, 'gateway-state');
     assert.equal(line.alert.severity, 'critical');
     assert.equal(line.alert.principal.agent, 'probe');
-    assert.equal(line.alert.response?.target, 'agent "probe"');
+    // Contained as the principal the alert judged: the agent of its issuer (here the local callers).
+    assert.equal(line.alert.response?.target, 'agent "probe" of local callers');
     // From the next message on, nothing of the agent reaches the server — not even an ordinary read.
     assert.equal(codeOf(await probe.send(call(3, 'read_text_file', { path: join(base, 'work', 'notes.txt') }))), 'PC_KILL_SWITCH');
     assert.deepEqual(callsReceived(log).map((c) => c.name), ['read_text_file'], 'only the first, ordinary read reached the server');

@@ -102,7 +102,8 @@ describe('cut streams and session floods', () => {
     const gw = await startGatewayProcess(
       {
         identity: { apiKeys: {} },
-        listen: { maxSessionsPerPrincipal: 4, maxResumeBytesPerSession: 1 * MIB, maxResumeBytes: 2 * MIB },
+        // The counters are read from /metrics, which needs a credential while identity is on: loopback here.
+        listen: { maxSessionsPerPrincipal: 4, maxResumeBytesPerSession: 1 * MIB, maxResumeBytes: 2 * MIB, metrics: 'loopback' },
         servers: { good: stdioServer(EVERYTHING, ['stdio']), hostile: hostileStdio() },
       },
       async (config) => {
@@ -161,7 +162,7 @@ describe('slow requests', () => {
   it('answers 408 and closes connections that trickle headers or bodies, on MCP and OAuth routes, while long SSE responses stay open', async () => {
     let worker = '';
     const gw = await startGatewayProcess({
-      listen: { headersTimeoutMs: 1000, requestTimeoutMs: 2000 },
+      listen: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, metrics: 'loopback' },
       identity: { embedded: {}, apiKeys: { allowNoExpiry: true } },
       servers: { good: stdioServer(EVERYTHING, ['stdio']), hostile: hostileStdio() },
     }, async (config) => {
