@@ -4,6 +4,8 @@
  */
 import { isLoopbackHost } from '../config/names.ts';
 import { isSecretRef } from '../config/secrets.ts';
+import { unpinnedCode } from '../supply/launch.ts';
+import { referencesIn } from './secret-kinds.ts';
 import type { CredentialReport } from './credentials.ts';
 import type { ServerEntry } from './entries.ts';
 import type { Supply } from './supply.ts';
@@ -90,31 +92,18 @@ export function serverFindings(entry: ServerEntry, supply: Supply, credentials: 
       if (isSecretRef(value)) out.push({ id: 'gateway-reference-text', severity: 'high', message: `${where}.${key} is the text "${value.slice(0, 5)}…", which a client passes as it is but a gateway configuration would read as a secret reference (a local file or a gateway variable handed to this server)` });
     }
   }
-  for (const hook of codeLoaders(entry)) out.push({ id: 'code-loading', severity: 'high', message: `${hook} loads code besides the server's own: a pin on the server does not cover it` });
+  for (const why of codeLoaders(entry)) out.push({ id: 'code-loading', severity: 'high', message: `${why}: a pin on the server does not cover it` });
   if (!context.throughGateway && !entry.disabled) out.push({ id: 'not-behind-gateway', severity: 'medium', message: 'calls go straight to the server, with no policy, audit or pinning in between' });
   if (entry.disabled) out.push({ id: 'disabled', severity: 'info', message: 'the entry is disabled but still configured' });
   return out;
 }
 
 /**
- * Environment variables and interpreter flags that make a process load code other than its own script
- * (a preload, an import hook, a search path, a startup file): each is a way around a pin on the server.
+ * What in an entry's command line and environment loads code besides the server's own (a preload, an
+ * import hook, inline code, a relative PATH): each a way around a pin on the server. The one reading of a
+ * command line is the gateway's (src/supply/launch.ts); a value that refers to a variable cannot be judged.
  */
-const CODE_LOADING_ENV = /^(?:NODE_OPTIONS|NODE_PATH|LD_PRELOAD|LD_LIBRARY_PATH|LD_AUDIT|DYLD_[A-Z_]+|PYTHONPATH|PYTHONSTARTUP|PYTHONHOME|PYTHONUSERBASE|PERL5OPT|PERL5LIB|PERLLIB|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|CLASSPATH|BASH_ENV|ENV|ZDOTDIR|GIT_SSH_COMMAND)$/;
-const CODE_LOADING_FLAG = /^(?:--import|--require|-r|--loader|--experimental-loader|--eval|-e|--print|-c|--env-file)(?:=.*)?$/;
-const INTERPRETER = /(?:^|[\\/])(?:node|nodejs|bun|deno|python[0-9.]*|perl|ruby)(?:\.exe)?$/i;
-
 export function codeLoaders(entry: { command?: string | null | undefined; args: readonly string[]; env: Readonly<Record<string, string>> }): string[] {
-  const out = Object.keys(entry.env).filter((k) => CODE_LOADING_ENV.test(k)).map((k) => `env.${k}`);
-  // A PATH with a relative or empty element finds commands in whatever folder the server starts in.
-  const path = entry.env.PATH;
-  if (path !== undefined && path.split(':').some((dir) => !/^(?:\/|~|\$)/.test(dir))) out.push('env.PATH (a relative folder)');
-  if (typeof entry.command === 'string' && INTERPRETER.test(entry.command)) {
-    // Flags before the script: node's --import/-r/--loader, python's -m/-c, and the like.
-    for (const arg of entry.args) {
-      if (!arg.startsWith('-')) break;
-      if (CODE_LOADING_FLAG.test(arg)) out.push(`the interpreter flag ${arg.split('=')[0]}`);
-    }
-  }
-  return out;
+  if (typeof entry.command !== 'string') return [];
+  return unpinnedCode({ command: entry.command, args: entry.args, env: entry.env }, (value) => referencesIn(value).length > 0).map((u) => u.why);
 }

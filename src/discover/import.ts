@@ -146,7 +146,7 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
       let args = s.args.map((a) => expandHome(a, home, project));
       const loaders = codeLoaders({ command: s.command, args, env: s.env });
       if (loaders.length > 0) {
-        serverNotes.push(`${loaders.join(', ')} loads code besides the server's own, which no pin covers: remove it, then enable the server`);
+        serverNotes.push(`${loaders.join('; ')} — code besides the server's own, which no pin covers: remove it, then enable the server`);
         out.disabled = true;
       }
       if (args.some((a) => a.includes('[redacted '))) {

@@ -28,6 +28,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { analyseLaunch } from './launch.ts';
 import type { PinStore } from './pins.ts';
 
 export interface NpmInstall {
@@ -125,7 +126,6 @@ function isNodeScript(file: string): boolean {
   return /^#!.*\bnode\b/.test(head);
 }
 
-const INTERPRETER = /^(?:node|nodejs|bun)(?:\d+)?(?:\.exe)?$/;
 
 /**
  * How the server runs the installed package: unchanged (its command or script is a file of the
@@ -156,9 +156,10 @@ export function npmLaunch(
   }
   const command = commandFile === undefined ? undefined : realFile(commandFile);
   if (command && isVerifiedFile(command, install.dir)) return {};
-  if (INTERPRETER.test(basename(server.command))) {
-    // The script is the interpreter's first argument that is not an option (flags that load other code are judged elsewhere).
-    const script = server.args.find((a) => !a.startsWith('-'));
+  const launch = analyseLaunch(server.command, server.args);
+  if (launch.interpreter === 'node' || launch.interpreter === 'bun') {
+    // The script as the interpreter reads its command line (flags that load other code are judged elsewhere).
+    const script = launch.script;
     const file = script === undefined ? undefined : realFile(resolve(cwd, script));
     if (file && isVerifiedFile(file, install.dir)) return {};
     return { problem: `the command runs ${file ?? script ?? 'no script'}, which is not a file of the pinned package in ${install.dir} (its own code files, outside nested node_modules)` };
