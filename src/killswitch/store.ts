@@ -83,8 +83,12 @@ export class KillSwitchStore {
     this.#stamp = stamp;
     this.#version++;
     if (!stat) {
+      // A file that held switches in force does not vanish by itself: someone moved or deleted it (an
+      // agent through a filesystem server that reached a parent directory). Stop everything until it is
+      // back, as for a file that cannot be read; `unkill --everything` writes an empty one.
+      const inForce = this.#switches.filter((s) => this.#holds(s)).length;
       this.#switches = [];
-      this.#problem = undefined;
+      this.#problem = inForce > 0 || this.#problem ? `${this.path} disappeared while ${inForce > 0 ? `${inForce} kill switch${inForce > 1 ? 'es were' : ' was'}` : 'its unreadable state was'} in force; every call is stopped until it is restored (or \`portcullis unkill --everything\` writes an empty one)` : undefined;
       return;
     }
     try {

@@ -66,10 +66,19 @@ export class GatewayState {
     this.#folded = this.items.map((i) => ({ path: fold(i.path), what: i.what, except: (i.except ?? []).map(fold) }));
   }
 
-  /** What state `resolved` (absolute, canonical) is or lies inside, if any. */
-  holding(resolved: string): string | undefined {
+  /**
+   * What state `resolved` (absolute, canonical) is or lies inside, if any. `mutating` (a call that may
+   * move, delete or replace what it names): a directory that holds state counts too — moving the
+   * configuration's or the data directory's parent away and another in its place rewrites the policy or
+   * drops the kill switches as surely as editing the files (red team E2/E3). Read-only calls may still
+   * list such a directory (a home-wide filesystem server lists the home directory).
+   */
+  holding(resolved: string, mutating = false): string | undefined {
     const p = fold(resolved);
-    return this.#folded.find((item) => within(p, item.path) && !item.except.some((e) => within(p, e)))?.what;
+    const inside = this.#folded.find((item) => within(p, item.path) && !item.except.some((e) => within(p, e)))?.what;
+    if (inside || !mutating) return inside;
+    const held = this.#folded.find((item) => within(item.path, p));
+    return held && `a directory holding ${held.what}`;
   }
 
   /** The state items inside directory `dir` (or equal to it). */
@@ -78,8 +87,8 @@ export class GatewayState {
     return this.items.filter((item) => [...roots].some((root) => within(fold(item.path), root)));
   }
 
-  /** Why the path `raw` names the gateway's state, read in every form and against each base directory. */
-  pathProblem(raw: string, bases: readonly string[]): string | undefined {
+  /** Why the path `raw` names the gateway's state, read in every form and against each base directory (`mutating`: see holding). */
+  pathProblem(raw: string, bases: readonly string[], mutating = false): string | undefined {
     let forms: string[];
     try {
       forms = formsOf(raw);
@@ -100,7 +109,7 @@ export class GatewayState {
           return `cannot be checked against the gateway's own state (it ${error.message})`;
         }
         for (const r of resolved) {
-          const owned = this.holding(r);
+          const owned = this.holding(r, mutating);
           if (owned) return `resolves into the gateway's own state (${owned})`;
         }
       }
@@ -109,11 +118,11 @@ export class GatewayState {
   }
 
   /** Every string in a call's arguments (any depth), judged by pathProblem; names the argument. */
-  argsProblem(args: unknown, bases: readonly string[]): string | undefined {
+  argsProblem(args: unknown, bases: readonly string[], mutating = false): string | undefined {
     const walk = (value: unknown, where: string, depth: number): string | undefined => {
       if (typeof value === 'string') {
         if (value.length === 0 || value.length > MAX_PATH || value.includes('\n')) return undefined;
-        const problem = this.pathProblem(value, bases);
+        const problem = this.pathProblem(value, bases, mutating);
         return problem && `argument "${where}" ${problem}`;
       }
       if (depth >= MAX_DEPTH || value === null || typeof value !== 'object') return undefined;

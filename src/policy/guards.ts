@@ -13,16 +13,17 @@ import { compileValues } from './value-guard.ts';
 import { then, type Maybe } from '../util/maybe.ts';
 
 /** Synchronous unless a URL guard must resolve a host. */
-export type CompiledGuards = (args: Record<string, unknown>) => Maybe<GuardResult>;
+/** `mutating`: the call may change what its paths name (a tool not marked read-only). */
+export type CompiledGuards = (args: Record<string, unknown>, mutating?: boolean) => Maybe<GuardResult>;
 
 /** Throws UnsupportedPattern when a value pattern cannot run in linear time (a load-time problem). */
 export function compileGuards(guards: GuardsConfig, resolveHost: ResolveHost, state?: GatewayState): CompiledGuards {
   const values = guards.values ? compileValues(guards.values) : undefined;
-  return (args) => {
+  return (args, mutating = true) => {
     if (guards.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(args)) > guards.maxBytes) return { problem: `the arguments are larger than ${guards.maxBytes} bytes` };
     const bad = values?.(args);
     if (bad) return { problem: bad };
-    const paths = guards.paths ? checkPaths(guards.paths, args, state) : {};
+    const paths = guards.paths ? checkPaths(guards.paths, args, state, mutating) : {};
     if (paths.problem) return paths;
     return then(guards.urls ? checkUrls(guards.urls, args, resolveHost) : {}, (urls: GuardResult): GuardResult => {
       if (urls.problem) return urls;

@@ -210,7 +210,7 @@ function realRoots(roots: readonly string[]): string[] {
 export const within = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 
 /** The canonical path of one form, or why it is refused. */
-function judge(form: string, guard: PathGuard, roots: readonly string[], state: GatewayState | undefined): { canonical: string } | { problem: string; state?: true } {
+function judge(form: string, guard: PathGuard, roots: readonly string[], state: GatewayState | undefined, mutating: boolean): { canonical: string } | { problem: string; state?: true } {
   if (form.includes('\0')) return { problem: 'contains a NUL byte' };
   if (!isAbsolute(form) && !guard.allowRelative) return { problem: `must be an absolute path inside ${guard.roots.join(', ')}` };
   const joined = isAbsolute(form) ? form : `${roots[0]!}/${form}`;
@@ -219,13 +219,14 @@ function judge(form: string, guard: PathGuard, roots: readonly string[], state: 
   const physical = /(^|\/)\.\.?(\/|$)/.test(joined) ? resolvePhysical(joined) : [];
   for (const resolved of [...lexical, ...physical]) {
     if (!roots.some((root) => within(resolved, root))) return { problem: `resolves outside the allowed roots ${guard.roots.join(', ')}` };
-    const owned = state?.holding(resolved);
+    const owned = state?.holding(resolved, mutating);
     if (owned) return { problem: `resolves into the gateway's own state (${owned})`, state: true };
   }
   return { canonical: lexical[0]! };
 }
 
-export function checkPaths(guard: PathGuard, args: Record<string, unknown>, state?: GatewayState): GuardResult {
+/** `mutating`: the tool is not read-only, so a directory holding state is state too (GatewayState.holding). */
+export function checkPaths(guard: PathGuard, args: Record<string, unknown>, state?: GatewayState, mutating = true): GuardResult {
   const roots = realRoots(guard.roots);
   const rewrites: Record<string, unknown> = {};
   const judged: Record<string, unknown> = {};
@@ -242,7 +243,7 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>, stat
         // base (its directories, its working directory): it receives the absolute path judged instead.
         if (!isAbsolute(forms[0]!)) relative = true;
         for (const form of forms) {
-          const verdict = judge(form, guard, roots, state);
+          const verdict = judge(form, guard, roots, state, mutating);
           if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}`, ...(verdict.state ? { gatewayState: true } : {}) };
           first ??= verdict.canonical;
         }

@@ -9,10 +9,12 @@
  *   2. any matching deny rule denies. Its condition must be exactly `false` not to: true, an error, a
  *      value of another type (`"yes"`, `1`, a list) or an argument of a type the condition never
  *      compares (see ./condition.ts) all deny — fail closed;
- *   3. any matching approve rule asks for a human;
+ *   3. any matching approve rule asks for a human. Like a deny rule, it is a gate: its condition must be
+ *      exactly `false` not to ask (an error or a value of another type asks, with the reason shown);
  *   4. any matching allow rule allows;
  *   5. nothing matched: denied, with the guard or condition that kept an allow rule from matching.
- * An allow or approve rule matches only if its condition is exactly `true` and every guard passes.
+ * An allow rule matches only if its condition is exactly `true` and every guard passes; an approve rule
+ * only if every guard passes.
  *
  * Guards may put arguments in canonical form (a serialized URL, a resolved path): the decision then
  * carries the arguments to forward, and the whole decision is taken again on them, so deny rules and
@@ -269,6 +271,7 @@ export class Policy {
     const rewrites = new Map<CompiledRule, Record<string, unknown>>();
     const judged = new Map<CompiledRule, Record<string, unknown>>();
     let firstMiss: { rule: CompiledRule; reason: string; code: GatewayErrorCode } | undefined;
+    const unjudgedApprove = new Map<CompiledRule, string>();
     for (const rule of this.#rulesFor(server, kind, name)) {
       if (!rule.onCall || !this.#staticMatch(rule, principal, task, annotations, now)) continue;
       if (rule.effect !== 'deny' && matched[rule.effect] && (rule.effect === 'allow' || matched.approve)) continue;
@@ -288,6 +291,12 @@ export class Policy {
             return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_DENIED', reason: `${what} denied: the condition of deny rule "${rule.name}" is not false (${unjudged}); a deny condition that is not exactly false denies` };
           }
           if (value === false) continue;
+        } else if (rule.effect === 'approve') {
+          // An approve rule is a gate, like a deny rule: it asks a human unless its condition is exactly
+          // false. A condition that cannot be judged (an amount sent as "5000", a missing field) must not
+          // let the call fall through to an allow rule without the human's yes.
+          if (value === false && unjudged === undefined) continue;
+          if (unjudged !== undefined) unjudgedApprove.set(rule, unjudged);
         } else {
           if (unjudged !== undefined) {
             firstMiss ??= { rule, reason: `the condition of rule "${rule.name}" is not true (${unjudged})`, code: 'PC_POLICY_DENIED' };
@@ -298,7 +307,7 @@ export class Policy {
       }
       if (rule.effect === 'deny') return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_DENIED', reason: rule.reason ?? `${what} is denied by rule "${rule.name}"` };
       if (rule.guards) {
-        const result = yield rule.guards(args);
+        const result = yield rule.guards(args, kind === 'tool' && !annotations.readOnly);
         if (result.problem) {
           if (result.gatewayState) return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_GATEWAY_STATE', reason: `${what} denied: rule "${rule.name}": ${result.problem}` };
           firstMiss ??= { rule, reason: `rule "${rule.name}": ${result.problem}`, code: 'PC_POLICY_GUARD' };
@@ -318,7 +327,9 @@ export class Policy {
     };
     if (matched.approve) {
       const rule = matched.approve;
-      return { effect: 'approve', rule: rule.name, code: 'PC_POLICY_APPROVAL_REQUIRED', reason: rule.reason ?? `${what} needs a human's approval (rule "${rule.name}")`, ...canonical, ...(rule.approval ? { approval: rule.approval } : {}) };
+      const unjudged = unjudgedApprove.get(rule);
+      const why = unjudged === undefined ? '' : `; its condition is not false (${unjudged}), and an approve condition that is not exactly false asks`;
+      return { effect: 'approve', rule: rule.name, code: 'PC_POLICY_APPROVAL_REQUIRED', reason: `${rule.reason ?? `${what} needs a human's approval (rule "${rule.name}")`}${why}`, ...canonical, ...(rule.approval ? { approval: rule.approval } : {}) };
     }
     if (matched.allow) return { effect: 'allow', rule: matched.allow.name, reason: matched.allow.reason ?? `allowed by rule "${matched.allow.name}"`, ...canonical };
     if (firstMiss) return { effect: 'deny', rule: firstMiss.rule.name, code: firstMiss.code, reason: `${what} denied: ${firstMiss.reason}` };

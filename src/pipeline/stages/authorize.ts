@@ -135,7 +135,9 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
     // says and in monitor mode too (an agent that edits the policy or kill switches is past every rule).
     const bases = exposedServers?.get(call.server);
     if (bases && gatewayState) {
-      const problem = gatewayState.argsProblem(call.kind === 'resource' ? { uri: call.name, ...call.args } : call.args, bases);
+      // A tool not marked read-only may move or delete what it names: a directory holding state counts.
+      const mutating = call.kind === 'tool' && !policy.annotations(call.server, call.name, ctx.tool?.annotations as Record<string, unknown> | undefined).readOnly;
+      const problem = gatewayState.argsProblem(call.kind === 'resource' ? { uri: call.name, ...call.args } : call.args, bases, mutating);
       if (problem) {
         const reason = `${call.kind} "${call.name}" of server "${call.server}" denied: ${problem}`;
         ctx.decision = { effect: 'deny', code: 'PC_POLICY_GATEWAY_STATE', reason };
