@@ -9,12 +9,12 @@
  * rejoined views, the normalised view's test, the spaced-letter probe, the unwrapped view). For
  * comparison, a bare character loop over the text and one native single-character search
  * (`includes`): the floor of a pass in JavaScript and of a native one. The character-class pass
- * (src/dlp/char-classes.ts) and the two passes that start from its bitsets are timed alone too. Each round times a batch of
- * each step in turn (CPU time of the process; the machine is shared); prints the medians in µs. The
- * steps overlap (the decoded views contain their gates) and are not meant to add up exactly; they
- * say which passes a shared one would have to replace. Writes nothing.
+ * (src/dlp/char-classes.ts) and the two passes that start from its bitsets are timed alone too. Each
+ * round times a batch of each step in turn (CPU time of the process; the machine is shared); prints
+ * the medians in µs. The steps overlap (the decoded views contain their gates) and are not meant to
+ * add up exactly; they say which passes a shared one would have to replace. Writes nothing.
  */
-import { compilePatterns, detect, type Detectors } from '../src/dlp/detect.ts';
+import { chunkClassesOf, compilePatterns, detect, type Detectors } from '../src/dlp/detect.ts';
 import { processSecretSource } from '../src/config/secrets.ts';
 import { byteListViews } from '../src/dlp/byte-lists.ts';
 import { decodedViews, hasEncodedRun, longRuns, nextSpacedGroups } from '../src/dlp/decode.ts';
@@ -80,6 +80,7 @@ for (const [name, text] of ordinaryTexts()) {
     '  personal-data scanners (findPii on regions)': () => findPii(text, kinds, bytes, found),
     '  hidden Unicode': () => findHiddenUnicode(text),
     '  dechunked view': () => dechunkedView(text),
+    '  dechunked view from the classes': () => dechunkedView(text, chunkClassesOf(seen)),
     '  decoded views (all)': () => decodedViews(text, runs),
     '    runs read as encodings': () => hasEncodedRun(text, runs),
     '    spaced base64 probe': () => nextSpacedGroups(text, 0),

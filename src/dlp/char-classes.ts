@@ -23,6 +23,8 @@ export interface CharClasses {
   readonly number: Uint32Array;
   /** `A-Z`. */
   readonly upper: Uint32Array;
+  /** A unit of a chunk or a separator of the dechunked view, `A-Z a-z 0-9 _ + =` and ` \t./|:,-` (normalize.ts `CHUNK_CLASS`). */
+  readonly joinable: Uint32Array;
   /** Bytes classified; every bit from `n` on is clear, and each bitset has a clear word past the last. */
   readonly n: number;
 }
@@ -40,9 +42,10 @@ const OUT_RUN = 1;
 const OUT_DIGIT = 2;
 const OUT_NUMBER = 3;
 const OUT_UPPER = 4;
-const P = 5;
-const LO = 6;
-const HI = 7;
+const OUT_JOINABLE = 5;
+const P = 6;
+const LO = 7;
+const HI = 8;
 
 /** Lanes of the vector in local `v` minus `low`, below `span` unsigned: `low ≤ byte < low + span`. */
 const inRange = (v: number, low: number, span: number): number[] => [
@@ -64,10 +67,11 @@ const CLASSES: ReadonlyArray<{ out: number; lanes: (v: number) => number[] }> = 
   { out: OUT_DIGIT, lanes: digit },
   { out: OUT_NUMBER, lanes: (v) => anyOf([digit(v), ...chars(v, ' ().\\/-')]) },
   { out: OUT_UPPER, lanes: upper },
+  { out: OUT_JOINABLE, lanes: (v) => anyOf([letter(v), digit(v), ...chars(v, '_+= \t./|:,-')]) },
 ];
 
 /**
- * `classify(n, run, digit, number, upper)`: for each 32 bytes from 0 while below `n`, one word per class
+ * `classify(n, run, digit, number, upper, joinable)`: for each 32 bytes from 0 while below `n`, one word per class
  * at `class + p / 8` — the 16-bit masks of the two halves, the second shifted up 16.
  */
 function classifyFunction(): FunctionSpec {
@@ -79,7 +83,7 @@ function classifyFunction(): FunctionSpec {
   ];
   return {
     name: 'classify',
-    params: 5,
+    params: 6,
     locals: [I32, V128, V128],
     body: [
       ...op.block(), ...op.loop(),
@@ -95,12 +99,13 @@ function classifyFunction(): FunctionSpec {
 }
 
 const PAGE = 1 << 16;
-/** Text bytes, then four bitsets of an eighth of that each, for the longest text classified (plus padding). */
-const MAX_PAGES = Math.ceil(((MAX_CLASSIFIED + 64) * 12) / 8 / PAGE);
+const CLASS_COUNT = 5;
+/** Text bytes, then a bitset of an eighth of that per class, for the longest text classified (plus padding). */
+const MAX_PAGES = Math.ceil(((MAX_CLASSIFIED + 64) * (8 + CLASS_COUNT)) / 8 / PAGE);
 
 interface Instance {
   memory: WebAssembly.Memory;
-  classify: (n: number, run: number, digit: number, number: number, upper: number) => void;
+  classify: (n: number, run: number, digit: number, number: number, upper: number, joinable: number) => void;
 }
 
 /** Compiles the module; undefined where WebAssembly or SIMD is missing (or the module is refused). */
@@ -139,7 +144,7 @@ export function charClasses(bytes: Uint8Array, n: number): CharClasses | undefin
   const padded = (Math.ceil(n / 32) + 1) * 32;
   if (padded > s.capacity) {
     const capacity = Math.min(Math.max(padded, 2 * s.capacity, 1 << 15), MAX_CLASSIFIED + 64);
-    const need = Math.ceil((capacity * 12) / 8 / PAGE) - instance.memory.buffer.byteLength / PAGE;
+    const need = Math.ceil((capacity * (8 + CLASS_COUNT)) / 8 / PAGE) - instance.memory.buffer.byteLength / PAGE;
     if (need > 0) instance.memory.grow(need);
     s.capacity = capacity;
     s.text = new Uint8Array(instance.memory.buffer, 0, capacity);
@@ -148,10 +153,10 @@ export function charClasses(bytes: Uint8Array, n: number): CharClasses | undefin
   s.text.fill(0, n, padded);
   const stride = s.capacity / 8;
   const base = s.capacity;
-  instance.classify(padded, base, base + stride, base + 2 * stride, base + 3 * stride);
+  instance.classify(padded, base, base + stride, base + 2 * stride, base + 3 * stride, base + 4 * stride);
   const words = padded / 32;
   const view = (k: number): Uint32Array => new Uint32Array(instance.memory.buffer, base + k * stride, words);
-  return { run: view(0), digit: view(1), number: view(2), upper: view(3), n };
+  return { run: view(0), digit: view(1), number: view(2), upper: view(3), joinable: view(4), n };
 }
 
 // Word operations on the bitsets. Bits past `n` are clear and each bitset ends with a clear word, so

@@ -335,12 +335,14 @@ export function regionsInClasses(classes: CharClasses): Regions {
   const { digit, number, upper } = classes;
   const words = digit.length;
   longStretches(digit, words, DIGIT_RUN, 4, found.digitRuns);
-  // A number run starts at its first digit and goes on over digits and separators.
+  // A number run starts at its first digit and goes on over digits and separators (so its digits are
+  // those of the whole stretch: most stretches, dates and times, are turned down on that count alone).
   const stretches = longStretches(number, words, NUMBER_RUN, 4);
   for (let k = 0; k < stretches.length; k += 2) {
     const end = stretches[k + 1]!;
+    if (countSet(digit, stretches[k]!, end) < MIN_NUMBER_DIGITS) continue;
     const start = nextSet(digit, stretches[k]!, end);
-    if (end - start >= NUMBER_RUN && countSet(digit, start, end) >= MIN_NUMBER_DIGITS) found.numbers.push(start, end);
+    if (end - start >= NUMBER_RUN) found.numbers.push(start, end);
   }
   for (let w = 0; w + 1 < words; w++) {
     const u = upper[w]!;

@@ -10,25 +10,19 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { charClasses, hasClassifier, MIN_CLASSIFIED } from '../../src/dlp/char-classes.ts';
 import { longRuns } from '../../src/dlp/decode.ts';
+import { dechunkedView } from '../../src/dlp/normalize.ts';
 import { findPii, PII_KINDS, regions, regionsInClasses } from '../../src/dlp/pii.ts';
 import { detectDeep } from '../../src/dlp/views.ts';
 import { fakePersonalData } from '../helpers/personal-data.ts';
+import { seededRandom } from '../helpers/random.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
-
-/** A deterministic generator (tests never depend on Math.random). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const bit = (bits: Uint32Array, p: number): boolean => ((bits[p >>> 5]! >>> (p & 31)) & 1) === 1;
 const isRun = (b: number): boolean => /[A-Za-z0-9+/_-]/.test(String.fromCharCode(b));
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 const isNumber = (b: number): boolean => isDigit(b) || ' ().\\/-'.includes(String.fromCharCode(b));
 const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a;
+const isJoinable = (b: number): boolean => /[A-Za-z0-9_+= \t./|:,-]/.test(String.fromCharCode(b));
 
 /** `text` as Latin-1 bytes one byte into a buffer: `regions` then reads every byte (no word skips). */
 function everyByte(text: string): Uint8Array {
@@ -39,7 +33,7 @@ function everyByte(text: string): Uint8Array {
 
 /** Texts dense in digits, separators, capitals and base64 runs, long enough to be classified. */
 function denseTexts(count: number, seed: number): string[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pieces = ['0', '1', '7', '9', ' ', '-', '.', '/', '\\', '(', ')', 'A', 'G', 'Z', 'a', 'f', 'x', '_', '+', '=', ':', '\n', '"', 'é'];
   const out: string[] = [];
   for (let k = 0; k < count; k++) {
@@ -63,7 +57,7 @@ describe('the character-class pass', () => {
   });
 
   it('puts every byte value in the classes a plain test puts it in, at every length and alignment, with no bit set past the end', () => {
-    const next = random(11);
+    const next = seededRandom(11);
     for (let k = 0; k < 300; k++) {
       const n = MIN_CLASSIFIED + Math.floor(next() * 700) + (k % 64);
       const bytes = Uint8Array.from({ length: n }, (_, i) => (i + k) % 256 === 0 ? 0x30 : Math.floor(next() * 256));
@@ -74,8 +68,9 @@ describe('the character-class pass', () => {
         assert.equal(bit(classes.digit, p), isDigit(b), `digit, byte ${b} at ${p} of ${n}`);
         assert.equal(bit(classes.number, p), isNumber(b), `number, byte ${b} at ${p} of ${n}`);
         assert.equal(bit(classes.upper, p), isUpper(b), `upper, byte ${b} at ${p} of ${n}`);
+        assert.equal(bit(classes.joinable, p), isJoinable(b), `joinable, byte ${b} at ${p} of ${n}`);
       }
-      for (const bits of [classes.run, classes.digit, classes.number, classes.upper]) {
+      for (const bits of [classes.run, classes.digit, classes.number, classes.upper, classes.joinable]) {
         for (let p = n; p < bits.length * 32; p++) assert.equal(bit(bits, p), false, `bit ${p} past ${n}`);
       }
     }
@@ -105,6 +100,23 @@ describe('the passes that start from the classes', () => {
       compared += fromClasses.numbers.length + fromClasses.digitRuns.length + fromClasses.ibans.length;
     }
     assert.ok(compared > 5000, `the texts hold regions to compare (${compared})`);
+  });
+
+  it('join the same chunked values as the dechunked view reading every unit', () => {
+    const next = seededRandom(21);
+    const groups = ['AKIA', 'Q3EG', '4539', '1488', '0343', 'ab12', 'ZZ9x', 'item', '2026', 'deadbeef'];
+    const separators = [' ', '-', '.', ' | ', ':', ',', '/', '  ', '"', '\n', '{', '=', '_'];
+    let joined = 0;
+    for (let k = 0; k < 600; k++) {
+      let text = '';
+      const length = MIN_CLASSIFIED + Math.floor(next() * 1200);
+      while (text.length < length) text += next() < 0.6 ? groups[Math.floor(next() * groups.length)]! : separators[Math.floor(next() * separators.length)]!;
+      const classes = charClasses(Buffer.from(text, 'latin1'), text.length)!;
+      const plain = dechunkedView(text);
+      assert.deepEqual(dechunkedView(text, { joinable: classes.joinable, digit: classes.digit }), plain, JSON.stringify(text));
+      if (plain) joined++;
+    }
+    assert.ok(joined > 200, `the texts hold chunked values (${joined})`);
   });
 
   it('find a run or region that ends on the very last byte and one that straddles each word boundary', () => {
