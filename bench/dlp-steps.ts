@@ -14,7 +14,7 @@
  * the medians in µs. The steps overlap (the decoded views contain their gates) and are not meant to
  * add up exactly; they say which passes a shared one would have to replace. Writes nothing.
  */
-import { chunkClassesOf, compilePatterns, detect, type Detectors } from '../src/dlp/detect.ts';
+import { compilePatterns, detect, type Detectors } from '../src/dlp/detect.ts';
 import { processSecretSource } from '../src/config/secrets.ts';
 import { byteListViews } from '../src/dlp/byte-lists.ts';
 import { decodedViews, hasEncodedRun, longRuns, nextSpacedGroups } from '../src/dlp/decode.ts';
@@ -80,7 +80,6 @@ for (const [name, text] of ordinaryTexts()) {
     '  personal-data scanners (findPii on regions)': () => findPii(text, kinds, bytes, found),
     '  hidden Unicode': () => findHiddenUnicode(text),
     '  dechunked view': () => dechunkedView(text),
-    '  dechunked view from the classes': () => dechunkedView(text, chunkClassesOf(seen)),
     '  decoded views (all)': () => decodedViews(text, runs),
     '    runs read as encodings': () => hasEncodedRun(text, runs),
     '    spaced base64 probe': () => nextSpacedGroups(text, 0),

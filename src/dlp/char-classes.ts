@@ -23,8 +23,6 @@ export interface CharClasses {
   readonly number: Uint32Array;
   /** `A-Z`. */
   readonly upper: Uint32Array;
-  /** A unit of a chunk or a separator of the dechunked view, `A-Z a-z 0-9 _ + =` and ` \t./|:,-` (normalize.ts `CHUNK_CLASS`). */
-  readonly joinable: Uint32Array;
   /** Bytes classified; every bit from `n` on is clear, and each bitset has a clear word past the last. */
   readonly n: number;
 }
@@ -34,63 +32,75 @@ export const MIN_CLASSIFIED = 512;
 /** Texts longer than this are too (the memory stays small; `detect`'s own scratch buffer has the same bound). */
 export const MAX_CLASSIFIED = 1 << 20;
 
+/** The classes by their bit in a byte's class byte, as the bitsets are returned (decode.ts `RUN_UNIT`, pii.ts `CODE`). */
+const CLASS_TESTS: ReadonlyArray<(c: string) => boolean> = [
+  (c) => /[A-Za-z0-9+/_-]/.test(c), // run
+  (c) => /[0-9]/.test(c), // digit
+  (c) => /[0-9 ().\\/-]/.test(c), // number
+  (c) => /[A-Z]/.test(c), // upper
+];
+const CLASS_COUNT = CLASS_TESTS.length;
+
+/** A byte's class byte: bit k set when the byte is in class k. Every class is ASCII: bytes from 0x80 have none. */
+const classByte = (byte: number): number => (byte < 0x80 ? CLASS_TESTS.reduce((bits, test, k) => bits | (Number(test(String.fromCharCode(byte))) << k), 0) : 0);
+
+/**
+ * The blocks of 16 byte values holding a byte of some class, each with its 16 class bytes. A lane's
+ * class byte is the or, over the blocks, of `i8x16.swizzle(table, byte − base)`: the swizzle gives 0 for
+ * an index of 16 or more, which is what every byte outside the block becomes (below it, it wraps past 0x7f).
+ */
+const BLOCKS = Array.from({ length: 8 }, (_, k) => ({ base: 16 * k, table: Array.from({ length: 16 }, (_, i) => classByte(16 * k + i)) })).filter((block) => block.table.some((bits) => bits !== 0));
+
 const V128 = 0x7b;
 const I32 = 0x7f;
 // Parameters, then locals, by index.
 const N = 0;
-const OUT_RUN = 1;
-const OUT_DIGIT = 2;
-const OUT_NUMBER = 3;
-const OUT_UPPER = 4;
-const OUT_JOINABLE = 5;
-const P = 6;
-const LO = 7;
-const HI = 8;
+const OUTS = Array.from({ length: CLASS_COUNT }, (_, k) => 1 + k);
+const P = 1 + CLASS_COUNT;
+const LO = P + 1;
+const HI = P + 2;
+const CLASS_LO = P + 3;
+const CLASS_HI = P + 4;
+/** Per block, two locals: its base in every lane, its table. */
+const blockLocal = (k: number): { base: number; table: number } => ({ base: P + 5 + 2 * k, table: P + 6 + 2 * k });
 
-/** Lanes of the vector in local `v` minus `low`, below `span` unsigned: `low ≤ byte < low + span`. */
-const inRange = (v: number, low: number, span: number): number[] => [
-  ...op.localGet(v), ...op.i32Const(low), ...op.i8x16Splat(), ...op.i8x16Sub(),
-  ...op.i32Const(span), ...op.i8x16Splat(), ...op.i8x16LtU(),
-];
-const equals = (v: number, byte: number): number[] => [...op.localGet(v), ...op.i32Const(byte), ...op.i8x16Splat(), ...op.i8x16Eq()];
-/** The lanes of every part or'ed together. */
-const anyOf = (parts: number[][]): number[] => [...parts[0]!, ...parts.slice(1).flatMap((part) => [...part, ...op.v128Or()])];
-
-const digit = (v: number): number[] => inRange(v, 0x30, 10);
-const upper = (v: number): number[] => inRange(v, 0x41, 26);
-/** A letter of either case: the byte with 0x20 set is `a-z` (no other byte becomes one). */
-const letter = (v: number): number[] => [...op.localGet(v), ...op.i32Const(0x20), ...op.i8x16Splat(), ...op.v128Or(), ...op.i32Const(0x61), ...op.i8x16Splat(), ...op.i8x16Sub(), ...op.i32Const(26), ...op.i8x16Splat(), ...op.i8x16LtU()];
-const chars = (v: number, set: string): number[][] => [...set].map((c) => equals(v, c.charCodeAt(0)));
-
-const CLASSES: ReadonlyArray<{ out: number; lanes: (v: number) => number[] }> = [
-  { out: OUT_RUN, lanes: (v) => anyOf([letter(v), digit(v), ...chars(v, '+/_-')]) },
-  { out: OUT_DIGIT, lanes: digit },
-  { out: OUT_NUMBER, lanes: (v) => anyOf([digit(v), ...chars(v, ' ().\\/-')]) },
-  { out: OUT_UPPER, lanes: upper },
-  { out: OUT_JOINABLE, lanes: (v) => anyOf([letter(v), digit(v), ...chars(v, '_+= \t./|:,-')]) },
+/** The class bytes of the 16 bytes in local `v`, into local `out`. */
+const classBytes = (v: number, out: number): number[] => [
+  ...BLOCKS.flatMap((_, k) => [
+    ...op.localGet(blockLocal(k).table), ...op.localGet(v), ...op.localGet(blockLocal(k).base), ...op.i8x16Sub(), ...op.i8x16Swizzle(),
+    ...(k > 0 ? op.v128Or() : []),
+  ]),
+  ...op.localSet(out),
 ];
 
 /**
- * `classify(n, run, digit, number, upper, joinable)`: for each 32 bytes from 0 while below `n`, one word per class
- * at `class + p / 8` — the 16-bit masks of the two halves, the second shifted up 16.
+ * `classify(n, out0, …, out3)`: for each 32 bytes from 0 while below `n`, one word per class at
+ * `out_k + p / 8` — the class bytes' bit k moved to the top (`i8x16.shl`) and gathered
+ * (`i8x16.bitmask`), the second half's 16 bits above the first's.
  */
 function classifyFunction(): FunctionSpec {
-  const store = ({ out, lanes }: (typeof CLASSES)[number]): number[] => [
-    ...op.localGet(out), ...op.localGet(P), ...op.i32Const(3), ...op.i32ShrU(), ...op.i32Add(),
-    ...lanes(LO), ...op.i8x16Bitmask(),
-    ...lanes(HI), ...op.i8x16Bitmask(), ...op.i32Const(16), ...op.i32Shl(), ...op.i32Or(),
+  const store = (k: number): number[] => [
+    ...op.localGet(OUTS[k]!), ...op.localGet(P), ...op.i32Const(3), ...op.i32ShrU(), ...op.i32Add(),
+    ...op.localGet(CLASS_LO), ...op.i32Const(7 - k), ...op.i8x16Shl(), ...op.i8x16Bitmask(),
+    ...op.localGet(CLASS_HI), ...op.i32Const(7 - k), ...op.i8x16Shl(), ...op.i8x16Bitmask(), ...op.i32Const(16), ...op.i32Shl(), ...op.i32Or(),
     ...op.i32Store(),
   ];
   return {
     name: 'classify',
-    params: 6,
-    locals: [I32, V128, V128],
+    params: 1 + CLASS_COUNT,
+    locals: [I32, V128, V128, V128, V128, ...BLOCKS.flatMap(() => [V128, V128])],
     body: [
+      ...BLOCKS.flatMap((block, k) => [
+        ...op.i32Const(block.base), ...op.i8x16Splat(), ...op.localSet(blockLocal(k).base),
+        ...op.v128Const(block.table), ...op.localSet(blockLocal(k).table),
+      ]),
       ...op.block(), ...op.loop(),
       ...op.localGet(P), ...op.localGet(N), ...op.i32GeU(), ...op.brIf(1),
       ...op.localGet(P), ...op.v128Load(0), ...op.localSet(LO),
       ...op.localGet(P), ...op.v128Load(16), ...op.localSet(HI),
-      ...CLASSES.flatMap(store),
+      ...classBytes(LO, CLASS_LO),
+      ...classBytes(HI, CLASS_HI),
+      ...OUTS.flatMap((_, k) => store(k)),
       ...op.localGet(P), ...op.i32Const(32), ...op.i32Add(), ...op.localSet(P),
       ...op.br(0),
       ...op.end(), ...op.end(),
@@ -99,13 +109,20 @@ function classifyFunction(): FunctionSpec {
 }
 
 const PAGE = 1 << 16;
-const CLASS_COUNT = 5;
-/** Text bytes, then a bitset of an eighth of that per class, for the longest text classified (plus padding). */
-const MAX_PAGES = Math.ceil(((MAX_CLASSIFIED + 64) * (8 + CLASS_COUNT)) / 8 / PAGE);
+/** Text bytes (the longest text classified, rounded up, and a clear word), then a bitset of an eighth of that per class. */
+const CAPACITY = MAX_CLASSIFIED + 64;
+const STRIDE = CAPACITY / 8;
+/**
+ * All of it from the start, never grown: growing a memory detaches its old buffer, and the first
+ * buffer detached in a process makes V8 check for detachment on every typed-array read in optimised
+ * code from then on (the anchor pass over 32 KB of prose ran twice as slow). Untouched pages cost no
+ * memory.
+ */
+const PAGES = Math.ceil((CAPACITY + CLASS_COUNT * STRIDE) / PAGE);
 
 interface Instance {
   memory: WebAssembly.Memory;
-  classify: (n: number, run: number, digit: number, number: number, upper: number, joinable: number) => void;
+  classify: (n: number, run: number, digit: number, number: number, upper: number) => void;
 }
 
 /** Compiles the module; undefined where WebAssembly or SIMD is missing (or the module is refused). */
@@ -113,7 +130,7 @@ export function instantiateClassifier(): Instance | undefined {
   const wasm = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
   if (wasm === undefined) return undefined;
   try {
-    const bytes = emitModule([classifyFunction()], 1, MAX_PAGES);
+    const bytes = emitModule([classifyFunction()], PAGES, PAGES);
     if (!wasm.validate(bytes)) return undefined;
     const instance = new wasm.Instance(new wasm.Module(bytes));
     const { memory, classify } = instance.exports as unknown as Instance;
@@ -123,12 +140,15 @@ export function instantiateClassifier(): Instance | undefined {
   }
 }
 
-let state: { instance: Instance | undefined; capacity: number; text: Uint8Array } | undefined;
+let state: { instance: Instance; text: Uint8Array } | null | undefined;
 
 /** Whether `charClasses` runs the WebAssembly pass in this process (false: the JavaScript passes run). */
 export function hasClassifier(): boolean {
-  state ??= { instance: instantiateClassifier(), capacity: 0, text: new Uint8Array(0) };
-  return state.instance !== undefined;
+  if (state === undefined) {
+    const instance = instantiateClassifier();
+    state = instance ? { instance, text: new Uint8Array(instance.memory.buffer, 0, CAPACITY) } : null;
+  }
+  return state !== null;
 }
 
 /**
@@ -138,25 +158,15 @@ export function hasClassifier(): boolean {
  */
 export function charClasses(bytes: Uint8Array, n: number): CharClasses | undefined {
   if (n < MIN_CLASSIFIED || n > MAX_CLASSIFIED || !hasClassifier()) return undefined;
-  const s = state!;
-  const instance = s.instance!;
-  // Room for the text rounded up to 32 bytes and one more word of zero bytes (the clear word past the last).
+  const { instance, text } = state!;
+  // The text rounded up to 32 bytes and one more word of zero bytes (the clear word past the last).
   const padded = (Math.ceil(n / 32) + 1) * 32;
-  if (padded > s.capacity) {
-    const capacity = Math.min(Math.max(padded, 2 * s.capacity, 1 << 15), MAX_CLASSIFIED + 64);
-    const need = Math.ceil((capacity * (8 + CLASS_COUNT)) / 8 / PAGE) - instance.memory.buffer.byteLength / PAGE;
-    if (need > 0) instance.memory.grow(need);
-    s.capacity = capacity;
-    s.text = new Uint8Array(instance.memory.buffer, 0, capacity);
-  }
-  s.text.set(bytes.length === n ? bytes : bytes.subarray(0, n));
-  s.text.fill(0, n, padded);
-  const stride = s.capacity / 8;
-  const base = s.capacity;
-  instance.classify(padded, base, base + stride, base + 2 * stride, base + 3 * stride, base + 4 * stride);
+  text.set(bytes.length === n ? bytes : bytes.subarray(0, n));
+  text.fill(0, n, padded);
+  instance.classify(padded, CAPACITY, CAPACITY + STRIDE, CAPACITY + 2 * STRIDE, CAPACITY + 3 * STRIDE);
   const words = padded / 32;
-  const view = (k: number): Uint32Array => new Uint32Array(instance.memory.buffer, base + k * stride, words);
-  return { run: view(0), digit: view(1), number: view(2), upper: view(3), joinable: view(4), n };
+  const view = (k: number): Uint32Array => new Uint32Array(instance.memory.buffer, CAPACITY + k * STRIDE, words);
+  return { run: view(0), digit: view(1), number: view(2), upper: view(3), n };
 }
 
 // Word operations on the bitsets. Bits past `n` are clear and each bitset ends with a clear word, so

@@ -7,7 +7,7 @@ import { isSecretRef, resolveValue, type SecretSource } from '../config/secrets.
 import { charClasses } from './char-classes.ts';
 import { longRuns, MIN_RUN } from './decode.ts';
 import { compileLinearSource } from './linear-source.ts';
-import { isAscii, type ChunkClasses } from './normalize.ts';
+import { isAscii } from './normalize.ts';
 import { findHiddenUnicode, injectionRules } from './injection.ts';
 import { GLUED_MARKER, gluedMarker, TURNED_MARKER, turnedMarker } from './glued.ts';
 import { findPii, PII_KINDS, regions, regionsInClasses, type PiiKind, type Regions } from './pii.ts';
@@ -75,14 +75,6 @@ export interface PassesSaw {
   runs: readonly number[];
 }
 
-/**
- * An ASCII text's chunk-and-separator and digit bitsets, kept beside what the passes saw for the
- * dechunked view (src/dlp/normalize.ts) when the classes were made: copies, as the module's memory holds
- * the next text's classes by the time the views read these. Kept off the report itself, which is data.
- */
-const chunkClasses = new WeakMap<PassesSaw, ChunkClasses>();
-/** The dechunked view's bitsets of the text `seen` is of, when `detect` made them. */
-export const chunkClassesOf = (seen: PassesSaw | undefined): ChunkClasses | undefined => (seen === undefined ? undefined : chunkClasses.get(seen));
 
 export interface Detectors {
   secrets: boolean;
@@ -202,7 +194,6 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
   // WebAssembly pass made them (src/dlp/char-classes.ts); otherwise they read the bytes.
   const classes = on.pii || ascii === true ? charClasses(bytes, text.length) : undefined;
   const seen: PassesSaw = { glued: false, ascii, runs: text.length < MIN_RUN ? NO_RUNS : longRuns(text, ascii ? bytes : undefined, classes) };
-  if (classes && ascii) chunkClasses.set(seen, { joinable: classes.joinable.slice(), digit: classes.digit.slice() });
   const withPatterns = on.patterns && patterns?.scanner !== undefined;
   if (on.secrets || on.injection || withPatterns) {
     const { scanner, secrets, phrases, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);

@@ -26,7 +26,6 @@
  * text never gets one.
  */
 
-import { nextClear, nextSet, stretchStart } from './char-classes.ts';
 import { FOLD_RUNS } from './fold-data.ts';
 
 interface FoldTable {
@@ -476,37 +475,8 @@ function hasBlank(units: Uint16Array, from: number, to: number): boolean {
  * no allocation until a piece is found (a run of fewer than three chunks, or without a digit, is not
  * looked at); a piece is no longer than its run.
  */
-export function dechunkedView(text: string, classes?: ChunkClasses): MappedText | undefined {
+export function dechunkedView(text: string): MappedText | undefined {
   const units = unitsOf(text);
-  let out: Pieces | undefined;
-  if (classes === undefined) out = dechunkRange(text, units, 0, text.length, out);
-  else {
-    // Every unit that is neither a chunk's nor a separator ends a run, so the stretches between such
-    // units are read alone, and only those with a digit (a run without one is not looked at).
-    const { joinable, digit } = classes;
-    for (let p = nextSet(digit, 0, text.length); p < text.length; ) {
-      const end = nextClear(joinable, p);
-      out = dechunkRange(text, units, stretchStart(joinable, p), end, out);
-      p = nextSet(digit, end, text.length);
-    }
-  }
-  return out === undefined ? undefined : { text: out.joined, starts: Int32Array.from(out.starts), ends: Int32Array.from(out.ends) };
-}
-
-/**
- * The character classes of an ASCII text that `dechunkedView` reads its runs from (src/dlp/char-classes.ts):
- * where its chunk and separator units are, and its digits.
- */
-export interface ChunkClasses {
-  joinable: Uint32Array;
-  digit: Uint32Array;
-}
-
-/**
- * The pieces of the runs in `text[start, end)`, added to `out`: `start` is where no run is open (the
- * text's start, or a unit after one of no chunk and no separator), `end` the text's end or such a unit.
- */
-function dechunkRange(text: string, units: Uint16Array, start: number, end: number, out: Pieces | undefined): Pieces | undefined {
   let chunks = chunkSpans;
   /** Chunks in the run being read; chunk j is [chunks[2j], chunks[2j + 1]), its separator [sepFrom, sepTo). */
   let count = 0;
@@ -514,8 +484,9 @@ function dechunkRange(text: string, units: Uint16Array, start: number, end: numb
   let sepTo = -1;
   /** The classes of the run's units or'ed: whether it has a digit. */
   let classes = 0;
-  const n = end;
-  let i = start;
+  let out: Pieces | undefined;
+  const n = text.length;
+  let i = 0;
   let chunkFrom = -1;
   while (i < n) {
     if (!isChunkUnit(units[i]!)) {
@@ -581,5 +552,5 @@ function dechunkRange(text: string, units: Uint16Array, start: number, end: numb
     sepTo = to;
   }
   if (count >= 3 && (classes & HAS_DIGIT) !== 0) out = runPieces(text, units, chunks, count, out);
-  return out;
+  return out === undefined ? undefined : { text: out.joined, starts: Int32Array.from(out.starts), ends: Int32Array.from(out.ends) };
 }

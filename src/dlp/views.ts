@@ -27,7 +27,7 @@
  * uninspectable (the caller fails closed).
  */
 import { decodedViews, hasEncodedRun, longRuns } from './decode.ts';
-import { chunkClassesOf, detect, type CompiledPatterns, type Detectors, type PassesSaw, type TextFinding, type TextReport } from './detect.ts';
+import { detect, type CompiledPatterns, type Detectors, type PassesSaw, type TextFinding, type TextReport } from './detect.ts';
 import { GLUED, LOWER_AWS } from './glued.ts';
 import { compactedView, dechunkedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, unwrappedView, type MappedText } from './normalize.ts';
 import { PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
@@ -252,7 +252,7 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     }
   }
   if (runs.length > 0 || on.pii) gluedViews(text, on.pii, seen, out);
-  const chunked = inner === 'all' ? (dechunked === undefined ? dechunkedOf(text, seen) : dechunked) : null;
+  const chunked = inner === 'all' ? (dechunked === undefined ? dechunkedOf(text) : dechunked) : null;
   if (chunked) out.push({ ...chunked, location: 'dechunked', strict: true, inner: 'glued', decodes });
   if (inner === 'all') rejoinedViews(text, seen, runs, decodes, whole, out);
   return out;
@@ -309,7 +309,7 @@ export function hasSpacedLetters(text: string): boolean {
  * whether the text has one at all: prose without a digit costs that search, and a text with digits the
  * view itself, which is as fast as a pattern looking for where chunks could be.
  */
-const dechunkedOf = (text: string, seen: PassesSaw | undefined): MappedText | null => (hasDigit(text) ? (dechunkedView(text, chunkClassesOf(seen)) ?? null) : null);
+const dechunkedOf = (text: string): MappedText | null => (hasDigit(text) ? (dechunkedView(text) ?? null) : null);
 
 /** A value cut or turned could be there (rejoin.ts): any short text with a blank or punctuation; a long one where a glued-prefix literal or a `.`-cut JWT occurs (its runs count above). */
 const mayBeCut = (text: string, seen: PassesSaw | undefined): boolean => (text.length <= COMPACT_MAX ? text.length >= 12 && /\s|[-_.]/.test(text) : seen?.glued !== false || text.includes('y.J') || text.includes('.yJ'));
@@ -359,7 +359,7 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
   const whole = options.whole ?? compact;
   const runs = base.seen?.runs ?? longRuns(text);
   if (!mayHide(text, on, compact, runs, base.seen)) return base;
-  const dechunked = dechunkedOf(text, base.seen);
+  const dechunked = dechunkedOf(text);
   const findings: ViewFinding[] = [...base.findings];
   let uninspectable: string | undefined;
   let budget = VIEW_BUDGET * text.length + VIEW_FLOOR;

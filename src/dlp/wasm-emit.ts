@@ -58,11 +58,12 @@ export const op = {
   i32Shl: (): number[] => [0x74],
   i32ShrU: (): number[] => [0x76],
   v128Load: (offset = 0): number[] => [SIMD, ...uleb(0x00), 4, ...uleb(offset)],
+  v128Const: (lanes: readonly number[]): number[] => [SIMD, ...uleb(0x0c), ...lanes.map((b) => b & 0xff)],
+  i8x16Swizzle: (): number[] => [SIMD, ...uleb(0x0e)],
   i8x16Splat: (): number[] => [SIMD, ...uleb(0x0f)],
-  i8x16Eq: (): number[] => [SIMD, ...uleb(0x23)],
-  i8x16LtU: (): number[] => [SIMD, ...uleb(0x26)],
   v128Or: (): number[] => [SIMD, ...uleb(0x50)],
   i8x16Bitmask: (): number[] => [SIMD, ...uleb(0x64)],
+  i8x16Shl: (): number[] => [SIMD, ...uleb(0x6b)],
   i8x16Sub: (): number[] => [SIMD, ...uleb(0x71)],
 } as const;
 

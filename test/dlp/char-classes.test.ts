@@ -10,7 +10,6 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { charClasses, hasClassifier, MIN_CLASSIFIED } from '../../src/dlp/char-classes.ts';
 import { longRuns } from '../../src/dlp/decode.ts';
-import { dechunkedView } from '../../src/dlp/normalize.ts';
 import { findPii, PII_KINDS, regions, regionsInClasses } from '../../src/dlp/pii.ts';
 import { detectDeep } from '../../src/dlp/views.ts';
 import { fakePersonalData } from '../helpers/personal-data.ts';
@@ -22,7 +21,6 @@ const isRun = (b: number): boolean => /[A-Za-z0-9+/_-]/.test(String.fromCharCode
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 const isNumber = (b: number): boolean => isDigit(b) || ' ().\\/-'.includes(String.fromCharCode(b));
 const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a;
-const isJoinable = (b: number): boolean => /[A-Za-z0-9_+= \t./|:,-]/.test(String.fromCharCode(b));
 
 /** `text` as Latin-1 bytes one byte into a buffer: `regions` then reads every byte (no word skips). */
 function everyByte(text: string): Uint8Array {
@@ -68,9 +66,8 @@ describe('the character-class pass', () => {
         assert.equal(bit(classes.digit, p), isDigit(b), `digit, byte ${b} at ${p} of ${n}`);
         assert.equal(bit(classes.number, p), isNumber(b), `number, byte ${b} at ${p} of ${n}`);
         assert.equal(bit(classes.upper, p), isUpper(b), `upper, byte ${b} at ${p} of ${n}`);
-        assert.equal(bit(classes.joinable, p), isJoinable(b), `joinable, byte ${b} at ${p} of ${n}`);
       }
-      for (const bits of [classes.run, classes.digit, classes.number, classes.upper, classes.joinable]) {
+      for (const bits of [classes.run, classes.digit, classes.number, classes.upper]) {
         for (let p = n; p < bits.length * 32; p++) assert.equal(bit(bits, p), false, `bit ${p} past ${n}`);
       }
     }
@@ -100,23 +97,6 @@ describe('the passes that start from the classes', () => {
       compared += fromClasses.numbers.length + fromClasses.digitRuns.length + fromClasses.ibans.length;
     }
     assert.ok(compared > 5000, `the texts hold regions to compare (${compared})`);
-  });
-
-  it('join the same chunked values as the dechunked view reading every unit', () => {
-    const next = seededRandom(21);
-    const groups = ['AKIA', 'Q3EG', '4539', '1488', '0343', 'ab12', 'ZZ9x', 'item', '2026', 'deadbeef'];
-    const separators = [' ', '-', '.', ' | ', ':', ',', '/', '  ', '"', '\n', '{', '=', '_'];
-    let joined = 0;
-    for (let k = 0; k < 600; k++) {
-      let text = '';
-      const length = MIN_CLASSIFIED + Math.floor(next() * 1200);
-      while (text.length < length) text += next() < 0.6 ? groups[Math.floor(next() * groups.length)]! : separators[Math.floor(next() * separators.length)]!;
-      const classes = charClasses(Buffer.from(text, 'latin1'), text.length)!;
-      const plain = dechunkedView(text);
-      assert.deepEqual(dechunkedView(text, { joinable: classes.joinable, digit: classes.digit }), plain, JSON.stringify(text));
-      if (plain) joined++;
-    }
-    assert.ok(joined > 200, `the texts hold chunked values (${joined})`);
   });
 
   it('find a run or region that ends on the very last byte and one that straddles each word boundary', () => {
