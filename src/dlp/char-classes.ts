@@ -1,10 +1,10 @@
 /**
  * One pass that sorts every byte of a text into the character classes the later passes look for, as
  * bitsets (bit j of word w: byte 32·w + j is in the class), in WebAssembly with 128-bit SIMD: 16 bytes
- * are compared at a time and each comparison's lanes folded into 16 bits (`i8x16.bitmask`), about a
- * tenth of what one JavaScript pass over the text costs. The passes that start from these bitsets
- * (decode.ts `runsInClasses`, pii.ts `regionsInClasses`) find their candidates 32 bytes at a time with
- * word operations and read the bytes only around them.
+ * at a time get their class bytes from small tables (`i8x16.swizzle`), and each class's bits are
+ * gathered into 16 bits (`i8x16.bitmask`) — about a quarter of what one JavaScript pass over the text
+ * costs. The passes that start from these bitsets (decode.ts `longRuns`, pii.ts `regionsInClasses`)
+ * find their candidates 32 bytes at a time with word operations and read only around them.
  *
  * The module is written here at load time by src/dlp/wasm-emit.ts: no binary in the repository, no
  * native add-on, no build step. Where WebAssembly or its SIMD instructions are not there (an engine
@@ -113,10 +113,8 @@ const PAGE = 1 << 16;
 const CAPACITY = MAX_CLASSIFIED + 64;
 const STRIDE = CAPACITY / 8;
 /**
- * All of it from the start, never grown: growing a memory detaches its old buffer, and the first
- * buffer detached in a process makes V8 check for detachment on every typed-array read in optimised
- * code from then on (the anchor pass over 32 KB of prose ran twice as slow). Untouched pages cost no
- * memory.
+ * All of it from the start, never grown (growing detaches the buffer every view is made on, so each
+ * call would have to check): 1.7 MB reserved, of which a text touches only what it needs.
  */
 const PAGES = Math.ceil((CAPACITY + CLASS_COUNT * STRIDE) / PAGE);
 
