@@ -8,10 +8,11 @@
  * and the views' steps (src/dlp/views.ts: the dechunked view, the decoded views and their gates, the
  * rejoined views, the normalised view's test, the spaced-letter probe, the unwrapped view). For
  * comparison, a bare character loop over the text and one native single-character search
- * (`includes`): the floor of a pass in JavaScript and of a native one. Each round times a batch of
- * each step in turn (CPU time of the process; the machine is shared); prints the medians in µs. The
- * steps overlap (the decoded views contain their gates) and are not meant to add up exactly; they
- * say which passes a shared one would have to replace. Writes nothing.
+ * (`includes`): the floor of a pass in JavaScript and of a native one. The character-class pass
+ * (src/dlp/char-classes.ts) and the two passes that start from its bitsets are timed alone too. Each
+ * round times a batch of each step in turn (CPU time of the process; the machine is shared); prints
+ * the medians in µs. The steps overlap (the decoded views contain their gates) and are not meant to
+ * add up exactly; they say which passes a shared one would have to replace. Writes nothing.
  */
 import { compilePatterns, detect, type Detectors } from '../src/dlp/detect.ts';
 import { processSecretSource } from '../src/config/secrets.ts';
@@ -19,7 +20,8 @@ import { byteListViews } from '../src/dlp/byte-lists.ts';
 import { decodedViews, hasEncodedRun, longRuns, nextSpacedGroups } from '../src/dlp/decode.ts';
 import { findHiddenUnicode } from '../src/dlp/injection.ts';
 import { dechunkedView, hasNonAsciiOrControl, isAscii, normalizedView, unwrappedView } from '../src/dlp/normalize.ts';
-import { findPii, PII_KINDS, regions } from '../src/dlp/pii.ts';
+import { findPii, PII_KINDS, regions, regionsInClasses } from '../src/dlp/pii.ts';
+import { charClasses } from '../src/dlp/char-classes.ts';
 import { rejoinViews } from '../src/dlp/rejoin.ts';
 import { hasSpacedLetters, withViews } from '../src/dlp/views.ts';
 import { ordinaryTexts } from './dlp-texts.ts';
@@ -57,6 +59,9 @@ for (const [name, text] of ordinaryTexts()) {
   const ascii = isAscii(text);
   const runs = longRuns(text, ascii ? bytes : undefined);
   const found = regions(bytes, text.length);
+  // The bitsets live in the module's memory until the next call: the steps that read them run after a
+  // classification of this same text (every step below that classifies classifies `text`).
+  const classes = charClasses(bytes, text.length);
   const report = detect(text, all, patterns, kinds);
   const seen = report.seen!;
   const steps: Record<string, () => unknown> = {
@@ -67,6 +72,9 @@ for (const [name, text] of ordinaryTexts()) {
     '  Latin-1 copy': () => bytes.write(text, 0, 'latin1'),
     '  isAscii': () => isAscii(text),
     '  run walk (longRuns)': () => longRuns(text, ascii ? bytes : undefined),
+    '  character classes (WebAssembly SIMD; none: not available)': () => charClasses(bytes, text.length),
+    '  run walk from the classes': () => longRuns(text, ascii ? bytes : undefined, classes),
+    '  personal-data regions from the classes': () => (classes ? regionsInClasses(classes) : undefined),
     '  anchor pass + secret rules (detect, secrets only)': () => detect(text, secretsOnly, undefined),
     '  personal-data regions': () => regions(bytes, text.length),
     '  personal-data scanners (findPii on regions)': () => findPii(text, kinds, bytes, found),

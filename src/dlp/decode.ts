@@ -17,6 +17,7 @@
  * that a finding masks the encoded characters it came from.
  */
 import { byteListViews } from './byte-lists.ts';
+import { longStretches, type CharClasses } from './char-classes.ts';
 import type { MappedText } from './normalize.ts';
 
 export interface DecodedView extends MappedText {
@@ -43,9 +44,11 @@ export const MIN_RUN = 16;
  * `MIN_RUN` (every such run covers one of them) and grows around the ones that hit, so ordinary
  * prose costs a sixteenth of a pass; a native regex here costs several passes. `ascii`: the text's
  * units as bytes when it is all ASCII (`detect` has them: reading a byte array is about twice as fast as
- * reading the string); otherwise the string's units are read.
+ * reading the string); otherwise the string's units are read. `classes`: that text's character classes
+ * (src/dlp/char-classes.ts), when it has them: the runs are then found in the run bitset, 32 units a word.
  */
-export function longRuns(text: string, ascii?: Uint8Array): number[] {
+export function longRuns(text: string, ascii?: Uint8Array, classes?: CharClasses): number[] {
+  if (ascii && classes) return longStretches(classes.run, classes.run.length, MIN_RUN, 8);
   if (ascii) return runsInBytes(ascii, text.length);
   const out: number[] = [];
   const n = text.length;

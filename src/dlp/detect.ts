@@ -4,12 +4,13 @@
  * to do with them are `engine.ts`'s.
  */
 import { isSecretRef, resolveValue, type SecretSource } from '../config/secrets.ts';
+import { charClasses } from './char-classes.ts';
 import { longRuns, MIN_RUN } from './decode.ts';
 import { compileLinearSource } from './linear-source.ts';
 import { isAscii } from './normalize.ts';
 import { findHiddenUnicode, injectionRules } from './injection.ts';
 import { GLUED_MARKER, gluedMarker, TURNED_MARKER, turnedMarker } from './glued.ts';
-import { findPii, PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
+import { findPii, PII_KINDS, regions, regionsInClasses, type PiiKind, type Regions } from './pii.ts';
 import { RuleScanner, type TextRule } from './rule-scan.ts';
 import type { DlpPatternConfig } from './schema.ts';
 import { secretRules, type SecretRule } from './secrets.ts';
@@ -73,6 +74,7 @@ export interface PassesSaw {
   /** The long base64-alphabet runs the decoded views start from (src/dlp/decode.ts `longRuns`). */
   runs: readonly number[];
 }
+
 
 export interface Detectors {
   secrets: boolean;
@@ -188,7 +190,10 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
   // Short texts (most strings of structured content) skip the native calls: the views' own checks of
   // a short text cost less.
   const ascii = text.length >= SHORT_TEXT ? isAscii(text) : undefined;
-  const seen: PassesSaw = { glued: false, ascii, runs: text.length < MIN_RUN ? NO_RUNS : longRuns(text, ascii ? bytes : undefined) };
+  // The run walk and the personal-data pass start from the bytes' character classes, when the
+  // WebAssembly pass made them (src/dlp/char-classes.ts); otherwise they read the bytes.
+  const classes = on.pii || ascii === true ? charClasses(bytes, text.length) : undefined;
+  const seen: PassesSaw = { glued: false, ascii, runs: text.length < MIN_RUN ? NO_RUNS : longRuns(text, ascii ? bytes : undefined, classes) };
   const withPatterns = on.patterns && patterns?.scanner !== undefined;
   if (on.secrets || on.injection || withPatterns) {
     const { scanner, secrets, phrases, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);
@@ -217,7 +222,7 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
     }
   }
   if (on.pii) {
-    seen.regions = regions(bytes, text.length);
+    seen.regions = classes ? regionsInClasses(classes) : regions(bytes, text.length);
     for (const m of findPii(text, piiKinds, bytes, seen.regions)) findings.push({ type: 'pii', rule: m.kind, label: m.kind, start: m.start, end: m.end });
   }
   if (on.injection) {

@@ -19,6 +19,7 @@
  * is any number), names, addresses, dates of birth.
  */
 import { createRequire } from 'node:module';
+import { countSet, longStretches, nextSet, type CharClasses } from './char-classes.ts';
 
 type ParsePhone = (text: string, country: string) => { isValid(): boolean } | undefined;
 let parsePhone: ParsePhone | undefined;
@@ -318,6 +319,40 @@ export function regions(bytes: Uint8Array, n: number): Regions {
         if (count >= MIN_NUMBER_DIGITS) numbers.push(i + 1 - NUMBER_RUN, end);
       }
       if (shape === IBAN_SHAPE) ibans.push(i - 3);
+    }
+  }
+  return found;
+}
+
+/**
+ * `regions` from the text's character classes (src/dlp/char-classes.ts): the same regions, found 32
+ * units a word. A digit run of `DIGIT_RUN` and a number run of `NUMBER_RUN` each cover an aligned
+ * group of four set bits of their class, so only the words with such a group are looked at; an IBAN
+ * start is where the upper-case bits of two units and the digit bits of the next two are all set.
+ */
+export function regionsInClasses(classes: CharClasses): Regions {
+  const found: Regions = { numbers: [], digitRuns: [], ibans: [] };
+  const { digit, number, upper } = classes;
+  const words = digit.length;
+  longStretches(digit, words, DIGIT_RUN, 4, found.digitRuns);
+  // A number run starts at its first digit and goes on over digits and separators (so its digits are
+  // those of the whole stretch: most stretches, dates and times, are turned down on that count alone).
+  const stretches = longStretches(number, words, NUMBER_RUN, 4);
+  for (let k = 0; k < stretches.length; k += 2) {
+    const end = stretches[k + 1]!;
+    if (countSet(digit, stretches[k]!, end) < MIN_NUMBER_DIGITS) continue;
+    const start = nextSet(digit, stretches[k]!, end);
+    if (end - start >= NUMBER_RUN) found.numbers.push(start, end);
+  }
+  for (let w = 0; w + 1 < words; w++) {
+    const u = upper[w]!;
+    if (u === 0) continue;
+    const d = digit[w]!;
+    const nextD = digit[w + 1]!;
+    let starts = u & ((u >>> 1) | (upper[w + 1]! << 31)) & ((d >>> 2) | (nextD << 30)) & ((d >>> 3) | (nextD << 29));
+    while (starts !== 0) {
+      found.ibans.push((w << 5) + 31 - Math.clz32(starts & -starts));
+      starts &= starts - 1;
     }
   }
   return found;

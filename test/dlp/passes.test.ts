@@ -14,6 +14,7 @@ import { dechunkedView, unwrappedView } from '../../src/dlp/normalize.ts';
 import { findPii, PII_KINDS, regions } from '../../src/dlp/pii.ts';
 import { detectDeep, hasSpacedLetters } from '../../src/dlp/views.ts';
 import { iban, withLuhn } from '../helpers/personal-data.ts';
+import { seededRandom } from '../helpers/random.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
 const ALL = new Set(PII_KINDS);
@@ -22,18 +23,9 @@ const s = fakeSecrets();
 /** The findings of `text` with every detector on, as `rule@location`. */
 const seen = (text: string): string[] => detectDeep(text, EVERY, undefined).findings.map((f) => `${f.rule}@${f.location ?? 'text'}`);
 
-/** A deterministic generator (tests never depend on Math.random). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 /** Texts heavy in what the regions pass looks for: digits, separators, capitals, hex, at every alignment. */
 function edgeTexts(count: number, seed: number): string[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pieces = ['0', '1', '7', '9', ' ', '-', '.', '/', '(', ')', 'A', 'G', 'B', 'Z', 'a', 'f', 'x', '_', '=', ':', '\n', '"', '+', 'é'];
   const out: string[] = [];
   for (let k = 0; k < count; k++) {
@@ -97,7 +89,7 @@ describe('the personal-data regions pass', () => {
 
 describe('the long-run finder of the decoded views', () => {
   it('finds the same runs reading the bytes of an ASCII text as reading its string, at every offset and at the end', () => {
-    const next = random(7);
+    const next = seededRandom(7);
     const alphabet = 'AZaz09+/_-.: \n"=';
     for (let k = 0; k < 2000; k++) {
       let text = '';
@@ -121,7 +113,7 @@ describe('the long-run finder of the decoded views', () => {
 
 describe('the views\' gates', () => {
   it('says a text has spaced letters exactly when eight spaces stand two units apart, whatever the probes land on', () => {
-    const next = random(3);
+    const next = seededRandom(3);
     let spaced = 0;
     for (let k = 0; k < 20000; k++) {
       const share = next();
@@ -165,7 +157,7 @@ describe('the views\' gates', () => {
 describe('the views\' own searches', () => {
   /** Texts of the pieces the searches stop on (spaces, separators, hex and base64 letters), in any order. */
   function searchTexts(count: number, seed: number, pieces: readonly string[]): string[] {
-    const next = random(seed);
+    const next = seededRandom(seed);
     return Array.from({ length: count }, () => {
       let text = '';
       for (let n = 3 + Math.floor(next() * 40); text.length < n; ) text += pieces[Math.floor(next() * pieces.length)]!;
@@ -204,7 +196,7 @@ describe('the views\' own searches', () => {
   });
 
   it('makes the same unwrapped view when told the long runs (and skips the lines when none ends one) as when reading every line', () => {
-    const next = random(13);
+    const next = seededRandom(13);
     const words = ['QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo', 'c2VjcmV0', 'key:', 'x', '', '=='];
     const breaks = ['\n', '\r\n', ' \n', '\t\r\n', '\n  ', '= \n', '==\n', ' ', ': ', '=', 'path=/', '"'];
     let joined = 0;
