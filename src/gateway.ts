@@ -61,6 +61,7 @@ import { releaseSubscriptions, UnattributedCounter } from './gateway/isolation.t
 import { createLifecycle } from './gateway/lifecycle.ts';
 import { buildPipeline } from './gateway/stages.ts';
 import { exposures, gatewayStateOf, serverBases } from './policy/gateway-state.ts';
+import { useServerHomes } from './policy/path-guard.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -195,6 +196,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const now = deps.now ?? (() => new Date());
   const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
   // The gateway's own files, which no governed call may reach (src/policy/gateway-state.ts).
+  useServerHomes(config.servers);
   const gatewayState = gatewayStateOf(config, dataDir, deps.configFile);
   const exposedServers = new Map<string, string[]>();
   for (const exposure of exposures(config, gatewayState)) {

@@ -170,7 +170,7 @@ function configuredDirectories(config: Pick<Config, 'servers' | 'policy'>): Set<
   for (const server of Object.values(config.servers)) {
     if (!('command' in server)) continue;
     for (const arg of server.args) {
-      const dir = directoryArg(arg, server.cwd);
+      const dir = directoryArg(arg, server.cwd, server.env?.HOME);
       if (dir) dirs.add(resolve(dir)).add(canonical(dir));
     }
   }
@@ -182,9 +182,10 @@ function configuredDirectories(config: Pick<Config, 'servers' | 'policy'>): Set<
  * A stdio server argument as the directory it may name (`~` expanded; a relative one that is an existing
  * directory, read against the server's working directory), or undefined.
  */
-function directoryArg(arg: string, cwd: string | undefined): string | undefined {
+function directoryArg(arg: string, cwd: string | undefined, home: string | undefined): string | undefined {
   const value = arg.startsWith('--') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg;
-  if (value === '~' || value.startsWith('~/')) return homedir() + value.slice(1);
+  // The server expands `~` with its own HOME (its env), not the gateway's.
+  if (value === '~' || value.startsWith('~/')) return (home !== undefined && isAbsolute(home) ? home : homedir()) + value.slice(1);
   if (/^file:\/\//i.test(value) || value === '' || value.startsWith('-')) return undefined;
   if (isAbsolute(value)) return value;
   const relative = resolve(cwd ?? '.', value);
@@ -209,7 +210,7 @@ export function exposures(config: Pick<Config, 'servers' | 'policy'>, state: Gat
   for (const [name, server] of Object.entries(config.servers)) {
     if (!('command' in server) || server.disabled) continue;
     server.args.forEach((arg, i) => {
-      const dir = directoryArg(arg, server.cwd);
+      const dir = directoryArg(arg, server.cwd, server.env?.HOME);
       const held = dir === undefined ? [] : state.inside(dir);
       if (held.length > 0) {
         found.push({
@@ -240,7 +241,7 @@ export function serverBases(config: Pick<Config, 'servers'>, server: string): st
   const bases: string[] = [];
   if (s && 'command' in s) {
     for (const arg of s.args) {
-      const dir = directoryArg(arg, s.cwd);
+      const dir = directoryArg(arg, s.cwd, s.env?.HOME);
       if (dir) bases.push(dir);
     }
     if (s.cwd) bases.push(resolve(s.cwd));

@@ -32,7 +32,7 @@
  * servers with the operating system (a container, a read-only mount, openat2 RESOLVE_BENEATH).
  */
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { isAbsolute, posix, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { GuardsConfig } from './schema.ts';
@@ -67,7 +67,46 @@ function percentDecode(text: string): string {
   });
 }
 
-/** `~`, `~/x` and `file:` URLs as the path they name; `~user` cannot be judged (whose home?). */
+/**
+ * The home directories `~` may stand for: the gateway's, and each HOME a server is given in its `env`
+ * (server-filesystem expands `~` with its own HOME, not the gateway's: red team F1). A HOME given by a
+ * reference (`env:`/`file:`) is not known here, so `~` cannot be judged at all while one is configured.
+ */
+let serverHomes: readonly string[] = [];
+let unknownHome = false;
+
+/** Sets the HOMEs of the configured servers (at gateway start; servers do not change on reload). */
+export function useServerHomes(servers: Record<string, { env?: Record<string, string> } | object>): void {
+  const homes = new Set<string>();
+  unknownHome = false;
+  for (const server of Object.values(servers)) {
+    const home = 'env' in server ? server.env?.HOME : undefined;
+    if (home === undefined) continue;
+    if (isAbsolute(home)) homes.add(home.replace(/\/+$/, '') || '/');
+    else unknownHome = true;
+  }
+  serverHomes = [...homes];
+}
+
+/** The account's home from the password database (a server started without HOME falls back to it). */
+function accountHome(): string[] {
+  try {
+    return [userInfo().homedir];
+  } catch {
+    return [];
+  }
+}
+
+/** `~`, `~/x` and `file:` URLs as the paths they may name (every home: see above); `~user` cannot be judged. */
+function expansions(raw: string): string[] {
+  if (raw === '~' || raw.startsWith('~/')) {
+    if (unknownHome) throw new Unjudgeable("starts with ~, and a server's HOME is set by a reference, so whose home is unknown");
+    return [...new Set([homedir(), ...accountHome(), ...serverHomes].map((home) => home + raw.slice(1)))];
+  }
+  return [expand(raw)];
+}
+
+/** One path of `raw` (the gateway's own home for `~`; see expansions). */
 function expand(raw: string): string {
   if (raw === '~' || raw.startsWith('~/')) return homedir() + raw.slice(1);
   if (/^~[A-Za-z_][A-Za-z0-9_.-]*(\/|$)/.test(raw)) throw new Unjudgeable('names another user\'s home directory');
@@ -83,8 +122,8 @@ function expand(raw: string): string {
 
 /** Every form of `raw` a server might act on (see the module comment); the first is the literal one. */
 export function formsOf(raw: string): string[] {
-  const first = expand(raw);
-  if (PLAIN.test(first) && !first.includes('%')) return [first];
+  const [first, ...others] = expansions(raw) as [string, ...string[]];
+  if (others.length === 0 && PLAIN.test(first) && !first.includes('%')) return [first];
   const queue: { text: string; decodings: number }[] = [{ text: first, decodings: 0 }];
   const seen = new Set([first]);
   const add = (text: string, decodings: number): void => {
@@ -93,6 +132,7 @@ export function formsOf(raw: string): string[] {
     seen.add(text);
     queue.push({ text, decodings });
   };
+  for (const other of others) add(other, 0);
   for (let i = 0; i < queue.length; i++) {
     const { text, decodings } = queue[i]!;
     if (PERCENT.test(text)) {
@@ -103,7 +143,7 @@ export function formsOf(raw: string): string[] {
     if (WIDE_PERCENT.test(text)) add(text.replace(/%u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), decodings + 1);
     add(text.normalize('NFKC'), decodings);
     if (text.includes('\\')) add(text.replaceAll('\\', '/'), decodings);
-    add(expand(text), decodings);
+    for (const expanded of expansions(text)) add(expanded, decodings);
   }
   return queue.map((f) => f.text);
 }

@@ -13,8 +13,8 @@
  *      exactly `false` not to ask (an error or a value of another type asks, with the reason shown);
  *   4. any matching allow rule allows;
  *   5. nothing matched: denied, with the guard or condition that kept an allow rule from matching.
- * An allow rule matches only if its condition is exactly `true` and every guard passes; an approve rule
- * only if every guard passes.
+ * An allow rule matches only if its condition is exactly `true` and every guard passes. An approve rule
+ * whose condition is not exactly false and whose guard fails denies (its guard is a requirement).
  *
  * Guards may put arguments in canonical form (a serialized URL, a resolved path): the decision then
  * carries the arguments to forward, and the whole decision is taken again on them, so deny rules and
@@ -310,6 +310,9 @@ export class Policy {
         const result = yield rule.guards(args, kind === 'tool' && !annotations.readOnly);
         if (result.problem) {
           if (result.gatewayState) return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_GATEWAY_STATE', reason: `${what} denied: rule "${rule.name}": ${result.problem}` };
+          // An approve rule's guard is a requirement of the gate, not a way out of it: a call the rule
+          // selects whose arguments fail it is refused, never passed on to an allow rule unasked.
+          if (rule.effect === 'approve') return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_GUARD', reason: `${what} denied: approve rule "${rule.name}": ${result.problem}` };
           firstMiss ??= { rule, reason: `rule "${rule.name}": ${result.problem}`, code: 'PC_POLICY_GUARD' };
           continue;
         }

@@ -60,8 +60,9 @@ export function selfDeclaredWarnings(policy: PolicyConfig | undefined, agents: S
     const condition = rule.when === undefined ? undefined : compileCondition(rule.when);
     const usesTask = condition !== undefined && !('problem' in condition) && condition.usesTask;
     const usesAgent = condition !== undefined && !('problem' in condition) && condition.usesAgent;
-    if (rule.effect === 'deny' && (rule.tasks || usesTask)) {
-      out.push({ path: [...path, rule.tasks ? 'tasks' : 'when'], message: `deny rule "${rule.name}" applies only to a declared task label: a caller avoids it by declaring none (or another)` });
+    // Deny and approve rules are gates: narrowed by a label the caller picks, they are avoided by picking another.
+    if ((rule.effect === 'deny' || rule.effect === 'approve') && (rule.tasks || usesTask)) {
+      out.push({ path: [...path, rule.tasks ? 'tasks' : 'when'], message: `${rule.effect} rule "${rule.name}" applies only to a declared task label: a caller avoids it by declaring none (or another)` });
     }
     if (!agentsSelfDeclared) return;
     if (!everyone(rule.principal?.agents) || usesAgent) {

@@ -80,3 +80,34 @@ describe('approve rules whose condition cannot be judged', () => {
     assert.equal(calls(filesLog, 'read_text_file').length, 0, 'server-filesystem read nothing');
   });
 });
+
+describe('an approve rule whose guard fails (red team F2)', () => {
+  let gw: TestGateway;
+  let payLog: string;
+  before(async () => {
+    const pay = recordedServer(TOOLS_SERVER, [JSON.stringify(PAY)]);
+    payLog = pay.log;
+    gw = await startGateway({
+      servers: { bank: pay.server },
+      approvals: { waitMs: 10_000, pollMs: 25 },
+      policy: {
+        rules: [
+          { name: 'pay', effect: 'allow', servers: ['bank'], tools: ['pay'] },
+          { name: 'big-pay-typed', effect: 'approve', servers: ['bank'], tools: ['pay'], guards: { values: { amount: { type: 'number' } } }, when: 'args.amount > 1000', approval: { mode: 'out-of-band' } },
+        ],
+      },
+    });
+  });
+  after(async () => gw?.close());
+
+  it('refuses the call instead of letting the allow rule pass it unasked', async () => {
+    for (const amount of ['5000', [5000]]) {
+      const answer = await modernRequest(`${gw.url}/mcp/bank`, 'tools/call', { name: 'pay', arguments: { to: 'mallory', amount } });
+      assert.equal(answer.body.error?.data?.code, 'PC_POLICY_GUARD', JSON.stringify(answer.body));
+      assert.match(answer.body.error?.data?.reason ?? '', /approve rule "big-pay-typed"/);
+    }
+    assert.deepEqual(received(payLog).filter((m) => m.method === 'tools/call'), [], 'nothing reached the bank');
+    const small = await modernRequest(`${gw.url}/mcp/bank`, 'tools/call', { name: 'pay', arguments: { to: 'bob', amount: 20 } });
+    assert.equal(small.body.result?.content?.[0]?.text, 'pay ran', 'a small typed payment still passes');
+  });
+});

@@ -104,3 +104,46 @@ describe('directories holding the gateway state behind a filesystem server', () 
     assert.match(JSON.stringify(listed.content), /notes2/);
   });
 });
+
+describe('~ read with the server\'s own HOME (red team F1)', () => {
+  let home: string;
+  let config: string;
+  let log: string;
+  let configText: string;
+  let gw: Awaited<ReturnType<typeof serveChild>>;
+  let client: Awaited<ReturnType<typeof legacyClient>>;
+
+  before(async () => {
+    home = realpathSync(mkdtempSync(join(tmpdir(), 'pc-state-home-')));
+    mkdirSync(join(home, 'conf'));
+    mkdirSync(join(home, 'pub'));
+    log = join(home, 'files.log');
+    config = join(home, 'conf', 'portcullis.yaml');
+    configText = JSON.stringify({
+      listen: { host: '127.0.0.1', port: 0 },
+      dataDir: join(home, 'data'),
+      // The server is given its own HOME: server-filesystem expands `~` with it, not with the gateway's.
+      servers: { files: recordedServer(log, FILESYSTEM, [home], { env: { HOME: home } }) },
+      policy: { rules: [{ name: 'files', effect: 'allow', servers: ['files'] }] },
+    }, null, 2);
+    writeFileSync(config, configText);
+    gw = await serveChild(config);
+    client = await legacyClient(`${gw.base}/mcp`);
+  });
+  after(async () => {
+    await client?.close();
+    await gw?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('refuses ~/conf and ~ for a tool that may move them, and the server moves nothing', async () => {
+    for (const source of ['~/conf', '~', '~/data', '~/pub/../conf']) {
+      await assert.rejects(client.callTool({ name: 'files__move_file', arguments: { source, destination: join(home, 'pub', 'moved') } }), (error: Rejection) => {
+        assert.equal(error.data?.code, 'PC_POLICY_GATEWAY_STATE', `${source}: ${JSON.stringify(error.data)}`);
+        return true;
+      });
+    }
+    assert.deepEqual(callsReceived(log).filter((c) => c.name === 'move_file'), []);
+    assert.equal(readFileSync(config, 'utf8'), configText);
+  });
+});

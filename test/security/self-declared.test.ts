@@ -60,6 +60,7 @@ describe('self-declared values only narrow', () => {
         '    - { name: trusted-agent, effect: allow, principal: { agents: [ci-bot] } }',
         '    - { name: no-prod, effect: deny, tasks: ["prod-*"] }',
         '    - { name: no-intern, effect: deny, when: \'principal.agent == "intern"\' }',
+        '    - { name: ask-prod, effect: approve, tasks: ["prod-*"], principal: { subjects: [alice] } }',
         '  limits:',
         '    - { name: per-agent, per: agent, rate: 10/s }',
         '',
@@ -67,7 +68,8 @@ describe('self-declared values only narrow', () => {
     );
     const check = await runCli(['config', 'check', '-c', file]);
     assert.equal(check.code, 0, check.stderr);
-    for (const path of ['policy.rules[0].principal', 'policy.rules[1].tasks', 'policy.rules[2].when', 'policy.limits[0].per']) {
+    // An approve rule is a gate too: narrowed by the task the caller declares, it is avoided by declaring another (red team F3).
+    for (const path of ['policy.rules[0].principal', 'policy.rules[1].tasks', 'policy.rules[2].when', 'policy.rules[3].tasks', 'policy.limits[0].per']) {
       assert.ok(check.stderr.includes(path), `warned about ${path}:\n${check.stderr}`);
     }
     writeFileSync(file, `dataDir: ${JSON.stringify(dir)}\nservers: { tickets: { command: node } }\npolicy: { rules: [{ name: triage, effect: allow, tasks: ["triage-*"] }] }\n`);
@@ -90,6 +92,7 @@ describe('self-declared values only narrow', () => {
           '  rules:',
           '    - { name: alice-only, effect: allow, principal: { agents: [alice] } }',
           '    - { name: no-intern, effect: deny, when: \'principal.agent == "intern"\' }',
+        '    - { name: ask-prod, effect: approve, tasks: ["prod-*"], principal: { subjects: [alice] } }',
           '  limits:',
           '    - { name: per-agent, per: agent, rate: 10/s }',
           '',
