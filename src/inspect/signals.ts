@@ -122,6 +122,18 @@ export interface Folded {
   obfuscated: boolean;
 }
 
+/** Verbs of telling, in the corpora's languages: a negated one always leaves someone untold. */
+const TELLING = P(String.raw`\b(?:tell\w*|told|mention\w*|inform\w*|notif\w*|reveal\w*|disclos\w*|say|said|report\w*|explain\w*|bring\w* up|erwähn\w*|mitteil\w*|sag\w*|menciona\w*|informa\w*|dir[ea]\w*|signal\w*|avis\w*|сообщ\w*|упомина\w*|говор\w*)\b|告诉|告知|提及|伝え|知らせ|言わ|알리|언급`);
+
+/** A condition opened earlier in the same clause ("if the number is not listed", "wenn … nicht", "si … no"). */
+const CONDITION_OPEN = P(String.raw`\b(?:if|when|whenever|unless|whether|in case|once|si|cuando|quand|lorsque|wenn|falls|sofern|se|quando|caso|если|когда)\b[^,;:]*$`);
+
+/** Whether a negated act (`never raise one`) is the act of the tool's own name's verb (`raise`): when not to use the tool. */
+function ownAction(verb: string, said: string): boolean {
+  const stem = verb.replace(/e$/, '');
+  return new RegExp(String.raw`\b(?:not|never|n't|without)\s+(?:\w+\s+)?${stem}(?:e|es|s|ed|d|ing)?\b`, 'i').test(said);
+}
+
 /** A name without its version (`search_v2`, `run_pipeline2`, `lookup-v1.1` → `search`, `run_pipeline`, `lookup`). */
 function unversioned(name: string): string {
   return name.toLowerCase().replace(/[_-]?v?\d+(?:\.\d+)*$/, '');
@@ -855,6 +867,8 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const preference: { push?: { field: string; span: string }; down?: boolean; avoid?: { field: string; span: string }; claim?: boolean } = {};
   /** Whether a later sentence says the tool also does something else (a side effect the user may not be shown). */
   let alsoDoes = false;
+  // The verb of its own name (`raise` of `raise_andon`, `notify` of `notifyOwner`): what the tool itself does.
+  const ownVerb = /^[a-z]{3,}/.exec(own.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase())?.[0];
   // A definition written in Turkish: the dotless ı of its short fields ("Kullanıcı adı") is Turkish too.
   const turkish = texts.some((t) => isTurkish(t.text));
   for (const { field, text: raw, isName } of texts) {
@@ -978,7 +992,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // (A field's first sentence says what the tool does: "Mutes a thread so the user is not notified".)
       // (A secret never shown is a privacy promise — unless the model is told what to leave out.)
       if (!cues.has('conceal') && (!(cues.has('source.secret') || SECRET_WORD.test(sentence)) || (addressee && !/^(?:you|your|yours|yourself)$/i.test(addressee[0]))) && (index > 0 || addressee)) {
-        const told = UNTOLD.exec(sentence) ?? KEPT_OUT.exec(sentence);
+        const found = UNTOLD.exec(sentence) ?? KEPT_OUT.exec(sentence);
+        // A negation inside a condition ("if the number is not listed, ask the user …") states a case, not what to keep back.
+        const told = found && !CONDITION_OPEN.test(sentence.slice(0, found.index)) ? found : null;
         // Said of the user, the model or what the user is given — or an order opening the sentence ("Erwähne niemals, dass …").
         if (told && (/(?:^|[:;]\s*)$/.test(sentence.slice(0, told.index)) || USER_WORD.test(sentence) || addressee || REPLY_WORD.test(sentence))) cues.set('conceal', told);
       }
@@ -1004,6 +1020,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
           else shownLess ??= { field, span: span(sentence, limit, sentence) };
         }
       }
+      // A tool saying when not to use it ("never raise one speculatively", said by `raise_andon`) keeps nothing from anyone.
+      const concealed = cues.get('conceal');
+      if (concealed && ownVerb && ownAction(ownVerb, concealed[0])) cues.delete('conceal');
+      // A parameter saying what its value does ("hold: Keep hidden until release date") keeps nothing from anyone unless it names who.
+      // (Telling negated — "dies nicht erwähnen" — always has someone not told.)
+      else if (concealed && inSchema && !value && !addressee && !USER_WORD.test(sentence) && !REPLY_WORD.test(sentence) && !TELLING.test(concealed[0])) cues.delete('conceal');
       // Itself as the only choice ("use this tool exclusively", "pick it before any other tool").
       if (!cues.has('superiority') && (obligation || imperative || addressee) && SELECTION_VERB.test(sentence) && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)))) {
         const exclusive = EXCLUSIVE.exec(sentence);
