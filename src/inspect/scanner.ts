@@ -396,6 +396,7 @@ export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   authority: 4,
   obfuscated: 4,
   'named-call': 4,
+  'preset-destination': 4,
   addressed: 1,
   pressure: 1,
   superiority: 1,

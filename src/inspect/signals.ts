@@ -32,6 +32,7 @@
  */
 import type { DefinitionText } from './scanner.ts';
 import { namedCalls } from './named-call.ts';
+import { presetDestination } from './preset.ts';
 import { demandsOf, mismatchWhy, purposeOf, refrains, unaccounted } from './purpose.ts';
 import { structureSignals } from './structure.ts';
 import { P, sentences } from './words.ts';
@@ -708,7 +709,7 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'purpose' | 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated' | 'named-call';
+export type Family = 'purpose' | 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated' | 'named-call' | 'preset-destination';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   purpose: 'asks for data or a destination that what the tool says it is (name, title, server, first sentence) does not account for',
   'private-flow': 'moves data the call does not hold (the conversation, the session, the environment) or others\u2019 personal data in bulk to a destination or a side purpose',
@@ -736,6 +737,7 @@ export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   steer: 'changes an argument of a call against the user\u2019s choice',
   authority: 'claims authority over the model',
   obfuscated: 'hides its text with look-alike letters or invisible characters',
+  'preset-destination': 'a default of its schema is a destination (an address, an account, a URL) that the caller never chose',
   'named-call': 'writes out a call of a tool that is not its own: fixed arguments for it, or its output routed into one of this tool\u2019s parameters',
 };
 
@@ -1390,7 +1392,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     const [call] = namedCalls({ name: own, siblings: ctx.siblings, vocabulary: paramNames, parameters, texts: texts.filter((t) => !t.isName && !t.field.endsWith('(name)')).map((t) => ({ field: t.field, text: fold(t.text, turkish).text })) });
     if (call) family('named-call', call.field, call.span, call.kind === 'arguments' ? `writes out a call of "${call.tool}", not one of its own tools, with fixed arguments` : `routes the output of "${call.tool}", not one of its own tools, into one of its own parameters`);
   }
-  // (The purpose and named-call families are judged on their own weight, not fed to the trained layer: its weights were trained without them.)
-  features.families = Math.min(families.size - (families.has('purpose') ? 1 : 0) - (families.has('named-call') ? 1 : 0), 3) / 3;
+  // A destination preset by a default of the schema (preset.ts).
+  const preset = presetDestination(texts, ctx.server);
+  if (preset) family('preset-destination', preset.field, preset.span, 'a default of its schema is a destination the caller never chose: a call with the defaults sends or pays there');
+  // (The purpose, named-call and preset families are judged on their own weight, not fed to the trained layer: its weights were trained without them.)
+  const untrained = (['purpose', 'named-call', 'preset-destination'] as const).filter((f) => families.has(f)).length;
+  features.families = Math.min(families.size - untrained, 3) / 3;
   return { features, hits, families };
 }
