@@ -395,6 +395,8 @@ export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   exec: 2,
   authority: 4,
   obfuscated: 4,
+  'named-call': 4,
+  'preset-destination': 4,
   addressed: 1,
   pressure: 1,
   superiority: 1,

@@ -31,6 +31,8 @@
  * with no order, no addressee, no data movement), or languages outside that list.
  */
 import type { DefinitionText } from './scanner.ts';
+import { namedCalls } from './named-call.ts';
+import { presetDestination } from './preset.ts';
 import { demandsOf, mismatchWhy, purposeOf, refrains, unaccounted } from './purpose.ts';
 import { structureSignals } from './structure.ts';
 import { P, sentences } from './words.ts';
@@ -121,12 +123,44 @@ export interface Folded {
   obfuscated: boolean;
 }
 
+/** Verbs of telling, in the corpora's languages: a negated one always leaves someone untold. */
+const TELLING = P(String.raw`\b(?:tell\w*|told|mention\w*|inform\w*|notif\w*|reveal\w*|disclos\w*|say|said|report\w*|explain\w*|bring\w* up|erwähn\w*|mitteil\w*|sag\w*|menciona\w*|informa\w*|dir[ea]\w*|signal\w*|avis\w*|сообщ\w*|упомина\w*|говор\w*)\b|告诉|告知|提及|伝え|知らせ|言わ|알리|언급`);
+
+/** A condition opened earlier in the same clause ("if the number is not listed", "wenn … nicht", "si … no"). */
+const CONDITION_OPEN = P(String.raw`\b(?:if|when|whenever|unless|whether|in case|once|si|cuando|quand|lorsque|wenn|falls|sofern|se|quando|caso|если|когда)\b[^,;:]*$`);
+
+/** Whether a negated act (`never raise one`) is the act of the tool's own name's verb (`raise`): when not to use the tool. */
+function ownAction(verb: string, said: string): boolean {
+  const stem = verb.replace(/e$/, '');
+  return new RegExp(String.raw`\b(?:not|never|n't|without)\s+(?:\w+\s+)?${stem}(?:e|es|s|ed|d|ing)?\b`, 'i').test(said);
+}
+
+/** A name without its version (`search_v2`, `run_pipeline2`, `lookup-v1.1` → `search`, `run_pipeline`, `lookup`). */
+function unversioned(name: string): string {
+  return name.toLowerCase().replace(/[_-]?v?\d+(?:\.\d+)*$/, '');
+}
+
+/**
+ * Whether `name` is another version of the tool `own` ("Deprecated: use search_v2", said by `search_v1` or `search`):
+ * the same tool's successor or predecessor, as its own sibling is, not another tool to be steered to or run down.
+ */
+export function isVersionOf(name: string, own: string): boolean {
+  if (name.toLowerCase() === own.toLowerCase()) return false;
+  const stem = unversioned(own);
+  return stem.length >= 3 && unversioned(name) === stem;
+}
+
+/** Whether a text shows the letters only Turkish writes (ş ğ İ): its dotless ı is a letter, not a disguise. */
+export function isTurkish(text: string): boolean {
+  return /[\u015F\u011F\u0130\u015E\u011E]/.test(text);
+}
+
 /**
  * The text as a model reads it: NFKC (full-width and other compatibility forms to plain ones),
  * invisible characters removed, tag characters decoded to the ASCII they smuggle, and look-alike
  * Cyrillic/Greek letters inside otherwise Latin words mapped to Latin.
  */
-export function fold(text: string): Folded {
+export function fold(text: string, turkish = isTurkish(text)): Folded {
   // Plain ASCII has nothing to fold (most schema texts).
   if (!/[^\x00-\x7F]/.test(text)) return { text, obfuscated: false };
   let out = text.normalize('NFKC');
@@ -139,8 +173,8 @@ export function fold(text: string): Folded {
   // Typographic apostrophes and quotes as the ASCII ones the cues are written with.
   out = visible.replace(/[\u2018\u2019\u02BC\uFF07]/g, "'").replace(/[\u201C\u201D]/g, '"');
   // Latin letters from other blocks that pass for ASCII ones inside a word.
-  // (Turkish writes the dotless ı as a letter of its own: a text with its other letters, ş ğ İ, is Turkish, not disguised.)
-  const turkish = /[\u015F\u011F\u0130\u015E\u011E]/.test(out);
+  // (Turkish writes the dotless ı as a letter of its own: a text with its other letters, ş ğ İ, is Turkish, not disguised —
+  // and so is a short field of a definition written in Turkish elsewhere: `turkish`, judged on the whole definition.)
   out = out.replace(turkish ? /([A-Za-z])([\u0261\u0251\u01C0\u0269\u026A])|([\u0261\u0251\u01C0\u0269\u026A])([A-Za-z])/g : /([A-Za-z])([\u0261\u0251\u0131\u01C0\u0269\u026A])|([\u0261\u0251\u0131\u01C0\u0269\u026A])([A-Za-z])/g, (m: string) => {
     obfuscated = true;
     return m.replace(/[\u0261]/g, 'g').replace(/[\u0251]/g, 'a').replace(/[\u0131\u0269\u026A]/g, 'i').replace(/[\u01C0]/g, 'l');
@@ -675,7 +709,7 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'purpose' | 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated';
+export type Family = 'purpose' | 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated' | 'named-call' | 'preset-destination';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   purpose: 'asks for data or a destination that what the tool says it is (name, title, server, first sentence) does not account for',
   'private-flow': 'moves data the call does not hold (the conversation, the session, the environment) or others\u2019 personal data in bulk to a destination or a side purpose',
@@ -703,6 +737,8 @@ export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   steer: 'changes an argument of a call against the user\u2019s choice',
   authority: 'claims authority over the model',
   obfuscated: 'hides its text with look-alike letters or invisible characters',
+  'preset-destination': 'a default of its schema is a destination (an address, an account, a URL) that the caller never chose',
+  'named-call': 'writes out a call of a tool that is not its own: fixed arguments for it, or its output routed into one of this tool\u2019s parameters',
 };
 
 export interface SignalContext {
@@ -833,12 +869,16 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const preference: { push?: { field: string; span: string }; down?: boolean; avoid?: { field: string; span: string }; claim?: boolean } = {};
   /** Whether a later sentence says the tool also does something else (a side effect the user may not be shown). */
   let alsoDoes = false;
+  // The verb of its own name (`raise` of `raise_andon`, `notify` of `notifyOwner`): what the tool itself does.
+  const ownVerb = /^[a-z]{3,}/.exec(own.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase())?.[0];
+  // A definition written in Turkish: the dotless ı of its short fields ("Kullanıcı adı") is Turkish too.
+  const turkish = texts.some((t) => isTurkish(t.text));
   for (const { field, text: raw, isName } of texts) {
     if (isName || raw.length < 8 || /\$(?:schema|id|ref)$/.test(field)) continue;
     // A property name is read as the words it is made of: `always_include_previous_messages_here` is an order.
     const propertyName = field.endsWith('(name)');
     const text = propertyName ? raw.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ') : raw;
-    const folded = fold(maskExamples(text));
+    const folded = fold(maskExamples(text), turkish || isTurkish(text));
     if (folded.obfuscated) {
       features.obfuscated = 1;
       hit('obfuscated', field, span(text, null, text));
@@ -878,7 +918,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       for (const m of sentence.matchAll(IDENT)) {
         const word = m[0].replace(/`/g, '');
         const lower = word.toLowerCase();
-        if (lower === own.toLowerCase() || ctx.siblings.has(word) || paramNames.has(lower)) continue;
+        if (lower === own.toLowerCase() || ctx.siblings.has(word) || paramNames.has(lower) || isVersionOf(lower, own)) continue;
         // A server's instructions are judged when it connects, before its tools are listed: a tool they
         // name is presumed the server's own, unless another connected server has it (shadowing).
         if (field === 'instructions' && !otherTool(lower)) continue;
@@ -954,7 +994,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // (A field's first sentence says what the tool does: "Mutes a thread so the user is not notified".)
       // (A secret never shown is a privacy promise — unless the model is told what to leave out.)
       if (!cues.has('conceal') && (!(cues.has('source.secret') || SECRET_WORD.test(sentence)) || (addressee && !/^(?:you|your|yours|yourself)$/i.test(addressee[0]))) && (index > 0 || addressee)) {
-        const told = UNTOLD.exec(sentence) ?? KEPT_OUT.exec(sentence);
+        const found = UNTOLD.exec(sentence) ?? KEPT_OUT.exec(sentence);
+        // A negation inside a condition ("if the number is not listed, ask the user …") states a case, not what to keep back.
+        const told = found && !CONDITION_OPEN.test(sentence.slice(0, found.index)) ? found : null;
         // Said of the user, the model or what the user is given — or an order opening the sentence ("Erwähne niemals, dass …").
         if (told && (/(?:^|[:;]\s*)$/.test(sentence.slice(0, told.index)) || USER_WORD.test(sentence) || addressee || REPLY_WORD.test(sentence))) cues.set('conceal', told);
       }
@@ -980,6 +1022,12 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
           else shownLess ??= { field, span: span(sentence, limit, sentence) };
         }
       }
+      // A tool saying when not to use it ("never raise one speculatively", said by `raise_andon`) keeps nothing from anyone.
+      const concealed = cues.get('conceal');
+      if (concealed && ownVerb && ownAction(ownVerb, concealed[0])) cues.delete('conceal');
+      // A parameter saying what its value does ("hold: Keep hidden until release date") keeps nothing from anyone unless it names who.
+      // (Telling negated — "dies nicht erwähnen" — always has someone not told.)
+      else if (concealed && inSchema && !value && !addressee && !USER_WORD.test(sentence) && !REPLY_WORD.test(sentence) && !TELLING.test(concealed[0])) cues.delete('conceal');
       // Itself as the only choice ("use this tool exclusively", "pick it before any other tool").
       if (!cues.has('superiority') && (obligation || imperative || addressee) && SELECTION_VERB.test(sentence) && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)))) {
         const exclusive = EXCLUSIVE.exec(sentence);
@@ -1110,7 +1158,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       if (pushedSelf) preference.push ??= { field, span: span(sentence, pushedSelf, sentence) };
       // (Not "This tool exists for backward compatibility": that runs itself down.)
       if (!/^(?:this (?:tool|function|endpoint|server)|it)\b/i.test(sentence) && (ref || refCompared || identNamed || OTHERS.test(sentence) || TOOL_WORD.test(sentence) || ITSELF.test(sentence) || MODEL_ITSELF.test(sentence) || DOTTED_NAME.test(sentence)) && (DISPARAGE.test(sentence) || RUN_DOWN.test(sentence) || WORSE.test(sentence))) preference.down = true;
-      const disparaged = DISPARAGE.exec(sentence);
+      // A label at the head of a sentence ("Deprecated: use search_v2", "Obsolete — kept for compatibility") is the tool
+      // saying it of itself, not running others down.
+      const quality = DISPARAGE.exec(sentence);
+      const selfLabel = quality !== null && quality.index === 0 && /^\s*[:\u2014\u2013-]/.test(sentence.slice(quality[0].length));
+      const disparaged = selfLabel ? null : quality;
       // Other tools in general ("the others are unreliable") count when close to the bad quality claimed.
       const othersWord = disparaged ? OTHERS.exec(sentence) : null;
       const others = ref || refCompared || identNamed || previousRef || has('ref.other-tools') || (othersWord !== null && Math.abs(othersWord.index - disparaged!.index) < 80);
@@ -1133,7 +1185,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       // The claim is about itself: named, "this tool", "here", "us" (or a bare routing priority, a designation).
       if (claimed && (SELF_REFERENCE.test(sentence) || (own.length > 3 && sentence.includes(own)) || /\bus\b/i.test(sentence) || /priority|designated/i.test(claimed[0]))) selection.claim ??= { field, span: here(claimed) };
       if (ref || refCompared || identNamed || has('ref.other-tools') || OTHERS.test(sentence) || /\b[a-z][\w-]*\.[a-z]\w*_\w+/i.test(sentence)) selection.named = true;
-      const runDown = RUN_DOWN.test(sentence) || (disparaged !== null && TOOL_WORD.test(sentence));
+      const runDown = !selfLabel && (RUN_DOWN.test(sentence) || (disparaged !== null && TOOL_WORD.test(sentence)));
       const itself = ITSELF.test(sentence);
       if (othersHere || compared || itself || (runDown && TOOL_WORD.test(sentence))) selection.others = true;
       if (compared) selection.down = true;
@@ -1333,7 +1385,18 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     } else if (h.family === 'private-flow') features['s.source+transfer'] = 1;
     else features['s.ref+value-change'] = 1;
   }
-  // (The purpose family is judged on its own weight, not fed to the trained layer: its weights were trained without it.)
-  features.families = Math.min(families.size - (families.has('purpose') ? 1 : 0), 3) / 3;
+  // Calls of other tools written out with fixed arguments or routed into this tool's parameters (named-call.ts):
+  // not for a tool whose subject is such text (a detector quoting what it looks for, a translator).
+  if (!purpose.inspects && !purpose.translates) {
+    const parameters = texts.filter((t) => t.field.startsWith('inputSchema.') && t.field.endsWith('(name)')).map((t) => t.text);
+    const [call] = namedCalls({ name: own, siblings: ctx.siblings, vocabulary: paramNames, parameters, texts: texts.filter((t) => !t.isName && !t.field.endsWith('(name)')).map((t) => ({ field: t.field, text: fold(t.text, turkish).text })) });
+    if (call) family('named-call', call.field, call.span, call.kind === 'arguments' ? `writes out a call of "${call.tool}", not one of its own tools, with fixed arguments` : `routes the output of "${call.tool}", not one of its own tools, into one of its own parameters`);
+  }
+  // A destination preset by a default of the schema (preset.ts).
+  const preset = presetDestination(texts, ctx.server);
+  if (preset) family('preset-destination', preset.field, preset.span, 'a default of its schema is a destination the caller never chose: a call with the defaults sends or pays there');
+  // (The purpose, named-call and preset families are judged on their own weight, not fed to the trained layer: its weights were trained without them.)
+  const untrained = (['purpose', 'named-call', 'preset-destination'] as const).filter((f) => families.has(f)).length;
+  features.families = Math.min(families.size - untrained, 3) / 3;
   return { features, hits, families };
 }

@@ -44,9 +44,11 @@ const AUDIENCE = String.raw`(?:\b(?:users?|end[- ]users?|customers?|clients?|hom
 const CHANNEL = String.raw`\b(?:response|responses|reply|replies|answer|answers|summary|summaries|report|confirmation|message shown|output shown|résumé|réponse|respuesta|resumen|resposta|resumo|antwort|zusammenfassung|ответ\w*|сводк\w*)\b|回答|返答|要約|摘要|回复|答复|답변|요약`;
 const AUDIENCE_OR_CHANNEL = P(`${AUDIENCE}|${CHANNEL}`);
 const AUDIENCE_ONLY = P(AUDIENCE);
+/** A person as the subject of what follows ("the user describes …"). */
+const AUDIENCE_SUBJECT = P(String.raw`${AUDIENCE}\s*$`);
 
 /** Shown *as* a state: "shown to the user as OK", "present it as within budget", "presented as organic". Formats (as a table, as JSON) are not states. */
-const SHOWN_AS = P(String.raw`\b(?:present(?:s|ed|ing)?|shown|show|shows|report(?:s|ed)?|describ(?:e|es|ed)|label(?:l?ed|s)?|display(?:s|ed)?|fram(?:e|es|ed)|list(?:s|ed)?)\b[^.;:\n]{0,50}?(?<!\bnot\s)\bas\s+(?!(?:a|an|the|one|plain|rich|formatted|separate|individual|its|their|is\b|well\b|soon\b|follows?\b|needed\b|usual\b|described\b|shown\b|returned\b|above\b|below\b)\b|(?:tables?|lists?|json|markdown|text|csv|links?|cards?|charts?|graphs?|bullets?|previews?|thumbnails?|images?|pdf|html|strings?|numbers?|percent\w*|drafts?|notifications?|badges?|tooltips?|iso|utc|yaml|xml|rows?|columns?|items?|entries|pages?)\b)[\p{L}\p{N}'‘"“«]`);
+const SHOWN_AS = P(String.raw`\b(?:present(?:s|ed|ing)?|shown|show|shows|report(?:s|ed)?|describ(?:e|es|ed)|label(?:l?ed|s)?|display(?:s|ed)?|fram(?:e|es|ed)|list(?:s|ed)?)\b[^.;:\n]{0,50}?(?<!\bnot\s)\bas\s+(?!(?:a|an|the|one|plain|rich|formatted|separate|individual|its|their|is\b|well\b|soon\b|follows?\b|needed\b|usual\b|described\b|shown\b|returned\b|above\b|below\b|they|you|we|he|she|it|i|long|far|much|many|if|last|first|only|\d)\b|(?:tables?|lists?|json|markdown|text|csv|links?|cards?|charts?|graphs?|bullets?|previews?|thumbnails?|images?|pdf|html|strings?|numbers?|percent\w*|drafts?|notifications?|badges?|tooltips?|iso|utc|yaml|xml|rows?|columns?|items?|entries|pages?)\b)[\p{L}\p{N}'‘"“«]`);
 const SHOWN_AS_OTHER = P(String.raw`(?:présent\w*|affich\w*|indiqu\w*)\s+(?:\S+\s+){0,6}?comme\s+|(?:present\w*|mostr\w*|muestr\w*|indic\w*)\s+(?:\S+\s+){0,6}?como\s+|(?:dargestellt|angezeigt|ausgewiesen|gemeldet)\s+als\s+|als\s+\S+\s+(?:dargestellt|angezeigt|ausgewiesen|gemeldet)\b|(?:показыва\w*|отобража\w*|представля\w*)\s+(?:\S+\s+){0,4}?как\s+|として(?:表示|報告|提示|案内)|显示为|报告为|标记为|呈现为|(?:으로|로)\s*(?:표시|보고|안내)`);
 /** Told a fixed quotation: "are told it is 'for advising only'", 「無料です」と回答, répondre « … ». */
 const TOLD_QUOTE = P(String.raw`\b(?:told|tell|tells|answer(?:s|ed)?|respond(?:s|ed)?|reply|replies|replied|say|says|said|répond\w*|respond\w*|contest\w*|antwort\w*|ответ\w*|сказать|говорит\w*)\b[^.;\n"“«「]{0,30}?["“«'‘]|[「『"“][^」』"”\n]{1,60}[」』"”]\s*(?:と(?:回答|答え|返答|説明|伝え)|이?라고\s*(?:답|안내|말)|回答|答复)`);
@@ -159,7 +161,8 @@ export function structureSignals(texts: ReadonlyArray<{ field: string; text: str
       const audience = !(i === 0 && field === 'description') && AUDIENCE_OR_CHANNEL.test(sentence);
       if (audience && !TOOL_DOES.test(sentence)) {
         const shown = SHOWN_AS.exec(sentence) ?? SHOWN_AS_OTHER.exec(sentence);
-        if (shown) conceal(field, sentence, shown);
+        // The person describing ("incidents the user describes as urgent") is their own account, not one made up for them.
+        if (shown && !AUDIENCE_SUBJECT.test(sentence.slice(Math.max(0, shown.index - 40), shown.index))) conceal(field, sentence, shown);
         const quoted = TOLD_QUOTE.exec(sentence);
         if (quoted && AUDIENCE_ONLY.test(sentence) && ASKING.test(sentence)) conceal(field, sentence, quoted);
         // Keeping a secret out of sight ("your API key is never shown") protects the user.
