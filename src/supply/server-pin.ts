@@ -20,7 +20,7 @@
  * check read before the process reads it again (trusted-path.ts, redteam F18).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { isStdioServer } from '../config/names.ts';
 import type { ServerConfig, StdioServerConfig } from '../config/schema.ts';
@@ -32,6 +32,15 @@ import { createTrustedPaths, type TrustedPaths } from './trusted-path.ts';
 /** `launch`: how to start the server instead of its command (an npm runner replaced by the verified package's bin). */
 export type PinCheck = { ok: true; pinned: boolean; what: string; launch?: Launch } | { ok: false; problem: string };
 
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function whichCommand(command: string, cwd: string, pathEnv: string | undefined): string | undefined {
   if (command.includes('/')) {
     const full = isAbsolute(command) ? command : resolve(cwd, command);
@@ -40,7 +49,8 @@ function whichCommand(command: string, cwd: string, pathEnv: string | undefined)
   for (const dir of (pathEnv ?? '').split(delimiter)) {
     if (!dir) continue;
     const full = join(dir, command);
-    if (existsSync(full)) return full;
+    // As execvp(3) searches: a file it may not execute is passed over.
+    if (isExecutableFile(full)) return full;
   }
   return undefined;
 }
@@ -114,19 +124,22 @@ export function checkServerPin(
   }
   const cwd = server.cwd ? resolve(context.cwd, server.cwd) : context.cwd;
   const trust = context.trust ?? createTrustedPaths();
+  // The child looks its command up on its own PATH (the server's env.PATH when set, spawn(2) via
+  // options.env): the program judged must be the one it finds (a PATH reference is refused above).
+  const pathEnv = server.env?.PATH ?? context.pathEnv;
   const coverage = pinCoverageProblem(server, context.cwd);
   if (coverage !== undefined) return { ok: false, problem: `server "${name}": ${coverage}; refusing to start it` };
   if (pin.sha256) {
-    const file = pin.file ? resolve(cwd, pin.file) : whichCommand(server.command, cwd, context.pathEnv);
+    const file = pin.file ? resolve(cwd, pin.file) : whichCommand(server.command, cwd, pathEnv);
     if (!file || !existsSync(file)) return { ok: false, problem: `server "${name}": pinned file ${pin.file ?? server.command} was not found` };
     // The file is hashed here and read again by the interpreter a moment later: nothing on its way
     // may be changeable by another uid (F18), nor the program that reads it.
     const swappable = swappableFile(file, trust, true);
     if (swappable) return { ok: false, problem: `server "${name}": pinned file ${file} ${swappable}; refusing to start it` };
-    const opened = swappableLaunch(server, cwd, context.pathEnv, trust);
+    const opened = swappableLaunch(server, cwd, pathEnv, trust);
     if (opened) return { ok: false, problem: `server "${name}": ${opened}; refusing to start it` };
     // A command found on PATH: the pinned file must be the one that runs (symbolic links followed).
-    const runs = analyseLaunch(server.command, server.args).interpreter ? undefined : whichCommand(server.command, cwd, context.pathEnv);
+    const runs = analyseLaunch(server.command, server.args).interpreter ? undefined : whichCommand(server.command, cwd, pathEnv);
     if (runs !== undefined && realpathSync(runs) !== realpathSync(file)) return { ok: false, problem: `server "${name}": pin.file ${file} is not the command that runs (${runs}); refusing to start it` };
     const actual = createHash('sha256').update(readFileSync(file)).digest('hex');
     if (actual !== pin.sha256.toLowerCase()) return { ok: false, problem: `server "${name}": ${file} has SHA-256 ${actual.slice(0, 16)}…, the pin says ${pin.sha256.slice(0, 16)}…; refusing to start it` };
@@ -135,10 +148,10 @@ export function checkServerPin(
   if (pin.npm) {
     const install = findInstall(pin.npm, pin.integrity, [cwd, ...context.packageRoots]);
     if ('problem' in install) return { ok: false, problem: `server "${name}": ${install.problem}; refusing to start it` };
-    const runs = npmLaunch(install, pin.npm, server, cwd, whichCommand(server.command, cwd, context.pathEnv));
+    const runs = npmLaunch(install, pin.npm, server, cwd, whichCommand(server.command, cwd, pathEnv));
     if ('problem' in runs) return { ok: false, problem: `server "${name}": ${runs.problem}; refusing to start it` };
     if (!context.packages) return { ok: false, problem: `server "${name}": the files of ${pin.npm} cannot be verified here (no pins file); refusing to start it` };
-    const opened = swappableLaunch(server, cwd, context.pathEnv, trust, runs.launch);
+    const opened = swappableLaunch(server, cwd, pathEnv, trust, runs.launch);
     if (opened) return { ok: false, problem: `server "${name}": ${opened}; refusing to start it` };
     const files = verifyPackageFiles(install, pin.npm, context.packages, context.npmCacheDir, trust);
     if ('problem' in files) return { ok: false, problem: `server "${name}": ${files.problem}; refusing to start it` };
@@ -147,10 +160,10 @@ export function checkServerPin(
   }
   if (pin.pypi) {
     const [pkg = '', version = ''] = pin.pypi.split('==');
-    const command = whichCommand(server.command, cwd, context.pathEnv);
+    const command = whichCommand(server.command, cwd, pathEnv);
     const venv = pin.venv ? resolve(cwd, pin.venv) : command ? resolve(command, '..', '..') : undefined;
     if (!venv) return { ok: false, problem: `server "${name}": no virtualenv for ${pin.pypi} (set pin.venv)` };
-    const opened = swappableLaunch(server, cwd, context.pathEnv, trust);
+    const opened = swappableLaunch(server, cwd, pathEnv, trust);
     if (opened) return { ok: false, problem: `server "${name}": ${opened}; refusing to start it` };
     const result = checkPythonRecord(venv, pkg, version, trust);
     if ('problem' in result) return { ok: false, problem: `server "${name}": ${result.problem}; refusing to start it` };
