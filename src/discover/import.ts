@@ -240,8 +240,9 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     for (const k of ['command', 'args', 'cwd', 'env', 'url', 'transport', 'headers', 'pin', 'disabled']) if (out[k] !== undefined) ordered[k] = out[k];
     const filesystem = isFilesystemServer(s.command, s.args);
     let roots = filesystem ? filesystemRoots(out.args as string[], typeof out.cwd === 'string' ? out.cwd : (project ?? home)) : [];
-    if (project !== undefined) {
-      // A project's own file may give its filesystem server only folders of the project (F16).
+    if (project !== undefined && file.scope === 'project') {
+      // A project's own (checked-in) file may give its filesystem server only folders of the project
+      // (F16); the user's own files (home, Claude Code's per-project entries in ~/.claude.json) may name any.
       const outside = rootsOutside(roots, project);
       if (outside.length > 0) {
         serverNotes.push(`the project file gives this filesystem server ${outside.join(', ')}, outside the project ${project} (through .. or a symbolic link): left out of the allowed roots; add them yourself only if you meant them`);

@@ -331,7 +331,7 @@ export function planInstall(options: InstallOptions): { plans: FilePlan[]; probl
         skipped.push({ name: entry.name, why: options.gateway ? 'no server of the gateway configuration runs this (import it first: portcullis import)' : 'its name cannot be a gateway server name' });
         continue;
       }
-      const escapes = escapingRoots(entry, location.base === 'home' ? entry.project : root);
+      const escapes = escapingRoots(entry, location.base === 'project' ? root : undefined);
       if (escapes) flagged.push({ name: entry.name, why: escapes });
       replacements.push({ path: entry.path, value: gatewayEntry(options.client, server, options.route), name: entry.name });
       changes.push({ name: entry.name, gatewayServer: server });
