@@ -348,6 +348,7 @@ program
   .option('--gateway <url>', 'reach the gateway over HTTP at this base URL (each server at <url>/mcp/<name>)')
   .option('--stdio', 'reach the gateway through its stdio front (needs -c)')
   .option('--api-key-env <name>', 'with --gateway: send the API key from this environment variable as a bearer token')
+  .option('--allow-plain-http', 'with --api-key-env: allow a plain http --gateway on another machine (the key travels in clear)')
   .option('--dry-run', 'print the change as a diff (secrets masked) and write nothing')
   .option('--undo', 'restore the backup the last install made (refused if the file changed since)')
   .option('--force', 'with --undo: restore even if the file changed since the install')

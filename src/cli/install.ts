@@ -2,10 +2,12 @@
  * `portcullis install --client …`: routes one client's servers through the gateway (or, with --undo,
  * restores what it changed). Prints what it did per file; with --dry-run, the diff (secrets masked).
  */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { terminalSafe } from '../audit/display.ts';
 import { loadConfigFile } from '../config/load.ts';
+import { isLoopbackHost } from '../config/names.ts';
 import type { Config } from '../config/schema.ts';
 import { applyPlan, INSTALL_CLIENTS, planDiff, planInstall, routeProblem, undoInstall, type InstallClient, type Route } from '../discover/install.ts';
 import { displayPath } from '../discover/discover.ts';
@@ -26,6 +28,15 @@ export interface InstallCliOptions {
   dryRun?: boolean;
   undo?: boolean;
   force?: boolean;
+  allowPlainHttp?: boolean;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export function installCommand(options: InstallCliOptions, raw: Pick<Io, 'out' | 'err' | 'secrets'>): number {
@@ -38,6 +49,8 @@ export function installCommand(options: InstallCliOptions, raw: Pick<Io, 'out' |
   const client = options.client as InstallClient;
   const home = homeOf(options, io);
   const projects = (options.project ?? []).map((p) => resolve(p));
+  const notFolder = projects.find((p) => !isFolder(p));
+  if (notFolder !== undefined) return usage(`--project ${notFolder} is not a folder (give the folder that holds the client's project files)`);
   if (options.undo) {
     if (options.gateway || options.stdio) return usage('--undo restores the backup; it takes no --gateway or --stdio');
     const results = undoInstall({ client, home, projects, ...(options.force ? { force: true } : {}) });
@@ -71,6 +84,10 @@ export function installCommand(options: InstallCliOptions, raw: Pick<Io, 'out' |
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return usage('--gateway must be an http(s) URL');
     if (options.apiKeyEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.apiKeyEnv)) return usage('--api-key-env must be an environment variable name');
+    // The client would send the API key in clear to another machine (F16): only over https, or to loopback.
+    if (options.apiKeyEnv !== undefined && url.protocol === 'http:' && !isLoopbackHost(url.hostname.replace(/^\[|\]$/g, '')) && !options.allowPlainHttp) {
+      return usage(`--gateway ${url.origin} is plain http to another machine: the clients would send the API key from $${options.apiKeyEnv} in clear; use https (or a loopback address), or pass --allow-plain-http if the network between them is trusted`);
+    }
     route = { mode: 'http', base: `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/mcp$/, '')}`, ...(options.apiKeyEnv ? { apiKeyEnv: options.apiKeyEnv } : {}) };
   }
   const refused = routeProblem(client, route);
@@ -78,11 +95,16 @@ export function installCommand(options: InstallCliOptions, raw: Pick<Io, 'out' |
   const { plans, problems } = planInstall({ client, home, projects, route, ...(gateway ? { gateway, gatewayConfig: resolve(options.config!) } : {}) });
   let failed = problems.length > 0;
   for (const p of problems) io.err(`portcullis: ${displayPath(p.path, home)} ${p.problem}\n`);
-  if (plans.length === 0 && problems.length === 0) io.out(`No ${client} configuration file under ${home}${projects.length ? ` or ${projects.join(', ')}` : ''}.\n`);
+  if (plans.length === 0 && problems.length === 0) {
+    // Nothing was written: the command did not do what it was asked, so it does not exit 0.
+    io.err(`portcullis: no ${client} configuration file under ${home}${projects.length ? ` or ${projects.join(', ')}` : ''}; nothing installed\n`);
+    return 1;
+  }
   if (!gateway && plans.some((p) => p.changes.length > 0)) io.err('portcullis: without -c, each entry is routed to the gateway server of the same name, unchecked\n');
   for (const plan of plans) {
     const shown = displayPath(plan.path, home);
     for (const s of plan.skipped) io.out(`${shown}: "${s.name}" left as it is: ${s.why}\n`);
+    for (const f of plan.flagged) io.err(`portcullis: warning: ${shown}: "${f.name}": ${f.why}\n`);
     if (plan.changes.length === 0) {
       io.out(`${shown}: nothing to change\n`);
       continue;

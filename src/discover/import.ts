@@ -15,6 +15,7 @@ import { displayPath } from './discover.ts';
 import { displayText } from '../audit/display.ts';
 import { isSecretRef } from '../config/secrets.ts';
 import { codeLoaders } from './findings.ts';
+import { filesystemRoots, isFilesystemServer, rootsOutside } from './filesystem-roots.ts';
 import { referencesIn } from './secret-kinds.ts';
 import { targetKey } from './target.ts';
 
@@ -237,13 +238,15 @@ export function buildImport(report: DiscoveryReport, options: ImportOptions): Im
     if (s.disabled) out.disabled = true;
     const ordered: Record<string, unknown> = {};
     for (const k of ['command', 'args', 'cwd', 'env', 'url', 'transport', 'headers', 'pin', 'disabled']) if (out[k] !== undefined) ordered[k] = out[k];
-    const filesystem = s.command !== null && [s.command, ...s.args].some((a) => /server-filesystem|filesystem-mcp|mcp-filesystem/i.test(a));
-    const roots: string[] = [];
-    if (filesystem) {
-      const specAt = s.args.findIndex((a) => /filesystem/i.test(a));
-      for (const a of (out.args as string[]).slice(specAt + 1)) {
-        if (a.startsWith('-')) continue;
-        roots.push(isAbsolute(a) ? a : resolve(typeof out.cwd === 'string' ? out.cwd : (project ?? home), a));
+    const filesystem = isFilesystemServer(s.command, s.args);
+    let roots = filesystem ? filesystemRoots(out.args as string[], typeof out.cwd === 'string' ? out.cwd : (project ?? home)) : [];
+    if (project !== undefined && file.scope === 'project') {
+      // A project's own (checked-in) file may give its filesystem server only folders of the project
+      // (F16); the user's own files (home, Claude Code's per-project entries in ~/.claude.json) may name any.
+      const outside = rootsOutside(roots, project);
+      if (outside.length > 0) {
+        serverNotes.push(`the project file gives this filesystem server ${outside.join(', ')}, outside the project ${project} (through .. or a symbolic link): left out of the allowed roots; add them yourself only if you meant them`);
+        roots = roots.filter((r) => !outside.includes(r));
       }
     }
     return { server: ordered, notes: serverNotes, roots, filesystem };

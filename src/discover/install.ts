@@ -22,6 +22,7 @@ import { LOCATIONS, type ClientId, type Format, type Location } from './clients.
 import { maskAll, scanCredentials, type LiteralSecret } from './credentials.ts';
 import { unifiedDiff } from './diff.ts';
 import { extract, type ServerEntry } from './entries.ts';
+import { filesystemRoots, isFilesystemServer, rootsOutside } from './filesystem-roots.ts';
 import { parseConfig, readConfigFile } from './read.ts';
 import { classifyValue, masked } from './secret-kinds.ts';
 import { isThroughGateway, targetKey } from './target.ts';
@@ -69,6 +70,8 @@ export interface FilePlan {
   after: string;
   changes: EntryChange[];
   skipped: Array<{ name: string; why: string }>;
+  /** Entries routed, with something the user should look at (a filesystem root outside the project). */
+  flagged: Array<{ name: string; why: string }>;
   literals: LiteralSecret[];
 }
 
@@ -269,6 +272,18 @@ export function maskLine(line: string): string {
   });
 }
 
+/**
+ * Why a project's filesystem server entry needs a look: roots outside the project it came from (F16;
+ * the gateway server it is routed to is confined by its own paths guard, which import keeps inside).
+ */
+function escapingRoots(entry: ServerEntry, project: string | undefined): string | undefined {
+  if (project === undefined || entry.command === undefined || !isFilesystemServer(entry.command, entry.args)) return undefined;
+  const base = entry.cwd ? resolve(project, entry.cwd) : project;
+  const outside = rootsOutside(filesystemRoots(entry.args, base), project);
+  if (outside.length === 0) return undefined;
+  return `the project file gives this filesystem server ${outside.join(', ')}, outside the project ${project} (through .. or a symbolic link); the gateway's paths guard decides what it may reach — check that its roots stay inside the project`;
+}
+
 /** Plans the rewrite of every file of the client; problems are files it refuses (and says why). */
 export function planInstall(options: InstallOptions): { plans: FilePlan[]; problems: PlanProblem[] } {
   const home = resolve(options.home);
@@ -299,6 +314,7 @@ export function planInstall(options: InstallOptions): { plans: FilePlan[]; probl
     const { entries } = extract(options.client, location.layout, parsed.doc);
     const changes: EntryChange[] = [];
     const skipped: FilePlan['skipped'] = [];
+    const flagged: FilePlan['flagged'] = [];
     const literals = entries.flatMap((e) => scanCredentials(e, undefined, new Date()).literals);
     const replacements: Array<{ path: (string | number)[]; value: Record<string, unknown>; name: string }> = [];
     for (const entry of entries) {
@@ -315,11 +331,13 @@ export function planInstall(options: InstallOptions): { plans: FilePlan[]; probl
         skipped.push({ name: entry.name, why: options.gateway ? 'no server of the gateway configuration runs this (import it first: portcullis import)' : 'its name cannot be a gateway server name' });
         continue;
       }
+      const escapes = escapingRoots(entry, location.base === 'project' ? root : undefined);
+      if (escapes) flagged.push({ name: entry.name, why: escapes });
       replacements.push({ path: entry.path, value: gatewayEntry(options.client, server, options.route), name: entry.name });
       changes.push({ name: entry.name, gatewayServer: server });
     }
     if (replacements.length === 0) {
-      plans.push({ path, realPath: read.realPath, location, before: read.bytes, after: text, changes, skipped, literals });
+      plans.push({ path, realPath: read.realPath, location, before: read.bytes, after: text, changes, skipped, flagged, literals });
       continue;
     }
     let after: string | undefined;
@@ -344,7 +362,7 @@ export function planInstall(options: InstallOptions): { plans: FilePlan[]; probl
       problems.push({ path, problem: 'the rewritten file would not hold exactly the original with only the entries replaced; not touched' });
       continue;
     }
-    plans.push({ path, realPath: read.realPath, location, before: read.bytes, after, changes, skipped, literals });
+    plans.push({ path, realPath: read.realPath, location, before: read.bytes, after, changes, skipped, flagged, literals });
   }
   return { plans, problems };
 }

@@ -22,7 +22,9 @@
  * Not checked: the files of the package's dependencies (their lockfile entries are npm's; hashing the
  * whole closure of server-filesystem is 107 packages, see docs/supply-chain.md), files that are not
  * code (README, data a server keeps beside its code), a directory modified before the first start
- * when the cache no longer holds its tarball, and a file swapped between this check and Node reading it.
+ * when the cache no longer holds its tarball. A file swapped between this check and Node reading it
+ * is out of reach: every folder and code file of the package, and every folder on the way to it, must
+ * be unchangeable by other uids (trusted-path.ts).
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -30,6 +32,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpat
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { analyseLaunch } from './launch.ts';
 import type { PinStore } from './pins.ts';
+import { createTrustedPaths, type TrustedPaths } from './trusted-path.ts';
 
 export interface NpmInstall {
   name: string;
@@ -175,14 +178,22 @@ const CODE_FILE = /(?:\.(?:c|m)?[jt]s|\.json|\.node|\.wasm|(?:^|[/\\])[^./\\]+)$
 /** No package has this many files; a directory that does is not walked to the end. */
 const MAX_FILES = 50_000;
 
-/** SHA-256 (hex) of every code file of an installed package, by path relative to it; nested node_modules left out. */
-export function packageFiles(dir: string): { files: Record<string, string> } | { problem: string } {
+/**
+ * SHA-256 (hex) of every code file of an installed package, by path relative to it; nested
+ * node_modules left out. With `trust`, refused when another uid could change a folder or code file.
+ */
+export function packageFiles(dir: string, trust?: TrustedPaths): { files: Record<string, string> } | { problem: string } {
   const files: Record<string, string> = {};
   let count = 0;
   const walk = (folder: string): string | undefined => {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
       const full = join(folder, entry.name);
       const rel = relative(dir, full).split(sep).join('/');
+      // `trust`: every folder and code file must be beyond the reach of other uids (F18), so what is
+      // hashed is what Node reads; a nested node_modules folder is judged but not entered.
+      const judged = trust !== undefined && (entry.isDirectory() || CODE_FILE.test(rel));
+      const untrusted = !judged ? undefined : entry.isSymbolicLink() ? trust.problem(full) : trust.entryProblem(full, lstatSync(full));
+      if (untrusted) return `${untrusted}; the package could be changed after its check`;
       if (entry.isDirectory()) {
         if (entry.name === 'node_modules') continue;
         const problem = walk(full);
@@ -289,10 +300,13 @@ export function verifyPackageFiles(
   spec: string,
   records: PackageRecords,
   npmCacheDir?: string,
+  trust: TrustedPaths = createTrustedPaths(),
 ): { files: number; firstUse: boolean; anchored?: boolean } | { problem: string } {
   const untrusted = records.untrusted();
   if (untrusted !== undefined) return { problem: `the files of ${spec} cannot be verified: the pins file is untrusted (${untrusted})` };
-  const walked = packageFiles(install.dir);
+  const reach = trust.problem(install.dir);
+  if (reach !== undefined) return { problem: `the package ${spec} in ${install.dir} could be changed after its check: ${reach}` };
+  const walked = packageFiles(install.dir, trust);
   if ('problem' in walked) return walked;
   const { files } = walked;
   const count = Object.keys(files).length;

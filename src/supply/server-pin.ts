@@ -15,18 +15,31 @@
  *   pinned this way: install the server into a virtualenv.
  * - HTTP servers are pinned by their exact URL.
  * An unpinned stdio server starts only with `supply.allowUnpinned: true`, and is flagged.
+ *
+ * A pinned stdio server starts only if no uid other than the gateway's and root could change what the
+ * check read before the process reads it again (trusted-path.ts, redteam F18).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { isStdioServer } from '../config/names.ts';
 import type { ServerConfig, StdioServerConfig } from '../config/schema.ts';
 import { isSecretRef } from '../config/secrets.ts';
 import { analyseLaunch, unpinnedCode } from './launch.ts';
 import { findInstall, npmLaunch, verifyPackageFiles, type Launch, type PackageRecords } from './npm-pin.ts';
+import { createTrustedPaths, type TrustedPaths } from './trusted-path.ts';
 
 /** `launch`: how to start the server instead of its command (an npm runner replaced by the verified package's bin). */
 export type PinCheck = { ok: true; pinned: boolean; what: string; launch?: Launch } | { ok: false; problem: string };
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 function whichCommand(command: string, cwd: string, pathEnv: string | undefined): string | undefined {
   if (command.includes('/')) {
@@ -36,7 +49,8 @@ function whichCommand(command: string, cwd: string, pathEnv: string | undefined)
   for (const dir of (pathEnv ?? '').split(delimiter)) {
     if (!dir) continue;
     const full = join(dir, command);
-    if (existsSync(full)) return full;
+    // As execvp(3) searches: a file it may not execute is passed over.
+    if (isExecutableFile(full)) return full;
   }
   return undefined;
 }
@@ -68,18 +82,39 @@ export function pinCoverageProblem(server: StdioServerConfig, cwd: string): stri
   return undefined;
 }
 
-/** Why a pinned file could be swapped between its hash and its use by others, or undefined. */
-function swappableFile(file: string): string | undefined {
-  if (lstatSync(file).isSymbolicLink()) return 'is a symbolic link (it can be re-pointed after the check): pin the file it points to';
-  const folder = statSync(dirname(file));
-  if ((folder.mode & 0o022) !== 0 && (folder.mode & 0o1000) === 0) return `is in ${dirname(file)}, a folder group or others may write (the file can be replaced after the check)`;
+/**
+ * Why a file the pin covers (or the program that runs it) could be swapped between its check and its
+ * use by a local user other than the gateway's and root (trusted-path.ts), or undefined. The pinned
+ * file itself must not be a symbolic link (pin the file it points to), so the pin names what is read.
+ */
+function swappableFile(file: string, trust: TrustedPaths, pinned: boolean): string | undefined {
+  if (pinned && lstatSync(file).isSymbolicLink()) return 'is a symbolic link (it can be re-pointed after the check): pin the file it points to';
+  const problem = trust.problem(file);
+  return problem === undefined ? undefined : `could be swapped after the check: ${problem}`;
+}
+
+/**
+ * Why what the start opens by name — the program (as found on PATH) and, for an interpreter, its
+ * script — could be swapped after the check by another uid, or undefined. `launch`: the command that
+ * replaces the configured one (an npm runner started as the package's bin).
+ */
+function swappableLaunch(server: StdioServerConfig, cwd: string, pathEnv: string | undefined, trust: TrustedPaths, launch?: Launch): string | undefined {
+  const command = launch?.command ?? server.command;
+  const args = launch?.args ?? server.args;
+  const program = whichCommand(command, cwd, pathEnv);
+  const script = analyseLaunch(command, args).script;
+  const opened = [program, script === undefined ? undefined : resolve(cwd, script)];
+  for (const path of opened) {
+    const problem = path === undefined ? undefined : swappableFile(path, trust, false);
+    if (problem) return `${path} ${problem}`;
+  }
   return undefined;
 }
 
 export function checkServerPin(
   name: string,
   server: ServerConfig,
-  context: { cwd: string; pathEnv: string | undefined; packageRoots: readonly string[]; allowUnpinned: boolean; packages?: PackageRecords | undefined; npmCacheDir?: string | undefined },
+  context: { cwd: string; pathEnv: string | undefined; packageRoots: readonly string[]; allowUnpinned: boolean; packages?: PackageRecords | undefined; npmCacheDir?: string | undefined; trust?: TrustedPaths },
 ): PinCheck {
   if (!isStdioServer(server)) return { ok: true, pinned: true, what: `URL ${new URL(server.url).origin}${new URL(server.url).pathname}` };
   const pin = server.pin;
@@ -88,18 +123,23 @@ export function checkServerPin(
     return { ok: false, problem: `server "${name}" is not pinned (add servers.${name}.pin, or set supply.allowUnpinned: true to run unpinned servers)` };
   }
   const cwd = server.cwd ? resolve(context.cwd, server.cwd) : context.cwd;
+  const trust = context.trust ?? createTrustedPaths();
+  // The child looks its command up on its own PATH (the server's env.PATH when set, spawn(2) via
+  // options.env): the program judged must be the one it finds (a PATH reference is refused above).
+  const pathEnv = server.env?.PATH ?? context.pathEnv;
   const coverage = pinCoverageProblem(server, context.cwd);
   if (coverage !== undefined) return { ok: false, problem: `server "${name}": ${coverage}; refusing to start it` };
   if (pin.sha256) {
-    const file = pin.file ? resolve(cwd, pin.file) : whichCommand(server.command, cwd, context.pathEnv);
+    const file = pin.file ? resolve(cwd, pin.file) : whichCommand(server.command, cwd, pathEnv);
     if (!file || !existsSync(file)) return { ok: false, problem: `server "${name}": pinned file ${pin.file ?? server.command} was not found` };
-    // The file is hashed here and read again by the interpreter a moment later: a link that can be
-    // re-pointed, or a file in a folder others may write (renamed over), could be swapped in between.
-    // Not closed: a swap by the file's own owner in that window (docs/supply-chain.md).
-    const swappable = swappableFile(file);
+    // The file is hashed here and read again by the interpreter a moment later: nothing on its way
+    // may be changeable by another uid (F18), nor the program that reads it.
+    const swappable = swappableFile(file, trust, true);
     if (swappable) return { ok: false, problem: `server "${name}": pinned file ${file} ${swappable}; refusing to start it` };
+    const opened = swappableLaunch(server, cwd, pathEnv, trust);
+    if (opened) return { ok: false, problem: `server "${name}": ${opened}; refusing to start it` };
     // A command found on PATH: the pinned file must be the one that runs (symbolic links followed).
-    const runs = analyseLaunch(server.command, server.args).interpreter ? undefined : whichCommand(server.command, cwd, context.pathEnv);
+    const runs = analyseLaunch(server.command, server.args).interpreter ? undefined : whichCommand(server.command, cwd, pathEnv);
     if (runs !== undefined && realpathSync(runs) !== realpathSync(file)) return { ok: false, problem: `server "${name}": pin.file ${file} is not the command that runs (${runs}); refusing to start it` };
     const actual = createHash('sha256').update(readFileSync(file)).digest('hex');
     if (actual !== pin.sha256.toLowerCase()) return { ok: false, problem: `server "${name}": ${file} has SHA-256 ${actual.slice(0, 16)}…, the pin says ${pin.sha256.slice(0, 16)}…; refusing to start it` };
@@ -108,20 +148,24 @@ export function checkServerPin(
   if (pin.npm) {
     const install = findInstall(pin.npm, pin.integrity, [cwd, ...context.packageRoots]);
     if ('problem' in install) return { ok: false, problem: `server "${name}": ${install.problem}; refusing to start it` };
-    const runs = npmLaunch(install, pin.npm, server, cwd, whichCommand(server.command, cwd, context.pathEnv));
+    const runs = npmLaunch(install, pin.npm, server, cwd, whichCommand(server.command, cwd, pathEnv));
     if ('problem' in runs) return { ok: false, problem: `server "${name}": ${runs.problem}; refusing to start it` };
     if (!context.packages) return { ok: false, problem: `server "${name}": the files of ${pin.npm} cannot be verified here (no pins file); refusing to start it` };
-    const files = verifyPackageFiles(install, pin.npm, context.packages, context.npmCacheDir);
+    const opened = swappableLaunch(server, cwd, pathEnv, trust, runs.launch);
+    if (opened) return { ok: false, problem: `server "${name}": ${opened}; refusing to start it` };
+    const files = verifyPackageFiles(install, pin.npm, context.packages, context.npmCacheDir, trust);
     if ('problem' in files) return { ok: false, problem: `server "${name}": ${files.problem}; refusing to start it` };
     const how = runs.launch ? `, run as its bin ${runs.launch.args[0]}` : '';
     return { ok: true, pinned: true, what: `npm ${pin.npm}${pin.integrity ? ' with integrity' : ''} (${files.files} files ${files.firstUse ? (files.anchored ? 'recorded, matching the registry tarball' : 'recorded') : 'verified'}${how})`, ...(runs.launch ? { launch: runs.launch } : {}) };
   }
   if (pin.pypi) {
     const [pkg = '', version = ''] = pin.pypi.split('==');
-    const command = whichCommand(server.command, cwd, context.pathEnv);
+    const command = whichCommand(server.command, cwd, pathEnv);
     const venv = pin.venv ? resolve(cwd, pin.venv) : command ? resolve(command, '..', '..') : undefined;
     if (!venv) return { ok: false, problem: `server "${name}": no virtualenv for ${pin.pypi} (set pin.venv)` };
-    const result = checkPythonRecord(venv, pkg, version);
+    const opened = swappableLaunch(server, cwd, pathEnv, trust);
+    if (opened) return { ok: false, problem: `server "${name}": ${opened}; refusing to start it` };
+    const result = checkPythonRecord(venv, pkg, version, trust);
     if ('problem' in result) return { ok: false, problem: `server "${name}": ${result.problem}; refusing to start it` };
     if (pin.record && result.recordSha256 !== pin.record.toLowerCase()) return { ok: false, problem: `server "${name}": the RECORD of ${pin.pypi} differs from the pin; refusing to start it` };
     return { ok: true, pinned: true, what: `pypi ${pin.pypi} (${result.files} files verified)` };
@@ -139,8 +183,8 @@ function distName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '_');
 }
 
-/** Verifies an installed Python distribution against its RECORD; returns the RECORD's own hash. */
-export function checkPythonRecord(venv: string, pkg: string, version: string): { files: number; recordSha256: string } | { problem: string } {
+/** Verifies an installed Python distribution against its RECORD (with `trust`: each file beyond other uids' reach); returns the RECORD's own hash. */
+export function checkPythonRecord(venv: string, pkg: string, version: string, trust?: TrustedPaths): { files: number; recordSha256: string } | { problem: string } {
   const lib = join(venv, 'lib');
   if (!existsSync(lib)) return { problem: `no virtualenv at ${venv}` };
   for (const python of readdirSync(lib)) {
@@ -161,6 +205,8 @@ export function checkPythonRecord(venv: string, pkg: string, version: string): {
       if (algorithm !== 'sha256' || !expected) continue;
       const full = resolve(site, file);
       if (!existsSync(full)) return { problem: `${file} of ${pkg} is missing` };
+      const reach = trust?.problem(full);
+      if (reach !== undefined) return { problem: `${file} of ${pkg} could be changed after its check: ${reach}` };
       const actual = createHash('sha256').update(readFileSync(full)).digest('base64url');
       if (actual !== expected.replace(/=+$/, '')) return { problem: `${file} of ${pkg} does not match its RECORD (modified after install)` };
       files += 1;

@@ -94,6 +94,34 @@ describe('portcullis install', () => {
     assert.deepEqual(backups(join(t.home, '.cursor')), []);
   });
 
+  it('exits non-zero when it installs nothing: no file of the client, a --project that is not a folder (F16)', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'pc-install-empty-'));
+    const none = await runCli(['install', '--client', 'cursor', '--home', empty, '--gateway', 'http://127.0.0.1:8787']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no cursor configuration file under .*; nothing installed/);
+    const missing = await runCli(['install', '--client', 'cursor', '--home', empty, '--project', join(empty, 'nope'), '--gateway', 'http://127.0.0.1:8787']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--project .*nope is not a folder/);
+  });
+
+  it('refuses to send an API key over plain http to another machine unless told to (F16)', async () => {
+    const t = fixtureTrees(['home']);
+    const file = join(t.home, '.cursor', 'mcp.json');
+    const before = read(file);
+    const clear = await runCli(['install', '--client', 'cursor', '--home', t.home, '--gateway', 'http://gateway.example:8787', '--api-key-env', 'PORTCULLIS_KEY']);
+    assert.equal(clear.code, 2);
+    assert.match(clear.stderr, /plain http to another machine: the clients would send the API key from \$PORTCULLIS_KEY in clear/);
+    assert.equal(read(file), before);
+    for (const gateway of ['https://gateway.example:8787', 'http://127.0.0.1:8787', 'http://[::1]:8787', 'http://localhost:8787']) {
+      const ok = await runCli(['install', '--client', 'cursor', '--home', t.home, '--gateway', gateway, '--api-key-env', 'PORTCULLIS_KEY', '--dry-run']);
+      assert.equal(ok.code, 0, `${gateway}: ${ok.stderr}`);
+    }
+    const overridden = await runCli(['install', '--client', 'cursor', '--home', t.home, '--gateway', 'http://gateway.example:8787', '--api-key-env', 'PORTCULLIS_KEY', '--allow-plain-http', '--dry-run']);
+    assert.equal(overridden.code, 0, overridden.stderr);
+    const noKey = await runCli(['install', '--client', 'cursor', '--home', t.home, '--gateway', 'http://gateway.example:8787', '--dry-run']);
+    assert.equal(noKey.code, 0, 'without a key nothing secret travels');
+  });
+
   it('refuses a file it cannot parse, a route the client cannot use, and a file changed since it was read', async () => {
     const t = fixtureTrees(['malformed-home']);
     const file = join(t.home, '.cursor', 'mcp.json');

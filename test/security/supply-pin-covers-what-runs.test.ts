@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -78,6 +78,28 @@ describe('supply chain: a pin must cover what runs', () => {
       assert.equal(existsSync(s.ran), false, `nothing of the attacker's ran: ${existsSync(s.ran) ? readFileSync(s.ran, 'utf8') : ''}`);
     });
   }
+
+  it('judges the command the child finds on its own PATH (env.PATH): a pin on the copy the gateway would find is refused, the other never runs', async () => {
+    const pinnedDir = join(s.dir, 'bin-pinned');
+    const childDir = join(s.dir, 'bin-child');
+    mkdirSync(pinnedDir);
+    mkdirSync(childDir);
+    writeFileSync(join(pinnedDir, 'mcp-tool'), `#!/bin/sh\nexec ${JSON.stringify(node)} ${JSON.stringify(s.benign)}\n`, { mode: 0o755 });
+    writeFileSync(join(childDir, 'mcp-tool'), `#!/bin/sh\necho "PATH copy ran" >> ${JSON.stringify(s.ran)}\nexec ${JSON.stringify(node)} ${JSON.stringify(s.evil)}\n`, { mode: 0o755 });
+    const pinnedTool = join(pinnedDir, 'mcp-tool');
+    const server = { command: 'mcp-tool', args: [], env: { PATH: `${childDir}:/usr/bin:/bin` }, pin: { sha256: sha256(pinnedTool), file: pinnedTool } };
+    const config = join(s.dir, 'path.yaml');
+    writeFileSync(config, `listen: { port: 0 }\ndataDir: ${JSON.stringify(join(s.dir, 'data-path'))}\npolicy: { rules: [{ name: all, effect: allow }] }\nservers:\n  tool: ${JSON.stringify(server)}\n`);
+    const served = await serveChild(config);
+    try {
+      const health = (await (await fetch(`${served.base}/healthz`)).json()) as { servers: Record<string, string> };
+      assert.equal(health.servers.tool, 'failed');
+      assert.match(served.stderr(), /is not the command that runs/);
+    } finally {
+      await served.stop();
+    }
+    assert.equal(existsSync(s.ran), false, `the copy on the child's PATH never ran: ${existsSync(s.ran) ? readFileSync(s.ran, 'utf8') : ''}`);
+  });
 
   it('accepts a pin on the script the interpreter runs, with harmless flags and variables', async () => {
     const config = join(s.dir, 'good.yaml');
