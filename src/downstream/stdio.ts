@@ -13,6 +13,7 @@ import type { Gateway } from '../gateway.ts';
 import {
   assertMessage,
   assertFiniteNumbers,
+  assertJsonDepth,
   assertNoDuplicateKeys,
   decodeUtf8,
   isNotification,
@@ -152,8 +153,11 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
     let message: JsonRpcMessage;
     let parsed: unknown;
     try {
-      const line = decodeUtf8(bytes, 'line').trim();
+      // JSON white space only: String.prototype.trim would also strip a byte-order mark (U+FEFF),
+      // which JSON does not allow and the HTTP front refuses.
+      const line = decodeUtf8(bytes, 'line').replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
       if (line === '') return;
+      assertJsonDepth(line, 'line');
       try {
         parsed = JSON.parse(line);
       } catch (error) {

@@ -6,16 +6,18 @@
 
 /**
  * `problem`: why the arguments fail. `rewrites`: arguments to forward in the canonical form the guard
- * judged (a serialized URL, a resolved path), replacing what was sent. `judged`: the canonical form of
- * arguments forwarded as sent (a path guard without `forward: resolved`): the server will read them so,
- * and the decision is taken on that form too.
+ * judged (a serialized URL, a resolved path), replacing what was sent. `judged`: other readings of the
+ * forwarded arguments a server may act on — the resolved form of a path forwarded as sent, and the
+ * resolved form of each percent-decoded, NFKC or backslash spelling of a path (each one a complete set
+ * of the guarded arguments): the decision is taken on every one of them too, so a deny rule that holds
+ * for any of them denies.
  */
 export interface GuardResult {
   problem?: string;
   /** The problem is a path into the gateway's own state: the call is denied, not just this rule unmatched. */
   gatewayState?: true;
   rewrites?: Record<string, unknown>;
-  judged?: Record<string, unknown>;
+  judged?: Record<string, unknown>[];
 }
 
 /** DNS, passed in so tests and the gateway can choose: resolves a name to all its addresses. */

@@ -2,7 +2,7 @@
  * Argument guards of one rule, compiled once: size, then values, paths and URLs (see each guard's
  * module). The first guard that fails decides; canonical forms the guards judged (serialized URLs,
  * resolved paths with `forward: resolved`) come back as rewrites, which the gateway forwards in place
- * of what was sent; resolved paths forwarded as sent come back as `judged`, decided on as well.
+ * of what was sent; every other reading of a path a server may act on comes back in `judged`, decided on as well.
  */
 import type { GuardResult, ResolveHost } from './guard-result.ts';
 import { checkPaths } from './path-guard.ts';
@@ -28,7 +28,7 @@ export function compileGuards(guards: GuardsConfig, resolveHost: ResolveHost, st
     return then(guards.urls ? checkUrls(guards.urls, args, resolveHost) : {}, (urls: GuardResult): GuardResult => {
       if (urls.problem) return urls;
       const rewrites = { ...paths.rewrites, ...urls.rewrites };
-      return { ...(Object.keys(rewrites).length > 0 ? { rewrites } : {}), ...(paths.judged ? { judged: paths.judged } : {}) };
+      return { ...(Object.keys(rewrites).length > 0 ? { rewrites } : {}), ...(paths.judged ? { judged: paths.judged.map((reading) => ({ ...urls.rewrites, ...reading })) } : {}) };
     });
   };
 }

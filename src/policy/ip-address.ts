@@ -5,6 +5,15 @@
  *   IPv4-mapped ::ffff:0:0/96 and -translated ::ffff:0:0:0/96, IPv4-compatible ::/96 (RFC 4291 §2.5.5),
  *   NAT64 64:ff9b::/96 (RFC 6052) and the local-use 64:ff9b:1::/48 (RFC 8215, every RFC 6052 position),
  *   6to4 2002::/16 (RFC 3056), Teredo 2001::/32 (RFC 4380: server, and client XOR 0xffffffff).
+ * The ranges are the entries of the IANA IPv4 and IPv6 Special-Purpose Address Registries
+ * (iana.org/assignments/iana-ipv4-special-registry and iana-ipv6-special-registry, as updated 2024-10-22,
+ * RFC 6890 and its updates) whose "Globally Reachable" is False, plus multicast (224.0.0.0/4, ff00::/8)
+ * and the deprecated site-local fec0::/10. For IPv6, everything outside 2000::/3 — the only block the
+ * IANA IPv6 Address Space registry allocates as global unicast — is refused unless it carries an IPv4
+ * address (judged by that address), so a later special-purpose assignment outside 2000::/3 (SRv6 SIDs
+ * 5f00::/16, RFC 9602; the dummy prefix 100:0:0:1::/64, RFC 9780) is refused without a list update.
+ * 2001::/23 (IETF protocol assignments) is refused whole, though a few anycast services in it are
+ * reachable: a tool has no reason to fetch from them.
  * Not covered: ISATAP interface identifiers (their route is the IPv6 prefix, not the IPv4 address), and
  * what a name resolves to at fetch time, later than the check (DNS rebinding).
  */
@@ -14,12 +23,16 @@ const FORBIDDEN = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4], ['255.255.255.255', 32],
 ] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['2001:db8::', 32], ['3fff::', 20],
-  ['100::', 64], ['2001:2::', 48], ['2001:10::', 28], ['2001:20::', 28], ['64:ff9b:1::', 48],
+  ['100::', 64], ['2001::', 23], ['64:ff9b:1::', 48], ['5f00::', 16],
 ] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv6');
+
+/** 2000::/3: the IPv6 global unicast space (IANA IPv6 Address Space registry). */
+const GLOBAL_UNICAST = new BlockList();
+GLOBAL_UNICAST.addSubnet('2000::', 3, 'ipv6');
 
 /** The 16 bytes of an IPv6 address (as `isIP` accepts it, dotted tail included). */
 function ipv6Bytes(address: string): Uint8Array {
@@ -73,5 +86,7 @@ export function isForbiddenAddress(input: string): boolean {
   if (family === 4) return FORBIDDEN.check(address, 'ipv4');
   if (family !== 6) return true;
   if (FORBIDDEN.check(address, 'ipv6')) return true;
-  return embeddedIpv4(address).some((a) => FORBIDDEN.check(a, 'ipv4'));
+  const carried = embeddedIpv4(address);
+  if (carried.length === 0) return !GLOBAL_UNICAST.check(address, 'ipv6');
+  return carried.some((a) => FORBIDDEN.check(a, 'ipv4'));
 }

@@ -38,6 +38,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { GuardsConfig } from './schema.ts';
 import { stringsOf, type GuardResult } from './guard-result.ts';
 import type { GatewayState } from './gateway-state.ts';
+import { percentDecodeUtf8 } from '../util/percent.ts';
 
 type PathGuard = NonNullable<GuardsConfig['paths']>;
 
@@ -51,20 +52,15 @@ const MAX_FORMS = 32;
 const PERCENT = /%[0-9a-f]{2}/i;
 const WIDE_PERCENT = /%u[0-9a-f]{4}/i;
 const PLAIN = /^[\x21-\x5b\x5d-\x7e]*$/; // printable ASCII without backslash or space: no other form
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 export class Unjudgeable extends Error {}
 
 /** Decodes every valid `%XX` run as UTF-8; throws when the bytes are not UTF-8. */
 function percentDecode(text: string): string {
-  return text.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
-    const bytes = Buffer.from(run.replace(/%/g, ''), 'hex');
-    try {
-      return UTF8.decode(bytes);
-    } catch {
-      throw new Unjudgeable('has percent-encoding that is not valid UTF-8 once decoded');
-    }
-  });
+  try {
+    return percentDecodeUtf8(text);
+  } catch {
+    throw new Unjudgeable('has percent-encoding that is not valid UTF-8 once decoded');
+  }
 }
 
 /**
@@ -265,18 +261,22 @@ function judge(form: string, guard: PathGuard, roots: readonly string[], state: 
   return { canonical: lexical[0]! };
 }
 
+/** Combinations of path forms a call is decided on at most (every form of every guarded value). */
+const MAX_READINGS = 64;
+
 /** `mutating`: the tool is not read-only, so a directory holding state is state too (GatewayState.holding). */
 export function checkPaths(guard: PathGuard, args: Record<string, unknown>, state?: GatewayState, mutating = true): GuardResult {
   const roots = realRoots(guard.roots);
   const rewrites: Record<string, unknown> = {};
-  const judged: Record<string, unknown> = {};
+  // Every guarded value as forwarded, and every other canonical form a server may read it as.
+  const slots: { name: string; list: boolean; index: number; options: string[] }[] = [];
   for (const name of guard.args) {
     const { values, list, problem } = stringsOf(args, name);
     if (problem) return { problem };
-    const canonical: string[] = [];
+    const readings: string[][] = [];
     let relative = false;
     for (const raw of values) {
-      let first: string | undefined;
+      const canonical: string[] = [];
       try {
         const forms = formsOf(raw);
         // A relative path was judged against the first root; the server resolves it against its own
@@ -285,15 +285,33 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>, stat
         for (const form of forms) {
           const verdict = judge(form, guard, roots, state, mutating);
           if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}`, ...(verdict.state ? { gatewayState: true } : {}) };
-          first ??= verdict.canonical;
+          const path = /^file:/i.test(raw) ? pathToFileURL(verdict.canonical).href : verdict.canonical;
+          if (!canonical.includes(path)) canonical.push(path);
         }
       } catch (error) {
         if (error instanceof Unjudgeable) return { problem: `argument "${name}" ${error.message}` };
         throw error;
       }
-      canonical.push(/^file:/i.test(raw) ? pathToFileURL(first!).href : first!);
+      readings.push(canonical);
     }
-    if (canonical.some((path, i) => path !== values[i])) (guard.forward === 'resolved' || relative ? rewrites : judged)[name] = list ? canonical : canonical[0];
+    const forwarded = guard.forward === 'resolved' || relative ? readings.map((r) => r[0]!) : values;
+    if (forwarded.some((path, i) => path !== values[i])) rewrites[name] = list ? forwarded : forwarded[0];
+    readings.forEach((r, index) => slots.push({ name, list, index, options: [forwarded[index]!, ...r.filter((path) => path !== forwarded[index])] }));
   }
-  return { ...(Object.keys(rewrites).length > 0 ? { rewrites } : {}), ...(Object.keys(judged).length > 0 ? { judged } : {}) };
+  // Deny rules must hold for every form the server may read: each combination of forms is decided on.
+  const count = slots.reduce((n, slot) => n * slot.options.length, 1) - 1;
+  if (count > MAX_READINGS) return { problem: `the path arguments have more than ${MAX_READINGS} forms a server may read (percent-encoded, compatibility or backslash spellings) to judge` };
+  const judged: Record<string, unknown>[] = [];
+  for (let combination = 1; combination <= count; combination++) {
+    const reading: Record<string, unknown> = {};
+    let rest = combination;
+    for (const slot of slots) {
+      const path = slot.options[rest % slot.options.length]!;
+      rest = Math.floor(rest / slot.options.length);
+      if (!slot.list) reading[slot.name] = path;
+      else ((reading[slot.name] ??= [...((rewrites[slot.name] ?? args[slot.name]) as string[])]) as string[])[slot.index] = path;
+    }
+    judged.push(reading);
+  }
+  return { ...(Object.keys(rewrites).length > 0 ? { rewrites } : {}), ...(judged.length > 0 ? { judged } : {}) };
 }

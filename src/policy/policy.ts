@@ -18,9 +18,9 @@
  *
  * Guards may put arguments in canonical form (a serialized URL, a resolved path): the decision then
  * carries the arguments to forward, and the whole decision is taken again on them, so deny rules and
- * conditions judge exactly what the server will receive. A path forwarded as sent is decided on again in
- * its resolved form too (the server resolves `.env/.` and `a/../.env` to `.env`): a deny rule that holds
- * for either form denies.
+ * conditions judge exactly what the server will receive. A path is decided on again in every form a
+ * server may read it as — resolved (`.env/.` and `a/../.env` are `.env`), percent-decoded, NFKC,
+ * backslashes as separators (`%2eenv`, `．env`): a deny rule that holds for any form denies.
  *
  * Self-declared values (the task label, a local principal's agent name) only narrow: an allow or approve
  * rule may select by task only together with a principal selector (refused at load otherwise).
@@ -231,25 +231,27 @@ export class Policy {
 
   *#decideTwice(facts: CallFacts): Generator<Maybe<GuardResult>, Decision, GuardResult> {
     const { judged, ...first } = yield* this.#decideOnce(facts);
-    const canonical = judged ?? first.arguments;
-    if (!canonical) return first;
-    // Guards put arguments in canonical form: decide again on exactly what will be forwarded, or, when
-    // forwarded as sent, on what the server will read them as (a deny on `.env` holds for `.env/.`).
-    const { judged: againJudged, ...again } = yield* this.#decideOnce({ ...facts, args: canonical });
-    if (again.effect === 'deny') return again;
-    if (again.effect !== first.effect || again.rule !== first.rule || again.arguments || againJudged) {
-      return {
-        effect: 'deny',
-        rule: first.rule,
-        code: 'PC_POLICY_GUARD',
-        reason: `${facts.kind} "${facts.name}" of server "${facts.server}" denied: the arguments in the canonical form rule "${first.rule}" forwards are not decided the same way as sent`,
-      };
+    const readings = [...(first.arguments ? [first.arguments] : []), ...(judged ?? [])];
+    // Guards put arguments in canonical form: decide again on exactly what will be forwarded, and on
+    // every other reading the server may act on (a path forwarded as sent, resolved: a deny on `.env`
+    // holds for `.env/.`; its percent-decoded, NFKC and backslash spellings: `%2eenv`, `．env`).
+    for (const args of readings) {
+      const again = yield* this.#decideOnce({ ...facts, args });
+      if (again.effect === 'deny') return again;
+      if (again.effect !== first.effect || again.rule !== first.rule || again.arguments) {
+        return {
+          effect: 'deny',
+          rule: first.rule,
+          code: 'PC_POLICY_GUARD',
+          reason: `${facts.kind} "${facts.name}" of server "${facts.server}" denied: the arguments in the canonical form rule "${first.rule}" forwards are not decided the same way as sent`,
+        };
+      }
     }
     return first;
   }
 
   /** Yields what a guard returns (a promise only when a URL guard resolves a host). */
-  *#decideOnce(facts: CallFacts): Generator<Maybe<GuardResult>, Decision & { judged?: Record<string, unknown> }, GuardResult> {
+  *#decideOnce(facts: CallFacts): Generator<Maybe<GuardResult>, Decision & { judged?: Record<string, unknown>[] }, GuardResult> {
     const { principal, server, kind, name, args, task, now } = facts;
     const what = `${kind} "${name}" of server "${server}"`;
     if (this.#absent) {
@@ -269,7 +271,7 @@ export class Policy {
 
     const matched: Record<Effect, CompiledRule | undefined> = { deny: undefined, approve: undefined, allow: undefined };
     const rewrites = new Map<CompiledRule, Record<string, unknown>>();
-    const judged = new Map<CompiledRule, Record<string, unknown>>();
+    const judged = new Map<CompiledRule, Record<string, unknown>[]>();
     let firstMiss: { rule: CompiledRule; reason: string; code: GatewayErrorCode } | undefined;
     const unjudgedApprove = new Map<CompiledRule, string>();
     for (const rule of this.#rulesFor(server, kind, name)) {
@@ -326,7 +328,7 @@ export class Policy {
     const readAs = decided && judged.get(decided);
     const canonical = {
       ...(forward ? { arguments: { ...args, ...forward } } : {}),
-      ...(readAs ? { judged: { ...args, ...readAs, ...forward } } : {}),
+      ...(readAs ? { judged: readAs.map((reading) => ({ ...args, ...forward, ...reading })) } : {}),
     };
     if (matched.approve) {
       const rule = matched.approve;

@@ -1,7 +1,8 @@
 /**
  * The policy in force, and its replacement on reload: a new policy section is compiled completely and
  * swapped in only when it has no problem, so a bad edit leaves the old policy in force. Rate-limit
- * buckets start full after a reload; calls in flight keep counting against the new concurrency caps.
+ * buckets of limits whose definition did not change carry over a reload (changed and new limits start
+ * full); calls in flight keep counting against the new concurrency caps.
  */
 import { ConcurrencyLimiter, RateLimiter } from '../ratelimit/limiter.ts';
 import { compilePolicy, type CompileOptions, type Policy, type PolicyProblem } from './policy.ts';
@@ -51,6 +52,6 @@ export class PolicyRuntime {
 
   #stateFor(policy: Policy, config: PolicyConfig | undefined): PolicyState {
     this.concurrency.setCaps(config?.concurrency ?? {});
-    return { policy, limiter: new RateLimiter(config?.limits ?? [], this.#clock), maxArgumentBytes: config?.maxArgumentBytes ?? 1024 * 1024 };
+    return { policy, limiter: new RateLimiter(config?.limits ?? [], this.#clock, this.#state?.limiter), maxArgumentBytes: config?.maxArgumentBytes ?? 1024 * 1024 };
   }
 }

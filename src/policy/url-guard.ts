@@ -6,7 +6,10 @@
  * backslashes, control or white-space characters (which WHATWG strips or keeps), userinfo (unless
  * `allowUserinfo`), a second `@`, percent-escapes or compatibility characters in the host, a missing
  * `//` — and what the server receives is the WHATWG serialization the guard judged (`href`), never
- * the raw string.
+ * the raw string, with its path in normal form (RFC 3986 §6.2.2): percent-escapes of unreserved
+ * characters decoded (`/%61dmin` is `/admin`), other escapes in upper case, empty segments collapsed
+ * (`//admin` is `/admin` to most HTTP stacks) and dot segments resolved, so a deny rule on a URL path
+ * judges the path the far server routes, however it was spelled.
  * Not prevented: a name that resolves to a public address now and a private one when the server fetches
  * (DNS rebinding); redirects the server follows.
  */
@@ -22,6 +25,24 @@ type UrlGuard = NonNullable<GuardsConfig['urls']>;
 const INVISIBLE = /[\u0000-\u0020\u007f-\u00a0\u00ad\u061c\u115f\u1160\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufeff\ufff9-\ufffb]/;
 /** Dots that IDNA (UTS #46) maps to `.` but NFKC leaves alone. */
 const IDNA_DOTS = /[\u3002\uff0e\uff61]/;
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+/** The URL's path in RFC 3986 normal form (see the module comment); the dot segments WHATWG resolves. */
+function normalisePath(url: URL): void {
+  let path = url.pathname;
+  for (;;) {
+    const next = path
+      .replace(/%([0-9a-f]{2})/gi, (escape, hex: string) => {
+        const char = String.fromCharCode(parseInt(hex, 16));
+        return UNRESERVED.test(char) ? char : escape.toUpperCase();
+      })
+      .replace(/\/{2,}/g, '/');
+    if (next === path) break;
+    path = next;
+  }
+  if (path !== url.pathname) url.pathname = path;
+}
 
 /** Why parsers could read `raw` differently, or undefined. */
 function ambiguity(raw: string, guard: UrlGuard): string | undefined {
@@ -61,6 +82,12 @@ export async function checkUrls(guard: UrlGuard, args: Record<string, unknown>, 
       const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
       if (host === '') return { problem: `argument "${name}" has no host` };
       if (hostAllowed && !hostAllowed(host)) return { problem: `argument "${name}" names a host that is not allowed (allowed: ${guard.hosts!.join(', ')})` };
+      normalisePath(url);
+      // `/a//../b` is `/a/b` to WHATWG (`..` removes the empty segment) but `/b` to a server that
+      // collapses slashes first: readings that differ are refused, not guessed.
+      const collapsedFirst = new URL(raw.replace(/^([^:]+:\/\/[^/?#]*)([^?#]*)/, (_m, head: string, path: string) => head + path.replace(/\/{2,}/g, '/')));
+      normalisePath(collapsedFirst);
+      if (collapsedFirst.href !== url.href) return { problem: `argument "${name}" has empty path segments next to dot segments, which servers resolve differently` };
       serialized.push(url.href);
       if (guard.allowPrivate) continue;
       let addresses: string[];

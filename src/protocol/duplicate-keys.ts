@@ -57,7 +57,7 @@ export function findDuplicateKey(text: string): string | undefined {
         i = end;
         const top = depth > 0 ? frames[depth - 1]! : undefined;
         if (top?.object && top.expectKey) {
-          const escaped = text.lastIndexOf('\\', i) > start;
+          const escaped = text.slice(start + 1, i).includes('\\'); // within the key only: linear over the text
           const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
           if (seenBefore(top, key)) return [...path.slice(0, depth - 1), key].join('.');
           top.expectKey = false;

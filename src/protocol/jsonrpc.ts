@@ -100,6 +100,7 @@ export function assertMessage(value: unknown, where = 'body'): JsonRpcMessage {
  * repeated in one object is refused as ambiguous (parsers disagree on which occurrence wins).
  */
 export function parseJson(text: string, what = 'body'): unknown {
+  assertJsonDepth(text, what);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -109,6 +110,40 @@ export function parseJson(text: string, what = 'body'): unknown {
   assertNoDuplicateKeys(text, what);
   assertFiniteNumbers(text, value, what);
   return value;
+}
+
+/**
+ * Objects and arrays nested deeper than this are refused before parsing. MCP messages nest a few
+ * levels (a JSON Schema a few dozen at most); a hostile one nested 100,000 deep costs seconds to parse
+ * and would overflow the stack of every recursive walk after it (DLP, audit hashing, conditions).
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/**
+ * Refuses a JSON text whose objects and arrays nest deeper than MAX_JSON_DEPTH: one linear pass, run
+ * before JSON.parse, so a deep body costs no more than reading it. Brackets inside strings do not count.
+ */
+export function assertJsonDepth(text: string, what = 'body'): void {
+  if (text.length <= MAX_JSON_DEPTH) return; // too short to nest that deep
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // Skip the string: the closing quote is the next one not preceded by an odd run of backslashes.
+      for (;;) {
+        const end = text.indexOf('"', i + 1);
+        if (end === -1) return; // unterminated: JSON.parse refuses it
+        let slashes = 0;
+        while (text.charCodeAt(end - 1 - slashes) === 0x5c /* \ */) slashes++;
+        i = end;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > MAX_JSON_DEPTH) {
+        throw new GatewayError('PC_PROTOCOL_PARSE_ERROR', `${what} nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels are accepted`);
+      }
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
 }
 
 /** Only a number written with a three-digit exponent or 309 digits can overflow a double (the cheap test first). */

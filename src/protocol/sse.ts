@@ -7,6 +7,7 @@
  * looked at once (line ends are searched in the new bytes only), so a long line costs linear time.
  */
 import { chunksOf } from '../util/chunks.ts';
+import { assertJsonDepth } from './jsonrpc.ts';
 
 export interface SseEvent {
   event: string;
@@ -208,6 +209,7 @@ export async function* readSseMessages(
       let batch: unknown[] | undefined;
       if (event.event === 'message' && event.data !== '') {
         try {
+          assertJsonDepth(event.data, 'event');
           const parsed: unknown = JSON.parse(event.data);
           if (Array.isArray(parsed)) batch = parsed;
           else if (typeof parsed === 'object' && parsed !== null) message = parsed as Record<string, unknown>;

@@ -3,7 +3,8 @@
  * issuer and subject, whichever agent acts for them), agent,
  * tool or server, and a cap on calls in flight per server. A call takes one token from every bucket
  * that applies, or none at all: a refusal by one limit does not drain the others. State is in memory,
- * per gateway process.
+ * per gateway process; a reload keeps the buckets of every limit whose definition did not change (a
+ * comment edit, or a new rule elsewhere, does not refill them), and starts changed or new limits full.
  */
 import type { Principal } from '../auth/principal.ts';
 import { subjectKey } from '../auth/principal.ts';
@@ -21,6 +22,8 @@ interface Limit {
   refill: number;
   burst: number;
   rate: string;
+  /** Everything that decides the limit's buckets: a limit with the same definition keeps them across a reload. */
+  definition: string;
 }
 
 interface Bucket {
@@ -49,7 +52,8 @@ export class RateLimiter {
   readonly #buckets = new Map<string, Bucket>();
   readonly #now: () => number;
 
-  constructor(limits: PolicyConfig['limits'], now: () => number = () => performance.now()) {
+  /** `previous`: the limiter this one replaces (a reload); buckets of unchanged limits carry over. */
+  constructor(limits: PolicyConfig['limits'], now: () => number = () => performance.now(), previous?: RateLimiter) {
     this.#now = now;
     this.#limits = limits.map((l) => {
       const [count, unit] = l.rate.split('/') as [string, keyof typeof PERIOD_MS];
@@ -62,8 +66,22 @@ export class RateLimiter {
         refill: perPeriod / PERIOD_MS[unit],
         burst: l.burst ?? Math.max(1, Math.floor(perPeriod)),
         rate: l.rate,
+        definition: JSON.stringify([l.per, l.servers, l.tools, l.rate, l.burst ?? null]),
       };
     });
+    if (previous) this.#inherit(previous);
+  }
+
+  #inherit(previous: RateLimiter): void {
+    const kept = new Set<string>();
+    for (const limit of this.#limits) {
+      const before = previous.#limits.find((l) => l.name === limit.name);
+      if (before?.definition === limit.definition) kept.add(limit.name);
+    }
+    if (kept.size === 0) return;
+    for (const [key, bucket] of previous.#buckets) {
+      if (kept.has(key.slice(0, key.indexOf('\u0000')))) this.#buckets.set(key, { ...bucket });
+    }
   }
 
   get size(): number {

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
-import { isObject, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import { assertJsonDepth, isObject, MAX_JSON_DEPTH, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { batchResponseIds, readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
 import type { ChannelMessageExtra, MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, oversizedMessageId, readBoundedText } from './message-limit.ts';
@@ -122,9 +122,10 @@ export class LegacyHttpChannel implements MessageChannel {
     }
     let parsed: unknown;
     try {
+      assertJsonDepth(text);
       parsed = JSON.parse(text);
     } catch {
-      throw new Error(`HTTP ${response.statusCode} with a body that is not JSON`);
+      throw new Error(`HTTP ${response.statusCode} with a body that is not JSON or nests deeper than ${MAX_JSON_DEPTH} levels`);
     }
     const messages = Array.isArray(parsed) ? parsed : [parsed];
     const delivered = messages.filter((m) => isObject(m) && ('result' in m || 'error' in m || 'method' in m));

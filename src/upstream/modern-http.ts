@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import { GatewayError } from '../errors.ts';
 import { encodeHeaderValue, expectedMcpName } from '../protocol/headers.ts';
-import { isObject, type JsonObject, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import { assertJsonDepth, isObject, MAX_JSON_DEPTH, type JsonObject, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
 import type { LimitCounters } from '../limits/counters.ts';
 import { readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
 import {
@@ -189,9 +189,10 @@ export class ModernHttpUpstream implements Upstream {
       const text = response.text ?? (await readBoundedText(response.body!, this.#maxMessageBytes, response.headers['content-length']));
       let parsed: unknown;
       try {
+        assertJsonDepth(text);
         parsed = JSON.parse(text);
       } catch {
-        throw new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${this.name}" answered ${method} with HTTP ${response.statusCode} and a non-JSON body`, {
+        throw new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${this.name}" answered ${method} with HTTP ${response.statusCode} and a body that is not JSON or nests deeper than ${MAX_JSON_DEPTH} levels`, {
           server: this.name,
           status: response.statusCode,
         });

@@ -8,7 +8,8 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { LimitCounters } from '../limits/counters.ts';
-import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import { assertJsonDepth, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import { GatewayError } from '../errors.ts';
 import { takeTurns } from '../util/chunks.ts';
 import type { MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, oversizedMessageId } from './message-limit.ts';
@@ -179,9 +180,11 @@ export class StdioChannel implements MessageChannel {
     if (line === '') return;
     let message: unknown;
     try {
+      assertJsonDepth(line, 'line');
       message = JSON.parse(line);
-    } catch {
-      this.#options.logger.warn({ bytes: line.length }, 'upstream wrote a non-JSON line to stdout; ignored');
+    } catch (error) {
+      const why = error instanceof GatewayError ? error.message : 'not JSON';
+      this.#options.logger.warn({ bytes: line.length, why }, 'upstream wrote a line to stdout that is not an acceptable JSON message; ignored');
       return;
     }
     this.#heard = true;

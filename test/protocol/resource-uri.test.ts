@@ -23,6 +23,14 @@ describe('checkResourceUri', () => {
       'HTTPS://example.com/',
       'https://example.com',
       'not a uri',
+      'file:///srv/pub//private/key',
+      'mem://public//a',
+      'file:///srv/pub/a?x=1',
+      'file:///srv/pub/a#x',
+      'mem://public/a?p=/../../secret',
+      'mem://public/a#/../secret',
+      'mem://public/%C0%AE%C0%AE/secret',
+      'mem://public/%EF%BC%8E/secret',
     ]) {
       assert.equal(checkResourceUri(uri)?.code, 'PC_PROTOCOL_INVALID_PARAMS', uri);
     }

@@ -30,6 +30,18 @@ const ESCAPES = [
   'mem://public/files/%70rivate/plan',
   'mem://public/files/./private/plan',
   'mem://public/files/x/../private/plan',
+  // Red team E8: an empty segment (a file-backed server's kernel collapses `//`), and other forms a
+  // server may read otherwise than the glob: fragments, queries holding dot segments, overlong UTF-8
+  // dots, full-width dots that NFKC makes `.`.
+  'mem://public/files//private/plan',
+  'mem://public//files/private/plan',
+  'file:///srv/pub//private/key.txt',
+  'file:///srv/pub/a?p=/../../private/key.txt',
+  'file:///srv/pub/a#/../private/key.txt',
+  'mem://public/files/a#/../../secret/keys',
+  'mem://public/files/a?p=/../../secret/keys',
+  'mem://public/files/%C0%AE%C0%AE/secret/keys',
+  'mem://public/files/%EF%BC%8E%EF%BC%8E/secret/keys',
 ];
 
 describe('resource URIs are judged in canonical form', () => {
@@ -42,6 +54,8 @@ describe('resource URIs are judged in canonical form', () => {
     const rules = [
       { name: 'public-resources', effect: 'allow', servers: ['gov'], resources: ['mem://public/*'] },
       { name: 'private-files', effect: 'deny', servers: ['gov'], resources: ['mem://public/files/private/*'] },
+      { name: 'pub-files', effect: 'allow', servers: ['gov'], resources: ['file:///srv/pub/*'] },
+      { name: 'no-private', effect: 'deny', servers: ['gov'], resources: ['file:///srv/pub/private/*'] },
     ];
     gw = await startSecureGateway({ servers: { gov: recordedServer(log) }, policy: { rules } });
     sessions = await everyEndpoint(gw.url, 'gov');

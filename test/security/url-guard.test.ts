@@ -151,7 +151,7 @@ describe('URL guard attacks', () => {
     }
     assert.deepEqual(
       callsReceived(log).map((c) => c.arguments.message),
-      ['https://public.example/a/c?q=1#f', 'https://public.example/', 'https://public.example/%7Euser/%C3%A4'],
+      ['https://public.example/a/c?q=1#f', 'https://public.example/', 'https://public.example/~user/%C3%A4'],
     );
   });
 
