@@ -445,6 +445,7 @@ export class Dlp {
     // everywhere in a client's answer), object keys are data too — a masked key is renamed to its mask
     // (and paths below it say the mask).
     const path: Array<string | number> = [where.direction];
+    const opaqueSkipped = where.direction !== 'notification';
     const walk = (value: unknown): unknown => {
       if (refusal) return value;
       if (typeof value === 'string') return text(value, path);
@@ -474,7 +475,8 @@ export class Dlp {
       let renamed: Map<string, string> | undefined;
       for (const key in value) {
         if (!Object.hasOwn(value, key)) continue;
-        if (OPAQUE_KEYS.has(key)) continue;
+        // A notification has no opaque fields: whatever a server puts in one reaches the client as text.
+        if (opaqueSkipped && OPAQUE_KEYS.has(key)) continue;
         let name = key;
         // Below this key the path says the mask, or `<key>` when the key held a finding left in place.
         let step = key;
