@@ -4,7 +4,8 @@
  * tasks/status, log, progress, roots/list_changed, custom notifications, during a call and after it
  * ended — on /mcp/<server>, /mcp and the stdio front. A hostile raw-JSON-RPC server
  * (test/fixtures/notifying-server.ts) puts secrets in values, `_meta` keys and values, cursors, extra
- * params and a method name. Asserted on the client's side (no secret arrived) and in the audit trail.
+ * params and a method name; its list `nextCursor` holds a secret too (the client gets the gateway's own
+ * cursor instead). Asserted on the client's side (no secret arrived) and in the audit trail.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -81,6 +82,18 @@ describe('DLP on every server notification', () => {
       assertClean(auditTrail(dataDir), `${path}: the audit trail`);
     });
   }
+
+  it('hands the client a cursor of its own instead of the server\'s nextCursor (C8), and pages with it', async () => {
+    const session = await openLegacySession(`${gw.url}/mcp/notes`);
+    sessions.push(session);
+    const first = await session.request('resources/list', {});
+    assertClean(first, 'the list result');
+    const cursor = first.result.nextCursor as string;
+    assert.match(cursor, /^pc-/);
+    const second = await session.request('resources/list', { cursor });
+    assert.ok(second.result, JSON.stringify(second.error));
+    assertClean(second, 'the second page');
+  });
 
   it('masks every notification on the stdio front', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-dlp-notes-stdio-'));
