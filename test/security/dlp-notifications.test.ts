@@ -121,3 +121,32 @@ describe('DLP on every server notification', () => {
     }
   });
 });
+
+describe('DLP on attacker-sized arrays (C12)', () => {
+  let gw: TestGateway;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'pc-dlp-many-'));
+    gw = await startSecureGateway({ dataDir, servers: { notes: server() }, policy, dlp: { results: { secrets: 'mask' } } });
+  });
+  after(() => gw.close());
+
+  it('masks a secret after 200 000 array elements in a result instead of failing with an internal error', async () => {
+    const session = await openLegacySession(`${gw.url}/mcp/notes`);
+    try {
+      const answer = await session.request('tools/call', { name: 'many', arguments: { n: 200_000 } });
+      assert.ok(answer.result, JSON.stringify(answer.error));
+      assert.equal(answer.result.structuredContent.arr.length, 200_001);
+      assert.match(answer.result.structuredContent.arr[200_000], /^\[REDACTED:/);
+      assertClean(answer, 'the result');
+      // An array of 200 000 character codes in a client's `_meta` is read too: refused, not an internal error.
+      const codes = Array.from({ length: 200_000 }, (_, i) => 0x61 + (i % 26));
+      const refused = await session.request('tools/call', { name: 'burst', arguments: {}, _meta: { codes: [...codes, ...[...secrets.github].map((c) => c.charCodeAt(0))] } });
+      assert.notEqual(refused.error?.data?.code, 'PC_INTERNAL', JSON.stringify(refused.error));
+      assertClean(auditTrail(dataDir), 'the audit trail');
+    } finally {
+      await session.close();
+    }
+  });
+});
