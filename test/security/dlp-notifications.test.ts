@@ -150,3 +150,30 @@ describe('DLP on attacker-sized arrays (C12)', () => {
     }
   });
 });
+
+describe('DLP on a secret cut over the content items of one result (C10)', () => {
+  let gw: TestGateway;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'pc-dlp-split-'));
+    gw = await startSecureGateway({ dataDir, servers: { notes: server() }, policy, dlp: { results: { secrets: 'mask' } } });
+  });
+  after(() => gw.close());
+
+  for (const layout of ['txt3', 'txtgap', 'txtimg', 'txtres']) {
+    it(`masks a secret cut over content items (${layout}) in every piece`, async () => {
+      const session = await openLegacySession(`${gw.url}/mcp/notes`);
+      try {
+        const answer = await session.request('tools/call', { name: 'split', arguments: { v: layout } });
+        assert.ok(answer.result, JSON.stringify(answer.error));
+        // What a reader makes of the items: their texts one after the other.
+        const read = answer.result.content.map((c: Message) => c.text ?? c.resource?.text ?? '').join('');
+        assert.ok(!read.replace(/\s+/g, '').includes(secrets.github.slice(4, 30)), read);
+        assert.match(read, /\[REDACTED:github/);
+      } finally {
+        await session.close();
+      }
+    });
+  }
+});
