@@ -241,7 +241,8 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     // Blanks read as spaces keep the phrases' words apart; removed, they no longer split a word or a value.
     const unspaced = normalized?.blanks ? normalizedView(text, seen?.ascii, true) : undefined;
     if (unspaced) out.push({ ...unspaced, location: 'normalized', inner: 'glued', decodes });
-    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
+    // A key body given back its armour is the same run, not a layer of encoding: read by the rules, not decoded again (red team C9).
+    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: d.encoding === 'private-key' ? 'glued' : 'all', decodes: decodes + 1 });
     // Text smuggled in tag characters or variation selectors, decoded where the normalised view removes it.
     const hidden = decodes < MAX_DECODE_DEPTH ? hiddenTextView(text) : undefined;
     if (hidden) out.push({ text: hidden.text, starts: hidden.starts, ends: hidden.ends, location: `decoded:${hidden.encoding}`, inner: 'all', decodes: decodes + 1 });

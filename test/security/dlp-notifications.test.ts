@@ -177,3 +177,25 @@ describe('DLP on a secret cut over the content items of one result (C10)', () =>
     });
   }
 });
+
+describe('DLP on a PEM private key in a result (C9)', () => {
+  let gw: TestGateway;
+
+  before(async () => {
+    gw = await startSecureGateway({ servers: { notes: server() }, policy });
+  });
+  after(() => gw.close());
+
+  it('masks the key instead of withholding the result as encoded too deep', async () => {
+    const session = await openLegacySession(`${gw.url}/mcp/notes`);
+    try {
+      const answer = await session.request('tools/call', { name: 'pem', arguments: {} });
+      assert.ok(answer.result, JSON.stringify(answer.error));
+      const text = answer.result.content[0].text as string;
+      assert.match(text, /^your key:\n\[REDACTED:private-key#1\]/);
+      assert.doesNotMatch(text, /[A-Za-z0-9+/]{40}/, 'no line of the key body is left');
+    } finally {
+      await session.close();
+    }
+  });
+});
