@@ -237,7 +237,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const timeoutMsFor = (server: string | undefined): number =>
     (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
   const describe = createDescribe(upstreams, timeoutMsFor, (server, description) => supply.reviewDescription(server, description));
-  const onChange = wireChangeEvents(upstreams, catalog, createRecipients({ callers, subscriptions, onUnattributed: (server) => unattributed.count(server, 'notification') }));
+  const onChange = wireChangeEvents(upstreams, catalog, createRecipients({ callers, subscriptions, onUnattributed: (server) => unattributed.count(server, 'notification') }), dlp, logger);
 
   const instanceId = randomUUID();
   // The behaviour monitor (docs/monitor.md) watches the records the audit log stores.

@@ -401,7 +401,8 @@ export class AuditLog {
     body.prevHash = this.#prev;
     body.principal = screenPrincipal(principalRecord(ctx), holdsSecret);
     if (reason !== undefined) body.reason = reason;
-    if (ctx.refusedServerRequests) body.refusedServerRequests = [...ctx.refusedServerRequests];
+    // Each line names a method a server chose: screened like the record's own method.
+    if (ctx.refusedServerRequests) body.refusedServerRequests = ctx.refusedServerRequests.map((line) => redactText(line, holdsSecret));
     body.requestId = screenRequestId(ctx.request.id, holdsSecret);
     if (outcome && 'result' in outcome) body.responseBytes = approximateSize(outcome.result);
     if (rule !== undefined) body.rule = rule;

@@ -535,6 +535,8 @@ function worthDecoding(text: string, found: ReadonlyArray<[number, number, strin
   let close = 1;
   for (let j = first; j <= last; j++) {
     if (!ORDINARY_ESCAPE.test(found[j]![2])) return true;
+    // An escaped `@` between word characters is an e-mail address written `jo%40example.org` (red team C4).
+    if (found[j]![2] === '@' && isWordUnit(text.charCodeAt(found[j]![0] - 1)) && isWordUnit(text.charCodeAt(found[j]![1]))) return true;
     if (j > first) {
       const gap = text.slice(found[j - 1]![1], found[j]![0]);
       close = gap.length <= 16 && !/\s/.test(gap) ? close + 1 : 1;
@@ -543,6 +545,8 @@ function worthDecoding(text: string, found: ReadonlyArray<[number, number, strin
   }
   return false;
 }
+
+const isWordUnit = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || u === 0x5f;
 
 /** How far around a cluster of escapes the decoded window reaches (a secret or a phrase fits). */
 const WINDOW = 256;

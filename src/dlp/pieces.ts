@@ -28,6 +28,8 @@ const MAX_PIECE = 256;
 /** Joined pieces shorter than this hold nothing the distinctive rules find. */
 const MIN_JOINED = 12;
 const MIN_CODES = 8;
+/** Character codes turned into text this many at a time (an argument list far below any stack limit). */
+const CODE_SLICE = 4096;
 
 const VALUE = /^[A-Za-z0-9_+/=.:-]+$/;
 const isPiece = (item: unknown): item is string => typeof item === 'string' && item.length <= MAX_PIECE && VALUE.test(item);
@@ -38,7 +40,10 @@ export function joinedPieces(items: readonly unknown[]): Joined[] {
   const out: Joined[] = [];
   if (items.length < 2) return out;
   if (items.length >= MIN_CODES && items.every(isCode)) {
-    out.push({ text: String.fromCharCode(...(items as number[])), owners: Int32Array.from(items, (_, i) => i), kind: 'codes' });
+    // Built in slices: a spread of an attacker-sized array would overflow the stack (red team C12).
+    let codes = '';
+    for (let i = 0; i < items.length; i += CODE_SLICE) codes += String.fromCharCode(...(items.slice(i, i + CODE_SLICE) as number[]));
+    out.push({ text: codes, owners: Int32Array.from(items, (_, i) => i), kind: 'codes' });
     return out;
   }
   let text = '';
@@ -61,7 +66,7 @@ export function joinedPieces(items: readonly unknown[]): Joined[] {
       owners.push(-1);
     }
     text += run;
-    owners.push(...runOwners);
+    for (const owner of runOwners) owners.push(owner);
   }
   if (text !== '') out.push({ text, owners: Int32Array.from(owners), kind: 'pieces' });
   return out;

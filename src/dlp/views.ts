@@ -5,6 +5,7 @@
  *   normalized   invisible characters removed, compatibility forms and look-alikes folded (normalize.ts)
  *   decoded:*    base64, base32, hex (also of UTF-16 text), %-encoding, quoted-printable, HTML references,
  *                \u and octal escapes, byte and character-code lists, private-key bodies (decode.ts),
+ *                tag characters and variation selectors one per byte (hidden-text.ts),
  *                four levels deep (so `%2541` and base64 of base64 of base64 are read); a string still
  *                encoded at the fourth level is uninspectable
  *   despaced     letters spaced out (`g h p _ …`)
@@ -33,6 +34,7 @@ import { compactedView, dechunkedView, despacedViews, hasNonAsciiOrControl, join
 import { PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
 import { secretRules } from './secrets.ts';
 import { rejoinViews } from './rejoin.ts';
+import { hiddenTextView } from './hidden-text.ts';
 
 export interface ViewFinding extends TextFinding {
   /** Where the finding was seen when not in the text as written: `normalized`, `decoded:base64`, `decoded:url/decoded:url`… */
@@ -239,7 +241,11 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     // Blanks read as spaces keep the phrases' words apart; removed, they no longer split a word or a value.
     const unspaced = normalized?.blanks ? normalizedView(text, seen?.ascii, true) : undefined;
     if (unspaced) out.push({ ...unspaced, location: 'normalized', inner: 'glued', decodes });
-    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: 'all', decodes: decodes + 1 });
+    // A key body given back its armour is the same run, not a layer of encoding: read by the rules, not decoded again (red team C9).
+    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: d.encoding === 'private-key' ? 'glued' : 'all', decodes: decodes + 1 });
+    // Text smuggled in tag characters or variation selectors, decoded where the normalised view removes it.
+    const hidden = decodes < MAX_DECODE_DEPTH ? hiddenTextView(text) : undefined;
+    if (hidden) out.push({ text: hidden.text, starts: hidden.starts, ends: hidden.ends, location: `decoded:${hidden.encoding}`, inner: 'all', decodes: decodes + 1 });
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
     const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text, runs) : undefined;
     if (unwrapped) out.push({ ...unwrapped, location: 'unwrapped', inner: 'all', decodes });

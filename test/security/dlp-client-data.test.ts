@@ -96,19 +96,20 @@ describe('client data in every method bound for a server is inspected like argum
     }
   });
 
-  it('lets a list carry only a cursor the server gave this caller, unchanged', async () => {
+  it('lets a list carry only a cursor the gateway gave this caller for the server\'s, and hands the server back its own', async () => {
     const alice = await legacySession(`${gw.url}/mcp/paged`, '2025-11-25', 'alice');
     const bob = await legacySession(`${gw.url}/mcp/paged`, '2025-11-25', 'bob');
     const lists = () => paged.received().filter((m) => m.method === 'tools/list' && m.params?.cursor !== undefined);
     const first = await alice.send({ jsonrpc: '2.0', id: 3, method: 'tools/list', params: {} });
     assert.deepEqual(first.json.result.tools.map((t: { name: string }) => t.name), ['a', 'b']);
     const cursor = first.json.result.nextCursor as string;
+    assert.match(cursor, /^pc-[A-Za-z0-9_-]{24}$/, 'the client holds the gateway\'s cursor, not the server\'s');
     let seen = lists().length;
     const second = await alice.send({ jsonrpc: '2.0', id: 4, method: 'tools/list', params: { cursor } });
     assert.deepEqual(second.json.result.tools.map((t: { name: string }) => t.name), ['c', 'd']);
-    assert.deepEqual(lists().slice(seen).map((m) => m.params?.cursor), [cursor], 'the issued cursor travels unchanged');
+    assert.deepEqual(lists().slice(seen).map((m) => m.params?.cursor), ['2'], 'the server gets back the cursor it issued');
     seen = lists().length;
-    for (const [who, session, made] of [['bob', bob, cursor], ['alice', alice, '3'], ['alice', alice, 'anything-i-like']] as const) {
+    for (const [who, session, made] of [['bob', bob, cursor], ['alice', alice, '2'], ['alice', alice, 'anything-i-like']] as const) {
       const trail = auditRecords(gw).length;
       const answer = await session.send({ jsonrpc: '2.0', id: 5, method: 'tools/list', params: { cursor: made } });
       assert.equal(codeOf(answer), 'PC_PROTOCOL_INVALID_PARAMS', `${who} with ${made}`);

@@ -350,8 +350,9 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
             outcome = { result: {} };
           } else {
             outcome = restampServerInfo(await callUpstream(ctx, route), route.server);
+            // The server's cursor stays here; the client gets the gateway's own (routing/cursors.ts).
             if (route.target.kind === 'list' && 'result' in outcome && typeof outcome.result.nextCursor === 'string') {
-              cursors.issue(route.server, principalKey(ctx.principal), outcome.result.nextCursor);
+              outcome = { result: { ...outcome.result, nextCursor: cursors.issue(route.server, principalKey(ctx.principal), outcome.result.nextCursor) } };
             }
             // A page listed straight from one server passes the same supply-chain review, secret screen and policy filter.
             const list = REVIEWED_LISTS[route.method];

@@ -76,13 +76,15 @@ export function createInspectArguments(dlp: Dlp, runtime: PolicyRuntime): (ctx: 
 
 /**
  * What of a request's params, besides a tool's or prompt's arguments, is the client's own data on its
- * way to the server: `_meta` (a compromised host can put anything there), a list cursor, a resource
- * URI, a modern retry's `requestState` — all opaque to the gateway, all readable by the server.
+ * way to the server: `_meta` (a compromised host can put anything there), a resource URI, a modern
+ * retry's `requestState` — all opaque to the gateway, all readable by the server. Not a list cursor:
+ * the client can only send one the gateway issued, which the route stage exchanged for the server's
+ * own (routing/cursors.ts) — what travels is the server's value, not the client's.
  */
 function clientData(params: JsonObject | undefined): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   if (!params) return data;
-  for (const field of ['_meta', 'cursor', 'uri', 'requestState']) if (params[field] !== undefined) data[`params.${field}`] = params[field];
+  for (const field of ['_meta', 'uri', 'requestState']) if (params[field] !== undefined) data[`params.${field}`] = params[field];
   return data;
 }
 

@@ -157,10 +157,13 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => May
       case 'list': {
         if (server !== undefined) {
           const cursor = params?.cursor;
-          if (typeof cursor === 'string' && !cursors.issued(server, principalKey(ctx.principal), cursor)) {
+          // The client holds the gateway's cursor; the server gets back its own (routing/cursors.ts).
+          const serverCursor = typeof cursor === 'string' ? cursors.redeem(server, principalKey(ctx.principal), cursor) : undefined;
+          if (cursor !== undefined && serverCursor === undefined) {
             return new GatewayError('PC_PROTOCOL_INVALID_PARAMS', `params.cursor is not a cursor server "${server}" gave you (or it was forgotten); list again without one`, { method });
           }
-          return { kind: 'upstream', server, method, params: canonicalParams(spec, params), name: undefined, target: { kind: 'list' } };
+          const forwarded = serverCursor === undefined ? params : { ...params, cursor: serverCursor };
+          return { kind: 'upstream', server, method, params: canonicalParams(spec, forwarded), name: undefined, target: { kind: 'list' } };
         }
         const list = LIST_KIND_BY_METHOD.get(method);
         if (!list) return new GatewayError('PC_PROTOCOL_METHOD_NOT_FOUND', `Method not found: "${method}" is served only on /mcp/<server>`, { method });
