@@ -154,6 +154,11 @@ export interface Gateway {
     request: JsonRpcRequest;
     client: ClientLink;
     signal: AbortSignal;
+    /**
+     * The controller of `signal`, when the front made it for this one call: it then becomes the call's
+     * own (aborted by a kill switch too) instead of a second controller listening to the first.
+     */
+    controller?: AbortController | undefined;
     paramHeaders?: Readonly<Record<string, string>> | undefined;
     /** The verified caller; absent: the local principal (OS user, the agent the client declared). */
     principal?: Principal | undefined;
@@ -284,17 +289,20 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     recordRefusal: createRefusalRecorder(audit),
     missingScopes: createScopeCheck(policy, catalog, timeoutMsFor),
     start: lifecycle.start,
-    async handle({ endpoint, request, client, signal, paramHeaders, principal, task }) {
+    async handle({ endpoint, request, client, signal, controller, paramHeaders, principal, task }) {
       const meta = isObject(request.params?._meta) ? request.params._meta : undefined;
       const declaredTask = typeof meta?.[TASK_META_KEY] === 'string' ? (meta[TASK_META_KEY] as string) : task;
       // Server→client traffic of this call is inspected as it passes (src/dlp/client-guard.ts).
       const guarded = guardClient(dlp, client, () => ctx);
       // The call's own signal: aborted when the client cancels or goes away, or when a kill switch
       // written while it runs covers it (killswitch/in-flight.ts).
-      const stop = new AbortController();
+      const own = controller !== undefined && controller.signal === signal;
+      const stop = own ? controller : new AbortController();
       const onClientAbort = (): void => stop.abort(signal.reason);
-      if (signal.aborted) stop.abort(signal.reason);
-      else signal.addEventListener('abort', onClientAbort, { once: true });
+      if (!own) {
+        if (signal.aborted) stop.abort(signal.reason);
+        else signal.addEventListener('abort', onClientAbort, { once: true });
+      }
       const ctx: MessageContext = {
         correlationId: randomUUID(),
         receivedAtMs: Date.now(),
@@ -315,7 +323,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         return { ...outcome, correlationId: ctx.correlationId };
       } finally {
         untrack();
-        signal.removeEventListener('abort', onClientAbort);
+        if (!own) signal.removeEventListener('abort', onClientAbort);
       }
     },
     describe,
