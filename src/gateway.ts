@@ -154,11 +154,6 @@ export interface Gateway {
     request: JsonRpcRequest;
     client: ClientLink;
     signal: AbortSignal;
-    /**
-     * The controller of `signal`, when the front made it for this one call: it then becomes the call's
-     * own (aborted by a kill switch too) instead of a second controller listening to the first.
-     */
-    controller?: AbortController | undefined;
     paramHeaders?: Readonly<Record<string, string>> | undefined;
     /** The verified caller; absent: the local principal (OS user, the agent the client declared). */
     principal?: Principal | undefined;
@@ -289,20 +284,17 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     recordRefusal: createRefusalRecorder(audit),
     missingScopes: createScopeCheck(policy, catalog, timeoutMsFor),
     start: lifecycle.start,
-    async handle({ endpoint, request, client, signal, controller, paramHeaders, principal, task }) {
+    async handle({ endpoint, request, client, signal, paramHeaders, principal, task }) {
       const meta = isObject(request.params?._meta) ? request.params._meta : undefined;
       const declaredTask = typeof meta?.[TASK_META_KEY] === 'string' ? (meta[TASK_META_KEY] as string) : task;
       // Server→client traffic of this call is inspected as it passes (src/dlp/client-guard.ts).
       const guarded = guardClient(dlp, client, () => ctx);
       // The call's own signal: aborted when the client cancels or goes away, or when a kill switch
       // written while it runs covers it (killswitch/in-flight.ts).
-      const own = controller !== undefined && controller.signal === signal;
-      const stop = own ? controller : new AbortController();
+      const stop = new AbortController();
       const onClientAbort = (): void => stop.abort(signal.reason);
-      if (!own) {
-        if (signal.aborted) stop.abort(signal.reason);
-        else signal.addEventListener('abort', onClientAbort, { once: true });
-      }
+      if (signal.aborted) stop.abort(signal.reason);
+      else signal.addEventListener('abort', onClientAbort, { once: true });
       const ctx: MessageContext = {
         correlationId: randomUUID(),
         receivedAtMs: Date.now(),
@@ -323,7 +315,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         return { ...outcome, correlationId: ctx.correlationId };
       } finally {
         untrack();
-        if (!own) signal.removeEventListener('abort', onClientAbort);
+        signal.removeEventListener('abort', onClientAbort);
       }
     },
     describe,

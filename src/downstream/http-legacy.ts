@@ -127,7 +127,7 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
       request: (method, params) => session.requestClient(writer.stream() ? writer : (session.stream ?? writer), method, params),
     };
     try {
-      const outcome = await gateway.handle({ endpoint, request, client, signal: tracked.signal, controller: tracked.controller, ...call });
+      const outcome = await gateway.handle({ endpoint, request, client, signal: tracked.signal, ...call });
       if ('result' in outcome && request.method === 'resources/subscribe' && typeof request.params?.uri === 'string') session.subscriptions.add(request.params.uri);
       if ('result' in outcome && request.method === 'resources/unsubscribe' && typeof request.params?.uri === 'string') session.subscriptions.delete(request.params.uri);
       if ('error' in outcome) front.logDecision(request, outcome.error, outcome.correlationId);

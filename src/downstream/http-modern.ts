@@ -115,7 +115,7 @@ export function createModernFront(front: FrontContext): ModernFront {
         const value = headers[name];
         if (name.startsWith('mcp-param-') && typeof value === 'string') paramHeaders[name] = value;
       }
-      const outcome = await gateway.handle({ endpoint, request, client, signal: abort.signal, controller: abort, paramHeaders, task: taskHeader(req), principal: front.principalOf(req) });
+      const outcome = await gateway.handle({ endpoint, request, client, signal: abort.signal, paramHeaders, task: taskHeader(req), principal: front.principalOf(req) });
       if ('error' in outcome) {
         front.logDecision(request, outcome.error, outcome.correlationId);
         return writer.finish(toResponse(request.id, outcome, outcome.correlationId), httpStatusFor(outcome.error, 'modern'));

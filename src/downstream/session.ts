@@ -87,14 +87,14 @@ export class DownstreamSession {
   }
 
   /** Registers a client request in flight; returns its abort signal and a release function. */
-  track(id: JsonRpcId): { controller: AbortController; signal: AbortSignal; release: () => void } {
+  track(id: JsonRpcId): { signal: AbortSignal; release: () => void } {
     const key = JSON.stringify(id);
     const controller = new AbortController();
     // A request that got past the session check while the session was being ended (DELETE, idle,
     // evicted during an await) is cancelled too: it must not leave state for a session that is gone.
     if (this.#closed) controller.abort();
     this.#inflight.set(key, controller);
-    return { controller, signal: controller.signal, release: () => this.#inflight.delete(key) };
+    return { signal: controller.signal, release: () => this.#inflight.delete(key) };
   }
 
   /** `notifications/cancelled` from the client. */

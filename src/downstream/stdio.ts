@@ -130,7 +130,7 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
           request: (method, params) => current!.requestClient(sink, method, params),
         };
     try {
-      const outcome = await gateway.handle({ endpoint, request, client, signal: tracked?.signal ?? new AbortController().signal, controller: tracked?.controller });
+      const outcome = await gateway.handle({ endpoint, request, client, signal: tracked?.signal ?? new AbortController().signal });
       if ('result' in outcome && current && typeof request.params?.uri === 'string') {
         if (request.method === 'resources/subscribe') current.subscriptions.add(request.params.uri);
         if (request.method === 'resources/unsubscribe') current.subscriptions.delete(request.params.uri);
