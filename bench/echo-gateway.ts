@@ -21,15 +21,25 @@ export interface EchoGateway {
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
+/** How the gateway process is launched: under a wrapper (e.g. valgrind) and from another checkout's bin/. */
+export interface Launch {
+  /** A command the gateway's node runs under, e.g. ['valgrind', '--tool=callgrind']. */
+  wrapper?: string[];
+  /** The checkout whose bin/portcullis.js runs (built); default this tree. */
+  root?: string;
+}
+
 /** `extraYaml` replaces the allow-all policy line (e.g. identity and a fuller policy). */
-export async function startEchoGateway(dir: string, nodeFlags: string[], extraYaml?: string, beforeStart?: (config: string) => void): Promise<EchoGateway> {
+export async function startEchoGateway(dir: string, nodeFlags: string[], extraYaml?: string, beforeStart?: (config: string) => void, launch: Launch = {}): Promise<EchoGateway> {
   const upstream = spawn(process.execPath, ['bench/echo-server.ts', '--http', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await firstMatch(upstream, /listening (\d+)/);
   const config = join(dir, 'gw.yaml');
   const rest = extraYaml ?? 'policy: { rules: [{ name: all, effect: allow }] }\n';
   writeFileSync(config, `listen: { port: 0, metrics: loopback }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\ndataDir: ${JSON.stringify(dir)}\n${rest}servers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
   beforeStart?.(config);
-  const gateway = spawn(process.execPath, [...nodeFlags, 'bin/portcullis.js', 'serve', '-c', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const [command = process.execPath, ...wrapperArgs] = launch.wrapper ?? [];
+  const args = [...wrapperArgs, ...(launch.wrapper ? [process.execPath] : []), ...nodeFlags, 'bin/portcullis.js', 'serve', '-c', config];
+  const gateway = spawn(command, args, { cwd: launch.root ?? ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await firstMatch(gateway, /All servers, namespaced:\s+(http:\/\/\S+)\/mcp\n/);
   return {
     base,
@@ -47,12 +57,12 @@ export async function startEchoGateway(dir: string, nodeFlags: string[], extraYa
  * The echo gateway with the benchmark's full chain (bench/run.ts): an API key on every request, the
  * 20-rule policy with a rate limit, and the SQLite audit trail; `headers` carry the key.
  */
-export async function startFullEchoGateway(dir: string, nodeFlags: string[]): Promise<EchoGateway> {
+export async function startFullEchoGateway(dir: string, nodeFlags: string[], launch: Launch = {}): Promise<EchoGateway> {
   let key = '';
   const gateway = await startEchoGateway(dir, nodeFlags, `audit: { store: sqlite }\nidentity: { apiKeys: {} }\n${FULL_POLICY}`, (config) => {
-    const out = execFileSync(process.execPath, ['bin/portcullis.js', 'key', 'create', '--agent', 'bench', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', config], { cwd: ROOT, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['bin/portcullis.js', 'key', 'create', '--agent', 'bench', '--scopes', 'mcp', '--expires', '1d', '--json', '-c', config], { cwd: launch.root ?? ROOT, encoding: 'utf8' });
     key = (JSON.parse(out) as { key: string }).key;
-  });
+  }, launch);
   return { ...gateway, headers: { authorization: `Bearer ${key}` } };
 }
 
@@ -60,7 +70,7 @@ export async function startFullEchoGateway(dir: string, nodeFlags: string[]): Pr
  * The gateway of a diagnostic bench by what it runs: `off` the benchmark's passthrough (allow-all,
  * audit off), `full` its full chain (startFullEchoGateway), anything else allow-all with the SQLite audit.
  */
-export function startGatewayFor(mode: string | undefined, dir: string, nodeFlags: string[]): Promise<EchoGateway> {
-  if (mode === 'full') return startFullEchoGateway(dir, nodeFlags);
-  return startEchoGateway(dir, nodeFlags, mode === 'off' ? 'audit: { store: off }\npolicy: { rules: [{ name: all, effect: allow }] }\n' : undefined);
+export function startGatewayFor(mode: string | undefined, dir: string, nodeFlags: string[], launch: Launch = {}): Promise<EchoGateway> {
+  if (mode === 'full') return startFullEchoGateway(dir, nodeFlags, launch);
+  return startEchoGateway(dir, nodeFlags, mode === 'off' ? 'audit: { store: off }\npolicy: { rules: [{ name: all, effect: allow }] }\n' : undefined, undefined, launch);
 }

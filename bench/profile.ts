@@ -1,5 +1,5 @@
 /**
- * Profiles the gateway under load: `node bench/profile.ts [legacy|modern] [concurrency] [seconds] [full|off]`.
+ * Profiles the gateway under load: `node bench/profile.ts [legacy|modern] [concurrency] [seconds] [full|off] [--warmup S]`.
  * `off` is the benchmark's passthrough (allow-all, audit off); the default keeps the SQLite audit on.
  * `full` adds what the benchmark's full treatment has: an API key on every request, its 20-rule policy
  * with a rate limit, and the SQLite audit trail (schema validation, the supply-chain guard and DLP's
@@ -12,18 +12,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewayFor } from './echo-gateway.ts';
 import { closedLoop } from './loadgen.ts';
+import { option } from './usage.ts';
 
-const [eraArg = 'legacy', cArg = '32', sArg = '5', fullArg] = process.argv.slice(2);
+const [eraArg = 'legacy', cArg = '32', sArg = '5', fullArg] = process.argv.slice(2).filter((a, i, all) => a !== '--warmup' && all[i - 1] !== '--warmup');
 const era = eraArg === 'modern' ? 'modern' : 'legacy';
 const dir = mkdtempSync(join(tmpdir(), 'pc-prof-'));
 const flags = ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', dir];
 const gateway = await startGatewayFor(fullArg, dir, flags);
 const { base, stop } = gateway;
 const headers = gateway.headers;
+const workload = { name: 'echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } };
+const target = { url: `${base}/mcp/echo`, era, ...(headers ? { headers } : {}) } as const;
+// Load before the profiled window (`--warmup S`): the start-up's background reviews finish and the JIT settles.
+const warmupS = Number(option('--warmup') ?? 0);
+if (warmupS > 0) await closedLoop(target, workload, Number(cArg), warmupS * 1000, 0);
 // The profile's sample times are on the monotonic clock process.hrtime reads: only samples taken
 // while the load ran count (not the start-up's reviews and module loading).
 const loadStartUs = Number(process.hrtime.bigint() / 1000n);
-const result = await closedLoop({ url: `${base}/mcp/echo`, era, ...(headers ? { headers } : {}) }, { name: 'echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }, Number(cArg), Number(sArg) * 1000, 500);
+const result = await closedLoop(target, workload, Number(cArg), Number(sArg) * 1000, 500);
 process.stdout.write(`${era} c=${cArg}: ${result.achievedRps.toFixed(0)} rps, p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms, errors ${result.errors}\n`);
 await stop();
 

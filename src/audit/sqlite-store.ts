@@ -25,6 +25,13 @@ export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite';
   readonly #db: DatabaseSync;
   readonly #insert: StatementSync;
+  /**
+   * The group commit's BEGIN, COMMIT and ROLLBACK, prepared once: `exec` parses its SQL on every call,
+   * and a commit runs once or twice per call (intent, outcome).
+   */
+  readonly #begin: StatementSync;
+  readonly #commit: StatementSync;
+  readonly #rollback: StatementSync;
   /** Records waiting for the group commit at the end of this turn of the event loop. */
   #batch: Array<{ record: AuditRecord; resolve: () => void; reject: (error: Error) => void }> = [];
 
@@ -57,6 +64,9 @@ export class SqliteAuditStore implements AuditStore {
       PRIMARY KEY (instance, seq)
     ) WITHOUT ROWID;`);
     this.#insert = this.#db.prepare('INSERT INTO audit_records (instance, seq, time, agent, server, target, decision, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.#begin = this.#db.prepare('BEGIN IMMEDIATE');
+    this.#commit = this.#db.prepare('COMMIT');
+    this.#rollback = this.#db.prepare('ROLLBACK');
   }
 
   async head(instance: string): Promise<{ seq: number; hash: string } | undefined> {
@@ -78,14 +88,14 @@ export class SqliteAuditStore implements AuditStore {
     const batch = this.#batch;
     this.#batch = [];
     try {
-      this.#db.exec('BEGIN IMMEDIATE');
+      this.#begin.run();
       try {
         for (const { record } of batch) {
           this.#insert.run(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, recordJson(record));
         }
-        this.#db.exec('COMMIT');
+        this.#commit.run();
       } catch (error) {
-        this.#db.exec('ROLLBACK');
+        this.#rollback.run();
         throw error;
       }
     } catch (error) {

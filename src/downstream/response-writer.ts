@@ -39,6 +39,57 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
+/**
+ * The resumable streams waiting to open, in the order they were made — which is also the order of their
+ * deadlines, since every one waits PRIMING_DELAY_MS: one timer serves them all (the head's deadline),
+ * instead of a timer set up and cleared for every call. A writer done before its deadline only drops
+ * its turn (`cancel`).
+ */
+class PrimingQueue {
+  #turns: Array<{ at: number; writer: ResponseWriter | undefined }> = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  /** Opens `writer`'s stream PRIMING_DELAY_MS from now unless the returned turn is cancelled first. */
+  add(writer: ResponseWriter): { writer: ResponseWriter | undefined } {
+    const turn = { at: performance.now() + PRIMING_DELAY_MS, writer: writer as ResponseWriter | undefined };
+    this.#turns.push(turn);
+    if (!this.#timer) this.#arm(PRIMING_DELAY_MS);
+    return turn;
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => this.#due(), ms);
+    this.#timer.unref();
+  }
+
+  #due(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    while (this.#head < this.#turns.length) {
+      const turn = this.#turns[this.#head]!;
+      if (turn.writer && turn.at > now) break;
+      this.#head++;
+      const writer = turn.writer;
+      turn.writer = undefined;
+      writer?.stream();
+    }
+    // Compact: the turns before the head are over.
+    if (this.#head === this.#turns.length) {
+      this.#turns = [];
+      this.#head = 0;
+      return;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#turns.length) {
+      this.#turns = this.#turns.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#arm(Math.max(1, Math.ceil(this.#turns[this.#head]!.at - now)));
+  }
+}
+
+const priming = new PrimingQueue();
+
 export interface SlowClientGuard {
   maxQueueBytes: number;
   /** 'drop': notifications past the limit are dropped (a call's stream); 'close': the stream is closed. */
@@ -58,7 +109,8 @@ export class ResponseWriter implements MessageSink {
   /** The kill switch and the credential judged again before each message (stream-watch.ts). */
   #watched: WatchedStream | undefined;
   #keepalive: NodeJS.Timeout | undefined;
-  #priming: NodeJS.Timeout | undefined;
+  /** This writer's turn in the priming queue, until its stream opens or its answer is written. */
+  #priming: { writer: ResponseWriter | undefined } | undefined;
 
   constructor(res: ServerResponse, acceptsSse: boolean, headers: Record<string, string> = {}, openLog?: () => StreamLog, guard?: SlowClientGuard) {
     this.#res = res;
@@ -66,21 +118,23 @@ export class ResponseWriter implements MessageSink {
     this.#headers = headers;
     this.#openLog = acceptsSse ? openLog : undefined;
     this.#guard = guard;
-    if (this.#openLog) {
-      this.#priming = setTimeout(() => this.stream(), PRIMING_DELAY_MS);
-      this.#priming.unref();
-    }
+    if (this.#openLog) this.#priming = priming.add(this);
   }
 
   get open(): boolean {
     return !this.#res.writableEnded && !this.#res.destroyed;
   }
 
+  #unprime(): void {
+    if (this.#priming) this.#priming.writer = undefined;
+    this.#priming = undefined;
+  }
+
   /** Switches to SSE (once) and keeps the stream warm against idle-cutting proxies. */
   stream(): boolean {
     if (this.#streaming) return true;
     if (!this.#acceptsSse || this.#res.headersSent || !this.open) return false;
-    clearTimeout(this.#priming);
+    this.#unprime();
     this.#streaming = true;
     this.#res.writeHead(200, { ...this.#headers, ...SSE_HEADERS });
     if (this.#openLog) {
@@ -114,7 +168,7 @@ export class ResponseWriter implements MessageSink {
   }
 
   finish(message: JsonRpcMessage | JsonRpcMessage[], status = 200): void {
-    clearTimeout(this.#priming);
+    this.#unprime();
     clearInterval(this.#keepalive);
     const messages = Array.isArray(message) ? message : [message];
     if (this.#log) {
@@ -149,7 +203,7 @@ export class ResponseWriter implements MessageSink {
   }
 
   end(): void {
-    clearTimeout(this.#priming);
+    this.#unprime();
     clearInterval(this.#keepalive);
     this.#watched?.done();
     if (this.open) this.#res.end();

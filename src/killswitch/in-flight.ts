@@ -70,14 +70,18 @@ export class InFlightCalls {
   /** Tracks a call until the returned function is called; `stop` aborts its signal. */
   track(ctx: MessageContext, stop: AbortController): () => void {
     this.#calls.set(ctx, stop);
-    this.#timer ??= setInterval(() => this.sweep(), POLL_MS).unref();
-    return () => {
-      this.#calls.delete(ctx);
-      if (this.#calls.size === 0 && this.#timer) {
-        clearInterval(this.#timer);
-        this.#timer = undefined;
-      }
-    };
+    this.#timer ??= setInterval(() => this.#tick(), POLL_MS).unref();
+    return () => void this.#calls.delete(ctx);
+  }
+
+  /**
+   * The poll: sweeps while calls are in flight, and stops at its first tick without any (rather than
+   * when the last call ends: one call at a time would otherwise set up and clear a timer per call).
+   */
+  #tick(): void {
+    if (this.#calls.size > 0) return this.sweep();
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Looks at the switches; when they changed, stops every call in flight a switch now covers. */

@@ -1,6 +1,6 @@
 /**
  * Call arguments against the tool's `inputSchema` (JSON Schema; draft 2020-12 unless the schema names
- * draft-07), compiled once per definition object the catalog holds. Validation is as strict as the
+ * draft-07), compiled once per schema (by its text). Validation is as strict as the
  * schema: types, ranges, required, additionalProperties — nothing coerced, no defaults filled in. A
  * schema that cannot be compiled refuses the call (fail closed), saying so.
  *
@@ -30,19 +30,36 @@ type Compiled = ValidateFunction | { unsafe: string };
 /** Why arguments were refused: they break the schema, or the schema itself cannot be used. */
 export type ArgumentProblem = { invalid: string } | { unsafe: string };
 
+/** Schema texts whose compilation is kept (past it, the table is dropped whole and fills again). */
+const TEXTS_MAX = 10_000;
+
 export class ArgumentValidator {
   readonly #bySchema = new WeakMap<object, Compiled>();
+  /**
+   * The same compilation by the schema's text: a listing fetched again (every few seconds from a server
+   * that does not announce list changes) brings new objects for the same schemas, which would otherwise
+   * be compiled again, each time — a pause on the calls waiting for the listing, and a validator more
+   * in Ajv's own cache, which it never drops.
+   */
+  readonly #byText = new Map<string, Compiled>();
 
   #compiled(schema: object): Compiled {
     let compiled = this.#bySchema.get(schema);
     if (!compiled) {
+      const draft = draftOf(schema as Record<string, unknown>);
       let ajv;
       try {
-        ajv = ajvFor('arguments', draftOf(schema as Record<string, unknown>), options);
+        ajv = ajvFor('arguments', draft, options);
       } catch (error) {
         return { unsafe: `the tool's arguments cannot be checked (${(error as Error).message}), so calls to it are refused` };
       }
-      compiled = compile(ajv, schema as Record<string, unknown>);
+      const text = `${draft} ${JSON.stringify(schema)}`;
+      compiled = this.#byText.get(text);
+      if (!compiled) {
+        compiled = compile(ajv, schema as Record<string, unknown>);
+        if (this.#byText.size >= TEXTS_MAX) this.#byText.clear();
+        this.#byText.set(text, compiled);
+      }
       this.#bySchema.set(schema, compiled);
     }
     return compiled;
