@@ -121,6 +121,15 @@ export const FROZEN5_EMBER = new URL('./poisoning-frozen5-ember.json', import.me
  */
 export const FROZEN6_FJORD = new URL('./poisoning-frozen6-fjord.json', import.meta.url);
 export const FROZEN6_GARNET = new URL('./poisoning-frozen6-garnet.json', import.meta.url);
+/**
+ * The seventh round's frozen sets (writer-heron: 69 % of items in eleven languages other than English;
+ * writer-ibis: terse developer-tool definitions, attacks in single clauses and schema fields): never shown
+ * to the engineer tuning the scanner, scanned by the lead, each server alone, at the round's start
+ * (e02d0cc: 107 and 107 of 130 high, 10 and 4 of 100 hard benign) and after the round's scanner changes
+ * were merged (fe2ea6b: 108 and 108, 8 and 4).
+ */
+export const FROZEN7_HERON = new URL('./poisoning-frozen7-heron.json', import.meta.url);
+export const FROZEN7_IBIS = new URL('./poisoning-frozen7-ibis.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
@@ -222,6 +231,8 @@ export const INDEPENDENT_SETS = [
   { name: 'frozen5-ember', file: FROZEN5_EMBER, firstContact: { commit: '676fdac', high: 118, benignHigh: 18 } },
   { name: 'frozen6-fjord', file: FROZEN6_FJORD, firstContact: { commit: 'c7f9cf0', high: 119, benignHigh: 7 } },
   { name: 'frozen6-garnet', file: FROZEN6_GARNET, firstContact: { commit: 'c7f9cf0', high: 119, benignHigh: 5 } },
+  { name: 'frozen7-heron', file: FROZEN7_HERON, firstContact: { commit: 'e02d0cc', high: 107, benignHigh: 10 } },
+  { name: 'frozen7-ibis', file: FROZEN7_IBIS, firstContact: { commit: 'e02d0cc', high: 107, benignHigh: 4 } },
 ] as const;
 
 /**
