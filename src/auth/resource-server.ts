@@ -298,6 +298,10 @@ export class ResourceServer {
       return { error: 'invalid_token', description: 'the token was issued in the future (iat), beyond the allowed clock skew' };
     }
     if (this.#store?.agentRevoked(agent)) return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
+    // An agent made with `portcullis agent add NAME` holds the OAuth client id agent-NAME; policy, the kill
+    // switch, limits and the audit know it by NAME, as the CLI and its API keys do (one name everywhere:
+    // a deny rule or `kill --agent NAME` written with the name the operator gave must hold).
+    const named = trusted.check ? this.#store?.agentByClientId(agent)?.name : undefined;
     const scope = claims.scope ?? claims.scp;
     let scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
     // Fail closed on a token that says nothing about what it may do: an issuer that leaves `scope` out
@@ -322,7 +326,7 @@ export class ResourceServer {
       const value = config.rolesClaim.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), claims);
       roles = Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : typeof value === 'string' ? [value] : [];
     }
-    const principal: Principal = { kind: 'token', subject: claims.sub, agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}), ...(signedIn ? { signedIn } : {}) };
+    const principal: Principal = { kind: 'token', subject: claims.sub, agent: named ?? agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}), ...(signedIn ? { signedIn } : {}) };
     return typeof claims.jti === 'string' ? { ...principal, tokenId: claims.jti } : principal;
   }
 

@@ -87,6 +87,11 @@ export function kill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets
     io.err(`portcullis: ${target}\n`);
     return 2;
   }
+  const named = 'agent' in target ? agentNamed(loaded.dataDir, target.agent) : undefined;
+  if (named && 'agent' in target) {
+    io.err(`portcullis: note: "${target.agent}" is the OAuth client id of agent "${named}"; the switch names the agent, as policy and the audit do\n`);
+    target.agent = named;
+  }
   const store = new KillSwitchStore(join(loaded.dataDir, 'killswitch.json'));
   try {
     store.add(target, options.reason ?? 'stopped by an operator', options.by ?? who());
@@ -189,6 +194,21 @@ function waitingApprovals(dataDir: string): number {
   try {
     const now = Date.now();
     return store.list('pending').filter((a) => a.expiresAt > now).length;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * The agent name for an `agent add` agent's OAuth client id (`agent-NAME`), so a switch copied from a
+ * client's configuration stops the agent: the gateway knows it by NAME everywhere. Undefined otherwise.
+ */
+function agentNamed(dataDir: string, given: string): string | undefined {
+  const db = identityDbPath(dataDir);
+  if (!existsSync(db)) return undefined;
+  const store = new IdentityStore(db);
+  try {
+    return store.agent(given) ? undefined : store.agentByClientId(given)?.name;
   } finally {
     store.close();
   }
