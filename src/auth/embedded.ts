@@ -25,6 +25,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { JWK, JWTVerifyGetKey } from 'jose';
 import { jose } from './jose.ts';
+import type { TokenIdSource } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { SecretSource } from '../config/secrets.ts';
@@ -36,6 +37,7 @@ import { consentForm, escapeHtml, loginForm, logoutPage, page, pageHeaders } fro
 import { isPublicCodeClient, publicClientMetadata, redirectUriProblem } from './registration.ts';
 import type { AuthFailure, TrustedIssuer } from './resource-server.ts';
 import type { EmbeddedConfig } from './schema.ts';
+import { OWN_OPAQUE_PREFIX } from './schema.ts';
 import { createScopeCaps, type ScopeCaps } from './scope-caps.ts';
 import type { IdentityStore } from './store.ts';
 
@@ -262,6 +264,15 @@ export class EmbeddedAuthorizationServer {
           ctx.body = page('Sign-in failed', `<p>${escapeHtml(out.error ?? 'error')}: ${escapeHtml(out.error_description ?? '')}</p>`);
         },
       });
+      // Opaque tokens of this server begin with OWN_OPAQUE_PREFIX (the value of an opaque token is its
+      // id), so the resource server knows them for its own even once revoked or expired and never
+      // sends one to another issuer's introspection endpoint.
+      for (const model of [provider.AccessToken, provider.ClientCredentials, provider.RefreshToken]) {
+        const generate = model.prototype.generateTokenId;
+        model.prototype.generateTokenId = function prefixedTokenId(this: TokenIdSource): string {
+          return `${OWN_OPAQUE_PREFIX}${generate.call(this)}`;
+        };
+      }
       provider.on('server_error', (_ctx: unknown, error: unknown) => logger.error({ err: error }, 'authorization server error'));
       provider.on('grant.error', (_ctx: unknown, error: unknown) => logger.info({ err: (error as Error).message, detail: (error as { error_detail?: string }).error_detail }, 'authorization server refused a token request'));
       provider.on('end_session.success', (ctx: unknown) => {

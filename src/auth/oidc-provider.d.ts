@@ -34,6 +34,11 @@ declare module 'oidc-provider' {
     clientName?: string;
   }
 
+  /** The model method that makes a token's id (for an opaque token, its value). */
+  export interface TokenIdSource {
+    generateTokenId(): string;
+  }
+
   export default class Provider {
     constructor(issuer: string, configuration: Record<string, unknown>);
     proxy: boolean;
@@ -42,8 +47,9 @@ declare module 'oidc-provider' {
     interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
     Grant: { new (init: { accountId: string; clientId: string }): GrantInstance; find(id: string): Promise<GrantInstance | undefined> };
     Client: { find(id: string): Promise<ClientInstance | undefined> };
-    AccessToken: { find(value: string): Promise<TokenInstance | undefined> };
-    ClientCredentials: { find(value: string): Promise<TokenInstance | undefined> };
+    AccessToken: { find(value: string): Promise<TokenInstance | undefined>; prototype: TokenIdSource };
+    ClientCredentials: { find(value: string): Promise<TokenInstance | undefined>; prototype: TokenIdSource };
+    RefreshToken: { prototype: TokenIdSource };
     on(event: string, listener: (...args: unknown[]) => void): void;
   }
 

@@ -39,6 +39,15 @@ export function vouchedBy(p: Principal): string {
   return p.kind !== 'token' || p.own ? OWN_ISSUER : (p.issuer ?? OWN_ISSUER);
 }
 
+/**
+ * The agent together with who vouched for its name: what `per: agent` limits count against. Another
+ * issuer's client named like an agent of yours is another agent (its calls must not drain your agent's
+ * allowance, nor yours its).
+ */
+export function agentKey(p: Principal): string {
+  return `${vouchedBy(p)}\u0000${p.agent}`;
+}
+
 /** Local principals by subject and agent: one object each, not one per call (bounded: cleared when full). */
 const locals = new Map<string, Map<string, Principal>>();
 

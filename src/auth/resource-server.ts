@@ -26,6 +26,7 @@ import { resolveValue } from '../config/secrets.ts';
 import type { Endpoint } from '../pipeline/context.ts';
 import type { Principal } from './principal.ts';
 import type { IdentityConfig, IssuerConfig } from './schema.ts';
+import { introspectionProblems, ownTokenPrefixes } from './schema.ts';
 import type { IdentityStore } from './store.ts';
 import { API_KEY_PREFIX } from './store.ts';
 
@@ -84,6 +85,10 @@ export class ResourceServer {
   readonly #introspected = new Map<string, { answer: Record<string, unknown>; trusted: TrustedIssuer; until: number }>();
   readonly #now: () => Date;
   readonly #baseScopes: readonly string[];
+  /** External issuers with RFC 7662 introspection, in config order. */
+  readonly #introspecting: TrustedIssuer[];
+  /** How the gateway's own credentials begin: never sent to an issuer. */
+  readonly #ownPrefixes: readonly string[];
 
   constructor(options: {
     base: string;
@@ -105,6 +110,11 @@ export class ResourceServer {
     this.#now = options.now ?? (() => new Date());
     this.#baseScopes = options.identity.scopes;
     for (const config of options.identity.issuers) this.#issuers.set(config.issuer, { config });
+    this.#introspecting = [...this.#issuers.values()].filter((i) => i.config.introspection);
+    // The config schema refuses these; a ResourceServer built from an unchecked config must not fan out either.
+    this.#ownPrefixes = ownTokenPrefixes(options.embedded !== undefined);
+    const problems = introspectionProblems(options.identity.issuers, options.embedded !== undefined);
+    if (problems.length > 0) throw new GatewayError('PC_CONFIG_INVALID', `identity.${problems[0]!.path.join('.')} ${problems[0]!.message}`);
     if (options.embedded) this.#issuers.set(options.embedded.config.issuer, options.embedded);
   }
 
@@ -288,6 +298,10 @@ export class ResourceServer {
       return { error: 'invalid_token', description: 'the token was issued in the future (iat), beyond the allowed clock skew' };
     }
     if (this.#store?.agentRevoked(agent)) return { error: 'invalid_token', description: `agent "${agent}" was revoked` };
+    // An agent made with `portcullis agent add NAME` holds the OAuth client id agent-NAME; policy, the kill
+    // switch, limits and the audit know it by NAME, as the CLI and its API keys do (one name everywhere:
+    // a deny rule or `kill --agent NAME` written with the name the operator gave must hold).
+    const named = trusted.check ? this.#store?.agentByClientId(agent)?.name : undefined;
     const scope = claims.scope ?? claims.scp;
     let scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
     // Fail closed on a token that says nothing about what it may do: an issuer that leaves `scope` out
@@ -312,7 +326,7 @@ export class ResourceServer {
       const value = config.rolesClaim.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), claims);
       roles = Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : typeof value === 'string' ? [value] : [];
     }
-    const principal: Principal = { kind: 'token', subject: claims.sub, agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}), ...(signedIn ? { signedIn } : {}) };
+    const principal: Principal = { kind: 'token', subject: claims.sub, agent: named ?? agent, scopes, allScopes: false, roles: roles ?? [], issuer: config.issuer, ...(trusted.check ? { own: true } : {}), ...(signedIn ? { signedIn } : {}) };
     return typeof claims.jti === 'string' ? { ...principal, tokenId: claims.jti } : principal;
   }
 
@@ -345,46 +359,62 @@ export class ResourceServer {
       this.#introspected.delete(key);
       return judged;
     }
+    // The gateway's own tokens are looked up in-process and never shown to another issuer, live or not.
     for (const trusted of this.#issuers.values()) {
       if (!trusted.introspect) continue;
       const answer = await trusted.introspect(token);
       // The issuer's own state is read in-process on every use: nothing to cache.
       if (answer) return this.#judgeAnswer(answer, trusted, endpoint, now);
     }
-    const withIntrospection = [...this.#issuers.values()].filter((i) => i.config.introspection);
-    if (withIntrospection.length === 0) return { error: 'invalid_token', description: 'the token is not a JWT and no issuer here offers introspection' };
-    for (const trusted of withIntrospection) {
-      const { config } = trusted;
-      const { url, clientId, clientSecret } = config.introspection!;
-      const resolved = resolveValue(clientSecret, this.#secrets);
-      if ('problem' in resolved) return { error: 'invalid_token', description: `introspection at ${config.issuer} is misconfigured, so the token cannot be checked` };
-      let answer: Record<string, unknown>;
-      try {
-        const response = await this.#fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(resolved.value)}`).toString('base64')}` },
-          body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
-          signal: AbortSignal.timeout(5_000),
-        });
-        if (!response.ok) continue;
-        answer = (await response.json()) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
-      if (answer.active !== true) continue;
-      if (answer.iss !== undefined && answer.iss !== config.issuer) continue;
-      // An issuer that says what the token is: only an access token is one here (never a refresh or ID token).
-      if (typeof answer.token_type === 'string' && !/^(bearer|access[-_ ]?token|urn:ietf:params:oauth:token-type:access_token|dpop)$/i.test(answer.token_type)) {
-        return { error: 'invalid_token', description: `the issuer says this is a ${JSON.stringify(answer.token_type.slice(0, 64))} token, not an access token` };
-      }
-      const judged = this.#judgeAnswer(answer, trusted, endpoint, now);
-      if ('error' in judged) return judged;
-      if (this.#introspected.size >= INTROSPECTION_CACHE_MAX) this.#introspected.delete(this.#introspected.keys().next().value!);
-      const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : now + 60_000;
-      this.#introspected.set(key, { answer, trusted, until: Math.min(exp, now + INTROSPECTION_CACHE_MS) });
-      return judged;
+    if (this.#ownPrefixes.some((p) => token.startsWith(p))) return { error: 'invalid_token', description: 'the token is not active' };
+    // At most one issuer sees the token: the one whose tokenPrefix it begins with, or the only
+    // introspecting issuer when it names none (the config refuses any other arrangement). Never tried
+    // in turn: each issuer asked would learn a live token of another.
+    const trusted = this.#introspectorFor(token);
+    if (!trusted) {
+      return this.#introspecting.length === 0
+        ? { error: 'invalid_token', description: 'the token is not a JWT and no issuer here offers introspection' }
+        : { error: 'invalid_token', description: `the token is not a JWT and begins with no issuer's introspection.tokenPrefix (${this.#introspecting.map((i) => JSON.stringify(i.config.introspection!.tokenPrefix)).join(', ')})` };
     }
-    return { error: 'invalid_token', description: 'the token is not active' };
+    const { config } = trusted;
+    const { url, clientId, clientSecret } = config.introspection!;
+    const resolved = resolveValue(clientSecret, this.#secrets);
+    if ('problem' in resolved) return { error: 'invalid_token', description: `introspection at ${config.issuer} is misconfigured, so the token cannot be checked` };
+    let answer: Record<string, unknown>;
+    try {
+      const response = await this.#fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(resolved.value)}`).toString('base64')}` },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+        signal: AbortSignal.timeout(5_000),
+      });
+      if (!response.ok) return { error: 'invalid_token', description: `introspection at ${config.issuer} answered HTTP ${response.status}` };
+      answer = (await response.json()) as Record<string, unknown>;
+    } catch {
+      return { error: 'invalid_token', description: `introspection at ${config.issuer} could not be reached` };
+    }
+    if (answer.active !== true) return { error: 'invalid_token', description: 'the token is not active' };
+    if (answer.iss !== undefined && answer.iss !== config.issuer) return { error: 'invalid_token', description: `the introspection answer names another issuer than ${config.issuer}` };
+    // An issuer that says what the token is: only an access token is one here (never a refresh or ID token).
+    if (typeof answer.token_type === 'string' && !/^(bearer|access[-_ ]?token|urn:ietf:params:oauth:token-type:access_token|dpop)$/i.test(answer.token_type)) {
+      return { error: 'invalid_token', description: `the issuer says this is a ${JSON.stringify(answer.token_type.slice(0, 64))} token, not an access token` };
+    }
+    const judged = this.#judgeAnswer(answer, trusted, endpoint, now);
+    if ('error' in judged) return judged;
+    if (this.#introspected.size >= INTROSPECTION_CACHE_MAX) this.#introspected.delete(this.#introspected.keys().next().value!);
+    const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : now + 60_000;
+    this.#introspected.set(key, { answer, trusted, until: Math.min(exp, now + INTROSPECTION_CACHE_MS) });
+    return judged;
+  }
+
+  /** The one external issuer whose introspection endpoint may see this opaque token (see introspectionProblems). */
+  #introspectorFor(token: string): TrustedIssuer | undefined {
+    const [only] = this.#introspecting;
+    if (this.#introspecting.length === 1 && only!.config.introspection!.tokenPrefix === undefined) return only;
+    return this.#introspecting.find((i) => {
+      const prefix = i.config.introspection!.tokenPrefix;
+      return prefix !== undefined && token.startsWith(prefix);
+    });
   }
 
   /** An active RFC 7662 answer, judged for the endpoint called now: audience, expiry, then the principal. */

@@ -59,16 +59,21 @@ function targetOf(options: KillOptions, config: Config): KillTarget | string {
 
 /**
  * The name a switch holds for a tool given as clients of the aggregated `/mcp` see it
- * (`<server><separator><tool>`, copied from a client's UI in an incident): `server.tool`, the form the
- * switch matches. A name that starts with no configured server's prefix is kept as given.
+ * (`<prefix><separator><tool>`, copied from a client's UI in an incident; globs allowed): `server.tool`,
+ * the form the switch matches. The prefix is the server's `namespace` (the server name by default, or
+ * the string configured); where several prefixes match, the longest wins. A name that starts with no
+ * prefix is kept as given (a bare server's tool: it matches that tool name on every server).
  */
 function switchToolName(name: string, config: Config): string {
   const separator = config.routing.separator;
-  for (const server of Object.keys(config.servers)) {
-    const prefix = `${server}${separator}`;
-    if (name.startsWith(prefix) && name.length > prefix.length) return `${server}.${name.slice(prefix.length)}`;
+  let best: { server: string; prefix: string } | undefined;
+  for (const [server, entry] of Object.entries(config.servers)) {
+    const namespace = entry.namespace;
+    if (namespace === false) continue;
+    const prefix = `${namespace === true ? server : namespace}${separator}`;
+    if (name.startsWith(prefix) && name.length > prefix.length && (!best || prefix.length > best.prefix.length)) best = { server, prefix };
   }
-  return name;
+  return best ? `${best.server}.${name.slice(best.prefix.length)}` : name;
 }
 
 const who = (): string => {
@@ -86,6 +91,11 @@ export function kill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets
   if (typeof target === 'string') {
     io.err(`portcullis: ${target}\n`);
     return 2;
+  }
+  const named = 'agent' in target ? agentNamed(loaded.dataDir, target.agent) : undefined;
+  if (named && 'agent' in target) {
+    io.err(`portcullis: note: "${target.agent}" is the OAuth client id of agent "${named}"; the switch names the agent, as policy and the audit do\n`);
+    target.agent = named;
   }
   const store = new KillSwitchStore(join(loaded.dataDir, 'killswitch.json'));
   try {
@@ -189,6 +199,21 @@ function waitingApprovals(dataDir: string): number {
   try {
     const now = Date.now();
     return store.list('pending').filter((a) => a.expiresAt > now).length;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * The agent name for an `agent add` agent's OAuth client id (`agent-NAME`), so a switch copied from a
+ * client's configuration stops the agent: the gateway knows it by NAME everywhere. Undefined otherwise.
+ */
+function agentNamed(dataDir: string, given: string): string | undefined {
+  const db = identityDbPath(dataDir);
+  if (!existsSync(db)) return undefined;
+  const store = new IdentityStore(db);
+  try {
+    return store.agent(given) ? undefined : store.agentByClientId(given)?.name;
   } finally {
     store.close();
   }

@@ -17,8 +17,10 @@ import type { ResumeBudget } from './stream-log.ts';
 /** A modern client's `subscriptions/listen` stream. */
 export interface ModernListener {
   endpoint: Endpoint;
-  /** The principal that opened it ('' with identity off), for listen.maxListenStreamsPerPrincipal. */
+  /** The principal that opened it ('' with identity off). */
   owner: string;
+  /** Its user (issuer and subject, '' with identity off), for listen.maxListenStreamsPerPrincipal. */
+  user: string;
   filter: JsonObject;
   id: JsonRpcRequest['id'];
   writer: ResponseWriter;
@@ -37,6 +39,8 @@ export interface FrontContext {
   principalOf(req: IncomingMessage): Principal | undefined;
   /** The key a legacy session is bound to: the principal that opened it. */
   ownerOf(req: IncomingMessage): string | undefined;
+  /** The user of a request (issuer and subject, whatever client acts for them): what per-principal caps count. */
+  userOf(req: IncomingMessage): string | undefined;
   /**
    * Step-up (RFC 6750 §3.1): the refusal for a tools/call whose tool needs scopes the token lacks, with
    * the challenge header already set on `res`; undefined when every request may go on.

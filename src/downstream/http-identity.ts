@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Identity } from '../auth/identity.ts';
-import { principalKey, type Principal } from '../auth/principal.ts';
+import { principalKey, subjectKey, type Principal } from '../auth/principal.ts';
 import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import type { JsonRpcRequest } from '../protocol/jsonrpc.ts';
@@ -44,6 +44,12 @@ export class FrontIdentity {
   ownerOf(req: IncomingMessage): string | undefined {
     const p = this.#principals.get(req);
     return p ? principalKey(p) : undefined;
+  }
+
+  /** The user of a request (issuer and subject): a user's several OAuth clients count as one for caps. */
+  userOf(req: IncomingMessage): string | undefined {
+    const p = this.#principals.get(req);
+    return p ? subjectKey(p) : undefined;
   }
 
   /**

@@ -95,6 +95,7 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
       nowMs: Date.now(),
     });
     session.owner = front.ownerOf(req);
+    session.user = front.userOf(req);
     sessions.add(session);
     const result: JsonObject = { protocolVersion: negotiated, capabilities: description.capabilities, serverInfo: description.serverInfo };
     if (description.instructions) result.instructions = description.instructions;

@@ -34,12 +34,12 @@ const LISTEN_KINDS = ['toolsListChanged', 'promptsListChanged', 'resourcesListCh
 export function createModernFront(front: FrontContext): ModernFront {
   const { gateway } = front;
 
-  function listen(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, request: JsonRpcRequest, writer: ResponseWriter, signal: AbortSignal, owner: string): Promise<void> | undefined {
+  function listen(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, request: JsonRpcRequest, writer: ResponseWriter, signal: AbortSignal, owner: string, user: string): Promise<void> | undefined {
     const requested = isObject(request.params?.notifications) ? request.params.notifications : {};
     // Resource subscriptions are not offered on this stream yet; the acknowledgement says what is.
     const filter: JsonObject = {};
     for (const key of LISTEN_KINDS) if (requested[key] === true) filter[key] = true;
-    const listener: ModernListener = { endpoint, owner, filter, id: request.id, writer };
+    const listener: ModernListener = { endpoint, owner, user, filter, id: request.id, writer };
     const clientInfo = isObject(request.params?._meta) ? request.params._meta[META_CLIENT_INFO] : undefined;
     const name = isObject(clientInfo) ? clientInfo.name : undefined;
     const caller = front.principalOf(req) ?? { agent: gateway.config.identity?.localAgent ?? (typeof name === 'string' ? name : 'local') };
@@ -96,7 +96,7 @@ export function createModernFront(front: FrontContext): ModernFront {
       if (request.method === 'subscriptions/listen') {
         const invalid = checkParams(clientMethod(MODERN_VERSION, request.method)!, MODERN_VERSION, request.params);
         if (invalid) return front.refuse(res, endpoint, invalid, 'modern', request.id, request.method);
-        return listen(req, res, endpoint, request, writer, abort.signal, front.ownerOf(req) ?? '');
+        return listen(req, res, endpoint, request, writer, abort.signal, front.ownerOf(req) ?? '', front.userOf(req) ?? '');
       }
       const stepUp = await front.stepUp(req, res, endpoint, [request]);
       if (stepUp) return reject(res, stepUp, 'modern', request.id);

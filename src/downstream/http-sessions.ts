@@ -46,6 +46,7 @@ export function createFrontState(gateway: Gateway, listen: Config['listen'], log
     streamGuard: (mode) => ({ mode, maxQueueBytes: listen.maxStreamQueueBytes, limits }),
     principalOf: (req) => identity.principalOf(req),
     ownerOf: (req) => identity.ownerOf(req),
+    userOf: (req) => identity.userOf(req),
     stepUp: (req, res, endpoint, requests) => identity.stepUp(req, res, endpoint, requests),
     async refuse(res, endpoint, error, era = 'legacy', id = null, method = '(request)', req = undefined) {
       await gateway.recordRefusal(endpoint, error, method, { principal: req ? identity.principalOf(req) : undefined, address: req?.socket.remoteAddress }).catch(() => false);

@@ -7,6 +7,7 @@
  */
 import type { LimitCounters } from '../limits/counters.ts';
 import type { ModernListener } from './front-context.ts';
+import { ofLargest } from './session.ts';
 
 export interface ListenCaps {
   maxListenStreams: number;
@@ -32,29 +33,36 @@ export class ListenStreams implements Iterable<ModernListener> {
     return this.#all.values();
   }
 
-  /** Adds a stream, first ending the oldest of its principal's, then of all, when a cap is reached. */
+  /**
+   * Adds a stream, first ending the oldest of its user's (issuer and subject: a user's several OAuth
+   * clients are one user) when a cap is reached — at the total cap too; only a user who holds none
+   * ends the oldest of whoever holds the most.
+   */
   add(listener: ModernListener): void {
     const { maxListenStreams, maxListenStreamsPerPrincipal, limits } = this.#caps;
-    const mine = this.#byOwner.get(listener.owner);
+    const mine = this.#byOwner.get(listener.user);
     if (mine && mine.size >= maxListenStreamsPerPrincipal) {
       this.#end(mine.values().next().value!);
       limits?.hit('listen_streams_per_principal', {}, `a principal opened more than listen.maxListenStreamsPerPrincipal (${maxListenStreamsPerPrincipal}) subscriptions/listen streams; its oldest one was ended`);
     }
     if (this.#all.size >= maxListenStreams) {
-      this.#end(this.#all.values().next().value!);
+      // Oldest first: the set keeps insertion order; among the biggest holders, the oldest of all.
+      const candidates = new Set(mine && mine.size > 0 ? mine : ofLargest(this.#byOwner.values()));
+      const oldest = [...this.#all].find((l) => candidates.has(l));
+      if (oldest) this.#end(oldest);
       limits?.hit('listen_streams_total', {}, `more than listen.maxListenStreams (${maxListenStreams}) subscriptions/listen streams were open; the oldest one was ended`);
     }
     this.#all.add(listener);
-    let set = this.#byOwner.get(listener.owner);
-    if (!set) this.#byOwner.set(listener.owner, (set = new Set()));
+    let set = this.#byOwner.get(listener.user);
+    if (!set) this.#byOwner.set(listener.user, (set = new Set()));
     set.add(listener);
   }
 
   delete(listener: ModernListener): void {
     if (!this.#all.delete(listener)) return;
-    const set = this.#byOwner.get(listener.owner);
+    const set = this.#byOwner.get(listener.user);
     set?.delete(listener);
-    if (set?.size === 0) this.#byOwner.delete(listener.owner);
+    if (set?.size === 0) this.#byOwner.delete(listener.user);
   }
 
   /** Ends every stream. */

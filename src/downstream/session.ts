@@ -38,6 +38,8 @@ export class DownstreamSession {
   readonly subscriptions = new Set<string>();
   /** The principal that opened the session (identity on), bound so no other caller can use it. */
   owner: string | undefined;
+  /** Its user (issuer and subject, whatever client acts for them): what listen.maxSessionsPerPrincipal counts. */
+  user: string | undefined;
   /** Resumable POST streams, by stream id (oldest first). */
   readonly streams = new Map<string, StreamLog>();
   /**
@@ -161,9 +163,19 @@ export interface SessionCaps {
   limits?: LimitCounters | undefined;
 }
 
+/** The members of the biggest of some sets (of all of them that are biggest, on a tie), oldest set first. */
+export function ofLargest<T>(sets: Iterable<Set<T>>): T[] {
+  const all = [...sets];
+  const most = Math.max(0, ...all.map((s) => s.size));
+  return all.filter((s) => s.size === most).flatMap((s) => [...s]);
+}
+
 export class SessionStore {
   readonly #sessions = new Map<string, DownstreamSession>();
-  /** Sessions by the principal that opened them ('' when identity is off: everyone is one principal). */
+  /**
+   * Sessions by the user that opened them (issuer and subject: a user's several OAuth clients are one
+   * user; '' when identity is off: everyone is one principal).
+   */
   readonly #byOwner = new Map<string, Set<DownstreamSession>>();
   readonly #idleMs: number;
   readonly #timer: NodeJS.Timeout;
@@ -187,12 +199,13 @@ export class SessionStore {
   }
 
   /**
-   * Adds a session, first ending the least recently used one of its principal, then of all, when a cap
-   * is reached. Sessions in use (a call in flight, a GET stream open) go last, so a flood of new
-   * sessions ends the flood's own idle ones before anything a working client holds.
+   * Adds a session, first ending the least recently used one of its user, when a cap is reached. At the
+   * total cap it is again the user's own least recently used session that ends; only a user who holds
+   * none ends one of whoever holds the most. Sessions in use (a call in flight, a GET stream open) go
+   * last, so a flood of new sessions ends the flood's own idle ones before anything a working client holds.
    */
   add(session: DownstreamSession): void {
-    const owner = session.owner ?? '';
+    const owner = session.user ?? '';
     const { maxSessions, maxSessionsPerPrincipal, limits } = this.#caps;
     const mine = this.#byOwner.get(owner);
     if (mine && mine.size >= maxSessionsPerPrincipal) {
@@ -203,7 +216,8 @@ export class SessionStore {
       }
     }
     if (this.#sessions.size >= maxSessions) {
-      const victim = leastRecentlyUsed(this.#sessions.values());
+      const own = this.#byOwner.get(owner);
+      const victim = leastRecentlyUsed(own && own.size > 0 ? own.values() : ofLargest(this.#byOwner.values()).values());
       if (victim) {
         this.delete(victim.id);
         limits?.hit('sessions_total', {}, `more than listen.maxSessions (${maxSessions}) sessions were open; the least recently used one was ended`);
@@ -224,7 +238,7 @@ export class SessionStore {
     if (!session) return false;
     session.close();
     this.#sessions.delete(id);
-    const owner = session.owner ?? '';
+    const owner = session.user ?? '';
     const set = this.#byOwner.get(owner);
     set?.delete(session);
     if (set?.size === 0) this.#byOwner.delete(owner);

@@ -7,7 +7,7 @@
  * comment edit, or a new rule elsewhere, does not refill them), and starts changed or new limits full.
  */
 import type { Principal } from '../auth/principal.ts';
-import { subjectKey } from '../auth/principal.ts';
+import { agentKey, subjectKey } from '../auth/principal.ts';
 import { anyGlob } from '../util/glob.ts';
 import type { PolicyConfig } from '../policy/schema.ts';
 
@@ -95,7 +95,7 @@ export class RateLimiter {
     const applicable: { bucket: Bucket; limit: Limit }[] = [];
     for (const limit of this.#limits) {
       if (!limit.server(server) || !limit.tool(tool)) continue;
-      const subject = limit.per === 'principal' ? subjectKey(principal) : limit.per === 'agent' ? principal.agent : limit.per === 'tool' ? `${server}\u0000${tool}` : server;
+      const subject = limit.per === 'principal' ? subjectKey(principal) : limit.per === 'agent' ? agentKey(principal) : limit.per === 'tool' ? `${server}\u0000${tool}` : server;
       const key = `${limit.name}\u0000${subject}`;
       let bucket = this.#buckets.get(key);
       if (!bucket) {

@@ -246,8 +246,10 @@ export class Catalog {
     const clashes = new Map<string, string[]>();
     for (const [exposed, fold] of exposedNames) {
       const servers = owners.get(fold)!;
-      // A name with white space or nothing in it is no name a client can be expected to tell apart.
-      if (servers.size > 1 || !/^\S+$/.test(exposed)) clashes.set(exposed, [...servers]);
+      // Only names of the spec's tool-name characters are served here: a name with anything else in it
+      // (white space, invisible format characters such as U+200B or U+00AD, letters of other scripts
+      // that look Latin) can read exactly like another server's name, whatever the pinning mode.
+      if (servers.size > 1 || !MCP_NAME.test(exposed)) clashes.set(exposed, [...servers]);
     }
     const merged: JsonObject[] = [];
     names.forEach((server, index) => {
@@ -266,7 +268,8 @@ export class Catalog {
         const key = `${kind}\0${exposed}\0${servers.join('\0')}`;
         if (this.#reported.has(key)) continue;
         this.#reported.add(key);
-        this.#logger.error({ kind, name: exposed, servers }, `configuration error: servers ${servers.map((s) => `"${s}"`).join(' and ')} both expose "${exposed}" on /mcp; the name is refused (PC_ROUTE_AMBIGUOUS) until their namespaces differ`);
+        if (servers.length === 1) this.#logger.error({ kind, name: exposed, servers }, `server "${servers[0]}" exposes ${JSON.stringify(exposed)}, a name with characters outside A-Z a-z 0-9 _ - . (it could read like another name); it is not served on /mcp, only on /mcp/${servers[0]}`);
+        else this.#logger.error({ kind, name: exposed, servers }, `configuration error: servers ${servers.map((s) => `"${s}"`).join(' and ')} both expose "${exposed}" on /mcp; the name is refused (PC_ROUTE_AMBIGUOUS) until their namespaces differ`);
       }
       const map = this.#byExposedName[kind];
       map.clear();
@@ -364,6 +367,12 @@ export function matchesTemplate(template: string, uri: string): boolean {
   }
   return re.testExact(uri);
 }
+
+/**
+ * The characters a name served on the aggregated `/mcp` may have: those the MCP specification
+ * (2025-11-25, tools) says tool names should use. Anything else can imitate another server's name.
+ */
+const MCP_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /** A name as it reads: compatibility forms folded (NFKC), case folded, surrounding space removed. */
 function foldName(name: string): string {

@@ -16,6 +16,7 @@ const silent = pino({ level: 'silent' });
 const session = (owner: string | undefined, nowMs: number) => {
   const s = new DownstreamSession({ endpoint: { kind: 'aggregate' }, protocolVersion: '2025-11-25', capabilities: {}, clientInfo: undefined, nowMs });
   s.owner = owner;
+  s.user = owner;
   return s;
 };
 
