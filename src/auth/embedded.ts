@@ -37,7 +37,7 @@ import { consentForm, escapeHtml, loginForm, logoutPage, page, pageHeaders } fro
 import { isPublicCodeClient, publicClientMetadata, redirectUriProblem } from './registration.ts';
 import type { AuthFailure, TrustedIssuer } from './resource-server.ts';
 import type { EmbeddedConfig } from './schema.ts';
-import { OWN_OPAQUE_PREFIX } from './schema.ts';
+import { OWN_OPAQUE_PREFIX } from './token-prefixes.ts';
 import { createScopeCaps, type ScopeCaps } from './scope-caps.ts';
 import type { IdentityStore } from './store.ts';
 

@@ -26,7 +26,7 @@ import { resolveValue } from '../config/secrets.ts';
 import type { Endpoint } from '../pipeline/context.ts';
 import type { Principal } from './principal.ts';
 import type { IdentityConfig, IssuerConfig } from './schema.ts';
-import { introspectionProblems, ownTokenPrefixes } from './schema.ts';
+import { introspectionProblems, ownTokenPrefixes } from './token-prefixes.ts';
 import type { IdentityStore } from './store.ts';
 import { API_KEY_PREFIX } from './store.ts';
 

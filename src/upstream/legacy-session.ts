@@ -204,7 +204,7 @@ export class LegacySessionUpstream implements Upstream {
     channel.onerror = (error) => this.#options.logger.debug({ err: error.message }, 'upstream channel error');
     channel.onclose = () => this.#onClose(channel);
     channel.onoversize = (info) => this.#onOversize(channel, info.requestId, info.where);
-    channel.onmalformed = (info) => this.#onMalformed(channel, info.requestId);
+    channel.onmalformed = (info) => this.#onMalformed(channel, info.requestId, info.what);
     try {
       await channel.start();
       const initialize = await this.#send(
@@ -321,14 +321,18 @@ export class LegacySessionUpstream implements Upstream {
     pending.reject(tooLargeError(this.name, max, `an answer to ${pending.method}`));
   }
 
-  /** The server answered a call in a form MCP does not carry (a batch): the call fails now, not at its timeout. */
-  #onMalformed(channel: MessageChannel, requestId: JsonRpcId): void {
+  /**
+   * The server answered a call in a form the gateway does not take (a batch; an answer nested too deep):
+   * the call fails now, not at its timeout.
+   */
+  #onMalformed(channel: MessageChannel, requestId: JsonRpcId, what: string): void {
     if (this.#channel !== channel) return;
     const pending = typeof requestId === 'number' ? this.#pending.get(requestId) : undefined;
     if (!pending) return;
     this.#settle(pending);
-    this.#cancelUpstream(pending.id, 'the answer was a JSON-RPC batch, which the gateway does not take');
-    pending.reject(batchRefusal(this.name, pending.method));
+    const batch = what.includes('batch');
+    this.#cancelUpstream(pending.id, batch ? 'the answer was a JSON-RPC batch, which the gateway does not take' : `the gateway refused ${what}`);
+    pending.reject(batch ? batchRefusal(this.name, pending.method) : new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${this.name}" answered ${pending.method} with ${what}; the call is failed`, { server: this.name }));
   }
 
   request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {

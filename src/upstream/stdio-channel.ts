@@ -67,6 +67,7 @@ export class StdioChannel implements MessageChannel {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
+  onmalformed?: ((info: { requestId: JsonRpcId; what: string }) => void) | undefined;
   /** Exit code or signal of the child once it has ended, for the crash message. */
   exit: { code: number | null; signal: NodeJS.Signals | null; reason?: string } | undefined;
 
@@ -185,6 +186,9 @@ export class StdioChannel implements MessageChannel {
     } catch (error) {
       const why = error instanceof GatewayError ? error.message : 'not JSON';
       this.#options.logger.warn({ bytes: line.length, why }, 'upstream wrote a line to stdout that is not an acceptable JSON message; ignored');
+      // An answer refused unparsed (nested too deep): the call it answers fails now, not at its timeout.
+      const requestId = error instanceof GatewayError ? oversizedMessageId(line.slice(0, 512), line.slice(-512)) : undefined;
+      if (requestId !== undefined) this.onmalformed?.({ requestId, what: `an answer that ${why.replace(/^line /, '')}` });
       return;
     }
     this.#heard = true;
