@@ -2,7 +2,9 @@
  * The supply-chain guard: every text a server shows the model is reviewed before any agent sees it —
  * tool, prompt and resource-template definitions and the server's self-description (instructions,
  * serverInfo title and description) are checked against their pins and scanned; resources (data that
- * legitimately changes: files, records) are scanned only.
+ * legitimately comes and goes: files, records) are scanned, and the guidance a model reads in one (its
+ * title and description) is pinned per URI, so that a resource seen before cannot change what it says
+ * about itself unreviewed (a new resource is data: pinned as first seen).
  *
  * - First sight of a server (no pins of that kind yet): its definitions are pinned as they are (trust
  *   on first use, recorded as `first-use`), except those the scanner rates high.
@@ -31,6 +33,12 @@ export interface ServerDescription {
 }
 
 const VERDICT_CACHE_MAX = 50_000;
+/**
+ * Resources whose guidance a server may have pinned. Beyond it a resource with a title or description
+ * not yet pinned is withheld (fail closed) rather than served unpinned: a server cannot flood the pins
+ * to get one resource past them.
+ */
+export const RESOURCE_PINS_MAX = 5_000;
 const ALERTED_MAX = 10_000;
 /** The pin key of a server's self-description. */
 export const DESCRIPTION_KEY = pinKey('server', 'instructions');
@@ -66,6 +74,18 @@ interface Judged {
 export function itemName(kind: ReviewKind, item: JsonObject): string | undefined {
   if (kind === 'resources') return typeof item.uri === 'string' ? item.uri : undefined;
   return typeof item.name === 'string' ? item.name : typeof item.uriTemplate === 'string' ? item.uriTemplate : undefined;
+}
+
+/**
+ * The part of a listed resource a model reads as guidance about it — its title and description — or
+ * undefined when it has neither. Its name is a display name (a file name) and its annotations carry
+ * data that changes (lastModified), so neither is pinned; both are scanned.
+ */
+export function resourceGuidance(item: JsonObject): JsonObject | undefined {
+  const guidance: JsonObject = {};
+  if (item.title !== undefined) guidance.title = item.title;
+  if (item.description !== undefined) guidance.description = item.description;
+  return Object.keys(guidance).length > 0 ? guidance : undefined;
 }
 
 /** The part of a server's self-description that is pinned and scanned (not its version, which changes on upgrade). */
@@ -273,33 +293,62 @@ export class SupplyGuard {
     }
   }
 
-  /** Resources are data that changes (files, records): scanned at every listing, not pinned. */
+  /**
+   * Resources are data that comes and goes (files, records): scanned at every listing; a new one is
+   * pinned by its guidance (`resourceGuidance`) as first seen, and one whose guidance changed since is
+   * held like a changed definition until `pin approve`.
+   */
   #reviewResources(server: string, items: readonly JsonObject[], mode: PinningMode): JsonObject[] {
+    const { pins } = this.#options;
     const others = this.#options.toolNames();
     const siblings = this.#siblings(server, items, others);
     const memo = this.#memo(server, 'resources', siblings, others);
+    const pinsProblem = this.pinsProblem(true);
+    let pinnedResources = Object.keys(pins.allPinned(server)).filter((key) => key.startsWith('resources:')).length;
+    let changed = false;
     const visible: JsonObject[] = [];
     for (const item of items) {
       const uri = itemName('resources', item);
       if (uri === undefined) continue;
+      const key = `resources:${uri}`;
+      const id = `${server}\0${key}`;
       const judged = this.#judge(memo, server, 'resources', item, siblings, others);
-      const id = `${server}\0resources:${uri}`;
-      if (verdictOf(judged.findings) !== 'high') {
+      const guidance = resourceGuidance(item);
+      let reason: string | undefined;
+      let news = true;
+      if (verdictOf(judged.findings) === 'high') reason = `poisoning: ${judged.findings.filter((f) => f.severity === 'high').map((f) => `${f.rule} in ${f.field}`).join('; ')}`;
+      else if (guidance !== undefined && pinsProblem !== undefined) reason = `pins file untrusted: ${pinsProblem}`;
+      else if (guidance !== undefined) {
+        const first = pins.pinned(server, key) === undefined;
+        if (first && pinnedResources >= RESOURCE_PINS_MAX) reason = `the server already has ${RESOURCE_PINS_MAX} resources pinned; a new one with a title or description is not served unpinned`;
+        else {
+          const decision = this.#decide(server, key, guidance, { hash: definitionHash(guidance), findings: judged.findings }, true);
+          if (decision.pinned) {
+            changed = true;
+            pinnedResources++;
+          }
+          reason = decision.reason;
+          if (reason !== undefined && !decision.keepPending) news = pins.hold(server, key, guidance, reason);
+          else if (reason !== undefined) news = false;
+          if (reason !== undefined && news) changed = true;
+        }
+      }
+      if (reason === undefined) {
         this.#quarantined.delete(id);
         visible.push(item);
         continue;
       }
-      const reason = `poisoning: ${judged.findings.filter((f) => f.severity === 'high').map((f) => `${f.rule} in ${f.field}`).join('; ')}`;
-      const alert = `${id}\0${judged.hash}`;
-      if (!this.#alerted.has(alert)) {
+      const alert = `${id}\0${judged.hash}\0${reason}`;
+      if (news && !this.#alerted.has(alert)) {
         if (this.#alerted.size >= ALERTED_MAX) this.#alerted.clear();
         this.#alerted.add(alert);
-        this.#options.logger.warn({ alert: 'supply-chain', server, definition: `resources:${uri}`, reason }, mode === 'warn' ? 'resource flagged (warn mode: still shown)' : 'resource withheld');
-        this.#held(server, `resources:${uri}`, reason, mode);
+        this.#options.logger.warn({ alert: 'supply-chain', server, definition: key, reason }, mode === 'warn' ? 'resource flagged (warn mode: still shown)' : 'resource withheld');
+        this.#held(server, key, reason, mode);
       }
       if (mode === 'warn') visible.push(item);
       else this.#quarantined.set(id, reason);
     }
+    if (changed) pins.save();
     return visible;
   }
 
