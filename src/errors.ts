@@ -70,6 +70,7 @@ export type GatewayErrorCode =
   | 'PC_DLP_BLOCKED'
   | 'PC_DLP_EXFILTRATION'
   | 'PC_CONFIG_INVALID'
+  | 'PC_CONFIG_RUN_AS'
   | 'PC_INTERNAL'
   | 'PC_APPROVAL_PENDING'
   | 'PC_APPROVAL_DENIED'
@@ -180,6 +181,8 @@ export const ERROR_MAP: { readonly [C in GatewayErrorCode]: WireMapping } = {
   PC_DLP_BLOCKED: { status: 200, rpcCode: -31060, transport: false },
   PC_DLP_EXFILTRATION: { status: 200, rpcCode: -31061, transport: false },
   PC_CONFIG_INVALID: { status: 500, rpcCode: -32603, transport: false },
+  // A stdio server's runAs names no user here, or the gateway cannot switch to it: the gateway does not start.
+  PC_CONFIG_RUN_AS: { status: 500, rpcCode: -32603, transport: false },
   PC_INTERNAL: { status: 500, rpcCode: -32603, transport: false },
   // Human approval (docs/approvals.md): answers to a call an approve rule holds, then the queue's own
   // refusals on the command line and the admin endpoint (/admin/approvals, plain HTTP, not JSON-RPC).

@@ -137,18 +137,19 @@ pin
   .action((server, options) => finish(pinDiff(options, server, io)));
 pin
   .command('approve <server> [name@hash...]')
-  .description('approve exactly the reviewed versions: each a name or key (server:instructions, tools:send) with the hash pin diff showed; recorded with who and when')
+  .description('approve exactly the reviewed versions: each a name or key (server:instructions, tools:send) with the hash pin diff showed; recorded with who and when, and in the audit trail with the OS user')
   .option('-c, --config <file>', 'configuration file (YAML)')
   .option('--data-dir <dir>', 'state directory for the embedded default')
   .option('--by <name>', 'who approves (default: $USER)')
   .option('--accept-findings', 'also approve definitions the scanner flagged (poisoning), after reading the findings')
-  .action((server, items, options) => finish(pinApprove(options, server, items, io)));
+  .action(async (server, items, options) => finish(await pinApprove(options, server, items, io)));
 pin
   .command('reject <server> [name@hash...]')
   .description('drop changed versions waiting for approval (name@hash as pin diff shows them); the approved versions stay pinned')
   .option('-c, --config <file>', 'configuration file (YAML)')
   .option('--data-dir <dir>', 'state directory for the embedded default')
-  .action((server, items, options) => finish(pinReject(options, server, items, io)));
+  .option('--by <name>', 'who rejects, for the audit record (default: $USER)')
+  .action(async (server, items, options) => finish(await pinReject(options, server, items, io)));
 pin
   .command('verify')
   .description("check the pins file's integrity (HMAC); exit 1 when it was edited, truncated or deleted outside portcullis")

@@ -16,7 +16,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type Front = 'http' | 'stdio';
+export type Front = 'http' | 'stdio' | 'cli';
 
 export interface ChainLease {
   readonly instance: string;
@@ -36,9 +36,9 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The chain name a front writes, before slots: `<base>` or `<base>.stdio`. */
+/** The chain name a front writes, before slots: `<base>`, `<base>.stdio`, or `<base>.cli` (admin commands such as `pin approve`). */
 export function chainName(base: string, front: Front): string {
-  return front === 'stdio' ? `${base}.stdio` : base;
+  return front === 'http' ? base : `${base}.${front}`;
 }
 
 /** Claims the first chain slot no live process holds, under `<dataDir>/audit-chains/`. */

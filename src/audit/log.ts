@@ -7,6 +7,7 @@
  * call's own intent write is the probe (nothing is forwarded unless it succeeds). A call whose outcome
  * cannot be written is answered with that error instead of its result (its intent is on record).
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { GatewayError, type GatewayErrorCode } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
@@ -308,6 +309,11 @@ export class AuditLog {
     );
   }
 
+  /** The chain fields of the next record that answers no request (an alert, a CLI decision). */
+  #nextPosition(correlationId: string): Pick<UnsignedRecord, 'v' | 'instance' | 'seq' | 'gatewayId' | 'time' | 'requestId' | 'correlationId'> {
+    return { v: 1, instance: this.#instance, seq: this.#seq + 1, gatewayId: this.#options.gatewayId, time: new Date().toISOString(), requestId: null, correlationId };
+  }
+
   /**
    * Chains an alert (`decision: alert`). Called by the monitor while it is handed a stored record, so
    * the call whose record raised the alert is answered only once the alert is in the store too. An
@@ -316,13 +322,7 @@ export class AuditLog {
    */
   recordAlert(entry: AlertEntry): Promise<void> {
     const body: UnsignedRecord = {
-      v: 1,
-      instance: this.#instance,
-      seq: this.#seq + 1,
-      gatewayId: this.#options.gatewayId,
-      time: new Date().toISOString(),
-      requestId: null,
-      correlationId: entry.cause.correlationId,
+      ...this.#nextPosition(entry.cause.correlationId),
       principal: screenPrincipal(entry.principal, this.#options.holdsSecret),
       endpoint: entry.cause.endpoint,
       method: '(alert)',
@@ -342,6 +342,32 @@ export class AuditLog {
     });
     this.#followUps.push(written);
     return written;
+  }
+
+  /**
+   * Chains a supply-chain decision taken on the command line (`pin approve`, `pin reject`): who declared
+   * it (`--by`) and which OS user ran it, the server and each definition with its full hash. Resolves
+   * once stored; rejects when it could not be (the caller then changes nothing).
+   */
+  async recordSupplyDecision(entry: { event: 'approve' | 'reject'; server: string; items: readonly string[]; by: string; osUser: string; uid: number | undefined; acceptFindings?: boolean }): Promise<void> {
+    const id = randomUUID();
+    const who = `OS user ${entry.osUser}${entry.uid === undefined ? '' : ` (uid ${entry.uid})`}`;
+    const body: UnsignedRecord = {
+      ...this.#nextPosition(id),
+      principal: { subject: `os:${entry.osUser}${entry.uid === undefined ? '' : `:${entry.uid}`}`, agent: 'portcullis-cli' },
+      endpoint: 'cli',
+      server: entry.server,
+      method: `pin/${entry.event}`,
+      target: entry.items.join(' '),
+      scopes: [],
+      decision: 'approval',
+      reason: `${entry.event === 'approve' ? 'approved' : 'rejected'} by "${entry.by}" (as declared with --by), run by ${who}${entry.acceptFindings ? ', scanner findings accepted' : ''}`,
+      approval: { id, event: entry.event === 'approve' ? 'granted' : 'denied', channel: 'out-of-band', by: entry.by },
+      latencyMs: 0,
+      prevHash: this.#prev,
+    };
+    const failed = await this.#append(sealRecord(storable(body)));
+    if (failed) throw failed;
   }
 
   /** The chained record of a request: its outcome, or (`outcome` undefined) the intent to forward it. */

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { identityDbPath } from '../auth/identity.ts';
+import { trustDomainWarnings } from '../upstream/run-as.ts';
 import { IdentityStore } from '../auth/store.ts';
 import type { ConfigProblem } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -64,7 +65,7 @@ export function check(options: { config: string }, io: Pick<Io, 'out' | 'err' | 
   // Modes are read before anything opens a store (opening identity.db narrows them).
   const loose = looseModes(dataDir).map((m): ConfigProblem => ({ path: 'dataDir', message: `readable by others: ${m}`, severity: 'warning' }));
   const secretModes = looseStateModes(gatewayStateOf(loaded.config, dataDir, resolve(options.config))).map((m): ConfigProblem => ({ path: '(file modes)', message: `others may read or write it: ${m}`, severity: 'warning' }));
-  const warnings = [...loaded.warnings, ...keyWarnings(loaded.config, dataDir), ...loose, ...secretModes];
+  const warnings = [...loaded.warnings, ...trustDomainWarnings(loaded.config), ...keyWarnings(loaded.config, dataDir), ...loose, ...secretModes];
   // A pin that does not hold here keeps its server from starting; serve would only say so in the log.
   for (const [name, server] of Object.entries(loaded.config.servers)) {
     if (server.disabled || !('command' in server) || !server.pin) continue;

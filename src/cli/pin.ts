@@ -4,7 +4,13 @@
  * next listing. While the file fails its integrity check, `approve` is refused: `verify` says why,
  * `reseal` accepts the file as it is (after review with `list`), `reset` starts over.
  */
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import type { AuditLog } from '../audit/log.ts';
+import { createAuditLog } from '../audit/open.ts';
 import { displayJson, displayText } from '../audit/display.ts';
+import type { Config } from '../config/schema.ts';
+import { createLogger } from '../logger.ts';
 import type { PinStore } from '../supply/pins.ts';
 import { openPins } from '../supply/open-pins.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
@@ -17,6 +23,10 @@ type PinCliOptions = { config?: string; dataDir?: string };
  * pins file has is refused (a typo would otherwise read as "nothing waiting").
  */
 function open(options: PinCliOptions, io: Pick<Io, 'err' | 'secrets'>, create: boolean, server?: string): PinStore | undefined {
+  return openWithConfig(options, io, create, server)?.pins;
+}
+
+function openWithConfig(options: PinCliOptions, io: Pick<Io, 'err' | 'secrets'>, create: boolean, server?: string): { pins: PinStore; config: Config } | undefined {
   const loaded = loadForRun(options.config, options.dataDir, io.secrets);
   if (!loaded.ok) {
     io.err(`portcullis: ${loaded.source} is invalid:\n${formatProblems(loaded.problems)}\n`);
@@ -28,7 +38,38 @@ function open(options: PinCliOptions, io: Pick<Io, 'err' | 'secrets'>, create: b
     io.err(`portcullis: no server named "${server}" in ${loaded.source} or its pins (servers: ${known.join(', ') || 'none'})\n`);
     return undefined;
   }
-  return pins;
+  return { pins, config: loaded.config };
+}
+
+/**
+ * Puts a supply decision in the audit trail (its own chain, `<instance>.cli`) before it takes effect:
+ * the `--by` name as declared and the OS user that ran the command, beside it. When the record cannot
+ * be written the decision is not made (fail closed); with `audit.store: off` there is no trail to write.
+ */
+async function recordDecision(config: Config, io: Pick<Io, 'err' | 'secrets'>, entry: Omit<Parameters<AuditLog['recordSupplyDecision']>[0], 'osUser' | 'uid'>): Promise<boolean> {
+  const audit = createAuditLog(config, io.secrets, createLogger('silent'), randomUUID(), 'cli');
+  if (!audit) return true;
+  let os: { username: string; uid: number };
+  try {
+    os = userInfo();
+  } catch {
+    os = { username: '(unknown)', uid: process.getuid?.() ?? -1 };
+  }
+  try {
+    await audit.open();
+    await audit.recordSupplyDecision({ ...entry, osUser: os.username, uid: os.uid === -1 ? undefined : os.uid });
+    return true;
+  } catch (error) {
+    io.err(`portcullis: the decision could not be recorded in the audit trail, so it was not made: ${(error as Error).message}\n`);
+    return false;
+  } finally {
+    await audit.close().catch(() => undefined);
+  }
+}
+
+/** `key@fullhash` of each decided definition, from what was pending before the decision. */
+function fullItems(pending: Readonly<Record<string, { hash: string }>>, keys: readonly string[]): string[] {
+  return keys.map((key) => `${key}@${pending[key]?.hash ?? '(unknown)'}`);
 }
 
 function untrustedWarning(pins: PinStore): string | undefined {
@@ -119,9 +160,10 @@ function parseApproval(item: string): { name: string; hash: string } | undefined
  * for it (`tools:send@4d86b146cd53`). A bare name is refused, because a server can replace what is
  * pending between review and approval; so is a definition the scanner flagged, without `--accept-findings`.
  */
-export function pinApprove(options: PinCliOptions & { by?: string; acceptFindings?: boolean }, server: string, items: readonly string[], io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const pins = open(options, io, true, server);
-  if (!pins) return 2;
+export async function pinApprove(options: PinCliOptions & { by?: string; acceptFindings?: boolean }, server: string, items: readonly string[], io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
+  const opened = openWithConfig(options, io, true, server);
+  if (!opened) return 2;
+  const { pins, config } = opened;
   const warning = untrustedWarning(pins);
   if (warning) {
     io.err(`${warning}  Nothing was approved.\n`);
@@ -143,20 +185,25 @@ export function pinApprove(options: PinCliOptions & { by?: string; acceptFinding
     );
     return 2;
   }
-  const result = pins.approve(server, parsed.map((p) => p.approval!), options.by ?? io.secrets.env.USER ?? 'admin', { acceptFindings: options.acceptFindings === true });
+  const by = options.by ?? io.secrets.env.USER ?? 'admin';
+  const waiting = { ...pins.pending(server) };
+  const result = pins.approve(server, parsed.map((p) => p.approval!), by, { acceptFindings: options.acceptFindings === true });
   if ('problems' in result) {
     io.err(`portcullis: nothing was approved:\n${result.problems.map((p) => `  - ${displayText(p)}\n`).join('')}`);
     return 2;
   }
+  const recorded = await recordDecision(config, io, { event: 'approve', server, items: fullItems(waiting, result.approved), by, acceptFindings: options.acceptFindings === true });
+  if (!recorded) return 1;
   pins.save();
   io.out(`Approved ${result.approved.map(displayText).join(', ')} of server "${displayText(server)}".\n`);
   return 0;
 }
 
 /** Drops reviewed pending versions (`name@hash`, as for approve): the approved version stays pinned and is served again. */
-export function pinReject(options: PinCliOptions, server: string, items: readonly string[], io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
-  const pins = open(options, io, true, server);
-  if (!pins) return 2;
+export async function pinReject(options: PinCliOptions & { by?: string }, server: string, items: readonly string[], io: Pick<Io, 'out' | 'err' | 'secrets'>): Promise<number> {
+  const opened = openWithConfig(options, io, true, server);
+  if (!opened) return 2;
+  const { pins, config } = opened;
   const warning = untrustedWarning(pins);
   if (warning) {
     io.err(`${warning}  Nothing was rejected.\n`);
@@ -167,11 +214,14 @@ export function pinReject(options: PinCliOptions, server: string, items: readonl
     io.err(`portcullis: name each definition with the hash pin diff ${displayText(server)} shows (name@hash). Nothing was rejected.\n`);
     return 2;
   }
+  const waiting = { ...pins.pending(server) };
   const result = pins.reject(server, parsed as Array<{ name: string; hash: string }>);
   if ('problems' in result) {
     io.err(`portcullis: nothing was rejected:\n${result.problems.map((p) => `  - ${displayText(p)}\n`).join('')}`);
     return 2;
   }
+  const recorded = await recordDecision(config, io, { event: 'reject', server, items: fullItems(waiting, result.rejected), by: options.by ?? io.secrets.env.USER ?? 'admin' });
+  if (!recorded) return 1;
   pins.save();
   io.out(`Rejected ${result.rejected.map(displayText).join(', ')} of server "${displayText(server)}"; the approved versions stay pinned.\n`);
   return 0;

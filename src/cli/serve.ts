@@ -12,6 +12,7 @@ import { createHttpFront } from '../downstream/http.ts';
 import { createLogger } from '../logger.ts';
 import type { SecretSource } from '../config/secrets.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
+import { trustDomainWarnings } from '../upstream/run-as.ts';
 import { clientSetup } from './connect.ts';
 import { startHeapTrim } from '../util/heap-trim.ts';
 
@@ -61,13 +62,18 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     io.err(`portcullis: --reload-settle-ms must be an integer of at least 50 (got "${options.reloadSettleMs}")\n`);
     return 2;
   }
-  if (loaded.warnings.length > 0) io.err(`${formatProblems(loaded.warnings)}\n`);
+  const trust = trustDomainWarnings(config);
+  const warnings = [...loaded.warnings, ...trust];
+  if (warnings.length > 0) io.err(`${formatProblems(warnings)}\n`);
   const logger = createLogger(config.logging.level);
+  // In the log too, where whoever watches the running gateway looks.
+  for (const w of trust) logger.warn({ alert: 'trust-domain', path: w.path }, w.message);
   let gateway;
   try {
     gateway = createGateway(config, { logger, secrets: io.secrets, ...(options.config ? { configFile: resolve(options.config) } : {}) });
   } catch (error) {
-    io.err(`portcullis: ${(error as Error).message}\n`);
+    const code = (error as { code?: unknown }).code;
+    io.err(`portcullis: ${(error as Error).message}${typeof code === 'string' && code.startsWith('PC_') ? ` (${code})` : ''}\n`);
     return 2;
   }
   let front;

@@ -119,6 +119,8 @@ defaults:
 # Servers must be pinned to what may run (see servers.files.pin below) unless you allow unpinned ones.
 supply:
   allowUnpinned: true  # convenient while trying things out; each unpinned server is flagged in the log
+  # runAs: mcp         # run every stdio server as this user (needs root or CAP_SETUID/CAP_SETGID): without it a
+  #                    # server runs as the gateway's user and can read its environment and data dir
 
 # The MCP servers behind the gateway. /mcp/<name> exposes one server unchanged; /mcp aggregates them all.
 servers:

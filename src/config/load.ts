@@ -21,6 +21,7 @@ import { isObject } from '../protocol/jsonrpc.ts';
 import { checkMonitor } from '../monitor/config-check.ts';
 import { unpinnedCode } from '../supply/launch.ts';
 import { pinCoverageProblem } from '../supply/server-pin.ts';
+import { runAsErrors } from '../upstream/run-as.ts';
 
 export interface ConfigProblem {
   path: string;
@@ -246,6 +247,7 @@ export function validateConfig(raw: unknown, source?: SecretSource): LoadResult 
       for (const o of unpinnedCode(server, isSecretRef)) warnings.push({ path: `servers.${name}.${o.where}`, message: `${o.why} (the server is unpinned)`, severity: 'warning' });
     }
   }
+  launchErrors.push(...runAsErrors(full));
   if (launchErrors.length > 0) return { ok: false, problems: launchErrors };
   const monitorCheck = checkMonitor(full, source, agentsSelfDeclared);
   if (monitorCheck.errors.length > 0) return { ok: false, problems: monitorCheck.errors };

@@ -27,3 +27,6 @@ export function isLoopbackHost(hostname: string): boolean {
   if (LOOPBACK_HOSTS.has(hostname) || hostname.endsWith('.localhost')) return true;
   return isIP(hostname) === 4 && hostname.startsWith('127.');
 }
+
+/** A stdio server's runAs: user, user:group, uid, uid:gid — names or numbers (src/upstream/run-as.ts). */
+export const RUN_AS_PATTERN = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?(?::[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?)?$/;

@@ -9,7 +9,7 @@ import { policySchema } from '../policy/schema.ts';
 import { identitySchema } from '../auth/schema.ts';
 import { approvalsSectionSchema } from '../approvals/schema.ts';
 import { monitorSchema } from '../monitor/schema.ts';
-import { SECRET_REF, SERVER_NAME } from './names.ts';
+import { RUN_AS_PATTERN, SECRET_REF, SERVER_NAME } from './names.ts';
 
 
 const valueOrRef = z.string().describe('A literal value, or a secret reference: env:NAME or file:/absolute/path');
@@ -99,7 +99,12 @@ const common = {
 export const stdioServerSchema = z.strictObject({
   command: z.string().min(1).describe('Executable to start (found on PATH or absolute)'),
   args: z.array(z.string()).default([]),
-  cwd: z.string().min(1).optional(),
+  cwd: z.string().min(1).optional().describe('Working directory (default: an empty directory of its own, made at each start)'),
+  runAs: z
+    .string()
+    .regex(RUN_AS_PATTERN, 'must be user[:group], names or numeric ids')
+    .optional()
+    .describe('The user (and group) the server runs as, no supplementary groups; the gateway needs root or CAP_SETUID+CAP_SETGID. Default: supply.runAs, else the gateway\'s own user (same trust domain)'),
   env: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), valueOrRef)
     .default({})
@@ -342,6 +347,11 @@ export const configSchema = z
     supply: z
       .strictObject({
         allowUnpinned: z.boolean().default(false).describe('Run stdio servers that have no pin (flagged in the log)'),
+        runAs: z
+          .string()
+          .regex(RUN_AS_PATTERN, 'must be user[:group], names or numeric ids')
+          .optional()
+          .describe('The user[:group] every stdio server without its own runAs runs as (docs/security-model.md)'),
         pinsKey: z
           .string()
           .regex(SECRET_REF, 'must be a reference: file:/path/to/key or env:NAME')

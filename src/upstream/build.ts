@@ -4,6 +4,7 @@
  * server whose pin does not hold is not started; it stays visible as `failed`, every call to it gets
  * `PC_SUPPLY_PIN_FAILED` with the reason, and an `alert: supply-chain` line is logged.
  */
+import { runAsSpec } from './run-as.ts';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { PORTCULLIS_ROOT } from '../config/defaults.ts';
@@ -84,6 +85,7 @@ export function createPinnedUpstream(name: string, server: ServerConfig, config:
     beforeStart,
     tasks: deps.tasks,
     onUnattributed: deps.onUnattributed,
+    runAs: 'command' in server ? runAsSpec(config, server) : undefined,
   });
 }
 

@@ -16,6 +16,7 @@ import type { TaskOwnership } from '../routing/tasks.ts';
 import { LegacySessionUpstream, type LegacySessionOptions } from './legacy-session.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './message-limit.ts';
 import { PerPrincipalUpstream } from './per-principal.ts';
+import { canSwitchUser, isGatewayIdentity, resolveRunAs, type RunAs } from './run-as.ts';
 import { childEnvironment, StdioChannel } from './stdio-channel.ts';
 import type { CallOptions, EventListener, Upstream, UpstreamInfo, UpstreamReply, UpstreamState } from './types.ts';
 
@@ -38,6 +39,29 @@ export interface UpstreamDeps {
   maxMessageBytes?: number;
   /** Where limit hits are counted (the gateway's; absent in one-off commands such as `scan`). */
   limits?: LimitCounters | undefined;
+  /** A stdio server's effective runAs (its own, else supply.runAs): the user[:group] its child runs as. */
+  runAs?: string | undefined;
+}
+
+/**
+ * The identity a stdio server's child gets, checked before anything starts: a runAs this host does not
+ * know, or one the gateway lacks the privilege to switch to, refuses the server (and so the gateway's
+ * start) rather than running it as the gateway's own user.
+ */
+function childIdentity(name: string, spec: string | undefined): RunAs | undefined {
+  if (spec === undefined) return undefined;
+  const target = resolveRunAs(spec);
+  if ('problem' in target) throw new GatewayError('PC_CONFIG_RUN_AS', `servers.${name}.runAs: ${target.problem}`, { server: name });
+  if (isGatewayIdentity(target)) return target;
+  if (!canSwitchUser()) {
+    const uid = process.getuid?.();
+    throw new GatewayError(
+      'PC_CONFIG_RUN_AS',
+      `server "${name}" must run as ${spec} (uid ${target.uid}, gid ${target.gid}), but the gateway (uid ${uid}) cannot switch user: it needs root or CAP_SETUID and CAP_SETGID; refusing to start rather than run it as the gateway's own user`,
+      { server: name },
+    );
+  }
+  return target;
 }
 
 /** What every legacy session of a server shares: attribution facts and where to count what has none. */
@@ -66,6 +90,7 @@ function resolveAll(values: Readonly<Record<string, string>>, secrets: SecretSou
 export function createUpstream(name: string, server: ServerConfig, deps: UpstreamDeps): Upstream {
   const logger = deps.logger.child({ server: name });
   if (isStdioServer(server)) {
+    const identity = childIdentity(name, deps.runAs);
     const env = childEnvironment(deps.secrets.env, resolveAll(server.env, deps.secrets, `servers.${name}.env`));
     const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const { limits } = deps;
@@ -82,7 +107,7 @@ export function createUpstream(name: string, server: ServerConfig, deps: Upstrea
       limits,
       createChannel: () => {
         const launch = deps.beforeStart?.();
-        return new StdioChannel({ command: launch?.command ?? server.command, args: launch?.args ?? server.args, cwd: server.cwd, env, logger, maxLineBytes: maxMessageBytes, limits, server: name });
+        return new StdioChannel({ command: launch?.command ?? server.command, args: launch?.args ?? server.args, cwd: server.cwd, env, declared: Object.keys(server.env), runAs: identity, logger, maxLineBytes: maxMessageBytes, limits, server: name });
       },
       describeExit: (channel) => {
         const exit = (channel as StdioChannel).exit;

@@ -1,17 +1,24 @@
 /**
  * A stdio MCP server as a child process: newline-delimited JSON-RPC on stdin/stdout (spec
- * `basic/transports` §stdio), stderr to the log. The child never inherits the gateway's environment:
- * it gets a short allowlist of harmless variables plus exactly what the config declares, so a
- * gateway secret (an upstream token, a signing key) cannot leak into a third-party server.
+ * `basic/transports` §stdio), stderr to the log. The child's own environment is a short allowlist of
+ * harmless variables plus exactly what the config declares. That is not a boundary by itself: a child
+ * under the gateway's uid can read the gateway's /proc/<pid>/environ and more (src/upstream/run-as.ts);
+ * `runAs` starts it as another user, the only boundary. Without a `cwd` it starts in an empty directory
+ * of its own, made for that start, never in the gateway's working directory.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { chownSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { LimitCounters } from '../limits/counters.ts';
 import { assertJsonDepth, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { GatewayError } from '../errors.ts';
 import { takeTurns } from '../util/chunks.ts';
+import { analyseLaunch } from '../supply/launch.ts';
 import type { MessageChannel } from './channel.ts';
+import type { RunAs } from './run-as.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, oversizedMessageId } from './message-limit.ts';
 
 /** Inherited from the gateway's environment when present; everything else is dropped. */
@@ -38,6 +45,10 @@ export interface StdioChannelOptions {
   args: readonly string[];
   cwd: string | undefined;
   env: Record<string, string>;
+  /** The variables the config declares itself (HOME, USER and LOGNAME are left to them when declared). */
+  declared?: readonly string[];
+  /** The user the child runs as; absent: the gateway's own. */
+  runAs?: RunAs | undefined;
   logger: Logger;
   /** A stdout line (one message) longer than this is skipped unread and reported (default 16 MiB). */
   maxLineBytes?: number;
@@ -83,6 +94,8 @@ export class StdioChannel implements MessageChannel {
   #closed = false;
   /** The server has written a message: its stderr is routine from then on (debug, not info). */
   #heard = false;
+  /** The empty directory made for this start (its cwd when none is configured, HOME when runAs has none). */
+  #ownDir: string | undefined;
 
   constructor(options: StdioChannelOptions) {
     this.#options = options;
@@ -94,11 +107,19 @@ export class StdioChannel implements MessageChannel {
   }
 
   start(): Promise<void> {
-    const { command, args, cwd, env } = this.#options;
+    const { command, args, env, runAs } = this.#options;
+    const launch = this.#launchPlace(command, args, env);
     return new Promise((resolve, reject) => {
       // Its own process group (POSIX), so a stop reaches what it started too: `npx` runs the real
       // server as its child, which outlives a signal to npx alone and keeps the pipes open.
-      const child = spawn(command, [...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: GROUPS });
+      const child = spawn(launch.command, launch.args, {
+        cwd: launch.cwd,
+        env: launch.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        windowsHide: true,
+        detached: GROUPS,
+        ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      });
       this.#child = child;
       let spawned = false;
       child.once('spawn', () => {
@@ -119,6 +140,42 @@ export class StdioChannel implements MessageChannel {
       child.stderr.setEncoding('utf8');
       takeTurns<string>(child.stderr, createStderrLog(this.#options, () => this.#heard));
     });
+  }
+
+  /**
+   * Where and as what the child starts. With no configured cwd: an empty directory made for this start
+   * (mode 0700, owned by the runAs user), so the server sees neither the gateway's working directory
+   * (its config, often its data dir) nor another server's files; a relative command or script keeps
+   * meaning what it meant, a path from the gateway's working directory. Under runAs the child's HOME,
+   * USER and LOGNAME are its own (HOME: its passwd home if it owns it, else that directory).
+   */
+  #launchPlace(command: string, args: readonly string[], env: Record<string, string>): { command: string; args: string[]; cwd: string | undefined; env: Record<string, string> } {
+    const { cwd, runAs, declared = [] } = this.#options;
+    const needsDir = cwd === undefined || (runAs !== undefined && runAs.home === undefined && !declared.includes('HOME'));
+    if (needsDir) {
+      this.#ownDir = mkdtempSync(join(tmpdir(), 'portcullis-server-'));
+      if (runAs) chownSync(this.#ownDir, runAs.uid, runAs.gid);
+    }
+    const childEnv = { ...env };
+    if (runAs) {
+      if (!declared.includes('HOME')) childEnv.HOME = runAs.home ?? this.#ownDir!;
+      for (const key of ['USER', 'LOGNAME']) {
+        if (declared.includes(key)) continue;
+        if (runAs.user) childEnv[key] = runAs.user;
+        else delete childEnv[key];
+      }
+    }
+    if (cwd !== undefined) return { command, args: [...args], cwd, env: childEnv };
+    const here = process.cwd();
+    const absolute = (p: string): string => (isAbsolute(p) ? p : resolve(here, p));
+    const script = analyseLaunch(command, args).script;
+    const at = script === undefined ? -1 : args.indexOf(script);
+    return {
+      command: command.includes('/') || command.includes('\\') ? absolute(command) : command,
+      args: args.map((a, i) => (i === at ? absolute(a) : a)),
+      cwd: this.#ownDir,
+      env: childEnv,
+    };
   }
 
   /** Splits stdout into lines, looking at each byte once; a line over the limit is skipped, never held. */
@@ -244,6 +301,15 @@ export class StdioChannel implements MessageChannel {
   #finish(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#ownDir) {
+      // Removed only when the server left it empty: a recursive removal inside a directory another
+      // user controls could be steered elsewhere, so what it left stays (in the system's temp folder).
+      try {
+        rmdirSync(this.#ownDir);
+      } catch {
+        // not empty, or already gone
+      }
+    }
     this.onclose?.();
   }
 }

@@ -221,10 +221,11 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
 
 /**
  * `portcullis serve -c config` as a child process, once it prints its URL; `stderr` collects its log.
- * `nodeFlags` go to its node (e.g. --expose-gc, so `/metrics?gc=1` reads the heap after a collection).
+ * `nodeFlags` go to its node (e.g. --expose-gc, so `/metrics?gc=1` reads the heap after a collection);
+ * `env`: its environment (default: the test's).
  */
-export async function serveChild(config: string, nodeFlags: string[] = []): Promise<{ base: string; child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...nodeFlags, MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function serveChild(config: string, nodeFlags: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<{ base: string; child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const base = await new Promise<string>((resolve, reject) => {

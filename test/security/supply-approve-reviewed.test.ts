@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { legacyClient, runCli, waitFor, type TestGateway } from '../helpers/gateway.ts';
@@ -90,5 +90,18 @@ describe('supply chain: pin approve approves what was reviewed', () => {
     assert.equal(ok.code, 0, ok.stderr);
     await waitFor(async () => ((await listed()).length === 1 ? true : undefined), 5000, 'the approved tool to be served');
     assert.deepEqual(await listed(), ['add: Adds two numbers. Supports decimals.']);
+
+    // The decision is in the audit trail (red team rt-h, L1): the declared approver, the OS user that
+    // ran the command, the server and the full hash; the refused attempts above left none.
+    const tail = await runCli(['audit', 'tail', '-c', config, '-n', '200', '--json']);
+    const decisions = tail.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { method: string; server?: string; target?: string; principal: { subject: string }; approval?: { by?: string; event: string } }).filter((r) => r.method.startsWith('pin/'));
+    assert.equal(decisions.length, 1, tail.stdout + tail.stderr);
+    const [decision] = decisions;
+    assert.equal(decision!.method, 'pin/approve');
+    assert.equal(decision!.server, 'hostile');
+    assert.match(decision!.target!, new RegExp(`^tools:add@${reviewed}[0-9a-f]{52}$`));
+    assert.equal(decision!.approval?.by, 'alice');
+    assert.equal(decision!.approval?.event, 'granted');
+    assert.equal(decision!.principal.subject, `os:${userInfo().username}:${userInfo().uid}`);
   });
 });
