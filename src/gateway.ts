@@ -51,7 +51,7 @@ import { TaskRegistry } from './routing/tasks.ts';
 import { createTaskStopper } from './killswitch/tasks.ts';
 import { SupplyGuard } from './supply/guard.ts';
 import { openPins } from './supply/open-pins.ts';
-import type { PinStore } from './supply/pins.ts';
+import { pinnedToolNames, type PinStore } from './supply/pins.ts';
 import { buildUpstreams } from './upstream/build.ts';
 import { createUpstream } from './upstream/create.ts';
 import type { Upstream } from './upstream/types.ts';
@@ -84,12 +84,6 @@ export interface GatewayDeps {
 export const TASK_META_KEY = 'dev.portcullis/task';
 
 const systemResolve: ResolveHost = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
-
-/** The known tool names of a server, from its pins (undefined until its tool list has been seen, or when the pins are untrusted). */
-export function pinnedToolNames(pins: PinStore, server: string): ReadonlySet<string> | undefined {
-  if (!pins.integrity().ok || !pins.seen(server, 'tools')) return undefined;
-  return new Set(Object.keys(pins.allPinned(server)).filter((k) => k.startsWith('tools:')).map((k) => k.slice('tools:'.length)));
-}
 
 /**
  * A notification a server sent outside any call in flight, for the downstream sessions that should

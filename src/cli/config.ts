@@ -14,7 +14,7 @@ import { initTemplate } from '../config/defaults.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import { formatPath, loadConfigFile } from '../config/load.ts';
 import { gatewayStateOf, looseStateModes } from '../policy/gateway-state.ts';
-import { pinnedToolNames } from '../gateway.ts';
+import { pinnedToolNames } from '../supply/pins.ts';
 import { dlpProblems } from '../dlp/create.ts';
 import { Dlp } from '../dlp/engine.ts';
 import { compilePolicy } from '../policy/policy.ts';

@@ -13,7 +13,7 @@ import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { describeTarget, KillSwitchStore, type KillTarget } from '../killswitch/store.ts';
 import { openPins } from '../supply/open-pins.ts';
-import { pinnedToolNames } from '../gateway.ts';
+import { pinnedToolNames } from '../supply/pins.ts';
 import { anyGlob } from '../util/glob.ts';
 import { approvalsDbPath } from '../approvals/open.ts';
 import { ApprovalStore } from '../approvals/store.ts';

@@ -7,7 +7,7 @@ import { lookup } from 'node:dns/promises';
 import type { Principal } from '../auth/principal.ts';
 import { localPrincipal } from '../auth/principal.ts';
 import type { Config } from '../config/schema.ts';
-import { pinnedToolNames } from '../gateway.ts';
+import { pinnedToolNames } from '../supply/pins.ts';
 import { compilePolicy, type Policy } from '../policy/policy.ts';
 import { openPins } from '../supply/open-pins.ts';
 import { formatProblems, loadForRun } from './config-source.ts';

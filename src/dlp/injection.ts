@@ -8,7 +8,7 @@
  *
  * Left out on results, where they are ordinary: HTML comments (web pages) and long base64 blobs (data).
  */
-import { RULES } from '../inspect/scanner.ts';
+import { RULES } from '../inspect/rules.ts';
 import { compileLinearSource } from './linear-source.ts';
 import type { LinearRegex } from './regex/automaton.ts';
 import { RuleScanner, type TextRule } from './rule-scan.ts';

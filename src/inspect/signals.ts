@@ -30,6 +30,7 @@
  * Korean. Not detected: attacks that use none of these cues in any field (pure paraphrase of intent
  * with no order, no addressee, no data movement), or languages outside that list.
  */
+import { JOINING } from './rules.ts';
 import type { DefinitionText } from './scanner.ts';
 import { namedCalls } from './named-call.ts';
 import { presetDestination } from './preset.ts';
@@ -104,11 +105,6 @@ const CONFUSABLE: Readonly<Record<string, string>> = {
   Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
 };
 const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
-/**
- * Letters and signs of scripts whose spelling uses the zero-width joiner and non-joiner between letters
- * (Persian "می‌خواهم", Hindi "क्‍ष"): there they are ordinary text, not hiding anything.
- */
-export const JOINING = String.raw`[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Mongolian}\p{Script=Devanagari}\p{Script=Bengali}\p{Script=Gurmukhi}\p{Script=Gujarati}\p{Script=Oriya}\p{Script=Tamil}\p{Script=Telugu}\p{Script=Kannada}\p{Script=Malayalam}\p{Script=Sinhala}\p{Script=Khmer}\p{Script=Myanmar}]`;
 
 /** A joiner or non-joiner inside a word of such a script. */
 const JOINED = new RegExp(String.raw`(?<=${JOINING})[\u200C\u200D](?=${JOINING})`, 'gu');

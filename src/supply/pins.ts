@@ -362,3 +362,9 @@ export class PinStore {
 export function pinsKeyPath(dataDir: string): string {
   return join(dataDir, 'pins.key');
 }
+
+/** The known tool names of a server, from its pins (undefined until its tool list has been seen, or when the pins are untrusted). */
+export function pinnedToolNames(pins: PinStore, server: string): ReadonlySet<string> | undefined {
+  if (!pins.integrity().ok || !pins.seen(server, 'tools')) return undefined;
+  return new Set(Object.keys(pins.allPinned(server)).filter((k) => k.startsWith('tools:')).map((k) => k.slice('tools:'.length)));
+}

@@ -10,15 +10,27 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
-import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
-import { validateConfig } from '../../src/config/load.ts';
+import type { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client as ModernClient } from '@modelcontextprotocol/client';
 import { processSecretSource, type SecretSource } from '../../src/config/secrets.ts';
-import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.ts';
-import { createHttpFront, type HttpFront } from '../../src/downstream/http.ts';
+import type { Gateway, GatewayDeps } from '../../src/gateway.ts';
+import type { HttpFront } from '../../src/downstream/http.ts';
 import { COMPILE_CACHE } from './recorded.ts';
+
+/**
+ * The gateway, its config loader and the SDK clients are loaded on first use, not when this module is:
+ * many test files import it only for runCli, waitFor or the server paths, and the gateway's module
+ * graph (the definition scanner's patterns among it) costs about a second of CPU per process.
+ */
+const gatewayModules = async () => {
+  const [{ pino }, { validateConfig }, { createGateway }, { createHttpFront }] = await Promise.all([
+    import('pino'),
+    import('../../src/config/load.ts'),
+    import('../../src/gateway.ts'),
+    import('../../src/downstream/http.ts'),
+  ]);
+  return { pino, validateConfig, createGateway, createHttpFront };
+};
 
 const require = createRequire(import.meta.url);
 export const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -78,6 +90,7 @@ export async function launchGateway(
   secrets: SecretSource = processSecretSource(process.env),
   extra: Pick<GatewayDeps, 'resolveHost' | 'now' | 'clock'> = {},
 ): Promise<TestGateway> {
+  const { pino, validateConfig, createGateway, createHttpFront } = await gatewayModules();
   const loaded = validateConfig({ listen: { port: 0 }, dataDir: mkdtempSync(join(tmpdir(), 'pc-data-')), ...withCompileCache(document) }, secrets);
   if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.problems)}`);
   const logger = pino({ level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' }, pino.destination(2));
@@ -106,7 +119,11 @@ export interface ClientHandlers {
 
 /** The v1 SDK client (legacy era, 2025-11-25) over Streamable HTTP. */
 export async function legacyClient(url: string, handlers: ClientHandlers = {}): Promise<LegacyClient> {
-  const { CreateMessageRequestSchema, ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+  const [{ CreateMessageRequestSchema, ElicitRequestSchema }, { Client: LegacyClient }, { StreamableHTTPClientTransport: LegacyHttpTransport }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/types.js'),
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  ]);
   const capabilities: Record<string, unknown> = {};
   if (handlers.onSampling) capabilities.sampling = {};
   if (handlers.onElicit) capabilities.elicitation = {};
@@ -119,6 +136,7 @@ export async function legacyClient(url: string, handlers: ClientHandlers = {}): 
 
 /** The v2 SDK client negotiating the modern era (2026-07-28). */
 export async function modernClient(url: string, handlers: ClientHandlers = {}): Promise<ModernClient> {
+  const { Client: ModernClient, StreamableHTTPClientTransport: ModernHttpTransport } = await import('@modelcontextprotocol/client');
   const capabilities: Record<string, unknown> = {};
   if (handlers.onSampling) capabilities.sampling = {};
   if (handlers.onElicit) capabilities.elicitation = {};
