@@ -39,8 +39,11 @@ export interface DlpFinding {
   location?: string;
 }
 
-/** `listing`: an item of a server's tools, prompts, resources or templates list (src/dlp/listing.ts). */
-export type Direction = 'result' | 'serverRequest' | 'answer' | 'notification' | 'listing';
+/**
+ * `listing`: an item of a server's tools, prompts, resources or templates list (src/dlp/listing.ts);
+ * `initialize`: a server's instructions as the gateway's initialize answer relays them (src/dlp/instructions.ts).
+ */
+export type Direction = 'result' | 'serverRequest' | 'answer' | 'notification' | 'listing' | 'initialize';
 
 export interface Where {
   server: string | undefined;
