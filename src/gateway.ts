@@ -46,6 +46,7 @@ import { CallerDirectory } from './routing/callers.ts';
 import { createRecipients } from './routing/recipients.ts';
 import { Catalog } from './routing/catalog.ts';
 import { createDescribe } from './routing/describe.ts';
+import { createInstructionsScreen } from './dlp/instructions.ts';
 import { SubscriptionRegistry } from './routing/subscriptions.ts';
 import { TaskRegistry } from './routing/tasks.ts';
 import { createTaskStopper } from './killswitch/tasks.ts';
@@ -155,8 +156,12 @@ export interface Gateway {
     /** A task label from a transport header (the `_meta` label wins). */
     task?: string | undefined;
   }): Promise<Outcome & { correlationId: string }>;
-  /** Capabilities, server info and instructions a client sees on an endpoint. */
-  describe(endpoint: Endpoint): Promise<Description>;
+  /**
+   * Capabilities, server info and instructions a client sees on an endpoint: the instructions of the
+   * servers `caller` may use, screened by DLP. `caller.principal` absent: the local principal, as
+   * `handle` makes it (`clientName` the agent the client declared).
+   */
+  describe(endpoint: Endpoint, caller: { principal?: Principal | undefined; clientName?: unknown }): Promise<Description>;
   onChange(listener: (event: ChangeEvent) => void): () => void;
   /** Isolation counters: unattributed server traffic, parked calls, tracked tasks, per-principal sessions. */
   isolation(): IsolationStats;
@@ -210,6 +215,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   tasks.holdSlot = (server) => policy.concurrency.hold(server);
   if (!config.policy) logger.warn('no policy section: every call is denied and every list is empty (see `portcullis init` for a starter policy)');
   const osUser = currentOsUser();
+  /** The caller without a verified identity: the OS user, as the agent the client declared (or `identity.localAgent`). */
+  const localCaller = (clientName: unknown): Principal => localPrincipal(osUser, config.identity?.localAgent ?? (typeof clientName === 'string' ? clientName : 'local'));
   const supply = new SupplyGuard({
     pins,
     modeFor: (server) => config.servers[server]?.pinning ?? 'quarantine',
@@ -230,7 +237,13 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const sessionScope = (server: string, principal: string): string => (perPrincipal(server) ? principal : '');
   const timeoutMsFor = (server: string | undefined): number =>
     (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
-  const describe = createDescribe(upstreams, timeoutMsFor, (server, description) => supply.reviewDescription(server, description));
+  const screenInstructions = createInstructionsScreen(dlp, logger);
+  const describe = createDescribe(upstreams, timeoutMsFor, {
+    review: (server, description) => supply.reviewDescription(server, description),
+    // A server's instructions reach only callers some rule lets use it (red team D6), and not while a kill switch stops it for them.
+    mayUse: (server, caller) => caller !== undefined && policy.current.policy.reaches(caller, server, now()) && (kill.refresh(), !kill.stops(server, undefined, caller, false)),
+    screen: screenInstructions,
+  });
   const onChange = wireChangeEvents(upstreams, catalog, createRecipients({ callers, subscriptions, onUnattributed: (server) => unattributed.count(server, 'notification') }), dlp, logger);
 
   const instanceId = randomUUID();
@@ -300,7 +313,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         client: guarded,
         signal: stop.signal,
         paramHeaders,
-        principal: principal ?? localPrincipal(osUser, config.identity?.localAgent ?? (typeof client.info?.name === 'string' ? client.info.name : 'local')),
+        principal: principal ?? localCaller(client.info?.name),
         task: declaredTask,
       };
       // An ended session's request is cancelled (its signal aborted): it must not be noted again after clientGone.
@@ -314,7 +327,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         signal.removeEventListener('abort', onClientAbort);
       }
     },
-    describe,
+    describe: (endpoint, caller) => describe(endpoint, caller.principal ?? localCaller(caller.clientName)),
     onChange,
     isolation() {
       return {

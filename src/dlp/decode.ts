@@ -6,8 +6,13 @@
  *   url                 %XX escapes (UTF-8), also %25XX (decoded again one level down)
  *   quoted-printable    =XX escapes, two or more in a row (a single one is ordinary `key=AB12`)
  *   html                character references: &#NN; &#xNN; and the named ones for ASCII punctuation
- *   escape              \uXXXX, \u{…}, \xXX (and \n \t \" \\ \/ around them): a JSON or JavaScript
- *                       string literal inside the text, a JSON document inside a string included
+ *   escape              \uXXXX, \u{…}, \UXXXXXXXX, \xXX, \x{…}, octal \NNN (and \n \t \" \\ \/ around them):
+ *                       a JSON, JavaScript, Python, C or Perl string literal inside the text, a JSON
+ *                       document inside a string included
+ *   ascii85             `<~…~>` blocks, and raw runs in short texts (`ascii85` below)
+ *   css                 \41 , \000041: CSS escapes of printable ASCII (one whitespace after ends one)
+ *   not decoded         named escapes (\N{LATIN CAPITAL LETTER A}), control escapes (\cA), escapes of
+ *                       escapes past the four levels views.ts reads
  *
  * Bounds: a decoded text is never longer than its source; runs and escapes are decoded only where a
  * secret could hide (the lengths above); escapes are decoded in a window around each cluster of them,
@@ -228,22 +233,42 @@ function hexHead(text: string, from: number): Uint8Array {
   return head;
 }
 
+/** How a run's bytes are read as text. */
+type TextKind = 'utf8' | 'utf16le' | 'utf16be' | 'utf32le' | 'utf32be';
+
+const isPrintableByte = (b: number): boolean => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d;
+
 /**
  * How the first bytes read: as UTF-8 text, as UTF-16 text (little- or big-endian: every other byte a
- * NUL beside a printable ASCII one), or not as text.
+ * NUL beside a printable ASCII one), as UTF-32 text (three NULs beside each printable byte: red team
+ * C3), each also after its byte-order mark; or not as text.
  */
-function textKind(bytes: Uint8Array): BufferEncoding | 'utf16be' | undefined {
+function textKind(bytes: Uint8Array): TextKind | undefined {
   if (startsText(bytes)) return 'utf8';
-  const printable = (b: number): boolean => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d;
-  if (bytes[1] === 0 && bytes[3] === 0 && bytes[5] === 0 && printable(bytes[0]!) && printable(bytes[2]!) && printable(bytes[4]!)) return 'utf16le';
-  if (bytes[0] === 0 && bytes[2] === 0 && bytes[4] === 0 && printable(bytes[1]!) && printable(bytes[3]!) && printable(bytes[5]!)) return 'utf16be';
+  const [b0, b1, b2, b3, b4, b5] = bytes as unknown as number[];
+  const p = isPrintableByte;
+  if (b1 === 0 && b2 === 0 && b3 === 0 && p(b0!) && b5 === 0 && p(b4!)) return 'utf32le';
+  if (b0 === 0 && b1 === 0 && b2 === 0 && p(b3!) && b4 === 0 && b5 === 0) return 'utf32be';
+  if (b1 === 0 && b3 === 0 && b5 === 0 && p(b0!) && p(b2!) && p(b4!)) return 'utf16le';
+  if (b0 === 0 && b2 === 0 && b4 === 0 && p(b1!) && p(b3!) && p(b5!)) return 'utf16be';
+  // Byte-order marks: FF FE 00 00 (UTF-32LE), 00 00 FE FF (UTF-32BE), FF FE, FE FF (UTF-16).
+  if (b0 === 0xff && b1 === 0xfe && b2 === 0 && b3 === 0 && p(b4!) && b5 === 0) return 'utf32le';
+  if (b0 === 0 && b1 === 0 && b2 === 0xfe && b3 === 0xff && b4 === 0 && b5 === 0) return 'utf32be';
+  if (b0 === 0xff && b1 === 0xfe && p(b2!) && b3 === 0 && p(b4!) && b5 === 0) return 'utf16le';
+  if (b0 === 0xfe && b1 === 0xff && b2 === 0 && p(b3!) && b4 === 0 && p(b5!)) return 'utf16be';
   return undefined;
 }
 
-function decodeBytes(bytes: Buffer, kind: BufferEncoding | 'utf16be'): string {
-  if (kind !== 'utf16be') return bytes.toString(kind);
-  const swapped = Buffer.from(bytes.subarray(0, bytes.length & ~1));
-  return swapped.swap16().toString('utf16le');
+/** `bytes` read as `kind` (a byte-order mark comes out as U+FEFF, which no detector minds). */
+export function decodeBytes(bytes: Buffer, kind: TextKind): string {
+  if (kind === 'utf8' || kind === 'utf16le') return bytes.toString(kind);
+  if (kind === 'utf16be') return Buffer.from(bytes.subarray(0, bytes.length & ~1)).swap16().toString('utf16le');
+  let out = '';
+  for (let i = 0; i + 4 <= bytes.length; i += 4) {
+    const cp = kind === 'utf32le' ? bytes.readUInt32LE(i) : bytes.readUInt32BE(i);
+    out += cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) ? String.fromCodePoint(cp) : '\ufffd';
+  }
+  return out;
 }
 
 const B32 = Int8Array.from({ length: 128 }, (_, u) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(String.fromCharCode(u).toUpperCase()));
@@ -479,15 +504,28 @@ const ESCAPES: readonly EscapeKind[] = [
   },
   {
     encoding: 'escape',
-    trigger: /\\(?:u|x[0-9A-Fa-f]{2}|[0-7])/,
+    trigger: /\\(?:[uU0-7]|x[0-9A-Fa-f{])/,
     // Octal escapes (`\147`: C, Python, shell, JavaScript strings) among them, one byte each.
-    pattern: /\\(?:u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-3][0-7]{2}|[0-7]{1,2}(?![0-7])|[nrt"\\/'])/g,
+    // `\U0001F600` (Python, C), `\x{41}` (Perl, PCRE) too.
+    pattern: /\\(?:u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x\{[0-9a-fA-F]{1,6}\}|x[0-9a-fA-F]{2}|[0-3][0-7]{2}|[0-7]{1,2}(?![0-7])|[nrt"\\/'])/g,
     decode: (m) => {
       const c = m[1]!;
-      if (c === 'u') return codePoint(parseInt(m[2] === '{' ? m.slice(3, -1) : m.slice(2), 16));
-      if (c === 'x') return String.fromCharCode(parseInt(m.slice(2), 16));
+      if (c === 'u' || c === 'U') return codePoint(parseInt(m[2] === '{' ? m.slice(3, -1) : m.slice(2), 16));
+      if (c === 'x') return m[2] === '{' ? codePoint(parseInt(m.slice(3, -1), 16)) : String.fromCharCode(parseInt(m.slice(2), 16));
       if (c >= '0' && c <= '7') return String.fromCharCode(parseInt(m.slice(1), 8));
       return SIMPLE_ESCAPES[c];
+    },
+  },
+  {
+    // CSS (CSS Syntax 3, §4.3.7 "consume an escaped code point"): `\41 KIA…`, `\000041`, 1–6 hex digits
+    // and one optional whitespace that ends the escape. Only escapes of printable ASCII are read (what
+    // spells a secret or a phrase); `\101` is octal above and CSS here, each view reading it its way.
+    encoding: 'css',
+    trigger: /\\[0-9A-Fa-f]/,
+    pattern: /\\[0-9A-Fa-f]{1,6}(?:\r\n|[ \t\n\r\f])?/g,
+    decode: (m) => {
+      const cp = parseInt(m.slice(1), 16);
+      return cp > 0x20 && cp < 0x7f ? String.fromCharCode(cp) : undefined;
     },
   },
   {
@@ -599,7 +637,7 @@ function escapes(text: string, kind: EscapeKind, out: DecodedView[]): void {
 }
 
 /** Any escape this file decodes (one native pass; each kind is then looked for only when this matches). */
-const ANY_ESCAPE = /%[0-9A-Fa-fu]|=[0-9A-F]{2}=[0-9A-F]{2}|&(?:#|[A-Za-z]{2,8};)|\\(?:u|x[0-9A-Fa-f]{2}|[0-7])|0[xX][0-9A-Fa-f]{2}[ \t]*[,; ]/;
+const ANY_ESCAPE = /%[0-9A-Fa-fu]|=[0-9A-F]{2}=[0-9A-F]{2}|&(?:#|[A-Za-z]{2,8};)|\\(?:[uU0-9A-Fa-f]|x[0-9A-Fa-f{])|0[xX][0-9A-Fa-f]{2}[ \t]*[,; ]/;
 
 const isHexUnit = (u: number): boolean => (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x46) || (u >= 0x61 && u <= 0x66);
 /**
@@ -668,15 +706,135 @@ function hasItemList(text: string, sep: ',' | ':'): boolean {
   return false;
 }
 
+/** Ascii85 read raw (without `<~ ~>`) only in texts up to this length: in a long one every word of punctuation and letters would be tried. */
+const RAW_ASCII85_MAX = 4096;
+/** The longest delimited block read. */
+const MAX_ASCII85 = 1 << 16;
+/** A run of Ascii85 units (`!`–`u`) long enough to hold a secret. */
+const ASCII85_RUN = /[!-u]{20,}/g;
+/** Units Ascii85 has and base64 and hex have not (a run without any is read as those). */
+const ASCII85_ONLY = /[!-*,.:-@[-`]/;
+
+/**
+ * Ascii85 (Adobe's `btoa`, PostScript and PDF, Python's `a85encode`) of `text[from, to)` with its
+ * blanks skipped: 4 bytes per 5 units `!`–`u` (base 85), `z` for four zero bytes, a short last group
+ * padded with `u`. Undefined when a group is out of range or a unit is not Ascii85.
+ */
+function ascii85Bytes(text: string, from: number, to: number): Buffer | undefined {
+  const out = Buffer.alloc(Math.ceil(((to - from) * 4) / 5) + 4);
+  let k = 0;
+  let value = 0;
+  let units = 0;
+  for (let i = from; i < to; i++) {
+    const u = text.charCodeAt(i);
+    if (u === 0x20 || u === 0x09 || u === 0x0a || u === 0x0d) continue;
+    if (u === 0x7a && units === 0) {
+      k += 4;
+      continue;
+    }
+    if (u < 0x21 || u > 0x75) return undefined;
+    value = value * 85 + (u - 0x21);
+    if (++units === 5) {
+      if (value > 0xffffffff) return undefined;
+      out.writeUInt32BE(value, k);
+      k += 4;
+      value = 0;
+      units = 0;
+    }
+  }
+  if (units === 1) return undefined;
+  if (units > 0) {
+    for (let p = units; p < 5; p++) value = value * 85 + 84;
+    if (value > 0xffffffff) return undefined;
+    const last = Buffer.alloc(4);
+    last.writeUInt32BE(value);
+    last.copy(out, k, 0, units - 1);
+    k += units - 1;
+  }
+  return out.subarray(0, k);
+}
+
+/** Whether `text` may hold Ascii85 (`ascii85` below reads it): a `<~` block, or a raw run in a short text. */
+export function mayBeAscii85(text: string): boolean {
+  if (text.includes('<~')) return true;
+  if (text.length > RAW_ASCII85_MAX) return false;
+  ASCII85_RUN.lastIndex = 0;
+  return ASCII85_RUN.test(text);
+}
+
+/**
+ * Ascii85 that decodes to text (red team C3): `<~…~>` blocks in any text, raw runs of 20 units or more
+ * with a unit base64 has not in texts up to `RAW_ASCII85_MAX`. The first group decides before the rest
+ * is decoded. Not read: Z85 and RFC 1924 base85 (other alphabets, rarely met outside their protocols).
+ */
+function ascii85(text: string, out: DecodedView[]): void {
+  // Every block decoded goes into one view, a line each (one reading however many blocks).
+  let view = '';
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const add = (from: number, to: number, spanFrom: number, spanTo: number): void => {
+    const head = ascii85Bytes(text, from, Math.min(to, from + 10));
+    if (!head || !startsText(head.subarray(0, 6))) return;
+    const bytes = ascii85Bytes(text, from, to);
+    if (!bytes) return;
+    const decoded = bytes.toString('utf8');
+    if (!isText(decoded)) return;
+    const line = view === '' ? decoded : `\n${decoded}`;
+    view += line;
+    for (let k = 0; k < line.length; k++) {
+      starts.push(spanFrom);
+      ends.push(spanTo);
+    }
+  };
+  for (let at = text.indexOf('<~'); at >= 0; at = text.indexOf('<~', at + 2)) {
+    const end = text.indexOf('~>', at + 2);
+    if (end < 0 || end - at > MAX_ASCII85) break;
+    add(at + 2, end, at, end + 2);
+    at = end;
+  }
+  if (text.length <= RAW_ASCII85_MAX) {
+    ASCII85_RUN.lastIndex = 0;
+    for (let m = ASCII85_RUN.exec(text); m; m = ASCII85_RUN.exec(text)) {
+      if (ASCII85_ONLY.test(m[0]) && !m[0].includes('<~')) add(m.index, m.index + m[0].length, m.index, m.index + m[0].length);
+    }
+  }
+  if (view !== '') out.push({ text: view, encoding: 'ascii85', starts: Int32Array.from(starts), ends: Int32Array.from(ends) });
+}
+
 /** The decoded stretches of `text` (none for most texts); `found` is `longRuns(text)` when the caller has it. */
 export function decodedViews(text: string, found: readonly number[] = longRuns(text)): DecodedView[] {
   const out: DecodedView[] = [];
   runs(text, found, out);
   spacedBase64(text, out);
+  if (mayBeAscii85(text)) ascii85(text, out);
   for (const view of byteListViews(text, found)) out.push(view);
   // (A text with neither separator is answered by two native searches, faster than the pattern.)
   const lists = (text.includes(',') || text.includes(':')) && MAYBE_ITEM_LIST.test(text) && (hasItemList(text, ',') || hasItemList(text, ':'));
   if (lists || ANY_ESCAPE.test(text)) for (const kind of ESCAPES) if (lists || !kind.list) escapes(text, kind, out);
+  return out;
+}
+
+/**
+ * Decoded base64 (a `blob`) when it is UTF-16 or UTF-32 text (red team C3: `base64Text` reads UTF-8
+ * only, and the printable runs of binary-text.ts are one byte wide), with the kind it was read as so
+ * that a masked text can be written back the same way. Undefined for anything else.
+ */
+export function base64WideText(data: string): { text: string; kind: TextKind } | undefined {
+  const bytes = Buffer.from(data, 'base64');
+  if (bytes.length < 16) return undefined;
+  const kind = textKind(bytes.subarray(0, 6));
+  if (kind === undefined || kind === 'utf8') return undefined;
+  const text = decodeBytes(bytes, kind);
+  return isText(text) ? { text, kind } : undefined;
+}
+
+/** `text` written as `kind` (what `base64WideText` read it as). */
+export function encodeText(text: string, kind: TextKind): Buffer {
+  if (kind === 'utf8' || kind === 'utf16le') return Buffer.from(text, kind);
+  if (kind === 'utf16be') return Buffer.from(text, 'utf16le').swap16();
+  const points = [...text].map((c) => c.codePointAt(0)!);
+  const out = Buffer.alloc(points.length * 4);
+  points.forEach((cp, i) => (kind === 'utf32le' ? out.writeUInt32LE(cp, 4 * i) : out.writeUInt32BE(cp, 4 * i)));
   return out;
 }
 

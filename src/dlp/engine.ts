@@ -12,11 +12,11 @@ import type { SecretSource } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import { ArgumentValidator } from '../validate/args.ts';
-import { compilePatterns, type CompiledPatterns, type Detectors, type FindingType, type TextFinding } from './detect.ts';
-import { base64Text } from './decode.ts';
+import { compilePatterns, detect, type CompiledPatterns, type Detectors, type FindingType, type TextFinding } from './detect.ts';
+import { base64Text, base64WideText, encodeText } from './decode.ts';
 import { maskInPlace, printableView } from './binary-text.ts';
 import { foldName } from './normalize.ts';
-import { detectDeep, isDistinctive, type DeepReport, type ViewFinding } from './views.ts';
+import { detectDeep, isDistinctive, withViews, type DeepReport, type ViewFinding } from './views.ts';
 import { joinedPieces, ownersOf, type Joined } from './pieces.ts';
 import { itemText, joinedContent } from './content-join.ts';
 import { stripHiddenUnicode } from './injection.ts';
@@ -39,8 +39,11 @@ export interface DlpFinding {
   location?: string;
 }
 
-/** `listing`: an item of a server's tools, prompts, resources or templates list (src/dlp/listing.ts). */
-export type Direction = 'result' | 'serverRequest' | 'answer' | 'notification' | 'listing';
+/**
+ * `listing`: an item of a server's tools, prompts, resources or templates list (src/dlp/listing.ts);
+ * `initialize`: a server's instructions as the gateway's initialize answer relays them (src/dlp/instructions.ts).
+ */
+export type Direction = 'result' | 'serverRequest' | 'answer' | 'notification' | 'listing' | 'initialize';
 
 export interface Where {
   server: string | undefined;
@@ -89,6 +92,11 @@ const BINARY_TYPES: ReadonlySet<string> = new Set(['image', 'audio']);
 const isBinaryField = (key: string, type: string | undefined): boolean => key === 'blob' || (key === 'data' && BINARY_TYPES.has(type ?? ''));
 
 /** What the walk reads: text, numbers, and the objects and arrays that hold them. */
+/** An object's first members read for a value cut between its keys and values (a row has a few). */
+const MAX_JOINED_MEMBERS = 64;
+/** What a joined piece may be at most (pieces.ts), and the capital letter that makes an object's members worth joining. */
+const MAX_PIECE = 256;
+const HAS_CAPITAL = /[A-Z]/;
 const isData = (value: unknown): boolean => typeof value === 'string' || typeof value === 'number' || (typeof value === 'object' && value !== null);
 
 /** Keys of the protocol's own shapes: no detector finds anything in them, so they are not inspected. */
@@ -307,7 +315,12 @@ export class Dlp {
     /** Base64 that decodes to text is inspected as that text; masked, it is encoded again. */
     const binary = (value: string, at: Path): string => {
       const decoded = base64Text(value);
-      if (decoded === undefined) return binaryRuns(value, at);
+      if (decoded === undefined) {
+        const wide = base64WideText(value);
+        if (wide === undefined) return binaryRuns(value, at);
+        const out = text(wide.text, at, `decoded:${wide.kind}`);
+        return out === wide.text ? value : encodeText(out, wide.kind).toString('base64');
+      }
       const out = text(decoded, at, 'decoded:base64');
       return out === decoded ? value : Buffer.from(out, 'utf8').toString('base64');
     };
@@ -391,6 +404,17 @@ export class Dlp {
     const joinedFindings = (joined: Joined): ViewFinding[] =>
       detectDeep(joined.text, { ...on, injection: false }, this.#patterns, this.#piiKinds).findings.filter((f) => joined.kind === 'codes' || isDistinctive(f));
     /**
+     * The distinctive findings in an object's keys and values read together (many per result: every
+     * row): the text as written, and its views only where the anchor pass met a glued-prefix literal
+     * (a piece glued to the one before it, `a` + `AKIA…`).
+     */
+    const memberDetectors: Detectors = { secrets: on.secrets, pii: false, injection: false, patterns: on.patterns };
+    const memberFindings = (joined: Joined): ViewFinding[] => {
+      const base = detect(joined.text, memberDetectors, this.#patterns, this.#piiKinds);
+      const report = base.findings.length === 0 && base.seen?.glued ? withViews(joined.text, base, memberDetectors, this.#patterns, this.#piiKinds) : base;
+      return report.findings.filter(isDistinctive);
+    };
+    /**
      * A secret cut over the items of one `content` (`ghp_abc…` | `…xyz`, three pieces or more, a
      * separator item or an image between, half in an embedded resource): the text-bearing items are
      * read as one text, as a reader reads them (content-join.ts), and a distinctive finding that spans
@@ -469,6 +493,7 @@ export class Dlp {
     // (and paths below it say the mask).
     const path: Array<string | number> = [where.direction];
     const opaqueSkipped = where.direction !== 'notification';
+    const joinMembers = on.secrets || on.patterns;
     const walk = (value: unknown): unknown => {
       if (refusal) return value;
       if (typeof value === 'string') return text(value, path);
@@ -496,10 +521,23 @@ export class Dlp {
       const type = typeof value.type === 'string' ? value.type : undefined;
       let copy: JsonObject | undefined;
       let renamed: Map<string, string> | undefined;
+      /** Keys and string values in order, for a value cut between them (`joinedMembers`); null between runs. */
+      const members: unknown[] | undefined = joinMembers ? [] : undefined;
+      const memberKeys: string[] = [];
+      /** Whether a key or value has a capital letter: rows of lower-case keys, ids and hashes are not joined (the cost). */
+      let capitals = false;
       for (const key in value) {
         if (!Object.hasOwn(value, key)) continue;
         // A notification has no opaque fields: whatever a server puts in one reaches the client as text.
         if (opaqueSkipped && OPAQUE_KEYS.has(key)) continue;
+        if (members && members.length < 2 * MAX_JOINED_MEMBERS) {
+          const held = value[key];
+          const own = PROTOCOL_KEYS.has(key) ? null : key;
+          const said = typeof held === 'string' ? held : null;
+          members.push(own, said);
+          memberKeys.push(key);
+          capitals ||= (own !== null && HAS_CAPITAL.test(own)) || (said !== null && said.length <= MAX_PIECE && HAS_CAPITAL.test(said));
+        }
         let name = key;
         // Below this key the path says the mask, or `<key>` when the key held a finding left in place.
         let step = key;
@@ -519,8 +557,30 @@ export class Dlp {
         path.pop();
         if (next !== item) (copy ??= { ...value })[key] = next;
       }
-      // The members of an object are not joined in what a server sends (every row of a large
-      // structuredContent would be read twice): only array elements are (docs/dlp.md).
+      // A value cut between an object's keys and values (`{"AKIAIOSF": "ODNN7EXAMPLE"}`, red team C3):
+      // keys and string values are read in order as pieces (pieces.ts), for distinctive findings only.
+      if (members && capitals && members.length >= 2 && !refusal) {
+        for (const joined of joinedPieces(members)) {
+          if (joined.kind !== 'pieces') continue;
+          for (const f of memberFindings(joined)) {
+            const action = this.#resultAction(f, actions);
+            if (action === 'off') continue;
+            const at = spell(path);
+            record(f, at, action, f.location ? `joined-members/${f.location}` : 'joined-members');
+            if (action === 'block') refuse(f.type, f.rule, at, `${f.type} (${f.rule}) in pieces across an object's keys and values`);
+            else if (action === 'mask') {
+              const mask = book.label(f.label, joined.text.slice(f.start, f.end));
+              for (const j of ownersOf(joined, f.start, f.end)) {
+                const key = memberKeys[j >> 1]!;
+                if ((j & 1) === 0) (renamed ??= new Map()).set(key, mask);
+                else (copy ??= { ...value })[key] = mask;
+              }
+              changed = true;
+            } else if (action === 'alert' || action === 'flag') this.#logger?.warn({ dlp: { type: f.type, rule: f.rule, path: at, server: where.server, tool: where.tool } }, 'dlp finding');
+          }
+        }
+        if (refusal) return value;
+      }
       if (!renamed) return copy ?? value;
       const from = copy ?? value;
       return Object.fromEntries(Object.keys(from).map((key) => [renamed!.get(key) ?? key, from[key]]));
@@ -611,7 +671,7 @@ export class Dlp {
         const report = detectDeep(j.text, on, this.#patterns, this.#piiKinds, { compact: true });
         if (report.uninspectable) uninspectable ??= report.uninspectable;
         for (const f of report.findings) {
-          if ((j.kind === 'pieces' && !isDistinctive(f)) || (f.type === 'pattern' && !f.pattern!.arguments)) continue;
+          if ((j.kind !== 'codes' && !isDistinctive(f)) || (f.type === 'pattern' && !f.pattern!.arguments)) continue;
           add(f.type, f.rule, path, f.location ? `joined-items/${f.location}` : 'joined-items');
         }
       }

@@ -11,6 +11,10 @@
  *                   administrator patterns count there (`isDistinctive`), as in the compacted view
  *   character codes an array of eight numbers or more, every one an integer that is a character
  *                   code (bytes among them): read as the text those codes spell, like a decoded view
+ *   lines           an array of rows one of which holds a PEM header (`-----BEGIN`): a private key
+ *                   printed one line per log row (`2026-12-07T10:00:00Z app[12]: MIIEvQIB…`, red team
+ *                   C9), as strings or as objects whose string members make the row; the rows joined
+ *                   by line breaks (at most `MAX_LINES` units), read strictly like joined pieces
  *
  * One pass over the items; strings of prose (with blanks) and numbers that are not all codes cost a
  * type test each.
@@ -20,8 +24,8 @@
 export interface Joined {
   text: string;
   owners: Int32Array;
-  /** `codes`: an array of character codes (every finding counts); `pieces`: joined strings (distinctive findings only). */
-  kind: 'codes' | 'pieces';
+  /** `codes`: an array of character codes (every finding counts); `pieces`, `lines`: joined strings or rows (distinctive findings only). */
+  kind: 'codes' | 'pieces' | 'lines';
 }
 
 const MAX_PIECE = 256;
@@ -32,6 +36,50 @@ const MIN_CODES = 8;
 const CODE_SLICE = 4096;
 
 const VALUE = /^[A-Za-z0-9_+/=.:-]+$/;
+/** Rows joined at most this long (a 16384-bit RSA key in PEM is about 13 KB). */
+const MAX_LINES = 1 << 16;
+const PEM_HEADER = '-----BEGIN';
+
+/** The text of a row: a string, or the string members of an object (one level) with a space between. */
+function rowText(item: unknown): string | undefined {
+  if (typeof item === 'string') return item;
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
+  let row: string | undefined;
+  for (const value of Object.values(item)) if (typeof value === 'string') row = row === undefined ? value : `${row} ${value}`;
+  return row;
+}
+
+/** Whether a row holds a PEM header (asked of every array's items: no allocation). */
+function holdsHeader(item: unknown): boolean {
+  if (typeof item === 'string') return item.includes(PEM_HEADER);
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return false;
+  for (const key in item) {
+    const value = (item as Record<string, unknown>)[key];
+    if (typeof value === 'string' && value.includes(PEM_HEADER)) return true;
+  }
+  return false;
+}
+
+/** `items` as rows joined by line breaks, when one of them holds a PEM header (see `lines` above). */
+function joinedLines(items: readonly unknown[]): Joined | undefined {
+  if (items.length < 3) return undefined;
+  if (!items.some(holdsHeader)) return undefined;
+  const rows = items.map(rowText);
+  let text = '';
+  const owners: number[] = [];
+  for (let i = 0; i < rows.length && text.length < MAX_LINES; i++) {
+    const row = rows[i];
+    if (row === undefined) continue;
+    const piece = row.slice(0, MAX_LINES - text.length);
+    if (text !== '') {
+      text += '\n';
+      owners.push(-1);
+    }
+    text += piece;
+    for (let k = 0; k < piece.length; k++) owners.push(i);
+  }
+  return { text, owners: Int32Array.from(owners), kind: 'lines' };
+}
 const isPiece = (item: unknown): item is string => typeof item === 'string' && item.length <= MAX_PIECE && VALUE.test(item);
 const isCode = (item: unknown): item is number => typeof item === 'number' && Number.isInteger(item) && item >= 0x20 && item <= 0xffff;
 
@@ -46,6 +94,8 @@ export function joinedPieces(items: readonly unknown[]): Joined[] {
     out.push({ text: codes, owners: Int32Array.from(items, (_, i) => i), kind: 'codes' });
     return out;
   }
+  const lines = joinedLines(items);
+  if (lines) out.push(lines);
   let text = '';
   const owners: number[] = [];
   for (let i = 0; i < items.length; ) {

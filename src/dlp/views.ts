@@ -9,6 +9,8 @@
  *                four levels deep (so `%2541` and base64 of base64 of base64 are read); a string still
  *                encoded at the fourth level is uninspectable
  *   despaced     letters spaced out (`g h p _ …`)
+ *   concatenated string literals joined in code (`"AKIA" + "…"`, `'ghp_' . '…'`, `"".join([…])`:
+ *                concatenated.ts); only findings of rules with a distinctive shape count here
  *   dechunked    a value cut in regular chunks (`AKIA Q3EG …`, `4539.1488.…`), any length of string
  *   unwrapped    the line breaks inside wrapped base64 (MIME, `base64`'s 76 columns) removed, so the
  *                decoded view reads a value whose encoding straddles a break
@@ -27,14 +29,16 @@
  * when one of them matches, and their total size is bounded (`VIEW_BUDGET`), past which the text is
  * uninspectable (the caller fails closed).
  */
-import { decodedViews, hasEncodedRun, longRuns } from './decode.ts';
+import { decodedViews, hasEncodedRun, longRuns, mayBeAscii85 } from './decode.ts';
 import { detect, type CompiledPatterns, type Detectors, type PassesSaw, type TextFinding, type TextReport } from './detect.ts';
 import { GLUED, LOWER_AWS } from './glued.ts';
 import { compactedView, dechunkedView, despacedViews, hasNonAsciiOrControl, joinedView, normalizedView, unwrappedView, type MappedText } from './normalize.ts';
 import { PII_KINDS, regions, type PiiKind, type Regions } from './pii.ts';
 import { secretRules } from './secrets.ts';
+import { MAX_MATCHES } from './rule-scan.ts';
 import { rejoinViews } from './rejoin.ts';
 import { hiddenTextView } from './hidden-text.ts';
+import { concatenatedView, mayBeConcatenated } from './concatenated.ts';
 
 export interface ViewFinding extends TextFinding {
   /** Where the finding was seen when not in the text as written: `normalized`, `decoded:base64`, `decoded:url/decoded:url`… */
@@ -127,6 +131,7 @@ function gluedViews(text: string, pii: boolean, seen: PassesSaw | undefined, out
     for (let m = LOWER_IBAN.exec(text); m; m = LOWER_IBAN.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'pii', (s) => s.toUpperCase()));
   }
   if (!pii) return;
+  separatedCards(text, out);
   const glued = (from: number, to: number, number: boolean): void => {
     if (number && !cardShaped(text, from, to)) return;
     if (isGlue(text.charCodeAt(from - 1)) || (number && isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to)))) out.push(isolated(text, from, to, 'unglued', 'pii'));
@@ -150,6 +155,39 @@ function gluedViews(text: string, pii: boolean, seen: PassesSaw | undefined, out
     if (!m) continue;
     floor = at + m[0].length;
     glued(at, floor, false);
+  }
+}
+
+/**
+ * Separators a reader takes for a card number's blanks but the card scanner does not (it wants spaces
+ * or `-`; `.`, `/`, `:`, `,`, `|` are the dechunked view's): `4111_1111_1111_1111`, `4111*1111*…`,
+ * `4111'1111'…` (Swiss grouping), middle dots and bullets (red team C9).
+ */
+const CARD_SEPARATORS = ['_', '*', '~', "'", '+', '=', '#', '\u00b7', '\u2022', '\u2219', '\u22c5', '\u2027', '\uff3f'];
+const MAYBE_SEPARATED_CARD = /\d[_*~'+=#\u00b7\u2022\u2219\u22c5\u2027\uff3f]\d/;
+
+/**
+ * Card-shaped digit groups with one of `CARD_SEPARATORS` between them (the same one throughout),
+ * cut out with the separators read as spaces, for the card scanner. Found by hopping from separator
+ * to separator with a native search (a text without them pays one search per separator); a separator
+ * with a digit on each side is read once, as part of one cluster at most.
+ */
+function separatedCards(text: string, out: View[]): void {
+  // A short text (many, in structured content) is asked once; a long one hops (a digit class costs a pass).
+  if (text.length < 15 || (text.length <= COMPACT_MAX && !MAYBE_SEPARATED_CARD.test(text))) return;
+  for (const sep of CARD_SEPARATORS) {
+    const s = sep.charCodeAt(0);
+    for (let p = text.indexOf(sep), floor = 0; p >= 0; p = text.indexOf(sep, Math.max(p + 1, floor))) {
+      if (!isDigit(text.charCodeAt(p - 1)) || !isDigit(text.charCodeAt(p + 1))) continue;
+      let from = p;
+      while (from > 0 && (isDigit(text.charCodeAt(from - 1)) || (text.charCodeAt(from - 1) === s && isDigit(text.charCodeAt(from - 2))))) from--;
+      let to = p + 1;
+      while (to < text.length && (isDigit(text.charCodeAt(to)) || (text.charCodeAt(to) === s && isDigit(text.charCodeAt(to + 1))))) to++;
+      floor = to;
+      if (to - from > 40 || isWord(text.charCodeAt(from - 1)) || isWord(text.charCodeAt(to))) continue;
+      const spaced = text.slice(from, to).replaceAll(sep, ' ');
+      if (cardShaped(spaced, 0, spaced.length)) out.push(isolated(text, from, to, 'unglued', 'pii', () => spaced));
+    }
   }
 }
 
@@ -250,6 +288,8 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
     const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text, runs) : undefined;
     if (unwrapped) out.push({ ...unwrapped, location: 'unwrapped', inner: 'all', decodes });
     if (hasSpacedLetters(text)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
+    const concatenated = concatenatedView(text);
+    if (concatenated) out.push({ ...concatenated, location: 'concatenated', strict: true, inner: 'glued', decodes });
     if (breakable(text, compact)) {
       const compacted = compactedView(text);
       if (compacted) out.push({ ...compacted, location: 'compacted', strict: true, inner: 'glued', decodes });
@@ -330,7 +370,7 @@ const hasDigit = (text: string): boolean => text.length >= 14 && /[0-9]/.test(te
 
 /** Whether a text could have a view at all (the fast path: most texts do not). */
 function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined): boolean {
-  return runs.length > 0 || hasDigit(text) || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeCut(text, seen) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
+  return runs.length > 0 || hasDigit(text) || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeCut(text, seen) || mayBeConcatenated(text) || mayBeAscii85(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;
@@ -392,6 +432,12 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
         continue;
       }
       findings.push(mapped);
+      // As for one text (rule-scan.ts): past the cap the string is uninspectable, and the overlap test
+      // above stays bounded (1 MB of `AKIA` glued in a row made 52,000 cut-out views and took 11 s).
+      if (findings.length > MAX_MATCHES) {
+        uninspectable = `more than ${MAX_MATCHES} findings in one text`;
+        return;
+      }
     }
     if (view.decodes >= MAX_DECODE_DEPTH && view.inner === 'all' && hasEncodedRun(view.text, report.seen?.runs)) {
       uninspectable = `encoded more than ${MAX_DECODE_DEPTH} levels deep`;

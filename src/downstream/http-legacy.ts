@@ -82,7 +82,7 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
     const negotiated = isLegacyVersion(requested) ? requested : LATEST_LEGACY_VERSION;
     let description;
     try {
-      description = await gateway.describe(endpoint);
+      description = await gateway.describe(endpoint, { principal: front.principalOf(req), clientName: isObject(params.clientInfo) ? params.clientInfo.name : undefined });
     } catch (error) {
       if (error instanceof GatewayError) return new ResponseWriter(res, false).finish(errorResponse(request.id, error, 'none'));
       throw error;

@@ -87,7 +87,7 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
       const requested = typeof params.protocolVersion === 'string' ? params.protocolVersion : '';
       const negotiated = isLegacyVersion(requested) ? requested : LATEST_LEGACY_VERSION;
       try {
-        const description = await gateway.describe(endpoint);
+        const description = await gateway.describe(endpoint, { clientName: isObject(params.clientInfo) ? params.clientInfo.name : undefined });
         session?.close();
         session = new DownstreamSession({
           id: 'stdio',

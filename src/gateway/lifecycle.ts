@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { LimitCounters } from '../limits/counters.ts';
 import type { InputBridge } from '../pipeline/input-bridge.ts';
 import type { Catalog } from '../routing/catalog.ts';
-import { DESCRIBE_WAIT_MS, type createDescribe } from '../routing/describe.ts';
+import { DESCRIBE_WAIT_MS, type Describe } from '../routing/describe.ts';
 import type { Upstream } from '../upstream/types.ts';
 
 const RETENTION_INTERVAL_MS = 3_600_000;
@@ -18,7 +18,7 @@ export interface LifecycleParts {
   logger: Logger;
   upstreams: ReadonlyMap<string, Upstream>;
   catalog: Catalog;
-  describe: ReturnType<typeof createDescribe>;
+  describe: Describe;
   audit: AuditLog | undefined;
   approvals: Approvals;
   bridge: InputBridge;

@@ -29,7 +29,7 @@ import { createToxicFlow } from '../pipeline/stages/toxic-flow.ts';
 import { createValidateArgs } from '../pipeline/stages/validate-args.ts';
 import type { PolicyRuntime } from '../policy/runtime.ts';
 import type { Catalog } from '../routing/catalog.ts';
-import type { createDescribe } from '../routing/describe.ts';
+import type { Describe } from '../routing/describe.ts';
 import type { SubscriptionRegistry } from '../routing/subscriptions.ts';
 import type { TaskRegistry } from '../routing/tasks.ts';
 import type { SupplyGuard } from '../supply/guard.ts';
@@ -51,7 +51,7 @@ export interface StageParts {
   bridge: InputBridge;
   tasks: TaskRegistry;
   subscriptions: SubscriptionRegistry;
-  describe: ReturnType<typeof createDescribe>;
+  describe: Describe;
   timeoutMsFor: (server: string | undefined) => number;
   sessionScope: (server: string, principal: string) => string;
   policy: PolicyRuntime;

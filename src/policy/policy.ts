@@ -368,6 +368,31 @@ export class Policy {
   }
 
   /**
+   * Whether this caller may use anything of `server` at all: some allow or approve rule naming the
+   * server (any target, any condition: what a list would show it counts as "could") matches the
+   * caller, and no unconditional deny of the whole server does. What a client sees of a server before
+   * it calls anything (its instructions, routing/describe.ts) is for such callers only (red team D6).
+   * Not checked: scopes a tool needs (per tool, not per server) and task selectors (no task is known
+   * when a client initializes: a rule that selects by task does not count).
+   */
+  reaches(principal: Principal, server: string, now: Date): boolean {
+    if (this.#absent) return false;
+    if (this.mode === 'monitor') return true;
+    let allowed = false;
+    for (const rule of this.#rules) {
+      if (!rule.server(server)) continue;
+      if (rule.principal && !rule.principal(principal)) continue;
+      if (rule.time && !rule.time(now)) continue;
+      if (rule.effect === 'deny') {
+        if (rule.wholeServer && !rule.task && !rule.annotations && !rule.when) return false;
+        continue;
+      }
+      if (!rule.task) allowed = true;
+    }
+    return allowed;
+  }
+
+  /**
    * Whether a list shows an item to this caller: it needs the scopes, no unconditional deny may match,
    * and some allow or approve rule could match (conditions on arguments cannot be known yet and count as
    * "could"; guards likewise).

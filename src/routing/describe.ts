@@ -2,9 +2,16 @@
  * What a client sees of an endpoint before it calls anything: capabilities, server info and
  * instructions. `/mcp/<server>` shows the server's own; `/mcp` merges every server that answers in
  * time (a server still starting is left out rather than holding up `initialize`).
+ *
+ * Instructions are text a server writes for the model, like a result: a caller sees those of the
+ * servers some rule lets it use (`mayUse`), after the supply-chain review and then DLP's screening
+ * under the server's results actions (`screen`: masked, wrapped, or left out when blocked; red team
+ * D6). A server's capabilities and name are not withheld: they carry no text of the server's choosing
+ * past `knownCapabilities` and `withPlainVersion`.
  */
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { Endpoint } from '../pipeline/context.ts';
 import type { Description } from '../pipeline/stages/route.ts';
 import type { Upstream, UpstreamInfo } from '../upstream/types.ts';
@@ -49,24 +56,34 @@ export function withPlainVersion(serverInfo: JsonObject): JsonObject {
   return { ...serverInfo, version: 'unknown' };
 }
 
-export function createDescribe(
-  upstreams: ReadonlyMap<string, Upstream>,
-  timeoutMsFor: (server: string | undefined) => number,
-  review: ReviewDescription = (_server, description) => description,
-): (endpoint: Endpoint) => Promise<Description> {
-  const reviewed = (name: string, info: UpstreamInfo): UpstreamInfo => {
+export interface DescribeOptions {
+  /** The supply-chain review (identity when absent). */
+  review?: ReviewDescription;
+  /** Whether the caller may use anything of `server` (undefined caller: nobody's, the instructions are left out). */
+  mayUse: (server: string, caller: Principal | undefined) => boolean;
+  /** The instructions as DLP lets them reach a caller: masked or wrapped, undefined when blocked. */
+  screen: (server: string, instructions: string) => string | undefined;
+}
+
+export type Describe = (endpoint: Endpoint, caller?: Principal) => Promise<Description>;
+
+export function createDescribe(upstreams: ReadonlyMap<string, Upstream>, timeoutMsFor: (server: string | undefined) => number, options: DescribeOptions): Describe {
+  const { review = (_server, description) => description, mayUse, screen } = options;
+  const reviewed = (name: string, info: UpstreamInfo, caller: Principal | undefined): UpstreamInfo => {
     const description = review(name, { instructions: info.instructions, serverInfo: info.serverInfo });
-    return { ...info, ...description, serverInfo: withPlainVersion(description.serverInfo), capabilities: knownCapabilities(info.capabilities) };
+    // Reviewed first (pinned and judged on first sight whoever asks), then shown only to a caller of the server.
+    const instructions = description.instructions !== undefined && mayUse(name, caller) ? screen(name, description.instructions) : undefined;
+    return { ...info, instructions, serverInfo: withPlainVersion(description.serverInfo), capabilities: knownCapabilities(info.capabilities) };
   };
-  return async function describe(endpoint) {
+  return async function describe(endpoint, caller) {
     if (endpoint.kind === 'server') {
       const upstream = upstreams.get(endpoint.server);
       if (!upstream) throw new GatewayError('PC_ROUTE_UNKNOWN_SERVER', `no server named "${endpoint.server}"`);
-      const info = reviewed(endpoint.server, await upstream.ready(timeoutMsFor(endpoint.server)));
+      const info = reviewed(endpoint.server, await upstream.ready(timeoutMsFor(endpoint.server)), caller);
       return { capabilities: info.capabilities, serverInfo: info.serverInfo, instructions: info.instructions };
     }
     const infos = await Promise.all(
-      [...upstreams.values()].map((u) => u.ready(Math.min(DESCRIBE_WAIT_MS, timeoutMsFor(u.name))).then((info) => ({ name: u.name, info: reviewed(u.name, info) }), () => undefined)),
+      [...upstreams.values()].map((u) => u.ready(Math.min(DESCRIBE_WAIT_MS, timeoutMsFor(u.name))).then((info) => ({ name: u.name, info: reviewed(u.name, info, caller) }), () => undefined)),
     );
     const has = (key: string): boolean => infos.some((i) => i && isObject(i.info.capabilities[key]));
     const capabilities: JsonObject = {};

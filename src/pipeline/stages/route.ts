@@ -22,9 +22,10 @@ import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import { canonicalParams, checkParams, clientMethod, isSpecMethod, type MethodSpec } from '../../protocol/methods.ts';
 import { checkResourceUri } from '../../protocol/resource-uri.ts';
 import { SUPPORTED_VERSIONS, META_SERVER_INFO } from '../../protocol/versions.ts';
-import { principalKey } from '../../auth/principal.ts';
+import { principalKey, type Principal } from '../../auth/principal.ts';
 import { LIST_KIND_BY_METHOD, type Catalog } from '../../routing/catalog.ts';
 import type { CursorBook } from '../../routing/cursors.ts';
+import type { Describe } from '../../routing/describe.ts';
 import { judgedTask, unknownTask, type TaskRegistry } from '../../routing/tasks.ts';
 import type { Upstream } from '../../upstream/types.ts';
 import type { Endpoint, MessageContext, Route } from '../context.ts';
@@ -46,7 +47,7 @@ export interface RouteOptions {
   tasks: TaskRegistry;
   /** The list cursors servers gave each caller: the only cursors a list may carry (routing/cursors.ts). */
   cursors: CursorBook;
-  describe: (endpoint: Endpoint) => Promise<Description>;
+  describe: Describe;
   timeoutMsFor: (server: string | undefined) => number;
 }
 
@@ -55,8 +56,8 @@ type Upstreamed = Extract<Route, { kind: 'upstream' }>;
 export function createRoute(options: RouteOptions): (ctx: MessageContext) => Maybe<GatewayError | undefined> {
   const { upstreams, catalog, bridge, tasks, cursors, describe, timeoutMsFor } = options;
 
-  const discover = (endpoint: Endpoint) => async (): Promise<JsonObject> => {
-    const d = await describe(endpoint);
+  const discover = (endpoint: Endpoint, caller: Principal) => async (): Promise<JsonObject> => {
+    const d = await describe(endpoint, caller);
     const result: JsonObject = {
       supportedVersions: [...SUPPORTED_VERSIONS],
       capabilities: d.capabilities,
@@ -126,7 +127,7 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => May
     switch (spec.target) {
       case 'local':
         if (method === 'ping') return { kind: 'local', answer: () => ({}) };
-        if (method === 'server/discover') return { kind: 'local', answer: discover(ctx.endpoint) };
+        if (method === 'server/discover') return { kind: 'local', answer: discover(ctx.endpoint, ctx.principal) };
         return new GatewayError('PC_PROTOCOL_INVALID_REQUEST', `${method} is handled by the transport once per connection, not as a call`, { method });
       case 'tool':
       case 'prompt':
