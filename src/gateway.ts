@@ -21,7 +21,8 @@ import { nameClashes, pinnedNames } from './config/namespaces.ts';
 import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { GatewayError } from './errors.ts';
-import { KillSwitchStore } from './killswitch/store.ts';
+import { openKillSwitches } from './killswitch/open.ts';
+import type { KillSwitchStore } from './killswitch/store.ts';
 import { InFlightCalls } from './killswitch/in-flight.ts';
 import { createKillSwitch } from './pipeline/stages/kill-switch.ts';
 import { createMonitor } from './monitor/create.ts';
@@ -194,7 +195,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   assertNoNameClashes(config, pins);
   const now = deps.now ?? (() => new Date());
-  const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
+  const kill = openKillSwitches(config, deps.secrets, {
+    now: () => now().getTime(),
+    onUntrusted: (problem) => logger.error({ code: 'PC_KILL_UNTRUSTED', alert: 'kill-switch' }, `kill-switch file untrusted: ${problem}`),
+  });
   // The gateway's own files, which no governed call may reach (src/policy/gateway-state.ts).
   useServerHomes(config.servers);
   const gatewayState = gatewayStateOf(config, dataDir, deps.configFile);

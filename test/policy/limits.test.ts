@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { localPrincipal } from '../../src/auth/principal.ts';
 import { KillSwitchStore } from '../../src/killswitch/store.ts';
@@ -65,19 +65,19 @@ describe('rate limits', () => {
 describe('kill switch store', () => {
   it('stops by all, server, tool (name, server.tool, glob) and agent; persists; lifts', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'pc-kill-')), 'killswitch.json');
-    const store = new KillSwitchStore(path);
+    const store = new KillSwitchStore(path, { key: { kind: 'file', path: join(dirname(path), 'pins.key') } });
     assert.equal(store.stops('fs', 'read', { agent: 'claude' }), undefined);
     store.add({ tool: 'fs.write_*' }, 'incident 7', 'oncall');
     assert.equal(store.stops('fs', 'write_file', { agent: 'claude' })?.reason, 'incident 7');
     assert.equal(store.stops('git', 'write_file', { agent: 'claude' }), undefined);
-    const other = new KillSwitchStore(path);
+    const other = new KillSwitchStore(path, { key: { kind: 'file', path: join(dirname(path), 'pins.key') } });
     other.add({ agent: 'cursor' }, 'compromised', 'oncall');
     assert.equal(store.stops('git', 'status', { agent: 'cursor' })?.target, 'agent "cursor"', 'another process\'s switch is seen at once');
     assert.equal(store.remove({ agent: 'cursor' }), 1);
     assert.equal(other.stops('git', 'status', { agent: 'cursor' }), undefined);
     store.add({ server: 'git' }, 'maintenance', 'oncall');
     store.add({ all: true }, 'stop everything', 'ciso');
-    assert.equal(new KillSwitchStore(path).list().length, 3, 'persisted');
+    assert.equal(new KillSwitchStore(path, { key: { kind: 'file', path: join(dirname(path), 'pins.key') } }).list().length, 3, 'persisted');
     assert.equal(store.stops('web', undefined, { agent: 'x' })?.target, 'all calls');
     assert.equal(store.remove('everything'), 3);
     assert.equal(store.stops('web', undefined, { agent: 'x' }), undefined);
@@ -86,7 +86,7 @@ describe('kill switch store', () => {
   it('stops everything while its file cannot be read (fail closed)', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'pc-kill-')), 'killswitch.json');
     writeFileSync(path, '{ not json');
-    const store = new KillSwitchStore(path);
+    const store = new KillSwitchStore(path, { key: { kind: 'file', path: join(dirname(path), 'pins.key') } });
     assert.match(store.stops('fs', 'read', { agent: 'a' })?.reason ?? '', /cannot be read/);
     assert.throws(() => store.add({ all: true }, 'x', 'y'), /cannot be read/);
   });
