@@ -91,3 +91,35 @@ export function findDuplicateKey(text: string): string | undefined {
     path.length = 0;
   }
 }
+
+/**
+ * A key as a server that binds names loosely reads it: NFKC (fullwidth `ａ` is `a`, `ſ` is `s`, the
+ * Kelvin sign `K` is `K`), then case-folded (upper then lower case: `ς`/`σ`/`Σ` are one, as are `ı` and
+ * `i`). Go's encoding/json matches keys to struct fields under Unicode simple case folding
+ * (bytes.EqualFold: ASCII case, `K`/`k`/`K`, `S`/`s`/`ſ`), .NET's System.Text.Json with
+ * PropertyNameCaseInsensitive under invariant upper case, and other binders (pydantic aliases,
+ * ASP.NET model binding) alike; this fold is at least as wide as each of them.
+ */
+export function foldedKey(key: string): string {
+  // Printable ASCII is its own NFKC form: only its case is folded.
+  if (/^[\x20-\x7e]*$/.test(key)) return key.toLowerCase();
+  return key.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+}
+
+/**
+ * Two keys of one object that are one key once folded (`foldedKey`), or undefined. A server that binds
+ * keys loosely reads one of them (which one depends on the server) where the gateway judged the other:
+ * `{"amount": 5, "AMOUNT": 5000}` passes a rule on `amount` and pays 5000 to a Go server.
+ */
+export function foldedCollision(object: Readonly<Record<string, unknown>>): [string, string] | undefined {
+  const keys = Object.keys(object);
+  if (keys.length < 2) return undefined;
+  const seen = new Map<string, string>();
+  for (const key of keys) {
+    const folded = foldedKey(key);
+    const first = seen.get(folded);
+    if (first !== undefined) return [first, key];
+    seen.set(folded, key);
+  }
+  return undefined;
+}
