@@ -11,7 +11,7 @@ import type { LimitCounters } from '../limits/counters.ts';
 import { assertJsonDepth, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { GatewayError } from '../errors.ts';
 import { takeTurns } from '../util/chunks.ts';
-import type { MessageChannel } from './channel.ts';
+import type { MalformedAnswer, MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, oversizedMessageId } from './message-limit.ts';
 
 /** Inherited from the gateway's environment when present; everything else is dropped. */
@@ -67,7 +67,7 @@ export class StdioChannel implements MessageChannel {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
-  onmalformed?: ((info: { requestId: JsonRpcId; what: string }) => void) | undefined;
+  onmalformed?: ((info: MalformedAnswer) => void) | undefined;
   /** Exit code or signal of the child once it has ended, for the crash message. */
   exit: { code: number | null; signal: NodeJS.Signals | null; reason?: string } | undefined;
 
@@ -188,7 +188,7 @@ export class StdioChannel implements MessageChannel {
       this.#options.logger.warn({ bytes: line.length, why }, 'upstream wrote a line to stdout that is not an acceptable JSON message; ignored');
       // An answer refused unparsed (nested too deep): the call it answers fails now, not at its timeout.
       const requestId = error instanceof GatewayError ? oversizedMessageId(line.slice(0, 512), line.slice(-512)) : undefined;
-      if (requestId !== undefined) this.onmalformed?.({ requestId, what: `an answer that ${why.replace(/^line /, '')}` });
+      if (requestId !== undefined) this.onmalformed?.({ requestId, reason: 'refused', what: `an answer that ${why.replace(/^line /, '')}` });
       return;
     }
     this.#heard = true;
