@@ -5,6 +5,7 @@
  * that `JSON.parse` already accepted; keys are compared after unescaping (`"a"` and `"\u0061"` are
  * the same key).
  */
+import { foldName } from '../util/fold.ts';
 
 /** One open object or array of the walk; reused from one call to the next (the walk never nests). */
 interface Frame {
@@ -93,21 +94,7 @@ export function findDuplicateKey(text: string): string | undefined {
 }
 
 /**
- * A key as a server that binds names loosely reads it: NFKC (fullwidth `ａ` is `a`, `ſ` is `s`, the
- * Kelvin sign `K` is `K`), then case-folded (upper then lower case: `ς`/`σ`/`Σ` are one, as are `ı` and
- * `i`). Go's encoding/json matches keys to struct fields under Unicode simple case folding
- * (bytes.EqualFold: ASCII case, `K`/`k`/`K`, `S`/`s`/`ſ`), .NET's System.Text.Json with
- * PropertyNameCaseInsensitive under invariant upper case, and other binders (pydantic aliases,
- * ASP.NET model binding) alike; this fold is at least as wide as each of them.
- */
-export function foldedKey(key: string): string {
-  // Printable ASCII is its own NFKC form: only its case is folded.
-  if (/^[\x20-\x7e]*$/.test(key)) return key.toLowerCase();
-  return key.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
-}
-
-/**
- * Two keys of one object that are one key once folded (`foldedKey`), or undefined. A server that binds
+ * Two keys of one object that are one key once folded (`foldName`, src/util/fold.ts), or undefined. A server that binds
  * keys loosely reads one of them (which one depends on the server) where the gateway judged the other:
  * `{"amount": 5, "AMOUNT": 5000}` passes a rule on `amount` and pays 5000 to a Go server.
  */
@@ -116,7 +103,7 @@ export function foldedCollision(object: Readonly<Record<string, unknown>>): [str
   if (keys.length < 2) return undefined;
   const seen = new Map<string, string>();
   for (const key of keys) {
-    const folded = foldedKey(key);
+    const folded = foldName(key);
     const first = seen.get(folded);
     if (first !== undefined) return [first, key];
     seen.set(folded, key);

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { legacyClient, modernClient, type TestGateway } from '../helpers/gateway.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
 import { callsReceived, recordedServer, TOOLS_SERVER } from '../helpers/recorded.ts';
-import { foldedKey } from '../../src/protocol/duplicate-keys.ts';
+import { foldName } from '../../src/util/fold.ts';
 
 const TOOLS = [{ name: 'pay', inputSchema: { type: 'object' } }];
 
@@ -70,7 +70,7 @@ describe('keys that fold to one key are refused', () => {
   }
 
   it('folds at least as wide as Go (ASCII case, Kelvin sign, long s) and NFKC', () => {
-    for (const [a, b] of [['amount', 'AMOUNT'], ['kind', '\u212Aind'], ['status', '\u017Ftatus'], ['amount', 'ａｍｏｕｎｔ'], ['σ', 'ς'], ['Σ', 'σ'], ['ı', 'I']]) assert.equal(foldedKey(a!), foldedKey(b!), `${a} ~ ${b}`);
-    for (const [a, b] of [['amount', 'amount_'], ['a-b', 'a_b'], ['to', 'tó']]) assert.notEqual(foldedKey(a!), foldedKey(b!), `${a} ≁ ${b}`);
+    for (const [a, b] of [['amount', 'AMOUNT'], ['kind', '\u212Aind'], ['status', '\u017Ftatus'], ['amount', 'ａｍｏｕｎｔ'], ['σ', 'ς'], ['Σ', 'σ'], ['ı', 'I']]) assert.equal(foldName(a!), foldName(b!), `${a} ~ ${b}`);
+    for (const [a, b] of [['amount', 'amount_'], ['a-b', 'a_b'], ['to', 'tó']]) assert.notEqual(foldName(a!), foldName(b!), `${a} ≁ ${b}`);
   });
 });
