@@ -19,7 +19,7 @@ const principals = Number(process.argv[3] ?? 1000);
 const dir = mkdtempSync(join(tmpdir(), 'pc-monitor-bench-'));
 const config = monitorSchema.parse({ learningPeriod: '1s', sinks: [], detectors: { toxicFlow: { enforce: 'block' } } });
 let now = Date.parse('2026-03-02T09:00:00Z');
-const monitor = new Monitor(config, { dataDir: dir, logger: pino({ level: 'silent' }), kill: new KillSwitchStore(join(dir, 'killswitch.json')), sinks: [], now: () => new Date(now), saveEveryMs: 0 });
+const monitor = new Monitor(config, { dataDir: dir, logger: pino({ level: 'silent' }), kill: new KillSwitchStore(join(dir, 'killswitch.json'), { key: { kind: 'file', path: join(dir, 'pins.key') } }), sinks: [], now: () => new Date(now), saveEveryMs: 0 });
 const tools = ['read_text_file', 'list_directory', 'search_files', 'write_file'];
 
 const record = (i: number): AuditRecord => {

@@ -21,7 +21,8 @@ import { nameClashes, pinnedNames } from './config/namespaces.ts';
 import type { Config } from './config/schema.ts';
 import type { SecretSource } from './config/secrets.ts';
 import { GatewayError } from './errors.ts';
-import { KillSwitchStore } from './killswitch/store.ts';
+import { openKillSwitches } from './killswitch/open.ts';
+import type { KillSwitchStore } from './killswitch/store.ts';
 import { InFlightCalls } from './killswitch/in-flight.ts';
 import { createKillSwitch } from './pipeline/stages/kill-switch.ts';
 import { createMonitor } from './monitor/create.ts';
@@ -61,8 +62,7 @@ import { wireChangeEvents } from './gateway/change-events.ts';
 import { releaseSubscriptions, UnattributedCounter } from './gateway/isolation.ts';
 import { createLifecycle } from './gateway/lifecycle.ts';
 import { buildPipeline } from './gateway/stages.ts';
-import { exposures, gatewayStateOf, serverBases } from './policy/gateway-state.ts';
-import { useServerHomes } from './policy/path-guard.ts';
+import { compileOptionsWith, stateGuardOf } from './policy/state-decision.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -193,18 +193,15 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const catalog = new Catalog(catalogServers, config.routing.separator, logger);
   assertNoNameClashes(config, pins);
   const now = deps.now ?? (() => new Date());
-  const kill = new KillSwitchStore(join(dataDir, 'killswitch.json'), () => now().getTime());
-  // The gateway's own files, which no governed call may reach (src/policy/gateway-state.ts).
-  useServerHomes(config.servers);
-  const gatewayState = gatewayStateOf(config, dataDir, deps.configFile);
-  const exposedServers = new Map<string, string[]>();
-  for (const exposure of exposures(config, gatewayState)) {
-    logger.warn({ path: exposure.path }, exposure.message);
-    if (exposure.server) exposedServers.set(exposure.server, serverBases(config, exposure.server));
-  }
-  const policy = new PolicyRuntime(config.policy, () => ({
-    gatewayState,
-    servers: Object.keys(config.servers),
+  const kill = openKillSwitches(config, deps.secrets, {
+    now: () => now().getTime(),
+    onUntrusted: (problem) => logger.error({ code: 'PC_KILL_UNTRUSTED', alert: 'kill-switch' }, `kill-switch file untrusted: ${problem}`),
+  });
+  // The gateway's own files, which no governed call may reach (src/policy/state-decision.ts; the same
+  // guard `portcullis policy test` decides with).
+  const stateGuard = stateGuardOf(config, dataDir, deps.configFile);
+  for (const exposure of stateGuard.exposures) logger.warn({ path: exposure.path }, exposure.message);
+  const policy = new PolicyRuntime(config.policy, () => compileOptionsWith(config, stateGuard, {
     knownTools: (server) => {
       pins.reload(0);
       return pinnedToolNames(pins, server);
@@ -259,7 +256,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   if (audit) monitor?.attachTrail((entry) => audit.recordAlert(entry));
 
   const { pipeline, approvals } = buildPipeline({
-    config, logger, secrets: deps.secrets, dataDir, now, exposedServers, gatewayState, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
+    config, logger, secrets: deps.secrets, dataDir, now, stateGuard, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
   });
   const inFlight = new InFlightCalls(kill, createKillSwitch(kill));
   // Tasks a switch covers are cancelled upstream and forgotten (killswitch/tasks.ts).

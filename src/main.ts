@@ -255,6 +255,7 @@ const killTargets = (command: Command): Command =>
 killTargets(program.command('kill').description('stop calls at once, until `unkill` (persists across restarts)'))
   .option('--reason <text>', 'told to every caller that is stopped')
   .option('--by <name>', 'who pulled the switch (default: the OS user)')
+  .option('--reseal', 'accept the kill-switch file as it is now (after review) and seal it')
   .action((options) => finish(kill(options, io)));
 killTargets(program.command('unkill').description('lift a kill switch'))
   .option('--everything', 'lift every switch')

@@ -11,7 +11,8 @@ import { looseModes } from '../util/private-files.ts';
 import { displayText } from '../audit/display.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
-import { describeTarget, KillSwitchStore, type KillTarget } from '../killswitch/store.ts';
+import { openKillSwitches } from '../killswitch/open.ts';
+import { describeTarget, type KillTarget } from '../killswitch/store.ts';
 import { openPins } from '../supply/open-pins.ts';
 import { pinnedToolNames } from '../supply/pins.ts';
 import { anyGlob } from '../util/glob.ts';
@@ -31,6 +32,7 @@ export interface KillOptions {
   reason?: string;
   by?: string;
   everything?: boolean;
+  reseal?: boolean;
   json?: boolean;
 }
 
@@ -87,6 +89,7 @@ const who = (): string => {
 export function kill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
   const loaded = load(options, io);
   if (!loaded) return 2;
+  if (options.reseal) return reseal(loaded.config, options, io);
   const target = targetOf(options, loaded.config);
   if (typeof target === 'string') {
     io.err(`portcullis: ${target}\n`);
@@ -97,7 +100,7 @@ export function kill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets
     io.err(`portcullis: note: "${target.agent}" is the OAuth client id of agent "${named}"; the switch names the agent, as policy and the audit do\n`);
     target.agent = named;
   }
-  const store = new KillSwitchStore(join(loaded.dataDir, 'killswitch.json'));
+  const store = openKillSwitches(loaded.config, io.secrets);
   try {
     store.add(target, options.reason ?? 'stopped by an operator', options.by ?? who());
   } catch (error) {
@@ -132,10 +135,29 @@ function unmatchedTool(config: Config, io: Pick<Io, 'secrets'>, pattern: string)
   return `no tool the servers have listed is named "${pattern}" (give a tool name or server.tool, as \`portcullis pin list\` shows them); the switch is set and stops such a tool if one appears`;
 }
 
+/**
+ * `kill --reseal`: accepts the kill-switch file as it is (after review: `status` shows it untrusted,
+ * the file itself is plain JSON) and seals it, so the gateway believes it again.
+ */
+function reseal(config: Config, options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
+  if ([options.all, options.server, options.tool, options.agent, options.subject].some((v) => v !== undefined)) {
+    io.err('portcullis: --reseal takes no target (it accepts the whole file as it is)\n');
+    return 2;
+  }
+  const store = openKillSwitches(config, io.secrets);
+  const result = store.reseal();
+  if ('problem' in result) {
+    io.err(`portcullis: ${result.problem}\n`);
+    return 1;
+  }
+  io.out(`sealed ${store.path}: ${result.switches} kill switch${result.switches === 1 ? '' : 'es'} accepted as written\n`);
+  return 0;
+}
+
 export function unkill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets'>): number {
   const loaded = load(options, io);
   if (!loaded) return 2;
-  const store = new KillSwitchStore(join(loaded.dataDir, 'killswitch.json'));
+  const store = openKillSwitches(loaded.config, io.secrets);
   let target: KillTarget | 'everything';
   if (options.everything) target = 'everything';
   else {
@@ -146,7 +168,18 @@ export function unkill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
     }
     target = t;
   }
-  const lifted = store.remove(target);
+  const untrusted = store.integrity();
+  let lifted: number;
+  try {
+    lifted = store.remove(target);
+  } catch (error) {
+    io.err(`portcullis: ${(error as Error).message}\n`);
+    return 1;
+  }
+  if (target === 'everything' && !untrusted.ok) {
+    io.out(`started over: ${store.path} is sealed and empty (lifted ${lifted} kill switch${lifted === 1 ? '' : 'es'} this process still believed); the untrusted file was set aside as ${store.path}.untrusted\n`);
+    return 0;
+  }
   if (lifted === 0) {
     io.err(`portcullis: no kill switch on ${target === 'everything' ? 'anything' : describeTarget(target)}\n`);
     return 1;
@@ -161,7 +194,9 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   const { config, dataDir } = loaded;
   // Modes are read before anything opens a store (opening identity.db narrows them).
   const loose = looseModes(dataDir);
-  const switches = new KillSwitchStore(join(dataDir, 'killswitch.json')).list();
+  const kills = openKillSwitches(config, io.secrets);
+  const switches = kills.list();
+  const killIntegrity = kills.integrity();
   const pins = openPins(config, io.secrets, { create: false });
   const waiting = Object.fromEntries(pins.servers().map((s) => [s, Object.keys(pins.pending(s)).length]).filter(([, n]) => (n as number) > 0));
   const policy = config.policy
@@ -170,7 +205,7 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   const identity = identitySummary(config, dataDir);
   const integrity = pins.integrity();
   const approvalsWaiting = waitingApprovals(dataDir);
-  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, policy, quarantined: waiting, pins: integrity.ok ? 'verified' : `UNTRUSTED: ${integrity.problem}`, audit: config.audit.store, identity, looseModes: loose, approvalsWaiting };
+  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, killSwitchFile: killIntegrity.ok ? 'verified' : `UNTRUSTED: ${killIntegrity.problem}`, policy, quarantined: waiting, pins: integrity.ok ? 'verified' : `UNTRUSTED: ${integrity.problem}`, audit: config.audit.store, identity, looseModes: loose, approvalsWaiting };
   if (options.json) {
     io.out(`${JSON.stringify(summary)}\n`);
     return 0;
@@ -181,7 +216,7 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   io.out(`policy:        ${policy.mode}, ${policy.rules} rule${policy.rules === 1 ? '' : 's'}, ${policy.limits} rate limit${policy.limits === 1 ? '' : 's'}\n`);
   io.out(`audit store:   ${config.audit.store}\n`);
   io.out(`identity:      ${identity.enabled ? `on (${[identity.embedded ? 'embedded server' : '', identity.issuers ? `${identity.issuers} issuer${identity.issuers === 1 ? '' : 's'}` : '', identity.apiKeys ? 'API keys' : ''].filter(Boolean).join(', ')}); ${identity.activeAgents} active agent${identity.activeAgents === 1 ? '' : 's'}, ${identity.activeKeys} active key${identity.activeKeys === 1 ? '' : 's'}` : 'off (local principals)'}\n`);
-  io.out(`kill switches: ${switches.length === 0 ? 'none' : ''}\n`);
+  io.out(`kill switches: ${killIntegrity.ok ? (switches.length === 0 ? 'none' : '') : displayText(summary.killSwitchFile)}\n`);
   // A monitor kill names the agent a caller chose, and its reason quotes it: shown escaped.
   for (const s of switches) io.out(`  ${s.effect === 'approve' ? 'APPROVAL' : 'ON'}  ${displayText(describeTarget(s.target))} — ${displayText(s.reason)} (by ${displayText(s.by)} at ${s.at}${s.until ? `, until ${s.until}` : ''})\n`);
   const q = Object.entries(waiting);

@@ -8,7 +8,10 @@ import type { Principal } from '../auth/principal.ts';
 import { localPrincipal } from '../auth/principal.ts';
 import type { Config } from '../config/schema.ts';
 import { pinnedToolNames } from '../supply/pins.ts';
+import { resolve } from 'node:path';
+import { defaultDataDir } from '../config/defaults.ts';
 import { compilePolicy, type Policy } from '../policy/policy.ts';
+import { compileOptionsWith, decideGoverned, stateGuardOf, type StateGuard } from '../policy/state-decision.ts';
 import { openPins } from '../supply/open-pins.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import { listToolsLive } from './scan.ts';
@@ -65,6 +68,7 @@ export interface Prepared {
   catalog: Catalog;
   principal: Principal;
   now: Date;
+  stateGuard: StateGuard;
 }
 
 /** The configuration, its compiled policy and the tool catalog (pinned, or live) a command decides on. */
@@ -101,16 +105,17 @@ export async function prepare(options: PolicyCliOptions, io: Pick<Io, 'out' | 'e
       catalog.set(server, tools);
     }
   }
-  const { policy, problems } = compilePolicy(config.policy, {
-    servers: Object.keys(config.servers),
+  // The gateway's own state, guarded as `serve -c FILE` guards it (src/policy/state-decision.ts).
+  const stateGuard = stateGuardOf(config, config.dataDir ?? defaultDataDir(io.secrets.env), options.config ? resolve(options.config) : undefined);
+  const { policy, problems } = compilePolicy(config.policy, compileOptionsWith(config, stateGuard, {
     knownTools: (server) => (options.live ? (catalog.has(server) ? new Set(catalog.get(server)!.keys()) : undefined) : pinnedToolNames(pins, server)),
     resolveHost: async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address),
-  });
+  }));
   if (problems.length > 0) {
     io.err(`portcullis: the policy in ${loaded.source} has problems:\n${problems.map((p) => `  error   ${p.path.join('.')}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
-  return { config, policy, catalog, principal, now };
+  return { config, policy, catalog, principal, now, stateGuard };
 }
 
 /** Prints the decision on one call; exit 0 when allowed, 1 when denied or waiting for approval. */
@@ -135,7 +140,7 @@ export async function policyTest(options: PolicyCliOptions & { call?: string }, 
   const notes: string[] = [];
   if (!known) notes.push(`no catalog for server "${call.server}" (run the gateway once, or use --live): annotations are the policy's and MCP's defaults`);
   else if (!definition) notes.push(`server "${call.server}" has no tool "${call.tool}": the gateway would refuse the call as unknown`);
-  const decision = await prepared.policy.decide({
+  const decision = await decideGoverned(prepared.policy, prepared.stateGuard, {
     principal: prepared.principal,
     server: call.server,
     kind: 'tool',
@@ -145,6 +150,8 @@ export async function policyTest(options: PolicyCliOptions & { call?: string }, 
     task: options.task,
     now: prepared.now,
   });
+  // Monitor mode records a denial without blocking it, except a refusal to reach the gateway's state.
+  const monitored = prepared.policy.mode === 'monitor' && !(decision.code === 'PC_POLICY_GATEWAY_STATE' && decision.rule === undefined);
   const result = {
     decision: decision.effect,
     rule: decision.rule ?? null,
@@ -152,11 +159,11 @@ export async function policyTest(options: PolicyCliOptions & { call?: string }, 
     code: decision.code ?? null,
     ...(decision.arguments ? { forwards: decision.arguments } : {}),
   };
-  if (options.json) io.out(`${JSON.stringify(prepared.policy.mode === 'monitor' ? { ...result, mode: 'monitor' } : result)}\n`);
+  if (options.json) io.out(`${JSON.stringify(monitored ? { ...result, mode: 'monitor' } : result)}\n`);
   else {
     io.out(`${decision.effect.toUpperCase()}  ${call.server}.${call.tool}${decision.rule ? `  rule=${decision.rule}` : ''}${decision.code ? `  code=${decision.code}` : ''}\n  ${decision.reason}\n`);
     if (decision.arguments) io.out(`  forwards (canonical form the guards judged): ${JSON.stringify(decision.arguments)}\n`);
-    if (prepared.policy.mode === 'monitor') io.out('  (policy.mode is monitor: the gateway would record this decision but not block)\n');
+    if (monitored) io.out('  (policy.mode is monitor: the gateway would record this decision but not block)\n');
     for (const note of notes) io.out(`  note: ${note}\n`);
   }
   return decision.effect === 'allow' ? 0 : 1;

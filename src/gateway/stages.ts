@@ -15,7 +15,7 @@ import type { Monitor } from '../monitor/monitor.ts';
 import type { InputBridge } from '../pipeline/input-bridge.ts';
 import { createPipeline, type Pipeline } from '../pipeline/order.ts';
 import { createAuthorize } from '../pipeline/stages/authorize.ts';
-import type { GatewayState } from '../policy/gateway-state.ts';
+import type { StateGuard } from '../policy/state-decision.ts';
 import { createCheckParamHeaders } from '../pipeline/stages/check-param-headers.ts';
 import { createForward } from '../pipeline/stages/forward.ts';
 import { createInspectArguments } from '../pipeline/stages/inspect-arguments.ts';
@@ -44,8 +44,7 @@ export interface StageParts {
   dataDir: string;
   now: () => Date;
   /** The gateway's own files, and the servers whose directories hold them with the bases they resolve against. */
-  gatewayState?: GatewayState;
-  exposedServers?: ReadonlyMap<string, readonly string[]>;
+  stateGuard?: StateGuard;
   upstreams: ReadonlyMap<string, Upstream>;
   catalog: Catalog;
   bridge: InputBridge;
@@ -70,7 +69,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
   const { config, logger, upstreams, catalog, bridge, tasks, timeoutMsFor, policy, kill, dlp, now } = parts;
   const validator = new ArgumentValidator();
   const killSwitch = createKillSwitch(kill);
-  const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: parts.monitor?.flows, gatewayState: parts.gatewayState, exposedServers: parts.exposedServers });
+  const authorize = createAuthorize({ runtime: policy, catalog, kill, timeoutMsFor, now, logger, validator, flows: parts.monitor?.flows, stateGuard: parts.stateGuard });
   const supplyCheck = createSupplyCheck({ supply: parts.supply, catalog, timeoutMsFor, logger });
   const approvals = openApprovals(config, {
     dataDir: parts.dataDir,

@@ -4,10 +4,42 @@
  * Switches live in `<dataDir>/killswitch.json`, written atomically by `portcullis kill` / `unkill`; the
  * gateway looks at the file's identity (inode, size, mtime) on every call it governs, so a switch
  * takes effect on the next message and survives restarts.
+ *
+ * Integrity: the file is sealed like pins.json (src/util/seal.ts, the same key). A file whose seal does
+ * not verify — edited outside portcullis to lift a switch or forge one, not JSON, of the unsealed
+ * format of older versions — is believed in nothing: the switches in force before it appeared stay in
+ * force (a gateway that has not yet read a trusted file stops every call), nothing in it takes effect,
+ * `onUntrusted` is told (the gateway logs PC_KILL_UNTRUSTED), and it stays so until an admin runs
+ * `portcullis kill --reseal` (accept the file as it is, after review) or `portcullis unkill
+ * --everything` (start over). A switch this process sets meanwhile is written sealed, with the
+ * switches it kept, and the untrusted file is set aside as `killswitch.json.untrusted`.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isObject } from '../protocol/jsonrpc.ts';
 import { anyGlob } from '../util/glob.ts';
+import { ensurePrivateDir, writePrivateFile } from '../util/private-files.ts';
+import { ensureSealKey, readSealKey, sealMatches, sealOf, type SealKeySource } from '../util/seal.ts';
+
+export const KILL_FORMAT_VERSION = 1;
+
+/** What the seal covers: the switches, under a name of their own (no other sealed file's seal fits). */
+const sealed = (switches: readonly KillSwitch[]) => ({ file: 'killswitch', version: KILL_FORMAT_VERSION, switches });
+
+export interface KillSwitchStoreOptions {
+  /** The seal's key (src/supply/open-pins.ts `sealKeySource`: `supply.pinsKey` or `<dataDir>/pins.key`). */
+  key: SealKeySource;
+  /** The clock that decides whether a switch with `until` still holds (tests pass a fake one). */
+  now?: () => number;
+  /**
+   * Makes the key when there is none yet, before the first sealed write (default: the key file alone;
+   * open.ts makes it together with the pins file, which reads a key without its file as a deletion).
+   */
+  prepareKey?: () => void;
+  /** Told once per file content whose seal fails (the gateway logs it). */
+  onUntrusted?: (problem: string) => void;
+}
 
 /** `exact`: the name is matched as it is, not as a glob (what the monitor sets for a name it did not choose). */
 /**
@@ -60,18 +92,27 @@ const sameTarget = (a: KillTarget, b: KillTarget): boolean => describeTarget(a) 
 
 export class KillSwitchStore {
   readonly path: string;
+  /** The switches of the last trusted reading (or of this process's own writes). */
   #switches: KillSwitch[] = [];
   #stamp = '';
+  /** Set: every call is stopped (the file vanished with switches in force, or no trusted reading yet). */
   #problem: string | undefined;
+  /** Set: the file on disk failed its seal; the switches kept from before stay in force. */
+  #untrusted: string | undefined;
+  /** Whether the file on disk, as last read, failed its seal (set aside before it is written over). */
+  #diskUntrusted = false;
+  /** Whether this store has seen a trusted state (a sealed file, or none at all at first look). */
+  #trusted = false;
+  readonly #options: KillSwitchStoreOptions;
   #version = 0;
   /** True while the current synchronous stretch has looked at the file (cleared by a microtask). */
   #lookedThisTurn = false;
   readonly #now: () => number;
 
-  /** `now`: the clock that decides whether a switch with `until` still holds (tests pass a fake one). */
-  constructor(path: string, now: () => number = Date.now) {
+  constructor(path: string, options: KillSwitchStoreOptions) {
     this.path = path;
-    this.#now = now;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
     this.refresh();
   }
 
@@ -88,17 +129,53 @@ export class KillSwitchStore {
       // back, as for a file that cannot be read; `unkill --everything` writes an empty one.
       const inForce = this.#switches.filter((s) => this.#holds(s)).length;
       this.#switches = [];
+      this.#untrusted = undefined;
+      this.#diskUntrusted = false;
       this.#problem = inForce > 0 || this.#problem ? `${this.path} disappeared while ${inForce > 0 ? `${inForce} kill switch${inForce > 1 ? 'es were' : ' was'}` : 'its unreadable state was'} in force; every call is stopped until it is restored (or \`portcullis unkill --everything\` writes an empty one)` : undefined;
+      if (!this.#problem) this.#trusted = true;
       return;
     }
-    try {
-      const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { switches?: unknown };
-      if (!Array.isArray(parsed.switches)) throw new Error('no "switches" list');
-      this.#switches = parsed.switches as KillSwitch[];
+    const read = this.#read();
+    this.#diskUntrusted = !('switches' in read);
+    if ('switches' in read) {
+      this.#switches = read.switches;
       this.#problem = undefined;
-    } catch (error) {
-      this.#problem = `${this.path} cannot be read (${(error as Error).message}); every call is stopped until it is fixed or removed`;
+      this.#untrusted = undefined;
+      this.#trusted = true;
+      return;
     }
+    const recover = 'review it (`portcullis status`) and accept it with `portcullis kill --reseal`, or start over with `portcullis unkill --everything`';
+    if (this.#trusted) {
+      // Nothing of it is believed: not a lifted switch, not a forged one. A stop in force stays one.
+      const kept = this.#switches.filter((s) => this.#holds(s)).length;
+      this.#untrusted = `${read.problem}; nothing in it is believed, the ${kept} kill switch${kept === 1 ? '' : 'es'} in force before stay${kept === 1 ? 's' : ''} in force; ${recover}`;
+    } else {
+      this.#problem = `${read.problem}; every call is stopped until an admin fixes it: ${recover}`;
+    }
+    this.#options.onUntrusted?.(this.#untrusted ?? this.#problem!);
+  }
+
+  /** The file's switches when its seal verifies, or why it is not believed. */
+  #read(): { switches: KillSwitch[] } | { problem: string } {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch (error) {
+      return { problem: `${this.path} cannot be read (${(error as Error).message})` };
+    }
+    const switches = switchesOf(parsed);
+    if (typeof switches === 'string') return { problem: `${this.path} ${switches}` };
+    if (!isObject(parsed) || parsed.version !== KILL_FORMAT_VERSION) return { problem: `${this.path} is not sealed (format version ${String(isObject(parsed) ? parsed.version : undefined)}, expected ${KILL_FORMAT_VERSION}; written by an older version or outside portcullis)` };
+    const key = readSealKey(this.#options.key);
+    if (typeof key === 'string') return { problem: `cannot verify ${this.path}: ${key}` };
+    if (!sealMatches(key, sealed(switches), parsed.mac)) return { problem: `${this.path} does not match its seal (edited outside portcullis, or sealed with another key)` };
+    return { switches };
+  }
+
+  /** Why the file on disk is not believed (and what still holds), or undefined when it verified. */
+  integrity(): { ok: true } | { ok: false; problem: string; stopsEverything: boolean } {
+    const problem = this.#problem ?? this.#untrusted;
+    return problem === undefined ? { ok: true } : { ok: false, problem, stopsEverything: this.#problem !== undefined };
   }
 
   /**
@@ -175,9 +252,14 @@ export class KillSwitchStore {
     this.#save();
   }
 
-  /** Lifts the switch on `target` (or all switches); returns how many were lifted. */
+  /**
+   * Lifts the switch on `target` (or all switches); returns how many were lifted. Lifting one switch is
+   * refused while the file is not believed (which switches are in force is not known); `everything`
+   * starts over.
+   */
   remove(target: KillTarget | 'everything'): number {
     this.refresh();
+    if (target !== 'everything' && (this.#problem || this.#untrusted)) throw new Error((this.#problem ?? this.#untrusted)!);
     const before = this.#switches.length;
     // Lifting an agent's switch by name (the command line) lifts the issuer-bound ones on that name too.
     const lifts = (s: KillSwitch, t: KillTarget): boolean =>
@@ -188,11 +270,50 @@ export class KillSwitchStore {
     return before - this.#switches.length;
   }
 
-  #save(): void {
-    mkdirSync(dirname(this.path), { recursive: true });
-    const temp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify({ switches: this.#switches }, null, 2)}\n`, { mode: 0o600 });
+  /**
+   * Accepts the file as it is now (after an admin reviewed it): seals its switches. Refused when it is
+   * not a kill-switch file at all (start over with `remove('everything')`).
+   */
+  reseal(): { switches: number } | { problem: string } {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch (error) {
+      return { problem: `${this.path} cannot be read (${(error as Error).message}); start over with \`portcullis unkill --everything\`` };
+    }
+    const switches = switchesOf(parsed);
+    if (typeof switches === 'string') return { problem: `${this.path} ${switches}; start over with \`portcullis unkill --everything\`` };
+    this.#switches = switches;
+    this.#problem = undefined;
+    this.#save(false);
+    return { switches: switches.length };
+  }
+
+  /**
+   * Writes the switches, sealed. An untrusted file on disk is set aside first (`.untrusted`, for the
+   * investigation) unless `setAside` is false (reseal: the admin accepted it).
+   */
+  #save(setAside = true): void {
+    ensurePrivateDir(dirname(this.path));
+    (this.#options.prepareKey ?? (() => ensureSealKey(this.#options.key)))();
+    const key = readSealKey(this.#options.key);
+    if (typeof key === 'string') throw new Error(`cannot seal ${this.path}: ${key}`);
+    if (setAside && this.#diskUntrusted) renameSync(this.path, `${this.path}.untrusted`);
+    // A temporary name of its own: two processes on one data dir must not rename each other's half-written file.
+    const temp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writePrivateFile(temp, `${JSON.stringify({ version: KILL_FORMAT_VERSION, switches: this.#switches, mac: sealOf(key, sealed(this.#switches)) }, null, 2)}\n`);
     renameSync(temp, this.path);
+    this.#untrusted = undefined;
+    this.#diskUntrusted = false;
+    this.#trusted = true;
     this.#version++;
   }
+}
+
+/** The switches a parsed file lists, or what is wrong with its shape. */
+function switchesOf(parsed: unknown): KillSwitch[] | string {
+  if (!isObject(parsed) || !Array.isArray(parsed.switches)) return 'has no "switches" list';
+  const bad = parsed.switches.findIndex((s: unknown) => !isObject(s) || !isObject(s.target) || typeof s.reason !== 'string');
+  if (bad >= 0) return `has a switch without a target and a reason (switches[${bad}])`;
+  return parsed.switches as KillSwitch[];
 }

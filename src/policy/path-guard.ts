@@ -39,6 +39,7 @@ import type { GuardsConfig } from './schema.ts';
 import { stringsOf, type GuardResult } from './guard-result.ts';
 import type { GatewayState } from './gateway-state.ts';
 import { percentDecodeUtf8 } from '../util/percent.ts';
+import { foldName } from '../util/fold.ts';
 
 type PathGuard = NonNullable<GuardsConfig['paths']>;
 
@@ -146,10 +147,11 @@ export function formsOf(raw: string): string[] {
 
 /**
  * A name as a server or file system that folds names might match it: compatibility-normalised (covers
- * NFC/NFD/NFKC/NFKD) and case-folded (`ß` as `ss`). Broader than any one server folds, on purpose: it
- * only adds candidates the guard must also find inside the roots.
+ * NFC/NFD/NFKC/NFKD) and case-folded (`ß` as `ss`) — the fold that also judges argument keys
+ * (src/util/fold.ts). Broader than any one server folds, on purpose: it only adds candidates the guard
+ * must also find inside the roots.
  */
-const fold = (name: string): string => name.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+const fold = foldName;
 
 /** Resolutions of one path followed at most (each equivalent spelling of a missing name is one more). */
 const MAX_RESOLUTIONS = 16;

@@ -9,7 +9,9 @@
  * the raw string, with its path in normal form (RFC 3986 §6.2.2): percent-escapes of unreserved
  * characters decoded (`/%61dmin` is `/admin`), other escapes in upper case, empty segments collapsed
  * (`//admin` is `/admin` to most HTTP stacks) and dot segments resolved, so a deny rule on a URL path
- * judges the path the far server routes, however it was spelled.
+ * judges the path the far server routes, however it was spelled. A path that still holds an encoded
+ * `%` before two hex digits (`/%2561dmin`) is refused: it is `/%61dmin` to a server that decodes once
+ * and `/admin` to one (or a proxy in front of it) that decodes twice, and the guard cannot know which.
  * Not prevented: a name that resolves to a public address now and a private one when the server fetches
  * (DNS rebinding); redirects the server follows.
  */
@@ -27,6 +29,8 @@ const INVISIBLE = /[\u0000-\u0020\u007f-\u00a0\u00ad\u061c\u115f\u1160\u1680\u18
 const IDNA_DOTS = /[\u3002\uff0e\uff61]/;
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+/** An encoded `%` that makes another escape once decoded (double encoding). */
+const DOUBLE_ENCODED = /%25[0-9a-f]{2}/i;
 
 /** The URL's path in RFC 3986 normal form (see the module comment); the dot segments WHATWG resolves. */
 function normalisePath(url: URL): void {
@@ -83,6 +87,7 @@ export async function checkUrls(guard: UrlGuard, args: Record<string, unknown>, 
       if (host === '') return { problem: `argument "${name}" has no host` };
       if (hostAllowed && !hostAllowed(host)) return { problem: `argument "${name}" names a host that is not allowed (allowed: ${guard.hosts!.join(', ')})` };
       normalisePath(url);
+      if (DOUBLE_ENCODED.test(url.pathname)) return { problem: `argument "${name}" has a percent-encoded "%" before two hex digits in its path (%25XX, as in /%2561dmin), which a server or proxy that decodes twice reads as another character; send the path encoded once` };
       // `/a//../b` is `/a/b` to WHATWG (`..` removes the empty segment) but `/b` to a server that
       // collapses slashes first: readings that differ are refused, not guessed.
       const collapsedFirst = new URL(raw.replace(/^([^:]+:\/\/[^/?#]*)([^?#]*)/, (_m, head: string, path: string) => head + path.replace(/\/{2,}/g, '/')));

@@ -5,6 +5,7 @@
  * that `JSON.parse` already accepted; keys are compared after unescaping (`"a"` and `"\u0061"` are
  * the same key).
  */
+import { foldName } from '../util/fold.ts';
 
 /** One open object or array of the walk; reused from one call to the next (the walk never nests). */
 interface Frame {
@@ -90,4 +91,22 @@ export function findDuplicateKey(text: string): string | undefined {
     }
     path.length = 0;
   }
+}
+
+/**
+ * Two keys of one object that are one key once folded (`foldName`, src/util/fold.ts), or undefined. A server that binds
+ * keys loosely reads one of them (which one depends on the server) where the gateway judged the other:
+ * `{"amount": 5, "AMOUNT": 5000}` passes a rule on `amount` and pays 5000 to a Go server.
+ */
+export function foldedCollision(object: Readonly<Record<string, unknown>>): [string, string] | undefined {
+  const keys = Object.keys(object);
+  if (keys.length < 2) return undefined;
+  const seen = new Map<string, string>();
+  for (const key of keys) {
+    const folded = foldName(key);
+    const first = seen.get(folded);
+    if (first !== undefined) return [first, key];
+    seen.set(folded, key);
+  }
+  return undefined;
 }

@@ -16,6 +16,11 @@ export function openPins(config: Pick<Config, 'dataDir' | 'supply'>, secrets: Se
   return new PinStore({ path: join(dataDir, 'pins.json'), key: keySource(config.supply.pinsKey, dataDir, secrets), create: options.create });
 }
 
+/** The key that seals the state files of a configuration's data dir (pins.json, killswitch.json). */
+export function sealKeySource(config: Pick<Config, 'dataDir' | 'supply'>, secrets: SecretSource): PinsKeySource {
+  return keySource(config.supply.pinsKey, config.dataDir ?? defaultDataDir(secrets.env), secrets);
+}
+
 function keySource(ref: string | undefined, dataDir: string, secrets: SecretSource): PinsKeySource {
   if (ref === undefined) return { kind: 'file', path: pinsKeyPath(dataDir) };
   const resolved = resolveValue(ref, secrets);

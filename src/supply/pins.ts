@@ -17,13 +17,14 @@
  * they edited; an older, correctly signed copy of the file put back (rollback) verifies. Keep the key
  * elsewhere (`supply.pinsKey: file:/…` readable only by the gateway's user, or `env:…`) to raise that bar.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { canonicalJson } from '../audit/canonical.ts';
 import { sha256Hex } from '../audit/record.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
-import { ensurePrivateDir, PRIVATE_FILE_MODE, writePrivateFile } from '../util/private-files.ts';
+import { ensurePrivateDir, writePrivateFile } from '../util/private-files.ts';
+import { ensureSealKey, readSealKey, sealMatches, sealOf, type SealKeySource } from '../util/seal.ts';
 
 /** `server` holds one definition per server, `server:instructions`: its self-description. */
 export type DefinitionKind = 'tools' | 'prompts' | 'resourceTemplates' | 'server';
@@ -58,8 +59,8 @@ export function definitionHash(definition: Record<string, unknown>): string {
 
 export const pinKey = (kind: DefinitionKind, name: string): string => `${kind}:${name}`;
 
-/** Where the pins' key comes from: a resolved `supply.pinsKey`, or the default key file beside the pins. */
-export type PinsKeySource = { kind: 'configured'; key: Buffer } | { kind: 'configured-missing'; problem: string } | { kind: 'file'; path: string };
+/** Where the pins' key comes from: a resolved `supply.pinsKey`, or the default key file beside the pins (src/util/seal.ts). */
+export type PinsKeySource = SealKeySource;
 
 export interface PinStoreOptions {
   path: string;
@@ -73,15 +74,8 @@ export interface PinStoreOptions {
 
 export type PinsIntegrity = { ok: true } | { ok: false; problem: string };
 
-function mac(key: Buffer, servers: Record<string, ServerPins>): string {
-  return createHmac('sha256', key).update(canonicalJson({ version: PINS_FORMAT_VERSION, servers })).digest('hex');
-}
-
-function sameHex(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
-}
+/** What the MAC covers. */
+const sealed = (servers: Record<string, ServerPins>) => ({ version: PINS_FORMAT_VERSION, servers });
 
 function isServerPins(value: unknown): value is ServerPins {
   return isObject(value) && isObject(value.pinned) && isObject(value.pending) && (value.seen === undefined || isObject(value.seen));
@@ -116,13 +110,7 @@ export class PinStore {
   }
 
   #readKey(): Buffer | string {
-    const source = this.#options.key;
-    if (source.kind === 'configured') return source.key;
-    if (source.kind === 'configured-missing') return `supply.pinsKey: ${source.problem}`;
-    if (!existsSync(source.path)) return `the key ${source.path} is missing`;
-    const text = readFileSync(source.path, 'utf8').trim();
-    if (text.length < 32) return `the key ${source.path} is too short (expected 32 random bytes, base64url)`;
-    return Buffer.from(text, 'utf8');
+    return readSealKey(this.#options.key);
   }
 
   /**
@@ -163,7 +151,7 @@ export class PinStore {
     if (!isObject(parsed) || !servers || Object.values(servers).some((entry) => !isServerPins(entry))) return this.#untrusted(`${this.path} does not have the shape of a pins file`);
     if (parsed.version !== PINS_FORMAT_VERSION) return this.#untrusted(`${this.path} has format version ${String(parsed.version)}, expected ${PINS_FORMAT_VERSION}`);
     if (typeof key === 'string') return this.#untrusted(`cannot verify ${this.path}: ${key}`);
-    if (typeof parsed.mac !== 'string' || !sameHex(parsed.mac, mac(key, this.#servers))) return this.#untrusted(`${this.path} does not match its MAC (edited outside portcullis, or signed with another key)`);
+    if (!sealMatches(key, sealed(this.#servers), parsed.mac)) return this.#untrusted(`${this.path} does not match its MAC (edited outside portcullis, or signed with another key)`);
     this.#integrity = { ok: true };
   }
 
@@ -308,15 +296,7 @@ export class PinStore {
   }
 
   #ensureDefaultKey(): void {
-    const source = this.#options.key;
-    if (source.kind !== 'file' || existsSync(source.path)) return;
-    ensurePrivateDir(dirname(source.path));
-    try {
-      writeFileSync(source.path, `${randomBytes(32).toString('base64url')}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
-    } catch (error) {
-      // Another process (`serve` and `stdio` on one data dir) made it first: theirs is the key.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    ensureSealKey(this.#options.key);
   }
 
   /**
@@ -351,7 +331,7 @@ export class PinStore {
     ensurePrivateDir(dirname(this.path));
     // A temporary name of its own: two gateways on one data dir must not rename each other's half-written file.
     const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const document = { version: PINS_FORMAT_VERSION, servers: this.#servers, mac: mac(key, this.#servers) };
+    const document = { version: PINS_FORMAT_VERSION, servers: this.#servers, mac: sealOf(key, sealed(this.#servers)) };
     writePrivateFile(temporary, `${JSON.stringify(document, null, 2)}\n`);
     renameSync(temporary, this.path);
     this.#stamp = this.#stampOf();

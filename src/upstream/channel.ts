@@ -23,10 +23,23 @@ export interface MessageChannel {
    */
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
   /**
-   * The server sent what MCP does not carry — a JSON-RPC batch (an array) in an SSE event — and it was
+   * The server sent what MCP does not carry (`MalformedAnswer`) — a JSON-RPC batch (an array) in an SSE event — and it was
    * dropped; `requestId` names a call it answered (or whose stream it came on), which fails at once.
    */
-  onmalformed?: ((info: { requestId: JsonRpcId; what: string }) => void) | undefined;
+  onmalformed?: ((info: MalformedAnswer) => void) | undefined;
   /** Streamable HTTP transports must send the negotiated version on every request after init. */
   setProtocolVersion?: (version: string) => void;
+}
+
+/**
+ * Why an answer was dropped unread: `batch`, a JSON-RPC batch (an array), which MCP does not carry;
+ * `refused`, a message the gateway refused before parsing it (nested too deep).
+ */
+export type MalformedReason = 'batch' | 'refused';
+
+/** A dropped answer: whose call it answered, why (`reason`), and how to say it (`what`, for messages). */
+export interface MalformedAnswer {
+  requestId: JsonRpcId;
+  reason: MalformedReason;
+  what: string;
 }

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { assertJsonDepth, isObject, MAX_JSON_DEPTH, type JsonRpcId, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { batchResponseIds, readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
-import type { ChannelMessageExtra, MessageChannel } from './channel.ts';
+import type { ChannelMessageExtra, MalformedAnswer, MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageTooLarge, oversizedMessageId, readBoundedText } from './message-limit.ts';
 import { discard, post } from './post.ts';
 
@@ -30,7 +30,7 @@ export class LegacyHttpChannel implements MessageChannel {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
-  onmalformed?: ((info: { requestId: JsonRpcId; what: string }) => void) | undefined;
+  onmalformed?: ((info: MalformedAnswer) => void) | undefined;
 
   readonly #options: LegacyHttpChannelOptions;
   readonly #dispatcher: Dispatcher;
@@ -148,7 +148,7 @@ export class LegacyHttpChannel implements MessageChannel {
         if (batch) {
           const ids = batchResponseIds(batch);
           if (awaiting !== undefined && !ids.includes(awaiting)) ids.push(awaiting);
-          for (const requestId of ids) this.onmalformed?.({ requestId, what: 'a JSON-RPC batch (an array) in an SSE event' });
+          for (const requestId of ids) this.onmalformed?.({ requestId, reason: 'batch', what: 'a JSON-RPC batch (an array) in an SSE event' });
           if (awaiting !== undefined) answered = true;
           continue;
         }

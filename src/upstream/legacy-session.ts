@@ -22,7 +22,7 @@ import { LATEST_LEGACY_VERSION, isLegacyVersion } from '../protocol/versions.ts'
 import type { LimitCounters } from '../limits/counters.ts';
 import type { TaskOwnership } from '../routing/tasks.ts';
 import { Attributor, UNTARGETED_NOTIFICATIONS, type AttributableCall } from './attribution.ts';
-import type { MessageChannel } from './channel.ts';
+import type { MalformedAnswer, MessageChannel } from './channel.ts';
 import { OversizeBreaker } from './health.ts';
 import { batchRefusal, DEFAULT_MAX_MESSAGE_BYTES, tooLargeError } from './message-limit.ts';
 import {
@@ -204,7 +204,7 @@ export class LegacySessionUpstream implements Upstream {
     channel.onerror = (error) => this.#options.logger.debug({ err: error.message }, 'upstream channel error');
     channel.onclose = () => this.#onClose(channel);
     channel.onoversize = (info) => this.#onOversize(channel, info.requestId, info.where);
-    channel.onmalformed = (info) => this.#onMalformed(channel, info.requestId, info.what);
+    channel.onmalformed = (info) => this.#onMalformed(channel, info);
     try {
       await channel.start();
       const initialize = await this.#send(
@@ -325,12 +325,12 @@ export class LegacySessionUpstream implements Upstream {
    * The server answered a call in a form the gateway does not take (a batch; an answer nested too deep):
    * the call fails now, not at its timeout.
    */
-  #onMalformed(channel: MessageChannel, requestId: JsonRpcId, what: string): void {
+  #onMalformed(channel: MessageChannel, { requestId, reason, what }: MalformedAnswer): void {
     if (this.#channel !== channel) return;
     const pending = typeof requestId === 'number' ? this.#pending.get(requestId) : undefined;
     if (!pending) return;
     this.#settle(pending);
-    const batch = what.includes('batch');
+    const batch = reason === 'batch';
     this.#cancelUpstream(pending.id, batch ? 'the answer was a JSON-RPC batch, which the gateway does not take' : `the gateway refused ${what}`);
     pending.reject(batch ? batchRefusal(this.name, pending.method) : new GatewayError('PC_UPSTREAM_PROTOCOL', `server "${this.name}" answered ${pending.method} with ${what}; the call is failed`, { server: this.name }));
   }

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { batchResponseIds, readSseMessages, SseEventTooLarge } from '../protocol/sse.ts';
-import type { MessageChannel } from './channel.ts';
+import type { MalformedAnswer, MessageChannel } from './channel.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, oversizedMessageId } from './message-limit.ts';
 
 export interface LegacySseChannelOptions {
@@ -30,7 +30,7 @@ export class LegacySseChannel implements MessageChannel {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
-  onmalformed?: ((info: { requestId: JsonRpcId; what: string }) => void) | undefined;
+  onmalformed?: ((info: MalformedAnswer) => void) | undefined;
 
   readonly #options: LegacySseChannelOptions;
   readonly #dispatcher: Dispatcher;
@@ -80,7 +80,7 @@ export class LegacySseChannel implements MessageChannel {
     try {
       for await (const { event, message, batch } of readSseMessages(body, { maxEventBytes: max })) {
         if (batch) {
-          for (const requestId of batchResponseIds(batch)) this.onmalformed?.({ requestId, what: 'a JSON-RPC batch (an array) in an SSE event' });
+          for (const requestId of batchResponseIds(batch)) this.onmalformed?.({ requestId, reason: 'batch', what: 'a JSON-RPC batch (an array) in an SSE event' });
           continue;
         }
         if (event.event === 'endpoint') {

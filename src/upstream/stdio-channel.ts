@@ -17,7 +17,7 @@ import { assertJsonDepth, type JsonRpcId, type JsonRpcMessage } from '../protoco
 import { GatewayError } from '../errors.ts';
 import { takeTurns } from '../util/chunks.ts';
 import { analyseLaunch } from '../supply/launch.ts';
-import type { MessageChannel } from './channel.ts';
+import type { MalformedAnswer, MessageChannel } from './channel.ts';
 import type { RunAs } from './run-as.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, oversizedMessageId } from './message-limit.ts';
 
@@ -78,7 +78,7 @@ export class StdioChannel implements MessageChannel {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onoversize?: ((info: { requestId: JsonRpcId | undefined; where: string }) => void) | undefined;
-  onmalformed?: ((info: { requestId: JsonRpcId; what: string }) => void) | undefined;
+  onmalformed?: ((info: MalformedAnswer) => void) | undefined;
   /** Exit code or signal of the child once it has ended, for the crash message. */
   exit: { code: number | null; signal: NodeJS.Signals | null; reason?: string } | undefined;
 
@@ -245,7 +245,7 @@ export class StdioChannel implements MessageChannel {
       this.#options.logger.warn({ bytes: line.length, why }, 'upstream wrote a line to stdout that is not an acceptable JSON message; ignored');
       // An answer refused unparsed (nested too deep): the call it answers fails now, not at its timeout.
       const requestId = error instanceof GatewayError ? oversizedMessageId(line.slice(0, 512), line.slice(-512)) : undefined;
-      if (requestId !== undefined) this.onmalformed?.({ requestId, what: `an answer that ${why.replace(/^line /, '')}` });
+      if (requestId !== undefined) this.onmalformed?.({ requestId, reason: 'refused', what: `an answer that ${why.replace(/^line /, '')}` });
       return;
     }
     this.#heard = true;

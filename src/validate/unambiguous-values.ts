@@ -10,11 +10,15 @@
  * - the keys `__proto__`, `constructor` and `prototype` are not data to a JavaScript server that merges
  *   arguments (`Object.assign`, a deep merge): `{"__proto__":{"cmd":"rm"}}` has no `cmd` for a rule,
  *   yet the merged object reads `cmd === "rm"`;
- * - a number JSON cannot hold (`1e400` parses to Infinity) is serialised as `null` on the way out.
+ * - a number JSON cannot hold (`1e400` parses to Infinity) is serialised as `null` on the way out;
+ * - two keys of one object that are one key to a server binding names without case or Unicode
+ *   compatibility forms (`amount` and `AMOUNT`, `ａmount`, `ſtatus`; Go's encoding/json binds so by
+ *   default): a rule judges one, the server reads the other (red team F7; PC_PROTOCOL_AMBIGUOUS).
  *
  * Not checked: other control characters, and Unicode look-alikes (compared exactly, as they are sent).
  */
 import { GatewayError } from '../errors.ts';
+import { foldedCollision } from '../protocol/duplicate-keys.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
@@ -33,7 +37,14 @@ function member(path: string, key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
-function problemIn(value: unknown, path: string): { where: string; why: string } | undefined {
+interface Problem {
+  where: string;
+  why: string;
+  /** Keys of one object that fold to one (the refusal is then PC_PROTOCOL_AMBIGUOUS). */
+  keys?: [string, string];
+}
+
+function problemIn(value: unknown, path: string): Problem | undefined {
   if (typeof value === 'string') {
     const why = unclearString(value);
     return why ? { where: path, why } : undefined;
@@ -47,6 +58,8 @@ function problemIn(value: unknown, path: string): { where: string; why: string }
     return undefined;
   }
   if (!isObject(value)) return undefined;
+  const collision = foldedCollision(value);
+  if (collision) return { where: path, why: `has the keys ${collision.map((k) => JSON.stringify(k)).join(' and ')}, which are one key to a server that ignores case or Unicode compatibility forms (Go's encoding/json, .NET, alias binders); send one of them`, keys: collision };
   for (const [key, inner] of Object.entries(value)) {
     const where = member(path, key);
     if (PROTOTYPE_KEYS.has(key)) return { where, why: `uses the key "${key}", which a JavaScript server merging the object would read as its prototype` };
@@ -66,6 +79,7 @@ export function checkUnambiguousValues(method: string, params: JsonObject | unde
   if (params === undefined) return undefined;
   const found = problemIn(params, 'params');
   if (!found) return undefined;
+  if (found.keys) return new GatewayError('PC_PROTOCOL_AMBIGUOUS', `${method}: ${found.where} ${found.why}`, { method, where: found.where, keys: found.keys });
   return new GatewayError(
     'PC_ARGS_INVALID',
     `${method}: ${found.where} ${found.why}; such values are refused because the server could read them otherwise than the gateway judged them (accepted: well-formed Unicode strings without NUL, finite numbers, keys other than __proto__, constructor and prototype)`,

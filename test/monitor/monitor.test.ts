@@ -34,7 +34,7 @@ function rig(config: Record<string, any> = {}, dir = mkdtempSync(join(tmpdir(), 
   const detectors = { offHours: { enabled: false }, ...(config.detectors as object | undefined) };
   const { allDetectors, ...rest } = config;
   const parsed = monitorSchema.parse({ sinks: [], ...rest, detectors: allDetectors ? config.detectors : detectors });
-  const kill = new KillSwitchStore(join(dir, 'killswitch.json'), () => clock.ms);
+  const kill = new KillSwitchStore(join(dir, 'killswitch.json'), { key: { kind: 'file', path: join(dir, 'pins.key') }, now: () => clock.ms });
   const alerts: Alert[] = [];
   const sink = { name: 'test', dropped: 0, push: (a: Alert) => void alerts.push(a), close: async () => undefined };
   const monitor = new Monitor(parsed, { dataDir: dir, logger: silent, kill, sinks: [sink], now: () => new Date(clock.ms), saveEveryMs: 0 });

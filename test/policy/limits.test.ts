@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { localPrincipal } from '../../src/auth/principal.ts';
 import { KillSwitchStore } from '../../src/killswitch/store.ts';
@@ -65,19 +65,19 @@ describe('rate limits', () => {
 describe('kill switch store', () => {
   it('stops by all, server, tool (name, server.tool, glob) and agent; persists; lifts', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'pc-kill-')), 'killswitch.json');
-    const store = new KillSwitchStore(path);
+    const store = new KillSwitchStore(path, { key: { kind: 'file', path: join(dirname(path), 'pins.key') } });
     assert.equal(store.stops('fs', 'read', { agent: 'claude' }), undefined);
     store.add({ tool: 'fs.write_*' }, 'incident 7', 'oncall');
     assert.equal(store.stops('fs', 'write_file', { agent: 'claude' })?.reason, 'incident 7');
     assert.equal(store.stops('git', 'write_file', { agent: 'claude' }), undefined);
-    const other = new KillSwitchStore(path);
+    const other = new KillSwitchStore(path, { key: { kind: 'file', path: join(dirname(path), 'pins.key') } });
     other.add({ agent: 'cursor' }, 'compromised', 'oncall');
     assert.equal(store.stops('git', 'status', { agent: 'cursor' })?.target, 'agent "cursor"', 'another process\'s switch is seen at once');
     assert.equal(store.remove({ agent: 'cursor' }), 1);
     assert.equal(other.stops('git', 'status', { agent: 'cursor' }), undefined);
     store.add({ server: 'git' }, 'maintenance', 'oncall');
     store.add({ all: true }, 'stop everything', 'ciso');
-    assert.equal(new KillSwitchStore(path).list().length, 3, 'persisted');
+    assert.equal(new KillSwitchStore(path, { key: { kind: 'file', path: join(dirname(path), 'pins.key') } }).list().length, 3, 'persisted');
     assert.equal(store.stops('web', undefined, { agent: 'x' })?.target, 'all calls');
     assert.equal(store.remove('everything'), 3);
     assert.equal(store.stops('web', undefined, { agent: 'x' }), undefined);
@@ -86,9 +86,43 @@ describe('kill switch store', () => {
   it('stops everything while its file cannot be read (fail closed)', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'pc-kill-')), 'killswitch.json');
     writeFileSync(path, '{ not json');
-    const store = new KillSwitchStore(path);
+    const store = new KillSwitchStore(path, { key: { kind: 'file', path: join(dirname(path), 'pins.key') } });
     assert.match(store.stops('fs', 'read', { agent: 'a' })?.reason ?? '', /cannot be read/);
     assert.throws(() => store.add({ all: true }, 'x', 'y'), /cannot be read/);
+  });
+});
+
+describe('kill switch seal', () => {
+  const open = (path: string, onUntrusted?: (problem: string) => void) => new KillSwitchStore(path, { key: { kind: 'file', path: join(dirname(path), 'pins.key') }, ...(onUntrusted ? { onUntrusted } : {}) });
+
+  it('keeps the switches in force when the file is edited, believes nothing of it, and tells once per change', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pc-kill-')), 'killswitch.json');
+    const told: string[] = [];
+    const store = open(path, (p) => told.push(p));
+    store.add({ server: 'fs' }, 'incident', 'oncall');
+    const sealed = readFileSync(path, 'utf8');
+    writeFileSync(path, JSON.stringify({ version: 1, switches: [{ target: { agent: 'x' }, reason: 'forged', by: 'y', at: '2025-01-01T00:00:00Z' }], mac: (JSON.parse(sealed) as { mac: string }).mac }));
+    assert.equal(store.stops('fs', 'read', { agent: 'a' })?.reason, 'incident', 'the lifted switch holds');
+    assert.equal(store.stops('git', 'read', { agent: 'x' }), undefined, 'the forged switch does not');
+    assert.equal(store.stops('fs', 'read', { agent: 'a' })?.reason, 'incident');
+    assert.equal(told.length, 1);
+    assert.match(told[0]!, /does not match its seal/);
+    assert.equal(store.integrity().ok, false);
+    assert.throws(() => store.remove({ server: 'fs' }), /reseal/);
+    // This process's own switch is written sealed with the kept ones; the edited file is set aside.
+    store.add({ tool: 'fs.write' }, 'more', 'monitor');
+    assert.match(readFileSync(`${path}.untrusted`, 'utf8'), /forged/);
+    assert.deepEqual(open(path).list().map((s) => s.reason), ['incident', 'more']);
+  });
+
+  it('stops everything on a first look at an untrusted file until resealed', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pc-kill-')), 'killswitch.json');
+    writeFileSync(path, JSON.stringify({ switches: [{ target: { server: 'fs' }, reason: 'old', by: 'x', at: '2025-01-01T00:00:00Z' }] }));
+    const store = open(path);
+    assert.match(store.stops('web', undefined, { agent: 'a' })?.reason ?? '', /not sealed/);
+    assert.deepEqual(open(path).reseal(), { switches: 1 });
+    assert.equal(store.stops('web', undefined, { agent: 'a' }), undefined);
+    assert.equal(store.stops('fs', undefined, { agent: 'a' })?.reason, 'old');
   });
 });
 

@@ -113,14 +113,20 @@ describe('deny rules hold for every form a server may read', () => {
       }
       // Readings that differ by server (`..` after an empty segment) are refused, not guessed.
       await assert.rejects(echo('https://1.1.1.1/x//../admin'), (e: Rejection) => e.data?.code === 'PC_POLICY_GUARD');
+      // Double encoding: `/admin` to a server or proxy that decodes twice (or thrice); refused as ambiguous,
+      // also when the encoded `%` only appears once the path is normalised (`%2%3561` → `%2561`).
+      for (const url of ['https://1.1.1.1/%2561dmin/users', 'https://1.1.1.1/%252561dmin', 'https://1.1.1.1/x/%2e%2e/%2561dmin', 'https://1.1.1.1/%2%3561dmin', 'https://1.1.1.1/%2541dmin']) {
+        await assert.rejects(echo(url), (e: Rejection) => e.data?.code === 'PC_POLICY_GUARD' && /%25XX/.test(JSON.stringify(e.data)), url);
+      }
       for (const host of ['[5f00::1]', '[5f00:1234::7]', '[100:0:0:1::1]', '[2001:1::1]', '[2001:4:112::1]', '[1::1]', '[4000::1]', '255.255.255.255']) {
         await assert.rejects(echo(`https://${host}/`), (e: Rejection) => e.data?.code === 'PC_POLICY_GUARD' && e.data.rule === 'public-https', host);
       }
       await echo('https://1.1.1.1/%7Edocs//guide/%2f%3a');
+      await echo('https://1.1.1.1/sale/100%25/off%25');
       await echo('https://[2606:4700:4700::1111]/');
     } finally {
       await client.close();
     }
-    assert.deepEqual(callsReceived(webLog).map((c) => c.arguments.message), ['https://1.1.1.1/~docs/guide/%2F%3A', 'https://[2606:4700:4700::1111]/']);
+    assert.deepEqual(callsReceived(webLog).map((c) => c.arguments.message), ['https://1.1.1.1/~docs/guide/%2F%3A', 'https://1.1.1.1/sale/100%25/off%25', 'https://[2606:4700:4700::1111]/']);
   });
 });

@@ -10,7 +10,7 @@ import type { KillSwitchStore } from '../../killswitch/store.ts';
 import { isObject } from '../../protocol/jsonrpc.ts';
 import type { Decision } from '../../policy/policy.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
-import type { GatewayState } from '../../policy/gateway-state.ts';
+import { stateDenial, type StateGuard } from '../../policy/state-decision.ts';
 import type { Catalog } from '../../routing/catalog.ts';
 import type { ArgumentValidator } from '../../validate/args.ts';
 import type { MessageContext } from '../context.ts';
@@ -31,14 +31,12 @@ export interface AuthorizeOptions {
   validator: ArgumentValidator;
   /** Toxic-flow tracking (docs/monitor.md), when the monitor has it: conditions read it as `session`. */
   flows?: FlowTracker | undefined;
-  /** The gateway's own files (src/policy/gateway-state.ts) ... */
-  gatewayState?: GatewayState | undefined;
-  /** ... and the servers whose own directories hold them, with the directories they resolve relative paths against. */
-  exposedServers?: ReadonlyMap<string, readonly string[]> | undefined;
+  /** The gateway's own files and the servers whose own directories hold them (src/policy/state-decision.ts). */
+  stateGuard?: StateGuard | undefined;
 }
 
 export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext) => Maybe<GatewayError | undefined> {
-  const { runtime, catalog, kill, timeoutMsFor, now, logger, validator, flows, gatewayState, exposedServers } = options;
+  const { runtime, catalog, kill, timeoutMsFor, now, logger, validator, flows, stateGuard } = options;
 
   function filterLists(ctx: MessageContext): undefined {
     const kind = LIST_TARGET[ctx.request.method];
@@ -133,16 +131,11 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
     const { policy } = runtime.current;
     // A server that can reach the gateway's own files: no argument may name them, whatever the policy
     // says and in monitor mode too (an agent that edits the policy or kill switches is past every rule).
-    const bases = exposedServers?.get(call.server);
-    if (bases && gatewayState) {
-      // A tool not marked read-only may move or delete what it names: a directory holding state counts.
-      const mutating = call.kind === 'tool' && !policy.annotations(call.server, call.name, ctx.tool?.annotations as Record<string, unknown> | undefined).readOnly;
-      const problem = gatewayState.argsProblem(call.kind === 'resource' ? { uri: call.name, ...call.args } : call.args, bases, mutating);
-      if (problem) {
-        const reason = `${call.kind} "${call.name}" of server "${call.server}" denied: ${problem}`;
-        ctx.decision = { effect: 'deny', code: 'PC_POLICY_GATEWAY_STATE', reason };
-        return new GatewayError('PC_POLICY_GATEWAY_STATE', reason, { reason });
-      }
+    const declared = isObject(ctx.tool?.annotations) ? ctx.tool.annotations : undefined;
+    const denied = stateDenial(policy, stateGuard, { ...call, declared });
+    if (denied) {
+      ctx.decision = denied;
+      return new GatewayError('PC_POLICY_GATEWAY_STATE', denied.reason, { reason: denied.reason });
     }
     const failed = (error: unknown): Decision => {
       logger.error({ correlationId: ctx.correlationId, err: error }, 'policy evaluation failed');
