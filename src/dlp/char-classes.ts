@@ -23,6 +23,10 @@ export interface CharClasses {
   readonly number: Uint32Array;
   /** `A-Z`. */
   readonly upper: Uint32Array;
+  /** The space ` ` (views.ts: letters spaced out, base64 in spaced groups). */
+  readonly space: Uint32Array;
+  /** A control other than tab and line breaks: 0x00–0x08, 0x0b, 0x0c, 0x0e–0x1f, 0x7f (normalize.ts `hasNonAsciiOrControl`). */
+  readonly control: Uint32Array;
   /** Bytes classified; every bit from `n` on is clear, and each bitset has a clear word past the last. */
   readonly n: number;
 }
@@ -38,8 +42,12 @@ const CLASS_TESTS: ReadonlyArray<(c: string) => boolean> = [
   (c) => /[0-9]/.test(c), // digit
   (c) => /[0-9 ().\\/-]/.test(c), // number
   (c) => /[A-Z]/.test(c), // upper
+  (c) => c === ' ', // space
+  (c) => /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(c), // control
 ];
 const CLASS_COUNT = CLASS_TESTS.length;
+/** The control class's index (the only class the zero bytes padding a text belong to). */
+const CONTROL = 5;
 
 /** A byte's class byte: bit k set when the byte is in class k. Every class is ASCII: bytes from 0x80 have none. */
 const classByte = (byte: number): number => (byte < 0x80 ? CLASS_TESTS.reduce((bits, test, k) => bits | (Number(test(String.fromCharCode(byte))) << k), 0) : 0);
@@ -117,10 +125,12 @@ const STRIDE = CAPACITY / 8;
  * call would have to check): 1.7 MB reserved, of which a text touches only what it needs.
  */
 const PAGES = Math.ceil((CAPACITY + CLASS_COUNT * STRIDE) / PAGE);
+/** Where each class's bitset is written, in class order. */
+const OUT_OFFSETS = Array.from({ length: CLASS_COUNT }, (_, k) => CAPACITY + k * STRIDE);
 
 interface Instance {
   memory: WebAssembly.Memory;
-  classify: (n: number, run: number, digit: number, number: number, upper: number) => void;
+  classify: (n: number, ...outs: number[]) => void;
 }
 
 /** Compiles the module; undefined where WebAssembly or SIMD is missing (or the module is refused). */
@@ -161,10 +171,14 @@ export function charClasses(bytes: Uint8Array, n: number): CharClasses | undefin
   const padded = (Math.ceil(n / 32) + 1) * 32;
   text.set(bytes.length === n ? bytes : bytes.subarray(0, n));
   text.fill(0, n, padded);
-  instance.classify(padded, CAPACITY, CAPACITY + STRIDE, CAPACITY + 2 * STRIDE, CAPACITY + 3 * STRIDE);
+  instance.classify(padded, ...OUT_OFFSETS);
   const words = padded / 32;
-  const view = (k: number): Uint32Array => new Uint32Array(instance.memory.buffer, CAPACITY + k * STRIDE, words);
-  return { run: view(0), digit: view(1), number: view(2), upper: view(3), n };
+  const view = (k: number): Uint32Array => new Uint32Array(instance.memory.buffer, OUT_OFFSETS[k]!, words);
+  // The padding's zero bytes are controls: their bits are cleared, as every class's are past `n`.
+  const control = view(CONTROL);
+  if ((n & 31) !== 0) control[n >>> 5]! &= (1 << (n & 31)) - 1;
+  control.fill(0, Math.ceil(n / 32));
+  return { run: view(0), digit: view(1), number: view(2), upper: view(3), space: view(4), control, n };
 }
 
 // Word operations on the bitsets. Bits past `n` are clear and each bitset ends with a clear word, so
@@ -217,6 +231,32 @@ export function countSet(bits: Uint32Array, from: number, to: number): number {
     p = end;
   }
   return count;
+}
+
+/**
+ * Whether some position p has its bit set and also p + stride, p + 2·stride, … (`count` positions in
+ * all; `(count − 1)·stride` below 32), in the first `words` words (the last of them clear, as every
+ * bitset here ends): word by word, each shifted view of the bits and'ed together.
+ */
+export function hasStrided(bits: Uint32Array, words: number, stride: number, count: number): boolean {
+  for (let w = 0; w + 1 < words; w++) {
+    const x = bits[w]!;
+    if (x === 0) continue;
+    const y = bits[w + 1]!;
+    let all = x;
+    for (let k = 1; k < count && all !== 0; k++) {
+      const shift = k * stride;
+      all &= (x >>> shift) | (y << (32 - shift));
+    }
+    if (all !== 0) return true;
+  }
+  return false;
+}
+
+/** Whether any bit is set in the first `words` words. */
+export function anySet(bits: Uint32Array, words: number): boolean {
+  for (let w = 0; w < words; w++) if (bits[w] !== 0) return true;
+  return false;
 }
 
 /**

@@ -4,7 +4,7 @@
  * to do with them are `engine.ts`'s.
  */
 import { isSecretRef, resolveValue, type SecretSource } from '../config/secrets.ts';
-import { charClasses } from './char-classes.ts';
+import { anySet, charClasses, hasStrided } from './char-classes.ts';
 import { longRuns, MIN_RUN } from './decode.ts';
 import { compileLinearSource } from './linear-source.ts';
 import { isAscii } from './normalize.ts';
@@ -73,6 +73,16 @@ export interface PassesSaw {
   ascii: boolean | undefined;
   /** The long base64-alphabet runs the decoded views start from (src/dlp/decode.ts `longRuns`). */
   runs: readonly number[];
+  /**
+   * What the character classes tell the views' gates, when the text had them (undefined: not known,
+   * the gate reads the text): whether a control other than tab and line breaks occurs (only for an
+   * all-ASCII text), whether three spaces stand five units apart (where spaced base64 groups could
+   * start: decode.ts `nextSpacedGroups`), whether eight spaces stand two units apart (letters spaced
+   * out: views.ts `hasSpacedLetters`). Each is what its gate needs at least, so false skips it exactly.
+   */
+  controls?: boolean;
+  spacedGroups?: boolean;
+  spacedLetters?: boolean;
 }
 
 
@@ -194,6 +204,14 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
   // WebAssembly pass made them (src/dlp/char-classes.ts); otherwise they read the bytes.
   const classes = on.pii || ascii === true ? charClasses(bytes, text.length) : undefined;
   const seen: PassesSaw = { glued: false, ascii, runs: text.length < MIN_RUN ? NO_RUNS : longRuns(text, ascii ? bytes : undefined, classes) };
+  if (classes) {
+    // A unit past Latin-1 is read as its low byte: a space there may be none (the gate then reads the
+    // text), but every real space and control is one.
+    const words = classes.space.length;
+    seen.spacedGroups = hasStrided(classes.space, words, 5, 3);
+    seen.spacedLetters = hasStrided(classes.space, words, 2, 8);
+    if (ascii === true) seen.controls = anySet(classes.control, words);
+  }
   const withPatterns = on.patterns && patterns?.scanner !== undefined;
   if (on.secrets || on.injection || withPatterns) {
     const { scanner, secrets, phrases, builtIn } = withPatterns ? (patterns!.combined ??= combinedScanner(patterns!.scanner!.rules as PatternRule[])) : combinedScanner([]);

@@ -105,8 +105,10 @@ export const isAscii = (text: string): boolean => Buffer.byteLength(text, 'utf8'
  * searches), several times faster than one regular-expression pass. `ascii`: whether the text is all
  * ASCII, when the caller knows (`detect` does: `PassesSaw.ascii`).
  */
-export function hasNonAsciiOrControl(text: string, ascii?: boolean): boolean {
+export function hasNonAsciiOrControl(text: string, ascii?: boolean, controls?: boolean): boolean {
   if (ascii === false) return true;
+  // The character classes saw every unit (`PassesSaw.controls`, known only for an all-ASCII text).
+  if (ascii === true && controls !== undefined) return controls;
   // Short strings: one regular-expression test costs less than thirty searches' calls.
   if (text.length < SHORT) return NON_ASCII_OR_CONTROL.test(text);
   if (ascii === undefined && !isAscii(text)) return true;
@@ -124,8 +126,8 @@ export interface NormalizedText extends MappedText {
  * `unspaced`: blanks removed instead of read as spaces — a blank inside a word (`instruc⠀tions`), which
  * the phrases would otherwise read as two words.
  */
-export function normalizedView(text: string, ascii?: boolean, unspaced = false): NormalizedText | undefined {
-  if (!hasNonAsciiOrControl(text, ascii)) return undefined;
+export function normalizedView(text: string, ascii?: boolean, unspaced = false, controls?: boolean): NormalizedText | undefined {
+  if (!hasNonAsciiOrControl(text, ascii, controls)) return undefined;
   const { bmp, folds, supplementary, needed } = foldTable();
   if (!needed.test(text)) return undefined;
   const n = text.length;

@@ -274,20 +274,20 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
   if (inner === 'none') return out;
   const runs = seen?.runs ?? longRuns(text);
   if (inner === 'all') {
-    const normalized = normalizedView(text, seen?.ascii);
+    const normalized = normalizedView(text, seen?.ascii, false, seen?.controls);
     if (normalized) out.push({ ...normalized, location: 'normalized', inner: 'all', decodes });
     // Blanks read as spaces keep the phrases' words apart; removed, they no longer split a word or a value.
-    const unspaced = normalized?.blanks ? normalizedView(text, seen?.ascii, true) : undefined;
+    const unspaced = normalized?.blanks ? normalizedView(text, seen?.ascii, true, seen?.controls) : undefined;
     if (unspaced) out.push({ ...unspaced, location: 'normalized', inner: 'glued', decodes });
     // A key body given back its armour is the same run, not a layer of encoding: read by the rules, not decoded again (red team C9).
-    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: d.encoding === 'private-key' ? 'glued' : 'all', decodes: decodes + 1 });
+    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs, seen?.spacedGroups)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: d.encoding === 'private-key' ? 'glued' : 'all', decodes: decodes + 1 });
     // Text smuggled in tag characters or variation selectors, decoded where the normalised view removes it.
     const hidden = decodes < MAX_DECODE_DEPTH ? hiddenTextView(text) : undefined;
     if (hidden) out.push({ text: hidden.text, starts: hidden.starts, ends: hidden.ends, location: `decoded:${hidden.encoding}`, inner: 'all', decodes: decodes + 1 });
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
     const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text, runs) : undefined;
     if (unwrapped) out.push({ ...unwrapped, location: 'unwrapped', inner: 'all', decodes });
-    if (hasSpacedLetters(text)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
+    if (hasSpacedLetters(text, seen?.spacedLetters)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
     const concatenated = concatenatedView(text);
     if (concatenated) out.push({ ...concatenated, location: 'concatenated', strict: true, inner: 'glued', decodes });
     if (breakable(text, compact)) {
@@ -317,9 +317,9 @@ function rejoinedViews(text: string, seen: PassesSaw | undefined, runs: readonly
 const ESCAPE_STARTS = ['%', '&', '=', '\\'];
 
 /** Any unit past ASCII, any control (but tab and line breaks), any `%`, `&`, `=` or `\` (`ascii`: when known). */
-function hasSuspectUnit(text: string, ascii: boolean | undefined): boolean {
+function hasSuspectUnit(text: string, seen: PassesSaw | undefined): boolean {
   for (const c of ESCAPE_STARTS) if (text.includes(c)) return true;
-  return hasNonAsciiOrControl(text, ascii);
+  return hasNonAsciiOrControl(text, seen?.ascii, seen?.controls);
 }
 
 const isDigit = (u: number): boolean => u >= 0x30 && u <= 0x39;
@@ -331,11 +331,12 @@ const SPACED_STRIDE = 13;
  * Letters spaced out (`g h p _ …`, eight pairs or more) somewhere in `text`? Looked for around one
  * unit in `SPACED_STRIDE`, which every such run covers: the run's spaces fall on one parity, so one of
  * the probe and the unit after it is one of them. A long text without a space has none (one native
- * search; for a short one the call costs more than the probes).
+ * search; for a short one the call costs more than the probes). `maybe`: false when the character
+ * classes saw no eight spaces two units apart (detect.ts `PassesSaw.spacedLetters`), which such a run has.
  */
-export function hasSpacedLetters(text: string): boolean {
+export function hasSpacedLetters(text: string, maybe?: boolean): boolean {
   const n = text.length;
-  if (n < 15 || (n >= 256 && !text.includes(' '))) return false;
+  if (maybe === false || n < 15 || (n >= 256 && !text.includes(' '))) return false;
   for (let p = SPACED_STRIDE - 1; p < n; p += SPACED_STRIDE) {
     for (let s = p; s <= p + 1; s++) {
       // A space with another two units before or after it: the few probes that need counting.
@@ -370,7 +371,7 @@ const hasDigit = (text: string): boolean => text.length >= 14 && /[0-9]/.test(te
 
 /** Whether a text could have a view at all (the fast path: most texts do not). */
 function mayHide(text: string, on: Detectors, compact: boolean, runs: readonly number[], seen: PassesSaw | undefined): boolean {
-  return runs.length > 0 || hasDigit(text) || breakable(text, compact) || hasSuspectUnit(text, seen?.ascii) || hasSpacedLetters(text) || mayBeCut(text, seen) || mayBeConcatenated(text) || mayBeAscii85(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
+  return runs.length > 0 || hasDigit(text) || breakable(text, compact) || hasSuspectUnit(text, seen) || hasSpacedLetters(text, seen?.spacedLetters) || mayBeCut(text, seen) || mayBeConcatenated(text) || mayBeAscii85(text) || (on.pii && hasGluedNumber(text, regionsOf(text, seen)));
 }
 
 const overlaps = (a: TextFinding, b: TextFinding): boolean => a.start < b.end && b.start < a.end;

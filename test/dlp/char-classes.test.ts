@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { charClasses, hasClassifier, MIN_CLASSIFIED } from '../../src/dlp/char-classes.ts';
-import { longRuns } from '../../src/dlp/decode.ts';
+import { anySet, charClasses, hasClassifier, hasStrided, MIN_CLASSIFIED } from '../../src/dlp/char-classes.ts';
+import { ANY_ESCAPE, anyEscape, longRuns } from '../../src/dlp/decode.ts';
 import { findPii, PII_KINDS, regions, regionsInClasses } from '../../src/dlp/pii.ts';
 import { detectDeep } from '../../src/dlp/views.ts';
 import { fakePersonalData } from '../helpers/personal-data.ts';
@@ -21,6 +21,7 @@ const isRun = (b: number): boolean => /[A-Za-z0-9+/_-]/.test(String.fromCharCode
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 const isNumber = (b: number): boolean => isDigit(b) || ' ().\\/-'.includes(String.fromCharCode(b));
 const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a;
+const isControl = (b: number): boolean => (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f;
 
 /** `text` as Latin-1 bytes one byte into a buffer: `regions` then reads every byte (no word skips). */
 function everyByte(text: string): Uint8Array {
@@ -66,8 +67,10 @@ describe('the character-class pass', () => {
         assert.equal(bit(classes.digit, p), isDigit(b), `digit, byte ${b} at ${p} of ${n}`);
         assert.equal(bit(classes.number, p), isNumber(b), `number, byte ${b} at ${p} of ${n}`);
         assert.equal(bit(classes.upper, p), isUpper(b), `upper, byte ${b} at ${p} of ${n}`);
+        assert.equal(bit(classes.space, p), b === 0x20, `space, byte ${b} at ${p} of ${n}`);
+        assert.equal(bit(classes.control, p), isControl(b), `control, byte ${b} at ${p} of ${n}`);
       }
-      for (const bits of [classes.run, classes.digit, classes.number, classes.upper]) {
+      for (const bits of [classes.run, classes.digit, classes.number, classes.upper, classes.space, classes.control]) {
         for (let p = n; p < bits.length * 32; p++) assert.equal(bit(bits, p), false, `bit ${p} past ${n}`);
       }
     }
@@ -111,6 +114,60 @@ describe('the passes that start from the classes', () => {
   });
 });
 
+describe('the views\' gates the classes answer', () => {
+  /** ASCII texts of spaces, letters, controls and the units escapes start with, spaces at every density. */
+  function gateTexts(count: number, seed: number): string[] {
+    const next = seededRandom(seed);
+    const pieces = ['a', 'b', 'Q', '0', '3', 'x', 'X', '%', '=', '&', '#', '\\', 'u', ';', ',', '\t', '\n', '\u0001', '\u007f'];
+    const out: string[] = [];
+    for (let k = 0; k < count; k++) {
+      const spaces = next();
+      const rare = next() * 0.2;
+      let text = '';
+      for (let n = MIN_CLASSIFIED + Math.floor(next() * 600); text.length < n; ) {
+        const r = next();
+        text += r < spaces ? ' ' : r < spaces + rare ? pieces[Math.floor(next() * pieces.length)]! : 'abcdefgh'[Math.floor(next() * 8)]!;
+      }
+      out.push(text);
+    }
+    return out;
+  }
+
+  it('say where spaces stand five and two units apart, and whether a control occurs, as reading the text says', () => {
+    let groups = 0;
+    let letters = 0;
+    let controls = 0;
+    for (const text of gateTexts(1500, 21)) {
+      const bytes = Buffer.from(text, 'latin1');
+      const classes = charClasses(bytes, text.length)!;
+      const words = classes.space.length;
+      const expectGroups = / [\s\S]{4} [\s\S]{4} /.test(text);
+      const expectLetters = / (?:[\s\S] ){7}/.test(text);
+      const expectControl = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text);
+      assert.equal(hasStrided(classes.space, words, 5, 3), expectGroups, JSON.stringify(text));
+      assert.equal(hasStrided(classes.space, words, 2, 8), expectLetters, JSON.stringify(text));
+      assert.equal(anySet(classes.control, words), expectControl, JSON.stringify(text));
+      groups += Number(expectGroups);
+      letters += Number(expectLetters);
+      controls += Number(expectControl);
+    }
+    for (const [what, count] of [['spaced groups', groups], ['spaced letters', letters], ['controls', controls]] as const) {
+      assert.ok(count > 100 && count < 1400, `the texts have and lack ${what} (${count})`);
+    }
+  });
+
+  it('find an escape exactly when the one pattern of every escape does, also in a text of x\'s', () => {
+    let found = 0;
+    const texts = [...gateTexts(1500, 22), `${'x'.repeat(5000)}0x41,`, 'x'.repeat(5000), `${'X'.repeat(40)}0X41;`, `${'x'.repeat(40)}0X4f `, '0x', 'x0x4F,'];
+    for (const text of texts) {
+      const expected = ANY_ESCAPE.test(text);
+      assert.equal(anyEscape(text), expected, JSON.stringify(text));
+      found += Number(expected);
+    }
+    assert.ok(found > 100 && found < texts.length - 100, `the texts have and lack escapes (${found})`);
+  });
+});
+
 describe('without WebAssembly', () => {
   it('finds the same secrets and personal data in the same places with the JavaScript passes', () => {
     const person = fakePersonalData(3);
@@ -120,6 +177,9 @@ describe('without WebAssembly', () => {
     const texts = [
       `${records.join('\n')}\ncard ${person.card}, iban ${person.iban}, phone ${person.phone}, ssn ${person.ssn}, key ${s.aws}`,
       `${'the deployment list '.repeat(40)}${encoded} and ${person.email}`,
+      // Spaced letters, base64 in spaced groups, a control inside a token: the gates the classes answer.
+      `${'the deployment list '.repeat(40)}${[...s.github].join(' ')} then: ${(Buffer.from(`token ${s.github}`).toString('base64').match(/.{1,4}/g) ?? []).join(' ')} end`,
+      `${'the deployment list '.repeat(40)}${s.aws.slice(0, 8)}\u0007${s.aws.slice(8)}`,
       ...denseTexts(20, 3),
     ];
     const child = spawnSync(process.execPath, [new URL('./fixtures/detect-without-wasm.ts', import.meta.url).pathname], { input: JSON.stringify(texts), encoding: 'utf8', timeout: 60_000 });
@@ -131,5 +191,8 @@ describe('without WebAssembly', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(here)), fallback.findings);
     const kinds = new Set((here[0] as Array<{ rule: string }>).map((f) => f.rule));
     for (const kind of ['payment-card', 'iban', 'phone', 'us-ssn']) assert.ok(kinds.has(kind), `the first text has a ${kind} finding: ${[...kinds].join(', ')}`);
+    const places = (k: number): string[] => (here[k] as Array<{ location?: string }>).map((f) => f.location ?? 'text');
+    for (const place of ['despaced', 'decoded:base64']) assert.ok(places(2).includes(place), `the third text has a finding in ${place}: ${places(2).join(', ')}`);
+    assert.ok(places(3).includes('normalized'), `the fourth text has a finding in the normalised view: ${places(3).join(', ')}`);
   });
 });
