@@ -1,13 +1,13 @@
 /**
  * Instructions per call of the gateway, counted by valgrind (callgrind), not timed: a figure that
- * holds on a busy machine. `node bench/icount.ts [off|full] [--calls N] [--warmup N] [--concurrency C] [--root DIR]`.
+ * holds on a busy machine. `node bench/icount.ts [off|full] [--calls N] [--warmup N] [--concurrency C] [--root DIR] [--perf-map]`.
  *
  * Starts the echo upstream natively and the gateway under `valgrind --tool=callgrind` with
  * instrumentation off, warms the JIT with `--warmup` calls (default 1500), switches instrumentation on
  * (`callgrind_control -i on`) for `--calls` legacy-era `tools/call` echoes (default 500) at `--concurrency`
  * (default 1), switches it off, counts the same length of time again without calls (timers and background
  * work, which valgrind's slow clock would otherwise charge to the calls) and prints the gateway's
- * instructions (Ir) per call less that idle share, all threads. `off` is
+ * instructions (Ir) per call less that idle share, for its main thread and for all threads. `off` is
  * the benchmark's passthrough, `full` its full chain; `--root` runs another built checkout's gateway
  * (the before of a change). Slow (valgrind runs node ~50× slower): minutes, not seconds.
  */
@@ -25,10 +25,15 @@ const calls = Number(option('--calls') ?? 500);
 const warmup = Number(option('--warmup') ?? 1500);
 const concurrency = Number(option('--concurrency') ?? 1);
 const root = option('--root');
+/** `--perf-map`: V8 writes /tmp/perf-<pid>.map, which names the JIT code of the dumps (JavaScript functions). */
+const nodeFlags = process.argv.includes('--perf-map') ? ['--perf-basic-prof'] : [];
 const dir = mkdtempSync(join(tmpdir(), 'pc-icount-'));
 // --trace-children: the launcher (bin/portcullis.js) replaces itself once with its V8 flags (execve).
-const wrapper = ['valgrind', '--tool=callgrind', '--trace-children=yes', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'cg.%p')}`];
-const gateway = await startGatewayFor(mode, dir, [], { wrapper, ...(root ? { root: resolve(root) } : {}) });
+// --separate-threads: the main thread's count is reported on its own too — V8's background threads
+// (concurrent marking, sweeping, compilation) run on their own schedule, which a loaded machine's slow
+// clock shifts into or out of the window; the main thread's work is what each call asks for.
+const wrapper = ['valgrind', '--tool=callgrind', '--trace-children=yes', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`];
+const gateway = await startGatewayFor(mode, dir, nodeFlags, { wrapper, ...(root ? { root: resolve(root) } : {}) });
 const client = new Client({ url: `${gateway.base}/mcp/echo`, era: 'legacy', ...(gateway.headers ? { headers: gateway.headers } : {}) }, concurrency);
 const workload = { name: 'echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello, gateway' } } };
 const sessions = await Promise.all(Array.from({ length: concurrency }, () => client.session()));
@@ -45,7 +50,7 @@ const run = async (count: number): Promise<void> => {
 await run(warmup);
 // valgrind's own process is the gateway's pid (valgrind execs in place).
 const control = (flag: string): void => void execFileSync('callgrind_control', [flag, String(gateway.pid)], { stdio: 'ignore' });
-const dumped = (): number => readdirSync(dir).filter((f) => /^cg\.\d+\.\d+$/.test(f)).length;
+const dumped = (): number => new Set(readdirSync(dir).flatMap((f) => /^cg\.\d+\.(\d+)-\d+$/.exec(f)?.[1] ?? [])).size;
 /** Instruments `work` alone and dumps its counts: resolves with its wall time (ms). */
 const window = async (work: () => Promise<void>): Promise<number> => {
   const before = dumped();
@@ -57,6 +62,8 @@ const window = async (work: () => Promise<void>): Promise<number> => {
   control('--instr=off');
   control('-d');
   while (dumped() === before) await new Promise((resolve) => setTimeout(resolve, 50));
+  // One file per thread: the others are written right after the first.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   return ms;
 };
 const loadMs = await window(() => run(calls));
@@ -65,14 +72,18 @@ const loadMs = await window(() => run(calls));
 const idleMs = await window(() => new Promise((resolve) => setTimeout(resolve, loadMs)));
 await client.close();
 await gateway.stop();
-// Each dump ends with its totals line: "totals: <Ir>"; dump 1 is the calls, dump 2 the idle window.
-const totals = (n: number): number => {
-  const file = readdirSync(dir).find((f) => f.endsWith(`.${n}`))!;
-  return Number(/^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))?.[1] ?? Number.NaN);
-};
-const load = totals(1);
-const idle = totals(2) * (loadMs / idleMs);
+// Each dump is one file per thread (`cg.<pid>.<dump>-<thread>`, thread 01 the main one), each ending
+// with its totals line: "totals: <Ir>"; dump 1 is the calls, dump 2 the idle window.
+const totals = (n: number, mainOnly: boolean): number =>
+  readdirSync(dir)
+    .filter((f) => new RegExp(`^cg\\.\\d+\\.${n}-${mainOnly ? '01' : '\\d+'}$`).test(f))
+    .reduce((sum, file) => sum + Number(/^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))?.[1] ?? Number.NaN), 0);
 const k = (ir: number): string => (ir / calls / 1000).toFixed(1);
+const net = (mainOnly: boolean): string => {
+  const load = totals(1, mainOnly);
+  const idle = totals(2, mainOnly) * (loadMs / idleMs);
+  return `${k(load - idle)} k instructions per call (${k(load)} k with the idle window's ${k(idle)} k)`;
+};
 process.stdout.write(
-  `${mode} ${root ?? 'this tree'} c=${concurrency}: ${calls} calls, ${errors} errors, ${k(load - idle)} k instructions per call (${k(load)} k with the idle window's ${k(idle)} k; ${(loadMs / 1000).toFixed(0)} s) — dumps in ${dir}\n`,
+  `${mode} ${root ?? 'this tree'} c=${concurrency}: ${calls} calls, ${errors} errors, main thread ${net(true)}; all threads ${net(false)}; ${(loadMs / 1000).toFixed(0)} s — dumps in ${dir}\n`,
 );

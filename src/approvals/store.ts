@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { GatewayError } from '../errors.ts';
 import { ensurePrivateDir, ensurePrivateFile } from '../util/private-files.ts';
 
@@ -112,6 +112,11 @@ export const isApprovalId = (text: string): boolean => ID.test(text);
 export class ApprovalStore {
   readonly path: string;
   readonly #db: DatabaseSync;
+  /**
+   * Statements by their SQL, prepared once: the queue's sweep runs two every `pollMs` (250 ms) whether
+   * or not anything waits, and preparing parses the SQL each time (~170,000 instructions a sweep).
+   */
+  readonly #statements = new Map<string, StatementSync>();
 
   constructor(path: string) {
     this.path = path;
@@ -134,22 +139,21 @@ export class ApprovalStore {
 
   create(input: Omit<Approval, 'id' | 'status' | 'decidedBy' | 'decidedAt' | 'note' | 'usedAt' | 'recorded'>): Approval {
     const id = randomBytes(16).toString('hex');
-    this.#db
-      .prepare(`INSERT INTO approvals (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, NULL, NULL, ?, '')`)
+    this.#sql(`INSERT INTO approvals (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, NULL, NULL, ?, '')`)
       .run(id, input.principal, input.server, input.kind, input.name, input.argsHash, input.subject, input.agent, input.args, input.rule, input.reason, input.approvers ? JSON.stringify(input.approvers) : null, input.channel, input.createdAt, input.expiresAt, input.rememberMs);
     return this.get(id)!;
   }
 
   get(id: string): Approval | undefined {
-    const row = this.#db.prepare(`SELECT ${COLUMNS} FROM approvals WHERE id = ?`).get(id) as Row | undefined;
+    const row = this.#sql(`SELECT ${COLUMNS} FROM approvals WHERE id = ?`).get(id) as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
 
   /** Approvals by status (all when omitted), oldest first, at most `limit`. */
   list(status?: ApprovalStatus, limit = 1000): Approval[] {
     const rows = status
-      ? this.#db.prepare(`SELECT ${COLUMNS} FROM approvals WHERE status = ? ORDER BY created_at, id LIMIT ?`).all(status, limit)
-      : this.#db.prepare(`SELECT ${COLUMNS} FROM approvals ORDER BY created_at, id LIMIT ?`).all(limit);
+      ? this.#sql(`SELECT ${COLUMNS} FROM approvals WHERE status = ? ORDER BY created_at, id LIMIT ?`).all(status, limit)
+      : this.#sql(`SELECT ${COLUMNS} FROM approvals ORDER BY created_at, id LIMIT ?`).all(limit);
     return (rows as Row[]).map(fromRow);
   }
 
@@ -161,8 +165,7 @@ export class ApprovalStore {
    * call made again is asked again.
    */
   standing(binding: ApprovalBinding, now: number): Approval | undefined {
-    const rows = this.#db
-      .prepare(`SELECT ${COLUMNS} FROM approvals WHERE principal = ? AND server = ? AND kind = ? AND name = ? AND args_hash = ?
+    const rows = this.#sql(`SELECT ${COLUMNS} FROM approvals WHERE principal = ? AND server = ? AND kind = ? AND name = ? AND args_hash = ?
         AND ((status IN ('pending', 'granted', 'denied') AND expires_at > ? AND NOT (status = 'denied' AND channel = 'in-band')) OR (status = 'used' AND remember_ms IS NOT NULL AND used_at + remember_ms > ?))
         ORDER BY created_at DESC LIMIT 5`)
       .all(binding.principal, binding.server, binding.kind, binding.name, binding.argsHash, now, now) as Row[];
@@ -172,8 +175,8 @@ export class ApprovalStore {
 
   pendingCount(principal?: string): number {
     const row = principal
-      ? this.#db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending' AND principal = ?`).get(principal)
-      : this.#db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'`).get();
+      ? this.#sql(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending' AND principal = ?`).get(principal)
+      : this.#sql(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'`).get();
     return Number((row as { n: number }).n);
   }
 
@@ -200,8 +203,7 @@ export class ApprovalStore {
         return new GatewayError('PC_APPROVAL_NOT_APPROVER', `approval "${id}" needs an approver with one of the roles ${approval.approvers.join(', ')}`, { approvers: approval.approvers });
       }
     }
-    const changed = this.#db
-      .prepare(`UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ? AND status = 'pending' AND expires_at > ?`)
+    const changed = this.#sql(`UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ? AND status = 'pending' AND expires_at > ?`)
       .run(decision, approver.name, now, note ?? null, id, now);
     if (Number(changed.changes) !== 1) return new GatewayError('PC_APPROVAL_UNKNOWN', `approval "${id}" is not waiting any more`);
     return this.get(id)!;
@@ -209,8 +211,7 @@ export class ApprovalStore {
 
   /** Uses a grant for the call with this binding: true once, for an unexpired grant of exactly that call. */
   consume(id: string, binding: ApprovalBinding, now: number): boolean {
-    const changed = this.#db
-      .prepare(`UPDATE approvals SET status = 'used', used_at = ? WHERE id = ? AND status = 'granted' AND expires_at > ?
+    const changed = this.#sql(`UPDATE approvals SET status = 'used', used_at = ? WHERE id = ? AND status = 'granted' AND expires_at > ?
         AND principal = ? AND server = ? AND kind = ? AND name = ? AND args_hash = ?`)
       .run(now, id, now, binding.principal, binding.server, binding.kind, binding.name, binding.argsHash);
     return Number(changed.changes) === 1;
@@ -218,8 +219,8 @@ export class ApprovalStore {
 
   /** Marks waiting and granted-but-unused approvals past their time as expired; returns them. */
   expireDue(now: number): Approval[] {
-    const due = (this.#db.prepare(`SELECT ${COLUMNS} FROM approvals WHERE status IN ('pending', 'granted') AND expires_at <= ?`).all(now) as Row[]).map(fromRow);
-    for (const approval of due) this.#db.prepare(`UPDATE approvals SET status = 'expired' WHERE id = ? AND status = ?`).run(approval.id, approval.status);
+    const due = (this.#sql(`SELECT ${COLUMNS} FROM approvals WHERE status IN ('pending', 'granted') AND expires_at <= ?`).all(now) as Row[]).map(fromRow);
+    for (const approval of due) this.#sql(`UPDATE approvals SET status = 'expired' WHERE id = ? AND status = ?`).run(approval.id, approval.status);
     return due.map((a) => ({ ...a, status: 'expired' as const }));
   }
 
@@ -228,18 +229,24 @@ export class ApprovalStore {
    * restart), with the event each one owes: a used grant still owes its `granted` record.
    */
   unrecorded(): Array<{ approval: Approval; event: 'granted' | 'denied' | 'expired' }> {
-    const rows = this.#db
-      .prepare(`SELECT ${COLUMNS} FROM approvals WHERE status <> 'pending'
+    const rows = this.#sql(`SELECT ${COLUMNS} FROM approvals WHERE status <> 'pending'
         AND instr(',' || recorded || ',', ',' || (CASE status WHEN 'used' THEN 'granted' ELSE status END) || ',') = 0 LIMIT 500`)
       .all() as Row[];
     return rows.map(fromRow).map((approval) => ({ approval, event: approval.status === 'used' ? 'granted' : (approval.status as 'granted' | 'denied' | 'expired') }));
   }
 
   markRecorded(id: string, event: string): void {
-    this.#db.prepare(`UPDATE approvals SET recorded = CASE WHEN recorded = '' THEN ? ELSE recorded || ',' || ? END WHERE id = ?`).run(event, event, id);
+    this.#sql(`UPDATE approvals SET recorded = CASE WHEN recorded = '' THEN ? ELSE recorded || ',' || ? END WHERE id = ?`).run(event, event, id);
+  }
+
+  #sql(text: string): StatementSync {
+    let statement = this.#statements.get(text);
+    if (!statement) this.#statements.set(text, (statement = this.#db.prepare(text)));
+    return statement;
   }
 
   close(): void {
+    this.#statements.clear();
     this.#db.close();
   }
 }
