@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/log.ts';
 import { createAuditLog } from './audit/open.ts';
-import { createRefusalRecorder, type RefusalDetails } from './audit/refusals.ts';
+import { createRefusalRecorder, type RefusalRecorder } from './audit/refusals.ts';
 import type { Front } from './audit/chain-lease.ts';
 import { localPrincipal, principalKey, type Principal } from './auth/principal.ts';
 import { defaultDataDir } from './config/defaults.ts';
@@ -142,7 +142,7 @@ export interface Gateway {
    * malformed or ambiguous input; `method` names what was refused when known). At most REFUSALS_PER_SECOND a second are recorded (burst 100), so a flood of bad tokens
    * cannot flood the trail; the rest only count. Returns whether it was recorded.
    */
-  recordRefusal(endpoint: Endpoint, error: GatewayError, method?: string, details?: RefusalDetails): Promise<boolean>;
+  recordRefusal: RefusalRecorder;
   start(): Promise<void>;
   /** Runs one request through the pipeline. */
   handle(input: {
@@ -268,8 +268,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       void upstreams.get(task.server)?.request('tasks/cancel', { taskId: task.taskId }, { timeoutMs: 5000, caller: task.caller, principal: task.principal }).catch(() => undefined);
     },
   });
-  const lifecycle = createLifecycle({ logger, upstreams, catalog, describe, audit, approvals, bridge, limits });
+  const lifecycle = createLifecycle({ logger, upstreams, catalog, describe, audit, approvals, bridge, limits, dataDir, instanceId });
 
+  // Refusals at the front: budgets per class of caller; an identified caller's unwritten one still reaches the monitor.
+  const recordRefusal = createRefusalRecorder(audit, deps.clock, monitor ? (ctx, error) => monitor.unrecorded(ctx, error) : undefined);
   return {
     config,
     upstreams,
@@ -287,7 +289,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     scopes() {
       return [...new Set([...(config.identity?.scopes ?? []), ...policy.current.policy.scopes])];
     },
-    recordRefusal: createRefusalRecorder(audit),
+    recordRefusal,
     missingScopes: createScopeCheck(policy, catalog, timeoutMsFor),
     start: lifecycle.start,
     async handle({ endpoint, request, client, signal, paramHeaders, principal, task }) {
@@ -344,6 +346,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     },
     async close() {
       taskStopper.close();
+      // What the refusal budgets left unwritten is summed up in the trail before it closes.
+      await recordRefusal.summarize().catch(() => undefined);
       await lifecycle.close();
     },
   };

@@ -226,7 +226,7 @@ export class AuditLog {
       }
     }
     const record = this.#build(ctx, undefined);
-    const failed = await this.#append(record);
+    const failed = await this.#append(record, ctx.principal);
     if (failed) return failed;
     this.#forwarded.add(ctx);
     if (spent) spent.bytes += recordJson(record).length;
@@ -272,7 +272,7 @@ export class AuditLog {
       mode = 'hash';
     }
     const record = this.#build(ctx, outcome, mode);
-    const failed = await this.#append(record);
+    const failed = await this.#append(record, ctx.principal);
     if (!failed && spent) spent.bytes += recordJson(record).length;
     return failed ? { error: failed } : outcome;
   }
@@ -480,7 +480,7 @@ export class AuditLog {
   }
 
   /** Appends a record to the chain; returns the refusal when the store cannot take it. */
-  async #append(record: AuditRecord): Promise<GatewayError | undefined> {
+  async #append(record: AuditRecord, principal?: MessageContext['principal']): Promise<GatewayError | undefined> {
     // The chain advances now (records of one turn are committed together, in order); a failed
     // commit rewinds it to the last record known to be stored.
     this.#seq = record.seq;
@@ -500,7 +500,7 @@ export class AuditLog {
       this.#committed = { seq: record.seq, hash: record.hash };
       this.#noteHead();
     }
-    for (const sink of this.#options.sinks ?? []) sink.push(record);
+    for (const sink of this.#options.sinks ?? []) sink.push(record, principal);
     if (this.#followUps.length > 0) await Promise.all(this.#followUps.splice(0));
     const every = this.#options.checkpointEvery ?? 1000;
     if (this.#options.signer && record.seq % every === 0) this.#due.push({ seq: record.seq, hash: record.hash });

@@ -14,10 +14,12 @@ import type { Logger } from 'pino';
 import { canonicalJson } from './canonical.ts';
 import { JsonlAuditStore } from './jsonl-store.ts';
 import type { AuditRecord } from './record.ts';
+import type { Principal } from '../auth/principal.ts';
 
 export interface AuditSink {
   readonly name: string;
-  push(record: AuditRecord): void;
+  /** `principal`: the verified caller the record is about, when the record was made from a call (the monitor keys on it). */
+  push(record: AuditRecord, principal?: Principal): void;
   /** Records dropped because the sink could not keep up (or failed). */
   readonly dropped: number;
   /** Records waiting to be delivered (the backlog). */

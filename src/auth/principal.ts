@@ -35,8 +35,9 @@ export interface Principal {
 export const OWN_ISSUER = 'portcullis';
 
 /** Who vouched for the principal's subject and agent names, as `principal.issuers` spells it. */
-export function vouchedBy(p: Principal): string {
-  return p.kind !== 'token' || p.own ? OWN_ISSUER : (p.issuer ?? OWN_ISSUER);
+export function vouchedBy(p: Pick<Principal, 'issuer'> & Partial<Pick<Principal, 'kind' | 'own'>>): string {
+  // Without a kind: a local caller (a stream's caller named from its session), which the gateway names.
+  return p.kind === undefined || p.kind !== 'token' || p.own ? OWN_ISSUER : (p.issuer ?? OWN_ISSUER);
 }
 
 /**
@@ -46,6 +47,38 @@ export function vouchedBy(p: Principal): string {
  */
 export function agentKey(p: Principal): string {
   return `${vouchedBy(p)}\u0000${p.agent}`;
+}
+
+/**
+ * Whether nobody but the agent stands behind the credential: an API key, or an agent's client
+ * credentials from the embedded server (`agent add`) — their subject names the credential, not a person.
+ */
+export function agentCredential(p: Pick<Principal, 'kind'> & Partial<Pick<Principal, 'own' | 'signedIn'>>): boolean {
+  return p.kind === 'key' || (p.kind === 'token' && p.own === true && p.signedIn !== true);
+}
+
+/**
+ * Whose names the monitor's counts and containment are scoped to: `vouchedBy`, except that local callers
+ * are apart ('') — their agent name is what their client declares, so their behaviour must neither count
+ * for nor contain an API key's or a token's agent of the same name. A caller without a kind (a stream's
+ * caller named from its session) is local.
+ */
+export function nameSource(p: Pick<Principal, 'issuer'> & Partial<Pick<Principal, 'kind' | 'own'>>): string {
+  return p.kind === undefined || p.kind === 'local' ? '' : vouchedBy(p);
+}
+
+/**
+ * The caller as one identity across its credentials — what the monitor keys its counts, its toxic-flow
+ * memory and its containment on, and the toxic-flow stage and policy's `session` read (docs/identity.md,
+ * "One agent, several credentials"). An agent's own credentials (`agentCredential`: its API keys, two
+ * during a rotation, and its `agent add` client credentials) are the agent, as for policy and
+ * `kill --agent`. A user's token and a local caller stay themselves: source of names, agent and subject —
+ * another user of the same client (an external issuer's client id is often one application many users
+ * sign in with) neither fills nor frees this one's counts.
+ */
+export function callerIdentity(p: Principal): string {
+  if (agentCredential(p)) return `${OWN_ISSUER}\u0000${p.agent}`;
+  return `${nameSource(p)}\u0000${p.agent}\u0000${p.subject}`;
 }
 
 /** Local principals by subject and agent: one object each, not one per call (bounded: cleared when full). */
@@ -64,6 +97,17 @@ export function localPrincipal(subject: string, agent: string): Principal {
   return principal;
 }
 
+/**
+ * Whether a credential holds operator scopes only — the control plane's (`portcullis:*`, and whatever
+ * `listen.metricsScope` and `approvals.adminScope` name) and nothing else: a scrape key or an approval
+ * desk's key, which must not double as an MCP caller (redteam-g F3). A credential holding no scope at all
+ * is not one (it holds what rules that select by no scope give, docs/identity.md); local principals are not.
+ */
+export function operatorScopesOnly(p: Principal, operatorScopes: readonly string[]): boolean {
+  if (p.allScopes || p.scopes.length === 0) return false;
+  return p.scopes.every((scope) => scope.startsWith('portcullis:') || operatorScopes.includes(scope));
+}
+
 /** The scopes of `needed` that `principal` lacks. */
 export function missingScopes(principal: Principal, needed: readonly string[]): string[] {
   if (principal.allScopes || needed.length === 0) return [];
@@ -79,6 +123,9 @@ const keys = new WeakMap<Principal, string>();
  * user may register again at will, so a key that includes it hands every new client a fresh allowance.
  */
 export function subjectKey(p: Principal): string {
+  // An API key's or an agent's client-credentials subject names the credential, not a user: nobody stands
+  // behind it but the agent, so the agent is whom it counts against (two keys of one agent, one allowance).
+  if (agentCredential(p)) return `agent\u0000${OWN_ISSUER}\u0000${p.agent}`;
   return `${p.kind}\u0000${p.issuer ?? ''}\u0000${p.subject}`;
 }
 

@@ -20,6 +20,7 @@ import { approvalsDbPath } from '../approvals/open.ts';
 import { ApprovalStore } from '../approvals/store.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import type { Io } from './serve.ts';
+import { runningGateways } from '../gateway/presence.ts';
 
 export interface KillOptions {
   config?: string;
@@ -107,7 +108,13 @@ export function kill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secrets
     io.err(`portcullis: ${(error as Error).message}\n`);
     return 1;
   }
-  io.out(`killed: ${describeTarget(target)} — takes effect on the next message; lift with \`portcullis unkill\`\n`);
+  const readers = runningGateways(loaded.dataDir);
+  if (readers.length === 0) {
+    // Written, for a gateway started on this data dir later — but nothing running reads it now.
+    io.err(`portcullis: NOT IN EFFECT: no running gateway uses data dir ${displayText(loaded.dataDir)}; the switch on ${describeTarget(target)} is written there but stops nothing now (a gateway started on that data dir will honour it). Name the running gateway's configuration with -c (or --data-dir)\n`);
+    return 3;
+  }
+  io.out(`killed: ${describeTarget(target)} in ${displayText(loaded.dataDir)}, read by ${readers.length} running gateway${readers.length === 1 ? '' : 's'} (pid ${readers.map((r) => r.pid).join(', ')}) — takes effect on the next message; lift with \`portcullis unkill\`\n`);
   if ('tool' in target) {
     const unmatched = unmatchedTool(loaded.config, io, target.tool);
     if (unmatched) io.err(`portcullis: warning: ${unmatched}\n`);
@@ -185,6 +192,7 @@ export function unkill(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
     return 1;
   }
   io.out(`lifted ${lifted} kill switch${lifted === 1 ? '' : 'es'}\n`);
+  if (runningGateways(loaded.dataDir).length === 0) io.err(`portcullis: note: no running gateway uses data dir ${displayText(loaded.dataDir)}; the switches lifted there were not holding anything now\n`);
   return 0;
 }
 

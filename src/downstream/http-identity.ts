@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Identity } from '../auth/identity.ts';
-import { principalKey, subjectKey, type Principal } from '../auth/principal.ts';
+import { operatorScopesOnly, principalKey, subjectKey, type Principal } from '../auth/principal.ts';
 import { GatewayError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import type { JsonRpcRequest } from '../protocol/jsonrpc.ts';
@@ -82,6 +82,17 @@ export class FrontIdentity {
     }
     const result = await identity.resourceServer.authenticate(header(req, 'authorization'), endpoint);
     if ('kind' in result) {
+      const { config } = this.#gateway;
+      if (operatorScopesOnly(result, [config.approvals.adminScope, config.listen.metricsScope])) {
+        // An operator's credential (metrics scrape, approval desk) is not an MCP caller.
+        const base = config.identity?.scopes ?? [];
+        const wanted = base.length > 0 ? `scope ${base.join(' ')} (identity.scopes)` : 'a scope other than the operator scopes';
+        const refusal = new GatewayError('PC_AUTH_INSUFFICIENT_SCOPE', `/mcp needs ${wanted}; this credential holds operator scopes only (${result.scopes.join(' ')}), which reach /metrics or /admin/approvals, not MCP servers`, { scopes: [...base] });
+        if (base.length > 0) res.setHeader('www-authenticate', identity.resourceServer.insufficientScope(endpoint, base));
+        await this.#gateway.recordRefusal(endpoint, refusal, undefined, { principal: result, address: req.socket.remoteAddress }).catch(() => false);
+        reject(res, refusal);
+        return false;
+      }
       this.#principals.set(req, result);
       return true;
     }

@@ -13,7 +13,7 @@ const WINDOW_MS = 5_000;
 
 export interface MetricsSource {
   sessions: () => number;
-  audit: () => { healthy: boolean; budgetDropped: number; sinks: Record<string, { dropped: number; queued: number }> } | undefined;
+  audit: () => { healthy: boolean; budgetDropped: number; refusalsUnrecorded?: { anonymous: number; identified: number }; sinks: Record<string, { dropped: number; queued: number }> } | undefined;
   upstreams: () => Array<{ name: string; state: string }>;
   /** Data-loss prevention: findings by "type|action", refusals by direction. */
   dlp?: () => { findings: ReadonlyMap<string, number>; refused: ReadonlyMap<string, number> };
@@ -135,13 +135,17 @@ function approvalLines(approvals: { pending: number; refused: number } | undefin
   ];
 }
 
-function auditLines(audit: { healthy: boolean; budgetDropped: number; sinks: Record<string, { dropped: number; queued: number }> } | undefined): string[] {
+function auditLines(audit: { healthy: boolean; budgetDropped: number; refusalsUnrecorded?: { anonymous: number; identified: number }; sinks: Record<string, { dropped: number; queued: number }> } | undefined): string[] {
   if (!audit) return ['# TYPE portcullis_audit_up gauge', 'portcullis_audit_up{store="off"} 0'];
   return [
     '# TYPE portcullis_audit_up gauge',
     `portcullis_audit_up ${audit.healthy ? 1 : 0}`,
     '# TYPE portcullis_audit_budget_dropped_total counter',
     `portcullis_audit_budget_dropped_total ${audit.budgetDropped}`,
+    '# HELP portcullis_audit_refusals_unrecorded_total Refusals at the front not written because their class\'s budget was empty (summed up in the trail; identified callers\' still reach the monitor)',
+    '# TYPE portcullis_audit_refusals_unrecorded_total counter',
+    `portcullis_audit_refusals_unrecorded_total{class="anonymous"} ${audit.refusalsUnrecorded?.anonymous ?? 0}`,
+    `portcullis_audit_refusals_unrecorded_total{class="identified"} ${audit.refusalsUnrecorded?.identified ?? 0}`,
     '# TYPE portcullis_audit_sink_dropped_total counter',
     ...Object.entries(audit.sinks).map(([sink, s]) => `portcullis_audit_sink_dropped_total{sink="${sink}"} ${s.dropped}`),
     '# TYPE portcullis_audit_sink_queued gauge',

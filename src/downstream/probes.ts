@@ -13,7 +13,7 @@ export function serveMetrics(res: ServerResponse, rawUrl: string, gateway: Gatew
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc && rawUrl.endsWith('?gc=1')) gc();
   const body = metrics.render({
-    audit: () => (gateway.audit ? { healthy: gateway.audit.healthy, budgetDropped: gateway.audit.budgetDropped, sinks: gateway.audit.sinks } : undefined),
+    audit: () => (gateway.audit ? { healthy: gateway.audit.healthy, budgetDropped: gateway.audit.budgetDropped, refusalsUnrecorded: gateway.recordRefusal.unrecorded, sinks: gateway.audit.sinks } : undefined),
     sessions: () => sessions.size,
     resumeBytes: () => resume.bytes,
     limits: () => gateway.limits,

@@ -11,6 +11,7 @@ import type { InputBridge } from '../pipeline/input-bridge.ts';
 import type { Catalog } from '../routing/catalog.ts';
 import { DESCRIBE_WAIT_MS, type Describe } from '../routing/describe.ts';
 import type { Upstream } from '../upstream/types.ts';
+import { announceGateway } from './presence.ts';
 
 const RETENTION_INTERVAL_MS = 3_600_000;
 
@@ -23,6 +24,9 @@ export interface LifecycleParts {
   approvals: Approvals;
   bridge: InputBridge;
   limits: LimitCounters;
+  /** Where the gateway records that it runs (`<dataDir>/running`, read by `portcullis kill`). */
+  dataDir: string;
+  instanceId: string;
 }
 
 export interface Lifecycle {
@@ -33,8 +37,10 @@ export interface Lifecycle {
 export function createLifecycle(parts: LifecycleParts): Lifecycle {
   const { logger, upstreams, catalog, describe, audit, approvals } = parts;
   let retentionTimer: NodeJS.Timeout | undefined;
+  let leave: (() => void) | undefined;
   return {
     async start() {
+      leave ??= announceGateway(parts.dataDir, parts.instanceId);
       await audit?.open().catch(() => undefined);
       approvals.queue.start();
       if (audit) {
@@ -65,6 +71,8 @@ export function createLifecycle(parts: LifecycleParts): Lifecycle {
       ]);
     },
     async close() {
+      leave?.();
+      leave = undefined;
       clearInterval(retentionTimer);
       parts.bridge.close();
       await approvals.close();

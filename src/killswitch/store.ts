@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { nameSource } from '../auth/principal.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
 import { anyGlob } from '../util/glob.ts';
 import { ensurePrivateDir, writePrivateFile } from '../util/private-files.ts';
@@ -44,9 +45,10 @@ export interface KillSwitchStoreOptions {
 /** `exact`: the name is matched as it is, not as a glob (what the monitor sets for a name it did not choose). */
 /**
  * What a switch covers. An agent switch with `issuer` covers that agent name only as vouched for by that
- * issuer (the principal's `issuer`, '' for local callers): the monitor contains the one principal it
- * judged, not every caller another issuer lets use the same name. Without `issuer` (the command line),
- * the name from every issuer.
+ * source of names (`nameSource`: `portcullis` for the gateway's own — API keys, `agent add` credentials,
+ * embedded sign-in —, an external issuer's `iss`, '' for local callers): the monitor
+ * contains the agent it judged on every one of its credentials, not every caller another issuer lets use
+ * the same name. Without `issuer` (the command line), the name from every issuer.
  */
 export type KillTarget = { all: true } | { server: string } | { tool: string; exact?: true } | { agent: string; exact?: true; issuer?: string } | { subject: string };
 
@@ -60,10 +62,17 @@ export interface Caller {
   subject?: string | undefined;
   /** Who vouched for the names (Principal.issuer); undefined for local callers. */
   issuer?: string | undefined;
+  /** The principal's kind and whether the embedded server issued its token (see `vouchedBy`). */
+  kind?: 'local' | 'token' | 'key' | undefined;
+  own?: boolean | undefined;
 }
 
-/** Whether an agent switch bound to an issuer names this caller's issuer (unbound switches name all). */
-const sameIssuer = (t: { issuer?: string }, caller: Caller): boolean => t.issuer === undefined || t.issuer === (caller.issuer ?? '');
+/**
+ * Whether an agent switch bound to an issuer names this caller's source of names (unbound switches name
+ * all). A switch written by an earlier version names the credential's raw issuer (`portcullis:api-key`,
+ * the embedded server's URL, '' for local callers): still honoured, for the credential it named.
+ */
+const sameIssuer = (t: { issuer?: string }, caller: Caller): boolean => t.issuer === undefined || t.issuer === nameSource(caller) || t.issuer === (caller.issuer ?? '');
 
 export interface KillSwitch {
   target: KillTarget;

@@ -16,6 +16,7 @@ import { clip, learn, MAX_TOOL_BASELINES, type PrincipalState } from './state.ts
 import { UTC_ZONES } from './utc-zones.ts';
 import { BurstWindow, DistinctWindow } from './window.ts';
 import { flowKeys, type FlowTracker } from './flows.ts';
+import type { Principal } from '../auth/principal.ts';
 
 export interface Observation {
   record: AuditRecord;
@@ -30,6 +31,10 @@ export interface Observation {
    * where scopes are learned; only asked for records that carry scopes.
    */
   agent: () => PrincipalState;
+  /** The caller's identity across its credentials (`callerIdentity`): what counts and flows key on. */
+  identity: string;
+  /** The verified caller behind the record (or what the record says of it). */
+  who: Principal;
 }
 
 export interface Finding {
@@ -285,10 +290,10 @@ function dlp(config: MonitorConfig['detectors']['dlp']): Detector {
 }
 
 function toxicFlow(config: MonitorConfig['detectors']['toxicFlow'], flows: FlowTracker): Detector {
-  return function detectToxicFlow({ record, anonymous, atMs }, raise) {
+  return function detectToxicFlow({ record, anonymous, atMs, identity }, raise) {
     if (anonymous || record.method !== 'tools/call') return;
     const blocked = record.code === 'PC_POLICY_TOXIC_FLOW';
-    const key = flowKeys(record.session, record.principal);
+    const key = flowKeys(record.session, identity);
     const labels = record.labels ?? [];
     if (labels.includes('egress') || blocked) {
       const read = flows.seen(key, 'private', atMs);

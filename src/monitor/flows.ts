@@ -28,11 +28,13 @@ interface Flow {
 }
 
 /**
- * The flow keys of a call: its principal (within the window) and, in the legacy era, its session too —
- * so that opening a new session for the egress call does not leave the private read behind.
+ * The flow keys of a call: its caller (within the window) and, in the legacy era, its session too —
+ * so that opening a new session for the egress call does not leave the private read behind. `identity`:
+ * the caller across its credentials (`callerIdentity`): a second API key or the agent's client
+ * credentials do not leave the private read behind either.
  */
-export function flowKeys(session: string | undefined, principal: { issuer?: string | undefined; subject: string; agent: string }): string[] {
-  const byPrincipal = `p:${principal.issuer ?? ''}\u0000${principal.subject}\u0000${principal.agent}`;
+export function flowKeys(session: string | undefined, identity: string): string[] {
+  const byPrincipal = `p:${identity}`;
   return session !== undefined ? [`s:${session}`, byPrincipal] : [byPrincipal];
 }
 

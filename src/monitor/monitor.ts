@@ -20,6 +20,7 @@ import type { AuditSink } from '../audit/sinks.ts';
 import type { SecretSource } from '../config/secrets.ts';
 import { resolveValue } from '../config/secrets.ts';
 import { GatewayError } from '../errors.ts';
+import type { MessageContext } from '../pipeline/context.ts';
 import type { KillSwitchStore, KillTarget } from '../killswitch/store.ts';
 import { describeTarget } from '../killswitch/store.ts';
 import { AlertStore, type Alert, type AlertResponse } from './alert.ts';
@@ -29,6 +30,7 @@ import { LogSink, WebhookSink, type AlertSink } from './sinks.ts';
 import { clip, MonitorState } from './state.ts';
 import { flowKeys, FlowTracker } from './flows.ts';
 import type { HoldEvent } from '../supply/guard.ts';
+import { agentKey, callerIdentity, nameSource, type Principal } from '../auth/principal.ts';
 
 export interface MonitorDeps {
   dataDir: string;
@@ -52,10 +54,26 @@ const BY = 'portcullis-monitor';
 
 /** What an alert takes from the record that caused it. */
 type AlertSource = Pick<AuditRecord, 'principal' | 'instance' | 'correlationId' | 'endpoint'>;
+/** What an alert is raised from: the record, when, and the verified caller behind it (absent for the supply guard's). */
+interface Source {
+  record: AlertSource;
+  atMs: number;
+  who?: Principal | undefined;
+}
 /** The principal of alerts about definitions the supply guard held (no caller is behind them). */
 const SUPPLY_PRINCIPAL = { subject: 'portcullis', agent: 'supply-guard' } as const;
 
-const principalKeyOf = (p: AuditRecord['principal']): string => `${clip(p.issuer ?? '')}\u0000${clip(p.subject)}\u0000${clip(p.agent)}`;
+/**
+ * Who a record is about, as the monitor keys it: the caller's identity across its credentials
+ * (`callerIdentity`, docs/identity.md), from the verified principal the audit log hands over with the
+ * record. A record handed over without one (alerts, tests feeding records) is taken as its issuer says.
+ */
+export function whoOf(record: Pick<AuditRecord, 'principal'>, principal?: Principal): Principal {
+  if (principal) return principal;
+  const p = record.principal;
+  return { kind: p.issuer === undefined ? 'local' : 'token', subject: p.subject, agent: p.agent, scopes: [], allScopes: false, roles: [], ...(p.issuer !== undefined ? { issuer: p.issuer } : {}) };
+}
+const identityOf = (who: Principal): string => clip(callerIdentity(who));
 const isAnonymous = (p: AuditRecord['principal']): boolean => p.subject === 'anonymous' && p.agent === 'unknown';
 
 export class Monitor implements AuditSink {
@@ -111,29 +129,36 @@ export class Monitor implements AuditSink {
   }
 
   /** One stored audit record (AuditSink). Never throws: a monitor failure must not fail the call. */
-  push(record: AuditRecord): void {
+  push(record: AuditRecord, principal?: Principal): void {
     try {
-      this.observe(record);
+      this.observe(record, principal);
     } catch (error) {
       this.#deps.logger.error({ err: (error as Error).message, seq: record.seq }, 'monitor failed on a record');
     }
   }
 
-  observe(record: AuditRecord): void {
+  /**
+   * One decision. `principal`: the verified caller behind it — counts, flows and containment key on its
+   * identity across credentials (`callerIdentity`), so an agent's second key or its client-credentials
+   * token is the same agent here as for policy and `kill --agent`.
+   */
+  observe(record: AuditRecord, principal?: Principal): void {
+    const who = whoOf(record, principal);
+    const identity = identityOf(who);
     // A forwarded call leaves a write-ahead intent, then its outcome (same correlationId): the
     // outcome is what happened, so judging the intent too would count every call twice.
     if (record.decision === 'intent') {
-      this.#privateReadStarts(record);
+      this.#privateReadStarts(record, identity);
       return;
     }
     // The monitor's own alerts come back as records: judging them would raise alerts about alerts.
     if (record.decision === 'alert') return;
     const atMs = this.#now().getTime();
     const anonymous = isAnonymous(record.principal);
-    const principal = this.state.touch(principalKeyOf(record.principal), record.principal, atMs);
+    const state = this.state.touch(identity, record.principal, atMs);
     const p = record.principal;
-    const agent = () => this.state.touch(`agent\u0000${clip(p.issuer ?? '')}\u0000${clip(p.agent)}`, { subject: '*', agent: p.agent, issuer: p.issuer }, atMs);
-    const observation: Observation = { record, atMs, principal, learning: atMs < this.learningUntilMs, anonymous, agent };
+    const agent = () => this.state.touch(`agent\u0000${clip(agentKey(who))}`, { subject: '*', agent: p.agent, issuer: p.issuer }, atMs);
+    const observation: Observation = { record, atMs, principal: state, learning: atMs < this.learningUntilMs, anonymous, agent, identity, who };
     this.#current = observation;
     for (const detect of this.#detectors) detect(observation, this.#raiseCurrent);
   }
@@ -142,9 +167,39 @@ export class Monitor implements AuditSink {
    * A private read counts for toxic flows from when it starts (its intent), not when it ends: its data
    * may reach the client (progress, log notifications) while it runs, and an egress call then must be refused.
    */
-  #privateReadStarts(record: AuditRecord): void {
+  #privateReadStarts(record: AuditRecord, identity: string): void {
     if (!this.flows || record.method !== 'tools/call' || !record.labels?.includes('private') || isAnonymous(record.principal)) return;
-    this.flows.note(flowKeys(record.session, record.principal), ['private'], `${record.server ?? '?'}.${record.target ?? '?'}`, record.seq, this.#now().getTime());
+    this.flows.note(flowKeys(record.session, identity), ['private'], `${record.server ?? '?'}.${record.target ?? '?'}`, record.seq, this.#now().getTime());
+  }
+
+  /**
+   * An identified caller's refusal that the refusal records' budget left unwritten (audit/refusals.ts):
+   * judged as if recorded, so a flood of other refusals cannot blind the detectors to it. It is evidence
+   * by no sequence number (the alert's `evidence.seqs` name only records in the trail).
+   */
+  unrecorded(ctx: MessageContext, error: GatewayError): void {
+    const p = ctx.principal;
+    const record: AuditRecord = {
+      v: 1,
+      instance: '',
+      seq: 0,
+      gatewayId: '',
+      time: new Date(ctx.receivedAtMs).toISOString(),
+      requestId: null,
+      correlationId: ctx.correlationId,
+      principal: { subject: p.subject, agent: p.agent, ...(p.issuer !== undefined ? { issuer: p.issuer } : {}) },
+      endpoint: ctx.endpoint.kind === 'server' ? `/mcp/${ctx.endpoint.server}` : '/mcp',
+      ...(ctx.endpoint.kind === 'server' ? { server: ctx.endpoint.server } : {}),
+      ...(ctx.address !== undefined ? { address: ctx.address } : {}),
+      method: ctx.request.method,
+      scopes: [...p.scopes],
+      decision: 'denied',
+      code: error.code,
+      latencyMs: 0,
+      prevHash: '',
+      hash: '',
+    };
+    this.push(record, p);
   }
 
   #current: Observation | undefined;
@@ -177,12 +232,12 @@ export class Monitor implements AuditSink {
     });
   }
 
-  #raise({ record, atMs }: { record: AlertSource; atMs: number }, finding: Finding): void {
-    const key = [finding.kind, principalKeyOf(record.principal), finding.server ?? '', clip(finding.tool ?? ''), finding.address ?? ''].join('\u0000');
+  #raise({ record, atMs, who }: Source, finding: Finding): void {
+    const key = [finding.kind, identityOf(who ?? whoOf(record)), finding.server ?? '', clip(finding.tool ?? ''), finding.address ?? ''].join('\u0000');
     const last = this.#last.get(key);
     if (last && atMs - last.atMs < this.#config.cooldown) {
       last.repeats += 1;
-      this.#containAgain(last.alert, finding, record, atMs);
+      this.#containAgain(last.alert, finding, record, who, atMs);
       return;
     }
     if (!this.#take(atMs)) {
@@ -196,7 +251,8 @@ export class Monitor implements AuditSink {
       severity: finding.severity,
       principal: { subject: clip(record.principal.subject), agent: clip(record.principal.agent) },
       window: { from: new Date(Math.min(finding.fromMs, atMs)).toISOString(), to: at },
-      evidence: { instance: record.instance, seqs: finding.evidence.slice(-EVIDENCE_MAX) },
+      // Seq 0: a decision judged but not written (an unrecorded refusal, see `unrecorded`).
+      evidence: { instance: record.instance, seqs: finding.evidence.filter((seq) => seq > 0).slice(-EVIDENCE_MAX) },
       at,
       summary: finding.summary,
     };
@@ -204,7 +260,7 @@ export class Monitor implements AuditSink {
     if (finding.address !== undefined) alert.address = finding.address;
     if (finding.server !== undefined) alert.server = finding.server;
     if (finding.tool !== undefined) alert.tool = clip(finding.tool);
-    const response = this.#contain(alert, finding, record, atMs);
+    const response = this.#contain(alert, finding, record, who, atMs);
     if (response) alert.response = response;
     if (this.#last.size >= MAX_COOLDOWNS) {
       for (const [k, v] of this.#last) if (atMs - v.atMs >= this.#config.cooldown) this.#last.delete(k);
@@ -243,11 +299,15 @@ export class Monitor implements AuditSink {
   }
 
   /** What the detector's response would hold (a kill switch target), or why there is nothing to hold. */
-  #target(finding: Finding, record: AlertSource): KillTarget | string {
+  #target(finding: Finding, record: AlertSource, who: Principal | undefined): KillTarget | string {
     const { action } = finding.response;
     if (isAnonymous(record.principal)) return 'the caller is not identified (refused before authentication)';
-    // The principal judged, not every caller another issuer lets use its agent name.
-    if (action === 'kill-agent' || action === 'require-approval') return { agent: record.principal.agent, exact: true, issuer: record.principal.issuer ?? '' };
+    // The agent judged, on every credential of its source of names (every API key, its client
+    // credentials), not every caller another issuer lets use its agent name.
+    if (action === 'kill-agent' || action === 'require-approval') {
+      const judged = who ?? whoOf(record);
+      return { agent: judged.agent, exact: true, issuer: nameSource(judged) };
+    }
     if (finding.server !== undefined && finding.tool !== undefined) return { tool: `${finding.server}.${finding.tool}`, exact: true };
     return 'this alert names no single tool';
   }
@@ -257,10 +317,10 @@ export class Monitor implements AuditSink {
    * in force (its `for` lapsed, or an operator lifted it), so the behaviour cannot go on unchecked
    * until the cooldown ends. A stop in force covers a hold; a hold does not cover a stop.
    */
-  #containAgain(alert: Alert, finding: Finding, record: AlertSource, atMs: number): void {
+  #containAgain(alert: Alert, finding: Finding, record: AlertSource, who: Principal | undefined, atMs: number): void {
     const { action } = finding.response;
     if (action === 'alert') return;
-    const target = this.#target(finding, record);
+    const target = this.#target(finding, record, who);
     if (typeof target === 'string') return;
     const kill = this.#deps.kill;
     kill.refresh();
@@ -270,11 +330,11 @@ export class Monitor implements AuditSink {
   }
 
   /** Applies the detector's response; returns what was done (or why not). */
-  #contain(alert: Alert, finding: Finding, record: AlertSource, atMs: number): AlertResponse | undefined {
+  #contain(alert: Alert, finding: Finding, record: AlertSource, who: Principal | undefined, atMs: number): AlertResponse | undefined {
     const { action } = finding.response;
     if (action === 'alert') return undefined;
     const until = new Date(atMs + finding.response.for).toISOString();
-    const target = this.#target(finding, record);
+    const target = this.#target(finding, record, who);
     if (typeof target === 'string') return { action, target: '', until, skipped: target };
     return this.#apply(alert, action, target, until);
   }

@@ -19,6 +19,7 @@ import { followUp, governedCall, itemName, LIST_TARGET } from './governed.ts';
 import { notListed } from './supply-check.ts';
 import type { TargetKind } from '../../policy/policy.ts';
 import { flowKeys, sessionHashOf, type FlowTracker } from '../../monitor/flows.ts';
+import { callerIdentity } from '../../auth/principal.ts';
 
 export interface AuthorizeOptions {
   runtime: PolicyRuntime;
@@ -152,7 +153,7 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
         declared: isObject(ctx.tool?.annotations) ? ctx.tool.annotations : undefined,
         task: ctx.task,
         now: now(),
-        session: flows?.session(flowKeys(sessionHashOf(ctx.client.key), ctx.principal), now().getTime()),
+        session: flows?.session(flowKeys(sessionHashOf(ctx.client.key), callerIdentity(ctx.principal)), now().getTime()),
       });
     } catch (error) {
       decision = failed(error);

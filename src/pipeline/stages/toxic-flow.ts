@@ -18,6 +18,7 @@
  */
 import { GatewayError } from '../../errors.ts';
 import { flowKeys, sessionHashOf, type FlowTracker } from '../../monitor/flows.ts';
+import { callerIdentity } from '../../auth/principal.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
 import { isObject, type JsonObject } from '../../protocol/jsonrpc.ts';
 import type { MessageContext } from '../context.ts';
@@ -41,7 +42,7 @@ export function createToxicFlow(deps: ToxicFlowDeps): (ctx: MessageContext) => G
 
   /** The refusal when this caller's flows read private data within the window; `what` is what would carry it out. */
   const judge = (ctx: MessageContext, what: string): GatewayError | undefined => {
-    const read = flows!.seen(flowKeys(sessionHashOf(ctx.client.key), ctx.principal), 'private', now().getTime());
+    const read = flows!.seen(flowKeys(sessionHashOf(ctx.client.key), callerIdentity(ctx.principal)), 'private', now().getTime());
     if (!read) return undefined;
     return new GatewayError(
       'PC_POLICY_TOXIC_FLOW',
