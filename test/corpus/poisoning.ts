@@ -130,6 +130,15 @@ export const FROZEN6_GARNET = new URL('./poisoning-frozen6-garnet.json', import.
  */
 export const FROZEN7_HERON = new URL('./poisoning-frozen7-heron.json', import.meta.url);
 export const FROZEN7_IBIS = new URL('./poisoning-frozen7-ibis.json', import.meta.url);
+/**
+ * The eighth round's frozen sets (writer-jade: vendor-documentation voice, attacks buried in Notes and
+ * Setup paragraphs; writer-kestrel: declarative policy voice, 44 % of items in ten languages the lists did
+ * not cover): never shown to anyone tuning the scanner, scanned by the lead, each server alone, at the
+ * round's start (cb8873c: 119 and 88 of 130 high, 14 and 6 of 100 hard benign); no scanner change of the
+ * round was merged (docs/supply-chain.md, "The frozen figure (eighth round)").
+ */
+export const FROZEN8_JADE = new URL('./poisoning-frozen8-jade.json', import.meta.url);
+export const FROZEN8_KESTREL = new URL('./poisoning-frozen8-kestrel.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
@@ -233,6 +242,8 @@ export const INDEPENDENT_SETS = [
   { name: 'frozen6-garnet', file: FROZEN6_GARNET, firstContact: { commit: 'c7f9cf0', high: 119, benignHigh: 5 } },
   { name: 'frozen7-heron', file: FROZEN7_HERON, firstContact: { commit: 'e02d0cc', high: 107, benignHigh: 10 } },
   { name: 'frozen7-ibis', file: FROZEN7_IBIS, firstContact: { commit: 'e02d0cc', high: 107, benignHigh: 4 } },
+  { name: 'frozen8-jade', file: FROZEN8_JADE, firstContact: { commit: 'cb8873c', high: 119, benignHigh: 14 } },
+  { name: 'frozen8-kestrel', file: FROZEN8_KESTREL, firstContact: { commit: 'cb8873c', high: 88, benignHigh: 6 } },
 ] as const;
 
 /**
