@@ -12,6 +12,10 @@
  * judges the path the far server routes, however it was spelled. A path that still holds an encoded
  * `%` before two hex digits (`/%2561dmin`) is refused: it is `/%61dmin` to a server that decodes once
  * and `/admin` to one (or a proxy in front of it) that decodes twice, and the guard cannot know which.
+ * So are, for the same reason, an encoded separator (`%2F`, `%5C`: `/x/..%2Fadmin`), a `;` (path
+ * parameters, which Tomcat and Spring cut off: `/admin;x`, `..;/`) and escapes that are not UTF-8
+ * (overlong `%C0%AF`). Letter case is judged as sent: a deny rule that must hold on a server whose paths
+ * ignore case compares in one case (`lowerAscii()`).
  * Not prevented: a name that resolves to a public address now and a private one when the server fetches
  * (DNS rebinding); redirects the server follows.
  */
@@ -31,6 +35,11 @@ const IDNA_DOTS = /[\u3002\uff0e\uff61]/;
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 /** An encoded `%` that makes another escape once decoded (double encoding). */
 const DOUBLE_ENCODED = /%25[0-9a-f]{2}/i;
+/**
+ * An encoded `/` or `\`: data to the guard (one segment `%2Fadmin`), a separator to a server or proxy
+ * that decodes before routing (`/x/..%2Fadmin` is `/admin` there; red team I, F3).
+ */
+const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
 
 /** The URL's path in RFC 3986 normal form (see the module comment); the dot segments WHATWG resolves. */
 function normalisePath(url: URL): void {
@@ -46,6 +55,16 @@ function normalisePath(url: URL): void {
     path = next;
   }
   if (path !== url.pathname) url.pathname = path;
+}
+
+/** Whether every percent-escape of `path` is part of well-formed UTF-8. */
+function decodesAsUtf8(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Why parsers could read `raw` differently, or undefined. */
@@ -87,6 +106,9 @@ export async function checkUrls(guard: UrlGuard, args: Record<string, unknown>, 
       if (host === '') return { problem: `argument "${name}" has no host` };
       if (hostAllowed && !hostAllowed(host)) return { problem: `argument "${name}" names a host that is not allowed (allowed: ${guard.hosts!.join(', ')})` };
       normalisePath(url);
+      if (ENCODED_SEPARATOR.test(url.pathname)) return { problem: `argument "${name}" has a percent-encoded "/" or "\\" in its path (%2F, %5C), which one server reads as part of a name and another, decoding first, as a separator (/x/..%2Fadmin is /admin there); send separators unencoded` };
+      if (url.pathname.includes(';')) return { problem: `argument "${name}" has ";" in its path, which some servers (Tomcat, Spring) cut off with what follows it in the segment (/admin;x is /admin there, ..;/ a parent) and others keep; send it encoded as %3B` };
+      if (!decodesAsUtf8(url.pathname)) return { problem: `argument "${name}" has percent-escapes in its path that are not UTF-8 (overlong forms such as %C0%AF are "/" to lax decoders); send the path's characters encoded as UTF-8` };
       if (DOUBLE_ENCODED.test(url.pathname)) return { problem: `argument "${name}" has a percent-encoded "%" before two hex digits in its path (%25XX, as in /%2561dmin), which a server or proxy that decodes twice reads as another character; send the path encoded once` };
       // `/a//../b` is `/a/b` to WHATWG (`..` removes the empty segment) but `/b` to a server that
       // collapses slashes first: readings that differ are refused, not guessed.

@@ -177,7 +177,9 @@ export function trustDomainWarnings(config: Pick<Config, 'supply' | 'servers'>, 
     if (!('command' in server) || server.disabled) continue;
     const spec = runAsSpec(config, server);
     const target = spec === undefined ? undefined : resolveRunAs(spec);
-    if (target === undefined || ('uid' in target && isGatewayIdentity(target))) sameUid.push(name);
+    // The gateway's uid with another group, or uid 0 under any group (`root:nogroup`, `0:65534`), is no
+    // boundary: the uid decides what a process may read and trace (red team I, F5).
+    if (target === undefined || ('uid' in target && (target.uid === process.getuid?.() || target.uid === 0))) sameUid.push(name);
     else if ('uid' in target && !switching) {
       warnings.push({ path: `servers.${name}.runAs`, message: `${spec}: this process (uid ${process.getuid?.()}) cannot switch user (needs root or CAP_SETUID and CAP_SETGID); serve started so would refuse to start (PC_CONFIG_RUN_AS)`, severity: 'warning' });
     }

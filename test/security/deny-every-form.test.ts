@@ -118,15 +118,20 @@ describe('deny rules hold for every form a server may read', () => {
       for (const url of ['https://1.1.1.1/%2561dmin/users', 'https://1.1.1.1/%252561dmin', 'https://1.1.1.1/x/%2e%2e/%2561dmin', 'https://1.1.1.1/%2%3561dmin', 'https://1.1.1.1/%2541dmin']) {
         await assert.rejects(echo(url), (e: Rejection) => e.data?.code === 'PC_POLICY_GUARD' && /%25XX/.test(JSON.stringify(e.data)), url);
       }
+      // Encoded separators, path parameters and overlong escapes: `/admin` to a server that decodes before
+      // routing or cuts `;…` off (red team I, F3); refused, never forwarded.
+      for (const url of ['https://1.1.1.1/%2Fadmin', 'https://1.1.1.1/x/..%2Fadmin', 'https://1.1.1.1/x/..%2fadmin', 'https://1.1.1.1/x/..%5Cadmin', 'https://1.1.1.1/admin;x', 'https://1.1.1.1/x/..;/admin', 'https://1.1.1.1/x/%C0%AF../admin', 'https://1.1.1.1/%E0%80%AFadmin']) {
+        await assert.rejects(echo(url), (e: Rejection) => e.data?.code === 'PC_POLICY_GUARD' || (e.data?.code === 'PC_POLICY_DENIED' && e.data.rule === 'no-admin'), url);
+      }
       for (const host of ['[5f00::1]', '[5f00:1234::7]', '[100:0:0:1::1]', '[2001:1::1]', '[2001:4:112::1]', '[1::1]', '[4000::1]', '255.255.255.255']) {
         await assert.rejects(echo(`https://${host}/`), (e: Rejection) => e.data?.code === 'PC_POLICY_GUARD' && e.data.rule === 'public-https', host);
       }
-      await echo('https://1.1.1.1/%7Edocs//guide/%2f%3a');
+      await echo('https://1.1.1.1/%7Edocs//guide/%3a');
       await echo('https://1.1.1.1/sale/100%25/off%25');
       await echo('https://[2606:4700:4700::1111]/');
     } finally {
       await client.close();
     }
-    assert.deepEqual(callsReceived(webLog).map((c) => c.arguments.message), ['https://1.1.1.1/~docs/guide/%2F%3A', 'https://1.1.1.1/sale/100%25/off%25', 'https://[2606:4700:4700::1111]/']);
+    assert.deepEqual(callsReceived(webLog).map((c) => c.arguments.message), ['https://1.1.1.1/~docs/guide/%3A', 'https://1.1.1.1/sale/100%25/off%25', 'https://[2606:4700:4700::1111]/']);
   });
 });

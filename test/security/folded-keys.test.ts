@@ -74,3 +74,66 @@ describe('keys that fold to one key are refused', () => {
     for (const [a, b] of [['amount', 'amount_'], ['a-b', 'a_b'], ['to', 'tó']]) assert.notEqual(foldName(a!), foldName(b!), `${a} ≁ ${b}`);
   });
 });
+
+/**
+ * A lone key in another case (red team I, F6): `{"PATH": "/etc/passwd"}` has no `path` for the paths
+ * guard (a missing argument passes it) and `{"AMOUNT": 5000}` no `amount` for a deny rule, yet a server
+ * binding names loosely reads both as the declared names. A key that folds to a name the tool's schema
+ * declares, without being it, is refused at any depth; the server receives nothing.
+ */
+describe('a lone key that is a declared name only to the server is refused', () => {
+  let gw: TestGateway;
+  let log: string;
+  const DECLARED = [
+    {
+      name: 'pay',
+      inputSchema: { type: 'object', properties: { amount: { type: 'number' }, to: { type: 'string' }, memo: { type: 'object', properties: { status: { type: 'string' } } } } },
+    },
+    { name: 'read', inputSchema: { type: 'object', properties: { path: { type: 'string' } } } },
+  ];
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-folded-lone-'));
+    log = join(dir, 'tools.log');
+    gw = await startSecureGateway({
+      servers: { bank: recordedServer(log, TOOLS_SERVER, [JSON.stringify(DECLARED)]) },
+      policy: {
+        rules: [
+          { name: 'no-big-payments', effect: 'deny', tools: ['pay'], when: 'has(args.amount) && args.amount > 100' },
+          { name: 'pay', effect: 'allow', tools: ['pay'] },
+          { name: 'read-in-sandbox', effect: 'allow', tools: ['read'], guards: { paths: { args: ['path'], roots: [dir] } } },
+        ],
+      },
+    });
+  });
+  after(async () => gw?.close());
+
+  for (const era of ['legacy', 'modern'] as const) {
+    it(`refuses PATH, Path, fullwidth ＰＡＴＨ and AMOUNT on the ${era} front; the same calls spelled as declared are judged as usual`, async () => {
+      const client = era === 'legacy' ? await legacyClient(`${gw.url}/mcp/bank`) : await modernClient(`${gw.url}/mcp/bank`);
+      const before = callsReceived(log).length;
+      try {
+        const attacks: Array<[string, Record<string, unknown>]> = [
+          ['read', { PATH: '/etc/passwd' }],
+          ['read', { Path: '/etc/passwd' }],
+          ['read', { '\uFF30\uFF21\uFF34\uFF28': '/etc/passwd' }],
+          ['pay', { AMOUNT: 5000, to: 'mallory' }],
+          ['pay', { amount: 5, to: 'alice', memo: { STATUS: 'refund' } }],
+        ];
+        for (const [name, args] of attacks) {
+          await assert.rejects(client.callTool({ name, arguments: args }), (e: Rejection) => {
+            assert.equal(e.data?.code, 'PC_PROTOCOL_AMBIGUOUS', JSON.stringify(e.data));
+            return true;
+          }, JSON.stringify(args));
+        }
+        assert.deepEqual(callsReceived(log).slice(before), [], 'no call reached the server');
+        await assert.rejects(client.callTool({ name: 'read', arguments: { path: '/etc/passwd' } }), (e: Rejection) => e.data?.code === 'PC_POLICY_GUARD');
+        await assert.rejects(client.callTool({ name: 'pay', arguments: { amount: 5000, to: 'mallory' } }), (e: Rejection) => e.data?.code === 'PC_POLICY_DENIED');
+        await client.callTool({ name: 'pay', arguments: { amount: 5, to: 'alice', memo: { status: 'ok' } } });
+        assert.deepEqual(callsReceived(log).slice(before).map((c) => c.arguments), [{ amount: 5, to: 'alice', memo: { status: 'ok' } }]);
+      } finally {
+        await client.close();
+      }
+    });
+  }
+});

@@ -139,6 +139,17 @@ describe('stdio servers under runAs are outside the gateway\'s trust domain', { 
     assert.equal(await new Promise((resolve) => unknown.once('exit', resolve)), 2);
     assert.match(checkErr, /servers\.helper\.runAs/);
     assert.equal(existsSync(log), false);
+
+    // uid 0 under another group is root all the same: config check names it as in the gateway's trust domain.
+    for (const spec of ['"0:65534"', 'root:nogroup']) {
+      writeFileSync(config, server(spec));
+      const check = spawn(process.execPath, [MAIN, 'config', 'check', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let said = '';
+      check.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+      check.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+      await new Promise((resolve) => check.once('exit', resolve));
+      assert.match(said, /"helper" runs as the gateway's own user/, `${spec}: ${said}`);
+    }
   });
 
   it('the real server-filesystem and server-memory work under runAs nobody, and what they write is nobody\'s', async () => {
