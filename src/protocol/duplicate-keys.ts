@@ -5,7 +5,7 @@
  * that `JSON.parse` already accepted; keys are compared after unescaping (`"a"` and `"\u0061"` are
  * the same key).
  */
-import { foldName } from '../util/fold.ts';
+import { foldKey } from '../util/fold.ts';
 
 /** One open object or array of the walk; reused from one call to the next (the walk never nests). */
 interface Frame {
@@ -94,7 +94,7 @@ export function findDuplicateKey(text: string): string | undefined {
 }
 
 /**
- * Two keys of one object that are one key once folded (`foldName`, src/util/fold.ts), or undefined. A server that binds
+ * Two keys of one object that are one key once folded (`foldKey`, src/util/fold.ts), or undefined. A server that binds
  * keys loosely reads one of them (which one depends on the server) where the gateway judged the other:
  * `{"amount": 5, "AMOUNT": 5000}` passes a rule on `amount` and pays 5000 to a Go server.
  */
@@ -103,7 +103,7 @@ export function foldedCollision(object: Readonly<Record<string, unknown>>): [str
   if (keys.length < 2) return undefined;
   const seen = new Map<string, string>();
   for (const key of keys) {
-    const folded = foldName(key);
+    const folded = foldKey(key);
     const first = seen.get(folded);
     if (first !== undefined) return [first, key];
     seen.set(folded, key);

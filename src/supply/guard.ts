@@ -77,14 +77,16 @@ export function itemName(kind: ReviewKind, item: JsonObject): string | undefined
 }
 
 /**
- * The part of a listed resource a model reads as guidance about it — its title and description — or
- * undefined when it has neither. Its name is a display name (a file name) and its annotations carry
+ * The part of a listed resource a model reads as guidance about it — its title and description — and
+ * the icons a client fetches for it, or undefined when it has none of them. Its name is a display name (a file name) and its annotations carry
  * data that changes (lastModified), so neither is pinned; both are scanned.
  */
 export function resourceGuidance(item: JsonObject): JsonObject | undefined {
   const guidance: JsonObject = {};
   if (item.title !== undefined) guidance.title = item.title;
   if (item.description !== undefined) guidance.description = item.description;
+  // Icons are fetched by clients: a swapped icon URL (a cloud metadata address) is a change too (red team I, L2).
+  if (item.icons !== undefined) guidance.icons = item.icons;
   return Object.keys(guidance).length > 0 ? guidance : undefined;
 }
 

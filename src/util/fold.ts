@@ -12,3 +12,12 @@ export function foldName(name: string): string {
   if (/^[\x20-\x7e]*$/.test(name)) return name.toLowerCase();
   return name.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
 }
+
+/**
+ * An object key as the loosest JSON binder reads it: `foldName`, then without `_` and `-` (Go's
+ * encoding/json/v2 matches names case-insensitively ignoring both: `a_mount` and `amo-unt` are
+ * `amount` there; red team I, F1). For keys only: file names keep their `_` and `-` (`foldName`).
+ */
+export function foldKey(key: string): string {
+  return foldName(key).replace(/[_-]/g, '');
+}

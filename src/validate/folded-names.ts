@@ -9,7 +9,7 @@
  * Not checked: names the schema does not declare (a tool taking any keys gives the gateway no name to
  * compare with; a rule on such an argument should test it in every case it may arrive in).
  */
-import { foldName } from '../util/fold.ts';
+import { foldKey } from '../util/fold.ts';
 
 /** Every property name the schema declares anywhere, by its folded form (declared spellings only). */
 const declaredCache = new WeakMap<object, ReadonlyMap<string, string>>();
@@ -31,7 +31,7 @@ function declaredNames(schema: unknown): ReadonlyMap<string, string> {
     }
     const properties = (node as Record<string, unknown>).properties;
     if (typeof properties === 'object' && properties !== null && !Array.isArray(properties)) {
-      for (const name of Object.keys(properties)) if (!byFold.has(foldName(name))) byFold.set(foldName(name), name);
+      for (const name of Object.keys(properties)) if (!byFold.has(foldKey(name))) byFold.set(foldKey(name), name);
     }
     for (const value of Object.values(node)) if (typeof value === 'object' && value !== null) stack.push(value);
   }
@@ -54,7 +54,7 @@ export function foldedVariant(schema: unknown, args: unknown): { key: string; de
     }
     for (const [key, inner] of Object.entries(value)) {
       if (!exact.has(key)) {
-        const name = declared.get(foldName(key));
+        const name = declared.get(foldKey(key));
         if (name !== undefined) return { key, declared: name, where };
       }
       if (typeof inner === 'object' && inner !== null) stack.push({ value: inner, where: `${where}[${JSON.stringify(key)}]` });

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { legacyClient, modernClient, type TestGateway } from '../helpers/gateway.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
 import { callsReceived, recordedServer, TOOLS_SERVER } from '../helpers/recorded.ts';
-import { foldName } from '../../src/util/fold.ts';
+import { foldKey, foldName } from '../../src/util/fold.ts';
 
 const TOOLS = [{ name: 'pay', inputSchema: { type: 'object' } }];
 
@@ -42,6 +42,9 @@ describe('keys that fold to one key are refused', () => {
     { args: { amount: 5, Amount: 5000, to: 'alice' }, where: 'params.arguments' },
     { args: { amount: 5, 'ａｍｏｕｎｔ': 5000, to: 'alice' }, where: 'params.arguments' },
     { args: { amount: 5, to: 'alice', TO: 'mallory' }, where: 'params.arguments' },
+    // Go's encoding/json/v2 ignores `_` and `-` when it matches names case-insensitively (red team I, F1).
+    { args: { amount: 5, a_mount: 5000, to: 'alice' }, where: 'params.arguments' },
+    { args: { amount: 5, 'amo-unt': 5000, to: 'alice' }, where: 'params.arguments' },
     { args: { amount: 5, to: 'alice', memo: { status: 'ok', 'ſtatus': 'refund' } }, where: 'params.arguments.memo' },
     { args: { amount: 5, to: 'alice', batch: [{ kind: 'a', '\u212Aind': 'b' }] }, where: 'params.arguments.batch[0]' },
   ];
@@ -72,6 +75,9 @@ describe('keys that fold to one key are refused', () => {
   it('folds at least as wide as Go (ASCII case, Kelvin sign, long s) and NFKC', () => {
     for (const [a, b] of [['amount', 'AMOUNT'], ['kind', '\u212Aind'], ['status', '\u017Ftatus'], ['amount', 'ａｍｏｕｎｔ'], ['σ', 'ς'], ['Σ', 'σ'], ['ı', 'I']]) assert.equal(foldName(a!), foldName(b!), `${a} ~ ${b}`);
     for (const [a, b] of [['amount', 'amount_'], ['a-b', 'a_b'], ['to', 'tó']]) assert.notEqual(foldName(a!), foldName(b!), `${a} ≁ ${b}`);
+    // Keys fold wider still (file names do not): without `_` and `-`, as Go's encoding/json/v2 matches names.
+    for (const [a, b] of [['amount', 'a_mount'], ['amount', 'amo-unt'], ['user_id', 'UserID']]) assert.equal(foldKey(a!), foldKey(b!), `${a} ~ ${b}`);
+    assert.notEqual(foldKey('to'), foldKey('tó'));
   });
 });
 
@@ -118,6 +124,7 @@ describe('a lone key that is a declared name only to the server is refused', () 
           ['read', { Path: '/etc/passwd' }],
           ['read', { '\uFF30\uFF21\uFF34\uFF28': '/etc/passwd' }],
           ['pay', { AMOUNT: 5000, to: 'mallory' }],
+          ['pay', { _amount: 5000, to: 'mallory' }],
           ['pay', { amount: 5, to: 'alice', memo: { STATUS: 'refund' } }],
         ];
         for (const [name, args] of attacks) {
