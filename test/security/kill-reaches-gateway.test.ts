@@ -41,6 +41,8 @@ describe('security: kill says whether a running gateway reads the switch', () =>
     // A record left by a gateway that died (no such process) does not make the data dir live.
     mkdirSync(join(other, 'running'), { recursive: true });
     writeFileSync(join(other, 'running', '999999999.json'), JSON.stringify({ pid: 999_999_999, startedAt: new Date().toISOString(), instanceId: 'dead' }));
+    // Nor does one whose pid the system gave to another process since (here: a live pid, another start time).
+    writeFileSync(join(other, 'running', `${process.ppid}.json`), JSON.stringify({ pid: process.ppid, startedAt: new Date().toISOString(), instanceId: 'reused', processStart: '1' }));
     const wrong = join(other, 'portcullis.json');
     writeFileSync(wrong, JSON.stringify(document(other)));
     const killed = await runCli(['kill', '--all', '--reason', 'incident', '-c', wrong]);
