@@ -118,7 +118,9 @@ describe('kill-switch file edited while the gateway was down', () => {
     s = setUp('pc-kill-seal-start-');
     mkdirSync(join(s.home, 'work'));
     const killed = await runCli(['kill', '--tool', 'files.write_file', '-c', s.config]);
-    assert.equal(killed.code, 0, killed.stderr);
+    // No gateway runs yet: written for the one started next, and said so (exit 3, NOT IN EFFECT now).
+    assert.equal(killed.code, 3, killed.stderr);
+    assert.match(killed.stderr, /NOT IN EFFECT/);
     const file = join(s.dataDir, 'killswitch.json');
     // The switch lifted by hand while nothing watched: what was in force is unknown, so all stops.
     writeFileSync(file, JSON.stringify({ switches: [] }));
