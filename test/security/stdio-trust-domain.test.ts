@@ -10,12 +10,12 @@
  * Needs root (the suite runs as root here) and Linux; skipped otherwise, saying why.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { FILESYSTEM, legacyClient, MAIN, MEMORY, serveChild, startGateway, stdioServer, waitFor } from '../helpers/gateway.ts';
 
 const PROBE = new URL('../fixtures/trust-probe-server.ts', import.meta.url).pathname;
@@ -42,6 +42,15 @@ function openDir(prefix: string): string {
 const yaml = JSON.stringify;
 
 describe('stdio servers under runAs are outside the gateway\'s trust domain', { skip }, () => {
+  before(() => {
+    // The servers under runAs must reach this checkout (node_modules, the fixtures, the CLI): a parent
+    // directory without search permission for others would fail every case below for another reason.
+    for (const path of [PROBE, MAIN, FILESYSTEM]) {
+      const reach = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(path)}, require('fs').constants.R_OK)`], { uid: NOBODY, gid: NOBODY, stdio: 'pipe' });
+      if (reach.status !== 0) throw new Error(`uid ${NOBODY} cannot read ${path}: a directory above the checkout lacks search permission for others; run the suite from a checkout every user can traverse (.ci/run makes its clone so)`);
+    }
+  });
+
   it('a server under runAs nobody cannot read the gateway\'s environ nor write into a sibling\'s stdin; the same server as the gateway\'s uid can (control)', async () => {
     const dir = openDir('pc-trust-');
     const sandbox = join(dir, 'sandbox');
