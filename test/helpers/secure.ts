@@ -4,9 +4,13 @@
  * denied), no `supply.allowUnpinned` (every stdio server must carry a pin that holds). A test states
  * the narrow policy its attack needs and pins its servers with `pinned` (helpers/security.ts), as an admin would.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SecretSource } from '../../src/config/secrets.ts';
 import type { GatewayDeps } from '../../src/gateway.ts';
 import { launchGateway, type TestGateway } from './gateway.ts';
+import { recordedServer } from './recorded.ts';
 
 export { pinned } from './security.ts';
 
@@ -25,4 +29,24 @@ export async function startSecureGateway(
   if ((document.supply as { allowUnpinned?: boolean } | undefined)?.allowUnpinned) throw new Error('startSecureGateway: supply.allowUnpinned is not a shipped default; pin the servers with pinned()');
   if (allowsEverything(document.policy)) throw new Error('startSecureGateway: an allow-everything rule is not a shipped default; allow what the test needs');
   return launchGateway(document, secrets, extra);
+}
+
+const PAYLOAD_SERVER = new URL('../fixtures/payload-server.ts', import.meta.url).pathname;
+
+/**
+ * A secure gateway in front of one server, `evil` (fixtures/payload-server.ts), that answers each named
+ * payload as given, with every DLP result family on (mask, mask, flag). What it received goes to
+ * `<dataDir>/received.jsonl`.
+ */
+export async function startPayloadGateway(prefix: string, payloads: Record<string, unknown>): Promise<{ gw: TestGateway; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const file = join(dataDir, 'payloads.json');
+  writeFileSync(file, JSON.stringify({ payloads }));
+  const gw = await startSecureGateway({
+    dataDir,
+    servers: { evil: recordedServer(join(dataDir, 'received.jsonl'), PAYLOAD_SERVER, [file]) },
+    policy: { rules: [{ name: 'evil', effect: 'allow', servers: ['evil'] }] },
+    dlp: { results: { secrets: 'mask', pii: 'mask', injection: 'flag' } },
+  });
+  return { gw, dataDir };
 }

@@ -8,18 +8,16 @@
  * and on the audit store's bytes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { legacyClient, type TestGateway } from '../helpers/gateway.ts';
-import { startSecureGateway } from '../helpers/secure.ts';
-import { auditTrail, recordedServer } from '../helpers/recorded.ts';
+import { startPayloadGateway } from '../helpers/secure.ts';
+import { auditTrail } from '../helpers/recorded.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 import { fakePersonalData } from '../helpers/personal-data.ts';
 
-const SERVER = new URL('../fixtures/payload-server.ts', import.meta.url).pathname;
 const secrets = fakeSecrets();
 const card = fakePersonalData().card.replace(/\D/g, '');
 const text = (t: string) => ({ type: 'text', text: t });
@@ -45,15 +43,7 @@ const PAYLOADS: Record<string, unknown> = {
 let gw: TestGateway;
 let dataDir: string;
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'pc-dlp-paths-'));
-  const file = join(dataDir, 'payloads.json');
-  writeFileSync(file, JSON.stringify({ payloads: PAYLOADS }));
-  gw = await startSecureGateway({
-    dataDir,
-    servers: { evil: recordedServer(join(dataDir, 'received.jsonl'), SERVER, [file]) },
-    policy: { rules: [{ name: 'evil', effect: 'allow', servers: ['evil'] }] },
-    dlp: { results: { secrets: 'mask', pii: 'mask', injection: 'flag' } },
-  });
+  ({ gw, dataDir } = await startPayloadGateway('pc-dlp-paths-', PAYLOADS));
 });
 after(async () => gw?.close());
 

@@ -9,17 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { legacyClient, type TestGateway } from '../helpers/gateway.ts';
-import { startSecureGateway } from '../helpers/secure.ts';
-import { recordedServer } from '../helpers/recorded.ts';
+import { startPayloadGateway } from '../helpers/secure.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 import { fakePersonalData } from '../helpers/personal-data.ts';
 
-const SERVER = new URL('../fixtures/payload-server.ts', import.meta.url).pathname;
 const secrets = fakeSecrets();
 const aws = secrets.aws;
 const github = secrets.github;
@@ -79,15 +74,7 @@ const CASES: Record<string, { step: unknown; gone: string[] }> = {
 
 let gw: TestGateway;
 before(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'pc-dlp-split-'));
-  const file = join(dataDir, 'payloads.json');
-  writeFileSync(file, JSON.stringify({ payloads: Object.fromEntries(Object.entries(CASES).map(([name, c]) => [name, c.step])) }));
-  gw = await startSecureGateway({
-    dataDir,
-    servers: { evil: recordedServer(join(dataDir, 'received.jsonl'), SERVER, [file]) },
-    policy: { rules: [{ name: 'evil', effect: 'allow', servers: ['evil'] }] },
-    dlp: { results: { secrets: 'mask', pii: 'mask', injection: 'flag' } },
-  });
+  ({ gw } = await startPayloadGateway('pc-dlp-split-', Object.fromEntries(Object.entries(CASES).map(([name, c]) => [name, c.step]))));
 });
 after(async () => gw?.close());
 
