@@ -15,7 +15,7 @@ import type { DetectorResponse, MonitorConfig, Severity } from './schema.ts';
 import { clip, learn, MAX_TOOL_BASELINES, type PrincipalState } from './state.ts';
 import { UTC_ZONES } from './utc-zones.ts';
 import { BurstWindow, DistinctWindow } from './window.ts';
-import { flowKeys, type FlowTracker } from './flows.ts';
+import { FLOW_METHODS, flowKeys, type FlowTracker } from './flows.ts';
 import type { Principal } from '../auth/principal.ts';
 
 export interface Observation {
@@ -291,7 +291,7 @@ function dlp(config: MonitorConfig['detectors']['dlp']): Detector {
 
 function toxicFlow(config: MonitorConfig['detectors']['toxicFlow'], flows: FlowTracker): Detector {
   return function detectToxicFlow({ record, anonymous, atMs, identity }, raise) {
-    if (anonymous || record.method !== 'tools/call') return;
+    if (anonymous || !FLOW_METHODS.has(record.method)) return;
     const blocked = record.code === 'PC_POLICY_TOXIC_FLOW';
     const key = flowKeys(record.session, identity);
     const labels = record.labels ?? [];
@@ -312,7 +312,7 @@ function toxicFlow(config: MonitorConfig['detectors']['toxicFlow'], flows: FlowT
         });
       }
     }
-    if (allowed(record)) flows.note(key, labels, qualified(record), record.seq, atMs);
+    if (allowed(record)) flows.note(key, labels, qualified(record), record.seq, atMs, record.method === 'tools/call');
   };
 }
 

@@ -2,7 +2,8 @@
  * Toxic flows: which labels (`private`, `untrusted`, `egress`) the calls of a session have carried, so
  * that an egress call after private data was read can be alerted on or refused. Labels come from the
  * tool's annotations as the policy makes them effective (`policy.tools[].annotations`: attested
- * `private`, `untrusted`, `egress`; `untrusted` and `egress` default to `openWorldHint`).
+ * `private`, `untrusted`, `egress`; `untrusted` and `egress` default to `openWorldHint`); a resource or
+ * prompt read is `private` when its server holds private data (one of its tools is attested `private`).
  *
  * A call belongs to two flows: its principal's and, in the legacy era, its session's (the audit
  * record's session hash); a label counts for `windowMs` after the last call that carried it. Bounded: at most MAX_FLOWS flows (expired ones forgotten first, then the oldest tenth).
@@ -10,6 +11,12 @@
 import { createHash } from 'node:crypto';
 
 export type FlowLabel = 'private' | 'untrusted' | 'egress';
+
+/**
+ * The methods whose records carry a flow: tool calls, and the other ways data comes in from a server
+ * (`resources/read`, `prompts/get`) or client data goes out to one (`prompts/get`, `completion/complete`).
+ */
+export const FLOW_METHODS: ReadonlySet<string> = new Set(['tools/call', 'resources/read', 'prompts/get', 'completion/complete']);
 
 export interface LabelSeen {
   atMs: number;
@@ -60,11 +67,15 @@ export class FlowTracker {
     return undefined;
   }
 
-  note(keys: readonly string[], labels: readonly string[], tool: string, seq: number, nowMs: number): void {
-    for (const key of keys) this.#note(key, labels, tool, seq, nowMs);
+  /**
+   * A call's labels, and its tool among `session.tools`. `called: false` (a resource or prompt read) notes
+   * the labels only: `session.tools` names tools called, and reads must not push them out of its 64.
+   */
+  note(keys: readonly string[], labels: readonly string[], tool: string, seq: number, nowMs: number, called = true): void {
+    for (const key of keys) this.#note(key, labels, tool, seq, nowMs, called);
   }
 
-  #note(key: string, labels: readonly string[], tool: string, seq: number, nowMs: number): void {
+  #note(key: string, labels: readonly string[], tool: string, seq: number, nowMs: number, called: boolean): void {
     let flow = this.#flows.get(key);
     if (!flow) {
       if (this.#flows.size >= MAX_FLOWS) this.#expire(nowMs);
@@ -72,6 +83,7 @@ export class FlowTracker {
       this.#flows.set(key, flow);
     }
     for (const label of labels) if (label === 'private' || label === 'untrusted' || label === 'egress') flow.labels.set(label, { atMs: nowMs, seq, tool });
+    if (!called) return;
     flow.tools.delete(tool);
     flow.tools.set(tool, nowMs);
     if (flow.tools.size > MAX_TOOLS) flow.tools.delete(flow.tools.keys().next().value as string);

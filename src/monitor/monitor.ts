@@ -28,7 +28,7 @@ import { createDetectors, type Detector, type Finding, type Observation } from '
 import type { MonitorConfig } from './schema.ts';
 import { LogSink, WebhookSink, type AlertSink } from './sinks.ts';
 import { clip, MonitorState } from './state.ts';
-import { flowKeys, FlowTracker } from './flows.ts';
+import { FLOW_METHODS, flowKeys, FlowTracker } from './flows.ts';
 import type { HoldEvent } from '../supply/guard.ts';
 import { agentKey, callerIdentity, nameSource, type Principal } from '../auth/principal.ts';
 
@@ -168,8 +168,8 @@ export class Monitor implements AuditSink {
    * may reach the client (progress, log notifications) while it runs, and an egress call then must be refused.
    */
   #privateReadStarts(record: AuditRecord, identity: string): void {
-    if (!this.flows || record.method !== 'tools/call' || !record.labels?.includes('private') || isAnonymous(record.principal)) return;
-    this.flows.note(flowKeys(record.session, identity), ['private'], `${record.server ?? '?'}.${record.target ?? '?'}`, record.seq, this.#now().getTime());
+    if (!this.flows || !FLOW_METHODS.has(record.method) || !record.labels?.includes('private') || isAnonymous(record.principal)) return;
+    this.flows.note(flowKeys(record.session, identity), ['private'], `${record.server ?? '?'}.${record.target ?? '?'}`, record.seq, this.#now().getTime(), record.method === 'tools/call');
   }
 
   /**

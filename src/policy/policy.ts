@@ -196,6 +196,15 @@ export class Policy {
     return [...scopes];
   }
 
+  /**
+   * Whether the server holds private data: some `policy.tools` entry covering it attests `private: true`.
+   * Its resources and prompts are then private reads too (toxic flows, docs/monitor.md): a resource of
+   * a mail server is the same mailbox its attested `read_*` tools read.
+   */
+  holdsPrivateData(server: string): boolean {
+    return this.#tools.some((entry) => entry.annotations?.private === true && entry.server(server));
+  }
+
   annotations(server: string, tool: string, declared: Record<string, unknown> | undefined): Annotations {
     let attested: Partial<Annotations> | undefined;
     for (const entry of this.#tools) if (entry.annotations && entry.server(server) && entry.tool(tool)) attested = { ...attested, ...entry.annotations };

@@ -69,6 +69,56 @@ describe('monitor: toxic flows', () => {
     assert.ok(alerts.every((a) => a.summary.includes('(refused)')));
   });
 
+  it('a resource or prompt read from a server that holds private data counts as a private read (red team I, L5)', async () => {
+    const readLog = join(mkdtempSync(join(tmpdir(), 'pc-mon-tf-')), 'received.jsonl');
+    const pubLog = join(mkdtempSync(join(tmpdir(), 'pc-mon-tf-')), 'received.jsonl');
+    const reads = await startGateway({
+      servers: { gov: recordedServer(readLog), pub: recordedServer(pubLog) },
+      policy: {
+        rules: [
+          { name: 'gov', effect: 'allow', servers: ['gov'], tools: ['delete_record'], resources: ['mem://*'], prompts: ['secret_prompt'] },
+          { name: 'pub', effect: 'allow', servers: ['pub'], resources: ['mem://*'] },
+        ],
+        tools: [
+          // gov holds private data (its echo reads it), though echo itself is never called here.
+          { server: 'gov', tool: 'echo', annotations: { private: true, egress: false, untrusted: false } },
+          { server: 'gov', tool: 'delete_record', annotations: { egress: true } },
+        ],
+      },
+      monitor: { learningPeriod: '1d', detectors: { toxicFlow: { enforce: 'block' } }, sinks: [] },
+    });
+    try {
+      const read = (id: number, uri: string) => ({ jsonrpc: '2.0', id, method: 'resources/read', params: { uri } });
+      const prompt = (id: number) => ({ jsonrpc: '2.0', id, method: 'prompts/get', params: { name: 'secret_prompt', arguments: { topic: 'x' } } });
+      // A resource read of a server that holds nothing private leaves the egress call free.
+      const clean = await legacySession(`${reads.url}/mcp/pub`, '2025-11-25', 'agent-r');
+      assert.equal(codeOf(await clean.send(read(1, 'mem://secret/keys'))), undefined);
+      const sameAgent = await legacySession(`${reads.url}/mcp/gov`, '2025-11-25', 'agent-r');
+      assert.equal(codeOf(await sameAgent.send(call(2, 'delete_record', { id: 'after-public-read' }))), undefined);
+      // The private server's resource, then the egress call: refused, in this session and a fresh one.
+      const viaResource = await legacySession(`${reads.url}/mcp/gov`, '2025-11-25', 'agent-s');
+      assert.equal(codeOf(await viaResource.send(read(3, 'mem://secret/keys'))), undefined);
+      const refused = await viaResource.send(call(4, 'delete_record', { id: 'after-resource' }));
+      assert.equal(codeOf(refused), 'PC_POLICY_TOXIC_FLOW');
+      assert.equal(refused.json.error.data.after, 'gov.mem://secret/keys');
+      // A prompt of the private server is a private read too (modern era: the principal carries it).
+      const modern = modernSession(`${reads.url}/mcp`);
+      assert.equal(codeOf(await modern.send({ ...prompt(5), params: { name: 'gov__secret_prompt', arguments: { topic: 'x' }, _meta: { 'io.modelcontextprotocol/clientInfo': { name: 'agent-p', version: '1' } } } })), undefined);
+      assert.equal(codeOf(await modern.send(call(6, 'gov__delete_record', { id: 'after-prompt' }, 'agent-p'))), 'PC_POLICY_TOXIC_FLOW');
+      // The server's side: only the call made after the public read arrived.
+      const ids = forwarded(readLog)
+        .filter((m) => m.method === 'tools/call' && m.params?.name === 'delete_record')
+        .map((m) => (m.params?.arguments as { id: string }).id);
+      assert.deepEqual(ids, ['after-public-read']);
+      assert.ok(forwarded(readLog).some((m) => m.method === 'resources/read'), 'the private resource was read (the flow is real)');
+      const records = auditRecords(reads);
+      assert.deepEqual(records.find((r) => r.method === 'resources/read' && r.server === 'gov')?.labels, ['private']);
+      assert.equal(records.find((r) => r.method === 'resources/read' && r.server === 'pub')?.labels, undefined);
+    } finally {
+      await reads.close();
+    }
+  });
+
   it('policy conditions read the session: a deny rule on session.labels / session.tools stops the call server-side', async () => {
     const ruleLog = join(mkdtempSync(join(tmpdir(), 'pc-mon-tf-')), 'received.jsonl');
     const cel = await startGateway({

@@ -9,6 +9,8 @@
  *   it verbatim);
  * - the client's answers to the server→client requests (sampling, elicitation) of an egress call that
  *   started before the private read: judged when the answer arrives (`ctx.judgeEgress`, used by forward).
+ * Private reads: calls to tools attested `private`, and `resources/read` and `prompts/get` on a server
+ * that holds private data (one of its tools is attested `private`).
  * A private read counts from when it starts (its intent record; see the monitor), not when it ends:
  * its data may reach the client in progress or log notifications before its result.
  *
@@ -63,6 +65,8 @@ export function createToxicFlow(deps: ToxicFlowDeps): (ctx: MessageContext) => G
     const call = governedCall(ctx);
     if (!call || call.kind !== 'tool') {
       const server = call?.server ?? followUp(ctx)?.server;
+      // A resource or prompt of a server that holds private data reads that data as its tools do.
+      if (call && (call.kind === 'resource' || call.kind === 'prompt') && runtime.current.policy.holdsPrivateData(call.server)) ctx.labels = ['private'];
       if (!block || server === undefined || !CARRIES_CLIENT_DATA.has(ctx.request.method)) return undefined;
       const refusal = judge(ctx, `${ctx.request.method} to server "${server}"`);
       if (!refusal) return undefined;
