@@ -31,10 +31,12 @@
  *                                  link handed out (a sign-in this browser started from this link), the
  *                                  code names who signed in (it answers once); 303 → /approvals/<id>?s=<proof>,
  *                                  a one-time 256-bit proof of that sign-in for this approval (10 min)
- *   GET /approvals/<id>?s=…        the page, for the proven user only; the form carries s and csrf
+ *                                  and a binding cookie `pc_approval_bind` (HttpOnly, Path=/approvals/<id>)
+ *   GET /approvals/<id>?s=…        the page, for the proven user in the browser that signed in only (the
+ *                                  proof and its binding cookie together); the form carries s and csrf
  *
  * The proof travels only in this origin's URLs and forms (never a cookie, `Referrer-Policy: same-origin`),
- * so another port cannot obtain it. The way back is never read from the request: it is rebuilt from an
+ * so another port cannot obtain it; the binding travels only in a cookie, so a copied URL alone decides nothing. The way back is never read from the request: it is rebuilt from an
  * approval id and a proof of their own strict forms, as a relative path on this origin, so no parameter
  * can send the browser elsewhere.
  */
@@ -70,6 +72,7 @@ export interface SignIn {
 }
 
 const SIGN_IN_COOKIE = 'pc_approval_signin';
+const BIND_COOKIE = 'pc_approval_bind';
 const SIGN_IN_SECONDS = 600;
 const TOKEN_FORM = /^[A-Za-z0-9_-]{1,200}$/;
 
@@ -80,8 +83,11 @@ interface Link {
   expiresAt: number;
   /** Hashes of the sign-in nonces this link handed out (the newest few). */
   nonces: Buffer[];
-  /** Proofs of a finished sign-in for this approval: hash → who signed in, until when. */
-  proofs: Array<{ hash: Buffer; user: string; expiresAt: number }>;
+  /**
+   * Proofs of a finished sign-in for this approval: hash → who signed in, until when, and the hash of the
+   * binding cookie the browser that signed in was given (the proof works only with it).
+   */
+  proofs: Array<{ hash: Buffer; bindHash: Buffer; user: string; expiresAt: number }>;
 }
 
 /** Sign-ins one link may have under way at once (several tabs); the oldest is forgotten first. */
@@ -160,18 +166,24 @@ export class ApprovalPages {
     return link;
   }
 
-  /** A one-time proof that `user` signed in for this approval (the form carries it to the decision). */
-  prove(link: Link, user: string, now: number): string {
+  /**
+   * A one-time proof that `user` signed in for this approval (the URL and the form carry it to the
+   * decision), and the binding the browser that signed in keeps in a cookie: the two work only together.
+   */
+  prove(link: Link, user: string, now: number): { proof: string; bind: string } {
     const proof = randomBytes(32).toString('base64url');
-    link.proofs = [...link.proofs.filter((p) => p.expiresAt > now), { hash: digest(proof), user, expiresAt: Math.min(link.expiresAt, now + SIGN_IN_SECONDS * 1000) }].slice(-MAX_SIGN_INS_PER_LINK);
-    return proof;
+    const bind = randomBytes(32).toString('base64url');
+    const entry = { hash: digest(proof), bindHash: digest(bind), user, expiresAt: Math.min(link.expiresAt, now + SIGN_IN_SECONDS * 1000) };
+    link.proofs = [...link.proofs.filter((p) => p.expiresAt > now), entry].slice(-MAX_SIGN_INS_PER_LINK);
+    return { proof, bind };
   }
 
-  /** The link and the user `proof` proves signed in for approval `id`, while both are valid. */
-  proven(id: string, proof: unknown, now: number): { link: Link; user: string } | undefined {
+  /** The link and the user `proof` proves signed in for approval `id`, presented with its browser's `bind`, while both are valid. */
+  proven(id: string, proof: unknown, bind: unknown, now: number): { link: Link; user: string } | undefined {
     const link = this.#links.get(id);
     if (!link || link.expiresAt <= now) return undefined;
-    const found = link.proofs.find((p) => p.expiresAt > now && matches(proof, p.hash));
+    // Both compared, whichever fails: the time taken says nothing about which one was wrong.
+    const found = link.proofs.find((p) => p.expiresAt > now && matches(proof, p.hash) && matches(bind, p.bindHash));
     return found ? { link, user: found.user } : undefined;
   }
 
@@ -212,6 +224,15 @@ function signInCookie(value: string, maxAge: number, origin: string): string {
   return `${SIGN_IN_COOKIE}=${value}; Path=${APPROVAL_PAGE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${origin.startsWith('https:') ? '; Secure' : ''}`;
 }
 
+/**
+ * The binding cookie of a sign-in for approval `id`: only the browser that signed in has it, and the
+ * proof in the page's URL works only with it — a copied URL (history, a shared screen) decides nothing
+ * from another browser. Its own path per approval, so several approvals open in tabs keep theirs.
+ */
+function bindCookie(id: string, value: string, origin: string): string {
+  return `${BIND_COOKIE}=${value}; Path=${APPROVAL_PAGE_PATH}${id}; Max-Age=${SIGN_IN_SECONDS}; HttpOnly; SameSite=Lax${origin.startsWith('https:') ? '; Secure' : ''}`;
+}
+
 /** Sends the browser to sign in for this approval, remembering (in its own cookie) which approval; the link keeps the nonce. */
 function redirectToSignIn(res: ServerResponse, signIn: SignIn, origin: string, id: string, nonce: string): void {
   res.writeHead(303, { location: signIn.signInPath(nonce), 'set-cookie': signInCookie(`${nonce}.${id}`, SIGN_IN_SECONDS, origin), 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
@@ -237,13 +258,15 @@ function returnFromSignIn(req: IncomingMessage, res: ServerResponse, rawUrl: str
   const state = query.get('state');
   const fromHere = nonce !== undefined && rest.length === 0 && TOKEN_FORM.test(nonce) && matches(state, digest(nonce));
   const link = fromHere && id !== undefined && isApprovalId(id) ? pages.takeSignIn(id, nonce, now) : undefined;
-  if (!link) return new GatewayError('PC_APPROVAL_UNKNOWN', 'this sign-in was not started from this approval\'s page in this browser (or took longer than 10 minutes); open the approval link again');
-  res.setHeader('set-cookie', signInCookie('', 0, origin));
+  if (!link || id === undefined) return new GatewayError('PC_APPROVAL_UNKNOWN', 'this sign-in was not started from this approval\'s page in this browser (or took longer than 10 minutes); open the approval link again');
+  const clear = signInCookie('', 0, origin);
+  res.setHeader('set-cookie', clear);
   const code = query.get('code');
   const user = code !== null && TOKEN_FORM.test(code) ? signIn.signedIn(code) : undefined;
   if (query.has('error') || !user) return new GatewayError('PC_AUTH_REQUIRED', 'the sign-in did not complete; open the approval link again to sign in');
+  const { proof, bind } = pages.prove(link, user, now);
   // Rebuilt from parts of strict form, relative: the way back cannot lead off this origin.
-  res.writeHead(303, { location: `${APPROVAL_PAGE_PATH}${id}?s=${pages.prove(link, user, now)}`, 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
+  res.writeHead(303, { location: `${APPROVAL_PAGE_PATH}${id}?s=${proof}`, 'set-cookie': [clear, bindCookie(id, bind, origin)], 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
   res.end();
   return undefined;
 }
@@ -266,8 +289,8 @@ export async function serveApprovalPage(req: IncomingMessage, res: ServerRespons
    * approval), and must be the caller's own; the link's token alone proves nothing about the person.
    */
   const person = (approval: Approval, proof: unknown): GatewayError | { link: Link; user: string } => {
-    const proven = pages.proven(id, proof, now);
-    if (!proven) return new GatewayError('PC_AUTH_REQUIRED', 'sign in for this approval (the same user the agent acts for): open the approval link again');
+    const proven = pages.proven(id, proof, cookieValue(req, BIND_COOKIE), now);
+    if (!proven) return new GatewayError('PC_AUTH_REQUIRED', 'sign in for this approval (the same user the agent acts for), in this browser: open the approval link again');
     if (proven.user !== approval.subject) return new GatewayError('PC_APPROVAL_NOT_APPROVER', `approval ${approval.id} is for ${approval.subject}'s own call; the signed-in user ${proven.user} cannot decide it`);
     return proven;
   };

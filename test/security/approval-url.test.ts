@@ -350,6 +350,16 @@ describe('in-band approval, URL mode, with the embedded sign-in', () => {
         outcomes['POST as bob with the link\'s token and the form\'s CSRF'] = (await bob.request.post(target, { form: { t, csrf: csrf!, decision: 'approve' }, headers: { origin: gw.url } })).status();
         outcomes['POST with the link\'s token, no sign-in proof'] = (await postForm(target, { t, csrf: csrf!, decision: 'approve' })).status;
         outcomes['POST with the proof, without the CSRF token'] = (await postForm(target, { s: s!, decision: 'approve' })).status;
+        // The page's URL copied out of alice's browser (history, a shared screen): the proof and the form's
+        // CSRF token without the binding cookie of the browser that signed in decide nothing.
+        outcomes['POST with the proof and the CSRF token, from another client'] = (await postForm(target, { s: s!, csrf: csrf!, decision: 'approve' }, { origin: gw.url })).status;
+        outcomes['POST with the proof and the CSRF token, from bob\'s browser'] = (await bob.request.post(target, { form: { s: s!, csrf: csrf!, decision: 'approve' }, headers: { origin: gw.url } })).status();
+        const copied = await bob.newPage();
+        const copiedPage = await copied.goto(page.url());
+        outcomes['the page\'s URL opened in another browser'] = copiedPage?.status() ?? 0;
+        assert.doesNotMatch(await copied.content(), /name="csrf"/, 'no form for a browser that did not sign in');
+        const bound = (await alice.cookies(target)).find((c) => c.name === 'pc_approval_bind');
+        assert.ok(bound?.httpOnly && bound.path === `/approvals/${id}`, 'the binding cookie is HttpOnly and scoped to this approval');
         assert.equal(gw.gateway.approvals.queue.store.get(id!)?.status, 'pending', 'nobody but alice decided');
         await Promise.all([page.waitForNavigation(), page.click('button[value=approve]')]);
         await page.waitForSelector('text=Approved');
