@@ -12,7 +12,7 @@ import { displayText } from '../audit/display.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Config } from '../config/schema.ts';
 import { openKillSwitches } from '../killswitch/open.ts';
-import { describeTarget, type KillTarget } from '../killswitch/store.ts';
+import { describeTarget, type KillSwitch, type KillTarget } from '../killswitch/store.ts';
 import { openPins } from '../supply/open-pins.ts';
 import { pinnedToolNames } from '../supply/pins.ts';
 import { anyGlob } from '../util/glob.ts';
@@ -213,7 +213,8 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   const identity = identitySummary(config, dataDir);
   const integrity = pins.integrity();
   const approvalsWaiting = waitingApprovals(dataDir);
-  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, killSwitchFile: killIntegrity.ok ? 'verified' : `UNTRUSTED: ${killIntegrity.problem}`, policy, quarantined: waiting, pins: integrity.ok ? 'verified' : `UNTRUSTED: ${integrity.problem}`, audit: config.audit.store, identity, looseModes: loose, approvalsWaiting };
+  const claimed = kills.unverified();
+  const summary = { dataDir, servers: Object.keys(config.servers), killSwitches: switches, killSwitchFile: killIntegrity.ok ? 'verified' : `UNTRUSTED: ${killIntegrity.problem}`, ...(claimed ? { killSwitchFileSays: claimed } : {}), policy, quarantined: waiting, pins: integrity.ok ? 'verified' : `UNTRUSTED: ${integrity.problem}`, audit: config.audit.store, identity, looseModes: loose, approvalsWaiting };
   if (options.json) {
     io.out(`${JSON.stringify(summary)}\n`);
     return 0;
@@ -226,7 +227,14 @@ export function status(options: KillOptions, io: Pick<Io, 'out' | 'err' | 'secre
   io.out(`identity:      ${identity.enabled ? `on (${[identity.embedded ? 'embedded server' : '', identity.issuers ? `${identity.issuers} issuer${identity.issuers === 1 ? '' : 's'}` : '', identity.apiKeys ? 'API keys' : ''].filter(Boolean).join(', ')}); ${identity.activeAgents} active agent${identity.activeAgents === 1 ? '' : 's'}, ${identity.activeKeys} active key${identity.activeKeys === 1 ? '' : 's'}` : 'off (local principals)'}\n`);
   io.out(`kill switches: ${killIntegrity.ok ? (switches.length === 0 ? 'none' : '') : displayText(summary.killSwitchFile)}\n`);
   // A monitor kill names the agent a caller chose, and its reason quotes it: shown escaped.
-  for (const s of switches) io.out(`  ${s.effect === 'approve' ? 'APPROVAL' : 'ON'}  ${displayText(describeTarget(s.target))} — ${displayText(s.reason)} (by ${displayText(s.by)} at ${s.at}${s.until ? `, until ${s.until}` : ''})\n`);
+  const line = (s: KillSwitch, state: string): string => `  ${state}  ${displayText(describeTarget(s.target))} — ${displayText(s.reason)} (by ${displayText(s.by)} at ${s.at}${s.until ? `, until ${s.until}` : ''})\n`;
+  for (const s of switches) io.out(line(s, s.effect === 'approve' ? 'APPROVAL' : 'ON'));
+  if (!killIntegrity.ok) io.out(`  in force: ${killIntegrity.stopsEverything ? 'EVERY CALL is stopped' : switches.length === 0 ? 'nothing (no switch was in force before)' : 'the switches above, as they were before the file changed'}\n`);
+  if (claimed) {
+    // What `kill --reseal` would accept: shown so the admin reviews it, marked as not verified.
+    io.out(`  the file says (NOT verified; \`portcullis kill --reseal\` would make exactly this the state)${claimed.length === 0 ? ': no switches' : ''}\n`);
+    for (const s of claimed) io.out(line(s, `  UNVERIFIED ${s.effect === 'approve' ? 'APPROVAL' : 'ON'}`));
+  }
   const q = Object.entries(waiting);
   io.out(`quarantined:   ${q.length === 0 ? 'none' : q.map(([s, n]) => `${s}: ${n}`).join(', ')}\n`);
   io.out(`pins:          ${summary.pins}\n`);

@@ -110,6 +110,8 @@ export class KillSwitchStore {
   #untrusted: string | undefined;
   /** Whether the file on disk, as last read, failed its seal (set aside before it is written over). */
   #diskUntrusted = false;
+  /** What an untrusted file on disk says, when it parses: shown for review, never enforced as written. */
+  #claimed: KillSwitch[] | undefined;
   /** Whether this store has seen a trusted state (a sealed file, or none at all at first look). */
   #trusted = false;
   readonly #options: KillSwitchStoreOptions;
@@ -140,12 +142,14 @@ export class KillSwitchStore {
       this.#switches = [];
       this.#untrusted = undefined;
       this.#diskUntrusted = false;
+      this.#claimed = undefined;
       this.#problem = inForce > 0 || this.#problem ? `${this.path} disappeared while ${inForce > 0 ? `${inForce} kill switch${inForce > 1 ? 'es were' : ' was'}` : 'its unreadable state was'} in force; every call is stopped until it is restored (or \`portcullis unkill --everything\` writes an empty one)` : undefined;
       if (!this.#problem) this.#trusted = true;
       return;
     }
     const read = this.#read();
     this.#diskUntrusted = !('switches' in read);
+    this.#claimed = 'claimed' in read ? read.claimed : undefined;
     if ('switches' in read) {
       this.#switches = read.switches;
       this.#problem = undefined;
@@ -165,7 +169,7 @@ export class KillSwitchStore {
   }
 
   /** The file's switches when its seal verifies, or why it is not believed. */
-  #read(): { switches: KillSwitch[] } | { problem: string } {
+  #read(): { switches: KillSwitch[] } | { problem: string; claimed?: KillSwitch[] } {
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(this.path, 'utf8'));
@@ -174,10 +178,10 @@ export class KillSwitchStore {
     }
     const switches = switchesOf(parsed);
     if (typeof switches === 'string') return { problem: `${this.path} ${switches}` };
-    if (!isObject(parsed) || parsed.version !== KILL_FORMAT_VERSION) return { problem: `${this.path} is not sealed (format version ${String(isObject(parsed) ? parsed.version : undefined)}, expected ${KILL_FORMAT_VERSION}; written by an older version or outside portcullis)` };
+    if (!isObject(parsed) || parsed.version !== KILL_FORMAT_VERSION) return { problem: `${this.path} is not sealed (format version ${String(isObject(parsed) ? parsed.version : undefined)}, expected ${KILL_FORMAT_VERSION}; written by an older version or outside portcullis)`, claimed: switches };
     const key = readSealKey(this.#options.key);
-    if (typeof key === 'string') return { problem: `cannot verify ${this.path}: ${key}` };
-    if (!sealMatches(key, sealed(switches), parsed.mac)) return { problem: `${this.path} does not match its seal (edited outside portcullis, or sealed with another key)` };
+    if (typeof key === 'string') return { problem: `cannot verify ${this.path}: ${key}`, claimed: switches };
+    if (!sealMatches(key, sealed(switches), parsed.mac)) return { problem: `${this.path} does not match its seal (edited outside portcullis, or sealed with another key)`, claimed: switches };
     return { switches };
   }
 
@@ -199,6 +203,14 @@ export class KillSwitchStore {
     this.refresh();
     this.#lookedThisTurn = true;
     queueMicrotask(() => (this.#lookedThisTurn = false));
+  }
+
+  /**
+   * What the file on disk says when its seal fails but it parses: for an admin to review before
+   * `kill --reseal` (which makes exactly this the state) — never what is enforced. Undefined otherwise.
+   */
+  unverified(): readonly KillSwitch[] | undefined {
+    return this.#claimed;
   }
 
   /** Changes with every change of the switches seen (the file, or add/remove in this process). */

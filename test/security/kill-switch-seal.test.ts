@@ -97,6 +97,11 @@ describe('kill-switch file edited outside portcullis (running gateway)', () => {
     assert.ok(Array.isArray(listed.content));
     await assert.rejects(write('c.txt'), stopped, 'the switch in force before holds');
     assert.deepEqual(writes(), []);
+    // `status` shows what the untrusted file says, for review before `kill --reseal`, marked unverified.
+    const shown = await runCli(['status', '-c', s.config]);
+    assert.match(shown.stdout, /the file says \(NOT verified;[^\n]*\n\s+UNVERIFIED ON\s+all calls — forged/);
+    const json = JSON.parse((await runCli(['status', '--json', '-c', s.config])).stdout) as { killSwitchFileSays?: Array<{ reason: string }> };
+    assert.deepEqual(json.killSwitchFileSays?.map((k) => k.reason), ['forged']);
   });
 
   it('recovers with `unkill --everything` (the untrusted file is set aside), and a sealed file is believed again', async () => {
