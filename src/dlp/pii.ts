@@ -374,7 +374,11 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
     const opener = u === 0x2b /* + */ || u === 0x28; /* ( */
     if (!isDigit(u) && !(opener && isDigit(text.charCodeAt(i + 1)))) continue;
     const before = i > 0 ? text.charCodeAt(i - 1) : 0;
-    if (i > 0 && (isAlnum(before) || (isDigit(u) && (before === 0x2e || before === 0x2d || before === 0x2b)))) {
+    // A sign where a token starts (`-4111…`, ` +4111…`) starts a number; after a word, a digit or a dot
+    // (`ref-4539…` an id, `1-2` a range, `0.-4`) it is part of a longer token.
+    const ahead = i > 1 ? text.charCodeAt(i - 2) : 0;
+    const signed = isDigit(u) && (before === 0x2d || before === 0x2b) && !isAlnum(ahead) && ahead !== 0x2e;
+    if (i > 0 && !signed && (isAlnum(before) || (isDigit(u) && (before === 0x2e || before === 0x2d || before === 0x2b)))) {
       // Inside a longer token (an id, a version, a decimal): skip the rest of it.
       while (i + 1 < n && (isAlnum(text.charCodeAt(i + 1)) || isSeparator(text.charCodeAt(i + 1)))) i++;
       continue;
@@ -414,8 +418,153 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
     const sameSeparators = seps.length === 0 || [...seps].every((c) => c === seps[0]);
     const kind = digits.length >= 9 ? classifyCluster(cluster, digits, sameSeparators) : undefined;
     if (kind) out.push({ kind, start, end: last + 1 });
+    else scanWindows(text, start, last + 1, out);
     i = last;
   }
+}
+
+/** Separators a window may start after: a blank, `/`, `(`, `)`. */
+const WINDOW_OPENERS: ReadonlySet<number> = new Set([0x20, 0x2f, 0x28, 0x29]);
+/** At most this many groups in a window: a 19-digit card in groups of four. */
+const MAX_WINDOW_GROUPS = 5;
+
+/** Whether the Verhoeff check of the digits of text[from, to) holds (separators skipped). */
+function verhoeffAt(text: string, from: number, to: number): boolean {
+  let c = 0;
+  let k = 0;
+  for (let i = to - 1; i >= from; i--) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) continue;
+    c = VERHOEFF_D[c]![VERHOEFF_P[k++ % 8]![d]!]!;
+  }
+  return c === 0;
+}
+
+/**
+ * Prefix sums of a cluster's digits for the Luhn check of any run of them in constant time: per parity
+ * of the digit's index, the sums of the digits as they are and doubled (Luhn's doubling, 2d − 9 past 9).
+ * A run's rightmost digit is never doubled, so the digits of its parity count plain, the others doubled.
+ */
+const PLAIN_EVEN = new Int32Array(41);
+const PLAIN_ODD = new Int32Array(41);
+const DOUBLED_EVEN = new Int32Array(41);
+const DOUBLED_ODD = new Int32Array(41);
+
+/** Fills the prefix sums for the digits of text[from, to) (at most 40). */
+function luhnPrefixes(text: string, from: number, to: number): void {
+  let t = 0;
+  for (let k = from; k < to && t < 40; k++) {
+    const d = text.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) continue;
+    const twice = d > 4 ? 2 * d - 9 : 2 * d;
+    const even = (t & 1) === 0;
+    PLAIN_EVEN[t + 1] = PLAIN_EVEN[t]! + (even ? d : 0);
+    PLAIN_ODD[t + 1] = PLAIN_ODD[t]! + (even ? 0 : d);
+    DOUBLED_EVEN[t + 1] = DOUBLED_EVEN[t]! + (even ? twice : 0);
+    DOUBLED_ODD[t + 1] = DOUBLED_ODD[t]! + (even ? 0 : twice);
+    t++;
+  }
+}
+
+/** Whether the Luhn check holds for the cluster's digits [i, j] (indices among its digits, j the rightmost). */
+function luhnOfDigits(i: number, j: number): boolean {
+  const sum = (j & 1) === 0
+    ? PLAIN_EVEN[j + 1]! - PLAIN_EVEN[i]! + DOUBLED_ODD[j + 1]! - DOUBLED_ODD[i]!
+    : PLAIN_ODD[j + 1]! - PLAIN_ODD[i]! + DOUBLED_EVEN[j + 1]! - DOUBLED_EVEN[i]!;
+  return sum % 10 === 0;
+}
+
+/** A cluster's digit groups: start, end and index of the first digit among the cluster's digits (at most 20 groups in 40 units). */
+const GROUP_START = new Int32Array(21);
+const GROUP_END = new Int32Array(21);
+const GROUP_DIGIT = new Int32Array(21);
+
+/**
+ * The values inside a cluster that did not classify whole, at their own boundaries: a card followed by
+ * its expiry or another number (`4111111111111111 12/27`, two cards in a row), an SSN followed by a
+ * year. Windows of whole digit groups (a value is never cut out of a run of digits) in the shapes the
+ * kinds have — one 13–19 digit group or groups of 4–6 digits adding up to 13–19 (a card), 3-2-4 (SSN),
+ * 3-3-3 (SIN), 3-3-4 (NHS), 4-4-4 (Aadhaar) — with one and the same separator between groups. Shapes
+ * are told from the group lengths and the checksums computed in place, so a string is built only for a
+ * window whose checksum holds (about one in ten); `classifyCluster` then decides.
+ */
+function scanWindows(text: string, start: number, end: number, out: PiiMatch[]): void {
+  let count = 0;
+  let longest = 0;
+  let t = 0;
+  for (let k = start; k < end && count < 20; ) {
+    if (!isDigit(text.charCodeAt(k))) {
+      k++;
+      continue;
+    }
+    const g = k;
+    while (k < end && isDigit(text.charCodeAt(k))) k++;
+    GROUP_START[count] = g;
+    GROUP_END[count] = k;
+    GROUP_DIGIT[count] = t;
+    t += k - g;
+    count++;
+    if (k - g > longest) longest = k - g;
+  }
+  // Every shape opens with, or holds, a group of three digits or more.
+  if (longest < 3) return;
+  let prefixes = false;
+  // One group is the cluster itself unless a sign or bracket opened it (`+4111…`).
+  if (count < 2 && isDigit(text.charCodeAt(start))) return;
+  for (let a = 0; a < count; a++) {
+    // A window starts after a blank, `/` or a bracket, never after `.` or `-` (`0.4111…` is a decimal,
+    // `1-4111…` a range or an id), and ends anywhere but before `.`.
+    const from = GROUP_START[a]!;
+    if (a > 0 && !WINDOW_OPENERS.has(text.charCodeAt(from - 1))) continue;
+    // What the first digit allows: a card network's prefix (2–6), an Aadhaar number (2–9), a SIN (not 0
+    // or 8), an SSN's area (not 9), an NHS number (any). A start that allows only NHS needs a 3-digit group.
+    const first = text.charCodeAt(from) - 48;
+    if (first < 2 && GROUP_END[a]! - from !== 3) continue;
+    const sep = a + 1 < count && GROUP_START[a + 1]! - GROUP_END[a]! === 1 ? text.charCodeAt(GROUP_END[a]!) : -1;
+    let digits = 0;
+    let allCardGroups = true;
+    let shape = 0; // the group lengths so far, one decimal digit each (3-2-4 is 324)
+    for (let b = a; b < count && b - a < MAX_WINDOW_GROUPS; b++) {
+      const len = GROUP_END[b]! - GROUP_START[b]!;
+      digits += len;
+      if (digits > 19) break;
+      if (b > a && (GROUP_START[b]! - GROUP_END[b - 1]! !== 1 || text.charCodeAt(GROUP_END[b - 1]!) !== sep)) break;
+      allCardGroups &&= len >= 4 && len <= 6;
+      shape = shape * 10 + Math.min(len, 9);
+      const to = GROUP_END[b]!;
+      const card = digits >= 13 && first >= 2 && first <= 6 && (b === a || allCardGroups);
+      const shaped = (shape === 324 && first !== 9) || (shape === 333 && first !== 0 && first !== 8) || shape === 334 || (shape === 444 && first >= 2);
+      if ((!card && !shaped) || (b < count - 1 && text.charCodeAt(to) === 0x2e)) continue;
+      // Which checksum each candidate needs first: Luhn for a card and a SIN, Verhoeff for Aadhaar; an
+      // SSN and an NHS number are checked by classifyCluster alone.
+      if ((card || shape === 333) && !prefixes) {
+        luhnPrefixes(text, start, end);
+        prefixes = true;
+      }
+      const luhnOk = (card || shape === 333) && luhnOfDigits(GROUP_DIGIT[a]!, GROUP_DIGIT[b]! + (to - GROUP_START[b]!) - 1);
+      const worth = (card && luhnOk) || (shape === 333 && luhnOk) || (shape === 444 && verhoeffAt(text, from, to)) || shape === 324 || shape === 334;
+      if (!worth) continue;
+      const cluster = text.slice(from, to);
+      const kind = classifyCluster(cluster, cluster.replace(/\D/g, ''), true);
+      if (kind) {
+        out.push({ kind, start: from, end: to });
+        a = b;
+        break;
+      }
+    }
+  }
+}
+
+/** Whether the `:` at `colon` separates a URL's user from its password (`//user:password@host`). */
+function userInfo(text: string, colon: number): boolean {
+  let k = colon;
+  while (k > 0 && colon - k < 256) {
+    const u = text.charCodeAt(k - 1);
+    if (u === 0x2f /* / */) return k >= 2 && text.charCodeAt(k - 2) === 0x2f;
+    if (u === 0x40 /* @ */ || u === 0x3a /* : */ || u <= 0x20) return false;
+    k--;
+  }
+  return false;
 }
 
 function findEmails(text: string, out: PiiMatch[]): void {
@@ -432,9 +581,10 @@ function findEmails(text: string, out: PiiMatch[]): void {
     let e = at + 1;
     while (e < text.length && e - at < 254 && domain(text.charCodeAt(e))) e++;
     while (e > at + 1 && (text[e - 1] === '.' || text[e - 1] === '-')) e--;
-    // user:password@host in a URL is a credential (the secret rules' business), not an address;
-    // a bare user@host after `//` (mem://jo@example.org) is an address like any other.
-    if (s === at || text[s] === '.' || text[at - 1] === '.' || text[s - 1] === ':') continue;
+    // user:password@host in a URL (after `//`) is a credential (the secret rules' business), not an
+    // address; after any other `word:` — `mailto:`, `sip:`, `From:` — it is an address, as is a bare
+    // user@host after `//` (mem://jo@example.org).
+    if (s === at || text[s] === '.' || text[at - 1] === '.' || (text[s - 1] === ':' && userInfo(text, s - 1))) continue;
     const host = text.slice(at + 1, e);
     const dot = host.lastIndexOf('.');
     if (dot <= 0 || host.includes('..')) continue;

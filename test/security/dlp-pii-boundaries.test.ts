@@ -1,0 +1,98 @@
+/**
+ * Red team J, F5 and F7: personal data at the edges of other text. A card number followed by its expiry
+ * or another number (`4111… 12/27`, two cards in a row), a card after a sign, an SSN followed by a year,
+ * and an e-mail address right after a colon (`mailto:`, `From:`, `sip:`) were judged as part of a longer
+ * run or a URL's user-info and passed. Through the real gateway: masked in what a server returns (the
+ * client's side) and refused in an open-world tool's arguments (nothing reaches the server); the
+ * neighbours that are not personal data (a decimal, a range, a URL's `user:password@`) are not taken for it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { legacyClient, type TestGateway } from '../helpers/gateway.ts';
+import { startPayloadGateway, startSecureGateway } from '../helpers/secure.ts';
+import { recording } from '../helpers/recorded.ts';
+import { openLegacySession, type LegacySession } from '../helpers/sessions.ts';
+import { fakePersonalData } from '../helpers/personal-data.ts';
+
+const NOTIFYING = new URL('../fixtures/notifying-server.ts', import.meta.url).pathname;
+const pd = fakePersonalData(3);
+const card = pd.card.replace(/\D/g, '');
+const email = pd.email;
+const ssn = pd.ssn;
+
+/** Each text holds one value (`value`) at an edge the scanners used to miss. */
+const CASES: Record<string, { text: string; value: string }> = {
+  cardExpiry: { text: `Card: ${card} 12/27`, value: card },
+  cardYear: { text: `${card} 2027`, value: card },
+  cardDashExpiry: { text: `${card}-12/27`, value: card },
+  cardAfterRow: { text: `row 17 | 3 ${card}`, value: card },
+  cardSigned: { text: `pan -${card}`, value: card },
+  cardPlus: { text: `pan +${card}`, value: card },
+  ssnYear: { text: `SSN ${ssn} 1990`, value: ssn },
+  mailto: { text: `Questions? [Contact Jo](mailto:${email})`, value: email },
+  mailtoUpper: { text: `<a href="MAILTO:${email}">Jo</a>`, value: email },
+  fromHeader: { text: `From:${email}`, value: email },
+  sip: { text: `call sip:${email} now`, value: email },
+};
+
+let gw: TestGateway;
+before(async () => {
+  ({ gw } = await startPayloadGateway('pc-dlp-edges-', Object.fromEntries(Object.entries(CASES).map(([name, c]) => [name, { result: { content: [{ type: 'text', text: c.text }] } }]))));
+});
+after(async () => gw?.close());
+
+describe('personal data at the edges of other text, in results', () => {
+  for (const [name, c] of Object.entries(CASES)) {
+    it(`masks ${name} in what the client receives`, async () => {
+      const client = await legacyClient(`${gw.url}/mcp/evil`);
+      try {
+        const got = JSON.stringify(await client.callTool({ name: 'get', arguments: { name } }));
+        assert.ok(!got.includes(c.value), `${name}: the value reached the client in clear: ${got}`);
+        assert.match(got, /REDACTED:(payment-card|us-ssn|email)#1/, `${name}: masked, not dropped`);
+      } finally {
+        await client.close();
+      }
+    });
+  }
+});
+
+describe('personal data at the edges of other text, in arguments of an open-world tool', () => {
+  let agw: TestGateway;
+  let session: LegacySession;
+  const rec = recording(NOTIFYING);
+  before(async () => {
+    agw = await startSecureGateway({
+      dataDir: mkdtempSync(join(tmpdir(), 'pc-dlp-edges-args-')),
+      servers: { notes: rec.server },
+      policy: { rules: [{ name: 'notes', effect: 'allow', servers: ['notes'] }] },
+      dlp: { arguments: { secrets: 'block', pii: 'block' } },
+    });
+    session = await openLegacySession(`${agw.url}/mcp/notes`);
+  });
+  after(async () => {
+    await session?.close();
+    await agw?.close();
+  });
+
+  it('refuses every case, and nothing of them reaches the server', async () => {
+    for (const [name, c] of Object.entries(CASES)) {
+      const answer = await session.request('tools/call', { name: 'link', arguments: { q: c.text } });
+      assert.equal(answer.error?.data?.code, 'PC_DLP_EXFILTRATION', `${name}: ${JSON.stringify(answer)}`);
+    }
+    const calls = JSON.stringify(rec.received().filter((m) => m.method === 'tools/call'));
+    for (const [name, c] of Object.entries(CASES)) assert.ok(!calls.includes(c.value), `${name} reached the server`);
+  });
+
+  it('lets the neighbours that are not personal data through: a decimal, a range, an id, URL credentials are not an address', async () => {
+    const before = rec.received().filter((m) => m.method === 'tools/call').length;
+    const benign = [`ratio 0.${card}`, `pages 1-${card}`, `ref-${card}`, `total ${card}.5 units`];
+    for (const q of benign) {
+      const answer = await session.request('tools/call', { name: 'link', arguments: { q } });
+      assert.equal(answer.error, undefined, `${q}: ${JSON.stringify(answer.error)}`);
+    }
+    assert.equal(rec.received().filter((m) => m.method === 'tools/call').length, before + benign.length, 'each benign call reached the server');
+  });
+});
