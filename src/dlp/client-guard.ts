@@ -54,7 +54,9 @@ export function guardClient(dlp: Dlp, client: ClientLink, context: () => Message
   const where = (direction: Direction): Where => ({ ...dlpTarget(context()), direction });
   const screen = (value: JsonObject, direction: Direction) => {
     const ctx = context();
-    const outcome = dlp.inspect(value, where(direction), (ctx.maskBook ??= new MaskBook()));
+    // What the client answers goes to the server: numbered apart from what the server sent.
+    const book = direction === 'answer' ? (ctx.answerMaskBook ??= new MaskBook()) : (ctx.maskBook ??= new MaskBook());
+    const outcome = dlp.inspect(value, where(direction), book);
     if (outcome.findings.length > 0) (ctx.dlp ??= []).push(...outcome.findings);
     return outcome;
   };

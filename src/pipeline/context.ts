@@ -94,6 +94,12 @@ export interface MessageContext {
   address?: string;
   /** Mask numbering shared by the result and the server→client traffic of this call. */
   maskBook?: MaskBook;
+  /**
+   * Mask numbering of what goes the other way, to the server: the client's answers to its requests. Never
+   * the book of what the server sent — a number shared between the two would tell the server which of
+   * its own values the client's answer equals (red team J, F8).
+   */
+  answerMaskBook?: MaskBook;
   /** The human approval this call ran under, was refused by, or waits for (for the audit record). */
   approval?: ApprovalNote;
   /** Run when the request is over, whatever happened (releases a concurrency slot); add with `onRequestEnd`. */
