@@ -27,6 +27,7 @@
  */
 
 import { FOLD_RUNS } from './fold-data.ts';
+import { MappedBuilder } from './mapped.ts';
 
 interface FoldTable {
   /** BMP code unit → 1 + index of its replacement in `folds` ('' removes it); 0: kept. */
@@ -375,11 +376,7 @@ export function unitsOf(text: string): Uint16Array {
 }
 
 /** The pieces of a dechunked view, a line each, with their source spans. */
-interface Pieces {
-  joined: string;
-  starts: number[];
-  ends: number[];
-}
+type Pieces = MappedBuilder;
 
 /**
  * The chunks of the run being read, as [from, to) pairs, kept from call to call (`dechunkedView` never
@@ -412,27 +409,11 @@ function chunksWorth(units: Uint16Array, chunks: Int32Array, first: number, last
 
 /** Chunks first…last joined, added to `out` as a line of the view. */
 function addPiece(text: string, chunks: Int32Array, first: number, last: number, out: Pieces): void {
-  out.joined += out.joined === '' ? ' ' : '\n ';
   const from = chunks[2 * first]!;
-  if (out.starts.length > 0) {
-    out.starts.push(from);
-    out.ends.push(from);
-  }
-  out.starts.push(from);
-  out.ends.push(from);
-  for (let j = first; j <= last; j++) {
-    const a = chunks[2 * j]!;
-    const b = chunks[2 * j + 1]!;
-    out.joined += text.slice(a, b);
-    for (let i = a; i < b; i++) {
-      out.starts.push(i);
-      out.ends.push(i + 1);
-    }
-  }
+  out.mark(out.length === 0 ? ' ' : '\n ', from, from);
+  for (let j = first; j <= last; j++) out.copy(text, chunks[2 * j]!, chunks[2 * j + 1]!);
   const end = chunks[2 * last + 1]!;
-  out.joined += ' ';
-  out.starts.push(end);
-  out.ends.push(end);
+  out.mark(' ', end, end);
 }
 
 /**
@@ -446,7 +427,7 @@ function runPieces(text: string, units: Uint16Array, chunks: Int32Array, count: 
     while (e < count && chunks[2 * e + 1]! - chunks[2 * e]! === length) e++;
     const last = e < count && chunks[2 * e + 1]! - chunks[2 * e]! < length ? e : e - 1;
     if (last - (k - 1) >= 2 && length <= MAX_CHUNK && chunksWorth(units, chunks, k - 1, last)) {
-      out ??= { joined: '', starts: [], ends: [] };
+      out ??= new MappedBuilder();
       addPiece(text, chunks, k - 1, last, out);
       if (last === e) addPiece(text, chunks, k - 1, last - 1, out);
     }
@@ -554,5 +535,5 @@ export function dechunkedView(text: string): MappedText | undefined {
     sepTo = to;
   }
   if (count >= 3 && (classes & HAS_DIGIT) !== 0) out = runPieces(text, units, chunks, count, out);
-  return out === undefined ? undefined : { text: out.joined, starts: Int32Array.from(out.starts), ends: Int32Array.from(out.ends) };
+  return out?.view();
 }
