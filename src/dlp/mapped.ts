@@ -8,6 +8,8 @@
  */
 import type { MappedText } from './normalize.ts';
 
+const NONE = new Int32Array(0);
+
 export class MappedBuilder {
   /** Units written so far. */
   length = 0;
@@ -15,15 +17,15 @@ export class MappedBuilder {
   #starts: Int32Array;
   #ends: Int32Array;
 
-  constructor(capacity = 256) {
-    this.#starts = new Int32Array(capacity);
-    this.#ends = new Int32Array(capacity);
+  /** No array until the first unit (most builders of ordinary text write nothing). */
+  constructor() {
+    this.#starts = this.#ends = NONE;
   }
 
   #room(units: number): void {
     const need = this.length + units;
     if (need <= this.#starts.length) return;
-    const size = Math.max(need, 2 * this.#starts.length);
+    const size = Math.max(need, 2 * this.#starts.length, 256);
     const starts = new Int32Array(size);
     const ends = new Int32Array(size);
     starts.set(this.#starts.subarray(0, this.length));

@@ -198,25 +198,42 @@ export function despacedViews(text: string): MappedText[] {
   SPACED_RUN.lastIndex = 0;
   for (let m = SPACED_RUN.exec(text); m; m = SPACED_RUN.exec(text)) {
     const run = m[0];
-    let view = '';
+    // Every other unit of the run, read into arrays (a run can be the whole text: a string grown a
+    // unit at a time and a map pushed number by number cost most of a 1 MB hostile string's inspection).
+    const count = (run.length + 1) >> 1;
+    const units = new Uint16Array(count);
+    const starts = new Int32Array(count);
     let visible = 0;
-    const starts: number[] = [];
-    for (let j = 0; j < run.length; j += 2) {
-      const c = run[j]!;
-      view += c;
-      if (c !== ' ' && c !== '\n' && c !== '\t') visible++;
-      starts.push(m.index + j);
+    for (let k = 0; k < count; k++) {
+      const u = run.charCodeAt(2 * k);
+      units[k] = u;
+      if (u !== 0x20 && u !== 0x0a && u !== 0x09) visible++;
+      starts[k] = m.index + 2 * k;
     }
-    if (visible * 5 < view.length * 3) continue;
-    out.push({ text: view, starts: Int32Array.from(starts), ends: Int32Array.from(starts, (s) => s + 1) });
+    if (visible * 5 < count * 3) continue;
+    const view = unitsText(units, 0, count);
+    out.push({ text: view, starts, ends: starts.map((s) => s + 1) });
     // The run may have started on the text's own `: ` and ended on the next word's first letter:
     // the same view without its first and last characters, set apart by spaces.
-    if (view.length > 4) {
-      const inner = starts.slice(1, -1);
-      out.push({ text: ` ${view.slice(1, -1)} `, starts: Int32Array.from([inner[0]!, ...inner, inner[inner.length - 1]!]), ends: Int32Array.from([inner[0]!, ...inner.map((s) => s + 1), inner[inner.length - 1]! + 1]) });
+    if (count > 4) {
+      const innerStarts = new Int32Array(count);
+      const innerEnds = new Int32Array(count);
+      innerStarts.set(starts.subarray(1, count - 1), 1);
+      for (let k = 1; k < count - 1; k++) innerEnds[k] = starts[k]! + 1;
+      innerStarts[0] = innerEnds[0] = starts[1]!;
+      innerStarts[count - 1] = starts[count - 2]!;
+      innerEnds[count - 1] = starts[count - 2]! + 1;
+      out.push({ text: ` ${view.slice(1, -1)} `, starts: innerStarts, ends: innerEnds });
     }
   }
   return out;
+}
+
+/** `units[from, to)` as a string, unit for unit (lone surrogates kept), in native calls of 8 K units. */
+function unitsText(units: Uint16Array, from: number, to: number): string {
+  const parts: string[] = [];
+  for (let at = from; at < to; at += 8192) parts.push(String.fromCharCode.apply(null, units.subarray(at, Math.min(to, at + 8192)) as unknown as number[]));
+  return parts.join('');
 }
 
 /** The text with its line breaks (and the spaces around them) removed: a value broken over two lines. */
