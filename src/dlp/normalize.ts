@@ -27,7 +27,7 @@
  */
 
 import { FOLD_RUNS } from './fold-data.ts';
-import { MappedBuilder } from './mapped.ts';
+import { MappedBuilder, unitsText } from './mapped.ts';
 
 interface FoldTable {
   /** BMP code unit → 1 + index of its replacement in `folds` ('' removes it); 0: kept. */
@@ -227,13 +227,6 @@ export function despacedViews(text: string): MappedText[] {
     }
   }
   return out;
-}
-
-/** `units[from, to)` as a string, unit for unit (lone surrogates kept), in native calls of 8 K units. */
-function unitsText(units: Uint16Array, from: number, to: number): string {
-  const parts: string[] = [];
-  for (let at = from; at < to; at += 8192) parts.push(String.fromCharCode.apply(null, units.subarray(at, Math.min(to, at + 8192)) as unknown as number[]));
-  return parts.join('');
 }
 
 /** The text with its line breaks (and the spaces around them) removed: a value broken over two lines. */
