@@ -17,6 +17,7 @@
  * next to one a regular-expression search; only then is the text walked once, literal by literal. The
  * view is never longer than the text.
  */
+import { MappedBuilder } from './mapped.ts';
 import type { MappedText } from './normalize.ts';
 
 /** A literal longer than this is no piece of a value (the longest secrets looked for stay well below). */
@@ -91,9 +92,9 @@ function nextLiteral(text: string, from: number, commas: boolean): number {
 export function concatenatedView(text: string): MappedText | undefined {
   if (!mayBeConcatenated(text)) return undefined;
   const commas = JOINING_WORDS.some((w) => text.includes(w));
-  let view = '';
-  const starts: number[] = [];
-  const ends: number[] = [];
+  const view = new MappedBuilder();
+  // The contents of each literal of a chain: [from, to) pairs, kept from chain to chain.
+  const parts: number[] = [];
   for (let i = 0; i < text.length; ) {
     const u = text.charCodeAt(i);
     if (!isQuote(u)) {
@@ -105,8 +106,8 @@ export function concatenatedView(text: string): MappedText | undefined {
       i++;
       continue;
     }
-    // The contents of each literal of the chain: [from, to) pairs.
-    const parts = [i + 1, end - 1];
+    parts.length = 0;
+    parts.push(i + 1, end - 1);
     let length = end - i - 2;
     for (let next = nextLiteral(text, end, commas); next >= 0; next = nextLiteral(text, end, commas)) {
       const close = literalEnd(text, next);
@@ -117,25 +118,12 @@ export function concatenatedView(text: string): MappedText | undefined {
     }
     i = end;
     if (parts.length < 4 || length < MIN_JOINED) continue;
-    const gap = view === '' ? ' ' : '\n ';
-    view += gap;
-    for (let k = 0; k < gap.length; k++) {
-      starts.push(parts[0]!);
-      ends.push(parts[0]!);
-    }
-    for (let k = 0; k < parts.length; k += 2) {
-      for (let p = parts[k]!; p < parts[k + 1]!; p++) {
-        starts.push(p);
-        ends.push(p + 1);
-      }
-      view += text.slice(parts[k]!, parts[k + 1]!);
-    }
+    view.mark(view.length === 0 ? ' ' : '\n ', parts[0]!, parts[0]!);
+    for (let k = 0; k < parts.length; k += 2) view.copy(text, parts[k]!, parts[k + 1]!);
   }
-  if (view === '') return undefined;
+  if (view.length === 0) return undefined;
   // A trailing space: the rules' word boundaries hold at the end of the last line too.
-  const last = ends[ends.length - 1]!;
-  view += ' ';
-  starts.push(last);
-  ends.push(last);
-  return { text: view, starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+  const last = view.lastEnd;
+  view.mark(' ', last, last);
+  return view.view();
 }

@@ -24,6 +24,7 @@
 import { byteListViews } from './byte-lists.ts';
 import { longStretches, type CharClasses } from './char-classes.ts';
 import type { MappedText } from './normalize.ts';
+import { MappedBuilder } from './mapped.ts';
 
 export interface DecodedView extends MappedText {
   /** `base64`, `hex`, `base32`, `private-key`, `url`, `quoted-printable`, `html`, `escape`, `octal`, `hex-bytes`, `char-codes`. */
@@ -610,29 +611,16 @@ function escapes(text: string, kind: EscapeKind, out: DecodedView[]): void {
     }
     const from = Math.max(0, found[k]![0] - WINDOW);
     const to = Math.min(text.length, found[last]![1] + WINDOW);
-    const starts: number[] = [];
-    const ends: number[] = [];
-    let view = '';
+    const view = new MappedBuilder();
     let at = from;
     for (let j = k; j <= last; j++) {
       const [s, e, decoded] = found[j]!;
-      for (let i = at; i < s; i++) {
-        starts.push(i);
-        ends.push(i + 1);
-      }
-      view += text.slice(at, s) + decoded;
-      for (let i = 0; i < decoded.length; i++) {
-        starts.push(s);
-        ends.push(e);
-      }
+      view.copy(text, at, s);
+      view.mark(decoded, s, e);
       at = e;
     }
-    for (let i = at; i < to; i++) {
-      starts.push(i);
-      ends.push(i + 1);
-    }
-    view += text.slice(at, to);
-    out.push({ text: view, encoding: kind.encoding, starts: Int32Array.from(starts), ends: Int32Array.from(ends) });
+    view.copy(text, at, to);
+    out.push({ ...view.view(), encoding: kind.encoding });
     k = last + 1;
   }
 }

@@ -27,6 +27,7 @@
  */
 
 import { FOLD_RUNS } from './fold-data.ts';
+import { MappedBuilder, unitsText } from './mapped.ts';
 
 interface FoldTable {
   /** BMP code unit → 1 + index of its replacement in `folds` ('' removes it); 0: kept. */
@@ -197,22 +198,32 @@ export function despacedViews(text: string): MappedText[] {
   SPACED_RUN.lastIndex = 0;
   for (let m = SPACED_RUN.exec(text); m; m = SPACED_RUN.exec(text)) {
     const run = m[0];
-    let view = '';
+    // Every other unit of the run, read into arrays (a run can be the whole text: a string grown a
+    // unit at a time and a map pushed number by number cost most of a 1 MB hostile string's inspection).
+    const count = (run.length + 1) >> 1;
+    const units = new Uint16Array(count);
+    const starts = new Int32Array(count);
     let visible = 0;
-    const starts: number[] = [];
-    for (let j = 0; j < run.length; j += 2) {
-      const c = run[j]!;
-      view += c;
-      if (c !== ' ' && c !== '\n' && c !== '\t') visible++;
-      starts.push(m.index + j);
+    for (let k = 0; k < count; k++) {
+      const u = run.charCodeAt(2 * k);
+      units[k] = u;
+      if (u !== 0x20 && u !== 0x0a && u !== 0x09) visible++;
+      starts[k] = m.index + 2 * k;
     }
-    if (visible * 5 < view.length * 3) continue;
-    out.push({ text: view, starts: Int32Array.from(starts), ends: Int32Array.from(starts, (s) => s + 1) });
+    if (visible * 5 < count * 3) continue;
+    const view = unitsText(units, 0, count);
+    out.push({ text: view, starts, ends: starts.map((s) => s + 1) });
     // The run may have started on the text's own `: ` and ended on the next word's first letter:
     // the same view without its first and last characters, set apart by spaces.
-    if (view.length > 4) {
-      const inner = starts.slice(1, -1);
-      out.push({ text: ` ${view.slice(1, -1)} `, starts: Int32Array.from([inner[0]!, ...inner, inner[inner.length - 1]!]), ends: Int32Array.from([inner[0]!, ...inner.map((s) => s + 1), inner[inner.length - 1]! + 1]) });
+    if (count > 4) {
+      const innerStarts = new Int32Array(count);
+      const innerEnds = new Int32Array(count);
+      innerStarts.set(starts.subarray(1, count - 1), 1);
+      for (let k = 1; k < count - 1; k++) innerEnds[k] = starts[k]! + 1;
+      innerStarts[0] = innerEnds[0] = starts[1]!;
+      innerStarts[count - 1] = starts[count - 2]!;
+      innerEnds[count - 1] = starts[count - 2]! + 1;
+      out.push({ text: ` ${view.slice(1, -1)} `, starts: innerStarts, ends: innerEnds });
     }
   }
   return out;
@@ -375,11 +386,7 @@ export function unitsOf(text: string): Uint16Array {
 }
 
 /** The pieces of a dechunked view, a line each, with their source spans. */
-interface Pieces {
-  joined: string;
-  starts: number[];
-  ends: number[];
-}
+type Pieces = MappedBuilder;
 
 /**
  * The chunks of the run being read, as [from, to) pairs, kept from call to call (`dechunkedView` never
@@ -412,27 +419,11 @@ function chunksWorth(units: Uint16Array, chunks: Int32Array, first: number, last
 
 /** Chunks first…last joined, added to `out` as a line of the view. */
 function addPiece(text: string, chunks: Int32Array, first: number, last: number, out: Pieces): void {
-  out.joined += out.joined === '' ? ' ' : '\n ';
   const from = chunks[2 * first]!;
-  if (out.starts.length > 0) {
-    out.starts.push(from);
-    out.ends.push(from);
-  }
-  out.starts.push(from);
-  out.ends.push(from);
-  for (let j = first; j <= last; j++) {
-    const a = chunks[2 * j]!;
-    const b = chunks[2 * j + 1]!;
-    out.joined += text.slice(a, b);
-    for (let i = a; i < b; i++) {
-      out.starts.push(i);
-      out.ends.push(i + 1);
-    }
-  }
+  out.mark(out.length === 0 ? ' ' : '\n ', from, from);
+  for (let j = first; j <= last; j++) out.copy(text, chunks[2 * j]!, chunks[2 * j + 1]!);
   const end = chunks[2 * last + 1]!;
-  out.joined += ' ';
-  out.starts.push(end);
-  out.ends.push(end);
+  out.mark(' ', end, end);
 }
 
 /**
@@ -446,7 +437,7 @@ function runPieces(text: string, units: Uint16Array, chunks: Int32Array, count: 
     while (e < count && chunks[2 * e + 1]! - chunks[2 * e]! === length) e++;
     const last = e < count && chunks[2 * e + 1]! - chunks[2 * e]! < length ? e : e - 1;
     if (last - (k - 1) >= 2 && length <= MAX_CHUNK && chunksWorth(units, chunks, k - 1, last)) {
-      out ??= { joined: '', starts: [], ends: [] };
+      out ??= new MappedBuilder();
       addPiece(text, chunks, k - 1, last, out);
       if (last === e) addPiece(text, chunks, k - 1, last - 1, out);
     }
@@ -554,5 +545,5 @@ export function dechunkedView(text: string): MappedText | undefined {
     sepTo = to;
   }
   if (count >= 3 && (classes & HAS_DIGIT) !== 0) out = runPieces(text, units, chunks, count, out);
-  return out === undefined ? undefined : { text: out.joined, starts: Int32Array.from(out.starts), ends: Int32Array.from(out.ends) };
+  return out?.view();
 }

@@ -20,6 +20,7 @@
  * (an AWS key id cut in two halves of ten; a JWT cut by `.` or blanks). What a long text leaves out is
  * listed in docs/dlp.md.
  */
+import { MappedBuilder } from './mapped.ts';
 import type { MappedText } from './normalize.ts';
 
 /** Units of a token: letters, digits and the punctuation of tokens and JWTs (not base64's `+`, `/`, `=`). */
@@ -49,35 +50,22 @@ const AROUND = 1024;
 
 /** Pieces of a view, each `[from, to)` ranges of the source, written as lines of one view. */
 class Pieces {
-  text = '';
-  readonly starts: number[] = [];
-  readonly ends: number[] = [];
+  readonly #out = new MappedBuilder();
 
   /** A line holding the units of `ranges` ([from, to) pairs), mapped back to them. */
   add(source: string, ranges: readonly number[]): void {
     const first = ranges[0]!;
-    this.text += this.text === '' ? ' ' : '\n ';
-    if (this.starts.length > 0) this.#map(first, first);
-    this.#map(first, first);
+    this.#out.mark(this.#out.length === 0 ? ' ' : '\n ', first, first);
     let last = first;
     for (let k = 0; k < ranges.length; k += 2) {
-      const from = ranges[k]!;
-      const to = ranges[k + 1]!;
-      this.text += source.slice(from, to);
-      for (let i = from; i < to; i++) this.#map(i, i + 1);
-      last = to;
+      this.#out.copy(source, ranges[k]!, ranges[k + 1]!);
+      last = ranges[k + 1]!;
     }
-    this.text += ' ';
-    this.#map(last, last);
-  }
-
-  #map(start: number, end: number): void {
-    this.starts.push(start);
-    this.ends.push(end);
+    this.#out.mark(' ', last, last);
   }
 
   view(): MappedText | undefined {
-    return this.text === '' ? undefined : { text: this.text, starts: Int32Array.from(this.starts), ends: Int32Array.from(this.ends) };
+    return this.#out.length === 0 ? undefined : this.#out.view();
   }
 }
 

@@ -114,27 +114,30 @@ function isolated(text: string, from: number, to: number, location: string, only
 /**
  * The glued and upper-cased views of `text`. `seen`: what `detect` saw in it — whether a glued-prefix
  * literal occurs at all (else the two regular expressions are not run) and where the personal-data pass
- * found number runs and IBAN starts (else they are found here).
+ * found number runs and IBAN starts (else they are found here). Where to cut is found first (numbers
+ * only: the shared regular expressions are not held across a `yield`, which lets the caller read a view,
+ * and its own views, before the next is cut); each view is cut when the caller asks for it, so a text
+ * given up on (uninspectable) cuts no more.
  */
-function gluedViews(text: string, pii: boolean, seen: PassesSaw | undefined, out: View[]): void {
+function* gluedViews(text: string, pii: boolean, seen: PassesSaw | undefined): Generator<View> {
   if (seen?.glued !== false) {
+    const cuts: number[] = [];
     GLUED.lastIndex = 0;
     for (let m = GLUED.exec(text); m; m = GLUED.exec(text)) {
       const end = m.index + m[0].length;
-      if (isWord(text.charCodeAt(m.index - 1)) || isWord(text.charCodeAt(end))) out.push(isolated(text, m.index, end, 'unglued', 'secrets'));
+      if (isWord(text.charCodeAt(m.index - 1)) || isWord(text.charCodeAt(end))) cuts.push(m.index, end);
     }
-    LOWER_AWS.lastIndex = 0;
-    for (let m = LOWER_AWS.exec(text); m; m = LOWER_AWS.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'secrets', (s) => s.toUpperCase()));
+    for (let k = 0; k < cuts.length; k += 2) yield isolated(text, cuts[k]!, cuts[k + 1]!, 'unglued', 'secrets');
+    yield* upperCased(text, LOWER_AWS, 'secrets');
   }
-  if (pii && text.length <= COMPACT_MAX) {
-    LOWER_IBAN.lastIndex = 0;
-    for (let m = LOWER_IBAN.exec(text); m; m = LOWER_IBAN.exec(text)) out.push(isolated(text, m.index, m.index + m[0].length, 'uppercased', 'pii', (s) => s.toUpperCase()));
-  }
+  if (pii && text.length <= COMPACT_MAX) yield* upperCased(text, LOWER_IBAN, 'pii');
   if (!pii) return;
-  separatedCards(text, out);
+  yield* separatedCards(text);
+  /** [from, to) of each glued card number or IBAN, in the order they are looked for. */
+  const cuts: number[] = [];
   const glued = (from: number, to: number, number: boolean): void => {
     if (number && !cardShaped(text, from, to)) return;
-    if (isGlue(text.charCodeAt(from - 1)) || (number && isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to)))) out.push(isolated(text, from, to, 'unglued', 'pii'));
+    if (isGlue(text.charCodeAt(from - 1)) || (number && isGlue(text.charCodeAt(to)) && !isDigit(text.charCodeAt(to)))) cuts.push(from, to);
   };
   if (text.length <= COMPACT_MAX) {
     if (!MAYBE_GLUED_NUMBER.test(text)) return;
@@ -142,20 +145,29 @@ function gluedViews(text: string, pii: boolean, seen: PassesSaw | undefined, out
       cluster.lastIndex = 0;
       for (let m = cluster.exec(text); m; m = cluster.exec(text)) glued(m.index, m.index + m[0].length, cluster === NUMBER_CLUSTER);
     }
-    return;
+  } else {
+    // Long texts: the card-shaped clusters in the number runs, the IBANs where one starts.
+    const found = regionsOf(text, seen);
+    forEachCardCluster(text, found, (from, to) => glued(from, to, true));
+    for (let k = 0, floor = 0; k < found.ibans.length; k++) {
+      const at = found.ibans[k]!;
+      if (at < floor || !isGlue(text.charCodeAt(at - 1))) continue;
+      IBAN_AT.lastIndex = at;
+      const m = IBAN_AT.exec(text);
+      if (!m) continue;
+      floor = at + m[0].length;
+      glued(at, floor, false);
+    }
   }
-  // Long texts: the card-shaped clusters in the number runs, the IBANs where one starts.
-  const found = regionsOf(text, seen);
-  forEachCardCluster(text, found, (from, to) => glued(from, to, true));
-  for (let k = 0, floor = 0; k < found.ibans.length; k++) {
-    const at = found.ibans[k]!;
-    if (at < floor || !isGlue(text.charCodeAt(at - 1))) continue;
-    IBAN_AT.lastIndex = at;
-    const m = IBAN_AT.exec(text);
-    if (!m) continue;
-    floor = at + m[0].length;
-    glued(at, floor, false);
-  }
+  for (let k = 0; k < cuts.length; k += 2) yield isolated(text, cuts[k]!, cuts[k + 1]!, 'unglued', 'pii');
+}
+
+/** Each match of `pattern` (global, lower case) cut out and read upper-cased. */
+function* upperCased(text: string, pattern: RegExp, only: View['only']): Generator<View> {
+  const cuts: number[] = [];
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) cuts.push(m.index, m.index + m[0].length);
+  for (let k = 0; k < cuts.length; k += 2) yield isolated(text, cuts[k]!, cuts[k + 1]!, 'uppercased', only, (s) => s.toUpperCase());
 }
 
 /**
@@ -172,7 +184,7 @@ const MAYBE_SEPARATED_CARD = /\d[_*~'+=#\u00b7\u2022\u2219\u22c5\u2027\uff3f]\d/
  * to separator with a native search (a text without them pays one search per separator); a separator
  * with a digit on each side is read once, as part of one cluster at most.
  */
-function separatedCards(text: string, out: View[]): void {
+function* separatedCards(text: string): Generator<View> {
   // A short text (many, in structured content) is asked once; a long one hops (a digit class costs a pass).
   if (text.length < 15 || (text.length <= COMPACT_MAX && !MAYBE_SEPARATED_CARD.test(text))) return;
   for (const sep of CARD_SEPARATORS) {
@@ -186,7 +198,7 @@ function separatedCards(text: string, out: View[]): void {
       floor = to;
       if (to - from > 40 || isWord(text.charCodeAt(from - 1)) || isWord(text.charCodeAt(to))) continue;
       const spaced = text.slice(from, to).replaceAll(sep, ' ');
-      if (cardShaped(spaced, 0, spaced.length)) out.push(isolated(text, from, to, 'unglued', 'pii', () => spaced));
+      if (cardShaped(spaced, 0, spaced.length)) yield isolated(text, from, to, 'unglued', 'pii', () => spaced);
     }
   }
 }
@@ -269,39 +281,37 @@ const breakable = (text: string, compact: boolean): boolean => text.length <= CO
  * `dechunked`: the text's dechunked view when the caller has made it already (`withViews`), null for
  * none; undefined to make it here. `whole`: read a short text in full for a value cut once (rejoin.ts).
  */
-function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined, dechunked?: MappedText | null, whole = compact): View[] {
-  const out: View[] = [];
-  if (inner === 'none') return out;
+function* viewsOf(text: string, on: Detectors, compact: boolean, decodes: number, inner: View['inner'], seen: PassesSaw | undefined, dechunked?: MappedText | null, whole = compact): Generator<View> {
+  if (inner === 'none') return;
   const runs = seen?.runs ?? longRuns(text);
   if (inner === 'all') {
     const normalized = normalizedView(text, seen?.ascii, false, seen?.controls);
-    if (normalized) out.push({ ...normalized, location: 'normalized', inner: 'all', decodes });
+    if (normalized) yield { ...normalized, location: 'normalized', inner: 'all', decodes };
     // Blanks read as spaces keep the phrases' words apart; removed, they no longer split a word or a value.
     const unspaced = normalized?.blanks ? normalizedView(text, seen?.ascii, true, seen?.controls) : undefined;
-    if (unspaced) out.push({ ...unspaced, location: 'normalized', inner: 'glued', decodes });
+    if (unspaced) yield { ...unspaced, location: 'normalized', inner: 'glued', decodes };
     // A key body given back its armour is the same run, not a layer of encoding: read by the rules, not decoded again (red team C9).
-    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs, seen?.spacedGroups)) out.push({ ...d, location: `decoded:${d.encoding}`, inner: d.encoding === 'private-key' ? 'glued' : 'all', decodes: decodes + 1 });
+    if (decodes < MAX_DECODE_DEPTH) for (const d of decodedViews(text, runs, seen?.spacedGroups)) yield { ...d, location: `decoded:${d.encoding}`, inner: d.encoding === 'private-key' ? 'glued' : 'all', decodes: decodes + 1 };
     // Text smuggled in tag characters or variation selectors, decoded where the normalised view removes it.
     const hidden = decodes < MAX_DECODE_DEPTH ? hiddenTextView(text) : undefined;
-    if (hidden) out.push({ text: hidden.text, starts: hidden.starts, ends: hidden.ends, location: `decoded:${hidden.encoding}`, inner: 'all', decodes: decodes + 1 });
+    if (hidden) yield { text: hidden.text, starts: hidden.starts, ends: hidden.ends, location: `decoded:${hidden.encoding}`, inner: 'all', decodes: decodes + 1 };
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
     const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text, runs) : undefined;
-    if (unwrapped) out.push({ ...unwrapped, location: 'unwrapped', inner: 'all', decodes });
-    if (hasSpacedLetters(text, seen?.spacedLetters)) for (const s of despacedViews(text)) out.push({ ...s, location: 'despaced', inner: 'glued', decodes });
+    if (unwrapped) yield { ...unwrapped, location: 'unwrapped', inner: 'all', decodes };
+    if (hasSpacedLetters(text, seen?.spacedLetters)) for (const s of despacedViews(text)) yield { ...s, location: 'despaced', inner: 'glued', decodes };
     const concatenated = concatenatedView(text);
-    if (concatenated) out.push({ ...concatenated, location: 'concatenated', strict: true, inner: 'glued', decodes });
+    if (concatenated) yield { ...concatenated, location: 'concatenated', strict: true, inner: 'glued', decodes };
     if (breakable(text, compact)) {
       const compacted = compactedView(text);
-      if (compacted) out.push({ ...compacted, location: 'compacted', strict: true, inner: 'glued', decodes });
+      if (compacted) yield { ...compacted, location: 'compacted', strict: true, inner: 'glued', decodes };
       const joined = text.includes('\n') ? joinedView(text) : undefined;
-      if (joined) out.push({ ...joined, location: 'joined', strict: true, inner: 'glued', decodes });
+      if (joined) yield { ...joined, location: 'joined', strict: true, inner: 'glued', decodes };
     }
   }
-  if (runs.length > 0 || on.pii) gluedViews(text, on.pii, seen, out);
+  if (runs.length > 0 || on.pii) yield* gluedViews(text, on.pii, seen);
   const chunked = inner === 'all' ? (dechunked === undefined ? dechunkedOf(text) : dechunked) : null;
-  if (chunked) out.push({ ...chunked, location: 'dechunked', strict: true, inner: 'glued', decodes });
-  if (inner === 'all') rejoinedViews(text, seen, runs, decodes, whole, out);
-  return out;
+  if (chunked) yield { ...chunked, location: 'dechunked', strict: true, inner: 'glued', decodes };
+  if (inner === 'all') yield* rejoinedViews(text, seen, runs, decodes, whole);
 }
 
 /**
@@ -309,8 +319,8 @@ function viewsOf(text: string, on: Detectors, compact: boolean, decodes: number,
  * text is read in full when `whole` (ViewOptions), any other around the runs and glued-prefix literals
  * `detect` saw.
  */
-function rejoinedViews(text: string, seen: PassesSaw | undefined, runs: readonly number[], decodes: number, whole: boolean, out: View[]): void {
-  for (const view of rejoinViews(text, { runs, glued: seen?.glued, turned: seen?.turned }, whole && text.length <= COMPACT_MAX)) out.push({ ...view, strict: true, inner: 'glued', decodes });
+function* rejoinedViews(text: string, seen: PassesSaw | undefined, runs: readonly number[], decodes: number, whole: boolean): Generator<View> {
+  for (const view of rejoinViews(text, { runs, glued: seen?.glued, turned: seen?.turned }, whole && text.length <= COMPACT_MAX)) yield { ...view, strict: true, inner: 'glued', decodes };
 }
 
 /** The units that start an escape. */
@@ -446,13 +456,18 @@ export function withViews(text: string, base: TextReport, on: Detectors, pattern
     }
     if (depth >= MAX_DECODE_DEPTH + 2) return;
     for (const child of viewsOf(view.text, on, compact, view.decodes, view.inner, report.seen, undefined, whole)) {
+      // A text given up on reads no more views (they are made one at a time, as they are read).
+      if (uninspectable) return;
       // Compose the child's map with this view's: child units → this view's units → source.
       const starts = child.starts.map((s) => view.starts[s] ?? 0);
       const ends = child.ends.map((e) => view.ends[Math.max(0, e - 1)] ?? 0);
       visit({ ...child, starts, ends, location: `${view.location}/${child.location}`, strict: child.strict || view.strict }, depth + 1);
     }
   };
-  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen, dechunked, whole)) visit(view, 1);
+  for (const view of viewsOf(text, on, compact, 0, 'all', base.seen, dechunked, whole)) {
+    if (uninspectable) break;
+    visit(view, 1);
+  }
   findings.sort((a, b) => a.start - b.start);
   return uninspectable ? { findings, uninspectable } : { findings };
 }
