@@ -35,7 +35,12 @@ export async function startEchoGateway(dir: string, nodeFlags: string[], extraYa
   const port = await firstMatch(upstream, /listening (\d+)/);
   const config = join(dir, 'gw.yaml');
   const rest = extraYaml ?? 'policy: { rules: [{ name: all, effect: allow }] }\n';
-  writeFileSync(config, `listen: { port: 0, metrics: loopback }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\ndataDir: ${JSON.stringify(dir)}\n${rest}servers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
+  // The data directory beside the configuration, not holding it (as bench/run.ts and the default
+  // layout have it): the policy's hot reload watches the configuration's directory, and with the
+  // audit store in it every group commit would wake that watcher (two inotify reads and an event-loop
+  // turn per commit), a cost the measured gateway does not have.
+  const dataDir = join(dir, 'data');
+  writeFileSync(config, `listen: { port: 0, metrics: loopback }\nlogging: { level: warn }\nsupply: { allowUnpinned: true }\ndataDir: ${JSON.stringify(dataDir)}\n${rest}servers:\n  echo: { url: "http://127.0.0.1:${port}/mcp" }\n`);
   beforeStart?.(config);
   const [command = process.execPath, ...wrapperArgs] = launch.wrapper ?? [];
   const args = [...wrapperArgs, ...(launch.wrapper ? [process.execPath] : []), ...nodeFlags, 'bin/portcullis.js', 'serve', '-c', config];

@@ -7,7 +7,6 @@
 import { signalLayer } from './inspect/scanner.ts';
 import { ensurePrivateDir } from './util/private-files.ts';
 import { randomUUID } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -84,7 +83,11 @@ export interface GatewayDeps {
 /** The task label an agent declares for a call, in `_meta`. */
 export const TASK_META_KEY = 'dev.portcullis/task';
 
-const systemResolve: ResolveHost = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+/** The system resolver, loaded with the first name to resolve (a gateway with no URL upstream by name never needs it). */
+const systemResolve: ResolveHost = async (host) => {
+  const { lookup } = await import('node:dns/promises');
+  return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+};
 
 /**
  * A notification a server sent outside any call in flight, for the downstream sessions that should

@@ -23,6 +23,7 @@ import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
 import type { ChainHead, HeadNote } from './head-note.ts';
 import { subjectKey } from '../auth/principal.ts';
+import { isoTime } from '../util/iso-time.ts';
 
 export type ArgumentsMode = 'redacted' | 'hash' | 'full' | 'off';
 
@@ -439,7 +440,7 @@ export class AuditLog {
     if (target !== undefined) body.target = target;
     if (ctx.task !== undefined) body.task = ctx.task;
     if (isObject(params?.task)) body.taskRequest = params.task as { ttl?: number };
-    body.time = new Date(ctx.receivedAtMs).toISOString();
+    body.time = isoTime(ctx.receivedAtMs);
     body.v = 1;
     // What the caller chose is made storable (and bounded) before hashing: every store keeps the same record.
     return sealRecord(storable(body));

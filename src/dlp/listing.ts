@@ -15,11 +15,31 @@ import type { Dlp } from './engine.ts';
 
 export type ListingScreen = (server: string, kind: ListKind, items: JsonObject[]) => JsonObject[];
 
+/**
+ * A listing is screened again every time the catalog fetches it — every few seconds for a server that
+ * does not declare `listChanged` (src/routing/catalog.ts) — though it rarely changes. So the items of
+ * the last listing of each server and kind that DLP found clean (no finding, nothing changed) are kept
+ * by their JSON text, and the same item listed again is not inspected again: the same text under the
+ * same server and name gets the same verdict (DLP's rules and actions are fixed while the gateway
+ * runs). An item with any finding is inspected every time, as before, so its findings are counted
+ * and logged each time. The kept set is replaced by each listing: it holds one listing's items.
+ */
 export function createListingScreen(dlp: Dlp, logger: Logger): ListingScreen {
+  const cleanItems = new Map<string, Set<string>>();
   return function screenListing(server, kind, items) {
     let out: JsonObject[] | undefined;
+    const key = `${server}\0${kind}`;
+    const before = cleanItems.get(key);
+    const clean = new Set<string>();
     items.forEach((item, i) => {
+      const text = JSON.stringify(item);
+      if (before?.has(text)) {
+        clean.add(text);
+        out?.push(item);
+        return;
+      }
       const inspected = dlp.inspect(item, { server, tool: kind === 'tools' && typeof item.name === 'string' ? item.name : undefined, direction: 'listing' });
+      if (!('refusal' in inspected) && !inspected.changed && inspected.findings.length === 0) clean.add(text);
       if ('refusal' in inspected) {
         logger.warn({ server, kind, index: i, findings: inspected.findings }, `a listed item was left out: ${inspected.refusal.message}`);
         out ??= items.slice(0, i);
@@ -27,6 +47,7 @@ export function createListingScreen(dlp: Dlp, logger: Logger): ListingScreen {
       }
       if (inspected.changed || out) (out ??= items.slice(0, i)).push(inspected.value);
     });
+    cleanItems.set(key, clean);
     return out ?? items;
   };
 }

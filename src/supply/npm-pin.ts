@@ -27,8 +27,8 @@
  * be unchangeable by other uids (trusted-path.ts).
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { analyseLaunch } from './launch.ts';
 import type { PinStore } from './pins.ts';
@@ -221,6 +221,9 @@ const MAX_TARBALL_BYTES = 256 * 1024 * 1024;
  * layout: name 0–100, size 124–136 octal, type 156, prefix 345–500).
  */
 export function tarballFiles(tgz: Buffer): Record<string, string> {
+  // node:zlib is required here, on the first tarball read, not at start: ~1–2 MB resident that a
+  // gateway whose servers need no tarball (the embedded default, with no npm cache) never uses.
+  const { gunzipSync } = createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
   const tar = gunzipSync(tgz, { maxOutputLength: MAX_TARBALL_BYTES });
   const text = (from: number, to: number): string => {
     const slice = tar.subarray(from, to);
