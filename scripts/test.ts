@@ -25,7 +25,7 @@
  *     --alone    every file in a process of its own (as `node --test` does by default), for comparison
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { globSync } from 'node:fs';
+import { globSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /** Files that cannot share a process, each with why. */
@@ -89,7 +89,27 @@ interface Outcome {
   code: number | null;
   counts: Partial<Counts>;
   seconds: number;
+  cpu: number | undefined;
 }
+
+/**
+ * CPU seconds (user + system) of this process's children that have ended, with everything they waited for
+ * (cutime + cstime of /proc/self/stat, in USER_HZ = 100 ticks a second); undefined off Linux. A batch's
+ * share is what it adds by the time it has ended: its own time and that of the servers and gateways it
+ * started. On a shared machine this, not the wall time, is what the suite costs.
+ */
+function childrenCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+const cpuAtStart = childrenCpuSeconds();
+let cpuSeen = cpuAtStart;
+const startedAt = Date.now();
 
 const running = new Set<ChildProcess>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -113,7 +133,10 @@ function runBatch(batch: readonly string[]): Promise<Outcome> {
     child.on('close', (code) => {
       running.delete(child);
       for (const m of output.matchAll(/^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)) counts[m[1] as keyof Counts] = Number(m[2]);
-      const outcome = { files: batch, code, counts, seconds: (Date.now() - started) / 1000 };
+      const cpuNow = childrenCpuSeconds();
+      const cpu = cpuNow !== undefined && cpuSeen !== undefined ? cpuNow - cpuSeen : undefined;
+      cpuSeen = cpuNow;
+      const outcome = { files: batch, code, counts, seconds: (Date.now() - started) / 1000, cpu };
       report(outcome, output);
       resolve(outcome);
     }),
@@ -134,7 +157,7 @@ function report(o: Outcome, output: string): void {
       : o.code !== 0 && failedOf(o) === 0
         ? `: exit ${o.code} with no failed test counted`
         : '';
-  process.stdout.write(`── batch ${done}/${batches.length} ${verdict}${why}: ${o.counts.pass ?? 0} passed, ${failedOf(o)} failed, ${o.seconds.toFixed(1)} s — ${o.files.join(' ')}\n\n`);
+  process.stdout.write(`── batch ${done}/${batches.length} ${verdict}${why}: ${o.counts.pass ?? 0} passed, ${failedOf(o)} failed, ${o.seconds.toFixed(1)} s${o.cpu === undefined ? '' : `, ${o.cpu.toFixed(1)} s CPU`} — ${o.files.join(' ')}\n\n`);
 }
 
 let next = 0;
@@ -151,7 +174,9 @@ const broken = outcomes.filter(brokenOf);
 for (const o of outcomes.filter((x) => failedOf(x) > 0 || brokenOf(x))) {
   process.stdout.write(`failed batch; to run it again as it ran: node --test --test-isolation=none ${o.files.join(' ')}\n`);
 }
+const cpuAtEnd = childrenCpuSeconds();
+const cost = `${((Date.now() - startedAt) / 1000).toFixed(0)} s${cpuAtEnd !== undefined && cpuAtStart !== undefined ? `, ${(cpuAtEnd - cpuAtStart).toFixed(0)} s CPU` : ''}`;
 process.stdout.write(
-  `suite: ${sum('pass')} passed, ${failed + (failed === 0 ? broken.length : 0)} failed, ${sum('skipped') + sum('todo')} skipped (${files.length} files in ${batches.length} processes)\n`,
+  `suite: ${sum('pass')} passed, ${failed + (failed === 0 ? broken.length : 0)} failed, ${sum('skipped') + sum('todo')} skipped (${files.length} files in ${batches.length} processes, ${cost})\n`,
 );
 process.exit(broken.length > 0 || failed > 0 ? 1 : 0);
