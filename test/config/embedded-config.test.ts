@@ -16,9 +16,8 @@ const fresh = (): string => {
   dirs.push(dir);
   return dir;
 };
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
 describe('the embedded default validated without the schema', () => {
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
   it('schema/embedded-default.json is what the schema makes of the embedded default now (else: npm run schema)', () => {
     assert.equal(readFileSync(new URL('../../schema/embedded-default.json', import.meta.url), 'utf8'), snapshotText());
   });

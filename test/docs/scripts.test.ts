@@ -35,7 +35,15 @@ function run(command: string, extra: string[]): { status: number | null; stdout:
 
 const SMOKE: Record<string, (command: string) => void> = {
   start: () => assert.ok(readFileSync(join(ROOT, 'test/cli/start.test.ts'), 'utf8').includes('serve'), 'npm start is exercised by test/cli/start.test.ts'),
-  test: () => assert.match(scripts.test!, /node --test/),
+  // `npm test` runs scripts/test.ts after the typecheck; the runner's verdicts are tested below.
+  test: (command) => {
+    assert.match(command, /node scripts\/test\.ts$/);
+    const result = run('node scripts/test.ts test/dlp/wrapped-base64.test.ts test/fixtures/runner/passes.ts', []);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^suite: 3 passed, 0 failed, 0 skipped \(2 files in [12] processes, \d+ s(, \d+ s CPU)?\)$/m);
+    // On Linux each batch and the run say what they cost in CPU (the servers and gateways they started included).
+    if (process.platform === 'linux') assert.match(result.stdout, /^suite: .*, [1-9]\d* s CPU\)$/m);
+  },
   // Both run for real elsewhere: `npm test` typechecks first, and the package test's `npm pack` runs
   // `prepare`, which builds.
   typecheck: () => assert.match(scripts.test!, /^npm run typecheck && /),
@@ -47,12 +55,6 @@ const SMOKE: Record<string, (command: string) => void> = {
     const result = run('node src/main.ts config schema', []);
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), JSON.parse(readFileSync(join(ROOT, 'schema/config.json'), 'utf8')), 'schema/config.json is what `npm run schema` writes');
-  },
-  'test:shared': (command) => {
-    assert.match(command, /node scripts\/test\.ts$/);
-    const result = run('node scripts/test.ts --shards 1 test/dlp/wrapped-base64.test.ts', []);
-    assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /^suite: 2 passed, 0 failed, 0 skipped$/m);
   },
   conformance: (command) => {
     const patterns = command.split(' ').filter((part) => part.startsWith("'") || part.startsWith('test/'));
@@ -78,4 +80,50 @@ describe('documented npm scripts', () => {
       assert.match(result.stdout, /npm run|node bench\//, `${command} --help prints its usage`);
     });
   }
+});
+
+describe('the test runner (scripts/test.ts) fails the run for every way a file can fail', () => {
+  const FIXTURES = 'test/fixtures/runner';
+  const runner = (...files: string[]) => run('node scripts/test.ts', files.map((file) => `${FIXTURES}/${file}`));
+
+  it('a failing test fails the run, and the other files still run', () => {
+    const result = runner('fails.ts', 'passes.ts');
+    assert.equal(result.status, 1);
+    assert.match(result.stdout, /^suite: 1 passed, 1 failed, 0 skipped \(2 files in [12] processes, \d+ s(, \d+ s CPU)?\)$/m);
+    assert.match(result.stdout, /to run it again as it ran: node --test --test-isolation=none .*fails\.ts/);
+  });
+
+  it('a file that throws while it is imported fails the run', () => {
+    const result = runner('passes.ts', 'throws-at-import.ts');
+    assert.equal(result.status, 1);
+    assert.match(result.stdout, /^suite: 1 passed, 1 failed, 0 skipped/m);
+  });
+
+  it('a batch that ends without its counts (a file called process.exit) fails the run', () => {
+    const result = runner('exits.ts', 'passes.ts');
+    assert.equal(result.status, 1);
+    assert.match(result.stdout, /ended without its counts/);
+    assert.match(result.stdout, /^suite: \d+ passed, 1 failed/m);
+  });
+
+  it('a file that leaves a timer running does not keep its batch from ending (or from passing)', () => {
+    const result = runner('leaves-a-timer.ts', 'passes.ts');
+    assert.equal(result.status, 0, result.stdout);
+    assert.match(result.stdout, /^suite: 2 passed, 0 failed, 0 skipped/m);
+  });
+
+  it('each file in a process of its own (--alone) gives the same verdicts', () => {
+    const result = run('node scripts/test.ts', ['--alone', `${FIXTURES}/passes.ts`, `${FIXTURES}/fails.ts`]);
+    assert.equal(result.status, 1);
+    assert.match(result.stdout, /^suite: 1 passed, 1 failed, 0 skipped \(2 files in 2 processes, \d+ s(, \d+ s CPU)?\)$/m);
+  });
+
+  it('refuses an unknown option and a pattern that matches no file, naming them', () => {
+    const unknown = run('node scripts/test.ts', ['--shards', '2']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown option "--shards"/);
+    const none = run('node scripts/test.ts', ['test/nothing-here/*.test.ts']);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /no test file matches test\/nothing-here/);
+  });
 });

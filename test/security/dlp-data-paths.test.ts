@@ -40,84 +40,87 @@ const PAYLOADS: Record<string, unknown> = {
   pdfBlob: { result: { content: [{ type: 'resource', resource: { uri: 'mem://doc.pdf', mimeType: 'application/pdf', blob: pdf.toString('base64') } }] } },
 };
 
-let gw: TestGateway;
-let dataDir: string;
-before(async () => {
-  ({ gw, dataDir } = await startPayloadGateway('pc-dlp-paths-', PAYLOADS));
-});
-after(async () => gw?.close());
-
-/** Plays payload `name` to the SDK client: what it received (result or error, and notifications and sampling requests). */
-async function play(name: string): Promise<string> {
-  const seen: unknown[] = [];
-  const client = await legacyClient(`${gw.url}/mcp/evil`, { onSampling: (params) => (seen.push({ sampling: params }), { role: 'assistant', content: text('fine'), model: 'm' }) });
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen.push({ log: n.params }));
-  await client.setLoggingLevel('debug');
-  try {
-    seen.push(await client.callTool({ name: 'get', arguments: { name } }));
-  } catch (error) {
-    seen.push({ error: (error as Error).message, data: (error as { data?: unknown }).data });
-  } finally {
-    await client.close();
-  }
-  return JSON.stringify(seen);
-}
-
-const assertNone = (haystack: string, values: readonly string[], where: string): void => {
-  for (const value of values) assert.ok(!haystack.includes(value), `${where} holds ${value.slice(0, 6)}… in clear: ${haystack.slice(0, 400)}`);
-};
-
-describe('F5: numbers are inspected wherever a server sends them', () => {
-  for (const name of ['numStructured', 'numErrorData', 'numLog']) {
-    it(`masks a card number sent as a JSON number (${name})`, async () => {
-      const got = await play(name);
-      assertNone(got, [card], name);
-      assert.match(got, /REDACTED:/, `${name}: the number was masked, not dropped`);
-    });
-  }
-});
-
-describe('F6: object keys are inspected everywhere a server puts them', () => {
-  const cases: Array<[string, string]> = [
-    ['metaKey', secrets.aws],
-    ['errorDataKey', secrets.github],
-    ['logKey', secrets.github],
-    ['samplingKey', secrets.slack],
-  ];
-  for (const [name, value] of cases) {
-    it(`renames a secret-holding key to its mask (${name})`, async () => {
-      const got = await play(name);
-      assertNone(got, [value], name);
-      assert.match(got, /\[REDACTED:[a-z0-9-]+#\d+\]/, `${name}: the key was renamed to its mask`);
-    });
-  }
-});
-
-describe('F2 (server side): a finding path never spells a secret-holding key', () => {
-  for (const name of ['metaKeyPath', 'errorKeyPath']) {
-    it(`records the finding under the masked key (${name})`, async () => {
-      const got = await play(name);
-      assertNone(got, [secrets.github, secrets.aws], name);
-      const records = auditTrail(dataDir).filter((r) => r.dlp?.some((f) => /inner/.test(f.path)));
-      assert.ok(records.length > 0, 'the finding under the key is recorded');
-      assertNone(readFileSync(join(dataDir, 'audit.db')).toString('latin1'), [secrets.github, secrets.aws], 'the audit store');
-    });
-  }
-});
-
-describe('F10: text inside binary blobs is read', () => {
-  it('masks a key after a PNG header in an image, keeping the image binary', async () => {
-    const got = await play('pngBlob');
-    const data = /"data":"([^"]+)"/.exec(got)?.[1];
-    assert.ok(data, got.slice(0, 300));
-    const bytes = Buffer.from(data, 'base64');
-    assertNone(bytes.toString('latin1'), [secrets.aws], 'the image bytes');
-    assert.deepEqual([...bytes.subarray(0, 8)], [...png.subarray(0, 8)], 'the PNG header is kept');
+// One describe for the file: its hooks run before and after its own tests, also when files share a process.
+describe('DLP data paths (red team F2, F5, F6, F10)', () => {
+  let gw: TestGateway;
+  let dataDir: string;
+  before(async () => {
+    ({ gw, dataDir } = await startPayloadGateway('pc-dlp-paths-', PAYLOADS));
   });
-  it('masks a key in the text of a PDF blob', async () => {
-    const got = await play('pdfBlob');
-    const blob = /"blob":"([^"]+)"/.exec(got)?.[1];
-    assert.ok(blob, got.slice(0, 300));
-    assertNone(Buffer.from(blob, 'base64').toString('latin1'), [secrets.github], 'the PDF bytes');
+  after(async () => gw?.close());
+
+  /** Plays payload `name` to the SDK client: what it received (result or error, and notifications and sampling requests). */
+  async function play(name: string): Promise<string> {
+    const seen: unknown[] = [];
+    const client = await legacyClient(`${gw.url}/mcp/evil`, { onSampling: (params) => (seen.push({ sampling: params }), { role: 'assistant', content: text('fine'), model: 'm' }) });
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen.push({ log: n.params }));
+    await client.setLoggingLevel('debug');
+    try {
+      seen.push(await client.callTool({ name: 'get', arguments: { name } }));
+    } catch (error) {
+      seen.push({ error: (error as Error).message, data: (error as { data?: unknown }).data });
+    } finally {
+      await client.close();
+    }
+    return JSON.stringify(seen);
+  }
+
+  const assertNone = (haystack: string, values: readonly string[], where: string): void => {
+    for (const value of values) assert.ok(!haystack.includes(value), `${where} holds ${value.slice(0, 6)}… in clear: ${haystack.slice(0, 400)}`);
+  };
+
+  describe('F5: numbers are inspected wherever a server sends them', () => {
+    for (const name of ['numStructured', 'numErrorData', 'numLog']) {
+      it(`masks a card number sent as a JSON number (${name})`, async () => {
+        const got = await play(name);
+        assertNone(got, [card], name);
+        assert.match(got, /REDACTED:/, `${name}: the number was masked, not dropped`);
+      });
+    }
+  });
+
+  describe('F6: object keys are inspected everywhere a server puts them', () => {
+    const cases: Array<[string, string]> = [
+      ['metaKey', secrets.aws],
+      ['errorDataKey', secrets.github],
+      ['logKey', secrets.github],
+      ['samplingKey', secrets.slack],
+    ];
+    for (const [name, value] of cases) {
+      it(`renames a secret-holding key to its mask (${name})`, async () => {
+        const got = await play(name);
+        assertNone(got, [value], name);
+        assert.match(got, /\[REDACTED:[a-z0-9-]+#\d+\]/, `${name}: the key was renamed to its mask`);
+      });
+    }
+  });
+
+  describe('F2 (server side): a finding path never spells a secret-holding key', () => {
+    for (const name of ['metaKeyPath', 'errorKeyPath']) {
+      it(`records the finding under the masked key (${name})`, async () => {
+        const got = await play(name);
+        assertNone(got, [secrets.github, secrets.aws], name);
+        const records = auditTrail(dataDir).filter((r) => r.dlp?.some((f) => /inner/.test(f.path)));
+        assert.ok(records.length > 0, 'the finding under the key is recorded');
+        assertNone(readFileSync(join(dataDir, 'audit.db')).toString('latin1'), [secrets.github, secrets.aws], 'the audit store');
+      });
+    }
+  });
+
+  describe('F10: text inside binary blobs is read', () => {
+    it('masks a key after a PNG header in an image, keeping the image binary', async () => {
+      const got = await play('pngBlob');
+      const data = /"data":"([^"]+)"/.exec(got)?.[1];
+      assert.ok(data, got.slice(0, 300));
+      const bytes = Buffer.from(data, 'base64');
+      assertNone(bytes.toString('latin1'), [secrets.aws], 'the image bytes');
+      assert.deepEqual([...bytes.subarray(0, 8)], [...png.subarray(0, 8)], 'the PNG header is kept');
+    });
+    it('masks a key in the text of a PDF blob', async () => {
+      const got = await play('pdfBlob');
+      const blob = /"blob":"([^"]+)"/.exec(got)?.[1];
+      assert.ok(blob, got.slice(0, 300));
+      assertNone(Buffer.from(blob, 'base64').toString('latin1'), [secrets.github], 'the PDF bytes');
+    });
   });
 });

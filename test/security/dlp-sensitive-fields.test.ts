@@ -36,48 +36,51 @@ const PASSED: Record<string, unknown> = {
   cliOther: `run --verbose ${VALUE}`,
 };
 
-let gw: TestGateway;
-let log: string;
-before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pc-dlp-fields-'));
-  const file = join(dir, 'payloads.json');
-  writeFileSync(file, JSON.stringify({ payloads: {} }));
-  log = join(dir, 'received.jsonl');
-  gw = await startSecureGateway({
-    dataDir: join(dir, 'data'),
-    servers: { evil: recordedServer(log, SERVER, [file]) },
-    policy: { rules: [{ name: 'evil', effect: 'allow', servers: ['evil'] }] },
-    dlp: { arguments: { secrets: 'block', fields: [FIELD] } },
+// One describe for the file: its hooks run before and after its own tests, also when files share a process.
+describe('DLP sensitive fields', () => {
+  let gw: TestGateway;
+  let log: string;
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-dlp-fields-'));
+    const file = join(dir, 'payloads.json');
+    writeFileSync(file, JSON.stringify({ payloads: {} }));
+    log = join(dir, 'received.jsonl');
+    gw = await startSecureGateway({
+      dataDir: join(dir, 'data'),
+      servers: { evil: recordedServer(log, SERVER, [file]) },
+      policy: { rules: [{ name: 'evil', effect: 'allow', servers: ['evil'] }] },
+      dlp: { arguments: { secrets: 'block', fields: [FIELD] } },
+    });
   });
-});
-after(async () => gw?.close());
+  after(async () => gw?.close());
 
-async function send(name: string, body: unknown): Promise<string | undefined> {
-  const client = await legacyClient(`${gw.url}/mcp/evil`);
-  try {
-    await client.callTool({ name: 'send', arguments: { to: name, body } });
-    return undefined;
-  } catch (error) {
-    return (error as { data?: { code?: string } }).data?.code ?? String(error);
-  } finally {
-    await client.close();
+  async function send(name: string, body: unknown): Promise<string | undefined> {
+    const client = await legacyClient(`${gw.url}/mcp/evil`);
+    try {
+      await client.callTool({ name: 'send', arguments: { to: name, body } });
+      return undefined;
+    } catch (error) {
+      return (error as { data?: { code?: string } }).data?.code ?? String(error);
+    } finally {
+      await client.close();
+    }
   }
-}
 
-const arrived = (name: string): boolean => received(log, 'tools/call').some((m) => (m.params?.arguments as { to?: string } | undefined)?.to === name);
+  const arrived = (name: string): boolean => received(log, 'tools/call').some((m) => (m.params?.arguments as { to?: string } | undefined)?.to === name);
 
-describe('F11: a sensitive field in other spellings is refused before the server', () => {
-  for (const [name, body] of Object.entries(REFUSED)) {
-    it(`refuses ${name}`, async () => {
-      const code = await send(name, body);
-      assert.equal(code, 'PC_DLP_EXFILTRATION', `${name}: ${code ?? 'sent'}`);
-      assert.ok(!arrived(name), `${name} reached the server`);
-    });
-  }
-  for (const [name, body] of Object.entries(PASSED)) {
-    it(`passes ${name}, which names no sensitive field`, async () => {
-      assert.equal(await send(name, body), undefined);
-      assert.ok(arrived(name), `${name} did not reach the server`);
-    });
-  }
+  describe('F11: a sensitive field in other spellings is refused before the server', () => {
+    for (const [name, body] of Object.entries(REFUSED)) {
+      it(`refuses ${name}`, async () => {
+        const code = await send(name, body);
+        assert.equal(code, 'PC_DLP_EXFILTRATION', `${name}: ${code ?? 'sent'}`);
+        assert.ok(!arrived(name), `${name} reached the server`);
+      });
+    }
+    for (const [name, body] of Object.entries(PASSED)) {
+      it(`passes ${name}, which names no sensitive field`, async () => {
+        assert.equal(await send(name, body), undefined);
+        assert.ok(arrived(name), `${name} did not reach the server`);
+      });
+    }
+  });
 });

@@ -72,31 +72,34 @@ const CASES: Record<string, { step: unknown; gone: string[] }> = {
   cardBullets: { step: plain(`card on file: ${grouped('\u2022')}`), gone: [grouped('\u2022')] },
 };
 
-let gw: TestGateway;
-before(async () => {
-  ({ gw } = await startPayloadGateway('pc-dlp-split-', Object.fromEntries(Object.entries(CASES).map(([name, c]) => [name, c.step]))));
-});
-after(async () => gw?.close());
+// One describe for the file: its hooks run before and after its own tests, also when files share a process.
+describe('DLP split and encoded values', () => {
+  let gw: TestGateway;
+  before(async () => {
+    ({ gw } = await startPayloadGateway('pc-dlp-split-', Object.fromEntries(Object.entries(CASES).map(([name, c]) => [name, c.step]))));
+  });
+  after(async () => gw?.close());
 
-/** What the SDK client received for payload `name`, with every blob decoded as UTF-8, UTF-16 and UTF-32 beside it. */
-async function play(name: string): Promise<string> {
-  const client = await legacyClient(`${gw.url}/mcp/evil`);
-  try {
-    const got = JSON.stringify(await client.callTool({ name: 'get', arguments: { name } }));
-    const blobs = [...got.matchAll(/"blob":"([^"]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64'));
-    const readings = blobs.flatMap((b) => [b.toString('utf8'), b.toString('utf16le'), Buffer.from(b).swap16().toString('utf16le'), [...Array(b.length >> 2).keys()].map((i) => String.fromCodePoint(Math.min(b.readUInt32BE(4 * i), 0x10ffff))).join('')]);
-    return [got, ...readings].join('\n');
-  } finally {
-    await client.close();
+  /** What the SDK client received for payload `name`, with every blob decoded as UTF-8, UTF-16 and UTF-32 beside it. */
+  async function play(name: string): Promise<string> {
+    const client = await legacyClient(`${gw.url}/mcp/evil`);
+    try {
+      const got = JSON.stringify(await client.callTool({ name: 'get', arguments: { name } }));
+      const blobs = [...got.matchAll(/"blob":"([^"]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64'));
+      const readings = blobs.flatMap((b) => [b.toString('utf8'), b.toString('utf16le'), Buffer.from(b).swap16().toString('utf16le'), [...Array(b.length >> 2).keys()].map((i) => String.fromCodePoint(Math.min(b.readUInt32BE(4 * i), 0x10ffff))).join('')]);
+      return [got, ...readings].join('\n');
+    } finally {
+      await client.close();
+    }
   }
-}
 
-describe('DLP on secrets split or encoded past the detectors (red team C3, C9)', () => {
-  for (const [name, { gone }] of Object.entries(CASES)) {
-    it(`leaves nothing of the secret in what the client receives (${name})`, async () => {
-      const got = await play(name);
-      assert.match(got, /REDACTED:|\*{8}/, `${name}: nothing was masked: ${got.slice(0, 300)}`);
-      for (const value of [aws, github, card, ...gone]) assert.ok(!got.includes(value), `${name}: the client received ${value.slice(0, 8)}…: ${got.slice(0, 400)}`);
-    });
-  }
+  describe('DLP on secrets split or encoded past the detectors (red team C3, C9)', () => {
+    for (const [name, { gone }] of Object.entries(CASES)) {
+      it(`leaves nothing of the secret in what the client receives (${name})`, async () => {
+        const got = await play(name);
+        assert.match(got, /REDACTED:|\*{8}/, `${name}: nothing was masked: ${got.slice(0, 300)}`);
+        for (const value of [aws, github, card, ...gone]) assert.ok(!got.includes(value), `${name}: the client received ${value.slice(0, 8)}…: ${got.slice(0, 400)}`);
+      });
+    }
+  });
 });
