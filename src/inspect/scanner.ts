@@ -319,6 +319,7 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
  */
 export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   purpose: 4,
+  'cross-flow': 4,
   'private-flow': 4,
   'foreign-rule': 4,
   conceal: 4,
