@@ -574,12 +574,20 @@ function foreignKeyName(sentence: string, self: string): boolean {
   for (const [name] of sentence.matchAll(/\b([A-Z][A-Z0-9]{1,20})_(?:[A-Z0-9]+_)*(?:KEY|TOKEN|SECRET)S?\b/g)) if (!self.includes(name.split('_')[0]!.toLowerCase())) return true;
   return false;
 }
+/** A description's first sentence; in Thai, which writes no sentence ends, its first clause (up to a space). */
+function openingClause(description: string): string {
+  const first = sentences(description)[0] ?? '';
+  return /[\u0E00-\u0E7F]/u.test(first) ? first.split(/\s/)[0]! : first.slice(0, 240);
+}
+
 /** A credential refused, kept away or named as a warning: the tool's own safeguard, not a demand. */
 const REFUSED_SECRET = /\b(?:rejected|refused|rejects|refuses|will reject|never (?:needs?|asks?|pass(?:es|ed)?|through|stored|sent|shown|enter(?:ed)?|requires?)|must never|should never|must not be|should not be|is not (?:needed|required|stored)|are not (?:needed|required|stored)|never be|different from)\b/i;
 /** Bare parameter names of a credential: a tool whose parameter is named for it takes it as its input. */
 const BARE_SECRET_PARAMETER = /^(?:otp|totp|pin|passcode|password|code|verification_?code|security_?code|one_?time_?code|mfa_?code|2fa_?code|cvv|cvc)$/i;
 /** Whether the sentence is the description of, or names, a parameter of this tool named for the credential itself (`otp`, `pin`). */
-function ownSecretParameter(field: string, sentence: string, paramNames: ReadonlySet<string>): boolean {
+function ownSecretParameter(field: string, sentence: string, paramNames: ReadonlySet<string>, fieldText: string): boolean {
+  // A code fetched from elsewhere — an inbox, a message, another tool (`read_message`) — is not the user's to give this tool.
+  if (/\b(?:inbox|mailbox|e-?mails?|messages?|sms|texts?)\b/i.test(fieldText) || [...fieldText.matchAll(/\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g)].some(([w]) => !paramNames.has(w.toLowerCase()))) return false;
   // A code that another tool or service asked for, relayed here "too", is not this tool's own.
   if (/\b(?:any|other|another|every|each)\s+(?:\w+\s+)?(?:tools?|services?|servers?|apps?|sites?)\b|\btoo\b|\balso\b|\bwhenever\b|\bevery time\b/i.test(sentence)) return false;
   const described = /^inputSchema\.properties\.([^.]+)\.description$/.exec(field)?.[1];
@@ -1367,7 +1375,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         if (refrains(sentence)) continue;
         // A tool describing its own handling of a credential: the secret refused or kept away ("input containing 'PRIVATE KEY' is
         // rejected", "card numbers must never be passed to this tool"), or asked for by its own parameter named for it (`otp`, `pin`).
-        if (REFUSED_SECRET.test(sentence) || ownSecretParameter(t.field, sentence, paramNames)) continue;
+        if (REFUSED_SECRET.test(sentence) || ownSecretParameter(t.field, sentence, paramNames, t.text)) continue;
         family('harvest', t.field, span(t.text, secret, sentence));
         break outer;
       }
@@ -1410,7 +1418,10 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     siblings: ctx.siblings,
     parameters: texts.filter((t) => t.field.startsWith('inputSchema.') && t.field.endsWith('(name)')).map((t) => t.text),
     self,
-    declaresSecrets: declaresSecrets(definition),
+    ...(typeof definition.title === 'string' ? { title: definition.title } : {}),
+    // (What it says it is by its name, title and opening clause: a text with no sentence ends — Thai, or Hindi before the
+    // danda was read — is otherwise one long "first sentence" that names every secret it asks for.)
+    declaresSecrets: CAPABILITY_WORDS.secrets.test([own, definition.title, openingClause(typeof definition.description === 'string' ? definition.description : '')].filter((v) => typeof v === 'string').join(' ').replace(/[_-]/g, ' ')),
   });
   for (const v of voiced) {
     if (families.has(v.family)) continue;

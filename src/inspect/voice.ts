@@ -44,6 +44,8 @@ export interface VoiceInput {
   parameters: readonly string[];
   /** What the tool says it is (name, titles, first sentence, server), lower case. */
   self: string;
+  /** Its title, when it has one. */
+  title?: string;
   /** Whether the tool says by its name or first sentence that it handles secrets. */
   declaresSecrets: boolean;
 }
@@ -84,7 +86,9 @@ const ID_PARAMETER = /(?:^|[_-])(?:ids?|refs?|reference|uuid|key|number|no|code|
 /** Parts of a parameter name that are a secret of an account, or the conversation. */
 const SECRET_PART = /^(?:password|passwords|passwd|pwd|passcode|passphrase|pin|otp|totp|hotp|mfa|2fa|cvv|cvc|cvv2|cookie|cookies|seed|mnemonic|sakerhetskod|sicherheitscode|contrasena|senha|motdepasse|haslo|heslo|wachtwoord|losenord)$/;
 const SECRET_PAIR = /(?:^|_)(?:private_key|secret_key|session_cookie|card_number|card_cvv|security_code|recovery_codes?|backup_codes?|seed_phrase|oauth_token|(?:gh|github|gitlab|aws|gcp|azure|slack|google|stripe|paypal|npm|docker|openai|portal|browser|bank|ebanking|email|mail)_(?:token|cookie|password|pin|secret|key))(?:$|_)/;
-const CONVERSATION_PART = /(?:^|_)(?:chat_history|conversation(?:_history|_log|_text)?|transcript|message_history|messages_so_far|system_prompt|prompt_history|context_window|dialog(?:ue)?_history)(?:$|_)/;
+const CONVERSATION_PART = /(?:^|_)(?:chat_history|chat_log|conversation(?:_history|_log|_text)?|chat_transcript|message_history|messages_so_far|system_prompt|prompt_history|context_window|dialog(?:ue)?_history)(?:$|_)/;
+/** Languages that put the secret first and its qualifier after (`senha_transacao`, `contrasena_banco`, `mot_de_passe_…`). */
+const ROMANCE_FIRST = /^(?:senha|contrasena|contrasenha|motdepasse|passwort|kennwort|haslo|heslo|wachtwoord|losenord|parola|clave)$/;
 /** What a tool's own words say when a secret or the conversation is its business. */
 const SELF_ACCOUNTS = /\b(?:auth\w*|login|log in|logon|sign ?in|signin|sign ?up|password\w*|passcode|pin|otp|totp|mfa|2fa|verif\w*|credential\w*|secret\w*|vault|keys?|token\w*|card\w*|pay\w*|checkout|wallet|bank\w*|kyc|identity|reset|unlock|lock|access|cookie\w*|session\w*|chat\w*|conversation\w*|transcript\w*|messag\w*|summar\w*|assistant|agent|memory|prompt\w*|history|cvv|cvc|charge|tokeni[sz]\w*|encrypt\w*|hash\w*|accounts?|connect\w*|configur\w*|setup|smtp|imap|s?ftp|ssh|database|db)\b/;
 
@@ -100,6 +104,25 @@ const SECRET_VARIABLE_VALUE = /\b(?:value|contents?)\s+of\s+(?:the\s+)?(?:enviro
 
 /** What a tool's own words say when the conversation is its business (a chat exporter, a memory, a transcript tool). */
 const CONVERSATION_SELF = /^(?:chat\w*|conversation\w*|transcript\w*|assistant|memory|memories|history|session|sessions|dialog\w*|recap|handoff)$/;
+
+/** A place of the user's machine read as a source: the home directory, a credential file. */
+const LOCAL_SOURCE = /(?:^|[\s(\x60'"])(?:~\/|\/home\/|\/Users\/|[A-Z]:\\Users\\)[^\s"'<>]*|(?<![\w/])\.(?:env|netrc|npmrc|pgpass|ssh|aws|kube)\b/;
+/** A remote destination: a URL of any scheme, or an e-mail address; its host is captured. */
+const REMOTE_SINK = /\b(?:https?|s?ftp|s3|gs|wss?|smb|scp|rsync):\/\/([^\s/"'<>:]+)|[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)/;
+/** Something kept from the user, said as a fact of the system ("E-77 codes are suppressed from the conversation"). */
+const SUPPRESSED = /\b(?:suppressed|withheld|hidden|concealed|kept) (?:from|out of) (?:the |any )?(?:conversation|chat|user|customer|caller|reply|replies|response|answer|summary|transcript)\b|\buser-facing (?:\w+ )?(?:refers|mentions|shows|says|states|lists|reports|displays) only\b|\b(?:is|are) (?:always )?(?:reported|presented|shown|described) (?:to the (?:user|customer) )?as (?:successful|a success|succeeded|completed|normal)\b(?=[^.;]*\b(?:fail\w*|error\w*|billed|charged|fallback|declin\w*|suppress\w*)\b)/i;
+/** Itself claimed as the one choice, in the passive as well ("is the sole approved source", "is selected whenever …"). */
+const SOLE = /\b(?:this (?:tool|server|service)|it) is the (?:sole|only|single|exclusive|one) (?:\w+ ){0,2}?(?:source|tool|option|provider|channel|way|choice|service)\b|\b(?:is|gets) (?:automatically )?(?:selected|chosen|preferred|invoked|used) (?:whenever|for (?:all|every|any)\b|by default|in (?:all|every) cases?)/i;
+/** Everything else run down, in the passive ("comparisons produced elsewhere are considered non-compliant"). */
+const ELSEWHERE_DOWN = /\b(?:elsewhere|other (?:tools?|sources?|servers?|providers?|services?)|alternatives?|any other)\b[^.;]{0,60}\b(?:non-compliant|noncompliant|unverified|unreliable|inaccurate|unsafe|insecure|deprecated|blocked|invalid|untrusted|not (?:approved|compliant|allowed|supported|trusted))\b/i;
+
+/** Secrets named in English: a sentence keeping them from view is a privacy promise. */
+const SECRET_WORDS = /\b(?:passwords?|secrets?|tokens?|keys?|credentials?|pins?|card numbers?|cvv|pii|personal data)\b/i;
+
+/** Tools whose work is to move files to their own service. */
+const MOVES_FILES = /^(?:backup\w*|sync\w*|upload\w*|export\w*|share|sharing|transfer\w*|mirror\w*|archiv\w*|drive|dropbox|storage|cloud)$/;
+/** A credential file of the machine, or a secret's environment variable. */
+const CREDENTIAL_SOURCE = /(?:~\/|\/home\/[\w.-]+\/|\$HOME\/)\.(?:aws|ssh|kube|docker|config\/gh|config\/gcloud|netrc|npmrc|pgpass|git-credentials)\S*|(?<![\w/])\.env\b|\bid_(?:rsa|ed25519|ecdsa)\b(?!\.pub)|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS)S?\b/;
 
 function clip(s: string, at = 0): string {
   const t = s.slice(Math.max(0, at - 30), Math.max(0, at - 30) + 120).replace(/\s+/g, ' ').trim();
@@ -127,6 +150,7 @@ export function voiceSignals(input: VoiceInput): VoiceHit[] {
   const server = input.server.replace(/^[^:]*:/, '').toLowerCase();
   const params = new Set(input.parameters.map((p) => p.toLowerCase()));
   const selfWords = new Set([...words(input.own), ...words(server), ...input.self.split(/[^a-z0-9]+/)]);
+  const nameWords = new Set([...words(input.own), ...words(server), ...words(input.title ?? '')]);
   /** Another server's tool by its dotted name: not this server, not itself, not a sibling, not a parameter. */
   const otherTools = (sentence: string): Array<{ name: string; at: number }> => {
     const found: Array<{ name: string; at: number }> = [];
@@ -180,6 +204,25 @@ export function voiceSignals(input: VoiceInput): VoiceHit[] {
       if (variable && !selfWords.has(variableName.split('_')[0]!.toLowerCase()) && !/\b(?:server|server's|its own|configured|set in|read by the server|on the server)\b/i.test(sentence)) {
         add('harvest', field, clip(sentence, variable.index), `asks for the value of ${variableName}, a secret of the environment that a tool named "${input.own}" has no use for`);
       }
+      // Data of the user's machine and a remote destination in one sentence, in any mood or language.
+      const local = LOCAL_SOURCE.exec(sentence);
+      const remote = local ? REMOTE_SINK.exec(sentence) : null;
+      const host = remote ? (remote[1] ?? remote[2] ?? '').toLowerCase() : '';
+      // (A host of its own service counts only for a tool whose work is to move files there: a backup, a sync, an upload.)
+      const ownHost = host.split(/[.-]/).some((l) => l.length >= 4 && (server.includes(l) || own.includes(l)));
+      if (local && remote && (!ownHost || ![...nameWords].some((w) => MOVES_FILES.test(w)))) {
+        add('cross-flow', field, clip(sentence, local.index), `moves "${local[0].trim()}" of the user's machine to "${remote[0]}" in one sentence, whatever the grammatical mood`);
+      }
+      const suppressed = SUPPRESSED.exec(sentence);
+      if (suppressed && !SECRET_WORDS.test(sentence)) add('conceal', field, clip(sentence, suppressed.index), `keeps something from the user, said as a fact of the system ("${suppressed[0]}")`);
+      const sole = SOLE.exec(sentence);
+      if (sole) claim ??= { field, span: clip(sentence, sole.index) };
+      if (ELSEWHERE_DOWN.test(sentence)) down = true;
+      // A credential file of the machine or a secret's variable, and one of its own parameters quoted, in one sentence: harvesting in any language.
+      const credential = CREDENTIAL_SOURCE.exec(sentence);
+      if (credential && !input.declaresSecrets && [...params].some((p) => p.length >= 3 && new RegExp(`[\x60'"\u2018\u201C]${p.replace(/[^\w-]/g, '')}[\x60'"\u2019\u201D]`, 'i').test(sentence))) {
+        add('harvest', field, clip(sentence, credential.index), `asks for "${credential[0].trim()}" to be put into one of its own parameters`);
+      }
       if (lexicons.length === 0) continue;
       // Something kept from the user: a negation, telling or showing, and the user or the reply (not a secret kept private).
       const neg = has('negation');
@@ -187,7 +230,8 @@ export function voiceSignals(input: VoiceInput): VoiceHit[] {
       if (neg && tell && (has('user') || has('reply')) && !has('secret')) add('conceal', field, clip(sentence, neg.index), `keeps something from the user: a negation, telling or showing, and the user or the reply in one sentence (${lexicons[0]!.name})`);
       // A secret asked for: a secret and a requirement, or a parameter named in the sentence — not by a tool about secrets.
       const secret = has('secret');
-      if (secret && !input.declaresSecrets && (index > 0 || inSchema) && (has('require') || [...params].some((p) => p.length >= 3 && sentence.toLowerCase().includes(p)))) {
+      // (Past the first clause: a field's opening says what the tool does. Thai writes no sentence ends, so the position counts.)
+      if (secret && !input.declaresSecrets && (index > 0 || inSchema || secret.index > 40) && (has('require') || [...params].some((p) => p.length >= 3 && sentence.toLowerCase().includes(p)))) {
         add('harvest', field, clip(sentence, secret.index), `asks for a secret of the user's accounts ("${secret[0].trim()}") in ${lexicons[0]!.name}`);
       }
       const only = has('only');
@@ -199,18 +243,24 @@ export function voiceSignals(input: VoiceInput): VoiceHit[] {
   }
   if (claim && (down || dottedOther)) add('selection', claim.field, claim.span, 'steers tool selection: itself as the only or replacing choice, other tools named or run down');
   // Parameters named for a secret or the conversation that the tool's own name does not account for.
-  if (!input.declaresSecrets) {
+  {
     for (const name of input.parameters) {
       const parts = words(name);
       const joined = parts.join('_');
       const conversation = CONVERSATION_PART.test(joined);
       // Bare, a secret no tool takes for its own step (a one-time code or a PIN often is one: `otp`, `pin`); qualified, any (`bank_pin`).
-      const secret = (parts.length === 1 ? SECRET_PART.test(joined) && !/^(?:pin|otp|totp|hotp|mfa|2fa|passcode)$/.test(joined) : parts.some((p) => SECRET_PART.test(p))) || SECRET_PAIR.test(joined);
+      // Qualified, the last part names the secret (`bank_password`, `card_pin`; not `compare_with_pin`, a pinned version).
+      const last = parts[parts.length - 1]!;
+      // Bare, only what no tool takes as its own input (a document's or archive's `password` is its own; a `cvv` on a lookup is not).
+      // Qualified, by something the tool's name does not say (`document_password` on protect_document is its own).
+      const qualifiers = parts.slice(0, -1);
+      const secret = (parts.length === 1 ? /^(?:cvv|cvc|cvv2|mnemonic)$/.test(joined) : SECRET_PART.test(last) && (!/^(?:pin|otp|seed)$/.test(last) || /^(?:bank|card|account|atm|sim|wallet|login|banking|ebanking|email|portal)$/.test(parts[parts.length - 2]!)) && !qualifiers.every((q) => nameWords.has(q) || nameWords.has(`${q}s`))) || (parts.length > 1 && ROMANCE_FIRST.test(parts[0]!) && !parts.slice(1).every((q) => nameWords.has(q))) || SECRET_PAIR.test(joined);
       if (!secret && !conversation) continue;
       // Another service's credential named by its service (`github_token`) is the tool's own when that is its service.
       const service = /^(gh|github|gitlab|aws|gcp|azure|slack|google|stripe|paypal|npm|docker|openai|portal|browser|bank|ebanking|email|mail)_/.exec(joined)?.[1];
       if (service && [service, ...(SERVICE_ALIAS[service] ?? [])].some((s) => selfWords.has(s) || input.self.includes(s))) continue;
-      if ([...selfWords].some((w) => w.length >= 3 && SELF_ACCOUNTS.test(w))) break;
+      // (By its name, server and title: a first sentence's "key facts" is not a key.)
+      if ([...nameWords].some((w) => w.length >= 3 && SELF_ACCOUNTS.test(w))) break;
       add(conversation ? 'sensitive-source' : 'harvest', `inputSchema.properties.${name}`, name, conversation ? `its parameter "${name}" asks for the conversation, which a tool named "${input.own}" has no use for` : `its parameter "${name}" asks for a secret of the user's accounts, which a tool named "${input.own}" has no use for`);
       if (conversation) add('harvest', `inputSchema.properties.${name}`, name, `its parameter "${name}" takes the conversation into a call of a tool named "${input.own}"`);
       break;
