@@ -34,8 +34,8 @@ const benign = benignCorpora();
 const table: Row[] = [
   ...rows('seventh round frozen (writer-heron; first scanned at e02d0cc, never tuned on), each server alone', loadSet(FROZEN7_HERON), undefined, true),
   ...rows('seventh round frozen (writer-ibis; first scanned at e02d0cc, never tuned on), each server alone', loadSet(FROZEN7_IBIS), undefined, true),
-  ...rows('eighth round frozen (writer-jade; first scanned at cb8873c, never tuned on), each server alone', loadSet(FROZEN8_JADE), undefined, true),
-  ...rows('eighth round frozen (writer-kestrel; first scanned at cb8873c, never tuned on), each server alone', loadSet(FROZEN8_KESTREL), undefined, true),
+  ...rows('eighth round frozen (writer-jade; first scanned at cb8873c, tuned on from e98974d), each server alone', loadSet(FROZEN8_JADE), undefined, true),
+  ...rows('eighth round frozen (writer-kestrel; first scanned at cb8873c, tuned on from e98974d), each server alone', loadSet(FROZEN8_KESTREL), undefined, true),
   ...rows('sixth round frozen (writer-fjord; scanned once at c7f9cf0, tuned on from the seventh round), each server alone', loadSet(FROZEN6_FJORD), undefined, true),
   ...rows('sixth round frozen (writer-garnet; scanned once at c7f9cf0, tuned on from the seventh round), each server alone', loadSet(FROZEN6_GARNET), undefined, true),
   ...rows('fifth round frozen (writer-dune; scanned once at 676fdac, tuned on from the sixth round), each server alone', loadSet(FROZEN5_DUNE), undefined, true),

@@ -15,6 +15,7 @@ const DEFAULT_FIELD = /\.default(?:$|[.[])/;
 const EMAIL = /[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63})+)/;
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/;
 const URL = /\b(?:https?|s3|gs|s?ftp|wss?):\/\/([^\s/?#"'<>]{1,253})/i;
+const PHONE = /^\s*\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5}\s*$/;
 const LOCAL_HOST = /^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|172\.(?:1[6-9]|2\d|3[01])\.\d+\.\d+|\[::1\]|[\w-]+\.local|[\w-]+\.internal)(?::\d+)?$/i;
 
 export interface PresetDestination {
@@ -33,6 +34,8 @@ export function presetDestination(texts: ReadonlyArray<{ field: string; text: st
     const email = EMAIL.exec(text);
     if (email && !ownService(email[1]!)) return { field, span: trim(text) };
     if (IBAN.test(text)) return { field, span: trim(text) };
+    // A phone number in international form: messages sent with the defaults go to it.
+    if (PHONE.test(text)) return { field, span: trim(text) };
   }
   return undefined;
 }

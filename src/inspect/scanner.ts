@@ -162,13 +162,22 @@ function distinctive(name: string): boolean {
 
 const BLOB = /[A-Za-z0-9+/]{40,}={0,2}/g;
 
-/** Text hidden in base64 blobs, when it decodes to readable text (instructions smuggled in encoding). */
-function decodedBlobs(text: string): string[] {
-  const out: string[] = [];
+/** A run of hexadecimal byte pairs long enough to be a sentence (`4265666f7265…`). */
+const HEX_BLOB = /\b(?:[0-9a-fA-F]{2}){20,}\b/g;
+
+/** Text hidden in base64 or hexadecimal blobs, when it decodes to readable text (instructions smuggled in encoding). */
+export function decodedBlobs(text: string): Array<{ encoding: 'hex' | 'base64'; text: string }> {
+  const out: Array<{ encoding: 'hex' | 'base64'; text: string }> = [];
+  for (const blob of text.match(HEX_BLOB) ?? []) {
+    // (A hash or an id is hex too: only a blob that decodes to printable text with spaces is read.)
+    const decoded = Buffer.from(blob, 'hex').toString('utf8');
+    const printable = decoded.replace(/[^\x20-\x7E]/g, '').length / Math.max(1, decoded.length);
+    if (printable > 0.9 && /\s/.test(decoded)) out.push({ encoding: 'hex', text: decoded });
+  }
   for (const blob of text.match(BLOB) ?? []) {
     const decoded = Buffer.from(blob, 'base64').toString('utf8');
     const printable = decoded.replace(/[^\x20-\x7E]/g, '').length / Math.max(1, decoded.length);
-    if (printable > 0.9 && /\s/.test(decoded)) out.push(decoded);
+    if (printable > 0.9 && /\s/.test(decoded)) out.push({ encoding: 'base64', text: decoded });
   }
   return out;
 }
@@ -243,7 +252,7 @@ export function scanDefinition(definition: Definition, ctx: ScanContext): Findin
   const purpose = purposeOf(definition, ctx.server);
   if (overflow) findings.push({ rule: 'structure.unreviewable', severity: 'high', field: overflow.field, span: '', why: `the definition is ${overflow.why}: it cannot be reviewed in full` });
   for (const { field, text } of [...texts]) {
-    for (const decoded of decodedBlobs(text)) texts.push({ field: `${field}(base64)`, text: decoded });
+    for (const decoded of decodedBlobs(text)) texts.push({ field: `${field}(${decoded.encoding})`, text: decoded.text });
   }
   for (const { field, text, isName } of texts) {
     for (const { rule, matched } of ruleMatches(text, isName === true)) {
@@ -319,6 +328,7 @@ const FEATURE_WHY: Readonly<Record<string, string>> = {
  */
 export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   purpose: 4,
+  'cross-flow': 4,
   'private-flow': 4,
   'foreign-rule': 4,
   conceal: 4,

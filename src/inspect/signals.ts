@@ -36,6 +36,7 @@ import { namedCalls } from './named-call.ts';
 import { presetDestination } from './preset.ts';
 import { demandsOf, mismatchWhy, purposeOf, refrains, unaccounted } from './purpose.ts';
 import { structureSignals } from './structure.ts';
+import { voiceSignals } from './voice.ts';
 import { P, sentences } from './words.ts';
 
 /** Where a cue was seen. */
@@ -221,7 +222,8 @@ const CUES: ReadonlyArray<{ cue: Cue; pattern: RegExp }> = [
   // Another vendor's tools by name ("Twilio tools"), case-sensitive.
   { cue: 'ref.other-tools', pattern: /\b[A-Z][A-Za-z0-9-]+(?: [A-Z][A-Za-z0-9-]+)? (?:tools|servers|plugins)\b/ },
   // Environment variable names of secrets, case-sensitive (`issue_key` is a field, `OPENAI_API_KEY` a secret).
-  { cue: 'source.secret', pattern: /\b[A-Z][A-Z0-9]{1,20}_(?:API_)?(?:KEY|TOKEN|SECRET)S?\b/ },
+  // (Of any number of parts: `AWS_SECRET_ACCESS_KEY`, `GOOGLE_APPLICATION_CREDENTIALS`, `DB_PASSWORD`.)
+  { cue: 'source.secret', pattern: /\b[A-Z][A-Z0-9]{1,20}(?:_[A-Z0-9]{1,20}){0,4}_(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS)S?\b/ },
   {
     cue: 'source.conversation',
     pattern: P(String.raw`\b(?:conversation|chat|message) (?:history|so far|log)\b|\b(?:full|whole|entire|complete|current|all of the|everything in the) (?:\w+ ){0,2}?(?:chat|conversation|dialog(?:ue)?|transcript|thread|context)\b|\b(?:everything|all) (?:that )?the user (?:has )?(?:wrote|written|typed|said|asked|sent)\b|\b(?:whole|entire|full) conversation\b|\b(?:encode|send|forward|include|copy|append|attach|upload|post|share|summari[sz]e) (?:the |this |our )?conversation\b|\b(?:previous|prior|earlier|recent|last)(?: \w+){0,2} (?:messages?|turns?|prompts?|replies|answers|responses)\b|\bearlier in the (?:chat|conversation)|\bsystem prompt|\bprompt (?:di|del|de|du|do) (?:sistema|système)|\bprompt système|\bsystemprompt|\bsystem-prompt|\b(?:hidden|initial|system) instructions|\bcontext window|\b(?:last|previous|other|every|all) tools?'? (?:results?|outputs?|responses?)|\b(?:results?|outputs?|contents?) (?:of|from) (?:the )?(?:last|previous|other|every|all)(?: other)? (?:tools?|calls?|tool results?)|\bbrowsing (?:history|context)|\bprivate (?:documents?|files?|data)|\beverything the user|对话(?:历史|记录|内容)|聊天记录|系统提示|会話(?:履歴|内容)|システムプロンプト|대화 (?:기록|내용)|시스템 프롬프트|historial de (?:la )?conversación|historique de (?:la )?conversation|gesprächsverlauf|histórico da conversa|истори\w* (?:диалога|переписки|чата)|системн\w* промпт`),
@@ -572,6 +574,28 @@ function foreignKeyName(sentence: string, self: string): boolean {
   for (const [name] of sentence.matchAll(/\b([A-Z][A-Z0-9]{1,20})_(?:[A-Z0-9]+_)*(?:KEY|TOKEN|SECRET)S?\b/g)) if (!self.includes(name.split('_')[0]!.toLowerCase())) return true;
   return false;
 }
+/** A description's first sentence; in Thai, which writes no sentence ends, its first clause (up to a space). */
+function openingClause(description: string): string {
+  const first = sentences(description)[0] ?? '';
+  return /[\u0E00-\u0E7F]/u.test(first) ? first.split(/\s/)[0]! : first.slice(0, 240);
+}
+
+/** A credential refused, kept away or named as a warning: the tool's own safeguard, not a demand. */
+const REFUSED_SECRET = /\b(?:rejected|refused|rejects|refuses|will reject|never (?:needs?|asks?|pass(?:es|ed)?|through|stored|sent|shown|enter(?:ed)?|requires?)|must never|should never|must not be|should not be|is not (?:needed|required|stored)|are not (?:needed|required|stored)|never be|different from)\b/i;
+/** Bare parameter names of a credential: a tool whose parameter is named for it takes it as its input. */
+const BARE_SECRET_PARAMETER = /^(?:otp|totp|pin|passcode|password|code|verification_?code|security_?code|one_?time_?code|mfa_?code|2fa_?code|cvv|cvc)$/i;
+/** Whether the sentence is the description of, or names, a parameter of this tool named for the credential itself (`otp`, `pin`). */
+function ownSecretParameter(field: string, sentence: string, paramNames: ReadonlySet<string>, fieldText: string): boolean {
+  // A code fetched from elsewhere — an inbox, a message, another tool (`read_message`) — is not the user's to give this tool.
+  if (/\b(?:inbox|mailbox|e-?mails?|messages?|sms|texts?)\b/i.test(fieldText) || [...fieldText.matchAll(/\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g)].some(([w]) => !paramNames.has(w.toLowerCase()))) return false;
+  // A code that another tool or service asked for, relayed here "too", is not this tool's own.
+  if (/\b(?:any|other|another|every|each)\s+(?:\w+\s+)?(?:tools?|services?|servers?|apps?|sites?)\b|\btoo\b|\balso\b|\bwhenever\b|\bevery time\b/i.test(sentence)) return false;
+  const described = /^inputSchema\.properties\.([^.]+)\.description$/.exec(field)?.[1];
+  if (described && BARE_SECRET_PARAMETER.test(described)) return true;
+  for (const name of paramNames) if (BARE_SECRET_PARAMETER.test(name) && new RegExp(`(?:\\bin|\\binto|as)\\s+[\x60'"]?${name}\\b`, 'i').test(sentence)) return true;
+  return false;
+}
+
 /** Whether the tool takes a credential of its own by a parameter named for one (`api_key`, `apiToken`, `api_secret`). */
 export function ownCredentialParameter(definition: Record<string, unknown>): boolean {
   const properties = (definition.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
@@ -705,8 +729,9 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'purpose' | 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated' | 'named-call' | 'preset-destination';
+export type Family = 'cross-flow' | 'purpose' | 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated' | 'named-call' | 'preset-destination';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
+  'cross-flow': 'names a tool of another server together with a destination or source of its own: data made to flow through that tool, in any grammatical mood or language',
   purpose: 'asks for data or a destination that what the tool says it is (name, title, server, first sentence) does not account for',
   'private-flow': 'moves data the call does not hold (the conversation, the session, the environment) or others\u2019 personal data in bulk to a destination or a side purpose',
   'foreign-rule': 'fixes a value of, or takes a safeguard from, a call to another server\u2019s tool',
@@ -1348,6 +1373,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         if (!secret || !SUPPLY.test(sentence) || GUARDED_BEFORE.test(sentence.slice(Math.max(0, secret.index - 60), secret.index)) || ELSEWHERE.test(sentence)) continue;
         // ("Do not ask the user for their password" is a safeguard, purpose.ts.)
         if (refrains(sentence)) continue;
+        // A tool describing its own handling of a credential: the secret refused or kept away ("input containing 'PRIVATE KEY' is
+        // rejected", "card numbers must never be passed to this tool"), or asked for by its own parameter named for it (`otp`, `pin`).
+        if (REFUSED_SECRET.test(sentence) || ownSecretParameter(t.field, sentence, paramNames, t.text)) continue;
         family('harvest', t.field, span(t.text, secret, sentence));
         break outer;
       }
@@ -1381,6 +1409,25 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
     } else if (h.family === 'private-flow') features['s.source+transfer'] = 1;
     else features['s.ref+value-change'] = 1;
   }
+  // Mood- and language-independent structure (voice.ts): another server's tool with a payload, parameters named for a
+  // secret or the conversation, and the word classes of the languages the cues above do not read.
+  const voiced = voiceSignals({
+    texts: texts.filter((t) => !t.isName && !t.field.endsWith('(name)')).map((t) => ({ field: t.field, text: fold(maskExamples(t.text), turkish).text })),
+    own,
+    server: ctx.server,
+    siblings: ctx.siblings,
+    parameters: texts.filter((t) => t.field.startsWith('inputSchema.') && t.field.endsWith('(name)')).map((t) => t.text),
+    self,
+    ...(typeof definition.title === 'string' ? { title: definition.title } : {}),
+    // (What it says it is by its name, title and opening clause: a text with no sentence ends — Thai, or Hindi before the
+    // danda was read — is otherwise one long "first sentence" that names every secret it asks for.)
+    declaresSecrets: CAPABILITY_WORDS.secrets.test([own, definition.title, openingClause(typeof definition.description === 'string' ? definition.description : '')].filter((v) => typeof v === 'string').join(' ').replace(/[_-]/g, ' ')),
+  });
+  for (const v of voiced) {
+    if (families.has(v.family)) continue;
+    family(v.family, v.field, v.span, v.why);
+    if (v.family === 'conceal') hit('conceal', v.field, v.span);
+  }
   // Calls of other tools written out with fixed arguments or routed into this tool's parameters (named-call.ts):
   // not for a tool whose subject is such text (a detector quoting what it looks for, a translator).
   if (!purpose.inspects && !purpose.translates) {
@@ -1392,7 +1439,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   const preset = presetDestination(texts, ctx.server);
   if (preset) family('preset-destination', preset.field, preset.span, 'a default of its schema is a destination the caller never chose: a call with the defaults sends or pays there');
   // (The purpose, named-call and preset families are judged on their own weight, not fed to the trained layer: its weights were trained without them.)
-  const untrained = (['purpose', 'named-call', 'preset-destination'] as const).filter((f) => families.has(f)).length;
+  const untrained = (['purpose', 'named-call', 'preset-destination', 'cross-flow'] as const).filter((f) => families.has(f)).length;
   features.families = Math.min(families.size - untrained, 3) / 3;
   return { features, hits, families };
 }

@@ -36,7 +36,8 @@ export const P = (source: string): RegExp => releasable(new RegExp(unicodeBounda
 /** Sentences: split at sentence ends and line breaks (a long sentence is cut, every part is read). */
 export function sentences(text: string): string[] {
   const out: string[] = [];
-  for (const part of text.split(/(?<=[.!?;。！？；])\s+|\n+|(?<=[。！？；])/u)) {
+  // (The Devanagari danda `।` ends a sentence as `.` does.)
+  for (const part of text.split(/(?<=[.!?;。！？；।॥])\s+|\n+|(?<=[。！？；])/u)) {
     const s = part.trim();
     if (!s) continue;
     for (let i = 0; i < s.length; i += 600) out.push(s.slice(i, i + 640));

@@ -135,7 +135,9 @@ export const FROZEN7_IBIS = new URL('./poisoning-frozen7-ibis.json', import.meta
  * Setup paragraphs; writer-kestrel: declarative policy voice, 44 % of items in ten languages the lists did
  * not cover): never shown to anyone tuning the scanner, scanned by the lead, each server alone, at the
  * round's start (cb8873c: 119 and 88 of 130 high, 14 and 6 of 100 hard benign); no scanner change of the
- * round was merged (docs/supply-chain.md, "The frozen figure (eighth round)").
+ * round was merged (docs/supply-chain.md, "The frozen figure (eighth round)"). Development sets since: the
+ * mood- and language-independent signals of voice.ts were written after reading their misses
+ * (docs/supply-chain.md, "Eighth round: mood and language").
  */
 export const FROZEN8_JADE = new URL('./poisoning-frozen8-jade.json', import.meta.url);
 export const FROZEN8_KESTREL = new URL('./poisoning-frozen8-kestrel.json', import.meta.url);
