@@ -141,6 +141,17 @@ export const FROZEN7_IBIS = new URL('./poisoning-frozen7-ibis.json', import.meta
  */
 export const FROZEN8_JADE = new URL('./poisoning-frozen8-jade.json', import.meta.url);
 export const FROZEN8_KESTREL = new URL('./poisoning-frozen8-kestrel.json', import.meta.url);
+/**
+ * The ninth round's frozen sets (writer-lumen: changelogs, error tables, manifests, legalese, 15 languages
+ * besides English; writer-moss: changelogs, API reference, man pages, runbooks, marketing copy, 25
+ * languages besides English): written from the brief alone while the round's scanner changes were made,
+ * never shown to anyone tuning the scanner, scanned by the lead, each server alone, at the round's start
+ * (017d29d: 110 and 114 of 130 high, 5 and 8 of 100 hard benign) and after its scanner changes were merged
+ * (115 and 118, 6 and 8; docs/supply-chain.md, "The frozen figure (ninth round)"). Development sets from
+ * the tenth round on.
+ */
+export const FROZEN9_LUMEN = new URL('./poisoning-frozen9-lumen.json', import.meta.url);
+export const FROZEN9_MOSS = new URL('./poisoning-frozen9-moss.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
@@ -246,6 +257,8 @@ export const INDEPENDENT_SETS = [
   { name: 'frozen7-ibis', file: FROZEN7_IBIS, firstContact: { commit: 'e02d0cc', high: 107, benignHigh: 4 } },
   { name: 'frozen8-jade', file: FROZEN8_JADE, firstContact: { commit: 'cb8873c', high: 119, benignHigh: 14 } },
   { name: 'frozen8-kestrel', file: FROZEN8_KESTREL, firstContact: { commit: 'cb8873c', high: 88, benignHigh: 6 } },
+  { name: 'frozen9-lumen', file: FROZEN9_LUMEN, firstContact: { commit: '017d29d', high: 110, benignHigh: 5 } },
+  { name: 'frozen9-moss', file: FROZEN9_MOSS, firstContact: { commit: '017d29d', high: 114, benignHigh: 8 } },
 ] as const;
 
 /**
