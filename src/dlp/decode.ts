@@ -23,6 +23,7 @@
  */
 import { byteListViews } from './byte-lists.ts';
 import { longStretches, type CharClasses } from './char-classes.ts';
+import { binaryBase64Views } from './binary-base64.ts';
 import type { MappedText } from './normalize.ts';
 
 export interface DecodedView extends MappedText {
@@ -846,6 +847,8 @@ function ascii85(text: string, out: DecodedView[]): void {
 export function decodedViews(text: string, found: readonly number[] = longRuns(text), spacedGroups?: boolean): DecodedView[] {
   const out: DecodedView[] = [];
   runs(text, found, out);
+  // Base64 whose bytes are not text (binary around a secret, a misaligned run): its printable runs.
+  binaryBase64Views(text, found, out);
   // `spacedGroups` false: no three spaces five units apart (detect.ts `PassesSaw`), where every group starts.
   if (spacedGroups !== false) spacedBase64(text, out);
   if (mayBeAscii85(text)) ascii85(text, out);
