@@ -54,7 +54,10 @@ export function guardClient(dlp: Dlp, client: ClientLink, context: () => Message
   const where = (direction: Direction): Where => ({ ...dlpTarget(context()), direction });
   const screen = (value: JsonObject, direction: Direction) => {
     const ctx = context();
-    const outcome = dlp.inspect(value, where(direction), (ctx.maskBook ??= new MaskBook()));
+    // An answer goes to the server: its masks are numbered on their own (red team J, F8). Numbered with
+    // the server's request, `#n` would tell the server which of its own values the answer equals.
+    const book = direction === 'answer' ? new MaskBook() : (ctx.maskBook ??= new MaskBook());
+    const outcome = dlp.inspect(value, where(direction), book);
     if (outcome.findings.length > 0) (ctx.dlp ??= []).push(...outcome.findings);
     return outcome;
   };

@@ -223,6 +223,28 @@ export class Dlp {
     };
   }
 
+  readonly #answers = new WeakMap<Actions, Actions>();
+  /**
+   * A client's answers to a server's requests travel to the server, like arguments (red team J, F9):
+   * secrets and personal data in them get at least what the arguments action asks — `block` keeps the
+   * value from the server, which a mask does without breaking the exchange; `alert` records — and the
+   * results action when it is stricter (`block` > `mask` > `alert` > `off`). So a server whose results
+   * are trusted (`results.pii: off`) still never receives what `arguments.pii: block` refuses in a call.
+   */
+  #answerActions(actions: Actions): Actions {
+    let out = this.#answers.get(actions);
+    if (!out) {
+      const rank = { off: 0, alert: 1, mask: 2, block: 3 } as const;
+      const stricter = (result: ResultAction, argument: ArgumentAction): ResultAction => {
+        const floor: ResultAction = argument === 'block' ? 'mask' : argument;
+        return rank[floor] > rank[result] ? floor : result;
+      };
+      out = Object.freeze({ ...actions, secrets: stricter(actions.secrets, actions.argumentSecrets), pii: stricter(actions.pii, actions.argumentPii) });
+      this.#answers.set(actions, out);
+    }
+    return out;
+  }
+
   #resultAction(f: TextFinding, a: Actions): ResultAction | InjectionAction {
     switch (f.type) {
       case 'secret':
@@ -259,7 +281,7 @@ export class Dlp {
    * answer, a notification's params) under the actions for `where`.
    */
   inspect(message: JsonObject, where: Where, book: MaskBook = new MaskBook()): Inspected {
-    const actions = this.actionsFor(where.server, where.tool);
+    const actions = where.direction === 'answer' ? this.#answerActions(this.actionsFor(where.server, where.tool)) : this.actionsFor(where.server, where.tool);
     // Injected instructions in a definition are the supply-chain review's to judge.
     const on = where.direction === 'listing' ? { ...this.#detectors(actions), injection: false } : this.#detectors(actions);
     if (!on.secrets && !on.pii && !on.injection && !on.patterns) return { value: message, findings: [], changed: false };
