@@ -10,7 +10,7 @@
  * Hex runs are read by decode.ts only (hex cannot be misaligned by more than one digit, and a secret in
  * hex after binary is rare enough to leave to the whole-run hex view).
  */
-import type { DecodedView } from './decode.ts';
+import { isPrivateKeyDer, type DecodedView } from './decode.ts';
 
 /**
  * Printable runs shorter than this are the noise of random bytes: at 8 (what binary-text.ts reads in a
@@ -38,6 +38,8 @@ function printableRuns(bytes: Buffer): string | undefined {
   return out;
 }
 
+/** The shortest private key DER looked for in hex: 48 bytes (an Ed25519 PKCS#8 key). */
+const MIN_KEY_HEX = 96;
 const isHexRun = (text: string, from: number, to: number): boolean => {
   for (let i = from; i < to; i++) {
     const u = text.charCodeAt(i) | 0x20;
@@ -87,8 +89,18 @@ export function binaryBase64Views(text: string, found: readonly number[], out: D
     const from = found[k]!;
     const to = found[k + 1]!;
     if (to - from < MIN_UNITS) continue;
-    // Hex digits alone are hex (decode.ts), not base64.
-    if (isHexRun(text, from, to)) continue;
+    // Hex digits alone are hex (decode.ts), not base64; a private key's DER in hex (`xxd -p key.der`,
+    // joined by the unwrapped view) is given back its PEM armour for the private-key rules (red team J, F4).
+    if (isHexRun(text, from, to)) {
+      if (to - from >= MIN_KEY_HEX) {
+        const der = Buffer.from(text.slice(from, to - ((to - from) & 1)), 'hex');
+        if (isPrivateKeyDer(der)) {
+          const armoured = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----`;
+          out.push({ text: armoured, encoding: 'private-key', starts: new Int32Array(armoured.length).fill(from), ends: new Int32Array(armoured.length).fill(to) });
+        }
+      }
+      continue;
+    }
     let seen: Set<string> | undefined;
     for (let shift = 0; shift < 4; shift++) {
       const scan = hasPrintableRun(text, from + shift, to);

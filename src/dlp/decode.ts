@@ -374,7 +374,7 @@ function privateKeyBody(text: string, from: number, to: number): DecodedView | u
   return wholeRun(armoured, from, to, 'private-key');
 }
 
-function isPrivateKeyDer(der: Buffer): boolean {
+export function isPrivateKeyDer(der: Buffer): boolean {
   if (der.length < 48 || der[0] !== 0x30) return false;
   // The SEQUENCE's length (short or long form) covers the run: the key may be cut short, not padded out.
   let at = 2;
