@@ -54,10 +54,7 @@ export function guardClient(dlp: Dlp, client: ClientLink, context: () => Message
   const where = (direction: Direction): Where => ({ ...dlpTarget(context()), direction });
   const screen = (value: JsonObject, direction: Direction) => {
     const ctx = context();
-    // An answer goes to the server: its masks are numbered on their own (red team J, F8). Numbered with
-    // the server's request, `#n` would tell the server which of its own values the answer equals.
-    const book = direction === 'answer' ? new MaskBook() : (ctx.maskBook ??= new MaskBook());
-    const outcome = dlp.inspect(value, where(direction), book);
+    const outcome = dlp.inspect(value, where(direction), (ctx.maskBook ??= new MaskBook()));
     if (outcome.findings.length > 0) (ctx.dlp ??= []).push(...outcome.findings);
     return outcome;
   };

@@ -1,12 +1,9 @@
 /**
- * Red team J, F8 and F9: what a client answers to a server's request goes to the server.
- * - F8: the answer's masks were numbered with the server's own request, so `[REDACTED:payment-card#312]`
- *   in the answer told the server which of the 500 cards it had sent equals the user's. Now an answer's
- *   masks are numbered on their own.
- * - F9: answers followed the server's results actions only, so a server whose results are trusted
- *   (`results: { secrets: off, pii: off }`) received secrets and personal data that `arguments: block`
- *   refuses in a call. Now an answer gets at least the arguments action (a block keeps the value from
- *   the server by masking it in the answer).
+ * Red team J, F9: what a client answers to a server's request goes to the server. Answers followed the
+ * server's results actions only, so a server whose results are trusted (`results: { secrets: off, pii:
+ * off }`) received secrets and personal data that `arguments: block` refuses in a call. Now an answer gets
+ * at least the arguments action (a block keeps the value from the server by masking it in the answer).
+ * (F8, the numbering of an answer's masks, is the lead's.)
  * One real gateway (HTTP front), the SDK client answering sampling requests, an SDK server playing what
  * the test wrote (test/fixtures/payload-server.ts) behind the recording wrapper; asserted on every byte
  * the server received.
@@ -71,17 +68,6 @@ async function answer(server: string, reply: string): Promise<string> {
   }
   return asked;
 }
-
-describe("F8: an answer's masks say nothing about the server's own values", () => {
-  it('numbers the card in the answer on its own, whichever candidate it equals', async () => {
-    const asked = await answer('evil', `My card is ${VICTIM}.`);
-    assert.match(asked, /REDACTED:payment-card#4\]/, `the client saw the candidates masked and numbered: ${asked.slice(0, 300)}`);
-    const bytes = readFileSync(logs.evil!, 'utf8');
-    assert.ok(!bytes.includes(VICTIM), 'the card reached the server');
-    const said = /My card is (\[REDACTED:[a-z-]+#\d+\])/.exec(bytes)?.[1];
-    assert.equal(said, '[REDACTED:payment-card#1]', `the answer's mask tells the server nothing: ${said}`);
-  });
-});
 
 describe('F9: an answer gets at least the arguments actions, whatever the results actions', () => {
   it('keeps a secret and a card out of what a server with trusted results receives', async () => {

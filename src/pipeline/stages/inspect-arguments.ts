@@ -24,8 +24,7 @@ import { governedCall } from './governed.ts';
 
 export function createInspectArguments(dlp: Dlp, runtime: PolicyRuntime): (ctx: MessageContext) => GatewayError | undefined {
   const answers = (ctx: MessageContext, responses: JsonObject): JsonObject | GatewayError => {
-    // Numbered on their own, never with what the server sent (red team J, F8).
-    const outcome = dlp.inspect(responses, { ...dlpTarget(ctx), direction: 'answer' }, new MaskBook());
+    const outcome = dlp.inspect(responses, { ...dlpTarget(ctx), direction: 'answer' }, (ctx.maskBook ??= new MaskBook()));
     if (outcome.findings.length > 0) (ctx.dlp ??= []).push(...outcome.findings);
     return 'refusal' in outcome ? outcome.refusal : outcome.value;
   };
