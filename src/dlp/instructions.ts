@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { Dlp } from './engine.ts';
+import { addressCarriesData } from './fetch-sinks.ts';
 
 export type InstructionsScreen = (server: string, instructions: string) => string | undefined;
 
@@ -33,6 +34,7 @@ export function createInstructionsScreen(dlp: Dlp, logger: Logger): Instructions
  * here. Masked or wrapped values are kept (a masked version is then not a plain version any more and is
  * shown as `unknown`); on block, or what cannot be inspected in full, the gateway's own
  * `{ name: <configured server name>, version: "unknown" }` is shown instead, with a log line saying why.
+ * An icon whose address carries data (fetch-sinks.ts) is left out.
  */
 export type ServerInfoScreen = (server: string, serverInfo: JsonObject) => JsonObject;
 
@@ -48,6 +50,12 @@ export function createServerInfoScreen(dlp: Dlp, logger: Logger): ServerInfoScre
       logger.warn({ server, findings: inspected.findings }, `the server's serverInfo was replaced by its configured name: ${inspected.refusal.message}`);
       out = { name: server, version: 'unknown' };
     } else out = isObject(inspected.value.serverInfo) ? inspected.value.serverInfo : { name: server, version: 'unknown' };
+    // An icon is fetched by the client on its own: one whose address carries data (a placeholder, a
+    // long value: src/dlp/fetch-sinks.ts) is left out, as a zero-click image in a result is refused.
+    if (Array.isArray(out.icons)) {
+      const icons = out.icons.filter((icon) => !(isObject(icon) && typeof icon.src === 'string' && addressCarriesData(icon.src)));
+      if (icons.length !== out.icons.length) out = { ...out, icons };
+    }
     screened.set(serverInfo, out);
     return out;
   };
