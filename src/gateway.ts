@@ -46,7 +46,7 @@ import { CallerDirectory } from './routing/callers.ts';
 import { createRecipients } from './routing/recipients.ts';
 import { Catalog } from './routing/catalog.ts';
 import { createDescribe } from './routing/describe.ts';
-import { createInstructionsScreen } from './dlp/instructions.ts';
+import { createInstructionsScreen, createServerInfoScreen } from './dlp/instructions.ts';
 import { SubscriptionRegistry } from './routing/subscriptions.ts';
 import { TaskRegistry } from './routing/tasks.ts';
 import { createTaskStopper } from './killswitch/tasks.ts';
@@ -238,11 +238,13 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const timeoutMsFor = (server: string | undefined): number =>
     (server ? config.servers[server]?.timeoutMs : undefined) ?? config.defaults.timeoutMs;
   const screenInstructions = createInstructionsScreen(dlp, logger);
+  const screenServerInfo = createServerInfoScreen(dlp, logger);
   const describe = createDescribe(upstreams, timeoutMsFor, {
     review: (server, description) => supply.reviewDescription(server, description),
     // A server's instructions reach only callers some rule lets use it (red team D6), and not while a kill switch stops it for them.
     mayUse: (server, caller) => caller !== undefined && policy.current.policy.reaches(caller, server, now()) && (kill.refresh(), !kill.stops(server, undefined, caller, false)),
     screen: screenInstructions,
+    screenServerInfo,
   });
   const onChange = wireChangeEvents(upstreams, catalog, createRecipients({ callers, subscriptions, onUnattributed: (server) => unattributed.count(server, 'notification') }), dlp, logger);
 
@@ -259,7 +261,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   if (audit) monitor?.attachTrail((entry) => audit.recordAlert(entry));
 
   const { pipeline, approvals } = buildPipeline({
-    config, logger, secrets: deps.secrets, dataDir, now, stateGuard, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, audit, monitor, holdsSecret,
+    config, logger, secrets: deps.secrets, dataDir, now, stateGuard, upstreams, catalog, bridge, tasks, subscriptions, describe, timeoutMsFor, sessionScope, policy, kill, supply, dlp, screenListing, screenServerInfo, audit, monitor, holdsSecret,
   });
   const inFlight = new InFlightCalls(kill, createKillSwitch(kill));
   // Tasks a switch covers are cancelled upstream and forgotten (killswitch/tasks.ts).

@@ -23,6 +23,7 @@
  */
 import { byteListViews } from './byte-lists.ts';
 import { longStretches, type CharClasses } from './char-classes.ts';
+import { binaryBase64Views } from './binary-base64.ts';
 import type { MappedText } from './normalize.ts';
 import { MappedBuilder } from './mapped.ts';
 
@@ -374,7 +375,7 @@ function privateKeyBody(text: string, from: number, to: number): DecodedView | u
   return wholeRun(armoured, from, to, 'private-key');
 }
 
-function isPrivateKeyDer(der: Buffer): boolean {
+export function isPrivateKeyDer(der: Buffer): boolean {
   if (der.length < 48 || der[0] !== 0x30) return false;
   // The SEQUENCE's length (short or long form) covers the run: the key may be cut short, not padded out.
   let at = 2;
@@ -834,6 +835,8 @@ function ascii85(text: string, out: DecodedView[]): void {
 export function decodedViews(text: string, found: readonly number[] = longRuns(text), spacedGroups?: boolean): DecodedView[] {
   const out: DecodedView[] = [];
   runs(text, found, out);
+  // Base64 whose bytes are not text (binary around a secret, a misaligned run): its printable runs.
+  binaryBase64Views(text, found, out);
   // `spacedGroups` false: no three spaces five units apart (detect.ts `PassesSaw`), where every group starts.
   if (spacedGroups !== false) spacedBase64(text, out);
   if (mayBeAscii85(text)) ascii85(text, out);

@@ -9,6 +9,7 @@ import { longRuns, MIN_RUN } from './decode.ts';
 import { compileLinearSource } from './linear-source.ts';
 import { isAscii } from './normalize.ts';
 import { findHiddenUnicode, injectionRules } from './injection.ts';
+import { findFetchSinks } from './fetch-sinks.ts';
 import { GLUED_MARKER, gluedMarker, TURNED_MARKER, turnedMarker } from './glued.ts';
 import { findPii, PII_KINDS, regions, regionsInClasses, type PiiKind, type Regions } from './pii.ts';
 import { RuleScanner, type TextRule } from './rule-scan.ts';
@@ -245,6 +246,7 @@ export function detect(text: string, on: Detectors, patterns: CompiledPatterns |
   }
   if (on.injection) {
     for (const m of findHiddenUnicode(text)) findings.push({ type: 'injection', rule: m.signal, label: 'injection', start: m.start, end: m.end });
+    for (const m of findFetchSinks(text)) findings.push({ type: 'injection', rule: m.signal, label: 'injection', start: m.start, end: m.end });
   }
   return uninspectable ? { findings: resolveOverlaps(findings), uninspectable, seen } : { findings: resolveOverlaps(findings), seen };
 }

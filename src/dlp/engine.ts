@@ -84,8 +84,20 @@ export class MaskBook {
 
 export type Inspected = { value: JsonObject; findings: DlpFinding[]; changed: boolean } | { refusal: GatewayError; findings: DlpFinding[] };
 
-/** Protocol fields that are not text for anyone to read (opaque state, cursors). */
-const OPAQUE_KEYS: ReadonlySet<string> = new Set(['requestState', 'nextCursor', 'cursor', 'resultType', 'ttlMs', 'cacheScope', 'progressToken']);
+/**
+ * The opaque protocol fields of a result, at the one position the spec defines them: members of the
+ * result itself (2026-07-28: `resultType`, the caching hints `ttlMs` and `cacheScope`, and the
+ * `requestState` of an `input_required` result). Nothing is exempt by name anywhere else: a member so
+ * named inside `structuredContent`, a content item, `_meta`, `error.data`, a server's request or a
+ * client's answer is data (red team J, F1). Even at their position they are inspected; since a masked
+ * or wrapped opaque value would reach the client as a different value than the server meant, a finding
+ * there whose action would change it blocks the result instead (`opaqueMember`). A list's `nextCursor`
+ * never reaches the client (the gateway issues its own, routing/cursors.ts), and a list result is not
+ * walked here.
+ */
+const RESULT_OPAQUE = new Set(['resultType', 'ttlMs', 'cacheScope']);
+const opaqueMember = (message: JsonObject, direction: Direction, key: string): boolean =>
+  direction === 'result' && (RESULT_OPAQUE.has(key) || (key === 'requestState' && message.resultType === 'input_required'));
 /** Binary `data` lives on image and audio content; elsewhere (`logging` messages) `data` is text to read. */
 const BINARY_TYPES: ReadonlySet<string> = new Set(['image', 'audio']);
 /** Base64 fields: read as text when their bytes are text (a text/* resource's `blob`, a fake image), else skipped. */
@@ -211,6 +223,28 @@ export class Dlp {
     };
   }
 
+  readonly #answers = new WeakMap<Actions, Actions>();
+  /**
+   * A client's answers to a server's requests travel to the server, like arguments (red team J, F9):
+   * secrets and personal data in them get at least what the arguments action asks — `block` keeps the
+   * value from the server, which a mask does without breaking the exchange; `alert` records — and the
+   * results action when it is stricter (`block` > `mask` > `alert` > `off`). So a server whose results
+   * are trusted (`results.pii: off`) still never receives what `arguments.pii: block` refuses in a call.
+   */
+  #answerActions(actions: Actions): Actions {
+    let out = this.#answers.get(actions);
+    if (!out) {
+      const rank = { off: 0, alert: 1, mask: 2, block: 3 } as const;
+      const stricter = (result: ResultAction, argument: ArgumentAction): ResultAction => {
+        const floor: ResultAction = argument === 'block' ? 'mask' : argument;
+        return rank[floor] > rank[result] ? floor : result;
+      };
+      out = Object.freeze({ ...actions, secrets: stricter(actions.secrets, actions.argumentSecrets), pii: stricter(actions.pii, actions.argumentPii) });
+      this.#answers.set(actions, out);
+    }
+    return out;
+  }
+
   #resultAction(f: TextFinding, a: Actions): ResultAction | InjectionAction {
     switch (f.type) {
       case 'secret':
@@ -247,7 +281,7 @@ export class Dlp {
    * answer, a notification's params) under the actions for `where`.
    */
   inspect(message: JsonObject, where: Where, book: MaskBook = new MaskBook()): Inspected {
-    const actions = this.actionsFor(where.server, where.tool);
+    const actions = where.direction === 'answer' ? this.#answerActions(this.actionsFor(where.server, where.tool)) : this.actionsFor(where.server, where.tool);
     // Injected instructions in a definition are the supply-chain review's to judge.
     const on = where.direction === 'listing' ? { ...this.#detectors(actions), injection: false } : this.#detectors(actions);
     if (!on.secrets && !on.pii && !on.injection && !on.patterns) return { value: message, findings: [], changed: false };
@@ -266,6 +300,11 @@ export class Dlp {
     let recorded = 0;
     const refuse = (type: string, rule: string, path: string, why: string): void => {
       refusal ??= new GatewayError('PC_DLP_BLOCKED', `the ${where.direction === 'result' ? 'result' : where.direction} was withheld: ${why} at ${path}`, { type, rule, path });
+    };
+    /** What a finding's action is where the walk is: an opaque protocol field cannot be masked or wrapped and still mean what the server meant. */
+    const actionAt = (f: TextFinding): ResultAction | InjectionAction => {
+      const action = this.#resultAction(f, actions);
+      return opaque && (action === 'mask' || action === 'wrap') ? 'block' : action;
     };
     /** Keys already found clean in this message (50 000 rows repeat the same few). */
     const cleanKeys = new Set<string>();
@@ -287,7 +326,7 @@ export class Dlp {
       const masks: TextFinding[] = [];
       let wrap = false;
       for (const f of report.findings) {
-        const action = this.#resultAction(f, actions);
+        const action = actionAt(f);
         if (action === 'off') continue;
         record(f, path, action, seen && f.location ? `${seen}/${f.location}` : (seen ?? f.location));
         if (action === 'block') refuse(f.type, f.rule, path, `${f.type === 'injection' ? 'injected instructions' : f.type} (${f.rule})`);
@@ -386,7 +425,7 @@ export class Dlp {
       let out = container;
       for (const joined of joinedPieces(items)) {
         for (const f of joinedFindings(joined)) {
-          const action = this.#resultAction(f, actions);
+          const action = actionAt(f);
           if (action === 'off') continue;
           const at = spell(path);
           record(f, at, action, f.location ? `joined-items/${f.location}` : 'joined-items');
@@ -492,7 +531,8 @@ export class Dlp {
     // everywhere in a client's answer), object keys are data too — a masked key is renamed to its mask
     // (and paths below it say the mask).
     const path: Array<string | number> = [where.direction];
-    const opaqueSkipped = where.direction !== 'notification';
+    /** Whether the walk is inside an opaque protocol field of the result (`opaqueMember`). */
+    let opaque = false;
     const joinMembers = on.secrets || on.patterns;
     const walk = (value: unknown): unknown => {
       if (refusal) return value;
@@ -528,8 +568,6 @@ export class Dlp {
       let capitals = false;
       for (const key in value) {
         if (!Object.hasOwn(value, key)) continue;
-        // A notification has no opaque fields: whatever a server puts in one reaches the client as text.
-        if (opaqueSkipped && OPAQUE_KEYS.has(key)) continue;
         if (members && members.length < 2 * MAX_JOINED_MEMBERS) {
           const held = value[key];
           const own = PROTOCOL_KEYS.has(key) ? null : key;
@@ -553,7 +591,10 @@ export class Dlp {
         const item = value[key];
         if (typeof item === 'number' ? !readNumbers : !isData(item)) continue;
         path.push(step);
+        const top = value === message && opaqueMember(message, where.direction, key);
+        if (top) opaque = true;
         const next = isBinaryField(key, type) ? (typeof item === 'string' ? binary(item, path) : item) : walk(item);
+        if (top) opaque = false;
         path.pop();
         if (next !== item) (copy ??= { ...value })[key] = next;
       }
@@ -563,7 +604,7 @@ export class Dlp {
         for (const joined of joinedPieces(members)) {
           if (joined.kind !== 'pieces') continue;
           for (const f of memberFindings(joined)) {
-            const action = this.#resultAction(f, actions);
+            const action = actionAt(f);
             if (action === 'off') continue;
             const at = spell(path);
             record(f, at, action, f.location ? `joined-members/${f.location}` : 'joined-members');

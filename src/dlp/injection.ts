@@ -4,7 +4,8 @@
  * argument tampering, pre-invocation orders), run here on the linear-time engine because results can be
  * large and hostile; two signals of tool-call requests (markup like `<tool_call>` or `<invoke …>`, and
  * "call the X tool"); and hidden Unicode (tag characters, bidirectional controls, zero-width characters
- * inside words, runs of two or more variation selectors), found by a hand-written pass.
+ * inside words, runs of two or more variation selectors), found by a hand-written pass; and addresses a
+ * client fetches by itself when it renders the text, carrying data (src/dlp/fetch-sinks.ts).
  *
  * Left out on results, where they are ordinary: HTML comments (web pages) and long base64 blobs (data).
  */
@@ -12,6 +13,7 @@ import { RULES } from '../inspect/rules.ts';
 import { compileLinearSource } from './linear-source.ts';
 import type { LinearRegex } from './regex/automaton.ts';
 import { RuleScanner, type TextRule } from './rule-scan.ts';
+import { findFetchSinks } from './fetch-sinks.ts';
 
 export interface InjectionMatch {
   signal: string;
@@ -23,8 +25,7 @@ const NOT_ON_RESULTS: ReadonlySet<string> = new Set(['instruction.html-comment',
 
 /**
  * Signals of results the definition scanner has no reason to carry (a tool definition is not a chat
- * turn): tool-call requests; a Markdown image whose address carries data (the model fetches it when the
- * client renders it, so it leaks without any tool call); role-play jailbreaks; the chat-template markup
+ * turn): tool-call requests; role-play jailbreaks; the chat-template markup
  * of open models (a turn boundary inside data); and "ignore the previous instructions" in the languages
  * models follow as well as English. Each is matched structurally where it can be (URL shape, markup),
  * by phrase where it cannot.
@@ -32,12 +33,6 @@ const NOT_ON_RESULTS: ReadonlySet<string> = new Set(['instruction.html-comment',
 const OWN_SIGNALS: ReadonlyArray<{ id: string; source: string; flags: string }> = [
   { id: 'tool-call.markup', source: String.raw`<\s*\/?\s*(?:tool_call|tool_use|function_calls?|invoke|antml:invoke|function)\b`, flags: 'i' },
   { id: 'tool-call.request', source: String.raw`\b(?:now\s+)?(?:call|invoke|run|execute|use)\s+(?:the\s+)?[\x60'"]?[A-Za-z][\w.-]{2,63}[\x60'"]?\s+(?:tool|function)\b(?:\s+(?:with|to|and))`, flags: 'i' },
-  // `![alt](https://host/path?k=…)` with a long value, a placeholder (`PUT_THE_KEY_HERE`, `{key}`, `$KEY`, `<key>`) or a template in the query.
-  {
-    id: 'exfiltration.markdown-image',
-    source: String.raw`!\[[^\]\n]{0,200}\]\(\s*<?(?:https?:)?\/\/[^\s)?#]{1,300}[?#][^\s)]{0,1024}?[=\/](?:[^\s)&#]{24,}|[^\s)&#]{0,64}?(?:[A-Z]{2,}_[A-Z0-9_]{2,}|\{[^\s)}]{1,64}\}|%7[Bb]|\$[A-Za-z{]|<[A-Za-z_]{2,}>|%3[Cc]))`,
-    flags: '',
-  },
   { id: 'instruction.role-play', source: String.raw`\b(?:act|acting|behave|pretend|role-?play)\s+(?:as|like|to\s+be)\s+(?:DAN|STAN|DUDE|AIM|an?\s+(?:unrestricted|unfiltered|uncensored|jailbroken|evil)\s+(?:AI|assistant|model|chatbot))\b|\bDo\s+Anything\s+Now\b|\b(?:developer|jailbreak|god)\s+mode\s+(?:enabled|activated|on)\b|\bfrom\s+now\s+on,?\s+you\s+(?:will|are|must|shall)\s+(?:act|be|behave|pretend|respond|answer|follow|obey|ignore)\b`, flags: 'i' },
   { id: 'instruction.chat-template', source: String.raw`\[\/?INST\]|<<\/?SYS>>|<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|<\/?(?:start_of_turn|end_of_turn)>|^#{2,3}\s*(?:System|Instruction)\s*:`, flags: 'im' },
   {
@@ -166,7 +161,7 @@ export function stripHiddenUnicode(text: string): string {
 }
 
 export function findInjection(text: string): InjectionMatch[] {
-  const out: InjectionMatch[] = findHiddenUnicode(text);
+  const out: InjectionMatch[] = [...findHiddenUnicode(text), ...findFetchSinks(text)];
   const outcome = phraseScanner().scan(text);
   for (const m of outcome.matches) out.push({ signal: m.rule.id, start: m.start, end: m.end });
   if (outcome.uninspectable) out.push({ signal: 'structure.uninspectable', start: 0, end: 0 });

@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { Config } from '../config/schema.ts';
 import type { SecretSource } from '../config/secrets.ts';
 import type { ListingScreen } from '../dlp/listing.ts';
+import type { ServerInfoScreen } from '../dlp/instructions.ts';
 import type { Dlp } from '../dlp/engine.ts';
 import type { KillSwitchStore } from '../killswitch/store.ts';
 import type { Monitor } from '../monitor/monitor.ts';
@@ -59,6 +60,8 @@ export interface StageParts {
   dlp: Dlp;
   /** Secrets in listed items masked after the supply-chain review (src/dlp/listing.ts). */
   screenListing: ListingScreen;
+  /** A server's serverInfo as DLP lets it reach a caller (src/dlp/instructions.ts). */
+  screenServerInfo: ServerInfoScreen;
   audit: AuditLog | undefined;
   monitor: Monitor | undefined;
   /** What the audit record masks (src/audit/redact.ts). */
@@ -107,7 +110,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
       }),
       rateLimit: createRateLimit(policy, tasks),
       approve: approvals.stage,
-      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, screenListing: parts.screenListing, tasks, cursors, sessionScope: parts.sessionScope }),
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, screenListing: parts.screenListing, screenServerInfo: parts.screenServerInfo, tasks, cursors, sessionScope: parts.sessionScope }),
       inspect: createInspectResult(dlp),
     },
     logger,

@@ -6,8 +6,10 @@
  * Instructions are text a server writes for the model, like a result: a caller sees those of the
  * servers some rule lets it use (`mayUse`), after the supply-chain review and then DLP's screening
  * under the server's results actions (`screen`: masked, wrapped, or left out when blocked; red team
- * D6). A server's capabilities and name are not withheld: they carry no text of the server's choosing
- * past `knownCapabilities` and `withPlainVersion`.
+ * D6). Its `serverInfo` passes the same screening (`screenServerInfo`, red team J F2: name, version,
+ * title, description, websiteUrl and icons are text of the server's choosing a client shows), then
+ * `withPlainVersion`. A server's capabilities carry no text of the server's choosing past
+ * `knownCapabilities`.
  */
 import { GatewayError } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
@@ -63,17 +65,19 @@ export interface DescribeOptions {
   mayUse: (server: string, caller: Principal | undefined) => boolean;
   /** The instructions as DLP lets them reach a caller: masked or wrapped, undefined when blocked. */
   screen: (server: string, instructions: string) => string | undefined;
+  /** The serverInfo as DLP lets it reach a caller (src/dlp/instructions.ts); identity when absent. */
+  screenServerInfo?: (server: string, serverInfo: JsonObject) => JsonObject;
 }
 
 export type Describe = (endpoint: Endpoint, caller?: Principal) => Promise<Description>;
 
 export function createDescribe(upstreams: ReadonlyMap<string, Upstream>, timeoutMsFor: (server: string | undefined) => number, options: DescribeOptions): Describe {
-  const { review = (_server, description) => description, mayUse, screen } = options;
+  const { review = (_server, description) => description, mayUse, screen, screenServerInfo = (_server, info) => info } = options;
   const reviewed = (name: string, info: UpstreamInfo, caller: Principal | undefined): UpstreamInfo => {
     const description = review(name, { instructions: info.instructions, serverInfo: info.serverInfo });
     // Reviewed first (pinned and judged on first sight whoever asks), then shown only to a caller of the server.
     const instructions = description.instructions !== undefined && mayUse(name, caller) ? screen(name, description.instructions) : undefined;
-    return { ...info, instructions, serverInfo: withPlainVersion(description.serverInfo), capabilities: knownCapabilities(info.capabilities) };
+    return { ...info, instructions, serverInfo: withPlainVersion(screenServerInfo(name, description.serverInfo)), capabilities: knownCapabilities(info.capabilities) };
   };
   return async function describe(endpoint, caller) {
     if (endpoint.kind === 'server') {

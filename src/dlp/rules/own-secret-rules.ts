@@ -2,7 +2,8 @@
  * Portcullis' own secret rules: shapes the generated table (secret-rules.ts, from gitleaks and Nosey
  * Parker) does not cover in full — a Slack token of any layout, an `sk-` key of any vendor's layout, a
  * fine-grained GitHub token shorter than the source rules ask, a JWT with short parts, a bare private
- * key header, a bearer token after the word `Bearer`, and credentials in any URL scheme.
+ * key header, a bearer token after the word `Bearer`, credentials in any URL scheme, and a private key as
+ * `openssl -text` prints it.
  *
  * Written for Portcullis (not derived from either source), under the project's licence (Apache-2.0).
  * Hand-written, so kept small; each entry has the shape of the generated ones (SecretRuleData), and its
@@ -91,6 +92,19 @@ export const OWN_SECRET_RULES: readonly SecretRuleData[] = [
     anchors: ['://'],
     before: 21,
     after: 517,
+  },
+  {
+    // A private key as `openssl pkey|rsa|ec -text` prints it (red team J, F4): a private member's label
+    // (`priv:` of EC and EdDSA keys, RSA's `privateExponent:`, primes, CRT exponents and coefficient)
+    // and the indented lines of colon hex below it; the whole block is the secret.
+    id: 'portcullis:private-key-text',
+    label: 'private-key',
+    family: 'private-key',
+    pattern: String.raw`\b(?:priv|privateExponent|prime[12]|exponent[12]|coefficient):[ \t]*\r?\n((?:[ \t]+(?:[0-9a-fA-F]{2}:){1,15}[0-9a-fA-F]{0,2}[ \t]*\r?\n?){2,64})`,
+    group: 1,
+    anchors: ['priv:', 'privateexponent:', 'prime1:', 'prime2:', 'exponent1:', 'exponent2:', 'coefficient:'],
+    before: 0,
+    after: null,
   },
   JWK_PRIVATE_KEY_RULE,
 ];

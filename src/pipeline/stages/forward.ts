@@ -20,6 +20,7 @@ import type { Subscribed, SubscriptionRegistry } from '../../routing/subscriptio
 import { checkTaskRequest, ownTaskResult, takesTaskCalls, type TaskRegistry } from '../../routing/tasks.ts';
 import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
 import type { ListingScreen } from '../../dlp/listing.ts';
+import type { ServerInfoScreen } from '../../dlp/instructions.ts';
 import { LIST_TARGET } from './governed.ts';
 import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
 import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
@@ -35,6 +36,8 @@ export interface ForwardOptions {
   supply: SupplyGuard;
   /** Secrets in listed items masked (src/dlp/listing.ts), after the review. */
   screenListing: ListingScreen;
+  /** The serverInfo stamped on a modern result, screened like initialize's (src/dlp/instructions.ts). */
+  screenServerInfo: ServerInfoScreen;
   tasks: TaskRegistry;
   /** Where the list cursors a server gives a caller are noted (the only ones the caller may send back). */
   cursors: CursorBook;
@@ -124,7 +127,7 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
 }
 
 export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
-  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, screenListing, tasks, cursors, sessionScope } = options;
+  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, screenListing, screenServerInfo, tasks, cursors, sessionScope } = options;
 
   /** Why a server→client request may not reach this call's client (noted on the call's audit record), or undefined. */
   function refusedServerRequest(ctx: MessageContext, request: ServerRequest): string | undefined {
@@ -275,12 +278,12 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
   /**
    * A result's own claim of who the server is (`_meta` serverInfo, which 2026-07-28 servers SHOULD put
    * on every result) is text a client shows: it is replaced by the description the supply-chain guard
-   * reviewed, the same one `server/discover` answers with.
+   * reviewed and DLP screened, the same one `server/discover` answers with.
    */
   function restampServerInfo(outcome: Outcome, server: string): Outcome {
     if (!('result' in outcome) || !isObject(outcome.result._meta) || !(META_SERVER_INFO in outcome.result._meta)) return outcome;
     const info = upstreams.get(server)?.info();
-    const serverInfo = info ? withPlainVersion(supply.reviewDescription(server, { instructions: info.instructions, serverInfo: info.serverInfo }).serverInfo) : { name: server, version: 'unknown' };
+    const serverInfo = info ? withPlainVersion(screenServerInfo(server, supply.reviewDescription(server, { instructions: info.instructions, serverInfo: info.serverInfo }).serverInfo)) : { name: server, version: 'unknown' };
     return { result: { ...outcome.result, _meta: { ...outcome.result._meta, [META_SERVER_INFO]: serverInfo } } };
   }
 

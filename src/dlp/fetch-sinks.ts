@@ -1,0 +1,174 @@
+/**
+ * Zero-click exfiltration in result text (red team J, F3): an address a client fetches by itself when
+ * it renders the text — no tool call, no click — with data of the conversation in it. The request
+ * carries the data to whoever owns the host.
+ *
+ * Sinks (every syntax a Markdown or HTML renderer turns into a fetch):
+ * - Markdown images, inline `![alt](address)` and by reference (`![alt][label]`, `![label][]`,
+ *   `![label]`) with the link reference definition `[label]: address` anywhere in the text
+ *   (CommonMark 0.31 §4.7, §6.4): `exfiltration.markdown-image`;
+ * - HTML: `src`, `srcset` (every candidate), `poster`, `background`, `lowsrc`, `dynsrc` on any element,
+ *   `data` on `<object>`, `href`/`xlink:href` on `<image>`, `<use>`, `<feImage>` and `<link>`; CSS
+ *   `url(…)` and `@import "…"` (a `<style>` element or a `style` attribute): `exfiltration.auto-fetch`.
+ *
+ * An address carries data when any part of it does — user info, a host label, a path segment, the
+ * query or the fragment: a placeholder for the model to fill in (`PUT_THE_KEY_HERE`, `{key}`, `%7Bkey`,
+ * `$KEY`, `${…}`, `<key>`), or a long run of the characters encoded data is written in (a query value
+ * of 24 characters or more; a path segment of 32, a host label or user info of 24 with letters and
+ * digits mixed). A canonical UUID is an identifier, not a carrier. Relative addresses and `data:`
+ * fetch nothing from anyone else and are not sinks.
+ *
+ * A hand-written pass (linear in the text; bounded look-ahead), like the hidden-Unicode one.
+ */
+import type { InjectionMatch } from './injection.ts';
+
+const MARKDOWN = 'exfiltration.markdown-image';
+const HTML = 'exfiltration.auto-fetch';
+
+/** A placeholder the model is asked to fill in, anywhere in an address. */
+const PLACEHOLDER = /[A-Z]{2,}_[A-Z]{2,}|\{[^\s}]{1,64}\}|%7[Bb]|\$[A-Za-z{]|<[A-Za-z_]{2,}>|%3[Cc]/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Runs of the characters base64, base64url, hex, base32 and percent-encoding are written in. */
+const RUN = /[A-Za-z0-9+=_%~-]+/g;
+
+/** Whether `part` holds a run of at least `min` data characters, letters and digits mixed (a hyphenated word or a UUID is not one). */
+function dataRun(part: string, min: number): boolean {
+  for (const m of part.matchAll(RUN)) {
+    const run = m[0];
+    if (run.length < min || UUID.test(run)) continue;
+    if (!/[0-9%]/.test(run) || !/[A-Za-z]/.test(run)) continue;
+    // Words joined by hyphens (`my-company-production-assets`): one hyphen per 8 characters at most.
+    if ((run.match(/-/g)?.length ?? 0) * 8 > run.length) continue;
+    return true;
+  }
+  return false;
+}
+
+/** Whether an absolute (or protocol-relative) address carries data in any of its parts. */
+export function addressCarriesData(raw: string): boolean {
+  // Browsers read `\\` as `/` in web addresses, and an attribute's character references as characters.
+  const address = decodeReferences(raw.trim()).replace(/\\/g, '/');
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]{0,20}):/.exec(address);
+  if (scheme && scheme[1]!.toLowerCase() === 'data') return false;
+  const rest = scheme ? address.slice(scheme[0].length) : address;
+  // Without an authority the address is relative to where the text came from: no other host is asked.
+  if (!rest.startsWith('//') && !(scheme && /^(?:https?|ftp|wss?)$/i.test(scheme[1]!))) return false;
+  if (PLACEHOLDER.test(address)) return true;
+  const noSlashes = rest.replace(/^\/+/, '');
+  const authorityEnd = noSlashes.search(/[/?#\\]/);
+  const authority = authorityEnd < 0 ? noSlashes : noSlashes.slice(0, authorityEnd);
+  const after = authorityEnd < 0 ? '' : noSlashes.slice(authorityEnd);
+  const at = authority.lastIndexOf('@');
+  if (at >= 0 && dataRun(authority.slice(0, at), 16)) return true;
+  const host = at >= 0 ? authority.slice(at + 1) : authority;
+  for (const label of host.split('.')) if (label.length >= 24 && dataRun(label, 24)) return true;
+  const queryAt = after.search(/[?#]/);
+  const path = queryAt < 0 ? after : after.slice(0, queryAt);
+  for (const segment of path.split(/[/\\.;]/)) if (dataRun(segment, 32)) return true;
+  if (queryAt >= 0) {
+    // A query or fragment value (after `=` or `/`) of 24 characters or more, whatever they are.
+    for (const value of after.slice(queryAt + 1).split(/[&#?;]/)) {
+      const eq = value.search(/[=/]/);
+      const v = eq < 0 ? value : value.slice(eq + 1);
+      if (/[^\s&#]{24,}/.test(v)) return true;
+    }
+  }
+  return false;
+}
+
+/** HTML character references in an attribute value (`&#104;ttps`, `&#x2F;`, `&amp;`, `&colon;`). */
+function decodeReferences(value: string): string {
+  if (!value.includes('&')) return value;
+  return value
+    .replace(/&#x([0-9a-f]{1,6});?/gi, (_, hex: string) => String.fromCodePoint(Math.min(Number.parseInt(hex, 16), 0x10ffff)))
+    .replace(/&#([0-9]{1,7});?/g, (_, dec: string) => String.fromCodePoint(Math.min(Number.parseInt(dec, 10), 0x10ffff)))
+    .replace(/&(amp|colon|sol|quest|equals|period|lbrace|rbrace|dollar|lt|gt);/gi, (_, name: string) => ({ amp: '&', colon: ':', sol: '/', quest: '?', equals: '=', period: '.', lbrace: '{', rbrace: '}', dollar: '$', lt: '<', gt: '>' })[name.toLowerCase()]!);
+}
+
+const normalLabel = (label: string): string => label.trim().replace(/\s+/g, ' ').toLowerCase();
+
+/** The closing `]` of a bracket opened at `open` (nested brackets counted, escapes skipped), or -1 past 1000 characters. */
+function closing(text: string, open: number): number {
+  let depth = 0;
+  const end = Math.min(text.length, open + 1000);
+  for (let i = open; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x5b) depth++;
+    else if (c === 0x5d && --depth === 0) return i;
+  }
+  return -1;
+}
+
+function markdownImages(text: string, out: InjectionMatch[]): void {
+  if (!text.includes('![')) return;
+  /** Labels that images use by reference, each with where the image is. */
+  const used = new Map<string, { start: number; end: number }>();
+  for (let bang = text.indexOf('!['); bang >= 0; bang = text.indexOf('![', bang + 2)) {
+    const close = closing(text, bang + 1);
+    if (close < 0) continue;
+    const alt = text.slice(bang + 2, close);
+    if (text[close + 1] === '(') {
+      const m = /^\(\s*(?:<([^>\n]{0,2048})>|([^\s)]{1,2048}))/.exec(text.slice(close + 1, close + 2100));
+      const address = m?.[1] ?? m?.[2];
+      if (address !== undefined && addressCarriesData(address)) out.push({ signal: MARKDOWN, start: bang, end: close + 1 + m![0].length });
+      continue;
+    }
+    let label = alt;
+    let end = close + 1;
+    if (text[close + 1] === '[') {
+      const refClose = closing(text, close + 1);
+      if (refClose >= 0) {
+        const ref = text.slice(close + 2, refClose);
+        if (ref.trim() !== '') label = ref;
+        end = refClose + 1;
+      }
+    }
+    const key = normalLabel(label);
+    if (key !== '' && !used.has(key)) used.set(key, { start: bang, end });
+  }
+  if (used.size === 0) return;
+  // Link reference definitions: `[label]: address` at the start of a line (up to 3 spaces in).
+  for (const m of text.matchAll(/^ {0,3}\[([^\]\n]{1,999})\]:[ \t]*\n?[ \t]*(?:<([^>\n]{0,2048})>|(\S{1,2048}))/gm)) {
+    const image = used.get(normalLabel(m[1]!));
+    if (image && addressCarriesData(m[2] ?? m[3]!)) out.push({ signal: MARKDOWN, start: m.index, end: m.index + m[0].length });
+  }
+}
+
+/** Attributes an element fetches by itself, and the elements where `href` and `data` are fetched too. */
+const FETCHED_ATTRIBUTES = new Set(['src', 'srcset', 'poster', 'background', 'lowsrc', 'dynsrc']);
+const HREF_FETCHERS = new Set(['image', 'use', 'feimage', 'link']);
+
+function htmlAndCss(text: string, out: InjectionMatch[]): void {
+  if (text.includes('<')) {
+    for (const tag of text.matchAll(/<([A-Za-z][\w:-]{0,30})([^<>]*)>?/g)) {
+      const element = tag[1]!.toLowerCase();
+      for (const attr of tag[2]!.matchAll(/(?:^|[\s"'/])([\w:-]{1,20})\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/g)) {
+        const name = attr[1]!.toLowerCase();
+        const fetched = FETCHED_ATTRIBUTES.has(name) || ((name === 'href' || name === 'xlink:href') && HREF_FETCHERS.has(element)) || (name === 'data' && element === 'object');
+        if (!fetched) continue;
+        const value = attr[2] ?? attr[3] ?? attr[4]!;
+        // srcset: comma-separated candidates, each an address and a descriptor.
+        const addresses = name === 'srcset' ? value.split(/,\s+|,(?=\S*[:/])/).map((c) => c.trim().split(/\s+/)[0] ?? '') : [value];
+        if (addresses.some((a) => a !== '' && addressCarriesData(a))) {
+          out.push({ signal: HTML, start: tag.index, end: tag.index + tag[0].length });
+          break;
+        }
+      }
+    }
+  }
+  if (/url\s*\(|@import/i.test(text)) {
+    for (const m of text.matchAll(/\burl\s*\(\s*(?:"([^"\n]{0,2048})"|'([^'\n]{0,2048})'|([^)\s]{0,2048}))|@import\s+(?:"([^"\n]{0,2048})"|'([^'\n]{0,2048})')/gi)) {
+      const address = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5] ?? '';
+      if (address !== '' && addressCarriesData(address)) out.push({ signal: HTML, start: m.index, end: m.index + m[0].length });
+    }
+  }
+}
+
+/** Every auto-fetched address in `text` that carries data. */
+export function findFetchSinks(text: string): InjectionMatch[] {
+  const out: InjectionMatch[] = [];
+  markdownImages(text, out);
+  htmlAndCss(text, out);
+  return out;
+}
