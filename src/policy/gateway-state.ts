@@ -18,7 +18,7 @@ import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
-import { formsOf, resolvePhysical, Unjudgeable, within } from './path-guard.ts';
+import { formsOf, resolvePhysical, SCRATCH, Unjudgeable, within } from './path-guard.ts';
 
 export interface StateItem {
   /** Absolute, symlinks resolved. */
@@ -91,7 +91,8 @@ export class GatewayState {
   pathProblem(raw: string, bases: readonly string[], mutating = false): string | undefined {
     let forms: string[];
     try {
-      forms = formsOf(raw);
+      // `~` and `file:` strings also as the server may read them unexpanded, against its bases (K1).
+      forms = formsOf(raw, bases);
     } catch (error) {
       if (!(error instanceof Unjudgeable)) throw error;
       // A value that cannot be read as a path is refused only when it looks like one.
@@ -238,16 +239,35 @@ export function exposures(config: Pick<Config, 'servers' | 'policy'>, state: Gat
 /** The directories a server resolves relative paths against: its directory arguments, its cwd, the gateway's. */
 export function serverBases(config: Pick<Config, 'servers'>, server: string): string[] {
   const s = config.servers[server];
-  const bases: string[] = [];
-  if (s && 'command' in s) {
-    for (const arg of s.args) {
-      const dir = directoryArg(arg, s.cwd, s.env?.HOME);
-      if (dir) bases.push(dir);
-    }
-    if (s.cwd) bases.push(resolve(s.cwd));
-  }
+  const bases = s && 'command' in s ? directoryArgs(s) : [];
+  if (s && 'command' in s && s.cwd) bases.push(resolve(s.cwd));
   bases.push(process.cwd());
   return [...new Set(bases)];
+}
+
+/**
+ * The directories a server reads an unexpanded `~` or `file:` string against, for the path guard
+ * (path-guard.ts expansions): its directory arguments (those that are directories now, not a script or a log file)
+ * and its working directory — its `cwd`; without one, a stdio server starts in an empty directory of its
+ * own (src/upstream/stdio-channel.ts), stood for by SCRATCH; a remote server: the gateway's.
+ */
+export function serverReadBases(config: Pick<Config, 'servers'>, server: string): string[] {
+  const s = config.servers[server];
+  if (!s || !('command' in s)) return [process.cwd()];
+  return [...new Set([...directoryArgs(s).filter(isDirectory), s.cwd ? resolve(s.cwd) : SCRATCH])];
+}
+
+/** A stdio server's arguments that may name directories (directoryArg). */
+function directoryArgs(s: { args: readonly string[]; cwd?: string | undefined; env?: Record<string, string> | undefined }): string[] {
+  return s.args.map((arg) => directoryArg(arg, s.cwd, s.env?.HOME)).filter((dir): dir is string => dir !== undefined);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
