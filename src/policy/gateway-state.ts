@@ -35,7 +35,7 @@ export interface StateItem {
 const FOLD = process.platform === 'darwin' || process.platform === 'win32';
 const fold = (p: string): string => (FOLD ? p.toLowerCase() : p);
 
-/** Strings longer than this are content, not paths (PATH_MAX is 4096 on Linux). */
+/** Strings longer than this, even once `..` is resolved, are content, not paths (PATH_MAX is 4096 on Linux). */
 const MAX_PATH = 4096;
 /** Nesting walked in a call's arguments. */
 const MAX_DEPTH = 8;
@@ -122,8 +122,13 @@ export class GatewayState {
   argsProblem(args: unknown, bases: readonly string[], mutating = false): string | undefined {
     const walk = (value: unknown, where: string, depth: number): string | undefined => {
       if (typeof value === 'string') {
-        if (value.length === 0 || value.length > MAX_PATH || value.includes('\n')) return undefined;
-        const problem = this.pathProblem(value, bases, mutating);
+        if (value.length === 0) return undefined;
+        // A server resolves `..` before it opens anything: `x\n/../state` and `a/../` ten thousand times
+        // then `state` are short paths to it (red team K1's class: a reading the check skipped). A string
+        // longer than a path is judged as it normalises; one that stays longer cannot be opened.
+        const text = value.length > MAX_PATH ? posix.normalize(value) : value;
+        if (text.length > MAX_PATH) return undefined;
+        const problem = this.pathProblem(text, bases, mutating);
         return problem && `argument "${where}" ${problem}`;
       }
       if (depth >= MAX_DEPTH || value === null || typeof value !== 'object') return undefined;

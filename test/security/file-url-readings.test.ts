@@ -81,6 +81,9 @@ describe('file: URLs and ~ judged in every reading a server may give them (red t
     // A file URL read as a relative path lands in <home>/file:/…, outside the sandbox; `~` read unexpanded too.
     ['create_directory', { path: `file://${home}/sandbox/made` }],
     ['create_directory', { path: '~/made' }],
+    // Strings the state check skipped: a line break, a path longer than PATH_MAX until `..` is resolved.
+    ['read_text_file', { path: 'x\n/../.local/share/portcullis/pins.key' }],
+    ['read_text_file', { path: `${'a/../'.repeat(1000)}.local/share/portcullis/pins.key` }],
   ];
 
   it('control: server-filesystem itself reads these strings as paths outside the sandbox', async () => {
@@ -91,6 +94,10 @@ describe('file: URLs and ~ judged in every reading a server may give them (red t
       assert.match(JSON.stringify(read.content), new RegExp(marker), 'the query climbs out of the sandbox on the server');
       const listed = await client.callTool({ name: 'list_directory', arguments: { path: via('sandbox', '#') } });
       assert.match(JSON.stringify(listed.content), /ok\.txt/, 'so does the fragment');
+      for (const path of ['x\n/../secret.txt', `${'a/../'.repeat(1000)}secret.txt`]) {
+        const other = await client.callTool({ name: 'read_text_file', arguments: { path } });
+        assert.match(JSON.stringify(other.content), new RegExp(marker), 'a line break or a long path is no obstacle to the server');
+      }
     } finally {
       await client.close();
     }
