@@ -118,6 +118,11 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
 
   async function run(session: DownstreamSession, endpoint: Endpoint, request: JsonRpcRequest, writer: ResponseWriter, call: CallFacts): Promise<JsonRpcResponse> {
     const tracked = session.track(request.id);
+    if (tracked instanceof GatewayError) {
+      // Under id null: the request in flight keeps the only answer under its id.
+      void gateway.recordRefusal(endpoint, tracked, request.method).catch(() => false);
+      return errorResponse(null, tracked, 'none');
+    }
     const client: ClientLink = {
       key: session.id,
       era: 'legacy',
@@ -166,6 +171,13 @@ export function createLegacyFront(front: FrontContext): LegacyFront {
         messages = body.map((m, i) => assertMessage(m, `body[${i}]`));
         if (messages.some((m) => isObject(m) && (m as JsonObject).method === 'initialize')) {
           throw new GatewayError('PC_PROTOCOL_INVALID_REQUEST', 'initialize must not be part of a batch');
+        }
+        // Two requests (or two answers) under one id: the client could not tell which answer is which,
+        // nor what a cancellation of that id stops (red team K4). Refused whole, before any member runs.
+        for (const [kind, members] of [['requests', messages.filter(isRequest)], ['responses', messages.filter(isResponse)]] as const) {
+          const ids = members.map((m) => String((m as { id: unknown }).id));
+          const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+          if (repeated !== undefined) throw new GatewayError('PC_PROTOCOL_AMBIGUOUS', `body: two ${kind} in the batch have the id ${JSON.stringify(repeated)}; give each request its own id`);
         }
       } else {
         messages = [assertMessage(body)];

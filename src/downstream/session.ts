@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { isObject } from '../protocol/jsonrpc.ts';
+import { GatewayError } from '../errors.ts';
 import { ServerRequestRefused } from '../upstream/types.ts';
 import type { LimitCounters } from '../limits/counters.ts';
 import type { Endpoint } from '../pipeline/context.ts';
@@ -88,9 +89,14 @@ export class DownstreamSession {
     return this.#delivered.has(id);
   }
 
-  /** Registers a client request in flight; returns its abort signal and a release function. */
-  track(id: JsonRpcId): { signal: AbortSignal; release: () => void } {
-    const key = JSON.stringify(id);
+  /**
+   * Registers a client request in flight; returns its abort signal and a release function, or a refusal
+   * when a request under the same id (String(id): 1 and "1" are one to a client matching answers by text)
+   * is still in flight: its answer could not be told from the other's, nor its cancellation (red team K4).
+   */
+  track(id: JsonRpcId): { signal: AbortSignal; release: () => void } | GatewayError {
+    const key = String(id);
+    if (this.#inflight.has(key)) return new GatewayError('PC_PROTOCOL_AMBIGUOUS', `request id ${JSON.stringify(id)} is already in flight on this session; give each request its own id`);
     const controller = new AbortController();
     // A request that got past the session check while the session was being ended (DELETE, idle,
     // evicted during an await) is cancelled too: it must not leave state for a session that is gone.
@@ -102,7 +108,7 @@ export class DownstreamSession {
   /** `notifications/cancelled` from the client. */
   cancel(requestId: unknown): void {
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
-    this.#inflight.get(JSON.stringify(requestId))?.abort();
+    this.#inflight.get(String(requestId))?.abort();
   }
 
   /** Sends a request to the client through `sink` and waits for the answer it POSTs back. */

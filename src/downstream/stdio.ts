@@ -111,6 +111,7 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
     if (!modern && !session) return refuse(new GatewayError('PC_PROTOCOL_NOT_INITIALIZED', 'send initialize first (or use protocol version 2026-07-28 _meta)'), request.id, request.method);
     const current = session;
     const tracked = !modern && current ? current.track(request.id) : undefined;
+    if (tracked instanceof GatewayError) return refuse(tracked, null, request.method);
     const client: ClientLink = modern
       ? {
           key: `stdio-modern:${String(request.id)}`,
@@ -148,6 +149,9 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
     await gateway.recordRefusal(endpoint, error, method).catch(() => false);
     write(errorResponse(id, error, 'none'));
   }
+
+  /** Ids of the requests in flight (String(id): 1 and "1" are one id to a client matching answers by text). */
+  const inFlight = new Set<string>();
 
   function onLine(bytes: Buffer): void {
     let message: JsonRpcMessage;
@@ -192,10 +196,21 @@ export function runStdioFront(options: StdioFrontOptions): Promise<void> {
     }
     if (isRequest(message as JsonRpcMessage)) {
       const request = message as unknown as JsonRpcRequest;
-      onRequest(request).catch((error: unknown) => {
-        logger.error({ err: error }, 'stdio front failure');
-        write(errorResponse(request.id, new GatewayError('PC_INTERNAL', 'internal error'), 'none'));
-      });
+      // Answers are matched by id alone on this one pipe: a second request under an id still in flight
+      // would get an answer the client cannot tell from the first's (red team K4). It is refused, under
+      // id null, so the request in flight keeps the only answer under its id.
+      const key = String(request.id);
+      if (inFlight.has(key)) {
+        void refuse(new GatewayError('PC_PROTOCOL_AMBIGUOUS', `request id ${JSON.stringify(request.id)} is already in flight on this connection; give each request its own id`), null, request.method);
+        return;
+      }
+      inFlight.add(key);
+      onRequest(request)
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'stdio front failure');
+          write(errorResponse(request.id, new GatewayError('PC_INTERNAL', 'internal error'), 'none'));
+        })
+        .finally(() => inFlight.delete(key));
     }
   }
 

@@ -104,6 +104,13 @@ export interface MessageContext {
   approval?: ApprovalNote;
   /** Run when the request is over, whatever happened (releases a concurrency slot); add with `onRequestEnd`. */
   release?: (() => void) | undefined;
+  /**
+   * Keeps the call's concurrency slot past the end of the request until the server is done with one
+   * upstream request of it (red team K2: a cancelled or timed-out call goes on on the server): call the
+   * returned function when the server has answered. Past the request's end, the slot is released after
+   * `graceMs` whatever happens. Set by the rateLimit stage when the call holds a slot.
+   */
+  holdSlot?: ((graceMs: number) => () => void) | undefined;
 }
 
 /** Adds `fn` to what runs when the request is over, after what is already there. */

@@ -18,7 +18,7 @@ import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
-import { formsOf, resolvePhysical, Unjudgeable, within } from './path-guard.ts';
+import { formsOf, resolvePhysical, SCRATCH, Unjudgeable, within } from './path-guard.ts';
 
 export interface StateItem {
   /** Absolute, symlinks resolved. */
@@ -35,7 +35,7 @@ export interface StateItem {
 const FOLD = process.platform === 'darwin' || process.platform === 'win32';
 const fold = (p: string): string => (FOLD ? p.toLowerCase() : p);
 
-/** Strings longer than this are content, not paths (PATH_MAX is 4096 on Linux). */
+/** Strings longer than this, even once `..` is resolved, are content, not paths (PATH_MAX is 4096 on Linux). */
 const MAX_PATH = 4096;
 /** Nesting walked in a call's arguments. */
 const MAX_DEPTH = 8;
@@ -91,7 +91,8 @@ export class GatewayState {
   pathProblem(raw: string, bases: readonly string[], mutating = false): string | undefined {
     let forms: string[];
     try {
-      forms = formsOf(raw);
+      // `~` and `file:` strings also as the server may read them unexpanded, against its bases (K1).
+      forms = formsOf(raw, bases);
     } catch (error) {
       if (!(error instanceof Unjudgeable)) throw error;
       // A value that cannot be read as a path is refused only when it looks like one.
@@ -121,8 +122,13 @@ export class GatewayState {
   argsProblem(args: unknown, bases: readonly string[], mutating = false): string | undefined {
     const walk = (value: unknown, where: string, depth: number): string | undefined => {
       if (typeof value === 'string') {
-        if (value.length === 0 || value.length > MAX_PATH || value.includes('\n')) return undefined;
-        const problem = this.pathProblem(value, bases, mutating);
+        if (value.length === 0) return undefined;
+        // A server resolves `..` before it opens anything: `x\n/../state` and `a/../` ten thousand times
+        // then `state` are short paths to it (red team K1's class: a reading the check skipped). A string
+        // longer than a path is judged as it normalises; one that stays longer cannot be opened.
+        const text = value.length > MAX_PATH ? posix.normalize(value) : value;
+        if (text.length > MAX_PATH) return undefined;
+        const problem = this.pathProblem(text, bases, mutating);
         return problem && `argument "${where}" ${problem}`;
       }
       if (depth >= MAX_DEPTH || value === null || typeof value !== 'object') return undefined;
@@ -238,16 +244,35 @@ export function exposures(config: Pick<Config, 'servers' | 'policy'>, state: Gat
 /** The directories a server resolves relative paths against: its directory arguments, its cwd, the gateway's. */
 export function serverBases(config: Pick<Config, 'servers'>, server: string): string[] {
   const s = config.servers[server];
-  const bases: string[] = [];
-  if (s && 'command' in s) {
-    for (const arg of s.args) {
-      const dir = directoryArg(arg, s.cwd, s.env?.HOME);
-      if (dir) bases.push(dir);
-    }
-    if (s.cwd) bases.push(resolve(s.cwd));
-  }
+  const bases = s && 'command' in s ? directoryArgs(s) : [];
+  if (s && 'command' in s && s.cwd) bases.push(resolve(s.cwd));
   bases.push(process.cwd());
   return [...new Set(bases)];
+}
+
+/**
+ * The directories a server reads an unexpanded `~` or `file:` string against, for the path guard
+ * (path-guard.ts expansions): its directory arguments (those that are directories now, not a script or a log file)
+ * and its working directory — its `cwd`; without one, a stdio server starts in an empty directory of its
+ * own (src/upstream/stdio-channel.ts), stood for by SCRATCH; a remote server: the gateway's.
+ */
+export function serverReadBases(config: Pick<Config, 'servers'>, server: string): string[] {
+  const s = config.servers[server];
+  if (!s || !('command' in s)) return [process.cwd()];
+  return [...new Set([...directoryArgs(s).filter(isDirectory), s.cwd ? resolve(s.cwd) : SCRATCH])];
+}
+
+/** A stdio server's arguments that may name directories (directoryArg). */
+function directoryArgs(s: { args: readonly string[]; cwd?: string | undefined; env?: Record<string, string> | undefined }): string[] {
+  return s.args.map((arg) => directoryArg(arg, s.cwd, s.env?.HOME)).filter((dir): dir is string => dir !== undefined);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -32,8 +32,9 @@
  * servers with the operating system (a container, a read-only mount, openat2 RESOLVE_BENEATH).
  */
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
-import { isAbsolute, posix, resolve, sep } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { homedir, tmpdir, userInfo } from 'node:os';
+import { isAbsolute, join, posix, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { GuardsConfig } from './schema.ts';
 import { stringsOf, type GuardResult } from './guard-result.ts';
@@ -42,6 +43,15 @@ import { percentDecodeUtf8 } from '../util/percent.ts';
 import { foldName } from '../util/fold.ts';
 
 type PathGuard = NonNullable<GuardsConfig['paths']>;
+
+/**
+ * Stands for the empty working directory a stdio server without `cwd` starts in (mkdtemp under the
+ * temporary directory: src/upstream/stdio-channel.ts), as a base of relative readings (expansions). A
+ * reading that stays inside it names nothing but that private, empty directory; one that climbs out of
+ * it lands where it would from the real one (same parent) and is judged. The name is unguessable, so only
+ * such readings are ever inside it.
+ */
+export const SCRATCH = join(tmpdir(), `portcullis-server-${randomUUID()}`);
 
 /** Percent-decoding rounds before a value that still decodes is refused as deliberately nested. */
 const MAX_DECODINGS = 4;
@@ -94,16 +104,46 @@ function accountHome(): string[] {
   }
 }
 
-/** `~`, `~/x` and `file:` URLs as the paths they may name (every home: see above); `~user` cannot be judged. */
-function expansions(raw: string): string[] {
+/**
+ * Why a `file:` URL is refused before it is read at all: what makes the readings of one string differ
+ * (red team K1). A URL parser drops a query or fragment and removes tabs and line breaks; a server that
+ * strips the scheme by slicing, or reads the whole string as a relative path (server-filesystem does not
+ * know URLs), keeps them: `file:///root/ok.txt?/../../x` is `/root/ok.txt` to the first and `x` to the others.
+ */
+function fileUrlProblem(raw: string): string | undefined {
+  if (/[?#]/.test(raw)) return 'is a file URL with a query or fragment (? or #), which a URL parser drops and a server reading the string as a path keeps; send the path without them';
+  if (/[\t\n\r]|[\x00-\x20]$/.test(raw)) return 'is a file URL with a tab, line break or trailing space or control character, which a URL parser removes and a server reading the string as a path keeps';
+  return undefined;
+}
+
+/**
+ * `~`, `~/x` and `file:` URLs as every path they may name: a server may expand them or not, and reads
+ * what it does not expand as a path relative to its own base (`bases`: the server's directories and
+ * working directory, gateway-state.ts serverBases):
+ *   - `~/x`: under every home (see above), and as `<base>/~/x`;
+ *   - a `file:` URL: (a) the URL's path (fileURLToPath: `%XX` decoded, `\` as `/`), (b) the string
+ *     without its `file://` or `file:` prefix, as a path (relative ones against each base), (c) the whole
+ *     string as a path relative to each base (`<base>/file:/…`).
+ * `~user` cannot be judged. Readings that cannot be told apart are refused first (fileUrlProblem).
+ */
+function expansions(raw: string, bases: readonly string[] = []): string[] {
+  const relative = (text: string): string[] => (bases.length === 0 ? [text] : bases.map((base) => `${base}/${text}`));
   if (raw === '~' || raw.startsWith('~/')) {
     if (unknownHome) throw new Unjudgeable("starts with ~, and a server's HOME is set by a reference, so whose home is unknown");
-    return [...new Set([homedir(), ...accountHome(), ...serverHomes].map((home) => home + raw.slice(1)))];
+    return [...new Set([...[homedir(), ...accountHome(), ...serverHomes].map((home) => home + raw.slice(1)), ...relative(raw)])];
+  }
+  if (/^file:/i.test(raw)) {
+    const problem = fileUrlProblem(raw);
+    if (problem) throw new Unjudgeable(problem);
+    const sliced = [raw.slice('file:'.length), ...(/^file:\/\//i.test(raw) ? [raw.slice('file://'.length)] : [])];
+    // What is left after the scheme may itself be expanded (`file:~/x` is `~/x` to a slicing server).
+    const paths = sliced.flatMap((text) => expansions(text, bases)).flatMap((text) => (isAbsolute(text) ? [text] : relative(text)));
+    return [...new Set([expand(raw), ...paths, ...relative(raw)])];
   }
   return [expand(raw)];
 }
 
-/** One path of `raw` (the gateway's own home for `~`; see expansions). */
+/** One path of `raw`: the gateway's own home for `~`, a `file:` URL's path (see expansions). */
 function expand(raw: string): string {
   if (raw === '~' || raw.startsWith('~/')) return homedir() + raw.slice(1);
   if (/^~[A-Za-z_][A-Za-z0-9_.-]*(\/|$)/.test(raw)) throw new Unjudgeable('names another user\'s home directory');
@@ -117,9 +157,13 @@ function expand(raw: string): string {
   return raw;
 }
 
-/** Every form of `raw` a server might act on (see the module comment); the first is the literal one. */
-export function formsOf(raw: string): string[] {
-  const [first, ...others] = expansions(raw) as [string, ...string[]];
+/**
+ * Every form of `raw` a server might act on (see the module comment); the first is the literal one (for
+ * `~` and `file:`, the gateway's expansion). `bases`: what a server resolves unexpanded `~`/`file:` text
+ * against (see expansions); without them such readings are left relative (and refused as such).
+ */
+export function formsOf(raw: string, bases: readonly string[] = []): string[] {
+  const [first, ...others] = expansions(raw, bases) as [string, ...string[]];
   if (others.length === 0 && PLAIN.test(first) && !first.includes('%')) return [first];
   const queue: { text: string; decodings: number }[] = [{ text: first, decodings: 0 }];
   const seen = new Set([first]);
@@ -140,7 +184,7 @@ export function formsOf(raw: string): string[] {
     if (WIDE_PERCENT.test(text)) add(text.replace(/%u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), decodings + 1);
     add(text.normalize('NFKC'), decodings);
     if (text.includes('\\')) add(text.replaceAll('\\', '/'), decodings);
-    for (const expanded of expansions(text)) add(expanded, decodings);
+    for (const expanded of expansions(text, bases)) add(expanded, decodings);
   }
   return queue.map((f) => f.text);
 }
@@ -252,6 +296,8 @@ function judge(form: string, guard: PathGuard, roots: readonly string[], state: 
   if (form.includes('\0')) return { problem: 'contains a NUL byte' };
   if (!isAbsolute(form) && !guard.allowRelative) return { problem: `must be an absolute path inside ${guard.roots.join(', ')}` };
   const joined = isAbsolute(form) ? form : `${roots[0]!}/${form}`;
+  // Read against a stdio server's own empty directory and staying inside it: names nothing else.
+  if (within(posix.normalize(joined), SCRATCH)) return { canonical: posix.normalize(joined) };
   // The lexical reading (path.resolve, then symlinks) and the kernel's (symlinks first, then `..`).
   const lexical = resolvePhysical(posix.normalize(joined));
   const physical = /(^|\/)\.\.?(\/|$)/.test(joined) ? resolvePhysical(joined) : [];
@@ -266,8 +312,12 @@ function judge(form: string, guard: PathGuard, roots: readonly string[], state: 
 /** Combinations of path forms a call is decided on at most (every form of every guarded value). */
 const MAX_READINGS = 64;
 
-/** `mutating`: the tool is not read-only, so a directory holding state is state too (GatewayState.holding). */
-export function checkPaths(guard: PathGuard, args: Record<string, unknown>, state?: GatewayState, mutating = true): GuardResult {
+/**
+ * `mutating`: the tool is not read-only, so a directory holding state is state too (GatewayState.holding).
+ * `bases`: the directories the server reads an unexpanded `~` or `file:` string against (its directory
+ * arguments and working directory: gateway-state.ts serverBases); every such reading must stay inside too.
+ */
+export function checkPaths(guard: PathGuard, args: Record<string, unknown>, state?: GatewayState, mutating = true, bases: readonly string[] = [process.cwd()]): GuardResult {
   const roots = realRoots(guard.roots);
   const rewrites: Record<string, unknown> = {};
   // Every guarded value as forwarded, and every other canonical form a server may read it as.
@@ -280,13 +330,14 @@ export function checkPaths(guard: PathGuard, args: Record<string, unknown>, stat
     for (const raw of values) {
       const canonical: string[] = [];
       try {
-        const forms = formsOf(raw);
+        const forms = formsOf(raw, bases);
         // A relative path was judged against the first root; the server resolves it against its own
         // base (its directories, its working directory): it receives the absolute path judged instead.
         if (!isAbsolute(forms[0]!)) relative = true;
         for (const form of forms) {
           const verdict = judge(form, guard, roots, state, mutating);
           if ('problem' in verdict) return { problem: `argument "${name}" ${verdict.problem}`, ...(verdict.state ? { gatewayState: true } : {}) };
+          if (within(verdict.canonical, SCRATCH)) continue; // names nothing a deny rule is about
           const path = /^file:/i.test(raw) ? pathToFileURL(verdict.canonical).href : verdict.canonical;
           if (!canonical.includes(path)) canonical.push(path);
         }

@@ -99,6 +99,12 @@ export interface CompileOptions {
   resolveHost: ResolveHost;
   /** The gateway's own files: a path guard refuses any path into them (./gateway-state.ts). */
   gatewayState?: GatewayState;
+  /**
+   * The directories a server resolves relative text against (its directory arguments, working directory:
+   * gateway-state.ts serverBases); a path guard judges `~` and `file:` strings read that way too.
+   * Unknown: the gateway's working directory.
+   */
+  serverBases?: (server: string) => readonly string[];
 }
 
 interface CompiledRule {
@@ -171,13 +177,27 @@ export class Policy {
   readonly #candidates = new Map<string, readonly CompiledRule[]>();
   /** Set when the configuration has no policy section: everything is denied, saying so. */
   readonly #absent: boolean;
+  readonly #serverBases: ((server: string) => readonly string[]) | undefined;
+  readonly #bases = new Map<string, readonly string[]>();
 
-  constructor(mode: 'enforce' | 'monitor', rules: readonly CompiledRule[], tools: readonly ToolEntry[], absent: boolean) {
+  constructor(mode: 'enforce' | 'monitor', rules: readonly CompiledRule[], tools: readonly ToolEntry[], absent: boolean, serverBases?: (server: string) => readonly string[]) {
     this.mode = mode;
     this.#rules = rules;
     this.#tools = tools;
     this.#absent = absent;
+    this.#serverBases = serverBases;
     this.ruleCount = rules.length;
+  }
+
+  /** What `server` resolves relative text against (CompileOptions.serverBases), once per server. */
+  #basesOf(server: string): readonly string[] {
+    let bases = this.#bases.get(server);
+    if (!bases) {
+      bases = this.#serverBases?.(server) ?? [process.cwd()];
+      if (this.#bases.size >= CACHE_LIMIT) this.#bases.clear();
+      this.#bases.set(server, bases);
+    }
+    return bases;
   }
 
   get absent(): boolean {
@@ -318,7 +338,7 @@ export class Policy {
       }
       if (rule.effect === 'deny') return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_DENIED', reason: rule.reason ?? `${what} is denied by rule "${rule.name}"` };
       if (rule.guards) {
-        const result = yield rule.guards(args, kind === 'tool' && !annotations.readOnly);
+        const result = yield rule.guards(args, kind === 'tool' && !annotations.readOnly, this.#basesOf(server));
         if (result.problem) {
           if (result.gatewayState) return { effect: 'deny', rule: rule.name, code: 'PC_POLICY_GATEWAY_STATE', reason: `${what} denied: rule "${rule.name}": ${result.problem}` };
           // An approve rule's guard is a requirement of the gate, not a way out of it: a call the rule
@@ -581,5 +601,5 @@ export function compilePolicy(config: PolicyConfig | undefined, options: Compile
   });
   checkServers(Object.keys(config.concurrency), ['policy', 'concurrency']);
   if (config.rules.length === 0) problems.push({ path: ['policy', 'rules'], message: 'a policy with no rules denies every call; add at least one allow rule (or remove the section to say so explicitly)' });
-  return { policy: new Policy(config.mode, rules, tools, false), problems };
+  return { policy: new Policy(config.mode, rules, tools, false, options.serverBases), problems };
 }

@@ -11,7 +11,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import type { Maybe } from '../util/maybe.ts';
-import { exposures, gatewayStateOf, serverBases, type Exposure, type GatewayState } from './gateway-state.ts';
+import { exposures, gatewayStateOf, serverBases, serverReadBases, type Exposure, type GatewayState } from './gateway-state.ts';
 import { useServerHomes } from './path-guard.ts';
 import type { CallFacts, CompileOptions, Decision, Policy } from './policy.ts';
 
@@ -36,7 +36,7 @@ export function stateGuardOf(config: Config, dataDir: string, configFile?: strin
 
 /** The policy's compile options with the state in view (the rest as the caller knows its catalog). */
 export function compileOptionsWith(config: Pick<Config, 'servers'>, guard: StateGuard, rest: Omit<CompileOptions, 'servers' | 'gatewayState'>): CompileOptions {
-  return { ...rest, servers: Object.keys(config.servers), gatewayState: guard.state };
+  return { ...rest, servers: Object.keys(config.servers), gatewayState: guard.state, serverBases: (server) => serverReadBases(config, server) };
 }
 
 /**

@@ -85,6 +85,8 @@ interface Pending extends AttributableCall {
 }
 
 const INTERNAL_CALLER = 'portcullis:internal';
+/** Abandoned requests whose late answers are watched for at most (#abandon). */
+const MAX_ABANDONED = 10_000;
 /** A connection that stayed up this long resets the backoff. */
 const STABLE_AFTER_MS = 60_000;
 
@@ -98,6 +100,8 @@ export class LegacySessionUpstream implements Upstream {
   #nextProgressToken = 1;
   readonly #pending = new Map<number, Pending>();
   readonly #progress = new Map<number, Pending>();
+  /** Requests the gateway stopped waiting for (cancelled, timed out) whose answer is still awaited: who to tell (CallOptions.onAnswered). */
+  readonly #abandoned = new Map<number, () => void>();
   readonly #listeners = new Set<EventListener>();
   readonly #attributor: Attributor<Pending>;
   #waiters: Array<{ resolve: (info: UpstreamInfo) => void; reject: (error: GatewayError) => void }> = [];
@@ -261,6 +265,7 @@ export class LegacySessionUpstream implements Upstream {
     if (this.#channel !== channel) return;
     const why = this.#options.describeExit?.(channel) ?? 'connection closed';
     this.#lastFailure = why;
+    this.#forgetAbandoned();
     for (const pending of this.#pending.values()) {
       this.#settle(pending);
       pending.reject(
@@ -396,6 +401,7 @@ export class LegacySessionUpstream implements Upstream {
         const onAbort = (): void => {
           if (!this.#pending.has(id)) return;
           this.#settle(pending);
+          this.#abandon(pending);
           const stopped = signal.reason instanceof GatewayError && signal.reason.code === 'PC_KILL_SWITCH';
           this.#cancelUpstream(id, stopped ? 'stopped by the kill switch' : 'the client cancelled the request');
           reject(stopped ? signal.reason : cancelled(this.name, method));
@@ -425,6 +431,7 @@ export class LegacySessionUpstream implements Upstream {
     pending.timer = setTimeout(() => {
       if (!this.#pending.has(pending.id)) return;
       this.#settle(pending);
+      this.#abandon(pending);
       this.#cancelUpstream(pending.id, `timed out after ${timeoutMs} ms`);
       pending.reject(
         new GatewayError('PC_UPSTREAM_TIMEOUT', `server "${this.name}" did not answer ${pending.method} within ${timeoutMs} ms`, {
@@ -440,6 +447,26 @@ export class LegacySessionUpstream implements Upstream {
     pending.unlisten?.();
     this.#pending.delete(pending.id);
     if (pending.progressToken !== undefined) this.#progress.delete(pending.progressToken);
+  }
+
+  /** The gateway stops waiting for `pending`, the server may not: its late answer is still reported (onAnswered). */
+  #abandon(pending: Pending): void {
+    const answered = pending.options?.onAnswered;
+    if (!answered) return;
+    if (this.#abandoned.size >= MAX_ABANDONED) {
+      // Bounded: the oldest is given up on (its holder's grace period releases it anyway).
+      const [oldest, tell] = this.#abandoned.entries().next().value!;
+      this.#abandoned.delete(oldest);
+      tell();
+    }
+    this.#abandoned.set(pending.id, answered);
+  }
+
+  /** Every abandoned request is over: the connection that carried them is gone. */
+  #forgetAbandoned(): void {
+    const all = [...this.#abandoned.values()];
+    this.#abandoned.clear();
+    for (const tell of all) tell();
   }
 
   #cancelUpstream(id: number, reason: string): void {
@@ -458,7 +485,15 @@ export class LegacySessionUpstream implements Upstream {
     }
     if (!('id' in message) || typeof message.id !== 'number') return;
     const pending = this.#pending.get(message.id);
-    if (!pending) return;
+    if (!pending) {
+      const answered = this.#abandoned.get(message.id);
+      if (answered) {
+        this.#abandoned.delete(message.id);
+        answered();
+      }
+      return;
+    }
+    pending.options?.onAnswered?.();
     this.#settle(pending);
     if ('error' in message && isObject(message.error)) {
       const error = message.error as { code: number; message: string; data?: unknown };

@@ -49,6 +49,13 @@ export interface CallOptions {
    * owner must be known before the task's first status notification is attributed).
    */
   onResult?: ((result: JsonObject) => void) | undefined;
+  /**
+   * The server is done with the request: it answered, also after the gateway stopped waiting (the client
+   * cancelled, the call timed out or was stopped: cancellation is advisory, the server may keep working),
+   * or its connection is gone. Called at most once; an upstream that cannot tell never calls it for a
+   * request it gave up on (the caller then waits a bounded grace period: src/pipeline/stages/rate-limit.ts).
+   */
+  onAnswered?: (() => void) | undefined;
 }
 
 /**

@@ -36,7 +36,7 @@ describe('session caps', () => {
     const alice = [1, 2, 3].map((t) => session('alice', t));
     for (const s of alice) store.add(s);
     const busy = alice[0]!; // the oldest, but with a call in flight
-    const call = busy.track(1);
+    const call = busy.track(1) as { release: () => void };
     store.add(session('alice', 10));
     assert.deepEqual(ended, [alice[1]!.id], 'the oldest idle session went, not the busy one');
     assert.ok(store.get(other.id) && store.get(busy.id));

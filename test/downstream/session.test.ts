@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DownstreamSession, SessionStore } from '../../src/downstream/session.ts';
+import { GatewayError } from '../../src/errors.ts';
+
+const tracked = <T>(value: T | GatewayError): T => {
+  assert.ok(!(value instanceof GatewayError), 'tracked');
+  return value as T;
+};
 
 describe('legacy sessions', () => {
   const make = (nowMs: number) => new DownstreamSession({ endpoint: { kind: 'aggregate' }, protocolVersion: '2025-11-25', capabilities: {}, clientInfo: undefined, nowMs });
@@ -28,14 +34,26 @@ describe('legacy sessions', () => {
 
   it('aborts calls in flight on notifications/cancelled and on close', () => {
     const session = make(0);
-    const one = session.track(1);
-    const two = session.track('two');
+    const one = tracked(session.track(1));
+    const two = tracked(session.track('two'));
     session.cancel(1);
     assert.ok(one.signal.aborted);
     assert.ok(!two.signal.aborted);
     session.close();
     assert.ok(two.signal.aborted);
-    assert.ok(session.track(3).signal.aborted, 'a request tracked after the session ended is cancelled at once');
+    assert.ok(tracked(session.track(3)).signal.aborted, 'a request tracked after the session ended is cancelled at once');
+  });
+
+  it('refuses a second request under an id still in flight (1 and "1" are one id), and takes it again once answered', () => {
+    const session = make(0);
+    const one = tracked(session.track(1));
+    for (const again of [1, '1']) {
+      const refused = session.track(again);
+      assert.ok(refused instanceof GatewayError && refused.code === 'PC_PROTOCOL_AMBIGUOUS', String(again));
+    }
+    assert.ok(!one.signal.aborted, 'the request in flight is untouched');
+    one.release();
+    assert.ok(!(session.track(1) instanceof GatewayError));
   });
 
   it('matches the client\'s answer to the request the gateway sent', async () => {

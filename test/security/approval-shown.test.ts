@@ -37,6 +37,17 @@ describe('security: the approver sees what runs, escaped', () => {
     assert.deepEqual(h.received('echo').filter((a) => a.message === 'payout'), [], 'nothing ran');
   });
 
+  it('shows short fields before long ones, so a long field sent first cannot push the recipient past the cut (red team K3)', async () => {
+    const memo = 'harmless words '.repeat(160); // 2,400 characters, put first by the agent
+    assert.equal(codeOf(await h.call('alice', 'echo', { memo, message: 'payout-order', to: 'mallory' })), 'PC_APPROVAL_PENDING');
+    const listed = await h.cli(['approvals', 'list']);
+    const line = listed.stdout.split('\n').find((l) => l.includes('payout-order'))!;
+    assert.ok(line, listed.stdout);
+    assert.match(line, /"to":"mallory"/, 'the recipient is shown');
+    assert.match(line, /more characters; sha256/, 'the long field is what is cut');
+    assert.deepEqual(h.received('echo').filter((a) => a.message === 'payout-order'), [], 'nothing ran');
+  });
+
   it('escapes characters that render as nothing or blank space', async () => {
     const fillers = '\u115f\u1160\u3164\uffa0\u034f\u17b4\u2800';
     assert.equal(codeOf(await h.call('alice', 'echo', { message: `to bob${fillers}X` })), 'PC_APPROVAL_PENDING');

@@ -22,7 +22,7 @@ import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
 import type { ListingScreen } from '../../dlp/listing.ts';
 import type { ServerInfoScreen } from '../../dlp/instructions.ts';
 import { LIST_TARGET } from './governed.ts';
-import { ServerRequestRefused, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
+import { ServerRequestRefused, type CallOptions, type ServerRequest, type Upstream, type UpstreamReply } from '../../upstream/types.ts';
 import type { ClientLink, MessageContext, Outcome, Route } from '../context.ts';
 import { bindingFor, BridgedCall, cancelParked, type InputBridge, type ParkedCall } from '../input-bridge.ts';
 
@@ -47,6 +47,9 @@ export interface ForwardOptions {
    */
   sessionScope: (server: string, principal: string) => string;
 }
+
+/** Errors after which the server may still be working on the request: the gateway only stopped waiting. */
+const ABANDONED: ReadonlySet<string> = new Set(['PC_REQUEST_CANCELLED', 'PC_UPSTREAM_TIMEOUT', 'PC_KILL_SWITCH']);
 
 const REVIEWED_LISTS: Readonly<Record<string, ReviewKind>> = {
   'tools/list': 'tools',
@@ -238,10 +241,27 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
       headers: info.era === 'modern' ? upstreamParamHeaders(ctx, route.params) : undefined,
     };
 
+    // The call's concurrency slot stays taken until the server answers each request, even one the
+    // gateway stopped waiting for (cancelled, timed out, stopped), within a grace period (K2).
+    const held = (options: CallOptions, send: (options: CallOptions) => Promise<UpstreamReply>): Promise<UpstreamReply> => {
+      const answered = ctx.holdSlot?.(timeoutMs);
+      if (!answered) return send(options);
+      return send({ ...options, onAnswered: answered }).then(
+        (reply) => {
+          answered();
+          return reply;
+        },
+        (error: unknown) => {
+          if (!(error instanceof GatewayError && ABANDONED.has(error.code))) answered();
+          throw error;
+        },
+      );
+    };
+
     if (ctx.client.era === 'modern' && info.era === 'legacy') {
       const call = new BridgedCall(bindingFor(principal, route), route.params);
       call.attach(ctx.client, ctx.signal);
-      call.begin((hooks) => upstream.request(route.method, params, { ...base, ...hooks }));
+      call.begin((hooks) => held({ ...base, ...hooks }, (options) => upstream.request(route.method, params, options)));
       return drive(ctx, call);
     }
 
@@ -252,7 +272,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
       onNotification: (n: Parameters<ClientLink['notify']>[0]) => (ctx.signal.aborted ? undefined : ctx.client.notify(n)),
       onServerRequest: relayToClient(ctx),
     };
-    let reply = await upstream.request(route.method, params, callOptions);
+    let reply = await held(callOptions, (options) => upstream.request(route.method, params, options));
     if (ctx.client.era === 'legacy' && info.era === 'modern') {
       for (let round = 0; 'result' in reply && reply.result.resultType === 'input_required'; round++) {
         if (round >= MAX_INPUT_ROUNDS) {
@@ -269,7 +289,7 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
         }
         const retry: JsonObject = { ...params, inputResponses: responses };
         if (reply.result.requestState !== undefined) retry.requestState = reply.result.requestState;
-        reply = await upstream.request(route.method, retry, callOptions);
+        reply = await held(callOptions, (options) => upstream.request(route.method, retry, options));
       }
     }
     return toOutcome(reply);
