@@ -89,12 +89,13 @@ describe('security: one id, two requests', () => {
       send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'dup', version: '1' } } });
       await waitFor(() => lines.find((m) => m.id === 0), 20_000, 'initialize');
       send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-      send({ jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 1 } } });
+      // Long enough that the first call is still in flight when the second arrives on a loaded machine.
+      send({ jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 10, steps: 1 } } });
       await waitFor(() => toolCalls(slowLog).length === before + 1 || undefined, 20_000, 'the slow call upstream');
       send({ jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'echo', arguments: { message: 'same id' } } });
       const refused = await waitFor(() => lines.find((m) => m.id === null), 10_000, 'the refusal');
       assert.equal(refused.error?.data?.code, 'PC_PROTOCOL_AMBIGUOUS', JSON.stringify(refused));
-      const answered = await waitFor(() => lines.find((m) => m.id === 'a'), 10_000, 'the first answer');
+      const answered = await waitFor(() => lines.find((m) => m.id === 'a'), 30_000, 'the first answer');
       assert.match(JSON.stringify(answered.result), /Long running operation completed/);
       assert.equal(lines.filter((m) => m.id === 'a').length, 1, 'one answer under the id');
       assert.deepEqual(toolCalls(slowLog).slice(before).map((m) => m.params?.name), ['trigger-long-running-operation'], 'the echo never reached the server');
