@@ -59,7 +59,7 @@ describe('security: one id, two requests', () => {
 
   it('refuses a second request under an id in flight on a legacy session; the first is answered alone', async () => {
     const session = await legacySession(`${gw.url}/mcp/slow`);
-    const first = session.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 1 } } });
+    const first = session.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 10, steps: 1 } } });
     await waitFor(() => toolCalls(slowLog).length === 1 || undefined, 10_000, 'the slow call upstream');
     const second = await session.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { message: 'same id' } } });
     assert.equal(codeOf(second), 'PC_PROTOCOL_AMBIGUOUS', JSON.stringify(second.json));
