@@ -40,7 +40,10 @@ const CASES: Record<string, { text: string; value: string }> = {
 
 let gw: TestGateway;
 before(async () => {
-  ({ gw } = await startPayloadGateway('pc-dlp-edges-', Object.fromEntries(Object.entries(CASES).map(([name, c]) => [name, { result: { content: [{ type: 'text', text: c.text }] } }]))));
+  ({ gw } = await startPayloadGateway('pc-dlp-edges-', {
+    ...Object.fromEntries(Object.entries(CASES).map(([name, c]) => [name, { result: { content: [{ type: 'text', text: c.text }] } }])),
+    cardCode: { throw: { code: Number(card), message: 'failed' } },
+  }));
 });
 after(async () => gw?.close());
 
@@ -57,6 +60,22 @@ describe('personal data at the edges of other text, in results', () => {
       }
     });
   }
+});
+
+describe('personal data in a field whose type the protocol fixes (red team J, L2)', () => {
+  it('answers a card number sent as an error code with a valid code, and without the number', async () => {
+    const client = await legacyClient(`${gw.url}/mcp/evil`);
+    try {
+      const error = await client.callTool({ name: 'get', arguments: { name: 'cardCode' } }).then(
+        () => assert.fail('the call should fail'),
+        (e: unknown) => e as { code?: unknown; message?: string },
+      );
+      assert.equal(error.code, -32603, 'an integer code (JSON-RPC), not the mask string');
+      assert.ok(!JSON.stringify(error).includes(card), 'the card reached the client in clear');
+    } finally {
+      await client.close();
+    }
+  });
 });
 
 describe('personal data at the edges of other text, in arguments of an open-world tool', () => {

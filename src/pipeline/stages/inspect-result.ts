@@ -15,6 +15,9 @@ import { MaskBook, type Dlp } from '../../dlp/engine.ts';
 import type { JsonObject } from '../../protocol/jsonrpc.ts';
 import type { MessageContext, Outcome } from '../context.ts';
 
+/** JSON-RPC's "Internal error", in place of an error code that held a finding. */
+const INTERNAL_ERROR = -32603;
+
 const NOT_INSPECTED: ReadonlySet<string> = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'server/discover', 'initialize', 'ping']);
 
 export function createInspectResult(dlp: Dlp): (ctx: MessageContext, outcome: Outcome) => Outcome {
@@ -29,6 +32,11 @@ export function createInspectResult(dlp: Dlp): (ctx: MessageContext, outcome: Ou
     if (inspected.findings.length > 0) (ctx.dlp ??= []).push(...inspected.findings);
     if ('refusal' in inspected) return { error: inspected.refusal };
     if (!inspected.changed) return outcome;
-    return 'result' in outcome ? { result: inspected.value } : { upstreamError: inspected.value.error as unknown as typeof outcome.upstreamError };
+    if ('result' in outcome) return { result: inspected.value };
+    const error = inspected.value.error as unknown as typeof outcome.upstreamError;
+    // A field whose type the protocol fixes stays valid: a masked code (a card number the server put
+    // there) would be a string, which a strict client rejects as a malformed response.
+    if (!Number.isInteger(error.code)) return { upstreamError: { ...error, code: INTERNAL_ERROR } };
+    return { upstreamError: error };
   };
 }
