@@ -124,6 +124,13 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const KEY = '<key>';
 const step = (path: string, key: string): string => (IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
 
+/**
+ * A path as a refusal tells it to a client: the keys a server chose are its text, and a block lets none of
+ * it through (red team J, L1) — a quoted key, or a name longer than a field name, is shown as `<key>`.
+ * The audit record keeps the path in full.
+ */
+const pathForClient = (path: string): string => path.replace(/\["(?:[^"\\]|\\.)*"\]/g, `[${KEY}]`).replace(/\.[A-Za-z_$][\w$]{32,}/g, `.${KEY}`);
+
 /** A JSON path, spelled out only when a finding needs it (most strings have none). */
 type Path = readonly (string | number)[];
 const spell = (path: Path): string => path.reduce<string>((out, part, i) => (i === 0 ? String(part) : typeof part === 'number' ? `${out}[${part}]` : step(out, part)), '');
@@ -299,7 +306,8 @@ export class Dlp {
     /** Findings recorded so far in this message (whether a key held one). */
     let recorded = 0;
     const refuse = (type: string, rule: string, path: string, why: string): void => {
-      refusal ??= new GatewayError('PC_DLP_BLOCKED', `the ${where.direction === 'result' ? 'result' : where.direction} was withheld: ${why} at ${path}`, { type, rule, path });
+      const shown = pathForClient(path);
+      refusal ??= new GatewayError('PC_DLP_BLOCKED', `the ${where.direction === 'result' ? 'result' : where.direction} was withheld: ${why} at ${shown}`, { type, rule, path: shown });
     };
     /** What a finding's action is where the walk is: an opaque protocol field cannot be masked or wrapped and still mean what the server meant. */
     const actionAt = (f: TextFinding): ResultAction | InjectionAction => {
