@@ -896,7 +896,19 @@ function wrapUntrusted(text: string, where: Where): string {
  */
 const ANGLE_LIKE: ReadonlySet<number> = new Set([0x00ab, 0x02c2, 0x02f1, 0x1438, 0x2039, 0x2329, 0x276c, 0x276e, 0x2770, 0x27e8, 0x27ea, 0x29fc, 0x3008, 0x300a, 0x1d236]);
 
-/** The wrapper's tag, opening or closing, as a reader may take it: any case, spaces, compatibility forms (`＜／ＵＮＴＲＵＳＴＥＤ-ＤＡＴＡ`), look-alike letters (`dаta` with a Cyrillic `а`) and brackets (`‹/untrusted-data›`). */
+/**
+ * Latin letters in small capitals (`ᴜɴᴛʀᴜꜱᴛᴇᴅ`), which a reader takes for the letters and neither NFKC nor
+ * the look-alike fold changes (red team J, L3): each to its letter.
+ */
+const SMALL_CAPITALS: ReadonlyMap<number, string> = new Map(
+  [
+    [0x1d00, 'a'], [0x0299, 'b'], [0x1d04, 'c'], [0x1d05, 'd'], [0x1d07, 'e'], [0xa730, 'f'], [0x0262, 'g'], [0x029c, 'h'], [0x026a, 'i'],
+    [0x1d0a, 'j'], [0x1d0b, 'k'], [0x029f, 'l'], [0x1d0d, 'm'], [0x0274, 'n'], [0x1d0f, 'o'], [0x1d18, 'p'], [0xa7af, 'q'], [0x0280, 'r'],
+    [0xa731, 's'], [0x1d1b, 't'], [0x1d1c, 'u'], [0x1d20, 'v'], [0x1d21, 'w'], [0x028f, 'y'], [0x1d22, 'z'],
+  ] as const,
+);
+
+/** The wrapper's tag, opening or closing, as a reader may take it: any case, spaces, compatibility forms (`＜／ＵＮＴＲＵＳＴＥＤ-ＤＡＴＡ`), look-alike letters (`dаta` with a Cyrillic `а`), small capitals and brackets (`‹/untrusted-data›`). */
 const DELIMITER = /<\/?untrusted[-_\u2010-\u2015\u2212]?data/g;
 
 /**
@@ -912,7 +924,7 @@ export function neutralizeDelimiters(text: string): string {
   for (let i = 0; i < text.length; ) {
     const code = text.codePointAt(i)!;
     const char = String.fromCodePoint(code);
-    const fold = /[\s\p{Cf}\p{Mn}\u2800]/u.test(char) ? '' : ANGLE_LIKE.has(code) ? '<' : code < 0x80 ? char.toLowerCase() : foldName(char.normalize('NFKC'));
+    const fold = /[\s\p{Cf}\p{Mn}\u2800]/u.test(char) ? '' : ANGLE_LIKE.has(code) ? '<' : code < 0x80 ? char.toLowerCase() : (SMALL_CAPITALS.get(code) ?? foldName(char.normalize('NFKC')));
     for (let k = 0; k < fold.length; k++) from.push(i);
     folded += fold;
     i += char.length;
