@@ -29,6 +29,12 @@ export interface StateItem {
   readonly except?: readonly string[];
   /** A `file:` secret (private to the gateway's user), the configuration file, or other state. */
   readonly kind?: 'secret' | 'config';
+  /**
+   * A file the gateway writes beside itself under longer names (`<path>.<time>.<n>` rotated out,
+   * `<path>.checkpoints`, SQLite's `<path>-wal`, `-shm`, `-journal`): every file of that folder whose name
+   * begins with this one's is state too.
+   */
+  readonly family?: boolean;
 }
 
 /** Case-insensitive file systems (macOS, Windows default): compare folded. */
@@ -39,6 +45,9 @@ const fold = (p: string): string => (FOLD ? p.toLowerCase() : p);
 const MAX_PATH = 4096;
 /** Nesting walked in a call's arguments. */
 const MAX_DEPTH = 8;
+
+/** `path` lies in the folder of `file` under a name that begins with the file's (L3: its rotated segments, journal, checkpoints). */
+const sibling = (path: string, file: string): boolean => posix.dirname(path) === posix.dirname(file) && posix.basename(path).startsWith(posix.basename(file));
 
 const looksLikePath = (s: string): boolean => /^(?:[~/.]|file:)/i.test(s) || s.includes('/') || s.includes('\\');
 
@@ -52,18 +61,18 @@ function canonical(path: string): string {
 
 export class GatewayState {
   readonly items: readonly StateItem[];
-  readonly #folded: readonly { path: string; what: string; except: string[] }[];
+  readonly #folded: readonly { path: string; what: string; except: string[]; family: boolean }[];
 
-  constructor(items: readonly { path: string; what: string; except?: readonly string[]; kind?: 'secret' | 'config' }[]) {
+  constructor(items: readonly StateItem[]) {
     const seen = new Map<string, StateItem>();
     for (const item of items) {
       const except = (item.except ?? []).flatMap((e) => [resolve(e), canonical(e)]);
       // Both the path as written and as resolved now: a state path reached through a symlink is
       // refused in either spelling.
-      for (const path of new Set([resolve(item.path), canonical(item.path)])) if (!seen.has(path)) seen.set(path, { path, what: item.what, except, ...(item.kind ? { kind: item.kind } : {}) });
+      for (const path of new Set([resolve(item.path), canonical(item.path)])) if (!seen.has(path)) seen.set(path, { path, what: item.what, except, ...(item.kind ? { kind: item.kind } : {}), ...(item.family ? { family: true } : {}) });
     }
     this.items = [...seen.values()];
-    this.#folded = this.items.map((i) => ({ path: fold(i.path), what: i.what, except: (i.except ?? []).map(fold) }));
+    this.#folded = this.items.map((i) => ({ path: fold(i.path), what: i.what, except: (i.except ?? []).map(fold), family: i.family === true }));
   }
 
   /**
@@ -75,13 +84,13 @@ export class GatewayState {
    */
   holding(resolved: string, mutating = false): string | undefined {
     const p = fold(resolved);
-    const inside = this.#folded.find((item) => within(p, item.path) && !item.except.some((e) => within(p, e)))?.what;
+    const inside = this.#folded.find((item) => (within(p, item.path) || (item.family && sibling(p, item.path))) && !item.except.some((e) => within(p, e)))?.what;
     if (inside || !mutating) return inside;
     const held = this.#folded.find((item) => within(item.path, p));
     return held && `a directory holding ${held.what}`;
   }
 
-  /** The state items inside directory `dir` (or equal to it). */
+  /** The state items inside directory `dir` (or equal to it; a file family when its folder is inside). */
   inside(dir: string): StateItem[] {
     const roots = new Set([fold(resolve(dir)), fold(canonical(dir))]);
     return this.items.filter((item) => [...roots].some((root) => within(fold(item.path), root)));
@@ -148,7 +157,7 @@ export function gatewayStateOf(config: Pick<Config, 'audit' | 'policy' | 'server
   // default serves <dataDir>/sandbox), not state; the files of the state itself are not in them.
   const data = [resolve(dataDir), canonical(dataDir)];
   const nested = [...configuredDirectories(config)].filter((dir) => data.some((d) => within(dir, d) && dir !== d));
-  const items: { path: string; what: string; except?: string[]; kind?: 'secret' | 'config' }[] = [{ path: dataDir, what: `the data directory ${dataDir}`, except: nested }];
+  const items: StateItem[] = [{ path: dataDir, what: `the data directory ${dataDir}`, except: nested }];
   if (configFile) items.push({ path: configFile, what: `the configuration file ${configFile}`, kind: 'config' });
   // Every `file:` secret reference (password files, signing keys, pins key, webhook secrets…); the
   // policy holds no references, only conditions and patterns.
@@ -164,9 +173,12 @@ export function gatewayStateOf(config: Pick<Config, 'audit' | 'policy' | 'server
     }
   };
   walk(config as unknown as Record<string, unknown>, '');
-  const audit = config.audit as { path?: string; witness?: string } | undefined;
-  if (audit?.path) items.push({ path: audit.path, what: `the audit store ${audit.path}` });
-  if (audit?.witness) items.push({ path: audit.witness, what: `the audit witness ${audit.witness}` });
+  // Every file the audit trail is written to, with the files written beside each (red team L3: a JSON
+  // Lines sink is the SOC's copy; an agent that can rewrite it hides its traces from whoever reads it).
+  const audit = config.audit as { path?: string; witness?: string; sinks?: readonly { type: string; path?: string }[] } | undefined;
+  if (audit?.path) items.push({ path: audit.path, what: `the audit store ${audit.path}`, family: true });
+  if (audit?.witness) items.push({ path: audit.witness, what: `the audit witness ${audit.witness}`, family: true });
+  for (const sink of audit?.sinks ?? []) if (sink.path) items.push({ path: sink.path, what: `the audit copy ${sink.path} (audit.sinks)`, family: true });
   return new GatewayState(items);
 }
 
