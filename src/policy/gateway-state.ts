@@ -17,6 +17,7 @@
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { formsOf, resolvePhysical, SCRATCH, Unjudgeable, within } from './path-guard.ts';
 
@@ -163,7 +164,8 @@ export function gatewayStateOf(config: Pick<Config, 'audit' | 'policy' | 'server
   // policy holds no references, only conditions and patterns.
   const walk = (value: unknown, where: string): void => {
     if (typeof value === 'string') {
-      if (/^file:\//.test(value)) items.push({ path: value.slice('file:'.length), what: `the secret file ${value.slice('file:'.length)} (${where})`, kind: 'secret' });
+      // `servers.<name>.roots` are file: URIs the server is given (serverDirectories), not secret references.
+      if (/^file:\//.test(value) && !/^servers\.[^.]+\.roots\./.test(where)) items.push({ path: value.slice('file:'.length), what: `the secret file ${value.slice('file:'.length)} (${where})`, kind: 'secret' });
       return;
     }
     if (value === null || typeof value !== 'object') return;
@@ -182,15 +184,12 @@ export function gatewayStateOf(config: Pick<Config, 'audit' | 'policy' | 'server
   return new GatewayState(items);
 }
 
-/** Every stdio server's directory arguments and every path-guard root, absolute. */
+/** Every directory a stdio server is given (serverDirectories) and every path-guard root, absolute. */
 function configuredDirectories(config: Pick<Config, 'servers' | 'policy'>): Set<string> {
   const dirs = new Set<string>();
-  for (const server of Object.values(config.servers)) {
+  for (const [name, server] of Object.entries(config.servers)) {
     if (!('command' in server)) continue;
-    for (const arg of server.args) {
-      const dir = directoryArg(arg, server.cwd, server.env?.HOME);
-      if (dir) dirs.add(resolve(dir)).add(canonical(dir));
-    }
+    for (const { dir } of serverDirectories(name, server)) dirs.add(resolve(dir)).add(canonical(dir));
   }
   for (const rule of config.policy?.rules ?? []) for (const root of rule.guards?.paths?.roots ?? []) dirs.add(resolve(root)).add(canonical(root));
   return dirs;
@@ -227,17 +226,23 @@ export function exposures(config: Pick<Config, 'servers' | 'policy'>, state: Gat
   const describe = (items: StateItem[]): string => [...new Set(items.map((i) => i.what))].join(', ');
   for (const [name, server] of Object.entries(config.servers)) {
     if (!('command' in server) || server.disabled) continue;
-    server.args.forEach((arg, i) => {
-      const dir = directoryArg(arg, server.cwd, server.env?.HOME);
-      const held = dir === undefined ? [] : state.inside(dir);
+    for (const { path, dir } of serverDirectories(name, server)) {
+      const held = state.inside(dir);
       if (held.length > 0) {
         found.push({
-          path: `servers.${name}.args[${i}]`,
+          path,
           server: name,
           message: `${dir} holds the gateway's own state (${describe(held)}); an agent could use this server to edit its policy or kill switches or read its keys. Every call to "${name}" whose arguments resolve there is refused (PC_POLICY_GATEWAY_STATE); better: point the server at a narrower directory, or move dataDir and the configuration out of it`,
         });
       }
-    });
+    }
+    if (server.roots === 'client') {
+      found.push({
+        path: `servers.${name}.roots`,
+        server: name,
+        message: `roots: client lets the calling client choose the folders of "${name}", which may hold the gateway's own state; every call to "${name}" whose arguments resolve into it is refused (PC_POLICY_GATEWAY_STATE); better: list the roots`,
+      });
+    }
   }
   config.policy?.rules?.forEach((rule, r) => {
     rule.guards?.paths?.roots.forEach((root, i) => {
@@ -253,13 +258,51 @@ export function exposures(config: Pick<Config, 'servers' | 'policy'>, state: Gat
   return found;
 }
 
-/** The directories a server resolves relative paths against: its directory arguments, its cwd, the gateway's. */
+/**
+ * The directories a server resolves relative paths against: every directory it is given (serverDirectories),
+ * and the gateway's own working directory.
+ */
 export function serverBases(config: Pick<Config, 'servers'>, server: string): string[] {
   const s = config.servers[server];
-  const bases = s && 'command' in s ? directoryArgs(s) : [];
-  if (s && 'command' in s && s.cwd) bases.push(resolve(s.cwd));
+  const bases = s && 'command' in s ? serverDirectories(server, s).map((d) => resolve(d.dir)) : [];
   bases.push(process.cwd());
   return [...new Set(bases)];
+}
+
+type StdioServer = { args: readonly string[]; cwd?: string | undefined; env?: Record<string, string> | undefined; roots?: 'client' | readonly string[] | undefined };
+
+/**
+ * Every directory a stdio server is given, with where the configuration gives it (red team L4: not only
+ * its directory arguments): those arguments, its working directory (`cwd`: a project, git or shell server
+ * works relative to it), each directory its declared environment names (`PROJECT_DIR: /srv`, a
+ * `PATH`-style list), and the roots the gateway answers `roots/list` with (server-filesystem adopts them
+ * as its allowed folders).
+ */
+export function serverDirectories(name: string, s: StdioServer): { path: string; dir: string }[] {
+  const found: { path: string; dir: string }[] = [];
+  s.args.forEach((arg, i) => {
+    const dir = directoryArg(arg, s.cwd, s.env?.HOME);
+    if (dir !== undefined) found.push({ path: `servers.${name}.args[${i}]`, dir });
+  });
+  if (s.cwd) found.push({ path: `servers.${name}.cwd`, dir: resolve(s.cwd) });
+  for (const [key, value] of Object.entries(s.env ?? {})) {
+    // A secret reference names a file to read, not a directory the server is given.
+    if (/^(?:env|file):/.test(value)) continue;
+    for (const part of value.split(':')) {
+      const dir = part.startsWith('~') || isAbsolute(part) ? directoryArg(part, s.cwd, s.env?.HOME) : undefined;
+      if (dir !== undefined && isDirectory(dir)) found.push({ path: `servers.${name}.env.${key}`, dir });
+    }
+  }
+  if (Array.isArray(s.roots)) {
+    s.roots.forEach((uri, i) => {
+      try {
+        found.push({ path: `servers.${name}.roots[${i}]`, dir: fileURLToPath(uri) });
+      } catch {
+        // Not a file: URI: nothing on this host's disk.
+      }
+    });
+  }
+  return found;
 }
 
 /**
