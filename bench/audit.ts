@@ -4,12 +4,14 @@
  * SQLite file and a JSON Lines file, one synchronous append per call as the gateway does it, and
  * reports records/s and the per-record time (p50/p99) — the latency the audit stage adds to a call.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { JsonlAuditStore } from '../src/audit/jsonl-store.ts';
 import { AuditLog } from '../src/audit/log.ts';
+import { argsHasher } from '../src/audit/args-hash.ts';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.ts';
 import type { AuditStore } from '../src/audit/store.ts';
 import type { MessageContext } from '../src/pipeline/context.ts';
@@ -35,7 +37,7 @@ const ctx = (i: number): MessageContext => ({
 const outcome = { result: { content: [{ type: 'text', text: 'quarterly numbers' }] } };
 
 async function run(name: string, store: AuditStore, concurrency: number): Promise<void> {
-  const log = new AuditLog({ openStore: async () => store, kind: store.kind, instance: 'bench', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }) });
+  const log = new AuditLog({ openStore: async () => store, kind: store.kind, instance: 'bench', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', argsHash: argsHasher(randomBytes(32)), logger: pino({ level: 'silent' }) });
   await log.open();
   for (let i = 0; i < 2000; i++) await log.record(ctx(i), outcome); // warm-up
   const times = new Float64Array(n);

@@ -55,7 +55,7 @@ export function elicitationParams(q: Question): JsonObject {
     `Server: ${displayText(q.server)}`,
     `${q.kind === 'tool' ? 'Tool' : q.kind}: ${displayText(q.name)}`,
     `Arguments: ${displayArgs(q.args, q.argsHash)}`,
-    `Arguments SHA-256: ${q.argsHash}`,
+    `Arguments hash (audit argsHash): ${q.argsHash}`,
     `Rule: ${displayText(q.rule)} — ${displayText(q.reason)}`,
     `Expires: ${new Date(q.expiresAt).toISOString()}`,
   ].join('\n');

@@ -1,6 +1,7 @@
 /** Builds the approval machinery of one gateway: the queue on `<dataDir>/approvals.db`, the webhook, the stage. */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { openArgsHasher } from '../audit/args-hash.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { approverNamesSecret, redact, type SecretTest } from '../audit/redact.ts';
 import type { Config } from '../config/schema.ts';
@@ -60,6 +61,7 @@ export function openApprovals(config: Config, deps: ApprovalsDeps): Approvals {
     queue,
     states: new ApprovalStates(section.maxPending),
     recheck: deps.recheck,
+    argsHash: openArgsHasher(deps.dataDir),
     ...(deps.held ? { held: deps.held } : {}),
     redactArgs: (_server, args) => redact(args, fields, deps.holdsSecret, deps.maskSecrets, 0, approverNamesSecret),
   });

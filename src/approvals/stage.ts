@@ -16,7 +16,7 @@
  * that will be forwarded must still hash to what was approved; only then is the grant used. A call that
  * retries after a grant is a new request, judged by every stage (rate limits included) like any other.
  */
-import { canonicalJson } from '../audit/canonical.ts';
+import type { ArgsHasher } from '../audit/args-hash.ts';
 import { sha256Hex } from '../audit/record.ts';
 import { hasHumanBehind, principalKey } from '../auth/principal.ts';
 import { GatewayError } from '../errors.ts';
@@ -37,17 +37,22 @@ export interface ApproveDeps {
   pages: ApprovalPages;
   /** The kill switch and the policy again, after a wait (they may have changed meanwhile). */
   recheck: (ctx: MessageContext) => Promise<GatewayError | undefined>;
+  /** The audit's argument hash (keyed): what an approval binds the call by. */
+  argsHash: ArgsHasher;
   /** The arguments as the audit records them (redacted), for the people who decide. */
   redactArgs: (server: string, args: JsonObject) => unknown;
   /** A monitor hold on this agent (docs/monitor.md, `require-approval`): its allowed calls need approval too. */
   held?: (caller: { agent: string; subject?: string; issuer?: string | undefined }) => { reason: string } | undefined;
 }
 
-/** The binding of the call the context now carries, or undefined when it is not a governed call. */
-export function bindingOf(ctx: MessageContext): ApprovalBinding | undefined {
+/**
+ * The binding of the call the context now carries, or undefined when it is not a governed call. Its
+ * `argsHash` is the audit's (keyed, audit/args-hash.ts): the records of a call and of its approval agree.
+ */
+export function bindingOf(ctx: MessageContext, argsHash: ArgsHasher): ApprovalBinding | undefined {
   const call = governedCall(ctx);
   if (!call) return undefined;
-  return { principal: principalKey(ctx.principal), server: call.server, kind: call.kind, name: call.name, argsHash: sha256Hex(canonicalJson(call.args)) };
+  return { principal: principalKey(ctx.principal), server: call.server, kind: call.kind, name: call.name, argsHash: argsHash(call.args) };
 }
 
 /**
@@ -110,7 +115,7 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
   async function stillSame(ctx: MessageContext, binding: ApprovalBinding): Promise<GatewayError | undefined> {
     const refused = await deps.recheck(ctx);
     if (refused) return refused;
-    const now = bindingOf(ctx);
+    const now = bindingOf(ctx, deps.argsHash);
     if (!now || now.argsHash !== binding.argsHash) {
       return new GatewayError('PC_APPROVAL_CHANGED', 'the call changed while it waited for approval (the policy or a guard now forwards other arguments); make the call again to ask again');
     }
@@ -300,7 +305,7 @@ export function createApprove(deps: ApproveDeps): (ctx: MessageContext) => Promi
     // A retry resuming a parked call (the server asked its client something mid-call) continues a call
     // that was approved when it started; the bridge's state binds it to that same call and principal.
     if (ctx.route?.kind === 'upstream' && ctx.route.resume) return undefined;
-    const binding = bindingOf(ctx);
+    const binding = bindingOf(ctx, deps.argsHash);
     const call = governedCall(ctx);
     if (!binding || !call) return new GatewayError('PC_POLICY_APPROVAL_REQUIRED', `${decision.reason}; only calls can be approved`, { rule: decision.rule, reason: decision.reason });
     const terms: ApprovalTerms = approvalTerms(decision.approval);

@@ -4,7 +4,7 @@
  * endpoint decide. Rows outlive the gateway process, so a grant made while it restarts still counts.
  *
  * An approval covers exactly one call (its binding): the principal, the server, the target kind and name,
- * and the SHA-256 of the canonical arguments (the audit's `argsHash`). It is used at most once
+ * and the keyed hash of the canonical arguments (the audit's `argsHash`, audit/args-hash.ts). It is used at most once
  * (`consume` is one conditional UPDATE), only before it expires, and only by a call with the same binding.
  * What is stored of the arguments is the redacted form the audit would write, never the values of
  * redacted fields.

@@ -206,7 +206,7 @@ function describe(a: Approval): string {
     row('Server', a.server),
     row(a.kind === 'tool' ? 'Tool' : a.kind, a.name),
     `<tr><th>Arguments</th><td>${escapeHtml(displayArgs(args, a.argsHash))}</td></tr>`,
-    row('Arguments SHA-256', a.argsHash),
+    row('Arguments hash (audit argsHash)', a.argsHash),
     row('Rule', `${a.rule} — ${a.reason}`),
     row('Asked by', `${a.subject} (agent ${a.agent})`),
     row('Expires', new Date(a.expiresAt).toISOString()),

@@ -33,7 +33,7 @@ export function displayArgs(args: unknown, argsHash: string, maxChars = 2000): s
   // Characters a person cannot see or that break a line are shown as \u escapes: what is shown is what runs.
   const text = displayJson(JSON.stringify(shortFirst(args)) ?? 'null');
   if (text.length <= maxChars) return text;
-  return `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters; sha256 of the arguments ${argsHash})`;
+  return `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters; argsHash of the arguments ${argsHash})`;
 }
 
 /** A scalar this short is shown before every longer field (SHORT_FIRST). */

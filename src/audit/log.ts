@@ -13,7 +13,7 @@ import { GatewayError, type GatewayErrorCode } from '../errors.ts';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import { namedTarget } from '../protocol/methods.ts';
 import type { MessageContext, Outcome } from '../pipeline/context.ts';
-import { canonicalJson } from './canonical.ts';
+import { ARGS_HASH_SCHEME, type ArgsHasher } from './args-hash.ts';
 import { GENESIS_HASH, recordJson, sealRecord, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { MASK, redact, redactText, type SecretTest } from './redact.ts';
@@ -40,6 +40,8 @@ export interface AuditLogOptions {
   /** What the record masks: DLP's detection (`auditSecretTest`), whatever DLP's actions are. */
   holdsSecret: SecretTest;
   argumentsModeFor: (server: string | undefined) => ArgumentsMode;
+  /** The records' `argsHash`: keyed with the deployment's key (args-hash.ts), never a plain hash. */
+  argsHash: ArgsHasher;
   logger: Logger;
   /** Time between probe writes while the store is failing. */
   retryMs?: number;
@@ -385,7 +387,7 @@ export class AuditLog {
       // The intent and the outcome of a call record the same arguments: hashed and redacted once.
       let seen = this.#argsSeen.get(args);
       if (!seen) {
-        seen = { hash: sha256Hex(canonicalJson(args)) };
+        seen = { hash: this.#options.argsHash(args) };
         this.#argsSeen.set(args, seen);
       }
       argsHash = seen.hash;
@@ -415,6 +417,8 @@ export class AuditLog {
     if (ctx.approval) body.approval = ctx.approval;
     if (recordedArgs !== undefined) body.args = recordedArgs;
     if (argsHash !== undefined) body.argsHash = argsHash;
+    // Says how this record's argument hashes were made: records without it hold a plain SHA-256.
+    if (argsHash !== undefined || ctx.approval?.argsHash !== undefined) body.argsHashScheme = ARGS_HASH_SCHEME;
     if (code !== undefined) body.code = code;
     body.correlationId = ctx.correlationId;
     body.decision = decision;

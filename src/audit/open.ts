@@ -11,6 +11,7 @@ import { resolveValue, type SecretSource } from '../config/secrets.ts';
 import { holdsBuiltInSecret } from '../dlp/create.ts';
 import { GatewayError } from '../errors.ts';
 import { appendFileSync } from 'node:fs';
+import { openArgsHasher } from './args-hash.ts';
 import { chainName, leaseChain, type Front } from './chain-lease.ts';
 import { HeadNote, headNotePath } from './head-note.ts';
 import { CheckpointSigner, publicKeyFrom, type Checkpoint } from './checkpoint.ts';
@@ -109,6 +110,7 @@ export function createAuditLog(config: Config, secrets: SecretSource, logger: Lo
     redactFields: config.audit.redact.fields,
     holdsSecret,
     argumentsModeFor: (server) => (server ? config.servers[server]?.auditArguments : undefined) ?? 'redacted',
+    argsHash: openArgsHasher(dataDir),
     logger,
     signer,
     checkpointEvery: config.audit.checkpointEvery,

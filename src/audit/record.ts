@@ -38,8 +38,14 @@ export interface AuditRecord {
   method: string;
   /** Tool or prompt name, or resource URI. */
   target?: string;
-  /** SHA-256 over the canonical JSON of the arguments, whatever the redaction mode. */
+  /**
+   * A hash over the canonical JSON of the arguments, whatever the redaction mode: HMAC-SHA-256 under the
+   * deployment's key (args-hash.ts) when `argsHashScheme` says `hmac-sha256`; a plain SHA-256 in records
+   * written before the field existed.
+   */
   argsHash?: string;
+  /** How `argsHash` (and `approval.argsHash`) were made; absent in older records (plain SHA-256). */
+  argsHashScheme?: 'hmac-sha256';
   args?: unknown;
   /** On a task-augmented `tools/call`: the `task` the server received (`{ ttl }`, spec 2025-11-25 TaskMetadata). */
   taskRequest?: { ttl?: number };

@@ -55,7 +55,9 @@ function attributes(record: AuditRecord): Attribute[] {
   add('portcullis.audit.instance', record.instance);
   add('portcullis.audit.seq', record.seq);
   add('portcullis.audit.hash', record.hash);
+  // The attribute keeps its name; the scheme says what the value is (audit/args-hash.ts).
   add('portcullis.args.sha256', record.argsHash);
+  add('portcullis.args.hash_scheme', record.argsHashScheme);
   add('portcullis.latency_ms', record.latencyMs);
   add('client.address', record.address);
   add('portcullis.alert.id', record.alert?.id);

@@ -66,7 +66,7 @@ export function approvalsList(options: ApprovalsCliOptions, io: CliIo): number {
     // Names and reasons come from callers (a local agent names itself): shown escaped, never raw.
     const t = displayText;
     io.out(`${a.id}  ${a.status.padEnd(8)} ${t(a.server)}.${t(a.tool)}  by ${t(a.principal)} (agent ${t(a.agent)})  rule ${t(a.rule)}  expires ${a.expiresAt}\n`);
-    io.out(`    arguments ${displayArgs(a.arguments, a.argsHash)}  sha256 ${a.argsHash}\n`);
+    io.out(`    arguments ${displayArgs(a.arguments, a.argsHash)}  argsHash ${a.argsHash}\n`);
     io.out(`    reason: ${t(a.reason)}${a.approvers ? `  approvers: ${t(a.approvers.join(', '))}` : ''}${a.decidedBy ? `  decided by ${t(a.decidedBy)}` : ''}\n`);
   }
   return 0;

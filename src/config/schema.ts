@@ -251,12 +251,12 @@ export const configSchema = z
         pageSize: z.number().int().min(1).max(10_000).default(100),
         inputRequired: z
           .strictObject({
-            ttlMs: z.number().int().min(1000).max(3_600_000).default(300_000).describe('How long a parked call waits for the client\'s retry before it is cancelled'),
-            maxPerPrincipal: z.number().int().min(1).max(10_000).default(16).describe('Parked calls one principal may hold at once; more are refused'),
-            maxTotal: z.number().int().min(1).max(1_000_000).default(1024).describe('Parked calls the gateway holds at once; more are refused'),
+            ttlMs: z.number().int().min(1000).max(3_600_000).default(300_000).describe('How long a parked call (or a requestState handle) waits for the client\'s retry before it is cancelled (forgotten)'),
+            maxPerPrincipal: z.number().int().min(1).max(10_000).default(16).describe('Parked calls (and, counted apart, requestState handles) one principal may hold at once; more are refused'),
+            maxTotal: z.number().int().min(1).max(1_000_000).default(1024).describe('Parked calls (and, counted apart, requestState handles) the gateway holds at once; more are refused'),
           })
           .prefault({})
-          .describe('A legacy server asking mid-call while a modern (2026-07-28) client calls: the call is parked until the client retries with its answer'),
+          .describe('A legacy server asking mid-call while a modern (2026-07-28) client calls: the call is parked until the client retries with its answer. A modern server\'s own requestState is held likewise while the client holds the gateway\'s handle for it'),
         tasks: z
           .strictObject({
             maxPerPrincipal: z.number().int().min(1).max(100_000).default(256).describe('Live tasks one principal may hold; a task-augmented call beyond is refused'),

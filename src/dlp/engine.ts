@@ -93,7 +93,8 @@ export type Inspected = { value: JsonObject; findings: DlpFinding[]; changed: bo
  * or wrapped opaque value would reach the client as a different value than the server meant, a finding
  * there whose action would change it blocks the result instead (`opaqueMember`). A list's `nextCursor`
  * never reaches the client (the gateway issues its own, routing/cursors.ts), and a list result is not
- * walked here.
+ * walked here; nor does a modern server's `requestState` (the client gets the gateway's handle,
+ * routing/request-states.ts), so the one found here is the gateway's own.
  */
 const RESULT_OPAQUE = new Set(['resultType', 'ttlMs', 'cacheScope']);
 const opaqueMember = (message: JsonObject, direction: Direction, key: string): boolean =>

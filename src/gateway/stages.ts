@@ -25,6 +25,7 @@ import { createKillSwitch } from '../pipeline/stages/kill-switch.ts';
 import { createRateLimit } from '../pipeline/stages/rate-limit.ts';
 import { createRoute } from '../pipeline/stages/route.ts';
 import { CursorBook } from '../routing/cursors.ts';
+import { RequestStateBook } from '../routing/request-states.ts';
 import { createSupplyCheck } from '../pipeline/stages/supply-check.ts';
 import { createToxicFlow } from '../pipeline/stages/toxic-flow.ts';
 import { createValidateArgs } from '../pipeline/stages/validate-args.ts';
@@ -91,9 +92,10 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
     },
   });
   const cursors = new CursorBook();
+  const states = new RequestStateBook(config.routing.inputRequired);
   const pipeline = createPipeline(
     {
-      route: createRoute({ upstreams, catalog, bridge, tasks, cursors, describe: parts.describe, timeoutMsFor }),
+      route: createRoute({ upstreams, catalog, bridge, tasks, cursors, states, describe: parts.describe, timeoutMsFor }),
       checkParamHeaders: createCheckParamHeaders({ upstreams, catalog, timeoutMsFor }),
       authenticate: () => undefined,
       supplyCheck,
@@ -110,7 +112,7 @@ export function buildPipeline(parts: StageParts): { pipeline: Pipeline; approval
       }),
       rateLimit: createRateLimit(policy, tasks),
       approve: approvals.stage,
-      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, screenListing: parts.screenListing, screenServerInfo: parts.screenServerInfo, tasks, cursors, sessionScope: parts.sessionScope }),
+      forward: createForward({ upstreams, catalog, bridge, pageSize: config.routing.pageSize, timeoutMsFor, subscriptions: parts.subscriptions, supply: parts.supply, screenListing: parts.screenListing, screenServerInfo: parts.screenServerInfo, tasks, cursors, states, sessionScope: parts.sessionScope }),
       inspect: createInspectResult(dlp),
     },
     logger,

@@ -49,6 +49,6 @@ describe('what the approver is shown', () => {
   it('cuts long arguments and names the hash that binds all of them', () => {
     const shown = displayArgs({ blob: 'x'.repeat(5000) }, 'c'.repeat(64));
     assert.ok(shown.length < 2200);
-    assert.match(shown, /more characters; sha256 of the arguments c{64}/);
+    assert.match(shown, /more characters; argsHash of the arguments c{64}/);
   });
 });

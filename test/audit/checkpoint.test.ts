@@ -3,7 +3,7 @@
  * a chain rewritten from some point on, forged anchors — and pruning that keeps the trail verifiable.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { CheckpointSigner, checkpointValid } from '../../src/audit/checkpoint.ts';
 import { AuditLog } from '../../src/audit/log.ts';
+import { argsHasher } from '../../src/audit/args-hash.ts';
 import { recordHash, type AuditRecord } from '../../src/audit/record.ts';
 import { SqliteAuditStore } from '../../src/audit/sqlite-store.ts';
 import { verifyTrail } from '../../src/audit/verify.ts';
@@ -68,7 +69,7 @@ describe('signed checkpoints', () => {
   it('prunes by retention after a signed checkpoint, and the rest still verifies', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'pc-retain-')), 'audit.db');
     const store = new SqliteAuditStore(path);
-    const log = new AuditLog({ openStore: async () => store, kind: 'sqlite', instance: 'a', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }), signer, retentionDays: 30 });
+    const log = new AuditLog({ openStore: async () => store, kind: 'sqlite', instance: 'a', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', argsHash: argsHasher(randomBytes(32)), logger: pino({ level: 'silent' }), signer, retentionDays: 30 });
     await Promise.all(chain('a', 8).map((r) => store.append(r)));
     await log.open();
     // The helper's records are dated 2027-01-15; retention measured from 40 days later prunes them all
@@ -95,7 +96,7 @@ describe('signed checkpoints', () => {
     assert.equal(made.code, 0, made.stderr);
     assert.match(made.stdout, /BEGIN PUBLIC KEY/);
     const store = new SqliteAuditStore(join(dir, 'audit.db'));
-    const log = new AuditLog({ openStore: async () => store, kind: 'sqlite', instance: 'a', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }), signer: new CheckpointSigner((await import('node:fs')).readFileSync(key, 'utf8')) });
+    const log = new AuditLog({ openStore: async () => store, kind: 'sqlite', instance: 'a', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', argsHash: argsHasher(randomBytes(32)), logger: pino({ level: 'silent' }), signer: new CheckpointSigner((await import('node:fs')).readFileSync(key, 'utf8')) });
     await Promise.all(chain('a', 4).map((r) => store.append(r)));
     await log.open();
     await log.close(); // writes the closing checkpoint

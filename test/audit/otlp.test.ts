@@ -46,6 +46,7 @@ describe('OTLP audit sink', () => {
       assert.deepEqual(attr('gen_ai.operation.name'), { stringValue: 'execute_tool' });
       assert.deepEqual(attr('mcp.method.name'), { stringValue: 'tools/call' });
       assert.deepEqual(attr('portcullis.decision'), { stringValue: 'allowed' });
+      assert.deepEqual(attr('portcullis.args.hash_scheme'), { stringValue: 'hmac-sha256' });
       assert.match(log.timeUnixNano, /^\d{19}$/);
       assert.ok(!JSON.stringify(received).includes(secret), 'the secret argument never left redacted');
     } finally {

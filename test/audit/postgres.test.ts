@@ -4,11 +4,12 @@
  * name and removes them afterwards.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
 import { AuditLog } from '../../src/audit/log.ts';
+import { argsHasher } from '../../src/audit/args-hash.ts';
 import { PostgresAuditStore } from '../../src/audit/postgres-store.ts';
 import type { AuditStore } from '../../src/audit/store.ts';
 import { holdsBuiltInSecret } from '../../src/dlp/create.ts';
@@ -128,7 +129,7 @@ describe('PostgreSQL audit store', () => {
       prune: (name, seq) => store.prune(name, seq),
       close: () => store.close(),
     };
-    const log = new AuditLog({ openStore: async () => lossy, kind: 'postgres', instance, gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', logger: pino({ level: 'silent' }), retryMs: 0 });
+    const log = new AuditLog({ openStore: async () => lossy, kind: 'postgres', instance, gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', argsHash: argsHasher(randomBytes(32)), logger: pino({ level: 'silent' }), retryMs: 0 });
     await log.open();
     const ctx = (text: string) =>
       ({

@@ -12,12 +12,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { canonicalJson } from '../../src/audit/canonical.ts';
-import { sha256Hex } from '../../src/audit/record.ts';
 import { verify } from '../../src/cli/audit.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { ALLOW_ALL_YAML, legacyClient, MAIN, startGateway, waitFor } from '../helpers/gateway.ts';
 import { auditTrail, callsReceived } from '../helpers/recorded.ts';
+import { argsHashIn } from '../helpers/audit.ts';
 import { recordedServer } from '../helpers/security.ts';
 
 const ARGS = { text: 'visible', ticket: 'T-4711-confidential' };
@@ -68,7 +67,7 @@ describe('audit options', () => {
     } finally {
       await gw.close();
     }
-    const hash = sha256Hex(canonicalJson(ARGS));
+    const hash = argsHashIn(dataDir, ARGS);
     const trail = auditTrail(dataDir);
     for (const mode of modes) {
       assert.deepEqual(callsReceived(logs[mode]!).map((c) => c.arguments), [ARGS, ARGS], `${mode}: the server got the arguments as sent`);

@@ -9,8 +9,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
-import { canonicalJson } from '../../src/audit/canonical.ts';
-import { sha256Hex, type AuditRecord } from '../../src/audit/record.ts';
+import type { AuditRecord } from '../../src/audit/record.ts';
+import { argsHashIn } from '../helpers/audit.ts';
 import { ALLOW_ALL_YAML, MAIN, legacyClient, serveChild, runCli, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts';
 import { startModernServer, type ModernServer } from '../fixtures/modern-server.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
@@ -68,7 +68,8 @@ describe('audit trail', () => {
     assert.equal(echo.decision, 'allowed');
     assert.equal(echo.server, 'modern');
     assert.equal(echo.principal.agent, 'legacy-test-client');
-    assert.equal(echo.argsHash, sha256Hex(canonicalJson(args)));
+    assert.equal(echo.argsHash, argsHashIn(dataDir, args));
+    assert.equal(echo.argsHashScheme, 'hmac-sha256');
     assert.deepEqual(echo.args, { text: '[redacted]' });
     assert.match(echo.session ?? '', /^[0-9a-f]{16}$/);
     const denied = trail.find((r) => r.decision === 'denied' && r.method === 'tools/call')!;
@@ -253,7 +254,7 @@ describe('audit stores and crashes', () => {
         .map((r) => r.argsHash),
     );
     db.close();
-    const missing = answered.filter((text) => !hashes.has(sha256Hex(canonicalJson({ text }))));
+    const missing = answered.filter((text) => !hashes.has(argsHashIn(dataDir, { text })));
     assert.deepEqual(missing, [], 'every call that got an answer is in the trail');
     const verify = await cli(['audit', 'verify', '-c', config]);
     assert.equal(verify.code, 0, verify.stdout);
@@ -278,7 +279,7 @@ describe('audit tail -f', () => {
       // The follower is up once it has printed the last record already there.
       await waitFor(() => followed.includes('"decision":"allowed"') || undefined, 20_000, 'tail to print the last record');
       await client.callTool({ name: 'echo', arguments: { text: 'followed live' } });
-      const live = sha256Hex(canonicalJson({ text: 'followed live' }));
+      const live = argsHashIn(dataDir, { text: 'followed live' });
       await waitFor(() => followed.includes(live) || undefined, 10_000, 'tail -f to print the new call');
     } finally {
       // Never leave the follower running, whatever failed above.

@@ -63,6 +63,18 @@ describe('protocol eras through the gateway', () => {
     await client.close();
   });
 
+  it("round-trips a modern server's token-shaped requestState for a modern client, which holds only the gateway's handle", async () => {
+    // The state is an HS256 JWT: relayed as is it was a secret in the result (blocked under secrets: mask).
+    const asked: unknown[] = [];
+    const client = await modernClient(`${gw.url}/mcp/modern`, { onElicit: (params) => (asked.push(params), { action: 'accept', content: { ok: true } }) });
+    const result = await client.callTool({ name: 'sign_off', arguments: { action: 'ship' } });
+    await client.close();
+    assert.match(JSON.stringify(result.content), /signed off ship: \{\\"ok\\":true\}/, JSON.stringify(result));
+    assert.equal(asked.length, 1);
+    const token = modern.issuedTokens().at(-1)!;
+    assert.ok(modern.bodies().some((b) => b.includes(`"requestState":"${token}"`)), 'the server got its own token back');
+  });
+
   it('serves a legacy client in front of a modern-only server, translating input_required into elicitation', async () => {
     const asked: unknown[] = [];
     const client = await legacyClient(`${gw.url}/mcp/modern`, {

@@ -1,5 +1,6 @@
 /** Audit helpers: a valid chain of records to tamper with, and the trail a test gateway wrote. */
 import { GENESIS_HASH, recordHash, type AuditRecord, type UnsignedRecord } from '../../src/audit/record.ts';
+import { openArgsHasher } from '../../src/audit/args-hash.ts';
 
 /** Builds a valid chain of `n` audit records (odd positions by agent "alpha", even by "beta"; record 3 denied). */
 export function chain(instance: string, n: number): AuditRecord[] {
@@ -31,3 +32,8 @@ export function chain(instance: string, n: number): AuditRecord[] {
 }
 
 export { auditTrail } from './recorded.ts';
+
+/** The `argsHash` a gateway on `dataDir` records for `args` (keyed with that data dir's key, src/audit/args-hash.ts). */
+export function argsHashIn(dataDir: string, args: unknown): string {
+  return openArgsHasher(dataDir)(args);
+}

@@ -6,16 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { canonicalJson } from '../../src/audit/canonical.ts';
-import { sha256Hex } from '../../src/audit/record.ts';
+import { argsHashIn } from '../helpers/audit.ts';
 import { waitFor } from '../helpers/gateway.ts';
 import { approvalHarness, codeOf, type ApprovalHarness } from '../approvals/harness.ts';
 import { fakeSecrets } from '../helpers/secrets.ts';
 
-const argsHash = (args: Record<string, unknown>): string => sha256Hex(canonicalJson(args));
 
 describe('out-of-band approval: the queue, the command line and the admin endpoint', () => {
   let h: ApprovalHarness;
+  /** The argsHash the gateway binds an approval by (keyed with its data dir's key). */
+  const argsHash = (args: Record<string, unknown>): string => argsHashIn(h.dataDir, args);
   before(async () => {
     h = await approvalHarness();
   });

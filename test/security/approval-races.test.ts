@@ -6,17 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { canonicalJson } from '../../src/audit/canonical.ts';
-import { sha256Hex } from '../../src/audit/record.ts';
+import { argsHashIn } from '../helpers/audit.ts';
 import { policySchema } from '../../src/policy/schema.ts';
 import { post, waitFor } from '../helpers/gateway.ts';
 import { modernRequest } from '../helpers/sessions.ts';
 import { APPROVAL_POLICY, approvalHarness, codeOf, type ApprovalHarness } from '../approvals/harness.ts';
 
-const hashOf = (args: Record<string, unknown>): string => sha256Hex(canonicalJson(args));
 
 describe('approval races and bounds', () => {
   let h: ApprovalHarness;
+  /** The argsHash the gateway binds an approval by (keyed with its data dir's key). */
+  const hashOf = (args: Record<string, unknown>): string => argsHashIn(h.dataDir, args);
   before(async () => {
     // The approval counters are read from /metrics, which needs a credential while identity is on: loopback here.
     h = await approvalHarness({ approvals: { waitMs: 3000, pollMs: 25, maxPendingPerPrincipal: 4 }, listen: { port: 0, metrics: 'loopback' } });

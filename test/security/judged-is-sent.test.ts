@@ -91,9 +91,10 @@ describe('what is judged is what is sent', () => {
   });
 
   it("fields of the client's revision that the server's revision does not define never travel (a 2026-07-28 retry to a legacy server)", async () => {
-    // The upstream is a legacy stdio session: inputResponses and requestState mean nothing to it, no rule
-    // judges them, and a gateway answer ("approval") replayed on a call that needs none must not leak.
-    const retry = { inputResponses: { cmd: 'rm', approval: { action: 'accept', content: { approve: true } } }, requestState: 'server-state-forged' };
+    // The upstream is a legacy stdio session: inputResponses means nothing to it, no rule judges it, and a
+    // gateway answer ("approval") replayed on a call that needs none must not leak. (A requestState the
+    // gateway did not give is refused before anything travels: request-state-handles.test.ts.)
+    const retry = { inputResponses: { cmd: 'rm', approval: { action: 'accept', content: { approve: true } } } };
     for (const [label, session] of Object.entries(sessions)) {
       const prefix = label.endsWith('/mcp') ? 'gov__' : '';
       const call = await through(session, 'tools/call', { ...retry, name: `${prefix}echo`, arguments: { text: 'hi' } });

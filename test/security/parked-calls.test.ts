@@ -9,10 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { canonicalJson } from '../../src/audit/canonical.ts';
 import { policySchema } from '../../src/policy/schema.ts';
-import { sha256Hex } from '../../src/audit/record.ts';
-import { auditTrail } from '../helpers/audit.ts';
+import { argsHashIn, auditTrail } from '../helpers/audit.ts';
 import { runCli, waitFor, type TestGateway } from '../helpers/gateway.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
 import { received, recordedServer } from '../helpers/recorder.ts';
@@ -96,7 +94,7 @@ describe('parked calls: who may resume them, and what is judged again', () => {
     assert.deepEqual(bobs.map((r) => [r.decision, r.code]), [['denied', 'PC_INPUT_STATE_INVALID'], ['denied', 'PC_INPUT_STATE_INVALID']]);
     const resumeRecord = trail.filter((r) => r.principal.agent === 'alice').at(-1)!;
     assert.equal(resumeRecord.decision, 'allowed');
-    assert.equal(resumeRecord.argsHash, sha256Hex(canonicalJson(args)), 'the record holds the arguments that ran');
+    assert.equal(resumeRecord.argsHash, argsHashIn(h.dataDir, args), 'the record holds the arguments that ran');
   });
 
   it('binds the state to the arguments: a retry with other arguments cannot resume, the original one still can', async () => {

@@ -16,6 +16,7 @@ import { paramsForServer } from '../../protocol/methods.ts';
 import { META_SERVER_INFO, MODERN_ENVELOPE_KEYS } from '../../protocol/versions.ts';
 import { LIST_KIND_BY_METHOD, type Catalog, type ListKind } from '../../routing/catalog.ts';
 import type { CursorBook } from '../../routing/cursors.ts';
+import { stateBinding, type RequestStateBook } from '../../routing/request-states.ts';
 import type { Subscribed, SubscriptionRegistry } from '../../routing/subscriptions.ts';
 import { checkTaskRequest, ownTaskResult, takesTaskCalls, type TaskRegistry } from '../../routing/tasks.ts';
 import type { ReviewKind, SupplyGuard } from '../../supply/guard.ts';
@@ -41,6 +42,8 @@ export interface ForwardOptions {
   tasks: TaskRegistry;
   /** Where the list cursors a server gives a caller are noted (the only ones the caller may send back). */
   cursors: CursorBook;
+  /** Where a modern server's requestState is kept while the client holds the gateway's handle for it. */
+  states: RequestStateBook;
   /**
    * Which upstream session state such as subscriptions lives in for `principal` on `server`: '' for a
    * shared session, the principal for a per-principal one.
@@ -130,7 +133,7 @@ export function shapeForEra(result: JsonObject, client: ClientLink, method: stri
 }
 
 export function createForward(options: ForwardOptions): (ctx: MessageContext) => Promise<Outcome> {
-  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, screenListing, screenServerInfo, tasks, cursors, sessionScope } = options;
+  const { upstreams, catalog, bridge, pageSize, timeoutMsFor, subscriptions, supply, screenListing, screenServerInfo, tasks, cursors, states, sessionScope } = options;
 
   /** Why a server→client request may not reach this call's client (noted on the call's audit record), or undefined. */
   function refusedServerRequest(ctx: MessageContext, request: ServerRequest): string | undefined {
@@ -291,6 +294,12 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
         if (reply.result.requestState !== undefined) retry.requestState = reply.result.requestState;
         reply = await held(callOptions, (options) => upstream.request(route.method, retry, options));
       }
+    }
+    if (ctx.client.era === 'modern' && info.era === 'modern' && 'result' in reply && reply.result.resultType === 'input_required' && reply.result.requestState !== undefined) {
+      // The server's state stays here; the client gets a handle of the gateway's own (routing/request-states.ts).
+      const handle = states.issue(stateBinding(principal, route.server, route.method, ctx.request.params), reply.result.requestState);
+      if (handle instanceof GatewayError) return { error: handle };
+      return { result: { ...reply.result, requestState: handle } };
     }
     return toOutcome(reply);
   }

@@ -4,9 +4,8 @@
  * defaults to true) is refused with PC_DLP_EXFILTRATION when its arguments carry a secret-shaped value,
  * a configured sensitive field or an administrator pattern (dlp.arguments.secrets: block, the default).
  *
- * The same request's `params._meta` (and a modern retry's `requestState`) is inspected with the
- * arguments. A prompt's arguments (prompts/get) and a completion's argument value and context
- * (completion/complete) are inspected the same way for every server: nothing says where a server sends
+ * The same request's `params._meta` is inspected with the arguments. A prompt's arguments
+ * (prompts/get) and a completion's argument value and context (completion/complete) are inspected the same way for every server: nothing says where a server sends
  * them. So is what the client puts in every other method bound for a server — `_meta`, a list cursor,
  * a resource URI, a custom method's params — one code path, `Dlp.inspectArguments`.
  *
@@ -77,15 +76,16 @@ export function createInspectArguments(dlp: Dlp, runtime: PolicyRuntime): (ctx: 
 
 /**
  * What of a request's params, besides a tool's or prompt's arguments, is the client's own data on its
- * way to the server: `_meta` (a compromised host can put anything there), a resource URI, a modern
- * retry's `requestState` — all opaque to the gateway, all readable by the server. Not a list cursor:
- * the client can only send one the gateway issued, which the route stage exchanged for the server's
- * own (routing/cursors.ts) — what travels is the server's value, not the client's.
+ * way to the server: `_meta` (a compromised host can put anything there) and a resource URI — opaque
+ * to the gateway, readable by the server. Not a list cursor nor a modern retry's `requestState`: the
+ * client can only send one the gateway issued, which the route stage exchanged for the server's own
+ * (routing/cursors.ts, routing/request-states.ts) — what travels is the server's value, not the
+ * client's (a gateway state of the bridge or an approval never travels at all).
  */
 function clientData(params: JsonObject | undefined): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   if (!params) return data;
-  for (const field of ['_meta', 'uri', 'requestState']) if (params[field] !== undefined) data[`params.${field}`] = params[field];
+  for (const field of ['_meta', 'uri']) if (params[field] !== undefined) data[`params.${field}`] = params[field];
   return data;
 }
 

@@ -15,6 +15,7 @@
  * 3. On `/mcp` namespaced names and resource URIs are mapped back to their server; list requests
  *    become an aggregated listing; `logging/setLevel` goes to every server the caller may use. On
  *    `/mcp/<server>` a list carries only a cursor that server gave this caller (routing/cursors.ts).
+ *    A modern retry's `requestState` is only one the gateway gave (routing/request-states.ts).
  * Methods the gateway answers itself (`ping`, `server/discover`) are routed locally.
  */
 import { GatewayError, refusalOf } from '../../errors.ts';
@@ -26,6 +27,8 @@ import { principalKey, type Principal } from '../../auth/principal.ts';
 import { LIST_KIND_BY_METHOD, type Catalog } from '../../routing/catalog.ts';
 import type { CursorBook } from '../../routing/cursors.ts';
 import type { Describe } from '../../routing/describe.ts';
+import { HANDLE_PREFIX, stateBinding, type RequestStateBook } from '../../routing/request-states.ts';
+import { APPROVAL_STATE_PREFIX } from '../../approvals/in-band.ts';
 import { judgedTask, unknownTask, type TaskRegistry } from '../../routing/tasks.ts';
 import type { Upstream } from '../../upstream/types.ts';
 import type { Endpoint, MessageContext, Route } from '../context.ts';
@@ -47,6 +50,8 @@ export interface RouteOptions {
   tasks: TaskRegistry;
   /** The list cursors servers gave each caller: the only cursors a list may carry (routing/cursors.ts). */
   cursors: CursorBook;
+  /** The requestStates modern servers gave each caller: a retry may carry only their handles (routing/request-states.ts). */
+  states: RequestStateBook;
   describe: Describe;
   timeoutMsFor: (server: string | undefined) => number;
 }
@@ -54,7 +59,7 @@ export interface RouteOptions {
 type Upstreamed = Extract<Route, { kind: 'upstream' }>;
 
 export function createRoute(options: RouteOptions): (ctx: MessageContext) => Maybe<GatewayError | undefined> {
-  const { upstreams, catalog, bridge, tasks, cursors, describe, timeoutMsFor } = options;
+  const { upstreams, catalog, bridge, tasks, cursors, states, describe, timeoutMsFor } = options;
 
   const discover = (endpoint: Endpoint, caller: Principal) => async (): Promise<JsonObject> => {
     const d = await describe(endpoint, caller);
@@ -194,15 +199,29 @@ export function createRoute(options: RouteOptions): (ctx: MessageContext) => May
     return resolved instanceof Promise ? resolved.then((r) => settle(ctx, r), refusalOf) : settle(ctx, resolved);
   };
 
+  /** The route with the server's own requestState in place of the handle the client sent back. */
+  function restoreState(ctx: MessageContext, resolved: Upstreamed, handle: unknown): Upstreamed | GatewayError {
+    if (typeof handle !== 'string' || !handle.startsWith(HANDLE_PREFIX)) {
+      return new GatewayError('PC_INPUT_STATE_INVALID', 'requestState is not one this gateway gave; send back the requestState of the input_required result unchanged, or start the call again');
+    }
+    const held = states.redeem(handle, stateBinding(principalKey(ctx.principal), resolved.server, resolved.method, ctx.request.params));
+    if (held instanceof GatewayError) return held;
+    return { ...resolved, params: { ...resolved.params, requestState: held.state } };
+  }
+
   function settle(ctx: MessageContext, resolved: Route | GatewayError): GatewayError | undefined {
     if (resolved instanceof GatewayError) return resolved;
     const params = ctx.request.params;
 
     // A retry carrying our own requestState resumes a parked call (era translation) — only the caller
-    // that started it, with the same call; any other requestState belongs to the server and travels
-    // with the request untouched.
+    // that started it, with the same call. An approval's state is the approve stage's to take. Any
+    // other must be a handle the gateway gave for a modern server's state (routing/request-states.ts),
+    // exchanged here for the server's own: a state the client made up never reaches a server.
     const state = params?.requestState;
     if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) resolved = resumeRoute(bridge, ctx, resolved, state);
+    else if (state !== undefined && resolved.kind === 'upstream' && !(typeof state === 'string' && state.startsWith(APPROVAL_STATE_PREFIX))) {
+      resolved = restoreState(ctx, resolved, state);
+    }
     if (resolved instanceof GatewayError) return resolved;
     ctx.route = resolved;
     return undefined;
