@@ -10,14 +10,27 @@
  * whose answer was lost may have landed), so the next batch reads it first. A record built on one that
  * was never stored (the rest of a batch that failed, queued before the failure was known) is refused,
  * never written with a gap; one whose sequence number is taken is refused by the primary key.
+ *
+ * The columns beside the record are copies for the indexes; every read checks them against it (derived-columns.ts).
  */
 import pg from 'pg';
 import type { Checkpoint } from './checkpoint.ts';
 import { recordJson, type AuditRecord } from './record.ts';
 import { globToRegExp, matches, type AuditQuery, type AuditStore } from './store.ts';
+import { headRecord, ColumnMismatchError, disagreeingRow, notedRecord, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
 
 const TABLE = 'portcullis_audit';
 const COLUMNS = 8;
+/** A row's columns and its record. */
+const ROW = 'instance, seq, time, agent, server, target, decision, record';
+/**
+ * True where a row's columns say what its record says (NULL-safe: a missing field is a difference too).
+ * Time is compared as text, to the millisecond the record holds: a cast of the record's text could fail.
+ */
+const AGREE = `(instance IS NOT DISTINCT FROM record::jsonb ->> 'instance' AND seq::text IS NOT DISTINCT FROM record::jsonb ->> 'seq'
+  AND to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') IS NOT DISTINCT FROM regexp_replace(record::jsonb ->> 'time', '(\\.\\d{3})Z$', '\\1000Z')
+  AND agent IS NOT DISTINCT FROM record::jsonb #>> '{principal,agent}' AND server IS NOT DISTINCT FROM record::jsonb ->> 'server'
+  AND target IS NOT DISTINCT FROM record::jsonb ->> 'target' AND decision IS NOT DISTINCT FROM record::jsonb ->> 'decision')`;
 
 interface Pending {
   record: AuditRecord;
@@ -73,10 +86,11 @@ export class PostgresAuditStore implements AuditStore {
 
   async head(instance: string): Promise<{ seq: number; hash: string } | undefined> {
     await this.#schema();
-    const { rows } = await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE instance = $1 ORDER BY seq DESC LIMIT 1`, [instance]);
+    // Found by its seq column: a row whose seq column lies is no head to chain on (the gateway fails closed).
+    const { rows } = await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} WHERE instance = $1 ORDER BY seq DESC LIMIT 1`, [instance]);
     const row = rows[0];
     if (!row) return undefined;
-    const record = JSON.parse(row.record) as AuditRecord;
+    const record = headRecord(row);
     return { seq: record.seq, hash: record.hash };
   }
 
@@ -147,9 +161,11 @@ export class PostgresAuditStore implements AuditStore {
     return out;
   }
 
-  async query(filter: AuditQuery): Promise<AuditRecord[]> {
+  async query(filter: AuditQuery, mismatches?: ColumnMismatch[]): Promise<AuditRecord[]> {
     await this.#schema();
-    const where: string[] = [];
+    // The columns select only among rows whose columns agree with their records; the others are read
+    // whole and put back by what their records say (never hidden by a column that lies).
+    const where: string[] = [AGREE];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => {
       params.push(value);
@@ -161,12 +177,21 @@ export class PostgresAuditStore implements AuditStore {
     if (filter.server) add('server = ?', filter.server);
     if (filter.target) add('target ~ ?', globToRegExp(filter.target).source);
     const { rows } = await this.#pool.query<{ record: string }>(
-      `SELECT record FROM ${TABLE} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${filter.limit ? `time DESC, seq DESC LIMIT ${Math.floor(filter.limit)}` : 'instance, seq'}`,
+      `SELECT record FROM ${TABLE} WHERE ${where.join(' AND ')} ORDER BY ${filter.limit ? `time DESC, seq DESC LIMIT ${Math.floor(filter.limit)}` : 'instance, seq'}`,
       params,
     );
     // With a limit, the newest records, returned oldest first.
     const records = rows.map((r) => JSON.parse(r.record) as AuditRecord).filter((r) => matches(r, filter));
-    return filter.limit ? records.reverse() : records;
+    return withDisagreeing(filter.limit ? records.reverse() : records, await this.#disagreeing(), filter, mismatches);
+  }
+
+  /** Every row (of `instance`, if given) whose columns disagree with its record: none in a store only the gateway wrote. */
+  async #disagreeing(instance?: string): Promise<Array<{ record: AuditRecord; mismatch: ColumnMismatch }>> {
+    const { rows } = await this.#pool.query<StoredRow>(
+      `SELECT ${ROW} FROM ${TABLE} WHERE ${instance === undefined ? '' : 'instance = $1 AND '}NOT ${AGREE} ORDER BY instance, seq`,
+      instance === undefined ? [] : [instance],
+    );
+    return rows.map(disagreeingRow);
   }
 
   async *all(): AsyncIterable<AuditRecord> {
@@ -174,13 +199,15 @@ export class PostgresAuditStore implements AuditStore {
     let after: { instance: string; seq: number } | undefined;
     for (;;) {
       // Keyset pages, so a large trail is verified in bounded memory.
+      // A row whose columns disagree is noted, and verifyChain names it like an edited record.
       const { rows } = after
-        ? await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE (instance, seq) > ($1, $2) ORDER BY instance, seq LIMIT 5000`, [after.instance, after.seq])
-        : await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} ORDER BY instance, seq LIMIT 5000`);
+        ? await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} WHERE (instance, seq) > ($1, $2) ORDER BY instance, seq LIMIT 5000`, [after.instance, after.seq])
+        : await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} ORDER BY instance, seq LIMIT 5000`);
       if (rows.length === 0) return;
       for (const row of rows) {
-        const record = JSON.parse(row.record) as AuditRecord;
-        after = { instance: record.instance, seq: record.seq };
+        const record = notedRecord(row);
+        // The next page starts after this row's key as stored (its columns), whatever its record says.
+        after = { instance: row.instance as string, seq: Number(row.seq) };
         yield record;
       }
     }
@@ -202,6 +229,9 @@ export class PostgresAuditStore implements AuditStore {
 
   async lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined> {
     await this.#schema();
+    // Retention cuts by the time column: while any row of the chain disagrees with its record, it cuts nothing.
+    const wrong = (await this.#disagreeing(instance))[0];
+    if (wrong) throw new ColumnMismatchError(wrong.mismatch);
     const { rows } = await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE instance = $1 AND time < $2 ORDER BY seq DESC LIMIT 1`, [instance, time]);
     const row = rows[0];
     if (!row) return undefined;

@@ -2,7 +2,7 @@
  * The embedded audit store: one SQLite file (`node:sqlite`, no native add-on) in WAL mode with
  * `synchronous=NORMAL` — each append is a few microseconds and survives a killed process; only a power
  * loss can drop the last transactions. The canonical record is stored whole; a few columns are copied
- * out of it for querying.
+ * out of it for querying, and every read checks them against it (derived-columns.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,6 +11,7 @@ import { ensurePrivateFile, PRIVATE_DIR_MODE } from '../util/private-files.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { recordJson, type AuditRecord } from './record.ts';
 import { matches, type AuditQuery, type AuditStore } from './store.ts';
+import { headRecord, ColumnMismatchError, disagreeingRow, notedRecord, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
 
 /**
  * WAL pages between checkpoints (SQLite's default: 1,000). A checkpoint runs inside the committing call
@@ -20,6 +21,12 @@ import { matches, type AuditQuery, type AuditStore } from './store.ts';
  * (docs/performance.md). The log file then takes up to ~40 MB on disk, reused after each checkpoint.
  */
 const WAL_CHECKPOINT_PAGES = 10_000;
+
+/** A row's columns and its record. */
+const ROW = 'instance, seq, time, agent, server, target, decision, record';
+/** True where a row's columns say what its record says (`IS`: NULL-safe, so a missing field is a difference too). */
+const AGREE = `(instance IS record ->> '$.instance' AND seq IS record ->> '$.seq' AND time IS record ->> '$.time' AND agent IS record ->> '$.principal.agent'
+  AND server IS record ->> '$.server' AND target IS record ->> '$.target' AND decision IS record ->> '$.decision')`;
 
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite';
@@ -70,9 +77,10 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async head(instance: string): Promise<{ seq: number; hash: string } | undefined> {
-    const row = this.#db.prepare('SELECT record FROM audit_records WHERE instance = ? ORDER BY seq DESC LIMIT 1').get(instance) as { record: string } | undefined;
+    // Found by its seq column: a row whose seq column lies is no head to chain on (the gateway fails closed).
+    const row = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE instance = ? ORDER BY seq DESC LIMIT 1`).get(instance) as StoredRow | undefined;
     if (!row) return undefined;
-    const record = JSON.parse(row.record) as AuditRecord;
+    const record = headRecord(row);
     return { seq: record.seq, hash: record.hash };
   }
 
@@ -125,8 +133,10 @@ export class SqliteAuditStore implements AuditStore {
     this.#insert.run(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, recordJson(record));
   }
 
-  async query(filter: AuditQuery): Promise<AuditRecord[]> {
-    const where: string[] = [];
+  async query(filter: AuditQuery, mismatches?: ColumnMismatch[]): Promise<AuditRecord[]> {
+    // The columns select only among rows whose columns agree with their records; the others are read
+    // whole and put back by what their records say (never hidden by a column that lies).
+    const where: string[] = [AGREE];
     const params: string[] = [];
     if (filter.since) {
       where.push('time >= ?');
@@ -138,7 +148,7 @@ export class SqliteAuditStore implements AuditStore {
     }
     // With a limit, the newest records (read newest first, returned oldest first): what an incident needs.
     const newest = filter.limit !== undefined;
-    const sql = `SELECT record FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${newest ? 'time DESC, seq DESC' : 'instance, seq'}`;
+    const sql = `SELECT record FROM audit_records WHERE ${where.join(' AND ')} ORDER BY ${newest ? 'time DESC, seq DESC' : 'instance, seq'}`;
     const out: AuditRecord[] = [];
     for (const row of this.#db.prepare(sql).iterate(...params) as Iterable<{ record: string }>) {
       const record = JSON.parse(row.record) as AuditRecord;
@@ -146,13 +156,18 @@ export class SqliteAuditStore implements AuditStore {
       out.push(record);
       if (newest && out.length >= filter.limit!) break;
     }
-    return newest ? out.reverse() : out;
+    return withDisagreeing(newest ? out.reverse() : out, this.#disagreeing(), filter, mismatches);
+  }
+
+  /** Every row (of `instance`, if given) whose columns disagree with its record: none in a store only the gateway wrote. */
+  #disagreeing(instance?: string): Array<{ record: AuditRecord; mismatch: ColumnMismatch }> {
+    const rows = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE ${instance === undefined ? '' : 'instance = ? AND '}NOT ${AGREE} ORDER BY instance, seq`).all(...(instance === undefined ? [] : [instance])) as unknown as StoredRow[];
+    return rows.map(disagreeingRow);
   }
 
   async *all(): AsyncIterable<AuditRecord> {
-    for (const row of this.#db.prepare('SELECT record FROM audit_records ORDER BY instance, seq').iterate() as Iterable<{ record: string }>) {
-      yield JSON.parse(row.record) as AuditRecord;
-    }
+    // For verification: a row whose columns disagree is noted, and verifyChain names it like an edited record.
+    for (const row of this.#db.prepare(`SELECT ${ROW} FROM audit_records ORDER BY instance, seq`).iterate() as Iterable<StoredRow>) yield notedRecord(row);
   }
 
   async addCheckpoint(checkpoint: Checkpoint): Promise<void> {
@@ -165,6 +180,9 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined> {
+    // Retention cuts by the time column: while any row of the chain disagrees with its record, it cuts nothing.
+    const wrong = this.#disagreeing(instance)[0];
+    if (wrong) throw new ColumnMismatchError(wrong.mismatch);
     const row = this.#db.prepare('SELECT record FROM audit_records WHERE instance = ? AND time < ? ORDER BY seq DESC LIMIT 1').get(instance, time) as { record: string } | undefined;
     if (!row) return undefined;
     const record = JSON.parse(row.record) as AuditRecord;
