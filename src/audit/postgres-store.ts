@@ -16,8 +16,8 @@
 import pg from 'pg';
 import type { Checkpoint } from './checkpoint.ts';
 import { recordJson, type AuditRecord } from './record.ts';
-import { globToRegExp, matches, type AuditQuery, type AuditStore } from './store.ts';
-import { headRecord, ColumnMismatchError, disagreeingRow, notedRecord, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
+import { globToRegExp, type AuditQuery, type AuditStore } from './store.ts';
+import { agreeingMatches, headRecord, ColumnMismatchError, disagreeingRow, notedRecord, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
 
 const TABLE = 'portcullis_audit';
 const COLUMNS = 8;
@@ -163,9 +163,7 @@ export class PostgresAuditStore implements AuditStore {
 
   async query(filter: AuditQuery, mismatches?: ColumnMismatch[]): Promise<AuditRecord[]> {
     await this.#schema();
-    // The columns select only among rows whose columns agree with their records; the others are read
-    // whole and put back by what their records say (never hidden by a column that lies).
-    const where: string[] = [AGREE];
+    const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => {
       params.push(value);
@@ -176,13 +174,20 @@ export class PostgresAuditStore implements AuditStore {
     if (filter.agent) add('agent = ?', filter.agent);
     if (filter.server) add('server = ?', filter.server);
     if (filter.target) add('target ~ ?', globToRegExp(filter.target).source);
-    const { rows } = await this.#pool.query<{ record: string }>(
-      `SELECT record FROM ${TABLE} WHERE ${where.join(' AND ')} ORDER BY ${filter.limit ? `time DESC, seq DESC LIMIT ${Math.floor(filter.limit)}` : 'instance, seq'}`,
+    // The columns select only among rows whose columns agree with their records. Where they select (a
+    // WHERE, a limit), every row whose columns disagree is found by a scan of its own — and a limit
+    // reads as many more rows as there are, since they are set aside; otherwise the read below meets
+    // them all. Either way they are put back by what their records say, never hidden.
+    const selective = where.length > 0 || filter.limit !== undefined;
+    const wrong = selective ? await this.#disagreeing() : [];
+    const { rows } = await this.#pool.query<StoredRow>(
+      `SELECT ${ROW} FROM ${TABLE} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${filter.limit !== undefined ? `time DESC, seq DESC LIMIT ${Math.floor(filter.limit) + wrong.length}` : 'instance, seq'}`,
       params,
     );
+    const aside: Array<{ record: AuditRecord; mismatch: ColumnMismatch }> = [];
+    const records = agreeingMatches(rows, filter, aside);
     // With a limit, the newest records, returned oldest first.
-    const records = rows.map((r) => JSON.parse(r.record) as AuditRecord).filter((r) => matches(r, filter));
-    return withDisagreeing(filter.limit ? records.reverse() : records, await this.#disagreeing(), filter, mismatches);
+    return withDisagreeing(filter.limit !== undefined ? records.reverse() : records, selective ? wrong : aside, filter, mismatches);
   }
 
   /** Every row (of `instance`, if given) whose columns disagree with its record: none in a store only the gateway wrote. */

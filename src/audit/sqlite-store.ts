@@ -10,8 +10,8 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { ensurePrivateFile, PRIVATE_DIR_MODE } from '../util/private-files.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { recordJson, type AuditRecord } from './record.ts';
-import { matches, type AuditQuery, type AuditStore } from './store.ts';
-import { headRecord, ColumnMismatchError, disagreeingRow, notedRecord, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
+import type { AuditQuery, AuditStore } from './store.ts';
+import { agreeingMatches, headRecord, ColumnMismatchError, disagreeingRow, notedRecord, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
 
 /**
  * WAL pages between checkpoints (SQLite's default: 1,000). A checkpoint runs inside the committing call
@@ -24,9 +24,11 @@ const WAL_CHECKPOINT_PAGES = 10_000;
 
 /** A row's columns and its record. */
 const ROW = 'instance, seq, time, agent, server, target, decision, record';
-/** True where a row's columns say what its record says (`IS`: NULL-safe, so a missing field is a difference too). */
-const AGREE = `(instance IS record ->> '$.instance' AND seq IS record ->> '$.seq' AND time IS record ->> '$.time' AND agent IS record ->> '$.principal.agent'
-  AND server IS record ->> '$.server' AND target IS record ->> '$.target' AND decision IS record ->> '$.decision')`;
+/**
+ * True where a row's columns say what its record says: SQLite's JSON of the columns against the same
+ * fields read from the record in one parse (a missing field reads as null, so it differs too).
+ */
+const AGREE = `(json_array(instance, seq, time, agent, server, target, decision) = json_extract(record, '$.instance', '$.seq', '$.time', '$.principal.agent', '$.server', '$.target', '$.decision'))`;
 
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite';
@@ -134,9 +136,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async query(filter: AuditQuery, mismatches?: ColumnMismatch[]): Promise<AuditRecord[]> {
-    // The columns select only among rows whose columns agree with their records; the others are read
-    // whole and put back by what their records say (never hidden by a column that lies).
-    const where: string[] = [AGREE];
+    const where: string[] = [];
     const params: string[] = [];
     if (filter.since) {
       where.push('time >= ?');
@@ -148,15 +148,14 @@ export class SqliteAuditStore implements AuditStore {
     }
     // With a limit, the newest records (read newest first, returned oldest first): what an incident needs.
     const newest = filter.limit !== undefined;
-    const sql = `SELECT record FROM audit_records WHERE ${where.join(' AND ')} ORDER BY ${newest ? 'time DESC, seq DESC' : 'instance, seq'}`;
-    const out: AuditRecord[] = [];
-    for (const row of this.#db.prepare(sql).iterate(...params) as Iterable<{ record: string }>) {
-      const record = JSON.parse(row.record) as AuditRecord;
-      if (!matches(record, filter)) continue;
-      out.push(record);
-      if (newest && out.length >= filter.limit!) break;
-    }
-    return withDisagreeing(newest ? out.reverse() : out, this.#disagreeing(), filter, mismatches);
+    // The columns select only among rows whose columns agree with their records. Where they select (a
+    // WHERE, a limit), every row whose columns disagree is found by a scan of its own; otherwise the read
+    // below meets them all. Either way they are put back by what their records say, never hidden.
+    const selective = where.length > 0 || newest;
+    const aside: Array<{ record: AuditRecord; mismatch: ColumnMismatch }> = [];
+    const sql = `SELECT ${ROW} FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${newest ? 'time DESC, seq DESC' : 'instance, seq'}`;
+    const out = agreeingMatches(this.#db.prepare(sql).iterate(...params) as Iterable<StoredRow>, filter, aside);
+    return withDisagreeing(newest ? out.reverse() : out, selective ? this.#disagreeing() : aside, filter, mismatches);
   }
 
   /** Every row (of `instance`, if given) whose columns disagree with its record: none in a store only the gateway wrote. */

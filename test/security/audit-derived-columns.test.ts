@@ -20,7 +20,7 @@ import { PostgresAuditStore } from '../../src/audit/postgres-store.ts';
 import type { AuditRecord } from '../../src/audit/record.ts';
 import { SqliteAuditStore } from '../../src/audit/sqlite-store.ts';
 import type { AuditStore } from '../../src/audit/store.ts';
-import { exportTrail, query, verify, type QueryOptions } from '../../src/cli/audit.ts';
+import { exportTrail, query, tail, verify, type QueryOptions } from '../../src/cli/audit.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { holdsBuiltInSecret } from '../../src/dlp/create.ts';
 import { runCli, startGateway } from '../helpers/gateway.ts';
@@ -170,6 +170,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const denied = await queryIn({ decision: 'denied' });
       assert.equal(denied.code, 1);
       assert.deepEqual(denied.seqs, [1]);
+      // Unfiltered, and `audit tail`: every record, the row named.
+      const every = await queryIn({});
+      assert.equal(every.code, 1);
+      assert.deepEqual(every.seqs, records.map((r) => r.seq));
+      const { out, io: sink } = io();
+      assert.equal(await tail({ config, lines: '3', json: true }, { ...sink, onSignal: () => undefined }), 1);
+      assert.deepEqual(out.stdout.split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as AuditRecord).seq), records.slice(-3).map((r) => r.seq));
+      assert.match(out.stderr, new RegExp(`PC_AUDIT_COLUMN_MISMATCH: chain "cols", record ${target}`));
       // The real command: exit code and count.
       const cli = await runCli(['audit', 'query', '-c', config, '--decision', 'allowed']);
       assert.equal(cli.code, 1, cli.stderr);
