@@ -62,6 +62,27 @@ export function headRecord(row: StoredRow): AuditRecord {
   return record;
 }
 
+/**
+ * Where retention may cut: `last`, the last row of a chain its time column puts before the cutoff, and
+ * `next`, the row after it (the chain's first row when there is no `last`). Both must agree with their
+ * records (ColumnMismatchError otherwise, and nothing is pruned). Records' times grow along a chain, so
+ * the cut is then where the records themselves put it: a time column set in the past (the cut would
+ * take recent records) or in the future (it would keep old ones) is named, not obeyed — at the cost of
+ * two rows read, not a scan of the chain.
+ */
+export function retentionCut(last: StoredRow | undefined, next: StoredRow | undefined): { seq: number; hash: string } | undefined {
+  const checked = (row: StoredRow) => {
+    const record = JSON.parse(row.record) as AuditRecord;
+    const mismatch = mismatchOf(row, record);
+    if (mismatch) throw new ColumnMismatchError(mismatch);
+    return record;
+  };
+  if (next) checked(next);
+  if (!last) return undefined;
+  const record = checked(last);
+  return { seq: record.seq, hash: record.hash };
+}
+
 /** Columns that disagree, by the record all() read them with (verifyChain reads this after the record's own hash). */
 const noted = new WeakMap<AuditRecord, ColumnMismatch>();
 

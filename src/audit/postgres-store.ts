@@ -17,7 +17,7 @@ import pg from 'pg';
 import type { Checkpoint } from './checkpoint.ts';
 import { recordJson, type AuditRecord } from './record.ts';
 import { globToRegExp, type AuditQuery, type AuditStore } from './store.ts';
-import { agreeingMatches, headRecord, ColumnMismatchError, disagreeingRow, notedRecord, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
+import { agreeingMatches, headRecord, disagreeingRow, notedRecord, retentionCut, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
 
 const TABLE = 'portcullis_audit';
 const COLUMNS = 8;
@@ -190,12 +190,9 @@ export class PostgresAuditStore implements AuditStore {
     return withDisagreeing(filter.limit !== undefined ? records.reverse() : records, selective ? wrong : aside, filter, mismatches);
   }
 
-  /** Every row (of `instance`, if given) whose columns disagree with its record: none in a store only the gateway wrote. */
-  async #disagreeing(instance?: string): Promise<Array<{ record: AuditRecord; mismatch: ColumnMismatch }>> {
-    const { rows } = await this.#pool.query<StoredRow>(
-      `SELECT ${ROW} FROM ${TABLE} WHERE ${instance === undefined ? '' : 'instance = $1 AND '}NOT ${AGREE} ORDER BY instance, seq`,
-      instance === undefined ? [] : [instance],
-    );
+  /** Every row whose columns disagree with its record: none in a store only the gateway wrote. */
+  async #disagreeing(): Promise<Array<{ record: AuditRecord; mismatch: ColumnMismatch }>> {
+    const { rows } = await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} WHERE NOT ${AGREE} ORDER BY instance, seq`);
     return rows.map(disagreeingRow);
   }
 
@@ -234,14 +231,9 @@ export class PostgresAuditStore implements AuditStore {
 
   async lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined> {
     await this.#schema();
-    // Retention cuts by the time column: while any row of the chain disagrees with its record, it cuts nothing.
-    const wrong = (await this.#disagreeing(instance))[0];
-    if (wrong) throw new ColumnMismatchError(wrong.mismatch);
-    const { rows } = await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE instance = $1 AND time < $2 ORDER BY seq DESC LIMIT 1`, [instance, time]);
-    const row = rows[0];
-    if (!row) return undefined;
-    const record = JSON.parse(row.record) as AuditRecord;
-    return { seq: record.seq, hash: record.hash };
+    const last = (await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} WHERE instance = $1 AND time < $2 ORDER BY seq DESC LIMIT 1`, [instance, time])).rows[0];
+    const next = (await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} WHERE instance = $1 AND seq > $2 ORDER BY seq LIMIT 1`, [instance, Number(last?.seq ?? 0)])).rows[0];
+    return retentionCut(last, next);
   }
 
   async prune(instance: string, seq: number): Promise<number> {

@@ -11,7 +11,7 @@ import { ensurePrivateFile, PRIVATE_DIR_MODE } from '../util/private-files.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { recordJson, type AuditRecord } from './record.ts';
 import type { AuditQuery, AuditStore } from './store.ts';
-import { agreeingMatches, headRecord, ColumnMismatchError, disagreeingRow, notedRecord, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
+import { agreeingMatches, headRecord, disagreeingRow, notedRecord, retentionCut, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
 
 /**
  * WAL pages between checkpoints (SQLite's default: 1,000). A checkpoint runs inside the committing call
@@ -158,9 +158,9 @@ export class SqliteAuditStore implements AuditStore {
     return withDisagreeing(newest ? out.reverse() : out, selective ? this.#disagreeing() : aside, filter, mismatches);
   }
 
-  /** Every row (of `instance`, if given) whose columns disagree with its record: none in a store only the gateway wrote. */
-  #disagreeing(instance?: string): Array<{ record: AuditRecord; mismatch: ColumnMismatch }> {
-    const rows = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE ${instance === undefined ? '' : 'instance = ? AND '}NOT ${AGREE} ORDER BY instance, seq`).all(...(instance === undefined ? [] : [instance])) as unknown as StoredRow[];
+  /** Every row whose columns disagree with its record: none in a store only the gateway wrote. */
+  #disagreeing(): Array<{ record: AuditRecord; mismatch: ColumnMismatch }> {
+    const rows = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE NOT ${AGREE} ORDER BY instance, seq`).all() as unknown as StoredRow[];
     return rows.map(disagreeingRow);
   }
 
@@ -179,13 +179,9 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined> {
-    // Retention cuts by the time column: while any row of the chain disagrees with its record, it cuts nothing.
-    const wrong = this.#disagreeing(instance)[0];
-    if (wrong) throw new ColumnMismatchError(wrong.mismatch);
-    const row = this.#db.prepare('SELECT record FROM audit_records WHERE instance = ? AND time < ? ORDER BY seq DESC LIMIT 1').get(instance, time) as { record: string } | undefined;
-    if (!row) return undefined;
-    const record = JSON.parse(row.record) as AuditRecord;
-    return { seq: record.seq, hash: record.hash };
+    const last = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE instance = ? AND time < ? ORDER BY seq DESC LIMIT 1`).get(instance, time) as StoredRow | undefined;
+    const next = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE instance = ? AND seq > ? ORDER BY seq LIMIT 1`).get(instance, Number(last?.seq ?? 0)) as StoredRow | undefined;
+    return retentionCut(last, next);
   }
 
   async prune(instance: string, seq: number): Promise<number> {
