@@ -238,18 +238,21 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       // The newest record's time column set to 2020: a retention that trusts it prunes the whole chain.
       await access.tamper('time', OLD, records.at(-1)!.seq);
       const store = access.open();
-      const log = new AuditLog({
+      // No call is recorded here, so the arguments' hasher (keyed, on branches that have one) is never used.
+      const options = {
         openStore: async () => store,
         kind,
         instance: 'cols',
         gatewayId: 'g',
         redactFields: [],
         holdsSecret: holdsBuiltInSecret,
-        argumentsModeFor: () => 'redacted',
+        argumentsModeFor: () => 'redacted' as const,
+        argsHash: (_args: unknown) => 'unused',
         logger: pino({ level: 'silent' }),
         retryMs: 0,
         retentionDays: 30,
-      });
+      };
+      const log = new AuditLog(options);
       await log.open();
       try {
         await assert.rejects(log.applyRetention(), (error: Error & { code?: string }) => error.code === 'PC_AUDIT_COLUMN_MISMATCH');
