@@ -10,14 +10,28 @@
  * whose answer was lost may have landed), so the next batch reads it first. A record built on one that
  * was never stored (the rest of a batch that failed, queued before the failure was known) is refused,
  * never written with a gap; one whose sequence number is taken is refused by the primary key.
+ *
+ * The columns beside the record are copies for the indexes; every read checks them against it (derived-columns.ts).
  */
 import pg from 'pg';
 import type { Checkpoint } from './checkpoint.ts';
 import { recordJson, type AuditRecord } from './record.ts';
-import { globToRegExp, matches, type AuditQuery, type AuditStore } from './store.ts';
+import { globToRegExp, type AuditQuery, type AuditStore } from './store.ts';
+import { agreeingMatches, headRecord, disagreeingRow, notedRecord, retentionCut, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
 
 const TABLE = 'portcullis_audit';
 const COLUMNS = 8;
+/** A row's columns and its record. */
+const ROW = 'instance, seq, time, agent, server, target, decision, record';
+/**
+ * True where a row's columns say what its record says (`j`: the record as jsonb; NULL-safe, so a missing
+ * field is a difference too). Time is compared as the record writes it (ISO, to the millisecond): a cast
+ * of the record's text could fail, and below a millisecond no `--since` can tell the two apart.
+ */
+const AGREE = `(instance IS NOT DISTINCT FROM j ->> 'instance' AND seq::text IS NOT DISTINCT FROM j ->> 'seq'
+  AND to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') IS NOT DISTINCT FROM j ->> 'time'
+  AND agent IS NOT DISTINCT FROM j #>> '{principal,agent}' AND server IS NOT DISTINCT FROM j ->> 'server'
+  AND target IS NOT DISTINCT FROM j ->> 'target' AND decision IS NOT DISTINCT FROM j ->> 'decision')`;
 
 interface Pending {
   record: AuditRecord;
@@ -73,10 +87,11 @@ export class PostgresAuditStore implements AuditStore {
 
   async head(instance: string): Promise<{ seq: number; hash: string } | undefined> {
     await this.#schema();
-    const { rows } = await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE instance = $1 ORDER BY seq DESC LIMIT 1`, [instance]);
+    // Found by its seq column: a row whose seq column lies is no head to chain on (the gateway fails closed).
+    const { rows } = await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} WHERE instance = $1 ORDER BY seq DESC LIMIT 1`, [instance]);
     const row = rows[0];
     if (!row) return undefined;
-    const record = JSON.parse(row.record) as AuditRecord;
+    const record = headRecord(row);
     return { seq: record.seq, hash: record.hash };
   }
 
@@ -147,7 +162,7 @@ export class PostgresAuditStore implements AuditStore {
     return out;
   }
 
-  async query(filter: AuditQuery): Promise<AuditRecord[]> {
+  async query(filter: AuditQuery, mismatches?: ColumnMismatch[]): Promise<AuditRecord[]> {
     await this.#schema();
     const where: string[] = [];
     const params: unknown[] = [];
@@ -160,13 +175,27 @@ export class PostgresAuditStore implements AuditStore {
     if (filter.agent) add('agent = ?', filter.agent);
     if (filter.server) add('server = ?', filter.server);
     if (filter.target) add('target ~ ?', globToRegExp(filter.target).source);
-    const { rows } = await this.#pool.query<{ record: string }>(
-      `SELECT record FROM ${TABLE} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${filter.limit ? `time DESC, seq DESC LIMIT ${Math.floor(filter.limit)}` : 'instance, seq'}`,
+    // The columns select only among rows whose columns agree with their records. Where they select (a
+    // WHERE, a limit), every row whose columns disagree is found by a scan of its own — and a limit
+    // reads as many more rows as there are, since they are set aside; otherwise the read below meets
+    // them all. Either way they are put back by what their records say, never hidden.
+    const selective = where.length > 0 || filter.limit !== undefined;
+    const wrong = selective ? await this.#disagreeing() : [];
+    const { rows } = await this.#pool.query<StoredRow>(
+      `SELECT ${ROW} FROM ${TABLE} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${filter.limit !== undefined ? `time DESC, seq DESC LIMIT ${Math.floor(filter.limit) + wrong.length}` : 'instance, seq'}`,
       params,
     );
+    const aside: Array<{ record: AuditRecord; mismatch: ColumnMismatch }> = [];
+    const records = agreeingMatches(rows, filter, aside);
     // With a limit, the newest records, returned oldest first.
-    const records = rows.map((r) => JSON.parse(r.record) as AuditRecord).filter((r) => matches(r, filter));
-    return filter.limit ? records.reverse() : records;
+    return withDisagreeing(filter.limit !== undefined ? records.reverse() : records, selective ? wrong : aside, filter, mismatches);
+  }
+
+  /** Every row whose columns disagree with its record: none in a store only the gateway wrote. */
+  async #disagreeing(): Promise<Array<{ record: AuditRecord; mismatch: ColumnMismatch }>> {
+    // The record parsed once per row (OFFSET 0 keeps the planner from inlining the cast into each test).
+    const { rows } = await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM (SELECT ${ROW}, record::jsonb AS j FROM ${TABLE} OFFSET 0) parsed WHERE NOT ${AGREE} ORDER BY instance, seq`);
+    return rows.map(disagreeingRow);
   }
 
   async *all(): AsyncIterable<AuditRecord> {
@@ -174,13 +203,15 @@ export class PostgresAuditStore implements AuditStore {
     let after: { instance: string; seq: number } | undefined;
     for (;;) {
       // Keyset pages, so a large trail is verified in bounded memory.
+      // A row whose columns disagree is noted, and verifyChain names it like an edited record.
       const { rows } = after
-        ? await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE (instance, seq) > ($1, $2) ORDER BY instance, seq LIMIT 5000`, [after.instance, after.seq])
-        : await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} ORDER BY instance, seq LIMIT 5000`);
+        ? await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} WHERE (instance, seq) > ($1, $2) ORDER BY instance, seq LIMIT 5000`, [after.instance, after.seq])
+        : await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} ORDER BY instance, seq LIMIT 5000`);
       if (rows.length === 0) return;
       for (const row of rows) {
-        const record = JSON.parse(row.record) as AuditRecord;
-        after = { instance: record.instance, seq: record.seq };
+        const record = notedRecord(row);
+        // The next page starts after this row's key as stored (its columns), whatever its record says.
+        after = { instance: row.instance as string, seq: Number(row.seq) };
         yield record;
       }
     }
@@ -202,11 +233,9 @@ export class PostgresAuditStore implements AuditStore {
 
   async lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined> {
     await this.#schema();
-    const { rows } = await this.#pool.query<{ record: string }>(`SELECT record FROM ${TABLE} WHERE instance = $1 AND time < $2 ORDER BY seq DESC LIMIT 1`, [instance, time]);
-    const row = rows[0];
-    if (!row) return undefined;
-    const record = JSON.parse(row.record) as AuditRecord;
-    return { seq: record.seq, hash: record.hash };
+    const last = (await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} WHERE instance = $1 AND time < $2 ORDER BY seq DESC LIMIT 1`, [instance, time])).rows[0];
+    const next = (await this.#pool.query<StoredRow>(`SELECT ${ROW} FROM ${TABLE} WHERE instance = $1 AND seq > $2 ORDER BY seq LIMIT 1`, [instance, Number(last?.seq ?? 0)])).rows[0];
+    return retentionCut(last, next);
   }
 
   async prune(instance: string, seq: number): Promise<number> {

@@ -5,6 +5,7 @@
  */
 import { hash } from 'node:crypto';
 import { canonicalJson, inOrderJson } from './canonical.ts';
+import { notedMismatch } from './derived-columns.ts';
 
 export const AUDIT_SCHEMA_VERSION = 1;
 export const GENESIS_HASH = '0'.repeat(64);
@@ -178,6 +179,9 @@ export async function verifyChain(
     if (checkpointed !== undefined && checkpointed !== record.hash) {
       return fail(record.seq, 'differs from the signed checkpoint at this position: the chain was rewritten from here or earlier');
     }
+    // The record holds, but the store's index columns beside it say otherwise (queries and retention read them).
+    const column = notedMismatch(record)?.column;
+    if (column !== undefined) return fail(record.seq, `the store's ${column} column disagrees with the record: the store was edited outside the gateway, so queries and retention could misread this call`);
     const note = options.notes?.get(instance);
     if (!noted && note?.seq === record.seq && note.hash !== record.hash) {
       noted = { instance, seq: record.seq, problem: `differs from what its gateway's head note (audit-chains/${instance}.head) says was committed at this position: the chain was rewritten from here or earlier` };

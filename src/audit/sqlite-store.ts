@@ -2,7 +2,7 @@
  * The embedded audit store: one SQLite file (`node:sqlite`, no native add-on) in WAL mode with
  * `synchronous=NORMAL` — each append is a few microseconds and survives a killed process; only a power
  * loss can drop the last transactions. The canonical record is stored whole; a few columns are copied
- * out of it for querying.
+ * out of it for querying, and every read checks them against it (derived-columns.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -10,7 +10,8 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { ensurePrivateFile, PRIVATE_DIR_MODE } from '../util/private-files.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { recordJson, type AuditRecord } from './record.ts';
-import { matches, type AuditQuery, type AuditStore } from './store.ts';
+import type { AuditQuery, AuditStore } from './store.ts';
+import { agreeingMatches, headRecord, disagreeingRow, notedRecord, retentionCut, withDisagreeing, type ColumnMismatch, type StoredRow } from './derived-columns.ts';
 
 /**
  * WAL pages between checkpoints (SQLite's default: 1,000). A checkpoint runs inside the committing call
@@ -20,6 +21,14 @@ import { matches, type AuditQuery, type AuditStore } from './store.ts';
  * (docs/performance.md). The log file then takes up to ~40 MB on disk, reused after each checkpoint.
  */
 const WAL_CHECKPOINT_PAGES = 10_000;
+
+/** A row's columns and its record. */
+const ROW = 'instance, seq, time, agent, server, target, decision, record';
+/**
+ * True where a row's columns say what its record says: SQLite's JSON of the columns against the same
+ * fields read from the record in one parse (a missing field reads as null, so it differs too).
+ */
+const AGREE = `(json_array(instance, seq, time, agent, server, target, decision) = json_extract(record, '$.instance', '$.seq', '$.time', '$.principal.agent', '$.server', '$.target', '$.decision'))`;
 
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite';
@@ -70,9 +79,10 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async head(instance: string): Promise<{ seq: number; hash: string } | undefined> {
-    const row = this.#db.prepare('SELECT record FROM audit_records WHERE instance = ? ORDER BY seq DESC LIMIT 1').get(instance) as { record: string } | undefined;
+    // Found by its seq column: a row whose seq column lies is no head to chain on (the gateway fails closed).
+    const row = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE instance = ? ORDER BY seq DESC LIMIT 1`).get(instance) as StoredRow | undefined;
     if (!row) return undefined;
-    const record = JSON.parse(row.record) as AuditRecord;
+    const record = headRecord(row);
     return { seq: record.seq, hash: record.hash };
   }
 
@@ -125,7 +135,7 @@ export class SqliteAuditStore implements AuditStore {
     this.#insert.run(record.instance, record.seq, record.time, record.principal.agent, record.server ?? null, record.target ?? null, record.decision, recordJson(record));
   }
 
-  async query(filter: AuditQuery): Promise<AuditRecord[]> {
+  async query(filter: AuditQuery, mismatches?: ColumnMismatch[]): Promise<AuditRecord[]> {
     const where: string[] = [];
     const params: string[] = [];
     if (filter.since) {
@@ -138,21 +148,25 @@ export class SqliteAuditStore implements AuditStore {
     }
     // With a limit, the newest records (read newest first, returned oldest first): what an incident needs.
     const newest = filter.limit !== undefined;
-    const sql = `SELECT record FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${newest ? 'time DESC, seq DESC' : 'instance, seq'}`;
-    const out: AuditRecord[] = [];
-    for (const row of this.#db.prepare(sql).iterate(...params) as Iterable<{ record: string }>) {
-      const record = JSON.parse(row.record) as AuditRecord;
-      if (!matches(record, filter)) continue;
-      out.push(record);
-      if (newest && out.length >= filter.limit!) break;
-    }
-    return newest ? out.reverse() : out;
+    // The columns select only among rows whose columns agree with their records. Where they select (a
+    // WHERE, a limit), every row whose columns disagree is found by a scan of its own; otherwise the read
+    // below meets them all. Either way they are put back by what their records say, never hidden.
+    const selective = where.length > 0 || newest;
+    const aside: Array<{ record: AuditRecord; mismatch: ColumnMismatch }> = [];
+    const sql = `SELECT ${ROW} FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${newest ? 'time DESC, seq DESC' : 'instance, seq'}`;
+    const out = agreeingMatches(this.#db.prepare(sql).iterate(...params) as Iterable<StoredRow>, filter, aside);
+    return withDisagreeing(newest ? out.reverse() : out, selective ? this.#disagreeing() : aside, filter, mismatches);
+  }
+
+  /** Every row whose columns disagree with its record: none in a store only the gateway wrote. */
+  #disagreeing(): Array<{ record: AuditRecord; mismatch: ColumnMismatch }> {
+    const rows = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE NOT ${AGREE} ORDER BY instance, seq`).all() as unknown as StoredRow[];
+    return rows.map(disagreeingRow);
   }
 
   async *all(): AsyncIterable<AuditRecord> {
-    for (const row of this.#db.prepare('SELECT record FROM audit_records ORDER BY instance, seq').iterate() as Iterable<{ record: string }>) {
-      yield JSON.parse(row.record) as AuditRecord;
-    }
+    // For verification: a row whose columns disagree is noted, and verifyChain names it like an edited record.
+    for (const row of this.#db.prepare(`SELECT ${ROW} FROM audit_records ORDER BY instance, seq`).iterate() as Iterable<StoredRow>) yield notedRecord(row);
   }
 
   async addCheckpoint(checkpoint: Checkpoint): Promise<void> {
@@ -165,10 +179,9 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined> {
-    const row = this.#db.prepare('SELECT record FROM audit_records WHERE instance = ? AND time < ? ORDER BY seq DESC LIMIT 1').get(instance, time) as { record: string } | undefined;
-    if (!row) return undefined;
-    const record = JSON.parse(row.record) as AuditRecord;
-    return { seq: record.seq, hash: record.hash };
+    const last = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE instance = ? AND time < ? ORDER BY seq DESC LIMIT 1`).get(instance, time) as StoredRow | undefined;
+    const next = this.#db.prepare(`SELECT ${ROW} FROM audit_records WHERE instance = ? AND seq > ? ORDER BY seq LIMIT 1`).get(instance, Number(last?.seq ?? 0)) as StoredRow | undefined;
+    return retentionCut(last, next);
   }
 
   async prune(instance: string, seq: number): Promise<number> {

@@ -3,6 +3,7 @@
  * client gets its answer, so a killed gateway loses no answered call) and throw when they cannot.
  */
 import type { Checkpoint } from './checkpoint.ts';
+import type { ColumnMismatch } from './derived-columns.ts';
 import type { AuditRecord, Decision } from './record.ts';
 import { globToRegExp } from '../util/glob.ts';
 
@@ -27,14 +28,22 @@ export interface AuditStore {
    * may be committed together.
    */
   append(record: AuditRecord): Promise<void>;
-  /** Records matching the query, ordered by instance then seq. */
-  query(filter: AuditQuery): Promise<AuditRecord[]>;
+  /**
+   * Records matching the query, ordered by instance then seq. A store that copies fields into columns
+   * selects by them only where they agree with the record; a row where they do not is pushed onto
+   * `mismatches` and answered by what its record says — or, with no `mismatches` to report it in, fails
+   * the query (ColumnMismatchError, PC_AUDIT_COLUMN_MISMATCH).
+   */
+  query(filter: AuditQuery, mismatches?: ColumnMismatch[]): Promise<AuditRecord[]>;
   /** Every record, ordered by instance then seq (for verification). */
   all(): AsyncIterable<AuditRecord>;
   addCheckpoint(checkpoint: Checkpoint): Promise<void>;
   /** Every checkpoint, ordered by instance then seq. */
   checkpoints(): Promise<Checkpoint[]>;
-  /** The last record of `instance` written before `time`, where retention may cut. */
+  /**
+   * The last record of `instance` written before `time`, where retention may cut. Throws
+   * ColumnMismatchError while a row of the chain has columns that disagree with its record.
+   */
   lastBefore(instance: string, time: string): Promise<{ seq: number; hash: string } | undefined>;
   /** Deletes the records of `instance` up to and including `seq`; returns how many. */
   prune(instance: string, seq: number): Promise<number>;

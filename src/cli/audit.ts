@@ -12,6 +12,7 @@ import { verifyTrail } from '../audit/verify.ts';
 import { readCuts, readHeadNotes } from '../audit/head-note.ts';
 import { isRotatedSegment } from '../audit/jsonl-store.ts';
 import type { AuditQuery } from '../audit/store.ts';
+import { COLUMN_MISMATCH, mismatchText, type ColumnMismatch } from '../audit/derived-columns.ts';
 import { formatProblems, loadForRun } from './config-source.ts';
 import { defaultDataDir } from '../config/defaults.ts';
 import type { Io } from './serve.ts';
@@ -184,7 +185,8 @@ export async function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 
   if (!opened) return 2;
   const { store } = opened;
   try {
-    const records: AuditRecord[] = await store.query(filter);
+    const mismatches: ColumnMismatch[] = [];
+    const records: AuditRecord[] = await store.query(filter, mismatches);
     if (options.json) {
       for (const r of records) io.out(`${displayJson(canonicalJson(r))}\n`);
     } else if (options.csv) {
@@ -197,10 +199,25 @@ export async function query(options: QueryOptions, io: Pick<Io, 'out' | 'err' | 
       for (const r of records) io.out(line(r));
       io.out(`${records.length} record${records.length === 1 ? '' : 's'}\n`);
     }
-    return 0;
+    return reportMismatches(mismatches, io);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Rows whose index columns disagree with their records, on stderr, and the exit code: 1 when there are
+ * any. The answer above them was selected and shown by what the records say, so a column edited outside
+ * the gateway hides no call; the exit code and the message say the store was edited (run `audit verify`).
+ */
+function reportMismatches(mismatches: readonly ColumnMismatch[], io: Pick<Io, 'err'>, seen = new Set<string>()): number {
+  for (const m of mismatches) {
+    const key = `${m.instance}\n${m.seq}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    io.err(`portcullis: ${COLUMN_MISMATCH}: ${displayText(mismatchText(m))}; selected and shown by what the record says (run portcullis audit verify)\n`);
+  }
+  return mismatches.length > 0 || seen.size > 0 ? 1 : 0;
 }
 
 /** `portcullis audit keygen --out FILE`: a new Ed25519 key for checkpoint signatures. */
@@ -239,6 +256,14 @@ export async function tail(
   const { store } = opened;
   const show = (r: AuditRecord) => io.out(options.json ? `${displayJson(canonicalJson(r))}\n` : line(r));
   const seen = new Set<string>();
+  // Rows whose columns disagree with their records, each reported once however often a poll reads it.
+  const reported = new Set<string>();
+  const read = async (filter: AuditQuery) => {
+    const mismatches: ColumnMismatch[] = [];
+    const records = await store.query(filter, mismatches);
+    reportMismatches(mismatches, io, reported);
+    return records;
+  };
   let since = '';
   const emit = (records: AuditRecord[]) => {
     for (const r of records) {
@@ -252,18 +277,18 @@ export async function tail(
     for (const key of seen) if (!records.some((r) => `${r.instance}:${r.seq}` === key && r.time === since)) seen.delete(key);
   };
   try {
-    const all = await store.query({});
+    const all = await read({});
     emit(all.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-count));
-    if (!options.follow) return 0;
+    if (!options.follow) return reported.size > 0 ? 1 : 0;
     let stopped = false;
     io.onSignal(() => {
       stopped = true;
     });
     while (!stopped) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      emit(await store.query(since ? { since } : {}));
+      emit(await read(since ? { since } : {}));
     }
-    return 0;
+    return reported.size > 0 ? 1 : 0;
   } finally {
     await store.close();
   }
@@ -281,7 +306,8 @@ export async function exportTrail(options: { config?: string; dataDir?: string; 
   if (!opened) return 2;
   const { store } = opened;
   try {
-    const records = await store.query(filter);
+    const mismatches: ColumnMismatch[] = [];
+    const records = await store.query(filter, mismatches);
     writeFileSync(options.to, records.map((r) => `${JSON.stringify(r)}\n`).join(''), { mode: 0o600 });
     const checkpoints = await store.checkpoints();
     writeFileSync(`${options.to}.checkpoints`, checkpoints.map((c) => `${JSON.stringify(c)}\n`).join(''), { mode: 0o600 });
@@ -289,7 +315,7 @@ export async function exportTrail(options: { config?: string; dataDir?: string; 
       `Exported ${records.length} records to ${options.to} and ${checkpoints.length} checkpoints to ${options.to}.checkpoints.\n` +
         `Verify it anywhere: a config with audit: { store: jsonl, path: ${options.to} } and \`portcullis audit verify\`.\n`,
     );
-    return 0;
+    return reportMismatches(mismatches, io);
   } finally {
     await store.close();
   }

@@ -106,8 +106,18 @@ describe('audit hash chain', () => {
     const forged = { ...records[2]!, target: 'innocent' };
     forged.hash = recordHash(forged);
     const { path, store } = await storeWith(records);
-    tamper(path, 'UPDATE audit_records SET record = ? WHERE seq = 3', JSON.stringify(forged));
+    // The forger updates the index column too (a column left as it was is caught at record 3 itself).
+    tamper(path, 'UPDATE audit_records SET record = ?, target = ? WHERE seq = 3', JSON.stringify(forged), 'innocent');
     assert.equal((await verifyChain(store.all())).broken?.seq, 4);
+    store.close();
+  });
+
+  it('finds a row whose index column was edited alone (its record and hash intact), at that row', async () => {
+    const { path, store } = await storeWith(chain('a', 5));
+    tamper(path, "UPDATE audit_records SET decision = 'allowed' WHERE seq = 3");
+    const broken = (await verifyChain(store.all())).broken;
+    assert.equal(broken?.seq, 3);
+    assert.match(broken!.problem, /decision column disagrees/);
     store.close();
   });
 

@@ -72,12 +72,10 @@ describe('signed checkpoints', () => {
     const log = new AuditLog({ openStore: async () => store, kind: 'sqlite', instance: 'a', gatewayId: 'g', redactFields: [], holdsSecret: holdsBuiltInSecret, argumentsModeFor: () => 'redacted', argsHash: argsHasher(randomBytes(32)), logger: pino({ level: 'silent' }), signer, retentionDays: 30 });
     await Promise.all(chain('a', 8).map((r) => store.append(r)));
     await log.open();
-    // The helper's records are dated 2027-01-15; retention measured from 40 days later prunes them all
-    // but keeps the chain verifiable from the anchor.
-    const now = Date.parse('2027-02-24T00:00:00Z');
-    const db = new DatabaseSync(path);
-    db.prepare("UPDATE audit_records SET time = '2099-01-01T00:00:00.000Z' WHERE seq > 5").run();
-    db.close();
+    // The helper's records are 1 ms apart (record n at 1_800_000_000_000 + n ms): retention of 30 days
+    // measured so that its cutoff is record 6's time prunes records 1–5 and keeps the chain verifiable
+    // from the anchor.
+    const now = 1_800_000_000_006 + 30 * 86_400_000;
     assert.equal(await log.applyRetention(now), 5);
     const remaining = await collect(store);
     assert.deepEqual(remaining.map((r) => r.seq), [6, 7, 8]);

@@ -49,7 +49,9 @@ describe('PostgreSQL audit store', () => {
 
     const client = new pg.Client({ connectionString: URL });
     await client.connect();
-    await client.query(`UPDATE portcullis_audit SET record = replace(record, '"decision":"denied"', '"decision":"allowed"') WHERE instance = $1 AND seq = 3`, [instance]);
+    // The index column edited with the record (the table is shared: a row whose column disagrees would
+    // make every other test's query report it).
+    await client.query(`UPDATE portcullis_audit SET record = replace(record, '"decision":"denied"', '"decision":"allowed"'), decision = 'allowed' WHERE instance = $1 AND seq = 3`, [instance]);
     await client.end();
     const tampered: AuditRecord[] = [];
     for await (const r of store.all()) if (r.instance === instance) tampered.push(r);

@@ -8,22 +8,21 @@
  * `--live` run go through the real `portcullis audit verify`, flags and exit code included.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { CheckpointSigner, type Checkpoint } from '../../src/audit/checkpoint.ts';
 import { recordHash, type AuditRecord } from '../../src/audit/record.ts';
 import { headNotePath } from '../../src/audit/head-note.ts';
 import { verify as verifyCommand } from '../../src/cli/audit.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { runCli, startGateway } from '../helpers/gateway.ts';
+import { pgSchema } from '../helpers/pg-schema.ts';
 import { legacySession, recordedServer } from '../helpers/security.ts';
 
-const PG_URL = process.env.PORTCULLIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Verify what the store alone proves (an empty witness instead of the one the config names). */
 const NO_WITNESS = ['--witness', '/dev/null'];
 const pem = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -92,15 +91,7 @@ function jsonlAccess(dir: string): StoreAccess {
 
 function postgresAccess(): StoreAccess {
   // A schema of its own (search_path), so that verify sees this trail and not other tests' chains.
-  const schema = `tamper_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const url = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  const client = new pg.Client({ connectionString: url });
-  let ready: Promise<void> | undefined;
-  const sql = async (text: string, values: unknown[] = []) => {
-    ready ??= client.connect().then(() => client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)).then(() => undefined);
-    await ready;
-    return client.query(text, values);
-  };
+  const { url, sql, drop } = pgSchema('tamper');
   return {
     audit: { store: 'postgres', url },
     async prepare() {
@@ -121,10 +112,7 @@ function postgresAccess(): StoreAccess {
       for (const c of checkpoints) await sql('INSERT INTO portcullis_audit_checkpoints (instance, seq, checkpoint) VALUES ($1, $2, $3)', [c.instance, c.seq, JSON.stringify(c)]);
       await sql('COMMIT');
     },
-    async close() {
-      await sql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-      await client.end();
-    },
+    close: drop,
   };
 }
 
