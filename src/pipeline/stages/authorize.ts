@@ -77,7 +77,8 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       ? { effect: 'allow', reason: `${call.via} of ${call.kind} "${call.name}": ${seen.why}` }
       : { effect: 'deny', code: 'PC_POLICY_DENIED', reason: `${call.kind} "${call.name}" of server "${call.server}" is not available to this caller (${seen.why})` };
     if (seen.visible && call.via === 'completion') {
-      return then(judgeCompletion(ctx, call), (refused) => refused ?? enforce(ctx, decision, call.server, call.name, () => new GatewayError('PC_POLICY_DENIED', decision.reason)));
+      // A denial let through in monitor mode stays the recorded decision.
+      return then(judgeCompletion(ctx, call), (refused) => refused ?? (ctx.decision?.monitored ? undefined : enforce(ctx, decision, call.server, call.name, () => new GatewayError('PC_POLICY_DENIED', decision.reason))));
     }
     return enforce(ctx, decision, call.server, call.name, () => {
       // A completion must not tell apart a name the policy hides from one that does not exist: the
