@@ -1,6 +1,7 @@
 /** How an approval is shown to people: `approvals list`, the admin endpoint, the webhook. */
-import { displayJson } from '../audit/display.ts';
 import type { Approval } from './store.ts';
+
+export { displayArgs } from './shown-args.ts';
 
 export interface ApprovalView {
   id: string;
@@ -22,34 +23,6 @@ export interface ApprovalView {
   decidedBy: string | null;
   decidedAt: string | null;
   note: string | null;
-}
-
-/**
- * The arguments as one line a person can read: JSON (short fields first: shortFirst), invisible and
- * control characters escaped, cut at `maxChars` with what was left out and the hash that binds the
- * approval to all of it.
- */
-export function displayArgs(args: unknown, argsHash: string, maxChars = 2000): string {
-  // Characters a person cannot see or that break a line are shown as \u escapes: what is shown is what runs.
-  const text = displayJson(JSON.stringify(shortFirst(args)) ?? 'null');
-  if (text.length <= maxChars) return text;
-  return `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters; argsHash of the arguments ${argsHash})`;
-}
-
-/** A scalar this short is shown before every longer field (SHORT_FIRST). */
-const SHORT = 200;
-
-/**
- * The top-level fields with short scalars (numbers, booleans, null, strings up to SHORT characters) first,
- * each group in the caller's order: a long harmless field the caller put first cannot push the decisive
- * one (the recipient, the amount) past the cut (red team K3). Only the display is reordered; the approval
- * binds the arguments as sent (argsHash).
- */
-function shortFirst(args: unknown): unknown {
-  if (args === null || typeof args !== 'object' || Array.isArray(args)) return args;
-  const entries = Object.entries(args);
-  const short = ([, v]: [string, unknown]): boolean => v === null || typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= SHORT);
-  return Object.fromEntries([...entries.filter(short), ...entries.filter((e) => !short(e))]);
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

@@ -107,10 +107,10 @@ export interface MessageContext {
   /**
    * Keeps the call's concurrency slot past the end of the request until the server is done with one
    * upstream request of it (red team K2: a cancelled or timed-out call goes on on the server): call the
-   * returned function when the server has answered. Past the request's end, the slot is released after
-   * `graceMs` whatever happens. Set by the rateLimit stage when the call holds a slot.
+   * returned function when the server has answered or the connection the request went on is gone. No
+   * clock releases it (red team L1). Set by the rateLimit stage when the call holds a slot.
    */
-  holdSlot?: ((graceMs: number) => () => void) | undefined;
+  holdSlot?: (() => () => void) | undefined;
 }
 
 /** Adds `fn` to what runs when the request is over, after what is already there. */

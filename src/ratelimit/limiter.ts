@@ -134,6 +134,8 @@ export class RateLimiter {
 export class ConcurrencyLimiter {
   #caps: Readonly<Record<string, number>>;
   readonly #inFlight = new Map<string, number>();
+  /** Of those, calls the gateway gave up on that the server has not answered yet (red team L1). */
+  readonly #unanswered = new Map<string, number>();
 
   constructor(caps: Readonly<Record<string, number>>) {
     this.#caps = caps;
@@ -176,5 +178,21 @@ export class ConcurrencyLimiter {
 
   cap(server: string): number | undefined {
     return this.#caps[server];
+  }
+
+  /** Counts a held slot as given up on by the gateway and not answered by the server, and uncounts it. */
+  unanswered(server: string): { add(): void; remove(): void } {
+    return {
+      add: () => this.#unanswered.set(server, (this.#unanswered.get(server) ?? 0) + 1),
+      remove: () => {
+        const left = (this.#unanswered.get(server) ?? 1) - 1;
+        if (left > 0) this.#unanswered.set(server, left);
+        else this.#unanswered.delete(server);
+      },
+    };
+  }
+
+  unansweredCount(server: string): number {
+    return this.#unanswered.get(server) ?? 0;
   }
 }

@@ -454,7 +454,8 @@ export class LegacySessionUpstream implements Upstream {
     const answered = pending.options?.onAnswered;
     if (!answered) return;
     if (this.#abandoned.size >= MAX_ABANDONED) {
-      // Bounded: the oldest is given up on (its holder's grace period releases it anyway).
+      // Bounded: only calls holding a concurrency slot are watched, so at most the sum of the caps; past
+      // this many the oldest is given up on and its slot freed.
       const [oldest, tell] = this.#abandoned.entries().next().value!;
       this.#abandoned.delete(oldest);
       tell();

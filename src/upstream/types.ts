@@ -52,8 +52,9 @@ export interface CallOptions {
   /**
    * The server is done with the request: it answered, also after the gateway stopped waiting (the client
    * cancelled, the call timed out or was stopped: cancellation is advisory, the server may keep working),
-   * or its connection is gone. Called at most once; an upstream that cannot tell never calls it for a
-   * request it gave up on (the caller then waits a bounded grace period: src/pipeline/stages/rate-limit.ts).
+   * or its connection is gone. Called at most once; an upstream that cannot tell (a modern HTTP server,
+   * whose answer cannot come once the gateway closed the request's stream) never calls it for a request
+   * it gave up on, and the call's concurrency slot stays taken (fail closed: src/pipeline/stages/rate-limit.ts).
    */
   onAnswered?: (() => void) | undefined;
 }

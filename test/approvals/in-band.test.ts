@@ -51,4 +51,28 @@ describe('what the approver is shown', () => {
     assert.ok(shown.length < 2200);
     assert.match(shown, /more characters; argsHash of the arguments c{64}/);
   });
+
+  it('shows every key and the start and end of every value, at any depth, long keys cut in their middle (red team L2)', () => {
+    const long = `${'k'.repeat(100)}END`;
+    const args = { blob: `start-${'x'.repeat(9000)}-finish`, nested: { list: [`head-${'y'.repeat(3000)}-tail`, 7, { to: 'mallory' }] }, [long]: 1 };
+    const shown = displayArgs(args, 'd'.repeat(64));
+    assert.ok(shown.length < 2400, String(shown.length));
+    for (const part of ['"blob":"start-', '-finish"', '"nested":{"list":["head-', '-tail",7,{"to":"mallory"}]}', 'END":1']) assert.ok(shown.includes(part), `${part} in ${shown}`);
+    assert.match(shown, /characters left out\]…/);
+    assert.match(shown, /more characters; argsHash of the arguments d{64}/);
+  });
+
+  it('never splits an escape at a cut: invisible characters stay escaped', () => {
+    const shown = displayArgs({ a: '\u200b'.repeat(3000), b: 'x'.repeat(3000) }, 'e'.repeat(64));
+    assert.ok(!/\u200b/.test(shown));
+    assert.ok(!/\\u20(?!0b)/.test(shown), 'no escape cut in two');
+  });
+
+  it('says first that thousands of fields are not shown whole, and how to see them', () => {
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 5000; i++) many[`f${i}`] = 'v';
+    const shown = displayArgs(many, 'f'.repeat(64));
+    assert.match(shown, /^ARGUMENTS NOT SHOWN WHOLE: 5000 fields .*portcullis approvals list --json/);
+    assert.match(shown, /argsHash of the arguments f{64}\)$/);
+  });
 });

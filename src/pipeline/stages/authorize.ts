@@ -10,12 +10,13 @@ import type { KillSwitchStore } from '../../killswitch/store.ts';
 import { isObject } from '../../protocol/jsonrpc.ts';
 import type { Decision } from '../../policy/policy.ts';
 import type { PolicyRuntime } from '../../policy/runtime.ts';
-import { stateDenial, type StateGuard } from '../../policy/state-decision.ts';
+import { decideGoverned, stateDenial, type StateGuard } from '../../policy/state-decision.ts';
 import type { Catalog } from '../../routing/catalog.ts';
 import type { ArgumentValidator } from '../../validate/args.ts';
 import type { MessageContext } from '../context.ts';
 import { then, type Maybe } from '../../util/maybe.ts';
 import { followUp, governedCall, itemName, LIST_TARGET } from './governed.ts';
+import { expandTemplate } from '../../routing/uri-template.ts';
 import { notListed } from './supply-check.ts';
 import type { TargetKind } from '../../policy/policy.ts';
 import { flowKeys, sessionHashOf, type FlowTracker } from '../../monitor/flows.ts';
@@ -69,12 +70,16 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
   }
 
   /** A completion or task follow-up: its prompt, template or tool must be one this caller may use. */
-  function authorizeFollowUp(ctx: MessageContext, call: NonNullable<ReturnType<typeof followUp>>): GatewayError | undefined {
+  function authorizeFollowUp(ctx: MessageContext, call: NonNullable<ReturnType<typeof followUp>>): Maybe<GatewayError | undefined> {
     const { policy } = runtime.current;
     const seen = policy.visible(ctx.principal, call.server, call.kind, call.name, isObject(ctx.tool?.annotations) ? ctx.tool.annotations : undefined, ctx.task, now());
     const decision: Decision = seen.visible
       ? { effect: 'allow', reason: `${call.via} of ${call.kind} "${call.name}": ${seen.why}` }
       : { effect: 'deny', code: 'PC_POLICY_DENIED', reason: `${call.kind} "${call.name}" of server "${call.server}" is not available to this caller (${seen.why})` };
+    if (seen.visible && call.via === 'completion') {
+      // A denial let through in monitor mode stays the recorded decision.
+      return then(judgeCompletion(ctx, call), (refused) => refused ?? (ctx.decision?.monitored ? undefined : enforce(ctx, decision, call.server, call.name, () => new GatewayError('PC_POLICY_DENIED', decision.reason))));
+    }
     return enforce(ctx, decision, call.server, call.name, () => {
       // A completion must not tell apart a name the policy hides from one that does not exist: the
       // refusal is the one a missing name gets — supplyCheck's on /mcp/<server>, the route stage's on
@@ -89,6 +94,50 @@ export function createAuthorize(options: AuthorizeOptions): (ctx: MessageContext
       }
       return new GatewayError('PC_POLICY_DENIED', decision.reason, { reason: decision.reason });
     });
+  }
+
+  /**
+   * A completion carries the value being completed (a prefix of it) and the other values
+   * (`context.arguments`) to the server, which computes its suggestions from them — a path-completing
+   * server lists the directory the prefix names (red team L5). So they are judged by the same rules and
+   * guards as the request that would carry them: a prompt's, as its prompts/get; a resource template's
+   * variables, as the resources/read of the URI they expand it to. Both the context alone and the context
+   * with the value being completed. Returns the refusal, or undefined when both are allowed.
+   */
+  function judgeCompletion(ctx: MessageContext, call: NonNullable<ReturnType<typeof followUp>>): Maybe<GatewayError | undefined> {
+    const params = ctx.route?.kind === 'upstream' ? ctx.route.params : undefined;
+    const context = isObject(params?.context) && isObject(params.context.arguments) ? params.context.arguments : {};
+    const argument = isObject(params?.argument) ? params.argument : undefined;
+    const sets = [context];
+    if (argument && typeof argument.name === 'string') sets.push({ ...context, [argument.name]: argument.value });
+    const { policy } = runtime.current;
+    const judge = (index: number): Maybe<GatewayError | undefined> => {
+      if (index >= sets.length) return undefined;
+      let decision: Maybe<Decision>;
+      try {
+        // A template's variables reach the server as the URI they make: judged as its resources/read.
+        const uri = call.kind === 'resource' ? expandTemplate(call.name, sets[index]!) : undefined;
+        const target = uri === undefined ? { name: call.name, args: sets[index]! } : { name: uri, args: { uri } };
+        decision = decideGoverned(policy, stateGuard, { principal: ctx.principal, server: call.server, kind: call.kind, ...target, declared: undefined, task: ctx.task, now: now() });
+      } catch (error) {
+        decision = { effect: 'deny', code: 'PC_POLICY_DENIED', reason: `the completion's values could not be judged (${(error as Error).message}); the completion is denied` };
+      }
+      return then(decision, (d) => {
+        if (d.effect !== 'deny') return judge(index + 1);
+        const refusal = (): GatewayError => {
+          const data: Record<string, unknown> = { reason: d.reason };
+          if (d.rule) data.rule = d.rule;
+          return new GatewayError(d.code ?? 'PC_POLICY_DENIED', `completion of ${call.kind === 'prompt' ? 'prompt' : 'resource template'} "${call.name}": ${d.reason}`, data);
+        };
+        // The state check holds in monitor mode too, as for the call itself.
+        if (d.code === 'PC_POLICY_GATEWAY_STATE') {
+          ctx.decision = d;
+          return refusal();
+        }
+        return enforce(ctx, d, call.server, call.name, refusal) ?? judge(index + 1);
+      });
+    };
+    return judge(0);
   }
 
   /** `logging/setLevel` on one server, or the servers a broadcast reaches: the caller must have business there. */

@@ -245,9 +245,9 @@ export function createForward(options: ForwardOptions): (ctx: MessageContext) =>
     };
 
     // The call's concurrency slot stays taken until the server answers each request, even one the
-    // gateway stopped waiting for (cancelled, timed out, stopped), within a grace period (K2).
+    // gateway stopped waiting for (cancelled, timed out, stopped), or its connection closes (K2, L1).
     const held = (options: CallOptions, send: (options: CallOptions) => Promise<UpstreamReply>): Promise<UpstreamReply> => {
-      const answered = ctx.holdSlot?.(timeoutMs);
+      const answered = ctx.holdSlot?.();
       if (!answered) return send(options);
       return send({ ...options, onAnswered: answered }).then(
         (reply) => {
