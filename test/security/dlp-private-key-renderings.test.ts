@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { legacyClient, type TestGateway } from '../helpers/gateway.ts';
+import { callToolText, type TestGateway } from '../helpers/gateway.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
 import { recordedServer } from '../helpers/recorded.ts';
 
@@ -53,16 +53,7 @@ before(async () => {
 });
 after(async () => gw?.close());
 
-async function call(name: string, args: Record<string, unknown>): Promise<string> {
-  const client = await legacyClient(`${gw.url}/mcp/evil`);
-  try {
-    return JSON.stringify(await client.callTool({ name, arguments: args }));
-  } catch (error) {
-    return `error: ${(error as Error).message}`;
-  } finally {
-    await client.close();
-  }
-}
+const call = (name: string, args: Record<string, unknown>): Promise<string> => callToolText(`${gw.url}/mcp/evil`, name, args);
 
 describe('F4: private keys in the renderings tools print them in', () => {
   it('masks an EC key printed by openssl -text in a result', async () => {
