@@ -375,6 +375,16 @@ function privateKeyBody(text: string, from: number, to: number): DecodedView | u
   return wholeRun(armoured, from, to, 'private-key');
 }
 
+/**
+ * A private key's DER bytes, read from the text at [from, to) however they were written (hex, a byte
+ * list), given back their PEM armour for the private-key rules; undefined when they are no key's.
+ */
+export function privateKeyDerView(der: Buffer, from: number, to: number): DecodedView | undefined {
+  if (!isPrivateKeyDer(der)) return undefined;
+  const armoured = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----`;
+  return { text: armoured, encoding: 'private-key', starts: new Int32Array(armoured.length).fill(from), ends: new Int32Array(armoured.length).fill(to) };
+}
+
 export function isPrivateKeyDer(der: Buffer): boolean {
   if (der.length < 48 || der[0] !== 0x30) return false;
   // The SEQUENCE's length (short or long form) covers the run: the key may be cut short, not padded out.

@@ -32,6 +32,17 @@ const EC_TEXT = `Private-Key: (256 bit)\npriv:\n${colonHex(ecPriv)}\npub:\n${col
 const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
 const der = rsa.privateKey.export({ format: 'der', type: 'pkcs8' });
 const XXD = (der.toString('hex').match(/.{1,60}/g) ?? []).join('\n');
+/** Red team M, M4: the EC key's PKCS#8 DER as byte lists — colon hex, Python's `list(der)`, `xxd -i` (12 a line). */
+const ecDer = ec.privateKey.export({ format: 'der', type: 'pkcs8' });
+const ecHex = [...ecDer].map((b) => b.toString(16).padStart(2, '0'));
+const BYTE_LISTS: Record<string, string> = {
+  colonHex: ecHex.join(':'),
+  decimal: `[${[...ecDer].join(', ')}]`,
+  xxdI: `unsigned char key_der[] = {\n${Array.from({ length: Math.ceil(ecHex.length / 12) }, (_, i) => `  ${ecHex.slice(12 * i, 12 * i + 12).map((h) => `0x${h}`).join(', ')}`).join(',\n')}\n};`,
+};
+/** The private scalar (after `04 20` in the DER), as each list writes it: what must not get through. */
+const scalar = [...ecPriv];
+const LIST_MARKS = [scalar.map((b) => b.toString(16).padStart(2, '0')).join(':'), scalar.slice(0, 12).join(', '), scalar.slice(0, 6).map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')];
 /** What must not get through: the private scalar as printed, and pieces of the DER's hex. */
 const EC_MARK = colonHex(ecPriv).split('\n')[0]!.trim();
 const XXD_MARKS = XXD.split('\n').slice(2, 5);
@@ -42,7 +53,8 @@ before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pc-dlp-keys-'));
   const file = join(dir, 'payloads.json');
   const one = (t: string) => ({ result: { content: [{ type: 'text', text: t }] } });
-  writeFileSync(file, JSON.stringify({ payloads: { ecText: one(`$ openssl ec -in key.pem -text -noout\n${EC_TEXT}`), xxd: one(`$ xxd -p key.der\n${XXD}\n`) } }));
+  const lists = Object.fromEntries(Object.entries(BYTE_LISTS).map(([name, text]) => [name, one(`the key's bytes:\n${text}\n`)]));
+  writeFileSync(file, JSON.stringify({ payloads: { ecText: one(`$ openssl ec -in key.pem -text -noout\n${EC_TEXT}`), xxd: one(`$ xxd -p key.der\n${XXD}\n`), flush: one(`priv:\n${colonHex(ecPriv).replace(/^ +/gm, '')}`), ...lists } }));
   log = join(dir, 'received.jsonl');
   gw = await startSecureGateway({
     dataDir: join(dir, 'data'),
@@ -73,5 +85,23 @@ describe('F4: private keys in the renderings tools print them in', () => {
     }
     const bytes = readFileSync(log, 'utf8');
     assert.ok(!bytes.includes(EC_MARK) && !XXD_MARKS.some((m) => bytes.includes(m)), 'a key reached the server');
+  });
+});
+
+describe('M4: a private key\'s DER written as a byte list, and openssl\'s text pasted flush left', () => {
+  for (const name of [...Object.keys(BYTE_LISTS), 'flush']) {
+    it(`masks ${name} in a result`, async () => {
+      const got = await call('get', { name });
+      for (const mark of [...LIST_MARKS, EC_MARK]) assert.ok(!got.includes(mark), got.slice(0, 400));
+      assert.match(got, /REDACTED:private-key/);
+    });
+  }
+  it('refuses each as arguments of an open-world tool: the server never receives them', async () => {
+    for (const body of Object.values(BYTE_LISTS)) {
+      const got = await call('send', { to: 'x', body });
+      assert.match(got, /PC_DLP_EXFILTRATION|refused/, got.slice(0, 300));
+    }
+    const bytes = readFileSync(log, 'utf8');
+    assert.ok(!LIST_MARKS.some((m) => bytes.includes(m)), 'a key reached the server');
   });
 });

@@ -100,7 +100,8 @@ export const OWN_SECRET_RULES: readonly SecretRuleData[] = [
     id: 'portcullis:private-key-text',
     label: 'private-key',
     family: 'private-key',
-    pattern: String.raw`\b(?:priv|privateExponent|prime[12]|exponent[12]|coefficient):[ \t]*\r?\n((?:[ \t]+(?:[0-9a-fA-F]{2}:){1,15}[0-9a-fA-F]{0,2}[ \t]*\r?\n?){2,64})`,
+    // Indented as openssl prints it, or not (red team M, M4: the lines pasted flush left).
+    pattern: String.raw`\b(?:priv|privateExponent|prime[12]|exponent[12]|coefficient):[ \t]*\r?\n((?:[ \t]*(?:[0-9a-fA-F]{2}:){1,15}[0-9a-fA-F]{0,2}[ \t]*\r?\n?){2,64})`,
     group: 1,
     anchors: ['priv:', 'privateexponent:', 'prime1:', 'prime2:', 'exponent1:', 'exponent2:', 'coefficient:'],
     before: 0,
