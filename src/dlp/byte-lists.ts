@@ -183,8 +183,8 @@ function listStretches(text: string, runs: readonly number[]): number[] {
  * `0x30, 0x81`, `30:2e`, `\x30\x82`, or in decimal `48, 130` (red team M, M4: `openssl asn1parse -dump`,
  * `xxd -i`, Python's `list(der)`, colon hex).
  */
-const DER_HEX_START = /(?<![0-9A-Za-z])(?:0x|\\x)?30[ \t]*[,:;| -]?[ \t]*(?:0x|\\x)?(?:8[12]|[0-7][0-9a-fA-F])(?![0-9A-Za-z])/g;
-const DER_DECIMAL_START = /(?<![0-9A-Za-z.])48[ \t]*[,;: ][ \t]*(?:129|130|[1-9][0-9]?|1[01][0-9]|12[0-7])(?![0-9A-Za-z.])/g;
+const DER_HEX_START = /(?:0x|\\x)?30[ \t]*[,:;| -]?[ \t]*(?:0x|\\x)?(?:8[12]|[0-7][0-9a-fA-F])(?![0-9A-Za-z])/y;
+const DER_DECIMAL_START = /48[ \t]*[,;: ][ \t]*(?:129|130|[1-9][0-9]?|1[01][0-9]|12[0-7])(?![0-9A-Za-z.])/y;
 /** The longest key read from a list (a 16384-bit RSA key is under 10 KB of DER). */
 const MAX_DER = 1 << 14;
 /** Between two bytes: blanks and line breaks, separators, brackets (a list wrapped over lines). */
@@ -197,12 +197,16 @@ const BETWEEN = /[\s,:;|\-[\](){}]/;
  */
 function derListViews(text: string, out: DecodedView[]): void {
   for (const [start, hex] of [[DER_HEX_START, true], [DER_DECIMAL_START, false]] as const) {
-    // Two native searches answer for most texts.
-    if (!text.includes(hex ? '30' : '48')) continue;
-    start.lastIndex = 0;
-    for (let m = start.exec(text); m; m = start.exec(text)) {
+    // Candidates by a native search for the tag (`30`, `48`), each tried with the sticky pattern.
+    const tag = hex ? '30' : '48';
+    for (let p = text.indexOf(tag); p >= 0; p = text.indexOf(tag, p + 1)) {
+      const prefixed = hex && p >= 2 && (text.charCodeAt(p - 2) === 0x30 || text.charCodeAt(p - 2) === 0x5c) && (text.charCodeAt(p - 1) | 0x20) === 0x78;
+      const s = prefixed ? p - 2 : p;
+      if (s > 0 && (isWordUnit(text.charCodeAt(s - 1)) || text.charCodeAt(s - 1) === 0x2e)) continue;
+      start.lastIndex = s;
+      if (!start.test(text)) continue;
       const bytes: number[] = [];
-      let i = m.index;
+      let i = s;
       let end = i;
       while (bytes.length < MAX_DER) {
         let gap = 0;
@@ -220,10 +224,10 @@ function derListViews(text: string, out: DecodedView[]): void {
         end = i;
       }
       if (bytes.length < 48) continue;
-      const key = privateKeyDerView(Buffer.from(bytes), m.index, end);
+      const key = privateKeyDerView(Buffer.from(bytes), s, end);
       if (key) {
         out.push(key);
-        start.lastIndex = end;
+        p = end;
       }
     }
   }

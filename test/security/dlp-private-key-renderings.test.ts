@@ -40,6 +40,10 @@ const BYTE_LISTS: Record<string, string> = {
   decimal: `[${[...ecDer].join(', ')}]`,
   xxdI: `unsigned char key_der[] = {\n${Array.from({ length: Math.ceil(ecHex.length / 12) }, (_, i) => `  ${ecHex.slice(12 * i, 12 * i + 12).map((h) => `0x${h}`).join(', ')}`).join(',\n')}\n};`,
 };
+/** A PuTTY v3 `.ppk` of an Ed25519 key: its `Private-Lines` are the key (an SSH string of the 32-byte seed). */
+const edSeed = Buffer.from(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }).d!, 'base64url');
+const PPK_PRIVATE = Buffer.concat([Buffer.from([0, 0, 0, 32]), edSeed]).toString('base64');
+const PPK = `PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: eddsa-key\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIB4k9Xr2Qw8Y\nt6Zc1Vb3Nm5Lp7Hj9Gf2Ds4Aa6Ss8Dd\nPrivate-Lines: 1\n${PPK_PRIVATE}\nPrivate-MAC: ${'0f'.repeat(32)}\n`;
 /** The private scalar (after `04 20` in the DER), as each list writes it: what must not get through. */
 const scalar = [...ecPriv];
 const LIST_MARKS = [scalar.map((b) => b.toString(16).padStart(2, '0')).join(':'), scalar.slice(0, 12).join(', '), scalar.slice(0, 6).map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')];
@@ -54,7 +58,7 @@ before(async () => {
   const file = join(dir, 'payloads.json');
   const one = (t: string) => ({ result: { content: [{ type: 'text', text: t }] } });
   const lists = Object.fromEntries(Object.entries(BYTE_LISTS).map(([name, text]) => [name, one(`the key's bytes:\n${text}\n`)]));
-  writeFileSync(file, JSON.stringify({ payloads: { ecText: one(`$ openssl ec -in key.pem -text -noout\n${EC_TEXT}`), xxd: one(`$ xxd -p key.der\n${XXD}\n`), flush: one(`priv:\n${colonHex(ecPriv).replace(/^ +/gm, '')}`), ...lists } }));
+  writeFileSync(file, JSON.stringify({ payloads: { ecText: one(`$ openssl ec -in key.pem -text -noout\n${EC_TEXT}`), xxd: one(`$ xxd -p key.der\n${XXD}\n`), flush: one(`priv:\n${colonHex(ecPriv).replace(/^ +/gm, '')}`), ppk: one(PPK), ...lists } }));
   log = join(dir, 'received.jsonl');
   gw = await startSecureGateway({
     dataDir: join(dir, 'data'),
@@ -96,12 +100,17 @@ describe('M4: a private key\'s DER written as a byte list, and openssl\'s text p
       assert.match(got, /REDACTED:private-key/);
     });
   }
+  it('masks the private lines of a PuTTY .ppk in a result', async () => {
+    const got = await call('get', { name: 'ppk' });
+    assert.ok(!got.includes(PPK_PRIVATE), got.slice(0, 400));
+    assert.match(got, /REDACTED:private-key/);
+  });
   it('refuses each as arguments of an open-world tool: the server never receives them', async () => {
-    for (const body of Object.values(BYTE_LISTS)) {
+    for (const body of [...Object.values(BYTE_LISTS), PPK]) {
       const got = await call('send', { to: 'x', body });
       assert.match(got, /PC_DLP_EXFILTRATION|refused/, got.slice(0, 300));
     }
     const bytes = readFileSync(log, 'utf8');
-    assert.ok(!LIST_MARKS.some((m) => bytes.includes(m)), 'a key reached the server');
+    assert.ok(![...LIST_MARKS, PPK_PRIVATE].some((m) => bytes.includes(m)), 'a key reached the server');
   });
 });

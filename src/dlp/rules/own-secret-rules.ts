@@ -107,5 +107,17 @@ export const OWN_SECRET_RULES: readonly SecretRuleData[] = [
     before: 0,
     after: null,
   },
+  {
+    // A PuTTY private key file (`.ppk`, versions 2 and 3, unencrypted or not): the base64 lines after
+    // `Private-Lines: N` are the private key (red team M, M4); the whole block is the secret.
+    id: 'portcullis:putty-private-lines',
+    label: 'private-key',
+    family: 'private-key',
+    pattern: String.raw`\bPrivate-Lines:[ \t]*[0-9]{1,3}[ \t]*\r?\n((?:[A-Za-z0-9+/]{4,128}={0,2}[ \t]*(?:\r?\n|$)){1,64})`,
+    group: 1,
+    anchors: ['private-l'],
+    before: 0,
+    after: null,
+  },
   JWK_PRIVATE_KEY_RULE,
 ];
