@@ -32,12 +32,13 @@ const EC_TEXT = `Private-Key: (256 bit)\npriv:\n${colonHex(ecPriv)}\npub:\n${col
 const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
 const der = rsa.privateKey.export({ format: 'der', type: 'pkcs8' });
 const XXD = (der.toString('hex').match(/.{1,60}/g) ?? []).join('\n');
-/** Red team M, M4: the EC key's PKCS#8 DER as byte lists — colon hex, Python's `list(der)`, `xxd -i` (12 a line). */
+/** Red team M, M4: the EC key's PKCS#8 DER as byte lists — colon hex, Python's `list(der)`, `xxd -i` (12 a line) — and as base64 reversed. */
 const ecDer = ec.privateKey.export({ format: 'der', type: 'pkcs8' });
 const ecHex = [...ecDer].map((b) => b.toString(16).padStart(2, '0'));
 const BYTE_LISTS: Record<string, string> = {
   colonHex: ecHex.join(':'),
   decimal: `[${[...ecDer].join(', ')}]`,
+  reversedBase64: [...ecDer.toString('base64')].reverse().join(''),
   xxdI: `unsigned char key_der[] = {\n${Array.from({ length: Math.ceil(ecHex.length / 12) }, (_, i) => `  ${ecHex.slice(12 * i, 12 * i + 12).map((h) => `0x${h}`).join(', ')}`).join(',\n')}\n};`,
 };
 /** A PuTTY v3 `.ppk` of an Ed25519 key: its `Private-Lines` are the key (an SSH string of the 32-byte seed). */
@@ -46,7 +47,7 @@ const PPK_PRIVATE = Buffer.concat([Buffer.from([0, 0, 0, 32]), edSeed]).toString
 const PPK = `PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: eddsa-key\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIB4k9Xr2Qw8Y\nt6Zc1Vb3Nm5Lp7Hj9Gf2Ds4Aa6Ss8Dd\nPrivate-Lines: 1\n${PPK_PRIVATE}\nPrivate-MAC: ${'0f'.repeat(32)}\n`;
 /** The private scalar (after `04 20` in the DER), as each list writes it: what must not get through. */
 const scalar = [...ecPriv];
-const LIST_MARKS = [scalar.map((b) => b.toString(16).padStart(2, '0')).join(':'), scalar.slice(0, 12).join(', '), scalar.slice(0, 6).map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')];
+const LIST_MARKS = [[...ecDer.toString('base64')].reverse().join('').slice(8, 72), scalar.map((b) => b.toString(16).padStart(2, '0')).join(':'), scalar.slice(0, 12).join(', '), scalar.slice(0, 6).map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')];
 /** What must not get through: the private scalar as printed, and pieces of the DER's hex. */
 const EC_MARK = colonHex(ecPriv).split('\n')[0]!.trim();
 const XXD_MARKS = XXD.split('\n').slice(2, 5);
