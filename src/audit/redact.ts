@@ -15,11 +15,15 @@ import type { Dlp } from '../dlp/engine.ts';
 
 export const MASK = '[redacted]';
 
-/** Whether a text holds a secret and must not be recorded in clear. */
-export type SecretTest = (text: string) => boolean;
+/**
+ * Whether a text holds a secret and must not be recorded in clear; `pieces`, when given: which items of
+ * an array (indexes) or members of an object (`2·k` its k-th key, `2·k + 1` that key's value) make a
+ * secret only read together (`Dlp.secretPieces`).
+ */
+export type SecretTest = ((text: string) => boolean) & { pieces?: (value: readonly unknown[] | Readonly<Record<string, unknown>>) => ReadonlySet<number> };
 
 /** The audit trail's test: DLP's detection, independent of its actions (what a result would have masked). */
-export const auditSecretTest = (dlp: Dlp): SecretTest => (text) => dlp.holdsSecret(text);
+export const auditSecretTest = (dlp: Dlp): SecretTest => Object.assign((text: string) => dlp.holdsSecret(text), { pieces: (value: readonly unknown[] | Readonly<Record<string, unknown>>) => dlp.secretPieces(value) });
 
 /** `text`, or the mask when it holds a secret (a record field that is the client's or server's own text). */
 export const redactText = (text: string, holdsSecret: SecretTest): string => (holdsSecret(text) ? MASK : text);
@@ -40,12 +44,17 @@ export function redact(
   if (depth > 32) return MASK;
   if (typeof value === 'string') return maskText(value);
   if (typeof value === 'number') return holdsSecret(String(value)) ? MASK : value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, fields, holdsSecret, maskText, depth + 1, namesSecret));
+  // A secret cut over items or members (`["AKIAQ", "3EGRT", …]`, `{"AKIAQ3EG": "RT5X…"}`): every piece of it masked.
+  if (Array.isArray(value)) {
+    const pieces = holdsSecret.pieces?.(value);
+    return value.map((v, i) => (pieces?.has(i) ? MASK : redact(v, fields, holdsSecret, maskText, depth + 1, namesSecret)));
+  }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) {
-      const keyHolds = holdsSecret(key);
-      const masked = keyHolds || namesSecret(key, inner) || fields.has(key.toLowerCase());
+    const pieces = holdsSecret.pieces?.(value as Record<string, unknown>);
+    for (const [k, [key, inner]] of Object.entries(value).entries()) {
+      const keyHolds = holdsSecret(key) || pieces?.has(2 * k) === true;
+      const masked = keyHolds || pieces?.has(2 * k + 1) === true || namesSecret(key, inner) || fields.has(key.toLowerCase());
       out[keyHolds ? `${MASK}#${Object.keys(out).length}` : key] = masked ? MASK : redact(inner, fields, holdsSecret, maskText, depth + 1, namesSecret);
     }
     return out;

@@ -10,7 +10,7 @@
  * Hex runs are read by decode.ts only (hex cannot be misaligned by more than one digit, and a secret in
  * hex after binary is rare enough to leave to the whole-run hex view).
  */
-import { isPrivateKeyDer, type DecodedView } from './decode.ts';
+import { privateKeyDerView, type DecodedView } from './decode.ts';
 
 /**
  * Printable runs shorter than this are the noise of random bytes: at 8 (what binary-text.ts reads in a
@@ -93,11 +93,8 @@ export function binaryBase64Views(text: string, found: readonly number[], out: D
     // joined by the unwrapped view) is given back its PEM armour for the private-key rules (red team J, F4).
     if (isHexRun(text, from, to)) {
       if (to - from >= MIN_KEY_HEX) {
-        const der = Buffer.from(text.slice(from, to - ((to - from) & 1)), 'hex');
-        if (isPrivateKeyDer(der)) {
-          const armoured = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----`;
-          out.push({ text: armoured, encoding: 'private-key', starts: new Int32Array(armoured.length).fill(from), ends: new Int32Array(armoured.length).fill(to) });
-        }
+        const key = privateKeyDerView(Buffer.from(text.slice(from, to - ((to - from) & 1)), 'hex'), from, to);
+        if (key) out.push(key);
       }
       continue;
     }

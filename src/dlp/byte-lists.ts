@@ -14,7 +14,7 @@
  * Cost: a probe every `PROBE` units, skipping the long runs decode.ts found (hashes, UUIDs); each
  * stretch of list units long enough is then read once, by character codes.
  */
-import type { DecodedView } from './decode.ts';
+import { privateKeyDerView, type DecodedView } from './decode.ts';
 
 /**
  * Units a list of bare items is written with: hex digits, blanks and the separators. (Items with `0x`
@@ -178,9 +178,65 @@ function listStretches(text: string, runs: readonly number[]): number[] {
   return out;
 }
 
+/**
+ * Where a private key's DER may start as a byte list: its SEQUENCE tag and length byte, `30 82`,
+ * `0x30, 0x81`, `30:2e`, `\x30\x82`, or in decimal `48, 130` (red team M, M4: `openssl asn1parse -dump`,
+ * `xxd -i`, Python's `list(der)`, colon hex).
+ */
+const DER_HEX_START = /(?:0x|\\x)?30[ \t]*[,:;| -]?[ \t]*(?:0x|\\x)?(?:8[12]|[0-7][0-9a-fA-F])(?![0-9A-Za-z])/y;
+const DER_DECIMAL_START = /48[ \t]*[,;: ][ \t]*(?:129|130|[1-9][0-9]?|1[01][0-9]|12[0-7])(?![0-9A-Za-z.])/y;
+/** The longest key read from a list (a 16384-bit RSA key is under 10 KB of DER). */
+const MAX_DER = 1 << 14;
+/** Between two bytes: blanks and line breaks, separators, brackets (a list wrapped over lines). */
+const BETWEEN = /[\s,:;|\-[\](){}]/;
+
+/**
+ * Private keys written as DER byte lists, one line or many, in hex or decimal: read to bytes and
+ * given their PEM armour when the bytes are a key's (`isPrivateKeyDer`), the whole list the key's span.
+ * Every byte-list rendering thus meets the same DER check as base64 and hex runs.
+ */
+function derListViews(text: string, out: DecodedView[]): void {
+  for (const [start, hex] of [[DER_HEX_START, true], [DER_DECIMAL_START, false]] as const) {
+    // Candidates by a native search for the tag (`30`, `48`), each tried with the sticky pattern.
+    const tag = hex ? '30' : '48';
+    for (let p = text.indexOf(tag); p >= 0; p = text.indexOf(tag, p + 1)) {
+      const prefixed = hex && p >= 2 && (text.charCodeAt(p - 2) === 0x30 || text.charCodeAt(p - 2) === 0x5c) && (text.charCodeAt(p - 1) | 0x20) === 0x78;
+      const s = prefixed ? p - 2 : p;
+      if (s > 0 && (isWordUnit(text.charCodeAt(s - 1)) || text.charCodeAt(s - 1) === 0x2e)) continue;
+      start.lastIndex = s;
+      if (!start.test(text)) continue;
+      const bytes: number[] = [];
+      let i = s;
+      let end = i;
+      while (bytes.length < MAX_DER) {
+        let gap = 0;
+        while (i < text.length && gap < 12 && BETWEEN.test(text[i]!)) {
+          i++;
+          gap++;
+        }
+        if (hex && (text.startsWith('0x', i) || text.startsWith('0X', i) || text.startsWith('\\x', i))) i += 2;
+        const from = i;
+        while (i < text.length && i - from < 3 && (hex ? isHex(text.charCodeAt(i)) : text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39)) i++;
+        if (i === from || (hex && i - from !== 2) || isWordUnit(text.charCodeAt(i))) break;
+        const value = Number.parseInt(text.slice(from, i), hex ? 16 : 10);
+        if (value > 0xff) break;
+        bytes.push(value);
+        end = i;
+      }
+      if (bytes.length < 48) continue;
+      const key = privateKeyDerView(Buffer.from(bytes), s, end);
+      if (key) {
+        out.push(key);
+        p = end;
+      }
+    }
+  }
+}
+
 /** The byte and character-code lists of `text`, decoded (none for most texts); `runs`: decode.ts `longRuns(text)`. */
 export function byteListViews(text: string, runs: readonly number[]): DecodedView[] {
   const out: DecodedView[] = [];
+  derListViews(text, out);
   const stretches = listStretches(text, runs);
   for (let k = 0; k < stretches.length; k += 2) {
     const to = stretches[k + 1]!;

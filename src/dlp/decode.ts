@@ -318,6 +318,16 @@ function runs(text: string, found: readonly number[], out: DecodedView[]): void 
         continue;
       }
     }
+    // Reversed (`rev`, red team M, M4): a body that ends the way one starts.
+    const last = text.charCodeAt(to - 1);
+    const before = text.charCodeAt(to - 2);
+    if (last === 0x4d && (before === 0x49 || before === 0x48 || before === 0x43) && to - from >= MIN_KEY_RUN) {
+      const key = privateKeyBody(text, from, to, [...text.slice(from, to)].reverse().join(''));
+      if (key) {
+        out.push(key);
+        continue;
+      }
+    }
     // Most runs (ids, hashes) start with bytes that are no text read either way: turned down on their
     // first units, before reading the whole run to tell hex from base64.
     const asBase64 = textKind(base64Head(text, from));
@@ -365,14 +375,24 @@ const KEY_OIDS = ['2a864886f70d010101', '2a8648ce3d0201', '2a8648ce3d0301', '2b8
  * is the run's, then version 0 or 1 (an INTEGER) and a key algorithm's identifier, or the RSA
  * structure's second INTEGER.
  */
-function privateKeyBody(text: string, from: number, to: number): DecodedView | undefined {
-  if (to - from < MIN_KEY_RUN) return undefined;
-  const der = Buffer.from(text.slice(from, to), 'base64');
+function privateKeyBody(text: string, from: number, to: number, body = text.slice(from, to)): DecodedView | undefined {
+  if (body.length < MIN_KEY_RUN) return undefined;
+  const der = Buffer.from(body, 'base64');
   const openssh = der.subarray(0, 15).toString('latin1') === 'openssh-key-v1\0';
   if (!openssh && !isPrivateKeyDer(der)) return undefined;
   const label = openssh ? 'OPENSSH PRIVATE KEY' : 'PRIVATE KEY';
-  const armoured = `-----BEGIN ${label}-----\n${text.slice(from, to)}\n-----END ${label}-----`;
+  const armoured = `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----`;
   return wholeRun(armoured, from, to, 'private-key');
+}
+
+/**
+ * A private key's DER bytes, read from the text at [from, to) however they were written (hex, a byte
+ * list), given back their PEM armour for the private-key rules; undefined when they are no key's.
+ */
+export function privateKeyDerView(der: Buffer, from: number, to: number): DecodedView | undefined {
+  if (!isPrivateKeyDer(der)) return undefined;
+  const armoured = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----`;
+  return { text: armoured, encoding: 'private-key', starts: new Int32Array(armoured.length).fill(from), ends: new Int32Array(armoured.length).fill(to) };
 }
 
 export function isPrivateKeyDer(der: Buffer): boolean {

@@ -17,7 +17,7 @@ import { base64Text, base64WideText, encodeText } from './decode.ts';
 import { maskInPlace, printableView } from './binary-text.ts';
 import { foldName } from './normalize.ts';
 import { detectDeep, isDistinctive, withViews, type DeepReport, type ViewFinding } from './views.ts';
-import { joinedPieces, ownersOf, type Joined } from './pieces.ts';
+import { joinedPieces, memberJoins, ownersOf, type Joined } from './pieces.ts';
 import { itemText, joinedContent } from './content-join.ts';
 import { stripHiddenUnicode } from './injection.ts';
 import { PII_KINDS, type PiiKind } from './pii.ts';
@@ -570,20 +570,14 @@ export class Dlp {
       const type = typeof value.type === 'string' ? value.type : undefined;
       let copy: JsonObject | undefined;
       let renamed: Map<string, string> | undefined;
-      /** Keys and string values in order, for a value cut between them (`joinedMembers`); null between runs. */
-      const members: unknown[] | undefined = joinMembers ? [] : undefined;
-      const memberKeys: string[] = [];
       /** Whether a key or value has a capital letter: rows of lower-case keys, ids and hashes are not joined (the cost). */
       let capitals = false;
+      let members = 0;
       for (const key in value) {
         if (!Object.hasOwn(value, key)) continue;
-        if (members && members.length < 2 * MAX_JOINED_MEMBERS) {
+        if (joinMembers && !capitals && members++ < MAX_JOINED_MEMBERS) {
           const held = value[key];
-          const own = PROTOCOL_KEYS.has(key) ? null : key;
-          const said = typeof held === 'string' ? held : null;
-          members.push(own, said);
-          memberKeys.push(key);
-          capitals ||= (own !== null && HAS_CAPITAL.test(own)) || (said !== null && said.length <= MAX_PIECE && HAS_CAPITAL.test(said));
+          capitals = (!PROTOCOL_KEYS.has(key) && HAS_CAPITAL.test(key)) || (typeof held === 'string' && held.length <= MAX_PIECE && HAS_CAPITAL.test(held));
         }
         let name = key;
         // Below this key the path says the mask, or `<key>` when the key held a finding left in place.
@@ -607,10 +601,12 @@ export class Dlp {
         path.pop();
         if (next !== item) (copy ??= { ...value })[key] = next;
       }
-      // A value cut between an object's keys and values (`{"AKIAIOSF": "ODNN7EXAMPLE"}`, red team C3):
-      // keys and string values are read in order as pieces (pieces.ts), for distinctive findings only.
-      if (members && capitals && members.length >= 2 && !refusal) {
-        for (const joined of joinedPieces(members)) {
+      // A value cut between an object's keys and values (`{"AKIAIOSF": "ODNN7EXAMPLE"}`, red team C3) or
+      // over its values: read as pieces (pieces.ts `memberJoins`, as the arguments are), for distinctive
+      // findings only.
+      if (joinMembers && capitals && !refusal) {
+        const memberKeys = Object.keys(value);
+        for (const joined of memberJoins(value, PROTOCOL_KEYS, MAX_JOINED_MEMBERS)) {
           if (joined.kind !== 'pieces') continue;
           for (const f of memberFindings(joined)) {
             const action = actionAt(f);
@@ -715,9 +711,12 @@ export class Dlp {
       }
       return found;
     };
-    /** A value in pieces across the elements of an array or the members of an object (pieces.ts). */
-    const joined = (items: readonly unknown[], path: string): void => {
-      for (const j of joinedPieces(items)) {
+    /**
+     * A value in pieces across the elements of an array, or an object's values or keys and values
+     * (pieces.ts; the joins a result's objects are read with).
+     */
+    const joined = (items: readonly unknown[] | JsonObject, path: string): void => {
+      for (const j of Array.isArray(items) ? joinedPieces(items) : memberJoins(items as JsonObject)) {
         const report = detectDeep(j.text, on, this.#patterns, this.#piiKinds, { compact: true });
         if (report.uninspectable) uninspectable ??= report.uninspectable;
         for (const f of report.findings) {
@@ -763,7 +762,7 @@ export class Dlp {
           const at = scan(key, `${path}.${KEY}`, 'key') ? `${path}.${KEY}` : step(path, key);
           walk(item, at, field || fields.has(foldName(key)) || (named !== undefined && key !== named), depth);
         }
-        joined(Object.values(value), path);
+        joined(value, path);
       }
     };
     walk(args, 'arguments', false, 0);
@@ -813,6 +812,25 @@ export class Dlp {
     const on: Detectors = { secrets: true, pii: false, injection: false, patterns: this.#patterns.values.length > 0 || this.#patterns.scanner !== undefined };
     const report = this.#deep(text, on, true);
     return report.uninspectable !== undefined || report.findings.length > 0;
+  }
+
+  /**
+   * The pieces of an array (its indexes) or of an object (`2·k`: its k-th key, `2·k + 1`: that key's
+   * value) that make a secret only when read together — the joins the arguments are read with
+   * (pieces.ts) under `holdsSecret`'s detectors: what the audit record masks besides each string on
+   * its own, every piece a finding is made of (red team M, M2). Uninspectable: every piece of that join.
+   */
+  secretPieces(value: readonly unknown[] | Readonly<Record<string, unknown>>): Set<number> {
+    const pieces = new Set<number>();
+    const joins = Array.isArray(value) ? joinedPieces(value) : memberJoins(value as Readonly<Record<string, unknown>>);
+    if (joins.length === 0) return pieces;
+    const on: Detectors = { secrets: true, pii: false, injection: false, patterns: this.#patterns.values.length > 0 || this.#patterns.scanner !== undefined };
+    for (const joined of joins) {
+      const report = detectDeep(joined.text, on, this.#patterns, this.#piiKinds, { compact: true });
+      const spans = report.uninspectable !== undefined ? [{ start: 0, end: joined.text.length }] : report.findings.filter((f) => joined.kind === 'codes' || isDistinctive(f));
+      for (const f of spans) for (const owner of ownersOf(joined, f.start, f.end)) pieces.add(owner);
+    }
+    return pieces;
   }
 
   /**

@@ -42,19 +42,8 @@ const BLANK = /^[\p{Zs}\p{Zl}\p{Zp}\u2800\u{1D159}]$/u;
 /** Dashes and the minus sign: read as `-` (a card or an IBAN written with en-dashes). */
 const DASH = /^[\p{Pd}\u2212]$/u;
 const MARKS = /[\p{Mn}\p{Me}]/gu;
-const UNASSIGNED = /^[\p{Cn}\p{Co}]$/u;
 const DECIMAL = /^\p{Nd}$/u;
 const KEPT_CONTROLS = new Set([0x09, 0x0a, 0x0d]);
-
-/**
- * The supplementary planes whose characters the view may change (the multilingual plane: marks,
- * digits, mathematical letters, blanks; and plane 14: tags, variation selectors). Their high
- * surrogates gate the test.
- */
-export const SUPPLEMENTARY_PLANES: ReadonlyArray<[number, number]> = [
-  [0x10000, 0x1ffff],
-  [0xe0000, 0xe0fff],
-];
 
 /** A decimal digit of any script as its ASCII digit (Unicode keeps each script's 0–9 contiguous and in order). */
 function decimalValue(cp: number): string {
@@ -83,24 +72,21 @@ export function foldOf(cp: number): string | undefined {
   return out;
 }
 
-/** Every code point the view changes, in order, with its replacement ('' removes it). */
-export function deriveFolds(): Array<[number, string]> {
-  const out: Array<[number, string]> = [];
-  for (let cp = 0; cp < 0x10000; cp++) {
+/**
+ * Every code point the view changes, in order, with its replacement ('' removes it): every plane. The
+ * supplementary planes' unassigned, private-use and noncharacter code points are removed like the basic
+ * plane's (red team M, M1): whole planes of them — 4 to 13 unassigned, 14 Default_Ignorable (Unicode's
+ * DerivedCoreProperties.txt lists `E0000..E0FFF ; Default_Ignorable_Code_Point`, its unassigned
+ * U+E0080–E00FF and U+E01F0–E0FFF included), 15 and 16 private use (Co) and noncharacters — render as
+ * nothing or as a box no font draws as a letter, and a receiving program strips them with one pattern.
+ * A generator: the ~1 M entries are folded into runs (`foldRuns`) as they come.
+ */
+export function* deriveFolds(): Generator<[number, string]> {
+  for (let cp = 0; cp <= 0x10ffff; cp++) {
     if (cp >= 0xd800 && cp <= 0xdfff) continue;
     const f = foldOf(cp);
-    if (f !== undefined) out.push([cp, f]);
+    if (f !== undefined) yield [cp, f];
   }
-  for (const [from, to] of SUPPLEMENTARY_PLANES) {
-    for (let cp = from; cp <= to; cp++) {
-      // Unassigned code points there (most of them) stay: a high surrogate of their own would send every
-      // text with an emoji through the view.
-      if (UNASSIGNED.test(String.fromCodePoint(cp))) continue;
-      const f = foldOf(cp);
-      if (f !== undefined) out.push([cp, f]);
-    }
-  }
-  return out;
 }
 
 /**
@@ -108,23 +94,31 @@ export function deriveFolds(): Array<[number, string]> {
  * the replacement; step 1: the replacement is one character and each next code point gets the next one
  * (`０`–`９` → `0`–`9`, mathematical `𝐀`–`𝐙` → `A`–`Z`).
  */
-export function foldRuns(folds: ReadonlyArray<[number, string]>): Array<number | string> {
+export function foldRuns(folds: Iterable<[number, string]>): Array<number | string> {
   const runs: Array<number | string> = [];
-  let k = 0;
-  while (k < folds.length) {
-    const [start, fold] = folds[k]!;
-    let step = 0;
-    let length = 1;
-    const next = folds[k + 1];
-    if (next && next[0] === start + 1 && fold.length === 1 && next[1].length === 1 && next[1].charCodeAt(0) === fold.charCodeAt(0) + 1) step = 1;
-    for (;;) {
-      const f = folds[k + length];
-      if (!f || f[0] !== start + length) break;
-      if (step === 0 ? f[1] !== fold : f[1].length !== 1 || f[1].charCodeAt(0) !== fold.charCodeAt(0) + length) break;
-      length++;
+  // The open run: its start, length, replacement and step (-1: its step is not known yet, one code point).
+  let start = -1;
+  let length = 0;
+  let fold = '';
+  let step = -1;
+  const close = (): void => {
+    if (start >= 0) runs.push(start, length, fold, Math.max(step, 0));
+  };
+  for (const [cp, f] of folds) {
+    if (start >= 0 && cp === start + length) {
+      const next = f.length === 1 && fold.length === 1 && f.charCodeAt(0) === fold.charCodeAt(0) + length;
+      if (step === -1 && (f === fold || next)) step = f === fold ? 0 : 1;
+      if ((step === 0 && f === fold) || (step === 1 && next)) {
+        length++;
+        continue;
+      }
     }
-    runs.push(start, length, fold, step);
-    k += length;
+    close();
+    start = cp;
+    length = 1;
+    fold = f;
+    step = -1;
   }
+  close();
   return runs;
 }

@@ -95,8 +95,30 @@ export function injectionRules(): readonly TextRule[] {
 
 const isAsciiLetter = (u: number): boolean => (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a);
 
-/** Invisible characters that hide or reorder text, found unit by unit. */
-const MAYBE_HIDDEN = /[\u200B-\u200D\u2060\uFEFF\u202A-\u202E\u2066-\u2069\uDB40\uFE00-\uFE0F]/;
+/** Invisible characters that hide or reorder text, found unit by unit (U+DB40–DBFF: planes 14 to 16). */
+const MAYBE_HIDDEN = /[\u200B-\u200D\u2060\uFEFF\u202A-\u202E\u2066-\u2069\uDB40-\uDBFF\uFE00-\uFE0F\uE000-\uF8FF\uFDD0-\uFDEF\uFFFE\uFFFF]/;
+
+const isAsciiAlnum = (u: number): boolean => isAsciiLetter(u) || (u >= 0x30 && u <= 0x39);
+
+/**
+ * The code point at `at` if it renders as nothing and is neither a tag character nor a variation
+ * selector (read above): its length in units, and whether it hides text wherever it is (`always`) or
+ * only inside a word. Plane 14's other code points are Default_Ignorable and unassigned (Unicode's
+ * DerivedCoreProperties.txt: `E0080..E00FF`, `E01F0..E0FFF`): nothing writes them. Private use
+ * (U+E000–F8FF, planes 15 and 16) and noncharacters (U+FDD0–FDEF, U+xxFFFE/FFFF) draw nothing
+ * without a font that gives them one — icon fonts do, beside words, never inside one (red team M, M1).
+ */
+function invisibleAt(text: string, at: number): { units: number; always: boolean } | undefined {
+  const u = text.charCodeAt(at);
+  if (u >= 0xdb40 && u <= 0xdbff) {
+    const low = text.charCodeAt(at + 1);
+    if (!(low >= 0xdc00 && low <= 0xdfff)) return undefined;
+    if (u === 0xdb40 && (low <= 0xdc7f || (low >= 0xdd00 && low <= 0xddef))) return undefined;
+    return { units: 2, always: u <= 0xdb43 };
+  }
+  if ((u >= 0xe000 && u <= 0xf8ff) || (u >= 0xfdd0 && u <= 0xfdef) || u >= 0xfffe) return { units: 1, always: false };
+  return undefined;
+}
 
 /** The length (in units) of the variation selector at `at` (U+FE00–FE0F, U+E0100–E01EF), or 0. */
 function variationSelector(text: string, at: number): number {
@@ -139,6 +161,18 @@ export function findHiddenUnicode(text: string): InjectionMatch[] {
     } else if ((u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069)) signal = 'unicode.bidi-control';
     else if (u === 0x200b || u === 0x200c || u === 0x2060 || (u === 0xfeff && i > 0)) signal = 'unicode.zero-width';
     else if (u === 0x200d && isAsciiLetter(text.charCodeAt(i - 1)) && isAsciiLetter(text.charCodeAt(i + 1))) signal = 'unicode.zero-width';
+    else {
+      const first = invisibleAt(text, i);
+      if (first) {
+        let always = first.always;
+        end = i + first.units;
+        for (let next = invisibleAt(text, end); next; next = invisibleAt(text, end)) {
+          end += next.units;
+          always ||= next.always;
+        }
+        if (always || (isAsciiAlnum(text.charCodeAt(i - 1)) && isAsciiAlnum(text.charCodeAt(end)))) signal = 'unicode.zero-width';
+      }
+    }
     if (signal) {
       out.push({ signal, start: i, end });
       i = end - 1;

@@ -6,8 +6,9 @@
  *
  *   removed      what renders as nothing: format characters (Cf), every Default_Ignorable_Code_Point
  *                (variation selectors, Hangul fillers…), combining marks (Mn, Me), C0 controls other
- *                than tab, line feed and carriage return, DEL and the C1 controls, unassigned and
- *                private-use code points of the basic plane
+ *                than tab, line feed and carriage return, DEL and the C1 controls, unassigned,
+ *                noncharacter and private-use code points of every plane (plane 14 whole: tags,
+ *                variation selectors and its unassigned Default_Ignorable code points)
  *   blanks       what renders as blank space (Zs, the braille blank, the null notehead) read as a space,
  *                U+2028 and U+2029 as a line break — or, asked for (`unspaced`), removed too
  *   folded       every decimal digit (Nd) to its ASCII digit, dashes to `-`, compatibility forms and
@@ -33,15 +34,19 @@ interface FoldTable {
   /** BMP code unit → 1 + index of its replacement in `folds` ('' removes it); 0: kept. */
   bmp: Uint16Array;
   folds: string[];
-  supplementary: Map<number, string>;
-  /** Matches any unit the view would change. */
+  /** The supplementary planes' runs, in order: start, length (so whole planes stay a few entries), step as in fold-data.ts. */
+  supStarts: Int32Array;
+  supLengths: Int32Array;
+  supSteps: Uint8Array;
+  supFolds: string[];
+  /** Matches any code point the view would change (exact: an emoji whose code point is kept does not). */
   needed: RegExp;
 }
 
 let table: FoldTable | undefined;
 /**
  * Read on first use from the table shipped in fold-data.ts (derived by fold-derive.ts from Unicode's
- * data; deriving it here took ~130 K look-ups, 0.4 s of CPU per process): 1,900 runs, a millisecond.
+ * data; deriving it here took ~1.1 M look-ups, seconds of CPU per process): 2,600 runs, a millisecond.
  */
 function foldTable(): FoldTable {
   if (table) return table;
@@ -54,34 +59,48 @@ function foldTable(): FoldTable {
     if (i === undefined) index.set(fold, (i = folds.push(fold)));
     return i;
   };
-  const supplementary = new Map<number, string>();
+  const sup: { start: number; length: number; fold: string; step: number }[] = [];
   const ranges: Array<[number, number]> = [];
-  const highs = new Set<number>();
   for (let k = 0; k < runs.length; k += 4) {
     const start = runs[k] as number;
     const length = runs[k + 1] as number;
     const fold = runs[k + 2] as string;
     const step = runs[k + 3] as number;
-    for (let j = 0; j < length; j++) {
-      const cp = start + j;
-      const f = step === 0 ? fold : String.fromCharCode(fold.charCodeAt(0) + j);
-      if (cp < 0x10000) bmp[cp] = id(f);
-      else {
-        supplementary.set(cp, f);
-        highs.add(String.fromCodePoint(cp).charCodeAt(0));
-      }
-    }
-    if (start < 0x10000) {
-      const last = ranges[ranges.length - 1];
-      if (last && last[1] === start - 1) last[1] = start + length - 1;
-      else ranges.push([start, start + length - 1]);
+    if (start >= 0x10000) sup.push({ start, length, fold, step });
+    else for (let j = 0; j < length; j++) bmp[start + j] = id(step === 0 ? fold : String.fromCharCode(fold.charCodeAt(0) + j));
+    const last = ranges[ranges.length - 1];
+    if (last && last[1] === start - 1) last[1] = start + length - 1;
+    else ranges.push([start, start + length - 1]);
+  }
+  const hex = (u: number): string => `\\u{${u.toString(16)}}`;
+  const cls = ranges.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join('');
+  table = {
+    bmp,
+    folds,
+    supStarts: Int32Array.from(sup, (r) => r.start),
+    supLengths: Int32Array.from(sup, (r) => r.length),
+    supSteps: Uint8Array.from(sup, (r) => r.step),
+    supFolds: sup.map((r) => r.fold),
+    needed: new RegExp(`[${cls}]`, 'u'),
+  };
+  return table;
+}
+
+/** What the view makes of supplementary code point `cp` (a binary search of its runs), or undefined: kept. */
+function supplementaryFold(t: FoldTable, cp: number): string | undefined {
+  let lo = 0;
+  let hi = t.supStarts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const start = t.supStarts[mid]!;
+    if (cp < start) hi = mid - 1;
+    else if (cp >= start + t.supLengths[mid]!) lo = mid + 1;
+    else {
+      const fold = t.supFolds[mid]!;
+      return t.supSteps[mid] === 0 ? fold : String.fromCharCode(fold.charCodeAt(0) + cp - start);
     }
   }
-  for (const h of [...highs].sort((a, b) => a - b)) ranges.push([h, h]);
-  const hex = (u: number): string => `\\u${u.toString(16).padStart(4, '0')}`;
-  const cls = ranges.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join('');
-  table = { bmp, folds, supplementary, needed: new RegExp(`[${cls}]`) };
-  return table;
+  return undefined;
 }
 
 /** A text derived from another, with the source span of each of its units. */
@@ -129,7 +148,8 @@ export interface NormalizedText extends MappedText {
  */
 export function normalizedView(text: string, ascii?: boolean, unspaced = false, controls?: boolean): NormalizedText | undefined {
   if (!hasNonAsciiOrControl(text, ascii, controls)) return undefined;
-  const { bmp, folds, supplementary, needed } = foldTable();
+  const t = foldTable();
+  const { bmp, folds, needed } = t;
   if (!needed.test(text)) return undefined;
   const n = text.length;
   const starts: number[] = [];
@@ -153,7 +173,7 @@ export function normalizedView(text: string, ascii?: boolean, unspaced = false, 
       const cp = text.codePointAt(i)!;
       if (cp > 0xffff) {
         width = 2;
-        fold = supplementary.get(cp);
+        fold = supplementaryFold(t, cp);
       }
     } else if ((u < 0x20 || u >= 0x7f) && bmp[u] !== 0) fold = folds[bmp[u]! - 1];
     if (fold === undefined) {

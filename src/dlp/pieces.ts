@@ -35,7 +35,11 @@ const MIN_CODES = 8;
 /** Character codes turned into text this many at a time (an argument list far below any stack limit). */
 const CODE_SLICE = 4096;
 
-const VALUE = /^[A-Za-z0-9_+/=.:-]+$/;
+/**
+ * A piece: value characters, and an `@` only at an end or alone — half an e-mail address
+ * (`{"jo.smith@": "example.org"}`, red team M, M3); a whole address in one piece is found in it alone.
+ */
+const VALUE = /^(?:@?[A-Za-z0-9_+/=.:-]+@?|@)$/;
 /** Rows joined at most this long (a 16384-bit RSA key in PEM is about 13 KB). */
 const MAX_LINES = 1 << 16;
 const PEM_HEADER = '-----BEGIN';
@@ -119,6 +123,35 @@ export function joinedPieces(items: readonly unknown[]): Joined[] {
     for (const owner of runOwners) owners.push(owner);
   }
   if (text !== '') out.push({ text, owners: Int32Array.from(owners), kind: 'pieces' });
+  return out;
+}
+
+/**
+ * The texts a reader makes of an object's members: its values in a row (`{"a": "AKIAIOSF", "b":
+ * "ODNN7EXAMPLE"}`), its keys in a row (`{"AKIAIOSF": 1, "ODNN7EXAMPLE": 2}`) and its keys and string values in order (`{"AKIAIOSF": "ODNN7EXAMPLE"}`, `{"CANARY-":
+ * "482913"}`, red team C3 and M3). Each unit's owner is `2·k` (the k-th key) or `2·k + 1` (its value), in
+ * both. Read alike by both directions (src/dlp/engine.ts) and by the audit record's redaction.
+ * `skipKeys`: protocol names, not data (a gap in the keys' run); `limit`: the first members only.
+ */
+export function memberJoins(object: Readonly<Record<string, unknown>>, skipKeys?: ReadonlySet<string>, limit = Number.POSITIVE_INFINITY): Joined[] {
+  const values: unknown[] = [];
+  const keys: unknown[] = [];
+  const members: unknown[] = [];
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    if (values.length >= limit) break;
+    const value = object[key];
+    const own = skipKeys?.has(key) ? null : key;
+    values.push(value);
+    keys.push(own);
+    members.push(own, typeof value === 'string' ? value : null);
+  }
+  const out: Joined[] = [];
+  const remap = (joined: Joined, owner: (o: number) => number): Joined => ({ ...joined, owners: joined.owners.map((o) => (o < 0 ? o : owner(o))) });
+  for (const joined of joinedPieces(values)) out.push(remap(joined, (o) => 2 * o + 1));
+  // Keys in a row only where a value between them is not a string (else the members' join reads them).
+  if (members.includes(null)) for (const joined of joinedPieces(keys)) if (joined.kind === 'pieces') out.push(remap(joined, (o) => 2 * o));
+  for (const joined of joinedPieces(members)) if (joined.kind === 'pieces') out.push(joined);
   return out;
 }
 

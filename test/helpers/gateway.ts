@@ -134,6 +134,18 @@ export async function legacyClient(url: string, handlers: ClientHandlers = {}): 
   return client;
 }
 
+/** One `tools/call` through a fresh legacy client: the result as JSON, or `error: <message>`. */
+export async function callToolText(url: string, name: string, args: Record<string, unknown>): Promise<string> {
+  const client = await legacyClient(url);
+  try {
+    return JSON.stringify(await client.callTool({ name, arguments: args }));
+  } catch (error) {
+    return `error: ${(error as Error).message}`;
+  } finally {
+    await client.close();
+  }
+}
+
 /** The v2 SDK client negotiating the modern era (2026-07-28). */
 export async function modernClient(url: string, handlers: ClientHandlers = {}): Promise<ModernClient> {
   const { Client: ModernClient, StreamableHTTPClientTransport: ModernHttpTransport } = await import('@modelcontextprotocol/client');

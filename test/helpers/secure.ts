@@ -38,10 +38,16 @@ const PAYLOAD_SERVER = new URL('../fixtures/payload-server.ts', import.meta.url)
  * payload as given, with every DLP result family on (mask, mask, flag). What it received goes to
  * `<dataDir>/received.jsonl`.
  */
-export async function startPayloadGateway(prefix: string, payloads: Record<string, unknown>, dlp: Record<string, unknown> = { results: { secrets: 'mask', pii: 'mask', injection: 'flag' } }): Promise<{ gw: TestGateway; dataDir: string }> {
+export async function startPayloadGateway(
+  prefix: string,
+  payloads: Record<string, unknown>,
+  dlp: Record<string, unknown> = { results: { secrets: 'mask', pii: 'mask', injection: 'flag' } },
+  /** More of the file: `prompts`, `tools`, `resources`… (fixtures/payload-server.ts). */
+  more: Record<string, unknown> = {},
+): Promise<{ gw: TestGateway; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
   const file = join(dataDir, 'payloads.json');
-  writeFileSync(file, JSON.stringify({ payloads }));
+  writeFileSync(file, JSON.stringify({ ...more, payloads }));
   const gw = await startSecureGateway({
     dataDir,
     servers: { evil: recordedServer(join(dataDir, 'received.jsonl'), PAYLOAD_SERVER, [file]) },

@@ -100,9 +100,22 @@ export const OWN_SECRET_RULES: readonly SecretRuleData[] = [
     id: 'portcullis:private-key-text',
     label: 'private-key',
     family: 'private-key',
-    pattern: String.raw`\b(?:priv|privateExponent|prime[12]|exponent[12]|coefficient):[ \t]*\r?\n((?:[ \t]+(?:[0-9a-fA-F]{2}:){1,15}[0-9a-fA-F]{0,2}[ \t]*\r?\n?){2,64})`,
+    // Indented as openssl prints it, or not (red team M, M4: the lines pasted flush left).
+    pattern: String.raw`\b(?:priv|privateExponent|prime[12]|exponent[12]|coefficient):[ \t]*\r?\n((?:[ \t]*(?:[0-9a-fA-F]{2}:){1,15}[0-9a-fA-F]{0,2}[ \t]*\r?\n?){2,64})`,
     group: 1,
     anchors: ['priv:', 'privateexponent:', 'prime1:', 'prime2:', 'exponent1:', 'exponent2:', 'coefficient:'],
+    before: 0,
+    after: null,
+  },
+  {
+    // A PuTTY private key file (`.ppk`, versions 2 and 3, unencrypted or not): the base64 lines after
+    // `Private-Lines: N` are the private key (red team M, M4); the whole block is the secret.
+    id: 'portcullis:putty-private-lines',
+    label: 'private-key',
+    family: 'private-key',
+    pattern: String.raw`\bPrivate-Lines:[ \t]*[0-9]{1,3}[ \t]*\r?\n((?:[A-Za-z0-9+/]{4,128}={0,2}[ \t]*(?:\r?\n|$)){1,64})`,
+    group: 1,
+    anchors: ['private-l'],
     before: 0,
     after: null,
   },
