@@ -12,6 +12,8 @@
  *   concatenated string literals joined in code (`"AKIA" + "…"`, `'ghp_' . '…'`, `"".join([…])`:
  *                concatenated.ts); only findings of rules with a distinctive shape count here
  *   dechunked    a value cut in regular chunks (`AKIA Q3EG …`, `4539.1488.…`), any length of string
+ *   unprefixed   base64 lines under one prefix each (`> `, `# `, `12: `, a timestamp) read without it
+ *                (line-prefixes.ts), so that the unwrapped view joins them
  *   unwrapped    the line breaks inside wrapped base64 (MIME, `base64`'s 76 columns) removed, so the
  *                decoded view reads a value whose encoding straddles a break
  *   compacted    whitespace removed, for strings up to `COMPACT_MAX` characters (a secret broken by a
@@ -39,6 +41,7 @@ import { MAX_MATCHES } from './rule-scan.ts';
 import { rejoinViews } from './rejoin.ts';
 import { hiddenTextView } from './hidden-text.ts';
 import { concatenatedView, mayBeConcatenated } from './concatenated.ts';
+import { unprefixedView } from './line-prefixes.ts';
 
 export interface ViewFinding extends TextFinding {
   /** Where the finding was seen when not in the text as written: `normalized`, `decoded:base64`, `decoded:url/decoded:url`… */
@@ -295,6 +298,9 @@ function* viewsOf(text: string, on: Detectors, compact: boolean, decodes: number
     // Text smuggled in tag characters or variation selectors, decoded where the normalised view removes it.
     const hidden = decodes < MAX_DECODE_DEPTH ? hiddenTextView(text) : undefined;
     if (hidden) yield { text: hidden.text, starts: hidden.starts, ends: hidden.ends, location: `decoded:${hidden.encoding}`, inner: 'all', decodes: decodes + 1 };
+    // Base64 lines under a prefix each (`> `, `# `, `12: `) read without it, so that the view below joins them.
+    const unprefixed = decodes < MAX_DECODE_DEPTH && runs.length > 0 ? unprefixedView(text) : undefined;
+    if (unprefixed) yield { ...unprefixed, location: 'unprefixed', inner: 'all', decodes };
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
     const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text, runs) : undefined;
     if (unwrapped) yield { ...unwrapped, location: 'unwrapped', inner: 'all', decodes };
