@@ -17,8 +17,8 @@ import { base64Text, base64WideText, encodeText } from './decode.ts';
 import { maskInPlace, printableView } from './binary-text.ts';
 import { foldName } from './normalize.ts';
 import { detectDeep, isDistinctive, withViews, type DeepReport, type ViewFinding } from './views.ts';
-import { joinedPieces, ownersOf, type Joined } from './pieces.ts';
-import { itemText, joinedContent } from './content-join.ts';
+import { joinedPieces, ownersOf, rowText, type Joined } from './pieces.ts';
+import { itemText, joinedContent, joinedTexts } from './content-join.ts';
 import { stripHiddenUnicode } from './injection.ts';
 import { PII_KINDS, type PiiKind } from './pii.ts';
 import { DLP_DEFAULTS, type ArgumentAction, type InjectionAction, type ResultAction } from './actions.ts';
@@ -382,44 +382,61 @@ export class Dlp {
       return maskInPlace(bytes, view, out).toString('base64');
     };
     /**
-     * Injected instructions split over two text items of one `content` (`Ignore all previous` |
-     * `instructions and…`): a reader takes the items as one text. The seam between each two items is
-     * read (the end of one and the start of the next, SEAM characters each); a finding that crosses it
-     * is the whole content's. Masks and the rest are the items' own (above).
+     * Injected instructions split over the items of one `content` (`Ignore all previous` | `instructions
+     * and…`) or the rows of an array of structuredContent: a reader takes them as one text, whatever
+     * lies between (an image, a blank item, an embedded resource's text). Read in the join the secret
+     * readers read (content-join.ts `joinedTexts`: each item's first and last SEAM characters), with a
+     * line break between items; a finding that spans two items or more is theirs: each is wrapped (or
+     * the message blocked). Masks and the rest are the items' own (above). The indexes of the items to
+     * wrap are returned.
      */
+    const injectionAcross = (texts: readonly (string | undefined)[], at: string): Set<number> => {
+      const toWrap = new Set<number>();
+      const joined = joinedTexts(texts, SEAM, '\n');
+      if (!joined) return toWrap;
+      const injection: Detectors = { secrets: false, pii: false, injection: true, patterns: false };
+      for (const f of detectDeep(joined.text, injection, undefined, this.#piiKinds).findings) {
+        if (refusal) break;
+        if (f.type !== 'injection') continue;
+        const owners = new Set<number>();
+        for (let u = f.start; u < f.end; u++) if (joined.item[u]! >= 0) owners.add(joined.item[u]!);
+        if (owners.size < 2) continue;
+        const action = this.#resultAction(f, actions);
+        if (action === 'off') continue;
+        const spans = [...owners];
+        const path = `${at}[${spans[0]}..${spans[spans.length - 1]}]`;
+        record(f, path, action, 'joined');
+        if (action === 'block') refuse(f.type, f.rule, path, `injected instructions split over items (${f.rule})`);
+        else if (action === 'wrap') for (const i of spans) toWrap.add(i);
+        else if (action === 'flag' || action === 'alert') this.#logger?.warn({ dlp: { type: f.type, rule: f.rule, path, server: where.server, tool: where.tool } }, 'dlp finding');
+      }
+      return toWrap;
+    };
+    /** A text wrapped as untrusted data, unless wrapped already by its own finding. */
+    const wrapped = (own: string): string => (own.startsWith(WRAP_NOTE) ? own : wrapUntrusted(stripHiddenUnicode(own), where));
     const acrossItems = (result: JsonObject): JsonObject => {
       const items = result.content as unknown[];
-      const textAt = (i: number): string | undefined => {
-        const item = items[i];
-        return isObject(item) && item.type === 'text' && typeof item.text === 'string' ? item.text : undefined;
-      };
-      const injection: Detectors = { secrets: false, pii: false, injection: true, patterns: false };
-      const toWrap = new Set<number>();
-      for (let i = 0; i + 1 < items.length && !refusal; i++) {
-        const left = textAt(i);
-        const right = textAt(i + 1);
-        if (left === undefined || right === undefined) continue;
-        const head = left.slice(-SEAM);
-        const seam = `${head}\n${right.slice(0, SEAM)}`;
-        for (const f of detectDeep(seam, injection, undefined, this.#piiKinds).findings) {
-          if (f.type !== 'injection' || f.start >= head.length || f.end <= head.length) continue;
-          const action = this.#resultAction(f, actions);
-          if (action === 'off') continue;
-          const at = `${where.direction}.content[${i}..${i + 1}]`;
-          record(f, at, action, 'joined');
-          if (action === 'block') refuse(f.type, f.rule, at, `injected instructions split over content items (${f.rule})`);
-          else if (action === 'wrap') toWrap.add(i).add(i + 1);
-          else if (action === 'flag' || action === 'alert') this.#logger?.warn({ dlp: { type: f.type, rule: f.rule, path: at, server: where.server, tool: where.tool } }, 'dlp finding');
-        }
-      }
+      const toWrap = injectionAcross(items.map(itemText), `${where.direction}.content`);
       if (toWrap.size === 0 || refusal) return result;
-      // Each half is wrapped as untrusted data (one wrapped already by its own finding is left as it is).
       changed = true;
       const content = items.map((item, i) => {
-        const own = textAt(i);
-        return toWrap.has(i) && own !== undefined && !own.startsWith(WRAP_NOTE) ? { ...(item as JsonObject), text: wrapUntrusted(stripHiddenUnicode(own), where) } : item;
+        const own = itemText(item);
+        if (!toWrap.has(i) || own === undefined) return item;
+        const it = item as JsonObject;
+        return it.type === 'resource' ? { ...it, resource: { ...(it.resource as JsonObject), text: wrapped(own) } } : { ...it, text: wrapped(own) };
       });
       return { ...result, content };
+    };
+    /** The rows of an array of structuredContent (strings, or objects whose string members make the row: pieces.ts `rowText`), likewise. */
+    const acrossRows = (rows: unknown[]): unknown[] => {
+      const toWrap = injectionAcross(rows.map(rowText), spell(path));
+      if (toWrap.size === 0 || refusal) return rows;
+      changed = true;
+      return rows.map((row, i) => {
+        if (!toWrap.has(i)) return row;
+        if (typeof row === 'string') return wrapped(row);
+        return Object.fromEntries(Object.entries(row as JsonObject).map(([k, v]) => [k, typeof v === 'string' ? wrapped(v) : v]));
+      });
     };
     /**
      * A value in pieces across the elements of an array or the members of an object (pieces.ts): what
@@ -557,7 +574,8 @@ export class Dlp {
           path.pop();
           if (next !== item) (copy ??= [...value])[i] = next;
         }
-        return joinedItems(value, copy ?? value);
+        const out = joinedItems(value, copy ?? value);
+        return on.injection && path[1] === 'structuredContent' && value.length > 1 ? acrossRows(out) : out;
       }
       if (!isObject(value)) return value;
       // A private key as a JSON object (red-team F16): judged as the JSON text it is, masked whole.

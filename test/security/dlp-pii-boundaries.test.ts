@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { legacyClient, type TestGateway } from '../helpers/gateway.ts';
-import { startPayloadGateway, startSecureGateway } from '../helpers/secure.ts';
+import { getPayload, startPayloadGateway, startSecureGateway } from '../helpers/secure.ts';
 import { recording } from '../helpers/recorded.ts';
 import { openLegacySession, type LegacySession } from '../helpers/sessions.ts';
 import { breakCheck, fakePersonalData, iban } from '../helpers/personal-data.ts';
@@ -94,14 +94,7 @@ describe('personal data at the edges of other text, in results', () => {
   }
 });
 
-async function get(name: string): Promise<string> {
-  const client = await legacyClient(`${gw.url}/mcp/evil`);
-  try {
-    return JSON.stringify(await client.callTool({ name: 'get', arguments: { name } }));
-  } finally {
-    await client.close();
-  }
-}
+const get = (name: string): Promise<string> => getPayload(gw, name);
 
 describe('personal data in simple layouts, in results (red team M, M9)', () => {
   for (const [name, c] of Object.entries(LAYOUTS)) {
