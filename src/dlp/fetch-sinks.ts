@@ -90,19 +90,21 @@ const MIN_PIECE = 6;
 const SPLIT_PIECES = 3;
 const SPLIT_TOTAL = 32;
 
-/** Base64 without a digit in it: an upper-case letter after a lower-case one (`IGNvbnZl`). */
+/** Base64 without a digit in it: an upper-case letter after a lower-case one (`IGNvbnZl`), but not words in camel case (`ArchitectureDiagram`, `iPhone`). */
 const MIXED_CASE = /[a-z][A-Z]/;
+const CAMEL_CASE = /^(?:[A-Z]?[a-z]+)+$/;
+const mixedCase = (part: string): boolean => MIXED_CASE.test(part) && !CAMEL_CASE.test(part) && /^[A-Za-z0-9+=_%~-]+$/.test(part);
 
 /**
  * Whether an address's parts (host labels, path segments, query values) hold data cut into pieces:
  * three or more of `MIN_PIECE` characters or more, each a data run (letters and digits mixed) or
- * base64 in mixed case, 32 characters together.
+ * base64 in mixed case (not camel-case words), 32 characters together.
  */
 function splitData(parts: readonly string[]): boolean {
   let pieces = 0;
   let total = 0;
   for (const part of parts) {
-    if (part.length < MIN_PIECE || !(dataRun(part, MIN_PIECE) || (MIXED_CASE.test(part) && /^[A-Za-z0-9+=_%~-]+$/.test(part)))) continue;
+    if (part.length < MIN_PIECE || !(dataRun(part, MIN_PIECE) || mixedCase(part))) continue;
     pieces++;
     total += part.length;
   }

@@ -63,6 +63,7 @@ const CLEAN: Record<string, string> = {
   uuidPath: '![a](https://user-images.example.com/1234/2d1c3b4a-1111-2222-3333-444455556666.png)',
   parenPath: '![x](https://en.example.org/wiki/File:Foo_(bar).png)',
   hashedAsset: '![a](https://cdn.example.com/assets/app.3f2a9c1b.png?v=1a2b3c4d)',
+  camelCasePath: '![a](https://raw.githubusercontent.com/OwnerName/RepoName/main/docs/images/ArchitectureDiagram.png)',
   basePlain: '<base href="https://example.com/docs/"><img src=logo.png>',
   metaPlain: '<meta http-equiv=refresh content="5;url=https://example.com/home">',
 };
