@@ -20,6 +20,8 @@ const isDigit = (u: number): boolean => u >= 0x30 && u <= 0x39;
 /** A block's lines: a tail of base64 this long (the last line of a block: `LAST_TAIL`). */
 const TAIL = 16;
 const LAST_TAIL = 4;
+/** A prefix is short (`> > `, `# `, `1234: `, an ISO timestamp with its zone): a line with more before its tail is no line of a block. */
+const MAX_PREFIX = 48;
 
 /** A line and the length of its last base64 word (before up to two `=`). */
 type Line = Base64Line & { tail: number };
@@ -30,7 +32,7 @@ function linesOf(text: string): Line[] {
     const line = base64Line(text, at);
     let end = line.to;
     while (end > line.from && line.to - end < 2 && text.charCodeAt(end - 1) === 0x3d) end--;
-    lines.push({ ...line, tail: end - line.word });
+    lines.push({ ...line, tail: line.word - line.from > MAX_PREFIX ? 0 : end - line.word });
     at = line.next + 1;
   }
   return lines;
@@ -83,7 +85,7 @@ function prefixEnd(text: string, from: number, to: number): number {
 function bodies(text: string, lines: readonly Line[]): number[] | undefined {
   const first = lines[0]!;
   let shared = first.to;
-  for (let k = 1; k < lines.length; k++) shared = Math.min(shared, agree(text, first.from, shared, lines[k]!.from, lines[k]!.to)[0]);
+  for (let k = 1; k < lines.length && shared > first.from; k++) shared = Math.min(shared, agree(text, first.from, shared, lines[k]!.from, lines[k]!.to)[0]);
   shared = prefixEnd(text, first.from, shared);
   if (shared === first.from) return undefined;
   const out: number[] = [];
@@ -97,12 +99,29 @@ function bodies(text: string, lines: readonly Line[]): number[] | undefined {
 }
 
 /**
+ * Whether two of `runs` (the text's runs of 16 base64 units or more: decode.ts `longRuns`) end their
+ * lines (only `=` padding, blanks or `\r` after them), as two lines of every block do: a text without
+ * them (log lines, whose long ids sit inside the line) is answered without reading its lines.
+ */
+function twoEndLines(text: string, runs: readonly number[]): boolean {
+  let found = 0;
+  for (let k = 1; k < runs.length; k += 2) {
+    let at = runs[k]!;
+    while (at < text.length && at - runs[k]! < 2 && text.charCodeAt(at) === 0x3d) at++;
+    while (isBlank(text.charCodeAt(at)) || text.charCodeAt(at) === 0x0d) at++;
+    if ((at >= text.length || text.charCodeAt(at) === 0x0a) && ++found === 2) return true;
+  }
+  return false;
+}
+
+/**
  * The text with the prefixes of its prefixed base64 blocks removed (line breaks kept), mapped to the
  * source; undefined when it has none. A block: two lines or more with a base64 tail of `TAIL` units,
- * and the line after them when its tail is shorter (a body's last line).
+ * and the line after them when its tail is shorter (a body's last line). `runs`: the text's long runs,
+ * when the caller has them.
  */
-export function unprefixedView(text: string): MappedText | undefined {
-  if (!text.includes('\n')) return undefined;
+export function unprefixedView(text: string, runs?: readonly number[]): MappedText | undefined {
+  if (!text.includes('\n') || (runs !== undefined && !twoEndLines(text, runs))) return undefined;
   const lines = linesOf(text);
   const cuts: number[] = [];
   for (let k = 0; k < lines.length; ) {

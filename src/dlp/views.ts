@@ -305,7 +305,7 @@ function* viewsOf(text: string, on: Detectors, compact: boolean, decodes: number
     const hidden = decodes < MAX_DECODE_DEPTH ? hiddenTextView(text) : undefined;
     if (hidden) yield { text: hidden.text, starts: hidden.starts, ends: hidden.ends, location: `decoded:${hidden.encoding}`, inner: 'all', decodes: decodes + 1 };
     // Base64 lines under a prefix each (`> `, `# `, `12: `) read without it, so that the view below joins them.
-    const unprefixed = decodes < MAX_DECODE_DEPTH && runs.length > 0 ? unprefixedView(text) : undefined;
+    const unprefixed = decodes < MAX_DECODE_DEPTH && runs.length > 0 ? unprefixedView(text, runs) : undefined;
     if (unprefixed) yield { ...unprefixed, location: 'unprefixed', inner: 'all', decodes };
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
     const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text, runs) : undefined;
