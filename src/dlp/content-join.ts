@@ -8,7 +8,7 @@
  *
  * Bounds: an item longer than `2 * seam` contributes only its first and last `seam` characters, with a
  * break between them (a value cut at an item's edge lies within `seam` of it); so the joined text is at
- * most `2 * seam + 1` per item. Not joined: resource links (a URI is not prose), blobs.
+ * most `2 * seam + 1` per item (and `between`). Not joined: resource links (a URI is not prose), blobs.
  */
 import { isObject } from '../protocol/jsonrpc.ts';
 
@@ -30,12 +30,26 @@ export function itemText(item: unknown): string | undefined {
 
 /** `content`'s text-bearing items joined with nothing between them; undefined when fewer than two. */
 export function joinedContent(content: readonly unknown[], seam: number): JoinedContent | undefined {
+  return joinedTexts(content.map(itemText), seam);
+}
+
+/**
+ * The texts of a list's items (undefined: an item without text, skipped), joined in order with
+ * `between` (mapped to no item) between two items: the one join the secret and the injection readers
+ * share (red team M, M8). Secrets are joined with nothing between the pieces (a value cut in two);
+ * injected phrases with a line break (words cut apart stay words). Undefined when fewer than two.
+ */
+export function joinedTexts(texts: readonly (string | undefined)[], seam: number, between = ''): JoinedContent | undefined {
   const parts: Array<[number, string, number]> = [];
   let length = 0;
   let count = 0;
-  for (let i = 0; i < content.length; i++) {
-    const text = itemText(content[i]);
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i];
     if (text === undefined || text.length === 0) continue;
+    if (count > 0 && between !== '') {
+      parts.push([-1, between, 0]);
+      length += between.length;
+    }
     count++;
     if (text.length <= 2 * seam) {
       parts.push([i, text, 0]);

@@ -380,6 +380,9 @@ function privateKeyBody(text: string, from: number, to: number, body = text.slic
   const der = Buffer.from(body, 'base64');
   const openssh = der.subarray(0, 15).toString('latin1') === 'openssh-key-v1\0';
   if (!openssh && !isPrivateKeyDer(der)) return undefined;
+  // A run that goes on past the key (a word on the line after a body: the unwrapped view joins it) is cut where the DER ends.
+  const span = openssh ? 0 : derLength(der);
+  if (span > 0) to = Math.min(to, from + Math.ceil(span / 3) * 4);
   const label = openssh ? 'OPENSSH PRIVATE KEY' : 'PRIVATE KEY';
   const armoured = `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----`;
   return wholeRun(armoured, from, to, 'private-key');
@@ -395,18 +398,22 @@ export function privateKeyDerView(der: Buffer, from: number, to: number): Decode
   return { text: armoured, encoding: 'private-key', starts: new Int32Array(armoured.length).fill(from), ends: new Int32Array(armoured.length).fill(to) };
 }
 
+/** The bytes a DER SEQUENCE's header says it spans (header included), or 0 when its length is not one of one or two octets. */
+function derLength(der: Buffer): number {
+  const length = der[1]!;
+  if (!(length & 0x80)) return 2 + length;
+  const octets = length & 0x7f;
+  if (octets < 1 || octets > 2) return 0;
+  return 2 + octets + (octets === 1 ? der[2]! : (der[2]! << 8) | der[3]!);
+}
+
 export function isPrivateKeyDer(der: Buffer): boolean {
   if (der.length < 48 || der[0] !== 0x30) return false;
-  // The SEQUENCE's length (short or long form) covers the run: the key may be cut short, not padded out.
-  let at = 2;
-  let length = der[1]!;
-  if (length & 0x80) {
-    const octets = length & 0x7f;
-    if (octets < 1 || octets > 2) return false;
-    length = octets === 1 ? der[2]! : (der[2]! << 8) | der[3]!;
-    at = 2 + octets;
-  }
-  if (length + at + 2 < der.length) return false;
+  // The SEQUENCE's length (short or long form): the key may be cut short, or followed by more (what
+  // came after it on the next line; the view is cut where it ends), but not be shorter than a key.
+  const whole = derLength(der);
+  if (whole < 48) return false;
+  const at = der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2;
   // Version: INTEGER 0 (PKCS#1, PKCS#8) or 1 (SEC 1 EC); an encrypted PKCS#8 starts with a SEQUENCE.
   const versioned = der[at] === 0x02 && der[at + 1] === 0x01 && (der[at + 2] === 0 || der[at + 2] === 1);
   if (!versioned && der[at] !== 0x30) return false;

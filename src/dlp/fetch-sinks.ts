@@ -8,18 +8,21 @@
  *   `![label]`) with the link reference definition `[label]: address` anywhere in the text
  *   (CommonMark 0.31 §4.7, §6.4): `exfiltration.markdown-image`;
  * - HTML: `src`, `srcset` (every candidate), `poster`, `background`, `lowsrc`, `dynsrc` on any element,
- *   `data` on `<object>`, `href`/`xlink:href` on `<image>`, `<use>`, `<feImage>` and `<link>`; CSS
+ *   `data` on `<object>`, `href`/`xlink:href` on `<image>`, `<use>`, `<feImage>`, `<link>` and `<base>`
+ *   (every relative address after it is fetched there), the `url=` of `<meta>`'s `content` (a refresh); CSS
  *   `url(…)` and `@import "…"` (a `<style>` element or a `style` attribute): `exfiltration.auto-fetch`.
  *
  * An address carries data when any part of it does — user info, a host label, a path segment, the
  * query or the fragment: a placeholder for the model to fill in (`PUT_THE_KEY_HERE`, `{key}`, `%7Bkey`,
  * `$KEY`, `${…}`, `<key>`), or a long run of the characters encoded data is written in (a query value
  * of 24 characters or more; a path segment of 32, a host label or user info of 24 with letters and
- * digits mixed). A canonical UUID is an identifier, not a carrier. Relative addresses and `data:`
+ * digits mixed); or the same cut into parts under those lengths, three parts or more of 6 characters or
+ * more with letters and digits (or both cases) mixed, 32 together. A canonical UUID is an identifier, not a carrier. Relative addresses and `data:`
  * fetch nothing from anyone else and are not sinks.
  *
  * A hand-written pass (linear in the text; bounded look-ahead), like the hidden-Unicode one.
  */
+import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { InjectionMatch } from './injection.ts';
 
 const MARKDOWN = 'exfiltration.markdown-image';
@@ -64,16 +67,48 @@ export function addressCarriesData(raw: string): boolean {
   for (const label of host.split('.')) if (label.length >= 24 && dataRun(label, 24)) return true;
   const queryAt = after.search(/[?#]/);
   const path = queryAt < 0 ? after : after.slice(0, queryAt);
-  for (const segment of path.split(/[/\\.;]/)) if (dataRun(segment, 32)) return true;
+  const segments = path.split(/[/\\.;]/);
+  for (const segment of segments) if (dataRun(segment, 32)) return true;
+  const values: string[] = [];
   if (queryAt >= 0) {
     // A query or fragment value (after `=` or `/`) of 24 characters or more, whatever they are.
     for (const value of after.slice(queryAt + 1).split(/[&#?;]/)) {
       const eq = value.search(/[=/]/);
       const v = eq < 0 ? value : value.slice(eq + 1);
       if (/[^\s&#]{24,}/.test(v)) return true;
+      values.push(v);
     }
   }
-  return false;
+  // The same data cut into parts each under its threshold (`?p0=a1B2c3D4&p1=e5F6g7H8&…`, `/a1B2c3D4/e5F6g7H8/…`,
+  // `a1B2c3D4.e5F6g7H8.….evil.test`, red team M, M7): the address's parts read together.
+  return splitData([...host.split('.'), ...segments, ...values]);
+}
+
+/** Parts shorter than this are words, numbers and sizes, not pieces of data. */
+const MIN_PIECE = 6;
+/** Pieces of data in one address: at least this many, together at least `SPLIT_TOTAL` characters. */
+const SPLIT_PIECES = 3;
+const SPLIT_TOTAL = 32;
+
+/** Base64 without a digit in it: an upper-case letter after a lower-case one (`IGNvbnZl`), but not words in camel case (`ArchitectureDiagram`, `iPhone`). */
+const MIXED_CASE = /[a-z][A-Z]/;
+const CAMEL_CASE = /^(?:[A-Z]?[a-z]+)+$/;
+const mixedCase = (part: string): boolean => MIXED_CASE.test(part) && !CAMEL_CASE.test(part) && /^[A-Za-z0-9+=_%~-]+$/.test(part);
+
+/**
+ * Whether an address's parts (host labels, path segments, query values) hold data cut into pieces:
+ * three or more of `MIN_PIECE` characters or more, each a data run (letters and digits mixed) or
+ * base64 in mixed case (not camel-case words), 32 characters together.
+ */
+function splitData(parts: readonly string[]): boolean {
+  let pieces = 0;
+  let total = 0;
+  for (const part of parts) {
+    if (part.length < MIN_PIECE || !(dataRun(part, MIN_PIECE) || mixedCase(part))) continue;
+    pieces++;
+    total += part.length;
+  }
+  return pieces >= SPLIT_PIECES && total >= SPLIT_TOTAL;
 }
 
 /** HTML character references in an attribute value (`&#104;ttps`, `&#x2F;`, `&amp;`, `&colon;`). */
@@ -84,6 +119,9 @@ function decodeReferences(value: string): string {
     .replace(/&#([0-9]{1,7});?/g, (_, dec: string) => String.fromCodePoint(Math.min(Number.parseInt(dec, 10), 0x10ffff)))
     .replace(/&(amp|colon|sol|quest|equals|period|lbrace|rbrace|dollar|lt|gt);/gi, (_, name: string) => ({ amp: '&', colon: ':', sol: '/', quest: '?', equals: '=', period: '.', lbrace: '{', rbrace: '}', dollar: '$', lt: '<', gt: '>' })[name.toLowerCase()]!);
 }
+
+/** A Markdown destination with its backslash escapes of ASCII punctuation removed (CommonMark 0.31 §2.4). */
+const unescaped = (address: string): string => address.replace(/\\([!-/:-@[-`{-~])/g, '$1');
 
 const normalLabel = (label: string): string => label.trim().replace(/\s+/g, ' ').toLowerCase();
 
@@ -109,9 +147,10 @@ function markdownImages(text: string, out: InjectionMatch[]): void {
     if (close < 0) continue;
     const alt = text.slice(bang + 2, close);
     if (text[close + 1] === '(') {
-      const m = /^\(\s*(?:<([^>\n]{0,2048})>|([^\s)]{1,2048}))/.exec(text.slice(close + 1, close + 2100));
+      // A destination may hold backslash escapes and balanced parentheses (CommonMark 0.31 §6.3: `p\(1\).png`, `p(1).png`).
+      const m = /^\(\s*(?:<([^>\n]{0,2048})>|((?:\\[!-/:-@[-`{-~]|\([^\s()\\]{0,256}\)|[^\s()\\]|\\){1,2048}))/.exec(text.slice(close + 1, close + 2100));
       const address = m?.[1] ?? m?.[2];
-      if (address !== undefined && addressCarriesData(address)) out.push({ signal: MARKDOWN, start: bang, end: close + 1 + m![0].length });
+      if (address !== undefined && addressCarriesData(unescaped(address))) out.push({ signal: MARKDOWN, start: bang, end: close + 1 + m![0].length });
       continue;
     }
     let label = alt;
@@ -131,13 +170,13 @@ function markdownImages(text: string, out: InjectionMatch[]): void {
   // Link reference definitions: `[label]: address` at the start of a line (up to 3 spaces in).
   for (const m of text.matchAll(/^ {0,3}\[([^\]\n]{1,999})\]:[ \t]*\n?[ \t]*(?:<([^>\n]{0,2048})>|(\S{1,2048}))/gm)) {
     const image = used.get(normalLabel(m[1]!));
-    if (image && addressCarriesData(m[2] ?? m[3]!)) out.push({ signal: MARKDOWN, start: m.index, end: m.index + m[0].length });
+    if (image && addressCarriesData(unescaped(m[2] ?? m[3]!))) out.push({ signal: MARKDOWN, start: m.index, end: m.index + m[0].length });
   }
 }
 
 /** Attributes an element fetches by itself, and the elements where `href` and `data` are fetched too. */
 const FETCHED_ATTRIBUTES = new Set(['src', 'srcset', 'poster', 'background', 'lowsrc', 'dynsrc']);
-const HREF_FETCHERS = new Set(['image', 'use', 'feimage', 'link']);
+const HREF_FETCHERS = new Set(['image', 'use', 'feimage', 'link', 'base']);
 
 function htmlAndCss(text: string, out: InjectionMatch[]): void {
   if (text.includes('<')) {
@@ -145,9 +184,12 @@ function htmlAndCss(text: string, out: InjectionMatch[]): void {
       const element = tag[1]!.toLowerCase();
       for (const attr of tag[2]!.matchAll(/(?:^|[\s"'/])([\w:-]{1,20})\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/g)) {
         const name = attr[1]!.toLowerCase();
-        const fetched = FETCHED_ATTRIBUTES.has(name) || ((name === 'href' || name === 'xlink:href') && HREF_FETCHERS.has(element)) || (name === 'data' && element === 'object');
+        // `<meta http-equiv=refresh content="0;url=…">` loads its address by itself.
+        const refresh = name === 'content' && element === 'meta';
+        const fetched = FETCHED_ATTRIBUTES.has(name) || ((name === 'href' || name === 'xlink:href') && HREF_FETCHERS.has(element)) || (name === 'data' && element === 'object') || refresh;
         if (!fetched) continue;
-        const value = attr[2] ?? attr[3] ?? attr[4]!;
+        const raw = attr[2] ?? attr[3] ?? attr[4]!;
+        const value = refresh ? (/url\s*=\s*['"]?([^'"\s]+)/i.exec(raw)?.[1] ?? '') : raw;
         // srcset: comma-separated candidates, each an address and a descriptor.
         const addresses = name === 'srcset' ? value.split(/,\s+|,(?=\S*[:/])/).map((c) => c.trim().split(/\s+/)[0] ?? '') : [value];
         if (addresses.some((a) => a !== '' && addressCarriesData(a))) {
@@ -171,4 +213,15 @@ export function findFetchSinks(text: string): InjectionMatch[] {
   markdownImages(text, out);
   htmlAndCss(text, out);
   return out;
+}
+
+/**
+ * `described` (a serverInfo, a listed tool, prompt or resource) without the icons whose address
+ * carries data: a client fetches an icon on its own, as it does a zero-click image in a result. The
+ * same object when none does.
+ */
+export function withoutDataIcons(described: JsonObject): JsonObject {
+  if (!Array.isArray(described.icons)) return described;
+  const icons = described.icons.filter((icon) => !(isObject(icon) && typeof icon.src === 'string' && addressCarriesData(icon.src)));
+  return icons.length === described.icons.length ? described : { ...described, icons };
 }

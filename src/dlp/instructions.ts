@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import type { Dlp } from './engine.ts';
-import { addressCarriesData } from './fetch-sinks.ts';
+import { withoutDataIcons } from './fetch-sinks.ts';
 
 export type InstructionsScreen = (server: string, instructions: string) => string | undefined;
 
@@ -52,10 +52,7 @@ export function createServerInfoScreen(dlp: Dlp, logger: Logger): ServerInfoScre
     } else out = isObject(inspected.value.serverInfo) ? inspected.value.serverInfo : { name: server, version: 'unknown' };
     // An icon is fetched by the client on its own: one whose address carries data (a placeholder, a
     // long value: src/dlp/fetch-sinks.ts) is left out, as a zero-click image in a result is refused.
-    if (Array.isArray(out.icons)) {
-      const icons = out.icons.filter((icon) => !(isObject(icon) && typeof icon.src === 'string' && addressCarriesData(icon.src)));
-      if (icons.length !== out.icons.length) out = { ...out, icons };
-    }
+    out = withoutDataIcons(out);
     screened.set(serverInfo, out);
     return out;
   };

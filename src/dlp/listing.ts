@@ -6,12 +6,14 @@
  * actions for its server: a secret (or personal data, or a pattern) is masked where the action is
  * `mask` (a masked name or URI can no longer be called or read: the item stays visible but unusable),
  * and an item holding one whose action is `block` is left out of the listing, with a log line saying
- * why. Injected instructions are the review's to judge (quarantine), not this screen's.
+ * why. Injected instructions are the review's to judge (quarantine), not this screen's; an icon whose
+ * address carries data (fetch-sinks.ts) is left out, as in a server's serverInfo.
  */
 import type { Logger } from 'pino';
 import type { JsonObject } from '../protocol/jsonrpc.ts';
 import type { ListKind } from '../routing/catalog.ts';
 import type { Dlp } from './engine.ts';
+import { withoutDataIcons } from './fetch-sinks.ts';
 
 export type ListingScreen = (server: string, kind: ListKind, items: JsonObject[]) => JsonObject[];
 
@@ -39,13 +41,16 @@ export function createListingScreen(dlp: Dlp, logger: Logger): ListingScreen {
         return;
       }
       const inspected = dlp.inspect(item, { server, tool: kind === 'tools' && typeof item.name === 'string' ? item.name : undefined, direction: 'listing' });
-      if (!('refusal' in inspected) && !inspected.changed && inspected.findings.length === 0) clean.add(text);
       if ('refusal' in inspected) {
         logger.warn({ server, kind, index: i, findings: inspected.findings }, `a listed item was left out: ${inspected.refusal.message}`);
         out ??= items.slice(0, i);
         return;
       }
-      if (inspected.changed || out) (out ??= items.slice(0, i)).push(inspected.value);
+      // An icon is fetched by the client on its own (red team M, M7): one whose address carries data is left out.
+      const value = withoutDataIcons(inspected.value);
+      const changed = inspected.changed || value !== inspected.value;
+      if (!changed && inspected.findings.length === 0) clean.add(text);
+      if (changed || out) (out ??= items.slice(0, i)).push(value);
     });
     cleanItems.set(key, clean);
     return out ?? items;

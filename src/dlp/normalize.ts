@@ -255,8 +255,42 @@ export function joinedView(text: string): MappedText | undefined {
 }
 
 /** A unit of the base64 or base64url alphabet. */
-const isBase64Unit = (u: number): boolean => (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || (u >= 0x30 && u <= 0x39) || u === 0x2b || u === 0x2f || u === 0x5f || u === 0x2d;
-const isBlank = (u: number): boolean => u === 0x20 || u === 0x09;
+export const isBase64Unit = (u: number): boolean => (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || (u >= 0x30 && u <= 0x39) || u === 0x2b || u === 0x2f || u === 0x5f || u === 0x2d;
+export const isBlank = (u: number): boolean => u === 0x20 || u === 0x09;
+
+/** A line of text as the base64 views read it (`base64Line`). */
+export interface Base64Line {
+  /** [from, to): the line's content, indentation and trailing blanks or `\r` left out. */
+  from: number;
+  to: number;
+  /** Where the line break (or the text) ends it. */
+  next: number;
+  /** Whether the content is all base64 (and up to two `=`), and whether it ends in `=`. */
+  base64: boolean;
+  padded: boolean;
+  /** Where its last base64 word starts (before the `=`), and where its first one ends. */
+  word: number;
+  lead: number;
+}
+
+/** The line of `text` that starts at `at`. */
+export function base64Line(text: string, at: number): Base64Line {
+  const newline = text.indexOf('\n', at);
+  const next = newline === -1 ? text.length : newline;
+  let from = at;
+  while (from < next && isBlank(text.charCodeAt(from))) from++;
+  let to = next;
+  while (to > from && (isBlank(text.charCodeAt(to - 1)) || text.charCodeAt(to - 1) === 0x0d)) to--;
+  let end = to;
+  while (end > from && to - end < 2 && text.charCodeAt(end - 1) === 0x3d) end--;
+  // The line's last word: a block may start after a label on its first line (`key: MIIE…`).
+  let word = end;
+  while (word > from && isBase64Unit(text.charCodeAt(word - 1))) word--;
+  // Its first word: the last line of a block may go on after it (`…Qk= end`).
+  let lead = from;
+  while (lead < end && isBase64Unit(text.charCodeAt(lead))) lead++;
+  return { from, to, next, base64: word === from && end > from, padded: end < to, word, lead };
+}
 
 /**
  * Whether one of `runs` (the text's runs of 16 base64 units or more: decode.ts `longRuns`) is a word
@@ -288,24 +322,7 @@ function endsLine(text: string, runs: readonly number[]): boolean {
 export function unwrappedView(text: string, runs?: readonly number[]): MappedText | undefined {
   if (!text.includes('\n')) return undefined;
   if (runs !== undefined && !endsLine(text, runs)) return undefined;
-  /** [from, to) of line content (indentation and trailing blanks or `\r` left out), whether it is all base64, where its last base64 word starts and its first ends. */
-  const line = (at: number): { from: number; to: number; next: number; base64: boolean; padded: boolean; word: number; lead: number } => {
-    const newline = text.indexOf('\n', at);
-    const next = newline === -1 ? text.length : newline;
-    let from = at;
-    while (from < next && isBlank(text.charCodeAt(from))) from++;
-    let to = next;
-    while (to > from && (isBlank(text.charCodeAt(to - 1)) || text.charCodeAt(to - 1) === 0x0d)) to--;
-    let end = to;
-    while (end > from && to - end < 2 && text.charCodeAt(end - 1) === 0x3d) end--;
-    // The line's last word: a block may start after a label on its first line (`key: MIIE…`).
-    let word = end;
-    while (word > from && isBase64Unit(text.charCodeAt(word - 1))) word--;
-    // Its first word: the last line of a block may go on after it (`…Qk= end`).
-    let lead = from;
-    while (lead < end && isBase64Unit(text.charCodeAt(lead))) lead++;
-    return { from, to, next, base64: word === from && end > from, padded: end < to, word, lead };
-  };
+  const line = (at: number): Base64Line => base64Line(text, at);
   /** A word after a label, not armour: a blank before it, no `--` in it (`CERTIFICATE-----`). */
   const startsWord = (from: number, to: number): boolean => isBlank(text.charCodeAt(from - 1)) && !text.slice(from, to).includes('--');
   // Made at the first block only: most texts with line breaks (logs) have none.

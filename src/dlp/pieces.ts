@@ -45,7 +45,7 @@ const MAX_LINES = 1 << 16;
 const PEM_HEADER = '-----BEGIN';
 
 /** The text of a row: a string, or the string members of an object (one level) with a space between. */
-function rowText(item: unknown): string | undefined {
+export function rowText(item: unknown): string | undefined {
   if (typeof item === 'string') return item;
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
   let row: string | undefined;

@@ -169,11 +169,15 @@ function shaped(text: string, groups: readonly number[], seps: string): boolean 
 }
 
 const NANP = /^(?:\+?1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}$/;
+/** The same layout where a number starts in a longer cluster (`phoneWindows`), without a country code. */
+const NANP_AT = /(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}/y;
+/** A card's groups with spaces and dashes mixed (`4539 1488-0343-6467`): fours (the last 1–4), or Amex's 4-6-5. */
+const CARD_GROUPS = /^(?:\d{4}[ -]){2,4}\d{1,4}$|^\d{4}[ -]\d{6}[ -]\d{4,5}$/;
 
 /** The kind of a cluster of digits and separators, when it is personal data. */
 function classifyCluster(cluster: string, digits: string, sameSeparators: boolean): PiiKind | undefined {
   const n = digits.length;
-  if (n >= 13 && n <= 19 && sameSeparators && /^[\d -]+$/.test(cluster) && cardBrand(digits) && luhn(digits)) return 'payment-card';
+  if (n >= 13 && n <= 19 && (sameSeparators || CARD_GROUPS.test(cluster)) && /^[\d -]+$/.test(cluster) && cardBrand(digits) && luhn(digits)) return 'payment-card';
   if (shaped(cluster, [3, 2, 4], '- ') && sameSeparators && ssnValid(digits)) return 'us-ssn';
   if (shaped(cluster, [3, 3, 3], '- ') && sameSeparators && digits[0] !== '0' && digits[0] !== '8' && luhn(digits)) return 'ca-sin';
   if (/^\d{3}\.\d{3}\.\d{3}-\d{2}$/.test(cluster) && cpfValid(digits)) return 'br-cpf';
@@ -379,8 +383,9 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
     const ahead = i > 1 ? text.charCodeAt(i - 2) : 0;
     const signed = isDigit(u) && (before === 0x2d || before === 0x2b) && !isAlnum(ahead) && ahead !== 0x2e;
     if (i > 0 && !signed && (isAlnum(before) || (isDigit(u) && (before === 0x2e || before === 0x2d || before === 0x2b)))) {
-      // Inside a longer token (an id, a version, a decimal): skip the rest of it.
-      while (i + 1 < n && (isAlnum(text.charCodeAt(i + 1)) || isSeparator(text.charCodeAt(i + 1)))) i++;
+      // Inside a longer token (an id, a version, a decimal): skip the rest of it, up to a blank (what
+      // follows one is a number of its own: `v1.2 4539…`, red team M, M9).
+      while (i + 1 < n && (isAlnum(text.charCodeAt(i + 1)) || (isSeparator(text.charCodeAt(i + 1)) && text.charCodeAt(i + 1) !== 0x20))) i++;
       continue;
     }
     // Cluster: digits, with runs of at most two separators between them.
@@ -418,7 +423,7 @@ function scanNumbers(text: string, from: number, to: number, out: PiiMatch[]): v
     const sameSeparators = seps.length === 0 || [...seps].every((c) => c === seps[0]);
     const kind = digits.length >= 9 ? classifyCluster(cluster, digits, sameSeparators) : undefined;
     if (kind) out.push({ kind, start, end: last + 1 });
-    else scanWindows(text, start, last + 1, out);
+    else if (!scanWindows(text, start, last + 1, out)) phoneWindows(text, start, last + 1, out);
     i = last;
   }
 }
@@ -488,7 +493,33 @@ const GROUP_DIGIT = new Int32Array(21);
  * are told from the group lengths and the checksums computed in place, so a string is built only for a
  * window whose checksum holds (about one in ten); `classifyCluster` then decides.
  */
-function scanWindows(text: string, start: number, end: number, out: PiiMatch[]): void {
+function scanWindows(text: string, start: number, end: number, out: PiiMatch[]): boolean {
+  const before = out.length;
+  windows(text, start, end, out);
+  return out.length > before;
+}
+
+/**
+ * A North American phone number beside other numbers in one cluster (`room 12 (415) 555-2671`, `(415)
+ * 555-2671 12`, red team M, M9): each group after a blank (or a `(` that opens one) is tried as the
+ * start of the number's layout, up to its end. Read only where the cluster held nothing else.
+ */
+function phoneWindows(text: string, start: number, end: number, out: PiiMatch[]): void {
+  for (let from = start; from < end; from++) {
+    const u = text.charCodeAt(from);
+    if (!(isDigit(u) || u === 0x28) || (from > start && text.charCodeAt(from - 1) !== 0x20)) continue;
+    NANP_AT.lastIndex = from;
+    const m = NANP_AT.exec(text);
+    if (!m || m.index + m[0].length > end || isDigit(text.charCodeAt(m.index + m[0].length))) continue;
+    if (from === start && m[0].length === end - start) continue;
+    if (phoneParser()(m[0], 'US')?.isValid()) {
+      out.push({ kind: 'phone', start: from, end: from + m[0].length });
+      from += m[0].length;
+    }
+  }
+}
+
+function windows(text: string, start: number, end: number, out: PiiMatch[]): void {
   let count = 0;
   let longest = 0;
   let t = 0;
@@ -534,7 +565,9 @@ function scanWindows(text: string, start: number, end: number, out: PiiMatch[]):
       const to = GROUP_END[b]!;
       const card = digits >= 13 && first >= 2 && first <= 6 && (b === a || allCardGroups);
       const shaped = (shape === 324 && first !== 9) || (shape === 333 && first !== 0 && first !== 8) || shape === 334 || (shape === 444 && first >= 2);
-      if ((!card && !shaped) || (b < count - 1 && text.charCodeAt(to) === 0x2e)) continue;
+      // A number whose fraction is zeros is its whole part (`4539…6467.00`, a float's `.0`): that card.
+      const whole = card && b === a && b + 2 === count && text.charCodeAt(to) === 0x2e && GROUP_START[b + 1] === to + 1 && /^0+$/.test(text.slice(to + 1, GROUP_END[b + 1]));
+      if ((!card && !shaped) || (b < count - 1 && text.charCodeAt(to) === 0x2e && !whole)) continue;
       // Which checksum each candidate needs first: Luhn for a card and a SIN, Verhoeff for Aadhaar; an
       // SSN and an NHS number are checked by classifyCluster alone.
       if ((card || shape === 333) && !prefixes) {

@@ -12,6 +12,8 @@
  *   concatenated string literals joined in code (`"AKIA" + "…"`, `'ghp_' . '…'`, `"".join([…])`:
  *                concatenated.ts); only findings of rules with a distinctive shape count here
  *   dechunked    a value cut in regular chunks (`AKIA Q3EG …`, `4539.1488.…`), any length of string
+ *   unprefixed   base64 lines under one prefix each (`> `, `# `, `12: `, a timestamp) read without it
+ *                (line-prefixes.ts), so that the unwrapped view joins them
  *   unwrapped    the line breaks inside wrapped base64 (MIME, `base64`'s 76 columns) removed, so the
  *                decoded view reads a value whose encoding straddles a break
  *   compacted    whitespace removed, for strings up to `COMPACT_MAX` characters (a secret broken by a
@@ -39,6 +41,7 @@ import { MAX_MATCHES } from './rule-scan.ts';
 import { rejoinViews } from './rejoin.ts';
 import { hiddenTextView } from './hidden-text.ts';
 import { concatenatedView, mayBeConcatenated } from './concatenated.ts';
+import { unprefixedView } from './line-prefixes.ts';
 
 export interface ViewFinding extends TextFinding {
   /** Where the finding was seen when not in the text as written: `normalized`, `decoded:base64`, `decoded:url/decoded:url`… */
@@ -57,8 +60,13 @@ const VIEW_FLOOR = 1 << 14;
 /** Encodings read inside each other this deep (base64 of base64 of base64…); a deeper one fails closed. */
 const MAX_DECODE_DEPTH = 4;
 
-/** IBANs are upper case; one written in lower case is read upper-cased (AWS key ids too: glued.ts). */
-const LOWER_IBAN = /(?<![A-Za-z0-9])[a-z]{2}\d{2}[a-z0-9]{10,30}(?![A-Za-z0-9])/g;
+/**
+ * IBANs are upper case; one written in lower or mixed case (`de89…`, `De89 3704 …`), compact or in
+ * groups, is read upper-cased (AWS key ids too: glued.ts). Only a match with a lower-case letter is
+ * cut out (`hasLower`): the scanner reads the others as written.
+ */
+const LOWER_IBAN = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]| (?=[A-Za-z0-9])){10,40}(?![A-Za-z0-9])/g;
+const hasLower = (s: string): boolean => /[a-z]/.test(s);
 /** Card numbers and IBANs, kept when glued to letters, digits or `-` (the PII scanners want them apart). */
 const NUMBER_CLUSTER = /\d(?:[ -]?\d){12,18}/g;
 const IBAN_CLUSTER = /[A-Z]{2}\d{2}(?:[A-Z0-9]| (?=[A-Z0-9])){10,34}/g;
@@ -166,17 +174,18 @@ function* gluedViews(text: string, pii: boolean, seen: PassesSaw | undefined): G
 function* upperCased(text: string, pattern: RegExp, only: View['only']): Generator<View> {
   const cuts: number[] = [];
   pattern.lastIndex = 0;
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) cuts.push(m.index, m.index + m[0].length);
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) if (hasLower(m[0])) cuts.push(m.index, m.index + m[0].length);
   for (let k = 0; k < cuts.length; k += 2) yield isolated(text, cuts[k]!, cuts[k + 1]!, 'uppercased', only, (s) => s.toUpperCase());
 }
 
 /**
  * Separators a reader takes for a card number's blanks but the card scanner does not (it wants spaces
  * or `-`; `.`, `/`, `:`, `,`, `|` are the dechunked view's): `4111_1111_1111_1111`, `4111*1111*…`,
- * `4111'1111'…` (Swiss grouping), middle dots and bullets (red team C9).
+ * `4111'1111'…` (Swiss grouping), middle dots and bullets (red team C9): every ASCII punctuation the
+ * other two leave, not a list of those seen (red team M, M9: `4539;1488;…`).
  */
-const CARD_SEPARATORS = ['_', '*', '~', "'", '+', '=', '#', '\u00b7', '\u2022', '\u2219', '\u22c5', '\u2027', '\uff3f'];
-const MAYBE_SEPARATED_CARD = /\d[_*~'+=#\u00b7\u2022\u2219\u22c5\u2027\uff3f]\d/;
+const CARD_SEPARATORS = [...'_*~\'+=#;!"$%&?@^`\\<>[]{}', '\u00b7', '\u2022', '\u2219', '\u22c5', '\u2027', '\uff3f'];
+const MAYBE_SEPARATED_CARD = new RegExp(`\\d[${CARD_SEPARATORS.map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}]\\d`);
 
 /**
  * Card-shaped digit groups with one of `CARD_SEPARATORS` between them (the same one throughout),
@@ -295,6 +304,9 @@ function* viewsOf(text: string, on: Detectors, compact: boolean, decodes: number
     // Text smuggled in tag characters or variation selectors, decoded where the normalised view removes it.
     const hidden = decodes < MAX_DECODE_DEPTH ? hiddenTextView(text) : undefined;
     if (hidden) yield { text: hidden.text, starts: hidden.starts, ends: hidden.ends, location: `decoded:${hidden.encoding}`, inner: 'all', decodes: decodes + 1 };
+    // Base64 lines under a prefix each (`> `, `# `, `12: `) read without it, so that the view below joins them.
+    const unprefixed = decodes < MAX_DECODE_DEPTH && runs.length > 0 ? unprefixedView(text, runs) : undefined;
+    if (unprefixed) yield { ...unprefixed, location: 'unprefixed', inner: 'all', decodes };
     // Wrapped base64 (76-column lines) joined, so that its base64 view decodes across the breaks.
     const unwrapped = decodes < MAX_DECODE_DEPTH ? unwrappedView(text, runs) : undefined;
     if (unwrapped) yield { ...unwrapped, location: 'unwrapped', inner: 'all', decodes };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SecretSource } from '../../src/config/secrets.ts';
 import type { GatewayDeps } from '../../src/gateway.ts';
-import { launchGateway, type TestGateway } from './gateway.ts';
+import { launchGateway, legacyClient, type TestGateway } from './gateway.ts';
 import { recordedServer } from './recorded.ts';
 
 export { pinned } from './security.ts';
@@ -55,4 +55,14 @@ export async function startPayloadGateway(
     dlp,
   });
   return { gw, dataDir };
+}
+
+/** What the client receives from the payload server's `get` for payload `name` (JSON), through `gw`'s `/mcp/evil`. */
+export async function getPayload(gw: TestGateway, name: string): Promise<string> {
+  const client = await legacyClient(`${gw.url}/mcp/evil`);
+  try {
+    return JSON.stringify(await client.callTool({ name: 'get', arguments: { name } }));
+  } finally {
+    await client.close();
+  }
 }

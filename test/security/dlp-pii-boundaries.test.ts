@@ -5,6 +5,12 @@
  * run or a URL's user-info and passed. Through the real gateway: masked in what a server returns (the
  * client's side) and refused in an open-world tool's arguments (nothing reaches the server); the
  * neighbours that are not personal data (a decimal, a range, a URL's `user:password@`) are not taken for it.
+ * Red team M, M9: more layouts that passed — a card's groups with `;` between them, a card with a zero
+ * fraction (`….00`), spaces and dashes mixed between its groups, a card after a version (`v1.2 `), an IBAN
+ * in mixed case (`De89 …`), a phone number after another number (`room 12 (415) …`); fixed by class (any
+ * punctuation between a card's groups, any case of an IBAN, a token ends at a blank, a number's zero
+ * fraction, a phone's layout anywhere in a cluster), and the same layouts with a broken checksum stay
+ * unmasked.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -12,10 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { legacyClient, type TestGateway } from '../helpers/gateway.ts';
-import { startPayloadGateway, startSecureGateway } from '../helpers/secure.ts';
+import { getPayload, startPayloadGateway, startSecureGateway } from '../helpers/secure.ts';
 import { recording } from '../helpers/recorded.ts';
 import { openLegacySession, type LegacySession } from '../helpers/sessions.ts';
-import { fakePersonalData } from '../helpers/personal-data.ts';
+import { breakCheck, fakePersonalData, iban } from '../helpers/personal-data.ts';
 
 const NOTIFYING = new URL('../fixtures/notifying-server.ts', import.meta.url).pathname;
 const pd = fakePersonalData(3);
@@ -38,10 +44,36 @@ const CASES: Record<string, { text: string; value: string }> = {
   sip: { text: `call sip:${email} now`, value: email },
 };
 
+const groups = (c: string, sep: string) => c.match(/.{1,4}/g)!.join(sep);
+const IBAN = iban('DE', '370400440532013000');
+const PHONE = '(415) 555-2671';
+/** Layouts that passed (red team M, M9); `value`: what must not reach the other side. */
+const layouts = (c: string, i: string): Record<string, { text: string; value: string }> => ({
+  semicolons: { text: `pan ${groups(c, ';')}`, value: groups(c, ';') },
+  ampersands: { text: `pan ${groups(c, '&')} ok`, value: groups(c, '&') },
+  backslashes: { text: `pan ${groups(c, '\\')}`, value: groups(c, '\\') },
+  cents: { text: `charged ${c}.00 today`, value: c },
+  floatZero: { text: `card_number: ${c}.0`, value: c },
+  mixedSeparators: { text: `${c.slice(0, 4)} ${groups(c.slice(4), '-')}`, value: groups(c.slice(4), '-') },
+  afterVersion: { text: `v1.2 ${c}`, value: c },
+  afterVersionGrouped: { text: `build 2.0.1 ${groups(c, ' ')}`, value: groups(c, ' ') },
+  ibanMixedCase: { text: `IBAN ${groups(`De${i.slice(2)}`, ' ')}`, value: groups(i.slice(4), ' ') },
+  ibanLowerPart: { text: `iban: dE${i.slice(2)}`, value: i.slice(4) },
+});
+const LAYOUTS = {
+  ...layouts(card, IBAN),
+  phoneAfterNumber: { text: `room 12 ${PHONE}`, value: PHONE },
+  phoneBeforeNumber: { text: `call ${PHONE} 12 times`, value: PHONE },
+};
+/** The same layouts with a checksum that does not hold: not personal data, relayed as they are. */
+const BROKEN = layouts(breakCheck(card), breakCheck(IBAN));
+const text = (t: string) => ({ result: { content: [{ type: 'text', text: t }] } });
+
 let gw: TestGateway;
 before(async () => {
   ({ gw } = await startPayloadGateway('pc-dlp-edges-', {
-    ...Object.fromEntries(Object.entries(CASES).map(([name, c]) => [name, { result: { content: [{ type: 'text', text: c.text }] } }])),
+    ...Object.fromEntries(Object.entries({ ...CASES, ...LAYOUTS }).map(([name, c]) => [name, text(c.text)])),
+    ...Object.fromEntries(Object.entries(BROKEN).map(([name, c]) => [`broken-${name}`, text(c.text)])),
     cardCode: { throw: { code: Number(card), message: 'failed' } },
   }));
 });
@@ -60,6 +92,25 @@ describe('personal data at the edges of other text, in results', () => {
       }
     });
   }
+});
+
+const get = (name: string): Promise<string> => getPayload(gw, name);
+
+describe('personal data in simple layouts, in results (red team M, M9)', () => {
+  for (const [name, c] of Object.entries(LAYOUTS)) {
+    it(`masks ${name} in what the client receives`, async () => {
+      const got = await get(name);
+      assert.ok(!got.includes(JSON.stringify(c.value).slice(1, -1)), `${name}: the value reached the client in clear: ${got}`);
+      assert.match(got, /REDACTED:(payment-card|iban|phone)#1/, `${name}: masked, not dropped`);
+    });
+  }
+  it('relays the same layouts when the checksum does not hold', async () => {
+    for (const [name, c] of Object.entries(BROKEN)) {
+      const got = await get(`broken-${name}`);
+      assert.ok(!/REDACTED/.test(got), `${name}: masked without a valid checksum: ${got}`);
+      assert.ok(got.includes(JSON.stringify(c.text).slice(1, -1)), `${name}: relayed as it was`);
+    }
+  });
 });
 
 describe('personal data in a field whose type the protocol fixes (red team J, L2)', () => {
@@ -134,6 +185,15 @@ describe('personal data at the edges of other text, in arguments of an open-worl
     }
     const calls = JSON.stringify(rec.received().filter((m) => m.method === 'tools/call'));
     for (const [name, c] of Object.entries(CASES)) assert.ok(!calls.includes(c.value), `${name} reached the server`);
+  });
+
+  it('refuses every simple layout (red team M, M9), and nothing of them reaches the server', async () => {
+    for (const [name, c] of Object.entries(LAYOUTS)) {
+      const answer = await session.request('tools/call', { name: 'link', arguments: { q: c.text } });
+      assert.equal(answer.error?.data?.code, 'PC_DLP_EXFILTRATION', `${name}: ${JSON.stringify(answer)}`);
+    }
+    const calls = JSON.stringify(rec.received().filter((m) => m.method === 'tools/call'));
+    for (const [name, c] of Object.entries(LAYOUTS)) assert.ok(!calls.includes(JSON.stringify(c.value).slice(1, -1)), `${name} reached the server`);
   });
 
   it('lets the neighbours that are not personal data through: a decimal, a range, an id, URL credentials are not an address', async () => {
