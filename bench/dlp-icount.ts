@@ -10,7 +10,8 @@
  * (default 40), and waits again while it is switched off and the counts dumped. Prints the main
  * thread's instructions per inspection (V8's compiler and collector threads left out: their share
  * depends on the machine's schedule), and what every family on and the defaults add to the walk with
- * every family off. Slow (valgrind runs node ~50× slower): a few minutes. Writes nothing in the tree.
+ * every family off. A full collection runs before each window (`--expose-gc`); the collections the
+ * inspections themselves cause are counted. Slow (valgrind runs node ~50× slower): a few minutes. Writes nothing in the tree.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -60,6 +61,8 @@ if (process.argv.includes('--child')) {
   for (const [name, text] of texts) {
     const result = { content: [{ type: 'text', text }] };
     for (const [tree, detectors, engine] of engines) {
+      // A full collection before each window, so that one left over from earlier work does not fall into it.
+      (globalThis as { gc?: () => void }).gc?.();
       process.stdout.write(`ready\t${tree}\t${detectors}\t${name}\n`);
       await it.next();
       for (let k = 0; k < calls; k++) engine.inspect(result, where);
@@ -74,7 +77,7 @@ if (process.argv.includes('--child')) {
 const dir = mkdtempSync(join(tmpdir(), 'pc-dlp-icount-'));
 const child = spawn(
   'valgrind',
-  ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`, process.execPath, new URL(import.meta.url).pathname, '--child', ...process.argv.slice(2)],
+  ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`, process.execPath, '--expose-gc', new URL(import.meta.url).pathname, '--child', ...process.argv.slice(2)],
   { stdio: ['pipe', 'pipe', 'inherit'] },
 );
 const control = (flag: string): void => void execFileSync('callgrind_control', [flag, String(child.pid)], { stdio: 'ignore' });
