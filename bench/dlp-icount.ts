@@ -10,7 +10,8 @@
  * (default 40), and waits again while it is switched off and the counts dumped. Prints the main
  * thread's instructions per inspection (V8's compiler and collector threads left out: their share
  * depends on the machine's schedule), and what every family on and the defaults add to the walk with
- * every family off. Slow (valgrind runs node ~50× slower): a few minutes. Writes nothing in the tree.
+ * every family off. A full collection runs before each window (`--expose-gc`); the collections the
+ * inspections themselves cause are counted. Slow (valgrind runs node ~50× slower): a few minutes. Writes nothing in the tree.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ const CALLS = Number(option('--calls') ?? 40);
 const WARMUP = Number(option('--warmup') ?? 300);
 const base = option('--base');
 const only = option('--text');
+const hostile = process.argv.includes('--hostile');
+const onlyShape = option('--shape');
 
 if (process.argv.includes('--child')) {
   const { processSecretSource } = await import('../src/config/secrets.ts');
@@ -38,23 +41,31 @@ if (process.argv.includes('--child')) {
   if (base) trees.push(['base', ((await import(resolve(base, 'src/dlp/engine.ts'))) as { Dlp: typeof Dlp }).Dlp]);
   trees.push(['this tree', Dlp]);
   const where = { server: 'bench', tool: 'blob', direction: 'result' as const };
-  const texts = ordinaryTexts().filter(([name]) => only === undefined || name === only);
+  const { MB, SHAPES } = await import('./dlp-hostile-shapes.ts');
+  const shapes = SHAPES.filter(([name]) => onlyShape === undefined || name.includes(onlyShape));
+  const texts = hostile ? shapes.map(([name, make]) => [name, make(MB)] as [string, string]) : ordinaryTexts().filter(([name]) => only === undefined || name === only);
   const engines = trees.flatMap(([tree, Engine]) => [
     [tree, 'on', new Engine(allOn, env)],
-    [tree, 'defaults', new Engine(undefined, env)],
-    [tree, 'off', new Engine(allOff, env)],
+    ...(hostile ? [] : ([[tree, 'defaults', new Engine(undefined, env)], [tree, 'off', new Engine(allOff, env)]] as const)),
   ] as const);
-  for (const [, text] of texts) {
-    const result = { content: [{ type: 'text', text }] };
-    for (let k = 0; k < WARMUP; k++) for (const [, , engine] of engines) engine.inspect(result, where);
+  if (hostile) {
+    for (const [, make] of shapes) for (const [, , engine] of engines) engine.inspect({ content: [{ type: 'text', text: make(64 * 1024) }] }, where);
+  } else {
+    for (const [, text] of texts) {
+      const result = { content: [{ type: 'text', text }] };
+      for (let k = 0; k < WARMUP; k++) for (const [, , engine] of engines) engine.inspect(result, where);
+    }
   }
+  const calls = hostile ? 1 : CALLS;
   const it = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
   for (const [name, text] of texts) {
     const result = { content: [{ type: 'text', text }] };
     for (const [tree, detectors, engine] of engines) {
+      // A full collection before each window, so that one left over from earlier work does not fall into it.
+      (globalThis as { gc?: () => void }).gc?.();
       process.stdout.write(`ready\t${tree}\t${detectors}\t${name}\n`);
       await it.next();
-      for (let k = 0; k < CALLS; k++) engine.inspect(result, where);
+      for (let k = 0; k < calls; k++) engine.inspect(result, where);
       process.stdout.write('done\n');
       await it.next();
     }
@@ -66,7 +77,7 @@ if (process.argv.includes('--child')) {
 const dir = mkdtempSync(join(tmpdir(), 'pc-dlp-icount-'));
 const child = spawn(
   'valgrind',
-  ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`, process.execPath, new URL(import.meta.url).pathname, '--child', ...process.argv.slice(2)],
+  ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`, process.execPath, '--expose-gc', new URL(import.meta.url).pathname, '--child', ...process.argv.slice(2)],
   { stdio: ['pipe', 'pipe', 'inherit'] },
 );
 const control = (flag: string): void => void execFileSync('callgrind_control', [flag, String(child.pid)], { stdio: 'ignore' });
@@ -91,12 +102,26 @@ for await (const line of createInterface({ input: child.stdout! })) {
     const [t, d, n] = current;
     const key = `${n}\t${t}`;
     if (!rows.has(key)) rows.set(key, new Map());
-    rows.get(key)!.set(d!, ir / CALLS);
+    rows.get(key)!.set(d!, ir / (hostile ? 1 : CALLS));
     child.stdin!.write('next\n');
   } else if (what === 'end') break;
 }
 child.stdin!.end();
 const k = (ir: number): string => `${(ir / 1000).toFixed(0)} k`;
+if (hostile) {
+  const m = (ir: number): string => `${(ir / 1e6).toFixed(1)} M`;
+  console.log('Main-thread instructions per inspection of a 1 MB hostile text result (every family on, one call after a 64 KB warm-up; callgrind)\n');
+  console.log(`| 1 MB of | ${[...new Set([...rows.keys()].map((key) => key.split('\t')[1]))].join(' | ')} |`);
+  const names = [...new Set([...rows.keys()].map((key) => key.split('\t')[0]!))];
+  const treeNames = [...new Set([...rows.keys()].map((key) => key.split('\t')[1]!))];
+  console.log(`|---|${treeNames.map(() => '---:').join('|')}|`);
+  for (const name of names) console.log(`| ${name} | ${treeNames.map((t) => m(rows.get(`${name}\t${t}`)!.get('on')!)).join(' | ')} |`);
+  const of = (t: string): number[] => names.map((name) => rows.get(`${name}\t${t}`)!.get('on')!);
+  console.log(`| sum | ${treeNames.map((t) => m(of(t).reduce((a, b) => a + b, 0))).join(' | ')} |`);
+  console.log(`| largest | ${treeNames.map((t) => m(Math.max(...of(t)))).join(' | ')} |`);
+  console.log(`\n(dumps in ${dir})`);
+  process.exit(0);
+}
 console.log(`Main-thread instructions per inspection of a 32 KB text result (${CALLS} calls each, after ${WARMUP} warm-up calls; callgrind)\n`);
 console.log('| 32 KB of | tree | every family on | defaults | every family off | added, every family on | added, defaults |');
 console.log('|---|---|---:|---:|---:|---:|---:|');

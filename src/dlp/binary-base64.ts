@@ -40,11 +40,10 @@ function printableRuns(bytes: Buffer): string | undefined {
 
 /** The shortest private key DER looked for in hex: 48 bytes (an Ed25519 PKCS#8 key). */
 const MIN_KEY_HEX = 96;
+/** Hex digits, by unit (a run's units are all ASCII: one table read each). */
+const HEX = Uint8Array.from({ length: 128 }, (_, u) => Number(/[0-9A-Fa-f]/.test(String.fromCharCode(u))));
 const isHexRun = (text: string, from: number, to: number): boolean => {
-  for (let i = from; i < to; i++) {
-    const u = text.charCodeAt(i) | 0x20;
-    if (!((u >= 0x30 && u <= 0x39) || (u >= 0x61 && u <= 0x66))) return false;
-  }
+  for (let i = from; i < to; i++) if (HEX[text.charCodeAt(i)] !== 1) return false;
   return true;
 };
 
@@ -53,31 +52,42 @@ B64[0x2d] = 62; // base64url
 B64[0x5f] = 63;
 
 /**
- * Whether `text[from, to)` decoded as base64 holds a run of MIN_PRINTABLE printable bytes (and, when
- * `binary`, any byte that is not printable): decoded bit by bit, nothing allocated — most runs (ids,
- * hashes, random tokens) have none, and cost no buffer.
+ * Byte `j` of `text` decoded as base64 from `from`: the two units that hold its eight bits (a byte
+ * starts 0, 2 or 4 bits into a unit and always ends in the next), read without decoding what is before.
  */
-function hasPrintableRun(text: string, from: number, to: number): { run: boolean; binary: boolean } {
-  let bits = 0;
-  let value = 0;
-  let streak = 0;
-  let run = false;
-  let binary = false;
-  for (let i = from; i < to; i++) {
-    value = ((value << 6) | B64[text.charCodeAt(i)]!) & 0xffffff;
-    bits += 6;
-    if (bits < 8) continue;
-    bits -= 8;
-    const b = (value >> bits) & 0xff;
-    if (printable(b)) {
-      if (++streak >= MIN_PRINTABLE) run = true;
-    } else {
-      streak = 0;
-      if (b !== 0x0a && b !== 0x0d) binary = true;
-    }
-    if (run && binary) break;
+function byteAt(text: string, from: number, j: number): number {
+  const bit = j << 3;
+  const c = from + ((bit / 6) | 0);
+  const pair = (B64[text.charCodeAt(c)]! << 6) | B64[text.charCodeAt(c + 1)]!;
+  return (pair >> (4 - (bit % 6))) & 0xff;
+}
+
+/**
+ * Whether `text[from, to)` (base64 units only) decoded as base64 holds a run of MIN_PRINTABLE printable
+ * bytes. Searched as a fixed-length window is (Boyer–Moore's skip): each window's bytes are read from its
+ * last one back, and the first that is not printable moves the next window past it — random bytes (ids,
+ * hashes, tokens: most runs) are printable three times in eight, so about one byte in ten is read.
+ * Nothing is decoded or allocated.
+ */
+function hasPrintableRun(text: string, from: number, to: number): boolean {
+  const bytes = ((to - from) * 6) >> 3;
+  for (let start = 0; start + MIN_PRINTABLE <= bytes; ) {
+    let j = start + MIN_PRINTABLE - 1;
+    while (j >= start && printable(byteAt(text, from, j))) j--;
+    if (j < start) return true;
+    start = j + 1;
   }
-  return { run, binary };
+  return false;
+}
+
+/** Whether `text[from, to)` decoded as base64 holds a byte that is neither printable nor a line break (not text). */
+function hasBinaryByte(text: string, from: number, to: number): boolean {
+  const bytes = ((to - from) * 6) >> 3;
+  for (let j = 0; j < bytes; j++) {
+    const b = byteAt(text, from, j);
+    if (!printable(b) && b !== 0x0a && b !== 0x0d) return true;
+  }
+  return false;
 }
 
 /**
@@ -100,9 +110,8 @@ export function binaryBase64Views(text: string, found: readonly number[], out: D
     }
     let seen: Set<string> | undefined;
     for (let shift = 0; shift < 4; shift++) {
-      const scan = hasPrintableRun(text, from + shift, to);
       // Nothing printable to read; or aligned and all text, which decode.ts's base64 view reads.
-      if (!scan.run || (shift === 0 && !scan.binary)) continue;
+      if (!hasPrintableRun(text, from + shift, to) || (shift === 0 && !hasBinaryByte(text, from, to))) continue;
       const view = printableRuns(Buffer.from(text.slice(from + shift, to), 'base64'));
       if (view === undefined || seen?.has(view)) continue;
       (seen ??= new Set()).add(view);

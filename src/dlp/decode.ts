@@ -248,7 +248,13 @@ const isPrintableByte = (b: number): boolean => (b >= 0x20 && b < 0x7f) || b ===
  */
 function textKind(bytes: Uint8Array): TextKind | undefined {
   if (startsText(bytes)) return 'utf8';
-  const [b0, b1, b2, b3, b4, b5] = bytes as unknown as number[];
+  // Read by index: destructuring a typed array goes through its iterator, which cost more than the tests.
+  const b0 = bytes[0];
+  const b1 = bytes[1];
+  const b2 = bytes[2];
+  const b3 = bytes[3];
+  const b4 = bytes[4];
+  const b5 = bytes[5];
   const p = isPrintableByte;
   if (b1 === 0 && b2 === 0 && b3 === 0 && p(b0!) && b5 === 0 && p(b4!)) return 'utf32le';
   if (b0 === 0 && b1 === 0 && b2 === 0 && p(b3!) && b4 === 0 && b5 === 0) return 'utf32be';

@@ -296,13 +296,23 @@ export class Dlp {
     const tally = new Map<string, DlpFinding>();
     let refusal: GatewayError | undefined;
     let changed = false;
+    /** The entry the last finding went to, and its counter's key: a text of many like findings (a hostile one) spells neither key again for each. */
+    let last: DlpFinding | undefined;
+    let lastCounter = '';
     const record = (f: ViewFinding, path: string, action: string, location = f.location): void => {
-      const key = `${f.type}|${f.rule}|${path}|${action}|${location ?? ''}`;
-      const known = tally.get(key);
-      if (known) known.count++;
-      else tally.set(key, location ? { type: f.type, rule: f.rule, count: 1, path, action, location } : { type: f.type, rule: f.rule, count: 1, path, action });
-      this.#count(f.type, action, 1);
       recorded++;
+      if (last !== undefined && f.type === last.type && f.rule === last.rule && path === last.path && action === last.action && location === last.location) {
+        last.count++;
+        this.counters.findings.set(lastCounter, (this.counters.findings.get(lastCounter) ?? 0) + 1);
+        return;
+      }
+      const key = `${f.type}|${f.rule}|${path}|${action}|${location ?? ''}`;
+      let known = tally.get(key);
+      if (known) known.count++;
+      else tally.set(key, (known = location ? { type: f.type, rule: f.rule, count: 1, path, action, location } : { type: f.type, rule: f.rule, count: 1, path, action }));
+      this.#count(f.type, action, 1);
+      last = known;
+      lastCounter = `${f.type}|${action}`;
     };
     /** Findings recorded so far in this message (whether a key held one). */
     let recorded = 0;
