@@ -14,11 +14,11 @@ import { isObject, type JsonObject } from '../protocol/jsonrpc.ts';
 import { namedTarget } from '../protocol/methods.ts';
 import type { MessageContext, Outcome } from '../pipeline/context.ts';
 import { ARGS_HASH_SCHEME, type ArgsHasher } from './args-hash.ts';
-import { GENESIS_HASH, recordJson, sealRecord, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
+import { GENESIS_HASH, recordJson, sha256Hex, type AuditAlert, type AuditRecord, type Decision, type UnsignedRecord } from './record.ts';
 import { CheckpointSigner, type Checkpoint } from './checkpoint.ts';
 import { MASK, redact, redactText, type SecretTest } from './redact.ts';
 import { screenFindings, screenPrincipal, screenRequestId } from './record-fields.ts';
-import { storable } from './storable.ts';
+import { sealStorable } from './storable.ts';
 import type { AuditSink } from './sinks.ts';
 import type { AuditStore } from './store.ts';
 import type { ChainHead, HeadNote } from './head-note.ts';
@@ -340,7 +340,7 @@ export class AuditLog {
     if (entry.server !== undefined) body.server = entry.server;
     if (entry.tool !== undefined) body.target = entry.tool;
     if (entry.address !== undefined) body.address = entry.address;
-    const written = this.#append(sealRecord(storable(body))).then((failed) => {
+    const written = this.#append(sealStorable(body)).then((failed) => {
       if (failed) this.#options.logger.error({ alert: entry.alert.id, err: failed.message }, 'alert could not be written to the audit trail');
     });
     this.#followUps.push(written);
@@ -369,7 +369,7 @@ export class AuditLog {
       latencyMs: 0,
       prevHash: this.#prev,
     };
-    const failed = await this.#append(sealRecord(storable(body)));
+    const failed = await this.#append(sealStorable(body));
     if (failed) throw failed;
   }
 
@@ -447,7 +447,7 @@ export class AuditLog {
     body.time = isoTime(ctx.receivedAtMs);
     body.v = 1;
     // What the caller chose is made storable (and bounded) before hashing: every store keeps the same record.
-    return sealRecord(storable(body));
+    return sealStorable(body);
   }
 
   /** A legacy session's id as records carry it: the start of its hash (the id itself is a bearer secret). */

@@ -106,9 +106,9 @@ const texts = new WeakMap<AuditRecord, string>();
  * Hashes a record being built and sets its hash. When its fields come in canonical order (log.ts
  * builds them so), the text hashed is JSON.stringify's, and the record's own text — the same with the
  * hash appended as the last field — is kept for the store (recordJson): one serialization, not two.
+ * `native` is that text when the caller has made it already (inOrderJson(body)).
  */
-export function sealRecord(body: UnsignedRecord): AuditRecord {
-  const native = inOrderJson(body);
+export function sealRecord(body: UnsignedRecord, native = inOrderJson(body)): AuditRecord {
   const record = body as AuditRecord;
   record.hash = sha256Hex(`${body.prevHash}\n${native ?? canonicalJson(body)}`);
   if (native !== undefined && native.length > 2) texts.set(record, `${native.slice(0, -1)},"hash":"${record.hash}"}`);
