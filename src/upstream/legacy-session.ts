@@ -401,8 +401,12 @@ export class LegacySessionUpstream implements Upstream {
         const onAbort = (): void => {
           if (!this.#pending.has(id)) return;
           this.#settle(pending);
-          this.#abandon(pending);
           const stopped = signal.reason instanceof GatewayError && signal.reason.code === 'PC_KILL_SWITCH';
+          // A call holding a concurrency slot is left to run to its answer, which frees the slot: servers
+          // (every MCP SDK server) never answer a request they were told is cancelled, so telling them
+          // would keep the cap shut for every caller until a restart — one cancel, the tool locked (L1).
+          // The kill switch still tells the server to stop.
+          if (this.#abandon(pending) && !stopped) return reject(cancelled(this.name, method));
           this.#cancelUpstream(id, stopped ? 'stopped by the kill switch' : 'the client cancelled the request');
           reject(stopped ? signal.reason : cancelled(this.name, method));
         };
@@ -431,8 +435,8 @@ export class LegacySessionUpstream implements Upstream {
     pending.timer = setTimeout(() => {
       if (!this.#pending.has(pending.id)) return;
       this.#settle(pending);
-      this.#abandon(pending);
-      this.#cancelUpstream(pending.id, `timed out after ${timeoutMs} ms`);
+      // A call holding a concurrency slot runs on to its answer (see the client's cancel above).
+      if (!this.#abandon(pending)) this.#cancelUpstream(pending.id, `timed out after ${timeoutMs} ms`);
       pending.reject(
         new GatewayError('PC_UPSTREAM_TIMEOUT', `server "${this.name}" did not answer ${pending.method} within ${timeoutMs} ms`, {
           server: this.name,
@@ -449,10 +453,13 @@ export class LegacySessionUpstream implements Upstream {
     if (pending.progressToken !== undefined) this.#progress.delete(pending.progressToken);
   }
 
-  /** The gateway stops waiting for `pending`, the server may not: its late answer is still reported (onAnswered). */
-  #abandon(pending: Pending): void {
+  /**
+   * The gateway stops waiting for `pending`, the server may not: its late answer is still reported
+   * (onAnswered). True when it is so watched (the call holds a concurrency slot).
+   */
+  #abandon(pending: Pending): boolean {
     const answered = pending.options?.onAnswered;
-    if (!answered) return;
+    if (!answered) return false;
     if (this.#abandoned.size >= MAX_ABANDONED) {
       // Bounded: only calls holding a concurrency slot are watched, so at most the sum of the caps; past
       // this many the oldest is given up on and its slot freed.
@@ -461,6 +468,7 @@ export class LegacySessionUpstream implements Upstream {
       tell();
     }
     this.#abandoned.set(pending.id, answered);
+    return true;
   }
 
   /** Every abandoned request is over: the connection that carried them is gone. */

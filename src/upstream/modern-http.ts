@@ -41,6 +41,9 @@ export interface ModernHttpOptions {
 /** What a `server/discover` probe found: a modern server, or a reason to try the legacy era. */
 export type DiscoverOutcome = { modern: true; info: UpstreamInfo } | { modern: false; reason: string };
 
+/** setTimeout's longest delay (about 24.8 days): a watched request is ended by its answer, not by a clock of the gateway's. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class ModernHttpUpstream implements Upstream {
   readonly name: string;
   readonly #options: ModernHttpOptions;
@@ -130,8 +133,9 @@ export class ModernHttpUpstream implements Upstream {
 
   request(method: string, params: JsonObject | undefined, options: CallOptions): Promise<UpstreamReply> {
     if (this.#breaker.open) return Promise.reject(this.#breaker.refusal());
-    if (this.#state !== 'ready') return this.ready().then(() => this.#post(method, params, options));
-    return this.#post(method, params, options);
+    const post = (): Promise<UpstreamReply> => (options.onAnswered ? this.#postWatched(method, params, options, options.onAnswered) : this.#post(method, params, options));
+    if (this.#state !== 'ready') return this.ready().then(post);
+    return post();
   }
 
   async notify(method: string, params: JsonObject | undefined): Promise<void> {
@@ -151,6 +155,45 @@ export class ModernHttpUpstream implements Upstream {
         [META_CLIENT_CAPABILITIES]: options.clientCapabilities ?? {},
       },
     };
+  }
+
+  /**
+   * A request holding a concurrency slot (`answered`: frees it). When the client cancels it or the
+   * gateway's timeout passes, the caller is answered at once but the request is not aborted: the server
+   * may go on working either way (closing its stream does not stop it), and only its answer — or the
+   * request ending otherwise — frees the slot, so cancel-and-restart cannot run more operations than the
+   * cap (red team K2, L1) nor shut the cap for good. The kill switch still aborts.
+   */
+  #postWatched(method: string, params: JsonObject | undefined, options: CallOptions, answered: () => void): Promise<UpstreamReply> {
+    const kill = new AbortController();
+    const { signal, timeoutMs } = options;
+    const work = this.#post(method, params, { ...options, signal: kill.signal, timeoutMs: MAX_TIMER_MS });
+    work.then(answered, answered);
+    return new Promise<UpstreamReply>((resolve, reject) => {
+      const stop = (error: GatewayError): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      };
+      const timer = setTimeout(() => stop(new GatewayError('PC_UPSTREAM_TIMEOUT', `server "${this.name}" did not answer ${method} within ${timeoutMs} ms`, { server: this.name, timeoutMs })), timeoutMs);
+      const onAbort = (): void => {
+        if (signal?.reason instanceof GatewayError && signal.reason.code === 'PC_KILL_SWITCH') {
+          kill.abort(signal.reason);
+          return stop(signal.reason);
+        }
+        stop(new GatewayError('PC_REQUEST_CANCELLED', `${method} to server "${this.name}" was cancelled by the client`, { server: this.name }));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (reply) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(reply);
+        },
+        (error: unknown) => stop(error as GatewayError),
+      );
+    });
   }
 
   async #post(method: string, params: JsonObject | undefined, options: CallOptions, notification = false): Promise<UpstreamReply> {
