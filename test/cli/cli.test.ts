@@ -6,10 +6,11 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FILESYSTEM, runCli } from '../helpers/gateway.ts';
+import { FILESYSTEM, runCliProcess } from '../helpers/gateway.ts';
 import { configJsonSchema } from '../../src/cli/config.ts';
 
-const run = runCli;
+// Real processes: this file is about the command line as a user starts it (elsewhere runCli runs it in-process).
+const run = runCliProcess;
 
 describe('portcullis CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pc-cli-'));

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { MAIN } from '../helpers/gateway.ts';
+import { COMPILE_CACHE } from '../helpers/recorded.ts';
 import { COMMAND_GUIDE } from '../../src/cli/guide.ts';
 import { validateConfig, type ConfigProblem } from '../../src/config/load.ts';
 
@@ -187,7 +188,7 @@ describe('documentation', () => {
       }
     }
     assert.ok(shown.length >= 20, `expected the docs to show many commands, found ${shown.length}`);
-    const output = execFileSync(process.execPath, [MAIN], { input: JSON.stringify(shown.map((s) => s.args)), env: { PATH: process.env.PATH ?? '', PORTCULLIS_CHECK_COMMANDS: '1' } });
+    const output = execFileSync(process.execPath, [MAIN], { input: JSON.stringify(shown.map((s) => s.args)), env: { PATH: process.env.PATH ?? '', ...COMPILE_CACHE, PORTCULLIS_CHECK_COMMANDS: '1' } });
     const verdicts = JSON.parse(output.toString()) as Array<{ line: string[]; ok: boolean; error?: string }>;
     const failing = verdicts.flatMap((v, i) => (v.ok ? [] : [`${shown[i]!.file}: portcullis ${v.line.join(' ')} → ${v.error}`]));
     assert.deepEqual(failing, []);
@@ -214,7 +215,7 @@ describe('documentation', () => {
   it('rejects a command line that does not parse (the check can fail)', () => {
     const output = execFileSync(process.execPath, [MAIN], {
       input: JSON.stringify([['audit', 'query', '--no-such-option'], ['pin', 'diff'], ['policy', 'test', '-c', 'x.yaml']]),
-      env: { PATH: process.env.PATH ?? '', PORTCULLIS_CHECK_COMMANDS: '1' },
+      env: { PATH: process.env.PATH ?? '', ...COMPILE_CACHE, PORTCULLIS_CHECK_COMMANDS: '1' },
     });
     const verdicts = JSON.parse(output.toString()) as Array<{ ok: boolean }>;
     assert.deepEqual(verdicts.map((v) => v.ok), [false, false, false]);
@@ -228,7 +229,7 @@ describe('documentation', () => {
   });
 
   it('names every option of every command somewhere (by its long or short form)', () => {
-    const output = execFileSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORTCULLIS_CHECK_COMMANDS: 'options' } });
+    const output = execFileSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...COMPILE_CACHE, PORTCULLIS_CHECK_COMMANDS: 'options' } });
     const commands = JSON.parse(output.toString()) as Array<{ command: string; options: Array<{ long?: string; short?: string }> }>;
     assert.ok(commands.length >= 30, `expected many commands, found ${commands.length}`);
     const all = DOCS.map(text).join('\n');
@@ -257,7 +258,7 @@ describe('documentation', () => {
   });
 
   it('gives every top-level command an example in --help, in the order a newcomer needs them', () => {
-    const help = execFileSync(process.execPath, [MAIN, '--help'], { env: { PATH: process.env.PATH ?? '' } }).toString();
+    const help = execFileSync(process.execPath, [MAIN, '--help'], { env: { PATH: process.env.PATH ?? '', ...COMPILE_CACHE } }).toString();
     const listed = [...help.split('Commands:')[1]!.split('Start here:')[0]!.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1]!);
     const guided = COMMAND_GUIDE.map((entry) => entry.name);
     assert.deepEqual(listed.filter((name) => !guided.includes(name)), [], 'commands without an example in src/cli/guide.ts');

@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
-import { ALLOW_ALL_YAML, EVERYTHING, FILESYSTEM, MAIN } from '../helpers/gateway.ts';
+import { ALLOW_ALL_YAML, EVERYTHING, FILESYSTEM, MAIN, stdioClientEnv } from '../helpers/gateway.ts';
 
 function writeConfig(): { file: string; sandbox: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pc-stdio-'));
@@ -35,7 +35,7 @@ ${ALLOW_ALL_YAML}servers:
 describe('stdio front', () => {
   it('serves the aggregated view to a legacy client launching the gateway', async () => {
     const { file, sandbox, dir } = writeConfig();
-    const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', file], stderr: 'ignore' });
+    const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', file], env: stdioClientEnv(), stderr: 'ignore' });
     const client = new Client({ name: 'stdio-test', version: '1' }, { capabilities: {} });
     await client.connect(transport);
     const { tools } = await client.listTools();
@@ -55,7 +55,7 @@ describe('stdio front', () => {
 
   it('exposes one server unchanged with --server, to a modern client', async () => {
     const { file } = writeConfig();
-    const transport = new ModernStdioTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', file, '--server', 'everything'], stderr: 'ignore' });
+    const transport = new ModernStdioTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', file, '--server', 'everything'], env: stdioClientEnv(), stderr: 'ignore' });
     const client = new ModernClient({ name: 'stdio-modern', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } } as never);
     await client.connect(transport);
     const { tools } = await client.listTools();

@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { auditTrail } from '../helpers/audit.ts';
-import { MAIN, runCli } from '../helpers/gateway.ts';
+import { MAIN, stdioClientEnv, runCli } from '../helpers/gateway.ts';
 import { recordedEverything } from '../helpers/oauth.ts';
 
 function setup() {
@@ -35,7 +35,7 @@ function setup() {
 async function connect(file: string, onElicit?: (params: unknown) => unknown): Promise<Client> {
   const client = new Client({ name: 'stdio-approval', version: '1' }, { capabilities: onElicit ? { elicitation: {} } : {} });
   if (onElicit) client.setRequestHandler(ElicitRequestSchema, async (r) => onElicit(r.params) as never);
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', file, '--server', 'everything'], stderr: 'ignore' }));
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', file, '--server', 'everything'], env: stdioClientEnv(), stderr: 'ignore' }));
   return client;
 }
 

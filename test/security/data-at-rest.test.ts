@@ -15,7 +15,7 @@ import { IdentityStore } from '../../src/auth/store.ts';
 import { embeddedDefault } from '../../src/config/defaults.ts';
 import { processSecretSource } from '../../src/config/secrets.ts';
 import { authorizeWithBrowser, launchBrowser, startCallback } from '../helpers/browser.ts';
-import { runCli, type TestGateway } from '../helpers/gateway.ts';
+import { runCliProcess as runCli, type TestGateway } from '../helpers/gateway.ts';
 import { startSecureGateway } from '../helpers/secure.ts';
 import { authorizeUrl, pkcePair, register, tokenRequest } from '../helpers/oauth.ts';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { legacyClient, MAIN, modernClient, type TestGateway } from '../helpers/gateway.ts';
+import { legacyClient, MAIN, stdioClientEnv, modernClient, type TestGateway } from '../helpers/gateway.ts';
 import { pinned, startSecureGateway } from '../helpers/secure.ts';
 import { fakePersonalData } from '../helpers/personal-data.ts';
 import { auditTrail, received, recordedServer } from '../helpers/recorded.ts';
@@ -216,7 +216,7 @@ servers:
 `,
     );
     const client = new Client({ name: 'stdio-dlp', version: '1' }, { capabilities: {} });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', file], stderr: 'ignore' }));
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', file], env: stdioClientEnv(), stderr: 'ignore' }));
     try {
       const result = await client.callTool({ name: 'leaky__leak', arguments: {} });
       assertClean(result, [...SECRET_VALUES, ...PII_VALUES], 'stdio result');

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { FILESYSTEM, legacyClient, MAIN, modernClient, runCli, serveChild } from '../helpers/gateway.ts';
+import { FILESYSTEM, legacyClient, MAIN, stdioClientEnv, modernClient, runCli, serveChild } from '../helpers/gateway.ts';
 import { callsReceived, recordedServer } from '../helpers/recorded.ts';
 
 type Rejection = { data?: { code?: string; reason?: string } };
@@ -138,7 +138,7 @@ describe('file: URLs and ~ judged in every reading a server may give them (red t
     const legacy = await legacyClient(`${gw.base}/mcp`);
     const modern = await modernClient(`${gw.base}/mcp`);
     const stdio = new Client({ name: 'k1-stdio', version: '1' });
-    await stdio.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', config, '--server', 'guarded'], stderr: 'ignore' }));
+    await stdio.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN, 'stdio', '-c', config, '--server', 'guarded'], env: stdioClientEnv(), stderr: 'ignore' }));
     try {
       for (const [tool, args] of escapes()) {
         await assert.rejects(legacy.callTool({ name: `guarded__${tool}`, arguments: args }), refused(['PC_POLICY_GUARD', 'PC_POLICY_GATEWAY_STATE']), `legacy ${tool} ${JSON.stringify(args)}`);
