@@ -42,7 +42,7 @@ const SMOKE: Record<string, (command: string) => void> = {
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^suite: 3 passed, 0 failed, 0 skipped \(2 files in [12] processes, \d+ s(, \d+ s CPU)?\)$/m);
     // On Linux each batch and the run say what they cost in CPU (the servers and gateways they started included).
-    if (process.platform === 'linux') assert.match(result.stdout, /^suite: .*, [1-9]\d* s CPU\)$/m);
+    if (process.platform === 'linux') assert.match(result.stdout, /^suite: .*, \d+ s CPU\)$/m);
   },
   // Both run for real elsewhere: `npm test` typechecks first, and the package test's `npm pack` runs
   // `prepare`, which builds.
