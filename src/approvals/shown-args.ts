@@ -125,7 +125,8 @@ export function displayArgs(args: unknown, argsHash: string, maxChars = 2000): s
   cut.left = 0;
   const text = render(args, low, cut);
   const binding = `argsHash of the arguments ${argsHash}`;
-  if (text.length <= HARD_CHARS) return `${text} (long values and keys cut in their middle: ${cut.left} more characters; ${binding})`;
+  // Said first, not only after the text: what decides the call may sit in a middle left out (red team N3).
+  if (text.length <= HARD_CHARS) return `PARTS NOT SHOWN: ${cut.left} characters in the middle of long values or keys are left out below — deny, or read them whole (${WHOLE}) before approving. ${text} (${binding})`;
   // A cut between the halves of a surrogate pair would show half a character.
   const end = /[\uDC00-\uDFFF]/.test(text[HARD_CHARS] ?? '') ? HARD_CHARS - 1 : HARD_CHARS;
   return (
