@@ -289,7 +289,9 @@ export function serverDirectories(name: string, s: StdioServer): { path: string;
     // A secret reference names a file to read, not a directory the server is given.
     if (/^(?:env|file):/.test(value)) continue;
     for (const part of value.split(':')) {
-      const dir = part.startsWith('~') || isAbsolute(part) ? directoryArg(part, s.cwd, s.env?.HOME) : undefined;
+      if (part === '') continue;
+      // A relative one as the server reads it: against its working directory (red team N2: `PROJECT_DIR: ..`).
+      const dir = part.startsWith('~') || isAbsolute(part) ? directoryArg(part, s.cwd, s.env?.HOME) : resolve(s.cwd ?? SCRATCH, part);
       if (dir !== undefined && isDirectory(dir)) found.push({ path: `servers.${name}.env.${key}`, dir });
     }
   }

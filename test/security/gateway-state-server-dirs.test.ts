@@ -25,7 +25,7 @@ describe('security: the gateway\'s state in a folder a server is given other tha
   let dataDir: string;
   let config: string;
   let configText: string;
-  const logs = { proj: '', envdir: '', rooted: '' };
+  const logs = { proj: '', envdir: '', envrel: '', rooted: '' };
   let gw: Awaited<ReturnType<typeof serveChild>>;
   let client: Awaited<ReturnType<typeof legacyClient>>;
 
@@ -42,10 +42,12 @@ describe('security: the gateway\'s state in a folder a server is given other tha
       servers: {
         proj: recordedServer(logs.proj, WORKDIR_SERVER, [], { cwd: base }),
         envdir: recordedServer(logs.envdir, WORKDIR_SERVER, [], { env: { PROJECT_DIR: base } }),
+        // The same folder named relatively, against the server's working directory (red team N2).
+        envrel: recordedServer(logs.envrel, WORKDIR_SERVER, [], { cwd: join(base, 'work'), env: { PROJECT_DIR: '..' } }),
         // Its argument is a narrow folder; the root it is given (and adopts) is the whole base.
         rooted: recordedServer(logs.rooted, FILESYSTEM, [join(base, 'work')], { roots: [pathToFileURL(base).href] }),
       },
-      policy: { rules: [{ name: 'projects', effect: 'allow', servers: ['proj', 'envdir', 'rooted'] }] },
+      policy: { rules: [{ name: 'projects', effect: 'allow', servers: ['proj', 'envdir', 'envrel', 'rooted'] }] },
     }, null, 2);
     writeFileSync(config, configText);
     gw = await serveChild(config);
@@ -66,6 +68,7 @@ describe('security: the gateway\'s state in a folder a server is given other tha
     const checked = await runCli(['config', 'check', '-c', config]);
     assert.match(checked.stderr, /warning servers\.proj\.cwd: .* holds the gateway's own state/);
     assert.match(checked.stderr, /warning servers\.envdir\.env\.PROJECT_DIR: .* holds the gateway's own state/);
+    assert.match(checked.stderr, /warning servers\.envrel\.env\.PROJECT_DIR: .* holds the gateway's own state/);
     assert.match(checked.stderr, /warning servers\.rooted\.roots\[0\]: .* holds the gateway's own state/);
     assert.doesNotMatch(checked.stderr, /secret file .*roots/, 'a root is not a secret reference');
     assert.match(gw.stderr(), /servers\.proj\.cwd/);
@@ -77,7 +80,7 @@ describe('security: the gateway\'s state in a folder a server is given other tha
   });
 
   it('the pins key cannot be read and the configuration cannot be rewritten, through any of them', async () => {
-    for (const server of ['proj', 'envdir']) {
+    for (const server of ['proj', 'envdir', 'envrel']) {
       for (const file of ['.pc/pins.key', join(dataDir, 'pins.key'), 'work/../.pc/killswitch.json']) {
         await assert.rejects(call(`${server}__read_file`, { file }), refused, `${server} ${file}`);
       }
