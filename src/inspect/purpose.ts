@@ -175,18 +175,22 @@ export function demandsOf(definition: Record<string, unknown>, folded: (text: st
     ['contact', CONTACT],
     ['destination', DESTINATION],
   ];
-  const seek = (sentence: string, field: string, param?: string): void => {
+  const seek = (sentence: string, field: string, param?: string, next?: string): void => {
     const verb = REQUEST.exec(sentence);
     if (!verb) return;
     for (const [cls, pattern] of classes) {
       const m = pattern.exec(sentence) ?? (cls === 'credential' ? PIN.exec(sentence) : null);
       if (!m || negatedBefore(sentence, m.index) || quoted(sentence, m.index) || GUARDED_AFTER.test(sentence.slice(m.index))) continue;
+      // Kept from harm in the clause after it, of the same datum ("tell the user to enter their PIN at the panel; the
+      // tool never asks for it").
+      if (next && /\b(?:it|them|one)\b/i.test(next) && (GUARDED_AFTER.test(next) || /\bnever (?:asks?|needs?|stores?|sees?|requests?)\b/i.test(next)) && !pattern.test(next)) continue;
       if (verb && verb.index < m.index && negatedBefore(sentence, verb.index)) continue;
       if (param !== undefined && namedByParameter(param, cls)) continue;
       out.push({ class: cls, field, span: shown(sentence, m.index, m[0].length), agreesWith: AGREES[cls] });
     }
   };
-  for (const [i, sentence] of sentences(folded(description)).entries()) if (i > 0) seek(sentence, 'description');
+  const parts = sentences(folded(description));
+  for (const [i, sentence] of parts.entries()) if (i > 0) seek(sentence, 'description', undefined, parts[i + 1]);
   const properties = (definition.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
   if (properties && typeof properties === 'object') {
     for (const [name, value] of Object.entries(properties)) {

@@ -353,6 +353,7 @@ export const FAMILY_WEIGHT: Readonly<Record<Family, number>> = {
   obfuscated: 4,
   'named-call': 4,
   'preset-destination': 4,
+  aside: 4,
   addressed: 1,
   pressure: 1,
   superiority: 1,

@@ -33,6 +33,7 @@
 import { JOINING } from './rules.ts';
 import type { DefinitionText } from './scanner.ts';
 import { namedCalls } from './named-call.ts';
+import { asideToModel } from './aside.ts';
 import { presetDestination } from './preset.ts';
 import { demandsOf, mismatchWhy, purposeOf, refrains, unaccounted } from './purpose.ts';
 import { structureSignals } from './structure.ts';
@@ -147,9 +148,14 @@ export function isVersionOf(name: string, own: string): boolean {
   return stem.length >= 3 && unversioned(name) === stem;
 }
 
-/** Whether a text shows the letters only Turkish writes (ş ğ İ): its dotless ı is a letter, not a disguise. */
+/**
+ * Whether a text is written in Turkish (or another language of the Turkic alphabets): it shows the letters only they
+ * write (ş ğ İ), or their ç ö ü with the dotless ı in two words or more ("Güçlü ve rastgele bir parola üretir …
+ * kullanıcının", "gönderinin … Alıcının adresi"). Its dotless ı is then a letter, not a disguise: a disguise puts one
+ * into a word of another language, which shows neither.
+ */
 export function isTurkish(text: string): boolean {
-  return /[\u015F\u011F\u0130\u015E\u011E]/.test(text);
+  return /[\u015F\u011F\u0130\u015E\u011E]/.test(text) || (/[\u00E7\u00F6\u00FC\u00C7\u00D6\u00DC]/.test(text) && (text.match(/\p{L}*\u0131\p{L}*/gu)?.length ?? 0) >= 2);
 }
 
 /**
@@ -596,6 +602,40 @@ function ownSecretParameter(field: string, sentence: string, paramNames: Readonl
   return false;
 }
 
+/**
+ * The schema node a text of the definition belongs to (`inputSchema.properties.x.description` → the property `x`),
+ * or none: a flag (boolean) or a number cannot carry a secret, so what its description says of one ("Ask for a
+ * passphrase interactively in the terminal") is how the tool behaves, not something asked to be put into the call.
+ */
+function carriesNoText(definition: Record<string, unknown>, field: string): boolean {
+  const path = /^(inputSchema\..+)\.(?:description|title)$/.exec(field)?.[1];
+  if (!path) return false;
+  let node: unknown = definition;
+  for (const key of path.split('.')) {
+    if (!node || typeof node !== 'object') return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  const type = node && typeof node === 'object' ? (node as Record<string, unknown>).type : undefined;
+  return type === 'boolean' || type === 'integer' || type === 'number';
+}
+
+/**
+ * Whether a secret the text names is a setting of the tool's own, whatever the language around it: one of its flags
+ * is named for it (`require_pin`, `passphrase_prompt`, `use_otp`: "you choose whether they need a PIN"), or what the
+ * tool says it makes is that secret ("Generates a private key and CSR": where the key goes is its own output).
+ */
+function ownSecretSetting(definition: Record<string, unknown>, secret: string, opening: string): boolean {
+  const word = secret.toLowerCase().split(/\s+/).pop()!.replace(/e?s$/, '');
+  if (word.length < 3) return false;
+  const properties = (definition.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (properties && typeof properties === 'object') {
+    for (const [name, value] of Object.entries(properties)) {
+      if ((value as { type?: unknown } | null)?.type === 'boolean' && name.toLowerCase().includes(word)) return true;
+    }
+  }
+  return /\b(?:generates?|creates?|issues?|mints?|produces?|rotates?)\b/i.test(opening) && opening.toLowerCase().includes(secret.toLowerCase().replace(/s$/, ''));
+}
+
 /** Whether the tool takes a credential of its own by a parameter named for one (`api_key`, `apiToken`, `api_secret`). */
 export function ownCredentialParameter(definition: Record<string, unknown>): boolean {
   const properties = (definition.inputSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
@@ -729,7 +769,7 @@ export interface SignalResult {
  * that names another, a rule in the imperative, a secret asked for); two together in one definition
  * are what a poisoned definition looks like whatever its wording, and rate it high on their own.
  */
-export type Family = 'cross-flow' | 'purpose' | 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated' | 'named-call' | 'preset-destination';
+export type Family = 'cross-flow' | 'purpose' | 'private-flow' | 'foreign-rule' | 'shadow' | 'value-prose' | 'stuffing' | 'harvest' | 'tamper' | 'beacon' | 'side-flow' | 'tool-reference' | 'tool-order' | 'hijack' | 'disparage' | 'selection' | 'conceal' | 'sensitive-source' | 'outside-sink' | 'addressed' | 'pressure' | 'superiority' | 'capability' | 'exec' | 'steer' | 'authority' | 'obfuscated' | 'named-call' | 'preset-destination' | 'aside';
 export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   'cross-flow': 'names a tool of another server together with a destination or source of its own: data made to flow through that tool, in any grammatical mood or language',
   purpose: 'asks for data or a destination that what the tool says it is (name, title, server, first sentence) does not account for',
@@ -760,6 +800,7 @@ export const FAMILY_WHY: Readonly<Record<Family, string>> = {
   obfuscated: 'hides its text with look-alike letters or invisible characters',
   'preset-destination': 'a default of its schema is a destination (an address, an account, a URL) that the caller never chose',
   'named-call': 'writes out a call of a tool that is not its own: fixed arguments for it, or its output routed into one of this tool\u2019s parameters',
+  aside: 'carries a note headed for the model (the assistant, the agent, the AI) after its own description: a second channel beside what the tool says it is',
 };
 
 export interface SignalContext {
@@ -936,7 +977,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
       /** An identifier that is not its own (`text_stats`), not shaped like a tool: enough to be the other one run down or passed over. */
       let identNamed = false;
       let refCompared = false;
+      // A command line in backticks (`ssh-keygen -t ed25519 -f deploy_key`): its words are a program and its arguments,
+      // not tools of a server; what it runs is judged as a command (exec).
+      const commandLines = [...sentence.matchAll(/`[^`]*\s--?[A-Za-z][^`]*`/g)].map((c) => [c.index, c.index + c[0].length] as const);
       for (const m of sentence.matchAll(IDENT)) {
+        if (commandLines.some(([from, to]) => m.index >= from && m.index < to)) continue;
         const word = m[0].replace(/`/g, '');
         const lower = word.toLowerCase();
         if (lower === own.toLowerCase() || ctx.siblings.has(word) || paramNames.has(lower) || isVersionOf(lower, own)) continue;
@@ -1320,7 +1365,7 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   for (const t of texts) {
     if (t.isName || t.field.endsWith('(name)')) continue;
     const m = HARVEST.exec(fold(t.text).text);
-    if (m && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa|export-secret-keys|dump-keychain/i.test(m[0]))) {
+    if (m && !carriesNoText(definition, t.field) && (!declared.has('secrets') || /private key|id_rsa|id_ed25519|id_ecdsa|export-secret-keys|dump-keychain/i.test(m[0]))) {
       family('harvest', t.field, span(t.text, m, fold(t.text).text));
       break;
     }
@@ -1365,8 +1410,9 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   // code, session cookies, card security codes — asked to be supplied in a call: harvesting, whatever the tool says it is.
   if (!families.has('harvest')) {
     outer: for (const t of texts) {
-      if (t.isName || t.field.endsWith('(name)') || /\.(?:enum|const)/.test(t.field)) continue;
-      for (const [i, sentence] of sentences(fold(t.text).text).entries()) {
+      if (t.isName || t.field.endsWith('(name)') || /\.(?:enum|const)/.test(t.field) || carriesNoText(definition, t.field)) continue;
+      const parts = sentences(fold(t.text).text);
+      for (const [i, sentence] of parts.entries()) {
         // (The description's first sentence says what the tool does: "Sends a one-time code to …".)
         if (i === 0 && t.field === 'description') continue;
         const secret = ACCOUNT_SECRET.exec(sentence);
@@ -1376,6 +1422,11 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
         // A tool describing its own handling of a credential: the secret refused or kept away ("input containing 'PRIVATE KEY' is
         // rejected", "card numbers must never be passed to this tool"), or asked for by its own parameter named for it (`otp`, `pin`).
         if (REFUSED_SECRET.test(sentence) || ownSecretParameter(t.field, sentence, paramNames, t.text)) continue;
+        // The refusal in the clause after it, of the same secret ("tell the user to enter their PIN at the panel; the tool
+        // never asks for it"), and a secret that is a setting or the product of the tool itself.
+        const next = parts[i + 1];
+        if (next && REFUSED_SECRET.test(next) && /\b(?:it|them|one|this|that)\b/i.test(next) && !ACCOUNT_SECRET.test(next)) continue;
+        if (ownSecretSetting(definition, secret[0], selfText(definition))) continue;
         family('harvest', t.field, span(t.text, secret, sentence));
         break outer;
       }
@@ -1438,8 +1489,13 @@ export function definitionSignals(definition: Record<string, unknown>, texts: re
   // A destination preset by a default of the schema (preset.ts).
   const preset = presetDestination(texts, ctx.server);
   if (preset) family('preset-destination', preset.field, preset.span, 'a default of its schema is a destination the caller never chose: a call with the defaults sends or pays there');
-  // (The purpose, named-call and preset families are judged on their own weight, not fed to the trained layer: its weights were trained without them.)
-  const untrained = (['purpose', 'named-call', 'preset-destination', 'cross-flow'] as const).filter((f) => families.has(f)).length;
+  // A note headed for the model (aside.ts): not for a tool whose subject is such text (a detector quoting what it looks for).
+  if (!purpose.inspects) {
+    const aside = asideToModel(texts.filter((t) => !t.isName && !t.field.endsWith('(name)')).map((t) => ({ field: t.field, text: maskExamples(t.text) })));
+    if (aside) family('aside', aside.field, aside.span);
+  }
+  // (The purpose, named-call, preset and aside families are judged on their own weight, not fed to the trained layer: its weights were trained without them.)
+  const untrained = (['purpose', 'named-call', 'preset-destination', 'cross-flow', 'aside'] as const).filter((f) => families.has(f)).length;
   features.families = Math.min(families.size - untrained, 3) / 3;
   return { features, hits, families };
 }
