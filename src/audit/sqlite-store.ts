@@ -26,9 +26,11 @@ const WAL_CHECKPOINT_PAGES = 10_000;
 const ROW = 'instance, seq, time, agent, server, target, decision, record';
 /**
  * True where a row's columns say what its record says: SQLite's JSON of the columns against the same
- * fields read from the record in one parse (a missing field reads as null, so it differs too).
+ * fields read from the record in one parse (a missing field reads as null, so it differs too). A column
+ * or record of another storage class (a BLOB with the same bytes: red team N1) disagrees, and is never
+ * handed to the JSON functions, which refuse BLOBs (CASE evaluates its result only when its test holds).
  */
-const AGREE = `(json_array(instance, seq, time, agent, server, target, decision) = json_extract(record, '$.instance', '$.seq', '$.time', '$.principal.agent', '$.server', '$.target', '$.decision'))`;
+const AGREE = `(CASE WHEN typeof(record) = 'text' AND typeof(instance) = 'text' AND typeof(seq) = 'integer' AND typeof(time) = 'text' AND typeof(agent) = 'text' AND typeof(server) IN ('text', 'null') AND typeof(target) IN ('text', 'null') AND typeof(decision) = 'text' THEN json_array(instance, seq, time, agent, server, target, decision) = json_extract(record, '$.instance', '$.seq', '$.time', '$.principal.agent', '$.server', '$.target', '$.decision') ELSE 0 END)`;
 
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite';

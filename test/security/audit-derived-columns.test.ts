@@ -185,6 +185,30 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.match(cli.stderr, /PC_AUDIT_COLUMN_MISMATCH/);
     });
 
+    // SQLite keeps a value of any storage class in any column; PostgreSQL's columns are typed.
+    if (kind === 'sqlite') it('a column rewritten as a BLOB of the same bytes: verify fails; filtered queries still return the call, exit 1, no crash (red team N1)', async () => {
+      await access.restore();
+      const target = allowedSeqs()[0]!;
+      for (const column of ['decision', 'time', 'agent'] as const) {
+        const db = new DatabaseSync(join(dir, 'audit.db'));
+        try {
+          db.prepare(`UPDATE audit_records SET ${column} = CAST(${column} AS BLOB) WHERE instance = 'cols' AND seq = ?`).run(target);
+        } finally {
+          db.close();
+        }
+        const verified = await verifyIn();
+        assert.equal(verified.code, 1, verified.stdout);
+        assert.match(verified.stdout, new RegExp(`record ${target}: the store's ${column} column disagrees`));
+        for (const filter of [{ decision: 'allowed' }, { since: '1h' }] as const) {
+          const found = await queryIn(filter);
+          assert.equal(found.code, 1, `${column} ${JSON.stringify(filter)}: ${found.stderr}`);
+          assert.ok(found.seqs.includes(target), `${column} ${JSON.stringify(filter)}: the call is returned`);
+          assert.match(found.stderr, /PC_AUDIT_COLUMN_MISMATCH/);
+        }
+        await access.restore();
+      }
+    });
+
     it('a recent call whose time column says 2020: verify fails; --since, --limit and export --since still return it, exit 1', async () => {
       await access.restore();
       const head = records.at(-1)!.seq;
