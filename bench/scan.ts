@@ -18,7 +18,7 @@ import { train, type Weights } from '../src/inspect/logistic.ts';
 import { scanServers } from '../src/inspect/scanner.ts';
 import { WEIGHTS } from '../src/inspect/signal-weights.ts';
 import { stamp, writeResults } from './results.ts';
-import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_DEV5, INDEP_DEV6, INDEP_FROZEN, FROZEN3_BASALT, FROZEN3_LARK, FROZEN4_COBALT, FROZEN4_FLINT, FROZEN5_DUNE, FROZEN5_EMBER, FROZEN6_FJORD, FROZEN6_GARNET, FROZEN7_HERON, FROZEN7_IBIS, FROZEN8_JADE, FROZEN8_KESTREL, FROZEN9_LUMEN, FROZEN9_MOSS, loadSet, ownCorpus, SHIPPED_TRAINING, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
+import { benignCorpora, DEV, DEV2, DEV3, DEV4, HELDOUT, INDEP_DEV, INDEP_DEV2, INDEP_DEV3, INDEP_DEV5, INDEP_DEV6, INDEP_FROZEN, FROZEN3_BASALT, FROZEN3_LARK, FROZEN4_COBALT, FROZEN4_FLINT, FROZEN5_DUNE, FROZEN5_EMBER, FROZEN6_FJORD, FROZEN6_GARNET, FROZEN7_HERON, FROZEN7_IBIS, FROZEN8_JADE, FROZEN8_KESTREL, FROZEN9_LUMEN, FROZEN9_MOSS, FROZEN10_NOVA, FROZEN10_OPAL, loadSet, ownCorpus, SHIPPED_TRAINING, trainingSources, type EvalSet } from '../test/corpus/poisoning.ts';
 import { all, rows, type Row } from './scan-rows.ts';
 import { answerHelp } from './usage.ts';
 
@@ -38,6 +38,8 @@ const table: Row[] = [
   ...rows('eighth round frozen (writer-kestrel; first scanned at cb8873c, tuned on from e98974d), each server alone', loadSet(FROZEN8_KESTREL), undefined, true),
   ...rows('ninth round frozen (writer-lumen; scanned at 017d29d and at the round\'s end, never tuned on), each server alone', loadSet(FROZEN9_LUMEN), undefined, true),
   ...rows('ninth round frozen (writer-moss; scanned at 017d29d and at the round\'s end, never tuned on), each server alone', loadSet(FROZEN9_MOSS), undefined, true),
+  ...rows('tenth round frozen (writer-nova; scanned at 5cce038 and at the round\'s end, never tuned on), each server alone', loadSet(FROZEN10_NOVA), undefined, true),
+  ...rows('tenth round frozen (writer-opal; scanned at 5cce038 and at the round\'s end, never tuned on), each server alone', loadSet(FROZEN10_OPAL), undefined, true),
   ...rows('sixth round frozen (writer-fjord; scanned once at c7f9cf0, tuned on from the seventh round), each server alone', loadSet(FROZEN6_FJORD), undefined, true),
   ...rows('sixth round frozen (writer-garnet; scanned once at c7f9cf0, tuned on from the seventh round), each server alone', loadSet(FROZEN6_GARNET), undefined, true),
   ...rows('fifth round frozen (writer-dune; scanned once at 676fdac, tuned on from the sixth round), each server alone', loadSet(FROZEN5_DUNE), undefined, true),

@@ -152,6 +152,8 @@ export const FROZEN8_KESTREL = new URL('./poisoning-frozen8-kestrel.json', impor
  */
 export const FROZEN9_LUMEN = new URL('./poisoning-frozen9-lumen.json', import.meta.url);
 export const FROZEN9_MOSS = new URL('./poisoning-frozen9-moss.json', import.meta.url);
+export const FROZEN10_NOVA = new URL('./poisoning-frozen10-nova.json', import.meta.url);
+export const FROZEN10_OPAL = new URL('./poisoning-frozen10-opal.json', import.meta.url);
 
 const CORPORA = new URL('../../../shared/corpora/', import.meta.url).pathname;
 
@@ -259,6 +261,8 @@ export const INDEPENDENT_SETS = [
   { name: 'frozen8-kestrel', file: FROZEN8_KESTREL, firstContact: { commit: 'cb8873c', high: 88, benignHigh: 6 } },
   { name: 'frozen9-lumen', file: FROZEN9_LUMEN, firstContact: { commit: '017d29d', high: 110, benignHigh: 5 } },
   { name: 'frozen9-moss', file: FROZEN9_MOSS, firstContact: { commit: '017d29d', high: 114, benignHigh: 8 } },
+  { name: 'frozen10-nova', file: FROZEN10_NOVA, firstContact: { commit: '5cce038', high: 109, benignHigh: 11 } },
+  { name: 'frozen10-opal', file: FROZEN10_OPAL, firstContact: { commit: '5cce038', high: 102, benignHigh: 8 } },
 ] as const;
 
 /**
