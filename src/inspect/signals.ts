@@ -106,7 +106,9 @@ const CONFUSABLE: Readonly<Record<string, string>> = {
   α: 'a', ο: 'o', ρ: 'p', ν: 'v', τ: 't', ι: 'i', κ: 'k', υ: 'u', χ: 'x', ε: 'e',
   Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
 };
-const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
+// Also plane 14 past the tags (Default_Ignorable in DerivedCoreProperties.txt, unassigned: rendered as nothing)
+// and the private-use planes 15 and 16, which fonts do not draw (red team M, M1: a phrase spread with them).
+const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u{E0080}-\u{E00FF}\u{E01F0}-\u{E0FFF}\u{F0000}-\u{10FFFF}]/gu;
 
 /** A joiner or non-joiner inside a word of such a script. */
 const JOINED = new RegExp(String.raw`(?<=${JOINING})[\u200C\u200D](?=${JOINING})`, 'gu');
