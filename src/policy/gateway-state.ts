@@ -288,7 +288,9 @@ export function serverDirectories(name: string, s: StdioServer): { path: string;
   for (const [key, value] of Object.entries(s.env ?? {})) {
     // A secret reference names a file to read, not a directory the server is given.
     if (/^(?:env|file):/.test(value)) continue;
-    for (const part of value.split(':')) {
+    for (const item of value.split(':')) {
+      // `--root=DIR` in a variable the server passes on as flags is DIR, as in its arguments.
+      const part = item.startsWith('--') && item.includes('=') ? item.slice(item.indexOf('=') + 1) : item;
       if (part === '') continue;
       // A relative one as the server reads it: against its working directory (red team N2: `PROJECT_DIR: ..`).
       const dir = part.startsWith('~') || isAbsolute(part) ? directoryArg(part, s.cwd, s.env?.HOME) : resolve(s.cwd ?? SCRATCH, part);

@@ -43,7 +43,7 @@ describe('security: the gateway\'s state in a folder a server is given other tha
         proj: recordedServer(logs.proj, WORKDIR_SERVER, [], { cwd: base }),
         envdir: recordedServer(logs.envdir, WORKDIR_SERVER, [], { env: { PROJECT_DIR: base } }),
         // The same folder named relatively, against the server's working directory (red team N2).
-        envrel: recordedServer(logs.envrel, WORKDIR_SERVER, [], { cwd: join(base, 'work'), env: { PROJECT_DIR: '..' } }),
+        envrel: recordedServer(logs.envrel, WORKDIR_SERVER, [], { cwd: join(base, 'work'), env: { PROJECT_DIR: '..', SERVER_OPTS: '--root=..' } }),
         // Its argument is a narrow folder; the root it is given (and adopts) is the whole base.
         rooted: recordedServer(logs.rooted, FILESYSTEM, [join(base, 'work')], { roots: [pathToFileURL(base).href] }),
       },
@@ -69,6 +69,7 @@ describe('security: the gateway\'s state in a folder a server is given other tha
     assert.match(checked.stderr, /warning servers\.proj\.cwd: .* holds the gateway's own state/);
     assert.match(checked.stderr, /warning servers\.envdir\.env\.PROJECT_DIR: .* holds the gateway's own state/);
     assert.match(checked.stderr, /warning servers\.envrel\.env\.PROJECT_DIR: .* holds the gateway's own state/);
+    assert.match(checked.stderr, /warning servers\.envrel\.env\.SERVER_OPTS: .* holds the gateway's own state/);
     assert.match(checked.stderr, /warning servers\.rooted\.roots\[0\]: .* holds the gateway's own state/);
     assert.doesNotMatch(checked.stderr, /secret file .*roots/, 'a root is not a secret reference');
     assert.match(gw.stderr(), /servers\.proj\.cwd/);
